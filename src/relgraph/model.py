@@ -1,0 +1,401 @@
+"""The schema: input tables, canonical columns, node and edge kinds — the single source of truth.
+
+Everything that validates, stores, projects or queries data reads its column
+names, types, enumerations, keys and foreign keys from here, so a change to the
+data model is a change to this file only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+Dtype = Literal["str", "int", "float", "bool", "date", "timestamp"]
+"""Logical column types.
+
+``date`` (``YYYY-MM-DD``) and ``timestamp`` (ISO-8601, ``YYYY-MM-DDTHH:MM:SS``)
+are stored as epoch milliseconds (int64), portable across DuckDB and Neo4j.
+``bool`` accepts true/false, 1/0, yes/no, y/n (any case).
+"""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One input column and the rule a value must satisfy to load."""
+
+    name: str
+    dtype: Dtype = "str"
+    required: bool = False
+    enum: tuple[str, ...] | None = None
+    min: float | None = None
+    """Inclusive lower bound for numbers."""
+    min_exclusive: bool = False
+    """When true, ``min`` is exclusive (``value > min``)."""
+    max: float | None = None
+    """Inclusive upper bound for numbers."""
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """``column`` must name a loaded row of ``targets[kind]``.
+
+    When ``kind_column`` is set the target table is chosen per row by the value
+    of that column (a holder may be a customer or an enterprise); otherwise
+    ``targets`` has the single key ``""``.
+    """
+
+    column: str
+    targets: dict[str, str]
+    kind_column: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    """One input table: its columns, its key and the keys it refers to."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    required: bool = True
+    no_self_reference: tuple[str, str] | None = None
+    """Two columns that must differ (a person is not their own relative)."""
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"table {self.name!r} has no column {name!r}")
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+
+SOURCE_SYSTEMS: Final = ("core", "card", "loan", "wealth")
+GENDERS: Final = ("M", "F", "U")
+SEGMENTS: Final = ("mass", "affluent", "private", "business")
+RISK_RATINGS: Final = ("low", "medium", "high")
+PARTY_KINDS: Final = ("customer", "enterprise")
+PRODUCTS: Final = ("deposit", "card", "loan", "wealth")
+ACCOUNT_STATUSES: Final = ("active", "dormant", "closed")
+DEVICE_KINDS: Final = ("mobile", "desktop", "tablet", "kiosk")
+RELATIONS: Final = ("spouse", "parent", "child", "sibling", "other")
+ROLES: Final = ("legal_rep", "director", "executive")
+PRODUCT_LIST_SEPARATOR: Final = ";"
+"""``customers.products`` lists product codes from ``PRODUCTS`` joined by this."""
+
+_PARTY = {"customer": "customers", "enterprise": "enterprises"}
+
+CUSTOMERS = Table(
+    "customers",
+    (
+        Column("customer_id", required=True),
+        Column("source_system", required=True, enum=SOURCE_SYSTEMS),
+        Column("name", required=True),
+        Column("id_number"),
+        Column("birth_date", "date"),
+        Column("gender", enum=GENDERS),
+        Column("phone"),
+        Column("email"),
+        Column("address"),
+        Column("segment", enum=SEGMENTS),
+        Column("risk_rating", enum=RISK_RATINGS),
+        Column("aum", "float", min=0),
+        Column("deposits", "float", min=0),
+        Column("loans", "float", min=0),
+        Column("card_spend_12m", "float", min=0),
+        Column("products"),
+        Column("consent_marketing", "bool"),
+    ),
+    key=("customer_id",),
+)
+
+ENTERPRISES = Table(
+    "enterprises",
+    (
+        Column("enterprise_id", required=True),
+        Column("name", required=True),
+        Column("credit_code"),
+        Column("industry"),
+        Column("registered_capital", "float", min=0),
+        Column("deposits", "float", min=0),
+        Column("loans", "float", min=0),
+        Column("credit_limit", "float", min=0),
+        Column("address"),
+        Column("phone"),
+        Column("risk_rating", enum=RISK_RATINGS),
+    ),
+    key=("enterprise_id",),
+)
+
+ACCOUNTS = Table(
+    "accounts",
+    (
+        Column("account_id", required=True),
+        Column("holder_id", required=True),
+        Column("holder_kind", required=True, enum=PARTY_KINDS),
+        Column("product", required=True, enum=PRODUCTS),
+        Column("opened_at", "date"),
+        Column("balance", "float"),
+        Column("status", enum=ACCOUNT_STATUSES),
+    ),
+    key=("account_id",),
+    foreign_keys=(ForeignKey("holder_id", _PARTY, "holder_kind"),),
+)
+
+DEVICE_LINKS = Table(
+    "device_links",
+    (
+        Column("device_id", required=True),
+        Column("customer_id", required=True),
+        Column("device_kind", enum=DEVICE_KINDS),
+        Column("first_seen", "timestamp"),
+        Column("last_seen", "timestamp"),
+        Column("logins", "int", min=0),
+    ),
+    key=("device_id", "customer_id"),
+    foreign_keys=(ForeignKey("customer_id", {"": "customers"}),),
+)
+
+FAMILY = Table(
+    "family",
+    (
+        Column("customer_id", required=True),
+        Column("relative_id", required=True),
+        Column("relation", required=True, enum=RELATIONS),
+    ),
+    key=("customer_id", "relative_id"),
+    foreign_keys=(
+        ForeignKey("customer_id", {"": "customers"}),
+        ForeignKey("relative_id", {"": "customers"}),
+    ),
+    no_self_reference=("customer_id", "relative_id"),
+)
+
+SHAREHOLDINGS = Table(
+    "shareholdings",
+    (
+        Column("holder_id", required=True),
+        Column("enterprise_id", required=True),
+        Column("holder_kind", required=True, enum=PARTY_KINDS),
+        Column("share", "float", required=True, min=0, min_exclusive=True, max=1),
+    ),
+    key=("holder_id", "enterprise_id"),
+    foreign_keys=(
+        ForeignKey("holder_id", _PARTY, "holder_kind"),
+        ForeignKey("enterprise_id", {"": "enterprises"}),
+    ),
+    no_self_reference=("holder_id", "enterprise_id"),
+)
+
+POSITIONS = Table(
+    "positions",
+    (
+        Column("customer_id", required=True),
+        Column("enterprise_id", required=True),
+        Column("role", required=True, enum=ROLES),
+    ),
+    key=("customer_id", "enterprise_id"),
+    foreign_keys=(
+        ForeignKey("customer_id", {"": "customers"}),
+        ForeignKey("enterprise_id", {"": "enterprises"}),
+    ),
+)
+
+GUARANTEES = Table(
+    "guarantees",
+    (
+        Column("guarantor_id", required=True),
+        Column("borrower_id", required=True),
+        Column("guarantor_kind", required=True, enum=PARTY_KINDS),
+        Column("borrower_kind", required=True, enum=PARTY_KINDS),
+        Column("amount", "float", required=True, min=0, min_exclusive=True),
+    ),
+    key=("guarantor_id", "borrower_id"),
+    foreign_keys=(
+        ForeignKey("guarantor_id", _PARTY, "guarantor_kind"),
+        ForeignKey("borrower_id", _PARTY, "borrower_kind"),
+    ),
+    no_self_reference=("guarantor_id", "borrower_id"),
+)
+
+REFERRALS = Table(
+    "referrals",
+    (
+        Column("referrer_id", required=True),
+        Column("referred_id", required=True),
+        Column("referred_at", "timestamp"),
+        Column("product", enum=PRODUCTS),
+    ),
+    key=("referrer_id", "referred_id"),
+    foreign_keys=(
+        ForeignKey("referrer_id", {"": "customers"}),
+        ForeignKey("referred_id", {"": "customers"}),
+    ),
+    no_self_reference=("referrer_id", "referred_id"),
+)
+
+TRANSFERS = Table(
+    "transfers",
+    (
+        Column("tx_id", required=True),
+        Column("from_account", required=True),
+        Column("to_account", required=True),
+        Column("amount", "float", required=True, min=0, min_exclusive=True),
+        Column("currency", required=True),
+        Column("ts", "timestamp", required=True),
+    ),
+    key=("tx_id",),
+    foreign_keys=(
+        ForeignKey("from_account", {"": "accounts"}),
+        ForeignKey("to_account", {"": "accounts"}),
+    ),
+    no_self_reference=("from_account", "to_account"),
+)
+
+INPUT_TABLES: Final[tuple[Table, ...]] = (
+    CUSTOMERS,
+    ENTERPRISES,
+    ACCOUNTS,
+    DEVICE_LINKS,
+    FAMILY,
+    SHAREHOLDINGS,
+    POSITIONS,
+    GUARANTEES,
+    REFERRALS,
+    TRANSFERS,
+)
+"""In dependency order: a table's foreign keys point only to tables before it."""
+
+TABLES: Final[dict[str, Table]] = {t.name: t for t in INPUT_TABLES}
+
+# Columns that ingest adds to the canonical tables, beside the typed input columns.
+CUSTOMER_DERIVED_COLUMNS: Final = (
+    "person_id",  # identity resolution: the person this record belongs to
+    "name_norm",
+    "id_number_norm",
+    "phone_norm",
+    "email_norm",
+    "address_norm",
+)
+ENTERPRISE_DERIVED_COLUMNS: Final = ("phone_norm", "address_norm")
+
+PERSONS_TABLE: Final = "persons"
+"""Canonical table of resolved persons: one row per person_id."""
+PERSON_COLUMNS: Final = (
+    "person_id",
+    "name",
+    "birth_date",
+    "gender",
+    "n_records",
+    "segment",
+    "risk_rating",
+    "aum",
+    "deposits",
+    "loans",
+    "card_spend_12m",
+    "products",
+    "consent_marketing",
+)
+
+# ---------------------------------------------------------------------------
+# Graph model
+# ---------------------------------------------------------------------------
+
+NodeKind = Literal[
+    "Person",
+    "CustomerRecord",
+    "Account",
+    "Device",
+    "Enterprise",
+    "Phone",
+    "Email",
+    "Address",
+    "IdDocument",
+]
+NODE_KINDS: Final[tuple[NodeKind, ...]] = (
+    "Person",
+    "CustomerRecord",
+    "Account",
+    "Device",
+    "Enterprise",
+    "Phone",
+    "Email",
+    "Address",
+    "IdDocument",
+)
+
+RelType = Literal[
+    "RECORD_OF",
+    "HOLDS",
+    "USES_DEVICE",
+    "HAS_PHONE",
+    "HAS_EMAIL",
+    "LIVES_AT",
+    "HAS_ID_DOCUMENT",
+    "FAMILY",
+    "SHAREHOLDER_OF",
+    "POSITION_AT",
+    "GUARANTEES",
+    "REFERRED",
+    "TRANSFER",
+]
+REL_TYPES: Final[tuple[RelType, ...]] = (
+    "RECORD_OF",
+    "HOLDS",
+    "USES_DEVICE",
+    "HAS_PHONE",
+    "HAS_EMAIL",
+    "LIVES_AT",
+    "HAS_ID_DOCUMENT",
+    "FAMILY",
+    "SHAREHOLDER_OF",
+    "POSITION_AT",
+    "GUARANTEES",
+    "REFERRED",
+    "TRANSFER",
+)
+
+
+@dataclass(frozen=True)
+class EdgeKind:
+    """A relationship type between two node kinds, with its edge attributes."""
+
+    source: NodeKind
+    rel: RelType
+    target: NodeKind
+    attributes: tuple[str, ...] = field(default=())
+
+    @property
+    def name(self) -> str:
+        return f"{self.source}-{self.rel}->{self.target}"
+
+
+EDGE_KINDS: Final[tuple[EdgeKind, ...]] = (
+    EdgeKind("CustomerRecord", "RECORD_OF", "Person"),
+    EdgeKind("Person", "HOLDS", "Account"),
+    EdgeKind("Enterprise", "HOLDS", "Account"),
+    EdgeKind("Person", "USES_DEVICE", "Device", ("logins", "first_seen", "last_seen")),
+    EdgeKind("Person", "HAS_PHONE", "Phone"),
+    EdgeKind("Enterprise", "HAS_PHONE", "Phone"),
+    EdgeKind("Person", "HAS_EMAIL", "Email"),
+    EdgeKind("Person", "LIVES_AT", "Address"),
+    EdgeKind("Enterprise", "LIVES_AT", "Address"),
+    EdgeKind("Person", "HAS_ID_DOCUMENT", "IdDocument"),
+    EdgeKind("Person", "FAMILY", "Person", ("relation",)),
+    EdgeKind("Person", "SHAREHOLDER_OF", "Enterprise", ("share",)),
+    EdgeKind("Enterprise", "SHAREHOLDER_OF", "Enterprise", ("share",)),
+    EdgeKind("Person", "POSITION_AT", "Enterprise", ("role",)),
+    EdgeKind("Person", "GUARANTEES", "Person", ("amount",)),
+    EdgeKind("Person", "GUARANTEES", "Enterprise", ("amount",)),
+    EdgeKind("Enterprise", "GUARANTEES", "Person", ("amount",)),
+    EdgeKind("Enterprise", "GUARANTEES", "Enterprise", ("amount",)),
+    EdgeKind("Person", "REFERRED", "Person", ("referred_at", "product")),
+    EdgeKind("Account", "TRANSFER", "Account", ("tx_id", "amount", "ts")),
+)
+EDGE_KIND_BY_NAME: Final[dict[str, EdgeKind]] = {e.name: e for e in EDGE_KINDS}

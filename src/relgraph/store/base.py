@@ -1,0 +1,87 @@
+"""The store interface: the system of record that ingest writes and the graph projection reads.
+
+Canonical tables (written by ingest, named as in :mod:`relgraph.model`) hold the
+typed input columns — ``str`` as string, ``int`` as int64, ``float`` as float64,
+``bool`` as bool, ``date``/``timestamp`` as int64 epoch milliseconds, all
+nullable — plus the derived columns ``model.CUSTOMER_DERIVED_COLUMNS`` and
+``model.ENTERPRISE_DERIVED_COLUMNS``, and the ``persons`` table
+(``model.PERSON_COLUMNS``). Result tables are written by analytics.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+
+import pandas as pd
+import pyarrow as pa
+
+
+class StoreError(RuntimeError):
+    """The store cannot do what was asked; the message says what and where."""
+
+
+class TableNotFound(StoreError, KeyError):
+    """A canonical or result table that has not been written."""
+
+
+class Store(ABC):
+    """System of record: canonical tables, analytics results and load metadata."""
+
+    @abstractmethod
+    def replace_tables(self, tables: Mapping[str, pa.Table], meta: Mapping[str, str]) -> None:
+        """Replace all canonical tables and the load metadata at once: all or nothing.
+
+        Tables not named in ``tables`` are removed, results of analytics over the
+        previous data are dropped (they describe data that is gone), and
+        ``meta`` replaces the stored metadata. A failure part-way leaves the
+        previous state exactly as it was.
+        """
+
+    @abstractmethod
+    def read_table(self, name: str, columns: Sequence[str] | None = None) -> pa.Table:
+        """Read a canonical table (all columns, or ``columns``), rows in the order written."""
+
+    @abstractmethod
+    def table_names(self) -> list[str]:
+        """Names of the canonical tables present."""
+
+    @abstractmethod
+    def write_results(self, name: str, table: pa.Table) -> None:
+        """Replace one analytics result table atomically."""
+
+    @abstractmethod
+    def read_results(self, name: str) -> pa.Table:
+        """Read one analytics result table."""
+
+    @abstractmethod
+    def result_names(self) -> list[str]:
+        """Names of the analytics result tables present."""
+
+    @abstractmethod
+    def meta(self) -> dict[str, str]:
+        """The metadata saved by the last successful :meth:`replace_tables`."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection; the store cannot be used afterwards."""
+
+    def read_frame(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """:meth:`read_table` as a pandas DataFrame."""
+        frame: pd.DataFrame = self.read_table(name, columns).to_pandas()
+        return frame
+
+    def has_table(self, name: str) -> bool:
+        return name in self.table_names()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

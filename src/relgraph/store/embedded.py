@@ -1,0 +1,146 @@
+"""The embedded store: canonical tables and results in one DuckDB file, no server.
+
+Atomicity comes from DuckDB transactions (write-ahead log): a load that dies
+before ``COMMIT`` leaves the previous committed state, which DuckDB recovers on
+the next open. A DuckDB file admits one writing process at a time; readers
+(``serve``) open it read-only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from relgraph.store.base import Store, StoreError, TableNotFound
+
+STORE_FILE = "relgraph.duckdb"
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+def _ident(name: str) -> str:
+    # Table and column names come from the model or from analytics code, never from
+    # users; the check makes sure a bad name fails loudly instead of reaching SQL.
+    if not _NAME.match(name):
+        raise StoreError(f"invalid table or column name {name!r}")
+    return f'"{name}"'
+
+
+class EmbeddedStore(Store):
+    """A :class:`Store` in ``<data_dir>/relgraph.duckdb``.
+
+    Parameters
+    ----------
+    data_dir : Path
+        Directory holding the store file; created when opened for writing.
+    read_only : bool
+        Open without taking the writer's lock (for ``serve``).
+    """
+
+    def __init__(self, data_dir: Path, *, read_only: bool = False) -> None:
+        self.path = Path(data_dir) / STORE_FILE
+        if read_only and not self.path.exists():
+            raise StoreError(f"no store at {self.path}: run `relgraph load DIR` first")
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            raise StoreError(
+                f"cannot open {self.path}: {exc}. Another relgraph process (load or analyze) "
+                "may be writing it; only one writer at a time."
+            ) from exc
+        if not read_only:
+            self._con.execute("CREATE SCHEMA IF NOT EXISTS canonical")
+            self._con.execute("CREATE SCHEMA IF NOT EXISTS results")
+            self._con.execute("CREATE TABLE IF NOT EXISTS main.relgraph_meta (key VARCHAR, value VARCHAR)")
+
+    # -- canonical tables ------------------------------------------------------------------
+
+    def replace_tables(self, tables: Mapping[str, pa.Table], meta: Mapping[str, str]) -> None:
+        con = self._con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for name in self.table_names():
+                if name not in tables:
+                    con.execute(f"DROP TABLE canonical.{_ident(name)}")
+            for name in self.result_names():
+                con.execute(f"DROP TABLE results.{_ident(name)}")
+            for name, table in tables.items():
+                con.register("_incoming", table)
+                con.execute(
+                    f"CREATE OR REPLACE TABLE canonical.{_ident(name)} AS SELECT * FROM _incoming"
+                )
+                con.unregister("_incoming")
+            con.execute("DELETE FROM main.relgraph_meta")
+            if meta:
+                con.executemany(
+                    "INSERT INTO main.relgraph_meta VALUES (?, ?)", sorted(meta.items())
+                )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("CHECKPOINT")
+
+    def read_table(self, name: str, columns: Sequence[str] | None = None) -> pa.Table:
+        return self._read("canonical", name, columns, self.table_names())
+
+    def table_names(self) -> list[str]:
+        return self._names("canonical")
+
+    # -- results --------------------------------------------------------------------------
+
+    def write_results(self, name: str, table: pa.Table) -> None:
+        con = self._con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.register("_incoming", table)
+            con.execute(f"CREATE OR REPLACE TABLE results.{_ident(name)} AS SELECT * FROM _incoming")
+            con.unregister("_incoming")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def read_results(self, name: str) -> pa.Table:
+        return self._read("results", name, None, self.result_names())
+
+    def result_names(self) -> list[str]:
+        return self._names("results")
+
+    # -- metadata ---------------------------------------------------------------------------
+
+    def meta(self) -> dict[str, str]:
+        try:
+            rows = self._con.execute("SELECT key, value FROM main.relgraph_meta").fetchall()
+        except duckdb.CatalogException:
+            return {}
+        return {str(k): str(v) for k, v in rows}
+
+    def close(self) -> None:
+        self._con.close()
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _names(self, schema: str) -> list[str]:
+        rows = self._con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
+            "ORDER BY table_name",
+            [schema],
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def _read(
+        self, schema: str, name: str, columns: Sequence[str] | None, present: list[str]
+    ) -> pa.Table:
+        if name not in present:
+            raise TableNotFound(f"no {schema} table {name!r} in {self.path}")
+        cols = "*" if columns is None else ", ".join(_ident(c) for c in columns)
+        try:
+            return self._con.sql(f"SELECT {cols} FROM {schema}.{_ident(name)}").to_arrow_table()
+        except duckdb.BinderException as exc:
+            raise StoreError(f"{schema} table {name!r}: {exc}") from exc
