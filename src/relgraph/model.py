@@ -58,6 +58,7 @@ class Table:
     key: tuple[str, ...]
     foreign_keys: tuple[ForeignKey, ...] = ()
     required: bool = True
+    """A required table must be in the input directory; an optional one loads as empty."""
     no_self_reference: tuple[str, str] | None = None
     """Two columns that must differ (a person is not their own relative)."""
 
@@ -160,6 +161,7 @@ DEVICE_LINKS = Table(
     ),
     key=("device_id", "customer_id"),
     foreign_keys=(ForeignKey("customer_id", {"": "customers"}),),
+    required=False,
 )
 
 FAMILY = Table(
@@ -175,6 +177,7 @@ FAMILY = Table(
         ForeignKey("relative_id", {"": "customers"}),
     ),
     no_self_reference=("customer_id", "relative_id"),
+    required=False,
 )
 
 SHAREHOLDINGS = Table(
@@ -191,6 +194,7 @@ SHAREHOLDINGS = Table(
         ForeignKey("enterprise_id", {"": "enterprises"}),
     ),
     no_self_reference=("holder_id", "enterprise_id"),
+    required=False,
 )
 
 POSITIONS = Table(
@@ -205,6 +209,7 @@ POSITIONS = Table(
         ForeignKey("customer_id", {"": "customers"}),
         ForeignKey("enterprise_id", {"": "enterprises"}),
     ),
+    required=False,
 )
 
 GUARANTEES = Table(
@@ -222,6 +227,7 @@ GUARANTEES = Table(
         ForeignKey("borrower_id", _PARTY, "borrower_kind"),
     ),
     no_self_reference=("guarantor_id", "borrower_id"),
+    required=False,
 )
 
 REFERRALS = Table(
@@ -238,6 +244,7 @@ REFERRALS = Table(
         ForeignKey("referred_id", {"": "customers"}),
     ),
     no_self_reference=("referrer_id", "referred_id"),
+    required=False,
 )
 
 TRANSFERS = Table(
