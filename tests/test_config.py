@@ -23,5 +23,7 @@ def test_environment_then_flags() -> None:
 
 
 def test_unknown_store_is_named() -> None:
-    with pytest.raises(ConfigError, match="RELGRAPH_STORE must be 'embedded' or 'neo4j', not 'mysql'"):
+    with pytest.raises(
+        ConfigError, match="RELGRAPH_STORE must be 'embedded' or 'neo4j', not 'mysql'"
+    ):
         Settings.from_env({"RELGRAPH_STORE": "mysql"})

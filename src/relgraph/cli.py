@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -36,7 +36,7 @@ DataDirOption = Annotated[
 ]
 
 
-class FileFormat(str, Enum):
+class FileFormat(StrEnum):
     csv = "csv"
     parquet = "parquet"
 
@@ -55,7 +55,9 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 
 def _open_store(settings: Settings, *, read_only: bool = False) -> Store:
     if settings.store != "embedded":
-        _fail(f"store {settings.store!r} is not available in this build; use RELGRAPH_STORE=embedded")
+        _fail(
+            f"store {settings.store!r} is not available in this build; use RELGRAPH_STORE=embedded"
+        )
     from relgraph.store.embedded import EmbeddedStore
 
     try:
@@ -88,12 +90,17 @@ def _progress() -> Iterator[Callable[[str, int, int], None]]:
 
 @app.command()
 def synth(
-    out: Annotated[Path, typer.Option("--out", help="Directory to write the ten tables and truth/ into.")],
-    customers: Annotated[int, typer.Option("--customers", help="Customer rows to generate.")] = 10_000,
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory to write the ten tables and truth/ into.")
+    ],
+    customers: Annotated[
+        int, typer.Option("--customers", help="Customer rows to generate.")
+    ] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same bytes.")] = 42,
     fmt: Annotated[FileFormat, typer.Option("--format", help="File format.")] = FileFormat.csv,
     dirty: Annotated[
-        float, typer.Option("--dirty", help="Fraction of malformed rows to add (exercises quarantine).")
+        float,
+        typer.Option("--dirty", help="Fraction of malformed rows to add (exercises quarantine)."),
     ] = 0.0,
 ) -> None:
     """Write a synthetic bank with planted ground truth (households, groups, laundering, …)."""
@@ -121,7 +128,9 @@ def synth(
 
 @app.command()
 def load(
-    source: Annotated[Path, typer.Argument(help="Directory with one CSV or Parquet file per table.")],
+    source: Annotated[
+        Path, typer.Argument(help="Directory with one CSV or Parquet file per table.")
+    ],
     data_dir: DataDirOption = None,
 ) -> None:
     """Validate, normalise and load a directory of source tables into the store."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from relgraph.store.base import StoreError, TableNotFound
+from relgraph.store.base import StoreError, TableNotFoundError
 from relgraph.store.embedded import EmbeddedStore
 
 
@@ -60,9 +60,9 @@ def test_results_round_trip(tmp_path: Path) -> None:
 
 def test_unknown_table_and_bad_names_are_clear_errors(tmp_path: Path) -> None:
     with EmbeddedStore(tmp_path) as store:
-        with pytest.raises(TableNotFound, match="no canonical table 'customers'"):
+        with pytest.raises(TableNotFoundError, match="no canonical table 'customers'"):
             store.read_table("customers")
-        with pytest.raises(TableNotFound, match="no results table 'x'"):
+        with pytest.raises(TableNotFoundError, match="no results table 'x'"):
             store.read_results("x")
         with pytest.raises(StoreError, match="invalid table or column name"):
             store.write_results('x"; DROP TABLE y; --', pa.table({"a": [1]}))

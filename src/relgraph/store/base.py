@@ -22,7 +22,7 @@ class StoreError(RuntimeError):
     """The store cannot do what was asked; the message says what and where."""
 
 
-class TableNotFound(StoreError, KeyError):
+class TableNotFoundError(StoreError, KeyError):
     """A canonical or result table that has not been written."""
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from relgraph.store.base import Store, StoreError, TableNotFound
+from relgraph.store.base import Store, StoreError, TableNotFoundError
 
 STORE_FILE = "relgraph.duckdb"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -56,7 +56,9 @@ class EmbeddedStore(Store):
         if not read_only:
             self._con.execute("CREATE SCHEMA IF NOT EXISTS canonical")
             self._con.execute("CREATE SCHEMA IF NOT EXISTS results")
-            self._con.execute("CREATE TABLE IF NOT EXISTS main.relgraph_meta (key VARCHAR, value VARCHAR)")
+            self._con.execute(
+                "CREATE TABLE IF NOT EXISTS main.relgraph_meta (key VARCHAR, value VARCHAR)"
+            )
 
     # -- canonical tables ------------------------------------------------------------------
 
@@ -72,7 +74,7 @@ class EmbeddedStore(Store):
             for name, table in tables.items():
                 con.register("_incoming", table)
                 con.execute(
-                    f"CREATE OR REPLACE TABLE canonical.{_ident(name)} AS SELECT * FROM _incoming"
+                    f"CREATE OR REPLACE TABLE canonical.{_ident(name)} AS SELECT * FROM _incoming"  # noqa: S608 - _ident allow-lists the name
                 )
                 con.unregister("_incoming")
             con.execute("DELETE FROM main.relgraph_meta")
@@ -99,7 +101,9 @@ class EmbeddedStore(Store):
         con.execute("BEGIN TRANSACTION")
         try:
             con.register("_incoming", table)
-            con.execute(f"CREATE OR REPLACE TABLE results.{_ident(name)} AS SELECT * FROM _incoming")
+            con.execute(
+                f"CREATE OR REPLACE TABLE results.{_ident(name)} AS SELECT * FROM _incoming"
+            )  # noqa: S608 - _ident allow-lists the name
             con.unregister("_incoming")
             con.execute("COMMIT")
         except BaseException:
@@ -138,9 +142,10 @@ class EmbeddedStore(Store):
         self, schema: str, name: str, columns: Sequence[str] | None, present: list[str]
     ) -> pa.Table:
         if name not in present:
-            raise TableNotFound(f"no {schema} table {name!r} in {self.path}")
+            raise TableNotFoundError(f"no {schema} table {name!r} in {self.path}")
         cols = "*" if columns is None else ", ".join(_ident(c) for c in columns)
         try:
-            return self._con.sql(f"SELECT {cols} FROM {schema}.{_ident(name)}").to_arrow_table()
+            query = f"SELECT {cols} FROM {schema}.{_ident(name)}"  # noqa: S608 - _ident allow-lists names
+            return self._con.sql(query).to_arrow_table()
         except duckdb.BinderException as exc:
             raise StoreError(f"{schema} table {name!r}: {exc}") from exc
