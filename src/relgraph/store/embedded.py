@@ -102,8 +102,8 @@ class EmbeddedStore(Store):
         try:
             con.register("_incoming", table)
             con.execute(
-                f"CREATE OR REPLACE TABLE results.{_ident(name)} AS SELECT * FROM _incoming"
-            )  # noqa: S608 - _ident allow-lists the name
+                f"CREATE OR REPLACE TABLE results.{_ident(name)} AS SELECT * FROM _incoming"  # noqa: S608 - _ident allow-lists the name
+            )
             con.unregister("_incoming")
             con.execute("COMMIT")
         except BaseException:
