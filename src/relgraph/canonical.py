@@ -1,0 +1,72 @@
+"""Arrow schemas of the canonical tables ingest writes, and the version of that layout."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import pyarrow as pa
+
+from relgraph import model
+
+LAYOUT_VERSION: Final = "1"
+"""Bumped whenever the canonical tables change for the same input (columns, types,
+normalisation rules, identity rules); part of the input fingerprint, so a new
+version reloads unchanged files instead of reporting them unchanged."""
+
+ARROW_TYPES: Final[dict[model.Dtype, pa.DataType]] = {
+    "str": pa.string(),
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+    "date": pa.int64(),
+    "timestamp": pa.int64(),
+}
+"""Stored type of each logical type; dates and timestamps are epoch milliseconds (UTC)."""
+
+_PERSON_TYPES: Final[dict[str, pa.DataType]] = {
+    "person_id": pa.string(),
+    "name": pa.string(),
+    "birth_date": pa.int64(),
+    "gender": pa.string(),
+    "n_records": pa.int64(),
+    "segment": pa.string(),
+    "risk_rating": pa.string(),
+    "aum": pa.float64(),
+    "deposits": pa.float64(),
+    "loans": pa.float64(),
+    "card_spend_12m": pa.float64(),
+    "products": pa.string(),
+    "consent_marketing": pa.bool_(),
+}
+
+CANONICAL_TABLES: Final[tuple[str, ...]] = (
+    *(t.name for t in model.INPUT_TABLES),
+    model.PERSONS_TABLE,
+)
+"""Every table a load writes (absent optional inputs are written empty)."""
+
+
+def canonical_schema(name: str) -> pa.Schema:
+    """Arrow schema of canonical table ``name``.
+
+    Parameters
+    ----------
+    name : str
+        An input table of :mod:`relgraph.model` or ``model.PERSONS_TABLE``.
+
+    Returns
+    -------
+    pyarrow.Schema
+        The model's columns typed by ``ARROW_TYPES``, then the derived string
+        columns (customers: ``model.CUSTOMER_DERIVED_COLUMNS``, enterprises:
+        ``model.ENTERPRISE_DERIVED_COLUMNS``); for persons ``model.PERSON_COLUMNS``.
+    """
+    if name == model.PERSONS_TABLE:
+        return pa.schema([(c, _PERSON_TYPES[c]) for c in model.PERSON_COLUMNS])
+    table = model.TABLES[name]
+    fields = [(c.name, ARROW_TYPES[c.dtype]) for c in table.columns]
+    if name == model.CUSTOMERS.name:
+        fields += [(c, pa.string()) for c in model.CUSTOMER_DERIVED_COLUMNS]
+    elif name == model.ENTERPRISES.name:
+        fields += [(c, pa.string()) for c in model.ENTERPRISE_DERIVED_COLUMNS]
+    return pa.schema(fields)

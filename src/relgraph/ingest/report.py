@@ -1,0 +1,126 @@
+"""The load report: per table rows in, loaded and quarantined (by reason), saved as JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+
+REPORT_FILE = "load-report.json"
+
+
+@dataclass(frozen=True)
+class TableReport:
+    """What happened to one input table.
+
+    ``rows_in == loaded + quarantined`` always; ``reasons`` counts each reason code
+    once per quarantined row that has it (a row can have several).
+    """
+
+    table: str
+    file: str | None
+    rows_in: int
+    loaded: int
+    quarantined: int
+    reasons: dict[str, int] = field(default_factory=dict)
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """The outcome of one ``relgraph load``."""
+
+    source: str
+    fingerprint: str
+    tables: list[TableReport]
+    persons: int
+    loaded_at: str
+    seconds: float
+    unchanged: bool = False
+    """True when the store already held exactly this input and nothing was written."""
+
+    @property
+    def rows_in(self) -> int:
+        return sum(t.rows_in for t in self.tables)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(t.quarantined for t in self.tables)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LoadReport:
+        tables = [TableReport(**t) for t in data["tables"]]
+        return cls(**{**data, "tables": tables})
+
+    def save(self, data_dir: Path) -> Path:
+        """Write ``<data_dir>/load-report.json`` atomically (temp file, fsync, rename)."""
+        path = data_dir / REPORT_FILE
+        tmp = path.with_suffix(f".tmp-{os.getpid()}")
+        with tmp.open("w", encoding="utf-8") as handle:
+            handle.write(self.to_json() + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+        return path
+
+
+def read_report(data_dir: Path) -> LoadReport | None:
+    """The last saved report, or None when there is none or it cannot be read."""
+    try:
+        return LoadReport.from_dict(json.loads((data_dir / REPORT_FILE).read_text("utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def format_report(report: LoadReport) -> Group:
+    """The report as rich renderables: one row per table, then the reasons rows were refused."""
+    title = f"load of {report.source} ({report.seconds:.1f} s)"
+    if report.unchanged:
+        title = f"{report.source}: unchanged since the last load, nothing written"
+    table = Table(title=title)
+    for name, justify in (
+        ("table", "left"),
+        ("file", "left"),
+        ("rows in", "right"),
+        ("loaded", "right"),
+        ("quarantined", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for t in report.tables:
+        table.add_row(
+            t.table,
+            t.file or "(absent)",
+            f"{t.rows_in:,}",
+            f"{t.loaded:,}",
+            f"{t.quarantined:,}" if t.quarantined else "0",
+        )
+    table.add_row(
+        "persons", "(resolved)", "", f"{report.persons:,}", "", end_section=True, style="bold"
+    )
+    parts: list[Any] = [table]
+    reasons = Table(title="quarantine reasons (see quarantine/<table>.csv)")
+    reasons.add_column("table")
+    reasons.add_column("reason")
+    reasons.add_column("rows", justify="right")
+    for t in report.tables:
+        for code, n in sorted(t.reasons.items()):
+            reasons.add_row(t.table, code, f"{n:,}")
+    if reasons.row_count:
+        parts.append(reasons)
+    ignored = [
+        f"{t.table}: {', '.join(t.ignored_columns)}" for t in report.tables if t.ignored_columns
+    ]
+    if ignored:
+        parts.append("columns not in the model, not loaded: " + "; ".join(ignored))
+    return Group(*parts)

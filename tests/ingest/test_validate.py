@@ -1,0 +1,174 @@
+"""Every kind of bad row is quarantined with its reason; every row is accounted for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from relgraph.ingest import IngestError
+from relgraph.store.embedded import EmbeddedStore
+
+from .conftest import bank_tables, load, read_quarantine, write_bank, write_csv
+
+
+def _spoil(tmp_path: Path, table: str, row: dict[str, Any]) -> Path:
+    """The valid bank with ``row`` appended to ``table``."""
+    tables = bank_tables()
+    tables[table].append(row)
+    return write_bank(tmp_path / "bank", tables)
+
+
+BAD_ROWS = [
+    ("customers", {"customer_id": "C9", "source_system": "core", "name": ""},
+     "missing_required: name is empty"),
+    ("customers", {"customer_id": "C9", "source_system": "mainframe", "name": "X"},
+     "bad_enum: source_system 'mainframe' is not one of core, card, loan, wealth"),
+    ("customers", {"customer_id": "C9", "source_system": "core", "name": "X", "birth_date": "1990-13-45"},
+     "bad_date: birth_date '1990-13-45' is not a date (YYYY-MM-DD)"),
+    ("customers", {"customer_id": "C9", "source_system": "core", "name": "X", "aum": "-3"},
+     "out_of_range: aum -3.0 must be ≥ 0"),
+    ("customers", {"customer_id": "C9", "source_system": "core", "name": "X", "deposits": "12,5o"},
+     "bad_number: deposits '12,5o' is not a number"),
+    ("customers", {"customer_id": "C9", "source_system": "core", "name": "X", "consent_marketing": "maybe"},
+     "bad_bool: consent_marketing 'maybe' is not true/false, yes/no or 1/0"),
+    ("customers", {"customer_id": "C9", "source_system": "core", "name": "X", "products": "card;mortgage"},
+     "bad_enum: products 'card;mortgage' holds a code outside deposit, card, loan, wealth"),
+    ("customers", {"customer_id": "C1", "source_system": "loan", "name": "Dup"},
+     "duplicate_key: customer_id 'C1' already loaded from line 2"),
+    ("accounts", {"account_id": "A9", "holder_id": "C404", "holder_kind": "customer", "product": "card"},
+     "unknown_foreign_key: holder_id 'C404' names no loaded customer or enterprise"),
+    ("accounts", {"account_id": "A9", "holder_id": "E1", "holder_kind": "customer", "product": "card"},
+     "unknown_foreign_key: holder_id 'E1' names no loaded customer or enterprise"),
+    ("family", {"customer_id": "C1", "relative_id": "C1", "relation": "spouse"},
+     "self_reference: customer_id and relative_id are both 'C1'"),
+    ("transfers", {"tx_id": "T9", "from_account": "A1", "to_account": "A2", "amount": "0",
+                   "currency": "CNY", "ts": "2026-06-01T08:00:00"},
+     "out_of_range: amount 0.0 must be > 0"),
+    ("transfers", {"tx_id": "T9", "from_account": "A1", "to_account": "A2", "amount": "nan",
+                   "currency": "CNY", "ts": "2026-06-01T08:00:00"},
+     "bad_number: amount 'nan' is not a number"),
+    ("transfers", {"tx_id": "T9", "from_account": "A1", "to_account": "A2", "amount": "5",
+                   "currency": "CNY", "ts": "yesterday"},
+     "bad_timestamp: ts 'yesterday' is not an ISO-8601 timestamp"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("table", "row", "reason"), BAD_ROWS)
+def test_bad_row_is_quarantined_with_its_reason(
+    tmp_path: Path, table: str, row: dict[str, Any], reason: str
+) -> None:
+    source = _spoil(tmp_path, table, row)
+    report = load(source, tmp_path / "data")
+    counts = {t.table: t for t in report.tables}
+    assert counts[table].quarantined == 1
+    assert counts[table].rows_in == counts[table].loaded + 1
+    (refused,) = read_quarantine(tmp_path / "data", table)
+    assert refused["reason"] == reason
+    assert refused["source_line"] == str(len(bank_tables()[table]) + 2)
+    # The original text is kept, not the typed value.
+    for column, value in row.items():
+        assert refused[column] == value
+    assert counts[table].reasons == {reason.split(":")[0]: 1}
+
+
+def test_several_reasons_on_one_row_are_all_given(tmp_path: Path) -> None:
+    source = _spoil(
+        tmp_path,
+        "accounts",
+        {"account_id": "A9", "holder_id": "C1", "holder_kind": "person", "product": "stock",
+         "balance": "lots"},
+    )  # fmt: skip
+    load(source, tmp_path / "data")
+    (refused,) = read_quarantine(tmp_path / "data", "accounts")
+    assert refused["reason"].split("; ") == [
+        "bad_enum: holder_kind 'person' is not one of customer, enterprise",
+        "bad_enum: product 'stock' is not one of deposit, card, loan, wealth",
+        "bad_number: balance 'lots' is not a number",
+    ]
+
+
+def test_a_refused_parent_takes_its_children_with_it(tmp_path: Path) -> None:
+    tables = bank_tables()
+    tables["customers"][2]["birth_date"] = "31/01/1980"  # C3 refused …
+    report = load(write_bank(tmp_path / "bank", tables), tmp_path / "data")
+    by_table = {t.table: t for t in report.tables}
+    # … so A2 (held by C3), T1/T2 (through A2) and the family tie are refused too, each saying why.
+    assert by_table["accounts"].reasons == {"unknown_foreign_key": 1}
+    assert by_table["transfers"].quarantined == 2
+    assert by_table["family"].quarantined == 1
+    assert all(t.rows_in == t.loaded + t.quarantined for t in report.tables)
+
+
+def test_malformed_csv_lines_are_quarantined_not_fatal(tmp_path: Path, bank_dir: Path) -> None:
+    path = bank_dir / "transfers.csv"
+    text = path.read_text()
+    path.write_text(text + 'T7,A1,A2\nT8,A1,A2,5,CNY,2026-06-02T00:00:00,extra\n"T9,A1\n')
+    report = load(bank_dir, tmp_path / "data")
+    transfers = next(t for t in report.tables if t.table == "transfers")
+    assert transfers.rows_in == 5
+    assert transfers.loaded == 2
+    assert transfers.reasons == {"malformed_line": 3}
+    refused = read_quarantine(tmp_path / "data", "transfers")
+    assert [r["source_line"] for r in refused] == ["4", "5", "6"]
+    assert refused[0]["raw_line"] == "T7,A1,A2"
+    assert all(r["reason"].startswith("malformed_line: ") for r in refused)
+
+
+def test_parquet_input_loads_like_csv(tmp_path: Path, bank_dir: Path) -> None:
+    import pandas as pd
+
+    parquet_dir = tmp_path / "parquet"
+    parquet_dir.mkdir()
+    for csv_file in bank_dir.glob("*.csv"):
+        frame = pd.read_csv(csv_file, dtype=str, keep_default_na=False)
+        frame.to_parquet(parquet_dir / f"{csv_file.stem}.parquet", index=False)
+    load(bank_dir, tmp_path / "from-csv")
+    load(parquet_dir, tmp_path / "from-parquet")
+    with (
+        EmbeddedStore(tmp_path / "from-csv", read_only=True) as a,
+        EmbeddedStore(tmp_path / "from-parquet", read_only=True) as b,
+    ):
+        for name in a.table_names():
+            assert a.read_table(name).equals(b.read_table(name)), name
+
+
+def test_missing_required_table_stops_and_writes_nothing(tmp_path: Path, bank_dir: Path) -> None:
+    (bank_dir / "accounts.csv").unlink()
+    with pytest.raises(IngestError, match=r"required table\(s\) missing .*: accounts"):
+        load(bank_dir, tmp_path / "data")
+    with EmbeddedStore(tmp_path / "data", read_only=True) as store:
+        assert store.table_names() == []
+    assert not (tmp_path / "data" / "quarantine").exists()
+
+
+def test_missing_required_column_names_it(tmp_path: Path) -> None:
+    tables = bank_tables()
+    source = write_bank(tmp_path / "bank", tables)
+    columns = [c for c in tables["transfers"][0] if c != "currency"]
+    write_csv(source / "transfers.csv", tables["transfers"], columns)
+    with pytest.raises(
+        IngestError, match=r"transfers.csv: table 'transfers' lacks required column\(s\) currency"
+    ):
+        load(source, tmp_path / "data")
+
+
+def test_table_given_twice_is_refused(tmp_path: Path, bank_dir: Path) -> None:
+    (bank_dir / "family.parquet").write_bytes(b"")
+    with pytest.raises(IngestError, match="table 'family' is given twice"):
+        load(bank_dir, tmp_path / "data")
+
+
+def test_unknown_columns_are_reported_and_kept_in_quarantine(tmp_path: Path) -> None:
+    tables = bank_tables()
+    for row in tables["family"]:
+        row["note"] = "from branch 12"
+    tables["family"].append(
+        {"customer_id": "C1", "relative_id": "C404", "relation": "child", "note": "x"}
+    )
+    report = load(write_bank(tmp_path / "bank", tables), tmp_path / "data")
+    family = next(t for t in report.tables if t.table == "family")
+    assert family.ignored_columns == ["note"]
+    (refused,) = read_quarantine(tmp_path / "data", "family")
+    assert refused["note"] == "x"

@@ -1,0 +1,65 @@
+"""The command line end to end: synth → load → stats, and the errors a user sees."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from relgraph.cli import app
+
+runner = CliRunner()
+
+
+def _flat(output: str) -> str:
+    """Output with rich's line wrapping undone."""
+    return " ".join(output.split())
+
+
+def test_synth_load_stats(tmp_path: Path) -> None:
+    bank, data = tmp_path / "bank", tmp_path / "data"
+    result = runner.invoke(
+        app, ["synth", "--out", str(bank), "--customers", "300", "--dirty", "0.02"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "transfers" in result.output
+
+    result = runner.invoke(app, ["load", str(bank), "--data-dir", str(data)])
+    assert result.exit_code == 0, result.output
+    report = json.loads((data / "load-report.json").read_text())
+    assert all(t["rows_in"] == t["loaded"] + t["quarantined"] for t in report["tables"])
+    assert sum(t["quarantined"] for t in report["tables"]) > 0
+    assert "quarantine reasons" in result.output
+
+    again = runner.invoke(app, ["load", str(bank), "--data-dir", str(data)])
+    assert again.exit_code == 0
+    assert "unchanged since the last load" in _flat(again.output)
+
+    result = runner.invoke(app, ["stats", "--data-dir", str(data)])
+    assert result.exit_code == 0, result.output
+    assert "Account-TRANSFER->Account" in result.output
+    assert f"Person │ {report['persons']:,} │" in _flat(result.output)
+
+
+def test_load_without_a_required_table_fails_clearly(tmp_path: Path) -> None:
+    bank = tmp_path / "bank"
+    runner.invoke(app, ["synth", "--out", str(bank), "--customers", "50"])
+    (bank / "customers.csv").unlink()
+    result = runner.invoke(app, ["load", str(bank), "--data-dir", str(tmp_path / "data")])
+    assert result.exit_code == 2
+    assert "required table(s) missing" in _flat(result.output)
+    assert "customers" in result.output
+    assert not (tmp_path / "data" / "load-report.json").exists()
+
+
+def test_stats_before_any_load_says_what_to_do(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["stats", "--data-dir", str(tmp_path / "empty")])
+    assert result.exit_code == 2
+    assert "run `relgraph load DIR` first" in _flat(result.output)
+
+
+def test_synth_refuses_a_tiny_bank(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["synth", "--out", str(tmp_path / "b"), "--customers", "3"])
+    assert result.exit_code == 2
+    assert "error:" in result.output
