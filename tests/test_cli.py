@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from relgraph.cli import app
+from relgraph.store.embedded import EmbeddedStore
 
 runner = CliRunner()
 
@@ -17,7 +18,7 @@ def _flat(output: str) -> str:
     return " ".join(output.split())
 
 
-def test_synth_load_stats(tmp_path: Path) -> None:
+def test_synth_load_stats_analyze(tmp_path: Path) -> None:
     bank, data = tmp_path / "bank", tmp_path / "data"
     result = runner.invoke(
         app, ["synth", "--out", str(bank), "--customers", "300", "--dirty", "0.02"]
@@ -38,6 +39,16 @@ def test_synth_load_stats(tmp_path: Path) -> None:
 
     result = runner.invoke(app, ["stats", "--data-dir", str(data)])
     assert result.exit_code == 0, result.output
+
+    analysed = runner.invoke(app, ["analyze", "--data-dir", str(data)])
+    assert analysed.exit_code == 0, analysed.output
+    assert "person_networks" in analysed.output
+    with EmbeddedStore(data, read_only=True) as store:
+        assert store.read_results("person_networks").num_rows == report["persons"]
+        assert store.read_results("person_households").num_rows == report["persons"]
+        assert {"networks", "network_links", "network_evidence", "households"} <= set(
+            store.result_names()
+        )
     assert "Account-TRANSFER->Account" in result.output
     assert f"Person │ {report['persons']:,} │" in _flat(result.output)
 
@@ -57,6 +68,21 @@ def test_stats_before_any_load_says_what_to_do(tmp_path: Path) -> None:
     result = runner.invoke(app, ["stats", "--data-dir", str(tmp_path / "empty")])
     assert result.exit_code == 2
     assert "run `relgraph load DIR` first" in _flat(result.output)
+
+
+def test_analyze_before_any_load_says_what_to_do(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["analyze", "--data-dir", str(tmp_path / "empty")])
+    assert result.exit_code == 2
+    assert "run `relgraph load DIR` first" in _flat(result.output)
+    assert not (tmp_path / "empty").exists()
+
+
+def test_bad_threshold_setting_is_named(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["analyze", "--data-dir", str(tmp_path)], env={"RELGRAPH_NETWORK_STRONG_LINK": "high"}
+    )
+    assert result.exit_code == 2
+    assert "RELGRAPH_NETWORK_STRONG_LINK must be a float, not 'high'" in _flat(result.output)
 
 
 def test_synth_refuses_a_tiny_bank(tmp_path: Path) -> None:

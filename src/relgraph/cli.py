@@ -202,20 +202,58 @@ def _stats(settings: Settings) -> None:
 
 
 @app.command()
+def analyze(data_dir: DataDirOption = None) -> None:
+    """Run the analytics (hidden networks, households) and write their results to the store."""
+    settings = _settings(data_dir)
+    _analyze(settings)
+
+
+def _analyze(settings: Settings) -> None:
+    from relgraph.analytics.params import HouseholdParams, NetworkParams
+    from relgraph.analytics.run import analyze as run_analytics
+    from relgraph.graph import build_projection
+
+    try:
+        network_params, household_params = NetworkParams.from_env(), HouseholdParams.from_env()
+    except ConfigError as exc:
+        _fail(str(exc))
+    _open_store(settings, read_only=True).close()  # fails clearly when nothing was loaded
+    store = _open_store(settings)
+    try:
+        if not store.has_table("persons"):
+            _fail(f"the store in {settings.data_dir} holds no data: run `relgraph load DIR` first")
+        with _progress() as update:
+            projection = build_projection(
+                store, progress=lambda step: update("projecting: " + step, 0, 1)
+            )
+            report = run_analytics(store, projection, network_params, household_params, update)
+    finally:
+        store.close()
+    table = Table(title=f"analytics ({sum(report.seconds.values()):.1f} s)")
+    table.add_column("result table")
+    table.add_column("rows", justify="right")
+    for name, rows in report.tables.items():
+        table.add_row(name, f"{rows:,}")
+    console.print(table)
+
+
+@app.command()
 def demo(
     customers: Annotated[int, typer.Option("--customers", help="Size of the demo bank.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed")] = 42,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Synthesise a small bank, load it, and print the load report and graph statistics."""
+    """Synthesise a small bank, load it, analyse it, and print the reports and graph statistics."""
     settings = _settings(data_dir)
     bank = settings.data_dir / "demo-bank"
-    console.rule(f"1/3 synthesising a {customers:,}-customer bank into {bank}")
+    console.rule(f"1/4 synthesising a {customers:,}-customer bank into {bank}")
     synth(out=bank, customers=customers, seed=seed, fmt=FileFormat.csv, dirty=0.01)
-    console.rule(f"2/3 loading it into {settings.data_dir}")
+    console.rule(f"2/4 loading it into {settings.data_dir}")
     _load(bank, settings)
-    console.rule("3/3 graph projection")
+    console.rule("3/4 graph projection")
     _stats(settings)
+    console.rule("4/4 analytics")
+    _analyze(settings)
 
 
 def main() -> None:  # pragma: no cover - console-script shim

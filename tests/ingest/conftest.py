@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from relgraph.ingest import LoadReport, load_directory
-from relgraph.store.embedded import EmbeddedStore
+from tests.banks import Rows, load, read_quarantine, write_bank, write_csv
 
-Rows = list[dict[str, Any]]
+__all__ = ["load", "read_quarantine", "write_bank", "write_csv"]
 
 CUSTOMERS: Rows = [
     {"customer_id": "C1", "source_system": "core", "name": "Li  Wei", "id_number": "1101 0519 7206 1033 3x",
@@ -65,31 +62,6 @@ def bank_tables() -> dict[str, Rows]:
         "transfers": TRANSFERS,
     }
     return {name: [dict(row) for row in rows] for name, rows in tables.items()}
-
-
-def write_csv(path: Path, rows: Rows, columns: list[str] | None = None) -> None:
-    columns = columns or list(dict.fromkeys(c for row in rows for c in row))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def write_bank(folder: Path, tables: dict[str, Rows]) -> Path:
-    for name, rows in tables.items():
-        write_csv(folder / f"{name}.csv", rows)
-    return folder
-
-
-def load(source: Path, data_dir: Path) -> LoadReport:
-    with EmbeddedStore(data_dir) as store:
-        return load_directory(source, store, data_dir)
-
-
-def read_quarantine(data_dir: Path, table: str) -> list[dict[str, str]]:
-    with (data_dir / "quarantine" / f"{table}.csv").open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
 
 
 @pytest.fixture

@@ -1,1 +1,1 @@
-"""analytics package."""
+"""Graph analytics: pure functions over the projection, arrays in, tables out."""

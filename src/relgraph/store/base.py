@@ -48,8 +48,15 @@ class Store(ABC):
         """Names of the canonical tables present."""
 
     @abstractmethod
+    def replace_results(self, tables: Mapping[str, pa.Table]) -> None:
+        """Replace the named analytics result tables at once: all or nothing.
+
+        Result tables not named are kept, so analytics can be rerun one at a time.
+        """
+
     def write_results(self, name: str, table: pa.Table) -> None:
         """Replace one analytics result table atomically."""
+        self.replace_results({name: table})
 
     @abstractmethod
     def read_results(self, name: str) -> pa.Table:

@@ -96,19 +96,21 @@ class EmbeddedStore(Store):
 
     # -- results --------------------------------------------------------------------------
 
-    def write_results(self, name: str, table: pa.Table) -> None:
+    def replace_results(self, tables: Mapping[str, pa.Table]) -> None:
         con = self._con
         con.execute("BEGIN TRANSACTION")
         try:
-            con.register("_incoming", table)
-            con.execute(
-                f"CREATE OR REPLACE TABLE results.{_ident(name)} AS SELECT * FROM _incoming"  # noqa: S608 - _ident allow-lists the name
-            )
-            con.unregister("_incoming")
+            for name, table in tables.items():
+                con.register("_incoming", table)
+                con.execute(
+                    f"CREATE OR REPLACE TABLE results.{_ident(name)} AS SELECT * FROM _incoming"  # noqa: S608 - _ident allow-lists the name
+                )
+                con.unregister("_incoming")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        con.execute("CHECKPOINT")
 
     def read_results(self, name: str) -> pa.Table:
         return self._read("results", name, None, self.result_names())

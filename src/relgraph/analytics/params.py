@@ -1,0 +1,104 @@
+"""Thresholds of the analytics, with their defaults and the environment variables that set them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Self
+
+from relgraph.config import ConfigError
+
+
+class _FromEnv:
+    """``from_env`` for a frozen dataclass of ints and floats: ``RELGRAPH_<PREFIX>_<FIELD>``."""
+
+    ENV_PREFIX = ""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):  # type: ignore[arg-type]
+            name = f"RELGRAPH_{cls.ENV_PREFIX}_{f.name.upper()}"
+            if name not in env:
+                continue
+            kind = int if f.type in (int, "int") else float
+            try:
+                values[f.name] = kind(env[name])
+            except ValueError:
+                raise ConfigError(f"{name} must be a {kind.__name__}, not {env[name]!r}") from None
+        params = cls(**values)
+        params.check()
+        return params
+
+    def check(self) -> None:
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if value < 0:
+                raise ConfigError(f"{f.name} must not be negative, not {value!r}")
+
+
+@dataclass(frozen=True)
+class NetworkParams(_FromEnv):
+    """Hidden-network thresholds (environment ``RELGRAPH_NETWORK_<FIELD>``)."""
+
+    ENV_PREFIX = "NETWORK"
+
+    strong_link: float = 0.5
+    """A link at or above this strength joins two persons' networks."""
+    max_network_size: int = 50
+    """Networks above this many persons are split into communities (Leiden)."""
+    max_device_sharers: int = 10
+    """A device used by more persons is public (kiosk, office PC): suppressed, not evidence."""
+    max_phone_sharers: int = 10
+    max_email_sharers: int = 10
+    max_address_sharers: int = 12
+    max_id_document_sharers: int = 10
+    max_enterprise_sharers: int = 20
+    """An enterprise with more officers and person shareholders links none of them."""
+    device_weight: float = 1.0
+    """Evidence of one identifier shared by two persons; d sharers give weight / log2(d)."""
+    phone_weight: float = 1.0
+    email_weight: float = 1.0
+    address_weight: float = 0.4
+    """Low on purpose: flatmates share an address and nothing else."""
+    id_document_weight: float = 1.0
+    enterprise_weight: float = 0.6
+    family_weight: float = 1.0
+    transfer_weight: float = 0.6
+    """Weight of ``transfer_full_count`` or more transfers between two persons."""
+    transfer_full_count: int = 3
+    max_transfer_evidence: int = 20
+    """Transfers listed as evidence per link (the count is always complete)."""
+    seed: int = 42
+    """Seed of the community split, so re-runs give the same networks."""
+
+    def check(self) -> None:
+        super().check()
+        if not 0 < self.strong_link <= 1:
+            raise ConfigError(f"strong_link must be in (0, 1], not {self.strong_link!r}")
+        if self.max_network_size < 2 or self.transfer_full_count < 1:
+            raise ConfigError("max_network_size must be ≥ 2 and transfer_full_count ≥ 1")
+
+
+@dataclass(frozen=True)
+class HouseholdParams(_FromEnv):
+    """Household thresholds (environment ``RELGRAPH_HOUSEHOLD_<FIELD>``)."""
+
+    ENV_PREFIX = "HOUSEHOLD"
+
+    max_size: int = 10
+    """Above this many persons a household is cut back to its co-residence evidence."""
+    max_address_sharers: int = 12
+    """An address with more residents (a dormitory, a company address) is no evidence."""
+    max_device_sharers: int = 10
+    """A device or phone with more users is public and proves no co-residence."""
+    max_phone_sharers: int = 10
+    adult_age: int = 18
+    """The head is the adult with the largest AUM; a person without a birth date counts as adult."""
+
+    def check(self) -> None:
+        super().check()
+        if self.max_size < 2:
+            raise ConfigError(f"max_size must be ≥ 2, not {self.max_size!r}")

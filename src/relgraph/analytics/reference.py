@@ -1,0 +1,153 @@
+"""Straightforward networkx versions of the networks and households definitions, as the reference.
+
+Written for reading, not speed: loops over identifiers, pairs from
+``itertools.combinations``, components from networkx. Tests assert that the vectorised
+analytics give exactly these results on small banks, and the benchmarks report how much
+faster the vectorised ones are. Not used in production.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from itertools import combinations
+
+import networkx as nx
+import numpy as np
+import numpy.typing as npt
+
+from relgraph import model
+from relgraph.analytics.households import surname_codes
+from relgraph.analytics.links import IDENTIFIERS
+from relgraph.analytics.networks import split_large
+from relgraph.analytics.params import HouseholdParams, NetworkParams
+from relgraph.graph import Projection
+
+Pair = tuple[int, int]
+
+
+def _users(projection: Projection, rel: model.RelType, kind: model.NodeKind) -> dict[int, set[int]]:
+    users: dict[int, set[int]] = defaultdict(set)
+    edges = projection.edge("Person", rel, kind)
+    for person, node in zip(edges.src.tolist(), edges.dst.tolist(), strict=True):
+        users[node].add(person)
+    return users
+
+
+def _shared(users: dict[int, set[int]], max_sharers: int) -> dict[Pair, list[int]]:
+    """Pair → sizes of the identifiers the pair shares (suppressed identifiers left out)."""
+    pairs: dict[Pair, list[int]] = defaultdict(list)
+    for persons in users.values():
+        if 2 <= len(persons) <= max_sharers:
+            for a, b in combinations(sorted(persons), 2):
+                pairs[(a, b)].append(len(persons))
+    return pairs
+
+
+def _transfer_counts(projection: Projection) -> dict[Pair, int]:
+    holder = projection.nodes["Account"].attrs["person"].tolist()
+    transfers = projection.edge("Account", "TRANSFER", "Account")
+    counts: dict[Pair, int] = defaultdict(int)
+    for s, d in zip(transfers.src.tolist(), transfers.dst.tolist(), strict=True):
+        a, b = holder[s], holder[d]
+        if a >= 0 and b >= 0 and a != b:
+            counts[(min(a, b), max(a, b))] += 1
+    return counts
+
+
+def _family_pairs(projection: Projection) -> set[Pair]:
+    family = projection.edge("Person", "FAMILY", "Person")
+    return {
+        (min(a, b), max(a, b))
+        for a, b in zip(family.src.tolist(), family.dst.tolist(), strict=True)
+    }
+
+
+def link_strengths(projection: Projection, params: NetworkParams) -> dict[Pair, float]:
+    """Pair of persons → link strength, by the definition in :mod:`relgraph.analytics.links`."""
+    weights: dict[Pair, list[float]] = defaultdict(list)
+    for kind, (rel, node_kind) in IDENTIFIERS.items():
+        base = float(getattr(params, f"{kind}_weight"))
+        cap = int(getattr(params, f"max_{kind}_sharers"))
+        for pair, sizes in _shared(_users(projection, rel, node_kind), cap).items():
+            weights[pair] += [min(base / math.log2(d), 1.0) for d in sizes]
+    roles = _users(projection, "POSITION_AT", "Enterprise")
+    for node, persons in _users(projection, "SHAREHOLDER_OF", "Enterprise").items():
+        roles[node] |= persons
+    for pair, sizes in _shared(roles, params.max_enterprise_sharers).items():
+        weights[pair] += [min(params.enterprise_weight / math.log2(d), 1.0) for d in sizes]
+    for pair in _family_pairs(projection):
+        weights[pair].append(params.family_weight)
+    for pair, count in _transfer_counts(projection).items():
+        weights[pair].append(params.transfer_weight * min(1.0, count / params.transfer_full_count))
+    return {pair: 1.0 - math.prod(1.0 - min(w, 1.0) for w in ws) for pair, ws in weights.items()}
+
+
+def _labels_by_first_member(groups: list[set[int]], n: int) -> npt.NDArray[np.int64]:
+    label = np.empty(n, np.int64)
+    for i, members in enumerate(sorted(groups, key=min)):
+        label[list(members)] = i
+    return label
+
+
+def network_labels(projection: Projection, params: NetworkParams) -> npt.NDArray[np.int64]:
+    """Per person: its network, numbered by smallest member."""
+    n = len(projection.nodes["Person"])
+    strengths = link_strengths(projection, params)
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    strong = {pair: s for pair, s in strengths.items() if s >= params.strong_link}
+    graph.add_edges_from(strong)
+    label = _labels_by_first_member(list(nx.connected_components(graph)), n)
+    if np.bincount(label).max(initial=0) > params.max_network_size:
+        pairs = sorted(strong)
+        a = np.array([p[0] for p in pairs], np.int64)
+        b = np.array([p[1] for p in pairs], np.int64)
+        w = np.array([strong[p] for p in pairs])
+        label, _ = split_large(label, a, b, w, params.max_network_size, params.seed)
+        groups: dict[int, set[int]] = defaultdict(set)
+        for person, group in enumerate(label.tolist()):
+            groups[group].add(person)
+        label = _labels_by_first_member(list(groups.values()), n)
+    return label
+
+
+def household_labels(projection: Projection, params: HouseholdParams) -> npt.NDArray[np.int64]:
+    """Per person: its household, numbered by smallest member."""
+    n = len(projection.nodes["Person"])
+    address = set(_shared(_users(projection, "LIVES_AT", "Address"), params.max_address_sharers))
+    private: set[Pair] = set()
+    for rel, kind, cap in (
+        ("USES_DEVICE", "Device", params.max_device_sharers),
+        ("HAS_PHONE", "Phone", params.max_phone_sharers),
+        ("HAS_EMAIL", "Email", params.max_device_sharers),
+    ):
+        private |= set(_shared(_users(projection, rel, kind), cap))  # type: ignore[arg-type]
+    transfers = set(_transfer_counts(projection))
+    surname = surname_codes(projection).tolist()
+    has_address = set(projection.edge("Person", "LIVES_AT", "Address").src.tolist())
+
+    family = _family_pairs(projection)
+    coresidence = {
+        (a, b)
+        for (a, b) in address
+        if (a, b) in private
+        or (a, b) in transfers
+        or (surname[a] >= 0 and surname[a] == surname[b])
+    }
+    coresidence |= {(a, b) for (a, b) in private if a not in has_address or b not in has_address}
+
+    def components(ties: set[Pair]) -> list[set[int]]:
+        graph = nx.Graph()
+        graph.add_nodes_from(range(n))
+        graph.add_edges_from(ties)
+        return list(nx.connected_components(graph))
+
+    groups = components(family | coresidence)
+    too_big = {p for g in groups if len(g) > params.max_size for p in g}
+    if too_big:
+        ties = {t for t in family | coresidence if t in coresidence or t[0] not in too_big}
+        groups = components(ties)
+        broken = {p for g in groups if len(g) > params.max_size for p in g}
+        groups = components({(a, b) for (a, b) in ties if a not in broken})
+    return _labels_by_first_member(groups, n)

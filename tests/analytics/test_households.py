@@ -1,0 +1,132 @@
+"""Households and their value on known-answer banks, over the vectorised and networkx versions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from relgraph.analytics import reference
+from relgraph.analytics.households import find_households, household_values
+from relgraph.analytics.params import HouseholdParams
+from relgraph.graph import Projection
+from relgraph.synth import generate
+from tests.banks import Rows, project, write_bank
+
+from .conftest import AS_OF_MS, HOUSEHOLD_PARAMS, groups_of
+
+Labeller = Callable[[Projection, HouseholdParams], np.ndarray]
+
+
+def _vectorised(projection: Projection, params: HouseholdParams) -> np.ndarray:
+    return find_households(projection, params).label
+
+
+IMPLEMENTATIONS = pytest.mark.parametrize(
+    "labeller", [_vectorised, reference.household_labels], ids=["vectorised", "networkx"]
+)
+
+EXPECTED = {
+    frozenset({"C1", "C1B", "C2", "C3"}),  # declared spouse; the son by surname and address
+    frozenset({"C4"}),  # flatmates are not a household
+    frozenset({"C5"}),
+    frozenset({"C6", "C7"}),  # address and a shared tablet
+    frozenset({"C8"}),  # money alone does not make a household
+    frozenset({"C9"}),
+    frozenset({"C10"}),
+    frozenset({"C11"}),
+}
+
+
+@IMPLEMENTATIONS
+def test_households_of_the_tiny_bank(tiny: Projection, labeller: Labeller) -> None:
+    assert groups_of(tiny, labeller(tiny, HOUSEHOLD_PARAMS)) == EXPECTED
+
+
+def test_household_value_and_head(tiny: Projection) -> None:
+    households = find_households(tiny, HOUSEHOLD_PARAMS)
+    values = household_values(tiny, households, AS_OF_MS, HOUSEHOLD_PARAMS)
+    records = tiny.nodes["CustomerRecord"]
+    c1 = int(records.attrs["person"].iloc[records.index("C1")])
+    c2 = int(records.attrs["person"].iloc[records.index("C2")])
+    wang = values.iloc[households.label[c1]]
+    assert wang["size"] == 3  # persons, not records
+    assert wang["total_aum"] == pytest.approx(950.0)  # 100 + 50 (two records) + 300 + 500
+    assert wang["deposits"] == pytest.approx(20.0)
+    # Wang Xiao has the most AUM but is 14: the head is the richest adult, Li Na.
+    assert wang["head_id"] == tiny.nodes["Person"].id_of([c2])[0]
+    assert wang["products"] == "deposit;card;wealth"
+    assert wang["missing_products"] == "loan"
+    assert wang["family_ties"] == 1
+    assert wang["coresidence_ties"] == 1  # Wang Xiao–Wang Wei; Li Na keeps her surname
+    members = np.flatnonzero(households.label == households.label[c1])
+    smallest = min(str(i) for i in tiny.nodes["Person"].id_of(members))
+    assert wang["household_id"] == "H" + smallest[1:]
+    basis = set(households.tie_basis.tolist())
+    assert basis == {"family:spouse", "coresidence:address+surname", "coresidence:address+device"}
+
+
+def test_head_ties_go_to_deposits_then_age(tmp_path: Path) -> None:
+    customers: Rows = [
+        {"customer_id": c, "source_system": "core", "name": f"Ma {c}", "id_number": c,
+         "birth_date": birth, "address": "5 Lake Rd", "aum": "100", "deposits": dep}
+        for c, birth, dep in (("A", "1980-01-01", "10"), ("B", "1970-01-01", "10"), ("C", "1990-01-01", "5"))
+    ]  # fmt: skip
+    bank = {"customers": customers, "enterprises": [{"enterprise_id": "E", "name": "E"}],
+            "accounts": [{"account_id": "X", "holder_id": "E", "holder_kind": "enterprise", "product": "loan"}],
+            "transfers": []}  # fmt: skip
+    source = write_bank(tmp_path / "bank", {k: v for k, v in bank.items() if v})
+    (source / "transfers.csv").write_text("tx_id,from_account,to_account,amount,currency,ts\n")
+    projection = project(source, tmp_path / "data")
+    households = find_households(projection)
+    values = household_values(projection, households, AS_OF_MS)
+    assert len(values) == 1
+    records = projection.nodes["CustomerRecord"]
+    b = int(records.attrs["person"].iloc[records.index("B")])
+    assert values.iloc[0]["head_id"] == projection.nodes["Person"].id_of([b])[0]  # older of A, B
+
+
+@IMPLEMENTATIONS
+def test_oversized_households_are_cut_back(tmp_path: Path, labeller: Labeller) -> None:
+    # Three homes of 4 chained by declared family ties: 12 persons > max_size 10.
+    customers: Rows = []
+    family: Rows = []
+    for home in range(3):
+        for i in range(4):
+            customers.append({"customer_id": f"H{home}M{i}", "source_system": "core",
+                              "name": f"Surname{home} X{i}", "id_number": f"{home}-{i}",
+                              "address": f"{home} Hill Rd"})  # fmt: skip
+        if home:
+            family.append(
+                {
+                    "customer_id": f"H{home - 1}M0",
+                    "relative_id": f"H{home}M0",
+                    "relation": "sibling",
+                }
+            )
+    bank = {"customers": customers, "enterprises": [{"enterprise_id": "E", "name": "E"}],
+            "accounts": [{"account_id": "X", "holder_id": "E", "holder_kind": "enterprise", "product": "loan"}],
+            "family": family}  # fmt: skip
+    source = write_bank(tmp_path / "bank", bank)
+    (source / "transfers.csv").write_text("tx_id,from_account,to_account,amount,currency,ts\n")
+    projection = project(source, tmp_path / "data")
+    groups = groups_of(projection, labeller(projection, HouseholdParams()))
+    assert groups == {frozenset(f"H{h}M{i}" for i in range(4)) for h in range(3)}
+    # With a bound of 3 even one home is too big: everyone stands alone.
+    alone = groups_of(projection, labeller(projection, HouseholdParams(max_size=3)))
+    assert all(len(g) == 1 for g in alone)
+
+
+def test_vectorised_equals_networkx_on_a_synthetic_bank(tmp_path: Path) -> None:
+    generate(2_000, 5, tmp_path / "bank", "csv")
+    projection = project(tmp_path / "bank", tmp_path / "data")
+    for params in (HouseholdParams(), HouseholdParams(max_size=3)):
+        households = find_households(projection, params)
+        assert np.array_equal(households.label, reference.household_labels(projection, params))
+    values = household_values(projection, find_households(projection), AS_OF_MS)
+    persons = projection.nodes["Person"].attrs
+    assert values["size"].sum() == len(persons)
+    assert values["total_aum"].sum() == pytest.approx(persons["aum"].fillna(0).sum())
+    assert (values["size"] > 1).sum() > 100

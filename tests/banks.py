@@ -1,0 +1,45 @@
+"""Writing small banks as input files and loading them: shared by the test packages."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from relgraph.graph import Projection, build_projection
+from relgraph.ingest import LoadReport, load_directory
+from relgraph.store.embedded import EmbeddedStore
+
+Rows = list[dict[str, Any]]
+
+
+def write_csv(path: Path, rows: Rows, columns: list[str] | None = None) -> None:
+    columns = columns or list(dict.fromkeys(c for row in rows for c in row))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_bank(folder: Path, tables: dict[str, Rows]) -> Path:
+    for name, rows in tables.items():
+        write_csv(folder / f"{name}.csv", rows)
+    return folder
+
+
+def load(source: Path, data_dir: Path) -> LoadReport:
+    with EmbeddedStore(data_dir) as store:
+        return load_directory(source, store, data_dir)
+
+
+def read_quarantine(data_dir: Path, table: str) -> list[dict[str, str]]:
+    with (data_dir / "quarantine" / f"{table}.csv").open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def project(source: Path, data_dir: Path) -> Projection:
+    """Load ``source`` into ``data_dir`` and build the projection."""
+    load(source, data_dir)
+    with EmbeddedStore(data_dir, read_only=True) as store:
+        return build_projection(store)
