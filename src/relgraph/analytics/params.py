@@ -71,6 +71,9 @@ class NetworkParams(_FromEnv):
     transfer_full_count: int = 3
     max_transfer_evidence: int = 20
     """Transfers listed as evidence per link (the count is always complete)."""
+    max_transfer_partners: int = 50
+    """A party paying or paid by more distinct parties (merchant, employer) is a hub:
+    linked-account searches do not pass through its transfers."""
     seed: int = 42
     """Seed of the community split, so re-runs give the same networks."""
 
