@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
+from relgraph import model
 from relgraph.graph import Projection, build_projection
 from relgraph.ingest import LoadReport, load_directory
 from relgraph.store.embedded import EmbeddedStore
@@ -23,9 +24,26 @@ def write_csv(path: Path, rows: Rows, columns: list[str] | None = None) -> None:
 
 
 def write_bank(folder: Path, tables: dict[str, Rows]) -> Path:
-    for name, rows in tables.items():
-        write_csv(folder / f"{name}.csv", rows)
+    """Write each table as CSV; required tables not given are written empty."""
+    for table in model.INPUT_TABLES:
+        rows = tables.get(table.name)
+        if rows:
+            write_csv(folder / f"{table.name}.csv", rows)
+        elif rows is not None or table.required:
+            write_csv(folder / f"{table.name}.csv", [], list(table.column_names))
     return folder
+
+
+def people(*ids: str) -> Rows:
+    """Customer rows, one person each (the id doubles as name and id number)."""
+    return [
+        {"customer_id": c, "source_system": "core", "name": f"Person {c}", "id_number": c}
+        for c in ids
+    ]
+
+
+def companies(*ids: str) -> Rows:
+    return [{"enterprise_id": e, "name": f"Company {e}"} for e in ids]
 
 
 def load(source: Path, data_dir: Path) -> LoadReport:

@@ -203,18 +203,25 @@ def _stats(settings: Settings) -> None:
 
 @app.command()
 def analyze(data_dir: DataDirOption = None) -> None:
-    """Run the analytics (hidden networks, households) and write their results to the store."""
+    """Run the analytics (networks, households, groups, influence) and store their results."""
     settings = _settings(data_dir)
     _analyze(settings)
 
 
 def _analyze(settings: Settings) -> None:
-    from relgraph.analytics.params import HouseholdParams, NetworkParams
+    from relgraph.analytics.params import (
+        GroupParams,
+        HouseholdParams,
+        InfluenceParams,
+        NetworkParams,
+    )
     from relgraph.analytics.run import analyze as run_analytics
     from relgraph.graph import build_projection
 
     try:
         network_params, household_params = NetworkParams.from_env(), HouseholdParams.from_env()
+        GroupParams.from_env()
+        InfluenceParams.from_env()
     except ConfigError as exc:
         _fail(str(exc))
     _open_store(settings, read_only=True).close()  # fails clearly when nothing was loaded

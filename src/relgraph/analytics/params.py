@@ -105,3 +105,32 @@ class HouseholdParams(_FromEnv):
         super().check()
         if self.max_size < 2:
             raise ConfigError(f"max_size must be ≥ 2, not {self.max_size!r}")
+
+
+@dataclass(frozen=True)
+class GroupParams(_FromEnv):
+    """Corporate-group thresholds (environment ``RELGRAPH_GROUP_<FIELD>``)."""
+
+    ENV_PREFIX = "GROUP"
+
+    majority: float = 0.5
+    """An integrated share above this controls the enterprise."""
+    significant: float = 0.25
+    """Without a majority, the largest holder at or above this controls it."""
+
+    def check(self) -> None:
+        super().check()
+        if not 0 < self.significant <= self.majority <= 1:
+            raise ConfigError("GROUP thresholds need 0 < significant ≤ majority ≤ 1")
+
+
+@dataclass(frozen=True)
+class InfluenceParams(_FromEnv):
+    """Referral-influence settings (environment ``RELGRAPH_INFLUENCE_<FIELD>``)."""
+
+    ENV_PREFIX = "INFLUENCE"
+
+    damping: float = 0.85
+    """PageRank damping on the referral graph."""
+    tolerance: float = 1e-10
+    max_iterations: int = 200

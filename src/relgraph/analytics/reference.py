@@ -151,3 +151,80 @@ def household_labels(projection: Projection, params: HouseholdParams) -> npt.NDA
         broken = {p for g in groups if len(g) > params.max_size for p in g}
         groups = components({(a, b) for (a, b) in ties if a not in broken})
     return _labels_by_first_member(groups, n)
+
+
+def integrated_ownership_by_component(projection: Projection) -> dict[tuple[int, int], float]:
+    """(holder party, enterprise) → integrated share; one dense inverse per ownership component.
+
+    Parties are persons, then enterprises (offset by the person count), as in
+    :mod:`relgraph.analytics.groups`.
+    """
+    n_p = len(projection.nodes["Person"])
+    graph = nx.Graph()
+    graph.add_nodes_from(range(len(projection.nodes["Enterprise"])))
+    enterprise = projection.edge("Enterprise", "SHAREHOLDER_OF", "Enterprise")
+    shares = enterprise.attrs["share"].tolist()
+    for i, j in zip(enterprise.src.tolist(), enterprise.dst.tolist(), strict=True):
+        graph.add_edge(i, j)
+    person = projection.edge("Person", "SHAREHOLDER_OF", "Enterprise")
+    holders: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for p, e, s in zip(
+        person.src.tolist(), person.dst.tolist(), person.attrs["share"].tolist(), strict=True
+    ):
+        holders[e].append((p, s))
+    result: dict[tuple[int, int], float] = {}
+    direct: dict[tuple[int, int], float] = defaultdict(float)
+    for i, j, s in zip(enterprise.src.tolist(), enterprise.dst.tolist(), shares, strict=True):
+        direct[(i, j)] += s
+    for component in nx.connected_components(graph):
+        members = sorted(component)
+        where = {e: k for k, e in enumerate(members)}
+        a = np.zeros((len(members), len(members)))
+        for (i, j), s in direct.items():
+            if i in where and j in where:
+                a[where[i], where[j]] = s
+        inverse = np.linalg.inv(np.eye(len(members)) - a)
+        for x, i in enumerate(members):
+            for y, j in enumerate(members):
+                value = inverse[x, y] - (1.0 if x == y else 0.0)
+                if x != y and abs(value) > 1e-12:
+                    result[(n_p + i, j)] = value
+        for x, e in enumerate(members):
+            for p, s in holders[e]:
+                for y, j in enumerate(members):
+                    key = (p, j)
+                    result[key] = result.get(key, 0.0) + s * inverse[x, y]
+    return result
+
+
+def guarantee_circle_members(projection: Projection) -> list[set[int]]:
+    """Strongly connected parts of 2+ parties of the guarantee graph."""
+    n_p = len(projection.nodes["Person"])
+    offset = {"Person": 0, "Enterprise": n_p}
+    graph = nx.DiGraph()
+    for es in projection.edges.values():
+        if es.kind.rel == "GUARANTEES":
+            src = (es.src + offset[es.kind.source]).tolist()
+            dst = (es.dst + offset[es.kind.target]).tolist()
+            graph.add_edges_from(zip(src, dst, strict=True))
+    return [c for c in nx.strongly_connected_components(graph) if len(c) >= 2]
+
+
+def referral_cascades(
+    projection: Projection, damping: float = 0.85
+) -> tuple[dict[int, int], dict[int, float]]:
+    """Per person: cascade size (first referrals only) and PageRank, with networkx."""
+    edges = projection.edge("Person", "REFERRED", "Person")
+    when = edges.attrs["referred_at"].astype("Float64").fillna(float("inf")).tolist()
+    first: dict[int, tuple[float, int]] = {}
+    for s, d, t in zip(edges.src.tolist(), edges.dst.tolist(), when, strict=True):
+        if d not in first or (t, s) < first[d]:
+            first[d] = (t, s)
+    tree = nx.DiGraph()
+    tree.add_nodes_from(range(len(projection.nodes["Person"])))
+    tree.add_edges_from((s, d) for d, (_, s) in first.items())
+    sizes = {node: len(nx.descendants(tree, node)) for node in tree if tree.out_degree(node)}
+    reverse = nx.DiGraph()
+    reverse.add_nodes_from(range(len(projection.nodes["Person"])))
+    reverse.add_edges_from(zip(edges.dst.tolist(), edges.src.tolist(), strict=True))
+    return sizes, nx.pagerank(reverse, alpha=damping)

@@ -10,9 +10,11 @@ from datetime import datetime
 import pandas as pd
 import pyarrow as pa
 
+from relgraph.analytics.groups import group_frames
 from relgraph.analytics.households import find_households, household_values
+from relgraph.analytics.influence import influence, influence_frame
 from relgraph.analytics.networks import hidden_networks, network_frames
-from relgraph.analytics.params import HouseholdParams, NetworkParams
+from relgraph.analytics.params import GroupParams, HouseholdParams, InfluenceParams, NetworkParams
 from relgraph.graph import Projection
 from relgraph.store.base import Store
 
@@ -71,7 +73,8 @@ def analyze(
         Built from ``store``.
     network_params, household_params : optional
         Thresholds; from the environment (``RELGRAPH_NETWORK_*``, ``RELGRAPH_HOUSEHOLD_*``)
-        when omitted.
+        when omitted. Group and influence settings always come from the environment
+        (``RELGRAPH_GROUP_*``, ``RELGRAPH_INFLUENCE_*``).
     progress : callable, optional
         ``progress(stage, done, total)``.
 
@@ -81,12 +84,21 @@ def analyze(
     """
     network_params = network_params or NetworkParams.from_env()
     household_params = household_params or HouseholdParams.from_env()
+    group_params = GroupParams.from_env()
+    influence_params = InfluenceParams.from_env()
     steps: list[tuple[str, Callable[[], dict[str, pd.DataFrame]]]] = [
         (
             "hidden networks",
             lambda: network_frames(projection, hidden_networks(projection, network_params)),
         ),
         ("households", lambda: household_frames(projection, household_params)),
+        ("corporate groups", lambda: group_frames(projection, group_params)),
+        (
+            "referral influence",
+            lambda: {
+                "influence": influence_frame(projection, influence(projection, influence_params))
+            },
+        ),
     ]
     report = AnalysisReport()
     results: dict[str, pa.Table] = {}

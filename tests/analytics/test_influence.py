@@ -1,0 +1,88 @@
+"""Referral influence: cascades, their value, PageRank and the rank, on a hand-made cascade."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from relgraph.analytics.influence import cascade_totals, influence, influence_frame
+from relgraph.graph import Projection
+from tests.banks import Rows, project, write_bank
+
+
+def _referral(referrer: str, referred: str, day: int) -> dict[str, object]:
+    return {
+        "referrer_id": referrer,
+        "referred_id": referred,
+        "referred_at": f"2025-01-{day:02d}T00:00:00",
+    }
+
+
+# A brought B and C; B brought D and E; D brought F. G brought H, and referred B
+# again later: B stays in A's cascade. K and L referred each other (a ring).
+REFERRALS: Rows = [
+    _referral("A", "B", 1), _referral("A", "C", 2), _referral("B", "D", 3), _referral("B", "E", 4),
+    _referral("D", "F", 5), _referral("G", "H", 6), _referral("G", "B", 7),
+    _referral("K", "L", 8), _referral("L", "K", 9),
+]  # fmt: skip
+AUM = {"A": 1, "B": 10, "C": 20, "D": 30, "E": 40, "F": 50, "G": 5, "H": 500, "K": 1, "L": 1}
+
+
+@pytest.fixture(scope="module")
+def cascade(tmp_path_factory: pytest.TempPathFactory) -> Projection:
+    root = tmp_path_factory.mktemp("influence")
+    customers = [
+        {"customer_id": c, "source_system": "core", "name": c, "id_number": c, "aum": aum}
+        for c, aum in AUM.items()
+    ]
+    bank = {"customers": customers, "enterprises": [{"enterprise_id": "E", "name": "E"}],
+            "referrals": REFERRALS}  # fmt: skip
+    return project(write_bank(root / "bank", bank), root / "data")
+
+
+def _by_customer(projection: Projection, values: np.ndarray) -> dict[str, object]:
+    records = projection.nodes["CustomerRecord"]
+    person = records.attrs["person"].to_numpy()
+    return {
+        str(c): values[p].item()
+        for c, p in zip(records.id_of(np.arange(len(records))), person, strict=True)
+    }
+
+
+def test_cascades_and_value(cascade: Projection) -> None:
+    result = influence(cascade)
+    assert _by_customer(cascade, result.direct_referrals) == {
+        "A": 2, "B": 2, "C": 0, "D": 1, "E": 0, "F": 0, "G": 2, "H": 0, "K": 1, "L": 1,
+    }  # fmt: skip
+    assert _by_customer(cascade, result.cascade_size) == {
+        "A": 5, "B": 3, "C": 0, "D": 1, "E": 0, "F": 0, "G": 1, "H": 0, "K": 0, "L": 0,
+    }  # fmt: skip
+    assert _by_customer(cascade, result.cascade_aum)["A"] == pytest.approx(150.0)
+    assert _by_customer(cascade, result.cascade_aum)["G"] == pytest.approx(500.0)
+    ranks = _by_customer(cascade, result.rank)
+    assert [c for c, _ in sorted(ranks.items(), key=lambda kv: kv[1])][:4] == ["A", "B", "G", "D"]
+    frame = influence_frame(cascade, result)
+    assert frame["rank"].tolist() == list(range(1, 7))
+    assert len(frame) == 6  # A, B, D, G, K, L referred someone
+
+
+def test_pagerank_matches_networkx(cascade: Projection) -> None:
+    result = influence(cascade)
+    edges = cascade.edge("Person", "REFERRED", "Person")
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(len(cascade.nodes["Person"])))
+    graph.add_edges_from(zip(edges.dst.tolist(), edges.src.tolist(), strict=True))
+    expected = nx.pagerank(graph, alpha=0.85, tol=1e-12)
+    np.testing.assert_allclose(
+        result.pagerank, [expected[i] for i in range(len(expected))], atol=1e-8
+    )
+
+
+def test_cascade_totals_on_a_deep_chain() -> None:
+    n = 1000
+    parent = np.arange(-1, n - 1)  # 0 ← 1 ← 2 ← … a chain
+    size, total = cascade_totals(parent, np.ones(n))
+    assert size[0] == n - 1
+    assert size[-1] == 0
+    assert total[500] == n - 501
