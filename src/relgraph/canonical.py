@@ -8,7 +8,7 @@ import pyarrow as pa
 
 from relgraph import model
 
-LAYOUT_VERSION: Final = "1"
+LAYOUT_VERSION: Final = "2"
 """Bumped whenever the canonical tables change for the same input (columns, types,
 normalisation rules, identity rules); part of the input fingerprint, so a new
 version reloads unchanged files instead of reporting them unchanged."""
@@ -42,6 +42,7 @@ _PERSON_TYPES: Final[dict[str, pa.DataType]] = {
 CANONICAL_TABLES: Final[tuple[str, ...]] = (
     *(t.name for t in model.INPUT_TABLES),
     model.PERSONS_TABLE,
+    model.POSSIBLE_DUPLICATES_TABLE,
 )
 """Every table a load writes (absent optional inputs are written empty)."""
 
@@ -63,10 +64,16 @@ def canonical_schema(name: str) -> pa.Schema:
     """
     if name == model.PERSONS_TABLE:
         return pa.schema([(c, _PERSON_TYPES[c]) for c in model.PERSON_COLUMNS])
+    if name == model.POSSIBLE_DUPLICATES_TABLE:
+        types = (pa.string(), pa.string(), pa.float64(), pa.string())
+        return pa.schema(list(zip(model.POSSIBLE_DUPLICATE_COLUMNS, types, strict=True)))
     table = model.TABLES[name]
     fields = [(c.name, ARROW_TYPES[c.dtype]) for c in table.columns]
     if name == model.CUSTOMERS.name:
-        fields += [(c, pa.string()) for c in model.CUSTOMER_DERIVED_COLUMNS]
+        fields += [
+            (c, pa.float64() if c == "match_score" else pa.string())
+            for c in model.CUSTOMER_DERIVED_COLUMNS
+        ]
     elif name == model.ENTERPRISES.name:
         fields += [(c, pa.string()) for c in model.ENTERPRISE_DERIVED_COLUMNS]
     return pa.schema(fields)

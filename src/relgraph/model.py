@@ -289,8 +289,14 @@ CUSTOMER_DERIVED_COLUMNS: Final = (
     "phone_norm",
     "email_norm",
     "address_norm",
+    "match_score",  # identity resolution: the record's strongest match (null when alone)
+    "match_evidence",  # the fields that agreed in that match
 )
 ENTERPRISE_DERIVED_COLUMNS: Final = ("phone_norm", "address_norm")
+
+POSSIBLE_DUPLICATES_TABLE: Final = "possible_duplicates"
+"""Canonical table of record pairs in identity resolution's review band."""
+POSSIBLE_DUPLICATE_COLUMNS: Final = ("customer_a", "customer_b", "score", "evidence")
 
 PERSONS_TABLE: Final = "persons"
 """Canonical table of resolved persons: one row per person_id."""

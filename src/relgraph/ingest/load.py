@@ -31,6 +31,7 @@ from relgraph import model
 from relgraph.canonical import LAYOUT_VERSION, canonical_schema
 from relgraph.ingest import identity, quarantine
 from relgraph.ingest.errors import IngestError
+from relgraph.ingest.linkage import LinkageParams, as_arrow, resolve
 from relgraph.ingest.readers import RawTable, find_inputs, fingerprint, raw_view, read_raw
 from relgraph.ingest.report import LoadReport, TableReport, read_report
 from relgraph.ingest.sql import connect, count, ident
@@ -57,6 +58,7 @@ def load_directory(
     store: Store,
     data_dir: Path,
     progress: Progress | None = None,
+    linkage: LinkageParams | None = None,
 ) -> LoadReport:
     """Load the input tables in ``source`` into ``store``.
 
@@ -70,6 +72,8 @@ def load_directory(
         Where ``quarantine/`` and ``load-report.json`` are written.
     progress : callable, optional
         Called as ``progress(stage, done, total)`` while tables are processed.
+    linkage : LinkageParams, optional
+        Identity-resolution settings; from ``RELGRAPH_IDENTITY_*`` when omitted.
 
     Returns
     -------
@@ -93,7 +97,8 @@ def load_directory(
     started = time.perf_counter()
     data_dir = Path(data_dir)
     files = find_inputs(Path(source))
-    stamp = fingerprint(list(files.values()), f"relgraph-ingest-{LAYOUT_VERSION}")
+    linkage = linkage or LinkageParams.from_env()
+    stamp = fingerprint(list(files.values()), f"relgraph-ingest-{LAYOUT_VERSION}-{linkage}")
     previous = read_report(data_dir)
     if (
         store.meta().get(META_FINGERPRINT) == stamp
@@ -137,7 +142,10 @@ def load_directory(
             con.execute(f"DROP TABLE {raw_view(table.name)}")
             con.execute(f"DROP TABLE {checked_view(table.name)}")
         step("resolving persons")
-        con.register("_customers", canonical[model.CUSTOMERS.name])
+        customers, possible = _resolve(canonical[model.CUSTOMERS.name], store, linkage)
+        canonical[model.CUSTOMERS.name] = customers
+        canonical[model.POSSIBLE_DUPLICATES_TABLE] = possible
+        con.register("_customers", customers)
         canonical[model.PERSONS_TABLE] = identity.persons(con, "_customers")
         con.unregister("_customers")
     except duckdb.Error as exc:
@@ -206,6 +214,29 @@ def _table_report(con: duckdb.DuckDBPyConnection, raw: RawTable) -> TableReport:
     )
 
 
+def _resolve(customers: pa.Table, store: Store, params: LinkageParams) -> tuple[pa.Table, pa.Table]:
+    """Customers with identity resolution v2's person ids, and the review band."""
+    schema = canonical_schema(model.POSSIBLE_DUPLICATES_TABLE)
+    if not params.enabled or customers.num_rows == 0:
+        return customers, schema.empty_table()
+    previous = None
+    if store.has_table(model.CUSTOMERS.name):
+        before = store.read_table(model.CUSTOMERS.name, ["customer_id", "person_id"]).to_pandas()
+        previous = before.set_index("customer_id")["person_id"]
+    frame = customers.select(
+        ["customer_id", "name_norm", "id_number_norm", "birth_date", "gender", "phone_norm",
+         "email_norm", "address_norm"]
+    ).to_pandas()  # fmt: skip
+    result = resolve(frame, params, previous)
+    resolved = as_arrow(result)
+    for name in resolved.column_names:
+        customers = customers.set_column(
+            customers.schema.get_field_index(name), name, resolved.column(name)
+        )
+    possible = pa.Table.from_pandas(result.possible, preserve_index=False)
+    return customers.cast(canonical_schema(model.CUSTOMERS.name)), possible.cast(schema)
+
+
 def _loaded(con: duckdb.DuckDBPyConnection, table: model.Table) -> pa.Table:
     """The canonical rows of ``table``: every check passed, in file order."""
     schema = canonical_schema(table.name)
@@ -215,6 +246,8 @@ def _loaded(con: duckdb.DuckDBPyConnection, table: model.Table) -> pa.Table:
             columns.append(
                 f"{identity.person_id_sql('id_number_norm', 'customer_id')} AS person_id"
             )
+        elif name in ("match_score", "match_evidence"):
+            columns.append(f"NULL AS {name}")
         else:
             columns.append(ident(name))
     result = con.sql(
