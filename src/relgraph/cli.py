@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -22,6 +22,9 @@ from rich.progress import (
 from rich.table import Table
 
 from relgraph.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from relgraph.api.auth import KeyRing
 from relgraph.store.base import Store, StoreError
 
 app = typer.Typer(
@@ -249,19 +252,137 @@ def demo(
     customers: Annotated[int, typer.Option("--customers", help="Size of the demo bank.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed")] = 42,
     data_dir: DataDirOption = None,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
 ) -> None:
-    """Synthesise a small bank, load it, analyse it, and print the reports and graph statistics."""
+    """Synthesise a bank, load and analyse it, then serve the API with a demo key."""
     settings = _settings(data_dir)
     bank = settings.data_dir / "demo-bank"
-    console.rule(f"1/4 synthesising a {customers:,}-customer bank into {bank}")
+    console.rule(f"1/5 synthesising a {customers:,}-customer bank into {bank}")
     synth(out=bank, customers=customers, seed=seed, fmt=FileFormat.csv, dirty=0.01)
-    console.rule(f"2/4 loading it into {settings.data_dir}")
+    console.rule(f"2/5 loading it into {settings.data_dir}")
     _load(bank, settings)
-    console.rule("3/4 graph projection")
+    console.rule("3/5 graph projection")
     _stats(settings)
-    console.rule("4/4 analytics")
+    console.rule("4/5 analytics")
     _analyze(settings)
+    _demo_serve(settings, host, port)
+
+
+DEMO_QUERIES = (
+    """query Customer {{
+  customer(id: "{person}") {{
+    id name segment aum products
+    records {{ customerId sourceSystem matchScore }}
+    accounts(first: 5) {{ totalCount edges {{ node {{ id product balance }} }} }}
+    household {{ id }}
+    network {{ id size }}
+  }}
+}}""",
+    """query TopHouseholds {
+  households(filter: {minSize: 2, lacksProduct: "wealth"}, first: 5) {
+    totalCount
+    edges { node { id size totalAum products missingProducts head { name } } }
+  }
+}""",
+)
+
+
+def _demo_serve(settings: Settings, host: str, port: int) -> None:
+    from relgraph.api.auth import KeyRing, Role, demo_key
+
+    try:
+        keys = KeyRing.from_env()
+    except ConfigError as exc:
+        _fail(str(exc))
+    key = None
+    if not len(keys):
+        key = demo_key()
+        keys = KeyRing({key: Role.ANALYST})
+    store = _open_store(settings, read_only=True)
+    try:
+        person = str(store.read_table("persons", ["person_id"]).column(0)[0].as_py())
+    finally:
+        store.close()
+    console.rule("5/5 serving the API")
+    console.print(f"GraphiQL: http://{host}:{port}/graphql   (Ctrl-C stops the server)")
+    if key:
+        console.print(f"demo analyst key (this run only): [bold]{key}[/]")
+        console.print('In GraphiQL, add the header {"Authorization": "Bearer <key>"}.')
+    else:
+        console.print("Using the keys from RELGRAPH_API_KEYS / RELGRAPH_API_KEYS_FILE.")
+    console.print("Example queries:")
+    console.print(DEMO_QUERIES[0].format(person=person), markup=False, highlight=False)
+    console.print(DEMO_QUERIES[1], markup=False, highlight=False)
+    _serve(settings, host, port, keys)
+
+
+@app.command()
+def serve(
+    data_dir: DataDirOption = None,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the GraphQL API (/graphql, /healthz, /readyz, /metrics) from the store."""
+    from relgraph.api.auth import KeyRing
+
+    settings = _settings(data_dir)
+    try:
+        keys = KeyRing.from_env()
+    except ConfigError as exc:
+        _fail(str(exc))
+    if not len(keys):
+        _fail("no API keys: set RELGRAPH_API_KEYS ('role:key,…') or RELGRAPH_API_KEYS_FILE")
+    _serve(settings, host, port, keys)
+
+
+def _serve(settings: Settings, host: str, port: int, keys: KeyRing) -> None:
+    from relgraph.api.server import serve as run_server
+
+    if not (settings.data_dir / "relgraph.duckdb").exists():
+        _fail(f"no store in {settings.data_dir}: run `relgraph load DIR` first")
+    run_server(settings.data_dir, host, port, keys, production=settings.env == "production")
+
+
+@app.command("export-schema")
+def export_schema(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the SDL.")] = Path(
+        "schema.graphql"
+    ),
+) -> None:
+    """Write the GraphQL schema (SDL) to a file."""
+    from relgraph.api.schema import build_schema
+
+    out.write_text(str(build_schema()) + "\n", encoding="utf-8")
+    console.print(f"schema written to {out}")
+
+
+audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    file: Annotated[
+        Path | None, typer.Argument(help="Audit log [default <data-dir>/audit.log].")
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Check the audit log's hash chain; exit 1 naming the first bad line."""
+    from relgraph.api.audit import verify
+
+    path = file or _settings(data_dir).data_dir / "audit.log"
+    verdict = verify(path)
+    if verdict.ok:
+        console.print(f"{path}: {verdict.message}")
+        return
+    err_console.print(f"[bold red]{path}: {verdict.message}[/]")
+    raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover - console-script shim
     app()
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m relgraph.cli`
+    main()

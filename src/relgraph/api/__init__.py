@@ -1,0 +1,1 @@
+"""The GraphQL API: Strawberry schema on an ASGI app served by uvicorn."""

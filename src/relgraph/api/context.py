@@ -1,0 +1,39 @@
+"""Per-request context: who asks, what they touched (for the audit trail), the deadline."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from strawberry.types import Info as _Info
+
+from relgraph.api.auth import Principal
+from relgraph.api.errors import LimitError, PermissionDeniedError
+from relgraph.api.readmodel import ReadModel
+
+
+@dataclass
+class Context:
+    """What resolvers get as ``info.context``."""
+
+    principal: Principal
+    model: ReadModel
+    request_id: str
+    deadline: float
+    """``time.monotonic()`` after which resolving stops."""
+    touched: list[str] = field(default_factory=list)
+
+    def touch(self, node_id: str) -> None:
+        self.touched.append(node_id)
+
+    def check_deadline(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise LimitError("Query deadline exceeded: narrow the query or ask for smaller pages.")
+
+    def require_risk(self, field_name: str) -> None:
+        """Campaign keys never see AML or risk data (showing it would be tipping-off)."""
+        if not self.principal.sees_risk:
+            raise PermissionDeniedError(field_name, self.principal.role.value)
+
+
+Info = _Info[Context, None]

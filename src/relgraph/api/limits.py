@@ -1,0 +1,115 @@
+"""Limits against abuse: cost of list sizes × depth, the per-request deadline, error masking."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    IntValueNode,
+    ValidationContext,
+    ValidationRule,
+    VariableNode,
+)
+from strawberry.extensions import SchemaExtension
+
+from relgraph.api.errors import ClientError
+
+log = logging.getLogger("relgraph.api")
+
+MAX_DEPTH = 10
+MAX_ALIASES = 15
+MAX_TOKENS = 2_000
+MAX_COST = 5_000
+DEFAULT_LIST_COST = 20
+"""A list field without a literal ``first`` counts as this many items (the default page)."""
+VARIABLE_LIST_COST = 100
+"""A ``first`` given as a variable counts as the largest page."""
+
+
+def cost_rule(max_cost: int = MAX_COST) -> type[ValidationRule]:
+    """A validation rule: every field costs the product of the ``first`` of the lists above it."""
+
+    class CostLimit(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            self.multipliers = [1]
+            self.cost = 0
+            self.reported = False
+
+        def enter_field(self, node: FieldNode, *_: Any) -> None:
+            multiplier = self.multipliers[-1]
+            self.cost += multiplier
+            first = next((a for a in node.arguments or () if a.name.value == "first"), None)
+            if first is not None:
+                if isinstance(first.value, IntValueNode):
+                    multiplier *= max(int(first.value.value), 1)
+                elif isinstance(first.value, VariableNode):
+                    multiplier *= VARIABLE_LIST_COST
+            elif node.selection_set is not None and node.name.value in _LIST_FIELDS:
+                multiplier *= DEFAULT_LIST_COST
+            self.multipliers.append(multiplier)
+            if self.cost > max_cost and not self.reported:
+                self.reported = True
+                self.report_error(
+                    GraphQLError(
+                        f"Query cost {self.cost} exceeds the limit of {max_cost}: "
+                        "ask for smaller pages or fewer nested lists.",
+                        node,
+                    )
+                )
+
+        def leave_field(self, *_: Any) -> None:
+            self.multipliers.pop()
+
+    return CostLimit
+
+
+_LIST_FIELDS = frozenset(
+    {"accounts", "devices", "family", "roles", "households", "corporateGroups", "influencers",
+     "possibleDuplicates", "linkedAccounts", "members"}
+)  # fmt: skip
+
+
+class Deadline(SchemaExtension):
+    """Stops resolving once the request's deadline has passed (checked at every field)."""
+
+    def resolve(
+        self, _next: Callable[..., Any], root: Any, info: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        info.context.check_deadline()
+        return _next(root, info, *args, **kwargs)
+
+
+class MaskInternalErrors(SchemaExtension):
+    """Client errors pass through; anything else becomes "Unexpected error." with a request id.
+
+    The original error is logged with the same request id, so support can find it.
+    """
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is None or not result.errors:
+            return
+        context = self.execution_context.context
+        request_id = getattr(context, "request_id", "-")
+        masked: list[GraphQLError] = []
+        for error in result.errors:
+            original = error.original_error
+            if original is None or isinstance(original, ClientError):
+                masked.append(error)
+                continue
+            log.error("request %s: internal error", request_id, exc_info=original)
+            masked.append(
+                GraphQLError(
+                    "Unexpected error.",
+                    nodes=error.nodes,
+                    path=error.path,
+                    extensions={"requestId": request_id},
+                )
+            )
+        result.errors = masked

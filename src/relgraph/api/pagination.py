@@ -1,0 +1,78 @@
+"""Cursor pagination: ``edges { node cursor }``, ``pageInfo``, ``totalCount``; ``first`` ≤ 100."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+import strawberry
+
+from relgraph.api.errors import LimitError
+
+MAX_PAGE = 100
+DEFAULT_PAGE = 20
+
+T = TypeVar("T")
+S = TypeVar("S")
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    node: T
+    cursor: str
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    total_count: int
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        offset = int(value)
+    except (ValueError, UnicodeDecodeError):
+        raise LimitError(
+            f"Invalid cursor {cursor!r}: pass an endCursor from an earlier page."
+        ) from None
+    if kind != "o" or offset < 0:
+        raise LimitError(f"Invalid cursor {cursor!r}: pass an endCursor from an earlier page.")
+    return offset
+
+
+def check_first(first: int | None) -> int:
+    """The page size asked for, refused above ``MAX_PAGE`` rather than cut silently."""
+    if first is None:
+        return DEFAULT_PAGE
+    if first < 0 or first > MAX_PAGE:
+        raise LimitError(f"first must be between 0 and {MAX_PAGE}, not {first}.")
+    return first
+
+
+def paginate(
+    items: Sequence[S], first: int | None, after: str | None, make: Callable[[S], T]
+) -> Connection[T]:
+    """One page of ``items`` (already in answer order) as a connection of ``make(item)``."""
+    size = check_first(first)
+    start = decode_cursor(after) + 1 if after else 0
+    page = items[start : start + size]
+    edges = [Edge(node=make(item), cursor=encode_cursor(start + i)) for i, item in enumerate(page)]
+    end = edges[-1].cursor if edges else None
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=start + size < len(items), end_cursor=end),
+        total_count=len(items),
+    )

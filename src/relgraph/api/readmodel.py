@@ -1,0 +1,185 @@
+"""The API's read model: the projection and analytics results, indexed for microsecond lookups.
+
+Built once when the server starts (or reloads); resolvers only index Python lists and
+dicts and slice CSR arrays, so a request never touches pandas or the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from relgraph.graph import Projection, build_projection, graph_stats
+from relgraph.store.base import Store, TableNotFoundError
+
+
+def _column(frame: pd.DataFrame, name: str) -> list[Any]:
+    """A column as a plain list, missing values as None."""
+    if name not in frame.columns:
+        return [None] * len(frame)
+    series = frame[name]
+    values: list[Any] = series.astype(object).where(series.notna(), None).tolist()
+    return values
+
+
+def _index(ids: pd.Index) -> dict[str, int]:
+    return {str(v): i for i, v in enumerate(ids.tolist())}
+
+
+@dataclass
+class Results:
+    """Analytics result tables, when ``relgraph analyze`` has run."""
+
+    network_of: dict[str, str] = field(default_factory=dict)
+    network_size: dict[str, int] = field(default_factory=dict)
+    network_members: dict[str, list[str]] = field(default_factory=dict)
+    household_of: dict[str, str] = field(default_factory=dict)
+    households: pd.DataFrame | None = None
+    household_members: dict[str, list[str]] = field(default_factory=dict)
+    group_of: dict[str, str] = field(default_factory=dict)
+    groups: pd.DataFrame | None = None
+    group_members: dict[str, list[str]] = field(default_factory=dict)
+    integrated_owners: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    circles: dict[str, list[str]] = field(default_factory=dict)
+    circle_of: dict[str, list[str]] = field(default_factory=dict)
+    influence: pd.DataFrame | None = None
+    influence_of: dict[str, int] = field(default_factory=dict)
+    possible_duplicates: pd.DataFrame | None = None
+
+
+class ReadModel:
+    """Everything resolvers read, keyed by id.
+
+    Parameters
+    ----------
+    projection : Projection
+    results : Results
+    """
+
+    def __init__(self, projection: Projection, results: Results) -> None:
+        self.projection = projection
+        self.results = results
+        nodes = projection.nodes
+        persons = nodes["Person"].attrs
+        self.person_ids = nodes["Person"].ids.tolist()
+        self.person_index = _index(nodes["Person"].ids)
+        self.person = {name: _column(persons, name) for name in persons.columns}
+
+        records = nodes["CustomerRecord"].attrs
+        self.record_ids = nodes["CustomerRecord"].ids.tolist()
+        self.record_index = _index(nodes["CustomerRecord"].ids)
+        self.record = {name: _column(records, name) for name in records.columns}
+        self.record_person = records["person"].to_numpy(np.int64)
+        of_person = projection.edge("CustomerRecord", "RECORD_OF", "Person")
+        self._records_ptr = of_person.in_indptr
+        self._records_of = of_person.src[of_person.in_order]
+
+        accounts = nodes["Account"].attrs
+        self.account_ids = nodes["Account"].ids.tolist()
+        self.account_index = _index(nodes["Account"].ids)
+        self.account = {name: _column(accounts, name) for name in accounts.columns}
+        self.account_person = accounts["person"].to_numpy(np.int64)
+        self.account_enterprise = accounts["enterprise"].to_numpy(np.int64)
+
+        enterprises = nodes["Enterprise"].attrs
+        self.enterprise_ids = nodes["Enterprise"].ids.tolist()
+        self.enterprise_index = _index(nodes["Enterprise"].ids)
+        self.enterprise = {name: _column(enterprises, name) for name in enterprises.columns}
+
+        self.device_ids = nodes["Device"].ids.tolist()
+        self.device_kind = _column(nodes["Device"].attrs, "device_kind")
+        self.holds = projection.edge("Person", "HOLDS", "Account")
+        self.enterprise_holds = projection.edge("Enterprise", "HOLDS", "Account")
+        self.uses = projection.edge("Person", "USES_DEVICE", "Device")
+        self.family = projection.edge("Person", "FAMILY", "Person")
+        self.family_relation = _column(self.family.attrs, "relation")
+        self.positions = projection.edge("Person", "POSITION_AT", "Enterprise")
+        self.position_role = _column(self.positions.attrs, "role")
+        self.stats = graph_stats(projection)
+        self.linked: Any = None
+        """The linked-accounts tie graph, built on first use (it costs a second or two)."""
+
+    def records_of(self, person: int) -> list[int]:
+        lo, hi = self._records_ptr[person], self._records_ptr[person + 1]
+        return [int(r) for r in self._records_of[lo:hi]]
+
+    def find_person(self, any_id: str) -> int | None:
+        """A person by person id or by any of its customer ids."""
+        found = self.person_index.get(any_id)
+        if found is not None:
+            return found
+        record = self.record_index.get(any_id)
+        return None if record is None else int(self.record_person[record])
+
+    def linked_graph(self, builder: Callable[[Projection], Any]) -> Any:
+        if self.linked is None:
+            self.linked = builder(self.projection)
+        return self.linked
+
+
+def _read(store: Store, name: str) -> pd.DataFrame | None:
+    try:
+        frame: pd.DataFrame = store.read_results(name).to_pandas()
+    except TableNotFoundError:
+        return None
+    return frame
+
+
+def _members(frame: pd.DataFrame, group: str, member: str) -> dict[str, list[str]]:
+    ordered = frame.sort_values([group, member])
+    return {str(k): v.tolist() for k, v in ordered.groupby(group, sort=False)[member]}
+
+
+def load_results(store: Store) -> Results:
+    """Read what analytics wrote; missing tables leave their part empty."""
+    results = Results()
+    networks = _read(store, "person_networks")
+    if networks is not None:
+        results.network_of = dict(zip(networks["person_id"], networks["network_id"], strict=True))
+        sizes = networks["network_id"].value_counts()
+        results.network_size = {str(k): int(v) for k, v in sizes.items()}
+        multi = networks[networks["network_id"].map(sizes) > 1]
+        results.network_members = _members(multi, "network_id", "person_id")
+    households = _read(store, "person_households")
+    if households is not None:
+        results.household_of = dict(
+            zip(households["person_id"], households["household_id"], strict=True)
+        )
+        results.household_members = _members(households, "household_id", "person_id")
+    results.households = _read(store, "households")
+    control = _read(store, "enterprise_control")
+    if control is not None:
+        grouped = control[control["group_id"].notna()]
+        results.group_of = dict(zip(grouped["enterprise_id"], grouped["group_id"], strict=True))
+        results.group_members = _members(grouped, "group_id", "enterprise_id")
+    results.groups = _read(store, "corporate_groups")
+    owners = _read(store, "integrated_ownership")
+    if owners is not None:
+        owners = owners.sort_values(["enterprise_id", "share"], ascending=[True, False])
+        results.integrated_owners = {
+            str(e): list(zip(g["holder_id"].tolist(), g["share"].tolist(), strict=True))
+            for e, g in owners.groupby("enterprise_id", sort=False)
+        }
+    circles = _read(store, "guarantee_circles")
+    if circles is not None:
+        results.circles = _members(circles, "circle_id", "member_id")
+        results.circle_of = _members(circles, "member_id", "circle_id")
+    results.influence = _read(store, "influence")
+    if results.influence is not None:
+        results.influence_of = {
+            str(p): i for i, p in enumerate(results.influence["person_id"].tolist())
+        }
+    try:
+        results.possible_duplicates = store.read_table("possible_duplicates").to_pandas()
+    except TableNotFoundError:
+        results.possible_duplicates = None
+    return results
+
+
+def build_read_model(store: Store) -> ReadModel:
+    """Projection + results from ``store``, indexed for serving."""
+    return ReadModel(build_projection(store), load_results(store))

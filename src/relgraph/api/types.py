@@ -1,0 +1,412 @@
+"""GraphQL object types: persons, records, accounts, enterprises and the analytics around them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import numpy as np
+import strawberry
+
+from relgraph import model
+from relgraph.api.context import Context, Info
+from relgraph.api.errors import PermissionDeniedError
+from relgraph.api.masking import mask_email, mask_id_number, mask_name, mask_phone
+from relgraph.api.pagination import Connection, paginate
+
+
+def _date(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, UTC).date().isoformat()
+
+
+def _timestamp(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+
+
+def _products(text: str | None) -> list[str]:
+    return [p for p in (text or "").split(model.PRODUCT_LIST_SEPARATOR) if p]
+
+
+def _masked_name(ctx: Context, name: str | None) -> str | None:
+    return name if ctx.principal.sees_risk else mask_name(name)
+
+
+@strawberry.interface(description="A person or an enterprise: whoever holds, owns or guarantees.")
+class Party:
+    id: strawberry.ID
+    name: str | None
+
+
+@strawberry.type(description="One row of a source system (core, card, loan, wealth).")
+class Record:
+    index: strawberry.Private[int]
+
+    @strawberry.field
+    def customer_id(self, info: Info) -> strawberry.ID:
+        return strawberry.ID(info.context.model.record_ids[self.index])
+
+    @strawberry.field
+    def source_system(self, info: Info) -> str:
+        return str(info.context.model.record["source_system"][self.index])
+
+    @strawberry.field
+    def name(self, info: Info) -> str | None:
+        return _masked_name(info.context, info.context.model.record["name"][self.index])
+
+    @strawberry.field(description="Raw for risk and admin, masked for analysts and campaign.")
+    def id_number(self, info: Info) -> str | None:
+        value = info.context.model.record["id_number"][self.index]
+        return value if info.context.principal.sees_raw_ids else mask_id_number(value)
+
+    @strawberry.field
+    def phone(self, info: Info) -> str | None:
+        value = info.context.model.record["phone"][self.index]
+        return value if info.context.principal.sees_risk else mask_phone(value)
+
+    @strawberry.field
+    def email(self, info: Info) -> str | None:
+        value = info.context.model.record["email"][self.index]
+        return value if info.context.principal.sees_risk else mask_email(value)
+
+    @strawberry.field(description="Identity resolution: the record's strongest match (null alone).")
+    def match_score(self, info: Info) -> float | None:
+        info.context.require_risk("Record.matchScore")
+        value = info.context.model.record["match_score"][self.index]
+        return None if value is None or value != value else float(value)
+
+    @strawberry.field(description="The fields that agreed in that match.")
+    def match_evidence(self, info: Info) -> str | None:
+        info.context.require_risk("Record.matchEvidence")
+        value = info.context.model.record["match_evidence"][self.index]
+        return None if value is None else str(value)
+
+
+@strawberry.type
+class Device:
+    id: strawberry.ID
+    kind: str | None
+
+
+@strawberry.type
+class FamilyTie:
+    relation: str
+    person: Annotated[Person, strawberry.lazy("relgraph.api.types")]
+
+
+@strawberry.type
+class EnterpriseRole:
+    role: str
+    enterprise: Annotated[Enterprise, strawberry.lazy("relgraph.api.types")]
+
+
+@strawberry.type
+class NetworkRef:
+    id: strawberry.ID
+    size: int
+
+
+@strawberry.type
+class HouseholdRef:
+    id: strawberry.ID
+
+
+@strawberry.type
+class GroupRef:
+    id: strawberry.ID
+
+
+@strawberry.type
+class Influence:
+    rank: int
+    direct_referrals: int
+    cascade_size: int
+    cascade_aum: float
+    pagerank: float
+
+
+@strawberry.type(description="A resolved person: one or more source records.")
+class Person(Party):
+    index: strawberry.Private[int]
+
+    @strawberry.field
+    def birth_date(self, info: Info) -> str | None:
+        return _date(info.context.model.person["birth_date"][self.index])
+
+    @strawberry.field
+    def gender(self, info: Info) -> str | None:
+        return info.context.model.person["gender"][self.index]  # type: ignore[no-any-return]
+
+    @strawberry.field
+    def segment(self, info: Info) -> str | None:
+        return info.context.model.person["segment"][self.index]  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Risk field: not for campaign keys.")
+    def risk_rating(self, info: Info) -> str | None:
+        info.context.require_risk("Person.riskRating")
+        return info.context.model.person["risk_rating"][self.index]  # type: ignore[no-any-return]
+
+    @strawberry.field
+    def aum(self, info: Info) -> float | None:
+        return _float(info.context.model.person["aum"][self.index])
+
+    @strawberry.field
+    def deposits(self, info: Info) -> float | None:
+        return _float(info.context.model.person["deposits"][self.index])
+
+    @strawberry.field
+    def loans(self, info: Info) -> float | None:
+        return _float(info.context.model.person["loans"][self.index])
+
+    @strawberry.field
+    def card_spend_12m(self, info: Info) -> float | None:
+        return _float(info.context.model.person["card_spend_12m"][self.index])
+
+    @strawberry.field
+    def products(self, info: Info) -> list[str]:
+        return _products(info.context.model.person["products"][self.index])
+
+    @strawberry.field
+    def consent_marketing(self, info: Info) -> bool | None:
+        value = info.context.model.person["consent_marketing"][self.index]
+        return None if value is None else bool(value)
+
+    @strawberry.field(description="The source records this person was resolved from.")
+    def records(self, info: Info) -> list[Record]:
+        return [Record(index=r) for r in info.context.model.records_of(self.index)]
+
+    @strawberry.field
+    def accounts(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[Account, strawberry.lazy("relgraph.api.types")]]:
+        found = info.context.model.holds.neighbors(self.index).tolist()
+        return paginate(found, first, after, lambda a: account_node(info.context, a))
+
+    @strawberry.field
+    def devices(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Device]:
+        m = info.context.model
+        found = m.uses.neighbors(self.index).tolist()
+        return paginate(
+            found,
+            first,
+            after,
+            lambda d: Device(id=strawberry.ID(m.device_ids[d]), kind=m.device_kind[d]),
+        )
+
+    @strawberry.field
+    def family(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[FamilyTie]:
+        m = info.context.model
+        out = [(int(e), int(m.family.dst[e])) for e in m.family.out_edges(self.index)]
+        back = [(int(e), int(m.family.src[e])) for e in m.family.in_edges(self.index)]
+        seen: dict[int, str] = {}
+        for edge, other in out + back:
+            seen.setdefault(other, str(m.family_relation[edge]))
+        ties = sorted(seen.items())
+        return paginate(
+            ties,
+            first,
+            after,
+            lambda t: FamilyTie(relation=t[1], person=person_node(info.context, t[0])),
+        )
+
+    @strawberry.field(description="Positions held at enterprises.")
+    def roles(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[EnterpriseRole]:
+        m = info.context.model
+        edges = m.positions.out_edges(self.index).tolist()
+        return paginate(
+            edges,
+            first,
+            after,
+            lambda e: EnterpriseRole(
+                role=str(m.position_role[e]),
+                enterprise=enterprise_node(info.context, int(m.positions.dst[e])),
+            ),
+        )
+
+    @strawberry.field(description="Hidden relationship network (risk field).")
+    def network(self, info: Info) -> NetworkRef | None:
+        info.context.require_risk("Person.network")
+        results = info.context.model.results
+        network = results.network_of.get(self.id)
+        if network is None:
+            return None
+        return NetworkRef(id=strawberry.ID(network), size=results.network_size.get(network, 1))
+
+    @strawberry.field
+    def household(self, info: Info) -> HouseholdRef | None:
+        household = info.context.model.results.household_of.get(self.id)
+        return None if household is None else HouseholdRef(id=strawberry.ID(household))
+
+    @strawberry.field(description="Referral influence; null for persons who referred nobody.")
+    def influence(self, info: Info) -> Influence | None:
+        results = info.context.model.results
+        row = results.influence_of.get(self.id)
+        if row is None or results.influence is None:
+            return None
+        return influence_of(results.influence, row)
+
+
+@strawberry.type(description="An enterprise (company) customer.")
+class Enterprise(Party):
+    index: strawberry.Private[int]
+
+    @strawberry.field
+    def industry(self, info: Info) -> str | None:
+        return info.context.model.enterprise["industry"][self.index]  # type: ignore[no-any-return]
+
+    @strawberry.field
+    def credit_code(self, info: Info) -> str | None:
+        return info.context.model.enterprise["credit_code"][self.index]  # type: ignore[no-any-return]
+
+    @strawberry.field
+    def deposits(self, info: Info) -> float | None:
+        return _float(info.context.model.enterprise["deposits"][self.index])
+
+    @strawberry.field
+    def loans(self, info: Info) -> float | None:
+        return _float(info.context.model.enterprise["loans"][self.index])
+
+    @strawberry.field
+    def credit_limit(self, info: Info) -> float | None:
+        return _float(info.context.model.enterprise["credit_limit"][self.index])
+
+    @strawberry.field(description="Risk field: not for campaign keys.")
+    def risk_rating(self, info: Info) -> str | None:
+        info.context.require_risk("Enterprise.riskRating")
+        return info.context.model.enterprise["risk_rating"][self.index]  # type: ignore[no-any-return]
+
+    @strawberry.field
+    def accounts(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[Account, strawberry.lazy("relgraph.api.types")]]:
+        found = info.context.model.enterprise_holds.neighbors(self.index).tolist()
+        return paginate(found, first, after, lambda a: account_node(info.context, a))
+
+    @strawberry.field(description="The corporate group this enterprise belongs to, if any.")
+    def group(self, info: Info) -> GroupRef | None:
+        group = info.context.model.results.group_of.get(self.id)
+        return None if group is None else GroupRef(id=strawberry.ID(group))
+
+    @strawberry.field(
+        description="Holders by integrated share (every ownership path), largest first."
+    )
+    def integrated_owners(
+        self, info: Info
+    ) -> list[Annotated[Ownership, strawberry.lazy("relgraph.api.types")]]:
+        owners = info.context.model.results.integrated_owners.get(self.id, [])
+        return [Ownership(holder=party_node(info.context, h), share=s) for h, s in owners]
+
+
+@strawberry.type
+class Ownership:
+    holder: Party | None
+    share: float
+
+
+@strawberry.type(description="A bank account.")
+class Account:
+    id: strawberry.ID
+    index: strawberry.Private[int]
+
+    @strawberry.field
+    def product(self, info: Info) -> str:
+        return str(info.context.model.account["product"][self.index])
+
+    @strawberry.field
+    def balance(self, info: Info) -> float | None:
+        return _float(info.context.model.account["balance"][self.index])
+
+    @strawberry.field
+    def status(self, info: Info) -> str | None:
+        return info.context.model.account["status"][self.index]  # type: ignore[no-any-return]
+
+    @strawberry.field
+    def opened_at(self, info: Info) -> str | None:
+        return _date(info.context.model.account["opened_at"][self.index])
+
+    @strawberry.field(description="The person or enterprise holding the account.")
+    def holder(self, info: Info) -> Party | None:
+        m = info.context.model
+        person = int(m.account_person[self.index])
+        if person >= 0:
+            return person_node(info.context, person)
+        enterprise = int(m.account_enterprise[self.index])
+        return enterprise_node(info.context, enterprise) if enterprise >= 0 else None
+
+
+@strawberry.type
+class KindCount:
+    kind: str
+    count: int
+
+
+@strawberry.type
+class GraphStats:
+    nodes: list[KindCount]
+    edges: list[KindCount]
+
+
+def _float(value: object) -> float | None:
+    if value is None:
+        return None
+    number = float(value)  # type: ignore[arg-type]
+    return None if np.isnan(number) else number
+
+
+def person_node(ctx: Context, index: int) -> Person:
+    m = ctx.model
+    person_id = m.person_ids[index]
+    ctx.touch(person_id)
+    return Person(
+        id=strawberry.ID(person_id), name=_masked_name(ctx, m.person["name"][index]), index=index
+    )
+
+
+def account_node(ctx: Context, index: int) -> Account:
+    account_id = ctx.model.account_ids[index]
+    ctx.touch(account_id)
+    return Account(id=strawberry.ID(account_id), index=index)
+
+
+def enterprise_node(ctx: Context, index: int) -> Enterprise:
+    m = ctx.model
+    enterprise_id = m.enterprise_ids[index]
+    ctx.touch(enterprise_id)
+    return Enterprise(
+        id=strawberry.ID(enterprise_id), name=m.enterprise["name"][index], index=index
+    )
+
+
+def party_node(ctx: Context, party_id: str) -> Party | None:
+    m = ctx.model
+    if party_id in m.person_index:
+        return person_node(ctx, m.person_index[party_id])
+    if party_id in m.enterprise_index:
+        return enterprise_node(ctx, m.enterprise_index[party_id])
+    return None
+
+
+def influence_of(frame: object, row: int) -> Influence:
+    import pandas as pd
+
+    assert isinstance(frame, pd.DataFrame)
+    r = frame.iloc[row]
+    return Influence(
+        rank=int(r["rank"]),
+        direct_referrals=int(r["direct_referrals"]),
+        cascade_size=int(r["cascade_size"]),
+        cascade_aum=float(r["cascade_aum"]),
+        pagerank=float(r["pagerank"]),
+    )
+
+
+__all__ = ["PermissionDeniedError"]

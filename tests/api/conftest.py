@@ -1,0 +1,82 @@
+"""A small analysed bank and the API over it, with one key per role."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from relgraph.analytics.run import analyze
+from relgraph.api.app import ServiceState, create_app, default_state
+from relgraph.api.auth import KeyRing, Role
+from relgraph.api.context import Context
+from relgraph.api.readmodel import ReadModel, build_read_model
+from relgraph.api.schema import build_schema
+from relgraph.graph import build_projection
+from relgraph.ingest import load_directory
+from relgraph.store.embedded import EmbeddedStore
+from relgraph.synth import generate
+
+KEYS = {role: f"{role.value}-test-key-0123456789" for role in Role}
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("api")
+    generate(1_500, 21, root / "bank", "csv")
+    data = root / "data"
+    with EmbeddedStore(data) as store:
+        load_directory(root / "bank", store, data)
+        analyze(store, build_projection(store))
+    return data
+
+
+@pytest.fixture(scope="session")
+def model(data_dir: Path) -> ReadModel:
+    with EmbeddedStore(data_dir, read_only=True) as store:
+        return build_read_model(store)
+
+
+@pytest.fixture
+def state(data_dir: Path, model: ReadModel, tmp_path: Path) -> ServiceState:
+    service = default_state(tmp_path, KeyRing({key: role for role, key in KEYS.items()}))
+    service.model = model
+    return service
+
+
+@pytest.fixture
+def app(state: ServiceState) -> Any:
+    return create_app(state)
+
+
+def run(query: str, model: ReadModel, role: Role = Role.ANALYST, **variables: Any) -> Any:
+    """Execute in-process, as ``role``; returns the ExecutionResult."""
+    from relgraph.api.auth import Principal
+
+    context = Context(
+        principal=Principal(role, "k_test"), model=model, request_id="r-test", deadline=float("inf")
+    )
+    schema = build_schema()
+    return asyncio.run(
+        schema.execute(query, context_value=context, variable_values=variables or None)
+    )
+
+
+@pytest.fixture
+def person_with_records(model: ReadModel) -> Iterator[str]:
+    """A person with 2+ records, an account and a household of 2+."""
+    results = model.results
+    for index, pid in enumerate(model.person_ids):
+        household = results.household_of.get(pid)
+        if (
+            len(model.records_of(index)) >= 2
+            and len(model.holds.neighbors(index))
+            and household
+            and len(results.household_members[household]) >= 2
+        ):
+            yield pid
+            return
+    raise AssertionError("the test bank has no such person")

@@ -1,0 +1,112 @@
+"""The HTTP surface through httpx's ASGI transport: keys, routes, GET and batching refused, audit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from relgraph.api.app import ServiceState, create_app
+from relgraph.api.audit import verify
+from relgraph.api.auth import Role
+
+from .conftest import KEYS
+
+
+def _post(app: Any, body: Any, key: str | None = KEYS[Role.ANALYST], **kw: Any) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            headers = {"Authorization": f"Bearer {key}"} if key else {}
+            return await client.post("/graphql", json=body, headers=headers, **kw)
+
+    return asyncio.run(go())
+
+
+def _get(app: Any, path: str, **kw: Any) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.get(path, **kw)
+
+    return asyncio.run(go())
+
+
+QUERY = {"query": "query Stats { graphStats { nodes { kind count } } }", "operationName": "Stats"}
+
+
+@pytest.mark.parametrize("key", [None, "wrong-key-0123456789", ""])
+def test_no_or_unknown_key_is_401_with_no_data(app: Any, key: str | None) -> None:
+    response = _post(app, QUERY, key=key)
+    assert response.status_code == 401
+    assert "data" not in response.json()
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_every_role_can_query(app: Any) -> None:
+    for role in Role:
+        response = _post(app, QUERY, key=KEYS[role])
+        assert response.status_code == 200
+        assert response.json()["data"]["graphStats"]["nodes"][0]["kind"] == "Person"
+
+
+def test_queries_over_get_are_refused(app: Any) -> None:
+    response = _get(app, "/graphql", params={"query": "{ graphStats { nodes { kind } } }"},
+                    headers={"Authorization": f"Bearer {KEYS[Role.ANALYST]}"})  # fmt: skip
+    assert response.status_code in (400, 405)
+    assert "graphStats" not in response.text
+
+
+def test_batching_is_refused(app: Any) -> None:
+    response = _post(app, [QUERY, QUERY])
+    assert response.status_code == 400
+    assert "Batching is not enabled" in response.text
+
+
+def test_health_ready_metrics(app: Any, state: ServiceState) -> None:
+    assert _get(app, "/healthz").json() == {"status": "ok"}
+    assert _get(app, "/readyz").json()["status"] == "ready"
+    _post(app, QUERY)
+    metrics = _get(app, "/metrics").text
+    assert 'relgraph_requests_total{operation="Stats",outcome="ok"} 1' in metrics
+    assert 'relgraph_request_seconds_count{operation="Stats"} 1' in metrics
+
+
+def test_not_ready_until_the_graph_is_built(state: ServiceState) -> None:
+    state.model = None
+    state.error = "no store"
+    app = create_app(state)
+    assert _get(app, "/readyz").status_code == 503
+    assert _get(app, "/readyz").json()["reason"] == "no store"
+    assert _post(app, QUERY).status_code == 503
+
+
+def test_reads_of_persons_are_audited(
+    app: Any, state: ServiceState, person_with_records: str
+) -> None:
+    body = {
+        "query": f'query One {{ customer(id: "{person_with_records}") {{ id accounts {{ totalCount }} }} }}'
+    }
+    assert _post(app, body).status_code == 200
+    assert _post(app, body, key=KEYS[Role.CAMPAIGN]).status_code == 200
+    _post(app, QUERY)  # reads no person: not audited
+    lines = [json.loads(line) for line in state.audit.path.read_text().splitlines()]
+    assert len(lines) == 2
+    assert lines[0]["operation"] == "One"
+    assert lines[0]["role"] == "analyst"
+    assert person_with_records in lines[0]["ids"]
+    assert lines[0]["outcome"] == "ok"
+    assert lines[0]["key_id"].startswith("k_")
+    assert KEYS[Role.ANALYST] not in state.audit.path.read_text()
+    assert verify(state.audit.path).ok
+
+
+def test_graphiql_page_outside_production_only(state: ServiceState) -> None:
+    page = _get(create_app(state), "/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "graphiql" in page.text.lower()
+    closed = _get(create_app(state, production=True), "/graphql", headers={"Accept": "text/html"})
+    assert closed.status_code == 405
