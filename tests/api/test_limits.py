@@ -52,9 +52,8 @@ def test_deadline(model: ReadModel) -> None:
     context = Context(Principal(Role.ANALYST, "k"), model, "r-1", deadline=time.monotonic() - 1)
     import asyncio
 
-    result = asyncio.run(
-        build_schema().execute("{ graphStats { nodes { kind } } }", context_value=context)
-    )
+    query = "{ households(first: 5) { edges { node { members { id } } } } }"
+    result = asyncio.run(build_schema().execute(query, context_value=context))
     assert result.errors[0].message == (
         "Query deadline exceeded: narrow the query or ask for smaller pages."
     )

@@ -24,7 +24,10 @@ class Context:
     touched: list[str] = field(default_factory=list)
 
     def touch(self, node_id: str) -> None:
+        """Note a node read (for the audit trail) and stop if the deadline has passed."""
         self.touched.append(node_id)
+        if time.monotonic() > self.deadline:
+            self.check_deadline()
 
     def check_deadline(self) -> None:
         if time.monotonic() > self.deadline:

@@ -1,9 +1,13 @@
-"""Limits against abuse: cost of list sizes × depth, the per-request deadline, error masking."""
+"""Limits against abuse: cost of list sizes × depth, and masking of internal errors.
+
+The per-request deadline is checked by the context each time a node is built
+(:meth:`relgraph.api.context.Context.touch`), where a request's work grows.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
@@ -72,16 +76,6 @@ _LIST_FIELDS = frozenset(
     {"accounts", "devices", "family", "roles", "households", "corporateGroups", "influencers",
      "possibleDuplicates", "linkedAccounts", "members"}
 )  # fmt: skip
-
-
-class Deadline(SchemaExtension):
-    """Stops resolving once the request's deadline has passed (checked at every field)."""
-
-    def resolve(
-        self, _next: Callable[..., Any], root: Any, info: Any, *args: Any, **kwargs: Any
-    ) -> Any:
-        info.context.check_deadline()
-        return _next(root, info, *args, **kwargs)
 
 
 class MaskInternalErrors(SchemaExtension):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
+import numpy.typing as npt
 import strawberry
 
 from relgraph.api.errors import LimitError
@@ -63,11 +64,17 @@ def check_first(first: int | None) -> int:
 
 
 def paginate(
-    items: Sequence[S], first: int | None, after: str | None, make: Callable[[S], T]
+    items: Sequence[S] | npt.NDArray[Any],
+    first: int | None,
+    after: str | None,
+    make: Callable[[S], T],
+    deadline_check: Callable[[], None] | None = None,
 ) -> Connection[T]:
     """One page of ``items`` (already in answer order) as a connection of ``make(item)``."""
     size = check_first(first)
     start = decode_cursor(after) + 1 if after else 0
+    if deadline_check is not None:
+        deadline_check()
     page = items[start : start + size]
     edges = [Edge(node=make(item), cursor=encode_cursor(start + i)) for i, item in enumerate(page)]
     end = edges[-1].cursor if edges else None

@@ -30,6 +30,49 @@ def _index(ids: pd.Index) -> dict[str, int]:
     return {str(v): i for i, v in enumerate(ids.tolist())}
 
 
+class Ranked:
+    """A result table as numpy columns, with its row orders precomputed for list queries."""
+
+    def __init__(
+        self, frame: pd.DataFrame, orders: dict[str, tuple[list[str], list[bool]]]
+    ) -> None:
+        self.frame = frame.reset_index(drop=True)
+        self.columns = {c: self.frame[c].to_numpy() for c in self.frame.columns}
+        self.orders = {
+            name: np.asarray(
+                self.frame.sort_values(keys, ascending=ascending, kind="stable").index.to_numpy(),
+                dtype=np.int64,
+            )
+            for name, (keys, ascending) in orders.items()
+        }
+        key = self.frame.columns[0]
+        self.row_of = {str(v): i for i, v in enumerate(self.frame[key].tolist())}
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def row(self, i: int) -> dict[str, Any]:
+        return {c: values[i] for c, values in self.columns.items()}
+
+    def select(self, mask: np.ndarray, order: str) -> np.ndarray:
+        """Rows where ``mask`` holds, in the precomputed ``order``."""
+        rows = self.orders[order]
+        selected: np.ndarray = rows[mask[rows]]
+        return selected
+
+
+def product_mask(products: pd.Series) -> np.ndarray:
+    """Per row a bit per product of ``model.PRODUCTS`` (``;``-joined text in)."""
+    from relgraph import model
+
+    text = products.fillna("").astype(str)
+    mask = np.zeros(len(text), np.int64)
+    for bit, product in enumerate(model.PRODUCTS):
+        has = text.str.split(model.PRODUCT_LIST_SEPARATOR).map(lambda p, x=product: x in p)
+        mask |= has.to_numpy(bool).astype(np.int64) << bit
+    return mask
+
+
 @dataclass
 class Results:
     """Analytics result tables, when ``relgraph analyze`` has run."""
@@ -38,10 +81,11 @@ class Results:
     network_size: dict[str, int] = field(default_factory=dict)
     network_members: dict[str, list[str]] = field(default_factory=dict)
     household_of: dict[str, str] = field(default_factory=dict)
-    households: pd.DataFrame | None = None
+    households: Ranked | None = None
+    household_products: np.ndarray | None = None
     household_members: dict[str, list[str]] = field(default_factory=dict)
     group_of: dict[str, str] = field(default_factory=dict)
-    groups: pd.DataFrame | None = None
+    groups: Ranked | None = None
     group_members: dict[str, list[str]] = field(default_factory=dict)
     integrated_owners: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     circles: dict[str, list[str]] = field(default_factory=dict)
@@ -150,13 +194,32 @@ def load_results(store: Store) -> Results:
             zip(households["person_id"], households["household_id"], strict=True)
         )
         results.household_members = _members(households, "household_id", "person_id")
-    results.households = _read(store, "households")
+    households_frame = _read(store, "households")
+    if households_frame is not None:
+        results.households = Ranked(
+            households_frame,
+            {
+                "total_aum_desc": (["total_aum", "household_id"], [False, True]),
+                "size_desc": (["size", "household_id"], [False, True]),
+                "id": (["household_id"], [True]),
+            },
+        )
+        results.household_products = product_mask(households_frame["products"])
     control = _read(store, "enterprise_control")
     if control is not None:
         grouped = control[control["group_id"].notna()]
         results.group_of = dict(zip(grouped["enterprise_id"], grouped["group_id"], strict=True))
         results.group_members = _members(grouped, "group_id", "enterprise_id")
-    results.groups = _read(store, "corporate_groups")
+    groups_frame = _read(store, "corporate_groups")
+    if groups_frame is not None:
+        results.groups = Ranked(
+            groups_frame,
+            {
+                "exposure_desc": (["exposure", "group_id"], [False, True]),
+                "members_desc": (["members", "group_id"], [False, True]),
+                "id": (["group_id"], [True]),
+            },
+        )
     owners = _read(store, "integrated_ownership")
     if owners is not None:
         owners = owners.sort_values(["enterprise_id", "share"], ascending=[True, False])

@@ -11,12 +11,12 @@ from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
+    max_aliases,
+    query_depth_limiter,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
@@ -28,7 +28,6 @@ from relgraph.api.limits import (
     MAX_ALIASES,
     MAX_DEPTH,
     MAX_TOKENS,
-    Deadline,
     MaskInternalErrors,
     cost_rule,
 )
@@ -245,11 +244,10 @@ class Query:
     @strawberry.field
     def household(self, info: Info, id: strawberry.ID) -> Household:
         results = info.context.model.results
-        if results.households is None or str(id) not in results.household_members:
+        table = results.households
+        if table is None or str(id) not in table.row_of:
             raise NotFoundError(f"No household with id {str(id)!r}.")
-        frame = results.households
-        row = cast(dict[str, object], frame.loc[frame["household_id"] == str(id)].iloc[0].to_dict())
-        return _household(row, results.household_members[str(id)])
+        return _household(table.row(table.row_of[str(id)]), results.household_members[str(id)])
 
     @strawberry.field(description="Households for campaigns, filtered and ordered; best first.")
     def households(
@@ -261,49 +259,38 @@ class Query:
         after: str | None = None,
     ) -> Connection[Household]:
         results = info.context.model.results
-        if results.households is None:
+        table, held = results.households, results.household_products
+        if table is None or held is None:
             raise NotFoundError("No households yet: run `relgraph analyze`.")
         f = filter or HouseholdFilter()
         _check_product("hasProduct", f.has_product)
         _check_product("lacksProduct", f.lacks_product)
-        frame = results.households
-        keep = frame["size"] >= (f.min_size or 0)
+        size, aum = table.columns["size"], table.columns["total_aum"]
+        keep = size >= (f.min_size or 0)
         if f.max_size is not None:
-            keep &= frame["size"] <= f.max_size
+            keep &= size <= f.max_size
         if f.min_total_aum is not None:
-            keep &= frame["total_aum"] >= f.min_total_aum
+            keep &= aum >= f.min_total_aum
         if f.has_product:
-            keep &= frame["products"].fillna("").str.split(";").map(lambda p: f.has_product in p)
+            keep &= (held & (1 << model.PRODUCTS.index(f.has_product))) > 0
         if f.lacks_product:
-            keep &= (
-                frame["missing_products"]
-                .fillna("")
-                .str.split(";")
-                .map(lambda p: f.lacks_product in p)
-            )
-        chosen = frame[keep]
-        if order_by is HouseholdOrder.TOTAL_AUM_DESC:
-            chosen = chosen.sort_values(["total_aum", "household_id"], ascending=[False, True])
-        elif order_by is HouseholdOrder.SIZE_DESC:
-            chosen = chosen.sort_values(["size", "household_id"], ascending=[False, True])
-        else:
-            chosen = chosen.sort_values("household_id")
-        rows = cast(list[dict[str, object]], chosen.to_dict("records"))
+            keep &= (held & (1 << model.PRODUCTS.index(f.lacks_product))) == 0
+        rows = table.select(keep, order_by.value)
+        members = results.household_members
         return paginate(
             rows,
             first,
             after,
-            lambda r: _household(r, results.household_members[str(r["household_id"])]),
+            lambda r: _household(table.row(int(r)), members[str(table.columns["household_id"][r])]),
         )
 
     @strawberry.field
     def corporate_group(self, info: Info, id: strawberry.ID) -> CorporateGroup:
         results = info.context.model.results
-        if results.groups is None or str(id) not in results.group_members:
+        table = results.groups
+        if table is None or str(id) not in table.row_of:
             raise NotFoundError(f"No corporate group with id {str(id)!r}.")
-        frame = results.groups
-        row = cast(dict[str, object], frame.loc[frame["group_id"] == str(id)].iloc[0].to_dict())
-        return _group(row, results.group_members[str(id)])
+        return _group(table.row(table.row_of[str(id)]), results.group_members[str(id)])
 
     @strawberry.field
     def corporate_groups(
@@ -315,23 +302,22 @@ class Query:
         after: str | None = None,
     ) -> Connection[CorporateGroup]:
         results = info.context.model.results
-        if results.groups is None:
+        table = results.groups
+        if table is None:
             raise NotFoundError("No corporate groups yet: run `relgraph analyze`.")
         f = filter or GroupFilter()
-        frame = results.groups
-        keep = frame["members"] >= (f.min_members or 0)
+        keep = table.columns["members"] >= (f.min_members or 0)
         if f.min_exposure is not None:
-            keep &= frame["exposure"] >= f.min_exposure
+            keep &= table.columns["exposure"] >= f.min_exposure
         if f.has_guarantee_circle is not None:
-            keep &= frame["has_guarantee_circle"] == f.has_guarantee_circle
-        chosen = frame[keep]
-        key = {"exposure_desc": "exposure", "members_desc": "members", "id": "group_id"}[
-            order_by.value
-        ]
-        chosen = chosen.sort_values([key, "group_id"], ascending=[order_by is GroupOrder.ID, True])
-        rows = cast(list[dict[str, object]], chosen.to_dict("records"))
+            keep &= table.columns["has_guarantee_circle"] == f.has_guarantee_circle
+        rows = table.select(keep, order_by.value)
+        members = results.group_members
         return paginate(
-            rows, first, after, lambda r: _group(r, results.group_members[str(r["group_id"])])
+            rows,
+            first,
+            after,
+            lambda r: _group(table.row(int(r)), members[str(table.columns["group_id"][r])]),
         )
 
     @strawberry.field(description="Persons who brought others in, most influential first.")
@@ -381,8 +367,11 @@ class Query:
         )
 
 
+# One rule class each for every request: the validation cache is keyed by the rules, so
+# per-request classes (what QueryDepthLimiter/MaxAliasesLimiter build) would never hit it.
 COST_RULE = cost_rule()
-"""One rule class for every request, so the validation cache recognises it."""
+DEPTH_RULE = query_depth_limiter.create_validator(MAX_DEPTH, None)
+ALIAS_RULE = max_aliases.create_validator(MAX_ALIASES)
 
 
 class RelgraphSchema(strawberry.Schema):
@@ -406,11 +395,8 @@ def build_schema(
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=1_000),
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        lambda: AddValidationRules([COST_RULE]),
+        lambda: AddValidationRules([DEPTH_RULE, ALIAS_RULE, COST_RULE]),
         lambda: ValidationCache(maxsize=1_000),
-        Deadline,
         MaskInternalErrors,
         *(extra or []),
     ]
