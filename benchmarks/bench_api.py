@@ -92,9 +92,15 @@ class Mix:
         self.turn += 1
         kind = self.turn % 3
         if kind == 0:
-            return "customer", {"query": CUSTOMER, "variables": {"id": self.rng.choice(self.persons)}}
+            return "customer", {
+                "query": CUSTOMER,
+                "variables": {"id": self.rng.choice(self.persons)},
+            }
         if kind == 1:
-            return "account", {"query": ACCOUNT, "variables": {"id": self.rng.choice(self.accounts)}}
+            return "account", {
+                "query": ACCOUNT,
+                "variables": {"id": self.rng.choice(self.accounts)},
+            }
         return "households", {"query": HOUSEHOLDS, "variables": {"min": self.rng.randint(1, 4)}}
 
 
@@ -110,7 +116,7 @@ class Connection:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def post(self, body: dict[str, object]) -> bool:
+    async def post(self, body: dict[str, object], retry: bool = True) -> bool:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
@@ -122,6 +128,11 @@ class Connection:
         self.writer.write(head + payload)
         await self.writer.drain()
         status_line = await self.reader.readline()
+        if not status_line and retry:
+            # The server closed an idle keep-alive connection: reconnect once.
+            self.writer.close()
+            self.writer = None
+            return await self.post(body, retry=False)
         length = 0
         while True:
             line = await self.reader.readline()
@@ -224,7 +235,9 @@ def main() -> None:
     errors: dict[str, int] = sat["errors"]  # type: ignore[assignment]
     elapsed = float(sat["elapsed"])  # type: ignore[arg-type]
     total = sum(done.values())
-    print(f"## API: {args.customers:,} customers, one uvicorn worker, load generator in another process\n")
+    print(
+        f"## API: {args.customers:,} customers, one uvicorn worker, load generator in another process\n"
+    )
     print(f"### Saturation: {args.clients} clients, closed loop, {elapsed:.0f} s\n")
     print("| operation | requests | requests/s | errors |\n|---|---:|---:|---:|")
     for name in sorted(done):
@@ -241,7 +254,9 @@ def main() -> None:
     values = np.array(everything)
     p50, p95, p99 = np.percentile(values, [50, 95, 99])
     print(f"| **all** | {len(values):,} | **{p50:.1f}** | {p95:.1f} | **{p99:.1f}** |")
-    print(f"\nfailed requests in the open loop: {lat['_failures'][0]:.0f}; median {statistics.median(everything):.1f} ms")
+    print(
+        f"\nfailed requests in the open loop: {lat['_failures'][0]:.0f}; median {statistics.median(everything):.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -206,12 +206,13 @@ def _stats(settings: Settings) -> None:
 
 @app.command()
 def analyze(data_dir: DataDirOption = None) -> None:
-    """Run the analytics (networks, households, groups, influence) and store their results."""
+    """Run the analytics (networks, households, groups, influence, layering); store the results."""
     settings = _settings(data_dir)
     _analyze(settings)
 
 
 def _analyze(settings: Settings) -> None:
+    from relgraph.analytics.layering import LayeringParams
     from relgraph.analytics.params import (
         GroupParams,
         HouseholdParams,
@@ -225,6 +226,7 @@ def _analyze(settings: Settings) -> None:
         network_params, household_params = NetworkParams.from_env(), HouseholdParams.from_env()
         GroupParams.from_env()
         InfluenceParams.from_env()
+        LayeringParams.from_env()
     except ConfigError as exc:
         _fail(str(exc))
     _open_store(settings, read_only=True).close()  # fails clearly when nothing was loaded

@@ -6,13 +6,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
 from relgraph.analytics.groups import group_frames
-from relgraph.analytics.households import find_households, household_values
+from relgraph.analytics.households import Households, find_households, household_values
 from relgraph.analytics.influence import influence, influence_frame
+from relgraph.analytics.layering import LayeringParams, alert_frames, scan
 from relgraph.analytics.networks import hidden_networks, network_frames
 from relgraph.analytics.params import GroupParams, HouseholdParams, InfluenceParams, NetworkParams
 from relgraph.graph import Projection
@@ -36,9 +38,11 @@ def as_of_ms(projection: Projection) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def household_frames(projection: Projection, params: HouseholdParams) -> dict[str, pd.DataFrame]:
+def household_frames(
+    projection: Projection, params: HouseholdParams, households: Households | None = None
+) -> dict[str, pd.DataFrame]:
     """``households`` (value and head), ``person_households`` and ``household_ties``."""
-    households = find_households(projection, params)
+    households = households or find_households(projection, params)
     persons = projection.nodes["Person"]
     person_ids = persons.id_of(range(len(persons)))
     return {
@@ -73,8 +77,8 @@ def analyze(
         Built from ``store``.
     network_params, household_params : optional
         Thresholds; from the environment (``RELGRAPH_NETWORK_*``, ``RELGRAPH_HOUSEHOLD_*``)
-        when omitted. Group and influence settings always come from the environment
-        (``RELGRAPH_GROUP_*``, ``RELGRAPH_INFLUENCE_*``).
+        when omitted. Group, influence and layering settings always come from the
+        environment (``RELGRAPH_GROUP_*``, ``RELGRAPH_INFLUENCE_*``, ``RELGRAPH_LAYERING_*``).
     progress : callable, optional
         ``progress(stage, done, total)``.
 
@@ -86,12 +90,31 @@ def analyze(
     household_params = household_params or HouseholdParams.from_env()
     group_params = GroupParams.from_env()
     influence_params = InfluenceParams.from_env()
+    layering_params = LayeringParams.from_env()
+    # Layering uses the networks and households found before it.
+    found: dict[str, Any] = {}
+
+    def networks_step() -> dict[str, pd.DataFrame]:
+        found["networks"] = hidden_networks(projection, network_params)
+        return network_frames(projection, found["networks"])
+
+    def households_step() -> dict[str, pd.DataFrame]:
+        households = find_households(projection, household_params)
+        found["households"] = households
+        return household_frames(projection, household_params, households)
+
+    def layering_step() -> dict[str, pd.DataFrame]:
+        alerts = scan(
+            projection,
+            layering_params,
+            households_label=found["households"].label,
+            networks_label=found["networks"].label,
+        )
+        return alert_frames(projection, alerts)
+
     steps: list[tuple[str, Callable[[], dict[str, pd.DataFrame]]]] = [
-        (
-            "hidden networks",
-            lambda: network_frames(projection, hidden_networks(projection, network_params)),
-        ),
-        ("households", lambda: household_frames(projection, household_params)),
+        ("hidden networks", networks_step),
+        ("households", households_step),
         ("corporate groups", lambda: group_frames(projection, group_params)),
         (
             "referral influence",
@@ -99,6 +122,7 @@ def analyze(
                 "influence": influence_frame(projection, influence(projection, influence_params))
             },
         ),
+        ("layered transactions", layering_step),
     ]
     report = AnalysisReport()
     results: dict[str, pa.Table] = {}

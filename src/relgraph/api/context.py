@@ -33,6 +33,11 @@ class Context:
         if time.monotonic() > self.deadline:
             raise LimitError("Query deadline exceeded: narrow the query or ask for smaller pages.")
 
+    def require_risk_team(self, field_name: str) -> None:
+        """AML investigation tools: risk and admin keys only."""
+        if not self.principal.sees_raw_ids:
+            raise PermissionDeniedError(field_name, self.principal.role.value)
+
     def require_risk(self, field_name: str) -> None:
         """Campaign keys never see AML or risk data (showing it would be tipping-off)."""
         if not self.principal.sees_risk:

@@ -6,7 +6,6 @@ dicts and slice CSR arrays, so a request never touches pandas or the store.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +92,15 @@ class Results:
     influence: pd.DataFrame | None = None
     influence_of: dict[str, int] = field(default_factory=dict)
     possible_duplicates: pd.DataFrame | None = None
+    risk_chains: Ranked | None = None
+    risk_chain_hops: pd.DataFrame | None = None
+    """Sorted by chain_id, then hop."""
+    account_risk: dict[str, tuple[float, str]] = field(default_factory=dict)
+    """account_id → (score, reasons as JSON)."""
+    network_links: pd.DataFrame | None = None
+    """Links inside networks, sorted by network_id (searched with ``searchsorted``)."""
+    network_evidence: pd.DataFrame | None = None
+    """Evidence sorted by pair key ``person_a|person_b``."""
 
 
 class ReadModel:
@@ -144,6 +152,8 @@ class ReadModel:
         self.positions = projection.edge("Person", "POSITION_AT", "Enterprise")
         self.position_role = _column(self.positions.attrs, "role")
         self.stats = graph_stats(projection)
+        self.layering: Any = None
+        """The on-demand layering index, built with the model."""
         self.linked: Any = None
         """The linked-accounts tie graph, built on first use (it costs a second or two)."""
 
@@ -159,10 +169,40 @@ class ReadModel:
         record = self.record_index.get(any_id)
         return None if record is None else int(self.record_person[record])
 
-    def linked_graph(self, builder: Callable[[Projection], Any]) -> Any:
+    def linked_graph(self) -> Any:
+        """The tie graph of linked-account searches (built on first use, then kept)."""
         if self.linked is None:
-            self.linked = builder(self.projection)
+            from relgraph.analytics.linked import build_party_graph
+            from relgraph.analytics.links import person_links
+            from relgraph.analytics.params import NetworkParams
+
+            params = NetworkParams.from_env()
+            self.linked = build_party_graph(
+                self.projection, person_links(self.projection, params), params
+            )
         return self.linked
+
+    def layering_index(self) -> Any:
+        """The index of on-demand layering checks (built on first use, then kept)."""
+        if self.layering is None:
+            from relgraph.analytics.households import find_households
+            from relgraph.analytics.layering import LayeringIndex, LayeringParams
+            from relgraph.analytics.networks import hidden_networks
+
+            self.layering = LayeringIndex.build(
+                self.projection,
+                LayeringParams.from_env(),
+                households_label=find_households(self.projection).label,
+                networks_label=hidden_networks(self.projection).label,
+            )
+        return self.layering
+
+    def rows_between(self, frame: pd.DataFrame, column: str, key: str) -> pd.DataFrame:
+        """The rows of ``frame`` (sorted by ``column``) whose ``column`` equals ``key``."""
+        values = frame[column].to_numpy(dtype=object)
+        lo = int(np.searchsorted(values, key, side="left"))
+        hi = int(np.searchsorted(values, key, side="right"))
+        return frame.iloc[lo:hi]
 
 
 def _read(store: Store, name: str) -> pd.DataFrame | None:
@@ -236,6 +276,42 @@ def load_results(store: Store) -> Results:
         results.influence_of = {
             str(p): i for i, p in enumerate(results.influence["person_id"].tolist())
         }
+    chains = _read(store, "risk_chains")
+    if chains is not None:
+        results.risk_chains = Ranked(
+            chains,
+            {
+                "score_desc": (["score", "chain_id"], [False, True]),
+                "first_ts_desc": (["first_ts", "chain_id"], [False, True]),
+                "id": (["chain_id"], [True]),
+            },
+        )
+    chain_hops = _read(store, "risk_chain_hops")
+    if chain_hops is not None:
+        results.risk_chain_hops = chain_hops.sort_values(["chain_id", "hop"]).reset_index(drop=True)
+    account_risk = _read(store, "account_risk")
+    if account_risk is not None:
+        results.account_risk = {
+            str(a): (float(sc), str(r))
+            for a, sc, r in zip(
+                account_risk["account_id"],
+                account_risk["score"],
+                account_risk["reasons"],
+                strict=True,
+            )
+        }
+    links = _read(store, "network_links")
+    if links is not None:
+        inside = links[links["network_id"].notna()].sort_values(
+            ["network_id", "person_a", "person_b"]
+        )
+        results.network_links = inside.reset_index(drop=True)
+    evidence = _read(store, "network_evidence")
+    if evidence is not None:
+        evidence["pair"] = evidence["person_a"] + "|" + evidence["person_b"]
+        results.network_evidence = evidence.sort_values(["pair", "kind", "ref"]).reset_index(
+            drop=True
+        )
     try:
         results.possible_duplicates = store.read_table("possible_duplicates").to_pandas()
     except TableNotFoundError:
@@ -244,5 +320,11 @@ def load_results(store: Store) -> Results:
 
 
 def build_read_model(store: Store) -> ReadModel:
-    """Projection + results from ``store``, indexed for serving."""
-    return ReadModel(build_projection(store), load_results(store))
+    """Projection + results from ``store``, indexed for serving.
+
+    The linked-accounts tie graph is built here too, so no request pays for it.
+    """
+    model = ReadModel(build_projection(store), load_results(store))
+    model.linked_graph()
+    model.layering_index()
+    return model

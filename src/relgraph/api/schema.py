@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import Enum
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
+import numpy as np
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
@@ -22,7 +23,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from relgraph import model
-from relgraph.api.context import Info
+from relgraph.api.context import Context, Info
 from relgraph.api.errors import ClientError, NotFoundError
 from relgraph.api.limits import (
     MAX_ALIASES,
@@ -39,11 +40,13 @@ from relgraph.api.types import (
     KindCount,
     Party,
     Person,
+    RiskReason,
     account_node,
     enterprise_node,
     influence_of,
     party_node,
     person_node,
+    risk_reasons,
 )
 
 
@@ -130,6 +133,152 @@ class CorporateGroup:
             }
         )
         return [GuaranteeCircle(id=strawberry.ID(c), member_ids=results.circles[c]) for c in ids]
+
+
+@strawberry.type(description="One piece of evidence tying two persons.")
+class Evidence:
+    kind: str = strawberry.field(
+        description="device, phone, email, address, id_document, family, enterprise or transfer"
+    )
+    ref: str = strawberry.field(
+        description="The shared identifier, the relation, the enterprise or the tx id."
+    )
+    weight: float | None = None
+    count: int | None = strawberry.field(
+        default=None, description="Sharers of the identifier, or transfers between the two."
+    )
+
+
+@strawberry.type
+class NetworkLink:
+    a: Person
+    b: Person
+    strength: float
+    evidence: list[Evidence]
+
+
+@strawberry.type(description="A hidden relationship network: persons tied by strong links.")
+class HiddenNetwork:
+    id: strawberry.ID
+    size: int
+    members: list[Person]
+    links: list[NetworkLink]
+
+
+@strawberry.enum
+class Via(Enum):
+    DEVICE = "device"
+    PHONE = "phone"
+    EMAIL = "email"
+    ADDRESS = "address"
+    ID_DOCUMENT = "id_document"
+    FAMILY = "family"
+    ENTERPRISE = "enterprise"
+    TRANSFER = "transfer"
+
+
+@strawberry.type
+class PathStep:
+    source: Party | None = strawberry.field(name="from")
+    target: Party | None = strawberry.field(name="to")
+    strength: float
+    evidence: list[Evidence]
+
+
+@strawberry.type(description="An account tied to the asked one, with the shortest evidence path.")
+class LinkedAccount:
+    account: Account
+    hops: int
+    strength: float = strawberry.field(description="Product of the tie strengths along the path.")
+    path: list[PathStep]
+
+
+@strawberry.type
+class ChainHop:
+    tx_id: str
+    source: Account = strawberry.field(name="from")
+    target: Account = strawberry.field(name="to")
+    amount: float
+    timestamp: str
+
+
+@strawberry.type(description="A layered flow the batch scan or a check found.")
+class RiskChain:
+    id: strawberry.ID
+    typology: str
+    score: float
+    reasons: list[RiskReason]
+    hops: list[ChainHop]
+
+
+@strawberry.type
+class LayeringCheck:
+    account: Account
+    score: float
+    reasons: list[RiskReason]
+    chains: list[RiskChain]
+    truncated: bool
+
+
+@strawberry.input
+class RiskChainFilter:
+    typology: str | None = None
+    min_score: float | None = None
+    since: str | None = strawberry.field(default=None, description="ISO date or timestamp (UTC).")
+    until: str | None = None
+    account_id: strawberry.ID | None = None
+
+
+@strawberry.enum
+class RiskChainOrder(Enum):
+    SCORE_DESC = "score_desc"
+    FIRST_TS_DESC = "first_ts_desc"
+    ID = "id"
+
+
+def _epoch_ms(name: str, text: str | None) -> int | None:
+    from datetime import UTC, datetime
+
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ClientError(f"{name} must be an ISO date or timestamp, not {text!r}.") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def _chain(
+    ctx: Context,
+    chain_id: str,
+    typology: str,
+    score: float,
+    reasons: list[dict[str, Any]],
+    hops: list[dict[str, Any]],
+) -> RiskChain:
+    from datetime import UTC, datetime
+
+    m = ctx.model
+    return RiskChain(
+        id=strawberry.ID(chain_id),
+        typology=typology,
+        score=score,
+        reasons=risk_reasons(reasons),
+        hops=[
+            ChainHop(
+                tx_id=str(h["tx_id"]),
+                source=account_node(ctx, m.account_index[str(h["from_account"])]),
+                target=account_node(ctx, m.account_index[str(h["to_account"])]),
+                amount=float(h["amount"]),
+                timestamp=datetime.fromtimestamp(int(h["ts"]) / 1000, UTC).isoformat(
+                    timespec="seconds"
+                ),
+            )
+            for h in hops
+        ],
+    )
 
 
 @strawberry.type
@@ -338,6 +487,210 @@ class Query:
             chosen, first, after, lambda p: person_node(info.context, m.person_index[p])
         )
 
+    @strawberry.field(
+        description="A person's hidden network: members and the links among them (risk)."
+    )
+    def hidden_network(self, info: Info, customer_id: strawberry.ID) -> HiddenNetwork:
+        ctx = info.context
+        ctx.require_risk("hiddenNetwork")
+        m = ctx.model
+        index = m.find_person(str(customer_id))
+        if index is None:
+            raise NotFoundError(f"No customer with id {str(customer_id)!r}.")
+        results = m.results
+        person_id = m.person_ids[index]
+        network = results.network_of.get(person_id)
+        if network is None or results.network_links is None or results.network_evidence is None:
+            raise NotFoundError("No hidden networks yet: run `relgraph analyze`.")
+        members = results.network_members.get(network, [person_id])
+        links = m.rows_between(results.network_links, "network_id", network)
+        out = []
+        for a, b, strength in zip(
+            links["person_a"], links["person_b"], links["strength"], strict=True
+        ):
+            rows = m.rows_between(results.network_evidence, "pair", f"{a}|{b}")
+            evidence = [
+                Evidence(kind=str(k), ref=str(r), weight=float(w), count=int(c))
+                for k, r, w, c in zip(
+                    rows["kind"], rows["ref"], rows["weight"], rows["count"], strict=True
+                )
+            ]
+            out.append(
+                NetworkLink(
+                    a=person_node(ctx, m.person_index[a]),
+                    b=person_node(ctx, m.person_index[b]),
+                    strength=float(strength),
+                    evidence=evidence,
+                )
+            )
+        return HiddenNetwork(
+            id=strawberry.ID(network),
+            size=len(members),
+            members=[person_node(ctx, m.person_index[p]) for p in members],
+            links=out,
+        )
+
+    @strawberry.field(description="Accounts linked to this one through the chosen evidence (risk).")
+    def linked_accounts(
+        self,
+        info: Info,
+        account_id: strawberry.ID,
+        max_hops: int = 2,
+        via: list[Via] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[LinkedAccount]:
+        from relgraph.analytics.linked import MAX_HOPS, linked_accounts
+        from relgraph.graph import TraversalLimitError
+
+        ctx = info.context
+        ctx.require_risk("linkedAccounts")
+        m = ctx.model
+        account = m.account_index.get(str(account_id))
+        if account is None:
+            raise NotFoundError(f"No account with id {str(account_id)!r}.")
+        if not 1 <= max_hops <= MAX_HOPS:
+            raise ClientError(f"maxHops must be between 1 and {MAX_HOPS}, not {max_hops}.")
+        kinds = (
+            frozenset(v.value for v in via) if via is not None else frozenset(x.value for x in Via)
+        )
+        if not kinds:
+            raise ClientError("via must name at least one kind of evidence.")
+        graph = m.linked_graph()
+        try:
+            found = linked_accounts(graph, account, max_hops, kinds)
+        except TraversalLimitError as exc:
+            raise ClientError(
+                f"Too many linked parties ({exc}): lower maxHops or narrow via."
+            ) from exc
+
+        def make(i: int) -> LinkedAccount:
+            steps = [
+                PathStep(
+                    source=_party_by_index(ctx, graph, hop.source),
+                    target=_party_by_index(ctx, graph, hop.target),
+                    strength=hop.strength,
+                    evidence=[Evidence(kind=k, ref=r) for k, r in hop.evidence],
+                )
+                for hop in found.path(i)
+            ]
+            return LinkedAccount(
+                account=account_node(ctx, int(found.account[i])),
+                hops=int(found.hops[i]),
+                strength=float(found.strength[i]),
+                path=steps,
+            )
+
+        return paginate(range(len(found)), first, after, make)
+
+    @strawberry.field(description="On-demand layering check of one account (risk and admin keys).")
+    def layering_check(
+        self,
+        info: Info,
+        account_id: strawberry.ID,
+        window_hours: float | None = None,
+        max_hops: int | None = None,
+        min_amount: float | None = None,
+    ) -> LayeringCheck:
+        from relgraph.analytics.layering import check_account
+
+        ctx = info.context
+        ctx.require_risk_team("layeringCheck")
+        m = ctx.model
+        account = m.account_index.get(str(account_id))
+        if account is None:
+            raise NotFoundError(f"No account with id {str(account_id)!r}.")
+        index = m.layering_index()
+        try:
+            found = check_account(
+                m.projection, account, index.params, window_hours, max_hops, min_amount, index=index
+            )
+        except ValueError as exc:
+            name = str(exc).split(" ", 1)[0]
+            camel = {
+                "window_hours": "windowHours",
+                "max_hops": "maxHops",
+                "min_amount": "minAmount",
+            }
+            raise ClientError(str(exc).replace(name, camel.get(name, name), 1) + ".") from exc
+        chains = [
+            _chain(
+                ctx,
+                str(c["chain_id"]),
+                str(c["typology"]),
+                float(c["score"]),
+                c["reasons"],
+                c["hops"],
+            )
+            for c in found.chains
+        ]
+        return LayeringCheck(
+            account=account_node(ctx, account),
+            score=float(found.score),
+            reasons=risk_reasons(found.reasons),
+            chains=chains,
+            truncated=bool(found.truncated),
+        )
+
+    @strawberry.field(
+        description="Batch layering alerts (risk and admin keys); by default those at or above the score threshold."
+    )
+    def risk_chains(
+        self,
+        info: Info,
+        filter: RiskChainFilter | None = None,
+        order_by: RiskChainOrder = RiskChainOrder.SCORE_DESC,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[RiskChain]:
+        import json
+
+        from relgraph.analytics.layering import TYPOLOGIES, LayeringParams
+
+        ctx = info.context
+        ctx.require_risk_team("riskChains")
+        results = ctx.model.results
+        table, hops = results.risk_chains, results.risk_chain_hops
+        if table is None or hops is None:
+            raise NotFoundError("No layering alerts yet: run `relgraph analyze`.")
+        f = filter or RiskChainFilter()
+        if f.typology is not None and f.typology not in TYPOLOGIES:
+            raise ClientError(
+                f"typology must be one of {', '.join(TYPOLOGIES)}, not {f.typology!r}."
+            )
+        score = table.columns["score"]
+        minimum = LayeringParams().score_threshold if f.min_score is None else f.min_score
+        keep = score >= minimum
+        if f.typology is not None:
+            keep &= table.columns["typology"] == f.typology
+        since, until = _epoch_ms("since", f.since), _epoch_ms("until", f.until)
+        if since is not None:
+            keep &= table.columns["last_ts"] >= since
+        if until is not None:
+            keep &= table.columns["first_ts"] <= until
+        if f.account_id is not None:
+            involved = hops.loc[
+                (hops["from_account"] == str(f.account_id))
+                | (hops["to_account"] == str(f.account_id)),
+                "chain_id",
+            ].unique()
+            keep &= np.isin(table.columns["chain_id"], involved)
+        rows = table.select(keep, order_by.value)
+        m = ctx.model
+
+        def make(r: int) -> RiskChain:
+            row = table.row(int(r))
+            chain_hops = cast(
+                list[dict[str, Any]],
+                m.rows_between(hops, "chain_id", str(row["chain_id"])).to_dict("records"),
+            )
+            return _chain(
+                ctx, str(row["chain_id"]), str(row["typology"]), float(row["score"]),
+                json.loads(str(row["reasons"])), chain_hops,
+            )  # fmt: skip
+
+        return paginate(rows, first, after, make)
+
     @strawberry.field(description="Record pairs in identity resolution's review band (not merged).")
     def possible_duplicates(
         self,
@@ -384,6 +737,12 @@ class RelgraphSchema(strawberry.Schema):
             original = error.original_error
             if original is not None and not isinstance(original, ClientError):
                 super().process_errors([error], execution_context)
+
+
+def _party_by_index(ctx: Context, graph: Any, party: int) -> Party | None:
+    if party < graph.n_persons:
+        return person_node(ctx, party)
+    return enterprise_node(ctx, party - graph.n_persons)
 
 
 def build_schema(

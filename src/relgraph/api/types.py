@@ -232,6 +232,25 @@ class Person(Party):
             ),
         )
 
+    @strawberry.field(
+        description="Risk flags (not campaign): layering alerts on the person's accounts, a high risk rating."
+    )
+    def risk_flags(self, info: Info) -> list[str]:
+        ctx = info.context
+        ctx.require_risk("Person.riskFlags")
+        m = ctx.model
+        flags = []
+        if m.person["risk_rating"][self.index] == "high":
+            flags.append("high_risk_rating")
+        from relgraph.analytics.layering import LayeringParams
+
+        threshold = LayeringParams().score_threshold
+        for account in m.holds.neighbors(self.index).tolist():
+            score, _ = m.results.account_risk.get(m.account_ids[account], (0.0, ""))
+            if score >= threshold:
+                flags.append(f"layering_alert:{m.account_ids[account]}")
+        return flags
+
     @strawberry.field(description="Hidden relationship network (risk field).")
     def network(self, info: Info) -> NetworkRef | None:
         info.context.require_risk("Person.network")
@@ -333,6 +352,16 @@ class Account:
     def opened_at(self, info: Info) -> str | None:
         return _date(info.context.model.account["opened_at"][self.index])
 
+    @strawberry.field(
+        description="Layering risk: the highest alert score and its reasons (not campaign)."
+    )
+    def risk(self, info: Info) -> AccountRisk:
+        import json
+
+        info.context.require_risk("Account.risk")
+        score, reasons = info.context.model.results.account_risk.get(self.id, (0.0, "[]"))
+        return AccountRisk(score=score, reasons=risk_reasons(json.loads(reasons)))
+
     @strawberry.field(description="The person or enterprise holding the account.")
     def holder(self, info: Info) -> Party | None:
         m = info.context.model
@@ -341,6 +370,32 @@ class Account:
             return person_node(info.context, person)
         enterprise = int(m.account_enterprise[self.index])
         return enterprise_node(info.context, enterprise) if enterprise >= 0 else None
+
+
+@strawberry.type(description="One reason behind a risk score, as data.")
+class RiskReason:
+    reason: str
+    weight: float
+    value: str = strawberry.field(description="The fact behind the reason, as JSON.")
+
+
+@strawberry.type
+class AccountRisk:
+    score: float
+    reasons: list[RiskReason]
+
+
+def risk_reasons(reasons: list[dict[str, object]]) -> list[RiskReason]:
+    import json
+
+    return [
+        RiskReason(
+            reason=str(r.get("reason", r.get("typology", ""))),
+            weight=float(r.get("weight", r.get("score", 0.0))),  # type: ignore[arg-type]
+            value=json.dumps(r.get("value", r), ensure_ascii=False, default=str),
+        )
+        for r in reasons
+    ]
 
 
 @strawberry.type

@@ -1,0 +1,102 @@
+"""Layering over GraphQL: riskChains, layeringCheck, account risk, risk flags, and who may see them."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from relgraph.api.auth import Role
+from relgraph.api.readmodel import ReadModel
+
+from .conftest import run
+
+CHAINS = """query($f: RiskChainFilter) { riskChains(filter: $f, first: 50) { totalCount edges { node {
+  id typology score reasons { reason weight value }
+  hops { txId from { id holder { id } } to { id holder { id } } amount timestamp } } } } }"""
+CHECK = """query($a: ID!, $w: Float, $h: Int, $m: Float) { layeringCheck(accountId: $a, windowHours: $w, maxHops: $h, minAmount: $m) {
+  score truncated reasons { reason weight } chains { id typology score hops { txId } } } }"""
+
+
+def _chains(model: ReadModel, **f: object) -> dict[str, object]:
+    result = run(CHAINS, model, Role.RISK, f=f or None)
+    assert result.errors is None, result.errors
+    return result.data["riskChains"]  # type: ignore[no-any-return]
+
+
+def test_risk_chains_default_to_the_score_threshold(model: ReadModel) -> None:
+    chains = _chains(model)
+    assert chains["totalCount"] > 0
+    for edge in chains["edges"]:
+        node = edge["node"]
+        assert node["score"] >= 0.5
+        assert node["reasons"]
+        hops = node["hops"]
+        if node["typology"] in ("layering_chain", "cycle"):
+            assert len(hops) >= 3
+            assert all(a["to"]["id"] == b["from"]["id"] for a, b in itertools.pairwise(hops))
+    everything = _chains(model, minScore=0.0)
+    assert everything["totalCount"] >= chains["totalCount"]
+
+
+def test_risk_chain_filters(model: ReadModel) -> None:
+    top = _chains(model)["edges"][0]["node"]
+    account = top["hops"][0]["from"]["id"]
+    by_account = _chains(model, accountId=account, minScore=0.0)
+    assert top["id"] in {e["node"]["id"] for e in by_account["edges"]}
+    cycles = _chains(model, typology="cycle", minScore=0.0)
+    assert all(e["node"]["typology"] == "cycle" for e in cycles["edges"])
+    assert _chains(model, since="2099-01-01")["totalCount"] == 0
+    bad = run(CHAINS, model, Role.RISK, f={"since": "last tuesday"})
+    assert bad.errors[0].message == "since must be an ISO date or timestamp, not 'last tuesday'."
+
+
+def test_layering_check_agrees_with_the_batch(model: ReadModel) -> None:
+    top = _chains(model)["edges"][0]["node"]
+    account = top["hops"][0]["from"]["id"]
+    result = run(CHECK, model, Role.RISK, a=account)
+    assert result.errors is None
+    check = result.data["layeringCheck"]
+    assert check["score"] >= top["score"] - 1e-9
+    assert top["id"] in {c["id"] for c in check["chains"]}
+    risk = run(f'{{ account(id: "{account}") {{ risk {{ score }} }} }}', model, Role.ANALYST)
+    assert risk.data["account"]["risk"]["score"] == pytest.approx(check["score"])
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"a": "NOPE"}, "No account with id 'NOPE'."),
+        ({"h": 40}, "maxHops must be in 3..12, not 40."),
+        ({"w": 0.0}, "windowHours must be > 0 and ≤ 720, not 0.0."),
+        ({"m": -5.0}, "minAmount must be a positive number, not -5.0."),
+    ],
+)
+def test_layering_check_bad_arguments(
+    model: ReadModel, variables: dict[str, object], message: str
+) -> None:
+    result = run(CHECK, model, Role.RISK, **{"a": model.account_ids[0], **variables})
+    assert result.errors[0].message == message
+
+
+@pytest.mark.parametrize("role", [Role.CAMPAIGN, Role.ANALYST])
+def test_only_risk_and_admin_run_aml_tools(model: ReadModel, role: Role) -> None:
+    check = run(CHECK, model, role, a=model.account_ids[0])
+    assert (
+        check.errors[0].message
+        == f"Permission denied: role '{role.value}' may not read layeringCheck."
+    )
+    chains = run(CHAINS, model, role)
+    assert (
+        chains.errors[0].message
+        == f"Permission denied: role '{role.value}' may not read riskChains."
+    )
+    assert run(CHAINS, model, Role.ADMIN).errors is None
+
+
+def test_campaign_never_sees_risk_flags(model: ReadModel) -> None:
+    query = f'{{ customer(id: "{model.person_ids[0]}") {{ riskFlags accounts {{ edges {{ node {{ risk {{ score }} }} }} }} }} }}'
+    campaign = run(query, model, Role.CAMPAIGN)
+    messages = {e.message for e in campaign.errors}
+    assert "Permission denied: role 'campaign' may not read Person.riskFlags." in messages
+    assert run(query, model, Role.ANALYST).errors is None
