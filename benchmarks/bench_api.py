@@ -40,12 +40,17 @@ from relgraph.synth import generate
 
 DATA = Path(__file__).parent / "data"
 KEY = "bench-analyst-key-0123456789"
+RISK_KEY = "bench-risk-key-0123456789"
 
 CUSTOMER = """query customer($id: ID!) { customer(id: $id) { id name segment aum products
   records { customerId sourceSystem } accounts(first: 5) { totalCount edges { node { id product balance } } }
   household { id } } }"""
 ACCOUNT = """query account($id: ID!) { account(id: $id) { id product balance status
   holder { id name } } }"""
+LINKED = """query linkedAccounts($id: ID!) { linkedAccounts(accountId: $id, maxHops: 3, first: 20) {
+  totalCount edges { node { account { id } hops strength path { strength evidence { kind ref } } } } } }"""
+CHECK = """query layeringCheck($id: ID!) { layeringCheck(accountId: $id) { score truncated
+  chains { id typology score hops { txId amount timestamp } } reasons { reason weight } } }"""
 HOUSEHOLDS = """query households($min: Int!) { households(filter: {minSize: $min}, first: 10) {
   totalCount edges { node { id size totalAum products missingProducts } } } }"""
 
@@ -65,7 +70,11 @@ def prepare(customers: int, seed: int) -> tuple[Path, list[str], list[str]]:
 
 
 def start_server(store_dir: Path, port: int) -> subprocess.Popen[str]:
-    env = {**os.environ, "RELGRAPH_API_KEYS": f"analyst:{KEY}", "RELGRAPH_DATA_DIR": str(store_dir)}
+    env = {
+        **os.environ,
+        "RELGRAPH_API_KEYS": f"analyst:{KEY},risk:{RISK_KEY}",
+        "RELGRAPH_DATA_DIR": str(store_dir),
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "relgraph.cli", "serve", "--port", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
@@ -80,6 +89,21 @@ def start_server(store_dir: Path, port: int) -> subprocess.Popen[str]:
         time.sleep(0.5)
     server.kill()
     raise SystemExit("server never became ready")
+
+
+class AmlMix:
+    """linkedAccounts (3 hops) and layeringCheck, alternately, on random accounts."""
+
+    def __init__(self, accounts: list[str], seed: int = 11) -> None:
+        self.accounts = accounts
+        self.rng = random.Random(seed)
+        self.turn = 0
+
+    def next(self) -> tuple[str, dict[str, object]]:
+        self.turn += 1
+        query = LINKED if self.turn % 2 else CHECK
+        name = "linkedAccounts" if self.turn % 2 else "layeringCheck"
+        return name, {"query": query, "variables": {"id": self.rng.choice(self.accounts)}}
 
 
 class Mix:
@@ -111,8 +135,8 @@ class Connection:
     general one (httpx) costs hundreds: on two cores the generator must not be what limits.
     """
 
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
+    def __init__(self, host: str, port: int, key: str = KEY) -> None:
+        self.host, self.port, self.key = host, port, key
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
@@ -122,7 +146,7 @@ class Connection:
         assert self.reader is not None
         payload = json.dumps(body).encode()
         head = (
-            f"POST /graphql HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {KEY}\r\n"
+            f"POST /graphql HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {self.key}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
         ).encode()
         self.writer.write(head + payload)
@@ -173,7 +197,9 @@ async def closed_loop(port: int, mix: Mix, clients: int, seconds: float) -> dict
     return {"elapsed": time.monotonic() - started, "done": dict(done), "errors": dict(errors)}
 
 
-async def open_loop(port: int, mix: Mix, rate: float, seconds: float) -> dict[str, list[float]]:
+async def open_loop(
+    port: int, mix: Mix | AmlMix, rate: float, seconds: float, key: str = KEY
+) -> dict[str, list[float]]:
     """Requests on a fixed schedule; a free connection from a pool sends each, a new one
     is opened when all are busy, so a slow answer never delays the next send."""
     latencies: dict[str, list[float]] = defaultdict(list)
@@ -184,7 +210,7 @@ async def open_loop(port: int, mix: Mix, rate: float, seconds: float) -> dict[st
     async def one(at: float, name: str, body: dict[str, object]) -> None:
         nonlocal failures
         await asyncio.sleep(max(0.0, at - time.monotonic()))
-        connection = idle.pop() if idle else Connection("127.0.0.1", port)
+        connection = idle.pop() if idle else Connection("127.0.0.1", port, key)
         try:
             ok = await connection.post(body)
             idle.append(connection)
@@ -227,6 +253,7 @@ def main() -> None:
         asyncio.run(closed_loop(port, Mix(persons, accounts, 1), 8, 5))  # warm-up
         sat = asyncio.run(closed_loop(port, Mix(persons, accounts, 2), args.clients, args.seconds))
         lat = asyncio.run(open_loop(port, Mix(persons, accounts, 3), args.rate, args.seconds))
+        aml = asyncio.run(open_loop(port, AmlMix(accounts), args.rate, args.seconds, RISK_KEY))
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
@@ -257,6 +284,15 @@ def main() -> None:
     print(
         f"\nfailed requests in the open loop: {lat['_failures'][0]:.0f}; median {statistics.median(everything):.1f} ms"
     )
+    print(
+        f"\n### Risk tools: open loop at {args.rate:.0f} requests/s for {args.seconds:.0f} s (risk key)\n"
+    )
+    print("| operation | requests | p50 (ms) | p95 (ms) | p99 (ms) |\n|---|---:|---:|---:|---:|")
+    for name in sorted(k for k in aml if not k.startswith("_")):
+        values = np.array(aml[name]) * 1000
+        p50, p95, p99 = np.percentile(values, [50, 95, 99])
+        print(f"| {name} | {len(values):,} | {p50:.1f} | {p95:.1f} | {p99:.1f} |")
+    print(f"\nfailed requests: {aml['_failures'][0]:.0f}")
 
 
 if __name__ == "__main__":

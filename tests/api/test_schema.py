@@ -155,3 +155,25 @@ def test_the_committed_sdl_matches_the_schema() -> None:
     assert committed.read_text("utf-8") == str(build_schema()) + "\n", (
         "schema.graphql is stale: run `relgraph export-schema`"
     )
+
+
+def test_corporate_group_by_id_with_owners_and_circles(model: ReadModel) -> None:
+    groups = run(
+        "{ corporateGroups(filter: {hasGuaranteeCircle: true}, first: 1) { edges { node { id } } } }", model
+    ).data["corporateGroups"]["edges"]
+    assert groups, "the test bank has no group with a guarantee circle"
+    group_id = groups[0]["node"]["id"]
+    query = f"""{{ corporateGroup(id: "{group_id}") {{ id hasGuaranteeCircle controller {{ id }}
+        members {{ share enterprise {{ id integratedOwners {{ holder {{ id }} share }} }} }}
+        guaranteeCircles {{ id members {{ id }} }} }} }}"""
+    group = run(query, model).data["corporateGroup"]
+    assert group["hasGuaranteeCircle"]
+    assert group["guaranteeCircles"]
+    assert all(len(c["members"]) >= 2 for c in group["guaranteeCircles"])
+    controller = group["controller"]["id"]
+    for member in group["members"]:
+        owners = {o["holder"]["id"]: o["share"] for o in member["enterprise"]["integratedOwners"]}
+        if member["share"] is not None:
+            assert owners[controller] == member["share"]
+    missing = run('{ corporateGroup(id: "G-nope") { id } }', model)
+    assert missing.errors[0].message == "No corporate group with id 'G-nope'."
