@@ -13,9 +13,14 @@ from relgraph.config import ConfigError
 
 def test_keys_from_env_and_file(tmp_path: Path) -> None:
     keys_file = tmp_path / "keys"
-    keys_file.write_text("# campaign tools\ncampaign:campaign-key-0123456789\n\nrisk:risk-key-0123456789  # team B\n")
+    keys_file.write_text(
+        "# campaign tools\ncampaign:campaign-key-0123456789\n\nrisk:risk-key-0123456789  # team B\n"
+    )
     ring = KeyRing.from_env(
-        {"RELGRAPH_API_KEYS": "analyst:analyst-key-0123456789", "RELGRAPH_API_KEYS_FILE": str(keys_file)}
+        {
+            "RELGRAPH_API_KEYS": "analyst:analyst-key-0123456789",
+            "RELGRAPH_API_KEYS_FILE": str(keys_file),
+        }
     )
     assert len(ring) == 3
     campaign = ring.authenticate("Bearer campaign-key-0123456789")
@@ -24,7 +29,13 @@ def test_keys_from_env_and_file(tmp_path: Path) -> None:
     assert campaign.key_id == key_id("campaign-key-0123456789")
     assert "campaign-key" not in campaign.key_id
     assert ring.authenticate("bearer risk-key-0123456789").role is Role.RISK  # type: ignore[union-attr]
-    for header in (None, "", "Bearer", "Basic analyst-key-0123456789", "Bearer analyst-key-012345678"):
+    for header in (
+        None,
+        "",
+        "Bearer",
+        "Basic analyst-key-0123456789",
+        "Bearer analyst-key-012345678",
+    ):
         assert ring.authenticate(header) is None
 
 

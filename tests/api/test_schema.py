@@ -159,7 +159,8 @@ def test_the_committed_sdl_matches_the_schema() -> None:
 
 def test_corporate_group_by_id_with_owners_and_circles(model: ReadModel) -> None:
     groups = run(
-        "{ corporateGroups(filter: {hasGuaranteeCircle: true}, first: 1) { edges { node { id } } } }", model
+        "{ corporateGroups(filter: {hasGuaranteeCircle: true}, first: 1) { edges { node { id } } } }",
+        model,
     ).data["corporateGroups"]["edges"]
     assert groups, "the test bank has no group with a guarantee circle"
     group_id = groups[0]["node"]["id"]
