@@ -110,3 +110,15 @@ def test_graphiql_page_outside_production_only(state: ServiceState) -> None:
     assert "graphiql" in page.text.lower()
     closed = _get(create_app(state, production=True), "/graphql", headers={"Accept": "text/html"})
     assert closed.status_code == 405
+
+
+def test_refresh_is_for_admins_only(app: Any, state: ServiceState) -> None:
+    calls: list[int] = []
+    state.refresh = lambda: calls.append(1)
+    mutation = {"query": "mutation { refresh { started message } }"}
+    denied = _post(app, mutation, key=KEYS[Role.RISK]).json()
+    assert denied["errors"][0]["message"] == "Permission denied: role 'risk' may not read refresh."
+    assert calls == []
+    done = _post(app, mutation, key=KEYS[Role.ADMIN]).json()
+    assert done["data"]["refresh"]["started"] is True
+    assert calls == [1]

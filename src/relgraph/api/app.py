@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,8 @@ class ServiceState:
     model: ReadModel | None = None
     error: str | None = None
     deadline_seconds: float = DEADLINE_SECONDS
+    refresh: Callable[[], None] | None = None
+    """Starts a rebuild of the model from the store (set by the server)."""
 
 
 class Observe(SchemaExtension):
@@ -88,6 +90,7 @@ class RelgraphGraphQL(GraphQL[Context, None]):
             model=model,
             request_id=request.scope.get("relgraph.request_id", "-"),
             deadline=time.monotonic() + self.state.deadline_seconds,
+            refresh=self.state.refresh,
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from strawberry.types import Info as _Info
@@ -22,6 +23,8 @@ class Context:
     deadline: float
     """``time.monotonic()`` after which resolving stops."""
     touched: list[str] = field(default_factory=list)
+    refresh: Callable[[], None] | None = None
+    """Rebuild the graph from the store beside the live one (the admin ``refresh`` mutation)."""
 
     def touch(self, node_id: str) -> None:
         """Note a node read (for the audit trail) and stop if the deadline has passed."""
@@ -32,6 +35,11 @@ class Context:
     def check_deadline(self) -> None:
         if time.monotonic() > self.deadline:
             raise LimitError("Query deadline exceeded: narrow the query or ask for smaller pages.")
+
+    def require_admin(self, field_name: str) -> None:
+        """Operations that change what the service serves."""
+        if self.principal.role.value != "admin":
+            raise PermissionDeniedError(field_name, self.principal.role.value)
 
     def require_risk_team(self, field_name: str) -> None:
         """AML investigation tools: risk and admin keys only."""

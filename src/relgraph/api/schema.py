@@ -722,6 +722,29 @@ class Query:
 
 # One rule class each for every request: the validation cache is keyed by the rules, so
 # per-request classes (what QueryDepthLimiter/MaxAliasesLimiter build) would never hit it.
+@strawberry.type
+class RefreshResult:
+    started: bool
+    message: str
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Rebuild the graph from the store (after a load or analyze); admin keys only."
+    )
+    def refresh(self, info: Info) -> RefreshResult:
+        ctx = info.context
+        ctx.require_admin("refresh")
+        if ctx.refresh is None:
+            return RefreshResult(started=False, message="This server cannot refresh (no store).")
+        ctx.refresh()
+        return RefreshResult(
+            started=True,
+            message="Rebuilding beside the live graph; /readyz and graphStats show the new one when done.",
+        )
+
+
 COST_RULE = cost_rule()
 DEPTH_RULE = query_depth_limiter.create_validator(MAX_DEPTH, None)
 ALIAS_RULE = max_aliases.create_validator(MAX_ALIASES)
@@ -763,6 +786,7 @@ def build_schema(
         extensions.append(DisableIntrospection)
     return RelgraphSchema(
         query=Query,
+        mutation=Mutation,
         types=[Person, Enterprise],
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production),

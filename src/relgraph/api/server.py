@@ -48,8 +48,13 @@ def serve(data_dir: Path, host: str, port: int, keys: KeyRing, *, production: bo
     app = create_app(state, production=production)
     threading.Thread(target=load_model, args=(state, data_dir), daemon=True).start()
 
-    def reload(_signum: int, _frame: FrameType | None) -> None:
+    def rebuild() -> None:
         threading.Thread(target=load_model, args=(state, data_dir), daemon=True).start()
+
+    def reload(_signum: int, _frame: FrameType | None) -> None:
+        rebuild()
+
+    state.refresh = rebuild
 
     signal.signal(signal.SIGHUP, reload)
     config = uvicorn.Config(
