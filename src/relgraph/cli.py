@@ -282,7 +282,7 @@ DEMO_QUERIES = (
   }}
 }}""",
     """query TopHouseholds {
-  households(filter: {minSize: 2, lacksProduct: "wealth"}, first: 5) {
+  households(filter: {minSize: 2, lacksProduct: "loan"}, first: 5) {
     totalCount
     edges { node { id size totalAum products missingProducts head { name } } }
   }
@@ -303,7 +303,10 @@ def _demo_serve(settings: Settings, host: str, port: int) -> None:
         keys = KeyRing({key: Role.ANALYST})
     store = _open_store(settings, read_only=True)
     try:
-        person = str(store.read_table("persons", ["person_id"]).column(0)[0].as_py())
+        persons = store.read_table("persons", ["person_id", "n_records"]).to_pandas()
+        # Show off identity resolution: a person found in several source systems.
+        several = persons[persons["n_records"] >= 2]
+        person = str((several if len(several) else persons)["person_id"].iloc[0])
     finally:
         store.close()
     console.rule("5/5 serving the API")
