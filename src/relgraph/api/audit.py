@@ -2,8 +2,8 @@
 
 Each line is a JSON object with ``time``, ``key_id``, ``role``, ``operation``, ``ids``
 (the persons, accounts and enterprises read), ``outcome``, ``request_id``, ``prev``
-(the previous line's ``hash``, zeros for the first) and ``hash`` (SHA-256 of the line's
-other fields). Changing a line breaks its own hash; removing or reordering lines breaks
+(the SHA-256 of the previous line as written, zeros for the first) and ``hash``
+(SHA-256 of the line's other fields). Changing a line breaks its own hash; removing or reordering lines breaks
 the ``prev`` link of the line after. (Cutting lines off the end leaves a shorter valid
 chain: ship the log to a write-once store to guard against that.)
 """
@@ -20,6 +20,10 @@ from pathlib import Path
 from typing import Any
 
 GENESIS = "0" * 64
+
+
+def _line_hash(line: str) -> str:
+    return hashlib.sha256(line.encode("utf-8")).hexdigest()
 
 
 def _seal(record: dict[str, Any]) -> str:
@@ -43,11 +47,7 @@ class AuditLog:
             handle.seek(0, os.SEEK_END)
             handle.seek(max(0, handle.tell() - 65536))
             tail = handle.read().decode("utf-8").rstrip("\n").rsplit("\n", 1)[-1]
-        try:
-            return str(json.loads(tail)["hash"])
-        except (ValueError, KeyError, TypeError):
-            # A damaged tail: keep appending, `audit verify` will point at it.
-            return hashlib.sha256(tail.encode()).hexdigest()
+        return _line_hash(tail)
 
     def append(self, **entry: Any) -> None:
         record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **entry}
@@ -57,7 +57,7 @@ class AuditLog:
             line = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
             with self.path.open("a", encoding="utf-8") as handle:
                 handle.write(line + "\n")
-            self._prev = record["hash"]
+            self._prev = _line_hash(line)
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,9 @@ def verify(path: Path) -> Verdict:
     count = 0
     with path.open(encoding="utf-8") as handle:
         for number, raw in enumerate(handle, start=1):
+            line = raw.rstrip("\n")
             try:
-                record = json.loads(raw)
+                record = json.loads(line)
                 sealed = record.pop("hash")
             except (ValueError, KeyError, TypeError, AttributeError):
                 return Verdict(False, count, f"line {number} is not an audit record", number)
@@ -94,6 +95,6 @@ def verify(path: Path) -> Verdict:
                     "or reordered",
                     number,
                 )
-            prev = sealed
+            prev = _line_hash(line)
             count = number
     return Verdict(True, count, f"{count} lines, chain intact")
