@@ -178,3 +178,25 @@ def test_corporate_group_by_id_with_owners_and_circles(model: ReadModel) -> None
             assert owners[controller] == member["share"]
     missing = run('{ corporateGroup(id: "G-nope") { id } }', model)
     assert missing.errors[0].message == "No corporate group with id 'G-nope'."
+
+
+def test_possible_duplicates_and_match_evidence_by_role(
+    model: ReadModel, person_with_records: str
+) -> None:
+    query = "{ possibleDuplicates(minScore: 0.5, first: 10) { totalCount edges { node { customerA customerB score evidence } } } }"
+    analyst = run(query, model, Role.ANALYST)
+    assert analyst.errors is None
+    for edge in analyst.data["possibleDuplicates"]["edges"]:
+        assert 0.5 <= edge["node"]["score"] < 0.99
+    campaign = run(query, model, Role.CAMPAIGN)
+    assert (
+        campaign.errors[0].message
+        == "Permission denied: role 'campaign' may not read possibleDuplicates."
+    )
+    records = run(
+        f'{{ customer(id: "{person_with_records}") {{ records {{ customerId matchScore matchEvidence }} }} }}',
+        model,
+        Role.RISK,
+    ).data["customer"]["records"]
+    assert all(r["matchScore"] is not None and r["matchScore"] >= 0.99 for r in records)
+    assert all(r["matchEvidence"] for r in records)
