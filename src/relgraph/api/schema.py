@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import Enum
-from typing import Annotated, Any, cast
+from typing import Any, cast
 
 import numpy as np
 import strawberry
@@ -43,7 +43,6 @@ from relgraph.api.types import (
     RiskReason,
     account_node,
     enterprise_node,
-    influence_of,
     party_node,
     person_node,
     risk_reasons,
@@ -791,6 +790,3 @@ def build_schema(
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production),
     )
-
-
-_unused = (Annotated, influence_of)

@@ -10,7 +10,6 @@ import strawberry
 
 from relgraph import model
 from relgraph.api.context import Context, Info
-from relgraph.api.errors import PermissionDeniedError
 from relgraph.api.masking import mask_email, mask_id_number, mask_name, mask_phone
 from relgraph.api.pagination import Connection, paginate
 
@@ -462,6 +461,3 @@ def influence_of(frame: object, row: int) -> Influence:
         cascade_aum=float(r["cascade_aum"]),
         pagerank=float(r["pagerank"]),
     )
-
-
-__all__ = ["PermissionDeniedError"]
