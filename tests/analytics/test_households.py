@@ -11,6 +11,7 @@ import pytest
 from relgraph.analytics import reference
 from relgraph.analytics.households import find_households, household_values
 from relgraph.analytics.params import HouseholdParams
+from relgraph.config import ConfigError
 from relgraph.graph import Projection
 from relgraph.synth import generate
 from tests.banks import Rows, project, write_bank
@@ -119,10 +120,89 @@ def test_oversized_households_are_cut_back(tmp_path: Path, labeller: Labeller) -
     assert all(len(g) == 1 for g in alone)
 
 
+def _homes_bank(tmp_path: Path) -> Projection:
+    """Family homes with one, two and an ambiguous other resident."""
+
+    def resident(cid: str, name: str, address: str, id_number: str = "") -> dict[str, str]:
+        return {"customer_id": cid, "source_system": "core", "name": name,
+                "id_number": id_number or cid, "address": address}  # fmt: skip
+
+    customers: Rows = [
+        # Father and son tied by surname; the mother kept her own and shares nothing else.
+        resident("CHEN1", "Chen Gang", "2 Birch Rd"),
+        resident("CHEN2", "Chen Yu", "2 Birch Rd"),
+        resident("LIU", "Liu Fang", "2 Birch Rd"),
+        # A family home with two more residents: the bank cannot tell which is family.
+        resident("ZHANG1", "Zhang Hua", "4 Birch Rd"),
+        resident("ZHANG2", "Zhang Min", "4 Birch Rd"),
+        resident("MA", "Ma Lin", "4 Birch Rd"),
+        resident("HU", "Hu Jun", "4 Birch Rd"),
+        # Gao's two records give two addresses, each a family home: he fits both, joins neither.
+        resident("FU1", "Fu Qiang", "8 Birch Rd"),
+        resident("FU2", "Fu Lan", "8 Birch Rd"),
+        resident("PAN1", "Pan Tao", "10 Birch Rd"),
+        resident("PAN2", "Pan Jing", "10 Birch Rd"),
+        resident("GAO", "Gao Feng", "8 Birch Rd", "G-1"),
+        {**resident("GAO-CARD", "Gao Feng", "10 Birch Rd", "G-1"), "source_system": "card"},
+        # Flatmates: no family at the address, nobody joins anybody.
+        resident("TAO", "Tao Ran", "6 Birch Rd"),
+        resident("XU", "Xu Ke", "6 Birch Rd"),
+    ]
+    bank = {"customers": customers, "enterprises": [{"enterprise_id": "E", "name": "E"}],
+            "accounts": [{"account_id": "X", "holder_id": "E", "holder_kind": "enterprise", "product": "loan"}]}  # fmt: skip
+    source = write_bank(tmp_path / "bank", bank)
+    (source / "transfers.csv").write_text("tx_id,from_account,to_account,amount,currency,ts\n")
+    return project(source, tmp_path / "data")
+
+
+@IMPLEMENTATIONS
+def test_the_one_other_resident_of_a_family_home_joins_it(
+    tmp_path: Path, labeller: Labeller
+) -> None:
+    projection = _homes_bank(tmp_path)
+    alone = {frozenset({c}) for c in ("MA", "HU", "TAO", "XU")}
+    assert groups_of(projection, labeller(projection, HouseholdParams())) == {
+        frozenset({"CHEN1", "CHEN2", "LIU"}),
+        frozenset({"ZHANG1", "ZHANG2"}),
+        frozenset({"FU1", "FU2"}),
+        frozenset({"PAN1", "PAN2"}),
+        frozenset({"GAO", "GAO-CARD"}),
+        *alone,
+    }
+    # The bound holds: a family of 2 may not grow to 3 under max_size 2.
+    for params in (HouseholdParams(join_sole_other_resident=0), HouseholdParams(max_size=2)):
+        groups = groups_of(projection, labeller(projection, params))
+        assert frozenset({"LIU"}) in groups
+        assert frozenset({"CHEN1", "CHEN2"}) in groups
+
+
+def test_a_joined_resident_is_recorded_as_such(tmp_path: Path) -> None:
+    projection = _homes_bank(tmp_path)
+    households = find_households(projection)
+    persons = projection.nodes["Person"]
+    joined = households.tie_basis == "coresidence:address+sole-other-resident"
+    ids = set(persons.id_of(households.tie_a[joined])) | set(
+        persons.id_of(households.tie_b[joined])
+    )
+    records = projection.nodes["CustomerRecord"]
+    liu = persons.id_of([int(records.attrs["person"].iloc[records.index("LIU")])])[0]
+    assert joined.sum() == 1
+    assert liu in ids
+
+
+def test_household_params_reject_a_bad_switch() -> None:
+    with pytest.raises(ConfigError, match="join_sole_other_resident must be 0 or 1"):
+        HouseholdParams.from_env({"RELGRAPH_HOUSEHOLD_JOIN_SOLE_OTHER_RESIDENT": "2"})
+
+
 def test_vectorised_equals_networkx_on_a_synthetic_bank(tmp_path: Path) -> None:
     generate(2_000, 5, tmp_path / "bank", "csv")
     projection = project(tmp_path / "bank", tmp_path / "data")
-    for params in (HouseholdParams(), HouseholdParams(max_size=3)):
+    for params in (
+        HouseholdParams(),
+        HouseholdParams(max_size=3),
+        HouseholdParams(join_sole_other_resident=0),
+    ):
         households = find_households(projection, params)
         assert np.array_equal(households.label, reference.household_labels(projection, params))
     values = household_values(projection, find_households(projection), AS_OF_MS)

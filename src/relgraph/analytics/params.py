@@ -100,11 +100,17 @@ class HouseholdParams(_FromEnv):
     max_phone_sharers: int = 10
     adult_age: int = 18
     """The head is the adult with the largest AUM; a person without a birth date counts as adult."""
+    join_sole_other_resident: int = 1
+    """1: the one other resident of a family home joins it (see ``households``); 0: off."""
 
     def check(self) -> None:
         super().check()
         if self.max_size < 2:
             raise ConfigError(f"max_size must be ≥ 2, not {self.max_size!r}")
+        if self.join_sole_other_resident not in (0, 1):
+            raise ConfigError(
+                f"join_sole_other_resident must be 0 or 1, not {self.join_sole_other_resident!r}"
+            )
 
 
 @dataclass(frozen=True)

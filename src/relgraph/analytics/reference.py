@@ -143,14 +143,52 @@ def household_labels(projection: Projection, params: HouseholdParams) -> npt.NDA
         graph.add_edges_from(ties)
         return list(nx.connected_components(graph))
 
+    broken: set[int] = set()
     groups = components(family | coresidence)
     too_big = {p for g in groups if len(g) > params.max_size for p in g}
     if too_big:
         ties = {t for t in family | coresidence if t in coresidence or t[0] not in too_big}
         groups = components(ties)
         broken = {p for g in groups if len(g) > params.max_size for p in g}
-        groups = components({(a, b) for (a, b) in ties if a not in broken})
+        ties = {(a, b) for (a, b) in ties if a not in broken}
+        groups = components(ties)
+    else:
+        ties = family | coresidence
+    if params.join_sole_other_resident:
+        ties |= _sole_other_resident_ties(projection, groups, broken, params)
+        groups = components(ties)
     return _labels_by_first_member(groups, n)
+
+
+def _sole_other_resident_ties(
+    projection: Projection, groups: list[set[int]], broken: set[int], params: HouseholdParams
+) -> set[Pair]:
+    """A family home's one other resident, tied to the family's smallest member there."""
+    group_of = {p: i for i, g in enumerate(groups) for p in g}
+    homes: dict[int, set[int]] = defaultdict(set)  # joiner → families it fits
+    member: dict[tuple[int, int], int] = {}
+    for persons in _users(projection, "LIVES_AT", "Address").values():
+        if len(persons) > params.max_address_sharers:
+            continue
+        by_group: dict[int, list[int]] = defaultdict(list)
+        for p in sorted(persons):
+            by_group[group_of[p]].append(p)
+        if len(by_group) != 2:
+            continue
+        (g1, m1), (g2, m2) = sorted(by_group.items(), key=lambda kv: len(kv[1]))
+        alone = m1[0]
+        if len(m1) == 1 and len(m2) >= 2 and len(groups[g1]) == 1 and alone not in broken:
+            homes[alone].add(g2)
+            member.setdefault((alone, g2), m2[0])
+    joiners: dict[int, list[int]] = defaultdict(list)
+    for alone, families in homes.items():
+        if len(families) == 1:
+            joiners[next(iter(families))].append(alone)
+    ties: set[Pair] = set()
+    for g, people in joiners.items():
+        if len(groups[g]) + len(people) <= params.max_size:
+            ties |= {(min(p, member[(p, g)]), max(p, member[(p, g)])) for p in people}
+    return ties
 
 
 def integrated_ownership_by_component(projection: Projection) -> dict[tuple[int, int], float]:
