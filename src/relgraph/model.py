@@ -87,6 +87,7 @@ ACCOUNT_STATUSES: Final = ("active", "dormant", "closed")
 DEVICE_KINDS: Final = ("mobile", "desktop", "tablet", "kiosk")
 RELATIONS: Final = ("spouse", "parent", "child", "sibling", "other")
 ROLES: Final = ("legal_rep", "director", "executive")
+CONTACT_CHANNELS: Final = ("email", "sms", "phone", "mail", "branch", "app")
 PRODUCT_LIST_SEPARATOR: Final = ";"
 """``customers.products`` lists product codes from ``PRODUCTS`` joined by this."""
 
@@ -265,6 +266,22 @@ TRANSFERS = Table(
     no_self_reference=("from_account", "to_account"),
 )
 
+CONTACTS = Table(
+    "contacts",
+    (
+        Column("contact_id", required=True),
+        Column("party_id", required=True),
+        Column("party_kind", required=True, enum=PARTY_KINDS),
+        Column("ts", "timestamp", required=True),
+        Column("channel", enum=CONTACT_CHANNELS),
+        Column("campaign_id"),
+    ),
+    key=("contact_id",),
+    foreign_keys=(ForeignKey("party_id", _PARTY, "party_kind"),),
+    required=False,
+)
+"""Marketing contacts made (optional): the contact-frequency guard of campaign audiences."""
+
 INPUT_TABLES: Final[tuple[Table, ...]] = (
     CUSTOMERS,
     ENTERPRISES,
@@ -276,6 +293,7 @@ INPUT_TABLES: Final[tuple[Table, ...]] = (
     GUARANTEES,
     REFERRALS,
     TRANSFERS,
+    CONTACTS,
 )
 """In dependency order: a table's foreign keys point only to tables before it."""
 

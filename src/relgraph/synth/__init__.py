@@ -16,6 +16,7 @@ import numpy as np
 from relgraph import model
 from relgraph.synth import (
     accounts,
+    contacts,
     devices,
     enterprises,
     family,
@@ -51,6 +52,7 @@ _STREAMS: Final = (
     "transfers",
     "tables",
     "dirty",
+    "contacts",
 )
 
 
@@ -156,6 +158,7 @@ def generate(
         "guarantees": guar.frame,
         "referrals": refs.frame,
         "transfers": transfer_table.frame,
+        "contacts": contacts.build(rng("contacts"), recs, firms),
     }
     assert tuple(frames) == tuple(t.name for t in model.INPUT_TABLES)
 

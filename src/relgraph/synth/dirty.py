@@ -13,6 +13,7 @@ from relgraph import model
 from relgraph.synth.frame import Fmt, Frame, format_fixed
 from relgraph.synth.ids import (
     ACCOUNT_DIGITS,
+    CONTACT_DIGITS,
     CUSTOMER_DIGITS,
     ENTERPRISE_DIGITS,
     SYSTEM_PREFIXES,
@@ -74,6 +75,7 @@ _KEY_SPACES: Final = {
     "enterprises": (1, ENTERPRISE_DIGITS),
     "accounts": (1, ACCOUNT_DIGITS),
     "transfers": (1, TX_DIGITS),
+    "contacts": (2, CONTACT_DIGITS),
 }
 # Unknown references are well-formed ids from a part of the space no clean row uses.
 _REF_SPACES: Final = {

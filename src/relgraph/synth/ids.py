@@ -21,6 +21,7 @@ ENTERPRISE_DIGITS: Final = 7
 ACCOUNT_DIGITS: Final = 9
 DEVICE_DIGITS: Final = 10
 TX_DIGITS: Final = 12
+CONTACT_DIGITS: Final = 10
 SYSTEM_PREFIXES: Final = ("CB", "CD", "LN", "WM")
 """customer_id prefix per source system, in model.SOURCE_SYSTEMS order."""
 
