@@ -1,4 +1,4 @@
-"""The `relgraph` command line: synth, load, stats and demo."""
+"""The `relgraph` command line: synth, load, stats, analyze, audience, serve and demo."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -250,6 +250,58 @@ def _analyze(settings: Settings) -> None:
 
 
 @app.command()
+def audience(
+    criteria: Annotated[
+        Path,
+        typer.Option(
+            "--criteria",
+            exists=True,
+            dir_okay=False,
+            help='JSON criteria, keys as in GraphQL\'s AudienceCriteria, e.g. {"unit": "HOUSEHOLD", "lacksProducts": ["wealth"]}.',
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="The export: FILE.csv or FILE.parquet.")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Export a risk-aware campaign audience (households or corporate groups) to a file."""
+    import json
+
+    from relgraph.analytics.audience import REASONS, AudienceError, Criteria
+
+    settings = _settings(data_dir)
+    try:
+        wanted = Criteria.from_mapping(json.loads(criteria.read_text(encoding="utf-8")))
+    except json.JSONDecodeError as exc:
+        _fail(f"{criteria} is not valid JSON: {exc}")
+    except AudienceError as exc:
+        _fail(f"{criteria}: {exc}")
+    try:
+        written = _audience(settings, wanted, out)
+    except AudienceError as exc:
+        _fail(str(exc))
+    console.print(
+        f"{len(written):,} {wanted.unit.lower().replace('_', ' ')} entries, "
+        f"{int(written['contact_count'].sum()):,} members to contact; written to {out}"
+    )
+    left_out = ", ".join(
+        f"{reason} {int(written[f'excluded_{reason.lower()}'].sum()):,}" for reason in REASONS
+    )
+    console.print(f"members left out: {left_out}")
+
+
+def _audience(settings: Settings, wanted: Any, out: Path) -> Any:
+    from relgraph.analytics.audience import AudienceSource, campaign_audience, export
+
+    _open_store(settings, read_only=True).close()  # fails clearly when nothing was loaded
+    store = _open_store(settings, read_only=True)
+    try:
+        source = AudienceSource.from_store(store)
+    finally:
+        store.close()
+    return export(campaign_audience(source, wanted), out)
+
+
+@app.command()
 def demo(
     customers: Annotated[int, typer.Option("--customers", help="Size of the demo bank.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed")] = 42,
@@ -287,6 +339,13 @@ DEMO_QUERIES = (
     edges { node { id size totalAum products missingProducts head { name } } }
   }
 }""",
+    """query LoanCampaign {
+  campaignAudience(criteria: {unit: HOUSEHOLD, minSize: 2, minTotalAum: 100000,
+                              lacksProducts: ["loan"]}, first: 5) {
+    totalCount
+    edges { node { unitId totalAum productGap contacts excluded { reason count } qualifiedBecause } }
+  }
+}""",
 )
 
 
@@ -318,7 +377,8 @@ def _demo_serve(settings: Settings, host: str, port: int) -> None:
         console.print("Using the keys from RELGRAPH_API_KEYS / RELGRAPH_API_KEYS_FILE.")
     console.print("Example queries:")
     console.print(DEMO_QUERIES[0].format(person=person), markup=False, highlight=False)
-    console.print(DEMO_QUERIES[1], markup=False, highlight=False)
+    for query in DEMO_QUERIES[1:]:
+        console.print(query, markup=False, highlight=False)
     _serve(settings, host, port, keys)
 
 

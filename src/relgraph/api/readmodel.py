@@ -155,6 +155,8 @@ class ReadModel:
         self.layering: Any = None
         """The on-demand layering index, built with the model."""
         self.linked: Any = None
+        self.audience: Any = None
+        """The campaign-audience source (:class:`relgraph.analytics.audience.AudienceSource`)."""
         """The linked-accounts tie graph, built on first use (it costs a second or two)."""
 
     def records_of(self, person: int) -> list[int]:
@@ -205,14 +207,6 @@ class ReadModel:
         return frame.iloc[lo:hi]
 
 
-def _read(store: Store, name: str) -> pd.DataFrame | None:
-    try:
-        frame: pd.DataFrame = store.read_results(name).to_pandas()
-    except TableNotFoundError:
-        return None
-    return frame
-
-
 def _members(frame: pd.DataFrame, group: str, member: str) -> dict[str, list[str]]:
     ordered = frame.sort_values([group, member])
     return {str(k): v.tolist() for k, v in ordered.groupby(group, sort=False)[member]}
@@ -221,20 +215,20 @@ def _members(frame: pd.DataFrame, group: str, member: str) -> dict[str, list[str
 def load_results(store: Store) -> Results:
     """Read what analytics wrote; missing tables leave their part empty."""
     results = Results()
-    networks = _read(store, "person_networks")
+    networks = store.results_frame("person_networks")
     if networks is not None:
         results.network_of = dict(zip(networks["person_id"], networks["network_id"], strict=True))
         sizes = networks["network_id"].value_counts()
         results.network_size = {str(k): int(v) for k, v in sizes.items()}
         multi = networks[networks["network_id"].map(sizes) > 1]
         results.network_members = _members(multi, "network_id", "person_id")
-    households = _read(store, "person_households")
+    households = store.results_frame("person_households")
     if households is not None:
         results.household_of = dict(
             zip(households["person_id"], households["household_id"], strict=True)
         )
         results.household_members = _members(households, "household_id", "person_id")
-    households_frame = _read(store, "households")
+    households_frame = store.results_frame("households")
     if households_frame is not None:
         results.households = Ranked(
             households_frame,
@@ -245,12 +239,12 @@ def load_results(store: Store) -> Results:
             },
         )
         results.household_products = product_mask(households_frame["products"])
-    control = _read(store, "enterprise_control")
+    control = store.results_frame("enterprise_control")
     if control is not None:
         grouped = control[control["group_id"].notna()]
         results.group_of = dict(zip(grouped["enterprise_id"], grouped["group_id"], strict=True))
         results.group_members = _members(grouped, "group_id", "enterprise_id")
-    groups_frame = _read(store, "corporate_groups")
+    groups_frame = store.results_frame("corporate_groups")
     if groups_frame is not None:
         results.groups = Ranked(
             groups_frame,
@@ -260,23 +254,23 @@ def load_results(store: Store) -> Results:
                 "id": (["group_id"], [True]),
             },
         )
-    owners = _read(store, "integrated_ownership")
+    owners = store.results_frame("integrated_ownership")
     if owners is not None:
         owners = owners.sort_values(["enterprise_id", "share"], ascending=[True, False])
         results.integrated_owners = {
             str(e): list(zip(g["holder_id"].tolist(), g["share"].tolist(), strict=True))
             for e, g in owners.groupby("enterprise_id", sort=False)
         }
-    circles = _read(store, "guarantee_circles")
+    circles = store.results_frame("guarantee_circles")
     if circles is not None:
         results.circles = _members(circles, "circle_id", "member_id")
         results.circle_of = _members(circles, "member_id", "circle_id")
-    results.influence = _read(store, "influence")
+    results.influence = store.results_frame("influence")
     if results.influence is not None:
         results.influence_of = {
             str(p): i for i, p in enumerate(results.influence["person_id"].tolist())
         }
-    chains = _read(store, "risk_chains")
+    chains = store.results_frame("risk_chains")
     if chains is not None:
         results.risk_chains = Ranked(
             chains,
@@ -286,10 +280,10 @@ def load_results(store: Store) -> Results:
                 "id": (["chain_id"], [True]),
             },
         )
-    chain_hops = _read(store, "risk_chain_hops")
+    chain_hops = store.results_frame("risk_chain_hops")
     if chain_hops is not None:
         results.risk_chain_hops = chain_hops.sort_values(["chain_id", "hop"]).reset_index(drop=True)
-    account_risk = _read(store, "account_risk")
+    account_risk = store.results_frame("account_risk")
     if account_risk is not None:
         results.account_risk = {
             str(a): (float(sc), str(r))
@@ -300,13 +294,13 @@ def load_results(store: Store) -> Results:
                 strict=True,
             )
         }
-    links = _read(store, "network_links")
+    links = store.results_frame("network_links")
     if links is not None:
         inside = links[links["network_id"].notna()].sort_values(
             ["network_id", "person_a", "person_b"]
         )
         results.network_links = inside.reset_index(drop=True)
-    evidence = _read(store, "network_evidence")
+    evidence = store.results_frame("network_evidence")
     if evidence is not None:
         evidence["pair"] = evidence["person_a"] + "|" + evidence["person_b"]
         results.network_evidence = evidence.sort_values(["pair", "kind", "ref"]).reset_index(
@@ -324,7 +318,10 @@ def build_read_model(store: Store) -> ReadModel:
 
     The linked-accounts tie graph is built here too, so no request pays for it.
     """
+    from relgraph.analytics.audience import AudienceSource
+
     model = ReadModel(build_projection(store), load_results(store))
+    model.audience = AudienceSource.from_store(store)
     model.linked_graph()
     model.layering_index()
     return model

@@ -23,6 +23,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from relgraph import model
+from relgraph.api.audience import AudienceEntry, campaign_audience_field
 from relgraph.api.context import Context, Info
 from relgraph.api.errors import ClientError, NotFoundError
 from relgraph.api.limits import (
@@ -360,6 +361,11 @@ def _group(row: dict[str, object], members: list[str]) -> CorporateGroup:
 
 @strawberry.type
 class Query:
+    campaign_audience: Connection[AudienceEntry] = strawberry.field(
+        resolver=campaign_audience_field,
+        description="Households or corporate groups to market to, risky and unwilling members left out.",
+    )
+
     @strawberry.field(description="A person, by person id or by any of its customer ids.")
     def customer(self, info: Info, id: strawberry.ID) -> Person:
         index = info.context.model.find_person(str(id))

@@ -92,3 +92,11 @@ class Store(ABC):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    def results_frame(self, name: str) -> pd.DataFrame | None:
+        """:meth:`read_results` as a DataFrame, or None when analytics have not written it."""
+        try:
+            frame: pd.DataFrame = self.read_results(name).to_pandas()
+        except TableNotFoundError:
+            return None
+        return frame

@@ -1,4 +1,4 @@
-"""Synthetic bank with planted ground truth: ``generate`` writes the ten input tables and ``truth/``.
+"""Synthetic bank with planted ground truth: ``generate`` writes the eleven input tables and ``truth/``.
 
 The bank is drawn stage by stage, each stage from its own random stream spawned from the
 seed, so the same seed gives the same bytes and ``--dirty`` rows never disturb the clean
