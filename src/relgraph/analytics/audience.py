@@ -419,7 +419,8 @@ def campaign_audience(
 # -- building the source from the store ---------------------------------------------------------
 
 
-def _mask_of(products: pd.Series) -> I64:
+def product_bits(products: pd.Series) -> I64:
+    """Per row a bit per product of ``model.PRODUCTS`` (``;``-joined text in)."""
     text = products.fillna("").astype(str)
     mask = np.zeros(len(text), np.int64)
     for bit, product in enumerate(model.PRODUCTS):
@@ -525,7 +526,7 @@ def _household_units(store: Store, party_index: pd.Index) -> Units | None:
         total_aum=households["total_aum"].to_numpy(np.float64),
         deposits=households["deposits"].to_numpy(np.float64),
         exposure=households["loans"].to_numpy(np.float64),
-        products=_mask_of(households["products"]),
+        products=product_bits(households["products"]),
         member_ptr=ptr,
         members=flat,
     )

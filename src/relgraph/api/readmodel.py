@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from relgraph.analytics.audience import product_bits
 from relgraph.graph import Projection, build_projection, graph_stats
 from relgraph.store.base import Store, TableNotFoundError
 
@@ -58,18 +59,6 @@ class Ranked:
         rows = self.orders[order]
         selected: np.ndarray = rows[mask[rows]]
         return selected
-
-
-def product_mask(products: pd.Series) -> np.ndarray:
-    """Per row a bit per product of ``model.PRODUCTS`` (``;``-joined text in)."""
-    from relgraph import model
-
-    text = products.fillna("").astype(str)
-    mask = np.zeros(len(text), np.int64)
-    for bit, product in enumerate(model.PRODUCTS):
-        has = text.str.split(model.PRODUCT_LIST_SEPARATOR).map(lambda p, x=product: x in p)
-        mask |= has.to_numpy(bool).astype(np.int64) << bit
-    return mask
 
 
 @dataclass
@@ -238,7 +227,7 @@ def load_results(store: Store) -> Results:
                 "id": (["household_id"], [True]),
             },
         )
-        results.household_products = product_mask(households_frame["products"])
+        results.household_products = product_bits(households_frame["products"])
     control = store.results_frame("enterprise_control")
     if control is not None:
         grouped = control[control["group_id"].notna()]
