@@ -292,8 +292,7 @@ def audience(
 def _audience(settings: Settings, wanted: Any, out: Path) -> Any:
     from relgraph.analytics.audience import AudienceSource, campaign_audience, export
 
-    _open_store(settings, read_only=True).close()  # fails clearly when nothing was loaded
-    store = _open_store(settings, read_only=True)
+    store = _open_store(settings, read_only=True)  # fails clearly when nothing was loaded
     try:
         source = AudienceSource.from_store(store)
     finally:

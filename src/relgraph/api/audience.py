@@ -7,7 +7,13 @@ from enum import Enum
 
 import strawberry
 
-from relgraph.analytics.audience import REASONS, AudienceError, Criteria, campaign_audience
+from relgraph.analytics.audience import (
+    DEFAULT_RISK_CEILING,
+    REASONS,
+    AudienceError,
+    Criteria,
+    campaign_audience,
+)
 from relgraph.api.context import Info
 from relgraph.api.errors import ClientError, NotFoundError, PermissionDeniedError
 from relgraph.api.pagination import Connection, check_first, decode_cursor, paginate
@@ -102,7 +108,9 @@ def _criteria(given: AudienceCriteria) -> Criteria:
             lacks_products=tuple(given.lacks_products or ()),
             min_size=given.min_size,
             max_size=given.max_size,
-            risk_ceiling=0.5 if given.risk_ceiling is None else given.risk_ceiling,
+            risk_ceiling=(
+                DEFAULT_RISK_CEILING if given.risk_ceiling is None else given.risk_ceiling
+            ),
             not_contacted_within_days=given.not_contacted_within_days,
             as_of=given.as_of,
             order_by=given.order_by.value if given.order_by else "",
