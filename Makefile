@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Neo4j's own Cypher parser (npm), which the tests run over every file in cypher/.
+LINT_STAMP := tools/cypher-lint/node_modules/.installed
 
 .PHONY: demo test lint typecheck unit install clean bench
 
@@ -12,7 +14,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(LINT_STAMP): tools/cypher-lint/package-lock.json
+	cd tools/cypher-lint && npm ci --no-audit --no-fund --loglevel=error
+	touch $(LINT_STAMP)
+
+install: $(STAMP) $(LINT_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/relgraph demo
@@ -24,10 +30,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(LINT_STAMP)
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck unit
 
 clean:
-	rm -rf $(VENV) relgraph-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) tools/cypher-lint/node_modules relgraph-data .pytest_cache .mypy_cache .ruff_cache

@@ -27,3 +27,39 @@ def test_unknown_store_is_named() -> None:
         ConfigError, match="RELGRAPH_STORE must be 'embedded' or 'neo4j', not 'mysql'"
     ):
         Settings.from_env({"RELGRAPH_STORE": "mysql"})
+
+
+def test_neo4j_settings_from_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "RELGRAPH_STORE": "neo4j",
+            "RELGRAPH_ANALYTICS_ENGINE": "gds",
+            "NEO4J_URI": "neo4j://db.internal:7687",
+            "NEO4J_USERNAME": "relgraph",
+            "NEO4J_PASSWORD": "s3cret",
+            "NEO4J_DATABASE": "bank",
+            "RELGRAPH_NEO4J_BATCH_SIZE": "250",
+        }
+    )
+    assert settings.engine == "gds"
+    assert settings.neo4j.uri == "neo4j://db.internal:7687"
+    assert (settings.neo4j.username, settings.neo4j.database) == ("relgraph", "bank")
+    assert settings.neo4j.batch_size == 250
+    assert "s3cret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"RELGRAPH_NEO4J_BATCH_SIZE": "many"}, "RELGRAPH_NEO4J_BATCH_SIZE must be a int"),
+        ({"RELGRAPH_NEO4J_BATCH_SIZE": "0"}, "RELGRAPH_NEO4J_BATCH_SIZE must be at least 1"),
+        (
+            {"RELGRAPH_ANALYTICS_ENGINE": "spark"},
+            "RELGRAPH_ANALYTICS_ENGINE must be 'local' or 'gds'",
+        ),
+        ({"RELGRAPH_ANALYTICS_ENGINE": "gds"}, "set RELGRAPH_STORE=neo4j too"),
+    ],
+)
+def test_bad_neo4j_settings_are_named(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(env)

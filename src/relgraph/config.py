@@ -4,16 +4,62 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 StoreKind = Literal["embedded", "neo4j"]
+EngineKind = Literal["local", "gds"]
 DEFAULT_DATA_DIR = Path("relgraph-data")
+_Num = TypeVar("_Num", int, float)
 
 
 class ConfigError(ValueError):
     """A setting has a value relgraph cannot use; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class Neo4jSettings:
+    """Where the Neo4j store is and how relgraph talks to it."""
+
+    uri: str = "neo4j://127.0.0.1:7687"
+    username: str = "neo4j"
+    password: str = field(default="", repr=False)
+    database: str = "neo4j"
+    batch_size: int = 5000
+    """Rows per ``UNWIND $rows`` transaction: large enough to amortise the round trip,
+    small enough that one transaction stays well inside a default heap."""
+    tx_timeout: float = 300.0
+    """Seconds a single transaction may run before the server stops it."""
+    max_retry_time: float = 30.0
+    """Seconds the driver keeps retrying a transaction that failed transiently."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Neo4jSettings:
+        return cls(
+            uri=env.get("NEO4J_URI", cls.uri),
+            username=env.get("NEO4J_USERNAME", cls.username),
+            password=env.get("NEO4J_PASSWORD", ""),
+            database=env.get("NEO4J_DATABASE", cls.database),
+            batch_size=_number(env, "RELGRAPH_NEO4J_BATCH_SIZE", cls.batch_size, int, 1),
+            tx_timeout=_number(env, "RELGRAPH_NEO4J_TX_TIMEOUT", cls.tx_timeout, float, 0.001),
+            max_retry_time=_number(env, "RELGRAPH_NEO4J_RETRY_TIME", cls.max_retry_time, float, 0),
+        )
+
+
+def _number(
+    env: Mapping[str, str], name: str, default: _Num, kind: type[_Num], minimum: float
+) -> _Num:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a {kind.__name__}, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {raw!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -23,6 +69,8 @@ class Settings:
     data_dir: Path = DEFAULT_DATA_DIR
     store: StoreKind = "embedded"
     env: str = "development"
+    engine: EngineKind = "local"
+    neo4j: Neo4jSettings = field(default_factory=Neo4jSettings)
 
     def with_overrides(self, **changes: object) -> Settings:
         """Return a copy with the non-``None`` values of ``changes`` applied (flags beat env)."""
@@ -34,8 +82,17 @@ class Settings:
         store = env.get("RELGRAPH_STORE", "embedded")
         if store not in ("embedded", "neo4j"):
             raise ConfigError(f"RELGRAPH_STORE must be 'embedded' or 'neo4j', not {store!r}")
+        engine = env.get("RELGRAPH_ANALYTICS_ENGINE", "local")
+        if engine not in ("local", "gds"):
+            raise ConfigError(f"RELGRAPH_ANALYTICS_ENGINE must be 'local' or 'gds', not {engine!r}")
+        if engine == "gds" and store != "neo4j":
+            raise ConfigError(
+                "RELGRAPH_ANALYTICS_ENGINE=gds runs inside Neo4j: set RELGRAPH_STORE=neo4j too"
+            )
         return cls(
             data_dir=Path(env.get("RELGRAPH_DATA_DIR", str(DEFAULT_DATA_DIR))),
             store=store,  # type: ignore[arg-type]
             env=env.get("RELGRAPH_ENV", "development"),
+            engine=engine,  # type: ignore[arg-type]
+            neo4j=Neo4jSettings.from_env(env),
         )

@@ -430,3 +430,32 @@ EDGE_KINDS: Final[tuple[EdgeKind, ...]] = (
     EdgeKind("Account", "TRANSFER", "Account", ("tx_id", "amount", "ts")),
 )
 EDGE_KIND_BY_NAME: Final[dict[str, EdgeKind]] = {e.name: e for e in EDGE_KINDS}
+
+# ---------------------------------------------------------------------------
+# Neo4j store: every label and relationship type its Cypher may use
+# ---------------------------------------------------------------------------
+
+STORE_NODE_LABELS: Final[tuple[str, ...]] = (
+    *NODE_KINDS,
+    "Contact",
+    "Household",
+    "CorporateGroup",
+    "Alert",
+    "ResultChunk",
+    "RelgraphState",
+)
+"""Node labels in the Neo4j store: the graph model's kinds, contacts, analytics results
+written back as nodes, and relgraph's own bookkeeping (state and result chunks)."""
+
+STORE_REL_TYPES: Final[tuple[str, ...]] = (
+    *REL_TYPES,
+    "POSSIBLE_DUPLICATE",
+    "CONTACTED",
+    "LINKED",
+    "MEMBER_OF",
+    "IN_GROUP",
+    "INVOLVES",
+)
+"""Relationship types in the Neo4j store: the graph model's types, review-band duplicate
+pairs, marketing contacts, and analytics results written back (hidden-network links,
+household and group membership, the accounts an alert involves)."""

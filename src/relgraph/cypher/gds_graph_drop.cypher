@@ -1,0 +1,3 @@
+CALL gds.graph.drop($graph, false)
+YIELD graphName
+RETURN graphName

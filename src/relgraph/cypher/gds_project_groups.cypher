@@ -1,0 +1,6 @@
+MATCH (p:Person)
+WHERE p.gen = $gen AND p.networkGroup IN $groups
+OPTIONAL MATCH (p)-[l:LINKED]->(q:Person)
+WHERE q.gen = $gen AND l.run = $run AND q.networkGroup = p.networkGroup
+WITH gds.graph.project($graph, p, q, {relationshipProperties: l {.strength}}, {undirectedRelationshipTypes: ['*']}) AS g
+RETURN g.graphName AS graphName, g.nodeCount AS nodeCount, g.relationshipCount AS relationshipCount

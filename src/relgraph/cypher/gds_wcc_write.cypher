@@ -1,0 +1,3 @@
+CALL gds.wcc.write($graph, {writeProperty: 'networkComponent'})
+YIELD componentCount, nodePropertiesWritten
+RETURN componentCount, nodePropertiesWritten

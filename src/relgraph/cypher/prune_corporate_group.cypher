@@ -1,0 +1,5 @@
+MATCH (n:CorporateGroup)
+WHERE n.gen = $stale
+WITH n LIMIT $batch
+DETACH DELETE n
+RETURN count(*) AS deleted

@@ -1,0 +1,5 @@
+MATCH (n:Email)
+WHERE n.gen = $stale
+WITH n LIMIT $batch
+DETACH DELETE n
+RETURN count(*) AS deleted

@@ -1,0 +1,2 @@
+CREATE INDEX relgraph_address_generation IF NOT EXISTS
+FOR (n:Address) ON (n.gen)

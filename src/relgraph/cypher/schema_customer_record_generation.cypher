@@ -1,0 +1,2 @@
+CREATE INDEX relgraph_customer_record_generation IF NOT EXISTS
+FOR (n:CustomerRecord) ON (n.gen)

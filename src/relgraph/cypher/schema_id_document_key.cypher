@@ -1,0 +1,2 @@
+CREATE CONSTRAINT relgraph_id_document_key IF NOT EXISTS
+FOR (n:IdDocument) REQUIRE (n.value, n.gen) IS UNIQUE

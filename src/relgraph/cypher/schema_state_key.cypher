@@ -1,0 +1,2 @@
+CREATE CONSTRAINT relgraph_state_key IF NOT EXISTS
+FOR (s:RelgraphState) REQUIRE s.id IS UNIQUE

@@ -1,0 +1,11 @@
+UNWIND $rows AS row
+MATCH (target:Enterprise {enterprise_id: row.enterprise_id, gen: $gen})
+OPTIONAL MATCH (holder_c:CustomerRecord {customer_id: row.holder_id, gen: $gen})
+  WHERE row.holder_kind = 'customer'
+OPTIONAL MATCH (holder_e:Enterprise {enterprise_id: row.holder_id, gen: $gen})
+  WHERE row.holder_kind = 'enterprise'
+WITH row, target, coalesce(holder_c, holder_e) AS holder
+WHERE holder IS NOT NULL
+MERGE (holder)-[r:SHAREHOLDER_OF]->(target)
+SET r += row, r.gen = $gen
+RETURN count(*) AS written

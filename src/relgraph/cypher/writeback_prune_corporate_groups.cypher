@@ -1,0 +1,5 @@
+MATCH (n:CorporateGroup)
+WHERE n.gen = $gen AND n.run <> $run
+WITH n LIMIT $batch
+DETACH DELETE n
+RETURN count(*) AS deleted

@@ -1,0 +1,5 @@
+MATCH ()-[r:MEMBER_OF]->()
+WHERE r.run <> $run
+WITH r LIMIT $batch
+DELETE r
+RETURN count(*) AS deleted

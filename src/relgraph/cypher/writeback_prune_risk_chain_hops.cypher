@@ -1,0 +1,5 @@
+MATCH ()-[r:INVOLVES]->()
+WHERE r.run <> $run
+WITH r LIMIT $batch
+DELETE r
+RETURN count(*) AS deleted

@@ -1,0 +1,42 @@
+"""The one place Cypher text enters relgraph: statements loaded by name from ``relgraph/cypher/``."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import LiteralString, cast
+
+from relgraph.store.base import StoreError
+
+CYPHER_PACKAGE = "relgraph.cypher"
+
+
+@cache
+def query(name: str) -> LiteralString:
+    """The statement in ``cypher/<name>.cypher``.
+
+    Statement text only ever comes from these reviewed, linted files; values travel
+    as ``$parameters``. The return type is ``LiteralString`` so that mypy rejects a
+    query built any other way (an f-string or a concatenation) wherever it is run.
+
+    Examples
+    --------
+    >>> query("state_read").startswith("MATCH (s:RelgraphState")
+    True
+    """
+    if not name.replace("_", "").isalnum():
+        raise StoreError(f"invalid Cypher statement name {name!r}")
+    try:
+        text = resources.files(CYPHER_PACKAGE).joinpath(f"{name}.cypher").read_text("utf-8")
+    except FileNotFoundError:
+        raise StoreError(f"no Cypher statement {name!r} in {CYPHER_PACKAGE}") from None
+    # mypy reads LiteralString as str (PEP 675 is not implemented there), so the cast is
+    # "redundant" to it; pyright enforces it, and tests/store/test_cypher_files.py checks
+    # that no Cypher text is written anywhere in src/ outside cypher/.
+    return cast(LiteralString, text.strip())  # type: ignore[redundant-cast]
+
+
+def statement_names() -> list[str]:
+    """Names of every statement shipped, sorted."""
+    files = resources.files(CYPHER_PACKAGE).iterdir()
+    return sorted(f.name.removesuffix(".cypher") for f in files if f.name.endswith(".cypher"))

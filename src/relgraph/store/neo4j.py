@@ -1,0 +1,410 @@
+"""The Neo4j store: canonical tables as a property graph, results written back onto it.
+
+Layout (labels and types from ``model.STORE_NODE_LABELS`` / ``STORE_REL_TYPES``):
+
+* Canonical tables become the graph model: ``customers`` are ``:CustomerRecord``
+  nodes ``-[:RECORD_OF]->`` their ``:Person``, with ``:Phone``, ``:Email``,
+  ``:Address`` and ``:IdDocument`` identifier nodes; accounts, enterprises and
+  contacts are nodes; the link tables (devices, family, shareholdings, positions,
+  guarantees, referrals, transfers, review-band duplicates) are relationships. Every
+  row keeps all its columns as properties plus ``seq`` (its position), so a table
+  reads back exactly as it was written.
+* Every element of a load carries ``gen``, a fingerprint of the load's content.
+  A load writes its generation beside the live one in batches, then one transaction
+  points ``(:RelgraphState)`` at it, then the old generation is deleted. Readers
+  only see the generation the state names, so a load that dies part-way leaves the
+  last good state untouched, and loading the same data again MERGEs onto the same
+  elements: nothing changes.
+* Analytics result tables are kept exactly (Arrow IPC in ``:ResultChunk`` nodes) and
+  switched atomically by the state, then written back onto the graph for Neo4j users:
+  ``Person.networkId``, ``Person.householdId``, ``:Household``/``:CorporateGroup``/
+  ``:Alert`` nodes, ``Enterprise.groupId``, influence and risk scores, ``LINKED``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import pyarrow as pa
+
+from relgraph.config import Neo4jSettings
+from relgraph.store.base import Store, StoreError, TableNotFoundError
+from relgraph.store.cypher import statement_names
+from relgraph.store.runner import DriverRunner, QueryRunner
+
+log = logging.getLogger(__name__)
+
+WRITE_ORDER: Final = (
+    "persons",
+    "customers",
+    "enterprises",
+    "accounts",
+    "contacts",
+    "device_links",
+    "family",
+    "shareholdings",
+    "positions",
+    "guarantees",
+    "referrals",
+    "transfers",
+    "possible_duplicates",
+)
+"""Canonical tables the graph holds, each after the tables its rows point to."""
+
+PRUNE_STATEMENTS: Final = tuple(
+    f"prune_{label}"
+    for label in (
+        "alert",
+        "household",
+        "corporate_group",
+        "contact",
+        "account",
+        "customer_record",
+        "person",
+        "enterprise",
+        "device",
+        "phone",
+        "email",
+        "address",
+        "id_document",
+    )
+)
+
+WRITE_BACK: Final[tuple[tuple[str, tuple[str, ...] | None, str | None], ...]] = (
+    ("households", None, "writeback_prune_households"),
+    ("person_households", ("person_id", "household_id"), "writeback_prune_person_households"),
+    ("person_networks", ("person_id", "network_id"), None),
+    (
+        "network_links",
+        ("person_a", "person_b", "strength", "network_id"),
+        "writeback_prune_network_links",
+    ),
+    ("corporate_groups", None, "writeback_prune_corporate_groups"),
+    (
+        "enterprise_control",
+        (
+            "enterprise_id",
+            "group_id",
+            "controller_id",
+            "controller_share",
+            "ultimate_controller_id",
+        ),
+        "writeback_prune_enterprise_control",
+    ),
+    (
+        "influence",
+        ("person_id", "rank", "direct_referrals", "cascade_size", "cascade_aum", "pagerank"),
+        "writeback_prune_influence",
+    ),
+    ("account_risk", ("account_id", "score", "reasons", "alerts"), "writeback_prune_account_risk"),
+    ("risk_chains", None, "writeback_prune_risk_chains"),
+    (
+        "risk_chain_hops",
+        ("chain_id", "hop", "tx_id", "from_account", "amount", "ts"),
+        "writeback_prune_risk_chain_hops",
+    ),
+)
+"""Result tables written back onto the graph, in dependency order: the columns sent
+(all when ``None``) and the statement that removes what an earlier run wrote."""
+
+CHUNK_BYTES: Final = 8 * 1024 * 1024
+"""Largest result chunk per transaction: well under Neo4j's default 16 MiB message cap."""
+
+_TYPES: Final[dict[str, pa.DataType]] = {
+    "string": pa.string(),
+    "int64": pa.int64(),
+    "double": pa.float64(),
+    "bool": pa.bool_(),
+}
+
+
+@dataclass(frozen=True)
+class State:
+    """What ``(:RelgraphState)`` says: the live generation, its tables and results."""
+
+    gen: str | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    results: dict[str, str] = field(default_factory=dict)
+    pending: tuple[str, ...] = ()
+
+
+def generation_id(tables: Mapping[str, pa.Table], meta: Mapping[str, str]) -> str:
+    """Fingerprint of a load's content: the same tables and metadata, the same id.
+
+    Examples
+    --------
+    >>> t = {"persons": pa.table({"person_id": ["P1"]})}
+    >>> generation_id(t, {}) == generation_id(t, {})
+    True
+    """
+    digest = hashlib.sha256()
+    digest.update(json.dumps(sorted(meta.items())).encode())
+    for name in sorted(tables):
+        digest.update(name.encode())
+        digest.update(_ipc(tables[name]))
+    return digest.hexdigest()[:20]
+
+
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def _schema_json(table: pa.Table) -> list[list[str]]:
+    out = []
+    for f in table.schema:
+        name = str(f.type)
+        if name not in _TYPES:
+            raise StoreError(
+                f"column {f.name!r} has type {name}, which the Neo4j store cannot keep"
+            )
+        out.append([f.name, name])
+    return out
+
+
+class Neo4jStore(Store):
+    """A :class:`Store` in a Neo4j database, reached through a :class:`QueryRunner`.
+
+    Parameters
+    ----------
+    runner : QueryRunner
+        The connection; :meth:`connect` opens the official driver.
+    settings : Neo4jSettings
+        Batch size and where the database is (for messages).
+    """
+
+    def __init__(self, runner: QueryRunner, settings: Neo4jSettings) -> None:
+        self.runner = runner
+        self.settings = settings
+
+    @classmethod
+    def connect(cls, settings: Neo4jSettings) -> Neo4jStore:
+        """Open the store at ``settings.uri``; :class:`StoreError` when unreachable."""
+        return cls(DriverRunner.connect(settings), settings)
+
+    # -- state ------------------------------------------------------------------------------
+
+    def state(self) -> State:
+        frame = self.runner.run("state_read", operation="read state")
+        if frame.empty:
+            return State()
+        row = frame.iloc[0]
+        return State(
+            gen=row["gen"],
+            meta=json.loads(row["meta"] or "{}"),
+            tables=json.loads(row["tables"] or "{}"),
+            results=json.loads(row["results"] or "{}"),
+            pending=tuple(row["pending"] or ()),
+        )
+
+    @property
+    def generation(self) -> str:
+        """The live generation (what analytics and the GDS engine work on)."""
+        gen = self.state().gen
+        if gen is None:
+            raise StoreError(f"the Neo4j store at {self.settings.uri} holds no load yet")
+        return gen
+
+    def ensure_schema(self) -> None:
+        """Create the constraints and indexes the statements rely on (idempotent)."""
+        for name in statement_names():
+            if name.startswith("schema_"):
+                self.runner.run(name, operation="create schema", write=True)
+
+    # -- canonical tables -------------------------------------------------------------------
+
+    def replace_tables(self, tables: Mapping[str, pa.Table], meta: Mapping[str, str]) -> None:
+        unknown = sorted(set(tables) - set(WRITE_ORDER))
+        if unknown:
+            raise StoreError(f"the Neo4j store has no graph mapping for tables {unknown}")
+        for name, table in tables.items():
+            if not isinstance(table, pa.Table):
+                raise StoreError(f"table {name!r} is a {type(table).__name__}, not an Arrow table")
+        described = {
+            name: {"rows": table.num_rows, "schema": _schema_json(table)}
+            for name, table in tables.items()
+        }
+        gen = generation_id(tables, meta)
+        self.ensure_schema()
+        before = self.state()
+        self.runner.run("state_begin_load", {"gen": gen}, operation="begin load", write=True)
+        for name in WRITE_ORDER:
+            if name in tables:
+                self._write_rows(
+                    f"{name}_merge", tables[name], {"gen": gen}, f"load {name}", numbered=True
+                )
+        self.runner.run(
+            "state_commit_load",
+            {"gen": gen, "meta": json.dumps(dict(meta)), "tables": json.dumps(described)},
+            operation="commit load",
+            write=True,
+        )
+        stale = [g for g in (*before.pending, before.gen) if g is not None and g != gen]
+        self._prune_generations(sorted(set(stale)))
+        self._prune_results({})
+
+    def read_table(self, name: str, columns: Sequence[str] | None = None) -> pa.Table:
+        state = self.state()
+        if name not in state.tables:
+            raise TableNotFoundError(f"no canonical table {name!r} in Neo4j at {self.settings.uri}")
+        info = state.tables[name]
+        schema = pa.schema([(col, _TYPES[kind]) for col, kind in info["schema"]])
+        if columns is not None:
+            missing = [c for c in columns if c not in schema.names]
+            if missing:
+                raise StoreError(f"canonical table {name!r} has no columns {missing}")
+        page = self.settings.batch_size * 10
+        parts = []
+        for start in range(0, int(info["rows"]), page):
+            frame = self.runner.run(
+                f"{name}_read",
+                {"gen": state.gen, "from": start, "to": start + page},
+                operation=f"read {name}",
+            )
+            rows = frame["row"].tolist() if not frame.empty else []
+            parts.append(pa.Table.from_pylist(rows, schema=schema))
+        table = pa.concat_tables(parts) if parts else schema.empty_table()
+        if table.num_rows != info["rows"]:
+            raise StoreError(
+                f"canonical table {name!r}: read {table.num_rows} rows of {info['rows']} "
+                "written; the graph was changed outside relgraph"
+            )
+        return table if columns is None else table.select(list(columns))
+
+    def table_names(self) -> list[str]:
+        return sorted(self.state().tables)
+
+    # -- results ----------------------------------------------------------------------------
+
+    def replace_results(self, tables: Mapping[str, pa.Table]) -> None:
+        state = self.state()
+        if state.gen is None:
+            raise StoreError("no data loaded: run `relgraph load DIR` before writing results")
+        run = uuid.uuid4().hex[:16]
+        for name, table in tables.items():
+            data = _ipc(table)
+            parts = max(1, -(-len(data) // CHUNK_BYTES))
+            for part in range(parts):
+                chunk = data[part * CHUNK_BYTES : (part + 1) * CHUNK_BYTES]
+                params = {"table": name, "run": run, "part": part, "parts": parts}
+                self.runner.run(
+                    "result_chunk_merge",
+                    {**params, "data": chunk, "gen": state.gen},
+                    operation=f"write results {name}",
+                    write=True,
+                )
+        results = {**state.results, **dict.fromkeys(tables, run)}
+        committed = self.runner.run(
+            "state_commit_results",
+            {"gen": state.gen, "results": json.dumps(results), "run": run},
+            operation="commit results",
+            write=True,
+        )
+        if committed.empty:
+            raise StoreError("a new load replaced the data while analytics ran: rerun analyze")
+        self._prune_results(results)
+        self._write_back(tables, state.gen, run)
+
+    def read_results(self, name: str) -> pa.Table:
+        state = self.state()
+        if name not in state.results:
+            raise TableNotFoundError(f"no results table {name!r} in Neo4j at {self.settings.uri}")
+        frame = self.runner.run(
+            "result_chunk_read",
+            {"table": name, "run": state.results[name]},
+            operation=f"read results {name}",
+        )
+        if frame.empty or len(frame) != int(frame["parts"].iloc[0]):
+            raise StoreError(f"results table {name!r} is incomplete in Neo4j: rerun analyze")
+        data = b"".join(bytes(chunk) for chunk in frame["data"])
+        return pa.ipc.open_stream(data).read_all()
+
+    def result_names(self) -> list[str]:
+        return sorted(self.state().results)
+
+    def meta(self) -> dict[str, str]:
+        return self.state().meta
+
+    def close(self) -> None:
+        self.runner.close()
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _write_rows(
+        self,
+        statement: str,
+        table: pa.Table,
+        params: Mapping[str, Any],
+        operation: str,
+        *,
+        numbered: bool = False,
+    ) -> None:
+        """``UNWIND $rows`` ``table`` in batches; every row must land (counted back).
+
+        ``numbered`` adds each row's position as ``seq``, which reads order by.
+        """
+        batch = self.settings.batch_size
+        if numbered:
+            seq = pa.array(np.arange(table.num_rows, dtype=np.int64))
+            table = table.append_column("seq", seq)
+        for start in range(0, table.num_rows, batch):
+            rows = table.slice(start, batch).to_pylist()
+            frame = self.runner.run(
+                statement, {**params, "rows": rows}, operation=operation, write=True
+            )
+            written = int(frame["written"].sum()) if not frame.empty else 0
+            if written != len(rows):
+                raise StoreError(
+                    f"{operation}: {len(rows) - written} of rows {start}..{start + len(rows) - 1} "
+                    "found no node to attach to; the load was not committed"
+                )
+        log.info("%s: %d rows", operation, table.num_rows)
+
+    def _drain(self, statement: str, params: Mapping[str, Any], operation: str) -> int:
+        """Run a ``LIMIT $batch`` delete until it deletes nothing; the total deleted."""
+        total = 0
+        while True:
+            frame = self.runner.run(
+                statement,
+                {**params, "batch": self.settings.batch_size},
+                operation=operation,
+                write=True,
+            )
+            deleted = int(frame["deleted"].sum()) if not frame.empty else 0
+            total += deleted
+            if deleted == 0:
+                return total
+
+    def _prune_generations(self, stale: list[str]) -> None:
+        for gen in stale:
+            for statement in PRUNE_STATEMENTS:
+                self._drain(statement, {"stale": gen}, "delete old generation")
+        if stale:
+            self.runner.run(
+                "state_pruned", {"pruned": stale}, operation="delete old generation", write=True
+            )
+
+    def _prune_results(self, results: Mapping[str, str]) -> None:
+        keep = [f"{name}/{run}" for name, run in results.items()]
+        self._drain("result_chunk_prune", {"keep": keep}, "delete old results")
+
+    def _write_back(self, tables: Mapping[str, pa.Table], gen: str, run: str) -> None:
+        for name, columns, prune in WRITE_BACK:
+            if name not in tables:
+                continue
+            table = tables[name] if columns is None else tables[name].select(list(columns))
+            self._write_rows(
+                f"writeback_{name}", table, {"gen": gen, "run": run}, f"write back {name}"
+            )
+            if prune is not None:
+                self._drain(prune, {"gen": gen, "run": run}, f"write back {name}")

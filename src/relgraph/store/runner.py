@@ -1,0 +1,109 @@
+"""The seam to Neo4j: run a named Cypher statement, get a DataFrame (tests swap in a recorder)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pandas as pd
+
+from relgraph.store.base import StoreError
+from relgraph.store.cypher import query
+
+if TYPE_CHECKING:
+    import neo4j
+
+    from relgraph.config import Neo4jSettings
+
+APP_NAME = "relgraph"
+
+
+class QueryRunner(Protocol):
+    """Runs one statement of ``relgraph/cypher/`` in its own transaction."""
+
+    def run(
+        self,
+        statement: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        operation: str,
+        write: bool = False,
+    ) -> pd.DataFrame:
+        """Run ``cypher/<statement>.cypher`` with ``params``; rows as a DataFrame.
+
+        ``operation`` names the relgraph operation (``load customers``); it travels as
+        transaction metadata, so a DBA sees in ``SHOW TRANSACTIONS`` and the query log
+        what relgraph was doing.
+        """
+        ...
+
+    def close(self) -> None: ...
+
+
+class DriverRunner:
+    """A :class:`QueryRunner` over the official driver: managed transactions, retried.
+
+    ``execute_write``/``execute_read`` retry transient failures (leader switch,
+    deadlock, lost connection) for up to ``max_retry_time`` seconds, which is safe
+    because every write statement is an idempotent ``MERGE``; each transaction has
+    the configured timeout and metadata naming the operation and the statement.
+    """
+
+    def __init__(self, driver: neo4j.Driver, settings: Neo4jSettings) -> None:
+        self.driver = driver
+        self.settings = settings
+
+    @classmethod
+    def connect(cls, settings: Neo4jSettings) -> DriverRunner:
+        """Open a driver to ``settings.uri`` and check the server answers."""
+        import neo4j
+
+        try:
+            driver = neo4j.GraphDatabase.driver(
+                settings.uri,
+                auth=(settings.username, settings.password),
+                max_transaction_retry_time=settings.max_retry_time,
+                user_agent=APP_NAME,
+            )
+            driver.verify_connectivity()
+        except (neo4j.exceptions.DriverError, neo4j.exceptions.Neo4jError, ValueError) as exc:
+            raise StoreError(f"cannot reach Neo4j at {settings.uri}: {exc}") from exc
+        return cls(driver, settings)
+
+    def run(
+        self,
+        statement: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        operation: str,
+        write: bool = False,
+    ) -> pd.DataFrame:
+        import neo4j
+
+        text = query(statement)
+        values = dict(params or {})
+
+        @neo4j.unit_of_work(
+            timeout=self.settings.tx_timeout,
+            metadata={"app": APP_NAME, "operation": operation, "statement": statement},
+        )
+        def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
+            return tx.run(text, values).data()
+
+        try:
+            with self.driver.session(database=self.settings.database) as session:
+                rows = session.execute_write(work) if write else session.execute_read(work)
+        except neo4j.exceptions.Neo4jError as exc:
+            raise StoreError(
+                f"{operation}: statement {statement!r} failed on {self.settings.uri}: "
+                f"{exc.code}: {exc.message}"
+            ) from exc
+        except neo4j.exceptions.DriverError as exc:
+            raise StoreError(
+                f"{operation}: lost Neo4j at {self.settings.uri} ({exc}); "
+                "nothing after the last committed batch was kept"
+            ) from exc
+        return pd.DataFrame.from_records(rows)
+
+    def close(self) -> None:
+        self.driver.close()

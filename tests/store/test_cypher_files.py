@@ -1,0 +1,114 @@
+"""Every statement in cypher/ parses with Neo4j's own parser and uses only allow-listed names."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from relgraph import model
+from relgraph.store import cypher
+from relgraph.store.base import StoreError
+from relgraph.store.neo4j import PRUNE_STATEMENTS, WRITE_BACK, WRITE_ORDER
+
+ROOT = Path(__file__).resolve().parents[2]
+LINTER = ROOT / "tools" / "cypher-lint"
+CYPHER_DIR = ROOT / "src" / "relgraph" / "cypher"
+SRC = ROOT / "src" / "relgraph"
+
+
+def lint(tmp_path: Path, *files: Path) -> tuple[int, list[dict[str, object]]]:
+    if shutil.which("node") is None or not (LINTER / "node_modules").is_dir():
+        pytest.fail(
+            "the Cypher linter is not installed: run `make test` (npm ci in tools/cypher-lint)"
+        )
+    schema = tmp_path / "schema.json"
+    schema.write_text(
+        json.dumps(
+            {
+                "labels": list(model.STORE_NODE_LABELS),
+                "relationshipTypes": list(model.STORE_REL_TYPES),
+            }
+        )
+    )
+    done = subprocess.run(
+        ["node", str(LINTER / "lint.mjs"), str(schema), *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return done.returncode, [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def test_every_statement_passes_the_neo4j_parser(tmp_path: Path) -> None:
+    files = sorted(CYPHER_DIR.glob("*.cypher"))
+    assert len(files) > 50
+    code, reports = lint(tmp_path, *files)
+    problems = {r["file"]: r["problems"] for r in reports if r["problems"]}
+    assert problems == {}
+    assert code == 0 and len(reports) == len(files)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("MATCH (n:Person RETURN n", "Invalid input 'RETURN'"),
+        ("MATCH (n:Persn) RETURN n", "Label Persn is not present"),
+        ("MATCH (a)-[:KNOWS]->(b) RETURN a", "Relationship type KNOWS is not present"),
+        ("MATCH (n) RETURN n;\nMATCH (m) DETACH DELETE m", "2 statements; one per file"),
+    ],
+)
+def test_a_broken_statement_is_caught(tmp_path: Path, text: str, message: str) -> None:
+    broken = tmp_path / "broken.cypher"
+    broken.write_text(text)
+    code, [report] = lint(tmp_path, broken)
+    assert code == 1
+    assert any(message in str(p["message"]) for p in report["problems"])  # type: ignore[attr-defined]
+
+
+def test_every_statement_the_store_runs_exists() -> None:
+    shipped = set(cypher.statement_names())
+    used = {f"{t}_{action}" for t in WRITE_ORDER for action in ("merge", "read")}
+    used |= set(PRUNE_STATEMENTS)
+    used |= {f"writeback_{name}" for name, _, _ in WRITE_BACK}
+    used |= {prune for _, _, prune in WRITE_BACK if prune is not None}
+    assert used <= shipped, sorted(used - shipped)
+
+
+def test_the_loader_refuses_names_that_are_not_statements() -> None:
+    with pytest.raises(StoreError, match="no Cypher statement 'nope'"):
+        cypher.query("nope")
+    with pytest.raises(StoreError, match="invalid Cypher statement name"):
+        cypher.query("../secrets")
+
+
+CYPHER_TEXT = re.compile(r"MATCH \(|MERGE \(|UNWIND \$\w+ AS|CALL gds\.|DETACH DELETE")
+
+
+def test_no_cypher_is_written_in_python() -> None:
+    """The loader is the only source of query text: no statement is built in src/."""
+    found = []
+    for path in SRC.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+        }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docstrings
+                and CYPHER_TEXT.search(node.value)
+            ):
+                found.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    assert found == []

@@ -1,0 +1,148 @@
+"""The driver runner: managed transactions with timeout and metadata, retry-safe, clear errors."""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any
+
+import neo4j
+import pytest
+from neo4j.exceptions import ClientError, ServiceUnavailable, TransientError
+
+from relgraph.config import Neo4jSettings
+from relgraph.store.base import StoreError
+from relgraph.store.cypher import query
+from relgraph.store.runner import DriverRunner
+
+
+class FakeResult:
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+
+    def data(self) -> list[dict[str, Any]]:
+        return self.rows
+
+
+class FakeTx:
+    def __init__(self, log: list[tuple[str, dict[str, Any]]], failure: Exception | None) -> None:
+        self.log, self.failure = log, failure
+
+    def run(self, text: str, params: dict[str, Any]) -> FakeResult:
+        self.log.append((text, params))
+        if self.failure is not None:
+            raise self.failure
+        return FakeResult([{"written": len(params.get("rows", []))}])
+
+
+class FakeSession:
+    """Retries a transaction function on TransientError, as the driver's managed calls do."""
+
+    def __init__(self, driver: FakeDriver) -> None:
+        self.driver = driver
+
+    def __enter__(self) -> FakeSession:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        pass
+
+    def _execute(self, kind: str, work: Any) -> Any:
+        self.driver.functions.append((kind, work))
+        while True:
+            failure = self.driver.failures.pop(0) if self.driver.failures else None
+            try:
+                return work(FakeTx(self.driver.sent, failure))
+            except TransientError:
+                continue
+
+    def execute_write(self, work: Any) -> Any:
+        return self._execute("write", work)
+
+    def execute_read(self, work: Any) -> Any:
+        return self._execute("read", work)
+
+
+class FakeDriver:
+    def __init__(self, failures: list[Exception] | None = None) -> None:
+        self.failures = failures or []
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.functions: list[tuple[str, Any]] = []
+        self.databases: list[str] = []
+
+    def session(self, database: str) -> FakeSession:
+        self.databases.append(database)
+        return FakeSession(self)
+
+
+SETTINGS = Neo4jSettings(database="bank", tx_timeout=42.0)
+
+
+def test_writes_run_in_a_managed_write_transaction_with_timeout_and_metadata() -> None:
+    driver = FakeDriver()
+    runner = DriverRunner(driver, SETTINGS)  # type: ignore[arg-type]
+    frame = runner.run(
+        "persons_merge",
+        {"rows": [{"person_id": "P1"}], "gen": "g"},
+        operation="load persons",
+        write=True,
+    )
+    assert frame["written"].tolist() == [1]
+    kind, work = driver.functions[0]
+    assert kind == "write" and driver.databases == ["bank"]
+    assert work.timeout == 42.0
+    assert work.metadata == {
+        "app": "relgraph",
+        "operation": "load persons",
+        "statement": "persons_merge",
+    }
+    assert driver.sent == [(query("persons_merge"), {"rows": [{"person_id": "P1"}], "gen": "g"})]
+
+
+def test_reads_run_in_a_read_transaction() -> None:
+    driver = FakeDriver()
+    DriverRunner(driver, SETTINGS).run("state_read", operation="read state")  # type: ignore[arg-type]
+    assert driver.functions[0][0] == "read"
+
+
+def test_a_transient_failure_is_retried_with_the_same_statement() -> None:
+    driver = FakeDriver([TransientError("deadlock")])
+    runner = DriverRunner(driver, SETTINGS)  # type: ignore[arg-type]
+    frame = runner.run("persons_merge", {"rows": [{}], "gen": "g"}, operation="load", write=True)
+    assert frame["written"].tolist() == [1]
+    assert len(driver.sent) == 2 and driver.sent[0] == driver.sent[1]
+
+
+def test_a_client_error_is_not_retried_and_names_the_statement() -> None:
+    error = ClientError("Node(1) already exists with label `Person`")
+    driver = FakeDriver([error])
+    runner = DriverRunner(driver, SETTINGS)  # type: ignore[arg-type]
+    with pytest.raises(StoreError, match=r"load persons: statement 'persons_merge' failed"):
+        runner.run("persons_merge", {"rows": [], "gen": "g"}, operation="load persons", write=True)
+    assert len(driver.sent) == 1
+
+
+def test_a_lost_connection_is_a_store_error() -> None:
+    driver = FakeDriver([ServiceUnavailable("gone")])
+    runner = DriverRunner(driver, SETTINGS)  # type: ignore[arg-type]
+    with pytest.raises(StoreError, match="lost Neo4j at neo4j://127.0.0.1:7687"):
+        runner.run("state_read", operation="read state")
+
+
+def test_an_unreachable_server_fails_fast_with_its_address() -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = Neo4jSettings(uri=f"bolt://127.0.0.1:{port}", password="x", max_retry_time=0)
+    started = time.perf_counter()
+    with pytest.raises(StoreError, match=f"cannot reach Neo4j at bolt://127.0.0.1:{port}"):
+        DriverRunner.connect(settings)
+    assert time.perf_counter() - started < 10
+
+
+def test_the_driver_marks_the_metadata_decorator_we_rely_on() -> None:
+    @neo4j.unit_of_work(timeout=1.5, metadata={"a": 1})
+    def work(tx: object) -> None:
+        return None
+
+    assert (work.timeout, work.metadata) == (1.5, {"a": 1})  # type: ignore[attr-defined]
