@@ -52,7 +52,8 @@ def test_every_statement_passes_the_neo4j_parser(tmp_path: Path) -> None:
     code, reports = lint(tmp_path, *files)
     problems = {r["file"]: r["problems"] for r in reports if r["problems"]}
     assert problems == {}
-    assert code == 0 and len(reports) == len(files)
+    assert code == 0
+    assert len(reports) == len(files)
 
 
 @pytest.mark.parametrize(

@@ -41,7 +41,8 @@ def test_load_creates_the_schema_then_merges_tables_in_dependency_order(
     first_merge = next(i for i, n in enumerate(names) if n.endswith("_merge"))
     schema = [n for n in names[:first_merge] if n.startswith("schema_")]
     assert names[: len(schema)] == schema
-    assert "schema_person_key" in schema and "schema_transfer_rows" in schema
+    assert "schema_person_key" in schema
+    assert "schema_transfer_rows" in schema
     assert names[len(schema) : first_merge] == ["state_read", "state_begin_load"]
     merged = list(dict.fromkeys(n.removesuffix("_merge") for n in names if n.endswith("_merge")))
     assert merged == [t for t in WRITE_ORDER if t in _tables()]
@@ -86,9 +87,10 @@ def test_a_row_that_finds_no_node_aborts_before_the_commit(
         {"written": [len(p["rows"]) - 1]}
     ).to_pandas()
     changed = {**_tables(), "persons": _tables()["persons"].slice(1)}
-    with pytest.raises(StoreError, match="load transfers: 1 of rows 0..1 found no node"):
+    with pytest.raises(StoreError, match=r"load transfers: 1 of rows 0\.\.1 found no node"):
         store.replace_tables(changed, {"fingerprint": "bad"})
-    assert runner.state is not None and runner.state["gen"] == good
+    assert runner.state is not None
+    assert runner.state["gen"] == good
     assert store.meta() == {"fingerprint": "good"}
     assert runner.state["pending"] == [generation_id(changed, {"fingerprint": "bad"})]
 
@@ -105,7 +107,8 @@ def test_next_load_deletes_the_old_generation_and_abandoned_ones(
     assert pruned == {first}
     labels = {c.statement for c in runner.named("prune_")}
     assert labels == set(neo4j_store.PRUNE_STATEMENTS)
-    assert runner.state is not None and runner.state["pending"] == []
+    assert runner.state is not None
+    assert runner.state["pending"] == []
 
 
 def test_loading_the_same_data_twice_merges_onto_the_same_generation(
@@ -185,7 +188,8 @@ def test_reading_what_was_never_written_is_a_clear_error(store: Neo4jStore) -> N
         store.read_results("households")
     with pytest.raises(StoreError, match="run `relgraph load DIR` before writing results"):
         store.replace_results({"households": pa.table({"x": [1]})})
-    assert store.table_names() == [] and store.meta() == {}
+    assert store.table_names() == []
+    assert store.meta() == {}
 
 
 def test_reads_page_through_a_table_in_seq_ranges(

@@ -89,7 +89,8 @@ def test_writes_run_in_a_managed_write_transaction_with_timeout_and_metadata() -
     )
     assert frame["written"].tolist() == [1]
     kind, work = driver.functions[0]
-    assert kind == "write" and driver.databases == ["bank"]
+    assert kind == "write"
+    assert driver.databases == ["bank"]
     assert work.timeout == 42.0
     assert work.metadata == {
         "app": "relgraph",
@@ -110,7 +111,8 @@ def test_a_transient_failure_is_retried_with_the_same_statement() -> None:
     runner = DriverRunner(driver, SETTINGS)  # type: ignore[arg-type]
     frame = runner.run("persons_merge", {"rows": [{}], "gen": "g"}, operation="load", write=True)
     assert frame["written"].tolist() == [1]
-    assert len(driver.sent) == 2 and driver.sent[0] == driver.sent[1]
+    assert len(driver.sent) == 2
+    assert driver.sent[0] == driver.sent[1]
 
 
 def test_a_client_error_is_not_retried_and_names_the_statement() -> None:
@@ -125,7 +127,7 @@ def test_a_client_error_is_not_retried_and_names_the_statement() -> None:
 def test_a_lost_connection_is_a_store_error() -> None:
     driver = FakeDriver([ServiceUnavailable("gone")])
     runner = DriverRunner(driver, SETTINGS)  # type: ignore[arg-type]
-    with pytest.raises(StoreError, match="lost Neo4j at neo4j://127.0.0.1:7687"):
+    with pytest.raises(StoreError, match=r"lost Neo4j at neo4j://127\.0\.0\.1:7687"):
         runner.run("state_read", operation="read state")
 
 
@@ -135,7 +137,7 @@ def test_an_unreachable_server_fails_fast_with_its_address() -> None:
         port = probe.getsockname()[1]
     settings = Neo4jSettings(uri=f"bolt://127.0.0.1:{port}", password="x", max_retry_time=0)
     started = time.perf_counter()
-    with pytest.raises(StoreError, match=f"cannot reach Neo4j at bolt://127.0.0.1:{port}"):
+    with pytest.raises(StoreError, match=rf"cannot reach Neo4j at bolt://127\.0\.0\.1:{port}"):
         DriverRunner.connect(settings)
     assert time.perf_counter() - started < 10
 
