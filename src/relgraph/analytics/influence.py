@@ -25,6 +25,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from relgraph.analytics.engine import GraphEngine, LocalEngine
 from relgraph.analytics.params import InfluenceParams
 from relgraph.graph import Projection
 from relgraph.graph.types import IndexArray
@@ -124,8 +125,12 @@ def pagerank(source: IndexArray, target: IndexArray, n: int, params: InfluencePa
     return np.asarray(rank)
 
 
-def influence(projection: Projection, params: InfluenceParams | None = None) -> Influence:
-    """Referral influence of every person.
+def influence(
+    projection: Projection,
+    params: InfluenceParams | None = None,
+    engine: GraphEngine | None = None,
+) -> Influence:
+    """Referral influence of every person; ``engine`` runs PageRank (this process by default).
 
     Examples
     --------
@@ -141,7 +146,9 @@ def influence(projection: Projection, params: InfluenceParams | None = None) -> 
     direct = np.bincount(pairs // max(n, 1), minlength=n).astype(np.int64)
     aum = persons.attrs["aum"].fillna(0.0).to_numpy(np.float64)
     size, total = cascade_totals(first_referrer(projection), aum)
-    score = pagerank(edges.dst.astype(np.int64), edges.src.astype(np.int64), n, params)
+    engine = engine or LocalEngine()
+    ids = np.asarray(persons.id_of(np.arange(n)), dtype=object)
+    score = engine.pagerank(ids, edges.dst.astype(np.int64), edges.src.astype(np.int64), params)
     order = np.lexsort((np.arange(n), -score, -total, -size))
     rank = np.empty(n, np.int64)
     rank[order] = np.arange(1, n + 1)

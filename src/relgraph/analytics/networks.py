@@ -30,6 +30,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from relgraph.analytics.engine import GraphEngine, LocalEngine
 from relgraph.analytics.links import Links, person_links
 from relgraph.analytics.params import NetworkParams
 from relgraph.graph import Projection
@@ -166,7 +167,10 @@ def group_ids(
 
 
 def hidden_networks(
-    projection: Projection, params: NetworkParams | None = None, links: Links | None = None
+    projection: Projection,
+    params: NetworkParams | None = None,
+    links: Links | None = None,
+    engine: GraphEngine | None = None,
 ) -> Networks:
     """Hidden relationship networks of every person in ``projection``.
 
@@ -176,6 +180,8 @@ def hidden_networks(
     params : NetworkParams, optional
     links : Links, optional
         Precomputed :func:`~relgraph.analytics.links.person_links` (same params).
+    engine : GraphEngine, optional
+        Where components and communities are computed; this process by default.
 
     Returns
     -------
@@ -188,17 +194,20 @@ def hidden_networks(
     'N1'
     """
     params = params or NetworkParams()
+    engine = engine or LocalEngine()
     links = links if links is not None else person_links(projection, params)
     n = links.n_persons
     strong = links.strong(params.strong_link)
     a, b, w = links.a[strong], links.b[strong], links.strength[strong]
-    label = components(n, a, b)
-    label, was_split = split_large(label, a, b, w, params.max_network_size, params.seed)
+    person_ids = np.asarray(projection.nodes["Person"].id_of(np.arange(n)), dtype=object)
+    label = engine.components(person_ids, a, b, w)
+    label, was_split = engine.split_large(
+        person_ids, label, a, b, w, params.max_network_size, params.seed
+    )
     label = renumber(label)
     size = np.bincount(label, minlength=int(label.max(initial=-1)) + 1).astype(np.int64)
     split = np.zeros(len(size), bool)
     split[label[was_split]] = True
-    person_ids = np.asarray(projection.nodes["Person"].id_of(np.arange(n)), dtype=object)
     return Networks(links, label, group_ids("N", label, person_ids), size, split)
 
 

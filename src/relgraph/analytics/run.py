@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from relgraph.analytics.engine import GraphEngine
 from relgraph.analytics.groups import group_frames
 from relgraph.analytics.households import Households, find_households, household_values
 from relgraph.analytics.influence import influence, influence_frame
@@ -66,6 +67,7 @@ def analyze(
     network_params: NetworkParams | None = None,
     household_params: HouseholdParams | None = None,
     progress: Progress | None = None,
+    engine: GraphEngine | None = None,
 ) -> AnalysisReport:
     """Run the analytics on ``projection`` and write their result tables to ``store``.
 
@@ -81,6 +83,8 @@ def analyze(
         environment (``RELGRAPH_GROUP_*``, ``RELGRAPH_INFLUENCE_*``, ``RELGRAPH_LAYERING_*``).
     progress : callable, optional
         ``progress(stage, done, total)``.
+    engine : GraphEngine, optional
+        Where components, communities and PageRank run; this process by default.
 
     Returns
     -------
@@ -95,7 +99,7 @@ def analyze(
     found: dict[str, Any] = {}
 
     def networks_step() -> dict[str, pd.DataFrame]:
-        found["networks"] = hidden_networks(projection, network_params)
+        found["networks"] = hidden_networks(projection, network_params, engine=engine)
         return network_frames(projection, found["networks"])
 
     def households_step() -> dict[str, pd.DataFrame]:
@@ -119,7 +123,9 @@ def analyze(
         (
             "referral influence",
             lambda: {
-                "influence": influence_frame(projection, influence(projection, influence_params))
+                "influence": influence_frame(
+                    projection, influence(projection, influence_params, engine)
+                )
             },
         ),
         ("layered transactions", layering_step),

@@ -1,5 +1,5 @@
-MATCH ()-[r:IN_GROUP]->()
-WHERE r.run <> $run
+MATCH (n:Enterprise)-[r:IN_GROUP]->()
+WHERE n.gen = $gen AND r.run <> $run
 WITH r LIMIT $batch
 DELETE r
 RETURN count(*) AS deleted

@@ -1,5 +1,5 @@
-MATCH ()-[r:LINKED]->()
-WHERE r.run <> $run
+MATCH (n:Person)-[r:LINKED]->()
+WHERE n.gen = $gen AND r.run <> $run
 WITH r LIMIT $batch
 DELETE r
 RETURN count(*) AS deleted

@@ -1,5 +1,5 @@
-MATCH ()-[r:MEMBER_OF]->()
-WHERE r.run <> $run
+MATCH (n:Person)-[r:MEMBER_OF]->()
+WHERE n.gen = $gen AND r.run <> $run
 WITH r LIMIT $batch
 DELETE r
 RETURN count(*) AS deleted

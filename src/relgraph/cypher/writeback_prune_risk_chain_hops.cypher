@@ -1,5 +1,5 @@
-MATCH ()-[r:INVOLVES]->()
-WHERE r.run <> $run
+MATCH (n:Alert)-[r:INVOLVES]->()
+WHERE n.gen = $gen AND r.run <> $run
 WITH r LIMIT $batch
 DELETE r
 RETURN count(*) AS deleted

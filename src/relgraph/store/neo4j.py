@@ -172,6 +172,53 @@ def _schema_json(table: pa.Table) -> list[list[str]]:
     return out
 
 
+def write_rows(
+    runner: QueryRunner,
+    statement: str,
+    table: pa.Table,
+    params: Mapping[str, Any],
+    *,
+    operation: str,
+    batch_size: int,
+    numbered: bool = False,
+) -> None:
+    """``UNWIND $rows`` ``table`` in batches; every row must land (counted back).
+
+    ``numbered`` adds each row's position as ``seq``, which reads order by.
+    """
+    if numbered:
+        table = table.append_column("seq", pa.array(np.arange(table.num_rows, dtype=np.int64)))
+    for start in range(0, table.num_rows, batch_size):
+        rows = table.slice(start, batch_size).to_pylist()
+        frame = runner.run(statement, {**params, "rows": rows}, operation=operation, write=True)
+        written = int(frame["written"].sum()) if not frame.empty else 0
+        if written != len(rows):
+            raise StoreError(
+                f"{operation}: {len(rows) - written} of rows {start}..{start + len(rows) - 1} "
+                "found no node to attach to; nothing after the last commit is live"
+            )
+    log.info("%s: %d rows", operation, table.num_rows)
+
+
+def drain(
+    runner: QueryRunner,
+    statement: str,
+    params: Mapping[str, Any],
+    operation: str,
+    batch_size: int,
+) -> int:
+    """Run a ``LIMIT $batch`` delete until it deletes nothing; the total deleted."""
+    total = 0
+    while True:
+        frame = runner.run(
+            statement, {**params, "batch": batch_size}, operation=operation, write=True
+        )
+        deleted = int(frame["deleted"].sum()) if not frame.empty else 0
+        total += deleted
+        if deleted == 0:
+            return total
+
+
 class Neo4jStore(Store):
     """A :class:`Store` in a Neo4j database, reached through a :class:`QueryRunner`.
 
@@ -240,8 +287,14 @@ class Neo4jStore(Store):
         self.runner.run("state_begin_load", {"gen": gen}, operation="begin load", write=True)
         for name in WRITE_ORDER:
             if name in tables:
-                self._write_rows(
-                    f"{name}_merge", tables[name], {"gen": gen}, f"load {name}", numbered=True
+                write_rows(
+                    self.runner,
+                    f"{name}_merge",
+                    tables[name],
+                    {"gen": gen},
+                    operation=f"load {name}",
+                    batch_size=self.settings.batch_size,
+                    numbered=True,
                 )
         self.runner.run(
             "state_commit_load",
@@ -340,55 +393,13 @@ class Neo4jStore(Store):
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _write_rows(
-        self,
-        statement: str,
-        table: pa.Table,
-        params: Mapping[str, Any],
-        operation: str,
-        *,
-        numbered: bool = False,
-    ) -> None:
-        """``UNWIND $rows`` ``table`` in batches; every row must land (counted back).
-
-        ``numbered`` adds each row's position as ``seq``, which reads order by.
-        """
-        batch = self.settings.batch_size
-        if numbered:
-            seq = pa.array(np.arange(table.num_rows, dtype=np.int64))
-            table = table.append_column("seq", seq)
-        for start in range(0, table.num_rows, batch):
-            rows = table.slice(start, batch).to_pylist()
-            frame = self.runner.run(
-                statement, {**params, "rows": rows}, operation=operation, write=True
-            )
-            written = int(frame["written"].sum()) if not frame.empty else 0
-            if written != len(rows):
-                raise StoreError(
-                    f"{operation}: {len(rows) - written} of rows {start}..{start + len(rows) - 1} "
-                    "found no node to attach to; the load was not committed"
-                )
-        log.info("%s: %d rows", operation, table.num_rows)
-
-    def _drain(self, statement: str, params: Mapping[str, Any], operation: str) -> int:
-        """Run a ``LIMIT $batch`` delete until it deletes nothing; the total deleted."""
-        total = 0
-        while True:
-            frame = self.runner.run(
-                statement,
-                {**params, "batch": self.settings.batch_size},
-                operation=operation,
-                write=True,
-            )
-            deleted = int(frame["deleted"].sum()) if not frame.empty else 0
-            total += deleted
-            if deleted == 0:
-                return total
+    def drain(self, statement: str, params: Mapping[str, Any], operation: str) -> int:
+        return drain(self.runner, statement, params, operation, self.settings.batch_size)
 
     def _prune_generations(self, stale: list[str]) -> None:
         for gen in stale:
             for statement in PRUNE_STATEMENTS:
-                self._drain(statement, {"stale": gen}, "delete old generation")
+                self.drain(statement, {"stale": gen}, "delete old generation")
         if stale:
             self.runner.run(
                 "state_pruned", {"pruned": stale}, operation="delete old generation", write=True
@@ -396,15 +407,20 @@ class Neo4jStore(Store):
 
     def _prune_results(self, results: Mapping[str, str]) -> None:
         keep = [f"{name}/{run}" for name, run in results.items()]
-        self._drain("result_chunk_prune", {"keep": keep}, "delete old results")
+        self.drain("result_chunk_prune", {"keep": keep}, "delete old results")
 
     def _write_back(self, tables: Mapping[str, pa.Table], gen: str, run: str) -> None:
         for name, columns, prune in WRITE_BACK:
             if name not in tables:
                 continue
             table = tables[name] if columns is None else tables[name].select(list(columns))
-            self._write_rows(
-                f"writeback_{name}", table, {"gen": gen, "run": run}, f"write back {name}"
+            write_rows(
+                self.runner,
+                f"writeback_{name}",
+                table,
+                {"gen": gen, "run": run},
+                operation=f"write back {name}",
+                batch_size=self.settings.batch_size,
             )
             if prune is not None:
-                self._drain(prune, {"gen": gen, "run": run}, f"write back {name}")
+                self.drain(prune, {"gen": gen, "run": run}, f"write back {name}")

@@ -1,0 +1,85 @@
+"""Where the graph algorithms run: in this process (scipy, igraph) or inside Neo4j GDS."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from relgraph.analytics.params import InfluenceParams
+
+IndexArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+IdArray = npt.NDArray[np.object_]
+
+
+class GraphEngine(Protocol):
+    """The graph algorithms an analytic delegates; evidence, values and thresholds stay
+    in relgraph, so every engine gives the same result contract.
+
+    Nodes are positions ``0..len(ids)-1``; ``ids`` are their person ids (an engine
+    inside the database finds the nodes by them).
+    """
+
+    name: str
+
+    def components(
+        self, ids: IdArray, a: IndexArray, b: IndexArray, weight: FloatArray
+    ) -> IndexArray:
+        """Connected-component label of every node over undirected weighted edges."""
+        ...
+
+    def split_large(
+        self,
+        ids: IdArray,
+        label: IndexArray,
+        a: IndexArray,
+        b: IndexArray,
+        weight: FloatArray,
+        max_size: int,
+        seed: int,
+    ) -> tuple[IndexArray, npt.NDArray[np.bool_]]:
+        """Split every group above ``max_size`` into Leiden communities (see ``networks``)."""
+        ...
+
+    def pagerank(
+        self, ids: IdArray, source: IndexArray, target: IndexArray, params: InfluenceParams
+    ) -> FloatArray:
+        """PageRank of every node over directed edges, summing to 1."""
+        ...
+
+
+class LocalEngine:
+    """The algorithms in this process: scipy's components, igraph's Leiden, power iteration."""
+
+    name = "local"
+
+    def components(
+        self, ids: IdArray, a: IndexArray, b: IndexArray, weight: FloatArray
+    ) -> IndexArray:
+        from relgraph.analytics.networks import components
+
+        return components(len(ids), a, b)
+
+    def split_large(
+        self,
+        ids: IdArray,
+        label: IndexArray,
+        a: IndexArray,
+        b: IndexArray,
+        weight: FloatArray,
+        max_size: int,
+        seed: int,
+    ) -> tuple[IndexArray, npt.NDArray[np.bool_]]:
+        from relgraph.analytics.networks import split_large
+
+        return split_large(label, a, b, weight, max_size, seed)
+
+    def pagerank(
+        self, ids: IdArray, source: IndexArray, target: IndexArray, params: InfluenceParams
+    ) -> FloatArray:
+        from relgraph.analytics.influence import pagerank
+
+        return pagerank(source, target, len(ids), params)

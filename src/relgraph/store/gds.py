@@ -1,0 +1,262 @@
+"""The GDS engine: components, Leiden and PageRank inside Neo4j Graph Data Science.
+
+Each algorithm projects an in-memory graph from the live generation (a Cypher
+projection), asks GDS for a memory estimate and refuses to run above the heap
+limit, runs in write mode (the result lands on the ``:Person`` nodes), reads the
+written property back, and drops the projection whatever happened. Only the
+algorithm moves into Neo4j: links, their evidence and strength, thresholds and
+values are computed by relgraph, so the result tables are the same contract as
+with the local engine.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from relgraph.analytics.engine import FloatArray, IdArray, IndexArray
+from relgraph.store.base import StoreError
+from relgraph.store.cypher import query
+from relgraph.store.neo4j import drain, write_rows
+from relgraph.store.runner import QueryRunner
+
+if TYPE_CHECKING:
+    from graphdatascience import GraphDataScience
+
+    from relgraph.analytics.params import InfluenceParams
+    from relgraph.config import Neo4jSettings
+
+MAX_SPLIT_ROUNDS = 8
+"""As the local engine: each round doubles the resolution of groups still too large."""
+
+
+class GdsRunner:
+    """A :class:`QueryRunner` over the ``graphdatascience`` client's ``run_cypher``."""
+
+    def __init__(self, gds: GraphDataScience) -> None:
+        self.gds = gds
+
+    def run(
+        self,
+        statement: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        operation: str,
+        write: bool = False,
+    ) -> pd.DataFrame:
+        try:
+            frame: pd.DataFrame = self.gds.run_cypher(
+                query(statement), dict(params or {}), mode="WRITE" if write else "READ"
+            )
+        except Exception as exc:  # the client raises driver and its own errors alike
+            raise StoreError(f"{operation}: GDS statement {statement!r} failed: {exc}") from exc
+        return frame
+
+    def close(self) -> None:
+        self.gds.close()
+
+
+class GdsEngine:
+    """A :class:`~relgraph.analytics.engine.GraphEngine` inside Neo4j GDS.
+
+    Parameters
+    ----------
+    runner : QueryRunner
+        :meth:`connect` makes one from the ``graphdatascience`` client.
+    gen : str
+        The store's live generation (the persons the algorithms see).
+    batch_size : int
+        Rows per transaction when the links are written.
+    max_heap_percent : float
+        Refuse an algorithm whose estimate exceeds this share of the server's heap.
+    """
+
+    name = "gds"
+
+    def __init__(
+        self, runner: QueryRunner, gen: str, batch_size: int, max_heap_percent: float = 80.0
+    ) -> None:
+        self.runner = runner
+        self.gen = gen
+        self.batch_size = batch_size
+        self.max_heap_percent = max_heap_percent
+        self.run_id = uuid.uuid4().hex[:16]
+
+    @classmethod
+    def connect(cls, settings: Neo4jSettings, gen: str) -> GdsEngine:
+        """Connect through ``graphdatascience``; a clear error when GDS is not installed."""
+        from graphdatascience import GraphDataScience
+
+        try:
+            gds = GraphDataScience(
+                settings.uri,
+                auth=(settings.username, settings.password),
+                database=settings.database,
+                arrow=False,
+                show_progress=False,
+            )
+            version = gds.server_version()
+        except Exception as exc:  # unreachable server, bad auth, or no GDS plugin
+            raise StoreError(
+                f"cannot use Neo4j Graph Data Science at {settings.uri}: {exc}. "
+                "Install the GDS plugin or set RELGRAPH_ANALYTICS_ENGINE=local"
+            ) from exc
+        del version  # the call is the check: it fails when the plugin is missing
+        return cls(GdsRunner(gds), gen, settings.batch_size)
+
+    # -- GraphEngine --------------------------------------------------------------------
+
+    def components(
+        self, ids: IdArray, a: IndexArray, b: IndexArray, weight: FloatArray
+    ) -> IndexArray:
+        links = pa.table(
+            {
+                "person_a": pa.array(ids[a], pa.string()),
+                "person_b": pa.array(ids[b], pa.string()),
+                "strength": pa.array(weight, pa.float64()),
+                "network_id": pa.nulls(len(a), pa.string()),
+            }
+        )
+        params = {"gen": self.gen, "run": self.run_id}
+        write_rows(
+            self.runner,
+            "writeback_network_links",
+            links,
+            params,
+            operation="gds: write links",
+            batch_size=self.batch_size,
+        )
+        drain(
+            self.runner,
+            "writeback_prune_network_links",
+            params,
+            "gds: remove older links",
+            self.batch_size,
+        )
+        values = self._algorithm(
+            "wcc",
+            project=("gds_project_links", {"gen": self.gen, "run": self.run_id}),
+            config={},
+            read=("gds_wcc_read", {"gen": self.gen}),
+        )
+        return self._align(ids, values, "wcc").astype(np.int64)
+
+    def split_large(
+        self,
+        ids: IdArray,
+        label: IndexArray,
+        a: IndexArray,
+        b: IndexArray,
+        weight: FloatArray,
+        max_size: int,
+        seed: int,
+    ) -> tuple[IndexArray, npt.NDArray[np.bool_]]:
+        label = label.copy()
+        was_split = np.zeros(len(label), bool)
+        next_label = int(label.max(initial=-1)) + 1
+        gamma = 1.0
+        for round_ in range(MAX_SPLIT_ROUNDS):
+            large = np.flatnonzero(np.bincount(label) > max_size)
+            if len(large) == 0:
+                break
+            members = np.flatnonzero(np.isin(label, large))
+            prefix = f"{self.run_id}:{round_}:"
+            groups = pc.binary_join_element_wise(
+                prefix, pa.array(label[members]).cast(pa.string()), ""
+            )
+            rows = pa.table({"person_id": pa.array(ids[members], pa.string()), "group": groups})
+            write_rows(
+                self.runner,
+                "gds_group_set",
+                rows,
+                {"gen": self.gen},
+                operation="gds: mark large networks",
+                batch_size=self.batch_size,
+            )
+            keys = sorted(set(groups.to_pylist()))
+            values = self._algorithm(
+                "leiden",
+                project=(
+                    "gds_project_groups",
+                    {"gen": self.gen, "run": self.run_id, "groups": keys},
+                ),
+                config={"gamma": gamma, "seed": seed},
+                read=("gds_leiden_read", {"gen": self.gen, "groups": keys}),
+            )
+            community = self._align(ids[members], values, "leiden").astype(np.int64)
+            label[members] = next_label + community
+            next_label += int(community.max(initial=0)) + 1
+            was_split[members] = True
+            gamma *= 2
+        return label, was_split
+
+    def pagerank(
+        self, ids: IdArray, source: IndexArray, target: IndexArray, params: InfluenceParams
+    ) -> FloatArray:
+        # GDS projects the referrals stored in Neo4j (the same generation the
+        # projection was built from), so ``source``/``target`` are not sent again.
+        values = self._algorithm(
+            "pagerank",
+            project=("gds_project_referrals", {"gen": self.gen}),
+            config={
+                "damping": params.damping,
+                "max_iterations": params.max_iterations,
+                "tolerance": params.tolerance,
+            },
+            read=("gds_pagerank_read", {"gen": self.gen}),
+        )
+        score = self._align(ids, values, "pagerank").astype(np.float64)
+        total = score.sum()
+        # GDS leaves scores unnormalised; relgraph's contract is a distribution.
+        return score / total if total > 0 else score
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _algorithm(
+        self,
+        algorithm: str,
+        *,
+        project: tuple[str, dict[str, Any]],
+        config: dict[str, Any],
+        read: tuple[str, dict[str, Any]],
+    ) -> pd.DataFrame:
+        graph = f"relgraph-{algorithm}-{self.run_id}"
+        operation = f"gds: {algorithm}"
+        try:
+            self.runner.run(project[0], {**project[1], "graph": graph}, operation=operation)
+            estimate = self.runner.run(
+                f"gds_{algorithm}_estimate", {"graph": graph, **config}, operation=operation
+            )
+            share = float(estimate["heapPercentageMax"].iloc[0])
+            if share > self.max_heap_percent:
+                raise StoreError(
+                    f"{operation}: GDS estimates {estimate['requiredMemory'].iloc[0]} "
+                    f"({share:.0f}% of the heap), above the {self.max_heap_percent:.0f}% "
+                    "limit; give Neo4j more heap or use RELGRAPH_ANALYTICS_ENGINE=local"
+                )
+            self.runner.run(
+                f"gds_{algorithm}_write",
+                {"graph": graph, **config},
+                operation=operation,
+                write=True,
+            )
+            return self.runner.run(read[0], read[1], operation=operation)
+        finally:
+            self.runner.run("gds_graph_drop", {"graph": graph}, operation=operation, write=True)
+
+    @staticmethod
+    def _align(ids: IdArray, values: pd.DataFrame, algorithm: str) -> npt.NDArray[Any]:
+        found = pd.Series(values["value"].to_numpy(), index=values["node"].to_numpy())
+        aligned = found.reindex(ids)
+        if aligned.isna().any():
+            missing = ids[aligned.isna().to_numpy()][:5].tolist()
+            raise StoreError(f"gds: {algorithm} wrote no value for persons {missing}")
+        result: npt.NDArray[Any] = aligned.to_numpy()
+        return result
