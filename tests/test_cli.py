@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from relgraph.cli import app
@@ -89,3 +90,23 @@ def test_synth_refuses_a_tiny_bank(tmp_path: Path) -> None:
     result = runner.invoke(app, ["synth", "--out", str(tmp_path / "b"), "--customers", "3"])
     assert result.exit_code == 2
     assert "error:" in result.output
+
+
+@pytest.mark.parametrize("command", ["stats", "analyze", "serve"])
+def test_an_unreachable_neo4j_is_a_clear_error_at_start_up(
+    tmp_path: Path, command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("RELGRAPH_STORE", "neo4j")
+    monkeypatch.setenv("NEO4J_URI", f"bolt://127.0.0.1:{port}")
+    monkeypatch.setenv("NEO4J_PASSWORD", "secret-password")
+    monkeypatch.setenv("RELGRAPH_NEO4J_RETRY_TIME", "0")
+    monkeypatch.setenv("RELGRAPH_API_KEYS", "analyst:" + "k" * 32)
+    result = runner.invoke(app, [command, "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert f"cannot reach Neo4j at bolt://127.0.0.1:{port}" in " ".join(result.output.split())
+    assert "secret-password" not in result.output

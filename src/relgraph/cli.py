@@ -24,6 +24,7 @@ from rich.table import Table
 from relgraph.config import ConfigError, Settings
 
 if TYPE_CHECKING:
+    from relgraph.analytics.engine import GraphEngine
     from relgraph.api.auth import KeyRing
 from relgraph.store.base import Store, StoreError
 
@@ -63,15 +64,41 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _open_store(settings: Settings, *, read_only: bool = False) -> Store:
-    if settings.store != "embedded":
-        _fail(
-            f"store {settings.store!r} is not available in this build; use RELGRAPH_STORE=embedded"
-        )
+def _store_opener(settings: Settings, *, read_only: bool = False) -> Callable[[], Store]:
+    """A function that opens the configured store (raising :class:`StoreError`)."""
+    if settings.store == "neo4j":
+        from relgraph.store.neo4j import Neo4jStore
+
+        return lambda: Neo4jStore.connect(settings.neo4j)
     from relgraph.store.embedded import EmbeddedStore
 
+    return lambda: EmbeddedStore(settings.data_dir, read_only=read_only)
+
+
+def _store_name(settings: Settings) -> str:
+    if settings.store == "neo4j":
+        return f"neo4j {settings.neo4j.uri} database {settings.neo4j.database}"
+    return f"embedded {settings.data_dir}"
+
+
+def _open_store(settings: Settings, *, read_only: bool = False) -> Store:
     try:
-        return EmbeddedStore(settings.data_dir, read_only=read_only)
+        return _store_opener(settings, read_only=read_only)()
+    except StoreError as exc:
+        _fail(str(exc))
+
+
+def _engine(settings: Settings, store: Store) -> GraphEngine | None:
+    """The GDS engine when configured (it runs on the store's live generation)."""
+    if settings.engine != "gds":
+        return None
+    from relgraph.store.gds import GdsEngine
+    from relgraph.store.neo4j import Neo4jStore
+
+    if not isinstance(store, Neo4jStore):
+        _fail("RELGRAPH_ANALYTICS_ENGINE=gds needs RELGRAPH_STORE=neo4j")
+    try:
+        return GdsEngine.connect(settings.neo4j, store.generation)
     except StoreError as exc:
         _fail(str(exc))
 
@@ -233,12 +260,19 @@ def _analyze(settings: Settings) -> None:
     store = _open_store(settings)
     try:
         if not store.has_table("persons"):
-            _fail(f"the store in {settings.data_dir} holds no data: run `relgraph load DIR` first")
+            _fail(f"the store {_store_name(settings)} holds no data: run `relgraph load DIR` first")
         with _progress() as update:
             projection = build_projection(
                 store, progress=lambda step: update("projecting: " + step, 0, 1)
             )
-            report = run_analytics(store, projection, network_params, household_params, update)
+            report = run_analytics(
+                store,
+                projection,
+                network_params,
+                household_params,
+                update,
+                engine=_engine(settings, store),
+            )
     finally:
         store.close()
     table = Table(title=f"analytics ({sum(report.seconds.values()):.1f} s)")
@@ -403,9 +437,21 @@ def serve(
 def _serve(settings: Settings, host: str, port: int, keys: KeyRing) -> None:
     from relgraph.api.server import serve as run_server
 
-    if not (settings.data_dir / "relgraph.duckdb").exists():
+    if settings.store == "embedded" and not (settings.data_dir / "relgraph.duckdb").exists():
         _fail(f"no store in {settings.data_dir}: run `relgraph load DIR` first")
-    run_server(settings.data_dir, host, port, keys, production=settings.env == "production")
+    if settings.store == "neo4j":
+        # Unreachable at start-up is an error to see at once; later outages are
+        # reported by /readyz and recovered from without a restart.
+        _open_store(settings, read_only=True).close()
+    run_server(
+        _store_opener(settings, read_only=True),
+        _store_name(settings),
+        settings.data_dir,
+        host,
+        port,
+        keys,
+        production=settings.env == "production",
+    )
 
 
 @app.command("export-schema")

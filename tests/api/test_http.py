@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -122,3 +123,44 @@ def test_refresh_is_for_admins_only(app: Any, state: ServiceState) -> None:
     done = _post(app, mutation, key=KEYS[Role.ADMIN]).json()
     assert done["data"]["refresh"]["started"] is True
     assert calls == [1]
+
+
+def test_the_api_recovers_when_the_store_comes_back(data_dir: Path, state: ServiceState) -> None:
+    """A store that cannot be reached makes /readyz say so; when it returns, no restart."""
+    import threading
+
+    from relgraph.api.server import keep_trying
+    from relgraph.store.base import Store, StoreError
+    from relgraph.store.embedded import EmbeddedStore
+
+    state.model, state.error = None, None
+    state.store = "neo4j neo4j://127.0.0.1:7687 database neo4j"
+    app = create_app(state)
+    attempts: list[int] = []
+    down = threading.Event()
+    down.set()
+
+    def open_store() -> Store:
+        attempts.append(1)
+        if down.is_set():
+            raise StoreError("cannot reach Neo4j at neo4j://127.0.0.1:7687: connection refused")
+        return EmbeddedStore(data_dir, read_only=True)
+
+    worker = threading.Thread(target=keep_trying, args=(state, open_store, 0.05))
+    worker.start()
+    while len(attempts) < 2:
+        threading.Event().wait(0.01)
+    answer = _get(app, "/readyz")
+    assert answer.status_code == 503
+    assert answer.json() == {
+        "status": "not ready",
+        "store": "neo4j neo4j://127.0.0.1:7687 database neo4j",
+        "reason": "cannot reach Neo4j at neo4j://127.0.0.1:7687: connection refused",
+    }
+    down.clear()
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+    ready = _get(app, "/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["store"].startswith("neo4j ")
+    assert _post(app, QUERY).status_code == 200

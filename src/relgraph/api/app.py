@@ -42,6 +42,8 @@ class ServiceState:
     deadline_seconds: float = DEADLINE_SECONDS
     refresh: Callable[[], None] | None = None
     """Starts a rebuild of the model from the store (set by the server)."""
+    store: str = "embedded"
+    """Which store the model is built from (``/readyz`` reports it; never credentials)."""
 
 
 class Observe(SchemaExtension):
@@ -159,10 +161,19 @@ def create_app(state: ServiceState, *, production: bool = False) -> Starlette:
     async def readyz(_: Request) -> Response:
         if state.model is not None:
             return JSONResponse(
-                {"status": "ready", "nodes": sum(state.model.stats["nodes"].values())}
+                {
+                    "status": "ready",
+                    "store": state.store,
+                    "nodes": sum(state.model.stats["nodes"].values()),
+                }
             )
         return JSONResponse(
-            {"status": "not ready", "reason": state.error or "building the graph"}, status_code=503
+            {
+                "status": "not ready",
+                "store": state.store,
+                "reason": state.error or "building the graph",
+            },
+            status_code=503,
         )
 
     async def metrics(_: Request) -> Response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -18,38 +19,66 @@ import uvicorn
 from relgraph.api.app import ServiceState, create_app, default_state
 from relgraph.api.auth import KeyRing
 from relgraph.api.readmodel import build_read_model
-from relgraph.store.base import StoreError
-from relgraph.store.embedded import EmbeddedStore
+from relgraph.store.base import Store, StoreError
 
 log = logging.getLogger("relgraph.api")
 
 
-def load_model(state: ServiceState, data_dir: Path) -> None:
+RETRY_SECONDS = 15.0
+"""How long a server whose store cannot be read waits before trying again."""
+
+
+def load_model(state: ServiceState, open_store: Callable[[], Store]) -> bool:
     """Build the read model from the store and swap it in; record the error if it fails."""
     try:
-        with EmbeddedStore(data_dir, read_only=True) as store:
+        with open_store() as store:
             model = build_read_model(store)
     except (StoreError, OSError) as exc:
         state.error = str(exc)
         log.error("cannot build the graph: %s", exc)
-        return
+        return False
     except Exception as exc:
         state.error = f"unexpected error while building the graph: {exc}"
         log.exception("cannot build the graph")
-        return
+        return False
     state.model = model
     state.error = None
     log.info("graph ready: %s nodes", f"{sum(model.stats['nodes'].values()):,}")
+    return True
 
 
-def serve(data_dir: Path, host: str, port: int, keys: KeyRing, *, production: bool) -> None:
-    """Serve until SIGTERM/SIGINT."""
+def keep_trying(
+    state: ServiceState,
+    open_store: Callable[[], Store],
+    retry_seconds: float = RETRY_SECONDS,
+    stop: threading.Event | None = None,
+) -> None:
+    """Load the model, and while the store cannot be read keep retrying: a database that
+    comes back makes the API ready without a restart (``/readyz`` says why until then)."""
+    stop = stop or threading.Event()
+    while not load_model(state, open_store) and state.model is None:
+        if stop.wait(retry_seconds):
+            return
+
+
+def serve(
+    open_store: Callable[[], Store],
+    store_name: str,
+    data_dir: Path,
+    host: str,
+    port: int,
+    keys: KeyRing,
+    *,
+    production: bool,
+) -> None:
+    """Serve until SIGTERM/SIGINT; ``open_store`` opens the store read-only for each build."""
     state = default_state(data_dir, keys)
+    state.store = store_name
     app = create_app(state, production=production)
-    threading.Thread(target=load_model, args=(state, data_dir), daemon=True).start()
+    threading.Thread(target=keep_trying, args=(state, open_store), daemon=True).start()
 
     def rebuild() -> None:
-        threading.Thread(target=load_model, args=(state, data_dir), daemon=True).start()
+        threading.Thread(target=load_model, args=(state, open_store), daemon=True).start()
 
     def reload(_signum: int, _frame: FrameType | None) -> None:
         rebuild()
