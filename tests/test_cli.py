@@ -110,3 +110,54 @@ def test_an_unreachable_neo4j_is_a_clear_error_at_start_up(
     assert result.exit_code == 2
     assert f"cannot reach Neo4j at bolt://127.0.0.1:{port}" in " ".join(result.output.split())
     assert "secret-password" not in result.output
+
+
+def test_load_into_neo4j_goes_through_the_store_runner(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relgraph.config import Neo4jSettings
+    from relgraph.store.neo4j import Neo4jStore
+    from tests.store.recording import RecordingRunner
+
+    recorder = RecordingRunner()
+    monkeypatch.setattr(
+        Neo4jStore,
+        "connect",
+        classmethod(lambda cls, s: cls(recorder, Neo4jSettings(batch_size=500))),
+    )
+    monkeypatch.setenv("RELGRAPH_STORE", "neo4j")
+    bank = tmp_path / "bank"
+    assert runner.invoke(app, ["synth", "--out", str(bank), "--customers", "300"]).exit_code == 0
+    result = runner.invoke(app, ["load", str(bank), "--data-dir", str(tmp_path / "data")])
+    assert result.exit_code == 0, result.output
+    customers = recorder.named("customers_merge")
+    assert sum(len(c.params["rows"]) for c in customers) == 300
+    assert recorder.state is not None
+    assert recorder.statements()[-1] != "customers_merge"
+    assert "state_commit_load" in recorder.statements()
+
+
+def test_analyze_with_gds_uses_the_gds_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relgraph.cli import _engine
+    from relgraph.config import Neo4jSettings, Settings
+    from relgraph.store.gds import GdsEngine
+    from relgraph.store.neo4j import Neo4jStore
+    from tests.store.recording import RecordingRunner
+
+    recorder = RecordingRunner(
+        state={"gen": "g7", "meta": "{}", "tables": "{}", "results": "{}", "pending": []}
+    )
+    store = Neo4jStore(recorder, Neo4jSettings())
+    made: list[str] = []
+    monkeypatch.setattr(
+        GdsEngine,
+        "connect",
+        classmethod(lambda cls, s, gen: made.append(gen) or cls(RecordingRunner(), gen, 10)),
+    )
+    settings = Settings.from_env({"RELGRAPH_STORE": "neo4j", "RELGRAPH_ANALYTICS_ENGINE": "gds"})
+    engine = _engine(settings, store)
+    assert isinstance(engine, GdsEngine)
+    assert made == ["g7"]
+    assert _engine(Settings.from_env({}), store) is None

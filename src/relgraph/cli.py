@@ -183,9 +183,12 @@ def _load(source: Path, settings: Settings) -> None:
     store = _open_store(settings)
     try:
         with _progress() as update:
+            store.progress = update
             report = load_directory(source, store, settings.data_dir, progress=update)
     except IngestError as exc:
         _fail(f"load stopped, nothing written: {exc}")
+    except StoreError as exc:
+        _fail(f"load stopped; the store keeps its last good load: {exc}")
     finally:
         store.close()
     console.print(format_report(report))

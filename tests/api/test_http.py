@@ -164,3 +164,11 @@ def test_the_api_recovers_when_the_store_comes_back(data_dir: Path, state: Servi
     assert ready.status_code == 200
     assert ready.json()["store"].startswith("neo4j ")
     assert _post(app, QUERY).status_code == 200
+
+
+def test_a_failed_refresh_keeps_serving_and_says_why(app: Any, state: ServiceState) -> None:
+    state.error = "cannot reach Neo4j at neo4j://db:7687: connection refused"
+    answer = _get(app, "/readyz")
+    assert answer.status_code == 200
+    assert answer.json()["refreshError"] == state.error
+    assert _post(app, QUERY).status_code == 200

@@ -62,7 +62,7 @@ def test_rows_go_in_batches_numbered_in_written_order(
     rows = [r for c in persons for r in c.params["rows"]]
     assert [r["seq"] for r in rows] == list(range(n))
     assert [r["person_id"] for r in rows] == tables["persons"].column("person_id").to_pylist()
-    gen = generation_id(tables, {})
+    gen = generation_id(tables)
     assert {c.params["gen"] for c in persons} == {gen}
     assert all(c.write and c.operation == "load persons" for c in persons)
 
@@ -92,7 +92,7 @@ def test_a_row_that_finds_no_node_aborts_before_the_commit(
     assert runner.state is not None
     assert runner.state["gen"] == good
     assert store.meta() == {"fingerprint": "good"}
-    assert runner.state["pending"] == [generation_id(changed, {"fingerprint": "bad"})]
+    assert runner.state["pending"] == [generation_id(changed)]
 
 
 def test_next_load_deletes_the_old_generation_and_abandoned_ones(
@@ -100,9 +100,9 @@ def test_next_load_deletes_the_old_generation_and_abandoned_ones(
 ) -> None:
     tables = _tables()
     store.replace_tables(tables, {"fingerprint": "1"})
-    first = generation_id(tables, {"fingerprint": "1"})
+    first = generation_id(tables)
     runner.calls.clear()
-    store.replace_tables(tables, {"fingerprint": "2"})
+    store.replace_tables({**tables, "persons": tables["persons"].slice(1)}, {"fingerprint": "2"})
     pruned = {c.params["stale"] for c in runner.named("prune_")}
     assert pruned == {first}
     labels = {c.statement for c in runner.named("prune_")}
@@ -114,13 +114,12 @@ def test_next_load_deletes_the_old_generation_and_abandoned_ones(
 def test_loading_the_same_data_twice_merges_onto_the_same_generation(
     store: Neo4jStore, runner: RecordingRunner
 ) -> None:
-    store.replace_tables(_tables(), {"fingerprint": "same"})
+    store.replace_tables(_tables(), {"loaded_at": "monday"})
     runner.calls.clear()
-    store.replace_tables(_tables(), {"fingerprint": "same"})
+    store.replace_tables(_tables(), {"loaded_at": "tuesday"})
+    assert store.meta() == {"loaded_at": "tuesday"}
     assert runner.named("prune_") == []
-    assert {c.params["gen"] for c in runner.named("persons_merge")} == {
-        generation_id(_tables(), {"fingerprint": "same"})
-    }
+    assert {c.params["gen"] for c in runner.named("persons_merge")} == {generation_id(_tables())}
 
 
 def test_unknown_table_is_refused_before_anything_is_written(
@@ -212,3 +211,24 @@ def test_reads_page_through_a_table_in_seq_ranges(
     ]
     described = json.loads(runner.state["tables"])  # type: ignore[index]
     assert described["persons"]["rows"] == persons.num_rows
+
+
+def test_long_loads_report_progress_per_batch(store: Neo4jStore) -> None:
+    seen: list[tuple[str, int, int]] = []
+    store.progress = lambda stage, done, total: seen.append((stage, done, total))
+    store.replace_tables(_tables(), {})
+    persons = [s for s in seen if s[0] == "load persons"]
+    n = _tables()["persons"].num_rows
+    assert persons[-1] == ("load persons", n, n)
+    assert [done for _, done, _ in persons] == sorted({min(i + 2, n) for i in range(0, n, 2)})
+
+
+def test_a_failed_write_back_says_the_results_are_saved(
+    store: Neo4jStore, runner: RecordingRunner
+) -> None:
+    store.replace_tables(_tables(), {})
+    runner.overrides["writeback_households"] = lambda p: pa.table({"written": [0]}).to_pandas()
+    households = pa.table({"household_id": ["H1"], "size": [2]})
+    with pytest.raises(StoreError, match="results saved; writing them back onto the graph stopped"):
+        store.replace_results({"households": households})
+    assert store.read_results("households").equals(households)

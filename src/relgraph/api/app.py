@@ -160,13 +160,15 @@ def create_app(state: ServiceState, *, production: bool = False) -> Starlette:
 
     async def readyz(_: Request) -> Response:
         if state.model is not None:
-            return JSONResponse(
-                {
-                    "status": "ready",
-                    "store": state.store,
-                    "nodes": sum(state.model.stats["nodes"].values()),
-                }
-            )
+            ready: dict[str, object] = {
+                "status": "ready",
+                "store": state.store,
+                "nodes": sum(state.model.stats["nodes"].values()),
+            }
+            if state.error is not None:
+                # Still serving the last graph built; the store failed the latest refresh.
+                ready["refreshError"] = state.error
+            return JSONResponse(ready)
         return JSONResponse(
             {
                 "status": "not ready",

@@ -11,7 +11,7 @@ nullable — plus the derived columns ``model.CUSTOMER_DERIVED_COLUMNS`` and
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 
 import pandas as pd
@@ -28,6 +28,9 @@ class TableNotFoundError(StoreError, KeyError):
 
 class Store(ABC):
     """System of record: canonical tables, analytics results and load metadata."""
+
+    progress: Callable[[str, int, int], None] | None = None
+    """``progress(stage, done, total)`` for stores whose writes take minutes (Neo4j)."""
 
     @abstractmethod
     def replace_tables(self, tables: Mapping[str, pa.Table], meta: Mapping[str, str]) -> None:

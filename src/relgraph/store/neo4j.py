@@ -27,7 +27,7 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -136,17 +136,19 @@ class State:
     pending: tuple[str, ...] = ()
 
 
-def generation_id(tables: Mapping[str, pa.Table], meta: Mapping[str, str]) -> str:
-    """Fingerprint of a load's content: the same tables and metadata, the same id.
+def generation_id(tables: Mapping[str, pa.Table]) -> str:
+    """Fingerprint of a load's content: the same tables, the same id.
+
+    Metadata (when and from where) is not part of it, so reloading the same data
+    MERGEs onto the same elements and changes nothing.
 
     Examples
     --------
     >>> t = {"persons": pa.table({"person_id": ["P1"]})}
-    >>> generation_id(t, {}) == generation_id(t, {})
+    >>> generation_id(t) == generation_id({"persons": pa.table({"person_id": ["P1"]})})
     True
     """
     digest = hashlib.sha256()
-    digest.update(json.dumps(sorted(meta.items())).encode())
     for name in sorted(tables):
         digest.update(name.encode())
         digest.update(_ipc(tables[name]))
@@ -181,10 +183,12 @@ def write_rows(
     operation: str,
     batch_size: int,
     numbered: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> None:
     """``UNWIND $rows`` ``table`` in batches; every row must land (counted back).
 
-    ``numbered`` adds each row's position as ``seq``, which reads order by.
+    ``numbered`` adds each row's position as ``seq``, which reads order by;
+    ``progress(operation, rows done, rows)`` is called after every batch.
     """
     if numbered:
         table = table.append_column("seq", pa.array(np.arange(table.num_rows, dtype=np.int64)))
@@ -197,6 +201,8 @@ def write_rows(
                 f"{operation}: {len(rows) - written} of rows {start}..{start + len(rows) - 1} "
                 "found no node to attach to; nothing after the last commit is live"
             )
+        if progress is not None:
+            progress(operation, start + len(rows), table.num_rows)
     log.info("%s: %d rows", operation, table.num_rows)
 
 
@@ -281,7 +287,7 @@ class Neo4jStore(Store):
             name: {"rows": table.num_rows, "schema": _schema_json(table)}
             for name, table in tables.items()
         }
-        gen = generation_id(tables, meta)
+        gen = generation_id(tables)
         self.ensure_schema()
         before = self.state()
         self.runner.run("state_begin_load", {"gen": gen}, operation="begin load", write=True)
@@ -295,6 +301,7 @@ class Neo4jStore(Store):
                     operation=f"load {name}",
                     batch_size=self.settings.batch_size,
                     numbered=True,
+                    progress=self.progress,
                 )
         self.runner.run(
             "state_commit_load",
@@ -340,6 +347,13 @@ class Neo4jStore(Store):
     # -- results ----------------------------------------------------------------------------
 
     def replace_results(self, tables: Mapping[str, pa.Table]) -> None:
+        """Keep the tables exactly, switch the state to them at once, then write them back.
+
+        The write-back onto the graph comes after the switch: if it fails part-way the
+        results are safe and ``read_results`` serves them, the error says so, and the
+        next run rewrites the properties (each run marks what it wrote and removes
+        what an earlier run wrote and this one did not).
+        """
         state = self.state()
         if state.gen is None:
             raise StoreError("no data loaded: run `relgraph load DIR` before writing results")
@@ -366,7 +380,13 @@ class Neo4jStore(Store):
         if committed.empty:
             raise StoreError("a new load replaced the data while analytics ran: rerun analyze")
         self._prune_results(results)
-        self._write_back(tables, state.gen, run)
+        try:
+            self._write_back(tables, state.gen, run)
+        except StoreError as exc:
+            raise StoreError(
+                f"results saved; writing them back onto the graph stopped: {exc}. "
+                "Rerun `relgraph analyze` to complete the graph properties"
+            ) from exc
 
     def read_results(self, name: str) -> pa.Table:
         state = self.state()
@@ -421,6 +441,7 @@ class Neo4jStore(Store):
                 {"gen": gen, "run": run},
                 operation=f"write back {name}",
                 batch_size=self.settings.batch_size,
+                progress=self.progress,
             )
             if prune is not None:
                 self.drain(prune, {"gen": gen, "run": run}, f"write back {name}")

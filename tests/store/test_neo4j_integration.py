@@ -1,0 +1,136 @@
+"""Against a real Neo4j (``NEO4J_URI`` set; marker ``neo4j``): the graph users see, GDS.
+
+These tests empty the database they are pointed at: use a scratch one. Without
+``NEO4J_URI`` they are skipped (no Neo4j can be installed on the build machines).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from relgraph.analytics.networks import hidden_networks
+from relgraph.analytics.params import NetworkParams
+from relgraph.analytics.run import analyze
+from relgraph.config import Settings
+from relgraph.graph import build_projection
+from relgraph.store.base import StoreError
+from relgraph.store.embedded import EmbeddedStore
+from tests.graph.conftest import BANK, canonical_tables
+
+pytestmark = [
+    pytest.mark.neo4j,
+    pytest.mark.skipif(
+        not os.environ.get("NEO4J_URI"), reason="NEO4J_URI is not set: no Neo4j to test"
+    ),
+]
+
+TABLES = canonical_tables(BANK)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@pytest.fixture
+def driver(settings: Settings) -> Iterator[Any]:
+    import neo4j
+
+    with neo4j.GraphDatabase.driver(
+        settings.neo4j.uri, auth=(settings.neo4j.username, settings.neo4j.password)
+    ) as driver:
+        driver.execute_query("MATCH (n) DETACH DELETE n", database_=settings.neo4j.database)
+        yield driver
+
+
+def _count(driver: Any, settings: Settings, cypher: str) -> int:
+    records, _, _ = driver.execute_query(cypher, database_=settings.neo4j.database)
+    return int(records[0][0])
+
+
+def test_the_bank_is_a_graph_and_results_are_written_back(
+    driver: Any, settings: Settings, tmp_path: Path
+) -> None:
+    from relgraph.store.neo4j import Neo4jStore
+
+    with Neo4jStore.connect(settings.neo4j) as store:
+        store.replace_tables(TABLES, {"fingerprint": "bank"})
+        analyze(store, build_projection(store))
+        households = store.read_results("person_households").to_pandas()
+    assert _count(driver, settings, "MATCH (c:CustomerRecord) RETURN count(c)") == 6
+    assert (
+        _count(driver, settings, "MATCH (:CustomerRecord)-[r:RECORD_OF]->(:Person) RETURN count(r)")
+        == 6
+    )
+    alice = households.set_index("person_id")["household_id"]
+    records, _, _ = driver.execute_query(
+        "MATCH (p:Person {person_id: $id}) RETURN p.householdId AS h, p.networkId AS n",
+        id="P1",
+        database_=settings.neo4j.database,
+    )
+    assert records[0]["h"] == alice["P1"]
+    assert records[0]["n"] is not None
+    assert _count(
+        driver, settings, "MATCH (:Person)-[r:MEMBER_OF]->(:Household) RETURN count(r)"
+    ) == len(households)
+    with EmbeddedStore(tmp_path) as reference:
+        reference.replace_tables(TABLES, {})
+        analyze(reference, build_projection(reference))
+        for name in reference.result_names():
+            with Neo4jStore.connect(settings.neo4j) as store:
+                assert store.read_results(name).equals(reference.read_results(name)), name
+
+
+def test_loading_twice_leaves_the_same_graph(driver: Any, settings: Settings) -> None:
+    from relgraph.store.neo4j import Neo4jStore
+
+    count = "MATCH (n) OPTIONAL MATCH (n)-[r]->() RETURN count(DISTINCT n) + count(r)"
+    with Neo4jStore.connect(settings.neo4j) as store:
+        store.replace_tables(TABLES, {"loaded_at": "1"})
+        before = _count(driver, settings, count)
+        store.replace_tables(TABLES, {"loaded_at": "2"})
+        assert _count(driver, settings, count) == before
+
+
+def test_a_load_with_a_dangling_row_keeps_the_last_good_graph(
+    driver: Any, settings: Settings
+) -> None:
+    from relgraph.store.neo4j import Neo4jStore
+
+    transfers = TABLES["transfers"]
+    dangling = pa.concat_tables(
+        [transfers, pa.table({c: [transfers.column(c)[0].as_py()] for c in transfers.column_names})
+         .set_column(transfers.column_names.index("to_account"), "to_account", pa.array(["NOPE"]))
+         .set_column(transfers.column_names.index("tx_id"), "tx_id", pa.array(["T-NEW"]))
+         .cast(transfers.schema)]
+    )  # fmt: skip
+    with Neo4jStore.connect(settings.neo4j) as store:
+        store.replace_tables(TABLES, {"fingerprint": "good"})
+        with pytest.raises(StoreError, match="found no node to attach to"):
+            store.replace_tables({**TABLES, "transfers": dangling}, {"fingerprint": "bad"})
+        assert store.meta() == {"fingerprint": "good"}
+        assert store.read_table("transfers").equals(transfers)
+
+
+def test_gds_networks_match_the_local_engine(driver: Any, settings: Settings) -> None:
+    from relgraph.store.gds import GdsEngine
+    from relgraph.store.neo4j import Neo4jStore
+
+    try:
+        driver.execute_query("RETURN gds.version()", database_=settings.neo4j.database)
+    except Exception:
+        pytest.skip("the GDS plugin is not installed on this Neo4j")
+    with Neo4jStore.connect(settings.neo4j) as store:
+        store.replace_tables(TABLES, {})
+        projection = build_projection(store)
+        engine = GdsEngine.connect(settings.neo4j, store.generation)
+        local = hidden_networks(projection, NetworkParams())
+        remote = hidden_networks(projection, NetworkParams(), engine=engine)
+    assert remote.label.tolist() == local.label.tolist()
+    assert _count(driver, settings, "CALL gds.graph.list() YIELD graphName RETURN count(*)") == 0
