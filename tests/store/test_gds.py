@@ -158,3 +158,37 @@ def test_large_networks_split_round_by_round_at_doubling_resolution() -> None:
     marked = fake.named("gds_group_set")
     assert marked[0].params["rows"][0]["group"] == f"{engine.run_id}:0:0"
     assert fake.named("gds_project_groups")[1].params["groups"][0].startswith(f"{engine.run_id}:1:")
+
+
+class FakeClient:
+    def __init__(self, failure: Exception | None = None) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.failure = failure
+
+    def run_cypher(self, text: str, params: dict[str, Any]) -> pd.DataFrame:
+        self.sent.append((text, params))
+        if self.failure is not None:
+            raise self.failure
+        return pd.DataFrame({"version": ["2.13.2"]})
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_gds_runner_sends_the_file_through_the_client() -> None:
+    from relgraph.store.gds import GdsRunner
+
+    client = FakeClient()
+    frame = GdsRunner(client).run("gds_version", operation="gds: check")  # type: ignore[arg-type]
+    assert frame["version"].tolist() == ["2.13.2"]
+    assert client.sent == [(query("gds_version"), {})]
+
+
+def test_a_missing_plugin_is_a_clear_error() -> None:
+    from relgraph.store.gds import GdsRunner
+
+    client = FakeClient(RuntimeError("Unknown function 'gds.version'"))
+    with pytest.raises(
+        StoreError, match="gds: check: GDS statement 'gds_version' failed: Unknown function"
+    ):
+        GdsRunner(client).run("gds_version", operation="gds: check")  # type: ignore[arg-type]

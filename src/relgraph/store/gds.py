@@ -52,9 +52,9 @@ class GdsRunner:
         write: bool = False,
     ) -> pd.DataFrame:
         try:
-            frame: pd.DataFrame = self.gds.run_cypher(
-                query(statement), dict(params or {}), mode="WRITE" if write else "READ"
-            )
+            # Always a write session (``write`` is not passed on): GDS write procedures
+            # need one, and older graphdatascience releases' run_cypher takes no mode.
+            frame: pd.DataFrame = self.gds.run_cypher(query(statement), dict(params or {}))
         except Exception as exc:  # the client raises driver and its own errors alike
             raise StoreError(f"{operation}: GDS statement {statement!r} failed: {exc}") from exc
         return frame
@@ -102,14 +102,14 @@ class GdsEngine:
                 arrow=False,
                 show_progress=False,
             )
-            version = gds.server_version()
         except Exception as exc:  # unreachable server, bad auth, or no GDS plugin
             raise StoreError(
                 f"cannot use Neo4j Graph Data Science at {settings.uri}: {exc}. "
                 "Install the GDS plugin or set RELGRAPH_ANALYTICS_ENGINE=local"
             ) from exc
-        del version  # the call is the check: it fails when the plugin is missing
-        return cls(GdsRunner(gds), gen, settings.batch_size)
+        runner = GdsRunner(gds)
+        runner.run("gds_version", operation="gds: check the plugin")
+        return cls(runner, gen, settings.batch_size)
 
     # -- GraphEngine --------------------------------------------------------------------
 
