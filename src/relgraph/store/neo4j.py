@@ -337,7 +337,8 @@ class Neo4jStore(Store):
         if table.num_rows != info["rows"]:
             raise StoreError(
                 f"canonical table {name!r}: read {table.num_rows} rows of {info['rows']} "
-                "written; the graph was changed outside relgraph"
+                "written; a newer load replaced it while it was read (read again), or the "
+                "graph was changed outside relgraph"
             )
         return table if columns is None else table.select(list(columns))
 
