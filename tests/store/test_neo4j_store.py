@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -232,3 +233,15 @@ def test_a_failed_write_back_says_the_results_are_saved(
     with pytest.raises(StoreError, match="results saved; writing them back onto the graph stopped"):
         store.replace_results({"households": households})
     assert store.read_results("households").equals(households)
+
+
+def test_a_state_node_left_by_an_unfinished_first_load_reads_as_empty(
+    store: Neo4jStore, runner: RecordingRunner
+) -> None:
+    runner.overrides["state_read"] = lambda p: pd.DataFrame(
+        {"gen": [float("nan")], "meta": [None], "tables": [None], "results": [None],
+         "pending": [["g0"]]}
+    )  # fmt: skip
+    state = store.state()
+    assert (state.gen, state.meta, state.tables, state.pending) == (None, {}, {}, ("g0",))
+    assert store.table_names() == []

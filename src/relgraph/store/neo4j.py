@@ -251,13 +251,19 @@ class Neo4jStore(Store):
         frame = self.runner.run("state_read", operation="read state")
         if frame.empty:
             return State()
-        row = frame.iloc[0]
+        row = frame.iloc[0].to_dict()
+
+        def value(key: str) -> Any:
+            # A property never set comes back null, which pandas may hold as NaN.
+            found = row.get(key)
+            return None if found is None or isinstance(found, float) else found
+
         return State(
-            gen=row["gen"],
-            meta=json.loads(row["meta"] or "{}"),
-            tables=json.loads(row["tables"] or "{}"),
-            results=json.loads(row["results"] or "{}"),
-            pending=tuple(row["pending"] or ()),
+            gen=value("gen"),
+            meta=json.loads(value("meta") or "{}"),
+            tables=json.loads(value("tables") or "{}"),
+            results=json.loads(value("results") or "{}"),
+            pending=tuple(value("pending") or ()),
         )
 
     @property
