@@ -9,4 +9,4 @@ if [ ! -d "$INPUT" ] || [ -z "$(ls -A "$INPUT" 2>/dev/null)" ]; then
 fi
 relgraph load "$INPUT"
 relgraph analyze
-exec relgraph serve --host 0.0.0.0 --port 8000
+exec relgraph serve --host "${RELGRAPH_HOST:-0.0.0.0}" --port "${RELGRAPH_PORT:-8000}"
