@@ -30,11 +30,11 @@ from typing import Any
 
 from relgraph.analytics.audience import (
     REASONS,
-    AudienceSource,
     Criteria,
     campaign_audience,
     export,
 )
+from relgraph.analytics.audience_source import AudienceSource
 from relgraph.analytics.run import analyze
 from relgraph.graph import build_projection
 from relgraph.ingest import load_directory

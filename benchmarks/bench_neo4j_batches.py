@@ -1,11 +1,15 @@
-"""Client-side cost of a Neo4j load: building the UNWIND batches for a whole bank.
+"""Cost of a Neo4j load: the client side always, a real server when ``--server`` is given.
 
-No Neo4j runs on this machine, so the server side is not measured: a runner that
-only counts what it is sent stands in for it. Reported: seconds to turn every
-canonical table into parameter batches (median of --repeats), the number of
-transactions, and the same tables written to the embedded store for scale.
+Client side: a runner that only counts what it is sent stands in for Neo4j, so the
+seconds are relgraph's own (hashing the tables, building the UNWIND batches);
+reported with the number of transactions, beside the embedded store writing the
+same tables. With ``--server`` (and ``NEO4J_URI``/``NEO4J_PASSWORD``/… set) the
+same tables are also loaded into that Neo4j and read back, each timed — this
+empties nothing, but replaces relgraph's graph there: use a scratch database.
 
     python benchmarks/bench_neo4j_batches.py benchmarks/data/store-100000-42
+    NEO4J_URI=neo4j://127.0.0.1:7687 NEO4J_PASSWORD=... \
+        python benchmarks/bench_neo4j_batches.py benchmarks/data/store-100000-42 --server
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ def main() -> None:
     parser.add_argument("store", type=Path, help="an embedded store directory (loaded bank)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--server", action="store_true", help="also load into NEO4J_URI")
     args = parser.parse_args()
     with EmbeddedStore(args.store, read_only=True) as source:
         tables = {name: source.read_table(name) for name in source.table_names()}
@@ -77,6 +82,28 @@ def main() -> None:
     print(f"neo4j batches (client side): median {statistics.median(neo):.2f} s  runs {neo}")
     print(f"transactions: {counted.transactions:,}; rows sent: {counted.rows:,}")
     print(f"embedded replace_tables: median {statistics.median(embedded):.2f} s  runs {embedded}")
+    if args.server:
+        _server(tables, args.batch_size)
+
+
+def _server(tables: dict[str, Any], batch_size: int) -> None:
+    from dataclasses import replace
+
+    from relgraph.config import Settings
+
+    settings = replace(Settings.from_env().neo4j, batch_size=batch_size)
+    with Neo4jStore.connect(settings) as store:
+        started = time.perf_counter()
+        store.replace_tables(tables, {"fingerprint": "bench"})
+        loaded = time.perf_counter() - started
+        started = time.perf_counter()
+        for name in tables:
+            store.read_table(name)
+        read = time.perf_counter() - started
+    rows = sum(t.num_rows for t in tables.values())
+    print(
+        f"server {settings.uri}: load {loaded:.1f} s ({rows / loaded:,.0f} rows/s), read back {read:.1f} s"
+    )
 
 
 if __name__ == "__main__":

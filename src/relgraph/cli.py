@@ -327,7 +327,8 @@ def audience(
 
 
 def _audience(settings: Settings, wanted: Any, out: Path) -> Any:
-    from relgraph.analytics.audience import AudienceSource, campaign_audience, export
+    from relgraph.analytics.audience import campaign_audience, export
+    from relgraph.analytics.audience_source import AudienceSource
 
     store = _open_store(settings, read_only=True)  # fails clearly when nothing was loaded
     try:

@@ -27,11 +27,11 @@ import pytest
 
 from relgraph.analytics.audience import (
     AudienceError,
-    AudienceSource,
     Criteria,
     campaign_audience,
     export,
 )
+from relgraph.analytics.audience_source import AudienceSource
 from relgraph.analytics.run import analyze
 from relgraph.graph import build_projection
 from relgraph.ingest import load_directory

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from relgraph.analytics.audience import product_bits
+from relgraph.analytics.audience_source import product_bits
 from relgraph.graph import Projection, build_projection, graph_stats
 from relgraph.store.base import Store, TableNotFoundError
 
@@ -307,7 +307,7 @@ def build_read_model(store: Store) -> ReadModel:
 
     The linked-accounts tie graph is built here too, so no request pays for it.
     """
-    from relgraph.analytics.audience import AudienceSource
+    from relgraph.analytics.audience_source import AudienceSource
 
     model = ReadModel(build_projection(store), load_results(store))
     model.audience = AudienceSource.from_store(store)
