@@ -63,6 +63,16 @@ def test_every_statement_passes_the_neo4j_parser(tmp_path: Path) -> None:
         ("MATCH (n:Persn) RETURN n", "Label Persn is not present"),
         ("MATCH (a)-[:KNOWS]->(b) RETURN a", "Relationship type KNOWS is not present"),
         ("MATCH (n) RETURN n;\nMATCH (m) DETACH DELETE m", "2 statements; one per file"),
+        (
+            "CALL gds.wcc.write($graph, {}) YIELD components RETURN components",
+            "Unknown procedure output: `components`",
+        ),
+        (
+            "CALL gds.wcc.wrte($graph, {}) YIELD componentCount RETURN componentCount",
+            "Procedure gds.wcc.wrte is not present",
+        ),
+        ("CALL gds.graph.drop() YIELD graphName RETURN graphName", "required number of arguments"),
+        ("RETURN gds.versoin() AS version", "Function gds.versoin is not present"),
     ],
 )
 def test_a_broken_statement_is_caught(tmp_path: Path, text: str, message: str) -> None:
