@@ -459,3 +459,43 @@ STORE_REL_TYPES: Final[tuple[str, ...]] = (
 """Relationship types in the Neo4j store: the graph model's types, review-band duplicate
 pairs, marketing contacts, and analytics results written back (hidden-network links,
 household and group membership, the accounts an alert involves)."""
+
+STORE_PROPERTY_KEYS: Final[tuple[str, ...]] = (
+    # relgraph's bookkeeping: generation, row position, analytics run, state and result chunks
+    "gen",
+    "seq",
+    "run",
+    "id",
+    "meta",
+    "tables",
+    "results",
+    "pending",
+    "table",
+    "part",
+    "parts",
+    "data",
+    # analytics results written back onto the graph, and GDS's working properties
+    "networkId",
+    "householdId",
+    "groupId",
+    "controllerId",
+    "controllerShare",
+    "ultimateControllerId",
+    "influenceRank",
+    "directReferrals",
+    "cascadeSize",
+    "cascadeAum",
+    "pagerank",
+    "influenceRun",
+    "riskScore",
+    "riskReasons",
+    "riskAlerts",
+    "riskRun",
+    "strength",
+    "txId",
+    "networkComponent",
+    "networkCommunity",
+    "networkGroup",
+    "referralPagerank",
+)
+"""Property keys the Neo4j store sets beside the canonical and result columns."""

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from relgraph import model
+from relgraph.canonical import CANONICAL_TABLES, canonical_schema
 from relgraph.store import cypher
 from relgraph.store.base import StoreError
 from relgraph.store.neo4j import PRUNE_STATEMENTS, WRITE_BACK, WRITE_ORDER
@@ -20,6 +21,14 @@ ROOT = Path(__file__).resolve().parents[2]
 LINTER = ROOT / "tools" / "cypher-lint"
 CYPHER_DIR = ROOT / "src" / "relgraph" / "cypher"
 SRC = ROOT / "src" / "relgraph"
+
+
+def property_keys() -> set[str]:
+    """Every property a statement may read: canonical and result columns, relgraph's own."""
+    keys = {c for t in CANONICAL_TABLES for c in canonical_schema(t).names}
+    keys |= {c for _, columns, _ in WRITE_BACK for c in columns or ()}
+    keys |= {"household_id", "group_id", "chain_id"}  # keys of the result nodes
+    return keys | set(model.STORE_PROPERTY_KEYS)
 
 
 def lint(tmp_path: Path, *files: Path) -> tuple[int, list[dict[str, object]]]:
@@ -33,6 +42,7 @@ def lint(tmp_path: Path, *files: Path) -> tuple[int, list[dict[str, object]]]:
             {
                 "labels": list(model.STORE_NODE_LABELS),
                 "relationshipTypes": list(model.STORE_REL_TYPES),
+                "propertyKeys": sorted(property_keys()),
             }
         )
     )
@@ -73,6 +83,7 @@ def test_every_statement_passes_the_neo4j_parser(tmp_path: Path) -> None:
         ),
         ("CALL gds.graph.drop() YIELD graphName RETURN graphName", "required number of arguments"),
         ("RETURN gds.versoin() AS version", "Function gds.versoin is not present"),
+        ("MATCH (p:Person) RETURN p.housholdId AS h", "housholdId is not present"),
     ],
 )
 def test_a_broken_statement_is_caught(tmp_path: Path, text: str, message: str) -> None:
