@@ -449,7 +449,7 @@ def _serve(settings: Settings, host: str, port: int, keys: KeyRing) -> None:
         _open_store(settings, read_only=True).close()
     run_server(
         _store_opener(settings, read_only=True),
-        _store_name(settings),
+        settings.store,
         settings.data_dir,
         host,
         port,

@@ -43,7 +43,7 @@ class ServiceState:
     refresh: Callable[[], None] | None = None
     """Starts a rebuild of the model from the store (set by the server)."""
     store: str = "embedded"
-    """Which store the model is built from (``/readyz`` reports it; never credentials)."""
+    """Which kind of store the model is built from (``/readyz`` reports it)."""
 
 
 class Observe(SchemaExtension):
@@ -159,6 +159,11 @@ def create_app(state: ServiceState, *, production: bool = False) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> Response:
+        # Probes are unauthenticated: in production the store's address and the
+        # error text stay in the server log, not in the answer.
+        def reason(error: str) -> str:
+            return "the store cannot be read: see the server log" if production else error
+
         if state.model is not None:
             ready: dict[str, object] = {
                 "status": "ready",
@@ -167,13 +172,13 @@ def create_app(state: ServiceState, *, production: bool = False) -> Starlette:
             }
             if state.error is not None:
                 # Still serving the last graph built; the store failed the latest refresh.
-                ready["refreshError"] = state.error
+                ready["refreshError"] = reason(state.error)
             return JSONResponse(ready)
         return JSONResponse(
             {
                 "status": "not ready",
                 "store": state.store,
-                "reason": state.error or "building the graph",
+                "reason": reason(state.error) if state.error else "building the graph",
             },
             status_code=503,
         )

@@ -63,7 +63,7 @@ def keep_trying(
 
 def serve(
     open_store: Callable[[], Store],
-    store_name: str,
+    store_kind: str,
     data_dir: Path,
     host: str,
     port: int,
@@ -73,7 +73,7 @@ def serve(
 ) -> None:
     """Serve until SIGTERM/SIGINT; ``open_store`` opens the store read-only for each build."""
     state = default_state(data_dir, keys)
-    state.store = store_name
+    state.store = store_kind
     app = create_app(state, production=production)
     threading.Thread(target=keep_trying, args=(state, open_store), daemon=True).start()
 
