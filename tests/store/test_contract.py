@@ -1,8 +1,10 @@
 """The store contract, shared by every store: same inputs, same outputs.
 
-Runs against the embedded store always, and against Neo4j (marker ``neo4j``) when
-``NEO4J_URI`` is set — with ``NEO4J_USERNAME``/``NEO4J_PASSWORD``/``NEO4J_DATABASE``.
-The Neo4j tests empty the database they are pointed at: use a scratch one.
+Runs against the embedded store and the Neo4j store over :mod:`tests.store.emulator`
+(its Python side: batches of 2, reads of 3 rows a page) always, and against a real
+Neo4j (marker ``neo4j``) when ``NEO4J_URI`` is set — with ``NEO4J_USERNAME``/
+``NEO4J_PASSWORD``/``NEO4J_DATABASE``. Those tests empty the database they are
+pointed at: use a scratch one.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ def _neo4j_factory() -> Iterator[StoreFactory]:
 @pytest.fixture(
     params=[
         "embedded",
+        "neo4j-emulated",
         pytest.param(
             "neo4j",
             marks=[
@@ -69,6 +72,13 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store
         yield make
         for store in opened:
             store.close()
+    elif request.param == "neo4j-emulated":
+        from relgraph.config import Neo4jSettings
+        from relgraph.store.neo4j import Neo4jStore
+        from tests.store.emulator import EmulatedNeo4j
+
+        database = EmulatedNeo4j()
+        yield lambda: Neo4jStore(database, Neo4jSettings(batch_size=2), page_rows=3)
     else:
         yield from _neo4j_factory()
 
@@ -155,3 +165,19 @@ def test_the_projection_is_the_same_from_every_store(
     assert {k: len(v.src) for k, v in got.edges.items()} == {
         k: len(v.src) for k, v in want.edges.items()
     }
+
+
+def test_analytics_give_the_same_results_from_every_store(
+    open_store: StoreFactory, tmp_path: Path
+) -> None:
+    from relgraph.analytics.run import analyze
+
+    store = open_store()
+    store.replace_tables(TABLES, {})
+    analyze(store, build_projection(store))
+    with EmbeddedStore(tmp_path / "reference") as reference:
+        reference.replace_tables(TABLES, {})
+        analyze(reference, build_projection(reference))
+        assert store.result_names() == reference.result_names()
+        for name in reference.result_names():
+            assert store.read_results(name).equals(reference.read_results(name)), name

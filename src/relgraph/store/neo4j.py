@@ -155,6 +155,17 @@ def generation_id(tables: Mapping[str, pa.Table]) -> str:
     return digest.hexdigest()[:20]
 
 
+def _plain_types(table: pa.Table) -> pa.Table:
+    """``large_string`` (pandas' default) as ``string``: results read back typed as from
+    the embedded store, whichever store wrote them."""
+    fields = [
+        pa.field(f.name, pa.string()) if pa.types.is_large_string(f.type) else f
+        for f in table.schema
+    ]
+    target = pa.schema(fields, metadata=table.schema.metadata)
+    return table if target.equals(table.schema) else table.cast(target)
+
+
 def _ipc(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
@@ -234,11 +245,16 @@ class Neo4jStore(Store):
         The connection; :meth:`connect` opens the official driver.
     settings : Neo4jSettings
         Batch size and where the database is (for messages).
+    page_rows : int, optional
+        Rows per read transaction; ten write batches by default.
     """
 
-    def __init__(self, runner: QueryRunner, settings: Neo4jSettings) -> None:
+    def __init__(
+        self, runner: QueryRunner, settings: Neo4jSettings, page_rows: int | None = None
+    ) -> None:
         self.runner = runner
         self.settings = settings
+        self.page_rows = page_rows or settings.batch_size * 10
 
     @classmethod
     def connect(cls, settings: Neo4jSettings) -> Neo4jStore:
@@ -329,7 +345,7 @@ class Neo4jStore(Store):
             missing = [c for c in columns if c not in schema.names]
             if missing:
                 raise StoreError(f"canonical table {name!r} has no columns {missing}")
-        page = self.settings.batch_size * 10
+        page = self.page_rows
         parts = []
         for start in range(0, int(info["rows"]), page):
             frame = self.runner.run(
@@ -366,7 +382,7 @@ class Neo4jStore(Store):
             raise StoreError("no data loaded: run `relgraph load DIR` before writing results")
         run = uuid.uuid4().hex[:16]
         for name, table in tables.items():
-            data = _ipc(table)
+            data = _ipc(_plain_types(table))
             parts = max(1, -(-len(data) // CHUNK_BYTES))
             for part in range(parts):
                 chunk = data[part * CHUNK_BYTES : (part + 1) * CHUNK_BYTES]
