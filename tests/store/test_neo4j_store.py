@@ -204,12 +204,10 @@ def test_reads_page_through_a_table_in_seq_ranges(
         return pa.table({"row": chosen}).to_pandas() if chosen else pa.table({}).to_pandas()
 
     runner.overrides["persons_read"] = page  # type: ignore[assignment]
-    store.settings = Neo4jSettings(batch_size=1)
+    store.page_rows = 2
     assert store.read_table("persons").equals(persons)
     pages = runner.named("persons_read")
-    assert [(c.params["from"], c.params["to"]) for c in pages] == [
-        (i, i + 10) for i in range(0, persons.num_rows, 10)
-    ]
+    assert [(c.params["from"], c.params["to"]) for c in pages] == [(0, 2), (2, 4), (4, 6)]
     described = json.loads(runner.state["tables"])  # type: ignore[index]
     assert described["persons"]["rows"] == persons.num_rows
 
