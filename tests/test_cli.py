@@ -112,29 +112,45 @@ def test_an_unreachable_neo4j_is_a_clear_error_at_start_up(
     assert "secret-password" not in result.output
 
 
-def test_load_into_neo4j_goes_through_the_store_runner(
+def test_load_stats_analyze_against_the_neo4j_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The CLI on RELGRAPH_STORE=neo4j, over the Python emulation of its statements."""
     from relgraph.config import Neo4jSettings
     from relgraph.store.neo4j import Neo4jStore
-    from tests.store.recording import RecordingRunner
+    from tests.store.emulator import EmulatedNeo4j
 
-    recorder = RecordingRunner()
+    database = EmulatedNeo4j()
     monkeypatch.setattr(
         Neo4jStore,
         "connect",
-        classmethod(lambda cls, s: cls(recorder, Neo4jSettings(batch_size=500))),
+        classmethod(lambda cls, s: cls(database, Neo4jSettings(batch_size=500))),
     )
     monkeypatch.setenv("RELGRAPH_STORE", "neo4j")
-    bank = tmp_path / "bank"
+    bank, data = tmp_path / "bank", tmp_path / "data"
     assert runner.invoke(app, ["synth", "--out", str(bank), "--customers", "300"]).exit_code == 0
-    result = runner.invoke(app, ["load", str(bank), "--data-dir", str(tmp_path / "data")])
-    assert result.exit_code == 0, result.output
-    customers = recorder.named("customers_merge")
+    loaded = runner.invoke(app, ["load", str(bank), "--data-dir", str(data)])
+    assert loaded.exit_code == 0, loaded.output
+    customers = database.named("customers_merge")
     assert sum(len(c.params["rows"]) for c in customers) == 300
-    assert recorder.state is not None
-    assert recorder.statements()[-1] != "customers_merge"
-    assert "state_commit_load" in recorder.statements()
+    again = runner.invoke(app, ["load", str(bank), "--data-dir", str(data)])
+    assert again.exit_code == 0, again.output
+    assert "unchanged" in again.output
+    stats = runner.invoke(app, ["stats", "--data-dir", str(data)])
+    assert stats.exit_code == 0, stats.output
+    assert "CustomerRecord" in stats.output
+    analysed = runner.invoke(app, ["analyze", "--data-dir", str(data)])
+    assert analysed.exit_code == 0, analysed.output
+    assert database.named("writeback_person_households")
+    assert "households" in database.results_map()
+    spec = tmp_path / "criteria.json"
+    spec.write_text('{"unit": "HOUSEHOLD", "minSize": 2}', encoding="utf-8")
+    out = tmp_path / "audience.csv"
+    audience = runner.invoke(
+        app, ["audience", "--criteria", str(spec), "--out", str(out), "--data-dir", str(data)]
+    )
+    assert audience.exit_code == 0, audience.output
+    assert out.read_text(encoding="utf-8").startswith('"unit","unit_id"')
 
 
 def test_analyze_with_gds_uses_the_gds_engine(
