@@ -24,6 +24,7 @@ Layout (labels and types from ``model.STORE_NODE_LABELS`` / ``STORE_REL_TYPES``)
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import uuid
@@ -151,8 +152,26 @@ def generation_id(tables: Mapping[str, pa.Table]) -> str:
     digest = hashlib.sha256()
     for name in sorted(tables):
         digest.update(name.encode())
-        digest.update(_ipc(tables[name]))
+        # Streamed into the hash: a 6M-row table is never held twice in memory.
+        sink = pa.PythonFile(_HashWriter(digest), mode="w")
+        with pa.ipc.new_stream(sink, tables[name].schema) as writer:
+            writer.write_table(tables[name])
     return digest.hexdigest()[:20]
+
+
+class _HashWriter(io.RawIOBase):
+    """A write-only file that feeds what it is given to a hash."""
+
+    def __init__(self, digest: hashlib._Hash) -> None:
+        self.digest = digest
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        self.digest.update(view)
+        return view.nbytes
 
 
 def _plain_types(table: pa.Table) -> pa.Table:
