@@ -36,7 +36,7 @@ from relgraph.analytics.params import NetworkParams
 from relgraph.graph import Projection
 from relgraph.graph.types import IndexArray
 
-_MAX_SPLIT_ROUNDS = 6
+MAX_SPLIT_ROUNDS = 6
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def split_large(
     rng = random.Random(seed)  # noqa: S311 - reproducible community splits, not secrets
     igraph.set_random_number_generator(rng)
     try:
-        for _ in range(_MAX_SPLIT_ROUNDS):
+        for _ in range(MAX_SPLIT_ROUNDS):
             sizes = np.bincount(label)
             large = np.flatnonzero(sizes > max_size)
             if len(large) == 0:

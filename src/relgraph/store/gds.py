@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from relgraph.analytics.engine import FloatArray, IdArray, IndexArray
+from relgraph.analytics.networks import MAX_SPLIT_ROUNDS
 from relgraph.store.base import StoreError
 from relgraph.store.cypher import query
 from relgraph.store.neo4j import drain, write_rows
@@ -32,9 +33,6 @@ if TYPE_CHECKING:
 
     from relgraph.analytics.params import InfluenceParams
     from relgraph.config import Neo4jSettings
-
-MAX_SPLIT_ROUNDS = 8
-"""As the local engine: each round doubles the resolution of groups still too large."""
 
 
 class GdsRunner:
@@ -146,7 +144,7 @@ class GdsEngine:
             config={},
             read=("gds_wcc_read", {"gen": self.gen}),
         )
-        return self._align(ids, values, "wcc").astype(np.int64)
+        return _compact(self._align(ids, values, "wcc"))
 
     def split_large(
         self,
@@ -190,7 +188,7 @@ class GdsEngine:
                 config={"gamma": gamma, "seed": seed},
                 read=("gds_leiden_read", {"gen": self.gen, "groups": keys}),
             )
-            community = self._align(ids[members], values, "leiden").astype(np.int64)
+            community = _compact(self._align(ids[members], values, "leiden"))
             label[members] = next_label + community
             next_label += int(community.max(initial=0)) + 1
             was_split[members] = True
@@ -260,3 +258,9 @@ class GdsEngine:
             raise StoreError(f"gds: {algorithm} wrote no value for persons {missing}")
         result: npt.NDArray[Any] = aligned.to_numpy()
         return result
+
+
+def _compact(values: npt.NDArray[Any]) -> IndexArray:
+    """GDS numbers components and communities by node ids: renumbered 0..k-1."""
+    _, inverse = np.unique(values, return_inverse=True)
+    return np.asarray(inverse, dtype=np.int64).ravel()
