@@ -37,6 +37,8 @@ from relgraph.graph import Projection
 from relgraph.graph.types import IndexArray
 
 MAX_SPLIT_ROUNDS = 6
+"""Community rounds (each at twice the resolution) before a network is left as it is;
+every engine uses the same number, so they split alike."""
 
 
 @dataclass(frozen=True)
