@@ -261,22 +261,21 @@ def _analyze(settings: Settings) -> None:
         _fail(str(exc))
     _open_store(settings, read_only=True).close()  # fails clearly when nothing was loaded
     store = _open_store(settings)
+    engine: GraphEngine | None = None
     try:
         if not store.has_table("persons"):
             _fail(f"the store {_store_name(settings)} holds no data: run `relgraph load DIR` first")
+        engine = _engine(settings, store)
         with _progress() as update:
             projection = build_projection(
                 store, progress=lambda step: update("projecting: " + step, 0, 1)
             )
             report = run_analytics(
-                store,
-                projection,
-                network_params,
-                household_params,
-                update,
-                engine=_engine(settings, store),
+                store, projection, network_params, household_params, update, engine=engine
             )
     finally:
+        if engine is not None:
+            engine.close()
         store.close()
     table = Table(title=f"analytics ({sum(report.seconds.values()):.1f} s)")
     table.add_column("result table")

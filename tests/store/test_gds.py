@@ -101,6 +101,8 @@ def test_networks_from_gds_match_the_local_engine(projection: Any) -> None:
     assert {link["run"] for link in fake.links} == {engine.run_id}
     for call in fake.calls:
         assert set(call.params) == set(PARAMETER.findall(query(call.statement))), call.statement
+    engine.close()
+    assert fake.closed
 
 
 def test_an_estimate_above_the_heap_limit_refuses_and_still_drops(projection: Any) -> None:

@@ -50,6 +50,10 @@ class GraphEngine(Protocol):
         """PageRank of every node over directed edges, summing to 1."""
         ...
 
+    def close(self) -> None:
+        """Release what the engine holds (a database connection)."""
+        ...
+
 
 class LocalEngine:
     """The algorithms in this process: scipy's components, igraph's Leiden, power iteration."""
@@ -83,3 +87,6 @@ class LocalEngine:
         from relgraph.analytics.influence import pagerank
 
         return pagerank(source, target, len(ids), params)
+
+    def close(self) -> None:
+        """Nothing to release."""

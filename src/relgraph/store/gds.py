@@ -215,6 +215,9 @@ class GdsEngine:
         # GDS leaves scores unnormalised; relgraph's contract is a distribution.
         return score / total if total > 0 else score
 
+    def close(self) -> None:
+        self.runner.close()
+
     # -- helpers ------------------------------------------------------------------------
 
     def _algorithm(
