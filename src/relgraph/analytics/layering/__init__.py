@@ -1,0 +1,98 @@
+"""Layered transactions: multi-hop chains, cycles, scatter-gather and fan bursts, with risk scores.
+
+Definitions (what the tests hold the code to; every threshold is a field of
+:class:`LayeringParams`, environment ``RELGRAPH_LAYERING_<FIELD>``):
+
+* An **eligible transfer** moves at least ``min_amount`` (default 5,000, in the
+  transfer's currency — the projection carries no exchange rates) between two
+  different accounts. Smaller payments (shopping, bills, most P2P) are never part of
+  an alert.
+* A **hop link** ``e → f`` joins two eligible transfers when ``f`` leaves the
+  account ``e`` arrived at, strictly after ``e`` and at most ``window_hours``
+  (default 72) later, and passes on between ``min_pass_share`` (0.8) and
+  ``max_pass_share`` (1.0) of ``e``'s amount: skims are allowed, topping up with
+  one's own money is not passing it on.
+* A **chain** is a sequence of transfers ``e1 … ek`` through accounts
+  ``a0 → a1 → … → ak``, each consecutive pair a hop link, with ``a0 … a(k-1)``
+  distinct; ``ak`` is either new or ``a0`` (the money came home, and the chain ends
+  there). Chains are reported **maximal**: the walk starts at a transfer no hop link
+  enters and follows every hop link until none continues the chain (a link back to an
+  intermediate account does not), the chain returns to ``a0``, or it holds
+  ``max_hops`` (8) transfers (then it is marked truncated). A chain with at least
+  ``min_hops`` (3) transfers is an alert. Its typology is ``cycle`` when ``ak`` is
+  ``a0``, another account of the same holder, or an account of a person in the
+  origin's household or hidden network (when those labels are given); otherwise
+  ``layering_chain``.
+* A **scatter-gather** is money split from account ``s`` over at least
+  ``min_spokes`` (3) distinct middle accounts ``m`` that pass it on (hop links
+  ``s → m → g``) to one account ``g``. The two-hop paths of one ``(s, g)`` pair are
+  ordered by their first transfer and cut into episodes where two consecutive
+  splits are more than ``window_hours`` apart; each episode with enough distinct
+  middle accounts is one alert.
+* A **fan-in (fan-out) burst** at account ``h``: its incoming (outgoing) eligible
+  transfers, in time order; every transfer that opens a ``window_hours`` window
+  holding at least ``min_fan`` (5) of them marks that window dense; overlapping
+  dense windows merge into one burst, which is an alert when it involves at least
+  ``min_fan`` distinct counterparties.
+* A **gather-scatter**: a fan-in burst at ``h`` followed by a fan-out burst at ``h``
+  that starts before the fan-in's last transfer plus the window, sending on between
+  ``min_pass_share`` and ``max_pass_share`` of what came in.
+
+Risk score. Each alert carries *reasons*: facts with a weight in [0, 1] (weights
+are fields of :class:`LayeringParams`). The score is their noisy-OR,
+``1 − Π(1 − weight)``, so every reason raises it and none alone decides it:
+
+* ``hops`` — chains: ``hop_weight`` (0.15) at ``min_hops``, +0.05 per extra hop, at
+  most 0.35; scatter-gather: 0.15 + 0.05 per extra middle account; fans: 0.1.
+* ``speed`` — median time the money sat in an account (half the episode's span for a
+  scatter-gather, the burst's span for fans):
+  ≤ 1 h 0.3, ≤ 6 h 0.25, ≤ 24 h 0.15, else 0.
+* ``retained`` — the share of the first amount that did not reach the end (data;
+  weight 0.1 when under 10 %, i.e. almost everything passed through).
+* ``new_accounts`` — accounts of the alert opened at most ``new_account_days`` (90)
+  before its first transfer: 0.6 × their share of the alert's accounts.
+* ``linked_endpoints`` — origin and end (``s`` and ``g``) are the same account or
+  holder (0.5), in one household (0.4), one hidden network (0.35), or share a
+  private device (≤ ``max_device_sharers`` users; 0.35).
+* ``structuring`` — transfers in ``[(1 − structuring_band) × reporting_threshold,
+  reporting_threshold)`` (45,000–50,000 by default): 0.6 × their share.
+
+An alert at or above ``score_threshold`` (0.5) is reported by default. An
+account's risk is the highest score of the alerts it takes part in, with those
+alerts as its reasons.
+
+Two entry points: :func:`scan`, the batch over every transfer (sort + window joins,
+one vectorised step per hop), and :func:`check_account` for one account on demand,
+which collects the account's neighbourhood from a :class:`LayeringIndex` and runs the
+same definitions on it, so it finds exactly the batch chains through the account.
+"""
+
+from __future__ import annotations
+
+from relgraph.analytics.layering.batch import scan
+from relgraph.analytics.layering.check import (
+    MAX_CHECK_HOPS,
+    MAX_WINDOW_HOURS,
+    AccountCheck,
+    LayeringIndex,
+    check_account,
+)
+from relgraph.analytics.layering.frames import account_risk, alert_frames, chain_ids
+from relgraph.analytics.layering.params import LINKS, TYPOLOGIES, LayeringParams
+from relgraph.analytics.layering.scoring import Alerts
+
+__all__ = [
+    "LINKS",
+    "MAX_CHECK_HOPS",
+    "MAX_WINDOW_HOURS",
+    "TYPOLOGIES",
+    "AccountCheck",
+    "Alerts",
+    "LayeringIndex",
+    "LayeringParams",
+    "account_risk",
+    "alert_frames",
+    "chain_ids",
+    "check_account",
+    "scan",
+]

@@ -1,0 +1,68 @@
+"""The batch scan over every transfer."""
+
+from __future__ import annotations
+
+import numpy.typing as npt
+
+from relgraph.analytics.layering.detectors import (
+    _fan_bursts,
+    _gather_scatter,
+    _scatter_gather,
+)
+from relgraph.analytics.layering.hops import (
+    _eligible,
+    _links,
+    _starts,
+    _transfer_arrays,
+    _walk,
+)
+from relgraph.analytics.layering.params import (
+    LayeringParams,
+)
+from relgraph.analytics.layering.scoring import (
+    Alerts,
+    _assemble,
+    _context,
+)
+from relgraph.graph import Projection
+
+
+def scan(
+    projection: Projection,
+    params: LayeringParams | None = None,
+    households_label: npt.ArrayLike | None = None,
+    networks_label: npt.ArrayLike | None = None,
+) -> Alerts:
+    """Scan every transfer for layered flows (definitions in the module docstring).
+
+    Parameters
+    ----------
+    projection : Projection
+        The graph; its ``Account-TRANSFER->Account`` edges are scanned.
+    params : LayeringParams, optional
+        Thresholds; defaults (or ``LayeringParams.from_env()`` at the caller's choice).
+    households_label, networks_label : array-like of int, optional
+        Per person: household / hidden-network index (``Households.label``,
+        ``Networks.label``). Without them, cycles are found only back to the origin's
+        own accounts and the household / network reasons never fire.
+
+    Returns
+    -------
+    Alerts
+        Every chain, cycle, scatter-gather, gather-scatter and fan burst, scored.
+
+    Examples
+    --------
+    >>> alerts = scan(projection)  # doctest: +SKIP
+    >>> alert_frames(projection, alerts)["risk_chains"].head()  # doctest: +SKIP
+    """
+    params = params or LayeringParams()
+    amount, ts, src, dst = _transfer_arrays(projection)
+    tx = _eligible(amount, ts, src, dst, params.min_amount)
+    links = _links(tx, params)
+    chains = _walk(tx, links, _starts(links, len(tx)), params)
+    scatter = _scatter_gather(tx, links, params)
+    fans = {"fan_in": _fan_bursts(tx, params, True), "fan_out": _fan_bursts(tx, params, False)}
+    gather = _gather_scatter(tx, fans["fan_in"], fans["fan_out"], params)
+    ctx = _context(projection, params, households_label, networks_label)
+    return _assemble(tx, chains, scatter, gather, fans, ctx, params)

@@ -1,0 +1,410 @@
+"""The on-demand check of one account over a shared transfer index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from relgraph.analytics.layering.detectors import (
+    _Bursts,
+    _fan_bursts,
+    _gather_scatter,
+    _scatter_gather,
+)
+from relgraph.analytics.layering.frames import chain_ids
+from relgraph.analytics.layering.hops import (
+    _Chains,
+    _eligible,
+    _keys,
+    _links,
+    _transfer_arrays,
+    _Tx,
+    _walk,
+)
+from relgraph.analytics.layering.params import (
+    _HOUR_MS,
+    F64,
+    I64,
+    B,
+    LayeringParams,
+)
+from relgraph.analytics.layering.scoring import (
+    Alerts,
+    _assemble,
+    _Context,
+    _context,
+)
+from relgraph.graph import Projection
+
+MAX_WINDOW_HOURS: Final = 30 * 24.0
+"""Largest window an on-demand check accepts (30 days)."""
+MAX_CHECK_HOPS: Final = 12
+"""Largest ``max_hops`` an on-demand check accepts."""
+
+
+@dataclass(frozen=True)
+class LayeringIndex:
+    """Every transfer sorted by (source, time) and by (target, time), for on-demand checks.
+
+    Built once per projection (about a second on a million customers' transfers) and
+    shared by every check; a check then reads only the account's neighbourhood.
+
+    Examples
+    --------
+    >>> index = LayeringIndex.build(projection)  # doctest: +SKIP
+    >>> check_account(projection, 42, index=index).score  # doctest: +SKIP
+    0.0
+    """
+
+    amount: F64
+    ts: I64
+    src: I64
+    dst: I64
+    out_key: I64
+    """``src * span + (ts - t0)`` per transfer, ascending (EdgeSet order)."""
+    in_order: I64
+    """Transfer positions sorted by (target, time)."""
+    in_key: I64
+    """``dst * span + (ts - t0)`` in ``in_order``, ascending."""
+    tx_ids: npt.NDArray[np.object_]
+    t0: int
+    span: int
+    context: _Context
+    params: LayeringParams
+
+    @classmethod
+    def build(
+        cls,
+        projection: Projection,
+        params: LayeringParams | None = None,
+        households_label: npt.ArrayLike | None = None,
+        networks_label: npt.ArrayLike | None = None,
+    ) -> LayeringIndex:
+        """Index ``projection``'s transfers (labels as for :func:`scan`)."""
+        params = params or LayeringParams()
+        amount, ts, src, dst = _transfer_arrays(projection)
+        # Room for the widest window either side, so a key never spills into the next account.
+        margin = int(MAX_WINDOW_HOURS * _HOUR_MS) + 1
+        t0 = (int(ts.min()) if len(ts) else 0) - margin
+        span = (int(ts.max()) if len(ts) else 0) - t0 + 2 * margin
+        out_key = _keys(src, ts, t0, span)
+        if len(out_key) > 1 and (np.diff(out_key) < 0).any():
+            raise ValueError("transfers are not in (source, time) order: rebuild the projection")
+        in_order = np.lexsort((np.arange(len(ts)), ts, dst)).astype(np.int64)
+        in_key = _keys(dst[in_order], ts[in_order], t0, span)
+        ctx = _context(projection, params, households_label, networks_label)
+        tx_ids = projection.edge("Account", "TRANSFER", "Account").attrs["tx_id"].to_numpy(object)
+        return cls(amount, ts, src, dst, out_key, in_order, in_key, tx_ids, t0, span, ctx, params)
+
+    def _eligible(self, rows: I64, params: LayeringParams) -> I64:
+        ok = (self.amount[rows] >= params.min_amount) & (self.src[rows] != self.dst[rows])
+        return np.asarray(rows[ok], np.int64)
+
+    def _key(self, account: I64, ts: I64) -> I64:
+        return _keys(account, ts, self.t0, self.span)
+
+    def successors(self, rows: I64, params: LayeringParams) -> tuple[I64, I64]:
+        """Hop links leaving ``rows``: (predecessor, successor) transfer positions."""
+        arrive = self.dst[rows]
+        lo = np.searchsorted(self.out_key, self._key(arrive, self.ts[rows]), "right")
+        hi = np.searchsorted(
+            self.out_key, self._key(arrive, self.ts[rows] + params.window_ms), "right"
+        )
+        pred, succ = _expand(rows, lo, hi)
+        return self._passes(pred, succ, params)
+
+    def predecessors(self, rows: I64, params: LayeringParams) -> tuple[I64, I64]:
+        """Hop links entering ``rows``: (predecessor, successor) transfer positions."""
+        leave = self.src[rows]
+        lo = np.searchsorted(
+            self.in_key, self._key(leave, self.ts[rows] - params.window_ms), "left"
+        )
+        hi = np.searchsorted(self.in_key, self._key(leave, self.ts[rows]), "left")
+        succ, at = _expand(rows, lo, hi)
+        return self._passes(self.in_order[at], succ, params)
+
+    def _passes(self, pred: I64, succ: I64, params: LayeringParams) -> tuple[I64, I64]:
+        share = self.amount[succ] / self.amount[pred]
+        ok = (
+            (share >= params.min_pass_share)
+            & (share <= params.max_pass_share)
+            & (self.amount[pred] >= params.min_amount)
+            & (self.amount[succ] >= params.min_amount)
+            & (self.src[pred] != self.dst[pred])
+            & (self.src[succ] != self.dst[succ])
+        )
+        return pred[ok], succ[ok]
+
+
+def _expand(rows: I64, lo: npt.NDArray[Any], hi: npt.NDArray[Any]) -> tuple[I64, I64]:
+    """Each of ``rows`` repeated once per position of its ``lo:hi`` range, beside the position."""
+    count = (hi - lo).astype(np.int64)
+    owner = np.repeat(rows, count)
+    start = np.repeat(lo.astype(np.int64) - (np.cumsum(count) - count), count)
+    return owner, start + np.arange(len(owner), dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class AccountCheck:
+    """The answer of :func:`check_account`.
+
+    Attributes
+    ----------
+    account_index : int
+    account_id : str
+    score : float
+        Highest score of the alerts the account takes part in (0 without any).
+    alerts : Alerts
+        Those alerts.
+    chains : list of dict
+        Per alert: ``chain_id``, ``typology``, ``score``, ``reasons`` and ``hops`` (each
+        ``tx_id``, ``from_account``, ``to_account``, ``amount``, ``ts``), highest score first.
+    reasons : list of dict
+        The account's reasons: one per alert (``chain_id``, ``typology``, ``score``).
+    truncated : bool
+        Whether the search stopped at ``check_max_paths`` (the answer may be incomplete).
+    params : LayeringParams
+        The thresholds used (defaults with the call's overrides).
+    """
+
+    account_index: int
+    account_id: str
+    score: float
+    alerts: Alerts
+    chains: list[dict[str, Any]]
+    reasons: list[dict[str, Any]]
+    truncated: bool
+    params: LayeringParams
+
+
+def _check_arguments(
+    projection: Projection,
+    account_index: int,
+    params: LayeringParams,
+    window_hours: float | None,
+    max_hops: int | None,
+    min_amount: float | None,
+    since_ms: int | None,
+    until_ms: int | None,
+) -> LayeringParams:
+    n = len(projection.nodes["Account"])
+    if isinstance(account_index, bool) or not isinstance(account_index, int | np.integer):
+        raise ValueError(f"account_index must be an integer, not {account_index!r}")
+    if not 0 <= int(account_index) < n:
+        raise ValueError(f"account_index must be in 0..{n - 1}, not {account_index}")
+    changes: dict[str, Any] = {}
+    if window_hours is not None:
+        if not (np.isfinite(window_hours) and 0 < window_hours <= MAX_WINDOW_HOURS):
+            raise ValueError(
+                f"window_hours must be > 0 and ≤ {MAX_WINDOW_HOURS:g}, not {window_hours!r}"
+            )
+        changes["window_hours"] = float(window_hours)
+    if max_hops is not None:
+        if isinstance(max_hops, bool) or not isinstance(max_hops, int | np.integer):
+            raise ValueError(f"max_hops must be an integer, not {max_hops!r}")
+        if not params.min_hops <= max_hops <= MAX_CHECK_HOPS:
+            raise ValueError(
+                f"max_hops must be in {params.min_hops}..{MAX_CHECK_HOPS}, not {max_hops}"
+            )
+        changes["max_hops"] = int(max_hops)
+    if min_amount is not None:
+        if not (np.isfinite(min_amount) and min_amount > 0):
+            raise ValueError(f"min_amount must be a positive number, not {min_amount!r}")
+        changes["min_amount"] = float(min_amount)
+    if since_ms is not None and until_ms is not None and since_ms > until_ms:
+        raise ValueError(f"since_ms ({since_ms}) is after until_ms ({until_ms})")
+    return replace(params, **changes)
+
+
+def check_account(
+    projection: Projection,
+    account_index: int,
+    params: LayeringParams | None = None,
+    window_hours: float | None = None,
+    max_hops: int | None = None,
+    min_amount: float | None = None,
+    *,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    index: LayeringIndex | None = None,
+    households_label: npt.ArrayLike | None = None,
+    networks_label: npt.ArrayLike | None = None,
+) -> AccountCheck:
+    """Check one account: the chains through it and the bursts at it, scored.
+
+    Walks backward from the account's eligible transfers (those between ``since_ms`` and
+    ``until_ms`` when given) to where their chains start, forward from there, and runs
+    the batch definitions on that neighbourhood: the chains are exactly the batch
+    chains through the account (same thresholds). Also reported: fan bursts and
+    gather-scatter at the account, and scatter-gathers it splits or gathers (as a
+    middle account it shows in neither; its chains show the flow).
+
+    Parameters
+    ----------
+    projection : Projection
+    account_index : int
+        The account's index (``projection.nodes["Account"].index(account_id)``).
+    params : LayeringParams, optional
+        Defaults for everything not overridden (the index's when omitted).
+    window_hours : float, optional
+        In (0, 720].
+    max_hops : int, optional
+        In ``min_hops``..12.
+    min_amount : float, optional
+        Positive.
+    since_ms, until_ms : int, optional
+        Only the account's transfers in this time range start the search.
+    index : LayeringIndex, optional
+        Built once per projection and reused; built here when omitted (slow: seconds).
+    households_label, networks_label : array-like of int, optional
+        As for :func:`scan`; used only when ``index`` is built here.
+
+    Returns
+    -------
+    AccountCheck
+
+    Raises
+    ------
+    ValueError
+        On an account index or argument out of range, with the range in the message.
+
+    Examples
+    --------
+    >>> index = LayeringIndex.build(projection)  # doctest: +SKIP
+    >>> result = check_account(projection, 7, window_hours=48, index=index)  # doctest: +SKIP
+    >>> result.score, [c["typology"] for c in result.chains]  # doctest: +SKIP
+    (0.62, ['layering_chain'])
+    """
+    base = params or (index.params if index is not None else LayeringParams())
+    p = _check_arguments(
+        projection, account_index, base, window_hours, max_hops, min_amount, since_ms, until_ms
+    )
+    if index is None:
+        index = LayeringIndex.build(projection, p, households_label, networks_label)
+    a = int(account_index)
+    limit = p.check_max_paths
+    first_out = np.searchsorted(index.out_key, a * index.span)
+    out_rows = np.arange(first_out, np.searchsorted(index.out_key, (a + 1) * index.span))
+    in_lo = np.searchsorted(index.in_key, a * index.span)
+    in_hi = np.searchsorted(index.in_key, (a + 1) * index.span)
+    own = index._eligible(np.concatenate([out_rows, index.in_order[in_lo:in_hi]]), p)
+    if since_ms is not None:
+        own = own[index.ts[own] >= since_ms]
+    if until_ms is not None:
+        own = own[index.ts[own] <= until_ms]
+
+    # Backward: every transfer whose chains may reach the account's, and which of them start.
+    truncated = False
+    seen = np.unique(own)
+    frontier = seen
+    entered: list[I64] = []
+    for _ in range(p.max_hops - 1):
+        if len(frontier) == 0:
+            break
+        pred, succ = index.predecessors(frontier, p)
+        entered.append(succ)
+        frontier = np.setdiff1d(np.unique(pred), seen, assume_unique=True)
+        seen = np.union1d(seen, frontier)
+        if len(seen) > limit:
+            truncated = True
+            break
+    if len(frontier):
+        # At the depth limit, whether a transfer has predecessors still decides if it starts.
+        entered.append(index.predecessors(frontier, p)[1])
+    has_pred = np.unique(np.concatenate(entered)) if entered else np.zeros(0, np.int64)
+    starts = np.setdiff1d(seen, has_pred, assume_unique=True)
+
+    # Forward from the starts, with a visited set of its own (a start's chain passes through
+    # transfers the backward walk saw, and must go on from them).
+    forward = frontier = starts
+    for _ in range(p.max_hops - 1):
+        if len(frontier) == 0 or len(forward) > limit:
+            truncated = truncated or len(frontier) > 0
+            break
+        nxt = np.unique(index.successors(frontier, p)[1])
+        frontier = np.setdiff1d(nxt, forward, assume_unique=True)
+        forward = np.union1d(forward, frontier)
+    # One hop on from the account's own transfers: the second legs of its scatter-gathers.
+    reach = np.union1d(np.union1d(seen, forward), index.successors(own, p)[1])
+
+    tx = _eligible(index.amount, index.ts, index.src, index.dst, p.min_amount, reach)
+    links = _links(tx, p)
+    start_pos = np.flatnonzero(np.isin(tx.edge, starts)).astype(np.int64)
+    chains = _walk(tx, links, start_pos, p, limit=limit)
+    truncated = truncated or chains.cut
+    kept: dict[int, I64] = {}
+    kept_trunc: dict[int, B] = {}
+    for k, paths in chains.paths.items():
+        touches = ((tx.src[paths] == a) | (tx.dst[paths] == a)).any(axis=1)
+        if touches.any():
+            kept[k] = paths[touches]
+            kept_trunc[k] = chains.truncated[k][touches]
+    scatter = [s for s in _scatter_gather(tx, links, p) if a in _sg_ends(tx, s)]
+    own_pos = np.flatnonzero(np.isin(tx.edge, own)).astype(np.int64)
+    own_tx = tx.take(own_pos)
+    fans: dict[str, _Bursts] = {}
+    for name, inbound in (("fan_in", True), ("fan_out", False)):
+        bursts = _fan_bursts(own_tx, p, inbound)
+        mine = np.flatnonzero(bursts.hub == a)
+        fans[name] = _Bursts([own_pos[bursts.members[i]] for i in mine.tolist()], bursts.hub[mine])
+    gather = _gather_scatter(tx, fans["fan_in"], fans["fan_out"], p)
+    alerts = _assemble(tx, _Chains(kept, kept_trunc), scatter, gather, fans, index.context, p)
+    return _answer(projection, index, a, alerts, truncated, p)
+
+
+def _answer(
+    projection: Projection,
+    index: LayeringIndex,
+    a: int,
+    alerts: Alerts,
+    truncated: bool,
+    p: LayeringParams,
+) -> AccountCheck:
+    ids = chain_ids(projection, alerts, index.tx_ids)
+    accounts = projection.nodes["Account"]
+    chains_out: list[dict[str, Any]] = []
+    for i in np.argsort(-alerts.score, kind="stable").tolist():
+        e = alerts.transfers(i)
+        frm = accounts.id_of(index.src[e])
+        to = accounts.id_of(index.dst[e])
+        hops = [
+            {
+                "tx_id": str(index.tx_ids[x]),
+                "from_account": str(f),
+                "to_account": str(t),
+                "amount": float(index.amount[x]),
+                "ts": int(index.ts[x]),
+            }
+            for x, f, t in zip(e.tolist(), frm, to, strict=True)
+        ]
+        chains_out.append(
+            {
+                "chain_id": str(ids[i]),
+                "typology": str(alerts.typology[i]),
+                "score": float(alerts.score[i]),
+                "reasons": alerts.reasons(i),
+                "hops": hops,
+            }
+        )
+    reasons = [{k: c[k] for k in ("chain_id", "typology", "score")} for c in chains_out]
+    return AccountCheck(
+        account_index=a,
+        account_id=str(accounts.id_of([a])[0]),
+        score=float(alerts.score.max(initial=0.0)),
+        alerts=alerts,
+        chains=chains_out,
+        reasons=reasons,
+        truncated=truncated,
+        params=p,
+    )
+
+
+def _sg_ends(tx: _Tx, members: I64) -> set[int]:
+    """The splitting and the gathering account of a scatter-gather episode."""
+    first = members[np.argmin(tx.ts[members])]
+    s = int(tx.src[first])
+    gathered = {int(x) for x in tx.dst[members][tx.src[members] != s]}
+    return {s, *gathered}

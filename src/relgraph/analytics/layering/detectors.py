@@ -1,0 +1,128 @@
+"""Scatter-gather, fan-in/fan-out bursts and gather-scatter: the detectors beside chains."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from relgraph.analytics.layering.hops import (
+    _keys,
+    _Links,
+    _Tx,
+)
+from relgraph.analytics.layering.params import (
+    I64,
+    LayeringParams,
+)
+
+
+def _episodes(group: I64, ts: I64, window: int) -> I64:
+    """Episode number of each row (rows sorted by group, ts): a new one at a new group or a gap."""
+    if len(group) == 0:
+        return np.zeros(0, np.int64)
+    new = np.ones(len(group), bool)
+    new[1:] = (group[1:] != group[:-1]) | (np.diff(ts) > window)
+    return np.cumsum(new) - 1
+
+
+def _distinct_count(episode: I64, value: I64, n_episodes: int) -> I64:
+    pairs = (
+        np.unique(np.stack([episode, value], axis=1), axis=0)
+        if len(episode)
+        else np.zeros((0, 2), np.int64)
+    )
+    return np.bincount(pairs[:, 0], minlength=n_episodes).astype(np.int64)
+
+
+def _scatter_gather(tx: _Tx, links: _Links, params: LayeringParams) -> list[I64]:
+    """Scatter-gather episodes as lists of _Tx positions (definition above)."""
+    e, f = links.pred, links.succ
+    s, m, g = tx.src[e], tx.dst[e], tx.dst[f]
+    order = np.lexsort((f, e, tx.ts[e], g, s))
+    e, f, s, m, g = e[order], f[order], s[order], m[order], g[order]
+    n_accounts = int(max(tx.src.max(initial=0), tx.dst.max(initial=0))) + 1
+    episode = _episodes(s * n_accounts + g, tx.ts[e], params.window_ms)
+    n_ep = int(episode.max(initial=-1)) + 1
+    spokes = _distinct_count(episode, m, n_ep)
+    keep = spokes[episode] >= params.min_spokes
+    return _ragged_union(episode[keep], e[keep], f[keep])
+
+
+def _ragged_union(episode: I64, *members: I64) -> list[I64]:
+    """Per episode (in order): the distinct member positions, ascending."""
+    if len(episode) == 0:
+        return []
+    ep = np.concatenate([episode] * len(members))
+    pos = np.concatenate(members)
+    pairs = np.unique(np.stack([ep, pos], axis=1), axis=0)
+    cuts = np.flatnonzero(np.diff(pairs[:, 0])) + 1
+    return [np.asarray(x, np.int64) for x in np.split(pairs[:, 1], cuts)]
+
+
+@dataclass(frozen=True)
+class _Bursts:
+    """Fan bursts: members (positions into the _Tx) and hub account per burst."""
+
+    members: list[I64]
+    hub: I64
+
+
+def _fan_bursts(tx: _Tx, params: LayeringParams, inbound: bool) -> _Bursts:
+    """Fan-in (``inbound``) or fan-out bursts (definition above)."""
+    hub_of = tx.dst if inbound else tx.src
+    other = tx.src if inbound else tx.dst
+    order = np.lexsort((np.arange(len(tx)), tx.ts, hub_of))
+    hub, ts, other = hub_of[order], tx.ts[order], other[order]
+    if len(order) == 0:
+        return _Bursts([], np.zeros(0, np.int64))
+    t0 = int(ts.min())
+    window = params.window_ms
+    span = int(ts.max()) - t0 + window + 1
+    key = _keys(hub, ts, t0, span)
+    last = np.searchsorted(key, key + window, side="right") - 1
+    dense = np.flatnonzero(last - np.arange(len(key)) + 1 >= params.min_fan)
+    if len(dense) == 0:
+        return _Bursts([], np.zeros(0, np.int64))
+    ends = last[dense]
+    # Overlapping dense windows merge: a new burst where a window opens past every earlier end.
+    reach = np.maximum.accumulate(ends)
+    new = np.ones(len(dense), bool)
+    new[1:] = dense[1:] > reach[:-1]
+    first = dense[new]
+    burst_end = reach[np.flatnonzero(np.append(new[1:], True))]
+    length = burst_end - first + 1
+    burst = np.repeat(np.arange(len(first), dtype=np.int64), length)
+    rows = np.repeat(first - (np.cumsum(length) - length), length) + np.arange(length.sum())
+    distinct = _distinct_count(burst, other[rows], len(first))
+    good = np.flatnonzero(distinct >= params.min_fan)
+    cuts = np.cumsum(length)[:-1]
+    members = np.split(order[rows], cuts)
+    return _Bursts([np.sort(members[i]) for i in good.tolist()], hub[first[good]])
+
+
+def _gather_scatter(
+    tx: _Tx, fan_in: _Bursts, fan_out: _Bursts, params: LayeringParams
+) -> list[I64]:
+    """A fan-in burst followed by a fan-out burst at the same hub that sends most of it on."""
+    out: list[I64] = []
+    if not fan_in.members or not fan_out.members:
+        return out
+    by_hub: dict[int, list[int]] = {}
+    for j, h in enumerate(fan_out.hub.tolist()):
+        by_hub.setdefault(h, []).append(j)
+    # One loop per fan-in burst (a few per busy account), never per transfer.
+    for i, h in enumerate(fan_in.hub.tolist()):
+        came = fan_in.members[i]
+        t_first, t_last = int(tx.ts[came].min()), int(tx.ts[came].max())
+        total_in = float(tx.amount[came].sum())
+        for j in by_hub.get(h, []):
+            went = fan_out.members[j]
+            t_out = int(tx.ts[went].min())
+            share = float(tx.amount[went].sum()) / total_in
+            if (
+                t_first < t_out <= t_last + params.window_ms
+                and params.min_pass_share <= share <= params.max_pass_share
+            ):
+                out.append(np.union1d(came, went).astype(np.int64))
+    return out

@@ -1,0 +1,164 @@
+"""Eligible transfers, hop links between them, and the walk that turns links into chains."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from relgraph.analytics.layering.params import (
+    F64,
+    I64,
+    B,
+    LayeringParams,
+)
+from relgraph.graph import Projection
+
+
+@dataclass(frozen=True)
+class _Tx:
+    """Eligible transfers sorted by (source, time); ``edge`` maps them to EdgeSet positions."""
+
+    edge: I64
+    src: I64
+    dst: I64
+    amount: F64
+    ts: I64
+
+    def __len__(self) -> int:
+        return len(self.edge)
+
+    def take(self, rows: I64) -> _Tx:
+        return _Tx(
+            self.edge[rows], self.src[rows], self.dst[rows], self.amount[rows], self.ts[rows]
+        )
+
+
+@dataclass(frozen=True)
+class _Links:
+    """Hop links in CSR order by predecessor: the successors of ``p`` are ``succ[ptr[p]:ptr[p+1]]``."""
+
+    pred: I64
+    succ: I64
+    ptr: I64
+
+
+def _transfer_arrays(projection: Projection) -> tuple[F64, I64, I64, I64]:
+    edges = projection.edge("Account", "TRANSFER", "Account")
+    amount = edges.attrs["amount"].to_numpy(dtype=np.float64, na_value=np.nan)
+    ts = edges.attrs["ts"].to_numpy(dtype=np.int64)
+    return amount, ts, edges.src.astype(np.int64), edges.dst.astype(np.int64)
+
+
+def _eligible(
+    amount: F64, ts: I64, src: I64, dst: I64, min_amount: float, rows: I64 | None = None
+) -> _Tx:
+    """The eligible transfers among ``rows`` (all when None), sorted by (source, time)."""
+    if rows is None:
+        rows = np.arange(len(amount), dtype=np.int64)
+    keep = rows[(amount[rows] >= min_amount) & (src[rows] != dst[rows])]
+    # The EdgeSet is in (source, time) order already; a subset may not be, so sort stably.
+    order = np.lexsort((ts[keep], src[keep]))
+    keep = keep[order]
+    return _Tx(keep, src[keep], dst[keep], amount[keep], ts[keep])
+
+
+def _keys(account: I64, ts: I64, t0: int, span: int) -> I64:
+    return account * span + (ts - t0)
+
+
+def _links(tx: _Tx, params: LayeringParams) -> _Links:
+    """Every hop link among ``tx``: a window join of arrivals against departures."""
+    n = len(tx)
+    if n == 0:
+        empty = np.zeros(0, np.int64)
+        return _Links(empty, empty, np.zeros(1, np.int64))
+    window = params.window_ms
+    t0 = int(tx.ts.min())
+    span = int(tx.ts.max()) - t0 + window + 1
+    departures = _keys(tx.src, tx.ts, t0, span)  # ascending: tx is sorted by (src, ts)
+    # Strictly after the arrival, at most ``window`` later: a (dst, ts) range per transfer.
+    lo = np.searchsorted(departures, _keys(tx.dst, tx.ts, t0, span), side="right")
+    hi = np.searchsorted(departures, _keys(tx.dst, tx.ts + window, t0, span), side="right")
+    count = (hi - lo).astype(np.int64)
+    pred = np.repeat(np.arange(n, dtype=np.int64), count)
+    start = np.repeat(lo.astype(np.int64) - (np.cumsum(count) - count), count)
+    succ = start + np.arange(len(pred), dtype=np.int64)
+    share = tx.amount[succ] / tx.amount[pred]
+    ok = (share >= params.min_pass_share) & (share <= params.max_pass_share)
+    pred, succ = pred[ok], succ[ok]
+    ptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(pred, minlength=n), out=ptr[1:])
+    return _Links(pred, succ, ptr)
+
+
+@dataclass(frozen=True)
+class _Chains:
+    """Chains by length: ``paths[k]`` is an (n, k) array of positions into the _Tx."""
+
+    paths: dict[int, I64]
+    truncated: dict[int, B]
+    cut: bool = False
+    """Whether the frontier was cut to ``limit`` chains (on-demand checks only)."""
+
+
+def _walk(
+    tx: _Tx, links: _Links, starts: I64, params: LayeringParams, limit: int | None = None
+) -> _Chains:
+    """Follow every hop link from ``starts``, one vectorised step per hop (definition above).
+
+    More than ``params.max_paths`` chains at once raise; with ``limit``, the frontier is
+    cut to that many instead (and the result says so).
+    """
+    paths = starts[:, None]
+    accounts = np.stack([tx.src[starts], tx.dst[starts]], axis=1)
+    found: dict[int, list[I64]] = {}
+    cut = False
+    for k in range(1, params.max_hops):
+        if limit is not None and len(paths) > limit:
+            paths, accounts, cut = paths[:limit], accounts[:limit], True
+        if len(paths) > params.max_paths:
+            raise ValueError(
+                f"layering: {len(paths):,} chains of {k} hops followed at once, over max_paths "
+                f"({params.max_paths:,}); lower max_hops or raise max_paths"
+            )
+        last = paths[:, -1]
+        count = links.ptr[last + 1] - links.ptr[last]
+        parent = np.repeat(np.arange(len(paths), dtype=np.int64), count)
+        offset = np.arange(len(parent), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+        nxt = links.succ[links.ptr[last][parent] + offset]
+        to = tx.dst[nxt]
+        # A hop back into a1 … ak (an intermediate account) does not continue the chain.
+        ok = ~(accounts[parent, 1:] == to[:, None]).any(axis=1)
+        continued = np.bincount(parent[ok], minlength=len(paths)) > 0
+        if k >= params.min_hops:
+            found.setdefault(k, []).append(paths[~continued])
+        parent, nxt, to = parent[ok], nxt[ok], to[ok]
+        paths = np.concatenate([paths[parent], nxt[:, None]], axis=1)
+        accounts = np.concatenate([accounts[parent], to[:, None]], axis=1)
+        home = to == accounts[:, 0]
+        if k + 1 >= params.min_hops:
+            found.setdefault(k + 1, []).append(paths[home])
+        paths, accounts = paths[~home], accounts[~home]
+        if len(paths) == 0:
+            break
+    out: dict[int, I64] = {}
+    truncated: dict[int, B] = {}
+    for k, parts in found.items():
+        out[k] = np.concatenate(parts, axis=0)
+        truncated[k] = np.zeros(len(out[k]), bool)
+    if len(paths):
+        k = params.max_hops
+        prior = out.get(k, np.zeros((0, k), np.int64))
+        out[k] = np.concatenate([prior, paths], axis=0)
+        truncated[k] = np.concatenate(
+            [truncated.get(k, np.zeros(0, bool)), np.ones(len(paths), bool)]
+        )
+    return _Chains({k: v for k, v in out.items() if len(v)}, truncated, cut)
+
+
+def _starts(links: _Links, n: int) -> I64:
+    """Transfers no hop link enters and at least one leaves."""
+    entered = np.bincount(links.succ, minlength=n) > 0
+    leaves = np.diff(links.ptr) > 0
+    return np.flatnonzero(~entered & leaves).astype(np.int64)

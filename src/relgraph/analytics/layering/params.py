@@ -1,0 +1,93 @@
+"""Layering parameters, the typology and link codes, and array aliases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from relgraph.analytics.params import _FromEnv
+from relgraph.config import ConfigError
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+B = npt.NDArray[np.bool_]
+
+_HOUR_MS: Final = 3_600_000
+_DAY_MS: Final = 24 * _HOUR_MS
+TYPOLOGIES: Final = (
+    "layering_chain",
+    "cycle",
+    "scatter_gather",
+    "gather_scatter",
+    "fan_in",
+    "fan_out",
+)
+LINKS: Final = ("", "same_account", "same_holder", "household", "network", "device")
+"""Codes of ``linked_endpoints``, strongest first (index 0: not linked)."""
+
+
+@dataclass(frozen=True)
+class LayeringParams(_FromEnv):
+    """Layered-transaction thresholds (environment ``RELGRAPH_LAYERING_<FIELD>``).
+
+    Examples
+    --------
+    >>> LayeringParams.from_env({"RELGRAPH_LAYERING_WINDOW_HOURS": "48"}).window_hours
+    48.0
+    """
+
+    ENV_PREFIX = "LAYERING"
+
+    window_hours: float = 72.0
+    """A hop must leave the account at most this long after the money arrived."""
+    min_pass_share: float = 0.8
+    """A hop passes on at least this share of what arrived (skims allowed)."""
+    max_pass_share: float = 1.0
+    """…and at most this share: adding one's own money is not passing it on."""
+    min_amount: float = 5_000.0
+    """Transfers below this amount are never part of an alert (everyday payments)."""
+    min_hops: int = 3
+    """A chain needs at least this many transfers."""
+    max_hops: int = 8
+    """Chains are followed for at most this many transfers (then marked truncated)."""
+    min_spokes: int = 3
+    """Scatter-gather: distinct middle accounts needed."""
+    min_fan: int = 5
+    """Fan bursts: transfers in one window and distinct counterparties needed."""
+    reporting_threshold: float = 50_000.0
+    """Large-transaction reporting threshold (CNY 50,000)."""
+    structuring_band: float = 0.1
+    """Amounts in the top ``structuring_band`` below the threshold count as structuring."""
+    new_account_days: int = 90
+    """An account opened this recently before an alert is a new account."""
+    max_device_sharers: int = 10
+    """A device with more users links nobody (a kiosk)."""
+    score_threshold: float = 0.5
+    """Alerts at or above this score are reported by default."""
+    hop_weight: float = 0.15
+    linked_weight: float = 0.5
+    """Weight when the end is the origin account or holder; household 0.4, network/device 0.35."""
+    max_paths: int = 5_000_000
+    """Batch: chains followed at once; a larger frontier raises (lower max_hops or raise this)."""
+    check_max_paths: int = 20_000
+    """On-demand check: transfers visited before giving up (the answer says it is truncated)."""
+
+    def check(self) -> None:
+        super().check()
+        if not 0 < self.min_pass_share <= self.max_pass_share:
+            raise ConfigError("LAYERING needs 0 < min_pass_share ≤ max_pass_share")
+        if not 2 <= self.min_hops <= self.max_hops:
+            raise ConfigError("LAYERING needs 2 ≤ min_hops ≤ max_hops")
+        if self.window_hours <= 0 or self.min_spokes < 2 or self.min_fan < 2:
+            raise ConfigError("LAYERING needs window_hours > 0, min_spokes ≥ 2 and min_fan ≥ 2")
+        if not 0 <= self.structuring_band < 1 or not 0 <= self.score_threshold <= 1:
+            raise ConfigError(
+                "LAYERING needs structuring_band in [0, 1), score_threshold in [0, 1]"
+            )
+
+    @property
+    def window_ms(self) -> int:
+        return round(self.window_hours * _HOUR_MS)

@@ -1,0 +1,386 @@
+"""Alerts: the facts of each pattern, the reasons they give and the noisy-OR risk score."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from relgraph.analytics.layering.detectors import (
+    _Bursts,
+)
+from relgraph.analytics.layering.hops import (
+    _Chains,
+    _Tx,
+)
+from relgraph.analytics.layering.params import (
+    _DAY_MS,
+    _HOUR_MS,
+    F64,
+    I64,
+    LINKS,
+    B,
+    LayeringParams,
+)
+from relgraph.graph import Projection
+
+
+@dataclass(frozen=True)
+class Alerts:
+    """Alerts of one scan (or one check), with their transfers, facts, reasons and scores.
+
+    Attributes
+    ----------
+    typology : ndarray of str
+        Per alert, one of :data:`TYPOLOGIES`.
+    ptr, edges : ndarray of int
+        The transfers of alert ``i`` are EdgeSet positions ``edges[ptr[i]:ptr[i+1]]``, in
+        hop order for chains and time order otherwise.
+    facts : DataFrame
+        Per alert: ``hops``, ``first_ts``, ``last_ts``, ``amount_in``, ``amount_out``,
+        ``retained``, ``median_dwell_ms``, ``new_accounts``, ``linked`` (a
+        :data:`LINKS` code), ``structuring``, ``truncated``, ``origin``, ``end`` (account
+        indices; −1 for fans).
+    weights : DataFrame
+        Per alert, the weight of each reason (columns ``hops``, ``speed``, ``retained``,
+        ``new_accounts``, ``linked_endpoints``, ``structuring``).
+    score : ndarray of float
+        Noisy-OR of the weights.
+    params : LayeringParams
+        The thresholds used.
+    """
+
+    typology: npt.NDArray[np.object_]
+    ptr: I64
+    edges: I64
+    facts: pd.DataFrame
+    weights: pd.DataFrame
+    score: F64
+    params: LayeringParams = field(default_factory=LayeringParams)
+
+    def __len__(self) -> int:
+        return len(self.typology)
+
+    def transfers(self, i: int) -> I64:
+        """EdgeSet positions of alert ``i``'s transfers."""
+        return self.edges[self.ptr[i] : self.ptr[i + 1]]
+
+    def reasons(self, i: int) -> list[dict[str, Any]]:
+        """Alert ``i``'s reasons as data: ``{"reason", "weight", "value"}``, strongest first."""
+        f = self.facts.iloc[i]
+        w = self.weights.iloc[i]
+        values: dict[str, Any] = {
+            "hops": int(f["hops"]),
+            "speed": {"median_dwell_minutes": round(float(f["median_dwell_ms"]) / 60_000, 1)},
+            "retained": round(float(f["retained"]), 4),
+            "new_accounts": int(f["new_accounts"]),
+            "linked_endpoints": str(f["linked"]),
+            "structuring": int(f["structuring"]),
+        }
+        always = ("hops", "speed", "retained")
+        rows = [
+            {"reason": name, "weight": round(float(w[name]), 4), "value": values[name]}
+            for name in values
+            if name in always or float(w[name]) > 0
+        ]
+        if bool(f["truncated"]):
+            rows.append({"reason": "truncated", "weight": 0.0, "value": self.params.max_hops})
+        return sorted(rows, key=lambda r: -float(r["weight"]))
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Per-account and per-person data the scoring reads."""
+
+    opened: I64
+    """Per account: opening time in epoch ms (−1 when unknown)."""
+    person: I64
+    enterprise: I64
+    household: I64 | None
+    network: I64 | None
+    device_keys: I64
+    """Sorted ``person * n_devices + device`` for private devices."""
+    device_ptr: I64
+    device_of: I64
+    n_devices: int
+
+
+def _context(
+    projection: Projection,
+    params: LayeringParams,
+    households_label: npt.ArrayLike | None,
+    networks_label: npt.ArrayLike | None,
+) -> _Context:
+    attrs = projection.nodes["Account"].attrs
+    opened = attrs["opened_at"].to_numpy(dtype=np.float64, na_value=np.nan)
+    opened_ms = np.where(np.isnan(opened), -1, opened).astype(np.int64)
+    uses = projection.edge("Person", "USES_DEVICE", "Device")
+    n_dev = max(uses.n_target, 1)
+    users = np.bincount(uses.dst, minlength=n_dev)
+    private = users[uses.dst] <= params.max_device_sharers
+    src = uses.src.astype(np.int64)[private]
+    dst = uses.dst.astype(np.int64)[private]
+    ptr = np.zeros(uses.n_source + 1, np.int64)
+    np.cumsum(np.bincount(src, minlength=uses.n_source), out=ptr[1:])
+    return _Context(
+        opened=opened_ms,
+        person=attrs["person"].to_numpy(dtype=np.int64),
+        enterprise=attrs["enterprise"].to_numpy(dtype=np.int64),
+        household=None if households_label is None else np.asarray(households_label, np.int64),
+        network=None if networks_label is None else np.asarray(networks_label, np.int64),
+        device_keys=np.sort(src * n_dev + dst),
+        device_ptr=ptr,
+        device_of=dst,
+        n_devices=n_dev,
+    )
+
+
+def _share_device(ctx: _Context, p: I64, q: I64) -> B:
+    """Per pair: do persons ``p`` and ``q`` use one private device?"""
+    result = np.zeros(len(p), bool)
+    ok = (p >= 0) & (q >= 0) & (p != q)
+    if not ok.any() or len(ctx.device_keys) == 0:
+        return result
+    pair = np.flatnonzero(ok)
+    count = ctx.device_ptr[p[pair] + 1] - ctx.device_ptr[p[pair]]
+    which = np.repeat(pair, count)
+    offset = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+    device = ctx.device_of[ctx.device_ptr[p[which]] + offset]
+    key = q[which] * ctx.n_devices + device
+    pos = np.minimum(np.searchsorted(ctx.device_keys, key), len(ctx.device_keys) - 1)
+    hit = ctx.device_keys[pos] == key
+    result[which[hit]] = True
+    return result
+
+
+def _linked(ctx: _Context, a: I64, b: I64) -> I64:
+    """Per pair of accounts: the strongest :data:`LINKS` code (0 when unrelated)."""
+    code = np.zeros(len(a), np.int64)
+    pa_, pb = ctx.person[a], ctx.person[b]
+    ea, eb = ctx.enterprise[a], ctx.enterprise[b]
+    persons = (pa_ >= 0) & (pb >= 0)
+    tests: list[tuple[int, B]] = [
+        (5, _share_device(ctx, pa_, pb)),
+    ]
+    if ctx.network is not None:
+        tests.append(
+            (4, persons & (ctx.network[np.maximum(pa_, 0)] == ctx.network[np.maximum(pb, 0)]))
+        )
+    if ctx.household is not None:
+        tests.append(
+            (3, persons & (ctx.household[np.maximum(pa_, 0)] == ctx.household[np.maximum(pb, 0)]))
+        )
+    tests.append((2, (persons & (pa_ == pb)) | ((ea >= 0) & (ea == eb))))
+    tests.append((1, a == b))
+    # Weaker codes first, so a stronger one overwrites them.
+    for value, hit in tests:
+        code[hit] = value
+    return code
+
+
+_LINK_WEIGHT: Final = np.array([0.0, 1.0, 1.0, 0.8, 0.7, 0.7])
+"""Per LINKS code, as a share of ``linked_weight`` (0.5 → 0.5, 0.5, 0.4, 0.35, 0.35)."""
+
+
+def _speed_weight(dwell_ms: F64) -> F64:
+    return np.select(
+        [dwell_ms <= _HOUR_MS, dwell_ms <= 6 * _HOUR_MS, dwell_ms <= _DAY_MS],
+        [0.3, 0.25, 0.15],
+        0.0,
+    )
+
+
+def _sum_by(group: I64, values: F64, n: int) -> F64:
+    return np.asarray(np.bincount(group, weights=values, minlength=n), np.float64)
+
+
+def _assemble(
+    tx: _Tx,
+    chains: _Chains,
+    scatter: list[I64],
+    gather_scatter: list[I64],
+    fans: dict[str, _Bursts],
+    ctx: _Context,
+    params: LayeringParams,
+) -> Alerts:
+    """Alerts with their facts, reason weights and scores, from positions into ``tx``."""
+    typ: list[npt.NDArray[np.object_]] = []
+    members: list[I64] = []
+    sizes: list[I64] = []
+    origin: list[I64] = []
+    end: list[I64] = []
+    hops: list[I64] = []
+    dwell: list[F64] = []
+    amount_in: list[F64] = []
+    amount_out: list[F64] = []
+    truncated: list[B] = []
+
+    for k in sorted(chains.paths):
+        paths = chains.paths[k]
+        a0 = tx.src[paths[:, 0]]
+        ak = tx.dst[paths[:, -1]]
+        n = len(paths)
+        members.append(paths.ravel())
+        sizes.append(np.full(n, k, np.int64))
+        origin.append(a0)
+        end.append(ak)
+        hops.append(np.full(n, k, np.int64))
+        dwell.append(np.median(np.diff(tx.ts[paths], axis=1), axis=1).astype(np.float64))
+        amount_in.append(tx.amount[paths[:, 0]])
+        amount_out.append(tx.amount[paths[:, -1]])
+        truncated.append(chains.truncated[k])
+        typ.append(np.full(n, "layering_chain", object))
+    n_chain = sum(len(t) for t in typ)
+
+    def add_sets(name: str, sets: list[I64], hub: I64 | None) -> None:
+        if not sets:
+            return
+        n = len(sets)
+        flat = np.concatenate(sets)
+        size = np.array([len(s) for s in sets], np.int64)
+        ptr = np.zeros(n + 1, np.int64)
+        np.cumsum(size, out=ptr[1:])
+        # Time order inside each set.
+        grp = np.repeat(np.arange(n), size)
+        order = np.lexsort((tx.ts[flat], grp))
+        flat = flat[order]
+        members.append(flat)
+        sizes.append(size)
+        typ.append(np.full(n, name, object))
+        first_ts = tx.ts[flat[ptr[:-1]]]
+        last_ts = tx.ts[flat[ptr[1:] - 1]]
+        truncated.append(np.zeros(n, bool))
+        if name == "scatter_gather":
+            # Middle accounts are the sources of the second legs; facts per episode.
+            srcs = tx.src[flat]
+            s = tx.src[flat[ptr[:-1]]]
+            leg2 = srcs != np.repeat(s, size)
+            first_leg = ~leg2
+            into = _sum_by(grp, np.where(first_leg, tx.amount[flat], 0.0), n)
+            outof = _sum_by(grp, np.where(leg2, tx.amount[flat], 0.0), n)
+            g = tx.dst[flat[ptr[1:] - 1]]
+            spokes = np.array(
+                [
+                    len(
+                        np.unique(tx.dst[flat[ptr[i] : ptr[i + 1]][first_leg[ptr[i] : ptr[i + 1]]]])
+                    )
+                    for i in range(n)
+                ],
+                np.int64,
+            )
+            origin.append(s)
+            end.append(g)
+            hops.append(spokes)
+            amount_in.append(into)
+            amount_out.append(outof)
+            dwell.append(((last_ts - first_ts) / 2.0).astype(np.float64))
+        else:
+            assert hub is not None
+            # A burst has a hub, not two endpoints: ``linked_endpoints`` never fires on it.
+            origin.append(hub)
+            end.append(np.full(n, -1, np.int64))
+            hops.append(size)
+            total = _sum_by(grp, tx.amount[flat], n)
+            amount_in.append(total)
+            amount_out.append(total)
+            dwell.append((last_ts - first_ts).astype(np.float64))
+
+    add_sets("scatter_gather", scatter, None)
+    gs_hub = np.array([int(tx.dst[s[np.argmin(tx.ts[s])]]) for s in gather_scatter], np.int64)
+    add_sets("gather_scatter", gather_scatter, gs_hub)
+    add_sets("fan_in", fans["fan_in"].members, fans["fan_in"].hub)
+    add_sets("fan_out", fans["fan_out"].members, fans["fan_out"].hub)
+
+    typology = np.concatenate(typ) if typ else np.zeros(0, object)
+    n = len(typology)
+    flat = np.concatenate(members) if members else np.zeros(0, np.int64)
+    size = np.concatenate(sizes) if sizes else np.zeros(0, np.int64)
+    ptr = np.zeros(n + 1, np.int64)
+    np.cumsum(size, out=ptr[1:])
+    o = np.concatenate(origin) if origin else np.zeros(0, np.int64)
+    e = np.concatenate(end) if end else np.zeros(0, np.int64)
+    grp = np.repeat(np.arange(n), size)
+    ts = tx.ts[flat]
+    first_ts = np.full(n, 0, np.int64)
+    last_ts = np.full(n, 0, np.int64)
+    if n:
+        first_ts = np.minimum.reduceat(ts, ptr[:-1]) if len(ts) else first_ts
+        last_ts = np.maximum.reduceat(ts, ptr[:-1]) if len(ts) else last_ts
+
+    # New accounts: each distinct account of an alert, opened shortly before its first transfer.
+    acc = np.concatenate([tx.src[flat], tx.dst[flat]])
+    acc_grp = np.concatenate([grp, grp])
+    pairs = np.unique(np.stack([acc_grp, acc], axis=1), axis=0) if n else np.zeros((0, 2), np.int64)
+    opened = ctx.opened[pairs[:, 1]]
+    start = first_ts[pairs[:, 0]]
+    fresh = (
+        (opened >= 0) & (opened >= start - params.new_account_days * _DAY_MS) & (opened <= start)
+    )
+    new_accounts = np.bincount(pairs[:, 0][fresh], minlength=n).astype(np.int64)
+    n_accounts = np.bincount(pairs[:, 0], minlength=n).astype(np.int64)
+
+    linked = np.zeros(n, np.int64)
+    ends = np.flatnonzero((o >= 0) & (e >= 0))
+    linked[ends] = _linked(ctx, o[ends], e[ends])
+    is_chain = np.arange(n) < n_chain
+    cycle = is_chain & np.isin(linked, [1, 2]) | is_chain & (
+        (linked == 3) | ((linked == 4) & (ctx.network is not None))
+    )
+    typology[cycle] = "cycle"
+
+    low = params.reporting_threshold * (1 - params.structuring_band)
+    amounts = tx.amount[flat]
+    band = (amounts >= low) & (amounts < params.reporting_threshold)
+    structuring = np.bincount(grp[band], minlength=n).astype(np.int64)
+
+    a_in = np.concatenate(amount_in) if amount_in else np.zeros(0)
+    a_out = np.concatenate(amount_out) if amount_out else np.zeros(0)
+    retained = np.where(a_in > 0, 1 - a_out / np.where(a_in > 0, a_in, 1), 0.0)
+    h = np.concatenate(hops) if hops else np.zeros(0, np.int64)
+    d = np.concatenate(dwell) if dwell else np.zeros(0)
+    trunc = np.concatenate(truncated) if truncated else np.zeros(0, bool)
+    facts = pd.DataFrame(
+        {
+            "hops": h,
+            "first_ts": first_ts,
+            "last_ts": last_ts,
+            "amount_in": a_in,
+            "amount_out": a_out,
+            "retained": retained,
+            "median_dwell_ms": d,
+            "new_accounts": new_accounts,
+            "linked": np.asarray(LINKS, dtype=object)[linked],
+            "structuring": structuring,
+            "truncated": trunc,
+            "origin": o,
+            "end": e,
+        }
+    )
+    fan = np.isin(typology, ["fan_in", "fan_out", "gather_scatter"])
+    extra = np.where(is_chain, h - params.min_hops, h - params.min_spokes)
+    w_hops = np.where(fan, 0.1, np.minimum(params.hop_weight + 0.05 * np.maximum(extra, 0), 0.35))
+    w_speed = _speed_weight(d)
+    pass_through = ~fan & (retained < 0.1)
+    w_retained = np.where(pass_through, 0.1, 0.0)
+    # A share, not a count: a payroll run reaching 240 employees, 6 of them new, is not a
+    # flow through fresh accounts; a chain through 2 new accounts of 4 is.
+    w_new = 0.6 * new_accounts / np.maximum(n_accounts, 1)
+    w_linked = params.linked_weight * _LINK_WEIGHT[linked]
+    w_struct = 0.6 * structuring / np.maximum(size, 1)
+    weights = pd.DataFrame(
+        {
+            "hops": w_hops,
+            "speed": w_speed,
+            "retained": w_retained,
+            "new_accounts": w_new,
+            "linked_endpoints": w_linked,
+            "structuring": w_struct,
+        }
+    )
+    score = 1 - np.prod(1 - weights.to_numpy(np.float64), axis=1) if n else np.zeros(0)
+    return Alerts(
+        typology, ptr, tx.edge[flat], facts, weights, np.asarray(score, np.float64), params
+    )
