@@ -32,7 +32,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from relgraph.analytics import reference
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # oracles live in tests/
+
+from tests.oracles import graph_reference as reference
+
 from relgraph.analytics.households import find_households, household_values
 from relgraph.analytics.links import person_links
 from relgraph.analytics.networks import hidden_networks

@@ -22,7 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from relgraph.analytics import reference
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # oracles live in tests/
+
+from tests.oracles import graph_reference as reference
+
 from relgraph.analytics.groups import (
     control,
     group_values,

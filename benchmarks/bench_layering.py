@@ -34,7 +34,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from relgraph.analytics import layering_reference as reference
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # oracles live in tests/
+
+from tests.oracles import layering_reference as reference
+
 from relgraph.analytics.households import find_households
 from relgraph.analytics.layering import Alerts, LayeringIndex, LayeringParams, check_account, scan
 from relgraph.analytics.networks import hidden_networks

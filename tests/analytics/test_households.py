@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from relgraph.analytics import reference
 from relgraph.analytics.households import find_households, household_values
 from relgraph.analytics.params import HouseholdParams
 from relgraph.config import ConfigError
 from relgraph.graph import Projection
 from relgraph.synth import generate
 from tests.banks import Rows, project, write_bank
+from tests.oracles import graph_reference as reference
 
 from .conftest import AS_OF_MS, HOUSEHOLD_PARAMS, groups_of
 

@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from relgraph.analytics import layering_reference as reference
 from relgraph.analytics.households import find_households
 from relgraph.analytics.layering import (
     Alerts,
@@ -39,6 +38,7 @@ from relgraph.config import ConfigError
 from relgraph.graph import Projection
 from relgraph.synth import generate
 from tests.banks import Rows, project, write_bank
+from tests.oracles import layering_reference as reference
 
 DAY = "2026-06-10"
 

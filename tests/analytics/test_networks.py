@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from relgraph.analytics import reference
 from relgraph.analytics.links import person_links, shared_pairs
 from relgraph.analytics.networks import hidden_networks, network_frames
 from relgraph.analytics.params import NetworkParams
 from relgraph.graph import Projection
 from relgraph.synth import generate
 from tests.banks import Rows, project, write_bank
+from tests.oracles import graph_reference as reference
 
 from .conftest import NETWORK_PARAMS, groups_of
 
