@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 StoreKind = Literal["embedded", "neo4j"]
 EngineKind = Literal["local", "gds"]
@@ -41,15 +41,19 @@ class Neo4jSettings:
             username=env.get("NEO4J_USERNAME", cls.username),
             password=env.get("NEO4J_PASSWORD", ""),
             database=env.get("NEO4J_DATABASE", cls.database),
-            batch_size=_number(env, "RELGRAPH_NEO4J_BATCH_SIZE", cls.batch_size, int, 1),
-            tx_timeout=_number(env, "RELGRAPH_NEO4J_TX_TIMEOUT", cls.tx_timeout, float, 0.001),
-            max_retry_time=_number(env, "RELGRAPH_NEO4J_RETRY_TIME", cls.max_retry_time, float, 0),
+            batch_size=env_number(env, "RELGRAPH_NEO4J_BATCH_SIZE", cls.batch_size, int, 1),
+            tx_timeout=env_number(env, "RELGRAPH_NEO4J_TX_TIMEOUT", cls.tx_timeout, float, 0.001),
+            max_retry_time=env_number(
+                env, "RELGRAPH_NEO4J_RETRY_TIME", cls.max_retry_time, float, 0
+            ),
         )
 
 
-def _number(
+def env_number(
     env: Mapping[str, str], name: str, default: _Num, kind: type[_Num], minimum: float
 ) -> _Num:
+    """The number in ``env[name]``, ``default`` when unset; a clear error when not a number
+    of ``kind`` or below ``minimum``. The one parser of numeric settings (flags aside)."""
     raw = env.get(name)
     if raw is None:
         return default
@@ -60,6 +64,36 @@ def _number(
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, not {raw!r}")
     return value
+
+
+class EnvParams:
+    """``from_env`` for a frozen dataclass of ints and floats: ``RELGRAPH_<PREFIX>_<FIELD>``.
+
+    Analytics and ingest thresholds subclass it, so every numeric setting is parsed here.
+    """
+
+    ENV_PREFIX = ""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        # fields() takes a dataclass; subclasses are, this mixin is not (mypy can't know).
+        for f in fields(cls):  # type: ignore[arg-type]
+            name = f"RELGRAPH_{cls.ENV_PREFIX}_{f.name.upper()}"
+            if name in env:
+                kind: type[int] | type[float] = int if f.type in (int, "int") else float
+                values[f.name] = env_number(env, name, kind(0), kind, float("-inf"))
+        params = cls(**values)
+        params.check()
+        return params
+
+    def check(self) -> None:
+        """Refuse negative values; subclasses add their own bounds."""
+        for f in fields(self):  # type: ignore[arg-type]  # as in from_env
+            value = getattr(self, f.name)
+            if value < 0:
+                raise ConfigError(f"{f.name} must not be negative, not {value!r}")
 
 
 @dataclass(frozen=True)

@@ -2,45 +2,13 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any, Self
+from dataclasses import dataclass
 
-from relgraph.config import ConfigError
-
-
-class _FromEnv:
-    """``from_env`` for a frozen dataclass of ints and floats: ``RELGRAPH_<PREFIX>_<FIELD>``."""
-
-    ENV_PREFIX = ""
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for f in fields(cls):  # type: ignore[arg-type]
-            name = f"RELGRAPH_{cls.ENV_PREFIX}_{f.name.upper()}"
-            if name not in env:
-                continue
-            kind = int if f.type in (int, "int") else float
-            try:
-                values[f.name] = kind(env[name])
-            except ValueError:
-                raise ConfigError(f"{name} must be a {kind.__name__}, not {env[name]!r}") from None
-        params = cls(**values)
-        params.check()
-        return params
-
-    def check(self) -> None:
-        for f in fields(self):  # type: ignore[arg-type]
-            value = getattr(self, f.name)
-            if value < 0:
-                raise ConfigError(f"{f.name} must not be negative, not {value!r}")
+from relgraph.config import ConfigError, EnvParams
 
 
 @dataclass(frozen=True)
-class NetworkParams(_FromEnv):
+class NetworkParams(EnvParams):
     """Hidden-network thresholds (environment ``RELGRAPH_NETWORK_<FIELD>``)."""
 
     ENV_PREFIX = "NETWORK"
@@ -86,7 +54,7 @@ class NetworkParams(_FromEnv):
 
 
 @dataclass(frozen=True)
-class HouseholdParams(_FromEnv):
+class HouseholdParams(EnvParams):
     """Household thresholds (environment ``RELGRAPH_HOUSEHOLD_<FIELD>``)."""
 
     ENV_PREFIX = "HOUSEHOLD"
@@ -114,7 +82,7 @@ class HouseholdParams(_FromEnv):
 
 
 @dataclass(frozen=True)
-class GroupParams(_FromEnv):
+class GroupParams(EnvParams):
     """Corporate-group thresholds (environment ``RELGRAPH_GROUP_<FIELD>``)."""
 
     ENV_PREFIX = "GROUP"
@@ -131,7 +99,7 @@ class GroupParams(_FromEnv):
 
 
 @dataclass(frozen=True)
-class InfluenceParams(_FromEnv):
+class InfluenceParams(EnvParams):
     """Referral-influence settings (environment ``RELGRAPH_INFLUENCE_<FIELD>``)."""
 
     ENV_PREFIX = "INFLUENCE"

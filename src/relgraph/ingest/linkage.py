@@ -47,15 +47,14 @@ import pyarrow as pa
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from relgraph.analytics.params import _FromEnv
-from relgraph.config import ConfigError
+from relgraph.config import ConfigError, EnvParams
 
 _ID_WEIGHTS: Final = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
 _CHECK: Final = np.frombuffer(b"10X98765432", dtype=np.uint8)
 
 
 @dataclass(frozen=True)
-class LinkageParams(_FromEnv):
+class LinkageParams(EnvParams):
     """Identity-resolution settings (environment ``RELGRAPH_IDENTITY_<FIELD>``)."""
 
     ENV_PREFIX = "IDENTITY"

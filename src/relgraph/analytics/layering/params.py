@@ -8,8 +8,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from relgraph.analytics.params import _FromEnv
-from relgraph.config import ConfigError
+from relgraph.config import ConfigError, EnvParams
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -30,7 +29,7 @@ LINKS: Final = ("", "same_account", "same_holder", "household", "network", "devi
 
 
 @dataclass(frozen=True)
-class LayeringParams(_FromEnv):
+class LayeringParams(EnvParams):
     """Layered-transaction thresholds (environment ``RELGRAPH_LAYERING_<FIELD>``).
 
     Examples
