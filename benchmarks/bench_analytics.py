@@ -40,9 +40,9 @@ from relgraph.analytics.households import find_households, household_values
 from relgraph.analytics.links import person_links
 from relgraph.analytics.networks import hidden_networks
 from relgraph.analytics.params import HouseholdParams, NetworkParams
-from relgraph.analytics.run import as_of_ms
 from relgraph.graph import Projection, build_projection
 from relgraph.ingest import load_directory
+from relgraph.jobs.analyze import as_of_ms
 from relgraph.store.embedded import EmbeddedStore
 from relgraph.synth import generate
 

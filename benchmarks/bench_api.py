@@ -32,9 +32,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from relgraph.analytics.run import analyze
 from relgraph.graph import build_projection
 from relgraph.ingest import load_directory
+from relgraph.jobs.analyze import analyze
 from relgraph.store.embedded import EmbeddedStore
 from relgraph.synth import generate
 

@@ -35,9 +35,9 @@ from relgraph.analytics.audience import (
     export,
 )
 from relgraph.analytics.audience_source import AudienceSource
-from relgraph.analytics.run import analyze
 from relgraph.graph import build_projection
 from relgraph.ingest import load_directory
+from relgraph.jobs.analyze import analyze
 from relgraph.store.embedded import EmbeddedStore
 from relgraph.synth import generate
 

@@ -242,21 +242,13 @@ def analyze(data_dir: DataDirOption = None) -> None:
 
 
 def _analyze(settings: Settings) -> None:
-    from relgraph.analytics.layering import LayeringParams
-    from relgraph.analytics.params import (
-        GroupParams,
-        HouseholdParams,
-        InfluenceParams,
-        NetworkParams,
-    )
-    from relgraph.analytics.run import analyze as run_analytics
+    from relgraph.analytics.settings import AnalysisSettings
     from relgraph.graph import build_projection
+    from relgraph.jobs.analyze import analyze as run_analytics
 
     try:
-        network_params, household_params = NetworkParams.from_env(), HouseholdParams.from_env()
-        GroupParams.from_env()
-        InfluenceParams.from_env()
-        LayeringParams.from_env()
+        # Every threshold checked before the store is opened, so a typo costs nothing.
+        analysis = AnalysisSettings.from_env(engine=settings.engine)
     except ConfigError as exc:
         _fail(str(exc))
     _open_store(settings, read_only=True).close()  # fails clearly when nothing was loaded
@@ -270,9 +262,7 @@ def _analyze(settings: Settings) -> None:
             projection = build_projection(
                 store, progress=lambda step: update("projecting: " + step, 0, 1)
             )
-            report = run_analytics(
-                store, projection, network_params, household_params, update, engine=engine
-            )
+            report = run_analytics(store, projection, analysis, update, engine=engine)
     finally:
         if engine is not None:
             engine.close()

@@ -32,9 +32,9 @@ from relgraph.analytics.audience import (
     export,
 )
 from relgraph.analytics.audience_source import AudienceSource
-from relgraph.analytics.run import analyze
 from relgraph.graph import build_projection
 from relgraph.ingest import load_directory
+from relgraph.jobs.analyze import analyze
 from relgraph.store.embedded import EmbeddedStore
 from tests.banks import Rows, write_bank
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from relgraph.analytics.run import analyze
 from relgraph.api.app import ServiceState, create_app, default_state
 from relgraph.api.auth import KeyRing, Role
 from relgraph.api.context import Context
@@ -17,6 +16,7 @@ from relgraph.api.readmodel import ReadModel, build_read_model
 from relgraph.api.schema import build_schema
 from relgraph.graph import build_projection
 from relgraph.ingest import load_directory
+from relgraph.jobs.analyze import analyze
 from relgraph.store.embedded import EmbeddedStore
 from relgraph.synth import generate
 

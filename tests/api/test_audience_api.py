@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from relgraph.analytics.run import analyze
 from relgraph.api.auth import Role
 from relgraph.api.readmodel import ReadModel, build_read_model
 from relgraph.cli import app as cli
 from relgraph.graph import build_projection
 from relgraph.ingest import load_directory
+from relgraph.jobs.analyze import analyze
 from relgraph.store.embedded import EmbeddedStore
 from tests.analytics.test_audience import BANK
 from tests.banks import write_bank

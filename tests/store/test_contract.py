@@ -170,7 +170,7 @@ def test_the_projection_is_the_same_from_every_store(
 def test_analytics_give_the_same_results_from_every_store(
     open_store: StoreFactory, tmp_path: Path
 ) -> None:
-    from relgraph.analytics.run import analyze
+    from relgraph.jobs.analyze import analyze
 
     store = open_store()
     store.replace_tables(TABLES, {})

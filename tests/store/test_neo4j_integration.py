@@ -16,9 +16,9 @@ import pytest
 
 from relgraph.analytics.networks import hidden_networks
 from relgraph.analytics.params import NetworkParams
-from relgraph.analytics.run import analyze
 from relgraph.config import Settings
 from relgraph.graph import build_projection
+from relgraph.jobs.analyze import analyze
 from relgraph.store.base import StoreError
 from relgraph.store.embedded import EmbeddedStore
 from tests.graph.conftest import BANK, canonical_tables

@@ -1,10 +1,11 @@
-"""``analyze``: run every analytic on the store's projection and write the results back."""
+"""``analyze``: run every analytic on the store's projection and write the results back,
+with the settings it ran with (``analysis_settings``) in the same transaction."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -15,9 +16,11 @@ from relgraph.analytics.engine import GraphEngine
 from relgraph.analytics.groups import group_frames
 from relgraph.analytics.households import Households, find_households, household_values
 from relgraph.analytics.influence import influence, influence_frame
-from relgraph.analytics.layering import LayeringParams, alert_frames, scan
+from relgraph.analytics.layering import alert_frames, scan
 from relgraph.analytics.networks import hidden_networks, network_frames
-from relgraph.analytics.params import GroupParams, HouseholdParams, InfluenceParams, NetworkParams
+from relgraph.analytics.params import HouseholdParams
+from relgraph.analytics.settings import TABLE as SETTINGS_TABLE
+from relgraph.analytics.settings import AnalysisSettings
 from relgraph.graph import Projection
 from relgraph.store.base import Store
 
@@ -64,8 +67,7 @@ def household_frames(
 def analyze(
     store: Store,
     projection: Projection,
-    network_params: NetworkParams | None = None,
-    household_params: HouseholdParams | None = None,
+    settings: AnalysisSettings | None = None,
     progress: Progress | None = None,
     engine: GraphEngine | None = None,
 ) -> AnalysisReport:
@@ -74,13 +76,13 @@ def analyze(
     Parameters
     ----------
     store : Store
-        Opened for writing; every result table is replaced.
+        Opened for writing; every result table is replaced, ``analysis_settings`` too.
     projection : Projection
         Built from ``store``.
-    network_params, household_params : optional
-        Thresholds; from the environment (``RELGRAPH_NETWORK_*``, ``RELGRAPH_HOUSEHOLD_*``)
-        when omitted. Group, influence and layering settings always come from the
-        environment (``RELGRAPH_GROUP_*``, ``RELGRAPH_INFLUENCE_*``, ``RELGRAPH_LAYERING_*``).
+    settings : AnalysisSettings, optional
+        Every threshold; from the environment (``RELGRAPH_NETWORK_*``,
+        ``RELGRAPH_HOUSEHOLD_*``, ``RELGRAPH_GROUP_*``, ``RELGRAPH_INFLUENCE_*``,
+        ``RELGRAPH_LAYERING_*``) when omitted.
     progress : callable, optional
         ``progress(stage, done, total)``.
     engine : GraphEngine, optional
@@ -90,11 +92,15 @@ def analyze(
     -------
     AnalysisReport
     """
-    network_params = network_params or NetworkParams.from_env()
-    household_params = household_params or HouseholdParams.from_env()
-    group_params = GroupParams.from_env()
-    influence_params = InfluenceParams.from_env()
-    layering_params = LayeringParams.from_env()
+    engine_name = engine.name if engine is not None else "local"
+    settings = settings or AnalysisSettings.from_env(engine=engine_name)
+    if settings.engine != engine_name:
+        settings = replace(settings, engine=engine_name)
+    network_params = settings.networks
+    household_params = settings.households
+    group_params = settings.groups
+    influence_params = settings.influence
+    layering_params = settings.layering
     # Layering uses the networks and households found before it.
     found: dict[str, Any] = {}
 
@@ -140,6 +146,8 @@ def analyze(
             results[table] = pa.Table.from_pandas(frame, preserve_index=False)
             report.tables[table] = len(frame)
         report.seconds[name] = time.perf_counter() - started
+    results[SETTINGS_TABLE] = pa.Table.from_pandas(settings.to_frame(), preserve_index=False)
+    report.tables[SETTINGS_TABLE] = 1
     if progress is not None:
         progress("writing results", len(steps), len(steps) + 1)
     started = time.perf_counter()
