@@ -1,7 +1,12 @@
-"""The API's read model: the projection and analytics results, indexed for microsecond lookups.
+"""The API's read model: the projection and the stored analytics results, indexed for
+microsecond lookups.
 
-Built once when the server starts (or reloads); resolvers only index Python lists and
-dicts and slice CSR arrays, so a request never touches pandas or the store.
+Built once when the server starts (or reloads) from what ``relgraph analyze`` stored —
+its result tables and the settings it ran with (``analysis_settings``) — and never from
+a recomputation: households, networks and account risk are served exactly as stored,
+and on-demand tools (layering checks, linked accounts) use the stored settings and the
+stored household and network labels. Resolvers only index Python lists and dicts and
+slice CSR arrays, so a request never touches pandas or the store.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from relgraph.analytics.audience_source import product_bits
+from relgraph.analytics.settings import TABLE as SETTINGS_TABLE
+from relgraph.analytics.settings import AnalysisSettings
 from relgraph.graph import Projection, build_projection, graph_stats
 from relgraph.store.base import Store, TableNotFoundError
 
@@ -90,6 +97,8 @@ class Results:
     """Links inside networks, sorted by network_id (searched with ``searchsorted``)."""
     network_evidence: pd.DataFrame | None = None
     """Evidence sorted by pair key ``person_a|person_b``."""
+    settings: AnalysisSettings = field(default_factory=lambda: AnalysisSettings(stored=False))
+    """The settings ``analyze`` ran with (defaults, ``stored=False``, before any run)."""
 
 
 class ReadModel:
@@ -165,26 +174,35 @@ class ReadModel:
         if self.linked is None:
             from relgraph.analytics.linked import build_party_graph
             from relgraph.analytics.links import person_links
-            from relgraph.analytics.params import NetworkParams
 
-            params = NetworkParams.from_env()
+            params = self.results.settings.networks
             self.linked = build_party_graph(
                 self.projection, person_links(self.projection, params), params
             )
         return self.linked
 
+    def stored_label(self, person_to_group: dict[str, str]) -> np.ndarray | None:
+        """Per projection person, an integer code of its stored group; None when nothing
+        is stored. A person the results do not name gets a code of its own (alone)."""
+        if not person_to_group:
+            return None
+        groups = pd.Series(self.person_ids, dtype=object).map(person_to_group)
+        codes, _ = pd.factorize(groups)
+        alone = np.flatnonzero(codes < 0)
+        codes[alone] = codes.max(initial=-1) + 1 + np.arange(len(alone))
+        return codes.astype(np.int64)
+
     def layering_index(self) -> Any:
-        """The index of on-demand layering checks (built on first use, then kept)."""
+        """The index of on-demand layering checks (built on first use, then kept), with the
+        stored layering settings and the stored household and network labels."""
         if self.layering is None:
-            from relgraph.analytics.households import find_households
-            from relgraph.analytics.layering import LayeringIndex, LayeringParams
-            from relgraph.analytics.networks import hidden_networks
+            from relgraph.analytics.layering import LayeringIndex
 
             self.layering = LayeringIndex.build(
                 self.projection,
-                LayeringParams.from_env(),
-                households_label=find_households(self.projection).label,
-                networks_label=hidden_networks(self.projection).label,
+                self.results.settings.layering,
+                households_label=self.stored_label(self.results.household_of),
+                networks_label=self.stored_label(self.results.network_of),
             )
         return self.layering
 
@@ -204,6 +222,7 @@ def _members(frame: pd.DataFrame, group: str, member: str) -> dict[str, list[str
 def load_results(store: Store) -> Results:
     """Read what analytics wrote; missing tables leave their part empty."""
     results = Results()
+    results.settings = AnalysisSettings.from_frame(store.results_frame(SETTINGS_TABLE))
     networks = store.results_frame("person_networks")
     if networks is not None:
         results.network_of = dict(zip(networks["person_id"], networks["network_id"], strict=True))
