@@ -258,9 +258,9 @@ def main() -> None:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
 
-    done: dict[str, int] = sat["done"]  # type: ignore[assignment]
-    errors: dict[str, int] = sat["errors"]  # type: ignore[assignment]
-    elapsed = float(sat["elapsed"])  # type: ignore[arg-type]
+    done: dict[str, int] = sat["done"]
+    errors: dict[str, int] = sat["errors"]
+    elapsed = float(sat["elapsed"])
     total = sum(done.values())
     print(
         f"## API: {args.customers:,} customers, one uvicorn worker, load generator in another process\n"

@@ -69,7 +69,7 @@ def median_seconds(fn: object, projection: Projection, repeats: int) -> float:
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        fn(projection)  # type: ignore[operator]
+        fn(projection)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 

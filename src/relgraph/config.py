@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar, cast
 
 StoreKind = Literal["embedded", "neo4j"]
 EngineKind = Literal["local", "gds"]
@@ -78,8 +78,7 @@ class EnvParams:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
-        # fields() takes a dataclass; subclasses are, this mixin is not (mypy can't know).
-        for f in fields(cls):  # type: ignore[arg-type]
+        for f in fields(cls):  # type: ignore[arg-type]  # subclasses are dataclasses
             name = f"RELGRAPH_{cls.ENV_PREFIX}_{f.name.upper()}"
             if name in env:
                 kind: type[int] | type[float] = int if f.type in (int, "int") else float
@@ -90,7 +89,7 @@ class EnvParams:
 
     def check(self) -> None:
         """Refuse negative values; subclasses add their own bounds."""
-        for f in fields(self):  # type: ignore[arg-type]  # as in from_env
+        for f in fields(self):  # type: ignore[arg-type]  # subclasses are dataclasses
             value = getattr(self, f.name)
             if value < 0:
                 raise ConfigError(f"{f.name} must not be negative, not {value!r}")
@@ -108,7 +107,8 @@ class Settings:
 
     def with_overrides(self, **changes: object) -> Settings:
         """Return a copy with the non-``None`` values of ``changes`` applied (flags beat env)."""
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
+        kept = {k: v for k, v in changes.items() if v is not None}
+        return replace(self, **kept)  # type: ignore[arg-type]  # flags are typed by typer, not here
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -125,8 +125,8 @@ class Settings:
             )
         return cls(
             data_dir=Path(env.get("RELGRAPH_DATA_DIR", str(DEFAULT_DATA_DIR))),
-            store=store,  # type: ignore[arg-type]
+            store=cast(StoreKind, store),  # checked against the choices above
             env=env.get("RELGRAPH_ENV", "development"),
-            engine=engine,  # type: ignore[arg-type]
+            engine=cast(EngineKind, engine),
             neo4j=Neo4jSettings.from_env(env),
         )

@@ -21,7 +21,7 @@ CHECK = """query($a: ID!, $w: Float, $h: Int, $m: Float) { layeringCheck(account
 def _chains(model: ReadModel, **f: object) -> dict[str, object]:
     result = run(CHAINS, model, Role.RISK, f=f or None)
     assert result.errors is None, result.errors
-    return result.data["riskChains"]  # type: ignore[no-any-return]
+    return result.data["riskChains"]
 
 
 def test_risk_chains_default_to_the_score_threshold(model: ReadModel) -> None:

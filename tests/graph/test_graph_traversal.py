@@ -135,7 +135,7 @@ def test_bfs_levels_matches_networkx(seed: int, max_hops: int) -> None:
 def test_k_hop_on_the_bank_matches_networkx(
     projection: Projection, direction: str, kind: model.NodeKind
 ) -> None:
-    adj = adjacency(projection, direction=direction)  # type: ignore[arg-type]
+    adj = adjacency(projection, direction=direction)
     graph = nx.DiGraph()
     graph.add_nodes_from(range(adj.matrix.shape[0]))
     for es in projection.edges.values():

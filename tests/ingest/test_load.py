@@ -146,7 +146,7 @@ def test_a_failure_while_writing_leaves_the_last_good_state(
         calls[name] += 1
         if name == "_incoming" and calls[name] == 4:
             raise _BoomError("disk full")
-        return real_register(self, name, obj)  # type: ignore[arg-type]
+        return real_register(self, name, obj)
 
     monkeypatch.setattr("duckdb.DuckDBPyConnection.register", failing_register)
     with EmbeddedStore(data) as store, pytest.raises(_BoomError):

@@ -122,7 +122,7 @@ def household_labels(projection: Projection, params: HouseholdParams) -> npt.NDA
         ("HAS_PHONE", "Phone", params.max_phone_sharers),
         ("HAS_EMAIL", "Email", params.max_device_sharers),
     ):
-        private |= set(_shared(_users(projection, rel, kind), cap))  # type: ignore[arg-type]
+        private |= set(_shared(_users(projection, rel, kind), cap))
     transfers = set(_transfer_counts(projection))
     surname = surname_codes(projection).tolist()
     has_address = set(projection.edge("Person", "LIVES_AT", "Address").src.tolist())

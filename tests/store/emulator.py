@@ -91,7 +91,7 @@ class EmulatedNeo4j(RecordingRunner):
         written = 0
         for row in p["rows"]:
             landed = all(
-                self._exists(p["gen"], fixed or PARTY_TABLE[row[kind]], row[column])  # type: ignore[index]
+                self._exists(p["gen"], fixed or PARTY_TABLE[row[kind]], row[column])
                 for column, kind, fixed in ENDPOINTS.get(table, [])
             )
             if not landed:

@@ -122,7 +122,7 @@ def test_a_failed_load_leaves_the_last_good_state(open_store: StoreFactory) -> N
     # Not a table: each store fails in its own way (DuckDB part-way, Neo4j up front).
     broken = {**TABLES, "transfers": object()}
     with pytest.raises(Exception):  # noqa: B017, PT011
-        store.replace_tables(broken, {"fingerprint": "bad"})  # type: ignore[arg-type]
+        store.replace_tables(broken, {"fingerprint": "bad"})
     assert store.meta() == {"fingerprint": "good"}
     assert store.read_table("transfers").equals(TABLES["transfers"])
 

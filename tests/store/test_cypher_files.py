@@ -91,7 +91,7 @@ def test_a_broken_statement_is_caught(tmp_path: Path, text: str, message: str) -
     broken.write_text(text)
     code, [report] = lint(tmp_path, broken)
     assert code == 1
-    assert any(message in str(p["message"]) for p in report["problems"])  # type: ignore[attr-defined]
+    assert any(message in str(p["message"]) for p in report["problems"])
 
 
 def test_every_statement_the_store_runs_exists() -> None:

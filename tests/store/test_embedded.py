@@ -42,7 +42,7 @@ def test_failure_midway_leaves_previous_state(tmp_path: Path) -> None:
         # A value DuckDB cannot register fails the second table after the first was replaced.
         with pytest.raises(Exception):  # noqa: B017, PT011 - any error from the driver will do
             store.replace_tables(
-                {"customers": _customers("C1", "C2", "C3"), "accounts": object()},  # type: ignore[dict-item]
+                {"customers": _customers("C1", "C2", "C3"), "accounts": object()},
                 {"fingerprint": "bad"},
             )
         assert store.read_table("customers").column("customer_id").to_pylist() == ["C1"]

@@ -181,7 +181,7 @@ def test_the_gds_runner_sends_the_file_through_the_client() -> None:
     from relgraph.store.gds import GdsRunner
 
     client = FakeClient()
-    frame = GdsRunner(client).run("gds_version", operation="gds: check")  # type: ignore[arg-type]
+    frame = GdsRunner(client).run("gds_version", operation="gds: check")
     assert frame["version"].tolist() == ["2.13.2"]
     assert client.sent == [(query("gds_version"), {})]
 
@@ -193,4 +193,4 @@ def test_a_missing_plugin_is_a_clear_error() -> None:
     with pytest.raises(
         StoreError, match="gds: check: GDS statement 'gds_version' failed: Unknown function"
     ):
-        GdsRunner(client).run("gds_version", operation="gds: check")  # type: ignore[arg-type]
+        GdsRunner(client).run("gds_version", operation="gds: check")

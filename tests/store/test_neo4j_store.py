@@ -200,15 +200,15 @@ def test_reads_page_through_a_table_in_seq_ranges(
     rows = [dict(r, seq=i, gen="g") for i, r in enumerate(persons.to_pylist())]
 
     def page(p: dict[str, object]) -> object:
-        chosen = rows[int(p["from"]) : int(p["to"])]  # type: ignore[call-overload]
+        chosen = rows[int(p["from"]) : int(p["to"])]
         return pa.table({"row": chosen}).to_pandas() if chosen else pa.table({}).to_pandas()
 
-    runner.overrides["persons_read"] = page  # type: ignore[assignment]
+    runner.overrides["persons_read"] = page
     store.page_rows = 2
     assert store.read_table("persons").equals(persons)
     pages = runner.named("persons_read")
     assert [(c.params["from"], c.params["to"]) for c in pages] == [(0, 2), (2, 4), (4, 6)]
-    described = json.loads(runner.state["tables"])  # type: ignore[index]
+    described = json.loads(runner.state["tables"])
     assert described["persons"]["rows"] == persons.num_rows
 
 

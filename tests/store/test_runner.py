@@ -80,7 +80,7 @@ SETTINGS = Neo4jSettings(database="bank", tx_timeout=42.0)
 
 def test_writes_run_in_a_managed_write_transaction_with_timeout_and_metadata() -> None:
     driver = FakeDriver()
-    runner = DriverRunner(driver, SETTINGS)  # type: ignore[arg-type]
+    runner = DriverRunner(driver, SETTINGS)
     frame = runner.run(
         "persons_merge",
         {"rows": [{"person_id": "P1"}], "gen": "g"},
@@ -102,13 +102,13 @@ def test_writes_run_in_a_managed_write_transaction_with_timeout_and_metadata() -
 
 def test_reads_run_in_a_read_transaction() -> None:
     driver = FakeDriver()
-    DriverRunner(driver, SETTINGS).run("state_read", operation="read state")  # type: ignore[arg-type]
+    DriverRunner(driver, SETTINGS).run("state_read", operation="read state")
     assert driver.functions[0][0] == "read"
 
 
 def test_a_transient_failure_is_retried_with_the_same_statement() -> None:
     driver = FakeDriver([TransientError("deadlock")])
-    runner = DriverRunner(driver, SETTINGS)  # type: ignore[arg-type]
+    runner = DriverRunner(driver, SETTINGS)
     frame = runner.run("persons_merge", {"rows": [{}], "gen": "g"}, operation="load", write=True)
     assert frame["written"].tolist() == [1]
     assert len(driver.sent) == 2
@@ -118,7 +118,7 @@ def test_a_transient_failure_is_retried_with_the_same_statement() -> None:
 def test_a_client_error_is_not_retried_and_names_the_statement() -> None:
     error = ClientError("Node(1) already exists with label `Person`")
     driver = FakeDriver([error])
-    runner = DriverRunner(driver, SETTINGS)  # type: ignore[arg-type]
+    runner = DriverRunner(driver, SETTINGS)
     with pytest.raises(StoreError, match=r"load persons: statement 'persons_merge' failed"):
         runner.run("persons_merge", {"rows": [], "gen": "g"}, operation="load persons", write=True)
     assert len(driver.sent) == 1
@@ -126,7 +126,7 @@ def test_a_client_error_is_not_retried_and_names_the_statement() -> None:
 
 def test_a_lost_connection_is_a_store_error() -> None:
     driver = FakeDriver([ServiceUnavailable("gone")])
-    runner = DriverRunner(driver, SETTINGS)  # type: ignore[arg-type]
+    runner = DriverRunner(driver, SETTINGS)
     with pytest.raises(StoreError, match=r"lost Neo4j at neo4j://127\.0\.0\.1:7687"):
         runner.run("state_read", operation="read state")
 
@@ -147,4 +147,4 @@ def test_the_driver_marks_the_metadata_decorator_we_rely_on() -> None:
     def work(tx: object) -> None:
         return None
 
-    assert (work.timeout, work.metadata) == (1.5, {"a": 1})  # type: ignore[attr-defined]
+    assert (work.timeout, work.metadata) == (1.5, {"a": 1})

@@ -50,9 +50,9 @@ def _files(folder: Path) -> dict[str, bytes]:
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_same_seed_same_bytes_and_other_seed_differs(tmp_path: Path, fmt: str) -> None:
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
-    counts = generate(1500, 3, a, fmt, dirty=0.02)  # type: ignore[arg-type]
-    assert generate(1500, 3, b, fmt, dirty=0.02) == counts  # type: ignore[arg-type]
-    generate(1500, 4, c, fmt, dirty=0.02)  # type: ignore[arg-type]
+    counts = generate(1500, 3, a, fmt, dirty=0.02)
+    assert generate(1500, 3, b, fmt, dirty=0.02) == counts
+    generate(1500, 4, c, fmt, dirty=0.02)
     files_a, files_b, files_c = _files(a), _files(b), _files(c)
     assert len(files_a) == len(model.INPUT_TABLES) + 8
     assert files_a == files_b
@@ -67,7 +67,7 @@ def test_same_seed_same_bytes_and_other_seed_differs(tmp_path: Path, fmt: str) -
 )
 def test_bad_arguments_raise(tmp_path: Path, customers: int, fmt: str, dirty: float) -> None:
     with pytest.raises(ValueError, match=r"customers|format|dirty"):
-        generate(customers, 1, tmp_path, fmt, dirty)  # type: ignore[arg-type]
+        generate(customers, 1, tmp_path, fmt, dirty)
 
 
 def test_progress_reports_stages(tmp_path: Path) -> None:

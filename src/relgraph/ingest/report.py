@@ -96,7 +96,7 @@ def format_report(report: LoadReport) -> Group:
         ("loaded", "right"),
         ("quarantined", "right"),
     ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]  # rich wants a Literal
     for t in report.tables:
         table.add_row(
             t.table,

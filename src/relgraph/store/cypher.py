@@ -33,7 +33,7 @@ def query(name: str) -> LiteralString:
     # mypy reads LiteralString as str (PEP 675 is not implemented there), so the cast is
     # "redundant" to it; pyright enforces it, and tests/store/test_cypher_files.py checks
     # that no Cypher text is written anywhere in src/ outside cypher/.
-    return cast(LiteralString, text.strip())  # type: ignore[redundant-cast]
+    return cast(LiteralString, text.strip())  # type: ignore[redundant-cast]  # see above
 
 
 def statement_names() -> list[str]:
