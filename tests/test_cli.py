@@ -177,3 +177,18 @@ def test_analyze_with_gds_uses_the_gds_engine(
     assert isinstance(engine, GdsEngine)
     assert made == ["g7"]
     assert _engine(Settings.from_env({}), store) is None
+
+
+def test_analyze_whose_pagerank_does_not_converge_writes_nothing_and_says_what_to_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bank, data = tmp_path / "bank", tmp_path / "data"
+    runner.invoke(app, ["synth", "--out", str(bank), "--customers", "300"])
+    assert runner.invoke(app, ["load", str(bank), "--data-dir", str(data)]).exit_code == 0
+    monkeypatch.setenv("RELGRAPH_INFLUENCE_MAX_ITERATIONS", "1")
+    result = runner.invoke(app, ["analyze", "--data-dir", str(data)])
+    assert result.exit_code != 0
+    assert "did not converge" in _flat(result.output)
+    assert "RELGRAPH_INFLUENCE_MAX_ITERATIONS" in _flat(result.output)
+    with EmbeddedStore(data, read_only=True) as store:
+        assert store.result_names() == []

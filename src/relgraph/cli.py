@@ -242,6 +242,7 @@ def analyze(data_dir: DataDirOption = None) -> None:
 
 
 def _analyze(settings: Settings) -> None:
+    from relgraph.analytics.influence import PageRankConvergenceError
     from relgraph.analytics.settings import AnalysisSettings
     from relgraph.graph import build_projection
     from relgraph.jobs.analyze import analyze as run_analytics
@@ -262,7 +263,10 @@ def _analyze(settings: Settings) -> None:
             projection = build_projection(
                 store, progress=lambda step: update("projecting: " + step, 0, 1)
             )
-            report = run_analytics(store, projection, analysis, update, engine=engine)
+            try:
+                report = run_analytics(store, projection, analysis, update, engine=engine)
+            except PageRankConvergenceError as exc:
+                _fail(f"analyze stopped, nothing was written: {exc}")
     finally:
         if engine is not None:
             engine.close()

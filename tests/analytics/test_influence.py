@@ -86,3 +86,15 @@ def test_cascade_totals_on_a_deep_chain() -> None:
     assert size[0] == n - 1
     assert size[-1] == 0
     assert total[500] == n - 501
+
+
+def test_pagerank_that_does_not_converge_is_an_error_not_a_result() -> None:
+    from relgraph.analytics.influence import PageRankConvergenceError, pagerank
+    from relgraph.analytics.params import InfluenceParams
+
+    chain = np.arange(50)
+    params = InfluenceParams(max_iterations=3, tolerance=1e-12)
+    with pytest.raises(PageRankConvergenceError, match="did not converge in 3 iterations"):
+        pagerank(chain[1:], chain[:-1], 50, params)
+    # The same graph with room to iterate converges and sums to one.
+    assert pagerank(chain[1:], chain[:-1], 50, InfluenceParams()).sum() == pytest.approx(1.0)

@@ -101,10 +101,38 @@ def _without_cycles(parent: IndexArray) -> IndexArray:
     return np.where(in_ring, -1, parent)
 
 
+class PageRankConvergenceError(ArithmeticError):
+    """Power iteration stopped at ``max_iterations`` before its change fell under the tolerance.
+
+    Raised instead of returning an unconverged vector (as networkx raises
+    ``PowerIterationFailedConvergence``): ranks that are still moving are not a result.
+    """
+
+    def __init__(self, iterations: int, residual: float, tolerance: float) -> None:
+        super().__init__(
+            f"PageRank did not converge in {iterations} iterations (change {residual:.3g}, "
+            f"needed < {tolerance:.3g}): raise RELGRAPH_INFLUENCE_MAX_ITERATIONS or "
+            "RELGRAPH_INFLUENCE_TOLERANCE"
+        )
+        self.iterations = iterations
+        self.residual = residual
+
+
 def pagerank(source: IndexArray, target: IndexArray, n: int, params: InfluenceParams) -> FloatArray:
     """PageRank of ``n`` nodes over edges ``source → target`` (power iteration).
 
-    Dangling nodes spread their rank evenly, as networkx does, so the two agree.
+    Repeated edges count once; dangling nodes spread their rank evenly, as networkx does,
+    so the two agree. Iteration stops when the L1 change is under ``n × tolerance``
+    (networkx's rule); :class:`PageRankConvergenceError` when ``max_iterations`` pass first.
+    Hand-written rather than igraph's PRPACK because it measured faster on the referral
+    graphs relgraph sees (0.14 s vs 0.34 s at 1M persons, benchmarks/RESULTS.md).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rank = pagerank(np.array([1, 2]), np.array([0, 0]), 3, InfluenceParams())
+    >>> [round(float(r), 3) for r in rank]
+    [0.574, 0.213, 0.213]
     """
     if n == 0:
         return np.zeros(0)
@@ -116,13 +144,15 @@ def pagerank(source: IndexArray, target: IndexArray, n: int, params: InfluencePa
     scale = np.divide(1.0, out, out=np.zeros(n), where=~dangling)
     transition = sp.csr_array(sp.diags_array(scale) @ matrix).T.tocsr()
     rank = np.full(n, 1.0 / n)
+    change = float("inf")
     for _ in range(params.max_iterations):
         spread = params.damping * rank[dangling].sum() / n
         new = params.damping * (transition @ rank) + spread + (1 - params.damping) / n
-        if np.abs(new - rank).sum() < n * params.tolerance:
+        change = float(np.abs(new - rank).sum())
+        if change < n * params.tolerance:
             return np.asarray(new)
         rank = new
-    return np.asarray(rank)
+    raise PageRankConvergenceError(params.max_iterations, change, n * params.tolerance)
 
 
 def influence(
