@@ -180,4 +180,7 @@ def test_analytics_give_the_same_results_from_every_store(
         analyze(reference, build_projection(reference))
         assert store.result_names() == reference.result_names()
         for name in reference.result_names():
-            assert store.read_results(name).equals(reference.read_results(name)), name
+            got, want = store.read_results(name), reference.read_results(name)
+            if name == "analysis_settings":  # two runs, two clocks: the rest must agree
+                got, want = got.drop_columns("analysed_at"), want.drop_columns("analysed_at")
+            assert got.equals(want), name

@@ -265,9 +265,14 @@ def find_households(projection: Projection, params: HouseholdParams | None = Non
 
     Examples
     --------
-    >>> households = find_households(projection)  # doctest: +SKIP
-    >>> households.ids[households.label[projection.nodes["Person"].index("P1")]]  # doctest: +SKIP
-    'H1'
+    On the hand-made bank of ``tests/docbank.py``: spouses at one address are a household;
+    two strangers sharing a tablet are not.
+
+    >>> households = find_households(projection)
+    >>> bool(households.label[person("C1")] == households.label[person("C2")])
+    True
+    >>> bool(households.label[person("C3")] == households.label[person("C4")])
+    False
     """
     params = params or HouseholdParams()
     n = len(projection.nodes["Person"])

@@ -164,9 +164,13 @@ def influence(
 
     Examples
     --------
-    >>> result = influence(projection)  # doctest: +SKIP
-    >>> int(np.argmin(result.rank))  # doctest: +SKIP
-    17
+    王伟 (C1) of ``tests/docbank.py`` brought in three persons, one of them through 张强:
+
+    >>> result = influence(projection)
+    >>> int(result.direct_referrals[person("C1")]), int(result.cascade_size[person("C1")])
+    (2, 3)
+    >>> int(result.rank[person("C1")])
+    1
     """
     params = params or InfluenceParams()
     persons = projection.nodes["Person"]

@@ -346,9 +346,16 @@ def linked_accounts(
 
     Examples
     --------
-    >>> found = linked_accounts(graph, account=12, max_hops=2, via=frozenset({"device"}))  # doctest: +SKIP
-    >>> found[0].hops, found.path(0)[0].evidence  # doctest: +SKIP
-    (1, (('device', 'D3157943533'),))
+    张强's account A3 in ``tests/docbank.py`` reaches 刘洋's account A4 through their
+    shared tablet:
+
+    >>> from relgraph.analytics.links import person_links
+    >>> from relgraph.analytics.params import NetworkParams
+    >>> params = NetworkParams()
+    >>> graph = build_party_graph(projection, person_links(projection, params), params)
+    >>> found = linked_accounts(graph, account=account("A3"), max_hops=2, via=frozenset({"device"}))
+    >>> found[0].hops, found.path(0)[0].evidence
+    (1, (('device', 'D2'),))
     """
     if not 1 <= max_hops <= MAX_HOPS:
         raise ValueError(f"max_hops must be between 1 and {MAX_HOPS}, not {max_hops}")

@@ -191,9 +191,14 @@ def hidden_networks(
 
     Examples
     --------
-    >>> networks = hidden_networks(projection)  # doctest: +SKIP
-    >>> networks.ids[networks.label[projection.nodes["Person"].index("P1")]]  # doctest: +SKIP
-    'N1'
+    On the hand-made bank of ``tests/docbank.py``: the two strangers who share a private
+    tablet are one network; six persons make four networks.
+
+    >>> networks = hidden_networks(projection)
+    >>> bool(networks.label[person("C3")] == networks.label[person("C4")])
+    True
+    >>> len(networks.ids)
+    4
     """
     params = params or NetworkParams()
     engine = engine or LocalEngine()

@@ -53,8 +53,12 @@ def scan(
 
     Examples
     --------
-    >>> alerts = scan(projection)  # doctest: +SKIP
-    >>> alert_frames(projection, alerts)["risk_chains"].head()  # doctest: +SKIP
+    The chain A1 → A3 → A4 → A5 → A6 of ``tests/docbank.py`` (four hops in eight hours):
+
+    >>> from relgraph.analytics.layering import alert_frames
+    >>> chains = alert_frames(projection, scan(projection))["risk_chains"]
+    >>> chains[["typology", "hops", "origin_account", "end_account"]].values.tolist()
+    [['layering_chain', 4, 'A1', 'A6']]
     """
     params = params or LayeringParams()
     amount, ts, src, dst = _transfer_arrays(projection)

@@ -54,9 +54,9 @@ class LayeringIndex:
 
     Examples
     --------
-    >>> index = LayeringIndex.build(projection)  # doctest: +SKIP
-    >>> check_account(projection, 42, index=index).score  # doctest: +SKIP
-    0.0
+    >>> index = LayeringIndex.build(projection)
+    >>> round(check_account(projection, account("A3"), index=index).score, 2)
+    0.46
     """
 
     amount: F64
@@ -273,10 +273,15 @@ def check_account(
 
     Examples
     --------
-    >>> index = LayeringIndex.build(projection)  # doctest: +SKIP
-    >>> result = check_account(projection, 7, window_hours=48, index=index)  # doctest: +SKIP
-    >>> result.score, [c["typology"] for c in result.chains]  # doctest: +SKIP
-    (0.62, ['layering_chain'])
+    Account A3 of ``tests/docbank.py`` is in a four-hop chain; with a two-hour window
+    the three hours between its second and third hop break it.
+
+    >>> index = LayeringIndex.build(projection)
+    >>> result = check_account(projection, account("A3"), index=index)
+    >>> [(c["typology"], len(c["hops"])) for c in result.chains]
+    [('layering_chain', 4)]
+    >>> check_account(projection, account("A3"), window_hours=2, index=index).chains
+    []
     """
     base = params or (index.params if index is not None else LayeringParams())
     p = _check_arguments(

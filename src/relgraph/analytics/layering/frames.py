@@ -57,8 +57,9 @@ def alert_frames(projection: Projection, alerts: Alerts) -> dict[str, pd.DataFra
 
     Examples
     --------
-    >>> frames = alert_frames(projection, scan(projection))  # doctest: +SKIP
-    >>> sorted(frames)  # doctest: +SKIP
+    >>> from relgraph.analytics.layering import scan
+    >>> frames = alert_frames(projection, scan(projection))
+    >>> sorted(frames)
     ['account_risk', 'risk_chain_hops', 'risk_chains']
     """
     edges = projection.edge("Account", "TRANSFER", "Account")
