@@ -37,9 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # oracles live in 
 from tests.oracles import graph_reference as reference
 
 from relgraph.analytics.households import find_households, household_values
-from relgraph.analytics.links import person_links
 from relgraph.analytics.networks import hidden_networks
 from relgraph.analytics.params import HouseholdParams, NetworkParams
+from relgraph.analytics.person_links import person_links
 from relgraph.graph import Projection, build_projection
 from relgraph.ingest import load_directory
 from relgraph.jobs.analyze import as_of_ms

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from relgraph.analytics.links import person_links, shared_pairs
 from relgraph.analytics.networks import hidden_networks, network_frames
 from relgraph.analytics.params import NetworkParams
+from relgraph.analytics.person_links import person_links, shared_pairs
 from relgraph.graph import Projection
 from relgraph.synth import generate
 from tests.banks import Rows, project, write_bank

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from relgraph.analytics.linked import linked_accounts
+from relgraph.analytics.linked_accounts import linked_accounts
 from relgraph.api.auth import Role
 from relgraph.api.readmodel import ReadModel
 

@@ -18,9 +18,9 @@ import numpy.typing as npt
 
 from relgraph import model
 from relgraph.analytics.households import surname_codes
-from relgraph.analytics.links import IDENTIFIERS
 from relgraph.analytics.networks import split_large
 from relgraph.analytics.params import HouseholdParams, NetworkParams
+from relgraph.analytics.person_links import IDENTIFIERS
 from relgraph.graph import Projection
 
 Pair = tuple[int, int]
@@ -64,7 +64,7 @@ def _family_pairs(projection: Projection) -> set[Pair]:
 
 
 def link_strengths(projection: Projection, params: NetworkParams) -> dict[Pair, float]:
-    """Pair of persons → link strength, by the definition in :mod:`relgraph.analytics.links`."""
+    """Pair of persons → link strength, by the definition in :mod:`relgraph.analytics.person_links`."""
     weights: dict[Pair, list[float]] = defaultdict(list)
     for kind, (rel, node_kind) in IDENTIFIERS.items():
         base = float(getattr(params, f"{kind}_weight"))

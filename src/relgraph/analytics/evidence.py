@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from relgraph import model
-from relgraph.analytics.links import EVIDENCE_KINDS, IDENTIFIERS, KIND_CODE, Links
+from relgraph.analytics.person_links import EVIDENCE_KINDS, IDENTIFIERS, KIND_CODE, Links
 from relgraph.graph import Projection
 
 _REF_NODES: dict[str, model.NodeKind] = {

@@ -45,9 +45,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from relgraph import model
-from relgraph.analytics.links import shared_pairs
 from relgraph.analytics.networks import components, group_ids, renumber
 from relgraph.analytics.params import HouseholdParams
+from relgraph.analytics.person_links import shared_pairs
 from relgraph.graph import Projection
 from relgraph.graph.types import IndexArray
 

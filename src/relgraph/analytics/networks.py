@@ -2,7 +2,7 @@
 
 Definition (what the tests hold the code to):
 
-* Links and their strength are those of :mod:`relgraph.analytics.links` — shared
+* Links and their strength are those of :mod:`relgraph.analytics.person_links` — shared
   identifiers weighted down by their popularity, public identifiers suppressed, family
   ties, shared enterprise roles and transfers, combined as a noisy-OR.
 * A link is *strong* when its strength is at least ``strong_link`` (0.5): one private
@@ -31,8 +31,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from relgraph.analytics.engine import GraphEngine, LocalEngine
-from relgraph.analytics.links import Links, person_links
 from relgraph.analytics.params import NetworkParams
+from relgraph.analytics.person_links import Links, person_links
 from relgraph.graph import Projection
 from relgraph.graph.types import IndexArray
 
@@ -181,7 +181,7 @@ def hidden_networks(
     projection : Projection
     params : NetworkParams, optional
     links : Links, optional
-        Precomputed :func:`~relgraph.analytics.links.person_links` (same params).
+        Precomputed :func:`~relgraph.analytics.person_links.person_links` (same params).
     engine : GraphEngine, optional
         Where components and communities are computed; this process by default.
 

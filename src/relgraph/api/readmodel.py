@@ -172,8 +172,8 @@ class ReadModel:
     def linked_graph(self) -> Any:
         """The tie graph of linked-account searches (built on first use, then kept)."""
         if self.linked is None:
-            from relgraph.analytics.linked import build_party_graph
-            from relgraph.analytics.links import person_links
+            from relgraph.analytics.linked_accounts import build_party_graph
+            from relgraph.analytics.person_links import person_links
 
             params = self.results.settings.networks
             self.linked = build_party_graph(

@@ -545,7 +545,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[LinkedAccount]:
-        from relgraph.analytics.linked import MAX_HOPS, linked_accounts
+        from relgraph.analytics.linked_accounts import MAX_HOPS, linked_accounts
         from relgraph.graph import TraversalLimitError
 
         ctx = info.context

@@ -9,8 +9,13 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from relgraph.analytics.linked import ALL_KINDS, PartyGraph, build_party_graph, linked_accounts
-from relgraph.analytics.links import KIND_CODE, person_links
+from relgraph.analytics.linked_accounts import (
+    ALL_KINDS,
+    PartyGraph,
+    build_party_graph,
+    linked_accounts,
+)
+from relgraph.analytics.person_links import KIND_CODE, person_links
 from relgraph.graph import Projection
 from relgraph.synth import generate
 from tests.banks import project

@@ -3,7 +3,7 @@
 Definition:
 
 * The traversal runs over *parties* (persons and enterprises). Two persons are tied by a
-  link of :mod:`relgraph.analytics.links` (shared device, phone, email, address or id
+  link of :mod:`relgraph.analytics.person_links` (shared device, phone, email, address or id
   document, family tie, shared enterprise role, transfers); a person is tied to an
   enterprise where they hold a position or shares (``enterprise`` evidence, weight
   ``enterprise_weight``); a party is tied to an enterprise it exchanged money with
@@ -28,8 +28,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from relgraph import model
-from relgraph.analytics.links import EVIDENCE_KINDS, IDENTIFIERS, KIND_CODE, Links
 from relgraph.analytics.params import NetworkParams
+from relgraph.analytics.person_links import EVIDENCE_KINDS, IDENTIFIERS, KIND_CODE, Links
 from relgraph.graph import Projection, TraversalLimitError
 from relgraph.graph.types import IndexArray
 
@@ -133,7 +133,7 @@ def build_party_graph(
     ----------
     projection : Projection
     links : Links
-        Person–person links (:func:`~relgraph.analytics.links.person_links`).
+        Person–person links (:func:`~relgraph.analytics.person_links.person_links`).
     params : NetworkParams, optional
         ``enterprise_weight``, transfer weights and ``max_transfer_partners``.
     """
@@ -349,7 +349,7 @@ def linked_accounts(
     张强's account A3 in ``tests/docbank.py`` reaches 刘洋's account A4 through their
     shared tablet:
 
-    >>> from relgraph.analytics.links import person_links
+    >>> from relgraph.analytics.person_links import person_links
     >>> from relgraph.analytics.params import NetworkParams
     >>> params = NetworkParams()
     >>> graph = build_party_graph(projection, person_links(projection, params), params)
