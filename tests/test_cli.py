@@ -158,7 +158,7 @@ def test_analyze_with_gds_uses_the_gds_engine(
 ) -> None:
     from relgraph.cli import _engine
     from relgraph.config import Neo4jSettings, Settings
-    from relgraph.store.gds import GdsEngine
+    from relgraph.engines.gds import GdsEngine
     from relgraph.store.neo4j import Neo4jStore
     from tests.store.recording import RecordingRunner
 

@@ -24,8 +24,8 @@ from rich.table import Table
 from relgraph.config import ConfigError, Settings
 
 if TYPE_CHECKING:
-    from relgraph.analytics.engine import GraphEngine
     from relgraph.api.auth import KeyRing
+    from relgraph.engines.base import GraphEngine
 from relgraph.store.base import Store, StoreError
 
 app = typer.Typer(
@@ -92,7 +92,7 @@ def _engine(settings: Settings, store: Store) -> GraphEngine | None:
     """The GDS engine when configured (it runs on the store's live generation)."""
     if settings.engine != "gds":
         return None
-    from relgraph.store.gds import GdsEngine
+    from relgraph.engines.gds import GdsEngine
     from relgraph.store.neo4j import Neo4jStore
 
     if not isinstance(store, Neo4jStore):

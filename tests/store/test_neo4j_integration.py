@@ -119,7 +119,7 @@ def test_a_load_with_a_dangling_row_keeps_the_last_good_graph(
 
 
 def test_gds_networks_match_the_local_engine(driver: Any, settings: Settings) -> None:
-    from relgraph.store.gds import GdsEngine
+    from relgraph.engines.gds import GdsEngine
     from relgraph.store.neo4j import Neo4jStore
 
     try:

@@ -25,8 +25,8 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from relgraph.analytics.engine import GraphEngine, LocalEngine
 from relgraph.analytics.params import InfluenceParams
+from relgraph.engines.base import GraphEngine
 from relgraph.graph import Projection
 from relgraph.graph.types import IndexArray
 
@@ -180,9 +180,13 @@ def influence(
     direct = np.bincount(pairs // max(n, 1), minlength=n).astype(np.int64)
     aum = persons.attrs["aum"].fillna(0.0).to_numpy(np.float64)
     size, total = cascade_totals(first_referrer(projection), aum)
-    engine = engine or LocalEngine()
-    ids = np.asarray(persons.id_of(np.arange(n)), dtype=object)
-    score = engine.pagerank(ids, edges.dst.astype(np.int64), edges.src.astype(np.int64), params)
+    source, target = edges.dst.astype(np.int64), edges.src.astype(np.int64)
+    if engine is None:
+        score = pagerank(source, target, n, params)
+    else:
+        score = engine.pagerank(
+            np.asarray(persons.id_of(np.arange(n)), dtype=object), source, target, params
+        )
     order = np.lexsort((np.arange(n), -score, -total, -size))
     rank = np.empty(n, np.int64)
     rank[order] = np.arange(1, n + 1)

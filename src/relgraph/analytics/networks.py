@@ -22,6 +22,7 @@ Definition (what the tests hold the code to):
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,9 +31,9 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from relgraph.analytics.engine import GraphEngine, LocalEngine
 from relgraph.analytics.params import NetworkParams
 from relgraph.analytics.person_links import Links, person_links
+from relgraph.engines.base import GraphEngine
 from relgraph.graph import Projection
 from relgraph.graph.types import IndexArray
 
@@ -73,6 +74,44 @@ def components(n: int, a: IndexArray, b: IndexArray) -> IndexArray:
     return np.asarray(labels, dtype=np.int64)
 
 
+Communities = Callable[[IndexArray, IndexArray, float, int], IndexArray]
+"""``communities(members, groups, resolution, round)``: a community number for each of
+``members`` (node indices) splitting its group (``groups``, one per member) at Leiden
+``resolution``; numbers need only be distinct across the call's groups."""
+
+
+def split_rounds(
+    label: IndexArray, max_size: int, communities: Communities
+) -> tuple[IndexArray, npt.NDArray[np.bool_]]:
+    """Split every group of ``label`` above ``max_size`` into communities, round by round.
+
+    The one split driver every engine uses: each round takes the groups still above
+    ``max_size``, asks ``communities`` for their split at the round's resolution (1, then
+    doubling), and stops when none is too large or after :data:`MAX_SPLIT_ROUNDS`
+    rounds (a group that never splits is left as it is).
+
+    >>> halves = lambda members, groups, resolution, round_: members % 2
+    >>> label, was_split = split_rounds(np.array([0, 0, 0, 1]), 2, halves)
+    >>> label.tolist(), was_split.tolist()
+    ([2, 3, 2, 1], [True, True, True, False])
+    """
+    label = label.copy()
+    was_split = np.zeros(len(label), bool)
+    next_label = int(label.max(initial=-1)) + 1
+    resolution = 1.0
+    for round_ in range(MAX_SPLIT_ROUNDS):
+        large = np.flatnonzero(np.bincount(label) > max_size)
+        if len(large) == 0:
+            break
+        members = np.flatnonzero(np.isin(label, large))
+        community = np.asarray(communities(members, label[members], resolution, round_))
+        label[members] = next_label + community
+        next_label += int(community.max(initial=0)) + 1
+        was_split[members] = True
+        resolution *= 2
+    return label, was_split
+
+
 def split_large(
     label: IndexArray,
     a: IndexArray,
@@ -81,7 +120,7 @@ def split_large(
     max_size: int,
     seed: int,
 ) -> tuple[IndexArray, npt.NDArray[np.bool_]]:
-    """Split every group of ``label`` above ``max_size`` into Leiden communities.
+    """Split every group of ``label`` above ``max_size`` into Leiden communities (igraph).
 
     Parameters
     ----------
@@ -100,46 +139,41 @@ def split_large(
     was_split : ndarray of bool
         Per node: whether its group came from a split.
     """
-    import igraph
+    import igraph  # here, not at the top: it takes ~0.3 s to load and most runs never split
 
-    label = label.copy()
-    was_split = np.zeros(len(label), bool)
     inside = label[a] == label[b]
     a, b, weight = a[inside], b[inside], weight[inside]
-    next_label = int(label.max(initial=-1)) + 1
-    resolution = 1.0
     rng = random.Random(seed)  # noqa: S311 - reproducible community splits, not secrets
+
+    def leiden(members: IndexArray, groups: IndexArray, resolution: float, _: int) -> IndexArray:
+        group_of = np.full(len(label), -1, np.int64)
+        group_of[members] = groups
+        local = np.full(len(label), -1, np.int64)
+        community = np.empty(len(members), np.int64)
+        offset = 0
+        for group in np.unique(groups).tolist():
+            mine = np.flatnonzero(groups == group)
+            local[members[mine]] = np.arange(len(mine))
+            edges = np.flatnonzero((group_of[a] == group) & (group_of[b] == group))
+            graph = igraph.Graph(
+                n=len(mine), edges=np.column_stack([local[a[edges]], local[b[edges]]]).tolist()
+            )
+            parts = graph.community_leiden(
+                objective_function="modularity",
+                weights=weight[edges].tolist(),
+                resolution=resolution,
+                n_iterations=-1,
+            )
+            membership = np.asarray(parts.membership, dtype=np.int64)
+            community[mine] = offset + membership
+            offset += int(membership.max(initial=0)) + 1
+        return community
+
     igraph.set_random_number_generator(rng)
     try:
-        for _ in range(MAX_SPLIT_ROUNDS):
-            sizes = np.bincount(label)
-            large = np.flatnonzero(sizes > max_size)
-            if len(large) == 0:
-                break
-            edge_group = label[a]
-            for group in large.tolist():
-                members = np.flatnonzero(label == group)
-                local = np.full(len(label), -1, np.int64)
-                local[members] = np.arange(len(members))
-                mine = np.flatnonzero((edge_group == group) & (label[b] == group))
-                graph = igraph.Graph(
-                    n=len(members),
-                    edges=np.column_stack([local[a[mine]], local[b[mine]]]).tolist(),
-                )
-                parts = graph.community_leiden(
-                    objective_function="modularity",
-                    weights=weight[mine].tolist(),
-                    resolution=resolution,
-                    n_iterations=-1,
-                )
-                membership = np.asarray(parts.membership, dtype=np.int64)
-                label[members] = next_label + membership
-                next_label += int(membership.max(initial=0)) + 1
-                was_split[members] = True
-            resolution *= 2
+        return split_rounds(label, max_size, leiden)
     finally:
         igraph.set_random_number_generator(random)
-    return label, was_split
 
 
 def renumber(label: IndexArray) -> IndexArray:
@@ -201,16 +235,19 @@ def hidden_networks(
     4
     """
     params = params or NetworkParams()
-    engine = engine or LocalEngine()
     links = links if links is not None else person_links(projection, params)
     n = links.n_persons
     strong = links.strong(params.strong_link)
     a, b, w = links.a[strong], links.b[strong], links.strength[strong]
     person_ids = np.asarray(projection.nodes["Person"].id_of(np.arange(n)), dtype=object)
-    label = engine.components(person_ids, a, b, w)
-    label, was_split = engine.split_large(
-        person_ids, label, a, b, w, params.max_network_size, params.seed
-    )
+    if engine is None:
+        label = components(n, a, b)
+        label, was_split = split_large(label, a, b, w, params.max_network_size, params.seed)
+    else:
+        label = engine.components(person_ids, a, b, w)
+        label, was_split = engine.split_large(
+            person_ids, label, a, b, w, params.max_network_size, params.seed
+        )
     label = renumber(label)
     size = np.bincount(label, minlength=int(label.max(initial=-1)) + 1).astype(np.int64)
     split = np.zeros(len(size), bool)

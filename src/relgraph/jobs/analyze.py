@@ -12,7 +12,6 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from relgraph.analytics.engine import GraphEngine
 from relgraph.analytics.groups import group_frames
 from relgraph.analytics.households import Households, find_households, household_values
 from relgraph.analytics.influence import influence, influence_frame
@@ -21,6 +20,7 @@ from relgraph.analytics.networks import hidden_networks, network_frames
 from relgraph.analytics.params import HouseholdParams
 from relgraph.analytics.settings import TABLE as SETTINGS_TABLE
 from relgraph.analytics.settings import AnalysisSettings
+from relgraph.engines.base import GraphEngine
 from relgraph.graph import Projection
 from relgraph.store.base import Store
 

@@ -14,11 +14,11 @@ from scipy.sparse.csgraph import connected_components
 
 from relgraph.analytics.networks import hidden_networks
 from relgraph.analytics.params import InfluenceParams, NetworkParams
+from relgraph.engines.gds import GdsEngine
 from relgraph.graph import build_projection
 from relgraph.store.base import StoreError
 from relgraph.store.cypher import query
 from relgraph.store.embedded import EmbeddedStore
-from relgraph.store.gds import GdsEngine
 from tests.graph.conftest import BANK, canonical_tables
 from tests.store.recording import RecordingRunner
 
@@ -178,7 +178,7 @@ class FakeClient:
 
 
 def test_the_gds_runner_sends_the_file_through_the_client() -> None:
-    from relgraph.store.gds import GdsRunner
+    from relgraph.engines.gds import GdsRunner
 
     client = FakeClient()
     frame = GdsRunner(client).run("gds_version", operation="gds: check")
@@ -187,7 +187,7 @@ def test_the_gds_runner_sends_the_file_through_the_client() -> None:
 
 
 def test_a_missing_plugin_is_a_clear_error() -> None:
-    from relgraph.store.gds import GdsRunner
+    from relgraph.engines.gds import GdsRunner
 
     client = FakeClient(RuntimeError("Unknown function 'gds.version'"))
     with pytest.raises(

@@ -21,8 +21,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from relgraph.analytics.engine import FloatArray, IdArray, IndexArray
-from relgraph.analytics.networks import MAX_SPLIT_ROUNDS
+from relgraph.analytics.networks import split_rounds
+from relgraph.engines.base import FloatArray, IdArray, IndexArray
 from relgraph.store.base import StoreError
 from relgraph.store.cypher import query
 from relgraph.store.neo4j import drain, write_rows
@@ -62,7 +62,8 @@ class GdsRunner:
 
 
 class GdsEngine:
-    """A :class:`~relgraph.analytics.engine.GraphEngine` inside Neo4j GDS.
+    """A :class:`~relgraph.engines.base.GraphEngine` inside Neo4j GDS, over the store's query
+    runner seam (:class:`~relgraph.store.runner.QueryRunner`).
 
     Parameters
     ----------
@@ -156,20 +157,15 @@ class GdsEngine:
         max_size: int,
         seed: int,
     ) -> tuple[IndexArray, npt.NDArray[np.bool_]]:
-        label = label.copy()
-        was_split = np.zeros(len(label), bool)
-        next_label = int(label.max(initial=-1)) + 1
-        gamma = 1.0
-        for round_ in range(MAX_SPLIT_ROUNDS):
-            large = np.flatnonzero(np.bincount(label) > max_size)
-            if len(large) == 0:
-                break
-            members = np.flatnonzero(np.isin(label, large))
-            prefix = f"{self.run_id}:{round_}:"
-            groups = pc.binary_join_element_wise(
-                prefix, pa.array(label[members]).cast(pa.string()), ""
+        def leiden(
+            members: IndexArray, groups: IndexArray, gamma: float, round_: int
+        ) -> IndexArray:
+            # Mark this round's large networks on their persons, project them together and
+            # let GDS's Leiden split each (it never joins nodes of two groups: no edges).
+            keyed = pc.binary_join_element_wise(
+                f"{self.run_id}:{round_}:", pa.array(groups).cast(pa.string()), ""
             )
-            rows = pa.table({"person_id": pa.array(ids[members], pa.string()), "group": groups})
+            rows = pa.table({"person_id": pa.array(ids[members], pa.string()), "group": keyed})
             write_rows(
                 self.runner,
                 "gds_group_set",
@@ -178,7 +174,7 @@ class GdsEngine:
                 operation="gds: mark large networks",
                 batch_size=self.batch_size,
             )
-            keys = sorted(set(groups.to_pylist()))
+            keys = sorted(set(keyed.to_pylist()))
             values = self._algorithm(
                 "leiden",
                 project=(
@@ -188,12 +184,9 @@ class GdsEngine:
                 config={"gamma": gamma, "seed": seed},
                 read=("gds_leiden_read", {"gen": self.gen, "groups": keys}),
             )
-            community = _compact(self._align(ids[members], values, "leiden"))
-            label[members] = next_label + community
-            next_label += int(community.max(initial=0)) + 1
-            was_split[members] = True
-            gamma *= 2
-        return label, was_split
+            return _compact(self._align(ids[members], values, "leiden"))
+
+        return split_rounds(label, max_size, leiden)
 
     def pagerank(
         self, ids: IdArray, source: IndexArray, target: IndexArray, params: InfluenceParams

@@ -1,4 +1,4 @@
-"""Where the graph algorithms run: in this process (scipy, igraph) or inside Neo4j GDS."""
+"""The protocol every graph-algorithm engine implements, and the array types it speaks."""
 
 from __future__ import annotations
 
@@ -53,40 +53,3 @@ class GraphEngine(Protocol):
     def close(self) -> None:
         """Release what the engine holds (a database connection)."""
         ...
-
-
-class LocalEngine:
-    """The algorithms in this process: scipy's components, igraph's Leiden, power iteration."""
-
-    name = "local"
-
-    def components(
-        self, ids: IdArray, a: IndexArray, b: IndexArray, weight: FloatArray
-    ) -> IndexArray:
-        from relgraph.analytics.networks import components
-
-        return components(len(ids), a, b)
-
-    def split_large(
-        self,
-        ids: IdArray,
-        label: IndexArray,
-        a: IndexArray,
-        b: IndexArray,
-        weight: FloatArray,
-        max_size: int,
-        seed: int,
-    ) -> tuple[IndexArray, npt.NDArray[np.bool_]]:
-        from relgraph.analytics.networks import split_large
-
-        return split_large(label, a, b, weight, max_size, seed)
-
-    def pagerank(
-        self, ids: IdArray, source: IndexArray, target: IndexArray, params: InfluenceParams
-    ) -> FloatArray:
-        from relgraph.analytics.influence import pagerank
-
-        return pagerank(source, target, len(ids), params)
-
-    def close(self) -> None:
-        """Nothing to release."""
