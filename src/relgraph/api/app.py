@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
@@ -20,8 +22,11 @@ from strawberry.extensions import SchemaExtension
 
 from relgraph.api.audit import AuditLog
 from relgraph.api.auth import KeyRing, Principal
+from relgraph.api.bodylimit import BodyLimit, max_body_bytes
 from relgraph.api.context import Context
-from relgraph.api.metrics import Metrics
+from relgraph.api.errors import ErrorCode, error_code, error_response
+from relgraph.api.metrics import CONTENT_TYPE, Metrics, root_field
+from relgraph.api.requestbody import decode_request_body
 from relgraph.api.readmodel import ReadModel
 from relgraph.api.schema import build_schema
 
@@ -44,10 +49,13 @@ class ServiceState:
     """Starts a rebuild of the model from the store (set by the server)."""
     store: str = "embedded"
     """Which kind of store the model is built from (``/readyz`` reports it)."""
+    max_body_bytes: int = field(default_factory=max_body_bytes)
+    """Larger request bodies get HTTP 413 (``RELGRAPH_MAX_BODY_BYTES``, default 1 MB)."""
 
 
 class Observe(SchemaExtension):
-    """Per operation: latency and outcome to the metrics; ids read to the audit trail."""
+    """Per operation: latency, outcome and error codes to the metrics (labelled by root field,
+    never by anything the client names); ids read to the audit trail."""
 
     def __init__(self, state: ServiceState) -> None:
         self.state = state
@@ -57,8 +65,14 @@ class Observe(SchemaExtension):
         yield
         ec = self.execution_context
         name = ec.operation_name or "anonymous"
-        outcome = "error" if ec.result is not None and ec.result.errors else "ok"
-        self.state.metrics.observe(name, time.perf_counter() - started, outcome)
+        errors = (ec.result.errors if ec.result is not None else None) or []
+        outcome = "error" if errors else "ok"
+        self.state.metrics.observe(
+            root_field(ec.graphql_document, ec.operation_name, _root_fields(ec.schema)),
+            time.perf_counter() - started,
+            outcome,
+            [error_code(error) for error in errors],
+        )
         context = ec.context
         if isinstance(context, Context) and context.touched:
             self.state.audit.append(
@@ -71,8 +85,19 @@ class Observe(SchemaExtension):
             )
 
 
+def _root_fields(schema: Any) -> frozenset[str]:
+    """The names of the schema's Query and Mutation fields: the values a metrics label takes."""
+    core = schema._schema  # graphql-core's schema, which Strawberry builds once
+    roots = (core.query_type, core.mutation_type)
+    return frozenset(name for root in roots if root is not None for name in root.fields)
+
+
 class RelgraphGraphQL(GraphQL[Context, None]):
-    """Strawberry's ASGI view with our context; queries over GET are refused."""
+    """Strawberry's ASGI view with our context; queries over GET are refused.
+
+    Refusals of the request itself (bad JSON, wrong content type, unknown operation) are
+    GraphQL-shaped JSON with a code, like every other error, not Strawberry's plain text.
+    """
 
     def __init__(self, state: ServiceState, *, production: bool) -> None:
         self.state = state
@@ -81,6 +106,19 @@ class RelgraphGraphQL(GraphQL[Context, None]):
             graphql_ide=None if production else "graphiql",
             allow_queries_via_get=False,
         )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope, receive))
+        except HTTPException as exc:
+            response = error_response(exc.reason, ErrorCode.BAD_USER_INPUT, exc.status_code)
+        await response(scope, receive, send)  # type: ignore[arg-type]
+
+    def decode_json(self, data: str | bytes) -> object:
+        return decode_request_body(data)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         principal = request.scope.get("relgraph.principal")
@@ -116,19 +154,18 @@ class RequireKey:
         if scope["method"] == "GET":
             await self._get(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        authorization = headers.get(b"authorization", b"").decode("latin-1")
-        principal: Principal | None = self.state.keys.authenticate(authorization)
-        if principal is None:
-            response: Response = JSONResponse(
-                {"errors": [{"message": "Unauthorized: send Authorization: Bearer <api key>."}]},
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+        authorization = _authorization(scope)
+        principal: Principal | None = None
+        if authorization is _TWO_HEADERS:
+            response: Response = _two_headers()
+        elif (principal := self.state.keys.authenticate(authorization)) is None:
+            response = _unauthorized()
         elif self.state.model is None:
-            response = JSONResponse(
-                {"errors": [{"message": "Not ready: the graph is still being built."}]},
-                status_code=503,
+            response = error_response(
+                "Not ready: the graph is still being built; try again shortly.",
+                ErrorCode.INTERNAL,
+                503,
+                headers={"Retry-After": "5"},
             )
         else:
             scope["relgraph.principal"] = principal
@@ -143,12 +180,40 @@ class RequireKey:
         if "query=" not in query_string and self.app.graphql_ide:
             response = await self.app.render_graphql_ide(request)
         else:
-            response = JSONResponse(
-                {"errors": [{"message": "Queries over GET are disabled: POST application/json."}]},
-                status_code=405,
+            response = error_response(
+                "Queries over GET are disabled: POST application/json.",
+                ErrorCode.BAD_USER_INPUT,
+                405,
                 headers={"Allow": "POST"},
             )
         await response(scope, receive, send)
+
+
+_TWO_HEADERS = "\0two"
+"""Stands for a request with more than one Authorization header: which one is meant?"""
+
+
+def _authorization(scope: Scope) -> str | None:
+    """The Authorization header, None without one, or ``_TWO_HEADERS``."""
+    values = [v for k, v in scope.get("headers") or () if k.lower() == b"authorization"]
+    if len(values) > 1:
+        return _TWO_HEADERS
+    return values[0].decode("latin-1") if values else None
+
+
+def _two_headers() -> Response:
+    return error_response(
+        "Send one Authorization header, not several.", ErrorCode.BAD_USER_INPUT, 400
+    )
+
+
+def _unauthorized() -> Response:
+    return error_response(
+        "Unauthorized: send Authorization: Bearer <api key>.",
+        ErrorCode.UNAUTHENTICATED,
+        401,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 def create_app(state: ServiceState, *, production: bool = False) -> Starlette:
@@ -183,8 +248,22 @@ def create_app(state: ServiceState, *, production: bool = False) -> Starlette:
             status_code=503,
         )
 
-    async def metrics(_: Request) -> Response:
-        return PlainTextResponse(state.metrics.render(), media_type="text/plain; version=0.0.4")
+    async def metrics(request: Request) -> Response:
+        # Behind a key: the counts say who uses what, and scraping is work an anonymous
+        # caller should not be able to make the server do.
+        authorization = _authorization(request.scope)
+        if authorization is _TWO_HEADERS:
+            return _two_headers()
+        allowed = state.keys.may_scrape(authorization)
+        if allowed is None:
+            return _unauthorized()
+        if not allowed:
+            return error_response(
+                "Forbidden: /metrics needs a 'metrics' (scrape) key or an admin key.",
+                ErrorCode.FORBIDDEN,
+                403,
+            )
+        return Response(state.metrics.render(), media_type=CONTENT_TYPE)
 
     return Starlette(
         routes=[
@@ -192,7 +271,8 @@ def create_app(state: ServiceState, *, production: bool = False) -> Starlette:
             Route("/readyz", readyz),
             Route("/metrics", metrics),
             Route("/graphql", graphql, methods=["GET", "POST"]),
-        ]
+        ],
+        middleware=[Middleware(BodyLimit, max_bytes=state.max_body_bytes)],
     )
 
 
