@@ -19,15 +19,17 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.extensions import SchemaExtension
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from relgraph.api.audit import AuditLog
 from relgraph.api.auth import KeyRing, Principal
 from relgraph.api.bodylimit import BodyLimit, max_body_bytes
 from relgraph.api.context import Context
-from relgraph.api.errors import ErrorCode, error_code, error_response
+from relgraph.api.errors import ErrorCode, coded, error_code, error_response
 from relgraph.api.metrics import CONTENT_TYPE, Metrics, root_field
-from relgraph.api.requestbody import decode_request_body
 from relgraph.api.readmodel import ReadModel
+from relgraph.api.requestbody import decode_request_body
 from relgraph.api.schema import build_schema
 
 log = logging.getLogger("relgraph.api")
@@ -101,6 +103,7 @@ class RelgraphGraphQL(GraphQL[Context, None]):
 
     def __init__(self, state: ServiceState, *, production: bool) -> None:
         self.state = state
+        self.production = production
         super().__init__(
             build_schema(production=production, extra=[lambda: Observe(state)]),
             graphql_ide=None if production else "graphiql",
@@ -115,10 +118,22 @@ class RelgraphGraphQL(GraphQL[Context, None]):
             response = await self.run(Request(scope, receive))
         except HTTPException as exc:
             response = error_response(exc.reason, ErrorCode.BAD_USER_INPUT, exc.status_code)
-        await response(scope, receive, send)  # type: ignore[arg-type]
+        await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
         return decode_request_body(data)
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        # Errors raised by an extension's hooks skip MaskInternalErrors: code them here.
+        if result.errors:
+            request_id = request.scope.get("relgraph.request_id", "-")
+            result.errors = [
+                coded(error, request_id=request_id, production=self.production)
+                for error in result.errors
+            ]
+        return await super().process_result(request, result)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         principal = request.scope.get("relgraph.principal")

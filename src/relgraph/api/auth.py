@@ -99,7 +99,7 @@ def _parse(text: str, source: str) -> dict[str, tuple[Grant, str]]:
 
 def _grant(role: str, where: str) -> Grant:
     if role == SCRAPE:
-        return SCRAPE
+        return "metrics"
     try:
         return Role(role)
     except ValueError:

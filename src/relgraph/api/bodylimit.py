@@ -31,7 +31,7 @@ def max_body_bytes(environ: Mapping[str, str] | None = None) -> int:
     return limit
 
 
-class _TooLarge(Exception):
+class _TooLargeError(Exception):
     pass
 
 
@@ -60,7 +60,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    raise _TooLargeError
             return message
 
         async def watching_send(message: Message) -> None:
@@ -70,7 +70,7 @@ class BodyLimit:
 
         try:
             await self.app(scope, counting_receive, watching_send)
-        except _TooLarge:
+        except _TooLargeError:
             if started:  # the app answered before reading it all: nothing left to say
                 return
             await self._refuse(scope, receive, send)

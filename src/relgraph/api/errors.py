@@ -62,7 +62,7 @@ MAX_ECHO = 200
 MAX_MESSAGE = 1_000
 """No error message is longer, whatever it quotes."""
 
-_QUOTED = re.compile(r"'([^']{%d})[^']+'|\"([^\"]{%d})[^\"]+\"" % (MAX_ECHO, MAX_ECHO))
+_LONG_RUN = re.compile(rf"[^'\"]{{{MAX_ECHO}}}[^'\"]+")
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 # The messages of graphql-core's and Strawberry's limit validators, and of our cost rule:
 # validation errors carry no exception, so the message is all there is to tell them by.
@@ -73,18 +73,13 @@ _LIMIT_MESSAGE = re.compile(
 
 
 def clip(message: str) -> str:
-    """``message`` with every quoted value cut to 200 characters and the whole to 1,000.
+    """``message`` with every stretch between quotes cut to 200 characters, the whole to 1,000.
 
     Errors echo what the client sent (an id, an operation name, a variable); a 2 MB value
-    must not come back 2 MB long, in a reply or in a log.
+    must not come back 2 MB long, in a reply or in a log. Our own sentences are shorter
+    than 200 characters between quotes, so only echoed values are cut.
     """
-
-    def cut(match: re.Match[str]) -> str:
-        quote = match.group(0)[0]
-        kept = match.group(1) if match.group(1) is not None else match.group(2)
-        return f"{quote}{kept}…{quote}"
-
-    clipped = _QUOTED.sub(cut, message)
+    clipped = _LONG_RUN.sub(lambda match: match.group(0)[:MAX_ECHO] + "…", message)
     if len(clipped) > MAX_MESSAGE:
         clipped = clipped[:MAX_MESSAGE] + "…"
     return clipped
@@ -114,7 +109,7 @@ def error_code(error: GraphQLError) -> ErrorCode:
     original = error.original_error
     if isinstance(original, ClientError):
         return original.code
-    given = (error.extensions or {}).get("code")
+    given = str((error.extensions or {}).get("code"))
     if given in ErrorCode.__members__:
         return ErrorCode(given)
     if is_internal(error):
@@ -128,12 +123,43 @@ def request_id_of(context: Any) -> str:
     return str(getattr(context, "request_id", "-"))
 
 
+def masked(error: GraphQLError, request_id: str) -> GraphQLError:
+    """What the client sees of an internal error: one sentence and the request id."""
+    return GraphQLError(
+        f"Internal error (request {request_id}): the server logged it; "
+        "try again, and give support the request id if it persists.",
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": ErrorCode.INTERNAL.value, "requestId": request_id},
+    )
+
+
+def coded(error: GraphQLError, *, request_id: str, production: bool) -> GraphQLError:
+    """``error`` as the client may see it: masked if internal, else clipped and coded."""
+    if (error.extensions or {}).get("code") in ErrorCode.__members__:
+        return error  # done already: by MaskInternalErrors, or by whoever raised it
+    if is_internal(error):
+        return masked(error, request_id)
+    message = clip(error.message)
+    if production:
+        message = no_suggestions(message)
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        path=error.path,
+        original_error=error.original_error,
+        extensions={**(error.extensions or {}), "code": error_code(error).value},
+    )
+
+
 class MaskInternalErrors(MaskErrors):
     """Strawberry's error masking, plus a code on every error and clipped echoes.
 
     Internal errors become one sentence with the request id (the schema's
-    ``process_errors`` has logged the original under the same id). Outside them, messages
-    are clipped (:func:`clip`) and, in production, lose graphql-core's suggestions.
+    ``process_errors`` has logged the original under the same id). Other messages are
+    clipped (:func:`clip`) and, in production, lose graphql-core's suggestions. Errors
+    raised by an extension's own hooks (a syntax error found by the parser cache) leave
+    the operation before this runs: the HTTP view applies :func:`coded` to those.
     """
 
     def __init__(self, *, production: bool = False) -> None:
@@ -141,35 +167,17 @@ class MaskInternalErrors(MaskErrors):
         self.production = production
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        request_id = request_id_of(self.execution_context.context)
-        return GraphQLError(
-            f"Internal error (request {request_id}): the server logged it; "
-            "try again, and give support the request id if it persists.",
-            nodes=error.nodes,
-            path=error.path,
-            extensions={"code": ErrorCode.INTERNAL.value, "requestId": request_id},
-        )
+        return masked(error, request_id_of(self.execution_context.context))
 
     def on_operation(self) -> Iterator[None]:
         yield from super().on_operation()
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if result is not None and errors:
-            result.errors = [self._coded(error) for error in errors]
-
-    def _coded(self, error: GraphQLError) -> GraphQLError:
-        if (error.extensions or {}).get("code") == ErrorCode.INTERNAL.value:
-            return error  # already masked above
-        message = clip(error.message)
-        if self.production:
-            message = no_suggestions(message)
-        return GraphQLError(
-            message,
-            nodes=error.nodes,
-            path=error.path,
-            original_error=error.original_error,
-            extensions={**(error.extensions or {}), "code": error_code(error).value},
-        )
+            request_id = request_id_of(self.execution_context.context)
+            result.errors = [
+                coded(error, request_id=request_id, production=self.production) for error in errors
+            ]
 
 
 def error_body(message: str, code: ErrorCode) -> dict[str, Any]:

@@ -17,7 +17,6 @@ from graphql import (
     VariableNode,
 )
 
-
 MAX_DEPTH = 10
 MAX_ALIASES = 15
 MAX_TOKENS = 2_000
