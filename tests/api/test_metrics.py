@@ -128,3 +128,15 @@ def test_two_apps_count_apart(state: ServiceState) -> None:
           json={"query": "{ graphStats { nodes { kind } } }"})  # fmt: skip
     assert 'root_field="graphStats"} 1.0' in _scrape(first)
     assert 'root_field="graphStats"' not in _scrape(second)
+
+
+def test_two_authorization_headers_on_metrics_are_400(scraped: Any) -> None:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=scraped)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            headers = [("Authorization", f"Bearer {SCRAPE_KEY}"), ("Authorization", "Bearer x")]
+            return await client.get("/metrics", headers=headers)
+
+    response = asyncio.run(go())
+    assert response.status_code == 400
+    assert "relgraph_requests_total" not in response.text

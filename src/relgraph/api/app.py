@@ -169,11 +169,11 @@ class RequireKey:
         if scope["method"] == "GET":
             await self._get(scope, receive, send)
             return
-        authorization = _authorization(scope)
+        presented = _authorizations(scope)
         principal: Principal | None = None
-        if authorization is _TWO_HEADERS:
+        if len(presented) > 1:
             response: Response = _two_headers()
-        elif (principal := self.state.keys.authenticate(authorization)) is None:
+        elif (principal := self.state.keys.authenticate(_first(presented))) is None:
             response = _unauthorized()
         elif self.state.model is None:
             response = error_response(
@@ -204,16 +204,14 @@ class RequireKey:
         await response(scope, receive, send)
 
 
-_TWO_HEADERS = "\0two"
-"""Stands for a request with more than one Authorization header: which one is meant?"""
+def _authorizations(scope: Scope) -> list[str]:
+    """Every Authorization header sent; more than one is refused (which would be meant?)."""
+    headers = scope.get("headers") or ()
+    return [v.decode("latin-1") for k, v in headers if k.lower() == b"authorization"]
 
 
-def _authorization(scope: Scope) -> str | None:
-    """The Authorization header, None without one, or ``_TWO_HEADERS``."""
-    values = [v for k, v in scope.get("headers") or () if k.lower() == b"authorization"]
-    if len(values) > 1:
-        return _TWO_HEADERS
-    return values[0].decode("latin-1") if values else None
+def _first(values: list[str]) -> str | None:
+    return values[0] if values else None
 
 
 def _two_headers() -> Response:
@@ -266,10 +264,10 @@ def create_app(state: ServiceState, *, production: bool = False) -> Starlette:
     async def metrics(request: Request) -> Response:
         # Behind a key: the counts say who uses what, and scraping is work an anonymous
         # caller should not be able to make the server do.
-        authorization = _authorization(request.scope)
-        if authorization is _TWO_HEADERS:
+        presented = _authorizations(request.scope)
+        if len(presented) > 1:
             return _two_headers()
-        allowed = state.keys.may_scrape(authorization)
+        allowed = state.keys.may_scrape(_first(presented))
         if allowed is None:
             return _unauthorized()
         if not allowed:

@@ -136,8 +136,8 @@ def masked(error: GraphQLError, request_id: str) -> GraphQLError:
 
 def coded(error: GraphQLError, *, request_id: str, production: bool) -> GraphQLError:
     """``error`` as the client may see it: masked if internal, else clipped and coded."""
-    if (error.extensions or {}).get("code") in ErrorCode.__members__:
-        return error  # done already: by MaskInternalErrors, or by whoever raised it
+    if (error.extensions or {}).get("code") == ErrorCode.INTERNAL.value:
+        return error  # masked already
     if is_internal(error):
         return masked(error, request_id)
     message = clip(error.message)
