@@ -432,8 +432,13 @@ def serve(
 
 
 def _serve(settings: Settings, host: str, port: int, keys: KeyRing) -> None:
+    from relgraph.api.bodylimit import max_body_bytes
     from relgraph.api.server import serve as run_server
 
+    try:
+        max_body_bytes()  # a bad RELGRAPH_MAX_BODY_BYTES stops here, not in a traceback
+    except ConfigError as exc:
+        _fail(str(exc))
     if settings.store == "embedded" and not (settings.data_dir / "relgraph.duckdb").exists():
         _fail(f"no store in {settings.data_dir}: run `relgraph load DIR` first")
     if settings.store == "neo4j":

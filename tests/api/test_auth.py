@@ -14,7 +14,7 @@ from relgraph.config import ConfigError
 def test_keys_from_env_and_file(tmp_path: Path) -> None:
     keys_file = tmp_path / "keys"
     keys_file.write_text(
-        "# campaign tools\ncampaign:campaign-key-0123456789\n\nrisk:risk-key-0123456789  # team B\n"
+        "# campaign tools\ncampaign:campaign-key-0123456789\n\n  # team B\nrisk:risk-key-0123456789\n"
     )
     ring = KeyRing.from_env(
         {
@@ -39,17 +39,63 @@ def test_keys_from_env_and_file(tmp_path: Path) -> None:
         assert ring.authenticate(header) is None
 
 
+SECRET = "s3cr3t-key-0123456789"
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("boss:key-0123456789abcdef", "unknown role 'boss'"),
-        ("analyst", "expected 'role:key'"),
-        ("analyst:short", "keys must be at least 16 characters"),
+        ("boss:key-0123456789abcdef", "entry 1: unknown role 'boss'"),
+        ("analyst", "entry 1: expected 'role:key'"),
+        ("analyst:short", "entry 1: keys must be at least 16 characters"),
+        # Once a trailing comment: the key was silently cut at the '#'.
+        (f"analyst:{SECRET}#more-of-the-key", "entry 1: '#' may only start a comment line"),
+        (f"analyst:{SECRET}  # team A", "entry 1: '#' may only start a comment line"),
+        (f"risk:{SECRET}\nanalyst:{SECRET[:8]} {SECRET[8:]}", "entry 2: keys may not contain whitespace"),
+        (f"analyst:{SECRET}\tx", "entry 1: keys may not contain whitespace"),
+        (f"analyst:{SECRET}密钥", "entry 1: keys must be printable ASCII"),
+        (f"analyst:{SECRET}\x07", "entry 1: keys must be printable ASCII"),
+        (f"# keys\nanalyst:{SECRET},campaign:{SECRET}",
+         "entry 3: the key of RELGRAPH_API_KEYS, entry 2 is listed again under another role"),
+        (f"metrics:{SECRET}\nadmin:{SECRET}", "entry 2: the key of .* listed again"),
+        ("analyst:" + "短" * 4 + "x" * 12, "entry 1: keys must be printable ASCII"),
     ],
-)
+)  # fmt: skip
 def test_bad_key_settings_are_named(value: str, message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message) as refused:
         KeyRing.from_env({"RELGRAPH_API_KEYS": value})
+    assert SECRET not in str(refused.value)
+    assert SECRET[:8] not in str(refused.value)
+
+
+def test_a_key_under_two_roles_across_env_and_file_is_refused(tmp_path: Path) -> None:
+    keys_file = tmp_path / "keys"
+    keys_file.write_text(f"# ops\nadmin:{SECRET}\n")
+    with pytest.raises(ConfigError, match=r"keys, entry 2: the key of RELGRAPH_API_KEYS, entry 1"):
+        KeyRing.from_env(
+            {"RELGRAPH_API_KEYS": f"analyst:{SECRET}", "RELGRAPH_API_KEYS_FILE": str(keys_file)}
+        )
+    # The same key twice under the same role is harmless.
+    keys_file.write_text(f"analyst:{SECRET}\n")
+    ring = KeyRing.from_env(
+        {"RELGRAPH_API_KEYS": f"analyst:{SECRET}", "RELGRAPH_API_KEYS_FILE": str(keys_file)}
+    )
+    assert len(ring) == 1
+
+
+def test_scrape_keys_may_read_metrics_only() -> None:
+    ring = KeyRing.from_env(
+        {
+            "RELGRAPH_API_KEYS": f"metrics:{SECRET},admin:admin-key-0123456789,risk:risk-key-0123456789"
+        }
+    )
+    assert len(ring) == 2  # the scrape key is not a key that may query
+    assert ring.authenticate(f"Bearer {SECRET}") is None
+    assert ring.may_scrape(f"Bearer {SECRET}") is True
+    assert ring.may_scrape("Bearer admin-key-0123456789") is True
+    assert ring.may_scrape("Bearer risk-key-0123456789") is False
+    assert ring.may_scrape("Bearer nobody-key-0123456789") is None
+    assert ring.may_scrape(None) is None
 
 
 def test_missing_keys_file_is_named(tmp_path: Path) -> None:

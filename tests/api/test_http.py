@@ -71,9 +71,10 @@ def test_health_ready_metrics(app: Any, state: ServiceState) -> None:
     assert _get(app, "/healthz").json() == {"status": "ok"}
     assert _get(app, "/readyz").json()["status"] == "ready"
     _post(app, QUERY)
-    metrics = _get(app, "/metrics").text
-    assert 'relgraph_requests_total{operation="Stats",outcome="ok"} 1' in metrics
-    assert 'relgraph_request_seconds_count{operation="Stats"} 1' in metrics
+    admin = {"Authorization": f"Bearer {KEYS[Role.ADMIN]}"}
+    metrics = _get(app, "/metrics", headers=admin).text
+    assert 'relgraph_requests_total{outcome="ok",root_field="graphStats"} 1.0' in metrics
+    assert 'relgraph_request_seconds_count{root_field="graphStats"} 1.0' in metrics
 
 
 def test_not_ready_until_the_graph_is_built(state: ServiceState) -> None:
@@ -181,3 +182,19 @@ def test_production_probes_keep_store_errors_in_the_log(state: ServiceState) -> 
     assert answer.status_code == 503
     assert answer.json()["reason"] == "the store cannot be read: see the server log"
     assert "db.internal" not in answer.text
+
+
+def test_two_authorization_headers_are_400(app: Any) -> None:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            headers = [
+                ("Authorization", f"Bearer {KEYS[Role.CAMPAIGN]}"),
+                ("Authorization", f"Bearer {KEYS[Role.RISK]}"),
+            ]
+            return await client.post("/graphql", json=QUERY, headers=headers)
+
+    response = asyncio.run(go())
+    assert response.status_code == 400
+    assert "data" not in response.json()
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

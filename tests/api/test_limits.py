@@ -68,8 +68,8 @@ def test_internal_errors_are_masked_with_a_request_id(
     monkeypatch.setattr(type(model), "find_person", broken)
     result = run('{ customer(id: "x") { id } }', model)
     error = result.errors[0]
-    assert error.message == "Unexpected error."
-    assert error.extensions == {"requestId": "r-test"}
+    assert error.message.startswith("Internal error (request r-test)")
+    assert error.extensions == {"code": "INTERNAL", "requestId": "r-test"}
     assert "secret" not in str(result.errors)
 
 

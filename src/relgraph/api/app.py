@@ -10,19 +10,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.extensions import SchemaExtension
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from relgraph.api.audit import AuditLog
 from relgraph.api.auth import KeyRing, Principal
+from relgraph.api.bodylimit import BodyLimit, max_body_bytes
 from relgraph.api.context import Context
-from relgraph.api.metrics import Metrics
+from relgraph.api.errors import ErrorCode, coded, error_code, error_response
+from relgraph.api.metrics import CONTENT_TYPE, Metrics, root_field
 from relgraph.api.readmodel import ReadModel
+from relgraph.api.requestbody import decode_request_body
 from relgraph.api.schema import build_schema
 
 log = logging.getLogger("relgraph.api")
@@ -44,10 +51,13 @@ class ServiceState:
     """Starts a rebuild of the model from the store (set by the server)."""
     store: str = "embedded"
     """Which kind of store the model is built from (``/readyz`` reports it)."""
+    max_body_bytes: int = field(default_factory=max_body_bytes)
+    """Larger request bodies get HTTP 413 (``RELGRAPH_MAX_BODY_BYTES``, default 1 MB)."""
 
 
 class Observe(SchemaExtension):
-    """Per operation: latency and outcome to the metrics; ids read to the audit trail."""
+    """Per operation: latency, outcome and error codes to the metrics (labelled by root field,
+    never by anything the client names); ids read to the audit trail."""
 
     def __init__(self, state: ServiceState) -> None:
         self.state = state
@@ -57,8 +67,14 @@ class Observe(SchemaExtension):
         yield
         ec = self.execution_context
         name = ec.operation_name or "anonymous"
-        outcome = "error" if ec.result is not None and ec.result.errors else "ok"
-        self.state.metrics.observe(name, time.perf_counter() - started, outcome)
+        errors = (ec.result.errors if ec.result is not None else None) or []
+        outcome = "error" if errors else "ok"
+        self.state.metrics.observe(
+            root_field(ec.graphql_document, ec.operation_name, _root_fields(ec.schema)),
+            time.perf_counter() - started,
+            outcome,
+            [error_code(error) for error in errors],
+        )
         context = ec.context
         if isinstance(context, Context) and context.touched:
             self.state.audit.append(
@@ -71,16 +87,53 @@ class Observe(SchemaExtension):
             )
 
 
+def _root_fields(schema: Any) -> frozenset[str]:
+    """The names of the schema's Query and Mutation fields: the values a metrics label takes."""
+    core = schema._schema  # graphql-core's schema, which Strawberry builds once
+    roots = (core.query_type, core.mutation_type)
+    return frozenset(name for root in roots if root is not None for name in root.fields)
+
+
 class RelgraphGraphQL(GraphQL[Context, None]):
-    """Strawberry's ASGI view with our context; queries over GET are refused."""
+    """Strawberry's ASGI view with our context; queries over GET are refused.
+
+    Refusals of the request itself (bad JSON, wrong content type, unknown operation) are
+    GraphQL-shaped JSON with a code, like every other error, not Strawberry's plain text.
+    """
 
     def __init__(self, state: ServiceState, *, production: bool) -> None:
         self.state = state
+        self.production = production
         super().__init__(
             build_schema(production=production, extra=[lambda: Observe(state)]),
             graphql_ide=None if production else "graphiql",
             allow_queries_via_get=False,
         )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope, receive))
+        except HTTPException as exc:
+            response = error_response(exc.reason, ErrorCode.BAD_USER_INPUT, exc.status_code)
+        await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return decode_request_body(data)
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        # Errors raised by an extension's hooks skip MaskInternalErrors: code them here.
+        if result.errors:
+            request_id = request.scope.get("relgraph.request_id", "-")
+            result.errors = [
+                coded(error, request_id=request_id, production=self.production)
+                for error in result.errors
+            ]
+        return await super().process_result(request, result)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         principal = request.scope.get("relgraph.principal")
@@ -116,19 +169,18 @@ class RequireKey:
         if scope["method"] == "GET":
             await self._get(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        authorization = headers.get(b"authorization", b"").decode("latin-1")
-        principal: Principal | None = self.state.keys.authenticate(authorization)
-        if principal is None:
-            response: Response = JSONResponse(
-                {"errors": [{"message": "Unauthorized: send Authorization: Bearer <api key>."}]},
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+        presented = _authorizations(scope)
+        principal: Principal | None = None
+        if len(presented) > 1:
+            response: Response = _two_headers()
+        elif (principal := self.state.keys.authenticate(_first(presented))) is None:
+            response = _unauthorized()
         elif self.state.model is None:
-            response = JSONResponse(
-                {"errors": [{"message": "Not ready: the graph is still being built."}]},
-                status_code=503,
+            response = error_response(
+                "Not ready: the graph is still being built; try again shortly.",
+                ErrorCode.INTERNAL,
+                503,
+                headers={"Retry-After": "5"},
             )
         else:
             scope["relgraph.principal"] = principal
@@ -143,12 +195,38 @@ class RequireKey:
         if "query=" not in query_string and self.app.graphql_ide:
             response = await self.app.render_graphql_ide(request)
         else:
-            response = JSONResponse(
-                {"errors": [{"message": "Queries over GET are disabled: POST application/json."}]},
-                status_code=405,
+            response = error_response(
+                "Queries over GET are disabled: POST application/json.",
+                ErrorCode.BAD_USER_INPUT,
+                405,
                 headers={"Allow": "POST"},
             )
         await response(scope, receive, send)
+
+
+def _authorizations(scope: Scope) -> list[str]:
+    """Every Authorization header sent; more than one is refused (which would be meant?)."""
+    headers = scope.get("headers") or ()
+    return [v.decode("latin-1") for k, v in headers if k.lower() == b"authorization"]
+
+
+def _first(values: list[str]) -> str | None:
+    return values[0] if values else None
+
+
+def _two_headers() -> Response:
+    return error_response(
+        "Send one Authorization header, not several.", ErrorCode.BAD_USER_INPUT, 400
+    )
+
+
+def _unauthorized() -> Response:
+    return error_response(
+        "Unauthorized: send Authorization: Bearer <api key>.",
+        ErrorCode.UNAUTHENTICATED,
+        401,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 def create_app(state: ServiceState, *, production: bool = False) -> Starlette:
@@ -183,8 +261,22 @@ def create_app(state: ServiceState, *, production: bool = False) -> Starlette:
             status_code=503,
         )
 
-    async def metrics(_: Request) -> Response:
-        return PlainTextResponse(state.metrics.render(), media_type="text/plain; version=0.0.4")
+    async def metrics(request: Request) -> Response:
+        # Behind a key: the counts say who uses what, and scraping is work an anonymous
+        # caller should not be able to make the server do.
+        presented = _authorizations(request.scope)
+        if len(presented) > 1:
+            return _two_headers()
+        allowed = state.keys.may_scrape(_first(presented))
+        if allowed is None:
+            return _unauthorized()
+        if not allowed:
+            return error_response(
+                "Forbidden: /metrics needs a 'metrics' (scrape) key or an admin key.",
+                ErrorCode.FORBIDDEN,
+                403,
+            )
+        return Response(state.metrics.render(), media_type=CONTENT_TYPE)
 
     return Starlette(
         routes=[
@@ -192,7 +284,8 @@ def create_app(state: ServiceState, *, production: bool = False) -> Starlette:
             Route("/readyz", readyz),
             Route("/metrics", metrics),
             Route("/graphql", graphql, methods=["GET", "POST"]),
-        ]
+        ],
+        middleware=[Middleware(BodyLimit, max_bytes=state.max_body_bytes)],
     )
 
 

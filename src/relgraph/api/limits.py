@@ -1,4 +1,4 @@
-"""Limits against abuse: cost of list sizes × depth, and masking of internal errors.
+"""Limits against abuse: cost of list sizes × depth.
 
 The per-request deadline is checked by the context each time a node is built
 (:meth:`relgraph.api.context.Context.touch`), where a request's work grows.
@@ -6,8 +6,6 @@ The per-request deadline is checked by the context each time a node is built
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
@@ -18,11 +16,6 @@ from graphql import (
     ValidationRule,
     VariableNode,
 )
-from strawberry.extensions import SchemaExtension
-
-from relgraph.api.errors import ClientError
-
-log = logging.getLogger("relgraph.api")
 
 MAX_DEPTH = 10
 MAX_ALIASES = 15
@@ -76,34 +69,3 @@ _LIST_FIELDS = frozenset(
     {"accounts", "devices", "family", "roles", "households", "corporateGroups", "influencers",
      "possibleDuplicates", "linkedAccounts", "members"}
 )  # fmt: skip
-
-
-class MaskInternalErrors(SchemaExtension):
-    """Client errors pass through; anything else becomes "Unexpected error." with a request id.
-
-    The original error is logged with the same request id, so support can find it.
-    """
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is None or not result.errors:
-            return
-        context = self.execution_context.context
-        request_id = getattr(context, "request_id", "-")
-        masked: list[GraphQLError] = []
-        for error in result.errors:
-            original = error.original_error
-            if original is None or isinstance(original, ClientError):
-                masked.append(error)
-                continue
-            log.error("request %s: internal error", request_id, exc_info=original)
-            masked.append(
-                GraphQLError(
-                    "Unexpected error.",
-                    nodes=error.nodes,
-                    path=error.path,
-                    extensions={"requestId": request_id},
-                )
-            )
-        result.errors = masked

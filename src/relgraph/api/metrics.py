@@ -1,73 +1,87 @@
-"""Prometheus text metrics: request counts, latencies and errors by operation."""
+"""Prometheus metrics: requests, latency and errors by root field, in the app's own registry.
+
+Labels take only values from fixed sets: the schema's root field names (plus ``other``),
+``ok``/``error``, and the error codes. Nothing a client sends becomes a label, so no
+request can grow the metrics (an operation name of 2 MB used to become a 2 MB label).
+"""
 
 from __future__ import annotations
 
-import threading
-from collections import defaultdict
+from collections.abc import Collection, Iterable
+
+from graphql import DocumentNode, FieldNode, OperationDefinitionNode
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from relgraph.api.errors import ErrorCode
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+OTHER = "other"
+"""The label of a request whose root field is not one of the schema's, or is not one field."""
+OUTCOMES = ("ok", "error")
+CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
 class Metrics:
-    """Counters and latency histograms, keyed by GraphQL operation (or HTTP route)."""
+    """Counters and a latency histogram, labelled by root field, in a registry of their own.
+
+    One registry per app (not prometheus_client's global one), so two apps in one process,
+    as in the tests, count apart.
+    """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests: dict[tuple[str, str], int] = defaultdict(int)
-        self.errors: dict[str, int] = defaultdict(int)
-        self.buckets: dict[str, list[int]] = defaultdict(lambda: [0] * len(BUCKETS))
-        self.sums: dict[str, float] = defaultdict(float)
-        self.counts: dict[str, int] = defaultdict(int)
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "relgraph_requests",
+            "GraphQL requests by root field and outcome.",
+            ["root_field", "outcome"],
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "relgraph_errors",
+            "GraphQL errors returned, by code.",
+            ["code"],
+            registry=self.registry,
+        )
+        self.seconds = Histogram(
+            "relgraph_request_seconds",
+            "GraphQL request latency by root field.",
+            ["root_field"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
 
-    def observe(self, operation: str, seconds: float, outcome: str) -> None:
-        with self._lock:
-            self.requests[(operation, outcome)] += 1
-            if outcome != "ok":
-                self.errors[operation] += 1
-            row = self.buckets[operation]
-            for i, bound in enumerate(BUCKETS):
-                if seconds <= bound:
-                    row[i] += 1
-            self.sums[operation] += seconds
-            self.counts[operation] += 1
+    def observe(
+        self, field: str, seconds: float, outcome: str, codes: Iterable[ErrorCode] = ()
+    ) -> None:
+        """Count one request; ``field`` comes from :func:`root_field`, so it is bounded."""
+        self.requests.labels(field, outcome if outcome in OUTCOMES else "error").inc()
+        self.seconds.labels(field).observe(seconds)
+        for code in codes:
+            self.errors.labels(ErrorCode(code).value).inc()
 
-    def render(self) -> str:
-        lines = [
-            "# HELP relgraph_requests_total GraphQL requests by operation and outcome.",
-            "# TYPE relgraph_requests_total counter",
-        ]
-        with self._lock:
-            for (op, outcome), n in sorted(self.requests.items()):
-                lines.append(
-                    f'relgraph_requests_total{{operation="{_label(op)}",outcome="{outcome}"}} {n}'
-                )
-            lines += [
-                "# HELP relgraph_request_errors_total GraphQL requests that returned errors.",
-                "# TYPE relgraph_request_errors_total counter",
-            ]
-            for op, n in sorted(self.errors.items()):
-                lines.append(f'relgraph_request_errors_total{{operation="{_label(op)}"}} {n}')
-            lines += [
-                "# HELP relgraph_request_seconds GraphQL request latency.",
-                "# TYPE relgraph_request_seconds histogram",
-            ]
-            for op, row in sorted(self.buckets.items()):
-                name = _label(op)
-                for bound, n in zip(BUCKETS, row, strict=True):
-                    lines.append(
-                        f'relgraph_request_seconds_bucket{{operation="{name}",le="{bound}"}} {n}'
-                    )
-                lines.append(
-                    f'relgraph_request_seconds_bucket{{operation="{name}",le="+Inf"}} {self.counts[op]}'
-                )
-                lines.append(
-                    f'relgraph_request_seconds_sum{{operation="{name}"}} {self.sums[op]:.6f}'
-                )
-                lines.append(
-                    f'relgraph_request_seconds_count{{operation="{name}"}} {self.counts[op]}'
-                )
-        return "\n".join(lines) + "\n"
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
 
 
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+def root_field(
+    document: DocumentNode | None, operation_name: str | None, known: Collection[str]
+) -> str:
+    """The one root field the request's operation selects, if it is ``known``, or ``other``.
+
+    A field the schema lacks, several root fields, a fragment at the root, an unknown operation or an unparsed
+    document all count as ``other``: the label must stay one of a fixed set.
+    """
+    if document is None:
+        return OTHER
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        operations = [o for o in operations if o.name and o.name.value == operation_name]
+    if len(operations) != 1:
+        return OTHER
+    selections = operations[0].selection_set.selections
+    names = {s.name.value for s in selections if isinstance(s, FieldNode)}
+    if len(names) != 1 or len(selections) != sum(isinstance(s, FieldNode) for s in selections):
+        return OTHER
+    name = names.pop()
+    return name if name in known else OTHER

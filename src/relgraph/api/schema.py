@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from enum import Enum
 from typing import Any, cast
@@ -25,14 +26,15 @@ from strawberry.types import ExecutionContext
 from relgraph import model
 from relgraph.api.audience import AudienceEntry, campaign_audience_field
 from relgraph.api.context import Context, Info
-from relgraph.api.errors import ClientError, NotFoundError
-from relgraph.api.limits import (
-    MAX_ALIASES,
-    MAX_DEPTH,
-    MAX_TOKENS,
+from relgraph.api.errors import (
+    ClientError,
     MaskInternalErrors,
-    cost_rule,
+    NotFoundError,
+    clip,
+    is_internal,
+    request_id_of,
 )
+from relgraph.api.limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, cost_rule
 from relgraph.api.pagination import Connection, paginate
 from relgraph.api.types import (
     Account,
@@ -750,6 +752,8 @@ class Mutation:
         )
 
 
+log = logging.getLogger("relgraph.api")
+
 COST_RULE = cost_rule()
 DEPTH_RULE = query_depth_limiter.create_validator(MAX_DEPTH, None)
 ALIAS_RULE = max_aliases.create_validator(MAX_ALIASES)
@@ -761,10 +765,17 @@ class RelgraphSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
+        # Called before MaskInternalErrors replaces the message: the log keeps the
+        # original and its traceback, under the request id the client is given.
+        request_id = request_id_of(execution_context.context if execution_context else None)
         for error in errors:
-            original = error.original_error
-            if original is not None and not isinstance(original, ClientError):
-                super().process_errors([error], execution_context)
+            if is_internal(error):
+                log.error(
+                    "request %s: internal error: %s",
+                    request_id,
+                    clip(error.message),
+                    exc_info=error.original_error,
+                )
 
 
 def _party_by_index(ctx: Context, graph: Any, party: int) -> Party | None:
@@ -784,7 +795,7 @@ def build_schema(
         lambda: ParserCache(maxsize=1_000),
         lambda: AddValidationRules([DEPTH_RULE, ALIAS_RULE, COST_RULE]),
         lambda: ValidationCache(maxsize=1_000),
-        MaskInternalErrors,
+        lambda: MaskInternalErrors(production=production),
         *(extra or []),
     ]
     if production:
