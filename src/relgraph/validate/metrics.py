@@ -292,8 +292,8 @@ def recall_by_typology(typology: pd.Series, found: pd.Series) -> pd.DataFrame:
     [{'typology': 'cycle', 'patterns': 2, 'found': 1, 'recall': 0.5}, \
 {'typology': 'fan_in', 'patterns': 1, 'found': 1, 'recall': 1.0}]
     """
-    frame = pd.DataFrame({"typology": typology, "found": found.reindex(typology.index)})
-    frame["found"] = frame["found"].fillna(False).astype(bool)
+    hit = found.reindex(typology.index, fill_value=False).astype(bool)
+    frame = pd.DataFrame({"typology": typology, "found": hit})
     out = frame.groupby("typology", sort=True)["found"].agg(["size", "sum"]).reset_index()
     out.columns = pd.Index(["typology", "patterns", "found"])
     out["recall"] = out["found"] / out["patterns"]

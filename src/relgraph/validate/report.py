@@ -41,7 +41,8 @@ def format_value(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:.4f}"
+        # Rates such as a false-positive rate are often tiny: keep their digits.
+        return f"{value:.2e}" if 0 < abs(value) < 1e-3 else f"{value:.4f}"
     return str(value)
 
 
