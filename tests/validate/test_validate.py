@@ -36,11 +36,11 @@ def test_a_perfect_result_scores_one_with_nothing_split_or_merged(tmp_path: Path
         persons=[
             {"customer_id": c, "person_key": k}
             for c, k in [("c1", "A"), ("c2", "A"), ("c3", "B"), ("c4", "C")]
-        ],  # fmt: skip
+        ],
         households=[
             {"customer_id": c, "household_key": k}
             for c, k in [("c1", "X"), ("c2", "X"), ("c3", "X"), ("c4", "Y")]
-        ],  # fmt: skip
+        ],
     )
     result = run(data, truth)
     for name in ("identity", "households"):
@@ -79,7 +79,7 @@ def test_a_merged_pair_is_counted_with_the_evidence_that_merged_it(tmp_path: Pat
         tmp_path / "truth",
         persons=[
             {"customer_id": c, "person_key": k} for c, k in [("c1", "A"), ("c3", "A"), ("c2", "B")]
-        ],  # fmt: skip
+        ],
     )
     result = run(data, truth)
     figures = section(result, "identity")
@@ -141,7 +141,7 @@ LAUNDERING = [
 ] + [{"pattern_key": "L2", "typology": "fan_in", "tx_id": t} for t in ("t4", "t5")]
 
 
-@pytest.fixture()
+@pytest.fixture
 def monitored(tmp_path: Path) -> Validation:
     data = make_store(
         tmp_path / "data",
@@ -162,7 +162,7 @@ def monitored(tmp_path: Path) -> Validation:
             "A8": 0.8,
             "A4": 0.3,
             "A5": 0.3,
-        },  # fmt: skip
+        },
     )
     return run(data, write_truth(tmp_path / "truth", laundering=LAUNDERING))
 
@@ -263,5 +263,5 @@ def test_a_bad_truth_file_names_its_problem(
 
 
 def test_a_missing_truth_folder_says_what_to_give(tmp_path: Path) -> None:
-    with pytest.raises(TruthError, match="does not exist: give the folder holding persons.csv"):
+    with pytest.raises(TruthError, match=r"does not exist: give the folder holding persons\.csv"):
         read_truth(tmp_path / "nope")
