@@ -85,13 +85,13 @@ def split_clusters(truth: Labels, found: Labels) -> pd.DataFrame:
     frame = pd.DataFrame(
         {"truth": pd.Series(truth, dtype=object), "found": pd.Series(found, dtype=object)}
     )
-    frame = frame[frame["truth"].notna()]
-    grouped = frame.groupby("truth", sort=True)["found"]
+    frame = frame[frame["truth"].notna()].assign(missing=lambda f: f["found"].isna())
+    grouped = frame.groupby("truth", sort=True)
     out = pd.DataFrame(
         {
             "size": grouped.size(),
-            "missing": grouped.apply(lambda s: int(s.isna().sum())),
-            "found_pieces": grouped.nunique(),
+            "missing": grouped["missing"].sum(),
+            "found_pieces": grouped["found"].nunique(),
         }
     )
     out["pieces"] = out["found_pieces"] + out["missing"]
