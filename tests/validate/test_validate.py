@@ -265,3 +265,18 @@ def test_a_bad_truth_file_names_its_problem(
 def test_a_missing_truth_folder_says_what_to_give(tmp_path: Path) -> None:
     with pytest.raises(TruthError, match=r"does not exist: give the folder holding persons\.csv"):
         read_truth(tmp_path / "nope")
+
+
+def test_a_store_without_alerts_finds_nothing_and_has_no_precision(tmp_path: Path) -> None:
+    data = make_store(
+        tmp_path / "data", customers(("c1", "P1")), accounts=ACCOUNTS, transfers=TRANSFERS
+    )
+    result = run(data, write_truth(tmp_path / "truth", laundering=LAUNDERING))
+    aml = section(result, "aml")
+    assert (aml["alerts"], aml["patterns_found"], aml["recall"]) == (0, 0, 0.0)
+    assert aml["alert_precision"] is None
+    assert aml["background_fpr"] == 0.0
+    # Every account scores 0: the six suspicious ones rank after the two clean ones.
+    assert aml["average_precision"] == pytest.approx(sum(i / (i + 2) for i in range(1, 7)) / 6)
+    write_report(result, tmp_path / "report")
+    assert json.loads((tmp_path / "report" / "metrics.json").read_text())["aml"]["alerts"] == 0

@@ -91,7 +91,8 @@ def aml(
     section = Section("aml", "Transaction monitoring (laundering.csv, suspicious_accounts.csv)")
     fig = section.figures
     fig["threshold"] = threshold
-    score = chains.set_index("chain_id")["score"].astype(float)
+    chains = chains.astype({"score": float})
+    score = chains.set_index("chain_id")["score"]
     alert_tx = hops.rename(columns={"chain_id": "alert"})[["alert", "tx_id"]]
     fig["alerts"] = len(chains)
     fig["alerts_at_threshold"] = int((score >= threshold).sum())
