@@ -15,12 +15,11 @@ from relgraph.model import PERSONS_TABLE, POSSIBLE_DUPLICATES_TABLE, TABLES
 from relgraph.store.base import Store
 
 
-def git_commit() -> str | None:
-    """The commit of the relgraph source tree, when it is a git checkout (None otherwise)."""
+def _git(*args: str) -> str | None:
     here = Path(__file__).resolve().parent
     try:
         done = subprocess.run(
-            ["git", "-C", str(here), "rev-parse", "HEAD"],
+            ["git", "-C", str(here), *args],
             capture_output=True,
             text=True,
             timeout=10,
@@ -28,7 +27,17 @@ def git_commit() -> str | None:
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def git_commit() -> str | None:
+    """The commit of the relgraph source tree, ``-dirty`` when tracked files were changed;
+    None when it is not a git checkout (an installed wheel)."""
+    commit = _git("rev-parse", "HEAD")
+    if not commit:
+        return None
+    changed = _git("status", "--porcelain", "--untracked-files=no")
+    return f"{commit}-dirty" if changed else commit
 
 
 def _key(table: str) -> list[str] | None:
