@@ -216,8 +216,11 @@ def test_a_clean_label_overrides_a_planted_transfer(tmp_path: Path) -> None:
             {"account_id": "A7", "label": "1"},
         ],
     )
-    aml = section(run(data, truth), "aml")
-    assert "recall" not in aml  # alert figures need laundering.csv
+    result = run(data, truth)
+    aml = section(result, "aml")
+    assert "recall" not in aml  # alert figures need laundering.csv, and the report says so
+    notes = next(s for s in result.sections if s.name == "aml").notes
+    assert any("need laundering.csv" in n for n in notes)
     assert aml["suspicious_accounts"] == 1
     # A7 (score 0) ties with the six other clean unalerted accounts and comes after them.
     assert aml["average_precision"] == pytest.approx(1 / 8)

@@ -187,6 +187,11 @@ def aml(
         )
         touched = transfers[transfers["tx_id"].isin(planted_ids)]
         positives = set(touched["from_account"]) | set(touched["to_account"])
+    else:
+        section.notes.append(
+            "Pattern recall, alert precision and the false-positive rate need laundering.csv "
+            "(planted transfers); the account figures below use suspicious_accounts.csv."
+        )
     missing_accounts = 0
     if suspicious is not None:
         labelled = suspicious.drop_duplicates("account_id", keep="last")
