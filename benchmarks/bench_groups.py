@@ -38,6 +38,7 @@ from relgraph.graph import Projection, build_projection
 from relgraph.ingest import load_directory
 from relgraph.store.embedded import EmbeddedStore
 from relgraph.synth import generate
+from relgraph.validate.metrics import clusters_found_whole, groups_all_correct
 
 DATA = Path(__file__).parent / "data"
 
@@ -96,17 +97,15 @@ def accuracy(bank: Path, projection: Projection) -> dict[str, float]:
         return n_p + int(projection.nodes["Enterprise"].index(x))
 
     planted = pd.read_csv(bank / "truth" / "guarantee_circles.csv")
-    planted["label"] = circles.label[planted["member_id"].map(party).to_numpy()]
-    whole = planted.groupby("circle_key")["label"].agg(
-        lambda s: bool((s >= 0).all() and s.nunique() == 1)
-    )
+    label = circles.label[planted["member_id"].map(party).to_numpy()]
+    found_circle = pd.Series(label, dtype=object).where(label >= 0, None)
     top = projection.nodes["Person"].id_of(np.argsort(result.rank)[:20])
     truth_top = set(pd.read_csv(bank / "truth" / "influencers.csv")["customer_id"].map(person_of))
     return {
         "groups": float(groups["group_key"].nunique()),
-        "controller_found": float(groups.groupby("group_key")["ok"].all().mean()),
-        "circles": float(len(whole)),
-        "circles_found": float(whole.mean()),
+        "controller_found": groups_all_correct(groups["group_key"], groups["ok"]) or 0.0,
+        "circles": float(planted["circle_key"].nunique()),
+        "circles_found": clusters_found_whole(planted["circle_key"], found_circle) or 0.0,
         "found_circles_total": float(circles.n_circles),
         "top20_precision": float(np.mean([p in truth_top for p in top])),
     }

@@ -23,6 +23,7 @@ from relgraph.ingest import load_directory
 from relgraph.ingest.linkage import LinkageParams, resolve
 from relgraph.store.embedded import EmbeddedStore
 from relgraph.synth import generate
+from relgraph.validate.metrics import pair_count, pairwise
 
 DATA = Path(__file__).parent / "data"
 COLUMNS = ["customer_id", "name_norm", "id_number_norm", "birth_date", "gender", "phone_norm",
@@ -40,17 +41,9 @@ def customers(n: int, seed: int) -> tuple[Path, pd.DataFrame]:
         return bank, store.read_table("customers", COLUMNS).to_pandas()
 
 
-def pair_count(labels: pd.Series) -> int:
-    counts = labels.value_counts()
-    return int((counts * (counts - 1) // 2).sum())
-
-
 def scores(frame: pd.DataFrame, found: str) -> dict[str, float]:
-    both = pair_count(frame[found] + "|" + frame["person_key"])
-    out = {
-        "precision": both / max(pair_count(frame[found]), 1),
-        "recall": both / pair_count(frame["person_key"]),
-    }
+    pairs = pairwise(frame["person_key"], frame[found])
+    out = {"precision": pairs.precision or 0.0, "recall": pairs.recall or 0.0}
     # Pairs with a record lacking an id number: the ones v1 cannot see.
     no_id = frame["id_number_norm"].isna()
     keys = frame.loc[no_id, "person_key"].unique()

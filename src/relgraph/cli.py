@@ -1,4 +1,4 @@
-"""The `relgraph` command line: synth, load, stats, analyze, audience, serve and demo."""
+"""The `relgraph` command line: synth, load, stats, analyze, validate, audience, serve and demo."""
 
 from __future__ import annotations
 
@@ -454,6 +454,57 @@ def _serve(settings: Settings, host: str, port: int, keys: KeyRing) -> None:
         keys,
         production=settings.env == "production",
     )
+
+
+@app.command()
+def validate(
+    truth: Annotated[
+        Path,
+        typer.Option(
+            "--truth",
+            help="Folder of truth files: persons.csv, households.csv, groups.csv, "
+            "guarantee_circles.csv, influencers.csv, laundering.csv, suspicious_accounts.csv "
+            "(any of them).",
+        ),
+    ],
+    data_dir: DataDirOption = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for report.md, the plots and metrics.json.")
+    ] = Path("report"),
+) -> None:
+    """Compare what analyze stored with truth files; write a report and print a summary."""
+    from relgraph.validate.job import ValidationError
+    from relgraph.validate.job import validate as run_validation
+    from relgraph.validate.report import format_value, write_report
+    from relgraph.validate.truth import FILES, TruthError, read_truth
+
+    settings = _settings(data_dir)
+    try:
+        known = read_truth(truth)
+    except TruthError as exc:
+        _fail(str(exc))
+    if not known.present:
+        _fail(
+            f"no truth files in {truth}: expected any of "
+            f"{', '.join(f'{name}.csv' for name in FILES)}"
+        )
+    store = _open_store(settings, read_only=True)  # fails clearly when nothing was loaded
+    try:
+        result = run_validation(store, known)
+    except ValidationError as exc:
+        _fail(f"{_store_name(settings)}: {exc}")
+    finally:
+        store.close()
+    written = write_report(result, out)
+    table = Table(title=f"validation against {truth}")
+    table.add_column("section")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for section in result.sections:
+        for i, (measure, value) in enumerate(section.headline.items()):
+            table.add_row(section.name if i == 0 else "", measure, format_value(value))
+    console.print(table)
+    console.print(f"report written to {written[0]} (metrics in {written[1]})")
 
 
 @app.command("export-schema")

@@ -91,6 +91,32 @@ CONTACT_CHANNELS: Final = ("email", "sms", "phone", "mail", "branch", "app")
 PRODUCT_LIST_SEPARATOR: Final = ";"
 """``customers.products`` lists product codes from ``PRODUCTS`` joined by this."""
 
+TYPOLOGIES: Final = (
+    "layering_chain",
+    "cycle",
+    "scatter_gather",
+    "fan_in",
+    "fan_out",
+    "gather_scatter",
+    "bipartite",
+    "stack",
+)
+"""Money-laundering typologies: the one list for synth, the detectors, truth files and the API.
+
+``layering_chain``: money passed on through three or more accounts within days;
+``cycle``: a chain that comes back to its origin or a party linked to it (round trip);
+``scatter_gather``: split over several middle accounts and re-joined in one;
+``fan_in`` / ``fan_out``: many transfers into (out of) one account in a short window;
+``gather_scatter``: a fan-in followed by a fan-out at the same account;
+``bipartite``: a set of accounts paying another set, many to many;
+``stack``: layers of bipartite hops, one after the other.
+"""
+PLANTED_TYPOLOGIES: Final = TYPOLOGIES[:5]
+"""The typologies the synthetic bank plants, in the order its patterns cycle through them."""
+DETECTED_TYPOLOGIES: Final = TYPOLOGIES[:6]
+"""The typologies the detectors report as an alert's ``typology``; a planted bipartite or
+stack pattern can only be found as one of these (its transfers covered by such alerts)."""
+
 _PARTY = {"customer": "customers", "enterprise": "enterprises"}
 
 CUSTOMERS = Table(

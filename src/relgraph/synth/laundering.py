@@ -7,6 +7,7 @@ from typing import Final
 
 import numpy as np
 
+from relgraph.model import PLANTED_TYPOLOGIES
 from relgraph.synth import clock
 from relgraph.synth.accounts import ACTIVE, DEPOSIT, Accounts, in_use
 from relgraph.synth.enterprises import CUSTOMER
@@ -15,7 +16,8 @@ from relgraph.synth.people import People
 from relgraph.synth.records import CORE, Records
 from relgraph.synth.sampling import cumsum_within, distinct, ragged
 
-TYPOLOGIES: Final = ("layering_chain", "cycle", "scatter_gather", "fan_in", "fan_out")
+TYPOLOGIES: Final = PLANTED_TYPOLOGIES
+"""Planted typologies, from the one enumeration in :mod:`relgraph.model`."""
 CHAIN, CYCLE, SCATTER, FAN_IN, FAN_OUT = range(5)
 PATTERNS_PER_CUSTOMER: Final = 1 / 1000
 MIN_PATTERNS: Final = 10

@@ -21,7 +21,8 @@ Every file has a header row. Ids are those of the input tables.
     of customers in their planted referral cascade below them (rank 1 = largest).
 ``laundering.csv`` — ``pattern_key, typology, tx_id``
     Transfers of each planted pattern (``L000001``); ``typology`` is one of
-    ``layering_chain``, ``cycle``, ``scatter_gather``, ``fan_in``, ``fan_out``.
+    ``model.PLANTED_TYPOLOGIES``: ``layering_chain``, ``cycle``, ``scatter_gather``,
+    ``fan_in``, ``fan_out``.
 ``record_noise.csv`` — ``customer_id, field, defect``
     Customer rows whose identity fields were deliberately corrupted, so they do not
     normalise to the person's other rows: ``id_number``/``digit_typo`` (one digit of the

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from relgraph.config import ConfigError, EnvParams
+from relgraph.model import DETECTED_TYPOLOGIES
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -16,14 +17,8 @@ B = npt.NDArray[np.bool_]
 
 _HOUR_MS: Final = 3_600_000
 _DAY_MS: Final = 24 * _HOUR_MS
-TYPOLOGIES: Final = (
-    "layering_chain",
-    "cycle",
-    "scatter_gather",
-    "gather_scatter",
-    "fan_in",
-    "fan_out",
-)
+TYPOLOGIES: Final = DETECTED_TYPOLOGIES
+"""Alert typologies, from the one enumeration in :mod:`relgraph.model`."""
 LINKS: Final = ("", "same_account", "same_holder", "household", "network", "device")
 """Codes of ``linked_endpoints``, strongest first (index 0: not linked)."""
 
