@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -18,12 +19,15 @@ from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.extensions import SchemaExtension
 
-from relgraph.api.audit import AuditLog
+from relgraph.api.audit import AuditError, AuditLog, open_audit_log
+from relgraph.api.audit_request import audit_entry
 from relgraph.api.auth import KeyRing, Principal
 from relgraph.api.context import Context
+from relgraph.api.errors import ClientError
 from relgraph.api.metrics import Metrics
 from relgraph.api.readmodel import ReadModel
 from relgraph.api.schema import build_schema
+from relgraph.config import AuditSettings
 
 log = logging.getLogger("relgraph.api")
 
@@ -46,8 +50,19 @@ class ServiceState:
     """Which kind of store the model is built from (``/readyz`` reports it)."""
 
 
+class AuditUnavailableError(ClientError):
+    """The audit line could not be written, so nothing read is handed out (HTTP 503)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Service unavailable: the audit trail cannot be written, so no data was "
+            "returned. Try again later; operators: see the server log."
+        )
+
+
 class Observe(SchemaExtension):
-    """Per operation: latency and outcome to the metrics; ids read to the audit trail."""
+    """Per operation: latency and outcome to the metrics; reads, refusals and not-found
+    probes to the audit trail. A line that cannot be written withholds the answer."""
 
     def __init__(self, state: ServiceState) -> None:
         self.state = state
@@ -60,15 +75,17 @@ class Observe(SchemaExtension):
         outcome = "error" if ec.result is not None and ec.result.errors else "ok"
         self.state.metrics.observe(name, time.perf_counter() - started, outcome)
         context = ec.context
-        if isinstance(context, Context) and context.touched:
-            self.state.audit.append(
-                key_id=context.principal.key_id,
-                role=context.principal.role.value,
-                operation=name,
-                ids=sorted(set(context.touched)),
-                outcome=outcome,
-                request_id=context.request_id,
-            )
+        entry = audit_entry(ec, context) if isinstance(context, Context) else None
+        if entry is None:
+            return
+        try:
+            self.state.audit.append(**entry)
+        except AuditError as exc:
+            log.error("request %s: %s", context.request_id, exc)
+            if context.response is not None:
+                context.response.status_code = 503
+            # Raised here, Strawberry answers with this error alone and no data.
+            raise AuditUnavailableError() from None
 
 
 class RelgraphGraphQL(GraphQL[Context, None]):
@@ -93,6 +110,7 @@ class RelgraphGraphQL(GraphQL[Context, None]):
             request_id=request.scope.get("relgraph.request_id", "-"),
             deadline=time.monotonic() + self.state.deadline_seconds,
             refresh=self.state.refresh,
+            response=response,
         )
 
 
@@ -120,6 +138,7 @@ class RequireKey:
         authorization = headers.get(b"authorization", b"").decode("latin-1")
         principal: Principal | None = self.state.keys.authenticate(authorization)
         if principal is None:
+            await self._audit_unauthenticated(authorization, request_id)
             response: Response = JSONResponse(
                 {"errors": [{"message": "Unauthorized: send Authorization: Bearer <api key>."}]},
                 status_code=401,
@@ -135,6 +154,23 @@ class RequireKey:
             await self.app(scope, receive, send)
             return
         await response(scope, receive, send)
+
+    async def _audit_unauthenticated(self, authorization: str, request_id: str) -> None:
+        """One line per 401, naming the key only when a known key came in the wrong form
+        (``Token <key>``, no scheme); the presented text itself is never written."""
+        words = authorization.split()
+        known = self.state.keys.authenticate("Bearer " + words[-1]) if words else None
+        try:
+            await run_in_threadpool(
+                self.state.audit.append,
+                key_id=known.key_id if known else "unknown",
+                role=known.role.value if known else "-",
+                operation="-",
+                outcome="unauthenticated",
+                request_id=request_id,
+            )
+        except AuditError as exc:  # the 401 holds no data, so it is still the answer
+            log.error("request %s: %s", request_id, exc)
 
     async def _get(self, scope: Scope, receive: Receive, send: Send) -> None:
         """GET only ever shows GraphiQL; queries in URLs would leak PII into logs."""
@@ -196,5 +232,8 @@ def create_app(state: ServiceState, *, production: bool = False) -> Starlette:
     )
 
 
-def default_state(data_dir: Path, keys: KeyRing) -> ServiceState:
-    return ServiceState(keys=keys, audit=AuditLog(Path(data_dir) / "audit.log"))
+def default_state(data_dir: Path, keys: KeyRing, audit: AuditLog | None = None) -> ServiceState:
+    """State over ``data_dir``'s audit log (by default with the development key rules)."""
+    if audit is None:
+        audit = open_audit_log(data_dir, AuditSettings(), production=False)
+    return ServiceState(keys=keys, audit=audit)
