@@ -103,6 +103,16 @@ def test_a_forged_line_appended_under_a_running_server_stops_its_appends(log: Pa
         server.append(key_id="k_1", role="risk", operation="next", ids=["P1"], outcome="ok")
 
 
+def test_an_older_anchor_put_back_under_a_running_server_stops_its_appends(log: Path) -> None:
+    saved_log, saved_anchor = log.read_bytes(), _anchor(log).read_bytes()
+    server = AuditLog(log, KEY)
+    server.append(key_id="k_1", role="risk", operation="hidden", ids=["P7"], outcome="ok")
+    log.write_bytes(saved_log)  # the attacker rolls both back to before that read
+    _anchor(log).write_bytes(saved_anchor)
+    with pytest.raises(AuditError, match="went back from 6 to 5 lines"):
+        server.append(key_id="k_1", role="risk", operation="next", ids=["P1"], outcome="ok")
+
+
 def test_a_deleted_then_rechained_tail_fails(log: Path) -> None:
     lines, records = _lines(log), _records(log)
     # The attacker hides the third read and relinks the lines after it to the second.

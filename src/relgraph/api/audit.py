@@ -122,6 +122,8 @@ class AuditLog:
         self.key = key
         self.anchor_path = Path(anchor) if anchor else default_anchor(self.path)
         self._lock = threading.Lock()
+        self._lines = 0
+        """Lines anchored as far as this process knows: the anchor may only grow."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.anchor_path.parent.mkdir(parents=True, exist_ok=True)
@@ -142,6 +144,7 @@ class AuditLog:
             write_anchor(self.anchor_path, self.key, Anchor.empty(self.key))
             return
         anchor = self._anchor()
+        self._lines = anchor.lines
         size = self.path.stat().st_size if self.path.exists() else 0
         if size < anchor.size:
             raise AuditError(
@@ -167,6 +170,7 @@ class AuditLog:
             # Sealed lines after the anchor: the process stopped between fsyncing the
             # line and renaming the new anchor. Only the key's holder can write them.
             write_anchor(self.anchor_path, self.key, walk.as_anchor(self.key))
+            self._lines = walk.count
             log.warning("audit: anchored %d line(s) written just before a stop",
                         walk.count - anchor.lines)  # fmt: skip
 
@@ -196,6 +200,11 @@ class AuditLog:
 
     def _append(self, record: dict[str, Any]) -> None:
         anchor = self._anchor()
+        if anchor.lines < self._lines:
+            raise AuditError(
+                f"the audit anchor {self.anchor_path} went back from {self._lines} to "
+                f"{anchor.lines} lines: an older anchor was put back; run `relgraph audit verify`"
+            )
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             size = os.fstat(fd).st_size
@@ -221,6 +230,7 @@ class AuditLog:
             self.key,
             Anchor(self.key.key_id, anchor.lines + 1, mac, size + len(line), size),
         )
+        self._lines = anchor.lines + 1
 
 
 def _prev_of(handle: IO[bytes], anchor: Anchor) -> str:

@@ -29,8 +29,8 @@ def audit_entry(ec: ExecutionContext, context: Context) -> dict[str, Any] | None
     """The audit line of an operation, or None when it read nothing and was refused nothing."""
     errors: list[GraphQLError] = list(ec.result.errors or []) if ec.result is not None else []
     errors += [e for e in ec.pre_execution_errors or [] if e not in errors]
-    denied = [e for e in errors if isinstance(e.original_error, PermissionDeniedError)]
-    missing = [e for e in errors if isinstance(e.original_error, NotFoundError)]
+    denied = [e for e in errors if _is(e, PermissionDeniedError, "FORBIDDEN")]
+    missing = [e for e in errors if _is(e, NotFoundError, "NOT_FOUND")]
     if denied:
         outcome = "forbidden"
     elif missing:
@@ -57,6 +57,11 @@ def audit_entry(ec: ExecutionContext, context: Context) -> dict[str, Any] | None
     if missing:
         entry["not_found"] = sorted({_probe(e, ec) for e in missing})
     return entry
+
+
+def _is(error: GraphQLError, kind: type[Exception], code: str) -> bool:
+    """By the exception raised, or by the error's code (refusals made while validating)."""
+    return isinstance(error.original_error, kind) or (error.extensions or {}).get("code") == code
 
 
 def _operation(ec: ExecutionContext) -> OperationDefinitionNode | None:
