@@ -344,13 +344,18 @@ def _audit_export(settings: Settings, wanted: Any, chosen: Any, out: Path) -> No
     out (the export's ``contacts``), under the same append lock as a running server."""
     import dataclasses
     import getpass
+    import os
 
     from relgraph.api.audit import AuditError, open_audit_log, summarise_ids
 
     contacts = [str(c) for row in chosen.frame()["contacts"] for c in row]
     try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # a container user with no passwd entry
+        user = str(os.getuid())
+    try:
         open_audit_log(settings.data_dir, settings.audit, production=settings.production).append(
-            key_id=f"cli:{getpass.getuser()}",
+            key_id=f"cli:{user}",
             role="operator",
             operation="audience export",
             criteria=dataclasses.asdict(wanted),
