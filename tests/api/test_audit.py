@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -232,13 +234,16 @@ def test_an_old_unkeyed_log_is_not_adopted(tmp_path: Path) -> None:
 def test_appends_from_two_processes_keep_one_chain(log: Path) -> None:
     server = AuditLog(log, KEY)
     server.append(key_id="k_1", role="risk", operation="a", ids=["P1"], outcome="ok")
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child: a CLI export appending meanwhile
-        try:
-            AuditLog(log, KEY).append(key_id="cli", role="operator", operation="export", ids=[])
-        finally:
-            os._exit(0)
-    os.waitpid(pid, 0)
+    other = (  # another process (a CLI export) appends meanwhile
+        "import sys; from pathlib import Path; from relgraph.api.audit import AuditLog; "
+        "from relgraph.api.audit_key import AuditKey; "
+        "AuditLog(Path(sys.argv[1]), AuditKey(sys.argv[2].encode(), 'cli'))"
+        ".append(key_id='cli', role='operator', operation='export', ids=[])"
+    )
+    subprocess.run(
+        [sys.executable, "-c", other, str(log), KEY.secret.decode()],
+        check=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )  # fmt: skip
     server.append(key_id="k_1", role="risk", operation="b", ids=["P2"], outcome="ok")
     assert verify(log, KEY).ok
     assert [r["operation"] for r in _records(log)][-3:] == ["a", "export", "b"]
