@@ -328,7 +328,37 @@ def _audience(settings: Settings, wanted: Any, out: Path) -> Any:
         source = AudienceSource.from_store(store)
     finally:
         store.close()
-    return export(campaign_audience(source, wanted), out)
+    chosen = campaign_audience(source, wanted)
+    _audit_export(settings, wanted, chosen, out)  # before the file exists: no unaudited export
+    return export(chosen, out)
+
+
+def _audit_export(settings: Settings, wanted: Any, chosen: Any, out: Path) -> None:
+    """One audit line per export: the criteria, and the count and SHA-256 of the ids handed
+    out (the export's ``contacts``), under the same append lock as a running server."""
+    import dataclasses
+    import getpass
+    import os
+
+    from relgraph.api.audit import AuditError, open_audit_log, summarise_ids
+
+    contacts = [str(c) for row in chosen.frame()["contacts"] for c in row]
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # a container user with no passwd entry
+        user = str(os.getuid())
+    try:
+        open_audit_log(settings.data_dir, settings.audit, production=settings.production).append(
+            key_id=f"cli:{user}",
+            role="operator",
+            operation="audience export",
+            criteria=dataclasses.asdict(wanted),
+            out=out.name,
+            **summarise_ids(contacts, always=True),
+            outcome="ok",
+        )
+    except (ConfigError, AuditError) as exc:
+        _fail(f"nothing exported: the audit trail cannot be written: {exc}")
 
 
 @app.command()
@@ -445,15 +475,22 @@ def _serve(settings: Settings, host: str, port: int, keys: KeyRing) -> None:
         # Unreachable at start-up is an error to see at once; later outages are
         # reported by /readyz and recovered from without a restart.
         _open_store(settings, read_only=True).close()
-    run_server(
-        _store_opener(settings, read_only=True),
-        settings.store,
-        settings.data_dir,
-        host,
-        port,
-        keys,
-        production=settings.env == "production",
-    )
+    from relgraph.api.audit import AuditError
+    from relgraph.api.locks import LockedError
+
+    try:
+        run_server(
+            _store_opener(settings, read_only=True),
+            settings.store,
+            settings.data_dir,
+            host,
+            port,
+            keys,
+            production=settings.production,
+            audit=settings.audit,
+        )
+    except (ConfigError, AuditError, LockedError) as exc:
+        _fail(str(exc))
 
 
 @app.command()
@@ -529,13 +566,32 @@ def audit_verify(
     file: Annotated[
         Path | None, typer.Argument(help="Audit log [default <data-dir>/audit.log].")
     ] = None,
+    anchor: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchor",
+            help="The log's anchor [env RELGRAPH_AUDIT_ANCHOR; default beside the log].",
+        ),
+    ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Check the audit log's hash chain; exit 1 naming the first bad line."""
-    from relgraph.api.audit import verify
+    """Check the audit log against its key and anchor; exit 1 naming what changed.
 
-    path = file or _settings(data_dir).data_dir / "audit.log"
-    verdict = verify(path)
+    The key comes from RELGRAPH_AUDIT_KEY or RELGRAPH_AUDIT_KEY_FILE (outside production,
+    the generated <data-dir>/audit-key).
+    """
+    from relgraph.api.audit import LOG_NAME, verify
+    from relgraph.api.audit_key import load_audit_key
+
+    settings = _settings(data_dir)
+    path = file or settings.data_dir / LOG_NAME
+    try:
+        key = load_audit_key(
+            settings.audit, settings.data_dir, production=settings.production, generate=False
+        )
+    except ConfigError as exc:
+        _fail(str(exc))
+    verdict = verify(path, key, anchor or settings.audit.anchor)
     if verdict.ok:
         console.print(f"{path}: {verdict.message}")
         return

@@ -96,6 +96,30 @@ class EnvParams:
 
 
 @dataclass(frozen=True)
+class AuditSettings:
+    """Where the audit trail's key and anchor come from (see ``relgraph.api.audit``)."""
+
+    key: str = field(default="", repr=False)
+    """``RELGRAPH_AUDIT_KEY``: the HMAC key itself (never logged)."""
+    key_file: Path | None = None
+    """``RELGRAPH_AUDIT_KEY_FILE``: a file holding the key, outside the data directory."""
+    anchor: Path | None = None
+    """``RELGRAPH_AUDIT_ANCHOR``: the anchor file [default beside the log]."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AuditSettings:
+        key, key_file = env.get("RELGRAPH_AUDIT_KEY", ""), env.get("RELGRAPH_AUDIT_KEY_FILE")
+        if key and key_file:
+            raise ConfigError("set RELGRAPH_AUDIT_KEY or RELGRAPH_AUDIT_KEY_FILE, not both")
+        anchor = env.get("RELGRAPH_AUDIT_ANCHOR")
+        return cls(
+            key=key,
+            key_file=Path(key_file) if key_file else None,
+            anchor=Path(anchor) if anchor else None,
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything relgraph can be configured with, and its default."""
 
@@ -104,6 +128,11 @@ class Settings:
     env: str = "development"
     engine: EngineKind = "local"
     neo4j: Neo4jSettings = field(default_factory=Neo4jSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
 
     def with_overrides(self, **changes: object) -> Settings:
         """Return a copy with the non-``None`` values of ``changes`` applied (flags beat env)."""
@@ -129,4 +158,5 @@ class Settings:
             env=env.get("RELGRAPH_ENV", "development"),
             engine=cast(EngineKind, engine),
             neo4j=Neo4jSettings.from_env(env),
+            audit=AuditSettings.from_env(env),
         )

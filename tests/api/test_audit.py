@@ -1,71 +1,282 @@
-"""The audit trail's hash chain: any altered, removed or reordered line is named."""
+"""The audit trail against someone who can write the data directory but has no key.
+
+Each tampering test plays that attacker: it knows the file formats (the code is public),
+reads and rewrites the log and the anchor, seals what it writes with a key of its own,
+and `verify` with the server's key must fail naming what changed.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from relgraph.api.audit import AuditLog, verify
+from relgraph.api.audit import MAX_LINE_BYTES, AuditError, AuditLog, Verdict, ids_digest, verify
+from relgraph.api.audit_anchor import Anchor, write_anchor
+from relgraph.api.audit_key import AuditKey
 from relgraph.cli import app
+
+KEY = AuditKey(b"the-servers-audit-key-0123456789abcdef", "test")
+ATTACKER = AuditKey(b"an-attackers-own-key-0123456789abcdef", "attacker")
 
 
 @pytest.fixture
 def log(tmp_path: Path) -> Path:
-    audit = AuditLog(tmp_path / "audit.log")
+    audit = AuditLog(tmp_path / "audit.log", KEY)
     for i in range(5):
         audit.append(key_id="k_1", role="analyst", operation=f"op{i}", ids=[f"P{i}"], outcome="ok")
     return audit.path
 
 
-def test_an_intact_chain_verifies(log: Path) -> None:
-    verdict = verify(log)
-    assert verdict.ok
-    assert verdict.lines == 5
-    # Reopening continues the chain.
-    AuditLog(log).append(key_id="k_1", role="risk", operation="op5", ids=[], outcome="ok")
-    assert verify(log).lines == 6
+def _anchor(log: Path) -> Path:
+    return log.with_suffix(".anchor")
 
 
 def _lines(log: Path) -> list[str]:
     return log.read_text().splitlines(keepends=True)
 
 
+def _records(log: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in _lines(log)]
+
+
+def _sealed_by(key: AuditKey, record: dict[str, object]) -> str:
+    """What the attacker writes: a line in relgraph's format, sealed with ``key``."""
+    body = {k: v for k, v in record.items() if k != "mac"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    mac = key.mac(b"relgraph-audit-line", canonical.encode())
+    return json.dumps({**body, "mac": mac}, sort_keys=True, separators=(",", ":")) + "\n"
+
+
+def _rechain(
+    records: list[dict[str, object]], key: AuditKey, prev: object = "0" * 64, first: int = 1
+) -> list[str]:
+    """Renumber and relink ``records`` as the attacker would, sealing with ``key``."""
+    out = []
+    for seq, record in enumerate(records, start=first):
+        line = _sealed_by(key, {**record, "seq": seq, "prev": prev})
+        out.append(line)
+        prev = json.loads(line)["mac"]
+    return out
+
+
+def _fails(verdict: Verdict, *words: str) -> None:
+    assert not verdict.ok, verdict.message
+    for word in words:
+        assert word in verdict.message, verdict.message
+
+
+def test_an_intact_log_verifies_and_a_restart_continues_it(log: Path) -> None:
+    assert verify(log, KEY) == Verdict(True, 5, "5 lines, chain intact, matching the anchor")
+    AuditLog(log, KEY).append(key_id="k_1", role="risk", operation="op5", ids=[], outcome="ok")
+    assert verify(log, KEY).lines == 6
+    assert [r["seq"] for r in _records(log)] == [1, 2, 3, 4, 5, 6]
+
+
 def test_an_altered_line_is_named(log: Path) -> None:
     lines = _lines(log)
     lines[2] = lines[2].replace('"P2"', '"P9"')
     log.write_text("".join(lines))
-    verdict = verify(log)
-    assert not verdict.ok
-    assert verdict.bad_line == 3
-    assert verdict.message == "line 3 was altered"
+    _fails(verify(log, KEY), "line 3 was altered or forged")
+    assert verify(log, KEY).bad_line == 3
 
 
-def test_a_removed_line_is_named(log: Path) -> None:
+def test_a_forged_appended_line_fails(log: Path) -> None:
+    last = _records(log)[-1]
+    forged = {**last, "operation": "cover-up", "seq": 6, "prev": last["mac"]}
+    with log.open("a") as handle:
+        handle.write(_sealed_by(ATTACKER, forged))
+    _fails(verify(log, KEY), "line 6 was appended after the anchored line 5", "forged")
+    with pytest.raises(AuditError, match="line 6"):  # and no server starts on it
+        AuditLog(log, KEY)
+
+
+def test_a_forged_line_appended_under_a_running_server_stops_its_appends(log: Path) -> None:
+    server = AuditLog(log, KEY)
+    with log.open("a") as handle:
+        handle.write(_sealed_by(ATTACKER, {**_records(log)[-1], "seq": 6}))
+    with pytest.raises(AuditError, match="changed outside relgraph"):
+        server.append(key_id="k_1", role="risk", operation="next", ids=["P1"], outcome="ok")
+
+
+def test_an_older_anchor_put_back_under_a_running_server_stops_its_appends(log: Path) -> None:
+    saved_log, saved_anchor = log.read_bytes(), _anchor(log).read_bytes()
+    server = AuditLog(log, KEY)
+    server.append(key_id="k_1", role="risk", operation="hidden", ids=["P7"], outcome="ok")
+    log.write_bytes(saved_log)  # the attacker rolls both back to before that read
+    _anchor(log).write_bytes(saved_anchor)
+    with pytest.raises(AuditError, match="went back from 6 to 5 lines"):
+        server.append(key_id="k_1", role="risk", operation="next", ids=["P1"], outcome="ok")
+
+
+def test_a_deleted_then_rechained_tail_fails(log: Path) -> None:
+    lines, records = _lines(log), _records(log)
+    # The attacker hides the third read and relinks the lines after it to the second.
+    tail = _rechain(records[3:], ATTACKER, prev=records[1]["mac"], first=3)
+    log.write_text("".join(lines[:2] + tail))
+    _fails(verify(log, KEY), "line 3 was altered or forged")
+    assert verify(log, KEY).bad_line == 3
+
+
+def test_a_removed_line_without_rechaining_is_named(log: Path) -> None:
     lines = _lines(log)
     del lines[1]
     log.write_text("".join(lines))
-    verdict = verify(log)
-    assert verdict.bad_line == 2
-    assert verdict.message == "line 2 does not follow line 1: lines were removed or reordered"
+    _fails(verify(log, KEY), "line 2 is record 3: 1 line(s) before it were removed")
 
 
-def test_reordered_lines_are_named(log: Path) -> None:
-    lines = _lines(log)
-    lines[3], lines[4] = lines[4], lines[3]
+def test_a_full_rewrite_with_a_new_anchor_fails(log: Path) -> None:
+    records = [{**r, "ids": []} for r in _records(log)]  # every read erased
+    lines = _rechain(records, ATTACKER)
     log.write_text("".join(lines))
-    assert verify(log).bad_line == 4
+    size = sum(len(line.encode()) for line in lines)
+    head = json.loads(lines[-1])["mac"]
+    claimed = Anchor(KEY.key_id, 5, head, size, size - len(lines[-1].encode()))
+    write_anchor(_anchor(log), ATTACKER, claimed)
+    _fails(verify(log, KEY), "the log and its anchor were rewritten without the key")
 
 
-def test_cli_exit_codes(log: Path) -> None:
+def test_lines_cut_off_the_end_fail(log: Path) -> None:
+    log.write_text("".join(_lines(log)[:3]))
+    _fails(verify(log, KEY), "the log ends at line 3 but the anchor records 5 lines: 2 line(s)")
+    with pytest.raises(AuditError, match="lines were cut off"):
+        AuditLog(log, KEY)
+
+
+def test_an_emptied_log_fails(log: Path) -> None:
+    log.write_text("")
+    _fails(verify(log, KEY), "the log is empty but the anchor records 5 lines")
+
+
+def test_a_missing_anchor_fails(log: Path) -> None:
+    _anchor(log).unlink()
+    _fails(verify(log, KEY), "anchor", "is missing")
+    with pytest.raises(AuditError, match=r"anchor .* is missing"):
+        AuditLog(log, KEY)
+
+
+def test_a_forged_anchor_fails(log: Path) -> None:
+    lines = _lines(log)[:3]  # cut two lines, then anchor the shorter log
+    log.write_text("".join(lines))
+    size = sum(len(line.encode()) for line in lines)
+    head = json.loads(lines[-1])["mac"]
+    write_anchor(
+        _anchor(log), ATTACKER, Anchor(KEY.key_id, 3, head, size, size - len(lines[-1].encode()))
+    )
+    _fails(verify(log, KEY), "was forged or altered: its seal does not match the key")
+    with pytest.raises(AuditError, match="forged"):
+        AuditLog(log, KEY)
+
+
+def test_the_wrong_key_fails(log: Path) -> None:
+    _fails(verify(log, ATTACKER), "wrong key", KEY.key_id, ATTACKER.key_id)
+
+
+def test_a_restart_after_a_line_over_64_kib_of_ids_verifies(tmp_path: Path) -> None:
+    ids = [f"P{i:032x}" for i in range(5_000)]  # ~180 KB as a list
+    audit = AuditLog(tmp_path / "audit.log", KEY)
+    audit.append(key_id="k_1", role="risk", operation="Big", ids=ids, outcome="ok")
+    AuditLog(audit.path, KEY).append(key_id="k_1", role="risk", operation="Next", ids=["P1"])
+    assert verify(audit.path, KEY).ok
+    big, small = _lines(audit.path)
+    assert len(big.encode()) <= MAX_LINE_BYTES
+    record = json.loads(big)
+    assert record["ids_count"] == 5_000
+    expected = hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
+    assert record["ids_sha256"] == expected == ids_digest(reversed(ids))
+    assert json.loads(small)["ids"] == ["P1"]
+
+
+def test_every_field_is_bounded(tmp_path: Path) -> None:
+    audit = AuditLog(tmp_path / "audit.log", KEY)
+    huge = "x" * 2_000_000
+    audit.append(
+        key_id="k_1",
+        role="risk",
+        operation=huge,
+        fields=[huge] * 1000,
+        denied=[huge] * 1000,
+        not_found=[huge] * 1000,
+        criteria={"lacksProducts": [huge]},
+        ids=[huge] * 3,
+    )
+    line = _lines(audit.path)[0]
+    assert len(line.encode()) <= MAX_LINE_BYTES
+    assert json.loads(line)["ids_count"] == 1
+    assert verify(audit.path, KEY).ok
+
+
+def test_a_stop_between_the_line_and_the_anchor_is_recovered(log: Path) -> None:
+    before = _anchor(log).read_bytes()
+    AuditLog(log, KEY).append(key_id="k_1", role="risk", operation="op5", ids=[], outcome="ok")
+    _anchor(log).write_bytes(before)  # the rename never happened
+    verdict = verify(log, KEY)
+    assert verdict.ok
+    assert verdict.lines == 6
+    assert "after the anchor's 5" in verdict.message
+    AuditLog(log, KEY)  # a restart anchors the sealed line
+    assert verify(log, KEY) == Verdict(True, 6, "6 lines, chain intact, matching the anchor")
+
+
+def test_an_old_unkeyed_log_is_not_adopted(tmp_path: Path) -> None:
+    old = tmp_path / "audit.log"
+    old.write_text('{"hash":"ab","prev":"00","ids":["P1"]}\n')
+    with pytest.raises(AuditError, match="move the log aside"):
+        AuditLog(old, KEY)
+
+
+def test_appends_from_two_processes_keep_one_chain(log: Path) -> None:
+    server = AuditLog(log, KEY)
+    server.append(key_id="k_1", role="risk", operation="a", ids=["P1"], outcome="ok")
+    other = (  # another process (a CLI export) appends meanwhile
+        "import sys; from pathlib import Path; from relgraph.api.audit import AuditLog; "
+        "from relgraph.api.audit_key import AuditKey; "
+        "AuditLog(Path(sys.argv[1]), AuditKey(sys.argv[2].encode(), 'cli'))"
+        ".append(key_id='cli', role='operator', operation='export', ids=[])"
+    )
+    subprocess.run(
+        [sys.executable, "-c", other, str(log), KEY.secret.decode()],
+        check=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )  # fmt: skip
+    server.append(key_id="k_1", role="risk", operation="b", ids=["P2"], outcome="ok")
+    assert verify(log, KEY).ok
+    assert [r["operation"] for r in _records(log)][-3:] == ["a", "export", "b"]
+
+
+def test_cli_verify_exit_codes(log: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RELGRAPH_AUDIT_KEY", KEY.secret.decode())
     runner = CliRunner()
     ok = runner.invoke(app, ["audit", "verify", str(log)])
-    assert ok.exit_code == 0
+    assert ok.exit_code == 0, ok.output
     assert "5 lines, chain intact" in " ".join(ok.output.split())
-    lines = _lines(log)
-    lines[0] = lines[0].replace("analyst", "admin")
-    log.write_text("".join(lines))
+    log.write_text("".join(_lines(log)[:4]))
     bad = runner.invoke(app, ["audit", "verify", str(log)])
     assert bad.exit_code == 1
-    assert "line 1 was altered" in " ".join(bad.output.split())
+    assert "1 line(s) were cut off the end" in " ".join(bad.output.split())
+    monkeypatch.setenv("RELGRAPH_AUDIT_KEY", ATTACKER.secret.decode())
+    wrong = runner.invoke(app, ["audit", "verify", str(log)])
+    assert wrong.exit_code == 1
+    assert "wrong key" in " ".join(wrong.output.split())
+    assert ATTACKER.secret.decode() not in wrong.output
+
+
+def test_cli_verify_takes_the_anchor_from_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    anchor = tmp_path / "elsewhere" / "relgraph.anchor"
+    audit = AuditLog(tmp_path / "data" / "audit.log", KEY, anchor)
+    audit.append(key_id="k_1", role="risk", operation="a", ids=["P1"], outcome="ok")
+    assert anchor.exists()
+    assert not (tmp_path / "data" / "audit.anchor").exists()
+    monkeypatch.setenv("RELGRAPH_AUDIT_KEY", KEY.secret.decode())
+    runner = CliRunner()
+    result = runner.invoke(app, ["audit", "verify", str(audit.path), "--anchor", str(anchor)])
+    assert result.exit_code == 0, result.output
+    monkeypatch.setenv("RELGRAPH_AUDIT_ANCHOR", str(anchor))
+    assert runner.invoke(app, ["audit", "verify", str(audit.path)]).exit_code == 0

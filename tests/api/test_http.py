@@ -103,7 +103,7 @@ def test_reads_of_persons_are_audited(
     assert lines[0]["outcome"] == "ok"
     assert lines[0]["key_id"].startswith("k_")
     assert KEYS[Role.ANALYST] not in state.audit.path.read_text()
-    assert verify(state.audit.path).ok
+    assert verify(state.audit.path, state.audit.key).ok
 
 
 def test_graphiql_page_outside_production_only(state: ServiceState) -> None:

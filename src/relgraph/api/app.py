@@ -12,6 +12,7 @@ from typing import Any
 
 from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,15 +23,17 @@ from strawberry.extensions import SchemaExtension
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from relgraph.api.audit import AuditLog
+from relgraph.api.audit import AuditError, AuditLog, open_audit_log
+from relgraph.api.audit_request import audit_entry
 from relgraph.api.auth import KeyRing, Principal
 from relgraph.api.bodylimit import BodyLimit, max_body_bytes
 from relgraph.api.context import Context
-from relgraph.api.errors import ErrorCode, coded, error_code, error_response
+from relgraph.api.errors import ClientError, ErrorCode, coded, error_code, error_response
 from relgraph.api.metrics import CONTENT_TYPE, Metrics, root_field
 from relgraph.api.readmodel import ReadModel
 from relgraph.api.requestbody import decode_request_body
 from relgraph.api.schema import build_schema
+from relgraph.config import AuditSettings
 
 log = logging.getLogger("relgraph.api")
 
@@ -55,9 +58,22 @@ class ServiceState:
     """Larger request bodies get HTTP 413 (``RELGRAPH_MAX_BODY_BYTES``, default 1 MB)."""
 
 
+class AuditUnavailableError(ClientError):
+    """The audit line could not be written, so nothing read is handed out (HTTP 503)."""
+
+    code = ErrorCode.INTERNAL
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Service unavailable: the audit trail cannot be written, so no data was "
+            "returned. Try again later; operators: see the server log."
+        )
+
+
 class Observe(SchemaExtension):
     """Per operation: latency, outcome and error codes to the metrics (labelled by root field,
-    never by anything the client names); ids read to the audit trail."""
+    never by anything the client names); reads, refusals and not-found probes to the audit
+    trail. A line that cannot be written withholds the answer."""
 
     def __init__(self, state: ServiceState) -> None:
         self.state = state
@@ -66,7 +82,6 @@ class Observe(SchemaExtension):
         started = time.perf_counter()
         yield
         ec = self.execution_context
-        name = ec.operation_name or "anonymous"
         errors = (ec.result.errors if ec.result is not None else None) or []
         outcome = "error" if errors else "ok"
         self.state.metrics.observe(
@@ -76,15 +91,17 @@ class Observe(SchemaExtension):
             [error_code(error) for error in errors],
         )
         context = ec.context
-        if isinstance(context, Context) and context.touched:
-            self.state.audit.append(
-                key_id=context.principal.key_id,
-                role=context.principal.role.value,
-                operation=name,
-                ids=sorted(set(context.touched)),
-                outcome=outcome,
-                request_id=context.request_id,
-            )
+        entry = audit_entry(ec, context) if isinstance(context, Context) else None
+        if entry is None:
+            return
+        try:
+            self.state.audit.append(**entry)
+        except AuditError as exc:
+            log.error("request %s: %s", context.request_id, exc)
+            if context.response is not None:
+                context.response.status_code = 503
+            # Raised here, Strawberry answers with this error alone and no data.
+            raise AuditUnavailableError() from None
 
 
 def _root_fields(schema: Any) -> frozenset[str]:
@@ -146,6 +163,7 @@ class RelgraphGraphQL(GraphQL[Context, None]):
             request_id=request.scope.get("relgraph.request_id", "-"),
             deadline=time.monotonic() + self.state.deadline_seconds,
             refresh=self.state.refresh,
+            response=response,
         )
 
 
@@ -174,6 +192,7 @@ class RequireKey:
         if len(presented) > 1:
             response: Response = _two_headers()
         elif (principal := self.state.keys.authenticate(_first(presented))) is None:
+            await self._audit_unauthenticated(_first(presented) or "", request_id)
             response = _unauthorized()
         elif self.state.model is None:
             response = error_response(
@@ -187,6 +206,23 @@ class RequireKey:
             await self.app(scope, receive, send)
             return
         await response(scope, receive, send)
+
+    async def _audit_unauthenticated(self, authorization: str, request_id: str) -> None:
+        """One line per 401, naming the key only when a known key came in the wrong form
+        (``Token <key>``, no scheme); the presented text itself is never written."""
+        words = authorization.split()
+        known = self.state.keys.authenticate("Bearer " + words[-1]) if words else None
+        try:
+            await run_in_threadpool(
+                self.state.audit.append,
+                key_id=known.key_id if known else "unknown",
+                role=known.role.value if known else "-",
+                operation="-",
+                outcome="unauthenticated",
+                request_id=request_id,
+            )
+        except AuditError as exc:  # the 401 holds no data, so it is still the answer
+            log.error("request %s: %s", request_id, exc)
 
     async def _get(self, scope: Scope, receive: Receive, send: Send) -> None:
         """GET only ever shows GraphiQL; queries in URLs would leak PII into logs."""
@@ -289,5 +325,8 @@ def create_app(state: ServiceState, *, production: bool = False) -> Starlette:
     )
 
 
-def default_state(data_dir: Path, keys: KeyRing) -> ServiceState:
-    return ServiceState(keys=keys, audit=AuditLog(Path(data_dir) / "audit.log"))
+def default_state(data_dir: Path, keys: KeyRing, audit: AuditLog | None = None) -> ServiceState:
+    """State over ``data_dir``'s audit log (by default with the development key rules)."""
+    if audit is None:
+        audit = open_audit_log(data_dir, AuditSettings(), production=False)
+    return ServiceState(keys=keys, audit=audit)

@@ -1,63 +1,335 @@
-"""A tamper-evident audit trail: JSON lines, each sealed with its hash and its predecessor's.
+"""A keyed, anchored audit trail: one JSON line per audited request or export.
 
-Each line is a JSON object with ``time``, ``key_id``, ``role``, ``operation``, ``ids``
-(the persons, accounts and enterprises read), ``outcome``, ``request_id``, ``prev``
-(the SHA-256 of the previous line as written, zeros for the first) and ``hash``
-(SHA-256 of the line's other fields). Changing a line breaks its own hash; removing or reordering lines breaks
-the ``prev`` link of the line after. (Cutting lines off the end leaves a shorter valid
-chain: ship the log to a write-once store to guard against that.)
+Each line holds ``time``, ``seq`` (its 1-based line number), ``key_id``, ``role``,
+``operation``, what was read (``ids``, or ``ids_count`` and ``ids_sha256`` for long
+lists), ``outcome``, ``prev`` (the MAC of the line before, zeros for the first) and
+``mac``: HMAC-SHA256, under the audit key, of the line's other fields. Without the key
+nobody can write a line that verifies, so an altered, inserted, removed or reordered line
+is named by :func:`verify`. The anchor (``audit_anchor``) holds the line count and the
+last MAC, sealed with the same key, so lines cut off the end, an emptied log and a log
+replaced wholesale are named too.
+
+Lines are bounded (:data:`MAX_LINE_BYTES`): id lists longer than :data:`MAX_IDS` are
+summarised as a count and the SHA-256 of the sorted ids joined by new lines, and other
+text is truncated, so a restart never reads more than one line and no request can make
+the log grow by more than a line's bound.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import logging
 import os
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-GENESIS = "0" * 64
+from relgraph.api.audit_anchor import (
+    GENESIS,
+    Anchor,
+    AnchorError,
+    default_anchor,
+    read_anchor,
+    write_anchor,
+)
+from relgraph.api.audit_key import AuditKey, load_audit_key
+from relgraph.api.locks import LockedError, append_lock
+from relgraph.config import AuditSettings
+
+log = logging.getLogger("relgraph.api")
+
+LOG_NAME = "audit.log"
+MAX_LINE_BYTES = 16 * 1024
+"""No line is longer (new line included); the bounds below keep every line under it."""
+MAX_IDS = 200
+MAX_IDS_BYTES = 8 * 1024
+"""Ids are listed when there are at most ``MAX_IDS`` of them in at most this many bytes."""
+MAX_TEXT = 120
+"""Characters kept of any other string (operation names are chosen by the client)."""
+MAX_ITEMS = 10
+"""Items kept of any other list."""
+MAX_OBJECT_BYTES = 1024
+"""Objects (such as export criteria) longer than this are kept as their SHA-256."""
+_PURPOSE = b"relgraph-audit-line"
 
 
-def _line_hash(line: str) -> str:
-    return hashlib.sha256(line.encode("utf-8")).hexdigest()
+class AuditError(Exception):
+    """The trail cannot be opened or written; the message (for the operator) says why."""
 
 
-def _seal(record: dict[str, Any]) -> str:
-    body = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+def _canonical(record: dict[str, Any]) -> bytes:
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8")
+
+
+def ids_digest(ids: Iterable[str]) -> str:
+    """SHA-256 of the sorted, de-duplicated ids joined by new lines (``ids_sha256``)."""
+    return hashlib.sha256("\n".join(sorted(set(ids))).encode("utf-8")).hexdigest()
+
+
+def summarise_ids(ids: Iterable[str], *, always: bool = False) -> dict[str, Any]:
+    unique = sorted({str(i) for i in ids})
+    if not always and len(unique) <= MAX_IDS and len(_canonical({"i": unique})) <= MAX_IDS_BYTES:
+        return {"ids": unique}
+    return {"ids_count": len(unique), "ids_sha256": ids_digest(unique)}
+
+
+def _bounded(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + "…"
+    if isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value, key=str) if isinstance(value, set | frozenset) else list(value)
+        kept = [_bounded(item) for item in items[:MAX_ITEMS]]
+        if len(items) > MAX_ITEMS:
+            kept.append(f"… {len(items) - MAX_ITEMS} more")
+        return kept
+    if isinstance(value, dict):
+        body = _canonical({str(k): v for k, v in value.items()})
+        if len(body) > MAX_OBJECT_BYTES:
+            return {"sha256": hashlib.sha256(body).hexdigest(), "bytes": len(body)}
+        return {str(k): _bounded(v) for k, v in value.items()}
+    return _bounded(str(value))
+
+
+def bounded_record(entry: dict[str, Any]) -> dict[str, Any]:
+    """``entry`` with ``ids`` listed or summarised and everything else cut to its bound."""
+    record: dict[str, Any] = {}
+    for name, value in entry.items():
+        if name == "ids":
+            record.update(summarise_ids(value))
+        else:
+            record[str(name)[:MAX_TEXT]] = _bounded(value)
+    return record
 
 
 class AuditLog:
-    """Appends one sealed line per audited request to ``path``; safe across threads."""
+    """Appends sealed lines to ``path`` and keeps the anchor; safe across threads and
+    processes (each append holds ``<log>.lock`` and reads the head from the anchor).
 
-    def __init__(self, path: Path) -> None:
+    Opening checks the log against its anchor and raises :class:`AuditError` when they
+    disagree; with neither present it starts a new chain.
+    """
+
+    def __init__(self, path: Path, key: AuditKey, anchor: Path | None = None) -> None:
         self.path = Path(path)
+        self.key = key
+        self.anchor_path = Path(anchor) if anchor else default_anchor(self.path)
         self._lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._prev = self._last_hash()
+        self._lines = 0
+        """Lines anchored as far as this process knows: the anchor may only grow."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.anchor_path.parent.mkdir(parents=True, exist_ok=True)
+            with self._lock, append_lock(self.path):
+                self._open()
+        except (OSError, LockedError) as exc:
+            raise AuditError(f"cannot open the audit log {self.path}: {exc}") from exc
 
-    def _last_hash(self) -> str:
-        if not self.path.exists() or self.path.stat().st_size == 0:
-            return GENESIS
+    def _open(self) -> None:
+        if not self.anchor_path.exists():
+            if self.path.exists():
+                raise AuditError(
+                    f"the audit anchor {self.anchor_path} is missing but the log {self.path} "
+                    "exists: run `relgraph audit verify`; to start a new chain, move the log "
+                    "aside (keep it as evidence)"
+                )
+            self.path.touch(mode=0o600)
+            write_anchor(self.anchor_path, self.key, Anchor.empty(self.key))
+            return
+        anchor = self._anchor()
+        self._lines = anchor.lines
+        size = self.path.stat().st_size if self.path.exists() else 0
+        if size < anchor.size:
+            raise AuditError(
+                f"the audit log {self.path} is shorter than its anchor records ({size} of "
+                f"{anchor.size} bytes): lines were cut off; run `relgraph audit verify`"
+            )
         with self.path.open("rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - 65536))
-            tail = handle.read().decode("utf-8").rstrip("\n").rsplit("\n", 1)[-1]
-        return _line_hash(tail)
+            handle.seek(anchor.last_offset)
+            walk = _walk(
+                handle,
+                self.key,
+                count=max(anchor.lines - 1, 0),
+                head=_prev_of(handle, anchor),
+                offset=anchor.last_offset,
+                anchor=anchor,
+            )
+        if walk.problem is not None:
+            raise AuditError(
+                f"the audit log {self.path} does not match its anchor ({walk.problem}): "
+                "run `relgraph audit verify`"
+            )
+        if walk.count > anchor.lines:
+            # Sealed lines after the anchor: the process stopped between fsyncing the
+            # line and renaming the new anchor. Only the key's holder can write them.
+            write_anchor(self.anchor_path, self.key, walk.as_anchor(self.key))
+            self._lines = walk.count
+            log.warning("audit: anchored %d line(s) written just before a stop",
+                        walk.count - anchor.lines)  # fmt: skip
+
+    def _anchor(self) -> Anchor:
+        try:
+            return read_anchor(self.anchor_path, self.key)
+        except FileNotFoundError:
+            raise AuditError(f"the audit anchor {self.anchor_path} is missing") from None
+        except AnchorError as exc:
+            raise AuditError(str(exc)) from None
 
     def append(self, **entry: Any) -> None:
-        record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **entry}
-        with self._lock:
-            record["prev"] = self._prev
-            record["hash"] = _seal(record)
-            line = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(line + "\n")
-            self._prev = _line_hash(line)
+        """Seal and append one line, fsync it, then move the anchor to it.
+
+        Raises
+        ------
+        AuditError
+            The line could not be written (the caller must not hand out what it read).
+        """
+        record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds")}
+        record.update(bounded_record(entry))
+        try:
+            with self._lock, append_lock(self.path):
+                self._append(record)
+        except (OSError, LockedError) as exc:
+            raise AuditError(f"cannot write the audit log {self.path}: {exc}") from exc
+
+    def _append(self, record: dict[str, Any]) -> None:
+        anchor = self._anchor()
+        if anchor.lines < self._lines:
+            raise AuditError(
+                f"the audit anchor {self.anchor_path} went back from {self._lines} to "
+                f"{anchor.lines} lines: an older anchor was put back; run `relgraph audit verify`"
+            )
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            size = os.fstat(fd).st_size
+            if size != anchor.size:
+                raise AuditError(
+                    f"the audit log {self.path} changed outside relgraph ({size} bytes, the "
+                    f"anchor records {anchor.size}): run `relgraph audit verify`"
+                )
+            record["seq"] = anchor.lines + 1
+            record["prev"] = anchor.head
+            mac = self.key.mac(_PURPOSE, _canonical(record))
+            line = _canonical({**record, "mac": mac}) + b"\n"
+            if len(line) > MAX_LINE_BYTES:  # the bounds make this unreachable; keep it so
+                raise AuditError(f"an audit line of {len(line)} bytes is over the bound")
+            written = 0
+            while written < len(line):
+                written += os.write(fd, line[written:])
+            os.fsync(fd)  # the line is on disk before the anchor names it
+        finally:
+            os.close(fd)
+        write_anchor(
+            self.anchor_path,
+            self.key,
+            Anchor(self.key.key_id, anchor.lines + 1, mac, size + len(line), size),
+        )
+        self._lines = anchor.lines + 1
+
+
+def _prev_of(handle: IO[bytes], anchor: Anchor) -> str:
+    """The ``prev`` the anchored last line must carry: read from that line itself, whose
+    own MAC (checked against the anchor's head) vouches for it."""
+    if anchor.lines == 0:
+        return GENESIS
+    position = handle.tell()
+    raw = handle.readline(MAX_LINE_BYTES + 1)
+    handle.seek(position)
+    try:
+        prev = json.loads(raw)["prev"]
+    except (ValueError, KeyError, TypeError):
+        return ""
+    return prev if isinstance(prev, str) else ""
+
+
+@dataclass
+class _Walk:
+    count: int
+    head: str
+    size: int
+    last_offset: int
+    problem: str | None = None
+    bad_line: int | None = None
+
+    def as_anchor(self, key: AuditKey) -> Anchor:
+        return Anchor(key.key_id, self.count, self.head, self.size, self.last_offset)
+
+
+def _walk(
+    handle: IO[bytes],
+    key: AuditKey,
+    *,
+    count: int = 0,
+    head: str = GENESIS,
+    offset: int = 0,
+    anchor: Anchor | None = None,
+) -> _Walk:
+    """Check lines from the handle's position on: seal, number and link; stop at the first
+    bad one. ``count``/``head``/``offset`` describe the chain before that position."""
+    walk = _Walk(count, head, offset, offset if count == 0 else -1)
+    if anchor is not None and walk.count == anchor.lines and walk.head != anchor.head:
+        walk.problem = "the log does not start where the anchor records it: it was rewritten"
+    while walk.problem is None:
+        raw = handle.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            break
+        number = walk.count + 1
+        problem = _check_line(raw, number, walk.head, key, anchor)
+        if problem is not None:
+            walk.problem, walk.bad_line = problem, number
+            break
+        walk.last_offset, walk.size = walk.size, walk.size + len(raw)
+        walk.count, walk.head = number, json.loads(raw)["mac"]
+        if (
+            anchor is not None
+            and number == anchor.lines
+            and (walk.head != anchor.head or walk.size != anchor.size)
+        ):
+            walk.problem, walk.bad_line = (
+                f"line {number} is not the line the anchor records: the log was rewritten",
+                number,
+            )
+    return walk
+
+
+def _check_line(
+    raw: bytes, number: int, prev: str, key: AuditKey, anchor: Anchor | None
+) -> str | None:
+    if not raw.endswith(b"\n"):
+        if len(raw) > MAX_LINE_BYTES:
+            return f"line {number} is longer than relgraph writes (16 KiB): it was forged"
+        return f"line {number} is incomplete (no end of line): a torn write or a forged line"
+    try:
+        record = json.loads(raw)
+        mac = record.pop("mac")
+        if not isinstance(record, dict) or not isinstance(mac, str):
+            raise TypeError
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return (
+            f"line {number} is not a sealed audit record (forged, or written before the "
+            "audit chain was keyed)"
+        )
+    if not hmac.compare_digest(mac, key.mac(_PURPOSE, _canonical(record))):
+        if anchor is not None and number > anchor.lines:
+            return (
+                f"line {number} was appended after the anchored line {anchor.lines} without "
+                "the key: a forged line"
+            )
+        return f"line {number} was altered or forged: its seal does not match the key"
+    seq = record.get("seq")
+    if seq != number:
+        if isinstance(seq, int) and seq > number:
+            return f"line {number} is record {seq}: {seq - number} line(s) before it were removed"
+        return f"line {number} is record {seq}: lines were reordered or repeated"
+    if record.get("prev") != prev:
+        return f"line {number} does not follow line {number - 1}: lines were removed or reordered"
+    return None
 
 
 @dataclass(frozen=True)
@@ -70,31 +342,88 @@ class Verdict:
     bad_line: int | None = None
 
 
-def verify(path: Path) -> Verdict:
-    """Check every line's seal and link; name the first line that was altered or moved."""
+def verify(path: Path, key: AuditKey, anchor_path: Path | None = None) -> Verdict:
+    """Check every line's seal, number and link, and the whole log against the anchor;
+    name the first thing that changed."""
     path = Path(path)
+    anchor_path = Path(anchor_path) if anchor_path else default_anchor(path)
+    anchor: Anchor | None = None
+    anchor_error: AnchorError | None = None
+    try:
+        anchor = read_anchor(anchor_path, key)
+    except FileNotFoundError:
+        pass
+    except AnchorError as exc:
+        anchor_error = exc
     if not path.exists():
-        return Verdict(False, 0, f"{path}: no audit log")
-    prev = GENESIS
-    count = 0
-    with path.open(encoding="utf-8") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line = raw.rstrip("\n")
-            try:
-                record = json.loads(line)
-                sealed = record.pop("hash")
-            except (ValueError, KeyError, TypeError, AttributeError):
-                return Verdict(False, count, f"line {number} is not an audit record", number)
-            if _seal(record) != sealed:
-                return Verdict(False, count, f"line {number} was altered", number)
-            if record.get("prev") != prev:
-                return Verdict(
-                    False,
-                    count,
-                    f"line {number} does not follow line {number - 1}: lines were removed "
-                    "or reordered",
-                    number,
-                )
-            prev = _line_hash(line)
-            count = number
-    return Verdict(True, count, f"{count} lines, chain intact")
+        if anchor is None and anchor_error is None:
+            return Verdict(False, 0, f"no audit log at {path} and no anchor at {anchor_path}")
+        if anchor is not None and anchor.lines:
+            return Verdict(
+                False, 0, f"the log is missing but the anchor records {anchor.lines} lines"
+            )
+    walk = _Walk(0, GENESIS, 0, 0)
+    if path.exists():
+        with path.open("rb") as handle:
+            walk = _walk(handle, key, anchor=anchor)
+    also = f"; and {walk.problem}" if walk.problem else ""
+    if anchor is None and anchor_error is None:
+        return Verdict(
+            False,
+            walk.count,
+            f"the anchor {anchor_path} is missing: lines cut off the end or a rewritten log "
+            f"could not be seen{also}",
+            walk.bad_line,
+        )
+    if anchor_error is not None:
+        message = str(anchor_error)
+        if anchor_error.kind == "forged" and walk.problem is not None:
+            message = (
+                "the log and its anchor were rewritten without the key: the anchor's seal "
+                f"does not match{also}"
+            )
+        return Verdict(False, walk.count, message, walk.bad_line)
+    assert anchor is not None
+    if walk.problem is not None:
+        return Verdict(False, walk.count, walk.problem, walk.bad_line)
+    if walk.count < anchor.lines:
+        if walk.count == 0:
+            message = (
+                f"the log is empty but the anchor records {anchor.lines} lines: it was emptied"
+            )
+        else:
+            message = (
+                f"the log ends at line {walk.count} but the anchor records {anchor.lines} "
+                f"lines: {anchor.lines - walk.count} line(s) were cut off the end"
+            )
+        return Verdict(False, walk.count, message, walk.count + 1)
+    if walk.count > anchor.lines:
+        return Verdict(
+            True,
+            walk.count,
+            f"{walk.count} lines, chain intact; the last {walk.count - anchor.lines} are sealed "
+            f"but after the anchor's {anchor.lines} (written just before a stop; the server "
+            "anchors them when it starts)",
+        )
+    return Verdict(True, walk.count, f"{walk.count} lines, chain intact, matching the anchor")
+
+
+def open_audit_log(data_dir: Path, settings: AuditSettings, *, production: bool) -> AuditLog:
+    """The data directory's audit log with the configured key and anchor.
+
+    Raises
+    ------
+    relgraph.config.ConfigError
+        No usable key (see :func:`load_audit_key`).
+    AuditError
+        The log and its anchor disagree, or cannot be opened.
+    """
+    key = load_audit_key(settings, data_dir, production=production)
+    audit = AuditLog(Path(data_dir) / LOG_NAME, key, settings.anchor)
+    if production and audit.anchor_path.resolve().is_relative_to(Path(data_dir).resolve()):
+        log.warning(
+            "audit anchor %s is inside the data directory: whoever can write it can cut "
+            "lines off the log unseen; set RELGRAPH_AUDIT_ANCHOR to a path outside",
+            audit.anchor_path,
+        )
+    return audit

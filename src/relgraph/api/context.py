@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from strawberry.types import Info as _Info
 
@@ -25,6 +26,8 @@ class Context:
     touched: list[str] = field(default_factory=list)
     refresh: Callable[[], None] | None = None
     """Rebuild the graph from the store beside the live one (the admin ``refresh`` mutation)."""
+    response: Any = None
+    """The HTTP sub-response, whose status an extension may set (503: audit unwritable)."""
 
     def touch(self, node_id: str) -> None:
         """Note a node read (for the audit trail) and stop if the deadline has passed."""

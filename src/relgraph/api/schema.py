@@ -714,17 +714,18 @@ class Query:
             rows = cast(
                 list[dict[str, object]], frame[frame["score"] >= min_score].to_dict("records")
             )
-        return paginate(
-            rows,
-            first,
-            after,
-            lambda r: PossibleDuplicate(
+
+        def make(r: dict[str, object]) -> PossibleDuplicate:
+            info.context.touch(str(r["customer_a"]))  # the audit trail names both records
+            info.context.touch(str(r["customer_b"]))
+            return PossibleDuplicate(
                 customer_a=strawberry.ID(str(r["customer_a"])),
                 customer_b=strawberry.ID(str(r["customer_b"])),
                 score=float(r["score"]),  # type: ignore[arg-type]
                 evidence=str(r["evidence"]),
-            ),
-        )
+            )
+
+        return paginate(rows, first, after, make)
 
 
 # One rule class each for every request: the validation cache is keyed by the rules, so

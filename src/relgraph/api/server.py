@@ -17,8 +17,11 @@ from types import FrameType
 import uvicorn
 
 from relgraph.api.app import ServiceState, create_app, default_state
+from relgraph.api.audit import open_audit_log
 from relgraph.api.auth import KeyRing
+from relgraph.api.locks import hold_serve_lock
 from relgraph.api.readmodel import build_read_model
+from relgraph.config import AuditSettings
 from relgraph.store.base import Store, StoreError
 
 log = logging.getLogger("relgraph.api")
@@ -70,9 +73,24 @@ def serve(
     keys: KeyRing,
     *,
     production: bool,
+    audit: AuditSettings | None = None,
 ) -> None:
-    """Serve until SIGTERM/SIGINT; ``open_store`` opens the store read-only for each build."""
-    state = default_state(data_dir, keys)
+    """Serve until SIGTERM/SIGINT; ``open_store`` opens the store read-only for each build.
+
+    Raises
+    ------
+    LockedError
+        Another server holds ``data_dir`` (two would fork the audit chain).
+    relgraph.config.ConfigError
+        No usable audit key (production needs one; see ``audit_key``).
+    AuditError
+        The audit log and its anchor disagree.
+    """
+    hold_serve_lock(data_dir)  # held until the process exits
+    audit_log = open_audit_log(data_dir, audit or AuditSettings(), production=production)
+    log.info("audit trail %s, anchor %s, key %s", audit_log.path, audit_log.anchor_path,
+             audit_log.key.source)  # fmt: skip
+    state = default_state(data_dir, keys, audit_log)
     state.store = store_kind
     app = create_app(state, production=production)
     threading.Thread(target=keep_trying, args=(state, open_store), daemon=True).start()

@@ -1,0 +1,123 @@
+"""What one GraphQL operation's audit line says: who, what was asked, what was read, how
+it ended (``ok``, ``forbidden``, ``not_found``, ``error``).
+
+Refused and not-found calls are audited as well as reads: a key probing for fields its
+role may not see, or for ids that exist, is what an auditor looks for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    value_from_ast_untyped,
+)
+from strawberry.types import ExecutionContext
+
+from relgraph.api.context import Context
+from relgraph.api.errors import NotFoundError, PermissionDeniedError
+
+
+def audit_entry(ec: ExecutionContext, context: Context) -> dict[str, Any] | None:
+    """The audit line of an operation, or None when it read nothing and was refused nothing."""
+    errors: list[GraphQLError] = list(ec.result.errors or []) if ec.result is not None else []
+    errors += [e for e in ec.pre_execution_errors or [] if e not in errors]
+    denied = [e for e in errors if _is(e, PermissionDeniedError, "FORBIDDEN")]
+    missing = [e for e in errors if _is(e, NotFoundError, "NOT_FOUND")]
+    if denied:
+        outcome = "forbidden"
+    elif missing:
+        outcome = "not_found"
+    elif errors:
+        outcome = "error"
+    else:
+        outcome = "ok"
+    operation = _operation(ec)
+    changes = operation is not None and operation.operation.value == "mutation"
+    if not context.touched and outcome in ("ok", "error") and not changes:
+        return None
+    entry: dict[str, Any] = {
+        "key_id": context.principal.key_id,
+        "role": context.principal.role.value,
+        "operation": ec.operation_name or "anonymous",
+        "fields": _root_fields(ec),
+        "ids": context.touched,
+        "outcome": outcome,
+        "request_id": context.request_id,
+    }
+    if denied:
+        entry["denied"] = sorted({_path(e) for e in denied})
+    if missing:
+        entry["not_found"] = sorted({_probe(e, ec) for e in missing})
+    return entry
+
+
+def _is(error: GraphQLError, kind: type[Exception], code: str) -> bool:
+    """By the exception raised, or by the error's code (refusals made while validating)."""
+    return isinstance(error.original_error, kind) or (error.extensions or {}).get("code") == code
+
+
+def _operation(ec: ExecutionContext) -> OperationDefinitionNode | None:
+    document = ec.graphql_document
+    if document is None:
+        return None
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    for operation in operations:
+        if ec.operation_name is None or (
+            operation.name is not None and operation.name.value == ec.operation_name
+        ):
+            return operation
+    return None
+
+
+def _root_fields(ec: ExecutionContext) -> list[str]:
+    """The operation's top-level field names (not aliases: those the client chooses)."""
+    operation = _operation(ec)
+    document = ec.graphql_document
+    if operation is None or document is None:
+        return []
+    fragments = {
+        d.name.value: d.selection_set
+        for d in document.definitions
+        if isinstance(d, FragmentDefinitionNode)
+    }
+    names: set[str] = set()
+    seen: set[str] = set()
+
+    def collect(selections: SelectionSetNode) -> None:
+        for selection in selections.selections:
+            if isinstance(selection, FieldNode):
+                names.add(selection.name.value)
+            elif isinstance(selection, InlineFragmentNode):
+                collect(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name in fragments and name not in seen:
+                    seen.add(name)
+                    collect(fragments[name])
+
+    collect(operation.selection_set)
+    return sorted(names)
+
+
+def _path(error: GraphQLError) -> str:
+    return ".".join(str(p) for p in error.path or []) or str(error.original_error)
+
+
+def _probe(error: GraphQLError, ec: ExecutionContext) -> str:
+    """``field id=value`` for a lookup that named nothing (the id the key tried)."""
+    field = error.nodes[0] if error.nodes else None
+    if not isinstance(field, FieldNode):
+        return _path(error)
+    args = " ".join(
+        f"{arg.name.value}={value_from_ast_untyped(arg.value, ec.variables)}"
+        for arg in field.arguments or ()
+    )
+    return f"{field.name.value} {args}".strip()

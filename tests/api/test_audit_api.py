@@ -1,0 +1,171 @@
+"""What the API and the CLI write to the audit trail, and what happens when they cannot."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+from typer.testing import CliRunner
+
+from relgraph.api.app import ServiceState, create_app
+from relgraph.api.audit import AuditLog, ids_digest, verify
+from relgraph.api.auth import Role, key_id
+from relgraph.cli import app as cli
+
+from .conftest import KEYS
+
+
+def _post(
+    app: Any, body: Any, key: str | None = KEYS[Role.ANALYST], authorization: str | None = None
+) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            header = authorization or (f"Bearer {key}" if key else None)
+            headers = {"Authorization": header} if header else {}
+            return await client.post("/graphql", json=body, headers=headers)
+
+    return asyncio.run(go())
+
+
+def _lines(state: ServiceState) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in state.audit.path.read_text().splitlines()]
+
+
+def test_possible_duplicates_are_audited(state: ServiceState) -> None:
+    # The small test bank has no pair in the review band: give it two.
+    assert state.model is not None
+    pairs_in = pd.DataFrame(
+        {"customer_a": ["CB1", "CB3"], "customer_b": ["CB2", "CB4"], "score": [0.8, 0.7],
+         "evidence": ["phone", "name"]}
+    )  # fmt: skip
+    state.model = copy.copy(state.model)
+    state.model.results = dataclasses.replace(state.model.results, possible_duplicates=pairs_in)
+    query = "query Dups { possibleDuplicates(first: 5) { edges { node { customerA customerB } } } }"
+    answer = _post(create_app(state), {"query": query}, key=KEYS[Role.RISK]).json()
+    pairs = [e["node"] for e in answer["data"]["possibleDuplicates"]["edges"]]
+    assert pairs, "the test bank has possible duplicates"
+    (line,) = _lines(state)
+    assert line["fields"] == ["possibleDuplicates"]
+    assert line["role"] == "risk"
+    assert line["outcome"] == "ok"
+    assert set(line["ids"]) == {p["customerA"] for p in pairs} | {p["customerB"] for p in pairs}
+
+
+def test_permission_denied_calls_are_audited(app: Any, state: ServiceState) -> None:
+    query = "{ possibleDuplicates(first: 5) { edges { node { customerA } } } }"
+    answer = _post(app, {"query": query}, key=KEYS[Role.CAMPAIGN]).json()
+    assert "Permission denied" in answer["errors"][0]["message"]
+    (line,) = _lines(state)
+    assert line["outcome"] == "forbidden"
+    assert line["denied"] == ["possibleDuplicates"]
+    assert line["key_id"] == key_id(KEYS[Role.CAMPAIGN])
+    assert line["role"] == "campaign"
+
+
+def test_not_found_probes_are_audited_with_the_id_tried(app: Any, state: ServiceState) -> None:
+    body = {
+        "query": "query Probe($id: ID!) { customer(id: $id) { id } }",
+        "variables": {"id": "nope"},
+    }
+    answer = _post(app, body).json()
+    assert answer["data"] is None
+    (line,) = _lines(state)
+    assert line["outcome"] == "not_found"
+    assert line["not_found"] == ["customer id=nope"]
+    assert line["operation"] == "Probe"
+    assert line["ids"] == []
+
+
+def test_a_401_is_audited_without_the_token(app: Any, state: ServiceState) -> None:
+    guess = "guessed-token-0123456789-secret"
+    assert _post(app, {"query": "{ graphStats { nodes { kind } } }"}, key=guess).status_code == 401
+    (line,) = _lines(state)
+    assert line["outcome"] == "unauthenticated"
+    assert line["key_id"] == "unknown"
+    assert guess not in state.audit.path.read_text()
+
+
+def test_a_401_for_a_known_key_sent_wrongly_names_the_key(app: Any, state: ServiceState) -> None:
+    key = KEYS[Role.ANALYST]
+    response = _post(app, {"query": "{ graphStats { nodes { kind } } }"}, authorization=key)
+    assert response.status_code == 401
+    (line,) = _lines(state)
+    assert line["key_id"] == key_id(key)
+    assert line["role"] == "analyst"
+    assert key not in state.audit.path.read_text()
+
+
+def test_an_unwritable_audit_log_is_a_503_with_no_data_and_no_path(
+    app: Any, state: ServiceState, person_with_records: str
+) -> None:
+    state.audit.path.unlink()
+    state.audit.path.mkdir()  # the log cannot be opened for appending
+    body = {"query": f'{{ customer(id: "{person_with_records}") {{ id name }} }}'}
+    response = _post(app, body)
+    assert response.status_code == 503
+    answer = response.json()
+    assert answer.get("data") is None
+    assert answer["errors"][0]["message"].startswith("Service unavailable: the audit trail")
+    assert str(state.audit.path.parent) not in response.text
+    assert "audit.log" not in response.text
+    assert person_with_records not in response.text
+
+
+def test_an_audience_export_is_audited_beside_a_running_server(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    server = AuditLog(data_dir / "audit.log", _key(data_dir))
+    before = verify(server.path, server.key).lines
+    server.append(key_id="k_1", role="risk", operation="a", ids=["P1"], outcome="ok")
+    spec = tmp_path / "criteria.json"
+    spec.write_text(json.dumps({"unit": "HOUSEHOLD", "minSize": 2}))
+    out = tmp_path / "audience.csv"
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["audience", "--criteria", str(spec), "--out", str(out), "--data-dir", str(data_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    server.append(key_id="k_1", role="risk", operation="b", ids=["P2"], outcome="ok")
+    assert verify(server.path, server.key).lines == before + 3
+    export = [json.loads(line) for line in server.path.read_text().splitlines()][-2]
+    exported = [c for row in _csv_contacts(out) for c in row]
+    assert export["operation"] == "audience export"
+    assert export["criteria"]["unit"] == "HOUSEHOLD"
+    assert export["criteria"]["min_size"] == 2
+    assert export["ids_count"] == len(set(exported))
+    assert export["ids_sha256"] == ids_digest(exported)
+
+
+def test_an_export_the_trail_cannot_record_is_not_written(data_dir: Path, tmp_path: Path) -> None:
+    spec = tmp_path / "criteria.json"
+    spec.write_text(json.dumps({"unit": "HOUSEHOLD"}))
+    out = tmp_path / "audience.csv"
+    anchor = tmp_path / "anchor-elsewhere"
+    anchor.mkdir()  # an anchor path that cannot be a file
+    result = CliRunner(env={"RELGRAPH_AUDIT_ANCHOR": str(anchor)}).invoke(
+        cli, ["audience", "--criteria", str(spec), "--out", str(out), "--data-dir", str(data_dir)]
+    )
+    assert result.exit_code == 2
+    assert "nothing exported: the audit trail cannot be written" in " ".join(result.output.split())
+    assert not out.exists()
+
+
+def _key(data_dir: Path) -> Any:
+    from relgraph.api.audit_key import load_audit_key
+    from relgraph.config import AuditSettings
+
+    return load_audit_key(AuditSettings(), data_dir, production=False)
+
+
+def _csv_contacts(path: Path) -> list[list[str]]:
+    import csv
+
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [row["contacts"].split(";") for row in csv.DictReader(handle) if row["contacts"]]
