@@ -53,7 +53,8 @@ def bank(model: ReadModel) -> tuple[ReadModel, list[tuple[str, str]]]:
     """
     results = model.results
     links, evidence = results.network_links, results.network_evidence
-    assert links is not None and evidence is not None
+    assert links is not None
+    assert evidence is not None
     raw = model.record
 
     def full(pair: tuple[str, str]) -> int | None:
@@ -160,7 +161,8 @@ def test_analysts_get_masked_id_evidence(walks: dict[Role, Walk]) -> None:
     analyst, risk = walks[Role.ANALYST].compact(), walks[Role.RISK].compact()
     assert '"KIND":"ID_DOCUMENT","REF":"' in analyst
     masked = analyst.split('"KIND":"ID_DOCUMENT","REF":"')[1].split('"')[0]
-    assert masked.count("*") == 11 and len(masked) == 16
+    assert masked.count("*") == 11
+    assert len(masked) == 16
     assert '"KIND":"ID_DOCUMENT","REF":"' + masked + '"' not in risk
 
 
