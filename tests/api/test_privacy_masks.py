@@ -20,10 +20,11 @@ from .conftest import run
 ID = "11010519720610331X"
 PHONE = "13812345678"
 
-# One customer as four source systems wrote her: the same id number, phone and email.
+# One customer as four source systems wrote him: the same id number, phone and email
 MESSY: list[dict[str, str]] = [
     {"customer_id": "C1", "source_system": "core", "name": "王小明", "id_number": ID,
-     "phone": PHONE, "email": "li.wei@example.cn", "birth_date": "1972-06-10", "gender": "M"},
+     "phone": PHONE, "email": "li.wei@example.cn", "birth_date": "1972-06-10", "gender": "M",
+     "consent_marketing": "true"},
     {"customer_id": "C2", "source_system": "card", "name": " 王小明 ",
      "id_number": "110105-19720610-331x", "phone": "+86 138-1234-5678",
      "email": " Li.Wei@Example.CN "},
