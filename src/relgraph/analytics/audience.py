@@ -368,6 +368,9 @@ CSV_LIST_SEPARATOR: Final = {"qualified_because": " | "}
 def export(audience: Audience, path: Path) -> pd.DataFrame:
     """Write every entry of ``audience`` to ``path`` (``.csv`` or ``.parquet``); return them.
 
+    The file has ``left_out`` per entry instead of the ``excluded_<reason>`` counts; the
+    returned frame (for the operator) keeps those.
+
     The file appears whole or not at all: it is written beside ``path`` and renamed.
     """
     import pyarrow as pa
@@ -378,11 +381,18 @@ def export(audience: Audience, path: Path) -> pd.DataFrame:
     if suffix not in (".csv", ".parquet"):
         raise AudienceError(f"The export file must end in .csv or .parquet, not {path.name!r}.")
     frame = audience.frame()
+    # The file goes to campaign systems, which also know each unit's members: a split of
+    # the members left out by reason would name who was left out for risk. The file
+    # carries ``left_out``; the caller (the CLI's summary) keeps the totals by reason.
+    reasons = [f"excluded_{r.lower()}" for r in REASONS]
+    published = frame.drop(columns=reasons)
+    after = list(published.columns).index("contact_count") + 1
+    published.insert(after, "left_out", frame["size"] - frame["contact_count"])
     partial = path.with_name(f".{path.name}.partial")
     if suffix == ".parquet":
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), partial)
+        pq.write_table(pa.Table.from_pandas(published, preserve_index=False), partial)
     else:
-        flat = frame.copy()
+        flat = published.copy()
         for column in LIST_COLUMNS:
             sep = CSV_LIST_SEPARATOR.get(column, model.PRODUCT_LIST_SEPARATOR)
             flat[column] = [sep.join(values) for values in flat[column]]

@@ -63,7 +63,8 @@ class AudienceCriteria:
     max_size: int | None = None
     risk_ceiling: float | None = strawberry.field(
         default=None,
-        description="Members with a layering alert scoring at or above this are left out (0.5).",
+        description="Members with a layering alert scoring at or above this are left out "
+        "(0.5). Analyst and admin keys only: varying it would rank scores.",
     )
     not_contacted_within_days: int | None = strawberry.field(
         default=None, description="Leave out members contacted this recently (needs contacts)."
@@ -93,8 +94,19 @@ class AudienceEntry:
     contacts: list[strawberry.ID] = strawberry.field(
         description="Person or enterprise ids to contact."
     )
-    excluded: list[Exclusion]
+    left_out: int = strawberry.field(
+        description="Members not on the contact list, for any reason (every role)."
+    )
     qualified_because: list[str]
+    exclusions: strawberry.Private[list[Exclusion]]
+
+    @strawberry.field(description="Members left out, by reason (not campaign: see leftOut).")
+    def excluded(self, info: Info) -> list[Exclusion]:
+        # A unit's members are public to campaign keys and criteria can narrow an audience
+        # to one unit, so any split of leftOut by reason, per entry or per audience, would
+        # tell a campaign key which member was left out for risk.
+        info.context.require_risk("AudienceEntry.excluded")
+        return self.exclusions
 
 
 def _criteria(given: AudienceCriteria) -> Criteria:
@@ -126,6 +138,9 @@ def campaign_audience_field(
     ctx = info.context
     if ctx.principal.role.value not in ROLES:
         raise PermissionDeniedError("campaignAudience", ctx.principal.role.value)
+    if criteria.risk_ceiling is not None:
+        # Any ceiling a campaign key could choose turns contact lists into a score oracle.
+        ctx.require_risk("AudienceCriteria.riskCeiling")
     source = ctx.model.audience
     if source is None:
         raise NotFoundError("No audiences yet: run `relgraph analyze`.")
@@ -152,7 +167,8 @@ def campaign_audience_field(
             products=row["products"],
             product_gap=row["product_gap"],
             contacts=[strawberry.ID(c) for c in row["contacts"]],
-            excluded=[
+            left_out=int(row["size"]) - int(row["contact_count"]),
+            exclusions=[
                 Exclusion(reason=ExclusionReason[r], count=int(row[f"excluded_{r.lower()}"]))
                 for r in REASONS
             ],

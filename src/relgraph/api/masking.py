@@ -1,38 +1,90 @@
-"""Masking personal data for roles that may not see it in clear (``138****5678``)."""
+"""Masking personal data for roles that may not see it in clear (``138****5678``).
+
+Every mask applies to the *normalised* value and has a fixed shape, so the way a source
+system happened to write a value (``+86 138-1234-5678``, full-width digits, a lower-case
+``x``) and its length tell nothing: two records of one customer mask the same.
+The normalisation repeats ingest's rules (``relgraph.ingest.normalise``) in plain Python,
+plus NFKC so full-width characters count as their ASCII selves.
+"""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from typing import Final
+
+PHONE_STARS: Final = "****"
+ID_STARS: Final = "*" * 11
+"""An id number masks to 16 characters: the first 4, 11 stars, the check character."""
+_NOT_DIGIT = re.compile(r"[^0-9]+")
+_ID_SEPARATORS = re.compile(r"[\s\-‐‑‒–—－]+")
+
+
+def normalise_phone(value: str) -> str:
+    """Digits only, a leading ``0086``/``86`` dropped when a mainland number (11 digits) remains."""
+    digits = _NOT_DIGIT.sub("", unicodedata.normalize("NFKC", value))
+    if len(digits) == 15 and digits.startswith("0086"):
+        return digits[4:]
+    if len(digits) == 13 and digits.startswith("86"):
+        return digits[2:]
+    return digits
+
+
+def normalise_id_number(value: str) -> str:
+    """Spaces and hyphens removed, upper-cased (``110105-1972 0610 333x`` → ``…333X``)."""
+    return _ID_SEPARATORS.sub("", unicodedata.normalize("NFKC", value)).upper()
+
 
 def mask_phone(value: str | None) -> str | None:
-    """Keep the first 3 and last 4 digits: ``13812345678`` → ``138****5678``."""
+    """The first 3 and last 4 digits of the normalised number: always ``138****5678``."""
     if not value:
         return value
-    if len(value) <= 7:
-        return "*" * len(value)
-    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+    digits = normalise_phone(value)
+    if len(digits) < 8:
+        return PHONE_STARS  # too short to show any digit without giving most of it away
+    return digits[:3] + PHONE_STARS + digits[-4:]
 
 
 def mask_id_number(value: str | None) -> str | None:
-    """Keep the first 4 and last 4 characters: ``1101**********333X``."""
+    """The first 4 characters (the district) and the check character: ``1101***********X``.
+
+    The 17th character of a GB 11643 number encodes sex and characters 7–14 the birth date,
+    which campaign keys may not read, so neither shows; 15- and 18-character numbers mask
+    to the same 16-character shape.
+    """
     if not value:
         return value
-    if len(value) <= 8:
-        return "*" * len(value)
-    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+    normal = normalise_id_number(value)
+    if len(normal) < 10:
+        return ID_STARS
+    return normal[:4] + ID_STARS + normal[-1]
 
 
 def mask_email(value: str | None) -> str | None:
-    """Keep the first character of the local part and the domain: ``l***@example.cn``."""
+    """The first character of the local part and the domain: ``l***@example.cn``."""
     if not value:
         return value
-    local, at, domain = value.partition("@")
-    if not at:
-        return "*" * len(value)
-    return (local[:1] + "***" if local else "***") + "@" + domain
+    normal = unicodedata.normalize("NFKC", value).strip().lower()
+    local, at, domain = normal.rpartition("@")
+    if not at or not local or not domain:
+        return "***"
+    return local[0] + "***@" + domain
 
 
 def mask_name(value: str | None) -> str | None:
-    """Keep the first letter of each word: ``Li Wei`` → ``L* W**``."""
+    """The first letter, then a fixed ``**``: ``Li Wei`` → ``L**``, ``王小明`` → ``王**``."""
     if not value:
         return value
-    return " ".join(w[:1] + "*" * (len(w) - 1) for w in value.split(" ") if w)
+    normal = unicodedata.normalize("NFKC", value).strip()
+    return (normal[:1] or "*") + "**"
+
+
+def mask_evidence_ref(kind: str, ref: str, *, sees_raw_ids: bool, sees_contact: bool) -> str:
+    """The identifier behind a piece of evidence, masked as the same field is elsewhere."""
+    if kind == "id_document" and not sees_raw_ids:
+        return mask_id_number(ref) or ref
+    if kind == "phone" and not sees_contact:
+        return mask_phone(ref) or ref
+    if kind == "email" and not sees_contact:
+        return mask_email(ref) or ref
+    return ref

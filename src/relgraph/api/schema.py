@@ -35,6 +35,7 @@ from relgraph.api.errors import (
     request_id_of,
 )
 from relgraph.api.limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, cost_rule
+from relgraph.api.masking import mask_evidence_ref
 from relgraph.api.pagination import Connection, paginate
 from relgraph.api.types import (
     Account,
@@ -102,7 +103,7 @@ class CorporateGroup:
     guarantees_given: float
     guarantees_received: float
     exposure: float
-    has_guarantee_circle: bool
+    in_circle: strawberry.Private[bool]
     controller_id: strawberry.Private[str]
     member_ids: strawberry.Private[list[str]]
 
@@ -124,8 +125,17 @@ class CorporateGroup:
             )
         return out
 
-    @strawberry.field(description="Guarantee circles any member or the controller is part of.")
+    @strawberry.field(description="Whether a member is in a guarantee circle (not campaign).")
+    def has_guarantee_circle(self, info: Info) -> bool:
+        info.context.require_risk("CorporateGroup.hasGuaranteeCircle")
+        return self.in_circle
+
+    @strawberry.field(
+        description="Guarantee circles any member or the controller is part of (not campaign)."
+    )
     def guarantee_circles(self, info: Info) -> list[GuaranteeCircle]:
+        # Mutual guarantees are credit-risk information: refused for campaign keys.
+        info.context.require_risk("CorporateGroup.guaranteeCircles")
         results = info.context.model.results
         ids = sorted(
             {
@@ -355,7 +365,7 @@ def _group(row: dict[str, object], members: list[str]) -> CorporateGroup:
         guarantees_given=float(row["guarantees_given"]),  # type: ignore[arg-type]
         guarantees_received=float(row["guarantees_received"]),  # type: ignore[arg-type]
         exposure=float(row["exposure"]),  # type: ignore[arg-type]
-        has_guarantee_circle=bool(row["has_guarantee_circle"]),
+        in_circle=bool(row["has_guarantee_circle"]),
         controller_id=str(row["controller_id"]),
         member_ids=members,
     )
@@ -466,6 +476,8 @@ class Query:
         if f.min_exposure is not None:
             keep &= table.columns["exposure"] >= f.min_exposure
         if f.has_guarantee_circle is not None:
+            # A filter on a refused field would answer through totalCount: refused too.
+            info.context.require_risk("GroupFilter.hasGuaranteeCircle")
             keep &= table.columns["has_guarantee_circle"] == f.has_guarantee_circle
         rows = table.select(keep, order_by.value)
         members = results.group_members
@@ -517,7 +529,7 @@ class Query:
         ):
             rows = m.rows_between(results.network_evidence, "pair", f"{a}|{b}")
             evidence = [
-                Evidence(kind=str(k), ref=str(r), weight=float(w), count=int(c))
+                Evidence(kind=str(k), ref=_ref(ctx, str(k), str(r)), weight=float(w), count=int(c))
                 for k, r, w, c in zip(
                     rows["kind"], rows["ref"], rows["weight"], rows["count"], strict=True
                 )
@@ -577,7 +589,7 @@ class Query:
                     source=_party_by_index(ctx, graph, hop.source),
                     target=_party_by_index(ctx, graph, hop.target),
                     strength=hop.strength,
-                    evidence=[Evidence(kind=k, ref=r) for k, r in hop.evidence],
+                    evidence=[Evidence(kind=k, ref=_ref(ctx, k, r)) for k, r in hop.evidence],
                 )
                 for hop in found.path(i)
             ]
@@ -777,6 +789,12 @@ class RelgraphSchema(strawberry.Schema):
                     clip(error.message),
                     exc_info=error.original_error,
                 )
+
+
+def _ref(ctx: Context, kind: str, ref: str) -> str:
+    """An evidence reference masked as the same identifier is on a record."""
+    p = ctx.principal
+    return mask_evidence_ref(kind, ref, sees_raw_ids=p.sees_raw_ids, sees_contact=p.sees_risk)
 
 
 def _party_by_index(ctx: Context, graph: Any, party: int) -> Party | None:

@@ -131,12 +131,21 @@ class Influence:
 class Person(Party):
     index: strawberry.Private[int]
 
-    @strawberry.field
+    @strawberry.field(description="The year of birth (every role).")
+    def birth_year(self, info: Info) -> int | None:
+        ms = info.context.model.person["birth_date"][self.index]
+        return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC).year
+
+    @strawberry.field(description="Not for campaign keys: they get birthYear.")
     def birth_date(self, info: Info) -> str | None:
+        # Full birth date and gender narrow an id number down to a few guesses, and a
+        # campaign needs neither: refused like the risk fields, never a quiet null.
+        info.context.require_risk("Person.birthDate")
         return _date(info.context.model.person["birth_date"][self.index])
 
-    @strawberry.field
+    @strawberry.field(description="Not for campaign keys.")
     def gender(self, info: Info) -> str | None:
+        info.context.require_risk("Person.gender")
         return info.context.model.person["gender"][self.index]  # type: ignore[no-any-return]
 
     @strawberry.field
@@ -168,8 +177,12 @@ class Person(Party):
     def products(self, info: Info) -> list[str]:
         return _products(info.context.model.person["products"][self.index])
 
-    @strawberry.field
+    @strawberry.field(
+        description="Not for campaign keys: audiences apply consent, and consent beside a "
+        "contact list would single out the members left out for risk."
+    )
     def consent_marketing(self, info: Info) -> bool | None:
+        info.context.require_risk("Person.consentMarketing")
         value = info.context.model.person["consent_marketing"][self.index]
         return None if value is None else bool(value)
 
