@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 
 from relgraph.analytics.audience import Criteria, campaign_audience
-from relgraph.analytics.run import analyze
 from relgraph.api.auth import Role
 from relgraph.api.readmodel import ReadModel, build_read_model
 from relgraph.graph import build_projection
 from relgraph.ingest import load_directory
+from relgraph.jobs.analyze import analyze
 from relgraph.store.embedded import EmbeddedStore
 from tests.analytics.test_audience import BANK
 from tests.banks import write_bank

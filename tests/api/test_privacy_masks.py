@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from relgraph.analytics.run import analyze
 from relgraph.api.auth import Role
 from relgraph.api.masking import mask_email, mask_id_number, mask_name, mask_phone
 from relgraph.api.readmodel import ReadModel, build_read_model
 from relgraph.graph import build_projection
 from relgraph.ingest import load_directory
+from relgraph.jobs.analyze import analyze
 from relgraph.store.embedded import EmbeddedStore
 from tests.banks import write_bank
 
