@@ -116,9 +116,12 @@ def test_malformed_csv_lines_are_quarantined_not_fatal(tmp_path: Path, bank_dir:
     assert all(r["reason"].startswith("malformed_line: ") for r in refused)
 
 
-def test_parquet_input_loads_like_csv(tmp_path: Path, bank_dir: Path) -> None:
+def test_parquet_input_loads_like_csv(
+    tmp_path: Path, bank_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import pandas as pd
 
+    monkeypatch.setenv("RELGRAPH_ID_SECRET", "s" * 40)  # one secret for both data dirs
     parquet_dir = tmp_path / "parquet"
     parquet_dir.mkdir()
     for csv_file in bank_dir.glob("*.csv"):
