@@ -186,7 +186,9 @@ def _load(source: Path, settings: Settings) -> None:
     try:
         with _progress() as update:
             store.progress = update
-            report = load_directory(source, store, settings.data_dir, progress=update)
+            report = load_directory(
+                source, store, settings.data_dir, progress=update, id_secret=settings.id_secret
+            )
     except IngestError as exc:
         _fail(f"load stopped, nothing written: {exc}")
     except StoreError as exc:

@@ -19,6 +19,7 @@ report of the last good load as they were.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -30,7 +31,7 @@ import pyarrow as pa
 
 from relgraph import model
 from relgraph.canonical import LAYOUT_VERSION, canonical_schema
-from relgraph.config import Settings
+from relgraph.config import id_secret_from_env
 from relgraph.ingest import identity, person_ids, quarantine
 from relgraph.ingest.errors import IngestError
 from relgraph.ingest.linkage import LinkageParams, as_arrow, resolve
@@ -107,7 +108,7 @@ def load_directory(
     files = find_inputs(Path(source))
     linkage = linkage or LinkageParams.from_env()
     if id_secret is None:
-        id_secret = Settings.from_env().id_secret
+        id_secret = id_secret_from_env(os.environ)
     key = person_ids.load_key(data_dir, id_secret)
     # The key's fingerprint is part of the input: a new secret reloads and re-ids everyone.
     stamp = fingerprint(
