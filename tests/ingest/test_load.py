@@ -69,7 +69,11 @@ def test_identity_v1_merges_records_with_the_same_id_number(tmp_path: Path, bank
     assert persons[person_of["C3"]]["products"] is None
 
 
-def test_person_ids_are_stable_when_records_are_added(tmp_path: Path) -> None:
+def test_person_ids_are_stable_when_records_are_added(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two data directories: one deployment secret, as when a deployment is moved.
+    monkeypatch.setenv("RELGRAPH_ID_SECRET", "s" * 40)
     tables = bank_tables()
     load(write_bank(tmp_path / "a", tables), tmp_path / "data-a")
     tables["customers"].insert(0, {"customer_id": "C0", "source_system": "wealth", "name": "New"})

@@ -116,9 +116,12 @@ def test_malformed_csv_lines_are_quarantined_not_fatal(tmp_path: Path, bank_dir:
     assert all(r["reason"].startswith("malformed_line: ") for r in refused)
 
 
-def test_parquet_input_loads_like_csv(tmp_path: Path, bank_dir: Path) -> None:
+def test_parquet_input_loads_like_csv(
+    tmp_path: Path, bank_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import pandas as pd
 
+    monkeypatch.setenv("RELGRAPH_ID_SECRET", "s" * 40)  # one secret for both data dirs
     parquet_dir = tmp_path / "parquet"
     parquet_dir.mkdir()
     for csv_file in bank_dir.glob("*.csv"):
@@ -172,3 +175,68 @@ def test_unknown_columns_are_reported_and_kept_in_quarantine(tmp_path: Path) -> 
     assert family.ignored_columns == ["note"]
     (refused,) = read_quarantine(tmp_path / "data", "family")
     assert refused["note"] == "x"
+
+
+VALID_ROW: dict[str, dict[str, str]] = {
+    "customers": {"customer_id": "C7", "source_system": "core", "name": "Zhou Min"},
+    "enterprises": {"enterprise_id": "E7", "name": "Zhou Trading"},
+    "accounts": {"account_id": "A7", "holder_id": "C1", "holder_kind": "customer", "product": "card"},
+    "device_links": {"device_id": "D7", "customer_id": "C1"},
+    "family": {"customer_id": "C3", "relative_id": "C1", "relation": "spouse"},
+    "shareholdings": {"holder_id": "C1", "enterprise_id": "E1", "holder_kind": "customer", "share": "0.5"},
+    "positions": {"customer_id": "C1", "enterprise_id": "E1", "role": "director"},
+    "guarantees": {"guarantor_id": "C1", "borrower_id": "E1", "guarantor_kind": "customer",
+                   "borrower_kind": "enterprise", "amount": "100"},
+    "referrals": {"referrer_id": "C1", "referred_id": "C3"},
+    "transfers": {"tx_id": "T7", "from_account": "A1", "to_account": "A2", "amount": "5",
+                  "currency": "CNY", "ts": "2026-06-01T08:00:00"},
+    "contacts": {"contact_id": "K7", "party_id": "C1", "party_kind": "customer",
+                 "ts": "2026-06-01T08:00:00", "campaign_id": "M1"},
+}  # fmt: skip
+"""One valid row per table (referring to the valid bank's rows)."""
+
+SPOILERS = ("=1+1", "+C1", "-C1", "@SUM(A1)", "\tC1", "C1\r", "C\n1", "C\x1b1", "C\x7f1")
+"""Formula starts and control characters (tab, CR, newline, escape, delete)."""
+
+
+def test_ids_a_spreadsheet_would_run_are_quarantined_in_every_id_column(tmp_path: Path) -> None:
+    from relgraph import model
+    from relgraph.ingest.validate import id_columns
+
+    assert set(VALID_ROW) == {t.name for t in model.INPUT_TABLES}
+    tables = {name: list(rows) for name, rows in bank_tables().items()}
+    spoiled: dict[str, list[tuple[str, str]]] = {}
+    n = 0
+    for table in model.INPUT_TABLES:
+        columns = id_columns(table)
+        assert set(table.key) <= set(columns)
+        assert {fk.column for fk in table.foreign_keys} <= set(columns)
+        for column in columns:
+            value = SPOILERS[n % len(SPOILERS)]
+            n += 1
+            tables.setdefault(table.name, []).append({**VALID_ROW[table.name], column: value})
+            spoiled.setdefault(table.name, []).append((column, value))
+        tables[table.name].append(dict(VALID_ROW[table.name]))  # the clean row still loads
+    report = load(write_bank(tmp_path / "bank", tables), tmp_path / "data")
+    counts = {t.table: t for t in report.tables}
+    assert n >= 20  # customer, enterprise, account, device, tx, contact, holder… ids
+    for table, cases in spoiled.items():
+        assert counts[table].reasons.get("bad_id") == len(cases), table
+        assert counts[table].loaded == len(bank_tables().get(table, [])) + 1, table
+        refused = read_quarantine(tmp_path / "data", table)
+        for (column, value), row in zip(cases, refused, strict=True):
+            assert f"bad_id: {column} '" in row["reason"], (table, column)
+            assert row[column] == value  # the original text is kept for fixing the source
+
+
+def test_ids_with_inner_hyphens_hanzi_and_negative_amounts_still_load(tmp_path: Path) -> None:
+    tables = bank_tables()
+    tables["customers"].append(
+        {"customer_id": "客户-0042", "source_system": "core", "name": "周敏"}
+    )
+    tables["accounts"].append(
+        {"account_id": "6222-0001", "holder_id": "客户-0042", "holder_kind": "customer",
+         "product": "deposit", "balance": "-12.5"}
+    )  # fmt: skip
+    report = load(write_bank(tmp_path / "bank", tables), tmp_path / "data")
+    assert report.quarantined == 0

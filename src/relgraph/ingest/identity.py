@@ -1,9 +1,10 @@
 """Identity resolution v1: customer records sharing a normalised id number are one person.
 
 Records without an id number stay persons of their own until identity resolution v2
-links them. A person id is a hash of what defines the person (the id number, or the
-record's customer_id), so it is the same on every reload of the same data and does
-not move when records are added or removed elsewhere.
+links them. A person id is a keyed hash of what defines the person (the id number, or
+the record's customer_id; see :mod:`relgraph.ingest.person_ids`), so it is the same on
+every reload of the same data under the same secret and does not move when records are
+added or removed elsewhere.
 
 The ``persons`` table holds one row per person: descriptive fields from the record of
 the most authoritative source system (core, then wealth, loan, card; customer_id breaks
@@ -25,14 +26,6 @@ from relgraph.ingest.sql import ident, literal
 SOURCE_PRIORITY: Final = ("core", "wealth", "loan", "card")
 """Which system's record describes a person, best first (core banking is the golden source)."""
 _RISK_ORDER: Final = ("low", "medium", "high")
-
-
-def person_id_sql(id_number_norm: str, customer_id: str) -> str:
-    """SQL for a record's person id: ``P`` + 16 hex digits of MD5 of the id number or the record."""
-    return (
-        f"'P' || left(md5(CASE WHEN {id_number_norm} IS NOT NULL THEN 'id:' || {id_number_norm} "
-        f"ELSE 'record:' || {customer_id} END), 16)"
-    )
 
 
 def persons(con: duckdb.DuckDBPyConnection, customers: str) -> pa.Table:

@@ -26,9 +26,9 @@ How a record finds its person:
    other — a candidate scored at least ``review``, or the same id number — and no two
    carry different valid id numbers. So A~B and B~C do not merge A and C when A and C
    share nothing.
-6. **Stable ids.** A person with an id number is ``P`` + MD5 of it (as in v1); one
-   without keeps the id a previous load gave any of its records, or else takes
-   ``P`` + MD5 of its smallest customer_id.
+6. **Stable ids.** A person with an id number is ``P`` + a keyed HMAC of it (as in v1,
+   :mod:`relgraph.ingest.person_ids`); one without keeps the id a previous load gave
+   any of its records, or else takes ``P`` + the HMAC of its smallest customer_id.
 
 Resident id numbers (18 characters) are valid when their ISO 7064 MOD 11-2 check
 character is right; other id formats cannot be checked and count as valid.
@@ -48,6 +48,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from relgraph.config import ConfigError, EnvParams
+from relgraph.ingest.person_ids import PersonIdKey, hmac_id_sql
 
 _ID_WEIGHTS: Final = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
 _CHECK: Final = np.frombuffer(b"10X98765432", dtype=np.uint8)
@@ -178,6 +179,7 @@ def resolve(
     records: pd.DataFrame,
     params: LinkageParams | None = None,
     previous: pd.Series | None = None,
+    key: PersonIdKey | None = None,
 ) -> Resolution:
     """Resolve customer records into persons.
 
@@ -190,7 +192,10 @@ def resolve(
     params : LinkageParams, optional
     previous : Series, optional
         customer_id → person_id from the last load, so persons without an id number
-        keep their id when records are added.
+        keep their id when records are added. Only ids made with ``key``.
+    key : PersonIdKey, optional
+        The deployment's person-id key; a throw-away one when omitted (ids then agree
+        within this call only).
 
     Returns
     -------
@@ -271,7 +276,12 @@ def resolve(
     best_ev[side[first]] = evidence[rows[first]]
 
     person = _stable_ids(
-        records["customer_id"].to_numpy(object), label, idn.to_numpy(object), valid, previous
+        records["customer_id"].to_numpy(object),
+        label,
+        idn.to_numpy(object),
+        valid,
+        previous,
+        key or PersonIdKey.random(),
     )
     review = (probability >= params.review) & ~match & ~conflict & (label[a] != label[b])
     cid = records["customer_id"].to_numpy(object)
@@ -381,17 +391,19 @@ def _stable_ids(
     idn: npt.NDArray[np.object_],
     valid: npt.NDArray[np.bool_],
     previous: pd.Series | None,
+    key: PersonIdKey,
 ) -> npt.NDArray[np.object_]:
     frame = pd.DataFrame({"label": label, "cid": customer_id, "idn": idn, "valid": valid})
     frame["old"] = frame["cid"].map(previous) if previous is not None else None
     frame["old"] = frame["old"].astype(object).where(frame["old"].notna(), None)
     con = duckdb.connect(":memory:")
     try:
+        key.install(con)
         con.register("frame", frame)
         # One row per cluster: its (valid first, then smallest) id number, the id most of
         # its records had before, and its smallest customer_id — then the person id.
         ids = con.sql(
-            """
+            f"""
             WITH c AS (
                 SELECT label,
                        arg_min(idn, (NOT valid, idn)) FILTER (WHERE idn IS NOT NULL) AS idn,
@@ -400,11 +412,11 @@ def _stable_ids(
                 FROM frame GROUP BY label
             )
             SELECT label,
-                   CASE WHEN idn IS NOT NULL THEN 'P' || left(md5('id:' || idn), 16)
+                   CASE WHEN idn IS NOT NULL THEN {hmac_id_sql("'id:' || idn")}
                         WHEN old IS NOT NULL THEN old
-                        ELSE 'P' || left(md5('record:' || cid), 16) END AS person_id
+                        ELSE {hmac_id_sql("'record:' || cid")} END AS person_id
             FROM c
-            """
+            """  # noqa: S608 - the SQL is constant; the key is bound as variables
         ).df()
     finally:
         con.close()

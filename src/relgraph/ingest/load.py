@@ -10,7 +10,8 @@ Order of work, and why:
    (foreign keys are checked against what the earlier tables actually loaded), stage
    quarantine files;
 4. resolve persons, then hand all canonical tables to the store in one transaction;
-5. only after the commit, swap the quarantine folder and the report in.
+5. only after the commit, swap the quarantine folder, the person-id map (when the
+   person-id key changed) and the report in.
 
 A failure anywhere before step 5 leaves the store, the quarantine folder and the
 report of the last good load as they were.
@@ -18,6 +19,7 @@ report of the last good load as they were.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -29,9 +31,11 @@ import pyarrow as pa
 
 from relgraph import model
 from relgraph.canonical import LAYOUT_VERSION, canonical_schema
-from relgraph.ingest import identity, quarantine
+from relgraph.config import id_secret_from_env
+from relgraph.ingest import identity, person_ids, quarantine
 from relgraph.ingest.errors import IngestError
 from relgraph.ingest.linkage import LinkageParams, as_arrow, resolve
+from relgraph.ingest.person_ids import PersonIdKey
 from relgraph.ingest.readers import RawTable, find_inputs, fingerprint, raw_view, read_raw
 from relgraph.ingest.report import LoadReport, TableReport, read_report
 from relgraph.ingest.sql import connect, count, ident
@@ -59,6 +63,7 @@ def load_directory(
     data_dir: Path,
     progress: Progress | None = None,
     linkage: LinkageParams | None = None,
+    id_secret: str | None = None,
 ) -> LoadReport:
     """Load the input tables in ``source`` into ``store``.
 
@@ -74,6 +79,9 @@ def load_directory(
         Called as ``progress(stage, done, total)`` while tables are processed.
     linkage : LinkageParams, optional
         Identity-resolution settings; from ``RELGRAPH_IDENTITY_*`` when omitted.
+    id_secret : str, optional
+        The person-id secret; ``RELGRAPH_ID_SECRET`` when omitted, else the
+        ``id-secret`` file in ``data_dir`` (created on the first load).
 
     Returns
     -------
@@ -84,7 +92,8 @@ def load_directory(
     Raises
     ------
     IngestError
-        On a missing required table or column, or an unreadable file; nothing is written.
+        On a missing required table or column, an unreadable file, or an unusable
+        ``id-secret`` file; nothing is written.
 
     Examples
     --------
@@ -98,16 +107,33 @@ def load_directory(
     data_dir = Path(data_dir)
     files = find_inputs(Path(source))
     linkage = linkage or LinkageParams.from_env()
-    stamp = fingerprint(list(files.values()), f"relgraph-ingest-{LAYOUT_VERSION}-{linkage}")
+    if id_secret is None:
+        id_secret = id_secret_from_env(os.environ)
+    key = person_ids.load_key(data_dir, id_secret)
+    # The key's fingerprint is part of the input: a new secret reloads and re-ids everyone.
+    stamp = fingerprint(
+        list(files.values()), f"relgraph-ingest-{LAYOUT_VERSION}-{linkage}-{key.check}"
+    )
     previous = read_report(data_dir)
+    stored_meta = store.meta()
     if (
-        store.meta().get(META_FINGERPRINT) == stamp
+        stored_meta.get(META_FINGERPRINT) == stamp
         and previous is not None
         and previous.fingerprint == stamp
     ):
         return LoadReport(
-            **{**previous.to_dict(), "tables": previous.tables, "unchanged": True},
+            **{
+                **previous.to_dict(),
+                "tables": previous.tables,
+                "unchanged": True,
+                "person_id_map": None,
+            },
         )
+    # Ids in the store made with another key (or, before keyed ids, with MD5) are not
+    # carried over; every person gets a new id and admins get the old -> new map.
+    old_ids: pa.Table | None = None
+    if store.has_table(model.CUSTOMERS.name) and stored_meta.get(person_ids.META_KEY) != key.check:
+        old_ids = store.read_table(model.CUSTOMERS.name, ["customer_id", "person_id"])
 
     steps = len(model.INPUT_TABLES) + 2
     done = 0
@@ -121,8 +147,10 @@ def load_directory(
     data_dir.mkdir(parents=True, exist_ok=True)
     staging = quarantine.staging_dir(data_dir)
     shutil.rmtree(staging, ignore_errors=True)
+    staged_map: Path | None = None
     con = connect()
     try:
+        key.install(con)
         canonical: dict[str, pa.Table] = {}
         reports: list[TableReport] = []
         for table in model.INPUT_TABLES:
@@ -138,21 +166,28 @@ def load_directory(
             check_keys(con, table)
             quarantine.write(con, raw, staging)
             reports.append(_table_report(con, raw))
-            canonical[table.name] = _loaded(con, table)
+            canonical[table.name] = _loaded(con, table, own_person_ids=not linkage.enabled)
             con.execute(f"DROP TABLE {raw_view(table.name)}")
             con.execute(f"DROP TABLE {checked_view(table.name)}")
         step("resolving persons")
-        customers, possible = _resolve(canonical[model.CUSTOMERS.name], store, linkage)
+        customers, possible = _resolve(
+            canonical[model.CUSTOMERS.name], store, linkage, key, carry_ids=old_ids is None
+        )
         canonical[model.CUSTOMERS.name] = customers
         canonical[model.POSSIBLE_DUPLICATES_TABLE] = possible
         con.register("_customers", customers)
         canonical[model.PERSONS_TABLE] = identity.persons(con, "_customers")
         con.unregister("_customers")
+        loaded_at = datetime.now(UTC)
+        if old_ids is not None:
+            staged_map = person_ids.stage_id_map(
+                data_dir, old_ids, customers, loaded_at.strftime("%Y%m%dT%H%M%SZ")
+            )
     except duckdb.Error as exc:
-        shutil.rmtree(staging, ignore_errors=True)
+        _discard(staging, staged_map)
         raise IngestError(f"load failed while processing the input: {exc}") from exc
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        _discard(staging, staged_map)
         raise
     finally:
         con.close()
@@ -163,7 +198,7 @@ def load_directory(
         fingerprint=stamp,
         tables=reports,
         persons=canonical[model.PERSONS_TABLE].num_rows,
-        loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        loaded_at=loaded_at.isoformat(timespec="seconds"),
         seconds=0.0,
     )
     meta = {
@@ -171,20 +206,36 @@ def load_directory(
         META_LAYOUT: LAYOUT_VERSION,
         META_SOURCE: str(source),
         META_LOADED_AT: report.loaded_at,
+        person_ids.META_KEY: key.check,
     }
     try:
         store.replace_tables(canonical, meta)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        _discard(staging, staged_map)
         raise
     quarantine.swap_in(staging, data_dir)
+    id_map = None
+    if staged_map is not None:
+        id_map = person_ids.publish_id_map(staged_map, loaded_at.strftime("%Y%m%dT%H%M%SZ"))
     report = LoadReport(
-        **{**report.to_dict(), "tables": reports, "seconds": time.perf_counter() - started}
+        **{
+            **report.to_dict(),
+            "tables": reports,
+            "seconds": time.perf_counter() - started,
+            "person_id_map": None if id_map is None else str(id_map),
+        }
     )
     report.save(data_dir)
     if progress is not None:
         progress("writing the store", steps, steps)
     return report
+
+
+def _discard(staging: Path, staged_map: Path | None) -> None:
+    """Remove what a failed load staged."""
+    shutil.rmtree(staging, ignore_errors=True)
+    if staged_map is not None:
+        staged_map.unlink(missing_ok=True)
 
 
 def _table_report(con: duckdb.DuckDBPyConnection, raw: RawTable) -> TableReport:
@@ -214,20 +265,26 @@ def _table_report(con: duckdb.DuckDBPyConnection, raw: RawTable) -> TableReport:
     )
 
 
-def _resolve(customers: pa.Table, store: Store, params: LinkageParams) -> tuple[pa.Table, pa.Table]:
-    """Customers with identity resolution v2's person ids, and the review band."""
+def _resolve(
+    customers: pa.Table, store: Store, params: LinkageParams, key: PersonIdKey, *, carry_ids: bool
+) -> tuple[pa.Table, pa.Table]:
+    """Customers with identity resolution v2's person ids, and the review band.
+
+    ``carry_ids``: the stored ids were made with ``key``, so persons without an id number
+    keep theirs.
+    """
     schema = canonical_schema(model.POSSIBLE_DUPLICATES_TABLE)
     if not params.enabled or customers.num_rows == 0:
         return customers, schema.empty_table()
     previous = None
-    if store.has_table(model.CUSTOMERS.name):
+    if carry_ids and store.has_table(model.CUSTOMERS.name):
         before = store.read_table(model.CUSTOMERS.name, ["customer_id", "person_id"]).to_pandas()
         previous = before.set_index("customer_id")["person_id"]
     frame = customers.select(
         ["customer_id", "name_norm", "id_number_norm", "birth_date", "gender", "phone_norm",
          "email_norm", "address_norm"]
     ).to_pandas()  # fmt: skip
-    result = resolve(frame, params, previous)
+    result = resolve(frame, params, previous, key)
     resolved = as_arrow(result)
     for name in resolved.column_names:
         customers = customers.set_column(
@@ -237,16 +294,23 @@ def _resolve(customers: pa.Table, store: Store, params: LinkageParams) -> tuple[
     return customers.cast(canonical_schema(model.CUSTOMERS.name)), possible.cast(schema)
 
 
-def _loaded(con: duckdb.DuckDBPyConnection, table: model.Table) -> pa.Table:
-    """The canonical rows of ``table``: every check passed, in file order."""
+def _loaded(
+    con: duckdb.DuckDBPyConnection, table: model.Table, *, own_person_ids: bool
+) -> pa.Table:
+    """The canonical rows of ``table``: every check passed, in file order.
+
+    ``own_person_ids``: each customer record gets the id of its own id number (v1);
+    otherwise ``person_id`` is left null for identity resolution v2 to fill (an HMAC per
+    record is not free: about 1.5 s per million).
+    """
     schema = canonical_schema(table.name)
     columns = []
     for name in schema.names:
-        if name == "person_id":
+        if name == "person_id" and own_person_ids:
             columns.append(
-                f"{identity.person_id_sql('id_number_norm', 'customer_id')} AS person_id"
+                f"{person_ids.person_id_sql('id_number_norm', 'customer_id')} AS person_id"
             )
-        elif name in ("match_score", "match_evidence"):
+        elif name in ("person_id", "match_score", "match_evidence"):
             columns.append(f"NULL AS {name}")
         else:
             columns.append(ident(name))

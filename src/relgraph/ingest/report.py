@@ -43,6 +43,9 @@ class LoadReport:
     seconds: float
     unchanged: bool = False
     """True when the store already held exactly this input and nothing was written."""
+    person_id_map: str | None = None
+    """Where this load wrote the old -> new person id map: set when the person-id key
+    changed (first load after the upgrade to keyed ids, or a new secret)."""
 
     @property
     def rows_in(self) -> int:
@@ -123,4 +126,9 @@ def format_report(report: LoadReport) -> Group:
     ]
     if ignored:
         parts.append("columns not in the model, not loaded: " + "; ".join(ignored))
+    if report.person_id_map:
+        parts.append(
+            "every person id changed (a new person-id secret, or the first load with keyed "
+            f"ids): the old -> new map is in {report.person_id_map} (admins only)"
+        )
     return Group(*parts)

@@ -3,7 +3,7 @@
 Each table is checked in three vectorised passes over its raw text:
 
 1. **typed** — every model column is cast (``TRY_CAST``) and each failed rule adds a
-   reason: ``missing_required``, ``bad_number``, ``bad_bool``, ``bad_date``,
+   reason: ``missing_required``, ``bad_id``, ``bad_number``, ``bad_bool``, ``bad_date``,
    ``bad_timestamp``, ``bad_enum``, ``out_of_range``, ``self_reference``;
 2. **foreign keys** — a value must name a row already *loaded* from the target table
    (tables are checked in ``model.INPUT_TABLES`` order, so targets are final):
@@ -32,6 +32,7 @@ _SHOWN_CHARS: Final = 40
 REASON_CODES: Final = (
     "malformed_line",
     "missing_required",
+    "bad_id",
     "bad_number",
     "bad_bool",
     "bad_date",
@@ -43,6 +44,12 @@ REASON_CODES: Final = (
     "duplicate_key",
 )
 """Every reason a row can be quarantined for."""
+
+_CONTROL: Final = r"\p{Cc}"
+_BAD_ID: Final = r"^[=+\-@]|" + _CONTROL
+"""An id a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` first), or one
+holding a control character (tab, CR, newline, NUL…): ids are exported and opened in
+spreadsheets, so they are refused at the door (RE2 syntax)."""
 
 _TRUE: Final = ("true", "t", "1", "yes", "y")
 _FALSE: Final = ("false", "f", "0", "no", "n")
@@ -85,6 +92,12 @@ def _products_sql(text: str) -> tuple[str, str]:
     return normalised, unknown
 
 
+def id_columns(table: model.Table) -> tuple[str, ...]:
+    """The columns of ``table`` holding ids: its key, its foreign keys and any ``*_id``."""
+    named = {c for c in table.key} | {fk.column for fk in table.foreign_keys}
+    return tuple(c.name for c in table.columns if c.name in named or c.name.endswith("_id"))
+
+
 def _column_sql(table: model.Table, column: model.Column, present: bool) -> tuple[str, list[str]]:
     """(typed value expression, reason expressions) for one column."""
     text = _text(column.name, present)
@@ -92,6 +105,13 @@ def _column_sql(table: model.Table, column: model.Column, present: bool) -> tupl
     reasons: list[str] = []
     if column.required:
         reasons.append(f"CASE WHEN {text} IS NULL THEN 'missing_required: {name} is empty' END")
+    if name in id_columns(table):
+        # Shown with control characters as '?' so the reason itself stays one clean line.
+        shown = _shown(f"regexp_replace({text}, {literal(_CONTROL)}, '?', 'g')")
+        reasons.append(
+            f"CASE WHEN regexp_matches({text}, {literal(_BAD_ID)}) THEN 'bad_id: {name} ' || "
+            f"{shown} || ' starts with =, +, - or @ or holds a control character' END"
+        )
     bad: str | None = None
     if column.dtype == "str" and column.enum:
         typed = _enum_sql(text, column.enum)
