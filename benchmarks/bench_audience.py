@@ -34,10 +34,10 @@ from relgraph.analytics.audience import (
     campaign_audience,
     export,
 )
-from relgraph.analytics.audience_source import AudienceSource
 from relgraph.graph import build_projection
 from relgraph.ingest import load_directory
 from relgraph.jobs.analyze import analyze
+from relgraph.jobs.audience import audience_source
 from relgraph.store.embedded import EmbeddedStore
 from relgraph.synth import generate
 
@@ -78,7 +78,7 @@ def main() -> None:
 
     started = time.perf_counter()
     with EmbeddedStore(store_dir, read_only=True) as store:
-        source = AudienceSource.from_store(store)
+        source = audience_source(store)
     built = time.perf_counter() - started
 
     whole = Criteria("HOUSEHOLD")

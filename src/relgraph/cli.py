@@ -302,7 +302,8 @@ def audience(
     data_dir: DataDirOption = None,
 ) -> None:
     """Export a risk-aware campaign audience (households or corporate groups) to a file."""
-    from relgraph.analytics.audience import REASONS, AudienceError, check_target
+    from relgraph.analytics.audience import REASONS, AudienceError
+    from relgraph.jobs.audience import check_target
 
     settings = _settings(data_dir)
     wanted = _criteria(criteria)
@@ -348,15 +349,13 @@ def _criteria(path: Path) -> Any:
 
 
 def _audience(settings: Settings, wanted: Any, out: Path, force: bool) -> Any:
-    from relgraph.analytics.audience import campaign_audience, export
-    from relgraph.analytics.audience_source import AudienceSource
+    from relgraph.jobs.audience import choose, export
 
     store = _open_store(settings, read_only=True)  # fails clearly when nothing was loaded
     try:
-        source = AudienceSource.from_store(store)
+        chosen = choose(store, wanted)
     finally:
         store.close()
-    chosen = campaign_audience(source, wanted)
     _audit_export(settings, wanted, chosen, out)  # before the file exists: no unaudited export
     return export(chosen, out, force=force)
 

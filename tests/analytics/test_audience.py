@@ -29,12 +29,12 @@ from relgraph.analytics.audience import (
     AudienceError,
     Criteria,
     campaign_audience,
-    export,
 )
 from relgraph.analytics.audience_source import AudienceSource
 from relgraph.graph import build_projection
 from relgraph.ingest import load_directory
 from relgraph.jobs.analyze import analyze
+from relgraph.jobs.audience import audience_source, export
 from relgraph.store.embedded import EmbeddedStore
 from tests.banks import Rows, write_bank
 
@@ -138,7 +138,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def source(data_dir: Path) -> AudienceSource:
     with EmbeddedStore(data_dir, read_only=True) as store:
-        return AudienceSource.from_store(store)
+        return audience_source(store)
 
 
 @pytest.fixture(scope="module")
@@ -243,7 +243,7 @@ def test_the_contact_guard_needs_contacts(tmp_path: Path) -> None:
     with EmbeddedStore(tmp_path / "data") as store:
         load_directory(source_dir, store, tmp_path / "data")
         analyze(store, build_projection(store))
-        source = AudienceSource.from_store(store)
+        source = audience_source(store)
     with pytest.raises(AudienceError, match="needs the contacts table"):
         campaign_audience(source, Criteria("HOUSEHOLD", not_contacted_within_days=30))
     assert len(campaign_audience(source, Criteria("HOUSEHOLD"))) == 4
@@ -256,7 +256,7 @@ def test_corporate_group_audience_of_a_synthetic_bank(tmp_path: Path) -> None:
     with EmbeddedStore(tmp_path / "data") as store:
         load_directory(tmp_path / "bank", store, tmp_path / "data")
         analyze(store, build_projection(store))
-        source = AudienceSource.from_store(store)
+        source = audience_source(store)
         groups = store.results_frame("corporate_groups")
     assert groups is not None
     found = campaign_audience(source, Criteria("CORPORATE_GROUP", min_exposure=1.0)).frame()

@@ -1,7 +1,9 @@
-"""What a campaign audience reads: parties, households and groups, built once from the store."""
+"""What a campaign audience reads: parties, households and groups, built once from the stored
+frames (:func:`relgraph.jobs.stored.stored_frames`), never from the store itself."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -10,10 +12,10 @@ import numpy.typing as npt
 import pandas as pd
 
 from relgraph import model
-from relgraph.store.base import Store, TableNotFoundError
 
 Unit = Literal["HOUSEHOLD", "CORPORATE_GROUP"]
 UNITS: Final[tuple[Unit, ...]] = ("HOUSEHOLD", "CORPORATE_GROUP")
+Frames = Mapping[str, pd.DataFrame | None]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
@@ -66,7 +68,7 @@ class Units:
 
 @dataclass(frozen=True)
 class AudienceSource:
-    """Everything an audience query reads, built once from the store."""
+    """Everything an audience query reads, built once from the stored frames."""
 
     parties: Parties
     households: Units | None
@@ -74,9 +76,10 @@ class AudienceSource:
     contacts_loaded: bool
 
     @classmethod
-    def from_store(cls, store: Store) -> AudienceSource:
-        """Read persons, accounts, contacts and the analytics results from ``store``."""
-        return _source_from_store(store)
+    def from_frames(cls, frames: Frames) -> AudienceSource:
+        """Persons, enterprises, records, accounts, contacts and the analytics results, as
+        stored (table name → frame, ``None`` when absent)."""
+        return _source_from_frames(frames)
 
 
 def product_bits(products: pd.Series) -> I64:
@@ -97,13 +100,18 @@ def _csr(unit_index: I64, party: I64, n_units: int) -> tuple[I64, I64]:
     return ptr, party[order].astype(np.int64)
 
 
-def _source_from_store(store: Store) -> AudienceSource:
-    persons = store.read_table(model.PERSONS_TABLE, ["person_id", "consent_marketing"]).to_pandas()
-    enterprises = store.read_table("enterprises", ["enterprise_id"]).to_pandas()
-    records = store.read_table("customers", ["customer_id", "person_id"]).to_pandas()
-    accounts = store.read_table(
-        "accounts", ["account_id", "holder_id", "holder_kind", "product"]
-    ).to_pandas()
+def _required(frames: Frames, name: str) -> pd.DataFrame:
+    frame = frames.get(name)
+    if frame is None:
+        raise KeyError(f"the stored table {name!r} is missing: load the bank first")
+    return frame
+
+
+def _source_from_frames(frames: Frames) -> AudienceSource:
+    persons = _required(frames, model.PERSONS_TABLE)
+    enterprises = _required(frames, "enterprises")
+    records = _required(frames, "customers")
+    accounts = _required(frames, "accounts")
     n_p = len(persons)
     ids = np.concatenate(
         [persons["person_id"].to_numpy(object), enterprises["enterprise_id"].to_numpy(object)]
@@ -122,13 +130,13 @@ def _source_from_store(store: Store) -> AudienceSource:
 
     holder = parties_of(accounts["holder_id"], accounts["holder_kind"])
     risk = np.zeros(len(ids))
-    alerts = store.results_frame("account_risk")
+    alerts = frames.get("account_risk")
     if alerts is not None and len(alerts):
         at = pd.Index(accounts["account_id"]).get_indexer(alerts["account_id"])
         ok = at >= 0
         np.maximum.at(risk, holder[at[ok]], alerts["score"].to_numpy(np.float64)[ok])
     network_risk = risk.copy()
-    networks = store.results_frame("person_networks")
+    networks = frames.get("person_networks")
     if networks is not None and len(networks):
         person = party_index.get_indexer(networks["person_id"])
         label = pd.factorize(networks["network_id"])[0]
@@ -140,10 +148,7 @@ def _source_from_store(store: Store) -> AudienceSource:
 
     last_contact = np.full(len(ids), -1, np.int64)
     contacts_loaded = False
-    try:
-        contacts = store.read_table("contacts", ["party_id", "party_kind", "ts"]).to_pandas()
-    except TableNotFoundError:
-        contacts = None
+    contacts = frames.get("contacts")
     if contacts is not None and len(contacts):
         contacts_loaded = True
         who = parties_of(contacts["party_id"], contacts["party_kind"])
@@ -165,15 +170,15 @@ def _source_from_store(store: Store) -> AudienceSource:
     )
     return AudienceSource(
         parties=parties,
-        households=_household_units(store, party_index),
-        groups=_group_units(store, party_index, product_bits),
+        households=_household_units(frames, party_index),
+        groups=_group_units(frames, party_index, product_bits),
         contacts_loaded=contacts_loaded,
     )
 
 
-def _household_units(store: Store, party_index: pd.Index) -> Units | None:
-    households = store.results_frame("households")
-    members = store.results_frame("person_households")
+def _household_units(frames: Frames, party_index: pd.Index) -> Units | None:
+    households = frames.get("households")
+    members = frames.get("person_households")
     if households is None or members is None:
         return None
     unit = pd.Index(households["household_id"]).get_indexer(pd.Index(members["household_id"]))
@@ -192,9 +197,9 @@ def _household_units(store: Store, party_index: pd.Index) -> Units | None:
     )
 
 
-def _group_units(store: Store, party_index: pd.Index, product_bits: I64) -> Units | None:
-    groups = store.results_frame("corporate_groups")
-    control = store.results_frame("enterprise_control")
+def _group_units(frames: Frames, party_index: pd.Index, product_bits: I64) -> Units | None:
+    groups = frames.get("corporate_groups")
+    control = frames.get("enterprise_control")
     if groups is None or control is None:
         return None
     grouped = control[control["group_id"].notna()]

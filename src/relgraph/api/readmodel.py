@@ -21,7 +21,8 @@ from relgraph.analytics.audience_source import product_bits
 from relgraph.analytics.settings import TABLE as SETTINGS_TABLE
 from relgraph.analytics.settings import AnalysisSettings
 from relgraph.graph import Projection, build_projection, graph_stats
-from relgraph.store.base import Store, TableNotFoundError
+from relgraph.jobs.stored import Frames, stored_frames
+from relgraph.store.base import Store
 
 
 def _column(frame: pd.DataFrame, name: str) -> list[Any]:
@@ -219,24 +220,25 @@ def _members(frame: pd.DataFrame, group: str, member: str) -> dict[str, list[str
     return {str(k): v.tolist() for k, v in ordered.groupby(group, sort=False)[member]}
 
 
-def load_results(store: Store) -> Results:
-    """Read what analytics wrote; missing tables leave their part empty."""
+def load_results(frames: Frames) -> Results:
+    """What analytics wrote (as :func:`~relgraph.jobs.stored.stored_frames` read it); missing
+    tables leave their part empty."""
     results = Results()
-    results.settings = AnalysisSettings.from_frame(store.results_frame(SETTINGS_TABLE))
-    networks = store.results_frame("person_networks")
+    results.settings = AnalysisSettings.from_frame(frames.get(SETTINGS_TABLE))
+    networks = frames.get("person_networks")
     if networks is not None:
         results.network_of = dict(zip(networks["person_id"], networks["network_id"], strict=True))
         sizes = networks["network_id"].value_counts()
         results.network_size = {str(k): int(v) for k, v in sizes.items()}
         multi = networks[networks["network_id"].map(sizes) > 1]
         results.network_members = _members(multi, "network_id", "person_id")
-    households = store.results_frame("person_households")
+    households = frames.get("person_households")
     if households is not None:
         results.household_of = dict(
             zip(households["person_id"], households["household_id"], strict=True)
         )
         results.household_members = _members(households, "household_id", "person_id")
-    households_frame = store.results_frame("households")
+    households_frame = frames.get("households")
     if households_frame is not None:
         results.households = Ranked(
             households_frame,
@@ -247,12 +249,12 @@ def load_results(store: Store) -> Results:
             },
         )
         results.household_products = product_bits(households_frame["products"])
-    control = store.results_frame("enterprise_control")
+    control = frames.get("enterprise_control")
     if control is not None:
         grouped = control[control["group_id"].notna()]
         results.group_of = dict(zip(grouped["enterprise_id"], grouped["group_id"], strict=True))
         results.group_members = _members(grouped, "group_id", "enterprise_id")
-    groups_frame = store.results_frame("corporate_groups")
+    groups_frame = frames.get("corporate_groups")
     if groups_frame is not None:
         results.groups = Ranked(
             groups_frame,
@@ -262,23 +264,23 @@ def load_results(store: Store) -> Results:
                 "id": (["group_id"], [True]),
             },
         )
-    owners = store.results_frame("integrated_ownership")
+    owners = frames.get("integrated_ownership")
     if owners is not None:
         owners = owners.sort_values(["enterprise_id", "share"], ascending=[True, False])
         results.integrated_owners = {
             str(e): list(zip(g["holder_id"].tolist(), g["share"].tolist(), strict=True))
             for e, g in owners.groupby("enterprise_id", sort=False)
         }
-    circles = store.results_frame("guarantee_circles")
+    circles = frames.get("guarantee_circles")
     if circles is not None:
         results.circles = _members(circles, "circle_id", "member_id")
         results.circle_of = _members(circles, "member_id", "circle_id")
-    results.influence = store.results_frame("influence")
+    results.influence = frames.get("influence")
     if results.influence is not None:
         results.influence_of = {
             str(p): i for i, p in enumerate(results.influence["person_id"].tolist())
         }
-    chains = store.results_frame("risk_chains")
+    chains = frames.get("risk_chains")
     if chains is not None:
         results.risk_chains = Ranked(
             chains,
@@ -288,10 +290,10 @@ def load_results(store: Store) -> Results:
                 "id": (["chain_id"], [True]),
             },
         )
-    chain_hops = store.results_frame("risk_chain_hops")
+    chain_hops = frames.get("risk_chain_hops")
     if chain_hops is not None:
         results.risk_chain_hops = chain_hops.sort_values(["chain_id", "hop"]).reset_index(drop=True)
-    account_risk = store.results_frame("account_risk")
+    account_risk = frames.get("account_risk")
     if account_risk is not None:
         results.account_risk = {
             str(a): (float(sc), str(r))
@@ -302,22 +304,19 @@ def load_results(store: Store) -> Results:
                 strict=True,
             )
         }
-    links = store.results_frame("network_links")
+    links = frames.get("network_links")
     if links is not None:
         inside = links[links["network_id"].notna()].sort_values(
             ["network_id", "person_a", "person_b"]
         )
         results.network_links = inside.reset_index(drop=True)
-    evidence = store.results_frame("network_evidence")
+    evidence = frames.get("network_evidence")
     if evidence is not None:
         evidence["pair"] = evidence["person_a"] + "|" + evidence["person_b"]
         results.network_evidence = evidence.sort_values(["pair", "kind", "ref"]).reset_index(
             drop=True
         )
-    try:
-        results.possible_duplicates = store.read_table("possible_duplicates").to_pandas()
-    except TableNotFoundError:
-        results.possible_duplicates = None
+    results.possible_duplicates = frames.get("possible_duplicates")
     return results
 
 
@@ -328,8 +327,9 @@ def build_read_model(store: Store) -> ReadModel:
     """
     from relgraph.analytics.audience_source import AudienceSource
 
-    model = ReadModel(build_projection(store), load_results(store))
-    model.audience = AudienceSource.from_store(store)
+    frames = stored_frames(store)
+    model = ReadModel(build_projection(store), load_results(frames))
+    model.audience = AudienceSource.from_frames(frames)
     model.linked_graph()
     model.layering_index()
     return model

@@ -1,0 +1,48 @@
+"""The one reader of what ``load`` and ``analyze`` stored, for everything that serves it.
+
+The API's read model and the CLI's audience export both start here, so they read the
+same tables the same way (and the export never builds the projection). Analytics get
+plain frames, never the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+import pandas as pd
+
+from relgraph import model
+from relgraph.store.base import Store, TableNotFoundError
+
+Frames = Mapping[str, pd.DataFrame | None]
+"""Table name → frame; ``None`` for a table the store does not hold."""
+
+INPUT_COLUMNS: Final[Mapping[str, tuple[str, ...] | None]] = {
+    model.PERSONS_TABLE: ("person_id", "consent_marketing"),
+    "enterprises": ("enterprise_id",),
+    "customers": ("customer_id", "person_id"),
+    "accounts": ("account_id", "holder_id", "holder_kind", "product"),
+    "contacts": ("party_id", "party_kind", "ts"),
+    "possible_duplicates": None,
+}
+"""Canonical tables (and the columns of them) that serving reads beside the results."""
+
+
+def stored_frames(store: Store) -> dict[str, pd.DataFrame | None]:
+    """Every result table ``analyze`` wrote, and the canonical columns serving needs.
+
+    A table that was never written (``contacts`` is optional; results before any
+    ``analyze``) is ``None``, so readers decide what its absence means.
+    """
+    frames: dict[str, pd.DataFrame | None] = {}
+    for table, columns in INPUT_COLUMNS.items():
+        try:
+            read = store.read_table(table, None if columns is None else list(columns))
+        except TableNotFoundError:
+            frames[table] = None
+        else:
+            frames[table] = read.to_pandas()
+    for name in store.result_names():
+        frames[name] = store.results_frame(name)
+    return frames
