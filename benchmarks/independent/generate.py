@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from indbank.bank import MIN_CUSTOMERS, generate  # noqa: E402
+from indbank.bank import MIN_CUSTOMERS, generate
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -64,7 +64,9 @@ def build(
     n_p, n_f = holder_rec.size, holder_firm.size
     n = n_p + n_f
     number = unique_ints(rng, 0, 10**15, n)
-    prefix = np.concatenate([np.array(BIN, dtype=object)[product], np.full(n_f, "3100", dtype=object)])
+    prefix = np.concatenate(
+        [np.array(BIN, dtype=object)[product], np.full(n_f, "3100", dtype=object)]
+    )
     ids = np.array([f"{p}{v:015d}" for p, v in zip(prefix, number, strict=True)], dtype=object)
     person = np.concatenate([record_person[holder_rec], np.full(n_f, -1)])
     enterprise = np.concatenate([np.full(n_p, -1), holder_firm])

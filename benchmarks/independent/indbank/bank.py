@@ -47,7 +47,9 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
         elif col.dtype.kind in "iu":
             columns[name] = pa.array(col.to_numpy(), type=pa.int64())
         else:
-            columns[name] = pa.array(col.astype(object).where(col.notna(), None).tolist(), type=pa.string())
+            columns[name] = pa.array(
+                col.astype(object).where(col.notna(), None).tolist(), type=pa.string()
+            )
     pacsv.write_csv(
         pa.table(columns),
         str(path),
@@ -172,7 +174,9 @@ def generate(
 
 def _party(prim: np.ndarray, ent_ids: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     def ids(index: np.ndarray, kind: np.ndarray) -> np.ndarray:
-        return np.where(kind == 0, prim[np.where(kind == 0, index, 0)], ent_ids[np.where(kind == 1, index, 0)])
+        return np.where(
+            kind == 0, prim[np.where(kind == 0, index, 0)], ent_ids[np.where(kind == 1, index, 0)]
+        )
 
     return ids
 
@@ -230,8 +234,12 @@ def _contacts(rng: np.random.Generator, prim: np.ndarray) -> pd.DataFrame:
             "party_id": prim[who],
             "party_kind": "customer",
             "ts": clock.timestamps(sec).astype(object),
-            "channel": rng.choice(np.array(["sms", "phone", "app", "email", "branch", "mail"], dtype=object), size=n),
-            "campaign_id": np.char.add("CMP", rng.integers(1, 40, size=n).astype(str)).astype(object),
+            "channel": rng.choice(
+                np.array(["sms", "phone", "app", "email", "branch", "mail"], dtype=object), size=n
+            ),
+            "campaign_id": np.char.add("CMP", rng.integers(1, 40, size=n).astype(str)).astype(
+                object
+            ),
         }
     )
 
@@ -249,11 +257,19 @@ def _truth(
     out: dict[str, pd.DataFrame] = {}
     ids = recs.ids
     out["persons"] = pd.DataFrame(
-        {"customer_id": ids, "person_key": np.char.add("P", np.char.zfill(recs.person.astype(str), 8)).astype(object)}
+        {
+            "customer_id": ids,
+            "person_key": np.char.add("P", np.char.zfill(recs.person.astype(str), 8)).astype(
+                object
+            ),
+        }
     )
     hh = pop.household[recs.person]
     out["households"] = pd.DataFrame(
-        {"customer_id": ids, "household_key": np.char.add("H", np.char.zfill(hh.astype(str), 8)).astype(object)}
+        {
+            "customer_id": ids,
+            "household_key": np.char.add("H", np.char.zfill(hh.astype(str), 8)).astype(object),
+        }
     )
     rows = []
     for g, (controller, members) in enumerate(fm.groups):
@@ -269,13 +285,19 @@ def _truth(
     order = np.lexsort((np.arange(pop.n), -ref.downstream))[:k]
     order = order[ref.downstream[order] > 0]
     out["influencers"] = pd.DataFrame(
-        {"customer_id": prim[order], "rank": np.arange(1, order.size + 1), "downstream": ref.downstream[order]}
+        {
+            "customer_id": prim[order],
+            "rank": np.arange(1, order.size + 1),
+            "downstream": ref.downstream[order],
+        }
     )
     planted = tx[tx["pattern"] >= 0]
     out["laundering"] = pd.DataFrame(
         {
             "pattern_key": [f"L{p + 1:06d}" for p in planted["pattern"]],
-            "typology": np.array(typologies.TYPOLOGIES, dtype=object)[planted["typology"].to_numpy()],
+            "typology": np.array(typologies.TYPOLOGIES, dtype=object)[
+                planted["typology"].to_numpy()
+            ],
             "tx_id": planted["tx_id"].to_numpy(),
         }
     ).sort_values(["pattern_key", "tx_id"], kind="stable")

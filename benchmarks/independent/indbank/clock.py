@@ -24,7 +24,10 @@ _PEAKS: Final = (
     ((345, 347), 1.3),  # 12.12
 )
 MONTH_START_DAY: Final = np.array(
-    [(np.datetime64(f"2025-{m:02d}-01") - np.datetime64("2025-01-01")).astype(int) for m in range(1, 13)]
+    [
+        (np.datetime64(f"2025-{m:02d}-01") - np.datetime64("2025-01-01")).astype(int)
+        for m in range(1, 13)
+    ]
 )
 
 

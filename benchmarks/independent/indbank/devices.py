@@ -67,9 +67,7 @@ def build(
     staff = np.flatnonzero(employer_of >= 0)
     heads = np.bincount(employer_of[staff], minlength=firm_kind.size)
     for e in np.flatnonzero((heads >= 5) & (firm_kind == 0)):
-        people = staff[employer_of[staff] == e] if heads[e] < 50 else None
-        if people is None:
-            people = staff[employer_of[staff] == e]
+        people = staff[employer_of[staff] == e]
         for _ in range(int(np.ceil(heads[e] / EMPLOYEES_PER_OFFICE_PC))):
             k = int(min(people.size, rng.integers(3, 31)))
             add(np.full(k, next_id), rng.choice(people, size=k, replace=False), "desktop")
@@ -102,7 +100,9 @@ def build(
     first_ts = first.astype("datetime64[s]") + secs
     last_ts = np.maximum(last.astype("datetime64[s]") + secs, first_ts)
     logins = rng.negative_binomial(2, 0.05, size=m) + 1
-    logins[frame["kind"].to_numpy() == "kiosk"] = rng.integers(1, 4, size=int((frame["kind"] == "kiosk").sum()))
+    logins[frame["kind"].to_numpy() == "kiosk"] = rng.integers(
+        1, 4, size=int((frame["kind"] == "kiosk").sum())
+    )
     return pd.DataFrame(
         {
             "device_id": [f"D{tags[d]:09x}" for d in frame["device"].to_numpy()],

@@ -23,15 +23,56 @@ EMPLOYED_SHARE: Final = 0.70
 PERSONS_PER_EMPLOYER: Final = 45
 PERSONS_PER_MERCHANT: Final = 60
 PERSONS_PER_GROUP: Final = 1200
-CONTROL_MODES: Final = (("majority", 0.50), ("plurality", 0.25), ("vehicle", 0.15), ("concert", 0.10))
+CONTROL_MODES: Final = (
+    ("majority", 0.50),
+    ("plurality", 0.25),
+    ("vehicle", 0.15),
+    ("concert", 0.10),
+)
 CROSS_HOLDING_SHARE: Final = 0.20
 OUTSIDE_STAKE_SHARE: Final = 0.15
 PERSONS_PER_CIRCLE: Final = 1600
-CIRCLE_LENGTHS: Final = ((2, 0.30), (3, 0.25), (4, 0.20), (5, 0.10), (6, 0.07), (7, 0.05), (8, 0.03))
-BRANDS: Final = (
-    "华信 恒达 鑫源 金泰 宏图 天成 盛世 永安 博远 中联 东方 嘉禾 瑞丰 汇通 创新 众诚 福兴 万利 "
-    "德润 新世纪 安泰 国泰 远航 腾达 兴业 美佳 康源 海纳 长青 祥和"
-).split()
+CIRCLE_LENGTHS: Final = (
+    (2, 0.30),
+    (3, 0.25),
+    (4, 0.20),
+    (5, 0.10),
+    (6, 0.07),
+    (7, 0.05),
+    (8, 0.03),
+)
+BRANDS: Final = [
+    "华信",
+    "恒达",
+    "鑫源",
+    "金泰",
+    "宏图",
+    "天成",
+    "盛世",
+    "永安",
+    "博远",
+    "中联",
+    "东方",
+    "嘉禾",
+    "瑞丰",
+    "汇通",
+    "创新",
+    "众诚",
+    "福兴",
+    "万利",
+    "德润",
+    "新世纪",
+    "安泰",
+    "国泰",
+    "远航",
+    "腾达",
+    "兴业",
+    "美佳",
+    "康源",
+    "海纳",
+    "长青",
+    "祥和",
+]
 INDUSTRIES: Final = (
     ("科技", "信息技术"), ("贸易", "批发和零售业"), ("建设工程", "建筑业"), ("实业", "制造业"),
     ("物流", "交通运输"), ("置业", "房地产业"), ("餐饮管理", "住宿和餐饮业"), ("咨询", "商务服务业"),
@@ -60,7 +101,9 @@ class Firms:
         return self.frame["enterprise_id"].to_numpy(dtype=object)
 
 
-def _names(rng: np.random.Generator, kind: np.ndarray, city: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _names(
+    rng: np.random.Generator, kind: np.ndarray, city: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     n = kind.size
     brand = np.array(BRANDS, dtype=object)
     b1 = brand[rng.integers(0, brand.size, n)]
@@ -87,14 +130,21 @@ def _names(rng: np.random.Generator, kind: np.ndarray, city: np.ndarray) -> tupl
     return names_out, industry
 
 
-def build(rng: np.random.Generator, group_rng: np.random.Generator, pop: Population, n_shells: int) -> Firms:
+def build(
+    rng: np.random.Generator, group_rng: np.random.Generator, pop: Population, n_shells: int
+) -> Firms:
     """Employers, merchants, holdings and shells; employment; ownership and groups."""
     n_emp = max(6, pop.n // PERSONS_PER_EMPLOYER)
     n_merch = max(4, pop.n // PERSONS_PER_MERCHANT)
     n_groups = max(3, pop.n // PERSONS_PER_GROUP)
     # Holding companies and personal investment vehicles: two slots per group.
     kind = np.concatenate(
-        [np.zeros(n_emp, int), np.ones(n_merch, int), np.full(2 * n_groups, 2), np.full(n_shells, 3)]
+        [
+            np.zeros(n_emp, int),
+            np.ones(n_merch, int),
+            np.full(2 * n_groups, 2),
+            np.full(n_shells, 3),
+        ]
     )
     n_ent = kind.size
     owner_of = np.full(n_ent, -1)
@@ -110,7 +160,9 @@ def build(rng: np.random.Generator, group_rng: np.random.Generator, pop: Populat
     employed = employed[employer_of[employed] < 0]
     weight = np.concatenate([rng.pareto(1.1, n_emp) + 1.0, np.full(n_merch, 0.15)])
     target = np.concatenate([np.flatnonzero(kind == 0), merch])
-    employer_of[employed] = target[rng.choice(target.size, size=employed.size, p=weight / weight.sum())]
+    employer_of[employed] = target[
+        rng.choice(target.size, size=employed.size, p=weight / weight.sum())
+    ]
 
     # Person owners of employers not in a group (chosen below): 1–3 owners, often a couple.
     emp = np.flatnonzero(kind == 0)
@@ -172,7 +224,9 @@ def build(rng: np.random.Generator, group_rng: np.random.Generator, pop: Populat
             k += 1
             parts = group_rng.dirichlet(np.ones(k)) * rest
         if parts.max() < s:
-            stakes += [(o, 0, float(p)) for o, p in zip(outsiders[:k], parts, strict=False) if p > 0.005]
+            stakes += [
+                (o, 0, float(p)) for o, p in zip(outsiders[:k], parts, strict=False) if p > 0.005
+            ]
         for holder, hk, share in stakes:
             firms.shareholdings.append((holder, h, hk, round(share, 4)))
         owner_of[h] = c
@@ -192,14 +246,18 @@ def build(rng: np.random.Generator, group_rng: np.random.Generator, pop: Populat
                 firms.shareholdings.append((parent, sub, 1, round(share, 4)))
                 left = 1.0 - share
                 if left > 0.005:
-                    firms.shareholdings.append((int(group_rng.choice(adults)), sub, 0, round(left, 4)))
+                    firms.shareholdings.append(
+                        (int(group_rng.choice(adults)), sub, 0, round(left, 4))
+                    )
             else:
                 share = float(group_rng.uniform(0.30, 0.49))
                 firms.shareholdings.append((parent, sub, 1, round(share, 4)))
                 left = 1.0 - share
                 others = group_rng.choice(adults, size=3, replace=False)
                 for o, p in zip(others, group_rng.dirichlet(np.ones(3)) * left, strict=True):
-                    firms.shareholdings.append((int(o), sub, 0, round(min(float(p), share - 0.02), 4)))
+                    firms.shareholdings.append(
+                        (int(o), sub, 0, round(min(float(p), share - 0.02), 4))
+                    )
             manager = int(group_rng.choice(adults))
             firms.positions.append((manager, sub, "legal_rep"))
             firms.positions.append((c, sub, "director"))
@@ -208,7 +266,11 @@ def build(rng: np.random.Generator, group_rng: np.random.Generator, pop: Populat
             # A subsidiary takes a small stake in the holding, out of an outside holder's part.
             a = subs[int(group_rng.integers(len(subs)))]
             cross = round(float(group_rng.uniform(0.02, 0.08)), 4)
-            outside = [i for i, t in enumerate(firms.shareholdings) if t[1] == h and t[2] == 0 and t[0] != c and t[3] > cross + 0.01]
+            outside = [
+                i
+                for i, t in enumerate(firms.shareholdings)
+                if t[1] == h and t[2] == 0 and t[0] != c and t[3] > cross + 0.01
+            ]
             if outside:
                 i = outside[0]
                 holder, ent, hk, share = firms.shareholdings[i]
@@ -226,7 +288,11 @@ def build(rng: np.random.Generator, group_rng: np.random.Generator, pop: Populat
         shares = np.sort(rng.dirichlet(np.ones(k) * 2))[::-1]
         holders = [main]
         if k >= 2:
-            second = int(spouse_of[main]) if spouse_of[main] >= 0 and rng.random() < 0.4 else int(rng.choice(adults))
+            second = (
+                int(spouse_of[main])
+                if spouse_of[main] >= 0 and rng.random() < 0.4
+                else int(rng.choice(adults))
+            )
             holders.append(second)
         if k == 3:
             holders.append(int(rng.choice(adults)))
@@ -276,7 +342,11 @@ def _frame(rng: np.random.Generator, pop: Population, firms: Firms) -> pd.DataFr
     number = unique_ints(rng, 10**7, 10**8, n)
     ids = np.array([f"E{v:08d}" for v in number], dtype=object)
     owner = firms.owner_of
-    city = np.where(owner >= 0, pop.dwellings.city[pop.flat[np.maximum(owner, 0)]], rng.choice(places.CITIES, size=n))
+    city = np.where(
+        owner >= 0,
+        pop.dwellings.city[pop.flat[np.maximum(owner, 0)]],
+        rng.choice(places.CITIES, size=n),
+    )
     name, industry = _names(rng, kind, city)
     credit = idcards.credit_codes(places.REGION_CODES[city], rng)
     # Shops and shells are registered at the owner's flat; others at an office floor.
@@ -287,19 +357,28 @@ def _frame(rng: np.random.Generator, pop: Population, firms: Firms) -> pd.DataFr
     address[home] = home_text[home]
     area = {0: "010", 1: "021", 2: "0755", 3: "021", 4: "0755", 5: "0755", 6: "0571", 7: "028"}
     landline = np.array(
-        [f"{area.get(int(c), '010')}-{v}" for c, v in zip(np.clip(city, 0, 7), rng.integers(5 * 10**7, 9 * 10**7, size=n), strict=True)],
+        [
+            f"{area.get(int(c), '010')}-{v}"
+            for c, v in zip(
+                np.clip(city, 0, 7), rng.integers(5 * 10**7, 9 * 10**7, size=n), strict=True
+            )
+        ],
         dtype=object,
     )
     own_mobile = (owner >= 0) & ((kind == 1) | (kind == 3))
     phone = landline
     phone[own_mobile] = [f"{v:011d}" for v in pop.phone[owner[own_mobile]]]
     capital = np.round(np.exp(rng.normal(14.0, 1.3, n)) / 10_000) * 10_000
-    capital[kind == 1] = np.round(np.exp(rng.normal(11.5, 0.6, int((kind == 1).sum())))/1000)*1000
+    capital[kind == 1] = (
+        np.round(np.exp(rng.normal(11.5, 0.6, int((kind == 1).sum()))) / 1000) * 1000
+    )
     capital[kind == 3] = 100_000.0
     deposits = np.round(np.exp(rng.normal(13.0, 1.5, n)), 2)
     loans = np.where(rng.random(n) < 0.4, np.round(np.exp(rng.normal(15.0, 1.0, n)), 2), 0.0)
     credit_limit = np.round(loans * rng.uniform(1.0, 1.5, n), -3)
-    risk = rng.choice(np.array(["low", "medium", "high"], dtype=object), size=n, p=[0.7, 0.25, 0.05])
+    risk = rng.choice(
+        np.array(["low", "medium", "high"], dtype=object), size=n, p=[0.7, 0.25, 0.05]
+    )
     return pd.DataFrame(
         {
             "enterprise_id": ids,

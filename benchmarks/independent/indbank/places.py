@@ -39,13 +39,57 @@ CITY_WEIGHTS: Final = np.array([0.16, 0.12, 0.14, 0.12, 0.14, 0.10, 0.12, 0.10])
 HOME_BORN_SHARE: Final = 0.40
 
 ROADS: Final = np.array(
-    "中山路 人民路 解放路 建设路 和平路 长江路 黄河路 新华路 文化路 朝阳路 南京路 北京路 "
-    "青年路 东风路 胜利路 光明路 幸福路 学府路 科技路 滨江路 复兴路 振兴路 团结路 迎宾大道".split(),
+    [
+        "中山路",
+        "人民路",
+        "解放路",
+        "建设路",
+        "和平路",
+        "长江路",
+        "黄河路",
+        "新华路",
+        "文化路",
+        "朝阳路",
+        "南京路",
+        "北京路",
+        "青年路",
+        "东风路",
+        "胜利路",
+        "光明路",
+        "幸福路",
+        "学府路",
+        "科技路",
+        "滨江路",
+        "复兴路",
+        "振兴路",
+        "团结路",
+        "迎宾大道",
+    ],
     dtype=object,
 )
 COMPOUNDS: Final = np.array(
-    "阳光花园 幸福家园 金色港湾 翠苑 锦绣华庭 碧水湾 香榭丽舍 枫林绿洲 世纪城 丽景苑 "
-    "和谐家园 东方明珠苑 滨江花园 名都 星河湾 万科城 紫荆苑 书香门第 御景园 春天里".split(),
+    [
+        "阳光花园",
+        "幸福家园",
+        "金色港湾",
+        "翠苑",
+        "锦绣华庭",
+        "碧水湾",
+        "香榭丽舍",
+        "枫林绿洲",
+        "世纪城",
+        "丽景苑",
+        "和谐家园",
+        "东方明珠苑",
+        "滨江花园",
+        "名都",
+        "星河湾",
+        "万科城",
+        "紫荆苑",
+        "书香门第",
+        "御景园",
+        "春天里",
+    ],
     dtype=object,
 )
 FLATS_PER_COMPOUND: Final = 300
@@ -97,8 +141,7 @@ class Dwellings:
                 out[i] = f"{city_only}{district}{road[i]}{number[i]}号{name[i]}{b[i]}号楼{r[i]}室"
             else:
                 text = (
-                    f"{prefix}{district}{road[i]}{number[i]}号{name[i]}"
-                    f"{b[i]}栋{u[i]}单元{r[i]}室"
+                    f"{prefix}{district}{road[i]}{number[i]}号{name[i]}{b[i]}栋{u[i]}单元{r[i]}室"
                 )
                 out[i] = text.translate(_FULLWIDTH) if s == 3 else text
         return out

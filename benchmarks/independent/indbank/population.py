@@ -45,8 +45,40 @@ EMAIL_SHARE_YOUNG: Final = 0.45
 EMAIL_SHARE_OLD: Final = 0.15
 TODAY: Final = np.datetime64("2025-12-31")
 _MOBILE_PREFIXES: Final = np.array(
-    [130, 131, 132, 133, 135, 136, 137, 138, 139, 150, 151, 152, 153, 155, 156, 157, 158, 159]
-    + [166, 176, 177, 180, 181, 182, 183, 185, 186, 187, 188, 189, 198, 199],
+    [
+        130,
+        131,
+        132,
+        133,
+        135,
+        136,
+        137,
+        138,
+        139,
+        150,
+        151,
+        152,
+        153,
+        155,
+        156,
+        157,
+        158,
+        159,
+        166,
+        176,
+        177,
+        180,
+        181,
+        182,
+        183,
+        185,
+        186,
+        187,
+        188,
+        189,
+        198,
+        199,
+    ],
     dtype=np.int64,
 )
 
@@ -231,9 +263,7 @@ def build(rng: np.random.Generator, name_rng: np.random.Generator, persons: int)
     # Adult children who left home: a tie to an elderly household elsewhere.
     old_flat = np.full(persons, -1)
     stale_kind = np.zeros(persons, dtype=np.int64)
-    leavers = np.flatnonzero(
-        np.isin(p_htype, [0, 1]) & (role != MATE) & (age >= 24) & (age <= 45)
-    )
+    leavers = np.flatnonzero(np.isin(p_htype, [0, 1]) & (role != MATE) & (age >= 24) & (age <= 45))
     leavers = leavers[rng.random(leavers.size) < LEFT_HOME_SHARE]
     elders = np.flatnonzero(np.isin(p_htype, [5, 7]) & (role == HEAD))
     if elders.size and leavers.size:
@@ -242,8 +272,12 @@ def build(rng: np.random.Generator, name_rng: np.random.Generator, persons: int)
         ok = (gap >= 18) & (gap <= 45)
         leavers, parent = leavers[ok], parent[ok]
         other_parent = np.where(p_htype[parent] == 5, parent + 1, -1)
-        a = np.concatenate([leavers, parent, leavers[other_parent >= 0], other_parent[other_parent >= 0]])
-        b = np.concatenate([parent, leavers, other_parent[other_parent >= 0], leavers[other_parent >= 0]])
+        a = np.concatenate(
+            [leavers, parent, leavers[other_parent >= 0], other_parent[other_parent >= 0]]
+        )
+        b = np.concatenate(
+            [parent, leavers, other_parent[other_parent >= 0], leavers[other_parent >= 0]]
+        )
         k = leavers.size
         j = int((other_parent >= 0).sum())
         rel = np.concatenate(

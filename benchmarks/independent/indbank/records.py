@@ -97,7 +97,6 @@ def build(rng: np.random.Generator, pop: Population, n_rows: int, owner: np.ndar
     """Customer rows for ``pop``, ``n_rows`` in all; ``owner`` marks business owners."""
     person, system = _plan(rng, pop, n_rows)
     n = person.size
-    sys_code = np.minimum(system, CORE if False else system)
     table_system = np.where(system == 4, CORE, system)
     noise: list[tuple[str, str, str]] = []
 
@@ -106,7 +105,6 @@ def build(rng: np.random.Generator, pop: Population, n_rows: int, owner: np.ndar
         rows = np.flatnonzero(table_system == s)
         number = _unique(rng, rows.size)
         ids[rows] = [f"{ID_PREFIX[s]}{v:010d}" for v in number]
-    del sys_code
 
     name, name_defect = _names(rng, pop, person, system)
     id_text, id_defect = _id_numbers(rng, pop, person, system)
@@ -137,21 +135,31 @@ def build(rng: np.random.Generator, pop: Population, n_rows: int, owner: np.ndar
     wealth_p = np.exp(rng.normal(11.0, 1.4, size=pop.n)) * np.clip(pop.age / 40.0, 0.4, 2.0)
     aum_p = np.round(wealth_p, 2)
     segment_p = np.where(
-        owner, "business", np.where(aum_p >= PRIVATE_AUM, "private", np.where(aum_p >= AFFLUENT_AUM, "affluent", "mass"))
+        owner,
+        "business",
+        np.where(
+            aum_p >= PRIVATE_AUM, "private", np.where(aum_p >= AFFLUENT_AUM, "affluent", "mass")
+        ),
     ).astype(object)
     segment = segment_p[person].copy()
     stale_seg = rng.random(n) < 0.10
     segment[stale_seg] = "mass"
-    risk = rng.choice(np.array(["low", "medium", "high"], dtype=object), size=n, p=[0.8, 0.17, 0.03])
+    risk = rng.choice(
+        np.array(["low", "medium", "high"], dtype=object), size=n, p=[0.8, 0.17, 0.03]
+    )
     aum = np.where(np.isin(table_system, [CORE, WEALTH]), aum_p[person], 0.0)
     aum = np.where(table_system == WEALTH, aum * 0.6, aum)
-    deposits = np.where(table_system == CORE, np.round(aum_p[person] * rng.uniform(0.1, 0.5, n), 2), 0.0)
+    deposits = np.where(
+        table_system == CORE, np.round(aum_p[person] * rng.uniform(0.1, 0.5, n), 2), 0.0
+    )
     loans = np.where(table_system == LOAN, np.round(np.exp(rng.normal(12.5, 0.9, n)), 2), 0.0)
     spend = np.where(table_system == CARD, np.round(np.exp(rng.normal(10.0, 0.8, n)), 2), 0.0)
     products = np.array(["deposit", "card", "loan", "wealth"], dtype=object)[table_system]
     both = (table_system == CORE) & (rng.random(n) < 0.3)
     products[both] = "deposit;card"
-    consent = rng.choice(np.array(["true", "false", "Y", "N"], dtype=object), size=n, p=[0.45, 0.35, 0.1, 0.1])
+    consent = rng.choice(
+        np.array(["true", "false", "Y", "N"], dtype=object), size=n, p=[0.45, 0.35, 0.1, 0.1]
+    )
 
     frame = pd.DataFrame(
         {
@@ -174,6 +182,10 @@ def build(rng: np.random.Generator, pop: Population, n_rows: int, owner: np.ndar
             "consent_marketing": consent,
         }
     )
+    # Rows in customer-id order: file order must not give away who belongs with whom.
+    perm = np.argsort(ids, kind="stable")
+    frame = frame.iloc[perm].reset_index(drop=True)
+    person, system, table_system = person[perm], system[perm], table_system[perm]
     # Primary record: the first core record, else the first record of the person.
     rank = np.where(system == CORE, 0, np.where(system == 4, 1, 2 + system))
     order = np.lexsort((rank, person))
@@ -248,7 +260,9 @@ def _id_numbers(
     out[old] = idcards.old_fifteen(body_p[person][old])
     lower_x = (kind == 0) & (rng.random(n) < 0.5)
     out[lower_x] = [v.lower() for v in out[lower_x]]
-    defect = np.array(["", "missing", "excel_float", "bad_check", "old_15_digit"], dtype=object)[kind]
+    defect = np.array(["", "missing", "excel_float", "bad_check", "old_15_digit"], dtype=object)[
+        kind
+    ]
     return out, defect
 
 

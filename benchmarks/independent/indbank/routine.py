@@ -74,7 +74,9 @@ class Flows:
     sec: list[np.ndarray] = field(default_factory=list)
     kind: list[np.ndarray] = field(default_factory=list)
 
-    def add(self, src: np.ndarray, dst: np.ndarray, amount: np.ndarray, sec: np.ndarray, kind: int) -> None:
+    def add(
+        self, src: np.ndarray, dst: np.ndarray, amount: np.ndarray, sec: np.ndarray, kind: int
+    ) -> None:
         ok = (src >= 0) & (dst >= 0) & (src != dst) & (amount >= 0.01)
         ok &= (sec >= 0) & (sec < clock.DAYS * clock.DAY)
         self.src.append(src[ok].astype(np.int64))
@@ -96,7 +98,9 @@ def _at(rng: np.random.Generator, day: np.ndarray, office: bool = False) -> np.n
     return day.astype(np.int64) * clock.DAY + tod
 
 
-def build(rng: np.random.Generator, pop: Population, firms: Firms, acc: Accounts, flows: Flows) -> None:
+def build(
+    rng: np.random.Generator, pop: Population, firms: Firms, acc: Accounts, flows: Flows
+) -> None:
     main = acc.main_of_person
     firm_main = acc.main_of_firm
     n = pop.n
@@ -115,7 +119,13 @@ def build(rng: np.random.Generator, pop: Population, firms: Firms, acc: Accounts
     bonus_firm = rng.random(kind.size) < BONUS_EMPLOYER_SHARE
     got = staff[bonus_firm[emp[staff]]]
     bday = rng.integers(14, 24, size=kind.size)[emp[got]]
-    flows.add(firm_main[emp[got]], main[got], pay[got] * rng.uniform(1, 3, got.size), _at(rng, bday, True), 1)
+    flows.add(
+        firm_main[emp[got]],
+        main[got],
+        pay[got] * rng.uniform(1, 3, got.size),
+        _at(rng, bday, True),
+        1,
+    )
 
     # Shopping at merchants and a few large platforms.
     shoppers = np.flatnonzero(main >= 0)
@@ -136,19 +146,42 @@ def build(rng: np.random.Generator, pop: Population, firms: Firms, acc: Accounts
     use_card = (person_card[buyer] >= 0) & (rng.random(buyer.size) < 0.5)
     src = np.where(use_card, person_card[buyer], main[buyer])
     sday = clock.days(rng, buyer.size, clock.spending_weights())
-    flows.add(src, firm_main[shop], _lognormal(rng, SPEND_MEDIAN, SPEND_SIGMA, buyer.size), _at(rng, sday), 2)
+    flows.add(
+        src,
+        firm_main[shop],
+        _lognormal(rng, SPEND_MEDIAN, SPEND_SIGMA, buyer.size),
+        _at(rng, sday),
+        2,
+    )
 
     # Merchants settle to their owner weekly; owners pay shop staff from their own account.
     weeks = np.arange(52)
     m_rep = np.repeat(merchants, 52)
-    wk = np.tile(weeks, merchants.size) * 7 + rng.integers(0, 7, merchants.size)[np.repeat(np.arange(merchants.size), 52)]
+    wk = (
+        np.tile(weeks, merchants.size) * 7
+        + rng.integers(0, 7, merchants.size)[np.repeat(np.arange(merchants.size), 52)]
+    )
     owner = firms.owner_of[m_rep]
-    flows.add(firm_main[m_rep], main[owner], _lognormal(rng, SETTLEMENT_MEDIAN, 0.6, m_rep.size), _at(rng, wk), 3)
+    flows.add(
+        firm_main[m_rep],
+        main[owner],
+        _lognormal(rng, SETTLEMENT_MEDIAN, 0.6, m_rep.size),
+        _at(rng, wk),
+        3,
+    )
     shop_staff = np.flatnonzero((emp >= 0) & (main >= 0))
-    shop_staff = shop_staff[(kind[emp[shop_staff]] == 1) & (firms.owner_of[emp[shop_staff]] != shop_staff)]
+    shop_staff = shop_staff[
+        (kind[emp[shop_staff]] == 1) & (firms.owner_of[emp[shop_staff]] != shop_staff)
+    ]
     who, day = clock.monthly(np.full(shop_staff.size, 3))
     p = shop_staff[who]
-    flows.add(main[firms.owner_of[emp[p]]], main[p], _lognormal(rng, STAFF_PAY_MEDIAN, 0.3, p.size), _at(rng, day + rng.integers(0, 3, p.size)), 4)
+    flows.add(
+        main[firms.owner_of[emp[p]]],
+        main[p],
+        _lognormal(rng, STAFF_PAY_MEDIAN, 0.3, p.size),
+        _at(rng, day + rng.integers(0, 3, p.size)),
+        4,
+    )
 
     # Rent: flatmates and some young singles; landlords own several flats.
     single_young = (pop.htype == 0) & (pop.age <= 40) & (rng.random(n) < RENTER_SINGLE_SHARE)
@@ -162,7 +195,19 @@ def build(rng: np.random.Generator, pop: Population, firms: Firms, acc: Accounts
     par = pop.tie_rel == PARENT_R
     parent_of[pop.tie_a[par]] = pop.tie_b[par]
     has_parent = (parent_of[renter] >= 0) & (main[np.maximum(parent_of[renter], 0)] >= 0)
-    mode = np.where(has_parent, rng.choice(3, size=renter.size, p=[1 - RENT_RELAY_SHARE - RENT_PARENT_PAYS_SHARE, RENT_RELAY_SHARE, RENT_PARENT_PAYS_SHARE]), 0)
+    mode = np.where(
+        has_parent,
+        rng.choice(
+            3,
+            size=renter.size,
+            p=[
+                1 - RENT_RELAY_SHARE - RENT_PARENT_PAYS_SHARE,
+                RENT_RELAY_SHARE,
+                RENT_PARENT_PAYS_SHARE,
+            ],
+        ),
+        0,
+    )
     rent_day = rng.integers(1, 6, renter.size)
     who, day = clock.monthly(rent_day)
     r = renter[who]
@@ -173,7 +218,13 @@ def build(rng: np.random.Generator, pop: Population, firms: Firms, acc: Accounts
     # Relay: the parent sends rent plus an allowance, the child pays the landlord 0.2–3 days on.
     relay = m == 1
     t0 = _at(rng, day[relay] - 2)
-    flows.add(par_acc[relay], main[r[relay]], amount[relay] + rng.uniform(0, 2000, int(relay.sum())), t0, 6)
+    flows.add(
+        par_acc[relay],
+        main[r[relay]],
+        amount[relay] + rng.uniform(0, 2000, int(relay.sum())),
+        t0,
+        6,
+    )
     lag = (rng.uniform(0.2, 3.0, int(relay.sum())) * clock.DAY).astype(np.int64)
     flows.add(main[r[relay]], main[ll[relay]], amount[relay], t0 + lag, 6)
     direct = m == 2
@@ -189,11 +240,17 @@ def build(rng: np.random.Generator, pop: Population, firms: Firms, acc: Accounts
     flip = rng.random(a.size) < 0.5
     a, b = np.where(flip, b, a), np.where(flip, a, b)
     who, day = clock.monthly(rng.integers(10, 21, a.size))
-    flows.add(main[a[who]], main[b[who]], _lognormal(rng, SPOUSE_MEDIAN, 0.6, who.size), _at(rng, day), 7)
+    flows.add(
+        main[a[who]], main[b[who]], _lognormal(rng, SPOUSE_MEDIAN, 0.6, who.size), _at(rng, day), 7
+    )
 
     # Own accounts: into and out of wealth products, loan repayments, second deposits.
     rec_person = acc.person
-    for code, per_year, median in ((3, 4, WEALTH_MOVE_MEDIAN), (2, 12, LOAN_REPAYMENT_MEDIAN), (0, 3, 20_000.0)):
+    for code, per_year, median in (
+        (3, 4, WEALTH_MOVE_MEDIAN),
+        (2, 12, LOAN_REPAYMENT_MEDIAN),
+        (0, 3, 20_000.0),
+    ):
         holders = np.flatnonzero((acc.product == code) & (rec_person >= 0))
         if code == 0:
             holders = holders[holders != main[rec_person[holders]]]
@@ -218,7 +275,13 @@ def build(rng: np.random.Generator, pop: Population, firms: Firms, acc: Accounts
     pick = (rng.random(par_.size) < share) & (pop.age[kid] >= 24)
     par_, kid = par_[pick], kid[pick]
     who, day = clock.monthly(rng.integers(1, 28, par_.size))
-    flows.add(main[kid[who]], main[par_[who]], _lognormal(rng, SUPPORT_MEDIAN, 0.5, par_.size)[who], _at(rng, day), 9)
+    flows.add(
+        main[kid[who]],
+        main[par_[who]],
+        _lognormal(rng, SUPPORT_MEDIAN, 0.5, par_.size)[who],
+        _at(rng, day),
+        9,
+    )
 
     # Red envelopes in the festival season: elders to the young, siblings to each other.
     elder = pop.age[pop.tie_a] >= pop.age[pop.tie_b] + 15
@@ -239,11 +302,23 @@ def build(rng: np.random.Generator, pop: Population, firms: Firms, acc: Accounts
     sup = employers[rng.integers(0, employers.size, bb.size)]
     invoice = _lognormal(rng, INVOICE_MEDIAN, 1.0, bb.size)
     who, day = clock.monthly(rng.integers(1, 29, bb.size))
-    flows.add(firm_main[bb[who]], firm_main[sup[who]], invoice[who] * rng.uniform(0.7, 1.3, who.size), _at(rng, day, True), 11)
+    flows.add(
+        firm_main[bb[who]],
+        firm_main[sup[who]],
+        invoice[who] * rng.uniform(0.7, 1.3, who.size),
+        _at(rng, day, True),
+        11,
+    )
     # Shells trade a little, for cover.
     shells = np.flatnonzero(kind == 3)
     sh = np.repeat(shells, 6)
-    flows.add(firm_main[sh], firm_main[employers[rng.integers(0, employers.size, sh.size)]], _lognormal(rng, 20_000, 0.8, sh.size), _at(rng, clock.days(rng, sh.size), True), 11)
+    flows.add(
+        firm_main[sh],
+        firm_main[employers[rng.integers(0, employers.size, sh.size)]],
+        _lognormal(rng, 20_000, 0.8, sh.size),
+        _at(rng, clock.days(rng, sh.size), True),
+        11,
+    )
 
     # Cash pooling: subsidiaries sweep to the holding every Friday; the holding funds back monthly.
     for _, members in firms.groups:
@@ -254,6 +329,18 @@ def build(rng: np.random.Generator, pop: Population, firms: Firms, acc: Accounts
         fridays = np.arange(2, clock.DAYS, 7)
         s = np.repeat(subs, fridays.size)
         d = np.tile(fridays, subs.size)
-        flows.add(firm_main[s], np.full(s.size, firm_main[hold]), _lognormal(rng, POOLING_MEDIAN, 0.8, s.size), d * clock.DAY + 17 * 3600 + rng.integers(0, 1800, s.size), 12)
+        flows.add(
+            firm_main[s],
+            np.full(s.size, firm_main[hold]),
+            _lognormal(rng, POOLING_MEDIAN, 0.8, s.size),
+            d * clock.DAY + 17 * 3600 + rng.integers(0, 1800, s.size),
+            12,
+        )
         who, day = clock.monthly(np.full(subs.size, 2))
-        flows.add(np.full(who.size, firm_main[hold]), firm_main[subs[who]], _lognormal(rng, POOLING_MEDIAN * 3, 0.5, who.size), _at(rng, day, True), 12)
+        flows.add(
+            np.full(who.size, firm_main[hold]),
+            firm_main[subs[who]],
+            _lognormal(rng, POOLING_MEDIAN * 3, 0.5, who.size),
+            _at(rng, day, True),
+            12,
+        )

@@ -30,7 +30,9 @@ STAGES: Final = (
 def streams(seed: int) -> dict[str, np.random.Generator]:
     """One generator per stage, in a fixed order, from ``seed``."""
     children = np.random.SeedSequence(seed).spawn(len(STAGES))
-    return {name: np.random.default_rng(child) for name, child in zip(STAGES, children, strict=True)}
+    return {
+        name: np.random.default_rng(child) for name, child in zip(STAGES, children, strict=True)
+    }
 
 
 def unique_ints(rng: np.random.Generator, low: int, high: int, n: int) -> np.ndarray:

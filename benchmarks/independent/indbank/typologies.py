@@ -21,6 +21,7 @@ line, amounts rounded to 100 or 1,000 for about half of them.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -80,8 +81,14 @@ class _Pattern:
         self.structured = rng.random() < STRUCTURED_SHARE
         self.cap = rng.uniform(*CHUNK_CAP_RANGE)
         u = rng.random()
-        self.round_to = 100.0 if u < ROUND_100_SHARE else (1000.0 if u < ROUND_100_SHARE + ROUND_1000_SHARE else 0.0)
-        self.total = float(np.clip(np.exp(rng.normal(np.log(TOTAL_MEDIAN), TOTAL_SIGMA)), *TOTAL_RANGE))
+        self.round_to = (
+            100.0
+            if u < ROUND_100_SHARE
+            else (1000.0 if u < ROUND_100_SHARE + ROUND_1000_SHARE else 0.0)
+        )
+        self.total = float(
+            np.clip(np.exp(rng.normal(np.log(TOTAL_MEDIAN), TOTAL_SIGMA)), *TOTAL_RANGE)
+        )
         self.start = float(rng.uniform(0, LAST_START_DAY)) * clock.DAY
 
     def delay(self) -> float:
@@ -96,7 +103,9 @@ class _Pattern:
         return self.delay() * self.rng.uniform(2, 8)
 
 
-def _emit(out: Planted, pat: _Pattern, src: int, dst: int, amount: float, t: float, pid: int, typ: int) -> None:
+def _emit(
+    out: Planted, pat: _Pattern, src: int, dst: int, amount: float, t: float, pid: int, typ: int
+) -> None:
     pieces = [amount]
     if pat.structured and amount > pat.cap:
         k = int(np.ceil(amount / pat.cap))
@@ -131,7 +140,9 @@ def plant(
         picked: list[int] = []
         for _ in range(k):
             u = rng.random()
-            which = 1 if u < FRESH_SHARE else (2 if shells_ok and u < FRESH_SHARE + SHELL_SHARE else 0)
+            which = (
+                1 if u < FRESH_SHARE else (2 if shells_ok and u < FRESH_SHARE + SHELL_SHARE else 0)
+            )
             if not pools[which]:
                 which = 0
             picked.append(int(pools[which].pop()))
@@ -177,12 +188,16 @@ def plant(
             layers = [take(int(rng.integers(2, 5))) for _ in range(3)]
             inflow = dict.fromkeys(layers[0], pat.total / len(layers[0]))
             when = pat.start
-            for upper, lower in zip(layers[:-1], layers[1:], strict=True):
+            for upper, lower in itertools.pairwise(layers):
                 nxt: dict[int, float] = dict.fromkeys(lower, 0.0)
                 for x in upper:
-                    targets = [y for y in lower if rng.random() < 0.8] or [lower[int(rng.integers(len(lower)))]]
+                    targets = [y for y in lower if rng.random() < 0.8] or [
+                        lower[int(rng.integers(len(lower)))]
+                    ]
                     sent = pat.passed(inflow[x]) if upper is not layers[0] else inflow[x]
-                    for y, part in zip(targets, rng.dirichlet(np.full(len(targets), 2.0)) * sent, strict=True):
+                    for y, part in zip(
+                        targets, rng.dirichlet(np.full(len(targets), 2.0)) * sent, strict=True
+                    ):
                         _emit(out, pat, x, y, part, when + rng.uniform(0, pat.delay()), pid, t)
                         nxt[y] += part
                 inflow = nxt
@@ -207,6 +222,8 @@ def plant(
                 last = max(last, when)
                 _emit(out, pat, s, hub, part, when, pid, t)
             out_total = pat.passed(pat.total)
-            for d, part in zip(dests, rng.dirichlet(np.full(len(dests), 2.0)) * out_total, strict=True):
+            for d, part in zip(
+                dests, rng.dirichlet(np.full(len(dests), 2.0)) * out_total, strict=True
+            ):
                 _emit(out, pat, hub, d, part, last + pat.delay() * rng.uniform(0.5, 1.5), pid, t)
     return out
