@@ -19,8 +19,6 @@ PRODUCTS: Final = ("deposit", "card", "loan", "wealth")
 BIN: Final = ("6217", "6259", "8800", "9558")
 SECOND_DEPOSIT_SHARE: Final = 0.25
 SECOND_FIRM_ACCOUNT_SHARE: Final = 0.30
-DORMANT_SHARE: Final = 0.04
-CLOSED_SHARE: Final = 0.01
 YEAR_START: Final = np.datetime64("2025-01-01")
 
 
@@ -75,11 +73,6 @@ def build(
     fresh = young & (rng.random(n) < 0.25)
     age_days[fresh] = rng.uniform(-300, 30, size=int(fresh.sum()))  # opened during 2025
     opened = YEAR_START - age_days.astype("timedelta64[D]")
-    status = rng.choice(
-        np.array(["active", "dormant", "closed"], dtype=object),
-        size=n,
-        p=[1 - DORMANT_SHARE - CLOSED_SHARE, DORMANT_SHARE, CLOSED_SHARE],
-    )
     balance = np.round(np.exp(rng.normal(9.5, 1.6, size=n)), 2)
     all_product = np.concatenate([product, np.zeros(n_f, dtype=np.int64)])
     balance[all_product == 2] *= -1.0  # a loan's balance is what is owed
@@ -91,7 +84,7 @@ def build(
             "product": np.array(PRODUCTS, dtype=object)[all_product],
             "opened_at": np.datetime_as_string(opened, unit="D").astype(object),
             "balance": balance,
-            "status": status,
+            "status": "active",  # settled from activity once transfers are drawn
         }
     )
     by_record: dict[int, np.ndarray] = {}

@@ -35,6 +35,10 @@ DECLARED: Final = {0: 0.50, 1: 0.40, 2: 0.40, 3: 0.25, 4: 0.10}
 DECLARED_APART: Final = 0.30
 """Share of ties between relatives living apart that are declared."""
 CONTACTS_PER_PERSON: Final = 0.3
+INFLUENCER_MIN_DOWNSTREAM: Final = 10
+"""``influencers.csv`` lists referrers with at least this many people below them..."""
+INFLUENCERS_MAX: Final = 100
+"""...the largest 100 at most. Ordinary referrers bring one to three, so none qualifies."""
 
 
 def _write(frame: pd.DataFrame, path: Path) -> None:
@@ -156,7 +160,8 @@ def generate(
     existing = existing[~np.isin(existing, fresh)]
     shells = acc.main_of_firm[fm.kind == 3]
     planted = typologies.plant(rng["typologies"], customers, existing, fresh, shells)
-    tx = _transfers(rng["routine"], flows, planted, acc.ids)
+    tx, first, last = _transfers(rng["routine"], flows, planted, acc.ids)
+    tables["accounts"] = _settle_accounts(rng["accounts"], acc.frame, first, last)
     tables["transfers"] = tx.drop(columns=["pattern", "typology"])
     step(f"transfers: {len(tx)} ({len(planted.src)} planted)")
     tables["contacts"] = _contacts(rng["contacts"], prim)
@@ -195,9 +200,38 @@ def _family(rng: np.random.Generator, pop: population.Population, prim: np.ndarr
     ).drop_duplicates(["customer_id", "relative_id"])
 
 
+def _settle_accounts(
+    rng: np.random.Generator, frame: pd.DataFrame, first: np.ndarray, last: np.ndarray
+) -> pd.DataFrame:
+    """Opening dates before first use, and a status that agrees with the account's activity.
+
+    An account opened in the year opened 1–30 days before its first transfer (a mule's
+    account, recruited for the job, looks like this). Accounts without transfers are mostly
+    dormant (60%) or closed (10%); active ones are active but for 1% left dormant by mistake.
+    """
+    frame = frame.copy()
+    opened = frame["opened_at"].to_numpy().astype("datetime64[D]")
+    used = last >= 0
+    first_day = clock.YEAR_START.astype("datetime64[D]") + (
+        np.where(used, first, 0) // clock.DAY
+    ).astype("timedelta64[D]")
+    lead = rng.integers(1, 31, size=opened.size).astype("timedelta64[D]")
+    late = used & (opened >= first_day)
+    opened[late] = first_day[late] - lead[late]
+    frame["opened_at"] = np.datetime_as_string(opened, unit="D").astype(object)
+    u = rng.random(opened.size)
+    status = np.where(
+        used,
+        np.where(u < 0.01, "dormant", "active"),
+        np.where(u < 0.6, "dormant", np.where(u < 0.7, "closed", "active")),
+    )
+    frame["status"] = status.astype(object)
+    return frame
+
+
 def _transfers(
     rng: np.random.Generator, flows: routine.Flows, planted: typologies.Planted, acc_ids: np.ndarray
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     src = np.concatenate([*flows.src, np.array(planted.src, dtype=np.int64)])
     dst = np.concatenate([*flows.dst, np.array(planted.dst, dtype=np.int64)])
     amount = np.concatenate([*flows.amount, np.array(planted.amount)])
@@ -209,8 +243,14 @@ def _transfers(
     order = np.lexsort((rng.random(int(ok.sum())), sec[ok]))
     src, dst, amount, sec = src[ok][order], dst[ok][order], amount[ok][order], sec[ok][order]
     pattern, typ = pattern[ok][order], typ[ok][order]
+    never = np.iinfo(np.int64).max
+    first = np.full(acc_ids.size, never)
+    last = np.full(acc_ids.size, -1)
+    for side in (src, dst):
+        np.minimum.at(first, side, sec)
+        np.maximum.at(last, side, sec)
     number = streams.unique_ints(rng, 10**11, 10**12, src.size)
-    return pd.DataFrame(
+    tx = pd.DataFrame(
         {
             "tx_id": np.char.add("TX", number.astype(str)).astype(object),
             "from_account": acc_ids[src],
@@ -222,6 +262,7 @@ def _transfers(
             "typology": typ,
         }
     )
+    return tx, first, last
 
 
 def _contacts(rng: np.random.Generator, prim: np.ndarray) -> pd.DataFrame:
@@ -281,9 +322,8 @@ def _truth(
         for idx, kind in members:
             rows.append((f"GC{c + 1:04d}", prim[idx] if kind == 0 else ent_ids[idx]))
     out["guarantee_circles"] = pd.DataFrame(rows, columns=["circle_key", "member_id"])
-    k = int(np.clip(round(pop.n * 0.01), 10, 100))
-    order = np.lexsort((np.arange(pop.n), -ref.downstream))[:k]
-    order = order[ref.downstream[order] > 0]
+    order = np.lexsort((np.arange(pop.n), -ref.downstream))[:INFLUENCERS_MAX]
+    order = order[ref.downstream[order] >= INFLUENCER_MIN_DOWNSTREAM]
     out["influencers"] = pd.DataFrame(
         {
             "customer_id": prim[order],

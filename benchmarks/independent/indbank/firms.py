@@ -183,8 +183,13 @@ def build(
 
     in_group = np.zeros(n_ent, dtype=bool)
     hold_slots = np.flatnonzero(kind == 2)
-    rich = adults[pop.age[adults] >= 35]
+    # Controllers, main owners of other firms and shell nominees are all different people, so
+    # common control by one person happens only inside a planted group.
+    taken = np.zeros(pop.n, dtype=bool)
+    taken[owner_of[merch]] = True
+    rich = adults[(pop.age[adults] >= 35) & ~taken[adults]]
     controllers = group_rng.choice(rich, size=n_groups, replace=False)
+    taken[controllers] = True
     used_owner = set(int(x) for x in owner_of[merch])
     sub_pool = list(group_rng.permutation(emp))
     for g in range(n_groups):
@@ -281,8 +286,10 @@ def build(
 
     # Person-owned employers (not in groups) and ordinary firms from unused vehicle slots.
     free = np.flatnonzero((kind == 0) & ~in_group)
-    for e in free:
-        main = int(rng.choice(adults))
+    mains = rng.choice(adults[~taken[adults]], size=free.size, replace=False)
+    taken[mains] = True
+    for e, main_owner in zip(free, mains, strict=True):
+        main = int(main_owner)
         owner_of[e] = main
         k = int(rng.choice([1, 2, 3], p=[0.45, 0.40, 0.15]))
         shares = np.sort(rng.dirichlet(np.ones(k) * 2))[::-1]
@@ -324,9 +331,10 @@ def build(
         firms.positions.append((int(p), int(employer_of[p]), "executive"))
     # Shells: owned by a nominee (often a young person lending their identity).
     shells = np.flatnonzero(kind == 3)
-    young = np.flatnonzero((pop.age >= 20) & (pop.age <= 30))
-    for e in shells:
-        nominee = int(rng.choice(young))
+    young = np.flatnonzero((pop.age >= 20) & (pop.age <= 30) & ~taken)
+    nominees = rng.choice(young, size=shells.size, replace=False)
+    for e, nominee_index in zip(shells, nominees, strict=True):
+        nominee = int(nominee_index)
         owner_of[e] = nominee
         firms.shareholdings.append((nominee, int(e), 0, 1.0))
         firms.positions.append((nominee, int(e), "legal_rep"))

@@ -271,7 +271,9 @@ def build(rng: np.random.Generator, name_rng: np.random.Generator, persons: int)
         gap = age[parent] - age[leavers]
         ok = (gap >= 18) & (gap <= 45)
         leavers, parent = leavers[ok], parent[ok]
-        other_parent = np.where(p_htype[parent] == 5, parent + 1, -1)
+        nxt = np.minimum(parent + 1, persons - 1)
+        couple = (p_htype[parent] == 5) & (house_of[nxt] == house_of[parent]) & (nxt != parent)
+        other_parent = np.where(couple, nxt, -1)
         a = np.concatenate(
             [leavers, parent, leavers[other_parent >= 0], other_parent[other_parent >= 0]]
         )

@@ -80,8 +80,10 @@ def _plan(rng: np.random.Generator, pop: Population, n_rows: int) -> tuple[np.nd
     system = [np.full(p.size, s) for s, p in enumerate(person)]
     p_all, s_all = np.concatenate(person), np.concatenate(system)
     if p_all.size > n_rows:
-        # Drop surplus secondary records (never a person's only record).
-        secondary = np.flatnonzero(s_all != CORE)
+        # Drop surplus secondary records, never a person's first one (so nobody is left out).
+        order = np.lexsort((s_all, p_all))
+        first = order[np.unique(p_all[order], return_index=True)[1]]
+        secondary = np.setdiff1d(np.flatnonzero(s_all != CORE), first)
         drop = rng.choice(secondary, size=p_all.size - n_rows, replace=False)
         keep = np.ones(p_all.size, dtype=bool)
         keep[drop] = False
@@ -192,6 +194,8 @@ def build(rng: np.random.Generator, pop: Population, n_rows: int, owner: np.ndar
     first = np.unique(person[order], return_index=True)[1]
     primary = np.full(pop.n, -1)
     primary[person[order][first]] = order[first]
+    if (primary < 0).any():
+        raise AssertionError("every person must keep at least one customer record")
     return Records(frame=frame, person=person, system=table_system, primary=primary, noise=noise)
 
 

@@ -16,7 +16,7 @@ from typing import Final
 
 import numpy as np
 
-INFLUENCER_SHARE: Final = 0.004
+INFLUENCER_SHARE: Final = 0.002
 CASCADE_MEDIAN: Final = 40.0
 CASCADE_SIGMA: Final = 0.6
 CASCADE_BRANCHING: Final = 1.6
@@ -46,7 +46,7 @@ def build(rng: np.random.Generator, n: int) -> Referrals:
     roots = order[cursor : cursor + n_inf]
     cursor += n_inf
     for root in roots:
-        size = int(np.clip(np.exp(rng.normal(np.log(CASCADE_MEDIAN), CASCADE_SIGMA)), 8, 600))
+        size = int(np.clip(np.exp(rng.normal(np.log(CASCADE_MEDIAN), CASCADE_SIGMA)), 10, 600))
         frontier = [int(root)]
         made = 0
         while frontier and made < size and cursor < n:

@@ -109,7 +109,8 @@ def build(
     # Salaries and year-end bonuses.
     emp = firms.employer_of
     staff = np.flatnonzero((emp >= 0) & (main >= 0))
-    staff = staff[firms.owner_of[emp[staff]] != staff]
+    # Shop staff are paid by the owner personally (below), not from the shop's account.
+    staff = staff[(firms.owner_of[emp[staff]] != staff) & (kind[emp[staff]] != 1)]
     payday = rng.integers(5, 16, size=kind.size)
     pay = _lognormal(rng, SALARY_MEDIAN, SALARY_SIGMA, n)
     who, day = clock.monthly(payday[emp[staff]])
@@ -290,7 +291,7 @@ def build(
     )
     g, r_ = pop.tie_a[give], pop.tie_b[give]
     lo, hi = clock.SPRING_FESTIVAL
-    day = np.full(g.size, 28)  # Lunar New Year's Eve (28 January) for most
+    day = np.full(g.size, 27)  # Lunar New Year's Eve (28 January; day 0 is 1 January)
     spread = rng.random(g.size) < 0.4
     day[spread] = rng.integers(lo, hi, int(spread.sum()))
     flows.add(main[g], main[r_], rng.choice(HONGBAO_AMOUNTS, size=g.size), _at(rng, day), 10)
