@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import csv
 import hashlib
+import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BANK_DIR = ROOT / "benchmarks" / "independent"
 sys.path.insert(0, str(BANK_DIR))
 
-from indbank import idcards  # noqa: E402
+from indbank import fingerprint, idcards  # noqa: E402
 from indbank.bank import generate  # noqa: E402
 from indbank.typologies import TYPOLOGIES  # noqa: E402
 
@@ -159,3 +160,29 @@ def test_nothing_in_the_generator_imports_relgraph() -> None:
                 names = [node.module]
             offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "relgraph"]
     assert offenders == []
+
+
+def test_cli_writes_the_bank_and_refuses_a_tiny_one(tmp_path: Path) -> None:
+    script = str(BANK_DIR / "generate.py")
+    done = subprocess.run(
+        [sys.executable, script, "--customers", "1000", "--seed", "3", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "transfers.csv").exists()
+    assert (tmp_path / "truth" / "laundering.csv").exists()
+    refused = subprocess.run(
+        [sys.executable, script, "--customers", "5", "--out", str(tmp_path / "no")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "--customers must be at least 1000" in refused.stderr
+    assert not (tmp_path / "no").exists()
+    shown = subprocess.run(
+        [sys.executable, script, "--print-hash"], capture_output=True, text=True, check=True
+    )
+    assert shown.stdout.strip() == fingerprint()

@@ -27,7 +27,8 @@ from indbank import (
 )
 from indbank.population import RELATIONS
 
-MIN_CUSTOMERS: Final = 200
+MIN_CUSTOMERS: Final = 1000
+"""Below this the planted patterns (at least 14) run out of distinct participants."""
 RECORDS_PER_PERSON: Final = 1.42
 """Expected customer rows per person (see ``records.HAS_SYSTEM``): persons = rows / this."""
 DECLARED: Final = {0: 0.50, 1: 0.40, 2: 0.40, 3: 0.25, 4: 0.10}
@@ -148,7 +149,11 @@ def generate(
     )
     step("groups, guarantees, referrals, devices")
 
-    flows = routine.Flows()
+    opened_day = acc.frame["opened_at"].to_numpy().astype("datetime64[D]")
+    opened_sec = (opened_day - clock.YEAR_START.astype("datetime64[D]")).astype(
+        np.int64
+    ) * clock.DAY
+    flows = routine.Flows(opened=opened_sec)
     routine.build(rng["routine"], pop, fm, acc, flows)
     step("routine transfers")
     adult = (pop.age >= 20) & (pop.age <= 65)

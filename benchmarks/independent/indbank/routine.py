@@ -73,12 +73,17 @@ class Flows:
     amount: list[np.ndarray] = field(default_factory=list)
     sec: list[np.ndarray] = field(default_factory=list)
     kind: list[np.ndarray] = field(default_factory=list)
+    opened: np.ndarray | None = None
+    """Per account, seconds into the year it was opened: no routine transfer before that."""
 
     def add(
         self, src: np.ndarray, dst: np.ndarray, amount: np.ndarray, sec: np.ndarray, kind: int
     ) -> None:
         ok = (src >= 0) & (dst >= 0) & (src != dst) & (amount >= 0.01)
         ok &= (sec >= 0) & (sec < clock.DAYS * clock.DAY)
+        if self.opened is not None:
+            s, d = np.maximum(src, 0), np.maximum(dst, 0)
+            ok &= (sec >= self.opened[s]) & (sec >= self.opened[d])
         self.src.append(src[ok].astype(np.int64))
         self.dst.append(dst[ok].astype(np.int64))
         self.amount.append(np.round(amount[ok], 2))

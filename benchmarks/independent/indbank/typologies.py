@@ -144,7 +144,9 @@ def plant(
                 1 if u < FRESH_SHARE else (2 if shells_ok and u < FRESH_SHARE + SHELL_SHARE else 0)
             )
             if not pools[which]:
-                which = 0
+                which = 0 if pools[0] else (1 if pools[1] else 2)
+            if not pools[which]:
+                raise ValueError("too few accounts for the planted patterns: use more customers")
             picked.append(int(pools[which].pop()))
         return picked
 
