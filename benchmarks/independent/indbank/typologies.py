@@ -49,8 +49,11 @@ PROFESSIONAL_SHARE: Final = 0.65
 FEE_RANGE: Final = (0.003, 0.04)
 MULE_PASS_RANGE: Final = (0.45, 0.95)
 STRUCTURED_SHARE: Final = 0.35
+STRUCTURED_MAX_TOTAL: Final = 1_500_000.0
 CHUNK_CAP_RANGE: Final = (30_000.0, 49_900.0)
 """Chunk caps below 50,000 CNY, the large-cash reporting line of PBoC Order [2016] No. 3."""
+CHUNK_GAP_MEAN: Final = 1200.0
+"""Mean seconds between a structured transfer's chunks (exponential)."""
 ROUND_100_SHARE: Final = 0.40
 ROUND_1000_SHARE: Final = 0.15
 FRESH_SHARE: Final = 0.40
@@ -78,7 +81,7 @@ class _Pattern:
         pace = rng.choice(len(PACES), p=[p[1] for p in PACES])
         self.delay_h, self.sigma = PACES[pace][2], PACES[pace][3]
         self.professional = rng.random() < PROFESSIONAL_SHARE
-        self.structured = rng.random() < STRUCTURED_SHARE
+        structured = rng.random() < STRUCTURED_SHARE
         self.cap = rng.uniform(*CHUNK_CAP_RANGE)
         u = rng.random()
         self.round_to = (
@@ -90,6 +93,8 @@ class _Pattern:
             np.clip(np.exp(rng.normal(np.log(TOTAL_MEDIAN), TOTAL_SIGMA)), *TOTAL_RANGE)
         )
         self.start = float(rng.uniform(0, LAST_START_DAY)) * clock.DAY
+        # Structuring is for sums a few dozen deposits can carry; larger ones go whole.
+        self.structured = structured and self.total <= STRUCTURED_MAX_TOTAL
 
     def delay(self) -> float:
         return float(np.exp(self.rng.normal(np.log(self.delay_h), self.sigma))) * 3600.0
@@ -106,15 +111,23 @@ class _Pattern:
 def _emit(
     out: Planted, pat: _Pattern, src: int, dst: int, amount: float, t: float, pid: int, typ: int
 ) -> None:
-    pieces = [amount]
-    if pat.structured and amount > pat.cap:
-        k = int(np.ceil(amount / pat.cap))
-        pieces = list(pat.rng.dirichlet(np.full(k, 8.0)) * amount)
-    for i, piece in enumerate(pieces):
-        value = round(piece / pat.round_to) * pat.round_to if pat.round_to else round(piece, 2)
+    pieces = np.array([amount])
+    structured = pat.structured and amount > pat.cap
+    if structured:
+        # Near-equal chunks (±10%), none above the cap; minutes to an hour or so apart.
+        k = int(np.ceil(amount / (0.9 * pat.cap)))
+        pieces = np.minimum(amount / k * pat.rng.uniform(0.9, 1.1, k), pat.cap)
+    gaps = np.concatenate([[0.0], np.cumsum(pat.rng.exponential(CHUNK_GAP_MEAN, pieces.size - 1))])
+    for piece, gap in zip(pieces, gaps, strict=True):
+        if pat.round_to:
+            # Rounding must not lift a structured chunk over the line: round down then.
+            steps = np.floor(piece / pat.round_to) if structured else np.round(piece / pat.round_to)
+            value = float(steps * pat.round_to)
+        else:
+            value = round(float(piece), 2)
         if value < 1:
             continue
-        when = t + i * pat.rng.uniform(60, 4 * 3600)
+        when = t + gap
         out.src.append(src)
         out.dst.append(dst)
         out.amount.append(float(value))
