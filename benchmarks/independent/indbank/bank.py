@@ -305,7 +305,7 @@ def _truth(
     out["persons"] = pd.DataFrame(
         {
             "customer_id": ids,
-            "person_key": np.char.add("P", np.char.zfill(recs.person.astype(str), 8)).astype(
+            "person_key": np.char.add("P", np.char.zfill((recs.person + 1).astype(str), 8)).astype(
                 object
             ),
         }
@@ -314,7 +314,9 @@ def _truth(
     out["households"] = pd.DataFrame(
         {
             "customer_id": ids,
-            "household_key": np.char.add("H", np.char.zfill(hh.astype(str), 8)).astype(object),
+            "household_key": np.char.add("H", np.char.zfill((hh + 1).astype(str), 8)).astype(
+                object
+            ),
         }
     )
     rows = []

@@ -38,6 +38,8 @@ CARD_HANZI_SHARE: Final = 0.15
 """Card records in hanzi; the rest in upper-case pinyin as embossed."""
 PINYIN_STYLES: Final = (("SURNAME GIVEN", 0.70), ("SURNAMEGIVEN", 0.10), ("GIVEN SURNAME", 0.10))
 PINYIN_TITLE_SHARE: Final = 0.10
+PINYIN_TYPO: Final = 0.03
+"""Pinyin card names with two adjacent letters of the given name swapped (ZHANG WIE)."""
 """Remaining pinyin records in title case (Zhang Wei)."""
 OLD_PHONE_SHARE: Final = {CORE: 0.35, CARD: 0.5, LOAN: 0.6, WEALTH: 0.5, 4: 0.9}
 """Of persons who changed number, the share of their records still giving the old one."""
@@ -226,6 +228,7 @@ def _names(
     sur[lv] = rng.choice(np.array(["LV", "LYU", "LU"], dtype=object), size=int(lv.sum()))
     giv = names.pinyin_given(pop.given[person])
     style = rng.choice(4, size=n, p=[s for _, s in PINYIN_STYLES] + [PINYIN_TITLE_SHARE])
+    typo_letters = rng.random(n) < PINYIN_TYPO
     for i in np.flatnonzero(card_pinyin):
         s, g = sur[i], giv[i]
         st = style[i]
@@ -239,6 +242,15 @@ def _names(
             defect[i] = "pinyin_given_first"
         else:
             out[i] = f"{s.title()} {g.title()}"
+        if len(g) >= 3 and typo_letters[i]:
+            # Two adjacent letters of the given name swapped when the card form was keyed in.
+            j = int(rng.integers(0, len(g) - 1))
+            swapped = g[:j] + g[j + 1] + g[j] + g[j + 2 :]
+            if swapped != g:
+                out[i] = out[i].replace(
+                    g.title() if st == 3 else g, swapped.title() if st == 3 else swapped, 1
+                )
+                defect[i] = "pinyin_typo"
     return out, defect
 
 
