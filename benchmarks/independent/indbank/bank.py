@@ -101,8 +101,13 @@ def generate(
     )
     tables["family"] = _family(rng["records"], pop, prim)
     party = _party(prim, ent_ids)
-    sh = pd.DataFrame(fm.shareholdings, columns=["h", "e", "k", "share"])
-    sh = sh.groupby(["h", "k", "e"], as_index=False, sort=False)["share"].sum()
+    # A holder listed twice for one firm (an outsider drawn twice) holds the sum.
+    sh = (
+        pd.DataFrame(fm.shareholdings, columns=["h", "e", "k", "share"])
+        .groupby(["h", "k", "e"], sort=False)["share"]
+        .sum()
+        .reset_index()
+    )
     tables["shareholdings"] = pd.DataFrame(
         {
             "holder_id": party(sh["h"].to_numpy(), sh["k"].to_numpy()),
@@ -319,16 +324,16 @@ def _truth(
             ),
         }
     )
-    rows = []
+    rows: list[tuple[str, str, str]] = []
     for g, (controller, members) in enumerate(fm.groups):
         for e in members:
             rows.append((ent_ids[e], f"G{g + 1:05d}", prim[controller]))
     out["groups"] = pd.DataFrame(rows, columns=["enterprise_id", "group_key", "controller_id"])
-    rows = []
-    for c, members in enumerate(gu.circles):
-        for idx, kind in members:
-            rows.append((f"GC{c + 1:04d}", prim[idx] if kind == 0 else ent_ids[idx]))
-    out["guarantee_circles"] = pd.DataFrame(rows, columns=["circle_key", "member_id"])
+    circle_rows: list[tuple[str, str]] = []
+    for c, ring in enumerate(gu.circles):
+        for idx, kind in ring:
+            circle_rows.append((f"GC{c + 1:04d}", prim[idx] if kind == 0 else ent_ids[idx]))
+    out["guarantee_circles"] = pd.DataFrame(circle_rows, columns=["circle_key", "member_id"])
     order = np.lexsort((np.arange(pop.n), -ref.downstream))[:INFLUENCERS_MAX]
     order = order[ref.downstream[order] >= INFLUENCER_MIN_DOWNSTREAM]
     out["influencers"] = pd.DataFrame(

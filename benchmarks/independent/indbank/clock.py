@@ -38,7 +38,8 @@ def spending_weights() -> np.ndarray:
     w[weekday >= 5] *= 1.2
     for (lo, hi), factor in _PEAKS:
         w[lo:hi] *= factor
-    return w / w.sum()
+    weights: np.ndarray = w / w.sum()
+    return weights
 
 
 def time_of_day(rng: np.random.Generator, n: int) -> np.ndarray:

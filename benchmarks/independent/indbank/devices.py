@@ -83,7 +83,7 @@ def build(
     for _ in range(max(2, n // PERSONS_PER_KIOSK)):
         c = rng.choice(np.unique(city))
         local = np.flatnonzero(city == c)
-        k = int(min(local.size, rng.integers(30, 201)))
+        k = min(int(local.size), int(rng.integers(30, 201)))
         add(np.full(k, next_id), rng.choice(local, size=k, replace=False), "kiosk")
         next_id += 1
     device = np.concatenate(dev)

@@ -313,7 +313,7 @@ def build(
         if rng.random() < 0.3 and employer_of[main] < 0:
             employer_of[main] = e
     # Minority stakes of groups in outside firms (not members).
-    for c, members in firms.groups:
+    for _controller, members in firms.groups:
         if rng.random() < OUTSIDE_STAKE_SHARE and free.size:
             target_firm = int(rng.choice(free))
             stake = round(float(rng.uniform(0.05, 0.20)), 4)
@@ -323,8 +323,7 @@ def build(
             if share > stake + 0.05:
                 firms.shareholdings[i] = (holder, ent, hk, round(share - stake, 4))
                 firms.shareholdings.append((members[0], target_firm, 1, stake))
-        del c
-    # Executives: a few employees of larger employers.
+    # Executives: 2% of employees hold an executive position at their employer.
     staff = np.flatnonzero(employer_of >= 0)
     execs = staff[rng.random(staff.size) < 0.02]
     for p in execs:

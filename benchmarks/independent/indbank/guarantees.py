@@ -58,23 +58,23 @@ def build(rng: np.random.Generator, pop: Population, firms: Firms) -> Guarantees
     for length in lengths:
         if len(pool) < length + 5:
             break
-        members = [(int(pool.pop()), 1) for _ in range(int(length))]
+        ring = [(int(pool.pop()), 1) for _ in range(int(length))]
         if length >= 3 and rng.random() < 0.3:
-            owner = int(firms.owner_of[members[0][0]])
+            owner = int(firms.owner_of[ring[0][0]])
             if not in_circle_p[owner]:
-                members[1] = (owner, 0)
-        for idx, k in members:
+                ring[1] = (owner, 0)
+        for idx, k in ring:
             (in_circle_p if k == 0 else in_circle_e)[idx] = True
-        circles.append(members)
-        for i, (g, gk) in enumerate(members):
-            b, bk = members[(i + 1) % len(members)]
+        circles.append(ring)
+        for i, (g, gk) in enumerate(ring):
+            b, bk = ring[(i + 1) % len(ring)]
             edges.append((g, gk, b, bk, _amount(rng)))
     # Tails: in from outside persons, out to outside non-circle firms.
     outside_firms = np.flatnonzero(~in_circle_e & (kind != 2))
     free_persons = np.flatnonzero(~in_circle_p & (pop.age >= 25))
-    for members in circles:
+    for ring in circles:
         for _ in range(int(rng.integers(*TAILS_PER_CIRCLE))):
-            m, mk = members[int(rng.integers(len(members)))]
+            m, mk = ring[int(rng.integers(len(ring)))]
             if rng.random() < 0.5:
                 edges.append((int(rng.choice(free_persons)), 0, m, mk, _amount(rng)))
             elif mk == 1:
@@ -94,9 +94,9 @@ def build(rng: np.random.Generator, pop: Population, firms: Firms) -> Guarantees
     rank = np.where(firms.depth < 99, firms.depth - 1000, rng.permutation(n_ent))
     eligible = np.flatnonzero(~in_circle_e & (kind != 3))
     k = int(eligible.size * PARTNER_GUARANTEES_PER_FIRM)
-    a = rng.choice(eligible, size=k)
-    b = rng.choice(eligible, size=k)
-    for x, y in zip(a, b, strict=True):
+    left = rng.choice(eligible, size=k)
+    right = rng.choice(eligible, size=k)
+    for x, y in zip(left, right, strict=True):
         if rank[x] < rank[y]:
             edges.append((int(x), 1, int(y), 1, _amount(rng)))
         elif rank[y] < rank[x]:

@@ -23,12 +23,14 @@ _USCC_WEIGHTS: Final = np.array(
 def _digits(values: np.ndarray, width: int) -> np.ndarray:
     """(n, width) array of the decimal digits of ``values``, most significant first."""
     powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    return (values[:, None] // powers[None, :]) % 10
+    digits: np.ndarray = (values[:, None] // powers[None, :]) % 10
+    return digits
 
 
 def check_chars(body17: np.ndarray) -> np.ndarray:
     """ISO 7064 MOD 11-2 check characters of 17-digit bodies (int64)."""
-    return _CHECK[(_digits(body17, 17) * _WEIGHTS).sum(axis=1) % 11]
+    chars: np.ndarray = _CHECK[(_digits(body17, 17) * _WEIGHTS).sum(axis=1) % 11]
+    return chars
 
 
 def id_numbers(
@@ -59,7 +61,8 @@ def wrong_check(body17: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     digit = (body17 // 10 ** (16 - pos)) % 10
     new = (digit + rng.integers(1, 10, size=body17.size)) % 10
     typo = body17 + (new - digit) * 10 ** (16 - pos)
-    return np.array([f"{b:017d}" for b in typo], dtype=object) + good
+    mistyped: np.ndarray = np.array([f"{b:017d}" for b in typo], dtype=object) + good
+    return mistyped
 
 
 def old_fifteen(body17: np.ndarray) -> np.ndarray:

@@ -172,7 +172,8 @@ def _ages(
     age[young] = 18 + (rng.random(int(young.sum())) * (top[young] - 17)).astype(np.int64)
     gp = role == GRANDPARENT
     age[gp] = np.minimum(head_age[gp] + rng.integers(22, 34, size=int(gp.sum())), 96)
-    return age
+    ages: np.ndarray = age
+    return ages
 
 
 def _phones(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -180,7 +181,8 @@ def _phones(rng: np.random.Generator, n: int) -> np.ndarray:
 
     body = unique_ints(rng, 0, 10**8, n)
     prefix = rng.choice(_MOBILE_PREFIXES, size=n)
-    return prefix * 10**8 + body
+    numbers: np.ndarray = prefix * 10**8 + body
+    return numbers
 
 
 def build(rng: np.random.Generator, name_rng: np.random.Generator, persons: int) -> Population:
@@ -256,7 +258,7 @@ def build(rng: np.random.Generator, name_rng: np.random.Generator, persons: int)
     household[mates] = last + np.arange(int(mates.sum()))
     birth_region = places.birth_regions(rng, dwellings.city[flat])
 
-    ties = _kinship(role, house_of, pos, head_of, spouse_of_head, gp_child, htype, grand)
+    ties = _kinship(role, house_of, pos, head_of, spouse_of_head, gp_child, htype)
     tie_a, tie_b, tie_rel = ties
     tie_home = np.ones(tie_a.size, dtype=bool)
 
@@ -339,7 +341,6 @@ def _kinship(
     spouse_of_head: np.ndarray,
     gp_child: np.ndarray,
     htype: np.ndarray,
-    grand: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Within-home ties (both directions): spouses, parents and children, siblings, others."""
     idx = np.arange(role.size)
@@ -378,7 +379,6 @@ def _kinship(
         lookup = np.full(htype.size, -1)
         lookup[house_of[has]] = has
         add(gc, lookup[house_of[gc]], OTHER_R, OTHER_R)
-    del grand
     return np.concatenate(a), np.concatenate(b), np.concatenate(r)
 
 
@@ -414,7 +414,6 @@ def _assign_phones(
         ok = (household[stranger] != household[recycled]) & (phone_of[stranger] < 0)
         ok &= ~changed[stranger]
         phone[stranger[ok]] = old_phone[recycled[ok]]
-    del household
     return phone, phone_of, old_phone
 
 

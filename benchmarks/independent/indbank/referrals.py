@@ -68,18 +68,18 @@ def build(rng: np.random.Generator, n: int) -> Referrals:
     cursor += n_prom
     for p in promoters:
         k = min(int(rng.integers(*PROMOTER_DIRECT)), n - cursor)
-        kids = order[cursor : cursor + k]
+        leaves = order[cursor : cursor + k]
         cursor += k
-        parent[kids] = p
-        joined[kids] = joined[p] + rng.uniform(1, 300, size=k) * 86400.0
+        parent[leaves] = p
+        joined[leaves] = joined[p] + rng.uniform(1, 300, size=k) * 86400.0
     # Ordinary referrals: a referred person picks a referrer among earlier joiners at random.
     rest = order[cursor:]
-    referred = rest[rng.random(rest.size) < ORDINARY_REFERRED_SHARE]
-    others = order[cursor:][~np.isin(order[cursor:], referred)]
+    newcomer = rest[rng.random(rest.size) < ORDINARY_REFERRED_SHARE]
+    others = rest[~np.isin(rest, newcomer)]
     if others.size:
-        ref = others[rng.integers(0, others.size, size=referred.size)]
-        parent[referred] = ref
-        joined[referred] = joined[ref] + rng.uniform(1, 200, size=referred.size) * 86400.0
+        ref = others[rng.integers(0, others.size, size=newcomer.size)]
+        parent[newcomer] = ref
+        joined[newcomer] = joined[ref] + rng.uniform(1, 200, size=newcomer.size) * 86400.0
     # Downstream sizes: add each node's subtree up its chain of ancestors, deepest first.
     downstream = np.zeros(n, dtype=np.int64)
     anc = parent.copy()
@@ -87,8 +87,8 @@ def build(rng: np.random.Generator, n: int) -> Referrals:
         has = anc >= 0
         np.add.at(downstream, anc[has], 1)
         anc[has] = parent[anc[has]]
-    child = np.flatnonzero(parent >= 0)
+    referred = np.flatnonzero(parent >= 0)
     joined = np.minimum(joined, (SPAN_DAYS - 1) * 86400.0)
     return Referrals(
-        referrer=parent[child], referred=child, at=joined[child], downstream=downstream
+        referrer=parent[referred], referred=referred, at=joined[referred], downstream=downstream
     )

@@ -164,7 +164,7 @@ def plant(
         return picked
 
     out = Planted()
-    for pid, t in enumerate(typ):
+    for pid, t in enumerate(typ.tolist()):
         pat = _Pattern(rng)
         name = TYPOLOGIES[t]
         if name in ("fan_in", "fan_out"):
