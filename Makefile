@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Neo4j's own Cypher parser (npm), which the tests run over every file in cypher/.
 LINT_STAMP := tools/cypher-lint/node_modules/.installed
 
-.PHONY: demo test lint typecheck unit install clean bench
+.PHONY: demo test lint typecheck unit install clean bench eval
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ unit: $(STAMP) $(LINT_STAMP)
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck unit
+
+# The scoreboard (not part of `make test`): validate on the synthetic, independent and FEBRL
+# datasets with default settings; rewrites benchmarks/EVAL.md. About 15 minutes here.
+eval: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[eval]'
+	$(BIN)/python benchmarks/eval/run.py
 
 clean:
 	rm -rf $(VENV) tools/cypher-lint/node_modules relgraph-data .pytest_cache .mypy_cache .ruff_cache
