@@ -26,6 +26,7 @@ ANALYSED_WITH = {
     "RELGRAPH_NETWORK_MAX_NETWORK_SIZE": "4",
     "RELGRAPH_LAYERING_MIN_HOPS": "4",
     "RELGRAPH_LAYERING_WINDOW_HOURS": "24",
+    "RELGRAPH_LAYERING_SCORE_THRESHOLD": "0.4",
 }
 
 
@@ -111,3 +112,63 @@ def test_on_demand_checks_agree_with_the_stored_account_risk(
             model.projection, model.account_index[str(account_id)], index.params, index=index
         )
         assert found.score == pytest.approx(float(score))
+
+
+# -- through the API: what a risk analyst sees is what analyze stored ---------------------------
+
+
+def _gql(model: ReadModel, query: str, **variables: object) -> dict[str, object]:
+    from relgraph.api.auth import Role
+    from tests.api.conftest import run
+
+    result = run(query, model, Role.RISK, **variables)
+    assert result.errors is None, result.errors
+    data: dict[str, object] = result.data
+    return data
+
+
+def test_the_api_serves_the_stored_households_and_networks(
+    model: ReadModel, analysed: Path
+) -> None:
+    households = _stored(analysed, "person_households")
+    networks = _stored(analysed, "person_networks")
+    household_of = dict(zip(households["person_id"], households["household_id"], strict=True))
+    network_of = dict(zip(networks["person_id"], networks["network_id"], strict=True))
+    query = "query ($id: ID!) { customer(id: $id) { household { id } network { id } } }"
+    for pid in model.person_ids[:200]:
+        got = _gql(model, query, id=pid)["customer"]
+        assert isinstance(got, dict)
+        assert got["household"]["id"] == household_of[pid]
+        assert got["network"]["id"] == network_of[pid]
+
+
+def test_layering_check_without_arguments_is_the_stored_answer(
+    model: ReadModel, analysed: Path
+) -> None:
+    risk = _stored(analysed, "account_risk").sort_values("score", ascending=False).head(10)
+    assert len(risk) > 0
+    query = """query ($id: ID!, $w: Float) { layeringCheck(accountId: $id, windowHours: $w) {
+        score settingsOverridden settings { windowHours maxHops minAmount scoreThreshold } } }"""
+    for account_id, score in zip(risk["account_id"], risk["score"], strict=True):
+        check = _gql(model, query, id=str(account_id))["layeringCheck"]
+        assert isinstance(check, dict)
+        assert check["score"] == pytest.approx(float(score))
+        assert check["settingsOverridden"] is False
+        assert check["settings"]["windowHours"] == 24  # as analysed, not the default 72
+        assert check["settings"]["maxHops"] == model.results.settings.layering.max_hops
+    wider = _gql(model, query, id=str(risk["account_id"].iloc[0]), w=72.0)["layeringCheck"]
+    assert isinstance(wider, dict)
+    assert wider["settingsOverridden"] is True
+    assert wider["settings"]["windowHours"] == 72
+
+
+def test_account_risk_and_risk_chains_use_the_stored_threshold(model: ReadModel) -> None:
+    threshold = model.alert_threshold
+    assert threshold == 0.4  # as analysed; the default is 0.5
+    chains = _gql(model, "{ riskChains(first: 100) { totalCount edges { node { score } } } }")
+    connection = chains["riskChains"]
+    assert isinstance(connection, dict)
+    assert all(e["node"]["score"] >= threshold for e in connection["edges"])
+    table = model.results.risk_chains
+    assert table is not None
+    assert connection["totalCount"] == int((table.columns["score"] >= threshold).sum())

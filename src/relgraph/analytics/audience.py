@@ -12,7 +12,7 @@ Definition (what the tests hold the code to):
 * Members are left out of the contact list, each for the first reason that applies:
 
   - ``RISK_FLAGGED``: the member holds an account in a layering alert scoring at or
-    above ``risk_ceiling`` (default 0.5, the layering report threshold);
+    above ``risk_ceiling`` (default: the alert threshold ``analyze`` stored);
   - ``NETWORK_RISK``: someone in the member's hidden network does;
   - ``NO_CONSENT``: a person whose marketing consent is not recorded as given (unknown
     counts as refused; enterprises are marketed to under the bank's business terms);
@@ -51,7 +51,6 @@ from relgraph.analytics.audience_source import (
 REASONS: Final = ("RISK_FLAGGED", "NETWORK_RISK", "NO_CONSENT", "RECENTLY_CONTACTED")
 """Exclusion reason codes; code ``i + 1`` in :attr:`Audience.reason`, 0 is contactable."""
 ORDERS: Final = ("TOTAL_AUM_DESC", "DEPOSITS_DESC", "EXPOSURE_DESC", "SIZE_DESC")
-DEFAULT_RISK_CEILING: Final = 0.5
 _DAY_MS: Final = 86_400_000
 
 
@@ -73,7 +72,8 @@ class Criteria:
     """No member holds any of these (the cross-sell gap)."""
     min_size: int | None = None
     max_size: int | None = None
-    risk_ceiling: float = DEFAULT_RISK_CEILING
+    risk_ceiling: float | None = None
+    """None: the layering alert threshold ``analyze`` ran with (one threshold everywhere)."""
     not_contacted_within_days: int | None = None
     as_of: date | None = None
     """Reference day of the contact guard (default: today)."""
@@ -101,7 +101,8 @@ class Criteria:
             raise AudienceError(f"minSize must be ≥ 1, not {self.min_size}.")
         if self.max_size is not None and self.max_size < max(self.min_size or 1, 1):
             raise AudienceError(f"maxSize must be ≥ minSize and ≥ 1, not {self.max_size}.")
-        if not (math.isfinite(self.risk_ceiling) and 0 < self.risk_ceiling <= 1):
+        ceiling = self.risk_ceiling
+        if ceiling is not None and not (math.isfinite(ceiling) and 0 < ceiling <= 1):
             raise AudienceError(f"riskCeiling must be in (0, 1], not {self.risk_ceiling!r}.")
         days = self.not_contacted_within_days
         if days is not None and not 1 <= days <= 3650:
@@ -304,9 +305,10 @@ def campaign_audience(
         )
     p = source.parties
     reason = np.zeros(len(p.ids), np.int8)
+    ceiling = source.alert_threshold if criteria.risk_ceiling is None else criteria.risk_ceiling
     checks = [
-        p.risk >= criteria.risk_ceiling,
-        p.network_risk >= criteria.risk_ceiling,
+        p.risk >= ceiling,
+        p.network_risk >= ceiling,
         ~p.consent,
     ]
     if criteria.not_contacted_within_days is not None:

@@ -12,6 +12,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from relgraph import model
+from relgraph.analytics.settings import TABLE as SETTINGS_TABLE
+from relgraph.analytics.settings import AnalysisSettings
 
 Unit = Literal["HOUSEHOLD", "CORPORATE_GROUP"]
 UNITS: Final[tuple[Unit, ...]] = ("HOUSEHOLD", "CORPORATE_GROUP")
@@ -74,6 +76,8 @@ class AudienceSource:
     households: Units | None
     groups: Units | None
     contacts_loaded: bool
+    alert_threshold: float
+    """The layering score threshold ``analyze`` stored: the default risk ceiling."""
 
     @classmethod
     def from_frames(cls, frames: Frames) -> AudienceSource:
@@ -173,6 +177,9 @@ def _source_from_frames(frames: Frames) -> AudienceSource:
         households=_household_units(frames, party_index),
         groups=_group_units(frames, party_index, product_bits),
         contacts_loaded=contacts_loaded,
+        alert_threshold=AnalysisSettings.from_frame(
+            frames.get(SETTINGS_TABLE)
+        ).layering.score_threshold,
     )
 
 

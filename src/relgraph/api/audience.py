@@ -8,7 +8,6 @@ from enum import Enum
 import strawberry
 
 from relgraph.analytics.audience import (
-    DEFAULT_RISK_CEILING,
     REASONS,
     AudienceError,
     Criteria,
@@ -64,7 +63,8 @@ class AudienceCriteria:
     risk_ceiling: float | None = strawberry.field(
         default=None,
         description="Members with a layering alert scoring at or above this are left out "
-        "(0.5). Analyst and admin keys only: varying it would rank scores.",
+        "(default: the alert threshold analyze ran with). Analyst and admin keys only: "
+        "varying it would rank scores.",
     )
     not_contacted_within_days: int | None = strawberry.field(
         default=None, description="Leave out members contacted this recently (needs contacts)."
@@ -120,9 +120,7 @@ def _criteria(given: AudienceCriteria) -> Criteria:
             lacks_products=tuple(given.lacks_products or ()),
             min_size=given.min_size,
             max_size=given.max_size,
-            risk_ceiling=(
-                DEFAULT_RISK_CEILING if given.risk_ceiling is None else given.risk_ceiling
-            ),
+            risk_ceiling=given.risk_ceiling,
             not_contacted_within_days=given.not_contacted_within_days,
             as_of=given.as_of,
             order_by=given.order_by.value if given.order_by else "",

@@ -158,6 +158,13 @@ class ReadModel:
         """The campaign-audience source (:class:`relgraph.analytics.audience.AudienceSource`)."""
         """The linked-accounts tie graph, built on first use (it costs a second or two)."""
 
+    @property
+    def alert_threshold(self) -> float:
+        """The layering score threshold ``analyze`` ran with: the one threshold the API uses
+        (risk flags, ``riskChains``' default, the audiences' default risk ceiling)."""
+        threshold: float = self.results.settings.layering.score_threshold
+        return threshold
+
     def records_of(self, person: int) -> list[int]:
         lo, hi = self._records_ptr[person], self._records_ptr[person + 1]
         return [int(r) for r in self._records_of[lo:hi]]

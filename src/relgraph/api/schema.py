@@ -223,6 +223,14 @@ class RiskChain:
     hops: list[ChainHop]
 
 
+@strawberry.type(description="The layering settings an on-demand check ran with.")
+class LayeringSettings:
+    window_hours: float
+    max_hops: int
+    min_amount: float
+    score_threshold: float
+
+
 @strawberry.type
 class LayeringCheck:
     account: Account
@@ -230,6 +238,11 @@ class LayeringCheck:
     reasons: list[RiskReason]
     chains: list[RiskChain]
     truncated: bool
+    settings_overridden: bool = strawberry.field(
+        description="True when the arguments changed the settings analyze stored, so this "
+        "answer may differ from the stored alerts (riskChains, Account.risk)."
+    )
+    settings: LayeringSettings = strawberry.field(description="The settings used.")
 
 
 @strawberry.input
@@ -602,7 +615,10 @@ class Query:
 
         return paginate(range(len(found)), first, after, make)
 
-    @strawberry.field(description="On-demand layering check of one account (risk and admin keys).")
+    @strawberry.field(
+        description="On-demand layering check of one account (risk and admin keys), with the "
+        "settings analyze stored unless windowHours, maxHops or minAmount are given."
+    )
     def layering_check(
         self,
         info: Info,
@@ -643,12 +659,20 @@ class Query:
             )
             for c in found.chains
         ]
+        used = found.params
         return LayeringCheck(
             account=account_node(ctx, account),
             score=float(found.score),
             reasons=risk_reasons(found.reasons),
             chains=chains,
             truncated=bool(found.truncated),
+            settings_overridden=used != index.params,
+            settings=LayeringSettings(
+                window_hours=float(used.window_hours),
+                max_hops=int(used.max_hops),
+                min_amount=float(used.min_amount),
+                score_threshold=float(used.score_threshold),
+            ),
         )
 
     @strawberry.field(
@@ -664,7 +688,7 @@ class Query:
     ) -> Connection[RiskChain]:
         import json
 
-        from relgraph.analytics.layering import TYPOLOGIES, LayeringParams
+        from relgraph.analytics.layering import TYPOLOGIES
 
         ctx = info.context
         ctx.require_risk_team("riskChains")
@@ -678,7 +702,7 @@ class Query:
                 f"typology must be one of {', '.join(TYPOLOGIES)}, not {f.typology!r}."
             )
         score = table.columns["score"]
-        minimum = LayeringParams().score_threshold if f.min_score is None else f.min_score
+        minimum = ctx.model.alert_threshold if f.min_score is None else f.min_score
         keep = score >= minimum
         if f.typology is not None:
             keep &= table.columns["typology"] == f.typology

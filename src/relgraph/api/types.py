@@ -254,9 +254,7 @@ class Person(Party):
         flags = []
         if m.person["risk_rating"][self.index] == "high":
             flags.append("high_risk_rating")
-        from relgraph.analytics.layering import LayeringParams
-
-        threshold = LayeringParams().score_threshold
+        threshold = m.alert_threshold
         for account in m.holds.neighbors(self.index).tolist():
             score, _ = m.results.account_risk.get(m.account_ids[account], (0.0, ""))
             if score >= threshold:
