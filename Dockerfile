@@ -1,9 +1,10 @@
 # The relgraph API. `docker compose up` runs it against Neo4j 5 LTS with GDS (docker-compose.yml).
 FROM python:3.11-slim
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY src ./src
-RUN pip install --no-cache-dir . && useradd --system --uid 10001 relgraph \
+# The lock pins every version (constraints: the image takes the runtime dependencies only).
+RUN pip install --no-cache-dir -c requirements.lock . && useradd --system --uid 10001 relgraph \
     && mkdir -p /var/lib/relgraph && chown relgraph /var/lib/relgraph
 COPY docker/entrypoint.sh /usr/local/bin/relgraph-entrypoint
 USER relgraph
