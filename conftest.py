@@ -15,6 +15,8 @@ def _doc_bank(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
     from relgraph.graph import build_projection
     from relgraph.ingest import load_directory
+    from relgraph.jobs.analyze import analyze
+    from relgraph.jobs.stored import stored_frames
     from relgraph.store.embedded import EmbeddedStore
 
     root = tmp_path_factory.mktemp("docbank")
@@ -23,6 +25,8 @@ def _doc_bank(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     with EmbeddedStore(data_dir) as store:
         load_directory(source, store, data_dir)
         projection = build_projection(store)
+        analyze(store, projection)
+        frames = stored_frames(store)
     records = projection.nodes["CustomerRecord"]
     person_of = records.attrs["person"].to_numpy()
 
@@ -33,9 +37,13 @@ def _doc_bank(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     def account(account_id: str) -> int:
         return projection.nodes["Account"].index(account_id)
 
+    def new_data_dir() -> Path:
+        """An empty data folder, for examples that load."""
+        return Path(tmp_path_factory.mktemp("doc-data"))
+
     return {
-        "projection": projection, "person": person, "account": account,
-        "source": source, "data_dir": data_dir, "Path": Path,
+        "projection": projection, "person": person, "account": account, "frames": frames,
+        "source": source, "data_dir": data_dir, "new_data_dir": new_data_dir, "Path": Path,
     }  # fmt: skip
 
 

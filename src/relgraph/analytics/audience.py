@@ -291,8 +291,14 @@ def campaign_audience(
 
     Examples
     --------
-    >>> audience = campaign_audience(source, Criteria("HOUSEHOLD", lacks_products=("wealth",)))  # doctest: +SKIP
-    >>> audience.frame(0, 10)[["unit_id", "contacts"]]  # doctest: +SKIP
+    The one household of two in ``tests/docbank.py`` (``frames``: what ``analyze`` stored),
+    and what it lacks:
+
+    >>> from relgraph.analytics.audience_source import AudienceSource
+    >>> source = AudienceSource.from_frames(frames)
+    >>> audience = campaign_audience(source, Criteria("HOUSEHOLD", min_size=2))
+    >>> audience.frame(0, 10)[["size", "contact_count", "product_gap"]].values.tolist()
+    [[2, 2, ['loan', 'wealth']]]
     """
     units = source.households if criteria.unit == "HOUSEHOLD" else source.groups
     if units is None:
