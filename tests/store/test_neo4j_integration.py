@@ -1,12 +1,11 @@
-"""Against a real Neo4j (``NEO4J_URI`` set; marker ``neo4j``): the graph users see, GDS.
+"""Against a real Neo4j 5.26 + GDS (marker ``neo4j``): the graph users see, GDS.
 
-These tests empty the database they are pointed at: use a scratch one. Without
-``NEO4J_URI`` they are skipped (no Neo4j can be installed on the build machines).
+The server is the session's test server (``tests/conftest.py``) or ``NEO4J_URI``. These
+tests empty the database they are pointed at: use a scratch one.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,12 +22,7 @@ from relgraph.store.base import StoreError
 from relgraph.store.embedded import EmbeddedStore
 from tests.graph.conftest import BANK, canonical_tables
 
-pytestmark = [
-    pytest.mark.neo4j,
-    pytest.mark.skipif(
-        not os.environ.get("NEO4J_URI"), reason="NEO4J_URI is not set: no Neo4j to test"
-    ),
-]
+pytestmark = pytest.mark.neo4j
 
 TABLES = canonical_tables(BANK)
 
