@@ -47,6 +47,7 @@ unit: $(STAMP) $(LINT_STAMP)
 # Starts (building with `make neo4j` if needed) one server for the session; without Java 17 and
 # Maven the tests are skipped, unless RELGRAPH_REQUIRE_NEO4J=1 (CI), which makes that a failure.
 neo4j-tests: $(STAMP)
+	@if command -v java >/dev/null && command -v mvn >/dev/null; then $(MAKE) --no-print-directory neo4j; fi
 	$(BIN)/pytest -q -m neo4j
 
 test: lint typecheck unit neo4j-tests
