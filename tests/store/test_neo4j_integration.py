@@ -78,7 +78,10 @@ def test_the_bank_is_a_graph_and_results_are_written_back(
         analyze(reference, build_projection(reference))
         for name in reference.result_names():
             with Neo4jStore.connect(settings.neo4j) as store:
-                assert store.read_results(name).equals(reference.read_results(name)), name
+                got, want = store.read_results(name), reference.read_results(name)
+            if name == "analysis_settings":  # two runs, two clocks: the rest must agree
+                got, want = got.drop_columns("analysed_at"), want.drop_columns("analysed_at")
+            assert got.equals(want), name
 
 
 def test_loading_twice_leaves_the_same_graph(driver: Any, settings: Settings) -> None:
