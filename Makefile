@@ -5,8 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Neo4j's own Cypher parser (npm), which the tests run over every file in cypher/.
 LINT_STAMP := tools/cypher-lint/node_modules/.installed
+# Neo4j Community 5.26 + open-source GDS 2.13, embedded, from Maven Central jars (Java 17 + Maven):
+# the server the neo4j-marked tests start (tests/conftest.py). Maven caches the jars in ~/.m2.
+NEO4J_SERVER := tools/neo4j-server
+NEO4J_STAMP := $(NEO4J_SERVER)/target/.built
 
-.PHONY: demo test lint typecheck unit install clean bench eval lock
+.PHONY: demo test lint typecheck unit neo4j neo4j-tests install clean bench eval lock
 
 # Installs exactly the pinned, hashed versions of requirements.lock, then relgraph itself.
 $(STAMP): pyproject.toml requirements.lock
@@ -29,6 +33,12 @@ $(LINT_STAMP): tools/cypher-lint/package-lock.json
 	cd tools/cypher-lint && npm ci --no-audit --no-fund --loglevel=error
 	touch $(LINT_STAMP)
 
+$(NEO4J_STAMP): $(NEO4J_SERVER)/pom.xml $(wildcard $(NEO4J_SERVER)/src/main/java/relgraph/testserver/*.java)
+	cd $(NEO4J_SERVER) && mvn -B -q package
+	touch $(NEO4J_STAMP)
+
+neo4j: $(NEO4J_STAMP)
+
 install: $(STAMP) $(LINT_STAMP)
 
 demo: $(STAMP)
@@ -41,10 +51,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The neo4j-marked tests share one server and empty its database: they run apart, in one process.
 unit: $(STAMP) $(LINT_STAMP)
-	$(BIN)/pytest -n 2 -q
+	$(BIN)/pytest -n 2 -q -m 'not neo4j'
 
-test: lint typecheck unit
+# Starts (building with `make neo4j` if needed) one server for the session; without Java 17 and
+# Maven the tests are skipped, unless RELGRAPH_REQUIRE_NEO4J=1 (CI), which makes that a failure.
+neo4j-tests: $(STAMP)
+	@if command -v java >/dev/null && command -v mvn >/dev/null; then $(MAKE) --no-print-directory neo4j; fi
+	$(BIN)/pytest -q -m neo4j
+
+test: lint typecheck unit neo4j-tests
 
 # The scoreboard (not part of `make test`): validate on the synthetic, independent and FEBRL
 # datasets with default settings; rewrites benchmarks/EVAL.md. About 15 minutes here.
@@ -54,3 +71,4 @@ eval: $(STAMP)
 
 clean:
 	rm -rf $(VENV) tools/cypher-lint/node_modules relgraph-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(NEO4J_SERVER)/target

@@ -1,15 +1,13 @@
 """The store contract, shared by every store: same inputs, same outputs.
 
-Runs against the embedded store and the Neo4j store over :mod:`tests.store.emulator`
-(its Python side: batches of 2, reads of 3 rows a page) always, and against a real
-Neo4j (marker ``neo4j``) when ``NEO4J_URI`` is set — with ``NEO4J_USERNAME``/
-``NEO4J_PASSWORD``/``NEO4J_DATABASE``. Those tests empty the database they are
-pointed at: use a scratch one.
+Runs against the embedded store, the Neo4j store over :mod:`tests.store.emulator`
+(its Python side: batches of 2, reads of 3 rows a page), and a real Neo4j (marker
+``neo4j``: the session's test server of ``tests/conftest.py``, or ``NEO4J_URI``). Those
+tests empty the database they are pointed at: use a scratch one.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -50,15 +48,7 @@ def _neo4j_factory() -> Iterator[StoreFactory]:
     params=[
         "embedded",
         "neo4j-emulated",
-        pytest.param(
-            "neo4j",
-            marks=[
-                pytest.mark.neo4j,
-                pytest.mark.skipif(
-                    not os.environ.get("NEO4J_URI"), reason="NEO4J_URI is not set: no Neo4j to test"
-                ),
-            ],
-        ),
+        pytest.param("neo4j", marks=pytest.mark.neo4j),
     ]
 )
 def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:

@@ -1,16 +1,16 @@
-"""Against a real Neo4j (``NEO4J_URI`` set; marker ``neo4j``): the graph users see, GDS.
+"""Against a real Neo4j 5.26 + GDS (marker ``neo4j``): the graph users see, GDS.
 
-These tests empty the database they are pointed at: use a scratch one. Without
-``NEO4J_URI`` they are skipped (no Neo4j can be installed on the build machines).
+The server is the session's test server (``tests/conftest.py``) or ``NEO4J_URI``. These
+tests empty the database they are pointed at: use a scratch one.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -23,12 +23,7 @@ from relgraph.store.base import StoreError
 from relgraph.store.embedded import EmbeddedStore
 from tests.graph.conftest import BANK, canonical_tables
 
-pytestmark = [
-    pytest.mark.neo4j,
-    pytest.mark.skipif(
-        not os.environ.get("NEO4J_URI"), reason="NEO4J_URI is not set: no Neo4j to test"
-    ),
-]
+pytestmark = pytest.mark.neo4j
 
 TABLES = canonical_tables(BANK)
 
@@ -84,7 +79,10 @@ def test_the_bank_is_a_graph_and_results_are_written_back(
         analyze(reference, build_projection(reference))
         for name in reference.result_names():
             with Neo4jStore.connect(settings.neo4j) as store:
-                assert store.read_results(name).equals(reference.read_results(name)), name
+                got, want = store.read_results(name), reference.read_results(name)
+            if name == "analysis_settings":  # two runs, two clocks: the rest must agree
+                got, want = got.drop_columns("analysed_at"), want.drop_columns("analysed_at")
+            assert got.equals(want), name
 
 
 def test_loading_twice_leaves_the_same_graph(driver: Any, settings: Settings) -> None:
@@ -134,3 +132,49 @@ def test_gds_networks_match_the_local_engine(driver: Any, settings: Settings) ->
         remote = hidden_networks(projection, NetworkParams(), engine=engine)
     assert remote.label.tolist() == local.label.tolist()
     assert _count(driver, settings, "CALL gds.graph.list() YIELD graphName RETURN count(*)") == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 20: the GDS engine runs one Leiden over the union of all oversized networks, "
+    "whose modularity barely splits small ones, and GDS 2.13's leiden.write throws a "
+    "NullPointerException when no node moves (fix proposed in "
+    "shared/notes/issue20-gds-leiden-fix.diff)",
+)
+def test_gds_leiden_splits_large_networks_as_the_local_engine_does(
+    driver: Any, settings: Settings, tmp_path: Path
+) -> None:
+    from relgraph.ingest import load_directory
+    from relgraph.store.gds import GdsEngine
+    from relgraph.store.neo4j import Neo4jStore
+    from relgraph.synth import generate
+
+    generate(1_000, 7, tmp_path / "bank", "csv")
+    with EmbeddedStore(tmp_path / "data") as embedded:
+        load_directory(tmp_path / "bank", embedded, tmp_path / "data")
+        tables = {name: embedded.read_table(name) for name in embedded.table_names()}
+    # Small enough that many networks are split, in several rounds.
+    params = NetworkParams(max_network_size=4)
+    with Neo4jStore.connect(settings.neo4j) as store:
+        store.replace_tables(tables, {})
+        projection = build_projection(store)
+        local = hidden_networks(projection, params)
+        engine = GdsEngine.connect(settings.neo4j, store.generation)
+        remote = hidden_networks(projection, params, engine=engine)
+    assert local.split.sum() > 50
+    # GDS's Leiden is not igraph's: the same split up to the optimiser's choices.
+    assert _adjusted_rand_index(local.label, remote.label) >= 0.9
+
+
+def _adjusted_rand_index(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> float:
+    """Hubert and Arabie's adjusted Rand index of two labelings (1: the same partition)."""
+
+    def pairs(counts: np.ndarray[Any, Any]) -> float:
+        return float((counts * (counts - 1) / 2).sum())
+
+    _, xi = np.unique(x, return_inverse=True)
+    _, yi = np.unique(y, return_inverse=True)
+    _, both = np.unique(xi * (int(yi.max()) + 1) + yi, return_counts=True)
+    together, in_x, in_y = pairs(both), pairs(np.bincount(xi)), pairs(np.bincount(yi))
+    expected = in_x * in_y / pairs(np.array([len(x)]))
+    return (together - expected) / ((in_x + in_y) / 2 - expected)

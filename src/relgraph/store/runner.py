@@ -66,6 +66,12 @@ class DriverRunner:
                 user_agent=APP_NAME,
             )
             driver.verify_connectivity()
+        except neo4j.exceptions.AuthError as exc:
+            # The driver's own text names a security code, not the setting to fix.
+            raise StoreError(
+                f"Neo4j at {settings.uri} refused user {settings.username!r}: "
+                "check NEO4J_USERNAME and NEO4J_PASSWORD."
+            ) from exc
         except (neo4j.exceptions.DriverError, neo4j.exceptions.Neo4jError, ValueError) as exc:
             raise StoreError(f"cannot reach Neo4j at {settings.uri}: {exc}") from exc
         return cls(driver, settings)

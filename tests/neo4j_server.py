@@ -1,0 +1,140 @@
+"""The Neo4j + GDS test server of ``tools/neo4j-server``: find Java, build, start, stop.
+
+Neo4j Community 5.26 runs embedded in a JVM with the open-source Graph Data Science library
+registered (see ``tools/neo4j-server``); ``make neo4j`` builds it from Maven Central jars.
+:func:`start` runs one with a fresh home directory and a random password and returns once it
+prints its Bolt URI. ``tests/conftest.py`` starts one per test session for the neo4j-marked
+tests.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SERVER = REPO / "tools" / "neo4j-server"
+# What the server prints, then its Bolt URI, once procedures are registered and the login set.
+READY = "relgraph-neo4j ready "
+# Set (to 1) in CI: a missing Java, Maven or server fails the neo4j-marked tests, never skips.
+REQUIRE_ENV = "RELGRAPH_REQUIRE_NEO4J"
+# Neo4j 5.26 and GDS 2.13 run on these Java versions only.
+JAVA_VERSIONS = (17, 21)
+
+
+@dataclass(frozen=True)
+class Neo4jLogin:
+    uri: str
+    username: str
+    password: str
+    ours: bool = True
+    """Whether this is the session's own test server (not one ``NEO4J_URI`` points at)."""
+
+
+@dataclass
+class RunningServer:
+    login: Neo4jLogin
+    home: Path
+    process: subprocess.Popen[bytes]
+    started_in: float
+
+
+def required() -> bool:
+    return os.environ.get(REQUIRE_ENV, "") not in ("", "0")
+
+
+def _built() -> bool:
+    return (SERVER / "target" / ".built").exists()
+
+
+def java_major() -> int | None:
+    """The major version of the ``java`` on PATH, or None when there is none."""
+    if shutil.which("java") is None:
+        return None
+    out = subprocess.run(["java", "-version"], capture_output=True, text=True, check=False)
+    found = re.search(r'version "(\d+)', out.stderr + out.stdout)
+    return int(found.group(1)) if found else None
+
+
+def unavailable_reason() -> str | None:
+    """Why no test server can run here (one sentence), or None when one can."""
+    major = java_major()
+    if major is None:
+        return "there is no java on PATH (Neo4j 5.26 needs Java 17 or 21)"
+    if major not in JAVA_VERSIONS:
+        return f"java on PATH is Java {major}; Neo4j 5.26 needs Java 17 or 21"
+    if shutil.which("mvn") is None and not _built():
+        return "there is no mvn on PATH to build tools/neo4j-server (run `make neo4j` with Maven)"
+    return None
+
+
+def build() -> None:
+    """``make neo4j``: Maven fetches the jars into ~/.m2 the first time (a few minutes)."""
+    if shutil.which("mvn") is None:
+        return  # already built (unavailable_reason checked), nothing to rebuild it with
+    done = subprocess.run(
+        ["make", "--no-print-directory", "neo4j"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1800,
+    )
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
+        raise RuntimeError(f"`make neo4j` failed (exit {done.returncode}):\n{tail}")
+
+
+def start(home: Path, timeout: float = 300.0) -> RunningServer:
+    """Starts a server with its data under ``home``; returns when it accepts Bolt logins."""
+    home.mkdir(parents=True, exist_ok=True)
+    login_password = secrets.token_urlsafe(18)
+    env = {**os.environ, "NEO4J_USERNAME": "neo4j", "NEO4J_PASSWORD": login_password}
+    out_path = home / "server.out"
+    began = time.monotonic()
+    # Output goes to files (not pipes) so that nobody has to drain them while tests run.
+    with out_path.open("wb") as out, (home / "server.err").open("wb") as err:
+        process = subprocess.Popen(
+            [str(SERVER / "run"), "--home", str(home)], stdout=out, stderr=err, env=env
+        )
+    while True:
+        text = out_path.read_text(errors="replace")
+        if READY in text:
+            uri = text.split(READY, 1)[1].split()[0]
+            login = Neo4jLogin(uri=uri, username="neo4j", password=login_password)
+            return RunningServer(login, home, process, time.monotonic() - began)
+        if process.poll() is not None or time.monotonic() - began > timeout:
+            stop_process(process)
+            raise RuntimeError(
+                f"the Neo4j test server did not start (exit {process.returncode}); "
+                f"its output:\n{_tail(out_path)}\n{_tail(home / 'server.err')}\n"
+                f"{_tail(home / 'logs' / 'debug.log')}"
+            )
+        time.sleep(0.2)
+
+
+def stop(server: RunningServer) -> None:
+    stop_process(server.process)
+
+
+def stop_process(process: subprocess.Popen[bytes], grace: float = 60.0) -> None:
+    """SIGTERM (the server checkpoints and closes its stores), SIGKILL if it hangs."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    if not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
