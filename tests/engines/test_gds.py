@@ -155,7 +155,8 @@ def test_large_networks_split_round_by_round_at_doubling_resolution() -> None:
     assert np.bincount(label).max() <= 2
     assert was_split.all()
     writes = fake.named("gds_leiden_write")
-    assert [c.params["gamma"] for c in writes] == [1.0, 2.0]
+    # Resolution 1, then 2, times the number of networks split in the round (1, then 2).
+    assert [c.params["gamma"] for c in writes] == [1.0, 4.0]
     assert {c.params["seed"] for c in writes} == {7}
     marked = fake.named("gds_group_set")
     assert marked[0].params["rows"][0]["group"] == f"{engine.run_id}:0:0"

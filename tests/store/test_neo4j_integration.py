@@ -134,18 +134,11 @@ def test_gds_networks_match_the_local_engine(driver: Any, settings: Settings) ->
     assert _count(driver, settings, "CALL gds.graph.list() YIELD graphName RETURN count(*)") == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 20: the GDS engine runs one Leiden over the union of all oversized networks, "
-    "whose modularity barely splits small ones, and GDS 2.13's leiden.write throws a "
-    "NullPointerException when no node moves (fix proposed in "
-    "shared/notes/issue20-gds-leiden-fix.diff)",
-)
 def test_gds_leiden_splits_large_networks_as_the_local_engine_does(
     driver: Any, settings: Settings, tmp_path: Path
 ) -> None:
+    from relgraph.engines.gds import GdsEngine
     from relgraph.ingest import load_directory
-    from relgraph.store.gds import GdsEngine
     from relgraph.store.neo4j import Neo4jStore
     from relgraph.synth import generate
 

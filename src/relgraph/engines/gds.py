@@ -175,15 +175,27 @@ class GdsEngine:
                 batch_size=self.batch_size,
             )
             keys = sorted(set(keyed.to_pylist()))
-            values = self._algorithm(
-                "leiden",
-                project=(
-                    "gds_project_groups",
-                    {"gen": self.gen, "run": self.run_id, "groups": keys},
-                ),
-                config={"gamma": gamma, "seed": seed},
-                read=("gds_leiden_read", {"gen": self.gen, "groups": keys}),
-            )
+            try:
+                values = self._algorithm(
+                    "leiden",
+                    project=(
+                        "gds_project_groups",
+                        {"gen": self.gen, "run": self.run_id, "groups": keys},
+                    ),
+                    # The projection scales each group's link strengths to sum to 1, so
+                    # modularity over the union of K groups is the sum of each group's own
+                    # at resolution gamma / K: gamma × K splits each group as the local
+                    # engine does (group by group, at resolution gamma).
+                    config={"gamma": gamma * len(keys), "seed": seed},
+                    read=("gds_leiden_read", {"gen": self.gen, "groups": keys}),
+                )
+            except StoreError as exc:
+                # GDS 2.13 cannot write a Leiden partition in which no node moved (a
+                # NullPointerException on its dendrogram). That partition is every person
+                # alone, which is what igraph finds at the same resolution.
+                if "NullPointerException" not in str(exc):
+                    raise
+                return np.arange(len(members), dtype=np.int64)
             return _compact(self._align(ids[members], values, "leiden"))
 
         return split_rounds(label, max_size, leiden)
