@@ -15,9 +15,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
+import anyio
 from strawberry.asgi import GraphQL
 from strawberry.extensions import SchemaExtension
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
 
+from relgraph.api.admission import DEFAULT_WORKERS, CostBudget, execute_in_pool
 from relgraph.api.audit import AuditLog
 from relgraph.api.auth import KeyRing, Principal
 from relgraph.api.context import Context
@@ -44,6 +48,10 @@ class ServiceState:
     """Starts a rebuild of the model from the store (set by the server)."""
     store: str = "embedded"
     """Which kind of store the model is built from (``/readyz`` reports it)."""
+    budget: CostBudget = field(default_factory=CostBudget)
+    """Concurrent cost per key (see :mod:`relgraph.api.admission`)."""
+    workers: int = DEFAULT_WORKERS
+    """Worker threads that run operations off the event loop."""
 
 
 class Observe(SchemaExtension):
@@ -81,6 +89,27 @@ class RelgraphGraphQL(GraphQL[Context, None]):
             graphql_ide=None if production else "graphiql",
             allow_queries_via_get=False,
         )
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    async def execute_single(  # noqa: PLR0917 - Strawberry's signature
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Off the event loop, in the worker pool; a refusal by the cost budget is a 429."""
+        if self._limiter is None:  # made inside the running loop, as anyio wants
+            self._limiter = anyio.CapacityLimiter(self.state.workers)
+        result = await execute_in_pool(
+            self.schema, self._limiter, request_adapter.method, request_data, context, root_value
+        )
+        if context.retry_after is not None:
+            sub_response.status_code = 429
+            sub_response.headers["Retry-After"] = str(context.retry_after)
+        return result
 
     async def get_context(self, request: Any, response: Any) -> Context:
         principal = request.scope.get("relgraph.principal")
@@ -93,6 +122,7 @@ class RelgraphGraphQL(GraphQL[Context, None]):
             request_id=request.scope.get("relgraph.request_id", "-"),
             deadline=time.monotonic() + self.state.deadline_seconds,
             refresh=self.state.refresh,
+            budget=self.state.budget,
         )
 
 

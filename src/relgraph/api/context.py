@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from strawberry.types import Info as _Info
 
+from relgraph.api.admission import CostBudget
 from relgraph.api.auth import Principal
 from relgraph.api.errors import LimitError, PermissionDeniedError
 from relgraph.api.readmodel import ReadModel
@@ -25,6 +27,29 @@ class Context:
     touched: list[str] = field(default_factory=list)
     refresh: Callable[[], None] | None = None
     """Rebuild the graph from the store beside the live one (the admin ``refresh`` mutation)."""
+    budget: CostBudget | None = None
+    """Concurrent cost per key (None: every query within the cost limit runs)."""
+    cost: int = 0
+    """The operation's estimated cost, once the cost limiter has priced it."""
+    retry_after: int | None = None
+    """Set when the budget refused the operation: the HTTP answer is 429 with Retry-After."""
+
+    @contextmanager
+    def admit(self, cost: int) -> Iterator[str | None]:
+        """Hold ``cost`` of the key's budget while the block runs; yields why not, if refused."""
+        self.cost = cost
+        if self.budget is None:
+            yield None
+            return
+        with self.budget.hold(self.principal.key_id, cost) as admitted:
+            if admitted:
+                yield None
+                return
+            self.retry_after = self.budget.retry_after
+            yield (
+                "Too many expensive queries in flight for this key: "
+                f"retry after {self.retry_after} s or ask for smaller pages."
+            )
 
     def touch(self, node_id: str) -> None:
         """Note a node read (for the audit trail) and stop if the deadline has passed."""

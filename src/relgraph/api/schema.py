@@ -30,8 +30,8 @@ from relgraph.api.limits import (
     MAX_ALIASES,
     MAX_DEPTH,
     MAX_TOKENS,
+    CostLimiter,
     MaskInternalErrors,
-    cost_rule,
 )
 from relgraph.api.pagination import Connection, paginate
 from relgraph.api.types import (
@@ -750,7 +750,6 @@ class Mutation:
         )
 
 
-COST_RULE = cost_rule()
 DEPTH_RULE = query_depth_limiter.create_validator(MAX_DEPTH, None)
 ALIAS_RULE = max_aliases.create_validator(MAX_ALIASES)
 
@@ -782,8 +781,9 @@ def build_schema(
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=1_000),
-        lambda: AddValidationRules([DEPTH_RULE, ALIAS_RULE, COST_RULE]),
+        lambda: AddValidationRules([DEPTH_RULE, ALIAS_RULE]),
         lambda: ValidationCache(maxsize=1_000),
+        CostLimiter,  # at execution: the cost depends on the variables sent
         MaskInternalErrors,
         *(extra or []),
     ]
