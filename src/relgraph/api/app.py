@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
-import anyio
 from strawberry.asgi import GraphQL
 from strawberry.extensions import SchemaExtension
 from strawberry.http import GraphQLRequestData
@@ -91,7 +91,7 @@ class RelgraphGraphQL(GraphQL[Context, None]):
         )
         self._limiter: anyio.CapacityLimiter | None = None
 
-    async def execute_single(  # noqa: PLR0917 - Strawberry's signature
+    async def execute_single(
         self,
         request: Any,
         request_adapter: Any,

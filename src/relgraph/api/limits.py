@@ -56,7 +56,7 @@ VARIABLE_LIST_COST = MAX_PAGE
 _Composite = GraphQLObjectType | GraphQLInterfaceType
 
 
-class _OverLimit(Exception):
+class _OverLimitError(Exception):
     """Stops the walk as soon as the cost passes the cap (fragments can multiply work)."""
 
 
@@ -115,12 +115,10 @@ class _Estimator:
     ) -> None:
         self.cost += multiplier
         if self.cost > self.cap:
-            raise _OverLimit
+            raise _OverLimitError
         if node.selection_set is None:
             return
-        definition = (
-            parent.fields.get(node.name.value) if isinstance(parent, _Composite) else None
-        )
+        definition = parent.fields.get(node.name.value) if isinstance(parent, _Composite) else None
         kind = None if definition is None else _unwrap_non_null(definition.type)
         named = None if kind is None else get_named_type(kind)
         inner = multiplier * self.items(node, parent, kind, named)
@@ -205,7 +203,7 @@ def estimate_cost(
     estimator = _Estimator(schema, fragments, _variable_firsts(operation, variables), cap)
     try:
         estimator.selections(operation.selection_set, root, 1, frozenset())
-    except _OverLimit:
+    except _OverLimitError:
         return cap + 1
     return max(estimator.cost, 1)
 
@@ -249,7 +247,9 @@ class CostLimiter(SchemaExtension):
 
 
 def _refused(message: str) -> ExecutionResult:
-    return ExecutionResult(data=None, errors=[GraphQLError(message, original_error=LimitError(message))])
+    return ExecutionResult(
+        data=None, errors=[GraphQLError(message, original_error=LimitError(message))]
+    )
 
 
 class MaskInternalErrors(SchemaExtension):
