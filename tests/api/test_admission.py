@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -33,7 +32,7 @@ LIGHT = "query Stats { graphStats { nodes { kind count } } }"
 
 
 @pytest.fixture
-def slow_lookups(model: ReadModel, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def slow_lookups(model: ReadModel, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every customer lookup holds its thread for a second, as heavy CPU work does."""
     find = type(model).find_person
 
@@ -42,7 +41,7 @@ def slow_lookups(model: ReadModel, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         return find(self, any_id)
 
     monkeypatch.setattr(type(model), "find_person", slow)
-    yield
+    return
 
 
 def _client(app: Any) -> httpx.AsyncClient:
@@ -77,7 +76,8 @@ def test_a_slow_resolver_does_not_block_healthz(
     waited, slow_was_done, slow = asyncio.run(go())
     assert waited < 0.2, f"/healthz waited {waited:.2f} s behind a slow resolver"
     assert not slow_was_done
-    assert slow.status_code == 200 and slow.json()["data"]["customer"] is not None
+    assert slow.status_code == 200
+    assert slow.json()["data"]["customer"] is not None
 
 
 def test_only_the_request_over_the_key_budget_gets_429(
@@ -85,7 +85,8 @@ def test_only_the_request_over_the_key_budget_gets_429(
 ) -> None:
     cost = estimate_cost(build_schema()._schema, parse(HEAVY), variables={"id": "x"})
     # Two heavy queries fit one key's budget, a third does not, a light one still does.
-    assert cost <= MAX_COST and 2 * cost <= DEFAULT_KEY_BUDGET < 3 * cost
+    assert cost <= MAX_COST
+    assert 2 * cost <= DEFAULT_KEY_BUDGET < 3 * cost
     app = create_app(state)
     person = model.person_ids[0]
 
@@ -115,7 +116,8 @@ def test_only_the_request_over_the_key_budget_gets_429(
     )
     assert over.json()["data"] is None
     for ok in (*answers["held"], answers["light"], answers["other_key"]):
-        assert ok.status_code == 200 and "errors" not in ok.json(), ok.json()
+        assert ok.status_code == 200
+        assert "errors" not in ok.json(), ok.json()
     assert (
         state.budget.in_flight(state.keys.authenticate(f"Bearer {KEYS[Role.ANALYST]}").key_id) == 0
     )  # type: ignore[union-attr]
