@@ -104,7 +104,7 @@ def test_fragments_spread_many_times_are_each_counted(model: ReadModel) -> None:
     "field",
     [
         "riskChains(first: 100) { edges { node { id hops { txId } } } }",
-        "campaignAudience(criteria: {kind: HOUSEHOLD}, first: 100) { edges { node { id } } }",
+        "campaignAudience(criteria: {unit: HOUSEHOLD}, first: 100) { edges { node { id } } }",
         "influencers(first: 100) { edges { node { id } } }",
     ],
 )

@@ -31,6 +31,12 @@ from relgraph.api.limits import MAX_COST
 DEFAULT_WORKERS = 16
 """Worker threads running operations. Above the heavy queries the budgets let in at once, so
 light queries find a free worker; the GIL shares the CPU between them."""
+HEAVY_COST = 1_000
+"""From this cost on an operation runs in the heavy lane (a page of lists, not a lookup)."""
+HEAVY_LANE = 1
+"""Heavy operations running at once, over all keys. Resolvers are Python: threads share one
+interpreter lock, so every heavy query running beside the light ones slows them; one at a
+time keeps lookups and probes quick, and heavy queries queue (within their deadline)."""
 DEFAULT_KEY_BUDGET = 2 * MAX_COST
 """Concurrent cost one key may have in flight: two of the most expensive queries allowed."""
 
@@ -38,8 +44,16 @@ DEFAULT_KEY_BUDGET = 2 * MAX_COST
 class CostBudget:
     """Cost in flight per key, and who gets in."""
 
-    def __init__(self, per_key: int = DEFAULT_KEY_BUDGET, retry_after: float = 2.0) -> None:
+    def __init__(
+        self,
+        per_key: int = DEFAULT_KEY_BUDGET,
+        retry_after: float = 2.0,
+        heavy_cost: int = HEAVY_COST,
+        heavy_lane: int = HEAVY_LANE,
+    ) -> None:
         self.per_key = per_key
+        self.heavy_cost = heavy_cost
+        self._heavy = threading.BoundedSemaphore(heavy_lane)
         self.retry_after = max(1, math.ceil(retry_after))
         """Seconds a refused client should wait: the deadline bounds every query in flight."""
         self._lock = threading.Lock()
@@ -48,6 +62,20 @@ class CostBudget:
     def in_flight(self, key: str) -> int:
         with self._lock:
             return self._in_flight.get(key, 0)
+
+    @contextmanager
+    def lane(self, cost: int, timeout: float) -> Iterator[bool]:
+        """Waits (in the worker thread) for the heavy lane if ``cost`` is heavy; yields
+        whether it got in before ``timeout`` seconds."""
+        if cost < self.heavy_cost:
+            yield True
+            return
+        entered = self._heavy.acquire(timeout=min(max(timeout, 0.0), 60.0))
+        try:
+            yield entered
+        finally:
+            if entered:
+                self._heavy.release()
 
     @contextmanager
     def hold(self, key: str, cost: int) -> Iterator[bool]:

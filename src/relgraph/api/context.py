@@ -42,14 +42,19 @@ class Context:
             yield None
             return
         with self.budget.hold(self.principal.key_id, cost) as admitted:
-            if admitted:
-                yield None
+            if not admitted:
+                self.retry_after = self.budget.retry_after
+                yield (
+                    "Too many expensive queries in flight for this key: "
+                    f"retry after {self.retry_after} s or ask for smaller pages."
+                )
                 return
-            self.retry_after = self.budget.retry_after
-            yield (
-                "Too many expensive queries in flight for this key: "
-                f"retry after {self.retry_after} s or ask for smaller pages."
-            )
+            with self.budget.lane(cost, self.deadline - time.monotonic()) as running:
+                if running:
+                    yield None
+                    return
+                self.retry_after = self.budget.retry_after
+                yield "The server is busy with expensive queries: retry after a few seconds."
 
     def touch(self, node_id: str) -> None:
         """Note a node read (for the audit trail) and stop if the deadline has passed."""

@@ -141,6 +141,7 @@ class ReadModel:
         self.positions = projection.edge("Person", "POSITION_AT", "Enterprise")
         self.position_role = _column(self.positions.attrs, "role")
         self.stats = graph_stats(projection)
+        self._key_columns: dict[tuple[int, str], np.ndarray] = {}
         self.layering: Any = None
         """The on-demand layering index, built with the model."""
         self.linked: Any = None
@@ -190,7 +191,13 @@ class ReadModel:
 
     def rows_between(self, frame: pd.DataFrame, column: str, key: str) -> pd.DataFrame:
         """The rows of ``frame`` (sorted by ``column``) whose ``column`` equals ``key``."""
-        values = frame[column].to_numpy(dtype=object)
+        # The key column as an array once per frame, not per call: riskChains calls this
+        # for every chain of a page, and the conversion alone cost O(rows) each time.
+        cache_key = (id(frame), column)
+        values = self._key_columns.get(cache_key)
+        if values is None:
+            values = frame[column].to_numpy(dtype=object)
+            self._key_columns[cache_key] = values
         lo = int(np.searchsorted(values, key, side="left"))
         hi = int(np.searchsorted(values, key, side="right"))
         return frame.iloc[lo:hi]
