@@ -34,7 +34,7 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_api import CUSTOMER, DATA, _free_port, prepare  # noqa: E402
+from bench_api import CUSTOMER, DATA, _free_port, prepare
 
 ANALYST_KEY = "bench-analyst-key-0123456789"
 HEAVY_KEYS = [f"bench-risk-key-{i}-0123456789" for i in range(4)]

@@ -22,7 +22,9 @@ Definition (what the tests hold the code to):
 from __future__ import annotations
 
 import random
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +37,9 @@ from relgraph.analytics.links import Links, person_links
 from relgraph.analytics.params import NetworkParams
 from relgraph.graph import Projection
 from relgraph.graph.types import IndexArray
+
+_IGRAPH_RNG = threading.Lock()
+"""igraph has one process-wide random number generator: splits set theirs under this lock."""
 
 MAX_SPLIT_ROUNDS = 6
 """Community rounds (each at twice the resolution) before a network is left as it is;
@@ -108,38 +113,55 @@ def split_large(
     a, b, weight = a[inside], b[inside], weight[inside]
     next_label = int(label.max(initial=-1)) + 1
     resolution = 1.0
-    rng = random.Random(seed)  # noqa: S311 - reproducible community splits, not secrets
-    igraph.set_random_number_generator(rng)
-    try:
-        for _ in range(MAX_SPLIT_ROUNDS):
-            sizes = np.bincount(label)
-            large = np.flatnonzero(sizes > max_size)
-            if len(large) == 0:
-                break
-            edge_group = label[a]
-            for group in large.tolist():
-                members = np.flatnonzero(label == group)
-                local = np.full(len(label), -1, np.int64)
-                local[members] = np.arange(len(members))
-                mine = np.flatnonzero((edge_group == group) & (label[b] == group))
-                graph = igraph.Graph(
-                    n=len(members),
-                    edges=np.column_stack([local[a[mine]], local[b[mine]]]).tolist(),
-                )
-                parts = graph.community_leiden(
-                    objective_function="modularity",
-                    weights=weight[mine].tolist(),
-                    resolution=resolution,
-                    n_iterations=-1,
-                )
-                membership = np.asarray(parts.membership, dtype=np.int64)
-                label[members] = next_label + membership
-                next_label += int(membership.max(initial=0)) + 1
-                was_split[members] = True
-            resolution *= 2
-    finally:
-        igraph.set_random_number_generator(random)
+    for split_round in range(MAX_SPLIT_ROUNDS):
+        sizes = np.bincount(label)
+        large = np.flatnonzero(sizes > max_size)
+        if len(large) == 0:
+            break
+        edge_group = label[a]
+        for group in large.tolist():
+            members = np.flatnonzero(label == group)
+            local = np.full(len(label), -1, np.int64)
+            local[members] = np.arange(len(members))
+            mine = np.flatnonzero((edge_group == group) & (label[b] == group))
+            graph = igraph.Graph(
+                n=len(members),
+                edges=np.column_stack([local[a[mine]], local[b[mine]]]).tolist(),
+            )
+            parts = _leiden(
+                graph, weight[mine].tolist(), resolution, f"{seed}:{split_round}:{group}"
+            )
+            membership = np.asarray(parts.membership, dtype=np.int64)
+            label[members] = next_label + membership
+            next_label += int(membership.max(initial=0)) + 1
+            was_split[members] = True
+        resolution *= 2
     return label, was_split
+
+
+def _leiden(graph: Any, weights: list[float], resolution: float, seed: str) -> Any:
+    """Leiden with a generator of its own, seeded per call from ``seed``.
+
+    igraph draws from one process-wide generator. A fresh one per call, set right before
+    the call (the C code holds the interpreter lock while it runs, so no other thread draws
+    in between) and the default put back after, makes each split depend only on its group
+    and the seed: not on what other threads did with igraph or ``random`` meanwhile, nor on
+    the order groups were split in.
+    """
+    import igraph
+
+    rng = random.Random(seed)  # noqa: S311 - reproducible community splits, not secrets
+    with _IGRAPH_RNG:
+        igraph.set_random_number_generator(rng)
+        try:
+            return graph.community_leiden(
+                objective_function="modularity",
+                weights=weights,
+                resolution=resolution,
+                n_iterations=-1,
+            )
+        finally:
+            igraph.set_random_number_generator(random)
 
 
 def renumber(label: IndexArray) -> IndexArray:
