@@ -15,7 +15,7 @@ import httpx
 import pytest
 from graphql import parse
 
-from relgraph.api.admission import DEFAULT_KEY_BUDGET
+from relgraph.api.admission import DEFAULT_KEY_BUDGET, CostBudget
 from relgraph.api.app import ServiceState, create_app
 from relgraph.api.auth import Role
 from relgraph.api.limits import MAX_COST, estimate_cost
@@ -87,6 +87,9 @@ def test_only_the_request_over_the_key_budget_gets_429(
     # Two heavy queries fit one key's budget, a third does not, a light one still does.
     assert cost <= MAX_COST
     assert 2 * cost <= DEFAULT_KEY_BUDGET < 3 * cost
+    # Three heavy queries run at once here (the default lane runs one at a time, and the
+    # slowed lookups would then queue past the deadline): this test is about the key budget.
+    state.budget = CostBudget(heavy_lane=3)
     app = create_app(state)
     person = model.person_ids[0]
 
@@ -121,3 +124,17 @@ def test_only_the_request_over_the_key_budget_gets_429(
     assert (
         state.budget.in_flight(state.keys.authenticate(f"Bearer {KEYS[Role.ANALYST]}").key_id) == 0
     )  # type: ignore[union-attr]
+
+
+def test_heavy_queries_take_turns_in_the_heavy_lane_while_light_ones_pass() -> None:
+    budget = CostBudget(heavy_lane=1)
+    with budget.lane(4_000, timeout=1) as first:
+        assert first
+        started = time.perf_counter()
+        with budget.lane(4_000, timeout=0.2) as second:
+            assert not second  # waited its (here short) deadline for the lane, then gave up
+        assert time.perf_counter() - started >= 0.2
+        with budget.lane(30, timeout=0) as light:
+            assert light
+    with budget.lane(4_000, timeout=0) as after:
+        assert after
