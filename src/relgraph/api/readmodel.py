@@ -142,6 +142,7 @@ class ReadModel:
         self.position_role = _column(self.positions.attrs, "role")
         self.stats = graph_stats(projection)
         self._key_columns: dict[tuple[int, str], np.ndarray] = {}
+        self._records: dict[int, list[dict[str, Any]]] = {}
         self.layering: Any = None
         """The on-demand layering index, built with the model."""
         self.linked: Any = None
@@ -201,6 +202,22 @@ class ReadModel:
         lo = int(np.searchsorted(values, key, side="left"))
         hi = int(np.searchsorted(values, key, side="right"))
         return frame.iloc[lo:hi]
+
+    def records_between(self, frame: pd.DataFrame, column: str, key: str) -> list[dict[str, Any]]:
+        """:meth:`rows_between` as row dicts (shared: do not change them), without building
+        a DataFrame per call: a page of 100 risk chains built 200 of them, a fifth of its time."""
+        cache_key = (id(frame), column)
+        values = self._key_columns.get(cache_key)
+        if values is None:
+            values = frame[column].to_numpy(dtype=object)
+            self._key_columns[cache_key] = values
+        records = self._records.get(id(frame))
+        if records is None:
+            records = frame.to_dict("records")
+            self._records[id(frame)] = records
+        lo = int(np.searchsorted(values, key, side="left"))
+        hi = int(np.searchsorted(values, key, side="right"))
+        return records[lo:hi]
 
 
 def _members(frame: pd.DataFrame, group: str, member: str) -> dict[str, list[str]]:

@@ -685,10 +685,7 @@ class Query:
 
         def make(r: int) -> RiskChain:
             row = table.row(int(r))
-            chain_hops = cast(
-                list[dict[str, Any]],
-                m.rows_between(hops, "chain_id", str(row["chain_id"])).to_dict("records"),
-            )
+            chain_hops = m.records_between(hops, "chain_id", str(row["chain_id"]))
             return _chain(
                 ctx, str(row["chain_id"]), str(row["typology"]), float(row["score"]),
                 json.loads(str(row["reasons"])), chain_hops,
