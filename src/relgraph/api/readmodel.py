@@ -7,7 +7,7 @@ dicts and slice CSR arrays, so a request never touches pandas or the store.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -211,13 +211,11 @@ class ReadModel:
         if values is None:
             values = frame[column].to_numpy(dtype=object)
             self._key_columns[cache_key] = values
-        records = self._records.get(id(frame))
-        if records is None:
-            records = frame.to_dict("records")
-            self._records[id(frame)] = records
+        if id(frame) not in self._records:
+            self._records[id(frame)] = cast(list[dict[str, Any]], frame.to_dict("records"))
         lo = int(np.searchsorted(values, key, side="left"))
         hi = int(np.searchsorted(values, key, side="right"))
-        return records[lo:hi]
+        return self._records[id(frame)][lo:hi]
 
 
 def _members(frame: pd.DataFrame, group: str, member: str) -> dict[str, list[str]]:
