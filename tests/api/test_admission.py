@@ -8,6 +8,7 @@ that would pass the budget gets 429 with Retry-After.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any
 
@@ -138,3 +139,27 @@ def test_heavy_queries_take_turns_in_the_heavy_lane_while_light_ones_pass() -> N
             assert light
     with budget.lane(4_000, timeout=0) as after:
         assert after
+
+
+def test_heavy_queries_never_hold_every_worker() -> None:
+    """Past ``heavy_queue`` heavy queries running or waiting, the next is refused at once."""
+    budget = CostBudget(heavy_lane=1, heavy_queue=2)
+    got: list[bool] = []
+
+    def second() -> None:
+        with budget.lane(4_000, timeout=2) as entered:
+            got.append(entered)
+
+    with budget.lane(4_000, timeout=1) as running:
+        assert running
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        time.sleep(0.1)  # the second is waiting for the lane, holding its worker
+        started = time.perf_counter()
+        with budget.lane(4_000, timeout=5) as third:
+            assert not third
+        assert time.perf_counter() - started < 0.5  # refused without waiting
+        with budget.lane(30, timeout=0) as light:
+            assert light
+    waiter.join()
+    assert got == [True]

@@ -6,7 +6,9 @@ pool of worker threads and the loop only parses HTTP and sends answers.
 
 Each key has a budget of concurrent cost (the estimate of :mod:`relgraph.api.limits`): a
 query that would take its key's cost in flight over the budget is refused with 429 and a
-Retry-After, while the key's lighter queries and other keys' queries go on.
+Retry-After, while the key's lighter queries and other keys' queries go on. Heavy queries
+(cost ≥ ``HEAVY_COST``) then take turns in a narrow lane, and at most ``HEAVY_QUEUE`` of them
+hold workers at once (running or waiting), so light queries always find a free worker.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ HEAVY_LANE = 1
 """Heavy operations running at once, over all keys. Resolvers are Python: threads share one
 interpreter lock, so every heavy query running beside the light ones slows them; one at a
 time keeps lookups and probes quick, and heavy queries queue (within their deadline)."""
+HEAVY_QUEUE = DEFAULT_WORKERS // 2
+"""Heavy operations holding a worker (running or waiting for the lane); more get 429."""
 DEFAULT_KEY_BUDGET = 2 * MAX_COST
 """Concurrent cost one key may have in flight: two of the most expensive queries allowed."""
 
@@ -50,10 +54,13 @@ class CostBudget:
         retry_after: float = 2.0,
         heavy_cost: int = HEAVY_COST,
         heavy_lane: int = HEAVY_LANE,
+        heavy_queue: int = HEAVY_QUEUE,
     ) -> None:
         self.per_key = per_key
         self.heavy_cost = heavy_cost
         self._heavy = threading.BoundedSemaphore(heavy_lane)
+        self.heavy_queue = heavy_queue
+        self._heavy_holding = 0
         self.retry_after = max(1, math.ceil(retry_after))
         """Seconds a refused client should wait: the deadline bounds every query in flight."""
         self._lock = threading.Lock()
@@ -70,12 +77,24 @@ class CostBudget:
         if cost < self.heavy_cost:
             yield True
             return
-        entered = self._heavy.acquire(timeout=min(max(timeout, 0.0), 60.0))
+        with self._lock:
+            if self._heavy_holding >= self.heavy_queue:
+                full = True
+            else:
+                full = False
+                self._heavy_holding += 1
+        if full:
+            yield False
+            return
+        entered = False
         try:
+            entered = self._heavy.acquire(timeout=min(max(timeout, 0.0), 60.0))
             yield entered
         finally:
             if entered:
                 self._heavy.release()
+            with self._lock:
+                self._heavy_holding -= 1
 
     @contextmanager
     def hold(self, key: str, cost: int) -> Iterator[bool]:
