@@ -38,14 +38,120 @@ def test_token_limit(model: ReadModel) -> None:
     assert "Document contains more than 2000 tokens. Parsing aborted." in result.errors[0].message
 
 
+COST_ERROR = "Query cost exceeds the limit of 5000: ask for smaller pages or fewer nested lists."
+HEAVY_INLINE = """{ households(first: 100) { edges { node { members { accounts(first: 100) {
+    edges { node { id } } } } } } } }"""
+HEAVY_FRAGMENTS = """{ households(first: 100) { ...Page } }
+fragment Page on HouseholdConnection { edges { node { ...Members } } }
+fragment Members on Household { members { ...Accounts } }
+fragment Accounts on Person { accounts(first: 100) { edges { node { id } } } }"""
+
+
+def _cost(query: str, **variables: object) -> int:
+    from graphql import parse
+
+    from relgraph.api.limits import estimate_cost
+
+    schema = build_schema()._schema
+    return estimate_cost(schema, parse(query), None, variables or None, cap=10**12)
+
+
 def test_cost_limit(model: ReadModel) -> None:
-    query = """{ households(first: 100) { edges { node { members { accounts(first: 100) {
-        edges { node { id } } } } } } } }"""
+    result = run(HEAVY_INLINE, model)
+    assert [e.message for e in result.errors] == [COST_ERROR]
+    assert result.data is None
+
+
+def test_a_query_refused_inline_is_refused_through_nested_fragments(model: ReadModel) -> None:
+    assert _cost(HEAVY_FRAGMENTS) == _cost(HEAVY_INLINE) > 5_000
+    result = run(HEAVY_FRAGMENTS, model)
+    assert [e.message for e in result.errors] == [COST_ERROR]
+
+
+def test_inline_fragments_on_the_party_interface_are_priced(model: ReadModel) -> None:
+    """``holder`` is a ``Party``: its lists hide behind ``... on Person``."""
+    inline = """{ account(id: "x") { holder { ... on Person { accounts(first: 100) { edges {
+        node { holder { ... on Person { accounts(first: 100) { edges { node { id
+        } } } } } } } } } } } }"""
+    named = """{ account(id: "x") { holder { ...P } } }
+    fragment P on Party { ... on Person { accounts(first: 100) { edges { node { holder { ...Q } } } } } }
+    fragment Q on Party { ... on Person { accounts(first: 100) { edges { node { id } } } } }"""
+    assert _cost(named) == _cost(inline) > 5_000
+    for query in (inline, named):
+        assert [e.message for e in run(query, model).errors] == [COST_ERROR]
+
+
+def test_fragment_cycles_are_refused(model: ReadModel) -> None:
+    query = """{ customer(id: "x") { ...A } }
+    fragment A on Person { accounts(first: 100) { edges { node { holder { ...B } } } } }
+    fragment B on Party { ... on Person { ...A } }"""
+    assert _cost(query) < 5_000  # the walk stops at the cycle instead of looping
     result = run(query, model)
-    assert result.errors[0].message.startswith("Query cost ")
-    assert result.errors[0].message.endswith(
-        "exceeds the limit of 5000: ask for smaller pages or fewer nested lists."
-    )
+    assert result.errors[0].message == "Cannot spread fragment 'A' within itself via 'B'."
+
+
+def test_fragments_spread_many_times_are_each_counted(model: ReadModel) -> None:
+    """Doubling fragments (A spreads B twice, B spreads C twice...) cannot hide their size."""
+    chain = ["fragment F0 on Account { id product balance status }"]
+    for i in range(1, 14):
+        chain.append(f"fragment F{i} on Account {{ ...F{i - 1} holder {{ id }} ...F{i - 1} }}")
+    query = '{ account(id: "x") { ...F13 } }\n' + "\n".join(chain)
+    assert _cost(query) > 5_000
+    assert [e.message for e in run(query, model).errors] == [COST_ERROR]
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "riskChains(first: 100) { edges { node { id hops { txId } } } }",
+        "campaignAudience(criteria: {unit: HOUSEHOLD}, first: 100) { edges { node { id } } }",
+        "influencers(first: 100) { edges { node { id } } }",
+    ],
+)
+def test_every_connection_is_priced_by_its_page(field: str) -> None:
+    small = _cost("{ " + field.replace("first: 100", "first: 2") + " }")
+    large = _cost("{ " + field + " }")
+    assert large > 40 * small > 0
+
+
+def test_every_list_and_connection_field_of_the_schema_is_priced() -> None:
+    """Walks the schema: a field returning a list or a connection multiplies what is under it."""
+    from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, get_named_type, parse
+
+    from relgraph.api.limits import DEFAULT_LIST_COST, _Estimator, is_connection
+
+    schema = build_schema()._schema
+    priced = 0
+    for type_ in schema.type_map.values():
+        if not isinstance(type_, GraphQLObjectType) or type_.name.startswith("__"):
+            continue
+        for name, definition in type_.fields.items():
+            kind = definition.type
+            kind = kind.of_type if isinstance(kind, GraphQLNonNull) else kind
+            named = get_named_type(kind)
+            if not (isinstance(kind, GraphQLList) or is_connection(named)):
+                continue
+            if not isinstance(named, GraphQLObjectType) or (
+                name == "edges" and is_connection(type_)
+            ):
+                continue
+            estimator = _Estimator(schema, {}, {}, cap=10**9)
+            node = (
+                parse(f"{{ {name} {{ __typename }} }}").definitions[0].selection_set.selections[0]
+            )  # type: ignore[attr-defined]
+            assert estimator.items(node, type_, kind, named) >= DEFAULT_LIST_COST, (type_, name)
+            priced += 1
+    assert priced >= 20
+
+
+def test_a_first_sent_as_a_variable_is_priced_at_its_value(model: ReadModel) -> None:
+    query = """query($n: Int) { households(first: $n) { edges { node { members {
+        accounts(first: $n) { edges { node { id } } } } } } } }"""
+    assert _cost(query, n=5) == _cost(query.replace("$n)", "5)").replace("query($n: Int) ", ""))
+    assert run(query, model, n=5).errors is None
+    assert [e.message for e in run(query, model, n=100).errors] == [COST_ERROR]
+    # Without a value the variable may be anything up to the largest page.
+    assert _cost(query) == _cost(query, n=100)
 
 
 def test_deadline(model: ReadModel) -> None:

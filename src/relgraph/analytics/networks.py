@@ -22,8 +22,10 @@ Definition (what the tests hold the code to):
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +38,9 @@ from relgraph.analytics.person_links import Links, person_links
 from relgraph.engines.base import GraphEngine
 from relgraph.graph import Projection
 from relgraph.graph.types import IndexArray
+
+_IGRAPH_RNG = threading.Lock()
+"""igraph has one process-wide random number generator: splits set theirs under this lock."""
 
 MAX_SPLIT_ROUNDS = 6
 """Community rounds (each at twice the resolution) before a network is left as it is;
@@ -143,9 +148,10 @@ def split_large(
 
     inside = label[a] == label[b]
     a, b, weight = a[inside], b[inside], weight[inside]
-    rng = random.Random(seed)  # noqa: S311 - reproducible community splits, not secrets
 
-    def leiden(members: IndexArray, groups: IndexArray, resolution: float, _: int) -> IndexArray:
+    def leiden(
+        members: IndexArray, groups: IndexArray, resolution: float, round_: int
+    ) -> IndexArray:
         group_of = np.full(len(label), -1, np.int64)
         group_of[members] = groups
         local = np.full(len(label), -1, np.int64)
@@ -158,22 +164,38 @@ def split_large(
             graph = igraph.Graph(
                 n=len(mine), edges=np.column_stack([local[a[edges]], local[b[edges]]]).tolist()
             )
-            parts = graph.community_leiden(
-                objective_function="modularity",
-                weights=weight[edges].tolist(),
-                resolution=resolution,
-                n_iterations=-1,
-            )
+            parts = _leiden(graph, weight[edges].tolist(), resolution, f"{seed}:{round_}:{group}")
             membership = np.asarray(parts.membership, dtype=np.int64)
             community[mine] = offset + membership
             offset += int(membership.max(initial=0)) + 1
         return community
 
-    igraph.set_random_number_generator(rng)
-    try:
-        return split_rounds(label, max_size, leiden)
-    finally:
-        igraph.set_random_number_generator(random)
+    return split_rounds(label, max_size, leiden)
+
+
+def _leiden(graph: Any, weights: list[float], resolution: float, seed: str) -> Any:
+    """Leiden with a generator of its own, seeded per call from ``seed``.
+
+    igraph draws from one process-wide generator. A fresh one per call, set right before
+    the call (the C code holds the interpreter lock while it runs, so no other thread draws
+    in between) and the default put back after, makes each split depend only on its group
+    and the seed: not on what other threads did with igraph or ``random`` meanwhile, nor on
+    the order groups were split in.
+    """
+    import igraph
+
+    rng = random.Random(seed)  # noqa: S311 - reproducible community splits, not secrets
+    with _IGRAPH_RNG:
+        igraph.set_random_number_generator(rng)
+        try:
+            return graph.community_leiden(
+                objective_function="modularity",
+                weights=weights,
+                resolution=resolution,
+                n_iterations=-1,
+            )
+        finally:
+            igraph.set_random_number_generator(random)
 
 
 def renumber(label: IndexArray) -> IndexArray:

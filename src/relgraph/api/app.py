@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
 from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -20,9 +21,10 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.extensions import SchemaExtension
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
+from relgraph.api.admission import DEFAULT_WORKERS, CostBudget, execute_in_pool
 from relgraph.api.audit import AuditError, AuditLog, open_audit_log
 from relgraph.api.audit_request import audit_entry
 from relgraph.api.auth import KeyRing, Principal
@@ -56,6 +58,11 @@ class ServiceState:
     """Which kind of store the model is built from (``/readyz`` reports it)."""
     max_body_bytes: int = field(default_factory=max_body_bytes)
     """Larger request bodies get HTTP 413 (``RELGRAPH_MAX_BODY_BYTES``, default 1 MB)."""
+
+    budget: CostBudget = field(default_factory=CostBudget)
+    """Concurrent cost per key (see :mod:`relgraph.api.admission`)."""
+    workers: int = DEFAULT_WORKERS
+    """Worker threads that run operations off the event loop."""
 
 
 class AuditUnavailableError(ClientError):
@@ -126,6 +133,27 @@ class RelgraphGraphQL(GraphQL[Context, None]):
             graphql_ide=None if production else "graphiql",
             allow_queries_via_get=False,
         )
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Off the event loop, in the worker pool; a refusal by the cost budget is a 429."""
+        if self._limiter is None:  # made inside the running loop, as anyio wants
+            self._limiter = anyio.CapacityLimiter(self.state.workers)
+        result = await execute_in_pool(
+            self.schema, self._limiter, request_adapter.method, request_data, context, root_value
+        )
+        if context.retry_after is not None:
+            sub_response.status_code = 429
+            sub_response.headers["Retry-After"] = str(context.retry_after)
+        return result
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -164,6 +192,7 @@ class RelgraphGraphQL(GraphQL[Context, None]):
             deadline=time.monotonic() + self.state.deadline_seconds,
             refresh=self.state.refresh,
             response=response,
+            budget=self.state.budget,
         )
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from strawberry.types import Info as _Info
 
+from relgraph.api.admission import CostBudget
 from relgraph.api.auth import Principal
 from relgraph.api.errors import LimitError, PermissionDeniedError
 from relgraph.api.readmodel import ReadModel
@@ -28,6 +30,34 @@ class Context:
     """Rebuild the graph from the store beside the live one (the admin ``refresh`` mutation)."""
     response: Any = None
     """The HTTP sub-response, whose status an extension may set (503: audit unwritable)."""
+    budget: CostBudget | None = None
+    """Concurrent cost per key (None: every query within the cost limit runs)."""
+    cost: int = 0
+    """The operation's estimated cost, once the cost limiter has priced it."""
+    retry_after: int | None = None
+    """Set when the budget refused the operation: the HTTP answer is 429 with Retry-After."""
+
+    @contextmanager
+    def admit(self, cost: int) -> Iterator[str | None]:
+        """Hold ``cost`` of the key's budget while the block runs; yields why not, if refused."""
+        self.cost = cost
+        if self.budget is None:
+            yield None
+            return
+        with self.budget.hold(self.principal.key_id, cost) as admitted:
+            if not admitted:
+                self.retry_after = self.budget.retry_after
+                yield (
+                    "Too many expensive queries in flight for this key: "
+                    f"retry after {self.retry_after} s or ask for smaller pages."
+                )
+                return
+            with self.budget.lane(cost, self.deadline - time.monotonic()) as running:
+                if running:
+                    yield None
+                    return
+                self.retry_after = self.budget.retry_after
+                yield "The server is busy with expensive queries: retry after a few seconds."
 
     def touch(self, node_id: str) -> None:
         """Note a node read (for the audit trail) and stop if the deadline has passed."""

@@ -1,71 +1,252 @@
-"""Limits against abuse: cost of list sizes × depth.
+"""Limits against abuse: the cost of a query.
 
-The per-request deadline is checked by the context each time a node is built
+A query's cost is how many fields it resolves: each field counts once for every item of the
+lists above it. Lists and connections are told apart by their schema types, so a new list
+field is priced without anyone remembering to list it; fragments (named, nested, inline, on
+interfaces) are expanded as if written inline, so they cost what the same query written out
+costs. The per-request deadline is checked by the context each time a node is built
 (:meth:`relgraph.api.context.Context.touch`), where a request's work grows.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from graphql import (
+    DocumentNode,
+    ExecutionResult,
     FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLError,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    InlineFragmentNode,
     IntValueNode,
-    ValidationContext,
-    ValidationRule,
+    OperationDefinitionNode,
+    SelectionSetNode,
     VariableNode,
+    get_named_type,
 )
+from strawberry.extensions import SchemaExtension
+
+from relgraph.api.errors import LimitError
+from relgraph.api.pagination import DEFAULT_PAGE, MAX_PAGE
+
+log = logging.getLogger("relgraph.api")
 
 MAX_DEPTH = 10
 MAX_ALIASES = 15
 MAX_TOKENS = 2_000
 MAX_COST = 5_000
-DEFAULT_LIST_COST = 20
-"""A list field without a literal ``first`` counts as this many items (the default page)."""
-VARIABLE_LIST_COST = 100
-"""A ``first`` given as a variable counts as the largest page."""
+DEFAULT_LIST_COST = 3
+"""A plain list field (no ``first``) counts as this many items. Plain lists are short by
+design (reasons, hops, evidence, a household's members); what can grow long is a connection
+with ``first``, priced at its page."""
+VARIABLE_LIST_COST = MAX_PAGE
+"""A ``first`` given as a variable with no value and no default counts as the largest page."""
+
+_Composite = GraphQLObjectType | GraphQLInterfaceType
 
 
-def cost_rule(max_cost: int = MAX_COST) -> type[ValidationRule]:
-    """A validation rule: every field costs the product of the ``first`` of the lists above it."""
-
-    class CostLimit(ValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(context)
-            self.multipliers = [1]
-            self.cost = 0
-            self.reported = False
-
-        def enter_field(self, node: FieldNode, *_: Any) -> None:
-            multiplier = self.multipliers[-1]
-            self.cost += multiplier
-            first = next((a for a in node.arguments or () if a.name.value == "first"), None)
-            if first is not None:
-                if isinstance(first.value, IntValueNode):
-                    multiplier *= max(int(first.value.value), 1)
-                elif isinstance(first.value, VariableNode):
-                    multiplier *= VARIABLE_LIST_COST
-            elif node.selection_set is not None and node.name.value in _LIST_FIELDS:
-                multiplier *= DEFAULT_LIST_COST
-            self.multipliers.append(multiplier)
-            if self.cost > max_cost and not self.reported:
-                self.reported = True
-                self.report_error(
-                    GraphQLError(
-                        f"Query cost {self.cost} exceeds the limit of {max_cost}: "
-                        "ask for smaller pages or fewer nested lists.",
-                        node,
-                    )
-                )
-
-        def leave_field(self, *_: Any) -> None:
-            self.multipliers.pop()
-
-    return CostLimit
+class _OverLimitError(Exception):
+    """Stops the walk as soon as the cost passes the cap (fragments can multiply work)."""
 
 
-_LIST_FIELDS = frozenset(
-    {"accounts", "devices", "family", "roles", "households", "corporateGroups", "influencers",
-     "possibleDuplicates", "linkedAccounts", "members"}
-)  # fmt: skip
+def is_connection(named: GraphQLNamedType | None) -> bool:
+    """A cursor connection (``edges`` and ``pageInfo``): its size is its ``first``."""
+    return isinstance(named, GraphQLObjectType) and {"edges", "pageInfo"} <= set(named.fields)
+
+
+def _unwrap_non_null(kind: GraphQLOutputType) -> GraphQLOutputType:
+    return kind.of_type if isinstance(kind, GraphQLNonNull) else kind
+
+
+class _Estimator:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDefinitionNode],
+        first_of: Mapping[str, int | None],
+        cap: int,
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.first_of = first_of
+        self.cap = cap
+        self.cost = 0
+
+    def selections(
+        self,
+        selection_set: SelectionSetNode,
+        parent: GraphQLNamedType | None,
+        multiplier: int,
+        expanding: frozenset[str],
+    ) -> None:
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                self.field(selection, parent, multiplier, expanding)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                narrowed = self.schema.get_type(condition.name.value) if condition else parent
+                self.selections(selection.selection_set, narrowed, multiplier, expanding)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                # A cycle is refused by validation (NoFragmentCyclesRule); here it just stops.
+                if fragment is None or name in expanding:
+                    continue
+                narrowed = self.schema.get_type(fragment.type_condition.name.value)
+                self.selections(fragment.selection_set, narrowed, multiplier, expanding | {name})
+
+    def field(
+        self,
+        node: FieldNode,
+        parent: GraphQLNamedType | None,
+        multiplier: int,
+        expanding: frozenset[str],
+    ) -> None:
+        self.cost += multiplier
+        if self.cost > self.cap:
+            raise _OverLimitError
+        if node.selection_set is None:
+            return
+        definition = parent.fields.get(node.name.value) if isinstance(parent, _Composite) else None
+        kind = None if definition is None else _unwrap_non_null(definition.type)
+        named = None if kind is None else get_named_type(kind)
+        inner = multiplier * self.items(node, parent, kind, named)
+        self.selections(node.selection_set, named, inner, expanding)
+
+    def items(
+        self,
+        node: FieldNode,
+        parent: GraphQLNamedType | None,
+        kind: GraphQLOutputType | None,
+        named: GraphQLNamedType | None,
+    ) -> int:
+        """How many times the field's selections resolve, per parent item."""
+        first = self.first(node)
+        if isinstance(kind, GraphQLList):
+            if node.name.value == "edges" and is_connection(parent):
+                return 1  # the connection above already counted its page
+            return first if first is not None else DEFAULT_LIST_COST
+        if is_connection(named):
+            return first if first is not None else DEFAULT_PAGE
+        return first if first is not None else 1
+
+    def first(self, node: FieldNode) -> int | None:
+        argument = next((a for a in node.arguments or () if a.name.value == "first"), None)
+        if argument is None:
+            return None
+        value: int | None
+        if isinstance(argument.value, IntValueNode):
+            value = int(argument.value.value)
+        elif isinstance(argument.value, VariableNode):
+            value = self.first_of.get(argument.value.name.value, VARIABLE_LIST_COST)
+        else:
+            value = None  # null: the default page
+        return None if value is None else max(value, 1)
+
+
+def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None:
+        return operations[0] if len(operations) == 1 else None
+    return next((o for o in operations if o.name and o.name.value == name), None)
+
+
+def _variable_firsts(
+    operation: OperationDefinitionNode, variables: Mapping[str, Any] | None
+) -> dict[str, int | None]:
+    """Each variable's integer value: the one sent, else its default, else the largest page."""
+    out: dict[str, int | None] = {}
+    for definition in operation.variable_definitions or ():
+        name = definition.variable.name.value
+        sent = (variables or {}).get(name, ...)
+        if sent is ... and isinstance(definition.default_value, IntValueNode):
+            sent = int(definition.default_value.value)
+        if sent is None:
+            out[name] = None
+        elif isinstance(sent, int) and not isinstance(sent, bool):
+            out[name] = sent
+        else:
+            out[name] = VARIABLE_LIST_COST
+    return out
+
+
+def estimate_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None = None,
+    variables: Mapping[str, Any] | None = None,
+    cap: int = MAX_COST,
+) -> int:
+    """The cost of the operation to run; ``cap + 1`` as soon as it is known to pass ``cap``."""
+    operation = _operation(document, operation_name)
+    if operation is None:
+        return 1
+    root = {
+        "query": schema.query_type,
+        "mutation": schema.mutation_type,
+        "subscription": schema.subscription_type,
+    }[operation.operation.value]
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    estimator = _Estimator(schema, fragments, _variable_firsts(operation, variables), cap)
+    try:
+        estimator.selections(operation.selection_set, root, 1, frozenset())
+    except _OverLimitError:
+        return cap + 1
+    return max(estimator.cost, 1)
+
+
+class CostLimiter(SchemaExtension):
+    """Refuses an operation whose cost passes ``max_cost``, before any resolver runs.
+
+    It runs at execution, not validation: only then are the variables known, and a
+    ``first: $n`` is priced at the ``n`` sent. The cost is left on the context
+    (``context.cost``) for the admission of concurrent heavy queries.
+    """
+
+    def __init__(self, max_cost: int = MAX_COST) -> None:
+        self.max_cost = max_cost
+
+    def on_execute(self) -> Iterator[None]:
+        ec = self.execution_context
+        document = ec.graphql_document
+        if document is None:
+            yield
+            return
+        cost = estimate_cost(
+            ec.schema._schema, document, ec.operation_name, ec.variables, self.max_cost
+        )
+        context = ec.context
+        if cost > self.max_cost:
+            ec.result = _refused(
+                f"Query cost exceeds the limit of {self.max_cost}: "
+                "ask for smaller pages or fewer nested lists."
+            )
+            yield
+            return
+        admit = getattr(context, "admit", None)
+        if admit is None:
+            yield
+            return
+        with admit(cost) as refusal:
+            if refusal is not None:
+                ec.result = _refused(refusal)
+            yield
+
+
+def _refused(message: str) -> ExecutionResult:
+    return ExecutionResult(
+        data=None, errors=[GraphQLError(message, original_error=LimitError(message))]
+    )

@@ -12,7 +12,7 @@ slice CSR arrays, so a request never touches pandas or the store.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -151,6 +151,8 @@ class ReadModel:
         self.positions = projection.edge("Person", "POSITION_AT", "Enterprise")
         self.position_role = _column(self.positions.attrs, "role")
         self.stats = graph_stats(projection)
+        self._key_columns: dict[tuple[int, str], np.ndarray] = {}
+        self._records: dict[int, list[dict[str, Any]]] = {}
         self.layering: Any = None
         """The on-demand layering index, built with the model."""
         self.linked: Any = None
@@ -216,10 +218,30 @@ class ReadModel:
 
     def rows_between(self, frame: pd.DataFrame, column: str, key: str) -> pd.DataFrame:
         """The rows of ``frame`` (sorted by ``column``) whose ``column`` equals ``key``."""
-        values = frame[column].to_numpy(dtype=object)
+        # The key column as an array once per frame, not per call: riskChains calls this
+        # for every chain of a page, and the conversion alone cost O(rows) each time.
+        cache_key = (id(frame), column)
+        values = self._key_columns.get(cache_key)
+        if values is None:
+            values = frame[column].to_numpy(dtype=object)
+            self._key_columns[cache_key] = values
         lo = int(np.searchsorted(values, key, side="left"))
         hi = int(np.searchsorted(values, key, side="right"))
         return frame.iloc[lo:hi]
+
+    def records_between(self, frame: pd.DataFrame, column: str, key: str) -> list[dict[str, Any]]:
+        """:meth:`rows_between` as row dicts (shared: do not change them), without building
+        a DataFrame per call: a page of 100 risk chains built 200 of them, a fifth of its time."""
+        cache_key = (id(frame), column)
+        values = self._key_columns.get(cache_key)
+        if values is None:
+            values = frame[column].to_numpy(dtype=object)
+            self._key_columns[cache_key] = values
+        if id(frame) not in self._records:
+            self._records[id(frame)] = cast(list[dict[str, Any]], frame.to_dict("records"))
+        lo = int(np.searchsorted(values, key, side="left"))
+        hi = int(np.searchsorted(values, key, side="right"))
+        return self._records[id(frame)][lo:hi]
 
 
 def _members(frame: pd.DataFrame, group: str, member: str) -> dict[str, list[str]]:

@@ -34,7 +34,7 @@ from relgraph.api.errors import (
     is_internal,
     request_id_of,
 )
-from relgraph.api.limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, cost_rule
+from relgraph.api.limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, CostLimiter
 from relgraph.api.masking import mask_evidence_ref
 from relgraph.api.pagination import Connection, paginate
 from relgraph.api.types import (
@@ -723,10 +723,7 @@ class Query:
 
         def make(r: int) -> RiskChain:
             row = table.row(int(r))
-            chain_hops = cast(
-                list[dict[str, Any]],
-                m.rows_between(hops, "chain_id", str(row["chain_id"])).to_dict("records"),
-            )
+            chain_hops = m.records_between(hops, "chain_id", str(row["chain_id"]))
             return _chain(
                 ctx, str(row["chain_id"]), str(row["typology"]), float(row["score"]),
                 json.loads(str(row["reasons"])), chain_hops,
@@ -791,7 +788,6 @@ class Mutation:
 
 log = logging.getLogger("relgraph.api")
 
-COST_RULE = cost_rule()
 DEPTH_RULE = query_depth_limiter.create_validator(MAX_DEPTH, None)
 ALIAS_RULE = max_aliases.create_validator(MAX_ALIASES)
 
@@ -836,8 +832,9 @@ def build_schema(
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=1_000),
-        lambda: AddValidationRules([DEPTH_RULE, ALIAS_RULE, COST_RULE]),
+        lambda: AddValidationRules([DEPTH_RULE, ALIAS_RULE]),
         lambda: ValidationCache(maxsize=1_000),
+        CostLimiter,  # at execution: the cost depends on the variables sent
         lambda: MaskInternalErrors(production=production),
         *(extra or []),
     ]

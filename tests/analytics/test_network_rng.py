@@ -1,0 +1,68 @@
+"""Community splits draw from a generator of their own, not igraph's process-wide one."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import igraph
+import numpy as np
+
+from relgraph.analytics.networks import split_large
+
+
+def _component(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Twelve sparse random groups of 40 with weighted edges: Leiden's answer depends on the
+    random numbers it draws."""
+    rng = np.random.default_rng(seed)
+    a, b = [], []
+    for group in range(12):
+        base = group * 40
+        pairs = rng.integers(0, 40, size=(160, 2))
+        pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+        a.extend((base + pairs[:, 0]).tolist())
+        b.extend((base + pairs[:, 1]).tolist())
+    label = np.repeat(np.arange(12), 40)
+    weight = rng.uniform(0.1, 1.0, size=len(a))
+    return label, np.asarray(a), np.asarray(b), weight
+
+
+def _split(seed: int) -> np.ndarray:
+    label, a, b, weight = _component(3)
+    return split_large(label, a, b, weight, max_size=10, seed=seed)[0]
+
+
+def test_the_seed_matters_so_the_next_test_can_fail() -> None:
+    assert not np.array_equal(_split(1), _split(2))
+
+
+def test_concurrent_use_of_the_global_generators_does_not_change_splits() -> None:
+    expected = _split(7)
+    stop = threading.Event()
+
+    def meddle() -> None:
+        i = 0
+        while not stop.is_set():
+            i += 1
+            random.seed(i)
+            igraph.set_random_number_generator(random)
+            igraph.Graph.Erdos_Renyi(n=30, p=0.2).community_leiden(objective_function="modularity")
+            random.random()
+
+    meddlers = [threading.Thread(target=meddle) for _ in range(2)]
+    for thread in meddlers:
+        thread.start()
+    try:
+        for _ in range(5):
+            assert np.array_equal(_split(7), expected)
+    finally:
+        stop.set()
+        for thread in meddlers:
+            thread.join()
+
+
+def test_a_split_leaves_the_global_generator_alone() -> None:
+    random.seed(11)
+    before = random.getstate()
+    _split(7)
+    assert random.getstate() == before

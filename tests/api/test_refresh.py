@@ -1,0 +1,65 @@
+"""Refresh is single-flight: one rebuild at a time, asks coalesced, the newest build wins."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from relgraph.api.server import Rebuilder
+
+
+class FakeStore:
+    """A store whose version moves on, and builds that take a while and are watched."""
+
+    def __init__(self) -> None:
+        self.version = 0
+        self.served: int | None = None
+        self.builds = 0
+        self.running = 0
+        self.most_at_once = 0
+        self._lock = threading.Lock()
+
+    def build(self) -> bool:
+        with self._lock:
+            self.running += 1
+            self.builds += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        read = self.version  # what this build sees of the store
+        time.sleep(0.15)
+        self.served = read
+        with self._lock:
+            self.running -= 1
+        return True
+
+
+def test_a_storm_of_refreshes_costs_one_more_build_and_serves_the_newest() -> None:
+    store = FakeStore()
+    rebuilder = Rebuilder(store.build)
+    rebuilder.request()
+    time.sleep(0.05)  # the first build is running, on version 0
+    store.version = 1  # a load lands while it runs
+    threads = [threading.Thread(target=rebuilder.request) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    time.sleep(0.05)
+    rebuilder.wait(5)
+    assert store.most_at_once == 1
+    assert store.builds == 2  # the running one, and one for all twenty asks
+    assert store.served == 1  # the build that began last finished last
+
+
+def test_the_initial_load_and_a_sighup_never_overlap() -> None:
+    store = FakeStore()
+    rebuilder = Rebuilder(store.build)
+    first = threading.Thread(target=rebuilder.build_now)
+    first.start()
+    time.sleep(0.05)
+    store.version = 2
+    rebuilder.request()
+    first.join()
+    rebuilder.wait(5)
+    assert store.most_at_once == 1
+    assert store.builds == 2
+    assert store.served == 2
