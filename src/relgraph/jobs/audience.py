@@ -137,7 +137,9 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
             cells = table.column(i)
             quoted = pc.if_else(
                 pc.match_substring_regex(cells, starts),
-                pc.binary_join_element_wise("'", cells, ""),
+                pc.binary_join_element_wise(
+                    pa.scalar("'", field.type), cells, pa.scalar("", field.type)
+                ),
                 cells,
             )
             table = table.set_column(i, field, quoted)
