@@ -107,12 +107,17 @@ class CorporateGroup:
     controller_id: strawberry.Private[str]
     member_ids: strawberry.Private[list[str]]
 
-    @strawberry.field
+    @strawberry.field(description="The ultimate controller (not campaign: see members).")
     def controller(self, info: Info) -> Party | None:
+        info.context.require_risk("CorporateGroup.controller")
         return party_node(info.context, self.controller_id)
 
-    @strawberry.field
+    @strawberry.field(description="Member enterprises (not campaign).")
     def members(self, info: Info) -> list[GroupMember]:
+        # Enterprises carry no marketing consent, so a group's members minus an audience
+        # entry's contacts would be exactly the members left out for risk: campaign keys get
+        # the group's value and the contact list, never its membership.
+        info.context.require_risk("CorporateGroup.members")
         m = info.context.model
         out = []
         for e in self.member_ids:

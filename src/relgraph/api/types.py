@@ -320,17 +320,23 @@ class Enterprise(Party):
         found = info.context.model.enterprise_holds.neighbors(self.index).tolist()
         return paginate(found, first, after, lambda a: account_node(info.context, a))
 
-    @strawberry.field(description="The corporate group this enterprise belongs to, if any.")
+    @strawberry.field(
+        description="The corporate group this enterprise belongs to, if any (not campaign)."
+    )
     def group(self, info: Info) -> GroupRef | None:
+        # Per enterprise, this would rebuild a group's membership (see CorporateGroup.members).
+        info.context.require_risk("Enterprise.group")
         group = info.context.model.results.group_of.get(self.id)
         return None if group is None else GroupRef(id=strawberry.ID(group))
 
     @strawberry.field(
-        description="Holders by integrated share (every ownership path), largest first."
+        description="Holders by integrated share (every ownership path), largest first "
+        "(not campaign)."
     )
     def integrated_owners(
         self, info: Info
     ) -> list[Annotated[Ownership, strawberry.lazy("relgraph.api.types")]]:
+        info.context.require_risk("Enterprise.integratedOwners")
         owners = info.context.model.results.integrated_owners.get(self.id, [])
         return [Ownership(holder=party_node(info.context, h), share=s) for h, s in owners]
 
