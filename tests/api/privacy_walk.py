@@ -28,9 +28,9 @@ from graphql import (
 
 from relgraph.api.auth import Principal, Role
 from relgraph.api.context import Context
+from relgraph.api.parties import Enterprise, Person
 from relgraph.api.readmodel import ReadModel
 from relgraph.api.schema import Mutation, Query
-from relgraph.api.types import Enterprise, Person
 
 MAX_NESTING = 6
 """Object levels below a root field; cycles are cut by never re-entering a type."""

@@ -174,3 +174,11 @@ def campaign_audience_field(
         )
 
     return paginate(range(len(audience)), first, after, entry, ctx.check_deadline)
+
+
+@strawberry.type
+class AudienceQueries:
+    campaign_audience: Connection[AudienceEntry] = strawberry.field(
+        resolver=campaign_audience_field,
+        description="Households or corporate groups to market to, risky and unwilling members left out.",
+    )

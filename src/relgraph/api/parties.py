@@ -1,9 +1,10 @@
-"""GraphQL object types: persons, records, accounts, enterprises and the analytics around them."""
+"""Parties and what hangs off them: persons, records, accounts, enterprises and their
+analytics (risk, network, household and group references, influence)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import strawberry
@@ -24,6 +25,11 @@ def _timestamp(ms: int | None) -> str | None:
     if ms is None:
         return None
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+
+
+def _text(value: Any) -> str | None:
+    """A text column's cell (the read model keeps columns as plain lists of Any)."""
+    return None if value is None else str(value)
 
 
 def _products(text: str | None) -> list[str]:
@@ -93,13 +99,13 @@ class Device:
 @strawberry.type
 class FamilyTie:
     relation: str
-    person: Annotated[Person, strawberry.lazy("relgraph.api.types")]
+    person: Annotated[Person, strawberry.lazy("relgraph.api.parties")]
 
 
 @strawberry.type
 class EnterpriseRole:
     role: str
-    enterprise: Annotated[Enterprise, strawberry.lazy("relgraph.api.types")]
+    enterprise: Annotated[Enterprise, strawberry.lazy("relgraph.api.parties")]
 
 
 @strawberry.type
@@ -146,16 +152,16 @@ class Person(Party):
     @strawberry.field(description="Not for campaign keys.")
     def gender(self, info: Info) -> str | None:
         info.context.require_risk("Person.gender")
-        return info.context.model.person["gender"][self.index]  # type: ignore[no-any-return]
+        return _text(info.context.model.person["gender"][self.index])
 
     @strawberry.field
     def segment(self, info: Info) -> str | None:
-        return info.context.model.person["segment"][self.index]  # type: ignore[no-any-return]
+        return _text(info.context.model.person["segment"][self.index])
 
     @strawberry.field(description="Risk field: not for campaign keys.")
     def risk_rating(self, info: Info) -> str | None:
         info.context.require_risk("Person.riskRating")
-        return info.context.model.person["risk_rating"][self.index]  # type: ignore[no-any-return]
+        return _text(info.context.model.person["risk_rating"][self.index])
 
     @strawberry.field
     def aum(self, info: Info) -> float | None:
@@ -193,7 +199,7 @@ class Person(Party):
     @strawberry.field
     def accounts(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[Annotated[Account, strawberry.lazy("relgraph.api.types")]]:
+    ) -> Connection[Annotated[Account, strawberry.lazy("relgraph.api.parties")]]:
         found = info.context.model.holds.neighbors(self.index).tolist()
         return paginate(found, first, after, lambda a: account_node(info.context, a))
 
@@ -290,11 +296,11 @@ class Enterprise(Party):
 
     @strawberry.field
     def industry(self, info: Info) -> str | None:
-        return info.context.model.enterprise["industry"][self.index]  # type: ignore[no-any-return]
+        return _text(info.context.model.enterprise["industry"][self.index])
 
     @strawberry.field
     def credit_code(self, info: Info) -> str | None:
-        return info.context.model.enterprise["credit_code"][self.index]  # type: ignore[no-any-return]
+        return _text(info.context.model.enterprise["credit_code"][self.index])
 
     @strawberry.field
     def deposits(self, info: Info) -> float | None:
@@ -311,12 +317,12 @@ class Enterprise(Party):
     @strawberry.field(description="Risk field: not for campaign keys.")
     def risk_rating(self, info: Info) -> str | None:
         info.context.require_risk("Enterprise.riskRating")
-        return info.context.model.enterprise["risk_rating"][self.index]  # type: ignore[no-any-return]
+        return _text(info.context.model.enterprise["risk_rating"][self.index])
 
     @strawberry.field
     def accounts(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[Annotated[Account, strawberry.lazy("relgraph.api.types")]]:
+    ) -> Connection[Annotated[Account, strawberry.lazy("relgraph.api.parties")]]:
         found = info.context.model.enterprise_holds.neighbors(self.index).tolist()
         return paginate(found, first, after, lambda a: account_node(info.context, a))
 
@@ -335,7 +341,7 @@ class Enterprise(Party):
     )
     def integrated_owners(
         self, info: Info
-    ) -> list[Annotated[Ownership, strawberry.lazy("relgraph.api.types")]]:
+    ) -> list[Annotated[Ownership, strawberry.lazy("relgraph.api.parties")]]:
         info.context.require_risk("Enterprise.integratedOwners")
         owners = info.context.model.results.integrated_owners.get(self.id, [])
         return [Ownership(holder=party_node(info.context, h), share=s) for h, s in owners]
@@ -362,7 +368,7 @@ class Account:
 
     @strawberry.field
     def status(self, info: Info) -> str | None:
-        return info.context.model.account["status"][self.index]  # type: ignore[no-any-return]
+        return _text(info.context.model.account["status"][self.index])
 
     @strawberry.field
     def opened_at(self, info: Info) -> str | None:
@@ -401,13 +407,13 @@ class AccountRisk:
     reasons: list[RiskReason]
 
 
-def risk_reasons(reasons: list[dict[str, object]]) -> list[RiskReason]:
+def risk_reasons(reasons: list[dict[str, Any]]) -> list[RiskReason]:
     import json
 
     return [
         RiskReason(
             reason=str(r.get("reason", r.get("typology", ""))),
-            weight=float(r.get("weight", r.get("score", 0.0))),  # type: ignore[arg-type]
+            weight=float(r.get("weight", r.get("score", 0.0))),
             value=json.dumps(r.get("value", r), ensure_ascii=False, default=str),
         )
         for r in reasons
@@ -426,10 +432,10 @@ class GraphStats:
     edges: list[KindCount]
 
 
-def _float(value: object) -> float | None:
+def _float(value: Any) -> float | None:
     if value is None:
         return None
-    number = float(value)  # type: ignore[arg-type]
+    number = float(value)
     return None if np.isnan(number) else number
 
 

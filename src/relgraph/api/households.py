@@ -1,0 +1,131 @@
+"""Households: the family units analyze found, their value, and the queries over them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any
+
+import strawberry
+
+from relgraph import model
+from relgraph.api.context import Info
+from relgraph.api.errors import (
+    ClientError,
+    NotFoundError,
+)
+from relgraph.api.pagination import Connection, paginate
+from relgraph.api.parties import (
+    Person,
+    person_node,
+)
+
+
+@strawberry.type(description="A household and its value to the bank.")
+class Household:
+    id: strawberry.ID
+    size: int
+    total_aum: float
+    deposits: float
+    loans: float
+    card_spend: float
+    products: list[str]
+    missing_products: list[str]
+    head_id: strawberry.Private[str]
+    member_ids: strawberry.Private[list[str]]
+
+    @strawberry.field
+    def head(self, info: Info) -> Person | None:
+        index = info.context.model.person_index.get(self.head_id)
+        return None if index is None else person_node(info.context, index)
+
+    @strawberry.field
+    def members(self, info: Info) -> list[Person]:
+        m = info.context.model
+        return [person_node(info.context, m.person_index[p]) for p in self.member_ids]
+
+
+@strawberry.input
+class HouseholdFilter:
+    min_total_aum: float | None = None
+    min_size: int | None = None
+    max_size: int | None = None
+    has_product: str | None = None
+    lacks_product: str | None = None
+
+
+@strawberry.enum
+class HouseholdOrder(Enum):
+    TOTAL_AUM_DESC = "total_aum_desc"
+    SIZE_DESC = "size_desc"
+    ID = "id"
+
+
+def _split(text: object) -> list[str]:
+    return [p for p in str(text or "").split(model.PRODUCT_LIST_SEPARATOR) if p]
+
+
+def _check_product(name: str, value: str | None) -> None:
+    if value is not None and value not in model.PRODUCTS:
+        raise ClientError(f"{name} must be one of {', '.join(model.PRODUCTS)}, not {value!r}.")
+
+
+def _household(row: Mapping[str, Any], members: list[str]) -> Household:
+    return Household(
+        id=strawberry.ID(str(row["household_id"])),
+        size=int(row["size"]),
+        total_aum=float(row["total_aum"]),
+        deposits=float(row["deposits"]),
+        loans=float(row["loans"]),
+        card_spend=float(row["card_spend"]),
+        products=_split(row["products"]),
+        missing_products=_split(row["missing_products"]),
+        head_id=str(row["head_id"]),
+        member_ids=members,
+    )
+
+
+@strawberry.type
+class HouseholdQueries:
+    @strawberry.field
+    def household(self, info: Info, id: strawberry.ID) -> Household:
+        results = info.context.model.results
+        table = results.households
+        if table is None or str(id) not in table.row_of:
+            raise NotFoundError(f"No household with id {str(id)!r}.")
+        return _household(table.row(table.row_of[str(id)]), results.household_members[str(id)])
+
+    @strawberry.field(description="Households for campaigns, filtered and ordered; best first.")
+    def households(
+        self,
+        info: Info,
+        filter: HouseholdFilter | None = None,
+        order_by: HouseholdOrder = HouseholdOrder.TOTAL_AUM_DESC,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Household]:
+        results = info.context.model.results
+        table, held = results.households, results.household_products
+        if table is None or held is None:
+            raise NotFoundError("No households yet: run `relgraph analyze`.")
+        f = filter or HouseholdFilter()
+        _check_product("hasProduct", f.has_product)
+        _check_product("lacksProduct", f.lacks_product)
+        size, aum = table.columns["size"], table.columns["total_aum"]
+        keep = size >= (f.min_size or 0)
+        if f.max_size is not None:
+            keep &= size <= f.max_size
+        if f.min_total_aum is not None:
+            keep &= aum >= f.min_total_aum
+        if f.has_product:
+            keep &= (held & (1 << model.PRODUCTS.index(f.has_product))) > 0
+        if f.lacks_product:
+            keep &= (held & (1 << model.PRODUCTS.index(f.lacks_product))) == 0
+        rows = table.select(keep, order_by.value)
+        members = results.household_members
+        return paginate(
+            rows,
+            first,
+            after,
+            lambda r: _household(table.row(int(r)), members[str(table.columns["household_id"][r])]),
+        )

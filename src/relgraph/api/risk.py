@@ -1,0 +1,242 @@
+"""Layered transactions: the stored alerts (riskChains) and the on-demand check of one account."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+import numpy as np
+import strawberry
+
+from relgraph.api.context import Context, Info
+from relgraph.api.errors import (
+    ClientError,
+    NotFoundError,
+)
+from relgraph.api.pagination import Connection, paginate
+from relgraph.api.parties import (
+    Account,
+    RiskReason,
+    account_node,
+    risk_reasons,
+)
+
+
+@strawberry.type
+class ChainHop:
+    tx_id: str
+    source: Account = strawberry.field(name="from")
+    target: Account = strawberry.field(name="to")
+    amount: float
+    timestamp: str
+
+
+@strawberry.type(description="A layered flow the batch scan or a check found.")
+class RiskChain:
+    id: strawberry.ID
+    typology: str
+    score: float
+    reasons: list[RiskReason]
+    hops: list[ChainHop]
+
+
+@strawberry.type(description="The layering settings an on-demand check ran with.")
+class LayeringSettings:
+    window_hours: float
+    max_hops: int
+    min_amount: float
+    score_threshold: float
+
+
+@strawberry.type
+class LayeringCheck:
+    account: Account
+    score: float
+    reasons: list[RiskReason]
+    chains: list[RiskChain]
+    truncated: bool
+    settings_overridden: bool = strawberry.field(
+        description="True when the arguments changed the settings analyze stored, so this "
+        "answer may differ from the stored alerts (riskChains, Account.risk)."
+    )
+    settings: LayeringSettings = strawberry.field(description="The settings used.")
+
+
+@strawberry.input
+class RiskChainFilter:
+    typology: str | None = None
+    min_score: float | None = None
+    since: str | None = strawberry.field(default=None, description="ISO date or timestamp (UTC).")
+    until: str | None = None
+    account_id: strawberry.ID | None = None
+
+
+@strawberry.enum
+class RiskChainOrder(Enum):
+    SCORE_DESC = "score_desc"
+    FIRST_TS_DESC = "first_ts_desc"
+    ID = "id"
+
+
+def _epoch_ms(name: str, text: str | None) -> int | None:
+    from datetime import UTC, datetime
+
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ClientError(f"{name} must be an ISO date or timestamp, not {text!r}.") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def _chain(
+    ctx: Context,
+    chain_id: str,
+    typology: str,
+    score: float,
+    reasons: list[dict[str, Any]],
+    hops: list[dict[str, Any]],
+) -> RiskChain:
+    from datetime import UTC, datetime
+
+    m = ctx.model
+    return RiskChain(
+        id=strawberry.ID(chain_id),
+        typology=typology,
+        score=score,
+        reasons=risk_reasons(reasons),
+        hops=[
+            ChainHop(
+                tx_id=str(h["tx_id"]),
+                source=account_node(ctx, m.account_index[str(h["from_account"])]),
+                target=account_node(ctx, m.account_index[str(h["to_account"])]),
+                amount=float(h["amount"]),
+                timestamp=datetime.fromtimestamp(int(h["ts"]) / 1000, UTC).isoformat(
+                    timespec="seconds"
+                ),
+            )
+            for h in hops
+        ],
+    )
+
+
+@strawberry.type
+class RiskQueries:
+    @strawberry.field(
+        description="On-demand layering check of one account (risk and admin keys), with the "
+        "settings analyze stored unless windowHours, maxHops or minAmount are given."
+    )
+    def layering_check(
+        self,
+        info: Info,
+        account_id: strawberry.ID,
+        window_hours: float | None = None,
+        max_hops: int | None = None,
+        min_amount: float | None = None,
+    ) -> LayeringCheck:
+        from relgraph.analytics.layering import check_account
+
+        ctx = info.context
+        ctx.require_risk_team("layeringCheck")
+        m = ctx.model
+        account = m.account_index.get(str(account_id))
+        if account is None:
+            raise NotFoundError(f"No account with id {str(account_id)!r}.")
+        index = m.layering_index()
+        try:
+            found = check_account(
+                m.projection, account, index.params, window_hours, max_hops, min_amount, index=index
+            )
+        except ValueError as exc:
+            name = str(exc).split(" ", 1)[0]
+            camel = {
+                "window_hours": "windowHours",
+                "max_hops": "maxHops",
+                "min_amount": "minAmount",
+            }
+            raise ClientError(str(exc).replace(name, camel.get(name, name), 1) + ".") from exc
+        chains = [
+            _chain(
+                ctx,
+                str(c["chain_id"]),
+                str(c["typology"]),
+                float(c["score"]),
+                c["reasons"],
+                c["hops"],
+            )
+            for c in found.chains
+        ]
+        used = found.params
+        return LayeringCheck(
+            account=account_node(ctx, account),
+            score=float(found.score),
+            reasons=risk_reasons(found.reasons),
+            chains=chains,
+            truncated=bool(found.truncated),
+            settings_overridden=used != index.params,
+            settings=LayeringSettings(
+                window_hours=float(used.window_hours),
+                max_hops=int(used.max_hops),
+                min_amount=float(used.min_amount),
+                score_threshold=float(used.score_threshold),
+            ),
+        )
+
+    @strawberry.field(
+        description="Batch layering alerts (risk and admin keys); by default those at or above the score threshold."
+    )
+    def risk_chains(
+        self,
+        info: Info,
+        filter: RiskChainFilter | None = None,
+        order_by: RiskChainOrder = RiskChainOrder.SCORE_DESC,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[RiskChain]:
+        import json
+
+        from relgraph.analytics.layering import TYPOLOGIES
+
+        ctx = info.context
+        ctx.require_risk_team("riskChains")
+        results = ctx.model.results
+        table, hops = results.risk_chains, results.risk_chain_hops
+        if table is None or hops is None:
+            raise NotFoundError("No layering alerts yet: run `relgraph analyze`.")
+        f = filter or RiskChainFilter()
+        if f.typology is not None and f.typology not in TYPOLOGIES:
+            raise ClientError(
+                f"typology must be one of {', '.join(TYPOLOGIES)}, not {f.typology!r}."
+            )
+        score = table.columns["score"]
+        minimum = ctx.model.alert_threshold if f.min_score is None else f.min_score
+        keep = score >= minimum
+        if f.typology is not None:
+            keep &= table.columns["typology"] == f.typology
+        since, until = _epoch_ms("since", f.since), _epoch_ms("until", f.until)
+        if since is not None:
+            keep &= table.columns["last_ts"] >= since
+        if until is not None:
+            keep &= table.columns["first_ts"] <= until
+        if f.account_id is not None:
+            involved = hops.loc[
+                (hops["from_account"] == str(f.account_id))
+                | (hops["to_account"] == str(f.account_id)),
+                "chain_id",
+            ].unique()
+            keep &= np.isin(table.columns["chain_id"], involved)
+        rows = table.select(keep, order_by.value)
+        m = ctx.model
+
+        def make(r: int) -> RiskChain:
+            row = table.row(int(r))
+            chain_hops = m.records_between(hops, "chain_id", str(row["chain_id"]))
+            return _chain(
+                ctx, str(row["chain_id"]), str(row["typology"]), float(row["score"]),
+                json.loads(str(row["reasons"])), chain_hops,
+            )  # fmt: skip
+
+        return paginate(rows, first, after, make)
