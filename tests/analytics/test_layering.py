@@ -214,15 +214,13 @@ def test_check_account_finds_the_chain_through_an_intermediate(bank: Projection)
     index = LayeringIndex.build(bank)
     account = bank.nodes["Account"].index("L3")
     result = check_account(bank, account, index=index)
-    assert [tuple(h["tx_id"] for h in c["hops"]) for c in result.chains] == [
-        ("TL1", "TL2", "TL3", "TL4")
-    ]
-    hop = result.chains[0]["hops"][0]
-    assert (hop["from_account"], hop["to_account"], hop["amount"]) == ("L1", "L2", 100_000.0)
-    assert result.score == pytest.approx(result.chains[0]["score"])
+    assert [tuple(h.tx_id for h in c.hops) for c in result.chains] == [("TL1", "TL2", "TL3", "TL4")]
+    hop = result.chains[0].hops[0]
+    assert (hop.from_account, hop.to_account, hop.amount) == ("L1", "L2", 100_000.0)
+    assert result.score == pytest.approx(result.chains[0].score)
     assert not result.truncated
     wide = check_account(bank, bank.nodes["Account"].index("W3"), window_hours=96, index=index)
-    assert [c["typology"] for c in wide.chains] == ["layering_chain"]
+    assert [c.typology for c in wide.chains] == ["layering_chain"]
     assert check_account(bank, bank.nodes["Account"].index("W3"), index=index).chains == []
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
 import numpy as np
 import strawberry
 
+from relgraph.analytics.layering.check import CheckedChain, Hop
 from relgraph.api.context import Context, Info
 from relgraph.api.errors import (
     ClientError,
@@ -92,35 +95,43 @@ def _epoch_ms(name: str, text: str | None) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
-def _chain(
-    ctx: Context,
-    chain_id: str,
-    typology: str,
-    score: float,
-    reasons: list[dict[str, Any]],
-    hops: list[dict[str, Any]],
-) -> RiskChain:
+def _chain(ctx: Context, chain: CheckedChain) -> RiskChain:
     from datetime import UTC, datetime
 
     m = ctx.model
     return RiskChain(
-        id=strawberry.ID(chain_id),
-        typology=typology,
-        score=score,
-        reasons=risk_reasons(reasons),
+        id=strawberry.ID(chain.chain_id),
+        typology=chain.typology,
+        score=chain.score,
+        reasons=risk_reasons(chain.reasons),
         hops=[
             ChainHop(
-                tx_id=str(h["tx_id"]),
-                source=account_node(ctx, m.account_index[str(h["from_account"])]),
-                target=account_node(ctx, m.account_index[str(h["to_account"])]),
-                amount=float(h["amount"]),
-                timestamp=datetime.fromtimestamp(int(h["ts"]) / 1000, UTC).isoformat(
-                    timespec="seconds"
-                ),
+                tx_id=h.tx_id,
+                source=account_node(ctx, m.account_index[h.from_account]),
+                target=account_node(ctx, m.account_index[h.to_account]),
+                amount=h.amount,
+                timestamp=datetime.fromtimestamp(h.ts / 1000, UTC).isoformat(timespec="seconds"),
+            )
+            for h in chain.hops
+        ],
+    )
+
+
+def _stored_chain(row: Mapping[str, Any], hops: list[dict[str, Any]]) -> CheckedChain:
+    """A chain as ``analyze`` stored it (``risk_chains`` row, its ``risk_chain_hops``)."""
+    return CheckedChain(
+        chain_id=str(row["chain_id"]),
+        typology=str(row["typology"]),
+        score=float(row["score"]),
+        reasons=json.loads(str(row["reasons"])),
+        hops=[
+            Hop(
+                str(h["tx_id"]), str(h["from_account"]), str(h["to_account"]),
+                float(h["amount"]), int(h["ts"]),
             )
             for h in hops
         ],
-    )
+    )  # fmt: skip
 
 
 @strawberry.type
@@ -158,17 +169,7 @@ class RiskQueries:
                 "min_amount": "minAmount",
             }
             raise ClientError(str(exc).replace(name, camel.get(name, name), 1) + ".") from exc
-        chains = [
-            _chain(
-                ctx,
-                str(c["chain_id"]),
-                str(c["typology"]),
-                float(c["score"]),
-                c["reasons"],
-                c["hops"],
-            )
-            for c in found.chains
-        ]
+        chains = [_chain(ctx, c) for c in found.chains]
         used = found.params
         return LayeringCheck(
             account=account_node(ctx, account),
@@ -196,7 +197,6 @@ class RiskQueries:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[RiskChain]:
-        import json
 
         from relgraph.analytics.layering import TYPOLOGIES
 
@@ -234,9 +234,6 @@ class RiskQueries:
         def make(r: int) -> RiskChain:
             row = table.row(int(r))
             chain_hops = m.records_between(hops, "chain_id", str(row["chain_id"]))
-            return _chain(
-                ctx, str(row["chain_id"]), str(row["typology"]), float(row["score"]),
-                json.loads(str(row["reasons"])), chain_hops,
-            )  # fmt: skip
+            return _chain(ctx, _stored_chain(row, chain_hops))
 
         return paginate(rows, first, after, make)

@@ -148,6 +148,28 @@ def _expand(rows: I64, lo: npt.NDArray[Any], hi: npt.NDArray[Any]) -> tuple[I64,
 
 
 @dataclass(frozen=True)
+class Hop:
+    """One transfer of an alert, in hop order (``ts`` in epoch milliseconds)."""
+
+    tx_id: str
+    from_account: str
+    to_account: str
+    amount: float
+    ts: int
+
+
+@dataclass(frozen=True)
+class CheckedChain:
+    """One alert an account takes part in: its reasons are data (as stored, JSON-ready)."""
+
+    chain_id: str
+    typology: str
+    score: float
+    reasons: list[dict[str, Any]]
+    hops: list[Hop]
+
+
+@dataclass(frozen=True)
 class AccountCheck:
     """The answer of :func:`check_account`.
 
@@ -159,9 +181,8 @@ class AccountCheck:
         Highest score of the alerts the account takes part in (0 without any).
     alerts : Alerts
         Those alerts.
-    chains : list of dict
-        Per alert: ``chain_id``, ``typology``, ``score``, ``reasons`` and ``hops`` (each
-        ``tx_id``, ``from_account``, ``to_account``, ``amount``, ``ts``), highest score first.
+    chains : list of CheckedChain
+        Per alert, highest score first.
     reasons : list of dict
         The account's reasons: one per alert (``chain_id``, ``typology``, ``score``).
     truncated : bool
@@ -174,7 +195,7 @@ class AccountCheck:
     account_id: str
     score: float
     alerts: Alerts
-    chains: list[dict[str, Any]]
+    chains: list[CheckedChain]
     reasons: list[dict[str, Any]]
     truncated: bool
     params: LayeringParams
@@ -278,7 +299,7 @@ def check_account(
 
     >>> index = LayeringIndex.build(projection)
     >>> result = check_account(projection, account("A3"), index=index)
-    >>> [(c["typology"], len(c["hops"])) for c in result.chains]
+    >>> [(c.typology, len(c.hops)) for c in result.chains]
     [('layering_chain', 4)]
     >>> check_account(projection, account("A3"), window_hours=2, index=index).chains
     []
@@ -370,31 +391,27 @@ def _answer(
 ) -> AccountCheck:
     ids = chain_ids(projection, alerts, index.tx_ids)
     accounts = projection.nodes["Account"]
-    chains_out: list[dict[str, Any]] = []
+    chains_out: list[CheckedChain] = []
     for i in np.argsort(-alerts.score, kind="stable").tolist():
         e = alerts.transfers(i)
         frm = accounts.id_of(index.src[e])
         to = accounts.id_of(index.dst[e])
         hops = [
-            {
-                "tx_id": str(index.tx_ids[x]),
-                "from_account": str(f),
-                "to_account": str(t),
-                "amount": float(index.amount[x]),
-                "ts": int(index.ts[x]),
-            }
+            Hop(str(index.tx_ids[x]), str(f), str(t), float(index.amount[x]), int(index.ts[x]))
             for x, f, t in zip(e.tolist(), frm, to, strict=True)
         ]
         chains_out.append(
-            {
-                "chain_id": str(ids[i]),
-                "typology": str(alerts.typology[i]),
-                "score": float(alerts.score[i]),
-                "reasons": alerts.reasons(i),
-                "hops": hops,
-            }
+            CheckedChain(
+                str(ids[i]),
+                str(alerts.typology[i]),
+                float(alerts.score[i]),
+                alerts.reasons(i),
+                hops,
+            )
         )
-    reasons = [{k: c[k] for k in ("chain_id", "typology", "score")} for c in chains_out]
+    reasons: list[dict[str, Any]] = [
+        {"chain_id": c.chain_id, "typology": c.typology, "score": c.score} for c in chains_out
+    ]
     return AccountCheck(
         account_index=a,
         account_id=str(accounts.id_of([a])[0]),
