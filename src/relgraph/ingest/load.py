@@ -32,7 +32,7 @@ import pyarrow as pa
 from relgraph import model
 from relgraph.canonical import LAYOUT_VERSION, canonical_schema
 from relgraph.config import id_secret_from_env
-from relgraph.ingest import identity, person_ids, quarantine
+from relgraph.ingest import person_ids, persons, quarantine
 from relgraph.ingest.errors import IngestError
 from relgraph.ingest.linkage import LinkageParams, as_arrow, resolve
 from relgraph.ingest.person_ids import PersonIdKey
@@ -179,7 +179,7 @@ def load_directory(
         canonical[model.CUSTOMERS.name] = customers
         canonical[model.POSSIBLE_DUPLICATES_TABLE] = possible
         con.register("_customers", customers)
-        canonical[model.PERSONS_TABLE] = identity.persons(con, "_customers")
+        canonical[model.PERSONS_TABLE] = persons.persons(con, "_customers")
         con.unregister("_customers")
         loaded_at = datetime.now(UTC)
         if old_ids is not None:

@@ -1,15 +1,12 @@
-"""Identity resolution v1: customer records sharing a normalised id number are one person.
+"""The ``persons`` table: one row per person that identity resolution found.
 
-Records without an id number stay persons of their own until identity resolution v2
-links them. A person id is a keyed hash of what defines the person (the id number, or
-the record's customer_id; see :mod:`relgraph.ingest.person_ids`), so it is the same on
-every reload of the same data under the same secret and does not move when records are
-added or removed elsewhere.
-
-The ``persons`` table holds one row per person: descriptive fields from the record of
-the most authoritative source system (core, then wealth, loan, card; customer_id breaks
-ties), amounts summed over the records, the union of products held, the worst risk
-rating, and marketing consent only when no record refuses it.
+Each person's row takes its descriptive fields from the record of the most authoritative
+source system (core, then wealth, loan, card; customer_id breaks ties), sums the amounts
+over its records, unites the products held, keeps the worst risk rating, and gives
+marketing consent only when no record refuses it. Which records are one person is
+decided before this, by a shared valid id number and by record linkage
+(:mod:`relgraph.ingest.linkage`); person ids are keyed hashes
+(:mod:`relgraph.ingest.person_ids`), stable across reloads under the same secret.
 """
 
 from __future__ import annotations
