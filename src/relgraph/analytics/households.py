@@ -43,6 +43,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from relgraph import model
 from relgraph.analytics.networks import components, group_ids, renumber
@@ -105,8 +107,6 @@ def _transfer_pair_keys(projection: Projection) -> npt.NDArray[np.int64]:
 
 def surname_codes(projection: Projection) -> npt.NDArray[np.int64]:
     """Per person: a code of the surname (first word of the lower-cased name), −1 if none."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     names = projection.nodes["Person"].attrs["name"]
     text = pc.utf8_lower(pc.utf8_trim_whitespace(pa.array(names.astype(object), pa.string())))
@@ -388,8 +388,6 @@ def _products_held(
     products: pd.Series, label: IndexArray, n_households: int
 ) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]:
     """Per household: the products some member holds, and those none holds (``;``-joined)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     text = pa.array(products.astype(object).where(products.notna(), None), pa.string())
     mask = np.zeros(n_households, np.int64)

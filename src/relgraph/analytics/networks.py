@@ -30,9 +30,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from relgraph.analytics.evidence import evidence_frame
 from relgraph.analytics.params import NetworkParams
 from relgraph.analytics.person_links import Links, person_links
 from relgraph.engines.base import GraphEngine
@@ -182,7 +185,7 @@ def _leiden(graph: Any, weights: list[float], resolution: float, seed: str) -> A
     and the seed: not on what other threads did with igraph or ``random`` meanwhile, nor on
     the order groups were split in.
     """
-    import igraph
+    import igraph  # igraph takes ~0.3 s to load; most runs never split
 
     rng = random.Random(seed)  # noqa: S311 - reproducible community splits, not secrets
     with _IGRAPH_RNG:
@@ -216,8 +219,6 @@ def group_ids(
     n_groups = int(label.max(initial=-1)) + 1
     first = np.full(n_groups, len(label), np.int64)
     np.minimum.at(first, label, np.arange(len(label)))
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     firsts = pa.array(person_ids[first], pa.string())
     ids = pc.utf8_replace_slice(firsts, start=0, stop=1, replacement=prefix)
@@ -285,7 +286,6 @@ def network_frames(projection: Projection, networks: Networks) -> dict[str, pd.D
     crosses networks), ``network_evidence`` (person_a, person_b, kind, ref, weight,
     count) and ``suppressed_identifiers`` (kind, id, persons).
     """
-    from relgraph.analytics.evidence import evidence_frame
 
     persons = projection.nodes["Person"]
     person_ids = np.asarray(persons.id_of(np.arange(len(persons))), dtype=object)

@@ -7,6 +7,7 @@ from typing import Any
 
 import strawberry
 
+from relgraph.analytics.linked_accounts import MAX_HOPS, linked_accounts
 from relgraph.api.context import Context, Info
 from relgraph.api.errors import (
     ClientError,
@@ -22,6 +23,7 @@ from relgraph.api.parties import (
     enterprise_node,
     person_node,
 )
+from relgraph.graph import TraversalLimitError
 
 
 @strawberry.type(description="One piece of evidence tying two persons.")
@@ -149,8 +151,6 @@ class NetworkQueries:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[LinkedAccount]:
-        from relgraph.analytics.linked_accounts import MAX_HOPS, linked_accounts
-        from relgraph.graph import TraversalLimitError
 
         ctx = info.context
         ctx.require_risk("linkedAccounts")

@@ -3,10 +3,12 @@ analytics (risk, network, household and group references, influence)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import numpy as np
+import pandas as pd
 import strawberry
 
 from relgraph import model
@@ -378,7 +380,6 @@ class Account:
         description="Layering risk: the highest alert score and its reasons (not campaign)."
     )
     def risk(self, info: Info) -> AccountRisk:
-        import json
 
         info.context.require_risk("Account.risk")
         score, reasons = info.context.model.results.account_risk.get(self.id, (0.0, "[]"))
@@ -408,7 +409,6 @@ class AccountRisk:
 
 
 def risk_reasons(reasons: list[dict[str, Any]]) -> list[RiskReason]:
-    import json
 
     return [
         RiskReason(
@@ -473,7 +473,6 @@ def party_node(ctx: Context, party_id: str) -> Party | None:
 
 
 def influence_of(frame: object, row: int) -> Influence:
-    import pandas as pd
 
     assert isinstance(frame, pd.DataFrame)
     r = frame.iloc[row]

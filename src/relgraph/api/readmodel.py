@@ -17,7 +17,10 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from relgraph.analytics.audience_source import product_bits
+from relgraph.analytics.audience_source import AudienceSource, product_bits
+from relgraph.analytics.layering import LayeringIndex
+from relgraph.analytics.linked_accounts import build_party_graph
+from relgraph.analytics.person_links import person_links
 from relgraph.analytics.settings import TABLE as SETTINGS_TABLE
 from relgraph.analytics.settings import AnalysisSettings
 from relgraph.graph import Projection, build_projection, graph_stats
@@ -182,9 +185,6 @@ class ReadModel:
     def linked_graph(self) -> Any:
         """The tie graph of linked-account searches (built on first use, then kept)."""
         if self.linked is None:
-            from relgraph.analytics.linked_accounts import build_party_graph
-            from relgraph.analytics.person_links import person_links
-
             params = self.results.settings.networks
             self.linked = build_party_graph(
                 self.projection, person_links(self.projection, params), params
@@ -206,8 +206,6 @@ class ReadModel:
         """The index of on-demand layering checks (built on first use, then kept), with the
         stored layering settings and the stored household and network labels."""
         if self.layering is None:
-            from relgraph.analytics.layering import LayeringIndex
-
             self.layering = LayeringIndex.build(
                 self.projection,
                 self.results.settings.layering,
@@ -354,7 +352,6 @@ def build_read_model(store: Store) -> ReadModel:
 
     The linked-accounts tie graph is built here too, so no request pays for it.
     """
-    from relgraph.analytics.audience_source import AudienceSource
 
     frames = stored_frames(store)
     model = ReadModel(build_projection(store), load_results(frames))

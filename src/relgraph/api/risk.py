@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
 import numpy as np
 import strawberry
 
+from relgraph.analytics.layering import TYPOLOGIES, check_account
 from relgraph.analytics.layering.check import CheckedChain, Hop
 from relgraph.api.context import Context, Info
 from relgraph.api.errors import (
@@ -82,7 +84,6 @@ class RiskChainOrder(Enum):
 
 
 def _epoch_ms(name: str, text: str | None) -> int | None:
-    from datetime import UTC, datetime
 
     if text is None:
         return None
@@ -96,7 +97,6 @@ def _epoch_ms(name: str, text: str | None) -> int | None:
 
 
 def _chain(ctx: Context, chain: CheckedChain) -> RiskChain:
-    from datetime import UTC, datetime
 
     m = ctx.model
     return RiskChain(
@@ -148,7 +148,6 @@ class RiskQueries:
         max_hops: int | None = None,
         min_amount: float | None = None,
     ) -> LayeringCheck:
-        from relgraph.analytics.layering import check_account
 
         ctx = info.context
         ctx.require_risk_team("layeringCheck")
@@ -197,8 +196,6 @@ class RiskQueries:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[RiskChain]:
-
-        from relgraph.analytics.layering import TYPOLOGIES
 
         ctx = info.context
         ctx.require_risk_team("riskChains")

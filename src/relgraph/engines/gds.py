@@ -91,7 +91,7 @@ class GdsEngine:
     @classmethod
     def connect(cls, settings: Neo4jSettings, gen: str) -> GdsEngine:
         """Connect through ``graphdatascience``; a clear error when GDS is not installed."""
-        from graphdatascience import GraphDataScience
+        from graphdatascience import GraphDataScience  # only a GDS run pays for the client's import
 
         try:
             gds = GraphDataScience(

@@ -44,6 +44,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
@@ -325,7 +326,6 @@ def _learn(pairs: pd.DataFrame) -> tuple[dict[str, dict[str, float]], float]:
 
 def _evidence_text(pairs: pd.DataFrame) -> npt.NDArray[np.object_]:
     """Per pair, the fields that agreed: ``id_number=same;name=same;phone=transposed``."""
-    import pyarrow.compute as pc
 
     parts: list[pa.Array] = []
     for field, column in (("id_number", "id_level"), *((f, f) for f in FIELDS)):

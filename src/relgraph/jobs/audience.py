@@ -3,10 +3,16 @@ chosen, and the file written whole or not at all, safe to open in a spreadsheet.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Final
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from relgraph import model
 from relgraph.analytics.audience import (
@@ -84,11 +90,6 @@ def export(audience: Audience, path: Path, *, force: bool = False) -> pd.DataFra
     AudienceError
         As :func:`check_target` says.
     """
-    import os
-    import tempfile
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
     check_target(path, force=force)
     frame = audience.frame()
@@ -122,9 +123,6 @@ def export(audience: Audience, path: Path, *, force: bool = False) -> pd.DataFra
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv as pacsv
 
     flat = frame.copy()
     for column in LIST_COLUMNS:

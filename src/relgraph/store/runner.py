@@ -56,7 +56,7 @@ class DriverRunner:
     @classmethod
     def connect(cls, settings: Neo4jSettings) -> DriverRunner:
         """Open a driver to ``settings.uri`` and check the server answers."""
-        import neo4j
+        import neo4j  # only the Neo4j store loads the driver
 
         try:
             driver = neo4j.GraphDatabase.driver(
@@ -84,7 +84,7 @@ class DriverRunner:
         operation: str,
         write: bool = False,
     ) -> pd.DataFrame:
-        import neo4j
+        import neo4j  # only the Neo4j store loads the driver
 
         text = query(statement)
         values = dict(params or {})
