@@ -1,8 +1,9 @@
 # The relgraph API. `docker compose up` runs it against Neo4j 5 LTS with GDS (docker-compose.yml).
 FROM python:3.11-slim
 WORKDIR /app
-COPY pyproject.toml README.md requirements.lock ./
+COPY pyproject.toml setup.py README.md requirements.lock ./
 COPY src ./src
+COPY cypher ./cypher
 # The lock pins every version (constraints: the image takes the runtime dependencies only).
 RUN pip install --no-cache-dir -c requirements.lock . && useradd --system --uid 10001 relgraph \
     && mkdir -p /var/lib/relgraph && chown relgraph /var/lib/relgraph

@@ -13,7 +13,7 @@ NEO4J_STAMP := $(NEO4J_SERVER)/target/.built
 .PHONY: demo test lint typecheck unit neo4j neo4j-tests install clean bench eval lock
 
 # Installs exactly the pinned, hashed versions of requirements.lock, then relgraph itself.
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml setup.py requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
@@ -45,8 +45,8 @@ demo: $(STAMP)
 	$(BIN)/relgraph demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks conftest.py
-	$(BIN)/ruff format --check src tests benchmarks conftest.py
+	$(BIN)/ruff check src tests benchmarks conftest.py setup.py cypher
+	$(BIN)/ruff format --check src tests benchmarks conftest.py setup.py cypher
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

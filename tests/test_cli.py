@@ -157,7 +157,7 @@ def test_load_stats_analyze_against_the_neo4j_store(
 def test_analyze_with_gds_uses_the_gds_engine(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from relgraph.cli import _engine
+    from relgraph.cli.common import configured_engine
     from relgraph.config import Neo4jSettings, Settings
     from relgraph.engines.gds import GdsEngine
     from relgraph.store.neo4j import Neo4jStore
@@ -174,10 +174,10 @@ def test_analyze_with_gds_uses_the_gds_engine(
         classmethod(lambda cls, s, gen: made.append(gen) or cls(RecordingRunner(), gen, 10)),
     )
     settings = Settings.from_env({"RELGRAPH_STORE": "neo4j", "RELGRAPH_ANALYTICS_ENGINE": "gds"})
-    engine = _engine(settings, store)
+    engine = configured_engine(settings, store)
     assert isinstance(engine, GdsEngine)
     assert made == ["g7"]
-    assert _engine(Settings.from_env({}), store) is None
+    assert configured_engine(Settings.from_env({}), store) is None
 
 
 def test_analyze_whose_pagerank_does_not_converge_writes_nothing_and_says_what_to_set(

@@ -53,6 +53,18 @@ def test_the_image_runs_the_entrypoint_as_a_user() -> None:
     assert os.access(ROOT / "docker" / "entrypoint.sh", os.X_OK)
 
 
+def test_the_image_build_copies_the_cypher_statements_it_packages() -> None:
+    """The wheel built in the image takes relgraph.cypher from the top-level cypher/ folder."""
+    copied = {
+        part.rstrip("/")
+        for line in (ROOT / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ")
+        for part in line.split()[1:-1]
+    }
+    assert {"pyproject.toml", "setup.py", "src", "cypher"} <= copied
+    assert '"relgraph.cypher" = "cypher"' in (ROOT / "pyproject.toml").read_text()
+
+
 def test_the_entrypoint_synthesises_loads_analyses_and_serves(tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -168,7 +168,7 @@ def test_the_cli_refuses_bad_criteria_files(data_dir: Path, tmp_path: Path) -> N
 
 
 def test_the_demo_queries_answer(model: ReadModel) -> None:
-    from relgraph.cli import DEMO_QUERIES
+    from relgraph.cli.serving import DEMO_QUERIES
 
     person = model.person_ids[0]
     for query in (DEMO_QUERIES[0].format(person=person), *DEMO_QUERIES[1:]):

@@ -19,7 +19,7 @@ from relgraph.store.neo4j import PRUNE_STATEMENTS, WRITE_BACK, WRITE_ORDER
 
 ROOT = Path(__file__).resolve().parents[2]
 LINTER = ROOT / "tools" / "cypher-lint"
-CYPHER_DIR = ROOT / "src" / "relgraph" / "cypher"
+CYPHER_DIR = ROOT / "cypher"
 SRC = ROOT / "src" / "relgraph"
 
 
@@ -101,6 +101,12 @@ def test_every_statement_the_store_runs_exists() -> None:
     used |= {f"writeback_{name}" for name, _, _ in WRITE_BACK}
     used |= {prune for _, _, prune in WRITE_BACK if prune is not None}
     assert used <= shipped, sorted(used - shipped)
+
+
+def test_the_loader_reads_the_top_level_cypher_folder() -> None:
+    on_disk = {path.stem: path.read_text("utf-8").strip() for path in CYPHER_DIR.glob("*.cypher")}
+    assert set(cypher.statement_names()) == set(on_disk)
+    assert cypher.query("state_read") == on_disk["state_read"]
 
 
 def test_the_loader_refuses_names_that_are_not_statements() -> None:

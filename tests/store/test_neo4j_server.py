@@ -18,7 +18,7 @@ from tests.neo4j_server import Neo4jLogin
 
 pytestmark = pytest.mark.neo4j
 
-# The GDS procedures relgraph's GDS engine calls (src/relgraph/cypher/gds_*.cypher).
+# The GDS procedures relgraph's GDS engine calls (cypher/gds_*.cypher).
 RELGRAPH_PROCEDURES = [
     f"gds.{name}{suffix}"
     for name in ("graph.project", "wcc.write", "leiden.write", "pageRank.write")

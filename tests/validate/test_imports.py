@@ -32,6 +32,6 @@ def test_validate_reads_only_the_store_model_config_and_stored_settings() -> Non
 
 def test_nothing_but_the_cli_imports_validate() -> None:
     for path in SRC.rglob("*.py"):
-        if path.parent.name == "validate" or path.name == "cli.py":
+        if path.parent.name in {"validate", "cli"}:
             continue
         assert not any(n.startswith("relgraph.validate") for n in _imports(path)), path

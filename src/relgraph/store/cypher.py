@@ -1,14 +1,35 @@
-"""The one place Cypher text enters relgraph: statements loaded by name from ``relgraph/cypher/``."""
+"""The one place Cypher text enters relgraph: statements loaded by name from ``cypher/``.
+
+The statements live in the repository's top-level ``cypher/`` folder and are installed as the
+``relgraph.cypher`` package (pyproject.toml maps it there, for wheels and editable installs).
+"""
 
 from __future__ import annotations
 
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import LiteralString, cast
 
 from relgraph.store.base import StoreError
 
 CYPHER_PACKAGE = "relgraph.cypher"
+# src/relgraph/store/cypher.py -> the checkout's cypher/ folder, when running from source.
+_CHECKOUT_CYPHER = Path(__file__).resolve().parents[3] / "cypher"
+
+
+@cache
+def _statements() -> Traversable:
+    """The folder of statements: the source checkout's ``cypher/`` when running from one.
+
+    With ``PYTHONPATH=src`` over a shared environment, ``relgraph.cypher`` would resolve to
+    whichever checkout that environment installed (or to nothing), not the one being run.
+    An installed wheel has no such sibling folder and reads its package data.
+    """
+    if (_CHECKOUT_CYPHER / "__init__.py").is_file():
+        return _CHECKOUT_CYPHER
+    return resources.files(CYPHER_PACKAGE)
 
 
 @cache
@@ -27,7 +48,7 @@ def query(name: str) -> LiteralString:
     if not name.replace("_", "").isalnum():
         raise StoreError(f"invalid Cypher statement name {name!r}")
     try:
-        text = resources.files(CYPHER_PACKAGE).joinpath(f"{name}.cypher").read_text("utf-8")
+        text = _statements().joinpath(f"{name}.cypher").read_text("utf-8")
     except FileNotFoundError:
         raise StoreError(f"no Cypher statement {name!r} in {CYPHER_PACKAGE}") from None
     # mypy reads LiteralString as str (PEP 675 is not implemented there), so the cast is
@@ -38,5 +59,5 @@ def query(name: str) -> LiteralString:
 
 def statement_names() -> list[str]:
     """Names of every statement shipped, sorted."""
-    files = resources.files(CYPHER_PACKAGE).iterdir()
+    files = _statements().iterdir()
     return sorted(f.name.removesuffix(".cypher") for f in files if f.name.endswith(".cypher"))

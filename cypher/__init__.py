@@ -1,0 +1,1 @@
+"""The Cypher statements, one per ``.cypher`` file, shipped as the ``relgraph.cypher`` package."""

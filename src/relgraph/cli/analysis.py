@@ -1,0 +1,121 @@
+"""The analysis commands: ``analyze`` (run and store the analytics) and ``validate``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from relgraph.cli.common import (
+    DataDirOption,
+    app,
+    configured_engine,
+    console,
+    fail,
+    open_store,
+    progress,
+    settings_from,
+    store_name,
+)
+from relgraph.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from relgraph.engines.base import GraphEngine
+
+
+@app.command()
+def analyze(data_dir: DataDirOption = None) -> None:
+    """Run the analytics (networks, households, groups, influence, layering); store the results."""
+    settings = settings_from(data_dir)
+    analyze_store(settings)
+
+
+def analyze_store(settings: Settings) -> None:
+    from relgraph.analytics.influence import PageRankConvergenceError
+    from relgraph.analytics.settings import AnalysisSettings
+    from relgraph.graph import build_projection
+    from relgraph.jobs.analyze import analyze as run_analytics
+
+    try:
+        # Every threshold checked before the store is opened, so a typo costs nothing.
+        analysis = AnalysisSettings.from_env(engine=settings.engine)
+    except ConfigError as exc:
+        fail(str(exc))
+    open_store(settings, read_only=True).close()  # fails clearly when nothing was loaded
+    store = open_store(settings)
+    engine: GraphEngine | None = None
+    try:
+        if not store.has_table("persons"):
+            fail(f"the store {store_name(settings)} holds no data: run `relgraph load DIR` first")
+        engine = configured_engine(settings, store)
+        with progress() as update:
+            projection = build_projection(
+                store, progress=lambda step: update("projecting: " + step, 0, 1)
+            )
+            try:
+                report = run_analytics(store, projection, analysis, update, engine=engine)
+            except PageRankConvergenceError as exc:
+                fail(f"analyze stopped, nothing was written: {exc}")
+    finally:
+        if engine is not None:
+            engine.close()
+        store.close()
+    table = Table(title=f"analytics ({sum(report.seconds.values()):.1f} s)")
+    table.add_column("result table")
+    table.add_column("rows", justify="right")
+    for name, rows in report.tables.items():
+        table.add_row(name, f"{rows:,}")
+    console.print(table)
+
+
+@app.command()
+def validate(
+    truth: Annotated[
+        Path,
+        typer.Option(
+            "--truth",
+            help="Folder of truth files: persons.csv, households.csv, groups.csv, "
+            "guarantee_circles.csv, influencers.csv, laundering.csv, suspicious_accounts.csv "
+            "(any of them).",
+        ),
+    ],
+    data_dir: DataDirOption = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for report.md, the plots and metrics.json.")
+    ] = Path("report"),
+) -> None:
+    """Compare what analyze stored with truth files; write a report and print a summary."""
+    from relgraph.validate.job import ValidationError
+    from relgraph.validate.job import validate as run_validation
+    from relgraph.validate.report import format_value, write_report
+    from relgraph.validate.truth import FILES, TruthError, read_truth
+
+    settings = settings_from(data_dir)
+    try:
+        known = read_truth(truth)
+    except TruthError as exc:
+        fail(str(exc))
+    if not known.present:
+        fail(
+            f"no truth files in {truth}: expected any of "
+            f"{', '.join(f'{name}.csv' for name in FILES)}"
+        )
+    store = open_store(settings, read_only=True)  # fails clearly when nothing was loaded
+    try:
+        result = run_validation(store, known)
+    except ValidationError as exc:
+        fail(f"{store_name(settings)}: {exc}")
+    finally:
+        store.close()
+    written = write_report(result, out)
+    table = Table(title=f"validation against {truth}")
+    table.add_column("section")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for section in result.sections:
+        for i, (measure, value) in enumerate(section.headline.items()):
+            table.add_row(section.name if i == 0 else "", measure, format_value(value))
+    console.print(table)
+    console.print(f"report written to {written[0]} (metrics in {written[1]})")

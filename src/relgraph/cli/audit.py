@@ -1,0 +1,52 @@
+"""The ``audit`` commands: check the tamper-evident audit trail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from relgraph.cli.common import DataDirOption, app, console, err_console, fail, settings_from
+from relgraph.config import ConfigError
+
+audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    file: Annotated[
+        Path | None, typer.Argument(help="Audit log [default <data-dir>/audit.log].")
+    ] = None,
+    anchor: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchor",
+            help="The log's anchor [env RELGRAPH_AUDIT_ANCHOR; default beside the log].",
+        ),
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Check the audit log against its key and anchor; exit 1 naming what changed.
+
+    The key comes from RELGRAPH_AUDIT_KEY or RELGRAPH_AUDIT_KEY_FILE (outside production,
+    the generated <data-dir>/audit-key).
+    """
+    from relgraph.api.audit import LOG_NAME, verify
+    from relgraph.api.audit_key import load_audit_key
+
+    settings = settings_from(data_dir)
+    path = file or settings.data_dir / LOG_NAME
+    try:
+        key = load_audit_key(
+            settings.audit, settings.data_dir, production=settings.production, generate=False
+        )
+    except ConfigError as exc:
+        fail(str(exc))
+    verdict = verify(path, key, anchor or settings.audit.anchor)
+    if verdict.ok:
+        console.print(f"{path}: {verdict.message}")
+        return
+    err_console.print(f"[bold red]{path}: {verdict.message}[/]")
+    raise typer.Exit(1)

@@ -1,0 +1,122 @@
+"""What every command shares: the app, the consoles, settings, errors, the store and progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from relgraph.config import ConfigError, Settings
+from relgraph.store.base import Store, StoreError
+
+if TYPE_CHECKING:
+    from relgraph.engines.base import GraphEngine
+
+app = typer.Typer(
+    name="relgraph",
+    help="Customer-relationship graph analytics for banks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Where the store, quarantine and reports live [env RELGRAPH_DATA_DIR; default ./relgraph-data].",
+    ),
+]
+
+
+def settings_from(data_dir: Path | None) -> Settings:
+    """The settings from the environment with ``--data-dir`` over them; bad ones fail."""
+    try:
+        return Settings.from_env().with_overrides(data_dir=data_dir)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print ``message`` as one error line and exit with ``code``."""
+    # One line whatever the terminal width, and a path with [brackets] is not markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def store_opener(settings: Settings, *, read_only: bool = False) -> Callable[[], Store]:
+    """A function that opens the configured store (raising :class:`StoreError`)."""
+    if settings.store == "neo4j":
+        from relgraph.store.neo4j import Neo4jStore
+
+        return lambda: Neo4jStore.connect(settings.neo4j)
+    from relgraph.store.embedded import EmbeddedStore
+
+    return lambda: EmbeddedStore(settings.data_dir, read_only=read_only)
+
+
+def store_name(settings: Settings) -> str:
+    """The configured store as an error message names it."""
+    if settings.store == "neo4j":
+        return f"neo4j {settings.neo4j.uri} database {settings.neo4j.database}"
+    return f"embedded {settings.data_dir}"
+
+
+def open_store(settings: Settings, *, read_only: bool = False) -> Store:
+    """The configured store, open; failing to open it fails the command."""
+    try:
+        return store_opener(settings, read_only=read_only)()
+    except StoreError as exc:
+        fail(str(exc))
+
+
+def configured_engine(settings: Settings, store: Store) -> GraphEngine | None:
+    """The GDS engine when configured (it runs on the store's live generation)."""
+    if settings.engine != "gds":
+        return None
+    from relgraph.engines.gds import GdsEngine
+    from relgraph.store.neo4j import Neo4jStore
+
+    if not isinstance(store, Neo4jStore):
+        fail("RELGRAPH_ANALYTICS_ENGINE=gds needs RELGRAPH_STORE=neo4j")
+    try:
+        return GdsEngine.connect(settings.neo4j, store.generation)
+    except StoreError as exc:
+        fail(str(exc))
+
+
+@contextmanager
+def progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A rich progress bar fed by ``(stage, done, total)`` callbacks; silent when not a TTY."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=max(total, 1))
+            bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+        yield update

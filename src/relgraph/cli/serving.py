@@ -1,0 +1,169 @@
+"""The serving commands: ``serve`` (the GraphQL API), ``demo`` and ``export-schema``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from relgraph.cli.analysis import analyze_store
+from relgraph.cli.common import (
+    DataDirOption,
+    app,
+    console,
+    fail,
+    open_store,
+    settings_from,
+    store_opener,
+)
+from relgraph.cli.data import FileFormat, load_source, print_stats, synth
+from relgraph.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from relgraph.api.auth import KeyRing
+
+
+@app.command()
+def demo(
+    customers: Annotated[int, typer.Option("--customers", help="Size of the demo bank.")] = 20_000,
+    seed: Annotated[int, typer.Option("--seed")] = 42,
+    data_dir: DataDirOption = None,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+) -> None:
+    """Synthesise a bank, load and analyse it, then serve the API with a demo key."""
+    settings = settings_from(data_dir)
+    bank = settings.data_dir / "demo-bank"
+    console.rule(f"1/5 synthesising a {customers:,}-customer bank into {bank}")
+    synth(out=bank, customers=customers, seed=seed, fmt=FileFormat.csv, dirty=0.01)
+    console.rule(f"2/5 loading it into {settings.data_dir}")
+    load_source(bank, settings)
+    console.rule("3/5 graph projection")
+    print_stats(settings)
+    console.rule("4/5 analytics")
+    analyze_store(settings)
+    _demo_serve(settings, host, port)
+
+
+DEMO_QUERIES = (
+    """query Customer {{
+  customer(id: "{person}") {{
+    id name segment aum products
+    records {{ customerId sourceSystem matchScore }}
+    accounts(first: 5) {{ totalCount edges {{ node {{ id product balance }} }} }}
+    household {{ id }}
+    network {{ id size }}
+  }}
+}}""",
+    """query TopHouseholds {
+  households(filter: {minSize: 2, lacksProduct: "loan"}, first: 5) {
+    totalCount
+    edges { node { id size totalAum products missingProducts head { name } } }
+  }
+}""",
+    """query LoanCampaign {
+  campaignAudience(criteria: {unit: HOUSEHOLD, minSize: 2, minTotalAum: 100000,
+                              lacksProducts: ["loan"]}, first: 5) {
+    totalCount
+    edges { node { unitId totalAum productGap contacts excluded { reason count } qualifiedBecause } }
+  }
+}""",
+)
+
+
+def _demo_serve(settings: Settings, host: str, port: int) -> None:
+    from relgraph.api.auth import KeyRing, Role, demo_key
+
+    try:
+        keys = KeyRing.from_env()
+    except ConfigError as exc:
+        fail(str(exc))
+    key = None
+    if not len(keys):
+        key = demo_key()
+        keys = KeyRing({key: Role.ANALYST})
+    store = open_store(settings, read_only=True)
+    try:
+        persons = store.read_table("persons", ["person_id", "n_records"]).to_pandas()
+        # Show off identity resolution: a person found in several source systems.
+        several = persons[persons["n_records"] >= 2]
+        person = str((several if len(several) else persons)["person_id"].iloc[0])
+    finally:
+        store.close()
+    console.rule("5/5 serving the API")
+    console.print(f"GraphiQL: http://{host}:{port}/graphql   (Ctrl-C stops the server)")
+    if key:
+        console.print(f"demo analyst key (this run only): [bold]{key}[/]")
+        console.print('In GraphiQL, add the header {"Authorization": "Bearer <key>"}.')
+    else:
+        console.print("Using the keys from RELGRAPH_API_KEYS / RELGRAPH_API_KEYS_FILE.")
+    console.print("Example queries:")
+    console.print(DEMO_QUERIES[0].format(person=person), markup=False, highlight=False)
+    for query in DEMO_QUERIES[1:]:
+        console.print(query, markup=False, highlight=False)
+    serve_api(settings, host, port, keys)
+
+
+@app.command()
+def serve(
+    data_dir: DataDirOption = None,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the GraphQL API (/graphql, /healthz, /readyz, /metrics) from the store."""
+    from relgraph.api.auth import KeyRing
+
+    settings = settings_from(data_dir)
+    try:
+        keys = KeyRing.from_env()
+    except ConfigError as exc:
+        fail(str(exc))
+    if not len(keys):
+        fail("no API keys: set RELGRAPH_API_KEYS ('role:key,…') or RELGRAPH_API_KEYS_FILE")
+    serve_api(settings, host, port, keys)
+
+
+def serve_api(settings: Settings, host: str, port: int, keys: KeyRing) -> None:
+    from relgraph.api.bodylimit import max_body_bytes
+    from relgraph.api.server import serve as run_server
+
+    try:
+        max_body_bytes()  # a bad RELGRAPH_MAX_BODY_BYTES stops here, not in a traceback
+    except ConfigError as exc:
+        fail(str(exc))
+    if settings.store == "embedded" and not (settings.data_dir / "relgraph.duckdb").exists():
+        fail(f"no store in {settings.data_dir}: run `relgraph load DIR` first")
+    if settings.store == "neo4j":
+        # Unreachable at start-up is an error to see at once; later outages are
+        # reported by /readyz and recovered from without a restart.
+        open_store(settings, read_only=True).close()
+    from relgraph.api.audit import AuditError
+    from relgraph.api.locks import LockedError
+
+    try:
+        run_server(
+            store_opener(settings, read_only=True),
+            settings.store,
+            settings.data_dir,
+            host,
+            port,
+            keys,
+            production=settings.production,
+            audit=settings.audit,
+        )
+    except (ConfigError, AuditError, LockedError) as exc:
+        fail(str(exc))
+
+
+@app.command("export-schema")
+def export_schema(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the SDL.")] = Path(
+        "schema.graphql"
+    ),
+) -> None:
+    """Write the GraphQL schema (SDL) to a file."""
+    from relgraph.api.schema import build_schema
+
+    out.write_text(str(build_schema()) + "\n", encoding="utf-8")
+    console.print(f"schema written to {out}")
