@@ -65,3 +65,13 @@ def test_a_planted_cycle_is_caught(tmp_path: Path) -> None:
     )
     assert violations(src) == []
     assert cycles(src) == [["analytics.engine", "analytics.networks"]]
+
+
+def test_no_module_is_over_600_lines() -> None:
+    # A module past 600 lines holds more than one thing a newcomer would look for by name.
+    long = {
+        str(path.relative_to(SRC)): n
+        for path in sorted(SRC.rglob("*.py"))
+        if (n := len(path.read_text("utf-8").splitlines())) > 600
+    }
+    assert long == {}
