@@ -48,7 +48,7 @@ CANDIDATES = {
     "layeringCheck": """query layeringCheck($id: ID!) { layeringCheck(accountId: $id,
       maxHops: 8) { score truncated reasons { reason weight }
       chains { id typology score hops { txId amount timestamp } } } }""",
-    "riskChains": """query riskChains { riskChains(filter: {minScore: 0}, first: 100) {
+    "riskChains": """query riskChains { riskChains(filter: {minScore: 0}, first: 15) {
       totalCount edges { node { id typology score reasons { reason weight }
       hops { txId amount from { id } to { id } } } } } }""",
     "households": """query households { households(first: 30) { totalCount

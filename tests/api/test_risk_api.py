@@ -11,9 +11,9 @@ from relgraph.api.readmodel import ReadModel
 
 from .conftest import run
 
-CHAINS = """query($f: RiskChainFilter) { riskChains(filter: $f, first: 50) { totalCount edges { node {
-  id typology score reasons { reason weight value }
-  hops { txId from { id holder { id } } to { id holder { id } } amount timestamp } } } } }"""
+CHAINS = """query($f: RiskChainFilter) { riskChains(filter: $f, first: 10) { totalCount edges { node {
+  id typology score hopCount reasons { reason weight value }
+  hops(first: 8) { txId from { id holder { id } } to { id holder { id } } amount timestamp } } } } }"""
 CHECK = """query($a: ID!, $w: Float, $h: Int, $m: Float) { layeringCheck(accountId: $a, windowHours: $w, maxHops: $h, minAmount: $m) {
   score truncated reasons { reason weight } chains { id typology score hops { txId } } } }"""
 
@@ -100,3 +100,22 @@ def test_campaign_never_sees_risk_flags(model: ReadModel) -> None:
     messages = {e.message for e in campaign.errors}
     assert "Permission denied: role 'campaign' may not read Person.riskFlags." in messages
     assert run(query, model, Role.ANALYST).errors is None
+
+
+def test_hops_are_listed_a_page_at_a_time_and_priced_as_such(model: ReadModel) -> None:
+    query = """query($n: Int!) { riskChains(first: 5) { edges { node {
+        hopCount hops(first: $n) { txId } } } } }"""
+    two = run(query, model, Role.RISK, n=2)
+    assert two.errors is None, two.errors
+    for edge in two.data["riskChains"]["edges"]:
+        node = edge["node"]
+        assert len(node["hops"]) == min(2, node["hopCount"])
+    bad = run(query, model, Role.RISK, n=0)
+    assert bad.errors[0].message == "hops(first:) must be between 1 and 1000, not 0."
+    # 100 chains × the default 50 hops each is what the query may resolve: over the limit.
+    heavy = run(
+        "{ riskChains(first: 100) { edges { node { hops { txId amount from { id } } } } } }",
+        model,
+        Role.RISK,
+    )
+    assert heavy.errors[0].extensions["code"] == "LIMIT_EXCEEDED"

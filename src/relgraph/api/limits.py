@@ -133,6 +133,8 @@ class _Estimator:
     ) -> int:
         """How many times the field's selections resolve, per parent item."""
         first = self.first(node)
+        if first is None:
+            first = _default_first(parent, node)
         if isinstance(kind, GraphQLList):
             if node.name.value == "edges" and is_connection(parent):
                 return 1  # the connection above already counted its page
@@ -153,6 +155,17 @@ class _Estimator:
         else:
             value = None  # null: the default page
         return None if value is None else max(value, 1)
+
+
+def _default_first(parent: GraphQLNamedType | None, node: FieldNode) -> int | None:
+    """The schema's default for a field's ``first`` argument (``RiskChain.hops(first = 50)``):
+    what the field returns when the query does not say."""
+    if not isinstance(parent, _Composite):
+        return None
+    definition = parent.fields.get(node.name.value)
+    argument = None if definition is None else definition.args.get("first")
+    default = None if argument is None else argument.default_value
+    return default if isinstance(default, int) and not isinstance(default, bool) else None
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:

@@ -36,13 +36,40 @@ class ChainHop:
     timestamp: str
 
 
+HOPS_PAGE = 50
+"""Hops a chain lists unless asked for more: a fan-in burst can hold hundreds of transfers,
+and the cost limit prices ``hops`` at what it may return."""
+MAX_HOPS_LISTED = 1_000
+
+
 @strawberry.type(description="A layered flow the batch scan or a check found.")
 class RiskChain:
     id: strawberry.ID
     typology: str
     score: float
     reasons: list[RiskReason]
-    hops: list[ChainHop]
+    hop_count: int = strawberry.field(description="How many transfers the chain holds.")
+    chain: strawberry.Private[CheckedChain]
+
+    @strawberry.field(
+        description="The chain's transfers in hop order: the first `first` of them "
+        f"(default {HOPS_PAGE}, at most {MAX_HOPS_LISTED}; hopCount says how many there are)."
+    )
+    def hops(self, info: Info, first: int = HOPS_PAGE) -> list[ChainHop]:
+        if not 1 <= first <= MAX_HOPS_LISTED:
+            raise ClientError(f"hops(first:) must be between 1 and {MAX_HOPS_LISTED}, not {first}.")
+        ctx = info.context
+        index = ctx.model.account_index
+        return [
+            ChainHop(
+                tx_id=h.tx_id,
+                source=account_node(ctx, index[h.from_account]),
+                target=account_node(ctx, index[h.to_account]),
+                amount=h.amount,
+                timestamp=datetime.fromtimestamp(h.ts / 1000, UTC).isoformat(timespec="seconds"),
+            )
+            for h in self.chain.hops[:first]
+        ]
 
 
 @strawberry.type(description="The layering settings an on-demand check ran with.")
@@ -98,22 +125,13 @@ def _epoch_ms(name: str, text: str | None) -> int | None:
 
 def _chain(ctx: Context, chain: CheckedChain) -> RiskChain:
 
-    m = ctx.model
     return RiskChain(
         id=strawberry.ID(chain.chain_id),
         typology=chain.typology,
         score=chain.score,
         reasons=risk_reasons(chain.reasons),
-        hops=[
-            ChainHop(
-                tx_id=h.tx_id,
-                source=account_node(ctx, m.account_index[h.from_account]),
-                target=account_node(ctx, m.account_index[h.to_account]),
-                amount=h.amount,
-                timestamp=datetime.fromtimestamp(h.ts / 1000, UTC).isoformat(timespec="seconds"),
-            )
-            for h in chain.hops
-        ],
+        hop_count=len(chain.hops),
+        chain=chain,
     )
 
 
