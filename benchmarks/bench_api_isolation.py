@@ -59,7 +59,7 @@ CANDIDATES = {
       edges { node { unitId size totalAum deposits products productGap contacts
       excluded { reason count } qualifiedBecause } } } }""",
 }
-HEAVY = "riskChains"
+HEAVY = "households"
 """The heaviest in server time of the candidates on this bank (``--probe``)."""
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -39,6 +40,11 @@ HEAVY_LANE = 1
 """Heavy operations running at once, over all keys. Resolvers are Python: threads share one
 interpreter lock, so every heavy query running beside the light ones slows them; one at a
 time keeps lookups and probes quick, and heavy queries queue (within their deadline)."""
+HEAVY_REST = 1.0
+"""After a heavy operation of ``d`` seconds the lane rests ``HEAVY_REST × d`` before the
+next one starts: back-to-back heavy queries would otherwise hold the interpreter lock most of
+the time (one at a time is not enough), so heavy work gets at most half of it and lookups
+the rest. The finished query's answer is not held back; only the next heavy one waits."""
 HEAVY_QUEUE = DEFAULT_WORKERS // 2
 """Heavy operations holding a worker (running or waiting for the lane); more get 429."""
 DEFAULT_KEY_BUDGET = 2 * MAX_COST
@@ -55,12 +61,16 @@ class CostBudget:
         heavy_cost: int = HEAVY_COST,
         heavy_lane: int = HEAVY_LANE,
         heavy_queue: int = HEAVY_QUEUE,
+        heavy_rest: float = HEAVY_REST,
     ) -> None:
         self.per_key = per_key
         self.heavy_cost = heavy_cost
         self._heavy = threading.BoundedSemaphore(heavy_lane)
         self.heavy_queue = heavy_queue
         self._heavy_holding = 0
+        self.heavy_rest = heavy_rest
+        self._rest_until = 0.0
+        """When the heavy lane may start its next operation (``time.monotonic``)."""
         self.retry_after = max(1, math.ceil(retry_after))
         """Seconds a refused client should wait: the deadline bounds every query in flight."""
         self._lock = threading.Lock()
@@ -87,11 +97,20 @@ class CostBudget:
             yield False
             return
         entered = False
+        started = 0.0
+        deadline = time.monotonic() + min(max(timeout, 0.0), 60.0)
         try:
-            entered = self._heavy.acquire(timeout=min(max(timeout, 0.0), 60.0))
+            entered = self._heavy.acquire(timeout=max(deadline - time.monotonic(), 0.0))
+            if entered:
+                rest = self._rest_until - time.monotonic()
+                if rest > 0:
+                    # Sleeping releases the interpreter lock: lookups run meanwhile.
+                    time.sleep(min(rest, max(deadline - time.monotonic(), 0.0)))
+                started = time.monotonic()
             yield entered
         finally:
             if entered:
+                self._rest_until = time.monotonic() + self.heavy_rest * (time.monotonic() - started)
                 self._heavy.release()
             with self._lock:
                 self._heavy_holding -= 1
