@@ -280,3 +280,41 @@ def test_cli_verify_takes_the_anchor_from_elsewhere(
     assert result.exit_code == 0, result.output
     monkeypatch.setenv("RELGRAPH_AUDIT_ANCHOR", str(anchor))
     assert runner.invoke(app, ["audit", "verify", str(audit.path)]).exit_code == 0
+
+
+def test_concurrent_appends_commit_together_and_every_line_verifies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    audit = AuditLog(tmp_path / "audit.log", KEY)
+    fsyncs = 0
+    real_fsync = os.fsync
+
+    def counting_fsync(fd: int) -> None:
+        nonlocal fsyncs
+        fsyncs += 1
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counting_fsync)
+    barrier = threading.Barrier(32)
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        for j in range(10):
+            audit.append(key_id=f"k_{i}", role="risk", operation="op", ids=[f"P{j}"],
+                         outcome="ok")  # fmt: skip
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    monkeypatch.undo()
+    verdict = verify(tmp_path / "audit.log", KEY)
+    assert verdict.ok, verdict.message
+    assert verdict.lines == 320
+    seqs = [json.loads(line)["seq"] for line in (tmp_path / "audit.log").read_text().splitlines()]
+    assert seqs == list(range(1, 321))
+    # Each commit fsyncs the log and the anchor; batching needs fewer than one pair a line.
+    assert fsyncs < 2 * 320
