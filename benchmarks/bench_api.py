@@ -69,14 +69,20 @@ def prepare(customers: int, seed: int) -> tuple[Path, list[str], list[str]]:
     return store_dir, persons, accounts
 
 
-def start_server(store_dir: Path, port: int) -> subprocess.Popen[str]:
+def start_server(
+    store_dir: Path, port: int, keys: str | None = None, src: str | None = None
+) -> subprocess.Popen[str]:
+    """``relgraph serve`` on 127.0.0.1 with ``keys`` (``role:key,…``), from ``src`` if given
+    (another checkout's sources, for before/after runs); returns once ``/readyz`` says ready."""
     env = {
         **os.environ,
-        "RELGRAPH_API_KEYS": f"analyst:{KEY},risk:{RISK_KEY}",
+        "RELGRAPH_API_KEYS": keys or f"analyst:{KEY},risk:{RISK_KEY}",
         "RELGRAPH_DATA_DIR": str(store_dir),
     }
+    if src:
+        env["PYTHONPATH"] = src
     server = subprocess.Popen(
-        [sys.executable, "-m", "relgraph.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "relgraph.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 300

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import signal
 import statistics
@@ -31,10 +30,10 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+import bench_api
 from bench_api import CUSTOMER, DATA, _free_port, prepare
 
 ANALYST_KEY = "bench-analyst-key-0123456789"
@@ -102,23 +101,7 @@ class Client:
 
 def start_server(store_dir: Path, port: int, src: str | None) -> subprocess.Popen[str]:
     keys = [f"analyst:{ANALYST_KEY}", *(f"risk:{k}" for k in HEAVY_KEYS)]
-    env = {**os.environ, "RELGRAPH_API_KEYS": ",".join(keys), "RELGRAPH_DATA_DIR": str(store_dir)}
-    if src:
-        env["PYTHONPATH"] = src
-    server = subprocess.Popen(
-        [sys.executable, "-m", "relgraph.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    server.kill()
-    raise SystemExit("server never became ready")
+    return bench_api.start_server(store_dir, port, ",".join(keys), src)
 
 
 def _body(name: str, account: str) -> dict[str, object]:

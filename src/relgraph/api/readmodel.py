@@ -214,32 +214,28 @@ class ReadModel:
             )
         return self.layering
 
-    def rows_between(self, frame: pd.DataFrame, column: str, key: str) -> pd.DataFrame:
-        """The rows of ``frame`` (sorted by ``column``) whose ``column`` equals ``key``."""
-        # The key column as an array once per frame, not per call: riskChains calls this
-        # for every chain of a page, and the conversion alone cost O(rows) each time.
+    def _span(self, frame: pd.DataFrame, column: str, key: str) -> slice:
+        """Where ``column`` (``frame`` is sorted by it) equals ``key``."""
+        # The key column as an array once per frame, not per call: riskChains looks up
+        # every chain of a page, and the conversion alone cost O(rows) each time.
         cache_key = (id(frame), column)
         values = self._key_columns.get(cache_key)
         if values is None:
             values = frame[column].to_numpy(dtype=object)
             self._key_columns[cache_key] = values
         lo = int(np.searchsorted(values, key, side="left"))
-        hi = int(np.searchsorted(values, key, side="right"))
-        return frame.iloc[lo:hi]
+        return slice(lo, int(np.searchsorted(values, key, side="right")))
+
+    def rows_between(self, frame: pd.DataFrame, column: str, key: str) -> pd.DataFrame:
+        """The rows of ``frame`` (sorted by ``column``) whose ``column`` equals ``key``."""
+        return frame.iloc[self._span(frame, column, key)]
 
     def records_between(self, frame: pd.DataFrame, column: str, key: str) -> list[dict[str, Any]]:
         """:meth:`rows_between` as row dicts (shared: do not change them), without building
         a DataFrame per call: a page of 100 risk chains built 200 of them, a fifth of its time."""
-        cache_key = (id(frame), column)
-        values = self._key_columns.get(cache_key)
-        if values is None:
-            values = frame[column].to_numpy(dtype=object)
-            self._key_columns[cache_key] = values
         if id(frame) not in self._records:
             self._records[id(frame)] = cast(list[dict[str, Any]], frame.to_dict("records"))
-        lo = int(np.searchsorted(values, key, side="left"))
-        hi = int(np.searchsorted(values, key, side="right"))
-        return self._records[id(frame)][lo:hi]
+        return self._records[id(frame)][self._span(frame, column, key)]
 
 
 def _members(frame: pd.DataFrame, group: str, member: str) -> dict[str, list[str]]:
