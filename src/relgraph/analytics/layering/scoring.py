@@ -165,20 +165,22 @@ def _linked(ctx: _Context, a: I64, b: I64) -> I64:
     tests: list[tuple[int, B]] = [
         (5, _share_device(ctx, pa_, pb)),
     ]
-    if ctx.network is not None:
-        tests.append(
-            (4, persons & (ctx.network[np.maximum(pa_, 0)] == ctx.network[np.maximum(pb, 0)]))
-        )
-    if ctx.household is not None:
-        tests.append(
-            (3, persons & (ctx.household[np.maximum(pa_, 0)] == ctx.household[np.maximum(pb, 0)]))
-        )
+    for value, label in ((4, ctx.network), (3, ctx.household)):
+        if label is not None:
+            tests.append((value, _same_label(label, pa_, pb, persons)))
     tests.append((2, (persons & (pa_ == pb)) | ((ea >= 0) & (ea == eb))))
     tests.append((1, a == b))
     # Weaker codes first, so a stronger one overwrites them.
     for value, hit in tests:
         code[hit] = value
     return code
+
+
+def _same_label(label: I64, pa_: I64, pb: I64, persons: B) -> B:
+    """Per pair of persons (``persons``: both ends are one): the same network or household?"""
+    if len(label) == 0:  # no persons at all (an enterprise-only load): no pair is linked
+        return np.zeros(len(pa_), bool)
+    return persons & (label[np.maximum(pa_, 0)] == label[np.maximum(pb, 0)])
 
 
 _LINK_WEIGHT: Final = np.array([0.0, 1.0, 1.0, 0.8, 0.7, 0.7])
