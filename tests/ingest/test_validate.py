@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from relgraph.ingest import IngestError
+from relgraph.ingest.refusal import LoadRefusedError
 from relgraph.store.embedded import EmbeddedStore
 
 from .conftest import bank_tables, load, read_quarantine, write_bank, write_csv
@@ -92,7 +93,10 @@ def test_several_reasons_on_one_row_are_all_given(tmp_path: Path) -> None:
 def test_a_refused_parent_takes_its_children_with_it(tmp_path: Path) -> None:
     tables = bank_tables()
     tables["customers"][2]["birth_date"] = "31/01/1980"  # C3 refused …
-    report = load(write_bank(tmp_path / "bank", tables), tmp_path / "data")
+    # … which empties family and transfers, so the load is refused; its report says why.
+    with pytest.raises(LoadRefusedError) as refused:
+        load(write_bank(tmp_path / "bank", tables), tmp_path / "data")
+    report = refused.value.report
     by_table = {t.table: t for t in report.tables}
     # … so A2 (held by C3), T1/T2 (through A2) and the family tie are refused too, each saying why.
     assert by_table["accounts"].reasons == {"unknown_foreign_key": 1}

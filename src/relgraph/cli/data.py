@@ -19,8 +19,8 @@ from relgraph.cli.common import (
     progress,
     settings_from,
 )
-from relgraph.config import Settings
-from relgraph.store.base import StoreError
+from relgraph.config import ConfigError, Settings
+from relgraph.store.base import Store, StoreError
 
 
 class FileFormat(StrEnum):
@@ -72,32 +72,100 @@ def load(
         Path, typer.Argument(help="Directory with one CSV or Parquet file per table.")
     ],
     data_dir: DataDirOption = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Validate, resolve and report without writing the store, quarantine or "
+            "report; exit 3 when the load would be refused.",
+        ),
+    ] = False,
+    max_quarantine_share: Annotated[
+        float | None,
+        typer.Option(
+            "--max-quarantine-share",
+            min=0.0,
+            max=1.0,
+            help="Refuse the load when a table of 100+ rows has a larger share quarantined "
+            "[env RELGRAPH_MAX_QUARANTINE_SHARE; default 0.05].",
+        ),
+    ] = None,
 ) -> None:
-    """Validate, normalise and load a directory of source tables into the store."""
+    """Validate, normalise and load a directory of source tables into the store.
+
+    Exit status: 0 loaded (or unchanged), 2 the input or the store cannot be used, 3 the
+    load was refused (a table lost every row, or too large a share) and the store keeps
+    its last good load.
+    """
     settings = settings_from(data_dir)
-    load_source(source, settings)
+    load_source(source, settings, dry_run=dry_run, max_quarantine_share=max_quarantine_share)
 
 
-def load_source(source: Path, settings: Settings) -> None:
+REFUSED_EXIT = 3
+"""``relgraph load``'s exit status when it refused (or, dry, would refuse) the input."""
+
+
+def load_source(
+    source: Path,
+    settings: Settings,
+    *,
+    dry_run: bool = False,
+    max_quarantine_share: float | None = None,
+) -> None:
     from relgraph.ingest import IngestError, format_report, load_directory
+    from relgraph.ingest.refusal import LoadRefusedError, QuarantineLimit, refusal_sentence
 
     if not source.is_dir():
         fail(f"{source} is not a directory")
-    store = open_store(settings)
+    if max_quarantine_share is None:
+        try:
+            max_quarantine_share = QuarantineLimit.from_env().quarantine_share
+        except ConfigError as exc:
+            fail(str(exc))
+    store = _dry_run_store(settings) if dry_run else open_store(settings)
     try:
         with progress() as update:
-            store.progress = update
+            if store is not None:
+                store.progress = update
             report = load_directory(
-                source, store, settings.data_dir, progress=update, id_secret=settings.id_secret
+                source,
+                store,
+                settings.data_dir,
+                progress=update,
+                id_secret=settings.id_secret,
+                max_quarantine_share=max_quarantine_share,
+                dry_run=dry_run,
             )
+    except LoadRefusedError as exc:
+        console.print(format_report(exc.report))
+        fail(str(exc), code=REFUSED_EXIT)
     except IngestError as exc:
         fail(f"load stopped, nothing written: {exc}")
     except StoreError as exc:
         fail(f"load stopped; the store keeps its last good load: {exc}")
     finally:
-        store.close()
+        if store is not None:
+            store.close()
     console.print(format_report(report))
+    if dry_run:
+        console.print(
+            "dry run: nothing was written (the store, quarantine/ and load-report.json are "
+            "as they were)"
+        )
+        if report.refusals:
+            fail(refusal_sentence(report), code=REFUSED_EXIT)
+        return
     console.print(f"report saved to {settings.data_dir / 'load-report.json'}")
+
+
+def _dry_run_store(settings: Settings) -> Store | None:
+    """The store, opened only to be read; None when there is no embedded store yet (a dry
+    run does not create one)."""
+    from relgraph.store.embedded import STORE_FILE
+
+    if settings.store == "embedded" and not (settings.data_dir / STORE_FILE).exists():
+        return None
+    return open_store(settings, read_only=True)
 
 
 @app.command()

@@ -9,25 +9,31 @@ Order of work, and why:
 3. read, type and check each table in dependency order inside an in-memory DuckDB
    (foreign keys are checked against what the earlier tables actually loaded), stage
    quarantine files;
-4. resolve persons, then hand all canonical tables to the store in one transaction;
-5. only after the commit, swap the quarantine folder, the person-id map (when the
+4. refuse the load when a table lost every row or too large a share of them
+   (:mod:`relgraph.ingest.refusal`): before the store is handed anything;
+5. resolve persons, then hand all canonical tables to the store in one transaction
+   (a dry run stops here and returns the report);
+6. only after the commit, swap the quarantine folder, the person-id map (when the
    person-id key changed) and the report in.
 
-A failure anywhere before step 5 leaves the store, the quarantine folder and the
-report of the last good load as they were.
+A failure or refusal anywhere before step 6 leaves the store, the quarantine folder and
+the report of the last good load as they were.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from relgraph import model
 from relgraph.canonical import LAYOUT_VERSION, canonical_schema
@@ -37,7 +43,8 @@ from relgraph.ingest.errors import IngestError
 from relgraph.ingest.linkage import LinkageParams, as_arrow, resolve
 from relgraph.ingest.person_ids import PersonIdKey
 from relgraph.ingest.readers import RawTable, find_inputs, fingerprint, raw_view, read_raw
-from relgraph.ingest.report import LoadReport, TableReport, read_report
+from relgraph.ingest.refusal import QuarantineLimit, clear_rejected, keep_rejected, refusals
+from relgraph.ingest.report import IdentityStats, LoadReport, TableReport, read_report
 from relgraph.ingest.sql import connect, count, ident
 from relgraph.ingest.validate import (
     REASONS,
@@ -59,11 +66,14 @@ META_LOADED_AT = "loaded_at"
 
 def load_directory(
     source: Path,
-    store: Store,
+    store: Store | None,
     data_dir: Path,
     progress: Progress | None = None,
     linkage: LinkageParams | None = None,
     id_secret: str | None = None,
+    *,
+    max_quarantine_share: float | None = None,
+    dry_run: bool = False,
 ) -> LoadReport:
     """Load the input tables in ``source`` into ``store``.
 
@@ -71,8 +81,9 @@ def load_directory(
     ----------
     source : Path
         Directory with one ``<table>.csv`` or ``<table>.parquet`` per input table.
-    store : Store
-        Where the canonical tables go (replaced as a whole, atomically).
+    store : Store or None
+        Where the canonical tables go (replaced as a whole, atomically); only read in a
+        dry run, and None there when there is no store yet.
     data_dir : Path
         Where ``quarantine/`` and ``load-report.json`` are written.
     progress : callable, optional
@@ -82,6 +93,12 @@ def load_directory(
     id_secret : str, optional
         The person-id secret; ``RELGRAPH_ID_SECRET`` when omitted, else the
         ``id-secret`` file in ``data_dir`` (created on the first load).
+    max_quarantine_share : float, optional
+        The largest share of a table of 100 rows or more that may be quarantined;
+        ``RELGRAPH_MAX_QUARANTINE_SHARE`` (default 0.05) when omitted.
+    dry_run : bool
+        Validate, resolve and report, writing nothing (no store, quarantine, report or
+        secret); the report's ``refusals`` say whether a real load would be refused.
 
     Returns
     -------
@@ -91,6 +108,9 @@ def load_directory(
 
     Raises
     ------
+    LoadRefusedError
+        When a table lost every row or more than the allowed share: the store, report
+        and quarantine are untouched; the attempt is kept beside them (not in a dry run).
     IngestError
         On a missing required table or column, an unreadable file, or an unusable
         ``id-secret`` file; nothing is written.
@@ -110,32 +130,33 @@ def load_directory(
     data_dir = Path(data_dir)
     files = find_inputs(Path(source))
     linkage = linkage or LinkageParams.from_env()
+    if max_quarantine_share is None:
+        max_quarantine_share = QuarantineLimit.from_env().quarantine_share
     if id_secret is None:
         id_secret = id_secret_from_env(os.environ)
-    key = person_ids.load_key(data_dir, id_secret)
+    key = _dry_run_key(data_dir, id_secret) if dry_run else person_ids.load_key(data_dir, id_secret)
     # The key's fingerprint is part of the input: a new secret reloads and re-ids everyone.
     stamp = fingerprint(
         list(files.values()), f"relgraph-ingest-{LAYOUT_VERSION}-{linkage}-{key.check}"
     )
     previous = read_report(data_dir)
-    stored_meta = store.meta()
+    stored_meta = {} if store is None else store.meta()
     if (
-        stored_meta.get(META_FINGERPRINT) == stamp
+        not dry_run
+        and stored_meta.get(META_FINGERPRINT) == stamp
         and previous is not None
         and previous.fingerprint == stamp
     ):
-        return LoadReport(
-            **{
-                **previous.to_dict(),
-                "tables": previous.tables,
-                "unchanged": True,
-                "person_id_map": None,
-            },
-        )
+        return replace(previous, unchanged=True, person_id_map=None)
     # Ids in the store made with another key (or, before keyed ids, with MD5) are not
     # carried over; every person gets a new id and admins get the old -> new map.
+    rekeyed = (
+        store is not None
+        and store.has_table(model.CUSTOMERS.name)
+        and stored_meta.get(person_ids.META_KEY) != key.check
+    )
     old_ids: pa.Table | None = None
-    if store.has_table(model.CUSTOMERS.name) and stored_meta.get(person_ids.META_KEY) != key.check:
+    if rekeyed and not dry_run and store is not None:
         old_ids = store.read_table(model.CUSTOMERS.name, ["customer_id", "person_id"])
 
     steps = len(model.INPUT_TABLES) + 2
@@ -147,9 +168,12 @@ def load_directory(
             progress(stage, done, steps)
         done += 1
 
-    data_dir.mkdir(parents=True, exist_ok=True)
-    staging = quarantine.staging_dir(data_dir)
-    shutil.rmtree(staging, ignore_errors=True)
+    if dry_run:  # quarantine files are staged (the checks write them) but never kept
+        staging = Path(tempfile.mkdtemp(prefix="relgraph-dry-run-")) / "quarantine"
+    else:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        staging = quarantine.staging_dir(data_dir)
+        shutil.rmtree(staging, ignore_errors=True)
     staged_map: Path | None = None
     con = connect()
     try:
@@ -172,9 +196,21 @@ def load_directory(
             canonical[table.name] = _loaded(con, table, own_person_ids=not linkage.enabled)
             con.execute(f"DROP TABLE {raw_view(table.name)}")
             con.execute(f"DROP TABLE {checked_view(table.name)}")
+        refused = refusals(reports, max_quarantine_share)
+        if refused and not dry_run:
+            attempt = LoadReport(
+                source=str(source),
+                fingerprint=stamp,
+                tables=reports,
+                persons=0,
+                loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                seconds=time.perf_counter() - started,
+                refusals=refused,
+            )
+            raise keep_rejected(attempt, staging, data_dir)
         step("resolving persons")
         customers, possible = _resolve(
-            canonical[model.CUSTOMERS.name], store, linkage, key, carry_ids=old_ids is None
+            canonical[model.CUSTOMERS.name], store, linkage, key, carry_ids=not rekeyed
         )
         canonical[model.CUSTOMERS.name] = customers
         canonical[model.POSSIBLE_DUPLICATES_TABLE] = possible
@@ -194,8 +230,9 @@ def load_directory(
         raise
     finally:
         con.close()
+        if dry_run:
+            shutil.rmtree(staging.parent, ignore_errors=True)
 
-    step("writing the store")
     report = LoadReport(
         source=str(source),
         fingerprint=stamp,
@@ -203,7 +240,15 @@ def load_directory(
         persons=canonical[model.PERSONS_TABLE].num_rows,
         loaded_at=loaded_at.isoformat(timespec="seconds"),
         seconds=0.0,
+        identity=_identity(canonical),
     )
+    if dry_run:
+        if progress is not None:
+            progress("resolving persons", steps, steps)
+        return replace(
+            report, seconds=time.perf_counter() - started, refusals=refused, dry_run=True
+        )
+    step("writing the store")
     meta = {
         META_FINGERPRINT: stamp,
         META_LAYOUT: LAYOUT_VERSION,
@@ -211,6 +256,8 @@ def load_directory(
         META_LOADED_AT: report.loaded_at,
         person_ids.META_KEY: key.check,
     }
+    if store is None:  # only a dry run goes without a store, and it returned above
+        raise ValueError("load_directory writes to a store: pass one, or dry_run=True")
     try:
         store.replace_tables(canonical, meta)
     except BaseException:
@@ -220,18 +267,37 @@ def load_directory(
     id_map = None
     if staged_map is not None:
         id_map = person_ids.publish_id_map(staged_map, loaded_at.strftime("%Y%m%dT%H%M%SZ"))
-    report = LoadReport(
-        **{
-            **report.to_dict(),
-            "tables": reports,
-            "seconds": time.perf_counter() - started,
-            "person_id_map": None if id_map is None else str(id_map),
-        }
+    report = replace(
+        report,
+        seconds=time.perf_counter() - started,
+        person_id_map=None if id_map is None else str(id_map),
     )
     report.save(data_dir)
+    clear_rejected(data_dir)
     if progress is not None:
         progress("writing the store", steps, steps)
     return report
+
+
+def _dry_run_key(data_dir: Path, id_secret: str | None) -> PersonIdKey:
+    """The deployment's key when there is one; a throw-away key otherwise, so a dry run
+    before the first load does not create the ``id-secret`` file (its ids are not kept)."""
+    if id_secret is None and not (Path(data_dir) / person_ids.SECRET_FILE).exists():
+        return PersonIdKey.random()
+    return person_ids.load_key(data_dir, id_secret)
+
+
+def _identity(canonical: dict[str, pa.Table]) -> IdentityStats:
+    records = canonical[model.CUSTOMERS.name].num_rows
+    persons_table = canonical[model.PERSONS_TABLE]
+    several = pc.sum(pc.greater_equal(persons_table.column("n_records"), 2)).as_py() or 0
+    return IdentityStats(
+        records=records,
+        persons=persons_table.num_rows,
+        merged_records=records - persons_table.num_rows,
+        persons_with_several_records=int(several),
+        possible_duplicates=canonical[model.POSSIBLE_DUPLICATES_TABLE].num_rows,
+    )
 
 
 def _discard(staging: Path, staged_map: Path | None) -> None:
@@ -269,7 +335,12 @@ def _table_report(con: duckdb.DuckDBPyConnection, raw: RawTable) -> TableReport:
 
 
 def _resolve(
-    customers: pa.Table, store: Store, params: LinkageParams, key: PersonIdKey, *, carry_ids: bool
+    customers: pa.Table,
+    store: Store | None,
+    params: LinkageParams,
+    key: PersonIdKey,
+    *,
+    carry_ids: bool,
 ) -> tuple[pa.Table, pa.Table]:
     """Customers with identity resolution v2's person ids, and the review band.
 
@@ -280,7 +351,7 @@ def _resolve(
     if not params.enabled or customers.num_rows == 0:
         return customers, schema.empty_table()
     previous = None
-    if carry_ids and store.has_table(model.CUSTOMERS.name):
+    if carry_ids and store is not None and store.has_table(model.CUSTOMERS.name):
         before = store.read_table(model.CUSTOMERS.name, ["customer_id", "person_id"]).to_pandas()
         previous = before.set_index("customer_id")["person_id"]
     frame = customers.select(

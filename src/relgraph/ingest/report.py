@@ -12,6 +12,8 @@ from rich.console import Group
 from rich.table import Table
 
 REPORT_FILE = "load-report.json"
+REJECTED_REPORT_FILE = "load-report.rejected.json"
+"""The report of the last refused attempt, beside the good load's (see ``ingest.refusal``)."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,35 @@ class TableReport:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """Why a load was refused because of one table (see :mod:`relgraph.ingest.refusal`)."""
+
+    table: str
+    rule: str
+    """``all_refused`` (every row of a non-empty table quarantined) or ``share`` (the
+    quarantined share of a table of at least 100 rows above the limit)."""
+    rows_in: int
+    quarantined: int
+    share: float
+    limit: float
+    top_reasons: dict[str, int] = field(default_factory=dict)
+    """The most frequent reason codes, most frequent first."""
+
+
+@dataclass(frozen=True)
+class IdentityStats:
+    """What identity resolution made of the loaded customer records."""
+
+    records: int
+    persons: int
+    merged_records: int
+    """Records that joined another record's person (``records - persons``)."""
+    persons_with_several_records: int
+    possible_duplicates: int
+    """Pairs in the review band (``possible_duplicates``), not merged."""
+
+
+@dataclass(frozen=True)
 class LoadReport:
     """The outcome of one ``relgraph load``."""
 
@@ -46,6 +77,12 @@ class LoadReport:
     person_id_map: str | None = None
     """Where this load wrote the old -> new person id map: set when the person-id key
     changed (first load after the upgrade to keyed ids, or a new secret)."""
+    identity: IdentityStats | None = None
+    """None on a refused load (refused before resolving) and in reports of older versions."""
+    refusals: list[Refusal] = field(default_factory=list)
+    """Why the load was (or, in a dry run, would be) refused; empty when it was not."""
+    dry_run: bool = False
+    """True for ``relgraph load --dry-run``: nothing was written."""
 
     @property
     def rows_in(self) -> int:
@@ -64,11 +101,19 @@ class LoadReport:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LoadReport:
         tables = [TableReport(**t) for t in data["tables"]]
-        return cls(**{**data, "tables": tables})
+        identity = data.get("identity")
+        return cls(
+            **{
+                **data,
+                "tables": tables,
+                "identity": None if identity is None else IdentityStats(**identity),
+                "refusals": [Refusal(**r) for r in data.get("refusals", [])],
+            }
+        )
 
-    def save(self, data_dir: Path) -> Path:
-        """Write ``<data_dir>/load-report.json`` atomically (temp file, fsync, rename)."""
-        path = data_dir / REPORT_FILE
+    def save(self, data_dir: Path, name: str = REPORT_FILE) -> Path:
+        """Write ``<data_dir>/<name>`` atomically (temp file, fsync, rename)."""
+        path = data_dir / name
         tmp = path.with_suffix(f".tmp-{os.getpid()}")
         with tmp.open("w", encoding="utf-8") as handle:
             handle.write(self.to_json() + "\n")
@@ -89,7 +134,11 @@ def read_report(data_dir: Path) -> LoadReport | None:
 def format_report(report: LoadReport) -> Group:
     """The report as rich renderables: one row per table, then the reasons rows were refused."""
     title = f"load of {report.source} ({report.seconds:.1f} s)"
-    if report.unchanged:
+    if report.dry_run:
+        title = f"dry run of {report.source} ({report.seconds:.1f} s): nothing written"
+    elif report.refusals:
+        title = f"load of {report.source} refused: nothing written to the store"
+    elif report.unchanged:
         title = f"{report.source}: unchanged since the last load, nothing written"
     table = Table(title=title)
     for name, justify in (
@@ -108,11 +157,17 @@ def format_report(report: LoadReport) -> Group:
             f"{t.loaded:,}",
             f"{t.quarantined:,}" if t.quarantined else "0",
         )
-    table.add_row(
-        "persons", "(resolved)", "", f"{report.persons:,}", "", end_section=True, style="bold"
-    )
+    if report.identity is not None or not report.refusals:
+        table.add_row(
+            "persons", "(resolved)", "", f"{report.persons:,}", "", end_section=True, style="bold"
+        )
     parts: list[Any] = [table]
-    reasons = Table(title="quarantine reasons (see quarantine/<table>.csv)")
+    if report.identity is not None:
+        parts.append(_identity_table(report.identity))
+    folder = "quarantine.rejected" if report.refusals and not report.dry_run else "quarantine"
+    reasons = Table(title=f"quarantine reasons (see {folder}/<table>.csv)")
+    if report.dry_run:
+        reasons.title = "quarantine reasons (a dry run writes no quarantine files)"
     reasons.add_column("table")
     reasons.add_column("reason")
     reasons.add_column("rows", justify="right")
@@ -132,3 +187,18 @@ def format_report(report: LoadReport) -> Group:
             f"ids): the old -> new map is in {report.person_id_map} (admins only)"
         )
     return Group(*parts)
+
+
+def _identity_table(identity: IdentityStats) -> Table:
+    table = Table(title="identity resolution")
+    table.add_column("measure")
+    table.add_column("count", justify="right")
+    for label, n in (
+        ("records", identity.records),
+        ("persons", identity.persons),
+        ("records merged into another record's person", identity.merged_records),
+        ("persons with several records", identity.persons_with_several_records),
+        ("possible duplicates kept for review", identity.possible_duplicates),
+    ):
+        table.add_row(label, f"{n:,}")
+    return table

@@ -180,7 +180,8 @@ def _same_label(label: I64, pa_: I64, pb: I64, persons: B) -> B:
     """Per pair of persons (``persons``: both ends are one): the same network or household?"""
     if len(label) == 0:  # no persons at all (an enterprise-only load): no pair is linked
         return np.zeros(len(pa_), bool)
-    return persons & (label[np.maximum(pa_, 0)] == label[np.maximum(pb, 0)])
+    same: B = label[np.maximum(pa_, 0)] == label[np.maximum(pb, 0)]
+    return persons & same
 
 
 _LINK_WEIGHT: Final = np.array([0.0, 1.0, 1.0, 0.8, 0.7, 0.7])

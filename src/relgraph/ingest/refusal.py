@@ -1,0 +1,148 @@
+"""When a load is refused, and what a refused attempt leaves for the user to read.
+
+A load that quarantines every row of a non-empty table, or more than
+``RELGRAPH_MAX_QUARANTINE_SHARE`` of a table of at least :data:`MIN_ROWS_FOR_SHARE`
+rows, is an export gone wrong (a changed column format, a wrong file), not a bank that
+changed: loading it would replace a good store with a hollow one. The load is refused
+before the store is handed anything, so the store, ``load-report.json`` and
+``quarantine/`` of the last good load stay as they were. The refused attempt's report
+goes to ``load-report.rejected.json`` and its quarantined rows to ``quarantine.rejected/``
+(the good load's ``quarantine/`` is not touched); the next successful load removes both.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from relgraph.config import ConfigError, EnvParams
+from relgraph.ingest.errors import IngestError
+from relgraph.ingest.report import (
+    REJECTED_REPORT_FILE,
+    LoadReport,
+    Refusal,
+    TableReport,
+)
+
+MIN_ROWS_FOR_SHARE: Final = 100
+"""Below this many input rows a table is judged by the all-rows rule only: in a small
+table a handful of bad rows is a large share without saying the export is broken."""
+REJECTED_QUARANTINE_DIR: Final = "quarantine.rejected"
+TOP_REASONS: Final = 3
+ALL_REFUSED: Final = "all_refused"
+SHARE: Final = "share"
+SHARE_ENV: Final = "RELGRAPH_MAX_QUARANTINE_SHARE"
+SHARE_FLAG: Final = "--max-quarantine-share"
+
+
+@dataclass(frozen=True)
+class QuarantineLimit(EnvParams):
+    """``RELGRAPH_MAX_QUARANTINE_SHARE``: the largest share of a table a load may quarantine."""
+
+    ENV_PREFIX = "MAX"
+
+    quarantine_share: float = 0.05
+
+    def check(self) -> None:
+        if not 0 <= self.quarantine_share <= 1:
+            raise ConfigError(
+                f"{SHARE_ENV} must be between 0 and 1 (a share of a table's rows), "
+                f"not {self.quarantine_share!r}"
+            )
+
+
+class LoadRefusedError(IngestError):
+    """The load was refused; the store, report and quarantine of the last good load are
+    unchanged. ``report`` is the refused attempt's (saved as ``load-report.rejected.json``
+    unless it was a dry run)."""
+
+    def __init__(self, report: LoadReport, data_dir: Path) -> None:
+        self.report = report
+        self.report_path = data_dir / REJECTED_REPORT_FILE
+        self.quarantine_path = data_dir / REJECTED_QUARANTINE_DIR
+        super().__init__(refusal_sentence(report, data_dir))
+
+
+def refusals(tables: list[TableReport], limit: float) -> list[Refusal]:
+    """The tables that make a load refused under ``limit``, in load order.
+
+    Examples
+    --------
+    >>> good = TableReport("customers", "customers.csv", 1000, 950, 50)
+    >>> refusals([good], 0.05)
+    []
+    >>> bad = TableReport("accounts", "accounts.csv", 1000, 949, 51, {"bad_enum": 51})
+    >>> [(r.table, r.rule, r.share) for r in refusals([good, bad], 0.05)]
+    [('accounts', 'share', 0.051)]
+    >>> small = TableReport("family", "family.csv", 3, 0, 3, {"bad_enum": 3})
+    >>> [(r.table, r.rule) for r in refusals([small], 1.0)]
+    [('family', 'all_refused')]
+    """
+    found = []
+    for t in tables:
+        if t.rows_in == 0:
+            continue
+        share = t.quarantined / t.rows_in
+        if t.quarantined == t.rows_in:
+            rule = ALL_REFUSED
+        elif t.rows_in >= MIN_ROWS_FOR_SHARE and share > limit:
+            rule = SHARE
+        else:
+            continue
+        top = sorted(t.reasons.items(), key=lambda item: (-item[1], item[0]))[:TOP_REASONS]
+        found.append(Refusal(t.table, rule, t.rows_in, t.quarantined, share, limit, dict(top)))
+    return found
+
+
+def refusal_sentence(report: LoadReport, data_dir: Path | None = None) -> str:
+    """The one sentence a refused load prints: which table, which share, the limit, where
+    the reasons are (in ``data_dir``; a dry run keeps none) and what to do."""
+    first, *others = report.refusals
+    reasons = ", ".join(f"{code} {n:,}" for code, n in first.top_reasons.items())
+    what = (
+        f"every row of {first.table} ({first.quarantined:,} of {first.rows_in:,}) was quarantined"
+        if first.rule == ALL_REFUSED
+        else f"{first.table} had {first.quarantined:,} of {first.rows_in:,} rows quarantined "
+        f"({first.share:.1%}), above the limit of {first.limit:.1%}"
+    )
+    if reasons:
+        what += f" ({reasons})"
+    if others:
+        what += f", and {', '.join(r.table for r in others)} too"
+    fix = "fix the export (or the mapping of its columns and codes) and load again"
+    if any(r.rule == SHARE for r in report.refusals):
+        fix += f", or raise the limit with {SHARE_FLAG} or {SHARE_ENV}"
+    if data_dir is None:
+        return f"a load of this input would be refused: {what}; {fix}."
+    return (
+        f"load refused, the store keeps its last good load: {what}; the refused attempt's "
+        f"report is {data_dir / REJECTED_REPORT_FILE} and its quarantined rows are in "
+        f"{data_dir / REJECTED_QUARANTINE_DIR}/; {fix}."
+    )
+
+
+def keep_rejected(report: LoadReport, staging: Path, data_dir: Path) -> LoadRefusedError:
+    """Save a refused attempt beside the good load and return the error to raise.
+
+    The attempt's staged quarantine files become ``quarantine.rejected/`` (replacing an
+    older refused attempt's), its report ``load-report.rejected.json``; ``quarantine/``
+    and ``load-report.json`` are not touched.
+    """
+    target = data_dir / REJECTED_QUARANTINE_DIR
+    old = data_dir / f".{REJECTED_QUARANTINE_DIR}-old-{os.getpid()}"
+    staging.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        target.rename(old)
+    staging.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+    report.save(data_dir, REJECTED_REPORT_FILE)
+    return LoadRefusedError(report, data_dir)
+
+
+def clear_rejected(data_dir: Path) -> None:
+    """Remove what a refused attempt left: after a good load it describes nothing current."""
+    (data_dir / REJECTED_REPORT_FILE).unlink(missing_ok=True)
+    shutil.rmtree(data_dir / REJECTED_QUARANTINE_DIR, ignore_errors=True)
