@@ -14,8 +14,10 @@ from relgraph.cli.common import (
     configured_engine,
     console,
     fail,
+    note,
     open_store,
     progress,
+    require_load,
     settings_from,
     store_name,
 )
@@ -47,8 +49,8 @@ def analyze_store(settings: Settings) -> None:
     store = open_store(settings)
     engine: GraphEngine | None = None
     try:
-        if not store.has_table("persons"):
-            fail(f"the store {store_name(settings)} holds no data: run `relgraph load DIR` first")
+        require_load(store, settings)
+        no_customers = store.row_count("persons") == 0
         engine = configured_engine(settings, store)
         with progress() as update:
             projection = build_projection(
@@ -68,6 +70,12 @@ def analyze_store(settings: Settings) -> None:
     for name, rows in report.tables.items():
         table.add_row(name, f"{rows:,}")
     console.print(table)
+    if no_customers:
+        note(
+            "the store holds no customers (the last load's customers table was empty), so "
+            "the person results (networks, households, influence) are empty; load an export "
+            "with customers and run analyze again"
+        )
 
 
 @app.command()

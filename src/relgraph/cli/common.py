@@ -59,6 +59,21 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def note(message: str) -> None:
+    """Print ``message`` as one line on stderr: something the user should know, not an error."""
+    err_console.print(f"[yellow]note:[/] {escape(message)}", soft_wrap=True)
+
+
+NO_LOAD = "run `relgraph load DIR` first"
+
+
+def require_load(store: Store, settings: Settings) -> None:
+    """Fail with one sentence when ``store`` holds no load: none yet, or only refused ones
+    (a refused first load leaves an empty embedded store file)."""
+    if not store.has_table("persons"):
+        fail(f"the store {store_name(settings)} holds no data: {NO_LOAD}")
+
+
 def store_opener(settings: Settings, *, read_only: bool = False) -> Callable[[], Store]:
     """A function that opens the configured store (raising :class:`StoreError`)."""
     if settings.store == "neo4j":

@@ -17,6 +17,7 @@ from relgraph.cli.common import (
     fail,
     open_store,
     progress,
+    require_load,
     settings_from,
 )
 from relgraph.config import ConfigError, Settings
@@ -181,6 +182,7 @@ def print_stats(settings: Settings) -> None:
     store = open_store(settings, read_only=True)
     started = time.perf_counter()
     try:
+        require_load(store, settings)
         with progress() as update:
             steps: list[str] = []
 

@@ -9,12 +9,16 @@ import typer
 
 from relgraph.cli.analysis import analyze_store
 from relgraph.cli.common import (
+    NO_LOAD,
     DataDirOption,
     app,
     console,
     fail,
+    note,
     open_store,
+    require_load,
     settings_from,
+    store_name,
     store_opener,
 )
 from relgraph.cli.data import FileFormat, load_source, print_stats, synth
@@ -133,11 +137,10 @@ def serve_api(settings: Settings, host: str, port: int, keys: KeyRing) -> None:
     except ConfigError as exc:
         fail(str(exc))
     if settings.store == "embedded" and not (settings.data_dir / "relgraph.duckdb").exists():
-        fail(f"no store in {settings.data_dir}: run `relgraph load DIR` first")
-    if settings.store == "neo4j":
-        # Unreachable at start-up is an error to see at once; later outages are
-        # reported by /readyz and recovered from without a restart.
-        open_store(settings, read_only=True).close()
+        fail(f"no store in {settings.data_dir}: {NO_LOAD}")
+    # An unreachable Neo4j or a store without a load is an error to see at once; later
+    # outages are reported by /readyz and recovered from without a restart.
+    check_servable(settings)
     from relgraph.api.audit import AuditError
     from relgraph.api.locks import LockedError
 
@@ -154,6 +157,27 @@ def serve_api(settings: Settings, host: str, port: int, keys: KeyRing) -> None:
         )
     except (ConfigError, AuditError, LockedError) as exc:
         fail(str(exc))
+
+
+def check_servable(settings: Settings) -> None:
+    """Fail when the store holds no load; say so when it holds no customers or no analysis
+    (the API then answers, but finds no persons, or asks for `relgraph analyze`)."""
+    store = open_store(settings, read_only=True)
+    try:
+        require_load(store, settings)
+        if store.row_count("persons") == 0:
+            note(
+                f"the store {store_name(settings)} holds no customers (the last load's "
+                "customers table was empty): load an export with customers, then run "
+                "`relgraph analyze`"
+            )
+        elif not store.result_names():
+            note(
+                "analyze has not run on this load: households, networks, groups, influence "
+                "and risk answer 'run `relgraph analyze`' until it has"
+            )
+    finally:
+        store.close()
 
 
 @app.command("export-schema")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
@@ -33,8 +34,38 @@ def audience_source(store: Store) -> AudienceSource:
 
 
 def choose(store: Store, criteria: Criteria) -> Audience:
-    """The audience ``criteria`` select on what ``store`` holds."""
-    return campaign_audience(audience_source(store), criteria)
+    """The audience ``criteria`` select on what ``store`` holds.
+
+    Raises
+    ------
+    AudienceError
+        When the store holds no load, no parties of the unit's kind (no customers for
+        households, no enterprises for groups), or no analysis; the message says what to run.
+    """
+    frames = stored_frames(store)
+    check_parties(frames, criteria)
+    return campaign_audience(AudienceSource.from_frames(frames), criteria)
+
+
+def check_parties(frames: Mapping[str, pd.DataFrame | None], criteria: Criteria) -> None:
+    """Refuse an audience of a store with nothing to choose from, naming what is missing:
+    asking for `analyze` there would send the user to a step that cannot help."""
+    persons = frames.get(model.PERSONS_TABLE)
+    if persons is None:
+        raise AudienceError("The store holds no data yet: run `relgraph load DIR` first.")
+    if criteria.unit == "HOUSEHOLD" and len(persons) == 0:
+        raise AudienceError(
+            "The store holds no customers (the last load's customers table was empty), so "
+            "there are no households: load an export with customers, then run "
+            "`relgraph analyze`."
+        )
+    enterprises = frames.get("enterprises")
+    if criteria.unit == "CORPORATE_GROUP" and (enterprises is None or len(enterprises) == 0):
+        raise AudienceError(
+            "The store holds no enterprises (the last load's enterprises table was empty), "
+            "so there are no corporate groups: load an export with enterprises, then run "
+            "`relgraph analyze`."
+        )
 
 
 LIST_COLUMNS: Final = ("products", "product_gap", "contacts", "qualified_because")

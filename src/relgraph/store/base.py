@@ -85,6 +85,11 @@ class Store(ABC):
     def has_table(self, name: str) -> bool:
         return name in self.table_names()
 
+    def row_count(self, name: str) -> int:
+        """Rows in a canonical table (:class:`TableNotFoundError` when absent); stores
+        that know the count without reading the rows override this."""
+        return int(self.read_table(name).num_rows)
+
     def __enter__(self) -> Store:
         return self
 

@@ -94,6 +94,12 @@ class EmbeddedStore(Store):
     def table_names(self) -> list[str]:
         return self._names("canonical")
 
+    def row_count(self, name: str) -> int:
+        if name not in self.table_names():
+            raise TableNotFoundError(f"no canonical table {name!r} in {self.path}")
+        row = self._con.execute(f"SELECT count(*) FROM canonical.{_ident(name)}").fetchone()  # noqa: S608 - _ident allow-lists the name
+        return 0 if row is None else int(row[0])
+
     # -- results --------------------------------------------------------------------------
 
     def replace_results(self, tables: Mapping[str, pa.Table]) -> None:

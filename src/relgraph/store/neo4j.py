@@ -386,6 +386,12 @@ class Neo4jStore(Store):
     def table_names(self) -> list[str]:
         return sorted(self.state().tables)
 
+    def row_count(self, name: str) -> int:
+        tables = self.state().tables
+        if name not in tables:
+            raise TableNotFoundError(f"no canonical table {name!r} in Neo4j at {self.settings.uri}")
+        return int(tables[name]["rows"])
+
     # -- results ----------------------------------------------------------------------------
 
     def replace_results(self, tables: Mapping[str, pa.Table]) -> None:
