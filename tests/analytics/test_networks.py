@@ -106,9 +106,7 @@ def test_an_oversized_component_is_split_into_communities(
     family.append({"customer_id": "C0_00", "relative_id": "C1_00", "relation": "sibling"})
     bank = {"customers": customers, "enterprises": [{"enterprise_id": "E", "name": "E"}],
             "accounts": [{"account_id": "A", "holder_id": "E", "holder_kind": "enterprise", "product": "loan"}],
-            "family": family,
-            "transfers": [{"tx_id": "T", "from_account": "A", "to_account": "A2", "amount": "1",
-                           "currency": "CNY", "ts": "2026-01-01T00:00:00"}]}  # fmt: skip
+            "family": family}  # fmt: skip
     projection = project(write_bank(tmp_path / "bank", bank), tmp_path / "data")
     label = labeller(projection, NetworkParams())
     groups = groups_of(projection, label)

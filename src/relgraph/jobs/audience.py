@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
@@ -29,8 +28,17 @@ from relgraph.store.base import Store
 
 
 def audience_source(store: Store) -> AudienceSource:
-    """What an audience reads, straight from the stored tables (the export builds no graph)."""
-    return AudienceSource.from_frames(stored_frames(store))
+    """What an audience reads, straight from the stored tables (the export builds no graph).
+
+    Raises
+    ------
+    AudienceError
+        When the store holds no load yet.
+    """
+    frames = stored_frames(store)
+    if frames.get(model.PERSONS_TABLE) is None:
+        raise AudienceError("The store holds no data yet: run `relgraph load DIR` first.")
+    return AudienceSource.from_frames(frames)
 
 
 def choose(store: Store, criteria: Criteria) -> Audience:
@@ -42,25 +50,22 @@ def choose(store: Store, criteria: Criteria) -> Audience:
         When the store holds no load, no parties of the unit's kind (no customers for
         households, no enterprises for groups), or no analysis; the message says what to run.
     """
-    frames = stored_frames(store)
-    check_parties(frames, criteria)
-    return campaign_audience(AudienceSource.from_frames(frames), criteria)
+    source = audience_source(store)
+    check_parties(source, criteria)
+    return campaign_audience(source, criteria)
 
 
-def check_parties(frames: Mapping[str, pd.DataFrame | None], criteria: Criteria) -> None:
+def check_parties(source: AudienceSource, criteria: Criteria) -> None:
     """Refuse an audience of a store with nothing to choose from, naming what is missing:
     asking for `analyze` there would send the user to a step that cannot help."""
-    persons = frames.get(model.PERSONS_TABLE)
-    if persons is None:
-        raise AudienceError("The store holds no data yet: run `relgraph load DIR` first.")
-    if criteria.unit == "HOUSEHOLD" and len(persons) == 0:
+    persons = source.parties.n_persons
+    if criteria.unit == "HOUSEHOLD" and persons == 0:
         raise AudienceError(
             "The store holds no customers (the last load's customers table was empty), so "
             "there are no households: load an export with customers, then run "
             "`relgraph analyze`."
         )
-    enterprises = frames.get("enterprises")
-    if criteria.unit == "CORPORATE_GROUP" and (enterprises is None or len(enterprises) == 0):
+    if criteria.unit == "CORPORATE_GROUP" and len(source.parties.ids) == persons:
         raise AudienceError(
             "The store holds no enterprises (the last load's enterprises table was empty), "
             "so there are no corporate groups: load an export with enterprises, then run "
