@@ -81,6 +81,7 @@ def test_a_load_that_refuses_every_customer_leaves_the_good_load_byte_for_byte(
     assert f"{loaded / 'load-report.rejected.json'}" in said
     assert f"{loaded / 'quarantine.rejected'}/" in said
     assert "fix the export" in said
+    assert "raise the limit" not in said  # no limit lets a table with no rows through
     assert "Traceback" not in result.output
     # The store file, load-report.json and quarantine/ are exactly as the good load left them.
     assert _without_rejected(_files(loaded)) == before

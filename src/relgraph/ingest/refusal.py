@@ -113,7 +113,8 @@ def refusal_sentence(report: LoadReport, data_dir: Path | None = None) -> str:
     if others:
         what += f", and {', '.join(r.table for r in others)} too"
     fix = "fix the export (or the mapping of its columns and codes) and load again"
-    if any(r.rule == SHARE for r in report.refusals):
+    # Raising the limit only helps when no table lost every row.
+    if all(r.rule == SHARE for r in report.refusals):
         fix += f", or raise the limit with {SHARE_FLAG} or {SHARE_ENV}"
     if data_dir is None:
         return f"a load of this input would be refused: {what}; {fix}."
