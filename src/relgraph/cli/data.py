@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -21,6 +21,9 @@ from relgraph.cli.common import (
 )
 from relgraph.config import Settings
 from relgraph.store.base import StoreError
+
+if TYPE_CHECKING:
+    from relgraph.ingest.readers import ReadOptions
 
 
 class FileFormat(StrEnum):
@@ -72,13 +75,39 @@ def load(
         Path, typer.Argument(help="Directory with one CSV or Parquet file per table.")
     ],
     data_dir: DataDirOption = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            help="Encoding of the input files: utf-8 (default), utf-8-sig, gb18030, gbk, big5 "
+            "(the mapping file can set it per file).",
+        ),
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping",
+            help="Mapping file (YAML) from the bank's files, columns and codes to the model; "
+            "default: mapping.yaml in the input directory, if there.",
+        ),
+    ] = None,
+    ignore_unknown_files: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-unknown-files",
+            help="Skip files and folders that are no table (listed in the report) "
+            "instead of stopping.",
+        ),
+    ] = False,
 ) -> None:
     """Validate, normalise and load a directory of source tables into the store."""
+    from relgraph.ingest.readers import ReadOptions
+
     settings = settings_from(data_dir)
-    load_source(source, settings)
+    load_source(source, settings, ReadOptions(encoding, mapping, ignore_unknown_files))
 
 
-def load_source(source: Path, settings: Settings) -> None:
+def load_source(source: Path, settings: Settings, options: ReadOptions | None = None) -> None:
     from relgraph.ingest import IngestError, format_report, load_directory
 
     if not source.is_dir():
@@ -88,7 +117,12 @@ def load_source(source: Path, settings: Settings) -> None:
         with progress() as update:
             store.progress = update
             report = load_directory(
-                source, store, settings.data_dir, progress=update, id_secret=settings.id_secret
+                source,
+                store,
+                settings.data_dir,
+                progress=update,
+                id_secret=settings.id_secret,
+                options=options,
             )
     except IngestError as exc:
         fail(f"load stopped, nothing written: {exc}")

@@ -19,6 +19,7 @@ report of the last good load as they were.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -36,7 +37,14 @@ from relgraph.ingest import person_ids, persons, quarantine
 from relgraph.ingest.errors import IngestError
 from relgraph.ingest.linkage import LinkageParams, as_arrow, resolve
 from relgraph.ingest.person_ids import PersonIdKey
-from relgraph.ingest.readers import RawTable, find_inputs, fingerprint, raw_view, read_raw
+from relgraph.ingest.readers import (
+    RawTable,
+    ReadOptions,
+    discover,
+    fingerprint,
+    raw_view,
+    read_raw,
+)
 from relgraph.ingest.report import LoadReport, TableReport, read_report
 from relgraph.ingest.sql import connect, count, ident
 from relgraph.ingest.validate import (
@@ -55,6 +63,9 @@ META_FINGERPRINT = "fingerprint"
 META_LAYOUT = "layout_version"
 META_SOURCE = "source"
 META_LOADED_AT = "loaded_at"
+META_SOURCE_SYSTEMS = "source_systems"
+"""The source systems of the load, highest precedence first (JSON list): the bank's, from
+its mapping file, or the model's."""
 
 
 def load_directory(
@@ -64,6 +75,7 @@ def load_directory(
     progress: Progress | None = None,
     linkage: LinkageParams | None = None,
     id_secret: str | None = None,
+    options: ReadOptions | None = None,
 ) -> LoadReport:
     """Load the input tables in ``source`` into ``store``.
 
@@ -82,6 +94,9 @@ def load_directory(
     id_secret : str, optional
         The person-id secret; ``RELGRAPH_ID_SECRET`` when omitted, else the
         ``id-secret`` file in ``data_dir`` (created on the first load).
+    options : ReadOptions, optional
+        Encoding, mapping file and whether unknown files are ignored (``relgraph load``
+        flags); a ``mapping.yaml`` in ``source`` is used when no mapping is given.
 
     Returns
     -------
@@ -108,14 +123,21 @@ def load_directory(
     """
     started = time.perf_counter()
     data_dir = Path(data_dir)
-    files = find_inputs(Path(source))
+    inputs = discover(Path(source), options)
+    files = inputs.files
+    mapping_text = inputs.mapping.text if inputs.mapping is not None else ""
+    systems = persons.source_priority(
+        inputs.mapping.source_systems if inputs.mapping is not None else None
+    )
     linkage = linkage or LinkageParams.from_env()
     if id_secret is None:
         id_secret = id_secret_from_env(os.environ)
     key = person_ids.load_key(data_dir, id_secret)
     # The key's fingerprint is part of the input: a new secret reloads and re-ids everyone.
+    # So is the mapping file: a changed mapping is a new load.
     stamp = fingerprint(
-        list(files.values()), f"relgraph-ingest-{LAYOUT_VERSION}-{linkage}-{key.check}"
+        list(files.values()),
+        f"relgraph-ingest-{LAYOUT_VERSION}-{linkage}-{key.check}\0{mapping_text}",
     )
     previous = read_report(data_dir)
     stored_meta = store.meta()
@@ -164,7 +186,7 @@ def load_directory(
                 canonical[table.name] = canonical_schema(table.name).empty_table()
                 reports.append(TableReport(table.name, None, 0, 0, 0))
                 continue
-            raw = read_raw(con, file)
+            raw = read_raw(con, file, scratch=data_dir)
             type_rows(con, raw)
             check_keys(con, table)
             quarantine.write(con, raw, staging)
@@ -179,7 +201,7 @@ def load_directory(
         canonical[model.CUSTOMERS.name] = customers
         canonical[model.POSSIBLE_DUPLICATES_TABLE] = possible
         con.register("_customers", customers)
-        canonical[model.PERSONS_TABLE] = persons.persons(con, "_customers")
+        canonical[model.PERSONS_TABLE] = persons.persons(con, "_customers", systems)
         con.unregister("_customers")
         loaded_at = datetime.now(UTC)
         if old_ids is not None:
@@ -203,8 +225,10 @@ def load_directory(
         persons=canonical[model.PERSONS_TABLE].num_rows,
         loaded_at=loaded_at.isoformat(timespec="seconds"),
         seconds=0.0,
+        ignored_files=list(inputs.ignored),
     )
     meta = {
+        META_SOURCE_SYSTEMS: json.dumps(list(systems), ensure_ascii=False),
         META_FINGERPRINT: stamp,
         META_LAYOUT: LAYOUT_VERSION,
         META_SOURCE: str(source),

@@ -46,6 +46,8 @@ class LoadReport:
     person_id_map: str | None = None
     """Where this load wrote the old -> new person id map: set when the person-id key
     changed (first load after the upgrade to keyed ids, or a new secret)."""
+    ignored_files: list[str] = field(default_factory=list)
+    """Entries of the input directory that are no table, skipped by ``--ignore-unknown-files``."""
 
     @property
     def rows_in(self) -> int:
@@ -126,6 +128,10 @@ def format_report(report: LoadReport) -> Group:
     ]
     if ignored:
         parts.append("columns not in the model, not loaded: " + "; ".join(ignored))
+    if report.ignored_files:
+        parts.append(
+            "not tables, ignored (--ignore-unknown-files): " + ", ".join(report.ignored_files)
+        )
     if report.person_id_map:
         parts.append(
             "every person id changed (a new person-id secret, or the first load with keyed "
