@@ -156,7 +156,7 @@ def test_a_mapping_naming_a_missing_column_stops(tmp_path: Path, bank_dir: Path)
         "files:\n  customers.csv:\n    table: customers\n    columns: {name: 客户姓名}\n",
         encoding="utf-8",
     )
-    with pytest.raises(IngestError, match="maps column.*name \\(客户姓名\\).*does not have"):
+    with pytest.raises(IngestError, match=r"maps column.*name \(客户姓名\).*does not have"):
         load(bank_dir, tmp_path / "data")
 
 
@@ -257,9 +257,7 @@ def test_the_banks_systems_replace_the_models_with_their_precedence(tmp_path: Pa
 
 def test_precedence_follows_the_banks_order(tmp_path: Path) -> None:
     source = _two_records(tmp_path)
-    (source / "mapping.yaml").write_text(
-        "source_systems: [card, ecif, core]\n", encoding="utf-8"
-    )
+    (source / "mapping.yaml").write_text("source_systems: [card, ecif, core]\n", encoding="utf-8")
     load(source, tmp_path / "data")
     with EmbeddedStore(tmp_path / "data", read_only=True) as store:
         persons = store.read_table("persons", ["name", "n_records"]).to_pylist()
@@ -326,7 +324,7 @@ def test_an_entry_that_is_no_table_stops_the_load(bank_dir: Path, entry: str) ->
 
 def test_a_case_variant_file_name_says_which_name_was_meant(bank_dir: Path) -> None:
     _plant(bank_dir, "Family.CSV")
-    with pytest.raises(IngestError, match="did you mean family.csv"):
+    with pytest.raises(IngestError, match=r"did you mean family\.csv"):
         discover(bank_dir)
 
 

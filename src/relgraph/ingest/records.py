@@ -121,11 +121,12 @@ def scan(path: Path, encoding: str, transcoded: Path | None) -> Records:
                 if piece:
                     arr = np.frombuffer(piece, dtype=np.uint8)
                     nl = np.flatnonzero(arr == _NL)
-                    local, in_quote = _terminators(arr, nl, in_quote)
+                    ending, in_quote = _terminators(arr, nl, in_quote)
+                    local = nl[ending]
                     terminators.append(local + base)
                     # A CR before the newline (CRLF files) is not part of the line.
                     crs.append((local > 0) & (arr[np.maximum(local - 1, 0)] == _CR))
-                    term_lines.append(np.searchsorted(nl, local) + newlines_before + 1)
+                    term_lines.append(np.flatnonzero(ending) + newlines_before + 1)
                     newlines_before += nl.size
                     if header is None:
                         header = _header(path, piece, codec, terminators[0], data_start)
@@ -155,8 +156,10 @@ def scan(path: Path, encoding: str, transcoded: Path | None) -> Records:
     return Records(header, starts[1:], ends[1:], lines[1:], transcoded or path)
 
 
-def _terminators(arr: npt.NDArray[np.uint8], nl: Int64s, in_quote: bool) -> tuple[Int64s, bool]:
-    """The newlines of ``arr`` that end a record, and whether ``arr`` ends inside quotes.
+def _terminators(
+    arr: npt.NDArray[np.uint8], nl: Int64s, in_quote: bool
+) -> tuple[npt.NDArray[np.bool_], bool]:
+    """Which newlines of ``arr`` end a record, and whether ``arr`` ends inside quotes.
 
     Fast path: when every quote that would open a field sits at a field's start, quote
     parity alone says which newlines are quoted (an escaped ``""`` toggles twice). A quote
@@ -165,27 +168,30 @@ def _terminators(arr: npt.NDArray[np.uint8], nl: Int64s, in_quote: bool) -> tupl
     """
     quotes = np.flatnonzero(arr == _QUOTE)
     if quotes.size == 0:
-        return (nl[:0] if in_quote else nl), in_quote
-    opening = quotes[(np.arange(quotes.size) + int(in_quote)) % 2 == 0]
-    previous = arr[np.maximum(opening - 1, 0)]
-    at_start = (opening == 0) | np.isin(previous, (_COMMA, _NL, _QUOTE))
-    if bool(at_start.all()):
-        parity = (np.searchsorted(quotes, nl) + int(in_quote)) % 2
-        return nl[parity == 0], bool((quotes.size + int(in_quote)) % 2)
-    return _terminators_exact(arr, nl, quotes, in_quote)
+        return np.full(nl.size, not in_quote), in_quote
+    # Quote j opens a field when an even number of quotes precede it in the record.
+    opening = quotes[1 if in_quote else 0 :: 2]
+    previous = arr[opening[opening > 0] - 1]
+    at_start = (previous == _COMMA) | (previous == _NL) | (previous == _QUOTE)
+    if not bool(at_start.all()):
+        return _terminators_exact(arr, nl, in_quote)
+    ends = ((np.searchsorted(quotes, nl) + int(in_quote)) & 1) == 0
+    return ends, bool((quotes.size + int(in_quote)) & 1)
 
 
 def _terminators_exact(
-    arr: npt.NDArray[np.uint8], nl: Int64s, quotes: Int64s, in_quote: bool
-) -> tuple[Int64s, bool]:
+    arr: npt.NDArray[np.uint8], nl: Int64s, in_quote: bool
+) -> tuple[npt.NDArray[np.bool_], bool]:
+    quotes = np.flatnonzero(arr == _QUOTE)
     events = np.sort(np.concatenate((nl, quotes)))
-    found: list[int] = []
+    ends = np.zeros(nl.size, dtype=np.bool_)
+    newline = 0
     skip = False
     n = arr.size
     for pos in events.tolist():
         if arr[pos] == _NL:
-            if not in_quote:
-                found.append(pos)
+            ends[newline] = not in_quote
+            newline += 1
             continue
         if skip:
             skip = False
@@ -196,7 +202,7 @@ def _terminators_exact(
                 in_quote = False
         elif pos == 0 or arr[pos - 1] in (_COMMA, _NL):
             in_quote = True
-    return np.array(found, dtype=np.int64), in_quote
+    return ends, in_quote
 
 
 def _header(path: Path, piece: bytes, codec: str, terminators: Int64s, start: int) -> list[str]:
