@@ -467,3 +467,48 @@ def test_a_literal_quote_inside_a_value_does_not_shift_lines(tmp_path: Path) -> 
     load(source, tmp_path / "data")
     [row] = read_quarantine(tmp_path / "data", "customers")
     assert (row["source_line"], row["raw_line"]) == ("4", "C3,mainframe,Wu,,M")
+
+
+# --- the command line --------------------------------------------------------------------
+
+
+def test_load_flags_encoding_mapping_and_ignore_unknown_files(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from relgraph.cli import app
+
+    runner = CliRunner()
+    source = _bank(tmp_path)
+    (source / "客户.csv").write_bytes(
+        _csv_bytes([["客户号", "系统", "姓名"], ["C1", "核心", "张三"]], "gb18030")
+    )
+    (source / "family.csv.gz").write_bytes(b"\x1f\x8b")
+    mapping = tmp_path / "bank.yaml"
+    mapping.write_text(
+        "files:\n  客户.csv:\n    table: customers\n"
+        "    columns: {customer_id: 客户号, source_system: 系统, name: 姓名}\n"
+        "    values: {source_system: {核心: core}}\n",
+        encoding="utf-8",
+    )
+    data = tmp_path / "data"
+    base = ["load", str(source), "--data-dir", str(data), "--mapping", str(mapping)]
+    stopped = runner.invoke(app, [*base, "--encoding", "gb18030"])
+    assert stopped.exit_code == 2
+    assert "'family.csv.gz'" in stopped.output
+    wrong = runner.invoke(app, [*base, "--ignore-unknown-files"])
+    assert wrong.exit_code == 2
+    assert "--encoding gb18030" in " ".join(wrong.output.split())
+    loaded = runner.invoke(app, [*base, "--encoding", "gb18030", "--ignore-unknown-files"])
+    assert loaded.exit_code == 0, loaded.output
+    assert "family.csv.gz" in loaded.output
+    assert _store_names(data) == {"C1": "张三"}
+    assert json.loads((data / "load-report.json").read_text())["ignored_files"] == ["family.csv.gz"]
+
+
+def test_a_utf8_file_given_as_gb18030_stops_instead_of_garbling_names(tmp_path: Path) -> None:
+    source = _bank(tmp_path)
+    (source / "customers.csv").write_bytes(
+        _csv_bytes(_customers(["C1", "core", "张三", "", "M"]), "utf-8")
+    )
+    with pytest.raises(IngestError, match="given as gb18030 but is UTF-8 text"):
+        _load(source, tmp_path / "data", encoding="gb18030")

@@ -130,6 +130,7 @@ def scan(path: Path, encoding: str, transcoded: Path | None) -> Records:
                     newlines_before += nl.size
                     if header is None:
                         header = _header(path, piece, codec, terminators[0], data_start)
+                        _refuse_utf8_as_legacy(path, piece, encoding)
                     if out is not None:
                         out.write(_transcode(piece, codec))
                     base += len(piece)
@@ -214,6 +215,25 @@ def _header(path: Path, piece: bytes, codec: str, terminators: Int64s, start: in
         raise decoding_error(path.name, 1, start + exc.start, raw, codec) from exc
     first = next(csv.reader(io.StringIO(text)), None)
     return [c.strip() for c in first] if first else []
+
+
+def _refuse_utf8_as_legacy(path: Path, piece: bytes, encoding: str) -> None:
+    """Stop when a file given as GB18030/GBK/Big5 is in fact UTF-8 Chinese text.
+
+    GB18030 decodes most UTF-8 byte sequences into other characters, so the load would
+    succeed with every name garbled; text of any length that is valid UTF-8 and not
+    ASCII is UTF-8.
+    """
+    if python_codec(encoding) == "utf-8" or piece.isascii():
+        return
+    try:
+        piece.decode("utf-8")
+    except UnicodeDecodeError:
+        return
+    raise IngestError(
+        f"{path.name} was given as {encoding} but is UTF-8 text; load it with "
+        "--encoding utf-8 or set encoding: utf-8 for it in the mapping file"
+    )
 
 
 def _transcode(piece: bytes, codec: str) -> bytes:
