@@ -512,3 +512,28 @@ def test_a_utf8_file_given_as_gb18030_stops_instead_of_garbling_names(tmp_path: 
     )
     with pytest.raises(IngestError, match="given as gb18030 but is UTF-8 text"):
         _load(source, tmp_path / "data", encoding="gb18030")
+
+
+def test_a_parquet_file_is_mapped_like_a_csv_file(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = _bank(tmp_path)
+    pq.write_table(
+        pa.table({"客户号": ["C1", "C2"], "系统": ["核心", "ECIF"], "姓名": ["张三", "李四"]}),
+        source / "客户.parquet",
+    )
+    (source / "mapping.yaml").write_text(
+        "source_systems: [ecif, core]\nfiles:\n  客户.parquet:\n    table: customers\n"
+        "    columns: {customer_id: 客户号, source_system: 系统, name: 姓名}\n"
+        "    values: {source_system: {核心: core, ECIF: ecif}}\n",
+        encoding="utf-8",
+    )
+    report = load(source, tmp_path / "data")
+    assert report.quarantined == 0
+    assert _store_names(tmp_path / "data") == {"C1": "张三", "C2": "李四"}
+
+
+def test_a_mapping_file_that_does_not_exist_stops(tmp_path: Path, bank_dir: Path) -> None:
+    with pytest.raises(IngestError, match="mapping file .*nowhere.yaml does not exist"):
+        _load(bank_dir, tmp_path / "data", mapping=tmp_path / "nowhere.yaml")
