@@ -535,5 +535,5 @@ def test_a_parquet_file_is_mapped_like_a_csv_file(tmp_path: Path) -> None:
 
 
 def test_a_mapping_file_that_does_not_exist_stops(tmp_path: Path, bank_dir: Path) -> None:
-    with pytest.raises(IngestError, match="mapping file .*nowhere.yaml does not exist"):
+    with pytest.raises(IngestError, match=r"mapping file .*nowhere\.yaml does not exist"):
         _load(bank_dir, tmp_path / "data", mapping=tmp_path / "nowhere.yaml")
