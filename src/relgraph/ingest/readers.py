@@ -520,7 +520,6 @@ def _read_csv(
     scan_sql = (
         f"read_csv({literal(str(data))}, header = true, auto_detect = false, "
         f"columns = {columns}, delim = ',', quote = '\"', escape = '\"', "
-        "max_line_size = 100000000, "
         "store_rejects = true, rejects_scan = 'rejects_scan', rejects_table = 'rejects')"
     )
     con.execute("DROP TABLE IF EXISTS rejects")
