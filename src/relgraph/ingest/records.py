@@ -213,7 +213,8 @@ def _header(path: Path, piece: bytes, codec: str, terminators: Int64s, start: in
         text = raw.decode(codec)
     except UnicodeDecodeError as exc:
         raise decoding_error(path.name, 1, start + exc.start, raw, codec) from exc
-    first = next(csv.reader(io.StringIO(text)), None)
+    # A byte-order mark decoded from GB18030 (or a doubled one) is no part of a name.
+    first = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), None)
     return [c.strip() for c in first] if first else []
 
 
@@ -264,8 +265,7 @@ def decoding_error(name: str, line: int, offset: int, raw: bytes, codec: str) ->
     Names the file, the physical line and the byte offset, and suggests an encoding that
     does decode the line.
     """
-    label = "utf-8" if codec == "utf-8" else codec
-    message = f"{name} line {line}, byte {offset}: not valid {label}"
+    message = f"{name} line {line}, byte {offset}: not valid {codec}"
     for candidate, what in _SUGGESTED:
         if candidate == codec:
             continue
