@@ -136,7 +136,9 @@ def read_raw(
     """Read ``file`` into ``raw_<table>`` with every model column as text plus ``_row`` and line.
 
     A file not in UTF-8 is first transcoded, in chunks, to a temporary file in ``scratch``
-    (the system's temporary folder when None), removed once DuckDB has read it. The
+    (the system's temporary folder when None), removed once DuckDB has read it: DuckDB
+    reads GB18030, GBK and Big5 only through its ``encodings`` extension, which is
+    downloaded on first use, and a bank's servers often have no way out. The
     mapping file's renames, constants, value maps and formats are applied on the way in.
 
     Raises
