@@ -186,7 +186,8 @@ def load_directory(
                 canonical[table.name] = canonical_schema(table.name).empty_table()
                 reports.append(TableReport(table.name, None, 0, 0, 0))
                 continue
-            raw = read_raw(con, file, scratch=data_dir)
+            # A transcoded copy goes to the staging folder, which a failed load discards.
+            raw = read_raw(con, file, scratch=staging)
             type_rows(con, raw)
             check_keys(con, table)
             quarantine.write(con, raw, staging)

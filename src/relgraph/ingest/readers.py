@@ -152,6 +152,8 @@ def read_raw(
     transcoded: Path | None = None
     if file.format == "csv":
         if python_codec(file.encoding) != "utf-8":
+            if scratch is not None:
+                scratch.mkdir(parents=True, exist_ok=True)
             handle, name = tempfile.mkstemp(
                 prefix=f".transcoded-{file.table}-", suffix=".csv", dir=scratch
             )
