@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -22,6 +22,9 @@ from relgraph.cli.common import (
 )
 from relgraph.config import ConfigError, Settings
 from relgraph.store.base import Store, StoreError
+
+if TYPE_CHECKING:
+    from relgraph.ingest.readers import ReadOptions
 
 
 class FileFormat(StrEnum):
@@ -91,6 +94,30 @@ def load(
             "[env RELGRAPH_MAX_QUARANTINE_SHARE; default 0.05].",
         ),
     ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            help="Encoding of the input files: utf-8 (default), utf-8-sig, gb18030, gbk, big5 "
+            "(the mapping file can set it per file).",
+        ),
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping",
+            help="Mapping file (YAML) from the bank's files, columns and codes to the model; "
+            "default: mapping.yaml in the input directory, if there.",
+        ),
+    ] = None,
+    ignore_unknown_files: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-unknown-files",
+            help="Skip files and folders that are no table (listed in the report) "
+            "instead of stopping.",
+        ),
+    ] = False,
 ) -> None:
     """Validate, normalise and load a directory of source tables into the store.
 
@@ -98,8 +125,16 @@ def load(
     load was refused (a table lost every row, or too large a share) and the store keeps
     its last good load.
     """
+    from relgraph.ingest.readers import ReadOptions
+
     settings = settings_from(data_dir)
-    load_source(source, settings, dry_run=dry_run, max_quarantine_share=max_quarantine_share)
+    load_source(
+        source,
+        settings,
+        ReadOptions(encoding, mapping, ignore_unknown_files),
+        dry_run=dry_run,
+        max_quarantine_share=max_quarantine_share,
+    )
 
 
 REFUSED_EXIT = 3
@@ -109,6 +144,7 @@ REFUSED_EXIT = 3
 def load_source(
     source: Path,
     settings: Settings,
+    options: ReadOptions | None = None,
     *,
     dry_run: bool = False,
     max_quarantine_share: float | None = None,
@@ -136,6 +172,7 @@ def load_source(
                 id_secret=settings.id_secret,
                 max_quarantine_share=max_quarantine_share,
                 dry_run=dry_run,
+                options=options,
             )
     except LoadRefusedError as exc:
         console.print(format_report(exc.report))

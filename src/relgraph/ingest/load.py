@@ -22,6 +22,7 @@ the report of the last good load as they were.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -42,7 +43,14 @@ from relgraph.ingest import person_ids, persons, quarantine
 from relgraph.ingest.errors import IngestError
 from relgraph.ingest.linkage import LinkageParams, as_arrow, resolve
 from relgraph.ingest.person_ids import PersonIdKey
-from relgraph.ingest.readers import RawTable, find_inputs, fingerprint, raw_view, read_raw
+from relgraph.ingest.readers import (
+    RawTable,
+    ReadOptions,
+    discover,
+    fingerprint,
+    raw_view,
+    read_raw,
+)
 from relgraph.ingest.refusal import QuarantineLimit, clear_rejected, keep_rejected, refusals
 from relgraph.ingest.report import IdentityStats, LoadReport, TableReport, read_report
 from relgraph.ingest.sql import connect, count, ident
@@ -62,6 +70,9 @@ META_FINGERPRINT = "fingerprint"
 META_LAYOUT = "layout_version"
 META_SOURCE = "source"
 META_LOADED_AT = "loaded_at"
+META_SOURCE_SYSTEMS = "source_systems"
+"""The source systems of the load, highest precedence first (JSON list): the bank's, from
+its mapping file, or the model's."""
 
 
 def load_directory(
@@ -71,6 +82,7 @@ def load_directory(
     progress: Progress | None = None,
     linkage: LinkageParams | None = None,
     id_secret: str | None = None,
+    options: ReadOptions | None = None,
     *,
     max_quarantine_share: float | None = None,
     dry_run: bool = False,
@@ -93,6 +105,9 @@ def load_directory(
     id_secret : str, optional
         The person-id secret; ``RELGRAPH_ID_SECRET`` when omitted, else the
         ``id-secret`` file in ``data_dir`` (created on the first load).
+    options : ReadOptions, optional
+        Encoding, mapping file and whether unknown files are ignored (``relgraph load``
+        flags); a ``mapping.yaml`` in ``source`` is used when no mapping is given.
     max_quarantine_share : float, optional
         The largest share of a table of 100 rows or more that may be quarantined;
         ``RELGRAPH_MAX_QUARANTINE_SHARE`` (default 0.05) when omitted.
@@ -128,7 +143,12 @@ def load_directory(
     """
     started = time.perf_counter()
     data_dir = Path(data_dir)
-    files = find_inputs(Path(source))
+    inputs = discover(Path(source), options)
+    files = inputs.files
+    mapping_text = inputs.mapping.text if inputs.mapping is not None else ""
+    systems = persons.source_priority(
+        inputs.mapping.source_systems if inputs.mapping is not None else None
+    )
     linkage = linkage or LinkageParams.from_env()
     if max_quarantine_share is None:
         max_quarantine_share = QuarantineLimit.from_env().quarantine_share
@@ -136,8 +156,10 @@ def load_directory(
         id_secret = id_secret_from_env(os.environ)
     key = _dry_run_key(data_dir, id_secret) if dry_run else person_ids.load_key(data_dir, id_secret)
     # The key's fingerprint is part of the input: a new secret reloads and re-ids everyone.
+    # So is the mapping file: a changed mapping is a new load.
     stamp = fingerprint(
-        list(files.values()), f"relgraph-ingest-{LAYOUT_VERSION}-{linkage}-{key.check}"
+        list(files.values()),
+        f"relgraph-ingest-{LAYOUT_VERSION}-{linkage}-{key.check}\0{mapping_text}",
     )
     previous = read_report(data_dir)
     stored_meta = {} if store is None else store.meta()
@@ -188,7 +210,8 @@ def load_directory(
                 canonical[table.name] = canonical_schema(table.name).empty_table()
                 reports.append(TableReport(table.name, None, 0, 0, 0))
                 continue
-            raw = read_raw(con, file)
+            # A transcoded copy goes to the staging folder, which a failed load discards.
+            raw = read_raw(con, file, scratch=staging)
             type_rows(con, raw)
             check_keys(con, table)
             quarantine.write(con, raw, staging)
@@ -215,7 +238,7 @@ def load_directory(
         canonical[model.CUSTOMERS.name] = customers
         canonical[model.POSSIBLE_DUPLICATES_TABLE] = possible
         con.register("_customers", customers)
-        canonical[model.PERSONS_TABLE] = persons.persons(con, "_customers")
+        canonical[model.PERSONS_TABLE] = persons.persons(con, "_customers", systems)
         con.unregister("_customers")
         loaded_at = datetime.now(UTC)
         if old_ids is not None:
@@ -241,6 +264,7 @@ def load_directory(
         loaded_at=loaded_at.isoformat(timespec="seconds"),
         seconds=0.0,
         identity=_identity(canonical),
+        ignored_files=list(inputs.ignored),
     )
     if dry_run:
         if progress is not None:
@@ -250,6 +274,7 @@ def load_directory(
         )
     step("writing the store")
     meta = {
+        META_SOURCE_SYSTEMS: json.dumps(list(systems), ensure_ascii=False),
         META_FINGERPRINT: stamp,
         META_LAYOUT: LAYOUT_VERSION,
         META_SOURCE: str(source),

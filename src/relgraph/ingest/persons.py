@@ -21,11 +21,21 @@ from relgraph.canonical import canonical_schema
 from relgraph.ingest.sql import ident, literal
 
 SOURCE_PRIORITY: Final = ("core", "wealth", "loan", "card")
-"""Which system's record describes a person, best first (core banking is the golden source)."""
+"""Which system's record describes a person, best first (core banking is the golden source).
+A bank's mapping file replaces it with the bank's own list (see :func:`source_priority`)."""
 _RISK_ORDER: Final = ("low", "medium", "high")
 
 
-def persons(con: duckdb.DuckDBPyConnection, customers: str) -> pa.Table:
+def source_priority(systems: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The precedence of a load: the bank's systems as its mapping file lists them, else ours."""
+    return tuple(systems) if systems else SOURCE_PRIORITY
+
+
+def persons(
+    con: duckdb.DuckDBPyConnection,
+    customers: str,
+    priority: tuple[str, ...] = SOURCE_PRIORITY,
+) -> pa.Table:
     """The ``persons`` table from the loaded canonical customers in DuckDB table ``customers``.
 
     Parameters
@@ -34,13 +44,16 @@ def persons(con: duckdb.DuckDBPyConnection, customers: str) -> pa.Table:
         Connection holding ``customers`` (canonical columns, ``person_id`` filled).
     customers : str
         Name of that table.
+    priority : tuple of str
+        Source systems, best first: whose record gives a person's name and descriptive
+        fields (a system not listed comes last).
 
     Returns
     -------
     pyarrow.Table
         One row per person, ordered by ``person_id``, with ``canonical_schema("persons")``.
     """
-    priority = " ".join(f"WHEN {literal(s)} THEN {i}" for i, s in enumerate(SOURCE_PRIORITY))
+    ranks = " ".join(f"WHEN {literal(s)} THEN {i}" for i, s in enumerate(priority))
     risk_rank = " ".join(f"WHEN {literal(r)} THEN {i}" for i, r in enumerate(_RISK_ORDER))
     risk_name = " ".join(f"WHEN {i} THEN {literal(r)}" for i, r in enumerate(_RISK_ORDER))
     order = "ORDER BY _priority, customer_id"
@@ -52,7 +65,7 @@ def persons(con: duckdb.DuckDBPyConnection, customers: str) -> pa.Table:
     table = con.sql(
         f"""
         WITH c AS (
-            SELECT *, CASE source_system {priority} ELSE {len(SOURCE_PRIORITY)} END AS _priority
+            SELECT *, CASE source_system {ranks} ELSE {len(priority)} END AS _priority
             FROM {customers}
         )
         SELECT person_id,

@@ -6,66 +6,125 @@ the store has committed, so ``quarantine/`` always describes the load the store 
 
 from __future__ import annotations
 
-import csv
+import base64
 import os
 import shutil
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 
 from relgraph.ingest.readers import LINE, ROW, RawTable
-from relgraph.ingest.sql import count, ident, literal
+from relgraph.ingest.sql import ident, literal
 from relgraph.ingest.validate import REASONS, checked_view
 
 QUARANTINE_DIR = "quarantine"
 REASON = "reason"
 RAW_LINE = "raw_line"
-"""For CSV lines that did not split into columns: the line as it was in the file."""
+"""The record exactly as it was in the file: its bytes as text when they are valid UTF-8,
+else base64 (see ``raw_line_encoding``). Never cut, never with ``?`` for a bad byte."""
+RAW_LINE_ENCODING = "raw_line_encoding"
+"""``utf-8`` when ``raw_line`` is the text itself, ``base64`` when it is the bytes in base64
+(a line not valid UTF-8, as in a GBK file); empty when the bytes are unknown (Parquet)."""
 
 
 def staging_dir(data_dir: Path) -> Path:
     return data_dir / f".{QUARANTINE_DIR}-{os.getpid()}"
 
 
+def raw_text(raw: bytes) -> tuple[str, str]:
+    """(``raw_line``, ``raw_line_encoding``) for a record's original bytes."""
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return base64.b64encode(raw).decode("ascii"), "base64"
+
+
 def write(con: duckdb.DuckDBPyConnection, raw: RawTable, folder: Path) -> None:
     """Write ``<folder>/<table>.csv`` with every refused row of ``raw``'s table, in file order.
 
-    Columns: ``source_line``, ``reason``, the file's own columns as text, ``raw_line``.
-    Nothing is written when no row was refused.
+    Columns: ``source_line``, ``reason``, the file's own columns as text, ``raw_line``,
+    ``raw_line_encoding``. Lines that did not split into columns have only the line,
+    the reason and the raw line. Nothing is written when no row was refused.
     """
     table = raw.file.table
-    refused = count(
-        con,
-        f"SELECT count(*) FROM {checked_view(table)} WHERE len({REASONS}) > 0",  # noqa: S608 - internal names
-    )
+    refused = [
+        int(r[0])
+        for r in con.execute(
+            f"SELECT {ROW} FROM {checked_view(table)} WHERE len({REASONS}) > 0 ORDER BY {ROW}"  # noqa: S608 - internal names
+        ).fetchall()
+    ]
     if not refused and not raw.rejected:
         return
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{table}.csv"
     originals = ", ".join(f"r.{ident(c)}" for c in raw.header)
-    if refused:
-        _copy_refused(con, raw, originals, path)
-    if raw.rejected:
-        # Unparseable lines follow the parsed rows; their values live in raw_line.
-        with path.open("a", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
-            if not refused:
-                writer.writerow([LINE, REASON, *raw.header, RAW_LINE])
-            for rejected in raw.rejected:
-                reason = f"malformed_line: {rejected.error}"
-                writer.writerow([rejected.line, reason, *([""] * len(raw.header)), rejected.text])
+    nulls = ", ".join(f"CAST(NULL AS VARCHAR) AS {ident(c)}" for c in raw.header)
+    con.register("_q_raw", _raw_lines(raw, refused))
+    con.register("_q_bad", _rejected(raw))
+    try:
+        con.execute(
+            f"COPY (SELECT * EXCLUDE (_order) FROM ("  # noqa: S608 - internal names, quoted identifiers
+            f"SELECT r.{LINE}, array_to_string(c.{REASONS}, '; ') AS {REASON}, {originals}, "
+            f"q.{RAW_LINE}, q.{RAW_LINE_ENCODING}, r.{ROW} AS _order "
+            f"FROM {raw.view} r JOIN {checked_view(table)} c USING ({ROW}) "
+            f"LEFT JOIN _q_raw q ON q.{ROW} = r.{ROW} "
+            f"WHERE len(c.{REASONS}) > 0 "
+            f"UNION ALL SELECT b.{LINE}, b.{REASON}, {nulls}, b.{RAW_LINE}, "
+            f"b.{RAW_LINE_ENCODING}, NULL AS _order FROM _q_bad b"
+            f") ORDER BY {LINE}, _order) "
+            f"TO {literal(str(path))} (HEADER, DELIMITER ',', QUOTE '\"')"
+        )
+    finally:
+        con.unregister("_q_raw")
+        con.unregister("_q_bad")
 
 
-def _copy_refused(
-    con: duckdb.DuckDBPyConnection, raw: RawTable, originals: str, path: Path
-) -> None:
-    table = raw.file.table
-    con.execute(
-        f"COPY (SELECT r.{LINE}, array_to_string(c.{REASONS}, '; ') AS {REASON}, {originals}, "  # noqa: S608 - internal names, quoted identifiers
-        f"CAST(NULL AS VARCHAR) AS {RAW_LINE} "
-        f"FROM {raw.view} r JOIN {checked_view(table)} c USING ({ROW}) "
-        f"WHERE len(c.{REASONS}) > 0 ORDER BY r.{ROW}) "
-        f"TO {literal(str(path))} (HEADER, DELIMITER ',', QUOTE '\"')"
+def _raw_lines(raw: RawTable, refused: list[int]) -> pa.Table:
+    """``_row``, ``raw_line``, ``raw_line_encoding`` of the refused rows of a CSV file."""
+    texts: list[str | None] = []
+    kinds: list[str | None] = []
+    if raw.spans is not None and refused:
+        starts, ends = raw.spans
+        index = np.array(refused, dtype=np.int64) - 1
+        with raw.file.path.open("rb") as handle:
+            for start, end in zip(starts[index].tolist(), ends[index].tolist(), strict=True):
+                handle.seek(start)
+                text, kind = raw_text(handle.read(end - start))
+                texts.append(text)
+                kinds.append(kind)
+    else:
+        texts = [None] * len(refused)
+        kinds = [None] * len(refused)
+    return pa.table(
+        {
+            ROW: pa.array(refused, pa.int64()),
+            RAW_LINE: pa.array(texts, pa.string()),
+            RAW_LINE_ENCODING: pa.array(kinds, pa.string()),
+        }
+    )
+
+
+def _rejected(raw: RawTable) -> pa.Table:
+    """Lines that did not split into columns: line, reason and their original bytes."""
+    lines: list[int] = []
+    reasons: list[str] = []
+    texts: list[str] = []
+    kinds: list[str] = []
+    for rejected in raw.rejected:
+        text, kind = raw_text(rejected.raw if rejected.raw is not None else rejected.text.encode())
+        lines.append(rejected.line)
+        reasons.append(f"malformed_line: {rejected.error}")
+        texts.append(text)
+        kinds.append(kind)
+    return pa.table(
+        {
+            LINE: pa.array(lines, pa.int64()),
+            REASON: pa.array(reasons, pa.string()),
+            RAW_LINE: pa.array(texts, pa.string()),
+            RAW_LINE_ENCODING: pa.array(kinds, pa.string()),
+        }
     )
 
 

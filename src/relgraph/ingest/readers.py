@@ -1,4 +1,4 @@
-"""Finding the input file of each table and reading it, as text, into DuckDB.
+"""Reading each table's input file, as text, into DuckDB (which file: :mod:`.discovery`).
 
 Every value is read as text so that a malformed value becomes a quarantined row
 with a reason instead of a failed load: typing happens in validation, where the
@@ -9,39 +9,69 @@ lines with DuckDB's own error message.
 
 from __future__ import annotations
 
-import csv
-import hashlib
-from collections.abc import Sequence
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from relgraph import model
+from relgraph.ingest.discovery import (
+    SUFFIXES,
+    FileFormat,
+    InputFile,
+    Inputs,
+    ReadOptions,
+    discover,
+    find_inputs,
+    fingerprint,
+)
 from relgraph.ingest.errors import IngestError
+from relgraph.ingest.mapping import PERCENT
+from relgraph.ingest.records import (
+    Int64s,
+    Records,
+    decoding_error,
+    first_bad_byte,
+    python_codec,
+    read_span,
+    scan,
+)
 from relgraph.ingest.sql import count, ident, literal
 
-FileFormat = Literal["csv", "parquet"]
-SUFFIXES: Final[dict[str, FileFormat]] = {".csv": "csv", ".parquet": "parquet"}
+__all__ = [
+    "LINE",
+    "ROW",
+    "SUFFIXES",
+    "FileFormat",
+    "InputFile",
+    "Inputs",
+    "RawTable",
+    "ReadOptions",
+    "RejectedLine",
+    "discover",
+    "find_inputs",
+    "fingerprint",
+    "raw_view",
+    "read_raw",
+]
+
 ROW: Final = "_row"
 """Column added to every raw table: the 1-based position of the record among the file's records."""
 LINE: Final = "source_line"
-"""Where the row came from: the CSV file line (the header is line 1), or the Parquet row + 1."""
+"""Where the row came from: the physical line of the CSV file the record starts on (the header
+is line 1; quoted newlines and blank lines count), or the Parquet row + 1."""
 # DuckDB numbers rows in scan order (``preserve_insertion_order`` is on, see ``sql.connect``).
 _NUMBERED: Final = f"row_number() OVER () AS {ROW}, row_number() OVER () + 1 AS {LINE}"
-
-
-@dataclass(frozen=True)
-class InputFile:
-    """One table's input file."""
-
-    table: str
-    path: Path
-    format: FileFormat
+_MAX_BAD_ENCODING: Final = 0.01
+"""Above this share of lines not valid in the file's encoding, the encoding is wrong: the
+load stops naming the first such line instead of quarantining most of the file."""
 
 
 @dataclass(frozen=True)
@@ -51,16 +81,20 @@ class RejectedLine:
     line: int
     text: str
     error: str
+    raw: bytes | None = None
+    """The record's bytes exactly as in the file (None when they could not be located)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RawTable:
     """A table read as text into the DuckDB connection, under the view ``raw_<table>``.
 
     Attributes
     ----------
     header : tuple of str
-        Every column of the file, in the file's order (all kept, for quarantine).
+        Every column of the raw view but ``_row`` and the line, in the file's order (all
+        kept, for quarantine): the file's own names, or the model's where the mapping
+        file renames a column, then the mapping's constant columns.
     columns : tuple of str
         The model's columns present in the file, in the model's order.
     ignored : tuple of str
@@ -69,6 +103,9 @@ class RawTable:
         Records read into ``raw_<table>`` (rejected lines not included).
     rejected : tuple of RejectedLine
         CSV lines that did not parse.
+    spans : tuple of two int64 arrays, or None
+        Byte span (start, end) in ``file.path`` of each record of ``raw_<table>``, indexed
+        by ``_row - 1``: quarantine copies a refused record's original bytes from there.
     """
 
     file: InputFile
@@ -77,10 +114,15 @@ class RawTable:
     ignored: tuple[str, ...]
     rows: int
     rejected: tuple[RejectedLine, ...]
+    spans: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
 
     @property
     def view(self) -> str:
         return raw_view(self.file.table)
+
+    @property
+    def source_systems(self) -> tuple[str, ...] | None:
+        return self.file.source_systems
 
 
 def raw_view(table: str) -> str:
@@ -88,114 +130,200 @@ def raw_view(table: str) -> str:
     return f"raw_{table}"
 
 
-def find_inputs(source: Path) -> dict[str, InputFile]:
-    """The input file of every table present in ``source``.
-
-    Parameters
-    ----------
-    source : Path
-        A directory holding ``<table>.csv`` or ``<table>.parquet`` files.
-
-    Returns
-    -------
-    dict of str to InputFile
-        Keyed by table name, in the model's dependency order; optional tables
-        without a file are absent.
-
-    Raises
-    ------
-    IngestError
-        When ``source`` is not a directory, a required table has no file, or a
-        table has both a CSV and a Parquet file.
-    """
-    if not source.is_dir():
-        raise IngestError(f"{source} is not a directory")
-    found: dict[str, InputFile] = {}
-    missing: list[str] = []
-    for table in model.INPUT_TABLES:
-        candidates = [
-            InputFile(table.name, source / f"{table.name}{suffix}", fmt)
-            for suffix, fmt in SUFFIXES.items()
-            if (source / f"{table.name}{suffix}").is_file()
-        ]
-        if len(candidates) > 1:
-            raise IngestError(
-                f"table {table.name!r} is given twice ({', '.join(c.path.name for c in candidates)}); "
-                "keep one file per table"
-            )
-        if candidates:
-            found[table.name] = candidates[0]
-        elif table.required:
-            missing.append(table.name)
-    if missing:
-        raise IngestError(
-            f"required table(s) missing from {source}: {', '.join(missing)} "
-            f"(expected {' or '.join(f'<table>{s}' for s in SUFFIXES)})"
-        )
-    return found
-
-
-def fingerprint(files: Sequence[InputFile], salt: str) -> str:
-    """SHA-256 over ``salt`` and every file's table name, format and bytes.
-
-    Two loads with the same fingerprint read identical input under identical rules,
-    so the second one has nothing to change.
-    """
-    digest = hashlib.sha256(salt.encode())
-    for f in sorted(files, key=lambda f: f.table):
-        digest.update(f"\0{f.table}\0{f.format}\0".encode())
-        with f.path.open("rb") as handle:
-            while block := handle.read(1 << 22):
-                digest.update(block)
-    return digest.hexdigest()
-
-
-def read_raw(con: duckdb.DuckDBPyConnection, file: InputFile) -> RawTable:
+def read_raw(
+    con: duckdb.DuckDBPyConnection, file: InputFile, scratch: Path | None = None
+) -> RawTable:
     """Read ``file`` into ``raw_<table>`` with every model column as text plus ``_row`` and line.
 
+    A file not in UTF-8 is first transcoded, in chunks, to a temporary file in ``scratch``
+    (the system's temporary folder when None), removed once DuckDB has read it: DuckDB
+    reads GB18030, GBK and Big5 only through its ``encodings`` extension, which is
+    downloaded on first use, and a bank's servers often have no way out. The
+    mapping file's renames, constants, value maps and formats are applied on the way in.
+
     Raises
     ------
     IngestError
-        When the file cannot be read at all, has repeated column names, or lacks a
-        required column.
+        When the file cannot be read at all, is not in its encoding, has repeated column
+        names, a column matching a model column only by case, or lacks a required column.
     """
     table = model.TABLES[file.table]
-    header = _csv_header(file.path) if file.format == "csv" else _parquet_header(file.path)
+    records: Records | None = None
+    transcoded: Path | None = None
+    if file.format == "csv":
+        if python_codec(file.encoding) != "utf-8":
+            if scratch is not None:
+                scratch.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(
+                prefix=f".transcoded-{file.table}-", suffix=".csv", dir=scratch
+            )
+            os.close(handle)
+            transcoded = Path(name)
+        try:
+            records = scan(file.path, file.encoding, transcoded)
+        except BaseException:
+            _remove(transcoded)
+            raise
+        header = records.header
+    else:
+        header = _parquet_header(file.path)
+    try:
+        return _read(con, file, table, header, records)
+    finally:
+        _remove(transcoded)
+
+
+def _remove(path: Path | None) -> None:
+    if path is not None:
+        path.unlink(missing_ok=True)
+
+
+def _read(
+    con: duckdb.DuckDBPyConnection,
+    file: InputFile,
+    table: model.Table,
+    header: list[str],
+    records: Records | None,
+) -> RawTable:
     duplicated = sorted({c for c in header if header.count(c) > 1})
     if duplicated:
         raise IngestError(f"{file.path}: column(s) {', '.join(duplicated)} appear more than once")
     reserved = sorted({ROW, LINE} & set(header))
     if reserved:
         raise IngestError(f"{file.path}: column name(s) {', '.join(reserved)} are reserved")
-    missing = [c for c in table.required_columns if c not in header]
+    view = _view_columns(file, table, header)
+    names = [name for name, _ in view]
+    _check_case(file, table, names)
+    missing = [c for c in table.required_columns if c not in names]
     if missing:
         raise IngestError(
             f"{file.path}: table {table.name!r} lacks required column(s) {', '.join(missing)}"
+            + (" (map them in the mapping file)" if file.spec is not None else "")
         )
-    present = tuple(c for c in table.column_names if c in header)
-    ignored = tuple(c for c in header if c not in table.column_names)
+    present = tuple(c for c in table.column_names if c in names)
+    ignored = tuple(c for c in names if c not in table.column_names)
+    select = ", ".join(f"{expr} AS {ident(name)}" for name, expr in view)
+    found: list[tuple[int, str, str]] = []
     try:
-        if file.format == "csv":
-            rejected = _read_csv(con, file, header)
+        if records is not None:
+            found = _read_csv(con, file, header, records.data, select)
         else:
-            rejected = ()
-            _read_parquet(con, file, header)
+            _read_parquet(con, file, header, select)
     except duckdb.Error as exc:
         raise IngestError(f"{file.path}: cannot be read: {exc}") from exc
     rows = _count(con, raw_view(file.table))
-    _number_lines(con, file.table, rows, rejected)
-    return RawTable(file, tuple(header), present, ignored, rows, rejected)
+    rejected: tuple[RejectedLine, ...] = ()
+    spans = None
+    if records is not None:
+        rejected, spans = _locate(con, file, records, rows, found)
+    return RawTable(file, tuple(names), present, ignored, rows, rejected, spans)
 
 
-def _csv_header(path: Path) -> list[str]:
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            first = next(csv.reader(handle), None)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise IngestError(f"{path}: cannot read the header row: {exc}") from exc
-    if not first:
-        raise IngestError(f"{path}: the file is empty; a header row naming the columns is needed")
-    return [c.strip() for c in first]
+def _view_columns(file: InputFile, table: model.Table, header: list[str]) -> list[tuple[str, str]]:
+    """(name, SQL expression over the file's columns) of each raw view column, in file order.
+
+    Without a mapping every column keeps its name and text. With one, the bank's columns
+    take their model names, and value maps and formats rewrite the text into what the
+    validator reads; a value that fits no format is left as it is, to be quarantined with
+    the validator's usual reason.
+    """
+    spec = file.spec
+    renamed = {bank: model_name for model_name, bank in spec.columns.items()} if spec else {}
+    if spec is not None:
+        absent = [f"{m} ({b})" for m, b in spec.columns.items() if b not in header]
+        if absent:
+            raise IngestError(
+                f"{file.path}: the mapping file maps column(s) {', '.join(absent)}, "
+                f"which the file does not have (its columns: {', '.join(header)})"
+            )
+    view: list[tuple[str, str]] = []
+    for column in header:
+        name = renamed.get(column, column)
+        expr = _mapped(file, table, name, ident(column)) if name in table.column_names else None
+        view.append((name, expr or ident(column)))
+    if spec is not None:
+        for name, value in spec.constants.items():
+            view.append((name, _mapped(file, table, name, literal(value)) or literal(value)))
+    names = [name for name, _ in view]
+    clash = sorted({n for n in names if names.count(n) > 1})
+    if clash:
+        raise IngestError(
+            f"{file.path}: column(s) {', '.join(clash)} would come both from the file and "
+            "from the mapping file; map one of them"
+        )
+    return view
+
+
+def _mapped(file: InputFile, table: model.Table, name: str, text: str) -> str | None:
+    """The mapping file's rewrite of model column ``name`` from SQL text ``text``, if any."""
+    spec = file.spec
+    column = table.column(name)
+    expr = text
+    changed = False
+    if spec is not None and name in spec.values:
+        cases = " ".join(
+            f"WHEN {literal(k)} THEN {literal(v)}" for k, v in spec.values[name].items()
+        )
+        expr = f"CASE trim({expr}) {cases} ELSE {expr} END"
+        changed = True
+    fmt = spec.formats.get(name) if spec is not None else None
+    if column.dtype == "date" and fmt:
+        parsed = f"try_strptime(trim({expr}), {literal(fmt)})"
+        expr = f"COALESCE(strftime({parsed}, '%Y-%m-%d'), {expr})"
+        changed = True
+    elif column.dtype == "timestamp" and (fmt or file.timezone):
+        if fmt:
+            parsed = f"try_strptime(trim({expr}), {literal(fmt)})"
+        else:
+            # Without a format, only a naive ISO value is placed in the file's zone; one
+            # with an offset already says where it is.
+            parsed = (
+                f"CASE WHEN NOT regexp_matches(trim({expr}), {literal(_HAS_OFFSET)}) "
+                f"THEN TRY_CAST(trim({expr}) AS TIMESTAMP) END"
+            )
+        expr = f"COALESCE({_iso(parsed, file.timezone)}, {expr})"
+        changed = True
+    elif column.dtype == "float" and fmt == PERCENT:
+        number = f"TRY_CAST(trim(rtrim(trim({expr}), '%')) AS DOUBLE)"
+        expr = (
+            f"CASE WHEN ends_with(trim({expr}), '%') "
+            f"THEN COALESCE(CAST({number} / 100 AS VARCHAR), {expr}) ELSE {expr} END"
+        )
+        changed = True
+    return expr if changed else None
+
+
+_HAS_OFFSET: Final = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
+
+
+def _iso(parsed: str, zone: str | None) -> str:
+    """ISO-8601 text of naive timestamp ``parsed``; with ``zone``, local time and its offset."""
+    local = f"strftime({parsed}, '%Y-%m-%dT%H:%M:%S')"
+    if zone is None:
+        return local
+    # timezone(zone, naive) reads the naive value as wall time in zone; the difference
+    # between the two epochs is the zone's offset at that instant (DST included).
+    offset = f"CAST(epoch({parsed}) - epoch(timezone({literal(zone)}, {parsed})) AS BIGINT)"
+    sign = f"CASE WHEN {offset} < 0 THEN '-' ELSE '+' END"
+    hours = f"lpad(CAST(abs({offset}) // 3600 AS VARCHAR), 2, '0')"
+    minutes = f"lpad(CAST(abs({offset}) % 3600 // 60 AS VARCHAR), 2, '0')"
+    return f"{local} || {sign} || {hours} || ':' || {minutes}"
+
+
+def _check_case(file: InputFile, table: model.Table, names: list[str]) -> None:
+    """Stop on a column that is a model column but for case (``Deposits``).
+
+    Loading it would leave the model column empty for every row with only a note.
+    """
+    by_fold = {c.casefold(): c for c in table.column_names}
+    for name in names:
+        wanted = by_fold.get(name.casefold())
+        if wanted is not None and wanted != name:
+            raise IngestError(
+                f"{file.path}: column {name!r} matches the model column {wanted!r} only by case; "
+                f"rename it to {wanted} or map it in the mapping file "
+                f"(columns: {{{wanted}: {name}}})"
+            )
 
 
 def _parquet_header(path: Path) -> list[str]:
@@ -209,39 +337,43 @@ def _read_csv(
     con: duckdb.DuckDBPyConnection,
     file: InputFile,
     header: list[str],
-) -> tuple[RejectedLine, ...]:
+    data: Path,
+    select: str,
+) -> list[tuple[int, str, str]]:
+    """Read ``data`` (UTF-8) into the raw view; (DuckDB line, text, error) of each rejected line."""
     # Explicit columns, all text, no sniffing: the header decides the layout, and a
     # value that looks numeric in the first rows cannot make a later one unreadable.
     columns = "{" + ", ".join(f"{literal(c)}: 'VARCHAR'" for c in header) + "}"
-    scan = (
-        f"read_csv({literal(str(file.path))}, header = true, auto_detect = false, "
+    scan_sql = (
+        f"read_csv({literal(str(data))}, header = true, auto_detect = false, "
         f"columns = {columns}, delim = ',', quote = '\"', escape = '\"', "
         "store_rejects = true, rejects_scan = 'rejects_scan', rejects_table = 'rejects')"
     )
-    select = ", ".join(ident(c) for c in header)
     con.execute("DROP TABLE IF EXISTS rejects")
     con.execute("DROP TABLE IF EXISTS rejects_scan")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {raw_view(file.table)} AS "  # noqa: S608 - identifiers quoted, path a literal
-        f"SELECT {_NUMBERED}, {select} FROM {scan}"
+        f"SELECT {_NUMBERED}, {select} FROM {scan_sql}"
     )
     found = con.execute(
         "SELECT line, csv_line, error_type, error_message FROM rejects ORDER BY line"
     ).fetchall()
     # Several errors on one line are one rejected line.
-    by_line: dict[int, RejectedLine] = {}
+    by_line: dict[int, tuple[int, str, str]] = {}
     for line, text, kind, message in found:
         if int(line) not in by_line:
-            by_line[int(line)] = RejectedLine(int(line), str(text), f"{kind}: {message}")
-    return tuple(by_line.values())
+            by_line[int(line)] = (int(line), str(text), f"{kind}: {message}")
+    return list(by_line.values())
 
 
-def _read_parquet(con: duckdb.DuckDBPyConnection, file: InputFile, header: list[str]) -> None:
-    select = ", ".join(f"CAST({ident(c)} AS VARCHAR) AS {ident(c)}" for c in header)
+def _read_parquet(
+    con: duckdb.DuckDBPyConnection, file: InputFile, header: list[str], select: str
+) -> None:
+    cast = ", ".join(f"CAST({ident(c)} AS VARCHAR) AS {ident(c)}" for c in header)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {raw_view(file.table)} AS "  # noqa: S608 - identifiers quoted, path a literal
         f"SELECT {_NUMBERED}, {select} "
-        f"FROM read_parquet({literal(str(file.path))})"
+        f"FROM (SELECT {cast} FROM read_parquet({literal(str(file.path))}))"
     )
 
 
@@ -249,22 +381,63 @@ def _count(con: duckdb.DuckDBPyConnection, view: str) -> int:
     return count(con, f"SELECT count(*) FROM {view}")  # noqa: S608 - internal name
 
 
-def _number_lines(
-    con: duckdb.DuckDBPyConnection, table: str, rows: int, rejected: tuple[RejectedLine, ...]
-) -> None:
-    """Correct each record's file line for the rejected lines before it.
+def _locate(
+    con: duckdb.DuckDBPyConnection,
+    file: InputFile,
+    records: Records,
+    rows: int,
+    found: list[tuple[int, str, str]],
+) -> tuple[tuple[RejectedLine, ...], tuple[Int64s, Int64s] | None]:
+    """Rejected lines with their physical line and bytes; each record's byte span; and
+    each row's physical line written into the raw view.
 
-    Records are numbered in file order, one record a line and the header on line 1;
-    the lines DuckDB rejected are the gaps.
+    DuckDB's ``line`` of a rejected record counts logical lines (blank ones included, the
+    header is 1), which is the index into ``records``. When DuckDB and the scan disagree
+    on the records (a file DuckDB reads some other way), rows keep their record numbers
+    and rejected lines DuckDB's text, as before.
     """
-    if not rejected:
-        return
-    lines = np.arange(2, rows + len(rejected) + 2, dtype=np.int64)
-    lines = np.setdiff1d(lines, np.array([r.line for r in rejected], dtype=np.int64))
-    numbered = pa.table({ROW: np.arange(1, rows + 1, dtype=np.int64), LINE: lines[:rows]})
+    blank = records.blank
+    indices = [line - 2 for line, _, _ in found]
+    n = records.starts.size
+    consistent = all(0 <= i < n and not blank[i] for i in indices) and (
+        int(n - blank.sum()) == rows + len(found)
+    )
+    if not consistent:
+        rejected = tuple(
+            RejectedLine(line, text, error, text.encode()) for line, text, error in found
+        )
+        return rejected, None
+    codec = python_codec(file.encoding)
+    rejected_list: list[RejectedLine] = []
+    bad_encoding: list[int] = []
+    for (_, text, error), i in zip(found, indices, strict=True):
+        raw = read_span(file.path, int(records.starts[i]), int(records.ends[i]))
+        rejected_list.append(RejectedLine(int(records.lines[i]), text, error, raw))
+        if error.startswith("INVALID ENCODING"):
+            bad_encoding.append(i)
+    records_in = rows + len(found)
+    if bad_encoding and len(bad_encoding) > _MAX_BAD_ENCODING * records_in:
+        i = bad_encoding[0]
+        raw = read_span(file.path, int(records.starts[i]), int(records.ends[i]))
+        offset = int(records.starts[i]) + first_bad_byte(raw, codec)
+        raise decoding_error(file.path.name, int(records.lines[i]), offset, raw, codec)
+    keep = ~blank
+    keep[indices] = False
+    kept = np.flatnonzero(keep)
+    lines = records.lines[kept]
+    if not np.array_equal(lines, np.arange(2, rows + 2, dtype=np.int64)):
+        _number_lines(con, file.table, lines)
+    return tuple(rejected_list), (records.starts[kept], records.ends[kept])
+
+
+def _number_lines(con: duckdb.DuckDBPyConnection, table: str, lines: Int64s) -> None:
+    """Set each row's physical line: the file has quoted newlines, blank or rejected lines."""
+    numbered = pa.table({ROW: np.arange(1, lines.size + 1, dtype=np.int64), LINE: lines})
     con.register("_lines", numbered)
     view = raw_view(table)
-    con.execute(
-        f"UPDATE {view} SET {LINE} = l.{LINE} FROM _lines l WHERE {view}.{ROW} = l.{ROW}"  # noqa: S608 - internal names
-    )
-    con.unregister("_lines")
+    try:
+        con.execute(
+            f"UPDATE {view} SET {LINE} = l.{LINE} FROM _lines l WHERE {view}.{ROW} = l.{ROW}"  # noqa: S608 - internal names
+        )
+    finally:
+        con.unregister("_lines")

@@ -83,6 +83,8 @@ class LoadReport:
     """Why the load was (or, in a dry run, would be) refused; empty when it was not."""
     dry_run: bool = False
     """True for ``relgraph load --dry-run``: nothing was written."""
+    ignored_files: list[str] = field(default_factory=list)
+    """Entries of the input directory that are no table, skipped by ``--ignore-unknown-files``."""
 
     @property
     def rows_in(self) -> int:
@@ -181,6 +183,10 @@ def format_report(report: LoadReport) -> Group:
     ]
     if ignored:
         parts.append("columns not in the model, not loaded: " + "; ".join(ignored))
+    if report.ignored_files:
+        parts.append(
+            "not tables, ignored (--ignore-unknown-files): " + ", ".join(report.ignored_files)
+        )
     if report.person_id_map:
         parts.append(
             "every person id changed (a new person-id secret, or the first load with keyed "

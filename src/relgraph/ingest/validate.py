@@ -16,6 +16,7 @@ A reason reads ``code: column 'value' …``; the report counts codes.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Final
 
 import duckdb
@@ -197,6 +198,9 @@ def type_rows(con: duckdb.DuckDBPyConnection, raw: RawTable) -> None:
     selects: list[str] = []
     reasons: list[str] = []
     for column in table.columns:
+        if column.name == "source_system" and raw.source_systems:
+            # The bank's own systems (mapping file) replace the model's for this load.
+            column = replace(column, enum=raw.source_systems)
         typed, column_reasons = _column_sql(table, column, column.name in raw.columns)
         selects.append(f"{typed} AS {ident(column.name)}")
         reasons += column_reasons

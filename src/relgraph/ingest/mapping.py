@@ -1,0 +1,309 @@
+"""The mapping file: how a bank's own export maps onto the model.
+
+A bank's export names its files, columns and codes its own way (``客户信息.csv``,
+``性别``, ``男``/``女``, ``20240106 101500``). The mapping file (YAML, ``--mapping`` or
+``mapping.yaml`` in the input directory) says which file is which table, which of the
+bank's columns is which model column, how codes and formats translate, and which source
+systems the bank has. It is validated here, whole, before anything is read: an unknown key
+or a value of the wrong type stops the load naming the key path.
+
+Applying it is :mod:`relgraph.ingest.readers`' job: the raw view is rewritten into the
+canonical text the validator reads, so the validation rules stay one set.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from relgraph import model
+from relgraph.ingest.errors import IngestError
+
+MAPPING_FILE: Final = "mapping.yaml"
+"""The mapping file's name when it sits in the input directory (used without ``--mapping``)."""
+ENCODINGS: Final = ("utf-8", "utf-8-sig", "gb18030", "gbk", "big5")
+"""Encodings an input file may be in; every other one is transcoded to UTF-8 before reading."""
+PERCENT: Final = "percent"
+"""The number format of a share written as ``60%`` (``0.6`` is accepted too)."""
+
+_TOP_KEYS: Final = ("encoding", "timezone", "source_systems", "files")
+_FILE_KEYS: Final = ("table", "encoding", "timezone", "columns", "constants", "values", "formats")
+
+
+@dataclass(frozen=True)
+class FileMapping:
+    """How one of the bank's files maps onto a model table.
+
+    Attributes
+    ----------
+    name : str
+        The file's name in the input directory (Unicode NFC).
+    table : str
+        The model table it holds.
+    encoding, timezone : str or None
+        Per-file overrides of the mapping's defaults.
+    columns : dict of str to str
+        Model column -> the bank's column name.
+    constants : dict of str to str
+        Model column -> the one value it has for the whole file.
+    values : dict of str to dict of str to str
+        Model column -> (bank value -> model value), matched after trimming.
+    formats : dict of str to str
+        Model column -> a ``strptime`` format (date and timestamp columns) or ``percent``.
+    """
+
+    name: str
+    table: str
+    encoding: str | None = None
+    timezone: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    constants: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    formats: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoadMapping:
+    """A validated mapping file.
+
+    Attributes
+    ----------
+    path : Path
+        Where it was read from (always ignored by file discovery).
+    text : str
+        Its content, part of the load fingerprint: a changed mapping is a new load.
+    encoding, timezone : str or None
+        Defaults for every file.
+    source_systems : tuple of str or None
+        The bank's source systems, highest precedence first; None keeps the model's.
+    files : dict of str to FileMapping
+        Keyed by file name (NFC).
+    """
+
+    path: Path
+    text: str
+    encoding: str | None = None
+    timezone: str | None = None
+    source_systems: tuple[str, ...] | None = None
+    files: dict[str, FileMapping] = field(default_factory=dict)
+
+    def for_file(self, name: str) -> FileMapping | None:
+        return self.files.get(unicodedata.normalize("NFC", name))
+
+
+def find_mapping(source: Path, explicit: Path | None) -> LoadMapping | None:
+    """The mapping for a load of ``source``: ``explicit``, else ``source/mapping.yaml``, else None."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise IngestError(f"mapping file {explicit} does not exist or is not a file")
+        return read_mapping(explicit)
+    default = source / MAPPING_FILE
+    return read_mapping(default) if default.is_file() else None
+
+
+def read_mapping(path: Path) -> LoadMapping:
+    """Read and validate the mapping file at ``path``.
+
+    Raises
+    ------
+    IngestError
+        When the file is not UTF-8 YAML, or a key is unknown or holds the wrong type; the
+        message names the key path (``files.客户信息.csv.values.gender: expected a mapping``).
+    """
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        data = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise IngestError(f"mapping file {path} cannot be read: {exc}") from exc
+    if data is None:
+        data = {}
+    top = _mapping(data, "")
+    _known_keys(top, _TOP_KEYS, "")
+    files_raw = _mapping(top.get("files", {}), "files")
+    files: dict[str, FileMapping] = {}
+    for name, spec in files_raw.items():
+        if not isinstance(name, str) or not name or "/" in name or "\\" in name:
+            raise IngestError(
+                f"{_where(path)}files.{name}: a file name in the input directory is expected"
+            )
+        key = unicodedata.normalize("NFC", name)
+        files[key] = _file_mapping(key, spec, f"files.{name}", path)
+    tables = [f.table for f in files.values()]
+    twice = sorted({t for t in tables if tables.count(t) > 1})
+    if twice:
+        raise IngestError(
+            f"{_where(path)}files: table(s) {', '.join(twice)} are mapped from more than one file"
+        )
+    systems = top.get("source_systems")
+    source_systems: tuple[str, ...] | None = None
+    if systems is not None:
+        if not isinstance(systems, list) or not systems:
+            raise IngestError(
+                f"{_where(path)}source_systems: expected a non-empty list of system names"
+            )
+        names = [_text(s, f"source_systems[{i}]", path) for i, s in enumerate(systems)]
+        repeated = sorted({s for s in names if names.count(s) > 1})
+        if repeated:
+            raise IngestError(
+                f"{_where(path)}source_systems: {', '.join(repeated)} listed more than once"
+            )
+        source_systems = tuple(names)
+    return LoadMapping(
+        path=path,
+        text=text,
+        encoding=_encoding(top.get("encoding"), "encoding", path),
+        timezone=_timezone(top.get("timezone"), "timezone", path),
+        source_systems=source_systems,
+        files=files,
+    )
+
+
+def _file_mapping(name: str, spec: object, where: str, path: Path) -> FileMapping:
+    body = _mapping(spec, where, path)
+    _known_keys(body, _FILE_KEYS, where, path)
+    if "table" not in body:
+        raise IngestError(f"{_where(path)}{where}.table: the model table this file holds is needed")
+    table_name = _text(body["table"], f"{where}.table", path)
+    if table_name not in model.TABLES:
+        raise IngestError(
+            f"{_where(path)}{where}.table: {table_name!r} is not a table "
+            f"(tables: {', '.join(model.TABLES)})"
+        )
+    table = model.TABLES[table_name]
+
+    def columns_of(key: str) -> dict[str, object]:
+        section = _mapping(body.get(key, {}), f"{where}.{key}", path)
+        for column in section:
+            if column not in table.column_names:
+                raise IngestError(
+                    f"{_where(path)}{where}.{key}.{column}: not a column of {table_name} "
+                    f"({', '.join(table.column_names)})"
+                )
+        return section
+
+    columns = {
+        str(c): _text(v, f"{where}.columns.{c}", path) for c, v in columns_of("columns").items()
+    }
+    bank_names = list(columns.values())
+    twice = sorted({c for c in bank_names if bank_names.count(c) > 1})
+    if twice:
+        raise IngestError(
+            f"{_where(path)}{where}.columns: the bank's column(s) {', '.join(twice)} "
+            "are mapped to more than one model column"
+        )
+    constants = {
+        str(c): _scalar(v, f"{where}.constants.{c}", path)
+        for c, v in columns_of("constants").items()
+    }
+    both = sorted(set(constants) & set(columns))
+    if both:
+        raise IngestError(
+            f"{_where(path)}{where}.constants.{both[0]}: also mapped from a column; keep one"
+        )
+    values: dict[str, dict[str, str]] = {}
+    for column, codes in columns_of("values").items():
+        at = f"{where}.values.{column}"
+        values[str(column)] = {
+            _scalar(k, f"{at}", path): _scalar(v, f"{at}.{k}", path)
+            for k, v in _mapping(codes, at, path).items()
+        }
+    formats: dict[str, str] = {}
+    for column, fmt in columns_of("formats").items():
+        at = f"{where}.formats.{column}"
+        text = _text(fmt, at, path)
+        dtype = table.column(str(column)).dtype
+        if dtype in ("date", "timestamp"):
+            if "%" not in text:
+                raise IngestError(
+                    f'{_where(path)}{at}: expected a strptime format such as "%Y%m%d"'
+                )
+        elif dtype == "float":
+            if text != PERCENT:
+                raise IngestError(f"{_where(path)}{at}: a number column takes only '{PERCENT}'")
+        else:
+            raise IngestError(
+                f"{_where(path)}{at}: formats apply to date, timestamp and number columns only"
+            )
+        formats[str(column)] = text
+    return FileMapping(
+        name=name,
+        table=table_name,
+        encoding=_encoding(body.get("encoding"), f"{where}.encoding", path),
+        timezone=_timezone(body.get("timezone"), f"{where}.timezone", path),
+        columns=columns,
+        constants=constants,
+        values=values,
+        formats=formats,
+    )
+
+
+def _where(path: Path | None) -> str:
+    return f"mapping file {path.name}: " if path is not None else ""
+
+
+def _mapping(value: object, where: str, path: Path | None = None) -> dict[Any, Any]:
+    if not isinstance(value, Mapping):
+        raise IngestError(f"{_where(path)}{where or '(top level)'}: expected a mapping")
+    return dict(value)
+
+
+def _known_keys(
+    body: dict[Any, Any], known: tuple[str, ...], where: str, path: Path | None = None
+) -> None:
+    for key in body:
+        if key not in known:
+            at = f"{where}.{key}" if where else str(key)
+            raise IngestError(
+                f"{_where(path)}{at}: unknown key (expected one of {', '.join(known)})"
+            )
+
+
+def _text(value: object, where: str, path: Path) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise IngestError(f"{_where(path)}{where}: expected a non-empty text")
+    return value.strip()
+
+
+def _scalar(value: object, where: str, path: Path) -> str:
+    """A YAML scalar as the text the validator reads (``true`` -> ``'true'``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | str):
+        return str(value).strip()
+    raise IngestError(f"{_where(path)}{where}: expected a single value")
+
+
+def _encoding(value: object, where: str, path: Path) -> str | None:
+    if value is None:
+        return None
+    text = _text(value, where, path).lower().replace("_", "-")
+    if text not in ENCODINGS:
+        raise IngestError(f"{_where(path)}{where}: {value!r} is not one of {', '.join(ENCODINGS)}")
+    return text
+
+
+def _timezone(value: object, where: str, path: Path) -> str | None:
+    if value is None:
+        return None
+    text = _text(value, where, path)
+    try:
+        zoneinfo.ZoneInfo(text)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise IngestError(
+            f"{_where(path)}{where}: {text!r} is not a time zone name (e.g. Asia/Shanghai)"
+        ) from exc
+    return text
+
+
+def check_encoding(value: str) -> str:
+    """``value`` as one of :data:`ENCODINGS` (``--encoding``), or an IngestError."""
+    text = value.strip().lower().replace("_", "-")
+    if text not in ENCODINGS:
+        raise IngestError(f"encoding {value!r} is not one of {', '.join(ENCODINGS)}")
+    return text

@@ -1,0 +1,289 @@
+"""Where each record of a CSV file is, in the file's own bytes; and transcoding to UTF-8.
+
+DuckDB numbers what it reads by record, not by physical line, and keeps no byte of a line
+it rejects beyond a lossy, cut copy. Quarantine needs both: the physical line a record
+starts on (after quoted newlines and blank lines) and its exact original bytes. One pass
+over the file's bytes in chunks finds every record boundary with numpy (a newline ends a
+record unless it is inside a quoted field), so it stays fast on files of many GB; a file
+in another encoding is decoded and written out as UTF-8 in the same pass.
+
+The byte-level scan is valid for every supported encoding: in UTF-8, GB18030/GBK and Big5
+the bytes of ``"`` (0x22) and newline (0x0A) never occur inside a multi-byte character.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from relgraph.ingest.errors import IngestError
+
+CHUNK: Final = 16 << 20
+"""Bytes read at a time: large enough for numpy to pay, small enough to stay in memory."""
+_NL: Final = 10
+_CR: Final = 13
+_QUOTE: Final = 34
+_COMMA: Final = 44
+_UTF8_BOM: Final = b"\xef\xbb\xbf"
+_PYTHON_CODEC: Final = {
+    "utf-8": "utf-8",
+    "utf-8-sig": "utf-8",
+    "gb18030": "gb18030",
+    "gbk": "gbk",
+    "big5": "big5",
+}
+_SUGGESTED: Final = (("gb18030", "GBK/GB18030"), ("big5", "Big5"), ("utf-8", "UTF-8"))
+
+Int64s = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, eq=False)
+class Records:
+    """The logical lines of a CSV file after its header, as spans of the file's bytes.
+
+    Attributes
+    ----------
+    header : list of str
+        The header's fields, decoded and trimmed.
+    starts, ends : ndarray of int64
+        Each logical line's first byte and the byte after its last (terminator excluded).
+    lines : ndarray of int64
+        The physical line (1-based, header on line 1) each logical line starts on.
+    data : Path
+        The UTF-8 file DuckDB should read: the input itself, or its transcoded copy.
+    """
+
+    header: list[str]
+    starts: Int64s
+    ends: Int64s
+    lines: Int64s
+    data: Path
+
+    @property
+    def blank(self) -> npt.NDArray[np.bool_]:
+        """Empty lines: DuckDB skips them, they are no record."""
+        blank: npt.NDArray[np.bool_] = self.ends == self.starts
+        return blank
+
+
+def python_codec(encoding: str) -> str:
+    return _PYTHON_CODEC[encoding]
+
+
+def scan(path: Path, encoding: str, transcoded: Path | None) -> Records:
+    """Find every logical line of ``path`` and, when ``transcoded`` is given, write it as UTF-8.
+
+    Raises
+    ------
+    IngestError
+        When the file is empty, or its header row is not valid in ``encoding``.
+    """
+    codec = python_codec(encoding)
+    terminators: list[Int64s] = []
+    term_lines: list[Int64s] = []
+    crs: list[npt.NDArray[np.bool_]] = []
+    in_quote = False
+    newlines_before = 0
+    base = 0
+    data_start = 0
+    carry = b""
+    header: list[str] | None = None
+    size = 0
+    out: BinaryIO | None = None
+    try:
+        if transcoded is not None:
+            out = transcoded.open("wb")
+        with path.open("rb") as handle:
+            first = True
+            while True:
+                block = handle.read(CHUNK)
+                eof = not block
+                buffer = carry + block
+                if first:
+                    first = False
+                    if buffer.startswith(_UTF8_BOM) and codec == "utf-8":
+                        data_start = base = len(_UTF8_BOM)
+                        buffer = buffer[len(_UTF8_BOM) :]
+                if eof:
+                    piece, carry = buffer, b""
+                else:
+                    cut = buffer.rfind(b"\n")
+                    if cut < 0:
+                        carry = buffer
+                        continue
+                    piece, carry = buffer[: cut + 1], buffer[cut + 1 :]
+                if piece:
+                    arr = np.frombuffer(piece, dtype=np.uint8)
+                    nl = np.flatnonzero(arr == _NL)
+                    ending, in_quote = _terminators(arr, nl, in_quote)
+                    local = nl[ending]
+                    terminators.append(local + base)
+                    # A CR before the newline (CRLF files) is not part of the line.
+                    crs.append((local > 0) & (arr[np.maximum(local - 1, 0)] == _CR))
+                    term_lines.append(np.flatnonzero(ending) + newlines_before + 1)
+                    newlines_before += nl.size
+                    if header is None:
+                        header = _header(path, piece, codec, terminators[0], data_start)
+                        _refuse_utf8_as_legacy(path, piece, encoding)
+                    if out is not None:
+                        out.write(_transcode(piece, codec))
+                    base += len(piece)
+                    size += len(piece)
+                if eof:
+                    break
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot be read: {exc}") from exc
+    finally:
+        if out is not None:
+            out.close()
+    if size == 0 or header is None or not header:
+        raise IngestError(f"{path}: the file is empty; a header row naming the columns is needed")
+    ends_at = np.concatenate(terminators) if terminators else np.empty(0, np.int64)
+    cr = np.concatenate(crs) if crs else np.empty(0, np.bool_)
+    lines_at = np.concatenate(term_lines) if term_lines else np.empty(0, np.int64)
+    end_of_file = data_start + size
+    # Logical line i starts after terminator i - 1; a last line without a newline counts.
+    starts = np.concatenate(([data_start], ends_at + 1))
+    ends = np.concatenate((ends_at - cr, [end_of_file]))
+    lines = np.concatenate(([1], lines_at + 1))
+    if starts[-1] >= end_of_file:
+        starts, ends, lines = starts[:-1], ends[:-1], lines[:-1]
+    return Records(header, starts[1:], ends[1:], lines[1:], transcoded or path)
+
+
+def _terminators(
+    arr: npt.NDArray[np.uint8], nl: Int64s, in_quote: bool
+) -> tuple[npt.NDArray[np.bool_], bool]:
+    """Which newlines of ``arr`` end a record, and whether ``arr`` ends inside quotes.
+
+    Fast path: when every quote that would open a field sits at a field's start, quote
+    parity alone says which newlines are quoted (an escaped ``""`` toggles twice). A quote
+    inside an unquoted value (``ab"c``) is a literal to DuckDB, and parity would be wrong,
+    so such a chunk takes the exact state machine over its quotes and newlines.
+    """
+    quotes = np.flatnonzero(arr == _QUOTE)
+    if quotes.size == 0:
+        return np.full(nl.size, not in_quote), in_quote
+    # Quote j opens a field when an even number of quotes precede it in the record.
+    opening = quotes[1 if in_quote else 0 :: 2]
+    previous = arr[opening[opening > 0] - 1]
+    at_start = (previous == _COMMA) | (previous == _NL) | (previous == _QUOTE)
+    if not bool(at_start.all()):
+        return _terminators_exact(arr, nl, in_quote)
+    ends = ((np.searchsorted(quotes, nl) + int(in_quote)) & 1) == 0
+    return ends, bool((quotes.size + int(in_quote)) & 1)
+
+
+def _terminators_exact(
+    arr: npt.NDArray[np.uint8], nl: Int64s, in_quote: bool
+) -> tuple[npt.NDArray[np.bool_], bool]:
+    quotes = np.flatnonzero(arr == _QUOTE)
+    events = np.sort(np.concatenate((nl, quotes)))
+    ends = np.zeros(nl.size, dtype=np.bool_)
+    newline = 0
+    skip = False
+    n = arr.size
+    for pos in events.tolist():
+        if arr[pos] == _NL:
+            ends[newline] = not in_quote
+            newline += 1
+            continue
+        if skip:
+            skip = False
+        elif in_quote:
+            if pos + 1 < n and arr[pos + 1] == _QUOTE:
+                skip = True  # an escaped quote inside a quoted field
+            else:
+                in_quote = False
+        elif pos == 0 or arr[pos - 1] in (_COMMA, _NL):
+            in_quote = True
+    return ends, in_quote
+
+
+def _header(path: Path, piece: bytes, codec: str, terminators: Int64s, start: int) -> list[str]:
+    end = int(terminators[0]) - start if terminators.size else len(piece)
+    raw = piece[:end]
+    try:
+        text = raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise decoding_error(path.name, 1, start + exc.start, raw, codec) from exc
+    # A byte-order mark decoded from GB18030 (or a doubled one) is no part of a name.
+    first = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), None)
+    return [c.strip() for c in first] if first else []
+
+
+def _refuse_utf8_as_legacy(path: Path, piece: bytes, encoding: str) -> None:
+    """Stop when a file given as GB18030/GBK/Big5 is in fact UTF-8 Chinese text.
+
+    GB18030 decodes most UTF-8 byte sequences into other characters, so the load would
+    succeed with every name garbled; text of any length that is valid UTF-8 and not
+    ASCII is UTF-8.
+    """
+    if python_codec(encoding) == "utf-8" or piece.isascii():
+        return
+    try:
+        piece.decode("utf-8")
+    except UnicodeDecodeError:
+        return
+    raise IngestError(
+        f"{path.name} was given as {encoding} but is UTF-8 text; load it with "
+        "--encoding utf-8 or set encoding: utf-8 for it in the mapping file"
+    )
+
+
+def _transcode(piece: bytes, codec: str) -> bytes:
+    try:
+        return piece.decode(codec).encode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    # Undecodable bytes pass through as they are: DuckDB then rejects that line as not
+    # UTF-8 and quarantine keeps its original bytes (from the input, not this copy).
+    try:
+        return piece.decode(codec, "surrogateescape").encode("utf-8", "surrogateescape")
+    except UnicodeError:
+        return piece.decode(codec, "replace").encode("utf-8")
+
+
+def first_bad_byte(raw: bytes, codec: str) -> int:
+    """Offset in ``raw`` of its first byte not valid in ``codec`` (0 when it decodes)."""
+    try:
+        raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        return int(exc.start)
+    return 0
+
+
+def decoding_error(name: str, line: int, offset: int, raw: bytes, codec: str) -> IngestError:
+    """The error for a file that is not in the encoding it was read with.
+
+    Names the file, the physical line and the byte offset, and suggests an encoding that
+    does decode the line.
+    """
+    message = f"{name} line {line}, byte {offset}: not valid {codec}"
+    for candidate, what in _SUGGESTED:
+        if candidate == codec:
+            continue
+        try:
+            raw.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+        return IngestError(
+            f"{message}; if this file is {what}, load with --encoding {candidate} "
+            "or set encoding in the mapping file"
+        )
+    return IngestError(
+        f"{message}, nor in any encoding relgraph reads (utf-8, gb18030, big5); "
+        "re-export the file or set its encoding in the mapping file"
+    )
+
+
+def read_span(path: Path, start: int, end: int) -> bytes:
+    with path.open("rb") as handle:
+        handle.seek(start)
+        return handle.read(end - start)

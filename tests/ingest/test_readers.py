@@ -1,0 +1,539 @@
+"""Reading what banks export: encodings, the mapping file, file discovery, headers, quarantine bytes."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from relgraph.ingest import IngestError
+from relgraph.ingest.load import META_SOURCE_SYSTEMS, load_directory
+from relgraph.ingest.readers import ReadOptions, discover
+from relgraph.store.embedded import EmbeddedStore
+
+from .conftest import bank_tables, load, read_quarantine, write_bank
+
+
+def _load(source: Path, data_dir: Path, **options: object):  # type: ignore[no-untyped-def]
+    with EmbeddedStore(data_dir) as store:
+        return load_directory(source, store, data_dir, options=ReadOptions(**options))  # type: ignore[arg-type]
+
+
+def _csv_bytes(rows: list[list[str]], encoding: str = "utf-8") -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue().encode(encoding)
+
+
+CUSTOMER_HEADER = ["customer_id", "source_system", "name", "id_number", "gender"]
+
+
+def _customers(*rows: list[str]) -> list[list[str]]:
+    return [CUSTOMER_HEADER, *rows]
+
+
+def _bank(tmp_path: Path) -> Path:
+    """The valid bank, minus its customers file (each test writes its own)."""
+    source = write_bank(tmp_path / "bank", bank_tables())
+    (source / "customers.csv").unlink()
+    (source / "accounts.csv").write_text(
+        "account_id,holder_id,holder_kind,product\nA1,E1,enterprise,deposit\n"
+        "A2,E1,enterprise,deposit\nA3,E1,enterprise,loan\n",
+        encoding="utf-8",
+    )
+    (source / "family.csv").unlink()
+    return source
+
+
+def _store_names(data_dir: Path) -> dict[str, str]:
+    with EmbeddedStore(data_dir, read_only=True) as store:
+        rows = store.read_table("customers", ["customer_id", "name"]).to_pylist()
+    return {r["customer_id"]: r["name"] for r in rows}
+
+
+# --- encodings ---------------------------------------------------------------------------
+
+
+def test_a_gbk_file_read_as_utf8_stops_naming_line_byte_and_encoding(tmp_path: Path) -> None:
+    source = _bank(tmp_path)
+    header = ",".join(CUSTOMER_HEADER) + "\n"
+    first = "C1,core,"
+    (source / "customers.csv").write_bytes((header + first + "张三,,M\n").encode("gb18030"))
+    with pytest.raises(IngestError) as caught:
+        load(source, tmp_path / "data")
+    byte = len(header.encode()) + len(first.encode())
+    message = str(caught.value)
+    assert f"customers.csv line 2, byte {byte}: not valid utf-8" in message
+    assert "--encoding gb18030" in message
+
+
+def test_a_gbk_header_stops_on_line_1(tmp_path: Path) -> None:
+    source = _bank(tmp_path)
+    (source / "customers.csv").write_bytes("客户号,来源系统,客户姓名\n".encode("gb18030"))
+    with pytest.raises(IngestError, match=r"customers\.csv line 1, byte 0: .*gb18030"):
+        load(source, tmp_path / "data")
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "gbk", "big5", "utf-8-sig"])
+def test_encoding_option_reads_the_file(tmp_path: Path, encoding: str) -> None:
+    source = _bank(tmp_path)
+    rows = _customers(["C1", "core", "陳大文", "", "M"], ["C2", "card", "林小明", "", "F"])
+    (source / "customers.csv").write_bytes(_csv_bytes(rows, encoding))
+    report = _load(source, tmp_path / "data", encoding=encoding)
+    assert report.quarantined == 0
+    assert _store_names(tmp_path / "data") == {"C1": "陳大文", "C2": "林小明"}
+
+
+def test_the_mapping_file_sets_the_encoding_per_file(tmp_path: Path) -> None:
+    source = _bank(tmp_path)
+    rows = _customers(["C1", "core", "张三", "", "M"])
+    (source / "customers.csv").write_bytes(_csv_bytes(rows, "gb18030"))
+    (source / "enterprises.csv").write_bytes(
+        _csv_bytes([["enterprise_id", "name"], ["E1", "華夏貿易有限公司"]], "big5")
+    )
+    (source / "mapping.yaml").write_text(
+        "encoding: gb18030\nfiles:\n  enterprises.csv:\n    table: enterprises\n"
+        "    encoding: big5\n",
+        encoding="utf-8",
+    )
+    report = load(source, tmp_path / "data")
+    assert report.quarantined == 0
+    assert _store_names(tmp_path / "data") == {"C1": "张三"}
+    with EmbeddedStore(tmp_path / "data", read_only=True) as store:
+        assert store.read_table("enterprises", ["name"]).column(0).to_pylist() == [
+            "華夏貿易有限公司"
+        ]
+
+
+# --- the mapping file --------------------------------------------------------------------
+
+BAD_MAPPINGS = [
+    ("colour: blue\n", "colour: unknown key"),
+    ("files:\n  x.csv:\n    table: customers\n    colour: blue\n", "files.x.csv.colour: unknown key"),
+    ("files:\n  客户信息.csv:\n    table: customers\n    values:\n      gender: 男\n",
+     "files.客户信息.csv.values.gender: expected a mapping"),
+    ("files:\n  x.csv:\n    table: clients\n", "files.x.csv.table: 'clients' is not a table"),
+    ("files:\n  x.csv:\n    columns: {name: 姓名}\n", "files.x.csv.table: the model table"),
+    ("files:\n  x.csv:\n    table: customers\n    columns: {nom: 姓名}\n",
+     "files.x.csv.columns.nom: not a column of customers"),
+    ("files:\n  x.csv:\n    table: customers\n    columns: [name]\n",
+     "files.x.csv.columns: expected a mapping"),
+    ("encoding: latin-1\n", "encoding: 'latin-1' is not one of"),
+    ("timezone: Mars/Olympus\n", "timezone: 'Mars/Olympus' is not a time zone"),
+    ("source_systems: core\n", "source_systems: expected a non-empty list"),
+    ("source_systems: [core, core]\n", "source_systems: core listed more than once"),
+    ("files:\n  x.csv:\n    table: customers\n    formats: {name: '%Y'}\n",
+     "files.x.csv.formats.name: formats apply to date, timestamp and number columns only"),
+    ("files:\n  x.csv:\n    table: shareholdings\n    formats: {share: '%'}\n",
+     "files.x.csv.formats.share: a number column takes only 'percent'"),
+    ("files:\n  x.csv:\n    table: customers\n    formats: {birth_date: YYYYMMDD}\n",
+     "files.x.csv.formats.birth_date: expected a strptime format"),
+    ("files:\n  x.csv: {table: customers}\n  y.csv: {table: customers}\n",
+     "customers are mapped from more than one file"),
+    ("- a list\n", "(top level): expected a mapping"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "expected"), BAD_MAPPINGS)
+def test_a_bad_mapping_file_stops_naming_the_key_path(
+    tmp_path: Path, bank_dir: Path, text: str, expected: str
+) -> None:
+    (bank_dir / "mapping.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(IngestError) as caught:
+        load(bank_dir, tmp_path / "data")
+    assert expected in str(caught.value)
+    assert not (tmp_path / "data" / "store.duckdb").exists()
+
+
+def test_a_mapping_naming_a_missing_column_stops(tmp_path: Path, bank_dir: Path) -> None:
+    (bank_dir / "mapping.yaml").write_text(
+        "files:\n  customers.csv:\n    table: customers\n    columns: {name: 客户姓名}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(IngestError, match=r"maps column.*name \(客户姓名\).*does not have"):
+        load(bank_dir, tmp_path / "data")
+
+
+def test_an_explicit_mapping_outside_the_folder_is_used(tmp_path: Path) -> None:
+    source = _bank(tmp_path)
+    (source / "客户.csv").write_bytes(
+        _csv_bytes([["客户号", "系统", "姓名"], ["C1", "核心", "张三"]])
+    )
+    mapping = tmp_path / "bank-mapping.yaml"
+    mapping.write_text(
+        "files:\n  客户.csv:\n    table: customers\n"
+        "    columns: {customer_id: 客户号, source_system: 系统, name: 姓名}\n"
+        "    values: {source_system: {核心: core}}\n",
+        encoding="utf-8",
+    )
+    report = _load(source, tmp_path / "data", mapping=mapping)
+    assert report.quarantined == 0
+    assert _store_names(tmp_path / "data") == {"C1": "张三"}
+
+
+def test_constants_timezones_and_percent_are_applied(tmp_path: Path, bank_dir: Path) -> None:
+    (bank_dir / "shareholdings.csv").write_text(
+        "holder_id,enterprise_id,share\nC1,E1,60%\nC3,E1,0.25\nC2,E1,abc%\n", encoding="utf-8"
+    )
+    (bank_dir / "mapping.yaml").write_text(
+        "timezone: Asia/Shanghai\nfiles:\n"
+        "  shareholdings.csv:\n    table: shareholdings\n"
+        "    constants: {holder_kind: customer}\n    formats: {share: percent}\n"
+        "  transfers.csv:\n    table: transfers\n",
+        encoding="utf-8",
+    )
+    report = load(bank_dir, tmp_path / "data")
+    with EmbeddedStore(tmp_path / "data", read_only=True) as store:
+        holdings = store.read_table("shareholdings").to_pylist()
+        transfers = {r["tx_id"]: r["ts"] for r in store.read_table("transfers").to_pylist()}
+    assert {(r["holder_id"], r["holder_kind"], r["share"]) for r in holdings} == {
+        ("C1", "customer", 0.6),
+        ("C3", "customer", 0.25),
+    }
+    refused = read_quarantine(tmp_path / "data", "shareholdings")
+    assert [r["share"] for r in refused] == ["abc%"]  # left as it was, refused as usual
+    assert next(t for t in report.tables if t.table == "shareholdings").quarantined == 1
+    # A naive time is Beijing time (the mapping's zone); one with an offset says its own.
+    assert transfers["T1"] == 1780272000000  # 2026-06-01T08:00:00+08:00 = 00:00Z
+    assert transfers["T2"] == 1780277400000  # 2026-06-01T09:30:00+08:00 as written
+
+
+def test_a_changed_mapping_file_is_a_new_load(tmp_path: Path, bank_dir: Path) -> None:
+    mapping = bank_dir / "mapping.yaml"
+    mapping.write_text("source_systems: [core, card, loan, wealth]\n", encoding="utf-8")
+    load(bank_dir, tmp_path / "data")
+    assert load(bank_dir, tmp_path / "data").unchanged
+    mapping.write_text("source_systems: [card, core, loan, wealth]\n", encoding="utf-8")
+    assert not load(bank_dir, tmp_path / "data").unchanged
+
+
+# --- the bank's source systems -------------------------------------------------------------
+
+
+def _two_records(tmp_path: Path) -> Path:
+    source = _bank(tmp_path)
+    id_number = "110105198503150019"
+    (source / "customers.csv").write_bytes(
+        _csv_bytes(
+            _customers(
+                ["K1", "core", "张伟", id_number, "M"],
+                ["K2", "ecif", "张 伟", id_number, "M"],
+                ["K3", "card", "ZHANG WEI", id_number, ""],
+            )
+        )
+    )
+    return source
+
+
+def test_a_system_outside_the_models_four_is_refused_without_a_mapping(tmp_path: Path) -> None:
+    source = _two_records(tmp_path)
+    load(source, tmp_path / "data")
+    refused = read_quarantine(tmp_path / "data", "customers")
+    assert [r["customer_id"] for r in refused] == ["K2"]
+    assert "bad_enum: source_system 'ecif'" in refused[0]["reason"]
+
+
+def test_the_banks_systems_replace_the_models_with_their_precedence(tmp_path: Path) -> None:
+    source = _two_records(tmp_path)
+    (source / "mapping.yaml").write_text("source_systems: [ecif, card]\n", encoding="utf-8")
+    report = load(source, tmp_path / "data")
+    refused = read_quarantine(tmp_path / "data", "customers")
+    # core is no system of this bank now; ecif ranks first, so the person is named from it.
+    assert [r["customer_id"] for r in refused] == ["K1"]
+    assert "is not one of ecif, card" in refused[0]["reason"]
+    assert report.persons == 1
+    with EmbeddedStore(tmp_path / "data", read_only=True) as store:
+        persons = store.read_table("persons", ["name", "n_records"]).to_pylist()
+        systems = json.loads(store.meta()[META_SOURCE_SYSTEMS])
+    assert persons == [{"name": "张 伟", "n_records": 2}]
+    assert systems == ["ecif", "card"]
+
+
+def test_precedence_follows_the_banks_order(tmp_path: Path) -> None:
+    source = _two_records(tmp_path)
+    (source / "mapping.yaml").write_text("source_systems: [card, ecif, core]\n", encoding="utf-8")
+    load(source, tmp_path / "data")
+    with EmbeddedStore(tmp_path / "data", read_only=True) as store:
+        persons = store.read_table("persons", ["name", "n_records"]).to_pylist()
+    assert persons == [{"name": "ZHANG WEI", "n_records": 3}]
+
+
+def test_without_a_mapping_core_names_the_person(tmp_path: Path, bank_dir: Path) -> None:
+    load(bank_dir, tmp_path / "data")
+    with EmbeddedStore(tmp_path / "data", read_only=True) as store:
+        names = store.read_table("persons", ["name"]).column(0).to_pylist()
+        systems = json.loads(store.meta()[META_SOURCE_SYSTEMS])
+    assert "Li  Wei" in names  # C1 (core) over C2 (card, LI WEI)
+    assert systems == ["core", "wealth", "loan", "card"]
+
+
+# --- file discovery ----------------------------------------------------------------------
+
+
+def _family_text() -> str:
+    return "customer_id,relative_id,relation\nC1,C3,spouse\n"
+
+
+UNKNOWN_ENTRIES = ["Family.CSV", "family.csv.gz", "family.csv/", "notes.txt", "family.csv|"]
+
+
+def _plant(source: Path, entry: str) -> str:
+    """Put ``entry`` in ``source`` (``/``: a folder, ``|``: a FIFO); its name."""
+    (source / "family.csv").unlink(missing_ok=True)
+    if entry.endswith("/"):
+        (source / entry[:-1]).mkdir()
+        return entry[:-1]
+    if entry.endswith("|"):
+        os.mkfifo(source / entry[:-1])
+        return entry[:-1]
+    (source / entry).write_text(_family_text(), encoding="utf-8")
+    return entry
+
+
+def _discover_in_thread(source: Path, options: ReadOptions) -> object:
+    """``discover`` with a deadline: opening a FIFO would block forever."""
+    result: list[object] = []
+
+    def run() -> None:
+        try:
+            result.append(discover(source, options))
+        except IngestError as exc:
+            result.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive(), "discovery blocked (opened a FIFO?)"
+    return result[0]
+
+
+@pytest.mark.parametrize("entry", UNKNOWN_ENTRIES)
+def test_an_entry_that_is_no_table_stops_the_load(bank_dir: Path, entry: str) -> None:
+    name = _plant(bank_dir, entry)
+    outcome = _discover_in_thread(bank_dir, ReadOptions())
+    assert isinstance(outcome, IngestError)
+    assert repr(name) in str(outcome)
+    assert "--ignore-unknown-files" in str(outcome)
+
+
+def test_a_case_variant_file_name_says_which_name_was_meant(bank_dir: Path) -> None:
+    _plant(bank_dir, "Family.CSV")
+    with pytest.raises(IngestError, match=r"did you mean family\.csv"):
+        discover(bank_dir)
+
+
+@pytest.mark.parametrize("entry", UNKNOWN_ENTRIES)
+def test_ignore_unknown_files_lists_what_was_skipped(
+    tmp_path: Path, bank_dir: Path, entry: str
+) -> None:
+    name = _plant(bank_dir, entry)
+    outcome = _discover_in_thread(bank_dir, ReadOptions(ignore_unknown_files=True))
+    assert not isinstance(outcome, IngestError)
+    if not entry.endswith("|"):  # a FIFO would block a real load's fingerprint read: skip it
+        report = _load(bank_dir, tmp_path / "data", ignore_unknown_files=True)
+        assert report.ignored_files == [name]
+        assert "family" not in {t.table for t in report.tables if t.file}
+
+
+def test_truth_the_mapping_file_and_dotfiles_are_always_ignored(
+    tmp_path: Path, bank_dir: Path
+) -> None:
+    (bank_dir / "truth").mkdir()
+    (bank_dir / "truth" / "households.csv").write_text("x\n", encoding="utf-8")
+    (bank_dir / ".DS_Store").write_bytes(b"\0\1")
+    (bank_dir / "mapping.yaml").write_text("source_systems: [core, card]\n", encoding="utf-8")
+    mapping = bank_dir / "bank-mapping.yml"
+    mapping.write_text("source_systems: [core, card]\n", encoding="utf-8")
+    report = _load(bank_dir, tmp_path / "data", mapping=mapping)
+    assert report.ignored_files == []
+    assert report.quarantined == 0
+
+
+# --- headers -----------------------------------------------------------------------------
+
+
+def test_a_header_matching_a_model_column_only_by_case_stops(
+    tmp_path: Path, bank_dir: Path
+) -> None:
+    path = bank_dir / "customers.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace("deposits", "Deposits", 1))
+    with pytest.raises(IngestError, match="column 'Deposits' matches the model column 'deposits'"):
+        load(bank_dir, tmp_path / "data")
+
+
+def test_a_case_variant_header_loads_when_mapped(tmp_path: Path, bank_dir: Path) -> None:
+    path = bank_dir / "customers.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace("deposits", "Deposits", 1))
+    (bank_dir / "mapping.yaml").write_text(
+        "files:\n  customers.csv:\n    table: customers\n    columns: {deposits: Deposits}\n",
+        encoding="utf-8",
+    )
+    load(bank_dir, tmp_path / "data")
+    with EmbeddedStore(tmp_path / "data", read_only=True) as store:
+        rows = store.read_table("customers", ["customer_id", "deposits"]).to_pylist()
+    assert {r["customer_id"]: r["deposits"] for r in rows}["C1"] == 200.0
+
+
+# --- quarantine keeps the original bytes and the physical line ---------------------------
+
+
+def _many_customers(n: int) -> list[list[str]]:
+    return [[f"C{i}", "core", f"Person {i}", "", "M"] for i in range(1, n + 1)]
+
+
+def test_a_line_not_valid_utf8_is_quarantined_as_base64(tmp_path: Path) -> None:
+    source = _bank(tmp_path)
+    bad = b"C999,core,Bad \xff\xfe name,,M"
+    (source / "customers.csv").write_bytes(
+        _csv_bytes(_customers(*_many_customers(150))) + bad + b"\n"
+    )
+    report = load(source, tmp_path / "data")
+    assert report.quarantined == 1
+    [row] = read_quarantine(tmp_path / "data", "customers")
+    assert row["raw_line_encoding"] == "base64"
+    assert base64.b64decode(row["raw_line"]) == bad
+    assert row["source_line"] == "152"
+
+
+def test_a_refused_row_of_a_gbk_file_keeps_its_gbk_bytes(tmp_path: Path) -> None:
+    source = _bank(tmp_path)
+    rows = _customers(["C1", "core", "张三", "", "M"], ["C2", "mainframe", "李四", "", "F"])
+    (source / "customers.csv").write_bytes(_csv_bytes(rows, "gb18030"))
+    _load(source, tmp_path / "data", encoding="gb18030")
+    [row] = read_quarantine(tmp_path / "data", "customers")
+    assert row["name"] == "李四"
+    assert row["raw_line_encoding"] == "base64"
+    assert base64.b64decode(row["raw_line"]) == "C2,mainframe,李四,,F".encode("gb18030")
+
+
+def test_a_20000_character_line_is_kept_whole(tmp_path: Path) -> None:
+    source = _bank(tmp_path)
+    long_name = "长" * 20_000
+    refused = ["C2", "mainframe", long_name, "", "M"]
+    malformed = ["C3", "core", long_name, "", "M", "extra"]
+    (source / "customers.csv").write_bytes(
+        _csv_bytes(_customers(["C1", "core", "张三", "", "M"], refused, malformed))
+    )
+    load(source, tmp_path / "data")
+    rows = read_quarantine(tmp_path / "data", "customers")
+    assert [r["source_line"] for r in rows] == ["3", "4"]
+    assert [r["raw_line_encoding"] for r in rows] == ["utf-8", "utf-8"]
+    assert rows[0]["raw_line"] == ",".join(refused)
+    assert rows[1]["raw_line"] == ",".join(malformed)
+    assert rows[1]["reason"].startswith("malformed_line: ")
+
+
+def test_source_line_is_the_physical_line_after_quoted_newlines_and_blank_lines(
+    tmp_path: Path,
+) -> None:
+    source = _bank(tmp_path)
+    text = (
+        "customer_id,source_system,name,id_number,gender\r\n"  # line 1
+        'C1,core,"Zhang\r\nSan",,M\r\n'  # lines 2-3: a quoted newline
+        "\r\n"  # line 4: blank
+        "C2,mainframe,Li Si,,F\r\n"  # line 5: refused
+        'C3,core,"a ""quoted""\r\n\r\nname",,M\r\n'  # lines 6-8
+        "C4,core,Wang,,M,extra\r\n"  # line 9: malformed
+        "C5,core,Zhao,,X\r\n"  # line 10: refused
+    )
+    (source / "customers.csv").write_bytes(text.encode())
+    report = load(source, tmp_path / "data")
+    assert report.quarantined == 3
+    rows = read_quarantine(tmp_path / "data", "customers")
+    assert [r["source_line"] for r in rows] == ["5", "9", "10"]
+    assert [r["raw_line"] for r in rows] == [
+        "C2,mainframe,Li Si,,F",
+        "C4,core,Wang,,M,extra",
+        "C5,core,Zhao,,X",
+    ]
+    assert _store_names(tmp_path / "data") == {"C1": "Zhang\r\nSan", "C3": 'a "quoted"\r\n\r\nname'}
+
+
+def test_a_literal_quote_inside_a_value_does_not_shift_lines(tmp_path: Path) -> None:
+    source = _bank(tmp_path)
+    text = (
+        "customer_id,source_system,name,id_number,gender\n"
+        'C1,core,The "Boss,,M\n'  # a quote inside an unquoted value is a literal
+        "C2,core,Li,,M\n"
+        "C3,mainframe,Wu,,M\n"  # line 4
+    )
+    (source / "customers.csv").write_bytes(text.encode())
+    load(source, tmp_path / "data")
+    [row] = read_quarantine(tmp_path / "data", "customers")
+    assert (row["source_line"], row["raw_line"]) == ("4", "C3,mainframe,Wu,,M")
+
+
+# --- the command line --------------------------------------------------------------------
+
+
+def test_load_flags_encoding_mapping_and_ignore_unknown_files(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from relgraph.cli import app
+
+    runner = CliRunner()
+    source = _bank(tmp_path)
+    (source / "客户.csv").write_bytes(
+        _csv_bytes([["客户号", "系统", "姓名"], ["C1", "核心", "张三"]], "gb18030")
+    )
+    (source / "family.csv.gz").write_bytes(b"\x1f\x8b")
+    mapping = tmp_path / "bank.yaml"
+    mapping.write_text(
+        "files:\n  客户.csv:\n    table: customers\n"
+        "    columns: {customer_id: 客户号, source_system: 系统, name: 姓名}\n"
+        "    values: {source_system: {核心: core}}\n",
+        encoding="utf-8",
+    )
+    data = tmp_path / "data"
+    base = ["load", str(source), "--data-dir", str(data), "--mapping", str(mapping)]
+    stopped = runner.invoke(app, [*base, "--encoding", "gb18030"])
+    assert stopped.exit_code == 2
+    assert "'family.csv.gz'" in stopped.output
+    wrong = runner.invoke(app, [*base, "--ignore-unknown-files"])
+    assert wrong.exit_code == 2
+    assert "--encoding gb18030" in " ".join(wrong.output.split())
+    loaded = runner.invoke(app, [*base, "--encoding", "gb18030", "--ignore-unknown-files"])
+    assert loaded.exit_code == 0, loaded.output
+    assert "family.csv.gz" in loaded.output
+    assert _store_names(data) == {"C1": "张三"}
+    assert json.loads((data / "load-report.json").read_text())["ignored_files"] == ["family.csv.gz"]
+
+
+def test_a_utf8_file_given_as_gb18030_stops_instead_of_garbling_names(tmp_path: Path) -> None:
+    source = _bank(tmp_path)
+    (source / "customers.csv").write_bytes(
+        _csv_bytes(_customers(["C1", "core", "张三", "", "M"]), "utf-8")
+    )
+    with pytest.raises(IngestError, match="given as gb18030 but is UTF-8 text"):
+        _load(source, tmp_path / "data", encoding="gb18030")
+
+
+def test_a_parquet_file_is_mapped_like_a_csv_file(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = _bank(tmp_path)
+    pq.write_table(
+        pa.table({"客户号": ["C1", "C2"], "系统": ["核心", "ECIF"], "姓名": ["张三", "李四"]}),
+        source / "客户.parquet",
+    )
+    (source / "mapping.yaml").write_text(
+        "source_systems: [ecif, core]\nfiles:\n  客户.parquet:\n    table: customers\n"
+        "    columns: {customer_id: 客户号, source_system: 系统, name: 姓名}\n"
+        "    values: {source_system: {核心: core, ECIF: ecif}}\n",
+        encoding="utf-8",
+    )
+    report = load(source, tmp_path / "data")
+    assert report.quarantined == 0
+    assert _store_names(tmp_path / "data") == {"C1": "张三", "C2": "李四"}
+
+
+def test_a_mapping_file_that_does_not_exist_stops(tmp_path: Path, bank_dir: Path) -> None:
+    with pytest.raises(IngestError, match=r"mapping file .*nowhere\.yaml does not exist"):
+        _load(bank_dir, tmp_path / "data", mapping=tmp_path / "nowhere.yaml")
