@@ -3,8 +3,9 @@ frames (:func:`relgraph.jobs.stored.stored_frames`), never from the store itself
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Final, Literal
 
 import numpy as np
@@ -12,8 +13,12 @@ import numpy.typing as npt
 import pandas as pd
 
 from relgraph import model
+from relgraph.analytics.audience_contacts import ContactBook
 from relgraph.analytics.settings import TABLE as SETTINGS_TABLE
 from relgraph.analytics.settings import AnalysisSettings
+from relgraph.analytics.value import product_bits
+
+__all__ = ["AudienceSource", "Parties", "Units", "product_bits"]
 
 Unit = Literal["HOUSEHOLD", "CORPORATE_GROUP"]
 UNITS: Final[tuple[Unit, ...]] = ("HOUSEHOLD", "CORPORATE_GROUP")
@@ -33,10 +38,9 @@ class Parties:
     network_risk: F64
     """Highest ``risk`` in the party's hidden network (persons; enterprises: own risk)."""
     consent: npt.NDArray[np.bool_]
+    """Marketing consent recorded as given (unknown counts as refused; enterprises: true)."""
     last_contact_ms: I64
     """Latest contact, epoch ms; −1 when never contacted."""
-    products: I64
-    """Bit per ``model.PRODUCTS`` held."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,9 @@ class Units:
     deposits: F64
     exposure: F64
     products: I64
+    """Bit per ``model.PRODUCTS`` some member holds, pending ones included."""
+    pending: I64
+    """Products held only on records still in identity review (counted as held)."""
     member_ptr: I64
     members: I64
     """Party indices, by unit, each unit's in party order."""
@@ -78,24 +85,24 @@ class AudienceSource:
     contacts_loaded: bool
     alert_threshold: float
     """The layering score threshold ``analyze`` stored: the default risk ceiling."""
+    newest_contact_ms: int = -1
+    """The latest ``ts`` in ``contacts`` (−1: none): how fresh the contact guard's data is."""
+    make_book: Callable[[], ContactBook] | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def book(self) -> ContactBook:
+        """Customer ids and contact details per party, built on first use (the contacts
+        format needs them; the household-per-row format does not)."""
+        if self.make_book is None:
+            raise ValueError("this audience source was built without its contact book")
+        return self.make_book()
 
     @classmethod
-    def from_frames(cls, frames: Frames) -> AudienceSource:
+    def from_frames(cls, frames: Frames, precedence: Sequence[str] = ()) -> AudienceSource:
         """Persons, enterprises, records, accounts, contacts and the analytics results, as
-        stored (table name → frame, ``None`` when absent)."""
-        return _source_from_frames(frames)
-
-
-def product_bits(products: pd.Series) -> I64:
-    """Per row a bit per product of ``model.PRODUCTS`` (``;``-joined text in)."""
-    text = products.fillna("").astype(str)
-    mask = np.zeros(len(text), np.int64)
-    for bit, product in enumerate(model.PRODUCTS):
-        pattern = (
-            f"(?:^|{model.PRODUCT_LIST_SEPARATOR}){product}(?:{model.PRODUCT_LIST_SEPARATOR}|$)"
-        )
-        mask |= text.str.contains(pattern, regex=True).to_numpy(bool).astype(np.int64) << bit
-    return mask
+        stored (table name → frame, ``None`` when absent); ``precedence`` orders each
+        person's source systems in the contact book (customer id alone when empty)."""
+        return _source_from_frames(frames, precedence)
 
 
 def _csr(unit_index: I64, party: I64, n_units: int) -> tuple[I64, I64]:
@@ -111,7 +118,7 @@ def _required(frames: Frames, name: str) -> pd.DataFrame:
     return frame
 
 
-def _source_from_frames(frames: Frames) -> AudienceSource:
+def _source_from_frames(frames: Frames, precedence: Sequence[str]) -> AudienceSource:
     persons = _required(frames, model.PERSONS_TABLE)
     enterprises = _required(frames, "enterprises")
     records = _required(frames, "customers")
@@ -152,17 +159,23 @@ def _source_from_frames(frames: Frames) -> AudienceSource:
 
     last_contact = np.full(len(ids), -1, np.int64)
     contacts_loaded = False
+    newest = -1
     contacts = frames.get("contacts")
+    who = np.empty(0, np.int64)
     if contacts is not None and len(contacts):
         contacts_loaded = True
         who = parties_of(contacts["party_id"], contacts["party_kind"])
         ok = who >= 0
-        np.maximum.at(last_contact, who[ok], contacts["ts"].to_numpy(np.int64)[ok])
+        ts = contacts["ts"].to_numpy(np.int64)
+        np.maximum.at(last_contact, who[ok], ts[ok])
+        newest = int(ts.max())
 
-    product_bits = np.zeros(len(ids), np.int64)
-    code = pd.Categorical(accounts["product"], categories=model.PRODUCTS).codes
-    ok = (holder >= 0) & (code >= 0)
-    np.bitwise_or.at(product_bits, holder[ok], np.left_shift(1, code[ok].astype(np.int64)))
+    # Only what the book reads stays referenced, not every stored frame.
+    book_frames = {name: frames.get(name) for name in ("customers", "enterprises", "contacts")}
+
+    def make_book() -> ContactBook:
+        return ContactBook.build(party_index, n_p, book_frames, who, precedence)
+
     parties = Parties(
         ids=ids,
         n_persons=n_p,
@@ -170,13 +183,14 @@ def _source_from_frames(frames: Frames) -> AudienceSource:
         network_risk=network_risk,
         consent=consent,
         last_contact_ms=last_contact,
-        products=product_bits,
     )
     return AudienceSource(
         parties=parties,
         households=_household_units(frames, party_index),
-        groups=_group_units(frames, party_index, product_bits),
+        groups=_group_units(frames, party_index),
         contacts_loaded=contacts_loaded,
+        newest_contact_ms=newest,
+        make_book=make_book,
         alert_threshold=AnalysisSettings.from_frame(
             frames.get(SETTINGS_TABLE)
         ).layering.score_threshold,
@@ -199,12 +213,20 @@ def _household_units(frames: Frames, party_index: pd.Index) -> Units | None:
         deposits=households["deposits"].to_numpy(np.float64),
         exposure=households["loans"].to_numpy(np.float64),
         products=product_bits(households["products"]),
+        pending=_pending(households),
         member_ptr=ptr,
         members=flat,
     )
 
 
-def _group_units(frames: Frames, party_index: pd.Index, product_bits: I64) -> Units | None:
+def _pending(units: pd.DataFrame) -> I64:
+    """Products held only on records in review (none before ``analyze`` stored them)."""
+    if "pending_products" not in units.columns:
+        return np.zeros(len(units), np.int64)
+    return product_bits(units["pending_products"])
+
+
+def _group_units(frames: Frames, party_index: pd.Index) -> Units | None:
     groups = frames.get("corporate_groups")
     control = frames.get("enterprise_control")
     if groups is None or control is None:
@@ -214,8 +236,6 @@ def _group_units(frames: Frames, party_index: pd.Index, product_bits: I64) -> Un
     party = party_index.get_indexer(pd.Index(grouped["enterprise_id"])).astype(np.int64)
     ok = (unit >= 0) & (party >= 0)
     ptr, flat = _csr(unit[ok], party[ok], len(groups))
-    products = np.zeros(len(groups), np.int64)
-    np.bitwise_or.at(products, unit[ok], product_bits[party[ok]])
     return Units(
         kind="CORPORATE_GROUP",
         ids=groups["group_id"].to_numpy(object),
@@ -223,7 +243,8 @@ def _group_units(frames: Frames, party_index: pd.Index, product_bits: I64) -> Un
         total_aum=np.full(len(groups), np.nan),
         deposits=groups["deposits"].to_numpy(np.float64),
         exposure=groups["exposure"].to_numpy(np.float64),
-        products=products,
+        products=product_bits(groups["products"]),
+        pending=_pending(groups),
         member_ptr=ptr,
         members=flat,
     )
