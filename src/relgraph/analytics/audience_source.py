@@ -155,7 +155,7 @@ def _source_from_frames(frames: Frames, precedence: Sequence[str]) -> AudienceSo
         np.maximum.at(top, label, risk[person])
         network_risk[person] = top[label]
     consent = np.ones(len(ids), bool)
-    consent[:n_p] = persons["consent_marketing"].fillna(False).to_numpy(bool)
+    consent[:n_p] = persons["consent_marketing"].astype("boolean").fillna(False).to_numpy(bool)
 
     last_contact = np.full(len(ids), -1, np.int64)
     contacts_loaded = False

@@ -20,10 +20,11 @@ Frames = Mapping[str, pd.DataFrame | None]
 
 INPUT_COLUMNS: Final[Mapping[str, tuple[str, ...] | None]] = {
     model.PERSONS_TABLE: ("person_id", "consent_marketing"),
-    "enterprises": ("enterprise_id",),
-    "customers": ("customer_id", "person_id"),
+    "enterprises": ("enterprise_id", "phone"),
+    # The audiences' contacts format names every record with its system, phone and email.
+    "customers": ("customer_id", "person_id", "source_system", "phone", "email"),
     "accounts": ("account_id", "holder_id", "holder_kind", "product"),
-    "contacts": ("party_id", "party_kind", "ts"),
+    "contacts": ("party_id", "party_kind", "ts", "channel"),
     "possible_duplicates": None,
 }
 """Canonical tables (and the columns of them) that serving reads beside the results."""
