@@ -104,7 +104,7 @@ BANK: dict[str, Rows] = {
             "borrower_kind": "enterprise",
             "amount": "100000",
         },
-    ],  # fmt: skip
+    ],
     "transfers": [],
     "contacts": [
         {
@@ -128,7 +128,7 @@ BANK: dict[str, Rows] = {
             "ts": "2026-05-01T10:00:00",
             "channel": "sms",
         },
-    ],  # fmt: skip
+    ],
 }
 
 # Hand-computed: per customer id (its person), per household (by a member), per group.

@@ -119,7 +119,8 @@ def test_a_pending_review_pairs_card_suppresses_the_card_gap(stored: dict[str, A
     assert "a member holds card on a record still in identity review (counted as held)" in because
     wealth_gap = campaign_audience(source, Criteria("HOUSEHOLD", lacks_products=("wealth",)))
     (row,) = [r for r in wealth_gap.frame().to_dict("records") if zhao in r["contacts"]]
-    assert "card" in row["products"] and "card" not in row["product_gap"]
+    assert "card" in row["products"]
+    assert "card" not in row["product_gap"]
     assert any("card counted as held" in reason for reason in row["qualified_because"])
 
 
