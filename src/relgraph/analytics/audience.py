@@ -209,6 +209,10 @@ class Audience:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def contact_total(self) -> int:
+        """Members to contact over every entry."""
+        return int(self.units.size[self.rows].sum() - self.excluded.sum())
+
     def frame(self, start: int = 0, stop: int | None = None) -> pd.DataFrame:
         """Entries ``start:stop`` as rows: the export, and what the API pages through.
 
