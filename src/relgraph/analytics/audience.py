@@ -287,11 +287,11 @@ class Audience:
                 "unit_id": self.units.ids[rows][entry],
                 "party_kind": np.where(person, "person", "enterprise"),
                 "party_id": p.ids[party],
-                "customer_ids": [book.customer_ids(int(i)) for i in party.tolist()],
+                "customer_ids": book.customer_id_lists(party),
                 "phone": book.phone[party],
                 "email": book.email[party],
                 "channel": book.channel[party],
-                "last_contact": [_utc_date(int(ms)) for ms in last.tolist()],
+                "last_contact": _utc_dates(last),
                 "consent_marketing": pd.array(consent, dtype="boolean"),
             }
         )
@@ -325,6 +325,13 @@ class Audience:
         )
         out.append(f"{contactable} of {u.size[row]} members can be contacted")
         return out
+
+
+def _utc_dates(ms: I64) -> npt.NDArray[np.object_]:
+    """UTC dates ``YYYY-MM-DD`` of epoch milliseconds (None for −1, never contacted)."""
+    text = np.datetime_as_string(np.asarray(ms, np.int64).astype("datetime64[ms]"), unit="D")
+    out: npt.NDArray[np.object_] = np.where(np.asarray(ms) >= 0, text.astype(object), None)
+    return out
 
 
 def _utc_date(ms: int) -> str | None:

@@ -11,9 +11,10 @@ from typing import Final, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
 
 from relgraph import model
-from relgraph.analytics.audience_contacts import ContactBook
+from relgraph.analytics.audience_contacts import ContactBook, arrow_text, positions
 from relgraph.analytics.settings import TABLE as SETTINGS_TABLE
 from relgraph.analytics.settings import AnalysisSettings
 from relgraph.analytics.value import product_bits
@@ -127,29 +128,28 @@ def _source_from_frames(frames: Frames, precedence: Sequence[str]) -> AudienceSo
     ids = np.concatenate(
         [persons["person_id"].to_numpy(object), enterprises["enterprise_id"].to_numpy(object)]
     )
-    party_index = pd.Index(ids)
-    person_of_record = pd.Series(records["person_id"].to_numpy(), index=records["customer_id"])
+    party_ids = arrow_text(ids)
+    record_party = positions(records["person_id"], party_ids)
+    record_ids = arrow_text(records["customer_id"])
 
     def parties_of(holder: pd.Series, kind: pd.Series) -> I64:
         """Party index of each (id, kind): customer ids resolve to their person."""
-        key = np.where(
-            kind.to_numpy() == "customer",
-            person_of_record.reindex(holder.to_numpy()).to_numpy(object),
-            holder.to_numpy(object),
-        )
-        return np.asarray(party_index.get_indexer(key), np.int64)
+        is_customer = (kind.to_numpy(object) == "customer") if len(kind) else np.zeros(0, bool)
+        record = positions(holder, record_ids)
+        person = np.where(record >= 0, record_party[np.maximum(record, 0)], -1)
+        return np.where(is_customer, person, positions(holder, party_ids)).astype(np.int64)
 
     holder = parties_of(accounts["holder_id"], accounts["holder_kind"])
     risk = np.zeros(len(ids))
     alerts = frames.get("account_risk")
     if alerts is not None and len(alerts):
-        at = pd.Index(accounts["account_id"]).get_indexer(alerts["account_id"])
+        at = positions(alerts["account_id"], accounts["account_id"])
         ok = at >= 0
         np.maximum.at(risk, holder[at[ok]], alerts["score"].to_numpy(np.float64)[ok])
     network_risk = risk.copy()
     networks = frames.get("person_networks")
     if networks is not None and len(networks):
-        person = party_index.get_indexer(networks["person_id"])
+        person = positions(networks["person_id"], party_ids)
         label = pd.factorize(networks["network_id"])[0]
         top = np.zeros(label.max() + 1)
         np.maximum.at(top, label, risk[person])
@@ -174,7 +174,7 @@ def _source_from_frames(frames: Frames, precedence: Sequence[str]) -> AudienceSo
     book_frames = {name: frames.get(name) for name in ("customers", "enterprises", "contacts")}
 
     def make_book() -> ContactBook:
-        return ContactBook.build(party_index, n_p, book_frames, who, precedence)
+        return ContactBook.build(party_ids, n_p, book_frames, who, precedence)
 
     parties = Parties(
         ids=ids,
@@ -186,8 +186,8 @@ def _source_from_frames(frames: Frames, precedence: Sequence[str]) -> AudienceSo
     )
     return AudienceSource(
         parties=parties,
-        households=_household_units(frames, party_index),
-        groups=_group_units(frames, party_index),
+        households=_household_units(frames, party_ids),
+        groups=_group_units(frames, party_ids),
         contacts_loaded=contacts_loaded,
         newest_contact_ms=newest,
         make_book=make_book,
@@ -197,13 +197,13 @@ def _source_from_frames(frames: Frames, precedence: Sequence[str]) -> AudienceSo
     )
 
 
-def _household_units(frames: Frames, party_index: pd.Index) -> Units | None:
+def _household_units(frames: Frames, party_ids: pa.Array) -> Units | None:
     households = frames.get("households")
     members = frames.get("person_households")
     if households is None or members is None:
         return None
-    unit = pd.Index(households["household_id"]).get_indexer(pd.Index(members["household_id"]))
-    party = party_index.get_indexer(pd.Index(members["person_id"]))
+    unit = positions(members["household_id"], households["household_id"])
+    party = positions(members["person_id"], party_ids)
     ptr, flat = _csr(unit.astype(np.int64), party.astype(np.int64), len(households))
     return Units(
         kind="HOUSEHOLD",
@@ -226,14 +226,14 @@ def _pending(units: pd.DataFrame) -> I64:
     return product_bits(units["pending_products"])
 
 
-def _group_units(frames: Frames, party_index: pd.Index) -> Units | None:
+def _group_units(frames: Frames, party_ids: pa.Array) -> Units | None:
     groups = frames.get("corporate_groups")
     control = frames.get("enterprise_control")
     if groups is None or control is None:
         return None
     grouped = control[control["group_id"].notna()]
-    unit = pd.Index(groups["group_id"]).get_indexer(pd.Index(grouped["group_id"])).astype(np.int64)
-    party = party_index.get_indexer(pd.Index(grouped["enterprise_id"])).astype(np.int64)
+    unit = positions(grouped["group_id"], groups["group_id"])
+    party = positions(grouped["enterprise_id"], party_ids)
     ok = (unit >= 0) & (party >= 0)
     ptr, flat = _csr(unit[ok], party[ok], len(groups))
     return Units(

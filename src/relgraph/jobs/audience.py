@@ -32,6 +32,7 @@ from relgraph.analytics.audience import (
     campaign_audience,
 )
 from relgraph.analytics.audience_source import AudienceSource
+from relgraph.analytics.settings import TABLE as SETTINGS_TABLE
 from relgraph.jobs.stored import stored_frames
 from relgraph.jobs.values import source_precedence
 from relgraph.store.base import Store
@@ -40,9 +41,22 @@ Format = Literal["households", "contacts"]
 FORMATS: Final[tuple[Format, ...]] = ("households", "contacts")
 
 
+AUDIENCE_RESULTS: Final = (
+    "account_risk",
+    "person_networks",
+    "households",
+    "person_households",
+    "corporate_groups",
+    "enterprise_control",
+    SETTINGS_TABLE,
+)
+"""The result tables an audience reads (the export skips the others: links, chains, …)."""
+
+
 def audience_source(store: Store) -> AudienceSource:
     """What an audience reads, straight from the stored tables (the export builds no graph)."""
-    return AudienceSource.from_frames(stored_frames(store), source_precedence())
+    frames = stored_frames(store, AUDIENCE_RESULTS)
+    return AudienceSource.from_frames(frames, source_precedence())
 
 
 def choose(store: Store, criteria: Criteria) -> Audience:
@@ -144,7 +158,12 @@ def export(
         path,
         force,
         lambda partial: (
-            pq.write_table(pa.Table.from_pandas(table, preserve_index=False), partial)
+            # Without pandas' metadata: readers rebuild plain types (lists of text), not
+            # the Arrow-backed dtypes this process happened to use.
+            pq.write_table(
+                pa.Table.from_pandas(table, preserve_index=False).replace_schema_metadata(None),
+                partial,
+            )
             if parquet
             else _write_csv(table, partial, bom=bom)
         ),
@@ -203,7 +222,13 @@ def _write_csv(frame: pd.DataFrame, path: Path, *, bom: bool = False) -> None:
         if column not in flat.columns:
             continue
         sep = CSV_LIST_SEPARATOR.get(column, model.PRODUCT_LIST_SEPARATOR)
-        flat[column] = [sep.join(values) for values in flat[column]]
+        cells = flat[column].array
+        if isinstance(cells, pd.arrays.ArrowExtensionArray):
+            # An Arrow list column is joined in Arrow, not row by row in Python.
+            joined = pc.binary_join(pa.chunked_array([cells._pa_array]).combine_chunks(), sep)
+            flat[column] = pd.arrays.ArrowExtensionArray(joined)
+        else:
+            flat[column] = [sep.join(values) for values in flat[column]]
     table = pa.Table.from_pandas(flat, preserve_index=False)
     starts = "^[" + "".join(FORMULA_START) + "]"
     for i, field in enumerate(table.schema):

@@ -7,7 +7,7 @@ plain frames, never the store.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Final
 
 import pandas as pd
@@ -30,8 +30,11 @@ INPUT_COLUMNS: Final[Mapping[str, tuple[str, ...] | None]] = {
 """Canonical tables (and the columns of them) that serving reads beside the results."""
 
 
-def stored_frames(store: Store) -> dict[str, pd.DataFrame | None]:
-    """Every result table ``analyze`` wrote, and the canonical columns serving needs.
+def stored_frames(
+    store: Store, results: Collection[str] | None = None
+) -> dict[str, pd.DataFrame | None]:
+    """Every result table ``analyze`` wrote (or those named in ``results``), and the
+    canonical columns serving needs.
 
     A table that was never written (``contacts`` is optional; results before any
     ``analyze``) is ``None``, so readers decide what its absence means.
@@ -45,5 +48,6 @@ def stored_frames(store: Store) -> dict[str, pd.DataFrame | None]:
         else:
             frames[table] = read.to_pandas()
     for name in store.result_names():
-        frames[name] = store.results_frame(name)
+        if results is None or name in results:
+            frames[name] = store.results_frame(name)
     return frames
