@@ -330,7 +330,8 @@ class Audience:
 def _utc_dates(ms: I64) -> npt.NDArray[np.object_]:
     """UTC dates ``YYYY-MM-DD`` of epoch milliseconds (None for −1, never contacted)."""
     text = np.datetime_as_string(np.asarray(ms, np.int64).astype("datetime64[ms]"), unit="D")
-    out: npt.NDArray[np.object_] = np.where(np.asarray(ms) >= 0, text.astype(object), None)
+    out = text.astype(object)
+    out[np.asarray(ms) < 0] = None
     return out
 
 

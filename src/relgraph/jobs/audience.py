@@ -225,7 +225,7 @@ def _write_csv(frame: pd.DataFrame, path: Path, *, bom: bool = False) -> None:
         cells = flat[column].array
         if isinstance(cells, pd.arrays.ArrowExtensionArray):
             # An Arrow list column is joined in Arrow, not row by row in Python.
-            joined = pc.binary_join(pa.chunked_array([cells._pa_array]).combine_chunks(), sep)
+            joined = pc.binary_join(pa.array(cells), sep)
             flat[column] = pd.arrays.ArrowExtensionArray(joined)
         else:
             flat[column] = [sep.join(values) for values in flat[column]]
