@@ -9,7 +9,7 @@ Definition (one row per contact of an audience, :meth:`Audience.contacts_frame`)
 * ``phone``, ``email``: the first record by source-system precedence that has one (an
   enterprise's own phone); as the source system wrote it.
 * ``channel``: the channel of most of the party's rows in ``contacts`` (ties: the one used
-  last, then by name); ``last_contact``: the UTC date of its latest contact. Both empty
+  last, then the model's channel order); ``last_contact``: the UTC date of its latest contact. Both empty
   when the party was never contacted, or the ``contacts`` table is empty.
 * ``consent_marketing``: as recorded on the person (``true`` for every person on a contact
   list, as the audience leaves out everyone else); empty for enterprises, which are
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,28 +27,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from relgraph import model
+from relgraph.analytics.arrow_ids import arrow_text, positions
 from relgraph.analytics.value import source_rank
 
 I64 = npt.NDArray[np.int64]
 Objects = npt.NDArray[np.object_]
-
-
-def arrow_text(values: Any) -> pa.Array:
-    """Ids as an Arrow string array (zero-copy from Arrow-backed pandas columns)."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    if not isinstance(values, pa.Array):
-        if isinstance(values, pd.Series | pd.Index):
-            values = values.array if not isinstance(values.dtype, np.dtype) else values.to_numpy()
-        values = pa.array(values, from_pandas=True)
-    return values if values.type == pa.string() else values.cast(pa.string())
-
-
-def positions(values: Any, keys: Any) -> I64:
-    """Index of each of ``values`` among ``keys`` (−1 when absent or null), hashed by Arrow:
-    millions of string ids in a fraction of a second, where a pandas index took seconds."""
-    found = pc.index_in(arrow_text(values), value_set=arrow_text(keys))
-    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), np.int64)
 
 
 @dataclass(frozen=True)
@@ -70,19 +53,21 @@ class ContactBook:
         party_ids: pa.Array,
         n_persons: int,
         frames: Mapping[str, pd.DataFrame | None],
+        record_party: I64,
         contact_party: I64,
         precedence: Sequence[str],
     ) -> ContactBook:
         """From the stored ``customers`` (customer_id, person_id, source_system, phone,
-        email), ``enterprises`` (enterprise_id, phone) and ``contacts`` (ts, channel; the
-        party index of each row in ``contact_party``)."""
+        email; the party index of each record in ``record_party``), ``enterprises``
+        (enterprise_id, phone) and ``contacts`` (ts, channel; the party index of each row in
+        ``contact_party``)."""
         n = len(party_ids)
         records = frames.get("customers")
         records = records if records is not None else pd.DataFrame(columns=["customer_id"])
         records = records.reindex(
             columns=["customer_id", "person_id", "source_system", "phone", "email"]
         )
-        party = positions(records["person_id"], party_ids)
+        party = record_party
         rank = source_rank(records["source_system"], precedence)
         keyed = pa.table(
             {
@@ -108,7 +93,8 @@ class ContactBook:
         def first(column: str) -> Objects:
             """Per party, the first non-empty value of ``column`` in precedence order."""
             out = np.full(n, None, dtype=object)
-            values = np.asarray(records[column].to_numpy(object), dtype=object)[order]
+            column_text = arrow_text(records[column]).take(pa.array(order))
+            values = np.asarray(column_text.to_numpy(zero_copy_only=False), dtype=object)
             valid = pd.notna(values) & (values != "")
             rows = np.flatnonzero(valid)
             if not len(rows):
@@ -144,24 +130,24 @@ class ContactBook:
 
 
 def _channels(contacts: pd.DataFrame | None, party: I64, n: int) -> Objects:
-    """Per party, the channel of most of its contacts (ties: used last, then by name)."""
+    """Per party, the channel of most of its contacts (ties: the one used last, then the
+    model's channel order)."""
     out = np.full(n, None, dtype=object)
     if contacts is None or not len(contacts) or "channel" not in contacts.columns:
         return out
-    frame = pd.DataFrame(
-        {
-            "party": np.asarray(party, np.int64),
-            "channel": contacts["channel"].astype(object).to_numpy(),
-            "ts": contacts["ts"].to_numpy(np.int64),
-        }
-    )
-    frame = frame[(frame["party"] >= 0) & frame["channel"].notna()]
-    if frame.empty:
-        return out
-    used = frame.groupby(["party", "channel"], sort=False).agg(n=("ts", "size"), last=("ts", "max"))
-    used = used.reset_index().sort_values(
-        ["party", "n", "last", "channel"], ascending=[True, False, False, True], kind="stable"
-    )
-    best = used.drop_duplicates("party")
-    out[best["party"].to_numpy(np.int64)] = best["channel"].to_numpy(object)
+    channels = model.CONTACT_CHANNELS
+    k = len(channels)
+    code = positions(contacts["channel"], pa.array(list(channels), pa.string()))
+    ts = contacts["ts"].to_numpy(np.int64)
+    ok = (np.asarray(party) >= 0) & (code >= 0)
+    key = np.asarray(party, np.int64)[ok] * k + code[ok]
+    count = np.bincount(key, minlength=n * k).reshape(n, k)
+    latest = np.full(n * k, np.iinfo(np.int64).min, np.int64)
+    np.maximum.at(latest, key, ts[ok])
+    last = latest.reshape(n, k)
+    most = count == count.max(axis=1, keepdims=True)
+    best = np.argmax(np.where(most & (count > 0), last, np.iinfo(np.int64).min), axis=1)
+    used = count.max(axis=1) > 0
+    names = np.array(channels, dtype=object)
+    out[used] = names[best[used]]
     return out

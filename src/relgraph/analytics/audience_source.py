@@ -12,9 +12,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from relgraph import model
-from relgraph.analytics.audience_contacts import ContactBook, arrow_text, positions
+from relgraph.analytics.arrow_ids import arrow_text, positions
+from relgraph.analytics.audience_contacts import ContactBook
 from relgraph.analytics.settings import TABLE as SETTINGS_TABLE
 from relgraph.analytics.settings import AnalysisSettings
 from relgraph.analytics.value import product_bits
@@ -134,18 +136,30 @@ def _source_from_frames(frames: Frames, precedence: Sequence[str]) -> AudienceSo
 
     def parties_of(holder: pd.Series, kind: pd.Series) -> I64:
         """Party index of each (id, kind): customer ids resolve to their person."""
-        is_customer = (kind.to_numpy(object) == "customer") if len(kind) else np.zeros(0, bool)
-        record = positions(holder, record_ids)
-        person = np.where(record >= 0, record_party[np.maximum(record, 0)], -1)
-        return np.where(is_customer, person, positions(holder, party_ids)).astype(np.int64)
+        text = arrow_text(holder)
+        is_customer = np.asarray(
+            pc.equal(arrow_text(kind), "customer").fill_null(False).to_numpy(zero_copy_only=False),
+            bool,
+        )
+        out = np.full(len(text), -1, np.int64)
+        rows = np.flatnonzero(is_customer)
+        record = positions(text.take(pa.array(rows)), record_ids)
+        out[rows] = np.where(record >= 0, record_party[np.maximum(record, 0)], -1)
+        rows = np.flatnonzero(~is_customer)
+        if len(rows):
+            out[rows] = positions(text.take(pa.array(rows)), party_ids)
+        return out
 
-    holder = parties_of(accounts["holder_id"], accounts["holder_kind"])
     risk = np.zeros(len(ids))
     alerts = frames.get("account_risk")
     if alerts is not None and len(alerts):
-        at = positions(alerts["account_id"], accounts["account_id"])
-        ok = at >= 0
-        np.maximum.at(risk, holder[at[ok]], alerts["score"].to_numpy(np.float64)[ok])
+        # Only the holders of alerted accounts are looked up, not every account's.
+        alert_of = positions(accounts["account_id"], alerts["account_id"])
+        rows = np.flatnonzero(alert_of >= 0)
+        holder = parties_of(accounts["holder_id"].iloc[rows], accounts["holder_kind"].iloc[rows])
+        ok = holder >= 0
+        score = alerts["score"].to_numpy(np.float64)[alert_of[rows]]
+        np.maximum.at(risk, holder[ok], score[ok])
     network_risk = risk.copy()
     networks = frames.get("person_networks")
     if networks is not None and len(networks):
@@ -174,7 +188,7 @@ def _source_from_frames(frames: Frames, precedence: Sequence[str]) -> AudienceSo
     book_frames = {name: frames.get(name) for name in ("customers", "enterprises", "contacts")}
 
     def make_book() -> ContactBook:
-        return ContactBook.build(party_ids, n_p, book_frames, who, precedence)
+        return ContactBook.build(party_ids, n_p, book_frames, record_party, who, precedence)
 
     parties = Parties(
         ids=ids,

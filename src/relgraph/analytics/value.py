@@ -46,6 +46,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from relgraph import model
+from relgraph.analytics.arrow_ids import arrow_text
 from relgraph.graph import Projection
 
 F64 = npt.NDArray[np.float64]
@@ -66,10 +67,10 @@ def product_bits(products: pd.Series | Sequence[str | None]) -> I64:
     >>> product_bits(["deposit;loan", None, "card"]).tolist()
     [5, 0, 2]
     """
-    values = products.astype(object) if isinstance(products, pd.Series) else list(products)
-    text = pa.array(
-        [v if isinstance(v, str) else None for v in values], pa.string()
-    )  # NaN and None alike
+    if isinstance(products, pd.Series):
+        text = arrow_text(products)  # NaN and None alike are null
+    else:
+        text = pa.array([v if isinstance(v, str) else None for v in products], pa.string())
     sep = model.PRODUCT_LIST_SEPARATOR
     mask = np.zeros(len(text), np.int64)
     for product, bit in _BIT.items():
@@ -201,8 +202,8 @@ def _first_by(person: I64, columns: pd.DataFrame, rank: I64, n: int) -> pd.DataF
 
 def source_rank(systems: pd.Series | npt.NDArray[np.object_], precedence: Sequence[str]) -> I64:
     """Per record: its system's position in ``precedence`` (unknown systems rank last)."""
-    code = pd.Categorical(np.asarray(systems, dtype=object), categories=list(precedence)).codes
-    return np.where(code < 0, len(precedence), code).astype(np.int64)
+    code = pc.index_in(arrow_text(systems), value_set=pa.array(list(precedence), pa.string()))
+    return np.asarray(code.fill_null(len(precedence)).to_numpy(zero_copy_only=False), np.int64)
 
 
 def party_values(

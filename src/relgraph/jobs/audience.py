@@ -55,7 +55,7 @@ AUDIENCE_RESULTS: Final = (
 
 def audience_source(store: Store) -> AudienceSource:
     """What an audience reads, straight from the stored tables (the export builds no graph)."""
-    frames = stored_frames(store, AUDIENCE_RESULTS)
+    frames = stored_frames(store, AUDIENCE_RESULTS, arrow_text=True)
     return AudienceSource.from_frames(frames, source_precedence())
 
 

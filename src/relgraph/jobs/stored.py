@@ -11,6 +11,7 @@ from collections.abc import Collection, Mapping
 from typing import Final
 
 import pandas as pd
+import pyarrow as pa
 
 from relgraph import model
 from relgraph.store.base import Store, TableNotFoundError
@@ -30,15 +31,24 @@ INPUT_COLUMNS: Final[Mapping[str, tuple[str, ...] | None]] = {
 """Canonical tables (and the columns of them) that serving reads beside the results."""
 
 
+_ARROW_TEXT: Final = {
+    pa.string(): pd.ArrowDtype(pa.string()),
+    pa.large_string(): pd.ArrowDtype(pa.large_string()),
+}
+
+
 def stored_frames(
-    store: Store, results: Collection[str] | None = None
+    store: Store, results: Collection[str] | None = None, *, arrow_text: bool = False
 ) -> dict[str, pd.DataFrame | None]:
     """Every result table ``analyze`` wrote (or those named in ``results``), and the
     canonical columns serving needs.
 
     A table that was never written (``contacts`` is optional; results before any
-    ``analyze``) is ``None``, so readers decide what its absence means.
+    ``analyze``) is ``None``, so readers decide what its absence means. ``arrow_text``
+    keeps text columns Arrow-backed (no Python string per cell: a one-off export of a
+    million customers spends most of its time there otherwise).
     """
+    mapper = _ARROW_TEXT.get if arrow_text else None
     frames: dict[str, pd.DataFrame | None] = {}
     for table, columns in INPUT_COLUMNS.items():
         try:
@@ -46,8 +56,11 @@ def stored_frames(
         except TableNotFoundError:
             frames[table] = None
         else:
-            frames[table] = read.to_pandas()
+            frames[table] = read.to_pandas(types_mapper=mapper)
     for name in store.result_names():
         if results is None or name in results:
-            frames[name] = store.results_frame(name)
+            try:
+                frames[name] = store.read_results(name).to_pandas(types_mapper=mapper)
+            except TableNotFoundError:
+                frames[name] = None
     return frames
