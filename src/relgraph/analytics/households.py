@@ -363,7 +363,8 @@ def household_values(
     older = np.where(np.isnan(birth), np.inf, birth)
     # Sort so that each household's head comes first: adults, then AUM, deposits, age, id.
     order = np.lexsort((np.arange(len(label)), older, -deposits, -aum, ~adult, label))
-    first = np.r_[True, label[order][1:] != label[order][:-1]]
+    # ``[:len(label)]``: with no persons there is no first row (np.r_ would still give one).
+    first = np.r_[True, label[order][1:] != label[order][:-1]][: len(label)]
     head = np.empty(n_households, np.int64)
     head[label[order][first]] = order[first]
 
