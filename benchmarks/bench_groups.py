@@ -36,6 +36,7 @@ from relgraph.analytics.groups import (
 from relgraph.analytics.influence import influence
 from relgraph.graph import Projection, build_projection
 from relgraph.ingest import load_directory
+from relgraph.jobs.values import values_of
 from relgraph.store.embedded import EmbeddedStore
 from relgraph.synth import generate
 from relgraph.validate.metrics import clusters_found_whole, groups_all_correct
@@ -56,7 +57,7 @@ def bank_and_projection(customers: int, seed: int) -> tuple[Path, Projection]:
 
 def ours(projection: Projection) -> None:
     ctrl = control(integrated_ownership(projection))
-    group_values(projection, ctrl, guarantee_circles(projection))
+    group_values(projection, ctrl, guarantee_circles(projection), values_of(projection, None))
     influence(projection)
 
 

@@ -338,7 +338,8 @@ def test_audience_force_replaces_an_existing_export(analysed: Path, tmp_path: Pa
     result = _export(analysed, _criteria(tmp_path), out, "--force")
     assert result.exit_code == 0, result.output
     assert out.read_text(encoding="utf-8").startswith('"unit","unit_id"')
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["audience.csv", "criteria.json"]
+    listed = sorted(p.name for p in tmp_path.iterdir())
+    assert listed == ["audience.csv", "audience.csv.json", "criteria.json"]
 
 
 def test_a_failed_audience_export_leaves_no_partial_file(
@@ -346,8 +347,8 @@ def test_a_failed_audience_export_leaves_no_partial_file(
 ) -> None:
     import pyarrow.csv as pacsv
 
-    def half_then_fail(table: Any, path: Any, *args: Any, **kwargs: Any) -> None:
-        Path(path).write_text('"unit","unit_id"\n"HOUSEHOLD",', encoding="utf-8")
+    def half_then_fail(table: Any, handle: Any, *args: Any, **kwargs: Any) -> None:
+        handle.write(b'"unit","unit_id"\n"HOUSEHOLD",')
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pacsv, "write_csv", half_then_fail)

@@ -19,6 +19,7 @@ The chain's other holders are each alone, flagged, and never in an audience.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -237,16 +238,29 @@ def test_criteria_errors_say_what_to_change(source: AudienceSource) -> None:
             Criteria.from_mapping(data)
 
 
-def test_the_contact_guard_needs_contacts(tmp_path: Path) -> None:
+def test_the_contact_guard_warns_without_contacts(tmp_path: Path) -> None:
     bank = {k: v for k, v in BANK.items() if k != "contacts"}
     source_dir = write_bank(tmp_path / "bank", bank)
     with EmbeddedStore(tmp_path / "data") as store:
         load_directory(source_dir, store, tmp_path / "data")
         analyze(store, build_projection(store))
         source = audience_source(store)
-    with pytest.raises(AudienceError, match="needs the contacts table"):
-        campaign_audience(source, Criteria("HOUSEHOLD", not_contacted_within_days=30))
-    assert len(campaign_audience(source, Criteria("HOUSEHOLD"))) == 4
+    guarded = campaign_audience(source, Criteria("HOUSEHOLD", not_contacted_within_days=30))
+    assert len(guarded) == 4  # nobody left out as recently contacted: there is nothing to check
+    (warning,) = guarded.warnings
+    assert "the contacts table is empty" in warning
+    assert campaign_audience(source, Criteria("HOUSEHOLD")).warnings == ()
+
+
+def test_the_contact_guard_warns_when_contacts_are_stale(source: AudienceSource) -> None:
+    # The newest contact is 2026-06-12: a 90-day window ending 2026-11-30 checks nothing.
+    stale = Criteria("HOUSEHOLD", not_contacted_within_days=90, as_of=date(2026, 11, 30))
+    found = campaign_audience(source, stale)
+    (warning,) = found.warnings
+    assert "newest contact on record (2026-06-12) is older than the window" in warning
+    assert found.excluded[:, 3].sum() == 0
+    fresh = Criteria("HOUSEHOLD", not_contacted_within_days=30, as_of=date.fromisoformat(ON))
+    assert campaign_audience(source, fresh).warnings == ()
 
 
 def test_corporate_group_audience_of_a_synthetic_bank(tmp_path: Path) -> None:

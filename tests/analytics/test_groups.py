@@ -18,6 +18,7 @@ from relgraph.analytics.groups import (
     inverse_block_diagonal,
 )
 from relgraph.graph import Projection
+from relgraph.jobs.values import values_of
 from tests.banks import Rows, companies, people, project, write_bank
 
 
@@ -136,7 +137,7 @@ def test_guarantee_circles_and_group_value(owned: Projection) -> None:
     assert sorted(circles.amount.tolist()) == [2.0, 3.0, 5.0, 7.0, 11.0]
 
     ctrl = control(integrated_ownership(owned))
-    values = group_values(owned, ctrl, circles).set_index("controller")
+    values = group_values(owned, ctrl, circles, values_of(owned, None)).set_index("controller")
     p_group = values.loc[ctrl.group[owned.nodes["Enterprise"].index("E1")]]
     assert p_group["members"] == 2
     assert p_group["deposits"] == pytest.approx(30.0)
@@ -144,8 +145,8 @@ def test_guarantee_circles_and_group_value(owned: Projection) -> None:
     assert p_group["credit_limit"] == pytest.approx(200.0)
     assert p_group["guarantees_given"] == pytest.approx(12.0)  # E1→E2 5, E2→E5 7
     assert p_group["guarantees_received"] == pytest.approx(16.0)  # E1 from E5 11, E2 from E1 5
-    # Σ max(loans, limit) = 150 + 100, plus the 7 E2 gave outside the group.
-    assert p_group["exposure"] == pytest.approx(257.0)
+    # Members' loans 100 + 100, plus the 7 E2 gave outside the group (not the 5 E1 gave E2).
+    assert p_group["exposure"] == pytest.approx(207.0)
     assert bool(p_group["has_guarantee_circle"])
     q_group = values.loc[ctrl.group[owned.nodes["Enterprise"].index("E3")]]
     assert not bool(q_group["has_guarantee_circle"])

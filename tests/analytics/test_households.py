@@ -12,6 +12,7 @@ from relgraph.analytics.households import find_households, household_values
 from relgraph.analytics.params import HouseholdParams
 from relgraph.config import ConfigError
 from relgraph.graph import Projection
+from relgraph.jobs.values import values_of
 from relgraph.synth import generate
 from tests.banks import Rows, project, write_bank
 from tests.oracles import graph_reference as reference
@@ -48,13 +49,14 @@ def test_households_of_the_tiny_bank(tiny: Projection, labeller: Labeller) -> No
 
 def test_household_value_and_head(tiny: Projection) -> None:
     households = find_households(tiny, HOUSEHOLD_PARAMS)
-    values = household_values(tiny, households, AS_OF_MS, HOUSEHOLD_PARAMS)
+    values = household_values(tiny, households, AS_OF_MS, values_of(tiny, None), HOUSEHOLD_PARAMS)
     records = tiny.nodes["CustomerRecord"]
     c1 = int(records.attrs["person"].iloc[records.index("C1")])
     c2 = int(records.attrs["person"].iloc[records.index("C2")])
     wang = values.iloc[households.label[c1]]
     assert wang["size"] == 3  # persons, not records
-    assert wang["total_aum"] == pytest.approx(950.0)  # 100 + 50 (two records) + 300 + 500
+    # Wang Wei's core record (100) describes him, not core + card (150): never summed.
+    assert wang["total_aum"] == pytest.approx(900.0)  # 100 + 300 + 500
     assert wang["deposits"] == pytest.approx(20.0)
     # Wang Xiao has the most AUM but is 14: the head is the richest adult, Li Na.
     assert wang["head_id"] == tiny.nodes["Person"].id_of([c2])[0]
@@ -82,7 +84,7 @@ def test_head_ties_go_to_deposits_then_age(tmp_path: Path) -> None:
     (source / "transfers.csv").write_text("tx_id,from_account,to_account,amount,currency,ts\n")
     projection = project(source, tmp_path / "data")
     households = find_households(projection)
-    values = household_values(projection, households, AS_OF_MS)
+    values = household_values(projection, households, AS_OF_MS, values_of(projection, None))
     assert len(values) == 1
     records = projection.nodes["CustomerRecord"]
     b = int(records.attrs["person"].iloc[records.index("B")])
@@ -205,8 +207,9 @@ def test_vectorised_equals_networkx_on_a_synthetic_bank(tmp_path: Path) -> None:
     ):
         households = find_households(projection, params)
         assert np.array_equal(households.label, reference.household_labels(projection, params))
-    values = household_values(projection, find_households(projection), AS_OF_MS)
+    party = values_of(projection, None)
+    values = household_values(projection, find_households(projection), AS_OF_MS, party)
     persons = projection.nodes["Person"].attrs
     assert values["size"].sum() == len(persons)
-    assert values["total_aum"].sum() == pytest.approx(persons["aum"].fillna(0).sum())
+    assert values["total_aum"].sum() == pytest.approx(np.nansum(party.aum[: len(persons)]))
     assert (values["size"] > 1).sum() > 100

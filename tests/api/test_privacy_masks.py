@@ -134,3 +134,36 @@ def test_birth_date_is_not_reachable_through_a_fragment_or_alias(messy: ReadMode
     assert len(result.errors) == 3
     assert "1972-06-10" not in str(result.data)
     assert all(e.message.startswith("Permission denied") for e in result.errors)
+
+
+AUDIENCE_CONTACTS = """{ campaignAudience(criteria: {unit: HOUSEHOLD}) { edges { node {
+    contactDetails { partyId phone email customerIds { system customerId } ...More }
+    also: contactDetails { p: phone e: email } } } } }
+    fragment More on AudienceContact { channel lastContact consentMarketing partyKind }"""
+
+
+def test_a_campaign_key_learns_no_raw_phone_email_or_id_through_audience_contacts(
+    messy: ReadModel,
+) -> None:
+    # The attacker asks for every field of the contact rows, under aliases and a fragment.
+    result = run(AUDIENCE_CONTACTS, messy, Role.CAMPAIGN)
+    assert result.errors is None, result.errors
+    (edge,) = result.data["campaignAudience"]["edges"]
+    (contact,) = edge["node"]["contactDetails"]
+    assert (contact["phone"], contact["email"]) == ("138****5678", "l***@example.cn")
+    assert edge["node"]["also"] == [{"p": "138****5678", "e": "l***@example.cn"}]
+    answer = str(result.data)
+    digits = "".join(ch for ch in answer if ch.isdigit())
+    for secret in (PHONE, "12345678", ID, "19720610", "li.wei", "Li.Wei", "LI.WEI"):
+        assert secret not in answer
+    assert PHONE not in digits  # not even spread over fields
+    # The bank's customer ids are what the campaign system maps to (served as elsewhere).
+    assert sorted(c["customerId"] for c in contact["customerIds"]) == ["C1", "C2", "C3", "C4"]
+
+
+def test_analysts_see_the_contact_details_as_recorded(messy: ReadModel) -> None:
+    result = run(AUDIENCE_CONTACTS, messy, Role.ANALYST)
+    assert result.errors is None, result.errors
+    (contact,) = result.data["campaignAudience"]["edges"][0]["node"]["contactDetails"]
+    assert (contact["phone"], contact["email"]) == (PHONE, "li.wei@example.cn")  # core's record
+    assert [c["system"] for c in contact["customerIds"]] == ["core", "wealth", "loan", "card"]

@@ -3,10 +3,12 @@
 Definition (what the tests hold the code to):
 
 * A *unit* is a household (members are persons) or a corporate group (members are
-  enterprises). Its value is that of :mod:`households` / :mod:`groups`: total AUM,
-  deposits and exposure (a household's loans; a group's drawn credit plus guarantees
-  given outside it). Corporate groups have no AUM, so ``min_total_aum`` is refused for
-  them. A unit's products are those some member holds; its *product gap* those none holds.
+  enterprises). Its value is the one definition of :mod:`relgraph.analytics.value`, as
+  ``analyze`` stored it: total AUM, deposits and exposure (a household's loans; a group's
+  loans plus guarantees members give outside it). Corporate groups are not scored on AUM,
+  so ``min_total_aum`` is refused for them. A unit's products are those some member
+  holds — a product on a record still in identity review with a member counts as held,
+  and ``qualified_because`` says so —; its *product gap* those none holds.
 * A unit qualifies when it meets every criterion given (size, value floors, products
   held, products lacked) and at least one member is left to contact.
 * Members are left out of the contact list, each for the first reason that applies:
@@ -18,6 +20,10 @@ Definition (what the tests hold the code to):
     counts as refused; enterprises are marketed to under the bank's business terms);
   - ``RECENTLY_CONTACTED``: contacted within ``not_contacted_within_days`` days before
     ``as_of`` (only when asked, and only when the ``contacts`` table holds rows).
+
+* The contact-frequency guard warns (:attr:`Audience.warnings`) when the ``contacts``
+  table is empty, or when its newest contact is older than the window checked: either
+  way it left nobody out, and the data behind it, not the audience, is what to check.
 
   An entry reports how many members each reason left out: counts and codes, never the
   alerts, scores or network behind them, so campaign staff learn nothing to tip off.
@@ -47,6 +53,7 @@ from relgraph.analytics.audience_source import (
     Unit,
     Units,
 )
+from relgraph.analytics.value import product_list
 
 REASONS: Final = ("RISK_FLAGGED", "NETWORK_RISK", "NO_CONSENT", "RECENTLY_CONTACTED")
 """Exclusion reason codes; code ``i + 1`` in :attr:`Audience.reason`, 0 is contactable."""
@@ -194,9 +201,17 @@ class Audience:
     excluded: I64
     """Per entry and reason: members left out."""
     parties: Parties
+    warnings: tuple[str, ...] = ()
+    """What the caller should know about the data behind the answer (stale contacts)."""
+    source: AudienceSource | None = None
+    """Where the entries came from: the contacts format reads its contact book."""
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def contact_total(self) -> int:
+        """Members to contact over every entry."""
+        return int(self.units.size[self.rows].sum() - self.excluded.sum())
 
     def frame(self, start: int = 0, stop: int | None = None) -> pd.DataFrame:
         """Entries ``start:stop`` as rows: the export, and what the API pages through.
@@ -207,14 +222,9 @@ class Audience:
         """
         rows = self.rows[start:stop]
         u = self.units
-        lo, hi = u.member_ptr[rows], u.member_ptr[rows + 1]
-        lengths = hi - lo
-        flat = np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
-        members = u.members[flat]
-        entry = np.repeat(np.arange(len(rows)), lengths)
-        keep = self.reason[members] == 0
-        ids = self.parties.ids[members[keep]]
-        bounds = np.r_[0, np.cumsum(np.bincount(entry[keep], minlength=len(rows)))]
+        entry, contact = self._contacts(rows)
+        ids = self.parties.ids[contact]
+        bounds = np.r_[0, np.cumsum(np.bincount(entry, minlength=len(rows)))]
         contacts = [ids[bounds[i] : bounds[i + 1]].tolist() for i in range(len(rows))]
         held = u.products[rows]
         excluded = self.excluded[start:stop]
@@ -226,8 +236,8 @@ class Audience:
                 "total_aum": pd.array(u.total_aum[rows], dtype="Float64"),
                 "deposits": u.deposits[rows],
                 "exposure": u.exposure[rows],
-                "products": [_product_list(m, True) for m in held.tolist()],
-                "product_gap": [_product_list(m, False) for m in held.tolist()],
+                "products": [product_list(m) for m in held.tolist()],
+                "product_gap": [product_list(~m) for m in held.tolist()],
                 "contacts": contacts,
                 "contact_count": np.diff(bounds),
             }
@@ -239,6 +249,52 @@ class Audience:
             for r, n in zip(rows.tolist(), out["contact_count"], strict=True)
         ]
         return out
+
+    def _contacts(self, rows: I64) -> tuple[I64, I64]:
+        """Per contactable member of the entries ``rows``: its entry (0-based) and party."""
+        u = self.units
+        lo, hi = u.member_ptr[rows], u.member_ptr[rows + 1]
+        lengths = hi - lo
+        flat = np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        members = u.members[flat]
+        entry = np.repeat(np.arange(len(rows)), lengths)
+        keep = self.reason[members] == 0
+        return entry[keep], members[keep]
+
+    def contacts_frame(self, start: int = 0, stop: int | None = None) -> pd.DataFrame:
+        """One row per contact of entries ``start:stop``: what a campaign system imports.
+
+        Columns: ``unit``, ``unit_id``, ``party_kind`` (person or enterprise), ``party_id``,
+        ``customer_ids`` (``system:customer_id`` per source record), ``phone``, ``email``,
+        ``channel`` (most used), ``last_contact`` (UTC date), ``consent_marketing``; as
+        :mod:`relgraph.analytics.audience_contacts` defines them, unmasked.
+        """
+        if self.source is None:
+            raise AudienceError("This audience was chosen without its source: choose it again.")
+        rows = self.rows[start:stop]
+        entry, party = self._contacts(rows)
+        book = self.source.book
+        p = self.parties
+        person = party < p.n_persons
+        last = p.last_contact_ms[party]
+        consent = [
+            bool(c) if is_person else None
+            for c, is_person in zip(p.consent[party].tolist(), person.tolist(), strict=True)
+        ]
+        return pd.DataFrame(
+            {
+                "unit": self.units.kind,
+                "unit_id": self.units.ids[rows][entry],
+                "party_kind": np.where(person, "person", "enterprise"),
+                "party_id": p.ids[party],
+                "customer_ids": book.customer_id_lists(party),
+                "phone": book.phone[party],
+                "email": book.email[party],
+                "channel": book.channel[party],
+                "last_contact": _utc_dates(last),
+                "consent_marketing": pd.array(consent, dtype="boolean"),
+            }
+        )
 
     def _because(self, row: int, contactable: int) -> list[str]:
         c, u = self.criteria, self.units
@@ -253,14 +309,36 @@ class Audience:
         ):
             if floor is not None:
                 out.append(f"{label} {value:,.2f} ≥ {floor:,.2f}")
-        out.extend(f"a member holds {p}" for p in c.has_products)
+        pending = int(u.pending[row])
+        for p in c.has_products:
+            if pending >> model.PRODUCTS.index(p) & 1:
+                out.append(
+                    f"a member holds {p} on a record still in identity review (counted as held)"
+                )
+            else:
+                out.append(f"a member holds {p}")
         out.extend(f"no member holds {p}" for p in c.lacks_products)
+        out.extend(
+            f"{p} counted as held: a record still in identity review with a member holds it"
+            for p in product_list(pending)
+            if p not in c.has_products
+        )
         out.append(f"{contactable} of {u.size[row]} members can be contacted")
         return out
 
 
-def _product_list(mask: int, held: bool) -> list[str]:
-    return [p for i, p in enumerate(model.PRODUCTS) if bool(mask >> i & 1) == held]
+def _utc_dates(ms: I64) -> npt.NDArray[np.object_]:
+    """UTC dates ``YYYY-MM-DD`` of epoch milliseconds (None for −1, never contacted)."""
+    text = np.datetime_as_string(np.asarray(ms, np.int64).astype("datetime64[ms]"), unit="D")
+    out = text.astype(object)
+    out[np.asarray(ms) < 0] = None
+    return out
+
+
+def _utc_date(ms: int) -> str | None:
+    if ms < 0:
+        return None
+    return datetime.fromtimestamp(ms / 1000, UTC).date().isoformat()
 
 
 def _now_ms() -> int:
@@ -286,8 +364,7 @@ def campaign_audience(
     Raises
     ------
     AudienceError
-        When the analytics have not run for the unit, or the contact guard is asked for
-        and no contacts are loaded.
+        When the analytics have not run for the unit.
 
     Examples
     --------
@@ -304,12 +381,8 @@ def campaign_audience(
     if units is None:
         what = "households" if criteria.unit == "HOUSEHOLD" else "corporate groups"
         raise AudienceError(f"No {what} yet: run `relgraph analyze`.")
-    if criteria.not_contacted_within_days is not None and not source.contacts_loaded:
-        raise AudienceError(
-            "notContactedWithinDays needs the contacts table: add contacts.csv "
-            "(contact_id, party_id, party_kind, ts, …) to the input and run `relgraph load`."
-        )
     p = source.parties
+    warnings: list[str] = []
     reason = np.zeros(len(p.ids), np.int8)
     ceiling = source.alert_threshold if criteria.risk_ceiling is None else criteria.risk_ceiling
     checks = [
@@ -326,6 +399,7 @@ def campaign_audience(
             today = _now_ms() if now_ms is None else now_ms
         since = today - criteria.not_contacted_within_days * _DAY_MS
         checks.append((p.last_contact_ms >= since) & (p.last_contact_ms < today))
+        warnings.extend(_guard_warnings(source, criteria.not_contacted_within_days, since))
     # Later reasons only where no earlier one applies: each member counts once.
     for code, hit in reversed(list(enumerate(checks, start=1))):
         reason[hit] = code
@@ -361,4 +435,23 @@ def campaign_audience(
         reason=reason,
         excluded=counts[rows, 1:],
         parties=p,
+        warnings=tuple(warnings),
+        source=source,
     )
+
+
+def _guard_warnings(source: AudienceSource, days: int, since_ms: int) -> list[str]:
+    """Why the contact-frequency guard may have left nobody out: no or stale contact data."""
+    if not source.contacts_loaded:
+        return [
+            f"notContactedWithinDays {days}: the contacts table is empty, so nobody was left "
+            "out as recently contacted; load contacts.csv and run `relgraph load`."
+        ]
+    if source.newest_contact_ms < since_ms:
+        return [
+            f"notContactedWithinDays {days}: the newest contact on record "
+            f"({_utc_date(source.newest_contact_ms)}) is older than the window checked "
+            f"(from {_utc_date(since_ms)}), so nobody was left out as recently contacted; "
+            "load recent contacts, or set asOf to the day the contact data ends."
+        ]
+    return []

@@ -3,17 +3,25 @@ frames (:func:`relgraph.jobs.stored.stored_frames`), never from the store itself
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from relgraph import model
+from relgraph.analytics.arrow_ids import arrow_text, positions
+from relgraph.analytics.audience_contacts import ContactBook
 from relgraph.analytics.settings import TABLE as SETTINGS_TABLE
 from relgraph.analytics.settings import AnalysisSettings
+from relgraph.analytics.value import product_bits
+
+__all__ = ["AudienceSource", "Parties", "Units", "product_bits"]
 
 Unit = Literal["HOUSEHOLD", "CORPORATE_GROUP"]
 UNITS: Final[tuple[Unit, ...]] = ("HOUSEHOLD", "CORPORATE_GROUP")
@@ -33,10 +41,9 @@ class Parties:
     network_risk: F64
     """Highest ``risk`` in the party's hidden network (persons; enterprises: own risk)."""
     consent: npt.NDArray[np.bool_]
+    """Marketing consent recorded as given (unknown counts as refused; enterprises: true)."""
     last_contact_ms: I64
     """Latest contact, epoch ms; −1 when never contacted."""
-    products: I64
-    """Bit per ``model.PRODUCTS`` held."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,9 @@ class Units:
     deposits: F64
     exposure: F64
     products: I64
+    """Bit per ``model.PRODUCTS`` some member holds, pending ones included."""
+    pending: I64
+    """Products held only on records still in identity review (counted as held)."""
     member_ptr: I64
     members: I64
     """Party indices, by unit, each unit's in party order."""
@@ -78,24 +88,24 @@ class AudienceSource:
     contacts_loaded: bool
     alert_threshold: float
     """The layering score threshold ``analyze`` stored: the default risk ceiling."""
+    newest_contact_ms: int = -1
+    """The latest ``ts`` in ``contacts`` (−1: none): how fresh the contact guard's data is."""
+    make_book: Callable[[], ContactBook] | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def book(self) -> ContactBook:
+        """Customer ids and contact details per party, built on first use (the contacts
+        format needs them; the household-per-row format does not)."""
+        if self.make_book is None:
+            raise ValueError("this audience source was built without its contact book")
+        return self.make_book()
 
     @classmethod
-    def from_frames(cls, frames: Frames) -> AudienceSource:
+    def from_frames(cls, frames: Frames, precedence: Sequence[str] = ()) -> AudienceSource:
         """Persons, enterprises, records, accounts, contacts and the analytics results, as
-        stored (table name → frame, ``None`` when absent)."""
-        return _source_from_frames(frames)
-
-
-def product_bits(products: pd.Series) -> I64:
-    """Per row a bit per product of ``model.PRODUCTS`` (``;``-joined text in)."""
-    text = products.fillna("").astype(str)
-    mask = np.zeros(len(text), np.int64)
-    for bit, product in enumerate(model.PRODUCTS):
-        pattern = (
-            f"(?:^|{model.PRODUCT_LIST_SEPARATOR}){product}(?:{model.PRODUCT_LIST_SEPARATOR}|$)"
-        )
-        mask |= text.str.contains(pattern, regex=True).to_numpy(bool).astype(np.int64) << bit
-    return mask
+        stored (table name → frame, ``None`` when absent); ``precedence`` orders each
+        person's source systems in the contact book (customer id alone when empty)."""
+        return _source_from_frames(frames, precedence)
 
 
 def _csr(unit_index: I64, party: I64, n_units: int) -> tuple[I64, I64]:
@@ -111,7 +121,7 @@ def _required(frames: Frames, name: str) -> pd.DataFrame:
     return frame
 
 
-def _source_from_frames(frames: Frames) -> AudienceSource:
+def _source_from_frames(frames: Frames, precedence: Sequence[str]) -> AudienceSource:
     persons = _required(frames, model.PERSONS_TABLE)
     enterprises = _required(frames, "enterprises")
     records = _required(frames, "customers")
@@ -120,29 +130,40 @@ def _source_from_frames(frames: Frames) -> AudienceSource:
     ids = np.concatenate(
         [persons["person_id"].to_numpy(object), enterprises["enterprise_id"].to_numpy(object)]
     )
-    party_index = pd.Index(ids)
-    person_of_record = pd.Series(records["person_id"].to_numpy(), index=records["customer_id"])
+    party_ids = arrow_text(ids)
+    record_party = positions(records["person_id"], party_ids)
+    record_ids = arrow_text(records["customer_id"])
 
     def parties_of(holder: pd.Series, kind: pd.Series) -> I64:
         """Party index of each (id, kind): customer ids resolve to their person."""
-        key = np.where(
-            kind.to_numpy() == "customer",
-            person_of_record.reindex(holder.to_numpy()).to_numpy(object),
-            holder.to_numpy(object),
+        text = arrow_text(holder)
+        is_customer = np.asarray(
+            pc.equal(arrow_text(kind), "customer").fill_null(False).to_numpy(zero_copy_only=False),
+            bool,
         )
-        return np.asarray(party_index.get_indexer(key), np.int64)
+        out = np.full(len(text), -1, np.int64)
+        rows = np.flatnonzero(is_customer)
+        record = positions(text.take(pa.array(rows)), record_ids)
+        out[rows] = np.where(record >= 0, record_party[np.maximum(record, 0)], -1)
+        rows = np.flatnonzero(~is_customer)
+        if len(rows):
+            out[rows] = positions(text.take(pa.array(rows)), party_ids)
+        return out
 
-    holder = parties_of(accounts["holder_id"], accounts["holder_kind"])
     risk = np.zeros(len(ids))
     alerts = frames.get("account_risk")
     if alerts is not None and len(alerts):
-        at = pd.Index(accounts["account_id"]).get_indexer(alerts["account_id"])
-        ok = at >= 0
-        np.maximum.at(risk, holder[at[ok]], alerts["score"].to_numpy(np.float64)[ok])
+        # Only the holders of alerted accounts are looked up, not every account's.
+        alert_of = positions(accounts["account_id"], alerts["account_id"])
+        rows = np.flatnonzero(alert_of >= 0)
+        holder = parties_of(accounts["holder_id"].iloc[rows], accounts["holder_kind"].iloc[rows])
+        ok = holder >= 0
+        score = alerts["score"].to_numpy(np.float64)[alert_of[rows]]
+        np.maximum.at(risk, holder[ok], score[ok])
     network_risk = risk.copy()
     networks = frames.get("person_networks")
     if networks is not None and len(networks):
-        person = party_index.get_indexer(networks["person_id"])
+        person = positions(networks["person_id"], party_ids)
         label = pd.factorize(networks["network_id"])[0]
         top = np.zeros(label.max() + 1)
         np.maximum.at(top, label, risk[person])
@@ -154,17 +175,23 @@ def _source_from_frames(frames: Frames) -> AudienceSource:
 
     last_contact = np.full(len(ids), -1, np.int64)
     contacts_loaded = False
+    newest = -1
     contacts = frames.get("contacts")
+    who = np.empty(0, np.int64)
     if contacts is not None and len(contacts):
         contacts_loaded = True
         who = parties_of(contacts["party_id"], contacts["party_kind"])
         ok = who >= 0
-        np.maximum.at(last_contact, who[ok], contacts["ts"].to_numpy(np.int64)[ok])
+        ts = contacts["ts"].to_numpy(np.int64)
+        np.maximum.at(last_contact, who[ok], ts[ok])
+        newest = int(ts.max())
 
-    product_bits = np.zeros(len(ids), np.int64)
-    code = pd.Categorical(accounts["product"], categories=model.PRODUCTS).codes
-    ok = (holder >= 0) & (code >= 0)
-    np.bitwise_or.at(product_bits, holder[ok], np.left_shift(1, code[ok].astype(np.int64)))
+    # Only what the book reads stays referenced, not every stored frame.
+    book_frames = {name: frames.get(name) for name in ("customers", "enterprises", "contacts")}
+
+    def make_book() -> ContactBook:
+        return ContactBook.build(party_ids, n_p, book_frames, record_party, who, precedence)
+
     parties = Parties(
         ids=ids,
         n_persons=n_p,
@@ -172,26 +199,27 @@ def _source_from_frames(frames: Frames) -> AudienceSource:
         network_risk=network_risk,
         consent=consent,
         last_contact_ms=last_contact,
-        products=product_bits,
     )
     return AudienceSource(
         parties=parties,
-        households=_household_units(frames, party_index),
-        groups=_group_units(frames, party_index, product_bits),
+        households=_household_units(frames, party_ids),
+        groups=_group_units(frames, party_ids),
         contacts_loaded=contacts_loaded,
+        newest_contact_ms=newest,
+        make_book=make_book,
         alert_threshold=AnalysisSettings.from_frame(
             frames.get(SETTINGS_TABLE)
         ).layering.score_threshold,
     )
 
 
-def _household_units(frames: Frames, party_index: pd.Index) -> Units | None:
+def _household_units(frames: Frames, party_ids: pa.Array) -> Units | None:
     households = frames.get("households")
     members = frames.get("person_households")
     if households is None or members is None:
         return None
-    unit = pd.Index(households["household_id"]).get_indexer(pd.Index(members["household_id"]))
-    party = party_index.get_indexer(pd.Index(members["person_id"]))
+    unit = positions(members["household_id"], households["household_id"])
+    party = positions(members["person_id"], party_ids)
     ptr, flat = _csr(unit.astype(np.int64), party.astype(np.int64), len(households))
     return Units(
         kind="HOUSEHOLD",
@@ -201,23 +229,29 @@ def _household_units(frames: Frames, party_index: pd.Index) -> Units | None:
         deposits=households["deposits"].to_numpy(np.float64),
         exposure=households["loans"].to_numpy(np.float64),
         products=product_bits(households["products"]),
+        pending=_pending(households),
         member_ptr=ptr,
         members=flat,
     )
 
 
-def _group_units(frames: Frames, party_index: pd.Index, product_bits: I64) -> Units | None:
+def _pending(units: pd.DataFrame) -> I64:
+    """Products held only on records in review (none before ``analyze`` stored them)."""
+    if "pending_products" not in units.columns:
+        return np.zeros(len(units), np.int64)
+    return product_bits(units["pending_products"])
+
+
+def _group_units(frames: Frames, party_ids: pa.Array) -> Units | None:
     groups = frames.get("corporate_groups")
     control = frames.get("enterprise_control")
     if groups is None or control is None:
         return None
     grouped = control[control["group_id"].notna()]
-    unit = pd.Index(groups["group_id"]).get_indexer(pd.Index(grouped["group_id"])).astype(np.int64)
-    party = party_index.get_indexer(pd.Index(grouped["enterprise_id"])).astype(np.int64)
+    unit = positions(grouped["group_id"], groups["group_id"])
+    party = positions(grouped["enterprise_id"], party_ids)
     ok = (unit >= 0) & (party >= 0)
     ptr, flat = _csr(unit[ok], party[ok], len(groups))
-    products = np.zeros(len(groups), np.int64)
-    np.bitwise_or.at(products, unit[ok], product_bits[party[ok]])
     return Units(
         kind="CORPORATE_GROUP",
         ids=groups["group_id"].to_numpy(object),
@@ -225,7 +259,8 @@ def _group_units(frames: Frames, party_index: pd.Index, product_bits: I64) -> Un
         total_aum=np.full(len(groups), np.nan),
         deposits=groups["deposits"].to_numpy(np.float64),
         exposure=groups["exposure"].to_numpy(np.float64),
-        products=products,
+        products=product_bits(groups["products"]),
+        pending=_pending(groups),
         member_ptr=ptr,
         members=flat,
     )

@@ -18,9 +18,11 @@ Definitions (what the tests hold the code to):
   group, which the controller (when an enterprise) belongs to; an enterprise that
   neither is controlled nor controls another stands alone, in no group. A group's id is
   ``G`` followed by its controller's id.
-* **Group value.** Members, and their summed deposits, loans and credit limits;
-  guarantees given and received by members (``amount``); exposure = Σ max(loans,
-  credit limit) over members + guarantees members gave for parties outside the group.
+* **Group value.** As :mod:`relgraph.analytics.value` defines it: members, and their
+  summed deposits, loans (outstanding loan-account balances, each account once) and
+  credit limits; guarantees given and received by members (``amount``); exposure =
+  members' loans + guarantees members gave to parties outside the group (a guarantee
+  between two members is not added). Products some member holds, and the gap.
 * **Guarantee circles.** Strongly connected parts (2+ parties) of the guarantee graph
   over persons and enterprises, with the guarantees inside them (those close the
   circle). A group *has* a circle when a member or its controller is in one.
@@ -37,6 +39,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from relgraph.analytics.params import GroupParams
+from relgraph.analytics.value import PartyValues, guarantees_outside, product_text, unit_values
 from relgraph.graph import Projection
 from relgraph.graph.types import IndexArray
 
@@ -259,32 +262,19 @@ def guarantee_circles(projection: Projection) -> Circles:
     )
 
 
-def group_values(projection: Projection, ctrl: Control, circles: Circles) -> pd.DataFrame:
+def group_values(
+    projection: Projection, ctrl: Control, circles: Circles, values: PartyValues
+) -> pd.DataFrame:
     """One row per group: controller, members and value (see the module docstring)."""
-    ent = projection.nodes["Enterprise"].attrs
     n_p = ctrl.n_persons
     member = np.flatnonzero(ctrl.group >= 0)
     groups, group_of_member = np.unique(ctrl.group[member], return_inverse=True)
     n_g = len(groups)
-
-    def total(column: str) -> FloatArray:
-        values = ent[column].fillna(0.0).to_numpy(np.float64)[member]
-        return np.bincount(group_of_member, weights=values, minlength=n_g).astype(np.float64)
-
-    loans = ent["loans"].fillna(0.0).to_numpy(np.float64)
-    limit = ent["credit_limit"].fillna(0.0).to_numpy(np.float64)
-    drawn = np.bincount(group_of_member, weights=np.maximum(loans, limit)[member], minlength=n_g)
     party_group = np.full(n_p + len(ctrl.group), -1, np.int64)
     party_group[member + n_p] = group_of_member
+    totals = unit_values(values, party_group, n_g)
     g, b, amount = guarantee_edges(projection)
-    given_by = party_group[g]
-    received_by = party_group[b]
-    given = np.bincount(given_by[given_by >= 0], weights=amount[given_by >= 0], minlength=n_g)
-    received = np.bincount(
-        received_by[received_by >= 0], weights=amount[received_by >= 0], minlength=n_g
-    )
-    outside = (given_by >= 0) & (given_by != received_by)
-    given_outside = np.bincount(given_by[outside], weights=amount[outside], minlength=n_g)
+    given, received, given_outside = guarantees_outside(party_group, g, b, amount, n_g)
     in_circle = circles.label >= 0
     member_circle = np.bincount(
         group_of_member, weights=in_circle[member + n_p].astype(float), minlength=n_g
@@ -293,14 +283,17 @@ def group_values(projection: Projection, ctrl: Control, circles: Circles) -> pd.
     return pd.DataFrame(
         {
             "controller": groups,
-            "members": np.bincount(group_of_member, minlength=n_g),
-            "deposits": total("deposits"),
-            "loans": total("loans"),
-            "credit_limit": total("credit_limit"),
+            "members": totals.size,
+            "deposits": totals.deposits,
+            "loans": totals.loans,
+            "credit_limit": totals.credit_limit,
             "guarantees_given": given,
             "guarantees_received": received,
-            "exposure": drawn + given_outside,
+            "exposure": totals.loans + given_outside,
             "has_guarantee_circle": has_circle,
+            "products": product_text(totals.held),
+            "missing_products": product_text(~totals.held),
+            "pending_products": product_text(totals.pending),
         }
     )
 
@@ -314,7 +307,7 @@ def party_ids(projection: Projection) -> npt.NDArray[np.object_]:
 
 
 def group_frames(
-    projection: Projection, params: GroupParams | None = None
+    projection: Projection, values: PartyValues, params: GroupParams | None = None
 ) -> dict[str, pd.DataFrame]:
     """The result tables of corporate groups and guarantee circles.
 
@@ -352,10 +345,10 @@ def group_frames(
             "share": np.concatenate([per.data, ent.data[not_self]]),
         }
     )
-    values = group_values(projection, ctrl, circles)
-    controller = values.pop("controller").to_numpy(np.int64)
-    values.insert(0, "controller_id", ids[controller])
-    values.insert(0, "group_id", "G" + ids[controller].astype(str))
+    table = group_values(projection, ctrl, circles, values)
+    controller = table.pop("controller").to_numpy(np.int64)
+    table.insert(0, "controller_id", ids[controller])
+    table.insert(0, "group_id", "G" + ids[controller].astype(str))
     circle_first = np.full(circles.n_circles, len(ids), np.int64)
     members = np.flatnonzero(circles.label >= 0)
     np.minimum.at(circle_first, circles.label[members], members)
@@ -371,7 +364,7 @@ def group_frames(
             }
         ),
         "integrated_ownership": integrated,
-        "corporate_groups": values,
+        "corporate_groups": table,
         "guarantee_circles": pd.DataFrame(
             {"circle_id": circle_ids[circles.label[members]], "member_id": ids[members]}
         ),

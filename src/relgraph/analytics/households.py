@@ -27,8 +27,12 @@ Definition (what the tests hold the code to):
   several homes together) is cut back to its co-residence ties alone; a part still
   above the bound is broken up into persons alone, because a bank cannot market to
   a "household" it cannot explain.
-* Value: summed AUM, deposits, loans and card spend of the members; the products
-  some member holds and those none holds; member count.
+* Value: as :mod:`relgraph.analytics.value` defines it (balances from accounts, each
+  account once; record summaries only for a member without account data, one value per
+  system precedence): summed AUM, deposits, loans (the household's exposure) and card
+  spend of the members; the products some member holds (a product on a record still in
+  identity review counts as held, listed again in ``pending_products``) and those none
+  holds; member count.
 * Head: the adult (``adult_age`` or older on ``as_of``; no birth date counts as adult)
   with the largest AUM; ties go to the larger deposits, then the older person, then
   the smaller person id. With no adult, the member with the largest AUM.
@@ -50,11 +54,11 @@ from relgraph import model
 from relgraph.analytics.networks import components, group_ids, renumber
 from relgraph.analytics.params import HouseholdParams
 from relgraph.analytics.person_links import shared_pairs
+from relgraph.analytics.value import PartyValues, product_text, unit_values
 from relgraph.graph import Projection
 from relgraph.graph.types import IndexArray
 
 _YEAR_MS = 365.2425 * 24 * 3600 * 1000
-_VALUE_COLUMNS = ("aum", "deposits", "loans", "card_spend_12m")
 
 
 @dataclass(frozen=True)
@@ -320,6 +324,7 @@ def household_values(
     projection: Projection,
     households: Households,
     as_of_ms: int,
+    values: PartyValues,
     params: HouseholdParams | None = None,
 ) -> pd.DataFrame:
     """Value and head of every household.
@@ -330,6 +335,8 @@ def household_values(
     households : Households
     as_of_ms : int
         The date ages are taken on (epoch milliseconds), e.g. the load time.
+    values : PartyValues
+        Every party's value (:func:`relgraph.analytics.value.party_values_of`).
     params : HouseholdParams, optional
 
     Returns
@@ -337,25 +344,22 @@ def household_values(
     DataFrame
         One row per household, by id order of :func:`find_households`: ``household_id``,
         ``size``, ``head_id``, ``total_aum``, ``deposits``, ``loans``, ``card_spend``,
-        ``products`` and ``missing_products`` (``;``-joined, sorted), ``family_ties``,
-        ``coresidence_ties``.
+        ``products``, ``missing_products`` and ``pending_products`` (``;``-joined),
+        ``family_ties``, ``coresidence_ties``.
     """
     params = params or HouseholdParams()
     attrs = projection.nodes["Person"].attrs
     label = households.label
     n_households = len(households.ids)
-    values = {
-        column: np.bincount(
-            label, weights=attrs[column].fillna(0.0).to_numpy(np.float64), minlength=n_households
-        )
-        for column in _VALUE_COLUMNS
-    }
-    size = np.bincount(label, minlength=n_households)
+    n_p = len(label)
+    unit = np.full(len(values.ids), -1, np.int64)
+    unit[:n_p] = label
+    totals = unit_values(values, unit, n_households)
 
     birth = attrs["birth_date"].astype("Float64").to_numpy(np.float64, na_value=np.nan)
     adult = np.isnan(birth) | (birth <= as_of_ms - params.adult_age * _YEAR_MS)
-    aum = attrs["aum"].fillna(0.0).to_numpy(np.float64)
-    deposits = attrs["deposits"].fillna(0.0).to_numpy(np.float64)
+    aum = np.nan_to_num(values.aum[:n_p])
+    deposits = np.nan_to_num(values.deposits[:n_p])
     older = np.where(np.isnan(birth), np.inf, birth)
     # Sort so that each household's head comes first: adults, then AUM, deposits, age, id.
     order = np.lexsort((np.arange(len(label)), older, -deposits, -aum, ~adult, label))
@@ -364,48 +368,22 @@ def household_values(
     head = np.empty(n_households, np.int64)
     head[label[order][first]] = order[first]
 
-    held, missing = _products_held(attrs["products"], label, n_households)
     persons = projection.nodes["Person"]
     tie_household = label[households.tie_a]
     family = households.tie_family
     return pd.DataFrame(
         {
             "household_id": households.ids,
-            "size": size.astype(np.int64),
+            "size": totals.size,
             "head_id": persons.id_of(head),
-            "total_aum": values["aum"],
-            "deposits": values["deposits"],
-            "loans": values["loans"],
-            "card_spend": values["card_spend_12m"],
-            "products": held,
-            "missing_products": missing,
+            "total_aum": totals.aum,
+            "deposits": totals.deposits,
+            "loans": totals.loans,
+            "card_spend": totals.card_spend,
+            "products": product_text(totals.held),
+            "missing_products": product_text(~totals.held),
+            "pending_products": product_text(totals.pending),
             "family_ties": np.bincount(tie_household[family], minlength=n_households),
             "coresidence_ties": np.bincount(tie_household[~family], minlength=n_households),
         }
     )
-
-
-def _products_held(
-    products: pd.Series, label: IndexArray, n_households: int
-) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]:
-    """Per household: the products some member holds, and those none holds (``;``-joined)."""
-
-    text = pa.array(products.astype(object).where(products.notna(), None), pa.string())
-    mask = np.zeros(n_households, np.int64)
-    for bit, product in enumerate(model.PRODUCTS):
-        pattern = f"(^|{model.PRODUCT_LIST_SEPARATOR}){product}({model.PRODUCT_LIST_SEPARATOR}|$)"
-        has = pc.fill_null(pc.match_substring_regex(text, pattern), False).to_numpy(
-            zero_copy_only=False
-        )
-        np.bitwise_or.at(mask, label[has], 1 << bit)
-    # Sixteen possible sets: name each once and look the households up.
-    names = [
-        (
-            ";".join(p for i, p in enumerate(model.PRODUCTS) if m >> i & 1),
-            ";".join(p for i, p in enumerate(model.PRODUCTS) if not m >> i & 1),
-        )
-        for m in range(1 << len(model.PRODUCTS))
-    ]
-    held = np.array([h for h, _ in names], dtype=object)
-    missing = np.array([m for _, m in names], dtype=object)
-    return held[mask], missing[mask]

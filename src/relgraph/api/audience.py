@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 from enum import Enum
+from typing import Any
 
+import pandas as pd
 import strawberry
 
 from relgraph.analytics.audience import (
@@ -13,8 +15,9 @@ from relgraph.analytics.audience import (
     Criteria,
     campaign_audience,
 )
-from relgraph.api.context import Info
+from relgraph.api.context import Context, Info
 from relgraph.api.errors import ClientError, NotFoundError, PermissionDeniedError
+from relgraph.api.masking import mask_email, mask_phone
 from relgraph.api.pagination import Connection, check_first, decode_cursor, paginate
 
 ROLES = ("campaign", "analyst", "admin")
@@ -81,6 +84,35 @@ class Exclusion:
     count: int
 
 
+@strawberry.type(description="A source system's customer id of a contact.")
+class SourceCustomerId:
+    system: str
+    customer_id: strawberry.ID
+
+
+@strawberry.type(
+    description="One member to contact, as a campaign system imports it (the rows of "
+    "`relgraph audience --format contacts`). Phone and email are masked for campaign keys."
+)
+class AudienceContact:
+    party_kind: str = strawberry.field(description="person or enterprise.")
+    party_id: strawberry.ID
+    customer_ids: list[SourceCustomerId] = strawberry.field(
+        description="Every source-system customer id of the person (none for enterprises)."
+    )
+    phone: str | None
+    email: str | None
+    channel: str | None = strawberry.field(
+        description="The channel of most of the party's contacts; null when never contacted."
+    )
+    last_contact: str | None = strawberry.field(
+        description="UTC date of the latest contact; null when never contacted."
+    )
+    consent_marketing: bool | None = strawberry.field(
+        description="As recorded (every person on a contact list consented; null for enterprises)."
+    )
+
+
 @strawberry.type(description="A household or corporate group to market to as a whole.")
 class AudienceEntry:
     unit: AudienceUnit
@@ -99,6 +131,14 @@ class AudienceEntry:
     )
     qualified_because: list[str]
     exclusions: strawberry.Private[list[Exclusion]]
+    details: strawberry.Private[list[AudienceContact]]
+
+    @strawberry.field(
+        description="The members to contact with their customer ids, channel and last "
+        "contact: one per id in contacts, in the same order."
+    )
+    def contact_details(self) -> list[AudienceContact]:
+        return self.details
 
     @strawberry.field(description="Members left out, by reason (not campaign: see leftOut).")
     def excluded(self, info: Info) -> list[Exclusion]:
@@ -107,6 +147,45 @@ class AudienceEntry:
         # tell a campaign key which member was left out for risk.
         info.context.require_risk("AudienceEntry.excluded")
         return self.exclusions
+
+
+@strawberry.type(name="AudienceEntryConnection")
+class AudienceConnection(Connection[AudienceEntry]):
+    warnings: list[str] = strawberry.field(
+        description="What to check about the data behind this answer, e.g. contact data "
+        "older than the notContactedWithinDays window (the guard then left nobody out)."
+    )
+
+
+def _details(ctx: Context, rows: list[dict[str, Any]]) -> list[AudienceContact]:
+    """Contact rows as the caller's role may see them: masked for campaign keys."""
+    clear = ctx.principal.sees_risk
+    out = []
+    for row in rows:
+        ids = [str(c) for c in row["customer_ids"]]
+        for record in ids:
+            ctx.touch(record.partition(":")[2])  # the audit trail names every record handed out
+        consent = row["consent_marketing"]
+        out.append(
+            AudienceContact(
+                party_kind=str(row["party_kind"]),
+                party_id=strawberry.ID(str(row["party_id"])),
+                customer_ids=[
+                    SourceCustomerId(system=s, customer_id=strawberry.ID(c))
+                    for s, _, c in (i.partition(":") for i in ids)
+                ],
+                phone=_text(row["phone"]) if clear else mask_phone(_text(row["phone"])),
+                email=_text(row["email"]) if clear else mask_email(_text(row["email"])),
+                channel=_text(row["channel"]),
+                last_contact=_text(row["last_contact"]),
+                consent_marketing=None if consent is None or consent is pd.NA else bool(consent),
+            )
+        )
+    return out
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value is pd.NA or value != value else str(value)
 
 
 def _criteria(given: AudienceCriteria) -> Criteria:
@@ -131,7 +210,7 @@ def _criteria(given: AudienceCriteria) -> Criteria:
 
 def campaign_audience_field(
     info: Info, criteria: AudienceCriteria, first: int | None = None, after: str | None = None
-) -> Connection[AudienceEntry]:
+) -> AudienceConnection:
     """Households or corporate groups by value and product gap, risky and unwilling members left out."""
     ctx = info.context
     if ctx.principal.role.value not in ROLES:
@@ -147,7 +226,13 @@ def campaign_audience_field(
     except AudienceError as exc:
         raise ClientError(str(exc)) from None
     start = decode_cursor(after) + 1 if after else 0
-    page = audience.frame(start, start + check_first(first)).to_dict("records")
+    stop = start + check_first(first)
+    page = audience.frame(start, stop).to_dict("records")
+    wants_details = _selects(info, "contactDetails")
+    by_entry: dict[str, list[dict[str, Any]]] = {}
+    if wants_details and page:
+        for row in audience.contacts_frame(start, stop).to_dict("records"):
+            by_entry.setdefault(str(row["unit_id"]), []).append({str(k): v for k, v in row.items()})
 
     def entry(i: int) -> AudienceEntry:
         row = page[i - start]
@@ -171,14 +256,35 @@ def campaign_audience_field(
                 for r in REASONS
             ],
             qualified_because=row["qualified_because"],
+            details=_details(ctx, by_entry.get(str(row["unit_id"]), [])),
         )
 
-    return paginate(range(len(audience)), first, after, entry, ctx.check_deadline)
+    page_of = paginate(range(len(audience)), first, after, entry, ctx.check_deadline)
+    return AudienceConnection(
+        edges=page_of.edges,
+        page_info=page_of.page_info,
+        total_count=page_of.total_count,
+        warnings=list(audience.warnings),
+    )
+
+
+def _selects(info: Info, name: str) -> bool:
+    """Whether the query asks for ``name`` anywhere below this field (fragments included)."""
+
+    def walk(selections: list[Any]) -> bool:
+        for s in selections:
+            if getattr(s, "name", None) == name:
+                return True
+            if walk(list(getattr(s, "selections", []) or [])):
+                return True
+        return False
+
+    return walk(list(info.selected_fields))
 
 
 @strawberry.type
 class AudienceQueries:
-    campaign_audience: Connection[AudienceEntry] = strawberry.field(
+    campaign_audience: AudienceConnection = strawberry.field(
         resolver=campaign_audience_field,
         description="Households or corporate groups to market to, risky and unwilling members left out.",
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 import strawberry
 
+from relgraph import model
 from relgraph.api.context import Info
 from relgraph.api.errors import (
     NotFoundError,
@@ -46,7 +47,11 @@ class CorporateGroup:
     credit_limit: float
     guarantees_given: float
     guarantees_received: float
-    exposure: float
+    exposure: float = strawberry.field(
+        description="Members' loans + guarantees members give to parties outside the group."
+    )
+    products: list[str] = strawberry.field(description="Products some member holds.")
+    missing_products: list[str] = strawberry.field(description="Products no member holds.")
     in_circle: strawberry.Private[bool]
     controller_id: strawberry.Private[str]
     member_ids: strawberry.Private[list[str]]
@@ -110,6 +115,10 @@ class GroupOrder(Enum):
     ID = "id"
 
 
+def _split(text: object) -> list[str]:
+    return [p for p in str(text or "").split(model.PRODUCT_LIST_SEPARATOR) if p]
+
+
 def _group(row: Mapping[str, Any], members: list[str]) -> CorporateGroup:
     return CorporateGroup(
         id=strawberry.ID(str(row["group_id"])),
@@ -120,6 +129,8 @@ def _group(row: Mapping[str, Any], members: list[str]) -> CorporateGroup:
         guarantees_given=float(row["guarantees_given"]),
         guarantees_received=float(row["guarantees_received"]),
         exposure=float(row["exposure"]),
+        products=_split(row.get("products")),
+        missing_products=_split(row.get("missing_products")),
         in_circle=bool(row["has_guarantee_circle"]),
         controller_id=str(row["controller_id"]),
         member_ids=members,

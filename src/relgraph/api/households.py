@@ -21,16 +21,23 @@ from relgraph.api.parties import (
 )
 
 
-@strawberry.type(description="A household and its value to the bank.")
+@strawberry.type(
+    description="A household and its value to the bank: the members' values summed, each "
+    "account counted once (see Person.aum)."
+)
 class Household:
     id: strawberry.ID
     size: int
     total_aum: float
     deposits: float
-    loans: float
+    loans: float = strawberry.field(description="The members' loans: the household's exposure.")
     card_spend: float
-    products: list[str]
-    missing_products: list[str]
+    products: list[str] = strawberry.field(description="Products some member holds.")
+    missing_products: list[str] = strawberry.field(description="Products no member holds.")
+    pending_products: list[str] = strawberry.field(
+        description="Products counted as held only because a record still in identity "
+        "review with a member holds them."
+    )
     head_id: strawberry.Private[str]
     member_ids: strawberry.Private[list[str]]
 
@@ -80,6 +87,7 @@ def _household(row: Mapping[str, Any], members: list[str]) -> Household:
         card_spend=float(row["card_spend"]),
         products=_split(row["products"]),
         missing_products=_split(row["missing_products"]),
+        pending_products=_split(row.get("pending_products")),
         head_id=str(row["head_id"]),
         member_ids=members,
     )

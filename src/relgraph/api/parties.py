@@ -165,25 +165,34 @@ class Person(Party):
         info.context.require_risk("Person.riskRating")
         return _text(info.context.model.person["risk_rating"][self.index])
 
-    @strawberry.field
+    @strawberry.field(
+        description="Deposits + wealth balances (accounts; the record by source-system precedence without account data): counted once."
+    )
     def aum(self, info: Info) -> float | None:
-        return _float(info.context.model.person["aum"][self.index])
+        return _float(info.context.model.value["aum"][self.index])
 
-    @strawberry.field
+    @strawberry.field(description="Balances of deposit accounts, each account once.")
     def deposits(self, info: Info) -> float | None:
-        return _float(info.context.model.person["deposits"][self.index])
+        return _float(info.context.model.value["deposits"][self.index])
 
-    @strawberry.field
+    @strawberry.field(
+        description="Outstanding loan balances as positive amounts, each account once."
+    )
     def loans(self, info: Info) -> float | None:
-        return _float(info.context.model.person["loans"][self.index])
+        return _float(info.context.model.value["loans"][self.index])
 
-    @strawberry.field
+    @strawberry.field(
+        description="Card spend over 12 months: the card system's record first, never summed."
+    )
     def card_spend_12m(self, info: Info) -> float | None:
-        return _float(info.context.model.person["card_spend_12m"][self.index])
+        return _float(info.context.model.value["card_spend"][self.index])
 
-    @strawberry.field
+    @strawberry.field(
+        description="Products held: on accounts and records, and on a record still in identity "
+        "review with this person's (counted as held)."
+    )
     def products(self, info: Info) -> list[str]:
-        return _products(info.context.model.person["products"][self.index])
+        return _products(info.context.model.value["products"][self.index])
 
     @strawberry.field(
         description="Not for campaign keys: audiences apply consent, and consent beside a "
@@ -304,13 +313,15 @@ class Enterprise(Party):
     def credit_code(self, info: Info) -> str | None:
         return _text(info.context.model.enterprise["credit_code"][self.index])
 
-    @strawberry.field
+    @strawberry.field(description="As for persons: from accounts, else the enterprise's row.")
     def deposits(self, info: Info) -> float | None:
-        return _float(info.context.model.enterprise["deposits"][self.index])
+        m = info.context.model
+        return _float(m.value["deposits"][len(m.person_ids) + self.index])
 
-    @strawberry.field
+    @strawberry.field(description="As for persons: from accounts, else the enterprise's row.")
     def loans(self, info: Info) -> float | None:
-        return _float(info.context.model.enterprise["loans"][self.index])
+        m = info.context.model
+        return _float(m.value["loans"][len(m.person_ids) + self.index])
 
     @strawberry.field
     def credit_limit(self, info: Info) -> float | None:

@@ -23,8 +23,11 @@ from relgraph.analytics.linked_accounts import build_party_graph
 from relgraph.analytics.person_links import person_links
 from relgraph.analytics.settings import TABLE as SETTINGS_TABLE
 from relgraph.analytics.settings import AnalysisSettings
+from relgraph.analytics.value import TABLE as VALUES_TABLE
+from relgraph.analytics.value import PartyValues, product_text
 from relgraph.graph import Projection, build_projection, graph_stats
 from relgraph.jobs.stored import Frames, stored_frames
+from relgraph.jobs.values import source_precedence, values_of
 from relgraph.store.base import Store
 
 
@@ -161,7 +164,31 @@ class ReadModel:
         self.linked: Any = None
         self.audience: Any = None
         """The campaign-audience source (:class:`relgraph.analytics.audience.AudienceSource`)."""
+        self.value: dict[str, list[Any]] = {}
+        """Per party index (persons, then enterprises): the value of
+        :mod:`relgraph.analytics.value` (``aum``, ``deposits``, ``loans``, ``card_spend``,
+        ``products``), set by :meth:`set_values`."""
         """The linked-accounts tie graph, built on first use (it costs a second or two)."""
+
+    def set_values(self, values: PartyValues) -> None:
+        """Serve ``values``, aligned to this model's persons then enterprises by id."""
+        at = pd.Index(values.ids).get_indexer(pd.Index(self.person_ids + self.enterprise_ids))
+        found = at >= 0
+        at = np.where(found, at, 0)
+
+        def aligned(column: np.ndarray) -> list[Any]:
+            out = np.where(found, column[at] if len(column) else np.nan, np.nan)
+            return [None if np.isnan(v) else float(v) for v in out.tolist()]
+
+        self.value = {
+            "aum": aligned(values.aum),
+            "deposits": aligned(values.deposits),
+            "loans": aligned(values.loans),
+            "card_spend": aligned(values.card_spend),
+            "products": np.where(found, product_text(values.held[at]), "").tolist()
+            if len(values.ids)
+            else [""] * len(at),
+        }
 
     @property
     def alert_threshold(self) -> float:
@@ -351,7 +378,14 @@ def build_read_model(store: Store) -> ReadModel:
 
     frames = stored_frames(store)
     model = ReadModel(build_projection(store), load_results(frames))
-    model.audience = AudienceSource.from_frames(frames)
+    stored = frames.get(VALUES_TABLE)
+    # Before the first analyze, the value is computed here by the same definition.
+    model.set_values(
+        PartyValues.from_frame(stored)
+        if stored is not None
+        else values_of(model.projection, frames.get("possible_duplicates"))
+    )
+    model.audience = AudienceSource.from_frames(frames, source_precedence())
     model.linked_graph()
     model.layering_index()
     return model

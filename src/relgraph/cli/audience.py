@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import getpass
 import json
 import os
@@ -31,26 +30,44 @@ def audience(
     force: Annotated[
         bool, typer.Option("--force", help="Replace the --out file when it exists.")
     ] = False,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="households: one row per unit (members as a list); contacts: one row per "
+            "member to contact with every source-system customer id, phone, email, channel, "
+            "last contact and consent, unmasked (audited).",
+        ),
+    ] = "households",
+    bom: Annotated[
+        bool,
+        typer.Option("--bom", help="Start a CSV with a UTF-8 byte-order mark (Excel in Chinese)."),
+    ] = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Export a risk-aware campaign audience (households or corporate groups) to a file."""
     from relgraph.analytics.audience import REASONS, AudienceError
-    from relgraph.jobs.audience import check_target
+    from relgraph.jobs.audience import FORMATS, check_target, sidecar_path
 
+    if fmt not in FORMATS:
+        fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}.")
     settings = settings_from(data_dir)
     wanted = _criteria(criteria)
     try:
         check_target(out, force=force)  # before the work, so a bad --out costs nothing
-        written = _audience(settings, wanted, out, force)
+        chosen, written = _audience(settings, wanted, out, force, fmt, bom)
     except AudienceError as exc:
         fail(str(exc))
+    for warning in chosen.warnings:
+        console.print(f"warning: {warning}")
+    what = f"{len(written):,} contact rows, " if fmt == "contacts" else ""
     console.print(
-        f"{len(written):,} {wanted.unit.lower().replace('_', ' ')} entries, "
-        f"{int(written['contact_count'].sum()):,} members to contact; written to {out}"
+        f"{len(chosen):,} {wanted.unit.lower().replace('_', ' ')} entries, {what}"
+        f"{chosen.contact_total():,} members to contact; written to {out} "
+        f"(described in {sidecar_path(out).name})"
     )
-    left_out = ", ".join(
-        f"{reason} {int(written[f'excluded_{reason.lower()}'].sum()):,}" for reason in REASONS
-    )
+    totals = chosen.excluded.sum(axis=0).tolist() if len(chosen) else [0] * len(REASONS)
+    left_out = ", ".join(f"{r} {int(n):,}" for r, n in zip(REASONS, totals, strict=True))
     console.print(f"members left out: {left_out}")
 
 
@@ -71,31 +88,51 @@ def _criteria(path: Path) -> Any:
     except UnicodeDecodeError:
         fail(f"{path} is not UTF-8 text: save the criteria as UTF-8 JSON.")
     try:
-        return Criteria.from_mapping(json.loads(text))
+        data = json.loads(text)
+        if isinstance(data, dict) and isinstance(data.get("unit"), str):
+            # A criteria file is written by hand: `household` means HOUSEHOLD.
+            data["unit"] = data["unit"].strip().upper().replace(" ", "_")
+        return Criteria.from_mapping(data)
     except json.JSONDecodeError as exc:
         fail(f"{path} is not valid JSON: {exc}.")
     except AudienceError as exc:
         fail(f"{path}: {exc}")
 
 
-def _audience(settings: Settings, wanted: Any, out: Path, force: bool) -> Any:
-    from relgraph.jobs.audience import choose, export
+def _audience(
+    settings: Settings, wanted: Any, out: Path, force: bool, fmt: Any, bom: bool
+) -> tuple[Any, Any]:
+    from relgraph.jobs.audience import choose, export, published
 
     store = open_store(settings, read_only=True)  # fails clearly when nothing was loaded
     try:
         chosen = choose(store, wanted)
     finally:
         store.close()
-    _audit_export(settings, wanted, chosen, out)  # before the file exists: no unaudited export
-    return export(chosen, out, force=force)
+    rows = published(chosen, fmt)
+    _audit_export(settings, wanted, chosen, rows, fmt, out)  # before the file exists
+    return chosen, export(chosen, out, force=force, fmt=fmt, bom=bom, rows=rows)
 
 
-def _audit_export(settings: Settings, wanted: Any, chosen: Any, out: Path) -> None:
-    """One audit line per export: the criteria, and the count and SHA-256 of the ids handed
-    out (the export's ``contacts``), under the same append lock as a running server."""
+def _audit_export(
+    settings: Settings, wanted: Any, chosen: Any, rows: Any, fmt: str, out: Path
+) -> None:
+    """One audit line per export: the criteria, the format, and the count and SHA-256 of the
+    parties handed out (in the contacts format with their customer ids, phones and emails
+    unmasked: the line says so and counts the customer ids), under the same append lock
+    as a running server."""
     from relgraph.api.audit import AuditError, open_audit_log, summarise_ids
+    from relgraph.jobs.audience import criteria_json
 
-    contacts = [str(c) for row in chosen.frame()["contacts"] for c in row]
+    if fmt == "contacts":
+        # The persons and enterprises handed out are named; their customer ids, phones and
+        # emails follow from them in the store, so the line counts the customer ids only.
+        ids = [str(p) for p in rows["party_id"]]
+        customer_ids = int(rows["customer_ids"].list.len().sum()) if len(rows) else 0
+        details = {"format": fmt, "contact_details": "unmasked", "customer_ids": customer_ids}
+    else:
+        ids = [str(c) for row in rows["contacts"] for c in row]
+        details = {"format": fmt}
     try:
         user = getpass.getuser()
     except (KeyError, OSError):  # a container user with no passwd entry
@@ -105,9 +142,10 @@ def _audit_export(settings: Settings, wanted: Any, chosen: Any, out: Path) -> No
             key_id=f"cli:{user}",
             role="operator",
             operation="audience export",
-            criteria=dataclasses.asdict(wanted),
+            criteria=criteria_json(wanted),
             out=out.name,
-            **summarise_ids(contacts, always=True),
+            **details,
+            **summarise_ids(ids, always=True),
             outcome="ok",
         )
     except (ConfigError, AuditError) as exc:

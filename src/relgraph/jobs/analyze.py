@@ -20,8 +20,11 @@ from relgraph.analytics.networks import hidden_networks, network_frames
 from relgraph.analytics.params import HouseholdParams
 from relgraph.analytics.settings import TABLE as SETTINGS_TABLE
 from relgraph.analytics.settings import AnalysisSettings
+from relgraph.analytics.value import TABLE as VALUES_TABLE
+from relgraph.analytics.value import PartyValues
 from relgraph.engines.base import GraphEngine
 from relgraph.graph import Projection
+from relgraph.jobs.values import review_pairs, values_of
 from relgraph.store.base import Store
 
 Progress = Callable[[str, int, int], None]
@@ -43,14 +46,19 @@ def as_of_ms(projection: Projection) -> int:
 
 
 def household_frames(
-    projection: Projection, params: HouseholdParams, households: Households | None = None
+    projection: Projection,
+    params: HouseholdParams,
+    values: PartyValues,
+    households: Households | None = None,
 ) -> dict[str, pd.DataFrame]:
     """``households`` (value and head), ``person_households`` and ``household_ties``."""
     households = households or find_households(projection, params)
     persons = projection.nodes["Person"]
     person_ids = persons.id_of(range(len(persons)))
     return {
-        "households": household_values(projection, households, as_of_ms(projection), params),
+        "households": household_values(
+            projection, households, as_of_ms(projection), values, params
+        ),
         "person_households": pd.DataFrame(
             {"person_id": person_ids, "household_id": households.ids[households.label]}
         ),
@@ -108,10 +116,15 @@ def analyze(
         found["networks"] = hidden_networks(projection, network_params, engine=engine)
         return network_frames(projection, found["networks"])
 
+    def values_step() -> dict[str, pd.DataFrame]:
+        # One value per party, read by households, groups and audiences alike.
+        found["values"] = values_of(projection, review_pairs(store))
+        return {VALUES_TABLE: found["values"].frame()}
+
     def households_step() -> dict[str, pd.DataFrame]:
         households = find_households(projection, household_params)
         found["households"] = households
-        return household_frames(projection, household_params, households)
+        return household_frames(projection, household_params, found["values"], households)
 
     def layering_step() -> dict[str, pd.DataFrame]:
         alerts = scan(
@@ -123,9 +136,10 @@ def analyze(
         return alert_frames(projection, alerts)
 
     steps: list[tuple[str, Callable[[], dict[str, pd.DataFrame]]]] = [
+        ("party values", values_step),
         ("hidden networks", networks_step),
         ("households", households_step),
-        ("corporate groups", lambda: group_frames(projection, group_params)),
+        ("corporate groups", lambda: group_frames(projection, found["values"], group_params)),
         (
             "referral influence",
             lambda: {

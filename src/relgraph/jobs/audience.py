@@ -1,12 +1,21 @@
 """Campaign audience exports: the stored results read once (no projection), the audience
-chosen, and the file written whole or not at all, safe to open in a spreadsheet."""
+chosen, and the file written whole or not at all, safe to open in a spreadsheet.
+
+Two formats: ``households`` (one row per unit, the members to contact as a list) and
+``contacts`` (one row per member to contact, with every source-system customer id, phone,
+email, most-used channel, last contact and consent: what a campaign system imports). Each
+export gets a sidecar ``<file>.json`` with the criteria, the counts and the warnings."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, Literal
 
 import pandas as pd
 import pyarrow as pa
@@ -23,8 +32,25 @@ from relgraph.analytics.audience import (
     campaign_audience,
 )
 from relgraph.analytics.audience_source import AudienceSource
+from relgraph.analytics.settings import TABLE as SETTINGS_TABLE
 from relgraph.jobs.stored import stored_frames
+from relgraph.jobs.values import source_precedence
 from relgraph.store.base import Store
+
+Format = Literal["households", "contacts"]
+FORMATS: Final[tuple[Format, ...]] = ("households", "contacts")
+
+
+AUDIENCE_RESULTS: Final = (
+    "account_risk",
+    "person_networks",
+    "households",
+    "person_households",
+    "corporate_groups",
+    "enterprise_control",
+    SETTINGS_TABLE,
+)
+"""The result tables an audience reads (the export skips the others: links, chains, …)."""
 
 
 def audience_source(store: Store) -> AudienceSource:
@@ -35,10 +61,10 @@ def audience_source(store: Store) -> AudienceSource:
     AudienceError
         When the store holds no load yet.
     """
-    frames = stored_frames(store)
+    frames = stored_frames(store, AUDIENCE_RESULTS, arrow_text=True)
     if frames.get(model.PERSONS_TABLE) is None:
         raise AudienceError("The store holds no data yet: run `relgraph load DIR` first.")
-    return AudienceSource.from_frames(frames)
+    return AudienceSource.from_frames(frames, source_precedence())
 
 
 def choose(store: Store, criteria: Criteria) -> Audience:
@@ -73,7 +99,7 @@ def check_parties(source: AudienceSource, criteria: Criteria) -> None:
         )
 
 
-LIST_COLUMNS: Final = ("products", "product_gap", "contacts", "qualified_because")
+LIST_COLUMNS: Final = ("products", "product_gap", "contacts", "qualified_because", "customer_ids")
 CSV_LIST_SEPARATOR: Final = {"qualified_because": " | "}
 """Lists are ``;``-joined in CSV (as ``customers.products`` is), reasons ``|``-joined."""
 
@@ -108,18 +134,51 @@ def check_target(path: Path, *, force: bool = False) -> None:
         )
 
 
-def export(audience: Audience, path: Path, *, force: bool = False) -> pd.DataFrame:
+def published(audience: Audience, fmt: Format = "households") -> pd.DataFrame:
+    """The rows an export of ``audience`` in ``fmt`` writes (contacts unmasked)."""
+    if fmt == "contacts":
+        return audience.contacts_frame()
+    frame = audience.frame()
+    # The file goes to campaign systems, which also know each unit's members: a split of
+    # the members left out by reason would name who was left out for risk. The file
+    # carries ``left_out``; the caller (the CLI's summary) keeps the totals by reason.
+    reasons = [f"excluded_{r.lower()}" for r in REASONS]
+    out = frame.drop(columns=reasons)
+    after = list(out.columns).index("contact_count") + 1
+    out.insert(after, "left_out", frame["size"] - frame["contact_count"])
+    return out
+
+
+def sidecar_path(path: Path) -> Path:
+    """Where the export's description goes: ``audience.csv`` → ``audience.csv.json``."""
+    return path.with_name(path.name + ".json")
+
+
+def export(
+    audience: Audience,
+    path: Path,
+    *,
+    force: bool = False,
+    fmt: Format = "households",
+    bom: bool = False,
+    rows: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Write every entry of ``audience`` to ``path`` (``.csv`` or ``.parquet``); return them.
 
     The file appears whole or not at all: it is written to a temporary file in the target
     folder (readable by its owner only, mode 0600: it names persons) and renamed; a
-    failure removes it. An existing file is replaced only with ``force``.
+    failure removes it. An existing file is replaced only with ``force``. A sidecar
+    ``<file>.json`` (same mode) describes it: format, criteria, rows, entries, warnings.
 
     In CSV, text cells starting with ``=``, ``@``, tab or CR get a leading ``'`` so a
-    spreadsheet shows them instead of running them; numbers are written as they are.
+    spreadsheet shows them instead of running them; numbers are written as they are;
+    ``bom`` starts the file with a UTF-8 byte-order mark (Excel set to Chinese then
+    reads UTF-8).
 
-    The file has ``left_out`` per entry instead of the ``excluded_<reason>`` counts; the
-    returned frame (for the operator) keeps those.
+    ``households`` files have ``left_out`` per entry instead of the ``excluded_<reason>``
+    counts (the operator's summary takes them from :attr:`Audience.excluded`). ``contacts``
+    files have one row per member to contact (``rows``: :func:`published` when the caller
+    already built it). Returns the rows written.
 
     Raises
     ------
@@ -128,22 +187,56 @@ def export(audience: Audience, path: Path, *, force: bool = False) -> pd.DataFra
     """
 
     check_target(path, force=force)
-    frame = audience.frame()
-    # The file goes to campaign systems, which also know each unit's members: a split of
-    # the members left out by reason would name who was left out for risk. The file
-    # carries ``left_out``; the caller (the CLI's summary) keeps the totals by reason.
-    reasons = [f"excluded_{r.lower()}" for r in REASONS]
-    published = frame.drop(columns=reasons)
-    after = list(published.columns).index("contact_count") + 1
-    published.insert(after, "left_out", frame["size"] - frame["contact_count"])
+    table = rows if rows is not None else published(audience, fmt)
+    parquet = path.suffix.lower() == ".parquet"
+    _write_whole(
+        path,
+        force,
+        lambda partial: (
+            # Without pandas' metadata: readers rebuild plain types (lists of text), not
+            # the Arrow-backed dtypes this process happened to use.
+            pq.write_table(
+                pa.Table.from_pandas(table, preserve_index=False).replace_schema_metadata(None),
+                partial,
+            )
+            if parquet
+            else _write_csv(table, partial, bom=bom)
+        ),
+    )
+    about = {
+        "format": fmt,
+        "file": path.name,
+        "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "unit": audience.criteria.unit,
+        "criteria": criteria_json(audience.criteria),
+        "entries": len(audience),
+        "rows": len(table),
+        "contacts": audience.contact_total(),
+        "warnings": list(audience.warnings),
+        "csv_bom": bom and not parquet,
+    }
+    text = json.dumps(about, ensure_ascii=False, indent=2) + "\n"
+    _write_whole(sidecar_path(path), True, lambda partial: partial.write_text(text, "utf-8"))
+    return table
+
+
+def criteria_json(criteria: Criteria) -> dict[str, Any]:
+    """The criteria given, as JSON values (dates as ``YYYY-MM-DD``): for the sidecar and the
+    audit line."""
+    return {
+        k: (v.isoformat() if hasattr(v, "isoformat") else list(v) if isinstance(v, tuple) else v)
+        for k, v in dataclasses.asdict(criteria).items()
+        if v not in (None, (), "")
+    }
+
+
+def _write_whole(path: Path, force: bool, write: Callable[[Path], object]) -> None:
+    """``write`` a temporary file beside ``path`` (mode 0600), then move it into place."""
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     os.close(fd)
     partial = Path(name)
     try:
-        if path.suffix.lower() == ".parquet":
-            pq.write_table(pa.Table.from_pandas(published, preserve_index=False), partial)
-        else:
-            _write_csv(published, partial)
+        write(partial)
         if force:
             partial.replace(path)
         else:
@@ -155,15 +248,22 @@ def export(audience: Audience, path: Path, *, force: bool = False) -> pd.DataFra
                 ) from None
     finally:
         partial.unlink(missing_ok=True)
-    return frame
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+def _write_csv(frame: pd.DataFrame, path: Path, *, bom: bool = False) -> None:
 
     flat = frame.copy()
     for column in LIST_COLUMNS:
+        if column not in flat.columns:
+            continue
         sep = CSV_LIST_SEPARATOR.get(column, model.PRODUCT_LIST_SEPARATOR)
-        flat[column] = [sep.join(values) for values in flat[column]]
+        cells = flat[column].array
+        if isinstance(cells, pd.arrays.ArrowExtensionArray):
+            # An Arrow list column is joined in Arrow, not row by row in Python.
+            joined = pc.binary_join(pa.array(cells), sep)
+            flat[column] = pd.arrays.ArrowExtensionArray(joined)
+        else:
+            flat[column] = [sep.join(values) for values in flat[column]]
     table = pa.Table.from_pandas(flat, preserve_index=False)
     starts = "^[" + "".join(FORMULA_START) + "]"
     for i, field in enumerate(table.schema):
@@ -177,4 +277,7 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
                 cells,
             )
             table = table.set_column(i, field, quoted)
-    pacsv.write_csv(table, path)
+    with path.open("wb") as handle:
+        if bom:
+            handle.write("\ufeff".encode())
+        pacsv.write_csv(table, handle)

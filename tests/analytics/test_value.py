@@ -1,0 +1,178 @@
+"""Value counted once (``analytics/value.py``) on the hand-written bank of ``tests/valuebank.py``,
+whose values per person, household and group are computed by hand there."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from relgraph.analytics.audience import Criteria, campaign_audience
+from relgraph.analytics.audience_source import AudienceSource
+from relgraph.analytics.value import party_values, product_list
+from relgraph.graph import build_projection
+from relgraph.jobs.analyze import analyze
+from relgraph.jobs.audience import audience_source
+from relgraph.store.embedded import EmbeddedStore
+from tests import valuebank
+from tests.banks import load
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    folder = tmp_path_factory.mktemp("value")
+    load(valuebank.write(folder / "bank"), folder / "data")
+    with EmbeddedStore(folder / "data") as store:
+        analyze(store, build_projection(store))
+        records = store.read_frame("customers", ["customer_id", "person_id"])
+        return {
+            "person_of": dict(zip(records["customer_id"], records["person_id"], strict=True)),
+            "values": store.results_frame("party_values"),
+            "households": store.results_frame("households"),
+            "members": store.results_frame("person_households"),
+            "groups": store.results_frame("corporate_groups"),
+            "review": store.read_frame("possible_duplicates"),
+            "source": audience_source(store),
+        }
+
+
+def _split(text: object) -> list[str]:
+    return [p for p in str(text or "").split(";") if p]
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def test_the_fixture_leaves_zhao_mins_card_record_in_review(stored: dict[str, Any]) -> None:
+    pairs = {frozenset(p) for p in stored["review"][["customer_a", "customer_b"]].values.tolist()}
+    assert pairs == {frozenset({"Z-CORE", "Z-CARD"})}
+    person_of = stored["person_of"]
+    assert person_of["W-CORE"] == person_of["W-LOAN"]
+    assert person_of["Z-CORE"] != person_of["Z-CARD"]
+
+
+@pytest.mark.parametrize("customer", sorted(valuebank.EXPECTED_PERSONS))
+def test_person_values_are_counted_once(stored: dict[str, Any], customer: str) -> None:
+    values = stored["values"].set_index("party_id")
+    row = values.loc[stored["person_of"][customer]]
+    expected = valuebank.EXPECTED_PERSONS[customer]
+    for column in ("aum", "deposits", "loans", "card_spend"):
+        assert _number(row[column]) == expected[column], column
+    assert _split(row["products"]) == expected["products"]
+    assert row["value_source"] == expected["value_source"]
+
+
+def test_a_loan_two_systems_report_counts_once(stored: dict[str, Any]) -> None:
+    values = stored["values"].set_index("party_id")
+    # Core says 500,000 and the loan system 480,000: one loan, core's figure (not 980,000).
+    assert values.loc[stored["person_of"]["W-LOAN"], "loans"] == 500_000.0
+
+
+@pytest.mark.parametrize("customer", sorted(valuebank.EXPECTED_HOUSEHOLDS))
+def test_household_values(stored: dict[str, Any], customer: str) -> None:
+    household = (
+        stored["members"].set_index("person_id").loc[stored["person_of"][customer], "household_id"]
+    )
+    row = stored["households"].set_index("household_id").loc[household]
+    expected = valuebank.EXPECTED_HOUSEHOLDS[customer]
+    for column in ("size", "total_aum", "deposits", "loans", "card_spend"):
+        assert float(row[column]) == expected[column], column
+    for column in ("products", "missing_products", "pending_products"):
+        assert _split(row[column]) == expected[column], column
+
+
+def test_group_value_and_exposure(stored: dict[str, Any]) -> None:
+    (row,) = stored["groups"].to_dict("records")
+    expected = valuebank.EXPECTED_GROUP
+    for column in ("members", "deposits", "loans", "credit_limit", "guarantees_given"):
+        assert float(row[column]) == expected[column], column
+    assert float(row["guarantees_received"]) == expected["guarantees_received"]
+    # 2,000,000 + 500,000 of loans + the 200,000 E2 guarantees outside; not E1's 300,000 to E2.
+    assert float(row["exposure"]) == expected["exposure"]
+    assert _split(row["products"]) == expected["products"]
+    assert _split(row["missing_products"]) == expected["missing_products"]
+
+
+def test_a_group_with_exposure_does_not_lack_a_loan(stored: dict[str, Any]) -> None:
+    source: AudienceSource = stored["source"]
+    lacking = campaign_audience(source, Criteria("CORPORATE_GROUP", lacks_products=("loan",)))
+    assert len(lacking) == 0
+    (entry,) = campaign_audience(source, Criteria("CORPORATE_GROUP")).frame().to_dict("records")
+    assert entry["exposure"] == valuebank.EXPECTED_GROUP["exposure"]
+    assert "loan" not in entry["product_gap"]
+
+
+def test_a_pending_review_pairs_card_suppresses_the_card_gap(stored: dict[str, Any]) -> None:
+    source: AudienceSource = stored["source"]
+    zhao = stored["person_of"]["Z-CORE"]
+    card_gap = campaign_audience(source, Criteria("HOUSEHOLD", lacks_products=("card",)))
+    contacts = [c for row in card_gap.frame()["contacts"] for c in row]
+    assert zhao not in contacts
+    # A card campaign's inverse: she is counted as holding a card, and the entry says why.
+    holders = campaign_audience(source, Criteria("HOUSEHOLD", has_products=("card",))).frame()
+    (because,) = [
+        r["qualified_because"] for r in holders.to_dict("records") if zhao in r["contacts"]
+    ]
+    assert "a member holds card on a record still in identity review (counted as held)" in because
+    wealth_gap = campaign_audience(source, Criteria("HOUSEHOLD", lacks_products=("wealth",)))
+    (row,) = [r for r in wealth_gap.frame().to_dict("records") if zhao in r["contacts"]]
+    assert "card" in row["products"]
+    assert "card" not in row["product_gap"]
+    assert any("card counted as held" in reason for reason in row["qualified_because"])
+
+
+def test_definition_without_a_store() -> None:
+    # Two records of one person, both reporting the same loan; a loan account stored negative
+    # for another; a closed card account is no card.
+    records = pd.DataFrame(
+        {
+            "customer_id": ["A1", "A2", "B1"],
+            "person": [0, 0, 1],
+            "source_system": ["loan", "core", "core"],
+            "aum": [np.nan, 10.0, 999.0],
+            "deposits": [np.nan, 10.0, np.nan],
+            "loans": [70.0, 80.0, np.nan],
+            "card_spend_12m": [np.nan, np.nan, np.nan],
+            "products": [None, "loan", None],
+        }
+    )
+    accounts = pd.DataFrame(
+        {
+            "holder_id": ["B1", "B1"],
+            "holder_kind": ["customer", "customer"],
+            "product": ["loan", "card"],
+            "balance": [-40.0, 0.0],
+            "status": ["active", "closed"],
+        }
+    )
+    values = party_values(
+        np.array(["P0", "P1"], object),
+        np.array([], object),
+        records,
+        pd.DataFrame(columns=["deposits", "loans", "credit_limit"]),
+        accounts,
+        None,
+        ("core", "wealth", "loan", "card"),
+    )
+    assert values.loans.tolist() == [80.0, 40.0]  # core's figure; |−40|
+    assert values.aum.tolist() == [10.0, 0.0]  # B's record AUM is not used: it has accounts
+    assert [product_list(int(b)) for b in values.held] == [["deposit", "loan"], ["loan"]]
+    assert values.from_records.tolist() == [True, False]
+
+
+def test_stored_products_match_what_the_audience_reads(stored: dict[str, Any]) -> None:
+    source: AudienceSource = stored["source"]
+    units = source.households
+    assert units is not None
+    frame = stored["households"].set_index("household_id")
+    for i, unit_id in enumerate(units.ids.tolist()):
+        assert product_list(int(units.products[i])) == _split(frame.loc[unit_id, "products"])
+
+
+def test_party_values_cover_every_party(stored: dict[str, Any]) -> None:
+    values = stored["values"]
+    assert len(values) == len(set(stored["person_of"].values())) + 3
+    assert values["party_kind"].tolist()[-3:] == ["enterprise"] * 3
