@@ -247,7 +247,10 @@ def party_values(
     holder = accounts["holder_id"].astype(object).to_numpy()
     is_customer = (accounts["holder_kind"].astype(object) == "customer").to_numpy(bool)
     record_of = np.where(is_customer, record_index.get_indexer(holder), -1).astype(np.int64)
-    party = np.where(record_of >= 0, record_person[np.maximum(record_of, 0)], -1)
+    if len(record_person):
+        party = np.where(record_of >= 0, record_person[np.maximum(record_of, 0)], -1)
+    else:  # no customer records: every holder is an enterprise (or unknown)
+        party = np.full(len(holder), -1, np.int64)
     ent = np.where(is_customer, -1, enterprise_index.get_indexer(holder)).astype(np.int64)
     party = np.where(ent >= 0, ent + n_p, party).astype(np.int64)
     counted = (accounts["status"].astype(object) != "closed").to_numpy(bool) & (party >= 0)
