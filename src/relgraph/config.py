@@ -6,7 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal, Self, TypeVar, cast
+from typing import Any, Final, Literal, Self, TypeVar, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 StoreKind = Literal["embedded", "neo4j"]
 EngineKind = Literal["local", "gds"]
@@ -64,6 +65,41 @@ def env_number(
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, not {raw!r}")
     return value
+
+
+SOURCE_TZ_ENV: Final = "RELGRAPH_SOURCE_TZ"
+"""The zone of timestamps written without an offset in the input files."""
+DISPLAY_TZ_ENV: Final = "RELGRAPH_DISPLAY_TZ"
+"""The zone the API shows timestamps in and reads offset-less filter values in."""
+DEFAULT_TZ: Final = "Asia/Shanghai"
+"""Chinese banks keep Beijing time (UTC+8, no daylight saving) in their exports."""
+
+
+def env_zone(env: Mapping[str, str] | None, name: str, default: str = DEFAULT_TZ) -> ZoneInfo:
+    """The IANA time zone named by ``env[name]`` (``default`` when unset or empty); a clear
+    error naming the setting when the zone is unknown. The one parser of zone settings.
+
+    >>> env_zone({"RELGRAPH_SOURCE_TZ": "UTC"}, "RELGRAPH_SOURCE_TZ").key
+    'UTC'
+    """
+    environ = os.environ if env is None else env
+    raw = environ.get(name, "").strip() or default
+    try:
+        return ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{name} must be an IANA time zone such as Asia/Shanghai or UTC, not {raw!r}"
+        ) from None
+
+
+def source_zone(env: Mapping[str, str] | None = None) -> ZoneInfo:
+    """``RELGRAPH_SOURCE_TZ`` (default Asia/Shanghai): the zone of naive input timestamps."""
+    return env_zone(env, SOURCE_TZ_ENV)
+
+
+def display_zone(env: Mapping[str, str] | None = None) -> ZoneInfo:
+    """``RELGRAPH_DISPLAY_TZ`` (default Asia/Shanghai): the zone the API shows and reads."""
+    return env_zone(env, DISPLAY_TZ_ENV)
 
 
 class EnvParams:

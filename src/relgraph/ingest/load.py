@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from relgraph import model
 from relgraph.canonical import LAYOUT_VERSION, canonical_schema
-from relgraph.config import id_secret_from_env
+from relgraph.config import id_secret_from_env, source_zone
 from relgraph.ingest import person_ids, persons, quarantine
 from relgraph.ingest.errors import IngestError
 from relgraph.ingest.linkage import LinkageParams, as_arrow, resolve
@@ -113,9 +113,11 @@ def load_directory(
     if id_secret is None:
         id_secret = id_secret_from_env(os.environ)
     key = person_ids.load_key(data_dir, id_secret)
-    # The key's fingerprint is part of the input: a new secret reloads and re-ids everyone.
+    # The key's fingerprint is part of the input: a new secret reloads and re-ids everyone;
+    # so is the zone naive timestamps are read in.
     stamp = fingerprint(
-        list(files.values()), f"relgraph-ingest-{LAYOUT_VERSION}-{linkage}-{key.check}"
+        list(files.values()),
+        f"relgraph-ingest-{LAYOUT_VERSION}-{linkage}-{key.check}-{source_zone().key}",
     )
     previous = read_report(data_dir)
     stored_meta = store.meta()
@@ -253,6 +255,7 @@ def _table_report(con: duckdb.DuckDBPyConnection, raw: RawTable) -> TableReport:
         f"SELECT count(*) FILTER (WHERE len({REASONS}) > 0) FROM {checked_view(table)}",  # noqa: S608 - internal names
     )
     reasons = {str(code): int(n) for code, n in codes}
+    quality = _quality_counts(con, table)
     if raw.rejected:
         reasons["malformed_line"] = len(raw.rejected)
     rows_in = raw.rows + len(raw.rejected)
@@ -265,7 +268,21 @@ def _table_report(con: duckdb.DuckDBPyConnection, raw: RawTable) -> TableReport:
         quarantined=quarantined,
         reasons=dict(sorted(reasons.items())),
         ignored_columns=list(raw.ignored),
+        quality=quality,
     )
+
+
+def _quality_counts(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, int]:
+    """Loaded rows per data-quality flag (``model.QUALITY_FLAGS``); empty for other tables."""
+    if table not in (model.CUSTOMERS.name, model.ENTERPRISES.name):
+        return {}
+    sep = model.QUALITY_FLAG_SEPARATOR
+    found = con.execute(
+        f"SELECT flag, count(*) FROM (SELECT unnest(string_split(quality_flags, '{sep}')) "  # noqa: S608 - internal names
+        f"AS flag FROM {checked_view(table)} WHERE len({REASONS}) = 0 "
+        "AND quality_flags IS NOT NULL) GROUP BY flag ORDER BY flag"
+    ).fetchall()
+    return {str(flag): int(n) for flag, n in found}
 
 
 def _resolve(
