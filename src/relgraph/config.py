@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Final, Literal, Self, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -100,6 +101,35 @@ def source_zone(env: Mapping[str, str] | None = None) -> ZoneInfo:
 def display_zone(env: Mapping[str, str] | None = None) -> ZoneInfo:
     """``RELGRAPH_DISPLAY_TZ`` (default Asia/Shanghai): the zone the API shows and reads."""
     return env_zone(env, DISPLAY_TZ_ENV)
+
+
+def moment_ms(text: str, zone: tzinfo) -> int:
+    """Epoch ms of an ISO-8601 date or timestamp; one without an offset is in ``zone``
+    (a date is its midnight there).
+
+    Raises
+    ------
+    ValueError
+        When ``text`` is not an ISO-8601 date or timestamp.
+
+    >>> moment_ms("2024-01-06T10:00:00", ZoneInfo("Asia/Shanghai"))
+    1704506400000
+    >>> moment_ms("2024-01-06T02:00:00Z", ZoneInfo("Asia/Shanghai"))
+    1704506400000
+    """
+    moment = datetime.fromisoformat(text.strip())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return int(moment.timestamp() * 1000)
+
+
+def format_moment(ms: int, zone: tzinfo) -> str:
+    """Epoch ms as ISO-8601 in ``zone`` with its offset, to the second.
+
+    >>> format_moment(1704507300000, ZoneInfo("Asia/Shanghai"))
+    '2024-01-06T10:15:00+08:00'
+    """
+    return datetime.fromtimestamp(ms / 1000, zone).isoformat(timespec="seconds")
 
 
 class EnvParams:

@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Final
@@ -80,7 +80,9 @@ def _aliases(name: str, suffixes: tuple[str, ...]) -> list[tuple[str, bool]]:
     return out
 
 
-def _by_length(rows: dict[str, tuple[str, bool]], length: Callable[[str], int]) -> dict[int, tuple[pa.Array, pa.Array, pa.Array]]:
+def _by_length(
+    rows: dict[str, tuple[str, bool]], length: Callable[[str], int]
+) -> dict[int, tuple[pa.Array, pa.Array, pa.Array]]:
     grouped: dict[int, list[tuple[str, str, bool]]] = {}
     for key, (code, short) in rows.items():
         grouped.setdefault(length(key), []).append((key, code, short))
@@ -158,7 +160,9 @@ def _match(rest: pa.Array, parent: pa.Array, level: _Level) -> tuple[pa.Array, p
             found, found_short = pc.take(codes, at), pc.take(shorts, at)
         if size in level.unique:
             keys, codes, shorts = level.unique[size]
-            at = pc.if_else(has_parent, pa.nulls(n, pa.int32()), pc.index_in(prefix, value_set=keys))
+            at = pc.if_else(
+                has_parent, pa.nulls(n, pa.int32()), pc.index_in(prefix, value_set=keys)
+            )
             found_short = pc.coalesce(found_short, pc.take(shorts, at))
             found = pc.coalesce(found, pc.take(codes, at))
         hit = pc.fill_null(pc.and_(pc.is_null(code), pc.is_valid(found)), False)

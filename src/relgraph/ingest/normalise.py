@@ -168,7 +168,9 @@ def _chinese_address_sql(expr: str) -> str:
         numerals = literal(cn_address.NUMERAL_RUN)
         text = let_sql(
             joined,
-            lambda j: f"CASE WHEN regexp_matches({j}, {numerals}) THEN {NUMERALS}({j}) ELSE {j} END",
+            lambda j: (
+                f"CASE WHEN regexp_matches({j}, {numerals}) THEN {NUMERALS}({j}) ELSE {j} END"
+            ),
             "_j",
         )
         for pattern, replacement in _ADDRESS_UNITS:
@@ -213,7 +215,9 @@ def name_sql(expr: str) -> str:
 
 def id_number_sql(expr: str) -> str:
     """SQL for a normalised id number: NFKC, spaces and hyphens removed, upper-cased."""
-    return f"NULLIF(upper(regexp_replace({nfkc_sql(expr)}, {literal(_ID_SEPARATORS)}, '', 'g')), '')"
+    return (
+        f"NULLIF(upper(regexp_replace({nfkc_sql(expr)}, {literal(_ID_SEPARATORS)}, '', 'g')), '')"
+    )
 
 
 def credit_code_sql(expr: str) -> str:
@@ -228,8 +232,7 @@ def credit_code_valid_sql(code: str) -> str:
     null when ``code`` is null."""
     charset = literal(USCC_CHARSET)
     total = " + ".join(
-        f"(strpos({charset}, substr(_c, {i + 1}, 1)) - 1) * {w}"
-        for i, w in enumerate(USCC_WEIGHTS)
+        f"(strpos({charset}, substr(_c, {i + 1}, 1)) - 1) * {w}" for i, w in enumerate(USCC_WEIGHTS)
     )
     return let_sql(
         code,
@@ -250,8 +253,7 @@ def currency_sql(expr: str) -> str:
 
     def body(v: str) -> str:
         return (
-            f"CASE {v} {cases} ELSE CASE WHEN regexp_full_match({v}, '[A-Z]{{3}}') "
-            f"THEN {v} END END"
+            f"CASE {v} {cases} ELSE CASE WHEN regexp_full_match({v}, '[A-Z]{{3}}') THEN {v} END END"
         )
 
     return let_sql(f"upper(regexp_replace({nfkc_sql(expr)}, '\\s+', '', 'g'))", body, "_cur")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Final
 
 import duckdb
+from duckdb.func import PythonUDFType
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -56,5 +57,5 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
         (ID_NUMBER_VALID, _id_valid, "BOOLEAN"),
     ):
         con.create_function(
-            name, function, ["VARCHAR"], result, type="arrow", side_effects=False
+            name, function, ["VARCHAR"], result, type=PythonUDFType.ARROW, side_effects=False
         )

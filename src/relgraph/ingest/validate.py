@@ -69,9 +69,7 @@ holding a control character (tab, CR, newline, NUL…): ids are exported and ope
 spreadsheets, so they are refused at the door (RE2 syntax)."""
 
 _DIGITS_GROUPED: Final = "[+-]?(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)"
-_FLOAT: Final = (
-    f"^(?:{_DIGITS_GROUPED}(?:\\.[0-9]*)?|[+-]?\\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
-)
+_FLOAT: Final = f"^(?:{_DIGITS_GROUPED}(?:\\.[0-9]*)?|[+-]?\\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 """A decimal number: thousands separators only in groups of three, an exponent allowed."""
 _INT: Final = f"^{_DIGITS_GROUPED}(?:\\.0*)?$"
 """A whole number: no exponent, no fraction but a zero one (``3.0``)."""
@@ -242,9 +240,9 @@ def _date_text(parts: str) -> str:
     """``YYYY-MM-DD`` from the ``_DATE`` groups of ``parts``."""
 
     def pick(prefix: str) -> str:
-        return "coalesce(" + ", ".join(
-            f"NULLIF({parts}.{prefix}{i}, '')" for i in range(1, 6)
-        ) + ")"
+        return (
+            "coalesce(" + ", ".join(f"NULLIF({parts}.{prefix}{i}, '')" for i in range(1, 6)) + ")"
+        )
 
     return f"{parts}.y || '-' || lpad({pick('m')}, 2, '0') || '-' || lpad({pick('d')}, 2, '0')"
 
@@ -402,9 +400,7 @@ def type_rows(
     selects: list[str] = []
     reasons: list[str] = []
     for column in table.columns:
-        typed, column_reasons = _column_sql(
-            table, column, column.name in raw.columns, zone, today
-        )
+        typed, column_reasons = _column_sql(table, column, column.name in raw.columns, zone, today)
         selects.append(f"{typed} AS {ident(column.name)}")
         reasons += column_reasons
     if table.no_self_reference:
@@ -423,10 +419,7 @@ def type_rows(
     quality = _quality_sql(table)
     if quality is not None:
         rows = f"SELECT *, {quality} AS quality_flags FROM ({rows})"  # noqa: S608 - constant SQL
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {typed_view(table.name)} AS "  # noqa: S608 - names from the model
-        f"{rows} ORDER BY {ROW}"
-    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {typed_view(table.name)} AS {rows} ORDER BY {ROW}")
 
 
 def check_keys(con: duckdb.DuckDBPyConnection, table: model.Table) -> None:
