@@ -159,7 +159,20 @@ def test_moments_are_shown_and_read_in_the_display_zone() -> None:
 
 
 def test_currencies_become_iso_codes(tmp_path: Path) -> None:
-    written = ["人民币", "RMB", "元", "cny", "美元", "USD", "港币", "港元", "HKD", "欧元", "EUR", "jpy"]
+    written = [
+        "人民币",
+        "RMB",
+        "元",
+        "cny",
+        "美元",
+        "USD",
+        "港币",
+        "港元",
+        "HKD",
+        "欧元",
+        "EUR",
+        "jpy",
+    ]
     rows = [
         {**TRANSFER, "tx_id": f"T{i}0", "amount": "1", "currency": c, "ts": "2024-01-06"}
         for i, c in enumerate(written)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Final
 
 import duckdb
-from duckdb.func import PythonUDFType
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from duckdb.func import PythonUDFType
 
 from relgraph.ingest import cn_address
 from relgraph.ingest.linkage import valid_id_numbers
