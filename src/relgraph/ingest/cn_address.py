@@ -22,21 +22,19 @@ Rules:
 
 The result is province + city + district + rest, without separators
 (``广东省深圳市南山区科技园路200号``), so that every spelling of one address is one value.
-This module holds the gazetteer lookup (``heads``) and the numeral conversion
-(``numerals``); ``normalise.address_sql`` applies them with the other rules in SQL.
+This module holds the gazetteer lookup and the numeral conversion (``normalise``);
+``normalise.address_sql`` applies it, and the building/unit/room rules, in SQL.
 """
 
 from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Final
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -60,14 +58,16 @@ NUMERAL_RUN: Final = f"[{_DIGITS}十百]+(?:{_UNITS})"
 
 @dataclass(frozen=True)
 class _Level:
-    """One administrative level: its names, and its aliases keyed for lookups by length."""
+    """One administrative level: its names, and its aliases for lookups."""
 
     full: dict[str, str]
     """Code -> full name."""
-    keyed: dict[int, tuple[pa.Array, pa.Array, pa.Array]]
-    """Alias length -> (``parent|alias`` keys, codes, whether the alias lacks its suffix)."""
-    unique: dict[int, tuple[pa.Array, pa.Array, pa.Array]]
-    """Alias length -> (aliases naming one division in the whole country, codes, short)."""
+    keyed: dict[tuple[str, str], tuple[str, bool]]
+    """(parent code, alias) -> (code, whether the alias lacks its suffix)."""
+    unique: dict[str, tuple[str, bool]]
+    """Aliases naming one division in the whole country -> (code, suffix-less)."""
+    sizes: tuple[int, ...]
+    """Alias lengths, longest first."""
 
 
 def _aliases(name: str, suffixes: tuple[str, ...]) -> list[tuple[str, bool]]:
@@ -80,38 +80,19 @@ def _aliases(name: str, suffixes: tuple[str, ...]) -> list[tuple[str, bool]]:
     return out
 
 
-def _by_length(
-    rows: dict[str, tuple[str, bool]], length: Callable[[str], int]
-) -> dict[int, tuple[pa.Array, pa.Array, pa.Array]]:
-    grouped: dict[int, list[tuple[str, str, bool]]] = {}
-    for key, (code, short) in rows.items():
-        grouped.setdefault(length(key), []).append((key, code, short))
-    return {
-        size: (
-            pa.array([r[0] for r in group], pa.string()),
-            pa.array([r[1] for r in group], pa.string()),
-            pa.array([r[2] for r in group], pa.bool_()),
-        )
-        for size, group in grouped.items()
-    }
-
-
 def _level(entries: list[tuple[str, str, str]], suffixes: tuple[str, ...]) -> _Level:
     """``entries``: (code, full name, parent code)."""
-    keyed: dict[str, tuple[str, bool]] = {}
+    keyed: dict[tuple[str, str], tuple[str, bool]] = {}
     national: dict[str, set[str]] = {}
     short_of: dict[str, bool] = {}
     for code, name, parent in entries:
         for alias, short in _aliases(name, suffixes):
-            keyed.setdefault(f"{parent}|{alias}", (code, short))
+            keyed.setdefault((parent, alias), (code, short))
             national.setdefault(alias, set()).add(code)
             short_of[alias] = short_of.get(alias, True) and short
     unique = {a: (next(iter(c)), short_of[a]) for a, c in national.items() if len(c) == 1}
-    return _Level(
-        full={c: n for c, n, _ in entries},
-        keyed=_by_length(keyed, lambda k: len(k.split("|", 1)[1])),
-        unique=_by_length(unique, len),
-    )
+    sizes = tuple(sorted({len(a) for a in national}, reverse=True))
+    return _Level({c: n for c, n, _ in entries}, keyed, unique, sizes)
 
 
 @cache
@@ -142,45 +123,51 @@ def _levels() -> tuple[_Level, _Level, _Level, dict[str, str]]:
     )
 
 
-def _match(rest: pa.Array, parent: pa.Array, level: _Level) -> tuple[pa.Array, pa.Array, pa.Array]:
-    """Longest alias of ``level`` at the start of ``rest``: (code, its length, suffix-less).
+def _match(text: str, parent: str | None, level: _Level) -> tuple[str | None, int, bool]:
+    """Longest alias of ``level`` at the start of ``text``: (code, its length, suffix-less).
 
-    Looked up under ``parent`` where that is set, else among the nationally unique aliases.
+    Looked up under ``parent`` when that is known, else among the nationally unique aliases.
     """
-    n = len(rest)
-    none = pa.nulls(n, pa.string())
-    code, length, short = none, pa.array(np.zeros(n, np.int64)), pa.array(np.zeros(n, bool))
-    has_parent = pc.is_valid(parent)
-    for size in sorted(set(level.keyed) | set(level.unique), reverse=True):
-        prefix = pc.utf8_slice_codeunits(rest, 0, size)
-        found, found_short = none, pa.nulls(n, pa.bool_())
-        if size in level.keyed:
-            keys, codes, shorts = level.keyed[size]
-            at = pc.index_in(pc.binary_join_element_wise(parent, prefix, "|"), value_set=keys)
-            found, found_short = pc.take(codes, at), pc.take(shorts, at)
-        if size in level.unique:
-            keys, codes, shorts = level.unique[size]
-            at = pc.if_else(
-                has_parent, pa.nulls(n, pa.int32()), pc.index_in(prefix, value_set=keys)
-            )
-            found_short = pc.coalesce(found_short, pc.take(shorts, at))
-            found = pc.coalesce(found, pc.take(codes, at))
-        hit = pc.fill_null(pc.and_(pc.is_null(code), pc.is_valid(found)), False)
-        # A prefix shorter than ``size`` is the whole rest; an alias must be followed by more
-        # or be the whole rest, both fine.
-        hit = pc.and_(hit, pc.equal(pc.utf8_length(prefix), size))
-        code = pc.if_else(hit, found, code)
-        length = pc.if_else(hit, size, length)
-        short = pc.if_else(hit, pc.fill_null(found_short, False), short)
-    return code, length, short
+    for size in level.sizes:
+        if len(text) < size:
+            continue
+        prefix = text[:size]
+        hit = level.keyed.get((parent, prefix)) if parent else level.unique.get(prefix)
+        if hit is not None:
+            return hit[0], size, hit[1]
+    return None, 0, False
 
 
-def _slice_from(text: pa.Array, start: pa.Array) -> pa.Array:
-    """``text[start:]`` row by row (Arrow slices from one start for the whole array)."""
-    out = text
-    for size in sorted(set(pc.unique(start).to_pylist()) - {0, None}):
-        out = pc.if_else(pc.equal(start, size), pc.utf8_slice_codeunits(text, size), out)
-    return out
+_MUNICIPALITIES: Final = ("11", "12", "31", "50")
+
+
+@lru_cache(maxsize=1 << 16)
+def _parse_head(text: str) -> str:
+    """An address head with province, city and district in full, then the unparsed rest."""
+    provinces, cities, districts, parent_of = _levels()
+    p, p_len, p_short = _match(text, None, provinces)
+    c, c_len, c_short = _match(text[p_len:], p, cities)
+    # Districts sit under the city; in a municipality (no city level) under its 市辖区.
+    d_parent = c or (p + "01" if p in _MUNICIPALITIES else None)
+    d, d_len, d_short = _match(text[p_len + c_len :], d_parent, districts)
+    # A suffix-less district needs its city (or municipality); a suffix-less city the
+    # province or a district after it; a suffix-less province a city or district after it.
+    if d_short and d_parent is None:
+        d, d_len = None, 0
+    if c_short and p is None and d is None:
+        c, c_len = None, 0
+    if p_short and c is None and d is None:
+        p, p_len = None, 0
+    rest = text[p_len + c_len + d_len :]
+    # Fill the levels above from the one below.
+    c = c or (parent_of.get(d) if d else None)
+    p = p or (parent_of.get(c) if c else None)
+    names = (
+        provinces.full.get(p or "", ""),
+        cities.full.get(c or "", ""),
+        districts.full.get(d or "", ""),
+    )
+    return "".join(names) + rest
 
 
 def _numerals(text: str) -> str:
@@ -204,81 +191,30 @@ def _numerals(text: str) -> str:
     return _NUMERAL_RUN.sub(lambda m: value(m.group(1)) + m.group(2), text)
 
 
-def numerals(values: pa.Array) -> pa.Array:
-    """Chinese numerals before a unit as digits: ``四段`` → ``4段``, ``十二号`` → ``12号``.
-
-    Python per value, so ``normalise.address_sql`` calls it only on values that hold such
-    a numeral (``NUMERAL_RUN``).
-    """
-    return pa.array(
-        [None if v is None else _numerals(v) for v in values.cast(pa.string()).to_pylist()],
-        pa.string(),
-    )
-
-
-def heads(values: pa.Array) -> pa.Array:
-    """Each address head (the text before its first digit) with province, city and district
-    spelled in full (``"广东深圳南山科技园路"`` → ``"广东省深圳市南山区科技园路"``).
+def normalise(values: pa.Array) -> pa.Array:
+    """Chinese addresses (NFKC, without spaces or commas) with province, city and district
+    spelled in full and numerals before a unit as digits.
 
     Examples
     --------
     >>> import pyarrow as pa
-    >>> heads(pa.array(["深圳市南山区科技园路", "北京朝阳建国路", "中山路"])).to_pylist()
-    ['广东省深圳市南山区科技园路', '北京市朝阳区建国路', '中山路']
+    >>> normalise(pa.array(["深圳市南山区科技园路200号", "北京朝阳建国路四段1号", "中山路1号"])).to_pylist()
+    ['广东省深圳市南山区科技园路200号', '北京市朝阳区建国路4段1号', '中山路1号']
     """
-    # Once per distinct head: a city has far fewer streets than addresses.
-    encoded = pc.dictionary_encode(values.cast(pa.string()))
-    parsed = _parse_heads(encoded.dictionary, *_levels())
-    out: pa.Array = pc.take(parsed, encoded.indices)
-    return out
-
-
-def _parse_heads(
-    text: pa.Array,
-    provinces: _Level,
-    cities: _Level,
-    districts: _Level,
-    parent_of: dict[str, str],
-) -> pa.Array:
-    """Per head: province, city and district in full, then the unparsed rest."""
-    n = len(text)
-    none = pa.nulls(n, pa.string())
-    p_code, p_len, p_short = _match(text, none, provinces)
-    after_p = _slice_from(text, p_len)
-    c_code, c_len, c_short = _match(after_p, p_code, cities)
-    after_c = _slice_from(after_p, c_len)
-    # Districts sit under the city; in a municipality (no city level) under its 市辖区.
-    municipal = pc.fill_null(pc.is_in(p_code, value_set=pa.array(["11", "12", "31", "50"])), False)
-    own = pc.binary_join_element_wise(p_code, "01", "")
-    d_parent = pc.coalesce(c_code, pc.if_else(municipal, own, none))
-    d_code, d_len, d_short = _match(after_c, d_parent, districts)
-    # A suffix-less district needs its city (or municipality); a suffix-less city the
-    # province or a district after it; a suffix-less province a city or district after it.
-    zero = pa.array(np.zeros(n, np.int64))
-    drop = pc.and_(d_short, pc.is_null(d_parent))
-    d_code, d_len = pc.if_else(drop, none, d_code), pc.if_else(drop, zero, d_len)
-    drop = pc.and_(c_short, pc.and_(pc.is_null(p_code), pc.is_null(d_code)))
-    c_code, c_len = pc.if_else(drop, none, c_code), pc.if_else(drop, zero, c_len)
-    drop = pc.and_(p_short, pc.and_(pc.is_null(c_code), pc.is_null(d_code)))
-    p_code, p_len = pc.if_else(drop, none, p_code), pc.if_else(drop, zero, p_len)
-    rest = _slice_from(text, pc.add(pc.add(p_len, c_len), d_len))
-    # Fill the levels above from the one below.
-    parents = pa.array(list(parent_of), pa.string())
-    parent_values = pa.array(list(parent_of.values()), pa.string())
-    c_code = pc.coalesce(c_code, pc.take(parent_values, pc.index_in(d_code, value_set=parents)))
-    p_code = pc.coalesce(p_code, pc.take(parent_values, pc.index_in(c_code, value_set=parents)))
-    empty = pa.scalar("", pa.string())
+    text = values.cast(pa.string())
+    # Division names hold no digit: only the head before the first digit is looked up,
+    # once per distinct head (a city has far fewer streets than addresses), and heads seen
+    # before come from a cache.
+    split = pc.extract_regex(text, r"^(?P<head>[^0-9]*)(?P<tail>.*)$")
+    heads = pc.dictionary_encode(pc.struct_field(split, "head"))
+    parsed = pa.array([_parse_head(h) for h in heads.dictionary.to_pylist()], pa.string())
     out: pa.Array = pc.binary_join_element_wise(
-        pc.fill_null(_names(p_code, provinces), empty),
-        pc.fill_null(_names(c_code, cities), empty),
-        pc.fill_null(_names(d_code, districts), empty),
-        rest,
-        "",
+        pc.take(parsed, heads.indices), pc.struct_field(split, "tail"), ""
     )
+    out = pc.if_else(pc.is_valid(text), out, pa.nulls(len(text), pa.string()))
+    # Rare (a numeral written in hanzi before a unit): only those rows go through Python.
+    mask = pc.fill_null(pc.match_substring_regex(out, NUMERAL_RUN), False)
+    if pc.any(mask).as_py():
+        converted = [_numerals(v) for v in pc.filter(out, mask).to_pylist()]
+        out = pc.replace_with_mask(out, mask, pa.array(converted, pa.string()))
     return out
-
-
-def _names(code: pa.Array, level: _Level) -> pa.Array:
-    codes = pa.array(list(level.full), pa.string())
-    names = pa.array(list(level.full.values()), pa.string())
-    return pc.take(names, pc.index_in(code, value_set=codes))

@@ -18,8 +18,7 @@ from relgraph.ingest import cn_address
 from relgraph.ingest.linkage import valid_id_numbers
 
 NFKC: Final = "nfkc"
-ADDRESS_HEAD: Final = "cn_address_head"
-NUMERALS: Final = "cn_numerals"
+ADDRESS: Final = "cn_address"
 ID_NUMBER_VALID: Final = "id_number_valid"
 
 
@@ -34,12 +33,8 @@ def _nfkc(values: pa.Array) -> pa.Array:
     return out
 
 
-def _heads(values: pa.Array) -> pa.Array:
-    return cn_address.heads(_array(values))
-
-
-def _numerals(values: pa.Array) -> pa.Array:
-    return cn_address.numerals(_array(values))
+def _address(values: pa.Array) -> pa.Array:
+    return cn_address.normalise(_array(values))
 
 
 def _id_valid(values: pa.Array) -> pa.Array:
@@ -49,11 +44,10 @@ def _id_valid(values: pa.Array) -> pa.Array:
 
 
 def install(con: duckdb.DuckDBPyConnection) -> None:
-    """Register ``nfkc``, ``cn_address_head``, ``cn_numerals`` and ``id_number_valid``."""
+    """Register ``nfkc``, ``cn_address`` and ``id_number_valid``."""
     for name, function, result in (
         (NFKC, _nfkc, "VARCHAR"),
-        (ADDRESS_HEAD, _heads, "VARCHAR"),
-        (NUMERALS, _numerals, "VARCHAR"),
+        (ADDRESS, _address, "VARCHAR"),
         (ID_NUMBER_VALID, _id_valid, "BOOLEAN"),
     ):
         con.create_function(

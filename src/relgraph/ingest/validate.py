@@ -208,12 +208,17 @@ def _column_sql(
 
 
 def _ascii(text: str) -> str:
-    """``text`` with full-width digits and signs as ASCII (NFKC only where needed: most
-    values are ASCII already, and the check is cheaper than the conversion)."""
-    return f"CASE WHEN regexp_matches({text}, '[^\\x00-\\x7f]') THEN {normalise.nfkc_sql(text)} ELSE {text} END"
+    """``text`` with full-width digits and signs as ASCII."""
+    return normalise.ascii_sql(text)
 
 
 def _int_sql(text: str) -> str:
+    # Plain digits (nearly every value) skip the grouped-number rule.
+    plain = f"regexp_full_match({text}, '[+-]?[0-9]{{1,18}}')"
+    return f"CASE WHEN {plain} THEN TRY_CAST({text} AS BIGINT) ELSE {_int_general(text)} END"
+
+
+def _int_general(text: str) -> str:
     return normalise.let_sql(
         _ascii(text),
         lambda v: (
@@ -225,6 +230,12 @@ def _int_sql(text: str) -> str:
 
 
 def _float_sql(text: str) -> str:
+    # Plain decimals (nearly every value) skip the grouped-number rule.
+    plain = f"regexp_full_match({text}, '[+-]?[0-9]{{1,15}}(?:\\.[0-9]{{1,15}})?')"
+    return f"CASE WHEN {plain} THEN TRY_CAST({text} AS DOUBLE) ELSE {_float_general(text)} END"
+
+
+def _float_general(text: str) -> str:
     def body(v: str) -> str:
         # NaN and infinity are not amounts; 1e999 overflows to infinity.
         number = f"TRY_CAST(replace({v}, ',', '') AS DOUBLE)"
@@ -249,6 +260,14 @@ def _date_text(parts: str) -> str:
 
 def _date_sql(text: str) -> str:
     """Epoch ms of the UTC midnight of a date, or null."""
+    iso = f"regexp_full_match({text}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')"
+    return (
+        f"CASE WHEN {iso} THEN epoch_ms(CAST(TRY_CAST({text} AS DATE) AS TIMESTAMP)) "
+        f"ELSE {_date_general(text)} END"
+    )
+
+
+def _date_general(text: str) -> str:
     groups = "[" + ", ".join(literal(g) for g in _DATE_GROUPS) + "]"
 
     def body(v: str) -> str:
@@ -263,6 +282,17 @@ def _date_sql(text: str) -> str:
 
 def _timestamp_sql(text: str, zone: ZoneInfo) -> str:
     """Epoch ms (UTC) of a timestamp: its own offset honoured, naive ones read in ``zone``."""
+    # The usual naive ISO form (nearly every value) skips the general rule, five times
+    # dearer.
+    iso = (
+        f"regexp_full_match({text}, "
+        "'[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\\.[0-9]{1,6})?')"
+    )
+    local = f"epoch_ms(timezone({literal(zone.key)}, TRY_CAST({text} AS TIMESTAMP)))"
+    return f"CASE WHEN {iso} THEN {local} ELSE {_timestamp_general(text, zone)} END"
+
+
+def _timestamp_general(text: str, zone: ZoneInfo) -> str:
     groups = "[" + ", ".join(literal(g) for g in (*_DATE_GROUPS, *_TIME_GROUPS, "z")) + "]"
 
     def body(p: str) -> str:
