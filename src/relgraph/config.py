@@ -221,6 +221,10 @@ class Settings:
             raise ConfigError(
                 "RELGRAPH_ANALYTICS_ENGINE=gds runs inside Neo4j: set RELGRAPH_STORE=neo4j too"
             )
+        # Read where they are used (ingest, API); checked here so that a misspelt zone
+        # stops every command at start, not a load or a request midway.
+        source_zone(env)
+        display_zone(env)
         return cls(
             data_dir=Path(env.get("RELGRAPH_DATA_DIR", str(DEFAULT_DATA_DIR))),
             store=cast(StoreKind, store),  # checked against the choices above
