@@ -196,12 +196,12 @@ def address_sql(expr: str) -> str:
     Otherwise lower-cased, every run of punctuation or whitespace turned into one space,
     abbreviated words expanded (``rd`` → ``road``, see ``ADDRESS_ABBREVIATIONS``).
     """
-    # No lambda (let_sql) here: inside a CASE it runs for every row, and slowly.
-    ascii_or_nfkc = ascii_sql(expr)
-    return (
-        f"CASE WHEN regexp_matches({expr}, '\\p{{Han}}') THEN {_chinese_address_sql(expr)} "
-        f"ELSE {_latin_address_sql(ascii_or_nfkc)} END"
-    )
+    # No lambda (let_sql) and no CASE around the two rules: DuckDB ran both rules on every
+    # row that way. Each rule gets null where it does not apply (nulls cost nothing).
+    han = f"regexp_matches({expr}, '\\p{{Han}}')"
+    chinese = _chinese_address_sql(f"CASE WHEN {han} THEN {expr} END")
+    latin = _latin_address_sql(ascii_sql(f"CASE WHEN NOT {han} THEN {expr} END"))
+    return f"coalesce({chinese}, {latin})"
 
 
 def name_sql(expr: str) -> str:
