@@ -63,3 +63,13 @@ def test_neo4j_settings_from_environment() -> None:
 def test_bad_neo4j_settings_are_named(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.from_env(env)
+
+
+def test_time_zone_settings_are_checked_at_start() -> None:
+    from relgraph.config import display_zone, source_zone
+
+    assert source_zone({}).key == display_zone({}).key == "Asia/Shanghai"
+    assert display_zone({"RELGRAPH_DISPLAY_TZ": "Europe/Berlin"}).key == "Europe/Berlin"
+    for name in ("RELGRAPH_SOURCE_TZ", "RELGRAPH_DISPLAY_TZ"):
+        with pytest.raises(ConfigError, match=f"{name} must be an IANA time zone"):
+            Settings.from_env({name: "Beijing"})

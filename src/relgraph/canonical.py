@@ -8,10 +8,13 @@ import pyarrow as pa
 
 from relgraph import model
 
-LAYOUT_VERSION: Final = "2"
+LAYOUT_VERSION: Final = "3"
 """Bumped whenever the canonical tables change for the same input (columns, types,
 normalisation rules, identity rules); part of the input fingerprint, so a new
-version reloads unchanged files instead of reporting them unchanged."""
+version reloads unchanged files instead of reporting them unchanged.
+
+3: source time zone for naive timestamps, NFKC and Chinese address rules,
+``phone_ext``, ``quality_flags`` and ``credit_code_norm``."""
 
 ARROW_TYPES: Final[dict[model.Dtype, pa.DataType]] = {
     "str": pa.string(),

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any, Literal, Self, TypeVar, cast
+from typing import Any, Final, Literal, Self, TypeVar, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 StoreKind = Literal["embedded", "neo4j"]
 EngineKind = Literal["local", "gds"]
@@ -64,6 +66,70 @@ def env_number(
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, not {raw!r}")
     return value
+
+
+SOURCE_TZ_ENV: Final = "RELGRAPH_SOURCE_TZ"
+"""The zone of timestamps written without an offset in the input files."""
+DISPLAY_TZ_ENV: Final = "RELGRAPH_DISPLAY_TZ"
+"""The zone the API shows timestamps in and reads offset-less filter values in."""
+DEFAULT_TZ: Final = "Asia/Shanghai"
+"""Chinese banks keep Beijing time (UTC+8, no daylight saving) in their exports."""
+
+
+def env_zone(env: Mapping[str, str] | None, name: str, default: str = DEFAULT_TZ) -> ZoneInfo:
+    """The IANA time zone named by ``env[name]`` (``default`` when unset or empty); a clear
+    error naming the setting when the zone is unknown. The one parser of zone settings.
+
+    >>> env_zone({"RELGRAPH_SOURCE_TZ": "UTC"}, "RELGRAPH_SOURCE_TZ").key
+    'UTC'
+    """
+    environ = os.environ if env is None else env
+    raw = environ.get(name, "").strip() or default
+    try:
+        return ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{name} must be an IANA time zone such as Asia/Shanghai or UTC, not {raw!r}"
+        ) from None
+
+
+def source_zone(env: Mapping[str, str] | None = None) -> ZoneInfo:
+    """``RELGRAPH_SOURCE_TZ`` (default Asia/Shanghai): the zone of naive input timestamps."""
+    return env_zone(env, SOURCE_TZ_ENV)
+
+
+def display_zone(env: Mapping[str, str] | None = None) -> ZoneInfo:
+    """``RELGRAPH_DISPLAY_TZ`` (default Asia/Shanghai): the zone the API shows and reads."""
+    return env_zone(env, DISPLAY_TZ_ENV)
+
+
+def moment_ms(text: str, zone: tzinfo) -> int:
+    """Epoch ms of an ISO-8601 date or timestamp; one without an offset is in ``zone``
+    (a date is its midnight there).
+
+    Raises
+    ------
+    ValueError
+        When ``text`` is not an ISO-8601 date or timestamp.
+
+    >>> moment_ms("2024-01-06T10:00:00", ZoneInfo("Asia/Shanghai"))
+    1704506400000
+    >>> moment_ms("2024-01-06T02:00:00Z", ZoneInfo("Asia/Shanghai"))
+    1704506400000
+    """
+    moment = datetime.fromisoformat(text.strip())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return int(moment.timestamp() * 1000)
+
+
+def format_moment(ms: int, zone: tzinfo) -> str:
+    """Epoch ms as ISO-8601 in ``zone`` with its offset, to the second.
+
+    >>> format_moment(1704507300000, ZoneInfo("Asia/Shanghai"))
+    '2024-01-06T10:15:00+08:00'
+    """
+    return datetime.fromtimestamp(ms / 1000, zone).isoformat(timespec="seconds")
 
 
 class EnvParams:
@@ -155,6 +221,10 @@ class Settings:
             raise ConfigError(
                 "RELGRAPH_ANALYTICS_ENGINE=gds runs inside Neo4j: set RELGRAPH_STORE=neo4j too"
             )
+        # Read where they are used (ingest, API); checked here so that a misspelt zone
+        # stops every command at start, not a load or a request midway.
+        source_zone(env)
+        display_zone(env)
         return cls(
             data_dir=Path(env.get("RELGRAPH_DATA_DIR", str(DEFAULT_DATA_DIR))),
             store=cast(StoreKind, store),  # checked against the choices above

@@ -13,9 +13,13 @@ from typing import Final, Literal
 Dtype = Literal["str", "int", "float", "bool", "date", "timestamp"]
 """Logical column types.
 
-``date`` (``YYYY-MM-DD``) and ``timestamp`` (ISO-8601, ``YYYY-MM-DDTHH:MM:SS``)
-are stored as epoch milliseconds (int64), portable across DuckDB and Neo4j.
-``bool`` accepts true/false, 1/0, yes/no, y/n (any case).
+``date`` (``YYYY-MM-DD``, ``YYYY/MM/DD``, ``YYYYMMDD``, ``YYYY年M月D日``) and
+``timestamp`` (such a date, then ``HH:MM[:SS[.fff]]`` or ``HHMMSS`` after ``T`` or a
+space, optionally an offset ``Z``/``+08:00``; naive ones are in ``RELGRAPH_SOURCE_TZ``)
+are stored as epoch milliseconds (int64, UTC; a date is its UTC midnight), portable
+across DuckDB and Neo4j. ``int`` and ``float`` accept thousands separators
+(``1,234,567.89``); ``int`` refuses fractions and exponents. ``bool`` accepts
+true/false, 1/0, yes/no, y/n (any case).
 """
 
 
@@ -33,6 +37,8 @@ class Column:
     """When true, ``min`` is exclusive (``value > min``)."""
     max: float | None = None
     """Inclusive upper bound for numbers."""
+    not_after_load_date: bool = False
+    """For dates: a value after the day of the load is ``out_of_range`` (a birth date)."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +132,7 @@ CUSTOMERS = Table(
         Column("source_system", required=True, enum=SOURCE_SYSTEMS),
         Column("name", required=True),
         Column("id_number"),
-        Column("birth_date", "date"),
+        Column("birth_date", "date", not_after_load_date=True),
         Column("gender", enum=GENDERS),
         Column("phone"),
         Column("email"),
@@ -335,8 +341,27 @@ CUSTOMER_DERIVED_COLUMNS: Final = (
     "address_norm",
     "match_score",  # identity resolution: the record's strongest match (null when alone)
     "match_evidence",  # the fields that agreed in that match
+    "phone_ext",  # the phone's extension, split off phone_norm
+    "quality_flags",  # data-quality findings that did not refuse the row (QUALITY_FLAGS)
 )
-ENTERPRISE_DERIVED_COLUMNS: Final = ("phone_norm", "address_norm")
+ENTERPRISE_DERIVED_COLUMNS: Final = (
+    "phone_norm",
+    "address_norm",
+    "credit_code_norm",
+    "phone_ext",
+    "quality_flags",
+)
+
+QUALITY_FLAG_SEPARATOR: Final = ";"
+QUALITY_FLAGS: Final[dict[str, str]] = {
+    "id_number_check": "an 18-character id number whose GB 11643 check character is wrong",
+    "birth_date_mismatch": "the birth date differs from the one the id number encodes",
+    "gender_mismatch": "the gender differs from the id number's sex digit",
+    "credit_code_check": "a unified social credit code that is not 18 characters of the "
+    "GB 32100-2015 set with the right check character",
+}
+"""Findings kept per record in ``quality_flags`` (joined by ``QUALITY_FLAG_SEPARATOR``) and
+counted in the load report: worth an analyst's look, not a reason to refuse the row."""
 
 POSSIBLE_DUPLICATES_TABLE: Final = "possible_duplicates"
 """Canonical table of record pairs in identity resolution's review band."""

@@ -298,3 +298,27 @@ def test_export_writes_the_same_rows(source: AudienceSource, tmp_path: Path, suf
     assert not list(tmp_path.glob(".*partial"))
     with pytest.raises(AudienceError, match=r"must end in \.csv or \.parquet"):
         export(audience, tmp_path / "audience.xlsx")
+
+
+def test_as_of_is_a_day_or_a_moment_in_the_display_zone(
+    source: AudienceSource, person_of: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import date, datetime, timedelta, timezone
+
+    from relgraph.analytics.audience import parse_as_of
+
+    beijing = timezone(timedelta(hours=8))
+    assert parse_as_of("2026-06-20") == date(2026, 6, 20)
+    naive = parse_as_of("2026-06-20T10:00:00")
+    assert isinstance(naive, datetime)
+    assert naive.utcoffset() == timedelta(hours=8)
+    assert parse_as_of("2026-06-20T02:00:00Z") == naive
+    assert (
+        Criteria.from_mapping({"unit": "HOUSEHOLD", "asOf": "2026-06-20T10:00:00"}).as_of == naive
+    )
+    # The whole day (in the display zone) and the moment at its end give the same audience.
+    day = pd.Timestamp(ON).date()
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), beijing)
+    by_day = _entries(source, person_of, not_contacted_within_days=30, as_of=day)
+    by_moment = _entries(source, person_of, not_contacted_within_days=30, as_of=end)
+    assert by_day["contacts"].tolist() == by_moment["contacts"].tolist()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -119,3 +120,50 @@ def test_hops_are_listed_a_page_at_a_time_and_priced_as_such(model: ReadModel) -
         Role.RISK,
     )
     assert heavy.errors[0].extensions["code"] == "LIMIT_EXCEEDED"
+
+
+HOP_TIMES = """query($f: RiskChainFilter) { riskChains(filter: $f, first: 10) { edges { node {
+  id hopCount hops(first: 20) { timestamp } } } } }"""
+
+
+def _count(model: ReadModel, **f: object) -> int:
+    result = run(CHAINS, model, Role.RISK, f={"minScore": 0.0, **f})
+    assert result.errors is None, result.errors
+    return int(result.data["riskChains"]["totalCount"])
+
+
+def test_timestamps_are_shown_with_the_display_zone_offset(model: ReadModel) -> None:
+    result = run(HOP_TIMES, model, Role.RISK, f={"minScore": 0.0})
+    assert result.errors is None, result.errors
+    stamps = [h["timestamp"] for e in result.data["riskChains"]["edges"] for h in e["node"]["hops"]]
+    assert stamps
+    assert all(datetime.fromisoformat(s).utcoffset() == timedelta(hours=8) for s in stamps)
+    assert all(s.endswith("+08:00") for s in stamps)
+
+
+def test_since_without_an_offset_is_beijing_time(
+    model: ReadModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = run(HOP_TIMES, model, Role.RISK, f={"minScore": 0.0})
+    assert result.errors is None, result.errors
+    # A chain's last hop: since that moment keeps the chain, a second later drops it.
+    node = next(
+        e["node"] for e in result.data["riskChains"]["edges"]
+        if e["node"]["hopCount"] == len(e["node"]["hops"])
+    )  # fmt: skip
+    last = max(datetime.fromisoformat(h["timestamp"]) for h in node["hops"])
+    naive = last.replace(tzinfo=None).isoformat()  # Beijing wall-clock time, no offset
+    at = _count(model, since=naive)
+    later = (last + timedelta(seconds=1)).replace(tzinfo=None).isoformat()
+    assert _count(model, since=later) < at
+    # The same moment with an explicit offset counts the same; the wall-clock time read as
+    # UTC is eight hours later and counts fewer.
+    assert _count(model, since=last.astimezone(UTC).isoformat()) == at
+    as_utc = _count(model, since=naive + "+00:00")
+    assert as_utc < at
+    # RELGRAPH_DISPLAY_TZ decides how a naive value reads, and how times are shown.
+    monkeypatch.setenv("RELGRAPH_DISPLAY_TZ", "UTC")
+    assert _count(model, since=naive) == as_utc
+    shown = run(HOP_TIMES, model, Role.RISK, f={"minScore": 0.0})
+    hop = shown.data["riskChains"]["edges"][0]["node"]["hops"][0]["timestamp"]
+    assert hop.endswith("+00:00")

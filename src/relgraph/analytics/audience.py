@@ -37,7 +37,7 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
 import numpy as np
@@ -54,6 +54,7 @@ from relgraph.analytics.audience_source import (
     Units,
 )
 from relgraph.analytics.value import product_list
+from relgraph.config import display_zone
 
 REASONS: Final = ("RISK_FLAGGED", "NETWORK_RISK", "NO_CONSENT", "RECENTLY_CONTACTED")
 """Exclusion reason codes; code ``i + 1`` in :attr:`Audience.reason`, 0 is contactable."""
@@ -82,8 +83,9 @@ class Criteria:
     risk_ceiling: float | None = None
     """None: the layering alert threshold ``analyze`` ran with (one threshold everywhere)."""
     not_contacted_within_days: int | None = None
-    as_of: date | None = None
-    """Reference day of the contact guard (default: today)."""
+    as_of: date | datetime | None = None
+    """When the contact guard counts back from (default: now): a day (the whole day counts,
+    in ``RELGRAPH_DISPLAY_TZ``) or an aware moment (see :func:`parse_as_of`)."""
     order_by: str = ""
     """One of ``ORDERS``; default by unit: total AUM for households, exposure for groups."""
 
@@ -157,6 +159,28 @@ class Criteria:
         return cls(**values)
 
 
+def parse_as_of(text: str | None) -> date | datetime | None:
+    """``asOf`` as given: a day (``YYYY-MM-DD``) or an ISO-8601 timestamp, made aware in
+    ``RELGRAPH_DISPLAY_TZ`` when it has no offset.
+
+    Raises
+    ------
+    AudienceError
+        When ``text`` is neither.
+    """
+    if text is None:
+        return None
+    try:
+        if len(text.strip()) == 10:
+            return date.fromisoformat(text.strip())
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise AudienceError(
+            f"asOf must be a date YYYY-MM-DD or an ISO-8601 timestamp, not {text!r}."
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=display_zone())
+
+
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
@@ -179,10 +203,7 @@ def _coerce(key: str, name: str, value: Any) -> Any:
     if name == "as_of":
         if isinstance(value, date):
             return value
-        try:
-            return date.fromisoformat(str(value))
-        except ValueError:
-            raise AudienceError(f"asOf must be a date YYYY-MM-DD, not {value!r}.") from None
+        return parse_as_of(str(value))
     if not isinstance(value, str):
         raise AudienceError(f"{key} must be text, not {value!r}.")
     return value
@@ -391,10 +412,14 @@ def campaign_audience(
         ~p.consent,
     ]
     if criteria.not_contacted_within_days is not None:
-        if criteria.as_of is not None:
-            # The whole as-of day counts: the window ends at its midnight.
-            moment = datetime.combine(criteria.as_of, datetime.min.time(), UTC)
-            today = int(moment.timestamp() * 1000) + _DAY_MS
+        if isinstance(criteria.as_of, datetime):
+            today = int(criteria.as_of.timestamp() * 1000)
+        elif criteria.as_of is not None:
+            # The whole as-of day counts, in the zone users read days in: the window ends
+            # at the next midnight there.
+            next_day = criteria.as_of + timedelta(days=1)
+            moment = datetime.combine(next_day, datetime.min.time(), display_zone())
+            today = int(moment.timestamp() * 1000)
         else:
             today = _now_ms() if now_ms is None else now_ms
         since = today - criteria.not_contacted_within_days * _DAY_MS

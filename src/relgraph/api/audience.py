@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from enum import Enum
 from typing import Any
 
@@ -14,6 +13,7 @@ from relgraph.analytics.audience import (
     AudienceError,
     Criteria,
     campaign_audience,
+    parse_as_of,
 )
 from relgraph.api.context import Context, Info
 from relgraph.api.errors import ClientError, NotFoundError, PermissionDeniedError
@@ -72,8 +72,12 @@ class AudienceCriteria:
     not_contacted_within_days: int | None = strawberry.field(
         default=None, description="Leave out members contacted this recently (needs contacts)."
     )
-    as_of: date | None = strawberry.field(
-        default=None, description="The day the contact guard counts back from (today)."
+    as_of: str | None = strawberry.field(
+        default=None,
+        description="When the contact guard counts back from (default: now): a date "
+        "(YYYY-MM-DD; the whole day counts, in RELGRAPH_DISPLAY_TZ, default Asia/Shanghai) "
+        "or an ISO-8601 timestamp (an offset such as +08:00 is honoured; without one it is "
+        "in RELGRAPH_DISPLAY_TZ).",
     )
     order_by: AudienceOrder | None = None
 
@@ -201,7 +205,7 @@ def _criteria(given: AudienceCriteria) -> Criteria:
             max_size=given.max_size,
             risk_ceiling=given.risk_ceiling,
             not_contacted_within_days=given.not_contacted_within_days,
-            as_of=given.as_of,
+            as_of=parse_as_of(given.as_of),
             order_by=given.order_by.value if given.order_by else "",
         )
     except AudienceError as exc:

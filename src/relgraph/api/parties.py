@@ -23,12 +23,6 @@ def _date(ms: int | None) -> str | None:
     return datetime.fromtimestamp(ms / 1000, UTC).date().isoformat()
 
 
-def _timestamp(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
-
-
 def _text(value: Any) -> str | None:
     """A text column's cell (the read model keeps columns as plain lists of Any)."""
     return None if value is None else str(value)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
@@ -25,6 +24,7 @@ from relgraph.api.parties import (
     account_node,
     risk_reasons,
 )
+from relgraph.config import display_zone, format_moment, moment_ms
 
 
 @strawberry.type
@@ -33,7 +33,10 @@ class ChainHop:
     source: Account = strawberry.field(name="from")
     target: Account = strawberry.field(name="to")
     amount: float
-    timestamp: str
+    timestamp: str = strawberry.field(
+        description="ISO-8601 with the offset of RELGRAPH_DISPLAY_TZ (default Asia/Shanghai, "
+        "+08:00), e.g. 2024-01-06T10:15:00+08:00."
+    )
 
 
 HOPS_PAGE = 50
@@ -60,13 +63,14 @@ class RiskChain:
             raise ClientError(f"hops(first:) must be between 1 and {MAX_HOPS_LISTED}, not {first}.")
         ctx = info.context
         index = ctx.model.account_index
+        zone = display_zone()
         return [
             ChainHop(
                 tx_id=h.tx_id,
                 source=account_node(ctx, index[h.from_account]),
                 target=account_node(ctx, index[h.to_account]),
                 amount=h.amount,
-                timestamp=datetime.fromtimestamp(h.ts / 1000, UTC).isoformat(timespec="seconds"),
+                timestamp=format_moment(h.ts, zone),
             )
             for h in self.chain.hops[:first]
         ]
@@ -98,8 +102,17 @@ class LayeringCheck:
 class RiskChainFilter:
     typology: str | None = None
     min_score: float | None = None
-    since: str | None = strawberry.field(default=None, description="ISO date or timestamp (UTC).")
-    until: str | None = None
+    since: str | None = strawberry.field(
+        default=None,
+        description="Chains whose last transfer is at or after this ISO-8601 date or "
+        "timestamp; an offset (+08:00, Z) is honoured, a value without one is in "
+        "RELGRAPH_DISPLAY_TZ (default Asia/Shanghai), a date is its midnight there.",
+    )
+    until: str | None = strawberry.field(
+        default=None,
+        description="Chains whose first transfer is at or before this ISO-8601 date or "
+        "timestamp (read as since is).",
+    )
     account_id: strawberry.ID | None = None
 
 
@@ -115,12 +128,9 @@ def _epoch_ms(name: str, text: str | None) -> int | None:
     if text is None:
         return None
     try:
-        moment = datetime.fromisoformat(text)
+        return moment_ms(text, display_zone())
     except ValueError:
         raise ClientError(f"{name} must be an ISO date or timestamp, not {text!r}.") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
 
 
 def _chain(ctx: Context, chain: CheckedChain) -> RiskChain:

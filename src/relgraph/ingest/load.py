@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 
 from relgraph import model
 from relgraph.canonical import LAYOUT_VERSION, canonical_schema
-from relgraph.config import id_secret_from_env
+from relgraph.config import id_secret_from_env, source_zone
 from relgraph.ingest import person_ids, persons, quarantine
 from relgraph.ingest.errors import IngestError
 from relgraph.ingest.linkage import LinkageParams, as_arrow, resolve
@@ -156,10 +156,12 @@ def load_directory(
         id_secret = id_secret_from_env(os.environ)
     key = _dry_run_key(data_dir, id_secret) if dry_run else person_ids.load_key(data_dir, id_secret)
     # The key's fingerprint is part of the input: a new secret reloads and re-ids everyone.
-    # So is the mapping file: a changed mapping is a new load.
+    # So are the mapping file (a changed mapping is a new load) and the zone naive
+    # timestamps are read in.
     stamp = fingerprint(
         list(files.values()),
-        f"relgraph-ingest-{LAYOUT_VERSION}-{linkage}-{key.check}\0{mapping_text}",
+        f"relgraph-ingest-{LAYOUT_VERSION}-{linkage}-{key.check}-{source_zone().key}"
+        f"\0{mapping_text}",
     )
     previous = read_report(data_dir)
     stored_meta = {} if store is None else store.meta()
@@ -344,6 +346,7 @@ def _table_report(con: duckdb.DuckDBPyConnection, raw: RawTable) -> TableReport:
         f"SELECT count(*) FILTER (WHERE len({REASONS}) > 0) FROM {checked_view(table)}",  # noqa: S608 - internal names
     )
     reasons = {str(code): int(n) for code, n in codes}
+    quality = _quality_counts(con, table)
     if raw.rejected:
         reasons["malformed_line"] = len(raw.rejected)
     rows_in = raw.rows + len(raw.rejected)
@@ -356,7 +359,21 @@ def _table_report(con: duckdb.DuckDBPyConnection, raw: RawTable) -> TableReport:
         quarantined=quarantined,
         reasons=dict(sorted(reasons.items())),
         ignored_columns=list(raw.ignored),
+        quality=quality,
     )
+
+
+def _quality_counts(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, int]:
+    """Loaded rows per data-quality flag (``model.QUALITY_FLAGS``); empty for other tables."""
+    if table not in (model.CUSTOMERS.name, model.ENTERPRISES.name):
+        return {}
+    sep = model.QUALITY_FLAG_SEPARATOR
+    found = con.execute(
+        f"SELECT flag, count(*) FROM (SELECT unnest(string_split(quality_flags, '{sep}')) "  # noqa: S608 - internal names
+        f"AS flag FROM {checked_view(table)} WHERE len({REASONS}) = 0 "
+        "AND quality_flags IS NOT NULL) GROUP BY flag ORDER BY flag"
+    ).fetchall()
+    return {str(flag): int(n) for flag, n in found}
 
 
 def _resolve(

@@ -31,6 +31,8 @@ class TableReport:
     quarantined: int
     reasons: dict[str, int] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
+    quality: dict[str, int] = field(default_factory=dict)
+    """Loaded rows per data-quality flag (``model.QUALITY_FLAGS``): kept, but worth a look."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,15 @@ def format_report(report: LoadReport) -> Group:
             reasons.add_row(t.table, code, f"{n:,}")
     if reasons.row_count:
         parts.append(reasons)
+    quality = Table(title="data-quality findings, rows kept (see quality_flags)")
+    quality.add_column("table")
+    quality.add_column("flag")
+    quality.add_column("rows", justify="right")
+    for t in report.tables:
+        for flag, n in sorted(t.quality.items()):
+            quality.add_row(t.table, flag, f"{n:,}")
+    if quality.row_count:
+        parts.append(quality)
     ignored = [
         f"{t.table}: {', '.join(t.ignored_columns)}" for t in report.tables if t.ignored_columns
     ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
+from relgraph.ingest import udf
+
 
 def connect() -> duckdb.DuckDBPyConnection:
     """A fresh in-memory DuckDB connection set up for ingest.
@@ -11,12 +13,15 @@ def connect() -> duckdb.DuckDBPyConnection:
     Returns
     -------
     duckdb.DuckDBPyConnection
-        Timestamps without an offset are read as UTC, and query results keep the
-        order of their input rows (numbering and quarantine depend on it).
+        Timestamps are computed in UTC (validation converts naive input timestamps from
+        ``RELGRAPH_SOURCE_TZ`` itself), query results keep the order of their input rows
+        (numbering and quarantine depend on it), and the normalisation functions of
+        :mod:`relgraph.ingest.udf` (``nfkc`` …) are registered.
     """
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = true")
+    udf.install(con)
     return con
 
 

@@ -12,19 +12,36 @@ Each table is checked in three vectorised passes over its raw text:
    later ones get ``duplicate_key`` naming the line that won.
 
 A reason reads ``code: column 'value' …``; the report counts codes.
+
+Value rules (strict where strictness protects the data): numbers may carry thousands
+separators in groups of three (``1,234,567.89``; full-width forms are read after NFKC, so
+``１，２３４`` is ``1,234``) but no ``_`` and no NaN or infinity; whole numbers take no
+fraction (``1.5``) and no exponent (``1e2``), only a zero one (``3.0``); dates are
+``YYYY-MM-DD``, ``YYYY/MM/DD``, ``YYYY.MM.DD``, ``YYYYMMDD`` or ``YYYY年M月D日`` and never
+hold a time; timestamps are such a date and a time (``T`` or space, ``HH:MM[:SS[.f]]`` or
+``HHMMSS``), with an explicit offset (``Z``, ``+08:00``, ``+0800``) honoured and
+without one read in ``RELGRAPH_SOURCE_TZ``; a birth date after the day of the load is
+``out_of_range``. Currencies become ISO 4217 codes (``normalise.currency_sql``).
+
+Customers and enterprises also get ``quality_flags`` (``model.QUALITY_FLAGS``): findings
+that keep the row but are counted in the report.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date, datetime
 from typing import Final
+from zoneinfo import ZoneInfo
 
 import duckdb
 
 from relgraph import model
+from relgraph.config import source_zone
 from relgraph.ingest import normalise
 from relgraph.ingest.readers import LINE, ROW, RawTable
 from relgraph.ingest.sql import ident, literal
+from relgraph.ingest.udf import ID_NUMBER_VALID
 
 REASONS: Final = "_reasons"
 _SHOWN_CHARS: Final = 40
@@ -51,6 +68,26 @@ _BAD_ID: Final = r"^[=+\-@]|" + _CONTROL
 """An id a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` first), or one
 holding a control character (tab, CR, newline, NUL…): ids are exported and opened in
 spreadsheets, so they are refused at the door (RE2 syntax)."""
+
+_DIGITS_GROUPED: Final = "[+-]?(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)"
+_FLOAT: Final = f"^(?:{_DIGITS_GROUPED}(?:\\.[0-9]*)?|[+-]?\\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+"""A decimal number: thousands separators only in groups of three, an exponent allowed."""
+_INT: Final = f"^{_DIGITS_GROUPED}(?:\\.0*)?$"
+"""A whole number: no exponent, no fraction but a zero one (``3.0``)."""
+_DATE: Final = (
+    "([0-9]{4})(?:-([0-9]{1,2})-([0-9]{1,2})|/([0-9]{1,2})/([0-9]{1,2})"
+    "|\\.([0-9]{1,2})\\.([0-9]{1,2})|([0-9]{2})([0-9]{2})|年([0-9]{1,2})月([0-9]{1,2})日)"
+)
+_DATE_GROUPS: Final = ("y", "m1", "d1", "m2", "d2", "m3", "d3", "m4", "d4", "m5", "d5")
+_TIME: Final = (
+    "(?:[T ]|\\s+)(?:([0-9]{1,2}):([0-9]{2})(?::([0-9]{2})(\\.[0-9]{1,9})?)?"
+    "|([0-9]{2})([0-9]{2})([0-9]{2}))"
+)
+_TIME_GROUPS: Final = ("h1", "i1", "s1", "f1", "h2", "i2", "s2")
+_OFFSET: Final = "\\s*(Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)?"
+_TIMESTAMP: Final = f"^{_DATE}(?:{_TIME})?{_OFFSET}$"
+_TIMED: Final = f"^{_DATE}{_TIME}{_OFFSET}$"
+"""A date with a time part: refused in a date column, saying so."""
 
 _TRUE: Final = ("true", "t", "1", "yes", "y")
 _FALSE: Final = ("false", "f", "0", "no", "n")
@@ -99,8 +136,13 @@ def id_columns(table: model.Table) -> tuple[str, ...]:
     return tuple(c.name for c in table.columns if c.name in named or c.name.endswith("_id"))
 
 
-def _column_sql(table: model.Table, column: model.Column, present: bool) -> tuple[str, list[str]]:
-    """(typed value expression, reason expressions) for one column."""
+def _column_sql(
+    table: model.Table, column: model.Column, present: bool, zone: ZoneInfo, today: date
+) -> tuple[str, list[str]]:
+    """(typed value expression, reason expressions) for one column.
+
+    ``zone``: the zone of naive timestamps; ``today``: the day of the load.
+    """
     text = _text(column.name, present)
     name = column.name
     reasons: list[str] = []
@@ -125,16 +167,19 @@ def _column_sql(table: model.Table, column: model.Column, present: bool) -> tupl
             f"CASE WHEN {text} IS NOT NULL AND {unknown} THEN "
             f"'bad_enum: products ' || {_shown(text)} || ' holds a code outside {allowed}' END"
         )
+    elif column.dtype == "str" and table is model.TRANSFERS and name == "currency":
+        typed = normalise.currency_sql(text)
+        bad = (
+            f"'bad_enum: {name} ' || {_shown(text)} || "
+            "' is not an ISO 4217 code or a currency name relgraph knows (人民币, 美元, 港币, 欧元 …)'"
+        )
     elif column.dtype == "str":
         typed = text
     elif column.dtype == "int":
-        typed = f"TRY_CAST({text} AS BIGINT)"
+        typed = _int_sql(text)
         bad = f"'bad_number: {name} ' || {_shown(text)} || ' is not a whole number'"
     elif column.dtype == "float":
-        # NaN and infinity parse as doubles but are not amounts.
-        typed = (
-            f"CASE WHEN isfinite(TRY_CAST({text} AS DOUBLE)) THEN TRY_CAST({text} AS DOUBLE) END"
-        )
+        typed = _float_sql(text)
         bad = f"'bad_number: {name} ' || {_shown(text)} || ' is not a number'"
     elif column.dtype == "bool":
         true = ", ".join(literal(v) for v in _TRUE)
@@ -142,16 +187,149 @@ def _column_sql(table: model.Table, column: model.Column, present: bool) -> tupl
         typed = f"CASE WHEN lower({text}) IN ({true}) THEN true WHEN lower({text}) IN ({false}) THEN false END"
         bad = f"'bad_bool: {name} ' || {_shown(text)} || ' is not true/false, yes/no or 1/0'"
     elif column.dtype == "date":
-        typed = f"epoch_ms(CAST(TRY_CAST({text} AS DATE) AS TIMESTAMP))"
-        bad = f"'bad_date: {name} ' || {_shown(text)} || ' is not a date (YYYY-MM-DD)'"
-    else:  # timestamp; a value without an offset is UTC (sql.connect sets the zone)
-        typed = f"epoch_ms(TRY_CAST({text} AS TIMESTAMPTZ))"
+        typed = _date_sql(text)
+        timed = f"regexp_matches({_ascii(text)}, {literal(_TIMED)})"
+        bad = (
+            f"'bad_date: {name} ' || {_shown(text)} || CASE WHEN {timed} "
+            "THEN ' has a time part; a date is YYYY-MM-DD' ELSE ' is not a date (YYYY-MM-DD)' END"
+        )
+        if column.not_after_load_date:
+            reasons.append(
+                f"CASE WHEN ({typed}) > {_day_ms(today)} THEN 'out_of_range: {name} ' || "
+                f"{_shown(text)} || ' is after the load date {today.isoformat()}' END"
+            )
+    else:  # timestamp
+        typed = _timestamp_sql(text, zone)
         bad = f"'bad_timestamp: {name} ' || {_shown(text)} || ' is not an ISO-8601 timestamp'"
     if bad is not None:
         reasons.append(f"CASE WHEN {text} IS NOT NULL AND ({typed}) IS NULL THEN {bad} END")
     if column.min is not None or column.max is not None:
         reasons.append(_range_sql(column, typed))
     return typed, reasons
+
+
+def _ascii(text: str) -> str:
+    """``text`` with full-width digits and signs as ASCII."""
+    return normalise.ascii_sql(text)
+
+
+def _int_sql(text: str) -> str:
+    # Plain digits (nearly every value) skip the grouped-number rule.
+    plain = f"regexp_full_match({text}, '[+-]?[0-9]{{1,18}}')"
+    return f"CASE WHEN {plain} THEN TRY_CAST({text} AS BIGINT) ELSE {_int_general(text)} END"
+
+
+def _int_general(text: str) -> str:
+    return normalise.let_sql(
+        _ascii(text),
+        lambda v: (
+            f"CASE WHEN regexp_matches({v}, {literal(_INT)}) THEN TRY_CAST("
+            f"regexp_replace(replace({v}, ',', ''), '\\.0*$', '') AS BIGINT) END"
+        ),
+        "_i",
+    )
+
+
+def _float_sql(text: str) -> str:
+    # Plain decimals (nearly every value) skip the grouped-number rule.
+    plain = f"regexp_full_match({text}, '[+-]?[0-9]{{1,15}}(?:\\.[0-9]{{1,15}})?')"
+    return f"CASE WHEN {plain} THEN TRY_CAST({text} AS DOUBLE) ELSE {_float_general(text)} END"
+
+
+def _float_general(text: str) -> str:
+    def body(v: str) -> str:
+        # NaN and infinity are not amounts; 1e999 overflows to infinity.
+        number = f"TRY_CAST(replace({v}, ',', '') AS DOUBLE)"
+        return (
+            f"CASE WHEN regexp_matches({v}, {literal(_FLOAT)}) AND isfinite({number}) "
+            f"THEN {number} END"
+        )
+
+    return normalise.let_sql(_ascii(text), body, "_f")
+
+
+def _date_text(parts: str) -> str:
+    """``YYYY-MM-DD`` from the ``_DATE`` groups of ``parts``."""
+
+    def pick(prefix: str) -> str:
+        return (
+            "coalesce(" + ", ".join(f"NULLIF({parts}.{prefix}{i}, '')" for i in range(1, 6)) + ")"
+        )
+
+    return f"{parts}.y || '-' || lpad({pick('m')}, 2, '0') || '-' || lpad({pick('d')}, 2, '0')"
+
+
+def _date_sql(text: str) -> str:
+    """Epoch ms of the UTC midnight of a date, or null."""
+    iso = f"regexp_full_match({text}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')"
+    return (
+        f"CASE WHEN {iso} THEN epoch_ms(CAST(TRY_CAST({text} AS DATE) AS TIMESTAMP)) "
+        f"ELSE {_date_general(text)} END"
+    )
+
+
+def _date_general(text: str) -> str:
+    groups = "[" + ", ".join(literal(g) for g in _DATE_GROUPS) + "]"
+
+    def body(v: str) -> str:
+        parts = f"regexp_extract({v}, {literal('^' + _DATE + '$')}, {groups})"
+        return (
+            f"CASE WHEN regexp_full_match({v}, {literal(_DATE)}) THEN "
+            f"epoch_ms(CAST(TRY_CAST({_date_text(parts)} AS DATE) AS TIMESTAMP)) END"
+        )
+
+    return normalise.let_sql(_ascii(text), body, "_d")
+
+
+def _timestamp_sql(text: str, zone: ZoneInfo) -> str:
+    """Epoch ms (UTC) of a timestamp: its own offset honoured, naive ones read in ``zone``."""
+    # The usual naive ISO form (nearly every value) skips the general rule, five times
+    # dearer.
+    iso = (
+        f"regexp_full_match({text}, "
+        "'[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\\.[0-9]{1,6})?')"
+    )
+    local = f"epoch_ms(timezone({literal(zone.key)}, TRY_CAST({text} AS TIMESTAMP)))"
+    return f"CASE WHEN {iso} THEN {local} ELSE {_timestamp_general(text, zone)} END"
+
+
+def _timestamp_general(text: str, zone: ZoneInfo) -> str:
+    groups = "[" + ", ".join(literal(g) for g in (*_DATE_GROUPS, *_TIME_GROUPS, "z")) + "]"
+
+    def body(p: str) -> str:
+        hour = f"coalesce(NULLIF({p}.h1, ''), NULLIF({p}.h2, ''), '0')"
+        minute = f"coalesce(NULLIF({p}.i1, ''), NULLIF({p}.i2, ''), '0')"
+        second = f"coalesce(NULLIF({p}.s1, ''), NULLIF({p}.s2, ''), '0')"
+        clock = (
+            f"lpad({hour}, 2, '0') || ':' || lpad({minute}, 2, '0') || ':' || "
+            f"lpad({second}, 2, '0') || {p}.f1"
+        )
+        naive = f"TRY_CAST({_date_text(p)} || ' ' || {clock} AS TIMESTAMP)"
+        # Offset in minutes: ±HH, ±HHMM or ±HH:MM, at most 14 hours (UTC+14 is the last zone).
+        digits = f"replace({p}.z, ':', '')"
+        minutes = (
+            f"(CASE WHEN starts_with({p}.z, '-') THEN -1 ELSE 1 END) * ("
+            f"CAST(substr({digits}, 2, 2) AS INTEGER) * 60 + "
+            f"coalesce(TRY_CAST(NULLIF(substr({digits}, 4, 2), '') AS INTEGER), 0))"
+        )
+        valid_offset = (
+            f"CAST(substr({digits}, 2, 2) AS INTEGER) <= 14 AND "
+            f"coalesce(TRY_CAST(NULLIF(substr({digits}, 4, 2), '') AS INTEGER), 0) < 60"
+        )
+        return (
+            f"CASE WHEN {p}.y = '' THEN NULL "
+            f"WHEN {p}.z = '' THEN epoch_ms(timezone({literal(zone.key)}, {naive})) "
+            f"WHEN upper({p}.z) = 'Z' THEN epoch_ms({naive}) "
+            f"WHEN {valid_offset} THEN epoch_ms({naive}) - ({minutes}) * 60000 END"
+        )
+
+    parts = f"regexp_extract({_ascii(text)}, {literal(_TIMESTAMP)}, {groups})"
+    return normalise.let_sql(parts, body, "_ts")
+
+
+def _day_ms(day: date) -> int:
+    """Epoch ms of ``day``'s UTC midnight (how dates are stored)."""
+    return (day - date(1970, 1, 1)).days * 86_400_000
 
 
 def _range_sql(column: model.Column, typed: str) -> str:
@@ -183,17 +361,72 @@ def _derived_sql(table: model.Table, raw: RawTable) -> list[str]:
             f"{normalise.phone_sql(text('phone'))} AS phone_norm",
             f"{normalise.email_sql(text('email'))} AS email_norm",
             f"{normalise.address_sql(text('address'))} AS address_norm",
+            f"{normalise.phone_ext_sql(text('phone'))} AS phone_ext",
         ]
     if table is model.ENTERPRISES:
         return [
             f"{normalise.phone_sql(text('phone'))} AS phone_norm",
             f"{normalise.address_sql(text('address'))} AS address_norm",
+            f"{normalise.credit_code_sql(text('credit_code'))} AS credit_code_norm",
+            f"{normalise.phone_ext_sql(text('phone'))} AS phone_ext",
         ]
     return []
 
 
-def type_rows(con: duckdb.DuckDBPyConnection, raw: RawTable) -> None:
-    """Pass 1: ``typed_<table>`` with typed model columns, derived columns and reasons."""
+def _quality_sql(table: model.Table) -> str | None:
+    """``quality_flags`` over the typed and derived columns (``model.QUALITY_FLAGS``)."""
+    checks: list[str]
+    if table is model.CUSTOMERS:
+        idn = "id_number_norm"
+        resident = f"regexp_full_match({idn}, '[0-9]{{17}}[0-9X]')"
+        old = f"regexp_full_match({idn}, '[0-9]{{15}}')"
+        # GB 11643: birth date at characters 7-14 (15-digit ids: YYMMDD of the 1900s at
+        # 7-12), sex in character 17 (15) — odd for men.
+        encoded_birth = (
+            f"CASE WHEN {resident} THEN substr({idn}, 7, 8) "
+            f"WHEN {old} THEN '19' || substr({idn}, 7, 6) END"
+        )
+        sex_digit = (
+            f"CASE WHEN {resident} THEN substr({idn}, 17, 1) "
+            f"WHEN {old} THEN substr({idn}, 15, 1) END"
+        )
+        checks = [
+            f"CASE WHEN {idn} IS NOT NULL AND NOT {ID_NUMBER_VALID}({idn}) "
+            "THEN 'id_number_check' END",
+            f"CASE WHEN birth_date IS NOT NULL AND {encoded_birth} "
+            "<> strftime(epoch_ms(birth_date), '%Y%m%d') THEN 'birth_date_mismatch' END",
+            f"CASE WHEN gender IN ('M', 'F') AND {sex_digit} IS NOT NULL AND gender <> "
+            f"CASE WHEN CAST({sex_digit} AS INTEGER) % 2 = 1 THEN 'M' ELSE 'F' END "
+            "THEN 'gender_mismatch' END",
+        ]
+    elif table is model.ENTERPRISES:
+        checks = [
+            "CASE WHEN NOT "
+            f"{normalise.credit_code_valid_sql('credit_code_norm')} THEN 'credit_code_check' END"
+        ]
+    else:
+        return None
+    sep = literal(model.QUALITY_FLAG_SEPARATOR)
+    return (
+        f"NULLIF(array_to_string(list_filter([{', '.join(checks)}], "
+        f"lambda x: x IS NOT NULL), {sep}), '')"
+    )
+
+
+def type_rows(
+    con: duckdb.DuckDBPyConnection,
+    raw: RawTable,
+    *,
+    zone: ZoneInfo | None = None,
+    today: date | None = None,
+) -> None:
+    """Pass 1: ``typed_<table>`` with typed model columns, derived columns and reasons.
+
+    ``zone``: the zone of naive timestamps (default ``RELGRAPH_SOURCE_TZ``); ``today``:
+    the day of the load in that zone (default: now), the latest birth date allowed.
+    """
+    zone = zone or source_zone()
+    today = today or datetime.now(zone).date()
     table = model.TABLES[raw.file.table]
     selects: list[str] = []
     reasons: list[str] = []
@@ -201,7 +434,7 @@ def type_rows(con: duckdb.DuckDBPyConnection, raw: RawTable) -> None:
         if column.name == "source_system" and raw.source_systems:
             # The bank's own systems (mapping file) replace the model's for this load.
             column = replace(column, enum=raw.source_systems)
-        typed, column_reasons = _column_sql(table, column, column.name in raw.columns)
+        typed, column_reasons = _column_sql(table, column, column.name in raw.columns, zone, today)
         selects.append(f"{typed} AS {ident(column.name)}")
         reasons += column_reasons
     if table.no_self_reference:
@@ -212,12 +445,15 @@ def type_rows(con: duckdb.DuckDBPyConnection, raw: RawTable) -> None:
         )
     reason_list = "list_filter([" + ", ".join(reasons) + "], lambda x: x IS NOT NULL)"
     derived = _derived_sql(table, raw)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {typed_view(table.name)} AS "  # noqa: S608 - names from the model, values never inlined
-        f"SELECT r.{ROW}, r.{LINE}, {', '.join(selects + derived)}, "
+    rows = (
+        f"SELECT r.{ROW}, r.{LINE}, {', '.join(selects + derived)}, "  # noqa: S608 - names from the model, values never inlined
         f"CAST({reason_list} AS VARCHAR[]) AS {REASONS} "
-        f"FROM {raw.view} r ORDER BY r.{ROW}"
+        f"FROM {raw.view} r"
     )
+    quality = _quality_sql(table)
+    if quality is not None:
+        rows = f"SELECT *, {quality} AS quality_flags FROM ({rows})"  # noqa: S608 - constant SQL
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {typed_view(table.name)} AS {rows} ORDER BY {ROW}")
 
 
 def check_keys(con: duckdb.DuckDBPyConnection, table: model.Table) -> None:

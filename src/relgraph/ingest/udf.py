@@ -1,0 +1,55 @@
+"""The Python functions ingest's SQL calls, registered on every ingest connection.
+
+Each works on whole Arrow arrays (DuckDB hands over a vector of rows at a time), so a
+million rows cost a few hundred calls, not a million.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from duckdb.func import PythonUDFType
+
+from relgraph.ingest import cn_address
+from relgraph.ingest.linkage import valid_id_numbers
+
+NFKC: Final = "nfkc"
+ADDRESS: Final = "cn_address"
+ID_NUMBER_VALID: Final = "id_number_valid"
+
+
+def _array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks() if values.num_chunks else pa.array([], values.type)
+    return values
+
+
+def _nfkc(values: pa.Array) -> pa.Array:
+    out: pa.Array = pc.utf8_normalize(_array(values), "NFKC")
+    return out
+
+
+def _address(values: pa.Array) -> pa.Array:
+    return cn_address.normalise(_array(values))
+
+
+def _id_valid(values: pa.Array) -> pa.Array:
+    column = _array(values)
+    valid = valid_id_numbers(pd.Series(column.to_pandas(), dtype=object))
+    return pa.array(valid, pa.bool_(), mask=column.is_null().to_numpy(zero_copy_only=False))
+
+
+def install(con: duckdb.DuckDBPyConnection) -> None:
+    """Register ``nfkc``, ``cn_address`` and ``id_number_valid``."""
+    for name, function, result in (
+        (NFKC, _nfkc, "VARCHAR"),
+        (ADDRESS, _address, "VARCHAR"),
+        (ID_NUMBER_VALID, _id_valid, "BOOLEAN"),
+    ):
+        con.create_function(
+            name, function, ["VARCHAR"], result, type=PythonUDFType.ARROW, side_effects=False
+        )

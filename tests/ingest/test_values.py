@@ -1,0 +1,240 @@
+"""Value typing: what a bank writes, what loads, what is refused and why; time zones;
+currencies; data-quality flags in the store and the report."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from relgraph.config import ConfigError, format_moment, moment_ms, source_zone
+from relgraph.store.embedded import EmbeddedStore
+
+from .conftest import bank_tables, load, read_quarantine, write_bank
+
+CUSTOMER = {"customer_id": "C9", "source_system": "core", "name": "X"}
+TRANSFER = {"tx_id": "T9", "from_account": "A1", "to_account": "A2", "currency": "CNY"}
+DEVICE = {"device_id": "D9", "customer_id": "C1"}
+
+
+def _load_with(tmp_path: Path, table: str, rows: list[dict[str, Any]]) -> Path:
+    tables = bank_tables()
+    if table == "device_links":
+        tables[table] = []
+    tables[table] += rows
+    data = tmp_path / "data"
+    load(write_bank(tmp_path / "bank", tables), data)
+    return data
+
+
+def _stored(data: Path, table: str, columns: list[str]) -> pa.Table:
+    with EmbeddedStore(data, read_only=True) as store:
+        return store.read_table(table, columns)
+
+
+def _refused(tmp_path: Path, table: str, row: dict[str, Any]) -> str:
+    data = _load_with(tmp_path, table, [row])
+    (refused,) = read_quarantine(data, table)
+    return refused["reason"]
+
+
+REFUSED = [
+    ("device_links", {**DEVICE, "logins": "1.5"}, "bad_number: logins '1.5' is not a whole number"),
+    ("device_links", {**DEVICE, "logins": "2.5"}, "bad_number: logins '2.5' is not a whole number"),
+    ("device_links", {**DEVICE, "logins": "1e2"}, "bad_number: logins '1e2' is not a whole number"),
+    ("device_links", {**DEVICE, "logins": "1_000"}, "bad_number: logins '1_000' is not a whole number"),
+    ("device_links", {**DEVICE, "logins": "1,00"}, "bad_number: logins '1,00' is not a whole number"),
+    ("customers", {**CUSTOMER, "aum": "1_000"}, "bad_number: aum '1_000' is not a number"),
+    ("customers", {**CUSTOMER, "aum": "1,2345.5"}, "bad_number: aum '1,2345.5' is not a number"),
+    ("customers", {**CUSTOMER, "aum": "inf"}, "bad_number: aum 'inf' is not a number"),
+    ("customers", {**CUSTOMER, "aum": "1e999"}, "bad_number: aum '1e999' is not a number"),
+    ("customers", {**CUSTOMER, "birth_date": "1980-01-06 10:15:00"},
+     "bad_date: birth_date '1980-01-06 10:15:00' has a time part; a date is YYYY-MM-DD"),
+    ("customers", {**CUSTOMER, "birth_date": "1980-01-06T00:00:00"},
+     "bad_date: birth_date '1980-01-06T00:00:00' has a time part; a date is YYYY-MM-DD"),
+    ("customers", {**CUSTOMER, "birth_date": "1980-02-30"},
+     "bad_date: birth_date '1980-02-30' is not a date (YYYY-MM-DD)"),
+    ("customers", {**CUSTOMER, "birth_date": "06/01/1980"},
+     "bad_date: birth_date '06/01/1980' is not a date (YYYY-MM-DD)"),
+    ("customers", {**CUSTOMER, "birth_date": "2999-01-01"},
+     f"out_of_range: birth_date '2999-01-01' is after the load date {datetime.now(source_zone()).date()}"),
+    ("transfers", {**TRANSFER, "amount": "5", "ts": "2024-01-06 25:00:00"},
+     "bad_timestamp: ts '2024-01-06 25:00:00' is not an ISO-8601 timestamp"),
+    ("transfers", {**TRANSFER, "amount": "5", "ts": "2024-01-06T10:15:00+15:00"},
+     "bad_timestamp: ts '2024-01-06T10:15:00+15:00' is not an ISO-8601 timestamp"),
+    ("transfers", {**TRANSFER, "amount": "5", "ts": "06.01.2024 10:15"},
+     "bad_timestamp: ts '06.01.2024 10:15' is not an ISO-8601 timestamp"),
+    ("transfers", {**TRANSFER, "amount": "5", "currency": "dollars", "ts": "2024-01-06"},
+     "bad_enum: currency 'dollars' is not an ISO 4217 code or a currency name relgraph knows "
+     "(人民币, 美元, 港币, 欧元 …)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("table", "row", "reason"), REFUSED)
+def test_a_bad_value_is_refused_with_its_reason(
+    tmp_path: Path, table: str, row: dict[str, Any], reason: str
+) -> None:
+    assert _refused(tmp_path, table, row) == reason
+
+
+def test_numbers_with_thousands_separators_and_whole_floats_load(tmp_path: Path) -> None:
+    rows = [
+        {**CUSTOMER, "customer_id": "N1", "aum": "1,234,567.89", "deposits": "１，２３４．５"},
+        {**CUSTOMER, "customer_id": "N2", "aum": "-0", "deposits": "1e6", "loans": ".5"},
+    ]
+    data = _load_with(tmp_path, "customers", rows)
+    stored = _stored(data, "customers", ["customer_id", "aum", "deposits", "loans"])
+    by_id = {r["customer_id"]: r for r in stored.to_pylist()}
+    assert by_id["N1"]["aum"] == 1_234_567.89
+    assert by_id["N1"]["deposits"] == 1_234.5
+    assert (by_id["N2"]["deposits"], by_id["N2"]["loans"]) == (1e6, 0.5)
+    devices = [
+        {**DEVICE, "device_id": "D1", "logins": "1,000"},
+        {**DEVICE, "device_id": "D2", "logins": "3.0"},
+        {**DEVICE, "device_id": "D3", "logins": "+7"},
+    ]
+    data = _load_with(tmp_path / "devices", "device_links", devices)
+    logins = _stored(data, "device_links", ["device_id", "logins"]).to_pylist()
+    assert {r["device_id"]: r["logins"] for r in logins} == {"D1": 1000, "D2": 3, "D3": 7}
+
+
+@pytest.mark.parametrize(
+    "written", ["2024-01-06", "2024/01/06", "2024/1/6", "2024.01.06", "20240106", "2024年1月6日", "２０２４－０１－０６"]
+)  # fmt: skip
+def test_common_date_formats_load(tmp_path: Path, written: str) -> None:
+    data = _load_with(tmp_path, "customers", [{**CUSTOMER, "birth_date": written}])
+    stored = _stored(data, "customers", ["customer_id", "birth_date"]).to_pylist()
+    (row,) = [r for r in stored if r["customer_id"] == "C9"]
+    # A date is its UTC midnight, whatever the zones.
+    assert row["birth_date"] == int(datetime(2024, 1, 6, tzinfo=UTC).timestamp() * 1000)
+
+
+BEIJING_10_15 = int(datetime(2024, 1, 6, 2, 15, tzinfo=UTC).timestamp() * 1000)
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("2024-01-06 10:15:00", BEIJING_10_15),
+        ("2024-01-06T10:15:00", BEIJING_10_15),
+        ("2024/01/06 10:15:00", BEIJING_10_15),
+        ("2024/1/6 10:15", BEIJING_10_15),
+        ("20240106 101500", BEIJING_10_15),
+        ("2024-01-06T10:15:00.250", BEIJING_10_15 + 250),
+        ("2024-01-06T10:15:00+08:00", BEIJING_10_15),
+        ("2024-01-06T02:15:00Z", BEIJING_10_15),
+        ("2024-01-06T04:15:00+0200", BEIJING_10_15),
+        ("2024-01-05T21:15:00-05:00", BEIJING_10_15),
+        ("2024-01-06", BEIJING_10_15 - (10 * 60 + 15) * 60_000),  # midnight in Beijing
+    ],
+)
+def test_timestamps_naive_in_the_source_zone_offsets_honoured(
+    tmp_path: Path, written: str, expected: int
+) -> None:
+    row = {**TRANSFER, "tx_id": "T9", "amount": "5", "ts": written}
+    data = _load_with(tmp_path, "transfers", [row])
+    stored = _stored(data, "transfers", ["tx_id", "ts"]).to_pylist()
+    assert {r["tx_id"]: r["ts"] for r in stored}["T9"] == expected
+
+
+def test_the_source_zone_is_a_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RELGRAPH_SOURCE_TZ", "UTC")
+    row = {**TRANSFER, "amount": "5", "ts": "2024-01-06 10:15:00"}
+    data = _load_with(tmp_path, "transfers", [row])
+    stored = {r["tx_id"]: r["ts"] for r in _stored(data, "transfers", ["tx_id", "ts"]).to_pylist()}
+    assert stored["T9"] == BEIJING_10_15 + 8 * 3_600_000
+    monkeypatch.setenv("RELGRAPH_SOURCE_TZ", "Mars/Olympus")
+    with pytest.raises(ConfigError, match="RELGRAPH_SOURCE_TZ must be an IANA time zone"):
+        source_zone()
+
+
+def test_moments_are_shown_and_read_in_the_display_zone() -> None:
+    beijing = source_zone({})
+    assert format_moment(BEIJING_10_15, beijing) == "2024-01-06T10:15:00+08:00"
+    assert moment_ms("2024-01-06T10:15:00", beijing) == BEIJING_10_15
+    assert moment_ms("2024-01-06T02:15:00+00:00", beijing) == BEIJING_10_15
+
+
+def test_currencies_become_iso_codes(tmp_path: Path) -> None:
+    written = [
+        "人民币",
+        "RMB",
+        "元",
+        "cny",
+        "美元",
+        "USD",
+        "港币",
+        "港元",
+        "HKD",
+        "欧元",
+        "EUR",
+        "jpy",
+    ]
+    rows = [
+        {**TRANSFER, "tx_id": f"T{i}0", "amount": "1", "currency": c, "ts": "2024-01-06"}
+        for i, c in enumerate(written)
+    ]
+    data = _load_with(tmp_path, "transfers", rows)
+    stored = {
+        r["tx_id"]: r["currency"]
+        for r in _stored(data, "transfers", ["tx_id", "currency"]).to_pylist()
+    }
+    assert [stored[f"T{i}0"] for i in range(len(written))] == [
+        "CNY", "CNY", "CNY", "CNY", "USD", "USD", "HKD", "HKD", "HKD", "EUR", "EUR", "JPY",
+    ]  # fmt: skip
+
+
+# 11010519491231002X is a valid resident id: born 1949-12-31, sex digit 2 (a woman).
+QUALITY_CUSTOMERS = [
+    {**CUSTOMER, "customer_id": "Q1", "id_number": "11010519491231002X",
+     "birth_date": "1949-12-31", "gender": "F"},
+    {**CUSTOMER, "customer_id": "Q2", "id_number": "110105194912310021",
+     "birth_date": "1949-12-31", "gender": "F"},
+    {**CUSTOMER, "customer_id": "Q3", "id_number": "11010519491231002X",
+     "birth_date": "1950-01-01", "gender": "M"},
+    {**CUSTOMER, "customer_id": "Q4", "id_number": "110105491231002", "birth_date": "1949-12-30"},
+]  # fmt: skip
+QUALITY_ENTERPRISES = [
+    {"enterprise_id": "E7", "name": "Good", "credit_code": "91350100m000100y43"},
+    {"enterprise_id": "E8", "name": "Bad check", "credit_code": "91350100M000100Y44"},
+    {"enterprise_id": "E9", "name": "Full width", "credit_code": "９１１１０１０８５５１３８５０８２Ｑ"},
+    {"enterprise_id": "E10", "name": "Short", "credit_code": "9135010"},
+]  # fmt: skip
+
+
+def test_quality_findings_keep_the_row_and_are_counted(tmp_path: Path) -> None:
+    tables = bank_tables()
+    tables["customers"] += QUALITY_CUSTOMERS
+    tables["enterprises"] += QUALITY_ENTERPRISES
+    data = tmp_path / "data"
+    report = load(write_bank(tmp_path / "bank", tables), data)
+    flags = {
+        r["customer_id"]: r["quality_flags"]
+        for r in _stored(data, "customers", ["customer_id", "quality_flags"]).to_pylist()
+    }
+    assert flags["Q1"] is None
+    assert flags["Q2"] == "id_number_check"
+    assert flags["Q3"] == "birth_date_mismatch;gender_mismatch"
+    assert flags["Q4"] == "birth_date_mismatch"  # a 15-digit id: 491231 is 1949-12-31
+    enterprises = {
+        r["enterprise_id"]: (r["credit_code_norm"], r["quality_flags"])
+        for r in _stored(
+            data, "enterprises", ["enterprise_id", "credit_code_norm", "quality_flags"]
+        ).to_pylist()
+    }
+    assert enterprises["E7"] == ("91350100M000100Y43", None)
+    assert enterprises["E8"] == ("91350100M000100Y44", "credit_code_check")
+    assert enterprises["E9"] == ("91110108551385082Q", None)
+    assert enterprises["E10"] == ("9135010", "credit_code_check")
+    by_table = {t.table: t for t in report.tables}
+    assert by_table["customers"].quarantined == 0
+    # C1 and C2 of the base bank carry 11010519720610333X, whose check character is wrong.
+    assert flags["C1"] == flags["C2"] == "id_number_check"
+    assert by_table["customers"].quality == {
+        "birth_date_mismatch": 2, "gender_mismatch": 1, "id_number_check": 3,
+    }  # fmt: skip
+    assert by_table["enterprises"].quality == {"credit_code_check": 2}
+    assert by_table["transfers"].quality == {}
