@@ -23,9 +23,6 @@ from relgraph.store.embedded import EmbeddedStore
 from .conftest import load
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "bank-export-zh"
-NEEDS_VALUES17 = pytest.mark.xfail(
-    strict=True, reason="needs values17 (thousands separators, full-width digits)"
-)
 
 
 @pytest.fixture(scope="module")
@@ -123,21 +120,18 @@ def test_beijing_time_is_stored_as_utc(loaded: tuple[LoadReport, Path]) -> None:
     assert transfers["T0001"]["currency"] == "CNY"
 
 
-@NEEDS_VALUES17
 def test_no_row_is_lost(loaded: tuple[LoadReport, Path]) -> None:
     report, _ = loaded
     assert report.quarantined == 0
     assert report.rows_in == 7 + 2 + 5 + 3 + 3 + 2 + 2
 
 
-@NEEDS_VALUES17
 def test_thousands_separators_load_as_numbers(loaded: tuple[LoadReport, Path]) -> None:
     _, data_dir = loaded
     assert _rows(data_dir, "customers", "customer_id")["K006"]["deposits"] == 1234567.89
     assert _rows(data_dir, "transfers", "tx_id")["T0003"]["amount"] == 1234.5
 
 
-@NEEDS_VALUES17
 def test_full_width_digits_are_normalised(loaded: tuple[LoadReport, Path]) -> None:
     _, data_dir = loaded
     customers = _rows(data_dir, "customers", "customer_id")
