@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
@@ -10,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import anyio
 from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.applications import Starlette
@@ -35,6 +35,7 @@ from relgraph.api.metrics import CONTENT_TYPE, Metrics, root_field
 from relgraph.api.readmodel import ReadModel
 from relgraph.api.requestbody import decode_request_body
 from relgraph.api.schema import build_schema
+from relgraph.api.worker_pool import WorkerPool
 from relgraph.config import AuditSettings
 
 log = logging.getLogger("relgraph.api")
@@ -121,6 +122,7 @@ def _withheld(context: Context, exc: AuditError) -> AuditUnavailableError:
     return AuditUnavailableError()
 
 
+@functools.lru_cache(maxsize=16)  # per schema, not per request: the schema never changes
 def _root_fields(schema: Any) -> frozenset[str]:
     """The names of the schema's Query and Mutation fields: the values a metrics label takes."""
     core = schema._schema  # graphql-core's schema, which Strawberry builds once
@@ -143,7 +145,7 @@ class RelgraphGraphQL(GraphQL[Context, None]):
             graphql_ide=None if production else "graphiql",
             allow_queries_via_get=False,
         )
-        self._limiter: anyio.CapacityLimiter | None = None
+        self._pool = WorkerPool(state.workers)
 
     async def execute_single(
         self,
@@ -155,11 +157,9 @@ class RelgraphGraphQL(GraphQL[Context, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         """Off the event loop, in the worker pool; a refusal by the cost budget is a 429."""
-        if self._limiter is None:  # made inside the running loop, as anyio wants
-            self._limiter = anyio.CapacityLimiter(self.state.workers)
         context.defer_audit = True
         result = await execute_in_pool(
-            self.schema, self._limiter, request_adapter.method, request_data, context, root_value
+            self.schema, self._pool, request_adapter.method, request_data, context, root_value
         )
         if context.audit_commit is not None:
             try:
