@@ -18,6 +18,7 @@ from relgraph.analytics.groups import (
     inverse_block_diagonal,
 )
 from relgraph.graph import Projection
+from relgraph.ingest.persons import SOURCE_PRIORITY
 from relgraph.jobs.values import values_of
 from tests.banks import Rows, companies, people, project, write_bank
 
@@ -137,7 +138,9 @@ def test_guarantee_circles_and_group_value(owned: Projection) -> None:
     assert sorted(circles.amount.tolist()) == [2.0, 3.0, 5.0, 7.0, 11.0]
 
     ctrl = control(integrated_ownership(owned))
-    values = group_values(owned, ctrl, circles, values_of(owned, None)).set_index("controller")
+    values = group_values(owned, ctrl, circles, values_of(owned, None, SOURCE_PRIORITY)).set_index(
+        "controller"
+    )
     p_group = values.loc[ctrl.group[owned.nodes["Enterprise"].index("E1")]]
     assert p_group["members"] == 2
     assert p_group["deposits"] == pytest.approx(30.0)

@@ -12,6 +12,7 @@ from relgraph.analytics.households import find_households, household_values
 from relgraph.analytics.params import HouseholdParams
 from relgraph.config import ConfigError
 from relgraph.graph import Projection
+from relgraph.ingest.persons import SOURCE_PRIORITY
 from relgraph.jobs.values import values_of
 from relgraph.synth import generate
 from tests.banks import Rows, project, write_bank
@@ -49,7 +50,9 @@ def test_households_of_the_tiny_bank(tiny: Projection, labeller: Labeller) -> No
 
 def test_household_value_and_head(tiny: Projection) -> None:
     households = find_households(tiny, HOUSEHOLD_PARAMS)
-    values = household_values(tiny, households, AS_OF_MS, values_of(tiny, None), HOUSEHOLD_PARAMS)
+    values = household_values(
+        tiny, households, AS_OF_MS, values_of(tiny, None, SOURCE_PRIORITY), HOUSEHOLD_PARAMS
+    )
     records = tiny.nodes["CustomerRecord"]
     c1 = int(records.attrs["person"].iloc[records.index("C1")])
     c2 = int(records.attrs["person"].iloc[records.index("C2")])
@@ -84,7 +87,9 @@ def test_head_ties_go_to_deposits_then_age(tmp_path: Path) -> None:
     (source / "transfers.csv").write_text("tx_id,from_account,to_account,amount,currency,ts\n")
     projection = project(source, tmp_path / "data")
     households = find_households(projection)
-    values = household_values(projection, households, AS_OF_MS, values_of(projection, None))
+    values = household_values(
+        projection, households, AS_OF_MS, values_of(projection, None, SOURCE_PRIORITY)
+    )
     assert len(values) == 1
     records = projection.nodes["CustomerRecord"]
     b = int(records.attrs["person"].iloc[records.index("B")])
@@ -207,7 +212,7 @@ def test_vectorised_equals_networkx_on_a_synthetic_bank(tmp_path: Path) -> None:
     ):
         households = find_households(projection, params)
         assert np.array_equal(households.label, reference.household_labels(projection, params))
-    party = values_of(projection, None)
+    party = values_of(projection, None, SOURCE_PRIORITY)
     values = household_values(projection, find_households(projection), AS_OF_MS, party)
     persons = projection.nodes["Person"].attrs
     assert values["size"].sum() == len(persons)

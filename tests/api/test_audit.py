@@ -249,6 +249,33 @@ def test_appends_from_two_processes_keep_one_chain(log: Path) -> None:
     assert [r["operation"] for r in _records(log)][-3:] == ["a", "export", "b"]
 
 
+def test_the_anchor_is_read_back_only_when_another_writer_moved_it(
+    log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import relgraph.api.audit as audit_module
+
+    reads: list[Path] = []
+    real = audit_module.read_anchor
+
+    def counted(path: Path, key: AuditKey) -> Anchor:
+        reads.append(path)
+        return real(path, key)
+
+    monkeypatch.setattr(audit_module, "read_anchor", counted)
+    server = AuditLog(log, KEY)
+    server.append(key_id="k_1", role="risk", operation="first", ids=["P1"], outcome="ok")
+    reads.clear()
+    for i in range(5):
+        server.append(key_id="k_1", role="risk", operation=f"op{i}", ids=["P1"], outcome="ok")
+    assert reads == []  # its own anchor, as it left it: nothing to read back
+    AuditLog(log, KEY).append(key_id="cli", role="operator", operation="export", ids=[])
+    reads.clear()
+    server.append(key_id="k_1", role="risk", operation="after", ids=["P2"], outcome="ok")
+    assert reads == [_anchor(log)]  # moved by the other writer: read and checked
+    assert verify(log, KEY).ok
+    assert [r["operation"] for r in _records(log)][-2:] == ["export", "after"]
+
+
 def test_cli_verify_exit_codes(log: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RELGRAPH_AUDIT_KEY", KEY.secret.decode())
     runner = CliRunner()

@@ -6,11 +6,13 @@ import asyncio
 import copy
 import dataclasses
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from relgraph.api.app import ServiceState, create_app
@@ -116,6 +118,93 @@ def test_an_unwritable_audit_log_is_a_503_with_no_data_and_no_path(
     assert str(state.audit.path.parent) not in response.text
     assert "audit.log" not in response.text
     assert person_with_records not in response.text
+
+
+class _HeldAnchor:
+    """Holds every move of the anchor (so every commit, after its lines are fsynced) until
+    ``release``: the disk of a server whose audit trail is slow."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import relgraph.api.audit as audit_module
+
+        self.reached = threading.Event()
+        self.gate = threading.Event()
+        real = audit_module.write_anchor
+
+        def held(*args: Any) -> None:
+            self.reached.set()
+            self.gate.wait(10)
+            real(*args)
+
+        monkeypatch.setattr(audit_module, "write_anchor", held)
+
+    def release(self) -> None:
+        self.gate.set()
+
+
+def _customer(person: str) -> dict[str, Any]:
+    return {"query": f'{{ customer(id: "{person}") {{ id name }} }}'}
+
+
+def test_no_answer_is_sent_before_its_audit_line_is_committed(
+    app: Any, state: ServiceState, person_with_records: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = _HeldAnchor(monkeypatch)
+
+    async def go() -> tuple[bool, httpx.Response]:
+        async with _client(app) as client:
+            answer = asyncio.ensure_future(_send(client, _customer(person_with_records)))
+            await asyncio.to_thread(held.reached.wait, 10)  # the line is written, not anchored
+            await asyncio.sleep(0.2)
+            sent_early = answer.done()
+            held.release()
+            return sent_early, await answer
+
+    sent_early, response = asyncio.run(go())
+    assert not sent_early, "the answer left before the anchor named its audit line"
+    assert response.status_code == 200
+    (line,) = _lines(state)
+    assert line["ids"] == [person_with_records]
+    assert verify(state.audit.path, state.audit.key).ok
+
+
+def test_a_slow_audit_disk_holds_no_worker_thread(
+    state: ServiceState, person_with_records: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reads waiting for their audit lines leave the workers to other queries."""
+    state.workers = 1
+    app = create_app(state)
+    held = _HeldAnchor(monkeypatch)
+
+    async def go() -> tuple[httpx.Response, bool, list[httpx.Response]]:
+        async with _client(app) as client:
+            reads = [
+                asyncio.ensure_future(_send(client, _customer(person_with_records)))
+                for _ in range(3)
+            ]
+            await asyncio.to_thread(held.reached.wait, 10)
+            stats = await asyncio.wait_for(
+                _send(client, {"query": "{ graphStats { nodes { kind count } } }"}), 5
+            )
+            reads_early = any(read.done() for read in reads)
+            held.release()
+            return stats, reads_early, await asyncio.gather(*reads)
+
+    stats, reads_early, reads = asyncio.run(go())
+    assert stats.status_code == 200
+    assert not reads_early
+    assert [read.status_code for read in reads] == [200, 200, 200]
+    assert [line["ids"] for line in _lines(state)] == [[person_with_records]] * 3
+
+
+def _client(app: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+
+
+async def _send(client: httpx.AsyncClient, body: dict[str, Any]) -> httpx.Response:
+    return await client.post(
+        "/graphql", json=body, headers={"Authorization": f"Bearer {KEYS[Role.ANALYST]}"}
+    )
 
 
 def test_an_audience_export_is_audited_beside_a_running_server(

@@ -154,6 +154,25 @@ def test_a_first_sent_as_a_variable_is_priced_at_its_value(model: ReadModel) -> 
     assert _cost(query) == _cost(query, n=100)
 
 
+def test_a_remembered_cost_never_lets_a_larger_page_through(model: ReadModel) -> None:
+    """Costs are remembered per query: the same text with a larger ``first`` is priced anew."""
+    import asyncio
+
+    schema = build_schema()
+    query = """query($n: Int) { households(first: $n) { edges { node { members {
+        accounts(first: $n) { edges { node { id } } } } } } } }"""
+
+    def errors(n: int) -> list[str]:
+        context = Context(Principal(Role.ANALYST, "k"), model, "r", deadline=float("inf"))
+        result = asyncio.run(schema.execute(query, {"n": n}, context_value=context))
+        return [e.message for e in result.errors or []]
+
+    assert errors(5) == []
+    assert errors(5) == []  # priced from memory
+    assert errors(100) == [COST_ERROR]
+    assert errors(5) == []
+
+
 def test_deadline(model: ReadModel) -> None:
     context = Context(Principal(Role.ANALYST, "k"), model, "r-1", deadline=time.monotonic() - 1)
     import asyncio

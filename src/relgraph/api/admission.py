@@ -20,7 +20,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
 
-import anyio
 from cross_web import HTTPException
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLRequestData
@@ -30,6 +29,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from relgraph.api.limits import MAX_COST
+from relgraph.api.worker_pool import WorkerPool
 
 DEFAULT_WORKERS = 16
 """Worker threads running operations. Above the heavy queries the budgets let in at once, so
@@ -146,7 +146,7 @@ def allowed_operations(method: str) -> Iterable[OperationType]:
 
 async def execute_in_pool(
     schema: BaseSchema,
-    limiter: anyio.CapacityLimiter,
+    pool: WorkerPool,
     method: str,
     request_data: GraphQLRequestData,
     context: object,
@@ -168,7 +168,7 @@ async def execute_in_pool(
         operation_extensions=request_data.extensions,
     )
     try:
-        return await anyio.to_thread.run_sync(run, limiter=limiter, abandon_on_cancel=False)
+        return await pool.run(run)
     except CannotGetOperationTypeError as e:
         raise HTTPException(400, e.as_http_error_reason()) from e
     except InvalidOperationTypeError as e:

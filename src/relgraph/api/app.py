@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
@@ -10,10 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import anyio
 from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -35,6 +35,7 @@ from relgraph.api.metrics import CONTENT_TYPE, Metrics, root_field
 from relgraph.api.readmodel import ReadModel
 from relgraph.api.requestbody import decode_request_body
 from relgraph.api.schema import build_schema
+from relgraph.api.worker_pool import WorkerPool
 from relgraph.config import AuditSettings
 
 log = logging.getLogger("relgraph.api")
@@ -101,16 +102,27 @@ class Observe(SchemaExtension):
         entry = audit_entry(ec, context) if isinstance(context, Context) else None
         if entry is None:
             return
+        commit = self.state.audit.submit(**entry)
+        if context.defer_audit:
+            # The view awaits the commit on the event loop before it answers
+            # (RelgraphGraphQL.execute_single): no worker thread waits on the disk.
+            context.audit_commit = commit
+            return
         try:
-            self.state.audit.append(**entry)
+            commit.wait()
         except AuditError as exc:
-            log.error("request %s: %s", context.request_id, exc)
-            if context.response is not None:
-                context.response.status_code = 503
-            # Raised here, Strawberry answers with this error alone and no data.
-            raise AuditUnavailableError() from None
+            raise _withheld(context, exc) from None
 
 
+def _withheld(context: Context, exc: AuditError) -> AuditUnavailableError:
+    """The error that replaces an answer whose audit line could not be written (HTTP 503)."""
+    log.error("request %s: %s", context.request_id, exc)
+    if context.response is not None:
+        context.response.status_code = 503
+    return AuditUnavailableError()
+
+
+@functools.lru_cache(maxsize=16)  # per schema, not per request: the schema never changes
 def _root_fields(schema: Any) -> frozenset[str]:
     """The names of the schema's Query and Mutation fields: the values a metrics label takes."""
     core = schema._schema  # graphql-core's schema, which Strawberry builds once
@@ -133,7 +145,7 @@ class RelgraphGraphQL(GraphQL[Context, None]):
             graphql_ide=None if production else "graphiql",
             allow_queries_via_get=False,
         )
-        self._limiter: anyio.CapacityLimiter | None = None
+        self._pool = WorkerPool(state.workers)
 
     async def execute_single(
         self,
@@ -145,11 +157,19 @@ class RelgraphGraphQL(GraphQL[Context, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         """Off the event loop, in the worker pool; a refusal by the cost budget is a 429."""
-        if self._limiter is None:  # made inside the running loop, as anyio wants
-            self._limiter = anyio.CapacityLimiter(self.state.workers)
+        context.defer_audit = True
         result = await execute_in_pool(
-            self.schema, self._limiter, request_adapter.method, request_data, context, root_value
+            self.schema, self._pool, request_adapter.method, request_data, context, root_value
         )
+        if context.audit_commit is not None:
+            try:
+                await context.audit_commit.wait_async()
+            except AuditError as exc:
+                # As when the line fails inside the operation: this error alone, no data.
+                error = _withheld(context, exc)
+                return ExecutionResult(
+                    data=None, errors=[GraphQLError(str(error), original_error=error)]
+                )
         if context.retry_after is not None:
             sub_response.status_code = 429
             sub_response.headers["Retry-After"] = str(context.retry_after)
@@ -242,14 +262,13 @@ class RequireKey:
         words = authorization.split()
         known = self.state.keys.authenticate("Bearer " + words[-1]) if words else None
         try:
-            await run_in_threadpool(
-                self.state.audit.append,
+            await self.state.audit.submit(
                 key_id=known.key_id if known else "unknown",
                 role=known.role.value if known else "-",
                 operation="-",
                 outcome="unauthenticated",
                 request_id=request_id,
-            )
+            ).wait_async()
         except AuditError as exc:  # the 401 holds no data, so it is still the answer
             log.error("request %s: %s", request_id, exc)
 

@@ -37,6 +37,7 @@ from relgraph.api.audit_anchor import (
     read_anchor,
     write_anchor,
 )
+from relgraph.api.audit_commit import Commit, GroupCommitter
 from relgraph.api.audit_key import AuditKey, load_audit_key
 from relgraph.api.locks import LockedError, append_lock
 from relgraph.config import AuditSettings
@@ -111,7 +112,8 @@ def bounded_record(entry: dict[str, Any]) -> dict[str, Any]:
 
 class AuditLog:
     """Appends sealed lines to ``path`` and keeps the anchor; safe across threads and
-    processes (each append holds ``<log>.lock`` and reads the head from the anchor).
+    processes (each commit holds ``<log>.lock``, and reads the head back from the anchor
+    whenever another process may have moved it).
 
     Opening checks the log against its anchor and raises :class:`AuditError` when they
     disagree; with neither present it starts a new chain.
@@ -122,10 +124,11 @@ class AuditLog:
         self.key = key
         self.anchor_path = Path(anchor) if anchor else default_anchor(self.path)
         self._lock = threading.Lock()
-        self._queue_lock = threading.Lock()
-        self._queue: list[_Pending] = []
+        self._committer = GroupCommitter(self._commit, name="relgraph-audit")
         self._lines = 0
         """Lines anchored as far as this process knows: the anchor may only grow."""
+        self._written: tuple[Anchor, _FileId] | None = None
+        """The anchor this process wrote last, and its file as it left it."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.anchor_path.parent.mkdir(parents=True, exist_ok=True)
@@ -185,47 +188,64 @@ class AuditLog:
             raise AuditError(str(exc)) from None
 
     def append(self, **entry: Any) -> None:
-        """Seal and append one line, fsync it, then move the anchor to it.
-
-        Concurrent appends commit together: whoever holds the writer's lock writes every
-        line queued so far with one write, one fsync and one anchor move, and each caller
-        returns only once its own line is on disk (group commit). One fsync pair per batch
-        instead of per line is what keeps a busy server from queueing on the disk.
+        """Seal and append one line, fsync it, then move the anchor to it; returns once the
+        line is on disk (see :meth:`submit`).
 
         Raises
         ------
         AuditError
             The line could not be written (the caller must not hand out what it read).
         """
+        self.submit(**entry).wait()
+
+    def submit(self, **entry: Any) -> Commit:
+        """Queue one line; the returned :class:`Commit` is waited on (from a thread or the
+        event loop) before anything the line records is handed out.
+
+        Lines commit together: the writer thread writes every line queued so far with one
+        write, one fsync and one anchor move, and wakes their waiters (group commit). One
+        fsync pair per batch instead of per line is what keeps a busy server from queueing
+        on the disk; waiting without holding a worker thread lets a batch hold every
+        request in flight. A failed batch fails each of its lines with :class:`AuditError`.
+        """
         record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds")}
         record.update(bounded_record(entry))
-        mine = _Pending(record)
-        with self._queue_lock:
-            self._queue.append(mine)
-        with self._lock:
-            if not mine.done:
-                with self._queue_lock:
-                    batch, self._queue = self._queue, []
-                error: AuditError | None = None
-                try:
-                    with append_lock(self.path):
-                        self._append([p.record for p in batch])
-                except (OSError, LockedError) as exc:
-                    error = AuditError(f"cannot write the audit log {self.path}: {exc}")
-                except AuditError as exc:
-                    error = exc
-                for pending in batch:
-                    pending.error, pending.done = error, True
-        if mine.error is not None:
-            raise mine.error
+        return self._committer.submit(record)
 
-    def _append(self, records: list[dict[str, Any]]) -> None:
+    def _commit(self, records: list[dict[str, Any]]) -> None:
+        """Called by the writer thread with a batch, in the order the lines were queued."""
+        try:
+            with self._lock, append_lock(self.path):
+                self._append(records)
+        except (OSError, LockedError) as exc:
+            raise AuditError(f"cannot write the audit log {self.path}: {exc}") from None
+
+    def _head(self) -> Anchor:
+        """The anchor the next lines follow.
+
+        The one this process wrote last, while the anchor file is the file it left (same
+        inode, size and times, so no other process or hand replaced or rewrote it): reading
+        back and verifying it per batch cost a file read and an HMAC for nothing. Otherwise
+        (a CLI export appended meanwhile, or someone changed the file) it is read and
+        checked, and must not have gone back.
+        """
+        if self._written is not None:
+            anchor, identity = self._written
+            try:
+                if _file_id(os.stat(self.anchor_path)) == identity:
+                    return anchor
+            except FileNotFoundError:
+                pass  # read below, which names the missing anchor
         anchor = self._anchor()
         if anchor.lines < self._lines:
             raise AuditError(
                 f"the audit anchor {self.anchor_path} went back from {self._lines} to "
                 f"{anchor.lines} lines: an older anchor was put back; run `relgraph audit verify`"
             )
+        return anchor
+
+    def _append(self, records: list[dict[str, Any]]) -> None:
+        anchor = self._head()
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             size = os.fstat(fd).st_size
@@ -251,23 +271,22 @@ class AuditLog:
             os.fsync(fd)  # the lines are on disk before the anchor names them
         finally:
             os.close(fd)
-        write_anchor(
-            self.anchor_path,
-            self.key,
-            Anchor(
-                self.key.key_id, anchor.lines + len(records), head, size + len(data), last_offset
-            ),
+        moved = Anchor(
+            self.key.key_id, anchor.lines + len(records), head, size + len(data), last_offset
         )
-        self._lines = anchor.lines + len(records)
+        self._written = None  # until the new anchor is in place, nothing is known of the file
+        write_anchor(self.anchor_path, self.key, moved)
+        self._written = (moved, _file_id(os.stat(self.anchor_path)))
+        self._lines = moved.lines
 
 
-@dataclass
-class _Pending:
-    """One caller's line waiting for the next group commit."""
+_FileId = tuple[int, int, int, int, int]
 
-    record: dict[str, Any]
-    done: bool = False
-    error: AuditError | None = None
+
+def _file_id(st: os.stat_result) -> _FileId:
+    """What changes whenever a file is replaced or written: device, inode, size, and the
+    modification and change times (the change time cannot be set back from user space)."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _prev_of(handle: IO[bytes], anchor: Anchor) -> str:

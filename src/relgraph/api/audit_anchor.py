@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from relgraph.api.audit_key import AuditKey
@@ -50,9 +50,20 @@ class Anchor:
     def empty(cls, key: AuditKey) -> Anchor:
         return cls(key.key_id, 0, GENESIS, 0, 0)
 
+    def _fields(self) -> dict[str, object]:
+        # Spelled out rather than dataclasses.asdict, which deep-copies every field: this
+        # runs on every audit commit.
+        return {
+            "v": VERSION,
+            "key_id": self.key_id,
+            "lines": self.lines,
+            "head": self.head,
+            "size": self.size,
+            "last_offset": self.last_offset,
+        }
+
     def _body(self) -> bytes:
-        fields = {"v": VERSION, **asdict(self)}
-        return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
+        return json.dumps(self._fields(), sort_keys=True, separators=(",", ":")).encode()
 
 
 def default_anchor(log_path: Path) -> Path:
@@ -61,7 +72,7 @@ def default_anchor(log_path: Path) -> Path:
 
 def write_anchor(path: Path, key: AuditKey, anchor: Anchor) -> None:
     """Replace the anchor atomically and durably (temp file, fsync, rename)."""
-    sealed = {"v": VERSION, **asdict(anchor), "mac": key.mac(_PURPOSE, anchor._body())}
+    sealed = {**anchor._fields(), "mac": key.mac(_PURPOSE, anchor._body())}
     data = (json.dumps(sealed, sort_keys=True) + "\n").encode()
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -15,6 +15,7 @@ import os
 import secrets
 import stat
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from relgraph.config import AuditSettings, ConfigError
@@ -39,7 +40,7 @@ class AuditKey:
         """HMAC-SHA256 of ``body``; ``purpose`` keeps a line's MAC from passing as an anchor's."""
         return hmac.new(self.secret, purpose + b"\0" + body, hashlib.sha256).hexdigest()
 
-    @property
+    @cached_property  # one HMAC per key, not per anchor written or read
     def key_id(self) -> str:
         """Names the key in the anchor, so `verify` can tell a wrong key from a forgery."""
         return "a_" + self.mac(b"relgraph-audit-key-id", b"")[:12]

@@ -11,6 +11,7 @@ from typing import Any
 from strawberry.types import Info as _Info
 
 from relgraph.api.admission import CostBudget
+from relgraph.api.audit_commit import Commit
 from relgraph.api.auth import Principal
 from relgraph.api.errors import LimitError, PermissionDeniedError
 from relgraph.api.readmodel import ReadModel
@@ -36,6 +37,11 @@ class Context:
     """The operation's estimated cost, once the cost limiter has priced it."""
     retry_after: int | None = None
     """Set when the budget refused the operation: the HTTP answer is 429 with Retry-After."""
+    defer_audit: bool = False
+    """The caller awaits the audit line itself (``audit_commit``) before answering; otherwise
+    the operation waits for its line to be durable before it returns."""
+    audit_commit: Commit | None = None
+    """The operation's queued audit line, when ``defer_audit``: no answer before it commits."""
 
     @contextmanager
     def admit(self, cost: int) -> Iterator[str | None]:

@@ -11,6 +11,8 @@ costs. The per-request deadline is checked by the context each time a node is bu
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -194,6 +196,15 @@ def _variable_firsts(
     return out
 
 
+COST_CACHE_SIZE = 1_000
+"""Costs remembered, most recently used first (as many as the parser cache holds)."""
+_costs: OrderedDict[tuple[object, ...], tuple[GraphQLSchema, DocumentNode, int]] = OrderedDict()
+"""Keyed by the schema's and document's identity (the parser cache hands out one document
+per query text; hashing an AST walks it); each entry holds both, so neither id is reused
+by another object while the entry lives."""
+_costs_lock = threading.Lock()
+
+
 def estimate_cost(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -201,10 +212,37 @@ def estimate_cost(
     variables: Mapping[str, Any] | None = None,
     cap: int = MAX_COST,
 ) -> int:
-    """The cost of the operation to run; ``cap + 1`` as soon as it is known to pass ``cap``."""
+    """The cost of the operation to run; ``cap + 1`` as soon as it is known to pass ``cap``.
+
+    Remembered per schema, document, operation, cap and the integer each variable counts
+    as (the only thing of the variables the cost reads): the same query with other ids
+    costs the same, and a client's stream of lookups is priced once.
+    """
     operation = _operation(document, operation_name)
     if operation is None:
         return 1
+    firsts = _variable_firsts(operation, variables)
+    key = (id(schema), id(document), operation_name, cap, tuple(firsts.items()))
+    with _costs_lock:
+        known = _costs.get(key)
+        if known is not None and known[0] is schema and known[1] is document:
+            _costs.move_to_end(key)
+            return known[2]
+    cost = _estimate(schema, document, operation, firsts, cap)
+    with _costs_lock:
+        _costs[key] = (schema, document, cost)
+        if len(_costs) > COST_CACHE_SIZE:
+            _costs.popitem(last=False)
+    return cost
+
+
+def _estimate(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    firsts: dict[str, int | None],
+    cap: int,
+) -> int:
     root = {
         "query": schema.query_type,
         "mutation": schema.mutation_type,
@@ -213,7 +251,7 @@ def estimate_cost(
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    estimator = _Estimator(schema, fragments, _variable_firsts(operation, variables), cap)
+    estimator = _Estimator(schema, fragments, firsts, cap)
     try:
         estimator.selections(operation.selection_set, root, 1, frozenset())
     except _OverLimitError:

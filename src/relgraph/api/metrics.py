@@ -8,6 +8,7 @@ request can grow the metrics (an operation name of 2 MB used to become a 2 MB la
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from typing import Any
 
 from graphql import DocumentNode, FieldNode, OperationDefinitionNode
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -50,13 +51,21 @@ class Metrics:
             buckets=BUCKETS,
             registry=self.registry,
         )
+        self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
+        """Each (root field, outcome)'s counter and histogram: ``labels()`` checks and locks
+        on every call, and this runs on every request. Bounded: both come from fixed sets."""
 
     def observe(
         self, field: str, seconds: float, outcome: str, codes: Iterable[ErrorCode] = ()
     ) -> None:
         """Count one request; ``field`` comes from :func:`root_field`, so it is bounded."""
-        self.requests.labels(field, outcome if outcome in OUTCOMES else "error").inc()
-        self.seconds.labels(field).observe(seconds)
+        outcome = outcome if outcome in OUTCOMES else "error"
+        children = self._children.get((field, outcome))
+        if children is None:
+            children = (self.requests.labels(field, outcome), self.seconds.labels(field))
+            self._children[(field, outcome)] = children
+        children[0].inc()
+        children[1].observe(seconds)
         for code in codes:
             self.errors.labels(ErrorCode(code).value).inc()
 

@@ -379,13 +379,14 @@ def build_read_model(store: Store) -> ReadModel:
     frames = stored_frames(store)
     model = ReadModel(build_projection(store), load_results(frames))
     stored = frames.get(VALUES_TABLE)
+    precedence = source_precedence(store)
     # Before the first analyze, the value is computed here by the same definition.
     model.set_values(
         PartyValues.from_frame(stored)
         if stored is not None
-        else values_of(model.projection, frames.get("possible_duplicates"))
+        else values_of(model.projection, frames.get("possible_duplicates"), precedence)
     )
-    model.audience = AudienceSource.from_frames(frames, source_precedence())
+    model.audience = AudienceSource.from_frames(frames, precedence)
     model.linked_graph()
     model.layering_index()
     return model

@@ -24,7 +24,7 @@ from relgraph.analytics.value import TABLE as VALUES_TABLE
 from relgraph.analytics.value import PartyValues
 from relgraph.engines.base import GraphEngine
 from relgraph.graph import Projection
-from relgraph.jobs.values import review_pairs, values_of
+from relgraph.jobs.values import review_pairs, source_precedence, values_of
 from relgraph.store.base import Store
 
 Progress = Callable[[str, int, int], None]
@@ -118,7 +118,7 @@ def analyze(
 
     def values_step() -> dict[str, pd.DataFrame]:
         # One value per party, read by households, groups and audiences alike.
-        found["values"] = values_of(projection, review_pairs(store))
+        found["values"] = values_of(projection, review_pairs(store), source_precedence(store))
         return {VALUES_TABLE: found["values"].frame()}
 
     def households_step() -> dict[str, pd.DataFrame]:

@@ -64,7 +64,7 @@ def audience_source(store: Store) -> AudienceSource:
     frames = stored_frames(store, AUDIENCE_RESULTS, arrow_text=True)
     if frames.get(model.PERSONS_TABLE) is None:
         raise AudienceError("The store holds no data yet: run `relgraph load DIR` first.")
-    return AudienceSource.from_frames(frames, source_precedence())
+    return AudienceSource.from_frames(frames, source_precedence(store))
 
 
 def choose(store: Store, criteria: Criteria) -> Audience:

@@ -3,22 +3,27 @@ precedence and the review band the definition (:mod:`relgraph.analytics.value`) 
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from relgraph import model
 from relgraph.analytics.value import PartyValues, party_values_of
 from relgraph.graph import Projection
-from relgraph.ingest.persons import SOURCE_PRIORITY
+from relgraph.ingest.load import META_SOURCE_SYSTEMS
+from relgraph.ingest.persons import source_priority
 from relgraph.store.base import Store, TableNotFoundError
 
 
-def source_precedence() -> tuple[str, ...]:
-    """Source systems, most authoritative first: the precedence identity resolution uses
+def source_precedence(store: Store) -> tuple[str, ...]:
+    """Source systems, most authoritative first: the precedence identity resolution used
     for a person's descriptive fields, and the value definition for record summaries.
 
-    The one seam to swap when the bank's own list (a mapping file) is stored.
+    The bank's own list when the last load had a mapping file naming it (stored beside the
+    load), else the model's four.
     """
-    return tuple(SOURCE_PRIORITY)
+    stored = store.meta().get(META_SOURCE_SYSTEMS)
+    return source_priority(tuple(json.loads(stored)) if stored else None)
 
 
 def review_pairs(store: Store) -> pd.DataFrame | None:
@@ -31,6 +36,8 @@ def review_pairs(store: Store) -> pd.DataFrame | None:
     return frame
 
 
-def values_of(projection: Projection, review: pd.DataFrame | None) -> PartyValues:
+def values_of(
+    projection: Projection, review: pd.DataFrame | None, precedence: tuple[str, ...]
+) -> PartyValues:
     """Every party's value over ``projection`` with the review band ``review``."""
-    return party_values_of(projection, review, source_precedence())
+    return party_values_of(projection, review, precedence)

@@ -1,0 +1,132 @@
+"""Group commit for the audit log: callers queue lines, one writer thread commits them.
+
+Whoever queues a line gets a :class:`Commit` and waits on it, from a thread
+(:meth:`Commit.wait`) or from the event loop (:meth:`Commit.wait_async`), until the batch
+holding the line is durable. The waiting holds no worker thread and no interpreter lock,
+so a busy server gathers every line that arrives during one commit's fsyncs into the next
+commit: batches grow with the load instead of the load queueing behind the disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable
+from typing import Any
+
+IDLE_SECONDS = 5.0
+"""The writer thread ends after this long without lines (the next line starts another)."""
+
+
+class Commit:
+    """One queued line, until the batch holding it is on disk (or failed)."""
+
+    __slots__ = ("_lock", "_waiters", "done", "error", "record")
+
+    def __init__(self, record: dict[str, Any], lock: threading.Lock) -> None:
+        self.record = record
+        self.done = False
+        self.error: Exception | None = None
+        self._lock = lock
+        """The committer's lock: guards ``done`` and ``_waiters`` against the writer."""
+        self._waiters: list[threading.Event | tuple[asyncio.AbstractEventLoop, Any]] = []
+
+    def wait(self) -> None:
+        """Block this thread until the line is durable; raise the writer's error if not."""
+        event: threading.Event | None = None
+        with self._lock:
+            if not self.done:
+                event = threading.Event()
+                self._waiters.append(event)
+        if event is not None:
+            event.wait()
+        if self.error is not None:
+            raise self.error
+
+    async def wait_async(self) -> None:
+        """Like :meth:`wait`, awaited on the running loop (no thread is held meanwhile).
+
+        A cancelled waiter does not withdraw the line: it is committed all the same.
+        """
+        future: asyncio.Future[None] | None = None
+        with self._lock:
+            if not self.done:
+                loop = asyncio.get_running_loop()
+                future = loop.create_future()
+                self._waiters.append((loop, future))
+        if future is not None:
+            await future
+        if self.error is not None:
+            raise self.error
+
+
+class GroupCommitter:
+    """A queue of lines and the thread that commits them, a batch at a time.
+
+    ``write`` gets the records of every line queued since the last batch, in order, and
+    makes them durable or raises; the error it raises is what each of those lines' waiters
+    gets. The thread starts with the first line and ends when idle.
+    """
+
+    def __init__(self, write: Callable[[list[dict[str, Any]]], None], name: str) -> None:
+        self._write = write
+        self._name = name
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._queue: list[Commit] = []
+        self._writer: threading.Thread | None = None
+
+    def submit(self, record: dict[str, Any]) -> Commit:
+        """Queue ``record``; the returned commit says when it is durable."""
+        commit = Commit(record, self._lock)
+        with self._lock:
+            self._queue.append(commit)
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._writer.start()
+            else:
+                self._wake.notify()
+        return commit
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if not self._queue:
+                    self._wake.wait(IDLE_SECONDS)
+                    if not self._queue:
+                        self._writer = None
+                        return
+                batch, self._queue = self._queue, []
+            error: Exception | None = None
+            try:
+                self._write([commit.record for commit in batch])
+            except Exception as exc:  # every waiter must hear of it, whatever it is
+                error = exc
+            self._finish(batch, error)
+
+    def _finish(self, batch: list[Commit], error: Exception | None) -> None:
+        """Wake every waiter of ``batch``: threads directly, each event loop with one call."""
+        events: list[threading.Event] = []
+        futures: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+        with self._lock:
+            for commit in batch:
+                commit.error, commit.done = error, True
+                for waiter in commit._waiters:
+                    if isinstance(waiter, threading.Event):
+                        events.append(waiter)
+                    else:
+                        futures.setdefault(waiter[0], []).append(waiter[1])
+                commit._waiters.clear()
+        for event in events:
+            event.set()
+        for loop, waiting in futures.items():
+            # A loop that has closed has nobody left to answer.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_resolve, waiting)
+
+
+def _resolve(futures: list[asyncio.Future[None]]) -> None:
+    for future in futures:
+        if not future.done():  # a waiter cancelled (client gone) needs no answer
+            future.set_result(None)
