@@ -37,7 +37,7 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 import numpy as np
@@ -287,7 +287,7 @@ class Audience:
 
         Columns: ``unit``, ``unit_id``, ``party_kind`` (person or enterprise), ``party_id``,
         ``customer_ids`` (``system:customer_id`` per source record), ``phone``, ``email``,
-        ``channel`` (most used), ``last_contact`` (UTC date), ``consent_marketing``; as
+        ``channel`` (most used), ``last_contact`` (date in ``RELGRAPH_DISPLAY_TZ``), ``consent_marketing``; as
         :mod:`relgraph.analytics.audience_contacts` defines them, unmasked.
         """
         if self.source is None:
@@ -312,7 +312,7 @@ class Audience:
                 "phone": book.phone[party],
                 "email": book.email[party],
                 "channel": book.channel[party],
-                "last_contact": _utc_dates(last),
+                "last_contact": _local_dates(last),
                 "consent_marketing": pd.array(consent, dtype="boolean"),
             }
         )
@@ -348,18 +348,20 @@ class Audience:
         return out
 
 
-def _utc_dates(ms: I64) -> npt.NDArray[np.object_]:
-    """UTC dates ``YYYY-MM-DD`` of epoch milliseconds (None for −1, never contacted)."""
-    text = np.datetime_as_string(np.asarray(ms, np.int64).astype("datetime64[ms]"), unit="D")
-    out = text.astype(object)
-    out[np.asarray(ms) < 0] = None
+def _local_dates(ms: I64) -> npt.NDArray[np.object_]:
+    """Dates ``YYYY-MM-DD`` of epoch milliseconds in ``RELGRAPH_DISPLAY_TZ`` (None for −1,
+    never contacted): the day the bank's staff would call it."""
+    ms = np.asarray(ms, np.int64)
+    local = pd.to_datetime(ms, unit="ms", utc=True).tz_convert(display_zone())
+    out = np.asarray(local.strftime("%Y-%m-%d"), dtype=object)
+    out[ms < 0] = None
     return out
 
 
-def _utc_date(ms: int) -> str | None:
+def _local_date(ms: int) -> str | None:
     if ms < 0:
         return None
-    return datetime.fromtimestamp(ms / 1000, UTC).date().isoformat()
+    return datetime.fromtimestamp(ms / 1000, display_zone()).date().isoformat()
 
 
 def _now_ms() -> int:
@@ -475,8 +477,8 @@ def _guard_warnings(source: AudienceSource, days: int, since_ms: int) -> list[st
     if source.newest_contact_ms < since_ms:
         return [
             f"notContactedWithinDays {days}: the newest contact on record "
-            f"({_utc_date(source.newest_contact_ms)}) is older than the window checked "
-            f"(from {_utc_date(since_ms)}), so nobody was left out as recently contacted; "
+            f"({_local_date(source.newest_contact_ms)}) is older than the window checked "
+            f"(from {_local_date(since_ms)}), so nobody was left out as recently contacted; "
             "load recent contacts, or set asOf to the day the contact data ends."
         ]
     return []
