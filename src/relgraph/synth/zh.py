@@ -64,15 +64,22 @@ def given_names(rng: np.random.Generator, male: BoolArray) -> tuple[Any, Any]:
     hanzi: list[Any] = []
     pinyin: list[Any] = []
     first: list[IntArray] = []
-    for slot, exponent in enumerate((0.5, 0.7, 0.7)):
+    # Single names concentrate on a few characters (张伟 is China's most common name); the two
+    # characters of a double name are spread wider, and the second slot favours other
+    # characters than the first (秀英: 秀 leads, 英 follows), so no one pair dominates.
+    for slot, exponent in enumerate((0.5, 0.4, 0.4)):
         chosen = []
         for sex_index, chars in enumerate((zh_vocab.MALE_CHARS, zh_vocab.FEMALE_CHARS)):
-            index = rng.choice(len(chars), size=n, p=_zipf(len(chars), exponent))
+            k = len(chars)
+            weights = _zipf(k, exponent)
+            if slot == 2:
+                weights = np.roll(weights, k // 2)
+            index = rng.choice(k, size=n, p=weights)
             if slot == 1:
                 first.append(index)
             elif slot == 2:
                 # Doubled characters (芳芳) are pet names, rare as registered names.
-                index = np.where(index == first[sex_index], (index + 1) % len(chars), index)
+                index = np.where(index == first[sex_index], (index + k // 3) % k, index)
             chosen.append((pick([c for c, _ in chars], index), pick([p for _, p in chars], index)))
         sex = pa.array(male)
         hanzi.append(pc.if_else(sex, chosen[0][0], chosen[1][0]))
