@@ -8,6 +8,7 @@ Rates of the deliberate defects a real Chinese bank's extract has (documented in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 import numpy as np
@@ -97,6 +98,17 @@ def full_width(text: Any) -> Any:
     return text
 
 
+def _where(mask: BoolArray, rewrite: Callable[[Any], Any], text: Any) -> Any:
+    """``text`` with ``rewrite`` applied to the rows of ``mask`` only (rewriting all is slow)."""
+    rows = np.flatnonzero(mask)
+    if rows.size == 0:
+        return text
+    changed = rewrite(text.take(pa.array(rows))).cast(text.type)
+    index = np.arange(len(text), dtype=np.int64)
+    index[rows] = len(text) + np.arange(rows.size, dtype=np.int64)
+    return pa.concat_arrays([text, changed]).take(pa.array(index))
+
+
 def card_name(surname_pinyin: Any, given_pinyin: Any) -> Any:
     """The name the card system embosses: pinyin in upper case, ``ZHANG XIUYING``."""
     return pc.utf8_upper(pc.binary_join_element_wise(surname_pinyin, given_pinyin, " "))
@@ -168,8 +180,8 @@ def id_numbers(
     style = np.where(rng.random(n) < np.where(primary, 0.97, 0.85), 0, rng.integers(1, 3, size=n))
     text = pc.choose(pa.array(style.astype(np.int8)), plain, spaced, pc.utf8_lower(plain))
     wide = (system == _WEALTH) & (rng.random(n) < FULL_WIDTH_SHARE)
-    text = pc.if_else(pa.array(wide), full_width(text), text)
-    text = pc.if_else(pa.array(excel), _excel(plain), text)
+    text = _where(wide, full_width, text)
+    text = pc.if_else(pa.array(excel), _where(excel, _excel, plain), text)
     text = pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), text)
     return text, bad, excel
 
@@ -196,7 +208,7 @@ def phones(rng: np.random.Generator, chars: Chars, system: IntArray) -> Any:
     )
     text = pc.choose(pa.array(style.astype(np.int8)), *forms)
     wide = (system == _WEALTH) & (rng.random(n) < FULL_WIDTH_SHARE)
-    return pc.if_else(pa.array(wide), full_width(text), text)
+    return _where(wide, full_width, text)
 
 
 def _flag(rng: np.random.Generator, varied: BoolArray, share: float) -> Any:
@@ -263,4 +275,5 @@ def address(
             room_word,
         ]
     text = pc.binary_join_element_wise(*parts, "")
-    return pc.if_else(_flag(rng, varied, 0.2), full_width(text), text)
+    wide = varied & (rng.random(n) < 0.2)
+    return _where(wide, full_width, text)
