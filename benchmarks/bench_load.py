@@ -79,9 +79,8 @@ class Run:
 
 def bank(customers: int, seed: int, fmt: str, dirty: float, locale: str = "en") -> Path:
     """The benchmark bank, synthesised on first use (the en bank keeps its old folder name)."""
-    out = DATA / f"bank-{customers}-{seed}-{fmt}-{dirty:g}" + (
-        "" if locale == "en" else f"-{locale}"
-    )
+    suffix = "" if locale == "en" else f"-{locale}"
+    out = DATA / f"bank-{customers}-{seed}-{fmt}-{dirty:g}{suffix}"
     if not (out / "transfers.csv").exists() and not (out / "transfers.parquet").exists():
         from relgraph.synth import generate
 
