@@ -77,14 +77,15 @@ class Run:
         )
 
 
-def bank(customers: int, seed: int, fmt: str, dirty: float) -> Path:
-    """The benchmark bank, synthesised on first use."""
-    out = DATA / f"bank-{customers}-{seed}-{fmt}-{dirty:g}"
+def bank(customers: int, seed: int, fmt: str, dirty: float, locale: str = "en") -> Path:
+    """The benchmark bank, synthesised on first use (the en bank keeps its old folder name)."""
+    suffix = "" if locale == "en" else f"-{locale}"
+    out = DATA / f"bank-{customers}-{seed}-{fmt}-{dirty:g}{suffix}"
     if not (out / "transfers.csv").exists() and not (out / "transfers.parquet").exists():
         from relgraph.synth import generate
 
         print(f"synthesising {customers:,} customers into {out} …", file=sys.stderr)
-        generate(customers, seed, out, fmt, dirty)
+        generate(customers, seed, out, fmt, dirty, locale=locale)
     return out
 
 
@@ -117,9 +118,10 @@ def main() -> None:
     parser.add_argument("--format", choices=("csv", "parquet"), default="csv")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--dirty", type=float, default=0.0)
+    parser.add_argument("--locale", choices=("en", "zh"), default="en")
     args = parser.parse_args()
     DATA.mkdir(exist_ok=True)
-    source = bank(args.customers, args.seed, args.format, args.dirty)
+    source = bank(args.customers, args.seed, args.format, args.dirty, args.locale)
 
     runs: list[Run] = []
     for i in range(args.repeats):
@@ -133,7 +135,7 @@ def main() -> None:
         )
     print(
         f"## relgraph load + projection: {args.customers:,} customers, {args.format}, "
-        f"dirty {args.dirty:g}, seed {args.seed}\n"
+        f"dirty {args.dirty:g}, seed {args.seed}, locale {args.locale}\n"
     )
     print(
         "| run | load (s) | projection (s) | load + projection (s) | unchanged reload (s) "

@@ -4,7 +4,7 @@ Each repeat runs ``generate`` in a fresh child process writing to a temporary di
 the peak resident set size is that of one generation (read from the child's resource usage
 as the parent reaps it). Prints a markdown table; the summary row is the median of repeats.
 
-    .venv/bin/python benchmarks/bench_synth.py --customers 1000000 --repeats 3 --format csv
+    .venv/bin/python benchmarks/bench_synth.py --customers 1000000 --repeats 3 --format csv --locale zh
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ import json, sys, time
 from pathlib import Path
 from relgraph.synth import generate
 customers, seed, out, fmt = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
+locale = sys.argv[5]
 started = time.perf_counter()
-counts = generate(customers, seed, out, fmt)
+counts = generate(customers, seed, out, fmt, locale=locale)
 print(json.dumps({"seconds": time.perf_counter() - started, "counts": counts}))
 """
 
@@ -46,12 +47,12 @@ class Run:
         return (self.generate_s, self.process_s, self.peak_rss_mb, self.output_mb)
 
 
-def run_once(customers: int, seed: int, fmt: str) -> Run:
+def run_once(customers: int, seed: int, fmt: str, locale: str = "en") -> Run:
     """Generate one bank in a child process; return its timings, peak RSS and row counts."""
     with tempfile.TemporaryDirectory(prefix="bench-synth-") as tmp:
         started = time.perf_counter()
         child = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, str(customers), str(seed), tmp, fmt],
+            [sys.executable, "-c", _CHILD, str(customers), str(seed), tmp, fmt, locale],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -81,18 +82,22 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--format", choices=("csv", "parquet"), default="csv")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--locale", choices=("en", "zh"), default="en")
     args = parser.parse_args()
 
     runs: list[Run] = []
     for i in range(args.repeats):
-        run = run_once(args.customers, args.seed, args.format)
+        run = run_once(args.customers, args.seed, args.format, args.locale)
         runs.append(run)
         print(
             f"repeat {i + 1}: generate {run.generate_s:.1f} s, peak RSS {run.peak_rss_mb:.0f} MB",
             file=sys.stderr,
         )
 
-    print(f"## relgraph synth: {args.customers:,} customers, {args.format}, seed {args.seed}\n")
+    print(
+        f"## relgraph synth: {args.customers:,} customers, {args.format}, seed {args.seed}, "
+        f"locale {args.locale}\n"
+    )
     print("| run | generate (s) | process (s) | peak RSS (MB) | output (MB) |")
     print("|---|---:|---:|---:|---:|")
     for i, run in enumerate(runs, start=1):

@@ -32,6 +32,16 @@ class FileFormat(StrEnum):
     parquet = "parquet"
 
 
+class Locale(StrEnum):
+    zh = "zh"
+    en = "en"
+
+
+class ExportStyle(StrEnum):
+    plain = "plain"
+    bank = "bank"
+
+
 @app.command()
 def synth(
     out: Annotated[
@@ -46,6 +56,17 @@ def synth(
         float,
         typer.Option("--dirty", help="Fraction of malformed rows to add (exercises quarantine)."),
     ] = 0.0,
+    locale: Annotated[
+        Locale,
+        typer.Option("--locale", help="zh: hanzi names, Chinese addresses; en: the pinyin bank."),
+    ] = Locale.zh,
+    export_style: Annotated[
+        ExportStyle,
+        typer.Option(
+            "--export-style",
+            help="bank: some files as a Chinese bank exports them, with mapping.yaml (zh only).",
+        ),
+    ] = ExportStyle.plain,
 ) -> None:
     """Write a synthetic bank with planted ground truth (households, groups, laundering, …)."""
     from relgraph.synth import generate
@@ -59,7 +80,16 @@ def synth(
             update("synthesising: " + stage, len(stages), len(stages) + 1)
 
         try:
-            counts = generate(customers, seed, out, fmt.value, dirty, progress=on_stage)
+            counts = generate(
+                customers,
+                seed,
+                out,
+                fmt.value,
+                dirty,
+                progress=on_stage,
+                locale=locale.value,
+                export_style=export_style.value,
+            )
         except ValueError as exc:
             fail(str(exc))
     table = Table(title=f"synthetic bank in {out} ({time.perf_counter() - started:.1f} s)")

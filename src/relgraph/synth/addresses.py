@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from relgraph.synth import vocab
+from relgraph.synth import vocab, zh, zh_vocab
 from relgraph.synth.ids import FloatArray, IntArray, numbers_text, pick, unique_ints
 
 _N_DISTRICTS = len(vocab.DISTRICTS)
@@ -39,8 +39,10 @@ class Addresses:
         return _CITY_OF_DISTRICT[self.district]
 
 
-def cities() -> tuple[str, ...]:
-    """Distinct city names, in first-seen order of ``vocab.DISTRICTS``."""
+def cities(locale: str = "en") -> tuple[str, ...]:
+    """Distinct city names, in first-seen order of ``vocab.DISTRICTS`` (hanzi in ``zh``)."""
+    if locale == "zh":
+        return tuple(dict.fromkeys(d[1] for d in zh_vocab.DISTRICTS))
     return tuple(dict.fromkeys(d[0] for d in vocab.DISTRICTS))
 
 
@@ -92,6 +94,7 @@ def render(
     rows: IntArray,
     variation: float | FloatArray,
     office: bool,
+    locale: str = "en",
 ) -> Any:
     """Spell the addresses ``rows`` as text, each varied with probability ``variation`` (per row).
 
@@ -99,7 +102,21 @@ def render(
     Beijing`` (``Floor 12, 88 Jianguo Road, …`` for an office). A varied spelling abbreviates
     words (``Apt``, ``Bldg.``, ``Rd.``, ``St``, ``Ave.``, ``Dist.``), drops or doubles separators
     and changes case — all of which the ingest normaliser maps back to the same text.
+    The zh locale writes Chinese addresses instead (:func:`relgraph.synth.zh.address`).
     """
+    if locale == "zh":
+        return zh.address(
+            rng,
+            addresses.district[rows],
+            addresses.street[rows],
+            addresses.street_type[rows],
+            addresses.number[rows],
+            addresses.building[rows],
+            addresses.floor[rows],
+            addresses.unit[rows],
+            variation,
+            office,
+        )
     n = rows.size
     varied = rng.random(n) < variation
     district = addresses.district[rows]

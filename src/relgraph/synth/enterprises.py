@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from relgraph import model
-from relgraph.synth import addresses, vocab
+from relgraph.synth import addresses, vocab, zh_vocab
 from relgraph.synth.frame import Coded, Fixed, Frame
 from relgraph.synth.ids import (
     ENTERPRISE_DIGITS,
@@ -108,37 +108,49 @@ def _layout(rng: np.random.Generator, customers: int) -> tuple[IntArray, IntArra
     return kind, group, sizes
 
 
-def _brands(rng: np.random.Generator, n: int) -> Any:
-    head = pick(vocab.BRAND_HEADS, rng.integers(0, len(vocab.BRAND_HEADS), size=n))
-    tail = pick(vocab.BRAND_TAILS, rng.integers(0, len(vocab.BRAND_TAILS), size=n))
+def _brands(rng: np.random.Generator, n: int, zh_locale: bool) -> Any:
+    heads = zh_vocab.BRAND_HEADS if zh_locale else vocab.BRAND_HEADS
+    tails = zh_vocab.BRAND_TAILS if zh_locale else vocab.BRAND_TAILS
+    head = pick(heads, rng.integers(0, len(vocab.BRAND_HEADS), size=n))
+    tail = pick(tails, rng.integers(0, len(vocab.BRAND_TAILS), size=n))
     return pc.binary_join_element_wise(head, tail, "")
 
 
 def _names(
-    rng: np.random.Generator, kind: IntArray, industry: IntArray, group: IntArray, city: IntArray
+    rng: np.random.Generator,
+    kind: IntArray,
+    industry: IntArray,
+    group: IntArray,
+    city: IntArray,
+    locale: str,
 ) -> Any:
     n = kind.size
-    city_name = pick(addresses.cities(), city)
-    brand = _brands(rng, n)
+    zh_locale = locale == "zh"
+    # Chinese firm names run together (深圳市华信科技有限公司); English ones take spaces.
+    gap = "" if zh_locale else " "
+    city_name = pick(addresses.cities(locale), city)
+    brand = _brands(rng, n, zh_locale)
     first = np.flatnonzero(np.r_[True, group[1:] != group[:-1]] & (group >= 0))
-    group_brand = _brands(rng, max(int(group.max()) + 1, 1))
+    group_brand = _brands(rng, max(int(group.max()) + 1, 1), zh_locale)
     brand = pc.if_else(
         pa.array(group >= 0), group_brand.take(pa.array(np.maximum(group, 0))), brand
     )
-    suffix = pick(vocab.INDUSTRY_SUFFIX, industry)
-    name = pc.binary_join_element_wise(city_name, brand, suffix, " ")
+    suffix = pick(zh_vocab.INDUSTRY_SUFFIX if zh_locale else vocab.INDUSTRY_SUFFIX, industry)
+    name = pc.binary_join_element_wise(city_name, brand, suffix, gap)
     holding = np.zeros(n, dtype=bool)
     holding[first] = True
+    holding_suffix = zh_vocab.HOLDING_SUFFIX if zh_locale else "Holdings Group Co., Ltd."
     name = pc.if_else(
-        pa.array(holding), pc.binary_join_element_wise(brand, "Holdings Group Co., Ltd.", " "), name
+        pa.array(holding), pc.binary_join_element_wise(brand, holding_suffix, gap), name
     )
     util = np.flatnonzero(kind == UTILITY)
     template = util % len(vocab.UTILITY_NAMES)
     util_city = (util // len(vocab.UTILITY_NAMES)) % len(addresses.cities())
+    templates = zh_vocab.UTILITY_NAMES if zh_locale else [t for t, _ in vocab.UTILITY_NAMES]
     util_names = pc.binary_join_element_wise(
-        pick([t.split("{city}")[0] for t, _ in vocab.UTILITY_NAMES], template),
-        pick(addresses.cities(), util_city),
-        pick([t.split("{city}")[1] for t, _ in vocab.UTILITY_NAMES], template),
+        pick([t.split("{city}")[0] for t in templates], template),
+        pick(addresses.cities(locale), util_city),
+        pick([t.split("{city}")[1] for t in templates], template),
         "",
     )
     index = np.full(n, -1, dtype=np.int64)
@@ -399,7 +411,7 @@ def build(
     enterprise_id = prefixed("E", number, ENTERPRISE_DIGITS)
     industry = _industries(rng, kind)
     office = addresses.draw(rng, n)
-    name = _names(rng, kind, industry, group, office.city)
+    name = _names(rng, kind, industry, group, office.city, people.locale)
     region = np.array([int(d[2]) for d in vocab.DISTRICTS], dtype=np.int64)[office.district]
 
     group_stakes = _group_holdings(rng, group, sizes, controller, adults)
@@ -462,7 +474,7 @@ def build(
             "name": name,
             "credit_code": credit_codes(rng, region),
             "address": addresses.render(
-                rng, office, np.arange(n, dtype=np.int64), 0.3, office=True
+                rng, office, np.arange(n, dtype=np.int64), 0.3, office=True, locale=people.locale
             ),
             "phone": _phones(rng, office, owner_phone, small),
         },

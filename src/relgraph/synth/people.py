@@ -10,9 +10,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from relgraph.synth import addresses, clock, vocab
+from relgraph.synth import addresses, clock, vocab, zh, zh_vocab
 from relgraph.synth.households import CHILD, HEAD, PARENT, SIBLING, SPOUSE, Households
-from relgraph.synth.ids import BoolArray, Chars, IntArray, digits, pick, resident_ids, unique_ints
+from relgraph.synth.ids import (
+    BoolArray,
+    Chars,
+    FloatArray,
+    IntArray,
+    digits,
+    pick,
+    resident_ids,
+    unique_ints,
+)
 
 RECORDS_PER_PERSON: Final = (0.77, 0.15, 0.055, 0.025)
 """Share of persons recorded in 1, 2, 3, 4 source systems (23% have 2+ records)."""
@@ -36,9 +45,9 @@ class People:
     male: BoolArray
     birth_days: IntArray
     surname: IntArray
-    """Index into ``vocab.SURNAMES``."""
+    """Index into ``vocab.SURNAMES`` (``zh_vocab.SURNAMES`` in the zh locale)."""
     given: Any
-    """Given name in pinyin, capitalised (``Xiuying``)."""
+    """Given name in pinyin, capitalised (``Xiuying``); in hanzi (``秀英``) in the zh locale."""
     id_chars: Chars
     """Resident identity number, ASCII ``(n, 18)``."""
     phone: Chars
@@ -47,6 +56,15 @@ class People:
     """Lower-case e-mail address, null when the person gave none."""
     homes: addresses.Addresses
     """One address per dwelling (``households.dwelling`` indexes it)."""
+    locale: str = "en"
+    given_pinyin: Any = None
+    """zh locale: the given name in pinyin, lower case (``xiuying``)."""
+
+    def surname_labels(self) -> list[str]:
+        """Surname text per index of ``surname`` (hanzi in the zh locale)."""
+        if self.locale == "zh":
+            return [s for s, _, _ in zh_vocab.SURNAMES]
+        return [s for s, _ in vocab.SURNAMES]
 
     @property
     def n(self) -> int:
@@ -110,8 +128,9 @@ def _birth_days(rng: np.random.Generator, hh: Households) -> IntArray:
     return birth.astype(np.int64)
 
 
-def _surnames(rng: np.random.Generator, hh: Households, male: BoolArray) -> IntArray:
-    weights = np.array([w for _, w in vocab.SURNAMES])
+def _surnames(
+    rng: np.random.Generator, hh: Households, male: BoolArray, weights: FloatArray
+) -> IntArray:
     own = rng.choice(weights.size, size=hh.n_persons, p=weights / weights.sum())
     head = hh.head()
     spouse = np.where(hh.role[np.minimum(head + 1, hh.n_persons - 1)] == SPOUSE, head + 1, head)
@@ -138,13 +157,13 @@ def _given_names(rng: np.random.Generator, male: BoolArray) -> Any:
     return pc.if_else(two, pc.binary_join_element_wise(first, second, ""), first)
 
 
-def _phones(rng: np.random.Generator, hh: Households) -> Chars:
+def _phones(rng: np.random.Generator, hh: Households, shared_share: float) -> Chars:
     n = hh.n_persons
     code = unique_ints(rng, 0, len(vocab.MOBILE_PREFIXES) * 10**8, n)
     prefix = np.array(vocab.MOBILE_PREFIXES, dtype=np.int64)[code // 10**8]
     number = prefix * 10**8 + code % 10**8
     head = hh.head()
-    sharing = (hh.size[hh.household] > 1) & (rng.random(hh.n_households) < SHARED_PHONE_SHARE)[
+    sharing = (hh.size[hh.household] > 1) & (rng.random(hh.n_households) < shared_share)[
         hh.household
     ]
     # An elderly parent or a child often leaves the head's mobile as their contact number.
@@ -153,9 +172,15 @@ def _phones(rng: np.random.Generator, hh: Households) -> Chars:
     return digits(number, 11) + 48
 
 
-def _emails(rng: np.random.Generator, surname: IntArray, given: Any, birth_days: IntArray) -> Any:
+def _emails(
+    rng: np.random.Generator,
+    spelled: list[str],
+    surname: IntArray,
+    given: Any,
+    birth_days: IntArray,
+) -> Any:
     n = surname.size
-    sn = pc.utf8_lower(pick([s for s, _ in vocab.SURNAMES], surname))
+    sn = pc.utf8_lower(pick(spelled, surname))
     gn = pc.utf8_lower(given)
     year = (
         birth_days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
@@ -191,7 +216,11 @@ def _emails(rng: np.random.Generator, surname: IntArray, given: Any, birth_days:
 
 
 def build(
-    rng: np.random.Generator, hh: Households, n_records: IntArray, has_core: BoolArray
+    rng: np.random.Generator,
+    hh: Households,
+    n_records: IntArray,
+    has_core: BoolArray,
+    locale: str = "en",
 ) -> People:
     """Draw the attributes of every person.
 
@@ -203,6 +232,8 @@ def build(
         Households (fixes the number of persons, roles and dwellings).
     n_records, has_core
         From :func:`plan`.
+    locale
+        ``en`` (pinyin names) or ``zh`` (hanzi names with their pinyin).
 
     Returns
     -------
@@ -215,8 +246,14 @@ def build(
     male = np.where(hh.role == SPOUSE, ~coin[head], coin)
     male = np.where(hh.role == HEAD, coin, male)
     birth_days = _birth_days(rng, hh)
-    surname = _surnames(rng, hh, male)
-    given = _given_names(rng, male)
+    if locale == "zh":
+        surname = _surnames(rng, hh, male, zh.surname_weights())
+        given, given_pinyin = zh.given_names(rng, male)
+        spelled = [p for _, p, _ in zh_vocab.SURNAMES]
+    else:
+        surname = _surnames(rng, hh, male, np.array([w for _, w in vocab.SURNAMES]))
+        given = given_pinyin = _given_names(rng, male)
+        spelled = [s for s, _ in vocab.SURNAMES]
     homes = addresses.draw(rng, hh.n_dwellings)
     # Most were born where they live; the rest moved in from another region.
     home_district = homes.district[hh.dwelling]
@@ -224,8 +261,8 @@ def build(
     born_in = np.where(rng.random(n) < 0.6, home_district, elsewhere)
     region = np.array([int(d[2]) for d in vocab.DISTRICTS], dtype=np.int64)[born_in]
     id_chars = resident_ids(rng, region, birth_days, male)
-    phone = _phones(rng, hh)
-    email = _emails(rng, surname, given, birth_days)
+    phone = _phones(rng, hh, zh.SHARED_PHONE_SHARE if locale == "zh" else SHARED_PHONE_SHARE)
+    email = _emails(rng, spelled, surname, given_pinyin, birth_days)
     return People(
         households=hh,
         has_core=has_core,
@@ -238,4 +275,6 @@ def build(
         phone=phone,
         email=email,
         homes=homes,
+        locale=locale,
+        given_pinyin=given_pinyin,
     )

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from relgraph.synth import addresses, vocab
+from relgraph.synth import addresses, vocab, zh, zh_vocab
 from relgraph.synth.ids import (
     CUSTOMER_DIGITS,
     SYSTEM_PREFIXES,
@@ -35,6 +35,8 @@ TYPO_SHARE: Final = 0.02
 """Share of duplicate (non-primary) records with a typo'd id digit or transposed phone digits."""
 HOTLINE_SHARE: Final = 0.003
 """Share of records whose phone is a bank hotline typed in by the customer."""
+NOISE_DEFECTS: Final = ("digit_typo", "digits_transposed", "hotline", "bad_check_char", "excel")
+"""``record_noise.csv`` defects; the last two only in the zh locale."""
 MISSING_ID_SHARE: Final = (0.01, 0.4, 0.02, 0.02)
 """Per source system: share of records without an id number (card onboarding skipped it)."""
 
@@ -225,7 +227,10 @@ def build(rng: np.random.Generator, people: People) -> Records:
     hotline = np.flatnonzero(rng.random(n) < HOTLINE_SHARE)
     hotline = np.setdiff1d(hotline, phone_typo)
 
-    phone = _phones(rng, phone_chars, is_primary)
+    zh_locale = people.locale == "zh"
+    phone = (
+        zh.phones(rng, phone_chars, system) if zh_locale else _phones(rng, phone_chars, is_primary)
+    )
     hotline_mask = np.zeros(n, dtype=bool)
     hotline_mask[hotline] = True
     hotline_text = pick(vocab.HOTLINES, rng.integers(0, len(vocab.HOTLINES), size=n))
@@ -236,27 +241,49 @@ def build(rng: np.random.Generator, people: People) -> Records:
     missing_addr = rng.random(n) < np.where(system == CARD, 0.15, 0.03)
     home = people.households.dwelling[person]
     address = addresses.render(
-        rng, people.homes, home, np.where(is_primary, 0.3, 0.8), office=False
+        rng, people.homes, home, np.where(is_primary, 0.3, 0.8), office=False, locale=people.locale
     )
     address = pc.if_else(pa.array(missing_addr), pa.scalar(None, pa.string()), address)
+    if zh_locale:
+        labels = people.surname_labels()
+        name = zh.record_names(
+            rng,
+            pick(labels, people.surname[person]),
+            people.given.take(pa.array(person)),
+            pick([p for _, p, _ in zh_vocab.SURNAMES], people.surname[person]),
+            people.given_pinyin.take(pa.array(person)),
+            system,
+            is_primary,
+        )
+        id_text, bad_check, excel = zh.id_numbers(rng, id_chars, missing_id, system, is_primary)
+        # A typo'd id keeps its own defect; the locale's defects go on the other records.
+        id_clean = np.ones(n, dtype=bool)
+        id_clean[id_typo] = False
+        bad_check_rows = np.flatnonzero(bad_check & id_clean)
+        excel_rows = np.flatnonzero(excel & id_clean)
+    else:
+        name = _names(rng, people, person, is_primary)
+        id_text = _id_numbers(rng, id_chars, missing_id, is_primary)
+        bad_check_rows = excel_rows = np.zeros(0, dtype=np.int64)
     text = {
-        "name": _names(rng, people, person, is_primary),
-        "id_number": _id_numbers(rng, id_chars, missing_id, is_primary),
+        "name": name,
+        "id_number": id_text,
         "phone": phone,
         "email": _emails(rng, email_base, missing_email),
         "address": address,
     }
     birth_valid = ~((system == CARD) & (rng.random(n) < 0.08))
 
-    noise_rows = np.concatenate([id_typo, phone_typo, hotline])
-    noise_field = np.repeat([0, 1, 1], [id_typo.size, phone_typo.size, hotline.size])
-    noise_defect = np.repeat([0, 1, 2], [id_typo.size, phone_typo.size, hotline.size])
+    noise_rows = np.concatenate([id_typo, phone_typo, hotline, bad_check_rows, excel_rows])
+    sizes = [id_typo.size, phone_typo.size, hotline.size, bad_check_rows.size, excel_rows.size]
+    noise_field = np.repeat([0, 1, 1, 0, 0], sizes)
+    noise_defect = np.repeat([0, 1, 2, 3, 4], sizes)
     sort = np.argsort(noise_rows, kind="stable")
     noise = pa.table(
         {
             "customer_id": customer_id.take(pa.array(noise_rows[sort])),
             "field": pick(["id_number", "phone"], noise_field[sort]),
-            "defect": pick(["digit_typo", "digits_transposed", "hotline"], noise_defect[sort]),
+            "defect": pick(NOISE_DEFECTS, noise_defect[sort]),
         }
     )
     return Records(

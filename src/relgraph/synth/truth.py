@@ -27,7 +27,9 @@ Every file has a header row. Ids are those of the input tables.
     Customer rows whose identity fields were deliberately corrupted, so they do not
     normalise to the person's other rows: ``id_number``/``digit_typo`` (one digit of the
     first 17 changed), ``phone``/``digits_transposed`` (two adjacent digits swapped),
-    ``phone``/``hotline`` (a bank hotline instead of the customer's number). Missing
+    ``phone``/``hotline`` (a bank hotline instead of the customer's number); in the zh
+    locale also ``id_number``/``bad_check_char`` (a wrong check character) and
+    ``id_number``/``excel`` (the number as Excel shows it, ``1.10105E+17``). Missing
     values (e.g. no id number on card records) are not listed.
 ``dirty.csv`` — ``table, key, line, defect``
     Malformed rows added by ``--dirty``: the table, the row's key columns joined by ``|``,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -45,6 +46,8 @@ def write(
     fmt: Fmt,
     dirty: DirtyRows | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    transform: Callable[[Any], Any] | None = None,
+    encoding: str = "utf-8",
 ) -> int:
     """Write ``frame`` (and its dirty rows) to ``path``.
 
@@ -60,6 +63,11 @@ def write(
         Malformed rows to interleave, or None.
     chunk_rows
         Rows rendered at a time.
+    transform
+        CSV only: rewrites each rendered chunk (all text) before it is written, e.g. into a
+        bank's own headers and codes.
+    encoding
+        CSV only, with ``transform``: the file's text encoding (``gb18030``, ``utf-8-sig`` …).
 
     Returns
     -------
@@ -68,6 +76,19 @@ def write(
     """
     schema = frame.schema(fmt)
     written = 0
+    if transform is not None:
+        if fmt != "csv":
+            raise ValueError("a transformed table can only be written as CSV")
+        with path.open("wb") as out:
+            for i, chunk in enumerate(_chunks(frame, fmt, dirty, chunk_rows)):
+                buffer = pa.BufferOutputStream()
+                options = pacsv.WriteOptions(include_header=i == 0)
+                pacsv.write_csv(transform(chunk), buffer, write_options=options)
+                text = buffer.getvalue().to_pybytes().decode("utf-8")
+                # The BOM of utf-8-sig belongs at the start of the file only.
+                out.write(text.encode(encoding if i == 0 else encoding.replace("-sig", "")))
+                written += chunk.num_rows
+        return written
     if fmt == "csv":
         with pacsv.CSVWriter(str(path), schema) as csv_writer:
             for chunk in _chunks(frame, fmt, dirty, chunk_rows):
