@@ -57,7 +57,9 @@ def test_synth_load_stats_analyze(tmp_path: Path) -> None:
 
 def test_load_without_a_required_table_fails_clearly(tmp_path: Path) -> None:
     bank = tmp_path / "bank"
-    runner.invoke(app, ["synth", "--out", str(bank), "--customers", "50"])
+    runner.invoke(
+        app, ["synth", "--out", str(bank), "--customers", "50", "--export-style", "plain"]
+    )
     (bank / "customers.csv").unlink()
     result = runner.invoke(app, ["load", str(bank), "--data-dir", str(tmp_path / "data")])
     assert result.exit_code == 2

@@ -61,16 +61,20 @@ def synth(
         typer.Option("--locale", help="zh: hanzi names, Chinese addresses; en: the pinyin bank."),
     ] = Locale.zh,
     export_style: Annotated[
-        ExportStyle,
+        ExportStyle | None,
         typer.Option(
             "--export-style",
-            help="bank: some files as a Chinese bank exports them, with mapping.yaml (zh only).",
+            help="bank: some files as a Chinese bank exports them, with mapping.yaml (zh and "
+            "CSV only); plain: one <table>.csv per table. Default: bank for zh CSV, else plain.",
         ),
-    ] = ExportStyle.plain,
+    ] = None,
 ) -> None:
     """Write a synthetic bank with planted ground truth (households, groups, laundering, …)."""
     from relgraph.synth import generate
 
+    if export_style is None:  # a Chinese bank's export unless asked otherwise
+        bank = locale is Locale.zh and fmt.value == "csv"
+        export_style = ExportStyle.bank if bank else ExportStyle.plain
     started = time.perf_counter()
     with progress() as update:
         stages: list[str] = []

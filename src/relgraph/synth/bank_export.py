@@ -1,7 +1,8 @@
 """``--export-style bank``: some tables written as a Chinese bank's systems export them.
 
-The card system's customers go to ``客户信息_信用卡.csv`` (GB 18030, Chinese headers, ``男``/``女``,
-``是``/``否``, birth dates ``19800131``); core banking's accounts, family ties, shareholdings,
+Every system's customers go to one ECIF-style extract, ``客户信息.csv`` (GB 18030, Chinese
+headers, the source system as ``核心``/``信用卡``/``贷款``/``理财``, ``男``/``女``, ``是``/``否``,
+birth dates ``19800131``); core banking's accounts, family ties, shareholdings,
 positions and transfers go to Chinese-named UTF-8 files with the bank's codes (``正常``,
 ``配偶``, ``法定代表人``, ``60%``, ``20240106 101500``, ``人民币``) and amounts with thousands
 separators. ``mapping.yaml`` (the format of ``relgraph load --mapping``) maps every file,
@@ -53,11 +54,12 @@ _PRODUCT: Final = {"deposit": "存款", "card": "信用卡", "loan": "贷款", "
 
 FILES: Final = (
     BankFile(
-        name="客户信息_信用卡.csv",
+        name="客户信息.csv",
         table="customers",
         encoding="gb18030",
         columns={
             "customer_id": "客户号",
+            "source_system": "来源系统",
             "name": "客户姓名",
             "id_number": "证件号码",
             "birth_date": "出生日期",
@@ -78,13 +80,11 @@ FILES: Final = (
             "gender": {"M": "男", "F": "女", "U": "未知"},
             "segment": {"mass": "大众", "affluent": "富裕", "private": "私行", "business": "小微"},
             "risk_rating": {"low": "低", "medium": "中", "high": "高"},
-            "products": {"card": "信用卡"},
+            "source_system": {"core": "核心", "card": "信用卡", "loan": "贷款", "wealth": "理财"},
             "consent_marketing": {"true": "是", "false": "否"},
         },
         formats={"birth_date": _DATE},
-        constants={"source_system": "card"},
         amounts=("aum", "deposits", "loans", "card_spend_12m"),
-        source_system="card",
     ),
     BankFile(
         name="账户信息.csv",
