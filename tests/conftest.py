@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from tests import neo4j_server
@@ -53,3 +55,27 @@ def _neo4j_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("NEO4J_URI", login.uri)
     monkeypatch.setenv("NEO4J_USERNAME", login.username)
     monkeypatch.setenv("NEO4J_PASSWORD", login.password)
+
+
+@pytest.fixture(scope="session")
+def synthetic_bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 1,000-customer synthetic bank (CSV files) for the neo4j-marked tests to load."""
+    from relgraph.synth import generate
+
+    bank = tmp_path_factory.mktemp("synthetic-bank") / "bank"
+    generate(1_000, 7, bank, "csv")
+    return bank
+
+
+@pytest.fixture(scope="session")
+def synthetic_tables(
+    synthetic_bank: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, pa.Table]:
+    """``synthetic_bank``'s canonical tables, as the embedded store's load made them."""
+    from relgraph.ingest import load_directory
+    from relgraph.store.embedded import EmbeddedStore
+
+    data = tmp_path_factory.mktemp("synthetic-embedded")
+    with EmbeddedStore(data) as store:
+        load_directory(synthetic_bank, store, data)
+        return {name: store.read_table(name) for name in store.table_names()}

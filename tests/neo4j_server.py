@@ -91,8 +91,12 @@ def build() -> None:
         raise RuntimeError(f"`make neo4j` failed (exit {done.returncode}):\n{tail}")
 
 
-def start(home: Path, timeout: float = 300.0) -> RunningServer:
-    """Starts a server with its data under ``home``; returns when it accepts Bolt logins."""
+def start(home: Path, timeout: float = 300.0, *, gds: bool = True) -> RunningServer:
+    """Starts a server with its data under ``home``; returns when it accepts Bolt logins.
+
+    ``gds=False`` starts it without the GDS procedures and functions (as a Neo4j without the
+    plugin). A ``home`` a server ran in before is reopened with its data (and a new password).
+    """
     home.mkdir(parents=True, exist_ok=True)
     login_password = secrets.token_urlsafe(18)
     env = {**os.environ, "NEO4J_USERNAME": "neo4j", "NEO4J_PASSWORD": login_password}
@@ -101,7 +105,10 @@ def start(home: Path, timeout: float = 300.0) -> RunningServer:
     # Output goes to files (not pipes) so that nobody has to drain them while tests run.
     with out_path.open("wb") as out, (home / "server.err").open("wb") as err:
         process = subprocess.Popen(
-            [str(SERVER / "run"), "--home", str(home)], stdout=out, stderr=err, env=env
+            [str(SERVER / "run"), "--home", str(home), *([] if gds else ["--no-gds"])],
+            stdout=out,
+            stderr=err,
+            env=env,
         )
     while True:
         text = out_path.read_text(errors="replace")

@@ -135,17 +135,12 @@ def test_gds_networks_match_the_local_engine(driver: Any, settings: Settings) ->
 
 
 def test_gds_leiden_splits_large_networks_as_the_local_engine_does(
-    driver: Any, settings: Settings, tmp_path: Path
+    driver: Any, settings: Settings, synthetic_tables: dict[str, pa.Table]
 ) -> None:
     from relgraph.engines.gds import GdsEngine
-    from relgraph.ingest import load_directory
     from relgraph.store.neo4j import Neo4jStore
-    from relgraph.synth import generate
 
-    generate(1_000, 7, tmp_path / "bank", "csv")
-    with EmbeddedStore(tmp_path / "data") as embedded:
-        load_directory(tmp_path / "bank", embedded, tmp_path / "data")
-        tables = {name: embedded.read_table(name) for name in embedded.table_names()}
+    tables = synthetic_tables
     # Small enough that many networks are split, in several rounds.
     params = NetworkParams(max_network_size=4)
     with Neo4jStore.connect(settings.neo4j) as store:

@@ -26,7 +26,7 @@ from relgraph.engines.base import FloatArray, IdArray, IndexArray
 from relgraph.store.base import StoreError
 from relgraph.store.cypher import query
 from relgraph.store.neo4j import drain, write_rows
-from relgraph.store.runner import QueryRunner
+from relgraph.store.runner import QueryRunner, one_line
 
 if TYPE_CHECKING:
     from graphdatascience import GraphDataScience
@@ -54,7 +54,9 @@ class GdsRunner:
             # need one, and older graphdatascience releases' run_cypher takes no mode.
             frame: pd.DataFrame = self.gds.run_cypher(query(statement), dict(params or {}))
         except Exception as exc:  # the client raises driver and its own errors alike
-            raise StoreError(f"{operation}: GDS statement {statement!r} failed: {exc}") from exc
+            raise StoreError(
+                f"{operation}: GDS statement {statement!r} failed: {one_line(exc)}"
+            ) from exc
         return frame
 
     def close(self) -> None:
@@ -91,7 +93,10 @@ class GdsEngine:
     @classmethod
     def connect(cls, settings: Neo4jSettings, gen: str) -> GdsEngine:
         """Connect through ``graphdatascience``; a clear error when GDS is not installed."""
-        from graphdatascience import GraphDataScience  # only a GDS run pays for the client's import
+        # Only a GDS run pays for the client's (and the driver's) import.
+        import neo4j
+        from graphdatascience import GraphDataScience
+        from graphdatascience.error.gds_not_installed import GdsNotFound
 
         try:
             gds = GraphDataScience(
@@ -101,10 +106,21 @@ class GdsEngine:
                 arrow=False,
                 show_progress=False,
             )
-        except Exception as exc:  # unreachable server, bad auth, or no GDS plugin
+        # The client's own texts span lines and name driver codes, not the setting to fix.
+        except GdsNotFound as exc:
             raise StoreError(
-                f"cannot use Neo4j Graph Data Science at {settings.uri}: {exc}. "
-                "Install the GDS plugin or set RELGRAPH_ANALYTICS_ENGINE=local"
+                f"Neo4j at {settings.uri} has no Graph Data Science plugin (gds.version() is "
+                "unknown): install GDS 2.13 or later, or set RELGRAPH_ANALYTICS_ENGINE=local."
+            ) from exc
+        except neo4j.exceptions.AuthError as exc:
+            raise StoreError(
+                f"Neo4j at {settings.uri} refused user {settings.username!r}: "
+                "check NEO4J_USERNAME and NEO4J_PASSWORD."
+            ) from exc
+        except Exception as exc:  # unreachable server, or an error of the client's own
+            raise StoreError(
+                f"cannot use Neo4j Graph Data Science at {settings.uri}: {one_line(exc)}; "
+                "check NEO4J_URI, or set RELGRAPH_ANALYTICS_ENGINE=local."
             ) from exc
         runner = GdsRunner(gds)
         runner.run("gds_version", operation="gds: check the plugin")

@@ -100,16 +100,45 @@ class DriverRunner:
             with self.driver.session(database=self.settings.database) as session:
                 rows = session.execute_write(work) if write else session.execute_read(work)
         except neo4j.exceptions.Neo4jError as exc:
+            stopped = _stopped(exc.code or "")
+            if stopped is not None:
+                # The server's text ("terminated ... retry") does not say which knob to turn.
+                raise StoreError(
+                    f"{operation}: statement {statement!r} {stopped} on {self.settings.uri} and "
+                    f"was rolled back (RELGRAPH_NEO4J_TX_TIMEOUT is "
+                    f"{self.settings.tx_timeout:g} s): raise RELGRAPH_NEO4J_TX_TIMEOUT, lower "
+                    "RELGRAPH_NEO4J_BATCH_SIZE, or look for a transaction holding locks "
+                    "(SHOW TRANSACTIONS)"
+                ) from exc
             raise StoreError(
                 f"{operation}: statement {statement!r} failed on {self.settings.uri}: "
-                f"{exc.code}: {exc.message}"
+                f"{exc.code}: {one_line(exc.message or '')}"
             ) from exc
         except neo4j.exceptions.DriverError as exc:
             raise StoreError(
-                f"{operation}: lost Neo4j at {self.settings.uri} ({exc}); "
+                f"{operation}: lost Neo4j at {self.settings.uri} ({one_line(exc)}); "
                 "nothing after the last committed batch was kept"
             ) from exc
         return pd.DataFrame.from_records(rows)
 
     def close(self) -> None:
         self.driver.close()
+
+
+def one_line(text: object) -> str:
+    """An error's text on one line: the driver's and GDS client's messages span lines."""
+    return " ".join(str(text).split())
+
+
+def _stopped(code: str) -> str | None:
+    """What a code that means "the server stopped the transaction" says happened, else None.
+
+    A statement that runs past its timeout fails with ``TransactionTimedOut…``; one that is
+    still waiting for a lock at that moment (another transaction holds it) with
+    ``LockClientStopped``, which an operator's ``TERMINATE TRANSACTION`` also gives.
+    """
+    if "TransactionTimedOut" in code:
+        return "ran longer than its transaction timeout"
+    if "LockClientStopped" in code:
+        return "was stopped while it waited for a lock (transaction timeout, or terminated)"
+    return None

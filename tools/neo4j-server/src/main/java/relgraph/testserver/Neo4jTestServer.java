@@ -37,7 +37,9 @@ import org.neo4j.procedure.Procedure;
  * serving Bolt on 127.0.0.1: the server relgraph's neo4j-marked tests run against.
  *
  * <p>Usage: {@code java -Xmx2g -cp target/classes:target/lib/* relgraph.testserver.Neo4jTestServer
- * --home DIR [--port N] [--page-cache 512m] [--no-auth]}. The password comes from the
+ * --home DIR [--port N] [--page-cache 512m] [--no-auth] [--no-gds]}. {@code --no-gds} leaves the
+ * GDS procedures and functions unregistered (a Neo4j without the plugin, as far as Cypher can
+ * tell: {@code gds.version()} is an unknown function). The password comes from the
  * environment variable {@code NEO4J_PASSWORD} (not the command line, which {@code ps} shows);
  * the user from {@code NEO4J_USERNAME} (default {@code neo4j}). Port 0 (the default) picks a
  * free port. When ready it prints one line {@code relgraph-neo4j ready bolt://127.0.0.1:PORT}
@@ -53,12 +55,14 @@ public final class Neo4jTestServer {
         int port = 0;
         long pageCache = ByteUnit.mebiBytes(512);
         boolean auth = true;
+        boolean gds = true;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--home" -> home = Path.of(args[++i]).toAbsolutePath();
                 case "--port" -> port = Integer.parseInt(args[++i]);
                 case "--page-cache" -> pageCache = ByteUnit.parse(args[++i]);
                 case "--no-auth" -> auth = false;
+                case "--no-gds" -> gds = false;
                 default -> usage("unknown argument " + args[i]);
             }
         }
@@ -102,7 +106,7 @@ public final class Neo4jTestServer {
         }, "relgraph-neo4j-shutdown"));
         GraphDatabaseService db = dbms.database(GraphDatabaseSettings.DEFAULT_DATABASE_NAME);
         double dbmsUp = (System.nanoTime() - started) / 1e9;
-        int registered = registerGds(db);
+        int registered = gds ? registerGds(db) : 0;
         if (auth) {
             setPassword(dbms, user, password);
         }
@@ -117,7 +121,7 @@ public final class Neo4jTestServer {
 
     private static void usage(String problem) {
         System.err.println("relgraph-neo4j: " + problem);
-        System.err.println("usage: Neo4jTestServer --home DIR [--port N] [--page-cache 512m] [--no-auth]");
+        System.err.println("usage: Neo4jTestServer --home DIR [--port N] [--page-cache 512m] [--no-auth] [--no-gds]");
         System.exit(2);
     }
 

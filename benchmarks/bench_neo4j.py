@@ -1,0 +1,267 @@
+"""relgraph on a real Neo4j 5.26 + GDS 2.13 (the test server of ``tools/neo4j-server``).
+
+``parity``: a synthetic bank loaded into the embedded store and into Neo4j, analysed with the
+local engine on both and with the GDS engine on Neo4j; the local results must be equal exactly
+and GDS's must agree by the rules of ``tests/neo4j_parity.py`` (the neo4j-marked CLI test makes
+the same comparison on a 1,000-customer bank).
+
+``load``: the bank's load into Neo4j timed per table (rows/s; wall and the server JVM's CPU
+seconds, since the machine is shared), the server's heap and page cache, the client's peak
+memory; ``analyze`` with the local and the GDS engine on the loaded store; and a person's
+network read with the README's Cypher vs from relgraph's in-memory read model.
+
+Starts its own server (``make neo4j`` first; ``NEO4J_HEAP``, default 2g) unless ``NEO4J_URI``
+is set (it empties that database).
+
+    python benchmarks/bench_neo4j.py parity --customers 20000
+    python benchmarks/bench_neo4j.py load --customers 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the server and parity rules
+from tests import neo4j_server
+from tests.neo4j_parity import ANALYSIS_ENV, compare_engines, equal_results, readme_cypher
+
+from relgraph.config import Settings
+from relgraph.graph import build_projection
+from relgraph.ingest import load_directory
+from relgraph.jobs.analyze import analyze
+from relgraph.store.embedded import EmbeddedStore
+from relgraph.store.neo4j import Neo4jStore
+from relgraph.store.runner import DriverRunner
+from relgraph.synth import generate
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def jvm_cpu(pid: int | None) -> float:
+    """CPU seconds the server JVM has used (0 when it is not ours)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def jvm_pid(process: subprocess.Popen[bytes]) -> int:
+    """The java process under ``tools/neo4j-server/run`` (it ``exec``s, so the same pid)."""
+    return process.pid
+
+
+class TimedRunner:
+    """Times every statement by relgraph operation: wall seconds and server CPU seconds."""
+
+    def __init__(self, inner: DriverRunner, pid: int | None) -> None:
+        self.inner, self.pid = inner, pid
+        self.wall: collections.defaultdict[str, float] = collections.defaultdict(float)
+        self.cpu: collections.defaultdict[str, float] = collections.defaultdict(float)
+
+    def run(
+        self, statement: str, params: Mapping[str, Any] | None = None, *, operation: str,
+        write: bool = False,
+    ) -> pd.DataFrame:  # fmt: skip
+        began, cpu = time.perf_counter(), jvm_cpu(self.pid)
+        try:
+            return self.inner.run(statement, params, operation=operation, write=write)
+        finally:
+            self.wall[operation] += time.perf_counter() - began
+            self.cpu[operation] += jvm_cpu(self.pid) - cpu
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@contextmanager
+def server(heap: str) -> Iterator[tuple[Settings, int | None]]:
+    if os.environ.get("NEO4J_URI"):
+        yield Settings.from_env(), None
+        return
+    os.environ["NEO4J_HEAP"] = heap
+    with tempfile.TemporaryDirectory(prefix="relgraph-neo4j-bench-") as home:
+        running = neo4j_server.start(Path(home))
+        print(f"server: started in {running.started_in:.0f} s, heap {heap}, page cache 512m")
+        login = running.login
+        os.environ.update(NEO4J_URI=login.uri, NEO4J_USERNAME=login.username,
+                          NEO4J_PASSWORD=login.password)  # fmt: skip
+        try:
+            yield Settings.from_env(), jvm_pid(running.process)
+        finally:
+            neo4j_server.stop(running)
+
+
+def empty(settings: Settings) -> None:
+    import neo4j
+
+    s = settings.neo4j
+    with neo4j.GraphDatabase.driver(s.uri, auth=(s.username, s.password)) as driver:
+        driver.execute_query("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
+
+
+def heap_used(settings: Settings) -> str:
+    import neo4j
+
+    s = settings.neo4j
+    with neo4j.GraphDatabase.driver(s.uri, auth=(s.username, s.password)) as driver:
+        records, _, _ = driver.execute_query(
+            "CALL dbms.queryJmx('java.lang:type=Memory') YIELD attributes "
+            "RETURN attributes.HeapMemoryUsage.value.properties AS heap"
+        )
+    heap = records[0]["heap"]
+    return f"{heap['used'] / 2**20:,.0f} MiB used of {heap['max'] / 2**20:,.0f} MiB"
+
+
+def make_bank(customers: int, root: Path) -> tuple[Path, dict[str, Any]]:
+    bank, data = root / "bank", root / "embedded"
+    began = time.perf_counter()
+    generate(customers, 42, bank, "parquet")
+    with EmbeddedStore(data) as store:
+        load_directory(bank, store, data)
+        tables = {name: store.read_table(name) for name in store.table_names()}
+    print(f"bank: {customers:,} customers, {sum(t.num_rows for t in tables.values()):,} rows "
+          f"in {len(tables)} tables (synth + embedded load {time.perf_counter() - began:.0f} s)")  # fmt: skip
+    return data, tables
+
+
+def timed_load(settings: Settings, pid: int | None, tables: dict[str, Any]) -> Neo4jStore:
+    runner = TimedRunner(DriverRunner.connect(settings.neo4j), pid)
+    store = Neo4jStore(runner, settings.neo4j)
+    began, cpu = time.perf_counter(), jvm_cpu(pid)
+
+    def finished(operation: str, done: int, total: int) -> None:
+        # As each table lands, so that a run stopped part-way still tells its rate.
+        if done == total:
+            print(f"  {operation}: {total:,} rows, {runner.wall[operation]:.1f} s wall, "
+                  f"{runner.cpu[operation]:.1f} s server CPU "
+                  f"({time.perf_counter() - began:.0f} s into the load)", flush=True)  # fmt: skip
+
+    store.progress = finished
+    store.replace_tables(tables, {"bench": "load"})
+    wall, total_cpu = time.perf_counter() - began, jvm_cpu(pid) - cpu
+    rows = sum(t.num_rows for t in tables.values())
+    print("\n| table | rows | wall s | rows/s (wall) | server CPU s | rows/s (server CPU) |")
+    print("|---|---|---|---|---|---|")
+    for name, table in tables.items():
+        op = f"load {name}"
+        w, c = runner.wall[op], runner.cpu[op]
+        if not table.num_rows:
+            continue
+        print(f"| {name} | {table.num_rows:,} | {w:.1f} | {table.num_rows / w:,.0f} | {c:.1f} | "
+              f"{table.num_rows / c if c else float('nan'):,.0f} |")  # fmt: skip
+    print(f"| **total** (with schema, state, prune) | {rows:,} | {wall:.1f} | {rows / wall:,.0f} "
+          f"| {total_cpu:.1f} | {rows / total_cpu if total_cpu else float('nan'):,.0f} |")  # fmt: skip
+    return store
+
+
+def timed_analyze(
+    settings: Settings, store: Neo4jStore, engine: str
+) -> tuple[float, dict[str, Any]]:
+    from relgraph.engines.gds import GdsEngine
+
+    began = time.perf_counter()
+    runner = GdsEngine.connect(settings.neo4j, store.generation) if engine == "gds" else None
+    analyze(store, build_projection(store), engine=runner)
+    if runner is not None:
+        runner.close()
+    seconds = time.perf_counter() - began
+    return seconds, {name: store.read_results(name) for name in store.result_names()}
+
+
+def parity(args: argparse.Namespace) -> None:
+    os.environ.update(ANALYSIS_ENV)
+    with (
+        tempfile.TemporaryDirectory(prefix="relgraph-parity-") as tmp,
+        server(args.heap) as (settings, pid),
+    ):
+        data, tables = make_bank(args.customers, Path(tmp))
+        began = time.perf_counter()
+        with EmbeddedStore(data) as store:
+            analyze(store, build_projection(store))
+            embedded = {name: store.read_results(name) for name in store.result_names()}
+        print(f"embedded analyze: {time.perf_counter() - began:.0f} s")
+        empty(settings)
+        began = time.perf_counter()
+        store = timed_load(settings, pid, tables)
+        print(f"neo4j load: {time.perf_counter() - began:.0f} s")
+        local_s, local = timed_analyze(settings, store, "local")
+        gds_s, gds = timed_analyze(settings, store, "gds")
+        print(f"neo4j analyze: local engine {local_s:.0f} s, gds engine {gds_s:.0f} s")
+        print(
+            f"local engine on neo4j vs embedded, unequal tables: {equal_results(local, embedded)}"
+        )
+        report = compare_engines(local, gds)
+        print(f"gds vs local: {report}")
+        store.close()
+
+
+def load(args: argparse.Namespace) -> None:
+    from relgraph.api.readmodel import build_read_model
+
+    with (
+        tempfile.TemporaryDirectory(prefix="relgraph-load-") as tmp,
+        server(args.heap) as (settings, pid),
+    ):
+        _, tables = make_bank(args.customers, Path(tmp))
+        empty(settings)
+        store = timed_load(settings, pid, tables)
+        print(f"\nserver heap after the load: {heap_used(settings)}; page cache 512m")
+        print(
+            f"client peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB"
+        )
+        if args.skip_analyze:
+            return
+        local_s, _ = timed_analyze(settings, store, "local")
+        gds_s, _ = timed_analyze(settings, store, "gds")
+        print(f"analyze on neo4j: local engine {local_s:.0f} s, gds engine {gds_s:.0f} s")
+        model = build_read_model(store)
+        persons = [p for p, m in model.results.network_of.items()
+                   if model.results.network_size.get(m, 0) >= 3][:50]  # fmt: skip
+        cypher = readme_cypher()["A person's hidden network"]
+        import neo4j
+
+        s = settings.neo4j
+        times_db, times_model = [], []
+        with neo4j.GraphDatabase.driver(s.uri, auth=(s.username, s.password)) as driver:
+            for person in persons:
+                began = time.perf_counter()
+                records, _, _ = driver.execute_query(cypher, personId=person)
+                times_db.append(time.perf_counter() - began)
+                began = time.perf_counter()
+                members = model.results.network_members[model.results.network_of[person]]
+                times_model.append(time.perf_counter() - began)
+                assert sorted(r["member"] for r in records) == sorted(members)
+        print(f"a person's network, median of {len(persons)}: README Cypher "
+              f"{statistics.median(times_db) * 1000:.1f} ms, read model "
+              f"{statistics.median(times_model) * 1e6:.1f} µs")  # fmt: skip
+        store.close()
+    print(json.dumps({"customers": args.customers}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["parity", "load"])
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--heap", default="2g")
+    parser.add_argument("--skip-analyze", action="store_true")
+    args = parser.parse_args()
+    parity(args) if args.mode == "parity" else load(args)
+
+
+if __name__ == "__main__":
+    main()
