@@ -25,6 +25,7 @@ from relgraph.analytics.layering.params import (
     B,
     LayeringParams,
 )
+from relgraph.analytics.layering.routine import hub_facts, in_band, regular_flows
 from relgraph.graph import Projection
 
 
@@ -60,6 +61,9 @@ class Alerts:
     weights: pd.DataFrame
     score: F64
     params: LayeringParams = field(default_factory=LayeringParams)
+    truncations: dict[str, int] = field(default_factory=dict)
+    """Per typology: how often a search cap cut the search (chains: chains stopped at
+    ``max_hops``; cycles: branching and paths-per-start cuts)."""
 
     def __len__(self) -> int:
         return len(self.typology)
@@ -79,16 +83,20 @@ class Alerts:
             "new_accounts": int(f["new_accounts"]),
             "linked_endpoints": str(f["linked"]),
             "structuring": int(f["structuring"]),
+            "round_trip": str(f["linked"]),
+            "fan_excess": round(float(f["fan_excess"]), 2),
+            "pass_through": round(float(f["pass_through"]), 4),
+            "routine": round(float(f["routine"]), 4),
         }
         always = ("hops", "speed", "retained")
         rows = [
             {"reason": name, "weight": round(float(w[name]), 4), "value": values[name]}
             for name in values
-            if name in always or float(w[name]) > 0
+            if name in always or float(w[name]) != 0
         ]
         if bool(f["truncated"]):
             rows.append({"reason": "truncated", "weight": 0.0, "value": self.params.max_hops})
-        return sorted(rows, key=lambda r: -float(r["weight"]))
+        return sorted(rows, key=lambda r: -abs(float(r["weight"])))
 
 
 @dataclass(frozen=True)
@@ -185,6 +193,38 @@ _LINK_WEIGHT: Final = np.array([0.0, 1.0, 1.0, 0.8, 0.7, 0.7])
 """Per LINKS code, as a share of ``linked_weight`` (0.5 → 0.5, 0.5, 0.4, 0.35, 0.35)."""
 
 
+def _family(ctx: _Context, a: I64, b: I64) -> B:
+    """Per transfer: between two accounts of one holder or one household."""
+    pa_, pb = ctx.person[a], ctx.person[b]
+    persons = (pa_ >= 0) & (pb >= 0)
+    same = (persons & (pa_ == pb)) | (
+        (ctx.enterprise[a] >= 0) & (ctx.enterprise[a] == ctx.enterprise[b])
+    )
+    if ctx.household is not None:
+        hh = ctx.household
+        same |= persons & (hh[np.maximum(pa_, 0)] == hh[np.maximum(pb, 0)])
+    return np.asarray(same, bool)
+
+
+def _new_round_trips(tx: _Tx, chains: _Chains, found: dict[int, I64]) -> dict[int, I64]:
+    """The round trips that are not already a chain (a fast chain home is both)."""
+    out: dict[int, I64] = {}
+    for k, paths in found.items():
+        known = chains.paths.get(k)
+        if known is None or len(known) == 0:
+            out[k] = paths
+            continue
+        both = np.concatenate([known, paths], axis=0)
+        _, first, inverse = np.unique(both, axis=0, return_index=True, return_inverse=True)
+        inverse = inverse.ravel()
+        mine = inverse[len(known) :]
+        # A round trip is new when the first row with its transfers is not a chain's.
+        keep = first[mine] >= len(known)
+        if keep.any():
+            out[k] = paths[keep]
+    return out
+
+
 def _speed_weight(dwell_ms: F64) -> F64:
     return np.select(
         [dwell_ms <= _HOUR_MS, dwell_ms <= 6 * _HOUR_MS, dwell_ms <= _DAY_MS],
@@ -205,8 +245,12 @@ def _assemble(
     fans: dict[str, _Bursts],
     ctx: _Context,
     params: LayeringParams,
+    round_trips: dict[int, I64] | None = None,
+    structuring_runs: list[I64] | None = None,
+    truncations: dict[str, int] | None = None,
 ) -> Alerts:
     """Alerts with their facts, reason weights and scores, from positions into ``tx``."""
+    round_trips = _new_round_trips(tx, chains, round_trips or {})
     typ: list[npt.NDArray[np.object_]] = []
     members: list[I64] = []
     sizes: list[I64] = []
@@ -234,6 +278,21 @@ def _assemble(
         truncated.append(chains.truncated[k])
         typ.append(np.full(n, "layering_chain", object))
     n_chain = sum(len(t) for t in typ)
+    for k in sorted(round_trips):
+        paths = round_trips[k]
+        n = len(paths)
+        members.append(paths.ravel())
+        sizes.append(np.full(n, k, np.int64))
+        origin.append(tx.src[paths[:, 0]])
+        end.append(tx.dst[paths[:, -1]])
+        hops.append(np.full(n, k, np.int64))
+        dwell.append(np.median(np.diff(tx.ts[paths], axis=1), axis=1).astype(np.float64))
+        amount_in.append(tx.amount[paths[:, 0]])
+        amount_out.append(tx.amount[paths[:, -1]])
+        truncated.append(np.zeros(n, bool))
+        typ.append(np.full(n, "cycle", object))
+    n_round = sum(len(t) for t in typ)
+    hub_sets: list[tuple[int, I64, list[I64]]] = []
 
     def add_sets(name: str, sets: list[I64], hub: I64 | None) -> None:
         if not sets:
@@ -279,6 +338,7 @@ def _assemble(
             dwell.append(((last_ts - first_ts) / 2.0).astype(np.float64))
         else:
             assert hub is not None
+            hub_sets.append((sum(len(t) for t in typ) - n, hub, sets))
             # A burst has a hub, not two endpoints: ``linked_endpoints`` never fires on it.
             origin.append(hub)
             end.append(np.full(n, -1, np.int64))
@@ -293,6 +353,8 @@ def _assemble(
     add_sets("gather_scatter", gather_scatter, gs_hub)
     add_sets("fan_in", fans["fan_in"].members, fans["fan_in"].hub)
     add_sets("fan_out", fans["fan_out"].members, fans["fan_out"].hub)
+    runs = structuring_runs or []
+    add_sets("structuring", runs, np.array([int(tx.src[r[0]]) for r in runs], np.int64))
 
     typology = np.concatenate(typ) if typ else np.zeros(0, object)
     n = len(typology)
@@ -326,6 +388,7 @@ def _assemble(
     ends = np.flatnonzero((o >= 0) & (e >= 0))
     linked[ends] = _linked(ctx, o[ends], e[ends])
     is_chain = np.arange(n) < n_chain
+    is_round = (np.arange(n) >= n_chain) & (np.arange(n) < n_round)
     cycle = is_chain & np.isin(linked, [1, 2]) | is_chain & (
         (linked == 3) | ((linked == 4) & (ctx.network is not None))
     )
@@ -335,6 +398,21 @@ def _assemble(
     amounts = tx.amount[flat]
     band = (amounts >= low) & (amounts < params.reporting_threshold)
     structuring = np.bincount(grp[band], minlength=n).astype(np.int64)
+
+    # Routine: regular flows between long-lived accounts, and family transfers.
+    routine_tx = regular_flows(tx, ctx.opened, params) | _family(ctx, tx.src, tx.dst)
+    routine_tx &= ~in_band(tx.amount, params)
+    routine_share = _sum_by(grp, routine_tx[flat].astype(np.float64), n) / np.maximum(size, 1)
+    excess = np.zeros(n)
+    passed = np.zeros(n)
+    hub_new = np.zeros(n, bool)
+    for offset, hub, sets in hub_sets:
+        rows = slice(offset, offset + len(sets))
+        opened_hub = ctx.opened[hub]
+        hub_new[rows] = (opened_hub >= 0) & (
+            opened_hub >= first_ts[rows] - params.new_account_days * _DAY_MS
+        )
+        excess[rows], passed[rows] = hub_facts(tx, hub, sets, params, hub_new[rows])
 
     a_in = np.concatenate(amount_in) if amount_in else np.zeros(0)
     a_out = np.concatenate(amount_out) if amount_out else np.zeros(0)
@@ -354,22 +432,42 @@ def _assemble(
             "new_accounts": new_accounts,
             "linked": np.asarray(LINKS, dtype=object)[linked],
             "structuring": structuring,
+            "fan_excess": excess,
+            "pass_through": passed,
+            "routine": routine_share,
             "truncated": trunc,
+            "round_trip": is_round,
             "origin": o,
             "end": e,
         }
     )
-    fan = np.isin(typology, ["fan_in", "fan_out", "gather_scatter"])
-    extra = np.where(is_chain, h - params.min_hops, h - params.min_spokes)
+    hubbed = np.isin(typology, ["fan_in", "fan_out", "gather_scatter"])
+    fan = hubbed | (typology == "structuring")
+    extra = np.where(is_chain | is_round, h - params.min_hops, h - params.min_spokes)
     w_hops = np.where(fan, 0.1, np.minimum(params.hop_weight + 0.05 * np.maximum(extra, 0), 0.35))
+    # A two-hop round trip (lent and paid back) is no longer than any everyday exchange.
+    w_hops = np.where(is_round & (h < params.min_hops), 0.0, w_hops)
     w_speed = _speed_weight(d)
-    pass_through = ~fan & (retained < 0.1)
+    pass_through = ~fan & ~is_round & (retained < 0.1)
     w_retained = np.where(pass_through, 0.1, 0.0)
     # A share, not a count: a payroll run reaching 240 employees, 6 of them new, is not a
     # flow through fresh accounts; a chain through 2 new accounts of 4 is.
-    w_new = 0.6 * new_accounts / np.maximum(n_accounts, 1)
-    w_linked = params.linked_weight * _LINK_WEIGHT[linked]
+    w_new = np.where(
+        hubbed, np.where(hub_new, 0.3, 0.0), 0.6 * new_accounts / np.maximum(n_accounts, 1)
+    )
+    w_link = params.linked_weight * _LINK_WEIGHT[linked]
+    w_linked = np.where(is_round, 0.0, w_link)
+    w_round = np.where(is_round, 0.9 * w_link, 0.0)
     w_struct = 0.6 * structuring / np.maximum(size, 1)
+    # Fan excess: nothing up to fan_excess_ratio times the usual, 0.45 from four times that.
+    w_excess = np.where(
+        hubbed,
+        0.45 * np.clip(np.log2(np.maximum(excess, 1e-9) / params.fan_excess_ratio) / 2, 0, 1),
+        0.0,
+    )
+    mule_pass = hubbed & (passed >= params.min_pass_share)
+    w_pass = np.where(mule_pass, 0.3, 0.0)
+    w_routine = np.where(typology == "structuring", 0.0, -params.routine_weight * routine_share)
     weights = pd.DataFrame(
         {
             "hops": w_hops,
@@ -377,10 +475,23 @@ def _assemble(
             "retained": w_retained,
             "new_accounts": w_new,
             "linked_endpoints": w_linked,
+            "round_trip": w_round,
             "structuring": w_struct,
+            "fan_excess": w_excess,
+            "pass_through": w_pass,
+            "routine": w_routine,
         }
     )
-    score = 1 - np.prod(1 - weights.to_numpy(np.float64), axis=1) if n else np.zeros(0)
+    positive = weights.drop(columns="routine").to_numpy(np.float64)
+    score = 1 - np.prod(1 - positive, axis=1) if n else np.zeros(0)
+    score = score * (1 + w_routine)
     return Alerts(
-        typology, ptr, tx.edge[flat], facts, weights, np.asarray(score, np.float64), params
+        typology,
+        ptr,
+        tx.edge[flat],
+        facts,
+        weights,
+        np.asarray(np.clip(score, 0.0, 1.0), np.float64),
+        params,
+        dict(truncations or {}),
     )

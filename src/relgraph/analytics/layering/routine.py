@@ -1,0 +1,153 @@
+"""Routine flows, structuring runs and the facts of a hub against its own history.
+
+* A transfer is **routine** when it is part of a *regular flow* — at least
+  ``routine_min_repeats`` transfers between the same two accounts, amounts within
+  ``routine_amount_tolerance`` of their midpoint, intervals within
+  ``routine_interval_tolerance`` of theirs (weekly, monthly), both accounts opened at
+  least ``new_account_days`` before the first — or a *family* transfer (between two
+  accounts of one holder or one household). A transfer in the structuring band is
+  never routine: regular structuring is still structuring.
+* A **structuring run**: transfers in the band ``[(1 − structuring_band) ×
+  reporting_threshold, reporting_threshold)`` from one account, each at most
+  ``cycle_horizon_days`` after the previous; ``structuring_min_count`` of them or more
+  are an alert.
+* A **hub's history**: the account's transfers in one direction over the whole period
+  scanned, as an expected count per window (``count × window / period``). A burst's
+  intensity is its distinct counterparties per window it spans; its *fan excess* is the
+  intensity over the expected count (at least 1). Its *pass-through* is what left the
+  hub over what came in, from a window before the burst to a window after it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from relgraph.analytics.layering.detectors import _episodes
+from relgraph.analytics.layering.hops import _Tx
+from relgraph.analytics.layering.params import _DAY_MS, F64, I64, B, LayeringParams
+
+
+def in_band(amount: F64, params: LayeringParams) -> B:
+    low = params.reporting_threshold * (1 - params.structuring_band)
+    return np.asarray((amount >= low) & (amount < params.reporting_threshold), bool)
+
+
+def regular_flows(tx: _Tx, opened: I64, params: LayeringParams) -> B:
+    """Per transfer: part of a regular flow between two long-lived accounts."""
+    n = len(tx)
+    out = np.zeros(n, bool)
+    if n == 0:
+        return out
+    order = np.lexsort((tx.ts, tx.dst, tx.src))
+    s, d, ts, amt = tx.src[order], tx.dst[order], tx.ts[order], tx.amount[order]
+    new = np.ones(n, bool)
+    new[1:] = (s[1:] != s[:-1]) | (d[1:] != d[:-1])
+    starts = np.flatnonzero(new)
+    size = np.diff(np.append(starts, n))
+    lo_amt = np.minimum.reduceat(amt, starts)
+    hi_amt = np.maximum.reduceat(amt, starts)
+    mid = (lo_amt + hi_amt) / 2
+    steady = (hi_amt - lo_amt) <= 2 * params.routine_amount_tolerance * np.maximum(mid, 1e-9)
+    gap = np.diff(ts, prepend=ts[0]).astype(np.float64)
+    gap[new] = np.nan
+    # Per flow: smallest and largest interval (NaN-free groups of size ≥ 2).
+    big = np.where(np.isnan(gap), -np.inf, gap)
+    small = np.where(np.isnan(gap), np.inf, gap)
+    g_hi = np.maximum.reduceat(big, starts)
+    g_lo = np.minimum.reduceat(small, starts)
+    tol = params.routine_interval_tolerance
+    regular = (g_lo > 0) & (g_hi * (1 - tol) <= g_lo * (1 + tol))
+    first = ts[starts]
+    age = params.new_account_days * _DAY_MS
+    o_s, o_d = opened[s[starts]], opened[d[starts]]
+    old = ((o_s < 0) | (o_s <= first - age)) & ((o_d < 0) | (o_d <= first - age))
+    flow = (size >= params.routine_min_repeats) & steady & regular & old
+    out[order] = np.repeat(flow, size)
+    return out & ~in_band(tx.amount, params)
+
+
+def structuring_runs(tx: _Tx, params: LayeringParams) -> list[I64]:
+    """Structuring runs as lists of _Tx positions (definition above)."""
+    rows = np.flatnonzero(in_band(tx.amount, params)).astype(np.int64)
+    if len(rows) == 0:
+        return []
+    # tx is in (source, time) order, so the band rows are too.
+    episode = _episodes(tx.src[rows], tx.ts[rows], params.horizon_ms)
+    size = np.bincount(episode)
+    good = size >= params.structuring_min_count
+    cuts = np.flatnonzero(np.diff(episode)) + 1
+    parts = np.split(rows, cuts)
+    return [parts[i] for i in np.flatnonzero(good).tolist()]
+
+
+def hub_facts(
+    tx: _Tx, hub: I64, members: list[I64], params: LayeringParams, new_hub: B
+) -> tuple[F64, F64]:
+    """Per hub alert: fan excess and pass-through share (definitions above).
+
+    An old account with no transfer in the burst's direction before it has no history to
+    judge against: its excess is 0 (a new account's burst is judged: that is a mule).
+    """
+    n = len(members)
+    excess = np.zeros(n)
+    passed = np.zeros(n)
+    if n == 0 or len(tx) == 0:
+        return excess, passed
+    window = params.window_ms
+    t_lo, t_hi = int(tx.ts.min()), int(tx.ts.max())
+    period = max(t_hi - t_lo, window)
+    span = t_hi - t_lo + 4 * window + 2
+    base = t_lo - 2 * window
+    n_acc = int(max(tx.src.max(), tx.dst.max(), hub.max(initial=0))) + 1
+    out_count = np.bincount(tx.src, minlength=n_acc)
+    in_count = np.bincount(tx.dst, minlength=n_acc)
+    # Cumulative amounts by (account, time), both directions, for interval sums.
+    out_order = np.lexsort((tx.ts, tx.src))
+    out_key = tx.src[out_order] * span + (tx.ts[out_order] - base)
+    out_cum = np.concatenate([[0.0], np.cumsum(tx.amount[out_order])])
+    in_order = np.lexsort((tx.ts, tx.dst))
+    in_key = tx.dst[in_order] * span + (tx.ts[in_order] - base)
+    in_cum = np.concatenate([[0.0], np.cumsum(tx.amount[in_order])])
+
+    size = np.array([len(m) for m in members], np.int64)
+    flat = np.concatenate(members)
+    grp = np.repeat(np.arange(n), size)
+    h = hub[grp]
+    inbound = tx.dst[flat] == h
+    other = np.where(inbound, tx.src[flat], tx.dst[flat])
+    # Distinct counterparties per direction: unique (alert, direction, counterparty).
+    key = np.unique(np.stack([grp, inbound.astype(np.int64), other], axis=1), axis=0)
+    d_in = np.bincount(key[:, 0][key[:, 1] == 1], minlength=n)
+    d_out = np.bincount(key[:, 0][key[:, 1] == 0], minlength=n)
+    first = np.minimum.reduceat(tx.ts[flat], _ptr(size))  # flat is grouped by alert
+    last = np.maximum.reduceat(tx.ts[flat], _ptr(size))
+    windows = np.maximum(np.ceil((last - first) / window), 1)
+    use_in = d_in >= d_out
+    distinct = np.where(use_in, d_in, d_out)
+    usual = np.where(use_in, in_count[hub], out_count[hub]) * window / period
+    excess = (distinct / windows) / np.maximum(usual, 1.0)
+    before_in = np.searchsorted(in_key, hub * span + (first - base), "left") - np.searchsorted(
+        in_key, hub * span, "left"
+    )
+    before_out = np.searchsorted(out_key, hub * span + (first - base), "left") - np.searchsorted(
+        out_key, hub * span, "left"
+    )
+    history = np.where(use_in, before_in, before_out) > 0
+    excess = np.where(history | new_hub, excess, 0.0)
+
+    lo = first - window - base
+    hi = last + window - base
+
+    def total(keys: I64, cum: F64) -> F64:
+        a = np.searchsorted(keys, hub * span + lo, "left")
+        b = np.searchsorted(keys, hub * span + hi, "right")
+        return np.asarray(cum[b] - cum[a], np.float64)
+
+    came, went = total(in_key, in_cum), total(out_key, out_cum)
+    passed = np.where(came > 0, np.minimum(went, came) / np.maximum(came, 1e-9), 0.0)
+    passed = np.where(went > 0, passed, 0.0)
+    return np.asarray(excess, np.float64), np.asarray(passed, np.float64)
+
+
+def _ptr(size: I64) -> I64:
+    return (np.cumsum(size) - size).astype(np.int64)
