@@ -23,6 +23,7 @@ from relgraph.analytics.layering.roundtrip import round_trips
 from relgraph.analytics.layering.routine import structuring_runs
 from relgraph.analytics.layering.scoring import (
     Alerts,
+    routine_transfers,
     _assemble,
     _context,
 )
@@ -71,7 +72,7 @@ def scan(
     fans = {"fan_in": _fan_bursts(tx, params, True), "fan_out": _fan_bursts(tx, params, False)}
     gather = _gather_scatter(tx, fans["fan_in"], fans["fan_out"], params)
     ctx = _context(projection, params, households_label, networks_label)
-    trips = round_trips(tx, ctx, params)
+    trips = round_trips(tx, ctx, params, routine_transfers(tx, ctx, params))
     cut_chains = int(sum(int(t.sum()) for t in chains.truncated.values()))
     return _assemble(
         tx,

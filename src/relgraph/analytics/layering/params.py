@@ -71,10 +71,12 @@ class LayeringParams(EnvParams):
     """Round trips: the money must come back at most this long after it left."""
     cycle_max_hops: int = 8
     """Round trips: at most this many transfers (2 at least)."""
-    cycle_max_branching: int = 8
+    cycle_min_share: float = 0.1
+    """Round trips: every hop carries at least this share of the first transfer's amount."""
+    cycle_max_branching: int = 4
     """Round trips: from each account a path follows at most this many departures (the
     earliest); more are cut and counted as truncated."""
-    cycle_max_paths: int = 64
+    cycle_max_paths: int = 32
     """Round trips: paths followed from one starting transfer; more are cut and counted."""
     routine_min_repeats: int = 3
     """A routine flow: at least this many transfers between the same two accounts…"""

@@ -6,7 +6,9 @@ arrived at and strictly later, all within ``cycle_horizon_days`` (30) of ``e1``,
 ``ak`` is *home* to ``a0`` — the same account, another account of its holder, an
 account of someone in its household or hidden network — and ``a1 … a(k-1)`` are
 distinct and not home (the loop closes at the first return). Nothing is asked of the
-amounts or of the time between hops: launderers wait days and change amounts.
+time between hops, and of the amounts only that each hop carries at least
+``cycle_min_share`` (10 %) of what left first: launderers wait days and change amounts,
+but a 150 purchase is not the 80,000 coming back.
 ``e1`` leaves home, so every round trip has a party outside the origin's household; a
 loop closed entirely inside one household never is one.
 
@@ -17,7 +19,8 @@ home is a cycle): a transfer between two components can never be on a round trip
 A start is followed only when some transfer arrives home within the horizon after it.
 
 Caps, each counted when it cuts (``Alerts.truncations["cycle"]``): at most
-``cycle_max_branching`` departures followed from an account per path (the earliest),
+``cycle_max_branching`` departures followed from an account per path (the earliest of
+those carrying enough; at most four times that many looked at),
 at most ``cycle_max_paths`` paths alive per starting transfer, and ``cycle_max_hops``.
 """
 
@@ -69,35 +72,57 @@ def home_groups(ctx: _Context, n_accounts: int) -> tuple[I64, I64]:
     return group, network
 
 
-def _candidates(tx: _Tx, group: I64, network: I64) -> I64:
-    """Positions of the transfers whose two accounts share a strongly connected component
-    of the transfer graph with every account tied both ways to its group and network."""
+def _candidates(tx: _Tx, group: I64, network: I64, horizon: int) -> I64:
+    """Positions of the transfers that may lie on a round trip.
+
+    Every round trip spans at most ``horizon``, so it lies inside one of the windows
+    ``[t0 + j·horizon, t0 + (j + 2)·horizon)``; in that window's transfer graph, with every
+    account tied both ways to its home group and network (a return home closes a
+    cycle), its transfers join two accounts of one strongly connected component.
+    """
     n_acc = len(group)
     g_codes, g_node = np.unique(group, return_inverse=True)
-    net_node = np.where(network >= 0, network, 0)
     has_net = network >= 0
+    net_node = network[has_net]
     n_g = len(g_codes)
     n_net = int(network.max(initial=-1)) + 1
     acc = np.arange(n_acc, dtype=np.int64)
-    g = n_acc + g_node
-    nt = n_acc + n_g + net_node[has_net]
-    src = np.concatenate([tx.src, acc, g, acc[has_net], nt])
-    dst = np.concatenate([tx.dst, g, acc, nt, acc[has_net]])
+    ties_src = np.concatenate([acc, n_acc + g_node, acc[has_net], n_acc + n_g + net_node])
+    ties_dst = np.concatenate([n_acc + g_node, acc, n_acc + n_g + net_node, acc[has_net]])
     n = n_acc + n_g + n_net
-    graph = sparse.csr_matrix((np.ones(len(src), np.int8), (src, dst)), shape=(n, n))
-    _, comp = csgraph.connected_components(graph, directed=True, connection="strong")
-    return np.flatnonzero(comp[tx.src] == comp[tx.dst]).astype(np.int64)
+    keep = np.zeros(len(tx), bool)
+    t0, t1 = int(tx.ts.min()), int(tx.ts.max())
+    for j in range(max(int((t1 - t0) // horizon), 0) + 1):
+        lo = t0 + j * horizon
+        rows = np.flatnonzero((tx.ts >= lo) & (tx.ts < lo + 2 * horizon))
+        if len(rows) < 2:
+            continue
+        src = np.concatenate([tx.src[rows], ties_src])
+        dst = np.concatenate([tx.dst[rows], ties_dst])
+        graph = sparse.csr_matrix((np.ones(len(src), np.int8), (src, dst)), shape=(n, n))
+        _, comp = csgraph.connected_components(graph, directed=True, connection="strong")
+        keep[rows[comp[tx.src[rows]] == comp[tx.dst[rows]]]] = True
+    return np.flatnonzero(keep).astype(np.int64)
 
 
-def round_trips(tx: _Tx, ctx: _Context, params: LayeringParams) -> _RoundTrips:
-    """Every round trip among ``tx`` (definition in the module docstring)."""
+def round_trips(
+    tx: _Tx, ctx: _Context, params: LayeringParams, routine: B | None = None
+) -> _RoundTrips:
+    """Every round trip among ``tx`` (definition in the module docstring), leaving out
+    the ``routine`` transfers (a loop of salaries, rent and family transfers would be
+    scored down to nothing; searching through them only costs time)."""
     empty = _RoundTrips({}, 0)
+    if routine is not None:
+        tx = tx.take(np.flatnonzero(~routine).astype(np.int64))
+        base = np.flatnonzero(~routine).astype(np.int64)
+    else:
+        base = np.arange(len(tx), dtype=np.int64)
     if len(tx) == 0:
         return empty
     n_acc = int(max(tx.src.max(), tx.dst.max())) + 1
     n_acc = max(n_acc, len(ctx.person))
     group, network = home_groups(ctx, n_acc)
-    keep = _candidates(tx, group, network)
+    keep = _candidates(tx, group, network, params.horizon_ms)
     if len(keep) == 0:
         return empty
     sub = tx.take(keep)  # still in (source, time) order
@@ -129,14 +154,22 @@ def round_trips(tx: _Tx, ctx: _Context, params: LayeringParams) -> _RoundTrips:
             n_key, n_start, "right"
         )
         reachable |= (net0 >= 0) & (n_back > 0)
-    starts = np.flatnonzero(leaves & reachable).astype(np.int64)
+    # …and material for its account: at least the median of the account's departures
+    # (judged against its own history, no absolute floor); an everyday payment that
+    # happens to come back round through commerce is not a round trip of money.
+    order = np.lexsort((sub.amount, sub.src))
+    first = np.searchsorted(sub.src[order], sub.src, "left")
+    count = np.searchsorted(sub.src[order], sub.src, "right") - first
+    median = sub.amount[order][first + (count - 1) // 2]
+    material = sub.amount >= median
+    starts = np.flatnonzero(leaves & reachable & material).astype(np.int64)
 
     found: dict[int, list[I64]] = {}
     cuts = 0
     for lo in range(0, len(starts), _BATCH_STARTS):
         batch = starts[lo : lo + _BATCH_STARTS]
         cuts += _walk_batch(sub, batch, out_key, span, t0, home, params, found)
-    paths = {k: keep[np.concatenate(v, axis=0)] for k, v in found.items() if v}
+    paths = {k: base[keep[np.concatenate(v, axis=0)]] for k, v in found.items() if v}
     return _RoundTrips({k: v for k, v in paths.items() if len(v)}, cuts)
 
 
@@ -158,24 +191,35 @@ def _walk_batch(
     owner = np.arange(len(starts), dtype=np.int64)  # the start each path belongs to
     accounts = np.stack([sub.src[starts], sub.dst[starts]], axis=1)
     limit = sub.ts[starts] + horizon
+    floor = sub.amount[starts] * params.cycle_min_share
     cuts = 0
     for k in range(1, params.cycle_max_hops):
         last = paths[:, -1]
         here = sub.dst[last]
         lo = np.searchsorted(out_key, here * span + (sub.ts[last] - t0), "right")
         hi = np.searchsorted(out_key, here * span + (limit - t0), "right")
-        wide = hi - lo > params.cycle_max_branching
+        # Departures looked at per path: a busy account's are cut (and counted).
+        scan_cap = 4 * params.cycle_max_branching
+        wide = hi - lo > scan_cap
         cuts += int(wide.sum())
-        hi = np.where(wide, lo + params.cycle_max_branching, hi)
+        hi = np.where(wide, lo + scan_cap, hi)
         count = (hi - lo).astype(np.int64)
         parent = np.repeat(np.arange(len(paths), dtype=np.int64), count)
         if len(parent) == 0:
             break
         nxt = np.repeat(lo - (np.cumsum(count) - count), count) + np.arange(len(parent))
         to = sub.dst[nxt]
-        # A return to an account already on the path is not a simple loop.
+        # A return to an account already on the path is not a simple loop, and a hop
+        # carrying under cycle_min_share of what left is other money (a purchase).
         ok = ~(accounts[parent, 1:] == to[:, None]).any(axis=1)
+        ok &= sub.amount[nxt] >= floor[parent]
         parent, nxt, to = parent[ok], nxt[ok], to[ok]
+        # At most cycle_max_branching departures per path (the earliest).
+        first_of = np.searchsorted(parent, parent, "left")
+        branch = np.arange(len(parent)) - first_of >= params.cycle_max_branching
+        if branch.any():
+            cuts += len(np.unique(parent[branch]))
+            parent, nxt, to = parent[~branch], nxt[~branch], to[~branch]
         # At most cycle_max_paths paths per start: rows are grouped by start already.
         own = owner[parent]
         first = np.searchsorted(own, own, "left")
@@ -186,15 +230,16 @@ def _walk_batch(
             parent, nxt, to, own = parent[~over], nxt[~over], to[~over], own[~over]
         paths = np.concatenate([paths[parent], nxt[:, None]], axis=1)
         accounts = np.concatenate([accounts[parent], to[:, None]], axis=1)
-        limit = limit[parent]
+        limit, floor = limit[parent], floor[parent]
         owner = own
         closed = home(accounts[:, 0], to)
         if closed.any():
             found.setdefault(k + 1, []).append(paths[closed])
-        paths, accounts, limit, owner = (
+        paths, accounts, limit, floor, owner = (
             paths[~closed],
             accounts[~closed],
             limit[~closed],
+            floor[~closed],
             owner[~closed],
         )
         if len(paths) == 0:

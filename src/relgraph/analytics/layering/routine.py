@@ -4,17 +4,21 @@
   ``routine_min_repeats`` transfers between the same two accounts, amounts within
   ``routine_amount_tolerance`` of their midpoint, intervals within
   ``routine_interval_tolerance`` of theirs (weekly, monthly), both accounts opened at
-  least ``new_account_days`` before the first — or a *family* transfer (between two
-  accounts of one holder or one household). A transfer in the structuring band is
+  least ``new_account_days`` before the first — or an *established relationship* (the
+  two accounts transact in at least ``routine_min_repeats`` separate periods of
+  ``cycle_horizon_days``: trade, cash pooling, support), or a *family* transfer
+  (between two accounts of one holder or one household). A transfer in the structuring band is
   never routine: regular structuring is still structuring.
 * A **structuring run**: transfers in the band ``[(1 − structuring_band) ×
   reporting_threshold, reporting_threshold)`` from one account, each at most
   ``cycle_horizon_days`` after the previous; ``structuring_min_count`` of them or more
   are an alert.
 * A **hub's history**: the account's transfers in one direction over the whole period
-  scanned, as an expected count per window (``count × window / period``). A burst's
+  scanned, as an expected count per window (``count × window / period``), or its other
+  bursts of the same kind, whichever is larger (a monthly payroll is usual). A burst's
   intensity is its distinct counterparties per window it spans; its *fan excess* is the
-  intensity over the expected count (at least 1). Its *pass-through* is what left the
+  intensity over the usual (at least 1). An old account with no earlier transfer in
+  that direction has nothing to judge against: no excess. Its *pass-through* is what left the
   hub over what came in, from a window before the burst to a window after it.
 """
 
@@ -62,7 +66,16 @@ def regular_flows(tx: _Tx, opened: I64, params: LayeringParams) -> B:
     o_s, o_d = opened[s[starts]], opened[d[starts]]
     old = ((o_s < 0) | (o_s <= first - age)) & ((o_d < 0) | (o_d <= first - age))
     flow = (size >= params.routine_min_repeats) & steady & regular & old
-    out[order] = np.repeat(flow, size)
+    # An established relationship: the two accounts transact in at least
+    # routine_min_repeats separate horizon-long periods (trade, cash pooling, support).
+    period = (ts - ts.min()) // max(params.horizon_ms, 1)
+    pair = np.cumsum(new) - 1
+    periods = np.bincount(
+        np.unique(pair * (int(period.max()) + 1) + period) // (int(period.max()) + 1),
+        minlength=len(starts),
+    )
+    established = periods >= params.routine_min_repeats
+    out[order] = np.repeat(flow | established, size)
     return out & ~in_band(tx.amount, params)
 
 
@@ -116,16 +129,21 @@ def hub_facts(
     inbound = tx.dst[flat] == h
     other = np.where(inbound, tx.src[flat], tx.dst[flat])
     # Distinct counterparties per direction: unique (alert, direction, counterparty).
-    key = np.unique(np.stack([grp, inbound.astype(np.int64), other], axis=1), axis=0)
-    d_in = np.bincount(key[:, 0][key[:, 1] == 1], minlength=n)
-    d_out = np.bincount(key[:, 0][key[:, 1] == 0], minlength=n)
+    code = np.unique((grp * 2 + inbound) * n_acc + other)
+    pair, direction = (code // n_acc) // 2, (code // n_acc) % 2
+    d_in = np.bincount(pair[direction == 1], minlength=n)
+    d_out = np.bincount(pair[direction == 0], minlength=n)
     first = np.minimum.reduceat(tx.ts[flat], _ptr(size))  # flat is grouped by alert
     last = np.maximum.reduceat(tx.ts[flat], _ptr(size))
     windows = np.maximum(np.ceil((last - first) / window), 1)
     use_in = d_in >= d_out
     distinct = np.where(use_in, d_in, d_out)
     usual = np.where(use_in, in_count[hub], out_count[hub]) * window / period
-    excess = (distinct / windows) / np.maximum(usual, 1.0)
+    intensity = distinct / windows
+    # The hub's other bursts of this kind are its usual too: a payroll every month is
+    # not judged against the quiet days between paydays.
+    usual = np.maximum(usual, _other_max(hub, intensity))
+    excess = intensity / np.maximum(usual, 1.0)
     before_in = np.searchsorted(in_key, hub * span + (first - base), "left") - np.searchsorted(
         in_key, hub * span, "left"
     )
@@ -147,6 +165,20 @@ def hub_facts(
     passed = np.where(came > 0, np.minimum(went, came) / np.maximum(came, 1e-9), 0.0)
     passed = np.where(went > 0, passed, 0.0)
     return np.asarray(excess, np.float64), np.asarray(passed, np.float64)
+
+
+def _other_max(hub: I64, value: F64) -> F64:
+    """Per row: the largest ``value`` among the other rows of the same ``hub`` (0 if none)."""
+    order = np.lexsort((-value, hub))
+    h, v = hub[order], value[order]
+    first = np.searchsorted(h, h, "left")
+    count = np.searchsorted(h, h, "right") - first
+    top = v[first]
+    second = np.where(count > 1, v[np.minimum(first + 1, len(v) - 1)], 0.0)
+    rank = np.arange(len(h)) - first
+    out = np.empty(len(h))
+    out[order] = np.where(rank == 0, second, top)
+    return out
 
 
 def _ptr(size: I64) -> I64:

@@ -206,6 +206,13 @@ def _family(ctx: _Context, a: I64, b: I64) -> B:
     return np.asarray(same, bool)
 
 
+def routine_transfers(tx: _Tx, ctx: _Context, params: LayeringParams) -> B:
+    """Per transfer: routine (a regular flow or a family transfer, never in the
+    structuring band; definitions in :mod:`~relgraph.analytics.layering.routine`)."""
+    routine = regular_flows(tx, ctx.opened, params) | _family(ctx, tx.src, tx.dst)
+    return np.asarray(routine & ~in_band(tx.amount, params), bool)
+
+
 def _new_round_trips(tx: _Tx, chains: _Chains, found: dict[int, I64]) -> dict[int, I64]:
     """The round trips that are not already a chain (a fast chain home is both)."""
     out: dict[int, I64] = {}
@@ -375,7 +382,9 @@ def _assemble(
     # New accounts: each distinct account of an alert, opened shortly before its first transfer.
     acc = np.concatenate([tx.src[flat], tx.dst[flat]])
     acc_grp = np.concatenate([grp, grp])
-    pairs = np.unique(np.stack([acc_grp, acc], axis=1), axis=0) if n else np.zeros((0, 2), np.int64)
+    n_acc = int(acc.max(initial=0)) + 1
+    key = np.unique(acc_grp.astype(np.int64) * n_acc + acc)
+    pairs = np.stack([key // n_acc, key % n_acc], axis=1)
     opened = ctx.opened[pairs[:, 1]]
     start = first_ts[pairs[:, 0]]
     fresh = (
@@ -400,8 +409,7 @@ def _assemble(
     structuring = np.bincount(grp[band], minlength=n).astype(np.int64)
 
     # Routine: regular flows between long-lived accounts, and family transfers.
-    routine_tx = regular_flows(tx, ctx.opened, params) | _family(ctx, tx.src, tx.dst)
-    routine_tx &= ~in_band(tx.amount, params)
+    routine_tx = routine_transfers(tx, ctx, params)
     routine_share = _sum_by(grp, routine_tx[flat].astype(np.float64), n) / np.maximum(size, 1)
     excess = np.zeros(n)
     passed = np.zeros(n)
@@ -465,7 +473,8 @@ def _assemble(
         0.45 * np.clip(np.log2(np.maximum(excess, 1e-9) / params.fan_excess_ratio) / 2, 0, 1),
         0.0,
     )
-    mule_pass = hubbed & (passed >= params.min_pass_share)
+    # Passing money straight on is mule evidence only at a new hub or an unusual fan.
+    mule_pass = hubbed & (passed >= params.min_pass_share) & ((w_excess > 0) | hub_new)
     w_pass = np.where(mule_pass, 0.3, 0.0)
     w_routine = np.where(typology == "structuring", 0.0, -params.routine_weight * routine_share)
     weights = pd.DataFrame(
