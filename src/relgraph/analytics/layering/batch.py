@@ -23,9 +23,9 @@ from relgraph.analytics.layering.roundtrip import round_trips
 from relgraph.analytics.layering.routine import structuring_runs
 from relgraph.analytics.layering.scoring import (
     Alerts,
-    routine_transfers,
     _assemble,
     _context,
+    routine_transfers,
 )
 from relgraph.graph import Projection
 
