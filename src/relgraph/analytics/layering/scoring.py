@@ -460,9 +460,7 @@ def _assemble(
     w_retained = np.where(pass_through, 0.1, 0.0)
     # A share, not a count: a payroll run reaching 240 employees, 6 of them new, is not a
     # flow through fresh accounts; a chain through 2 new accounts of 4 is.
-    w_new = np.where(
-        hubbed, np.where(hub_new, 0.3, 0.0), 0.6 * new_accounts / np.maximum(n_accounts, 1)
-    )
+    w_new = 0.6 * new_accounts / np.maximum(n_accounts, 1)
     w_link = params.linked_weight * _LINK_WEIGHT[linked]
     w_linked = np.where(is_round, 0.0, w_link)
     w_round = np.where(is_round, 0.9 * w_link, 0.0)
@@ -473,9 +471,11 @@ def _assemble(
         0.45 * np.clip(np.log2(np.maximum(excess, 1e-9) / params.fan_excess_ratio) / 2, 0, 1),
         0.0,
     )
-    # Passing money straight on is mule evidence only at a new hub or an unusual fan.
-    mule_pass = hubbed & (passed >= params.min_pass_share) & ((w_excess > 0) | hub_new)
-    w_pass = np.where(mule_pass, 0.3, 0.0)
+    # A new hub and passing the money straight on are mule evidence with an unusual fan
+    # only: a new shop's customers and its daily settlement are not.
+    unusual = hubbed & (w_excess > 0)
+    w_new = np.where(hubbed, np.where(unusual & hub_new, 0.3, 0.0), w_new)
+    w_pass = np.where(unusual & (passed >= params.min_pass_share), 0.3, 0.0)
     w_routine = np.where(typology == "structuring", 0.0, -params.routine_weight * routine_share)
     weights = pd.DataFrame(
         {
