@@ -68,6 +68,24 @@ class Alerts:
     def __len__(self) -> int:
         return len(self.typology)
 
+    def take(self, rows: I64) -> Alerts:
+        """The alerts ``rows`` (in that order), as an Alerts of their own."""
+        size = np.diff(self.ptr)[rows]
+        ptr = np.zeros(len(rows) + 1, np.int64)
+        np.cumsum(size, out=ptr[1:])
+        starts = np.repeat(self.ptr[:-1][rows] - ptr[:-1], size)
+        edges = self.edges[starts + np.arange(int(ptr[-1]), dtype=np.int64)]
+        return Alerts(
+            self.typology[rows],
+            ptr,
+            edges,
+            self.facts.iloc[rows].reset_index(drop=True),
+            self.weights.iloc[rows].reset_index(drop=True),
+            self.score[rows],
+            self.params,
+            self.truncations,
+        )
+
     def transfers(self, i: int) -> I64:
         """EdgeSet positions of alert ``i``'s transfers."""
         return self.edges[self.ptr[i] : self.ptr[i + 1]]
