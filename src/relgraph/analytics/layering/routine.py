@@ -7,7 +7,9 @@
   least ``new_account_days`` before the first — or an *established relationship* (the
   two accounts transact in at least ``routine_min_repeats`` separate periods of
   ``cycle_horizon_days``: trade, cash pooling, support), or a *family* transfer
-  (between two accounts of one holder or one household). A transfer in the structuring band is
+  (between two accounts of one holder or one household), which counts only when every
+  transfer of the alert is one (a hop between one's own accounts inside a chain is a
+  layering step, not routine). A transfer in the structuring band is
   never routine: regular structuring is still structuring.
 * A **structuring run**: transfers in the band ``[(1 − structuring_band) ×
   reporting_threshold, reporting_threshold)`` from one account, each at most

@@ -427,8 +427,13 @@ def _assemble(
     structuring = np.bincount(grp[band], minlength=n).astype(np.int64)
 
     # Routine: regular flows between long-lived accounts, and family transfers.
-    routine_tx = routine_transfers(tx, ctx, params)
-    routine_share = _sum_by(grp, routine_tx[flat].astype(np.float64), n) / np.maximum(size, 1)
+    # Regular flows count by their share; family transfers only when the whole alert is
+    # family money (a hop between one's own accounts inside a chain is a layering step).
+    regular = regular_flows(tx, ctx.opened, params) & ~in_band(tx.amount, params)
+    family = _family(ctx, tx.src, tx.dst) & ~in_band(tx.amount, params)
+    regular_share = _sum_by(grp, regular[flat].astype(np.float64), n) / np.maximum(size, 1)
+    family_share = _sum_by(grp, family[flat].astype(np.float64), n) / np.maximum(size, 1)
+    routine_share = np.where(family_share >= 1.0, 1.0, regular_share)
     excess = np.zeros(n)
     passed = np.zeros(n)
     hub_new = np.zeros(n, bool)
