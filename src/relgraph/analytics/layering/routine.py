@@ -95,78 +95,81 @@ def structuring_runs(tx: _Tx, params: LayeringParams) -> list[I64]:
     return [parts[i] for i in np.flatnonzero(good).tolist()]
 
 
-def hub_facts(
-    tx: _Tx, hub: I64, members: list[I64], params: LayeringParams, new_hub: B
-) -> tuple[F64, F64]:
-    """Per hub alert: fan excess and pass-through share (definitions above).
+class HubHistory:
+    """Every account's transfers by direction, for a hub's history (built once per scan)."""
 
-    An old account with no transfer in the burst's direction before it has no history to
-    judge against: its excess is 0 (a new account's burst is judged: that is a mule).
-    """
-    n = len(members)
-    excess = np.zeros(n)
-    passed = np.zeros(n)
-    if n == 0 or len(tx) == 0:
-        return excess, passed
-    window = params.window_ms
-    t_lo, t_hi = int(tx.ts.min()), int(tx.ts.max())
-    period = max(t_hi - t_lo, window)
-    span = t_hi - t_lo + 4 * window + 2
-    base = t_lo - 2 * window
-    n_acc = int(max(tx.src.max(), tx.dst.max(), hub.max(initial=0))) + 1
-    out_count = np.bincount(tx.src, minlength=n_acc)
-    in_count = np.bincount(tx.dst, minlength=n_acc)
-    # Cumulative amounts by (account, time), both directions, for interval sums.
-    out_order = np.lexsort((tx.ts, tx.src))
-    out_key = tx.src[out_order] * span + (tx.ts[out_order] - base)
-    out_cum = np.concatenate([[0.0], np.cumsum(tx.amount[out_order])])
-    in_order = np.lexsort((tx.ts, tx.dst))
-    in_key = tx.dst[in_order] * span + (tx.ts[in_order] - base)
-    in_cum = np.concatenate([[0.0], np.cumsum(tx.amount[in_order])])
+    def __init__(self, tx: _Tx, params: LayeringParams) -> None:
+        self.tx = tx
+        self.params = params
+        window = params.window_ms
+        if len(tx) == 0:
+            return
+        t_lo, t_hi = int(tx.ts.min()), int(tx.ts.max())
+        self.period = max(t_hi - t_lo, window)
+        self.span = t_hi - t_lo + 4 * window + 2
+        self.base = t_lo - 2 * window
+        self.n_acc = int(max(tx.src.max(), tx.dst.max())) + 1
+        self.out_count = np.bincount(tx.src, minlength=self.n_acc)
+        self.in_count = np.bincount(tx.dst, minlength=self.n_acc)
+        # Cumulative amounts by (account, time) per direction; tx is in (source, time) order.
+        self.out_key = tx.src * self.span + (tx.ts - self.base)
+        self.out_cum = np.concatenate([[0.0], np.cumsum(tx.amount)])
+        in_order = np.lexsort((tx.ts, tx.dst))
+        self.in_key = tx.dst[in_order] * self.span + (tx.ts[in_order] - self.base)
+        self.in_cum = np.concatenate([[0.0], np.cumsum(tx.amount[in_order])])
 
-    size = np.array([len(m) for m in members], np.int64)
-    flat = np.concatenate(members)
-    grp = np.repeat(np.arange(n), size)
-    h = hub[grp]
-    inbound = tx.dst[flat] == h
-    other = np.where(inbound, tx.src[flat], tx.dst[flat])
-    # Distinct counterparties per direction: unique (alert, direction, counterparty).
-    code = np.unique((grp * 2 + inbound) * n_acc + other)
-    pair, direction = (code // n_acc) // 2, (code // n_acc) % 2
-    d_in = np.bincount(pair[direction == 1], minlength=n)
-    d_out = np.bincount(pair[direction == 0], minlength=n)
-    first = np.minimum.reduceat(tx.ts[flat], _ptr(size))  # flat is grouped by alert
-    last = np.maximum.reduceat(tx.ts[flat], _ptr(size))
-    windows = np.maximum(np.ceil((last - first) / window), 1)
-    use_in = d_in >= d_out
-    distinct = np.where(use_in, d_in, d_out)
-    usual = np.where(use_in, in_count[hub], out_count[hub]) * window / period
-    intensity = distinct / windows
-    # The hub's other bursts of this kind are its usual too: a payroll every month is
-    # not judged against the quiet days between paydays.
-    usual = np.maximum(usual, _other_max(hub, intensity))
-    excess = intensity / np.maximum(usual, 1.0)
-    before_in = np.searchsorted(in_key, hub * span + (first - base), "left") - np.searchsorted(
-        in_key, hub * span, "left"
-    )
-    before_out = np.searchsorted(out_key, hub * span + (first - base), "left") - np.searchsorted(
-        out_key, hub * span, "left"
-    )
-    history = np.where(use_in, before_in, before_out) > 0
-    excess = np.where(history | new_hub, excess, 0.0)
+    def facts(self, hub: I64, members: list[I64], new_hub: B) -> tuple[F64, F64]:
+        """Per hub alert: fan excess and pass-through share (definitions above).
 
-    lo = first - window - base
-    hi = last + window - base
+        An old account with no transfer in the burst's direction before it has no history
+        to judge against: its excess is 0 (a new account's burst is judged: that is a mule).
+        """
+        tx, n = self.tx, len(members)
+        if n == 0 or len(tx) == 0:
+            return np.zeros(n), np.zeros(n)
+        window, span, base = self.params.window_ms, self.span, self.base
+        size = np.fromiter((len(m) for m in members), np.int64, n)
+        flat = np.concatenate(members)
+        grp = np.repeat(np.arange(n), size)
+        h = hub[grp]
+        inbound = tx.dst[flat] == h
+        other = np.where(inbound, tx.src[flat], tx.dst[flat])
+        n_acc = max(self.n_acc, int(hub.max()) + 1)
+        # Distinct counterparties per direction: unique (alert, direction, counterparty).
+        code = np.unique((grp * 2 + inbound) * n_acc + other)
+        pair, direction = (code // n_acc) // 2, (code // n_acc) % 2
+        d_in = np.bincount(pair[direction == 1], minlength=n)
+        d_out = np.bincount(pair[direction == 0], minlength=n)
+        first = np.minimum.reduceat(tx.ts[flat], _ptr(size))  # flat is grouped by alert
+        last = np.maximum.reduceat(tx.ts[flat], _ptr(size))
+        windows = np.maximum(np.ceil((last - first) / window), 1)
+        use_in = d_in >= d_out
+        distinct = np.where(use_in, d_in, d_out)
+        usual = np.where(use_in, self.in_count[hub], self.out_count[hub]) * window / self.period
+        intensity = distinct / windows
+        # The hub's other bursts of this kind are its usual too: a payroll every month is
+        # not judged against the quiet days between paydays.
+        usual = np.maximum(usual, _other_max(hub, intensity))
+        excess = intensity / np.maximum(usual, 1.0)
+        at = hub * span
+        before_in = np.searchsorted(self.in_key, at + (first - base)) - np.searchsorted(
+            self.in_key, at
+        )
+        before_out = np.searchsorted(self.out_key, at + (first - base)) - np.searchsorted(
+            self.out_key, at
+        )
+        history = np.where(use_in, before_in, before_out) > 0
+        excess = np.where(history | new_hub, excess, 0.0)
 
-    def total(keys: I64, cum: F64) -> F64:
-        a = np.searchsorted(keys, hub * span + lo, "left")
-        b = np.searchsorted(keys, hub * span + hi, "right")
-        return np.asarray(cum[b] - cum[a], np.float64)
+        def total(keys: I64, cum: F64) -> F64:
+            a = np.searchsorted(keys, at + (first - window - base), "left")
+            b = np.searchsorted(keys, at + (last + window - base), "right")
+            return np.asarray(cum[b] - cum[a], np.float64)
 
-    came, went = total(in_key, in_cum), total(out_key, out_cum)
-    passed = np.where(came > 0, np.minimum(went, came) / np.maximum(came, 1e-9), 0.0)
-    passed = np.where(went > 0, passed, 0.0)
-    return np.asarray(excess, np.float64), np.asarray(passed, np.float64)
+        came, went = total(self.in_key, self.in_cum), total(self.out_key, self.out_cum)
+        passed = np.where(came > 0, np.minimum(went, came) / np.maximum(came, 1e-9), 0.0)
+        passed = np.where(went > 0, passed, 0.0)
+        return np.asarray(excess, np.float64), np.asarray(passed, np.float64)
 
 
 def _other_max(hub: I64, value: F64) -> F64:

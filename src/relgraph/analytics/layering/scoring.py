@@ -25,7 +25,7 @@ from relgraph.analytics.layering.params import (
     B,
     LayeringParams,
 )
-from relgraph.analytics.layering.routine import hub_facts, in_band, regular_flows
+from relgraph.analytics.layering.routine import HubHistory, in_band, regular_flows
 from relgraph.graph import Projection
 
 
@@ -224,10 +224,14 @@ def _family(ctx: _Context, a: I64, b: I64) -> B:
     return np.asarray(same, bool)
 
 
-def routine_transfers(tx: _Tx, ctx: _Context, params: LayeringParams) -> B:
+def routine_transfers(
+    tx: _Tx, ctx: _Context, params: LayeringParams, regular: B | None = None
+) -> B:
     """Per transfer: routine (a regular flow or a family transfer, never in the
     structuring band; definitions in :mod:`~relgraph.analytics.layering.routine`)."""
-    routine = regular_flows(tx, ctx.opened, params) | _family(ctx, tx.src, tx.dst)
+    if regular is None:
+        regular = regular_flows(tx, ctx.opened, params)
+    routine = regular | _family(ctx, tx.src, tx.dst)
     return np.asarray(routine & ~in_band(tx.amount, params), bool)
 
 
@@ -273,6 +277,7 @@ def _assemble(
     round_trips: dict[int, I64] | None = None,
     structuring_runs: list[I64] | None = None,
     truncations: dict[str, int] | None = None,
+    regular: B | None = None,
 ) -> Alerts:
     """Alerts with their facts, reason weights and scores, from positions into ``tx``."""
     round_trips = _new_round_trips(tx, chains, round_trips or {})
@@ -363,7 +368,8 @@ def _assemble(
             dwell.append(((last_ts - first_ts) / 2.0).astype(np.float64))
         else:
             assert hub is not None
-            hub_sets.append((sum(len(t) for t in typ) - n, hub, sets))
+            if name != "structuring":
+                hub_sets.append((sum(len(t) for t in typ) - n, hub, sets))
             # A burst has a hub, not two endpoints: ``linked_endpoints`` never fires on it.
             origin.append(hub)
             end.append(np.full(n, -1, np.int64))
@@ -429,7 +435,9 @@ def _assemble(
     # Routine: regular flows between long-lived accounts, and family transfers.
     # Regular flows count by their share; family transfers only when the whole alert is
     # family money (a hop between one's own accounts inside a chain is a layering step).
-    regular = regular_flows(tx, ctx.opened, params) & ~in_band(tx.amount, params)
+    if regular is None:
+        regular = regular_flows(tx, ctx.opened, params)
+    regular = regular & ~in_band(tx.amount, params)
     family = _family(ctx, tx.src, tx.dst) & ~in_band(tx.amount, params)
     regular_share = _sum_by(grp, regular[flat].astype(np.float64), n) / np.maximum(size, 1)
     family_share = _sum_by(grp, family[flat].astype(np.float64), n) / np.maximum(size, 1)
@@ -437,13 +445,14 @@ def _assemble(
     excess = np.zeros(n)
     passed = np.zeros(n)
     hub_new = np.zeros(n, bool)
+    history = HubHistory(tx, params)
     for offset, hub, sets in hub_sets:
         rows = slice(offset, offset + len(sets))
         opened_hub = ctx.opened[hub]
         hub_new[rows] = (opened_hub >= 0) & (
             opened_hub >= first_ts[rows] - params.new_account_days * _DAY_MS
         )
-        excess[rows], passed[rows] = hub_facts(tx, hub, sets, params, hub_new[rows])
+        excess[rows], passed[rows] = history.facts(hub, sets, hub_new[rows])
 
     a_in = np.concatenate(amount_in) if amount_in else np.zeros(0)
     a_out = np.concatenate(amount_out) if amount_out else np.zeros(0)
