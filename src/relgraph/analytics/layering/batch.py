@@ -25,6 +25,7 @@ from relgraph.analytics.layering.scoring import (
     Alerts,
     _assemble,
     _context,
+    _same_holder,
     routine_transfers,
 )
 from relgraph.graph import Projection
@@ -84,7 +85,7 @@ def scan(
         ctx,
         params,
         round_trips=trips.paths,
-        structuring_runs=structuring_runs(tx, params),
+        structuring_runs=structuring_runs(tx, params, _same_holder(ctx, tx.src, tx.dst)),
         truncations={"layering_chain": cut_chains, "cycle": trips.truncations},
         regular=regular,
     )

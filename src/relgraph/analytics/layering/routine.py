@@ -12,7 +12,8 @@
   layering step, not routine). A transfer in the structuring band is
   never routine: regular structuring is still structuring.
 * A **structuring run**: transfers in the band ``[(1 − structuring_band) ×
-  reporting_threshold, reporting_threshold)`` from one account, each at most
+  reporting_threshold, reporting_threshold)`` from one account to another holder's
+  (moving money between one's own accounts reports nothing), each at most
   ``cycle_horizon_days`` after the previous; ``structuring_min_count`` of them or more
   are an alert.
 * A **hub's history**: the account's transfers in one direction over the whole period
@@ -21,7 +22,9 @@
   intensity is its distinct counterparties per window it spans; its *fan excess* is the
   intensity over the usual (at least 1). An old account with no earlier transfer in
   that direction has nothing to judge against: no excess. Its *pass-through* is what left the
-  hub over what came in, from a window before the burst to a window after it.
+  hub over what came in, from a window before the burst to a window after it; it is
+  mule evidence between ``min_pass_share`` and ``max_pass_share`` (near-zero kept, none
+  of its own added).
 """
 
 from __future__ import annotations
@@ -81,9 +84,13 @@ def regular_flows(tx: _Tx, opened: I64, params: LayeringParams) -> B:
     return out & ~in_band(tx.amount, params)
 
 
-def structuring_runs(tx: _Tx, params: LayeringParams) -> list[I64]:
-    """Structuring runs as lists of _Tx positions (definition above)."""
-    rows = np.flatnonzero(in_band(tx.amount, params)).astype(np.int64)
+def structuring_runs(tx: _Tx, params: LayeringParams, own: B | None = None) -> list[I64]:
+    """Structuring runs as lists of _Tx positions (definition above); ``own`` marks
+    transfers between two accounts of one holder, which are never part of one."""
+    band = in_band(tx.amount, params)
+    if own is not None:
+        band &= ~own
+    rows = np.flatnonzero(band).astype(np.int64)
     if len(rows) == 0:
         return []
     # tx is in (source, time) order, so the band rows are too.
@@ -167,8 +174,9 @@ class HubHistory:
             return np.asarray(cum[b] - cum[a], np.float64)
 
         came, went = total(self.in_key, self.in_cum), total(self.out_key, self.out_cum)
-        passed = np.where(came > 0, np.minimum(went, came) / np.maximum(came, 1e-9), 0.0)
-        passed = np.where(went > 0, passed, 0.0)
+        # Uncapped: more leaving than came in is the account's own money (a shop settling
+        # a week of takings), not this money passed on.
+        passed = np.where(came > 0, went / np.maximum(came, 1e-9), 0.0)
         return np.asarray(excess, np.float64), np.asarray(passed, np.float64)
 
 

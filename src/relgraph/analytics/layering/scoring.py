@@ -211,6 +211,13 @@ _LINK_WEIGHT: Final = np.array([0.0, 1.0, 1.0, 0.8, 0.7, 0.7])
 """Per LINKS code, as a share of ``linked_weight`` (0.5 → 0.5, 0.5, 0.4, 0.35, 0.35)."""
 
 
+def _same_holder(ctx: _Context, a: I64, b: I64) -> B:
+    """Per transfer: between two accounts of one person or one enterprise."""
+    pa_, pb = ctx.person[a], ctx.person[b]
+    ea, eb = ctx.enterprise[a], ctx.enterprise[b]
+    return np.asarray(((pa_ >= 0) & (pa_ == pb)) | ((ea >= 0) & (ea == eb)), bool)
+
+
 def _family(ctx: _Context, a: I64, b: I64) -> B:
     """Per transfer: between two accounts of one holder or one household."""
     pa_, pb = ctx.person[a], ctx.person[b]
@@ -507,7 +514,8 @@ def _assemble(
     # only: a new shop's customers and its daily settlement are not.
     unusual = hubbed & (w_excess > 0)
     w_new = np.where(hubbed, np.where(unusual & hub_new, 0.3, 0.0), w_new)
-    w_pass = np.where(unusual & (passed >= params.min_pass_share), 0.3, 0.0)
+    passes = (passed >= params.min_pass_share) & (passed <= params.max_pass_share)
+    w_pass = np.where(unusual & passes, 0.3, 0.0)
     w_routine = np.where(typology == "structuring", 0.0, -params.routine_weight * routine_share)
     weights = pd.DataFrame(
         {
