@@ -242,6 +242,35 @@ def routine_transfers(
     return np.asarray(routine & ~in_band(tx.amount, params), bool)
 
 
+def _merge_round_trips(tx: _Tx, paths: I64) -> tuple[I64, I64, I64]:
+    """One alert per loop of accounts: the round trips of ``k`` hops through the same
+    account sequence (money split into chunks, or sent round twice, gives one per choice
+    of chunk) merge into one alert holding all their transfers in time order.
+
+    Returns the merged transfers (grouped by alert), their count per alert and, per
+    alert, its earliest round trip (for the facts).
+    """
+    if len(paths) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), paths
+    seq = np.concatenate([tx.src[paths[:, :1]], tx.dst[paths]], axis=1)
+    order = np.lexsort((tx.ts[paths[:, 0]], *seq.T[::-1]))
+    ranked = seq[order]
+    new = np.ones(len(order), bool)
+    new[1:] = (ranked[1:] != ranked[:-1]).any(axis=1)
+    group = np.empty(len(order), np.int64)
+    group[order] = np.cumsum(new) - 1
+    first = paths[order[new]]
+    n_groups = len(first)
+    k = paths.shape[1]
+    pos = paths.ravel()
+    width = len(tx) + 1
+    code = np.unique(np.repeat(group, k) * width + pos)
+    grp, member = code // width, code % width
+    by_time = np.lexsort((tx.ts[member], grp))
+    size = np.bincount(grp, minlength=n_groups).astype(np.int64)
+    return member[by_time].astype(np.int64), size, first
+
+
 def _new_round_trips(tx: _Tx, chains: _Chains, found: dict[int, I64]) -> dict[int, I64]:
     """The round trips that are not already a chain (a fast chain home is both)."""
     out: dict[int, I64] = {}
@@ -316,10 +345,10 @@ def _assemble(
         typ.append(np.full(n, "layering_chain", object))
     n_chain = sum(len(t) for t in typ)
     for k in sorted(round_trips):
-        paths = round_trips[k]
+        union, size, paths = _merge_round_trips(tx, round_trips[k])
         n = len(paths)
-        members.append(paths.ravel())
-        sizes.append(np.full(n, k, np.int64))
+        members.append(union)
+        sizes.append(size)
         origin.append(tx.src[paths[:, 0]])
         end.append(tx.dst[paths[:, -1]])
         hops.append(np.full(n, k, np.int64))
