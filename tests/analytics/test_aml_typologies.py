@@ -240,3 +240,12 @@ def test_a_fan_in_is_judged_against_the_account_history(bank: Projection, alerts
 def test_scores_are_probabilities(alerts: Alerts) -> None:
     assert len(alerts) > 0
     assert np.all((alerts.score >= 0) & (alerts.score <= 1))
+
+
+def test_the_caps_say_when_they_cut_the_round_trip_search(bank: Projection, alerts: Alerts) -> None:
+    assert alerts.truncations["cycle"] >= 0
+    short = scan(bank, LayeringParams(cycle_max_hops=3))
+    # The four-hop round trip is past a three-hop cap: not found, and the cut is counted.
+    assert not [i for i in _touching(bank, short, "RT", above=False)
+                if short.typology[i] == "cycle"]  # fmt: skip
+    assert short.truncations["cycle"] > alerts.truncations["cycle"]

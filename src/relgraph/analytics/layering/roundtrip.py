@@ -21,7 +21,8 @@ A start is followed only when some transfer arrives home within the horizon afte
 Caps, each counted when it cuts (``Alerts.truncations["cycle"]``): at most
 ``cycle_max_branching`` departures followed from an account per path (the earliest of
 those carrying enough; at most four times that many looked at),
-at most ``cycle_max_paths`` paths alive per starting transfer, and ``cycle_max_hops``.
+at most ``cycle_max_paths`` paths alive per starting transfer, and ``cycle_max_hops``
+(each start with a path still open after that many hops counts once).
 """
 
 from __future__ import annotations
@@ -244,4 +245,5 @@ def _walk_batch(
         )
         if len(paths) == 0:
             break
-    return cuts
+    # Paths still open after cycle_max_hops transfers: the hop cap cut them.
+    return cuts + len(np.unique(owner)) if len(paths) else cuts
