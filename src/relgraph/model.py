@@ -106,20 +106,26 @@ TYPOLOGIES: Final = (
     "gather_scatter",
     "bipartite",
     "stack",
+    "structuring",
 )
 """Money-laundering typologies: the one list for synth, the detectors, truth files and the API.
 
 ``layering_chain``: money passed on through three or more accounts within days;
-``cycle``: a chain that comes back to its origin or a party linked to it (round trip);
+``cycle``: a round trip: money leaving an account and coming back, within the cycle
+horizon (30 days), to it, another account of its holder, or a member of its household or
+hidden network, through at least one party outside the household (2–8 hops, no timing
+or amount-passing requirement between hops);
 ``scatter_gather``: split over several middle accounts and re-joined in one;
-``fan_in`` / ``fan_out``: many transfers into (out of) one account in a short window;
+``fan_in`` / ``fan_out``: many distinct counterparties into (out of) one account in a
+short window, judged against the account's own history (a mule: new, passing it on);
 ``gather_scatter``: a fan-in followed by a fan-out at the same account;
 ``bipartite``: a set of accounts paying another set, many to many;
-``stack``: layers of bipartite hops, one after the other.
+``stack``: layers of bipartite hops, one after the other;
+``structuring``: repeated transfers just below the reporting threshold from one account.
 """
 PLANTED_TYPOLOGIES: Final = TYPOLOGIES[:5]
 """The typologies the synthetic bank plants, in the order its patterns cycle through them."""
-DETECTED_TYPOLOGIES: Final = TYPOLOGIES[:6]
+DETECTED_TYPOLOGIES: Final = (*TYPOLOGIES[:6], "structuring")
 """The typologies the detectors report as an alert's ``typology``; a planted bipartite or
 stack pattern can only be found as one of these (its transfers covered by such alerts)."""
 

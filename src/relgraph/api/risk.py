@@ -162,11 +162,47 @@ def _stored_chain(row: Mapping[str, Any], hops: list[dict[str, Any]]) -> Checked
     )  # fmt: skip
 
 
+def _stored_check(ctx: Context, account: int) -> LayeringCheck | None:
+    """The check with the stored settings: the stored alerts of the account, exactly what
+    ``Account.risk`` reads (recomputing on the account's neighbourhood could disagree:
+    round trips, routine flows and a hub's history are judged over every transfer)."""
+    m = ctx.model
+    table, hops = m.results.risk_chains, m.results.risk_chain_hops
+    if table is None or hops is None:
+        return None
+    score, text = m.results.account_risk.get(m.account_ids[account], (0.0, "[]"))
+    entries = json.loads(text)
+    chains: list[RiskChain] = []
+    for entry in entries:
+        row_index = table.row_of.get(str(entry.get("chain_id")))
+        if row_index is None:
+            continue
+        row = table.row(row_index)
+        chain_hops = m.records_between(hops, "chain_id", str(row["chain_id"]))
+        chains.append(_chain(ctx, _stored_chain(row, chain_hops)))
+    used = m.results.settings.layering
+    return LayeringCheck(
+        account=account_node(ctx, account),
+        score=float(score),
+        reasons=risk_reasons(entries),
+        chains=chains,
+        truncated=False,
+        settings_overridden=False,
+        settings=LayeringSettings(
+            window_hours=float(used.window_hours),
+            max_hops=int(used.max_hops),
+            min_amount=float(used.min_amount),
+            score_threshold=float(used.score_threshold),
+        ),
+    )
+
+
 @strawberry.type
 class RiskQueries:
     @strawberry.field(
-        description="On-demand layering check of one account (risk and admin keys), with the "
-        "settings analyze stored unless windowHours, maxHops or minAmount are given."
+        description="Layering check of one account (risk and admin keys): without "
+        "windowHours, maxHops or minAmount, the alerts analyze stored for it (the same score "
+        "as Account.risk); with them, a check recomputed on demand with those settings."
     )
     def layering_check(
         self,
@@ -183,6 +219,10 @@ class RiskQueries:
         account = m.account_index.get(str(account_id))
         if account is None:
             raise NotFoundError(f"No account with id {str(account_id)!r}.")
+        if window_hours is None and max_hops is None and min_amount is None:
+            stored = _stored_check(ctx, account)
+            if stored is not None:
+                return stored
         index = m.layering_index()
         try:
             found = check_account(

@@ -3,10 +3,9 @@
 Definitions (what the tests hold the code to; every threshold is a field of
 :class:`LayeringParams`, environment ``RELGRAPH_LAYERING_<FIELD>``):
 
-* An **eligible transfer** moves at least ``min_amount`` (default 5,000, in the
-  transfer's currency — the projection carries no exchange rates) between two
-  different accounts. Smaller payments (shopping, bills, most P2P) are never part of
-  an alert.
+* An **eligible transfer** moves at least ``min_amount`` (default 0: no floor, so
+  small-value laundering is not hidden; amounts are judged against the account's own
+  history and the reporting threshold instead) between two different accounts.
 * A **hop link** ``e → f`` joins two eligible transfers when ``f`` leaves the
   account ``e`` arrived at, strictly after ``e`` and at most ``window_hours``
   (default 72) later, and passes on between ``min_pass_share`` (0.8) and
@@ -37,6 +36,9 @@ Definitions (what the tests hold the code to; every threshold is a field of
 * A **gather-scatter**: a fan-in burst at ``h`` followed by a fan-out burst at ``h``
   that starts before the fan-in's last transfer plus the window, sending on between
   ``min_pass_share`` and ``max_pass_share`` of what came in.
+* A **round trip** (typology ``cycle``) and its caps: :mod:`.roundtrip`.
+* **Routine** transfers, **structuring** runs and a hub's **history** (fan excess,
+  pass-through): :mod:`.routine`.
 
 Risk score. Each alert carries *reasons*: facts with a weight in [0, 1] (weights
 are fields of :class:`LayeringParams`). The score is their noisy-OR,
@@ -56,15 +58,26 @@ are fields of :class:`LayeringParams`). The score is their noisy-OR,
   private device (≤ ``max_device_sharers`` users; 0.35).
 * ``structuring`` — transfers in ``[(1 − structuring_band) × reporting_threshold,
   reporting_threshold)`` (45,000–50,000 by default): 0.6 × their share.
+* ``round_trip`` — round trips: 0.9 × the ``linked_endpoints`` weight of the return
+  (same account or holder 0.45, household 0.36, network 0.315); ``hops`` is 0 for a
+  two-hop round trip (lent and paid back is no longer than an everyday exchange).
+* ``fan_excess`` — fans: 0 up to ``fan_excess_ratio`` (2) times the hub's usual,
+  rising to 0.45 at four times that; with an unusual fan only, ``new_accounts`` (the
+  hub is new: 0.3) and ``pass_through`` (≥ ``min_pass_share`` of what came in left
+  again: 0.3) — the mule reasons.
+* ``routine`` — negative: the score is multiplied by ``1 − routine_weight × share``
+  of the alert's routine transfers (never for ``structuring`` alerts).
 
-An alert at or above ``score_threshold`` (0.5) is reported by default. An
+Every score is in [0, 1]. An alert at or above ``score_threshold`` (0.5) is reported by default. An
 account's risk is the highest score of the alerts it takes part in, with those
 alerts as its reasons.
 
 Two entry points: :func:`scan`, the batch over every transfer (sort + window joins,
-one vectorised step per hop), and :func:`check_account` for one account on demand,
-which collects the account's neighbourhood from a :class:`LayeringIndex` and runs the
-same definitions on it, so it finds exactly the batch chains through the account.
+one vectorised step per hop), and :func:`check_account` for one account on demand:
+with the index's own settings it returns the batch alerts through the account
+(computed once per index); with other settings it collects the account's neighbourhood
+from a :class:`LayeringIndex` and runs the chain, scatter-gather and fan definitions on
+it (round trips and structuring need every transfer: batch only).
 """
 
 from __future__ import annotations

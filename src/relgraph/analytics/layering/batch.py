@@ -19,10 +19,14 @@ from relgraph.analytics.layering.hops import (
 from relgraph.analytics.layering.params import (
     LayeringParams,
 )
+from relgraph.analytics.layering.roundtrip import round_trips
+from relgraph.analytics.layering.routine import regular_flows, structuring_runs
 from relgraph.analytics.layering.scoring import (
     Alerts,
     _assemble,
     _context,
+    _same_holder,
+    routine_transfers,
 )
 from relgraph.graph import Projection
 
@@ -69,4 +73,19 @@ def scan(
     fans = {"fan_in": _fan_bursts(tx, params, True), "fan_out": _fan_bursts(tx, params, False)}
     gather = _gather_scatter(tx, fans["fan_in"], fans["fan_out"], params)
     ctx = _context(projection, params, households_label, networks_label)
-    return _assemble(tx, chains, scatter, gather, fans, ctx, params)
+    regular = regular_flows(tx, ctx.opened, params)
+    trips = round_trips(tx, ctx, params, routine_transfers(tx, ctx, params, regular))
+    cut_chains = int(sum(int(t.sum()) for t in chains.truncated.values()))
+    return _assemble(
+        tx,
+        chains,
+        scatter,
+        gather,
+        fans,
+        ctx,
+        params,
+        round_trips=trips.paths,
+        structuring_runs=structuring_runs(tx, params, _same_holder(ctx, tx.src, tx.dst)),
+        truncations={"layering_chain": cut_chains, "cycle": trips.truncations},
+        regular=regular,
+    )

@@ -27,12 +27,12 @@ def _episodes(group: I64, ts: I64, window: int) -> I64:
 
 
 def _distinct_count(episode: I64, value: I64, n_episodes: int) -> I64:
-    pairs = (
-        np.unique(np.stack([episode, value], axis=1), axis=0)
-        if len(episode)
-        else np.zeros((0, 2), np.int64)
-    )
-    return np.bincount(pairs[:, 0], minlength=n_episodes).astype(np.int64)
+    if len(episode) == 0:
+        return np.zeros(n_episodes, np.int64)
+    # One integer key per (episode, value): a 1-D unique, far faster than rows.
+    width = int(value.max()) + 1
+    pairs = np.unique(episode.astype(np.int64) * width + value)
+    return np.bincount(pairs // width, minlength=n_episodes).astype(np.int64)
 
 
 def _scatter_gather(tx: _Tx, links: _Links, params: LayeringParams) -> list[I64]:

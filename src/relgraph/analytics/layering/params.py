@@ -41,8 +41,9 @@ class LayeringParams(EnvParams):
     """A hop passes on at least this share of what arrived (skims allowed)."""
     max_pass_share: float = 1.0
     """…and at most this share: adding one's own money is not passing it on."""
-    min_amount: float = 5_000.0
-    """Transfers below this amount are never part of an alert (everyday payments)."""
+    min_amount: float = 0.0
+    """Transfers below this amount are never part of an alert. No floor by default: small
+    amounts are judged against the account's history and the routine-flow rules instead."""
     min_hops: int = 3
     """A chain needs at least this many transfers."""
     max_hops: int = 8
@@ -66,6 +67,30 @@ class LayeringParams(EnvParams):
     """Weight when the end is the origin account or holder; household 0.4, network/device 0.35."""
     max_paths: int = 5_000_000
     """Batch: chains followed at once; a larger frontier raises (lower max_hops or raise this)."""
+    cycle_horizon_days: float = 30.0
+    """Round trips: the money must come back at most this long after it left."""
+    cycle_max_hops: int = 8
+    """Round trips: at most this many transfers (2 at least)."""
+    cycle_min_share: float = 0.1
+    """Round trips: every hop carries at least this share of the first transfer's amount."""
+    cycle_max_branching: int = 4
+    """Round trips: from each account a path follows at most this many departures (the
+    earliest); more are cut and counted as truncated."""
+    cycle_max_paths: int = 32
+    """Round trips: paths followed from one starting transfer; more are cut and counted."""
+    routine_min_repeats: int = 3
+    """A routine flow: at least this many transfers between the same two accounts…"""
+    routine_amount_tolerance: float = 0.1
+    """…with amounts within this share of their median…"""
+    routine_interval_tolerance: float = 0.35
+    """…at intervals within this share of their median (weekly, monthly)…"""
+    routine_weight: float = 0.8
+    """A score is multiplied by ``1 − routine_weight × routine share`` of its transfers."""
+    fan_excess_ratio: float = 2.0
+    """Fans: counterparties per window up to this multiple of the account's usual are usual."""
+    structuring_min_count: int = 3
+    """Structuring: this many transfers in the band below the threshold from one account,
+    each within ``cycle_horizon_days`` of the previous."""
     check_max_paths: int = 20_000
     """On-demand check: transfers visited before giving up (the answer says it is truncated)."""
 
@@ -77,10 +102,20 @@ class LayeringParams(EnvParams):
             raise ConfigError("LAYERING needs 2 ≤ min_hops ≤ max_hops")
         if self.window_hours <= 0 or self.min_spokes < 2 or self.min_fan < 2:
             raise ConfigError("LAYERING needs window_hours > 0, min_spokes ≥ 2 and min_fan ≥ 2")
+        if not 2 <= self.cycle_max_hops <= 12 or self.cycle_horizon_days <= 0:
+            raise ConfigError("LAYERING needs 2 ≤ cycle_max_hops ≤ 12 and cycle_horizon_days > 0")
+        if self.cycle_max_branching < 1 or self.cycle_max_paths < 1:
+            raise ConfigError("LAYERING needs cycle_max_branching ≥ 1 and cycle_max_paths ≥ 1")
+        if not 0 <= self.routine_weight <= 1 or self.routine_min_repeats < 2:
+            raise ConfigError("LAYERING needs routine_weight in [0, 1], routine_min_repeats ≥ 2")
         if not 0 <= self.structuring_band < 1 or not 0 <= self.score_threshold <= 1:
             raise ConfigError(
                 "LAYERING needs structuring_band in [0, 1), score_threshold in [0, 1]"
             )
+
+    @property
+    def horizon_ms(self) -> int:
+        return round(self.cycle_horizon_days * _DAY_MS)
 
     @property
     def window_ms(self) -> int:

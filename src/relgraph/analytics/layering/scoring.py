@@ -25,6 +25,7 @@ from relgraph.analytics.layering.params import (
     B,
     LayeringParams,
 )
+from relgraph.analytics.layering.routine import HubHistory, in_band, regular_flows
 from relgraph.graph import Projection
 
 
@@ -60,9 +61,30 @@ class Alerts:
     weights: pd.DataFrame
     score: F64
     params: LayeringParams = field(default_factory=LayeringParams)
+    truncations: dict[str, int] = field(default_factory=dict)
+    """Per typology: how often a search cap cut the search (chains: chains stopped at
+    ``max_hops``; cycles: branching and paths-per-start cuts)."""
 
     def __len__(self) -> int:
         return len(self.typology)
+
+    def take(self, rows: I64) -> Alerts:
+        """The alerts ``rows`` (in that order), as an Alerts of their own."""
+        size = np.diff(self.ptr)[rows]
+        ptr = np.zeros(len(rows) + 1, np.int64)
+        np.cumsum(size, out=ptr[1:])
+        starts = np.repeat(self.ptr[:-1][rows] - ptr[:-1], size)
+        edges = self.edges[starts + np.arange(int(ptr[-1]), dtype=np.int64)]
+        return Alerts(
+            self.typology[rows],
+            ptr,
+            edges,
+            self.facts.iloc[rows].reset_index(drop=True),
+            self.weights.iloc[rows].reset_index(drop=True),
+            self.score[rows],
+            self.params,
+            self.truncations,
+        )
 
     def transfers(self, i: int) -> I64:
         """EdgeSet positions of alert ``i``'s transfers."""
@@ -79,16 +101,20 @@ class Alerts:
             "new_accounts": int(f["new_accounts"]),
             "linked_endpoints": str(f["linked"]),
             "structuring": int(f["structuring"]),
+            "round_trip": str(f["linked"]),
+            "fan_excess": round(float(f["fan_excess"]), 2),
+            "pass_through": round(float(f["pass_through"]), 4),
+            "routine": round(float(f["routine"]), 4),
         }
         always = ("hops", "speed", "retained")
         rows = [
             {"reason": name, "weight": round(float(w[name]), 4), "value": values[name]}
             for name in values
-            if name in always or float(w[name]) > 0
+            if name in always or float(w[name]) != 0
         ]
         if bool(f["truncated"]):
             rows.append({"reason": "truncated", "weight": 0.0, "value": self.params.max_hops})
-        return sorted(rows, key=lambda r: -float(r["weight"]))
+        return sorted(rows, key=lambda r: -abs(float(r["weight"])))
 
 
 @dataclass(frozen=True)
@@ -188,6 +214,85 @@ _LINK_WEIGHT: Final = np.array([0.0, 1.0, 1.0, 0.8, 0.7, 0.7])
 """Per LINKS code, as a share of ``linked_weight`` (0.5 → 0.5, 0.5, 0.4, 0.35, 0.35)."""
 
 
+def _same_holder(ctx: _Context, a: I64, b: I64) -> B:
+    """Per transfer: between two accounts of one person or one enterprise."""
+    pa_, pb = ctx.person[a], ctx.person[b]
+    ea, eb = ctx.enterprise[a], ctx.enterprise[b]
+    return np.asarray(((pa_ >= 0) & (pa_ == pb)) | ((ea >= 0) & (ea == eb)), bool)
+
+
+def _family(ctx: _Context, a: I64, b: I64) -> B:
+    """Per transfer: between two accounts of one holder or one household."""
+    pa_, pb = ctx.person[a], ctx.person[b]
+    persons = (pa_ >= 0) & (pb >= 0)
+    same = (persons & (pa_ == pb)) | (
+        (ctx.enterprise[a] >= 0) & (ctx.enterprise[a] == ctx.enterprise[b])
+    )
+    if ctx.household is not None:
+        hh = ctx.household
+        same |= persons & (hh[np.maximum(pa_, 0)] == hh[np.maximum(pb, 0)])
+    return np.asarray(same, bool)
+
+
+def routine_transfers(
+    tx: _Tx, ctx: _Context, params: LayeringParams, regular: B | None = None
+) -> B:
+    """Per transfer: routine (a regular flow or a family transfer, never in the
+    structuring band; definitions in :mod:`~relgraph.analytics.layering.routine`)."""
+    if regular is None:
+        regular = regular_flows(tx, ctx.opened, params)
+    routine = regular | _family(ctx, tx.src, tx.dst)
+    return np.asarray(routine & ~in_band(tx.amount, params), bool)
+
+
+def _merge_round_trips(tx: _Tx, paths: I64) -> tuple[I64, I64, I64]:
+    """One alert per loop of accounts: the round trips of ``k`` hops through the same
+    account sequence (money split into chunks, or sent round twice, gives one per choice
+    of chunk) merge into one alert holding all their transfers in time order.
+
+    Returns the merged transfers (grouped by alert), their count per alert and, per
+    alert, its earliest round trip (for the facts).
+    """
+    if len(paths) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), paths
+    seq = np.concatenate([tx.src[paths[:, :1]], tx.dst[paths]], axis=1)
+    order = np.lexsort((tx.ts[paths[:, 0]], *seq.T[::-1]))
+    ranked = seq[order]
+    new = np.ones(len(order), bool)
+    new[1:] = (ranked[1:] != ranked[:-1]).any(axis=1)
+    group = np.empty(len(order), np.int64)
+    group[order] = np.cumsum(new) - 1
+    first = paths[order[new]]
+    n_groups = len(first)
+    k = paths.shape[1]
+    pos = paths.ravel()
+    width = len(tx) + 1
+    code = np.unique(np.repeat(group, k) * width + pos)
+    grp, member = code // width, code % width
+    by_time = np.lexsort((tx.ts[member], grp))
+    size = np.bincount(grp, minlength=n_groups).astype(np.int64)
+    return member[by_time].astype(np.int64), size, first
+
+
+def _new_round_trips(tx: _Tx, chains: _Chains, found: dict[int, I64]) -> dict[int, I64]:
+    """The round trips that are not already a chain (a fast chain home is both)."""
+    out: dict[int, I64] = {}
+    for k, paths in found.items():
+        known = chains.paths.get(k)
+        if known is None or len(known) == 0:
+            out[k] = paths
+            continue
+        both = np.concatenate([known, paths], axis=0)
+        _, first, inverse = np.unique(both, axis=0, return_index=True, return_inverse=True)
+        inverse = inverse.ravel()
+        mine = inverse[len(known) :]
+        # A round trip is new when the first row with its transfers is not a chain's.
+        keep = first[mine] >= len(known)
+        if keep.any():
+            out[k] = paths[keep]
+    return out
+
+
 def _speed_weight(dwell_ms: F64) -> F64:
     return np.select(
         [dwell_ms <= _HOUR_MS, dwell_ms <= 6 * _HOUR_MS, dwell_ms <= _DAY_MS],
@@ -208,8 +313,13 @@ def _assemble(
     fans: dict[str, _Bursts],
     ctx: _Context,
     params: LayeringParams,
+    round_trips: dict[int, I64] | None = None,
+    structuring_runs: list[I64] | None = None,
+    truncations: dict[str, int] | None = None,
+    regular: B | None = None,
 ) -> Alerts:
     """Alerts with their facts, reason weights and scores, from positions into ``tx``."""
+    round_trips = _new_round_trips(tx, chains, round_trips or {})
     typ: list[npt.NDArray[np.object_]] = []
     members: list[I64] = []
     sizes: list[I64] = []
@@ -237,6 +347,21 @@ def _assemble(
         truncated.append(chains.truncated[k])
         typ.append(np.full(n, "layering_chain", object))
     n_chain = sum(len(t) for t in typ)
+    for k in sorted(round_trips):
+        union, size, paths = _merge_round_trips(tx, round_trips[k])
+        n = len(paths)
+        members.append(union)
+        sizes.append(size)
+        origin.append(tx.src[paths[:, 0]])
+        end.append(tx.dst[paths[:, -1]])
+        hops.append(np.full(n, k, np.int64))
+        dwell.append(np.median(np.diff(tx.ts[paths], axis=1), axis=1).astype(np.float64))
+        amount_in.append(tx.amount[paths[:, 0]])
+        amount_out.append(tx.amount[paths[:, -1]])
+        truncated.append(np.zeros(n, bool))
+        typ.append(np.full(n, "cycle", object))
+    n_round = sum(len(t) for t in typ)
+    hub_sets: list[tuple[int, I64, list[I64]]] = []
 
     def add_sets(name: str, sets: list[I64], hub: I64 | None) -> None:
         if not sets:
@@ -282,6 +407,8 @@ def _assemble(
             dwell.append(((last_ts - first_ts) / 2.0).astype(np.float64))
         else:
             assert hub is not None
+            if name != "structuring":
+                hub_sets.append((sum(len(t) for t in typ) - n, hub, sets))
             # A burst has a hub, not two endpoints: ``linked_endpoints`` never fires on it.
             origin.append(hub)
             end.append(np.full(n, -1, np.int64))
@@ -296,6 +423,8 @@ def _assemble(
     add_sets("gather_scatter", gather_scatter, gs_hub)
     add_sets("fan_in", fans["fan_in"].members, fans["fan_in"].hub)
     add_sets("fan_out", fans["fan_out"].members, fans["fan_out"].hub)
+    runs = structuring_runs or []
+    add_sets("structuring", runs, np.array([int(tx.src[r[0]]) for r in runs], np.int64))
 
     typology = np.concatenate(typ) if typ else np.zeros(0, object)
     n = len(typology)
@@ -316,7 +445,9 @@ def _assemble(
     # New accounts: each distinct account of an alert, opened shortly before its first transfer.
     acc = np.concatenate([tx.src[flat], tx.dst[flat]])
     acc_grp = np.concatenate([grp, grp])
-    pairs = np.unique(np.stack([acc_grp, acc], axis=1), axis=0) if n else np.zeros((0, 2), np.int64)
+    n_acc = int(acc.max(initial=0)) + 1
+    key = np.unique(acc_grp.astype(np.int64) * n_acc + acc)
+    pairs = np.stack([key // n_acc, key % n_acc], axis=1)
     opened = ctx.opened[pairs[:, 1]]
     start = first_ts[pairs[:, 0]]
     fresh = (
@@ -329,6 +460,7 @@ def _assemble(
     ends = np.flatnonzero((o >= 0) & (e >= 0))
     linked[ends] = _linked(ctx, o[ends], e[ends])
     is_chain = np.arange(n) < n_chain
+    is_round = (np.arange(n) >= n_chain) & (np.arange(n) < n_round)
     cycle = is_chain & np.isin(linked, [1, 2]) | is_chain & (
         (linked == 3) | ((linked == 4) & (ctx.network is not None))
     )
@@ -338,6 +470,28 @@ def _assemble(
     amounts = tx.amount[flat]
     band = (amounts >= low) & (amounts < params.reporting_threshold)
     structuring = np.bincount(grp[band], minlength=n).astype(np.int64)
+
+    # Routine: regular flows between long-lived accounts, and family transfers.
+    # Regular flows count by their share; family transfers only when the whole alert is
+    # family money (a hop between one's own accounts inside a chain is a layering step).
+    if regular is None:
+        regular = regular_flows(tx, ctx.opened, params)
+    regular = regular & ~in_band(tx.amount, params)
+    family = _family(ctx, tx.src, tx.dst) & ~in_band(tx.amount, params)
+    regular_share = _sum_by(grp, regular[flat].astype(np.float64), n) / np.maximum(size, 1)
+    family_share = _sum_by(grp, family[flat].astype(np.float64), n) / np.maximum(size, 1)
+    routine_share = np.where(family_share >= 1.0, 1.0, regular_share)
+    excess = np.zeros(n)
+    passed = np.zeros(n)
+    hub_new = np.zeros(n, bool)
+    history = HubHistory(tx, params)
+    for offset, hub, sets in hub_sets:
+        rows = slice(offset, offset + len(sets))
+        opened_hub = ctx.opened[hub]
+        hub_new[rows] = (opened_hub >= 0) & (
+            opened_hub >= first_ts[rows] - params.new_account_days * _DAY_MS
+        )
+        excess[rows], passed[rows] = history.facts(hub, sets, hub_new[rows])
 
     a_in = np.concatenate(amount_in) if amount_in else np.zeros(0)
     a_out = np.concatenate(amount_out) if amount_out else np.zeros(0)
@@ -357,22 +511,44 @@ def _assemble(
             "new_accounts": new_accounts,
             "linked": np.asarray(LINKS, dtype=object)[linked],
             "structuring": structuring,
+            "fan_excess": excess,
+            "pass_through": passed,
+            "routine": routine_share,
             "truncated": trunc,
+            "round_trip": is_round,
             "origin": o,
             "end": e,
         }
     )
-    fan = np.isin(typology, ["fan_in", "fan_out", "gather_scatter"])
-    extra = np.where(is_chain, h - params.min_hops, h - params.min_spokes)
+    hubbed = np.isin(typology, ["fan_in", "fan_out", "gather_scatter"])
+    fan = hubbed | (typology == "structuring")
+    extra = np.where(is_chain | is_round, h - params.min_hops, h - params.min_spokes)
     w_hops = np.where(fan, 0.1, np.minimum(params.hop_weight + 0.05 * np.maximum(extra, 0), 0.35))
+    # A two-hop round trip (lent and paid back) is no longer than any everyday exchange.
+    w_hops = np.where(is_round & (h < params.min_hops), 0.0, w_hops)
     w_speed = _speed_weight(d)
-    pass_through = ~fan & (retained < 0.1)
+    pass_through = ~fan & ~is_round & (retained < 0.1)
     w_retained = np.where(pass_through, 0.1, 0.0)
     # A share, not a count: a payroll run reaching 240 employees, 6 of them new, is not a
     # flow through fresh accounts; a chain through 2 new accounts of 4 is.
     w_new = 0.6 * new_accounts / np.maximum(n_accounts, 1)
-    w_linked = params.linked_weight * _LINK_WEIGHT[linked]
+    w_link = params.linked_weight * _LINK_WEIGHT[linked]
+    w_linked = np.where(is_round, 0.0, w_link)
+    w_round = np.where(is_round, 0.9 * w_link, 0.0)
     w_struct = 0.6 * structuring / np.maximum(size, 1)
+    # Fan excess: nothing up to fan_excess_ratio times the usual, 0.45 from four times that.
+    w_excess = np.where(
+        hubbed,
+        0.45 * np.clip(np.log2(np.maximum(excess, 1e-9) / params.fan_excess_ratio) / 2, 0, 1),
+        0.0,
+    )
+    # A new hub and passing the money straight on are mule evidence with an unusual fan
+    # only: a new shop's customers and its daily settlement are not.
+    unusual = hubbed & (w_excess > 0)
+    w_new = np.where(hubbed, np.where(unusual & hub_new, 0.3, 0.0), w_new)
+    passes = (passed >= params.min_pass_share) & (passed <= params.max_pass_share)
+    w_pass = np.where(unusual & passes, 0.3, 0.0)
+    w_routine = np.where(typology == "structuring", 0.0, -params.routine_weight * routine_share)
     weights = pd.DataFrame(
         {
             "hops": w_hops,
@@ -380,10 +556,23 @@ def _assemble(
             "retained": w_retained,
             "new_accounts": w_new,
             "linked_endpoints": w_linked,
+            "round_trip": w_round,
             "structuring": w_struct,
+            "fan_excess": w_excess,
+            "pass_through": w_pass,
+            "routine": w_routine,
         }
     )
-    score = 1 - np.prod(1 - weights.to_numpy(np.float64), axis=1) if n else np.zeros(0)
+    positive = weights.drop(columns="routine").to_numpy(np.float64)
+    score = 1 - np.prod(1 - positive, axis=1) if n else np.zeros(0)
+    score = score * (1 + w_routine)
     return Alerts(
-        typology, ptr, tx.edge[flat], facts, weights, np.asarray(score, np.float64), params
+        typology,
+        ptr,
+        tx.edge[flat],
+        facts,
+        weights,
+        np.asarray(np.clip(score, 0.0, 1.0), np.float64),
+        params,
+        dict(truncations or {}),
     )

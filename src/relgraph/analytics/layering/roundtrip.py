@@ -1,0 +1,249 @@
+"""Round trips: structural cycles of 2 to ``cycle_max_hops`` transfers within the horizon.
+
+A **round trip** is a sequence of transfers ``e1 … ek`` (``2 ≤ k ≤ cycle_max_hops``)
+through accounts ``a0 → a1 → … → ak``, each leaving the account the previous one
+arrived at and strictly later, all within ``cycle_horizon_days`` (30) of ``e1``, where
+``ak`` is *home* to ``a0`` — the same account, another account of its holder, an
+account of someone in its household or hidden network — and ``a1 … a(k-1)`` are
+distinct and not home (the loop closes at the first return). Nothing is asked of the
+time between hops, and of the amounts only that each hop carries at least
+``cycle_min_share`` (10 %) of what left first: launderers wait days and change amounts,
+but a 150 purchase is not the 80,000 coming back.
+``e1`` leaves home, so every round trip has a party outside the origin's household; a
+loop closed entirely inside one household never is one.
+
+The search is vectorised, one step per hop over every start at once (in batches of
+starts to bound memory), on the transfers a strongly connected component allows (an
+account graph where each account also links both ways to its home group, so a return
+home is a cycle): a transfer between two components can never be on a round trip.
+A start is followed only when some transfer arrives home within the horizon after it.
+
+Caps, each counted when it cuts (``Alerts.truncations["cycle"]``): at most
+``cycle_max_branching`` departures followed from an account per path (the earliest of
+those carrying enough; at most four times that many looked at),
+at most ``cycle_max_paths`` paths alive per starting transfer, and ``cycle_max_hops``
+(each start with a path still open after that many hops counts once).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from relgraph.analytics.layering.hops import _Tx
+from relgraph.analytics.layering.params import I64, B, LayeringParams
+from relgraph.analytics.layering.scoring import _Context
+
+_BATCH_STARTS = 50_000
+"""Starting transfers walked together: bounds the frontier to about this × cycle_max_paths."""
+
+
+@dataclass(frozen=True)
+class _RoundTrips:
+    """Round trips by length (``paths[k]``: (n, k) positions into the _Tx) and cut counts."""
+
+    paths: dict[int, I64]
+    truncations: int
+
+
+def home_groups(ctx: _Context, n_accounts: int) -> tuple[I64, I64]:
+    """Per account: its home group (household, else person, else enterprise, else itself)
+    and its hidden network (−1 when none or unknown)."""
+    account = np.arange(n_accounts, dtype=np.int64)
+    person = ctx.person[:n_accounts]
+    enterprise = ctx.enterprise[:n_accounts]
+    n_person = int(max(person.max(initial=-1), -1)) + 1
+    if ctx.household is not None:
+        n_person = max(n_person, len(ctx.household))
+    n_ent = int(max(enterprise.max(initial=-1), -1)) + 1
+    safe = np.maximum(person, 0)
+    of_person = ctx.household[safe] if ctx.household is not None else safe
+    group = np.where(
+        person >= 0,
+        of_person,
+        np.where(enterprise >= 0, n_person + enterprise, n_person + n_ent + account),
+    ).astype(np.int64)
+    if ctx.network is None:
+        network = np.full(n_accounts, -1, np.int64)
+    else:
+        network = np.where(person >= 0, ctx.network[safe], -1).astype(np.int64)
+    return group, network
+
+
+def _candidates(tx: _Tx, group: I64, network: I64, horizon: int) -> I64:
+    """Positions of the transfers that may lie on a round trip.
+
+    Every round trip spans at most ``horizon``, so it lies inside one of the windows
+    ``[t0 + j·horizon, t0 + (j + 2)·horizon)``; in that window's transfer graph, with every
+    account tied both ways to its home group and network (a return home closes a
+    cycle), its transfers join two accounts of one strongly connected component.
+    """
+    n_acc = len(group)
+    g_codes, g_node = np.unique(group, return_inverse=True)
+    has_net = network >= 0
+    net_node = network[has_net]
+    n_g = len(g_codes)
+    n_net = int(network.max(initial=-1)) + 1
+    acc = np.arange(n_acc, dtype=np.int64)
+    ties_src = np.concatenate([acc, n_acc + g_node, acc[has_net], n_acc + n_g + net_node])
+    ties_dst = np.concatenate([n_acc + g_node, acc, n_acc + n_g + net_node, acc[has_net]])
+    n = n_acc + n_g + n_net
+    keep = np.zeros(len(tx), bool)
+    t0, t1 = int(tx.ts.min()), int(tx.ts.max())
+    for j in range(max(int((t1 - t0) // horizon), 0) + 1):
+        lo = t0 + j * horizon
+        rows = np.flatnonzero((tx.ts >= lo) & (tx.ts < lo + 2 * horizon))
+        if len(rows) < 2:
+            continue
+        src = np.concatenate([tx.src[rows], ties_src])
+        dst = np.concatenate([tx.dst[rows], ties_dst])
+        graph = sparse.csr_matrix((np.ones(len(src), np.int8), (src, dst)), shape=(n, n))
+        _, comp = csgraph.connected_components(graph, directed=True, connection="strong")
+        keep[rows[comp[tx.src[rows]] == comp[tx.dst[rows]]]] = True
+    return np.flatnonzero(keep).astype(np.int64)
+
+
+def round_trips(
+    tx: _Tx, ctx: _Context, params: LayeringParams, routine: B | None = None
+) -> _RoundTrips:
+    """Every round trip among ``tx`` (definition in the module docstring), leaving out
+    the ``routine`` transfers (a loop of salaries, rent and family transfers would be
+    scored down to nothing; searching through them only costs time)."""
+    empty = _RoundTrips({}, 0)
+    if routine is not None:
+        tx = tx.take(np.flatnonzero(~routine).astype(np.int64))
+        base = np.flatnonzero(~routine).astype(np.int64)
+    else:
+        base = np.arange(len(tx), dtype=np.int64)
+    if len(tx) == 0:
+        return empty
+    n_acc = int(max(tx.src.max(), tx.dst.max())) + 1
+    n_acc = max(n_acc, len(ctx.person))
+    group, network = home_groups(ctx, n_acc)
+    keep = _candidates(tx, group, network, params.horizon_ms)
+    if len(keep) == 0:
+        return empty
+    sub = tx.take(keep)  # still in (source, time) order
+    horizon = params.horizon_ms
+    t0 = int(sub.ts.min())
+    span = int(sub.ts.max()) - t0 + horizon + 2
+    out_key = sub.src * span + (sub.ts - t0)
+
+    def home(a: I64, b: I64) -> B:
+        return np.asarray(
+            (group[a] == group[b]) | ((network[a] >= 0) & (network[a] == network[b])), bool
+        )
+
+    # Starts: transfers leaving home, with an arrival home within the horizon after them.
+    leaves = ~home(sub.src, sub.dst)
+    g_key = np.sort(group[sub.dst] * span + (sub.ts - t0))
+    g_start = group[sub.src] * span + (sub.ts - t0)
+    back = np.searchsorted(g_key, g_start + horizon, "right") - np.searchsorted(
+        g_key, g_start, "right"
+    )
+    reachable = back > 0
+    if (network >= 0).any():
+        arrive_net = network[sub.dst]
+        has = arrive_net >= 0
+        n_key = np.sort(arrive_net[has] * span + (sub.ts[has] - t0))
+        net0 = network[sub.src]
+        n_start = np.maximum(net0, 0) * span + (sub.ts - t0)
+        n_back = np.searchsorted(n_key, n_start + horizon, "right") - np.searchsorted(
+            n_key, n_start, "right"
+        )
+        reachable |= (net0 >= 0) & (n_back > 0)
+    # …and material for its account: at least the median of the account's departures
+    # (judged against its own history, no absolute floor); an everyday payment that
+    # happens to come back round through commerce is not a round trip of money.
+    order = np.lexsort((sub.amount, sub.src))
+    first = np.searchsorted(sub.src[order], sub.src, "left")
+    count = np.searchsorted(sub.src[order], sub.src, "right") - first
+    median = sub.amount[order][first + (count - 1) // 2]
+    material = sub.amount >= median
+    starts = np.flatnonzero(leaves & reachable & material).astype(np.int64)
+
+    found: dict[int, list[I64]] = {}
+    cuts = 0
+    for lo in range(0, len(starts), _BATCH_STARTS):
+        batch = starts[lo : lo + _BATCH_STARTS]
+        cuts += _walk_batch(sub, batch, out_key, span, t0, home, params, found)
+    paths = {k: base[keep[np.concatenate(v, axis=0)]] for k, v in found.items() if v}
+    return _RoundTrips({k: v for k, v in paths.items() if len(v)}, cuts)
+
+
+def _walk_batch(
+    sub: _Tx,
+    starts: I64,
+    out_key: I64,
+    span: int,
+    t0: int,
+    home: object,
+    params: LayeringParams,
+    found: dict[int, list[I64]],
+) -> int:
+    """Walk the round trips of ``starts`` (positions into ``sub``); closed ones go to
+    ``found``; returns how many times a cap cut the search."""
+    assert callable(home)
+    horizon = params.horizon_ms
+    paths = starts[:, None]
+    owner = np.arange(len(starts), dtype=np.int64)  # the start each path belongs to
+    accounts = np.stack([sub.src[starts], sub.dst[starts]], axis=1)
+    limit = sub.ts[starts] + horizon
+    floor = sub.amount[starts] * params.cycle_min_share
+    cuts = 0
+    for k in range(1, params.cycle_max_hops):
+        last = paths[:, -1]
+        here = sub.dst[last]
+        lo = np.searchsorted(out_key, here * span + (sub.ts[last] - t0), "right")
+        hi = np.searchsorted(out_key, here * span + (limit - t0), "right")
+        # Departures looked at per path: a busy account's are cut (and counted).
+        scan_cap = 4 * params.cycle_max_branching
+        wide = hi - lo > scan_cap
+        cuts += int(wide.sum())
+        hi = np.where(wide, lo + scan_cap, hi)
+        count = (hi - lo).astype(np.int64)
+        parent = np.repeat(np.arange(len(paths), dtype=np.int64), count)
+        if len(parent) == 0:
+            break
+        nxt = np.repeat(lo - (np.cumsum(count) - count), count) + np.arange(len(parent))
+        to = sub.dst[nxt]
+        # A return to an account already on the path is not a simple loop, and a hop
+        # carrying under cycle_min_share of what left is other money (a purchase).
+        ok = ~(accounts[parent, 1:] == to[:, None]).any(axis=1)
+        ok &= sub.amount[nxt] >= floor[parent]
+        parent, nxt, to = parent[ok], nxt[ok], to[ok]
+        # At most cycle_max_branching departures per path (the earliest).
+        first_of = np.searchsorted(parent, parent, "left")
+        branch = np.arange(len(parent)) - first_of >= params.cycle_max_branching
+        if branch.any():
+            cuts += len(np.unique(parent[branch]))
+            parent, nxt, to = parent[~branch], nxt[~branch], to[~branch]
+        # At most cycle_max_paths paths per start: rows are grouped by start already.
+        own = owner[parent]
+        first = np.searchsorted(own, own, "left")
+        rank = np.arange(len(own)) - first
+        over = rank >= params.cycle_max_paths
+        if over.any():
+            cuts += len(np.unique(own[over]))
+            parent, nxt, to, own = parent[~over], nxt[~over], to[~over], own[~over]
+        paths = np.concatenate([paths[parent], nxt[:, None]], axis=1)
+        accounts = np.concatenate([accounts[parent], to[:, None]], axis=1)
+        limit, floor = limit[parent], floor[parent]
+        owner = own
+        closed = home(accounts[:, 0], to)
+        if closed.any():
+            found.setdefault(k + 1, []).append(paths[closed])
+        paths, accounts, limit, floor, owner = (
+            paths[~closed],
+            accounts[~closed],
+            limit[~closed],
+            floor[~closed],
+            owner[~closed],
+        )
+        if len(paths) == 0:
+            break
+    # Paths still open after cycle_max_hops transfers: the hop cap cut them.
+    return cuts + len(np.unique(owner)) if len(paths) else cuts

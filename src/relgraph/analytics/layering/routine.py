@@ -1,0 +1,198 @@
+"""Routine flows, structuring runs and the facts of a hub against its own history.
+
+* A transfer is **routine** when it is part of a *regular flow* — at least
+  ``routine_min_repeats`` transfers between the same two accounts, amounts within
+  ``routine_amount_tolerance`` of their midpoint, intervals within
+  ``routine_interval_tolerance`` of theirs (weekly, monthly), both accounts opened at
+  least ``new_account_days`` before the first — or an *established relationship* (the
+  two accounts transact in at least ``routine_min_repeats`` separate periods of
+  ``cycle_horizon_days``: trade, cash pooling, support), or a *family* transfer
+  (between two accounts of one holder or one household), which counts only when every
+  transfer of the alert is one (a hop between one's own accounts inside a chain is a
+  layering step, not routine). A transfer in the structuring band is
+  never routine: regular structuring is still structuring.
+* A **structuring run**: transfers in the band ``[(1 − structuring_band) ×
+  reporting_threshold, reporting_threshold)`` from one account to another holder's
+  (moving money between one's own accounts reports nothing), each at most
+  ``cycle_horizon_days`` after the previous; ``structuring_min_count`` of them or more
+  are an alert.
+* A **hub's history**: the account's transfers in one direction over the whole period
+  scanned, as an expected count per window (``count × window / period``), or its other
+  bursts of the same kind, whichever is larger (a monthly payroll is usual). A burst's
+  intensity is its distinct counterparties per window it spans; its *fan excess* is the
+  intensity over the usual (at least 1). An old account with no earlier transfer in
+  that direction has nothing to judge against: no excess. Its *pass-through* is what left the
+  hub over what came in, from a window before the burst to a window after it; it is
+  mule evidence between ``min_pass_share`` and ``max_pass_share`` (near-zero kept, none
+  of its own added).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from relgraph.analytics.layering.detectors import _episodes
+from relgraph.analytics.layering.hops import _Tx
+from relgraph.analytics.layering.params import _DAY_MS, F64, I64, B, LayeringParams
+
+
+def in_band(amount: F64, params: LayeringParams) -> B:
+    low = params.reporting_threshold * (1 - params.structuring_band)
+    return np.asarray((amount >= low) & (amount < params.reporting_threshold), bool)
+
+
+def regular_flows(tx: _Tx, opened: I64, params: LayeringParams) -> B:
+    """Per transfer: part of a regular flow between two long-lived accounts."""
+    n = len(tx)
+    out = np.zeros(n, bool)
+    if n == 0:
+        return out
+    order = np.lexsort((tx.ts, tx.dst, tx.src))
+    s, d, ts, amt = tx.src[order], tx.dst[order], tx.ts[order], tx.amount[order]
+    new = np.ones(n, bool)
+    new[1:] = (s[1:] != s[:-1]) | (d[1:] != d[:-1])
+    starts = np.flatnonzero(new)
+    size = np.diff(np.append(starts, n))
+    lo_amt = np.minimum.reduceat(amt, starts)
+    hi_amt = np.maximum.reduceat(amt, starts)
+    mid = (lo_amt + hi_amt) / 2
+    steady = (hi_amt - lo_amt) <= 2 * params.routine_amount_tolerance * np.maximum(mid, 1e-9)
+    gap = np.diff(ts, prepend=ts[0]).astype(np.float64)
+    gap[new] = np.nan
+    # Per flow: smallest and largest interval (NaN-free groups of size ≥ 2).
+    big = np.where(np.isnan(gap), -np.inf, gap)
+    small = np.where(np.isnan(gap), np.inf, gap)
+    g_hi = np.maximum.reduceat(big, starts)
+    g_lo = np.minimum.reduceat(small, starts)
+    tol = params.routine_interval_tolerance
+    regular = (g_lo > 0) & (g_hi * (1 - tol) <= g_lo * (1 + tol))
+    first = ts[starts]
+    age = params.new_account_days * _DAY_MS
+    o_s, o_d = opened[s[starts]], opened[d[starts]]
+    old = ((o_s < 0) | (o_s <= first - age)) & ((o_d < 0) | (o_d <= first - age))
+    flow = (size >= params.routine_min_repeats) & steady & regular & old
+    # An established relationship: the two accounts transact in at least
+    # routine_min_repeats separate horizon-long periods (trade, cash pooling, support).
+    period = (ts - ts.min()) // max(params.horizon_ms, 1)
+    pair = np.cumsum(new) - 1
+    periods = np.bincount(
+        np.unique(pair * (int(period.max()) + 1) + period) // (int(period.max()) + 1),
+        minlength=len(starts),
+    )
+    established = periods >= params.routine_min_repeats
+    out[order] = np.repeat(flow | established, size)
+    return out & ~in_band(tx.amount, params)
+
+
+def structuring_runs(tx: _Tx, params: LayeringParams, own: B | None = None) -> list[I64]:
+    """Structuring runs as lists of _Tx positions (definition above); ``own`` marks
+    transfers between two accounts of one holder, which are never part of one."""
+    band = in_band(tx.amount, params)
+    if own is not None:
+        band &= ~own
+    rows = np.flatnonzero(band).astype(np.int64)
+    if len(rows) == 0:
+        return []
+    # tx is in (source, time) order, so the band rows are too.
+    episode = _episodes(tx.src[rows], tx.ts[rows], params.horizon_ms)
+    size = np.bincount(episode)
+    good = size >= params.structuring_min_count
+    cuts = np.flatnonzero(np.diff(episode)) + 1
+    parts = np.split(rows, cuts)
+    return [parts[i] for i in np.flatnonzero(good).tolist()]
+
+
+class HubHistory:
+    """Every account's transfers by direction, for a hub's history (built once per scan)."""
+
+    def __init__(self, tx: _Tx, params: LayeringParams) -> None:
+        self.tx = tx
+        self.params = params
+        window = params.window_ms
+        if len(tx) == 0:
+            return
+        t_lo, t_hi = int(tx.ts.min()), int(tx.ts.max())
+        self.period = max(t_hi - t_lo, window)
+        self.span = t_hi - t_lo + 4 * window + 2
+        self.base = t_lo - 2 * window
+        self.n_acc = int(max(tx.src.max(), tx.dst.max())) + 1
+        self.out_count = np.bincount(tx.src, minlength=self.n_acc)
+        self.in_count = np.bincount(tx.dst, minlength=self.n_acc)
+        # Cumulative amounts by (account, time) per direction; tx is in (source, time) order.
+        self.out_key = tx.src * self.span + (tx.ts - self.base)
+        self.out_cum = np.concatenate([[0.0], np.cumsum(tx.amount)])
+        in_order = np.lexsort((tx.ts, tx.dst))
+        self.in_key = tx.dst[in_order] * self.span + (tx.ts[in_order] - self.base)
+        self.in_cum = np.concatenate([[0.0], np.cumsum(tx.amount[in_order])])
+
+    def facts(self, hub: I64, members: list[I64], new_hub: B) -> tuple[F64, F64]:
+        """Per hub alert: fan excess and pass-through share (definitions above).
+
+        An old account with no transfer in the burst's direction before it has no history
+        to judge against: its excess is 0 (a new account's burst is judged: that is a mule).
+        """
+        tx, n = self.tx, len(members)
+        if n == 0 or len(tx) == 0:
+            return np.zeros(n), np.zeros(n)
+        window, span, base = self.params.window_ms, self.span, self.base
+        size = np.fromiter((len(m) for m in members), np.int64, n)
+        flat = np.concatenate(members)
+        grp = np.repeat(np.arange(n), size)
+        h = hub[grp]
+        inbound = tx.dst[flat] == h
+        other = np.where(inbound, tx.src[flat], tx.dst[flat])
+        n_acc = max(self.n_acc, int(hub.max()) + 1)
+        # Distinct counterparties per direction: unique (alert, direction, counterparty).
+        code = np.unique((grp * 2 + inbound) * n_acc + other)
+        pair, direction = (code // n_acc) // 2, (code // n_acc) % 2
+        d_in = np.bincount(pair[direction == 1], minlength=n)
+        d_out = np.bincount(pair[direction == 0], minlength=n)
+        first = np.minimum.reduceat(tx.ts[flat], _ptr(size))  # flat is grouped by alert
+        last = np.maximum.reduceat(tx.ts[flat], _ptr(size))
+        windows = np.maximum(np.ceil((last - first) / window), 1)
+        use_in = d_in >= d_out
+        distinct = np.where(use_in, d_in, d_out)
+        usual = np.where(use_in, self.in_count[hub], self.out_count[hub]) * window / self.period
+        intensity = distinct / windows
+        # The hub's other bursts of this kind are its usual too: a payroll every month is
+        # not judged against the quiet days between paydays.
+        usual = np.maximum(usual, _other_max(hub, intensity))
+        excess = intensity / np.maximum(usual, 1.0)
+        at = hub * span
+        before_in = np.searchsorted(self.in_key, at + (first - base)) - np.searchsorted(
+            self.in_key, at
+        )
+        before_out = np.searchsorted(self.out_key, at + (first - base)) - np.searchsorted(
+            self.out_key, at
+        )
+        history = np.where(use_in, before_in, before_out) > 0
+        excess = np.where(history | new_hub, excess, 0.0)
+
+        def total(keys: I64, cum: F64) -> F64:
+            a = np.searchsorted(keys, at + (first - window - base), "left")
+            b = np.searchsorted(keys, at + (last + window - base), "right")
+            return np.asarray(cum[b] - cum[a], np.float64)
+
+        came, went = total(self.in_key, self.in_cum), total(self.out_key, self.out_cum)
+        # Uncapped: more leaving than came in is the account's own money (a shop settling
+        # a week of takings), not this money passed on.
+        passed = np.where(came > 0, went / np.maximum(came, 1e-9), 0.0)
+        return np.asarray(excess, np.float64), np.asarray(passed, np.float64)
+
+
+def _other_max(hub: I64, value: F64) -> F64:
+    """Per row: the largest ``value`` among the other rows of the same ``hub`` (0 if none)."""
+    order = np.lexsort((-value, hub))
+    h, v = hub[order], value[order]
+    first = np.searchsorted(h, h, "left")
+    count = np.searchsorted(h, h, "right") - first
+    top = v[first]
+    second = np.where(count > 1, v[np.minimum(first + 1, len(v) - 1)], 0.0)
+    rank = np.arange(len(h)) - first
+    out = np.empty(len(h))
+    out[order] = np.where(rank == 0, second, top)
+    return out
+
+
+def _ptr(size: I64) -> I64:
+    return (np.cumsum(size) - size).astype(np.int64)

@@ -1,0 +1,251 @@
+"""Round trips, routine flows, structuring, mules and relative fans on hand-made transfers.
+
+Each story lives on its own accounts, so one bank holds them all (amounts in CNY, 2026):
+
+* ``R1 → R2 → R3 → R4 → R1``: a round trip over 12 days, hops four days apart, amounts
+  unrelated hop to hop (80,000, 23,000, 61,500, 12,345): a ``cycle`` alert.
+* ``G1 → … → G1``: the same loop spread over 40 days: past the 30-day horizon, no cycle.
+* ``Q1 → Q2 → Q3 → Q1``: husband, wife and son (one household) pass money round: a
+  cycle closed inside one household is not an alert.
+* Parent ``RP`` sends child ``RC`` 6,500 on the 1st of six months; ``RC`` pays landlord
+  ``RL`` the same 6,500 on the 3rd: a rent relay, not an alert.
+* ``ST1`` pays ``ST2`` 49,000 every week for nine weeks (reporting threshold 50,000):
+  structuring, an alert although perfectly regular.
+* Spouses ``SP1`` and ``SP2`` send each other 20,000 and 15,000 every month: no alert.
+* Salary account ``SAL`` pays 40 merchants every month, the same amount each: no alert.
+* Mule ``MU``, opened ten days before, receives from 25 strangers in one day and sends
+  95 % on to two accounts within hours: an alert with the mule reasons.
+* ``FH`` is paid by ten distinct customers every day for two months; ``FA`` is paid once
+  every ten days, then by twelve strangers within six hours. A fan-in is judged against
+  the account's own history: ``FH``'s days are usual (no alert), ``FA``'s burst is not.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from relgraph.analytics.households import find_households
+from relgraph.analytics.layering import Alerts, LayeringParams, scan
+from relgraph.graph import Projection
+from tests.banks import Rows, project, write_bank
+
+START = datetime(2026, 3, 2, 10, 0)
+
+
+def _tx(tx_id: str, frm: str, to: str, amount: float, when: datetime) -> dict[str, Any]:
+    return {"tx_id": tx_id, "from_account": frm, "to_account": to, "amount": f"{amount:.2f}",
+            "currency": "CNY", "ts": when.isoformat(timespec="seconds")}  # fmt: skip
+
+
+def _loop(prefix: str, accounts: list[str], amounts: list[float], days: list[int]) -> Rows:
+    ring = [*accounts, accounts[0]]
+    return [
+        _tx(f"{prefix}{i + 1}", ring[i], ring[i + 1], amounts[i], START + timedelta(days=days[i]))
+        for i in range(len(accounts))
+    ]
+
+
+def _month(month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute)
+
+
+ROUND_TRIP = _loop("RT", ["R1", "R2", "R3", "R4"], [80_000, 23_000, 61_500, 12_345], [0, 4, 8, 12])
+SLOW_LOOP = _loop("GT", ["G1", "G2", "G3", "G4"], [80_000, 23_000, 61_500, 12_345], [0, 14, 28, 40])
+HOUSEHOLD_LOOP = _loop("QT", ["Q1", "Q2", "Q3"], [30_000, 20_000, 10_000], [0, 3, 7])
+RENT_RELAY = [
+    row
+    for m in range(1, 7)
+    for row in (
+        _tx(f"RR{m}a", "RP", "RC", 6_500, _month(m, 1, 9)),
+        _tx(f"RR{m}b", "RC", "RL", 6_500, _month(m, 3, 11)),
+    )
+]
+STRUCTURING = [
+    _tx(f"SS{w}", "ST1", "ST2", 49_000, START + timedelta(days=7 * w, hours=w % 3))
+    for w in range(9)
+]
+SPOUSES = [
+    row
+    for m in range(1, 7)
+    for row in (
+        _tx(f"SP{m}a", "SP1", "SP2", 20_000, _month(m, 5)),
+        _tx(f"SP{m}b", "SP2", "SP1", 15_000, _month(m, 20)),
+    )
+]
+SALARY = [
+    _tx(f"SA{m}_{i}", "SAL", f"MER{i}", 1_000 + 37 * i, _month(m, 25, 9, i))
+    for m in range(1, 7)
+    for i in range(40)
+]
+MULE_DAY = datetime(2026, 3, 30, 9, 0)
+MULE_IN = [3_000 + 250 * i for i in range(25)]
+MULE = [
+    *(_tx(f"MI{i}", f"MS{i}", "MU", MULE_IN[i], MULE_DAY + timedelta(minutes=20 * i))
+      for i in range(25)),
+    _tx("MO1", "MU", "MX1", 0.95 * sum(MULE_IN) * 0.6, MULE_DAY + timedelta(hours=10)),
+    _tx("MO2", "MU", "MX2", 0.95 * sum(MULE_IN) * 0.4, MULE_DAY + timedelta(hours=11)),
+]  # fmt: skip
+USUAL_FAN = [
+    _tx(f"FH{d}_{k}", f"FHP{(3 * d + k) % 40}", "FH", 800 + 10 * k,
+        START + timedelta(days=d, hours=k))
+    for d in range(60)
+    for k in range(10)
+]  # fmt: skip
+BURST_DAY = START + timedelta(days=45)
+UNUSUAL_FAN = [
+    *(_tx(f"FAu{d}", "FAP", "FA", 2_000, START + timedelta(days=10 * d)) for d in range(6)),
+    *(_tx(f"FAb{k}", f"FAS{k}", "FA", 1_500 + 100 * k, BURST_DAY + timedelta(minutes=30 * k))
+      for k in range(12)),
+]  # fmt: skip
+
+TRANSFERS: Rows = [
+    *ROUND_TRIP, *SLOW_LOOP, *HOUSEHOLD_LOOP, *RENT_RELAY, *STRUCTURING, *SPOUSES, *SALARY,
+    *MULE, *USUAL_FAN, *UNUSUAL_FAN,
+]  # fmt: skip
+
+ACCOUNT_IDS = sorted({t[k] for t in TRANSFERS for k in ("from_account", "to_account")})
+MERCHANTS = {a for a in ACCOUNT_IDS if a.startswith("MER")}
+OPENED = {"MU": "2026-03-20"}
+ADDRESS = {"CQ1": "5 Lotus Rd", "CQ2": "5 Lotus Road", "CQ3": "5 lotus rd."}
+
+BANK: dict[str, Rows] = {
+    "customers": [
+        {"customer_id": f"C{a}", "source_system": "core", "name": f"Person {a}",
+         "id_number": f"C{a}", "address": ADDRESS.get(f"C{a}", f"{i} Elm St")}
+        for i, a in enumerate(ACCOUNT_IDS)
+        if a not in MERCHANTS
+    ],
+    "enterprises": [{"enterprise_id": f"E{a}", "name": f"Shop {a}"} for a in sorted(MERCHANTS)],
+    "accounts": [
+        {"account_id": a, "holder_id": f"E{a}" if a in MERCHANTS else f"C{a}",
+         "holder_kind": "enterprise" if a in MERCHANTS else "customer", "product": "deposit",
+         "opened_at": OPENED.get(a, "2015-01-01")}
+        for a in ACCOUNT_IDS
+    ],
+    "family": [
+        {"customer_id": "CQ1", "relative_id": "CQ2", "relation": "spouse"},
+        {"customer_id": "CQ1", "relative_id": "CQ3", "relation": "parent"},
+        {"customer_id": "CSP1", "relative_id": "CSP2", "relation": "spouse"},
+    ],
+    "transfers": TRANSFERS,
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory: pytest.TempPathFactory) -> Projection:
+    root = tmp_path_factory.mktemp("aml")
+    return project(write_bank(root / "bank", BANK), root / "data")
+
+
+@pytest.fixture(scope="module")
+def alerts(bank: Projection) -> Alerts:
+    return scan(bank, households_label=find_households(bank).label)
+
+
+def _tx_ids(bank: Projection, alerts: Alerts, i: int) -> set[str]:
+    ids = bank.edge("Account", "TRANSFER", "Account").attrs["tx_id"].to_numpy(object)
+    return {str(x) for x in ids[alerts.transfers(i)]}
+
+
+def _touching(bank: Projection, alerts: Alerts, prefix: str, above: bool = True) -> list[int]:
+    """Alerts (at or above the threshold unless ``above`` is False) holding a transfer
+    whose id starts with ``prefix``."""
+    threshold = alerts.params.score_threshold if above else -1.0
+    return [
+        i
+        for i in range(len(alerts))
+        if alerts.score[i] >= threshold
+        and any(t.startswith(prefix) for t in _tx_ids(bank, alerts, i))
+    ]
+
+
+def _reasons(alerts: Alerts, i: int) -> dict[str, dict[str, Any]]:
+    return {str(r["reason"]): r for r in alerts.reasons(i)}
+
+
+def test_a_slow_round_trip_with_unrelated_amounts_is_a_cycle(
+    bank: Projection, alerts: Alerts
+) -> None:
+    found = _touching(bank, alerts, "RT")
+    assert [str(alerts.typology[i]) for i in found] == ["cycle"]
+    assert _tx_ids(bank, alerts, found[0]) == {"RT1", "RT2", "RT3", "RT4"}
+    reasons = _reasons(alerts, found[0])
+    assert reasons["round_trip"]["value"] == "same_account"
+    assert reasons["hops"]["value"] == 4
+
+
+def test_a_round_trip_past_the_horizon_is_not_found(bank: Projection, alerts: Alerts) -> None:
+    assert not [i for i in _touching(bank, alerts, "GT", above=False)
+                if alerts.typology[i] == "cycle"]  # fmt: skip
+    wider = scan(bank, LayeringParams(cycle_horizon_days=45))
+    assert [str(wider.typology[i]) for i in _touching(bank, wider, "GT")] == ["cycle"]
+
+
+def test_a_round_trip_inside_one_household_is_not_an_alert(
+    bank: Projection, alerts: Alerts
+) -> None:
+    assert _touching(bank, alerts, "QT") == []
+    # Without the household labels the three are strangers, and the loop is a round trip.
+    strangers = scan(bank)
+    assert [str(strangers.typology[i]) for i in _touching(bank, strangers, "QT")] == ["cycle"]
+
+
+def test_a_monthly_rent_relay_is_not_an_alert(bank: Projection, alerts: Alerts) -> None:
+    assert _touching(bank, alerts, "RR") == []
+
+
+def test_spouse_transfers_are_not_an_alert(bank: Projection, alerts: Alerts) -> None:
+    assert _touching(bank, alerts, "SP") == []
+
+
+def test_a_salary_account_paying_merchants_monthly_is_not_an_alert(
+    bank: Projection, alerts: Alerts
+) -> None:
+    assert _touching(bank, alerts, "SA") == []
+    low = _touching(bank, alerts, "SA", above=False)
+    assert low, "the monthly fan-out is still scored, under the threshold"
+    assert all("routine" in _reasons(alerts, i) for i in low)
+    assert all(_reasons(alerts, i)["routine"]["weight"] < 0 for i in low)
+
+
+def test_regular_structuring_alerts(bank: Projection, alerts: Alerts) -> None:
+    found = _touching(bank, alerts, "SS")
+    assert [str(alerts.typology[i]) for i in found] == ["structuring"]
+    assert _tx_ids(bank, alerts, found[0]) == {f"SS{w}" for w in range(9)}
+    assert _reasons(alerts, found[0])["structuring"]["value"] == 9
+    # Under a lower reporting threshold 49,000 is no longer just below it.
+    assert _touching(bank, scan(bank, LayeringParams(reporting_threshold=40_000)), "SS") == []
+
+
+def test_a_new_pass_through_account_is_a_mule(bank: Projection, alerts: Alerts) -> None:
+    found = _touching(bank, alerts, "MI")
+    assert found
+    reasons = _reasons(alerts, found[0])
+    assert {"new_accounts", "pass_through", "fan_excess"} <= set(reasons)
+    assert reasons["pass_through"]["value"] == pytest.approx(0.95, abs=0.01)
+
+
+def test_a_fan_in_is_judged_against_the_account_history(bank: Projection, alerts: Alerts) -> None:
+    assert _touching(bank, alerts, "FH") == []
+    burst = _touching(bank, alerts, "FAb")
+    assert [str(alerts.typology[i]) for i in burst] == ["fan_in"]
+    assert _tx_ids(bank, alerts, burst[0]) >= {f"FAb{k}" for k in range(12)}
+    assert _reasons(alerts, burst[0])["fan_excess"]["value"] > 4
+
+
+def test_scores_are_probabilities(alerts: Alerts) -> None:
+    assert len(alerts) > 0
+    assert np.all((alerts.score >= 0) & (alerts.score <= 1))
+
+
+def test_the_caps_say_when_they_cut_the_round_trip_search(bank: Projection, alerts: Alerts) -> None:
+    assert alerts.truncations["cycle"] >= 0
+    short = scan(bank, LayeringParams(cycle_max_hops=3))
+    # The four-hop round trip is past a three-hop cap: not found, and the cut is counted.
+    assert not [i for i in _touching(bank, short, "RT", above=False)
+                if short.typology[i] == "cycle"]  # fmt: skip
+    assert short.truncations["cycle"] > alerts.truncations["cycle"]
