@@ -55,21 +55,24 @@ def home_groups(ctx: _Context, n_accounts: int) -> tuple[I64, I64]:
     account = np.arange(n_accounts, dtype=np.int64)
     person = ctx.person[:n_accounts]
     enterprise = ctx.enterprise[:n_accounts]
+    # Labels per person; a bank without persons has empty ones, as good as none.
+    household = ctx.household if ctx.household is not None and len(ctx.household) else None
+    networks = ctx.network if ctx.network is not None and len(ctx.network) else None
     n_person = int(max(person.max(initial=-1), -1)) + 1
-    if ctx.household is not None:
-        n_person = max(n_person, len(ctx.household))
+    if household is not None:
+        n_person = max(n_person, len(household))
     n_ent = int(max(enterprise.max(initial=-1), -1)) + 1
     safe = np.maximum(person, 0)
-    of_person = ctx.household[safe] if ctx.household is not None else safe
+    of_person = household[safe] if household is not None else safe
     group = np.where(
         person >= 0,
         of_person,
         np.where(enterprise >= 0, n_person + enterprise, n_person + n_ent + account),
     ).astype(np.int64)
-    if ctx.network is None:
+    if networks is None:
         network = np.full(n_accounts, -1, np.int64)
     else:
-        network = np.where(person >= 0, ctx.network[safe], -1).astype(np.int64)
+        network = np.where(person >= 0, networks[safe], -1).astype(np.int64)
     return group, network
 
 

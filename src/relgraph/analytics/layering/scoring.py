@@ -228,7 +228,7 @@ def _family(ctx: _Context, a: I64, b: I64) -> B:
     same = (persons & (pa_ == pb)) | (
         (ctx.enterprise[a] >= 0) & (ctx.enterprise[a] == ctx.enterprise[b])
     )
-    if ctx.household is not None:
+    if ctx.household is not None and len(ctx.household):  # none on a bank without persons
         hh = ctx.household
         same |= persons & (hh[np.maximum(pa_, 0)] == hh[np.maximum(pb, 0)])
     return np.asarray(same, bool)
