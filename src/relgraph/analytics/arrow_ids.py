@@ -15,12 +15,13 @@ I64 = npt.NDArray[np.int64]
 
 def arrow_text(values: Any) -> pa.Array:
     """Ids as an Arrow string array (zero-copy from Arrow-backed pandas columns)."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    if not isinstance(values, pa.Array):
+    if not isinstance(values, pa.Array | pa.ChunkedArray):
         if isinstance(values, pd.Series | pd.Index):
             values = values.array if not isinstance(values.dtype, np.dtype) else values.to_numpy()
+        # An Arrow-backed pandas array converts to a ChunkedArray (its own chunks).
         values = pa.array(values, from_pandas=True)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
     return values if values.type == pa.string() else values.cast(pa.string())
 
 
