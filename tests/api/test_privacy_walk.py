@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 from typing import Any
 
 import pandas as pd
@@ -41,6 +42,13 @@ def _secrets(model: ReadModel) -> dict[str, set[str]]:
         | values(model.enterprise["phone"], normalise_phone),
         "email": {v.strip().upper() for v in model.record["email"] if v},
     }
+
+
+def _appears(value: str, text: str) -> bool:
+    """``value`` as a whole token of ``text`` (a country code 86 may lead): a short value such
+    as the hotline 95588 is not a leak because it happens to sit inside a hex id or an amount."""
+    token = rf"(?<![0-9A-Z])(?:86)?{re.escape(value)}(?![0-9A-Z])"
+    return value in text and re.search(token, text) is not None
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +142,7 @@ def test_no_identifier_a_role_may_not_see_appears_in_any_answer(
 ) -> None:
     text = walks[role].compact()
     for kind, values in _secrets(bank[0]).items():
-        leaked = sorted(v for v in values if v in text)
+        leaked = sorted(v for v in values if _appears(v, text))
         if kind in SEES[role]:
             assert leaked, f"{role.value} walk reached no {kind}: the search would prove nothing"
         else:
