@@ -287,8 +287,9 @@ class Audience:
 
         Columns: ``unit``, ``unit_id``, ``party_kind`` (person or enterprise), ``party_id``,
         ``customer_ids`` (``system:customer_id`` per source record), ``phone``, ``email``,
-        ``channel`` (most used), ``last_contact`` (date in ``RELGRAPH_DISPLAY_TZ``), ``consent_marketing``; as
-        :mod:`relgraph.analytics.audience_contacts` defines them, unmasked.
+        ``channel`` (most used), ``last_contact`` (date in ``RELGRAPH_DISPLAY_TZ``),
+        ``consent_marketing``; as :mod:`relgraph.analytics.audience_contacts` defines them,
+        unmasked.
         """
         if self.source is None:
             raise AudienceError("This audience was chosen without its source: choose it again.")
@@ -298,10 +299,9 @@ class Audience:
         p = self.parties
         person = party < p.n_persons
         last = p.last_contact_ms[party]
-        consent = [
-            bool(c) if is_person else None
-            for c, is_person in zip(p.consent[party].tolist(), person.tolist(), strict=True)
-        ]
+        # Enterprises have no recorded consent (marketed under business terms): empty.
+        consent = pd.array(p.consent[party], dtype="boolean")
+        consent[~person] = pd.NA
         return pd.DataFrame(
             {
                 "unit": self.units.kind,

@@ -77,6 +77,18 @@ def fixed_strings(chars: Chars) -> Any:
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data))
 
 
+def phone_groups(chars: Chars) -> tuple[Any, Any, Any, Any]:
+    """Eleven-digit mobiles as text, and their 3-4-4 groups (``138``, ``0013``, ``8000``),
+    from which each system's written form is joined."""
+    text = fixed_strings(chars)
+    return (
+        text,
+        pc.utf8_slice_codeunits(text, 0, 3),
+        pc.utf8_slice_codeunits(text, 3, 7),
+        pc.utf8_slice_codeunits(text, 7, 11),
+    )
+
+
 def numbers_text(numbers: IntArray) -> Any:
     """Decimal text of integers, without padding."""
     return pc.cast(pa.array(numbers, type=pa.int64()), pa.string())

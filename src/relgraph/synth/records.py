@@ -18,6 +18,7 @@ from relgraph.synth.ids import (
     IntArray,
     clean_bound,
     fixed_strings,
+    phone_groups,
     pick,
     prefixed,
     unique_ints,
@@ -120,10 +121,7 @@ def _id_numbers(
 
 def _phones(rng: np.random.Generator, chars: Chars, primary: BoolArray) -> Any:
     n = chars.shape[0]
-    s = fixed_strings(chars)
-    a = pc.utf8_slice_codeunits(s, 0, 3)
-    b = pc.utf8_slice_codeunits(s, 3, 7)
-    c = pc.utf8_slice_codeunits(s, 7, 11)
+    s, a, b, c = phone_groups(chars)
     forms = (
         s,
         pc.binary_join_element_wise("+86 ", a, " ", b, " ", c, ""),

@@ -23,6 +23,7 @@ from relgraph.synth.ids import (
     IntArray,
     fixed_strings,
     numbers_text,
+    phone_groups,
     pick,
 )
 
@@ -189,10 +190,7 @@ def id_numbers(
 def phones(rng: np.random.Generator, chars: Chars, system: IntArray) -> Any:
     """Mobile numbers as each system stores them; the card system writes ``+86 138 0013 8000``."""
     n = chars.shape[0]
-    s = fixed_strings(chars)
-    a = pc.utf8_slice_codeunits(s, 0, 3)
-    b = pc.utf8_slice_codeunits(s, 3, 7)
-    c = pc.utf8_slice_codeunits(s, 7, 11)
+    s, a, b, c = phone_groups(chars)
     forms = (
         s,
         pc.binary_join_element_wise("+86 ", a, " ", b, " ", c, ""),
