@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -22,6 +21,7 @@ from relgraph.jobs.analyze import analyze
 from relgraph.store.base import StoreError
 from relgraph.store.embedded import EmbeddedStore
 from tests.graph.conftest import BANK, canonical_tables
+from tests.neo4j_parity import adjusted_rand_index
 
 pytestmark = pytest.mark.neo4j
 
@@ -151,18 +151,4 @@ def test_gds_leiden_splits_large_networks_as_the_local_engine_does(
         remote = hidden_networks(projection, params, engine=engine)
     assert local.split.sum() > 50
     # GDS's Leiden is not igraph's: the same split up to the optimiser's choices.
-    assert _adjusted_rand_index(local.label, remote.label) >= 0.9
-
-
-def _adjusted_rand_index(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> float:
-    """Hubert and Arabie's adjusted Rand index of two labelings (1: the same partition)."""
-
-    def pairs(counts: np.ndarray[Any, Any]) -> float:
-        return float((counts * (counts - 1) / 2).sum())
-
-    _, xi = np.unique(x, return_inverse=True)
-    _, yi = np.unique(y, return_inverse=True)
-    _, both = np.unique(xi * (int(yi.max()) + 1) + yi, return_counts=True)
-    together, in_x, in_y = pairs(both), pairs(np.bincount(xi)), pairs(np.bincount(yi))
-    expected = in_x * in_y / pairs(np.array([len(x)]))
-    return (together - expected) / ((in_x + in_y) / 2 - expected)
+    assert adjusted_rand_index(local.label, remote.label) >= 0.9

@@ -128,10 +128,11 @@ def _rejected(raw: RawTable) -> pa.Table:
     )
 
 
-def swap_in(staging: Path, data_dir: Path) -> None:
-    """Make ``staging`` the quarantine folder of ``data_dir``, replacing the previous one."""
-    target = data_dir / QUARANTINE_DIR
-    old = data_dir / f".{QUARANTINE_DIR}-old-{os.getpid()}"
+def swap_in(staging: Path, data_dir: Path, folder: str = QUARANTINE_DIR) -> None:
+    """Make ``staging`` the folder ``folder`` (the quarantine folder unless named) of
+    ``data_dir``, replacing the previous one."""
+    target = data_dir / folder
+    old = data_dir / f".{folder}-old-{os.getpid()}"
     staging.mkdir(parents=True, exist_ok=True)
     if target.exists():
         target.rename(old)

@@ -12,13 +12,13 @@ goes to ``load-report.rejected.json`` and its quarantined rows to ``quarantine.r
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from relgraph.config import ConfigError, EnvParams
+from relgraph.ingest import quarantine
 from relgraph.ingest.errors import IngestError
 from relgraph.ingest.report import (
     REJECTED_REPORT_FILE,
@@ -132,13 +132,7 @@ def keep_rejected(report: LoadReport, staging: Path, data_dir: Path) -> LoadRefu
     older refused attempt's), its report ``load-report.rejected.json``; ``quarantine/``
     and ``load-report.json`` are not touched.
     """
-    target = data_dir / REJECTED_QUARANTINE_DIR
-    old = data_dir / f".{REJECTED_QUARANTINE_DIR}-old-{os.getpid()}"
-    staging.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        target.rename(old)
-    staging.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
+    quarantine.swap_in(staging, data_dir, REJECTED_QUARANTINE_DIR)
     report.save(data_dir, REJECTED_REPORT_FILE)
     return LoadRefusedError(report, data_dir)
 
