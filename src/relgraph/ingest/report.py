@@ -169,26 +169,19 @@ def format_report(report: LoadReport) -> Group:
     if report.identity is not None:
         parts.append(_identity_table(report.identity))
     folder = "quarantine.rejected" if report.refusals and not report.dry_run else "quarantine"
-    reasons = Table(title=f"quarantine reasons (see {folder}/<table>.csv)")
+    title = f"quarantine reasons (see {folder}/<table>.csv)"
     if report.dry_run:
-        reasons.title = "quarantine reasons (a dry run writes no quarantine files)"
-    reasons.add_column("table")
-    reasons.add_column("reason")
-    reasons.add_column("rows", justify="right")
-    for t in report.tables:
-        for code, n in sorted(t.reasons.items()):
-            reasons.add_row(t.table, code, f"{n:,}")
-    if reasons.row_count:
-        parts.append(reasons)
-    quality = Table(title="data-quality findings, rows kept (see quality_flags)")
-    quality.add_column("table")
-    quality.add_column("flag")
-    quality.add_column("rows", justify="right")
-    for t in report.tables:
-        for flag, n in sorted(t.quality.items()):
-            quality.add_row(t.table, flag, f"{n:,}")
-    if quality.row_count:
-        parts.append(quality)
+        title = "quarantine reasons (a dry run writes no quarantine files)"
+    for table in (
+        _counts_table(title, "reason", [(t.table, t.reasons) for t in report.tables]),
+        _counts_table(
+            "data-quality findings, rows kept (see quality_flags)",
+            "flag",
+            [(t.table, t.quality) for t in report.tables],
+        ),
+    ):
+        if table.row_count:
+            parts.append(table)
     ignored = [
         f"{t.table}: {', '.join(t.ignored_columns)}" for t in report.tables if t.ignored_columns
     ]
@@ -219,3 +212,15 @@ def _identity_table(identity: IdentityStats) -> Table:
     ):
         table.add_row(label, f"{n:,}")
     return table
+
+
+def _counts_table(title: str, kind: str, counts: list[tuple[str, dict[str, int]]]) -> Table:
+    """Rows per (table, code) of ``counts``, codes sorted: quarantine reasons or quality flags."""
+    out = Table(title=title)
+    out.add_column("table")
+    out.add_column(kind)
+    out.add_column("rows", justify="right")
+    for table, by_code in counts:
+        for code, n in sorted(by_code.items()):
+            out.add_row(table, code, f"{n:,}")
+    return out
