@@ -22,7 +22,8 @@ ALLOWED: Mapping[str, frozenset[str]] = {
     "canonical": frozenset({"model"}),
     "store": frozenset({"model", "config", "canonical"}),
     "graph": frozenset({"store", "model", "config", "canonical"}),
-    "ingest": frozenset({"store", "model", "config", "canonical"}),
+    "journal": frozenset(),
+    "ingest": frozenset({"journal", "store", "model", "config", "canonical"}),
     "synth": frozenset({"model", "config"}),
     # Analytics are pure functions over the projection: never the store, API, jobs or CLI;
     # of the engines only the protocol they call.
@@ -30,12 +31,13 @@ ALLOWED: Mapping[str, frozenset[str]] = {
     "engines": frozenset({"analytics", "graph", "store", "model", "config"}),
     "validate": frozenset({"analytics", "graph", "store", "model", "config", "canonical"}),
     "jobs": frozenset(
-        {"analytics", "engines", "graph", "store", "ingest", "model", "config", "canonical"}
+        {"analytics", "engines", "graph", "store", "ingest", "journal", "model", "config"}
+        | {"canonical"}
     ),
-    "api": frozenset({"jobs", "analytics", "graph", "store", "model", "config"}),
+    "api": frozenset({"jobs", "analytics", "graph", "store", "journal", "model", "config"}),
     "cli": frozenset(
         {"jobs", "api", "validate", "analytics", "engines", "graph", "store", "ingest"}
-        | {"synth", "model", "config", "canonical"}
+        | {"synth", "journal", "model", "config", "canonical"}
     ),
     "__main__": frozenset({"cli"}),
 }

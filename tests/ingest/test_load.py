@@ -15,6 +15,7 @@ import pyarrow as pa
 import pytest
 
 from relgraph.ingest import load_directory, read_report
+from relgraph.journal import CHAIN_REVIEW, Journal
 from relgraph.store.embedded import EmbeddedStore
 from relgraph.synth import generate
 
@@ -262,3 +263,15 @@ def test_every_row_is_loaded_or_quarantined(dirty_bank: tuple[Path, Path]) -> No
                     assert sum(1 for _ in csv.DictReader(handle)) == t.quarantined
             else:
                 assert not quarantined.exists()
+
+
+def test_a_new_journal_entry_makes_an_unchanged_reload_a_new_load(
+    tmp_path: Path, bank_dir: Path
+) -> None:
+    data = tmp_path / "data"
+    first = load(bank_dir, data)
+    assert load(bank_dir, data).unchanged
+    Journal(data).append(CHAIN_REVIEW, [{"chain": "c1", "status": "REPORTED"}], by="k")
+    again = load(bank_dir, data)
+    assert not again.unchanged
+    assert again.fingerprint != first.fingerprint

@@ -36,7 +36,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from relgraph import model
+from relgraph import journal, model
 from relgraph.canonical import LAYOUT_VERSION, canonical_schema
 from relgraph.config import id_secret_from_env, source_zone
 from relgraph.ingest import person_ids, persons, quarantine
@@ -157,11 +157,12 @@ def load_directory(
     key = _dry_run_key(data_dir, id_secret) if dry_run else person_ids.load_key(data_dir, id_secret)
     # The key's fingerprint is part of the input: a new secret reloads and re-ids everyone.
     # So are the mapping file (a changed mapping is a new load) and the zone naive
-    # timestamps are read in.
+    # timestamps are read in, and the operational-writes journal (decisions, streamed
+    # transfers): new entries with unchanged files are a new load.
     stamp = fingerprint(
         list(files.values()),
         f"relgraph-ingest-{LAYOUT_VERSION}-{linkage}-{key.check}-{source_zone().key}"
-        f"\0{mapping_text}",
+        f"\0{mapping_text}\0journal:{journal.digest(data_dir)}",
     )
     previous = read_report(data_dir)
     stored_meta = {} if store is None else store.meta()

@@ -1,0 +1,237 @@
+"""The operational-writes journal: an append-only, fsynced record of what people and systems
+sent to a running server (duplicate-review decisions, alert decisions, streamed transfers and
+accounts).
+
+Layout: ``<data_dir>/journal/`` holds segments ``000001.jsonl``, ``000002.jsonl``, … and a
+``.lock`` file. Each line is one entry::
+
+    {"seq": 7, "kind": "chain_review", "at": "2026-12-01T09:30:00+00:00", "by": "key-1",
+     "data": {...}, "crc": "1c291ca3"}
+
+``seq`` rises by one per entry across segments; ``crc`` is the CRC-32 of the line without
+its ``crc`` member, so a torn or edited line is recognised. Rules:
+
+* **Durable before acknowledged.** :meth:`Journal.append` returns only after the lines are
+  written and ``fsync``-ed (and, for a new segment, its directory entry too).
+* **One writer at a time.** Every append holds an exclusive ``flock`` on ``.lock``; the
+  server and the CLI (``relgraph decide``) may both write, never interleaved. A writer that
+  finds the journal grown since its last append re-reads the tail for the next ``seq``.
+* **A crash never corrupts what was acknowledged.** A process killed mid-write leaves at
+  most one torn last line; readers skip it and the next writer cuts it off before appending.
+  A torn line anywhere but the end is damage: :class:`JournalError` names file and line.
+
+Example:
+
+>>> import tempfile
+>>> from pathlib import Path
+>>> d = Path(tempfile.mkdtemp())
+>>> j = Journal(d)
+>>> [e.seq for e in j.append("chain_review", [{"chain": "c1", "status": "ESCALATED"}], by="k")]
+[1]
+>>> [(e.seq, e.kind, e.data["status"]) for e in read(d)]
+[(1, 'chain_review', 'ESCALATED')]
+>>> len(digest(d))
+64
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+JOURNAL_DIR: Final = "journal"
+SEGMENT_BYTES: Final = 64 * 1024 * 1024
+"""A segment is closed at about this size, so a reader or a digest never needs one huge file
+and old segments stay immutable."""
+_SUFFIX: Final = ".jsonl"
+
+
+class JournalError(Exception):
+    """The journal cannot be read or written; the message names the file and what to do."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One journal line, parsed and checked."""
+
+    seq: int
+    kind: str
+    at: str
+    """When the writer appended it, ISO 8601 in UTC."""
+    by: str
+    """Who sent it: an API key's id, or ``cli:<user>`` for the command line."""
+    data: Mapping[str, Any]
+
+
+def journal_dir(data_dir: Path) -> Path:
+    return data_dir / JOURNAL_DIR
+
+
+def _segments(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if p.suffix == _SUFFIX and p.stem.isdigit())
+
+
+def _crc(body: Mapping[str, Any]) -> str:
+    return f"{zlib.crc32(_encode(body)) & 0xFFFFFFFF:08x}"
+
+
+def _encode(body: Mapping[str, Any]) -> bytes:
+    # Sorted keys and no spaces: the bytes a CRC and a digest are taken over never depend on
+    # dict order or on who wrote them.
+    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _parse(line: bytes) -> Entry | None:
+    """The entry on ``line``; None when it is not a whole, intact entry."""
+    try:
+        raw = json.loads(line)
+        if not isinstance(raw, dict):
+            return None
+        crc = raw.pop("crc")
+        if crc != _crc(raw):
+            return None
+        return Entry(
+            seq=int(raw["seq"]),
+            kind=str(raw["kind"]),
+            at=str(raw["at"]),
+            by=str(raw["by"]),
+            data=raw["data"],
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _scan(path: Path, *, last_segment: bool) -> tuple[list[Entry], int]:
+    """The entries of one segment and the byte length of its intact prefix."""
+    lines = path.read_bytes().split(b"\n")
+    complete, fragment = lines[:-1], lines[-1]  # fragment: b"" unless a write was torn
+    entries: list[Entry] = []
+    good = 0
+    for number, line in enumerate(complete, start=1):
+        entry = _parse(line)
+        if entry is None:
+            if last_segment and number == len(complete) and not fragment:
+                break  # the newest line of the newest segment, never acknowledged
+            raise JournalError(
+                f"{path}: line {number} is damaged; restore the journal from a backup "
+                "(an acknowledged entry must not be dropped)"
+            )
+        entries.append(entry)
+        good += len(line) + 1
+    if fragment and not last_segment:
+        raise JournalError(f"{path}: ends in a torn line but is not the newest segment")
+    return entries, good
+
+
+def read(data_dir: Path, kinds: Iterable[str] | None = None) -> Iterator[Entry]:
+    """The journal's intact entries in ``seq`` order (only ``kinds`` when given)."""
+    wanted = None if kinds is None else frozenset(kinds)
+    segments = _segments(journal_dir(data_dir))
+    for i, path in enumerate(segments):
+        entries, _ = _scan(path, last_segment=i == len(segments) - 1)
+        for entry in entries:
+            if wanted is None or entry.kind in wanted:
+                yield entry
+
+
+def digest(data_dir: Path) -> str:
+    """SHA-256 over the intact entries: part of the load fingerprint, so a reload with
+    unchanged files but new journal entries is a new load. Empty journal: the digest of
+    nothing (a data directory without a journal and one with an empty journal agree)."""
+    h = hashlib.sha256()
+    for entry in read(data_dir):
+        h.update(_encode({"seq": entry.seq, "kind": entry.kind, "data": entry.data}))
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+class Journal:
+    """The writer. Cheap to create; every :meth:`append` takes the lock, so several
+    processes may hold a ``Journal`` on one data directory."""
+
+    def __init__(self, data_dir: Path, *, segment_bytes: int = SEGMENT_BYTES) -> None:
+        self._dir = journal_dir(data_dir)
+        self._segment_bytes = segment_bytes
+        self._known: tuple[Path, int, int] | None = None  # (segment, size, last seq) we wrote
+
+    def append(self, kind: str, records: Sequence[Mapping[str, Any]], *, by: str) -> list[Entry]:
+        """Append one entry per record, durably (one ``fsync`` for the batch); returns them
+        with their ``seq``. Raises :class:`JournalError` when the disk refuses."""
+        if not records:
+            return []
+        try:
+            self._dir.mkdir(parents=True, exist_ok=True)
+            with (self._dir / ".lock").open("a+b") as lock:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+                try:
+                    return self._append_locked(kind, records, by)
+                finally:
+                    fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+        except OSError as exc:
+            raise JournalError(
+                f"cannot write the journal in {self._dir}: {exc.strerror or exc}; "
+                "free disk space or fix the directory's permissions, then send again"
+            ) from exc
+
+    def _tail(self) -> tuple[Path, int, int]:
+        """The newest segment, its intact length and the last ``seq``, cutting a torn tail."""
+        segments = _segments(self._dir)
+        if not segments:
+            return self._dir / f"{1:06d}{_SUFFIX}", 0, 0
+        newest = segments[-1]
+        entries, good = _scan(newest, last_segment=True)
+        if newest.stat().st_size != good:
+            with newest.open("r+b") as handle:  # a writer died mid-line: cut it off
+                handle.truncate(good)
+                os.fsync(handle.fileno())
+        if entries:
+            return newest, good, entries[-1].seq
+        older = _scan(segments[-2], last_segment=False)[0] if len(segments) > 1 else []
+        return newest, good, older[-1].seq if older else 0
+
+    def _append_locked(
+        self, kind: str, records: Sequence[Mapping[str, Any]], by: str
+    ) -> list[Entry]:
+        known = self._known
+        if known is not None and known[0].exists() and known[0].stat().st_size == known[1]:
+            path, size, seq = known  # nobody wrote since our last append
+        else:
+            path, size, seq = self._tail()
+        new_segment = not path.exists()
+        if size >= self._segment_bytes:
+            path = self._dir / f"{int(path.stem) + 1:06d}{_SUFFIX}"
+            size, new_segment = 0, True
+        at = datetime.now(UTC).isoformat(timespec="microseconds")
+        entries: list[Entry] = []
+        chunks: list[bytes] = []
+        for record in records:
+            seq += 1
+            body = {"seq": seq, "kind": kind, "at": at, "by": by, "data": dict(record)}
+            line = dict(body, crc=_crc(body))
+            chunks.append(_encode(line) + b"\n")
+            entries.append(Entry(seq=seq, kind=kind, at=at, by=by, data=dict(record)))
+        payload = b"".join(chunks)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, payload)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if new_segment:
+            dir_fd = os.open(self._dir, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)  # the new segment's name survives a power cut too
+            finally:
+                os.close(dir_fd)
+        self._known = (path, size + len(payload), seq)
+        return entries

@@ -1,0 +1,120 @@
+"""The journal keeps every acknowledged entry, in order, across writers, torn writes and kills."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from relgraph.journal import CHAIN_REVIEW, TRANSFER, Journal, JournalError, digest, read
+from relgraph.journal.log import journal_dir
+
+
+def test_entries_come_back_in_order_with_who_and_what(tmp_path: Path) -> None:
+    j = Journal(tmp_path)
+    first = j.append(
+        CHAIN_REVIEW, [{"chain": "c1", "status": "ESCALATED", "note": "见附件"}], by="k1"
+    )
+    j.append(TRANSFER, [{"tx_id": "t1"}, {"tx_id": "t2"}], by="k2")
+    assert [e.seq for e in first] == [1]
+    entries = list(read(tmp_path))
+    assert [(e.seq, e.kind, e.by) for e in entries] == [
+        (1, CHAIN_REVIEW, "k1"),
+        (2, TRANSFER, "k2"),
+        (3, TRANSFER, "k2"),
+    ]
+    assert entries[0].data["note"] == "见附件"
+    assert entries[0].at.endswith("+00:00")
+    assert [e.data["tx_id"] for e in read(tmp_path, kinds=[TRANSFER])] == ["t1", "t2"]
+
+
+def test_two_writers_on_one_directory_never_reuse_a_seq(tmp_path: Path) -> None:
+    server, cli = Journal(tmp_path), Journal(tmp_path)
+    for i in range(5):
+        server.append(TRANSFER, [{"i": i}], by="server")
+        cli.append(CHAIN_REVIEW, [{"i": i}], by="cli")
+    assert [e.seq for e in read(tmp_path)] == list(range(1, 11))
+
+
+def test_append_is_fsynced_before_it_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+    Journal(tmp_path).append(TRANSFER, [{"tx_id": "t1"}], by="k")
+    assert len(synced) >= 2  # the segment, then the directory that names the new segment
+
+
+def test_a_torn_last_line_is_skipped_and_cut_by_the_next_writer(tmp_path: Path) -> None:
+    Journal(tmp_path).append(TRANSFER, [{"tx_id": "t1"}], by="k")
+    segment = next(journal_dir(tmp_path).glob("*.jsonl"))
+    with segment.open("ab") as handle:
+        handle.write(b'{"seq":2,"kind":"transfer","at":"2026')  # killed mid-write
+    assert [e.seq for e in read(tmp_path)] == [1]
+    Journal(tmp_path).append(TRANSFER, [{"tx_id": "t2"}], by="k")
+    assert [(e.seq, e.data["tx_id"]) for e in read(tmp_path)] == [(1, "t1"), (2, "t2")]
+
+
+def test_a_damaged_line_before_the_end_is_an_error_naming_it(tmp_path: Path) -> None:
+    Journal(tmp_path).append(TRANSFER, [{"tx_id": "t1"}, {"tx_id": "t2"}], by="k")
+    segment = next(journal_dir(tmp_path).glob("*.jsonl"))
+    segment.write_bytes(segment.read_bytes().replace(b'"t1"', b'"tX"'))  # edited by hand
+    with pytest.raises(JournalError, match=r"000001\.jsonl: line 1 is damaged"):
+        list(read(tmp_path))
+
+
+def test_segments_roll_over_and_seq_continues(tmp_path: Path) -> None:
+    j = Journal(tmp_path, segment_bytes=300)
+    for i in range(12):
+        j.append(TRANSFER, [{"tx_id": f"t{i}"}], by="k")
+    assert len(list(journal_dir(tmp_path).glob("*.jsonl"))) > 2
+    assert [e.seq for e in read(tmp_path)] == list(range(1, 13))
+    Journal(tmp_path, segment_bytes=300).append(TRANSFER, [{"tx_id": "last"}], by="k")
+    assert [e.seq for e in read(tmp_path)][-1] == 13
+
+
+def test_the_digest_changes_with_every_entry_and_ignores_an_empty_journal(tmp_path: Path) -> None:
+    empty = digest(tmp_path)
+    journal_dir(tmp_path).mkdir()
+    assert digest(tmp_path) == empty
+    Journal(tmp_path).append(CHAIN_REVIEW, [{"chain": "c1"}], by="k")
+    one = digest(tmp_path)
+    Journal(tmp_path).append(CHAIN_REVIEW, [{"chain": "c1"}], by="k")
+    assert len({empty, one, digest(tmp_path)}) == 3
+
+
+_WRITER = """
+import sys
+from pathlib import Path
+from relgraph.journal import Journal
+j = Journal(Path(sys.argv[1]))
+i = 0
+while True:
+    j.append("transfer", [{"tx_id": f"t{i}-{k}", "pad": "x" * 200} for k in range(50)], by="k")
+    print(i, flush=True)  # acknowledged: the batch is durable
+    i += 1
+"""
+
+
+def test_kill_9_mid_stream_loses_no_acknowledged_entry(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    acknowledged = -1
+    deadline = time.monotonic() + 30
+    while acknowledged < 20 and time.monotonic() < deadline:
+        acknowledged = int(proc.stdout.readline())
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    entries = list(read(tmp_path))
+    assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
+    assert {f"t{acknowledged}-49"} <= {e.data["tx_id"] for e in entries}
+    Journal(tmp_path).append(TRANSFER, [{"tx_id": "after"}], by="k")  # and it writes on
+    assert list(read(tmp_path))[-1].seq == len(entries) + 1
