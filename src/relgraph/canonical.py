@@ -8,13 +8,14 @@ import pyarrow as pa
 
 from relgraph import model
 
-LAYOUT_VERSION: Final = "3"
+LAYOUT_VERSION: Final = "4"
 """Bumped whenever the canonical tables change for the same input (columns, types,
 normalisation rules, identity rules); part of the input fingerprint, so a new
 version reloads unchanged files instead of reporting them unchanged.
 
 3: source time zone for naive timestamps, NFKC and Chinese address rules,
-``phone_ext``, ``quality_flags`` and ``credit_code_norm``."""
+``phone_ext``, ``quality_flags`` and ``credit_code_norm``.
+4: ``possible_duplicates.duplicate_id``; reviewers' SAME / DIFFERENT decisions applied."""
 
 ARROW_TYPES: Final[dict[model.Dtype, pa.DataType]] = {
     "str": pa.string(),
@@ -68,7 +69,7 @@ def canonical_schema(name: str) -> pa.Schema:
     if name == model.PERSONS_TABLE:
         return pa.schema([(c, _PERSON_TYPES[c]) for c in model.PERSON_COLUMNS])
     if name == model.POSSIBLE_DUPLICATES_TABLE:
-        types = (pa.string(), pa.string(), pa.float64(), pa.string())
+        types = (pa.string(), pa.string(), pa.float64(), pa.string(), pa.string())
         return pa.schema(list(zip(model.POSSIBLE_DUPLICATE_COLUMNS, types, strict=True)))
     table = model.TABLES[name]
     fields = [(c.name, ARROW_TYPES[c.dtype]) for c in table.columns]

@@ -371,7 +371,15 @@ counted in the load report: worth an analyst's look, not a reason to refuse the 
 
 POSSIBLE_DUPLICATES_TABLE: Final = "possible_duplicates"
 """Canonical table of record pairs in identity resolution's review band."""
-POSSIBLE_DUPLICATE_COLUMNS: Final = ("customer_a", "customer_b", "score", "evidence")
+POSSIBLE_DUPLICATE_COLUMNS: Final = (
+    "customer_a",
+    "customer_b",
+    "score",
+    "evidence",
+    "duplicate_id",
+)
+"""``duplicate_id``: the pair's keyed id (``PersonIdKey.duplicate_id``), which reviewers'
+decisions name."""
 
 PERSONS_TABLE: Final = "persons"
 """Canonical table of resolved persons: one row per person_id."""

@@ -28,7 +28,14 @@ How a record finds its person:
    share nothing.
 6. **Stable ids.** A person with an id number is ``P`` + a keyed HMAC of it (as in v1,
    :mod:`relgraph.ingest.person_ids`); one without keeps the id a previous load gave
-   any of its records, or else takes ``P`` + the HMAC of its smallest customer_id.
+   any of its records, or else takes ``P`` + the HMAC of its smallest customer_id. When
+   two persons would get one id (a reviewer split records with one id number), the one
+   with more records keeps it and the other takes the HMAC of its smallest customer_id.
+7. **Reviewers' decisions** (:mod:`relgraph.ingest.decisions`) override the model both
+   ways: a SAME pair is one person even with two different valid id numbers; a DIFFERENT
+   pair is never in one person, directly or through other records (not even on a shared
+   id number). Decided pairs leave the review band, and each record a decision touched
+   says so in its evidence (``decision=same`` / ``decision=different``).
 
 Resident id numbers (18 characters) are valid when their ISO 7064 MOD 11-2 check
 character is right; other id formats cannot be checked and count as valid.
@@ -181,6 +188,9 @@ def resolve(
     params: LinkageParams | None = None,
     previous: pd.Series | None = None,
     key: PersonIdKey | None = None,
+    *,
+    same: frozenset[tuple[str, str]] = frozenset(),
+    different: frozenset[tuple[str, str]] = frozenset(),
 ) -> Resolution:
     """Resolve customer records into persons.
 
@@ -197,6 +207,10 @@ def resolve(
     key : PersonIdKey, optional
         The deployment's person-id key; a throw-away one when omitted (ids then agree
         within this call only).
+    same, different : frozenset of (customer_id, customer_id), sorted
+        Reviewers' decisions (:func:`relgraph.ingest.decisions.decided_pairs`): pairs to
+        merge whatever the model says, and pairs never to put in one person. Pairs
+        naming a record not in ``records`` are ignored.
 
     Returns
     -------
@@ -258,23 +272,38 @@ def resolve(
     same_id = (pairs["id_level"] == "same").to_numpy()
     conflict = pairs["id_conflict"].fillna(False).to_numpy(bool)
     probability = np.where(same_id, 1.0, np.where(conflict, 0.0, probability))
-    pairs["p"] = probability
     a, b = pairs["a"].to_numpy(np.int64), pairs["b"].to_numpy(np.int64)
     match = probability >= params.threshold if params.enabled else same_id
-    label = _clusters(n, a, b, probability, match, params.review, idn.to_numpy(object), valid)
-
     evidence = _evidence_text(pairs)
-    # Each record's strongest match inside its cluster is its evidence.
+    cid = records["customer_id"].to_numpy(object)
+    # -- reviewers' decisions (ingest/decisions.py): the one place they enter -----------------
+    decided = _decide(cid, a, b, probability, match, evidence, same, different)
+    a, b, probability, match, evidence = (
+        decided.a,
+        decided.b,
+        decided.probability,
+        decided.match,
+        decided.evidence,
+    )
+    # ------------------------------------------------------------------------------------------
+    label = _clusters(
+        n, a, b, probability, match, params.review, idn.to_numpy(object), valid,
+        forced=decided.same_rows, forbidden=decided.forbidden,
+    )  # fmt: skip
+
+    # Each record's strongest match inside its cluster is its evidence (a decision first).
     inside = np.flatnonzero(match & (label[a] == label[b]))
     side = np.concatenate([a[inside], b[inside]])
     rows = np.concatenate([inside, inside])
-    order = np.lexsort((-probability[rows], side))
+    order = np.lexsort((~decided.same_rows[rows], -probability[rows], side))
     side, rows = side[order], rows[order]
     first = np.r_[True, side[1:] != side[:-1]] if len(side) else np.empty(0, bool)
     best_p = np.full(n, np.nan)
     best_ev = np.full(n, None, dtype=object)
     best_p[side[first]] = probability[rows[first]]
     best_ev[side[first]] = evidence[rows[first]]
+    for record in decided.split_records:  # kept apart by a reviewer: the evidence says so
+        best_ev[record] = "decision=different" + (f";{best_ev[record]}" if best_ev[record] else "")
 
     person = _stable_ids(
         records["customer_id"].to_numpy(object),
@@ -284,8 +313,8 @@ def resolve(
         previous,
         key or PersonIdKey.random(),
     )
-    review = (probability >= params.review) & ~match & ~conflict & (label[a] != label[b])
-    cid = records["customer_id"].to_numpy(object)
+    review = (probability >= params.review) & ~match & (label[a] != label[b])
+    review &= ~decided.decided_rows  # a decided pair is reviewed: never shown again
     possible = pd.DataFrame(
         {
             "customer_a": cid[a[review]],
@@ -297,6 +326,83 @@ def resolve(
         ["score", "customer_a", "customer_b"], ascending=[False, True, True], ignore_index=True
     )
     return Resolution(person, best_p, best_ev, possible, weights)
+
+
+@dataclass(frozen=True)
+class _Decided:
+    """The candidate pairs with reviewers' decisions applied (see :func:`_decide`)."""
+
+    a: npt.NDArray[np.int64]
+    b: npt.NDArray[np.int64]
+    probability: npt.NDArray[np.float64]
+    match: npt.NDArray[np.bool_]
+    evidence: npt.NDArray[np.object_]
+    same_rows: npt.NDArray[np.bool_]
+    """Rows a SAME decision forces together."""
+    decided_rows: npt.NDArray[np.bool_]
+    """Rows decided either way (they leave the review band)."""
+    forbidden: frozenset[tuple[int, int]]
+    """DIFFERENT pairs as record indices, low first."""
+    split_records: tuple[int, ...]
+    """Records in a DIFFERENT pair: their evidence says a reviewer kept them apart."""
+
+
+def _decide(
+    cid: npt.NDArray[np.object_],
+    a: npt.NDArray[np.int64],
+    b: npt.NDArray[np.int64],
+    probability: npt.NDArray[np.float64],
+    match: npt.NDArray[np.bool_],
+    evidence: npt.NDArray[np.object_],
+    same: frozenset[tuple[str, str]],
+    different: frozenset[tuple[str, str]],
+) -> _Decided:
+    """Apply SAME and DIFFERENT decisions to the candidate pairs (``a < b``, record indices).
+
+    A SAME pair the blocking did not propose is added as a row. SAME rows get probability
+    1 and evidence ``decision=same`` (then what the model saw); DIFFERENT rows probability
+    0 and ``decision=different``, whatever the id numbers say.
+    """
+    none = np.zeros(len(a), dtype=bool)
+    if not same and not different:
+        return _Decided(a, b, probability, match, evidence, none, none, frozenset(), ())
+    n = len(cid)
+    index = {c: i for i, c in enumerate(cid.tolist())}
+
+    def indexed(pairs: frozenset[tuple[str, str]]) -> set[tuple[int, int]]:
+        found = {(index.get(x), index.get(y)) for x, y in pairs}
+        return {
+            (min(i, j), max(i, j)) for i, j in found if i is not None and j is not None and i != j
+        }
+
+    same_ix, different_ix = indexed(same), indexed(different)
+    same_ix -= different_ix  # a pair is decided one way: the reader keeps the latest
+    if not same_ix and not different_ix:
+        return _Decided(a, b, probability, match, evidence, none, none, frozenset(), ())
+    codes = a * n + b
+    same_codes = np.array(sorted(i * n + j for i, j in same_ix), dtype=np.int64)
+    different_codes = np.array(sorted(i * n + j for i, j in different_ix), dtype=np.int64)
+    extra = np.setdiff1d(same_codes, codes)  # SAME pairs no blocking key proposed
+    a = np.concatenate([a, extra // n])
+    b = np.concatenate([b, extra % n])
+    codes = np.concatenate([codes, extra])
+    probability = np.concatenate([probability, np.zeros(len(extra))])
+    match = np.concatenate([match, np.zeros(len(extra), dtype=bool)])
+    evidence = np.concatenate([evidence, np.full(len(extra), "", dtype=object)])
+    same_rows = np.isin(codes, same_codes)
+    different_rows = np.isin(codes, different_codes)
+    for rows, verdict, p, joined in (
+        (same_rows, "same", 1.0, True),
+        (different_rows, "different", 0.0, False),
+    ):
+        probability[rows] = p
+        match[rows] = joined
+        evidence[rows] = [f"decision={verdict}" + (f";{e}" if e else "") for e in evidence[rows]]
+    split = sorted({r for pair in different_ix for r in pair})
+    return _Decided(
+        a, b, probability, match, evidence, same_rows, same_rows | different_rows,
+        frozenset(different_ix), tuple(split),
+    )  # fmt: skip
 
 
 def _learn(pairs: pd.DataFrame) -> tuple[dict[str, dict[str, float]], float]:
@@ -346,8 +452,18 @@ def _clusters(
     review: float,
     idn: npt.NDArray[np.object_],
     valid: npt.NDArray[np.bool_],
+    *,
+    forced: npt.NDArray[np.bool_] | None = None,
+    forbidden: frozenset[tuple[int, int]] = frozenset(),
 ) -> npt.NDArray[np.int64]:
-    """Transitive closure of the matches, with the complete-linkage guard for bigger clusters."""
+    """Transitive closure of the matches, with the complete-linkage guard for bigger clusters.
+
+    ``forced`` rows (reviewers' SAME pairs, also in ``match``) join first and skip the
+    guard's id-number and compatibility checks; no join ever puts both records of a
+    ``forbidden`` pair (index pairs, low first: DIFFERENT decisions) in one cluster.
+    """
+    if forced is None:
+        forced = np.zeros(len(a), dtype=bool)
     graph = sp.coo_array((np.ones(int(match.sum())), (a[match], b[match])), shape=(n, n)).tocsr()
     _, components = connected_components(graph, directed=False)
     label: npt.NDArray[np.int64] = components.astype(np.int64)
@@ -363,7 +479,7 @@ def _clusters(
         members_of.setdefault(int(label[record]), []).append(record)
     next_label = n
     edge_rows = np.flatnonzero(match & (sizes[label[a]] > 2))
-    edge_rows = edge_rows[np.argsort(-p[edge_rows], kind="stable")]
+    edge_rows = edge_rows[np.lexsort((-p[edge_rows], ~forced[edge_rows]))]  # decisions first
     cluster = {r: r for members in members_of.values() for r in members}
     groups = {r: [r] for r in cluster}
     for row in edge_rows.tolist():
@@ -371,15 +487,22 @@ def _clusters(
         if x == y:
             continue
         left, right = groups[x], groups[y]
-        ids = {idn[r] for r in left + right if valid[r]}
-        ok = len(ids) <= 1 and all(
-            (min(s, t), max(s, t)) in compatible for s in left for t in right
-        )
-        if ok:
-            groups[x] = left + right
-            for r in right:
-                cluster[r] = x
-            del groups[y]
+        if forbidden and any((min(s, t), max(s, t)) in forbidden for s in left for t in right):
+            continue  # a reviewer said two of these records are different persons
+        if not forced[row]:
+            # One valid id number per side, or a shared one: a side merged by a SAME
+            # decision may hold two, and still takes a record of either.
+            lids = {idn[r] for r in left if valid[r]}
+            rids = {idn[r] for r in right if valid[r]}
+            ok = (not lids or not rids or bool(lids & rids)) and all(
+                (min(s, t), max(s, t)) in compatible for s in left for t in right
+            )
+            if not ok:
+                continue
+        groups[x] = left + right
+        for r in right:
+            cluster[r] = x
+        del groups[y]
     for root, members in groups.items():
         label[members] = next_label + root
     return label
@@ -408,10 +531,10 @@ def _stable_ids(
                 SELECT label,
                        arg_min(idn, (NOT valid, idn)) FILTER (WHERE idn IS NOT NULL) AS idn,
                        mode(old) FILTER (WHERE old IS NOT NULL) AS old,
-                       min(cid) AS cid
+                       min(cid) AS cid, count(*) AS size
                 FROM frame GROUP BY label
             )
-            SELECT label,
+            SELECT label, idn IS NOT NULL AS by_id, size, cid,
                    CASE WHEN idn IS NOT NULL THEN {hmac_id_sql("'id:' || idn")}
                         WHEN old IS NOT NULL THEN old
                         ELSE {hmac_id_sql("'record:' || cid")} END AS person_id
@@ -420,7 +543,34 @@ def _stable_ids(
         ).df()
     finally:
         con.close()
+    ids = _one_person_per_id(ids, key)
     return frame["label"].map(ids.set_index("label")["person_id"]).to_numpy(object)
+
+
+def _one_person_per_id(ids: pd.DataFrame, key: PersonIdKey) -> pd.DataFrame:
+    """``ids`` with every person id given to one cluster only.
+
+    Two clusters ask for one id when records that had one person were split (by a
+    reviewer's DIFFERENT, or by the model changing its mind), so both carry its id number
+    or its previous id. The cluster keyed by an id number, then the larger, then the one
+    with the smaller customer_id keeps it; the others take the HMAC of their smallest
+    customer_id (``#2``, ``#3``… appended in the unlikely case that one is taken too).
+    """
+    ids = ids.sort_values(["by_id", "size", "cid"], ascending=[False, False, True])
+    clash = ids["person_id"].duplicated(keep="first").to_numpy()
+    if not clash.any():
+        return ids
+    taken = set(ids["person_id"][~clash])
+    column = ids.columns.get_loc("person_id")
+    for position in np.flatnonzero(clash).tolist():
+        cid, n = str(ids["cid"].iloc[position]), 1
+        candidate = key.person_id(f"record:{cid}")
+        while candidate in taken:
+            n += 1
+            candidate = key.person_id(f"record:{cid}#{n}")
+        taken.add(candidate)
+        ids.iat[position, column] = candidate
+    return ids
 
 
 def resolution_fields() -> tuple[str, ...]:

@@ -40,6 +40,7 @@ from relgraph import journal, model
 from relgraph.canonical import LAYOUT_VERSION, canonical_schema
 from relgraph.config import id_secret_from_env, source_zone
 from relgraph.ingest import person_ids, persons, quarantine
+from relgraph.ingest.decisions import DecidedPairs, decided_pairs
 from relgraph.ingest.errors import IngestError
 from relgraph.ingest.linkage import LinkageParams, as_arrow, resolve
 from relgraph.ingest.person_ids import PersonIdKey
@@ -236,7 +237,12 @@ def load_directory(
             raise keep_rejected(attempt, staging, data_dir)
         step("resolving persons")
         customers, possible = _resolve(
-            canonical[model.CUSTOMERS.name], store, linkage, key, carry_ids=not rekeyed
+            canonical[model.CUSTOMERS.name],
+            store,
+            linkage,
+            key,
+            carry_ids=not rekeyed,
+            decided=decided_pairs(data_dir),
         )
         canonical[model.CUSTOMERS.name] = customers
         canonical[model.POSSIBLE_DUPLICATES_TABLE] = possible
@@ -384,12 +390,15 @@ def _resolve(
     key: PersonIdKey,
     *,
     carry_ids: bool,
+    decided: DecidedPairs | None = None,
 ) -> tuple[pa.Table, pa.Table]:
     """Customers with identity resolution v2's person ids, and the review band.
 
     ``carry_ids``: the stored ids were made with ``key``, so persons without an id number
-    keep theirs.
+    keep theirs. ``decided``: reviewers' SAME / DIFFERENT decisions from the journal.
+    Each review-band pair gets its keyed ``duplicate_id``, the id decisions name.
     """
+    decided = decided or DecidedPairs()
     schema = canonical_schema(model.POSSIBLE_DUPLICATES_TABLE)
     if not params.enabled or customers.num_rows == 0:
         return customers, schema.empty_table()
@@ -401,13 +410,21 @@ def _resolve(
         ["customer_id", "name_norm", "id_number_norm", "birth_date", "gender", "phone_norm",
          "email_norm", "address_norm"]
     ).to_pandas()  # fmt: skip
-    result = resolve(frame, params, previous, key)
+    result = resolve(frame, params, previous, key, same=decided.same, different=decided.different)
     resolved = as_arrow(result)
     for name in resolved.column_names:
         customers = customers.set_column(
             customers.schema.get_field_index(name), name, resolved.column(name)
         )
-    possible = pa.Table.from_pandas(result.possible, preserve_index=False)
+    band = result.possible.assign(
+        duplicate_id=[
+            key.duplicate_id(x, y)
+            for x, y in zip(
+                result.possible["customer_a"], result.possible["customer_b"], strict=True
+            )
+        ]
+    )
+    possible = pa.Table.from_pandas(band, preserve_index=False)
     return customers.cast(canonical_schema(model.CUSTOMERS.name)), possible.cast(schema)
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import hmac
+import json
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -82,6 +83,27 @@ class PersonIdKey:
         """
         digest = hmac.new(self.secret, message.encode("utf-8"), hashlib.sha256).hexdigest()
         return "P" + digest[:ID_HEX_DIGITS]
+
+    def duplicate_id(self, customer_a: str, customer_b: str) -> str:
+        """The id of a possible duplicate: ``D`` + 16 hex digits of the HMAC of its two
+        customer ids, sorted (so either order names one pair).
+
+        Keyed for the reason person ids are: customer ids follow guessable patterns, and a
+        plain hash of two of them would let whoever holds a duplicate id confirm which
+        records it names. The message (``pair:`` and the JSON list) can never equal a person
+        id's (``id:``, ``record:``), so the two kinds of id never collide.
+
+        Examples
+        --------
+        >>> key = PersonIdKey(b"k" * 32)
+        >>> key.duplicate_id("CB2", "CB1") == key.duplicate_id("CB1", "CB2")
+        True
+        >>> key.duplicate_id("CB1", "CB2")[0]
+        'D'
+        """
+        pair = json.dumps(sorted((customer_a, customer_b)), ensure_ascii=False)
+        digest = hmac.new(self.secret, f"pair:{pair}".encode(), hashlib.sha256).hexdigest()
+        return "D" + digest[:ID_HEX_DIGITS]
 
     def install(self, con: duckdb.DuckDBPyConnection) -> None:
         """Make :func:`person_id_sql` usable on ``con`` (session variables, bound as parameters)."""
