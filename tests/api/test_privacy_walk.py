@@ -20,6 +20,7 @@ import pytest
 from relgraph.api.auth import Role
 from relgraph.api.masking import normalise_id_number, normalise_phone
 from relgraph.api.readmodel import ReadModel
+from relgraph.ingest.person_ids import PersonIdKey
 
 from .privacy_walk import SCHEMA, Walk, walk
 
@@ -88,7 +89,8 @@ def bank(model: ReadModel) -> tuple[ReadModel, list[tuple[str, str]]]:
     records = [model.record_ids[r] for r in model.records_of(index)]
     duplicates = pd.DataFrame(
         [{"customer_a": records[0], "customer_b": model.record_ids[0], "score": 0.7,
-          "evidence": "name=same;phone=same"}]
+          "evidence": "name=same;phone=same",
+          "duplicate_id": PersonIdKey.random().duplicate_id(records[0], model.record_ids[0])}]
     )  # fmt: skip
     served = copy.copy(model)
     served.results = dataclasses.replace(
@@ -120,6 +122,7 @@ def bank(model: ReadModel) -> tuple[ReadModel, list[tuple[str, str]]]:
         ("layeringCheck", f'(accountId: "{alert_account}")'),
         ("riskChains", "(first: 3)"),
         ("possibleDuplicates", "(minScore: 0)"),
+        ("duplicateDecisions", "(first: 5)"),
         ("campaignAudience", "(criteria: {unit: HOUSEHOLD}, first: 10)"),
         ("campaignAudience", "(criteria: {unit: CORPORATE_GROUP}, first: 10)"),
         ("graphStats", ""),

@@ -37,6 +37,7 @@ from relgraph.api.requestbody import decode_request_body
 from relgraph.api.schema import build_schema
 from relgraph.api.worker_pool import WorkerPool
 from relgraph.config import AuditSettings
+from relgraph.journal.decisions import DecisionBook
 
 log = logging.getLogger("relgraph.api")
 
@@ -64,6 +65,8 @@ class ServiceState:
     """Concurrent cost per key (see :mod:`relgraph.api.admission`)."""
     workers: int = DEFAULT_WORKERS
     """Worker threads that run operations off the event loop."""
+    decisions: DecisionBook | None = None
+    """Reviewers' duplicate decisions, in the data directory's journal."""
 
 
 class AuditUnavailableError(ClientError):
@@ -213,6 +216,7 @@ class RelgraphGraphQL(GraphQL[Context, None]):
             refresh=self.state.refresh,
             response=response,
             budget=self.state.budget,
+            decisions=self.state.decisions,
         )
 
 
@@ -374,7 +378,8 @@ def create_app(state: ServiceState, *, production: bool = False) -> Starlette:
 
 
 def default_state(data_dir: Path, keys: KeyRing, audit: AuditLog | None = None) -> ServiceState:
-    """State over ``data_dir``'s audit log (by default with the development key rules)."""
+    """State over ``data_dir``'s audit log (by default with the development key rules) and
+    its journal of duplicate decisions."""
     if audit is None:
         audit = open_audit_log(data_dir, AuditSettings(), production=False)
-    return ServiceState(keys=keys, audit=audit)
+    return ServiceState(keys=keys, audit=audit, decisions=DecisionBook(data_dir))

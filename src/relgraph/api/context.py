@@ -15,6 +15,7 @@ from relgraph.api.audit_commit import Commit
 from relgraph.api.auth import Principal
 from relgraph.api.errors import LimitError, PermissionDeniedError
 from relgraph.api.readmodel import ReadModel
+from relgraph.journal.decisions import DecisionBook
 
 
 @dataclass
@@ -42,6 +43,9 @@ class Context:
     the operation waits for its line to be durable before it returns."""
     audit_commit: Commit | None = None
     """The operation's queued audit line, when ``defer_audit``: no answer before it commits."""
+    decisions: DecisionBook | None = None
+    """Where reviewers' duplicate decisions are recorded (the data directory's journal);
+    None: this server records none."""
 
     @contextmanager
     def admit(self, cost: int) -> Iterator[str | None]:

@@ -1,21 +1,120 @@
-"""Identity resolution's review band: record pairs that may be one person."""
+"""Identity resolution's review band: record pairs that may be one person, and reviewers'
+decisions on them.
+
+A possible duplicate's ``id`` is keyed (``D`` + an HMAC of its two customer ids, sorted,
+under the deployment's person-id secret, made by ``load``): it names the pair to the
+server, and tells a caller nothing about which records it names. ``decideDuplicate``
+writes a SAME or DIFFERENT decision to the data directory's journal; the next ``load``
+applies it (:mod:`relgraph.ingest.decisions`) and the pair leaves the review band, while
+``duplicateDecisions`` keeps listing it with who decided and when.
+"""
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any, cast
 
+import pandas as pd
 import strawberry
 
-from relgraph.api.context import Info
+from relgraph.api.context import Context, Info
+from relgraph.api.errors import ClientError, NotFoundError
 from relgraph.api.pagination import Connection, paginate
+from relgraph.journal.decisions import DecisionError, DuplicateDecision, latest
 
 
 @strawberry.type
 class PossibleDuplicate:
+    duplicate_id: strawberry.Private[str | None]
     customer_a: strawberry.ID
     customer_b: strawberry.ID
     score: float
     evidence: str
+
+    @strawberry.field(
+        description="The pair's id, for decideDuplicate: a keyed hash of its two customer "
+        "ids that names them to the server only."
+    )
+    def id(self) -> strawberry.ID:
+        if self.duplicate_id is None:
+            raise ClientError(
+                "This store was loaded before possible duplicates had ids: run `relgraph "
+                "load` again, then refresh."
+            )
+        return strawberry.ID(self.duplicate_id)
+
+
+def _possible(context: Context, row: dict[str, Any]) -> PossibleDuplicate:
+    context.touch(str(row["customer_a"]))  # the audit trail names both records
+    context.touch(str(row["customer_b"]))
+    duplicate_id = row.get("duplicate_id")
+    return PossibleDuplicate(
+        duplicate_id=None if pd.isna(duplicate_id) else str(duplicate_id),
+        customer_a=strawberry.ID(str(row["customer_a"])),
+        customer_b=strawberry.ID(str(row["customer_b"])),
+        score=float(row["score"]),
+        evidence=str(row["evidence"]),
+    )
+
+
+def _band_row(context: Context, duplicate_id: str) -> dict[str, Any] | None:
+    """The served review band's row with ``duplicate_id``, if any."""
+    frame = context.model.results.possible_duplicates
+    if frame is None or "duplicate_id" not in frame.columns:
+        return None
+    found = frame[frame["duplicate_id"] == duplicate_id]
+    return None if found.empty else cast(dict[str, Any], found.iloc[0].to_dict())
+
+
+@strawberry.enum(description="A reviewer's decision on a possible duplicate.")
+class DuplicateVerdict(Enum):
+    SAME = strawberry.enum_value(
+        "SAME", description="One person: the next load merges the two records."
+    )
+    DIFFERENT = strawberry.enum_value(
+        "DIFFERENT",
+        description="Two persons: no load puts the two records in one person, directly or "
+        "through other records.",
+    )
+
+
+@strawberry.type(
+    name="DuplicateDecision", description="A reviewer's decision on a pair of customer records."
+)
+class DuplicateDecisionNode:
+    id: strawberry.ID = strawberry.field(description="The possible duplicate's id.")
+    customer_a: strawberry.ID
+    customer_b: strawberry.ID
+    decision: DuplicateVerdict
+    note: str
+    decided_by: str = strawberry.field(
+        description="The deciding API key's id (k_…), or cli:<user> for `relgraph decide`."
+    )
+    decided_at: str = strawberry.field(description="When it was recorded, ISO 8601 in UTC.")
+    in_force: bool = strawberry.field(
+        description="The latest decision on its pair (the one loads apply)."
+    )
+    possible_duplicate: PossibleDuplicate | None = strawberry.field(
+        description="The pair in the served review band; null once it left the band "
+        "(a load applied the decision)."
+    )
+
+
+def _node(context: Context, made: DuplicateDecision, *, in_force: bool) -> DuplicateDecisionNode:
+    context.touch(made.customer_a)
+    context.touch(made.customer_b)
+    row = _band_row(context, made.duplicate_id)
+    return DuplicateDecisionNode(
+        id=strawberry.ID(made.duplicate_id),
+        customer_a=strawberry.ID(made.customer_a),
+        customer_b=strawberry.ID(made.customer_b),
+        decision=DuplicateVerdict(made.decision),
+        note=made.note,
+        decided_by=made.by,
+        decided_at=made.at,
+        in_force=in_force,
+        possible_duplicate=None if row is None else _possible(context, row),
+    )
 
 
 @strawberry.type
@@ -34,15 +133,59 @@ class IdentityQueries:
             rows: list[dict[str, object]] = []
         else:
             rows = cast(list[dict[str, Any]], frame[frame["score"] >= min_score].to_dict("records"))
+        return paginate(rows, first, after, lambda r: _possible(info.context, r))
 
-        def make(r: dict[str, Any]) -> PossibleDuplicate:
-            info.context.touch(str(r["customer_a"]))  # the audit trail names both records
-            info.context.touch(str(r["customer_b"]))
-            return PossibleDuplicate(
-                customer_a=strawberry.ID(str(r["customer_a"])),
-                customer_b=strawberry.ID(str(r["customer_b"])),
-                score=float(r["score"]),
-                evidence=str(r["evidence"]),
+
+@strawberry.type
+class DecisionQueries:
+    @strawberry.field(
+        description="Reviewers' decisions on possible duplicates, newest first, with who "
+        "decided and when; pairs no longer in the review band included."
+    )
+    def duplicate_decisions(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[DuplicateDecisionNode]:
+        context = info.context
+        context.require_risk("duplicateDecisions")
+        made = context.decisions.all() if context.decisions is not None else []
+        in_force = {d.seq for d in latest(made).values()}
+        return paginate(
+            made[::-1], first, after, lambda d: _node(context, d, in_force=d.seq in in_force)
+        )
+
+
+@strawberry.type
+class DecisionMutations:
+    @strawberry.mutation(
+        description="Decide whether a possible duplicate's two records are one person (SAME) "
+        "or two (DIFFERENT); the next load applies it. Analyst, risk and admin keys."
+    )
+    def decide_duplicate(
+        self, info: Info, id: strawberry.ID, decision: DuplicateVerdict, note: str = ""
+    ) -> DuplicateDecisionNode:
+        context = info.context
+        context.require_risk("decideDuplicate")
+        if context.decisions is None:
+            raise ClientError(
+                "This server records no decisions (it has no data directory): use "
+                "`relgraph decide` on the data directory instead."
             )
-
-        return paginate(rows, first, after, make)
+        duplicate_id = str(id)
+        row = _band_row(context, duplicate_id)
+        earlier = None if row is not None else context.decisions.find(duplicate_id)
+        if row is not None:
+            pair = (str(row["customer_a"]), str(row["customer_b"]))
+        elif earlier is not None:  # a pair decided before may be decided again
+            pair = earlier.pair
+        else:
+            raise NotFoundError(
+                f"No possible duplicate has id {duplicate_id!r}: take the id from "
+                "possibleDuplicates or duplicateDecisions."
+            )
+        try:
+            made = context.decisions.record(
+                duplicate_id, *pair, decision.name, note, by=context.principal.key_id
+            )
+        except DecisionError as exc:
+            raise ClientError(str(exc)) from None
+        return _node(context, made, in_force=True)

@@ -27,11 +27,11 @@ from relgraph.api.audience import AudienceQueries
 from relgraph.api.errors import MaskInternalErrors, clip, is_internal, request_id_of
 from relgraph.api.groups import GroupQueries
 from relgraph.api.households import HouseholdQueries
-from relgraph.api.identity import IdentityQueries
+from relgraph.api.identity import DecisionMutations, DecisionQueries, IdentityQueries
 from relgraph.api.limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, CostLimiter
 from relgraph.api.lookups import LookupQueries
 from relgraph.api.networks import NetworkQueries
-from relgraph.api.operations import Mutation
+from relgraph.api.operations import AdminMutations
 from relgraph.api.parties import Enterprise, Person
 from relgraph.api.risk import RiskQueries
 
@@ -47,8 +47,10 @@ Query = merge_types(
         NetworkQueries,
         RiskQueries,
         IdentityQueries,
+        DecisionQueries,
     ),
 )
+Mutation = merge_types("Mutation", (AdminMutations, DecisionMutations))
 
 # One rule class each for every request: the validation cache is keyed by the rules, so
 # per-request classes (what QueryDepthLimiter/MaxAliasesLimiter build) would never hit it.

@@ -561,7 +561,7 @@ def _one_person_per_id(ids: pd.DataFrame, key: PersonIdKey) -> pd.DataFrame:
     if not clash.any():
         return ids
     taken = set(ids["person_id"][~clash])
-    column = ids.columns.get_loc("person_id")
+    column = list(ids.columns).index("person_id")
     for position in np.flatnonzero(clash).tolist():
         cid, n = str(ids["cid"].iloc[position]), 1
         candidate = key.person_id(f"record:{cid}")

@@ -78,13 +78,13 @@ def decision_record(
         An unknown decision, a record paired with itself, or a note over ``MAX_NOTE``.
     """
     if decision not in VERDICTS:
-        raise DecisionError(f"decision must be SAME or DIFFERENT, not {decision!r}")
+        raise DecisionError(f"The decision must be SAME or DIFFERENT, not {decision!r}.")
     if customer_a == customer_b:
         raise DecisionError(
-            f"a decision needs two different customer records, not {customer_a!r} twice"
+            f"A decision needs two different customer records, not {customer_a!r} twice."
         )
     if len(note) > MAX_NOTE:
-        raise DecisionError(f"the note has {len(note):,} characters: keep it to {MAX_NOTE:,}")
+        raise DecisionError(f"The note has {len(note):,} characters: keep it to {MAX_NOTE:,}.")
     a, b = sorted((customer_a, customer_b))
     return {
         "duplicate_id": duplicate_id,
