@@ -6,6 +6,7 @@
 - :mod:`~relgraph.cli.audience`: ``audience`` (the campaign export)
 - :mod:`~relgraph.cli.serving`: ``serve``, ``demo``, ``export-schema``
 - :mod:`~relgraph.cli.audit`: ``audit verify``
+- :mod:`~relgraph.cli.decide`: ``decide`` (duplicate-review decisions)
 
 The commands and their helpers import what they need (analytics, the API, the stores) inside
 the function, not at module level: ``relgraph --help`` and every command then start without
@@ -24,7 +25,8 @@ from relgraph.cli import analysis
 from relgraph.cli import audience
 from relgraph.cli import serving
 from relgraph.cli import audit
+from relgraph.cli import decide
 
 # isort: on
 
-__all__ = ["analysis", "app", "audience", "audit", "data", "serving"]
+__all__ = ["analysis", "app", "audience", "audit", "data", "decide", "serving"]

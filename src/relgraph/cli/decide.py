@@ -1,0 +1,162 @@
+"""``relgraph decide``: a reviewer's SAME / DIFFERENT decision on a possible duplicate, from
+the command line, into the data directory's journal (beside a running server, whose
+``decideDuplicate`` writes the same records); ``--list`` shows the decisions made."""
+
+from __future__ import annotations
+
+import getpass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from relgraph.cli.common import (
+    DataDirOption,
+    app,
+    console,
+    fail,
+    open_store,
+    require_load,
+    settings_from,
+)
+from relgraph.config import Settings
+from relgraph.store.base import StoreError
+
+if TYPE_CHECKING:
+    from relgraph.journal.decisions import DecisionBook
+
+
+class Verdict(StrEnum):
+    SAME = "SAME"
+    DIFFERENT = "DIFFERENT"
+
+
+@app.command()
+def decide(
+    ids: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="A possible duplicate's id (D…, from possibleDuplicates), or two customer ids.",
+            show_default=False,
+        ),
+    ] = None,
+    decision: Annotated[
+        Verdict | None,
+        typer.Option(
+            "--decision",
+            case_sensitive=False,
+            help="SAME: one person (the next load merges them); DIFFERENT: two persons "
+            "(no load ever puts them in one person).",
+        ),
+    ] = None,
+    note: Annotated[str, typer.Option("--note", help="Why: kept with the decision.")] = "",
+    list_: Annotated[
+        bool, typer.Option("--list", help="List the decisions made, newest first.")
+    ] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Decide whether two customer records are one person; the next `relgraph load` applies it.
+
+    Recorded in the journal of the data directory as made by cli:<your user name>.
+    """
+    from relgraph.journal import JournalError
+    from relgraph.journal.decisions import DecisionBook, DecisionError
+
+    settings = settings_from(data_dir)
+    book = DecisionBook(settings.data_dir)
+    if list_:
+        if ids or decision is not None:
+            fail("--list takes no ids and no --decision: run it on its own")
+        _print_list(book)
+        return
+    if decision is None:
+        fail("say what the records are: --decision SAME or --decision DIFFERENT")
+    pair, duplicate_id = _pair(settings, book, ids or [])
+    try:
+        made = book.record(duplicate_id, *pair, decision.value, note, by=f"cli:{_user()}")
+    except (DecisionError, JournalError) as exc:
+        fail(str(exc))
+    console.print(
+        escape(
+            f"recorded: {made.customer_a} and {made.customer_b} are {made.decision} "
+            f"({made.duplicate_id}, entry {made.seq}, by {made.by}); the next `relgraph load` "
+            "applies it"
+        ),
+        soft_wrap=True,
+    )
+
+
+def _pair(settings: Settings, book: DecisionBook, ids: list[str]) -> tuple[tuple[str, str], str]:
+    """The two customer ids and the duplicate id the arguments name; fails when they name none."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from relgraph import model
+    from relgraph.ingest import IngestError
+    from relgraph.ingest.person_ids import load_key
+
+    if len(ids) not in (1, 2):
+        fail("give a possible duplicate's id, or two customer ids")
+    store = open_store(settings, read_only=True)
+    try:
+        require_load(store, settings)
+        if len(ids) == 1:
+            (duplicate_id,) = ids
+            band = store.read_table(model.POSSIBLE_DUPLICATES_TABLE)
+            if "duplicate_id" in band.column_names:
+                found = band.filter(pc.equal(band["duplicate_id"], duplicate_id))
+                if found.num_rows:
+                    row = found.slice(0, 1).to_pylist()[0]
+                    return (str(row["customer_a"]), str(row["customer_b"])), duplicate_id
+            earlier = book.find(duplicate_id)
+            if earlier is None:
+                fail(
+                    f"no possible duplicate has id {duplicate_id!r}: copy it from "
+                    "possibleDuplicates, or give the two customer ids instead"
+                )
+            return earlier.pair, duplicate_id
+        known = store.read_table(model.CUSTOMERS.name, ["customer_id"])["customer_id"]
+        missing = [c for c in ids if not pc.any(pc.equal(known, pa.scalar(c))).as_py()]
+    except StoreError as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+    if missing:
+        fail(f"no customer record has id {missing[0]!r} in the last load: check the id")
+    try:
+        key = load_key(settings.data_dir, settings.id_secret)
+    except IngestError as exc:
+        fail(str(exc))
+    first, second = ids
+    return (first, second), key.duplicate_id(first, second)
+
+
+def _print_list(book: DecisionBook) -> None:
+    from relgraph.journal import JournalError
+    from relgraph.journal.decisions import latest
+
+    try:
+        made = book.all()
+    except JournalError as exc:
+        fail(str(exc))
+    if not made:
+        console.print("no decisions yet")
+        return
+    in_force = {d.seq for d in latest(made).values()}
+    table = Table(title=f"duplicate decisions ({len(made):,}), newest first")
+    for column in ("when (UTC)", "by", "id", "customer a", "customer b", "decision", "note"):
+        table.add_column(column, overflow="fold")
+    for d in reversed(made):
+        shown = d.decision if d.seq in in_force else f"{d.decision} (superseded)"
+        cells = (d.at[:19], d.by, d.duplicate_id, d.customer_a, d.customer_b, shown, d.note)
+        table.add_row(*(escape(cell) for cell in cells))  # ids and notes are not markup
+    console.print(table)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in a bare container
+        return "unknown"
