@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from relgraph.cli.common import (
     DataDirOption,
@@ -145,14 +144,17 @@ def _print_list(book: DecisionBook) -> None:
         console.print("no decisions yet")
         return
     in_force = {d.seq for d in latest(made).values()}
-    table = Table(title=f"duplicate decisions ({len(made):,}), newest first")
-    for column in ("when (UTC)", "by", "id", "customer a", "customer b", "decision", "note"):
-        table.add_column(column, overflow="fold")
+    # One line per decision, not a table: ids and notes stay whole on any terminal, and
+    # the lines can be searched and cut.
+    console.print(
+        f"{len(made):,} decision(s), newest first: when (UTC), by, id, pair, decision, note"
+    )
     for d in reversed(made):
         shown = d.decision if d.seq in in_force else f"{d.decision} (superseded)"
-        cells = (d.at[:19], d.by, d.duplicate_id, d.customer_a, d.customer_b, shown, d.note)
-        table.add_row(*(escape(cell) for cell in cells))  # ids and notes are not markup
-    console.print(table)
+        line = "  ".join(
+            (d.at[:19], d.by, d.duplicate_id, f"{d.customer_a} {d.customer_b}", shown, d.note)
+        )
+        console.print(escape(line.rstrip()), soft_wrap=True)  # ids and notes are not markup
 
 
 def _user() -> str:
