@@ -170,3 +170,24 @@ def test_a_same_decision_joins_records_no_blocking_key_paired() -> None:
     # A decision naming a record this load does not hold changes nothing.
     alone = resolve(records, different=frozenset({("X", "gone")}))
     assert len(set(alone.person_id)) == 3
+
+
+def test_two_persons_never_share_the_id_one_person_had_before() -> None:
+    # The last load made A and B one person; now they disagree (B's phone and birth date
+    # changed), and both still carry that person's id from the store.
+    records = pd.DataFrame(
+        {
+            "customer_id": ["A", "B"],
+            "name_norm": ["郑洁", "郑洁"],
+            "id_number_norm": [None, None],
+            "birth_date": [0, 10**11],
+            "gender": ["F", "F"],
+            "phone_norm": ["13300001111", "13300009999"],
+            "email_norm": [None, None],
+            "address_norm": [None, None],
+        }
+    )
+    previous = pd.Series({"A": "P0123456789abcdef", "B": "P0123456789abcdef"})
+    result = resolve(records, previous=previous)
+    assert result.person_id[0] != result.person_id[1]
+    assert "P0123456789abcdef" in set(result.person_id), "one of them keeps it"

@@ -556,10 +556,10 @@ def _one_person_per_id(ids: pd.DataFrame, key: PersonIdKey) -> pd.DataFrame:
     with the smaller customer_id keeps it; the others take the HMAC of their smallest
     customer_id (``#2``, ``#3``… appended in the unlikely case that one is taken too).
     """
+    if not ids["person_id"].duplicated().any():  # the usual case: no sort needed
+        return ids
     ids = ids.sort_values(["by_id", "size", "cid"], ascending=[False, False, True])
     clash = ids["person_id"].duplicated(keep="first").to_numpy()
-    if not clash.any():
-        return ids
     taken = set(ids["person_id"][~clash])
     column = list(ids.columns).index("person_id")
     for position in np.flatnonzero(clash).tolist():
