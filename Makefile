@@ -9,8 +9,12 @@ LINT_STAMP := tools/cypher-lint/node_modules/.installed
 # the server the neo4j-marked tests start (tests/conftest.py). Maven caches the jars in ~/.m2.
 NEO4J_SERVER := tools/neo4j-server
 NEO4J_STAMP := $(NEO4J_SERVER)/target/.built
+# Apache Kafka 4.1 in KRaft mode (one node), from Maven Central jars (Java 17 + Maven): the broker
+# the kafka-marked tests start (tests/conftest.py).
+KAFKA_SERVER := tools/kafka-server
+KAFKA_STAMP := $(KAFKA_SERVER)/target/.built
 
-.PHONY: demo test lint typecheck unit neo4j neo4j-tests install clean bench eval lock
+.PHONY: demo test lint typecheck unit neo4j neo4j-tests kafka kafka-tests install clean bench eval lock
 
 # Installs exactly the pinned, hashed versions of requirements.lock, then relgraph itself.
 $(STAMP): pyproject.toml setup.py requirements.lock
@@ -39,6 +43,12 @@ $(NEO4J_STAMP): $(NEO4J_SERVER)/pom.xml $(wildcard $(NEO4J_SERVER)/src/main/java
 
 neo4j: $(NEO4J_STAMP)
 
+$(KAFKA_STAMP): $(KAFKA_SERVER)/pom.xml $(wildcard $(KAFKA_SERVER)/src/main/java/relgraph/testserver/*.java)
+	cd $(KAFKA_SERVER) && mvn -B -q package
+	touch $(KAFKA_STAMP)
+
+kafka: $(KAFKA_STAMP)
+
 install: $(STAMP) $(LINT_STAMP)
 
 demo: $(STAMP)
@@ -53,7 +63,7 @@ typecheck: $(STAMP)
 
 # The neo4j-marked tests share one server and empty its database: they run apart, in one process.
 unit: $(STAMP) $(LINT_STAMP)
-	$(BIN)/pytest -n 2 -q -m 'not neo4j'
+	$(BIN)/pytest -n 2 -q -m 'not neo4j and not kafka'
 
 # Starts (building with `make neo4j` if needed) one server for the session; without Java 17 and
 # Maven the tests are skipped, unless RELGRAPH_REQUIRE_NEO4J=1 (CI), which makes that a failure.
@@ -61,7 +71,13 @@ neo4j-tests: $(STAMP)
 	@if command -v java >/dev/null && command -v mvn >/dev/null; then $(MAKE) --no-print-directory neo4j; fi
 	$(BIN)/pytest -q -m neo4j
 
-test: lint typecheck unit neo4j-tests
+# One broker for the session (building it with `make kafka` if needed); skipped without Java 17
+# and Maven, unless RELGRAPH_REQUIRE_KAFKA=1 (CI), which makes that a failure.
+kafka-tests: $(STAMP)
+	@if command -v java >/dev/null && command -v mvn >/dev/null; then $(MAKE) --no-print-directory kafka; fi
+	$(BIN)/pytest -q -m kafka
+
+test: lint typecheck unit neo4j-tests kafka-tests
 
 # The scoreboard (not part of `make test`): validate on the synthetic, independent and FEBRL
 # datasets with default settings; rewrites benchmarks/EVAL.md. About 15 minutes here.
@@ -71,4 +87,4 @@ eval: $(STAMP)
 
 clean:
 	rm -rf $(VENV) tools/cypher-lint/node_modules relgraph-data .pytest_cache .mypy_cache .ruff_cache
-	rm -rf $(NEO4J_SERVER)/target
+	rm -rf $(NEO4J_SERVER)/target $(KAFKA_SERVER)/target

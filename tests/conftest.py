@@ -4,6 +4,9 @@ With ``NEO4J_URI`` set, the tests use that server instead (they empty its databa
 scratch one). Otherwise, where Java 17 and Maven are present, the session builds
 ``tools/neo4j-server`` (``make neo4j``) and starts it; where they are not, the neo4j-marked tests
 are skipped, or fail when ``RELGRAPH_REQUIRE_NEO4J=1`` (CI).
+
+Likewise one Apache Kafka broker (``tools/kafka-server``, KRaft, one node) for the kafka-marked
+tests, or ``KAFKA_BOOTSTRAP`` when set; ``RELGRAPH_REQUIRE_KAFKA=1`` makes a missing one a failure.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from tests import neo4j_server
+from tests import kafka_server, neo4j_server
 from tests.neo4j_server import Neo4jLogin
 
 
@@ -44,6 +47,28 @@ def neo4j_login(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Neo4jLogin
         yield server.login
     finally:
         neo4j_server.stop(server)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The bootstrap address (``127.0.0.1:PORT``) of the kafka-marked tests' broker."""
+    if bootstrap := os.environ.get("KAFKA_BOOTSTRAP"):
+        yield bootstrap
+        return
+    reason = kafka_server.unavailable_reason()
+    if reason is not None:
+        if kafka_server.required():
+            pytest.fail(f"{kafka_server.REQUIRE_ENV} is set but {reason}.", pytrace=False)
+        pytest.skip(f"no Kafka test broker: {reason}")
+    try:
+        kafka_server.build()
+        broker = kafka_server.start(tmp_path_factory.mktemp("kafka-broker"))
+    except RuntimeError as error:
+        pytest.fail(str(error), pytrace=False)
+    try:
+        yield broker.bootstrap
+    finally:
+        kafka_server.stop(broker)
 
 
 @pytest.fixture(autouse=True)

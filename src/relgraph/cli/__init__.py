@@ -7,6 +7,7 @@
 - :mod:`~relgraph.cli.serving`: ``serve``, ``demo``, ``export-schema``
 - :mod:`~relgraph.cli.audit`: ``audit verify``
 - :mod:`~relgraph.cli.decide`: ``decide`` (duplicate-review decisions)
+- :mod:`~relgraph.cli.consume`: ``consume`` (transfers from a Kafka topic, scored on a server)
 
 The commands and their helpers import what they need (analytics, the API, the stores) inside
 the function, not at module level: ``relgraph --help`` and every command then start without
@@ -26,7 +27,8 @@ from relgraph.cli import audience
 from relgraph.cli import serving
 from relgraph.cli import audit
 from relgraph.cli import decide
+from relgraph.cli import consume
 
 # isort: on
 
-__all__ = ["analysis", "app", "audience", "audit", "data", "decide", "serving"]
+__all__ = ["analysis", "app", "audience", "audit", "consume", "data", "decide", "serving"]

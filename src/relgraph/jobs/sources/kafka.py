@@ -1,0 +1,230 @@
+"""Transfers from a Kafka topic: the consumer side of real-time scoring beyond one machine.
+
+One JSON object per message (a transfer, the transfers table's columns), keyed by
+``from_account`` so that an account's outgoing transfers stay in one partition and in order
+(:func:`publish` writes them so). :class:`KafkaSource` is a
+:class:`~relgraph.jobs.sources.TransferSource`:
+
+* offsets are committed by :meth:`KafkaSource.commit` only, never automatically, and
+  :func:`~relgraph.jobs.sources.consume` calls it only after the scorer returned, i.e. once the
+  batch's verdicts are durable: a consumer killed in between gets the batch again from its
+  group's committed offset (at-least-once), and the scorer answers a resent ``tx_id`` with the
+  same content as a ``duplicate`` (no second journal entry, no second alert);
+* a message that is not a transfer (not UTF-8 JSON, not an object, a required field missing)
+  is quarantined with its reason on the dead-letter topic (``<topic>.rejected`` by default;
+  headers ``reason``, ``source``) and in the log, and the stream goes on. Its offset is
+  committed with its batch, after the dead letter is acknowledged by the broker.
+
+How several consumers share the work and still find chains that cross partitions is in
+docs/ARCHITECTURE.md (real-time scoring beyond one machine).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+
+from relgraph.jobs.sources import Record
+
+log = logging.getLogger("relgraph.sources.kafka")
+
+REQUIRED: Final = ("tx_id", "from_account", "to_account", "amount", "ts")
+"""Fields without which a message cannot even be sent to the scorer for a per-record verdict."""
+DEFAULT_GROUP: Final = "relgraph-scoring"
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A message that was not a transfer, and why (what went to the dead-letter topic)."""
+
+    partition: int
+    offset: int
+    reason: str
+
+
+def decode(value: bytes | None) -> Record | str:
+    """The transfer in a message's value, or the reason (one sentence) it is not one."""
+    if value is None:
+        return "the message has no value (a transfer is one JSON object)"
+    try:
+        parsed = json.loads(value.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "the message is not UTF-8 text (a transfer is one JSON object)"
+    except json.JSONDecodeError as error:
+        return f"the message is not JSON ({error.msg} at character {error.pos})"
+    if not isinstance(parsed, dict):
+        return f"the message is a JSON {type(parsed).__name__}, not an object with a transfer"
+    missing = [f for f in REQUIRED if parsed.get(f) in (None, "")]
+    if missing:
+        return f"the transfer lacks {', '.join(missing)}"
+    return {str(k): v for k, v in parsed.items()}
+
+
+class KafkaSource:
+    """A consumer-group member reading transfers from ``topic``; see the module docstring."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        *,
+        group: str = DEFAULT_GROUP,
+        dead_letter_topic: str | None = None,
+        poll_timeout: float = 1.0,
+        idle_timeout: float | None = None,
+        config: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``idle_timeout``: stop the batches after that many seconds without a message
+        (None: run until closed). ``config`` overrides librdkafka settings."""
+        self.topic = topic
+        self.dead_letter_topic = dead_letter_topic or f"{topic}.rejected"
+        self.poll_timeout = poll_timeout
+        self.idle_timeout = idle_timeout
+        self.quarantined: list[Quarantined] = []
+        # Next offset to commit per partition: the batch handed out but not yet committed.
+        self._pending: dict[int, int] = {}
+        settings: dict[str, Any] = {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            # The position moves only in commit(), after the batch is durable downstream.
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            # A new group starts at the topic's first transfer, not at the next one produced.
+            "auto.offset.reset": "earliest",
+            # Transfers of aborted producer transactions are never scored.
+            "isolation.level": "read_committed",
+            **(config or {}),
+        }
+        self._consumer = Consumer(settings, logger=log)
+        self._consumer.subscribe([topic], on_revoke=self._revoked)
+        self._dead_letters = Producer(
+            {"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all"},
+            logger=log,
+        )
+
+    def _revoked(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # A partition taken away before its batch was committed is redelivered to its new
+        # owner from the group's committed offset: forget what was handed out here.
+        for partition in partitions:
+            self._pending.pop(partition.partition, None)
+
+    def batches(self, size: int) -> Iterator[list[Record]]:
+        idle_since = time.monotonic()
+        while True:
+            messages = self._consumer.consume(num_messages=size, timeout=self.poll_timeout)
+            if not messages:
+                idle = time.monotonic() - idle_since
+                if self.idle_timeout is not None and idle >= self.idle_timeout:
+                    return
+                continue
+            idle_since = time.monotonic()
+            batch = self._take(messages)
+            if batch:
+                yield batch
+            elif self._pending:
+                # Only quarantined messages: nothing to score, so their offsets move now.
+                self.commit()
+
+    def _take(self, messages: Iterable[Message]) -> list[Record]:
+        batch: list[Record] = []
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                if error.code() == KafkaError._PARTITION_EOF:
+                    continue
+                if error.fatal():
+                    raise RuntimeError(f"the Kafka consumer failed: {error.str()}")
+                log.warning("Kafka: %s", error.str())
+                continue
+            partition, offset = message.partition(), message.offset()
+            if partition is None or offset is None:
+                continue
+            decoded = decode(message.value())
+            if isinstance(decoded, str):
+                self._quarantine(message, partition, offset, decoded)
+            else:
+                batch.append(decoded)
+            self._pending[partition] = offset + 1
+        return batch
+
+    def _quarantine(self, message: Message, partition: int, offset: int, reason: str) -> None:
+        where = f"{self.topic}[{partition}]@{offset}"
+        log.warning("quarantined %s: %s", where, reason)
+        self.quarantined.append(Quarantined(partition, offset, reason))
+        self._dead_letters.produce(
+            self.dead_letter_topic,
+            value=message.value(),
+            key=message.key(),
+            headers=[("reason", reason.encode("utf-8")), ("source", where.encode("utf-8"))],
+        )
+
+    def reject(self, record: Record, reason: str) -> None:
+        """A record the scorer rejected (unknown account, bad amount…): to the dead letters."""
+        log.warning("transfer %s rejected: %s", record.get("tx_id"), reason)
+        self._dead_letters.produce(
+            self.dead_letter_topic,
+            value=json.dumps(record, ensure_ascii=False, default=str).encode("utf-8"),
+            key=str(record.get("from_account", "")).encode("utf-8"),
+            headers=[("reason", reason.encode("utf-8")), ("source", b"scorer")],
+        )
+
+    def commit(self) -> None:
+        """Commits the offsets after the last batch (dead letters first: none is lost)."""
+        if not self._pending:
+            return
+        left = self._dead_letters.flush(30.0)
+        if left:
+            raise RuntimeError(
+                f"{left} dead letter(s) not acknowledged by Kafka within 30 s; "
+                "the batch stays uncommitted and is redelivered"
+            )
+        offsets = [TopicPartition(self.topic, p, o) for p, o in sorted(self._pending.items())]
+        self._consumer.commit(offsets=offsets, asynchronous=False)
+        self._pending.clear()
+
+    def close(self) -> None:
+        """Leaves the group (uncommitted batches are redelivered to the next member)."""
+        self._dead_letters.flush(10.0)
+        self._consumer.close()
+
+    def __enter__(self) -> KafkaSource:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def publish(bootstrap: str, topic: str, records: Iterable[Mapping[str, Any]]) -> int:
+    """Writes transfers to ``topic``, keyed by ``from_account``; returns how many were acked."""
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True}, logger=log)
+    acked = 0
+    failed: list[str] = []
+
+    def delivered(error: KafkaError | None, _message: Message) -> None:
+        nonlocal acked
+        if error is None:
+            acked += 1
+        else:
+            failed.append(error.str())
+
+    for record in records:
+        producer.produce(
+            topic,
+            value=json.dumps(dict(record), ensure_ascii=False, default=str).encode("utf-8"),
+            key=str(record.get("from_account", "")).encode("utf-8"),
+            on_delivery=delivered,
+        )
+        producer.poll(0)
+    left = producer.flush(60.0)
+    if left or failed:
+        raise RuntimeError(
+            f"Kafka did not acknowledge {left + len(failed)} transfer(s)"
+            + (f": {failed[0]}" if failed else "")
+        )
+    return acked
