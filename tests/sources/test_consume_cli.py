@@ -1,0 +1,150 @@
+"""``relgraph consume``: a Kafka topic scored on a server over ``POST /v1/transfers``.
+
+The server here is a stand-in that keeps the endpoint's contract (ingest key, per-record
+``accepted`` / ``duplicate`` / ``rejected`` with reasons, ``tx_id`` deduplication); the real
+scorer's verdicts are the same function behind the same endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from confluent_kafka import Consumer
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from relgraph.jobs.sources.kafka import publish
+from tests.sources.test_kafka_source import committed_total, new_topic, transfers
+
+REPO = Path(__file__).resolve().parents[2]
+KEY = "ingest-" + uuid.uuid4().hex
+KNOWN = {f"62220200{n:08d}" for n in range(12)}
+
+
+class StandIn:
+    """The endpoint's contract, in memory: what the server journalled, by tx_id."""
+
+    def __init__(self) -> None:
+        self.journal: dict[str, dict[str, Any]] = {}
+        self.requests = 0
+
+    async def transfers(self, request: Request) -> JSONResponse:
+        if request.headers.get("authorization") != f"Bearer {KEY}":
+            return JSONResponse({"error": "an ingest key is required"}, status_code=401)
+        self.requests += 1
+        results = []
+        for record in await request.json():
+            tx_id = record["tx_id"]
+            if record["to_account"] not in KNOWN:
+                results.append(
+                    {
+                        "tx_id": tx_id,
+                        "status": "rejected",
+                        "reasons": [f"to_account {record['to_account']} is unknown"],
+                    }
+                )
+            elif tx_id in self.journal:
+                results.append({"tx_id": tx_id, "status": "duplicate", "reasons": []})
+            else:
+                self.journal[tx_id] = record
+                results.append(
+                    {
+                        "tx_id": tx_id,
+                        "status": "accepted",
+                        "reasons": [],
+                        "verdict": {"alerts": [{"above_threshold": tx_id.endswith("7")}]},
+                    }
+                )
+        counts = {
+            s: sum(r["status"] == s for r in results) for s in ("accepted", "duplicate", "rejected")
+        }
+        return JSONResponse({**counts, "results": results})  # fmt: skip
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, StandIn]]:
+    standin = StandIn()
+    app = Starlette(routes=[Route("/v1/transfers", standin.transfers, methods=["POST"])])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    while not uv.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", standin
+    uv.should_exit = True
+    thread.join(10)
+
+
+def run_cli(*args: str, key: str | None = KEY) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "COLUMNS": "200"}
+    env.pop("RELGRAPH_INGEST_KEY", None)
+    if key is not None:
+        env["RELGRAPH_INGEST_KEY"] = key
+    return subprocess.run(
+        [sys.executable, "-m", "relgraph.cli", "consume", *args],
+        env=env, capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.kafka
+def test_consume_scores_a_topic_on_the_server_and_commits_what_it_answered(
+    kafka_bootstrap: str, server: tuple[str, StandIn]
+) -> None:
+    url, standin = server
+    topic, group = new_topic(kafka_bootstrap, 2), f"g-{uuid.uuid4().hex[:8]}"
+    sent = transfers(60, "C")
+    sent[10]["to_account"] = "6222029999999999"  # an account the server does not know
+    publish(kafka_bootstrap, topic, sent)
+    publish(kafka_bootstrap, topic, sent[:5])  # a producer's resend
+
+    done = run_cli("--bootstrap", kafka_bootstrap, "--topic", topic, "--url", url,
+                   "--group", group, "--batch", "20", "--idle", "10")  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    summary = " ".join(done.stdout.split())
+    assert "consumed 65 transfers" in summary
+    assert "59 accepted, 5 duplicate, 1 rejected, 0 quarantined" in summary
+    assert "6 alerts" in summary
+    assert sorted(standin.journal) == sorted(r["tx_id"] for r in sent if r is not sent[10])
+    assert committed_total(kafka_bootstrap, group, topic, 2) == 65
+    reader = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": f"r-{uuid.uuid4().hex}",
+                       "auto.offset.reset": "earliest"})  # fmt: skip
+    reader.subscribe([f"{topic}.rejected"])
+    deadline, letter = time.monotonic() + 30, None
+    while letter is None and time.monotonic() < deadline:
+        message = reader.poll(1.0)
+        if message is not None and message.error() is None:
+            letter = message
+    reader.close()
+    assert letter is not None
+    assert json.loads(letter.value() or b"")["tx_id"] == sent[10]["tx_id"]
+    assert dict(letter.headers() or [])["reason"] == b"to_account 6222029999999999 is unknown"
+
+
+def test_consume_without_an_ingest_key_says_how_to_give_one() -> None:
+    done = run_cli("--bootstrap", "127.0.0.1:1", "--topic", "t", key=None)
+    assert done.returncode == 2
+    assert "Set RELGRAPH_INGEST_KEY to an ingest (or admin) key of the server." in done.stderr
+
+
+def test_consume_refuses_a_batch_the_server_would_refuse() -> None:
+    done = run_cli("--bootstrap", "127.0.0.1:1", "--topic", "t", "--batch", "5000")
+    assert done.returncode == 2
+    assert "--batch must be between 1 and 1000, not 5000" in done.stderr
