@@ -20,11 +20,19 @@ from relgraph.jobs.sources import Apply, Record
 RETRY_STATUS = frozenset({502, 503, 504})
 
 
-def http_apply(url: str, key: str, *, timeout: float = 30.0, retries: int = 20) -> Apply:
-    """An ``apply`` posting each batch to ``url``/v1/transfers with the ingest ``key``."""
+def http_apply(
+    url: str,
+    key: str,
+    *,
+    timeout: float = 30.0,
+    retries: int = 20,
+    client: httpx.Client | None = None,
+) -> Apply:
+    """An ``apply`` posting each batch to ``url``/v1/transfers with the ingest ``key``
+    (through ``client`` when given: an in-process app's test client, a proxy's)."""
     endpoint = url.rstrip("/") + "/v1/transfers"
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-    client = httpx.Client(timeout=timeout)
+    client = client or httpx.Client(timeout=timeout)
 
     def apply(batch: list[Record]) -> Mapping[str, Any]:
         body = json.dumps(batch, ensure_ascii=False, default=str).encode("utf-8")
