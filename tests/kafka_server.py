@@ -72,15 +72,18 @@ def build() -> None:
         raise RuntimeError(f"`make kafka` failed (exit {done.returncode}):\n{tail}")
 
 
-def start(log_dir: Path, timeout: float = 180.0) -> RunningBroker:
-    """Starts a broker with its data under ``log_dir``; returns when it serves clients."""
+def start(log_dir: Path, timeout: float = 180.0, *, port: int = 0) -> RunningBroker:
+    """Starts a broker with its data under ``log_dir`` (reopened if it held one before) on
+    ``port`` (0: a free one); returns when it serves clients."""
     log_dir.mkdir(parents=True, exist_ok=True)
     out_path = log_dir / "broker.out"
     began = time.monotonic()
     # Output goes to files (not pipes) so that nobody has to drain them while tests run.
     with out_path.open("wb") as out, (log_dir / "broker.err").open("wb") as err:
         process = subprocess.Popen(
-            [str(SERVER / "run"), "--log-dir", str(log_dir)], stdout=out, stderr=err
+            [str(SERVER / "run"), "--log-dir", str(log_dir), "--port", str(port)],
+            stdout=out,
+            stderr=err,
         )
     while True:
         text = out_path.read_text(errors="replace")

@@ -62,7 +62,11 @@ public final class KafkaTestServer {
         try (Writer writer = Files.newBufferedWriter(config, StandardCharsets.UTF_8)) {
             props.store(writer, "written by relgraph.testserver.KafkaTestServer");
         }
-        format(config, logDir);
+        // A directory formatted before keeps its cluster id (formatting it again with a new one
+        // is refused), its topics and its committed offsets.
+        if (!Files.exists(data.resolve("meta.properties"))) {
+            format(config, logDir);
+        }
         KafkaRaftServer server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -113,13 +117,13 @@ public final class KafkaTestServer {
         return props;
     }
 
-    /** {@code kafka-storage.sh format --ignore-formatted}: a reopened directory keeps its data. */
+    /** {@code kafka-storage.sh format}: a new cluster id and the metadata log's bootstrap. */
     private static void format(Path config, Path logDir) throws IOException {
         try (PrintStream sink = new PrintStream(
                 Files.newOutputStream(logDir.resolve("format.out")), true, StandardCharsets.UTF_8)) {
             int code = StorageTool.execute(new String[] {
                 "format", "--config", config.toString(),
-                "--cluster-id", Uuid.randomUuid().toString(), "--ignore-formatted"}, sink);
+                "--cluster-id", Uuid.randomUuid().toString()}, sink);
             if (code != 0) {
                 throw new IllegalStateException("formatting " + logDir + " failed (exit " + code
                         + "): see " + logDir.resolve("format.out"));
