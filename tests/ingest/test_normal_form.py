@@ -54,7 +54,7 @@ def test_synthetic_bank_values_agree(tmp_path: object) -> None:
     from relgraph.synth import generate
 
     out = tmp_path / "bank"  # type: ignore[operator]
-    generate(300, 5, out, "csv")
+    generate(300, 5, out, "csv", locale="zh")
     customers = pd.read_csv(out / "customers.csv", dtype=str, keep_default_na=False)
     for column, rule, batch in (
         ("phone", normal_form.phone, normalise.phone),
