@@ -63,7 +63,7 @@ class KeyTable:
 
     def __init__(
         self,
-        keys: Sequence[Any],
+        keys: Sequence[Any] | npt.NDArray[Any],
         owners: Sequence[int] | npt.NDArray[np.integer[Any]],
         rank: Sequence[int] | None = None,
     ) -> None:
@@ -212,13 +212,24 @@ def _latin_keys(names: pd.Series) -> tuple[list[str], list[int], list[int]]:
 
 
 def name_table(names: pd.Series) -> KeyTable:
-    """The name keys of normalised ``names`` (index: the owner of each)."""
+    """The name keys of normalised ``names`` (index: the owner of each).
+
+    Keys are made once per distinct name (many people share one), then joined to every
+    owner of that name.
+    """
     names = names.dropna().astype(str)
     names = names[names != ""]
-    han = names.str.contains(_HAN.pattern, regex=True)
-    keys, owners, ranks = _hanzi_keys(names[han])
-    more = _latin_keys(names[~han])
-    return KeyTable(keys + more[0], owners + more[1], ranks + more[2])
+    codes, uniques = pd.factorize(names)
+    distinct = pd.Series(uniques, dtype=object)
+    han = distinct.str.contains(_HAN.pattern, regex=True)
+    keys, of, ranks = _hanzi_keys(distinct[han])
+    more = _latin_keys(distinct[~han])
+    made = pd.DataFrame({"name": of + more[1], "key": keys + more[0], "rank": ranks + more[2]})
+    owned = pd.DataFrame({"owner": names.index.to_numpy(np.int64), "name": codes})
+    joined = owned.merge(made, on="name")
+    return KeyTable(
+        joined["key"].to_numpy(object), joined["owner"].to_numpy(np.int64), joined["rank"].tolist()
+    )
 
 
 def name_query(text: str) -> str:
