@@ -29,19 +29,23 @@ from relgraph.api.audit import AuditError, AuditLog, open_audit_log
 from relgraph.api.audit_request import audit_entry
 from relgraph.api.auth import KeyRing, Principal
 from relgraph.api.bodylimit import BodyLimit, max_body_bytes
+from relgraph.api.chain_reviews import ReviewLog
 from relgraph.api.context import Context
 from relgraph.api.errors import ClientError, ErrorCode, coded, error_code, error_response
 from relgraph.api.metrics import CONTENT_TYPE, Metrics, root_field
+from relgraph.api.ratelimit import RateLimiter
 from relgraph.api.readmodel import ReadModel
 from relgraph.api.requestbody import decode_request_body
 from relgraph.api.schema import build_schema
 from relgraph.api.worker_pool import WorkerPool
-from relgraph.config import AuditSettings
+from relgraph.config import AuditSettings, Settings
 from relgraph.journal.decisions import DecisionBook
 
 log = logging.getLogger("relgraph.api")
 
 DEADLINE_SECONDS = 2.0
+SEARCH_MAC_PURPOSE = b"relgraph-search-text"
+"""The HMAC of a search text is over this, a zero byte, and the text as sent (UTF-8)."""
 
 
 @dataclass
@@ -67,6 +71,14 @@ class ServiceState:
     """Worker threads that run operations off the event loop."""
     decisions: DecisionBook | None = None
     """Reviewers' duplicate decisions, in the data directory's journal."""
+    search_limit: RateLimiter = field(default_factory=lambda: RateLimiter(Settings.search_rate))
+    """Searches per key and minute (``RELGRAPH_SEARCH_RATE``)."""
+    reviews: ReviewLog | None = None
+    """Alert decisions, read from and written to the data directory's journal."""
+
+    def text_mac(self, text: str) -> str:
+        """A search text's HMAC under the audit key (what the audit line keeps of it)."""
+        return self.audit.key.mac(SEARCH_MAC_PURPOSE, text.encode("utf-8"))
 
 
 class AuditUnavailableError(ClientError):
@@ -217,6 +229,9 @@ class RelgraphGraphQL(GraphQL[Context, None]):
             response=response,
             budget=self.state.budget,
             decisions=self.state.decisions,
+            search_limit=self.state.search_limit,
+            text_mac=self.state.text_mac,
+            reviews=self.state.reviews,
         )
 
 
@@ -382,4 +397,6 @@ def default_state(data_dir: Path, keys: KeyRing, audit: AuditLog | None = None) 
     its journal of duplicate decisions."""
     if audit is None:
         audit = open_audit_log(data_dir, AuditSettings(), production=False)
-    return ServiceState(keys=keys, audit=audit, decisions=DecisionBook(data_dir))
+    return ServiceState(
+        keys=keys, audit=audit, decisions=DecisionBook(data_dir), reviews=ReviewLog(data_dir)
+    )

@@ -11,6 +11,7 @@ slice CSR arrays, so a request never touches pandas or the store.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -25,6 +26,8 @@ from relgraph.analytics.settings import TABLE as SETTINGS_TABLE
 from relgraph.analytics.settings import AnalysisSettings
 from relgraph.analytics.value import TABLE as VALUES_TABLE
 from relgraph.analytics.value import PartyValues, product_text
+from relgraph.api.chain_reviews import ReviewView
+from relgraph.api.search_index import SearchIndex
 from relgraph.graph import Projection, build_projection, graph_stats
 from relgraph.jobs.stored import Frames, stored_frames
 from relgraph.jobs.values import source_precedence, values_of
@@ -156,6 +159,11 @@ class ReadModel:
         self.family_relation = _column(self.family.attrs, "relation")
         self.positions = projection.edge("Person", "POSITION_AT", "Enterprise")
         self.position_role = _column(self.positions.attrs, "role")
+        self.transfers = projection.edge("Account", "TRANSFER", "Account")
+        transfer_attrs = self.transfers.attrs
+        self.transfer_ts = transfer_attrs["ts"].to_numpy(np.int64)
+        self.transfer_amount = transfer_attrs["amount"].to_numpy(np.float64)
+        self.transfer_tx = transfer_attrs["tx_id"].to_numpy(object)
         self.stats = graph_stats(projection)
         self._key_columns: dict[tuple[int, str], np.ndarray] = {}
         self._records: dict[int, list[dict[str, Any]]] = {}
@@ -163,6 +171,10 @@ class ReadModel:
         """The on-demand layering index, built with the model."""
         self.linked: Any = None
         self.audience: Any = None
+        self.search: Any = None
+        self._review_view: Any = None
+        """The search index (:class:`relgraph.api.search_index.SearchIndex`), built with the
+        model."""
         """The campaign-audience source (:class:`relgraph.analytics.audience.AudienceSource`)."""
         self.value: dict[str, list[Any]] = {}
         """Per party index (persons, then enterprises): the value of
@@ -197,6 +209,28 @@ class ReadModel:
         threshold: float = self.results.settings.layering.score_threshold
         return threshold
 
+    def transfers_of(
+        self, account: int, *, incoming: bool, outgoing: bool, since: int | None, until: int | None
+    ) -> np.ndarray:
+        """Transfer edge indices of ``account`` (sent, received or both) with ``since`` ≤ ts
+        ≤ ``until`` (epoch ms, either open), oldest first (ties by tx id)."""
+        parts = []
+        if outgoing:
+            parts.append(self.transfers.out_edges(account))
+        if incoming:
+            parts.append(self.transfers.in_edges(account))
+        edges = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+        ts = self.transfer_ts[edges]
+        keep = np.ones(len(edges), bool)
+        if since is not None:
+            keep &= ts >= since
+        if until is not None:
+            keep &= ts <= until
+        edges, ts = edges[keep], ts[keep]
+        order = np.lexsort((self.transfer_tx[edges].astype(str), ts))
+        selected: np.ndarray = edges[order]
+        return selected
+
     def records_of(self, person: int) -> list[int]:
         lo, hi = self._records_ptr[person], self._records_ptr[person + 1]
         return [int(r) for r in self._records_of[lo:hi]]
@@ -228,6 +262,24 @@ class ReadModel:
         alone = np.flatnonzero(codes < 0)
         codes[alone] = codes.max(initial=-1) + 1 + np.arange(len(alone))
         return codes.astype(np.int64)
+
+    def review_view(self, reviews: Sequence[Any]) -> Any:
+        """Alert decisions laid over this model's chains
+        (:class:`relgraph.api.chain_reviews.ReviewView`), rebuilt when decisions were added."""
+        view = self._review_view
+        if view is None or view.count != len(reviews):
+            table = self.results.risk_chains
+            ids = table.columns["chain_id"] if table is not None else np.zeros(0, object)
+            view = ReviewView(reviews, ids, self.results.risk_chain_hops)
+            self._review_view = view
+        return view
+
+    def search_index(self) -> Any:
+        """The search index (built on first use, then kept; :func:`build_read_model` builds it
+        so no request pays for it)."""
+        if self.search is None:
+            self.search = SearchIndex(self)
+        return self.search
 
     def layering_index(self) -> Any:
         """The index of on-demand layering checks (built on first use, then kept), with the
@@ -389,4 +441,5 @@ def build_read_model(store: Store) -> ReadModel:
     model.audience = AudienceSource.from_frames(frames, precedence)
     model.linked_graph()
     model.layering_index()
+    model.search_index()
     return model

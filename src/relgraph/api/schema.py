@@ -33,7 +33,8 @@ from relgraph.api.lookups import LookupQueries
 from relgraph.api.networks import NetworkQueries
 from relgraph.api.operations import AdminMutations
 from relgraph.api.parties import Enterprise, Person
-from relgraph.api.risk import RiskQueries
+from relgraph.api.risk import ReviewMutations, RiskQueries
+from relgraph.api.search import SearchQueries
 
 log = logging.getLogger("relgraph.api")
 
@@ -48,9 +49,10 @@ Query = merge_types(
         RiskQueries,
         IdentityQueries,
         DecisionQueries,
+        SearchQueries,
     ),
 )
-Mutation = merge_types("Mutation", (AdminMutations, DecisionMutations))
+Mutation = merge_types("Mutation", (AdminMutations, DecisionMutations, ReviewMutations))
 
 # One rule class each for every request: the validation cache is keyed by the rules, so
 # per-request classes (what QueryDepthLimiter/MaxAliasesLimiter build) would never hit it.

@@ -22,8 +22,10 @@ from relgraph.api.app import ServiceState, create_app, default_state
 from relgraph.api.audit import open_audit_log
 from relgraph.api.auth import KeyRing
 from relgraph.api.locks import hold_serve_lock
+from relgraph.api.ratelimit import RateLimiter
 from relgraph.api.readmodel import build_read_model
-from relgraph.config import AuditSettings
+from relgraph.config import AuditSettings, Settings
+from relgraph.journal import JournalError
 from relgraph.store.base import Store, StoreError
 
 log = logging.getLogger("relgraph.api")
@@ -41,7 +43,9 @@ def load_model(state: ServiceState, open_store: Callable[[], Store]) -> bool:
     try:
         with open_store() as store:
             model = build_read_model(store)
-    except (StoreError, OSError) as exc:
+        if state.reviews is not None:
+            state.reviews.reload()  # decisions another writer appended since
+    except (StoreError, OSError, JournalError) as exc:
         state.error = str(exc)
         log.error("cannot build the graph: %s", exc)
         return False
@@ -142,6 +146,7 @@ def serve(
     *,
     production: bool,
     audit: AuditSettings | None = None,
+    search_rate: int = Settings.search_rate,
 ) -> None:
     """Serve until SIGTERM/SIGINT; ``open_store`` opens the store read-only for each build.
 
@@ -153,6 +158,8 @@ def serve(
         No usable audit key (production needs one; see ``audit_key``).
     AuditError
         The audit log and its anchor disagree.
+    JournalError
+        The journal (alert decisions) is damaged.
     """
     hold_serve_lock(data_dir)  # held until the process exits
     audit_log = open_audit_log(data_dir, audit or AuditSettings(), production=production)
@@ -164,6 +171,7 @@ def serve(
     sys.setswitchinterval(SWITCH_INTERVAL)
     state = default_state(data_dir, keys, audit_log)
     state.store = store_kind
+    state.search_limit = RateLimiter(search_rate)
     app = create_app(state, production=production)
     rebuilder = Rebuilder(lambda: load_model(state, open_store))
     threading.Thread(
