@@ -18,13 +18,20 @@ class FakeStore:
         self.running = 0
         self.most_at_once = 0
         self._lock = threading.Lock()
+        self.gate = threading.Event()
+        """Holds the first build until the test opens it (a loaded machine must not let it
+        finish before the asks it is meant to overlap have arrived)."""
+        self.gate.set()
 
     def build(self) -> bool:
         with self._lock:
             self.running += 1
             self.builds += 1
+            first = self.builds == 1
             self.most_at_once = max(self.most_at_once, self.running)
         read = self.version  # what this build sees of the store
+        if first:
+            assert self.gate.wait(10)
         time.sleep(0.15)
         self.served = read
         with self._lock:
@@ -34,15 +41,19 @@ class FakeStore:
 
 def test_a_storm_of_refreshes_costs_one_more_build_and_serves_the_newest() -> None:
     store = FakeStore()
+    store.gate.clear()
     rebuilder = Rebuilder(store.build)
     rebuilder.request()
-    time.sleep(0.05)  # the first build is running, on version 0
+    deadline = time.monotonic() + 10
+    while store.running == 0 and time.monotonic() < deadline:
+        time.sleep(0.005)  # the first build is running, on version 0
     store.version = 1  # a load lands while it runs
     threads = [threading.Thread(target=rebuilder.request) for _ in range(20)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    store.gate.set()
     time.sleep(0.05)
     rebuilder.wait(5)
     assert store.most_at_once == 1
