@@ -23,7 +23,10 @@ ALLOWED: Mapping[str, frozenset[str]] = {
     "store": frozenset({"model", "config", "canonical"}),
     "graph": frozenset({"store", "model", "config", "canonical"}),
     "journal": frozenset(),
-    "ingest": frozenset({"journal", "store", "model", "config", "canonical"}),
+    # The value rules of one record, shared by the loader and the server's ingestion
+    # endpoints (the api may not import ingest, which needs DuckDB).
+    "record_rules": frozenset({"model", "config"}),
+    "ingest": frozenset({"record_rules", "journal", "store", "model", "config", "canonical"}),
     "synth": frozenset({"model", "config"}),
     # Analytics are pure functions over the projection: never the store, API, jobs or CLI;
     # of the engines only the protocol they call.
@@ -32,12 +35,14 @@ ALLOWED: Mapping[str, frozenset[str]] = {
     "validate": frozenset({"analytics", "graph", "store", "model", "config", "canonical"}),
     "jobs": frozenset(
         {"analytics", "engines", "graph", "store", "ingest", "journal", "model", "config"}
-        | {"canonical"}
+        | {"canonical", "record_rules"}
     ),
-    "api": frozenset({"jobs", "analytics", "graph", "store", "journal", "model", "config"}),
+    "api": frozenset(
+        {"jobs", "analytics", "graph", "store", "journal", "record_rules", "model", "config"}
+    ),
     "cli": frozenset(
         {"jobs", "api", "validate", "analytics", "engines", "graph", "store", "ingest"}
-        | {"synth", "journal", "model", "config", "canonical"}
+        | {"synth", "journal", "record_rules", "model", "config", "canonical"}
     ),
     "__main__": frozenset({"cli"}),
 }
