@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from cross_web import HTTPException
-from graphql import GraphQLError
+from graphql import GraphQLError, parse
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -27,10 +27,18 @@ from strawberry.types import ExecutionResult
 from relgraph.api.admission import DEFAULT_WORKERS, CostBudget, execute_in_pool
 from relgraph.api.audit import AuditError, AuditLog, open_audit_log
 from relgraph.api.audit_request import audit_entry
-from relgraph.api.auth import KeyRing, Principal
+from relgraph.api.auth import KeyRing, Principal, Role
 from relgraph.api.bodylimit import BodyLimit, max_body_bytes
 from relgraph.api.context import Context
-from relgraph.api.errors import ClientError, ErrorCode, coded, error_code, error_response
+from relgraph.api.errors import (
+    ClientError,
+    ErrorCode,
+    PermissionDeniedError,
+    coded,
+    error_code,
+    error_response,
+)
+from relgraph.api.ingestion import live_of, routes
 from relgraph.api.metrics import CONTENT_TYPE, Metrics, root_field
 from relgraph.api.readmodel import ReadModel
 from relgraph.api.requestbody import decode_request_body
@@ -64,6 +72,10 @@ class ServiceState:
     """Concurrent cost per key (see :mod:`relgraph.api.admission`)."""
     workers: int = DEFAULT_WORKERS
     """Worker threads that run operations off the event loop."""
+    data_dir: Path | None = None
+    """Where the journal is (transfers and accounts sent to the server); None: none taken."""
+    live: Any = None
+    """The live scoring over ``model`` (:class:`relgraph.api.live.LiveScoring`), once built."""
 
 
 class AuditUnavailableError(ClientError):
@@ -158,6 +170,15 @@ class RelgraphGraphQL(GraphQL[Context, None]):
     ) -> ExecutionResult:
         """Off the event loop, in the worker pool; a refusal by the cost budget is a 429."""
         context.defer_audit = True
+        if context.principal.role is Role.INGEST:
+            # An ingest key (a payment system's) sends transfers and reads nothing else.
+            field = _root_field(self.schema, request_data)
+            if field != "recordTransfers":
+                sub_response.status_code = 403
+                denied = PermissionDeniedError(field, Role.INGEST.value)
+                return ExecutionResult(
+                    data=None, errors=[GraphQLError(str(denied), original_error=denied)]
+                )
         result = await execute_in_pool(
             self.schema, self._pool, request_adapter.method, request_data, context, root_value
         )
@@ -205,15 +226,34 @@ class RelgraphGraphQL(GraphQL[Context, None]):
         model = self.state.model
         if principal is None or model is None:  # the auth layer lets neither through
             raise RuntimeError("request reached GraphQL without a principal or a model")
+        live = None
+        if self.state.data_dir is not None:
+            live = functools.partial(live_of, self.state)
         return Context(
             principal=principal,
             model=model,
+            live=live,
+            live_alerts=functools.partial(_live_alerts, self.state, model),
             request_id=request.scope.get("relgraph.request_id", "-"),
             deadline=time.monotonic() + self.state.deadline_seconds,
             refresh=self.state.refresh,
             response=response,
             budget=self.state.budget,
         )
+
+
+def _live_alerts(state: ServiceState, model: ReadModel) -> list[Any]:
+    live = state.live
+    return [] if live is None or live.model is not model else live.live_alerts()
+
+
+def _root_field(schema: Any, request_data: GraphQLRequestData) -> str:
+    """The one root field a request selects (``other`` when several or unparsable)."""
+    try:
+        document = parse(request_data.query or "")
+    except GraphQLError:
+        return "other"
+    return root_field(document, request_data.operation_name, _root_fields(schema))
 
 
 class RequireKey:
@@ -364,6 +404,7 @@ def create_app(state: ServiceState, *, production: bool = False) -> Starlette:
 
     return Starlette(
         routes=[
+            *(Route(path, endpoint, methods=["POST"]) for path, endpoint in routes(state)),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
@@ -377,4 +418,4 @@ def default_state(data_dir: Path, keys: KeyRing, audit: AuditLog | None = None) 
     """State over ``data_dir``'s audit log (by default with the development key rules)."""
     if audit is None:
         audit = open_audit_log(data_dir, AuditSettings(), production=False)
-    return ServiceState(keys=keys, audit=audit)
+    return ServiceState(keys=keys, audit=audit, data_dir=data_dir)

@@ -14,7 +14,7 @@ class RefreshResult:
 
 
 @strawberry.type
-class Mutation:
+class AdminMutation:
     @strawberry.mutation(
         description="Rebuild the graph from the store (after a load or analyze); admin keys only."
     )

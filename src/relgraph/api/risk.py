@@ -13,6 +13,7 @@ import strawberry
 from relgraph.analytics.layering import TYPOLOGIES, check_account
 from relgraph.analytics.layering.check import CheckedChain, Hop
 from relgraph.api.context import Context, Info
+from relgraph.api.live import FoundAlert
 from relgraph.api.errors import (
     ClientError,
     NotFoundError,
@@ -45,7 +46,15 @@ and the cost limit prices ``hops`` at what it may return."""
 MAX_HOPS_LISTED = 1_000
 
 
-@strawberry.type(description="A layered flow the batch scan or a check found.")
+@strawberry.enum(description="Who found an alert.")
+class FoundBy(Enum):
+    BATCH = "batch"
+    """`relgraph analyze` over every stored transfer."""
+    REALTIME = "realtime"
+    """The server, when a transfer sent to it completed or extended the chain."""
+
+
+@strawberry.type(description="A layered flow the batch scan, a check or the real-time path found.")
 class RiskChain:
     id: strawberry.ID
     typology: str
@@ -53,6 +62,13 @@ class RiskChain:
     reasons: list[RiskReason]
     hop_count: int = strawberry.field(description="How many transfers the chain holds.")
     chain: strawberry.Private[CheckedChain]
+    found_by: FoundBy = strawberry.field(
+        default=FoundBy.BATCH, description="BATCH (analyze) or REALTIME (a streamed transfer)."
+    )
+    found_at: str | None = strawberry.field(
+        default=None,
+        description="When the server found a REALTIME alert (ISO-8601, UTC); null for BATCH.",
+    )
 
     @strawberry.field(
         description="The chain's transfers in hop order: the first `first` of them "
@@ -143,6 +159,51 @@ def _chain(ctx: Context, chain: CheckedChain) -> RiskChain:
         hop_count=len(chain.hops),
         chain=chain,
     )
+
+
+def _order_key(order: RiskChainOrder, score: float, first_ts: int, chain_id: str) -> Any:
+    if order is RiskChainOrder.SCORE_DESC:
+        return (-score, chain_id)
+    if order is RiskChainOrder.FIRST_TS_DESC:
+        return (-first_ts, chain_id)
+    return (chain_id,)
+
+
+def _live_matches(
+    ctx: Context, f: RiskChainFilter, minimum: float, since: int | None, until: int | None
+) -> list[FoundAlert]:
+    """The real-time alerts the filter keeps (none before a transfer was sent)."""
+    if ctx.live_alerts is None:
+        return []
+    out: list[FoundAlert] = []
+    for found in ctx.live_alerts():
+        a = found.alert
+        if a.score < minimum or (f.typology is not None and a.typology != f.typology):
+            continue
+        if since is not None and a.hops[-1].ts < since:
+            continue
+        if until is not None and a.hops[0].ts > until:
+            continue
+        if f.account_id is not None and str(f.account_id) not in a.accounts:
+            continue
+        out.append(found)
+    return out
+
+
+def _live_chain(ctx: Context, found: FoundAlert) -> RiskChain:
+    a = found.alert
+    chain = CheckedChain(
+        chain_id=a.chain_id,
+        typology=a.typology,
+        score=a.score,
+        reasons=a.reasons,
+        hops=[Hop(h.tx_id, h.from_account, h.to_account, h.amount, h.ts) for h in a.hops],
+    )
+    return RiskChain(
+        id=strawberry.ID(a.chain_id), typology=a.typology, score=a.score,
+        reasons=risk_reasons(a.reasons), hop_count=len(a.hops), chain=chain,
+        found_by=FoundBy.REALTIME, found_at=found.found_at,
+    )  # fmt: skip
 
 
 def _stored_chain(row: Mapping[str, Any], hops: list[dict[str, Any]]) -> CheckedChain:
@@ -301,4 +362,23 @@ class RiskQueries:
             chain_hops = m.records_between(hops, "chain_id", str(row["chain_id"]))
             return _chain(ctx, _stored_chain(row, chain_hops))
 
-        return paginate(rows, first, after, make)
+        live = _live_matches(ctx, f, minimum, since, until)
+        if not live:
+            return paginate(rows, first, after, make)
+        # Stored and real-time alerts in one order: (sort key, stored row or live alert).
+        merged: list[tuple[Any, int | FoundAlert]] = [
+            (_order_key(order_by, float(score[r]), int(table.columns["first_ts"][r]),
+                        str(table.columns["chain_id"][r])), int(r))
+            for r in rows.tolist()
+        ]  # fmt: skip
+        merged += [
+            (_order_key(order_by, a.alert.score, a.alert.hops[0].ts, a.alert.chain_id), a)
+            for a in live
+        ]
+        merged.sort(key=lambda item: item[0])
+
+        def make_any(item: tuple[Any, int | FoundAlert]) -> RiskChain:
+            value = item[1]
+            return make(value) if isinstance(value, int) else _live_chain(ctx, value)
+
+        return paginate(merged, first, after, make_any)

@@ -31,7 +31,8 @@ from relgraph.api.identity import IdentityQueries
 from relgraph.api.limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, CostLimiter
 from relgraph.api.lookups import LookupQueries
 from relgraph.api.networks import NetworkQueries
-from relgraph.api.operations import Mutation
+from relgraph.api.ingestion import IngestMutation
+from relgraph.api.operations import AdminMutation
 from relgraph.api.parties import Enterprise, Person
 from relgraph.api.risk import RiskQueries
 
@@ -49,6 +50,8 @@ Query = merge_types(
         IdentityQueries,
     ),
 )
+
+Mutation = merge_types("Mutation", (AdminMutation, IngestMutation))
 
 # One rule class each for every request: the validation cache is keyed by the rules, so
 # per-request classes (what QueryDepthLimiter/MaxAliasesLimiter build) would never hit it.
