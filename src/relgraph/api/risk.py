@@ -23,6 +23,7 @@ from relgraph.api.parties import (
     Account,
     RiskReason,
     account_node,
+    account_node_by_id,
     risk_reasons,
 )
 from relgraph.config import display_zone, format_moment, moment_ms
@@ -78,13 +79,12 @@ class RiskChain:
         if not 1 <= first <= MAX_HOPS_LISTED:
             raise ClientError(f"hops(first:) must be between 1 and {MAX_HOPS_LISTED}, not {first}.")
         ctx = info.context
-        index = ctx.model.account_index
         zone = display_zone()
         return [
             ChainHop(
                 tx_id=h.tx_id,
-                source=account_node(ctx, index[h.from_account]),
-                target=account_node(ctx, index[h.to_account]),
+                source=account_node_by_id(ctx, h.from_account),
+                target=account_node_by_id(ctx, h.to_account),
                 amount=h.amount,
                 timestamp=format_moment(h.ts, zone),
             )
