@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from relgraph import journal, model
+from relgraph.ingest.journal_merge import merge_journal
 from relgraph.canonical import LAYOUT_VERSION, canonical_schema
 from relgraph.config import id_secret_from_env, source_zone
 from relgraph.ingest import person_ids, persons, quarantine
@@ -215,6 +216,8 @@ def load_directory(
                 continue
             # A transcoded copy goes to the staging folder, which a failed load discards.
             raw = read_raw(con, file, scratch=staging)
+            # Transfers and accounts sent to a running server since: part of this load.
+            raw = merge_journal(con, raw, data_dir)
             type_rows(con, raw)
             check_keys(con, table)
             quarantine.write(con, raw, staging)
