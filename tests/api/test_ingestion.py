@@ -106,7 +106,8 @@ def test_a_streamed_transfer_that_completes_a_chain_is_alerted_at_once(
     (result,) = answer["results"]
     assert result["status"] == "accepted"
     (alert,) = [a for a in result["verdict"]["alerts"] if a["typology"] == "layering_chain"]
-    assert alert["hops"] == 3 and alert["above_threshold"]
+    assert alert["hops"] == 3
+    assert alert["above_threshold"]
     # Both accounts of the completing transfer score the alert.
     assert result["verdict"]["from_account"]["score"] >= alert["score"]
     assert result["verdict"]["to_account"]["score"] >= alert["score"]
@@ -120,7 +121,8 @@ def test_a_streamed_transfer_that_completes_a_chain_is_alerted_at_once(
     )
     nodes = [e["node"] for e in chains["data"]["riskChains"]["edges"]]
     (node,) = [n for n in nodes if n["id"] == alert["chain_id"]]
-    assert node["foundBy"] == "REALTIME" and node["foundAt"].endswith("+00:00")
+    assert node["foundBy"] == "REALTIME"
+    assert node["foundAt"].endswith("+00:00")
     assert [h["txId"] for h in node["hops"]] == [leg["tx_id"] for leg in legs]
     lines = [json.loads(x) for x in state.audit.path.read_text("utf-8").splitlines()]
     assert any(
@@ -147,7 +149,8 @@ def test_each_bad_record_is_rejected_with_its_reason_and_resends_are_idempotent(
     answer = post(app, "/v1/transfers", batch).json()
     status = {r["tx_id"]: (r["status"], r.get("reasons", [])) for r in answer["results"]}
     assert status["RT-B-1"][0] == "accepted"
-    assert status["RT-B-2"][0] == "rejected" and "unknown_foreign_key" in status["RT-B-2"][1][0]
+    assert status["RT-B-2"][0] == "rejected"
+    assert "unknown_foreign_key" in status["RT-B-2"][1][0]
     assert status["RT-B-3"][1] == ["out_of_range: amount '-5'"]
     assert status["RT-B-4"][1] == ["bad_number: amount '12abc'"]
     assert status["RT-B-5"][1][0].startswith("bad_timestamp: ts")
@@ -159,7 +162,8 @@ def test_each_bad_record_is_rejected_with_its_reason_and_resends_are_idempotent(
     assert changed["results"][0]["status"] == "rejected"
     assert "duplicate_key: tx_id 'RT-B-1'" in changed["results"][0]["reasons"][0]
     journalled = [e.data["tx_id"] for e in read(state.data_dir or tmp(), [TRANSFER])]
-    assert journalled.count("RT-B-1") == 1 and "RT-B-2" not in journalled
+    assert journalled.count("RT-B-1") == 1
+    assert "RT-B-2" not in journalled
     # A stored transfer resent unchanged is a duplicate too; changed, it is refused.
     edges = model.projection.edge("Account", "TRANSFER", "Account")
     stored = {
@@ -187,7 +191,8 @@ def test_only_ingest_and_admin_keys_send_and_ingest_keys_read_nothing(
     assert post(app, "/v1/transfers", [], role=Role.ADMIN).status_code == 200
     too_many = [{"tx_id": str(i)} for i in range(1_001)]
     refused = post(app, "/v1/transfers", too_many)
-    assert refused.status_code == 400 and "at most 1,000" in refused.text
+    assert refused.status_code == 400
+    assert "at most 1,000" in refused.text
     assert post(app, "/v1/transfers", {"tx_id": "x"}).status_code == 400
     # The payment system's key cannot read customers, risk chains or anything else.
     pid = model.person_ids[0]
@@ -218,8 +223,9 @@ def test_record_transfers_mutation_answers_verdicts(app: Any, model: ReadModel) 
     ]  # fmt: skip
     bad = graphql(app, query, Role.INGEST, t=transfers)["data"]["recordTransfers"]
     assert bad["rejected"] == 3  # epoch ms is for the JSON endpoint; GraphQL takes ISO-8601
-    from relgraph.config import format_moment
     from zoneinfo import ZoneInfo
+
+    from relgraph.config import format_moment
 
     for t, leg in zip(transfers, legs, strict=True):
         t["timestamp"] = format_moment(int(leg["ts"]), ZoneInfo("Asia/Shanghai"))

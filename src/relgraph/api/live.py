@@ -221,12 +221,14 @@ class LiveScoring:
                 values, reasons = checked.values, list(checked.reasons)
                 account_id = str(values.get("account_id") or raw.get("account_id") or "")
                 holder = values.get("holder_id")
-                if holder is not None and values.get("holder_kind") == "customer":
-                    if self.model.find_person(str(holder)) is None:
-                        reasons.append(f"unknown_foreign_key: holder_id {holder!r}")
-                elif holder is not None and values.get("holder_kind") == "enterprise":
-                    if str(holder) not in self.model.enterprise_index:
-                        reasons.append(f"unknown_foreign_key: holder_id {holder!r}")
+                kind = values.get("holder_kind")
+                known = (
+                    self.model.find_person(str(holder)) is not None
+                    if kind == "customer"
+                    else str(holder) in self.model.enterprise_index
+                )
+                if holder is not None and kind is not None and not known:
+                    reasons.append(f"unknown_foreign_key: holder_id {holder!r}")
                 status = "accepted"
                 if not reasons and (
                     self.index.account(account_id) is not None or account_id in batch_ids
@@ -318,7 +320,8 @@ class LiveScoring:
                 t0 = time.perf_counter()
                 src = self.index.account(str(values["from_account"]))
                 dst = self.index.account(str(values["to_account"]))
-                assert src is not None and dst is not None  # validated
+                assert src is not None
+                assert dst is not None
                 row = self.index.add(
                     str(values["tx_id"]), src, dst, float(values["amount"]), int(values["ts"])
                 )
@@ -342,8 +345,11 @@ class LiveScoring:
                         if alert.score >= self.index.params.score_threshold:
                             new_alerts.append(found)
                     for a in (src, dst):
-                        if any(h.from_account == self.index.account_id(a) or
-                               h.to_account == self.index.account_id(a) for h in alert.hops):
+                        if any(
+                            h.from_account == self.index.account_id(a)
+                            or h.to_account == self.index.account_id(a)
+                            for h in alert.hops
+                        ):
                             self._account_score[a] = max(
                                 self._account_score.get(a, 0.0), alert.score
                             )  # fmt: skip

@@ -13,11 +13,11 @@ import strawberry
 from relgraph.analytics.layering import TYPOLOGIES, check_account
 from relgraph.analytics.layering.check import CheckedChain, Hop
 from relgraph.api.context import Context, Info
-from relgraph.api.live import FoundAlert
 from relgraph.api.errors import (
     ClientError,
     NotFoundError,
 )
+from relgraph.api.live import FoundAlert
 from relgraph.api.pagination import Connection, paginate
 from relgraph.api.parties import (
     Account,

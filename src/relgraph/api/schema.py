@@ -28,10 +28,10 @@ from relgraph.api.errors import MaskInternalErrors, clip, is_internal, request_i
 from relgraph.api.groups import GroupQueries
 from relgraph.api.households import HouseholdQueries
 from relgraph.api.identity import IdentityQueries
+from relgraph.api.ingestion import IngestMutation
 from relgraph.api.limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, CostLimiter
 from relgraph.api.lookups import LookupQueries
 from relgraph.api.networks import NetworkQueries
-from relgraph.api.ingestion import IngestMutation
 from relgraph.api.operations import AdminMutation
 from relgraph.api.parties import Enterprise, Person
 from relgraph.api.risk import RiskQueries

@@ -37,11 +37,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from relgraph import journal, model
-from relgraph.ingest.journal_merge import merge_journal
 from relgraph.canonical import LAYOUT_VERSION, canonical_schema
 from relgraph.config import id_secret_from_env, source_zone
 from relgraph.ingest import person_ids, persons, quarantine
 from relgraph.ingest.errors import IngestError
+from relgraph.ingest.journal_merge import merge_journal
 from relgraph.ingest.linkage import LinkageParams, as_arrow, resolve
 from relgraph.ingest.person_ids import PersonIdKey
 from relgraph.ingest.readers import (

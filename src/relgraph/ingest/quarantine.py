@@ -12,7 +12,6 @@ import shutil
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
 from relgraph.ingest.readers import LINE, ROW, RawTable

@@ -15,10 +15,10 @@ from relgraph.analytics.layering.detectors import (
 from relgraph.analytics.layering.hops import (
     _Chains,
     _eligible,
-    _Tx,
     _links,
     _starts,
     _transfer_arrays,
+    _Tx,
     _walk,
 )
 from relgraph.analytics.layering.params import (
@@ -118,9 +118,7 @@ def find_patterns(tx: _Tx, ctx: _Context, params: LayeringParams) -> Patterns:
     return Patterns(chains, scatter, gather, fans, regular, trips, runs)
 
 
-def score_patterns(
-    tx: _Tx, found: Patterns, ctx: _Context, params: LayeringParams
-) -> Alerts:
+def score_patterns(tx: _Tx, found: Patterns, ctx: _Context, params: LayeringParams) -> Alerts:
     """The alerts of ``found``, with their facts, reasons and scores."""
     cut_chains = int(sum(int(t.sum()) for t in found.chains.truncated.values()))
     return _assemble(

@@ -335,9 +335,7 @@ class LiveIndex:
         return bool(p.min_pass_share <= share <= p.max_pass_share)
 
     def _eligible_row(self, r: int) -> bool:
-        return bool(
-            self._amount[r] >= self.params.min_amount and self._src[r] != self._dst[r]
-        )
+        return bool(self._amount[r] >= self.params.min_amount and self._src[r] != self._dst[r])
 
     def _preds(self, r: int) -> list[int]:
         """Hop links into ``r``: arrivals at its source at most a window before it."""
