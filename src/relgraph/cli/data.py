@@ -73,7 +73,7 @@ def synth(
         typer.Option(
             "--tomorrow",
             help="Hold back the last DAYS of transfers and the last transfer of every planted "
-            "pattern into tomorrow/transfers.csv (for `relgraph stream`); a plain CSV bank.",
+            "pattern into <out>-tomorrow/transfers.csv (for `relgraph stream`); a plain CSV bank.",
         ),
     ] = None,
 ) -> None:
@@ -119,7 +119,7 @@ def synth(
 
         split = hold_back(out, tomorrow)
         table.add_row("transfers (loaded today)", f"{split['today']:,}")
-        table.add_row("tomorrow/transfers.csv", f"{split['tomorrow']:,}")
+        table.add_row(f"{out.name}-tomorrow/transfers.csv", f"{split['tomorrow']:,}")
         table.add_row("patterns completed tomorrow", f"{split['patterns']:,}")
     console.print(table)
 
