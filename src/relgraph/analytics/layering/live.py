@@ -416,10 +416,41 @@ class LiveIndex:
         one of ``known`` (see :meth:`verdict_known`)."""
         return self.verdict_known(row, frozenset())
 
-    def verdict_known(self, row: int, known: frozenset[str] | set[str]) -> Verdict:
-        rows, truncated = self.neighbourhood(row)
+    def _may_hold(self, row: int) -> bool:
+        """Whether any definition could put ``row`` in an alert (False: the verdict is
+        empty without running them — the fast path of most everyday transfers).
+
+        Necessary conditions, one per definition: a chain or scatter-gather needs a hop link
+        into or out of the row; a fan burst (and a gather-scatter) needs ``min_fan``
+        departures of its source or arrivals at its target within a window either side;
+        structuring needs an amount in the band; a round trip needs money to have reached
+        the row's source within the round-trip horizon before it (or, for a late arrival,
+        to have left its target after it).
+        """
+        p = self.params
         if not self._eligible_row(row):
-            return Verdict([], len(rows), truncated)
+            return False
+        if self._preds(row) or self._succs(row):
+            return True
+        ts, w = int(self._ts[row]), p.window_ms
+        src, dst = int(self._src[row]), int(self._dst[row])
+        if len(self._range(self._out, src, ts - w - 1, ts + w)) >= p.min_fan:
+            return True
+        if len(self._range(self._in, dst, ts - w - 1, ts + w)) >= p.min_fan:
+            return True
+        amount = float(self._amount[row])
+        threshold = p.reporting_threshold
+        if (1 - p.structuring_band) * threshold <= amount < threshold:
+            return True
+        horizon = p.horizon_ms
+        arrived = self._range(self._in, src, ts - horizon - 1, ts)
+        left_after = self._range(self._out, dst, ts, ts + horizon)
+        return bool(arrived or left_after)
+
+    def verdict_known(self, row: int, known: frozenset[str] | set[str]) -> Verdict:
+        if not self._may_hold(row):
+            return Verdict([], 0, False)
+        rows, truncated = self.neighbourhood(row)
         accounts, local = np.unique(
             np.concatenate([self._src[rows], self._dst[rows]]), return_inverse=True
         )
