@@ -131,7 +131,7 @@ async def open_loop(
     sizes: list[int] = []
     errors = 0
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as c:
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=600) as c:
 
         async def one(batch: list[dict[str, Any]], due: float) -> None:
             nonlocal errors
@@ -175,7 +175,7 @@ async def saturation(
     done = 0
     at = 0
     stop = time.perf_counter() + seconds
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as c:
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=600) as c:
 
         async def worker() -> None:
             nonlocal done, at
@@ -196,7 +196,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--work", type=Path, default=None)
-    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--rate", type=float, nargs="+", default=[200.0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--breakdown-transfers", type=int, default=5_000)
@@ -214,15 +214,20 @@ def main() -> None:
     run = fresh_copy(data, work / "run")
     server, base = start_server(run)
     try:
-        loop = asyncio.run(open_loop(base, records, args.rate, args.seconds))
-        print(json.dumps(loop, indent=1), flush=True)
-        rest = records[loop["used"] :]
+        loops = []
+        used = 0
+        for rate in args.rate:
+            loop = asyncio.run(open_loop(base, records[used:], rate, args.seconds))
+            used += loop["used"]
+            loops.append(loop)
+            print(json.dumps(loop, indent=1), flush=True)
+        rest = records[used:]
         sat = asyncio.run(saturation(base, rest, min(args.seconds, 30), args.clients))
         print(json.dumps(sat, indent=1), flush=True)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
-    result.update(open_loop=loop, saturation=sat, load_average=os.getloadavg())
+    result.update(open_loop=loops, saturation=sat, load_average=os.getloadavg())
     print(json.dumps(result, indent=1))
 
 

@@ -176,11 +176,13 @@ class LiveScoring:
         if replayed:
             log.info("replayed %s journalled transfers into the live index", f"{replayed:,}")
 
-    def _stored_content(self, tx_id: str) -> str | None:
-        """The content of a loaded transfer with this id, or None."""
-        h = pd.util.hash_array(np.array([tx_id], object))[0]
-        lo = int(np.searchsorted(self._stored_hash, h, "left"))
-        hi = int(np.searchsorted(self._stored_hash, h, "right"))
+    def _stored_content(self, tx_id: str, h: int | None = None) -> str | None:
+        """The content of a loaded transfer with this id (``h``: its hash, when the caller
+        hashed a batch at once), or None."""
+        key = pd.util.hash_array(np.array([tx_id], object))[0] if h is None else np.uint64(h)
+        # A numpy uint64 key: a Python int would make searchsorted convert the whole array.
+        lo = int(np.searchsorted(self._stored_hash, key, "left"))
+        hi = int(np.searchsorted(self._stored_hash, key, "right"))
         for at in self._stored_order[lo:hi].tolist():
             if self._stored_tx[at] == tx_id:
                 ids = self.model.account_ids
@@ -258,8 +260,11 @@ class LiveScoring:
         results: list[dict[str, Any]] = []
         fresh: list[_Pending] = []
         started = time.perf_counter()
+        hashes = pd.util.hash_array(
+            np.array([str(r.get("tx_id") or "") for r in records], object)
+        ).tolist()
         with self._lock:
-            for raw in records:
+            for raw, h in zip(records, hashes, strict=True):
                 checked = check_record(tables.TRANSFERS, raw)
                 values, reasons = checked.values, list(checked.reasons)
                 tx_id = str(values.get("tx_id") or raw.get("tx_id") or "")
@@ -276,7 +281,7 @@ class LiveScoring:
                     result.update(status="rejected", reasons=reasons)
                     continue
                 content = _content(values)
-                before = self._seen.get(tx_id) or self._stored_content(tx_id)
+                before = self._seen.get(tx_id) or self._stored_content(tx_id, h)
                 if before is not None and before != content:
                     result.update(
                         status="rejected",
@@ -344,21 +349,15 @@ class LiveScoring:
                         self.alerts[alert.chain_id] = found
                         if alert.score >= self.index.params.score_threshold:
                             new_alerts.append(found)
+                    # The new transfer is in the alert: both its accounts take its score.
                     for a in (src, dst):
-                        if any(
-                            h.from_account == self.index.account_id(a)
-                            or h.to_account == self.index.account_id(a)
-                            for h in alert.hops
-                        ):
-                            self._account_score[a] = max(
-                                self._account_score.get(a, 0.0), alert.score
-                            )  # fmt: skip
+                        self._account_score[a] = max(self._account_score.get(a, 0.0), alert.score)
                     alerts.append(
                         {
                             "chain_id": alert.chain_id,
                             "typology": alert.typology,
                             "score": round(alert.score, 4),
-                            "hops": len(alert.hops),
+                            "hops": alert.size,
                             "extends": alert.extends,
                             "above_threshold": alert.score >= self.index.params.score_threshold,
                         }

@@ -178,6 +178,8 @@ def _live_matches(
     out: list[FoundAlert] = []
     for found in ctx.live_alerts():
         a = found.alert
+        if not a.hops:
+            continue  # below the threshold when found: kept by id only
         if a.score < minimum or (f.typology is not None and a.typology != f.typology):
             continue
         if since is not None and a.hops[-1].ts < since:

@@ -35,7 +35,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from relgraph.analytics.layering.batch import find_patterns, score_patterns
 from relgraph.analytics.layering.check import LayeringIndex
@@ -68,6 +67,8 @@ class LiveAlert:
     hops: list[LiveHop]
     extends: str | None
     """The alert this one grew from (the same transfers but the new one), when known."""
+    size: int = 0
+    """Transfers in the alert (``hops`` is left empty below the score threshold)."""
 
     @property
     def accounts(self) -> set[str]:
@@ -173,12 +174,17 @@ class LiveIndex:
         self._tx.extend(tx)
         self._n += n
         self.live += n
+        rows = np.arange(lo, lo + n, dtype=np.int64)
         for sides, key in ((self._out, src), (self._in, dst)):
-            frame = pd.DataFrame({"a": key, "row": np.arange(lo, lo + n), "ts": ts})
-            for a, group in frame.groupby("a", sort=False):
-                side = sides.setdefault(int(str(a)), _Side())
-                side.ts.extend(group["ts"].tolist())
-                side.rows.extend(group["row"].tolist())
+            # Stable by account: each account's rows stay in the time order they came in.
+            order = np.argsort(key, kind="stable")
+            keys, first = np.unique(key[order], return_index=True)
+            bounds = np.append(first, n).tolist()
+            ts_sorted, rows_sorted = ts[order].tolist(), rows[order].tolist()
+            for i, a in enumerate(keys.tolist()):
+                side = sides.setdefault(a, _Side())
+                side.ts.extend(ts_sorted[bounds[i] : bounds[i + 1]])
+                side.rows.extend(rows_sorted[bounds[i] : bounds[i + 1]])
 
     def _reserve(self, extra: int) -> None:
         need = self._n + extra
@@ -410,6 +416,15 @@ class LiveIndex:
         out.sort()
         return out, truncated
 
+    def _hop(self, r: int) -> LiveHop:
+        return LiveHop(
+            self._tx[r],
+            self.account_id(int(self._src[r])),
+            self.account_id(int(self._dst[r])),
+            float(self._amount[r]),
+            int(self._ts[r]),
+        )
+
     def verdict(self, row: int) -> Verdict:
         """The alerts holding transfer ``row`` (added with :meth:`add`), scored as the
         batch scores them; ``extends`` names the alert it grew from when that alert is
@@ -464,32 +479,28 @@ class LiveIndex:
             return Verdict([], len(rows), truncated)  # nothing to score: the fast path
         alerts = score_patterns(tx, patterns, ctx, self.params)
         found: list[LiveAlert] = []
+        threshold = self.params.score_threshold
         for i in range(len(alerts)):
             members = alerts.transfers(i)
-            if mine not in members.tolist():
+            if not (members == mine).any():
                 continue
-            live_rows = rows[members]
-            tx_ids = [self._tx[r] for r in live_rows.tolist()]
-            rest = [t for t, r in zip(tx_ids, live_rows.tolist(), strict=True) if r != row]
+            live_rows = rows[members].tolist()
+            tx_ids = [self._tx[r] for r in live_rows]
+            rest = [t for t, r in zip(tx_ids, live_rows, strict=True) if r != row]
             prior = chain_id(rest) if rest else None
-            hops = [
-                LiveHop(
-                    self._tx[r],
-                    self.account_id(int(self._src[r])),
-                    self.account_id(int(self._dst[r])),
-                    float(self._amount[r]),
-                    int(self._ts[r]),
-                )
-                for r in live_rows.tolist()
-            ]
+            score = float(alerts.score[i])
+            # Hops (and reasons) only for alerts a user is shown: a merchant's fan-in below
+            # the threshold can hold thousands of transfers, and its id is all that is kept.
+            shown = score >= threshold
             found.append(
                 LiveAlert(
                     chain_id=chain_id(tx_ids),
                     typology=str(alerts.typology[i]),
-                    score=float(alerts.score[i]),
-                    reasons=alerts.reasons(i),
-                    hops=hops,
+                    score=score,
+                    reasons=alerts.reasons(i) if shown else [],
+                    hops=[self._hop(r) for r in live_rows] if shown else [],
                     extends=prior if prior in known else None,
+                    size=len(live_rows),
                 )
             )
         found.sort(key=lambda a: -a.score)
