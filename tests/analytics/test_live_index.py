@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from relgraph.analytics.layering import LayeringIndex, alert_frames, scan
+from relgraph.analytics.layering import LayeringIndex, LayeringParams, alert_frames, scan
 from relgraph.analytics.layering.live import LiveIndex
 from relgraph.config import moment_ms, source_zone
 from tests import docbank
@@ -23,8 +23,10 @@ def _bank(folder: Path, transfers: list[dict[str, str]]) -> Path:
 
 
 def test_the_last_hop_arriving_live_completes_the_batch_chain(tmp_path: Path) -> None:
+    # The docbank chain scores under the default threshold: a low one lists its hops.
+    params = LayeringParams(score_threshold=0.1)
     full = project(_bank(tmp_path / "full", docbank.TRANSFERS), tmp_path / "d1")
-    (batch_chain,) = alert_frames(full, scan(full))["risk_chains"].itertuples()
+    (batch_chain,) = alert_frames(full, scan(full, params))["risk_chains"].itertuples()
 
     last = next(t for t in docbank.TRANSFERS if t["tx_id"] == "T4")
     before = [t for t in docbank.TRANSFERS if t["tx_id"] != "T4"]
@@ -44,6 +46,7 @@ def test_the_last_hop_arriving_live_completes_the_batch_chain(tmp_path: Path) ->
     assert alert.chain_id == batch_chain.chain_id
     assert alert.score == batch_chain.score
     assert [h.tx_id for h in alert.hops] == ["T1", "T2", "T3", "T4"]
+    assert alert.size == 4
 
 
 def test_the_index_keeps_only_the_horizon_and_counts_what_left(tmp_path: Path) -> None:
