@@ -33,9 +33,8 @@ def test_the_last_hop_arriving_live_completes_the_batch_chain(tmp_path: Path) ->
     partial = project(_bank(tmp_path / "part", before), tmp_path / "d2")
     accounts = partial.nodes["Account"]
     ids = accounts.ids.tolist()
-    live = LiveIndex.from_index(
-        LayeringIndex.build(partial), ids, {a: i for i, a in enumerate(ids)}
-    )
+    index = LayeringIndex.build(partial, params)
+    live = LiveIndex.from_index(index, ids, {a: i for i, a in enumerate(ids)})
     assert live.verdict(live.add("T3x", ids.index("A2"), ids.index("A7"), 10.0, 0)).alerts == []
 
     row = live.add(
