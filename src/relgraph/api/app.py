@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from cross_web import HTTPException
-from graphql import GraphQLError, parse
+from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -27,13 +27,12 @@ from strawberry.types import ExecutionResult
 from relgraph.api.admission import DEFAULT_WORKERS, CostBudget, execute_in_pool
 from relgraph.api.audit import AuditError, AuditLog, open_audit_log
 from relgraph.api.audit_request import audit_entry
-from relgraph.api.auth import KeyRing, Principal, Role
+from relgraph.api.auth import KeyRing, Principal
 from relgraph.api.bodylimit import BodyLimit, max_body_bytes
 from relgraph.api.context import Context
 from relgraph.api.errors import (
     ClientError,
     ErrorCode,
-    PermissionDeniedError,
     coded,
     error_code,
     error_response,
@@ -170,15 +169,6 @@ class RelgraphGraphQL(GraphQL[Context, None]):
     ) -> ExecutionResult:
         """Off the event loop, in the worker pool; a refusal by the cost budget is a 429."""
         context.defer_audit = True
-        if context.principal.role is Role.INGEST:
-            # An ingest key (a payment system's) sends transfers and reads nothing else.
-            field = _root_field(self.schema, request_data)
-            if field != "recordTransfers":
-                sub_response.status_code = 403
-                denied = PermissionDeniedError(field, Role.INGEST.value)
-                return ExecutionResult(
-                    data=None, errors=[GraphQLError(str(denied), original_error=denied)]
-                )
         result = await execute_in_pool(
             self.schema, self._pool, request_adapter.method, request_data, context, root_value
         )
@@ -245,15 +235,6 @@ class RelgraphGraphQL(GraphQL[Context, None]):
 def _live_alerts(state: ServiceState, model: ReadModel) -> list[Any]:
     live = state.live
     return [] if live is None or live.model is not model else live.live_alerts()
-
-
-def _root_field(schema: Any, request_data: GraphQLRequestData) -> str:
-    """The one root field a request selects (``other`` when several or unparsable)."""
-    try:
-        document = parse(request_data.query or "")
-    except GraphQLError:
-        return "other"
-    return root_field(document, request_data.operation_name, _root_fields(schema))
 
 
 class RequireKey:

@@ -23,17 +23,22 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult
 
-from relgraph.api.auth import Principal
+from relgraph.api.auth import Principal, Role
 from relgraph.api.context import Info
 from relgraph.api.errors import ClientError, ErrorCode, PermissionDeniedError, error_response
 from relgraph.api.live import BatchError, LiveScoring
+from relgraph.api.metrics import root_field
 from relgraph.journal import JournalError
 
 log = logging.getLogger("relgraph.api")
@@ -149,6 +154,33 @@ def routes(state: Any) -> list[tuple[str, Any]]:
 
 
 # -- GraphQL -------------------------------------------------------------------------------
+
+
+class IngestKeysOnlySend(SchemaExtension):
+    """An ingest key (a payment system's) may run ``recordTransfers`` and nothing else:
+    every other operation is refused before any resolver runs (HTTP 403), whichever way
+    the schema is executed."""
+
+    def on_execute(self) -> Iterator[None]:
+        ec = self.execution_context
+        context = ec.context
+        principal = getattr(context, "principal", None)
+        if principal is None or principal.role is not Role.INGEST:
+            yield
+            return
+        core = ec.schema._schema
+        roots = (core.query_type, core.mutation_type)
+        known = frozenset(n for root in roots if root is not None for n in root.fields)
+        field = root_field(ec.graphql_document, ec.operation_name, known)
+        if field != "recordTransfers":
+            denied = PermissionDeniedError(field, Role.INGEST.value)
+            response = getattr(context, "response", None)
+            if response is not None:
+                response.status_code = 403
+            ec.result = ExecutionResult(
+                data=None, errors=[GraphQLError(str(denied), original_error=denied)]
+            )
+        yield
 
 
 @strawberry.input(description="One transfer, with the columns of the transfers table.")
