@@ -111,7 +111,7 @@ def test_records_mask_to_one_shape_through_the_api(messy: ReadModel, role: Role)
         assert seen["name"] == {"王**"}
 
 
-@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("role", [r for r in Role if r is not Role.INGEST])  # ingest reads nothing
 def test_birth_date_and_gender_are_refused_to_campaign_keys(messy: ReadModel, role: Role) -> None:
     for field in ("birthDate", "gender"):
         result = run(f'{{ customer(id: "C1") {{ birthYear {field} }} }}', messy, role)

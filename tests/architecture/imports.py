@@ -25,7 +25,12 @@ ALLOWED: Mapping[str, frozenset[str]] = {
     "journal": frozenset(),
     # Ingest's normalisation rules for one value (the API normalises what a person types).
     "normal_form": frozenset(),
-    "ingest": frozenset({"journal", "store", "model", "config", "canonical", "normal_form"}),
+    # The value rules of one record, shared by the loader and the server's ingestion
+    # endpoints (the api may not import ingest, which needs DuckDB).
+    "record_rules": frozenset({"model", "config"}),
+    "ingest": frozenset(
+        {"record_rules", "journal", "store", "model", "config", "canonical", "normal_form"}
+    ),
     "synth": frozenset({"model", "config"}),
     # Analytics are pure functions over the projection: never the store, API, jobs or CLI;
     # of the engines only the protocol they call.
@@ -34,14 +39,15 @@ ALLOWED: Mapping[str, frozenset[str]] = {
     "validate": frozenset({"analytics", "graph", "store", "model", "config", "canonical"}),
     "jobs": frozenset(
         {"analytics", "engines", "graph", "store", "ingest", "journal", "model", "config"}
-        | {"canonical"}
+        | {"canonical", "record_rules"}
     ),
     "api": frozenset(
-        {"jobs", "analytics", "graph", "store", "journal", "model", "config", "normal_form"}
+        {"jobs", "analytics", "graph", "store", "journal", "record_rules", "model", "config"}
+        | {"normal_form"}
     ),
     "cli": frozenset(
         {"jobs", "api", "validate", "analytics", "engines", "graph", "store", "ingest"}
-        | {"synth", "journal", "model", "config", "canonical"}
+        | {"synth", "journal", "record_rules", "model", "config", "canonical"}
     ),
     "__main__": frozenset({"cli"}),
 }

@@ -31,7 +31,14 @@ from relgraph.api.auth import KeyRing, Principal
 from relgraph.api.bodylimit import BodyLimit, max_body_bytes
 from relgraph.api.chain_reviews import ReviewLog
 from relgraph.api.context import Context
-from relgraph.api.errors import ClientError, ErrorCode, coded, error_code, error_response
+from relgraph.api.errors import (
+    ClientError,
+    ErrorCode,
+    coded,
+    error_code,
+    error_response,
+)
+from relgraph.api.ingestion import live_of, routes
 from relgraph.api.metrics import CONTENT_TYPE, Metrics, root_field
 from relgraph.api.ratelimit import RateLimiter
 from relgraph.api.readmodel import ReadModel
@@ -79,6 +86,11 @@ class ServiceState:
     def text_mac(self, text: str) -> str:
         """A search text's HMAC under the audit key (what the audit line keeps of it)."""
         return self.audit.key.mac(SEARCH_MAC_PURPOSE, text.encode("utf-8"))
+
+    data_dir: Path | None = None
+    """Where the journal is (transfers and accounts sent to the server); None: none taken."""
+    live: Any = None
+    """The live scoring over ``model`` (:class:`relgraph.api.live.LiveScoring`), once built."""
 
 
 class AuditUnavailableError(ClientError):
@@ -220,9 +232,14 @@ class RelgraphGraphQL(GraphQL[Context, None]):
         model = self.state.model
         if principal is None or model is None:  # the auth layer lets neither through
             raise RuntimeError("request reached GraphQL without a principal or a model")
+        live = None
+        if self.state.data_dir is not None:
+            live = functools.partial(live_of, self.state)
         return Context(
             principal=principal,
             model=model,
+            live=live,
+            live_alerts=functools.partial(_live_alerts, self.state, model),
             request_id=request.scope.get("relgraph.request_id", "-"),
             deadline=time.monotonic() + self.state.deadline_seconds,
             refresh=self.state.refresh,
@@ -233,6 +250,11 @@ class RelgraphGraphQL(GraphQL[Context, None]):
             text_mac=self.state.text_mac,
             reviews=self.state.reviews,
         )
+
+
+def _live_alerts(state: ServiceState, model: ReadModel) -> list[Any]:
+    live = state.live
+    return [] if live is None or live.model is not model else live.live_alerts()
 
 
 class RequireKey:
@@ -383,6 +405,7 @@ def create_app(state: ServiceState, *, production: bool = False) -> Starlette:
 
     return Starlette(
         routes=[
+            *(Route(path, endpoint, methods=["POST"]) for path, endpoint in routes(state)),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
@@ -398,5 +421,9 @@ def default_state(data_dir: Path, keys: KeyRing, audit: AuditLog | None = None) 
     if audit is None:
         audit = open_audit_log(data_dir, AuditSettings(), production=False)
     return ServiceState(
-        keys=keys, audit=audit, decisions=DecisionBook(data_dir), reviews=ReviewLog(data_dir)
+        keys=keys,
+        audit=audit,
+        decisions=DecisionBook(data_dir),
+        reviews=ReviewLog(data_dir),
+        data_dir=data_dir,
     )

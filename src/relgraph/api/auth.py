@@ -20,13 +20,15 @@ class Role(StrEnum):
 
     ``analyst``: everything but raw id numbers; ``campaign``: no risk fields, personal
     data masked; ``risk``: everything, unmasked; ``admin``: as risk, plus operations that
-    change data.
+    change data; ``ingest``: sends transfers and accounts (``/v1/transfers``,
+    ``/v1/accounts``, ``recordTransfers``) and reads nothing else — a payment system's key.
     """
 
     ANALYST = "analyst"
     CAMPAIGN = "campaign"
     RISK = "risk"
     ADMIN = "admin"
+    INGEST = "ingest"
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,12 @@ class Principal:
 
     @property
     def sees_risk(self) -> bool:
-        return self.role is not Role.CAMPAIGN
+        return self.role not in (Role.CAMPAIGN, Role.INGEST)
+
+    @property
+    def may_ingest(self) -> bool:
+        """Whether the key may send transfers and accounts (ingest and admin keys)."""
+        return self.role in (Role.INGEST, Role.ADMIN)
 
     @property
     def sees_raw_ids(self) -> bool:

@@ -32,6 +32,11 @@ class Context:
     touched: list[str] = field(default_factory=list)
     refresh: Callable[[], None] | None = None
     """Rebuild the graph from the store beside the live one (the admin ``refresh`` mutation)."""
+    live: Callable[[], Any] | None = None
+    """The server's live scoring (:class:`relgraph.api.live.LiveScoring`), built on first
+    use; None when the server takes no transfers."""
+    live_alerts: Callable[[], list[Any]] | None = None
+    """The real-time alerts found so far (``FoundAlert``), without building anything."""
     response: Any = None
     """The HTTP sub-response, whose status an extension may set (503: audit unwritable)."""
     budget: CostBudget | None = None

@@ -384,21 +384,27 @@ def moment_or_none(name: str, text: str | None) -> int | None:
 class Account:
     id: strawberry.ID
     index: strawberry.Private[int]
+    """Position in the projection; −1 for an account sent to the server after the last
+    load (its details are served once ``relgraph load`` has merged it)."""
 
-    @strawberry.field
+    @strawberry.field(description="The product; 'pending' for an account sent since the load.")
     def product(self, info: Info) -> str:
+        if self.index < 0:
+            return "pending"
         return str(info.context.model.account["product"][self.index])
 
     @strawberry.field
     def balance(self, info: Info) -> float | None:
-        return _float(info.context.model.account["balance"][self.index])
+        return None if self.index < 0 else _float(info.context.model.account["balance"][self.index])
 
     @strawberry.field
     def status(self, info: Info) -> str | None:
-        return _text(info.context.model.account["status"][self.index])
+        return None if self.index < 0 else _text(info.context.model.account["status"][self.index])
 
     @strawberry.field
     def opened_at(self, info: Info) -> str | None:
+        if self.index < 0:
+            return None
         return _date(info.context.model.account["opened_at"][self.index])
 
     @strawberry.field(
@@ -450,6 +456,8 @@ class Account:
     @strawberry.field(description="The person or enterprise holding the account.")
     def holder(self, info: Info) -> Party | None:
         m = info.context.model
+        if self.index < 0:
+            return None
         person = int(m.account_person[self.index])
         if person >= 0:
             return person_node(info.context, person)
@@ -565,6 +573,15 @@ def account_node(ctx: Context, index: int) -> Account:
     account_id = ctx.model.account_ids[index]
     ctx.touch(account_id)
     return Account(id=strawberry.ID(account_id), index=index)
+
+
+def account_node_by_id(ctx: Context, account_id: str) -> Account:
+    """The account, or one sent to the server since the load (``index`` −1)."""
+    index = ctx.model.account_index.get(account_id)
+    if index is not None:
+        return account_node(ctx, index)
+    ctx.touch(account_id)
+    return Account(id=strawberry.ID(account_id), index=-1)
 
 
 def enterprise_node(ctx: Context, index: int) -> Enterprise:

@@ -21,12 +21,14 @@ from relgraph.api.errors import (
     ErrorCode,
     NotFoundError,
 )
+from relgraph.api.live import FoundAlert
 from relgraph.api.pagination import Connection, paginate
 from relgraph.api.parties import (
     Account,
     Party,
     RiskReason,
     account_node,
+    account_node_by_id,
     party_node,
     risk_reasons,
 )
@@ -84,7 +86,15 @@ and the cost limit prices ``hops`` at what it may return."""
 MAX_HOPS_LISTED = 1_000
 
 
-@strawberry.type(description="A layered flow the batch scan or a check found.")
+@strawberry.enum(description="Who found an alert.")
+class FoundBy(Enum):
+    BATCH = "batch"
+    """`relgraph analyze` over every stored transfer."""
+    REALTIME = "realtime"
+    """The server, when a transfer sent to it completed or extended the chain."""
+
+
+@strawberry.type(description="A layered flow the batch scan, a check or the real-time path found.")
 class RiskChain:
     id: strawberry.ID
     typology: str
@@ -92,6 +102,13 @@ class RiskChain:
     reasons: list[RiskReason]
     hop_count: int = strawberry.field(description="How many transfers the chain holds.")
     chain: strawberry.Private[CheckedChain]
+    found_by: FoundBy = strawberry.field(
+        default=FoundBy.BATCH, description="BATCH (analyze) or REALTIME (a streamed transfer)."
+    )
+    found_at: str | None = strawberry.field(
+        default=None,
+        description="When the server found a REALTIME alert (ISO-8601, UTC); null for BATCH.",
+    )
 
     @strawberry.field(description="Total amount, first and last transfer, parties.")
     def summary(self, info: Info) -> ChainSummary:
@@ -149,19 +166,18 @@ class RiskChain:
         if not 1 <= first <= MAX_HOPS_LISTED:
             raise ClientError(f"hops(first:) must be between 1 and {MAX_HOPS_LISTED}, not {first}.")
         ctx = info.context
-        index = ctx.model.account_index
         zone = display_zone()
         return [
             ChainHop(
                 tx_id=h.tx_id,
-                source=account_node(ctx, index[h.from_account]),
-                target=account_node(ctx, index[h.to_account]),
+                source=account_node_by_id(ctx, h.from_account),
+                target=account_node_by_id(ctx, h.to_account),
                 amount=h.amount,
                 timestamp=format_moment(h.ts, zone),
             )
+            # A chain kept only by a decision may name accounts no longer loaded: shown by
+            # id, as accounts sent since the load are.
             for h in self.chain.hops[:first]
-            # A chain kept only by a decision may name accounts no longer loaded.
-            if h.from_account in index and h.to_account in index
         ]
 
 
@@ -325,6 +341,53 @@ def _chain(ctx: Context, chain: CheckedChain) -> RiskChain:
         hop_count=len(chain.hops),
         chain=chain,
     )
+
+
+def _order_key(order: RiskChainOrder, score: float, first_ts: int, chain_id: str) -> Any:
+    if order is RiskChainOrder.SCORE_DESC:
+        return (-score, chain_id)
+    if order is RiskChainOrder.FIRST_TS_DESC:
+        return (-first_ts, chain_id)
+    return (chain_id,)
+
+
+def _live_matches(
+    ctx: Context, f: RiskChainFilter, minimum: float, since: int | None, until: int | None
+) -> list[FoundAlert]:
+    """The real-time alerts the filter keeps (none before a transfer was sent)."""
+    if ctx.live_alerts is None:
+        return []
+    out: list[FoundAlert] = []
+    for found in ctx.live_alerts():
+        a = found.alert
+        if not a.hops:
+            continue  # below the threshold when found: kept by id only
+        if a.score < minimum or (f.typology is not None and a.typology != f.typology):
+            continue
+        if since is not None and a.hops[-1].ts < since:
+            continue
+        if until is not None and a.hops[0].ts > until:
+            continue
+        if f.account_id is not None and str(f.account_id) not in a.accounts:
+            continue
+        out.append(found)
+    return out
+
+
+def _live_chain(ctx: Context, found: FoundAlert) -> RiskChain:
+    a = found.alert
+    chain = CheckedChain(
+        chain_id=a.chain_id,
+        typology=a.typology,
+        score=a.score,
+        reasons=a.reasons,
+        hops=[Hop(h.tx_id, h.from_account, h.to_account, h.amount, h.ts) for h in a.hops],
+    )
+    return RiskChain(
+        id=strawberry.ID(a.chain_id), typology=a.typology, score=a.score,
+        reasons=risk_reasons(a.reasons), hop_count=len(a.hops), chain=chain,
+        found_by=FoundBy.REALTIME, found_at=found.found_at,
+    )  # fmt: skip
 
 
 def _stored_chain(row: Mapping[str, Any], hops: list[dict[str, Any]]) -> CheckedChain:
@@ -492,7 +555,30 @@ class RiskQueries:
             chain_hops = m.records_between(hops, "chain_id", str(row["chain_id"]))
             return _chain(ctx, _stored_chain(row, chain_hops))
 
-        return paginate(_Queue(rows, orphans), first, after, make)
+        live = _live_matches(ctx, f, minimum, since, until)
+        if f.status is not None and f.status is not ChainStatus.OPEN:
+            live = []  # a real-time alert is OPEN until analyze stores it and someone reviews it
+        if not live:
+            return paginate(_Queue(rows, orphans), first, after, make)
+        # Stored and real-time alerts in one order (sort key, stored row or live alert); the
+        # gone chains' decisions after them, as without live alerts.
+        merged: list[tuple[Any, int | FoundAlert]] = [
+            (_order_key(order_by, float(score[r]), int(table.columns["first_ts"][r]),
+                        str(table.columns["chain_id"][r])), int(r))
+            for r in rows.tolist()
+        ]  # fmt: skip
+        merged += [
+            (_order_key(order_by, a.alert.score, a.alert.hops[0].ts, a.alert.chain_id), a)
+            for a in live
+        ]
+        merged.sort(key=lambda item: item[0])
+        queue: list[int | FoundAlert | cr.Orphan] = [item[1] for item in merged]
+        queue += orphans
+
+        def make_any(item: int | FoundAlert | cr.Orphan) -> RiskChain:
+            return _live_chain(ctx, item) if isinstance(item, FoundAlert) else make(item)
+
+        return paginate(queue, first, after, make_any)
 
 
 def _current_chain(ctx: Context, chain_id: str) -> CheckedChain | None:

@@ -28,6 +28,7 @@ from relgraph.api.errors import MaskInternalErrors, clip, is_internal, request_i
 from relgraph.api.groups import GroupQueries
 from relgraph.api.households import HouseholdQueries
 from relgraph.api.identity import DecisionMutations, DecisionQueries, IdentityQueries
+from relgraph.api.ingestion import IngestKeysOnlySend, IngestMutation
 from relgraph.api.limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, CostLimiter
 from relgraph.api.lookups import LookupQueries
 from relgraph.api.networks import NetworkQueries
@@ -52,7 +53,9 @@ Query = merge_types(
         SearchQueries,
     ),
 )
-Mutation = merge_types("Mutation", (AdminMutations, DecisionMutations, ReviewMutations))
+Mutation = merge_types(
+    "Mutation", (AdminMutations, DecisionMutations, ReviewMutations, IngestMutation)
+)
 
 # One rule class each for every request: the validation cache is keyed by the rules, so
 # per-request classes (what QueryDepthLimiter/MaxAliasesLimiter build) would never hit it.
@@ -90,6 +93,7 @@ def build_schema(
         lambda: ParserCache(maxsize=1_000),
         lambda: AddValidationRules([DEPTH_RULE, ALIAS_RULE]),
         lambda: ValidationCache(maxsize=1_000),
+        IngestKeysOnlySend,  # before the cost: an ingest key's other reads are refused
         CostLimiter,  # at execution: the cost depends on the variables sent
         lambda: MaskInternalErrors(production=production),
         *(extra or []),

@@ -21,6 +21,7 @@ import uvicorn
 from relgraph.api.app import ServiceState, create_app, default_state
 from relgraph.api.audit import open_audit_log
 from relgraph.api.auth import KeyRing
+from relgraph.api.ingestion import live_of
 from relgraph.api.locks import hold_serve_lock
 from relgraph.api.ratelimit import RateLimiter
 from relgraph.api.readmodel import build_read_model
@@ -55,6 +56,12 @@ def load_model(state: ServiceState, open_store: Callable[[], Store]) -> bool:
         return False
     state.model = model
     state.error = None
+    if state.data_dir is not None:
+        try:
+            # The live index and the journal's replay, before the first transfer is sent.
+            live_of(state)
+        except Exception:
+            log.exception("cannot build the live index; transfers will be refused")
     settle_heap()
     log.info("graph ready: %s nodes", f"{sum(model.stats['nodes'].values()):,}")
     return True

@@ -68,10 +68,23 @@ def synth(
             "CSV only); plain: one <table>.csv per table. Default: bank for zh CSV, else plain.",
         ),
     ] = None,
+    tomorrow: Annotated[
+        float | None,
+        typer.Option(
+            "--tomorrow",
+            help="Hold back the last DAYS of transfers and the last transfer of every planted "
+            "pattern into <out>-tomorrow/transfers.csv (for `relgraph stream`); a plain CSV bank.",
+        ),
+    ] = None,
 ) -> None:
     """Write a synthetic bank with planted ground truth (households, groups, laundering, …)."""
     from relgraph.synth import generate
 
+    if tomorrow is not None:
+        if fmt.value != "csv" or export_style is ExportStyle.bank or tomorrow <= 0:
+            fail("--tomorrow needs a positive number of days and a plain CSV bank "
+                 "(--format csv --export-style plain)")  # fmt: skip
+        export_style = ExportStyle.plain
     if export_style is None:  # a Chinese bank's export unless asked otherwise
         bank = locale is Locale.zh and fmt.value == "csv"
         export_style = ExportStyle.bank if bank else ExportStyle.plain
@@ -101,6 +114,13 @@ def synth(
     table.add_column("rows", justify="right")
     for name, rows in counts.items():
         table.add_row(name, f"{rows:,}")
+    if tomorrow is not None:
+        from relgraph.synth.tomorrow import hold_back
+
+        split = hold_back(out, tomorrow)
+        table.add_row("transfers (loaded today)", f"{split['today']:,}")
+        table.add_row(f"{out.name}-tomorrow/transfers.csv", f"{split['tomorrow']:,}")
+        table.add_row("patterns completed tomorrow", f"{split['patterns']:,}")
     console.print(table)
 
 

@@ -193,3 +193,41 @@ def export_schema(
 
     out.write_text(str(build_schema()) + "\n", encoding="utf-8")
     console.print(f"schema written to {out}")
+
+
+@app.command()
+def stream(
+    file: Annotated[Path, typer.Argument(help="A transfers file (CSV or Parquet) to send.")],
+    url: Annotated[
+        str, typer.Option("--url", help="The running server.")
+    ] = "http://127.0.0.1:8000",
+    rate: Annotated[
+        float, typer.Option("--rate", help="Transfers per second offered (0: as fast as answered).")
+    ] = 200.0,
+    batch: Annotated[int, typer.Option("--batch", help="Transfers per request (1-1000).")] = 50,
+) -> None:
+    """Replay a transfers file against a running server (key: RELGRAPH_INGEST_KEY)."""
+    import os
+
+    from relgraph.jobs.stream import FileSource, replay
+
+    key = os.environ.get("RELGRAPH_INGEST_KEY", "")
+    if not key:
+        fail("Set RELGRAPH_INGEST_KEY to an ingest (or admin) key of the server.")
+    if not 1 <= batch <= 1_000:
+        fail(f"--batch must be between 1 and 1000, not {batch}")
+    if not file.is_file():
+        fail(f"{file} is not a file: pass a transfers CSV or Parquet file")
+    try:
+        report = replay(FileSource(file), url, key, rate, batch)
+    except (ValueError, RuntimeError) as exc:
+        fail(str(exc))
+    console.print(
+        f"sent {report.sent:,} transfers in {report.seconds:.1f} s "
+        f"({report.sent / max(report.seconds, 1e-9):,.0f}/s): {report.accepted:,} accepted, "
+        f"{report.duplicate:,} duplicate, {report.rejected:,} rejected; "
+        f"{report.alerts:,} alerts; batch latency p50 {1e3 * report.percentile(50):.1f} ms, "
+        f"p99 {1e3 * report.percentile(99):.1f} ms; {report.retries} retries"
+    )
+    for line in report.rejections:
+        console.print(f"  rejected {line}")

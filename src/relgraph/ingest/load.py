@@ -42,6 +42,7 @@ from relgraph.config import id_secret_from_env, source_zone
 from relgraph.ingest import person_ids, persons, quarantine
 from relgraph.ingest.decisions import DecidedPairs, decided_pairs
 from relgraph.ingest.errors import IngestError
+from relgraph.ingest.journal_merge import merge_journal
 from relgraph.ingest.linkage import LinkageParams, as_arrow, resolve
 from relgraph.ingest.person_ids import PersonIdKey
 from relgraph.ingest.readers import (
@@ -216,6 +217,8 @@ def load_directory(
                 continue
             # A transcoded copy goes to the staging folder, which a failed load discards.
             raw = read_raw(con, file, scratch=staging)
+            # Transfers and accounts sent to a running server since: part of this load.
+            raw = merge_journal(con, raw, data_dir)
             type_rows(con, raw)
             check_keys(con, table)
             quarantine.write(con, raw, staging)

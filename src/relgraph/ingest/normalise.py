@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from relgraph.ingest.sql import connect, literal
 from relgraph.ingest.udf import ADDRESS, NFKC
+from relgraph.record_rules import CURRENCY_NAMES
 
 Values: TypeAlias = (
     pa.Array | pa.ChunkedArray | Sequence[str | None] | npt.NDArray[np.object_] | pd.Series
@@ -41,16 +42,8 @@ ADDRESS_ABBREVIATIONS: Final[dict[str, str]] = {
 """Whole address words expanded after lower-casing and removing punctuation (addresses
 written in Latin letters; Chinese addresses follow :mod:`relgraph.ingest.cn_address`)."""
 
-CURRENCY_NAMES: Final[dict[str, str]] = {
-    "人民币": "CNY", "RMB": "CNY", "元": "CNY", "¥": "CNY", "￥": "CNY", "CNH": "CNY",
-    "美元": "USD", "美金": "USD", "US$": "USD", "$": "USD",
-    "港币": "HKD", "港元": "HKD", "HK$": "HKD",
-    "欧元": "EUR", "€": "EUR",
-    "日元": "JPY", "英镑": "GBP", "澳门元": "MOP", "新台币": "TWD",
-}  # fmt: skip
-"""Names and signs banks write for a currency, upper-cased, and their ISO 4217 code.
-Any other three-letter code is kept (upper-cased); anything else is refused. CNH, the
-offshore yuan, is the yuan (ISO 4217 has no CNH)."""
+# The currency table is shared with the server's record rules (streamed transfers).
+
 
 USCC_CHARSET: Final = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 """GB 32100-2015: the 31 characters of a unified social credit code (no I, O, S, V, Z)."""

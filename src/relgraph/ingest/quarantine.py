@@ -12,7 +12,6 @@ import shutil
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
 from relgraph.ingest.readers import LINE, ROW, RawTable
@@ -87,11 +86,14 @@ def _raw_lines(raw: RawTable, refused: list[int]) -> pa.Table:
     kinds: list[str | None] = []
     if raw.spans is not None and refused:
         starts, ends = raw.spans
-        index = np.array(refused, dtype=np.int64) - 1
         with raw.file.path.open("rb") as handle:
-            for start, end in zip(starts[index].tolist(), ends[index].tolist(), strict=True):
-                handle.seek(start)
-                text, kind = raw_text(handle.read(end - start))
+            for row in refused:
+                if row > len(starts):  # a journalled row (journal_merge): no line of the file
+                    texts.append(None)
+                    kinds.append(None)
+                    continue
+                handle.seek(int(starts[row - 1]))
+                text, kind = raw_text(handle.read(int(ends[row - 1] - starts[row - 1])))
                 texts.append(text)
                 kinds.append(kind)
     else:

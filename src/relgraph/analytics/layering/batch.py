@@ -2,28 +2,36 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy.typing as npt
 
 from relgraph.analytics.layering.detectors import (
+    _Bursts,
     _fan_bursts,
     _gather_scatter,
     _scatter_gather,
 )
 from relgraph.analytics.layering.hops import (
+    _Chains,
     _eligible,
     _links,
     _starts,
     _transfer_arrays,
+    _Tx,
     _walk,
 )
 from relgraph.analytics.layering.params import (
+    I64,
+    B,
     LayeringParams,
 )
-from relgraph.analytics.layering.roundtrip import round_trips
+from relgraph.analytics.layering.roundtrip import _RoundTrips, round_trips
 from relgraph.analytics.layering.routine import regular_flows, structuring_runs
 from relgraph.analytics.layering.scoring import (
     Alerts,
     _assemble,
+    _Context,
     _context,
     _same_holder,
     routine_transfers,
@@ -67,25 +75,70 @@ def scan(
     params = params or LayeringParams()
     amount, ts, src, dst = _transfer_arrays(projection)
     tx = _eligible(amount, ts, src, dst, params.min_amount)
+    ctx = _context(projection, params, households_label, networks_label)
+    return scan_transfers(tx, ctx, params)
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """What the definitions found among some transfers, before scoring (positions into
+    the ``_Tx``)."""
+
+    chains: _Chains
+    scatter: list[I64]
+    gather: list[I64]
+    fans: dict[str, _Bursts]
+    regular: B
+    trips: _RoundTrips
+    structuring: list[I64]
+
+    def holds(self, position: int) -> bool:
+        """Whether any pattern holds the transfer at ``position`` (scoring then may be
+        skipped for a transfer none holds: the real-time verdict's fast path)."""
+        if any((paths == position).any() for paths in self.chains.paths.values()):
+            return True
+        if any((paths == position).any() for paths in self.trips.paths.values()):
+            return True
+        sets = [*self.scatter, *self.gather, *self.structuring]
+        sets += [m for bursts in self.fans.values() for m in bursts.members]
+        return any((members == position).any() for members in sets)
+
+
+def find_patterns(tx: _Tx, ctx: _Context, params: LayeringParams) -> Patterns:
+    """Every chain, cycle, scatter-gather, gather-scatter, fan burst and structuring run
+    among ``tx`` (definitions in the package docstring), not yet scored."""
     links = _links(tx, params)
     chains = _walk(tx, links, _starts(links, len(tx)), params)
     scatter = _scatter_gather(tx, links, params)
     fans = {"fan_in": _fan_bursts(tx, params, True), "fan_out": _fan_bursts(tx, params, False)}
     gather = _gather_scatter(tx, fans["fan_in"], fans["fan_out"], params)
-    ctx = _context(projection, params, households_label, networks_label)
     regular = regular_flows(tx, ctx.opened, params)
     trips = round_trips(tx, ctx, params, routine_transfers(tx, ctx, params, regular))
-    cut_chains = int(sum(int(t.sum()) for t in chains.truncated.values()))
+    runs = structuring_runs(tx, params, _same_holder(ctx, tx.src, tx.dst))
+    return Patterns(chains, scatter, gather, fans, regular, trips, runs)
+
+
+def score_patterns(tx: _Tx, found: Patterns, ctx: _Context, params: LayeringParams) -> Alerts:
+    """The alerts of ``found``, with their facts, reasons and scores."""
+    cut_chains = int(sum(int(t.sum()) for t in found.chains.truncated.values()))
     return _assemble(
         tx,
-        chains,
-        scatter,
-        gather,
-        fans,
+        found.chains,
+        found.scatter,
+        found.gather,
+        found.fans,
         ctx,
         params,
-        round_trips=trips.paths,
-        structuring_runs=structuring_runs(tx, params, _same_holder(ctx, tx.src, tx.dst)),
-        truncations={"layering_chain": cut_chains, "cycle": trips.truncations},
-        regular=regular,
+        round_trips=found.trips.paths,
+        structuring_runs=found.structuring,
+        truncations={"layering_chain": cut_chains, "cycle": found.trips.truncations},
+        regular=found.regular,
     )
+
+
+def scan_transfers(tx: _Tx, ctx: _Context, params: LayeringParams) -> Alerts:
+    """The scan's definitions over the eligible transfers ``tx`` (``_eligible``) with the
+    per-account context ``ctx`` (``_context``): the batch over every transfer, and the
+    real-time verdict (:mod:`.live`) over the neighbourhood of a new one, run these same
+    functions, so the two can never drift apart. Alert members are ``tx.edge`` values."""
+    return score_patterns(tx, find_patterns(tx, ctx, params), ctx, params)

@@ -1,0 +1,235 @@
+"""Benchmark real-time transfer scoring: the cost of one verdict, latency at a steady offered
+rate, and throughput at saturation.
+
+The bank is synthesised with a held-back tomorrow (``relgraph synth --tomorrow 1``: the last
+day of transfers and the completing transfer of every planted pattern), loaded and analysed
+without it, and cached in ``--work``. Then:
+
+1. **Breakdown** (in process, no HTTP): per transfer, the time to validate, journal
+   (append + fsync, one per batch of ``--batch``), update the live index and run the
+   verdict's checks; JSON parsing of a batch body is timed apart.
+2. **Open loop** (``relgraph serve`` as its own process): batches of 1–50 transfers
+   (uniform) leave on a fixed schedule that offers ``--rate`` (200) transfers/s for
+   ``--seconds``; latency per batch is from its scheduled send to its answer (queueing
+   counts), i.e. the verdict latency a payment flow sees.
+3. **Saturation**: one closed-loop client per core sending batches of 100 as fast as
+   answers come; transfers/s acknowledged (each durable before the answer).
+
+    .venv/bin/python benchmarks/bench_stream.py --customers 100000 --seconds 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from relgraph.api.live import LiveScoring
+from relgraph.api.readmodel import build_read_model
+from relgraph.graph import build_projection
+from relgraph.ingest import load_directory
+from relgraph.jobs.analyze import analyze
+from relgraph.jobs.stream import FileSource
+from relgraph.store.embedded import EmbeddedStore
+from relgraph.synth import generate
+from relgraph.synth.tomorrow import hold_back, tomorrow_dir
+
+KEY = "ingest-bench-key-0123456789"
+
+
+def prepare(work: Path, customers: int) -> tuple[Path, Path]:
+    """The analysed bank without tomorrow (cached) and tomorrow's transfers file."""
+    bank, data = work / "bank", work / "data"
+    if not (data / "relgraph.duckdb").exists() or not tomorrow_dir(bank).exists():
+        shutil.rmtree(work, ignore_errors=True)
+        started = time.perf_counter()
+        generate(customers, 7, bank, "csv", locale="zh", export_style="plain")
+        print("tomorrow:", hold_back(bank, 1.0), flush=True)
+        with EmbeddedStore(data) as store:
+            load_directory(bank, store, data)
+            analyze(store, build_projection(store))
+        print(f"prepared in {time.perf_counter() - started:.0f} s", flush=True)
+    return data, tomorrow_dir(bank) / "transfers.csv"
+
+
+def fresh_copy(data: Path, into: Path) -> Path:
+    """The store without any journal or audit left by an earlier run."""
+    shutil.rmtree(into, ignore_errors=True)
+    shutil.copytree(data, into, ignore=shutil.ignore_patterns("journal", "audit*", "*.lock"))
+    return into
+
+
+def breakdown(data: Path, tomorrow: Path, batch: int, limit: int) -> dict[str, float]:
+    with EmbeddedStore(data, read_only=True) as store:
+        model = build_read_model(store)
+    started = time.perf_counter()
+    live = LiveScoring(model, data)
+    build = time.perf_counter() - started
+    records = FileSource(tomorrow).records()[:limit]
+    parse = 0.0
+    for lo in range(0, len(records), batch):
+        body = json.dumps(records[lo : lo + batch], default=str).encode()
+        t0 = time.perf_counter()
+        chunk = json.loads(body)
+        parse += time.perf_counter() - t0
+        live.record_transfers(chunk, by="bench")
+    out = live.timings.as_dict()
+    out["parse_ms"] = 1e3 * parse / max(len(records), 1)
+    out["live_transfers"] = len(live.index)
+    out["build_live_index_s"] = build
+    out["alerts"] = sum(1 for f in live.alerts.values() if f.alert.score >= 0.5)
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(data: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {**os.environ, "RELGRAPH_API_KEYS": f"ingest:{KEY}", "RELGRAPH_DATA_DIR": str(data)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "relgraph.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return server, base
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    server.kill()
+    raise SystemExit("the server never became ready")
+
+
+async def open_loop(
+    base: str, records: list[dict[str, Any]], rate: float, seconds: float
+) -> dict[str, Any]:
+    rng = random.Random(5)
+    headers = {"Authorization": f"Bearer {KEY}"}
+    latencies: list[float] = []
+    sizes: list[int] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=600) as c:
+
+        async def one(batch: list[dict[str, Any]], due: float) -> None:
+            nonlocal errors
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            response = await c.post("/v1/transfers", content=json.dumps(batch, default=str))
+            if response.status_code != 200:
+                errors += 1
+                return
+            latencies.append(time.perf_counter() - due)
+            sizes.append(len(batch))
+
+        tasks = []
+        start = time.perf_counter() + 0.5
+        due, at = start, 0
+        while due < start + seconds and at < len(records):
+            size = rng.randint(1, 50)
+            batch = records[at : at + size]
+            at += len(batch)
+            tasks.append(asyncio.create_task(one(batch, due)))
+            due += len(batch) / rate
+        await asyncio.gather(*tasks)
+    ms = np.asarray(latencies) * 1e3
+    return {
+        "offered_per_s": rate,
+        "transfers": int(sum(sizes)),
+        "batches": len(ms),
+        "errors": errors,
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p90_ms": float(np.percentile(ms, 90)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "used": at,
+    }
+
+
+async def saturation(
+    base: str, records: list[dict[str, Any]], seconds: float, clients: int
+) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {KEY}"}
+    done = 0
+    at = 0
+    stop = time.perf_counter() + seconds
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=600) as c:
+
+        async def worker() -> None:
+            nonlocal done, at
+            while time.perf_counter() < stop and at < len(records):
+                batch = records[at : at + 100]
+                at += len(batch)
+                response = await c.post("/v1/transfers", content=json.dumps(batch, default=str))
+                if response.status_code == 200:
+                    done += response.json()["accepted"]
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    return {"accepted": done, "seconds": elapsed, "per_s": done / elapsed, "clients": clients}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--rate", type=float, nargs="+", default=[200.0])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--breakdown-transfers", type=int, default=5_000)
+    parser.add_argument("--clients", type=int, default=4)
+    args = parser.parse_args()
+    work = args.work or Path(f"/tmp/relgraph-bench-stream-{args.customers}")
+    data, tomorrow = prepare(work, args.customers)
+    print("load average", os.getloadavg(), flush=True)
+    result: dict[str, Any] = {"customers": args.customers}
+    result["breakdown"] = breakdown(
+        fresh_copy(data, work / "run"), tomorrow, args.batch, args.breakdown_transfers
+    )
+    print(json.dumps(result["breakdown"], indent=1), flush=True)
+    records = FileSource(tomorrow).records()
+    run = fresh_copy(data, work / "run")
+    server, base = start_server(run)
+    try:
+        loops = []
+        used = 0
+        for rate in args.rate:
+            loop = asyncio.run(open_loop(base, records[used:], rate, args.seconds))
+            used += loop["used"]
+            loops.append(loop)
+            print(json.dumps(loop, indent=1), flush=True)
+        rest = records[used:]
+        sat = asyncio.run(saturation(base, rest, min(args.seconds, 30), args.clients))
+        print(json.dumps(sat, indent=1), flush=True)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    result.update(open_loop=loops, saturation=sat, load_average=os.getloadavg())
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

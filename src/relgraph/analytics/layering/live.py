@@ -1,0 +1,507 @@
+"""Real-time layering: a live index of recent transfers and the verdict on each new one.
+
+The batch scan (:func:`.batch.scan`) reads every transfer; a running server gets them one
+batch at a time and must answer within milliseconds whether a new transfer completes or
+extends a layered flow. :class:`LiveIndex` keeps the transfers of the last
+:meth:`LiveIndex.horizon_ms` (the longest detection window: a chain of ``max_hops`` hops
+of ``window_hours`` each, or the round-trip horizon, whichever is longer) in per-account
+time-ordered lists; older ones leave the index and only per-account aggregates (count and
+sum in and out) remain — the store keeps them.
+
+The verdict on a new transfer ``t`` (:meth:`LiveIndex.verdict`) collects its
+neighbourhood — the hop-link closure of ``t`` back to where its chains start and forward
+from there (as :func:`.check.check_account` does), plus every live transfer of the
+accounts ``t`` joins and of the accounts that fed it (what fan bursts, a hub's history,
+routine flows and scatter-gathers are judged on) — and runs the batch definitions on it
+(:func:`.batch.scan_transfers`: one function for both, so they cannot drift apart). The
+alerts that hold ``t`` are its verdict; their ids are the batch's (:func:`.frames.chain_ids`
+hashes the transfer ids), so the next batch ``analyze`` names the same chains.
+
+What the neighbourhood cannot see: round trips whose legs pass accounts outside it (the
+batch finds those), and history older than the horizon: a routine flow (salary, rent)
+whose repeats lie mostly before it is not recognised as routine, so a round trip through
+it may be reported in real time that the batch scores down (tests/api/test_realtime_parity.py
+measures both: on the synthetic bank chains, scatter-gathers and fans agree both ways, with
+the same ids and scores; real time adds some round trips and misses a few). Keeping
+per-pair routine aggregates beside the per-account ones would close this gap.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from relgraph.analytics.layering.batch import find_patterns, score_patterns
+from relgraph.analytics.layering.check import LayeringIndex
+from relgraph.analytics.layering.hops import _eligible
+from relgraph.analytics.layering.params import F64, I64, LayeringParams
+from relgraph.analytics.layering.scoring import _Context
+
+_GROW = 1.5
+
+
+@dataclass(frozen=True)
+class LiveHop:
+    """One transfer of a live alert (``ts`` in epoch milliseconds)."""
+
+    tx_id: str
+    from_account: str
+    to_account: str
+    amount: float
+    ts: int
+
+
+@dataclass(frozen=True)
+class LiveAlert:
+    """An alert holding a new transfer, as the verdict reports it."""
+
+    chain_id: str
+    typology: str
+    score: float
+    reasons: list[dict[str, Any]]
+    hops: list[LiveHop]
+    extends: str | None
+    """The alert this one grew from (the same transfers but the new one), when known."""
+    size: int = 0
+    """Transfers in the alert (``hops`` is left empty below the score threshold)."""
+
+    @property
+    def accounts(self) -> set[str]:
+        return {h.from_account for h in self.hops} | {h.to_account for h in self.hops}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The alerts a new transfer completes or extends, and how much was searched."""
+
+    alerts: list[LiveAlert]
+    neighbourhood: int
+    """Transfers the definitions ran on."""
+    truncated: bool
+    """The neighbourhood reached ``check_max_paths`` transfers and was cut."""
+
+
+@dataclass
+class _Side:
+    """One account's live transfers in one direction, in time order, and what left."""
+
+    ts: list[int] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
+    evicted: int = 0
+    evicted_amount: float = 0.0
+
+
+def chain_id(tx_ids: list[str]) -> str:
+    """The batch's id of an alert with these transfers (``frames.chain_ids``)."""
+    return "R" + hashlib.blake2b("|".join(tx_ids).encode(), digest_size=8).hexdigest()
+
+
+class LiveIndex:
+    """Recent transfers by account, appendable, with the verdict on each new one.
+
+    Not thread-safe: the server applies batches one at a time (one writer), and reads
+    happen under the same lock.
+    """
+
+    def __init__(
+        self,
+        context: _Context,
+        params: LayeringParams,
+        account_ids: list[str],
+        account_index: Mapping[str, int],
+    ) -> None:
+        self.params = params
+        self._ctx = context
+        self._ids = account_ids
+        """Ids of the projection's accounts (shared, never written)."""
+        self._index = account_index
+        self._new_ids: list[str] = []
+        self._new_index: dict[str, int] = {}
+        self._new_opened: list[int] = []
+        self._new_person: list[int] = []
+        self._new_enterprise: list[int] = []
+        self._n = 0
+        cap = 1024
+        self._amount = np.zeros(cap, np.float64)
+        self._ts = np.zeros(cap, np.int64)
+        self._src = np.zeros(cap, np.int64)
+        self._dst = np.zeros(cap, np.int64)
+        self._tx: list[str] = []
+        self._out: dict[int, _Side] = {}
+        self._in: dict[int, _Side] = {}
+        self.now = 0
+        """The latest transfer time seen (epoch ms): the horizon is measured back from it."""
+        self.live = 0
+        """Transfers in the index (within the horizon)."""
+
+    # -- building ------------------------------------------------------------------------
+
+    @classmethod
+    def from_index(
+        cls, index: LayeringIndex, account_ids: list[str], account_index: Mapping[str, int]
+    ) -> LiveIndex:
+        """The live index over a loaded projection: its transfers within the horizon of the
+        newest one, with the projection's per-account context and settings."""
+        live = cls(index.context, index.params, account_ids, account_index)
+        if len(index.ts) == 0:
+            return live
+        now = int(index.ts.max())
+        rows = np.flatnonzero(index.ts >= now - live.horizon_ms)
+        rows = rows[np.lexsort((rows, index.ts[rows]))]  # time order: lists stay sorted
+        live._bulk(
+            index.amount[rows],
+            index.ts[rows],
+            index.src[rows],
+            index.dst[rows],
+            [str(t) for t in index.tx_ids[rows]],
+        )
+        live.now = now
+        return live
+
+    def _bulk(self, amount: F64, ts: I64, src: I64, dst: I64, tx: list[str]) -> None:
+        n = len(amount)
+        self._reserve(n)
+        lo = self._n
+        self._amount[lo : lo + n] = amount
+        self._ts[lo : lo + n] = ts
+        self._src[lo : lo + n] = src
+        self._dst[lo : lo + n] = dst
+        self._tx.extend(tx)
+        self._n += n
+        self.live += n
+        rows = np.arange(lo, lo + n, dtype=np.int64)
+        for sides, key in ((self._out, src), (self._in, dst)):
+            # Stable by account: each account's rows stay in the time order they came in.
+            order = np.argsort(key, kind="stable")
+            keys, first = np.unique(key[order], return_index=True)
+            bounds = np.append(first, n).tolist()
+            ts_sorted, rows_sorted = ts[order].tolist(), rows[order].tolist()
+            for i, a in enumerate(keys.tolist()):
+                side = sides.setdefault(a, _Side())
+                side.ts.extend(ts_sorted[bounds[i] : bounds[i + 1]])
+                side.rows.extend(rows_sorted[bounds[i] : bounds[i + 1]])
+
+    def _reserve(self, extra: int) -> None:
+        need = self._n + extra
+        if need <= len(self._amount):
+            return
+        cap = max(need, int(len(self._amount) * _GROW) + 1)
+        for name in ("_amount", "_ts", "_src", "_dst"):
+            old = getattr(self, name)
+            new = np.zeros(cap, old.dtype)
+            new[: self._n] = old[: self._n]
+            setattr(self, name, new)
+
+    @property
+    def horizon_ms(self) -> int:
+        """How far back the index keeps transfers: the longest detection window."""
+        p = self.params
+        return max(p.horizon_ms, (p.max_hops - 1) * p.window_ms) + p.window_ms
+
+    # -- accounts ------------------------------------------------------------------------
+
+    def account(self, account_id: str) -> int | None:
+        found = self._index.get(account_id)
+        return found if found is not None else self._new_index.get(account_id)
+
+    def account_id(self, index: int) -> str:
+        base = len(self._ids)
+        return self._ids[index] if index < base else self._new_ids[index - base]
+
+    def add_account(
+        self, account_id: str, opened_ms: int | None, person: int = -1, enterprise: int = -1
+    ) -> int:
+        """Register an account opened after the load (its holder's person or enterprise
+        index when the holder is known, so same-holder and household links still fire)."""
+        found = self.account(account_id)
+        if found is not None:
+            return found
+        index = len(self._ids) + len(self._new_ids)
+        self._new_ids.append(account_id)
+        self._new_index[account_id] = index
+        self._new_opened.append(-1 if opened_ms is None else int(opened_ms))
+        self._new_person.append(person)
+        self._new_enterprise.append(enterprise)
+        return index
+
+    def _context_of(self, accounts: I64) -> _Context:
+        """The context with per-account arrays for ``accounts`` only (compact indices)."""
+        base = len(self._ctx.opened)
+        old = accounts < base
+        opened = np.empty(len(accounts), np.int64)
+        person = np.empty(len(accounts), np.int64)
+        enterprise = np.empty(len(accounts), np.int64)
+        opened[old] = self._ctx.opened[accounts[old]]
+        person[old] = self._ctx.person[accounts[old]]
+        enterprise[old] = self._ctx.enterprise[accounts[old]]
+        new = np.flatnonzero(~old)
+        if len(new):
+            at = accounts[new] - base
+            opened[new] = np.asarray(self._new_opened, np.int64)[at]
+            person[new] = np.asarray(self._new_person, np.int64)[at]
+            enterprise[new] = np.asarray(self._new_enterprise, np.int64)[at]
+        return replace(self._ctx, opened=opened, person=person, enterprise=enterprise)
+
+    # -- transfers -----------------------------------------------------------------------
+
+    def add(self, tx_id: str, src: int, dst: int, amount: float, ts: int) -> int:
+        """Append one transfer; returns its row. Evicts what fell out of the horizon."""
+        self._reserve(1)
+        row = self._n
+        self._amount[row], self._ts[row] = amount, ts
+        self._src[row], self._dst[row] = src, dst
+        self._tx.append(tx_id)
+        self._n += 1
+        self.live += 1
+        for sides, a in ((self._out, src), (self._in, dst)):
+            side = sides.setdefault(a, _Side())
+            if not side.ts or side.ts[-1] <= ts:
+                side.ts.append(ts)
+                side.rows.append(row)
+            else:  # late arrival: keep the list in time order
+                at = bisect.bisect_right(side.ts, ts)
+                side.ts.insert(at, ts)
+                side.rows.insert(at, row)
+        if ts > self.now:
+            self.now = ts
+        return row
+
+    def evict(self) -> int:
+        """Drop transfers older than the horizon from the per-account lists (keeping their
+        count and sum as aggregates), and compact the arrays when most rows are dead."""
+        cutoff = self.now - self.horizon_ms
+        dropped = 0
+        for sides in (self._out, self._in):
+            for a in list(sides):
+                side = sides[a]
+                k = bisect.bisect_left(side.ts, cutoff)
+                if k == 0:
+                    continue
+                side.evicted += k
+                side.evicted_amount += float(self._amount[side.rows[:k]].sum())
+                del side.ts[:k], side.rows[:k]
+                dropped += k
+        self.live -= dropped // 2
+        if self.live < self._n // 2:
+            self._compact()
+        return dropped // 2
+
+    def _compact(self) -> None:
+        keep = np.zeros(self._n, bool)
+        for side in self._out.values():
+            keep[side.rows] = True
+        rows = np.flatnonzero(keep)
+        remap = np.full(self._n, -1, np.int64)
+        remap[rows] = np.arange(len(rows))
+        self._amount[: len(rows)] = self._amount[rows]
+        self._ts[: len(rows)] = self._ts[rows]
+        self._src[: len(rows)] = self._src[rows]
+        self._dst[: len(rows)] = self._dst[rows]
+        self._tx = [self._tx[r] for r in rows.tolist()]
+        self._n = len(rows)
+        self.live = len(rows)
+        for sides in (self._out, self._in):
+            for side in sides.values():
+                side.rows = remap[side.rows].tolist() if side.rows else []
+
+    def history(self, account: int) -> dict[str, float]:
+        """Live and evicted transfer counts and sums of an account (its aggregates)."""
+        out, inc = self._out.get(account, _Side()), self._in.get(account, _Side())
+        return {
+            "live_out": len(out.rows),
+            "live_in": len(inc.rows),
+            "evicted_out": out.evicted,
+            "evicted_in": inc.evicted,
+            "evicted_out_amount": out.evicted_amount,
+            "evicted_in_amount": inc.evicted_amount,
+        }
+
+    def __len__(self) -> int:
+        return self.live
+
+    # -- the verdict ---------------------------------------------------------------------
+
+    def _range(self, sides: dict[int, _Side], a: int, lo: int, hi: int) -> list[int]:
+        """Rows of ``a``'s side with ``lo < ts <= hi``."""
+        side = sides.get(a)
+        if side is None:
+            return []
+        i = bisect.bisect_right(side.ts, lo)
+        j = bisect.bisect_right(side.ts, hi)
+        return side.rows[i:j]
+
+    def _passes(self, pred: int, succ: int) -> bool:
+        p = self.params
+        share = self._amount[succ] / self._amount[pred]
+        return bool(p.min_pass_share <= share <= p.max_pass_share)
+
+    def _eligible_row(self, r: int) -> bool:
+        return bool(self._amount[r] >= self.params.min_amount and self._src[r] != self._dst[r])
+
+    def _preds(self, r: int) -> list[int]:
+        """Hop links into ``r``: arrivals at its source at most a window before it."""
+        ts, w = int(self._ts[r]), self.params.window_ms
+        # Strictly before r: an arrival at the same millisecond is no predecessor.
+        found = self._range(self._in, int(self._src[r]), ts - w - 1, ts - 1)
+        return [e for e in found if self._eligible_row(e) and self._passes(e, r)]
+
+    def _succs(self, r: int) -> list[int]:
+        ts, w = int(self._ts[r]), self.params.window_ms
+        found = self._range(self._out, int(self._dst[r]), ts, ts + w)
+        return [f for f in found if self._eligible_row(f) and self._passes(r, f)]
+
+    def _all_of(self, a: int) -> list[int]:
+        out, inc = self._out.get(a), self._in.get(a)
+        return (out.rows if out else []) + (inc.rows if inc else [])
+
+    def neighbourhood(self, row: int) -> tuple[I64, bool]:
+        """The transfers the verdict on ``row`` runs the definitions on, and whether the
+        search was cut at ``check_max_paths``."""
+        p = self.params
+        limit = p.check_max_paths
+        seen = {row}
+        frontier = [row]
+        starts: set[int] = set()
+        truncated = False
+        # Backward to where the chains through the row start.
+        for depth in range(p.max_hops):
+            nxt: list[int] = []
+            for e in frontier:
+                preds = self._preds(e)
+                if not preds:
+                    starts.add(e)
+                elif depth == p.max_hops - 1:
+                    starts.add(e)  # deeper than a chain reaches: it starts here
+                for q in preds:
+                    if q not in seen:
+                        seen.add(q)
+                        nxt.append(q)
+            frontier = nxt
+            if not frontier or len(seen) > limit:
+                truncated = truncated or bool(frontier)
+                break
+        # Forward from the starts (and the row: chains it may have started out of order).
+        forward = set(starts) | {row}
+        frontier = list(forward)
+        for _ in range(p.max_hops - 1):
+            nxt = []
+            for e in frontier:
+                for f in self._succs(e):
+                    if f not in forward:
+                        forward.add(f)
+                        nxt.append(f)
+            frontier = nxt
+            if not frontier or len(forward) + len(seen) > limit:
+                truncated = truncated or bool(frontier)
+                break
+        rows = seen | forward
+        # Context: every live transfer of the accounts the row joins and of those that fed
+        # it (fans, hub history, routine flows, round trips back home), and where the
+        # splitting accounts' other departures went (scatter-gather spokes).
+        feeders = {int(self._src[q]) for q in self._preds(row)}
+        accounts = {int(self._src[row]), int(self._dst[row])} | feeders
+        for a in accounts:
+            rows.update(self._all_of(a))
+        for s in feeders | {int(self._src[row])}:
+            for e in list(self._out[s].rows if s in self._out else []):
+                rows.update(self._succs(e))
+        if len(rows) > limit:
+            truncated = True
+        out = np.fromiter(rows, np.int64, len(rows))
+        out.sort()
+        return out, truncated
+
+    def _hop(self, r: int) -> LiveHop:
+        return LiveHop(
+            self._tx[r],
+            self.account_id(int(self._src[r])),
+            self.account_id(int(self._dst[r])),
+            float(self._amount[r]),
+            int(self._ts[r]),
+        )
+
+    def verdict(self, row: int) -> Verdict:
+        """The alerts holding transfer ``row`` (added with :meth:`add`), scored as the
+        batch scores them; ``extends`` names the alert it grew from when that alert is
+        one of ``known`` (see :meth:`verdict_known`)."""
+        return self.verdict_known(row, frozenset())
+
+    def _may_hold(self, row: int) -> bool:
+        """Whether any definition could put ``row`` in an alert (False: the verdict is
+        empty without running them — the fast path of most everyday transfers).
+
+        Necessary conditions, one per definition: a chain or scatter-gather needs a hop link
+        into or out of the row; a fan burst (and a gather-scatter) needs ``min_fan``
+        departures of its source or arrivals at its target within a window either side;
+        structuring needs an amount in the band; a round trip needs money to have reached
+        the row's source within the round-trip horizon before it (or, for a late arrival,
+        to have left its target after it).
+        """
+        p = self.params
+        if not self._eligible_row(row):
+            return False
+        if self._preds(row) or self._succs(row):
+            return True
+        ts, w = int(self._ts[row]), p.window_ms
+        src, dst = int(self._src[row]), int(self._dst[row])
+        if len(self._range(self._out, src, ts - w - 1, ts + w)) >= p.min_fan:
+            return True
+        if len(self._range(self._in, dst, ts - w - 1, ts + w)) >= p.min_fan:
+            return True
+        amount = float(self._amount[row])
+        threshold = p.reporting_threshold
+        if (1 - p.structuring_band) * threshold <= amount < threshold:
+            return True
+        horizon = p.horizon_ms
+        arrived = self._range(self._in, src, ts - horizon - 1, ts)
+        left_after = self._range(self._out, dst, ts, ts + horizon)
+        return bool(arrived or left_after)
+
+    def verdict_known(self, row: int, known: frozenset[str] | set[str]) -> Verdict:
+        if not self._may_hold(row):
+            return Verdict([], 0, False)
+        rows, truncated = self.neighbourhood(row)
+        accounts, local = np.unique(
+            np.concatenate([self._src[rows], self._dst[rows]]), return_inverse=True
+        )
+        src_c, dst_c = local[: len(rows)], local[len(rows) :]
+        tx = _eligible(self._amount[rows], self._ts[rows], src_c, dst_c, self.params.min_amount)
+        ctx = self._context_of(accounts)
+        mine = int(np.searchsorted(rows, row))
+        position = int(np.flatnonzero(tx.edge == mine)[0]) if (tx.edge == mine).any() else -1
+        patterns = find_patterns(tx, ctx, self.params)
+        if position < 0 or not patterns.holds(position):
+            return Verdict([], len(rows), truncated)  # nothing to score: the fast path
+        alerts = score_patterns(tx, patterns, ctx, self.params)
+        found: list[LiveAlert] = []
+        threshold = self.params.score_threshold
+        for i in range(len(alerts)):
+            members = alerts.transfers(i)
+            if not (members == mine).any():
+                continue
+            live_rows = rows[members].tolist()
+            tx_ids = [self._tx[r] for r in live_rows]
+            rest = [t for t, r in zip(tx_ids, live_rows, strict=True) if r != row]
+            prior = chain_id(rest) if rest else None
+            score = float(alerts.score[i])
+            # Hops (and reasons) only for alerts a user is shown: a merchant's fan-in below
+            # the threshold can hold thousands of transfers, and its id is all that is kept.
+            shown = score >= threshold
+            found.append(
+                LiveAlert(
+                    chain_id=chain_id(tx_ids),
+                    typology=str(alerts.typology[i]),
+                    score=score,
+                    reasons=alerts.reasons(i) if shown else [],
+                    hops=[self._hop(r) for r in live_rows] if shown else [],
+                    extends=prior if prior in known else None,
+                    size=len(live_rows),
+                )
+            )
+        found.sort(key=lambda a: -a.score)
+        return Verdict(found, len(rows), truncated)

@@ -1,0 +1,298 @@
+"""Ingestion endpoints: ``POST /v1/transfers``, ``POST /v1/accounts`` and the GraphQL
+mutation ``recordTransfers`` (ingest and admin keys); the work is :mod:`.live`'s.
+
+Answer (HTTP 200 whenever the batch was read, whatever each record's fate)::
+
+    {"accepted": 1, "duplicate": 0, "rejected": 1,
+     "results": [{"tx_id": "T1", "status": "accepted",
+                  "verdict": {"from_account": {"id": "A1", "score": 0.0},
+                              "to_account": {"id": "A2", "score": 0.71},
+                              "alerts": [{"chain_id": "R…", "typology": "layering_chain",
+                                          "score": 0.71, "hops": 3, "extends": null,
+                                          "above_threshold": true}],
+                              "truncated": false}},
+                 {"tx_id": "T2", "status": "rejected",
+                  "reasons": ["unknown_foreign_key: to_account 'A9' is no loaded account …"]}]}
+
+An accepted record is in the journal (fsynced) before the answer is sent; a client that
+gets no answer sends the batch again, and what was recorded comes back as ``duplicate``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult
+
+from relgraph.api.auth import Principal, Role
+from relgraph.api.context import Info
+from relgraph.api.errors import ClientError, ErrorCode, PermissionDeniedError, error_response
+from relgraph.api.live import BatchError, LiveScoring
+from relgraph.api.metrics import root_field
+from relgraph.journal import JournalError
+
+log = logging.getLogger("relgraph.api")
+
+_BUILD = threading.Lock()
+
+
+def live_of(state: Any) -> LiveScoring:
+    """The state's live scoring over its current model (built on first use, and again
+    after a refresh swapped the model)."""
+    with _BUILD:
+        live: LiveScoring | None = state.live
+        if live is None or live.model is not state.model:
+            live = LiveScoring(state.model, state.data_dir, state.audit)
+            state.live = live
+        return live
+
+
+def _audit_as(principal: Principal, request_id: str) -> dict[str, str]:
+    return {"key_id": principal.key_id, "role": principal.role.value, "request_id": request_id}
+
+
+async def _authorised(request: Request, state: Any) -> Principal | Response:
+    headers = request.headers.getlist("authorization")
+    if len(headers) > 1:
+        return error_response("Send one Authorization header, not several.",
+                              ErrorCode.BAD_USER_INPUT, 400)  # fmt: skip
+    principal: Principal | None = state.keys.authenticate(headers[0] if headers else None)
+    if principal is None:
+        return error_response(
+            "Unauthorized: send Authorization: Bearer <api key>.",
+            ErrorCode.UNAUTHENTICATED,
+            401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if not principal.may_ingest:
+        return error_response(
+            f"Forbidden: role '{principal.role.value}' may not send records; use an ingest key.",
+            ErrorCode.FORBIDDEN,
+            403,
+        )
+    if state.model is None:
+        return error_response(
+            "Not ready: the graph is still being built; try again shortly.",
+            ErrorCode.INTERNAL,
+            503,
+            headers={"Retry-After": "5"},
+        )
+    return principal
+
+
+async def _body(request: Request) -> Any:
+    try:
+        return json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        raise BatchError("The body is not JSON: send a JSON array of records.") from None
+
+
+def routes(state: Any) -> list[tuple[str, Any]]:
+    """``(path, endpoint)`` of the ingestion endpoints over ``state``."""
+
+    async def transfers(request: Request) -> Response:
+        principal = await _authorised(request, state)
+        if isinstance(principal, Response):
+            return principal
+        request_id = request.scope.get("relgraph.request_id", "-")
+        try:
+            body = await _body(request)
+            live = await run_in_threadpool(live_of, state)
+            fresh, results = await run_in_threadpool(live.validate_transfers, body)
+        except BatchError as exc:
+            return error_response(str(exc), ErrorCode.BAD_USER_INPUT, 400)
+        if fresh:
+            try:
+                # Durable before acknowledged; the wait holds no worker thread.
+                await live.journal_records(fresh, principal.key_id).wait_async()
+            except JournalError as exc:
+                live.release(fresh)
+                log.error("request %s: %s", request_id, exc)
+                return error_response(
+                    "Service unavailable: the journal cannot be written, so nothing was "
+                    "recorded; send the batch again later.",
+                    ErrorCode.INTERNAL,
+                    503,
+                    headers={"Retry-After": "5"},
+                )
+            await run_in_threadpool(live.apply, fresh, _audit_as(principal, request_id))
+        counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+        for r in results:
+            counts[r["status"]] += 1
+        return JSONResponse({**counts, "results": results})
+
+    async def accounts(request: Request) -> Response:
+        principal = await _authorised(request, state)
+        if isinstance(principal, Response):
+            return principal
+        try:
+            body = await _body(request)
+            live = await run_in_threadpool(live_of, state)
+            answer = await run_in_threadpool(live.record_accounts, body, principal.key_id)
+        except BatchError as exc:
+            return error_response(str(exc), ErrorCode.BAD_USER_INPUT, 400)
+        except JournalError as exc:
+            log.error("%s", exc)
+            return error_response(
+                "Service unavailable: the journal cannot be written; send the batch again later.",
+                ErrorCode.INTERNAL,
+                503,
+            )
+        return JSONResponse(answer)
+
+    return [("/v1/transfers", transfers), ("/v1/accounts", accounts)]
+
+
+# -- GraphQL -------------------------------------------------------------------------------
+
+
+class IngestKeysOnlySend(SchemaExtension):
+    """An ingest key (a payment system's) may run ``recordTransfers`` and nothing else:
+    every other operation is refused before any resolver runs (HTTP 403), whichever way
+    the schema is executed."""
+
+    def on_execute(self) -> Iterator[None]:
+        ec = self.execution_context
+        context = ec.context
+        principal = getattr(context, "principal", None)
+        if principal is None or principal.role is not Role.INGEST:
+            yield
+            return
+        core = ec.schema._schema
+        roots = (core.query_type, core.mutation_type)
+        known = frozenset(n for root in roots if root is not None for n in root.fields)
+        field = root_field(ec.graphql_document, ec.operation_name, known)
+        if field != "recordTransfers":
+            denied = PermissionDeniedError(field, Role.INGEST.value)
+            response = getattr(context, "response", None)
+            if response is not None:
+                response.status_code = 403
+            ec.result = ExecutionResult(
+                data=None, errors=[GraphQLError(str(denied), original_error=denied)]
+            )
+        yield
+
+
+@strawberry.input(description="One transfer, with the columns of the transfers table.")
+class TransferInput:
+    tx_id: str
+    from_account: str
+    to_account: str
+    amount: float
+    currency: str
+    timestamp: str = strawberry.field(
+        description="ISO-8601; without an offset it is read in RELGRAPH_SOURCE_TZ (as "
+        "the loader reads naive timestamps)."
+    )
+
+
+@strawberry.type
+class AccountScore:
+    id: strawberry.ID
+    score: float = strawberry.field(description="The account's risk after the transfer.")
+
+
+@strawberry.type
+class VerdictAlert:
+    chain_id: strawberry.ID
+    typology: str
+    score: float
+    hops: int
+    extends: strawberry.ID | None = strawberry.field(
+        description="The alert this one grew from (it held the same transfers but this one)."
+    )
+    above_threshold: bool
+
+
+@strawberry.type
+class TransferVerdict:
+    from_account: AccountScore
+    to_account: AccountScore
+    alerts: list[VerdictAlert] = strawberry.field(
+        description="The alerts the transfer completes or extends, highest score first."
+    )
+    truncated: bool
+
+
+@strawberry.type
+class TransferResult:
+    tx_id: str
+    status: str = strawberry.field(description="accepted, duplicate (sent before) or rejected.")
+    reasons: list[str]
+    verdict: TransferVerdict | None
+
+
+@strawberry.type
+class RecordTransfersResult:
+    accepted: int
+    duplicate: int
+    rejected: int
+    results: list[TransferResult]
+
+
+def _verdict(v: dict[str, Any] | None) -> TransferVerdict | None:
+    if v is None:
+        return None
+    return TransferVerdict(
+        from_account=AccountScore(id=strawberry.ID(v["from_account"]["id"]),
+                                  score=v["from_account"]["score"]),
+        to_account=AccountScore(id=strawberry.ID(v["to_account"]["id"]),
+                                score=v["to_account"]["score"]),
+        alerts=[
+            VerdictAlert(
+                chain_id=strawberry.ID(a["chain_id"]), typology=a["typology"], score=a["score"],
+                hops=a["hops"], extends=None if a["extends"] is None else strawberry.ID(a["extends"]),
+                above_threshold=a["above_threshold"],
+            )
+            for a in v["alerts"]
+        ],
+        truncated=v["truncated"],
+    )  # fmt: skip
+
+
+@strawberry.type
+class IngestMutation:
+    @strawberry.mutation(
+        description="Record up to 1,000 transfers (ingest and admin keys): each is checked "
+        "with the transfers table's rules, journalled durably, applied to the live graph and "
+        "answered with its verdict."
+    )
+    def record_transfers(self, info: Info, transfers: list[TransferInput]) -> RecordTransfersResult:
+        ctx = info.context
+        if not ctx.principal.may_ingest:
+            raise PermissionDeniedError("recordTransfers", ctx.principal.role.value)
+        if ctx.live is None:
+            raise ClientError("This server does not take transfers (no data directory).")
+        body = [
+            {"tx_id": t.tx_id, "from_account": t.from_account, "to_account": t.to_account,
+             "amount": t.amount, "currency": t.currency, "ts": t.timestamp}
+            for t in transfers
+        ]  # fmt: skip
+        try:
+            answer = ctx.live().record_transfers(
+                body, ctx.principal.key_id, _audit_as(ctx.principal, ctx.request_id)
+            )
+        except BatchError as exc:
+            raise ClientError(str(exc)) from exc
+        return RecordTransfersResult(
+            accepted=answer["accepted"],
+            duplicate=answer["duplicate"],
+            rejected=answer["rejected"],
+            results=[
+                TransferResult(
+                    tx_id=r["tx_id"], status=r["status"], reasons=r.get("reasons", []),
+                    verdict=_verdict(r.get("verdict")),
+                )
+                for r in answer["results"]
+            ],
+        )  # fmt: skip

@@ -1,0 +1,237 @@
+"""Real-time scoring over HTTP: /v1/accounts, /v1/transfers, recordTransfers, riskChains."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from relgraph.api.app import ServiceState, create_app
+from relgraph.api.auth import Role
+from relgraph.api.readmodel import ReadModel
+from relgraph.journal import TRANSFER, read
+
+from .conftest import KEYS
+
+HOUR = 3_600_000
+
+
+def _call(app: Any, method: str, path: str, body: Any, key: str | None) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            headers = {"Authorization": f"Bearer {key}"} if key else {}
+            return await client.request(method, path, json=body, headers=headers)
+
+    return asyncio.run(go())
+
+
+def post(app: Any, path: str, body: Any, role: Role | None = Role.INGEST) -> httpx.Response:
+    return _call(app, "POST", path, body, KEYS[role] if role else None)
+
+
+def graphql(app: Any, query: str, role: Role, **variables: Any) -> dict[str, Any]:
+    response = _call(app, "POST", "/graphql", {"query": query, "variables": variables}, KEYS[role])
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@pytest.fixture
+def app(state: ServiceState) -> Any:
+    return create_app(state)
+
+
+def _quiet_customers(model: ReadModel, n: int) -> list[str]:
+    """Customer ids of persons whose accounts are in no stored alert."""
+    out: list[str] = []
+    for record in model.record_ids:
+        if len(out) == n:
+            break
+        out.append(record)
+    return out
+
+
+def _after_all(model: ReadModel) -> int:
+    ts = model.projection.edge("Account", "TRANSFER", "Account").attrs["ts"]
+    return int(ts.max()) + 40 * 24 * HOUR  # beyond every loaded transfer's horizon
+
+
+def _mules(app: Any, model: ReadModel, prefix: str) -> list[str]:
+    """Four accounts opened the day before the chain, for four existing customers."""
+    holders = _quiet_customers(model, 4)
+    opened = datetime.fromtimestamp(_after_all(model) / 1000 - 86_400, UTC).date().isoformat()
+    ids = [f"{prefix}{i}" for i in range(4)]
+    answer = post(
+        app,
+        "/v1/accounts",
+        [
+            {"account_id": a, "holder_id": h, "holder_kind": "customer", "product": "deposit",
+             "opened_at": opened}
+            for a, h in zip(ids, holders, strict=True)
+        ],
+    )  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["accepted"] == 4
+    return ids
+
+
+def _chain(ids: list[str], t0: int, prefix: str) -> list[dict[str, Any]]:
+    """A → B → C → D within three hours, each hop passing on 95 %."""
+    amount = 200_000.0
+    out = []
+    for hop in range(3):
+        out.append(
+            {"tx_id": f"{prefix}{hop}", "from_account": ids[hop], "to_account": ids[hop + 1],
+             "amount": round(amount, 2), "currency": "CNY", "ts": t0 + hop * HOUR}
+        )  # fmt: skip
+        amount *= 0.95
+    return out
+
+
+def test_a_streamed_transfer_that_completes_a_chain_is_alerted_at_once(
+    app: Any, state: ServiceState, model: ReadModel
+) -> None:
+    ids = _mules(app, model, "NEWA")
+    t0 = _after_all(model)
+    legs = _chain(ids, t0, "RT-A-")
+    first = post(app, "/v1/transfers", legs[:2]).json()
+    assert first["accepted"] == 2
+    assert all(r["verdict"]["alerts"] == [] for r in first["results"])  # two hops: no chain
+
+    answer = post(app, "/v1/transfers", legs[2:]).json()
+    (result,) = answer["results"]
+    assert result["status"] == "accepted"
+    (alert,) = [a for a in result["verdict"]["alerts"] if a["typology"] == "layering_chain"]
+    assert alert["hops"] == 3
+    assert alert["above_threshold"]
+    # Both accounts of the completing transfer score the alert.
+    assert result["verdict"]["from_account"]["score"] >= alert["score"]
+    assert result["verdict"]["to_account"]["score"] >= alert["score"]
+
+    chains = graphql(
+        app,
+        "query($a: ID) { riskChains(filter: {accountId: $a}) { edges { node { id foundBy "
+        "foundAt hopCount hops { txId } } } } }",
+        Role.RISK,
+        a=ids[0],
+    )
+    nodes = [e["node"] for e in chains["data"]["riskChains"]["edges"]]
+    (node,) = [n for n in nodes if n["id"] == alert["chain_id"]]
+    assert node["foundBy"] == "REALTIME"
+    assert node["foundAt"].endswith("+00:00")
+    assert [h["txId"] for h in node["hops"]] == [leg["tx_id"] for leg in legs]
+    lines = [json.loads(x) for x in state.audit.path.read_text("utf-8").splitlines()]
+    assert any(
+        line.get("operation") == "realtimeAlert" and line.get("chain_id") == alert["chain_id"]
+        for line in lines
+    )
+
+
+def test_each_bad_record_is_rejected_with_its_reason_and_resends_are_idempotent(
+    app: Any, state: ServiceState, model: ReadModel
+) -> None:
+    a, b = model.account_ids[:2]
+    t0 = _after_all(model)
+    good = {"tx_id": "RT-B-1", "from_account": a, "to_account": b, "amount": "1,250.00",
+            "currency": "人民币", "ts": "2026-12-01T09:30:00+08:00"}  # fmt: skip
+    batch = [
+        good,
+        {**good, "tx_id": "RT-B-2", "to_account": "NO-SUCH-ACCOUNT"},
+        {**good, "tx_id": "RT-B-3", "amount": -5},
+        {**good, "tx_id": "RT-B-4", "amount": "12abc"},
+        {**good, "tx_id": "RT-B-5", "ts": "yesterday"},
+        {**good, "tx_id": "=cmd", "ts": t0},
+    ]
+    answer = post(app, "/v1/transfers", batch).json()
+    status = {r["tx_id"]: (r["status"], r.get("reasons", [])) for r in answer["results"]}
+    assert status["RT-B-1"][0] == "accepted"
+    assert status["RT-B-2"][0] == "rejected"
+    assert "unknown_foreign_key" in status["RT-B-2"][1][0]
+    assert status["RT-B-3"][1] == ["out_of_range: amount '-5'"]
+    assert status["RT-B-4"][1] == ["bad_number: amount '12abc'"]
+    assert status["RT-B-5"][1][0].startswith("bad_timestamp: ts")
+    assert status["=cmd"][1] == ["bad_id: tx_id '=cmd'"]
+
+    again = post(app, "/v1/transfers", [good]).json()  # a client that lost the answer
+    assert again["results"][0]["status"] == "duplicate"
+    changed = post(app, "/v1/transfers", [{**good, "amount": 9_999}]).json()
+    assert changed["results"][0]["status"] == "rejected"
+    assert "duplicate_key: tx_id 'RT-B-1'" in changed["results"][0]["reasons"][0]
+    journalled = [e.data["tx_id"] for e in read(state.data_dir or tmp(), [TRANSFER])]
+    assert journalled.count("RT-B-1") == 1
+    assert "RT-B-2" not in journalled
+    # A stored transfer resent unchanged is a duplicate too; changed, it is refused.
+    edges = model.projection.edge("Account", "TRANSFER", "Account")
+    stored = {
+        "tx_id": str(edges.attrs["tx_id"].iloc[0]),
+        "from_account": model.account_ids[int(edges.src[0])],
+        "to_account": model.account_ids[int(edges.dst[0])],
+        "amount": float(edges.attrs["amount"].iloc[0]),
+        "currency": "CNY",
+        "ts": int(edges.attrs["ts"].iloc[0]),
+    }
+    assert post(app, "/v1/transfers", [stored]).json()["duplicate"] == 1
+    assert post(app, "/v1/transfers", [{**stored, "amount": 1.0}]).json()["rejected"] == 1
+
+
+def tmp() -> Any:
+    raise AssertionError("the state has no data directory")
+
+
+def test_only_ingest_and_admin_keys_send_and_ingest_keys_read_nothing(
+    app: Any, model: ReadModel
+) -> None:
+    assert post(app, "/v1/transfers", [], role=None).status_code == 401
+    assert post(app, "/v1/transfers", [], role=Role.ANALYST).status_code == 403
+    assert post(app, "/v1/accounts", [], role=Role.RISK).status_code == 403
+    assert post(app, "/v1/transfers", [], role=Role.ADMIN).status_code == 200
+    too_many = [{"tx_id": str(i)} for i in range(1_001)]
+    refused = post(app, "/v1/transfers", too_many)
+    assert refused.status_code == 400
+    assert "at most 1,000" in refused.text
+    assert post(app, "/v1/transfers", {"tx_id": "x"}).status_code == 400
+    # The payment system's key cannot read customers, risk chains or anything else.
+    pid = model.person_ids[0]
+    for query in (
+        f'{{ customer(id: "{pid}") {{ name }} }}',
+        "{ riskChains { totalCount } }",
+        "{ graphStats { nodes { kind count } } }",
+    ):
+        body = graphql(app, query, Role.INGEST)
+        assert body.get("data") is None
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_record_transfers_mutation_answers_verdicts(app: Any, model: ReadModel) -> None:
+    ids = _mules(app, model, "NEWC")
+    t0 = _after_all(model) + 10 * HOUR
+    legs = _chain(ids, t0, "RT-C-")
+    query = (
+        "mutation($t: [TransferInput!]!) { recordTransfers(transfers: $t) { accepted rejected "
+        "results { txId status reasons verdict { toAccount { id score } alerts { chainId "
+        "typology hops aboveThreshold } } } } }"
+    )
+    transfers = [
+        {"txId": leg["tx_id"], "fromAccount": leg["from_account"],
+         "toAccount": leg["to_account"], "amount": leg["amount"], "currency": "CNY",
+         "timestamp": f"{leg['ts']}"}
+        for leg in legs
+    ]  # fmt: skip
+    bad = graphql(app, query, Role.INGEST, t=transfers)["data"]["recordTransfers"]
+    assert bad["rejected"] == 3  # epoch ms is for the JSON endpoint; GraphQL takes ISO-8601
+    from zoneinfo import ZoneInfo
+
+    from relgraph.config import format_moment
+
+    for t, leg in zip(transfers, legs, strict=True):
+        t["timestamp"] = format_moment(int(leg["ts"]), ZoneInfo("Asia/Shanghai"))
+    answer = graphql(app, query, Role.INGEST, t=transfers)["data"]["recordTransfers"]
+    assert answer["accepted"] == 3
+    last = answer["results"][-1]["verdict"]
+    assert [a["typology"] for a in last["alerts"] if a["hops"] == 3] == ["layering_chain"]
+    denied = graphql(app, query, Role.ANALYST, t=transfers)
+    assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -1,0 +1,85 @@
+"""Half of a bank's transfers arrive by stream: the next load merges them from the journal,
+and the batch analyze finds the chains the real-time path found, with the same ids and
+scores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from relgraph.api.live import LiveScoring
+from relgraph.api.readmodel import build_read_model
+from relgraph.config import moment_ms, source_zone
+from relgraph.graph import build_projection
+from relgraph.ingest import load_directory
+from relgraph.jobs.analyze import analyze
+from relgraph.store.embedded import EmbeddedStore
+from relgraph.synth import generate
+
+BATCH = 50
+
+
+@pytest.fixture(scope="module")
+def split_bank(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    """A synthetic bank whose later half of transfers (by time) is held back."""
+    root = tmp_path_factory.mktemp("parity")
+    generate(1_500, 21, root / "bank", "csv")
+    transfers = pd.read_csv(root / "bank" / "transfers.csv", dtype=str)
+    transfers["_ms"] = [moment_ms(t, source_zone()) for t in transfers["ts"]]
+    transfers = transfers.sort_values(["_ms", "tx_id"], kind="stable")
+    cut = len(transfers) // 2
+    transfers.iloc[:cut].drop(columns="_ms").to_csv(root / "bank" / "transfers.csv", index=False)
+    return root, transfers.iloc[cut:]
+
+
+def test_batch_analyze_after_the_merge_finds_the_chains_found_in_real_time(
+    split_bank: tuple[Path, pd.DataFrame],
+) -> None:
+    root, late = split_bank
+    data = root / "data"
+    with EmbeddedStore(data) as store:
+        first = load_directory(root / "bank", store, data)
+        analyze(store, build_projection(store))
+    with EmbeddedStore(data, read_only=True) as store:
+        model = build_read_model(store)
+    live = LiveScoring(model, data)
+    records = [
+        {"tx_id": r.tx_id, "from_account": r.from_account, "to_account": r.to_account,
+         "amount": r.amount, "currency": r.currency, "ts": int(r._7)}
+        for r in late.itertuples()
+    ]  # fmt: skip
+    for lo in range(0, len(records), BATCH):
+        answer = live.record_transfers(records[lo : lo + BATCH], by="test")
+        assert answer["rejected"] == 0, answer["results"]
+    threshold = model.alert_threshold
+    realtime = {k: f.alert for k, f in live.alerts.items() if f.alert.score >= threshold}
+
+    with EmbeddedStore(data) as store:
+        report = load_directory(root / "bank", store, data)  # merges the journal
+        assert not report.unchanged  # same files, new journal entries: a new load
+        before, after = (
+            next(t for t in r.tables if t.table == "transfers") for r in (first, report)
+        )
+        assert after.rows_in == before.rows_in + len(records)
+        assert after.quarantined == before.quarantined  # every streamed transfer loads
+        analyze(store, build_projection(store))
+        chains = store.read_results("risk_chains").to_pandas()
+        hops = store.read_results("risk_chain_hops").to_pandas()
+    streamed = set(late["tx_id"])
+    alerted = chains[chains["score"] >= threshold].set_index("chain_id")
+    with_streamed = set(hops.loc[hops["tx_id"].isin(streamed), "chain_id"]) & set(alerted.index)
+    # Round trips through accounts outside a transfer's neighbourhood are the batch's alone
+    # (documented in analytics/layering/live.py); every other alert was found in real time.
+    expected = {c for c in with_streamed if alerted.loc[c, "typology"] != "cycle"}
+    assert expected, "the bank plants no pattern across the split"
+    assert expected <= set(realtime)
+    for chain in expected:
+        assert realtime[chain].score == pytest.approx(float(alerted.loc[chain, "score"]))
+        assert realtime[chain].typology == alerted.loc[chain, "typology"]
+    # Both ways for chains, scatter-gathers and fans: real time reports nothing the batch
+    # does not. (A round trip through a routine flow older than the live horizon is not
+    # recognised as routine in real time: the documented gap, left to the batch.)
+    extra = {a.typology for k, a in realtime.items() if k not in alerted.index}
+    assert extra <= {"cycle"}

@@ -1,0 +1,61 @@
+"""The server's record rules and the loader's SQL rules decide alike on the same records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from relgraph import model
+from relgraph.record_rules import check_record, currency
+from tests import docbank
+from tests.banks import load, read_quarantine, write_bank
+
+TEXT_VALUES = [
+    ("ok", {}),
+    ("grouped", {"amount": "1,234,567.89"}),
+    ("fullwidth", {"amount": "１，２３４"}),
+    ("zero", {"amount": "0"}),
+    ("negative", {"amount": "-12.5"}),
+    ("letters", {"amount": "12abc"}),
+    ("badgroups", {"amount": "1,23,4"}),
+    ("nan", {"amount": "NaN"}),
+    ("self", {"to_account": "A1"}),
+    ("currency-name", {"currency": "人民币"}),
+    ("currency-bad", {"currency": "yuanbao"}),
+    ("ts-offset", {"ts": "2026-06-10T09:00:00+08:00"}),
+    ("ts-space", {"ts": "2026-06-10 09:00"}),
+    ("ts-bad", {"ts": "yesterday"}),
+    ("ts-missing", {"ts": ""}),
+    ("=formula", {}),
+    ("@at", {}),
+]
+
+
+def _row(tx_id: str, change: dict[str, str]) -> dict[str, str]:
+    base = {"tx_id": tx_id, "from_account": "A1", "to_account": "A2", "amount": "100.00",
+            "currency": "CNY", "ts": "2026-06-10T08:00:00"}  # fmt: skip
+    return {**base, **change}
+
+
+def test_the_server_refuses_exactly_the_transfers_the_loader_quarantines(
+    tmp_path: Path,
+) -> None:
+    rows = [_row(tx_id, change) for tx_id, change in TEXT_VALUES]
+    bank = write_bank(
+        tmp_path / "bank",
+        {"customers": docbank.CUSTOMERS, "accounts": docbank.ACCOUNTS, "transfers": rows},
+    )
+    load(bank, tmp_path / "data")
+    quarantined = {
+        r["tx_id"]: {reason.split(":", 1)[0] for reason in r["reason"].split("; ")}
+        for r in read_quarantine(tmp_path / "data", "transfers")
+    }
+    for row in rows:
+        checked = check_record(model.TRANSFERS, row)
+        codes = {reason.split(":", 1)[0] for reason in checked.reasons}
+        assert codes == quarantined.get(row["tx_id"], set()), row["tx_id"]
+
+
+def test_currency_names_map_as_the_loader_maps_them() -> None:
+    assert [currency(c) for c in ("人民币", "rmb", " usd ", "港币", "元宝")] == [
+        "CNY", "CNY", "USD", "HKD", None,
+    ]  # fmt: skip
