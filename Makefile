@@ -9,8 +9,13 @@ LINT_STAMP := tools/cypher-lint/node_modules/.installed
 # the server the neo4j-marked tests start (tests/conftest.py). Maven caches the jars in ~/.m2.
 NEO4J_SERVER := tools/neo4j-server
 NEO4J_STAMP := $(NEO4J_SERVER)/target/.built
+# The explorer page and GraphiQL: npm packages pinned in web/package-lock.json, bundled by Vite
+# into src/relgraph/api/static (shipped in the wheel, not committed). Needs node and npm.
+WEB_STAMP := src/relgraph/api/static/.built
+WEB_SOURCES := web/package.json web/package-lock.json web/tsconfig.json web/vite.config.ts \
+	$(wildcard web/explore/* web/graphiql/*)
 
-.PHONY: demo test lint typecheck unit neo4j neo4j-tests install clean bench eval lock
+.PHONY: demo test lint typecheck unit neo4j neo4j-tests browser-tests web install clean bench eval lock
 
 # Installs exactly the pinned, hashed versions of requirements.lock, then relgraph itself.
 $(STAMP): pyproject.toml setup.py requirements.lock
@@ -39,9 +44,16 @@ $(NEO4J_STAMP): $(NEO4J_SERVER)/pom.xml $(wildcard $(NEO4J_SERVER)/src/main/java
 
 neo4j: $(NEO4J_STAMP)
 
-install: $(STAMP) $(LINT_STAMP)
+$(WEB_STAMP): $(WEB_SOURCES)
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	cd web && npm run --silent build -- --logLevel warn
+	touch $(WEB_STAMP)
 
-demo: $(STAMP)
+web: $(WEB_STAMP)
+
+install: $(STAMP) $(LINT_STAMP) $(WEB_STAMP)
+
+demo: $(STAMP) $(WEB_STAMP)
 	$(BIN)/relgraph demo
 
 lint: $(STAMP)
@@ -53,7 +65,7 @@ typecheck: $(STAMP)
 
 # The neo4j-marked tests share one server and empty its database: they run apart, in one process.
 unit: $(STAMP) $(LINT_STAMP)
-	$(BIN)/pytest -n 2 -q -m 'not neo4j'
+	$(BIN)/pytest -n 2 -q -m 'not neo4j and not browser'
 
 # Starts (building with `make neo4j` if needed) one server for the session; without Java 17 and
 # Maven the tests are skipped, unless RELGRAPH_REQUIRE_NEO4J=1 (CI), which makes that a failure.
@@ -61,7 +73,15 @@ neo4j-tests: $(STAMP)
 	@if command -v java >/dev/null && command -v mvn >/dev/null; then $(MAKE) --no-print-directory neo4j; fi
 	$(BIN)/pytest -q -m neo4j
 
-test: lint typecheck unit neo4j-tests
+# The explorer in headless Chromium: Debian's chromium (installed here with apt when missing and
+# this is root), driven by Playwright for Python. Without a browser the tests are skipped, unless
+# RELGRAPH_REQUIRE_BROWSER=1 (CI), which makes that a failure.
+browser-tests: $(STAMP) $(WEB_STAMP)
+	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
+		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	$(BIN)/pytest -q -m browser
+
+test: lint typecheck unit neo4j-tests browser-tests
 
 # The scoreboard (not part of `make test`): validate on the synthetic, independent and FEBRL
 # datasets with default settings; rewrites benchmarks/EVAL.md. About 15 minutes here.
@@ -71,4 +91,5 @@ eval: $(STAMP)
 
 clean:
 	rm -rf $(VENV) tools/cypher-lint/node_modules relgraph-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf web/node_modules src/relgraph/api/static
 	rm -rf $(NEO4J_SERVER)/target

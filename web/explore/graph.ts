@@ -96,7 +96,6 @@ export class GraphView {
       container: this.container,
       elements: toElements(nodes, edges),
       style: STYLE,
-      wheelSensitivity: 0.3,
       minZoom: 0.1,
       maxZoom: 4,
     });
@@ -236,7 +235,7 @@ function toElements(
     const ends = [edge.source, edge.target].every((id) => seen.has(id) || drawn(id));
     if (seen.has(edge.id) || !ends) continue;
     seen.add(edge.id);
-    out.push({ group: "edges", data: { strength: 0.5, ...edge } });
+    out.push({ group: "edges", data: { strength: 0.5, label: "", ...edge } });
   }
   return out;
 }

@@ -103,6 +103,21 @@ async function signIn(event: Event): Promise<void> {
   el("nav-alerts").hidden = !caps.riskTeam;
   labelStatic();
   el<HTMLInputElement>("search").focus();
+  route();
+}
+
+/** Views by address (#/person/ID, #/enterprise/ID, #/account/ID, #/chain/ID/ACCOUNT,
+ * #/alerts), so a view can be bookmarked or sent to a colleague: the key never is. */
+function route(): void {
+  if (!caps) return;
+  const [kind, id, extra] = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  clickedAt = performance.now();
+  if (kind === "person" && id) openPerson(id);
+  else if (kind === "enterprise" && id) openEnterprise(id);
+  else if (kind === "account" && id) openAccount(id);
+  else if (kind === "household" && id) openHousehold(id);
+  else if (kind === "chain" && id && extra) openChain(id, extra);
+  else if (kind === "alerts" && caps.riskTeam) openAlerts();
 }
 
 function signOut(): void {
@@ -193,7 +208,12 @@ interface AccountRow {
   openedAt?: string | null;
 }
 
+function setHash(hash: string): void {
+  if (location.hash !== hash) history.replaceState(null, "", hash);
+}
+
 function openPerson(id: string): void {
+  setHash(`#/person/${encodeURIComponent(id)}`);
   setView("person", async () => {
     const seesRisk = caps?.seesRisk ?? false;
     const { customer: p } = await query<{ customer: Person }>(Q.personQuery(seesRisk), { id });
@@ -391,6 +411,7 @@ function setFilters(kinds: string[]): void {
 // --- accounts and layering ---------------------------------------------------------------
 
 function openAccount(id: string): void {
+  setHash(`#/account/${encodeURIComponent(id)}`);
   setView("account", async () => {
     const { account } = await query<{ account: AccountRow & { holder: Named | null } }>(Q.ACCOUNT, { id });
     const holder = account.holder;
@@ -473,6 +494,7 @@ function partiesText(parties: unknown): string {
 }
 
 function openChain(chainId: string, accountId: string): void {
+  setHash(`#/chain/${encodeURIComponent(chainId)}/${encodeURIComponent(accountId)}`);
   setView("chain", async () => {
     const data = await query<{ riskChains: { edges: { node: Chain }[] } }>(Q.CHAIN, { account: accountId });
     const chain = data.riskChains.edges.map((e) => e.node).find((c) => c.id === chainId);
@@ -646,6 +668,7 @@ function partyNode(p: Named): NodeData {
 }
 
 function openEnterprise(id: string): void {
+  setHash(`#/enterprise/${encodeURIComponent(id)}`);
   setView("group", async () => {
     const { enterprise: e } = await query<{ enterprise: Enterprise }>(Q.ENTERPRISE.replace("group { id }", caps?.seesRisk ? "group { id }" : ""), { id });
     const detail = el("detail");
@@ -729,7 +752,11 @@ function start(): void {
   el("signin-form").addEventListener("submit", (e) => void signIn(e));
   el("signout").addEventListener("click", signOut);
   el("search-form").addEventListener("submit", (e) => void search(e));
-  el("nav-alerts").addEventListener("click", openAlerts);
+  el("nav-alerts").addEventListener("click", () => {
+    if (location.hash === "#/alerts") openAlerts();
+    else location.hash = "#/alerts";
+  });
+  window.addEventListener("hashchange", route);
   el("lang").addEventListener("click", () => {
     setLang((getLang() === "zh" ? "en" : "zh") as Lang);
     labelStatic();
