@@ -198,6 +198,8 @@ class Settings:
     id_secret: str | None = field(default=None, repr=False)
     """``RELGRAPH_ID_SECRET``: the key person ids are made with; ``None`` means the
     ``id-secret`` file in the data directory (created on the first load)."""
+    search_rate: int = 60
+    """``RELGRAPH_SEARCH_RATE``: searches one API key may make a minute (``search``)."""
 
     @property
     def production(self) -> bool:
@@ -233,6 +235,7 @@ class Settings:
             neo4j=Neo4jSettings.from_env(env),
             audit=AuditSettings.from_env(env),
             id_secret=id_secret_from_env(env),
+            search_rate=env_number(env, "RELGRAPH_SEARCH_RATE", cls.search_rate, int, 1),
         )
 
 

@@ -23,7 +23,9 @@ ALLOWED: Mapping[str, frozenset[str]] = {
     "store": frozenset({"model", "config", "canonical"}),
     "graph": frozenset({"store", "model", "config", "canonical"}),
     "journal": frozenset(),
-    "ingest": frozenset({"journal", "store", "model", "config", "canonical"}),
+    # Ingest's normalisation rules for one value (the API normalises what a person types).
+    "normal_form": frozenset(),
+    "ingest": frozenset({"journal", "store", "model", "config", "canonical", "normal_form"}),
     "synth": frozenset({"model", "config"}),
     # Analytics are pure functions over the projection: never the store, API, jobs or CLI;
     # of the engines only the protocol they call.
@@ -34,7 +36,9 @@ ALLOWED: Mapping[str, frozenset[str]] = {
         {"analytics", "engines", "graph", "store", "ingest", "journal", "model", "config"}
         | {"canonical"}
     ),
-    "api": frozenset({"jobs", "analytics", "graph", "store", "journal", "model", "config"}),
+    "api": frozenset(
+        {"jobs", "analytics", "graph", "store", "journal", "model", "config", "normal_form"}
+    ),
     "cli": frozenset(
         {"jobs", "api", "validate", "analytics", "engines", "graph", "store", "ingest"}
         | {"synth", "journal", "model", "config", "canonical"}

@@ -33,17 +33,20 @@ from relgraph.api.bodylimit import BodyLimit, max_body_bytes
 from relgraph.api.context import Context
 from relgraph.api.errors import ClientError, ErrorCode, coded, error_code, error_response
 from relgraph.api.metrics import CONTENT_TYPE, Metrics, root_field
+from relgraph.api.ratelimit import RateLimiter
 from relgraph.api.readmodel import ReadModel
 from relgraph.api.requestbody import decode_request_body
 from relgraph.api.schema import build_schema
 from relgraph.api.webpages import page
 from relgraph.api.webpages import routes as page_routes
 from relgraph.api.worker_pool import WorkerPool
-from relgraph.config import AuditSettings
+from relgraph.config import AuditSettings, Settings
 
 log = logging.getLogger("relgraph.api")
 
 DEADLINE_SECONDS = 2.0
+SEARCH_MAC_PURPOSE = b"relgraph-search-text"
+"""The HMAC of a search text is over this, a zero byte, and the text as sent (UTF-8)."""
 
 
 @dataclass
@@ -67,6 +70,12 @@ class ServiceState:
     """Concurrent cost per key (see :mod:`relgraph.api.admission`)."""
     workers: int = DEFAULT_WORKERS
     """Worker threads that run operations off the event loop."""
+    search_limit: RateLimiter = field(default_factory=lambda: RateLimiter(Settings.search_rate))
+    """Searches per key and minute (``RELGRAPH_SEARCH_RATE``)."""
+
+    def text_mac(self, text: str) -> str:
+        """A search text's HMAC under the audit key (what the audit line keeps of it)."""
+        return self.audit.key.mac(SEARCH_MAC_PURPOSE, text.encode("utf-8"))
 
 
 class AuditUnavailableError(ClientError):
@@ -221,6 +230,8 @@ class RelgraphGraphQL(GraphQL[Context, None]):
             refresh=self.state.refresh,
             response=response,
             budget=self.state.budget,
+            search_limit=self.state.search_limit,
+            text_mac=self.state.text_mac,
         )
 
 

@@ -41,7 +41,7 @@ def audit_entry(ec: ExecutionContext, context: Context) -> dict[str, Any] | None
         outcome = "ok"
     operation = _operation(ec)
     changes = operation is not None and operation.operation.value == "mutation"
-    if not context.touched and outcome in ("ok", "error") and not changes:
+    if not context.touched and outcome in ("ok", "error") and not changes and not context.searches:
         return None
     entry: dict[str, Any] = {
         "key_id": context.principal.key_id,
@@ -52,6 +52,10 @@ def audit_entry(ec: ExecutionContext, context: Context) -> dict[str, Any] | None
         "outcome": outcome,
         "request_id": context.request_id,
     }
+    if context.searches:
+        # The text as an HMAC under the audit key, never in clear: an auditor holding the key
+        # can check whether a given phone or name was searched; the log alone tells nothing.
+        entry["searched_hmac"] = context.searches
     if denied:
         entry["denied"] = sorted({_path(e) for e in denied})
     if missing:

@@ -14,6 +14,7 @@ from relgraph.api.admission import CostBudget
 from relgraph.api.audit_commit import Commit
 from relgraph.api.auth import Principal
 from relgraph.api.errors import LimitError, PermissionDeniedError
+from relgraph.api.ratelimit import RateLimiter
 from relgraph.api.readmodel import ReadModel
 
 
@@ -42,6 +43,12 @@ class Context:
     the operation waits for its line to be durable before it returns."""
     audit_commit: Commit | None = None
     """The operation's queued audit line, when ``defer_audit``: no answer before it commits."""
+    search_limit: RateLimiter | None = None
+    """Searches per key and minute (None: unlimited, as in-process tools run)."""
+    text_mac: Callable[[str], str] | None = None
+    """HMAC of a text under the audit key: what the audit line keeps of a search text."""
+    searches: list[str] = field(default_factory=list)
+    """The HMACs of the texts this operation searched for (for the audit trail)."""
 
     @contextmanager
     def admit(self, cost: int) -> Iterator[str | None]:

@@ -93,6 +93,16 @@ def _household(row: Mapping[str, Any], members: list[str]) -> Household:
     )
 
 
+def household_node(results: Any, household_id: str) -> Household | None:
+    """The household ``household_id`` as served, or None when analyze stored none by that id."""
+    table = results.households
+    if table is None or household_id not in table.row_of:
+        return None
+    return _household(
+        table.row(table.row_of[household_id]), results.household_members[household_id]
+    )
+
+
 @strawberry.type
 class HouseholdQueries:
     @strawberry.field

@@ -25,6 +25,7 @@ from relgraph.analytics.settings import TABLE as SETTINGS_TABLE
 from relgraph.analytics.settings import AnalysisSettings
 from relgraph.analytics.value import TABLE as VALUES_TABLE
 from relgraph.analytics.value import PartyValues, product_text
+from relgraph.api.search_index import SearchIndex
 from relgraph.graph import Projection, build_projection, graph_stats
 from relgraph.jobs.stored import Frames, stored_frames
 from relgraph.jobs.values import source_precedence, values_of
@@ -163,6 +164,9 @@ class ReadModel:
         """The on-demand layering index, built with the model."""
         self.linked: Any = None
         self.audience: Any = None
+        self.search: Any = None
+        """The search index (:class:`relgraph.api.search_index.SearchIndex`), built with the
+        model."""
         """The campaign-audience source (:class:`relgraph.analytics.audience.AudienceSource`)."""
         self.value: dict[str, list[Any]] = {}
         """Per party index (persons, then enterprises): the value of
@@ -228,6 +232,13 @@ class ReadModel:
         alone = np.flatnonzero(codes < 0)
         codes[alone] = codes.max(initial=-1) + 1 + np.arange(len(alone))
         return codes.astype(np.int64)
+
+    def search_index(self) -> Any:
+        """The search index (built on first use, then kept; :func:`build_read_model` builds it
+        so no request pays for it)."""
+        if self.search is None:
+            self.search = SearchIndex(self)
+        return self.search
 
     def layering_index(self) -> Any:
         """The index of on-demand layering checks (built on first use, then kept), with the
@@ -389,4 +400,5 @@ def build_read_model(store: Store) -> ReadModel:
     model.audience = AudienceSource.from_frames(frames, precedence)
     model.linked_graph()
     model.layering_index()
+    model.search_index()
     return model

@@ -34,6 +34,7 @@ from relgraph.api.networks import NetworkQueries
 from relgraph.api.operations import Mutation
 from relgraph.api.parties import Enterprise, Person
 from relgraph.api.risk import RiskQueries
+from relgraph.api.search import SearchQueries
 
 log = logging.getLogger("relgraph.api")
 
@@ -47,6 +48,7 @@ Query = merge_types(
         NetworkQueries,
         RiskQueries,
         IdentityQueries,
+        SearchQueries,
     ),
 )
 

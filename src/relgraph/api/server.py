@@ -22,8 +22,9 @@ from relgraph.api.app import ServiceState, create_app, default_state
 from relgraph.api.audit import open_audit_log
 from relgraph.api.auth import KeyRing
 from relgraph.api.locks import hold_serve_lock
+from relgraph.api.ratelimit import RateLimiter
 from relgraph.api.readmodel import build_read_model
-from relgraph.config import AuditSettings
+from relgraph.config import AuditSettings, Settings
 from relgraph.store.base import Store, StoreError
 
 log = logging.getLogger("relgraph.api")
@@ -142,6 +143,7 @@ def serve(
     *,
     production: bool,
     audit: AuditSettings | None = None,
+    search_rate: int = Settings.search_rate,
 ) -> None:
     """Serve until SIGTERM/SIGINT; ``open_store`` opens the store read-only for each build.
 
@@ -164,6 +166,7 @@ def serve(
     sys.setswitchinterval(SWITCH_INTERVAL)
     state = default_state(data_dir, keys, audit_log)
     state.store = store_kind
+    state.search_limit = RateLimiter(search_rate)
     app = create_app(state, production=production)
     rebuilder = Rebuilder(lambda: load_model(state, open_store))
     threading.Thread(

@@ -154,6 +154,7 @@ def serve_api(settings: Settings, host: str, port: int, keys: KeyRing) -> None:
             keys,
             production=settings.production,
             audit=settings.audit,
+            search_rate=settings.search_rate,
         )
     except (ConfigError, AuditError, LockedError) as exc:
         fail(str(exc))

@@ -1,0 +1,296 @@
+"""The search index: every searchable key of the read model in sorted arrays.
+
+Built once with the read model. Each kind of key is a :class:`KeyTable` — keys sorted, the
+owner of each beside it — so an exact look-up or a prefix look-up is two binary searches
+(``numpy.searchsorted``), whatever the bank's size.
+
+Names are searched in part: a name is stored under every suffix of its hanzi (``张小明``
+also as ``小明`` and ``明``) and, for hanzi, of its pinyin at syllable boundaries
+(``zhangxiaoming``, ``xiaoming``, ``ming``, and the initials ``zxm``; every reading of the
+surname's character, so 单 is ``dan`` and ``shan``); a Latin name under every suffix at a
+word boundary, spaces removed (``li wei``: ``liwei``, ``wei``). A text then matches a name
+when it is a prefix of one of these keys. Everything else matches exactly, after the
+normalisation ingest applied to the stored value (:mod:`relgraph.normal_form`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pypinyin import Style, pinyin
+
+from relgraph import normal_form
+
+NAME: Final = "NAME"
+PHONE: Final = "PHONE"
+EMAIL: Final = "EMAIL"
+ID_NUMBER: Final = "ID_NUMBER"
+CUSTOMER_ID: Final = "CUSTOMER_ID"
+ACCOUNT_ID: Final = "ACCOUNT_ID"
+HOUSEHOLD_ID: Final = "HOUSEHOLD_ID"
+CREDIT_CODE: Final = "CREDIT_CODE"
+KINDS: Final = (
+    CUSTOMER_ID, ACCOUNT_ID, HOUSEHOLD_ID, ID_NUMBER, PHONE, EMAIL, CREDIT_CODE, NAME,
+)  # fmt: skip
+"""Every kind, in the order hits are listed: exact identifiers first, names last."""
+
+MIN_LATIN_NAME = 2
+"""A Latin (pinyin) name text shorter than this matches no name: one letter would match a
+good part of the bank."""
+
+_HAN: Final = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_NOT_NAME: Final = re.compile(r"[\s'’·\-.,]+")
+_TOP: Final = "\U0010ffff"
+
+I64 = npt.NDArray[np.int64]
+
+
+class KeyTable:
+    """Keys and their owners, sorted by key; a key may have several owners.
+
+    ``rank`` (optional) orders the hits of a prefix search: 0 for a key that is a whole
+    name, 1 for one that starts it, 2 for one inside it.
+    """
+
+    def __init__(
+        self,
+        keys: Sequence[Any],
+        owners: Sequence[int] | npt.NDArray[np.integer[Any]],
+        rank: Sequence[int] | None = None,
+    ) -> None:
+        frame = pd.DataFrame(
+            {
+                "key": pd.Series(keys, dtype=object),
+                "owner": np.asarray(owners, dtype=np.int64),
+                "rank": np.zeros(len(keys), np.int8) if rank is None else np.asarray(rank, np.int8),
+            }
+        )
+        frame = frame[frame["key"].notna() & (frame["key"] != "")]
+        # One entry per (key, owner), with the best rank it got.
+        frame = frame.sort_values("rank", kind="stable").drop_duplicates(["key", "owner"])
+        # Sorted by code point (= UTF-8 byte order, what pyarrow sorts by), as searchsorted
+        # compares Python strings.
+        order = pc.sort_indices(
+            pa.table({"key": pa.array(frame["key"].to_numpy(object), pa.string()),
+                      "owner": frame["owner"].to_numpy()}),
+            [("key", "ascending"), ("owner", "ascending")],
+        ).to_numpy()  # fmt: skip
+        self.keys: npt.NDArray[np.object_] = frame["key"].to_numpy(object)[order]
+        self.owners: I64 = frame["owner"].to_numpy(np.int64)[order]
+        self.rank: npt.NDArray[np.int8] = frame["rank"].to_numpy(np.int8)[order]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def exact(self, key: str | None) -> I64:
+        """The owners of ``key`` (none for None)."""
+        if key is None or not len(self.keys):
+            return np.zeros(0, np.int64)
+        lo = int(np.searchsorted(self.keys, key, side="left"))
+        hi = int(np.searchsorted(self.keys, key, side="right"))
+        return self.owners[lo:hi]
+
+    def prefix(self, text: str) -> tuple[I64, npt.NDArray[np.int8]]:
+        """Owners of keys starting with ``text`` and their ranks (0: the key is ``text``
+        and a whole name), best rank per owner, ordered by rank then owner."""
+        if not text or not len(self.keys):
+            return np.zeros(0, np.int64), np.zeros(0, np.int8)
+        lo = int(np.searchsorted(self.keys, text, side="left"))
+        hi = int(np.searchsorted(self.keys, text + _TOP, side="left"))
+        owners, rank = self.owners[lo:hi], self.rank[lo:hi].copy()
+        # A whole-name key that only starts with the text is a prefix hit, not an exact one.
+        whole = rank == 0
+        if whole.any():
+            rank[whole & (self.keys[lo:hi] != text)] = 1
+        order = np.lexsort((owners, rank))
+        owners, rank = owners[order], rank[order]
+        _, first = np.unique(owners, return_index=True)
+        first.sort()
+        return owners[first], rank[first]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: what it matched on and what it names."""
+
+    kind: str
+    party: int = -1
+    """A person index, or (number of persons + an enterprise index); -1 for none."""
+    account: int = -1
+    household: str | None = None
+
+
+def _readings(chars: Iterable[str]) -> dict[str, list[str]]:
+    """Each hanzi's pinyin readings without tones, the usual one first."""
+    out: dict[str, list[str]] = {}
+    for char in chars:
+        found = pinyin(char, style=Style.NORMAL, heteronym=True, errors="ignore")
+        readings = [r for r in (found[0] if found else []) if r.isascii() and r.isalpha()]
+        out[char] = list(dict.fromkeys(r.lower() for r in readings)) or [char]
+    return out
+
+
+def _hanzi_keys(names: pd.Series) -> tuple[list[str], list[int], list[int]]:
+    """Keys of hanzi names (one per row of ``names``, index = owner): every suffix of the
+    hanzi, every suffix of the pinyin at a syllable boundary, the initials."""
+    keys: list[str] = []
+    owners: list[int] = []
+    ranks: list[int] = []
+    compact = names.str.replace(r"\s+", "", regex=True)
+    readings = _readings(set("".join(compact.drop_duplicates().tolist())))
+    for owner, name in zip(compact.index.tolist(), compact.tolist(), strict=True):
+        for i in range(len(name)):
+            keys.append(name[i:])
+            owners.append(owner)
+            ranks.append(0 if i == 0 else 2)
+        syllables = [readings.get(c, [c.lower()]) for c in name]
+        if not syllables:
+            continue
+        rest = [s[0] for s in syllables[1:]]
+        for surname in syllables[0]:
+            word = [surname, *rest]
+            for i in range(len(word)):
+                keys.append("".join(word[i:]))
+                owners.append(owner)
+                ranks.append(0 if i == 0 else 2)
+            keys.append("".join(w[0] for w in word))
+            owners.append(owner)
+            ranks.append(1)  # initials: never an exact name
+    return keys, owners, ranks
+
+
+def _latin_keys(names: pd.Series) -> tuple[list[str], list[int], list[int]]:
+    """Keys of Latin names: every suffix at a word boundary, without spaces."""
+    keys: list[str] = []
+    owners: list[int] = []
+    ranks: list[int] = []
+    words = names.str.split(r"[\s'’·\-.,]+", regex=True)
+    for owner, parts in zip(words.index.tolist(), words.tolist(), strict=True):
+        parts = [p for p in parts if p]
+        for i in range(len(parts)):
+            keys.append("".join(parts[i:]))
+            owners.append(owner)
+            ranks.append(0 if i == 0 else 2)
+    return keys, owners, ranks
+
+
+def name_table(names: pd.Series) -> KeyTable:
+    """The name keys of normalised ``names`` (index: the owner of each)."""
+    names = names.dropna().astype(str)
+    names = names[names != ""]
+    han = names.str.contains(_HAN.pattern, regex=True)
+    keys, owners, ranks = _hanzi_keys(names[han])
+    more = _latin_keys(names[~han])
+    return KeyTable(keys + more[0], owners + more[1], ranks + more[2])
+
+
+def name_query(text: str) -> str:
+    """A typed name as the keys hold names: NFKC, lower-case, no spaces or separators."""
+    return _NOT_NAME.sub("", unicodedata.normalize("NFKC", text)).lower()
+
+
+def _normalised_names(values: Sequence[Any]) -> pd.Series:
+    """Names as ingest's ``name_norm`` (NFKC, lower-cased, spaces collapsed)."""
+    return pd.Series(
+        [None if v is None else normal_form.name(str(v)) for v in values], dtype=object
+    )
+
+
+class SearchIndex:
+    """What ``search`` looks up, built from the read model's columns."""
+
+    def __init__(self, model: Any) -> None:
+        persons = len(model.person_ids)
+        self.persons = persons
+        record_person = model.record_person
+        records = model.record
+
+        def by_record(column: str) -> KeyTable:
+            values = records.get(column) or [None] * len(record_person)
+            return KeyTable(values, record_person)
+
+        self.phone = by_record("phone_norm")
+        self.email = by_record("email_norm")
+        self.id_number = by_record("id_number_norm")
+        record_names = pd.Series(
+            records.get("name_norm") or _normalised_names(records["name"]).tolist(),
+            index=record_person,
+            dtype=object,
+        )
+        enterprise_names = _normalised_names(model.enterprise.get("name") or [])
+        enterprise_names.index = enterprise_names.index + persons
+        self.names = name_table(pd.concat([record_names, enterprise_names]))
+        codes = model.enterprise.get("credit_code_norm") or [None] * len(model.enterprise_ids)
+        self.credit_code = KeyTable(codes, np.arange(len(codes)) + persons)
+        self.customer_ids = KeyTable(
+            list(model.record_ids) + list(model.person_ids),
+            np.concatenate([record_person, np.arange(persons)]),
+        )
+        self.account_ids = KeyTable(list(model.account_ids), np.arange(len(model.account_ids)))
+        self.household_ids = sorted(model.results.household_members)
+        self._account_person = model.account_person
+        self._account_enterprise = model.account_enterprise
+
+    def holder(self, account: int) -> int:
+        """The party index holding ``account`` (-1 when neither a person nor an enterprise)."""
+        person = int(self._account_person[account])
+        if person >= 0:
+            return person
+        enterprise = int(self._account_enterprise[account])
+        return -1 if enterprise < 0 else self.persons + enterprise
+
+    def find(self, text: str, kinds: Sequence[str]) -> list[Hit]:
+        """Hits for ``text`` among ``kinds``, in :data:`KINDS` order then by rank; a party
+        found by several kinds is listed once, under the first."""
+        raw = text.strip()
+        hits: list[Hit] = []
+        seen: set[tuple[int, int, str | None]] = set()
+
+        def add(hit: Hit) -> None:
+            key = (hit.party, hit.account, hit.household)
+            if key not in seen:
+                seen.add(key)
+                hits.append(hit)
+
+        wanted = set(kinds)
+        for kind in KINDS:
+            if kind not in wanted:
+                continue
+            if kind == ACCOUNT_ID:
+                for account in self.account_ids.exact(raw).tolist():
+                    add(Hit(kind, party=self.holder(account), account=account))
+                continue
+            if kind == HOUSEHOLD_ID:
+                at = int(np.searchsorted(self.household_ids, raw)) if self.household_ids else 0
+                if at < len(self.household_ids) and self.household_ids[at] == raw:
+                    add(Hit(kind, household=raw))
+                continue
+            for party in self._parties(kind, raw).tolist():
+                add(Hit(kind, party=party))
+        return hits
+
+    def _parties(self, kind: str, raw: str) -> I64:
+        if kind == CUSTOMER_ID:
+            return np.unique(self.customer_ids.exact(raw))
+        if kind == PHONE:
+            return np.unique(self.phone.exact(normal_form.phone(raw)))
+        if kind == EMAIL:
+            return np.unique(self.email.exact(normal_form.email(raw)))
+        if kind == ID_NUMBER:
+            return np.unique(self.id_number.exact(normal_form.id_number(raw)))
+        if kind == CREDIT_CODE:
+            return np.unique(self.credit_code.exact(normal_form.credit_code(raw)))
+        query = name_query(raw)
+        if not _HAN.search(query) and len(query) < MIN_LATIN_NAME:
+            return np.zeros(0, np.int64)
+        owners, _ = self.names.prefix(query)
+        return owners

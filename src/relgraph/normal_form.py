@@ -1,0 +1,109 @@
+"""Ingest's normalisation rules for one value at a time, in plain Python.
+
+Ingest normalises whole columns in DuckDB (:mod:`relgraph.ingest.normalise`); the API
+needs the same rules for one value a person typed (a search for ``+86 138-0013-8000`` must
+find the record stored as ``13800138000``) without a DuckDB connection per request, and may
+not import ingest. The rules below repeat the SQL expression by expression (RE2's ``\\s``
+is ASCII, DuckDB's ``trim`` removes spaces only); ``tests/ingest/test_normal_form.py``
+runs both on the same values and fails when they disagree.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Final
+
+_MOBILE: Final = re.compile(r"(?:\+86|0086|86)?[ -]?1[0-9]{2}[ -]?[0-9]{4}[ -]?[0-9]{4}")
+_EXT_MARKER: Final = re.compile(r"ext|x|转|分机|#")
+_EXT_MARKED: Final = re.compile(
+    r"^(.*?[0-9].*?)\s*(?:ext\.?|extension|x|转|分机|#)\s*([0-9]{1,6})$", re.ASCII | re.DOTALL
+)
+_EXT_DASHED: Final = re.compile(r"^(.*[0-9])\s*[-‐–—]\s*([0-9]{1,6})$", re.ASCII | re.DOTALL)
+_DASH_TAIL: Final = re.compile(r"[-‐–—]\s*[0-9]{1,6}$", re.ASCII)
+_WHOLE: Final = re.compile(r"^(?:1[0-9]{10}|0[0-9]{9,11})$")
+_NOT_DIGIT: Final = re.compile(r"[^0-9]+")
+_INTL: Final = re.compile(r"^\s*(?:\+|00)\s*86", re.ASCII)
+_COUNTRY: Final = re.compile(r"^(?:0086|86)")
+_PLAIN: Final = re.compile(r"^(?:0086|86)([0-9]{11})$")
+_ID_SEPARATORS: Final = re.compile(r"[\s\-‐‑‒–—－]+", re.ASCII)
+_LATIN: Final = re.compile(r"[A-Za-z]")
+_SPACES: Final = re.compile(r"\s+", re.ASCII)
+
+
+def _nfkc(value: str) -> str:
+    return value if value.isascii() else unicodedata.normalize("NFKC", value)
+
+
+def _null(value: str) -> str | None:
+    return value or None
+
+
+def _national(text: str) -> str:
+    t = text.replace("(0)", "")
+    digits = _NOT_DIGIT.sub("", t)
+    if _INTL.search(t):
+        national = _COUNTRY.sub("", digits, count=1)
+        if national:
+            if re.fullmatch("1[0-9]{10}", national) or national.startswith("0"):
+                return national
+            return "0" + national
+    return _PLAIN.sub(r"\1", digits, count=1)
+
+
+def _phone_main(value: str) -> str:
+    """The phone text without its extension (``_phone_parts_sql``'s ``main``)."""
+    t = _nfkc(value).strip(" ").lower()
+    if re.fullmatch("[0-9]{11}", t):
+        return t
+    if _EXT_MARKER.search(t):
+        marked = _EXT_MARKED.match(t)
+        if marked is not None and marked.group(2):
+            return marked.group(1)
+    if _DASH_TAIL.search(t):
+        dashed = _EXT_DASHED.match(t)
+        if dashed is not None and dashed.group(2) and _WHOLE.search(_national(dashed.group(1))):
+            return dashed.group(1)
+    return t
+
+
+def phone(value: str) -> str | None:
+    """The national number's digits, as ingest stores ``phone_norm``.
+
+    >>> phone("+86 138-0013-8000"), phone("+86 (0)10 1234 5678 ext 12")
+    ('13800138000', '01012345678')
+    """
+    if _MOBILE.fullmatch(value):
+        return _NOT_DIGIT.sub("", value)[-11:]
+    return _null(_national(_phone_main(value)))
+
+
+def email(value: str) -> str | None:
+    """NFKC, trimmed of spaces, lower-cased (``email_norm``)."""
+    return _null(_nfkc(value).strip(" ").lower())
+
+
+def id_number(value: str) -> str | None:
+    """NFKC, spaces and hyphens removed, upper-cased (``id_number_norm``).
+
+    >>> id_number("110105-1972 0610 333x")
+    '11010519720610333X'
+    """
+    return _null(_ID_SEPARATORS.sub("", _nfkc(value)).upper())
+
+
+def credit_code(value: str) -> str | None:
+    """A unified social credit code as ``credit_code_norm`` (the id number's rule)."""
+    return id_number(value)
+
+
+def name(value: str) -> str | None:
+    """NFKC, lower-cased, whitespace collapsed — or removed when no Latin letter (``name_norm``).
+
+    >>> name("  ZHU   Tao "), name("张　三")
+    ('zhu tao', '张三')
+    """
+    v = _nfkc(value)
+    if _LATIN.search(v):
+        return _null(_SPACES.sub(" ", v).strip(" ").lower())
+    return _null(_SPACES.sub("", v))

@@ -1,0 +1,310 @@
+"""``search``: what each kind of text finds, what each role may search by, the rate limit,
+the audit line, and the attack a campaign key would try on a masked phone."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from relgraph.api.app import ServiceState, create_app, default_state
+from relgraph.api.auth import KeyRing, Principal, Role
+from relgraph.api.context import Context
+from relgraph.api.masking import mask_phone
+from relgraph.api.ratelimit import RateLimiter
+from relgraph.api.readmodel import ReadModel, build_read_model
+from relgraph.api.schema import build_schema
+from relgraph.graph import build_projection
+from relgraph.ingest import load_directory
+from relgraph.jobs.analyze import analyze
+from relgraph.store.embedded import EmbeddedStore
+from relgraph.synth import generate
+
+from .conftest import KEYS
+
+SEARCH = """query Find($text: String!, $kinds: [SearchKind!], $first: Int) {
+  search(text: $text, kinds: $kinds, first: $first) {
+    totalCount
+    edges { node { matchedOn person { id name } enterprise { id name }
+                   account { id } household { id size } } }
+  }
+}"""
+
+
+@pytest.fixture(scope="module")
+def zh_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Chinese bank (hanzi names, each system's own phone and id spellings), analysed."""
+    root = tmp_path_factory.mktemp("search")
+    generate(800, 22, root / "bank", "csv", locale="zh")
+    data = root / "data"
+    with EmbeddedStore(data) as store:
+        load_directory(root / "bank", store, data)
+        analyze(store, build_projection(store))
+    return data
+
+
+@pytest.fixture(scope="module")
+def zh(zh_data: Path) -> ReadModel:
+    with EmbeddedStore(zh_data, read_only=True) as store:
+        return build_read_model(store)
+
+
+def search(
+    model: ReadModel,
+    text: str,
+    role: Role = Role.ANALYST,
+    kinds: list[str] | None = None,
+    limiter: RateLimiter | None = None,
+    first: int | None = None,
+) -> Any:
+    context = Context(
+        principal=Principal(role, f"k_{role.value}"),
+        model=model,
+        request_id="r-test",
+        deadline=float("inf"),
+        search_limit=limiter,
+    )
+    variables = {"text": text, "kinds": kinds, "first": first}
+    return asyncio.run(
+        build_schema().execute(SEARCH, context_value=context, variable_values=variables)
+    )
+
+
+def nodes(result: Any) -> list[dict[str, Any]]:
+    assert result.errors is None, result.errors
+    return [e["node"] for e in result.data["search"]["edges"]]
+
+
+def person_ids(result: Any) -> list[str]:
+    return [n["person"]["id"] for n in nodes(result) if n["person"]]
+
+
+def _hanzi_person(model: ReadModel) -> tuple[int, str]:
+    """A person with a three-character hanzi name whose phone is on a record."""
+    for r, name in enumerate(model.record["name_norm"]):
+        if name and len(name) == 3 and not name.isascii() and model.record["phone_norm"][r]:
+            return int(model.record_person[r]), name
+    raise AssertionError("the zh bank has no such record")
+
+
+def test_a_hanzi_name_is_found_whole_and_in_part(zh: ReadModel) -> None:
+    person, name = _hanzi_person(zh)
+    pid = zh.person_ids[person]
+    whole = person_ids(search(zh, name, first=100))
+    assert whole[0] == pid, "the whole name ranks first"
+    assert pid in person_ids(search(zh, name[1:], first=100)), "the given name alone"
+    surname = {h.party for h in zh.search_index().find(name[:1], ["NAME"])}
+    assert person in surname, "the surname alone (a one-hanzi text is a name)"
+    # Not a name it does not contain.
+    assert pid not in person_ids(search(zh, name[::-1], first=100))
+
+
+def test_a_pinyin_name_is_found_whole_in_part_and_by_initials(zh: ReadModel) -> None:
+    from pypinyin import lazy_pinyin
+
+    person, name = _hanzi_person(zh)
+    syllables = lazy_pinyin(name)
+    for text in (
+        "".join(syllables),  # zhangxiaoming
+        " ".join(syllables).title(),  # Zhang Xiao Ming
+        "".join(syllables[1:]),  # the given name
+        "".join(s[0] for s in syllables),  # initials
+    ):
+        # A common name may fall past the first page: look at every hit.
+        assert person in {h.party for h in zh.search_index().find(text, ["NAME"])}, text
+        assert {n["matchedOn"] for n in nodes(search(zh, text, kinds=["NAME"]))} == {"NAME"}
+
+
+def test_one_latin_letter_matches_no_name(zh: ReadModel) -> None:
+    assert search(zh, "z", kinds=["NAME"]).data["search"]["totalCount"] == 0
+
+
+def test_phone_email_and_id_number_match_after_normalisation(zh: ReadModel) -> None:
+    person, _ = _hanzi_person(zh)
+    pid = zh.person_ids[person]
+    record = zh.records_of(person)[0]
+    phone = zh.record["phone_norm"][record]
+    assert pid in person_ids(search(zh, f"+86 {phone[:3]}-{phone[3:7]}-{phone[7:]}"))
+    assert pid in person_ids(search(zh, "".join(chr(ord(c) + 0xFEE0) for c in phone)))
+    assert pid not in person_ids(search(zh, phone[:-1]))  # exact only
+    for r, email in enumerate(zh.record["email_norm"]):
+        if email:
+            owner = zh.person_ids[int(zh.record_person[r])]
+            assert owner in person_ids(search(zh, f"  {email.upper()} "))
+            break
+    id_number = zh.record["id_number_norm"][record]
+    spaced = f"{id_number[:6]} {id_number[6:14]} {id_number[14:].lower()}"
+    assert pid in person_ids(search(zh, spaced, Role.ANALYST))
+    assert pid in person_ids(search(zh, spaced, Role.RISK))
+    assert search(zh, id_number[:-2], Role.RISK, ["ID_NUMBER"]).data["search"]["totalCount"] == 0
+
+
+def test_ids_find_their_person_account_household_and_enterprise(zh: ReadModel) -> None:
+    person, _ = _hanzi_person(zh)
+    record = zh.records_of(person)[0]
+    assert person_ids(search(zh, zh.record_ids[record])) == [zh.person_ids[person]]
+    assert person_ids(search(zh, zh.person_ids[person])) == [zh.person_ids[person]]
+    account = int(zh.holds.neighbors(person)[0])
+    (hit,) = nodes(search(zh, zh.account_ids[account]))
+    assert hit["matchedOn"] == "ACCOUNT_ID"
+    assert hit["account"]["id"] == zh.account_ids[account]
+    assert hit["person"]["id"] == zh.person_ids[person], "an account comes with its holder"
+    household = next(iter(zh.results.household_members))
+    (hit,) = nodes(search(zh, household, Role.CAMPAIGN))
+    assert hit["household"]["id"] == household
+    e = 0
+    name = zh.enterprise["name"][e]
+    found = nodes(search(zh, name[2:6], kinds=["NAME"], first=100))
+    assert zh.enterprise_ids[e] in [n["enterprise"]["id"] for n in found if n["enterprise"]]
+    code = zh.enterprise["credit_code_norm"][e]
+    (hit,) = nodes(search(zh, code.lower()))
+    assert (hit["matchedOn"], hit["enterprise"]["id"]) == ("CREDIT_CODE", zh.enterprise_ids[e])
+
+
+def test_campaign_keys_search_ids_only_and_see_masked_names(zh: ReadModel) -> None:
+    person, name = _hanzi_person(zh)
+    record = zh.records_of(person)[0]
+    for text in (name, zh.record["phone_norm"][record], zh.record["id_number_norm"][record]):
+        assert search(zh, text, Role.CAMPAIGN).data["search"]["totalCount"] == 0
+    (hit,) = nodes(search(zh, zh.record_ids[record], Role.CAMPAIGN))
+    assert hit["person"]["name"].endswith("**")
+    for kind in ("NAME", "PHONE", "EMAIL", "ID_NUMBER", "CREDIT_CODE"):
+        refused = search(zh, "x", Role.CAMPAIGN, [kind])
+        assert refused.errors[0].extensions["code"] == "FORBIDDEN"
+        assert f"search(kinds: {kind})" in refused.errors[0].message
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds", "message"),
+    [
+        ("   ", None, "text must not be empty"),
+        ("x" * 101, None, "at most 100 characters"),
+        ("x", [], "kinds must name at least one"),
+    ],
+)
+def test_bad_input_is_refused_with_a_reason(
+    zh: ReadModel, text: str, kinds: list[str] | None, message: str
+) -> None:
+    result = search(zh, text, kinds=kinds)
+    assert result.errors[0].extensions["code"] == "BAD_USER_INPUT"
+    assert message in result.errors[0].message
+
+
+def test_searches_are_rate_limited_per_key(zh: ReadModel) -> None:
+    limiter = RateLimiter(3)
+    for _ in range(3):
+        assert search(zh, "wang", limiter=limiter).errors is None
+    refused = search(zh, "wang", limiter=limiter)
+    assert refused.errors[0].extensions["code"] == "LIMIT_EXCEEDED"
+    assert "3 times a minute; retry after" in refused.errors[0].message
+    assert search(zh, "wang", Role.RISK, limiter=limiter).errors is None, "another key"
+
+
+def test_the_limit_slides_over_a_minute() -> None:
+    now = [0.0]
+    limiter = RateLimiter(2, clock=lambda: now[0])
+    assert [limiter.take("k"), limiter.take("k")] == [None, None]
+    now[0] = 30.0
+    assert limiter.take("k") == 30
+    now[0] = 60.5
+    assert limiter.take("k") is None
+
+
+def _post(app: Any, body: Any, key: str) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.post(
+                "/graphql", json=body, headers={"Authorization": f"Bearer {key}"}
+            )
+
+    return asyncio.run(go())
+
+
+def _state(model: ReadModel, tmp_path: Path, rate: int = 60) -> ServiceState:
+    state = default_state(tmp_path, KeyRing({key: role for role, key in KEYS.items()}))
+    state.model = model
+    state.search_limit = RateLimiter(rate)
+    return state
+
+
+def test_a_search_is_audited_with_its_text_as_an_hmac_only(zh: ReadModel, tmp_path: Path) -> None:
+    state = _state(zh, tmp_path)
+    person, name = _hanzi_person(zh)
+    phone = zh.record["phone_norm"][zh.records_of(person)[0]]
+    app = create_app(state)
+    for text in (name, phone):
+        answer = _post(app, {"query": SEARCH, "variables": {"text": text}}, KEYS[Role.RISK])
+        assert answer.status_code == 200
+        assert "errors" not in answer.json()
+    raw = state.audit.path.read_text("utf-8")
+    assert name not in raw
+    assert phone not in raw
+    lines = [json.loads(line) for line in raw.splitlines()]
+    assert [line["searched_hmac"] for line in lines] == [
+        [state.text_mac(name)],
+        [state.text_mac(phone)],
+    ]
+    assert zh.person_ids[person] in lines[0]["ids"]
+
+
+def test_a_search_over_the_limit_is_http_429_with_retry_after(
+    zh: ReadModel, tmp_path: Path
+) -> None:
+    app = create_app(_state(zh, tmp_path, rate=1))
+    body = {"query": SEARCH, "variables": {"text": "wang"}}
+    assert _post(app, body, KEYS[Role.ANALYST]).status_code == 200
+    refused = _post(app, body, KEYS[Role.ANALYST])
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.json()["errors"][0]["extensions"]["code"] == "LIMIT_EXCEEDED"
+
+
+def test_attack_a_campaign_key_cannot_confirm_a_masked_phone(zh: ReadModel) -> None:
+    """ATTACK: a campaign key reads ``138****5678`` and tries all 10,000 numbers behind it.
+    No candidate gets a hit, a count, an error of its own, or a measurably different time."""
+    person, _ = _hanzi_person(zh)
+    record = zh.records_of(person)[0]
+    phone = zh.record["phone_norm"][record]
+    masked = mask_phone(phone)
+    assert masked is not None
+    assert "****" in masked
+    prefix, suffix = masked.split("****")
+    candidates = [f"{prefix}{i:04d}{suffix}" for i in range(10_000)]
+    assert phone in candidates
+    # Unlimited, so the limit is not what stops the attack (it stops it sooner in serving).
+    index = zh.search_index()
+    from relgraph.api.search import CAMPAIGN_KINDS
+
+    assert not [c for c in candidates if index.find(c, CAMPAIGN_KINDS)]
+    # Through the API, the true number and some false ones answer byte for byte alike:
+    # by default, and with the phone kind named (refused the same way for every text).
+    sample = [phone, *candidates[:20]]
+    for kinds in (None, ["CUSTOMER_ID", "ACCOUNT_ID", "HOUSEHOLD_ID"], ["PHONE"]):
+        answers = set()
+        for text in sample:
+            result = search(zh, text, Role.CAMPAIGN, kinds)
+            answers.add(
+                json.dumps(
+                    [result.data, [(e.message, e.extensions) for e in result.errors or []]],
+                    sort_keys=True,
+                )
+            )
+        assert len(answers) == 1, kinds
+    # Timing: the real number and a false one, alternated, take the same time (medians
+    # within noise: 25% or 50 µs, whichever is larger).
+    false = candidates[0] if candidates[0] != phone else candidates[1]
+    times: dict[str, list[float]] = {phone: [], false: []}
+    for _ in range(200):
+        for text in (phone, false):
+            started = time.perf_counter()
+            index.find(text, CAMPAIGN_KINDS)
+            times[text].append(time.perf_counter() - started)
+    real, fake = statistics.median(times[phone]), statistics.median(times[false])
+    assert abs(real - fake) <= max(0.25 * fake, 50e-6), (real, fake)
