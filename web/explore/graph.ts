@@ -162,10 +162,30 @@ export class GraphView {
       });
       cy.nodes().forEach((node) => {
         const kind = node.data("kind") as string;
-        const keep = kind === "person" || kind === "account" || node.connectedEdges(":visible").length > 0;
+        // By kind, not by :visible: styles are only brought up to date when the batch ends.
+        const keep = kind === "person" || kind === "account" || node.connectedEdges().some((e) => kinds.has(e.data("kind") as string));
         node.toggleClass("hidden", !keep);
       });
     });
+  }
+
+  visibleNodeCount(): number {
+    return this.cy?.nodes(":visible").length ?? 0;
+  }
+
+  /** Where a node is drawn, in page coordinates (for tests that click it). */
+  pagePosition(id: string): { x: number; y: number } | null {
+    const node = this.cy?.getElementById(id);
+    if (!node || node.empty()) return null;
+    const box = this.container.getBoundingClientRect();
+    const at = node.renderedPosition();
+    return { x: box.left + at.x, y: box.top + at.y };
+  }
+
+  nodeIds(kind?: string): string[] {
+    const cy = this.cy;
+    if (!cy) return [];
+    return cy.nodes().filter((n) => kind === undefined || n.data("kind") === kind).map((n) => n.id());
   }
 
   clear(): void {

@@ -2,7 +2,16 @@
 // its queries (the API refuses them rather than answering null).
 
 export const SEARCH = `query Search($text: String!) {
-  search(text: $text, first: 20) { edges { node { kind id label detail } } }
+  search(text: $text, first: 20) {
+    totalCount
+    edges { node {
+      matchedOn
+      person { id name }
+      enterprise { id name }
+      account { id product holder { __typename id name } }
+      household { id size }
+    } }
+  }
 }`;
 
 export function personQuery(seesRisk: boolean): string {
