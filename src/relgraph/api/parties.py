@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Annotated, Any
 
 import numpy as np
@@ -13,8 +14,10 @@ import strawberry
 
 from relgraph import model
 from relgraph.api.context import Context, Info
+from relgraph.api.errors import ClientError
 from relgraph.api.masking import mask_email, mask_id_number, mask_name, mask_phone
 from relgraph.api.pagination import Connection, paginate
+from relgraph.config import display_zone, format_moment, moment_ms
 
 
 def _date(ms: int | None) -> str | None:
@@ -360,6 +363,23 @@ class Ownership:
     share: float
 
 
+@strawberry.enum(description="Which of an account's transfers: sent, received or both.")
+class TransferDirection(Enum):
+    IN = "in"
+    OUT = "out"
+    BOTH = "both"
+
+
+def moment_or_none(name: str, text: str | None) -> int | None:
+    """Epoch ms of a since/until argument (None when not given); a clear error otherwise."""
+    if text is None:
+        return None
+    try:
+        return moment_ms(text, display_zone())
+    except ValueError:
+        raise ClientError(f"{name} must be an ISO date or timestamp, not {text!r}.") from None
+
+
 @strawberry.type(description="A bank account.")
 class Account:
     id: strawberry.ID
@@ -390,6 +410,43 @@ class Account:
         score, reasons = info.context.model.results.account_risk.get(self.id, (0.0, "[]"))
         return AccountRisk(score=score, reasons=risk_reasons(json.loads(reasons)))
 
+    @strawberry.field(
+        description="The account's transfers, sent, received or both (default), oldest first; "
+        "since and until (ISO-8601 dates or timestamps, read as riskChains' filter reads "
+        "them) bound the time. Not for campaign keys."
+    )
+    def transfers(
+        self,
+        info: Info,
+        direction: TransferDirection = TransferDirection.BOTH,
+        since: str | None = None,
+        until: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Transfer]:
+        ctx = info.context
+        ctx.require_risk("Account.transfers")
+        m = ctx.model
+        zone = display_zone()
+        edges = m.transfers_of(
+            self.index,
+            incoming=direction is not TransferDirection.OUT,
+            outgoing=direction is not TransferDirection.IN,
+            since=moment_or_none("since", since),
+            until=moment_or_none("until", until),
+        )
+
+        def make(e: int) -> Transfer:
+            return Transfer(
+                tx_id=str(m.transfer_tx[e]),
+                source=account_node(ctx, int(m.transfers.src[e])),
+                target=account_node(ctx, int(m.transfers.dst[e])),
+                amount=float(m.transfer_amount[e]),
+                timestamp=format_moment(int(m.transfer_ts[e]), zone),
+            )
+
+        return paginate(edges, first, after, make)
+
     @strawberry.field(description="The person or enterprise holding the account.")
     def holder(self, info: Info) -> Party | None:
         m = info.context.model
@@ -418,6 +475,17 @@ class RiskReason:
     )
     value_text: str | None = strawberry.field(
         default=None, description="The fact when it is a word (e.g. same_account, household)."
+    )
+
+
+@strawberry.type(description="One transfer between two accounts.")
+class Transfer:
+    tx_id: str
+    source: Account = strawberry.field(name="from")
+    target: Account = strawberry.field(name="to")
+    amount: float
+    timestamp: str = strawberry.field(
+        description="ISO-8601 with the offset of RELGRAPH_DISPLAY_TZ (default Asia/Shanghai)."
     )
 
 

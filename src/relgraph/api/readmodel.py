@@ -157,6 +157,11 @@ class ReadModel:
         self.family_relation = _column(self.family.attrs, "relation")
         self.positions = projection.edge("Person", "POSITION_AT", "Enterprise")
         self.position_role = _column(self.positions.attrs, "role")
+        self.transfers = projection.edge("Account", "TRANSFER", "Account")
+        transfer_attrs = self.transfers.attrs
+        self.transfer_ts = transfer_attrs["ts"].to_numpy(np.int64)
+        self.transfer_amount = transfer_attrs["amount"].to_numpy(np.float64)
+        self.transfer_tx = transfer_attrs["tx_id"].to_numpy(object)
         self.stats = graph_stats(projection)
         self._key_columns: dict[tuple[int, str], np.ndarray] = {}
         self._records: dict[int, list[dict[str, Any]]] = {}
@@ -200,6 +205,28 @@ class ReadModel:
         (risk flags, ``riskChains``' default, the audiences' default risk ceiling)."""
         threshold: float = self.results.settings.layering.score_threshold
         return threshold
+
+    def transfers_of(
+        self, account: int, *, incoming: bool, outgoing: bool, since: int | None, until: int | None
+    ) -> np.ndarray:
+        """Transfer edge indices of ``account`` (sent, received or both) with ``since`` ≤ ts
+        ≤ ``until`` (epoch ms, either open), oldest first (ties by tx id)."""
+        parts = []
+        if outgoing:
+            parts.append(self.transfers.out_edges(account))
+        if incoming:
+            parts.append(self.transfers.in_edges(account))
+        edges = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+        ts = self.transfer_ts[edges]
+        keep = np.ones(len(edges), bool)
+        if since is not None:
+            keep &= ts >= since
+        if until is not None:
+            keep &= ts <= until
+        edges, ts = edges[keep], ts[keep]
+        order = np.lexsort((self.transfer_tx[edges].astype(str), ts))
+        selected: np.ndarray = edges[order]
+        return selected
 
     def records_of(self, person: int) -> list[int]:
         lo, hi = self._records_ptr[person], self._records_ptr[person + 1]
