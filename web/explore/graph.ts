@@ -119,6 +119,11 @@ export class GraphView {
     return this.runLayout(layout);
   }
 
+  /** Lay the current drawing out again with a force-directed layout. */
+  relayout(): Promise<number> {
+    return this.runLayout("cose");
+  }
+
   private runLayout(name: NonNullable<DrawOptions["layout"]>): Promise<number> {
     const cy = this.cy;
     if (!cy) return Promise.resolve(0);

@@ -93,6 +93,7 @@ const LABELS = {
   by: ["操作人", "By"],
   at: ["时间", "At"],
   saved: ["已保存。", "Saved."],
+  relayout: ["力导向重新布局", "Force layout"],
   exportPng: ["导出 PNG", "Export PNG"],
   exportGraphml: ["导出 GraphML", "Export GraphML"],
   exportJson: ["导出 JSON", "Export JSON"],

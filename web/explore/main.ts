@@ -36,6 +36,7 @@ function labelStatic(): void {
   el<HTMLInputElement>("search").placeholder = t("searchPlaceholder");
   el("search-button").textContent = t("search");
   el("nav-alerts").textContent = t("alerts");
+  el("relayout").textContent = t("relayout");
   el("export-png").textContent = t("exportPng");
   el("export-graphml").textContent = t("exportGraphml");
   el("export-json").textContent = t("exportJson");
@@ -48,6 +49,7 @@ function roleLabel(c: Capabilities): string {
 }
 
 function setView(name: string, render: () => void | Promise<void>): void {
+  clickedAt = performance.now(); // views open from a click (or an address) at once
   viewName = name;
   document.body.dataset.view = name;
   rerender = () => void run(render);
@@ -496,7 +498,7 @@ interface Chain {
   hopCount: number;
   status: string;
   reasons: Reason[];
-  summary: { totalAmount: number; firstAt: string; lastAt: string; parties: unknown };
+  summary: { totalAmount: number; firstAt: string | null; lastAt: string | null; parties: Named[] };
   reviews: Review[];
   hops?: { txId: string; amount: number; timestamp: string; from: HopAccount; to: HopAccount }[];
 }
@@ -507,17 +509,14 @@ interface HopAccount {
   holder?: Named | null;
 }
 
-function partiesText(parties: unknown): string {
-  if (Array.isArray(parties)) return parties.map((p) => (typeof p === "object" && p ? ((p as Named).name ?? (p as Named).id) : String(p))).join("、");
-  return parties === null || parties === undefined ? "—" : fmtNumber(Number(parties));
+function partiesText(parties: Named[]): string {
+  return parties.map((p) => `${p.name ?? "—"} (${p.id})`).join("、") || "—";
 }
 
 function openChain(chainId: string, accountId: string): void {
   setHash(`#/chain/${encodeURIComponent(chainId)}/${encodeURIComponent(accountId)}`);
   setView("chain", async () => {
-    const data = await query<{ riskChains: { edges: { node: Chain }[] } }>(Q.CHAIN, { account: accountId });
-    const chain = data.riskChains.edges.map((e) => e.node).find((c) => c.id === chainId);
-    if (!chain) throw new Error(`${t("chain")} ${chainId}: ${t("noResults")}`);
+    const chain = await fetchChain(chainId, accountId);
     const hops = [...(chain.hops ?? [])].sort((x, y) => Date.parse(x.timestamp) - Date.parse(y.timestamp));
     const holder = (a: HopAccount): string => (a.holder ? `${a.holder.name ?? a.holder.id}` : "—");
     el("detail").replaceChildren(
@@ -562,6 +561,27 @@ function openChain(chainId: string, accountId: string): void {
     setFilters([]);
     showGraphInfo();
   });
+}
+
+/** A chain by id, found among the alerts of one of its accounts (the API lists chains by
+ * filter): ids first, a page at a time, then the one chain with its hops. */
+async function fetchChain(chainId: string, accountId: string): Promise<Chain> {
+  let after: string | null = null;
+  for (;;) {
+    type Page = { riskChains: { edges: { cursor: string; node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } };
+    const page: Page = await query<Page>(Q.CHAIN_IDS, { account: accountId, after });
+    const edges = page.riskChains.edges;
+    const at = edges.findIndex((e) => e.node.id === chainId);
+    if (at >= 0) {
+      const before = at > 0 ? edges[at - 1].cursor : after;
+      const data = await query<{ riskChains: { edges: { node: Chain }[] } }>(Q.CHAIN, { account: accountId, after: before });
+      const chain = data.riskChains.edges[0]?.node;
+      if (chain?.id === chainId) return chain;
+    }
+    if (!page.riskChains.pageInfo.hasNextPage) break;
+    after = page.riskChains.pageInfo.endCursor;
+  }
+  throw new Error(`${t("chain")} ${chainId}: ${t("noResults")}`);
 }
 
 function reviewForm(chain: Chain): HTMLElement {
@@ -615,7 +635,7 @@ function openAlerts(): void {
     const text = (name: string): string => String(values.get(name) ?? "").trim();
     if (text("typology")) filter.typology = text("typology");
     if (text("minScore")) filter.minScore = Number(text("minScore"));
-    if (text("status")) filter.status = [text("status")];
+    if (text("status")) filter.status = text("status");
     if (text("since")) filter.since = text("since");
     if (text("until")) filter.until = text("until");
     const data = await query<{ riskChains: { totalCount: number; edges: { node: Chain & { hops: { from: { id: string } }[] } }[] } }>(Q.ALERTS, { filter, first: 50 });
@@ -780,6 +800,10 @@ function start(): void {
     setLang((getLang() === "zh" ? "en" : "zh") as Lang);
     labelStatic();
     rerender?.();
+  });
+  el("relayout").addEventListener("click", () => {
+    clickedAt = performance.now();
+    void graph.relayout().then(showGraphInfo);
   });
   el("export-png").addEventListener("click", () => exportAs("png"));
   el("export-graphml").addEventListener("click", () => exportAs("graphml"));

@@ -53,7 +53,7 @@ export const ACCOUNT = `query Account($id: ID!) {
 
 const CHAIN_FIELDS = `id typology score hopCount status
   reasons { reason weight valueNumber valueText valueId }
-  summary { totalAmount firstAt lastAt parties }
+  summary { totalAmount firstAt lastAt parties { __typename id name } }
   reviews { status note by at }`;
 
 export const ALERTS = `query Alerts($filter: RiskChainFilter, $first: Int) {
@@ -63,8 +63,17 @@ export const ALERTS = `query Alerts($filter: RiskChainFilter, $first: Int) {
   }
 }`;
 
-export const CHAIN = `query Chain($account: ID!) {
-  riskChains(filter: {accountId: $account, minScore: 0}, first: 100) {
+/** The chain ids an account's alerts hold, a page at a time (to find one chain's cursor). */
+export const CHAIN_IDS = `query ChainIds($account: ID!, $after: String) {
+  riskChains(filter: {accountId: $account, minScore: 0}, first: 100, after: $after) {
+    edges { cursor node { id } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+
+/** One chain in full: the one after \`after\` in the account's alerts. */
+export const CHAIN = `query Chain($account: ID!, $after: String) {
+  riskChains(filter: {accountId: $account, minScore: 0}, first: 1, after: $after) {
     edges { node { ${CHAIN_FIELDS}
       hops(first: 200) {
         txId amount timestamp
@@ -75,7 +84,7 @@ export const CHAIN = `query Chain($account: ID!) {
   }
 }`;
 
-export const REVIEW = `mutation Review($id: ID!, $status: RiskChainStatus!, $note: String) {
+export const REVIEW = `mutation Review($id: ID!, $status: ChainStatus!, $note: String) {
   reviewRiskChain(id: $id, status: $status, note: $note) { id status reviews { status note by at } }
 }`;
 
