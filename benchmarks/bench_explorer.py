@@ -25,9 +25,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/api/browser.py
 sys.path.insert(0, str(Path(__file__).parent))
 
-from tests.api.browser import Server, chromium_path  # noqa: E402
+from tests.api.browser import Server, chromium_path
 
-from relgraph.store.embedded import EmbeddedStore  # noqa: E402
+from relgraph.store.embedded import EmbeddedStore
 
 RISK_KEY = "bench-risk-key-0123456789"
 IDENTIFIERS = ("device", "phone", "email", "address", "id_document")
