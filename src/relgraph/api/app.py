@@ -30,6 +30,7 @@ from relgraph.api.audit import AuditError, AuditLog, open_audit_log
 from relgraph.api.audit_request import audit_entry
 from relgraph.api.auth import KeyRing, Principal
 from relgraph.api.bodylimit import BodyLimit, max_body_bytes
+from relgraph.api.chain_reviews import ReviewLog
 from relgraph.api.context import Context
 from relgraph.api.errors import ClientError, ErrorCode, coded, error_code, error_response
 from relgraph.api.metrics import CONTENT_TYPE, Metrics, root_field
@@ -72,6 +73,8 @@ class ServiceState:
     """Worker threads that run operations off the event loop."""
     search_limit: RateLimiter = field(default_factory=lambda: RateLimiter(Settings.search_rate))
     """Searches per key and minute (``RELGRAPH_SEARCH_RATE``)."""
+    reviews: ReviewLog | None = None
+    """Alert decisions, read from and written to the data directory's journal."""
 
     def text_mac(self, text: str) -> str:
         """A search text's HMAC under the audit key (what the audit line keeps of it)."""
@@ -232,6 +235,7 @@ class RelgraphGraphQL(GraphQL[Context, None]):
             budget=self.state.budget,
             search_limit=self.state.search_limit,
             text_mac=self.state.text_mac,
+            reviews=self.state.reviews,
         )
 
 
@@ -397,4 +401,4 @@ def default_state(data_dir: Path, keys: KeyRing, audit: AuditLog | None = None) 
     """State over ``data_dir``'s audit log (by default with the development key rules)."""
     if audit is None:
         audit = open_audit_log(data_dir, AuditSettings(), production=False)
-    return ServiceState(keys=keys, audit=audit)
+    return ServiceState(keys=keys, audit=audit, reviews=ReviewLog(data_dir))

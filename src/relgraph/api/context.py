@@ -13,6 +13,7 @@ from strawberry.types import Info as _Info
 from relgraph.api.admission import CostBudget
 from relgraph.api.audit_commit import Commit
 from relgraph.api.auth import Principal
+from relgraph.api.chain_reviews import ReviewLog
 from relgraph.api.errors import LimitError, PermissionDeniedError
 from relgraph.api.ratelimit import RateLimiter
 from relgraph.api.readmodel import ReadModel
@@ -47,6 +48,8 @@ class Context:
     """Searches per key and minute (None: unlimited, as in-process tools run)."""
     text_mac: Callable[[str], str] | None = None
     """HMAC of a text under the audit key: what the audit line keeps of a search text."""
+    reviews: ReviewLog | None = None
+    """Alert decisions (None: none kept, and reviewRiskChain refuses)."""
     searches: list[str] = field(default_factory=list)
     """The HMACs of the texts this operation searched for (for the audit trail)."""
 

@@ -11,6 +11,7 @@ slice CSR arrays, so a request never touches pandas or the store.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -25,6 +26,7 @@ from relgraph.analytics.settings import TABLE as SETTINGS_TABLE
 from relgraph.analytics.settings import AnalysisSettings
 from relgraph.analytics.value import TABLE as VALUES_TABLE
 from relgraph.analytics.value import PartyValues, product_text
+from relgraph.api.chain_reviews import ReviewView
 from relgraph.api.search_index import SearchIndex
 from relgraph.graph import Projection, build_projection, graph_stats
 from relgraph.jobs.stored import Frames, stored_frames
@@ -170,6 +172,7 @@ class ReadModel:
         self.linked: Any = None
         self.audience: Any = None
         self.search: Any = None
+        self._review_view: Any = None
         """The search index (:class:`relgraph.api.search_index.SearchIndex`), built with the
         model."""
         """The campaign-audience source (:class:`relgraph.analytics.audience.AudienceSource`)."""
@@ -259,6 +262,17 @@ class ReadModel:
         alone = np.flatnonzero(codes < 0)
         codes[alone] = codes.max(initial=-1) + 1 + np.arange(len(alone))
         return codes.astype(np.int64)
+
+    def review_view(self, reviews: Sequence[Any]) -> Any:
+        """Alert decisions laid over this model's chains
+        (:class:`relgraph.api.chain_reviews.ReviewView`), rebuilt when decisions were added."""
+        view = self._review_view
+        if view is None or view.count != len(reviews):
+            table = self.results.risk_chains
+            ids = table.columns["chain_id"] if table is not None else np.zeros(0, object)
+            view = ReviewView(reviews, ids, self.results.risk_chain_hops)
+            self._review_view = view
+        return view
 
     def search_index(self) -> Any:
         """The search index (built on first use, then kept; :func:`build_read_model` builds it

@@ -3,28 +3,67 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime, tzinfo
 from enum import Enum
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import strawberry
 
 from relgraph.analytics.layering import TYPOLOGIES, check_account
 from relgraph.analytics.layering.check import CheckedChain, Hop
+from relgraph.api import chain_reviews as cr
 from relgraph.api.context import Context, Info
 from relgraph.api.errors import (
     ClientError,
+    ErrorCode,
     NotFoundError,
 )
 from relgraph.api.pagination import Connection, paginate
 from relgraph.api.parties import (
     Account,
+    Party,
     RiskReason,
     account_node,
+    party_node,
     risk_reasons,
 )
 from relgraph.config import display_zone, format_moment, moment_ms
+from relgraph.journal import JournalError
+
+
+@strawberry.enum(description="Where an alert stands in the queue.")
+class ChainStatus(Enum):
+    OPEN = cr.OPEN
+    ESCALATED = cr.ESCALATED
+    DISMISSED = cr.DISMISSED
+    REPORTED = strawberry.enum_value(
+        cr.REPORTED, description="Reported to the regulator: final, never lost."
+    )
+
+
+@strawberry.type(description="One decision on an alert.")
+class ChainReview:
+    status: ChainStatus
+    note: str | None
+    by: str = strawberry.field(description="The API key id (or cli:<user>) that decided.")
+    at: str = strawberry.field(description="When, ISO-8601 in RELGRAPH_DISPLAY_TZ.")
+    chain_id: strawberry.ID = strawberry.field(
+        description="The chain as reviewed: an earlier id when the decision followed its "
+        "chain to this one after a re-analysis."
+    )
+
+
+@strawberry.type(description="What a chain moved, when, and between whom.")
+class ChainSummary:
+    total_amount: float = strawberry.field(description="The sum of the chain's transfers.")
+    first_at: str | None
+    last_at: str | None
+    parties: list[Party] = strawberry.field(
+        description="The holders of the chain's accounts, in hop order, each once."
+    )
 
 
 @strawberry.type
@@ -54,6 +93,54 @@ class RiskChain:
     hop_count: int = strawberry.field(description="How many transfers the chain holds.")
     chain: strawberry.Private[CheckedChain]
 
+    @strawberry.field(description="Total amount, first and last transfer, parties.")
+    def summary(self, info: Info) -> ChainSummary:
+        ctx = info.context
+        m = ctx.model
+        hops = self.chain.hops
+        zone = display_zone()
+        holders: dict[str, None] = {}
+        for hop in hops:
+            for account_id in (hop.from_account, hop.to_account):
+                index = m.account_index.get(account_id)
+                if index is None:
+                    continue
+                party = m.search_index().holder(index)
+                if party >= 0:
+                    persons = len(m.person_ids)
+                    holders.setdefault(
+                        m.person_ids[party]
+                        if party < persons
+                        else m.enterprise_ids[party - persons],
+                        None,
+                    )
+        parties = [p for p in (party_node(ctx, h) for h in holders) if p is not None]
+        moments = [h.ts for h in hops]
+        return ChainSummary(
+            total_amount=round(float(sum(h.amount for h in hops)), 2),
+            first_at=format_moment(min(moments), zone) if moments else None,
+            last_at=format_moment(max(moments), zone) if moments else None,
+            parties=parties,
+        )
+
+    @strawberry.field(description="OPEN until someone reviews it (reviewRiskChain).")
+    def status(self, info: Info) -> ChainStatus:
+        return ChainStatus(cr.status_of(_history(info.context, str(self.id))))
+
+    @strawberry.field(description="Every decision on this chain, oldest first.")
+    def reviews(self, info: Info) -> list[ChainReview]:
+        zone = display_zone()
+        return [
+            ChainReview(
+                status=ChainStatus(r.status),
+                note=r.note,
+                by=r.by,
+                at=_local(r.at, zone),
+                chain_id=strawberry.ID(r.chain_id),
+            )
+            for r in _history(info.context, str(self.id))
+        ]
+
     @strawberry.field(
         description="The chain's transfers in hop order: the first `first` of them "
         f"(default {HOPS_PAGE}, at most {MAX_HOPS_LISTED}; hopCount says how many there are)."
@@ -73,6 +160,8 @@ class RiskChain:
                 timestamp=format_moment(h.ts, zone),
             )
             for h in self.chain.hops[:first]
+            # A chain kept only by a decision may name accounts no longer loaded.
+            if h.from_account in index and h.to_account in index
         ]
 
 
@@ -114,6 +203,9 @@ class RiskChainFilter:
         "timestamp (read as since is).",
     )
     account_id: strawberry.ID | None = None
+    status: ChainStatus | None = strawberry.field(
+        default=None, description="Only chains in this status (OPEN: never reviewed, or reopened)."
+    )
 
 
 @strawberry.enum
@@ -121,6 +213,96 @@ class RiskChainOrder(Enum):
     SCORE_DESC = "score_desc"
     FIRST_TS_DESC = "first_ts_desc"
     ID = "id"
+
+
+log = logging.getLogger("relgraph.api")
+
+
+class ReviewNotSavedError(ClientError):
+    """The journal refused a decision: nothing was saved (the server log says why)."""
+
+    code = ErrorCode.INTERNAL
+
+
+def _view(ctx: Context) -> cr.ReviewView:
+    reviews = ctx.reviews.snapshot() if ctx.reviews is not None else ()
+    view: cr.ReviewView = ctx.model.review_view(reviews)
+    return view
+
+
+def _history(ctx: Context, chain_id: str) -> list[cr.Review]:
+    return _view(ctx).history(chain_id)
+
+
+def _local(at: str, zone: tzinfo) -> str:
+    """A journal time (ISO-8601, UTC) in the display zone."""
+    return datetime.fromisoformat(at).astimezone(zone).isoformat(timespec="seconds")
+
+
+def _snapshot(chain: CheckedChain) -> dict[str, Any]:
+    """What a decision keeps of its chain (shown once the chain is gone)."""
+    return {
+        "typology": chain.typology,
+        "score": chain.score,
+        "reasons": chain.reasons,
+        "hops": [[h.tx_id, h.from_account, h.to_account, h.amount, h.ts] for h in chain.hops],
+    }
+
+
+def _from_snapshot(chain_id: str, snapshot: Mapping[str, Any]) -> CheckedChain:
+    return CheckedChain(
+        chain_id=chain_id,
+        typology=str(snapshot.get("typology", "")),
+        score=float(snapshot.get("score", 0.0)),
+        reasons=list(snapshot.get("reasons", [])),
+        hops=[
+            Hop(str(t), str(a), str(b), float(amount), int(ts))
+            for t, a, b, amount, ts in snapshot.get("hops", [])
+        ],
+    )
+
+
+def _orphan_chain(orphan: cr.Orphan) -> CheckedChain:
+    return _from_snapshot(orphan.chain_id, orphan.history[-1].snapshot)
+
+
+def _orphan_kept(
+    orphan: cr.Orphan, f: RiskChainFilter, since: int | None, until: int | None
+) -> bool:
+    """Whether a gone chain's decision passes the queue's filter (on the chain as reviewed)."""
+    chain = _orphan_chain(orphan)
+    moments = [h.ts for h in chain.hops] or [0]
+    return (
+        (f.status is None or cr.status_of(orphan.history) == f.status.value)
+        and (f.typology is None or chain.typology == f.typology)
+        and (f.min_score is None or chain.score >= f.min_score)
+        and (since is None or max(moments) >= since)
+        and (until is None or min(moments) <= until)
+        and (
+            f.account_id is None
+            or any(str(f.account_id) in (h.from_account, h.to_account) for h in chain.hops)
+        )
+    )
+
+
+class _Queue(Sequence[Any]):
+    """The queue's rows: the current chains' table rows, then the gone chains' decisions."""
+
+    def __init__(self, rows: np.ndarray, orphans: list[cr.Orphan]) -> None:
+        self.rows, self.orphans = rows, orphans
+
+    def __len__(self) -> int:
+        return len(self.rows) + len(self.orphans)
+
+    @overload
+    def __getitem__(self, i: int) -> Any: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Any]: ...
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self.rows)
+        return int(self.rows[i]) if i < n else self.orphans[i - n]
 
 
 def _epoch_ms(name: str, text: str | None) -> int | None:
@@ -277,8 +459,13 @@ class RiskQueries:
                 f"typology must be one of {', '.join(TYPOLOGIES)}, not {f.typology!r}."
             )
         score = table.columns["score"]
+        view = _view(ctx)
         minimum = ctx.model.alert_threshold if f.min_score is None else f.min_score
         keep = score >= minimum
+        if f.min_score is None:
+            keep |= view.reviewed  # a decided alert stays in the queue below the threshold
+        if f.status is not None:
+            keep &= view.row_status == f.status.value
         if f.typology is not None:
             keep &= table.columns["typology"] == f.typology
         since, until = _epoch_ms("since", f.since), _epoch_ms("until", f.until)
@@ -294,11 +481,70 @@ class RiskQueries:
             ].unique()
             keep &= np.isin(table.columns["chain_id"], involved)
         rows = table.select(keep, order_by.value)
+        orphans = [o for o in view.orphans if _orphan_kept(o, f, since, until)]
         m = ctx.model
 
-        def make(r: int) -> RiskChain:
-            row = table.row(int(r))
+        def make(item: int | cr.Orphan) -> RiskChain:
+            if isinstance(item, cr.Orphan):
+                ctx.touch(item.chain_id)
+                return _chain(ctx, _orphan_chain(item))
+            row = table.row(int(item))
             chain_hops = m.records_between(hops, "chain_id", str(row["chain_id"]))
             return _chain(ctx, _stored_chain(row, chain_hops))
 
-        return paginate(rows, first, after, make)
+        return paginate(_Queue(rows, orphans), first, after, make)
+
+
+def _current_chain(ctx: Context, chain_id: str) -> CheckedChain | None:
+    """The chain ``chain_id`` names now: a current chain, the chain a decision on it followed
+    to, or the chain as last reviewed when it is gone; None when nothing by that id."""
+    results = ctx.model.results
+    table, hops = results.risk_chains, results.risk_chain_hops
+    view = _view(ctx)
+    chain_id = view.current_of.get(chain_id, chain_id)
+    if table is not None and hops is not None and chain_id in table.row_of:
+        row = table.row(table.row_of[chain_id])
+        return _stored_chain(row, ctx.model.records_between(hops, "chain_id", chain_id))
+    history = view.history(chain_id)
+    if history:
+        return _from_snapshot(chain_id, history[-1].snapshot)
+    return None
+
+
+@strawberry.type
+class ReviewMutations:
+    @strawberry.mutation(
+        description="Set an alert's status with a note (risk and admin keys; audited). The "
+        "decision is written to the server's journal before the answer and follows the chain "
+        "across loads and analyses (to the chain holding at least half of its transfers); a "
+        "chain that is gone stays in riskChains with its history. REPORTED is final."
+    )
+    def review_risk_chain(
+        self, info: Info, id: strawberry.ID, status: ChainStatus, note: str | None = None
+    ) -> RiskChain:
+        ctx = info.context
+        ctx.require_risk_team("reviewRiskChain")
+        if ctx.reviews is None or not ctx.reviews.writable:
+            raise ClientError("This server keeps no journal, so decisions cannot be saved.")
+        if note is not None and len(note) > cr.MAX_NOTE:
+            raise ClientError(f"note must be at most {cr.MAX_NOTE} characters, not {len(note)}.")
+        chain = _current_chain(ctx, str(id))
+        if chain is None:
+            raise NotFoundError(f"No risk chain with id {str(id)!r}.")
+        before = cr.status_of(_history(ctx, chain.chain_id))
+        if before == cr.REPORTED and status is not ChainStatus.REPORTED:
+            raise ClientError(
+                f"Chain {chain.chain_id} was reported: its status stays REPORTED "
+                "(send status REPORTED to add a note)."
+            )
+        ctx.touch(chain.chain_id)
+        record = cr.review_record(chain.chain_id, status.value, note, _snapshot(chain))
+        try:
+            ctx.reviews.append(record, by=ctx.principal.key_id)
+        except JournalError as exc:
+            log.error("request %s: %s", ctx.request_id, exc)
+            raise ReviewNotSavedError(
+                "The decision was not saved: the server cannot write its journal; try again "
+                "later (operators: see the server log)."
+            ) from None
+        return _chain(ctx, chain)

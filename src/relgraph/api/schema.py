@@ -31,9 +31,9 @@ from relgraph.api.identity import IdentityQueries
 from relgraph.api.limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, CostLimiter
 from relgraph.api.lookups import LookupQueries
 from relgraph.api.networks import NetworkQueries
-from relgraph.api.operations import Mutation
+from relgraph.api.operations import Mutation as AdminMutations
 from relgraph.api.parties import Enterprise, Person
-from relgraph.api.risk import RiskQueries
+from relgraph.api.risk import ReviewMutations, RiskQueries
 from relgraph.api.search import SearchQueries
 
 log = logging.getLogger("relgraph.api")
@@ -51,6 +51,8 @@ Query = merge_types(
         SearchQueries,
     ),
 )
+
+Mutation = merge_types("Mutation", (AdminMutations, ReviewMutations))
 
 # One rule class each for every request: the validation cache is keyed by the rules, so
 # per-request classes (what QueryDepthLimiter/MaxAliasesLimiter build) would never hit it.

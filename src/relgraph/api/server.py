@@ -50,6 +50,8 @@ def load_model(state: ServiceState, open_store: Callable[[], Store]) -> bool:
         state.error = f"unexpected error while building the graph: {exc}"
         log.exception("cannot build the graph")
         return False
+    if state.reviews is not None:
+        state.reviews.reload()  # decisions another writer appended since
     state.model = model
     state.error = None
     settle_heap()

@@ -1,0 +1,278 @@
+"""Alert decisions: reviewRiskChain, the queue's status filter, and the decisions' rules
+across re-analyses (they follow their chain, outlive it, and REPORTED is final)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from relgraph.api import chain_reviews as cr
+from relgraph.api.auth import Principal, Role
+from relgraph.api.context import Context
+from relgraph.api.readmodel import ReadModel, build_read_model
+from relgraph.api.schema import build_schema
+from relgraph.graph import build_projection
+from relgraph.ingest import load_directory
+from relgraph.jobs.analyze import analyze
+from relgraph.journal import CHAIN_REVIEW, read
+from relgraph.store.embedded import EmbeddedStore
+from relgraph.synth import generate
+
+REVIEW = """mutation R($id: ID!, $status: ChainStatus!, $note: String) {
+  reviewRiskChain(id: $id, status: $status, note: $note) {
+    id status reviews { status note by at chainId }
+  }
+}"""
+QUEUE = """query Q($status: ChainStatus, $minScore: Float) {
+  riskChains(filter: {status: $status, minScore: $minScore}, first: 100) {
+    totalCount
+    edges { node { id status hopCount
+                   reviews { status note chainId }
+                   summary { totalAmount firstAt lastAt parties { id } } } }
+  }
+}"""
+
+
+def _execute(
+    query: str, model: ReadModel, log: cr.ReviewLog | None, role: Role = Role.RISK, **variables: Any
+) -> Any:
+    context = Context(
+        principal=Principal(role, f"k_{role.value}"),
+        model=model,
+        request_id="r-test",
+        deadline=float("inf"),
+        reviews=log,
+    )
+    return asyncio.run(
+        build_schema().execute(query, context_value=context, variable_values=variables or None)
+    )
+
+
+def _ok(result: Any) -> Any:
+    assert result.errors is None, result.errors
+    return result.data
+
+
+def _queue(model: ReadModel, log: cr.ReviewLog, **variables: Any) -> dict[str, dict[str, Any]]:
+    data = _ok(_execute(QUEUE, model, log, **variables))["riskChains"]
+    return {e["node"]["id"]: e["node"] for e in data["edges"]}
+
+
+# --- the rules, on chains written by hand -------------------------------------------------
+
+
+def _review(seq: int, chain: str, status: str, txs: list[str]) -> cr.Review:
+    hops = [[t, "A1", "A2", 100.0, 1_700_000_000_000 + i] for i, t in enumerate(txs)]
+    snapshot = {"typology": "chain", "score": 0.9, "reasons": [], "hops": hops}
+    return cr.Review(
+        seq, chain, status, f"note {seq}", "k_risk", "2026-12-01T00:00:00+00:00", snapshot
+    )
+
+
+def _hops(chains: dict[str, list[str]]) -> pd.DataFrame:
+    rows = [(c, t) for c, txs in chains.items() for t in txs]
+    return pd.DataFrame(rows, columns=["chain_id", "tx_id"])
+
+
+def _view(reviews: list[cr.Review], chains: dict[str, list[str]]) -> cr.ReviewView:
+    return cr.ReviewView(reviews, np.array(list(chains), dtype=object), _hops(chains))
+
+
+def test_a_decision_follows_to_the_chain_holding_half_its_transfers() -> None:
+    old = _review(1, "R_old", cr.ESCALATED, ["t1", "t2", "t3", "t4"])
+    view = _view([old], {"R_half": ["t3", "t4", "t9"], "R_less": ["t1", "t8"]})
+    assert view.history("R_half") == [old]
+    assert view.current_of["R_old"] == "R_half"
+    assert not view.orphans
+    assert list(view.row_status) == [cr.ESCALATED, cr.OPEN]
+
+
+def test_less_than_half_leaves_the_decision_listed_as_a_gone_chain() -> None:
+    old = _review(1, "R_old", cr.REPORTED, ["t1", "t2", "t3", "t4", "t5"])
+    view = _view([old], {"R_two": ["t1", "t2", "t8"]})
+    assert [(o.chain_id, o.history) for o in view.orphans] == [("R_old", [old])]
+    assert view.history("R_old") == [old]
+    assert list(view.row_status) == [cr.OPEN]
+
+
+def test_the_most_shared_chain_wins_and_merged_histories_keep_a_report() -> None:
+    a = _review(1, "R_a", cr.REPORTED, ["t1", "t2"])
+    b = _review(2, "R_b", cr.DISMISSED, ["t3", "t4"])
+    view = _view([a, b], {"R_one": ["t1"], "R_all": ["t1", "t2", "t3", "t4"]})
+    assert view.history("R_all") == [a, b]
+    assert cr.status_of(view.history("R_all")) == cr.REPORTED
+    assert list(view.row_status) == [cr.OPEN, cr.REPORTED]
+
+
+def test_a_later_decision_is_the_status_unless_one_reported() -> None:
+    assert cr.status_of([]) == cr.OPEN
+    assert (
+        cr.status_of([_review(1, "R", cr.ESCALATED, ["t"]), _review(2, "R", cr.DISMISSED, ["t"])])
+        == cr.DISMISSED
+    )
+
+
+# --- through the API, across a re-analysis ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("reviews")
+    generate(1_500, 7, root / "bank", "csv")
+    data = root / "data"
+    with EmbeddedStore(data) as store:
+        load_directory(root / "bank", store, data)
+        analyze(store, build_projection(store))
+    return root / "bank", data
+
+
+def _model(data: Path) -> ReadModel:
+    with EmbeddedStore(data, read_only=True) as store:
+        return build_read_model(store)
+
+
+def _reanalyse(bank: Path, data: Path, drop: set[str]) -> None:
+    """Load the bank again without the transfers ``drop``, and analyse it."""
+    transfers = pd.read_csv(bank / "transfers.csv", dtype=str, keep_default_na=False)
+    transfers[~transfers["tx_id"].isin(drop)].to_csv(bank / "transfers.csv", index=False)
+    with EmbeddedStore(data) as store:
+        load_directory(bank, store, data)
+        analyze(store, build_projection(store))
+
+
+def test_decisions_are_saved_shown_and_carried_across_a_reanalysis(
+    bank: tuple[Path, Path], tmp_path: Path
+) -> None:
+    source, data = bank
+    work, work_data = tmp_path / "bank", tmp_path / "data"
+    shutil.copytree(source, work)
+    shutil.copytree(data, work_data)
+    model = _model(work_data)
+    log = cr.ReviewLog(work_data)
+    chains = model.results.risk_chains
+    hops = model.results.risk_chain_hops
+    assert chains is not None
+    assert hops is not None
+    sizes = hops.groupby("chain_id").size()
+    above = chains.frame[chains.frame["above_threshold"]]
+    ordered = sizes[sizes.index.isin(above["chain_id"])].sort_values(ascending=False)
+    big, reported, dismissed = (str(c) for c in ordered.index[:3])
+
+    escalate = _ok(_execute(REVIEW, model, log, id=big, status="ESCALATED", note="看一下"))
+    assert escalate["reviewRiskChain"]["status"] == "ESCALATED"
+    _ok(_execute(REVIEW, model, log, id=reported, status="REPORTED", note="STR filed"))
+    _ok(_execute(REVIEW, model, log, id=dismissed, status="DISMISSED", note="payroll"))
+    # Durable: in the journal, and read back by a new server over the same directory.
+    assert [e.data["status"] for e in read(work_data, [CHAIN_REVIEW])] == [
+        "ESCALATED", "REPORTED", "DISMISSED",
+    ]  # fmt: skip
+    fresh = cr.ReviewLog(work_data)
+    queue = _queue(model, fresh)
+    assert queue[big]["status"] == "ESCALATED"
+    assert queue[big]["reviews"] == [{"status": "ESCALATED", "note": "看一下", "chainId": big}]
+    assert set(_queue(model, fresh, status="REPORTED")) == {reported}
+    assert big not in _queue(model, fresh, status="OPEN")
+
+    # REPORTED is final: another status is refused, a note is added.
+    refused = _execute(REVIEW, model, fresh, id=reported, status="DISMISSED")
+    assert "was reported: its status stays REPORTED" in refused.errors[0].message
+    _ok(_execute(REVIEW, model, fresh, id=reported, status="REPORTED", note="regulator replied"))
+
+    # Re-analysis: the big chain loses one transfer (a new id, most transfers shared), the
+    # reported chain loses all of them (gone).
+    big_txs = hops.loc[hops["chain_id"] == big, "tx_id"].tolist()
+    reported_txs = set(hops.loc[hops["chain_id"] == reported, "tx_id"])
+    _reanalyse(work, work_data, {big_txs[-1]} | reported_txs)
+    after = _model(work_data)
+    log = cr.ReviewLog(work_data)
+    queue = _queue(after, log)
+    assert big not in after.results.risk_chains.row_of, "the big chain changed id"
+    (followed,) = [c for c in queue.values() if c["reviews"] and c["reviews"][0]["chainId"] == big]
+    assert followed["status"] == "ESCALATED"
+    now = after.results.risk_chain_hops
+    assert now is not None
+    shared = set(big_txs) & set(now.loc[now["chain_id"] == followed["id"], "tx_id"])
+    assert 2 * len(shared) >= len(big_txs)
+    gone = queue[reported]
+    assert gone["status"] == "REPORTED"
+    assert [r["note"] for r in gone["reviews"]] == ["STR filed", "regulator replied"]
+    assert gone["hopCount"] == len(reported_txs)
+    assert gone["summary"]["firstAt"] <= gone["summary"]["lastAt"]
+    assert set(_queue(after, log, status="REPORTED")) == {reported}
+    # A decision can be made on the chain by the id it was reviewed under.
+    moved = _ok(_execute(REVIEW, after, log, id=big, status="DISMISSED", note="explained"))
+    assert moved["reviewRiskChain"]["id"] == followed["id"]
+    assert [r["status"] for r in moved["reviewRiskChain"]["reviews"]] == ["ESCALATED", "DISMISSED"]
+
+
+def test_the_summary_adds_the_hops_and_names_their_holders(bank: tuple[Path, Path]) -> None:
+    model = _model(bank[1])
+    queue = _queue(model, cr.ReviewLog(None))
+    chain = next(iter(queue.values()))
+    hops = model.results.risk_chain_hops
+    assert hops is not None
+    mine = hops[hops["chain_id"] == chain["id"]]
+    assert chain["summary"]["totalAmount"] == pytest.approx(mine["amount"].sum(), abs=0.01)
+    holders = {
+        h.get("id")
+        for a in set(mine["from_account"]) | set(mine["to_account"])
+        for h in [_holder(model, a)]
+    }
+    assert {p["id"] for p in chain["summary"]["parties"]} == holders - {None}
+
+
+def _holder(model: ReadModel, account: str) -> dict[str, Any]:
+    index = model.account_index[account]
+    person, enterprise = model.account_person[index], model.account_enterprise[index]
+    if person >= 0:
+        return {"id": model.person_ids[person]}
+    if enterprise >= 0:
+        return {"id": model.enterprise_ids[enterprise]}
+    return {}
+
+
+@pytest.mark.parametrize("role", [Role.ANALYST, Role.CAMPAIGN])
+def test_only_risk_and_admin_keys_review(
+    bank: tuple[Path, Path], tmp_path: Path, role: Role
+) -> None:
+    model = _model(bank[1])
+    chain = str(model.results.risk_chains.columns["chain_id"][0])
+    result = _execute(REVIEW, model, cr.ReviewLog(tmp_path), role, id=chain, status="ESCALATED")
+    assert result.errors[0].extensions["code"] == "FORBIDDEN"
+    assert not list(read(tmp_path))
+
+
+def test_an_unknown_chain_and_a_long_note_are_refused(
+    bank: tuple[Path, Path], tmp_path: Path
+) -> None:
+    model = _model(bank[1])
+    log = cr.ReviewLog(tmp_path)
+    missing = _execute(REVIEW, model, log, id="R0000", status="ESCALATED")
+    assert missing.errors[0].extensions["code"] == "NOT_FOUND"
+    chain = str(model.results.risk_chains.columns["chain_id"][0])
+    long = _execute(REVIEW, model, log, id=chain, status="OPEN", note="x" * 2_001)
+    assert "note must be at most 2000 characters" in long.errors[0].message
+    assert not list(read(tmp_path))
+
+
+def test_journal_entries_hold_the_chain_as_reviewed(
+    bank: tuple[Path, Path], tmp_path: Path
+) -> None:
+    model = _model(bank[1])
+    chain = str(model.results.risk_chains.columns["chain_id"][0])
+    _ok(_execute(REVIEW, model, cr.ReviewLog(tmp_path), id=chain, status="ESCALATED"))
+    (entry,) = read(tmp_path)
+    hops = model.results.risk_chain_hops
+    assert hops is not None
+    assert entry.by == "k_risk"
+    assert [h[0] for h in entry.data["chain"]["hops"]] == hops.loc[
+        hops["chain_id"] == chain, "tx_id"
+    ].tolist()
+    assert json.dumps(entry.data)  # plain JSON
