@@ -622,7 +622,7 @@ function historyTable(reviews: Review[]): HTMLElement {
 function openAlerts(): void {
   const form = h("form", { class: "filters", "data-testid": "alert-filters" },
     h("label", {}, `${t("typology")} `, h("input", { name: "typology", type: "text", size: 12 })),
-    h("label", {}, `${t("minScore")} `, h("input", { name: "minScore", type: "number", step: "0.05", min: "0", max: "1", size: 5 })),
+    h("label", {}, `${t("minScore")} `, h("input", { name: "minScore", type: "number", step: "any", min: "0", size: 5 })),
     h("label", {}, `${t("status")} `, h("select", { name: "status" }, h("option", { value: "" }, t("any")), ...STATUSES.map((s) => h("option", { value: s }, tr(s))))),
     h("label", {}, `${t("since")} `, h("input", { name: "since", type: "date" })),
     h("label", {}, `${t("until")} `, h("input", { name: "until", type: "date" })),
