@@ -64,7 +64,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # The neo4j-marked tests share one server and empty its database: they run apart, in one process.
-unit: $(STAMP) $(LINT_STAMP)
+unit: $(STAMP) $(LINT_STAMP) $(WEB_STAMP)
 	$(BIN)/pytest -n 2 -q -m 'not neo4j and not browser'
 
 # Starts (building with `make neo4j` if needed) one server for the session; without Java 17 and

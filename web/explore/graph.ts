@@ -41,6 +41,7 @@ const STYLE: cytoscape.StylesheetJson = [
       label: "data(label)",
       "font-size": 10,
       "text-valign": "bottom",
+      "text-wrap": "wrap",
       "text-margin-y": 3,
       width: 18,
       height: 18,

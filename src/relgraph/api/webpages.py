@@ -42,9 +42,9 @@ NOT_BUILT = (
 )
 
 
-def page(name: str, static_dir: Path = STATIC_DIR) -> Response:
+def page(name: str, static_dir: Path | None = None) -> Response:
     """The HTML of a bundled page (``explore`` or ``graphiql``), or a 404 saying how to build it."""
-    path = static_dir / name / "index.html"
+    path = (static_dir or STATIC_DIR) / name / "index.html"
     try:
         html = path.read_text("utf-8")
     except FileNotFoundError:
@@ -74,8 +74,9 @@ class Assets:
         await self.files(scope, receive, send_with_headers)  # type: ignore[arg-type]
 
 
-def routes(static_dir: Path = STATIC_DIR) -> list[BaseRoute]:
+def routes(static_dir: Path | None = None) -> list[BaseRoute]:
     """``/explore`` (the page) and ``/static`` (its files and GraphiQL's); no key needed."""
+    static_dir = static_dir or STATIC_DIR
 
     async def explore(_: Request) -> Response:
         return page("explore", static_dir)
