@@ -543,21 +543,25 @@ function openChain(chainId: string, accountId: string): void {
       reviewForm(chain),
       h("div", { id: "side" }),
     );
-    // Accounts left to right in the order the money reaches them.
-    const order = new Map<string, number>();
-    for (const hop of hops) for (const a of [hop.from, hop.to]) if (!order.has(a.id)) order.set(a.id, order.size);
+    // Accounts in columns by how many hops the money took to reach them (first reach, in time
+    // order), placed directly: no layout to compute for a chain of hundreds of accounts.
+    const depth = new Map<string, number>();
     const accounts = new Map<string, HopAccount>();
-    for (const hop of hops) for (const a of [hop.from, hop.to]) accounts.set(a.id, a);
+    for (const hop of hops) {
+      if (!depth.has(hop.from.id)) depth.set(hop.from.id, 0);
+      if (!depth.has(hop.to.id)) depth.set(hop.to.id, (depth.get(hop.from.id) ?? 0) + 1);
+      accounts.set(hop.from.id, hop.from);
+      accounts.set(hop.to.id, hop.to);
+    }
+    const rows = new Map<number, number>();
     const nodes: NodeData[] = [...accounts.values()].map((a) => {
-      const column = order.get(a.id) ?? 0;
-      return { id: `a:${a.id}`, kind: "account", label: `${a.id}\n${holder(a)}`, accountId: a.id, tip: `${a.id} · ${holder(a)}`, position: { x: column * 160, y: (column % 2) * 80 } } as NodeData;
+      const column = depth.get(a.id) ?? 0;
+      const row = rows.get(column) ?? 0;
+      rows.set(column, row + 1);
+      return { id: `a:${a.id}`, kind: "account", label: `${a.id}\n${holder(a)}`, accountId: a.id, tip: `${a.id} · ${holder(a)}`, position: { x: column * 220, y: row * 70 } } as NodeData;
     });
     const edges: EdgeData[] = hops.map((hop, i) => ({ id: `t:${hop.txId}`, source: `a:${hop.from.id}`, target: `a:${hop.to.id}`, kind: "hop", label: `#${i + 1} ${fmtMoney(hop.amount)}`, tip: `#${i + 1} ${fmtDateTime(hop.timestamp)} · ${fmtMoney(hop.amount)} · ${hop.txId}` }));
-    await graph.draw(
-      nodes.map((n) => ({ ...n })),
-      edges,
-      { layout: "breadthfirst", onTap: expand, onHover: hover },
-    );
+    await graph.draw(nodes, edges, { layout: "preset", onTap: expand, onHover: hover });
     setFilters([]);
     showGraphInfo();
   });
