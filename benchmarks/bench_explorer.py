@@ -6,8 +6,8 @@ every run in a fresh browser context (nothing cached):
 
 1. navigation until the key box accepts input, then sign-in until the search box does;
 2. a click on a search hit until the largest hidden network is drawn and laid out;
-3. a click on an alert with 200 hops until its money-flow view (~200 account nodes) is laid
-   out, and a click on "force layout" until cose has laid those nodes out again.
+3. opening an alert with 200 hops until its money-flow view (~200 account nodes) is drawn,
+   and a click on "force layout" until cose has laid those nodes out again.
 
     make web && .venv/bin/python benchmarks/bench_explorer.py --runs 7
 """
@@ -133,7 +133,7 @@ def one_run(
 
     page.evaluate(f"location.hash = '#/chain/{chain}/{account}'")
     drawn(page, chain_nodes)
-    record(f"open → {chain_nodes}-node money flow laid out (breadthfirst)", since_click(page))
+    record(f"open → {chain_nodes}-node money flow drawn (placed by hop depth)", since_click(page))
     record(f"  of which layout ({chain_nodes} nodes)", layout_ms(page))
     layouts = page.evaluate("window.relgraphExplorer.graph.layouts")
     page.get_by_test_id("relayout").click()

@@ -104,7 +104,7 @@ export class GraphView {
       elements: toElements(nodes, edges),
       style: STYLE,
       minZoom: 0.1,
-      maxZoom: 4,
+      maxZoom: 1.5, // a drawing of three nodes is not blown up to fill the panel
     });
     this.cy = cy;
     cy.on("tap", "node", (event) => options.onTap?.(event.target.data() as NodeData));

@@ -369,7 +369,7 @@ export function networkElements(network: Network): { nodes: NodeData[]; edges: E
         const id = `i:${e.kind}:${e.ref}`;
         if (!seen.has(id)) {
           seen.add(id);
-          nodes.push({ id, kind: e.kind, label: e.ref, tip: `${tr(e.kind)} ${e.ref}${e.count ? ` · ${e.count}` : ""}${e.weight !== null ? ` · ${t("strength")} ${fmtNumber(e.weight)}` : ""}` });
+          nodes.push({ id, kind: e.kind, label: shorten(e.ref), tip: `${tr(e.kind)} ${e.ref}${e.count ? ` · ${e.count}` : ""}${e.weight !== null ? ` · ${t("strength")} ${fmtNumber(e.weight)}` : ""}` });
         }
         for (const p of [a, b]) edges.push({ id: `${p}|${id}`, source: p, target: id, kind: e.kind, strength: e.weight ?? link.strength, tip: summary });
       } else {
@@ -378,6 +378,11 @@ export function networkElements(network: Network): { nodes: NodeData[]; edges: E
     }
   }
   return { nodes, edges };
+}
+
+/** Long identifiers (addresses) shortened on the drawing; the tip has them whole. */
+function shorten(text: string, max = 16): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 async function drawNetwork(personId: string): Promise<void> {
