@@ -276,3 +276,31 @@ def test_journal_entries_hold_the_chain_as_reviewed(
         hops["chain_id"] == chain, "tx_id"
     ].tolist()
     assert json.dumps(entry.data)  # plain JSON
+
+
+def test_a_review_over_http_is_audited_and_journaled(state: Any) -> None:
+    import httpx
+
+    from relgraph.api.app import create_app
+
+    from .conftest import KEYS
+
+    model = state.model
+    chain = str(model.results.risk_chains.columns["chain_id"][0])
+
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=create_app(state))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.post(
+                "/graphql",
+                json={"query": REVIEW, "variables": {"id": chain, "status": "ESCALATED"}},
+                headers={"Authorization": f"Bearer {KEYS[Role.RISK]}"},
+            )
+
+    answer = asyncio.run(go()).json()
+    assert answer["data"]["reviewRiskChain"]["status"] == "ESCALATED"
+    (line,) = [json.loads(x) for x in state.audit.path.read_text().splitlines()]
+    assert (line["fields"], line["outcome"], line["role"]) == (["reviewRiskChain"], "ok", "risk")
+    assert chain in line["ids"]
+    (entry,) = read(state.audit.path.parent)
+    assert (entry.data["chain_id"], entry.by) == (chain, line["key_id"])

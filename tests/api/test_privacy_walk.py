@@ -123,6 +123,12 @@ def bank(model: ReadModel) -> tuple[ReadModel, list[tuple[str, str]]]:
         ("campaignAudience", "(criteria: {unit: HOUSEHOLD}, first: 10)"),
         ("campaignAudience", "(criteria: {unit: CORPORATE_GROUP}, first: 10)"),
         ("graphStats", ""),
+        # Search by what each role might hold: a phone (refused to campaign keys, so it
+        # finds nothing for them), a name, an account and a household id.
+        ("search", f'(text: "{model.record["phone"][with_email[0]]}", first: 5)'),
+        ("search", f'(text: "{model.record["name"][with_email[0]]}", first: 5)'),
+        ("search", f'(text: "{account}", first: 5)'),
+        ("search", f'(text: "{household}", first: 5)'),
         # Errors: what a refused or mistaken call says must not carry an identifier either.
         ("customer", '(id: "P-nobody")'),
         ("linkedAccounts", f'(accountId: "{account}", maxHops: 9)'),

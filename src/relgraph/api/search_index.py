@@ -19,7 +19,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -63,7 +63,7 @@ class KeyTable:
 
     def __init__(
         self,
-        keys: Sequence[Any],
+        keys: Sequence[Any] | npt.NDArray[Any],
         owners: Sequence[int] | npt.NDArray[np.integer[Any]],
         rank: Sequence[int] | None = None,
     ) -> None:
@@ -118,6 +118,11 @@ class KeyTable:
         return owners[first], rank[first]
 
 
+def _distinct(owners: I64) -> I64:
+    """``owners`` without repeats (an exact key has one owner or a few: skip the sort)."""
+    return owners if len(owners) < 2 else np.unique(owners)
+
+
 @dataclass(frozen=True)
 class Hit:
     """One search result: what it matched on and what it names."""
@@ -127,6 +132,29 @@ class Hit:
     """A person index, or (number of persons + an enterprise index); -1 for none."""
     account: int = -1
     household: str | None = None
+
+
+class Hits(Sequence[Hit]):
+    """A search's hits: the few found by an identifier, then the names' owners as an array,
+    made into :class:`Hit` only for the page asked for (a surname can match thousands)."""
+
+    def __init__(self, exact: list[Hit], names: I64) -> None:
+        self.exact, self.names = exact, names
+
+    def __len__(self) -> int:
+        return len(self.exact) + len(self.names)
+
+    @overload
+    def __getitem__(self, i: int) -> Hit: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Hit]: ...
+    def __getitem__(self, i: int | slice) -> Hit | list[Hit]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        n = len(self.exact)
+        return self.exact[i] if i < n else Hit(NAME, party=int(self.names[i - n]))
 
 
 def _readings(chars: Iterable[str]) -> dict[str, list[str]]:
@@ -184,13 +212,24 @@ def _latin_keys(names: pd.Series) -> tuple[list[str], list[int], list[int]]:
 
 
 def name_table(names: pd.Series) -> KeyTable:
-    """The name keys of normalised ``names`` (index: the owner of each)."""
+    """The name keys of normalised ``names`` (index: the owner of each).
+
+    Keys are made once per distinct name (many people share one), then joined to every
+    owner of that name.
+    """
     names = names.dropna().astype(str)
     names = names[names != ""]
-    han = names.str.contains(_HAN.pattern, regex=True)
-    keys, owners, ranks = _hanzi_keys(names[han])
-    more = _latin_keys(names[~han])
-    return KeyTable(keys + more[0], owners + more[1], ranks + more[2])
+    codes, uniques = pd.factorize(names)
+    distinct = pd.Series(uniques, dtype=object)
+    han = distinct.str.contains(_HAN.pattern, regex=True)
+    keys, of, ranks = _hanzi_keys(distinct[han])
+    more = _latin_keys(distinct[~han])
+    made = pd.DataFrame({"name": of + more[1], "key": keys + more[0], "rank": ranks + more[2]})
+    owned = pd.DataFrame({"owner": names.index.to_numpy(np.int64), "name": codes})
+    joined = owned.merge(made, on="name")
+    return KeyTable(
+        joined["key"].to_numpy(object), joined["owner"].to_numpy(np.int64), joined["rank"].tolist()
+    )
 
 
 def name_query(text: str) -> str:
@@ -236,7 +275,8 @@ class SearchIndex:
             np.concatenate([record_person, np.arange(persons)]),
         )
         self.account_ids = KeyTable(list(model.account_ids), np.arange(len(model.account_ids)))
-        self.household_ids = sorted(model.results.household_members)
+        households = sorted(model.results.household_members)
+        self.household_ids = KeyTable(households, np.arange(len(households)))
         self._account_person = model.account_person
         self._account_enterprise = model.account_enterprise
 
@@ -248,47 +288,50 @@ class SearchIndex:
         enterprise = int(self._account_enterprise[account])
         return -1 if enterprise < 0 else self.persons + enterprise
 
-    def find(self, text: str, kinds: Sequence[str]) -> list[Hit]:
+    def find(self, text: str, kinds: Sequence[str]) -> Hits:
         """Hits for ``text`` among ``kinds``, in :data:`KINDS` order then by rank; a party
         found by several kinds is listed once, under the first."""
         raw = text.strip()
-        hits: list[Hit] = []
+        exact: list[Hit] = []
         seen: set[tuple[int, int, str | None]] = set()
-
-        def add(hit: Hit) -> None:
-            key = (hit.party, hit.account, hit.household)
-            if key not in seen:
-                seen.add(key)
-                hits.append(hit)
-
+        names = np.zeros(0, np.int64)
         wanted = set(kinds)
         for kind in KINDS:
             if kind not in wanted:
                 continue
             if kind == ACCOUNT_ID:
-                for account in self.account_ids.exact(raw).tolist():
-                    add(Hit(kind, party=self.holder(account), account=account))
+                found = [
+                    Hit(kind, party=self.holder(a), account=a)
+                    for a in self.account_ids.exact(raw).tolist()
+                ]
+            elif kind == HOUSEHOLD_ID:
+                found = [Hit(kind, household=raw)] if len(self.household_ids.exact(raw)) else []
+            elif kind == NAME:
+                names = self._parties(kind, raw)
                 continue
-            if kind == HOUSEHOLD_ID:
-                at = int(np.searchsorted(self.household_ids, raw)) if self.household_ids else 0
-                if at < len(self.household_ids) and self.household_ids[at] == raw:
-                    add(Hit(kind, household=raw))
-                continue
-            for party in self._parties(kind, raw).tolist():
-                add(Hit(kind, party=party))
-        return hits
+            else:
+                found = [Hit(kind, party=p) for p in self._parties(kind, raw).tolist()]
+            for hit in found:
+                key = (hit.party, hit.account, hit.household)
+                if key not in seen:
+                    seen.add(key)
+                    exact.append(hit)
+        if exact and len(names):
+            # A party an identifier found is not listed again under its name.
+            names = names[~np.isin(names, [h.party for h in exact if h.account < 0])]
+        return Hits(exact, names)
 
     def _parties(self, kind: str, raw: str) -> I64:
         if kind == CUSTOMER_ID:
-            return np.unique(self.customer_ids.exact(raw))
+            return _distinct(self.customer_ids.exact(raw))
         if kind == PHONE:
-            return np.unique(self.phone.exact(normal_form.phone(raw)))
+            return _distinct(self.phone.exact(normal_form.phone(raw)))
         if kind == EMAIL:
-            return np.unique(self.email.exact(normal_form.email(raw)))
+            return _distinct(self.email.exact(normal_form.email(raw)))
         if kind == ID_NUMBER:
-            return np.unique(self.id_number.exact(normal_form.id_number(raw)))
+            return _distinct(self.id_number.exact(normal_form.id_number(raw)))
         if kind == CREDIT_CODE:
-            return np.unique(self.credit_code.exact(normal_form.credit_code(raw)))
+            return _distinct(self.credit_code.exact(normal_form.credit_code(raw)))
         query = name_query(raw)
         if not _HAN.search(query) and len(query) < MIN_LATIN_NAME:
             return np.zeros(0, np.int64)

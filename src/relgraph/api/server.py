@@ -25,6 +25,7 @@ from relgraph.api.locks import hold_serve_lock
 from relgraph.api.ratelimit import RateLimiter
 from relgraph.api.readmodel import build_read_model
 from relgraph.config import AuditSettings, Settings
+from relgraph.journal import JournalError
 from relgraph.store.base import Store, StoreError
 
 log = logging.getLogger("relgraph.api")
@@ -42,7 +43,9 @@ def load_model(state: ServiceState, open_store: Callable[[], Store]) -> bool:
     try:
         with open_store() as store:
             model = build_read_model(store)
-    except (StoreError, OSError) as exc:
+        if state.reviews is not None:
+            state.reviews.reload()  # decisions another writer appended since
+    except (StoreError, OSError, JournalError) as exc:
         state.error = str(exc)
         log.error("cannot build the graph: %s", exc)
         return False
@@ -50,8 +53,6 @@ def load_model(state: ServiceState, open_store: Callable[[], Store]) -> bool:
         state.error = f"unexpected error while building the graph: {exc}"
         log.exception("cannot build the graph")
         return False
-    if state.reviews is not None:
-        state.reviews.reload()  # decisions another writer appended since
     state.model = model
     state.error = None
     settle_heap()
@@ -157,6 +158,8 @@ def serve(
         No usable audit key (production needs one; see ``audit_key``).
     AuditError
         The audit log and its anchor disagree.
+    JournalError
+        The journal (alert decisions) is damaged.
     """
     hold_serve_lock(data_dir)  # held until the process exits
     audit_log = open_audit_log(data_dir, audit or AuditSettings(), production=production)

@@ -148,6 +148,7 @@ def serve_api(settings: Settings, host: str, port: int, keys: KeyRing) -> None:
     check_servable(settings)
     from relgraph.api.audit import AuditError
     from relgraph.api.locks import LockedError
+    from relgraph.journal import JournalError
 
     try:
         run_server(
@@ -161,7 +162,7 @@ def serve_api(settings: Settings, host: str, port: int, keys: KeyRing) -> None:
             audit=settings.audit,
             search_rate=settings.search_rate,
         )
-    except (ConfigError, AuditError, LockedError) as exc:
+    except (ConfigError, AuditError, LockedError, JournalError) as exc:
         fail(str(exc))
 
 
