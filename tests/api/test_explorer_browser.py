@@ -202,6 +202,16 @@ def test_network_draws_members_and_shared_identifiers_and_expands_on_click(
     wait_for_nodes(page, expected)
     page.screenshot(path=shots / "network.png")
 
+    # Hovering a shared identifier names it, with how many share it.
+    identifier = page.evaluate(
+        "window.relgraphExplorer.graph.nodeIds().find(id => id.startsWith('i:'))"
+    )
+    assert identifier, "the network should share an identifier"
+    at = page.evaluate(f"window.relgraphExplorer.graph.pagePosition({identifier!r})")
+    page.mouse.move(at["x"], at["y"])
+    ref = identifier.split(":", 2)[2]
+    page.locator("#tip").filter(has_text=ref).wait_for()
+
     # Filtering out one evidence kind hides the identifiers only it tied in.
     kinds = page.locator("#filters input[type=checkbox]")
     assert kinds.count() >= 1
