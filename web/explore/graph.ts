@@ -184,7 +184,8 @@ export class GraphView {
   }
 
   visibleNodeCount(): number {
-    return this.cy?.nodes(":visible").length ?? 0;
+    // By class, not :visible, which follows the style only once it is brought up to date.
+    return this.cy?.nodes().not(".hidden").length ?? 0;
   }
 
   /** Where a node is drawn, in page coordinates (for tests that click it). */
