@@ -17,6 +17,12 @@ export default defineConfig({
     // Reproducible file names (content hashes) and no source maps in the wheel.
     sourcemap: false,
     rollupOptions: {
+      // GraphiQL's UI packages mark themselves "use client" (a React Server Components hint
+      // that means nothing in a plain bundle): not worth a warning per module on every build.
+      onwarn(warning, warn) {
+        if (warning.code === "MODULE_LEVEL_DIRECTIVE") return;
+        warn(warning);
+      },
       input: {
         explore: resolve(__dirname, "explore/index.html"),
         graphiql: resolve(__dirname, "graphiql/index.html"),
