@@ -38,7 +38,7 @@ ROLE_SHOWN = {
 IDENTIFIERS = {"device", "phone", "email", "address", "id_document"}
 
 NETWORK = """query($id: ID!) { hiddenNetwork(customerId: $id) {
-  members { id } links { a { id } b { id } evidence { kind ref } } } }"""
+  members { id } links { a { id } b { id } evidence { kind ref } } suppressed { ref } } }"""
 
 
 @pytest.fixture(scope="module")
@@ -120,15 +120,15 @@ def wait_for_nodes(page: Any, count: int) -> None:
 
 
 def expected_network_nodes(network: dict[str, Any]) -> int:
-    """The page draws each member and each shared identifier once (family, enterprise and
-    transfer ties are links, not nodes)."""
+    """The page draws each member, each shared identifier and each suppressed (public) one
+    once (family, enterprise and transfer ties are links, not nodes)."""
     identifiers = {
         (e["kind"], e["ref"])
         for link in network["links"]
         for e in link["evidence"]
         if e["kind"] in IDENTIFIERS
     }
-    return len(network["members"]) + len(identifiers)
+    return len(network["members"]) + len(identifiers) + len(network["suppressed"])
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -220,7 +220,7 @@ def test_network_draws_members_and_shared_identifiers_and_expands_on_click(
     hidden = {
         (e["kind"], e["ref"]) for link in network["links"] for e in link["evidence"]
         if e["kind"] == first_kind and e["kind"] in IDENTIFIERS
-    }  # fmt: skip
+    } | ({s["ref"] for s in network["suppressed"]} if first_kind == "suppressed" else set())  # fmt: skip
     visible = page.evaluate("window.relgraphExplorer.graph.visibleNodeCount()")
     assert visible == expected - len(hidden)
     kinds.first.check()

@@ -353,6 +353,7 @@ interface Network {
   size: number;
   members: Named[];
   links: { a: { id: string }; b: { id: string }; strength: number; evidence: { kind: string; ref: string; weight: number | null; count: number | null }[] }[];
+  suppressed: { kind: string; ref: string; persons: number; usedBy: string[] }[];
 }
 
 /** Persons, the identifiers they share as nodes of their own, and the other ties as links. */
@@ -376,6 +377,12 @@ export function networkElements(network: Network): { nodes: NodeData[]; edges: E
         edges.push({ id: `${a}|${b}|${e.kind}|${e.ref}`, source: a, target: b, kind: e.kind, label: tr(e.kind), strength: link.strength, tip: summary });
       }
     }
+  }
+  // Public identifiers (a branch kiosk): drawn apart, dotted, and named as not evidence.
+  for (const s of network.suppressed) {
+    const id = `s:${s.kind}:${s.ref}`;
+    nodes.push({ id, kind: "suppressed", label: `${shorten(s.ref)} ⊘`, tip: `${tr(s.kind)} ${s.ref} · ${fmtNumber(s.persons)} · ${t("suppressed")}` });
+    for (const person of s.usedBy) edges.push({ id: `p:${person}|${id}`, source: `p:${person}`, target: id, kind: "suppressed", strength: 0, tip: `${tr(s.kind)} ${s.ref}: ${t("suppressed")}` });
   }
   return { nodes, edges };
 }

@@ -40,6 +40,7 @@ export const NETWORK = `query Network($id: ID!) {
     id size
     members { id name }
     links { a { id } b { id } strength evidence { kind ref weight count } }
+    suppressed { kind ref persons usedBy }
   }
 }`;
 
