@@ -1,9 +1,19 @@
 # The relgraph API. `docker compose up` runs it against Neo4j 5 LTS with GDS (docker-compose.yml).
+# The explorer and GraphiQL: npm packages pinned in web/package-lock.json, bundled by Vite into
+# src/relgraph/api/static (what `make web` does), then packaged into the wheel below.
+FROM node:20-slim AS web
+WORKDIR /build/web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web ./
+RUN npm run build
+
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml setup.py README.md requirements.lock ./
 COPY src ./src
 COPY cypher ./cypher
+COPY --from=web /build/src/relgraph/api/static ./src/relgraph/api/static
 # The lock pins every version (constraints: the image takes the runtime dependencies only).
 RUN pip install --no-cache-dir -c requirements.lock . && useradd --system --uid 10001 relgraph \
     && mkdir -p /var/lib/relgraph && chown relgraph /var/lib/relgraph

@@ -14,7 +14,14 @@ NEO4J_STAMP := $(NEO4J_SERVER)/target/.built
 KAFKA_SERVER := tools/kafka-server
 KAFKA_STAMP := $(KAFKA_SERVER)/target/.built
 
-.PHONY: demo test lint typecheck unit neo4j neo4j-tests kafka kafka-tests install clean bench eval lock
+# The explorer page and GraphiQL: npm packages pinned in web/package-lock.json, bundled by Vite
+# into src/relgraph/api/static (shipped in the wheel, not committed). Needs node and npm.
+WEB_STAMP := src/relgraph/api/static/.built
+WEB_SOURCES := web/package.json web/package-lock.json web/tsconfig.json web/vite.config.ts \
+	$(wildcard web/explore/* web/graphiql/*)
+
+.PHONY: demo test lint typecheck unit neo4j neo4j-tests kafka kafka-tests browser-tests web install
+.PHONY: clean bench eval lock
 
 # Installs exactly the pinned, hashed versions of requirements.lock, then relgraph itself.
 $(STAMP): pyproject.toml setup.py requirements.lock
@@ -49,9 +56,16 @@ $(KAFKA_STAMP): $(KAFKA_SERVER)/pom.xml $(wildcard $(KAFKA_SERVER)/src/main/java
 
 kafka: $(KAFKA_STAMP)
 
-install: $(STAMP) $(LINT_STAMP)
+$(WEB_STAMP): $(WEB_SOURCES)
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	cd web && npm run --silent build -- --logLevel warn
+	touch $(WEB_STAMP)
 
-demo: $(STAMP)
+web: $(WEB_STAMP)
+
+install: $(STAMP) $(LINT_STAMP) $(WEB_STAMP)
+
+demo: $(STAMP) $(WEB_STAMP)
 	$(BIN)/relgraph demo
 
 lint: $(STAMP)
@@ -62,8 +76,8 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # The neo4j-marked tests share one server and empty its database: they run apart, in one process.
-unit: $(STAMP) $(LINT_STAMP)
-	$(BIN)/pytest -n 2 -q -m 'not neo4j and not kafka'
+unit: $(STAMP) $(LINT_STAMP) $(WEB_STAMP)
+	$(BIN)/pytest -n 2 -q -m 'not neo4j and not kafka and not browser'
 
 # Starts (building with `make neo4j` if needed) one server for the session; without Java 17 and
 # Maven the tests are skipped, unless RELGRAPH_REQUIRE_NEO4J=1 (CI), which makes that a failure.
@@ -77,7 +91,16 @@ kafka-tests: $(STAMP)
 	@if command -v java >/dev/null && command -v mvn >/dev/null; then $(MAKE) --no-print-directory kafka; fi
 	$(BIN)/pytest -q -m kafka
 
-test: lint typecheck unit neo4j-tests kafka-tests
+
+# The explorer in headless Chromium: Debian's chromium (installed here with apt when missing and
+# this is root), driven by Playwright for Python. Without a browser the tests are skipped, unless
+# RELGRAPH_REQUIRE_BROWSER=1 (CI), which makes that a failure.
+browser-tests: $(STAMP) $(WEB_STAMP)
+	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
+		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	$(BIN)/pytest -q -m browser
+
+test: lint typecheck unit neo4j-tests kafka-tests browser-tests
 
 # The scoreboard (not part of `make test`): validate on the synthetic, independent and FEBRL
 # datasets with default settings; rewrites benchmarks/EVAL.md. About 15 minutes here.
@@ -87,4 +110,5 @@ eval: $(STAMP)
 
 clean:
 	rm -rf $(VENV) tools/cypher-lint/node_modules relgraph-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf web/node_modules src/relgraph/api/static
 	rm -rf $(NEO4J_SERVER)/target $(KAFKA_SERVER)/target

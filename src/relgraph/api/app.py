@@ -1,4 +1,5 @@
-"""The ASGI application: ``/graphql`` behind API keys, ``/healthz``, ``/readyz``, ``/metrics``."""
+"""The ASGI application: ``/graphql`` behind API keys, ``/healthz``, ``/readyz``, ``/metrics``,
+and the browser pages (``/explore``, GraphiQL on ``GET /graphql``) that need none."""
 
 from __future__ import annotations
 
@@ -44,6 +45,8 @@ from relgraph.api.ratelimit import RateLimiter
 from relgraph.api.readmodel import ReadModel
 from relgraph.api.requestbody import decode_request_body
 from relgraph.api.schema import build_schema
+from relgraph.api.webpages import page
+from relgraph.api.webpages import routes as page_routes
 from relgraph.api.worker_pool import WorkerPool
 from relgraph.config import AuditSettings, Settings
 from relgraph.journal.decisions import DecisionBook
@@ -214,6 +217,11 @@ class RelgraphGraphQL(GraphQL[Context, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         return decode_request_body(data)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # The bundled GraphiQL (relgraph.api.webpages), not Strawberry's page: that one loads
+        # its scripts from a public CDN and persists the Authorization header in the browser.
+        return page("graphiql")
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -410,6 +418,7 @@ def create_app(state: ServiceState, *, production: bool = False) -> Starlette:
             Route("/readyz", readyz),
             Route("/metrics", metrics),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            *page_routes(),
         ],
         middleware=[Middleware(BodyLimit, max_bytes=state.max_body_bytes)],
     )

@@ -48,12 +48,28 @@ class NetworkLink:
     evidence: list[Evidence]
 
 
+@strawberry.type(
+    description="An identifier analyze left out of the evidence as public (used by more "
+    "persons than its limit, e.g. a branch kiosk): shown as such, never a tie."
+)
+class SuppressedIdentifier:
+    kind: str
+    ref: str
+    persons: int = strawberry.field(description="How many persons use it.")
+    used_by: list[strawberry.ID] = strawberry.field(
+        description="The network's members who use it (person ids)."
+    )
+
+
 @strawberry.type(description="A hidden relationship network: persons tied by strong links.")
 class HiddenNetwork:
     id: strawberry.ID
     size: int
     members: list[Person]
     links: list[NetworkLink]
+    suppressed: list[SuppressedIdentifier] = strawberry.field(
+        description="Devices the members use that were suppressed as public (not evidence)."
+    )
 
 
 @strawberry.enum
@@ -88,6 +104,28 @@ def _ref(ctx: Context, kind: str, ref: str) -> str:
     """An evidence reference masked as the same identifier is on a record."""
     p = ctx.principal
     return mask_evidence_ref(kind, ref, sees_raw_ids=p.sees_raw_ids, sees_contact=p.sees_risk)
+
+
+def _suppressed_devices(ctx: Context, members: list[str]) -> list[SuppressedIdentifier]:
+    """The public devices the members use (devices are what the read model maps to persons)."""
+    m = ctx.model
+    public = m.results.suppressed
+    users: dict[str, list[strawberry.ID]] = {}
+    if public:
+        for person in members:
+            for device in m.uses.neighbors(m.person_index[person]):
+                device_id = str(m.device_ids[int(device)])
+                if ("device", device_id) in public:
+                    users.setdefault(device_id, []).append(strawberry.ID(person))
+    return [
+        SuppressedIdentifier(
+            kind="device",
+            ref=_ref(ctx, "device", device_id),
+            persons=public[("device", device_id)],
+            used_by=used_by,
+        )
+        for device_id, used_by in sorted(users.items())
+    ]
 
 
 def _party_by_index(ctx: Context, graph: Any, party: int) -> Party | None:
@@ -139,6 +177,7 @@ class NetworkQueries:
             size=len(members),
             members=[person_node(ctx, m.person_index[p]) for p in members],
             links=out,
+            suppressed=_suppressed_devices(ctx, members),
         )
 
     @strawberry.field(description="Accounts linked to this one through the chosen evidence (risk).")

@@ -107,6 +107,8 @@ class Results:
     """Links inside networks, sorted by network_id (searched with ``searchsorted``)."""
     network_evidence: pd.DataFrame | None = None
     """Evidence sorted by pair key ``person_a|person_b``."""
+    suppressed: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(kind, identifier) → persons using it, for identifiers analyze suppressed as public."""
     settings: AnalysisSettings = field(default_factory=lambda: AnalysisSettings(stored=False))
     """The settings ``analyze`` ran with (defaults, ``stored=False``, before any run)."""
 
@@ -327,6 +329,14 @@ def load_results(frames: Frames) -> Results:
     tables leave their part empty."""
     results = Results()
     results.settings = AnalysisSettings.from_frame(frames.get(SETTINGS_TABLE))
+    suppressed = frames.get("suppressed_identifiers")
+    if suppressed is not None:
+        results.suppressed = {
+            (str(kind), str(ident)): int(persons)
+            for kind, ident, persons in zip(
+                suppressed["kind"], suppressed["id"], suppressed["persons"], strict=True
+            )
+        }
     networks = frames.get("person_networks")
     if networks is not None:
         results.network_of = dict(zip(networks["person_id"], networks["network_id"], strict=True))

@@ -83,10 +83,12 @@ def _demo_serve(settings: Settings, host: str, port: int) -> None:
         keys = KeyRing.from_env()
     except ConfigError as exc:
         fail(str(exc))
-    key = None
+    demo_keys: dict[Role, str] = {}
     if not len(keys):
-        key = demo_key()
-        keys = KeyRing({key: Role.ANALYST})
+        # One key per role, so the explorer's risk views (alerts, money flow) can be tried
+        # beside what an analyst and a campaign tool see.
+        demo_keys = {role: demo_key() for role in Role}
+        keys = KeyRing({key: role for role, key in demo_keys.items()})
     store = open_store(settings, read_only=True)
     try:
         persons = store.read_table("persons", ["person_id", "n_records"]).to_pandas()
@@ -96,9 +98,12 @@ def _demo_serve(settings: Settings, host: str, port: int) -> None:
     finally:
         store.close()
     console.rule("5/5 serving the API")
-    console.print(f"GraphiQL: http://{host}:{port}/graphql   (Ctrl-C stops the server)")
-    if key:
-        console.print(f"demo analyst key (this run only): [bold]{key}[/]")
+    console.print(f"Explorer: http://{host}:{port}/explore   (Ctrl-C stops the server)")
+    console.print(f"GraphiQL: http://{host}:{port}/graphql")
+    if demo_keys:
+        console.print("demo keys (this run only; sign in to the explorer with one):")
+        for role, key in demo_keys.items():
+            console.print(f"  {role.value:<9} [bold]{key}[/]")
         console.print('In GraphiQL, add the header {"Authorization": "Bearer <key>"}.')
     else:
         console.print("Using the keys from RELGRAPH_API_KEYS / RELGRAPH_API_KEYS_FILE.")

@@ -1,0 +1,83 @@
+"""The browser pages over HTTP: served from the bundle, with a policy that keeps the browser on
+this server, and a clear answer where the bundle was not built."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from relgraph.api import webpages
+from relgraph.api.app import ServiceState, create_app
+
+
+def _get(app: Any, path: str) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.get(path, headers={"Accept": "text/html"})
+
+    return asyncio.run(go())
+
+
+@pytest.fixture
+def bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    static = tmp_path / "static"
+    for name in ("explore", "graphiql"):
+        (static / name).mkdir(parents=True)
+        (static / name / "index.html").write_text(f"<!doctype html><p>{name} 页面</p>", "utf-8")
+    (static / "assets").mkdir()
+    (static / "assets" / "explore-abc123.js").write_text("console.log(1)", "utf-8")
+    monkeypatch.setattr(webpages, "STATIC_DIR", static)
+    return static
+
+
+def test_the_explorer_and_its_files_come_from_the_bundle(state: ServiceState, bundle: Path) -> None:
+    app = create_app(state)
+    page = _get(app, "/explore")  # no key: the page holds no data
+    assert page.status_code == 200
+    assert page.text == (bundle / "explore" / "index.html").read_text("utf-8")
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy
+    assert "connect-src 'self'" in policy
+    script = _get(app, "/static/assets/explore-abc123.js")
+    assert script.status_code == 200
+    assert "immutable" in script.headers["cache-control"]
+    assert _get(app, "/static/assets/missing.js").status_code == 404
+    assert _get(app, "/static/../explore/index.html").status_code == 404
+
+
+def test_graphiql_is_the_bundled_page_not_strawberrys_cdn_one(
+    state: ServiceState, bundle: Path
+) -> None:
+    page = _get(create_app(state), "/graphql")
+    assert page.status_code == 200
+    assert page.text == (bundle / "graphiql" / "index.html").read_text("utf-8")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert _get(create_app(state, production=True), "/graphql").status_code == 405
+
+
+def test_an_unbuilt_page_says_how_to_build_it(
+    state: ServiceState, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(webpages, "STATIC_DIR", tmp_path / "nothing")
+    app = create_app(state)
+    for path in ("/explore", "/graphql"):
+        answer = _get(app, path)
+        assert answer.status_code == 404
+        assert "make web" in answer.text
+
+
+def test_the_built_pages_name_no_other_host() -> None:
+    """What `make web` produced loads its scripts and styles from /static only."""
+    built = webpages.STATIC_DIR
+    if not (built / "explore" / "index.html").exists():
+        pytest.skip("the pages are not built here (make web)")
+    for name in ("explore", "graphiql"):
+        html = (built / name / "index.html").read_text("utf-8")
+        assert "/static/assets/" in html
+        assert "http://" not in html
+        assert "https://" not in html
