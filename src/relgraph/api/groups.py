@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
+import numpy as np
 import strawberry
 
 from relgraph import model
@@ -161,14 +162,20 @@ class GroupQueries:
         if table is None:
             raise NotFoundError("No corporate groups yet: run `relgraph analyze`.")
         f = filter or GroupFilter()
-        keep = table.columns["members"] >= (f.min_members or 0)
-        if f.min_exposure is not None:
-            keep &= table.columns["exposure"] >= f.min_exposure
         if f.has_guarantee_circle is not None:
             # A filter on a refused field would answer through totalCount: refused too.
             info.context.require_risk("GroupFilter.hasGuaranteeCircle")
-            keep &= table.columns["has_guarantee_circle"] == f.has_guarantee_circle
-        rows = table.select(keep, order_by.value)
+
+        def keep() -> np.ndarray:
+            kept: np.ndarray = table.columns["members"] >= (f.min_members or 0)
+            if f.min_exposure is not None:
+                kept &= table.columns["exposure"] >= f.min_exposure
+            if f.has_guarantee_circle is not None:
+                kept &= table.columns["has_guarantee_circle"] == f.has_guarantee_circle
+            return kept
+
+        by = (f.min_members, f.min_exposure, f.has_guarantee_circle)
+        rows = table.select_where(by, keep, order_by.value)
         members = results.group_members
         return paginate(
             rows,

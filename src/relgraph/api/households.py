@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
+import numpy as np
 import strawberry
 
 from relgraph import model
@@ -130,16 +131,21 @@ class HouseholdQueries:
         _check_product("hasProduct", f.has_product)
         _check_product("lacksProduct", f.lacks_product)
         size, aum = table.columns["size"], table.columns["total_aum"]
-        keep = size >= (f.min_size or 0)
-        if f.max_size is not None:
-            keep &= size <= f.max_size
-        if f.min_total_aum is not None:
-            keep &= aum >= f.min_total_aum
-        if f.has_product:
-            keep &= (held & (1 << model.PRODUCTS.index(f.has_product))) > 0
-        if f.lacks_product:
-            keep &= (held & (1 << model.PRODUCTS.index(f.lacks_product))) == 0
-        rows = table.select(keep, order_by.value)
+
+        def keep() -> np.ndarray:
+            kept: np.ndarray = size >= (f.min_size or 0)
+            if f.max_size is not None:
+                kept &= size <= f.max_size
+            if f.min_total_aum is not None:
+                kept &= aum >= f.min_total_aum
+            if f.has_product:
+                kept &= (held & (1 << model.PRODUCTS.index(f.has_product))) > 0
+            if f.lacks_product:
+                kept &= (held & (1 << model.PRODUCTS.index(f.lacks_product))) == 0
+            return kept
+
+        by = (f.min_size, f.max_size, f.min_total_aum, f.has_product, f.lacks_product)
+        rows = table.select_where(by, keep, order_by.value)
         members = results.household_members
         return paginate(
             rows,

@@ -11,7 +11,9 @@ slice CSR arrays, so a request never touches pandas or the store.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -47,6 +49,12 @@ def _index(ids: pd.Index) -> dict[str, int]:
     return {str(v): i for i, v in enumerate(ids.tolist())}
 
 
+SELECTIONS_KEPT = 64
+"""Selections remembered per table (the filters clients use are few)..."""
+SELECTION_BYTES = 32 * 1024 * 1024
+"""...and at most this many bytes of them: a selection of a 1M-row table is up to 8 MB."""
+
+
 class Ranked:
     """A result table as numpy columns, with its row orders precomputed for list queries."""
 
@@ -64,6 +72,10 @@ class Ranked:
         }
         key = self.frame.columns[0]
         self.row_of = {str(v): i for i, v in enumerate(self.frame[key].tolist())}
+        self._selected: OrderedDict[tuple[Hashable, str], np.ndarray] = OrderedDict()
+        """Selections by filter and order, most recently used last (:meth:`select_where`)."""
+        self._selected_bytes = 0
+        self._selected_lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -75,6 +87,33 @@ class Ranked:
         """Rows where ``mask`` holds, in the precomputed ``order``."""
         rows = self.orders[order]
         selected: np.ndarray = rows[mask[rows]]
+        return selected
+
+    def select_where(self, key: Hashable, mask: Callable[[], np.ndarray], order: str) -> np.ndarray:
+        """:meth:`select` of ``mask()``, remembered under ``key`` (the filter's values).
+
+        The table never changes (a refresh builds a new model), so one filter always selects
+        the same rows: a stream of list queries with a few filters is selected a few times,
+        not once per request. This also keeps the numpy passes over the whole table, which
+        let go of the interpreter lock mid-request, off the busy path of a server whose
+        other threads then take it. The caller checks permissions before it asks.
+        """
+        cache_key = (key, order)
+        with self._selected_lock:
+            selected = self._selected.get(cache_key)
+            if selected is not None:
+                self._selected.move_to_end(cache_key)
+                return selected
+        selected = self.select(mask(), order)
+        selected.setflags(write=False)  # shared by every request that asks the same
+        with self._selected_lock:
+            if cache_key not in self._selected:
+                self._selected[cache_key] = selected
+                self._selected_bytes += selected.nbytes
+            while len(self._selected) > 1 and (
+                len(self._selected) > SELECTIONS_KEPT or self._selected_bytes > SELECTION_BYTES
+            ):
+                self._selected_bytes -= self._selected.popitem(last=False)[1].nbytes
         return selected
 
 
