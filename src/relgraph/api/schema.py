@@ -34,7 +34,8 @@ from relgraph.api.lookups import LookupQueries
 from relgraph.api.networks import NetworkQueries
 from relgraph.api.operations import AdminMutations
 from relgraph.api.parties import Enterprise, Person
-from relgraph.api.risk import ReviewMutations, RiskQueries
+from relgraph.api.risk import RiskQueries
+from relgraph.api.risk_reviews import ReviewMutations
 from relgraph.api.search import SearchQueries
 
 log = logging.getLogger("relgraph.api")

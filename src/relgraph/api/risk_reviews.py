@@ -1,0 +1,87 @@
+"""Alert decisions: ``reviewRiskChain`` sets an alert's status with a note, written to the
+server's journal (see :mod:`relgraph.api.chain_reviews` for how decisions follow chains)."""
+
+from __future__ import annotations
+
+import logging
+
+import strawberry
+
+from relgraph.analytics.layering.check import CheckedChain
+from relgraph.api import chain_reviews as cr
+from relgraph.api.context import Context, Info
+from relgraph.api.errors import ClientError, ErrorCode, NotFoundError
+from relgraph.api.risk import (
+    ChainStatus,
+    RiskChain,
+    _chain,
+    _from_snapshot,
+    _history,
+    _snapshot,
+    _stored_chain,
+    _view,
+)
+from relgraph.journal import JournalError
+
+log = logging.getLogger("relgraph.api")
+
+
+class ReviewNotSavedError(ClientError):
+    """The journal refused a decision: nothing was saved (the server log says why)."""
+
+    code = ErrorCode.INTERNAL
+
+
+def _current_chain(ctx: Context, chain_id: str) -> CheckedChain | None:
+    """The chain ``chain_id`` names now: a current chain, the chain a decision on it followed
+    to, or the chain as last reviewed when it is gone; None when nothing by that id."""
+    results = ctx.model.results
+    table, hops = results.risk_chains, results.risk_chain_hops
+    view = _view(ctx)
+    chain_id = view.current_of.get(chain_id, chain_id)
+    if table is not None and hops is not None and chain_id in table.row_of:
+        row = table.row(table.row_of[chain_id])
+        return _stored_chain(row, ctx.model.records_between(hops, "chain_id", chain_id))
+    history = view.history(chain_id)
+    if history:
+        return _from_snapshot(chain_id, history[-1].snapshot)
+    return None
+
+
+@strawberry.type
+class ReviewMutations:
+    @strawberry.mutation(
+        description="Set an alert's status with a note (risk and admin keys; audited). The "
+        "decision is written to the server's journal before the answer and follows the chain "
+        "across loads and analyses (to the chain holding at least half of its transfers); a "
+        "chain that is gone stays in riskChains with its history. REPORTED is final."
+    )
+    def review_risk_chain(
+        self, info: Info, id: strawberry.ID, status: ChainStatus, note: str | None = None
+    ) -> RiskChain:
+        ctx = info.context
+        ctx.require_risk_team("reviewRiskChain")
+        if ctx.reviews is None or not ctx.reviews.writable:
+            raise ClientError("This server keeps no journal, so decisions cannot be saved.")
+        if note is not None and len(note) > cr.MAX_NOTE:
+            raise ClientError(f"note must be at most {cr.MAX_NOTE} characters, not {len(note)}.")
+        chain = _current_chain(ctx, str(id))
+        if chain is None:
+            raise NotFoundError(f"No risk chain with id {str(id)!r}.")
+        before = cr.status_of(_history(ctx, chain.chain_id))
+        if before == cr.REPORTED and status is not ChainStatus.REPORTED:
+            raise ClientError(
+                f"Chain {chain.chain_id} was reported: its status stays REPORTED "
+                "(send status REPORTED to add a note)."
+            )
+        ctx.touch(chain.chain_id)
+        record = cr.review_record(chain.chain_id, status.value, note, _snapshot(chain))
+        try:
+            ctx.reviews.append(record, by=ctx.principal.key_id)
+        except JournalError as exc:
+            log.error("request %s: %s", ctx.request_id, exc)
+            raise ReviewNotSavedError(
+                "The decision was not saved: the server cannot write its journal; try again "
+                "later (operators: see the server log)."
+            ) from None
+        return _chain(ctx, chain)
