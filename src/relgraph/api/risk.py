@@ -25,12 +25,11 @@ from relgraph.api.pagination import Connection, paginate
 from relgraph.api.parties import (
     Account,
     Party,
-    RiskReason,
     account_node,
     account_node_by_id,
     party_node,
-    risk_reasons,
 )
+from relgraph.api.risk_reasons import RiskReason, risk_reasons
 from relgraph.config import display_zone, format_moment, moment_ms
 
 
