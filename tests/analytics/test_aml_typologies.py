@@ -18,6 +18,8 @@ Each story lives on its own accounts, so one bank holds them all (amounts in CNY
 * ``FH`` is paid by ten distinct customers every day for two months; ``FA`` is paid once
   every ten days, then by twelve strangers within six hours. A fan-in is judged against
   the account's own history: ``FH``'s days are usual (no alert), ``FA``'s burst is not.
+* ``K1 → K2 → K3 → K4``, every hop paid in three chunks of 95 % of one chunk before: 27
+  chains by the definitions, one pattern, so one alert.
 """
 
 from __future__ import annotations
@@ -102,9 +104,16 @@ UNUSUAL_FAN = [
       for k in range(12)),
 ]  # fmt: skip
 
+CHUNKED = [
+    _tx(f"KC{hop}_{c}", f"K{hop + 1}", f"K{hop + 2}", 10_000 * 0.95**hop,
+        START + timedelta(days=20, hours=hop, minutes=10 * c))
+    for hop in range(3)
+    for c in range(3)
+]  # fmt: skip
+
 TRANSFERS: Rows = [
     *ROUND_TRIP, *SLOW_LOOP, *HOUSEHOLD_LOOP, *RENT_RELAY, *STRUCTURING, *SPOUSES, *SALARY,
-    *MULE, *USUAL_FAN, *UNUSUAL_FAN,
+    *MULE, *USUAL_FAN, *UNUSUAL_FAN, *CHUNKED,
 ]  # fmt: skip
 
 ACCOUNT_IDS = sorted({t[k] for t in TRANSFERS for k in ("from_account", "to_account")})
@@ -249,3 +258,20 @@ def test_the_caps_say_when_they_cut_the_round_trip_search(bank: Projection, aler
     assert not [i for i in _touching(bank, short, "RT", above=False)
                 if short.typology[i] == "cycle"]  # fmt: skip
     assert short.truncations["cycle"] > alerts.truncations["cycle"]
+
+
+def test_a_chain_paid_in_chunks_is_one_alert(bank: Projection, alerts: Alerts) -> None:
+    households = find_households(bank).label
+    per_chain = scan(bank, households_label=households, merge=False)
+    chains = _touching(bank, per_chain, "KC", above=False)
+    assert len(chains) == 27  # 3 chunks to choose at each of 3 hops
+    merged = _touching(bank, alerts, "KC", above=False)
+    assert [str(alerts.typology[i]) for i in merged] == ["layering_chain"]
+    assert _tx_ids(bank, alerts, merged[0]) == {f"KC{h}_{c}" for h in range(3) for c in range(3)}
+    # The best chain's score, and the union of the chains' reasons.
+    assert alerts.score[merged[0]] == pytest.approx(max(per_chain.score[i] for i in chains))
+    union = {r for i in chains for r in _reasons(per_chain, i)}
+    assert set(_reasons(alerts, merged[0])) == union
+    # Transfers listed in time order.
+    ts = bank.edge("Account", "TRANSFER", "Account").attrs["ts"].to_numpy()
+    assert np.all(np.diff(ts[alerts.transfers(merged[0])]) >= 0)

@@ -16,6 +16,7 @@ from relgraph.analytics.layering.hops import (
     _transfer_arrays,
     _walk,
 )
+from relgraph.analytics.layering.merge import edge_times, merge_overlapping
 from relgraph.analytics.layering.params import (
     LayeringParams,
 )
@@ -36,6 +37,8 @@ def scan(
     params: LayeringParams | None = None,
     households_label: npt.ArrayLike | None = None,
     networks_label: npt.ArrayLike | None = None,
+    *,
+    merge: bool = True,
 ) -> Alerts:
     """Scan every transfer for layered flows (definitions in the module docstring).
 
@@ -49,6 +52,9 @@ def scan(
         Per person: household / hidden-network index (``Households.label``,
         ``Networks.label``). Without them, cycles are found only back to the origin's
         own accounts and the household / network reasons never fire.
+    merge : bool, default True
+        One alert per pattern: alerts of one typology sharing a transfer merge
+        (:mod:`.merge`). ``False`` gives one alert per chain of the definitions.
 
     Returns
     -------
@@ -76,7 +82,7 @@ def scan(
     regular = regular_flows(tx, ctx.opened, params)
     trips = round_trips(tx, ctx, params, routine_transfers(tx, ctx, params, regular))
     cut_chains = int(sum(int(t.sum()) for t in chains.truncated.values()))
-    return _assemble(
+    alerts = _assemble(
         tx,
         chains,
         scatter,
@@ -89,3 +95,4 @@ def scan(
         truncations={"layering_chain": cut_chains, "cycle": trips.truncations},
         regular=regular,
     )
+    return merge_overlapping(alerts, edge_times(tx)) if merge else alerts

@@ -24,6 +24,7 @@ from relgraph.analytics.layering.hops import (
     _Tx,
     _walk,
 )
+from relgraph.analytics.layering.merge import edge_times, merge_overlapping
 from relgraph.analytics.layering.params import (
     _HOUR_MS,
     F64,
@@ -408,6 +409,7 @@ def check_account(
         fans[name] = _Bursts([own_pos[bursts.members[i]] for i in mine.tolist()], bursts.hub[mine])
     gather = _gather_scatter(tx, fans["fan_in"], fans["fan_out"], p)
     alerts = _assemble(tx, _Chains(kept, kept_trunc), scatter, gather, fans, index.context, p)
+    alerts = merge_overlapping(alerts, edge_times(tx))
     return _answer(projection, index, a, alerts, truncated, p)
 
 
