@@ -18,6 +18,10 @@ Each story lives on its own accounts, so one bank holds them all (amounts in CNY
 * ``FH`` is paid by ten distinct customers every day for two months; ``FA`` is paid once
   every ten days, then by twelve strangers within six hours. A fan-in is judged against
   the account's own history: ``FH``'s days are usual (no alert), ``FA``'s burst is not.
+* Trader ``TR1`` pays three suppliers 48,000–49,500 in three weeks, and pays above the
+  50,000 threshold ten times besides: no threshold to avoid, so no structuring alert.
+* Firms ``W1 → W2 → W3 → W1`` pay each other invoices over 12 days, each a size its payer
+  pays four other suppliers too: a round trip of ordinary payments, scored down.
 * ``K1 → K2 → K3 → K4``, every hop paid in three chunks of 95 % of one chunk before: 27
   chains by the definitions, one pattern, so one alert.
 """
@@ -111,9 +115,21 @@ CHUNKED = [
     for c in range(3)
 ]  # fmt: skip
 
+TRADER = [
+    *(_tx(f"TB{i}", "TR1", f"TRS{i}", 48_000 + 500 * i, START + timedelta(days=7 * i))
+      for i in range(3)),
+    *(_tx(f"TA{i}", "TR1", f"TRB{i}", 60_000 + 9_000 * i, START + timedelta(days=3 * i, hours=5))
+      for i in range(10)),
+]  # fmt: skip
+TRADE_LOOP = [
+    *_loop("WT", ["W1", "W2", "W3"], [80_000, 70_000, 90_000], [0, 5, 12]),
+    *(_tx(f"WS{w}_{i}", f"W{w}", f"WSUP{w}_{i}", 100_000 + 1_000 * i,
+          START + timedelta(days=15 + 8 * i)) for w in (1, 2, 3) for i in range(4)),
+]  # fmt: skip
+
 TRANSFERS: Rows = [
     *ROUND_TRIP, *SLOW_LOOP, *HOUSEHOLD_LOOP, *RENT_RELAY, *STRUCTURING, *SPOUSES, *SALARY,
-    *MULE, *USUAL_FAN, *UNUSUAL_FAN, *CHUNKED,
+    *MULE, *USUAL_FAN, *UNUSUAL_FAN, *CHUNKED, *TRADER, *TRADE_LOOP,
 ]  # fmt: skip
 
 ACCOUNT_IDS = sorted({t[k] for t in TRANSFERS for k in ("from_account", "to_account")})
@@ -275,3 +291,27 @@ def test_a_chain_paid_in_chunks_is_one_alert(bank: Projection, alerts: Alerts) -
     # Transfers listed in time order.
     ts = bank.edge("Account", "TRANSFER", "Account").attrs["ts"].to_numpy()
     assert np.all(np.diff(ts[alerts.transfers(merged[0])]) >= 0)
+
+
+def test_an_account_that_crosses_the_threshold_freely_is_not_structuring(
+    bank: Projection, alerts: Alerts
+) -> None:
+    assert _touching(bank, alerts, "TB") == []
+    low = [i for i in _touching(bank, alerts, "TB", above=False)
+           if alerts.typology[i] == "structuring"]  # fmt: skip
+    assert low, "the run is still found, scored by how far its payer avoids the threshold"
+    assert _reasons(alerts, low[0])["structuring"]["weight"] < 0.2
+
+
+def test_a_round_trip_of_ordinary_invoices_is_scored_down(bank: Projection, alerts: Alerts) -> None:
+    assert _touching(bank, alerts, "WT") == []
+    loop = [i for i in _touching(bank, alerts, "WT", above=False)
+            if alerts.typology[i] == "cycle"]  # fmt: skip
+    assert len(loop) == 1
+    ordinary = _reasons(alerts, loop[0])["ordinary"]
+    assert ordinary["value"] == 1.0
+    assert ordinary["weight"] < 0
+    # Without the discount the loop is an alert: the ordinary payments are what lowered it.
+    undiscounted = scan(bank, LayeringParams(ordinary_weight=0.0),
+                        households_label=find_households(bank).label)  # fmt: skip
+    assert [str(undiscounted.typology[i]) for i in _touching(bank, undiscounted, "WT")] == ["cycle"]

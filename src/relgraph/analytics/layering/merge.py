@@ -8,8 +8,8 @@ become **one alert**:
 
 * its transfers are the union of theirs, in time order;
 * its reasons are the union of theirs: each reason's weight is the largest any of them
-  had (the ``routine`` discount is the smallest, so routine money never lowers a pattern
-  that is not routine everywhere), and its facts are those of its best-scoring member
+  had (a discount — ``routine``, ``ordinary`` — the smallest, so a discount that does not
+  hold for every member never lowers the pattern), and its facts are those of its best-scoring member
   (the first and last times span the union);
 * its score is the noisy-OR of those reasons, so at least the best member's score.
 
@@ -22,7 +22,7 @@ Two chains A → B → C → D that differ only in which of two chunks paid the 
 share their first and last transfers, so they are one alert:
 
 >>> import numpy as np, pandas as pd
->>> from relgraph.analytics.layering.scoring import Alerts
+>>> from relgraph.analytics.layering.scoring import DISCOUNTS, Alerts
 >>> facts = pd.DataFrame({"hops": [3, 3], "first_ts": [0, 0], "last_ts": [3, 4]})
 >>> weights = pd.DataFrame({"hops": [0.15, 0.15], "speed": [0.3, 0.0],
 ...                         "routine": [0.0, 0.0]})
@@ -41,7 +41,7 @@ from scipy.sparse import csgraph
 
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import I64
-from relgraph.analytics.layering.scoring import Alerts
+from relgraph.analytics.layering.scoring import DISCOUNTS, Alerts
 
 
 def merge_overlapping(alerts: Alerts, ts_of_edge: I64) -> Alerts:
@@ -61,13 +61,10 @@ def merge_overlapping(alerts: Alerts, ts_of_edge: I64) -> Alerts:
     node_key = typ[grp].astype(np.int64) * width + alerts.edges
     keys, tnode = np.unique(node_key, return_inverse=True)
     m = n + len(keys)
-    graph = sparse.csr_matrix(
-        (np.ones(len(grp), np.int8), (grp, n + tnode.ravel())), shape=(m, m)
-    )
-    _, comp = csgraph.connected_components(graph, directed=False)
-    comp = comp[:n]
-    _, comp = np.unique(comp, return_inverse=True)
-    comp = comp.ravel().astype(np.int64)
+    graph = sparse.csr_matrix((np.ones(len(grp), np.int8), (grp, n + tnode.ravel())), shape=(m, m))
+    _, labels = csgraph.connected_components(graph, directed=False)
+    _, inverse = np.unique(labels[:n], return_inverse=True)
+    comp = np.asarray(inverse.ravel(), np.int64)
     n_comp = int(comp.max()) + 1
     if n_comp == n:
         return alerts
@@ -86,13 +83,13 @@ def merge_overlapping(alerts: Alerts, ts_of_edge: I64) -> Alerts:
     ptr = np.zeros(n_comp + 1, np.int64)
     np.cumsum(new_size, out=ptr[1:])
 
+    # Positive reasons: the strongest of the members'; discounts (≤ 0): the weakest too.
     weights = alerts.weights.groupby(comp, sort=True).max().reset_index(drop=True)
-    if "routine" in weights:
-        # A discount: the weakest one (closest to 0) of the members.
-        weights["routine"] = alerts.weights["routine"].groupby(comp, sort=True).max().to_numpy()
-    positive = weights.drop(columns="routine", errors="ignore").to_numpy(np.float64)
-    routine = weights["routine"].to_numpy(np.float64) if "routine" in weights else 0.0
-    score = (1 - np.prod(1 - positive, axis=1)) * (1 + routine)
+    discounts = [c for c in DISCOUNTS if c in weights]
+    positive = weights.drop(columns=discounts).to_numpy(np.float64)
+    score = 1 - np.prod(1 - positive, axis=1)
+    for column in discounts:
+        score = score * (1 + weights[column].to_numpy(np.float64))
     facts = alerts.facts.iloc[best].reset_index(drop=True)
     if "first_ts" in facts:
         facts["first_ts"] = alerts.facts["first_ts"].groupby(comp, sort=True).min().to_numpy()

@@ -9,11 +9,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from relgraph.analytics.layering.amounts import ordinary_share, threshold_avoidance
 from relgraph.analytics.layering.detectors import (
     _Bursts,
 )
 from relgraph.analytics.layering.hops import (
     _Chains,
+    _merge_round_trips,
+    _new_round_trips,
     _Tx,
 )
 from relgraph.analytics.layering.params import (
@@ -27,6 +30,9 @@ from relgraph.analytics.layering.params import (
 )
 from relgraph.analytics.layering.routine import HubHistory, in_band, regular_flows
 from relgraph.graph import Projection
+
+DISCOUNTS: Final = ("routine", "ordinary")
+"""Reasons that lower a score: it is multiplied by ``1 + weight`` (weights ≤ 0) of each."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,7 @@ class Alerts:
             "fan_excess": round(float(f["fan_excess"]), 2),
             "pass_through": round(float(f["pass_through"]), 4),
             "routine": round(float(f["routine"]), 4),
+            "ordinary": round(float(f["ordinary"]), 4),
         }
         always = ("hops", "speed", "retained")
         rows = [
@@ -243,54 +250,6 @@ def routine_transfers(
         regular = regular_flows(tx, ctx.opened, params)
     routine = regular | _family(ctx, tx.src, tx.dst)
     return np.asarray(routine & ~in_band(tx.amount, params), bool)
-
-
-def _merge_round_trips(tx: _Tx, paths: I64) -> tuple[I64, I64, I64]:
-    """One alert per loop of accounts: the round trips of ``k`` hops through the same
-    account sequence (money split into chunks, or sent round twice, gives one per choice
-    of chunk) merge into one alert holding all their transfers in time order.
-
-    Returns the merged transfers (grouped by alert), their count per alert and, per
-    alert, its earliest round trip (for the facts).
-    """
-    if len(paths) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), paths
-    seq = np.concatenate([tx.src[paths[:, :1]], tx.dst[paths]], axis=1)
-    order = np.lexsort((tx.ts[paths[:, 0]], *seq.T[::-1]))
-    ranked = seq[order]
-    new = np.ones(len(order), bool)
-    new[1:] = (ranked[1:] != ranked[:-1]).any(axis=1)
-    group = np.empty(len(order), np.int64)
-    group[order] = np.cumsum(new) - 1
-    first = paths[order[new]]
-    n_groups = len(first)
-    k = paths.shape[1]
-    pos = paths.ravel()
-    width = len(tx) + 1
-    code = np.unique(np.repeat(group, k) * width + pos)
-    grp, member = code // width, code % width
-    by_time = np.lexsort((tx.ts[member], grp))
-    size = np.bincount(grp, minlength=n_groups).astype(np.int64)
-    return member[by_time].astype(np.int64), size, first
-
-
-def _new_round_trips(tx: _Tx, chains: _Chains, found: dict[int, I64]) -> dict[int, I64]:
-    """The round trips that are not already a chain (a fast chain home is both)."""
-    out: dict[int, I64] = {}
-    for k, paths in found.items():
-        known = chains.paths.get(k)
-        if known is None or len(known) == 0:
-            out[k] = paths
-            continue
-        both = np.concatenate([known, paths], axis=0)
-        _, first, inverse = np.unique(both, axis=0, return_index=True, return_inverse=True)
-        inverse = inverse.ravel()
-        mine = inverse[len(known) :]
-        # A round trip is new when the first row with its transfers is not a chain's.
-        keep = first[mine] >= len(known)
-        if keep.any():
-            out[k] = paths[keep]
-    return out
 
 
 def _speed_weight(dwell_ms: F64) -> F64:
@@ -470,6 +429,8 @@ def _assemble(
     amounts = tx.amount[flat]
     band = (amounts >= low) & (amounts < params.reporting_threshold)
     structuring = np.bincount(grp[band], minlength=n).astype(np.int64)
+    # Each band transfer is evidence as far as its payer avoids the threshold.
+    avoided = _sum_by(grp[band], threshold_avoidance(tx, params)[flat][band], n)
 
     # Routine: regular flows between long-lived accounts, and family transfers.
     # Regular flows count by their share; family transfers only when the whole alert is
@@ -499,6 +460,8 @@ def _assemble(
     h = np.concatenate(hops) if hops else np.zeros(0, np.int64)
     d = np.concatenate(dwell) if dwell else np.zeros(0)
     trunc = np.concatenate(truncated) if truncated else np.zeros(0, bool)
+    # Round trips made of payments ordinary for their payers: trade or friends settling up.
+    ordinary = np.where(is_round, ordinary_share(tx, flat, grp, n, params), 0.0)
     facts = pd.DataFrame(
         {
             "hops": h,
@@ -514,6 +477,7 @@ def _assemble(
             "fan_excess": excess,
             "pass_through": passed,
             "routine": routine_share,
+            "ordinary": ordinary,
             "truncated": trunc,
             "round_trip": is_round,
             "origin": o,
@@ -535,7 +499,7 @@ def _assemble(
     w_link = params.linked_weight * _LINK_WEIGHT[linked]
     w_linked = np.where(is_round, 0.0, w_link)
     w_round = np.where(is_round, 0.9 * w_link, 0.0)
-    w_struct = 0.6 * structuring / np.maximum(size, 1)
+    w_struct = 0.6 * avoided / np.maximum(size, 1)
     # Fan excess: nothing up to fan_excess_ratio times the usual, 0.45 from four times that.
     w_excess = np.where(
         hubbed,
@@ -549,6 +513,7 @@ def _assemble(
     passes = (passed >= params.min_pass_share) & (passed <= params.max_pass_share)
     w_pass = np.where(unusual & passes, 0.3, 0.0)
     w_routine = np.where(typology == "structuring", 0.0, -params.routine_weight * routine_share)
+    w_ordinary = -params.ordinary_weight * ordinary
     weights = pd.DataFrame(
         {
             "hops": w_hops,
@@ -561,11 +526,12 @@ def _assemble(
             "fan_excess": w_excess,
             "pass_through": w_pass,
             "routine": w_routine,
+            "ordinary": w_ordinary,
         }
     )
-    positive = weights.drop(columns="routine").to_numpy(np.float64)
+    positive = weights.drop(columns=list(DISCOUNTS)).to_numpy(np.float64)
     score = 1 - np.prod(1 - positive, axis=1) if n else np.zeros(0)
-    score = score * (1 + w_routine)
+    score = score * (1 + w_routine) * (1 + w_ordinary)
     return Alerts(
         typology,
         ptr,
