@@ -21,7 +21,7 @@ from relgraph.analytics.layering.params import (
     LayeringParams,
 )
 from relgraph.analytics.layering.roundtrip import round_trips
-from relgraph.analytics.layering.routine import regular_flows, structuring_runs
+from relgraph.analytics.layering.routine import regular_flows, slow_params, structuring_runs
 from relgraph.analytics.layering.scoring import (
     Alerts,
     _assemble,
@@ -76,7 +76,13 @@ def scan(
     links = _links(tx, params)
     chains = _walk(tx, links, _starts(links, len(tx)), params)
     scatter = _scatter_gather(tx, links, params)
-    fans = {"fan_in": _fan_bursts(tx, params, True), "fan_out": _fan_bursts(tx, params, False)}
+    slow = slow_params(params)
+    fans = {
+        "fan_in": _fan_bursts(tx, params, True),
+        "fan_out": _fan_bursts(tx, params, False),
+        "slow_fan_in": _fan_bursts(tx, slow, True),
+        "slow_fan_out": _fan_bursts(tx, slow, False),
+    }
     gather = _gather_scatter(tx, fans["fan_in"], fans["fan_out"], params)
     ctx = _context(projection, params, households_label, networks_label)
     regular = regular_flows(tx, ctx.opened, params)

@@ -28,7 +28,7 @@ from relgraph.analytics.layering.params import (
     B,
     LayeringParams,
 )
-from relgraph.analytics.layering.routine import HubHistory, in_band, regular_flows
+from relgraph.analytics.layering.routine import HubHistory, in_band, regular_flows, slow_params
 from relgraph.graph import Projection
 
 DISCOUNTS: Final = ("routine", "ordinary")
@@ -320,9 +320,9 @@ def _assemble(
         truncated.append(np.zeros(n, bool))
         typ.append(np.full(n, "cycle", object))
     n_round = sum(len(t) for t in typ)
-    hub_sets: list[tuple[int, I64, list[I64]]] = []
+    hub_sets: list[tuple[int, I64, list[I64], bool]] = []
 
-    def add_sets(name: str, sets: list[I64], hub: I64 | None) -> None:
+    def add_sets(name: str, sets: list[I64], hub: I64 | None, slow: bool = False) -> None:
         if not sets:
             return
         n = len(sets)
@@ -367,7 +367,7 @@ def _assemble(
         else:
             assert hub is not None
             if name != "structuring":
-                hub_sets.append((sum(len(t) for t in typ) - n, hub, sets))
+                hub_sets.append((sum(len(t) for t in typ) - n, hub, sets, slow))
             # A burst has a hub, not two endpoints: ``linked_endpoints`` never fires on it.
             origin.append(hub)
             end.append(np.full(n, -1, np.int64))
@@ -382,6 +382,9 @@ def _assemble(
     add_sets("gather_scatter", gather_scatter, gs_hub)
     add_sets("fan_in", fans["fan_in"].members, fans["fan_in"].hub)
     add_sets("fan_out", fans["fan_out"].members, fans["fan_out"].hub)
+    for name in ("fan_in", "fan_out"):
+        if f"slow_{name}" in fans:
+            add_sets(name, fans[f"slow_{name}"].members, fans[f"slow_{name}"].hub, slow=True)
     runs = structuring_runs or []
     add_sets("structuring", runs, np.array([int(tx.src[r[0]]) for r in runs], np.int64))
 
@@ -445,14 +448,14 @@ def _assemble(
     excess = np.zeros(n)
     passed = np.zeros(n)
     hub_new = np.zeros(n, bool)
-    history = HubHistory(tx, params)
-    for offset, hub, sets in hub_sets:
+    history = {False: HubHistory(tx, params), True: HubHistory(tx, slow_params(params), peers=True)}
+    for offset, hub, sets, slow in hub_sets:
         rows = slice(offset, offset + len(sets))
         opened_hub = ctx.opened[hub]
         hub_new[rows] = (opened_hub >= 0) & (
             opened_hub >= first_ts[rows] - params.new_account_days * _DAY_MS
         )
-        excess[rows], passed[rows] = history.facts(hub, sets, hub_new[rows])
+        excess[rows], passed[rows] = history[slow].facts(hub, sets, hub_new[rows])
 
     a_in = np.concatenate(amount_in) if amount_in else np.zeros(0)
     a_out = np.concatenate(amount_out) if amount_out else np.zeros(0)
