@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy.typing as npt
 
+from relgraph.analytics.layering.blocks import blocks
 from relgraph.analytics.layering.detectors import (
     _fan_bursts,
     _gather_scatter,
@@ -86,7 +87,9 @@ def scan(
     gather = _gather_scatter(tx, fans["fan_in"], fans["fan_out"], params)
     ctx = _context(projection, params, households_label, networks_label)
     regular = regular_flows(tx, ctx.opened, params)
-    trips = round_trips(tx, ctx, params, routine_transfers(tx, ctx, params, regular))
+    routine = routine_transfers(tx, ctx, params, regular)
+    trips = round_trips(tx, ctx, params, routine)
+    bipartite, stacks = blocks(tx, routine, params)
     cut_chains = int(sum(int(t.sum()) for t in chains.truncated.values()))
     alerts = _assemble(
         tx,
@@ -100,5 +103,6 @@ def scan(
         structuring_runs=structuring_runs(tx, params, _same_holder(ctx, tx.src, tx.dst)),
         truncations={"layering_chain": cut_chains, "cycle": trips.truncations},
         regular=regular,
+        layers={"bipartite": bipartite, "stack": stacks},
     )
     return merge_overlapping(alerts, edge_times(tx)) if merge else alerts

@@ -89,6 +89,9 @@ class LayeringParams(EnvParams):
     ordinary_weight: float = 0.8
     """A round trip's score is multiplied by ``1 − ordinary_weight × ordinary share`` of its
     transfers (payments ordinary for their payer; :mod:`.amounts`)."""
+    block_max_degree: int = 30
+    """Bipartite blocks and stacks: accounts with more distinct counterparties (shops,
+    employers) are never a layer (:mod:`.blocks`)."""
     fan_excess_ratio: float = 2.0
     """Fans: counterparties per window up to this multiple of the account's usual are usual."""
     structuring_min_count: int = 3

@@ -276,6 +276,7 @@ def _assemble(
     structuring_runs: list[I64] | None = None,
     truncations: dict[str, int] | None = None,
     regular: B | None = None,
+    layers: dict[str, list[I64]] | None = None,
 ) -> Alerts:
     """Alerts with their facts, reason weights and scores, from positions into ``tx``."""
     round_trips = _new_round_trips(tx, chains, round_trips or {})
@@ -366,7 +367,7 @@ def _assemble(
             dwell.append(((last_ts - first_ts) / 2.0).astype(np.float64))
         else:
             assert hub is not None
-            if name != "structuring":
+            if name in ("fan_in", "fan_out", "gather_scatter"):
                 hub_sets.append((sum(len(t) for t in typ) - n, hub, sets, slow))
             # A burst has a hub, not two endpoints: ``linked_endpoints`` never fires on it.
             origin.append(hub)
@@ -385,6 +386,8 @@ def _assemble(
     for name in ("fan_in", "fan_out"):
         if f"slow_{name}" in fans:
             add_sets(name, fans[f"slow_{name}"].members, fans[f"slow_{name}"].hub, slow=True)
+    for name, found in (layers or {}).items():
+        add_sets(name, found, np.full(len(found), -1, np.int64))
     runs = structuring_runs or []
     add_sets("structuring", runs, np.array([int(tx.src[r[0]]) for r in runs], np.int64))
 
@@ -464,7 +467,8 @@ def _assemble(
     d = np.concatenate(dwell) if dwell else np.zeros(0)
     trunc = np.concatenate(truncated) if truncated else np.zeros(0, bool)
     # Round trips made of payments ordinary for their payers: trade or friends settling up.
-    ordinary = np.where(is_round, ordinary_share(tx, flat, grp, n, params), 0.0)
+    layered = np.isin(typology, ["bipartite", "stack"])
+    ordinary = np.where(is_round | layered, ordinary_share(tx, flat, grp, n, params), 0.0)
     facts = pd.DataFrame(
         {
             "hops": h,
@@ -494,7 +498,8 @@ def _assemble(
     # A two-hop round trip (lent and paid back) is no longer than any everyday exchange.
     w_hops = np.where(is_round & (h < params.min_hops), 0.0, w_hops)
     w_speed = _speed_weight(d)
-    pass_through = ~fan & ~is_round & (retained < 0.1)
+    # Blocks have no single way in and out: what a layer kept is not measured.
+    pass_through = ~fan & ~is_round & ~layered & (retained < 0.1)
     w_retained = np.where(pass_through, 0.1, 0.0)
     # A share, not a count: a payroll run reaching 240 employees, 6 of them new, is not a
     # flow through fresh accounts; a chain through 2 new accounts of 4 is.
