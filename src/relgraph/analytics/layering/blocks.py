@@ -67,7 +67,15 @@ def blocks(tx: _Tx, routine: B, params: LayeringParams) -> tuple[list[I64], list
         found = _blocks_of(tx, rows, period, n_acc)
         bipartite.extend(found)
         stacks.extend(_stacks(tx, found))
-    return bipartite, stacks
+    return _distinct(bipartite), _distinct(stacks)
+
+
+def _distinct(sets: list[I64]) -> list[I64]:
+    """The sets once each (both tilings find a pattern inside one period)."""
+    seen: dict[tuple[int, ...], I64] = {}
+    for s in sets:
+        seen.setdefault(tuple(s.tolist()), s)
+    return list(seen.values())
 
 
 def _blocks_of(tx: _Tx, rows: I64, period: I64, n_acc: int) -> list[I64]:
