@@ -14,11 +14,18 @@
   salaried customer's, a mule's or a dormant shell's account is far above what that
   account usually moves. An account with no such history is never ordinary. The
   *ordinary share* of an alert is the share of its transfers that are ordinary; it
-  lowers a round trip's score (``ordinary_weight``), and the reasons say so.
+  lowers a round trip's or a block's score (``ordinary_weight``), and the reasons say so.
+* An **unusual payment**: its payer made no other payment as large outside the alert.
+  The *unusual share* of a block is evidence (``unusual_amounts``, 0.3 × the share):
+  nothing else in a block judges amounts, and layers moving sums their accounts never
+  otherwise move is what laundering through them looks like. (Not for round trips:
+  their return home is the evidence, and strangers' everyday loops are often unusual
+  sums for a quiet account.)
 
 Examples
 --------
 >>> import numpy as np
+import numpy.typing as npt
 >>> from relgraph.analytics.layering.hops import _Tx
 >>> from relgraph.analytics.layering.params import LayeringParams
 >>> tx = _Tx(np.arange(4), np.array([0, 0, 0, 1]), np.array([1, 2, 3, 0]),
@@ -30,6 +37,7 @@ Examples
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
@@ -49,13 +57,16 @@ def threshold_avoidance(tx: _Tx, params: LayeringParams) -> F64:
     return np.asarray(share[tx.src], np.float64)
 
 
-def ordinary_share(tx: _Tx, flat: I64, group: I64, n: int, params: LayeringParams) -> F64:
-    """Per alert: the share of its transfers that are ordinary payments for their payer.
+def payer_history(
+    tx: _Tx, flat: I64, group: I64, n: int, params: LayeringParams
+) -> tuple[F64, F64]:
+    """Per alert: the share of its transfers that are ordinary payments for their payer,
+    and the share that are unusual (the payer made no other payment as large).
 
     ``flat`` are positions into ``tx`` grouped by alert (``group`` per row, ``n`` alerts).
     """
     if len(flat) == 0:
-        return np.zeros(n)
+        return np.zeros(n), np.zeros(n)
     # Per payer, its departures' amounts ascending (one integer key per payer and
     # amount rank): how many are at least this one is a difference of two bisects.
     _, rank = np.unique(tx.amount, return_inverse=True)
@@ -75,8 +86,9 @@ def ordinary_share(tx: _Tx, flat: I64, group: I64, n: int, params: LayeringParam
         mine_sorted, mine - (width - 1 - rank[flat]), "left"
     )
     others = at_least - own
-    ordinary = others >= params.routine_min_repeats
-    size = np.bincount(group, minlength=n)
-    return np.asarray(
-        np.bincount(group, weights=ordinary, minlength=n) / np.maximum(size, 1), np.float64
-    )
+    size = np.maximum(np.bincount(group, minlength=n), 1)
+
+    def share(hit: npt.NDArray[np.bool_]) -> F64:
+        return np.asarray(np.bincount(group, weights=hit, minlength=n) / size, np.float64)
+
+    return share(others >= params.routine_min_repeats), share(others == 0)

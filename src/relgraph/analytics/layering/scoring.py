@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from relgraph.analytics.layering.amounts import ordinary_share, threshold_avoidance
+from relgraph.analytics.layering.amounts import payer_history, threshold_avoidance
 from relgraph.analytics.layering.detectors import (
     _Bursts,
 )
@@ -112,6 +112,7 @@ class Alerts:
             "pass_through": round(float(f["pass_through"]), 4),
             "routine": round(float(f["routine"]), 4),
             "ordinary": round(float(f["ordinary"]), 4),
+            "unusual_amounts": round(float(f["unusual_amounts"]), 4),
         }
         always = ("hops", "speed", "retained")
         rows = [
@@ -468,7 +469,10 @@ def _assemble(
     trunc = np.concatenate(truncated) if truncated else np.zeros(0, bool)
     # Round trips made of payments ordinary for their payers: trade or friends settling up.
     layered = np.isin(typology, ["bipartite", "stack"])
-    ordinary = np.where(is_round | layered, ordinary_share(tx, flat, grp, n, params), 0.0)
+    ordinary, rare = payer_history(tx, flat, grp, n, params)
+    structural = is_round | layered
+    # Unusual sums are evidence for blocks only: a round trip already has its return home.
+    ordinary, rare = np.where(structural, ordinary, 0.0), np.where(layered, rare, 0.0)
     facts = pd.DataFrame(
         {
             "hops": h,
@@ -485,6 +489,7 @@ def _assemble(
             "pass_through": passed,
             "routine": routine_share,
             "ordinary": ordinary,
+            "unusual_amounts": rare,
             "truncated": trunc,
             "round_trip": is_round,
             "origin": o,
@@ -534,6 +539,7 @@ def _assemble(
             "fan_excess": w_excess,
             "pass_through": w_pass,
             "routine": w_routine,
+            "unusual_amounts": 0.3 * rare,
             "ordinary": w_ordinary,
         }
     )
