@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import numpy.typing as npt
 
 from relgraph.analytics.layering.blocks import blocks
 from relgraph.analytics.layering.detectors import (
+    _Bursts,
     _fan_bursts,
     _gather_scatter,
     _scatter_gather,
@@ -18,9 +20,7 @@ from relgraph.analytics.layering.hops import (
     _walk,
 )
 from relgraph.analytics.layering.merge import edge_times, merge_overlapping
-from relgraph.analytics.layering.params import (
-    LayeringParams,
-)
+from relgraph.analytics.layering.params import I64, LayeringParams
 from relgraph.analytics.layering.roundtrip import round_trips
 from relgraph.analytics.layering.routine import regular_flows, slow_params, structuring_runs
 from relgraph.analytics.layering.scoring import (
@@ -60,7 +60,8 @@ def scan(
     Returns
     -------
     Alerts
-        Every chain, cycle, scatter-gather, gather-scatter and fan burst, scored.
+        Every chain, round trip, scatter-gather, gather-scatter, fan burst (fast and
+        slow), bipartite block, stack and structuring run, scored.
 
     Examples
     --------
@@ -77,17 +78,20 @@ def scan(
     links = _links(tx, params)
     chains = _walk(tx, links, _starts(links, len(tx)), params)
     scatter = _scatter_gather(tx, links, params)
+    ctx = _context(projection, params, households_label, networks_label)
+    regular = regular_flows(tx, ctx.opened, params)
+    routine = routine_transfers(tx, ctx, params, regular)
+    # Slow fans from money that is not routine: over a month every hub's salary, rent and
+    # family transfers would join any burst.
+    kept = np.flatnonzero(~routine).astype(np.int64)
     slow = slow_params(params)
     fans = {
         "fan_in": _fan_bursts(tx, params, True),
         "fan_out": _fan_bursts(tx, params, False),
-        "slow_fan_in": _fan_bursts(tx, slow, True),
-        "slow_fan_out": _fan_bursts(tx, slow, False),
+        "slow_fan_in": _mapped(_fan_bursts(tx.take(kept), slow, True), kept),
+        "slow_fan_out": _mapped(_fan_bursts(tx.take(kept), slow, False), kept),
     }
     gather = _gather_scatter(tx, fans["fan_in"], fans["fan_out"], params)
-    ctx = _context(projection, params, households_label, networks_label)
-    regular = regular_flows(tx, ctx.opened, params)
-    routine = routine_transfers(tx, ctx, params, regular)
     trips = round_trips(tx, ctx, params, routine)
     bipartite, stacks = blocks(tx, routine, params)
     cut_chains = int(sum(int(t.sum()) for t in chains.truncated.values()))
@@ -106,3 +110,8 @@ def scan(
         layers={"bipartite": bipartite, "stack": stacks},
     )
     return merge_overlapping(alerts, edge_times(tx)) if merge else alerts
+
+
+def _mapped(bursts: _Bursts, positions: I64) -> _Bursts:
+    """Bursts found on a subset of the transfers, as positions into all of them."""
+    return _Bursts([positions[m] for m in bursts.members], bursts.hub)
