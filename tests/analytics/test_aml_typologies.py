@@ -22,6 +22,11 @@ Each story lives on its own accounts, so one bank holds them all (amounts in CNY
   50,000 threshold ten times besides: no threshold to avoid, so no structuring alert.
 * Firms ``W1 → W2 → W3 → W1`` pay each other invoices over 12 days, each a size its payer
   pays four other suppliers too: a round trip of ordinary payments, scored down.
+* Slow fan: ``SF``, opened three weeks before, is paid by eight strangers 2.5 days
+  apart (no 72-hour window holds five) and sends 95 % on: a slow ``fan_in`` alert.
+* Bipartite: ``LB1``–``LB3`` each pay each of ``LR1``–``LR3`` over ten days, sums none of
+  them otherwise moves: a ``bipartite`` alert.
+* Stack: ``LA1``, ``LA2`` pay ``LM1``, ``LM2``, which pay ``LC1``, ``LC2``: a ``stack``.
 * ``K1 → K2 → K3 → K4``, every hop paid in three chunks of 95 % of one chunk before: 27
   chains by the definitions, one pattern, so one alert.
 """
@@ -127,14 +132,35 @@ TRADE_LOOP = [
           START + timedelta(days=15 + 8 * i)) for w in (1, 2, 3) for i in range(4)),
 ]  # fmt: skip
 
+SLOW_DAY = START + timedelta(days=30)
+SLOW_FAN = [
+    *(_tx(f"SFI{k}", f"SFS{k}", "SF", 20_000 + 1_000 * k, SLOW_DAY + timedelta(hours=60 * k))
+      for k in range(8)),
+    _tx("SFO1", "SF", "SFX", 0.95 * sum(20_000 + 1_000 * k for k in range(8)),
+        SLOW_DAY + timedelta(days=19)),
+]  # fmt: skip
+BIPARTITE = [
+    _tx(f"LB{i}{j}", f"LB{i}", f"LR{j}", 30_000 + 1_000 * (3 * i + j),
+        START + timedelta(days=50 + 3 * i + j // 2, hours=j))
+    for i in range(1, 4)
+    for j in range(1, 4)
+]  # fmt: skip
+STACK = [
+    *(_tx(f"LSa{i}{j}", f"LA{i}", f"LM{j}", 40_000 + 1_000 * (2 * i + j),
+          START + timedelta(days=55 + i, hours=j)) for i in (1, 2) for j in (1, 2)),
+    *(_tx(f"LSb{i}{j}", f"LM{i}", f"LC{j}", 38_000 + 1_000 * (2 * i + j),
+          START + timedelta(days=59 + i, hours=j)) for i in (1, 2) for j in (1, 2)),
+]  # fmt: skip
+
 TRANSFERS: Rows = [
     *ROUND_TRIP, *SLOW_LOOP, *HOUSEHOLD_LOOP, *RENT_RELAY, *STRUCTURING, *SPOUSES, *SALARY,
-    *MULE, *USUAL_FAN, *UNUSUAL_FAN, *CHUNKED, *TRADER, *TRADE_LOOP,
+    *MULE, *USUAL_FAN, *UNUSUAL_FAN, *CHUNKED, *TRADER, *TRADE_LOOP, *SLOW_FAN, *BIPARTITE,
+    *STACK,
 ]  # fmt: skip
 
 ACCOUNT_IDS = sorted({t[k] for t in TRANSFERS for k in ("from_account", "to_account")})
 MERCHANTS = {a for a in ACCOUNT_IDS if a.startswith("MER")}
-OPENED = {"MU": "2026-03-20"}
+OPENED = {"MU": "2026-03-20", "SF": "2026-03-10"}
 ADDRESS = {"CQ1": "5 Lotus Rd", "CQ2": "5 Lotus Road", "CQ3": "5 lotus rd."}
 
 BANK: dict[str, Rows] = {
@@ -315,3 +341,32 @@ def test_a_round_trip_of_ordinary_invoices_is_scored_down(bank: Projection, aler
     undiscounted = scan(bank, LayeringParams(ordinary_weight=0.0),
                         households_label=find_households(bank).label)  # fmt: skip
     assert [str(undiscounted.typology[i]) for i in _touching(bank, undiscounted, "WT")] == ["cycle"]
+
+
+def test_a_slow_fan_in_to_a_new_account_is_an_alert(bank: Projection, alerts: Alerts) -> None:
+    found = _touching(bank, alerts, "SFI")
+    assert [str(alerts.typology[i]) for i in found] == ["fan_in"]
+    assert _tx_ids(bank, alerts, found[0]) >= {f"SFI{k}" for k in range(8)}
+    assert {"fan_excess", "pass_through"} <= set(_reasons(alerts, found[0]))
+    # With slow fans cut to the 72-hour window nothing is dense enough.
+    fast = scan(bank, LayeringParams(cycle_horizon_days=3))
+    assert _touching(bank, fast, "SFI") == []
+
+
+def test_senders_paying_the_same_receivers_are_a_bipartite_block(
+    bank: Projection, alerts: Alerts
+) -> None:
+    found = _touching(bank, alerts, "LB")
+    assert [str(alerts.typology[i]) for i in found] == ["bipartite"]
+    assert _tx_ids(bank, alerts, found[0]) == {
+        f"LB{i}{j}" for i in range(1, 4) for j in range(1, 4)
+    }
+    assert _reasons(alerts, found[0])["unusual_amounts"]["value"] == 1.0
+
+
+def test_layers_passing_to_the_next_layer_are_a_stack(bank: Projection, alerts: Alerts) -> None:
+    found = _touching(bank, alerts, "LS")
+    stacks = [i for i in found if alerts.typology[i] == "stack"]
+    assert len(stacks) == 1
+    expected = {f"LS{x}{i}{j}" for x in "ab" for i in (1, 2) for j in (1, 2)}
+    assert _tx_ids(bank, alerts, stacks[0]) == expected
