@@ -205,8 +205,9 @@ def _peer(hub: I64, other: I64, bucket: I64, n_acc: int) -> float:
     if len(hub) == 0:
         return 0.0
     cell = hub.astype(np.int64) * (int(bucket.max()) + 1) + bucket
-    pairs = np.unique(np.stack([cell, other.astype(np.int64)], axis=1), axis=0)
-    _, distinct = np.unique(pairs[:, 0], return_counts=True)
+    # One integer per (cell, counterparty): 1-D uniques, far faster than rows.
+    pairs = np.unique(cell * n_acc + other)
+    distinct = np.diff(np.flatnonzero(np.diff(pairs // n_acc, prepend=-1, append=-1)))
     return float(np.quantile(distinct, PEER_QUANTILE))
 
 
