@@ -85,7 +85,8 @@ one vectorised step per hop), and :func:`check_account` for one account on deman
 with the index's own settings it returns the batch alerts through the account
 (computed once per index); with other settings it collects the account's neighbourhood
 from a :class:`LayeringIndex` and runs the chain, scatter-gather and fan definitions on
-it (round trips and structuring need every transfer: batch only).
+it (round trips, structuring, slow fans, bipartite blocks and stacks need every
+transfer or the peers': batch only).
 """
 
 from __future__ import annotations
