@@ -25,7 +25,6 @@
 Examples
 --------
 >>> import numpy as np
-import numpy.typing as npt
 >>> from relgraph.analytics.layering.hops import _Tx
 >>> from relgraph.analytics.layering.params import LayeringParams
 >>> tx = _Tx(np.arange(4), np.array([0, 0, 0, 1]), np.array([1, 2, 3, 0]),

@@ -43,6 +43,7 @@ from scipy.sparse import csgraph
 
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import I64, B, LayeringParams
+from relgraph.analytics.layering.sets import isin, unique
 
 
 def blocks(tx: _Tx, routine: B, params: LayeringParams) -> tuple[list[I64], list[I64]]:
@@ -50,7 +51,7 @@ def blocks(tx: _Tx, routine: B, params: LayeringParams) -> tuple[list[I64], list
     if len(tx) == 0:
         return [], []
     n_acc = int(max(tx.src.max(), tx.dst.max())) + 1
-    pairs = np.unique(tx.src.astype(np.int64) * n_acc + tx.dst)
+    pairs = unique(tx.src.astype(np.int64) * n_acc + tx.dst)
     degree = np.bincount(pairs // n_acc, minlength=n_acc) + np.bincount(
         pairs % n_acc, minlength=n_acc
     )
@@ -82,7 +83,7 @@ def _blocks_of(tx: _Tx, rows: I64, period: I64, n_acc: int) -> list[I64]:
     """Blocks per period: co-funded receivers joined, with their shared senders' transfers."""
     src, dst = tx.src[rows], tx.dst[rows]
     # Distinct (period, sender, receiver); per (period, sender) its receivers.
-    key = np.unique((period * n_acc + src) * n_acc + dst)
+    key = unique((period * n_acc + src) * n_acc + dst)
     ps, recv = key // n_acc, key % n_acc
     first = np.searchsorted(ps, ps, "left")
     count = np.searchsorted(ps, ps, "right") - first
@@ -124,7 +125,7 @@ def _blocks_of(tx: _Tx, rows: I64, period: I64, n_acc: int) -> list[I64]:
     bs = sender_key[:, 0] * n_acc + sender_key[:, 1]
     uniq, paid = np.unique(bs, return_counts=True)
     good = uniq[paid >= 2]
-    mine = np.isin(block[sel] * n_acc + src[sel], good)
+    mine = isin(block[sel] * n_acc + src[sel], good)
     sel = sel[mine]
     if len(sel) == 0:
         return []

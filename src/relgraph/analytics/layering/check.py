@@ -38,6 +38,7 @@ from relgraph.analytics.layering.scoring import (
     _Context,
     _context,
 )
+from relgraph.analytics.layering.sets import unique
 from relgraph.graph import Projection
 
 MAX_WINDOW_HOURS: Final = 30 * 24.0
@@ -87,7 +88,7 @@ class LayeringIndex:
             alerts = scan(projection, self.params, self.context.household, self.context.network)
             size = np.diff(alerts.ptr)
             grp = np.repeat(np.arange(len(alerts), dtype=np.int64), size)
-            key = np.unique(
+            key = unique(
                 np.concatenate([self.src[alerts.edges], self.dst[alerts.edges]])
                 * max(len(alerts), 1)
                 + np.concatenate([grp, grp])

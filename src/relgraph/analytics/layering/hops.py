@@ -12,6 +12,7 @@ from relgraph.analytics.layering.params import (
     B,
     LayeringParams,
 )
+from relgraph.analytics.layering.sets import unique
 from relgraph.graph import Projection
 
 
@@ -186,7 +187,7 @@ def _merge_round_trips(tx: _Tx, paths: I64) -> tuple[I64, I64, I64]:
     k = paths.shape[1]
     pos = paths.ravel()
     width = len(tx) + 1
-    code = np.unique(np.repeat(group, k) * width + pos)
+    code = unique(np.repeat(group, k) * width + pos)
     grp, member = code // width, code % width
     by_time = np.lexsort((tx.ts[member], grp))
     size = np.bincount(grp, minlength=n_groups).astype(np.int64)

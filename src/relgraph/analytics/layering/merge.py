@@ -42,6 +42,7 @@ from scipy.sparse import csgraph
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import I64
 from relgraph.analytics.layering.scoring import DISCOUNTS, Alerts
+from relgraph.analytics.layering.sets import unique
 
 
 def merge_overlapping(alerts: Alerts, ts_of_edge: I64) -> Alerts:
@@ -75,7 +76,7 @@ def merge_overlapping(alerts: Alerts, ts_of_edge: I64) -> Alerts:
     best = order[first]  # one per component, in component order
 
     # Union of transfers, time order within each merged alert.
-    key = np.unique(comp[grp] * width + alerts.edges)
+    key = unique(comp[grp] * width + alerts.edges)
     member_comp, edge = key // width, key % width
     by_time = np.lexsort((edge, ts_of_edge[edge], member_comp))
     edges = edge[by_time].astype(np.int64)

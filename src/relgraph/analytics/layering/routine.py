@@ -44,6 +44,7 @@ import numpy as np
 from relgraph.analytics.layering.detectors import _episodes
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import _DAY_MS, F64, I64, B, LayeringParams
+from relgraph.analytics.layering.sets import unique
 
 
 def slow_params(params: LayeringParams) -> LayeringParams:
@@ -91,7 +92,7 @@ def regular_flows(tx: _Tx, opened: I64, params: LayeringParams) -> B:
     period = (ts - ts.min()) // max(params.horizon_ms, 1)
     pair = np.cumsum(new) - 1
     periods = np.bincount(
-        np.unique(pair * (int(period.max()) + 1) + period) // (int(period.max()) + 1),
+        unique(pair * (int(period.max()) + 1) + period) // (int(period.max()) + 1),
         minlength=len(starts),
     )
     established = periods >= params.routine_min_repeats
@@ -166,7 +167,7 @@ class HubHistory:
         other = np.where(inbound, tx.src[flat], tx.dst[flat])
         n_acc = max(self.n_acc, int(hub.max()) + 1)
         # Distinct counterparties per direction: unique (alert, direction, counterparty).
-        code = np.unique((grp * 2 + inbound) * n_acc + other)
+        code = unique((grp * 2 + inbound) * n_acc + other)
         pair, direction = (code // n_acc) // 2, (code // n_acc) % 2
         d_in = np.bincount(pair[direction == 1], minlength=n)
         d_out = np.bincount(pair[direction == 0], minlength=n)
@@ -206,7 +207,7 @@ def _peer(hub: I64, other: I64, bucket: I64, n_acc: int) -> float:
         return 0.0
     cell = hub.astype(np.int64) * (int(bucket.max()) + 1) + bucket
     # One integer per (cell, counterparty): 1-D uniques, far faster than rows.
-    pairs = np.unique(cell * n_acc + other)
+    pairs = unique(cell * n_acc + other)
     distinct = np.diff(np.flatnonzero(np.diff(pairs // n_acc, prepend=-1, append=-1)))
     return float(np.quantile(distinct, PEER_QUANTILE))
 

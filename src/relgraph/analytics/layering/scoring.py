@@ -29,6 +29,7 @@ from relgraph.analytics.layering.params import (
     LayeringParams,
 )
 from relgraph.analytics.layering.routine import HubHistory, in_band, regular_flows, slow_params
+from relgraph.analytics.layering.sets import unique
 from relgraph.graph import Projection
 
 DISCOUNTS: Final = ("routine", "ordinary")
@@ -412,7 +413,7 @@ def _assemble(
     acc = np.concatenate([tx.src[flat], tx.dst[flat]])
     acc_grp = np.concatenate([grp, grp])
     n_acc = int(acc.max(initial=0)) + 1
-    key = np.unique(acc_grp.astype(np.int64) * n_acc + acc)
+    key = unique(acc_grp.astype(np.int64) * n_acc + acc)
     pairs = np.stack([key // n_acc, key % n_acc], axis=1)
     opened = ctx.opened[pairs[:, 1]]
     start = first_ts[pairs[:, 0]]
