@@ -28,8 +28,8 @@
   customer paying five shops in a month does what many customers do), whichever is larger (a monthly payroll is
   usual). A burst's
   intensity is its distinct counterparties per window it spans; its *fan excess* is the
-  intensity over the usual (at least 1; an account with no earlier transfer in that
-  direction is judged by that floor and its peers alone). Its *pass-through* is what left the
+  intensity over the usual (at least 1). An old account with no earlier transfer in
+  that direction has nothing to judge against: no excess. Its *pass-through* is what left the
   hub over what came in, from a window before the burst to a window after it; it is
   mule evidence between ``min_pass_share`` and ``max_pass_share`` (near-zero kept, none
   of its own added).
@@ -149,11 +149,11 @@ class HubHistory:
         self.in_key = tx.dst[in_order] * self.span + (tx.ts[in_order] - self.base)
         self.in_cum = np.concatenate([[0.0], np.cumsum(tx.amount[in_order])])
 
-    def facts(self, hub: I64, members: list[I64]) -> tuple[F64, F64]:
+    def facts(self, hub: I64, members: list[I64], new_hub: B) -> tuple[F64, F64]:
         """Per hub alert: fan excess and pass-through share (definitions above).
 
-        An account with no transfer in the burst's direction before it is judged by the
-        floor of 1 and its peers alone.
+        An old account with no transfer in the burst's direction before it has no history
+        to judge against: its excess is 0 (a new account's burst is judged: that is a mule).
         """
         tx, n = self.tx, len(members)
         if n == 0 or len(tx) == 0:
@@ -184,6 +184,14 @@ class HubHistory:
         usual = np.maximum(usual, np.where(use_in, self.peer_in, self.peer_out))
         excess = intensity / np.maximum(usual, 1.0)
         at = hub * span
+        before_in = np.searchsorted(self.in_key, at + (first - base)) - np.searchsorted(
+            self.in_key, at
+        )
+        before_out = np.searchsorted(self.out_key, at + (first - base)) - np.searchsorted(
+            self.out_key, at
+        )
+        history = np.where(use_in, before_in, before_out) > 0
+        excess = np.where(history | new_hub, excess, 0.0)
 
         def total(keys: I64, cum: F64) -> F64:
             a = np.searchsorted(keys, at + (first - window - base), "left")

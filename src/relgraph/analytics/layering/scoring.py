@@ -460,7 +460,7 @@ def _assemble(
         hub_new[rows] = (opened_hub >= 0) & (
             opened_hub >= first_ts[rows] - params.new_account_days * _DAY_MS
         )
-        excess[rows], passed[rows] = history[slow].facts(hub, sets)
+        excess[rows], passed[rows] = history[slow].facts(hub, sets, hub_new[rows])
 
     a_in = np.concatenate(amount_in) if amount_in else np.zeros(0)
     a_out = np.concatenate(amount_out) if amount_out else np.zeros(0)
