@@ -125,9 +125,8 @@ short window, judged against the account's own history (a mule: new, passing it 
 """
 PLANTED_TYPOLOGIES: Final = TYPOLOGIES[:5]
 """The typologies the synthetic bank plants, in the order its patterns cycle through them."""
-DETECTED_TYPOLOGIES: Final = (*TYPOLOGIES[:6], "structuring")
-"""The typologies the detectors report as an alert's ``typology``; a planted bipartite or
-stack pattern can only be found as one of these (its transfers covered by such alerts)."""
+DETECTED_TYPOLOGIES: Final = TYPOLOGIES
+"""The typologies the detectors report as an alert's ``typology``: every one."""
 
 _PARTY = {"customer": "customers", "enterprise": "enterprises"}
 

@@ -18,6 +18,17 @@ Each story lives on its own accounts, so one bank holds them all (amounts in CNY
 * ``FH`` is paid by ten distinct customers every day for two months; ``FA`` is paid once
   every ten days, then by twelve strangers within six hours. A fan-in is judged against
   the account's own history: ``FH``'s days are usual (no alert), ``FA``'s burst is not.
+* Trader ``TR1`` pays three suppliers 48,000–49,500 in three weeks, and pays above the
+  50,000 threshold ten times besides: no threshold to avoid, so no structuring alert.
+* Firms ``W1 → W2 → W3 → W1`` pay each other invoices over 12 days, each a size its payer
+  pays four other suppliers too: a round trip of ordinary payments, scored down.
+* Slow fan: ``SF``, opened three weeks before, is paid by eight strangers 2.5 days
+  apart (no 72-hour window holds five) and sends 95 % on: a slow ``fan_in`` alert.
+* Bipartite: ``LB1``–``LB3`` each pay each of ``LR1``–``LR3`` over ten days, sums none of
+  them otherwise moves: a ``bipartite`` alert.
+* Stack: ``LA1``, ``LA2`` pay ``LM1``, ``LM2``, which pay ``LC1``, ``LC2``: a ``stack``.
+* ``K1 → K2 → K3 → K4``, every hop paid in three chunks of 95 % of one chunk before: 27
+  chains by the definitions, one pattern, so one alert.
 """
 
 from __future__ import annotations
@@ -102,14 +113,54 @@ UNUSUAL_FAN = [
       for k in range(12)),
 ]  # fmt: skip
 
+CHUNKED = [
+    _tx(f"KC{hop}_{c}", f"K{hop + 1}", f"K{hop + 2}", 10_000 * 0.95**hop,
+        START + timedelta(days=20, hours=hop, minutes=10 * c))
+    for hop in range(3)
+    for c in range(3)
+]  # fmt: skip
+
+TRADER = [
+    *(_tx(f"TB{i}", "TR1", f"TRS{i}", 48_000 + 500 * i, START + timedelta(days=7 * i))
+      for i in range(3)),
+    *(_tx(f"TA{i}", "TR1", f"TRB{i}", 60_000 + 9_000 * i, START + timedelta(days=3 * i, hours=5))
+      for i in range(10)),
+]  # fmt: skip
+TRADE_LOOP = [
+    *_loop("WT", ["W1", "W2", "W3"], [80_000, 70_000, 90_000], [0, 5, 12]),
+    *(_tx(f"WS{w}_{i}", f"W{w}", f"WSUP{w}_{i}", 100_000 + 1_000 * i,
+          START + timedelta(days=15 + 8 * i)) for w in (1, 2, 3) for i in range(4)),
+]  # fmt: skip
+
+SLOW_DAY = START + timedelta(days=30)
+SLOW_FAN = [
+    *(_tx(f"SFI{k}", f"SFS{k}", "SF", 20_000 + 1_000 * k, SLOW_DAY + timedelta(hours=60 * k))
+      for k in range(8)),
+    _tx("SFO1", "SF", "SFX", 0.95 * sum(20_000 + 1_000 * k for k in range(8)),
+        SLOW_DAY + timedelta(days=19)),
+]  # fmt: skip
+BIPARTITE = [
+    _tx(f"LB{i}{j}", f"LB{i}", f"LR{j}", 30_000 + 1_000 * (3 * i + j),
+        START + timedelta(days=50 + 3 * i + j // 2, hours=j))
+    for i in range(1, 4)
+    for j in range(1, 4)
+]  # fmt: skip
+STACK = [
+    *(_tx(f"LSa{i}{j}", f"LA{i}", f"LM{j}", 40_000 + 1_000 * (2 * i + j),
+          START + timedelta(days=55 + i, hours=j)) for i in (1, 2) for j in (1, 2)),
+    *(_tx(f"LSb{i}{j}", f"LM{i}", f"LC{j}", 38_000 + 1_000 * (2 * i + j),
+          START + timedelta(days=59 + i, hours=j)) for i in (1, 2) for j in (1, 2)),
+]  # fmt: skip
+
 TRANSFERS: Rows = [
     *ROUND_TRIP, *SLOW_LOOP, *HOUSEHOLD_LOOP, *RENT_RELAY, *STRUCTURING, *SPOUSES, *SALARY,
-    *MULE, *USUAL_FAN, *UNUSUAL_FAN,
+    *MULE, *USUAL_FAN, *UNUSUAL_FAN, *CHUNKED, *TRADER, *TRADE_LOOP, *SLOW_FAN, *BIPARTITE,
+    *STACK,
 ]  # fmt: skip
 
 ACCOUNT_IDS = sorted({t[k] for t in TRANSFERS for k in ("from_account", "to_account")})
 MERCHANTS = {a for a in ACCOUNT_IDS if a.startswith("MER")}
-OPENED = {"MU": "2026-03-20"}
+OPENED = {"MU": "2026-03-20", "SF": "2026-03-10"}
 ADDRESS = {"CQ1": "5 Lotus Rd", "CQ2": "5 Lotus Road", "CQ3": "5 lotus rd."}
 
 BANK: dict[str, Rows] = {
@@ -249,3 +300,73 @@ def test_the_caps_say_when_they_cut_the_round_trip_search(bank: Projection, aler
     assert not [i for i in _touching(bank, short, "RT", above=False)
                 if short.typology[i] == "cycle"]  # fmt: skip
     assert short.truncations["cycle"] > alerts.truncations["cycle"]
+
+
+def test_a_chain_paid_in_chunks_is_one_alert(bank: Projection, alerts: Alerts) -> None:
+    households = find_households(bank).label
+    per_chain = scan(bank, households_label=households, merge=False)
+    chains = _touching(bank, per_chain, "KC", above=False)
+    assert len(chains) == 27  # 3 chunks to choose at each of 3 hops
+    merged = _touching(bank, alerts, "KC", above=False)
+    assert [str(alerts.typology[i]) for i in merged] == ["layering_chain"]
+    assert _tx_ids(bank, alerts, merged[0]) == {f"KC{h}_{c}" for h in range(3) for c in range(3)}
+    # The best chain's score, and the union of the chains' reasons.
+    assert alerts.score[merged[0]] == pytest.approx(max(per_chain.score[i] for i in chains))
+    union = {r for i in chains for r in _reasons(per_chain, i)}
+    assert set(_reasons(alerts, merged[0])) == union
+    # Transfers listed in time order.
+    ts = bank.edge("Account", "TRANSFER", "Account").attrs["ts"].to_numpy()
+    assert np.all(np.diff(ts[alerts.transfers(merged[0])]) >= 0)
+
+
+def test_an_account_that_crosses_the_threshold_freely_is_not_structuring(
+    bank: Projection, alerts: Alerts
+) -> None:
+    assert _touching(bank, alerts, "TB") == []
+    low = [i for i in _touching(bank, alerts, "TB", above=False)
+           if alerts.typology[i] == "structuring"]  # fmt: skip
+    assert low, "the run is still found, scored by how far its payer avoids the threshold"
+    assert _reasons(alerts, low[0])["structuring"]["weight"] < 0.2
+
+
+def test_a_round_trip_of_ordinary_invoices_is_scored_down(bank: Projection, alerts: Alerts) -> None:
+    assert _touching(bank, alerts, "WT") == []
+    loop = [i for i in _touching(bank, alerts, "WT", above=False)
+            if alerts.typology[i] == "cycle"]  # fmt: skip
+    assert len(loop) == 1
+    ordinary = _reasons(alerts, loop[0])["ordinary"]
+    assert ordinary["value"] == 1.0
+    assert ordinary["weight"] < 0
+    # Without the discount the loop is an alert: the ordinary payments are what lowered it.
+    undiscounted = scan(bank, LayeringParams(ordinary_weight=0.0),
+                        households_label=find_households(bank).label)  # fmt: skip
+    assert [str(undiscounted.typology[i]) for i in _touching(bank, undiscounted, "WT")] == ["cycle"]
+
+
+def test_a_slow_fan_in_to_a_new_account_is_an_alert(bank: Projection, alerts: Alerts) -> None:
+    found = _touching(bank, alerts, "SFI")
+    assert [str(alerts.typology[i]) for i in found] == ["fan_in"]
+    assert _tx_ids(bank, alerts, found[0]) >= {f"SFI{k}" for k in range(8)}
+    assert {"fan_excess", "pass_through"} <= set(_reasons(alerts, found[0]))
+    # With slow fans cut to the 72-hour window nothing is dense enough.
+    fast = scan(bank, LayeringParams(cycle_horizon_days=3))
+    assert _touching(bank, fast, "SFI") == []
+
+
+def test_senders_paying_the_same_receivers_are_a_bipartite_block(
+    bank: Projection, alerts: Alerts
+) -> None:
+    found = _touching(bank, alerts, "LB")
+    assert [str(alerts.typology[i]) for i in found] == ["bipartite"]
+    assert _tx_ids(bank, alerts, found[0]) == {
+        f"LB{i}{j}" for i in range(1, 4) for j in range(1, 4)
+    }
+    assert _reasons(alerts, found[0])["unusual_amounts"]["value"] == 1.0
+
+
+def test_layers_passing_to_the_next_layer_are_a_stack(bank: Projection, alerts: Alerts) -> None:
+    found = _touching(bank, alerts, "LS")
+    stacks = [i for i in found if alerts.typology[i] == "stack"]
+    assert len(stacks) == 1
+    expected = {f"LS{x}{i}{j}" for x in "ab" for i in (1, 2) for j in (1, 2)}
+    assert _tx_ids(bank, alerts, stacks[0]) == expected

@@ -124,7 +124,7 @@ def _found(projection: Projection, alerts: Alerts) -> dict[tuple[str, ...], str]
 
 
 def _vectorised_chains(projection: Projection, params: LayeringParams) -> set[tuple[str, ...]]:
-    alerts = scan(projection, params)
+    alerts = scan(projection, params, merge=False)
     # Hop chains only (a chain home is a cycle too); the round trips are tested apart.
     round_trip = alerts.facts["round_trip"].to_numpy(bool)
     chains = np.isin(alerts.typology, ["layering_chain", "cycle"]) & ~round_trip
@@ -273,7 +273,7 @@ def test_reference_equals_vectorised_on_a_synthetic_bank(small_bank: Projection)
     expected = _reference_chains(small_bank, SMALL_PARAMS)
     assert len(expected) >= 100
     assert _vectorised_chains(small_bank, SMALL_PARAMS) == expected
-    alerts = scan(small_bank, SMALL_PARAMS)
+    alerts = scan(small_bank, SMALL_PARAMS, merge=False)
     scatter = np.flatnonzero(alerts.typology == "scatter_gather")
     got = {frozenset(alerts.transfers(i).tolist()) for i in scatter}
     assert got == reference.scatter_gathers(small_bank, SMALL_PARAMS)

@@ -37,8 +37,12 @@ Definitions (what the tests hold the code to; every threshold is a field of
   that starts before the fan-in's last transfer plus the window, sending on between
   ``min_pass_share`` and ``max_pass_share`` of what came in.
 * A **round trip** (typology ``cycle``) and its caps: :mod:`.roundtrip`.
-* **Routine** transfers, **structuring** runs and a hub's **history** (fan excess,
-  pass-through): :mod:`.routine`.
+* **Routine** transfers, **structuring** runs, **slow fans** and a hub's **history**
+  (fan excess against its own usual and its peers', pass-through): :mod:`.routine`.
+* **Bipartite** blocks and **stacks**: :mod:`.blocks`.
+* Amounts against the payer's own history (threshold avoidance, ordinary and unusual
+  payments): :mod:`.amounts`.
+* One alert per pattern (alerts of one typology sharing a transfer merge): :mod:`.merge`.
 
 Risk score. Each alert carries *reasons*: facts with a weight in [0, 1] (weights
 are fields of :class:`LayeringParams`). The score is their noisy-OR,
@@ -57,7 +61,8 @@ are fields of :class:`LayeringParams`). The score is their noisy-OR,
   holder (0.5), in one household (0.4), one hidden network (0.35), or share a
   private device (≤ ``max_device_sharers`` users; 0.35).
 * ``structuring`` — transfers in ``[(1 − structuring_band) × reporting_threshold,
-  reporting_threshold)`` (45,000–50,000 by default): 0.6 × their share.
+  reporting_threshold)`` (45,000–50,000 by default): 0.6 × their share, each counted by
+  its payer's threshold avoidance (:mod:`.amounts`).
 * ``round_trip`` — round trips: 0.9 × the ``linked_endpoints`` weight of the return
   (same account or holder 0.45, household 0.36, network 0.315); ``hops`` is 0 for a
   two-hop round trip (lent and paid back is no longer than an everyday exchange).
@@ -67,6 +72,9 @@ are fields of :class:`LayeringParams`). The score is their noisy-OR,
   again: 0.3) — the mule reasons.
 * ``routine`` — negative: the score is multiplied by ``1 − routine_weight × share``
   of the alert's routine transfers (never for ``structuring`` alerts).
+* ``ordinary`` — negative, round trips and blocks: ``1 − ordinary_weight × share`` of
+  payments ordinary for their payer; ``unusual_amounts`` — blocks: 0.3 × the share of
+  payments their payer never otherwise makes as large (:mod:`.amounts`).
 
 Every score is in [0, 1]. An alert at or above ``score_threshold`` (0.5) is reported by default. An
 account's risk is the highest score of the alerts it takes part in, with those
@@ -77,7 +85,8 @@ one vectorised step per hop), and :func:`check_account` for one account on deman
 with the index's own settings it returns the batch alerts through the account
 (computed once per index); with other settings it collects the account's neighbourhood
 from a :class:`LayeringIndex` and runs the chain, scatter-gather and fan definitions on
-it (round trips and structuring need every transfer: batch only).
+it (round trips, structuring, slow fans, bipartite blocks and stacks need every
+transfer or the peers': batch only).
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import numpy.typing as npt
 
+from relgraph.analytics.layering.blocks import blocks
 from relgraph.analytics.layering.detectors import (
     _Bursts,
     _fan_bursts,
@@ -21,13 +23,10 @@ from relgraph.analytics.layering.hops import (
     _Tx,
     _walk,
 )
-from relgraph.analytics.layering.params import (
-    I64,
-    B,
-    LayeringParams,
-)
+from relgraph.analytics.layering.merge import edge_times, merge_overlapping
+from relgraph.analytics.layering.params import I64, B, LayeringParams
 from relgraph.analytics.layering.roundtrip import _RoundTrips, round_trips
-from relgraph.analytics.layering.routine import regular_flows, structuring_runs
+from relgraph.analytics.layering.routine import regular_flows, slow_params, structuring_runs
 from relgraph.analytics.layering.scoring import (
     Alerts,
     _assemble,
@@ -44,6 +43,8 @@ def scan(
     params: LayeringParams | None = None,
     households_label: npt.ArrayLike | None = None,
     networks_label: npt.ArrayLike | None = None,
+    *,
+    merge: bool = True,
 ) -> Alerts:
     """Scan every transfer for layered flows (definitions in the module docstring).
 
@@ -57,11 +58,15 @@ def scan(
         Per person: household / hidden-network index (``Households.label``,
         ``Networks.label``). Without them, cycles are found only back to the origin's
         own accounts and the household / network reasons never fire.
+    merge : bool, default True
+        One alert per pattern: alerts of one typology sharing a transfer merge
+        (:mod:`.merge`). ``False`` gives one alert per chain of the definitions.
 
     Returns
     -------
     Alerts
-        Every chain, cycle, scatter-gather, gather-scatter and fan burst, scored.
+        Every chain, round trip, scatter-gather, gather-scatter, fan burst (fast and
+        slow), bipartite block, stack and structuring run, scored.
 
     Examples
     --------
@@ -76,7 +81,7 @@ def scan(
     amount, ts, src, dst = _transfer_arrays(projection)
     tx = _eligible(amount, ts, src, dst, params.min_amount)
     ctx = _context(projection, params, households_label, networks_label)
-    return scan_transfers(tx, ctx, params)
+    return scan_transfers(tx, ctx, params, merge=merge)
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,8 @@ class Patterns:
     regular: B
     trips: _RoundTrips
     structuring: list[I64]
+    layers: dict[str, list[I64]]
+    """Bipartite blocks and stacks (:mod:`.blocks`)."""
 
     def holds(self, position: int) -> bool:
         """Whether any pattern holds the transfer at ``position`` (scoring then may be
@@ -100,6 +107,7 @@ class Patterns:
         if any((paths == position).any() for paths in self.trips.paths.values()):
             return True
         sets = [*self.scatter, *self.gather, *self.structuring]
+        sets += [m for found in self.layers.values() for m in found]
         sets += [m for bursts in self.fans.values() for m in bursts.members]
         return any((members == position).any() for members in sets)
 
@@ -110,18 +118,33 @@ def find_patterns(tx: _Tx, ctx: _Context, params: LayeringParams) -> Patterns:
     links = _links(tx, params)
     chains = _walk(tx, links, _starts(links, len(tx)), params)
     scatter = _scatter_gather(tx, links, params)
-    fans = {"fan_in": _fan_bursts(tx, params, True), "fan_out": _fan_bursts(tx, params, False)}
-    gather = _gather_scatter(tx, fans["fan_in"], fans["fan_out"], params)
     regular = regular_flows(tx, ctx.opened, params)
-    trips = round_trips(tx, ctx, params, routine_transfers(tx, ctx, params, regular))
+    routine = routine_transfers(tx, ctx, params, regular)
+    # Slow fans from money that is not routine: over a month every hub's salary, rent and
+    # family transfers would join any burst.
+    kept = np.flatnonzero(~routine).astype(np.int64)
+    slow = slow_params(params)
+    fans = {
+        "fan_in": _fan_bursts(tx, params, True),
+        "fan_out": _fan_bursts(tx, params, False),
+        "slow_fan_in": _mapped(_fan_bursts(tx.take(kept), slow, True), kept),
+        "slow_fan_out": _mapped(_fan_bursts(tx.take(kept), slow, False), kept),
+    }
+    gather = _gather_scatter(tx, fans["fan_in"], fans["fan_out"], params)
+    trips = round_trips(tx, ctx, params, routine)
     runs = structuring_runs(tx, params, _same_holder(ctx, tx.src, tx.dst))
-    return Patterns(chains, scatter, gather, fans, regular, trips, runs)
+    bipartite, stacks = blocks(tx, routine, params)
+    layers = {"bipartite": bipartite, "stack": stacks}
+    return Patterns(chains, scatter, gather, fans, regular, trips, runs, layers)
 
 
-def score_patterns(tx: _Tx, found: Patterns, ctx: _Context, params: LayeringParams) -> Alerts:
-    """The alerts of ``found``, with their facts, reasons and scores."""
+def score_patterns(
+    tx: _Tx, found: Patterns, ctx: _Context, params: LayeringParams, *, merge: bool = True
+) -> Alerts:
+    """The alerts of ``found``, with their facts, reasons and scores; with ``merge``, one
+    alert per pattern (:mod:`.merge`)."""
     cut_chains = int(sum(int(t.sum()) for t in found.chains.truncated.values()))
-    return _assemble(
+    alerts = _assemble(
         tx,
         found.chains,
         found.scatter,
@@ -133,12 +156,19 @@ def score_patterns(tx: _Tx, found: Patterns, ctx: _Context, params: LayeringPara
         structuring_runs=found.structuring,
         truncations={"layering_chain": cut_chains, "cycle": found.trips.truncations},
         regular=found.regular,
+        layers=found.layers,
     )
+    return merge_overlapping(alerts, edge_times(tx)) if merge else alerts
 
 
-def scan_transfers(tx: _Tx, ctx: _Context, params: LayeringParams) -> Alerts:
+def scan_transfers(tx: _Tx, ctx: _Context, params: LayeringParams, *, merge: bool = True) -> Alerts:
     """The scan's definitions over the eligible transfers ``tx`` (``_eligible``) with the
     per-account context ``ctx`` (``_context``): the batch over every transfer, and the
     real-time verdict (:mod:`.live`) over the neighbourhood of a new one, run these same
     functions, so the two can never drift apart. Alert members are ``tx.edge`` values."""
-    return score_patterns(tx, find_patterns(tx, ctx, params), ctx, params)
+    return score_patterns(tx, find_patterns(tx, ctx, params), ctx, params, merge=merge)
+
+
+def _mapped(bursts: _Bursts, positions: I64) -> _Bursts:
+    """Bursts found on a subset of the transfers, as positions into all of them."""
+    return _Bursts([positions[m] for m in bursts.members], bursts.hub)

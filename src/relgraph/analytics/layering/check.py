@@ -24,6 +24,7 @@ from relgraph.analytics.layering.hops import (
     _Tx,
     _walk,
 )
+from relgraph.analytics.layering.merge import edge_times, merge_overlapping
 from relgraph.analytics.layering.params import (
     _HOUR_MS,
     F64,
@@ -37,6 +38,7 @@ from relgraph.analytics.layering.scoring import (
     _Context,
     _context,
 )
+from relgraph.analytics.layering.sets import unique
 from relgraph.graph import Projection
 
 MAX_WINDOW_HOURS: Final = 30 * 24.0
@@ -86,7 +88,7 @@ class LayeringIndex:
             alerts = scan(projection, self.params, self.context.household, self.context.network)
             size = np.diff(alerts.ptr)
             grp = np.repeat(np.arange(len(alerts), dtype=np.int64), size)
-            key = np.unique(
+            key = unique(
                 np.concatenate([self.src[alerts.edges], self.dst[alerts.edges]])
                 * max(len(alerts), 1)
                 + np.concatenate([grp, grp])
@@ -408,6 +410,7 @@ def check_account(
         fans[name] = _Bursts([own_pos[bursts.members[i]] for i in mine.tolist()], bursts.hub[mine])
     gather = _gather_scatter(tx, fans["fan_in"], fans["fan_out"], p)
     alerts = _assemble(tx, _Chains(kept, kept_trunc), scatter, gather, fans, index.context, p)
+    alerts = merge_overlapping(alerts, edge_times(tx))
     return _answer(projection, index, a, alerts, truncated, p)
 
 

@@ -15,6 +15,7 @@ from relgraph.analytics.layering.params import (
     I64,
     LayeringParams,
 )
+from relgraph.analytics.layering.sets import unique
 
 
 def _episodes(group: I64, ts: I64, window: int) -> I64:
@@ -31,7 +32,7 @@ def _distinct_count(episode: I64, value: I64, n_episodes: int) -> I64:
         return np.zeros(n_episodes, np.int64)
     # One integer key per (episode, value): a 1-D unique, far faster than rows.
     width = int(value.max()) + 1
-    pairs = np.unique(episode.astype(np.int64) * width + value)
+    pairs = unique(episode.astype(np.int64) * width + value)
     return np.bincount(pairs // width, minlength=n_episodes).astype(np.int64)
 
 

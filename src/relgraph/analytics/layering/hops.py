@@ -12,6 +12,7 @@ from relgraph.analytics.layering.params import (
     B,
     LayeringParams,
 )
+from relgraph.analytics.layering.sets import unique
 from relgraph.graph import Projection
 
 
@@ -162,3 +163,51 @@ def _starts(links: _Links, n: int) -> I64:
     entered = np.bincount(links.succ, minlength=n) > 0
     leaves = np.diff(links.ptr) > 0
     return np.flatnonzero(~entered & leaves).astype(np.int64)
+
+
+def _merge_round_trips(tx: _Tx, paths: I64) -> tuple[I64, I64, I64]:
+    """One alert per loop of accounts: the round trips of ``k`` hops through the same
+    account sequence (money split into chunks, or sent round twice, gives one per choice
+    of chunk) merge into one alert holding all their transfers in time order.
+
+    Returns the merged transfers (grouped by alert), their count per alert and, per
+    alert, its earliest round trip (for the facts).
+    """
+    if len(paths) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), paths
+    seq = np.concatenate([tx.src[paths[:, :1]], tx.dst[paths]], axis=1)
+    order = np.lexsort((tx.ts[paths[:, 0]], *seq.T[::-1]))
+    ranked = seq[order]
+    new = np.ones(len(order), bool)
+    new[1:] = (ranked[1:] != ranked[:-1]).any(axis=1)
+    group = np.empty(len(order), np.int64)
+    group[order] = np.cumsum(new) - 1
+    first = paths[order[new]]
+    n_groups = len(first)
+    k = paths.shape[1]
+    pos = paths.ravel()
+    width = len(tx) + 1
+    code = unique(np.repeat(group, k) * width + pos)
+    grp, member = code // width, code % width
+    by_time = np.lexsort((tx.ts[member], grp))
+    size = np.bincount(grp, minlength=n_groups).astype(np.int64)
+    return member[by_time].astype(np.int64), size, first
+
+
+def _new_round_trips(tx: _Tx, chains: _Chains, found: dict[int, I64]) -> dict[int, I64]:
+    """The round trips that are not already a chain (a fast chain home is both)."""
+    out: dict[int, I64] = {}
+    for k, paths in found.items():
+        known = chains.paths.get(k)
+        if known is None or len(known) == 0:
+            out[k] = paths
+            continue
+        both = np.concatenate([known, paths], axis=0)
+        _, first, inverse = np.unique(both, axis=0, return_index=True, return_inverse=True)
+        inverse = inverse.ravel()
+        mine = inverse[len(known) :]
+        # A round trip is new when the first row with its transfers is not a chain's.
+        keep = first[mine] >= len(known)
+        if keep.any():
+            out[k] = paths[keep]
+    return out

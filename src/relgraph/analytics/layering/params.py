@@ -86,6 +86,12 @@ class LayeringParams(EnvParams):
     """…at intervals within this share of their median (weekly, monthly)…"""
     routine_weight: float = 0.8
     """A score is multiplied by ``1 − routine_weight × routine share`` of its transfers."""
+    ordinary_weight: float = 0.8
+    """A round trip's score is multiplied by ``1 − ordinary_weight × ordinary share`` of its
+    transfers (payments ordinary for their payer; :mod:`.amounts`)."""
+    block_max_degree: int = 30
+    """Bipartite blocks and stacks: accounts with more distinct counterparties (shops,
+    employers) are never a layer (:mod:`.blocks`)."""
     fan_excess_ratio: float = 2.0
     """Fans: counterparties per window up to this multiple of the account's usual are usual."""
     structuring_min_count: int = 3
@@ -106,8 +112,12 @@ class LayeringParams(EnvParams):
             raise ConfigError("LAYERING needs 2 ≤ cycle_max_hops ≤ 12 and cycle_horizon_days > 0")
         if self.cycle_max_branching < 1 or self.cycle_max_paths < 1:
             raise ConfigError("LAYERING needs cycle_max_branching ≥ 1 and cycle_max_paths ≥ 1")
-        if not 0 <= self.routine_weight <= 1 or self.routine_min_repeats < 2:
-            raise ConfigError("LAYERING needs routine_weight in [0, 1], routine_min_repeats ≥ 2")
+        discounts = (self.routine_weight, self.ordinary_weight)
+        if not all(0 <= w <= 1 for w in discounts) or self.routine_min_repeats < 2:
+            raise ConfigError(
+                "LAYERING needs routine_weight and ordinary_weight in [0, 1], "
+                "routine_min_repeats ≥ 2"
+            )
         if not 0 <= self.structuring_band < 1 or not 0 <= self.score_threshold <= 1:
             raise ConfigError(
                 "LAYERING needs structuring_band in [0, 1), score_threshold in [0, 1]"

@@ -16,9 +16,17 @@
   (moving money between one's own accounts reports nothing), each at most
   ``cycle_horizon_days`` after the previous; ``structuring_min_count`` of them or more
   are an alert.
+* A **slow fan**: a fan burst (definition in :mod:`~relgraph.analytics.layering`) with
+  the window widened to ``cycle_horizon_days`` (30): 5–18 counterparties paying in over
+  weeks. It is judged against the hub's history at that scale (the usual count per
+  30 days), so a merchant's or landlord's steady takings are usual; a slow fan and a fast
+  one sharing a transfer are one alert (:mod:`.merge`).
 * A **hub's history**: the account's transfers in one direction over the whole period
   scanned, as an expected count per window (``count × window / period``), or its other
-  bursts of the same kind, whichever is larger (a monthly payroll is usual). A burst's
+  bursts of the same kind, or (slow fans) its peers' (the 90th percentile of distinct counterparties
+  per window in that direction, over every account's windows with a transfer: a new
+  customer paying five shops in a month does what many customers do), whichever is larger (a monthly payroll is
+  usual). A burst's
   intensity is its distinct counterparties per window it spans; its *fan excess* is the
   intensity over the usual (at least 1). An old account with no earlier transfer in
   that direction has nothing to judge against: no excess. Its *pass-through* is what left the
@@ -29,11 +37,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from relgraph.analytics.layering.detectors import _episodes
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import _DAY_MS, F64, I64, B, LayeringParams
+from relgraph.analytics.layering.sets import unique
+
+
+def slow_params(params: LayeringParams) -> LayeringParams:
+    """The settings of slow fans: the window is the round-trip horizon."""
+    return replace(params, window_hours=params.cycle_horizon_days * 24)
 
 
 def in_band(amount: F64, params: LayeringParams) -> B:
@@ -76,7 +92,7 @@ def regular_flows(tx: _Tx, opened: I64, params: LayeringParams) -> B:
     period = (ts - ts.min()) // max(params.horizon_ms, 1)
     pair = np.cumsum(new) - 1
     periods = np.bincount(
-        np.unique(pair * (int(period.max()) + 1) + period) // (int(period.max()) + 1),
+        unique(pair * (int(period.max()) + 1) + period) // (int(period.max()) + 1),
         minlength=len(starts),
     )
     established = periods >= params.routine_min_repeats
@@ -105,9 +121,10 @@ def structuring_runs(tx: _Tx, params: LayeringParams, own: B | None = None) -> l
 class HubHistory:
     """Every account's transfers by direction, for a hub's history (built once per scan)."""
 
-    def __init__(self, tx: _Tx, params: LayeringParams) -> None:
+    def __init__(self, tx: _Tx, params: LayeringParams, peers: bool = False) -> None:
         self.tx = tx
         self.params = params
+        self.peer_in = self.peer_out = 0.0
         window = params.window_ms
         if len(tx) == 0:
             return
@@ -118,6 +135,13 @@ class HubHistory:
         self.n_acc = int(max(tx.src.max(), tx.dst.max())) + 1
         self.out_count = np.bincount(tx.src, minlength=self.n_acc)
         self.in_count = np.bincount(tx.dst, minlength=self.n_acc)
+        # Peers: what a busy ordinary account does — the PEER_QUANTILE of distinct
+        # counterparties per window, over the (account, window) cells with any transfer.
+        # Slow fans only: over hours everyone's usual is one or two, the floor of 1 below.
+        if peers:
+            bucket = (tx.ts - t_lo) // window
+            self.peer_out = _peer(tx.src, tx.dst, bucket, self.n_acc)
+            self.peer_in = _peer(tx.dst, tx.src, bucket, self.n_acc)
         # Cumulative amounts by (account, time) per direction; tx is in (source, time) order.
         self.out_key = tx.src * self.span + (tx.ts - self.base)
         self.out_cum = np.concatenate([[0.0], np.cumsum(tx.amount)])
@@ -143,7 +167,7 @@ class HubHistory:
         other = np.where(inbound, tx.src[flat], tx.dst[flat])
         n_acc = max(self.n_acc, int(hub.max()) + 1)
         # Distinct counterparties per direction: unique (alert, direction, counterparty).
-        code = np.unique((grp * 2 + inbound) * n_acc + other)
+        code = unique((grp * 2 + inbound) * n_acc + other)
         pair, direction = (code // n_acc) // 2, (code // n_acc) % 2
         d_in = np.bincount(pair[direction == 1], minlength=n)
         d_out = np.bincount(pair[direction == 0], minlength=n)
@@ -157,6 +181,7 @@ class HubHistory:
         # The hub's other bursts of this kind are its usual too: a payroll every month is
         # not judged against the quiet days between paydays.
         usual = np.maximum(usual, _other_max(hub, intensity))
+        usual = np.maximum(usual, np.where(use_in, self.peer_in, self.peer_out))
         excess = intensity / np.maximum(usual, 1.0)
         at = hub * span
         before_in = np.searchsorted(self.in_key, at + (first - base)) - np.searchsorted(
@@ -178,6 +203,21 @@ class HubHistory:
         # a week of takings), not this money passed on.
         passed = np.where(came > 0, went / np.maximum(came, 1e-9), 0.0)
         return np.asarray(excess, np.float64), np.asarray(passed, np.float64)
+
+
+PEER_QUANTILE = 0.9
+"""A hub's usual is at least what this share of its peers stay under."""
+
+
+def _peer(hub: I64, other: I64, bucket: I64, n_acc: int) -> float:
+    """The PEER_QUANTILE of distinct ``other`` per (``hub``, ``bucket``) cell."""
+    if len(hub) == 0:
+        return 0.0
+    cell = hub.astype(np.int64) * (int(bucket.max()) + 1) + bucket
+    # One integer per (cell, counterparty): 1-D uniques, far faster than rows.
+    pairs = unique(cell * n_acc + other)
+    distinct = np.diff(np.flatnonzero(np.diff(pairs // n_acc, prepend=-1, append=-1)))
+    return float(np.quantile(distinct, PEER_QUANTILE))
 
 
 def _other_max(hub: I64, value: F64) -> F64:

@@ -9,11 +9,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from relgraph.analytics.layering.amounts import payer_history, threshold_avoidance
 from relgraph.analytics.layering.detectors import (
     _Bursts,
 )
 from relgraph.analytics.layering.hops import (
     _Chains,
+    _merge_round_trips,
+    _new_round_trips,
     _Tx,
 )
 from relgraph.analytics.layering.params import (
@@ -25,8 +28,12 @@ from relgraph.analytics.layering.params import (
     B,
     LayeringParams,
 )
-from relgraph.analytics.layering.routine import HubHistory, in_band, regular_flows
+from relgraph.analytics.layering.routine import HubHistory, in_band, regular_flows, slow_params
+from relgraph.analytics.layering.sets import unique
 from relgraph.graph import Projection
+
+DISCOUNTS: Final = ("routine", "ordinary")
+"""Reasons that lower a score: it is multiplied by ``1 + weight`` (weights ≤ 0) of each."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,8 @@ class Alerts:
             "fan_excess": round(float(f["fan_excess"]), 2),
             "pass_through": round(float(f["pass_through"]), 4),
             "routine": round(float(f["routine"]), 4),
+            "ordinary": round(float(f["ordinary"]), 4),
+            "unusual_amounts": round(float(f["unusual_amounts"]), 4),
         }
         always = ("hops", "speed", "retained")
         rows = [
@@ -245,54 +254,6 @@ def routine_transfers(
     return np.asarray(routine & ~in_band(tx.amount, params), bool)
 
 
-def _merge_round_trips(tx: _Tx, paths: I64) -> tuple[I64, I64, I64]:
-    """One alert per loop of accounts: the round trips of ``k`` hops through the same
-    account sequence (money split into chunks, or sent round twice, gives one per choice
-    of chunk) merge into one alert holding all their transfers in time order.
-
-    Returns the merged transfers (grouped by alert), their count per alert and, per
-    alert, its earliest round trip (for the facts).
-    """
-    if len(paths) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), paths
-    seq = np.concatenate([tx.src[paths[:, :1]], tx.dst[paths]], axis=1)
-    order = np.lexsort((tx.ts[paths[:, 0]], *seq.T[::-1]))
-    ranked = seq[order]
-    new = np.ones(len(order), bool)
-    new[1:] = (ranked[1:] != ranked[:-1]).any(axis=1)
-    group = np.empty(len(order), np.int64)
-    group[order] = np.cumsum(new) - 1
-    first = paths[order[new]]
-    n_groups = len(first)
-    k = paths.shape[1]
-    pos = paths.ravel()
-    width = len(tx) + 1
-    code = np.unique(np.repeat(group, k) * width + pos)
-    grp, member = code // width, code % width
-    by_time = np.lexsort((tx.ts[member], grp))
-    size = np.bincount(grp, minlength=n_groups).astype(np.int64)
-    return member[by_time].astype(np.int64), size, first
-
-
-def _new_round_trips(tx: _Tx, chains: _Chains, found: dict[int, I64]) -> dict[int, I64]:
-    """The round trips that are not already a chain (a fast chain home is both)."""
-    out: dict[int, I64] = {}
-    for k, paths in found.items():
-        known = chains.paths.get(k)
-        if known is None or len(known) == 0:
-            out[k] = paths
-            continue
-        both = np.concatenate([known, paths], axis=0)
-        _, first, inverse = np.unique(both, axis=0, return_index=True, return_inverse=True)
-        inverse = inverse.ravel()
-        mine = inverse[len(known) :]
-        # A round trip is new when the first row with its transfers is not a chain's.
-        keep = first[mine] >= len(known)
-        if keep.any():
-            out[k] = paths[keep]
-    return out
-
-
 def _speed_weight(dwell_ms: F64) -> F64:
     return np.select(
         [dwell_ms <= _HOUR_MS, dwell_ms <= 6 * _HOUR_MS, dwell_ms <= _DAY_MS],
@@ -317,6 +278,7 @@ def _assemble(
     structuring_runs: list[I64] | None = None,
     truncations: dict[str, int] | None = None,
     regular: B | None = None,
+    layers: dict[str, list[I64]] | None = None,
 ) -> Alerts:
     """Alerts with their facts, reason weights and scores, from positions into ``tx``."""
     round_trips = _new_round_trips(tx, chains, round_trips or {})
@@ -361,9 +323,9 @@ def _assemble(
         truncated.append(np.zeros(n, bool))
         typ.append(np.full(n, "cycle", object))
     n_round = sum(len(t) for t in typ)
-    hub_sets: list[tuple[int, I64, list[I64]]] = []
+    hub_sets: list[tuple[int, I64, list[I64], bool]] = []
 
-    def add_sets(name: str, sets: list[I64], hub: I64 | None) -> None:
+    def add_sets(name: str, sets: list[I64], hub: I64 | None, slow: bool = False) -> None:
         if not sets:
             return
         n = len(sets)
@@ -407,8 +369,8 @@ def _assemble(
             dwell.append(((last_ts - first_ts) / 2.0).astype(np.float64))
         else:
             assert hub is not None
-            if name != "structuring":
-                hub_sets.append((sum(len(t) for t in typ) - n, hub, sets))
+            if name in ("fan_in", "fan_out", "gather_scatter"):
+                hub_sets.append((sum(len(t) for t in typ) - n, hub, sets, slow))
             # A burst has a hub, not two endpoints: ``linked_endpoints`` never fires on it.
             origin.append(hub)
             end.append(np.full(n, -1, np.int64))
@@ -423,6 +385,11 @@ def _assemble(
     add_sets("gather_scatter", gather_scatter, gs_hub)
     add_sets("fan_in", fans["fan_in"].members, fans["fan_in"].hub)
     add_sets("fan_out", fans["fan_out"].members, fans["fan_out"].hub)
+    for name in ("fan_in", "fan_out"):
+        if f"slow_{name}" in fans:
+            add_sets(name, fans[f"slow_{name}"].members, fans[f"slow_{name}"].hub, slow=True)
+    for name, found in (layers or {}).items():
+        add_sets(name, found, np.full(len(found), -1, np.int64))
     runs = structuring_runs or []
     add_sets("structuring", runs, np.array([int(tx.src[r[0]]) for r in runs], np.int64))
 
@@ -446,7 +413,7 @@ def _assemble(
     acc = np.concatenate([tx.src[flat], tx.dst[flat]])
     acc_grp = np.concatenate([grp, grp])
     n_acc = int(acc.max(initial=0)) + 1
-    key = np.unique(acc_grp.astype(np.int64) * n_acc + acc)
+    key = unique(acc_grp.astype(np.int64) * n_acc + acc)
     pairs = np.stack([key // n_acc, key % n_acc], axis=1)
     opened = ctx.opened[pairs[:, 1]]
     start = first_ts[pairs[:, 0]]
@@ -470,6 +437,8 @@ def _assemble(
     amounts = tx.amount[flat]
     band = (amounts >= low) & (amounts < params.reporting_threshold)
     structuring = np.bincount(grp[band], minlength=n).astype(np.int64)
+    # Each band transfer is evidence as far as its payer avoids the threshold.
+    avoided = _sum_by(grp[band], threshold_avoidance(tx, params)[flat][band], n)
 
     # Routine: regular flows between long-lived accounts, and family transfers.
     # Regular flows count by their share; family transfers only when the whole alert is
@@ -484,14 +453,14 @@ def _assemble(
     excess = np.zeros(n)
     passed = np.zeros(n)
     hub_new = np.zeros(n, bool)
-    history = HubHistory(tx, params)
-    for offset, hub, sets in hub_sets:
+    history = {False: HubHistory(tx, params), True: HubHistory(tx, slow_params(params), peers=True)}
+    for offset, hub, sets, slow in hub_sets:
         rows = slice(offset, offset + len(sets))
         opened_hub = ctx.opened[hub]
         hub_new[rows] = (opened_hub >= 0) & (
             opened_hub >= first_ts[rows] - params.new_account_days * _DAY_MS
         )
-        excess[rows], passed[rows] = history.facts(hub, sets, hub_new[rows])
+        excess[rows], passed[rows] = history[slow].facts(hub, sets, hub_new[rows])
 
     a_in = np.concatenate(amount_in) if amount_in else np.zeros(0)
     a_out = np.concatenate(amount_out) if amount_out else np.zeros(0)
@@ -499,6 +468,12 @@ def _assemble(
     h = np.concatenate(hops) if hops else np.zeros(0, np.int64)
     d = np.concatenate(dwell) if dwell else np.zeros(0)
     trunc = np.concatenate(truncated) if truncated else np.zeros(0, bool)
+    # Round trips made of payments ordinary for their payers: trade or friends settling up.
+    layered = np.isin(typology, ["bipartite", "stack"])
+    ordinary, rare = payer_history(tx, flat, grp, n, params)
+    structural = is_round | layered
+    # Unusual sums are evidence for blocks only: a round trip already has its return home.
+    ordinary, rare = np.where(structural, ordinary, 0.0), np.where(layered, rare, 0.0)
     facts = pd.DataFrame(
         {
             "hops": h,
@@ -514,6 +489,8 @@ def _assemble(
             "fan_excess": excess,
             "pass_through": passed,
             "routine": routine_share,
+            "ordinary": ordinary,
+            "unusual_amounts": rare,
             "truncated": trunc,
             "round_trip": is_round,
             "origin": o,
@@ -527,7 +504,8 @@ def _assemble(
     # A two-hop round trip (lent and paid back) is no longer than any everyday exchange.
     w_hops = np.where(is_round & (h < params.min_hops), 0.0, w_hops)
     w_speed = _speed_weight(d)
-    pass_through = ~fan & ~is_round & (retained < 0.1)
+    # Blocks have no single way in and out: what a layer kept is not measured.
+    pass_through = ~fan & ~is_round & ~layered & (retained < 0.1)
     w_retained = np.where(pass_through, 0.1, 0.0)
     # A share, not a count: a payroll run reaching 240 employees, 6 of them new, is not a
     # flow through fresh accounts; a chain through 2 new accounts of 4 is.
@@ -535,7 +513,7 @@ def _assemble(
     w_link = params.linked_weight * _LINK_WEIGHT[linked]
     w_linked = np.where(is_round, 0.0, w_link)
     w_round = np.where(is_round, 0.9 * w_link, 0.0)
-    w_struct = 0.6 * structuring / np.maximum(size, 1)
+    w_struct = 0.6 * avoided / np.maximum(size, 1)
     # Fan excess: nothing up to fan_excess_ratio times the usual, 0.45 from four times that.
     w_excess = np.where(
         hubbed,
@@ -549,6 +527,7 @@ def _assemble(
     passes = (passed >= params.min_pass_share) & (passed <= params.max_pass_share)
     w_pass = np.where(unusual & passes, 0.3, 0.0)
     w_routine = np.where(typology == "structuring", 0.0, -params.routine_weight * routine_share)
+    w_ordinary = -params.ordinary_weight * ordinary
     weights = pd.DataFrame(
         {
             "hops": w_hops,
@@ -561,11 +540,13 @@ def _assemble(
             "fan_excess": w_excess,
             "pass_through": w_pass,
             "routine": w_routine,
+            "unusual_amounts": 0.3 * rare,
+            "ordinary": w_ordinary,
         }
     )
-    positive = weights.drop(columns="routine").to_numpy(np.float64)
+    positive = weights.drop(columns=list(DISCOUNTS)).to_numpy(np.float64)
     score = 1 - np.prod(1 - positive, axis=1) if n else np.zeros(0)
-    score = score * (1 + w_routine)
+    score = score * (1 + w_routine) * (1 + w_ordinary)
     return Alerts(
         typology,
         ptr,

@@ -1,0 +1,93 @@
+"""Amounts judged against the payer's own history: threshold avoidance, ordinary payments.
+
+* **Threshold avoidance** of an account: of its departures at or above the band's
+  lower edge (``(1 − structuring_band) × reporting_threshold``), the share that stay
+  below the reporting threshold — ``band / (band + at_or_above)``. Someone who pays
+  60,000 and 120,000 whenever trade needs it is not avoiding the 50,000 report when
+  one payment lands at 48,000; someone who never crosses it but keeps landing just under
+  is. A transfer in the band counts as structuring evidence by its payer's avoidance (a
+  share in [0, 1]; 1 for an account that never reached the threshold).
+* An **ordinary payment**: a transfer whose payer made at least
+  ``routine_min_repeats`` *other* payments as large or larger outside the alert (to
+  anyone). A loop of trading firms paying each other invoices of their usual size, or
+  friends settling small bills, is made of ordinary payments; money laundered through a
+  salaried customer's, a mule's or a dormant shell's account is far above what that
+  account usually moves. An account with no such history is never ordinary. The
+  *ordinary share* of an alert is the share of its transfers that are ordinary; it
+  lowers a round trip's or a block's score (``ordinary_weight``), and the reasons say so.
+* An **unusual payment**: its payer made no other payment as large outside the alert.
+  The *unusual share* of a block is evidence (``unusual_amounts``, 0.3 × the share):
+  nothing else in a block judges amounts, and layers moving sums their accounts never
+  otherwise move is what laundering through them looks like. (Not for round trips:
+  their return home is the evidence, and strangers' everyday loops are often unusual
+  sums for a quiet account.)
+
+Examples
+--------
+>>> import numpy as np
+>>> from relgraph.analytics.layering.hops import _Tx
+>>> from relgraph.analytics.layering.params import LayeringParams
+>>> tx = _Tx(np.arange(4), np.array([0, 0, 0, 1]), np.array([1, 2, 3, 0]),
+...          np.array([48_000.0, 120_000.0, 60_000.0, 48_000.0]), np.arange(4))
+>>> threshold_avoidance(tx, LayeringParams()).round(2).tolist()
+[0.33, 0.33, 0.33, 1.0]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from relgraph.analytics.layering.hops import _Tx
+from relgraph.analytics.layering.params import F64, I64, LayeringParams
+
+
+def threshold_avoidance(tx: _Tx, params: LayeringParams) -> F64:
+    """Per transfer: its payer's threshold avoidance (module docstring)."""
+    if len(tx) == 0:
+        return np.zeros(0)
+    n = int(max(tx.src.max(), tx.dst.max())) + 1
+    low = params.reporting_threshold * (1 - params.structuring_band)
+    band = np.bincount(
+        tx.src, weights=(tx.amount >= low) & (tx.amount < params.reporting_threshold), minlength=n
+    )
+    above = np.bincount(tx.src, weights=tx.amount >= params.reporting_threshold, minlength=n)
+    share = np.where(band > 0, band / np.maximum(band + above, 1), 1.0)
+    return np.asarray(share[tx.src], np.float64)
+
+
+def payer_history(
+    tx: _Tx, flat: I64, group: I64, n: int, params: LayeringParams
+) -> tuple[F64, F64]:
+    """Per alert: the share of its transfers that are ordinary payments for their payer,
+    and the share that are unusual (the payer made no other payment as large).
+
+    ``flat`` are positions into ``tx`` grouped by alert (``group`` per row, ``n`` alerts).
+    """
+    if len(flat) == 0:
+        return np.zeros(n), np.zeros(n)
+    # Per payer, its departures' amounts ascending (one integer key per payer and
+    # amount rank): how many are at least this one is a difference of two bisects.
+    _, rank = np.unique(tx.amount, return_inverse=True)
+    rank = rank.ravel().astype(np.int64)
+    width = int(rank.max()) + 2
+    keys = np.sort(tx.src * width + rank)
+    payer = tx.src[flat]
+    at_least = np.searchsorted(keys, payer * width + width - 1, "left") - np.searchsorted(
+        keys, payer * width + rank[flat], "left"
+    )
+    # The alert's own payments by the same payer, as large or larger, are not "other".
+    _, pair = np.unique(group.astype(np.int64) * (int(payer.max()) + 1) + payer,
+                        return_inverse=True)  # fmt: skip
+    mine = pair.ravel().astype(np.int64) * width + (width - 1 - rank[flat])
+    mine_sorted = np.sort(mine)
+    own = np.searchsorted(mine_sorted, mine, "right") - np.searchsorted(
+        mine_sorted, mine - (width - 1 - rank[flat]), "left"
+    )
+    others = at_least - own
+    size = np.maximum(np.bincount(group, minlength=n), 1)
+
+    def share(hit: npt.NDArray[np.bool_]) -> F64:
+        return np.asarray(np.bincount(group, weights=hit, minlength=n) / size, np.float64)
+
+    return share(others >= params.routine_min_repeats), share(others == 0)

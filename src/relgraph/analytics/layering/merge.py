@@ -1,0 +1,114 @@
+"""One alert per pattern: alerts of one typology that share a transfer merge.
+
+The definitions enumerate every chain, and money split into chunks gives one chain per
+choice of chunk at each hop (a three-hop chain whose hops are paid in four chunks each is
+64 chains): a team would see one pattern as dozens of alerts. So after scoring, alerts of
+the **same typology** that share at least one transfer — directly or through a third —
+become **one alert**:
+
+* its transfers are the union of theirs, in time order;
+* its reasons are the union of theirs: each reason's weight is the largest any of them
+  had (a discount — ``routine``, ``ordinary`` — the smallest, so a discount that does not
+  hold for every member never lowers the pattern), and its facts are those of its best-scoring member
+  (the first and last times span the union);
+* its score is the noisy-OR of those reasons, so at least the best member's score.
+
+Alerts of different typologies are never merged (a fan-in and the gather-scatter it
+starts are two findings).
+
+Examples
+--------
+Two chains A → B → C → D that differ only in which of two chunks paid the middle hop
+share their first and last transfers, so they are one alert:
+
+>>> import numpy as np, pandas as pd
+>>> from relgraph.analytics.layering.scoring import DISCOUNTS, Alerts
+>>> facts = pd.DataFrame({"hops": [3, 3], "first_ts": [0, 0], "last_ts": [3, 4]})
+>>> weights = pd.DataFrame({"hops": [0.15, 0.15], "speed": [0.3, 0.0],
+...                         "routine": [0.0, 0.0]})
+>>> two = Alerts(np.array(["layering_chain"] * 2, object), np.array([0, 3, 6]),
+...              np.array([0, 1, 3, 0, 2, 3]), facts, weights, np.array([0.405, 0.15]))
+>>> one = merge_overlapping(two, ts_of_edge=np.array([0, 1, 2, 3]))
+>>> len(one), one.transfers(0).tolist(), round(float(one.score[0]), 3)
+(1, [0, 1, 2, 3], 0.405)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from relgraph.analytics.layering.hops import _Tx
+from relgraph.analytics.layering.params import I64
+from relgraph.analytics.layering.scoring import DISCOUNTS, Alerts
+from relgraph.analytics.layering.sets import unique
+
+
+def merge_overlapping(alerts: Alerts, ts_of_edge: I64) -> Alerts:
+    """Merge the alerts of one typology that share a transfer (module docstring).
+
+    ``ts_of_edge`` gives each EdgeSet position's time (for the merged transfers' order).
+    """
+    n = len(alerts)
+    if n < 2:
+        return alerts
+    size = np.diff(alerts.ptr)
+    grp = np.repeat(np.arange(n, dtype=np.int64), size)
+    # Alert–transfer bipartite graph, one transfer node per (typology, transfer): alerts
+    # of different typologies never meet.
+    _, typ = np.unique(alerts.typology.astype(str), return_inverse=True)
+    width = int(alerts.edges.max(initial=0)) + 1
+    node_key = typ[grp].astype(np.int64) * width + alerts.edges
+    keys, tnode = np.unique(node_key, return_inverse=True)
+    m = n + len(keys)
+    graph = sparse.csr_matrix((np.ones(len(grp), np.int8), (grp, n + tnode.ravel())), shape=(m, m))
+    _, labels = csgraph.connected_components(graph, directed=False)
+    _, inverse = np.unique(labels[:n], return_inverse=True)
+    comp = np.asarray(inverse.ravel(), np.int64)
+    n_comp = int(comp.max()) + 1
+    if n_comp == n:
+        return alerts
+    # Best member per component: highest score, then the earliest alert.
+    order = np.lexsort((np.arange(n), -alerts.score, comp))
+    first = np.ones(n, bool)
+    first[1:] = comp[order][1:] != comp[order][:-1]
+    best = order[first]  # one per component, in component order
+
+    # Union of transfers, time order within each merged alert.
+    key = unique(comp[grp] * width + alerts.edges)
+    member_comp, edge = key // width, key % width
+    by_time = np.lexsort((edge, ts_of_edge[edge], member_comp))
+    edges = edge[by_time].astype(np.int64)
+    new_size = np.bincount(member_comp, minlength=n_comp).astype(np.int64)
+    ptr = np.zeros(n_comp + 1, np.int64)
+    np.cumsum(new_size, out=ptr[1:])
+
+    # Positive reasons: the strongest of the members'; discounts (≤ 0): the weakest too.
+    weights = alerts.weights.groupby(comp, sort=True).max().reset_index(drop=True)
+    discounts = [c for c in DISCOUNTS if c in weights]
+    positive = weights.drop(columns=discounts).to_numpy(np.float64)
+    score = 1 - np.prod(1 - positive, axis=1)
+    for column in discounts:
+        score = score * (1 + weights[column].to_numpy(np.float64))
+    facts = alerts.facts.iloc[best].reset_index(drop=True)
+    if "first_ts" in facts:
+        facts["first_ts"] = alerts.facts["first_ts"].groupby(comp, sort=True).min().to_numpy()
+        facts["last_ts"] = alerts.facts["last_ts"].groupby(comp, sort=True).max().to_numpy()
+    return Alerts(
+        alerts.typology[best],
+        ptr,
+        edges,
+        facts,
+        weights,
+        np.asarray(np.clip(score, 0.0, 1.0), np.float64),
+        alerts.params,
+        alerts.truncations,
+    )
+
+
+def edge_times(tx: _Tx) -> I64:
+    """Per EdgeSet position (up to the largest in ``tx``): its time (0 for the others)."""
+    out = np.zeros(int(tx.edge.max(initial=-1)) + 1, np.int64)
+    out[tx.edge] = tx.ts
+    return out
