@@ -74,12 +74,32 @@ def test_batch_analyze_after_the_merge_finds_the_chains_found_in_real_time(
     # (documented in analytics/layering/live.py); every other alert was found in real time.
     expected = {c for c in with_streamed if alerted.loc[c, "typology"] != "cycle"}
     assert expected, "the bank plants no pattern across the split"
-    assert expected <= set(realtime)
+    # One alert per pattern (layering/merge.py): the batch merges every overlapping chain of
+    # the bank, the real-time verdict those in a new transfer's neighbourhood (a fan's
+    # burst may gain or lose an edge transfer there), so a pattern is the same alert when
+    # the two share at least half of the batch alert's transfers — the rule by which an
+    # analyst's decision follows its chain; ids and scores agree when the pattern lies in
+    # the neighbourhood.
+    batch_tx = hops.groupby("chain_id")["tx_id"].agg(frozenset)
+    live_tx = {k: frozenset(h.tx_id for h in a.hops) for k, a in realtime.items()}
+
+    typology = chains.set_index("chain_id")["typology"]
+
+    def same_pattern(live: str, batch: str) -> bool:
+        shared = len(live_tx[live] & batch_tx[batch])
+        return realtime[live].typology == typology[batch] and 2 * shared >= min(
+            len(batch_tx[batch]), len(live_tx[live])
+        )
+
     for chain in expected:
-        assert realtime[chain].score == pytest.approx(float(alerted.loc[chain, "score"]))
-        assert realtime[chain].typology == alerted.loc[chain, "typology"]
+        assert any(same_pattern(k, chain) for k in realtime), f"{chain}: not found in real time"
+        if chain in realtime:
+            assert realtime[chain].score == pytest.approx(float(alerted.loc[chain, "score"]))
     # Both ways for chains, scatter-gathers and fans: real time reports nothing the batch
     # does not. (A round trip through a routine flow older than the live horizon is not
     # recognised as routine in real time: the documented gap, left to the batch.)
-    extra = {a.typology for k, a in realtime.items() if k not in alerted.index}
+    # (Against every batch alert: near the threshold a fan's burst that gained an edge
+    # transfer in real time may score on either side of it.)
+    kept = list(batch_tx.index)
+    extra = {a.typology for k, a in realtime.items() if not any(same_pattern(k, c) for c in kept)}
     assert extra <= {"cycle"}
