@@ -89,14 +89,15 @@ class TimedRunner:
 
 
 @contextmanager
-def server(heap: str) -> Iterator[tuple[Settings, int | None]]:
+def server(heap: str, page_cache: str = "512m") -> Iterator[tuple[Settings, int | None]]:
     if os.environ.get("NEO4J_URI"):
         yield Settings.from_env(), None
         return
     os.environ["NEO4J_HEAP"] = heap
     with tempfile.TemporaryDirectory(prefix="relgraph-neo4j-bench-") as home:
-        running = neo4j_server.start(Path(home))
-        print(f"server: started in {running.started_in:.0f} s, heap {heap}, page cache 512m")
+        running = neo4j_server.start(Path(home), page_cache=page_cache)
+        print(f"server: started in {running.started_in:.0f} s, heap {heap}, "
+              f"page cache {page_cache}")  # fmt: skip
         login = running.login
         os.environ.update(NEO4J_URI=login.uri, NEO4J_USERNAME=login.username,
                           NEO4J_PASSWORD=login.password)  # fmt: skip
@@ -142,7 +143,7 @@ def make_bank(customers: int, root: Path) -> tuple[Path, dict[str, Any]]:
 def timed_load(settings: Settings, pid: int | None, tables: dict[str, Any]) -> Neo4jStore:
     runner = TimedRunner(DriverRunner.connect(settings.neo4j), pid)
     store = Neo4jStore(runner, settings.neo4j)
-    began, cpu = time.perf_counter(), jvm_cpu(pid)
+    began, cpu, client = time.perf_counter(), jvm_cpu(pid), time.process_time()
 
     def finished(operation: str, done: int, total: int) -> None:
         # As each table lands, so that a run stopped part-way still tells its rate.
@@ -154,6 +155,8 @@ def timed_load(settings: Settings, pid: int | None, tables: dict[str, Any]) -> N
     store.progress = finished
     store.replace_tables(tables, {"bench": "load"})
     wall, total_cpu = time.perf_counter() - began, jvm_cpu(pid) - cpu
+    print(f"client CPU during the load: {time.process_time() - client:.1f} s; "
+          f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     rows = sum(t.num_rows for t in tables.values())
     print("\n| table | rows | wall s | rows/s (wall) | server CPU s | rows/s (server CPU) |")
     print("|---|---|---|---|---|---|")
@@ -215,12 +218,12 @@ def load(args: argparse.Namespace) -> None:
 
     with (
         tempfile.TemporaryDirectory(prefix="relgraph-load-") as tmp,
-        server(args.heap) as (settings, pid),
+        server(args.heap, args.page_cache) as (settings, pid),
     ):
         _, tables = make_bank(args.customers, Path(tmp))
         empty(settings)
         store = timed_load(settings, pid, tables)
-        print(f"\nserver heap after the load: {heap_used(settings)}; page cache 512m")
+        print(f"\nserver heap after the load: {heap_used(settings)}; page cache {args.page_cache}")
         print(
             f"client peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB"
         )
@@ -258,6 +261,7 @@ def main() -> None:
     parser.add_argument("mode", choices=["parity", "load"])
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--heap", default="2g")
+    parser.add_argument("--page-cache", default="512m")
     parser.add_argument("--skip-analyze", action="store_true")
     args = parser.parse_args()
     parity(args) if args.mode == "parity" else load(args)

@@ -1,11 +1,12 @@
 UNWIND $rows AS row
-MATCH (target:Enterprise {enterprise_id: row.enterprise_id, gen: $gen})
+CREATE (a:Account {gen: $gen})
+SET a += row
+WITH a, row
 OPTIONAL MATCH (holder_c:CustomerRecord {customer_id: row.holder_id, gen: $gen})
   WHERE row.holder_kind = 'customer'
 OPTIONAL MATCH (holder_e:Enterprise {enterprise_id: row.holder_id, gen: $gen})
   WHERE row.holder_kind = 'enterprise'
-WITH row, target, coalesce(holder_c, holder_e) AS holder
-WHERE holder IS NOT NULL
-MERGE (holder)-[r:SHAREHOLDER_OF]->(target)
-SET r += row, r.gen = $gen
+WITH a, coalesce(holder_c, holder_e) AS holder
+FOREACH (h IN CASE WHEN holder IS NULL THEN [] ELSE [holder] END |
+  CREATE (h)-[:HOLDS]->(a))
 RETURN count(*) AS written

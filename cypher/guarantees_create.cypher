@@ -9,6 +9,6 @@ OPTIONAL MATCH (borrower_e:Enterprise {enterprise_id: row.borrower_id, gen: $gen
   WHERE row.borrower_kind = 'enterprise'
 WITH row, coalesce(guarantor_c, guarantor_e) AS guarantor, coalesce(borrower_c, borrower_e) AS borrower
 WHERE guarantor IS NOT NULL AND borrower IS NOT NULL
-MERGE (guarantor)-[r:GUARANTEES]->(borrower)
-SET r += row, r.gen = $gen
+CREATE (guarantor)-[r:GUARANTEES {gen: $gen}]->(borrower)
+SET r += row
 RETURN count(*) AS written

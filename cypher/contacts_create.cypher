@@ -1,5 +1,5 @@
 UNWIND $rows AS row
-MERGE (k:Contact {contact_id: row.contact_id, gen: $gen})
+CREATE (k:Contact {gen: $gen})
 SET k += row
 WITH k, row
 OPTIONAL MATCH (party_c:CustomerRecord {customer_id: row.party_id, gen: $gen})
@@ -8,5 +8,5 @@ OPTIONAL MATCH (party_e:Enterprise {enterprise_id: row.party_id, gen: $gen})
   WHERE row.party_kind = 'enterprise'
 WITH k, coalesce(party_c, party_e) AS party
 FOREACH (p IN CASE WHEN party IS NULL THEN [] ELSE [party] END |
-  MERGE (k)-[:CONTACTED]->(p))
+  CREATE (k)-[:CONTACTED]->(p))
 RETURN count(*) AS written
