@@ -20,7 +20,6 @@ is set (it empties that database).
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import os
 import resource
@@ -66,23 +65,31 @@ def jvm_pid(process: subprocess.Popen[bytes]) -> int:
 
 
 class TimedRunner:
-    """Times every statement by relgraph operation: wall seconds and server CPU seconds."""
+    """Times every relgraph operation: wall seconds and server CPU seconds from its first
+    statement's start to its last statement's end (the load's writers run an operation's
+    batches side by side, so per-statement times would count the overlap twice)."""
 
     def __init__(self, inner: DriverRunner, pid: int | None) -> None:
         self.inner, self.pid = inner, pid
-        self.wall: collections.defaultdict[str, float] = collections.defaultdict(float)
-        self.cpu: collections.defaultdict[str, float] = collections.defaultdict(float)
+        self.first: dict[str, tuple[float, float]] = {}
+        self.last: dict[str, tuple[float, float]] = {}
+        self.rows: dict[str, int] = {}
 
     def run(
         self, statement: str, params: Mapping[str, Any] | None = None, *, operation: str,
         write: bool = False,
     ) -> pd.DataFrame:  # fmt: skip
-        began, cpu = time.perf_counter(), jvm_cpu(self.pid)
+        self.first.setdefault(operation, (time.perf_counter(), jvm_cpu(self.pid)))
         try:
             return self.inner.run(statement, params, operation=operation, write=write)
         finally:
-            self.wall[operation] += time.perf_counter() - began
-            self.cpu[operation] += jvm_cpu(self.pid) - cpu
+            self.last[operation] = (time.perf_counter(), jvm_cpu(self.pid))
+
+    def wall(self, operation: str) -> float:
+        return self.last[operation][0] - self.first[operation][0]
+
+    def cpu(self, operation: str) -> float:
+        return self.last[operation][1] - self.first[operation][1]
 
     def close(self) -> None:
         self.inner.close()
@@ -147,9 +154,10 @@ def timed_load(settings: Settings, pid: int | None, tables: dict[str, Any]) -> N
 
     def finished(operation: str, done: int, total: int) -> None:
         # As each table lands, so that a run stopped part-way still tells its rate.
+        runner.rows[operation] = total
         if done == total:
-            print(f"  {operation}: {total:,} rows, {runner.wall[operation]:.1f} s wall, "
-                  f"{runner.cpu[operation]:.1f} s server CPU "
+            print(f"  {operation}: {total:,} rows, {runner.wall(operation):.1f} s wall, "
+                  f"{runner.cpu(operation):.1f} s server CPU "
                   f"({time.perf_counter() - began:.0f} s into the load)", flush=True)  # fmt: skip
 
     store.progress = finished
@@ -160,13 +168,14 @@ def timed_load(settings: Settings, pid: int | None, tables: dict[str, Any]) -> N
     rows = sum(t.num_rows for t in tables.values())
     print("\n| table | rows | wall s | rows/s (wall) | server CPU s | rows/s (server CPU) |")
     print("|---|---|---|---|---|---|")
-    for name, table in tables.items():
-        op = f"load {name}"
-        w, c = runner.wall[op], runner.cpu[op]
-        if not table.num_rows:
+    for op in runner.first:
+        if not op.startswith("load "):
             continue
-        print(f"| {name} | {table.num_rows:,} | {w:.1f} | {table.num_rows / w:,.0f} | {c:.1f} | "
-              f"{table.num_rows / c if c else float('nan'):,.0f} |")  # fmt: skip
+        name = op.removeprefix("load ")
+        n = tables[name].num_rows if name in tables else runner.rows.get(op, 0)
+        w, c = runner.wall(op), runner.cpu(op)
+        print(f"| {name} | {n:,} | {w:.1f} | {n / w:,.0f} | {c:.1f} | "
+              f"{n / c if c else float('nan'):,.0f} |")  # fmt: skip
     print(f"| **total** (with schema, state, prune) | {rows:,} | {wall:.1f} | {rows / wall:,.0f} "
           f"| {total_cpu:.1f} | {rows / total_cpu if total_cpu else float('nan'):,.0f} |")  # fmt: skip
     return store

@@ -45,6 +45,18 @@ class RunningServer:
     started_in: float
 
 
+def pom_version(name: str) -> str:
+    """A version property of the server's ``pom.xml`` (``neo4j.version``, ``gds.version``):
+    what the neo4j-marked tests run against, and what docker-compose.yml must pin."""
+    import xml.etree.ElementTree as ET
+
+    pom = ET.parse(SERVER / "pom.xml").getroot()
+    found = pom.find(f"{{http://maven.apache.org/POM/4.0.0}}properties/{{*}}{name}")
+    if found is None or not found.text:
+        raise LookupError(f"tools/neo4j-server/pom.xml has no property {name}")
+    return found.text
+
+
 def required() -> bool:
     return os.environ.get(REQUIRE_ENV, "") not in ("", "0")
 
