@@ -13,8 +13,16 @@ network read with the README's Cypher vs from relgraph's in-memory read model.
 Starts its own server (``make neo4j`` first; ``NEO4J_HEAP``, default 2g) unless ``NEO4J_URI``
 is set (it empties that database).
 
+``engines``: the bank loaded, then the steps of ``analyze`` that the engine runs (hidden
+networks: components and Leiden; referral influence: PageRank) timed with the local engine and
+with GDS on the same loaded store, their agreement, and a person's network read with the
+README's Cypher (after the networks are written back) vs from the projection. The rest of
+``analyze`` (values, households, groups, layering, writing every result) is the same work
+whichever engine runs; ``parity`` times it whole.
+
     python benchmarks/bench_neo4j.py parity --customers 20000
     python benchmarks/bench_neo4j.py load --customers 100000
+    python benchmarks/bench_neo4j.py engines --customers 100000
 """
 
 from __future__ import annotations
@@ -265,15 +273,97 @@ def load(args: argparse.Namespace) -> None:
     print(json.dumps({"customers": args.customers}))
 
 
+def engines(args: argparse.Namespace) -> None:
+    import neo4j
+    import numpy as np
+    from scipy.stats import spearmanr
+    from tests.neo4j_parity import adjusted_rand_index
+
+    from relgraph.analytics.influence import influence
+    from relgraph.analytics.networks import hidden_networks, network_frames
+    from relgraph.analytics.settings import AnalysisSettings
+    from relgraph.engines.gds import GdsEngine
+
+    os.environ.update(ANALYSIS_ENV)  # PageRank to convergence at a tight tolerance
+    with (
+        tempfile.TemporaryDirectory(prefix="relgraph-engines-") as tmp,
+        server(args.heap, args.page_cache) as (settings, pid),
+    ):
+        _, tables = make_bank(args.customers, Path(tmp))
+        empty(settings)
+        store = timed_load(settings, pid, tables)
+        print(f"\nserver heap after the load: {heap_used(settings)}; page cache {args.page_cache}")
+        began = time.perf_counter()
+        projection = build_projection(store)
+        print(f"projection from Neo4j: {time.perf_counter() - began:.1f} s")
+        params = AnalysisSettings.from_env()
+        found: dict[str, Any] = {}
+        for name in ("local", "gds"):
+            cpu = jvm_cpu(pid)
+            began = time.perf_counter()
+            engine = GdsEngine.connect(settings.neo4j, store.generation) if name == "gds" else None
+            networks = hidden_networks(projection, params.networks, engine=engine)
+            middle = time.perf_counter()
+            ranks = influence(projection, params.influence, engine)
+            ended = time.perf_counter()
+            if engine is not None:
+                engine.close()
+            found[name] = (networks, ranks)
+            print(f"{name} engine: hidden networks {middle - began:.1f} s, referral influence "
+                  f"{ended - middle:.1f} s, server CPU {jvm_cpu(pid) - cpu:.1f} s; "
+                  f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+        (local_n, local_r), (gds_n, gds_r) = found["local"], found["gds"]
+        unsplit = ~local_n.split[local_n.label]
+        same = adjusted_rand_index(local_n.label[unsplit], gds_n.label[unsplit])
+        ari = adjusted_rand_index(local_n.label[~unsplit], gds_n.label[~unsplit])
+        referrers = local_r.direct_referrals > 0
+        a, b = local_r.pagerank[referrers], gds_r.pagerank[referrers]
+        top = set(np.argsort(-a)[:20]) == set(np.argsort(-b)[:20])
+        print(f"agreement: unsplit networks ARI {same:.6f} (1 = identical), Leiden ARI {ari:.3f} "
+              f"over {int((~unsplit).sum()):,} persons in split networks, PageRank Spearman "
+              f"{spearmanr(a, b).statistic:.7f} over {int(referrers.sum()):,} persons with "
+              f"referrals, top 20 same: {top}")  # fmt: skip
+        began = time.perf_counter()
+        frames = network_frames(projection, local_n)
+        store.replace_results({name: pa_table(frame) for name, frame in frames.items()})
+        print(f"networks written back (local engine's): {time.perf_counter() - began:.1f} s")
+        persons = projection.nodes["Person"]
+        ids = np.asarray(persons.id_of(np.arange(len(persons))), dtype=object)
+        sizes = np.bincount(local_n.label)
+        chosen = np.flatnonzero(sizes[local_n.label] >= 3)[:: max(1, len(ids) // 2000)][:50]
+        cypher = readme_cypher()["A person's hidden network"]
+        times_db, times_projection = [], []
+        s = settings.neo4j
+        with neo4j.GraphDatabase.driver(s.uri, auth=(s.username, s.password)) as driver:
+            for index in chosen:
+                began = time.perf_counter()
+                records, _, _ = driver.execute_query(cypher, personId=ids[index])
+                times_db.append(time.perf_counter() - began)
+                began = time.perf_counter()
+                members = ids[local_n.label == local_n.label[index]]
+                times_projection.append(time.perf_counter() - began)
+                assert sorted(r["member"] for r in records) == sorted(members)
+        print(f"a person's network (>= 3 members), median of {len(chosen)}: README Cypher "
+              f"{statistics.median(times_db) * 1000:.1f} ms, from the projection "
+              f"{statistics.median(times_projection) * 1000:.2f} ms")  # fmt: skip
+        store.close()
+
+
+def pa_table(frame: pd.DataFrame) -> Any:
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["parity", "load"])
+    parser.add_argument("mode", choices=["parity", "load", "engines"])
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--heap", default="2g")
     parser.add_argument("--page-cache", default="512m")
     parser.add_argument("--skip-analyze", action="store_true")
     args = parser.parse_args()
-    parity(args) if args.mode == "parity" else load(args)
+    {"parity": parity, "load": load, "engines": engines}[args.mode](args)
 
 
 if __name__ == "__main__":
