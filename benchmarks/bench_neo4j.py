@@ -13,14 +13,21 @@ network read with the README's Cypher vs from relgraph's in-memory read model.
 Starts its own server (``make neo4j`` first; ``NEO4J_HEAP``, default 2g) unless ``NEO4J_URI``
 is set (it empties that database).
 
+``engines``: the bank loaded, then the steps of ``analyze`` that the engine runs (hidden
+networks: components and Leiden; referral influence: PageRank) timed with the local engine and
+with GDS on the same loaded store, their agreement, and a person's network read with the
+README's Cypher (after the networks are written back) vs from the projection. The rest of
+``analyze`` (values, households, groups, layering, writing every result) is the same work
+whichever engine runs; ``parity`` times it whole.
+
     python benchmarks/bench_neo4j.py parity --customers 20000
     python benchmarks/bench_neo4j.py load --customers 100000
+    python benchmarks/bench_neo4j.py engines --customers 100000
 """
 
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import os
 import resource
@@ -66,37 +73,46 @@ def jvm_pid(process: subprocess.Popen[bytes]) -> int:
 
 
 class TimedRunner:
-    """Times every statement by relgraph operation: wall seconds and server CPU seconds."""
+    """Times every relgraph operation: wall seconds and server CPU seconds from its first
+    statement's start to its last statement's end (the load's writers run an operation's
+    batches side by side, so per-statement times would count the overlap twice)."""
 
     def __init__(self, inner: DriverRunner, pid: int | None) -> None:
         self.inner, self.pid = inner, pid
-        self.wall: collections.defaultdict[str, float] = collections.defaultdict(float)
-        self.cpu: collections.defaultdict[str, float] = collections.defaultdict(float)
+        self.first: dict[str, tuple[float, float]] = {}
+        self.last: dict[str, tuple[float, float]] = {}
+        self.rows: dict[str, int] = {}
 
     def run(
         self, statement: str, params: Mapping[str, Any] | None = None, *, operation: str,
         write: bool = False,
     ) -> pd.DataFrame:  # fmt: skip
-        began, cpu = time.perf_counter(), jvm_cpu(self.pid)
+        self.first.setdefault(operation, (time.perf_counter(), jvm_cpu(self.pid)))
         try:
             return self.inner.run(statement, params, operation=operation, write=write)
         finally:
-            self.wall[operation] += time.perf_counter() - began
-            self.cpu[operation] += jvm_cpu(self.pid) - cpu
+            self.last[operation] = (time.perf_counter(), jvm_cpu(self.pid))
+
+    def wall(self, operation: str) -> float:
+        return self.last[operation][0] - self.first[operation][0]
+
+    def cpu(self, operation: str) -> float:
+        return self.last[operation][1] - self.first[operation][1]
 
     def close(self) -> None:
         self.inner.close()
 
 
 @contextmanager
-def server(heap: str) -> Iterator[tuple[Settings, int | None]]:
+def server(heap: str, page_cache: str = "512m") -> Iterator[tuple[Settings, int | None]]:
     if os.environ.get("NEO4J_URI"):
         yield Settings.from_env(), None
         return
     os.environ["NEO4J_HEAP"] = heap
     with tempfile.TemporaryDirectory(prefix="relgraph-neo4j-bench-") as home:
-        running = neo4j_server.start(Path(home))
-        print(f"server: started in {running.started_in:.0f} s, heap {heap}, page cache 512m")
+        running = neo4j_server.start(Path(home), page_cache=page_cache)
+        print(f"server: started in {running.started_in:.0f} s, heap {heap}, "
+              f"page cache {page_cache}")  # fmt: skip
         login = running.login
         os.environ.update(NEO4J_URI=login.uri, NEO4J_USERNAME=login.username,
                           NEO4J_PASSWORD=login.password)  # fmt: skip
@@ -142,28 +158,32 @@ def make_bank(customers: int, root: Path) -> tuple[Path, dict[str, Any]]:
 def timed_load(settings: Settings, pid: int | None, tables: dict[str, Any]) -> Neo4jStore:
     runner = TimedRunner(DriverRunner.connect(settings.neo4j), pid)
     store = Neo4jStore(runner, settings.neo4j)
-    began, cpu = time.perf_counter(), jvm_cpu(pid)
+    began, cpu, client = time.perf_counter(), jvm_cpu(pid), time.process_time()
 
     def finished(operation: str, done: int, total: int) -> None:
         # As each table lands, so that a run stopped part-way still tells its rate.
+        runner.rows[operation] = total
         if done == total:
-            print(f"  {operation}: {total:,} rows, {runner.wall[operation]:.1f} s wall, "
-                  f"{runner.cpu[operation]:.1f} s server CPU "
+            print(f"  {operation}: {total:,} rows, {runner.wall(operation):.1f} s wall, "
+                  f"{runner.cpu(operation):.1f} s server CPU "
                   f"({time.perf_counter() - began:.0f} s into the load)", flush=True)  # fmt: skip
 
     store.progress = finished
     store.replace_tables(tables, {"bench": "load"})
     wall, total_cpu = time.perf_counter() - began, jvm_cpu(pid) - cpu
+    print(f"client CPU during the load: {time.process_time() - client:.1f} s; "
+          f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     rows = sum(t.num_rows for t in tables.values())
     print("\n| table | rows | wall s | rows/s (wall) | server CPU s | rows/s (server CPU) |")
     print("|---|---|---|---|---|---|")
-    for name, table in tables.items():
-        op = f"load {name}"
-        w, c = runner.wall[op], runner.cpu[op]
-        if not table.num_rows:
+    for op in runner.first:
+        if not op.startswith("load "):
             continue
-        print(f"| {name} | {table.num_rows:,} | {w:.1f} | {table.num_rows / w:,.0f} | {c:.1f} | "
-              f"{table.num_rows / c if c else float('nan'):,.0f} |")  # fmt: skip
+        name = op.removeprefix("load ")
+        n = tables[name].num_rows if name in tables else runner.rows.get(op, 0)
+        w, c = runner.wall(op), runner.cpu(op)
+        print(f"| {name} | {n:,} | {w:.1f} | {n / w:,.0f} | {c:.1f} | "
+              f"{n / c if c else float('nan'):,.0f} |")  # fmt: skip
     print(f"| **total** (with schema, state, prune) | {rows:,} | {wall:.1f} | {rows / wall:,.0f} "
           f"| {total_cpu:.1f} | {rows / total_cpu if total_cpu else float('nan'):,.0f} |")  # fmt: skip
     return store
@@ -215,12 +235,12 @@ def load(args: argparse.Namespace) -> None:
 
     with (
         tempfile.TemporaryDirectory(prefix="relgraph-load-") as tmp,
-        server(args.heap) as (settings, pid),
+        server(args.heap, args.page_cache) as (settings, pid),
     ):
         _, tables = make_bank(args.customers, Path(tmp))
         empty(settings)
         store = timed_load(settings, pid, tables)
-        print(f"\nserver heap after the load: {heap_used(settings)}; page cache 512m")
+        print(f"\nserver heap after the load: {heap_used(settings)}; page cache {args.page_cache}")
         print(
             f"client peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB"
         )
@@ -253,14 +273,97 @@ def load(args: argparse.Namespace) -> None:
     print(json.dumps({"customers": args.customers}))
 
 
+def engines(args: argparse.Namespace) -> None:
+    import neo4j
+    import numpy as np
+    from scipy.stats import spearmanr
+    from tests.neo4j_parity import adjusted_rand_index
+
+    from relgraph.analytics.influence import influence
+    from relgraph.analytics.networks import hidden_networks, network_frames
+    from relgraph.analytics.settings import AnalysisSettings
+    from relgraph.engines.gds import GdsEngine
+
+    os.environ.update(ANALYSIS_ENV)  # PageRank to convergence at a tight tolerance
+    with (
+        tempfile.TemporaryDirectory(prefix="relgraph-engines-") as tmp,
+        server(args.heap, args.page_cache) as (settings, pid),
+    ):
+        _, tables = make_bank(args.customers, Path(tmp))
+        empty(settings)
+        store = timed_load(settings, pid, tables)
+        print(f"\nserver heap after the load: {heap_used(settings)}; page cache {args.page_cache}")
+        began = time.perf_counter()
+        projection = build_projection(store)
+        print(f"projection from Neo4j: {time.perf_counter() - began:.1f} s")
+        params = AnalysisSettings.from_env()
+        found: dict[str, Any] = {}
+        for name in ("local", "gds"):
+            cpu = jvm_cpu(pid)
+            began = time.perf_counter()
+            engine = GdsEngine.connect(settings.neo4j, store.generation) if name == "gds" else None
+            networks = hidden_networks(projection, params.networks, engine=engine)
+            middle = time.perf_counter()
+            ranks = influence(projection, params.influence, engine)
+            ended = time.perf_counter()
+            if engine is not None:
+                engine.close()
+            found[name] = (networks, ranks)
+            print(f"{name} engine: hidden networks {middle - began:.1f} s, referral influence "
+                  f"{ended - middle:.1f} s, server CPU {jvm_cpu(pid) - cpu:.1f} s; "
+                  f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+        (local_n, local_r), (gds_n, gds_r) = found["local"], found["gds"]
+        unsplit = ~local_n.split[local_n.label]
+        same = adjusted_rand_index(local_n.label[unsplit], gds_n.label[unsplit])
+        ari = adjusted_rand_index(local_n.label[~unsplit], gds_n.label[~unsplit])
+        referrers = local_r.direct_referrals > 0
+        a, b = local_r.pagerank[referrers], gds_r.pagerank[referrers]
+        top = set(np.argsort(-a)[:20]) == set(np.argsort(-b)[:20])
+        print(f"agreement: unsplit networks ARI {same:.6f} (1 = identical), Leiden ARI {ari:.3f} "
+              f"over {int((~unsplit).sum()):,} persons in split networks, PageRank Spearman "
+              f"{spearmanr(a, b).statistic:.7f} over {int(referrers.sum()):,} persons with "
+              f"referrals, top 20 same: {top}")  # fmt: skip
+        began = time.perf_counter()
+        frames = network_frames(projection, local_n)
+        store.replace_results({name: pa_table(frame) for name, frame in frames.items()})
+        print(f"networks written back (local engine's): {time.perf_counter() - began:.1f} s")
+        persons = projection.nodes["Person"]
+        ids = np.asarray(persons.id_of(np.arange(len(persons))), dtype=object)
+        sizes = np.bincount(local_n.label)
+        chosen = np.flatnonzero(sizes[local_n.label] >= 3)[:: max(1, len(ids) // 2000)][:50]
+        cypher = readme_cypher()["A person's hidden network"]
+        times_db, times_projection = [], []
+        s = settings.neo4j
+        with neo4j.GraphDatabase.driver(s.uri, auth=(s.username, s.password)) as driver:
+            for index in chosen:
+                began = time.perf_counter()
+                records, _, _ = driver.execute_query(cypher, personId=ids[index])
+                times_db.append(time.perf_counter() - began)
+                began = time.perf_counter()
+                members = ids[local_n.label == local_n.label[index]]
+                times_projection.append(time.perf_counter() - began)
+                assert sorted(r["member"] for r in records) == sorted(members)
+        print(f"a person's network (>= 3 members), median of {len(chosen)}: README Cypher "
+              f"{statistics.median(times_db) * 1000:.1f} ms, from the projection "
+              f"{statistics.median(times_projection) * 1000:.2f} ms")  # fmt: skip
+        store.close()
+
+
+def pa_table(frame: pd.DataFrame) -> Any:
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["parity", "load"])
+    parser.add_argument("mode", choices=["parity", "load", "engines"])
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--heap", default="2g")
+    parser.add_argument("--page-cache", default="512m")
     parser.add_argument("--skip-analyze", action="store_true")
     args = parser.parse_args()
-    parity(args) if args.mode == "parity" else load(args)
+    {"parity": parity, "load": load, "engines": engines}[args.mode](args)
 
 
 if __name__ == "__main__":

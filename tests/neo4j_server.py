@@ -45,6 +45,18 @@ class RunningServer:
     started_in: float
 
 
+def pom_version(name: str) -> str:
+    """A version property of the server's ``pom.xml`` (``neo4j.version``, ``gds.version``):
+    what the neo4j-marked tests run against, and what docker-compose.yml must pin."""
+    import xml.etree.ElementTree as ET
+
+    pom = ET.parse(SERVER / "pom.xml").getroot()
+    found = pom.find(f"{{http://maven.apache.org/POM/4.0.0}}properties/{{*}}{name}")
+    if found is None or not found.text:
+        raise LookupError(f"tools/neo4j-server/pom.xml has no property {name}")
+    return found.text
+
+
 def required() -> bool:
     return os.environ.get(REQUIRE_ENV, "") not in ("", "0")
 
@@ -91,11 +103,14 @@ def build() -> None:
         raise RuntimeError(f"`make neo4j` failed (exit {done.returncode}):\n{tail}")
 
 
-def start(home: Path, timeout: float = 300.0, *, gds: bool = True) -> RunningServer:
+def start(
+    home: Path, timeout: float = 300.0, *, gds: bool = True, page_cache: str | None = None
+) -> RunningServer:
     """Starts a server with its data under ``home``; returns when it accepts Bolt logins.
 
     ``gds=False`` starts it without the GDS procedures and functions (as a Neo4j without the
-    plugin). A ``home`` a server ran in before is reopened with its data (and a new password).
+    plugin); ``page_cache`` (``4g``) overrides the server's default of 512 MB. A ``home`` a
+    server ran in before is reopened with its data (and a new password).
     """
     home.mkdir(parents=True, exist_ok=True)
     login_password = secrets.token_urlsafe(18)
@@ -105,7 +120,12 @@ def start(home: Path, timeout: float = 300.0, *, gds: bool = True) -> RunningSer
     # Output goes to files (not pipes) so that nobody has to drain them while tests run.
     with out_path.open("wb") as out, (home / "server.err").open("wb") as err:
         process = subprocess.Popen(
-            [str(SERVER / "run"), "--home", str(home), *([] if gds else ["--no-gds"])],
+            [
+                str(SERVER / "run"),
+                *("--home", str(home)),
+                *([] if gds else ["--no-gds"]),
+                *([] if page_cache is None else ["--page-cache", page_cache]),
+            ],
             stdout=out,
             stderr=err,
             env=env,

@@ -134,7 +134,7 @@ def test_load_stats_analyze_against_the_neo4j_store(
     assert runner.invoke(app, ["synth", "--out", str(bank), "--customers", "300"]).exit_code == 0
     loaded = runner.invoke(app, ["load", str(bank), "--data-dir", str(data)])
     assert loaded.exit_code == 0, loaded.output
-    customers = database.named("customers_merge")
+    customers = database.named("customers_create")
     assert sum(len(c.params["rows"]) for c in customers) == 300
     again = runner.invoke(app, ["load", str(bank), "--data-dir", str(data)])
     assert again.exit_code == 0, again.output

@@ -39,12 +39,14 @@ def test_neo4j_settings_from_environment() -> None:
             "NEO4J_PASSWORD": "s3cret",
             "NEO4J_DATABASE": "bank",
             "RELGRAPH_NEO4J_BATCH_SIZE": "250",
+            "RELGRAPH_NEO4J_WRITERS": "3",
         }
     )
     assert settings.engine == "gds"
     assert settings.neo4j.uri == "neo4j://db.internal:7687"
     assert (settings.neo4j.username, settings.neo4j.database) == ("relgraph", "bank")
     assert settings.neo4j.batch_size == 250
+    assert settings.neo4j.writers == 3
     assert "s3cret" not in repr(settings)
 
 
@@ -53,6 +55,7 @@ def test_neo4j_settings_from_environment() -> None:
     [
         ({"RELGRAPH_NEO4J_BATCH_SIZE": "many"}, "RELGRAPH_NEO4J_BATCH_SIZE must be a int"),
         ({"RELGRAPH_NEO4J_BATCH_SIZE": "0"}, "RELGRAPH_NEO4J_BATCH_SIZE must be at least 1"),
+        ({"RELGRAPH_NEO4J_WRITERS": "0"}, "RELGRAPH_NEO4J_WRITERS must be at least 1"),
         (
             {"RELGRAPH_ANALYTICS_ENGINE": "spark"},
             "RELGRAPH_ANALYTICS_ENGINE must be 'local' or 'gds'",

@@ -31,6 +31,9 @@ class Neo4jSettings:
     batch_size: int = 5000
     """Rows per ``UNWIND $rows`` transaction: large enough to amortise the round trip,
     small enough that one transaction stays well inside a default heap."""
+    writers: int = 2
+    """Load transactions in flight at once: while the server writes one batch, the next is
+    encoded and sent (and a server with cores to spare writes both)."""
     tx_timeout: float = 300.0
     """Seconds a single transaction may run before the server stops it."""
     max_retry_time: float = 30.0
@@ -44,6 +47,7 @@ class Neo4jSettings:
             password=env.get("NEO4J_PASSWORD", ""),
             database=env.get("NEO4J_DATABASE", cls.database),
             batch_size=env_number(env, "RELGRAPH_NEO4J_BATCH_SIZE", cls.batch_size, int, 1),
+            writers=env_number(env, "RELGRAPH_NEO4J_WRITERS", cls.writers, int, 1),
             tx_timeout=env_number(env, "RELGRAPH_NEO4J_TX_TIMEOUT", cls.tx_timeout, float, 0.001),
             max_retry_time=env_number(
                 env, "RELGRAPH_NEO4J_RETRY_TIME", cls.max_retry_time, float, 0

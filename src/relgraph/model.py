@@ -538,6 +538,8 @@ STORE_PROPERTY_KEYS: Final[tuple[str, ...]] = (
     "part",
     "parts",
     "data",
+    # the value a shared identifier node (Phone, Email, Address, IdDocument) stands for
+    "value",
     # analytics results written back onto the graph, and GDS's working properties
     "networkId",
     "householdId",

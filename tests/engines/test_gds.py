@@ -43,6 +43,13 @@ class FakeGds(RecordingRunner):
                 "gds_pagerank_read": lambda p: pd.DataFrame(
                     {"node": self.persons, "value": [2.0] * len(self.persons)}
                 ),
+                "gds_pagerank_write": lambda p: pd.DataFrame(
+                    {
+                        "ranIterations": [7],
+                        "didConverge": [True],
+                        "nodePropertiesWritten": [len(self.persons)],
+                    }
+                ),
             }
         )
 
@@ -195,3 +202,24 @@ def test_a_missing_plugin_is_a_clear_error() -> None:
         StoreError, match="gds: check: GDS statement 'gds_version' failed: Unknown function"
     ):
         GdsRunner(client).run("gds_version", operation="gds: check")
+
+
+def test_pagerank_that_gds_did_not_converge_is_the_local_engines_error(projection: Any) -> None:
+    from relgraph.analytics.influence import PageRankConvergenceError
+
+    persons = _persons(projection)
+    fake = FakeGds(persons)
+    fake.overrides["gds_pagerank_write"] = lambda p: pd.DataFrame(
+        {"ranIterations": [p["max_iterations"]], "didConverge": [False],
+         "nodePropertiesWritten": [len(persons)]}
+    )  # fmt: skip
+    engine = GdsEngine(fake, gen="g1", batch_size=100)
+    ids = np.asarray(persons, dtype=object)
+    empty = np.zeros(0, np.int64)
+    params = InfluenceParams(max_iterations=3, tolerance=1e-9)
+    with pytest.raises(PageRankConvergenceError, match=r"did not converge in 3 iterations"):
+        engine.pagerank(ids, empty, empty, params)
+    sent = fake.named("gds_pagerank_write")[0].params
+    assert (sent["max_iterations"], sent["tolerance"]) == (3, 1e-9)
+    assert "gds_pagerank_read" not in fake.statements()
+    assert fake.statements()[-1] == "gds_graph_drop"

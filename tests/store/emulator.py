@@ -68,9 +68,9 @@ class EmulatedNeo4j(RecordingRunner):
         self.rows: dict[tuple[str, str], dict[Any, dict[str, Any]]] = defaultdict(dict)
 
     def _answer(self, statement: str, p: dict[str, Any]) -> pd.DataFrame:
-        table = statement.removesuffix("_merge").removesuffix("_read")
-        if statement.endswith("_merge") and table in WRITE_ORDER:
-            return self._merge(table, p)
+        table = statement.removesuffix("_create").removesuffix("_read")
+        if statement.endswith("_create") and table in WRITE_ORDER:
+            return self._create(table, p)
         if statement.endswith("_read") and table in WRITE_ORDER:
             found = [
                 r for r in self.rows[(p["gen"], table)].values() if p["from"] <= r["seq"] < p["to"]
@@ -87,7 +87,7 @@ class EmulatedNeo4j(RecordingRunner):
     def _exists(self, gen: str, table: str, key: Any) -> bool:
         return any(r.get(KEYS[table]) == key for r in self.rows[(gen, table)].values())
 
-    def _merge(self, table: str, p: dict[str, Any]) -> pd.DataFrame:
+    def _create(self, table: str, p: dict[str, Any]) -> pd.DataFrame:
         written = 0
         for row in p["rows"]:
             landed = all(

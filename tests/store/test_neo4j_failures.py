@@ -171,11 +171,11 @@ def test_a_statement_past_the_transaction_timeout_is_a_clear_error() -> None:
     settings = dataclasses.replace(Settings.from_env().neo4j, tx_timeout=0.05, max_retry_time=0)
     persons = pa.table({"person_id": [f"P{i}" for i in range(50_000)], "name": ["王伟"] * 50_000})
     with closing(Neo4jStore.connect(settings)) as store, pytest.raises(StoreError) as caught:
-        # One 50,000-row MERGE takes seconds; the server stops it at 50 ms.
-        write_rows(store.runner, "persons_merge", persons, {"gen": "timeout-test"},
+        # One 50,000-row CREATE takes about a second; the server stops it at 50 ms.
+        write_rows(store.runner, "persons_create", persons, {"gen": "timeout-test"},
                    operation="load persons", batch_size=50_000)  # fmt: skip
     message = _one_line(str(caught.value))
-    assert message.startswith("load persons: statement 'persons_merge' ran longer than")
+    assert message.startswith("load persons: statement 'persons_create' ran longer than")
     assert "RELGRAPH_NEO4J_TX_TIMEOUT is 0.05 s" in message
     with closing(Neo4jStore.connect(settings)) as store:
         assert store.runner.run("persons_read", {"gen": "timeout-test", "from": 0, "to": 9},

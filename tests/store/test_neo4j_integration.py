@@ -10,8 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pytest
+from scipy.stats import spearmanr
 
 from relgraph.analytics.networks import hidden_networks
 from relgraph.analytics.params import NetworkParams
@@ -152,3 +154,31 @@ def test_gds_leiden_splits_large_networks_as_the_local_engine_does(
     assert local.split.sum() > 50
     # GDS's Leiden is not igraph's: the same split up to the optimiser's choices.
     assert adjusted_rand_index(local.label, remote.label) >= 0.9
+
+
+def test_gds_pagerank_runs_to_convergence_or_says_it_did_not(
+    driver: Any, settings: Settings, synthetic_tables: dict[str, pa.Table]
+) -> None:
+    from relgraph.analytics.influence import PageRankConvergenceError, influence
+    from relgraph.analytics.params import InfluenceParams
+    from relgraph.engines.gds import GdsEngine
+    from relgraph.store.neo4j import Neo4jStore
+
+    with Neo4jStore.connect(settings.neo4j) as store:
+        store.replace_tables(synthetic_tables, {})
+        projection = build_projection(store)
+        engine = GdsEngine.connect(settings.neo4j, store.generation)
+        tight = InfluenceParams(tolerance=1e-12, max_iterations=1000)
+        local = influence(projection, tight)
+        remote = influence(projection, tight, engine=engine)
+        # Converged, GDS ranks the persons with referrals as the local engine does (the
+        # parity rules of tests/neo4j_parity.py).
+        referrers = local.direct_referrals > 0
+        assert referrers.sum() > 20
+        a, b = local.pagerank[referrers], remote.pagerank[referrers]
+        assert spearmanr(a, b).statistic >= 0.999
+        assert set(np.argsort(-a)[:20]) == set(np.argsort(-b)[:20])
+        with pytest.raises(PageRankConvergenceError, match="did not converge in 2 iterations"):
+            influence(projection, InfluenceParams(tolerance=1e-12, max_iterations=2), engine=engine)
+        engine.close()
+    assert _count(driver, settings, "CALL gds.graph.list() YIELD graphName RETURN count(*)") == 0

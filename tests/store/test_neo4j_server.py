@@ -14,7 +14,7 @@ import pytest
 
 from relgraph.config import Settings
 from relgraph.store.base import StoreError
-from tests.neo4j_server import Neo4jLogin
+from tests.neo4j_server import Neo4jLogin, pom_version
 
 pytestmark = pytest.mark.neo4j
 
@@ -47,6 +47,8 @@ def test_it_is_neo4j_5_26_community_over_bolt_5(driver: Any) -> None:
     records, _, _ = driver.execute_query("CALL dbms.components() YIELD name, versions, edition")
     (kernel,) = [r for r in records if r["name"] == "Neo4j Kernel"]
     assert kernel["versions"][0].startswith("5.26.")
+    # Exactly the pom's version, which tests/test_deploy.py holds docker-compose.yml to.
+    assert kernel["versions"][0] == pom_version("neo4j.version")
     assert kernel["edition"] == "community"
     assert driver.get_server_info().protocol_version[0] == 5
 
@@ -54,6 +56,7 @@ def test_it_is_neo4j_5_26_community_over_bolt_5(driver: Any) -> None:
 def test_gds_2_13_has_the_procedures_relgraph_calls(driver: Any) -> None:
     records, _, _ = driver.execute_query("RETURN gds.version() AS version")
     assert records[0]["version"].startswith("2.13.")
+    assert records[0]["version"] == pom_version("gds.version")
     records, _, _ = driver.execute_query("CALL gds.list() YIELD name RETURN name")
     listed = {r["name"] for r in records}
     assert set(RELGRAPH_PROCEDURES) <= listed

@@ -27,29 +27,45 @@ def runner() -> RecordingRunner:
 
 @pytest.fixture
 def store(runner: RecordingRunner) -> Neo4jStore:
-    return Neo4jStore(runner, Neo4jSettings(batch_size=2))
+    # One writer: the calls are recorded in the order the rows go (the parallel path has its
+    # own tests below, and the contract suite's emulated store runs it).
+    return Neo4jStore(runner, Neo4jSettings(batch_size=2, writers=1))
 
 
 def _tables() -> dict[str, pa.Table]:
     return canonical_tables(BANK)
 
 
-def test_load_creates_the_schema_then_merges_tables_in_dependency_order(
+def test_load_creates_the_schema_then_shared_nodes_then_tables_in_dependency_order(
     store: Neo4jStore, runner: RecordingRunner
 ) -> None:
     store.replace_tables(_tables(), {"fingerprint": "f1"})
     names = runner.statements()
-    first_merge = next(i for i, n in enumerate(names) if n.endswith("_merge"))
-    schema = [n for n in names[:first_merge] if n.startswith("schema_")]
+    first_create = next(i for i, n in enumerate(names) if n.endswith("_create"))
+    schema = [n for n in names[:first_create] if n.startswith("schema_")]
     assert names[: len(schema)] == schema
     assert "schema_person_key" in schema
     assert "schema_transfer_rows" in schema
-    assert names[len(schema) : first_merge] == ["state_read", "state_begin_load"]
-    merged = list(dict.fromkeys(n.removesuffix("_merge") for n in names if n.endswith("_merge")))
-    assert merged == [t for t in WRITE_ORDER if t in _tables()]
+    assert names[len(schema) : first_create] == ["state_read", "state_begin_load"]
+    created = list(dict.fromkeys(n.removesuffix("_create") for n in names if n.endswith("_create")))
+    shared = [label for label, _ in neo4j_store.IDENTIFIERS]
+    assert created == shared + [t for t in WRITE_ORDER if t in _tables()]
     assert names.index("state_commit_load") > max(
-        i for i, n in enumerate(names) if n.endswith("_merge")
+        i for i, n in enumerate(names) if n.endswith("_create")
     )
+
+
+def test_each_shared_identifier_is_created_once_whatever_rows_share_it(
+    store: Neo4jStore, runner: RecordingRunner
+) -> None:
+    tables = _tables()
+    store.replace_tables(tables, {})
+    phones = [r["value"] for c in runner.named("phone_create") for r in c.params["rows"]]
+    expected = set(tables["customers"].column("phone_norm").drop_null().to_pylist())
+    expected |= set(tables["enterprises"].column("phone_norm").drop_null().to_pylist())
+    assert sorted(phones) == sorted(expected)
+    devices = [r["value"] for c in runner.named("device_create") for r in c.params["rows"]]
+    assert sorted(devices) == sorted(set(tables["device_links"].column("device_id").to_pylist()))
 
 
 def test_rows_go_in_batches_numbered_in_written_order(
@@ -57,7 +73,7 @@ def test_rows_go_in_batches_numbered_in_written_order(
 ) -> None:
     tables = _tables()
     store.replace_tables(tables, {})
-    persons = runner.named("persons_merge")
+    persons = runner.named("persons_create")
     n = tables["persons"].num_rows
     assert [len(c.params["rows"]) for c in persons] == [2] * (n // 2) + [1] * (n % 2)
     rows = [r for c in persons for r in c.params["rows"]]
@@ -84,7 +100,7 @@ def test_a_row_that_finds_no_node_aborts_before_the_commit(
 ) -> None:
     store.replace_tables(_tables(), {"fingerprint": "good"})
     good = runner.state and runner.state["gen"]
-    runner.overrides["transfers_merge"] = lambda p: pa.table(
+    runner.overrides["transfers_create"] = lambda p: pa.table(
         {"written": [len(p["rows"]) - 1]}
     ).to_pandas()
     changed = {**_tables(), "persons": _tables()["persons"].slice(1)}
@@ -112,15 +128,67 @@ def test_next_load_deletes_the_old_generation_and_abandoned_ones(
     assert runner.state["pending"] == []
 
 
-def test_loading_the_same_data_twice_merges_onto_the_same_generation(
+def test_loading_the_live_data_again_writes_no_rows_and_keeps_its_generation(
     store: Neo4jStore, runner: RecordingRunner
 ) -> None:
     store.replace_tables(_tables(), {"loaded_at": "monday"})
     runner.calls.clear()
     store.replace_tables(_tables(), {"loaded_at": "tuesday"})
     assert store.meta() == {"loaded_at": "tuesday"}
+    assert store.generation == generation_id(_tables())
     assert runner.named("prune_") == []
-    assert {c.params["gen"] for c in runner.named("persons_merge")} == {generation_id(_tables())}
+    assert [c for c in runner.calls if c.statement.endswith("_create")] == []
+
+
+def test_a_retried_load_deletes_what_its_dead_attempt_left_before_creating(
+    store: Neo4jStore, runner: RecordingRunner
+) -> None:
+    tables = _tables()
+    store.replace_tables(tables, {"fingerprint": "good"})
+    changed = {**tables, "persons": tables["persons"].slice(1)}
+    runner.overrides["transfers_create"] = lambda p: pd.DataFrame({"written": [0]})
+    with pytest.raises(StoreError, match="load transfers"):
+        store.replace_tables(changed, {"fingerprint": "dies"})
+    del runner.overrides["transfers_create"]
+    runner.calls.clear()
+    store.replace_tables(changed, {"fingerprint": "retried"})
+    names = runner.statements()
+    first_create = next(i for i, n in enumerate(names) if n.endswith("_create"))
+    retried = generation_id(changed)
+    cleared = [c for c in runner.calls[:first_create] if c.statement.startswith("prune_")]
+    assert {c.statement for c in cleared} == set(neo4j_store.PRUNE_STATEMENTS)
+    assert {c.params["stale"] for c in cleared} == {retried}
+    # The attempt's generation stays pending (deletable) until the commit names it live.
+    assert "state_pruned" not in names[:first_create]
+    assert store.meta() == {"fingerprint": "retried"}
+    assert runner.state is not None
+    assert runner.state["pending"] == []
+
+
+def test_parallel_writers_send_every_row_once(runner: RecordingRunner) -> None:
+    store = Neo4jStore(runner, Neo4jSettings(batch_size=3, writers=2))
+    tables = _tables()
+    store.replace_tables(tables, {})
+    for name in ("persons", "transfers"):
+        sent = [r["seq"] for c in runner.named(f"{name}_create") for r in c.params["rows"]]
+        assert sorted(sent) == list(range(tables[name].num_rows)), name
+
+
+def test_a_failed_batch_among_parallel_writers_stops_the_load(runner: RecordingRunner) -> None:
+    store = Neo4jStore(runner, Neo4jSettings(batch_size=1, writers=2))
+    tables = _tables()
+
+    def second_batch_fails(p: dict[str, object]) -> pd.DataFrame:
+        rows = p["rows"]
+        assert isinstance(rows, list)
+        return pd.DataFrame({"written": [0 if rows[0]["seq"] == 1 else len(rows)]})
+
+    runner.overrides["persons_create"] = second_batch_fails
+    with pytest.raises(StoreError, match=r"load persons: 1 of rows 1\.\.1 found no node"):
+        store.replace_tables(tables, {})
+    assert runner.named("customers_create") == []
+    assert "state_commit_load" not in runner.statements()
+    assert store.table_names() == []
 
 
 def test_unknown_table_is_refused_before_anything_is_written(

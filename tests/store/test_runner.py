@@ -82,7 +82,7 @@ def test_writes_run_in_a_managed_write_transaction_with_timeout_and_metadata() -
     driver = FakeDriver()
     runner = DriverRunner(driver, SETTINGS)
     frame = runner.run(
-        "persons_merge",
+        "persons_create",
         {"rows": [{"person_id": "P1"}], "gen": "g"},
         operation="load persons",
         write=True,
@@ -95,9 +95,9 @@ def test_writes_run_in_a_managed_write_transaction_with_timeout_and_metadata() -
     assert work.metadata == {
         "app": "relgraph",
         "operation": "load persons",
-        "statement": "persons_merge",
+        "statement": "persons_create",
     }
-    assert driver.sent == [(query("persons_merge"), {"rows": [{"person_id": "P1"}], "gen": "g"})]
+    assert driver.sent == [(query("persons_create"), {"rows": [{"person_id": "P1"}], "gen": "g"})]
 
 
 def test_reads_run_in_a_read_transaction() -> None:
@@ -109,7 +109,7 @@ def test_reads_run_in_a_read_transaction() -> None:
 def test_a_transient_failure_is_retried_with_the_same_statement() -> None:
     driver = FakeDriver([TransientError("deadlock")])
     runner = DriverRunner(driver, SETTINGS)
-    frame = runner.run("persons_merge", {"rows": [{}], "gen": "g"}, operation="load", write=True)
+    frame = runner.run("persons_create", {"rows": [{}], "gen": "g"}, operation="load", write=True)
     assert frame["written"].tolist() == [1]
     assert len(driver.sent) == 2
     assert driver.sent[0] == driver.sent[1]
@@ -119,8 +119,8 @@ def test_a_client_error_is_not_retried_and_names_the_statement() -> None:
     error = ClientError("Node(1) already exists with label `Person`")
     driver = FakeDriver([error])
     runner = DriverRunner(driver, SETTINGS)
-    with pytest.raises(StoreError, match=r"load persons: statement 'persons_merge' failed"):
-        runner.run("persons_merge", {"rows": [], "gen": "g"}, operation="load persons", write=True)
+    with pytest.raises(StoreError, match=r"load persons: statement 'persons_create' failed"):
+        runner.run("persons_create", {"rows": [], "gen": "g"}, operation="load persons", write=True)
     assert len(driver.sent) == 1
 
 

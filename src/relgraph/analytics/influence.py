@@ -108,9 +108,11 @@ class PageRankConvergenceError(ArithmeticError):
     ``PowerIterationFailedConvergence``): ranks that are still moving are not a result.
     """
 
-    def __init__(self, iterations: int, residual: float, tolerance: float) -> None:
+    def __init__(self, iterations: int, residual: float | None, tolerance: float) -> None:
+        # GDS reports whether it converged, not by how much it missed: residual None.
+        change = "" if residual is None else f"change {residual:.3g}, "
         super().__init__(
-            f"PageRank did not converge in {iterations} iterations (change {residual:.3g}, "
+            f"PageRank did not converge in {iterations} iterations ({change}"
             f"needed < {tolerance:.3g}): raise RELGRAPH_INFLUENCE_MAX_ITERATIONS or "
             "RELGRAPH_INFLUENCE_TOLERANCE"
         )

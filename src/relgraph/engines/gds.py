@@ -12,7 +12,7 @@ with the local engine.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from relgraph.analytics.influence import PageRankConvergenceError
 from relgraph.analytics.networks import split_rounds
 from relgraph.engines.base import FloatArray, IdArray, IndexArray
 from relgraph.store.base import StoreError
@@ -221,6 +222,12 @@ class GdsEngine:
     ) -> FloatArray:
         # GDS projects the referrals stored in Neo4j (the same generation the
         # projection was built from), so ``source``/``target`` are not sent again.
+        def converged(written: pd.DataFrame) -> None:
+            # Scores still moving at maxIterations are not a result (the local engine's rule).
+            if not bool(written["didConverge"].iloc[0]):
+                ran = int(written["ranIterations"].iloc[0])
+                raise PageRankConvergenceError(ran, None, params.tolerance)
+
         values = self._algorithm(
             "pagerank",
             project=("gds_project_referrals", {"gen": self.gen}),
@@ -230,6 +237,7 @@ class GdsEngine:
                 "tolerance": params.tolerance,
             },
             read=("gds_pagerank_read", {"gen": self.gen}),
+            check=converged,
         )
         score = self._align(ids, values, "pagerank").astype(np.float64)
         total = score.sum()
@@ -248,7 +256,9 @@ class GdsEngine:
         project: tuple[str, dict[str, Any]],
         config: dict[str, Any],
         read: tuple[str, dict[str, Any]],
+        check: Callable[[pd.DataFrame], None] | None = None,
     ) -> pd.DataFrame:
+        """Project, estimate, write, ``check`` what the write reported, read; always drop."""
         graph = f"relgraph-{algorithm}-{self.run_id}"
         operation = f"gds: {algorithm}"
         try:
@@ -263,12 +273,14 @@ class GdsEngine:
                     f"({share:.0f}% of the heap), above the {self.max_heap_percent:.0f}% "
                     "limit; give Neo4j more heap or use RELGRAPH_ANALYTICS_ENGINE=local"
                 )
-            self.runner.run(
+            written = self.runner.run(
                 f"gds_{algorithm}_write",
                 {"graph": graph, **config},
                 operation=operation,
                 write=True,
             )
+            if check is not None:
+                check(written)
             return self.runner.run(read[0], read[1], operation=operation)
         finally:
             self.runner.run("gds_graph_drop", {"graph": graph}, operation=operation, write=True)

@@ -13,8 +13,9 @@ Layout (labels and types from ``model.STORE_NODE_LABELS`` / ``STORE_REL_TYPES``)
   A load writes its generation beside the live one in batches, then one transaction
   points ``(:RelgraphState)`` at it, then the old generation is deleted. Readers
   only see the generation the state names, so a load that dies part-way leaves the
-  last good state untouched, and loading the same data again MERGEs onto the same
-  elements: nothing changes.
+  last good state untouched. A generation is written fresh, so its elements are
+  CREATEd (no per-row MERGE lookups): loading the live data again writes nothing, and a
+  retry of a load that died part-way first deletes what that attempt left.
 * Analytics result tables are kept exactly (Arrow IPC in ``:ResultChunk`` nodes) and
   switched atomically by the state, then written back onto the graph for Neo4j users:
   ``Person.networkId``, ``Person.householdId``, ``:Household``/``:CorporateGroup``/
@@ -29,11 +30,13 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from relgraph.config import Neo4jSettings
 from relgraph.store.base import Store, StoreError, TableNotFoundError
@@ -58,6 +61,16 @@ WRITE_ORDER: Final = (
     "possible_duplicates",
 )
 """Canonical tables the graph holds, each after the tables its rows point to."""
+
+IDENTIFIERS: Final[tuple[tuple[str, tuple[tuple[str, str], ...]], ...]] = (
+    ("phone", (("customers", "phone_norm"), ("enterprises", "phone_norm"))),
+    ("email", (("customers", "email_norm"),)),
+    ("address", (("customers", "address_norm"), ("enterprises", "address_norm"))),
+    ("id_document", (("customers", "id_number_norm"),)),
+    ("device", (("device_links", "device_id"),)),
+)
+"""Nodes that rows share (a phone, a device): the statement ``<name>_create`` creates each
+distinct value of these (table, column)s once, before the tables that link to them."""
 
 PRUNE_STATEMENTS: Final = tuple(
     f"prune_{label}"
@@ -214,15 +227,19 @@ def write_rows(
     batch_size: int,
     numbered: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
+    writers: int = 1,
 ) -> None:
     """``UNWIND $rows`` ``table`` in batches; every row must land (counted back).
 
     ``numbered`` adds each row's position as ``seq``, which reads order by;
-    ``progress(operation, rows done, rows)`` is called after every batch.
+    ``progress(operation, rows done, rows)`` is called after every batch. ``writers``
+    batches run at once, each in its own transaction: only for statements whose batches
+    do not depend on each other (the rows of one table).
     """
     if numbered:
         table = table.append_column("seq", pa.array(np.arange(table.num_rows, dtype=np.int64)))
-    for start in range(0, table.num_rows, batch_size):
+
+    def send(start: int) -> int:
         rows = table.slice(start, batch_size).to_pylist()
         frame = runner.run(statement, {**params, "rows": rows}, operation=operation, write=True)
         written = int(frame["written"].sum()) if not frame.empty else 0
@@ -231,9 +248,61 @@ def write_rows(
                 f"{operation}: {len(rows) - written} of rows {start}..{start + len(rows) - 1} "
                 "found no node to attach to; nothing after the last commit is live"
             )
-        if progress is not None:
-            progress(operation, start + len(rows), table.num_rows)
+        return len(rows)
+
+    starts = range(0, table.num_rows, batch_size)
+    done = 0
+    if writers <= 1:
+        for start in starts:
+            done += send(start)
+            if progress is not None:
+                progress(operation, done, table.num_rows)
+    else:
+        # Batches are made and encoded in the worker threads, so at most `writers` batches
+        # of rows are in memory at once; the first failure stops the batches not yet begun.
+        with ThreadPoolExecutor(writers, thread_name_prefix="relgraph-neo4j") as pool:
+            pending: set[Future[int]] = set()
+            for start in starts:
+                if len(pending) >= writers:
+                    finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                    done += _collect(finished, pool)
+                    if progress is not None:
+                        progress(operation, done, table.num_rows)
+                pending.add(pool.submit(send, start))
+            done += _collect(wait(pending).done, pool)
+        if progress is not None and table.num_rows:
+            progress(operation, done, table.num_rows)
     log.info("%s: %d rows", operation, table.num_rows)
+
+
+def _collect(finished: set[Future[int]], pool: ThreadPoolExecutor) -> int:
+    """Rows the finished batches wrote; a failed batch's error, once the rest are cancelled."""
+    for future in finished:
+        if future.exception() is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+            future.result()
+    return sum(future.result() for future in finished)
+
+
+def distinct_values(tables: Mapping[str, pa.Table], columns: Sequence[tuple[str, str]]) -> pa.Table:
+    """The distinct non-null values of ``columns`` (table, column) as one ``value`` column.
+
+    Examples
+    --------
+    >>> t = {"c": pa.table({"p": ["1", None, "2"]}), "e": pa.table({"p": ["2", "3"]})}
+    >>> distinct_values(t, [("c", "p"), ("e", "p")]).column("value").to_pylist()
+    ['1', '2', '3']
+    """
+    parts = [
+        tables[name].column(column).cast(pa.string())
+        for name, column in columns
+        if name in tables and column in tables[name].column_names
+    ]
+    if not parts:
+        return pa.table({"value": pa.array([], pa.string())})
+    values = pa.chunked_array([c for part in parts for c in part.chunks], pa.string())
+    unique = pc.unique(values.drop_null()).sort()  # sorted: the same load sends the same batches
+    return pa.table({"value": unique})
 
 
 def drain(
@@ -331,19 +400,14 @@ class Neo4jStore(Store):
         gen = generation_id(tables)
         self.ensure_schema()
         before = self.state()
-        self.runner.run("state_begin_load", {"gen": gen}, operation="begin load", write=True)
-        for name in WRITE_ORDER:
-            if name in tables:
-                write_rows(
-                    self.runner,
-                    f"{name}_merge",
-                    tables[name],
-                    {"gen": gen},
-                    operation=f"load {name}",
-                    batch_size=self.settings.batch_size,
-                    numbered=True,
-                    progress=self.progress,
-                )
+        if before.gen != gen:
+            self.runner.run("state_begin_load", {"gen": gen}, operation="begin load", write=True)
+            if gen in before.pending:
+                # An earlier load of this very data stopped part-way: what it left is deleted,
+                # so that every element is CREATEd exactly once.
+                self._delete_generation(gen)
+            self._write_generation(tables, gen)
+        # else: the live generation is this data, complete; only the description changes.
         self.runner.run(
             "state_commit_load",
             {"gen": gen, "meta": json.dumps(dict(meta)), "tables": json.dumps(described)},
@@ -353,6 +417,30 @@ class Neo4jStore(Store):
         stale = [g for g in (*before.pending, before.gen) if g is not None and g != gen]
         self._prune_generations(sorted(set(stale)))
         self._prune_results({})
+
+    def _write_generation(self, tables: Mapping[str, pa.Table], gen: str) -> None:
+        """CREATE every element of generation ``gen``: shared nodes, then tables in order."""
+
+        def write(statement: str, table: pa.Table, operation: str, numbered: bool) -> None:
+            write_rows(
+                self.runner,
+                statement,
+                table,
+                {"gen": gen},
+                operation=operation,
+                batch_size=self.settings.batch_size,
+                numbered=numbered,
+                progress=self.progress,
+                writers=self.settings.writers,
+            )
+
+        for label, columns in IDENTIFIERS:
+            values = distinct_values(tables, columns)
+            if values.num_rows:
+                write(f"{label}_create", values, f"load {label} nodes", numbered=False)
+        for name in WRITE_ORDER:
+            if name in tables:
+                write(f"{name}_create", tables[name], f"load {name}", numbered=True)
 
     def read_table(self, name: str, columns: Sequence[str] | None = None) -> pa.Table:
         state = self.state()
@@ -464,10 +552,13 @@ class Neo4jStore(Store):
     def drain(self, statement: str, params: Mapping[str, Any], operation: str) -> int:
         return drain(self.runner, statement, params, operation, self.settings.batch_size)
 
+    def _delete_generation(self, gen: str) -> None:
+        for statement in PRUNE_STATEMENTS:
+            self.drain(statement, {"stale": gen}, "delete old generation")
+
     def _prune_generations(self, stale: list[str]) -> None:
         for gen in stale:
-            for statement in PRUNE_STATEMENTS:
-                self.drain(statement, {"stale": gen}, "delete old generation")
+            self._delete_generation(gen)
         if stale:
             self.runner.run(
                 "state_pruned", {"pruned": stale}, operation="delete old generation", write=True

@@ -1,4 +1,4 @@
 UNWIND $rows AS row
-MERGE (p:Person {person_id: row.person_id, gen: $gen})
+CREATE (p:Person {gen: $gen})
 SET p += row
 RETURN count(*) AS written

@@ -1,6 +1,6 @@
 UNWIND $rows AS row
 MATCH (a:Account {account_id: row.from_account, gen: $gen})
 MATCH (b:Account {account_id: row.to_account, gen: $gen})
-MERGE (a)-[r:TRANSFER {tx_id: row.tx_id}]->(b)
-SET r += row, r.gen = $gen
+CREATE (a)-[r:TRANSFER {gen: $gen}]->(b)
+SET r += row
 RETURN count(*) AS written

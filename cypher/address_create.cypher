@@ -1,0 +1,3 @@
+UNWIND $rows AS row
+CREATE (:Address {value: row.value, gen: $gen})
+RETURN count(*) AS written
