@@ -490,10 +490,9 @@ def _decide(
     blocked = np.zeros(len(p), bool)
     if different:
         keys = {(min(x, y), max(x, y)) for x, y in different}
-        lo = np.minimum(cid[a].astype(str), cid[b].astype(str))
-        hi = np.maximum(cid[a].astype(str), cid[b].astype(str))
+        left, right = cid[a].tolist(), cid[b].tolist()
         blocked = np.fromiter(
-            ((x, y) in keys for x, y in zip(lo.tolist(), hi.tolist(), strict=True)),
+            ((min(x, y), max(x, y)) in keys for x, y in zip(left, right, strict=True)),
             bool,
             len(p),
         )
