@@ -90,6 +90,12 @@ MODEL_PREFIX: Final = "linkage-model"
 MIN_TRAINING_RECORDS: Final = 1000
 """Below this many records EM has too little to learn from: the shipped ``m``/``u`` serve."""
 DECISION: Final = "decision"
+U_PAIRS: Final = 3e5
+"""Random pairs ``u`` is estimated from (Splink stops early once every level is seen)."""
+EM_PAIRS: Final = 3e5
+"""Blocked pairs each EM pass samples: enough for a dozen parameters, bounded in time."""
+
+log = logging.getLogger(__name__)
 
 Pair = tuple[str, str]
 
@@ -250,14 +256,18 @@ def _train(frame: pd.DataFrame) -> dict[str, Any]:
     training.estimate_probability_two_random_records_match(
         [block_on("id_number"), block_on("name_key", "birth_date")], recall=0.7
     )
-    training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
-    for rule in (block_on("name_key"), block_on("birth_date")):
+    clock = time.perf_counter()
+    training.estimate_u_using_random_sampling(max_pairs=U_PAIRS, seed=1)
+    log.info("u by random sampling: %.1f s", time.perf_counter() - clock)
+    for rule in (block_on("name_key"), block_on("birth_date")):  # m of each other
+        clock = time.perf_counter()
         try:
             training.estimate_parameters_using_expectation_maximisation(
-                rule, max_pairs=1e6, record_sample_proportion=1.0
+                rule, max_pairs=EM_PAIRS, record_sample_proportion=1.0
             )
+            log.info("EM on %s: %.1f s", rule, time.perf_counter() - clock)
         except Exception as exc:  # noqa: BLE001 - Splink raises plain errors on empty blocks
-            logging.getLogger(__name__).warning("EM on %s skipped: %s", rule, exc)
+            log.warning("EM on %s skipped: %s", rule, exc)
     model: dict[str, Any] = linker.misc.save_model_to_json()
     return model
 
