@@ -305,16 +305,19 @@ def test_a_trained_model_is_stored_and_reused_until_retrained(
     monkeypatch.setattr(linkage, "MIN_TRAINING_RECORDS", 4)
     bank = write_bank(tmp_path / "bank", _bank(RECORDS))
     first = load(bank, tmp_path / "data")
-    assert first.identity is not None and first.identity.model == "em"
+    assert first.identity is not None
+    assert first.identity.model == "em"
     assert linkage.model_path(tmp_path / "data").exists()
     more = write_bank(tmp_path / "more", _bank([*RECORDS, _record("N1", "loan", "Qian Yu")]))
     second = load(more, tmp_path / "data")
-    assert second.identity is not None and second.identity.model == "stored"
+    assert second.identity is not None
+    assert second.identity.model == "stored"
     with EmbeddedStore(tmp_path / "data") as store:
         from relgraph.ingest import load_directory
 
         third = load_directory(more, store, tmp_path / "data", retrain_linkage=True)
-    assert third.identity is not None and third.identity.model == "em"
+    assert third.identity is not None
+    assert third.identity.model == "em"
 
 
 def _frame(rows: list[tuple[str, str, str | None, int | None, str | None]]) -> pd.DataFrame:

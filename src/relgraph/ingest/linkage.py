@@ -218,7 +218,9 @@ def _prepare(records: pd.DataFrame, params: LinkageParams) -> tuple[pd.DataFrame
             "name": name.to_numpy(object),
             "name_key": key.to_numpy(object),
             "name_head": key.str[:2].to_numpy(object),
-            "birth_date": birth_text.astype(object).where(birth_text.notna(), None).to_numpy(object),
+            "birth_date": birth_text.astype(object)
+            .where(birth_text.notna(), None)
+            .to_numpy(object),
             "birth_year": birth_text.str[:4].astype(object).to_numpy(object),
             "gender": gender.where(gender.isin(["M", "F"]), None).to_numpy(object),
             "phone": _popular_to_null(
@@ -266,7 +268,7 @@ def _train(frame: pd.DataFrame) -> dict[str, Any]:
                 rule, max_pairs=EM_PAIRS, record_sample_proportion=1.0
             )
             log.info("EM on %s: %.1f s", rule, time.perf_counter() - clock)
-        except Exception as exc:  # noqa: BLE001 - Splink raises plain errors on empty blocks
+        except Exception as exc:
             log.warning("EM on %s skipped: %s", rule, exc)
     model: dict[str, Any] = linker.misc.save_model_to_json()
     return model
@@ -404,7 +406,12 @@ def resolve(
 
     valid = frame["id_number"].notna().to_numpy(bool)
     person = _stable_ids(
-        cid, label, frame["id_number"].to_numpy(object), valid, previous, key or PersonIdKey.random()
+        cid,
+        label,
+        frame["id_number"].to_numpy(object),
+        valid,
+        previous,
+        key or PersonIdKey.random(),
     )
     review = (p >= params.review) & ~match & compatible & (label[a] != label[b])
     possible = pd.DataFrame(
@@ -429,7 +436,9 @@ def resolve(
     return Resolution(person, best_p, best_ev, possible, training, problems)
 
 
-def _with_decisions(pairs: pd.DataFrame, position: dict[str, int], same: frozenset[Pair]) -> pd.DataFrame:
+def _with_decisions(
+    pairs: pd.DataFrame, position: dict[str, int], same: frozenset[Pair]
+) -> pd.DataFrame:
     """The scored pairs with a row per SAME decision Splink did not generate."""
     if not same:
         return pairs.assign(decided=False)

@@ -31,7 +31,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-
 from typing import Any
 
 import duckdb
@@ -429,8 +428,9 @@ def _resolve(
         {"system": frame["source_system"].astype(str), "reason": result.id_problems}
     ).dropna()
     invalid: dict[str, dict[str, int]] = {}
-    for (system, reason), n in problems.value_counts().sort_index().items():
-        invalid.setdefault(str(system), {})[str(reason)] = int(n)
+    for system, reason in zip(problems["system"], problems["reason"], strict=True):
+        by_reason = invalid.setdefault(str(system), {})
+        by_reason[str(reason)] = by_reason.get(str(reason), 0) + 1
     training = result.training
     notes: dict[str, Any] = {
         "model": training.method,
