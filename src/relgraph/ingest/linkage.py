@@ -163,32 +163,44 @@ def model_path(data_dir: Path) -> Path:
     return Path(data_dir) / f"{MODEL_PREFIX}-{hashlib.sha256(text).hexdigest()[:12]}.json"
 
 
-def name_keys(names: pd.Series) -> pd.Series:
-    """Script-free name keys: tone-less pinyin for hanzi, tokens sorted; None for no name.
+def name_keys(names: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Script-free keys of names: (sorted tokens, letters in writing order); None for no name.
 
-    Computed once per distinct name (a bank has far fewer names than records).
+    A hanzi name becomes tone-less pinyin as two tokens, surname and given name
+    (``张小健`` → ``zhang xiaojian``), the way card systems emboss it; Latin names keep
+    their tokens. The first key sorts the tokens (``ZHANG XIAOJIAN`` and ``XIAOJIAN ZHANG``
+    agree); the second drops the spaces (``zhangxiaojian``, ``zhang xiao jian``). Computed
+    once per distinct name (a bank has far fewer names than records).
 
     Examples
     --------
-    >>> name_keys(pd.Series(["张伟", "ZHANG WEI", "wei zhang", "Ｚｈａｎｇ Wei", None])).tolist()
-    ['wei zhang', 'wei zhang', 'wei zhang', 'wei zhang', None]
+    >>> keys, flat = name_keys(pd.Series(["张小健", "XIAOJIAN ZHANG", "zhangxiaojian", None]))
+    >>> keys.tolist(), flat.tolist()
+    (['xiaojian zhang', 'xiaojian zhang', 'zhangxiaojian', None], ['zhangxiaojian', 'xiaojianzhang', 'zhangxiaojian', None])
     """
     from pypinyin import Style, lazy_pinyin
 
     distinct = pd.unique(names.dropna().astype(str))
-    keys: dict[str, str | None] = {}
+    sorted_keys: dict[str, str | None] = {}
+    flat_keys: dict[str, str | None] = {}
     for name in distinct:
         text = unicodedata.normalize("NFKC", name).lower()
         tokens: list[str] = []
         for part in text.split():
-            # Each hanzi becomes one syllable; Latin runs pass through (errors="default").
-            tokens += [
-                t
-                for syllable in lazy_pinyin(part, style=Style.NORMAL, errors="default")
-                for t in "".join(c if c.isalnum() else " " for c in syllable).split()
-            ]
-        keys[name] = " ".join(sorted(tokens)) or None
-    return names.map(keys).astype(object).where(names.notna(), None)
+            if any("\u4e00" <= c <= "\u9fff" for c in part):
+                syllables = lazy_pinyin(part, style=Style.NORMAL, errors="ignore")
+                tokens += [syllables[0], "".join(syllables[1:])] if syllables else []
+            else:
+                tokens.append(part)
+        tokens = ["".join(c for c in t if c.isalnum()) for t in tokens]
+        tokens = [t for t in tokens if t]
+        sorted_keys[name] = " ".join(sorted(tokens)) or None
+        flat_keys[name] = "".join(tokens) or None
+    present = names.notna()
+    return (
+        names.map(sorted_keys).astype(object).where(present, None),
+        names.map(flat_keys).astype(object).where(present, None),
+    )
 
 
 def _popular_to_null(values: pd.Series, max_block: int) -> pd.Series:
@@ -209,7 +221,7 @@ def _prepare(records: pd.DataFrame, params: LinkageParams) -> tuple[pd.DataFrame
     day = pd.to_datetime(birth, unit="ms", errors="coerce") if len(birth) else birth
     birth_text = day.dt.strftime("%Y-%m-%d") if len(birth) else birth.astype(object)
     name = records["name_norm"].astype(object)
-    key = name_keys(name)
+    key, flat = name_keys(name)
     address = _popular_to_null(records["address_norm"].astype(object), params.max_block)
     frame = pd.DataFrame(
         {
@@ -217,6 +229,7 @@ def _prepare(records: pd.DataFrame, params: LinkageParams) -> tuple[pd.DataFrame
             "id_number": idn.where(pd.Series(valid, index=idn.index), None).to_numpy(object),
             "name": name.to_numpy(object),
             "name_key": key.to_numpy(object),
+            "name_flat": flat.to_numpy(object),
             "name_head": key.str[:2].to_numpy(object),
             "birth_date": birth_text.astype(object)
             .where(birth_text.notna(), None)
