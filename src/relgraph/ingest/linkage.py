@@ -404,8 +404,6 @@ def resolve(
     p, match, compatible = _decide(pairs, params, cid, different, a, b)
     label = _clusters(n, a, b, p, match, compatible)
 
-    chance = float(model["probability_two_random_records_match"])
-    evidence = _evidence(pairs, _levels(model), float(np.log2(chance / (1 - chance))))
     inside = np.flatnonzero(match & (label[a] == label[b]))
     side = np.concatenate([a[inside], b[inside]])
     rows = np.concatenate([inside, inside])
@@ -414,6 +412,15 @@ def resolve(
     first = np.r_[True, side[1:] != side[:-1]] if len(side) else np.empty(0, bool)
     best_p = np.full(n, np.nan)
     best_ev = np.full(n, None, dtype=object)
+    review = (p >= params.review) & ~match & compatible & (label[a] != label[b])
+    # The waterfall is written only for pairs someone reads: each record's best match and
+    # the review band (a JSON text per scored pair would cost more than the scoring).
+    shown = np.union1d(rows[first], np.flatnonzero(review))
+    chance = float(model["probability_two_random_records_match"])
+    evidence = np.full(len(pairs), None, dtype=object)
+    evidence[shown] = _evidence(
+        pairs.iloc[shown], _levels(model), float(np.log2(chance / (1 - chance)))
+    )
     best_p[side[first]] = p[rows[first]]
     best_ev[side[first]] = evidence[rows[first]]
 
@@ -426,7 +433,6 @@ def resolve(
         previous,
         key or PersonIdKey.random(),
     )
-    review = (p >= params.review) & ~match & compatible & (label[a] != label[b])
     possible = pd.DataFrame(
         {
             "customer_a": cid[a[review]],
