@@ -25,9 +25,10 @@ a bank needs on top of its scores.
    in the data directory (``linkage-model-<settings hash>.json``) and reused by later
    loads; it is retrained on request (``relgraph load --retrain-linkage``) or when absent.
 4. **Hard rules on the scores.** Same valid id number: one person. Two different valid
-   id numbers: never one person by the model. A pair whose names and birth dates both
-   clearly differ never merges, whatever else it shares (a parent's account on a child's
-   phone). Otherwise a pair at or above ``threshold`` is a match; from ``review`` up to the
+   id numbers: never one person by the model. A pair whose names share nothing never
+   merges (it may be a possible duplicate), and one whose names and birth dates both
+   clearly differ is not even that, whatever else it shares (a parent's account on a
+   child's phone). Otherwise a pair at or above ``threshold`` is a match; from ``review`` up to the
    threshold it is a *possible duplicate*, kept for review, not merged.
 5. **Clusters without chaining.** A cluster absorbs another only when every record of one
    is compatible with every record of the other (scored at least ``review`` and no hard
@@ -536,7 +537,9 @@ def _decide(
             len(p),
         )
     p = np.where(decided, 1.0, np.where(blocked, 0.0, p))
-    match = (p >= params.threshold) & ~blocked
+    # Names that share nothing (not even one part) are two people to the model, however
+    # much else they share (spouses on one phone and address); a reviewer may still decide.
+    match = (p >= params.threshold) & ~blocked & (~name_else | (gamma_id == 1) | decided)
     compatible = ((p >= params.review) | decided) & ~blocked
     return p, match, compatible
 
