@@ -194,9 +194,12 @@ def test_possible_duplicates_and_match_evidence_by_role(
         == "Permission denied: role 'campaign' may not read possibleDuplicates."
     )
     records = run(
-        f'{{ customer(id: "{person_with_records}") {{ records {{ customerId matchScore matchEvidence }} }} }}',
+        f'{{ customer(id: "{person_with_records}") {{ records {{ customerId matchScore matchEvidence {{ comparison level weight }} }} }} }}',
         model,
         Role.RISK,
     ).data["customer"]["records"]
     assert all(r["matchScore"] is not None and r["matchScore"] >= 0.99 for r in records)
-    assert all(r["matchEvidence"] for r in records)
+    for record in records:  # a waterfall: the prior, then comparisons that carried the match
+        steps = {s["comparison"]: s for s in record["matchEvidence"]}
+        assert steps["prior"]["weight"] < 0
+        assert any(s["weight"] > 0 for name, s in steps.items() if name != "prior")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def resident_id(first17: str) -> str:
 
 LI = resident_id("11010519800101123")
 TWIN_A = resident_id("44030319950505101")
-TWIN_B = resident_id("44030319950505102")
+TWIN_B = resident_id("44030319950505103")
 
 
 def _record(cid: str, system: str, name: str, **extra: str) -> dict[str, str]:
@@ -70,9 +71,15 @@ def test_card_record_without_id_merges_and_twins_do_not(tmp_path: Path) -> None:
         customers = store.read_table("customers").to_pandas().set_index("customer_id")
         assert store.read_table("persons").num_rows == 3
     assert customers.loc["K1", "match_score"] >= 0.99
-    assert "name=same" in customers.loc["K1", "match_evidence"]
-    assert "phone=same" in customers.loc["K1", "match_evidence"]
+    evidence = _levels(customers.loc["K1", "match_evidence"])
+    assert evidence["name"] == "same name"
+    assert evidence["phone"] == "same phone"
     assert np.isnan(customers.loc["T1", "match_score"])
+
+
+def _levels(evidence: str) -> dict[str, str]:
+    """comparison → level of a stored waterfall (``match_evidence``)."""
+    return {item["comparison"]: item["level"] for item in json.loads(evidence)}
 
 
 def test_a_record_added_later_keeps_the_person_id(tmp_path: Path) -> None:
@@ -94,9 +101,7 @@ def test_a_chain_does_not_merge_strangers_through_one_record() -> None:
     a = np.array([0, 1])
     b = np.array([1, 2])
     p = np.array([0.999, 0.995])
-    label = _clusters(
-        3, a, b, p, p >= 0.99, 0.5, np.array([None] * 3, dtype=object), np.zeros(3, bool)
-    )
+    label = _clusters(3, a, b, p, p >= 0.99, p >= 0.5)
     assert label[0] == label[1] != label[2]  # the stronger match wins, C stays apart
 
 
@@ -104,9 +109,7 @@ def test_a_chain_closes_when_every_pair_agrees() -> None:
     a = np.array([0, 1, 0])
     b = np.array([1, 2, 2])
     p = np.array([0.999, 0.995, 0.7])  # A~C only in the review band, but compatible
-    label = _clusters(
-        3, a, b, p, p >= 0.99, 0.5, np.array([None] * 3, dtype=object), np.zeros(3, bool)
-    )
+    label = _clusters(3, a, b, p, p >= 0.99, p >= 0.5)
     assert label[0] == label[1] == label[2]
 
 
@@ -128,7 +131,9 @@ def test_possible_duplicates_are_kept_for_review_not_merged() -> None:
     assert len(result.possible) == 1
     row = result.possible.iloc[0]
     assert 0.5 <= row["score"] < 0.99
-    assert row["evidence"] == "name=same;phone=same"
+    assert _levels(row["evidence"]) == {
+        "prior": "prior", "name": "same name", "phone": "same phone"
+    }  # fmt: skip
 
 
 def test_v1_mode_merges_only_on_id_numbers(tmp_path: Path) -> None:
@@ -156,3 +161,168 @@ def test_bad_settings_are_named(value: str, message: str) -> None:
 
     with pytest.raises(ConfigError, match=re.escape(message)):
         LinkageParams.from_env({"RELGRAPH_IDENTITY_THRESHOLD": value})
+
+
+# --- id numbers that are no evidence, names across scripts, shared phones -------------------
+
+ZHANG = resident_id("11010519850315123")  # a man born 1985-03-15 (17th digit 3 is odd)
+
+
+def _customers(data: Path) -> pd.DataFrame:
+    with EmbeddedStore(data, read_only=True) as store:
+        return store.read_table("customers").to_pandas().set_index("customer_id")
+
+
+def test_three_strangers_sharing_an_excel_mangled_id_stay_three(tmp_path: Path) -> None:
+    records = [
+        _record("X1", "core", "王芳", id_number="1.10105E+17", birth_date="1970-02-03"),
+        _record("X2", "core", "刘洋", id_number="1.10105E+17", birth_date="1981-06-07"),
+        _record("X3", "loan", "陈静", id_number="1.10105E+17", birth_date="1992-10-11"),
+    ]
+    report = load(write_bank(tmp_path / "bank", _bank(records)), tmp_path / "data")
+    person = _persons(tmp_path / "data")
+    assert len({person["X1"], person["X2"], person["X3"]}) == 3
+    assert report.identity is not None
+    assert report.identity.invalid_id_numbers == {
+        "core": {"scientific_notation": 2}, "loan": {"scientific_notation": 1}
+    }  # fmt: skip
+
+
+def test_a_wrong_check_character_never_merges(tmp_path: Path) -> None:
+    wrong = ZHANG[:-1] + ("0" if ZHANG[-1] != "0" else "1")
+    records = [
+        _record("W1", "core", "赵敏", id_number=wrong, birth_date="1985-03-15"),
+        _record("W2", "card", "孙丽", id_number=wrong, birth_date="1985-03-15"),
+    ]
+    report = load(write_bank(tmp_path / "bank", _bank(records)), tmp_path / "data")
+    person = _persons(tmp_path / "data")
+    assert person["W1"] != person["W2"]
+    assert report.identity is not None
+    assert report.identity.invalid_id_numbers == {
+        "card": {"check_character": 1}, "core": {"check_character": 1}
+    }  # fmt: skip
+
+
+def test_hanzi_core_record_and_pinyin_card_record_with_one_phone_merge(tmp_path: Path) -> None:
+    records = [
+        _record("Z1", "core", "张伟", id_number=ZHANG, birth_date="1985-03-15", gender="M",
+                phone="13812345678", address="北京市东城区和平里街道1号"),
+        _record("Z2", "card", "ZHANG WEI", birth_date="1985-03-15", phone="+86 138 1234 5678"),
+        _record("Z3", "card", "WEI  ZHANG", birth_date="1985-03-15", phone="+86 138 1234 5678"),
+    ]  # fmt: skip
+    load(write_bank(tmp_path / "bank", _bank(records)), tmp_path / "data")
+    customers = _customers(tmp_path / "data")
+    assert customers.loc["Z1", "person_id"] == customers.loc["Z2", "person_id"]
+    assert customers.loc["Z2", "person_id"] == customers.loc["Z3", "person_id"]
+    evidence = _levels(customers.loc["Z2", "match_evidence"])
+    assert evidence["name"] == "same name in pinyin"
+    assert evidence["phone"] == "same phone"
+
+
+def test_common_name_strangers_with_one_birth_date_and_nothing_else_stay_apart(
+    tmp_path: Path,
+) -> None:
+    records = [
+        _record("S1", "core", "王伟", birth_date="1990-01-01", phone="13900000001",
+                address="上海市浦东新区世纪大道100号"),
+        _record("S2", "card", "王伟", birth_date="1990-01-01", phone="13600000002",
+                address="广东省广州市天河区体育西路5号"),
+        _record("S3", "wealth", "王伟", birth_date="1990-01-01"),
+    ]  # fmt: skip
+    load(write_bank(tmp_path / "bank", _bank(records)), tmp_path / "data")
+    person = _persons(tmp_path / "data")
+    assert len({person["S1"], person["S2"], person["S3"]}) == 3
+
+
+def test_parent_and_child_on_one_phone_with_two_valid_ids_stay_apart(tmp_path: Path) -> None:
+    parent = resident_id("32010219600101101")
+    child = resident_id("32010219900101102")
+    records = [
+        _record("F1", "core", "李建国", id_number=parent, birth_date="1960-01-01", gender="M",
+                phone="13700007777", address="江苏省南京市玄武区北京东路9号"),
+        _record("F2", "core", "李建国", id_number=child, birth_date="1990-01-01", gender="F",
+                phone="13700007777", address="江苏省南京市玄武区北京东路9号"),
+    ]  # fmt: skip
+    load(write_bank(tmp_path / "bank", _bank(records)), tmp_path / "data")
+    person = _persons(tmp_path / "data")
+    assert person["F1"] != person["F2"]
+
+
+def test_a_shared_phone_alone_never_merges_different_names_and_birth_dates() -> None:
+    records = _frame(
+        [("P1", "chen hua", None, -315619200000, "13500001111"),
+         ("P2", "zhou ming", None, 631152000000, "13500001111")]
+    )  # fmt: skip
+    result = resolve(records)
+    assert result.person_id[0] != result.person_id[1]
+    assert result.possible.empty
+
+
+def test_a_legacy_15_digit_id_is_the_same_id_as_its_18_character_form() -> None:
+    records = _frame(
+        [("L1", "li na", "110105491231002", None, None),
+         ("L2", "li na", "11010519491231002X", None, None)]
+    )  # fmt: skip
+    result = resolve(records)
+    assert result.person_id[0] == result.person_id[1]
+
+
+def test_id_numbers_contradicting_the_record_are_no_evidence() -> None:
+    from relgraph.ingest.id_numbers import id_number_problems
+
+    born_1985 = pd.Series([pd.Timestamp("1985-03-15").value // 10**6] * 2)
+    problems = id_number_problems(
+        pd.Series([ZHANG, ZHANG]), born_1985.where([False, True], 0), pd.Series(["M", "F"])
+    )
+    assert problems.tolist() == ["birth_date_mismatch", "sex_mismatch"]
+    assert id_number_problems(pd.Series(["111111111111111111", "无", "NULL"])).tolist() == [
+        "repeated_digits", "placeholder", "placeholder",
+    ]  # fmt: skip
+
+
+def test_decisions_override_the_model_both_ways() -> None:
+    records = _frame(
+        [("D1", "zhao lei", TWIN_A, None, "13900002222"),
+         ("D2", "zhao lei", TWIN_B, None, "13900002222"),
+         ("D3", "sun mei", None, 631152000000, "13700003333"),
+         ("D4", "sun mei", None, 631152000000, "13700003333")]
+    )  # fmt: skip
+    plain = resolve(records)
+    assert plain.person_id[0] != plain.person_id[1]
+    assert plain.person_id[2] == plain.person_id[3]
+    decided = resolve(records, same=frozenset({("D2", "D1")}), different=frozenset({("D3", "D4")}))
+    assert decided.person_id[0] == decided.person_id[1]
+    assert decided.person_id[2] != decided.person_id[3]
+    assert _levels(decided.match_evidence[0])["decision"] == "same"
+    assert decided.possible.empty
+
+
+def test_a_trained_model_is_stored_and_reused_until_retrained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relgraph.ingest import linkage
+
+    monkeypatch.setattr(linkage, "MIN_TRAINING_RECORDS", 4)
+    bank = write_bank(tmp_path / "bank", _bank(RECORDS))
+    first = load(bank, tmp_path / "data")
+    assert first.identity is not None
+    assert first.identity.model == "em"
+    assert linkage.model_path(tmp_path / "data").exists()
+    more = write_bank(tmp_path / "more", _bank([*RECORDS, _record("N1", "loan", "Qian Yu")]))
+    second = load(more, tmp_path / "data")
+    assert second.identity is not None
+    assert second.identity.model == "stored"
+    with EmbeddedStore(tmp_path / "data") as store:
+        from relgraph.ingest import load_directory
+
+        third = load_directory(more, store, tmp_path / "data", retrain_linkage=True)
+    assert third.identity is not None
+    assert third.identity.model == "em"
+
+
+def _frame(rows: list[tuple[str, str, str | None, int | None, str | None]]) -> pd.DataFrame:
+    """customer_id, name_norm, id_number_norm, birth_date (epoch ms), phone_norm."""
+    frame = pd.DataFrame(
+        rows, columns=["customer_id", "name_norm", "id_number_norm", "birth_date", "phone_norm"]
+    )
+    return frame.assign(gender=None, email_norm=None, address_norm=None)

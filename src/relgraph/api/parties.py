@@ -46,6 +46,39 @@ class Party:
     name: str | None
 
 
+@strawberry.type(
+    description="One step of a match's waterfall: a comparison, the level it reached and its "
+    "match weight in bits (term-frequency adjustment included). The comparison `prior` is "
+    "the prior log-odds; `decision` (level `same`, no weight) is a reviewer's SAME decision."
+)
+class MatchEvidence:
+    comparison: str
+    level: str
+    weight: float | None
+
+
+def _evidence(text: str | None) -> list[MatchEvidence] | None:
+    """The stored waterfall (JSON, see ``ingest.linkage``) as typed steps."""
+    if text is None:
+        return None
+    try:
+        steps = json.loads(text)
+    except ValueError:  # a store loaded before the waterfall: fields that agreed, as text
+        return [
+            MatchEvidence(comparison=part.split("=")[0], level=part.partition("=")[2], weight=None)
+            for part in text.split(";")
+            if part
+        ]
+    return [
+        MatchEvidence(
+            comparison=str(step["comparison"]),
+            level=str(step["level"]),
+            weight=None if step.get("weight") is None else float(step["weight"]),
+        )
+        for step in steps
+    ]
+
+
 @strawberry.type(description="One row of a source system (core, card, loan, wealth).")
 class Record:
     index: strawberry.Private[int]
@@ -83,11 +116,12 @@ class Record:
         value = info.context.model.record["match_score"][self.index]
         return None if value is None or value != value else float(value)
 
-    @strawberry.field(description="The fields that agreed in that match.")
-    def match_evidence(self, info: Info) -> str | None:
+    @strawberry.field(
+        description="The waterfall of that match: each comparison, its level and match weight."
+    )
+    def match_evidence(self, info: Info) -> list[MatchEvidence] | None:
         info.context.require_risk("Record.matchEvidence")
-        value = info.context.model.record["match_evidence"][self.index]
-        return None if value is None else str(value)
+        return _evidence(_text(info.context.model.record["match_evidence"][self.index]))
 
 
 @strawberry.type

@@ -172,6 +172,14 @@ def load(
             "instead of stopping.",
         ),
     ] = False,
+    retrain_linkage: Annotated[
+        bool,
+        typer.Option(
+            "--retrain-linkage",
+            help="Train the identity-resolution model again (EM, no labels) instead of "
+            "reusing the one stored in the data directory.",
+        ),
+    ] = False,
 ) -> None:
     """Validate, normalise and load a directory of source tables into the store.
 
@@ -188,6 +196,7 @@ def load(
         ReadOptions(encoding, mapping, ignore_unknown_files),
         dry_run=dry_run,
         max_quarantine_share=max_quarantine_share,
+        retrain_linkage=retrain_linkage,
     )
 
 
@@ -202,6 +211,7 @@ def load_source(
     *,
     dry_run: bool = False,
     max_quarantine_share: float | None = None,
+    retrain_linkage: bool = False,
 ) -> None:
     from relgraph.ingest import IngestError, format_report, load_directory
     from relgraph.ingest.refusal import LoadRefusedError, QuarantineLimit, refusal_sentence
@@ -227,6 +237,7 @@ def load_source(
                 max_quarantine_share=max_quarantine_share,
                 dry_run=dry_run,
                 options=options,
+                retrain_linkage=retrain_linkage,
             )
     except LoadRefusedError as exc:
         console.print(format_report(exc.report))

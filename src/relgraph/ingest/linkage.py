@@ -1,65 +1,105 @@
-"""Identity resolution v2: probabilistic record linkage of customer records (Fellegi–Sunter).
+"""Identity resolution: probabilistic record linkage of customer records on Splink.
 
-How a record finds its person:
+Splink (Fellegi–Sunter with unsupervised expectation–maximisation, term-frequency
+adjustments and blocking, run on DuckDB) scores candidate pairs; relgraph adds the rules
+a bank needs on top of its scores.
 
-1. **Blocking.** Candidate pairs share a blocking key — the normalised phone, the
-   email, name + birth date, or name + address — in a block of at most
-   ``max_block`` records (a bank hotline typed in by hundreds of customers blocks
-   nothing). Candidates stay near-linear in the number of records.
-2. **Comparison.** Each candidate pair gets a level per field: id number (same, one
-   digit apart, different, missing), name (same, Jaro–Winkler ≥ 0.92, different),
-   birth date, gender, email, address (same, different, missing) and phone (same,
-   two digits transposed, different, missing).
-3. **Weights.** Fellegi–Sunter match weights ``log2(m/u)`` per field level, learnt
-   from the bank's own labels rather than by unsupervised EM: pairs that share an id
-   number are matches (m), pairs with two different valid id numbers are non-matches
-   (u), each updating a documented prior (``PRIOR_M``, ``PRIOR_U``) worth 100 pairs. An id number one digit apart weighs
-   ``typo_weight`` (a single wrong digit always breaks the check digit of a resident
-   id, so one of the two is a typo). The prior is the share of matches among labelled
-   candidates. The score is the posterior match probability.
-4. **Decision.** Same valid id number: the same person. Two different valid id numbers:
-   never the same person. Otherwise a pair at or above ``threshold`` (0.99) is a
-   match; between ``review`` (0.5) and the threshold it is a *possible duplicate* kept
-   for review, not merged.
-5. **Clusters with guards.** Matches are joined transitively, but a cluster only
-   absorbs another when every record of one is compatible with every record of the
-   other — a candidate scored at least ``review``, or the same id number — and no two
-   carry different valid id numbers. So A~B and B~C do not merge A and C when A and C
-   share nothing.
-6. **Stable ids.** A person with an id number is ``P`` + a keyed HMAC of it (as in v1,
-   :mod:`relgraph.ingest.person_ids`); one without keeps the id a previous load gave
-   any of its records, or else takes ``P`` + the HMAC of its smallest customer_id. When
-   two persons would get one id (a reviewer split records with one id number), the one
-   with more records keeps it and the other takes the HMAC of its smallest customer_id.
-7. **Reviewers' decisions** (:mod:`relgraph.ingest.decisions`) override the model both
-   ways: a SAME pair is one person even with two different valid id numbers; a DIFFERENT
-   pair is never in one person, directly or through other records (not even on a shared
-   id number). Decided pairs leave the review band, and each record a decision touched
-   says so in its evidence (``decision=same`` / ``decision=different``).
+1. **Settings as data.** ``linkage_settings.json`` beside this module is a Splink settings
+   dictionary: the blocking rules that generate candidate pairs, the comparisons (valid id
+   number, name within and across scripts, birth date, sex, phone, e-mail, address), their
+   levels as SQL, term-frequency adjustment on names, phones, e-mails and addresses, and
+   shipped starting values of ``m`` and ``u`` (used as they are when a load has too few
+   records to train on). The Spark backend runs the same file (see README, *Identity
+   resolution*).
+2. **Inputs prepared once per load.** Only valid id numbers (:mod:`relgraph.ingest.id_numbers`)
+   reach Splink; the rest are null and link nothing. Names are NFKC-normalised and get a
+   ``name_key``: tone-less pinyin for hanzi (``张伟`` → ``wei zhang``), lower-case Latin
+   otherwise, tokens sorted (``ZHANG WEI`` and ``WEI ZHANG`` → ``wei zhang``), computed once
+   per distinct name. Phones, e-mails and addresses shared by more than ``max_block``
+   records (a bank hotline, a branch address) are no identifier and are nulled.
+3. **Training without labels.** ``probability_two_random_records_match`` from
+   deterministic rules (same valid id; same name and birth date), ``u`` by random
+   sampling, then ``m`` by EM once per blocking rule (name, then birth date). Where valid
+   id numbers exist they *check* the model: the share of pairs with two valid ids where
+   the model agrees with them is reported (:class:`Training`). The trained model is saved
+   in the data directory (``linkage-model-<settings hash>.json``) and reused by later
+   loads; it is retrained on request (``relgraph load --retrain-linkage``) or when absent.
+4. **Hard rules on the scores.** Same valid id number: one person. Two different valid
+   id numbers: never one person by the model. A pair whose names share nothing never
+   merges (it may be a possible duplicate), and one whose names and birth dates both
+   clearly differ is not even that, whatever else it shares (a parent's account on a
+   child's phone). Otherwise a pair at or above ``threshold`` is a match; from ``review`` up to the
+   threshold it is a *possible duplicate*, kept for review, not merged.
+5. **Clusters without chaining.** A cluster absorbs another only when every record of one
+   is compatible with every record of the other (scored at least ``review`` and no hard
+   rule against them): pairs inside a tentative cluster that blocking did not generate are
+   scored by Splink in a second pass, so A~B and B~C never merge A and C when A and C
+   disagree.
+6. **Stable ids.** A person with a valid id number is ``P`` + a keyed HMAC of it
+   (:mod:`relgraph.ingest.person_ids`); one without keeps the id a previous load gave any
+   of its records, or else takes ``P`` + the HMAC of its smallest customer_id.
 
-Resident id numbers (18 characters) are valid when their ISO 7064 MOD 11-2 check
-character is right; other id formats cannot be checked and count as valid.
+**Seam for review decisions.** :func:`resolve` takes ``same`` and ``different``:
+``frozenset`` of ``(customer_id, customer_id)`` pairs (either order) decided by a reviewer.
+A SAME pair is a match whatever the model and the id numbers say (its evidence is the
+single row ``decision / same``); a DIFFERENT pair is never in one cluster and never a
+possible duplicate. Nothing else reads or writes decisions here.
+
+Evidence (``match_evidence``) is the Splink waterfall of the record's strongest match
+inside its person, as JSON: ``[{"comparison", "level", "weight"}, ...]`` with the prior
+first (``comparison`` ``prior``) and match weights in bits (term-frequency adjustment
+included).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import time
+import unicodedata
 from dataclasses import dataclass, fields
-from typing import Final
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final
 
-import duckdb
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from relgraph.config import ConfigError, EnvParams
-from relgraph.ingest.person_ids import PersonIdKey, hmac_id_sql
+from relgraph.ingest.id_numbers import id_number_problems, upgrade_legacy, valid_id_numbers
+from relgraph.ingest.linkage_clusters import _clusters, _stable_ids
+from relgraph.ingest.person_ids import PersonIdKey
 
-_ID_WEIGHTS: Final = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
-_CHECK: Final = np.frombuffer(b"10X98765432", dtype=np.uint8)
+__all__ = [
+    "LinkageParams",
+    "Resolution",
+    "Training",
+    "as_arrow",
+    "model_path",
+    "name_keys",
+    "resolve",
+    "settings",
+    "valid_id_numbers",
+]
+
+SETTINGS_FILE: Final = "linkage_settings.json"
+MODEL_PREFIX: Final = "linkage-model"
+MIN_TRAINING_RECORDS: Final = 1000
+"""Below this many records EM has too little to learn from: the shipped ``m``/``u`` serve."""
+DECISION: Final = "decision"
+U_PAIRS: Final = 3e5
+"""Random pairs ``u`` is estimated from (Splink stops early once every level is seen)."""
+EM_PAIRS: Final = 3e5
+"""Blocked pairs each EM pass samples: enough for a dozen parameters, bounded in time."""
+
+log = logging.getLogger(__name__)
+
+Pair = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -73,9 +113,7 @@ class LinkageParams(EnvParams):
     review: float = 0.5
     """Pairs from here up to the threshold are possible duplicates, kept for review."""
     max_block: int = 50
-    """Blocking keys shared by more records than this are not used."""
-    typo_weight: float = 10.0
-    """Weight (bits) of two id numbers one digit apart."""
+    """A phone, e-mail or address shared by more records than this identifies nobody."""
     enabled: int = 1
     """0 falls back to v1: only a shared id number makes one person."""
 
@@ -85,90 +123,19 @@ class LinkageParams(EnvParams):
             raise ConfigError("IDENTITY thresholds need 0 < review ≤ threshold < 1")
 
 
-FIELDS: Final = ("name", "birth_date", "gender", "phone", "email", "address")
+@dataclass(frozen=True)
+class Training:
+    """How the model a load used came to be (the load report shows it)."""
 
-PRIOR_M: Final[dict[str, dict[str, float]]] = {
-    "name": {"same": 0.90, "similar": 0.07, "different": 0.03},
-    "birth_date": {"same": 0.97, "different": 0.03},
-    "gender": {"same": 0.98, "different": 0.02},
-    "phone": {"same": 0.85, "transposed": 0.02, "different": 0.13},
-    "email": {"same": 0.80, "different": 0.20},
-    "address": {"same": 0.85, "different": 0.15},
-}
-"""Typical share of each level among true matches: the prior the labelled pairs update."""
-PRIOR_U: Final[dict[str, dict[str, float]]] = {
-    "name": {"same": 0.05, "similar": 0.02, "different": 0.93},
-    "birth_date": {"same": 0.05, "different": 0.95},
-    "gender": {"same": 0.50, "different": 0.50},
-    "phone": {"same": 0.30, "transposed": 0.001, "different": 0.699},
-    "email": {"same": 0.05, "different": 0.95},
-    "address": {"same": 0.30, "different": 0.70},
-}
-"""Typical share of each level among blocked non-matches (they share a blocking key)."""
-PRIOR_PAIRS: Final = 100.0
-"""Weight of the priors, in pairs: a bank with thousands of labelled pairs overrides them,
-a handful of records leans on them."""
-PRIOR_MATCH_SHARE: Final = 0.1
-"""Prior share of matches among candidate pairs."""
-
-
-def valid_id_numbers(values: pd.Series) -> npt.NDArray[np.bool_]:
-    """Whether each id number is valid.
-
-    An 18-character resident id is valid when its check character is right; any other
-    non-empty id cannot be checked and counts as valid.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> valid_id_numbers(pd.Series(["11010519491231002X", "11010519491231002Y", "E1234", None])).tolist()
-    [True, False, True, False]
-    """
-    text = values.fillna("").astype(str)
-    resident = (text.str.len() == 18) & text.str[:17].str.isdigit()
-    ok = (text.str.len() > 0) & ~resident & (text.str.len() != 18)
-    if resident.any():
-        chosen = text[resident].to_numpy(dtype="U18")
-        codes = chosen.view(np.uint32).reshape(-1, 18)
-        digits = (codes[:, :17] - ord("0")).astype(np.int64)
-        expected = _CHECK[(digits @ _ID_WEIGHTS) % 11]
-        ok[resident] = codes[:, 17] == expected
-    return ok.to_numpy(bool)
-
-
-_COMPARE = """
-SELECT p.a, p.b,
-  CASE WHEN x.idn IS NULL OR y.idn IS NULL THEN 'missing'
-       WHEN x.idn = y.idn THEN 'same'
-       WHEN length(x.idn) = length(y.idn) AND hamming(x.idn, y.idn) = 1 THEN 'one_digit'
-       ELSE 'different' END AS id_level,
-  x.id_valid AND y.id_valid AND x.idn <> y.idn AS id_conflict,
-  CASE WHEN x.name IS NULL OR y.name IS NULL THEN 'missing'
-       WHEN x.name = y.name THEN 'same'
-       WHEN jaro_winkler_similarity(x.name, y.name) >= 0.92 THEN 'similar'
-       ELSE 'different' END AS name,
-  CASE WHEN x.birth_date IS NULL OR y.birth_date IS NULL THEN 'missing'
-       WHEN x.birth_date = y.birth_date THEN 'same' ELSE 'different' END AS birth_date,
-  CASE WHEN x.gender IS NULL OR y.gender IS NULL OR x.gender = 'U' OR y.gender = 'U' THEN 'missing'
-       WHEN x.gender = y.gender THEN 'same' ELSE 'different' END AS gender,
-  CASE WHEN x.phone IS NULL OR y.phone IS NULL THEN 'missing'
-       WHEN x.phone = y.phone THEN 'same'
-       WHEN length(x.phone) = length(y.phone) AND damerau_levenshtein(x.phone, y.phone) = 1
-            AND hamming(x.phone, y.phone) = 2 THEN 'transposed'
-       ELSE 'different' END AS phone,
-  CASE WHEN x.email IS NULL OR y.email IS NULL THEN 'missing'
-       WHEN x.email = y.email THEN 'same' ELSE 'different' END AS email,
-  CASE WHEN x.address IS NULL OR y.address IS NULL THEN 'missing'
-       WHEN x.address = y.address THEN 'same' ELSE 'different' END AS address
-FROM pairs p JOIN rec x ON x.i = p.a JOIN rec y ON y.i = p.b
-"""
-
-_BLOCKS: Final = (
-    "phone",
-    "email",
-    "name || '|' || CAST(birth_date AS VARCHAR)",
-    "name || '|' || address",
-)
+    method: str
+    """``em`` (trained on this load), ``stored`` (a model an earlier load trained) or
+    ``shipped`` (too few records to train: the settings' starting values)."""
+    seconds: float
+    id_checked_pairs: int
+    """Scored pairs where both records have a valid id number: the check on the model."""
+    id_agreement: float | None
+    """Share of those pairs where the model (match or not) agrees with the id numbers."""
+    model_file: str | None
 
 
 @dataclass(frozen=True)
@@ -180,7 +147,193 @@ class Resolution:
     match_evidence: npt.NDArray[np.object_]
     possible: pd.DataFrame
     """customer_a, customer_b, score, evidence: pairs in the review band."""
-    weights: dict[str, dict[str, float]]
+    training: Training
+    id_problems: pd.Series
+    """Per record the reason its id number is no evidence (``id_numbers.PROBLEMS``) or None."""
+
+
+def settings() -> dict[str, Any]:
+    """The shipped Splink settings dictionary (a fresh copy)."""
+    text = resources.files("relgraph.ingest").joinpath(SETTINGS_FILE).read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def model_path(data_dir: Path) -> Path:
+    """Where a model trained with the shipped settings is kept: a settings change is a new file."""
+    text = json.dumps(settings(), sort_keys=True).encode("utf-8")
+    return Path(data_dir) / f"{MODEL_PREFIX}-{hashlib.sha256(text).hexdigest()[:12]}.json"
+
+
+def name_keys(names: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Script-free keys of names: (sorted tokens, letters in writing order); None for no name.
+
+    A hanzi name becomes tone-less pinyin as two tokens, surname and given name
+    (``张小健`` → ``zhang xiaojian``), the way card systems emboss it; Latin names keep
+    their tokens. The first key sorts the tokens (``ZHANG XIAOJIAN`` and ``XIAOJIAN ZHANG``
+    agree); the second drops the spaces (``zhangxiaojian``, ``zhang xiao jian``). Computed
+    once per distinct name (a bank has far fewer names than records).
+
+    Examples
+    --------
+    >>> keys, flat = name_keys(pd.Series(["张小健", "XIAOJIAN ZHANG", "zhangxiaojian", None]))
+    >>> keys.tolist(), flat.tolist()
+    (['xiaojian zhang', 'xiaojian zhang', 'zhangxiaojian', None], ['zhangxiaojian', 'xiaojianzhang', 'zhangxiaojian', None])
+    """
+    from pypinyin import Style, lazy_pinyin
+
+    distinct = pd.unique(names.dropna().astype(str))
+    sorted_keys: dict[str, str | None] = {}
+    flat_keys: dict[str, str | None] = {}
+    for name in distinct:
+        text = unicodedata.normalize("NFKC", name).lower()
+        tokens: list[str] = []
+        for part in text.split():
+            if any("\u4e00" <= c <= "\u9fff" for c in part):
+                syllables = lazy_pinyin(part, style=Style.NORMAL, errors="ignore")
+                tokens += [syllables[0], "".join(syllables[1:])] if syllables else []
+            else:
+                tokens.append(part)
+        tokens = ["".join(c for c in t if c.isalnum()) for t in tokens]
+        tokens = [t for t in tokens if t]
+        sorted_keys[name] = " ".join(sorted(tokens)) or None
+        flat_keys[name] = "".join(tokens) or None
+    present = names.notna()
+    return (
+        names.map(sorted_keys).astype(object).where(present, None),
+        names.map(flat_keys).astype(object).where(present, None),
+    )
+
+
+def _popular_to_null(values: pd.Series, max_block: int) -> pd.Series:
+    """Values shared by more than ``max_block`` records as null: they identify nobody."""
+    counts = values.map(values.value_counts())
+    return values.where(values.notna() & (counts <= max_block), None).astype(object)
+
+
+def _prepare(records: pd.DataFrame, params: LinkageParams) -> tuple[pd.DataFrame, pd.Series]:
+    """The table Splink links (one row per record, ``unique_id`` = position), and the
+    id-number problems per record."""
+    n = len(records)
+    birth = records["birth_date"]
+    gender = records["gender"].astype(object)
+    problems = id_number_problems(records["id_number_norm"], birth, gender)
+    idn = upgrade_legacy(records["id_number_norm"].astype(object))
+    valid = records["id_number_norm"].notna().to_numpy(bool) & problems.isna().to_numpy(bool)
+    day = pd.to_datetime(birth, unit="ms", errors="coerce") if len(birth) else birth
+    birth_text = day.dt.strftime("%Y-%m-%d") if len(birth) else birth.astype(object)
+    name = records["name_norm"].astype(object)
+    key, flat = name_keys(name)
+    address = _popular_to_null(records["address_norm"].astype(object), params.max_block)
+    frame = pd.DataFrame(
+        {
+            "unique_id": np.arange(n, dtype=np.int64),
+            "id_number": idn.where(pd.Series(valid, index=idn.index), None).to_numpy(object),
+            "name": name.to_numpy(object),
+            "name_key": key.to_numpy(object),
+            "name_flat": flat.to_numpy(object),
+            "name_head": key.str[:2].to_numpy(object),
+            "birth_date": birth_text.astype(object)
+            .where(birth_text.notna(), None)
+            .to_numpy(object),
+            "birth_year": birth_text.str[:4].astype(object).to_numpy(object),
+            "gender": gender.where(gender.isin(["M", "F"]), None).to_numpy(object),
+            "phone": _popular_to_null(
+                records["phone_norm"].astype(object), params.max_block
+            ).to_numpy(object),
+            "email": _popular_to_null(
+                records["email_norm"].astype(object), params.max_block
+            ).to_numpy(object),
+            "address": address.to_numpy(object),
+            "address_head": address.str[:6].astype(object).to_numpy(object),
+            "address_tail": address.str[-8:].astype(object).to_numpy(object),
+        }
+    )
+    for column in frame.columns[1:]:
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    return frame, problems
+
+
+def _linker(frame: pd.DataFrame, model: dict[str, Any]) -> Any:
+    from splink import DuckDBAPI, Linker
+
+    db = DuckDBAPI()
+    table = db.register(
+        pa.Table.from_pandas(frame, preserve_index=False), dataset_display_name="records"
+    )
+    return Linker(table, model, log_level=logging.WARNING)
+
+
+def _train(frame: pd.DataFrame) -> dict[str, Any]:
+    """A model trained on ``frame`` without labels (see the module docstring)."""
+    from splink import block_on
+
+    linker = _linker(frame, settings())
+    training = linker.training
+    training.estimate_probability_two_random_records_match(
+        [block_on("id_number"), block_on("name_key", "birth_date")], recall=0.7
+    )
+    clock = time.perf_counter()
+    training.estimate_u_using_random_sampling(max_pairs=U_PAIRS, seed=1)
+    log.info("u by random sampling: %.1f s", time.perf_counter() - clock)
+    for rule in (block_on("name_key"), block_on("birth_date")):  # m of each other
+        clock = time.perf_counter()
+        try:
+            training.estimate_parameters_using_expectation_maximisation(
+                rule, max_pairs=EM_PAIRS, record_sample_proportion=1.0
+            )
+            log.info("EM on %s: %.1f s", rule, time.perf_counter() - clock)
+        except Exception as exc:
+            log.warning("EM on %s skipped: %s", rule, exc)
+    model: dict[str, Any] = linker.misc.save_model_to_json()
+    return model
+
+
+def _model(
+    frame: pd.DataFrame, data_dir: Path | None, retrain: bool
+) -> tuple[dict[str, Any], str, str | None]:
+    """(model, how it was obtained, file) — stored, freshly trained, or shipped."""
+    path = None if data_dir is None else model_path(data_dir)
+    if path is not None and path.exists() and not retrain:
+        stored: dict[str, Any] = json.loads(path.read_text("utf-8"))
+        return stored, "stored", str(path)
+    if len(frame) < MIN_TRAINING_RECORDS:
+        return _without_frequencies(settings()), "shipped", None
+    model = _train(frame)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(model, indent=1, ensure_ascii=False), "utf-8")
+        tmp.replace(path)
+    return model, "em", None if path is None else str(path)
+
+
+def _without_frequencies(model: dict[str, Any]) -> dict[str, Any]:
+    """``model`` without term-frequency adjustment: a handful of records says nothing about
+    how common a name is (two of four records named 张伟 would make it the commonest name)."""
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            level.pop("tf_adjustment_column", None)
+            level.pop("tf_adjustment_weight", None)
+    return model
+
+
+def _levels(model: dict[str, Any]) -> list[tuple[str, dict[int, str]]]:
+    """Per comparison its output name and gamma value → level label (null level -1)."""
+    out = []
+    for comparison in model["comparisons"]:
+        levels = comparison["comparison_levels"]
+        scored = [lv for lv in levels if not lv.get("is_null_level")]
+        labels = {-1: "missing"}
+        for position, level in enumerate(scored):
+            labels[len(scored) - 1 - position] = str(level["label_for_charts"])
+        out.append((str(comparison["output_column_name"]), labels))
+    return out
+
+
+def _predict(linker: Any) -> pd.DataFrame:
+    scored: pd.DataFrame = linker.inference.predict(warning_mode="never").as_pandas_dataframe()
+    return scored
 
 
 def resolve(
@@ -189,8 +342,10 @@ def resolve(
     previous: pd.Series | None = None,
     key: PersonIdKey | None = None,
     *,
-    same: frozenset[tuple[str, str]] = frozenset(),
-    different: frozenset[tuple[str, str]] = frozenset(),
+    data_dir: Path | None = None,
+    retrain: bool = False,
+    same: frozenset[Pair] = frozenset(),
+    different: frozenset[Pair] = frozenset(),
 ) -> Resolution:
     """Resolve customer records into persons.
 
@@ -198,23 +353,21 @@ def resolve(
     ----------
     records : DataFrame
         ``customer_id`` and the normalised ``name_norm``, ``id_number_norm``,
-        ``phone_norm``, ``email_norm``, ``address_norm`` with ``birth_date`` and
-        ``gender``, one row per record.
+        ``phone_norm``, ``email_norm``, ``address_norm`` with ``birth_date`` (epoch ms)
+        and ``gender``, one row per record.
     params : LinkageParams, optional
     previous : Series, optional
         customer_id → person_id from the last load, so persons without an id number
         keep their id when records are added. Only ids made with ``key``.
     key : PersonIdKey, optional
-        The deployment's person-id key; a throw-away one when omitted (ids then agree
-        within this call only).
-    same, different : frozenset of (customer_id, customer_id), sorted
-        Reviewers' decisions (:func:`relgraph.ingest.decisions.decided_pairs`): pairs to
-        merge whatever the model says, and pairs never to put in one person. Pairs
-        naming a record not in ``records`` are ignored.
-
-    Returns
-    -------
-    Resolution
+        The deployment's person-id key; a throw-away one when omitted.
+    data_dir : Path, optional
+        Where the trained model is kept and looked for; none: train (or use the shipped
+        values) and keep nothing.
+    retrain : bool
+        Train even when a stored model exists (and replace it).
+    same, different : frozenset of (customer_id, customer_id)
+        Reviewers' decisions (see the module docstring).
 
     Examples
     --------
@@ -223,7 +376,7 @@ def resolve(
     >>> import pandas as pd
     >>> rows = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "name_norm": ["li wei"] * 3,
     ...     "id_number_norm": ["11010519491231002X", "11010519491231002X", None],
-    ...     "birth_date": [0, None, 0], "gender": ["M", None, "F"],
+    ...     "birth_date": [-631238400000, None, 0], "gender": ["F", None, "M"],
     ...     "phone_norm": ["13800000000", "13900000000", None],
     ...     "email_norm": [None, None, None], "address_norm": ["1 road", None, "2 road"]})
     >>> r = resolve(rows)
@@ -231,346 +384,199 @@ def resolve(
     (True, 1.0)
     """
     params = params or LinkageParams()
+    started = time.perf_counter()
     n = len(records)
-    idn = records["id_number_norm"]
-    valid = valid_id_numbers(idn)
-    rec = pd.DataFrame(
-        {
-            "i": np.arange(n, dtype=np.int64),
-            "idn": idn.astype(object).where(idn.notna(), None),
-            "id_valid": valid,
-            "name": records["name_norm"].astype(object),
-            "birth_date": records["birth_date"].astype("Int64"),
-            "gender": records["gender"].astype(object),
-            "phone": records["phone_norm"].astype(object),
-            "email": records["email_norm"].astype(object),
-            "address": records["address_norm"].astype(object),
-        }
-    )
-    con = duckdb.connect(":memory:")
-    try:
-        con.register("rec_frame", rec)
-        con.execute("CREATE TEMP TABLE rec AS SELECT * FROM rec_frame")
-        blocks = " UNION ".join(
-            f"SELECT a.i AS a, b.i AS b FROM (SELECT i, {key} AS k FROM rec WHERE {key} IS NOT NULL "  # noqa: S608 - keys are constants
-            f"AND {key} IN (SELECT {key} FROM rec GROUP BY 1 HAVING count(*) BETWEEN 2 AND {int(params.max_block)})) a "
-            f"JOIN (SELECT i, {key} AS k FROM rec WHERE {key} IS NOT NULL) b ON a.k = b.k AND a.i < b.i"
-            for key in _BLOCKS
+    frame, problems = _prepare(records, params)
+    cid = records["customer_id"].astype(str).to_numpy(object)
+    position = {c: i for i, c in enumerate(cid.tolist())}
+    model, method, model_file = _model(frame, data_dir, retrain)
+    linker = _linker(frame, model)
+    pairs = _predict(linker)
+    pairs = _with_decisions(pairs, position, same)
+    # Complete linkage: score every pair inside a tentative cluster blocking did not generate.
+    extra = _missing_pairs(n, pairs, params, position, different)
+    if len(extra):
+        linker.table_management.register_blocked_pairs_for_predict(
+            linker._db_api.register(pa.Table.from_pandas(extra, preserve_index=False))
         )
-        # Records sharing an id number are pairs too (they are matches by rule).
-        blocks += " UNION SELECT a.i, b.i FROM rec a JOIN rec b ON a.idn = b.idn AND a.i < b.i"
-        con.execute(f"CREATE TEMP TABLE pairs AS {blocks}")
-        pairs = con.sql(_COMPARE).df()
-    finally:
-        con.close()
-    weights, prior = _learn(pairs)
-    score = np.full(len(pairs), prior)
-    for field in FIELDS:
-        score += pairs[field].map(weights[field]).to_numpy(np.float64)
-    score += np.where(pairs["id_level"] == "one_digit", params.typo_weight, 0.0)
-    probability = 1.0 / (1.0 + np.exp2(-score))
-    same_id = (pairs["id_level"] == "same").to_numpy()
-    conflict = pairs["id_conflict"].fillna(False).to_numpy(bool)
-    probability = np.where(same_id, 1.0, np.where(conflict, 0.0, probability))
-    a, b = pairs["a"].to_numpy(np.int64), pairs["b"].to_numpy(np.int64)
-    match = probability >= params.threshold if params.enabled else same_id
-    evidence = _evidence_text(pairs)
-    cid = records["customer_id"].to_numpy(object)
-    # -- reviewers' decisions (ingest/decisions.py): the one place they enter -----------------
-    decided = _decide(cid, a, b, probability, match, evidence, same, different)
-    a, b, probability, match, evidence = (
-        decided.a,
-        decided.b,
-        decided.probability,
-        decided.match,
-        decided.evidence,
-    )
-    # ------------------------------------------------------------------------------------------
-    label = _clusters(
-        n, a, b, probability, match, params.review, idn.to_numpy(object), valid,
-        forced=decided.same_rows, forbidden=decided.forbidden,
-    )  # fmt: skip
+        more = _predict(linker)
+        pairs = pd.concat([pairs, more], ignore_index=True)
+    a = pairs["unique_id_l"].to_numpy(np.int64)
+    b = pairs["unique_id_r"].to_numpy(np.int64)
+    p, match, compatible = _decide(pairs, params, cid, different, a, b)
+    label = _clusters(n, a, b, p, match, compatible)
 
-    # Each record's strongest match inside its cluster is its evidence (a decision first).
     inside = np.flatnonzero(match & (label[a] == label[b]))
     side = np.concatenate([a[inside], b[inside]])
     rows = np.concatenate([inside, inside])
-    order = np.lexsort((~decided.same_rows[rows], -probability[rows], side))
+    order = np.lexsort((-p[rows], side))
     side, rows = side[order], rows[order]
     first = np.r_[True, side[1:] != side[:-1]] if len(side) else np.empty(0, bool)
     best_p = np.full(n, np.nan)
     best_ev = np.full(n, None, dtype=object)
-    best_p[side[first]] = probability[rows[first]]
+    review = (p >= params.review) & ~match & compatible & (label[a] != label[b])
+    # The waterfall is written only for pairs someone reads: each record's best match and
+    # the review band (a JSON text per scored pair would cost more than the scoring).
+    shown = np.union1d(rows[first], np.flatnonzero(review))
+    chance = float(model["probability_two_random_records_match"])
+    evidence = np.full(len(pairs), None, dtype=object)
+    evidence[shown] = _evidence(
+        pairs.iloc[shown], _levels(model), float(np.log2(chance / (1 - chance)))
+    )
+    best_p[side[first]] = p[rows[first]]
     best_ev[side[first]] = evidence[rows[first]]
-    for record in decided.split_records:  # kept apart by a reviewer: the evidence says so
-        best_ev[record] = "decision=different" + (f";{best_ev[record]}" if best_ev[record] else "")
 
+    valid = frame["id_number"].notna().to_numpy(bool)
     person = _stable_ids(
-        records["customer_id"].to_numpy(object),
+        cid,
         label,
-        idn.to_numpy(object),
+        frame["id_number"].to_numpy(object),
         valid,
         previous,
         key or PersonIdKey.random(),
     )
-    review = (probability >= params.review) & ~match & (label[a] != label[b])
-    review &= ~decided.decided_rows  # a decided pair is reviewed: never shown again
     possible = pd.DataFrame(
         {
             "customer_a": cid[a[review]],
             "customer_b": cid[b[review]],
-            "score": probability[review],
+            "score": p[review],
             "evidence": evidence[review],
         }
     ).sort_values(
         ["score", "customer_a", "customer_b"], ascending=[False, True, True], ignore_index=True
     )
-    return Resolution(person, best_p, best_ev, possible, weights)
+    checked = (pairs["gamma_id_number"] >= 0).to_numpy(bool) if "gamma_id_number" in pairs else None
+    agreement = None
+    n_checked = 0
+    if checked is not None and checked.any():
+        same_id = (pairs["gamma_id_number"] == 1).to_numpy(bool)[checked]
+        model_says = (pairs["match_probability"].to_numpy(np.float64) >= params.threshold)[checked]
+        n_checked = int(checked.sum())
+        agreement = float(np.mean(same_id == model_says))
+    training = Training(method, time.perf_counter() - started, n_checked, agreement, model_file)
+    return Resolution(person, best_p, best_ev, possible, training, problems)
 
 
-@dataclass(frozen=True)
-class _Decided:
-    """The candidate pairs with reviewers' decisions applied (see :func:`_decide`)."""
+def _with_decisions(
+    pairs: pd.DataFrame, position: dict[str, int], same: frozenset[Pair]
+) -> pd.DataFrame:
+    """The scored pairs with a row per SAME decision Splink did not generate."""
+    if not same:
+        return pairs.assign(decided=False)
+    rows = []
+    for x, y in same:
+        if x in position and y in position and x != y:
+            i, j = sorted((position[x], position[y]))
+            rows.append((i, j))
+    decided = pd.DataFrame(rows, columns=["unique_id_l", "unique_id_r"]).drop_duplicates()
+    out = pairs.merge(decided.assign(decided=True), how="outer", on=["unique_id_l", "unique_id_r"])
+    out["decided"] = out["decided"].fillna(False).astype(bool)
+    out["match_probability"] = out["match_probability"].where(~out["decided"], 1.0)
+    return out
 
-    a: npt.NDArray[np.int64]
-    b: npt.NDArray[np.int64]
-    probability: npt.NDArray[np.float64]
-    match: npt.NDArray[np.bool_]
-    evidence: npt.NDArray[np.object_]
-    same_rows: npt.NDArray[np.bool_]
-    """Rows a SAME decision forces together."""
-    decided_rows: npt.NDArray[np.bool_]
-    """Rows decided either way (they leave the review band)."""
-    forbidden: frozenset[tuple[int, int]]
-    """DIFFERENT pairs as record indices, low first."""
-    split_records: tuple[int, ...]
-    """Records in a DIFFERENT pair: their evidence says a reviewer kept them apart."""
+
+def _missing_pairs(
+    n: int,
+    pairs: pd.DataFrame,
+    params: LinkageParams,
+    position: dict[str, int],
+    different: frozenset[Pair],
+) -> pd.DataFrame:
+    """Pairs inside tentative clusters (of three or more) that were not scored."""
+    a = pairs["unique_id_l"].to_numpy(np.int64)
+    b = pairs["unique_id_r"].to_numpy(np.int64)
+    p = pairs["match_probability"].to_numpy(np.float64)
+    hit = p >= params.threshold
+    graph = sp.coo_array((np.ones(int(hit.sum())), (a[hit], b[hit])), shape=(n, n)).tocsr()
+    _, label = connected_components(graph, directed=False)
+    sizes = np.bincount(label, minlength=n)
+    members = np.flatnonzero((sizes[label] > 2) & (sizes[label] <= 200))
+    empty = pd.DataFrame({"match_key": [], "join_key_l": [], "join_key_r": []})
+    if len(members) == 0:
+        return empty
+    grouped = pd.DataFrame({"label": label[members], "i": members})
+    cross = grouped.merge(grouped, on="label", suffixes=("_l", "_r"))
+    cross = cross[cross["i_l"] < cross["i_r"]]
+    seen = pd.DataFrame({"i_l": a, "i_r": b, "seen": True})
+    cross = cross.merge(seen, on=["i_l", "i_r"], how="left")
+    cross = cross[cross["seen"].isna()]
+    return pd.DataFrame(
+        {
+            "match_key": "99",
+            "join_key_l": cross["i_l"].to_numpy(np.int64),
+            "join_key_r": cross["i_r"].to_numpy(np.int64),
+        }
+    )
 
 
 def _decide(
+    pairs: pd.DataFrame,
+    params: LinkageParams,
     cid: npt.NDArray[np.object_],
+    different: frozenset[Pair],
     a: npt.NDArray[np.int64],
     b: npt.NDArray[np.int64],
-    probability: npt.NDArray[np.float64],
-    match: npt.NDArray[np.bool_],
-    evidence: npt.NDArray[np.object_],
-    same: frozenset[tuple[str, str]],
-    different: frozenset[tuple[str, str]],
-) -> _Decided:
-    """Apply SAME and DIFFERENT decisions to the candidate pairs (``a < b``, record indices).
-
-    A SAME pair the blocking did not propose is added as a row. SAME rows get probability
-    1 and evidence ``decision=same`` (then what the model saw); DIFFERENT rows probability
-    0 and ``decision=different``, whatever the id numbers say.
-    """
-    none = np.zeros(len(a), dtype=bool)
-    if not same and not different:
-        return _Decided(a, b, probability, match, evidence, none, none, frozenset(), ())
-    n = len(cid)
-    index = {c: i for i, c in enumerate(cid.tolist())}
-
-    def indexed(pairs: frozenset[tuple[str, str]]) -> set[tuple[int, int]]:
-        found = {(index.get(x), index.get(y)) for x, y in pairs}
-        return {
-            (min(i, j), max(i, j)) for i, j in found if i is not None and j is not None and i != j
-        }
-
-    same_ix, different_ix = indexed(same), indexed(different)
-    same_ix -= different_ix  # a pair is decided one way: the reader keeps the latest
-    if not same_ix and not different_ix:
-        return _Decided(a, b, probability, match, evidence, none, none, frozenset(), ())
-    codes = a * n + b
-    same_codes = np.array(sorted(i * n + j for i, j in same_ix), dtype=np.int64)
-    different_codes = np.array(sorted(i * n + j for i, j in different_ix), dtype=np.int64)
-    extra = np.setdiff1d(same_codes, codes)  # SAME pairs no blocking key proposed
-    a = np.concatenate([a, extra // n])
-    b = np.concatenate([b, extra % n])
-    codes = np.concatenate([codes, extra])
-    probability = np.concatenate([probability, np.zeros(len(extra))])
-    match = np.concatenate([match, np.zeros(len(extra), dtype=bool)])
-    evidence = np.concatenate([evidence, np.full(len(extra), "", dtype=object)])
-    same_rows = np.isin(codes, same_codes)
-    different_rows = np.isin(codes, different_codes)
-    for rows, verdict, p, joined in (
-        (same_rows, "same", 1.0, True),
-        (different_rows, "different", 0.0, False),
-    ):
-        probability[rows] = p
-        match[rows] = joined
-        evidence[rows] = [f"decision={verdict}" + (f";{e}" if e else "") for e in evidence[rows]]
-    split = sorted({r for pair in different_ix for r in pair})
-    return _Decided(
-        a, b, probability, match, evidence, same_rows, same_rows | different_rows,
-        frozenset(different_ix), tuple(split),
-    )  # fmt: skip
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Per pair: score after the hard rules, whether it is a match, whether compatible."""
+    p = pairs["match_probability"].to_numpy(np.float64).copy()
+    gamma_id = pairs["gamma_id_number"].fillna(-1).to_numpy(np.int64)
+    # Levels count down from the strongest; the last (0) is the ELSE level of each comparison.
+    name_else = pairs["gamma_name"].fillna(-1).to_numpy(np.int64) == 0
+    birth_else = pairs["gamma_birth_date"].fillna(-1).to_numpy(np.int64) == 0
+    decided = pairs["decided"].to_numpy(bool)
+    p = np.where(gamma_id == 1, 1.0, p)
+    conflict = (gamma_id == 0) | (name_else & birth_else)
+    p = np.where(conflict, 0.0, p)
+    blocked = np.zeros(len(p), bool)
+    if different:
+        keys = {(min(x, y), max(x, y)) for x, y in different}
+        left, right = cid[a].tolist(), cid[b].tolist()
+        blocked = np.fromiter(
+            ((min(x, y), max(x, y)) in keys for x, y in zip(left, right, strict=True)),
+            bool,
+            len(p),
+        )
+    p = np.where(decided, 1.0, np.where(blocked, 0.0, p))
+    # Names that share nothing (not even one part) are two people to the model, however
+    # much else they share (spouses on one phone and address); a reviewer may still decide.
+    match = (p >= params.threshold) & ~blocked & (~name_else | (gamma_id == 1) | decided)
+    compatible = ((p >= params.review) | decided) & ~blocked
+    return p, match, compatible
 
 
-def _learn(pairs: pd.DataFrame) -> tuple[dict[str, dict[str, float]], float]:
-    """Match weights per field level from labelled pairs and priors, and the prior log-odds.
-
-    ``m`` and ``u`` of each level are the labelled counts plus ``PRIOR_PAIRS`` pairs
-    spread as ``PRIOR_M`` / ``PRIOR_U`` say (a Dirichlet prior).
-    """
-    matches = pairs[pairs["id_level"] == "same"]
-    non = pairs[pairs["id_conflict"].fillna(False).astype(bool)]
-    weights: dict[str, dict[str, float]] = {}
-    for field in FIELDS:
-        levels = pd.Index(list(PRIOR_M[field]))
-        m = matches[field].value_counts().reindex(levels, fill_value=0) + PRIOR_PAIRS * pd.Series(
-            PRIOR_M[field]
-        ).reindex(levels)
-        u = non[field].value_counts().reindex(levels, fill_value=0) + PRIOR_PAIRS * pd.Series(
-            PRIOR_U[field]
-        ).reindex(levels)
-        w = pd.Series(np.log2((m / m.sum()) / (u / u.sum())), index=levels)
-        weights[field] = {str(k): float(v) for k, v in w.items()}
-        weights[field]["missing"] = 0.0  # a missing value says nothing either way
-    prior_matches = len(matches) + PRIOR_PAIRS * PRIOR_MATCH_SHARE
-    prior_non = len(non) + PRIOR_PAIRS * (1 - PRIOR_MATCH_SHARE)
-    return weights, float(np.log2(prior_matches / prior_non))
-
-
-def _evidence_text(pairs: pd.DataFrame) -> npt.NDArray[np.object_]:
-    """Per pair, the fields that agreed: ``id_number=same;name=same;phone=transposed``."""
-
-    parts: list[pa.Array] = []
-    for field, column in (("id_number", "id_level"), *((f, f) for f in FIELDS)):
-        level = pa.array(pairs[column].astype(str).to_numpy(object), pa.string())
-        agree = pc.is_in(level, value_set=pa.array(["same", "similar", "one_digit", "transposed"]))
-        parts.append(pc.if_else(agree, pc.binary_join_element_wise(field, level, "="), ""))
-    joined = pc.binary_join_element_wise(*parts, ";")
-    cleaned = pc.utf8_trim(pc.replace_substring_regex(joined, ";{2,}", ";"), ";")
-    return np.asarray(cleaned.to_numpy(zero_copy_only=False), dtype=object)
-
-
-def _clusters(
-    n: int,
-    a: npt.NDArray[np.int64],
-    b: npt.NDArray[np.int64],
-    p: npt.NDArray[np.float64],
-    match: npt.NDArray[np.bool_],
-    review: float,
-    idn: npt.NDArray[np.object_],
-    valid: npt.NDArray[np.bool_],
-    *,
-    forced: npt.NDArray[np.bool_] | None = None,
-    forbidden: frozenset[tuple[int, int]] = frozenset(),
-) -> npt.NDArray[np.int64]:
-    """Transitive closure of the matches, with the complete-linkage guard for bigger clusters.
-
-    ``forced`` rows (reviewers' SAME pairs, also in ``match``) join first and skip the
-    guard's id-number and compatibility checks; no join ever puts both records of a
-    ``forbidden`` pair (index pairs, low first: DIFFERENT decisions) in one cluster.
-    """
-    if forced is None:
-        forced = np.zeros(len(a), dtype=bool)
-    graph = sp.coo_array((np.ones(int(match.sum())), (a[match], b[match])), shape=(n, n)).tocsr()
-    _, components = connected_components(graph, directed=False)
-    label: npt.NDArray[np.int64] = components.astype(np.int64)
-    sizes = np.bincount(label, minlength=n)
-    # Pairs of two records are compatible by construction; only bigger clusters are checked.
-    big = np.flatnonzero(sizes > 2)
-    if len(big) == 0:
-        return label
-    ok_rows = np.flatnonzero((p >= review) & (sizes[label[a]] > 2))
-    compatible = set(zip(a[ok_rows].tolist(), b[ok_rows].tolist(), strict=True))
-    members_of: dict[int, list[int]] = {}
-    for record in np.flatnonzero(np.isin(label, big)).tolist():
-        members_of.setdefault(int(label[record]), []).append(record)
-    next_label = n
-    edge_rows = np.flatnonzero(match & (sizes[label[a]] > 2))
-    edge_rows = edge_rows[np.lexsort((-p[edge_rows], ~forced[edge_rows]))]  # decisions first
-    cluster = {r: r for members in members_of.values() for r in members}
-    groups = {r: [r] for r in cluster}
-    for row in edge_rows.tolist():
-        x, y = cluster[int(a[row])], cluster[int(b[row])]
-        if x == y:
-            continue
-        left, right = groups[x], groups[y]
-        if forbidden and any((min(s, t), max(s, t)) in forbidden for s in left for t in right):
-            continue  # a reviewer said two of these records are different persons
-        if not forced[row]:
-            # One valid id number per side, or a shared one: a side merged by a SAME
-            # decision may hold two, and still takes a record of either.
-            lids = {idn[r] for r in left if valid[r]}
-            rids = {idn[r] for r in right if valid[r]}
-            ok = (not lids or not rids or bool(lids & rids)) and all(
-                (min(s, t), max(s, t)) in compatible for s in left for t in right
-            )
-            if not ok:
-                continue
-        groups[x] = left + right
-        for r in right:
-            cluster[r] = x
-        del groups[y]
-    for root, members in groups.items():
-        label[members] = next_label + root
-    return label
-
-
-def _stable_ids(
-    customer_id: npt.NDArray[np.object_],
-    label: npt.NDArray[np.int64],
-    idn: npt.NDArray[np.object_],
-    valid: npt.NDArray[np.bool_],
-    previous: pd.Series | None,
-    key: PersonIdKey,
+def _evidence(
+    pairs: pd.DataFrame, levels: list[tuple[str, dict[int, str]]], prior: float
 ) -> npt.NDArray[np.object_]:
-    frame = pd.DataFrame({"label": label, "cid": customer_id, "idn": idn, "valid": valid})
-    frame["old"] = frame["cid"].map(previous) if previous is not None else None
-    frame["old"] = frame["old"].astype(object).where(frame["old"].notna(), None)
-    con = duckdb.connect(":memory:")
-    try:
-        key.install(con)
-        con.register("frame", frame)
-        # One row per cluster: its (valid first, then smallest) id number, the id most of
-        # its records had before, and its smallest customer_id — then the person id.
-        ids = con.sql(
-            f"""
-            WITH c AS (
-                SELECT label,
-                       arg_min(idn, (NOT valid, idn)) FILTER (WHERE idn IS NOT NULL) AS idn,
-                       mode(old) FILTER (WHERE old IS NOT NULL) AS old,
-                       min(cid) AS cid, count(*) AS size
-                FROM frame GROUP BY label
-            )
-            SELECT label, idn IS NOT NULL AS by_id, size, cid,
-                   CASE WHEN idn IS NOT NULL THEN {hmac_id_sql("'id:' || idn")}
-                        WHEN old IS NOT NULL THEN old
-                        ELSE {hmac_id_sql("'record:' || cid")} END AS person_id
-            FROM c
-            """  # noqa: S608 - the SQL is constant; the key is bound as variables
-        ).df()
-    finally:
-        con.close()
-    ids = _one_person_per_id(ids, key)
-    return frame["label"].map(ids.set_index("label")["person_id"]).to_numpy(object)
-
-
-def _one_person_per_id(ids: pd.DataFrame, key: PersonIdKey) -> pd.DataFrame:
-    """``ids`` with every person id given to one cluster only.
-
-    Two clusters ask for one id when records that had one person were split (by a
-    reviewer's DIFFERENT, or by the model changing its mind), so both carry its id number
-    or its previous id. The cluster keyed by an id number, then the larger, then the one
-    with the smaller customer_id keeps it; the others take the HMAC of their smallest
-    customer_id (``#2``, ``#3``… appended in the unlikely case that one is taken too).
-    """
-    if not ids["person_id"].duplicated().any():  # the usual case: no sort needed
-        return ids
-    ids = ids.sort_values(["by_id", "size", "cid"], ascending=[False, False, True])
-    clash = ids["person_id"].duplicated(keep="first").to_numpy()
-    taken = set(ids["person_id"][~clash])
-    column = list(ids.columns).index("person_id")
-    for position in np.flatnonzero(clash).tolist():
-        cid, n = str(ids["cid"].iloc[position]), 1
-        candidate = key.person_id(f"record:{cid}")
-        while candidate in taken:
-            n += 1
-            candidate = key.person_id(f"record:{cid}#{n}")
-        taken.add(candidate)
-        ids.iat[position, column] = candidate
-    return ids
+    """Per pair the waterfall as JSON: prior, then each comparison's level and weight."""
+    columns = []
+    for name, labels in levels:
+        gamma = pairs[f"gamma_{name}"].fillna(-1).to_numpy(np.int64)
+        weight = pairs[f"mw_{name}"].fillna(0.0).to_numpy(np.float64)
+        if f"mw_tf_adj_{name}" in pairs:
+            weight = weight + pairs[f"mw_tf_adj_{name}"].fillna(0.0).to_numpy(np.float64)
+        columns.append((name, labels, gamma, np.round(weight, 3)))
+    decided = pairs["decided"].to_numpy(bool)
+    scored = pairs["match_weight"].notna().to_numpy(bool)
+    head = {"comparison": "prior", "level": "prior", "weight": round(prior, 3)}
+    decision = {"comparison": DECISION, "level": "same", "weight": None}
+    out = np.empty(len(pairs), dtype=object)
+    for row in range(len(pairs)):
+        items: list[dict[str, Any]] = [decision] if decided[row] else []
+        if scored[row]:
+            items.append(head)
+            for name, labels, gamma, weight in columns:
+                level = int(gamma[row])
+                if level < 0:  # missing on either side: no weight, no evidence
+                    continue
+                items.append(
+                    {
+                        "comparison": name,
+                        "level": labels.get(level, str(level)),
+                        "weight": float(weight[row]),
+                    }
+                )
+        out[row] = json.dumps(items, ensure_ascii=False)
+    return out
 
 
 def resolution_fields() -> tuple[str, ...]:

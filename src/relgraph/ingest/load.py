@@ -31,8 +31,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -88,6 +90,7 @@ def load_directory(
     *,
     max_quarantine_share: float | None = None,
     dry_run: bool = False,
+    retrain_linkage: bool = False,
 ) -> LoadReport:
     """Load the input tables in ``source`` into ``store``.
 
@@ -116,6 +119,9 @@ def load_directory(
     dry_run : bool
         Validate, resolve and report, writing nothing (no store, quarantine, report or
         secret); the report's ``refusals`` say whether a real load would be refused.
+    retrain_linkage : bool
+        Train the linkage model again even when the data directory holds one (a reload of
+        unchanged input then runs too).
 
     Returns
     -------
@@ -170,6 +176,7 @@ def load_directory(
     stored_meta = {} if store is None else store.meta()
     if (
         not dry_run
+        and not retrain_linkage
         and stored_meta.get(META_FINGERPRINT) == stamp
         and previous is not None
         and previous.fingerprint == stamp
@@ -239,13 +246,16 @@ def load_directory(
             )
             raise keep_rejected(attempt, staging, data_dir)
         step("resolving persons")
-        customers, possible = _resolve(
+        customers, possible, identity_notes = _resolve(
             canonical[model.CUSTOMERS.name],
             store,
             linkage,
             key,
             carry_ids=not rekeyed,
             decided=decided_pairs(data_dir),
+            # A dry run writes nothing, the model included: it trains in memory.
+            model_dir=None if dry_run else data_dir,
+            retrain=retrain_linkage,
         )
         canonical[model.CUSTOMERS.name] = customers
         canonical[model.POSSIBLE_DUPLICATES_TABLE] = possible
@@ -275,7 +285,7 @@ def load_directory(
         persons=canonical[model.PERSONS_TABLE].num_rows,
         loaded_at=loaded_at.isoformat(timespec="seconds"),
         seconds=0.0,
-        identity=_identity(canonical),
+        identity=replace(_identity(canonical), **identity_notes),
         ignored_files=list(inputs.ignored),
     )
     if dry_run:
@@ -394,26 +404,39 @@ def _resolve(
     *,
     carry_ids: bool,
     decided: DecidedPairs | None = None,
-) -> tuple[pa.Table, pa.Table]:
-    """Customers with identity resolution v2's person ids, and the review band.
+    model_dir: Path | None,
+    retrain: bool,
+) -> tuple[pa.Table, pa.Table, dict[str, Any]]:
+    """Customers with identity resolution's person ids, the review band, and the report's
+    notes on the model and the id numbers that are no evidence.
 
     ``carry_ids``: the stored ids were made with ``key``, so persons without an id number
     keep theirs. ``decided``: reviewers' SAME / DIFFERENT decisions from the journal.
-    Each review-band pair gets its keyed ``duplicate_id``, the id decisions name.
+    ``model_dir``: where the trained linkage model is kept (None: nowhere). Each
+    review-band pair gets its keyed ``duplicate_id``, the id decisions name.
     """
     decided = decided or DecidedPairs()
     schema = canonical_schema(model.POSSIBLE_DUPLICATES_TABLE)
     if not params.enabled or customers.num_rows == 0:
-        return customers, schema.empty_table()
+        return customers, schema.empty_table(), {}
     previous = None
     if carry_ids and store is not None and store.has_table(model.CUSTOMERS.name):
         before = store.read_table(model.CUSTOMERS.name, ["customer_id", "person_id"]).to_pandas()
         previous = before.set_index("customer_id")["person_id"]
     frame = customers.select(
-        ["customer_id", "name_norm", "id_number_norm", "birth_date", "gender", "phone_norm",
-         "email_norm", "address_norm"]
+        ["customer_id", "source_system", "name_norm", "id_number_norm", "birth_date", "gender",
+         "phone_norm", "email_norm", "address_norm"]
     ).to_pandas()  # fmt: skip
-    result = resolve(frame, params, previous, key, same=decided.same, different=decided.different)
+    result = resolve(
+        frame,
+        params,
+        previous,
+        key,
+        data_dir=model_dir,
+        retrain=retrain,
+        same=decided.same,
+        different=decided.different,
+    )
     resolved = as_arrow(result)
     for name in resolved.column_names:
         customers = customers.set_column(
@@ -428,7 +451,23 @@ def _resolve(
         ]
     )
     possible = pa.Table.from_pandas(band, preserve_index=False)
-    return customers.cast(canonical_schema(model.CUSTOMERS.name)), possible.cast(schema)
+    problems = pd.DataFrame(
+        {"system": frame["source_system"].astype(str), "reason": result.id_problems}
+    ).dropna()
+    invalid: dict[str, dict[str, int]] = {}
+    counts = problems.groupby(["system", "reason"]).size().reset_index(name="n")
+    for system, reason, n in counts.itertuples(index=False):  # one per system and reason
+        invalid.setdefault(str(system), {})[str(reason)] = int(n)
+    training = result.training
+    notes: dict[str, Any] = {
+        "model": training.method,
+        "model_file": training.model_file,
+        "id_checked_pairs": training.id_checked_pairs,
+        "id_agreement": training.id_agreement,
+        "invalid_id_numbers": invalid,
+    }
+    customers = customers.cast(canonical_schema(model.CUSTOMERS.name))
+    return customers, possible.cast(schema), notes
 
 
 def _loaded(

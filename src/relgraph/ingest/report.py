@@ -62,6 +62,16 @@ class IdentityStats:
     persons_with_several_records: int
     possible_duplicates: int
     """Pairs in the review band (``possible_duplicates``), not merged."""
+    model: str = ""
+    """How the linkage model came to be: ``em`` (trained without labels on this load),
+    ``stored`` (trained by an earlier load) or ``shipped`` (too few records to train)."""
+    model_file: str | None = None
+    id_checked_pairs: int = 0
+    """Scored pairs where both records hold a valid id number: the model is checked on them."""
+    id_agreement: float | None = None
+    """Share of those pairs where the model agrees with the id numbers (same id ⇔ match)."""
+    invalid_id_numbers: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Per source system, id numbers that are no evidence, by reason (``id_numbers.PROBLEMS``)."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +178,8 @@ def format_report(report: LoadReport) -> Group:
     parts: list[Any] = [table]
     if report.identity is not None:
         parts.append(_identity_table(report.identity))
+        if report.identity.invalid_id_numbers:
+            parts.append(_invalid_ids_table(report.identity.invalid_id_numbers))
     folder = "quarantine.rejected" if report.refusals and not report.dry_run else "quarantine"
     title = f"quarantine reasons (see {folder}/<table>.csv)"
     if report.dry_run:
@@ -211,7 +223,28 @@ def _identity_table(identity: IdentityStats) -> Table:
         ("possible duplicates kept for review", identity.possible_duplicates),
     ):
         table.add_row(label, f"{n:,}")
+    if identity.model:
+        how = {"em": "trained now (EM, no labels)", "stored": "stored, trained earlier",
+               "shipped": "shipped values (too few records to train)"}.get(identity.model,
+                                                                          identity.model)  # fmt: skip
+        if identity.id_agreement is not None:
+            how += (
+                f"; checked on {identity.id_checked_pairs:,} pairs with two valid id numbers: "
+                f"agrees on {identity.id_agreement:.2%}"
+            )
+        table.add_row("linkage model", how)
     return table
+
+
+def _invalid_ids_table(counts: dict[str, dict[str, int]]) -> Table:
+    out = Table(title="id numbers that are no evidence (loaded; they link nothing)")
+    out.add_column("source system")
+    out.add_column("reason")
+    out.add_column("records", justify="right")
+    for system, by_reason in sorted(counts.items()):
+        for reason, n in sorted(by_reason.items()):
+            out.add_row(system, reason, f"{n:,}")
+    return out
 
 
 def _counts_table(title: str, kind: str, counts: list[tuple[str, dict[str, int]]]) -> Table:

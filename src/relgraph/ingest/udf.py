@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from duckdb.func import PythonUDFType
 
 from relgraph.ingest import cn_address
-from relgraph.ingest.linkage import valid_id_numbers
+from relgraph.ingest.id_numbers import valid_id_numbers
 
 NFKC: Final = "nfkc"
 ADDRESS: Final = "cn_address"
