@@ -24,7 +24,9 @@ def test_demo_prints_the_explorer_and_a_key_for_each_role(
     serving._demo_serve(Settings.from_env().with_overrides(data_dir=data_dir), "127.0.0.1", 8123)
     out = capsys.readouterr().out
     assert "http://127.0.0.1:8123/explore" in out
-    printed = dict(re.findall(r"^\s+(analyst|campaign|risk|admin)\s+(\S+)$", out, re.MULTILINE))
+    printed = dict(
+        re.findall(r"^\s+(analyst|campaign|risk|admin|ingest)\s+(\S+)$", out, re.MULTILINE)
+    )
     assert set(printed) == {role.value for role in Role}
     assert len(set(printed.values())) == len(Role), "each role has its own key"
     (keys,) = served
