@@ -7,8 +7,9 @@
 - 李娜 (L-CORE, L-CARD), his declared spouse, has accounts: deposit 80,000, wealth 20,000,
   a loan stored as −150,000 and a closed card account. Her records' summaries (AUM 999)
   are not used; card spend comes from the card system's record (12,000), not core's 5,000.
-- 赵敏 (Z-CORE) holds a deposit; a card-system record Z-CARD with her name and phone was not
-  merged but left in identity resolution's review band: the card counts as held (pending).
+- 赵敏 (Z-CORE) holds a deposit; a card-system record Z-CARD with her name, sex and phone (no
+  id number, another city's address) was not merged but left in identity resolution's review
+  band: the card counts as held (pending).
 - 陈刚 (CG) controls 宏达贸易 (E1, 60%) and 宏达物流 (E2, 70%): one corporate group. E1 has a
   loan account of 2,000,000 (its enterprise row's stale 9,999,999 is not used); E2 has no
   accounts: its row gives deposits 100,000, loans 500,000, credit limit 800,000. E1
@@ -44,7 +45,7 @@ CUSTOMERS: Rows = [
             consent_marketing="true"),
     _record("Z-CORE", "core", "赵敏", birth_date="1980-01-01", gender="F", phone="13600004444",
             address="上海市徐汇区漕溪路8号", products="deposit", consent_marketing="true"),
-    _record("Z-CARD", "card", "赵敏", phone="13600004444", address="杭州市西湖区文三路9号",
+    _record("Z-CARD", "card", "赵敏", gender="F", phone="13600004444", address="杭州市西湖区文三路9号",
             products="card", card_spend_12m="3000"),
     _record("CG", "core", "陈刚", id_number=CHEN_ID, birth_date="1965-05-05", gender="M",
             address="上海市浦东新区世纪大道100号", consent_marketing="true"),
