@@ -32,6 +32,7 @@ ROLE_SHOWN = {
     Role.ADMIN: "risk",
     Role.ANALYST: "analyst",
     Role.CAMPAIGN: "campaign",
+    Role.INGEST: "ingest",
 }
 """What the page makes of each role (it tells risk and admin keys apart by nothing it shows)."""
 
@@ -99,6 +100,9 @@ def sign_in(page: Any, server: Server, role: Role, path: str = "/explore") -> No
     page.goto(server.base + path)
     page.get_by_test_id("key").fill(KEYS[role])
     page.get_by_test_id("signin").click()
+    if role is Role.INGEST:  # a key that may read nothing: one message, no views
+        page.get_by_test_id("ingest-only").filter(has_text="仅用于数据接入").wait_for()
+        return
     page.get_by_test_id("search").wait_for(state="visible")
 
 
@@ -138,6 +142,12 @@ def test_sign_in_shows_what_each_role_may_use(
     sign_in(page, server, role)
     assert page.locator("body").get_attribute("data-role") == ROLE_SHOWN[role]
     assert page.get_by_test_id("nav-alerts").is_visible() is (role in (Role.RISK, Role.ADMIN))
+    if role is Role.INGEST:
+        assert page.get_by_test_id("search").is_hidden()
+        assert page.get_by_test_id("detail").is_hidden()
+        assert page.get_by_test_id("signin-error").inner_text() == ""
+    else:
+        assert page.get_by_test_id("ingest-only").is_hidden()
     # The key is in the page's memory only: not in storage, cookies, the URL or the form.
     kept = page.evaluate(
         "JSON.stringify(localStorage) + JSON.stringify(sessionStorage) + document.cookie"
@@ -147,6 +157,8 @@ def test_sign_in_shows_what_each_role_may_use(
     assert page.get_by_test_id("key").input_value() == ""
     page.get_by_test_id("lang").click()
     assert page.locator("#title").inner_text() == "Relationship graph explorer"
+    if role is Role.INGEST:
+        assert "ingestion only" in page.get_by_test_id("ingest-only").inner_text()
     page.screenshot(path=shots / f"signed-in-{role.value}.png")
 
 
@@ -163,7 +175,8 @@ def test_search_by_name_opens_the_person_with_source_records(
 ) -> None:
     person = server.graphql(
         KEYS[Role.RISK],
-        "query($id: ID!) { customer(id: $id) { id name records { customerId } } }",
+        "query($id: ID!) { customer(id: $id) { id name"
+        " records { customerId matchEvidence { comparison } } } }",
         id=person_with_records,
     )["customer"]
     assert isinstance(person, dict)
@@ -174,8 +187,12 @@ def test_search_by_name_opens_the_person_with_source_records(
     page.get_by_test_id("person-name").filter(has_text=person["name"]).wait_for()
     rows = page.get_by_test_id("records").locator("tbody tr")
     assert rows.count() == len(person["records"])
+    shown = page.get_by_test_id("records").inner_text()
     for record in person["records"]:
-        assert record["customerId"] in page.get_by_test_id("records").inner_text()
+        assert record["customerId"] in shown
+        # An analyst sees each match's waterfall: the comparisons it rests on.
+        for step in record["matchEvidence"] or []:
+            assert step["comparison"] in shown
     page.screenshot(path=shots / "person.png")
 
 

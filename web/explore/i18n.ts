@@ -13,6 +13,8 @@ const LABELS = {
   roleRisk: ["风控 / 管理员", "risk / admin"],
   roleAnalyst: ["分析员", "analyst"],
   roleCampaign: ["营销", "campaign"],
+  roleIngest: ["数据接入", "ingest"],
+  ingestOnly: ["此密钥仅用于数据接入：在此无法查看任何数据。", "This key is for data ingestion only: it can read nothing here."],
   search: ["搜索", "Search"],
   searchPlaceholder: ["姓名、拼音、手机号、邮箱、证件号、客户号、账号、企业名称或信用代码", "name, pinyin, phone, email, id number, customer, account, enterprise or credit code"],
   alerts: ["预警队列", "Alert queue"],

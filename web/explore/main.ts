@@ -23,6 +23,7 @@ let graph: GraphView;
 let rerender: (() => void) | null = null;
 let viewName = "search";
 let clickedAt = 0;
+let ingestOnly = false; // signed in with a key that may read nothing here
 
 // --- shell -------------------------------------------------------------------------------
 
@@ -41,7 +42,9 @@ function labelStatic(): void {
   el("export-graphml").textContent = t("exportGraphml");
   el("export-json").textContent = t("exportJson");
   el("lang").textContent = getLang() === "zh" ? "English" : "中文";
+  el("ingest-only-text").textContent = t("ingestOnly");
   if (caps) el("role").textContent = `${t("role")}: ${roleLabel(caps)}`;
+  else if (ingestOnly) el("role").textContent = `${t("role")}: ${t("roleIngest")}`;
 }
 
 function roleLabel(c: Capabilities): string {
@@ -93,8 +96,14 @@ async function signIn(event: Event): Promise<void> {
   setKey(key);
   try {
     caps = await probeCapabilities();
-  } catch {
+  } catch (error) {
     setKey(null);
+    if (error instanceof ApiError && error.code === "FORBIDDEN") {
+      // A valid key that may read nothing (an ingest key, for a payment system's transfers):
+      // one message and no views, rather than a page whose every request is refused.
+      showIngestOnly();
+      return;
+    }
     el("signin-error").textContent = t("badKey");
     return;
   }
@@ -106,6 +115,17 @@ async function signIn(event: Event): Promise<void> {
   labelStatic();
   el<HTMLInputElement>("search").focus();
   route();
+}
+
+function showIngestOnly(): void {
+  ingestOnly = true;
+  el("signin-error").textContent = "";
+  el("signin").hidden = true;
+  el("app").hidden = true;
+  el("ingest-only").hidden = false;
+  document.body.dataset.role = "ingest";
+  el("nav-alerts").hidden = true;
+  labelStatic();
 }
 
 /** Views by address (#/person/ID, #/enterprise/ID, #/account/ID, #/chain/ID/ACCOUNT,
@@ -129,6 +149,9 @@ function signOut(): void {
   el("detail").replaceChildren();
   el("results").replaceChildren();
   el("app").hidden = true;
+  el("ingest-only").hidden = true;
+  ingestOnly = false;
+  el("role").textContent = "";
   el("signin").hidden = false;
   delete document.body.dataset.role;
 }
@@ -214,7 +237,7 @@ interface Person {
     phone: string | null;
     email: string | null;
     matchScore?: number | null;
-    matchEvidence?: string | null;
+    matchEvidence?: { comparison: string; level: string; weight: number | null }[] | null;
   }[];
   accounts: { totalCount: number; edges: { node: AccountRow }[] };
   roles: { edges: { node: { role: string; enterprise: Named } }[] };
@@ -231,6 +254,12 @@ interface AccountRow {
 
 function setHash(hash: string): void {
   if (location.hash !== hash) history.replaceState(null, "", hash);
+}
+
+/** A match's waterfall as one line: each comparison, its level and its match weight. */
+function evidenceText(evidence: { comparison: string; level: string; weight: number | null }[] | null | undefined): string {
+  if (!evidence?.length) return "—";
+  return evidence.map((e) => `${e.comparison}: ${e.level}${e.weight === null ? "" : ` (${e.weight >= 0 ? "+" : ""}${fmtNumber(Math.round(e.weight * 100) / 100)})`}`).join("; ");
 }
 
 function openPerson(id: string): void {
@@ -258,7 +287,7 @@ function openPerson(id: string): void {
     if (seesRisk) recordHeaders.push(t("matchScore"), t("matchEvidence"));
     const recordRows = p.records.map((r) => {
       const row: (string | HTMLElement)[] = [r.sourceSystem, r.customerId, r.name ?? "—", r.idNumber ?? "—", r.phone ?? "—", r.email ?? "—"];
-      if (seesRisk) row.push(r.matchScore === null || r.matchScore === undefined ? "—" : fmtNumber(r.matchScore), r.matchEvidence ?? "—");
+      if (seesRisk) row.push(r.matchScore === null || r.matchScore === undefined ? "—" : fmtNumber(r.matchScore), evidenceText(r.matchEvidence));
       return row;
     });
     const accounts = p.accounts.edges.map((e) => e.node);

@@ -16,7 +16,7 @@ export const SEARCH = `query Search($text: String!) {
 
 export function personQuery(seesRisk: boolean): string {
   const risk = seesRisk ? "birthDate gender riskRating riskFlags network { id size }" : "";
-  const match = seesRisk ? "matchScore matchEvidence" : "";
+  const match = seesRisk ? "matchScore matchEvidence { comparison level weight }" : "";
   return `query Person($id: ID!) {
   customer(id: $id) {
     id name birthYear segment aum deposits loans cardSpend12m products ${risk}
