@@ -50,7 +50,7 @@ BAND = "query Band { possibleDuplicates(minScore: 0, first: 100) { edges { node 
 def review_bank(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, ReadModel]:
     """A loaded synthetic bank whose review band holds pairs (with their keyed ids)."""
     root = tmp_path_factory.mktemp("review")
-    generate(800, 3, root / "bank", "csv", locale="zh", export_style="bank")
+    generate(800, 7, root / "bank", "csv", locale="zh", export_style="bank")
     load(root / "bank", root / "data")
     with EmbeddedStore(root / "data", read_only=True) as store:
         model = build_read_model(store)
@@ -218,7 +218,11 @@ def test_the_next_load_applies_a_decision_sent_to_the_server(
         band = store.read_frame("possible_duplicates")
     a, b = pair["customerA"], pair["customerB"]
     assert customers.loc[a, "person_id"] == customers.loc[b, "person_id"]
-    assert str(customers.loc[a, "match_evidence"]).startswith("decision=same")
+    assert json.loads(customers.loc[a, "match_evidence"])[0] == {
+        "comparison": "decision",
+        "level": "same",
+        "weight": None,
+    }
     assert pair["id"] not in set(band["duplicate_id"])
 
 

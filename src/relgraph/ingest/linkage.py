@@ -72,7 +72,7 @@ from scipy.sparse.csgraph import connected_components
 
 from relgraph.config import ConfigError, EnvParams
 from relgraph.ingest.id_numbers import id_number_problems, upgrade_legacy, valid_id_numbers
-from relgraph.ingest.linkage_clusters import _clusters, _stable_ids
+from relgraph.ingest.linkage_clusters import _clusters, _mark_different, _stable_ids
 from relgraph.ingest.person_ids import PersonIdKey
 
 __all__ = [
@@ -425,6 +425,7 @@ def resolve(
     )
     best_p[side[first]] = p[rows[first]]
     best_ev[side[first]] = evidence[rows[first]]
+    _mark_different(best_ev, position, different)
 
     valid = frame["id_number"].notna().to_numpy(bool)
     person = _stable_ids(

@@ -3,6 +3,8 @@ over scored pairs, and stable keyed person ids per cluster."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -75,23 +77,50 @@ def _stable_ids(
         key.install(con)
         con.register("frame", frame)
         # One row per cluster: its smallest valid id number, the id most of its records had
-        # before, and its smallest customer_id — then the person id.
+        # before, and its smallest customer_id — then the person id. Two clusters asking for
+        # one id (a person split since, or one id number kept apart by a decision): one with
+        # an id number, else the larger, keeps it; the other is keyed by its smallest
+        # customer_id, so two persons never share an id.
         ids = con.sql(
             f"""
             WITH c AS (
                 SELECT label,
                        min(idn) FILTER (WHERE idn IS NOT NULL) AS idn,
                        mode(old) FILTER (WHERE old IS NOT NULL) AS old,
-                       min(cid) AS cid
+                       min(cid) AS cid,
+                       count(*) AS size
                 FROM frame GROUP BY label
+            ), w AS (
+                SELECT *,
+                       CASE WHEN idn IS NOT NULL THEN {hmac_id_sql("'id:' || idn")}
+                            ELSE old END AS wanted
+                FROM c
+            ), r AS (
+                SELECT *, row_number() OVER (
+                    PARTITION BY wanted ORDER BY idn IS NULL, size DESC, cid) AS rank
+                FROM w
             )
             SELECT label,
-                   CASE WHEN idn IS NOT NULL THEN {hmac_id_sql("'id:' || idn")}
-                        WHEN old IS NOT NULL THEN old
+                   CASE WHEN wanted IS NOT NULL AND rank = 1 THEN wanted
                         ELSE {hmac_id_sql("'record:' || cid")} END AS person_id
-            FROM c
+            FROM r
             """  # noqa: S608 - the SQL is constant; the key is bound as variables
         ).df()
     finally:
         con.close()
     return frame["label"].map(ids.set_index("label")["person_id"]).to_numpy(object)
+
+
+def _mark_different(
+    best_ev: npt.NDArray[np.object_],
+    position: dict[str, int],
+    different: frozenset[tuple[str, str]],
+) -> None:
+    """Lead the evidence of each record in a DIFFERENT pair this load holds with the decision."""
+    for x, y in different:
+        if x in position and y in position:
+            for row in (position[x], position[y]):
+                old = json.loads(best_ev[row]) if best_ev[row] is not None else []
+                if not any(i.get("comparison") == "decision" for i in old):
+                    new = [{"comparison": "decision", "level": "different", "weight": None}]
+                    best_ev[row] = json.dumps(new + old, ensure_ascii=False)
