@@ -27,10 +27,11 @@ from relgraph.api.parties import (
     Party,
     account_node,
     account_node_by_id,
+    moment_or_none,
     party_node,
 )
 from relgraph.api.risk_reasons import RiskReason, risk_reasons
-from relgraph.config import display_zone, format_moment, moment_ms
+from relgraph.config import display_zone, format_moment
 
 
 @strawberry.enum(description="Where an alert stands in the queue.")
@@ -312,14 +313,7 @@ class _Queue(Sequence[Any]):
         return int(self.rows[i]) if i < n else self.orphans[i - n]
 
 
-def _epoch_ms(name: str, text: str | None) -> int | None:
-
-    if text is None:
-        return None
-    try:
-        return moment_ms(text, display_zone())
-    except ValueError:
-        raise ClientError(f"{name} must be an ISO date or timestamp, not {text!r}.") from None
+_epoch_ms = moment_or_none  # one parser of since/until for transfers and alerts
 
 
 def _chain(ctx: Context, chain: CheckedChain) -> RiskChain:

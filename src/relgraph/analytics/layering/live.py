@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from relgraph.analytics.layering.batch import find_patterns, score_patterns
-from relgraph.analytics.layering.check import LayeringIndex
+from relgraph.analytics.layering.check import Hop, LayeringIndex
 from relgraph.analytics.layering.hops import _eligible
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
 from relgraph.analytics.layering.scoring import _Context
@@ -45,15 +45,8 @@ from relgraph.analytics.layering.scoring import _Context
 _GROW = 1.5
 
 
-@dataclass(frozen=True)
-class LiveHop:
-    """One transfer of a live alert (``ts`` in epoch milliseconds)."""
-
-    tx_id: str
-    from_account: str
-    to_account: str
-    amount: float
-    ts: int
+LiveHop = Hop
+"""One transfer of a live alert: the same record as a stored alert's hop."""
 
 
 @dataclass(frozen=True)
