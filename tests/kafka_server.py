@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.neo4j_server import REPO, java_major, stop_process
+from tests.neo4j_server import REPO, java_major, make_target, stop_process
 
 SERVER = REPO / "tools" / "kafka-server"
 # What the broker prints, then its bootstrap address, once it answers admin requests.
@@ -57,19 +57,7 @@ def unavailable_reason() -> str | None:
 
 def build() -> None:
     """``make kafka``: Maven fetches the jars into ~/.m2 the first time (a minute or two)."""
-    if shutil.which("mvn") is None:
-        return  # already built (unavailable_reason checked), nothing to rebuild it with
-    done = subprocess.run(
-        ["make", "--no-print-directory", "kafka"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=1800,
-    )
-    if done.returncode != 0:
-        tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
-        raise RuntimeError(f"`make kafka` failed (exit {done.returncode}):\n{tail}")
+    make_target("kafka")
 
 
 def start(log_dir: Path, timeout: float = 180.0, *, port: int = 0) -> RunningBroker:

@@ -88,10 +88,16 @@ def unavailable_reason() -> str | None:
 
 def build() -> None:
     """``make neo4j``: Maven fetches the jars into ~/.m2 the first time (a few minutes)."""
+    make_target("neo4j")
+
+
+def make_target(target: str) -> None:
+    """``make <target>`` for a test server's jar; its last lines in the error when it fails.
+    Without Maven the jar is already built (``unavailable_reason`` checked): nothing to do."""
     if shutil.which("mvn") is None:
-        return  # already built (unavailable_reason checked), nothing to rebuild it with
+        return
     done = subprocess.run(
-        ["make", "--no-print-directory", "neo4j"],
+        ["make", "--no-print-directory", target],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -100,7 +106,7 @@ def build() -> None:
     )
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
-        raise RuntimeError(f"`make neo4j` failed (exit {done.returncode}):\n{tail}")
+        raise RuntimeError(f"`make {target}` failed (exit {done.returncode}):\n{tail}")
 
 
 def start(
