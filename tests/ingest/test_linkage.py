@@ -326,3 +326,19 @@ def _frame(rows: list[tuple[str, str, str | None, int | None, str | None]]) -> p
         rows, columns=["customer_id", "name_norm", "id_number_norm", "birth_date", "phone_norm"]
     )
     return frame.assign(gender=None, email_norm=None, address_norm=None)
+
+
+def test_birth_dates_in_epoch_ms_become_days_and_nonsense_becomes_unknown() -> None:
+    from relgraph.ingest.id_numbers import as_day
+
+    ms = pd.Series([-1_199_145_600_000.0, 1_220_054_400_000.0 + 3_600_000, np.nan, 1e300, np.inf])
+    days = as_day(ms)
+    assert [str(d.date()) if not pd.isna(d) else None for d in days] == [
+        "1932-01-02",
+        "2008-08-30",
+        None,
+        None,
+        None,
+    ]
+    # The same dates as ISO text (a CSV column typed later) give the same days.
+    assert as_day(pd.Series(["1932-01-02", "2008-08-30"])).tolist() == days[:2].tolist()

@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -207,7 +207,7 @@ class ReadModel:
         self.transfer_tx = transfer_attrs["tx_id"].to_numpy(object)
         self.stats = graph_stats(projection)
         self._key_columns: dict[tuple[int, str], np.ndarray] = {}
-        self._records: dict[int, list[dict[str, Any]]] = {}
+        self._columns: dict[int, dict[str, np.ndarray[Any, Any]]] = {}
         self.layering: Any = None
         """The on-demand layering index, built with the model."""
         self.linked: Any = None
@@ -350,12 +350,19 @@ class ReadModel:
         """The rows of ``frame`` (sorted by ``column``) whose ``column`` equals ``key``."""
         return frame.iloc[self._span(frame, column, key)]
 
-    def records_between(self, frame: pd.DataFrame, column: str, key: str) -> list[dict[str, Any]]:
-        """:meth:`rows_between` as row dicts (shared: do not change them), without building
-        a DataFrame per call: a page of 100 risk chains built 200 of them, a fifth of its time."""
-        if id(frame) not in self._records:
-            self._records[id(frame)] = cast(list[dict[str, Any]], frame.to_dict("records"))
-        return self._records[id(frame)][self._span(frame, column, key)]
+    def columns_between(
+        self, frame: pd.DataFrame, column: str, key: str
+    ) -> dict[str, np.ndarray[Any, Any]]:
+        """The columns of the rows of ``frame`` (sorted by ``column``) whose ``column`` equals
+        ``key``, as array views: no DataFrame per call (a page of 100 risk chains built 200
+        of them, a fifth of its time) and no row dicts (turning the 535,000 hops of a 100k
+        bank into dicts took 3.5 s of whichever request came first)."""
+        arrays = self._columns.get(id(frame))
+        if arrays is None:
+            arrays = {str(c): frame[c].to_numpy() for c in frame.columns}
+            self._columns[id(frame)] = arrays
+        span = self._span(frame, column, key)
+        return {name: values[span] for name, values in arrays.items()}
 
 
 def _members(frame: pd.DataFrame, group: str, member: str) -> dict[str, list[str]]:

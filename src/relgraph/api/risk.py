@@ -31,6 +31,7 @@ from relgraph.api.parties import (
     party_node,
 )
 from relgraph.api.risk_reasons import RiskReason, risk_reasons
+from relgraph.api.stored_chains import stored_chain
 from relgraph.config import display_zone, format_moment
 
 
@@ -375,23 +376,6 @@ def _live_chain(ctx: Context, found: FoundAlert) -> RiskChain:
     )  # fmt: skip
 
 
-def _stored_chain(row: Mapping[str, Any], hops: list[dict[str, Any]]) -> CheckedChain:
-    """A chain as ``analyze`` stored it (``risk_chains`` row, its ``risk_chain_hops``)."""
-    return CheckedChain(
-        chain_id=str(row["chain_id"]),
-        typology=str(row["typology"]),
-        score=float(row["score"]),
-        reasons=json.loads(str(row["reasons"])),
-        hops=[
-            Hop(
-                str(h["tx_id"]), str(h["from_account"]), str(h["to_account"]),
-                float(h["amount"]), int(h["ts"]),
-            )
-            for h in hops
-        ],
-    )  # fmt: skip
-
-
 def _stored_check(ctx: Context, account: int) -> LayeringCheck | None:
     """The check with the stored settings: the stored alerts of the account, exactly what
     ``Account.risk`` reads (recomputing on the account's neighbourhood could disagree:
@@ -408,8 +392,8 @@ def _stored_check(ctx: Context, account: int) -> LayeringCheck | None:
         if row_index is None:
             continue
         row = table.row(row_index)
-        chain_hops = m.records_between(hops, "chain_id", str(row["chain_id"]))
-        chains.append(_chain(ctx, _stored_chain(row, chain_hops)))
+        chain_hops = m.columns_between(hops, "chain_id", str(row["chain_id"]))
+        chains.append(_chain(ctx, stored_chain(row, chain_hops)))
     used = m.results.settings.layering
     return LayeringCheck(
         account=account_node(ctx, account),
@@ -537,8 +521,8 @@ class RiskQueries:
                 ctx.touch(item.chain_id)
                 return _chain(ctx, _orphan_chain(item))
             row = table.row(int(item))
-            chain_hops = m.records_between(hops, "chain_id", str(row["chain_id"]))
-            return _chain(ctx, _stored_chain(row, chain_hops))
+            chain_hops = m.columns_between(hops, "chain_id", str(row["chain_id"]))
+            return _chain(ctx, stored_chain(row, chain_hops))
 
         live = _live_matches(ctx, f, minimum, since, until)
         if f.status is not None and f.status is not ChainStatus.OPEN:

@@ -18,9 +18,9 @@ from relgraph.api.risk import (
     _from_snapshot,
     _history,
     _snapshot,
-    _stored_chain,
     _view,
 )
+from relgraph.api.stored_chains import stored_chain
 from relgraph.journal import JournalError
 
 log = logging.getLogger("relgraph.api")
@@ -41,7 +41,7 @@ def _current_chain(ctx: Context, chain_id: str) -> CheckedChain | None:
     chain_id = view.current_of.get(chain_id, chain_id)
     if table is not None and hops is not None and chain_id in table.row_of:
         row = table.row(table.row_of[chain_id])
-        return _stored_chain(row, ctx.model.records_between(hops, "chain_id", chain_id))
+        return stored_chain(row, ctx.model.columns_between(hops, "chain_id", chain_id))
     history = view.history(chain_id)
     if history:
         return _from_snapshot(chain_id, history[-1].snapshot)

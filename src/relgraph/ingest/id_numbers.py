@@ -125,7 +125,7 @@ def id_number_problems(
         bad[rows] = encoded.isna().to_numpy(bool)
         mark(bad, "bad_birth_date")
         if birth_date is not None:
-            born = _as_day(birth_date.reset_index(drop=True).iloc[rows].reset_index(drop=True))
+            born = as_day(birth_date.reset_index(drop=True).iloc[rows].reset_index(drop=True))
             clash = np.zeros(len(out), bool)
             clash[rows] = (born.notna() & encoded.notna() & (born != encoded)).to_numpy(bool)
             mark(clash, "birth_date_mismatch")
@@ -138,10 +138,21 @@ def id_number_problems(
     return pd.Series(out, index=values.index, dtype=object)
 
 
-def _as_day(values: pd.Series) -> pd.Series:
-    """Birth dates (epoch ms, dates or timestamps) as midnight timestamps."""
+def as_day(values: pd.Series) -> pd.Series:
+    """Birth dates (epoch ms, dates or timestamps) as midnight timestamps (NaT if unknown).
+
+    Epoch milliseconds go through integer arithmetic: pandas' float path
+    (``to_datetime(unit="ms")`` on float64 with NaN) rounds under
+    ``errstate(over="raise")`` and was seen raising a spurious FloatingPointError on a
+    100,000-row column in a long-running process (same values fine in a fresh one).
+    """
     if pd.api.types.is_numeric_dtype(values):
-        return pd.to_datetime(values, unit="ms", errors="coerce").dt.normalize()
+        ms = values.to_numpy(dtype="float64", na_value=np.nan)
+        days = np.full(len(ms), np.datetime64("NaT"), dtype="datetime64[ms]")
+        # ±2^53 ms is far beyond any birth date and exact in float64.
+        known = np.isfinite(ms) & (np.abs(ms) < 2.0**53)
+        days[known] = ms[known].astype(np.int64).astype("datetime64[ms]")
+        return pd.Series(days, index=values.index).dt.normalize()
     return pd.to_datetime(values, errors="coerce").dt.normalize()
 
 

@@ -71,7 +71,12 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from relgraph.config import ConfigError, EnvParams
-from relgraph.ingest.id_numbers import id_number_problems, upgrade_legacy, valid_id_numbers
+from relgraph.ingest.id_numbers import (
+    as_day,
+    id_number_problems,
+    upgrade_legacy,
+    valid_id_numbers,
+)
 from relgraph.ingest.linkage_clusters import _clusters, _mark_different, _stable_ids
 from relgraph.ingest.person_ids import PersonIdKey
 
@@ -220,7 +225,7 @@ def _prepare(records: pd.DataFrame, params: LinkageParams) -> tuple[pd.DataFrame
     problems = id_number_problems(records["id_number_norm"], birth, gender)
     idn = upgrade_legacy(records["id_number_norm"].astype(object))
     valid = records["id_number_norm"].notna().to_numpy(bool) & problems.isna().to_numpy(bool)
-    day = pd.to_datetime(birth, unit="ms", errors="coerce") if len(birth) else birth
+    day = as_day(birth) if len(birth) else birth
     birth_text = day.dt.strftime("%Y-%m-%d") if len(birth) else birth.astype(object)
     name = records["name_norm"].astype(object)
     key, flat = name_keys(name)

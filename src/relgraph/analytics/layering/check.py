@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
@@ -78,10 +80,17 @@ class LayeringIndex:
     params: LayeringParams
     cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """The batch alerts with ``params`` and the alerts of each account, once computed."""
+    lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+    """Held while the batch alerts are computed: callers at the same time wait for the one
+    scan instead of each starting their own (seconds each on a large bank)."""
 
     def batch_alerts(self, projection: Projection) -> tuple[Alerts, I64, I64]:
         """The scan's alerts (computed on first use) and, per account, its alerts in CSR
         form (``alert_of[ptr[a]:ptr[a+1]]``)."""
+        with self.lock:
+            return self._batch_alerts(projection)
+
+    def _batch_alerts(self, projection: Projection) -> tuple[Alerts, I64, I64]:
         if "alerts" not in self.cache:
             from relgraph.analytics.layering.batch import scan
 
@@ -192,7 +201,7 @@ class CheckedChain:
     typology: str
     score: float
     reasons: list[dict[str, Any]]
-    hops: list[Hop]
+    hops: Sequence[Hop]
 
 
 @dataclass(frozen=True)
