@@ -63,7 +63,7 @@ class Texts:
         customers = pd.read_csv(bank / "customers.csv", dtype=str, keep_default_na=False)
         accounts = pd.read_csv(bank / "accounts.csv", dtype=str, usecols=["account_id"])
         self.rng = random.Random(seed)
-        hanzi = customers[~customers["name"].str.isascii()]
+        hanzi = customers[~customers["name"].map(str.isascii).astype(bool)]
         names = hanzi["name"].tolist()
         self.kinds: dict[str, list[str]] = {
             "name": names,

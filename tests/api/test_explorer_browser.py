@@ -7,6 +7,7 @@ screenshot of it; every test also fails if the page asked any host but the serve
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
 import re
@@ -261,6 +262,15 @@ def test_network_draws_members_and_shared_identifiers_and_expands_on_click(
     ns = {"g": "http://graphml.graphdrawing.org/xmlns"}
     nodes = ET.parse(saved).getroot().findall("g:graph/g:node", ns)
     assert len(nodes) == graph_nodes(page)
+    # And as a JSON graph: the same nodes, with the links between them.
+    with page.expect_download() as as_json:
+        page.get_by_test_id("export-json").click()
+    as_json.value.save_as(tmp_path / "network.json")
+    drawn = json.loads((tmp_path / "network.json").read_text(encoding="utf-8"))
+    assert len(drawn["nodes"]) == len(nodes)
+    ids = {n["id"] for n in drawn["nodes"]}
+    assert drawn["edges"]
+    assert all({e["source"], e["target"]} <= ids for e in drawn["edges"])
     with page.expect_download() as png:
         page.get_by_test_id("export-png").click()
     png.value.save_as(tmp_path / "network.png")
