@@ -42,7 +42,7 @@ from relgraph.api.readmodel import build_read_model
 from relgraph.graph import build_projection
 from relgraph.ingest import load_directory
 from relgraph.jobs.analyze import analyze
-from relgraph.jobs.stream import FileSource
+from relgraph.jobs.sources.file import FileSource
 from relgraph.store.embedded import EmbeddedStore
 from relgraph.synth import generate
 from relgraph.synth.tomorrow import hold_back, tomorrow_dir

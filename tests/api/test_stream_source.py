@@ -9,7 +9,8 @@ import pytest
 
 from relgraph.api.live import LiveScoring
 from relgraph.api.readmodel import ReadModel
-from relgraph.jobs.stream import FileSource, drain
+from relgraph.jobs.sources import consume
+from relgraph.jobs.sources.file import FileSource
 
 
 def test_a_file_source_drains_once_and_a_redelivery_is_deduplicated(
@@ -26,13 +27,21 @@ def test_a_file_source_drains_once_and_a_redelivery_is_deduplicated(
         writer.writerow(["F-bad", ids[0], "NO-SUCH", "5.00", "CNY", "2027-01-01T10:00:00"])
     live = LiveScoring(model, tmp_path / "data")
     source = FileSource(path)
-    assert drain(source, lambda batch: live.record_transfers(batch, by="file"), size=3) == {
-        "accepted": 7, "duplicate": 0, "rejected": 1,
-    }  # fmt: skip
+    rejected: list[tuple[str, str]] = []
+    report = consume(
+        source,
+        lambda batch: live.record_transfers(batch, by="file"),
+        batch_size=3,
+        on_rejected=lambda record, reason: rejected.append((record["tx_id"], reason)),
+    )
+    assert (report.accepted, report.duplicate, report.rejected) == (7, 0, 1)
+    assert [tx for tx, _ in rejected] == ["F-bad"]
+    assert "NO-SUCH" in rejected[0][1]
     assert source.committed == 8
     # A consumer that crashed before committing gets the same records again.
     again = FileSource(path)
-    assert drain(again, lambda batch: live.record_transfers(batch, by="file"))["duplicate"] == 7
+    redelivered = consume(again, lambda batch: live.record_transfers(batch, by="file"))
+    assert (redelivered.duplicate, redelivered.accepted) == (7, 0)
 
 
 def test_a_file_without_the_transfer_columns_is_refused(tmp_path: Path) -> None:

@@ -214,7 +214,8 @@ def stream(
     """Replay a transfers file against a running server (key: RELGRAPH_INGEST_KEY)."""
     import os
 
-    from relgraph.jobs.stream import FileSource, replay
+    from relgraph.jobs.sources.file import FileSource
+    from relgraph.jobs.stream import replay
 
     key = os.environ.get("RELGRAPH_INGEST_KEY", "")
     if not key:

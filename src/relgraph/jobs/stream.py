@@ -1,92 +1,23 @@
-"""Transfer sources and the replay of a transfers file against a running server.
+"""``relgraph stream``: the replay of a transfers file against a running server.
 
-**The source seam.** Real-time scoring takes transfers from one of three sources, all
-delivering batches of raw records (dicts with the transfers table's columns) to one sink,
-the server's ``LiveScoring.record_transfers``:
-
-* **HTTP** — ``POST /v1/transfers`` (push; the client resends what was not acknowledged);
-* **file** — :class:`FileSource` over a CSV or Parquet transfers file, sent over HTTP by
-  ``relgraph stream`` (:func:`replay`) or, in process, by :func:`drain`;
-* **Kafka** — a consumer would be one more :class:`Source`: its ``batches`` polls the
-  topic, and ``commit`` moves the consumer offset only after the sink returned (the
-  journal is durable by then), so a crash redelivers and ``tx_id`` deduplication makes
-  the redelivery harmless. Not built yet (docs/ARCHITECTURE.md, real-time scoring).
-
-:func:`replay` paces batches on a fixed schedule (open loop: a slow answer does not
-slow the offered rate, so latency under load is measured honestly) and resends a batch
-whose answer did not arrive, until it does.
+The file is a :class:`~relgraph.jobs.sources.file.FileSource`, one of the transfer sources
+of :mod:`relgraph.jobs.sources` (the seam: HTTP, file, Kafka). :func:`replay` sends its
+batches to ``POST /v1/transfers``, paced on a fixed schedule (open loop: a slow answer does
+not slow the offered rate, so latency under load is measured honestly), resends a batch whose
+answer did not arrive, until it does, and commits the source after each answer.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
 
-import pandas as pd
+from relgraph.jobs.sources import TransferSource
+from relgraph.jobs.sources.file import FileSource
 
-Record = dict[str, Any]
-Sink = Callable[[list[Record]], Mapping[str, Any]]
-
-
-class Source(Protocol):
-    """Where transfers come from: batches in order, and an acknowledgement per batch."""
-
-    def batches(self, size: int) -> Iterator[list[Record]]: ...
-
-    def commit(self) -> None:
-        """The last batch is durable downstream: a source with offsets moves them now."""
-
-
-@dataclass
-class FileSource:
-    """A transfers file (CSV or Parquet) with the transfers table's columns, in file order."""
-
-    path: Path
-    committed: int = 0
-    _sent: int = field(default=0, repr=False)
-
-    def records(self) -> list[Record]:
-        if self.path.suffix.lower() == ".parquet":
-            frame = pd.read_parquet(self.path)
-        else:
-            frame = pd.read_csv(self.path, dtype=str, keep_default_na=False)
-        missing = {"tx_id", "from_account", "to_account", "amount", "ts"} - set(frame.columns)
-        if missing:
-            raise ValueError(
-                f"{self.path} lacks the column(s) {', '.join(sorted(missing))}: a transfers "
-                "file has tx_id, from_account, to_account, amount, currency and ts"
-            )
-        if "currency" not in frame.columns:
-            frame["currency"] = "CNY"
-        rows: list[Record] = [
-            {str(k): v for k, v in r.items()} for r in frame.astype(object).to_dict("records")
-        ]
-        return rows
-
-    def batches(self, size: int) -> Iterator[list[Record]]:
-        rows = self.records()
-        for lo in range(self.committed, len(rows), size):
-            batch = rows[lo : lo + size]
-            self._sent = lo + len(batch)
-            yield batch
-
-    def commit(self) -> None:
-        self.committed = self._sent
-
-
-def drain(source: Source, sink: Sink, size: int = 100) -> dict[str, int]:
-    """Feed every batch of ``source`` to ``sink`` in process; counts of the answers."""
-    totals = {"accepted": 0, "duplicate": 0, "rejected": 0}
-    for batch in source.batches(size):
-        answer = sink(batch)
-        source.commit()
-        for k in totals:
-            totals[k] += int(answer.get(k, 0))
-    return totals
+__all__ = ["FileSource", "ReplayReport", "replay"]
 
 
 @dataclass
@@ -111,7 +42,7 @@ class ReplayReport:
 
 
 def replay(
-    source: FileSource,
+    source: TransferSource,
     url: str,
     key: str,
     rate: float,

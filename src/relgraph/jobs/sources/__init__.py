@@ -9,8 +9,9 @@ delivery is at-least-once, and the scorer drops a resent ``tx_id`` with the same
 ``duplicate``.
 
 Sources: Kafka (:class:`relgraph.jobs.sources.kafka.KafkaSource`), a transfers file
-(``FileSource`` of :mod:`relgraph.jobs.stream`, the same two methods) and HTTP itself
-(``POST /v1/transfers``, where the client's resend plays the part of the redelivery).
+(:class:`relgraph.jobs.sources.file.FileSource`, replayed over HTTP by ``relgraph stream``)
+and HTTP itself (``POST /v1/transfers``, where the client's resend plays the part of the
+redelivery).
 
 **The integration point** is ``apply(batch) -> answer``: it must return only once the batch's
 transfers are journalled (fsynced) and their verdicts computed, and answer in the shape of
