@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from relgraph.analytics.layering.batch import find_patterns, score_patterns
+from relgraph.analytics.layering.batch import find_patterns, score_pattern_columns
 from relgraph.analytics.layering.check import Hop, LayeringIndex
 from relgraph.analytics.layering.hops import _eligible
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
@@ -470,7 +470,7 @@ class LiveIndex:
         patterns = find_patterns(tx, ctx, self.params)
         if position < 0 or not patterns.holds(position):
             return Verdict([], len(rows), truncated)  # nothing to score: the fast path
-        alerts = score_patterns(tx, patterns, ctx, self.params)
+        alerts = score_pattern_columns(tx, patterns, ctx, self.params)
         found: list[LiveAlert] = []
         threshold = self.params.score_threshold
         for i in range(len(alerts)):
