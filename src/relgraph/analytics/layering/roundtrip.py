@@ -87,10 +87,15 @@ def _candidates(tx: _Tx, group: I64, network: I64, horizon: int) -> I64:
     n_acc = len(group)
     g_codes, g_node = np.unique(group, return_inverse=True)
     has_net = network >= 0
-    net_node = network[has_net]
+    # Networks numbered densely among these accounts: a bank-wide label (up to the number
+    # of persons) would make every window's graph that large, and the real-time verdict
+    # runs this on a neighbourhood of a few dozen accounts.
+    net_codes, net_node = np.unique(network[has_net], return_inverse=True)
+    net_node = net_node.ravel().astype(np.int64)
     n_g = len(g_codes)
-    n_net = int(network.max(initial=-1)) + 1
+    n_net = len(net_codes)
     acc = np.arange(n_acc, dtype=np.int64)
+    g_node = g_node.ravel().astype(np.int64)
     ties_src = np.concatenate([acc, n_acc + g_node, acc[has_net], n_acc + n_g + net_node])
     ties_dst = np.concatenate([n_acc + g_node, acc, n_acc + n_g + net_node, acc[has_net]])
     n = n_acc + n_g + n_net
