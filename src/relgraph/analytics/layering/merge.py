@@ -35,7 +35,7 @@ share their first and last transfers, so they are one alert:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -74,10 +74,8 @@ def merge_columns(alerts: ScoredColumns, ts_of_edge: I64) -> ScoredColumns:
     width = int(alerts.edges.max(initial=0)) + 1
     node_key = typ[grp].astype(np.int64) * width + alerts.edges
     keys, tnode = np.unique(node_key, return_inverse=True)
-    m = n + len(keys)
-    graph = sparse.csr_matrix((np.ones(len(grp), np.int8), (grp, n + tnode.ravel())), shape=(m, m))
-    _, labels = csgraph.connected_components(graph, directed=False)
-    _, inverse = np.unique(labels[:n], return_inverse=True)
+    labels = _components(grp, tnode.ravel().astype(np.int64), n, len(keys))
+    _, inverse = np.unique(labels, return_inverse=True)
     comp = np.asarray(inverse.ravel(), np.int64)
     n_comp = int(comp.max()) + 1
     if n_comp == n:
@@ -120,6 +118,32 @@ def merge_columns(alerts: ScoredColumns, ts_of_edge: I64) -> ScoredColumns:
         alerts.params,
         alerts.truncations,
     )
+
+
+_PROPAGATE_MAX: Final = 2_000
+"""Alerts up to which components are found by propagating labels (a verdict's handful:
+scipy's graph set-up costs more); beyond, scipy's connected components."""
+
+
+def _components(grp: I64, tnode: I64, n: int, n_nodes: int) -> I64:
+    """Per alert: a component label of the alert–transfer graph (alert ``grp[i]`` holds
+    transfer node ``tnode[i]``), labels increasing with each component's first alert."""
+    if n <= _PROPAGATE_MAX:
+        # Each alert takes the smallest alert index it reaches: its component's first.
+        label = np.arange(n, dtype=np.int64)
+        while True:
+            at_node = np.full(n_nodes, n, np.int64)
+            np.minimum.at(at_node, tnode, label[grp])
+            nxt = label.copy()
+            np.minimum.at(nxt, grp, at_node[tnode])
+            nxt = nxt[nxt]  # a label is an alert of the same component: jump to its label
+            if np.array_equal(nxt, label):
+                return label
+            label = nxt
+    m = n + n_nodes
+    graph = sparse.csr_matrix((np.ones(len(grp), np.int8), (grp, n + tnode)), shape=(m, m))
+    _, labels = csgraph.connected_components(graph, directed=False)
+    return np.asarray(labels[:n], np.int64)
 
 
 def edge_times(tx: _Tx) -> I64:

@@ -114,6 +114,25 @@ def _candidates(tx: _Tx, group: I64, network: I64, horizon: int) -> I64:
     return np.flatnonzero(keep).astype(np.int64)
 
 
+def _returns_home(tx: _Tx, group: I64, network: I64, horizon: int) -> B:
+    """Per transfer: it leaves home and something arrives home (its source's home group
+    or hidden network) strictly after it and within ``horizon`` — a round trip's first
+    transfer must (its last arrives home), so where none does, there is none to search."""
+    t0 = int(tx.ts.min())
+    span = int(tx.ts.max()) - t0 + horizon + 2
+    g_src, g_dst = group[tx.src], group[tx.dst]
+    n_src, n_dst = network[tx.src], network[tx.dst]
+    leaves = ~((g_src == g_dst) | ((n_src >= 0) & (n_src == n_dst)))
+    out = np.zeros(len(tx), bool)
+    for home_src, home_dst in ((g_src, g_dst), (n_src, n_dst)):
+        has = home_dst >= 0
+        key = np.sort(home_dst[has] * span + (tx.ts[has] - t0))
+        start = np.maximum(home_src, 0) * span + (tx.ts - t0)
+        back = np.searchsorted(key, start + horizon, "right") - np.searchsorted(key, start, "right")
+        out |= (home_src >= 0) & (back > 0)
+    return np.asarray(leaves & out, bool)
+
+
 def round_trips(
     tx: _Tx, ctx: _Context, params: LayeringParams, routine: B | None = None
 ) -> _RoundTrips:
@@ -131,6 +150,8 @@ def round_trips(
     n_acc = int(max(tx.src.max(), tx.dst.max())) + 1
     n_acc = max(n_acc, len(ctx.person))
     group, network = home_groups(ctx, n_acc)
+    if not _returns_home(tx, group, network, params.horizon_ms).any():
+        return empty  # no money left home and came back within the horizon: no round trip
     keep = _candidates(tx, group, network, params.horizon_ms)
     if len(keep) == 0:
         return empty

@@ -559,7 +559,13 @@ def _assemble_columns(
     excess = np.zeros(n)
     passed = np.zeros(n)
     hub_new = np.zeros(n, bool)
-    history = {False: HubHistory(tx, params), True: HubHistory(tx, slow_params(params), peers=True)}
+    # Built only for the kinds of fan found (each costs a pass over ``tx``; a verdict's
+    # neighbourhood often has no slow fan).
+    history: dict[bool, HubHistory] = {}
+    for slow in sorted({slow for _, _, _, slow in hub_sets}):
+        history[slow] = (
+            HubHistory(tx, slow_params(params), peers=True) if slow else HubHistory(tx, params)
+        )
     for offset, hub, sets, slow in hub_sets:
         rows = slice(offset, offset + len(sets))
         opened_hub = ctx.opened[hub]
