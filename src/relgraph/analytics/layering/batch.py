@@ -23,13 +23,14 @@ from relgraph.analytics.layering.hops import (
     _Tx,
     _walk,
 )
-from relgraph.analytics.layering.merge import edge_times, merge_overlapping
+from relgraph.analytics.layering.merge import edge_times, merge_columns
 from relgraph.analytics.layering.params import I64, B, LayeringParams
 from relgraph.analytics.layering.roundtrip import _RoundTrips, round_trips
 from relgraph.analytics.layering.routine import regular_flows, slow_params, structuring_runs
 from relgraph.analytics.layering.scoring import (
     Alerts,
-    _assemble,
+    ScoredColumns,
+    _assemble_columns,
     _Context,
     _context,
     _same_holder,
@@ -143,8 +144,16 @@ def score_patterns(
 ) -> Alerts:
     """The alerts of ``found``, with their facts, reasons and scores; with ``merge``, one
     alert per pattern (:mod:`.merge`)."""
+    return score_pattern_columns(tx, found, ctx, params, merge=merge).to_alerts()
+
+
+def score_pattern_columns(
+    tx: _Tx, found: Patterns, ctx: _Context, params: LayeringParams, *, merge: bool = True
+) -> ScoredColumns:
+    """:func:`score_patterns` without pandas (the real-time verdict scores a handful of
+    alerts per transfer): the same alerts and scores, facts and weights as plain columns."""
     cut_chains = int(sum(int(t.sum()) for t in found.chains.truncated.values()))
-    alerts = _assemble(
+    alerts = _assemble_columns(
         tx,
         found.chains,
         found.scatter,
@@ -158,7 +167,7 @@ def score_patterns(
         regular=found.regular,
         layers=found.layers,
     )
-    return merge_overlapping(alerts, edge_times(tx)) if merge else alerts
+    return merge_columns(alerts, edge_times(tx)) if merge else alerts
 
 
 def scan_transfers(tx: _Tx, ctx: _Context, params: LayeringParams, *, merge: bool = True) -> Alerts:

@@ -32,11 +32,12 @@ import bisect
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
 
-from relgraph.analytics.layering.batch import find_patterns, score_patterns
+from relgraph.analytics.layering.batch import find_patterns, score_pattern_columns
 from relgraph.analytics.layering.check import Hop, LayeringIndex
 from relgraph.analytics.layering.hops import _eligible
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
@@ -470,7 +471,7 @@ class LiveIndex:
         patterns = find_patterns(tx, ctx, self.params)
         if position < 0 or not patterns.holds(position):
             return Verdict([], len(rows), truncated)  # nothing to score: the fast path
-        alerts = score_patterns(tx, patterns, ctx, self.params)
+        alerts = score_pattern_columns(tx, patterns, ctx, self.params)
         found: list[LiveAlert] = []
         threshold = self.params.score_threshold
         for i in range(len(alerts)):
@@ -478,8 +479,14 @@ class LiveIndex:
             if not (members == mine).any():
                 continue
             live_rows = rows[members].tolist()
-            tx_ids = [self._tx[r] for r in live_rows]
-            rest = [t for t, r in zip(tx_ids, live_rows, strict=True) if r != row]
+            # A merchant's fan-in holds thousands: fetch and drop in C, not per element.
+            tx_ids = (
+                list(itemgetter(*live_rows)(self._tx))
+                if len(live_rows) > 1
+                else [self._tx[live_rows[0]]]
+            )
+            at = live_rows.index(row)
+            rest = tx_ids[:at] + tx_ids[at + 1 :]
             prior = chain_id(rest) if rest else None
             score = float(alerts.score[i])
             # Hops (and reasons) only for alerts a user is shown: a merchant's fan-in below

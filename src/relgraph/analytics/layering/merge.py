@@ -22,7 +22,7 @@ Two chains A → B → C → D that differ only in which of two chunks paid the 
 share their first and last transfers, so they are one alert:
 
 >>> import numpy as np, pandas as pd
->>> from relgraph.analytics.layering.scoring import DISCOUNTS, Alerts
+>>> from relgraph.analytics.layering.scoring import Alerts, Columns, ScoredColumns, noisy_or
 >>> facts = pd.DataFrame({"hops": [3, 3], "first_ts": [0, 0], "last_ts": [3, 4]})
 >>> weights = pd.DataFrame({"hops": [0.15, 0.15], "speed": [0.3, 0.0],
 ...                         "routine": [0.0, 0.0]})
@@ -35,13 +35,16 @@ share their first and last transfers, so they are one alert:
 
 from __future__ import annotations
 
+from typing import Any, Final
+
 import numpy as np
+import numpy.typing as npt
 from scipy import sparse
 from scipy.sparse import csgraph
 
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import I64
-from relgraph.analytics.layering.scoring import DISCOUNTS, Alerts
+from relgraph.analytics.layering.scoring import Alerts, Columns, ScoredColumns, noisy_or
 from relgraph.analytics.layering.sets import unique
 
 
@@ -50,6 +53,16 @@ def merge_overlapping(alerts: Alerts, ts_of_edge: I64) -> Alerts:
 
     ``ts_of_edge`` gives each EdgeSet position's time (for the merged transfers' order).
     """
+    if len(alerts) < 2:
+        return alerts
+    columns = ScoredColumns.of(alerts)
+    merged = merge_columns(columns, ts_of_edge)
+    return alerts if merged is columns else merged.to_alerts()
+
+
+def merge_columns(alerts: ScoredColumns, ts_of_edge: I64) -> ScoredColumns:
+    """:func:`merge_overlapping` on plain columns (the real-time verdict's path: no
+    pandas); the input itself when nothing merges."""
     n = len(alerts)
     if n < 2:
         return alerts
@@ -61,10 +74,8 @@ def merge_overlapping(alerts: Alerts, ts_of_edge: I64) -> Alerts:
     width = int(alerts.edges.max(initial=0)) + 1
     node_key = typ[grp].astype(np.int64) * width + alerts.edges
     keys, tnode = np.unique(node_key, return_inverse=True)
-    m = n + len(keys)
-    graph = sparse.csr_matrix((np.ones(len(grp), np.int8), (grp, n + tnode.ravel())), shape=(m, m))
-    _, labels = csgraph.connected_components(graph, directed=False)
-    _, inverse = np.unique(labels[:n], return_inverse=True)
+    labels = _components(grp, tnode.ravel().astype(np.int64), n, len(keys))
+    _, inverse = np.unique(labels, return_inverse=True)
     comp = np.asarray(inverse.ravel(), np.int64)
     n_comp = int(comp.max()) + 1
     if n_comp == n:
@@ -84,27 +95,55 @@ def merge_overlapping(alerts: Alerts, ts_of_edge: I64) -> Alerts:
     ptr = np.zeros(n_comp + 1, np.int64)
     np.cumsum(new_size, out=ptr[1:])
 
+    # Per component (every one has a member): members grouped in component order.
+    by_comp = np.argsort(comp, kind="stable")
+    starts = np.flatnonzero(np.r_[True, comp[by_comp][1:] != comp[by_comp][:-1]])
+
+    def most(column: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        return np.maximum.reduceat(column[by_comp], starts)
+
     # Positive reasons: the strongest of the members'; discounts (≤ 0): the weakest too.
-    weights = alerts.weights.groupby(comp, sort=True).max().reset_index(drop=True)
-    discounts = [c for c in DISCOUNTS if c in weights]
-    positive = weights.drop(columns=discounts).to_numpy(np.float64)
-    score = 1 - np.prod(1 - positive, axis=1)
-    for column in discounts:
-        score = score * (1 + weights[column].to_numpy(np.float64))
-    facts = alerts.facts.iloc[best].reset_index(drop=True)
+    weights: Columns = {name: most(column) for name, column in alerts.weights.items()}
+    facts: Columns = {name: column[best] for name, column in alerts.facts.items()}
     if "first_ts" in facts:
-        facts["first_ts"] = alerts.facts["first_ts"].groupby(comp, sort=True).min().to_numpy()
-        facts["last_ts"] = alerts.facts["last_ts"].groupby(comp, sort=True).max().to_numpy()
-    return Alerts(
+        facts["first_ts"] = np.minimum.reduceat(alerts.facts["first_ts"][by_comp], starts)
+        facts["last_ts"] = most(alerts.facts["last_ts"])
+    return ScoredColumns(
         alerts.typology[best],
         ptr,
         edges,
         facts,
         weights,
-        np.asarray(np.clip(score, 0.0, 1.0), np.float64),
+        np.asarray(np.clip(noisy_or(weights), 0.0, 1.0), np.float64),
         alerts.params,
         alerts.truncations,
     )
+
+
+_PROPAGATE_MAX: Final = 2_000
+"""Alerts up to which components are found by propagating labels (a verdict's handful:
+scipy's graph set-up costs more); beyond, scipy's connected components."""
+
+
+def _components(grp: I64, tnode: I64, n: int, n_nodes: int) -> I64:
+    """Per alert: a component label of the alert–transfer graph (alert ``grp[i]`` holds
+    transfer node ``tnode[i]``), labels increasing with each component's first alert."""
+    if n <= _PROPAGATE_MAX:
+        # Each alert takes the smallest alert index it reaches: its component's first.
+        label = np.arange(n, dtype=np.int64)
+        while True:
+            at_node = np.full(n_nodes, n, np.int64)
+            np.minimum.at(at_node, tnode, label[grp])
+            nxt = label.copy()
+            np.minimum.at(nxt, grp, at_node[tnode])
+            nxt = nxt[nxt]  # a label is an alert of the same component: jump to its label
+            if np.array_equal(nxt, label):
+                return label
+            label = nxt
+    m = n + n_nodes
+    graph = sparse.csr_matrix((np.ones(len(grp), np.int8), (grp, n + tnode)), shape=(m, m))
+    _, labels = csgraph.connected_components(graph, directed=False)
+    return np.asarray(labels[:n], np.int64)
 
 
 def edge_times(tx: _Tx) -> I64:

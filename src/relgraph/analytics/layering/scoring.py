@@ -99,31 +99,116 @@ class Alerts:
 
     def reasons(self, i: int) -> list[dict[str, Any]]:
         """Alert ``i``'s reasons as data: ``{"reason", "weight", "value"}``, strongest first."""
-        f = self.facts.iloc[i]
-        w = self.weights.iloc[i]
-        values: dict[str, Any] = {
-            "hops": int(f["hops"]),
-            "speed": {"median_dwell_minutes": round(float(f["median_dwell_ms"]) / 60_000, 1)},
-            "retained": round(float(f["retained"]), 4),
-            "new_accounts": int(f["new_accounts"]),
-            "linked_endpoints": str(f["linked"]),
-            "structuring": int(f["structuring"]),
-            "round_trip": str(f["linked"]),
-            "fan_excess": round(float(f["fan_excess"]), 2),
-            "pass_through": round(float(f["pass_through"]), 4),
-            "routine": round(float(f["routine"]), 4),
-            "ordinary": round(float(f["ordinary"]), 4),
-            "unusual_amounts": round(float(f["unusual_amounts"]), 4),
-        }
-        always = ("hops", "speed", "retained")
-        rows = [
-            {"reason": name, "weight": round(float(w[name]), 4), "value": values[name]}
-            for name in values
-            if name in always or float(w[name]) != 0
-        ]
-        if bool(f["truncated"]):
-            rows.append({"reason": "truncated", "weight": 0.0, "value": self.params.max_hops})
-        return sorted(rows, key=lambda r: -abs(float(r["weight"])))
+        return _reasons(self.facts.iloc[i], self.weights.iloc[i], self.params)
+
+
+Columns = dict[str, npt.NDArray[Any]]
+"""Equal-length columns by name: a frame without pandas (a verdict scores a handful of
+alerts, and building a DataFrame costs more than scoring them)."""
+
+
+@dataclass(frozen=True)
+class ScoredColumns:
+    """:class:`Alerts` with their facts and weights as plain columns (:data:`Columns`).
+
+    What the scoring computes; :meth:`to_alerts` gives the :class:`Alerts` of the batch
+    scan. The real-time verdict reads these directly: the same numbers, without building
+    two DataFrames per transfer.
+    """
+
+    typology: npt.NDArray[np.object_]
+    ptr: I64
+    edges: I64
+    facts: Columns
+    weights: Columns
+    score: F64
+    params: LayeringParams = field(default_factory=LayeringParams)
+    truncations: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.typology)
+
+    def transfers(self, i: int) -> I64:
+        """EdgeSet positions of alert ``i``'s transfers."""
+        return self.edges[self.ptr[i] : self.ptr[i + 1]]
+
+    def reasons(self, i: int) -> list[dict[str, Any]]:
+        """As :meth:`Alerts.reasons`."""
+        f = {name: column[i] for name, column in self.facts.items()}
+        w = {name: column[i] for name, column in self.weights.items()}
+        return _reasons(f, w, self.params)
+
+    def to_alerts(self) -> Alerts:
+        return Alerts(
+            self.typology,
+            self.ptr,
+            self.edges,
+            pd.DataFrame(self.facts),
+            pd.DataFrame(self.weights),
+            self.score,
+            self.params,
+            self.truncations,
+        )
+
+    @classmethod
+    def of(cls, alerts: Alerts) -> ScoredColumns:
+        def columns(frame: pd.DataFrame) -> Columns:
+            return {str(name): frame[name].to_numpy() for name in frame.columns}
+
+        return cls(
+            alerts.typology,
+            alerts.ptr,
+            alerts.edges,
+            columns(alerts.facts),
+            columns(alerts.weights),
+            alerts.score,
+            alerts.params,
+            alerts.truncations,
+        )
+
+
+def noisy_or(weights: Columns) -> F64:
+    """The score of reason weights: noisy-OR of the positive ones, times ``1 + weight`` of
+    each discount (:data:`DISCOUNTS`), in that order."""
+    names = [name for name in weights if name not in DISCOUNTS]
+    n = len(next(iter(weights.values()))) if weights else 0
+    positive = (
+        np.stack([np.asarray(weights[name], np.float64) for name in names], axis=1)
+        if names
+        else np.zeros((n, 0))
+    )
+    score = 1 - np.prod(1 - positive, axis=1)
+    for name in DISCOUNTS:
+        if name in weights:
+            score = score * (1 + np.asarray(weights[name], np.float64))
+    return np.asarray(score, np.float64)
+
+
+def _reasons(f: Any, w: Any, params: LayeringParams) -> list[dict[str, Any]]:
+    """One alert's reasons from its facts ``f`` and weights ``w`` (a row: name → value)."""
+    values: dict[str, Any] = {
+        "hops": int(f["hops"]),
+        "speed": {"median_dwell_minutes": round(float(f["median_dwell_ms"]) / 60_000, 1)},
+        "retained": round(float(f["retained"]), 4),
+        "new_accounts": int(f["new_accounts"]),
+        "linked_endpoints": str(f["linked"]),
+        "structuring": int(f["structuring"]),
+        "round_trip": str(f["linked"]),
+        "fan_excess": round(float(f["fan_excess"]), 2),
+        "pass_through": round(float(f["pass_through"]), 4),
+        "routine": round(float(f["routine"]), 4),
+        "ordinary": round(float(f["ordinary"]), 4),
+        "unusual_amounts": round(float(f["unusual_amounts"]), 4),
+    }
+    always = ("hops", "speed", "retained")
+    rows = [
+        {"reason": name, "weight": round(float(w[name]), 4), "value": values[name]}
+        for name in values
+        if name in always or float(w[name]) != 0
+    ]
+    if bool(f["truncated"]):
+        rows.append({"reason": "truncated", "weight": 0.0, "value": params.max_hops})
+    return sorted(rows, key=lambda r: -abs(float(r["weight"])))
 
 
 @dataclass(frozen=True)
@@ -281,6 +366,27 @@ def _assemble(
     layers: dict[str, list[I64]] | None = None,
 ) -> Alerts:
     """Alerts with their facts, reason weights and scores, from positions into ``tx``."""
+    return _assemble_columns(
+        tx, chains, scatter, gather_scatter, fans, ctx, params, round_trips,
+        structuring_runs, truncations, regular, layers,
+    ).to_alerts()  # fmt: skip
+
+
+def _assemble_columns(
+    tx: _Tx,
+    chains: _Chains,
+    scatter: list[I64],
+    gather_scatter: list[I64],
+    fans: dict[str, _Bursts],
+    ctx: _Context,
+    params: LayeringParams,
+    round_trips: dict[int, I64] | None = None,
+    structuring_runs: list[I64] | None = None,
+    truncations: dict[str, int] | None = None,
+    regular: B | None = None,
+    layers: dict[str, list[I64]] | None = None,
+) -> ScoredColumns:
+    """:func:`_assemble` without pandas."""
     round_trips = _new_round_trips(tx, chains, round_trips or {})
     typ: list[npt.NDArray[np.object_]] = []
     members: list[I64] = []
@@ -453,7 +559,13 @@ def _assemble(
     excess = np.zeros(n)
     passed = np.zeros(n)
     hub_new = np.zeros(n, bool)
-    history = {False: HubHistory(tx, params), True: HubHistory(tx, slow_params(params), peers=True)}
+    # Built only for the kinds of fan found (each costs a pass over ``tx``; a verdict's
+    # neighbourhood often has no slow fan).
+    history: dict[bool, HubHistory] = {}
+    for slow in sorted({slow for _, _, _, slow in hub_sets}):
+        history[slow] = (
+            HubHistory(tx, slow_params(params), peers=True) if slow else HubHistory(tx, params)
+        )
     for offset, hub, sets, slow in hub_sets:
         rows = slice(offset, offset + len(sets))
         opened_hub = ctx.opened[hub]
@@ -474,29 +586,27 @@ def _assemble(
     structural = is_round | layered
     # Unusual sums are evidence for blocks only: a round trip already has its return home.
     ordinary, rare = np.where(structural, ordinary, 0.0), np.where(layered, rare, 0.0)
-    facts = pd.DataFrame(
-        {
-            "hops": h,
-            "first_ts": first_ts,
-            "last_ts": last_ts,
-            "amount_in": a_in,
-            "amount_out": a_out,
-            "retained": retained,
-            "median_dwell_ms": d,
-            "new_accounts": new_accounts,
-            "linked": np.asarray(LINKS, dtype=object)[linked],
-            "structuring": structuring,
-            "fan_excess": excess,
-            "pass_through": passed,
-            "routine": routine_share,
-            "ordinary": ordinary,
-            "unusual_amounts": rare,
-            "truncated": trunc,
-            "round_trip": is_round,
-            "origin": o,
-            "end": e,
-        }
-    )
+    facts: Columns = {
+        "hops": h,
+        "first_ts": first_ts,
+        "last_ts": last_ts,
+        "amount_in": a_in,
+        "amount_out": a_out,
+        "retained": retained,
+        "median_dwell_ms": d,
+        "new_accounts": new_accounts,
+        "linked": np.asarray(LINKS, dtype=object)[linked],
+        "structuring": structuring,
+        "fan_excess": excess,
+        "pass_through": passed,
+        "routine": routine_share,
+        "ordinary": ordinary,
+        "unusual_amounts": rare,
+        "truncated": trunc,
+        "round_trip": is_round,
+        "origin": o,
+        "end": e,
+    }
     hubbed = np.isin(typology, ["fan_in", "fan_out", "gather_scatter"])
     fan = hubbed | (typology == "structuring")
     extra = np.where(is_chain | is_round, h - params.min_hops, h - params.min_spokes)
@@ -528,26 +638,22 @@ def _assemble(
     w_pass = np.where(unusual & passes, 0.3, 0.0)
     w_routine = np.where(typology == "structuring", 0.0, -params.routine_weight * routine_share)
     w_ordinary = -params.ordinary_weight * ordinary
-    weights = pd.DataFrame(
-        {
-            "hops": w_hops,
-            "speed": w_speed,
-            "retained": w_retained,
-            "new_accounts": w_new,
-            "linked_endpoints": w_linked,
-            "round_trip": w_round,
-            "structuring": w_struct,
-            "fan_excess": w_excess,
-            "pass_through": w_pass,
-            "routine": w_routine,
-            "unusual_amounts": 0.3 * rare,
-            "ordinary": w_ordinary,
-        }
-    )
-    positive = weights.drop(columns=list(DISCOUNTS)).to_numpy(np.float64)
-    score = 1 - np.prod(1 - positive, axis=1) if n else np.zeros(0)
-    score = score * (1 + w_routine) * (1 + w_ordinary)
-    return Alerts(
+    weights: Columns = {
+        "hops": w_hops,
+        "speed": w_speed,
+        "retained": w_retained,
+        "new_accounts": w_new,
+        "linked_endpoints": w_linked,
+        "round_trip": w_round,
+        "structuring": w_struct,
+        "fan_excess": w_excess,
+        "pass_through": w_pass,
+        "routine": w_routine,
+        "unusual_amounts": 0.3 * rare,
+        "ordinary": w_ordinary,
+    }
+    score = noisy_or(weights)
+    return ScoredColumns(
         typology,
         ptr,
         tx.edge[flat],
