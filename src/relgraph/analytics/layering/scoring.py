@@ -323,7 +323,7 @@ def _assemble(
         truncated.append(np.zeros(n, bool))
         typ.append(np.full(n, "cycle", object))
     n_round = sum(len(t) for t in typ)
-    hub_sets: list[tuple[int, I64, list[I64], bool]] = []
+    hub_sets: list[tuple[int, I64, list[I64], bool, str]] = []
 
     def add_sets(name: str, sets: list[I64], hub: I64 | None, slow: bool = False) -> None:
         if not sets:
@@ -370,7 +370,7 @@ def _assemble(
         else:
             assert hub is not None
             if name in ("fan_in", "fan_out", "gather_scatter"):
-                hub_sets.append((sum(len(t) for t in typ) - n, hub, sets, slow))
+                hub_sets.append((sum(len(t) for t in typ) - n, hub, sets, slow, name))
             # A burst has a hub, not two endpoints: ``linked_endpoints`` never fires on it.
             origin.append(hub)
             end.append(np.full(n, -1, np.int64))
@@ -453,14 +453,26 @@ def _assemble(
     excess = np.zeros(n)
     passed = np.zeros(n)
     hub_new = np.zeros(n, bool)
-    history = {False: HubHistory(tx, params), True: HubHistory(tx, slow_params(params), peers=True)}
-    for offset, hub, sets, slow in hub_sets:
+    history = {
+        False: HubHistory(tx, params),
+        True: HubHistory(tx, slow_params(params), peers=True),
+    }
+    steady = np.zeros(n, bool)
+    slow_fan = np.zeros(n, bool)
+    busy = np.zeros(n, bool)
+    for offset, hub, sets, slow, name in hub_sets:
         rows = slice(offset, offset + len(sets))
         opened_hub = ctx.opened[hub]
         hub_new[rows] = (opened_hub >= 0) & (
             opened_hub >= first_ts[rows] - params.new_account_days * _DAY_MS
         )
         excess[rows], passed[rows] = history[slow].facts(hub, sets, hub_new[rows])
+        slow_fan[rows] = slow
+        if name != "gather_scatter":
+            steady[rows] = history[slow].steady(hub, name == "fan_in")
+            busy[rows] = slow & history[False].steady(hub, name == "fan_in")
+    # A steady hub's usual window is its business, not a fan (routine.py): never stored.
+    routine_hub = steady & (excess <= params.fan_excess_ratio) | busy
 
     a_in = np.concatenate(amount_in) if amount_in else np.zeros(0)
     a_out = np.concatenate(amount_out) if amount_out else np.zeros(0)
@@ -493,6 +505,7 @@ def _assemble(
             "unusual_amounts": rare,
             "truncated": trunc,
             "round_trip": is_round,
+            "slow_fan": slow_fan,
             "origin": o,
             "end": e,
         }
@@ -547,7 +560,7 @@ def _assemble(
     positive = weights.drop(columns=list(DISCOUNTS)).to_numpy(np.float64)
     score = 1 - np.prod(1 - positive, axis=1) if n else np.zeros(0)
     score = score * (1 + w_routine) * (1 + w_ordinary)
-    return Alerts(
+    alerts = Alerts(
         typology,
         ptr,
         tx.edge[flat],
@@ -557,3 +570,4 @@ def _assemble(
         params,
         dict(truncations or {}),
     )
+    return alerts.take(np.flatnonzero(~routine_hub)) if routine_hub.any() else alerts
