@@ -24,7 +24,8 @@ Each story lives on its own accounts, so one bank holds them all (amounts in CNY
   own (never the shop's whole history).
 * ``NP`` is paid 100,000 three times in three weeks and has never paid anyone; then it
   pays twelve strangers in eight hours: no history of paying out, so judged against its
-  peers, an alert.
+  peers, an alert. ``DORM``, an old account silent for the scan's first four months,
+  pays twelve strangers in eight hours: dormant, then a fan, judged against its peers.
 * Trader ``TR1`` pays three suppliers 48,000–49,500 in three weeks, and pays above the
   50,000 threshold ten times besides: no threshold to avoid, so no structuring alert.
 * Firms ``W1 → W2 → W3 → W1`` pay each other invoices over 12 days, each a size its payer
@@ -132,6 +133,10 @@ NEVER_PAID = [
     *(_tx(f"NPo{k}", "NP", f"NPS{k}", 20_000 + 900 * k, START + timedelta(days=25, minutes=40 * k))
       for k in range(12)),
 ]  # fmt: skip
+DORMANT = [
+    _tx(f"DMo{k}", "DORM", f"DMS{k}", 15_000 + 700 * k, START + timedelta(days=60, minutes=40 * k))
+    for k in range(12)
+]
 
 CHUNKED = [
     _tx(f"KC{hop}_{c}", f"K{hop + 1}", f"K{hop + 2}", 10_000 * 0.95**hop,
@@ -175,7 +180,7 @@ STACK = [
 TRANSFERS: Rows = [
     *ROUND_TRIP, *SLOW_LOOP, *HOUSEHOLD_LOOP, *RENT_RELAY, *STRUCTURING, *SPOUSES, *SALARY,
     *MULE, *USUAL_FAN, *UNUSUAL_FAN, *CHUNKED, *TRADER, *TRADE_LOOP, *SLOW_FAN, *BIPARTITE,
-    *STACK, *SHOP, *NEVER_PAID,
+    *STACK, *SHOP, *NEVER_PAID, *DORMANT,
 ]  # fmt: skip
 
 ACCOUNT_IDS = sorted({t[k] for t in TRANSFERS for k in ("from_account", "to_account")})
@@ -345,6 +350,14 @@ def test_a_fan_from_an_account_that_never_paid_out_is_judged_against_its_peers(
     assert [str(alerts.typology[i]) for i in found] == ["fan_out"]
     assert _tx_ids(bank, alerts, found[0]) >= {f"NPo{k}" for k in range(12)}
     # Well past twice the usual (its peers': a couple of payees per 72 hours).
+    assert _reasons(alerts, found[0])["fan_excess"]["value"] > 2 * alerts.params.fan_excess_ratio
+
+
+def test_a_dormant_account_paying_strangers_is_judged_against_its_peers(
+    bank: Projection, alerts: Alerts
+) -> None:
+    found = _touching(bank, alerts, "DMo")
+    assert [str(alerts.typology[i]) for i in found] == ["fan_out"]
     assert _reasons(alerts, found[0])["fan_excess"]["value"] > 2 * alerts.params.fan_excess_ratio
 
 

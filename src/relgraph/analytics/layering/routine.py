@@ -44,8 +44,9 @@
   the 72-hour scale only for an account with no earlier transfer in that direction (its
   own history is then only the burst spread over the scan): twelve strangers paying an
   account that never received money are unusual whatever its age. An old account first
-  seen in its burst (no earlier transfer either way: the scan starts there) has nothing
-  to judge against: no excess. Its *pass-through* is what left the
+  seen in its burst within ``cycle_horizon_days`` of the scan's start (no earlier transfer
+  either way: the data starts there) has nothing to judge against: no excess; one silent
+  for longer before it (dormant, then a dozen strangers) is judged against its peers. Its *pass-through* is what left the
   hub over what came in, from a window before the burst to a window after it; it is
   mule evidence between ``min_pass_share`` and ``max_pass_share`` (near-zero kept, none
   of its own added).
@@ -149,6 +150,7 @@ class HubHistory:
         if len(tx) == 0:
             return
         t_lo, t_hi = int(tx.ts.min()), int(tx.ts.max())
+        self.t_lo = t_lo
         self.period = max(t_hi - t_lo, window)
         self.span = t_hi - t_lo + 4 * window + 2
         self.base = t_lo - 2 * window
@@ -184,8 +186,8 @@ class HubHistory:
         An account with no transfer in the burst's direction before it is judged against
         its peers (at least one counterparty per window): twelve strangers paying an
         account that never received money is unusual whatever its age. An old account
-        with no earlier transfer at all (first seen in its burst) has nothing to judge
-        against: its excess is 0.
+        with no earlier transfer at all whose burst is within ``cycle_horizon_days`` of the
+        scan's start has nothing to judge against: its excess is 0.
         """
         tx, n = self.tx, len(members)
         if n == 0 or len(tx) == 0:
@@ -205,7 +207,8 @@ class HubHistory:
         d_out = np.bincount(pair[direction == 0], minlength=n)
         first = np.minimum.reduceat(tx.ts[flat], _ptr(size))  # flat is grouped by alert
         last = np.maximum.reduceat(tx.ts[flat], _ptr(size))
-        windows = np.maximum(np.ceil((last - first) / window), 1)
+        # Windows spanned, not rounded up: a burst of 73 hours is not two windows' worth.
+        windows = np.maximum((last - first) / window, 1.0)
         use_in = d_in >= d_out
         distinct = np.where(use_in, d_in, d_out)
         usual = np.where(use_in, self.in_count[hub], self.out_count[hub]) * window / self.period
@@ -225,9 +228,12 @@ class HubHistory:
             self.out_key, at
         )
         history = np.where(use_in, before_in, before_out) > 0
-        # Seen before: any earlier transfer of the hub. One first seen in its burst (the
-        # scan starts there) has nothing to judge against, unless it is new (a mule).
-        seen = (before_in + before_out > 0) | new_hub
+        # Watched before: an earlier transfer of the hub, or a scan that had watched it
+        # (silent) for a round-trip horizon before the burst — a dormant old account that
+        # suddenly pays a dozen strangers is the red flag. A hub the scan starts with has
+        # nothing to judge against, unless it is new (a mule).
+        watched = first - self.t_lo >= self.params.horizon_ms
+        seen = (before_in + before_out > 0) | watched | new_hub
         usual = np.where(history & ~self.peers_always, usual, np.maximum(usual, peer))
         excess = np.where(seen, intensity / np.maximum(usual, 1.0), 0.0)
 
