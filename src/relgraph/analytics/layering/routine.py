@@ -23,8 +23,8 @@
   one sharing a transfer are one alert (:mod:`.merge`).
 * A **steady hub** (merchant-like: a shop's takings, a platform's payouts): in one
   direction, at least ``min_fan`` transfers in at least half of the windows of its own
-  history (from its first transfer to its last, two windows at least; windows of 72 hours
-  for fast fans, ``cycle_horizon_days`` for slow ones) — many counterparties every window
+  history (from its first transfer to its last, at least two ``cycle_horizon_days`` long;
+  windows of 72 hours for fast fans, ``cycle_horizon_days`` for slow ones) — many counterparties every window
   is its ordinary business, over its whole history. A fan piece
   (:func:`~relgraph.analytics.layering.detectors._pieces`) at a steady hub whose fan
   excess (below) is at most ``fan_excess_ratio`` — no more counterparties than its own
@@ -165,10 +165,12 @@ class HubHistory:
             np.minimum.at(lo, side, tile)
             np.maximum.at(hi, side, tile)
         lived = np.maximum(hi - lo + 1, 1)
+        # A long history only: an account whose whole life is one fan is no business.
+        long = lived * window >= 2 * params.horizon_ms
         dense_out = _dense_tiles(tx.src, tile, self.n_acc, params.min_fan)
         dense_in = _dense_tiles(tx.dst, tile, self.n_acc, params.min_fan)
-        self.steady_out = np.where(lived >= 2, dense_out / lived, 0.0)
-        self.steady_in = np.where(lived >= 2, dense_in / lived, 0.0)
+        self.steady_out = np.where(long, dense_out / lived, 0.0)
+        self.steady_in = np.where(long, dense_in / lived, 0.0)
         # Peers: what a busy ordinary account does — the PEER_QUANTILE of distinct
         # counterparties per window, over the (account, window) cells with any transfer.
         self.peer_out = _peer(tx.src, tx.dst, tile, self.n_acc)
