@@ -44,9 +44,10 @@
   the 72-hour scale only for an account with no earlier transfer in that direction (its
   own history is then only the burst spread over the scan): twelve strangers paying an
   account that never received money are unusual whatever its age. An old account first
-  seen in its burst within ``cycle_horizon_days`` of the scan's start (no earlier transfer
-  either way: the data starts there) has nothing to judge against: no excess; one silent
-  for longer before it (dormant, then a dozen strangers) is judged against its peers. Its *pass-through* is what left the
+  seen in its burst (no earlier transfer either way) has nothing to judge against — no
+  excess — unless the scan watched it silent for at least ``cycle_horizon_days`` and ten
+  of the fan's windows (30 days for a 72-hour fan; a dormant account that suddenly pays a
+  dozen strangers), then it is judged against its peers. Its *pass-through* is what left the
   hub over what came in, from a window before the burst to a window after it; it is
   mule evidence between ``min_pass_share`` and ``max_pass_share`` (near-zero kept, none
   of its own added).
@@ -182,18 +183,19 @@ class HubHistory:
         self.in_key = tx.dst[in_order] * self.span + (tx.ts[in_order] - self.base)
         self.in_cum = np.concatenate([[0.0], np.cumsum(tx.amount[in_order])])
 
-    def facts(self, hub: I64, members: list[I64], new_hub: B) -> tuple[F64, F64]:
-        """Per hub alert: fan excess and pass-through share (definitions above).
+    def facts(self, hub: I64, members: list[I64], new_hub: B) -> tuple[F64, F64, I64]:
+        """Per hub alert: fan excess, pass-through share (definitions above) and distinct
+        counterparties in the fan's direction.
 
         An account with no transfer in the burst's direction before it is judged against
         its peers (at least one counterparty per window): twelve strangers paying an
         account that never received money is unusual whatever its age. An old account
-        with no earlier transfer at all whose burst is within ``cycle_horizon_days`` of the
-        scan's start has nothing to judge against: its excess is 0.
+        with no earlier transfer at all has nothing to judge against (excess 0) unless the
+        scan watched it silent long enough (definition above).
         """
         tx, n = self.tx, len(members)
         if n == 0 or len(tx) == 0:
-            return np.zeros(n), np.zeros(n)
+            return np.zeros(n), np.zeros(n), np.zeros(n, np.int64)
         window, span, base = self.params.window_ms, self.span, self.base
         size = np.fromiter((len(m) for m in members), np.int64, n)
         flat = np.concatenate(members)
@@ -234,7 +236,9 @@ class HubHistory:
         # (silent) for a round-trip horizon before the burst — a dormant old account that
         # suddenly pays a dozen strangers is the red flag. A hub the scan starts with has
         # nothing to judge against, unless it is new (a mule).
-        watched = first - self.t_lo >= self.params.horizon_ms
+        # Silence is a history only over many windows of the fan's scale: ten (30 days for
+        # 72-hour fans; a month of silence is one window for a slow fan, not a history).
+        watched = first - self.t_lo >= max(self.params.horizon_ms, 10 * window)
         seen = (before_in + before_out > 0) | watched | new_hub
         usual = np.where(history & ~self.peers_always, usual, np.maximum(usual, peer))
         excess = np.where(seen, intensity / np.maximum(usual, 1.0), 0.0)
@@ -248,7 +252,11 @@ class HubHistory:
         # Uncapped: more leaving than came in is the account's own money (a shop settling
         # a week of takings), not this money passed on.
         passed = np.where(came > 0, went / np.maximum(came, 1e-9), 0.0)
-        return np.asarray(excess, np.float64), np.asarray(passed, np.float64)
+        return (
+            np.asarray(excess, np.float64),
+            np.asarray(passed, np.float64),
+            np.asarray(distinct, np.int64),
+        )
 
     def steady(self, hub: I64, inbound: bool) -> B:
         """Per hub: steady in that direction (a merchant's takings, a payroll; definition

@@ -459,6 +459,7 @@ def _assemble(
     }
     steady = np.zeros(n, bool)
     slow_fan = np.zeros(n, bool)
+    parties = np.zeros(n, np.int64)
     busy = np.zeros(n, bool)
     for offset, hub, sets, slow, name in hub_sets:
         rows = slice(offset, offset + len(sets))
@@ -466,7 +467,7 @@ def _assemble(
         hub_new[rows] = (opened_hub >= 0) & (
             opened_hub >= first_ts[rows] - params.new_account_days * _DAY_MS
         )
-        excess[rows], passed[rows] = history[slow].facts(hub, sets, hub_new[rows])
+        excess[rows], passed[rows], parties[rows] = history[slow].facts(hub, sets, hub_new[rows])
         slow_fan[rows] = slow
         if name != "gather_scatter":
             steady[rows] = history[slow].steady(hub, name == "fan_in")
@@ -536,6 +537,11 @@ def _assemble(
     # A new hub and passing the money straight on are mule evidence with an unusual fan
     # only: a new shop's customers and its daily settlement are not.
     unusual = hubbed & (w_excess > 0)
+    # An unusual fan's size is evidence as a scatter-gather's spokes are (+0.05 per
+    # counterparty past min_fan, at most +0.25), as far as the fan is unusual (scaled by
+    # its excess weight): a usual fan's size is its business.
+    grown = np.minimum(0.05 * np.maximum(parties - params.min_fan, 0), 0.25) * w_excess / 0.45
+    w_hops = np.where(unusual & (typology != "gather_scatter"), 0.1 + grown, w_hops)
     w_new = np.where(hubbed, np.where(unusual & hub_new, 0.3, 0.0), w_new)
     passes = (passed >= params.min_pass_share) & (passed <= params.max_pass_share)
     w_pass = np.where(unusual & passes, 0.3, 0.0)
