@@ -361,6 +361,19 @@ def test_a_dormant_account_paying_strangers_is_judged_against_its_peers(
     assert _reasons(alerts, found[0])["fan_excess"]["value"] > 2 * alerts.params.fan_excess_ratio
 
 
+def test_an_unusual_fans_size_is_evidence_and_a_usual_ones_is_not(
+    bank: Projection, alerts: Alerts
+) -> None:
+    mule = _reasons(alerts, _touching(bank, alerts, "MI")[0])
+    # 25 strangers: 0.1 + 0.05 per payer past five (at most +0.25), as far as unusual.
+    unusual = mule["fan_excess"]["weight"] / 0.45
+    assert 0 < unusual <= 1
+    assert mule["hops"]["weight"] == pytest.approx(0.1 + 0.25 * unusual, abs=1e-3)
+    # The payroll's 40 payees are its monthly business: size adds nothing.
+    for i in _touching(bank, alerts, "SA", above=False):
+        assert _reasons(alerts, i)["hops"]["weight"] == pytest.approx(0.1)
+
+
 def test_scores_are_probabilities(alerts: Alerts) -> None:
     assert len(alerts) > 0
     assert np.all((alerts.score >= 0) & (alerts.score <= 1))
