@@ -32,7 +32,9 @@ Definitions (what the tests hold the code to; every threshold is a field of
   transfers, in time order; every transfer that opens a ``window_hours`` window
   holding at least ``min_fan`` (5) of them marks that window dense; overlapping
   dense windows merge into one burst, which is an alert when it involves at least
-  ``min_fan`` distinct counterparties.
+  ``min_fan`` distinct counterparties. A burst is stored as **pieces** of at most three
+  windows (:func:`.detectors._pieces`), each judged against the hub's history; a steady
+  (merchant-like) hub's usual pieces are routine and not stored (:mod:`.routine`).
 * A **gather-scatter**: a fan-in burst at ``h`` followed by a fan-out burst at ``h``
   that starts before the fan-in's last transfer plus the window, sending on between
   ``min_pass_share`` and ``max_pass_share`` of what came in.
