@@ -18,6 +18,14 @@ Each story lives on its own accounts, so one bank holds them all (amounts in CNY
 * ``FH`` is paid by ten distinct customers every day for two months; ``FA`` is paid once
   every ten days, then by twelve strangers within six hours. A fan-in is judged against
   the account's own history: ``FH``'s days are usual (no alert), ``FA``'s burst is not.
+* Shop ``SHOP`` is paid 8 times a day for 60 days, each time by a new customer (480 of
+  them): a merchant-like hub, routine, never a stored fan. On day 40 it is paid by 80
+  more strangers within four hours: that window is unusual for it, a fan piece of its
+  own (never the shop's whole history).
+* ``NP`` is paid 100,000 three times in three weeks and has never paid anyone; then it
+  pays twelve strangers in eight hours: no history of paying out, so judged against its
+  peers, an alert. ``DORM``, an old account silent for the scan's first four months,
+  pays twelve strangers in eight hours: dormant, then a fan, judged against its peers.
 * Trader ``TR1`` pays three suppliers 48,000–49,500 in three weeks, and pays above the
   50,000 threshold ten times besides: no threshold to avoid, so no structuring alert.
 * Firms ``W1 → W2 → W3 → W1`` pay each other invoices over 12 days, each a size its payer
@@ -113,6 +121,23 @@ UNUSUAL_FAN = [
       for k in range(12)),
 ]  # fmt: skip
 
+SHOP_SPIKE = START + timedelta(days=40, hours=2)
+SHOP = [
+    *(_tx(f"SHd{d}_{k}", f"SHC{8 * d + k}", "SHOP", 20 + 11 * k + d % 7,
+          START + timedelta(days=d, hours=9 + k)) for d in range(60) for k in range(8)),
+    *(_tx(f"SHs{k}", f"SHX{k}", "SHOP", 30 + k, SHOP_SPIKE + timedelta(minutes=3 * k))
+      for k in range(80)),
+]  # fmt: skip
+NEVER_PAID = [
+    *(_tx(f"NPi{w}", "NPF", "NP", 100_000, START + timedelta(days=7 * w)) for w in range(3)),
+    *(_tx(f"NPo{k}", "NP", f"NPS{k}", 20_000 + 900 * k, START + timedelta(days=25, minutes=40 * k))
+      for k in range(12)),
+]  # fmt: skip
+DORMANT = [
+    _tx(f"DMo{k}", "DORM", f"DMS{k}", 15_000 + 700 * k, START + timedelta(days=60, minutes=40 * k))
+    for k in range(12)
+]
+
 CHUNKED = [
     _tx(f"KC{hop}_{c}", f"K{hop + 1}", f"K{hop + 2}", 10_000 * 0.95**hop,
         START + timedelta(days=20, hours=hop, minutes=10 * c))
@@ -155,7 +180,7 @@ STACK = [
 TRANSFERS: Rows = [
     *ROUND_TRIP, *SLOW_LOOP, *HOUSEHOLD_LOOP, *RENT_RELAY, *STRUCTURING, *SPOUSES, *SALARY,
     *MULE, *USUAL_FAN, *UNUSUAL_FAN, *CHUNKED, *TRADER, *TRADE_LOOP, *SLOW_FAN, *BIPARTITE,
-    *STACK,
+    *STACK, *SHOP, *NEVER_PAID, *DORMANT,
 ]  # fmt: skip
 
 ACCOUNT_IDS = sorted({t[k] for t in TRANSFERS for k in ("from_account", "to_account")})
@@ -286,6 +311,67 @@ def test_a_fan_in_is_judged_against_the_account_history(bank: Projection, alerts
     assert [str(alerts.typology[i]) for i in burst] == ["fan_in"]
     assert _tx_ids(bank, alerts, burst[0]) >= {f"FAb{k}" for k in range(12)}
     assert _reasons(alerts, burst[0])["fan_excess"]["value"] > 4
+
+
+def test_a_merchant_like_hub_is_routine_and_its_unusual_window_is_bounded(
+    bank: Projection, alerts: Alerts
+) -> None:
+    fans = [i for i in _touching(bank, alerts, "SH", above=False)
+            if alerts.typology[i] == "fan_in"]  # fmt: skip
+    # Its ordinary days are never stored: only the spike's window is a fan.
+    assert len(fans) == 1
+    held = _tx_ids(bank, alerts, fans[0])
+    assert held >= {f"SHs{k}" for k in range(80)}
+    assert len(held) < 80 + 3 * 3 * 8, "at most three 72-hour windows of its takings"
+    assert _reasons(alerts, fans[0])["fan_excess"]["value"] > alerts.params.fan_excess_ratio
+    # Without the spike the shop is a steady hub: no fan is stored at all.
+    quiet = [i for i in range(len(alerts)) if alerts.typology[i] == "fan_in"
+             and _tx_ids(bank, alerts, i) & {f"SHd{d}_0" for d in range(30)}]  # fmt: skip
+    assert quiet == []
+    # The same days as the hub's usual at 72 hours are FH's too: nothing stored there.
+    assert [i for i in _touching(bank, alerts, "FH", above=False)
+            if alerts.typology[i] == "fan_in"] == []  # fmt: skip
+
+
+def test_every_stored_fan_spans_at_most_three_windows(bank: Projection, alerts: Alerts) -> None:
+    ts = bank.edge("Account", "TRANSFER", "Account").attrs["ts"].to_numpy()
+    p = alerts.params
+    for i in range(len(alerts)):
+        if alerts.typology[i] in ("fan_in", "fan_out"):
+            span = int(np.ptp(ts[alerts.transfers(i)]))
+            # A fast piece within a slow one: the slow scale bounds the merged alert.
+            assert span < 3 * p.horizon_ms + 3 * p.window_ms
+
+
+def test_a_fan_from_an_account_that_never_paid_out_is_judged_against_its_peers(
+    bank: Projection, alerts: Alerts
+) -> None:
+    found = _touching(bank, alerts, "NPo")
+    assert [str(alerts.typology[i]) for i in found] == ["fan_out"]
+    assert _tx_ids(bank, alerts, found[0]) >= {f"NPo{k}" for k in range(12)}
+    # Well past twice the usual (its peers': a couple of payees per 72 hours).
+    assert _reasons(alerts, found[0])["fan_excess"]["value"] > 2 * alerts.params.fan_excess_ratio
+
+
+def test_a_dormant_account_paying_strangers_is_judged_against_its_peers(
+    bank: Projection, alerts: Alerts
+) -> None:
+    found = _touching(bank, alerts, "DMo")
+    assert [str(alerts.typology[i]) for i in found] == ["fan_out"]
+    assert _reasons(alerts, found[0])["fan_excess"]["value"] > 2 * alerts.params.fan_excess_ratio
+
+
+def test_an_unusual_fans_size_is_evidence_and_a_usual_ones_is_not(
+    bank: Projection, alerts: Alerts
+) -> None:
+    mule = _reasons(alerts, _touching(bank, alerts, "MI")[0])
+    # 25 strangers: 0.1 + 0.05 per payer past five (at most +0.25), as far as unusual.
+    unusual = mule["fan_excess"]["weight"] / 0.45
+    assert 0 < unusual <= 1
+    assert mule["hops"]["weight"] == pytest.approx(0.1 + 0.25 * unusual, abs=1e-3)
+    # The payroll's 40 payees are its monthly business: size adds nothing.
+    for i in _touching(bank, alerts, "SA", above=False):
+        assert _reasons(alerts, i)["hops"]["weight"] == pytest.approx(0.1)
 
 
 def test_scores_are_probabilities(alerts: Alerts) -> None:

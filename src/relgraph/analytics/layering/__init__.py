@@ -32,7 +32,9 @@ Definitions (what the tests hold the code to; every threshold is a field of
   transfers, in time order; every transfer that opens a ``window_hours`` window
   holding at least ``min_fan`` (5) of them marks that window dense; overlapping
   dense windows merge into one burst, which is an alert when it involves at least
-  ``min_fan`` distinct counterparties.
+  ``min_fan`` distinct counterparties. A burst is stored as **pieces** of at most three
+  windows (:func:`.detectors._pieces`), each judged against the hub's history; a steady
+  (merchant-like) hub's usual pieces are routine and not stored (:mod:`.routine`).
 * A **gather-scatter**: a fan-in burst at ``h`` followed by a fan-out burst at ``h``
   that starts before the fan-in's last transfer plus the window, sending on between
   ``min_pass_share`` and ``max_pass_share`` of what came in.
@@ -49,7 +51,9 @@ are fields of :class:`LayeringParams`). The score is their noisy-OR,
 ``1 − Π(1 − weight)``, so every reason raises it and none alone decides it:
 
 * ``hops`` — chains: ``hop_weight`` (0.15) at ``min_hops``, +0.05 per extra hop, at
-  most 0.35; scatter-gather: 0.15 + 0.05 per extra middle account; fans: 0.1.
+  most 0.35; scatter-gather: 0.15 + 0.05 per extra middle account; fans: 0.1, and for
+  an unusual fan 0.1 + (0.05 per distinct counterparty past ``min_fan``, at most 0.25)
+  × its ``fan_excess`` weight ÷ 0.45 (size counts as far as the fan is unusual).
 * ``speed`` — median time the money sat in an account (half the episode's span for a
   scatter-gather, the burst's span for fans):
   ≤ 1 h 0.3, ≤ 6 h 0.25, ≤ 24 h 0.15, else 0.

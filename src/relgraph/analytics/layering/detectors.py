@@ -95,11 +95,76 @@ def _fan_bursts(tx: _Tx, params: LayeringParams, inbound: bool) -> _Bursts:
     length = burst_end - first + 1
     burst = np.repeat(np.arange(len(first), dtype=np.int64), length)
     rows = np.repeat(first - (np.cumsum(length) - length), length) + np.arange(length.sum())
-    distinct = _distinct_count(burst, other[rows], len(first))
-    good = np.flatnonzero(distinct >= params.min_fan)
-    cuts = np.cumsum(length)[:-1]
+    piece = _pieces(burst, ts[rows] - ts[first][burst], other[rows], window, params.min_fan)
+    keep = piece >= 0
+    rows, piece = rows[keep], piece[keep]
+    if len(rows) == 0:
+        return _Bursts([], np.zeros(0, np.int64))
+    # Pieces are numbered in row order, so each one's rows are contiguous.
+    by_piece = np.argsort(piece, kind="stable")
+    rows, piece = rows[by_piece], piece[by_piece]
+    cuts = np.flatnonzero(np.diff(piece)) + 1
     members = np.split(order[rows], cuts)
-    return _Bursts([np.sort(members[i]) for i in good.tolist()], hub[first[good]])
+    starts = np.concatenate([[0], cuts])
+    return _Bursts([np.sort(m) for m in members], hub[rows[starts]])
+
+
+def _pieces(burst: I64, since: I64, other: I64, window: int, min_fan: int) -> I64:
+    """Per burst row (rows grouped by burst, in time order): its piece, or −1 (dropped).
+
+    A burst is cut into tiles of one ``window`` from its first transfer (``since`` is the
+    time after it); a tile with ``min_fan`` distinct counterparties is a piece, a thinner
+    tile joins the piece of the tile just before it or, failing that, just after it, and
+    is dropped otherwise. A burst with no such tile is one piece when it spans at most two
+    tiles (a dense window across a cut) and is dropped when longer (a trickle, never
+    ``min_fan`` counterparties in one window). So a piece spans at most three windows: a
+    hub busy for months gives pieces judged one by one against its history, never one
+    alert holding every transfer it ever received.
+    """
+    if len(burst) == 0:
+        return np.zeros(0, np.int64)
+    tile = since // max(window, 1)
+    width = int(tile.max()) + 1
+    key = burst * width + tile
+    new = np.ones(len(key), bool)
+    new[1:] = key[1:] != key[:-1]
+    tile_of = np.cumsum(new) - 1
+    n_tiles = int(tile_of[-1]) + 1
+    t_burst, t_tile = burst[new], tile[new]
+    good = _distinct_count(tile_of, other, n_tiles) >= min_fan
+    target = np.where(good, np.arange(n_tiles), -1)
+    prev_ok = np.zeros(n_tiles, bool)
+    prev_ok[1:] = (
+        good[:-1] & (t_burst[1:] == t_burst[:-1]) & (t_tile[1:] == t_tile[:-1] + 1) & ~good[1:]
+    )
+    target[prev_ok] = np.flatnonzero(prev_ok) - 1
+    next_ok = np.zeros(n_tiles, bool)
+    next_ok[:-1] = (
+        good[1:] & (t_burst[1:] == t_burst[:-1]) & (t_tile[1:] == t_tile[:-1] + 1) & ~good[:-1]
+    )
+    next_ok &= target < 0
+    target[next_ok] = np.flatnonzero(next_ok) + 1
+    # Bursts without a good tile: whole when they span two tiles at most.
+    n_bursts = int(burst.max()) + 1
+    any_good = np.bincount(t_burst, weights=good, minlength=n_bursts) > 0
+    span = np.zeros(n_bursts, np.int64)
+    np.maximum.at(span, t_burst, t_tile)
+    whole = ~any_good[t_burst] & (span[t_burst] <= 1)
+    first_tile = np.flatnonzero(np.r_[True, t_burst[1:] != t_burst[:-1]])
+    target[whole] = first_tile[np.searchsorted(first_tile, np.flatnonzero(whole), "right") - 1]
+    # Piece numbers in order of first appearance (bursts and tiles are in row order).
+    piece = target[tile_of]
+    ok = piece >= 0
+    out = np.full(len(piece), -1, np.int64)
+    if ok.any():
+        _, dense_ids = np.unique(piece[ok], return_inverse=True)
+        out[ok] = dense_ids.ravel()
+    # A burst judged whole still needs min_fan distinct counterparties over its rows.
+    if whole.any():
+        n_piece = int(out.max()) + 1
+        enough = _distinct_count(out[ok], other[ok], n_piece) >= min_fan
+        out = np.where(ok & enough[np.maximum(out, 0)], out, -1)
+    return out
 
 
 def _gather_scatter(

@@ -14,7 +14,10 @@ become **one alert**:
 * its score is the noisy-OR of those reasons, so at least the best member's score.
 
 Alerts of different typologies are never merged (a fan-in and the gather-scatter it
-starts are two findings).
+starts are two findings). Fan pieces (:mod:`.detectors`) never share a transfer with
+another piece of their scale, but a fast (72-hour) piece may overlap two slow (30-day)
+ones: it joins only the slow piece it shares most transfers with, so merging never
+chains a busy hub's pieces back into its whole history.
 
 Examples
 --------
@@ -74,8 +77,19 @@ def merge_columns(alerts: ScoredColumns, ts_of_edge: I64) -> ScoredColumns:
     width = int(alerts.edges.max(initial=0)) + 1
     node_key = typ[grp].astype(np.int64) * width + alerts.edges
     keys, tnode = np.unique(node_key, return_inverse=True)
+<<<<<<< HEAD
     labels = _components(grp, tnode.ravel().astype(np.int64), n, len(keys))
     _, inverse = np.unique(labels, return_inverse=True)
+=======
+    tnode = tnode.ravel()
+    link = _no_bridges(alerts, grp, tnode, len(keys))
+    m = n + len(keys)
+    graph = sparse.csr_matrix(
+        (np.ones(int(link.sum()), np.int8), (grp[link], n + tnode[link])), shape=(m, m)
+    )
+    _, labels = csgraph.connected_components(graph, directed=False)
+    _, inverse = np.unique(labels[:n], return_inverse=True)
+>>>>>>> h19aml
     comp = np.asarray(inverse.ravel(), np.int64)
     n_comp = int(comp.max()) + 1
     if n_comp == n:
@@ -151,3 +165,36 @@ def edge_times(tx: _Tx) -> I64:
     out = np.zeros(int(tx.edge.max(initial=-1)) + 1, np.int64)
     out[tx.edge] = tx.ts
     return out
+
+
+def _no_bridges(alerts: Alerts, grp: I64, tnode: I64, n_nodes: int) -> npt.NDArray[np.bool_]:
+    """Per (alert, transfer) row: whether it links the alert to the transfer in the merge
+    graph. A fast fan piece links only through the slow piece it shares most transfers
+    with (module docstring); every other row links."""
+    link = np.ones(len(grp), bool)
+    if "slow_fan" not in alerts.facts:
+        return link
+    hubbed = np.isin(alerts.typology.astype(str), ["fan_in", "fan_out"])
+    slow = alerts.facts["slow_fan"].to_numpy(bool) & hubbed
+    fast = hubbed & ~slow
+    if not slow.any() or not fast.any():
+        return link
+    # The slow piece holding each transfer node (slow pieces of one typology are disjoint).
+    slow_of = np.full(n_nodes, -1, np.int64)
+    rows = slow[grp]
+    slow_of[tnode[rows]] = grp[rows]
+    fast_rows = np.flatnonzero(fast[grp] & (slow_of[tnode] >= 0))
+    if len(fast_rows) == 0:
+        return link
+    n = len(alerts)
+    pair, shared = np.unique(grp[fast_rows] * n + slow_of[tnode[fast_rows]], return_counts=True)
+    # Per fast alert the slow one with most shared transfers (ties: the earliest).
+    order = np.lexsort((pair % n, -shared, pair // n))
+    first = np.ones(len(order), bool)
+    first[1:] = (pair[order] // n)[1:] != (pair[order] // n)[:-1]
+    best = np.full(n, -1, np.int64)
+    best[pair[order][first] // n] = pair[order][first] % n
+    # A fast alert's rows link only to transfers of its best slow piece.
+    has_best = best[grp] >= 0
+    link &= ~(fast[grp] & has_best & (slow_of[tnode] != best[grp]))
+    return link

@@ -21,15 +21,33 @@
   weeks. It is judged against the hub's history at that scale (the usual count per
   30 days), so a merchant's or landlord's steady takings are usual; a slow fan and a fast
   one sharing a transfer are one alert (:mod:`.merge`).
+* A **steady hub** (merchant-like: a shop's takings, a platform's payouts): in one
+  direction, at least ``min_fan`` transfers in at least half of the windows of its own
+  history (from its first transfer to its last, at least two ``cycle_horizon_days`` long;
+  windows of 72 hours for fast fans, ``cycle_horizon_days`` for slow ones) — many counterparties every window
+  is its ordinary business, over its whole history. A fan piece
+  (:func:`~relgraph.analytics.layering.detectors._pieces`) at a steady hub whose fan
+  excess (below) is at most ``fan_excess_ratio`` — no more counterparties than its own
+  usual and its peers' — is **routine, not a fan**: it is not an alert and is not stored
+  (every customer who ever paid the shop would otherwise "take part" in it). A slow
+  piece at a hub steady over 72 hours is not a fan either (it always has five payers a
+  month; what is unusual for it shows in a 72-hour window). A steady hub's unusual
+  window (excess above the ratio) still is a fan, of that window's transfers only.
 * A **hub's history**: the account's transfers in one direction over the whole period
   scanned, as an expected count per window (``count × window / period``), or its other
-  bursts of the same kind, or (slow fans) its peers' (the 90th percentile of distinct counterparties
+  bursts of the same kind, or its peers' (below; the 90th percentile of distinct counterparties
   per window in that direction, over every account's windows with a transfer: a new
   customer paying five shops in a month does what many customers do), whichever is larger (a monthly payroll is
   usual). A burst's
   intensity is its distinct counterparties per window it spans; its *fan excess* is the
-  intensity over the usual (at least 1). An old account with no earlier transfer in
-  that direction has nothing to judge against: no excess. Its *pass-through* is what left the
+  intensity over the usual (at least 1). Peers count at the 30-day scale always, at
+  the 72-hour scale only for an account with no earlier transfer in that direction (its
+  own history is then only the burst spread over the scan): twelve strangers paying an
+  account that never received money are unusual whatever its age. An old account first
+  seen in its burst (no earlier transfer either way) has nothing to judge against — no
+  excess — unless the scan watched it silent for at least ``cycle_horizon_days`` and ten
+  of the fan's windows (30 days for a 72-hour fan; a dormant account that suddenly pays a
+  dozen strangers), then it is judged against its peers. Its *pass-through* is what left the
   hub over what came in, from a window before the burst to a window after it; it is
   mule evidence between ``min_pass_share`` and ``max_pass_share`` (near-zero kept, none
   of its own added).
@@ -122,26 +140,42 @@ class HubHistory:
     """Every account's transfers by direction, for a hub's history (built once per scan)."""
 
     def __init__(self, tx: _Tx, params: LayeringParams, peers: bool = False) -> None:
+        """``peers``: judge every burst against the peers too (slow fans), not only those
+        of a hub without an earlier transfer in the burst's direction."""
         self.tx = tx
+        self.peers_always = peers
         self.params = params
         self.peer_in = self.peer_out = 0.0
+        self.steady_in = self.steady_out = np.zeros(0)
         window = params.window_ms
         if len(tx) == 0:
             return
         t_lo, t_hi = int(tx.ts.min()), int(tx.ts.max())
+        self.t_lo = t_lo
         self.period = max(t_hi - t_lo, window)
         self.span = t_hi - t_lo + 4 * window + 2
         self.base = t_lo - 2 * window
         self.n_acc = int(max(tx.src.max(), tx.dst.max())) + 1
         self.out_count = np.bincount(tx.src, minlength=self.n_acc)
         self.in_count = np.bincount(tx.dst, minlength=self.n_acc)
+        tile = (tx.ts - t_lo) // window
+        # The windows of each account's own history: from its first transfer to its last.
+        lo = np.full(self.n_acc, np.iinfo(np.int64).max, np.int64)
+        hi = np.full(self.n_acc, -1, np.int64)
+        for side in (tx.src, tx.dst):
+            np.minimum.at(lo, side, tile)
+            np.maximum.at(hi, side, tile)
+        lived = np.maximum(hi - lo + 1, 1)
+        # A long history only: an account whose whole life is one fan is no business.
+        long = lived * window >= 2 * params.horizon_ms
+        dense_out = _dense_tiles(tx.src, tile, self.n_acc, params.min_fan)
+        dense_in = _dense_tiles(tx.dst, tile, self.n_acc, params.min_fan)
+        self.steady_out = np.where(long, dense_out / lived, 0.0)
+        self.steady_in = np.where(long, dense_in / lived, 0.0)
         # Peers: what a busy ordinary account does — the PEER_QUANTILE of distinct
         # counterparties per window, over the (account, window) cells with any transfer.
-        # Slow fans only: over hours everyone's usual is one or two, the floor of 1 below.
-        if peers:
-            bucket = (tx.ts - t_lo) // window
-            self.peer_out = _peer(tx.src, tx.dst, bucket, self.n_acc)
-            self.peer_in = _peer(tx.dst, tx.src, bucket, self.n_acc)
+        self.peer_out = _peer(tx.src, tx.dst, tile, self.n_acc)
+        self.peer_in = _peer(tx.dst, tx.src, tile, self.n_acc)
         # Cumulative amounts by (account, time) per direction; tx is in (source, time) order.
         self.out_key = tx.src * self.span + (tx.ts - self.base)
         self.out_cum = np.concatenate([[0.0], np.cumsum(tx.amount)])
@@ -149,15 +183,19 @@ class HubHistory:
         self.in_key = tx.dst[in_order] * self.span + (tx.ts[in_order] - self.base)
         self.in_cum = np.concatenate([[0.0], np.cumsum(tx.amount[in_order])])
 
-    def facts(self, hub: I64, members: list[I64], new_hub: B) -> tuple[F64, F64]:
-        """Per hub alert: fan excess and pass-through share (definitions above).
+    def facts(self, hub: I64, members: list[I64], new_hub: B) -> tuple[F64, F64, I64]:
+        """Per hub alert: fan excess, pass-through share (definitions above) and distinct
+        counterparties in the fan's direction.
 
-        An old account with no transfer in the burst's direction before it has no history
-        to judge against: its excess is 0 (a new account's burst is judged: that is a mule).
+        An account with no transfer in the burst's direction before it is judged against
+        its peers (at least one counterparty per window): twelve strangers paying an
+        account that never received money is unusual whatever its age. An old account
+        with no earlier transfer at all has nothing to judge against (excess 0) unless the
+        scan watched it silent long enough (definition above).
         """
         tx, n = self.tx, len(members)
         if n == 0 or len(tx) == 0:
-            return np.zeros(n), np.zeros(n)
+            return np.zeros(n), np.zeros(n), np.zeros(n, np.int64)
         window, span, base = self.params.window_ms, self.span, self.base
         size = np.fromiter((len(m) for m in members), np.int64, n)
         flat = np.concatenate(members)
@@ -173,7 +211,8 @@ class HubHistory:
         d_out = np.bincount(pair[direction == 0], minlength=n)
         first = np.minimum.reduceat(tx.ts[flat], _ptr(size))  # flat is grouped by alert
         last = np.maximum.reduceat(tx.ts[flat], _ptr(size))
-        windows = np.maximum(np.ceil((last - first) / window), 1)
+        # Windows spanned, not rounded up: a burst of 73 hours is not two windows' worth.
+        windows = np.maximum((last - first) / window, 1.0)
         use_in = d_in >= d_out
         distinct = np.where(use_in, d_in, d_out)
         usual = np.where(use_in, self.in_count[hub], self.out_count[hub]) * window / self.period
@@ -181,9 +220,11 @@ class HubHistory:
         # The hub's other bursts of this kind are its usual too: a payroll every month is
         # not judged against the quiet days between paydays.
         usual = np.maximum(usual, _other_max(hub, intensity))
-        usual = np.maximum(usual, np.where(use_in, self.peer_in, self.peer_out))
-        excess = intensity / np.maximum(usual, 1.0)
         at = hub * span
+        # Slow fans are always judged against the peers too; fast ones only when the hub
+        # has no earlier transfer in that direction, so its own usual is only the burst
+        # spread over the scan (over 72 hours an account's own history is the sharper test).
+        peer = np.where(use_in, self.peer_in, self.peer_out)
         before_in = np.searchsorted(self.in_key, at + (first - base)) - np.searchsorted(
             self.in_key, at
         )
@@ -191,7 +232,16 @@ class HubHistory:
             self.out_key, at
         )
         history = np.where(use_in, before_in, before_out) > 0
-        excess = np.where(history | new_hub, excess, 0.0)
+        # Watched before: an earlier transfer of the hub, or a scan that had watched it
+        # (silent) for a round-trip horizon before the burst — a dormant old account that
+        # suddenly pays a dozen strangers is the red flag. A hub the scan starts with has
+        # nothing to judge against, unless it is new (a mule).
+        # Silence is a history only over many windows of the fan's scale: ten (30 days for
+        # 72-hour fans; a month of silence is one window for a slow fan, not a history).
+        watched = first - self.t_lo >= max(self.params.horizon_ms, 10 * window)
+        seen = (before_in + before_out > 0) | watched | new_hub
+        usual = np.where(history & ~self.peers_always, usual, np.maximum(usual, peer))
+        excess = np.where(seen, intensity / np.maximum(usual, 1.0), 0.0)
 
         def total(keys: I64, cum: F64) -> F64:
             a = np.searchsorted(keys, at + (first - window - base), "left")
@@ -202,7 +252,33 @@ class HubHistory:
         # Uncapped: more leaving than came in is the account's own money (a shop settling
         # a week of takings), not this money passed on.
         passed = np.where(came > 0, went / np.maximum(came, 1e-9), 0.0)
-        return np.asarray(excess, np.float64), np.asarray(passed, np.float64)
+        return (
+            np.asarray(excess, np.float64),
+            np.asarray(passed, np.float64),
+            np.asarray(distinct, np.int64),
+        )
+
+    def steady(self, hub: I64, inbound: bool) -> B:
+        """Per hub: steady in that direction (a merchant's takings, a payroll; definition
+        above): at least ``min_fan`` transfers in at least STEADY_SHARE of the windows
+        of its own history."""
+        share = self.steady_in if inbound else self.steady_out
+        if len(share) == 0:
+            return np.zeros(len(hub), bool)
+        return np.asarray(share[np.minimum(hub, len(share) - 1)] >= STEADY_SHARE, bool) & (
+            hub < len(share)
+        )
+
+
+STEADY_SHARE = 0.5
+"""A hub dense in at least this share of its own windows is steady (its business)."""
+
+
+def _dense_tiles(hub: I64, tile: I64, n_acc: int, min_fan: int) -> I64:
+    """Per account: the windows (tiles of the scan) with at least ``min_fan`` of its transfers."""
+    width = int(tile.max()) + 1
+    cells, count = np.unique(hub.astype(np.int64) * width + tile, return_counts=True)
+    return np.bincount(cells[count >= min_fan] // width, minlength=n_acc).astype(np.int64)
 
 
 PEER_QUANTILE = 0.9

@@ -429,7 +429,7 @@ def _assemble_columns(
         truncated.append(np.zeros(n, bool))
         typ.append(np.full(n, "cycle", object))
     n_round = sum(len(t) for t in typ)
-    hub_sets: list[tuple[int, I64, list[I64], bool]] = []
+    hub_sets: list[tuple[int, I64, list[I64], bool, str]] = []
 
     def add_sets(name: str, sets: list[I64], hub: I64 | None, slow: bool = False) -> None:
         if not sets:
@@ -476,7 +476,7 @@ def _assemble_columns(
         else:
             assert hub is not None
             if name in ("fan_in", "fan_out", "gather_scatter"):
-                hub_sets.append((sum(len(t) for t in typ) - n, hub, sets, slow))
+                hub_sets.append((sum(len(t) for t in typ) - n, hub, sets, slow, name))
             # A burst has a hub, not two endpoints: ``linked_endpoints`` never fires on it.
             origin.append(hub)
             end.append(np.full(n, -1, np.int64))
@@ -559,6 +559,7 @@ def _assemble_columns(
     excess = np.zeros(n)
     passed = np.zeros(n)
     hub_new = np.zeros(n, bool)
+<<<<<<< HEAD
     # Built only for the kinds of fan found (each costs a pass over ``tx``; a verdict's
     # neighbourhood often has no slow fan).
     history: dict[bool, HubHistory] = {}
@@ -567,12 +568,29 @@ def _assemble_columns(
             HubHistory(tx, slow_params(params), peers=True) if slow else HubHistory(tx, params)
         )
     for offset, hub, sets, slow in hub_sets:
+=======
+    history = {
+        False: HubHistory(tx, params),
+        True: HubHistory(tx, slow_params(params), peers=True),
+    }
+    steady = np.zeros(n, bool)
+    slow_fan = np.zeros(n, bool)
+    parties = np.zeros(n, np.int64)
+    busy = np.zeros(n, bool)
+    for offset, hub, sets, slow, name in hub_sets:
+>>>>>>> h19aml
         rows = slice(offset, offset + len(sets))
         opened_hub = ctx.opened[hub]
         hub_new[rows] = (opened_hub >= 0) & (
             opened_hub >= first_ts[rows] - params.new_account_days * _DAY_MS
         )
-        excess[rows], passed[rows] = history[slow].facts(hub, sets, hub_new[rows])
+        excess[rows], passed[rows], parties[rows] = history[slow].facts(hub, sets, hub_new[rows])
+        slow_fan[rows] = slow
+        if name != "gather_scatter":
+            steady[rows] = history[slow].steady(hub, name == "fan_in")
+            busy[rows] = slow & history[False].steady(hub, name == "fan_in")
+    # A steady hub's usual window is its business, not a fan (routine.py): never stored.
+    routine_hub = steady & (excess <= params.fan_excess_ratio) | busy
 
     a_in = np.concatenate(amount_in) if amount_in else np.zeros(0)
     a_out = np.concatenate(amount_out) if amount_out else np.zeros(0)
@@ -586,6 +604,7 @@ def _assemble_columns(
     structural = is_round | layered
     # Unusual sums are evidence for blocks only: a round trip already has its return home.
     ordinary, rare = np.where(structural, ordinary, 0.0), np.where(layered, rare, 0.0)
+<<<<<<< HEAD
     facts: Columns = {
         "hops": h,
         "first_ts": first_ts,
@@ -607,6 +626,32 @@ def _assemble_columns(
         "origin": o,
         "end": e,
     }
+=======
+    facts = pd.DataFrame(
+        {
+            "hops": h,
+            "first_ts": first_ts,
+            "last_ts": last_ts,
+            "amount_in": a_in,
+            "amount_out": a_out,
+            "retained": retained,
+            "median_dwell_ms": d,
+            "new_accounts": new_accounts,
+            "linked": np.asarray(LINKS, dtype=object)[linked],
+            "structuring": structuring,
+            "fan_excess": excess,
+            "pass_through": passed,
+            "routine": routine_share,
+            "ordinary": ordinary,
+            "unusual_amounts": rare,
+            "truncated": trunc,
+            "round_trip": is_round,
+            "slow_fan": slow_fan,
+            "origin": o,
+            "end": e,
+        }
+    )
+>>>>>>> h19aml
     hubbed = np.isin(typology, ["fan_in", "fan_out", "gather_scatter"])
     fan = hubbed | (typology == "structuring")
     extra = np.where(is_chain | is_round, h - params.min_hops, h - params.min_spokes)
@@ -633,11 +678,17 @@ def _assemble_columns(
     # A new hub and passing the money straight on are mule evidence with an unusual fan
     # only: a new shop's customers and its daily settlement are not.
     unusual = hubbed & (w_excess > 0)
+    # An unusual fan's size is evidence as a scatter-gather's spokes are (+0.05 per
+    # counterparty past min_fan, at most +0.25), as far as the fan is unusual (scaled by
+    # its excess weight): a usual fan's size is its business.
+    grown = np.minimum(0.05 * np.maximum(parties - params.min_fan, 0), 0.25) * w_excess / 0.45
+    w_hops = np.where(unusual & (typology != "gather_scatter"), 0.1 + grown, w_hops)
     w_new = np.where(hubbed, np.where(unusual & hub_new, 0.3, 0.0), w_new)
     passes = (passed >= params.min_pass_share) & (passed <= params.max_pass_share)
     w_pass = np.where(unusual & passes, 0.3, 0.0)
     w_routine = np.where(typology == "structuring", 0.0, -params.routine_weight * routine_share)
     w_ordinary = -params.ordinary_weight * ordinary
+<<<<<<< HEAD
     weights: Columns = {
         "hops": w_hops,
         "speed": w_speed,
@@ -654,6 +705,28 @@ def _assemble_columns(
     }
     score = noisy_or(weights)
     return ScoredColumns(
+=======
+    weights = pd.DataFrame(
+        {
+            "hops": w_hops,
+            "speed": w_speed,
+            "retained": w_retained,
+            "new_accounts": w_new,
+            "linked_endpoints": w_linked,
+            "round_trip": w_round,
+            "structuring": w_struct,
+            "fan_excess": w_excess,
+            "pass_through": w_pass,
+            "routine": w_routine,
+            "unusual_amounts": 0.3 * rare,
+            "ordinary": w_ordinary,
+        }
+    )
+    positive = weights.drop(columns=list(DISCOUNTS)).to_numpy(np.float64)
+    score = 1 - np.prod(1 - positive, axis=1) if n else np.zeros(0)
+    score = score * (1 + w_routine) * (1 + w_ordinary)
+    alerts = Alerts(
+>>>>>>> h19aml
         typology,
         ptr,
         tx.edge[flat],
@@ -663,3 +736,4 @@ def _assemble_columns(
         params,
         dict(truncations or {}),
     )
+    return alerts.take(np.flatnonzero(~routine_hub)) if routine_hub.any() else alerts
