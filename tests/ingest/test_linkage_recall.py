@@ -66,7 +66,8 @@ def test_a_typo_in_suburb_and_postcode_still_blocks_on_a_name_part_and_the_stree
     scored = _scored(records)
     assert ("dup", "org") in scored
     # A namesake elsewhere is not paired by the new rules (no street, no address end).
-    assert ("dup", "other") not in scored and ("org", "other") not in scored
+    assert ("dup", "other") not in scored
+    assert ("org", "other") not in scored
 
 
 def test_a_mistyped_street_blocks_on_a_name_part_and_the_address_end() -> None:
