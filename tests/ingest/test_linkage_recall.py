@@ -147,3 +147,19 @@ def test_hanzi_names_whose_pinyin_is_alike_are_different_names() -> None:
     assert result.person_id[0] != result.person_id[1]
     # Kept for a reviewer, with the names as two different names, not as alike surnames.
     assert '"level": "different name"' in result.possible["evidence"].iloc[0]
+
+
+def test_chinese_addresses_block_on_building_and_flat_not_on_a_flat_number() -> None:
+    # Two Wangs in flat 2001 of two different estates share only the flat number: no pair.
+    # A Wang card record with the name in letters, in the same flat: paired.
+    records = _frame(
+        [
+            ("core", "王芳", None, None, "上海市浦东新区长江路110号书香门第13栋2单元2001室"),
+            ("card", "WANG FANG", None, None, "上海市浦东新区长江路110号书香门第13栋2单元2001室"),
+            ("other", "王丽", None, None, "北京市朝阳区建国路88号金色港湾3栋1单元2001室"),
+        ]
+    )
+    scored = _scored(records)
+    assert ("card", "core") in scored
+    assert ("core", "other") not in scored
+    assert ("card", "other") not in scored

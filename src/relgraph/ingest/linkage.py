@@ -222,9 +222,22 @@ _FIRST_NUMBER: Final = r"(\D{0,4}\d+\D{0,4})"
 """The first number of an address with up to four characters either side: the street and
 house number (``12 her`` of ``12 herschell circuit``; ``区长江路110号书香门`` of a Chinese
 address, whose province, city and district come first and hold no digit)."""
+_FIRST_NUMBERS_CN: Final = r"(\D{0,4}\d+\D{1,6}\d+)"
+"""The first two numbers of a Chinese address: the street number and the building
+(``区长江路110号书香门第13``); the street number alone names an estate of thousands."""
 _LAST_NUMBER: Final = r"(\D{0,4}\d+)\D*$"
-"""The last number of an address with up to four characters before it: the postcode and
-suburb (``nce 2227``), or the unit and flat of a Chinese address (``2单元2001``)."""
+"""The last number of a Latin address with up to four characters before it: the postcode
+and suburb (``nce 2227``)."""
+_LAST_NUMBERS_CN: Final = r"(\D{0,4}\d+\D{1,4}\d+\D{1,4}\d+)\D*$"
+"""The last three numbers of a Chinese address: building, unit and flat (``第13栋2单元2001``).
+Its last number alone is a flat number, which thousands of buildings share: with a common
+surname that block made a million candidate pairs on a 100,000-record bank."""
+
+
+def _hanzi(values: pd.Series) -> pd.Series:
+    """Whether each value holds a hanzi (False for None)."""
+    found = values.astype(object).str.contains("[\u4e00-\u9fff]", regex=True)
+    return found.astype("boolean").fillna(False).astype(bool)
 
 
 def _latin(names: pd.Series) -> pd.Series:
@@ -284,8 +297,12 @@ def _prepare(records: pd.DataFrame, params: LinkageParams) -> tuple[pd.DataFrame
             "name_latin": _latin(name).to_numpy(object),
             "name_first": tokens.str[0].astype(object).to_numpy(object),
             "name_last": tokens.str[-1].astype(object).to_numpy(object),
-            "address_street": _address_part(address, _FIRST_NUMBER).to_numpy(object),
-            "address_end": _address_part(address, _LAST_NUMBER).to_numpy(object),
+            "address_street": _address_part(address, _FIRST_NUMBER)
+            .where(~_hanzi(address), _address_part(address, _FIRST_NUMBERS_CN))
+            .to_numpy(object),
+            "address_end": _address_part(address, _LAST_NUMBER)
+            .where(~_hanzi(address), _address_part(address, _LAST_NUMBERS_CN))
+            .to_numpy(object),
         }
     )
     for column in frame.columns[1:]:
