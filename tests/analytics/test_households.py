@@ -201,6 +201,42 @@ def test_a_joined_resident_is_recorded_as_such(tmp_path: Path) -> None:
     assert liu in ids
 
 
+@IMPLEMENTATIONS
+def test_a_parent_and_child_make_a_household_only_under_one_roof(
+    tmp_path: Path, labeller: Labeller
+) -> None:
+    # Declared parent/child ties with different surnames and nothing else shared.
+    customers: Rows = [
+        {"customer_id": cid, "source_system": "core", "name": name, "id_number": cid,
+         **({"address": address} if address else {})}
+        for cid, name, address in (
+            ("MOVED-P", "Qian Hong", "1 Elm Rd"), ("MOVED-C", "Sun Li", "9 Oak Rd"),  # apart
+            ("HOME-P", "Zhou Ping", "3 Elm Rd"), ("HOME-C", "Wu Jie", "3 Elm Rd"),  # one roof
+            ("NONE-P", "Zheng Yi", "5 Elm Rd"), ("NONE-C", "Feng Bo", ""),  # cannot tell
+            ("WED-A", "He Rui", "7 Elm Rd"), ("WED-B", "Lu Yan", "8 Oak Rd"),  # spouses apart
+        )
+    ]  # fmt: skip
+    family: Rows = [
+        {"customer_id": "MOVED-P", "relative_id": "MOVED-C", "relation": "child"},
+        {"customer_id": "HOME-C", "relative_id": "HOME-P", "relation": "parent"},
+        {"customer_id": "NONE-P", "relative_id": "NONE-C", "relation": "child"},
+        {"customer_id": "WED-A", "relative_id": "WED-B", "relation": "spouse"},
+    ]
+    bank = {"customers": customers, "enterprises": [{"enterprise_id": "E", "name": "E"}],
+            "accounts": [{"account_id": "X", "holder_id": "E", "holder_kind": "enterprise", "product": "loan"}],
+            "family": family}  # fmt: skip
+    source = write_bank(tmp_path / "bank", bank)
+    (source / "transfers.csv").write_text("tx_id,from_account,to_account,amount,currency,ts\n")
+    projection = project(source, tmp_path / "data")
+    assert groups_of(projection, labeller(projection, HouseholdParams())) == {
+        frozenset({"MOVED-P"}),
+        frozenset({"MOVED-C"}),
+        frozenset({"HOME-P", "HOME-C"}),
+        frozenset({"NONE-P", "NONE-C"}),
+        frozenset({"WED-A", "WED-B"}),
+    }
+
+
 def test_household_params_reject_a_bad_switch() -> None:
     with pytest.raises(ConfigError, match="join_sole_other_resident must be 0 or 1"):
         HouseholdParams.from_env({"RELGRAPH_HOUSEHOLD_JOIN_SOLE_OTHER_RESIDENT": "2"})

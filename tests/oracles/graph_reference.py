@@ -63,6 +63,22 @@ def _family_pairs(projection: Projection) -> set[Pair]:
     }
 
 
+def _family_relations(projection: Projection) -> dict[Pair, str]:
+    """Each declared pair and its relation (the first in ``model.RELATIONS`` order when the
+    pair declared several)."""
+    family = projection.edge("Person", "FAMILY", "Person")
+    found: dict[Pair, str] = {}
+    for a, b, relation in zip(
+        family.src.tolist(), family.dst.tolist(), family.attrs["relation"].tolist(), strict=True
+    ):
+        pair = (min(a, b), max(a, b))
+        if pair not in found or model.RELATIONS.index(relation) < model.RELATIONS.index(
+            found[pair]
+        ):
+            found[pair] = relation
+    return found
+
+
 def link_strengths(projection: Projection, params: NetworkParams) -> dict[Pair, float]:
     """Pair of persons → link strength, by the definition in :mod:`relgraph.analytics.person_links`."""
     weights: dict[Pair, list[float]] = defaultdict(list)
@@ -127,7 +143,14 @@ def household_labels(projection: Projection, params: HouseholdParams) -> npt.NDA
     surname = surname_codes(projection).tolist()
     has_address = set(projection.edge("Person", "LIVES_AT", "Address").src.tolist())
 
-    family = _family_pairs(projection)
+    family = {
+        pair
+        for pair, relation in _family_relations(projection).items()
+        if relation not in ("parent", "child")  # a parent and a child: under one roof only
+        or pair[0] not in has_address
+        or pair[1] not in has_address
+        or pair in address
+    }
     coresidence = {
         (a, b)
         for (a, b) in address

@@ -2,7 +2,9 @@
 
 Definition (what the tests hold the code to):
 
-* Two persons are in one household when they declared a family tie, or when they
+* Two persons are in one household when they declared a family tie (a parent and
+  child only when they share an address, or one of them has none: a grown child who
+  has moved out heads a household of their own), or when they
   *co-reside strongly*: the same normalised address (used by at most
   ``max_address_sharers`` persons) **and** at least one more thing in common — a
   device or phone (each used by at most ``max_device_sharers`` /
@@ -43,6 +45,7 @@ Definition (what the tests hold the code to):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -119,6 +122,9 @@ def surname_codes(projection: Projection) -> npt.NDArray[np.int64]:
     return np.asarray(pc.fill_null(codes, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
+_LIVE_APART: Final = ("parent", "child")
+"""Declared relations that make a household only under one roof (see the module docstring)."""
+
 _EVIDENCE = ("device", "phone", "email", "transfer", "surname")
 
 
@@ -182,7 +188,14 @@ def household_ties(
     first = np.r_[True, f_keys[1:] != f_keys[:-1]] if len(f_keys) else np.empty(0, bool)
     f_keys = f_keys[first]
     relation_names = np.array(["family:" + r for r in model.RELATIONS], dtype=object)
-    f_basis = relation_names[relation[order][first]]
+    f_relation = relation[order][first]
+    f_basis = relation_names[f_relation]
+    # A parent and a grown child who live apart head two households: their tie counts only
+    # where they share an address, or where one address is unknown and it cannot be checked.
+    generations = np.isin(f_relation, [model.RELATIONS.index(r) for r in _LIVE_APART])
+    checkable = has_address[f_keys // n] & has_address[f_keys % n]
+    keep = ~generations | ~checkable | np.isin(f_keys, address)
+    f_keys, f_basis = f_keys[keep], f_basis[keep]
     # A pair with both a family tie and co-residence is recorded once, as family, and
     # marked as co-residing too (it survives the cut of oversized households).
     co_keys, first_co = np.unique(co_keys, return_index=True)

@@ -167,9 +167,12 @@ _ADDRESS_UNITS: Final = (
     ("第([0-9])", "\\1"),
     ("([0-9])(?:号楼|号栋|幢|座|#)", "\\1栋"),
     ("([0-9])房", "\\1室"),
+    ("(栋|单元)([0-9]+)$", "\\1\\2室"),
 )
 """Rules on a Chinese address after its numerals are digits: ``第3栋`` is ``3栋``,
-``3号楼``/``3幢``/``3座``/``3#`` are ``3栋``, ``501房`` is ``501室``."""
+``3号楼``/``3幢``/``3座``/``3#`` are ``3栋``, ``501房`` is ``501室``, and a number ending
+the address after a building or unit is its room (``2单元104`` is ``2单元104室``: one flat,
+one family, whether the clerk wrote 室 or not)."""
 
 
 def _chinese_address_sql(expr: str) -> str:
