@@ -244,6 +244,10 @@ def load(args: argparse.Namespace) -> None:
         print(
             f"client peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB"
         )
+        if args.read_back:
+            began = time.perf_counter()
+            build_projection(store)
+            print(f"projection from Neo4j: {time.perf_counter() - began:.1f} s")
         if args.skip_analyze:
             return
         local_s, _ = timed_analyze(settings, store, "local")
@@ -362,6 +366,7 @@ def main() -> None:
     parser.add_argument("--heap", default="2g")
     parser.add_argument("--page-cache", default="512m")
     parser.add_argument("--skip-analyze", action="store_true")
+    parser.add_argument("--read-back", action="store_true", help="time the projection's build")
     args = parser.parse_args()
     {"parity": parity, "load": load, "engines": engines}[args.mode](args)
 

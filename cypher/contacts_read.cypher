@@ -1,4 +1,6 @@
+// One page as one record: the rows in seq order, each the values of $columns (the columns
+// asked for, in order), so the client decodes lists of values, not a map per row.
 MATCH (n:Contact)
 WHERE n.gen = $gen AND n.seq >= $from AND n.seq < $to
-RETURN properties(n) AS row
-ORDER BY n.seq
+WITH n ORDER BY n.seq
+RETURN collect([k IN $columns | n[k]]) AS rows

@@ -76,7 +76,9 @@ class EmulatedNeo4j(RecordingRunner):
                 r for r in self.rows[(p["gen"], table)].values() if p["from"] <= r["seq"] < p["to"]
             ]
             found.sort(key=lambda r: r["seq"])
-            return pd.DataFrame({"row": found}) if found else pd.DataFrame()
+            # One record: collect() of the values of $columns, in order (null when not stored).
+            rows = [[r.get(c) for c in p["columns"]] for r in found]
+            return pd.DataFrame({"rows": [rows]})
         if statement in LABEL_TABLES:
             deleted = 0
             for name in LABEL_TABLES[statement]:

@@ -268,14 +268,21 @@ def test_reads_page_through_a_table_in_seq_ranges(
     rows = [dict(r, seq=i, gen="g") for i, r in enumerate(persons.to_pylist())]
 
     def page(p: dict[str, object]) -> object:
-        chosen = rows[int(p["from"]) : int(p["to"])]
-        return pa.table({"row": chosen}).to_pandas() if chosen else pa.table({}).to_pandas()
+        # As the server answers: one record, the page's rows as lists of $columns' values.
+        columns = list(p["columns"])  # type: ignore[call-overload]
+        chosen = [[r.get(c) for c in columns] for r in rows[int(p["from"]) : int(p["to"])]]
+        return pd.DataFrame({"rows": [chosen]})
 
     runner.overrides["persons_read"] = page
     store.page_rows = 2
     assert store.read_table("persons").equals(persons)
     pages = runner.named("persons_read")
     assert [(c.params["from"], c.params["to"]) for c in pages] == [(0, 2), (2, 4), (4, 6)]
+    assert pages[0].params["columns"] == persons.column_names
+    # A read of some columns asks the server for those only, in the order asked.
+    wanted = list(reversed(persons.column_names[:2]))
+    assert store.read_table("persons", wanted).equals(persons.select(wanted))
+    assert runner.named("persons_read")[-1].params["columns"] == wanted
     described = json.loads(runner.state["tables"])
     assert described["persons"]["rows"] == persons.num_rows
 
