@@ -77,19 +77,10 @@ def merge_columns(alerts: ScoredColumns, ts_of_edge: I64) -> ScoredColumns:
     width = int(alerts.edges.max(initial=0)) + 1
     node_key = typ[grp].astype(np.int64) * width + alerts.edges
     keys, tnode = np.unique(node_key, return_inverse=True)
-<<<<<<< HEAD
-    labels = _components(grp, tnode.ravel().astype(np.int64), n, len(keys))
-    _, inverse = np.unique(labels, return_inverse=True)
-=======
-    tnode = tnode.ravel()
+    tnode = tnode.ravel().astype(np.int64)
     link = _no_bridges(alerts, grp, tnode, len(keys))
-    m = n + len(keys)
-    graph = sparse.csr_matrix(
-        (np.ones(int(link.sum()), np.int8), (grp[link], n + tnode[link])), shape=(m, m)
-    )
-    _, labels = csgraph.connected_components(graph, directed=False)
-    _, inverse = np.unique(labels[:n], return_inverse=True)
->>>>>>> h19aml
+    labels = _components(grp[link], tnode[link], n, len(keys))
+    _, inverse = np.unique(labels, return_inverse=True)
     comp = np.asarray(inverse.ravel(), np.int64)
     n_comp = int(comp.max()) + 1
     if n_comp == n:
@@ -167,7 +158,7 @@ def edge_times(tx: _Tx) -> I64:
     return out
 
 
-def _no_bridges(alerts: Alerts, grp: I64, tnode: I64, n_nodes: int) -> npt.NDArray[np.bool_]:
+def _no_bridges(alerts: ScoredColumns, grp: I64, tnode: I64, n_nodes: int) -> npt.NDArray[np.bool_]:
     """Per (alert, transfer) row: whether it links the alert to the transfer in the merge
     graph. A fast fan piece links only through the slow piece it shares most transfers
     with (module docstring); every other row links."""
@@ -175,7 +166,7 @@ def _no_bridges(alerts: Alerts, grp: I64, tnode: I64, n_nodes: int) -> npt.NDArr
     if "slow_fan" not in alerts.facts:
         return link
     hubbed = np.isin(alerts.typology.astype(str), ["fan_in", "fan_out"])
-    slow = alerts.facts["slow_fan"].to_numpy(bool) & hubbed
+    slow = np.asarray(alerts.facts["slow_fan"], bool) & hubbed
     fast = hubbed & ~slow
     if not slow.any() or not fast.any():
         return link
