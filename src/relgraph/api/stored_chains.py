@@ -13,7 +13,6 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
 
-import numpy as np
 import numpy.typing as npt
 
 from relgraph.analytics.layering.check import CheckedChain, Hop
@@ -64,9 +63,6 @@ class StoredHops(Sequence[Hop]):
                 strict=True,
             )
         ]
-
-    def total_amount(self) -> float:
-        return float(np.asarray(self._cols["amount"], np.float64).sum())
 
 
 def stored_chain(row: Mapping[str, Any], hops: Columns) -> CheckedChain:

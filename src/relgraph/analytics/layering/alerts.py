@@ -62,11 +62,7 @@ class Alerts:
 
     def take(self, rows: I64) -> Alerts:
         """The alerts ``rows`` (in that order), as an Alerts of their own."""
-        size = np.diff(self.ptr)[rows]
-        ptr = np.zeros(len(rows) + 1, np.int64)
-        np.cumsum(size, out=ptr[1:])
-        starts = np.repeat(self.ptr[:-1][rows] - ptr[:-1], size)
-        edges = self.edges[starts + np.arange(int(ptr[-1]), dtype=np.int64)]
+        ptr, edges = _take_spans(self.ptr, self.edges, rows)
         return Alerts(
             self.typology[rows],
             ptr,
@@ -119,11 +115,7 @@ class ScoredColumns:
 
     def take(self, rows: I64) -> ScoredColumns:
         """The alerts ``rows`` (in that order), as columns of their own."""
-        size = np.diff(self.ptr)[rows]
-        ptr = np.zeros(len(rows) + 1, np.int64)
-        np.cumsum(size, out=ptr[1:])
-        starts = np.repeat(self.ptr[:-1][rows] - ptr[:-1], size)
-        edges = self.edges[starts + np.arange(int(ptr[-1]), dtype=np.int64)]
+        ptr, edges = _take_spans(self.ptr, self.edges, rows)
         return ScoredColumns(
             self.typology[rows],
             ptr,
@@ -212,3 +204,12 @@ def _reasons(f: Any, w: Any, params: LayeringParams) -> list[dict[str, Any]]:
     if bool(f["truncated"]):
         rows.append({"reason": "truncated", "weight": 0.0, "value": params.max_hops})
     return sorted(rows, key=lambda r: -abs(float(r["weight"])))
+
+
+def _take_spans(ptr: I64, edges: I64, rows: I64) -> tuple[I64, I64]:
+    """The CSR spans ``rows`` (in that order) of ``edges`` as a CSR of their own."""
+    size = np.diff(ptr)[rows]
+    out = np.zeros(len(rows) + 1, np.int64)
+    np.cumsum(size, out=out[1:])
+    starts = np.repeat(ptr[:-1][rows] - out[:-1], size)
+    return out, edges[starts + np.arange(int(out[-1]), dtype=np.int64)]

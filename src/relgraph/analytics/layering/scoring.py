@@ -389,10 +389,17 @@ def _assemble_columns(
     excess = np.zeros(n)
     passed = np.zeros(n)
     hub_new = np.zeros(n, bool)
-    history = {
-        False: HubHistory(tx, params),
-        True: HubHistory(tx, slow_params(params), peers=True),
-    }
+    # Built on first use, per scale (each costs passes over ``tx``; a verdict's
+    # neighbourhood often has no slow fan, and a fast fan needs no slow history).
+    histories: dict[bool, HubHistory] = {}
+
+    def history(slow: bool) -> HubHistory:
+        if slow not in histories:
+            histories[slow] = (
+                HubHistory(tx, slow_params(params), peers=True) if slow else HubHistory(tx, params)
+            )
+        return histories[slow]
+
     steady = np.zeros(n, bool)
     slow_fan = np.zeros(n, bool)
     parties = np.zeros(n, np.int64)
@@ -403,11 +410,12 @@ def _assemble_columns(
         hub_new[rows] = (opened_hub >= 0) & (
             opened_hub >= first_ts[rows] - params.new_account_days * _DAY_MS
         )
-        excess[rows], passed[rows], parties[rows] = history[slow].facts(hub, sets, hub_new[rows])
+        excess[rows], passed[rows], parties[rows] = history(slow).facts(hub, sets, hub_new[rows])
         slow_fan[rows] = slow
         if name != "gather_scatter":
-            steady[rows] = history[slow].steady(hub, name == "fan_in")
-            busy[rows] = slow & history[False].steady(hub, name == "fan_in")
+            steady[rows] = history(slow).steady(hub, name == "fan_in")
+            if slow:
+                busy[rows] = history(False).steady(hub, name == "fan_in")
     # A steady hub's usual window is its business, not a fan (routine.py): never stored.
     routine_hub = steady & (excess <= params.fan_excess_ratio) | busy
 
