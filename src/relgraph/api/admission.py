@@ -1,8 +1,10 @@
 """Execution off the event loop, and admission of concurrent heavy queries by cost.
 
 Resolvers are synchronous and CPU-bound. Run on the event loop, four heavy queries kept
-``/healthz`` and every light query waiting for seconds; so each operation runs in a bounded
-pool of worker threads and the loop only parses HTTP and sends answers.
+``/healthz`` and every light query waiting for seconds; so operations run in a bounded pool
+of worker threads and the loop parses HTTP and sends answers. Bounded lookups by id are the
+exception (:mod:`relgraph.api.routing`): they cost less than the hand-over to a worker, so
+they are answered on the loop.
 
 Each key has a budget of concurrent cost (the estimate of :mod:`relgraph.api.limits`): a
 query that would take its key's cost in flight over the budget is refused with 429 and a
@@ -29,6 +31,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from relgraph.api.limits import MAX_COST
+from relgraph.api.routing import runs_inline
 from relgraph.api.worker_pool import WorkerPool
 
 DEFAULT_WORKERS = 16
@@ -152,7 +155,8 @@ async def execute_in_pool(
     context: object,
     root_value: object,
 ) -> ExecutionResult:
-    """Strawberry's ``execute_single``, run by ``execute_sync`` in a worker thread.
+    """Strawberry's ``execute_single``, run by ``execute_sync`` in a worker thread, or on the
+    loop for a bounded lookup (:func:`relgraph.api.routing.runs_inline`).
 
     The client's errors map to the same HTTP answers as Strawberry's own view. A client that
     goes away does not stop its worker: the deadline does.
@@ -167,8 +171,14 @@ async def execute_in_pool(
         allowed_operation_types=allowed_operations(method),
         operation_extensions=request_data.extensions,
     )
+    inline = method == "POST" and runs_inline(
+        schema._schema,  # type: ignore[attr-defined]  # graphql-core's schema, built once by Strawberry
+        request_data.query,
+        request_data.operation_name,
+        request_data.variables,
+    )
     try:
-        return await pool.run(run)
+        return run() if inline else await pool.run(run)
     except CannotGetOperationTypeError as e:
         raise HTTPException(400, e.as_http_error_reason()) from e
     except InvalidOperationTypeError as e:

@@ -170,7 +170,8 @@ def _default_first(parent: GraphQLNamedType | None, node: FieldNode) -> int | No
     return default if isinstance(default, int) and not isinstance(default, bool) else None
 
 
-def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+def find_operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    """The operation ``name`` names, or the only one when no name is given; else None."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if name is None:
         return operations[0] if len(operations) == 1 else None
@@ -218,7 +219,7 @@ def estimate_cost(
     as (the only thing of the variables the cost reads): the same query with other ids
     costs the same, and a client's stream of lookups is priced once.
     """
-    operation = _operation(document, operation_name)
+    operation = find_operation(document, operation_name)
     if operation is None:
         return 1
     firsts = _variable_firsts(operation, variables)
