@@ -37,8 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from relgraph.analytics.layering.batch import find_patterns, score_pattern_columns
+from relgraph.analytics.layering.batch import score_pattern_columns
 from relgraph.analytics.layering.check import Hop, LayeringIndex
+from relgraph.analytics.layering.focus import focused_patterns
 from relgraph.analytics.layering.hops import _eligible
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
 from relgraph.analytics.layering.scoring import _Context
@@ -468,8 +469,10 @@ class LiveIndex:
         ctx = self._context_of(accounts)
         mine = int(np.searchsorted(rows, row))
         position = int(np.flatnonzero(tx.edge == mine)[0]) if (tx.edge == mine).any() else -1
-        patterns = find_patterns(tx, ctx, self.params)
-        if position < 0 or not patterns.holds(position):
+        # Only the detectors that can hold the row, and of those only what can reach its
+        # alerts (focus.py): the same alerts holding it as every detector on every transfer.
+        patterns = focused_patterns(tx, ctx, self.params, position) if position >= 0 else None
+        if patterns is None:
             return Verdict([], len(rows), truncated)  # nothing to score: the fast path
         alerts = score_pattern_columns(tx, patterns, ctx, self.params)
         found: list[LiveAlert] = []

@@ -75,8 +75,14 @@ def in_band(amount: F64, params: LayeringParams) -> B:
     return np.asarray((amount >= low) & (amount < params.reporting_threshold), bool)
 
 
-def regular_flows(tx: _Tx, opened: I64, params: LayeringParams) -> B:
-    """Per transfer: part of a regular flow between two long-lived accounts."""
+def regular_flows(tx: _Tx, opened: I64, params: LayeringParams, t_min: int | None = None) -> B:
+    """Per transfer: part of a regular flow between two long-lived accounts.
+
+    ``t_min``: where the established-relationship periods start (default: the earliest
+    of ``tx``). Each pair's flags depend only on its own transfers and ``t_min``, so the
+    real-time verdict computes them for the pairs of two accounts alone (:mod:`.focus`),
+    passing the earliest time of the whole neighbourhood.
+    """
     n = len(tx)
     out = np.zeros(n, bool)
     if n == 0:
@@ -107,7 +113,7 @@ def regular_flows(tx: _Tx, opened: I64, params: LayeringParams) -> B:
     flow = (size >= params.routine_min_repeats) & steady & regular & old
     # An established relationship: the two accounts transact in at least
     # routine_min_repeats separate horizon-long periods (trade, cash pooling, support).
-    period = (ts - ts.min()) // max(params.horizon_ms, 1)
+    period = (ts - (ts.min() if t_min is None else t_min)) // max(params.horizon_ms, 1)
     pair = np.cumsum(new) - 1
     periods = np.bincount(
         unique(pair * (int(period.max()) + 1) + period) // (int(period.max()) + 1),

@@ -269,9 +269,11 @@ def _assemble_columns(
         size = np.array([len(s) for s in sets], np.int64)
         ptr = np.zeros(n + 1, np.int64)
         np.cumsum(size, out=ptr[1:])
-        # Time order inside each set.
+        # Time order inside each set, ties by transfer: the order merging gives
+        # (merge.py), so an alert's transfers (and its id) do not depend on whether
+        # other alerts of the scan merged.
         grp = np.repeat(np.arange(n), size)
-        order = np.lexsort((tx.ts[flat], grp))
+        order = np.lexsort((tx.edge[flat], tx.ts[flat], grp))
         flat = flat[order]
         members.append(flat)
         sizes.append(size)
