@@ -19,6 +19,7 @@ from relgraph.analytics.layering.batch import find_patterns, score_pattern_colum
 from relgraph.analytics.layering.focus import focused_patterns
 from relgraph.analytics.layering.hops import _eligible, _Tx
 from relgraph.analytics.layering.params import LayeringParams
+from relgraph.analytics.layering.routine import HubHistory
 from relgraph.analytics.layering.scoring import ScoredColumns, _Context
 
 HOUR = 3_600_000
@@ -161,3 +162,23 @@ def test_the_neighbourhoods_hold_most_typologies() -> None:
         "bipartite",
         "stack",
     } <= _SEEN
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_hubs_own_history_is_every_accounts_history_read_at_the_hub(seed: int) -> None:
+    # The verdict reads a hub's steadiness from the hub's own transfers (a few hubs); the
+    # batch builds every account's at once. Short horizons and small fans make many hubs
+    # steady and many not.
+    tx, _ = _neighbourhood(seed)
+    hubs = np.unique(np.concatenate([tx.src, tx.dst]))
+    steady_seen = 0
+    for params in (LayeringParams(), LayeringParams(cycle_horizon_days=6, min_fan=2)):
+        for inbound in (True, False):
+            every = HubHistory(tx, params)
+            _ = every._steady  # every account's, as the batch builds it
+            at_once = every.steady(hubs, inbound)
+            one_by_one = [HubHistory(tx, params).steady(hubs[i : i + 1], inbound)[0]
+                          for i in range(len(hubs))]  # fmt: skip
+            assert at_once.tolist() == one_by_one
+            steady_seen += int(at_once.sum())
+    assert steady_seen > 0

@@ -75,7 +75,8 @@ def focused_patterns(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> 
     near = np.flatnonzero((tx.src == src) | (tx.dst == src) | (tx.src == dst) | (tx.dst == dst))
     regular = np.zeros(len(tx), bool)
     regular[near] = regular_flows(tx.take(near), ctx.opened, params, t_min)
-    routine = routine_transfers(tx, ctx, params, regular)  # valid on ``near`` only
+    routine = np.zeros(len(tx), bool)  # on ``near`` only, unless all are needed below
+    routine[near] = routine_transfers(tx.take(near), ctx, params, regular[near])
     free = not bool(routine[p])
 
     linked = _hop_linked(tx, params, p)

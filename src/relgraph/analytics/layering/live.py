@@ -13,8 +13,9 @@ neighbourhood — the hop-link closure of ``t`` back to where its chains start a
 from there (as :func:`.check.check_account` does), plus every live transfer of the
 accounts ``t`` joins and of the accounts that fed it (what fan bursts, a hub's history,
 routine flows and scatter-gathers are judged on) — and runs the batch definitions on it
-(:func:`.batch.scan_transfers`: one function for both, so they cannot drift apart). The
-alerts that hold ``t`` are its verdict; their ids are the batch's (:func:`.frames.chain_ids`
+(the detectors of :func:`.batch.find_patterns` and :func:`.batch.score_pattern_columns`:
+the same functions for both, so they cannot drift apart; :mod:`.focus` runs only those
+that can hold ``t``, with the same result). The alerts that hold ``t`` are its verdict; their ids are the batch's (:func:`.frames.chain_ids`
 hashes the transfer ids), so the next batch ``analyze`` names the same chains.
 
 What the neighbourhood cannot see: round trips whose legs pass accounts outside it (the

@@ -56,6 +56,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import cached_property
 
 import numpy as np
 
@@ -143,7 +144,11 @@ def structuring_runs(tx: _Tx, params: LayeringParams, own: B | None = None) -> l
 
 
 class HubHistory:
-    """Every account's transfers by direction, for a hub's history (built once per scan)."""
+    """Every account's transfers by direction, for a hub's history (built once per scan).
+
+    Each part is computed on first use: a verdict judges one or two hubs, and the peers
+    only when a hub needs them, so it should not pay for every account's history.
+    """
 
     def __init__(self, tx: _Tx, params: LayeringParams, peers: bool = False) -> None:
         """``peers``: judge every burst against the peers too (slow fans), not only those
@@ -151,8 +156,6 @@ class HubHistory:
         self.tx = tx
         self.peers_always = peers
         self.params = params
-        self.peer_in = self.peer_out = 0.0
-        self.steady_in = self.steady_out = np.zeros(0)
         window = params.window_ms
         if len(tx) == 0:
             return
@@ -162,9 +165,23 @@ class HubHistory:
         self.span = t_hi - t_lo + 4 * window + 2
         self.base = t_lo - 2 * window
         self.n_acc = int(max(tx.src.max(), tx.dst.max())) + 1
-        self.out_count = np.bincount(tx.src, minlength=self.n_acc)
-        self.in_count = np.bincount(tx.dst, minlength=self.n_acc)
-        tile = (tx.ts - t_lo) // window
+
+    @cached_property
+    def out_count(self) -> I64:
+        return np.bincount(self.tx.src, minlength=self.n_acc)
+
+    @cached_property
+    def in_count(self) -> I64:
+        return np.bincount(self.tx.dst, minlength=self.n_acc)
+
+    @cached_property
+    def _tile(self) -> I64:
+        return (self.tx.ts - self.t_lo) // self.params.window_ms
+
+    @cached_property
+    def _steady(self) -> tuple[F64, F64]:
+        """Per account: its dense share of windows out and in (:meth:`steady`)."""
+        tx, tile, params = self.tx, self._tile, self.params
         # The windows of each account's own history: from its first transfer to its last.
         lo = np.full(self.n_acc, np.iinfo(np.int64).max, np.int64)
         hi = np.full(self.n_acc, -1, np.int64)
@@ -173,21 +190,35 @@ class HubHistory:
             np.maximum.at(hi, side, tile)
         lived = np.maximum(hi - lo + 1, 1)
         # A long history only: an account whose whole life is one fan is no business.
-        long = lived * window >= 2 * params.horizon_ms
+        long = lived * params.window_ms >= 2 * params.horizon_ms
         dense_out = _dense_tiles(tx.src, tile, self.n_acc, params.min_fan)
         dense_in = _dense_tiles(tx.dst, tile, self.n_acc, params.min_fan)
-        self.steady_out = np.where(long, dense_out / lived, 0.0)
-        self.steady_in = np.where(long, dense_in / lived, 0.0)
+        return np.where(long, dense_out / lived, 0.0), np.where(long, dense_in / lived, 0.0)
+
+    @cached_property
+    def peer_out(self) -> float:
         # Peers: what a busy ordinary account does — the PEER_QUANTILE of distinct
         # counterparties per window, over the (account, window) cells with any transfer.
-        self.peer_out = _peer(tx.src, tx.dst, tile, self.n_acc)
-        self.peer_in = _peer(tx.dst, tx.src, tile, self.n_acc)
-        # Cumulative amounts by (account, time) per direction; tx is in (source, time) order.
-        self.out_key = tx.src * self.span + (tx.ts - self.base)
-        self.out_cum = np.concatenate([[0.0], np.cumsum(tx.amount)])
+        return _peer(self.tx.src, self.tx.dst, self._tile, self.n_acc)
+
+    @cached_property
+    def peer_in(self) -> float:
+        return _peer(self.tx.dst, self.tx.src, self._tile, self.n_acc)
+
+    @cached_property
+    def _out_index(self) -> tuple[I64, F64]:
+        """Cumulative amounts by (account, time) departing; tx is in (source, time) order."""
+        tx = self.tx
+        key = tx.src * self.span + (tx.ts - self.base)
+        return key, np.concatenate([[0.0], np.cumsum(tx.amount)])
+
+    @cached_property
+    def _in_index(self) -> tuple[I64, F64]:
+        """Cumulative amounts by (account, time) arriving."""
+        tx = self.tx
         in_order = np.lexsort((tx.ts, tx.dst))
-        self.in_key = tx.dst[in_order] * self.span + (tx.ts[in_order] - self.base)
-        self.in_cum = np.concatenate([[0.0], np.cumsum(tx.amount[in_order])])
+        key = tx.dst[in_order] * self.span + (tx.ts[in_order] - self.base)
+        return key, np.concatenate([[0.0], np.cumsum(tx.amount[in_order])])
 
     def facts(self, hub: I64, members: list[I64], new_hub: B) -> tuple[F64, F64, I64]:
         """Per hub alert: fan excess, pass-through share (definitions above) and distinct
@@ -230,14 +261,17 @@ class HubHistory:
         # Slow fans are always judged against the peers too; fast ones only when the hub
         # has no earlier transfer in that direction, so its own usual is only the burst
         # spread over the scan (over 72 hours an account's own history is the sharper test).
-        peer = np.where(use_in, self.peer_in, self.peer_out)
-        before_in = np.searchsorted(self.in_key, at + (first - base)) - np.searchsorted(
-            self.in_key, at
-        )
-        before_out = np.searchsorted(self.out_key, at + (first - base)) - np.searchsorted(
-            self.out_key, at
-        )
+        (in_key, in_cum), (out_key, out_cum) = self._in_index, self._out_index
+        before_in = np.searchsorted(in_key, at + (first - base)) - np.searchsorted(in_key, at)
+        before_out = np.searchsorted(out_key, at + (first - base)) - np.searchsorted(out_key, at)
         history = np.where(use_in, before_in, before_out) > 0
+        own = history & ~self.peers_always
+        # The peers of a direction only when some alert is judged against them.
+        peer = np.where(
+            use_in,
+            self.peer_in if (use_in & ~own).any() else 0.0,
+            self.peer_out if (~use_in & ~own).any() else 0.0,
+        )
         # Watched before: an earlier transfer of the hub, or a scan that had watched it
         # (silent) for a round-trip horizon before the burst — a dormant old account that
         # suddenly pays a dozen strangers is the red flag. A hub the scan starts with has
@@ -246,7 +280,7 @@ class HubHistory:
         # 72-hour fans; a month of silence is one window for a slow fan, not a history).
         watched = first - self.t_lo >= max(self.params.horizon_ms, 10 * window)
         seen = (before_in + before_out > 0) | watched | new_hub
-        usual = np.where(history & ~self.peers_always, usual, np.maximum(usual, peer))
+        usual = np.where(own, usual, np.maximum(usual, peer))
         excess = np.where(seen, intensity / np.maximum(usual, 1.0), 0.0)
 
         def total(keys: I64, cum: F64) -> F64:
@@ -254,7 +288,7 @@ class HubHistory:
             b = np.searchsorted(keys, at + (last + window - base), "right")
             return np.asarray(cum[b] - cum[a], np.float64)
 
-        came, went = total(self.in_key, self.in_cum), total(self.out_key, self.out_cum)
+        came, went = total(in_key, in_cum), total(out_key, out_cum)
         # Uncapped: more leaving than came in is the account's own money (a shop settling
         # a week of takings), not this money passed on.
         passed = np.where(came > 0, went / np.maximum(came, 1e-9), 0.0)
@@ -268,12 +302,34 @@ class HubHistory:
         """Per hub: steady in that direction (a merchant's takings, a payroll; definition
         above): at least ``min_fan`` transfers in at least STEADY_SHARE of the windows
         of its own history."""
-        share = self.steady_in if inbound else self.steady_out
-        if len(share) == 0:
+        if len(self.tx) == 0:
             return np.zeros(len(hub), bool)
+        if "_steady" not in self.__dict__ and len(hub) <= _FEW_HUBS:
+            share = np.array([self._steady_of(int(h), inbound) for h in hub.tolist()])
+            return np.asarray(share >= STEADY_SHARE, bool).reshape(len(hub))
+        share = self._steady[1] if inbound else self._steady[0]
         return np.asarray(share[np.minimum(hub, len(share) - 1)] >= STEADY_SHARE, bool) & (
             hub < len(share)
         )
+
+    def _steady_of(self, hub: int, inbound: bool) -> float:
+        """:meth:`steady`'s share for one hub from its own transfers (the same numbers as
+        every account's at once, for the one or two hubs a verdict judges)."""
+        tx, tile, params = self.tx, self._tile, self.params
+        touching = tile[(tx.src == hub) | (tx.dst == hub)]
+        if len(touching) == 0:
+            return 0.0
+        lived = max(int(touching.max()) - int(touching.min()) + 1, 1)
+        if lived * params.window_ms < 2 * params.horizon_ms:
+            return 0.0
+        side = tile[tx.dst == hub] if inbound else tile[tx.src == hub]
+        dense = int((np.bincount(side) >= params.min_fan).sum()) if len(side) else 0
+        return float(np.int64(dense) / np.int64(lived))
+
+
+_FEW_HUBS = 8
+"""Up to this many hubs, :meth:`HubHistory.steady` reads their own transfers rather than
+building every account's history."""
 
 
 STEADY_SHARE = 0.5
