@@ -19,7 +19,7 @@ from relgraph.analytics.layering.batch import find_patterns, score_pattern_colum
 from relgraph.analytics.layering.focus import focused_patterns
 from relgraph.analytics.layering.hops import _eligible, _Tx
 from relgraph.analytics.layering.params import LayeringParams
-from relgraph.analytics.layering.routine import HubHistory
+from relgraph.analytics.layering.routine import HubHistory, quantile
 from relgraph.analytics.layering.scoring import ScoredColumns, _Context
 
 HOUR = 3_600_000
@@ -182,3 +182,12 @@ def test_a_hubs_own_history_is_every_accounts_history_read_at_the_hub(seed: int)
             assert at_once.tolist() == one_by_one
             steady_seen += int(at_once.sum())
     assert steady_seen > 0
+
+
+def test_the_peer_quantile_is_numpys_to_the_last_bit() -> None:
+    rng = np.random.default_rng(11)
+    for n in [*range(1, 60), 97, 1_000, 4_321]:
+        for high in (3, 50, 10_000):
+            values = rng.integers(0, high, n).astype(np.int64)
+            for q in (0.9, 0.5, 0.25, 0.99):
+                assert quantile(values, q) == float(np.quantile(values, q)), (n, high, q)

@@ -69,7 +69,7 @@ def focused_patterns(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> 
     """Patterns among ``tx`` that score to the alerts holding position ``p`` exactly as all
     of :func:`.batch.find_patterns` would (module docstring); None when no pattern holds
     ``p``. Patterns of a typology that cannot hold ``p`` are left out."""
-    src, dst, t = int(tx.src[p]), int(tx.dst[p]), int(tx.ts[p])
+    src, dst = int(tx.src[p]), int(tx.dst[p])
     t_min = int(tx.ts.min())
     # The transfers of p's two accounts: every pair between them and a third is whole here.
     near = np.flatnonzero((tx.src == src) | (tx.dst == src) | (tx.src == dst) | (tx.dst == dst))
@@ -89,7 +89,7 @@ def focused_patterns(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> 
     fans |= {"slow_fan_in": _NO_BURSTS, "slow_fan_out": _NO_BURSTS}
     fast_holding: dict[str, _Bursts] = {}
     for name, rows, inbound in (("fan_in", in_rows, True), ("fan_out", out_rows, False)):
-        fast, slow = _hub_fans(tx, rows, routine, params, inbound, free, t)
+        fast, slow = _hub_fans(tx, rows, routine, params, inbound, free, p)
         if _bursts_hold(fast, p) or _bursts_hold(slow, p):
             fans[name], fans[f"slow_{name}"] = fast, slow
         if _bursts_hold(fast, p):
@@ -170,22 +170,25 @@ def _hop_linked(tx: _Tx, params: LayeringParams, p: int) -> bool:
 
 
 def _hub_fans(
-    tx: _Tx, rows: I64, routine: B, params: LayeringParams, inbound: bool, free: bool, t: int
+    tx: _Tx, rows: I64, routine: B, params: LayeringParams, inbound: bool, free: bool, p: int
 ) -> tuple[_Bursts, _Bursts]:
     """The fast and slow bursts of one hub (``rows``: its transfers in that direction), or
-    none where the window around ``t`` cannot hold ``min_fan`` of them."""
-    ts = tx.ts[rows]
+    none of a scale where the window around ``p`` cannot hold ``min_fan`` of them."""
+    ts, t = tx.ts[rows], int(tx.ts[p])
     w, slow = params.window_ms, slow_params(params)
     fast_may = int(((ts >= t - w) & (ts <= t + w)).sum()) >= params.min_fan
     kept = rows[~routine[rows]]
     sw = slow.window_ms
     slow_ts = tx.ts[kept]
     slow_may = free and int(((slow_ts >= t - sw) & (slow_ts <= t + sw)).sum()) >= params.min_fan
-    if not (fast_may or slow_may):
-        return _NO_BURSTS, _NO_BURSTS
-    fast = _mapped(_fan_bursts(tx.take(rows), params, inbound), rows)
-    slow_bursts = _mapped(_fan_bursts(tx.take(kept), slow, inbound), kept)
-    return fast, slow_bursts
+    fast = _mapped(_fan_bursts(tx.take(rows), params, inbound), rows) if fast_may else None
+    slow_bursts = _mapped(_fan_bursts(tx.take(kept), slow, inbound), kept) if slow_may else None
+    # Either scale holding the transfer needs the other whole (their pieces merge).
+    if fast is not None and _bursts_hold(fast, p) and slow_bursts is None:
+        slow_bursts = _mapped(_fan_bursts(tx.take(kept), slow, inbound), kept)
+    if slow_bursts is not None and _bursts_hold(slow_bursts, p) and fast is None:
+        fast = _mapped(_fan_bursts(tx.take(rows), params, inbound), rows)
+    return fast or _NO_BURSTS, slow_bursts or _NO_BURSTS
 
 
 def _local_gather(
@@ -253,7 +256,7 @@ def _may_be_block(tx: _Tx, near: I64, routine: B, params: LayeringParams, p: int
         return len(outs), len(ins)
 
     src_out, src_in = degree(src)
+    if src_out < 2 or src_out + src_in > params.block_max_degree:
+        return False
     dst_out, dst_in = degree(dst)
-    limit = params.block_max_degree
-    small = src_out + src_in <= limit and dst_out + dst_in <= limit
-    return small and src_out >= 2 and dst_in >= 2
+    return dst_in >= 2 and dst_out + dst_in <= params.block_max_degree

@@ -32,7 +32,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
@@ -241,7 +241,9 @@ class LiveIndex:
             opened[new] = np.asarray(self._new_opened, np.int64)[at]
             person[new] = np.asarray(self._new_person, np.int64)[at]
             enterprise[new] = np.asarray(self._new_enterprise, np.int64)[at]
-        return replace(self._ctx, opened=opened, person=person, enterprise=enterprise)
+        c = self._ctx  # built field by field: dataclasses.replace costs more than the rest
+        return _Context(opened, person, enterprise, c.household, c.network, c.device_keys,
+                        c.device_ptr, c.device_of, c.n_devices)  # fmt: skip
 
     # -- transfers -----------------------------------------------------------------------
 
