@@ -35,8 +35,8 @@ Necessary conditions, per detector, for a pattern to hold ``p`` (from ``src`` to
   within the slow window; a gather-scatter needs ``p`` in a fast fan;
 * structuring: ``p``'s amount in the band, between two holders;
 * bipartite block, stack: ``p`` not routine, both accounts with at most
-  ``block_max_degree`` counterparties, ``src`` paying two accounts or more and ``dst``
-  paid by two or more.
+  ``block_max_degree`` counterparties, ``src`` paying two accounts or more, and another
+  account paid by two of ``dst``'s payers (co-funded).
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ from relgraph.analytics.layering.routine import (
     structuring_runs,
 )
 from relgraph.analytics.layering.scoring import _Context, _same_holder, routine_transfers
+from relgraph.analytics.layering.sets import isin, unique
 
 _NO_BURSTS = _Bursts([], np.zeros(0, np.int64))
 
@@ -259,4 +260,11 @@ def _may_be_block(tx: _Tx, near: I64, routine: B, params: LayeringParams, p: int
     if src_out < 2 or src_out + src_in > params.block_max_degree:
         return False
     dst_out, dst_in = degree(dst)
-    return dst_in >= 2 and dst_out + dst_in <= params.block_max_degree
+    if dst_in < 2 or dst_out + dst_in > params.block_max_degree:
+        return False
+    # dst is co-funded: another account was paid by two of dst's payers.
+    payers = unique(tx.src[near[tx.dst[near] == dst]])
+    theirs = np.flatnonzero(isin(tx.src, payers) & (tx.dst != dst))
+    width = int(tx.src.max(initial=0)) + 1
+    receivers = unique(tx.dst[theirs] * width + tx.src[theirs]) // width
+    return bool(len(receivers) > 1 and (receivers[1:] == receivers[:-1]).any())

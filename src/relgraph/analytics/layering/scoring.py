@@ -429,8 +429,11 @@ def _assemble_columns(
     trunc = np.concatenate(truncated) if truncated else np.zeros(0, bool)
     # Round trips made of payments ordinary for their payers: trade or friends settling up.
     layered = np.isin(typology, ["bipartite", "stack"])
-    ordinary, rare = payer_history(tx, flat, grp, n, params)
     structural = is_round | layered
+    # Only round trips and blocks read the payers' histories (a verdict's fans need none).
+    ordinary, rare = (
+        payer_history(tx, flat, grp, n, params) if structural.any() else (np.zeros(n), np.zeros(n))
+    )
     # Unusual sums are evidence for blocks only: a round trip already has its return home.
     ordinary, rare = np.where(structural, ordinary, 0.0), np.where(layered, rare, 0.0)
     facts: Columns = {
