@@ -189,7 +189,7 @@ def _merge_round_trips(tx: _Tx, paths: I64) -> tuple[I64, I64, I64]:
     width = len(tx) + 1
     code = unique(np.repeat(group, k) * width + pos)
     grp, member = code // width, code % width
-    by_time = np.lexsort((tx.ts[member], grp))
+    by_time = np.lexsort((tx.edge[member], tx.ts[member], grp))  # ties as merge.py orders
     size = np.bincount(grp, minlength=n_groups).astype(np.int64)
     return member[by_time].astype(np.int64), size, first
 

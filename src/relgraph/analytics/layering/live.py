@@ -13,8 +13,9 @@ neighbourhood — the hop-link closure of ``t`` back to where its chains start a
 from there (as :func:`.check.check_account` does), plus every live transfer of the
 accounts ``t`` joins and of the accounts that fed it (what fan bursts, a hub's history,
 routine flows and scatter-gathers are judged on) — and runs the batch definitions on it
-(:func:`.batch.scan_transfers`: one function for both, so they cannot drift apart). The
-alerts that hold ``t`` are its verdict; their ids are the batch's (:func:`.frames.chain_ids`
+(the detectors of :func:`.batch.find_patterns` and :func:`.batch.score_pattern_columns`:
+the same functions for both, so they cannot drift apart; :mod:`.focus` runs only those
+that can hold ``t``, with the same result). The alerts that hold ``t`` are its verdict; their ids are the batch's (:func:`.frames.chain_ids`
 hashes the transfer ids), so the next batch ``analyze`` names the same chains.
 
 What the neighbourhood cannot see: round trips whose legs pass accounts outside it (the
@@ -31,14 +32,15 @@ from __future__ import annotations
 import bisect
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
 import numpy as np
 
-from relgraph.analytics.layering.batch import find_patterns, score_pattern_columns
+from relgraph.analytics.layering.batch import score_pattern_columns
 from relgraph.analytics.layering.check import Hop, LayeringIndex
+from relgraph.analytics.layering.focus import focused_patterns
 from relgraph.analytics.layering.hops import _eligible
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
 from relgraph.analytics.layering.scoring import _Context
@@ -239,7 +241,9 @@ class LiveIndex:
             opened[new] = np.asarray(self._new_opened, np.int64)[at]
             person[new] = np.asarray(self._new_person, np.int64)[at]
             enterprise[new] = np.asarray(self._new_enterprise, np.int64)[at]
-        return replace(self._ctx, opened=opened, person=person, enterprise=enterprise)
+        c = self._ctx  # built field by field: dataclasses.replace costs more than the rest
+        return _Context(opened, person, enterprise, c.household, c.network, c.device_keys,
+                        c.device_ptr, c.device_of, c.n_devices)  # fmt: skip
 
     # -- transfers -----------------------------------------------------------------------
 
@@ -468,8 +472,10 @@ class LiveIndex:
         ctx = self._context_of(accounts)
         mine = int(np.searchsorted(rows, row))
         position = int(np.flatnonzero(tx.edge == mine)[0]) if (tx.edge == mine).any() else -1
-        patterns = find_patterns(tx, ctx, self.params)
-        if position < 0 or not patterns.holds(position):
+        # Only the detectors that can hold the row, and of those only what can reach its
+        # alerts (focus.py): the same alerts holding it as every detector on every transfer.
+        patterns = focused_patterns(tx, ctx, self.params, position) if position >= 0 else None
+        if patterns is None:
             return Verdict([], len(rows), truncated)  # nothing to score: the fast path
         alerts = score_pattern_columns(tx, patterns, ctx, self.params)
         found: list[LiveAlert] = []

@@ -55,7 +55,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -65,8 +67,10 @@ from relgraph.analytics.layering.params import _DAY_MS, F64, I64, B, LayeringPar
 from relgraph.analytics.layering.sets import unique
 
 
+@lru_cache(maxsize=16)
 def slow_params(params: LayeringParams) -> LayeringParams:
-    """The settings of slow fans: the window is the round-trip horizon."""
+    """The settings of slow fans: the window is the round-trip horizon (kept per settings:
+    a verdict asks several times, and a dataclass copy costs more than its detectors)."""
     return replace(params, window_hours=params.cycle_horizon_days * 24)
 
 
@@ -75,8 +79,14 @@ def in_band(amount: F64, params: LayeringParams) -> B:
     return np.asarray((amount >= low) & (amount < params.reporting_threshold), bool)
 
 
-def regular_flows(tx: _Tx, opened: I64, params: LayeringParams) -> B:
-    """Per transfer: part of a regular flow between two long-lived accounts."""
+def regular_flows(tx: _Tx, opened: I64, params: LayeringParams, t_min: int | None = None) -> B:
+    """Per transfer: part of a regular flow between two long-lived accounts.
+
+    ``t_min``: where the established-relationship periods start (default: the earliest
+    of ``tx``). Each pair's flags depend only on its own transfers and ``t_min``, so the
+    real-time verdict computes them for the pairs of two accounts alone (:mod:`.focus`),
+    passing the earliest time of the whole neighbourhood.
+    """
     n = len(tx)
     out = np.zeros(n, bool)
     if n == 0:
@@ -107,7 +117,7 @@ def regular_flows(tx: _Tx, opened: I64, params: LayeringParams) -> B:
     flow = (size >= params.routine_min_repeats) & steady & regular & old
     # An established relationship: the two accounts transact in at least
     # routine_min_repeats separate horizon-long periods (trade, cash pooling, support).
-    period = (ts - ts.min()) // max(params.horizon_ms, 1)
+    period = (ts - (ts.min() if t_min is None else t_min)) // max(params.horizon_ms, 1)
     pair = np.cumsum(new) - 1
     periods = np.bincount(
         unique(pair * (int(period.max()) + 1) + period) // (int(period.max()) + 1),
@@ -137,7 +147,11 @@ def structuring_runs(tx: _Tx, params: LayeringParams, own: B | None = None) -> l
 
 
 class HubHistory:
-    """Every account's transfers by direction, for a hub's history (built once per scan)."""
+    """Every account's transfers by direction, for a hub's history (built once per scan).
+
+    Each part is computed on first use: a verdict judges one or two hubs, and the peers
+    only when a hub needs them, so it should not pay for every account's history.
+    """
 
     def __init__(self, tx: _Tx, params: LayeringParams, peers: bool = False) -> None:
         """``peers``: judge every burst against the peers too (slow fans), not only those
@@ -145,8 +159,6 @@ class HubHistory:
         self.tx = tx
         self.peers_always = peers
         self.params = params
-        self.peer_in = self.peer_out = 0.0
-        self.steady_in = self.steady_out = np.zeros(0)
         window = params.window_ms
         if len(tx) == 0:
             return
@@ -156,9 +168,23 @@ class HubHistory:
         self.span = t_hi - t_lo + 4 * window + 2
         self.base = t_lo - 2 * window
         self.n_acc = int(max(tx.src.max(), tx.dst.max())) + 1
-        self.out_count = np.bincount(tx.src, minlength=self.n_acc)
-        self.in_count = np.bincount(tx.dst, minlength=self.n_acc)
-        tile = (tx.ts - t_lo) // window
+
+    @cached_property
+    def out_count(self) -> I64:
+        return np.bincount(self.tx.src, minlength=self.n_acc)
+
+    @cached_property
+    def in_count(self) -> I64:
+        return np.bincount(self.tx.dst, minlength=self.n_acc)
+
+    @cached_property
+    def _tile(self) -> I64:
+        return (self.tx.ts - self.t_lo) // self.params.window_ms
+
+    @cached_property
+    def _steady(self) -> tuple[F64, F64]:
+        """Per account: its dense share of windows out and in (:meth:`steady`)."""
+        tx, tile, params = self.tx, self._tile, self.params
         # The windows of each account's own history: from its first transfer to its last.
         lo = np.full(self.n_acc, np.iinfo(np.int64).max, np.int64)
         hi = np.full(self.n_acc, -1, np.int64)
@@ -167,21 +193,35 @@ class HubHistory:
             np.maximum.at(hi, side, tile)
         lived = np.maximum(hi - lo + 1, 1)
         # A long history only: an account whose whole life is one fan is no business.
-        long = lived * window >= 2 * params.horizon_ms
+        long = lived * params.window_ms >= 2 * params.horizon_ms
         dense_out = _dense_tiles(tx.src, tile, self.n_acc, params.min_fan)
         dense_in = _dense_tiles(tx.dst, tile, self.n_acc, params.min_fan)
-        self.steady_out = np.where(long, dense_out / lived, 0.0)
-        self.steady_in = np.where(long, dense_in / lived, 0.0)
+        return np.where(long, dense_out / lived, 0.0), np.where(long, dense_in / lived, 0.0)
+
+    @cached_property
+    def peer_out(self) -> float:
         # Peers: what a busy ordinary account does — the PEER_QUANTILE of distinct
         # counterparties per window, over the (account, window) cells with any transfer.
-        self.peer_out = _peer(tx.src, tx.dst, tile, self.n_acc)
-        self.peer_in = _peer(tx.dst, tx.src, tile, self.n_acc)
-        # Cumulative amounts by (account, time) per direction; tx is in (source, time) order.
-        self.out_key = tx.src * self.span + (tx.ts - self.base)
-        self.out_cum = np.concatenate([[0.0], np.cumsum(tx.amount)])
+        return _peer(self.tx.src, self.tx.dst, self._tile, self.n_acc)
+
+    @cached_property
+    def peer_in(self) -> float:
+        return _peer(self.tx.dst, self.tx.src, self._tile, self.n_acc)
+
+    @cached_property
+    def _out_index(self) -> tuple[I64, F64]:
+        """Cumulative amounts by (account, time) departing; tx is in (source, time) order."""
+        tx = self.tx
+        key = tx.src * self.span + (tx.ts - self.base)
+        return key, np.concatenate([[0.0], np.cumsum(tx.amount)])
+
+    @cached_property
+    def _in_index(self) -> tuple[I64, F64]:
+        """Cumulative amounts by (account, time) arriving."""
+        tx = self.tx
         in_order = np.lexsort((tx.ts, tx.dst))
-        self.in_key = tx.dst[in_order] * self.span + (tx.ts[in_order] - self.base)
-        self.in_cum = np.concatenate([[0.0], np.cumsum(tx.amount[in_order])])
+        key = tx.dst[in_order] * self.span + (tx.ts[in_order] - self.base)
+        return key, np.concatenate([[0.0], np.cumsum(tx.amount[in_order])])
 
     def facts(self, hub: I64, members: list[I64], new_hub: B) -> tuple[F64, F64, I64]:
         """Per hub alert: fan excess, pass-through share (definitions above) and distinct
@@ -224,14 +264,17 @@ class HubHistory:
         # Slow fans are always judged against the peers too; fast ones only when the hub
         # has no earlier transfer in that direction, so its own usual is only the burst
         # spread over the scan (over 72 hours an account's own history is the sharper test).
-        peer = np.where(use_in, self.peer_in, self.peer_out)
-        before_in = np.searchsorted(self.in_key, at + (first - base)) - np.searchsorted(
-            self.in_key, at
-        )
-        before_out = np.searchsorted(self.out_key, at + (first - base)) - np.searchsorted(
-            self.out_key, at
-        )
+        (in_key, in_cum), (out_key, out_cum) = self._in_index, self._out_index
+        before_in = np.searchsorted(in_key, at + (first - base)) - np.searchsorted(in_key, at)
+        before_out = np.searchsorted(out_key, at + (first - base)) - np.searchsorted(out_key, at)
         history = np.where(use_in, before_in, before_out) > 0
+        own = history & ~self.peers_always
+        # The peers of a direction only when some alert is judged against them.
+        peer = np.where(
+            use_in,
+            self.peer_in if (use_in & ~own).any() else 0.0,
+            self.peer_out if (~use_in & ~own).any() else 0.0,
+        )
         # Watched before: an earlier transfer of the hub, or a scan that had watched it
         # (silent) for a round-trip horizon before the burst — a dormant old account that
         # suddenly pays a dozen strangers is the red flag. A hub the scan starts with has
@@ -240,7 +283,7 @@ class HubHistory:
         # 72-hour fans; a month of silence is one window for a slow fan, not a history).
         watched = first - self.t_lo >= max(self.params.horizon_ms, 10 * window)
         seen = (before_in + before_out > 0) | watched | new_hub
-        usual = np.where(history & ~self.peers_always, usual, np.maximum(usual, peer))
+        usual = np.where(own, usual, np.maximum(usual, peer))
         excess = np.where(seen, intensity / np.maximum(usual, 1.0), 0.0)
 
         def total(keys: I64, cum: F64) -> F64:
@@ -248,7 +291,7 @@ class HubHistory:
             b = np.searchsorted(keys, at + (last + window - base), "right")
             return np.asarray(cum[b] - cum[a], np.float64)
 
-        came, went = total(self.in_key, self.in_cum), total(self.out_key, self.out_cum)
+        came, went = total(in_key, in_cum), total(out_key, out_cum)
         # Uncapped: more leaving than came in is the account's own money (a shop settling
         # a week of takings), not this money passed on.
         passed = np.where(came > 0, went / np.maximum(came, 1e-9), 0.0)
@@ -262,12 +305,34 @@ class HubHistory:
         """Per hub: steady in that direction (a merchant's takings, a payroll; definition
         above): at least ``min_fan`` transfers in at least STEADY_SHARE of the windows
         of its own history."""
-        share = self.steady_in if inbound else self.steady_out
-        if len(share) == 0:
+        if len(self.tx) == 0:
             return np.zeros(len(hub), bool)
+        if "_steady" not in self.__dict__ and len(hub) <= _FEW_HUBS:
+            share = np.array([self._steady_of(int(h), inbound) for h in hub.tolist()])
+            return np.asarray(share >= STEADY_SHARE, bool).reshape(len(hub))
+        share = self._steady[1] if inbound else self._steady[0]
         return np.asarray(share[np.minimum(hub, len(share) - 1)] >= STEADY_SHARE, bool) & (
             hub < len(share)
         )
+
+    def _steady_of(self, hub: int, inbound: bool) -> float:
+        """:meth:`steady`'s share for one hub from its own transfers (the same numbers as
+        every account's at once, for the one or two hubs a verdict judges)."""
+        tx, tile, params = self.tx, self._tile, self.params
+        touching = tile[(tx.src == hub) | (tx.dst == hub)]
+        if len(touching) == 0:
+            return 0.0
+        lived = max(int(touching.max()) - int(touching.min()) + 1, 1)
+        if lived * params.window_ms < 2 * params.horizon_ms:
+            return 0.0
+        side = tile[tx.dst == hub] if inbound else tile[tx.src == hub]
+        dense = int((np.bincount(side) >= params.min_fan).sum()) if len(side) else 0
+        return float(np.int64(dense) / np.int64(lived))
+
+
+_FEW_HUBS = 8
+"""Up to this many hubs, :meth:`HubHistory.steady` reads their own transfers rather than
+building every account's history."""
 
 
 STEADY_SHARE = 0.5
@@ -293,7 +358,20 @@ def _peer(hub: I64, other: I64, bucket: I64, n_acc: int) -> float:
     # One integer per (cell, counterparty): 1-D uniques, far faster than rows.
     pairs = unique(cell * n_acc + other)
     distinct = np.diff(np.flatnonzero(np.diff(pairs // n_acc, prepend=-1, append=-1)))
-    return float(np.quantile(distinct, PEER_QUANTILE))
+    return quantile(distinct, PEER_QUANTILE)
+
+
+def quantile(values: I64, q: float) -> float:
+    """``np.quantile(values, q)`` (the default, linear method) to the last bit, without its
+    set-up (tens of microseconds, more than a verdict's whole fan): the two order
+    statistics around ``(n − 1) q``, interpolated as numpy's ``_lerp`` does."""
+    ranked = np.sort(values)
+    at = (len(ranked) - 1) * q
+    lo = math.floor(at)
+    gamma = at - lo
+    a, b = int(ranked[lo]), int(ranked[min(lo + 1, len(ranked) - 1)])
+    step = b - a
+    return float(b - step * (1 - gamma)) if gamma >= 0.5 else float(a + step * gamma)
 
 
 def _other_max(hub: I64, value: F64) -> F64:

@@ -269,9 +269,11 @@ def _assemble_columns(
         size = np.array([len(s) for s in sets], np.int64)
         ptr = np.zeros(n + 1, np.int64)
         np.cumsum(size, out=ptr[1:])
-        # Time order inside each set.
+        # Time order inside each set, ties by transfer: the order merging gives
+        # (merge.py), so an alert's transfers (and its id) do not depend on whether
+        # other alerts of the scan merged.
         grp = np.repeat(np.arange(n), size)
-        order = np.lexsort((tx.ts[flat], grp))
+        order = np.lexsort((tx.edge[flat], tx.ts[flat], grp))
         flat = flat[order]
         members.append(flat)
         sizes.append(size)
@@ -427,8 +429,11 @@ def _assemble_columns(
     trunc = np.concatenate(truncated) if truncated else np.zeros(0, bool)
     # Round trips made of payments ordinary for their payers: trade or friends settling up.
     layered = np.isin(typology, ["bipartite", "stack"])
-    ordinary, rare = payer_history(tx, flat, grp, n, params)
     structural = is_round | layered
+    # Only round trips and blocks read the payers' histories (a verdict's fans need none).
+    ordinary, rare = (
+        payer_history(tx, flat, grp, n, params) if structural.any() else (np.zeros(n), np.zeros(n))
+    )
     # Unusual sums are evidence for blocks only: a round trip already has its return home.
     ordinary, rare = np.where(structural, ordinary, 0.0), np.where(layered, rare, 0.0)
     facts: Columns = {

@@ -1,0 +1,270 @@
+"""The real-time verdict's patterns: the batch definitions, run only where they can hold one transfer.
+
+The verdict on a new transfer ``p`` reports the alerts that hold it, among those the batch
+definitions find on its neighbourhood (:mod:`.live`): ``score_pattern_columns(tx,
+find_patterns(tx, ctx, params), ctx, params)``, then the alerts with ``p``.
+:func:`focused_patterns` gives patterns that score to **the same alerts holding** ``p``
+(same transfers, facts, reasons and scores, in the same order) without running every
+detector on every transfer of the neighbourhood. It rests on three facts:
+
+* Alerts merge only within one typology (:mod:`.merge`), and scoring an alert reads only
+  its own transfers and what is computed over all of ``tx`` (a hub's history, routine
+  flows, payer histories), except that a hub's burst is judged against the hub's other
+  bursts of its kind. So a detector none of whose patterns can hold ``p`` may be left
+  out, and of a kept one only what can reach ``p``'s alerts is needed: all of it, or for
+  fans and structuring runs (whose patterns never share a transfer across hubs or payers)
+  the patterns of ``p``'s hub or payer.
+* A cheap necessary condition rules most detectors out (below); when it passes, the
+  detector runs as in the batch and is kept only if one of its patterns holds ``p``.
+* Fans and structuring runs of one hub (payer) are what the batch finds for it on the
+  hub's own transfers (the detectors group by hub first), and a transfer's routine flag
+  depends only on the transfers between its two accounts and the neighbourhood's first
+  time (:func:`.routine.regular_flows`).
+
+Necessary conditions, per detector, for a pattern to hold ``p`` (from ``src`` to
+``dst`` at time ``t``):
+
+* chain, scatter-gather: a hop link into or out of ``p``;
+* round trip: ``p`` not routine, and some account that money reached ``src`` from within
+  the round-trip horizon before ``t`` (by transfers each later than the one before, at most
+  ``cycle_max_hops`` of them; ``src`` itself included) is home to one that money can
+  reach from ``dst`` after ``t`` the same way (``dst`` included) — a round trip through
+  ``p`` closes such a loop;
+* fast fan-in (fan-out): ``min_fan`` transfers into ``dst`` (out of ``src``) within a
+  window either side of ``t``; slow: ``p`` not routine, and ``min_fan`` non-routine ones
+  within the slow window; a gather-scatter needs ``p`` in a fast fan;
+* structuring: ``p``'s amount in the band, between two holders;
+* bipartite block, stack: ``p`` not routine, both accounts with at most
+  ``block_max_degree`` counterparties, ``src`` paying two accounts or more, and another
+  account paid by two of ``dst``'s payers (co-funded).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from relgraph.analytics.layering.batch import Patterns, _mapped
+from relgraph.analytics.layering.blocks import blocks
+from relgraph.analytics.layering.detectors import (
+    _Bursts,
+    _fan_bursts,
+    _gather_scatter,
+    _scatter_gather,
+)
+from relgraph.analytics.layering.hops import _Chains, _links, _starts, _Tx, _walk
+from relgraph.analytics.layering.params import I64, B, LayeringParams
+from relgraph.analytics.layering.roundtrip import _RoundTrips, home_groups, round_trips
+from relgraph.analytics.layering.routine import (
+    in_band,
+    regular_flows,
+    slow_params,
+    structuring_runs,
+)
+from relgraph.analytics.layering.scoring import _Context, _same_holder, routine_transfers
+from relgraph.analytics.layering.sets import isin, unique
+
+_NO_BURSTS = _Bursts([], np.zeros(0, np.int64))
+
+
+def focused_patterns(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> Patterns | None:
+    """Patterns among ``tx`` that score to the alerts holding position ``p`` exactly as all
+    of :func:`.batch.find_patterns` would (module docstring); None when no pattern holds
+    ``p``. Patterns of a typology that cannot hold ``p`` are left out."""
+    src, dst = int(tx.src[p]), int(tx.dst[p])
+    t_min = int(tx.ts.min())
+    # The transfers of p's two accounts: every pair between them and a third is whole here.
+    near = np.flatnonzero((tx.src == src) | (tx.dst == src) | (tx.src == dst) | (tx.dst == dst))
+    regular = np.zeros(len(tx), bool)
+    regular[near] = regular_flows(tx.take(near), ctx.opened, params, t_min)
+    routine = np.zeros(len(tx), bool)  # on ``near`` only, unless all are needed below
+    routine[near] = routine_transfers(tx.take(near), ctx, params, regular[near])
+    free = not bool(routine[p])
+
+    linked = _hop_linked(tx, params, p)
+    trip_may = free and _may_close_loop(tx, ctx, params, p)
+    block_may = free and _may_be_block(tx, near, routine, params, p)
+
+    in_rows = near[tx.dst[near] == dst]
+    out_rows = near[tx.src[near] == src]
+    fans = {"fan_in": _NO_BURSTS, "fan_out": _NO_BURSTS}
+    fans |= {"slow_fan_in": _NO_BURSTS, "slow_fan_out": _NO_BURSTS}
+    fast_holding: dict[str, _Bursts] = {}
+    for name, rows, inbound in (("fan_in", in_rows, True), ("fan_out", out_rows, False)):
+        fast, slow = _hub_fans(tx, rows, routine, params, inbound, free, p)
+        if _bursts_hold(fast, p) or _bursts_hold(slow, p):
+            fans[name], fans[f"slow_{name}"] = fast, slow
+        if _bursts_hold(fast, p):
+            fast_holding[name] = fast
+
+    gather: list[I64] = []
+    full = linked or trip_may or block_may
+    if fast_holding:
+        gather = _local_gather(tx, near, fast_holding, params, src, dst)
+        if _sets_hold(gather, p):
+            # Gather-scatters of other hubs may share transfers with p's: all of them.
+            gather = _gather_scatter(
+                tx, _fan_bursts(tx, params, True), _fan_bursts(tx, params, False), params
+            )
+            full = True
+        else:
+            gather = []
+
+    if full:
+        regular = regular_flows(tx, ctx.opened, params)
+        routine = routine_transfers(tx, ctx, params, regular)
+
+    chains = _Chains({}, {})
+    trips = _RoundTrips({}, 0)
+    scatter: list[I64] = []
+    if linked or trip_may:
+        trips = round_trips(tx, ctx, params, routine) if trip_may else trips
+        in_trip = any((paths == p).any() for paths in trips.paths.values())
+        if linked or in_trip:
+            links = _links(tx, params)
+            chains = _walk(tx, links, _starts(links, len(tx)), params)
+            scatter = _scatter_gather(tx, links, params) if linked else []
+        in_chain = any((paths == p).any() for paths in chains.paths.values())
+        if in_trip or in_chain:
+            # Chains typed ``cycle`` merge with round trips: both kept whole, as the batch.
+            if linked and not trip_may:
+                trips = round_trips(tx, ctx, params, routine)
+        else:
+            chains, trips = _Chains({}, {}), _RoundTrips({}, 0)
+        scatter = scatter if _sets_hold(scatter, p) else []
+
+    runs: list[I64] = []
+    if in_band(tx.amount[p : p + 1], params)[0]:
+        # tx is in (source, time) order: the payer's transfers are one slice.
+        mine = np.arange(*np.searchsorted(tx.src, [src, src + 1]), dtype=np.int64)
+        sub = tx.take(mine)
+        runs = [mine[r] for r in structuring_runs(sub, params, _same_holder(ctx, sub.src, sub.dst))]
+        runs = runs if _sets_hold(runs, p) else []
+
+    layers: dict[str, list[I64]] = {"bipartite": [], "stack": []}
+    if block_may:
+        bipartite, stacks = blocks(tx, routine, params)
+        layers = {
+            "bipartite": bipartite if _sets_hold(bipartite, p) else [],
+            "stack": stacks if _sets_hold(stacks, p) else [],
+        }
+    found = Patterns(chains, scatter, gather, fans, regular, trips, runs, layers)
+    return found if found.holds(p) else None
+
+
+def _sets_hold(sets: list[I64], p: int) -> bool:
+    return any((members == p).any() for members in sets)
+
+
+def _bursts_hold(bursts: _Bursts, p: int) -> bool:
+    return _sets_hold(bursts.members, p)
+
+
+def _hop_linked(tx: _Tx, params: LayeringParams, p: int) -> bool:
+    """Whether a hop link (:func:`.hops._links`) enters or leaves ``p``."""
+    t, w, amount = int(tx.ts[p]), params.window_ms, tx.amount
+    into = np.flatnonzero((tx.dst == tx.src[p]) & (tx.ts < t) & (tx.ts >= t - w))
+    out = np.flatnonzero((tx.src == tx.dst[p]) & (tx.ts > t) & (tx.ts <= t + w))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # The same quotient as _links (successor over predecessor), so the same verdict.
+        shares = np.concatenate([amount[p] / amount[into], amount[out] / amount[p]])
+    return bool(((shares >= params.min_pass_share) & (shares <= params.max_pass_share)).any())
+
+
+def _hub_fans(
+    tx: _Tx, rows: I64, routine: B, params: LayeringParams, inbound: bool, free: bool, p: int
+) -> tuple[_Bursts, _Bursts]:
+    """The fast and slow bursts of one hub (``rows``: its transfers in that direction), or
+    none of a scale where the window around ``p`` cannot hold ``min_fan`` of them."""
+    ts, t = tx.ts[rows], int(tx.ts[p])
+    w, slow = params.window_ms, slow_params(params)
+    fast_may = int(((ts >= t - w) & (ts <= t + w)).sum()) >= params.min_fan
+    kept = rows[~routine[rows]]
+    sw = slow.window_ms
+    slow_ts = tx.ts[kept]
+    slow_may = free and int(((slow_ts >= t - sw) & (slow_ts <= t + sw)).sum()) >= params.min_fan
+    fast = _mapped(_fan_bursts(tx.take(rows), params, inbound), rows) if fast_may else None
+    slow_bursts = _mapped(_fan_bursts(tx.take(kept), slow, inbound), kept) if slow_may else None
+    # Either scale holding the transfer needs the other whole (their pieces merge).
+    if fast is not None and _bursts_hold(fast, p) and slow_bursts is None:
+        slow_bursts = _mapped(_fan_bursts(tx.take(kept), slow, inbound), kept)
+    if slow_bursts is not None and _bursts_hold(slow_bursts, p) and fast is None:
+        fast = _mapped(_fan_bursts(tx.take(rows), params, inbound), rows)
+    return fast or _NO_BURSTS, slow_bursts or _NO_BURSTS
+
+
+def _local_gather(
+    tx: _Tx, near: I64, holding: dict[str, _Bursts], params: LayeringParams, src: int, dst: int
+) -> list[I64]:
+    """Gather-scatters at ``p``'s two accounts from their own fast bursts."""
+    out: list[I64] = []
+    if "fan_in" in holding:  # p arrives at dst: dst's fan-in, then its fan-out
+        rows = near[tx.src[near] == dst]
+        fan_out = _mapped(_fan_bursts(tx.take(rows), params, False), rows)
+        out += _gather_scatter(tx, holding["fan_in"], fan_out, params)
+    if "fan_out" in holding:  # p leaves src: src's fan-in, then its fan-out
+        rows = near[tx.dst[near] == src]
+        fan_in = _mapped(_fan_bursts(tx.take(rows), params, True), rows)
+        out += _gather_scatter(tx, fan_in, holding["fan_out"], params)
+    return out
+
+
+def _may_close_loop(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> bool:
+    """The round-trip condition of the module docstring: money that reached ``src`` can
+    come back home to its sender after ``p`` (time-respecting, within the horizon)."""
+    t, horizon = int(tx.ts[p]), params.horizon_ms
+    n_acc = len(ctx.person)
+    group, network = home_groups(ctx, n_acc)
+    near = (tx.ts >= t - horizon) & (tx.ts <= t + horizon)
+    hops = params.cycle_max_hops - 1
+    far = np.iinfo(np.int64).max
+    # Forward: the earliest time money leaving p can be at each account.
+    early = np.full(n_acc, far, np.int64)
+    early[tx.dst[p]] = t
+    after = np.flatnonzero(near & (tx.ts > t))
+    for _ in range(hops):
+        go = after[tx.ts[after] > early[tx.src[after]]]
+        nxt = early.copy()
+        np.minimum.at(nxt, tx.dst[go], tx.ts[go])
+        if np.array_equal(nxt, early):
+            break
+        early = nxt
+    # Backward: the latest time money can leave each account and still reach src before t.
+    late = np.full(n_acc, -far, np.int64)
+    late[tx.src[p]] = t
+    before = np.flatnonzero(near & (tx.ts < t))
+    for _ in range(hops):
+        go = before[tx.ts[before] < late[tx.dst[before]]]
+        nxt = late.copy()
+        np.maximum.at(nxt, tx.src[go], tx.ts[go])
+        if np.array_equal(nxt, late):
+            break
+        late = nxt
+    forth, back = early < far, late > -far
+    if np.intersect1d(group[back], group[forth]).size:
+        return True
+    nets_back, nets_forth = network[back], network[forth]
+    return bool(np.intersect1d(nets_back[nets_back >= 0], nets_forth[nets_forth >= 0]).size)
+
+
+def _may_be_block(tx: _Tx, near: I64, routine: B, params: LayeringParams, p: int) -> bool:
+    """The block condition of the module docstring (degrees as :func:`.blocks.blocks`
+    counts them: distinct counterparties out plus distinct counterparties in)."""
+    src, dst = int(tx.src[p]), int(tx.dst[p])
+
+    def degree(a: int) -> tuple[int, int]:
+        outs = np.unique(tx.dst[near[tx.src[near] == a]])
+        ins = np.unique(tx.src[near[tx.dst[near] == a]])
+        return len(outs), len(ins)
+
+    src_out, src_in = degree(src)
+    if src_out < 2 or src_out + src_in > params.block_max_degree:
+        return False
+    dst_out, dst_in = degree(dst)
+    if dst_in < 2 or dst_out + dst_in > params.block_max_degree:
+        return False
+    # dst is co-funded: another account was paid by two of dst's payers.
+    payers = unique(tx.src[near[tx.dst[near] == dst]])
+    theirs = np.flatnonzero(isin(tx.src, payers) & (tx.dst != dst))
+    width = int(tx.src.max(initial=0)) + 1
+    receivers = unique(tx.dst[theirs] * width + tx.src[theirs]) // width
+    return bool(len(receivers) > 1 and (receivers[1:] == receivers[:-1]).any())
