@@ -12,15 +12,9 @@ import logging
 
 import pandas as pd
 
-from relgraph.ingest.linkage import (
-    LinkageParams,
-    _linker,
-    _predict,
-    _prepare,
-    person_frequencies,
-    resolve,
-    settings,
-)
+from relgraph.ingest.linkage import LinkageParams, _predict, _prepare, resolve
+from relgraph.ingest.linkage_columns import person_frequencies
+from relgraph.ingest.linkage_training import _linker, settings
 
 DAY_MS = 86_400_000
 

@@ -58,7 +58,6 @@ import json
 import logging
 import time
 from dataclasses import dataclass, fields
-from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
@@ -82,14 +81,15 @@ from relgraph.ingest.linkage_columns import (
     _FIRST_NUMBERS_CN,
     _LAST_NUMBER,
     _LAST_NUMBERS_CN,
+    _address_numbers,
     _address_part,
     _hanzi,
     _latin,
     _popular_to_null,
-    _tf_columns,
     name_keys,
-    person_frequencies,
 )
+from relgraph.ingest.linkage_training import _linker as _linker
+from relgraph.ingest.linkage_training import _train, _without_frequencies, settings
 from relgraph.ingest.person_ids import PersonIdKey
 
 __all__ = [
@@ -104,17 +104,12 @@ __all__ = [
     "valid_id_numbers",
 ]
 
-SETTINGS_FILE: Final = "linkage_settings.json"
 MODEL_PREFIX: Final = "linkage-model"
 MIN_TRAINING_RECORDS: Final = 1000
 """Below this many records EM has too little to learn from: the shipped ``m``/``u`` serve."""
 DECISION: Final = "decision"
 NAME_PART_SIMILAR: Final = 1
 """The name level just above ELSE in the settings: one part of two Latin names alike."""
-U_PAIRS: Final = 3e5
-"""Random pairs ``u`` is estimated from (Splink stops early once every level is seen)."""
-EM_PAIRS: Final = 3e5
-"""Blocked pairs each EM pass samples: enough for a dozen parameters, bounded in time."""
 
 log = logging.getLogger(__name__)
 
@@ -171,13 +166,6 @@ class Resolution:
     """Per record the reason its id number is no evidence (``id_numbers.PROBLEMS``) or None."""
 
 
-def settings() -> dict[str, Any]:
-    """The shipped Splink settings dictionary (a fresh copy)."""
-    text = resources.files("relgraph.ingest").joinpath(SETTINGS_FILE).read_text("utf-8")
-    loaded: dict[str, Any] = json.loads(text)
-    return loaded
-
-
 def model_path(data_dir: Path) -> Path:
     """Where a model trained with the shipped settings is kept: a settings change is a new file."""
     text = json.dumps(settings(), sort_keys=True).encode("utf-8")
@@ -230,52 +218,12 @@ def _prepare(records: pd.DataFrame, params: LinkageParams) -> tuple[pd.DataFrame
             "address_end": _address_part(address, _LAST_NUMBER)
             .where(~_hanzi(address), _address_part(address, _LAST_NUMBERS_CN))
             .to_numpy(object),
+            "address_numbers": _address_numbers(address).to_numpy(object),
         }
     )
     for column in frame.columns[1:]:
         frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     return frame, problems
-
-
-def _linker(frame: pd.DataFrame, model: dict[str, Any]) -> Any:
-    from splink import DuckDBAPI, Linker
-
-    db = DuckDBAPI()
-    table = db.register(
-        pa.Table.from_pandas(frame, preserve_index=False), dataset_display_name="records"
-    )
-    linker = Linker(table, model, log_level=logging.WARNING)
-    for column in _tf_columns(model):
-        lookup = person_frequencies(frame, column)
-        linker.table_management.register_term_frequency_lookup(
-            db.register(pa.Table.from_pandas(lookup, preserve_index=False)), column
-        )
-    return linker
-
-
-def _train(frame: pd.DataFrame) -> dict[str, Any]:
-    """A model trained on ``frame`` without labels (see the module docstring)."""
-    from splink import block_on
-
-    linker = _linker(frame, settings())
-    training = linker.training
-    training.estimate_probability_two_random_records_match(
-        [block_on("id_number"), block_on("name_key", "birth_date")], recall=0.7
-    )
-    clock = time.perf_counter()
-    training.estimate_u_using_random_sampling(max_pairs=U_PAIRS, seed=1)
-    log.info("u by random sampling: %.1f s", time.perf_counter() - clock)
-    for rule in (block_on("name_key"), block_on("birth_date")):  # m of each other
-        clock = time.perf_counter()
-        try:
-            training.estimate_parameters_using_expectation_maximisation(
-                rule, max_pairs=EM_PAIRS, record_sample_proportion=1.0
-            )
-            log.info("EM on %s: %.1f s", rule, time.perf_counter() - clock)
-        except Exception as exc:
-            log.warning("EM on %s skipped: %s", rule, exc)
-    model: dict[str, Any] = linker.misc.save_model_to_json()
-    return model
 
 
 def _model(
@@ -295,16 +243,6 @@ def _model(
         tmp.write_text(json.dumps(model, indent=1, ensure_ascii=False), "utf-8")
         tmp.replace(path)
     return model, "em", None if path is None else str(path)
-
-
-def _without_frequencies(model: dict[str, Any]) -> dict[str, Any]:
-    """``model`` without term-frequency adjustment: a handful of records says nothing about
-    how common a name is (two of four records named 张伟 would make it the commonest name)."""
-    for comparison in model["comparisons"]:
-        for level in comparison["comparison_levels"]:
-            level.pop("tf_adjustment_column", None)
-            level.pop("tf_adjustment_weight", None)
-    return model
 
 
 def _levels(model: dict[str, Any]) -> list[tuple[str, dict[int, str]]]:
@@ -392,7 +330,8 @@ def resolve(
         pairs = pd.concat([pairs, more], ignore_index=True)
     a = pairs["unique_id_l"].to_numpy(np.int64)
     b = pairs["unique_id_r"].to_numpy(np.int64)
-    p, match, compatible = _decide(pairs, params, cid, different, a, b)
+    chance = float(model["probability_two_random_records_match"])
+    p, match, compatible = _decide(pairs, params, cid, different, a, b, chance)
     label = _clusters(n, a, b, p, match, compatible)
 
     inside = np.flatnonzero(match & (label[a] == label[b]))
@@ -407,7 +346,6 @@ def resolve(
     # The waterfall is written only for pairs someone reads: each record's best match and
     # the review band (a JSON text per scored pair would cost more than the scoring).
     shown = np.union1d(rows[first], np.flatnonzero(review))
-    chance = float(model["probability_two_random_records_match"])
     evidence = np.full(len(pairs), None, dtype=object)
     evidence[shown] = _evidence(
         pairs.iloc[shown], _levels(model), float(np.log2(chance / (1 - chance)))
@@ -506,8 +444,17 @@ def _decide(
     different: frozenset[Pair],
     a: npt.NDArray[np.int64],
     b: npt.NDArray[np.int64],
+    chance: float = 0.0,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """Per pair: score after the hard rules, whether it is a match, whether compatible."""
+    """Per pair: score after the hard rules, whether it is a match, whether compatible.
+
+    Compatible: a reviewer said SAME, or no hard rule and no DIFFERENT decision stands
+    against the pair and its evidence does not speak against one person (the score is at
+    least the prior ``chance``: a Bayes factor of one or more). A cluster grows only
+    through pairs that are compatible with every record of it; two records of one person
+    that share little directly (one with a replaced given name, one with a rewritten
+    birth date) are compatible, two strangers that disagree are not.
+    """
     p = pairs["match_probability"].to_numpy(np.float64).copy()
     gamma_id = pairs["gamma_id_number"].fillna(-1).to_numpy(np.int64)
     # Levels count down from the strongest; the last (0) is the ELSE level of each comparison.
@@ -538,7 +485,7 @@ def _decide(
     # apart): without that, spouses on one address and phone would pass.
     weak_name = name_else | (name_part & (gamma_birth < 1))
     match = (p >= params.threshold) & ~blocked & (~weak_name | (gamma_id == 1) | decided)
-    compatible = ((p >= params.review) | decided) & ~blocked
+    compatible = ((p >= chance) & (p > 0) | decided) & ~blocked
     return p, match, compatible
 
 
