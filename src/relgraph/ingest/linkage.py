@@ -187,6 +187,7 @@ def _prepare(records: pd.DataFrame, params: LinkageParams) -> tuple[pd.DataFrame
     key, flat = name_keys(name)
     tokens = key.str.split(" ")
     address = _popular_to_null(records["address_norm"].astype(object), params.max_block)
+    numbers = _address_numbers(address)
     frame = pd.DataFrame(
         {
             "unique_id": np.arange(n, dtype=np.int64),
@@ -218,7 +219,8 @@ def _prepare(records: pd.DataFrame, params: LinkageParams) -> tuple[pd.DataFrame
             "address_end": _address_part(address, _LAST_NUMBER)
             .where(~_hanzi(address), _address_part(address, _LAST_NUMBERS_CN))
             .to_numpy(object),
-            "address_numbers": _address_numbers(address).to_numpy(object),
+            "address_numbers": numbers.to_numpy(object),
+            "address_numbers_key": _popular_to_null(numbers, params.max_block).to_numpy(object),
         }
     )
     for column in frame.columns[1:]:
