@@ -17,13 +17,17 @@ a bank needs on top of its scores.
    otherwise, tokens sorted (``ZHANG WEI`` and ``WEI ZHANG`` → ``wei zhang``), computed once
    per distinct name. Phones, e-mails and addresses shared by more than ``max_block``
    records (a bank hotline, a branch address) are no identifier and are nulled.
-3. **Training without labels.** ``probability_two_random_records_match`` from
-   deterministic rules (same valid id; same name and birth date), ``u`` by random
-   sampling, then ``m`` by EM once per blocking rule (name, then birth date). Where valid
-   id numbers exist they *check* the model: the share of pairs with two valid ids where
-   the model agrees with them is reported (:class:`Training`). The trained model is saved
-   in the data directory (``linkage-model-<settings hash>.json``) and reused by later
-   loads; it is retrained on request (``relgraph load --retrain-linkage``) or when absent.
+3. **Training without labels** (:mod:`relgraph.ingest.linkage_training`).
+   ``probability_two_random_records_match`` from deterministic rules (same valid id;
+   same name and birth date), ``u`` by random sampling, then ``m`` by EM once per
+   blocking rule (name, then birth date). Two corrections to what Splink estimates: the
+   chance of a match is recounted with the recall of the deterministic rules the trained
+   ``m`` imply (not an assumed one), and ``u`` is freed of the true matches among the
+   random pairs. Where valid id numbers exist they *check* the model: the share of pairs
+   with two valid ids where the model agrees with them is reported (:class:`Training`).
+   The trained model is saved in the data directory (``linkage-model-<settings
+   hash>.json``) and reused by later loads; it is retrained on request (``relgraph load
+   --retrain-linkage``) or when absent.
 4. **Hard rules on the scores.** Same valid id number: one person. Two different valid
    id numbers: never one person by the model. A pair whose names share nothing never
    merges (it may be a possible duplicate), and one whose names and birth dates both
@@ -31,8 +35,9 @@ a bank needs on top of its scores.
    child's phone). Otherwise a pair at or above ``threshold`` is a match; from ``review`` up to the
    threshold it is a *possible duplicate*, kept for review, not merged.
 5. **Clusters without chaining.** A cluster absorbs another only when every record of one
-   is compatible with every record of the other (scored at least ``review`` and no hard
-   rule against them): pairs inside a tentative cluster that blocking did not generate are
+   is compatible with every record of the other (no hard rule or decision against them,
+   and evidence that does not speak against one person: a score at least the prior
+   chance of a match): pairs inside a tentative cluster that blocking did not generate are
    scored by Splink in a second pass, so A~B and B~C never merge A and C when A and C
    disagree.
 6. **Stable ids.** A person with a valid id number is ``P`` + a keyed HMAC of it
