@@ -295,3 +295,26 @@ def test_a_record_joins_through_a_pair_whose_evidence_is_weak_but_not_against() 
     )
     result = resolve(records)
     assert len(set(result.person_id)) == 1
+
+
+def _name_level(a: str, b: str) -> str:
+    """The name level Splink puts two records in (same birth date and phone)."""
+    from relgraph.ingest.linkage import _levels
+
+    records = _frame([("a", a, 4000, "13800000000", None), ("b", b, 4000, "13800000000", None)])
+    frame, _ = _prepare(records, LinkageParams())
+    pairs = _predict(_linker(frame, settings()))
+    labels = dict(_levels(settings()))["name"]
+    return labels[int(pairs["gamma_name"].iloc[0])]
+
+
+def test_two_hanzi_names_are_alike_only_when_they_sound_the_same() -> None:
+    # 张 zhang and 庄 zhuang: different characters, different sounds, different surnames;
+    # their pinyin letters are alike, which says nothing.
+    assert _name_level("张伟", "庄伟") == "one name part the same"
+    # 伟 and 玮 are both wei: a homophone, the commonest typo of a typed hanzi name,
+    # weaker evidence than one name written in two scripts.
+    assert _name_level("张伟", "张玮") == "same pinyin, other characters"
+    assert _name_level("张伟", "ZHANG WEI") == "same name in pinyin"
+    # Letters mistyped in a Latin name stay alike.
+    assert _name_level("ZHANG WEI", "ZHANG WIE") == "similar name"
