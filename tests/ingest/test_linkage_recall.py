@@ -318,3 +318,22 @@ def test_two_hanzi_names_are_alike_only_when_they_sound_the_same() -> None:
     assert _name_level("张伟", "ZHANG WEI") == "same name in pinyin"
     # Letters mistyped in a Latin name stay alike.
     assert _name_level("ZHANG WEI", "ZHANG WIE") == "similar name"
+
+
+def test_a_childs_card_on_the_parents_phone_and_flat_is_not_the_parent() -> None:
+    # The parent's core record, and a card record of a child whose name shares only the
+    # surname, with no birth date: one phone, one flat. A shared phone is what relatives
+    # share; it does not make the two one person.
+    flat = "广东省深圳市南山区滨江路138号东方明珠苑17栋1单元703室"
+    records = _frame(
+        [
+            ("parent", "张静琳", -5000, "18856241446", flat),
+            ("child", "ZHANG ZILI", None, "18856241446", flat),
+        ]
+    )
+    result = resolve(records)
+    assert result.person_id[0] != result.person_id[1]
+    # The same two records with the same given name are one person written in two scripts.
+    records.loc[1, "name_norm"] = "ZHANG JINGLIN"
+    result = resolve(records)
+    assert result.person_id[0] == result.person_id[1]

@@ -32,7 +32,8 @@ a bank needs on top of its scores.
    id numbers: never one person by the model. A pair whose names share nothing never
    merges (it may be a possible duplicate), and one whose names and birth dates both
    clearly differ is not even that, whatever else it shares (a parent's account on a
-   child's phone). Otherwise a pair at or above ``threshold`` is a match; from ``review`` up to the
+   child's phone). A shared phone or e-mail counts for nothing between records whose names
+   agree in one part at most and whose birth dates are not the same (likely relatives). Otherwise a pair at or above ``threshold`` is a match; from ``review`` up to the
    threshold it is a *possible duplicate*, kept for review, not merged.
 5. **Clusters without chaining.** A cluster absorbs another only when every record of one
    is compatible with every record of the other (no hard rule or decision against them,
@@ -115,6 +116,12 @@ MIN_TRAINING_RECORDS: Final = 1000
 DECISION: Final = "decision"
 NAME_PART_SIMILAR: Final = 1
 """The name level just above ELSE in the settings: one part of two Latin names alike."""
+NAME_SOMEWHAT_SIMILAR: Final = 3
+"""The name level above the two one-part levels: names somewhat alike as a whole."""
+BIRTH_SAME: Final = 2
+"""The birth-date level of one date (above one typo apart and ELSE)."""
+CONTACTS: Final = ("phone", "email")
+"""Comparisons whose agreement a family shares as often as a person does."""
 
 log = logging.getLogger(__name__)
 
@@ -466,11 +473,12 @@ def _decide(
     gamma_id = pairs["gamma_id_number"].fillna(-1).to_numpy(np.int64)
     # Levels count down from the strongest; the last (0) is the ELSE level of each comparison.
     gamma_name = pairs["gamma_name"].fillna(-1).to_numpy(np.int64)
+    gamma_birth = pairs["gamma_birth_date"].fillna(-1).to_numpy(np.int64)
+    p = _without_shared_contacts(pairs, p, gamma_name, gamma_birth)
     name_else = gamma_name == 0
     # Level 1: only a part of two Latin names alike (``prideaux`` / ``prieaux``), the rest
     # different — a typo plus a replaced given name, or two relatives' names.
     name_part = gamma_name == NAME_PART_SIMILAR
-    gamma_birth = pairs["gamma_birth_date"].fillna(-1).to_numpy(np.int64)
     birth_else = gamma_birth == 0
     decided = pairs["decided"].to_numpy(bool)
     p = np.where(gamma_id == 1, 1.0, p)
@@ -494,6 +502,42 @@ def _decide(
     match = (p >= params.threshold) & ~blocked & (~weak_name | (gamma_id == 1) | decided)
     compatible = ((p >= chance) & (p > 0) | decided) & ~blocked
     return p, match, compatible
+
+
+def _without_shared_contacts(
+    pairs: pd.DataFrame,
+    p: npt.NDArray[np.float64],
+    gamma_name: npt.NDArray[np.int64],
+    gamma_birth: npt.NDArray[np.int64],
+) -> npt.NDArray[np.float64]:
+    """``p`` with a shared phone or e-mail counting for nothing between likely relatives.
+
+    A parent's account is registered on a child's mobile, an elderly parent gives the
+    child's number, a family shares one e-mail: between records whose names agree in one
+    part at most (a surname, or names only somewhat alike) and whose birth dates are not
+    the same (different or unknown), a shared contact is what relatives share, and the
+    model, which takes it as independent of the shared surname and address, would count
+    it twice over. Its match weight is taken out of the pair's score; the waterfall still
+    shows it.
+    """
+    if "match_weight" not in pairs:
+        return p
+    relatives = (gamma_name >= 0) & (gamma_name <= NAME_SOMEWHAT_SIMILAR)
+    relatives &= gamma_birth != BIRTH_SAME
+    if not relatives.any():
+        return p
+    weight = pairs["match_weight"].fillna(0.0).to_numpy(np.float64).copy()
+    for name in CONTACTS:
+        if f"gamma_{name}" not in pairs:
+            continue
+        agree = relatives & (pairs[f"gamma_{name}"].fillna(-1).to_numpy(np.int64) >= 1)
+        contact = pairs[f"mw_{name}"].fillna(0.0).to_numpy(np.float64)
+        if f"mw_tf_adj_{name}" in pairs:
+            contact = contact + pairs[f"mw_tf_adj_{name}"].fillna(0.0).to_numpy(np.float64)
+        weight -= np.where(agree, np.maximum(contact, 0.0), 0.0)
+    rescored = 1.0 / (1.0 + np.exp2(-np.clip(weight, -60.0, 60.0)))
+    scored = pairs["match_weight"].notna().to_numpy(bool)
+    return np.where(relatives & scored, rescored, p)
 
 
 def _evidence(
