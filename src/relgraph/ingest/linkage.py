@@ -32,8 +32,9 @@ a bank needs on top of its scores.
    id numbers: never one person by the model. A pair whose names share nothing never
    merges (it may be a possible duplicate), and one whose names and birth dates both
    clearly differ is not even that, whatever else it shares (a parent's account on a
-   child's phone). A shared phone or e-mail counts for nothing between records whose names
-   agree in one part at most and whose birth dates are not the same (likely relatives). Otherwise a pair at or above ``threshold`` is a match; from ``review`` up to the
+   child's phone). A shared phone or e-mail does not count towards a match between records
+   whose names agree in one part at most and whose birth dates are not the same (likely
+   relatives); such a pair may still be a possible duplicate. Otherwise a pair at or above ``threshold`` is a match; from ``review`` up to the
    threshold it is a *possible duplicate*, kept for review, not merged.
 5. **Clusters without chaining.** A cluster absorbs another only when every record of one
    is compatible with every record of the other (no hard rule or decision against them,
@@ -474,7 +475,6 @@ def _decide(
     # Levels count down from the strongest; the last (0) is the ELSE level of each comparison.
     gamma_name = pairs["gamma_name"].fillna(-1).to_numpy(np.int64)
     gamma_birth = pairs["gamma_birth_date"].fillna(-1).to_numpy(np.int64)
-    p = _without_shared_contacts(pairs, p, gamma_name, gamma_birth)
     name_else = gamma_name == 0
     # Level 1: only a part of two Latin names alike (``prideaux`` / ``prieaux``), the rest
     # different — a typo plus a replaced given name, or two relatives' names.
@@ -499,7 +499,13 @@ def _decide(
     # Names alike in one part only merge when the birth dates agree too (same, or one typo
     # apart): without that, spouses on one address and phone would pass.
     weak_name = name_else | (name_part & (gamma_birth < 1))
-    match = (p >= params.threshold) & ~blocked & (~weak_name | (gamma_id == 1) | decided)
+    # Between likely relatives a shared phone or e-mail does not count towards a match;
+    # the pair keeps its score and may still be a possible duplicate for a reviewer.
+    plain = (gamma_id != 1) & ~decided & (p > 0)
+    p_match = np.where(
+        plain, np.minimum(p, _without_shared_contacts(pairs, p, gamma_name, gamma_birth)), p
+    )
+    match = (p_match >= params.threshold) & ~blocked & (~weak_name | (gamma_id == 1) | decided)
     compatible = ((p >= chance) & (p > 0) | decided) & ~blocked
     return p, match, compatible
 
@@ -510,15 +516,16 @@ def _without_shared_contacts(
     gamma_name: npt.NDArray[np.int64],
     gamma_birth: npt.NDArray[np.int64],
 ) -> npt.NDArray[np.float64]:
-    """``p`` with a shared phone or e-mail counting for nothing between likely relatives.
+    """``p`` with a shared phone or e-mail counting for nothing between likely relatives
+    (the score a match is decided on).
 
     A parent's account is registered on a child's mobile, an elderly parent gives the
     child's number, a family shares one e-mail: between records whose names agree in one
     part at most (a surname, or names only somewhat alike) and whose birth dates are not
     the same (different or unknown), a shared contact is what relatives share, and the
     model, which takes it as independent of the shared surname and address, would count
-    it twice over. Its match weight is taken out of the pair's score; the waterfall still
-    shows it.
+    it twice over. Its match weight is taken out of the score the match is decided on; the
+    pair's own score and waterfall still show it.
     """
     if "match_weight" not in pairs:
         return p
