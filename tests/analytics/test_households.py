@@ -143,7 +143,7 @@ def _homes_bank(tmp_path: Path) -> Projection:
         resident("CHEN1", "Chen Gang", "2 Birch Rd"),
         resident("CHEN2", "Chen Yu", "2 Birch Rd"),
         resident("LIU", "Liu Fang", "2 Birch Rd"),
-        # A family home with two more residents: the bank cannot tell which is family.
+        # A family home with two more residents, each otherwise alone: both join it.
         resident("ZHANG1", "Zhang Hua", "4 Birch Rd"),
         resident("ZHANG2", "Zhang Min", "4 Birch Rd"),
         resident("MA", "Ma Lin", "4 Birch Rd"),
@@ -167,14 +167,12 @@ def _homes_bank(tmp_path: Path) -> Projection:
 
 
 @IMPLEMENTATIONS
-def test_the_one_other_resident_of_a_family_home_joins_it(
-    tmp_path: Path, labeller: Labeller
-) -> None:
+def test_the_other_residents_of_a_family_home_join_it(tmp_path: Path, labeller: Labeller) -> None:
     projection = _homes_bank(tmp_path)
-    alone = {frozenset({c}) for c in ("MA", "HU", "TAO", "XU")}
+    alone = {frozenset({c}) for c in ("TAO", "XU")}
     assert groups_of(projection, labeller(projection, HouseholdParams())) == {
         frozenset({"CHEN1", "CHEN2", "LIU"}),
-        frozenset({"ZHANG1", "ZHANG2"}),
+        frozenset({"ZHANG1", "ZHANG2", "MA", "HU"}),
         frozenset({"FU1", "FU2"}),
         frozenset({"PAN1", "PAN2"}),
         frozenset({"GAO", "GAO-CARD"}),
@@ -197,7 +195,7 @@ def test_a_joined_resident_is_recorded_as_such(tmp_path: Path) -> None:
     )
     records = projection.nodes["CustomerRecord"]
     liu = persons.id_of([int(records.attrs["person"].iloc[records.index("LIU")])])[0]
-    assert joined.sum() == 1
+    assert joined.sum() == 3  # Liu, and Ma and Hu in the Zhangs' home
     assert liu in ids
 
 
@@ -234,6 +232,48 @@ def test_a_parent_and_child_make_a_household_only_under_one_roof(
         frozenset({"HOME-P", "HOME-C"}),
         frozenset({"NONE-P", "NONE-C"}),
         frozenset({"WED-A", "WED-B"}),
+    }
+
+
+@IMPLEMENTATIONS
+def test_a_grown_child_whose_records_keep_the_parents_flat_has_left_home(
+    tmp_path: Path, labeller: Labeller
+) -> None:
+    # Hanzi names: the surname is the first character. Wang Jianguo (born 1955) lives in
+    # flat 1203; his son's core record gives the son's own flat, his card the old family
+    # flat. A family that moved together gives both flats on every member and stays one.
+    # Two flatmates of one generation who share only a common surname are two households.
+    home = "上海市徐汇区建设路102号翠苑4栋4单元1203室"
+    own = "上海市浦东新区长江路198号碧水湾10栋2单元2203室"
+    old, new = (
+        "北京市朝阳区科技路79号御景园4栋1单元2401室",
+        "北京市海淀区幸福路123号世纪城24栋3单元1702室",
+    )
+    flat = "上海市徐汇区东风路76号书香门第20栋1单元1603室"
+    rows = [
+        ("WJG", "王建国", "1955-03-01", home, "core"), ("WXM", "王小明", "1985-06-01", own, "core"),
+        ("WXM-C", "王小明", "1985-06-01", home, "card"),
+        ("LDH", "李德华", "1950-01-01", old, "core"), ("LDH2", "李德华", "1950-01-01", new, "loan"),
+        ("LJ", "李军", "1980-01-01", old, "core"), ("LJ2", "李军", "1980-01-01", new, "loan"),
+        ("ZA", "张伟", "1995-01-01", flat, "core"), ("ZB", "张磊", "1996-05-05", flat, "core"),
+    ]  # fmt: skip
+    # One valid id number per person (its birth date inside), so its records are one person.
+    customers: Rows = [
+        {"customer_id": cid, "source_system": system, "name": name, "birth_date": birth,
+         "id_number": resident_id("110105" + birth.replace("-", "") + "123"), "address": address}
+        for cid, name, birth, address, system in rows
+    ]  # fmt: skip
+    bank = {"customers": customers, "enterprises": [{"enterprise_id": "E", "name": "E"}],
+            "accounts": [{"account_id": "X", "holder_id": "E", "holder_kind": "enterprise", "product": "loan"}]}  # fmt: skip
+    source = write_bank(tmp_path / "bank", bank)
+    (source / "transfers.csv").write_text("tx_id,from_account,to_account,amount,currency,ts\n")
+    projection = project(source, tmp_path / "data")
+    assert groups_of(projection, labeller(projection, HouseholdParams())) == {
+        frozenset({"WJG"}),
+        frozenset({"WXM", "WXM-C"}),
+        frozenset({"LDH", "LDH2", "LJ", "LJ2"}),
+        frozenset({"ZA"}),
+        frozenset({"ZB"}),
     }
 
 

@@ -12,15 +12,9 @@ import logging
 
 import pandas as pd
 
-from relgraph.ingest.linkage import (
-    LinkageParams,
-    _linker,
-    _predict,
-    _prepare,
-    person_frequencies,
-    resolve,
-    settings,
-)
+from relgraph.ingest.linkage import LinkageParams, _predict, _prepare, resolve
+from relgraph.ingest.linkage_columns import person_frequencies
+from relgraph.ingest.linkage_training import _linker, settings
 
 DAY_MS = 86_400_000
 
@@ -163,3 +157,183 @@ def test_chinese_addresses_block_on_building_and_flat_not_on_a_flat_number() -> 
     assert ("card", "core") in scored
     assert ("core", "other") not in scored
     assert ("card", "other") not in scored
+
+
+def test_a_duplicate_with_mistyped_address_words_but_the_same_numbers_merges() -> None:
+    # The street and suburb mistyped in several places: as text the two addresses are
+    # different; their numbers (house number and postcode) all agree.
+    records = _frame(
+        [
+            (
+                "org",
+                "ebony penno",
+                4000,
+                None,
+                "62 weingarth street sheidow park medical centre minto 2840 qld",
+            ),
+            ("dup", "ebony penno", 4000, None, "62 weingart hstreet mintdo 2840 qld"),
+            ("other", "ebony penno", 4000, None, "7 park road glebe 2037 nsw"),
+        ]
+    )
+    result = resolve(records)
+    assert result.person_id[0] == result.person_id[1]
+    assert '"level": "same numbers, other words"' in result.match_evidence[1]
+    # A namesake born the same day elsewhere is not the same person.
+    assert result.person_id[2] != result.person_id[0]
+
+
+def test_addresses_with_the_same_numbers_are_compared_whatever_the_names() -> None:
+    # Both name parts mistyped and no birth date: only the address numbers are left to join on.
+    records = _frame(
+        [
+            (
+                "org",
+                "kayden colquhoun",
+                None,
+                None,
+                "17 kitson place glenfern park bourke 2526 nsw",
+            ),
+            (
+                "dup",
+                "kaydrn colquhaoun",
+                None,
+                None,
+                "17 kitsonplace glenfern park boruke 2526 nsw",
+            ),
+            (
+                "other",
+                "kayden colquhoun",
+                None,
+                None,
+                "18 kitson place glenfern park bourke 2526 nsw",
+            ),
+        ]
+    )
+    scored = _scored(records)
+    assert ("dup", "org") in scored
+    assert ("dup", "other") not in scored
+
+
+def test_u_is_freed_of_the_matches_among_random_pairs() -> None:
+    from relgraph.ingest.linkage_training import U_PAIRS, _u_without_matches
+
+    def level(label: str, m: float, u: float) -> dict[str, object]:
+        return {"label_for_charts": label, "m_probability": m, "u_probability": u}
+
+    model = {
+        "probability_two_random_records_match": 1e-3,
+        "comparisons": [
+            {
+                "output_column_name": "name",
+                "comparison_levels": [
+                    {"label_for_charts": "missing", "is_null_level": True},
+                    level("same", 0.9, 1.2e-3),  # mostly the matches themselves
+                    level("similar", 0.05, 1e-6),  # below one sampled pair: kept
+                    level("different", 0.05, 1 - 1.2e-3 - 1e-6),
+                ],
+            },
+            {
+                "output_column_name": "phone",
+                "comparison_levels": [level("same", 0.8, 1e-4), level("different", 0.2, 0.9999)],
+            },
+        ],
+    }
+    observed = {("name", "same"), ("name", "similar"), ("name", "different")}
+    fixed = _u_without_matches(model, observed)
+    name = {lv["label_for_charts"]: lv.get("u_probability") for lv in fixed["comparisons"][0][
+        "comparison_levels"]}  # fmt: skip
+    assert abs(name["same"] - (1.2e-3 - 0.9e-3) / (1 - 1e-3)) < 1e-12
+    assert name["similar"] == 1e-6 < 1 / U_PAIRS
+    assert abs(name["same"] + name["similar"] + name["different"] - 1.0) < 1e-12
+    # Phones never sampled (no phone in the data): the shipped u stays.
+    assert fixed["comparisons"][1]["comparison_levels"][0]["u_probability"] == 1e-4
+
+
+def test_the_chance_of_a_match_follows_the_recall_the_model_implies() -> None:
+    from relgraph.ingest.linkage_training import ASSUMED_RECALL, _chance
+
+    def model(m_same_name: float) -> dict[str, object]:
+        levels = {
+            "id_number": [("same valid id number", 0.95)],
+            "name": [("same name", m_same_name), ("same name in pinyin", 0.0)],
+            "birth_date": [("same birth date", 1.0)],
+        }
+        return {
+            "probability_two_random_records_match": 1e-4,
+            "comparisons": [
+                {
+                    "output_column_name": column,
+                    "comparison_levels": [
+                        {"label_for_charts": label, "m_probability": m} for label, m in rows
+                    ],
+                }
+                for column, rows in levels.items()
+            ],
+        }
+
+    # No id numbers, every name and birth date present: the rules find m(same name).
+    frame = pd.DataFrame(
+        {"id_number": [None] * 4, "name_key": ["a"] * 4, "birth_date": ["1990-01-01"] * 4}
+    )
+    assert abs(_chance(model(0.35), frame) - 1e-4 * ASSUMED_RECALL / 0.35) < 1e-12
+    # Rules that find everything: the chance is the count, not the count over 0.7.
+    assert abs(_chance(model(1.0), frame) - 1e-4 * ASSUMED_RECALL) < 1e-12
+
+
+def test_a_record_joins_through_a_pair_whose_evidence_is_weak_but_not_against() -> None:
+    # b matches a (name, birth date, address) and c (name, phone, address); a and c share
+    # only the name and a similar address (score about 0.1): nothing speaks against one
+    # person, so the three are one. Before, a pair under the review band split them.
+    address = "56 emily bulcock crescent marsden forest north sydney 6163 wa"
+    typo = "56 emilybulcock crescent marsden forest north sydney 6163 wa"
+    records = _frame(
+        [
+            ("a", "lachlan hayam", 4000, None, address),
+            ("b", "lachlan hayam", 4000, "0412000111", typo),
+            ("c", "lachlan hayam", None, "0412000111", typo),
+        ]
+    )
+    result = resolve(records)
+    assert len(set(result.person_id)) == 1
+
+
+def _name_level(a: str, b: str) -> str:
+    """The name level Splink puts two records in (same birth date and phone)."""
+    from relgraph.ingest.linkage import _levels
+
+    records = _frame([("a", a, 4000, "13800000000", None), ("b", b, 4000, "13800000000", None)])
+    frame, _ = _prepare(records, LinkageParams())
+    pairs = _predict(_linker(frame, settings()))
+    labels = dict(_levels(settings()))["name"]
+    return labels[int(pairs["gamma_name"].iloc[0])]
+
+
+def test_two_hanzi_names_are_alike_only_when_they_sound_the_same() -> None:
+    # 张 zhang and 庄 zhuang: different characters, different sounds, different surnames;
+    # their pinyin letters are alike, which says nothing.
+    assert _name_level("张伟", "庄伟") == "one name part the same"
+    # 伟 and 玮 are both wei: a homophone, the commonest typo of a typed hanzi name,
+    # weaker evidence than one name written in two scripts.
+    assert _name_level("张伟", "张玮") == "same pinyin, other characters"
+    assert _name_level("张伟", "ZHANG WEI") == "same name in pinyin"
+    # Letters mistyped in a Latin name stay alike.
+    assert _name_level("ZHANG WEI", "ZHANG WIE") == "similar name"
+
+
+def test_a_childs_card_on_the_parents_phone_and_flat_is_not_the_parent() -> None:
+    # The parent's core record, and a card record of a child whose name shares only the
+    # surname, with no birth date: one phone, one flat. A shared phone is what relatives
+    # share; it does not make the two one person.
+    flat = "广东省深圳市南山区滨江路138号东方明珠苑17栋1单元703室"
+    records = _frame(
+        [
+            ("parent", "张静琳", -5000, "18856241446", flat),
+            ("child", "ZHANG ZILI", None, "18856241446", flat),
+        ]
+    )
+    result = resolve(records)
+    assert result.person_id[0] != result.person_id[1]
+    # The same two records with the same given name are one person written in two scripts.
+    records.loc[1, "name_norm"] = "ZHANG JINGLIN"
+    result = resolve(records)
+    assert result.person_id[0] == result.person_id[1]

@@ -9,15 +9,17 @@ faster the vectorised ones are. Not used in production.
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from itertools import combinations
 
 import networkx as nx
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from relgraph import model
-from relgraph.analytics.households import surname_codes
+from relgraph.analytics.households import GENERATION_YEARS, surname_codes
 from relgraph.analytics.networks import split_large
 from relgraph.analytics.params import HouseholdParams, NetworkParams
 from relgraph.analytics.person_links import IDENTIFIERS
@@ -128,9 +130,44 @@ def network_labels(projection: Projection, params: NetworkParams) -> npt.NDArray
     return label
 
 
+_YEAR_MS = 365.2425 * 24 * 3600 * 1000
+
+
+def _flats_of(projection: Projection) -> dict[int, set[str]]:
+    """Person → flats (first and last number of each address with both)."""
+    flats: dict[int, set[str]] = defaultdict(set)
+    addresses = projection.nodes["Address"].id_of(range(len(projection.nodes["Address"])))
+    lives = projection.edge("Person", "LIVES_AT", "Address")
+    for p, x in zip(lives.src.tolist(), lives.dst.tolist(), strict=True):
+        first = re.match(r"^\D*(\d+)", str(addresses[x]))
+        last = re.search(r"(\d+)\D*$", str(addresses[x]))
+        if first and last:
+            flats[p].add(first.group(1) + "|" + last.group(1))
+    return flats
+
+
+def _generations(projection: Projection, a: int, b: int) -> bool | None:
+    """Whether two persons are a generation apart; None when an age is unknown."""
+    birth = projection.nodes["Person"].attrs["birth_date"]
+    x, y = birth.iloc[a], birth.iloc[b]
+    if pd.isna(x) or pd.isna(y):
+        return None
+    return bool(abs(float(x) - float(y)) >= GENERATION_YEARS * _YEAR_MS)
+
+
 def household_labels(projection: Projection, params: HouseholdParams) -> npt.NDArray[np.int64]:
     """Per person: its household, numbered by smallest member."""
     n = len(projection.nodes["Person"])
+    flats = _flats_of(projection)
+    birth = projection.nodes["Person"].attrs["birth_date"]
+
+    def left_home(pair: Pair) -> bool:
+        if not _generations(projection, *pair):
+            return False
+        a, b = pair
+        younger, older = (a, b) if float(birth.iloc[a]) > float(birth.iloc[b]) else (b, a)
+        return len(flats[younger]) > 1 and bool(flats[younger] - flats[older])
+
     address = set(_shared(_users(projection, "LIVES_AT", "Address"), params.max_address_sharers))
     private: set[Pair] = set()
     for rel, kind, cap in (
@@ -149,14 +186,21 @@ def household_labels(projection: Projection, params: HouseholdParams) -> npt.NDA
         if relation not in ("parent", "child")  # a parent and a child: under one roof only
         or pair[0] not in has_address
         or pair[1] not in has_address
-        or pair in address
+        or (pair in address and not left_home(pair))
     }
     coresidence = {
         (a, b)
         for (a, b) in address
-        if (a, b) in private
-        or (a, b) in transfers
-        or (surname[a] >= 0 and surname[a] == surname[b])
+        if (
+            (a, b) in private
+            or (a, b) in transfers
+            or (
+                surname[a] >= 0
+                and surname[a] == surname[b]
+                and _generations(projection, a, b) is not False
+            )
+        )
+        and not left_home((a, b))
     }
     coresidence |= {(a, b) for (a, b) in private if a not in has_address or b not in has_address}
 
@@ -186,8 +230,9 @@ def household_labels(projection: Projection, params: HouseholdParams) -> npt.NDA
 def _sole_other_resident_ties(
     projection: Projection, groups: list[set[int]], broken: set[int], params: HouseholdParams
 ) -> set[Pair]:
-    """A family home's one other resident, tied to the family's smallest member there."""
+    """A family home's other residents, each tied to the family's smallest member there."""
     group_of = {p: i for i, g in enumerate(groups) for p in g}
+    flats = _flats_of(projection)
     homes: dict[int, set[int]] = defaultdict(set)  # joiner → families it fits
     member: dict[tuple[int, int], int] = {}
     for persons in _users(projection, "LIVES_AT", "Address").values():
@@ -196,17 +241,20 @@ def _sole_other_resident_ties(
         by_group: dict[int, list[int]] = defaultdict(list)
         for p in sorted(persons):
             by_group[group_of[p]].append(p)
-        if len(by_group) != 2:
+        families = [g for g, here in by_group.items() if len(here) >= 2]
+        singles = [g for g in by_group if len(groups[g]) == 1]
+        if len(families) != 1 or not singles or len(singles) != len(by_group) - 1:
             continue
-        (g1, m1), (g2, m2) = sorted(by_group.items(), key=lambda kv: len(kv[1]))
-        alone = m1[0]
-        if len(m1) == 1 and len(m2) >= 2 and len(groups[g1]) == 1 and alone not in broken:
-            homes[alone].add(g2)
-            member.setdefault((alone, g2), m2[0])
+        family = families[0]
+        for g in singles:
+            alone = by_group[g][0]
+            if alone not in broken:
+                homes[alone].add(family)
+                member.setdefault((alone, family), by_group[family][0])
     joiners: dict[int, list[int]] = defaultdict(list)
-    for alone, families in homes.items():
-        if len(families) == 1:
-            joiners[next(iter(families))].append(alone)
+    for alone, families_of in homes.items():
+        if len(families_of) == 1 and len(flats[alone]) <= 1:
+            joiners[next(iter(families_of))].append(alone)
     ties: set[Pair] = set()
     for g, people in joiners.items():
         if len(groups[g]) + len(people) <= params.max_size:

@@ -9,20 +9,27 @@ Definition (what the tests hold the code to):
   ``max_address_sharers`` persons) **and** at least one more thing in common — a
   device or phone (each used by at most ``max_device_sharers`` /
   ``max_phone_sharers`` persons), an email, money moving between their accounts,
-  or the surname (the first word of the name, as the bank's names are written
-  surname first: the classic householding rule of name and address). Flatmates, who
-  share an address and nothing else, are not a household; neither are the hundreds
-  of strangers behind a kiosk. A household is a connected component of these ties.
-* The one other resident of a family home joins it: at an address (at most
-  ``max_address_sharers`` residents) where the residents are a household of two or
-  more persons and exactly one person who is otherwise alone, that person joins the
-  household. Most often she is the wife or mother who kept her own surname, as most
-  married women in China do, and shares no device or phone the bank knows of. Unlike
-  flatmates, she shares the address with a family already tied by name or declared
-  ties; two or more such residents, or one who fits two homes, stay apart, since the
-  bank cannot tell which of them is family. A lodger in a family home is the known
-  false positive (≈ 3% of these joins on the synthetic bank).
-  ``join_sole_other_resident = 0`` turns the rule off.
+  or the surname between two generations (the first word of a name in letters, written
+  surname first; the first character of a hanzi name, two for a compound surname:
+  the classic householding rule of name and address; two co-residents of one generation
+  who share only a surname — 王, 李 and 张 are a fifth of China — are as often flatmates
+  as siblings). Flatmates, who share an address and nothing else, are not a household;
+  neither are the hundreds of strangers behind a kiosk. A household is a connected
+  component of these ties.
+* A grown child who has left home: two persons a generation apart
+  (:data:`GENERATION_YEARS`) where the younger's records give a flat the older's do not
+  (a flat is an address's first and last number, so one flat written in two styles is
+  one) are not tied by a shared address or a parent/child declaration: the child's
+  older records still carry the parents' flat. A family that moved together shares
+  both flats and stays one.
+* The other residents of a family home join it: at an address (at most
+  ``max_address_sharers`` residents) where one household has two or more residents and
+  every other resident is a person otherwise alone, those persons join the household.
+  Most often she is the wife or mother who kept her own surname, as most married women
+  in China do, and shares no device or phone the bank knows of. Unlike flatmates, they
+  share the address with a family already tied by name or declared ties; one who fits
+  two homes, or whose records give a second flat, stays apart. A lodger in a family
+  home is the known false positive. ``join_sole_other_resident = 0`` turns the rule off.
   Accounts have one holder in the input model, so joint accounts cannot be seen;
   transfers between co-residents are the trace of shared money the bank does see.
 * Bounded size: a component above ``max_size`` persons (family ties chaining
@@ -112,18 +119,101 @@ def _transfer_pair_keys(projection: Projection) -> npt.NDArray[np.int64]:
     return np.unique(lo * n + hi)
 
 
-def surname_codes(projection: Projection) -> npt.NDArray[np.int64]:
-    """Per person: a code of the surname (first word of the lower-cased name), −1 if none."""
+COMPOUND_SURNAMES: Final = (
+    "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "令狐", "慕容",
+    "长孙", "宇文", "司徒", "夏侯", "轩辕", "端木", "独孤", "南宫", "西门", "闻人",
+)  # fmt: skip
+"""Two-character Chinese surnames (the common ones); every other hanzi surname is one."""
 
+
+def surname_codes(projection: Projection) -> npt.NDArray[np.int64]:
+    """Per person: a code of the surname, −1 if none.
+
+    A name in letters is written surname first (``wang wei``): its first word. A name in
+    hanzi has no space between surname and given name (``王伟``): its first character, or
+    its first two for a compound surname (``欧阳娜``, :data:`COMPOUND_SURNAMES`).
+    """
     names = projection.nodes["Person"].attrs["name"]
     text = pc.utf8_lower(pc.utf8_trim_whitespace(pa.array(names.astype(object), pa.string())))
     first = pc.list_element(pc.split_pattern_regex(text, r"\s+", max_splits=1), 0)
-    codes = pc.dictionary_encode(first).indices
+    two = pc.utf8_slice_codeunits(first, 0, 2)
+    hanzi = pc.if_else(
+        pc.is_in(two, value_set=pa.array(COMPOUND_SURNAMES)),
+        two,
+        pc.utf8_slice_codeunits(first, 0, 1),
+    )
+    surname = pc.if_else(pc.match_substring_regex(first, "^[\u4e00-\u9fff]"), hanzi, first)
+    codes = pc.dictionary_encode(surname).indices
     return np.asarray(pc.fill_null(codes, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 _LIVE_APART: Final = ("parent", "child")
 """Declared relations that make a household only under one roof (see the module docstring)."""
+
+GENERATION_YEARS: Final = 15.0
+"""Two persons this many years apart or more are of two generations (a parent and a child)."""
+
+
+def _births(projection: Projection) -> npt.NDArray[np.float64]:
+    """Per person: birth date in epoch ms, NaN when unknown."""
+    births = projection.nodes["Person"].attrs["birth_date"].astype("Float64")
+    return np.asarray(births.to_numpy(np.float64, na_value=np.nan), dtype=np.float64)
+
+
+def _flats(projection: Projection) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(person, flat) rows, one per distinct pair: a flat is an address's first and last
+    number (street or house number, and flat number or postcode), so one flat written in
+    two styles (``13栋1单元2104室``, ``13-1-2104``, ``13号楼2104室``) is one flat and the
+    parents' flat across town is another. Addresses without a number are left out."""
+    lives = projection.edge("Person", "LIVES_AT", "Address")
+    text = pa.array(projection.nodes["Address"].id_of(np.arange(len(projection.nodes["Address"]))),
+                    pa.string())  # fmt: skip
+    first = pc.extract_regex(text, r"^\D*(?P<n>\d+)").field("n")
+    last = pc.extract_regex(text, r"(?P<n>\d+)\D*$").field("n")
+    key = pc.binary_join_element_wise(first, last, "|")
+    codes = np.asarray(
+        pc.fill_null(pc.dictionary_encode(key).indices, -1).to_numpy(zero_copy_only=False),
+        dtype=np.int64,
+    )
+    flat = codes[lives.dst] if len(codes) else np.empty(0, np.int64)
+    person = lives.src.astype(np.int64)
+    keep = flat >= 0
+    width = int(codes.max(initial=0)) + 1
+    rows = np.unique(person[keep] * width + flat[keep])
+    return rows // width, rows % width
+
+
+def left_home(projection: Projection, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """Per person pair (key ``a * n + b``): a grown child who has left the parents' home.
+
+    True when the two are a generation apart (:data:`GENERATION_YEARS`, both birth dates
+    known) and the younger gives a flat the older does not: a child whose records still
+    carry the parents' flat beside their own has moved out, and a flat they share on paper
+    is no household. A family that moved together shares both flats and stays one.
+    """
+    n = len(projection.nodes["Person"])
+    if len(keys) == 0:
+        return np.zeros(0, bool)
+    birth = _births(projection)
+    a, b = keys // n, keys % n
+    gap = np.abs(birth[a] - birth[b])
+    apart = gap >= GENERATION_YEARS * _YEAR_MS  # NaN compares False: unknown ages never
+    younger = np.where(birth[a] > birth[b], a, b)
+    older = np.where(younger == a, b, a)
+    person, flat = _flats(projection)
+    width = int(flat.max(initial=0)) + 1
+    held = person * width + flat  # sorted: person-major
+    starts = np.searchsorted(person, np.arange(n + 1))
+    count = starts[younger + 1] - starts[younger]
+    rows = np.flatnonzero(apart & (count > 1))  # one flat only: nowhere else to live
+    own = np.repeat(rows, count[rows])
+    offset = np.arange(len(own)) - np.repeat(np.cumsum(count[rows]) - count[rows], count[rows])
+    theirs = flat[starts[younger[own]] + offset]
+    shared = np.isin(older[own] * width + theirs, held)
+    elsewhere = np.zeros(len(keys), bool)
+    elsewhere[own[~shared]] = True
+    return apart & elsewhere
+
 
 _EVIDENCE = ("device", "phone", "email", "transfer", "surname")
 
@@ -166,7 +256,12 @@ def household_ties(
     found["surname"] = (surname[address // n] == surname[address % n]) & (
         surname[address // n] >= 0
     )
+    birth = _births(projection)
+    gap = np.abs(birth[address // n] - birth[address % n])
+    found["surname"] &= ~(gap < GENERATION_YEARS * _YEAR_MS)
     co_keys, co_basis = _with_basis(address, found, "coresidence:address+")
+    moved_out = left_home(projection, co_keys)
+    co_keys, co_basis = co_keys[~moved_out], co_basis[~moved_out]
 
     # Without a known address on one side, co-residence cannot be checked; a private
     # device, phone or email shared with someone is then the evidence.
@@ -194,7 +289,7 @@ def household_ties(
     # where they share an address, or where one address is unknown and it cannot be checked.
     generations = np.isin(f_relation, [model.RELATIONS.index(r) for r in _LIVE_APART])
     checkable = has_address[f_keys // n] & has_address[f_keys % n]
-    keep = ~generations | ~checkable | np.isin(f_keys, address)
+    keep = ~generations | ~checkable | (np.isin(f_keys, address) & ~left_home(projection, f_keys))
     f_keys, f_basis = f_keys[keep], f_basis[keep]
     # A pair with both a family tie and co-residence is recorded once, as family, and
     # marked as co-residing too (it survives the cut of oversized households).
@@ -218,7 +313,7 @@ def sole_other_residents(
     alone: npt.NDArray[np.bool_],
     params: HouseholdParams,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Persons who are the one other resident of a family home, and a member of that family.
+    """Persons who are the other residents of a family home, and a member of that family.
 
     Parameters
     ----------
@@ -249,19 +344,29 @@ def sole_other_residents(
     unit_address, unit = unit_key // n, unit_key % n
     units_here = np.bincount(unit_address)[unit_address]
     one_of = person[first]
-    family = (units_here == 2) & (at_address >= 2)
-    single = (units_here == 2) & (size[unit] == 1) & ~alone[one_of]
-    homes = np.intersect1d(unit_address[family], unit_address[single])
-    fam_rows = np.flatnonzero(family & np.isin(unit_address, homes))
-    one_rows = np.flatnonzero(single & np.isin(unit_address, homes))
-    # Both arrays are sorted by address, one row per home each: they pair up in order.
-    joiner, joined = one_of[one_rows], unit[fam_rows]
-    member = one_of[fam_rows]
+    # A family home: one household with two or more residents there, every other resident
+    # a person who is otherwise alone. All of those join it.
+    family = at_address >= 2
+    single = size[unit] == 1
+    families_here = np.bincount(unit_address, weights=family)[unit_address]
+    singles_here = np.bincount(unit_address, weights=single)[unit_address]
+    home = (families_here == 1) & (singles_here >= 1) & (singles_here == units_here - 1)
+    fam_rows = np.flatnonzero(family & home)
+    one_rows = np.flatnonzero(single & home & ~alone[one_of])
+    # One family row per home: look each joiner's home up in it.
+    family_at = np.full(int(unit_address.max(initial=-1)) + 1, -1, np.int64)
+    family_at[unit_address[fam_rows]] = fam_rows
+    fam_of_one = family_at[unit_address[one_rows]]
+    joiner, joined = one_of[one_rows], unit[fam_of_one]
+    member = one_of[fam_of_one]
     # A person who fits two different homes stays apart; so do the joiners of a family
     # that would outgrow the bound.
     pair = np.unique(joiner * n + joined, return_index=True)[1]
     joiner, joined, member = joiner[pair], joined[pair], member[pair]
-    ambiguous = np.bincount(joiner, minlength=n)[joiner] > 1
+    # So does one whose records give two flats: the other may be where they live now.
+    flat_owner, _ = _flats(projection)
+    two_flats = np.bincount(flat_owner, minlength=n)[joiner] > 1
+    ambiguous = (np.bincount(joiner, minlength=n)[joiner] > 1) | two_flats
     joiner, joined, member = joiner[~ambiguous], joined[~ambiguous], member[~ambiguous]
     grown = size[joined] + np.bincount(joined, minlength=n)[joined]
     fits = grown <= params.max_size

@@ -17,22 +17,29 @@ a bank needs on top of its scores.
    otherwise, tokens sorted (``ZHANG WEI`` and ``WEI ZHANG`` → ``wei zhang``), computed once
    per distinct name. Phones, e-mails and addresses shared by more than ``max_block``
    records (a bank hotline, a branch address) are no identifier and are nulled.
-3. **Training without labels.** ``probability_two_random_records_match`` from
-   deterministic rules (same valid id; same name and birth date), ``u`` by random
-   sampling, then ``m`` by EM once per blocking rule (name, then birth date). Where valid
-   id numbers exist they *check* the model: the share of pairs with two valid ids where
-   the model agrees with them is reported (:class:`Training`). The trained model is saved
-   in the data directory (``linkage-model-<settings hash>.json``) and reused by later
-   loads; it is retrained on request (``relgraph load --retrain-linkage``) or when absent.
+3. **Training without labels** (:mod:`relgraph.ingest.linkage_training`).
+   ``probability_two_random_records_match`` from deterministic rules (same valid id;
+   same name and birth date), ``u`` by random sampling, then ``m`` by EM once per
+   blocking rule (name, then birth date). Two corrections to what Splink estimates: the
+   chance of a match is recounted with the recall of the deterministic rules the trained
+   ``m`` imply (not an assumed one), and ``u`` is freed of the true matches among the
+   random pairs. Where valid id numbers exist they *check* the model: the share of pairs
+   with two valid ids where the model agrees with them is reported (:class:`Training`).
+   The trained model is saved in the data directory (``linkage-model-<settings
+   hash>.json``) and reused by later loads; it is retrained on request (``relgraph load
+   --retrain-linkage``) or when absent.
 4. **Hard rules on the scores.** Same valid id number: one person. Two different valid
    id numbers: never one person by the model. A pair whose names share nothing never
    merges (it may be a possible duplicate), and one whose names and birth dates both
    clearly differ is not even that, whatever else it shares (a parent's account on a
-   child's phone). Otherwise a pair at or above ``threshold`` is a match; from ``review`` up to the
+   child's phone). A shared phone or e-mail does not count towards a match between records
+   whose names agree in one part at most and whose birth dates are not the same (likely
+   relatives); such a pair may still be a possible duplicate. Otherwise a pair at or above ``threshold`` is a match; from ``review`` up to the
    threshold it is a *possible duplicate*, kept for review, not merged.
 5. **Clusters without chaining.** A cluster absorbs another only when every record of one
-   is compatible with every record of the other (scored at least ``review`` and no hard
-   rule against them): pairs inside a tentative cluster that blocking did not generate are
+   is compatible with every record of the other (no hard rule or decision against them,
+   and evidence that does not speak against one person: a score at least the prior
+   chance of a match): pairs inside a tentative cluster that blocking did not generate are
    scored by Splink in a second pass, so A~B and B~C never merge A and C when A and C
    disagree.
 6. **Stable ids.** A person with a valid id number is ``P`` + a keyed HMAC of it
@@ -58,7 +65,6 @@ import json
 import logging
 import time
 from dataclasses import dataclass, fields
-from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
@@ -82,14 +88,15 @@ from relgraph.ingest.linkage_columns import (
     _FIRST_NUMBERS_CN,
     _LAST_NUMBER,
     _LAST_NUMBERS_CN,
+    _address_numbers,
     _address_part,
     _hanzi,
     _latin,
     _popular_to_null,
-    _tf_columns,
     name_keys,
-    person_frequencies,
 )
+from relgraph.ingest.linkage_training import _linker as _linker
+from relgraph.ingest.linkage_training import _train, _without_frequencies, settings
 from relgraph.ingest.person_ids import PersonIdKey
 
 __all__ = [
@@ -104,17 +111,18 @@ __all__ = [
     "valid_id_numbers",
 ]
 
-SETTINGS_FILE: Final = "linkage_settings.json"
 MODEL_PREFIX: Final = "linkage-model"
 MIN_TRAINING_RECORDS: Final = 1000
 """Below this many records EM has too little to learn from: the shipped ``m``/``u`` serve."""
 DECISION: Final = "decision"
 NAME_PART_SIMILAR: Final = 1
 """The name level just above ELSE in the settings: one part of two Latin names alike."""
-U_PAIRS: Final = 3e5
-"""Random pairs ``u`` is estimated from (Splink stops early once every level is seen)."""
-EM_PAIRS: Final = 3e5
-"""Blocked pairs each EM pass samples: enough for a dozen parameters, bounded in time."""
+NAME_SOMEWHAT_SIMILAR: Final = 3
+"""The name level above the two one-part levels: names somewhat alike as a whole."""
+BIRTH_SAME: Final = 2
+"""The birth-date level of one date (above one typo apart and ELSE)."""
+CONTACTS: Final = ("phone", "email")
+"""Comparisons whose agreement a family shares as often as a person does."""
 
 log = logging.getLogger(__name__)
 
@@ -171,13 +179,6 @@ class Resolution:
     """Per record the reason its id number is no evidence (``id_numbers.PROBLEMS``) or None."""
 
 
-def settings() -> dict[str, Any]:
-    """The shipped Splink settings dictionary (a fresh copy)."""
-    text = resources.files("relgraph.ingest").joinpath(SETTINGS_FILE).read_text("utf-8")
-    loaded: dict[str, Any] = json.loads(text)
-    return loaded
-
-
 def model_path(data_dir: Path) -> Path:
     """Where a model trained with the shipped settings is kept: a settings change is a new file."""
     text = json.dumps(settings(), sort_keys=True).encode("utf-8")
@@ -199,6 +200,7 @@ def _prepare(records: pd.DataFrame, params: LinkageParams) -> tuple[pd.DataFrame
     key, flat = name_keys(name)
     tokens = key.str.split(" ")
     address = _popular_to_null(records["address_norm"].astype(object), params.max_block)
+    numbers = _address_numbers(address)
     frame = pd.DataFrame(
         {
             "unique_id": np.arange(n, dtype=np.int64),
@@ -230,52 +232,13 @@ def _prepare(records: pd.DataFrame, params: LinkageParams) -> tuple[pd.DataFrame
             "address_end": _address_part(address, _LAST_NUMBER)
             .where(~_hanzi(address), _address_part(address, _LAST_NUMBERS_CN))
             .to_numpy(object),
+            "address_numbers": numbers.to_numpy(object),
+            "address_numbers_key": _popular_to_null(numbers, params.max_block).to_numpy(object),
         }
     )
     for column in frame.columns[1:]:
         frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     return frame, problems
-
-
-def _linker(frame: pd.DataFrame, model: dict[str, Any]) -> Any:
-    from splink import DuckDBAPI, Linker
-
-    db = DuckDBAPI()
-    table = db.register(
-        pa.Table.from_pandas(frame, preserve_index=False), dataset_display_name="records"
-    )
-    linker = Linker(table, model, log_level=logging.WARNING)
-    for column in _tf_columns(model):
-        lookup = person_frequencies(frame, column)
-        linker.table_management.register_term_frequency_lookup(
-            db.register(pa.Table.from_pandas(lookup, preserve_index=False)), column
-        )
-    return linker
-
-
-def _train(frame: pd.DataFrame) -> dict[str, Any]:
-    """A model trained on ``frame`` without labels (see the module docstring)."""
-    from splink import block_on
-
-    linker = _linker(frame, settings())
-    training = linker.training
-    training.estimate_probability_two_random_records_match(
-        [block_on("id_number"), block_on("name_key", "birth_date")], recall=0.7
-    )
-    clock = time.perf_counter()
-    training.estimate_u_using_random_sampling(max_pairs=U_PAIRS, seed=1)
-    log.info("u by random sampling: %.1f s", time.perf_counter() - clock)
-    for rule in (block_on("name_key"), block_on("birth_date")):  # m of each other
-        clock = time.perf_counter()
-        try:
-            training.estimate_parameters_using_expectation_maximisation(
-                rule, max_pairs=EM_PAIRS, record_sample_proportion=1.0
-            )
-            log.info("EM on %s: %.1f s", rule, time.perf_counter() - clock)
-        except Exception as exc:
-            log.warning("EM on %s skipped: %s", rule, exc)
-    model: dict[str, Any] = linker.misc.save_model_to_json()
-    return model
 
 
 def _model(
@@ -295,16 +258,6 @@ def _model(
         tmp.write_text(json.dumps(model, indent=1, ensure_ascii=False), "utf-8")
         tmp.replace(path)
     return model, "em", None if path is None else str(path)
-
-
-def _without_frequencies(model: dict[str, Any]) -> dict[str, Any]:
-    """``model`` without term-frequency adjustment: a handful of records says nothing about
-    how common a name is (two of four records named 张伟 would make it the commonest name)."""
-    for comparison in model["comparisons"]:
-        for level in comparison["comparison_levels"]:
-            level.pop("tf_adjustment_column", None)
-            level.pop("tf_adjustment_weight", None)
-    return model
 
 
 def _levels(model: dict[str, Any]) -> list[tuple[str, dict[int, str]]]:
@@ -392,7 +345,8 @@ def resolve(
         pairs = pd.concat([pairs, more], ignore_index=True)
     a = pairs["unique_id_l"].to_numpy(np.int64)
     b = pairs["unique_id_r"].to_numpy(np.int64)
-    p, match, compatible = _decide(pairs, params, cid, different, a, b)
+    chance = float(model["probability_two_random_records_match"])
+    p, match, compatible = _decide(pairs, params, cid, different, a, b, chance)
     label = _clusters(n, a, b, p, match, compatible)
 
     inside = np.flatnonzero(match & (label[a] == label[b]))
@@ -407,7 +361,6 @@ def resolve(
     # The waterfall is written only for pairs someone reads: each record's best match and
     # the review band (a JSON text per scored pair would cost more than the scoring).
     shown = np.union1d(rows[first], np.flatnonzero(review))
-    chance = float(model["probability_two_random_records_match"])
     evidence = np.full(len(pairs), None, dtype=object)
     evidence[shown] = _evidence(
         pairs.iloc[shown], _levels(model), float(np.log2(chance / (1 - chance)))
@@ -506,17 +459,26 @@ def _decide(
     different: frozenset[Pair],
     a: npt.NDArray[np.int64],
     b: npt.NDArray[np.int64],
+    chance: float = 0.0,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """Per pair: score after the hard rules, whether it is a match, whether compatible."""
+    """Per pair: score after the hard rules, whether it is a match, whether compatible.
+
+    Compatible: a reviewer said SAME, or no hard rule and no DIFFERENT decision stands
+    against the pair and its evidence does not speak against one person (the score is at
+    least the prior ``chance``: a Bayes factor of one or more). A cluster grows only
+    through pairs that are compatible with every record of it; two records of one person
+    that share little directly (one with a replaced given name, one with a rewritten
+    birth date) are compatible, two strangers that disagree are not.
+    """
     p = pairs["match_probability"].to_numpy(np.float64).copy()
     gamma_id = pairs["gamma_id_number"].fillna(-1).to_numpy(np.int64)
     # Levels count down from the strongest; the last (0) is the ELSE level of each comparison.
     gamma_name = pairs["gamma_name"].fillna(-1).to_numpy(np.int64)
+    gamma_birth = pairs["gamma_birth_date"].fillna(-1).to_numpy(np.int64)
     name_else = gamma_name == 0
     # Level 1: only a part of two Latin names alike (``prideaux`` / ``prieaux``), the rest
     # different — a typo plus a replaced given name, or two relatives' names.
     name_part = gamma_name == NAME_PART_SIMILAR
-    gamma_birth = pairs["gamma_birth_date"].fillna(-1).to_numpy(np.int64)
     birth_else = gamma_birth == 0
     decided = pairs["decided"].to_numpy(bool)
     p = np.where(gamma_id == 1, 1.0, p)
@@ -537,9 +499,52 @@ def _decide(
     # Names alike in one part only merge when the birth dates agree too (same, or one typo
     # apart): without that, spouses on one address and phone would pass.
     weak_name = name_else | (name_part & (gamma_birth < 1))
-    match = (p >= params.threshold) & ~blocked & (~weak_name | (gamma_id == 1) | decided)
-    compatible = ((p >= params.review) | decided) & ~blocked
+    # Between likely relatives a shared phone or e-mail does not count towards a match;
+    # the pair keeps its score and may still be a possible duplicate for a reviewer.
+    plain = (gamma_id != 1) & ~decided & (p > 0)
+    p_match = np.where(
+        plain, np.minimum(p, _without_shared_contacts(pairs, p, gamma_name, gamma_birth)), p
+    )
+    match = (p_match >= params.threshold) & ~blocked & (~weak_name | (gamma_id == 1) | decided)
+    compatible = ((p >= chance) & (p > 0) | decided) & ~blocked
     return p, match, compatible
+
+
+def _without_shared_contacts(
+    pairs: pd.DataFrame,
+    p: npt.NDArray[np.float64],
+    gamma_name: npt.NDArray[np.int64],
+    gamma_birth: npt.NDArray[np.int64],
+) -> npt.NDArray[np.float64]:
+    """``p`` with a shared phone or e-mail counting for nothing between likely relatives
+    (the score a match is decided on).
+
+    A parent's account is registered on a child's mobile, an elderly parent gives the
+    child's number, a family shares one e-mail: between records whose names agree in one
+    part at most (a surname, or names only somewhat alike) and whose birth dates are not
+    the same (different or unknown), a shared contact is what relatives share, and the
+    model, which takes it as independent of the shared surname and address, would count
+    it twice over. Its match weight is taken out of the score the match is decided on; the
+    pair's own score and waterfall still show it.
+    """
+    if "match_weight" not in pairs:
+        return p
+    relatives = (gamma_name >= 0) & (gamma_name <= NAME_SOMEWHAT_SIMILAR)
+    relatives &= gamma_birth != BIRTH_SAME
+    if not relatives.any():
+        return p
+    weight = pairs["match_weight"].fillna(0.0).to_numpy(np.float64).copy()
+    for name in CONTACTS:
+        if f"gamma_{name}" not in pairs:
+            continue
+        agree = relatives & (pairs[f"gamma_{name}"].fillna(-1).to_numpy(np.int64) >= 1)
+        contact = pairs[f"mw_{name}"].fillna(0.0).to_numpy(np.float64)
+        if f"mw_tf_adj_{name}" in pairs:
+            contact = contact + pairs[f"mw_tf_adj_{name}"].fillna(0.0).to_numpy(np.float64)
+        weight -= np.where(agree, np.maximum(contact, 0.0), 0.0)
+    rescored = 1.0 / (1.0 + np.exp2(-np.clip(weight, -60.0, 60.0)))
+    scored = pairs["match_weight"].notna().to_numpy(bool)
+    return np.where(relatives & scored, rescored, p)
 
 
 def _evidence(
