@@ -65,8 +65,9 @@ are fields of :class:`LayeringParams`). The score is their noisy-OR,
   holder (0.5), in one household (0.4), one hidden network (0.35), or share a
   private device (≤ ``max_device_sharers`` users; 0.35).
 * ``structuring`` — transfers in ``[(1 − structuring_band) × reporting_threshold,
-  reporting_threshold)`` (45,000–50,000 by default): 0.6 × their share, each counted by
-  its payer's threshold avoidance (:mod:`.amounts`).
+  reporting_threshold)`` (45,000–50,000 by default), each counted by its payer's
+  threshold avoidance (:mod:`.amounts`), and pieces of a split payment (:mod:`.routine`),
+  each counted whole: 0.6 × their share of the alert's transfers.
 * ``round_trip`` — round trips: 0.9 × the ``linked_endpoints`` weight of the return
   (same account or holder 0.45, household 0.36, network 0.315); ``hops`` is 0 for a
   two-hop round trip (lent and paid back is no longer than an everyday exchange).
@@ -78,7 +79,8 @@ are fields of :class:`LayeringParams`). The score is their noisy-OR,
   of the alert's routine transfers (never for ``structuring`` alerts).
 * ``ordinary`` — negative, round trips and blocks: ``1 − ordinary_weight × share`` of
   payments ordinary for their payer; ``unusual_amounts`` — blocks: 0.3 × the share of
-  payments their payer never otherwise makes as large (:mod:`.amounts`).
+  payments their payer never otherwise makes as large (:mod:`.amounts`; transfers
+  between one's own accounts are not payments there).
 
 Every score is in [0, 1]. An alert at or above ``score_threshold`` (0.5) is reported by default. An
 account's risk is the highest score of the alerts it takes part in, with those

@@ -34,7 +34,13 @@ from relgraph.analytics.layering.params import (
     B,
     LayeringParams,
 )
-from relgraph.analytics.layering.routine import HubHistory, in_band, regular_flows, slow_params
+from relgraph.analytics.layering.routine import (
+    HubHistory,
+    in_band,
+    regular_flows,
+    slow_params,
+    split_payments,
+)
 from relgraph.analytics.layering.sets import unique
 from relgraph.graph import Projection
 
@@ -372,9 +378,14 @@ def _assemble_columns(
     low = params.reporting_threshold * (1 - params.structuring_band)
     amounts = tx.amount[flat]
     band = (amounts >= low) & (amounts < params.reporting_threshold)
-    structuring = np.bincount(grp[band], minlength=n).astype(np.int64)
     # Each band transfer is evidence as far as its payer avoids the threshold.
-    avoided = _sum_by(grp[band], threshold_avoidance(tx, params)[flat][band], n)
+    # Pieces of a split payment count whole: splitting is the avoidance.
+    own = _same_holder(ctx, tx.src, tx.dst)
+    split = split_payments(tx, params, own)[flat]
+    avoidance = np.where(split, 1.0, np.where(band, threshold_avoidance(tx, params)[flat], 0.0))
+    band |= split
+    structuring = np.bincount(grp[band], minlength=n).astype(np.int64)
+    avoided = _sum_by(grp, avoidance, n)
 
     # Routine: regular flows between long-lived accounts, and family transfers.
     # Regular flows count by their share; family transfers only when the whole alert is
@@ -427,7 +438,7 @@ def _assemble_columns(
     trunc = np.concatenate(truncated) if truncated else np.zeros(0, bool)
     # Round trips made of payments ordinary for their payers: trade or friends settling up.
     layered = np.isin(typology, ["bipartite", "stack"])
-    ordinary, rare = payer_history(tx, flat, grp, n, params)
+    ordinary, rare = payer_history(tx, flat, grp, n, params, own)
     structural = is_round | layered
     # Unusual sums are evidence for blocks only: a round trip already has its return home.
     ordinary, rare = np.where(structural, ordinary, 0.0), np.where(layered, rare, 0.0)
