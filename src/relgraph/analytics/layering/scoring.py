@@ -440,6 +440,7 @@ def _assemble_columns(
     layered = np.isin(typology, ["bipartite", "stack"])
     ordinary, rare = payer_history(tx, flat, grp, n, params, own)
     structural = is_round | layered
+    hubbed = np.isin(typology, ["fan_in", "fan_out", "gather_scatter"])
     # Unusual sums are evidence for blocks only: a round trip already has its return home.
     ordinary, rare = np.where(structural, ordinary, 0.0), np.where(layered, rare, 0.0)
     facts: Columns = {
@@ -464,7 +465,6 @@ def _assemble_columns(
         "origin": o,
         "end": e,
     }
-    hubbed = np.isin(typology, ["fan_in", "fan_out", "gather_scatter"])
     fan = hubbed | (typology == "structuring")
     extra = np.where(is_chain | is_round, h - params.min_hops, h - params.min_spokes)
     w_hops = np.where(fan, 0.1, np.minimum(params.hop_weight + 0.05 * np.maximum(extra, 0), 0.35))
@@ -495,7 +495,9 @@ def _assemble_columns(
     # its excess weight): a usual fan's size is its business.
     grown = np.minimum(0.05 * np.maximum(parties - params.min_fan, 0), 0.25) * w_excess / 0.45
     w_hops = np.where(unusual & (typology != "gather_scatter"), 0.1 + grown, w_hops)
-    w_new = np.where(hubbed, np.where(unusual & hub_new, 0.3, 0.0), w_new)
+    # A fan's new accounts count by the share rule (recruited mules are new accounts; a
+    # payroll reaching a few new hires is a small share), a new hub of an unusual fan 0.3.
+    w_new = np.where(hubbed, np.maximum(w_new, np.where(unusual & hub_new, 0.3, 0.0)), w_new)
     passes = (passed >= params.min_pass_share) & (passed <= params.max_pass_share)
     w_pass = np.where(unusual & passes, 0.3, 0.0)
     w_routine = np.where(typology == "structuring", 0.0, -params.routine_weight * routine_share)
