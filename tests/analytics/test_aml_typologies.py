@@ -37,6 +37,12 @@ Each story lives on its own accounts, so one bank holds them all (amounts in CNY
 * Stack: ``LA1``, ``LA2`` pay ``LM1``, ``LM2``, which pay ``LC1``, ``LC2``: a ``stack``.
 * ``K1 → K2 → K3 → K4``, every hop paid in three chunks of 95 % of one chunk before: 27
   chains by the definitions, one pattern, so one alert.
+* ``CUT1`` pays ``CUT2`` 120,000 as four transfers of 30,000 within three hours (none in
+  the 45,000–50,000 band, all under the 50,000 report): a split payment, structuring.
+  ``CUW1`` pays ``CUW2`` 30,000 three times a week apart: no split.
+* Old account ``NWH`` pays eight accounts ``NWR0``–``NWR7`` opened a week before, within
+  eight hours: a fan-out through new accounts (recruited mules), ``new_accounts`` by
+  their share although the hub itself is old.
 """
 
 from __future__ import annotations
@@ -145,6 +151,17 @@ CHUNKED = [
     for c in range(3)
 ]  # fmt: skip
 
+SPLIT = [
+    *(_tx(f"CUT{c}", "CUT1", "CUT2", 30_000, START + timedelta(days=70, minutes=50 * c))
+      for c in range(4)),
+    *(_tx(f"CUW{w}", "CUW1", "CUW2", 30_000, START + timedelta(days=70 + 7 * w)) for w in range(3)),
+]  # fmt: skip
+
+NEW_PAYEES = [
+    _tx(f"NWo{k}", "NWH", f"NWR{k}", 9_000 + 100 * k, START + timedelta(days=80, hours=k))
+    for k in range(8)
+]
+
 TRADER = [
     *(_tx(f"TB{i}", "TR1", f"TRS{i}", 48_000 + 500 * i, START + timedelta(days=7 * i))
       for i in range(3)),
@@ -180,12 +197,12 @@ STACK = [
 TRANSFERS: Rows = [
     *ROUND_TRIP, *SLOW_LOOP, *HOUSEHOLD_LOOP, *RENT_RELAY, *STRUCTURING, *SPOUSES, *SALARY,
     *MULE, *USUAL_FAN, *UNUSUAL_FAN, *CHUNKED, *TRADER, *TRADE_LOOP, *SLOW_FAN, *BIPARTITE,
-    *STACK, *SHOP, *NEVER_PAID, *DORMANT,
+    *STACK, *SHOP, *NEVER_PAID, *DORMANT, *SPLIT, *NEW_PAYEES,
 ]  # fmt: skip
 
 ACCOUNT_IDS = sorted({t[k] for t in TRANSFERS for k in ("from_account", "to_account")})
 MERCHANTS = {a for a in ACCOUNT_IDS if a.startswith("MER")}
-OPENED = {"MU": "2026-03-20", "SF": "2026-03-10"}
+OPENED = {"MU": "2026-03-20", "SF": "2026-03-10"} | {f"NWR{k}": "2026-05-14" for k in range(8)}
 ADDRESS = {"CQ1": "5 Lotus Rd", "CQ2": "5 Lotus Road", "CQ3": "5 lotus rd."}
 
 BANK: dict[str, Rows] = {
@@ -403,6 +420,34 @@ def test_a_chain_paid_in_chunks_is_one_alert(bank: Projection, alerts: Alerts) -
     # Transfers listed in time order.
     ts = bank.edge("Account", "TRANSFER", "Account").attrs["ts"].to_numpy()
     assert np.all(np.diff(ts[alerts.transfers(merged[0])]) >= 0)
+
+
+def test_a_payment_split_under_the_reporting_threshold_is_structuring(
+    bank: Projection, alerts: Alerts
+) -> None:
+    found = _touching(bank, alerts, "CUT")
+    assert [str(alerts.typology[i]) for i in found] == ["structuring"]
+    assert _tx_ids(bank, alerts, found[0]) == {f"CUT{c}" for c in range(4)}
+    assert _reasons(alerts, found[0])["structuring"]["value"] == 4
+    # The same pieces a week apart are three payments, not one split.
+    assert _touching(bank, alerts, "CUW", above=False) == []
+    # Under a reporting threshold the pieces do not add up to, nothing was avoided.
+    high = scan(bank, LayeringParams(reporting_threshold=150_000))
+    assert _touching(bank, high, "CUT", above=False) == []
+
+
+def test_a_fan_through_new_accounts_counts_them_by_their_share(
+    bank: Projection, alerts: Alerts
+) -> None:
+    fans = [i for i in _touching(bank, alerts, "NWo", above=False)
+            if alerts.typology[i] == "fan_out"]  # fmt: skip
+    assert len(fans) == 1
+    reasons = _reasons(alerts, fans[0])
+    assert reasons["new_accounts"]["value"] == 8
+    assert reasons["new_accounts"]["weight"] == pytest.approx(0.6 * 8 / 9, abs=1e-3)
+    # The payroll pays long-open merchant accounts: no new accounts.
+    for i in _touching(bank, alerts, "SA", above=False):
+        assert "new_accounts" not in _reasons(alerts, i)
 
 
 def test_an_account_that_crosses_the_threshold_freely_is_not_structuring(

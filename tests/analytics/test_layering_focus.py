@@ -56,6 +56,16 @@ def _neighbourhood(seed: int) -> tuple[_Tx, _Context]:
         for _ in range(int(rng.integers(2, 5))):
             add(a, int(rng.integers(2, n_acc)), float(rng.uniform(45_000, 49_999)), t)
             t += int(rng.integers(1, 10)) * DAY
+    for _ in range(2):  # split payments: 3-4 pieces of 30,000-45,000 to one account in days
+        a, b, t = (
+            int(rng.integers(2, n_acc)),
+            int(rng.integers(2, n_acc)),
+            int(rng.integers(0, span)),
+        )
+        for _ in range(int(rng.integers(3, 5))):
+            if a != b:
+                add(a, b, float(rng.uniform(30_000, 45_000)), t)
+            t += int(rng.integers(2, 60)) * HOUR
     for _ in range(2):  # a small group paying a small group (blocks)
         senders = rng.choice(np.arange(2, n_acc), 3, replace=False)
         receivers = rng.choice(np.arange(2, n_acc), 3, replace=False)

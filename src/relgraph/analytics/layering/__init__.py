@@ -65,20 +65,24 @@ are fields of :class:`LayeringParams`). The score is their noisy-OR,
   holder (0.5), in one household (0.4), one hidden network (0.35), or share a
   private device (≤ ``max_device_sharers`` users; 0.35).
 * ``structuring`` — transfers in ``[(1 − structuring_band) × reporting_threshold,
-  reporting_threshold)`` (45,000–50,000 by default): 0.6 × their share, each counted by
-  its payer's threshold avoidance (:mod:`.amounts`).
+  reporting_threshold)`` (45,000–50,000 by default), each counted by its payer's
+  threshold avoidance (:mod:`.amounts`), and pieces of a split payment (:mod:`.routine`),
+  each counted whole: 0.6 × their share of the alert's transfers.
 * ``round_trip`` — round trips: 0.9 × the ``linked_endpoints`` weight of the return
   (same account or holder 0.45, household 0.36, network 0.315); ``hops`` is 0 for a
   two-hop round trip (lent and paid back is no longer than an everyday exchange).
 * ``fan_excess`` — fans: 0 up to ``fan_excess_ratio`` (2) times the hub's usual,
-  rising to 0.45 at four times that; with an unusual fan only, ``new_accounts`` (the
-  hub is new: 0.3) and ``pass_through`` (≥ ``min_pass_share`` of what came in left
-  again: 0.3) — the mule reasons.
+  rising to 0.45 at four times that; with an unusual fan only, ``pass_through`` (≥
+  ``min_pass_share`` of what came in left again: 0.3) and a new hub (``new_accounts``
+  at least 0.3) — the mule reasons. A fan's ``new_accounts`` is otherwise the share rule
+  above over the hub and its counterparties (recruited mules are new accounts; a payroll
+  reaching a few new hires is a small share).
 * ``routine`` — negative: the score is multiplied by ``1 − routine_weight × share``
   of the alert's routine transfers (never for ``structuring`` alerts).
 * ``ordinary`` — negative, round trips and blocks: ``1 − ordinary_weight × share`` of
   payments ordinary for their payer; ``unusual_amounts`` — blocks: 0.3 × the share of
-  payments their payer never otherwise makes as large (:mod:`.amounts`).
+  payments their payer never otherwise makes as large (:mod:`.amounts`; transfers
+  between one's own accounts are not payments there).
 
 Every score is in [0, 1]. An alert at or above ``score_threshold`` (0.5) is reported by default. An
 account's risk is the highest score of the alerts it takes part in, with those

@@ -15,6 +15,9 @@
   account usually moves. An account with no such history is never ordinary. The
   *ordinary share* of an alert is the share of its transfers that are ordinary; it
   lowers a round trip's or a block's score (``ordinary_weight``), and the reasons say so.
+* A **payment** is a transfer to another holder: moving money between one's own
+  accounts (savings, a second deposit) pays nobody, so it never makes another payment
+  ordinary or usual.
 * An **unusual payment**: its payer made no other payment as large outside the alert.
   The *unusual share* of a block is evidence (``unusual_amounts``, 0.3 × the share):
   nothing else in a block judges amounts, and layers moving sums their accounts never
@@ -31,6 +34,17 @@ Examples
 ...          np.array([48_000.0, 120_000.0, 60_000.0, 48_000.0]), np.arange(4))
 >>> threshold_avoidance(tx, LayeringParams()).round(2).tolist()
 [0.33, 0.33, 0.33, 1.0]
+
+Account 0 pays 30,000 to account 1 (the alert) and moves 40,000 three times to its own
+savings account 2: with those marked ``own`` the payment is unusual, not ordinary.
+
+>>> tx = _Tx(np.arange(4), np.zeros(4, np.int64), np.array([1, 2, 2, 2]),
+...          np.array([30_000.0, 40_000.0, 40_000.0, 40_000.0]), np.arange(4))
+>>> alert, group = np.array([0]), np.array([0])
+>>> payer_history(tx, alert, group, 1, LayeringParams())
+(array([1.]), array([0.]))
+>>> payer_history(tx, alert, group, 1, LayeringParams(), own=tx.dst == 2)
+(array([0.]), array([1.]))
 """
 
 from __future__ import annotations
@@ -39,7 +53,7 @@ import numpy as np
 import numpy.typing as npt
 
 from relgraph.analytics.layering.hops import _Tx
-from relgraph.analytics.layering.params import F64, I64, LayeringParams
+from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
 
 
 def threshold_avoidance(tx: _Tx, params: LayeringParams) -> F64:
@@ -57,37 +71,54 @@ def threshold_avoidance(tx: _Tx, params: LayeringParams) -> F64:
 
 
 def payer_history(
-    tx: _Tx, flat: I64, group: I64, n: int, params: LayeringParams
+    tx: _Tx, flat: I64, group: I64, n: int, params: LayeringParams, own: B | None = None
 ) -> tuple[F64, F64]:
-    """Per alert: the share of its transfers that are ordinary payments for their payer,
-    and the share that are unusual (the payer made no other payment as large).
+    """Per alert: the shares of its transfers that are ordinary and unusual payments for
+    their payer (module docstring).
 
-    ``flat`` are positions into ``tx`` grouped by alert (``group`` per row, ``n`` alerts).
+    ``flat`` are positions into ``tx`` grouped by alert (``group`` per row, ``n`` alerts);
+    ``own`` marks transfers between two accounts of one holder (not payments).
     """
     if len(flat) == 0:
         return np.zeros(n), np.zeros(n)
-    # Per payer, its departures' amounts ascending (one integer key per payer and
-    # amount rank): how many are at least this one is a difference of two bisects.
+    counted = np.ones(len(tx), bool) if own is None else ~own
+    # Per payer, its payments' amounts ascending (one integer key per payer and amount
+    # rank): how many are at least this one is a difference of two bisects.
     _, rank = np.unique(tx.amount, return_inverse=True)
     rank = rank.ravel().astype(np.int64)
     width = int(rank.max()) + 2
-    keys = np.sort(tx.src * width + rank)
+    r = rank[flat]
     payer = tx.src[flat]
-    at_least = np.searchsorted(keys, payer * width + width - 1, "left") - np.searchsorted(
-        keys, payer * width + rank[flat], "left"
+    mine = counted[flat]
+    others = _at_least(tx.src, rank, counted, payer, r, width) - _own_at_least(
+        group, payer, r, mine, width
     )
-    # The alert's own payments by the same payer, as large or larger, are not "other".
-    _, pair = np.unique(group.astype(np.int64) * (int(payer.max()) + 1) + payer,
-                        return_inverse=True)  # fmt: skip
-    mine = pair.ravel().astype(np.int64) * width + (width - 1 - rank[flat])
-    mine_sorted = np.sort(mine)
-    own = np.searchsorted(mine_sorted, mine, "right") - np.searchsorted(
-        mine_sorted, mine - (width - 1 - rank[flat]), "left"
-    )
-    others = at_least - own
     size = np.maximum(np.bincount(group, minlength=n), 1)
 
     def share(hit: npt.NDArray[np.bool_]) -> F64:
         return np.asarray(np.bincount(group, weights=hit, minlength=n) / size, np.float64)
 
     return share(others >= params.routine_min_repeats), share(others == 0)
+
+
+def _at_least(key: I64, rank: I64, counted: B, at: I64, r: I64, width: int) -> I64:
+    """Per query ``(at, r)``: the ``counted`` rows with ``key == at`` and ``rank >= r``."""
+    keys = np.sort(key[counted] * width + rank[counted])
+    return np.asarray(
+        np.searchsorted(keys, at * width + width - 1, "left")
+        - np.searchsorted(keys, at * width + r, "left"),
+        np.int64,
+    )
+
+
+def _own_at_least(group: I64, key: I64, r: I64, counted: B, width: int) -> I64:
+    """Per alert row: the alert's ``counted`` rows with the same ``key`` and rank ≥ ``r``
+    (itself included when counted) — the alert's own, not "other", payments."""
+    _, pair = np.unique(group.astype(np.int64) * (int(key.max()) + 1) + key, return_inverse=True)
+    code = pair.ravel().astype(np.int64) * width + (width - 1 - r)
+    ranked = np.sort(code[counted])
+    return np.asarray(
+        np.searchsorted(ranked, code, "right")
+        - np.searchsorted(ranked, code - (width - 1 - r), "left"),
+        np.int64,
+    )

@@ -33,7 +33,9 @@ Necessary conditions, per detector, for a pattern to hold ``p`` (from ``src`` to
 * fast fan-in (fan-out): ``min_fan`` transfers into ``dst`` (out of ``src``) within a
   window either side of ``t``; slow: ``p`` not routine, and ``min_fan`` non-routine ones
   within the slow window; a gather-scatter needs ``p`` in a fast fan;
-* structuring: ``p``'s amount in the band, between two holders;
+* structuring: ``p``'s amount in the band, between two holders, or ``p`` below the
+  reporting threshold beside another such transfer of its payer to the same account (a
+  split payment);
 * bipartite block, stack: ``p`` not routine, both accounts with at most
   ``block_max_degree`` counterparties, ``src`` paying two accounts or more, and another
   account paid by two of ``dst``'s payers (co-funded).
@@ -133,9 +135,9 @@ def focused_patterns(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> 
         scatter = scatter if _sets_hold(scatter, p) else []
 
     runs: list[I64] = []
-    if in_band(tx.amount[p : p + 1], params)[0]:
-        # tx is in (source, time) order: the payer's transfers are one slice.
-        mine = np.arange(*np.searchsorted(tx.src, [src, src + 1]), dtype=np.int64)
+    # tx is in (source, time) order: the payer's transfers are one slice.
+    mine = np.arange(*np.searchsorted(tx.src, [src, src + 1]), dtype=np.int64)
+    if in_band(tx.amount[p : p + 1], params)[0] or _split_may(tx, mine, p, params):
         sub = tx.take(mine)
         runs = [mine[r] for r in structuring_runs(sub, params, _same_holder(ctx, sub.src, sub.dst))]
         runs = runs if _sets_hold(runs, p) else []
@@ -268,3 +270,13 @@ def _may_be_block(tx: _Tx, near: I64, routine: B, params: LayeringParams, p: int
     width = int(tx.src.max(initial=0)) + 1
     receivers = unique(tx.dst[theirs] * width + tx.src[theirs]) // width
     return bool(len(receivers) > 1 and (receivers[1:] == receivers[:-1]).any())
+
+
+def _split_may(tx: _Tx, mine: I64, p: int, params: LayeringParams) -> bool:
+    """Necessary for a split payment holding ``p`` (routine.structuring_runs): ``p`` below
+    the reporting threshold and another such transfer of its payer to the same account."""
+    threshold = params.reporting_threshold
+    if not tx.amount[p] < threshold:
+        return False
+    same = (tx.dst[mine] == tx.dst[p]) & (tx.amount[mine] < threshold)
+    return int(same.sum()) >= 2  # ``p`` itself and one more

@@ -436,9 +436,10 @@ class LiveIndex:
         Necessary conditions, one per definition: a chain or scatter-gather needs a hop link
         into or out of the row; a fan burst (and a gather-scatter) needs ``min_fan``
         departures of its source or arrivals at its target within a window either side;
-        structuring needs an amount in the band; a round trip needs money to have reached
+        structuring needs an amount in the band or a split payment; a round trip needs money to have reached
         the row's source within the round-trip horizon before it (or, for a late arrival,
-        to have left its target after it).
+        to have left its target after it); a split payment needs another transfer below
+        the reporting threshold between the same two accounts within a window.
         """
         p = self.params
         if not self._eligible_row(row):
@@ -454,6 +455,13 @@ class LiveIndex:
         amount = float(self._amount[row])
         threshold = p.reporting_threshold
         if (1 - p.structuring_band) * threshold <= amount < threshold:
+            return True
+        # A split payment: another transfer below the threshold to the same account
+        # within a window either side.
+        if amount < threshold and any(
+            r != row and int(self._dst[r]) == dst and float(self._amount[r]) < threshold
+            for r in self._range(self._out, src, ts - w - 1, ts + w)
+        ):
             return True
         horizon = p.horizon_ms
         arrived = self._range(self._in, src, ts - horizon - 1, ts)

@@ -16,6 +16,13 @@
   (moving money between one's own accounts reports nothing), each at most
   ``cycle_horizon_days`` after the previous; ``structuring_min_count`` of them or more
   are an alert.
+* A **split payment** (structuring by splitting): at least ``structuring_min_count``
+  transfers from one account to one other holder's account, each below the reporting
+  threshold and at most ``window_hours`` after the previous, together at or above it —
+  one large payment cut into pieces that each escape the report, whatever their size
+  (pieces of 30,000 are not in the band). It is a ``structuring`` alert, and each of its
+  transfers is structuring evidence in any alert that holds it (as a band transfer of
+  an account that never crosses the threshold).
 * A **slow fan**: a fan burst (definition in :mod:`~relgraph.analytics.layering`) with
   the window widened to ``cycle_horizon_days`` (30): 5–18 counterparties paying in over
   weeks. It is judged against the hub's history at that scale (the usual count per
@@ -135,15 +142,59 @@ def structuring_runs(tx: _Tx, params: LayeringParams, own: B | None = None) -> l
     if own is not None:
         band &= ~own
     rows = np.flatnonzero(band).astype(np.int64)
-    if len(rows) == 0:
+    runs: list[I64] = []
+    if len(rows):  # none in the band: split payments may still be there
+        # tx is in (source, time) order, so the band rows are too.
+        episode = _episodes(tx.src[rows], tx.ts[rows], params.horizon_ms)
+        good = np.bincount(episode) >= params.structuring_min_count
+        parts = np.split(rows, np.flatnonzero(np.diff(episode)) + 1)
+        runs = [parts[i] for i in np.flatnonzero(good).tolist()]
+    return runs + _split_runs(tx, params, own)
+
+
+def split_payments(tx: _Tx, params: LayeringParams, own: B | None = None) -> B:
+    """Per transfer: part of a split payment (definition above)."""
+    out = np.zeros(len(tx), bool)
+    for run in _split_runs(tx, params, own):
+        out[run] = True
+    return out
+
+
+def _split_runs(tx: _Tx, params: LayeringParams, own: B | None = None) -> list[I64]:
+    """Split payments as lists of _Tx positions: at least ``structuring_min_count``
+    transfers from one account to one other holder's, each below the reporting threshold
+    and within ``window_hours`` of the previous, together at or above it."""
+    k = params.structuring_min_count
+    below = tx.amount < params.reporting_threshold
+    if own is not None:
+        below &= ~own
+    rows = np.flatnonzero(below).astype(np.int64)
+    if len(rows) < k:
         return []
-    # tx is in (source, time) order, so the band rows are too.
-    episode = _episodes(tx.src[rows], tx.ts[rows], params.horizon_ms)
+    # A run needs k departures of one account within (k − 1) windows: rows that start or
+    # join such a group (tx is in (source, time) order, so ``rows`` are too).
+    src, ts = tx.src[rows], tx.ts[rows]
+    head = np.flatnonzero(
+        (src[k - 1 :] == src[: len(src) - k + 1])
+        & (ts[k - 1 :] - ts[: len(ts) - k + 1] <= (k - 1) * params.window_ms)
+    )
+    if len(head) == 0:
+        return []
+    near = np.zeros(len(rows), bool)
+    for j in range(k):
+        near[head + j] = True
+    rows = rows[near]
+    # (source, target, time) order: a stable sort by target keeps (source, time).
+    n_acc = int(max(tx.src.max(), tx.dst.max())) + 1
+    pair = tx.src[rows] * n_acc + tx.dst[rows]
+    order = np.argsort(pair, kind="stable")
+    rows, pair = rows[order], pair[order]
+    episode = _episodes(pair, tx.ts[rows], params.window_ms)
     size = np.bincount(episode)
-    good = size >= params.structuring_min_count
-    cuts = np.flatnonzero(np.diff(episode)) + 1
-    parts = np.split(rows, cuts)
-    return [parts[i] for i in np.flatnonzero(good).tolist()]
+    total = np.bincount(episode, weights=tx.amount[rows])
+    good = (size >= k) & (total >= params.reporting_threshold)
+    parts = np.split(rows, np.flatnonzero(np.diff(episode)) + 1)
+    return [np.sort(parts[i]) for i in np.flatnonzero(good).tolist()]
 
 
 class HubHistory:

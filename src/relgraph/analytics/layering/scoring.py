@@ -34,7 +34,13 @@ from relgraph.analytics.layering.params import (
     B,
     LayeringParams,
 )
-from relgraph.analytics.layering.routine import HubHistory, in_band, regular_flows, slow_params
+from relgraph.analytics.layering.routine import (
+    HubHistory,
+    in_band,
+    regular_flows,
+    slow_params,
+    split_payments,
+)
 from relgraph.analytics.layering.sets import unique
 from relgraph.graph import Projection
 
@@ -374,9 +380,14 @@ def _assemble_columns(
     low = params.reporting_threshold * (1 - params.structuring_band)
     amounts = tx.amount[flat]
     band = (amounts >= low) & (amounts < params.reporting_threshold)
-    structuring = np.bincount(grp[band], minlength=n).astype(np.int64)
     # Each band transfer is evidence as far as its payer avoids the threshold.
-    avoided = _sum_by(grp[band], threshold_avoidance(tx, params)[flat][band], n)
+    # Pieces of a split payment count whole: splitting is the avoidance.
+    own = _same_holder(ctx, tx.src, tx.dst)
+    split = split_payments(tx, params, own)[flat]
+    avoidance = np.where(split, 1.0, np.where(band, threshold_avoidance(tx, params)[flat], 0.0))
+    band |= split
+    structuring = np.bincount(grp[band], minlength=n).astype(np.int64)
+    avoided = _sum_by(grp, avoidance, n)
 
     # Routine: regular flows between long-lived accounts, and family transfers.
     # Regular flows count by their share; family transfers only when the whole alert is
@@ -430,9 +441,12 @@ def _assemble_columns(
     # Round trips made of payments ordinary for their payers: trade or friends settling up.
     layered = np.isin(typology, ["bipartite", "stack"])
     structural = is_round | layered
+    hubbed = np.isin(typology, ["fan_in", "fan_out", "gather_scatter"])
     # Only round trips and blocks read the payers' histories (a verdict's fans need none).
     ordinary, rare = (
-        payer_history(tx, flat, grp, n, params) if structural.any() else (np.zeros(n), np.zeros(n))
+        payer_history(tx, flat, grp, n, params, own)
+        if structural.any()
+        else (np.zeros(n), np.zeros(n))
     )
     # Unusual sums are evidence for blocks only: a round trip already has its return home.
     ordinary, rare = np.where(structural, ordinary, 0.0), np.where(layered, rare, 0.0)
@@ -458,7 +472,6 @@ def _assemble_columns(
         "origin": o,
         "end": e,
     }
-    hubbed = np.isin(typology, ["fan_in", "fan_out", "gather_scatter"])
     fan = hubbed | (typology == "structuring")
     extra = np.where(is_chain | is_round, h - params.min_hops, h - params.min_spokes)
     w_hops = np.where(fan, 0.1, np.minimum(params.hop_weight + 0.05 * np.maximum(extra, 0), 0.35))
@@ -489,7 +502,9 @@ def _assemble_columns(
     # its excess weight): a usual fan's size is its business.
     grown = np.minimum(0.05 * np.maximum(parties - params.min_fan, 0), 0.25) * w_excess / 0.45
     w_hops = np.where(unusual & (typology != "gather_scatter"), 0.1 + grown, w_hops)
-    w_new = np.where(hubbed, np.where(unusual & hub_new, 0.3, 0.0), w_new)
+    # A fan's new accounts count by the share rule (recruited mules are new accounts; a
+    # payroll reaching a few new hires is a small share), a new hub of an unusual fan 0.3.
+    w_new = np.where(hubbed, np.maximum(w_new, np.where(unusual & hub_new, 0.3, 0.0)), w_new)
     passes = (passed >= params.min_pass_share) & (passed <= params.max_pass_share)
     w_pass = np.where(unusual & passes, 0.3, 0.0)
     w_routine = np.where(typology == "structuring", 0.0, -params.routine_weight * routine_share)
