@@ -16,7 +16,8 @@ without it, and cached in ``--work``. Then:
    answers come; transfers/s acknowledged (each durable before the answer). With
    ``--fresh-saturation``, all of tomorrow against a fresh server (the open loops leave
    too few transfers on a small bank; its first transfer, which builds the live index,
-   is sent before the clock starts), with the server's CPU time per transfer.
+   is sent before the clock starts), with the server's CPU time per transfer and, for
+   comparison, the CPU time per transfer of the same transfers in process (no HTTP).
 
     .venv/bin/python benchmarks/bench_stream.py --customers 100000 --seconds 60
 """
@@ -259,6 +260,12 @@ def main() -> None:
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
+        # The same transfers in process, in the same batches of 100: the breakdown above
+        # covers only the first ``--breakdown-transfers`` in batches of ``--batch``, and
+        # later transfers of tomorrow cost more, so only this figure measures the
+        # server's own overhead (server_cpu_ms minus it).
+        same = breakdown(fresh_copy(data, work / "run"), tomorrow, 100, len(records))
+        sat["in_process_cpu_ms"] = same["cpu_ms"]
     print(json.dumps(sat, indent=1), flush=True)
     result.update(open_loop=loops, saturation=sat, load_average=os.getloadavg())
     print(json.dumps(result, indent=1))
