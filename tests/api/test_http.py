@@ -201,3 +201,29 @@ def test_two_authorization_headers_are_400(app: Any) -> None:
     assert response.status_code == 400
     assert "data" not in response.json()
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_readyz_waits_for_the_live_index_on_the_first_build(
+    data_dir: Path, state: ServiceState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ready server takes transfers at once: /readyz says 503 while the live index (and
+    the journal's replay) is still being built, so the first transfer does not wait."""
+    import relgraph.api.ingestion as ingestion
+    from relgraph.api.live import LiveScoring
+    from relgraph.api.server import load_model
+    from relgraph.store.embedded import EmbeddedStore
+
+    state.model, state.error, state.live = None, None, None
+    app = create_app(state)
+    during: list[int] = []
+
+    def building(*args: Any) -> LiveScoring:
+        during.append(_get(app, "/readyz").status_code)
+        return LiveScoring(*args)
+
+    monkeypatch.setattr(ingestion, "LiveScoring", building)
+    assert load_model(state, lambda: EmbeddedStore(data_dir, read_only=True))
+    assert during == [503]
+    assert _get(app, "/readyz").status_code == 200
+    assert state.live is not None
+    assert state.live.model is state.model

@@ -46,13 +46,14 @@ log = logging.getLogger("relgraph.api")
 _BUILD = threading.Lock()
 
 
-def live_of(state: Any) -> LiveScoring:
-    """The state's live scoring over its current model (built on first use, and again
-    after a refresh swapped the model)."""
+def live_of(state: Any, model: Any = None) -> LiveScoring:
+    """The state's live scoring over ``model`` (default: its current model; built on
+    first use, and again after a refresh swapped the model)."""
+    model = state.model if model is None else model
     with _BUILD:
         live: LiveScoring | None = state.live
-        if live is None or live.model is not state.model:
-            live = LiveScoring(state.model, state.data_dir, state.audit)
+        if live is None or live.model is not model:
+            live = LiveScoring(model, state.data_dir, state.audit)
             state.live = live
         return live
 

@@ -54,15 +54,24 @@ def load_model(state: ServiceState, open_store: Callable[[], Store]) -> bool:
         state.error = f"unexpected error while building the graph: {exc}"
         log.exception("cannot build the graph")
         return False
-    state.model = model
-    state.error = None
+    first = state.model is None
+    if not first:
+        state.model = model
+        state.error = None
     if state.data_dir is not None:
         try:
             # The live index and the journal's replay, before the first transfer is sent.
-            live_of(state)
+            # On the first build the model is published only after them (and after the
+            # heap is settled), so /readyz does not say ready while the first transfer
+            # would still wait ~1 s for them; nothing can hold a live index before that.
+            # A refresh swaps the model first, as before: requests take the new index.
+            live_of(state, model)
         except Exception:
             log.exception("cannot build the live index; transfers will be refused")
     settle_heap()
+    if first:
+        state.model = model
+        state.error = None
     log.info("graph ready: %s nodes", f"{sum(model.stats['nodes'].values()):,}")
     return True
 
