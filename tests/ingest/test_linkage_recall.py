@@ -12,8 +12,9 @@ import logging
 
 import pandas as pd
 
-from relgraph.ingest.linkage import LinkageParams, _predict, _prepare, resolve
+from relgraph.ingest.linkage import LinkageParams, _prepare, resolve
 from relgraph.ingest.linkage_columns import person_frequencies
+from relgraph.ingest.linkage_pairs import predict_pairs
 from relgraph.ingest.linkage_training import _linker, settings
 
 DAY_MS = 86_400_000
@@ -38,7 +39,7 @@ def _frame(rows: list[tuple[str, str, int | None, str | None, str | None]]) -> p
 def _scored(records: pd.DataFrame) -> set[tuple[str, str]]:
     """The record pairs blocking hands to the model (customer ids, sorted)."""
     frame, _ = _prepare(records, LinkageParams())
-    pairs = _predict(_linker(frame, settings()))
+    pairs = predict_pairs(_linker(frame, settings()))
     cid = records["customer_id"].tolist()
     return {
         tuple(sorted((cid[i], cid[j])))  # type: ignore[misc]
@@ -303,7 +304,7 @@ def _name_level(a: str, b: str) -> str:
 
     records = _frame([("a", a, 4000, "13800000000", None), ("b", b, 4000, "13800000000", None)])
     frame, _ = _prepare(records, LinkageParams())
-    pairs = _predict(_linker(frame, settings()))
+    pairs = predict_pairs(_linker(frame, settings()))
     labels = dict(_levels(settings()))["name"]
     return labels[int(pairs["gamma_name"].iloc[0])]
 
@@ -337,3 +338,32 @@ def test_a_childs_card_on_the_parents_phone_and_flat_is_not_the_parent() -> None
     records.loc[1, "name_norm"] = "ZHANG JINGLIN"
     result = resolve(records)
     assert result.person_id[0] == result.person_id[1]
+
+
+def test_scored_pairs_carry_numbers_not_the_records_columns() -> None:
+    """Both records' columns stay in DuckDB: as Python strings they cost ~2 KB per pair,
+    which took a million-record load past the machine's memory."""
+    frame, _ = _prepare(
+        pd.DataFrame(
+            {
+                "customer_id": ["C1", "C2"],
+                "name_norm": ["张伟", "ZHANG WEI"],
+                "id_number_norm": [None, None],
+                "birth_date": [0, 0],
+                "gender": ["M", "M"],
+                "phone_norm": ["13800138000", "13800138000"],
+                "email_norm": [None, None],
+                "address_norm": [None, None],
+            }
+        ),
+        LinkageParams(),
+    )
+    pairs = predict_pairs(_linker(frame, settings()))
+    assert len(pairs) == 1
+    assert {"unique_id_l", "unique_id_r", "match_probability", "gamma_name", "mw_phone"} <= set(
+        pairs.columns
+    )
+    assert not [
+        c for c in pairs.columns if c.endswith(("_l", "_r")) and not c.startswith("unique_id")
+    ]
+    assert all(pairs[c].dtype != object for c in pairs.columns)

@@ -95,6 +95,7 @@ from relgraph.ingest.linkage_columns import (
     _popular_to_null,
     name_keys,
 )
+from relgraph.ingest.linkage_pairs import predict_pairs
 from relgraph.ingest.linkage_training import _linker as _linker
 from relgraph.ingest.linkage_training import _train, _without_frequencies, settings
 from relgraph.ingest.person_ids import PersonIdKey
@@ -273,11 +274,6 @@ def _levels(model: dict[str, Any]) -> list[tuple[str, dict[int, str]]]:
     return out
 
 
-def _predict(linker: Any) -> pd.DataFrame:
-    scored: pd.DataFrame = linker.inference.predict(warning_mode="never").as_pandas_dataframe()
-    return scored
-
-
 def resolve(
     records: pd.DataFrame,
     params: LinkageParams | None = None,
@@ -333,7 +329,7 @@ def resolve(
     position = {c: i for i, c in enumerate(cid.tolist())}
     model, method, model_file = _model(frame, data_dir, retrain)
     linker = _linker(frame, model)
-    pairs = _predict(linker)
+    pairs = predict_pairs(linker)
     pairs = _with_decisions(pairs, position, same)
     # Complete linkage: score every pair inside a tentative cluster blocking did not generate.
     extra = _missing_pairs(n, pairs, params, position, different)
@@ -341,7 +337,7 @@ def resolve(
         linker.table_management.register_blocked_pairs_for_predict(
             linker._db_api.register(pa.Table.from_pandas(extra, preserve_index=False))
         )
-        more = _predict(linker)
+        more = predict_pairs(linker)
         pairs = pd.concat([pairs, more], ignore_index=True)
     a = pairs["unique_id_l"].to_numpy(np.int64)
     b = pairs["unique_id_r"].to_numpy(np.int64)
