@@ -92,7 +92,8 @@ def _address_part(address: pd.Series, pattern: str) -> pd.Series:
     distinct = pd.Series(pd.unique(address.dropna()), dtype=object)
     part = distinct.str.extract(pattern, expand=False)
     lookup = dict(zip(distinct.tolist(), part.where(part.notna(), None).tolist(), strict=True))
-    return address.map(lookup).astype(object).where(address.notna(), None)
+    mapped = address.map(lookup).astype(object)
+    return mapped.where(mapped.notna(), None)
 
 
 def _address_numbers(address: pd.Series) -> pd.Series:
@@ -106,10 +107,12 @@ def _address_numbers(address: pd.Series) -> pd.Series:
     ['26 3 2089', '110 13', None, None]
     """
     distinct = pd.Series(pd.unique(address.dropna()), dtype=object)
-    numbers = distinct.str.findall(r"\d+").str.join(" ")
+    # Object dtype throughout: pandas 3 would make these strings and the gaps NaN, not None.
+    numbers = distinct.str.findall(r"\d+").str.join(" ").astype(object)
     numbers = numbers.where(numbers.str.len() > 0, None)
     lookup = dict(zip(distinct.tolist(), numbers.tolist(), strict=True))
-    return address.map(lookup).astype(object).where(address.notna(), None)
+    mapped = address.map(lookup).astype(object)
+    return mapped.where(mapped.notna(), None)  # a missing number: None, not pandas 3's NaN
 
 
 def person_frequencies(frame: pd.DataFrame, column: str) -> pd.DataFrame:
