@@ -169,11 +169,14 @@ def test_a_statement_past_the_transaction_timeout_is_a_clear_error() -> None:
     from relgraph.store.neo4j import Neo4jStore, write_rows
 
     settings = dataclasses.replace(Settings.from_env().neo4j, tx_timeout=0.05, max_retry_time=0)
-    persons = pa.table({"person_id": [f"P{i}" for i in range(50_000)], "name": ["王伟"] * 50_000})
+    rows = 400_000
+    persons = pa.table({"person_id": [f"P{i}" for i in range(rows)], "name": ["王伟"] * rows})
     with closing(Neo4jStore.connect(settings)) as store, pytest.raises(StoreError) as caught:
-        # One 50,000-row CREATE takes about a second; the server stops it at 50 ms.
+        # One 400,000-row CREATE runs for seconds, past the server's transaction monitor,
+        # which looks every 2 s (a 50,000-row one could end between two looks on a quick
+        # machine); the server stops it.
         write_rows(store.runner, "persons_create", persons, {"gen": "timeout-test"},
-                   operation="load persons", batch_size=50_000)  # fmt: skip
+                   operation="load persons", batch_size=rows)  # fmt: skip
     message = _one_line(str(caught.value))
     # Which the server reports depends on where the statement was at 50 ms: running, or
     # waiting for a unique-index entry lock (LockClientStopped); both name the setting.
@@ -182,7 +185,8 @@ def test_a_statement_past_the_transaction_timeout_is_a_clear_error() -> None:
         "was stopped while it waited for a lock" in message
     )
     assert "RELGRAPH_NEO4J_TX_TIMEOUT is 0.05 s" in message
-    with closing(Neo4jStore.connect(settings)) as store:
+    # Checked with the default timeout: a cold read can take more than 50 ms itself.
+    with closing(Neo4jStore.connect(Settings.from_env().neo4j)) as store:
         page = store.runner.run("persons_read", {"gen": "timeout-test", "from": 0, "to": 9,
                                 "columns": ["person_id"]}, operation="check")  # fmt: skip
         assert list(page["rows"].iloc[0]) == []
