@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -65,7 +64,8 @@ def runs_inline(
     """Whether the operation is a bounded lookup to answer on the event loop (see above)."""
     if not isinstance(query, str) or len(query) > MAX_INLINE_TEXT:
         return False
-    if variables is not None and not isinstance(variables, Mapping):
+    sent = variables if isinstance(variables, Mapping) else None
+    if variables is not None and sent is None:
         return False
     document = _document(query)
     if document is None:
@@ -77,11 +77,7 @@ def runs_inline(
     if not all(isinstance(s, FieldNode) and s.name.value in INLINE_FIELDS for s in selections):
         return False  # fragments at the root, or a field that computes
     try:
-        cost = estimate_cost(schema, document, operation_name, _variables(variables), MAX_COST)
+        cost = estimate_cost(schema, document, operation_name, sent, MAX_COST)
     except Exception:  # an unpriceable query is the pool's (and Strawberry's) to report
         return False
     return cost < INLINE_COST
-
-
-def _variables(variables: object) -> Mapping[str, Any] | None:
-    return variables if isinstance(variables, Mapping) else None

@@ -5,6 +5,7 @@ people (term frequencies)."""
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from typing import Any, Final
 
 import pandas as pd
@@ -86,33 +87,34 @@ def _latin(names: pd.Series) -> pd.Series:
     return (~hanzi.fillna(True).astype(bool)).astype(object).where(names.notna(), None)
 
 
-def _address_part(address: pd.Series, pattern: str) -> pd.Series:
-    """One regular-expression group of each address (None where it has no number), computed
-    once per distinct address."""
-    distinct = pd.Series(pd.unique(address.dropna()), dtype=object)
-    part = distinct.str.extract(pattern, expand=False)
-    lookup = dict(zip(distinct.tolist(), part.where(part.notna(), None).tolist(), strict=True))
-    mapped = address.map(lookup).astype(object)
+def _per_distinct(values: pd.Series, derive: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``derive`` run once per distinct value and spread back to every row; None where it
+    gives nothing (a missing or empty result). Object dtype throughout: pandas 3 would make
+    the results strings and their gaps NaN, not None."""
+    distinct = pd.Series(pd.unique(values.dropna()), dtype=object)
+    derived = derive(distinct).astype(object)
+    derived = derived.where(derived.notna() & (derived != ""), None)
+    lookup = dict(zip(distinct.tolist(), derived.tolist(), strict=True))
+    mapped = values.map(lookup).astype(object)
     return mapped.where(mapped.notna(), None)
 
 
+def _address_part(address: pd.Series, pattern: str) -> pd.Series:
+    """One regular-expression group of each address (None where it has no number)."""
+    return _per_distinct(address, lambda d: d.str.extract(pattern, expand=False))
+
+
 def _address_numbers(address: pd.Series) -> pd.Series:
-    """The numbers of each address in writing order (``26 3 2089``; None without any),
-    computed once per distinct address. House, building, unit and flat numbers and a
-    postcode rarely all agree by chance; the words around them carry most of the typos.
+    """The numbers of each address in writing order (``26 3 2089``; None without any).
+    House, building, unit and flat numbers and a postcode rarely all agree by chance; the
+    words around them carry most of the typos.
 
     Examples
     --------
     >>> _address_numbers(pd.Series(["26 yampi place villa3 2089", "长江路110号13栋", "x", None])).tolist()
     ['26 3 2089', '110 13', None, None]
     """
-    distinct = pd.Series(pd.unique(address.dropna()), dtype=object)
-    # Object dtype throughout: pandas 3 would make these strings and the gaps NaN, not None.
-    numbers = distinct.str.findall(r"\d+").str.join(" ").astype(object)
-    numbers = numbers.where(numbers.str.len() > 0, None)
-    lookup = dict(zip(distinct.tolist(), numbers.tolist(), strict=True))
-    mapped = address.map(lookup).astype(object)
-    return mapped.where(mapped.notna(), None)  # a missing number: None, not pandas 3's NaN
+    return _per_distinct(address, lambda d: d.str.findall(r"\d+").str.join(" "))
 
 
 def person_frequencies(frame: pd.DataFrame, column: str) -> pd.DataFrame:

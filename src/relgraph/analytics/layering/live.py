@@ -15,8 +15,9 @@ accounts ``t`` joins and of the accounts that fed it (what fan bursts, a hub's h
 routine flows and scatter-gathers are judged on) — and runs the batch definitions on it
 (the detectors of :func:`.batch.find_patterns` and :func:`.batch.score_pattern_columns`:
 the same functions for both, so they cannot drift apart; :mod:`.focus` runs only those
-that can hold ``t``, with the same result). The alerts that hold ``t`` are its verdict; their ids are the batch's (:func:`.frames.chain_ids`
-hashes the transfer ids), so the next batch ``analyze`` names the same chains.
+that can hold ``t``, with the same result). The alerts that hold ``t`` are its verdict;
+their ids are the batch's (:func:`.frames.chain_ids` hashes the transfer ids), so the
+next batch ``analyze`` names the same chains.
 
 What the neighbourhood cannot see: round trips whose legs pass accounts outside it (the
 batch finds those), and history older than the horizon: a routine flow (salary, rent)
@@ -436,10 +437,10 @@ class LiveIndex:
         Necessary conditions, one per definition: a chain or scatter-gather needs a hop link
         into or out of the row; a fan burst (and a gather-scatter) needs ``min_fan``
         departures of its source or arrivals at its target within a window either side;
-        structuring needs an amount in the band or a split payment; a round trip needs money to have reached
-        the row's source within the round-trip horizon before it (or, for a late arrival,
-        to have left its target after it); a split payment needs another transfer below
-        the reporting threshold between the same two accounts within a window.
+        structuring needs an amount in the band, or for a split payment another transfer
+        below the reporting threshold between the same two accounts within a window; a
+        round trip needs money to have reached the row's source within the round-trip
+        horizon before it (or, for a late arrival, to have left its target after it).
         """
         p = self.params
         if not self._eligible_row(row):

@@ -155,8 +155,9 @@ def structuring_runs(tx: _Tx, params: LayeringParams, own: B | None = None) -> l
 def split_payments(tx: _Tx, params: LayeringParams, own: B | None = None) -> B:
     """Per transfer: part of a split payment (definition above)."""
     out = np.zeros(len(tx), bool)
-    for run in _split_runs(tx, params, own):
-        out[run] = True
+    runs = _split_runs(tx, params, own)
+    if runs:
+        out[np.concatenate(runs)] = True
     return out
 
 
