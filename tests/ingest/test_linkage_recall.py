@@ -13,7 +13,7 @@ import logging
 import pandas as pd
 
 from relgraph.ingest.linkage import LinkageParams, _prepare, resolve
-from relgraph.ingest.linkage_columns import person_frequencies
+from relgraph.ingest.linkage_columns import name_keys, person_frequencies
 from relgraph.ingest.linkage_pairs import predict_pairs
 from relgraph.ingest.linkage_training import _linker, settings
 
@@ -319,6 +319,17 @@ def test_two_hanzi_names_are_alike_only_when_they_sound_the_same() -> None:
     assert _name_level("张伟", "ZHANG WEI") == "same name in pinyin"
     # Letters mistyped in a Latin name stay alike.
     assert _name_level("ZHANG WEI", "ZHANG WIE") == "similar name"
+
+
+def test_a_surname_is_read_as_a_surname_and_a_name_character_by_character() -> None:
+    # 曾 is ceng in a word and zeng as a surname; 覃 tan / qin. Card systems emboss the
+    # surname's reading, so the core record 曾伟 is the card's ZENG WEI.
+    assert _name_level("曾伟", "ZENG WEI") == "same name in pinyin"
+    assert _name_level("覃帅超", "QIN SHUAICHAO") == "same name in pinyin"
+    # A name is not a phrase: 于思 as a word is yusai, as a name 于 + 思宇 is yu siyu.
+    keys, flat = name_keys(pd.Series(["于思宇", "曾思宇", "王 伟", "Wang-Wei"]))
+    assert keys.tolist() == ["siyu yu", "siyu zeng", "wang wei", "wangwei"]
+    assert flat.tolist() == ["yusiyu", "zengsiyu", "wangwei", "wangwei"]
 
 
 def test_a_childs_card_on_the_parents_phone_and_flat_is_not_the_parent() -> None:

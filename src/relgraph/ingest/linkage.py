@@ -90,9 +90,10 @@ from relgraph.ingest.linkage_columns import (
     _LAST_NUMBERS_CN,
     _address_numbers,
     _address_part,
-    _hanzi,
+    _address_slice,
     _latin,
     _popular_to_null,
+    name_columns,
     name_keys,
 )
 from relgraph.ingest.linkage_pairs import predict_pairs
@@ -198,48 +199,45 @@ def _prepare(records: pd.DataFrame, params: LinkageParams) -> tuple[pd.DataFrame
     day = as_day(birth) if len(birth) else birth
     birth_text = day.dt.strftime("%Y-%m-%d") if len(birth) else birth.astype(object)
     name = records["name_norm"].astype(object)
-    key, flat = name_keys(name)
-    tokens = key.str.split(" ")
+    names = name_columns(name)
     address = _popular_to_null(records["address_norm"].astype(object), params.max_block)
     numbers = _address_numbers(address)
+    columns = {
+        "id_number": idn.where(pd.Series(valid, index=idn.index), None),
+        "name": name,
+        "name_key": names["key"],
+        "name_flat": names["flat"],
+        "name_head": names["head"],
+        "birth_date": birth_text,
+        "birth_year": birth_text.str[:4],
+        "gender": gender.where(gender.isin(["M", "F"]), None),
+        "phone": _popular_to_null(records["phone_norm"], params.max_block),
+        "email": _popular_to_null(records["email_norm"], params.max_block),
+        "address": address,
+        "address_head": _address_slice(address, 0, 6),
+        "address_tail": _address_slice(address, -8, None),
+        "name_latin": _latin(name),
+        "name_first": names["first"],
+        "name_last": names["last"],
+        "address_street": _address_part(address, _FIRST_NUMBER, _FIRST_NUMBERS_CN),
+        "address_end": _address_part(address, _LAST_NUMBER, _LAST_NUMBERS_CN),
+        "address_numbers": numbers,
+        "address_numbers_key": _popular_to_null(numbers, params.max_block),
+    }
     frame = pd.DataFrame(
-        {
-            "unique_id": np.arange(n, dtype=np.int64),
-            "id_number": idn.where(pd.Series(valid, index=idn.index), None).to_numpy(object),
-            "name": name.to_numpy(object),
-            "name_key": key.to_numpy(object),
-            "name_flat": flat.to_numpy(object),
-            "name_head": key.str[:2].to_numpy(object),
-            "birth_date": birth_text.astype(object)
-            .where(birth_text.notna(), None)
-            .to_numpy(object),
-            "birth_year": birth_text.str[:4].astype(object).to_numpy(object),
-            "gender": gender.where(gender.isin(["M", "F"]), None).to_numpy(object),
-            "phone": _popular_to_null(
-                records["phone_norm"].astype(object), params.max_block
-            ).to_numpy(object),
-            "email": _popular_to_null(
-                records["email_norm"].astype(object), params.max_block
-            ).to_numpy(object),
-            "address": address.to_numpy(object),
-            "address_head": address.str[:6].astype(object).to_numpy(object),
-            "address_tail": address.str[-8:].astype(object).to_numpy(object),
-            "name_latin": _latin(name).to_numpy(object),
-            "name_first": tokens.str[0].astype(object).to_numpy(object),
-            "name_last": tokens.str[-1].astype(object).to_numpy(object),
-            "address_street": _address_part(address, _FIRST_NUMBER)
-            .where(~_hanzi(address), _address_part(address, _FIRST_NUMBERS_CN))
-            .to_numpy(object),
-            "address_end": _address_part(address, _LAST_NUMBER)
-            .where(~_hanzi(address), _address_part(address, _LAST_NUMBERS_CN))
-            .to_numpy(object),
-            "address_numbers": numbers.to_numpy(object),
-            "address_numbers_key": _popular_to_null(numbers, params.max_block).to_numpy(object),
-        }
+        {"unique_id": np.arange(n, dtype=np.int64)}
+        | {column: _nullable(values) for column, values in columns.items()}
     )
-    for column in frame.columns[1:]:
-        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     return frame, problems
+
+
+def _nullable(values: pd.Series | npt.NDArray[np.object_]) -> pd.Series:
+    """Values as an object column with None for every gap (Splink's DuckDB reads NaN and
+    pandas 3's NA as values, not nulls). Object, not inferred: pandas 3 would make strings
+    of it, and the Arrow table Splink reads is built from it once."""
+    array = np.array(values, dtype=object)
+    array[pd.isna(array)] = None
+    return pd.Series(array, dtype=object)
 
 
 def _model(
