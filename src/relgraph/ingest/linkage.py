@@ -554,10 +554,17 @@ def _evidence(
         columns.append((name, labels, gamma, np.round(weight, 3)))
     decided = pairs["decided"].to_numpy(bool)
     scored = pairs["match_weight"].notna().to_numpy(bool)
+    # Pairs with one outcome on every comparison share one waterfall: written once each
+    # (a few thousand texts for the half million pairs a million records show).
+    keys = pd.DataFrame({"decided": decided, "scored": scored})
+    for name, _, gamma, weight in columns:
+        keys[f"g_{name}"], keys[f"w_{name}"] = gamma, weight
+    group = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy(np.int64)
+    _, first = np.unique(group, return_index=True)
     head = {"comparison": "prior", "level": "prior", "weight": round(prior, 3)}
     decision = {"comparison": DECISION, "level": "same", "weight": None}
-    out = np.empty(len(pairs), dtype=object)
-    for row in range(len(pairs)):
+    texts = np.empty(len(first), dtype=object)
+    for at, row in enumerate(first.tolist()):
         items: list[dict[str, Any]] = [decision] if decided[row] else []
         if scored[row]:
             items.append(head)
@@ -572,8 +579,8 @@ def _evidence(
                         "weight": float(weight[row]),
                     }
                 )
-        out[row] = json.dumps(items, ensure_ascii=False)
-    return out
+        texts[at] = json.dumps(items, ensure_ascii=False)
+    return texts[group]
 
 
 def resolution_fields() -> tuple[str, ...]:

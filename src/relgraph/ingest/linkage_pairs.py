@@ -22,9 +22,9 @@ def predict_pairs(linker: Any) -> pd.DataFrame:
         for c in names
         if c.strip('"') in _PAIR_COLUMNS or c.strip('"').startswith(("gamma_", "mw_"))
     ]
-    scored: pd.DataFrame = predicted.query_sql(
-        f"SELECT {', '.join(kept)} FROM {{this}}"  # noqa: S608 - Splink's own column names
-    ).as_pandas_dataframe()
+    # Read straight from the scored table: query_sql would first copy the columns into a
+    # second table (6.5M rows at a million records) and read that.
+    scored: pd.DataFrame = predicted.as_duckdbpyrelation().select(", ".join(kept)).df()
     predicted.drop_table_from_database_and_remove_from_cache()
     return scored
 
