@@ -92,13 +92,19 @@ from relgraph.ingest.linkage_columns import (
     _address_part,
     _address_slice,
     _latin,
+    _nullable,
     _popular_to_null,
     name_columns,
     name_keys,
 )
 from relgraph.ingest.linkage_pairs import predict_pairs
+from relgraph.ingest.linkage_training import (
+    LinkerInput,
+    _train,
+    _without_frequencies,
+    settings,
+)
 from relgraph.ingest.linkage_training import _linker as _linker
-from relgraph.ingest.linkage_training import _train, _without_frequencies, settings
 from relgraph.ingest.person_ids import PersonIdKey
 
 __all__ = [
@@ -231,26 +237,17 @@ def _prepare(records: pd.DataFrame, params: LinkageParams) -> tuple[pd.DataFrame
     return frame, problems
 
 
-def _nullable(values: pd.Series | npt.NDArray[np.object_]) -> pd.Series:
-    """Values as an object column with None for every gap (Splink's DuckDB reads NaN and
-    pandas 3's NA as values, not nulls). Object, not inferred: pandas 3 would make strings
-    of it, and the Arrow table Splink reads is built from it once."""
-    array = np.array(values, dtype=object)
-    array[pd.isna(array)] = None
-    return pd.Series(array, dtype=object)
-
-
 def _model(
-    frame: pd.DataFrame, data_dir: Path | None, retrain: bool
+    source: LinkerInput, data_dir: Path | None, retrain: bool
 ) -> tuple[dict[str, Any], str, str | None]:
     """(model, how it was obtained, file) — stored, freshly trained, or shipped."""
     path = None if data_dir is None else model_path(data_dir)
     if path is not None and path.exists() and not retrain:
         stored: dict[str, Any] = json.loads(path.read_text("utf-8"))
         return stored, "stored", str(path)
-    if len(frame) < MIN_TRAINING_RECORDS:
+    if len(source.frame) < MIN_TRAINING_RECORDS:
         return _without_frequencies(settings()), "shipped", None
-    model = _train(frame)
+    model = _train(source)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -325,8 +322,9 @@ def resolve(
     frame, problems = _prepare(records, params)
     cid = records["customer_id"].astype(str).to_numpy(object)
     position = {c: i for i, c in enumerate(cid.tolist())}
-    model, method, model_file = _model(frame, data_dir, retrain)
-    linker = _linker(frame, model)
+    source = LinkerInput(frame)
+    model, method, model_file = _model(source, data_dir, retrain)
+    linker = _linker(source, model)
     pairs = predict_pairs(linker)
     pairs = _with_decisions(pairs, position, same)
     # Complete linkage: score every pair inside a tentative cluster blocking did not generate.

@@ -164,6 +164,15 @@ def _per_distinct(values: pd.Series, derive: Callable[[pa.Array], pa.Array]) -> 
     return pd.Series(_spread(derived.to_pylist(), codes), index=values.index, dtype=object)
 
 
+def _nullable(values: pd.Series | npt.NDArray[np.object_]) -> pd.Series:
+    """Values as an object column with None for every gap (Splink's DuckDB reads NaN and
+    pandas 3's NA as values, not nulls). Object, not inferred: pandas 3 would make strings
+    of it, and the Arrow table Splink reads is built from it once."""
+    array = np.array(values, dtype=object)
+    array[pd.isna(array)] = None
+    return pd.Series(array, dtype=object)
+
+
 def _address_part(address: pd.Series, latin: str, hanzi: str) -> pd.Series:
     """One regular-expression group of each address, by ``latin`` or, for an address in
     hanzi, by ``hanzi`` (None where it has no number). The patterns are RE2's, ``\\d`` an
