@@ -54,6 +54,7 @@ import numpy.typing as npt
 
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
+from relgraph.analytics.layering.sets import search
 
 
 def threshold_avoidance(tx: _Tx, params: LayeringParams) -> F64:
@@ -104,11 +105,7 @@ def payer_history(
 def _at_least(key: I64, rank: I64, counted: B, at: I64, r: I64, width: int) -> I64:
     """Per query ``(at, r)``: the ``counted`` rows with ``key == at`` and ``rank >= r``."""
     keys = np.sort(key[counted] * width + rank[counted])
-    return np.asarray(
-        np.searchsorted(keys, at * width + width - 1, "left")
-        - np.searchsorted(keys, at * width + r, "left"),
-        np.int64,
-    )
+    return search(keys, at * width + width - 1) - search(keys, at * width + r)
 
 
 def _own_at_least(group: I64, key: I64, r: I64, counted: B, width: int) -> I64:

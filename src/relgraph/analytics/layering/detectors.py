@@ -15,7 +15,7 @@ from relgraph.analytics.layering.params import (
     I64,
     LayeringParams,
 )
-from relgraph.analytics.layering.sets import unique
+from relgraph.analytics.layering.sets import order_by, unique
 
 
 def _episodes(group: I64, ts: I64, window: int) -> I64:
@@ -73,7 +73,7 @@ def _fan_bursts(tx: _Tx, params: LayeringParams, inbound: bool) -> _Bursts:
     """Fan-in (``inbound``) or fan-out bursts (definition above)."""
     hub_of = tx.dst if inbound else tx.src
     other = tx.src if inbound else tx.dst
-    order = np.lexsort((np.arange(len(tx)), tx.ts, hub_of))
+    order = order_by(hub_of, tx.ts)
     hub, ts, other = hub_of[order], tx.ts[order], other[order]
     if len(order) == 0:
         return _Bursts([], np.zeros(0, np.int64))

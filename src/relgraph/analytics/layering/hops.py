@@ -12,7 +12,7 @@ from relgraph.analytics.layering.params import (
     B,
     LayeringParams,
 )
-from relgraph.analytics.layering.sets import unique
+from relgraph.analytics.layering.sets import order_by, search, unique
 from relgraph.graph import Projection
 
 
@@ -59,7 +59,7 @@ def _eligible(
         rows = np.arange(len(amount), dtype=np.int64)
     keep = rows[(amount[rows] >= min_amount) & (src[rows] != dst[rows])]
     # The EdgeSet is in (source, time) order already; a subset may not be, so sort stably.
-    order = np.lexsort((ts[keep], src[keep]))
+    order = order_by(src[keep], ts[keep])
     keep = keep[order]
     return _Tx(keep, src[keep], dst[keep], amount[keep], ts[keep])
 
@@ -79,8 +79,8 @@ def _links(tx: _Tx, params: LayeringParams) -> _Links:
     span = int(tx.ts.max()) - t0 + window + 1
     departures = _keys(tx.src, tx.ts, t0, span)  # ascending: tx is sorted by (src, ts)
     # Strictly after the arrival, at most ``window`` later: a (dst, ts) range per transfer.
-    lo = np.searchsorted(departures, _keys(tx.dst, tx.ts, t0, span), side="right")
-    hi = np.searchsorted(departures, _keys(tx.dst, tx.ts + window, t0, span), side="right")
+    lo = search(departures, _keys(tx.dst, tx.ts, t0, span), side="right")
+    hi = search(departures, _keys(tx.dst, tx.ts + window, t0, span), side="right")
     count = (hi - lo).astype(np.int64)
     pred = np.repeat(np.arange(n, dtype=np.int64), count)
     start = np.repeat(lo.astype(np.int64) - (np.cumsum(count) - count), count)

@@ -71,7 +71,7 @@ import numpy as np
 from relgraph.analytics.layering.detectors import _episodes
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import _DAY_MS, F64, I64, B, LayeringParams
-from relgraph.analytics.layering.sets import unique
+from relgraph.analytics.layering.sets import order_by, unique
 
 
 @lru_cache(maxsize=16)
@@ -271,7 +271,7 @@ class HubHistory:
     def _in_index(self) -> tuple[I64, F64]:
         """Cumulative amounts by (account, time) arriving."""
         tx = self.tx
-        in_order = np.lexsort((tx.ts, tx.dst))
+        in_order = order_by(tx.dst, tx.ts)
         key = tx.dst[in_order] * self.span + (tx.ts[in_order] - self.base)
         return key, np.concatenate([[0.0], np.cumsum(tx.amount[in_order])])
 
