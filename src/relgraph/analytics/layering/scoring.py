@@ -221,8 +221,9 @@ def _assemble_columns(
     truncations: dict[str, int] | None = None,
     regular: B | None = None,
     layers: dict[str, list[I64]] | None = None,
+    segment: I64 | None = None,
 ) -> ScoredColumns:
-    """:func:`_assemble` without pandas."""
+    """:func:`_assemble` without pandas; ``segment`` as for :class:`.routine.HubHistory`."""
     round_trips = _new_round_trips(tx, chains, round_trips or {})
     typ: list[npt.NDArray[np.object_]] = []
     members: list[I64] = []
@@ -409,7 +410,9 @@ def _assemble_columns(
     def history(slow: bool) -> HubHistory:
         if slow not in histories:
             histories[slow] = (
-                HubHistory(tx, slow_params(params), peers=True) if slow else HubHistory(tx, params)
+                HubHistory(tx, slow_params(params), peers=True, segment=segment)
+                if slow
+                else HubHistory(tx, params, segment=segment)
             )
         return histories[slow]
 
