@@ -17,7 +17,10 @@ routine flows and scatter-gathers are judged on) — and runs the batch definiti
 the same functions for both, so they cannot drift apart; :mod:`.focus` runs only those
 that can hold ``t``, with the same result). The alerts that hold ``t`` are its verdict;
 their ids are the batch's (:func:`.frames.chain_ids` hashes the transfer ids), so the
-next batch ``analyze`` names the same chains.
+next batch ``analyze`` names the same chains. A request's transfers are verdicts on the
+index as each found it (:meth:`LiveIndex.prepare` reads a neighbourhood right after its
+transfer joined), scored together (:meth:`LiveIndex.verdicts_known`: one scan of the
+neighbourhoods side by side, :mod:`.union`, the same alerts as one by one).
 
 What the neighbourhood cannot see: round trips whose legs pass accounts outside it (the
 batch finds those), and history older than the horizon: a routine flow (salary, rent)

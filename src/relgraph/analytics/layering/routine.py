@@ -294,9 +294,9 @@ class HubHistory:
     def _in_index(self) -> tuple[I64, F64]:
         """Cumulative amounts by (account, time) arriving."""
         tx = self.tx
-        in_order = np.lexsort((tx.ts, tx.dst))
-        key = tx.dst[in_order] * self.span + (tx.ts[in_order] - self.base)
-        return key, self._cumulative(tx.amount[in_order], tx.dst[in_order])
+        key = tx.dst * self.span + (tx.ts - self.base)
+        in_order = np.argsort(key, kind="stable")  # by (account, time), ties by position
+        return key[in_order], self._cumulative(tx.amount[in_order], tx.dst[in_order])
 
     def _cumulative(self, amount: F64, account: I64) -> F64:
         """Running sums of ``amount`` (in key order) from 0; with segments, one run per

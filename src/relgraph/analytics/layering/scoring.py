@@ -446,11 +446,15 @@ def _assemble_columns(
     structural = is_round | layered
     hubbed = np.isin(typology, ["fan_in", "fan_out", "gather_scatter"])
     # Only round trips and blocks read the payers' histories (a verdict's fans need none).
-    ordinary, rare = (
-        payer_history(tx, flat, grp, n, params, own)
-        if structural.any()
-        else (np.zeros(n), np.zeros(n))
-    )
+    ordinary, rare = np.zeros(n), np.zeros(n)
+    if structural.any():  # of those alerts only: each alert's figures are its own
+        which = np.flatnonzero(structural)
+        at = np.full(n, -1, np.int64)
+        at[which] = np.arange(len(which))
+        held = structural[grp]
+        ordinary[which], rare[which] = payer_history(
+            tx, flat[held], at[grp[held]], len(which), params, own
+        )
     # Unusual sums are evidence for blocks only: a round trip already has its return home.
     ordinary, rare = np.where(structural, ordinary, 0.0), np.where(layered, rare, 0.0)
     facts: Columns = {
