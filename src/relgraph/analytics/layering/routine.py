@@ -70,7 +70,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from relgraph.analytics.layering.detectors import _episodes
-from relgraph.analytics.layering.hops import _Tx
+from relgraph.analytics.layering.hops import _by_account_time, _Tx
 from relgraph.analytics.layering.params import _DAY_MS, F64, I64, B, LayeringParams
 from relgraph.analytics.layering.sets import unique
 
@@ -99,7 +99,9 @@ def regular_flows(tx: _Tx, opened: I64, params: LayeringParams, t_min: int | Non
     out = np.zeros(n, bool)
     if n == 0:
         return out
-    order = np.lexsort((tx.ts, tx.dst, tx.src))
+    # By (source, target, time), ties by position: one key per pair, sorted with the time.
+    width = int(max(tx.src.max(), tx.dst.max())) + 1
+    order = _by_account_time(tx.src * width + tx.dst, tx.ts)
     s, d, ts, amt = tx.src[order], tx.dst[order], tx.ts[order], tx.amount[order]
     new = np.ones(n, bool)
     new[1:] = (s[1:] != s[:-1]) | (d[1:] != d[:-1])

@@ -280,7 +280,13 @@ def _assemble_columns(
         # (merge.py), so an alert's transfers (and its id) do not depend on whether
         # other alerts of the scan merged.
         grp = np.repeat(np.arange(n), size)
-        order = np.lexsort((tx.edge[flat], tx.ts[flat], grp))
+        at, t0 = tx.ts[flat], int(tx.ts[flat].min())
+        span = int(at.max()) - t0 + 1
+        # (set, time) packed into one key when it fits: two sort passes instead of three.
+        if n * span < 1 << 62:
+            order = np.lexsort((tx.edge[flat], grp * span + (at - t0)))
+        else:
+            order = np.lexsort((tx.edge[flat], at, grp))
         flat = flat[order]
         members.append(flat)
         sizes.append(size)
