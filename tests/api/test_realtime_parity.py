@@ -4,6 +4,7 @@ scores."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -103,3 +104,37 @@ def test_batch_analyze_after_the_merge_finds_the_chains_found_in_real_time(
     kept = list(batch_tx.index)
     extra = {a.typology for k, a in realtime.items() if not any(same_pattern(k, c) for c in kept)}
     assert extra <= {"cycle"}
+
+
+def test_a_request_of_many_transfers_gets_the_verdicts_of_one_request_each(
+    split_bank: tuple[Path, pd.DataFrame], tmp_path: Path
+) -> None:
+    # A request's transfers are scored together (analytics/layering/union.py); each
+    # verdict must still be the one it gets alone, on the index as its transfer found it
+    # (the request's earlier transfers in it, its later ones not).
+    root, late = split_bank
+    data = tmp_path / "data"
+    with EmbeddedStore(data) as store:
+        load_directory(root / "bank", store, data)
+        analyze(store, build_projection(store))
+    with EmbeddedStore(data, read_only=True) as store:
+        model = build_read_model(store)
+    records = [
+        {"tx_id": r.tx_id, "from_account": r.from_account, "to_account": r.to_account,
+         "amount": r.amount, "currency": r.currency, "ts": int(r._7)}
+        for r in late.iloc[:1_500].itertuples()
+    ]  # fmt: skip
+    answers = {}
+    for batch in (1, 200):
+        where = tmp_path / f"batch-{batch}"
+        shutil.copytree(data, where, ignore=shutil.ignore_patterns("journal", "audit*", "*.lock"))
+        live = LiveScoring(model, where)
+        results = []
+        for lo in range(0, len(records), batch):
+            results += live.record_transfers(records[lo : lo + batch], by="test")["results"]
+        answers[batch] = (results, sorted(live.alerts))
+    one, many = answers[1], answers[200]
+    assert many == one
+    held = [r for r in one[0] if r["verdict"]["alerts"]]
+    assert len(held) > 100  # many verdicts hold alerts (fans, chains, trips), not just empty ones
+    assert any(a["extends"] for r in held for a in r["verdict"]["alerts"])  # grown in a request

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from relgraph import model as tables
-from relgraph.analytics.layering.live import LiveAlert, LiveIndex
+from relgraph.analytics.layering.live import LiveAlert, LiveIndex, Prepared
 from relgraph.api.audit import AuditLog
 from relgraph.api.audit_commit import GroupCommitter
 from relgraph.api.readmodel import ReadModel
@@ -321,6 +321,12 @@ class LiveScoring:
         out: list[dict[str, Any]] = []
         new_alerts: list[FoundAlert] = []
         with self._lock:
+            # Each transfer joins the index and its neighbourhood is read at once (its
+            # verdict sees the batch's earlier transfers, not its later ones); then the
+            # whole batch is scored in one pass (analytics/layering/union.py).
+            ends: list[tuple[int, int]] = []
+            rows: list[int] = []
+            prepared: list[Prepared] = []
             for values in records:
                 t0 = time.perf_counter()
                 src = self.index.account(str(values["from_account"]))
@@ -331,11 +337,16 @@ class LiveScoring:
                     str(values["tx_id"]), src, dst, float(values["amount"]), int(values["ts"])
                 )
                 t1 = time.perf_counter()
-                verdict = self.index.verdict_known(row, self._known)
-                t2 = time.perf_counter()
+                prepared.append(self.index.prepare(row))
                 self.timings.apply += t1 - t0
-                self.timings.verdict += t2 - t1
-                self.timings.transfers += 1
+                self.timings.verdict += time.perf_counter() - t1
+                ends.append((src, dst))
+                rows.append(row)
+            t2 = time.perf_counter()
+            verdicts = self.index.verdicts_known(rows, prepared, self._known)
+            self.timings.verdict += time.perf_counter() - t2
+            self.timings.transfers += len(rows)
+            for values, (src, dst), verdict in zip(records, ends, verdicts, strict=True):
                 now = datetime.now(UTC)
                 found_at = now.isoformat(timespec="milliseconds")
                 alerts: list[dict[str, Any]] = []

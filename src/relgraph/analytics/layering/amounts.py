@@ -54,7 +54,7 @@ import numpy.typing as npt
 
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
-from relgraph.analytics.layering.sets import search
+from relgraph.analytics.layering.sets import isin, search
 
 
 def threshold_avoidance(tx: _Tx, params: LayeringParams) -> F64:
@@ -83,15 +83,18 @@ def payer_history(
     if len(flat) == 0:
         return np.zeros(n), np.zeros(n)
     counted = np.ones(len(tx), bool) if own is None else ~own
+    # Only the alerts' payers' own payments count: the others are left out before sorting.
+    payer = tx.src[flat]
+    rows = np.flatnonzero(isin(tx.src, payer))
     # Per payer, its payments' amounts ascending (one integer key per payer and amount
     # rank): how many are at least this one is a difference of two bisects.
-    _, rank = np.unique(tx.amount, return_inverse=True)
-    rank = rank.ravel().astype(np.int64)
+    _, ranked = np.unique(tx.amount[rows], return_inverse=True)
+    rank = np.zeros(len(tx), np.int64)
+    rank[rows] = ranked.ravel()
     width = int(rank.max()) + 2
     r = rank[flat]
-    payer = tx.src[flat]
     mine = counted[flat]
-    others = _at_least(tx.src, rank, counted, payer, r, width) - _own_at_least(
+    others = _at_least(tx.src[rows], rank[rows], counted[rows], payer, r, width) - _own_at_least(
         group, payer, r, mine, width
     )
     size = np.maximum(np.bincount(group, minlength=n), 1)

@@ -113,9 +113,12 @@ class Patterns:
         return any((members == position).any() for members in sets)
 
 
-def find_patterns(tx: _Tx, ctx: _Context, params: LayeringParams) -> Patterns:
+def find_patterns(
+    tx: _Tx, ctx: _Context, params: LayeringParams, segment: I64 | None = None
+) -> Patterns:
     """Every chain, cycle, scatter-gather, gather-scatter, fan burst and structuring run
-    among ``tx`` (definitions in the package docstring), not yet scored."""
+    among ``tx`` (definitions in the package docstring), not yet scored. ``segment``: per
+    account, its part when ``tx`` is a disjoint union of neighbourhoods (:mod:`.union`)."""
     links = _links(tx, params)
     chains = _walk(tx, links, _starts(links, len(tx)), params)
     scatter = _scatter_gather(tx, links, params)
@@ -132,7 +135,7 @@ def find_patterns(tx: _Tx, ctx: _Context, params: LayeringParams) -> Patterns:
         "slow_fan_out": _mapped(_fan_bursts(tx.take(kept), slow, False), kept),
     }
     gather = _gather_scatter(tx, fans["fan_in"], fans["fan_out"], params)
-    trips = round_trips(tx, ctx, params, routine)
+    trips = round_trips(tx, ctx, params, routine, segment)
     runs = structuring_runs(tx, params, _same_holder(ctx, tx.src, tx.dst))
     bipartite, stacks = blocks(tx, routine, params)
     layers = {"bipartite": bipartite, "stack": stacks}
@@ -148,10 +151,17 @@ def score_patterns(
 
 
 def score_pattern_columns(
-    tx: _Tx, found: Patterns, ctx: _Context, params: LayeringParams, *, merge: bool = True
+    tx: _Tx,
+    found: Patterns,
+    ctx: _Context,
+    params: LayeringParams,
+    *,
+    merge: bool = True,
+    segment: I64 | None = None,
 ) -> ScoredColumns:
     """:func:`score_patterns` without pandas (the real-time verdict scores a handful of
-    alerts per transfer): the same alerts and scores, facts and weights as plain columns."""
+    alerts per transfer): the same alerts and scores, facts and weights as plain columns.
+    ``segment`` as for :func:`find_patterns`."""
     cut_chains = int(sum(int(t.sum()) for t in found.chains.truncated.values()))
     alerts = _assemble_columns(
         tx,
@@ -166,6 +176,7 @@ def score_pattern_columns(
         truncations={"layering_chain": cut_chains, "cycle": found.trips.truncations},
         regular=found.regular,
         layers=found.layers,
+        segment=segment,
     )
     return merge_columns(alerts, edge_times(tx)) if merge else alerts
 

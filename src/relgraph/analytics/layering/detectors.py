@@ -15,7 +15,7 @@ from relgraph.analytics.layering.params import (
     I64,
     LayeringParams,
 )
-from relgraph.analytics.layering.sets import order_by, unique
+from relgraph.analytics.layering.sets import unique
 
 
 def _episodes(group: I64, ts: I64, window: int) -> I64:
@@ -73,14 +73,16 @@ def _fan_bursts(tx: _Tx, params: LayeringParams, inbound: bool) -> _Bursts:
     """Fan-in (``inbound``) or fan-out bursts (definition above)."""
     hub_of = tx.dst if inbound else tx.src
     other = tx.src if inbound else tx.dst
-    order = order_by(hub_of, tx.ts)
-    hub, ts, other = hub_of[order], tx.ts[order], other[order]
-    if len(order) == 0:
+    if len(tx) == 0:
         return _Bursts([], np.zeros(0, np.int64))
-    t0 = int(ts.min())
+    t0 = int(tx.ts.min())
     window = params.window_ms
-    span = int(ts.max()) - t0 + window + 1
-    key = _keys(hub, ts, t0, span)
+    span = int(tx.ts.max()) - t0 + window + 1
+    # By (hub, time), ties by position: one stable sort of the packed key, not three.
+    key = _keys(hub_of, tx.ts, t0, span)
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    hub, ts, other = hub_of[order], tx.ts[order], other[order]
     last = np.searchsorted(key, key + window, side="right") - 1
     dense = np.flatnonzero(last - np.arange(len(key)) + 1 >= params.min_fan)
     if len(dense) == 0:

@@ -17,7 +17,10 @@ routine flows and scatter-gathers are judged on) — and runs the batch definiti
 the same functions for both, so they cannot drift apart; :mod:`.focus` runs only those
 that can hold ``t``, with the same result). The alerts that hold ``t`` are its verdict;
 their ids are the batch's (:func:`.frames.chain_ids` hashes the transfer ids), so the
-next batch ``analyze`` names the same chains.
+next batch ``analyze`` names the same chains. A request's transfers are verdicts on the
+index as each found it (:meth:`LiveIndex.prepare` reads a neighbourhood right after its
+transfer joined), scored together (:meth:`LiveIndex.verdicts_known`: one scan of the
+neighbourhoods side by side, :mod:`.union`, the same alerts as one by one).
 
 What the neighbourhood cannot see: round trips whose legs pass accounts outside it (the
 batch finds those), and history older than the horizon: a routine flow (salary, rent)
@@ -32,7 +35,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -42,12 +45,17 @@ import numpy as np
 from relgraph.analytics.layering.batch import score_pattern_columns
 from relgraph.analytics.layering.check import Hop, LayeringIndex
 from relgraph.analytics.layering.focus import focused_patterns
-from relgraph.analytics.layering.hops import _eligible
+from relgraph.analytics.layering.hops import _eligible, _Tx
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
-from relgraph.analytics.layering.scoring import _Context
+from relgraph.analytics.layering.scoring import ScoredColumns, _Context
+from relgraph.analytics.layering.union import scan_union
 
 _GROW = 1.5
 
+
+Prepared = tuple[I64, bool] | None
+"""What :meth:`LiveIndex.prepare` read for a verdict: the neighbourhood and whether it was
+cut, or None (no definition can hold the transfer)."""
 
 LiveHop = Hop
 """One transfer of a live alert: the same record as a stored alert's hop."""
@@ -469,54 +477,111 @@ class LiveIndex:
         left_after = self._range(self._out, dst, ts, ts + horizon)
         return bool(arrived or left_after)
 
+    def prepare(self, row: int) -> Prepared:
+        """What the verdict on ``row`` runs the definitions on, read now — before later
+        transfers of its batch join the index: its neighbourhood and whether it was cut,
+        or None when no definition can hold ``row`` (:meth:`_may_hold`)."""
+        return self.neighbourhood(row) if self._may_hold(row) else None
+
     def verdict_known(self, row: int, known: frozenset[str] | set[str]) -> Verdict:
-        if not self._may_hold(row):
-            return Verdict([], 0, False)
-        rows, truncated = self.neighbourhood(row)
+        return self.verdicts_known([row], [self.prepare(row)], known)[0]
+
+    def verdicts_known(
+        self,
+        rows: Sequence[int],
+        prepared: Sequence[Prepared],
+        known: frozenset[str] | set[str],
+    ) -> list[Verdict]:
+        """The verdicts on a batch's transfers ``rows`` (added in this order), each from
+        what :meth:`prepare` read right after it was added; ``extends`` is judged against
+        ``known`` and the alerts of the batch's earlier verdicts, as one by one.
+
+        Two or more neighbourhoods to score are scanned together (:mod:`.union`: the same
+        alerts as each alone); a single one by :mod:`.focus`.
+        """
+        # Neighbourhoods to score: the row is eligible (so among the transfers scanned).
+        todo = [k for k, part in enumerate(prepared) if part is not None and len(part[0])]
+        parts = [part[0] for part in prepared if part is not None and len(part[0])]
+        found: dict[int, list[tuple[ScoredColumns, int, I64]]] = {k: [] for k in todo}
+        if len(todo) == 1:
+            k, rows_k = todo[0], parts[0]
+            tx, ctx, position, mine_k = self._local(rows_k, rows[k])
+            patterns = focused_patterns(tx, ctx, self.params, position)
+            if patterns is not None:
+                scored = score_pattern_columns(tx, patterns, ctx, self.params)
+                found[k] = [
+                    (scored, i, rows_k)
+                    for i in range(len(scored))
+                    if (scored.transfers(i) == mine_k).any()
+                ]
+        elif todo:
+            arrays = (self._amount, self._ts, self._src, self._dst)
+            union = scan_union(parts, arrays, self._context_of, self.params)
+            alerts = union.alerts
+            at = [np.searchsorted(part, rows[k]) for part, k in zip(parts, todo, strict=True)]
+            mine = union.offsets + np.array(at, np.int64)
+            grp = np.repeat(np.arange(len(alerts)), np.diff(alerts.ptr))
+            hit = alerts.edges == mine[union.segment_of[grp]]
+            whole = np.concatenate(parts)
+            for i in np.unique(grp[hit]).tolist():
+                j = int(union.segment_of[i])
+                found[todo[j]].append((alerts, i, whole))
+        out: list[Verdict] = []
+        added: set[str] = set()
+        for k, row in enumerate(rows):
+            part = prepared[k]
+            if part is None:
+                out.append(Verdict([], 0, False))
+                continue
+            live = [self._alert(a, i, where, row, known, added) for a, i, where in found.get(k, [])]
+            live.sort(key=lambda a: -a.score)
+            added.update(a.chain_id for a in live)
+            out.append(Verdict(live, len(part[0]), part[1]))
+        return out
+
+    def _local(self, rows: I64, row: int) -> tuple[_Tx, _Context, int, int]:
+        """The neighbourhood as a scan of its own: transfers, context, and ``row``'s
+        position among the transfers and among ``rows`` (its alerts' member value)."""
         accounts, local = np.unique(
             np.concatenate([self._src[rows], self._dst[rows]]), return_inverse=True
         )
         src_c, dst_c = local[: len(rows)], local[len(rows) :]
         tx = _eligible(self._amount[rows], self._ts[rows], src_c, dst_c, self.params.min_amount)
-        ctx = self._context_of(accounts)
         mine = int(np.searchsorted(rows, row))
-        position = int(np.flatnonzero(tx.edge == mine)[0]) if (tx.edge == mine).any() else -1
-        # Only the detectors that can hold the row, and of those only what can reach its
-        # alerts (focus.py): the same alerts holding it as every detector on every transfer.
-        patterns = focused_patterns(tx, ctx, self.params, position) if position >= 0 else None
-        if patterns is None:
-            return Verdict([], len(rows), truncated)  # nothing to score: the fast path
-        alerts = score_pattern_columns(tx, patterns, ctx, self.params)
-        found: list[LiveAlert] = []
-        threshold = self.params.score_threshold
-        for i in range(len(alerts)):
-            members = alerts.transfers(i)
-            if not (members == mine).any():
-                continue
-            live_rows = rows[members].tolist()
-            # A merchant's fan-in holds thousands: fetch and drop in C, not per element.
-            tx_ids = (
-                list(itemgetter(*live_rows)(self._tx))
-                if len(live_rows) > 1
-                else [self._tx[live_rows[0]]]
-            )
-            at = live_rows.index(row)
-            rest = tx_ids[:at] + tx_ids[at + 1 :]
-            prior = chain_id(rest) if rest else None
-            score = float(alerts.score[i])
-            # Hops (and reasons) only for alerts a user is shown: a merchant's fan-in below
-            # the threshold can hold thousands of transfers, and its id is all that is kept.
-            shown = score >= threshold
-            found.append(
-                LiveAlert(
-                    chain_id=chain_id(tx_ids),
-                    typology=str(alerts.typology[i]),
-                    score=score,
-                    reasons=alerts.reasons(i) if shown else [],
-                    hops=[self._hop(r) for r in live_rows] if shown else [],
-                    extends=prior if prior in known else None,
-                    size=len(live_rows),
-                )
-            )
-        found.sort(key=lambda a: -a.score)
-        return Verdict(found, len(rows), truncated)
+        position = np.flatnonzero(tx.edge == mine)
+        return tx, self._context_of(accounts), int(position[0]), mine
+
+    def _alert(
+        self,
+        alerts: ScoredColumns,
+        i: int,
+        where: I64,
+        row: int,
+        known: frozenset[str] | set[str],
+        added: set[str],
+    ) -> LiveAlert:
+        """Alert ``i`` (its transfers: positions into ``where``) as the verdict on ``row``
+        reports it."""
+        live_rows = where[alerts.transfers(i)].tolist()
+        # A merchant's fan-in holds thousands: fetch and drop in C, not per element.
+        tx_ids = (
+            list(itemgetter(*live_rows)(self._tx))
+            if len(live_rows) > 1
+            else [self._tx[live_rows[0]]]
+        )
+        at = live_rows.index(row)
+        rest = tx_ids[:at] + tx_ids[at + 1 :]
+        prior = chain_id(rest) if rest else None
+        score = float(alerts.score[i])
+        # Hops (and reasons) only for alerts a user is shown: a merchant's fan-in below
+        # the threshold can hold thousands of transfers, and its id is all that is kept.
+        shown = score >= self.params.score_threshold
+        return LiveAlert(
+            chain_id=chain_id(tx_ids),
+            typology=str(alerts.typology[i]),
+            score=score,
+            reasons=alerts.reasons(i) if shown else [],
+            hops=[self._hop(r) for r in live_rows] if shown else [],
+            extends=prior if prior is not None and (prior in known or prior in added) else None,
+            size=len(live_rows),
+        )

@@ -76,13 +76,14 @@ def home_groups(ctx: _Context, n_accounts: int) -> tuple[I64, I64]:
     return group, network
 
 
-def _candidates(tx: _Tx, group: I64, network: I64, horizon: int) -> I64:
+def _candidates(tx: _Tx, group: I64, network: I64, horizon: int, segment: I64 | None = None) -> I64:
     """Positions of the transfers that may lie on a round trip.
 
     Every round trip spans at most ``horizon``, so it lies inside one of the windows
     ``[t0 + j·horizon, t0 + (j + 2)·horizon)``; in that window's transfer graph, with every
     account tied both ways to its home group and network (a return home closes a
     cycle), its transfers join two accounts of one strongly connected component.
+    ``segment`` (per account, :mod:`.union`): ``t0`` is each segment's own first time.
     """
     n_acc = len(group)
     g_codes, g_node = np.unique(group, return_inverse=True)
@@ -100,13 +101,20 @@ def _candidates(tx: _Tx, group: I64, network: I64, horizon: int) -> I64:
     ties_dst = np.concatenate([n_acc + g_node, acc, n_acc + n_g + net_node, acc[has_net]])
     n = n_acc + n_g + n_net
     keep = np.zeros(len(tx), bool)
-    t0, t1 = int(tx.ts.min()), int(tx.ts.max())
+    ts = tx.ts
+    if segment is not None:
+        # Times from each segment's first: one tiling of windows serves them all.
+        row_seg = segment[tx.src]
+        first = np.full(int(segment.max()) + 1, np.iinfo(np.int64).max, np.int64)
+        np.minimum.at(first, row_seg, ts)
+        ts = ts - first[row_seg]
+    t0, t1 = int(ts.min()), int(ts.max())
     for j in range(max(int((t1 - t0) // horizon), 0) + 1):
         lo = t0 + j * horizon
-        rows = np.flatnonzero((tx.ts >= lo) & (tx.ts < lo + 2 * horizon))
+        rows = np.flatnonzero((ts >= lo) & (ts < lo + 2 * horizon))
         if len(rows) < 2:
             continue
-        if j > 0 and int(tx.ts[rows].max()) < lo + horizon:
+        if j > 0 and int(ts[rows].max()) < lo + horizon:
             # All in the previous window too, whose graph holds this one's: a component
             # here lies inside one there, so this window keeps nothing new (the verdict's
             # neighbourhood spans about one horizon: one window instead of two).
@@ -139,11 +147,16 @@ def _returns_home(tx: _Tx, group: I64, network: I64, horizon: int) -> B:
 
 
 def round_trips(
-    tx: _Tx, ctx: _Context, params: LayeringParams, routine: B | None = None
+    tx: _Tx,
+    ctx: _Context,
+    params: LayeringParams,
+    routine: B | None = None,
+    segment: I64 | None = None,
 ) -> _RoundTrips:
     """Every round trip among ``tx`` (definition in the module docstring), leaving out
     the ``routine`` transfers (a loop of salaries, rent and family transfers would be
-    scored down to nothing; searching through them only costs time)."""
+    scored down to nothing; searching through them only costs time). ``segment``: per
+    account, its part of a disjoint union (:mod:`.union`)."""
     empty = _RoundTrips({}, 0)
     if routine is not None:
         tx = tx.take(np.flatnonzero(~routine).astype(np.int64))
@@ -157,7 +170,7 @@ def round_trips(
     group, network = home_groups(ctx, n_acc)
     if not _returns_home(tx, group, network, params.horizon_ms).any():
         return empty  # no money left home and came back within the horizon: no round trip
-    keep = _candidates(tx, group, network, params.horizon_ms)
+    keep = _candidates(tx, group, network, params.horizon_ms, segment)
     if len(keep) == 0:
         return empty
     sub = tx.take(keep)  # still in (source, time) order

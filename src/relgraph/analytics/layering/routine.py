@@ -62,6 +62,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import replace
 from functools import cached_property, lru_cache
@@ -69,9 +70,9 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from relgraph.analytics.layering.detectors import _episodes
-from relgraph.analytics.layering.hops import _Tx
+from relgraph.analytics.layering.hops import _by_account_time, _Tx
 from relgraph.analytics.layering.params import _DAY_MS, F64, I64, B, LayeringParams
-from relgraph.analytics.layering.sets import order_by, unique
+from relgraph.analytics.layering.sets import unique
 
 
 @lru_cache(maxsize=16)
@@ -98,7 +99,9 @@ def regular_flows(tx: _Tx, opened: I64, params: LayeringParams, t_min: int | Non
     out = np.zeros(n, bool)
     if n == 0:
         return out
-    order = np.lexsort((tx.ts, tx.dst, tx.src))
+    # By (source, target, time), ties by position: one key per pair, sorted with the time.
+    width = int(max(tx.src.max(), tx.dst.max())) + 1
+    order = _by_account_time(tx.src * width + tx.dst, tx.ts)
     s, d, ts, amt = tx.src[order], tx.dst[order], tx.ts[order], tx.amount[order]
     new = np.ones(n, bool)
     new[1:] = (s[1:] != s[:-1]) | (d[1:] != d[:-1])
@@ -205,12 +208,18 @@ class HubHistory:
     only when a hub needs them, so it should not pay for every account's history.
     """
 
-    def __init__(self, tx: _Tx, params: LayeringParams, peers: bool = False) -> None:
+    def __init__(
+        self, tx: _Tx, params: LayeringParams, peers: bool = False, segment: I64 | None = None
+    ) -> None:
         """``peers``: judge every burst against the peers too (slow fans), not only those
-        of a hub without an earlier transfer in the burst's direction."""
+        of a hub without an earlier transfer in the burst's direction. ``segment``: per
+        account, its neighbourhood when ``tx`` is a disjoint union of several
+        (:mod:`.union`); each is then judged as if scanned alone — its own first and last
+        time, its own peers."""
         self.tx = tx
         self.peers_always = peers
         self.params = params
+        self.segment = segment
         window = params.window_ms
         if len(tx) == 0:
             return
@@ -220,6 +229,20 @@ class HubHistory:
         self.span = t_hi - t_lo + 4 * window + 2
         self.base = t_lo - 2 * window
         self.n_acc = int(max(tx.src.max(), tx.dst.max())) + 1
+        if segment is not None:
+            # tx is in (source, time) order and accounts are numbered segment by segment,
+            # so each segment's transfers are one slice.
+            row_seg = segment[tx.src]
+            n_seg = int(segment.max()) + 1
+            self._bounds = np.searchsorted(row_seg, np.arange(n_seg + 1))
+            lo = np.full(n_seg, t_lo, np.int64)
+            hi = np.full(n_seg, t_lo, np.int64)
+            some = self._bounds[1:] > self._bounds[:-1]
+            lo[some] = np.minimum.reduceat(tx.ts, self._bounds[:-1][some])
+            hi[some] = np.maximum.reduceat(tx.ts, self._bounds[:-1][some])
+            self._seg_lo = lo
+            self._seg_period = np.maximum(hi - lo, window)
+            self._seg_peers: dict[tuple[int, bool], float] = {}
 
     @cached_property
     def out_count(self) -> I64:
@@ -231,6 +254,8 @@ class HubHistory:
 
     @cached_property
     def _tile(self) -> I64:
+        if self.segment is not None:
+            return (self.tx.ts - self._seg_lo[self.segment[self.tx.src]]) // self.params.window_ms
         return (self.tx.ts - self.t_lo) // self.params.window_ms
 
     @cached_property
@@ -265,15 +290,48 @@ class HubHistory:
         """Cumulative amounts by (account, time) departing; tx is in (source, time) order."""
         tx = self.tx
         key = tx.src * self.span + (tx.ts - self.base)
-        return key, np.concatenate([[0.0], np.cumsum(tx.amount)])
+        return key, self._cumulative(tx.amount, tx.src)
 
     @cached_property
     def _in_index(self) -> tuple[I64, F64]:
         """Cumulative amounts by (account, time) arriving."""
         tx = self.tx
-        in_order = order_by(tx.dst, tx.ts)
-        key = tx.dst[in_order] * self.span + (tx.ts[in_order] - self.base)
-        return key, np.concatenate([[0.0], np.cumsum(tx.amount[in_order])])
+        key = tx.dst * self.span + (tx.ts - self.base)
+        in_order = np.argsort(key, kind="stable")  # by (account, time), ties by position
+        return key[in_order], self._cumulative(tx.amount[in_order], tx.dst[in_order])
+
+    def _cumulative(self, amount: F64, account: I64) -> F64:
+        """Running sums of ``amount`` (in key order) from 0; with segments, one run per
+        segment with its own leading 0 (segment ``s``'s position ``i`` is at ``i + s``):
+        the sums its own scan adds up, to the last bit."""
+        if self.segment is None:
+            return np.concatenate([[0.0], np.cumsum(amount)])
+        bounds = np.searchsorted(self.segment[account], np.arange(len(self._bounds)))
+        runs = [np.cumsum(amount[a:b]) for a, b in itertools.pairwise(bounds.tolist())]
+        return np.concatenate([part for run in runs for part in (np.zeros(1), run)])
+
+    def _segment_of(self, hub: I64) -> I64:
+        return self.segment[hub] if self.segment is not None else np.zeros(len(hub), np.int64)
+
+    def _peers(self, hub: I64, inbound: B, needed: B) -> F64:
+        """Per hub alert: the peers' figure in its direction (0 where not ``needed``)."""
+        if self.segment is None:
+            return np.where(
+                inbound,
+                self.peer_in if (inbound & needed).any() else 0.0,
+                self.peer_out if (~inbound & needed).any() else 0.0,
+            )
+        out = np.zeros(len(hub))
+        seg = self.segment[hub]
+        tx, tile = self.tx, self._tile
+        for i in np.flatnonzero(needed).tolist():
+            key = (int(seg[i]), bool(inbound[i]))
+            if key not in self._seg_peers:
+                a, b = int(self._bounds[key[0]]), int(self._bounds[key[0] + 1])
+                ends = (tx.dst[a:b], tx.src[a:b]) if key[1] else (tx.src[a:b], tx.dst[a:b])
+                self._seg_peers[key] = _peer(*ends, tile[a:b], self.n_acc)
+            out[i] = self._seg_peers[key]
+        return out
 
     def facts(self, hub: I64, members: list[I64], new_hub: B) -> tuple[F64, F64, I64]:
         """Per hub alert: fan excess, pass-through share (definitions above) and distinct
@@ -307,7 +365,8 @@ class HubHistory:
         windows = np.maximum((last - first) / window, 1.0)
         use_in = d_in >= d_out
         distinct = np.where(use_in, d_in, d_out)
-        usual = np.where(use_in, self.in_count[hub], self.out_count[hub]) * window / self.period
+        period = self.period if self.segment is None else self._seg_period[self.segment[hub]]
+        usual = np.where(use_in, self.in_count[hub], self.out_count[hub]) * window / period
         intensity = distinct / windows
         # The hub's other bursts of this kind are its usual too: a payroll every month is
         # not judged against the quiet days between paydays.
@@ -322,25 +381,24 @@ class HubHistory:
         history = np.where(use_in, before_in, before_out) > 0
         own = history & ~self.peers_always
         # The peers of a direction only when some alert is judged against them.
-        peer = np.where(
-            use_in,
-            self.peer_in if (use_in & ~own).any() else 0.0,
-            self.peer_out if (~use_in & ~own).any() else 0.0,
-        )
+        peer = self._peers(hub, use_in, ~own)
         # Watched before: an earlier transfer of the hub, or a scan that had watched it
         # (silent) for a round-trip horizon before the burst — a dormant old account that
         # suddenly pays a dozen strangers is the red flag. A hub the scan starts with has
         # nothing to judge against, unless it is new (a mule).
         # Silence is a history only over many windows of the fan's scale: ten (30 days for
         # 72-hour fans; a month of silence is one window for a slow fan, not a history).
-        watched = first - self.t_lo >= max(self.params.horizon_ms, 10 * window)
+        t_lo = self.t_lo if self.segment is None else self._seg_lo[self.segment[hub]]
+        watched = first - t_lo >= max(self.params.horizon_ms, 10 * window)
         seen = (before_in + before_out > 0) | watched | new_hub
         usual = np.where(own, usual, np.maximum(usual, peer))
         excess = np.where(seen, intensity / np.maximum(usual, 1.0), 0.0)
 
+        shift = self._segment_of(hub)  # a segment's running sums start one slot later
+
         def total(keys: I64, cum: F64) -> F64:
-            a = np.searchsorted(keys, at + (first - window - base), "left")
-            b = np.searchsorted(keys, at + (last + window - base), "right")
+            a = np.searchsorted(keys, at + (first - window - base), "left") + shift
+            b = np.searchsorted(keys, at + (last + window - base), "right") + shift
             return np.asarray(cum[b] - cum[a], np.float64)
 
         came, went = total(in_key, in_cum), total(out_key, out_cum)

@@ -221,8 +221,9 @@ def _assemble_columns(
     truncations: dict[str, int] | None = None,
     regular: B | None = None,
     layers: dict[str, list[I64]] | None = None,
+    segment: I64 | None = None,
 ) -> ScoredColumns:
-    """:func:`_assemble` without pandas."""
+    """:func:`_assemble` without pandas; ``segment`` as for :class:`.routine.HubHistory`."""
     round_trips = _new_round_trips(tx, chains, round_trips or {})
     typ: list[npt.NDArray[np.object_]] = []
     members: list[I64] = []
@@ -279,7 +280,13 @@ def _assemble_columns(
         # (merge.py), so an alert's transfers (and its id) do not depend on whether
         # other alerts of the scan merged.
         grp = np.repeat(np.arange(n), size)
-        order = np.lexsort((tx.edge[flat], tx.ts[flat], grp))
+        at, t0 = tx.ts[flat], int(tx.ts[flat].min())
+        span = int(at.max()) - t0 + 1
+        # (set, time) packed into one key when it fits: two sort passes instead of three.
+        if n * span < 1 << 62:
+            order = np.lexsort((tx.edge[flat], grp * span + (at - t0)))
+        else:
+            order = np.lexsort((tx.edge[flat], at, grp))
         flat = flat[order]
         members.append(flat)
         sizes.append(size)
@@ -409,7 +416,9 @@ def _assemble_columns(
     def history(slow: bool) -> HubHistory:
         if slow not in histories:
             histories[slow] = (
-                HubHistory(tx, slow_params(params), peers=True) if slow else HubHistory(tx, params)
+                HubHistory(tx, slow_params(params), peers=True, segment=segment)
+                if slow
+                else HubHistory(tx, params, segment=segment)
             )
         return histories[slow]
 
@@ -443,11 +452,15 @@ def _assemble_columns(
     structural = is_round | layered
     hubbed = np.isin(typology, ["fan_in", "fan_out", "gather_scatter"])
     # Only round trips and blocks read the payers' histories (a verdict's fans need none).
-    ordinary, rare = (
-        payer_history(tx, flat, grp, n, params, own)
-        if structural.any()
-        else (np.zeros(n), np.zeros(n))
-    )
+    ordinary, rare = np.zeros(n), np.zeros(n)
+    if structural.any():  # of those alerts only: each alert's figures are its own
+        which = np.flatnonzero(structural)
+        at = np.full(n, -1, np.int64)
+        at[which] = np.arange(len(which))
+        held = structural[grp]
+        ordinary[which], rare[which] = payer_history(
+            tx, flat[held], at[grp[held]], len(which), params, own
+        )
     # Unusual sums are evidence for blocks only: a round trip already has its return home.
     ordinary, rare = np.where(structural, ordinary, 0.0), np.where(layered, rare, 0.0)
     facts: Columns = {

@@ -9,8 +9,8 @@ such calls per run, so it sorts instead.
 >>> unique(np.array([3, 1, 3, 2])).tolist(), isin(np.array([1, 5]), np.array([5, 6])).tolist()
 ([1, 2, 3], [False, True])
 
-Searches and orderings over millions of rows have the same trouble at scale: ``search``
-and ``order_by`` below are what the scan uses for them.
+Searches with millions of queries have the same trouble at scale: ``search`` below is
+what the scan uses for them.
 """
 
 from __future__ import annotations
@@ -61,24 +61,5 @@ def search(keys: I64, queries: I64, side: Literal["left", "right"] = "left") -> 
     return found
 
 
-def order_by(major: I64, minor: I64) -> I64:
-    """``np.lexsort((minor, major))``: positions by ``major``, then ``minor``, then position.
-
-    One stable sort of a combined key where it fits in 64 bits (lexsort of two
-    6M-row keys took 3 s, the combined sort 0.6 s), else lexsort.
-
-    >>> order_by(np.array([2, 1, 2, 1]), np.array([5, 9, 5, 1])).tolist()
-    [3, 1, 0, 2]
-    """
-    if len(major) < _SMALL:
-        return np.lexsort((minor, major)).astype(np.int64)
-    low = int(minor.min())
-    span = int(minor.max()) - low + 1
-    top = int(np.abs(major).max()) + 1
-    if int(major.min()) < 0 or top >= np.iinfo(np.int64).max // span:
-        return np.lexsort((minor, major)).astype(np.int64)
-    return np.argsort(major * span + (minor - low), kind="stable").astype(np.int64)
-
-
 _SMALL = 4096
-"""Below this many rows numpy's own call is as fast: the verdict's small arrays keep it."""
+"""Below this many queries numpy's own call is as fast: the verdict's small arrays keep it."""

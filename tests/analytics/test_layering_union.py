@@ -1,0 +1,135 @@
+"""Scanning a batch's neighbourhoods side by side gives each exactly what scanning it alone
+gives (analytics/layering/union.py): the same alerts — transfers, typology, score,
+reasons — in the same order.
+
+The neighbourhoods are overlapping slices of one random bank built to hold every typology
+(tests/analytics/test_layering_focus.py): the same merchants, persons, households,
+networks and devices in many of them, starting at different times, so any link across
+the union or any measure taken over the whole scan would show.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from relgraph.analytics.layering.batch import find_patterns, score_pattern_columns
+from relgraph.analytics.layering.hops import _eligible, _Tx
+from relgraph.analytics.layering.params import LayeringParams
+from relgraph.analytics.layering.roundtrip import _candidates
+from relgraph.analytics.layering.scoring import ScoredColumns, _Context
+from relgraph.analytics.layering.union import scan_union
+from tests.analytics.test_layering_focus import _neighbourhood
+
+DAY = 24 * 3_600_000
+
+
+def _with_devices(ctx: _Context, rng: np.random.Generator) -> _Context:
+    """Some persons share a private device (a link of its own between accounts)."""
+    n_person = len(ctx.device_ptr) - 1
+    users = rng.integers(0, n_person, (12, 2))
+    src = users.ravel()
+    dev = np.repeat(np.arange(12, dtype=np.int64), 2)
+    order = np.argsort(src, kind="stable")
+    src, dev = src[order], dev[order]
+    ptr = np.zeros(n_person + 1, np.int64)
+    np.cumsum(np.bincount(src, minlength=n_person), out=ptr[1:])
+    return _Context(ctx.opened, ctx.person, ctx.enterprise, ctx.household, ctx.network,
+                    np.sort(src * 12 + dev), ptr, dev, 12)  # fmt: skip
+
+
+def _context_of(ctx: _Context, accounts: Any) -> _Context:
+    """``ctx`` for some accounts only (compact), as the live index builds it."""
+    return _Context(ctx.opened[accounts], ctx.person[accounts], ctx.enterprise[accounts],
+                    ctx.household, ctx.network, ctx.device_keys, ctx.device_ptr,
+                    ctx.device_of, ctx.n_devices)  # fmt: skip
+
+
+def _alone(bank: _Tx, ctx: _Context, rows: Any, params: LayeringParams) -> list[dict[str, Any]]:
+    """Every alert of the slice ``rows`` scanned alone, its transfers as bank rows."""
+    accounts, local = np.unique(np.concatenate([bank.src[rows], bank.dst[rows]]),
+                                return_inverse=True)  # fmt: skip
+    n = len(rows)
+    tx = _eligible(bank.amount[rows], bank.ts[rows], local[:n], local[n:], params.min_amount)
+    sub = _context_of(ctx, accounts)
+    return _listed(score_pattern_columns(tx, find_patterns(tx, sub, params), sub, params), rows)
+
+
+def _listed(alerts: ScoredColumns, rows: Any, which: Any = None) -> list[dict[str, Any]]:
+    picked = range(len(alerts)) if which is None else which
+    return [{"transfers": rows[alerts.transfers(i)].tolist(), "typology": str(alerts.typology[i]),
+             "score": float(alerts.score[i]), "reasons": alerts.reasons(i)}
+            for i in picked]  # fmt: skip
+
+
+def _slices(bank: _Tx, rng: np.random.Generator, count: int) -> list[Any]:
+    """Overlapping neighbourhoods: a few accounts' transfers each, some cut in time."""
+    accounts = np.unique(np.concatenate([bank.src, bank.dst]))
+    out = []
+    for _ in range(count):
+        chosen = rng.choice(accounts, int(rng.integers(1, 6)), replace=False)
+        rows = np.flatnonzero(np.isin(bank.src, chosen) | np.isin(bank.dst, chosen))
+        if rng.random() < 0.4:  # later transfers not arrived yet
+            cut = int(np.quantile(bank.ts[rows], rng.uniform(0.3, 1.0)))
+            rows = rows[bank.ts[rows] <= cut]
+        if len(rows):
+            out.append(np.sort(rows).astype(np.int64))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_each_neighbourhood_gets_the_alerts_of_a_scan_of_it_alone(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    bank, ctx = _neighbourhood(seed)
+    ctx = _with_devices(ctx, rng)
+    params = LayeringParams(score_threshold=0.0)
+    parts = _slices(bank, rng, 12)
+    arrays = (bank.amount, bank.ts, bank.src, bank.dst)
+    union = scan_union(parts, arrays, lambda a: _context_of(ctx, a), params)
+    whole = np.concatenate(parts)
+    alerts_seen = 0
+    for k, rows in enumerate(parts):
+        mine = np.flatnonzero(union.segment_of == k)
+        got = _listed(union.alerts, whole, mine)
+        expected = _alone(bank, ctx, rows, params)
+        assert got == expected, f"seed {seed}, neighbourhood {k}"
+        alerts_seen += len(expected)
+    assert alerts_seen > 0
+
+
+def test_the_union_holds_most_typologies() -> None:
+    seen: set[str] = set()
+    for seed in range(8):
+        rng = np.random.default_rng(100 + seed)
+        bank, ctx = _neighbourhood(seed)
+        parts = _slices(bank, rng, 12)
+        arrays = (bank.amount, bank.ts, bank.src, bank.dst)
+        union = scan_union(parts, arrays, lambda a, c=ctx: _context_of(c, a),
+                           LayeringParams(score_threshold=0.0))  # fmt: skip
+        seen.update(str(t) for t in union.alerts.typology)
+    assert {"layering_chain", "cycle", "fan_in", "fan_out", "structuring"} <= seen
+
+
+def test_a_neighbourhood_without_an_eligible_transfer_is_refused() -> None:
+    bank, ctx = _neighbourhood(0)
+    arrays = (bank.amount, bank.ts, bank.src, bank.dst)
+    params = LayeringParams(min_amount=1e12)  # nothing is eligible
+    with pytest.raises(ValueError, match="eligible transfer"):
+        scan_union([np.arange(5, dtype=np.int64)], arrays, lambda a: _context_of(ctx, a), params)
+
+
+def test_round_trip_windows_start_at_each_neighbourhoods_first_transfer() -> None:
+    # Neighbourhood 0: A→B and back 1.5 horizons later, inside one window from its first
+    # transfer; neighbourhood 1 starts earlier, which would cut the pair apart if its
+    # windows counted from the union's first transfer.
+    h = 30 * DAY
+    src, dst = np.array([0, 1, 2]), np.array([1, 0, 3])
+    ts = np.array([0, 3 * h // 2, -7 * h // 10], np.int64)
+    tx = _Tx(np.arange(3), src, dst, np.full(3, 100.0), ts)
+    alone = _candidates(tx.take(np.arange(2)), np.arange(2), np.full(2, -1), h)
+    segment = np.array([0, 0, 1, 1], np.int64)
+    together = _candidates(tx, np.arange(4), np.full(4, -1), h, segment)
+    assert alone.tolist() == [0, 1]
+    assert together.tolist() == [0, 1]
