@@ -150,7 +150,9 @@ WELL_WITHIN = 2.0
 """A payment paid before is at most its payer's high ÷ this (well within its trade)."""
 
 
-def running_payments(account: I64, amount: F64, counted: B) -> tuple[I64, F64]:
+def running_payments(
+    account: I64, amount: F64, counted: B, rank: I64 | None = None
+) -> tuple[I64, F64]:
     """Per row (rows grouped by ``account``, each account's in time order): how many of
     the account's rows up to and including this one are ``counted``, and the largest
     amount among those (0 when none) — the two numbers the real-time index keeps per
@@ -170,14 +172,16 @@ def running_payments(account: I64, amount: F64, counted: B) -> tuple[I64, F64]:
     start = np.flatnonzero(new)
     count = total - np.where(start > 0, total[start - 1], 0)[group]
     # A running maximum of (group, amount rank) keys restarts at each group, whose keys
-    # exceed every earlier group's; rank 0 (amount 0) stands for "none yet".
-    levels, rank = np.unique(np.where(counted, amount, 0.0), return_inverse=True)
-    rank = rank.ravel()
-    if levels[0] != 0.0:
-        levels, rank = np.r_[0.0, levels], rank + 1
-    width = len(levels)
-    running = np.maximum.accumulate(group * width + np.where(counted, rank, 0))
-    return np.asarray(count, np.int64), np.asarray(levels[running - group * width], np.float64)
+    # exceed every earlier group's; a row not counted weighs 0 ("none yet").
+    # ``rank``: each row's place among the rows' counted amounts (given when known).
+    value = np.where(counted, amount, 0.0)
+    if rank is None:
+        rank = np.empty(n, np.int64)
+        rank[np.argsort(value)] = np.arange(n, dtype=np.int64)
+    levels = np.empty(n)
+    levels[rank] = value
+    running = np.maximum.accumulate(group * n + rank)
+    return np.asarray(count, np.int64), np.asarray(levels[running - group * n], np.float64)
 
 
 def high_of(count: I64, largest: F64, params: LayeringParams) -> F64:
@@ -197,29 +201,40 @@ def highs(tx: _Tx, params: LayeringParams, own: B, at: I64) -> tuple[F64, F64]:
     direction as transfers arrive (:mod:`.live`) and gives every transfer the batch's
     highs whatever part of the history its neighbourhood holds.
     """
-    out: list[F64] = []
     if len(tx) == 0 or len(at) == 0:
         return np.full(len(at), np.nan), np.full(len(at), np.nan)
     lag = params.horizon_ms
     base = int(tx.ts.min()) - lag - 1
     span = int(tx.ts.max()) - base + 1
+    n = len(tx)
+    out: list[F64] = []
+    # One ranking of the payments' amounts serves both sides.
+    rank = np.empty(n, np.int64)
+    rank[np.argsort(np.where(own, 0.0, tx.amount))] = np.arange(n, dtype=np.int64)
     for side in (tx.src, tx.dst):
         key = side * span + (tx.ts - base)
         # Payers are in order already (tx is); payees need a sort by (payee, time).
-        if not bool((key[1:] >= key[:-1]).all()):
-            order = np.argsort(key, kind="stable")
-            key, account = key[order], side[order]
-            count, largest = running_payments(account, tx.amount[order], ~own[order])
+        order = None if bool((key[1:] >= key[:-1]).all()) else np.argsort(key, kind="stable")
+        if order is not None:
+            key, side, amount, counted = key[order], side[order], tx.amount[order], ~own[order]
+            ranked = rank[order]
         else:
-            count, largest = running_payments(side, tx.amount, ~own)
-        who = side[at]
-        before = np.searchsorted(key, who * span + (tx.ts[at] - lag - base), "left")
-        first = np.searchsorted(key, who * span, "left")
+            amount, counted, ranked = tx.amount, ~own, rank
+        count, largest = running_payments(side, amount, counted, ranked)
+        # Each row's history ends a lag before it (its own account's rows: ts - base > lag).
+        before = np.searchsorted(key, key - lag, "left")
+        new = np.ones(n, bool)
+        new[1:] = side[1:] != side[:-1]
+        first = np.maximum.accumulate(np.where(new, np.arange(n), 0))
         has = before > first
-        c = np.zeros(len(at), np.int64)
-        m = np.zeros(len(at))
-        c[has], m[has] = count[before[has] - 1], largest[before[has] - 1]
-        out.append(np.where(own[at], np.nan, high_of(c, m, params)))
+        c = np.where(has, count[np.maximum(before - 1, 0)], 0)
+        m = np.where(has, largest[np.maximum(before - 1, 0)], 0.0)
+        high = np.where(counted, high_of(c, m, params), np.nan)
+        if order is not None:
+            unsorted = np.empty(n)
+            unsorted[order] = high
+            high = unsorted
+        out.append(high[at])
     return out[0], out[1]
 
 
