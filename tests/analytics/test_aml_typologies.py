@@ -42,7 +42,14 @@ Each story lives on its own accounts, so one bank holds them all (amounts in CNY
   ``CUW1`` pays ``CUW2`` 30,000 three times a week apart: no split.
 * Old account ``NWH`` pays eight accounts ``NWR0``–``NWR7`` opened a week before, within
   eight hours: a fan-out through new accounts (recruited mules), ``new_accounts`` by
-  their share although the hub itself is old.
+  their share although the hub itself is old. It pays a 45 bill to ``NWU`` in the same
+  hours: not of the fan's size, not part of it.
+* Tea stall ``TEA`` (a person's account) is paid 60–300 by a customer or two a week for
+  three months, then by twelve customers within a day, each no more than takings it had
+  a month before: an unusual fan within its habits, scored down (``ordinary``).
+* Salaried ``OC1`` is paid 9,000 a month and pays bills of 200–500; then ``OCX`` pays it
+  150,000, which it passes on to ``OC2`` and on to ``OC3`` within hours: a chain whose
+  middle payment is outsized for its payer (``unusual_amounts``).
 """
 
 from __future__ import annotations
@@ -158,9 +165,26 @@ SPLIT = [
 ]  # fmt: skip
 
 NEW_PAYEES = [
-    _tx(f"NWo{k}", "NWH", f"NWR{k}", 9_000 + 100 * k, START + timedelta(days=80, hours=k))
-    for k in range(8)
-]
+    *(_tx(f"NWo{k}", "NWH", f"NWR{k}", 9_000 + 100 * k, START + timedelta(days=80, hours=k))
+      for k in range(8)),
+    _tx("NWbill", "NWH", "NWU", 45, START + timedelta(days=80, hours=3, minutes=30)),
+]  # fmt: skip
+TEA_DAY = START + timedelta(days=95)
+TEA = [
+    *(_tx(f"TEw{w}", f"TEC{w % 9}", "TEA", 60 + 27 * (w % 9), START + timedelta(days=7 * w))
+      for w in range(13)),
+    *(_tx(f"TEb{k}", f"TEN{k}", "TEA", 70 + 15 * k, TEA_DAY + timedelta(hours=2 * k))
+      for k in range(12)),
+]  # fmt: skip
+OUTSIZED_DAY = START + timedelta(days=100)
+OUTSIZED_CHAIN = [
+    *(_tx(f"OCs{m}", "OCE", "OC1", 9_000, START + timedelta(days=30 * m)) for m in range(4)),
+    *(_tx(f"OCb{m}", "OC1", f"OCB{m % 2}", 200 + 100 * m, START + timedelta(days=30 * m + 2))
+      for m in range(4)),
+    _tx("OCh1", "OCX", "OC1", 150_000, OUTSIZED_DAY),
+    _tx("OCh2", "OC1", "OC2", 140_000, OUTSIZED_DAY + timedelta(hours=3)),
+    _tx("OCh3", "OC2", "OC3", 130_000, OUTSIZED_DAY + timedelta(hours=5)),
+]  # fmt: skip
 
 TRADER = [
     *(_tx(f"TB{i}", "TR1", f"TRS{i}", 48_000 + 500 * i, START + timedelta(days=7 * i))
@@ -197,7 +221,7 @@ STACK = [
 TRANSFERS: Rows = [
     *ROUND_TRIP, *SLOW_LOOP, *HOUSEHOLD_LOOP, *RENT_RELAY, *STRUCTURING, *SPOUSES, *SALARY,
     *MULE, *USUAL_FAN, *UNUSUAL_FAN, *CHUNKED, *TRADER, *TRADE_LOOP, *SLOW_FAN, *BIPARTITE,
-    *STACK, *SHOP, *NEVER_PAID, *DORMANT, *SPLIT, *NEW_PAYEES,
+    *STACK, *SHOP, *NEVER_PAID, *DORMANT, *SPLIT, *NEW_PAYEES, *TEA, *OUTSIZED_CHAIN,
 ]  # fmt: skip
 
 ACCOUNT_IDS = sorted({t[k] for t in TRANSFERS for k in ("from_account", "to_account")})
@@ -445,6 +469,8 @@ def test_a_fan_through_new_accounts_counts_them_by_their_share(
     reasons = _reasons(alerts, fans[0])
     assert reasons["new_accounts"]["value"] == 8
     assert reasons["new_accounts"]["weight"] == pytest.approx(0.6 * 8 / 9, abs=1e-3)
+    # The hub's 45 bill in the same hours is not of the fan's size: not part of it.
+    assert "NWbill" not in _tx_ids(bank, alerts, fans[0])
     # The payroll pays long-open merchant accounts: no new accounts.
     for i in _touching(bank, alerts, "SA", above=False):
         assert "new_accounts" not in _reasons(alerts, i)
@@ -501,3 +527,27 @@ def test_layers_passing_to_the_next_layer_are_a_stack(bank: Projection, alerts: 
     assert len(stacks) == 1
     expected = {f"LS{x}{i}{j}" for x in "ab" for i in (1, 2) for j in (1, 2)}
     assert _tx_ids(bank, alerts, stacks[0]) == expected
+
+
+def test_a_fan_within_its_hubs_habits_is_scored_down(bank: Projection, alerts: Alerts) -> None:
+    assert _touching(bank, alerts, "TEb") == []
+    fans = [i for i in _touching(bank, alerts, "TEb", above=False)
+            if alerts.typology[i] == "fan_in"]  # fmt: skip
+    assert len(fans) == 1
+    reasons = _reasons(alerts, fans[0])
+    assert reasons["fan_excess"]["weight"] > 0  # twelve payers in a day is unusual for it…
+    assert reasons["ordinary"]["value"] == 1.0  # …but each paid what it had taken before
+    evidence = 1 - np.prod([1 - r["weight"] for r in reasons.values() if r["weight"] > 0])
+    assert evidence >= 0.5  # an alert but for its habits
+    assert alerts.score[fans[0]] == pytest.approx(evidence * (1 - 0.8), abs=1e-6)
+
+
+def test_an_outsized_payment_in_a_chain_is_evidence(bank: Projection, alerts: Alerts) -> None:
+    chains = [i for i in _touching(bank, alerts, "OCh", above=False)
+              if alerts.typology[i] == "layering_chain"]  # fmt: skip
+    assert len(chains) == 1
+    assert _tx_ids(bank, alerts, chains[0]) == {"OCh1", "OCh2", "OCh3"}
+    unusual = _reasons(alerts, chains[0])["unusual_amounts"]
+    # OC1's 140,000 is far above the bills it paid; OCX and OC2 have no history to judge.
+    assert unusual["value"] == pytest.approx(1 / 3, abs=1e-4)
+    assert unusual["weight"] == pytest.approx(0.3 / 3, abs=1e-3)

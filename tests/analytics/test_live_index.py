@@ -67,3 +67,49 @@ def test_the_index_keeps_only_the_horizon_and_counts_what_left(tmp_path: Path) -
     assert history["evicted_out_amount"] > 0
     # What is left is still found: the newest transfers are in the index.
     assert live._range(live._out, a1, live.now - DAY_MS, live.now) != []
+
+
+def test_outsized_payments_are_judged_live_as_in_the_batch(tmp_path: Path) -> None:
+    # 王伟's account A1 pays small monthly bills to his wife 李娜 (A2: another holder), then
+    # 150,000 to 杨磊 (A7): outsized. 陈静 moving money between her own accounts (A5 → A6)
+    # pays nobody: never a payment, never outsized. The live index sees the first month
+    # loaded and the rest arriving, with evictions; every transfer gets the batch's highs.
+    from relgraph.analytics.layering.amounts import highs, outsized
+    from relgraph.analytics.layering.hops import _eligible, _transfer_arrays
+    from relgraph.analytics.layering.scoring import _context, _same_holder
+
+    legs = [("A1", "A2", 300.0 + 10 * m, m * 30) for m in range(8)]
+    legs += [("A5", "A6", 40_000.0, d) for d in (5, 50, 100, 150)]
+    legs += [("A1", "A7", 150_000.0, 240), ("A1", "A2", 320.0, 241), ("A5", "A6", 9e5, 250)]
+    start = moment_ms("2026-01-05T10:00:00", source_zone())
+    rows = [
+        {"tx_id": f"X{i}", "from_account": a, "to_account": b, "amount": f"{amt:.2f}",
+         "currency": "CNY", "ts": f"{np.datetime64(start + day * DAY_MS, 'ms')}"}
+        for i, (a, b, amt, day) in enumerate(legs)
+    ]  # fmt: skip
+    full = project(_bank(tmp_path / "full", rows), tmp_path / "d1")
+    params = LayeringParams()
+    tx = _eligible(*_transfer_arrays(full), params.min_amount)
+    own = _same_holder(_context(full, params, None, None), tx.src, tx.dst)
+    payer, payee = highs(tx, params, own, np.arange(len(tx)))
+    tx_ids = full.edge("Account", "TRANSFER", "Account").attrs["tx_id"].to_numpy(object)
+    batch = {t: (a, b) for t, a, b in zip(tx_ids[tx.edge].tolist(), payer, payee, strict=True)}
+    big = outsized(tx.amount, payer)
+    assert tx_ids[tx.edge][big].tolist() == ["X12"]
+
+    loaded = [r for r, (_, _, _, day) in zip(rows, legs, strict=True) if day < 30]
+    partial = project(_bank(tmp_path / "part", loaded), tmp_path / "d2")
+    ids = partial.nodes["Account"].ids.tolist()
+    live = LiveIndex.from_index(
+        LayeringIndex.build(partial, params), ids, {a: i for i, a in enumerate(ids)}
+    )
+    later = sorted((day, i, a, b, amt) for i, (a, b, amt, day) in enumerate(legs) if day >= 30)
+    for day, i, a, b, amt in later:
+        row = live.add(f"X{i}", ids.index(a), ids.index(b), amt, start + day * DAY_MS)
+        seen = (live._payer_high[row], live._payee_high[row])
+        np.testing.assert_equal(seen, batch[f"X{i}"])
+        live.evict()
+    # The 150,000 against A1's bills more than 30 days before it (its high is 360).
+    assert batch["X12"][0] == 360.0
+    assert batch["X13"] == (370.0, 370.0)  # a bill a month later: A2 received as much
+    assert np.isnan(batch["X14"]).all()  # between 陈静's own accounts: no history, no high

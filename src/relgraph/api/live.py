@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 
 from relgraph import model as tables
-from relgraph.analytics.layering.live import LiveAlert, LiveIndex, Prepared
+from relgraph.analytics.layering.live import LiveIndex
+from relgraph.analytics.layering.verdicts import LiveAlert, Prepared
 from relgraph.api.audit import AuditLog
 from relgraph.api.audit_commit import GroupCommitter
 from relgraph.api.readmodel import ReadModel

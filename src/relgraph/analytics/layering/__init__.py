@@ -34,7 +34,10 @@ Definitions (what the tests hold the code to; every threshold is a field of
   dense windows merge into one burst, which is an alert when it involves at least
   ``min_fan`` distinct counterparties. A burst is stored as **pieces** of at most three
   windows (:func:`.detectors._pieces`), each judged against the hub's history; a steady
-  (merchant-like) hub's usual pieces are routine and not stored (:mod:`.routine`).
+  (merchant-like) hub's usual pieces are routine and not stored (:mod:`.routine`). A
+  piece holds only transfers of comparable size — at least its median amount ÷
+  ``COMPARABLE_RATIO`` (10): the hub's 34 bill paid in the week it sends out 30,000s is
+  its own life, not part of the fan — and needs ``min_fan`` counterparties among them.
 * A **gather-scatter**: a fan-in burst at ``h`` followed by a fan-out burst at ``h``
   that starts before the fan-in's last transfer plus the window, sending on between
   ``min_pass_share`` and ``max_pass_share`` of what came in.
@@ -80,9 +83,12 @@ are fields of :class:`LayeringParams`). The score is their noisy-OR,
 * ``routine`` — negative: the score is multiplied by ``1 − routine_weight × share``
   of the alert's routine transfers (never for ``structuring`` alerts).
 * ``ordinary`` — negative, round trips and blocks: ``1 − ordinary_weight × share`` of
-  payments ordinary for their payer; ``unusual_amounts`` — blocks: 0.3 × the share of
-  payments their payer never otherwise makes as large (:mod:`.amounts`; transfers
-  between one's own accounts are not payments there).
+  payments ordinary for their payer (for round trips, or paid before: at most half the
+  payer's high); fans: the whole discount when within the hub's habits (every transfer at
+  most the hub's high); ``unusual_amounts`` — blocks: 0.3 × the share of payments their
+  payer never otherwise makes as large; chains and fans: 0.3 × the share of outsized
+  payments (over three times the payer's high). Highs read only the past
+  (:mod:`.amounts`; transfers between one's own accounts are not payments there).
 
 Every score is in [0, 1]. An alert at or above ``score_threshold`` (0.5) is reported by default. An
 account's risk is the highest score of the alerts it takes part in, with those

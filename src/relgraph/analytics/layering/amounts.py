@@ -1,4 +1,4 @@
-"""Amounts judged against the payer's own history: threshold avoidance, ordinary payments.
+"""Amounts judged against the accounts' own history: threshold avoidance, ordinary payments.
 
 * **Threshold avoidance** of an account: of its departures at or above the band's
   lower edge (``(1 − structuring_band) × reporting_threshold``), the share that stay
@@ -24,6 +24,26 @@
   otherwise move is what laundering through them looks like. (Not for round trips:
   their return home is the evidence, and strangers' everyday loops are often unusual
   sums for a quiet account.)
+
+Against the **past only** (what the real-time index can know of a transfer when it
+arrives, so the verdict and the batch agree; :mod:`.live`):
+
+* An account's **high** at a transfer: the largest of its payments (for the payer) or
+  receipts (for the payee) made more than ``cycle_horizon_days`` before it — a pattern
+  spans at most that, so it is never its own history — when there are at least
+  ``routine_min_repeats`` of them; otherwise there is nothing to judge against (no high).
+* An **outsized payment**: more than :data:`OUTSIZED_RATIO` (3) times its payer's high.
+  The outsized share is the ``unusual_amounts`` evidence of chains and fans (0.3 × the
+  share): a salaried customer's account passing on 150,000, or paying strangers 30,000
+  each, moves what it never moved.
+* A payment **paid before**: at most half its payer's high (:data:`WELL_WITHIN`). A
+  round trip's ordinary share is at least its share of payments paid before (firms
+  whose trade routinely moves larger sums). Half, not all: a loop run twice pays the
+  same sums again a month later, and its first round is no trade.
+* A fan **within its hub's habits**: every one of its transfers at most its hub's high in
+  the fan's direction (a fan-in's payee, a fan-out's payer). Its ordinary share is 1 (a
+  small shop's busy week of takings, each no larger than takings it had before, is its
+  business); otherwise 0 — a fan with a single larger sum is not the hub's habit.
 
 Examples
 --------
@@ -122,3 +142,143 @@ def _own_at_least(group: I64, key: I64, r: I64, counted: B, width: int) -> I64:
         - np.searchsorted(ranked, code - (width - 1 - r), "left"),
         np.int64,
     )
+
+
+OUTSIZED_RATIO = 3.0
+"""An outsized payment is more than this many times its payer's largest earlier payment."""
+WELL_WITHIN = 2.0
+"""A payment paid before is at most its payer's high ÷ this (well within its trade)."""
+
+
+def running_payments(
+    account: I64, amount: F64, counted: B, rank: I64 | None = None
+) -> tuple[I64, F64]:
+    """Per row (rows grouped by ``account``, each account's in time order): how many of
+    the account's rows up to and including this one are ``counted``, and the largest
+    amount among those (0 when none) — the two numbers the real-time index keeps per
+    account and direction.
+
+    >>> running_payments(np.array([0, 0, 0, 1]), np.array([5.0, 9.0, 2.0, 4.0]),
+    ...                  np.array([True, False, True, True]))
+    (array([1, 1, 2, 1]), array([5., 5., 5., 4.]))
+    """
+    n = len(account)
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.float64)
+    new = np.ones(n, bool)
+    new[1:] = account[1:] != account[:-1]
+    group = np.cumsum(new) - 1
+    total = np.cumsum(counted.astype(np.int64))
+    start = np.flatnonzero(new)
+    count = total - np.where(start > 0, total[start - 1], 0)[group]
+    # A running maximum of (group, amount rank) keys restarts at each group, whose keys
+    # exceed every earlier group's; a row not counted weighs 0 ("none yet").
+    # ``rank``: each row's place among the rows' counted amounts (given when known).
+    value = np.where(counted, amount, 0.0)
+    if rank is None:
+        rank = np.empty(n, np.int64)
+        rank[np.argsort(value)] = np.arange(n, dtype=np.int64)
+    levels = np.empty(n)
+    levels[rank] = value
+    running = np.maximum.accumulate(group * n + rank)
+    return np.asarray(count, np.int64), np.asarray(levels[running - group * n], np.float64)
+
+
+def high_of(count: I64, largest: F64, params: LayeringParams) -> F64:
+    """An account's *high*: its largest amount when it has a history (at least
+    ``routine_min_repeats`` transfers), else NaN (nothing to judge against)."""
+    return np.where(count >= params.routine_min_repeats, largest, np.nan)
+
+
+def highs(tx: _Tx, params: LayeringParams, own: B, at: I64) -> tuple[F64, F64]:
+    """Per transfer ``at``: its payer's and its payee's *high* (:func:`high_of`) over
+    their history — the payer's payments and the payee's receipts more than
+    ``cycle_horizon_days`` before it (a pattern spans at most that: it is never its own
+    history). Transfers between one holder's accounts (``own``) pay nobody: they are in
+    no history and have none (NaN). ``tx`` is in (source, time) order (``_eligible``).
+
+    Only the past counts, so the real-time index keeps the same numbers per account and
+    direction as transfers arrive (:mod:`.live`) and gives every transfer the batch's
+    highs whatever part of the history its neighbourhood holds.
+    """
+    if len(tx) == 0 or len(at) == 0:
+        return np.full(len(at), np.nan), np.full(len(at), np.nan)
+    lag = params.horizon_ms
+    base = int(tx.ts.min()) - lag - 1
+    span = int(tx.ts.max()) - base + 1
+    n = len(tx)
+    out: list[F64] = []
+    # One ranking of the payments' amounts serves both sides.
+    rank = np.empty(n, np.int64)
+    rank[np.argsort(np.where(own, 0.0, tx.amount))] = np.arange(n, dtype=np.int64)
+    for side in (tx.src, tx.dst):
+        key = side * span + (tx.ts - base)
+        # Payers are in order already (tx is); payees need a sort by (payee, time).
+        order = None if bool((key[1:] >= key[:-1]).all()) else np.argsort(key, kind="stable")
+        if order is not None:
+            key, side, amount, counted = key[order], side[order], tx.amount[order], ~own[order]
+            ranked = rank[order]
+        else:
+            amount, counted, ranked = tx.amount, ~own, rank
+        count, largest = running_payments(side, amount, counted, ranked)
+        # Each row's history ends a lag before it (its own account's rows: ts - base > lag).
+        before = np.searchsorted(key, key - lag, "left")
+        new = np.ones(n, bool)
+        new[1:] = side[1:] != side[:-1]
+        first = np.maximum.accumulate(np.where(new, np.arange(n), 0))
+        has = before > first
+        c = np.where(has, count[np.maximum(before - 1, 0)], 0)
+        m = np.where(has, largest[np.maximum(before - 1, 0)], 0.0)
+        high = np.where(counted, high_of(c, m, params), np.nan)
+        if order is not None:
+            unsorted = np.empty(n)
+            unsorted[order] = high
+            high = unsorted
+        out.append(high[at])
+    return out[0], out[1]
+
+
+def outsized(amount: F64, payer_high: F64) -> B:
+    """Per transfer: an **outsized payment** — more than :data:`OUTSIZED_RATIO` times its
+    payer's high (:func:`highs`). A salaried customer's main account that suddenly
+    passes on 150,000, or a household paying strangers 30,000 each, pays what it never
+    paid before; a firm whose invoices vary, or a payroll, does not.
+
+    >>> day = 86_400_000
+    >>> tx = _Tx(np.arange(5), np.zeros(5, np.int64), np.arange(1, 6),
+    ...          np.array([500.0, 800.0, 600.0, 30_000.0, 2_000.0]), np.arange(5) * 40 * day)
+    >>> payer, payee = highs(tx, LayeringParams(), np.zeros(5, bool), np.arange(5))
+    >>> payer.tolist()
+    [nan, nan, nan, 800.0, 30000.0]
+    >>> outsized(tx.amount, payer).tolist()
+    [False, False, False, True, False]
+    """
+    with np.errstate(invalid="ignore"):
+        return np.asarray(amount > OUTSIZED_RATIO * payer_high, bool)
+
+
+def amount_shares(
+    amount: F64, payer_high: F64, payee_high: F64, group: I64, n: int, inbound: B
+) -> tuple[F64, F64, F64]:
+    """Per alert (``n``; rows of their transfers grouped by ``group``, with each row's
+    amount and highs): the share of outsized payments (:func:`outsized`), the share
+    *paid before* (at most half the payer's high, :data:`WELL_WITHIN`), and whether
+    the alert is **within its hub's habits** (1.0 or 0.0): every transfer at most its
+    hub's high — the payee's for a fan-in row (``inbound``), the payer's otherwise. A
+    small shop's busy week of takings, each no larger than takings it had before, is
+    its business; twelve strangers paying a salaried customer 30,000 each are not.
+
+    >>> amount_shares(np.array([100.0, 90.0, 5e4, 80.0]), np.array([500.0, 60.0, 9e3, np.nan]),
+    ...               np.array([120.0, 95.0, 2e3, 70.0]), np.array([0, 0, 1, 1]), 2,
+    ...               np.ones(4, bool))
+    (array([0. , 0.5]), array([0.5, 0. ]), array([1., 0.]))
+    """
+    size = np.maximum(np.bincount(group, minlength=n), 1)
+    with np.errstate(invalid="ignore"):
+        paid = WELL_WITHIN * amount <= payer_high
+        usual = amount <= np.where(inbound, payee_high, payer_high)
+
+    def share(hit: B) -> F64:
+        return np.asarray(np.bincount(group, weights=hit, minlength=n) / size, np.float64)
+
+    return share(outsized(amount, payer_high)), share(paid), (share(usual) >= 1.0).astype(float)

@@ -35,6 +35,7 @@ from relgraph.analytics.layering.scoring import (
     _context,
     _same_holder,
     routine_transfers,
+    with_highs,
 )
 from relgraph.graph import Projection
 
@@ -82,7 +83,7 @@ def scan(
     amount, ts, src, dst = _transfer_arrays(projection)
     tx = _eligible(amount, ts, src, dst, params.min_amount)
     ctx = _context(projection, params, households_label, networks_label)
-    return scan_transfers(tx, ctx, params, merge=merge)
+    return scan_transfers(with_highs(tx, ctx, params), ctx, params, merge=merge)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from relgraph.analytics.layering.hops import (
     _Tx,
 )
 from relgraph.analytics.layering.params import (
+    F64,
     I64,
     LayeringParams,
 )
@@ -105,10 +106,42 @@ def _fan_bursts(tx: _Tx, params: LayeringParams, inbound: bool) -> _Bursts:
     # Pieces are numbered in row order, so each one's rows are contiguous.
     by_piece = np.argsort(piece, kind="stable")
     rows, piece = rows[by_piece], piece[by_piece]
+    # A piece's transfers of comparable size only: a hub's 34 bill paid in the week it
+    # sends out 30,000s is its own life, not part of the fan.
+    rows, piece = _comparable(rows, piece, tx.amount[order][rows], other[rows], params.min_fan)
+    if len(rows) == 0:
+        return _Bursts([], np.zeros(0, np.int64))
     cuts = np.flatnonzero(np.diff(piece)) + 1
     members = np.split(order[rows], cuts)
     starts = np.concatenate([[0], cuts])
     return _Bursts([np.sort(m) for m in members], hub[rows[starts]])
+
+
+COMPARABLE_RATIO = 10.0
+"""A fan piece keeps the transfers moving at least its median amount ÷ this."""
+
+
+def _comparable(rows: I64, piece: I64, amount: F64, other: I64, min_fan: int) -> tuple[I64, I64]:
+    """The rows of each piece (rows grouped by piece) moving at least its median amount ÷
+    :data:`COMPARABLE_RATIO`; a piece left with fewer than ``min_fan`` distinct
+    counterparties is dropped."""
+    n_piece = int(piece.max()) + 1
+    order = np.lexsort((amount, piece))
+    size = np.bincount(piece, minlength=n_piece)
+    start = np.cumsum(size) - size
+    sorted_amount = amount[order]
+    lo = sorted_amount[start + (size - 1) // 2]
+    hi = sorted_amount[start + size // 2]
+    median = (lo + hi) / 2
+    keep = amount >= median[piece] / COMPARABLE_RATIO
+    rows, piece, other = rows[keep], piece[keep], other[keep]
+    if len(rows) == 0:
+        return rows, piece
+    enough = _distinct_count(piece, other, n_piece) >= min_fan
+    keep = enough[piece]
+    rows, piece = rows[keep], piece[keep]
+    _, dense = np.unique(piece, return_inverse=True)
+    return rows, dense.ravel().astype(np.int64)
 
 
 def _pieces(burst: I64, since: I64, other: I64, window: int, min_fan: int) -> I64:

@@ -25,13 +25,23 @@ class _Tx:
     dst: I64
     amount: F64
     ts: I64
+    payer_high: F64 | None = None
+    """Per transfer: its payer's and payee's highs (:func:`.amounts.highs`) when known from
+    a longer history than these transfers (the real-time index's); None: judged on these."""
+    payee_high: F64 | None = None
 
     def __len__(self) -> int:
         return len(self.edge)
 
     def take(self, rows: I64) -> _Tx:
         return _Tx(
-            self.edge[rows], self.src[rows], self.dst[rows], self.amount[rows], self.ts[rows]
+            self.edge[rows],
+            self.src[rows],
+            self.dst[rows],
+            self.amount[rows],
+            self.ts[rows],
+            None if self.payer_high is None else self.payer_high[rows],
+            None if self.payee_high is None else self.payee_high[rows],
         )
 
 

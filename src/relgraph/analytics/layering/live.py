@@ -6,7 +6,12 @@ extends a layered flow. :class:`LiveIndex` keeps the transfers of the last
 :meth:`LiveIndex.horizon_ms` (the longest detection window: a chain of ``max_hops`` hops
 of ``window_hours`` each, or the round-trip horizon, whichever is longer) in per-account
 time-ordered lists; older ones leave the index and only per-account aggregates (count and
-sum in and out) remain — the store keeps them.
+sum in and out) remain — the store keeps them. Each account also keeps, per direction, a
+running count and largest amount of its payments (receipts) ever (:mod:`.sides`): when a
+transfer arrives, its payer's and payee's *highs* (:func:`.amounts.highs`, read only from
+the past) are taken from them and kept with it, so the verdict judges outsized payments
+and a hub's habits against the whole past, as the batch does, although its
+neighbourhood holds only part of it (a late arrival is judged against what had arrived).
 
 The verdict on a new transfer ``t`` (:meth:`LiveIndex.verdict`) collects its
 neighbourhood — the hop-link closure of ``t`` back to where its chains start and forward
@@ -34,76 +39,23 @@ per-pair routine aggregates beside the per-account ones would close this gap.
 from __future__ import annotations
 
 import bisect
-import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any
 
 import numpy as np
 
 from relgraph.analytics.layering.batch import score_pattern_columns
-from relgraph.analytics.layering.check import Hop, LayeringIndex
+from relgraph.analytics.layering.check import LayeringIndex
 from relgraph.analytics.layering.focus import focused_patterns
 from relgraph.analytics.layering.hops import _eligible, _Tx
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
-from relgraph.analytics.layering.scoring import ScoredColumns, _Context
+from relgraph.analytics.layering.scoring import ScoredColumns, _Context, _same_holder
+from relgraph.analytics.layering.sides import Loaded, loaded_payments
+from relgraph.analytics.layering.sides import Side as _Side
 from relgraph.analytics.layering.union import scan_union
+from relgraph.analytics.layering.verdicts import LiveAlert, LiveHop, Prepared, Verdict, chain_id
 
 _GROW = 1.5
-
-
-Prepared = tuple[I64, bool] | None
-"""What :meth:`LiveIndex.prepare` read for a verdict: the neighbourhood and whether it was
-cut, or None (no definition can hold the transfer)."""
-
-LiveHop = Hop
-"""One transfer of a live alert: the same record as a stored alert's hop."""
-
-
-@dataclass(frozen=True)
-class LiveAlert:
-    """An alert holding a new transfer, as the verdict reports it."""
-
-    chain_id: str
-    typology: str
-    score: float
-    reasons: list[dict[str, Any]]
-    hops: list[LiveHop]
-    extends: str | None
-    """The alert this one grew from (the same transfers but the new one), when known."""
-    size: int = 0
-    """Transfers in the alert (``hops`` is left empty below the score threshold)."""
-
-    @property
-    def accounts(self) -> set[str]:
-        return {h.from_account for h in self.hops} | {h.to_account for h in self.hops}
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The alerts a new transfer completes or extends, and how much was searched."""
-
-    alerts: list[LiveAlert]
-    neighbourhood: int
-    """Transfers the definitions ran on."""
-    truncated: bool
-    """The neighbourhood reached ``check_max_paths`` transfers and was cut."""
-
-
-@dataclass
-class _Side:
-    """One account's live transfers in one direction, in time order, and what left."""
-
-    ts: list[int] = field(default_factory=list)
-    rows: list[int] = field(default_factory=list)
-    evicted: int = 0
-    evicted_amount: float = 0.0
-
-
-def chain_id(tx_ids: list[str]) -> str:
-    """The batch's id of an alert with these transfers (``frames.chain_ids``)."""
-    return "R" + hashlib.blake2b("|".join(tx_ids).encode(), digest_size=8).hexdigest()
 
 
 class LiveIndex:
@@ -136,7 +88,14 @@ class LiveIndex:
         self._ts = np.zeros(cap, np.int64)
         self._src = np.zeros(cap, np.int64)
         self._dst = np.zeros(cap, np.int64)
+        self._payer_high = np.zeros(cap, np.float64)
+        """Per row: its payer's and payee's highs (:func:`.amounts.highs`), judged as it
+        arrived against their whole past (the running numbers of ``_Side.paid``)."""
+        self._payee_high = np.zeros(cap, np.float64)
         self._tx: list[str] = []
+        self._base: dict[bool, tuple[I64, F64]] = {}
+        """Per direction (departing?), per loaded account: its numbers before the index's
+        live rows (count, largest)."""
         self._out: dict[int, _Side] = {}
         self._in: dict[int, _Side] = {}
         self.now = 0
@@ -156,7 +115,10 @@ class LiveIndex:
         if len(index.ts) == 0:
             return live
         now = int(index.ts.max())
-        rows = np.flatnonzero(index.ts >= now - live.horizon_ms)
+        live_row = index.ts >= now - live.horizon_ms
+        loaded = loaded_payments(index, live_row)
+        live._base = {True: loaded.base_out, False: loaded.base_in}
+        rows = np.flatnonzero(live_row)
         rows = rows[np.lexsort((rows, index.ts[rows]))]  # time order: lists stay sorted
         live._bulk(
             index.amount[rows],
@@ -164,11 +126,20 @@ class LiveIndex:
             index.src[rows],
             index.dst[rows],
             [str(t) for t in index.tx_ids[rows]],
+            loaded.take(rows),
         )
         live.now = now
         return live
 
-    def _bulk(self, amount: F64, ts: I64, src: I64, dst: I64, tx: list[str]) -> None:
+    def _bulk(
+        self,
+        amount: F64,
+        ts: I64,
+        src: I64,
+        dst: I64,
+        tx: list[str],
+        history: Loaded,
+    ) -> None:
         n = len(amount)
         self._reserve(n)
         lo = self._n
@@ -176,6 +147,8 @@ class LiveIndex:
         self._ts[lo : lo + n] = ts
         self._src[lo : lo + n] = src
         self._dst[lo : lo + n] = dst
+        self._payer_high[lo : lo + n] = history.payer_high
+        self._payee_high[lo : lo + n] = history.payee_high
         self._tx.extend(tx)
         self._n += n
         self.live += n
@@ -186,17 +159,32 @@ class LiveIndex:
             keys, first = np.unique(key[order], return_index=True)
             bounds = np.append(first, n).tolist()
             ts_sorted, rows_sorted = ts[order].tolist(), rows[order].tolist()
+            count, largest = history.numbers(sides is self._out)
+            paid_sorted, max_sorted = count[order].tolist(), largest[order].tolist()
             for i, a in enumerate(keys.tolist()):
-                side = sides.setdefault(a, _Side())
+                side = self._side(sides, a)
                 side.ts.extend(ts_sorted[bounds[i] : bounds[i + 1]])
                 side.rows.extend(rows_sorted[bounds[i] : bounds[i + 1]])
+                side.paid.extend(paid_sorted[bounds[i] : bounds[i + 1]])
+                side.paid_max.extend(max_sorted[bounds[i] : bounds[i + 1]])
+
+    def _side(self, sides: dict[int, _Side], a: int) -> _Side:
+        """``a``'s side, made on first use (starting from the account's numbers before the
+        index's live rows)."""
+        side = sides.get(a)
+        if side is None:
+            side = sides[a] = _Side()
+            base = self._base.get(sides is self._out)
+            if base is not None and a < len(base[0]):
+                side.evicted_paid, side.evicted_paid_max = int(base[0][a]), float(base[1][a])
+        return side
 
     def _reserve(self, extra: int) -> None:
         need = self._n + extra
         if need <= len(self._amount):
             return
         cap = max(need, int(len(self._amount) * _GROW) + 1)
-        for name in ("_amount", "_ts", "_src", "_dst"):
+        for name in ("_amount", "_ts", "_src", "_dst", "_payer_high", "_payee_high"):
             old = getattr(self, name)
             new = np.zeros(cap, old.dtype)
             new[: self._n] = old[: self._n]
@@ -265,18 +253,33 @@ class LiveIndex:
         self._tx.append(tx_id)
         self._n += 1
         self.live += 1
+        p = self.params
+        pays = self._eligible_row(row) and not self._same_holder(src, dst)
+        for sides, a, high in (
+            (self._out, src, self._payer_high),
+            (self._in, dst, self._payee_high),
+        ):
+            count, largest = self._side(sides, a).paid_before(ts - p.horizon_ms)
+            high[row] = largest if pays and count >= p.routine_min_repeats else np.nan
         for sides, a in ((self._out, src), (self._in, dst)):
-            side = sides.setdefault(a, _Side())
+            side = self._side(sides, a)
             if not side.ts or side.ts[-1] <= ts:
+                at = len(side.ts)
                 side.ts.append(ts)
                 side.rows.append(row)
             else:  # late arrival: keep the list in time order
                 at = bisect.bisect_right(side.ts, ts)
                 side.ts.insert(at, ts)
                 side.rows.insert(at, row)
+            side.count_payment(at, amount if pays else None)
         if ts > self.now:
             self.now = ts
         return row
+
+    def _same_holder(self, a: int, b: int) -> bool:
+        """Two accounts of one person or one enterprise (a transfer that pays nobody)."""
+        ctx = self._context_of(np.array([a, b], np.int64))
+        return bool(_same_holder(ctx, np.array([0]), np.array([1]))[0])
 
     def evict(self) -> int:
         """Drop transfers older than the horizon from the per-account lists (keeping their
@@ -289,9 +292,7 @@ class LiveIndex:
                 k = bisect.bisect_left(side.ts, cutoff)
                 if k == 0:
                     continue
-                side.evicted += k
-                side.evicted_amount += float(self._amount[side.rows[:k]].sum())
-                del side.ts[:k], side.rows[:k]
+                side.drop(k, float(self._amount[side.rows[:k]].sum()))
                 dropped += k
         self.live -= dropped // 2
         if self.live < self._n // 2:
@@ -309,6 +310,8 @@ class LiveIndex:
         self._ts[: len(rows)] = self._ts[rows]
         self._src[: len(rows)] = self._src[rows]
         self._dst[: len(rows)] = self._dst[rows]
+        self._payer_high[: len(rows)] = self._payer_high[rows]
+        self._payee_high[: len(rows)] = self._payee_high[rows]
         self._tx = [self._tx[r] for r in rows.tolist()]
         self._n = len(rows)
         self.live = len(rows)
@@ -516,7 +519,8 @@ class LiveIndex:
                 ]
         elif todo:
             arrays = (self._amount, self._ts, self._src, self._dst)
-            union = scan_union(parts, arrays, self._context_of, self.params)
+            highs = (self._payer_high, self._payee_high)
+            union = scan_union(parts, arrays, self._context_of, self.params, highs)
             alerts = union.alerts
             at = [np.searchsorted(part, rows[k]) for part, k in zip(parts, todo, strict=True)]
             mine = union.offsets + np.array(at, np.int64)
@@ -547,9 +551,16 @@ class LiveIndex:
         )
         src_c, dst_c = local[: len(rows)], local[len(rows) :]
         tx = _eligible(self._amount[rows], self._ts[rows], src_c, dst_c, self.params.min_amount)
+        # Highs as judged on arrival, against the accounts' whole past (the neighbourhood
+        # holds only part of it): the batch's.
+        at = rows[tx.edge]
+        tx = _Tx(
+            tx.edge, tx.src, tx.dst, tx.amount, tx.ts, self._payer_high[at], self._payee_high[at]
+        )
+        ctx = self._context_of(accounts)
         mine = int(np.searchsorted(rows, row))
         position = np.flatnonzero(tx.edge == mine)
-        return tx, self._context_of(accounts), int(position[0]), mine
+        return tx, ctx, int(position[0]), mine
 
     def _alert(
         self,

@@ -15,7 +15,12 @@ from relgraph.analytics.layering.alerts import (
     ScoredColumns,
     noisy_or,
 )
-from relgraph.analytics.layering.amounts import payer_history, threshold_avoidance
+from relgraph.analytics.layering.amounts import (
+    amount_shares,
+    highs,
+    payer_history,
+    threshold_avoidance,
+)
 from relgraph.analytics.layering.detectors import (
     _Bursts,
 )
@@ -173,6 +178,16 @@ def routine_transfers(
         regular = regular_flows(tx, ctx.opened, params)
     routine = regular | _family(ctx, tx.src, tx.dst)
     return np.asarray(routine & ~in_band(tx.amount, params), bool)
+
+
+def with_highs(tx: _Tx, ctx: _Context, params: LayeringParams) -> _Tx:
+    """``tx`` with every transfer's payer and payee highs (:func:`.amounts.highs`): those it
+    carries (the real-time index's, from the whole past), else judged on ``tx`` itself."""
+    if tx.payer_high is not None and tx.payee_high is not None:
+        return tx
+    own = _same_holder(ctx, tx.src, tx.dst)
+    payer, payee = highs(tx, params, own, np.arange(len(tx), dtype=np.int64))
+    return _Tx(tx.edge, tx.src, tx.dst, tx.amount, tx.ts, payer, payee)
 
 
 def _speed_weight(dwell_ms: F64) -> F64:
@@ -461,8 +476,23 @@ def _assemble_columns(
         ordinary[which], rare[which] = payer_history(
             tx, flat[held], at[grp[held]], len(which), params, own
         )
-    # Unusual sums are evidence for blocks only: a round trip already has its return home.
+    # Sums never otherwise moved are evidence for blocks (a round trip already has its
+    # return home).
     ordinary, rare = np.where(structural, ordinary, 0.0), np.where(layered, rare, 0.0)
+    # Amounts against the accounts' own past (amounts.py): an outsized payment is evidence
+    # in a chain or a fan; a round trip of sums well within its payers' trade, or a fan
+    # within its hub's habits, is scored down as ordinary payments are.
+    if tx.payer_high is not None and tx.payee_high is not None:
+        payer_high, payee_high = tx.payer_high[flat], tx.payee_high[flat]
+    else:  # an on-demand check with other settings: judged on its neighbourhood
+        payer_high, payee_high = highs(tx, params, own, flat)
+    fanned = np.isin(typology, ["fan_in", "fan_out"])
+    big, paid_before, habitual = amount_shares(
+        amounts, payer_high, payee_high, grp, n, (typology == "fan_in")[grp]
+    )
+    rare = np.where(is_chain | fanned, big, rare)
+    ordinary = np.where(is_round, np.maximum(ordinary, paid_before), ordinary)
+    ordinary = np.where(fanned, habitual, ordinary)
     facts: Columns = {
         "hops": h,
         "first_ts": first_ts,

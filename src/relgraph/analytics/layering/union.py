@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from relgraph.analytics.layering.batch import find_patterns, score_pattern_columns
-from relgraph.analytics.layering.hops import _eligible
+from relgraph.analytics.layering.hops import _eligible, _Tx
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
 from relgraph.analytics.layering.scoring import ScoredColumns, _Context
 
@@ -53,9 +53,13 @@ def scan_union(
     arrays: tuple[F64, I64, I64, I64],
     context_of: Callable[[I64], _Context],
     params: LayeringParams,
+    highs: tuple[F64, F64] | None = None,
 ) -> UnionScan:
     """Scan the neighbourhoods ``parts`` (each: row numbers into ``arrays`` = amount,
     time, source and target account per row) side by side (module docstring).
+
+    ``highs``: per row its payer's and payee's highs as the live index judged them on
+    arrival, against the accounts' whole past (a neighbourhood holds only part of it).
 
     Every part must hold an eligible transfer. ``context_of`` gives the context for some
     accounts (their indices as in ``arrays``), compacted to them, as the verdict builds it.
@@ -80,6 +84,9 @@ def scan_union(
     inverse = inverse.ravel().astype(np.int64)
     segment = (keys // width).astype(np.int64)
     tx = _eligible(amount, ts + shift[seg_row], inverse[:n], inverse[n:], params.min_amount)
+    if highs is not None:
+        at = rows[tx.edge]
+        tx = _Tx(tx.edge, tx.src, tx.dst, tx.amount, tx.ts, highs[0][at], highs[1][at])
     ctx = union_context(context_of(keys % width), segment, shift)
     found = find_patterns(tx, ctx, params, segment)
     alerts = score_pattern_columns(tx, found, ctx, params, segment=segment)

@@ -1,0 +1,126 @@
+"""One account's live transfers in one direction (:mod:`.live`): time-ordered lists, what
+left the index, and for departures the running payment numbers outsized payments are
+judged by (:func:`.amounts.running_payments`)."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from relgraph.analytics.layering.amounts import highs, running_payments
+from relgraph.analytics.layering.hops import _eligible
+from relgraph.analytics.layering.params import F64, I64, B
+from relgraph.analytics.layering.scoring import _same_holder
+
+if TYPE_CHECKING:
+    from relgraph.analytics.layering.check import LayeringIndex
+
+
+@dataclass
+class Side:
+    """One account's live transfers in one direction, in time order, and what left."""
+
+    ts: list[int] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
+    evicted: int = 0
+    evicted_amount: float = 0.0
+    paid: list[int] = field(default_factory=list)
+    """Per row, the account's payments (receipts, on an arrival side) up to and including
+    it, ever (:func:`.amounts.running_payments`), evicted ones included…"""
+    paid_max: list[float] = field(default_factory=list)
+    """…and the largest of them."""
+    evicted_paid: int = 0
+    """The two numbers as of the last evicted row (0 when none)."""
+    evicted_paid_max: float = 0.0
+
+    def paid_before(self, cutoff: int) -> tuple[int, float]:
+        """Payments (count, largest) of the rows before ``cutoff``, evicted ones included."""
+        k = bisect.bisect_left(self.ts, cutoff)
+        if k == 0:
+            return self.evicted_paid, self.evicted_paid_max
+        return self.paid[k - 1], self.paid_max[k - 1]
+
+    def count_payment(self, at: int, amount: float | None) -> None:
+        """Insert the running payment numbers of the departure just put at ``at`` (a
+        payment of ``amount``, or None) and carry them to the later rows (a late arrival is
+        counted in the rows after it; their own verdicts were given when they came)."""
+        count, largest = (
+            (self.paid[at - 1], self.paid_max[at - 1])
+            if at > 0
+            else (self.evicted_paid, self.evicted_paid_max)
+        )
+        if amount is not None:
+            count, largest = count + 1, max(largest, amount)
+        self.paid.insert(at, count)
+        self.paid_max.insert(at, largest)
+        if amount is not None:
+            for i in range(at + 1, len(self.paid)):  # late arrivals only: rare and short
+                self.paid[i] += 1
+                self.paid_max[i] = max(self.paid_max[i], amount)
+
+    def drop(self, k: int, amount: float) -> None:
+        """Evict the first ``k`` rows (their amounts summing to ``amount``), keeping their
+        count and sum, and the running payment numbers as of the last of them."""
+        self.evicted += k
+        self.evicted_amount += amount
+        if self.paid:
+            self.evicted_paid, self.evicted_paid_max = self.paid[k - 1], self.paid_max[k - 1]
+            del self.paid[:k], self.paid_max[:k]
+        del self.ts[:k], self.rows[:k]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The history of a loaded index's transfers, as the batch judges it (per transfer)."""
+
+    payer_high: F64
+    payee_high: F64
+    paid: I64
+    """Running numbers (:func:`.amounts.running_payments`) of the payer's payments…"""
+    paid_max: F64
+    received: I64
+    """…and of the payee's receipts."""
+    received_max: F64
+    base_out: tuple[I64, F64]
+    """Per account: the numbers as of its last departure (arrival) before the live rows."""
+    base_in: tuple[I64, F64]
+
+    def numbers(self, departing: bool) -> tuple[I64, F64]:
+        return (self.paid, self.paid_max) if departing else (self.received, self.received_max)
+
+    def take(self, rows: I64) -> Loaded:
+        return Loaded(
+            self.payer_high[rows], self.payee_high[rows], self.paid[rows], self.paid_max[rows],
+            self.received[rows], self.received_max[rows], self.base_out, self.base_in,
+        )  # fmt: skip
+
+
+def loaded_payments(index: LayeringIndex, live_row: B) -> Loaded:
+    """The history of a loaded index (:class:`Loaded`); ``live_row`` marks the transfers the
+    live index keeps. The index is in (source, time) order, as the batch's transfers."""
+    p = index.params
+    n = len(index.ts)
+    tx = _eligible(index.amount, index.ts, index.src, index.dst, p.min_amount)
+    own = _same_holder(index.context, tx.src, tx.dst)
+    payer_high, payee_high = np.full(n, np.nan), np.full(n, np.nan)
+    payer_high[tx.edge], payee_high[tx.edge] = highs(tx, p, own, np.arange(len(tx)))
+    counted = np.zeros(n, bool)
+    counted[tx.edge] = ~own
+    n_acc = len(index.context.opened)
+    numbers: list[tuple[I64, F64]] = []
+    bases: list[tuple[I64, F64]] = []
+    for side in (index.src, index.dst):
+        order = np.lexsort((np.arange(n), index.ts, side))  # each account's in time order
+        count, largest = running_payments(side[order], index.amount[order], counted[order])
+        c, m = np.zeros(n, np.int64), np.zeros(n)
+        c[order], m[order] = count, largest
+        numbers.append((c, m))
+        old = order[~live_row[order]]
+        last = old[np.r_[side[old][1:] != side[old][:-1], True]] if len(old) else old
+        base_c, base_m = np.zeros(n_acc, np.int64), np.zeros(n_acc)
+        base_c[side[last]], base_m[side[last]] = c[last], m[last]
+        bases.append((base_c, base_m))
+    return Loaded(payer_high, payee_high, *numbers[0], *numbers[1], bases[0], bases[1])
