@@ -129,14 +129,14 @@ class _HeldAnchor:
 
         self.reached = threading.Event()
         self.gate = threading.Event()
-        real = audit_module.write_anchor
+        real = audit_module.move_anchor
 
-        def held(*args: Any) -> None:
+        def held(*args: Any) -> Any:
             self.reached.set()
             self.gate.wait(10)
-            real(*args)
+            return real(*args)
 
-        monkeypatch.setattr(audit_module, "write_anchor", held)
+        monkeypatch.setattr(audit_module, "move_anchor", held)
 
     def release(self) -> None:
         self.gate.set()

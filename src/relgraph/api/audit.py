@@ -24,7 +24,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -33,8 +33,10 @@ from relgraph.api.audit_anchor import (
     GENESIS,
     Anchor,
     AnchorError,
+    AnchorRead,
     default_anchor,
-    read_anchor,
+    move_anchor,
+    read_anchor_file,
     write_anchor,
 )
 from relgraph.api.audit_commit import Commit, GroupCommitter
@@ -146,9 +148,11 @@ class AuditLog:
                     "aside (keep it as evidence)"
                 )
             self.path.touch(mode=0o600)
-            write_anchor(self.anchor_path, self.key, Anchor.empty(self.key))
+            empty = Anchor.empty(self.key)
+            self._remember(empty, write_anchor(self.anchor_path, self.key, empty))
             return
-        anchor = self._anchor()
+        found = self._anchor()
+        anchor = found.anchor
         self._lines = anchor.lines
         size = self.path.stat().st_size if self.path.exists() else 0
         if size < anchor.size:
@@ -171,21 +175,37 @@ class AuditLog:
                 f"the audit log {self.path} does not match its anchor ({walk.problem}): "
                 "run `relgraph audit verify`"
             )
+        if found.damaged is not None and walk.count == anchor.lines:
+            raise AuditError(_damaged_without_tail(self.anchor_path, found.damaged, anchor))
         if walk.count > anchor.lines:
             # Sealed lines after the anchor: the process stopped between fsyncing the
-            # line and renaming the new anchor. Only the key's holder can write them.
-            write_anchor(self.anchor_path, self.key, walk.as_anchor(self.key))
-            self._lines = walk.count
-            log.warning("audit: anchored %d line(s) written just before a stop",
-                        walk.count - anchor.lines)  # fmt: skip
+            # line and moving the anchor (which may have torn the slot it was writing).
+            # Only the key's holder can write them.
+            moved = replace(walk.as_anchor(self.key), gen=anchor.gen + 1)
+            self._remember(moved, move_anchor(self.anchor_path, self.key, moved))
+            log.warning("audit: anchored %d line(s) written just before a stop%s",
+                        walk.count - anchor.lines,
+                        f" (the anchor's {found.damaged})" if found.damaged else "")  # fmt: skip
+        elif found.legacy:
+            # An anchor from before the two slots: rewritten once in the new form.
+            self._remember(anchor, write_anchor(self.anchor_path, self.key, anchor))
+            log.info("audit: anchor %s rewritten in the two-slot form", self.anchor_path)
 
-    def _anchor(self) -> Anchor:
+    def _anchor(self) -> AnchorRead:
         try:
-            return read_anchor(self.anchor_path, self.key)
+            return read_anchor_file(self.anchor_path, self.key)
         except FileNotFoundError:
             raise AuditError(f"the audit anchor {self.anchor_path} is missing") from None
         except AnchorError as exc:
-            raise AuditError(str(exc)) from None
+            raise AuditError(
+                f"{exc}: the log cannot be checked against it; run `relgraph audit verify` "
+                "with the server's key, and keep the log and anchor as evidence"
+            ) from None
+
+    def _remember(self, anchor: Anchor, status: os.stat_result) -> None:
+        """``anchor`` is in the file, which ``status`` describes as this process left it."""
+        self._written = (anchor, _file_id(status))
+        self._lines = anchor.lines
 
     def append(self, **entry: Any) -> None:
         """Seal and append one line, fsync it, then move the anchor to it; returns once the
@@ -220,23 +240,25 @@ class AuditLog:
         except (OSError, LockedError) as exc:
             raise AuditError(f"cannot write the audit log {self.path}: {exc}") from None
 
-    def _head(self) -> Anchor:
-        """The anchor the next lines follow.
+    def _head(self, size: int) -> Anchor:
+        """The anchor the next lines follow, given the log's ``size`` now.
 
-        The one this process wrote last, while the anchor file is the file it left (same
-        inode, size and times, so no other process or hand replaced or rewrote it): reading
-        back and verifying it per batch cost a file read and an HMAC for nothing. Otherwise
-        (a CLI export appended meanwhile, or someone changed the file) it is read and
-        checked, and must not have gone back.
+        The one this process wrote last, while the log still ends where that anchor says
+        and the anchor file is the file it left (same inode, size and times, so no other
+        process or hand replaced or rewrote it): reading back and verifying it per batch
+        cost a file read and an HMAC for nothing. The log's size is what shows another
+        writer (a CLI export appends its lines before moving the anchor, under the same
+        lock), since two moves in place within one clock tick leave the same times.
+        Otherwise the anchor is read and checked, and must not have gone back.
         """
         if self._written is not None:
             anchor, identity = self._written
             try:
-                if _file_id(os.stat(self.anchor_path)) == identity:
+                if anchor.size == size and _file_id(os.stat(self.anchor_path)) == identity:
                     return anchor
             except FileNotFoundError:
                 pass  # read below, which names the missing anchor
-        anchor = self._anchor()
+        anchor = self._anchor().anchor
         if anchor.lines < self._lines:
             raise AuditError(
                 f"the audit anchor {self.anchor_path} went back from {self._lines} to "
@@ -245,10 +267,10 @@ class AuditLog:
         return anchor
 
     def _append(self, records: list[dict[str, Any]]) -> None:
-        anchor = self._head()
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             size = os.fstat(fd).st_size
+            anchor = self._head(size)
             if size != anchor.size:
                 raise AuditError(
                     f"the audit log {self.path} changed outside relgraph ({size} bytes, the "
@@ -268,16 +290,21 @@ class AuditLog:
             written = 0
             while written < len(data):
                 written += os.write(fd, data[written:])
-            os.fsync(fd)  # the lines are on disk before the anchor names them
+            # The lines are on disk before the anchor names them. fdatasync flushes the
+            # new size with the data (needed to read them back); it skips only the times.
+            os.fdatasync(fd)
         finally:
             os.close(fd)
         moved = Anchor(
-            self.key.key_id, anchor.lines + len(records), head, size + len(data), last_offset
+            self.key.key_id,
+            anchor.lines + len(records),
+            head,
+            size + len(data),
+            last_offset,
+            anchor.gen + 1,
         )
-        self._written = None  # until the new anchor is in place, nothing is known of the file
-        write_anchor(self.anchor_path, self.key, moved)
-        self._written = (moved, _file_id(os.stat(self.anchor_path)))
-        self._lines = moved.lines
+        self._written = None  # until the anchor has moved, nothing is known of the file
+        self._remember(moved, move_anchor(self.anchor_path, self.key, moved))
 
 
 _FileId = tuple[int, int, int, int, int]
@@ -404,9 +431,11 @@ def verify(path: Path, key: AuditKey, anchor_path: Path | None = None) -> Verdic
     path = Path(path)
     anchor_path = Path(anchor_path) if anchor_path else default_anchor(path)
     anchor: Anchor | None = None
+    damaged: str | None = None
     anchor_error: AnchorError | None = None
     try:
-        anchor = read_anchor(anchor_path, key)
+        found = read_anchor_file(anchor_path, key)
+        anchor, damaged = found.anchor, found.damaged
     except FileNotFoundError:
         pass
     except AnchorError as exc:
@@ -454,14 +483,27 @@ def verify(path: Path, key: AuditKey, anchor_path: Path | None = None) -> Verdic
             )
         return Verdict(False, walk.count, message, walk.count + 1)
     if walk.count > anchor.lines:
+        torn = f"; the anchor's {damaged}: torn by the stop" if damaged else ""
         return Verdict(
             True,
             walk.count,
             f"{walk.count} lines, chain intact; the last {walk.count - anchor.lines} are sealed "
             f"but after the anchor's {anchor.lines} (written just before a stop; the server "
-            "anchors them when it starts)",
+            f"anchors them when it starts){torn}",
         )
+    if damaged is not None:
+        return Verdict(False, walk.count, _damaged_without_tail(anchor_path, damaged, anchor))
     return Verdict(True, walk.count, f"{walk.count} lines, chain intact, matching the anchor")
+
+
+def _damaged_without_tail(anchor_path: Path, damaged: str, anchor: Anchor) -> str:
+    """Why a damaged slot with no sealed line after the other slot's is not a torn move."""
+    return (
+        f"the audit anchor {anchor_path}: {damaged}, and the log ends at the other slot's "
+        f"line {anchor.lines}; a move torn by a stop leaves the lines it was naming (they are "
+        "written first), so the slot was damaged by hand and lines after it may have been cut "
+        "off. Keep the log and anchor as evidence; to start a new chain, move both aside"
+    )
 
 
 def open_audit_log(data_dir: Path, settings: AuditSettings, *, production: bool) -> AuditLog:

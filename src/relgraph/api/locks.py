@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import functools
 import os
 import time
 from collections.abc import Iterator
@@ -55,7 +56,7 @@ def hold_serve_lock(data_dir: Path) -> int:
 @contextmanager
 def append_lock(log_path: Path, wait: float = APPEND_WAIT_SECONDS) -> Iterator[None]:
     """Hold ``<log>.lock`` exclusively while the body runs."""
-    path = Path(log_path).with_name(Path(log_path).name + ".lock")
+    path = _lock_path(Path(log_path))
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + wait
@@ -72,3 +73,8 @@ def append_lock(log_path: Path, wait: float = APPEND_WAIT_SECONDS) -> Iterator[N
         yield
     finally:
         os.close(fd)  # closing the last descriptor releases the lock
+
+
+@functools.lru_cache(maxsize=64)  # per log, not per append: path arithmetic is not free
+def _lock_path(log_path: Path) -> Path:
+    return log_path.with_name(log_path.name + ".lock")
