@@ -19,6 +19,7 @@ from relgraph.ingest import load_directory
 from relgraph.jobs.analyze import analyze
 from relgraph.store.embedded import EmbeddedStore
 from relgraph.synth import generate
+from tests.api.audit_logs import log  # noqa: F401 - the audit tests' fixture, shared here
 
 KEYS = {role: f"{role.value}-test-key-0123456789" for role in Role}
 

@@ -22,21 +22,9 @@ from relgraph.api.audit import MAX_LINE_BYTES, AuditError, AuditLog, Verdict, id
 from relgraph.api.audit_anchor import Anchor, AnchorRead, write_anchor
 from relgraph.api.audit_key import AuditKey
 from relgraph.cli import app
+from tests.api.audit_logs import KEY, _anchor
 
-KEY = AuditKey(b"the-servers-audit-key-0123456789abcdef", "test")
 ATTACKER = AuditKey(b"an-attackers-own-key-0123456789abcdef", "attacker")
-
-
-@pytest.fixture
-def log(tmp_path: Path) -> Path:
-    audit = AuditLog(tmp_path / "audit.log", KEY)
-    for i in range(5):
-        audit.append(key_id="k_1", role="analyst", operation=f"op{i}", ids=[f"P{i}"], outcome="ok")
-    return audit.path
-
-
-def _anchor(log: Path) -> Path:
-    return log.with_suffix(".anchor")
 
 
 def _lines(log: Path) -> list[str]:

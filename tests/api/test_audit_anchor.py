@@ -15,21 +15,7 @@ import pytest
 
 from relgraph.api.audit import AuditError, AuditLog, Verdict, verify
 from relgraph.api.audit_anchor import FILE_BYTES, SLOT_BYTES, read_anchor_file
-from relgraph.api.audit_key import AuditKey
-
-KEY = AuditKey(b"the-servers-audit-key-0123456789abcdef", "test")
-
-
-@pytest.fixture
-def log(tmp_path: Path) -> Path:
-    audit = AuditLog(tmp_path / "audit.log", KEY)
-    for i in range(5):
-        audit.append(key_id="k_1", role="analyst", operation=f"op{i}", ids=[f"P{i}"], outcome="ok")
-    return audit.path
-
-
-def _anchor(log: Path) -> Path:
-    return log.with_suffix(".anchor")
+from tests.api.audit_logs import KEY, _anchor
 
 
 def _slots(path: Path) -> list[bytes]:
