@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -197,3 +199,78 @@ def test_a_slot_damaged_under_a_running_server_stops_its_appends(log: Path) -> N
         handle.write(b"".join(slots))
     with pytest.raises(AuditError, match="went back from 6 to 5 lines"):
         server.append(key_id="k_1", role="risk", operation="next", ids=["P1"], outcome="ok")
+
+
+def test_a_move_lost_with_the_machine_is_re_anchored_at_the_next_start(
+    log: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An answer leaves once its line is flushed and the slot written; the slot's own
+    flush follows. A machine that dies in between loses the slot's write: the slot holds
+    what it held before, the other slot names the lines before the new one."""
+    before = _slots(_anchor(log))
+    _append(log, "answered")
+    with _anchor(log).open("r+b") as handle:  # the write never reached the device
+        handle.write(b"".join(before))
+    assert read_anchor_file(_anchor(log), KEY).anchor.lines == 5
+    with caplog.at_level("WARNING", logger="relgraph.api"):
+        _append(log, "after")
+    assert "anchored 1 line(s) written just before a stop" in caplog.text
+    assert verify(log, KEY) == Verdict(True, 7, "7 lines, chain intact, matching the anchor")
+
+
+class _HeldFlush:
+    """Holds the anchor's flush (a slow device) until ``release``."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import relgraph.api.audit as audit_module
+        import relgraph.api.audit_anchor as audit_anchor
+
+        self.reached = threading.Event()
+        self.gate = threading.Event()
+        real = audit_anchor.sync_anchor
+
+        def held(path: Path) -> None:
+            self.reached.set()
+            self.gate.wait(10)
+            real(path)
+
+        monkeypatch.setattr(audit_module, "sync_anchor", held)
+
+
+def test_a_line_is_answered_before_the_anchor_is_flushed_and_the_next_waits(
+    log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = _HeldFlush(monkeypatch)
+    server = AuditLog(log, KEY)
+    server.submit(key_id="k_1", role="risk", operation="first", ids=["P1"]).wait()
+    assert held.reached.wait(5)  # the writer flushes the slot after waking the waiter
+    assert read_anchor_file(_anchor(log), KEY).anchor.lines == 6  # every reader sees it
+    second = server.submit(key_id="k_1", role="risk", operation="second", ids=["P2"])
+    time.sleep(0.2)
+    assert not second.done
+    assert len(log.read_bytes().splitlines()) == 6  # not written before the flush ends
+    held.gate.set()
+    second.wait()
+    server.flush()
+    assert verify(log, KEY) == Verdict(True, 7, "7 lines, chain intact, matching the anchor")
+
+
+def test_an_anchor_that_cannot_be_flushed_fails_the_next_line(
+    log: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import relgraph.api.audit as audit_module
+
+    def failing(path: Path) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(audit_module, "sync_anchor", failing)
+    server = AuditLog(log, KEY)
+    with caplog.at_level("ERROR", logger="relgraph.api"):
+        server.submit(key_id="k_1", role="risk", operation="first", ids=["P1"]).wait()
+        with pytest.raises(AuditError, match=r"cannot flush the audit anchor .*Input/output"):
+            server.submit(key_id="k_1", role="risk", operation="second", ids=["P2"]).wait()
+    assert "settling the batch failed" in caplog.text
+    assert len(log.read_bytes().splitlines()) == 6  # the second line was never written
+    monkeypatch.undo()
+    server.append(key_id="k_1", role="risk", operation="third", ids=["P3"])
+    assert verify(log, KEY) == Verdict(True, 7, "7 lines, chain intact, matching the anchor")

@@ -121,22 +121,24 @@ def test_an_unwritable_audit_log_is_a_503_with_no_data_and_no_path(
 
 
 class _HeldAnchor:
-    """Holds every move of the anchor (so every commit, after its lines are fsynced) until
-    ``release``: the disk of a server whose audit trail is slow."""
+    """Holds every move of the anchor (so every commit, after its lines are fsynced and
+    before its waiters are woken) until ``release``: the disk of a server whose audit
+    trail is slow."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         import relgraph.api.audit as audit_module
+        import relgraph.api.audit_anchor as audit_anchor
 
         self.reached = threading.Event()
         self.gate = threading.Event()
-        real = audit_module.move_anchor
+        real = audit_anchor.place_anchor
 
         def held(*args: Any) -> Any:
             self.reached.set()
             self.gate.wait(10)
             return real(*args)
 
-        monkeypatch.setattr(audit_module, "move_anchor", held)
+        monkeypatch.setattr(audit_module, "place_anchor", held)
 
     def release(self) -> None:
         self.gate.set()

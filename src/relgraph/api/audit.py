@@ -36,7 +36,9 @@ from relgraph.api.audit_anchor import (
     AnchorRead,
     default_anchor,
     move_anchor,
+    place_anchor,
     read_anchor_file,
+    sync_anchor,
     write_anchor,
 )
 from relgraph.api.audit_commit import Commit, GroupCommitter
@@ -126,7 +128,9 @@ class AuditLog:
         self.key = key
         self.anchor_path = Path(anchor) if anchor else default_anchor(self.path)
         self._lock = threading.Lock()
-        self._committer = GroupCommitter(self._commit, name="relgraph-audit")
+        self._committer = GroupCommitter(self._commit, name="relgraph-audit", settle=self.flush)
+        self._placed = False
+        """The anchor's last move is written but not yet flushed to the device."""
         self._lines = 0
         """Lines anchored as far as this process knows: the anchor may only grow."""
         self._written: tuple[Anchor, _FileId] | None = None
@@ -209,7 +213,7 @@ class AuditLog:
 
     def append(self, **entry: Any) -> None:
         """Seal and append one line, fsync it, then move the anchor to it; returns once the
-        line is on disk (see :meth:`submit`).
+        line and the anchor are on disk (see :meth:`submit`).
 
         Raises
         ------
@@ -217,6 +221,31 @@ class AuditLog:
             The line could not be written (the caller must not hand out what it read).
         """
         self.submit(**entry).wait()
+        self.flush()
+
+    def flush(self) -> None:
+        """Flush the anchor's last move to the device, if it is not there yet.
+
+        The writer thread calls this after each batch's waiters are woken; the next batch
+        calls it again before writing (and fails if it still cannot), so at most one move
+        is ever unflushed.
+
+        Raises
+        ------
+        AuditError
+            The anchor could not be flushed.
+        """
+        with self._lock:
+            self._flush_placed()
+
+    def _flush_placed(self) -> None:
+        if not self._placed:
+            return
+        try:
+            sync_anchor(self.anchor_path)
+        except OSError as exc:
+            raise AuditError(f"cannot flush the audit anchor {self.anchor_path}: {exc}") from None
+        self._placed = False
 
     def submit(self, **entry: Any) -> Commit:
         """Queue one line; the returned :class:`Commit` is waited on (from a thread or the
@@ -227,6 +256,12 @@ class AuditLog:
         fsync pair per batch instead of per line is what keeps a busy server from queueing
         on the disk; waiting without holding a worker thread lets a batch hold every
         request in flight. A failed batch fails each of its lines with :class:`AuditError`.
+
+        The waiters are woken once the lines are flushed and the anchor's slot is written
+        (every process reads it from then on, whatever becomes of this one); the slot's own
+        flush follows, before the next batch. So an answer waits for one device flush, not
+        two in series, and only a crash of the machine in that gap leaves the anchor a batch
+        behind lines that are on disk, which the next start re-anchors as after a torn move.
         """
         record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds")}
         record.update(bounded_record(entry))
@@ -267,6 +302,9 @@ class AuditLog:
         return anchor
 
     def _append(self, records: list[dict[str, Any]]) -> None:
+        # The previous move is on the device before these lines are: two unflushed moves
+        # could both tear, leaving no slot to check the log against.
+        self._flush_placed()
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             size = os.fstat(fd).st_size
@@ -304,7 +342,9 @@ class AuditLog:
             anchor.gen + 1,
         )
         self._written = None  # until the anchor has moved, nothing is known of the file
-        self._remember(moved, move_anchor(self.anchor_path, self.key, moved))
+        status = place_anchor(self.anchor_path, self.key, moved)
+        self._placed = True
+        self._remember(moved, status)
 
 
 _FileId = tuple[int, int, int, int, int]

@@ -9,7 +9,9 @@ in place (``pwrite`` + ``fdatasync``: the file keeps its size and blocks, so no 
 directory entry and no journal commit per move), and a reader takes the valid slot with
 the higher generation. A move torn by a stop damages only the slot being written, which
 held the generation before last: the other slot still names the lines the log had, and
-the lines the torn move was naming were fsynced before it started. Anchors written before
+the lines the torn move was naming were fsynced before it started. A server writes the
+slot before it answers and flushes it just after (:func:`place_anchor`, :func:`sync_anchor`),
+before its next lines, so at most one move is ever not yet on the device. Anchors written before
 the two slots (one sealed object, ``"v": 1``) are still read; the server rewrites them in
 the new form when it opens the log.
 """
@@ -139,22 +141,44 @@ def write_anchor(path: Path, key: AuditKey, anchor: Anchor) -> os.stat_result:
 
 def move_anchor(path: Path, key: AuditKey, anchor: Anchor) -> os.stat_result:
     """Write ``anchor`` over the slot of its generation and make it durable; returns the
-    file's status after the write.
+    file's status after the write (:func:`place_anchor`, then :func:`sync_anchor`)."""
+    status = place_anchor(path, key, anchor)
+    sync_anchor(path)
+    return status
+
+
+def place_anchor(path: Path, key: AuditKey, anchor: Anchor) -> os.stat_result:
+    """Write ``anchor`` over the slot of its generation, not yet flushed to the device;
+    returns the file's status after the write.
 
     The slot written is the one not holding the current anchor (``anchor.gen`` is one more
-    than the current generation). ``fdatasync`` suffices: the file's size and blocks do
-    not change, so no metadata is needed to read the slot back. A file not in the two-slot
-    form (an older anchor) is rewritten whole instead.
+    than the current generation). Once written, the slot is what every reader and every
+    later process sees, whatever happens to this process; only a crash of the machine
+    before :func:`sync_anchor` can lose it, and then the other slot still names the lines
+    before these (which the reopening log re-anchors, as after a torn move). A file not in
+    the two-slot form (an older anchor) is rewritten whole, durably, instead.
     """
     fd = os.open(path, os.O_RDWR)
     try:
         if os.fstat(fd).st_size == FILE_BYTES:
             os.pwrite(fd, anchor._slot(key), (anchor.gen % 2) * SLOT_BYTES)
-            os.fdatasync(fd)
             return os.fstat(fd)
     finally:
         os.close(fd)
     return write_anchor(path, key, anchor)
+
+
+def sync_anchor(path: Path) -> None:
+    """Flush the anchor file's slots to the device.
+
+    ``fdatasync`` suffices: :func:`place_anchor` changes neither the file's size nor its
+    blocks, so no metadata is needed to read a slot back.
+    """
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)
 
 
 def read_anchor(path: Path, key: AuditKey) -> Anchor:

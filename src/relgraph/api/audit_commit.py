@@ -5,15 +5,21 @@ Whoever queues a line gets a :class:`Commit` and waits on it, from a thread
 holding the line is durable. The waiting holds no worker thread and no interpreter lock,
 so a busy server gathers every line that arrives during one commit's fsyncs into the next
 commit: batches grow with the load instead of the load queueing behind the disk.
+
+A batch may leave work that need not hold its waiters (the audit anchor's flush): the
+writer runs ``settle`` after waking them and before the next batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
+
+log = logging.getLogger("relgraph.api")
 
 IDLE_SECONDS = 5.0
 """The writer thread ends after this long without lines (the next line starts another)."""
@@ -66,11 +72,20 @@ class GroupCommitter:
 
     ``write`` gets the records of every line queued since the last batch, in order, and
     makes them durable or raises; the error it raises is what each of those lines' waiters
-    gets. The thread starts with the first line and ends when idle.
+    gets. ``settle``, when given, runs after each batch's waiters are woken and before the
+    next batch is taken; what it raises is logged (``write`` must then fail the next batch
+    itself if the writer cannot go on). The thread starts with the first line and ends when
+    idle.
     """
 
-    def __init__(self, write: Callable[[list[dict[str, Any]]], None], name: str) -> None:
+    def __init__(
+        self,
+        write: Callable[[list[dict[str, Any]]], None],
+        name: str,
+        settle: Callable[[], None] | None = None,
+    ) -> None:
         self._write = write
+        self._settle = settle
         self._name = name
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
@@ -104,6 +119,11 @@ class GroupCommitter:
             except Exception as exc:  # every waiter must hear of it, whatever it is
                 error = exc
             self._finish(batch, error)
+            if self._settle is not None:
+                try:
+                    self._settle()
+                except Exception:  # the writer thread must not die of it; write() rechecks
+                    log.exception("audit: settling the batch failed")
 
     def _finish(self, batch: list[Commit], error: Exception | None) -> None:
         """Wake every waiter of ``batch``: threads directly, each event loop with one call."""
