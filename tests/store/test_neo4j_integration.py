@@ -182,3 +182,21 @@ def test_gds_pagerank_runs_to_convergence_or_says_it_did_not(
             influence(projection, InfluenceParams(tolerance=1e-12, max_iterations=2), engine=engine)
         engine.close()
     assert _count(driver, settings, "CALL gds.graph.list() YIELD graphName RETURN count(*)") == 0
+
+
+def test_reading_a_property_nobody_wrote_prints_no_server_warning(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The first load's state read asks for properties a fresh database has never held."""
+    from relgraph.store.runner import DriverRunner
+
+    runner = DriverRunner.connect(settings.neo4j)
+    try:
+        with caplog.at_level("INFO", logger="neo4j.notifications"):
+            runner.driver.execute_query(
+                "MATCH (s:RelgraphState) RETURN s.relgraph_never_written AS x",
+                database_=settings.neo4j.database,
+            )
+    finally:
+        runner.driver.close()
+    assert [r for r in caplog.records if r.name.startswith("neo4j.notifications")] == []
