@@ -520,10 +520,13 @@ class LiveIndex:
         elif todo:
             arrays = (self._amount, self._ts, self._src, self._dst)
             highs = (self._payer_high, self._payee_high)
-            union = scan_union(parts, arrays, self._context_of, self.params, highs)
+            at = np.array(
+                [np.searchsorted(part, rows[k]) for part, k in zip(parts, todo, strict=True)],
+                np.int64,
+            )
+            union = scan_union(parts, arrays, self._context_of, self.params, highs, at)
             alerts = union.alerts
-            at = [np.searchsorted(part, rows[k]) for part, k in zip(parts, todo, strict=True)]
-            mine = union.offsets + np.array(at, np.int64)
+            mine = union.offsets + at
             grp = np.repeat(np.arange(len(alerts)), np.diff(alerts.ptr))
             hit = alerts.edges == mine[union.segment_of[grp]]
             whole = np.concatenate(parts)
