@@ -209,14 +209,21 @@ class HubHistory:
     """
 
     def __init__(
-        self, tx: _Tx, params: LayeringParams, peers: bool = False, segment: I64 | None = None
+        self,
+        tx: _Tx,
+        params: LayeringParams,
+        peers: bool = False,
+        segment: I64 | None = None,
+        shared: HubHistory | None = None,
     ) -> None:
         """``peers``: judge every burst against the peers too (slow fans), not only those
         of a hub without an earlier transfer in the burst's direction. ``segment``: per
         account, its neighbourhood when ``tx`` is a disjoint union of several
         (:mod:`.union`); each is then judged as if scanned alone — its own first and last
-        time, its own peers."""
+        time, its own peers. ``shared``: the history of the same ``tx`` at another scale,
+        whose window-free parts (:attr:`in_order`) are reused."""
         self.tx = tx
+        self.shared = shared
         self.peers_always = peers
         self.params = params
         self.segment = segment
@@ -297,8 +304,16 @@ class HubHistory:
         """Cumulative amounts by (account, time) arriving."""
         tx = self.tx
         key = tx.dst * self.span + (tx.ts - self.base)
-        in_order = np.argsort(key, kind="stable")  # by (account, time), ties by position
+        in_order = self.in_order
         return key[in_order], self._cumulative(tx.amount[in_order], tx.dst[in_order])
+
+    @cached_property
+    def in_order(self) -> I64:
+        """The transfers by (target, time), ties by position: whatever the window (both
+        scales of one scan share it, see ``shared``)."""
+        if self.shared is not None and "in_order" in self.shared.__dict__:
+            return self.shared.in_order
+        return _by_account_time(self.tx.dst, self.tx.ts)
 
     def _cumulative(self, amount: F64, account: I64) -> F64:
         """Running sums of ``amount`` (in key order) from 0; with segments, one run per

@@ -27,7 +27,7 @@ Everything else in the definitions is per transfer, account, pair, hub, path or 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -126,9 +126,25 @@ def _gated(tx: _Tx, ctx: _Context, params: LayeringParams, segment: I64, need: B
     if every.all() or not every.any():
         return find_patterns(tx, ctx, params, segment, fans_only=not every.any())
     rows = [np.flatnonzero(every), np.flatnonzero(~every)]
-    found = [find_patterns(tx.take(rows[0]), ctx, params, segment),
+    found = [_compact_scan(tx.take(rows[0]), ctx, params, segment),
              find_patterns(tx.take(rows[1]), ctx, params, segment, fans_only=True)]  # fmt: skip
     return _joined(found, rows, len(tx))
+
+
+def _compact_scan(tx: _Tx, ctx: _Context, params: LayeringParams, segment: I64) -> Patterns:
+    """:func:`.batch.find_patterns` on some parts of the union with their accounts
+    numbered densely (in the same order): the round-trip search builds a graph over every
+    account of its context, and these parts are a few of the union's."""
+    n = len(tx)
+    accounts, local = np.unique(np.concatenate([tx.src, tx.dst]), return_inverse=True)
+    local = local.ravel().astype(np.int64)
+    sub = _Tx(tx.edge, local[:n], local[n:], tx.amount, tx.ts, tx.payer_high, tx.payee_high)
+    c = ctx
+    own = _Context(c.opened[accounts], c.person[accounts], c.enterprise[accounts], c.household,
+                   c.network, c.device_keys, c.device_ptr, c.device_of, c.n_devices)  # fmt: skip
+    found = find_patterns(sub, own, params, segment[accounts])
+    fans = {name: _Bursts(b.members, accounts[b.hub]) for name, b in found.fans.items()}
+    return replace(found, fans=fans)
 
 
 def _joined(found: list[Patterns], rows: list[I64], n: int) -> Patterns:
