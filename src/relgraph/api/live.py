@@ -180,7 +180,11 @@ class LiveScoring:
     def _stored_content(self, tx_id: str, h: int | None = None) -> str | None:
         """The content of a loaded transfer with this id (``h``: its hash, when the caller
         hashed a batch at once), or None."""
-        key = pd.util.hash_array(np.array([tx_id], object))[0] if h is None else np.uint64(h)
+        key = (
+            pd.util.hash_array(np.array([tx_id], object), categorize=False)[0]
+            if h is None
+            else np.uint64(h)
+        )
         # A numpy uint64 key: a Python int would make searchsorted convert the whole array.
         lo = int(np.searchsorted(self._stored_hash, key, "left"))
         hi = int(np.searchsorted(self._stored_hash, key, "right"))
@@ -261,8 +265,10 @@ class LiveScoring:
         results: list[dict[str, Any]] = []
         fresh: list[_Pending] = []
         started = time.perf_counter()
+        # categorize=False: the same hashes as the stored ones' (categorizing only saves
+        # work on many repeats), without pandas' per-call set-up of a categorical.
         hashes = pd.util.hash_array(
-            np.array([str(r.get("tx_id") or "") for r in records], object)
+            np.array([str(r.get("tx_id") or "") for r in records], object), categorize=False
         ).tolist()
         with self._lock:
             for raw, h in zip(records, hashes, strict=True):
