@@ -50,6 +50,17 @@ class UnionScan:
     segment_of: I64
     """Per alert: its neighbourhood."""
 
+    def holding(self, verdicts: I64) -> list[list[int]]:
+        """Per neighbourhood ``k``: its alerts (indices, in order) that hold its transfer at
+        position ``verdicts[k]``."""
+        alerts = self.alerts
+        grp = np.repeat(np.arange(len(alerts)), np.diff(alerts.ptr))
+        hit = alerts.edges == (self.offsets + verdicts)[self.segment_of[grp]]
+        out: list[list[int]] = [[] for _ in range(len(self.offsets))]
+        for i in np.unique(grp[hit]).tolist():
+            out[int(self.segment_of[i])].append(i)
+        return out
+
 
 def scan_union(
     parts: Sequence[I64],
