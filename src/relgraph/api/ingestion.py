@@ -116,7 +116,8 @@ def routes(state: Any) -> list[tuple[str, Any]]:
         request_id = request.scope.get("relgraph.request_id", "-")
         try:
             body = await _body(request)
-            live = current_live(state) or await run_in_threadpool(live_of, state)
+            found = current_live(state)
+            live = found if found is not None else await run_in_threadpool(live_of, state)
             fresh, results = await run_in_threadpool(live.validate_transfers, body)
         except BatchError as exc:
             return error_response(str(exc), ErrorCode.BAD_USER_INPUT, 400)

@@ -147,8 +147,8 @@ def find_patterns(
     }
     gather = _gather_scatter(tx, fans["fan_in"], fans["fan_out"], params)
     if fans_only:
-        trips, runs, layers = _RoundTrips({}, 0), [], {"bipartite": [], "stack": []}
-        return Patterns(chains, scatter, gather, fans, regular, trips, runs, layers)
+        none: dict[str, list[I64]] = {"bipartite": [], "stack": []}
+        return Patterns(chains, scatter, gather, fans, regular, _RoundTrips({}, 0), [], none)
     trips = round_trips(tx, ctx, params, routine, segment)
     runs = structuring_runs(tx, params, _same_holder(ctx, tx.src, tx.dst))
     bipartite, stacks = blocks(tx, routine, params)
