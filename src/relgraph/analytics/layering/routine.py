@@ -250,6 +250,7 @@ class HubHistory:
             self._seg_lo = lo
             self._seg_period = np.maximum(hi - lo, window)
             self._seg_peers: dict[bool, F64] = {}
+            """Per direction, per segment: its peers' figure (NaN: not computed yet)."""
 
     @cached_property
     def out_count(self) -> I64:
@@ -341,19 +342,28 @@ class HubHistory:
         for direction in (True, False):
             which = np.flatnonzero(needed & (inbound == direction))
             if len(which):
-                out[which] = self._segment_peers(direction)[seg[which]]
+                out[which] = self._segment_peers(direction, seg[which])[seg[which]]
         return out
 
-    def _segment_peers(self, inbound: bool) -> F64:
-        """Per segment: :func:`_peer` of its own transfers in that direction (cached), for
-        every segment at once."""
-        if inbound not in self._seg_peers:
+    def _segment_peers(self, inbound: bool, wanted: I64) -> F64:
+        """Per segment: :func:`_peer` of its own transfers in that direction, for the
+        ``wanted`` segments (the others NaN until asked; cached), all in one pass."""
+        n_seg = len(self._bounds) - 1
+        known = self._seg_peers.setdefault(inbound, np.full(n_seg, np.nan))
+        todo = unique(wanted)
+        todo = todo[np.isnan(known[todo])]
+        if len(todo):
             assert self.segment is not None
-            tx = self.tx
-            ends = (tx.dst, tx.src) if inbound else (tx.src, tx.dst)
-            n_seg = len(self._bounds) - 1
-            self._seg_peers[inbound] = _peers_by(*ends, self._tile, self.n_acc, self.segment, n_seg)
-        return self._seg_peers[inbound]
+            # tx is in (source, time) order with accounts numbered segment by segment: a
+            # segment's transfers are one slice.
+            lo, hi = self._bounds[todo], self._bounds[todo + 1]
+            rows = np.repeat(lo - np.cumsum(hi - lo) + (hi - lo), hi - lo) + np.arange(
+                int((hi - lo).sum())
+            )
+            tx, tile = self.tx, self._tile[rows]
+            ends = (tx.dst[rows], tx.src[rows]) if inbound else (tx.src[rows], tx.dst[rows])
+            known[todo] = _peers_by(*ends, tile, self.n_acc, self.segment, n_seg)[todo]
+        return known
 
     def facts(self, hub: I64, members: list[I64], new_hub: B) -> tuple[F64, F64, I64]:
         """Per hub alert: fan excess, pass-through share (definitions above) and distinct
@@ -509,7 +519,8 @@ def _peers_by(hub: I64, other: I64, bucket: I64, n_acc: int, segment: I64, n_seg
     # Cells ascend with their hub, and hubs with their segment: each segment is one run.
     seg = segment[cells[firsts] // width]
     ranked = distinct[np.argsort(seg * (int(distinct.max()) + 1) + distinct, kind="stable")]
-    some, start, count = np.unique(seg, return_index=True, return_counts=True)
+    start = np.flatnonzero(np.diff(seg, prepend=-1))  # seg ascends: one run per segment
+    some, count = seg[start], np.diff(np.append(start, len(seg)))
     at = (count - 1) * PEER_QUANTILE
     lo = np.floor(at).astype(np.int64)
     gamma = at - lo
