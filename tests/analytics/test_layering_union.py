@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from relgraph.analytics.layering.batch import find_patterns, score_pattern_columns
+from relgraph.analytics.layering.gate import needs_all
 from relgraph.analytics.layering.hops import _eligible, _Tx
 from relgraph.analytics.layering.params import LayeringParams
 from relgraph.analytics.layering.roundtrip import _candidates
@@ -133,3 +134,75 @@ def test_round_trip_windows_start_at_each_neighbourhoods_first_transfer() -> Non
     together = _candidates(tx, np.arange(4), np.full(4, -1), h, segment)
     assert alone.tolist() == [0, 1]
     assert together.tolist() == [0, 1]
+
+
+def _holding(alerts: ScoredColumns, rows: Any, which: Any, row: int) -> list[dict[str, Any]]:
+    """The alerts among ``which`` that hold bank row ``row``, as :func:`_listed` gives them."""
+    return [a for a in _listed(alerts, rows, which) if row in a["transfers"]]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_verdicts_alerts_are_those_of_its_neighbourhood_alone(seed: int) -> None:
+    # With the verdicts' transfers given, a part where only fans can hold its transfer is
+    # scanned for fans only (analytics/layering/gate.py): the alerts holding each verdict's
+    # transfer must still be exactly those a scan of its part alone finds, in order.
+    rng = np.random.default_rng(200 + seed)
+    bank, ctx = _neighbourhood(seed)
+    ctx = _with_devices(ctx, rng)
+    params = LayeringParams(score_threshold=0.0)
+    arrays = (bank.amount, bank.ts, bank.src, bank.dst)
+    for _ in range(4):
+        parts = _slices(bank, rng, 12)
+        alone = [_alone(bank, ctx, rows, params) for rows in parts]
+        # Mostly a transfer some alert of the part holds (every typology gets its turn),
+        # else any.
+        picked = [
+            int(rng.choice(rng.choice(found)["transfers"]))
+            if found and rng.random() < 0.8
+            else int(rng.choice(rows))
+            for rows, found in zip(parts, alone, strict=True)
+        ]
+        at = np.array(
+            [int(np.searchsorted(part, r)) for part, r in zip(parts, picked, strict=True)]
+        )
+        union = scan_union(parts, arrays, lambda a: _context_of(ctx, a), params, verdicts=at)
+        whole = np.concatenate(parts)
+        for k in range(len(parts)):
+            got = _holding(union.alerts, whole, np.flatnonzero(union.segment_of == k), picked[k])
+            expected = [a for a in alone[k] if picked[k] in a["transfers"]]
+            assert got == expected, f"seed {seed}, neighbourhood {k}"
+
+
+def test_the_gate_sends_some_verdicts_to_fans_only_and_keeps_others_whole() -> None:
+    bank, ctx = _neighbourhood(3)
+    params = LayeringParams(score_threshold=0.0)
+    rows = np.arange(len(bank), dtype=np.int64)
+    tx = _eligible(bank.amount, bank.ts, bank.src, bank.dst, params.min_amount)
+    segment = np.zeros(int(max(bank.src.max(), bank.dst.max())) + 1, np.int64)
+    need = [bool(needs_all(tx, ctx, params, segment, np.array([p]))[0]) for p in rows[: len(tx)]]
+    assert any(need)
+    assert not all(need)
+
+
+def test_a_chain_that_only_a_hop_link_announces_is_still_found() -> None:
+    # A → B → C → D passing 80,000 on within hours, four strangers: no amount in the
+    # band, no small co-funded accounts, no money coming home — only the hop links say
+    # a chain may hold the middle hop, and the gate must keep its part whole.
+    n = 4
+    ctx = _Context(np.full(n, -1, np.int64), np.arange(n, dtype=np.int64),
+                   np.full(n, -1, np.int64), np.arange(n, dtype=np.int64),
+                   np.arange(n, dtype=np.int64), np.zeros(0, np.int64), np.zeros(n + 1, np.int64),
+                   np.zeros(0, np.int64), 1)  # fmt: skip
+    hour = 3_600_000
+    src, dst = np.array([0, 1, 2]), np.array([1, 2, 3])
+    amount = np.array([80_000.0, 78_000.0, 76_500.0])
+    ts = np.array([0, 2 * hour, 5 * hour], np.int64)
+    arrays = (amount, ts, src, dst)
+    params = LayeringParams(score_threshold=0.0)
+    parts = [np.arange(3, dtype=np.int64), np.arange(2, dtype=np.int64)]
+    union = scan_union(parts, arrays, lambda a: _context_of(ctx, a), params,
+                       verdicts=np.array([1, 0]))  # fmt: skip
+    whole = np.concatenate(parts)
+    got = _holding(union.alerts, whole, np.flatnonzero(union.segment_of == 0), 1)
+    assert [a["typology"] for a in got] == ["layering_chain"]
+    assert got[0]["transfers"] == [0, 1, 2]

@@ -46,6 +46,14 @@ log = logging.getLogger("relgraph.api")
 _BUILD = threading.Lock()
 
 
+def current_live(state: Any) -> LiveScoring | None:
+    """The state's live scoring when it is built over the current model, else None (then
+    :func:`live_of` builds it, off the event loop): most requests need no hand-off to a
+    worker thread just to find it."""
+    live: LiveScoring | None = state.live
+    return live if live is not None and live.model is state.model else None
+
+
 def live_of(state: Any, model: Any = None) -> LiveScoring:
     """The state's live scoring over ``model`` (default: its current model; built on
     first use, and again after a refresh swapped the model)."""
@@ -108,7 +116,8 @@ def routes(state: Any) -> list[tuple[str, Any]]:
         request_id = request.scope.get("relgraph.request_id", "-")
         try:
             body = await _body(request)
-            live = await run_in_threadpool(live_of, state)
+            found = current_live(state)
+            live = found if found is not None else await run_in_threadpool(live_of, state)
             fresh, results = await run_in_threadpool(live.validate_transfers, body)
         except BatchError as exc:
             return error_response(str(exc), ErrorCode.BAD_USER_INPUT, 400)

@@ -177,13 +177,19 @@ class LiveScoring:
         if replayed:
             log.info("replayed %s journalled transfers into the live index", f"{replayed:,}")
 
-    def _stored_content(self, tx_id: str, h: int | None = None) -> str | None:
-        """The content of a loaded transfer with this id (``h``: its hash, when the caller
-        hashed a batch at once), or None."""
-        key = pd.util.hash_array(np.array([tx_id], object))[0] if h is None else np.uint64(h)
-        # A numpy uint64 key: a Python int would make searchsorted convert the whole array.
-        lo = int(np.searchsorted(self._stored_hash, key, "left"))
-        hi = int(np.searchsorted(self._stored_hash, key, "right"))
+    def _stored_span(self, tx_ids: list[str]) -> tuple[list[int], list[int]]:
+        """Per id: where its hash lies among the loaded transfers' (an empty range: none of
+        them has this id), every id of a batch in one search."""
+        # categorize=False: the same hashes as the stored ones' (categorizing only saves
+        # work on many repeats), without pandas' per-call set-up of a categorical.
+        keys = pd.util.hash_array(np.array(tx_ids, object), categorize=False)
+        lo = np.searchsorted(self._stored_hash, keys, "left")
+        return lo.tolist(), np.searchsorted(self._stored_hash, keys, "right").tolist()
+
+    def _stored_content(self, tx_id: str, span: tuple[int, int] | None = None) -> str | None:
+        """The content of a loaded transfer with this id (``span``: its
+        :meth:`_stored_span`, when the caller searched a batch at once), or None."""
+        lo, hi = span if span is not None else next(zip(*self._stored_span([tx_id]), strict=True))
         for at in self._stored_order[lo:hi].tolist():
             if self._stored_tx[at] == tx_id:
                 ids = self.model.account_ids
@@ -261,11 +267,9 @@ class LiveScoring:
         results: list[dict[str, Any]] = []
         fresh: list[_Pending] = []
         started = time.perf_counter()
-        hashes = pd.util.hash_array(
-            np.array([str(r.get("tx_id") or "") for r in records], object)
-        ).tolist()
+        spans = zip(*self._stored_span([str(r.get("tx_id") or "") for r in records]), strict=True)
         with self._lock:
-            for raw, h in zip(records, hashes, strict=True):
+            for raw, span in zip(records, spans, strict=True):
                 checked = check_record(tables.TRANSFERS, raw)
                 values, reasons = checked.values, list(checked.reasons)
                 tx_id = str(values.get("tx_id") or raw.get("tx_id") or "")
@@ -282,7 +286,7 @@ class LiveScoring:
                     result.update(status="rejected", reasons=reasons)
                     continue
                 content = _content(values)
-                before = self._seen.get(tx_id) or self._stored_content(tx_id, h)
+                before = self._seen.get(tx_id) or self._stored_content(tx_id, span)
                 if before is not None and before != content:
                     result.update(
                         status="rejected",

@@ -115,14 +115,24 @@ class Patterns:
 
 
 def find_patterns(
-    tx: _Tx, ctx: _Context, params: LayeringParams, segment: I64 | None = None
+    tx: _Tx,
+    ctx: _Context,
+    params: LayeringParams,
+    segment: I64 | None = None,
+    *,
+    fans_only: bool = False,
 ) -> Patterns:
     """Every chain, cycle, scatter-gather, gather-scatter, fan burst and structuring run
     among ``tx`` (definitions in the package docstring), not yet scored. ``segment``: per
-    account, its part when ``tx`` is a disjoint union of neighbourhoods (:mod:`.union`)."""
-    links = _links(tx, params)
-    chains = _walk(tx, links, _starts(links, len(tx)), params)
-    scatter = _scatter_gather(tx, links, params)
+    account, its part when ``tx`` is a disjoint union of neighbourhoods (:mod:`.union`).
+    ``fans_only``: fan bursts, gather-scatters and regular flows only, the rest left
+    empty (the verdicts :mod:`.gate` finds nothing else can hold)."""
+    chains = _Chains({}, {})
+    scatter: list[I64] = []
+    if not fans_only:
+        links = _links(tx, params)
+        chains = _walk(tx, links, _starts(links, len(tx)), params)
+        scatter = _scatter_gather(tx, links, params)
     regular = regular_flows(tx, ctx.opened, params)
     routine = routine_transfers(tx, ctx, params, regular)
     # Slow fans from money that is not routine: over a month every hub's salary, rent and
@@ -136,6 +146,9 @@ def find_patterns(
         "slow_fan_out": _mapped(_fan_bursts(tx.take(kept), slow, False), kept),
     }
     gather = _gather_scatter(tx, fans["fan_in"], fans["fan_out"], params)
+    if fans_only:
+        none: dict[str, list[I64]] = {"bipartite": [], "stack": []}
+        return Patterns(chains, scatter, gather, fans, regular, _RoundTrips({}, 0), [], none)
     trips = round_trips(tx, ctx, params, routine, segment)
     runs = structuring_runs(tx, params, _same_holder(ctx, tx.src, tx.dst))
     bipartite, stacks = blocks(tx, routine, params)

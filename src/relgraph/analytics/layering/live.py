@@ -49,7 +49,7 @@ from relgraph.analytics.layering.check import LayeringIndex
 from relgraph.analytics.layering.focus import focused_patterns
 from relgraph.analytics.layering.hops import _eligible, _Tx
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
-from relgraph.analytics.layering.scoring import ScoredColumns, _Context, _same_holder
+from relgraph.analytics.layering.scoring import ScoredColumns, _Context
 from relgraph.analytics.layering.sides import Loaded, loaded_payments
 from relgraph.analytics.layering.sides import Side as _Side
 from relgraph.analytics.layering.union import scan_union
@@ -277,9 +277,16 @@ class LiveIndex:
         return row
 
     def _same_holder(self, a: int, b: int) -> bool:
-        """Two accounts of one person or one enterprise (a transfer that pays nobody)."""
-        ctx = self._context_of(np.array([a, b], np.int64))
-        return bool(_same_holder(ctx, np.array([0]), np.array([1]))[0])
+        """Two accounts of one person or one enterprise (a transfer that pays nobody):
+        :func:`.scoring._same_holder` for one pair, without building arrays for it."""
+        (pa, ea), (pb, eb) = self._holder(a), self._holder(b)
+        return (pa >= 0 and pa == pb) or (ea >= 0 and ea == eb)
+
+    def _holder(self, a: int) -> tuple[int, int]:
+        """Account ``a``'s person and enterprise index (−1 when none)."""
+        k, c = a - len(self._ctx.person), self._ctx
+        return (int(c.person[a]), int(c.enterprise[a])) if k < 0 else (self._new_person[k],
+                                                                        self._new_enterprise[k])  # fmt: skip
 
     def evict(self) -> int:
         """Drop transfers older than the horizon from the per-account lists (keeping their
@@ -519,17 +526,12 @@ class LiveIndex:
                 ]
         elif todo:
             arrays = (self._amount, self._ts, self._src, self._dst)
+            at = np.array([np.searchsorted(parts[j], rows[k]) for j, k in enumerate(todo)])
             highs = (self._payer_high, self._payee_high)
-            union = scan_union(parts, arrays, self._context_of, self.params, highs)
-            alerts = union.alerts
-            at = [np.searchsorted(part, rows[k]) for part, k in zip(parts, todo, strict=True)]
-            mine = union.offsets + np.array(at, np.int64)
-            grp = np.repeat(np.arange(len(alerts)), np.diff(alerts.ptr))
-            hit = alerts.edges == mine[union.segment_of[grp]]
+            union = scan_union(parts, arrays, self._context_of, self.params, highs, at)
             whole = np.concatenate(parts)
-            for i in np.unique(grp[hit]).tolist():
-                j = int(union.segment_of[i])
-                found[todo[j]].append((alerts, i, whole))
+            for j, held in enumerate(union.holding(at)):
+                found[todo[j]] = [(union.alerts, i, whole) for i in held]
         out: list[Verdict] = []
         added: set[str] = set()
         for k, row in enumerate(rows):

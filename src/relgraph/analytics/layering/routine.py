@@ -209,14 +209,21 @@ class HubHistory:
     """
 
     def __init__(
-        self, tx: _Tx, params: LayeringParams, peers: bool = False, segment: I64 | None = None
+        self,
+        tx: _Tx,
+        params: LayeringParams,
+        peers: bool = False,
+        segment: I64 | None = None,
+        shared: HubHistory | None = None,
     ) -> None:
         """``peers``: judge every burst against the peers too (slow fans), not only those
         of a hub without an earlier transfer in the burst's direction. ``segment``: per
         account, its neighbourhood when ``tx`` is a disjoint union of several
         (:mod:`.union`); each is then judged as if scanned alone — its own first and last
-        time, its own peers."""
+        time, its own peers. ``shared``: the history of the same ``tx`` at another scale,
+        whose window-free parts (:attr:`in_order`) are reused."""
         self.tx = tx
+        self.shared = shared
         self.peers_always = peers
         self.params = params
         self.segment = segment
@@ -242,7 +249,8 @@ class HubHistory:
             hi[some] = np.maximum.reduceat(tx.ts, self._bounds[:-1][some])
             self._seg_lo = lo
             self._seg_period = np.maximum(hi - lo, window)
-            self._seg_peers: dict[tuple[int, bool], float] = {}
+            self._seg_peers: dict[bool, F64] = {}
+            """Per direction, per segment: its peers' figure (NaN: not computed yet)."""
 
     @cached_property
     def out_count(self) -> I64:
@@ -297,8 +305,16 @@ class HubHistory:
         """Cumulative amounts by (account, time) arriving."""
         tx = self.tx
         key = tx.dst * self.span + (tx.ts - self.base)
-        in_order = np.argsort(key, kind="stable")  # by (account, time), ties by position
+        in_order = self.in_order
         return key[in_order], self._cumulative(tx.amount[in_order], tx.dst[in_order])
+
+    @cached_property
+    def in_order(self) -> I64:
+        """The transfers by (target, time), ties by position: whatever the window (both
+        scales of one scan share it, see ``shared``)."""
+        if self.shared is not None and "in_order" in self.shared.__dict__:
+            return self.shared.in_order
+        return _by_account_time(self.tx.dst, self.tx.ts)
 
     def _cumulative(self, amount: F64, account: I64) -> F64:
         """Running sums of ``amount`` (in key order) from 0; with segments, one run per
@@ -323,15 +339,31 @@ class HubHistory:
             )
         out = np.zeros(len(hub))
         seg = self.segment[hub]
-        tx, tile = self.tx, self._tile
-        for i in np.flatnonzero(needed).tolist():
-            key = (int(seg[i]), bool(inbound[i]))
-            if key not in self._seg_peers:
-                a, b = int(self._bounds[key[0]]), int(self._bounds[key[0] + 1])
-                ends = (tx.dst[a:b], tx.src[a:b]) if key[1] else (tx.src[a:b], tx.dst[a:b])
-                self._seg_peers[key] = _peer(*ends, tile[a:b], self.n_acc)
-            out[i] = self._seg_peers[key]
+        for direction in (True, False):
+            which = np.flatnonzero(needed & (inbound == direction))
+            if len(which):
+                out[which] = self._segment_peers(direction, seg[which])[seg[which]]
         return out
+
+    def _segment_peers(self, inbound: bool, wanted: I64) -> F64:
+        """Per segment: :func:`_peer` of its own transfers in that direction, for the
+        ``wanted`` segments (the others NaN until asked; cached), all in one pass."""
+        n_seg = len(self._bounds) - 1
+        known = self._seg_peers.setdefault(inbound, np.full(n_seg, np.nan))
+        todo = unique(wanted)
+        todo = todo[np.isnan(known[todo])]
+        if len(todo):
+            assert self.segment is not None
+            # tx is in (source, time) order with accounts numbered segment by segment: a
+            # segment's transfers are one slice.
+            lo, hi = self._bounds[todo], self._bounds[todo + 1]
+            rows = np.repeat(lo - np.cumsum(hi - lo) + (hi - lo), hi - lo) + np.arange(
+                int((hi - lo).sum())
+            )
+            tx, tile = self.tx, self._tile[rows]
+            ends = (tx.dst[rows], tx.src[rows]) if inbound else (tx.src[rows], tx.dst[rows])
+            known[todo] = _peers_by(*ends, tile, self.n_acc, self.segment, n_seg)[todo]
+        return known
 
     def facts(self, hub: I64, members: list[I64], new_hub: B) -> tuple[F64, F64, I64]:
         """Per hub alert: fan excess, pass-through share (definitions above) and distinct
@@ -469,6 +501,34 @@ def _peer(hub: I64, other: I64, bucket: I64, n_acc: int) -> float:
     pairs = unique(cell * n_acc + other)
     distinct = np.diff(np.flatnonzero(np.diff(pairs // n_acc, prepend=-1, append=-1)))
     return quantile(distinct, PEER_QUANTILE)
+
+
+def _peers_by(hub: I64, other: I64, bucket: I64, n_acc: int, segment: I64, n_seg: int) -> F64:
+    """Per segment (``segment``: per account): :func:`_peer` of the rows whose ``hub`` is
+    its account (0 for a segment without any), every segment in one pass, to the last bit
+    (:func:`quantile`'s arithmetic, element-wise)."""
+    out = np.zeros(n_seg)
+    if len(hub) == 0:
+        return out
+    width = int(bucket.max()) + 1
+    cell = hub.astype(np.int64) * width + bucket
+    pairs = unique(cell * n_acc + other)
+    cells = pairs // n_acc
+    firsts = np.flatnonzero(np.diff(cells, prepend=-1))
+    distinct = np.diff(np.append(firsts, len(cells)))
+    # Cells ascend with their hub, and hubs with their segment: each segment is one run.
+    seg = segment[cells[firsts] // width]
+    ranked = distinct[np.argsort(seg * (int(distinct.max()) + 1) + distinct, kind="stable")]
+    start = np.flatnonzero(np.diff(seg, prepend=-1))  # seg ascends: one run per segment
+    some, count = seg[start], np.diff(np.append(start, len(seg)))
+    at = (count - 1) * PEER_QUANTILE
+    lo = np.floor(at).astype(np.int64)
+    gamma = at - lo
+    a = ranked[start + lo].astype(np.float64)
+    b = ranked[start + np.minimum(lo + 1, count - 1)].astype(np.float64)
+    step = b - a
+    out[some] = np.where(gamma >= 0.5, b - step * (1 - gamma), a + step * gamma)
+    return out
 
 
 def quantile(values: I64, q: float) -> float:

@@ -431,9 +431,9 @@ def _assemble_columns(
     def history(slow: bool) -> HubHistory:
         if slow not in histories:
             histories[slow] = (
-                HubHistory(tx, slow_params(params), peers=True, segment=segment)
+                HubHistory(tx, slow_params(params), True, segment, histories.get(False))
                 if slow
-                else HubHistory(tx, params, segment=segment)
+                else HubHistory(tx, params, segment=segment, shared=histories.get(True))
             )
         return histories[slow]
 

@@ -27,13 +27,16 @@ Everything else in the definitions is per transfer, account, pair, hub, path or 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from relgraph.analytics.layering.batch import find_patterns, score_pattern_columns
-from relgraph.analytics.layering.hops import _eligible, _Tx
-from relgraph.analytics.layering.params import F64, I64, LayeringParams
+from relgraph.analytics.layering.batch import Patterns, find_patterns, score_pattern_columns
+from relgraph.analytics.layering.detectors import _Bursts
+from relgraph.analytics.layering.gate import needs_all
+from relgraph.analytics.layering.hops import _Chains, _eligible, _Tx
+from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
+from relgraph.analytics.layering.roundtrip import _RoundTrips
 from relgraph.analytics.layering.scoring import ScoredColumns, _Context
 
 
@@ -47,6 +50,17 @@ class UnionScan:
     segment_of: I64
     """Per alert: its neighbourhood."""
 
+    def holding(self, verdicts: I64) -> list[list[int]]:
+        """Per neighbourhood ``k``: its alerts (indices, in order) that hold its transfer at
+        position ``verdicts[k]``."""
+        alerts = self.alerts
+        grp = np.repeat(np.arange(len(alerts)), np.diff(alerts.ptr))
+        hit = alerts.edges == (self.offsets + verdicts)[self.segment_of[grp]]
+        out: list[list[int]] = [[] for _ in range(len(self.offsets))]
+        for i in np.unique(grp[hit]).tolist():
+            out[int(self.segment_of[i])].append(i)
+        return out
+
 
 def scan_union(
     parts: Sequence[I64],
@@ -54,12 +68,18 @@ def scan_union(
     context_of: Callable[[I64], _Context],
     params: LayeringParams,
     highs: tuple[F64, F64] | None = None,
+    verdicts: I64 | None = None,
 ) -> UnionScan:
     """Scan the neighbourhoods ``parts`` (each: row numbers into ``arrays`` = amount,
     time, source and target account per row) side by side (module docstring).
 
     ``highs``: per row its payer's and payee's highs as the live index judged them on
     arrival, against the accounts' whole past (a neighbourhood holds only part of it).
+
+    ``verdicts``: per part, the position in it of the (eligible) transfer its verdict is
+    on. Only the alerts holding that transfer are then the same as a scan of the part
+    alone: a part where nothing but fans can hold it (:mod:`.gate`) is scanned for fans
+    and gather-scatters only.
 
     Every part must hold an eligible transfer. ``context_of`` gives the context for some
     accounts (their indices as in ``arrays``), compacted to them, as the verdict builds it.
@@ -88,10 +108,145 @@ def scan_union(
         at = rows[tx.edge]
         tx = _Tx(tx.edge, tx.src, tx.dst, tx.amount, tx.ts, highs[0][at], highs[1][at])
     ctx = union_context(context_of(keys % width), segment, shift)
-    found = find_patterns(tx, ctx, params, segment)
+    if verdicts is None:
+        found = find_patterns(tx, ctx, params, segment)
+    else:
+        position = np.full(n, -1, np.int64)
+        position[tx.edge] = np.arange(len(tx), dtype=np.int64)
+        p = position[offsets + verdicts]
+        if (p < 0).any():
+            raise ValueError("scan_union: a verdict's transfer must be eligible")
+        found = _gated(tx, ctx, params, segment, needs_all(tx, ctx, params, segment, p))
+        # Only parts where a pattern holds the verdict's transfer are scored (the others'
+        # verdicts are empty): a scan of fewer whole parts, each still as alone.
+        held = _holding(found, segment[tx.src], p)
+        if not held.all():
+            if not held.any():  # one part (the smallest) stands for an empty scan
+                held[np.argmin(np.bincount(segment[tx.src], minlength=len(p)))] = True
+            kept = np.flatnonzero(held[segment[tx.src]])
+            tx, found = tx.take(kept), _kept(found, kept, len(tx))
     alerts = score_pattern_columns(tx, found, ctx, params, segment=segment)
     segment_of = seg_row[alerts.edges[alerts.ptr[:-1]]] if len(alerts) else np.zeros(0, np.int64)
     return UnionScan(alerts, offsets, segment_of)
+
+
+def _gated(tx: _Tx, ctx: _Context, params: LayeringParams, segment: I64, need: B) -> Patterns:
+    """Every detector on the parts that ``need`` them, fans only on the others: one
+    :class:`.batch.Patterns` over all of ``tx`` (each part's patterns in their own order)."""
+    every = need[segment[tx.src]]
+    if every.all() or not every.any():
+        return find_patterns(tx, ctx, params, segment, fans_only=not every.any())
+    rows = [np.flatnonzero(every), np.flatnonzero(~every)]
+    found = [_compact_scan(tx.take(rows[0]), ctx, params, segment),
+             find_patterns(tx.take(rows[1]), ctx, params, segment, fans_only=True)]  # fmt: skip
+    return _joined(found, rows, len(tx))
+
+
+def _compact_scan(tx: _Tx, ctx: _Context, params: LayeringParams, segment: I64) -> Patterns:
+    """:func:`.batch.find_patterns` on some parts of the union with their accounts
+    numbered densely (in the same order): the round-trip search builds a graph over every
+    account of its context, and these parts are a few of the union's."""
+    n = len(tx)
+    accounts, local = np.unique(np.concatenate([tx.src, tx.dst]), return_inverse=True)
+    local = local.ravel().astype(np.int64)
+    sub = _Tx(tx.edge, local[:n], local[n:], tx.amount, tx.ts, tx.payer_high, tx.payee_high)
+    c = ctx
+    own = _Context(c.opened[accounts], c.person[accounts], c.enterprise[accounts], c.household,
+                   c.network, c.device_keys, c.device_ptr, c.device_of, c.n_devices)  # fmt: skip
+    found = find_patterns(sub, own, params, segment[accounts])
+    fans = {name: _Bursts(b.members, accounts[b.hub]) for name, b in found.fans.items()}
+    return replace(found, fans=fans)
+
+
+def _joined(found: list[Patterns], rows: list[I64], n: int) -> Patterns:
+    """Patterns found on subsets ``rows`` of the transfers, as positions into all ``n``."""
+
+    def sets(of: list[list[I64]]) -> list[I64]:
+        return [r[m] for r, part in zip(rows, of, strict=True) for m in part]
+
+    def by_length(of: list[dict[int, I64]]) -> dict[int, I64]:
+        lengths = sorted({k for part in of for k in part})
+        return {
+            k: np.concatenate([r[part[k]] for r, part in zip(rows, of, strict=True) if k in part])
+            for k in lengths
+        }
+
+    chains = _Chains(
+        by_length([f.chains.paths for f in found]),
+        {
+            k: np.concatenate([f.chains.truncated[k] for f in found if k in f.chains.truncated])
+            for k in sorted({k for f in found for k in f.chains.truncated})
+        },
+    )
+    fans = {
+        name: _Bursts(
+            sets([f.fans[name].members for f in found]),
+            np.concatenate([f.fans[name].hub for f in found]),
+        )
+        for name in found[0].fans
+    }
+    regular = np.zeros(n, bool)
+    for r, f in zip(rows, found, strict=True):
+        regular[r] = f.regular
+    trips = _RoundTrips(
+        by_length([f.trips.paths for f in found]), sum(f.trips.truncations for f in found)
+    )
+    layers = {name: sets([f.layers[name] for f in found]) for name in found[0].layers}
+    return Patterns(
+        chains,
+        sets([f.scatter for f in found]),
+        sets([f.gather for f in found]),
+        fans,
+        regular,
+        trips,
+        sets([f.structuring for f in found]),
+        layers,
+    )
+
+
+def _holding(found: Patterns, seg_row: I64, p: I64) -> B:
+    """Per part: whether a pattern of ``found`` holds its verdict's transfer ``p``."""
+    flat = [paths.ravel() for paths in found.chains.paths.values()]
+    flat += [paths.ravel() for paths in found.trips.paths.values()]
+    flat += [*found.scatter, *found.gather, *found.structuring]
+    flat += [m for sets in found.layers.values() for m in sets]
+    flat += [m for bursts in found.fans.values() for m in bursts.members]
+    held = np.zeros(len(p), bool)
+    if flat:
+        at = np.concatenate(flat)
+        held[seg_row[at[at == p[seg_row[at]]]]] = True
+    return held
+
+
+def _kept(found: Patterns, rows: I64, n: int) -> Patterns:
+    """The patterns lying on ``rows`` (whole parts: a pattern never spans two), as
+    positions into those rows."""
+    new = np.full(n, -1, np.int64)
+    new[rows] = np.arange(len(rows), dtype=np.int64)
+
+    def sets(of: list[I64]) -> list[I64]:
+        return [new[m] for m in of if new[m[0]] >= 0]
+
+    def by_length(of: dict[int, I64]) -> tuple[dict[int, I64], dict[int, B]]:
+        keep = {k: new[paths[:, 0]] >= 0 for k, paths in of.items()}
+        return {k: new[paths[keep[k]]] for k, paths in of.items() if keep[k].any()}, keep
+
+    chain_paths, keep = by_length(found.chains.paths)
+    truncated = {k: t[keep[k]] for k, t in found.chains.truncated.items() if k in chain_paths}
+    fans = {}
+    for name, bursts in found.fans.items():
+        mine = np.array([new[m[0]] >= 0 for m in bursts.members], bool)
+        fans[name] = _Bursts(sets(bursts.members), bursts.hub[mine] if len(mine) else bursts.hub)
+    return Patterns(
+        _Chains(chain_paths, truncated),
+        sets(found.scatter),
+        sets(found.gather),
+        fans,
+        found.regular[rows],
+        _RoundTrips(by_length(found.trips.paths)[0], found.trips.truncations),
+        sets(found.structuring),
+        {name: sets(found_sets) for name, found_sets in found.layers.items()},
+    )
 
 
 def union_context(ctx: _Context, segment: I64, shift: I64) -> _Context:

@@ -1,0 +1,151 @@
+"""Which detectors can hold each verdict's transfer: :mod:`.focus`'s conditions, batch-wise.
+
+A request's neighbourhoods are scanned side by side (:mod:`.union`), and a payment to a
+merchant brings the merchant's month of takings into its neighbourhood: every detector
+then runs over every copy of it. Most of them cannot hold the transfer the verdict is
+about. :func:`needs_all` evaluates, for every neighbourhood of the union at once, the
+cheap necessary conditions of :mod:`.focus` for the detectors beside the fans — a hop
+link into or out of the transfer (chains, scatter-gathers), money that reached its
+source able to come back home to its target's home group or network (round trips), an
+amount in the structuring band or a split payment beside it (structuring), small
+co-funded accounts (blocks) — and says which neighbourhoods need every detector. The
+others can be held only by fan bursts and the gather-scatters built on them, so the
+union scans them with those alone (the same alerts holding the transfer: alerts merge
+only within a typology, and a fan is scored against its neighbourhood's transfers, not
+against other typologies' alerts).
+
+The conditions are those of :mod:`.focus` (necessary, so a neighbourhood that fails
+them has no alert of that typology holding its transfer) except that a routine transfer
+is not excused from round trips and blocks here: a weaker test, never a wrong one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from relgraph.analytics.layering.hops import _Tx
+from relgraph.analytics.layering.params import I64, B, LayeringParams
+from relgraph.analytics.layering.roundtrip import home_groups
+from relgraph.analytics.layering.routine import in_band
+from relgraph.analytics.layering.scoring import _Context
+from relgraph.analytics.layering.sets import isin, unique
+
+
+def needs_all(tx: _Tx, ctx: _Context, params: LayeringParams, segment: I64, p: I64) -> B:
+    """Per neighbourhood ``k`` (``segment``: per account of the union, its neighbourhood;
+    ``p[k]``: the position in ``tx`` of the transfer its verdict is on): whether a detector
+    other than the fans may hold ``p[k]`` (module docstring)."""
+    n_seg = len(p)
+    seg_row = segment[tx.src]
+    need = _hop_linked(tx, params, seg_row, p) | _structuring(tx, params, seg_row, p)
+    rest = np.flatnonzero(~need)
+    if len(rest):
+        need[rest] |= _blocks(tx, params, seg_row, p, n_seg)[rest]
+    rest = np.flatnonzero(~need)
+    if len(rest):
+        need[rest] |= _loops(tx, ctx, params, segment, seg_row, p, n_seg)[rest]
+    return need
+
+
+def _hop_linked(tx: _Tx, params: LayeringParams, seg_row: I64, p: I64) -> B:
+    """``focus._hop_linked`` per neighbourhood: a hop link enters or leaves ``p``."""
+    mine = p[seg_row]
+    t, w = tx.ts[mine], params.window_ms
+    into = (tx.dst == tx.src[mine]) & (tx.ts < t) & (tx.ts >= t - w)
+    out = (tx.src == tx.dst[mine]) & (tx.ts > t) & (tx.ts <= t + w)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # The same quotients as _links (successor over predecessor): the same verdict.
+        share = np.where(into, tx.amount[mine] / tx.amount, tx.amount / tx.amount[mine])
+    ok = (into | out) & (share >= params.min_pass_share) & (share <= params.max_pass_share)
+    hit = np.zeros(len(p), bool)
+    hit[seg_row[ok]] = True
+    return hit
+
+
+def _structuring(tx: _Tx, params: LayeringParams, seg_row: I64, p: I64) -> B:
+    """``p`` in the band, or below the reporting threshold beside another transfer of its
+    payer to the same account below it (``focus._split_may``)."""
+    threshold = params.reporting_threshold
+    band = in_band(tx.amount[p], params)
+    mine = p[seg_row]
+    same = (tx.src == tx.src[mine]) & (tx.dst == tx.dst[mine]) & (tx.amount < threshold)
+    count = np.bincount(seg_row[same], minlength=len(p))
+    return np.asarray(band | ((tx.amount[p] < threshold) & (count >= 2)), bool)
+
+
+def _blocks(tx: _Tx, params: LayeringParams, seg_row: I64, p: I64, n_seg: int) -> B:
+    """``focus._may_be_block`` per neighbourhood: both accounts of ``p`` with at most
+    ``block_max_degree`` distinct counterparties, its source paying two or more, its
+    target paid by two or more, and another account paid by two of the target's payers."""
+    n_acc = int(max(tx.src.max(initial=0), tx.dst.max(initial=0))) + 1
+    pairs = unique(tx.src * n_acc + tx.dst)
+    out_deg = np.bincount(pairs // n_acc, minlength=n_acc)
+    in_deg = np.bincount(pairs % n_acc, minlength=n_acc)
+    src, dst = tx.src[p], tx.dst[p]
+    small = (out_deg[src] >= 2) & (out_deg[src] + in_deg[src] <= params.block_max_degree)
+    small &= (in_deg[dst] >= 2) & (out_deg[dst] + in_deg[dst] <= params.block_max_degree)
+    if not small.any():
+        return small
+    # dst co-funded: the payers of each small neighbourhood's target, and what else they paid.
+    target = np.full(n_acc, -1, np.int64)
+    target[dst[small]] = dst[small]
+    payer = np.zeros(n_acc, bool)
+    payer[tx.src[target[tx.dst] >= 0]] = True
+    mine_dst = dst[seg_row]
+    theirs = payer[tx.src] & small[seg_row] & (tx.dst != mine_dst)
+    paid = unique(tx.dst[theirs] * n_acc + tx.src[theirs]) // n_acc
+    twice = paid[1:][paid[1:] == paid[:-1]]
+    hit = np.zeros(n_seg, bool)
+    # Accounts are numbered per neighbourhood: a receiver's segment is its payers'.
+    rows = np.flatnonzero(theirs)
+    seg_of_acc = np.full(n_acc, -1, np.int64)
+    seg_of_acc[tx.dst[rows]] = seg_row[rows]
+    hit[seg_of_acc[twice]] = True
+    return hit & small
+
+
+def _loops(
+    tx: _Tx, ctx: _Context, params: LayeringParams, segment: I64, seg_row: I64, p: I64, n_seg: int
+) -> B:
+    """``focus._may_close_loop`` per neighbourhood: money that reached ``p``'s source within
+    the horizon before it comes from a home (group or network) that money leaving ``p``'s
+    target can reach after it — by time-respecting paths of at most ``cycle_max_hops − 1``
+    transfers, each neighbourhood on its own (its accounts are its own)."""
+    n_acc = len(ctx.person)
+    group, network = home_groups(ctx, n_acc)
+    t = tx.ts[p][seg_row]
+    horizon = params.horizon_ms
+    near = (tx.ts >= t - horizon) & (tx.ts <= t + horizon)
+    hops = params.cycle_max_hops - 1
+    far = np.iinfo(np.int64).max
+    early = np.full(n_acc, far, np.int64)
+    early[tx.dst[p]] = tx.ts[p]
+    after = np.flatnonzero(near & (tx.ts > t))
+    for _ in range(hops):
+        go = after[tx.ts[after] > early[tx.src[after]]]
+        nxt = early.copy()
+        np.minimum.at(nxt, tx.dst[go], tx.ts[go])
+        if np.array_equal(nxt, early):
+            break
+        early = nxt
+    late = np.full(n_acc, -far, np.int64)
+    late[tx.src[p]] = tx.ts[p]
+    before = np.flatnonzero(near & (tx.ts < t))
+    for _ in range(hops):
+        go = before[tx.ts[before] < late[tx.dst[before]]]
+        nxt = late.copy()
+        np.maximum.at(nxt, tx.src[go], tx.ts[go])
+        if np.array_equal(nxt, late):
+            break
+        late = nxt
+    forth, back = early < far, late > -far
+    hit = np.zeros(n_seg, bool)
+    # Homes are numbered per neighbourhood too: a home both sides reach is one
+    # neighbourhood's.
+    acc = np.arange(n_acc, dtype=np.int64)
+    for label, valid in ((group, np.ones(n_acc, bool)), (network, network >= 0)):
+        reached = unique(label[back & valid])
+        common = reached[isin(reached, label[forth & valid])]
+        if len(common):
+            hit[segment[acc[isin(label, common) & valid & (back | forth)]]] = True
+    return hit
