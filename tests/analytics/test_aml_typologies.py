@@ -35,6 +35,11 @@ Each story lives on its own accounts, so one bank holds them all (amounts in CNY
 * Bipartite: ``LB1``–``LB3`` each pay each of ``LR1``–``LR3`` over ten days, sums none of
   them otherwise moves: a ``bipartite`` alert.
 * Stack: ``LA1``, ``LA2`` pay ``LM1``, ``LM2``, which pay ``LC1``, ``LC2``: a ``stack``.
+* Stack of ordinary sums: ``LOA1``, ``LOA2`` pay ``LOM1``, ``LOM2`` about 40,000 each, and
+  within days the two pass 95 % on to ``LOC1``, ``LOC2``. ``LOM1`` and ``LOM2`` paid
+  60,000 to four others each months before, so 38,000 is an ordinary size for them — but
+  passing on what they just received is not their own spending: a ``stack`` alert whose
+  middle layer passed the money on (``pass_through``), with no ordinary payment.
 * ``K1 → K2 → K3 → K4``, every hop paid in three chunks of 95 % of one chunk before: 27
   chains by the definitions, one pattern, so one alert.
 * ``CUT1`` pays ``CUT2`` 120,000 as four transfers of 30,000 within three hours (none in
@@ -217,11 +222,19 @@ STACK = [
     *(_tx(f"LSb{i}{j}", f"LM{i}", f"LC{j}", 38_000 + 1_000 * (2 * i + j),
           START + timedelta(days=59 + i, hours=j)) for i in (1, 2) for j in (1, 2)),
 ]  # fmt: skip
+ORDINARY_STACK = [
+    *(_tx(f"LOh{i}{k}", f"LOM{i}", f"LOX{i}{k}", 60_000, START + timedelta(days=5 + 9 * k))
+      for i in (1, 2) for k in range(4)),
+    *(_tx(f"LOa{i}{j}", f"LOA{i}", f"LOM{j}", 40_000 + 1_000 * (2 * i + j),
+          START + timedelta(days=80 + i, hours=j)) for i in (1, 2) for j in (1, 2)),
+    *(_tx(f"LOb{i}{j}", f"LOM{i}", f"LOC{j}", 0.95 * (40_000 + 1_000 * (2 * j + i)),
+          START + timedelta(days=83 + i, hours=j)) for i in (1, 2) for j in (1, 2)),
+]  # fmt: skip
 
 TRANSFERS: Rows = [
     *ROUND_TRIP, *SLOW_LOOP, *HOUSEHOLD_LOOP, *RENT_RELAY, *STRUCTURING, *SPOUSES, *SALARY,
     *MULE, *USUAL_FAN, *UNUSUAL_FAN, *CHUNKED, *TRADER, *TRADE_LOOP, *SLOW_FAN, *BIPARTITE,
-    *STACK, *SHOP, *NEVER_PAID, *DORMANT, *SPLIT, *NEW_PAYEES, *TEA, *OUTSIZED_CHAIN,
+    *STACK, *ORDINARY_STACK, *SHOP, *NEVER_PAID, *DORMANT, *SPLIT, *NEW_PAYEES, *TEA, *OUTSIZED_CHAIN,
 ]  # fmt: skip
 
 ACCOUNT_IDS = sorted({t[k] for t in TRANSFERS for k in ("from_account", "to_account")})
@@ -527,6 +540,22 @@ def test_layers_passing_to_the_next_layer_are_a_stack(bank: Projection, alerts: 
     assert len(stacks) == 1
     expected = {f"LS{x}{i}{j}" for x in "ab" for i in (1, 2) for j in (1, 2)}
     assert _tx_ids(bank, alerts, stacks[0]) == expected
+
+
+def test_a_middle_layer_passing_on_ordinary_sums_is_still_a_stack(
+    bank: Projection, alerts: Alerts
+) -> None:
+    stacks = [i for i in _touching(bank, alerts, "LOb") if alerts.typology[i] == "stack"]
+    assert len(stacks) == 1
+    assert _tx_ids(bank, alerts, stacks[0]) == {
+        f"LO{x}{i}{j}" for x in "ab" for i in (1, 2) for j in (1, 2)
+    }
+    reasons = _reasons(alerts, stacks[0])
+    # LOM1 and LOM2 passed on 95 % of what they received, after receiving it.
+    assert reasons["pass_through"]["value"] == pytest.approx(0.95, abs=1e-3)
+    assert reasons["pass_through"]["weight"] == pytest.approx(0.3 * 0.95, abs=1e-3)
+    # 38,000 is within their usual 60,000s, but passing money on is not their spending.
+    assert "ordinary" not in reasons or reasons["ordinary"]["value"] == 0
 
 
 def test_a_fan_within_its_hubs_habits_is_scored_down(bank: Projection, alerts: Alerts) -> None:

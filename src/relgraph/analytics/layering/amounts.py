@@ -12,7 +12,9 @@
   anyone). A loop of trading firms paying each other invoices of their usual size, or
   friends settling small bills, is made of ordinary payments; money laundered through a
   salaried customer's, a mule's or a dormant shell's account is far above what that
-  account usually moves. An account with no such history is never ordinary. The
+  account usually moves. An account with no such history is never ordinary, nor is a
+  block's payment passing on what its payer just received there (a stack's middle
+  layer, :func:`.blocks.layer_pass_through`): that is not the payer's own spending. The
   *ordinary share* of an alert is the share of its transfers that are ordinary; it
   lowers a round trip's or a block's score (``ordinary_weight``), and the reasons say so.
 * A **payment** is a transfer to another holder: moving money between one's own
@@ -92,13 +94,21 @@ def threshold_avoidance(tx: _Tx, params: LayeringParams) -> F64:
 
 
 def payer_history(
-    tx: _Tx, flat: I64, group: I64, n: int, params: LayeringParams, own: B | None = None
+    tx: _Tx,
+    flat: I64,
+    group: I64,
+    n: int,
+    params: LayeringParams,
+    own: B | None = None,
+    passing: B | None = None,
 ) -> tuple[F64, F64]:
     """Per alert: the shares of its transfers that are ordinary and unusual payments for
     their payer (module docstring).
 
     ``flat`` are positions into ``tx`` grouped by alert (``group`` per row, ``n`` alerts);
-    ``own`` marks transfers between two accounts of one holder (not payments).
+    ``own`` marks transfers between two accounts of one holder (not payments); ``passing``
+    (per row of ``flat``) marks payments passing on what their payer just received in the
+    alert (:func:`.blocks.layer_pass_through`): never ordinary.
     """
     if len(flat) == 0:
         return np.zeros(n), np.zeros(n)
@@ -122,7 +132,10 @@ def payer_history(
     def share(hit: npt.NDArray[np.bool_]) -> F64:
         return np.asarray(np.bincount(group, weights=hit, minlength=n) / size, np.float64)
 
-    return share(others >= params.routine_min_repeats), share(others == 0)
+    usual = others >= params.routine_min_repeats
+    if passing is not None:
+        usual &= ~passing
+    return share(usual), share(others == 0)
 
 
 def _at_least(key: I64, rank: I64, counted: B, at: I64, r: I64, width: int) -> I64:

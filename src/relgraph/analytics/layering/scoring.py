@@ -21,6 +21,7 @@ from relgraph.analytics.layering.amounts import (
     payer_history,
     threshold_avoidance,
 )
+from relgraph.analytics.layering.blocks import layer_pass_through
 from relgraph.analytics.layering.detectors import (
     _Bursts,
 )
@@ -465,6 +466,11 @@ def _assemble_columns(
     # Round trips made of payments ordinary for their payers: trade or friends settling up.
     layered = np.isin(typology, ["bipartite", "stack"])
     structural = is_round | layered
+    passing = np.zeros(len(flat), bool)  # passing on what was just received (blocks.py)
+    if layered.any():  # what a stack's middle layer passed on to the next
+        held = layered[grp]
+        share, passing[held] = layer_pass_through(tx, flat[held], grp[held], n)
+        passed[layered] = share[layered]
     hubbed = np.isin(typology, ["fan_in", "fan_out", "gather_scatter"])
     # Only round trips and blocks read the payers' histories (a verdict's fans need none).
     ordinary, rare = np.zeros(n), np.zeros(n)
@@ -474,7 +480,7 @@ def _assemble_columns(
         at[which] = np.arange(len(which))
         held = structural[grp]
         ordinary[which], rare[which] = payer_history(
-            tx, flat[held], at[grp[held]], len(which), params, own
+            tx, flat[held], at[grp[held]], len(which), params, own, passing[held]
         )
     # Sums never otherwise moved are evidence for blocks (a round trip already has its
     # return home).
@@ -549,7 +555,7 @@ def _assemble_columns(
     # payroll reaching a few new hires is a small share), a new hub of an unusual fan 0.3.
     w_new = np.where(hubbed, np.maximum(w_new, np.where(unusual & hub_new, 0.3, 0.0)), w_new)
     passes = (passed >= params.min_pass_share) & (passed <= params.max_pass_share)
-    w_pass = np.where(unusual & passes, 0.3, 0.0)
+    w_pass = np.where(unusual & passes, 0.3, np.where(layered, 0.3 * passed, 0.0))
     w_routine = np.where(typology == "structuring", 0.0, -params.routine_weight * routine_share)
     w_ordinary = -params.ordinary_weight * ordinary
     weights: Columns = {
