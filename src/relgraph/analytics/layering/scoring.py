@@ -16,6 +16,7 @@ from relgraph.analytics.layering.alerts import (
     noisy_or,
 )
 from relgraph.analytics.layering.amounts import (
+    WELL_WITHIN,
     amount_shares,
     highs,
     payer_history,
@@ -480,7 +481,7 @@ def _assemble_columns(
         at[which] = np.arange(len(which))
         held = structural[grp]
         ordinary[which], rare[which] = payer_history(
-            tx, flat[held], at[grp[held]], len(which), params, own, passing[held]
+            tx, flat[held], at[grp[held]], len(which), params, own
         )
     # Sums never otherwise moved are evidence for blocks (a round trip already has its
     # return home).
@@ -498,6 +499,13 @@ def _assemble_columns(
     )
     rare = np.where(is_chain | fanned, big, rare)
     ordinary = np.where(is_round, np.maximum(ordinary, paid_before), ordinary)
+    # A block's payment is ordinary when paid before (amounts.py: the past only, as the
+    # real-time index knows it), unless it passes on what its payer just received.
+    with np.errstate(invalid="ignore"):
+        usual = (WELL_WITHIN * amounts <= payer_high) & ~passing
+    ordinary = np.where(
+        layered, _sum_by(grp, usual.astype(np.float64), n) / np.maximum(size, 1), ordinary
+    )
     ordinary = np.where(fanned, habitual, ordinary)
     facts: Columns = {
         "hops": h,
