@@ -35,6 +35,17 @@ Each story lives on its own accounts, so one bank holds them all (amounts in CNY
 * Bipartite: ``LB1``–``LB3`` each pay each of ``LR1``–``LR3`` over ten days, sums none of
   them otherwise moves: a ``bipartite`` alert.
 * Stack: ``LA1``, ``LA2`` pay ``LM1``, ``LM2``, which pay ``LC1``, ``LC2``: a ``stack``.
+* Stack of ordinary sums: ``LOA1``, ``LOA2`` pay ``LOM1``, ``LOM2`` about 40,000 each, and
+  within days the two pass 95 % on to ``LOC1``, ``LOC2``. ``LOM1`` and ``LOM2`` paid
+  60,000 to four others each months before, so 38,000 is an ordinary size for them — but
+  passing on what they just received is not their own spending: a ``stack`` alert whose
+  middle layer passed the money on (``pass_through``), with no ordinary payment.
+* Blocks judged against the past: ``LPF1``–``LPF3`` each pay ``LPG1``–``LPG3`` about
+  30,000 and, two months later, pay 60,000 to four others each; ``LPP1``–``LPP3`` pay
+  ``LPQ1``–``LPQ3`` the same, having paid 70,000 to four others each months before. Only
+  the second block's payments were paid before (well within what their payers had paid):
+  ordinary, scored down; what the first block's payers did later does not make its
+  payments ordinary.
 * ``K1 → K2 → K3 → K4``, every hop paid in three chunks of 95 % of one chunk before: 27
   chains by the definitions, one pattern, so one alert.
 * ``CUT1`` pays ``CUT2`` 120,000 as four transfers of 30,000 within three hours (none in
@@ -217,11 +228,28 @@ STACK = [
     *(_tx(f"LSb{i}{j}", f"LM{i}", f"LC{j}", 38_000 + 1_000 * (2 * i + j),
           START + timedelta(days=59 + i, hours=j)) for i in (1, 2) for j in (1, 2)),
 ]  # fmt: skip
+ORDINARY_STACK = [
+    *(_tx(f"LOh{i}{k}", f"LOM{i}", f"LOX{i}{k}", 60_000, START + timedelta(days=5 + 9 * k))
+      for i in (1, 2) for k in range(4)),
+    *(_tx(f"LOa{i}{j}", f"LOA{i}", f"LOM{j}", 40_000 + 1_000 * (2 * i + j),
+          START + timedelta(days=80 + i, hours=j)) for i in (1, 2) for j in (1, 2)),
+    *(_tx(f"LOb{i}{j}", f"LOM{i}", f"LOC{j}", 0.95 * (40_000 + 1_000 * (2 * j + i)),
+          START + timedelta(days=83 + i, hours=j)) for i in (1, 2) for j in (1, 2)),
+]  # fmt: skip
+PAST_BLOCKS = [
+    *(_tx(f"LPh{side}{i}{k}", f"LP{side}{i}", f"LPX{side}{i}{k}", amount,
+          START + timedelta(days=day + 10 * k))
+      for side, amount, day in (("F", 60_000, 160), ("P", 70_000, 5))
+      for i in range(1, 4) for k in range(4)),
+    *(_tx(f"LP{side.lower()}{i}{j}", f"LP{side}{i}", f"LP{recv}{j}", 30_000 + 200 * (3 * i + j),
+          START + timedelta(days=100 + i, hours=j))
+      for side, recv in (("F", "G"), ("P", "Q")) for i in range(1, 4) for j in range(1, 4)),
+]  # fmt: skip
 
 TRANSFERS: Rows = [
     *ROUND_TRIP, *SLOW_LOOP, *HOUSEHOLD_LOOP, *RENT_RELAY, *STRUCTURING, *SPOUSES, *SALARY,
     *MULE, *USUAL_FAN, *UNUSUAL_FAN, *CHUNKED, *TRADER, *TRADE_LOOP, *SLOW_FAN, *BIPARTITE,
-    *STACK, *SHOP, *NEVER_PAID, *DORMANT, *SPLIT, *NEW_PAYEES, *TEA, *OUTSIZED_CHAIN,
+    *STACK, *ORDINARY_STACK, *PAST_BLOCKS, *SHOP, *NEVER_PAID, *DORMANT, *SPLIT, *NEW_PAYEES, *TEA, *OUTSIZED_CHAIN,
 ]  # fmt: skip
 
 ACCOUNT_IDS = sorted({t[k] for t in TRANSFERS for k in ("from_account", "to_account")})
@@ -527,6 +555,40 @@ def test_layers_passing_to_the_next_layer_are_a_stack(bank: Projection, alerts: 
     assert len(stacks) == 1
     expected = {f"LS{x}{i}{j}" for x in "ab" for i in (1, 2) for j in (1, 2)}
     assert _tx_ids(bank, alerts, stacks[0]) == expected
+
+
+def test_a_middle_layer_passing_on_ordinary_sums_is_still_a_stack(
+    bank: Projection, alerts: Alerts
+) -> None:
+    stacks = [i for i in _touching(bank, alerts, "LOb") if alerts.typology[i] == "stack"]
+    assert len(stacks) == 1
+    assert _tx_ids(bank, alerts, stacks[0]) == {
+        f"LO{x}{i}{j}" for x in "ab" for i in (1, 2) for j in (1, 2)
+    }
+    reasons = _reasons(alerts, stacks[0])
+    # LOM1 and LOM2 passed on 95 % of what they received, after receiving it.
+    assert reasons["pass_through"]["value"] == pytest.approx(0.95, abs=1e-3)
+    assert reasons["pass_through"]["weight"] == pytest.approx(0.3 * 0.95, abs=1e-3)
+    # 38,000 is within their usual 60,000s, but passing money on is not their spending.
+    assert "ordinary" not in reasons or reasons["ordinary"]["value"] == 0
+
+
+def test_a_blocks_payments_are_judged_against_what_their_payers_paid_before(
+    bank: Projection, alerts: Alerts
+) -> None:
+    later, before = (
+        [i for i in _touching(bank, alerts, prefix, above=False)
+         if alerts.typology[i] == "bipartite"]
+        for prefix in ("LPf", "LPp")
+    )  # fmt: skip
+    assert len(later) == 1
+    assert len(before) == 1
+    assert _tx_ids(bank, alerts, later[0]) == {f"LPf{i}{j}" for i in (1, 2, 3) for j in (1, 2, 3)}
+    # Paying 60,000 later does not make the earlier 30,000s usual for their payers…
+    assert "ordinary" not in _reasons(alerts, later[0])
+    # …having paid 70,000 four times before does: ordinary, scored down.
+    assert _reasons(alerts, before[0])["ordinary"]["value"] == 1.0
+    assert alerts.score[before[0]] < alerts.score[later[0]]
 
 
 def test_a_fan_within_its_hubs_habits_is_scored_down(bank: Projection, alerts: Alerts) -> None:

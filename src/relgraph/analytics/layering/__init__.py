@@ -87,7 +87,9 @@ are fields of :class:`LayeringParams`). The score is their noisy-OR,
   payer's high); fans: the whole discount when within the hub's habits (every transfer at
   most the hub's high); ``unusual_amounts`` — blocks: 0.3 × the share of payments their
   payer never otherwise makes as large; chains and fans: 0.3 × the share of outsized
-  payments (over three times the payer's high). Highs read only the past
+  payments (over three times the payer's high); ``pass_through`` — blocks and stacks:
+  0.3 × the share of what their middle layer received that it passed on
+  (:mod:`.blocks`). Highs read only the past
   (:mod:`.amounts`; transfers between one's own accounts are not payments there).
 
 Every score is in [0, 1]. An alert at or above ``score_threshold`` (0.5) is reported by default. An

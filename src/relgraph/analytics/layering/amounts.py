@@ -12,7 +12,8 @@
   anyone). A loop of trading firms paying each other invoices of their usual size, or
   friends settling small bills, is made of ordinary payments; money laundered through a
   salaried customer's, a mule's or a dormant shell's account is far above what that
-  account usually moves. An account with no such history is never ordinary. The
+  account usually moves. An account with no such history is never ordinary. (Blocks
+  judge their payments against the past instead: *ordinary for a block*, below.) The
   *ordinary share* of an alert is the share of its transfers that are ordinary; it
   lowers a round trip's or a block's score (``ordinary_weight``), and the reasons say so.
 * A **payment** is a transfer to another holder: moving money between one's own
@@ -40,6 +41,12 @@ arrives, so the verdict and the batch agree; :mod:`.live`):
   round trip's ordinary share is at least its share of payments paid before (firms
   whose trade routinely moves larger sums). Half, not all: a loop run twice pays the
   same sums again a month later, and its first round is no trade.
+* A block's payment (bipartite, stack) is **ordinary for a block** when it was *paid
+  before* (at most half its payer's high, as for round trips) — unless it passes on what its payer
+  just received in the block (a stack's middle layer, :func:`.blocks.layer_pass_through`:
+  not the payer's own spending). The past only, as for every amount the real-time index
+  judges: what a payer paid later says nothing of whether this payment was usual for it
+  when it was made.
 * A fan **within its hub's habits**: every one of its transfers at most its hub's high in
   the fan's direction (a fan-in's payee, a fan-out's payer). Its ordinary share is 1 (a
   small shop's busy week of takings, each no larger than takings it had before, is its

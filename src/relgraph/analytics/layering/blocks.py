@@ -19,7 +19,11 @@ Definitions (thresholds are fields of :class:`LayeringParams`):
 
 Scores use the common reasons (``hops`` counts the transfers, as for a scatter-gather;
 new accounts, structuring, routine), and the ordinary-payment discount of
-:mod:`.amounts`: friends splitting bills form blocks too.
+:mod:`.amounts`: friends splitting bills form blocks too. Layers passing the money on
+are the typology itself: ``pass_through`` is 0.3 × the share of what the **middle
+layer** (accounts that receive and pay in the alert) received that it paid on later
+(:func:`layer_pass_through`), and a payment passing on what its payer just received is
+never ordinary for that payer.
 
 Examples
 --------
@@ -42,7 +46,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from relgraph.analytics.layering.hops import _Tx
-from relgraph.analytics.layering.params import I64, B, LayeringParams
+from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
 from relgraph.analytics.layering.sets import isin, unique
 
 
@@ -155,3 +159,48 @@ def _stacks(tx: _Tx, found: list[I64]) -> list[I64]:
             if shared >= 2:
                 out.append(np.union1d(found[i], found[j]).astype(np.int64))
     return out
+
+
+def layer_pass_through(tx: _Tx, flat: I64, group: I64, n: int) -> tuple[F64, B]:
+    """Per alert (``n``; ``flat`` positions into ``tx`` grouped by ``group``): the share of
+    what its **middle layer** received that it passed on — the accounts that both receive
+    and pay within the alert, what each paid after its first receipt there, at most what
+    it received, over what they received (0 when no account does both); and per row of
+    ``flat``, whether it is such a payment (**passing on**).
+
+    A stack is layers of accounts passing to the next layer: its middle accounts receive
+    from the first layer and pay the second. Friends splitting bills form blocks too, but
+    the money stops there; passing it on later is the layering (a pure bipartite block has
+    no middle layer, so this is 0 for it). A payment passing on what its payer just
+    received is not its payer's own spending, so it is never an *ordinary* payment
+    (:mod:`.amounts`), however usual its size for the payer.
+
+    >>> tx = _Tx(np.arange(4), np.array([0, 1, 2, 2]), np.array([2, 2, 3, 4]),
+    ...          np.array([100.0, 100.0, 90.0, 60.0]), np.array([0, 1, 2, 3]))
+    >>> share, passing = layer_pass_through(tx, np.arange(4), np.zeros(4, np.int64), 1)
+    >>> share.tolist(), passing.tolist()
+    ([0.75], [False, False, True, True])
+    """
+    out = np.zeros(n)
+    if len(flat) == 0:
+        return out, np.zeros(0, bool)
+    n_acc = int(max(tx.src.max(), tx.dst.max())) + 1
+    g = group.astype(np.int64)
+    recv_key, pay_key = g * n_acc + tx.dst[flat], g * n_acc + tx.src[flat]
+    keys = np.unique(recv_key)
+    k_in = np.searchsorted(keys, recv_key)
+    came = np.bincount(k_in, weights=tx.amount[flat], minlength=len(keys))
+    first = np.full(len(keys), np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(first, k_in, tx.ts[flat])
+    # Payments by an account that also received in the alert, after its first receipt.
+    at = np.minimum(np.searchsorted(keys, pay_key), len(keys) - 1)
+    mid_pay = keys[at] == pay_key
+    later = mid_pay & (tx.ts[flat] > first[at])
+    went = np.bincount(at[later], weights=tx.amount[flat][later], minlength=len(keys))
+    middle = np.zeros(len(keys), bool)
+    middle[at[mid_pay]] = True
+    alert_of = keys // n_acc
+    kept = np.bincount(alert_of[middle], weights=np.minimum(went, came)[middle], minlength=n)
+    total = np.bincount(alert_of[middle], weights=came[middle], minlength=n)
+    share = np.where(total > 0, kept / np.maximum(total, 1e-9), 0.0)
+    return np.asarray(share, np.float64), np.asarray(later, bool)

@@ -16,11 +16,13 @@ from relgraph.analytics.layering.alerts import (
     noisy_or,
 )
 from relgraph.analytics.layering.amounts import (
+    WELL_WITHIN,
     amount_shares,
     highs,
     payer_history,
     threshold_avoidance,
 )
+from relgraph.analytics.layering.blocks import layer_pass_through
 from relgraph.analytics.layering.detectors import (
     _Bursts,
 )
@@ -465,6 +467,11 @@ def _assemble_columns(
     # Round trips made of payments ordinary for their payers: trade or friends settling up.
     layered = np.isin(typology, ["bipartite", "stack"])
     structural = is_round | layered
+    passing = np.zeros(len(flat), bool)  # passing on what was just received (blocks.py)
+    if layered.any():  # what a stack's middle layer passed on to the next
+        held = layered[grp]
+        share, passing[held] = layer_pass_through(tx, flat[held], grp[held], n)
+        passed[layered] = share[layered]
     hubbed = np.isin(typology, ["fan_in", "fan_out", "gather_scatter"])
     # Only round trips and blocks read the payers' histories (a verdict's fans need none).
     ordinary, rare = np.zeros(n), np.zeros(n)
@@ -492,6 +499,13 @@ def _assemble_columns(
     )
     rare = np.where(is_chain | fanned, big, rare)
     ordinary = np.where(is_round, np.maximum(ordinary, paid_before), ordinary)
+    # A block's payment is ordinary when paid before (amounts.py: the past only, as the
+    # real-time index knows it), unless it passes on what its payer just received.
+    with np.errstate(invalid="ignore"):
+        usual = (WELL_WITHIN * amounts <= payer_high) & ~passing
+    ordinary = np.where(
+        layered, _sum_by(grp, usual.astype(np.float64), n) / np.maximum(size, 1), ordinary
+    )
     ordinary = np.where(fanned, habitual, ordinary)
     facts: Columns = {
         "hops": h,
@@ -549,7 +563,7 @@ def _assemble_columns(
     # payroll reaching a few new hires is a small share), a new hub of an unusual fan 0.3.
     w_new = np.where(hubbed, np.maximum(w_new, np.where(unusual & hub_new, 0.3, 0.0)), w_new)
     passes = (passed >= params.min_pass_share) & (passed <= params.max_pass_share)
-    w_pass = np.where(unusual & passes, 0.3, 0.0)
+    w_pass = np.where(unusual & passes, 0.3, np.where(layered, 0.3 * passed, 0.0))
     w_routine = np.where(typology == "structuring", 0.0, -params.routine_weight * routine_share)
     w_ordinary = -params.ordinary_weight * ordinary
     weights: Columns = {
