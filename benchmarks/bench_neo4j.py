@@ -22,6 +22,8 @@ whichever engine runs; ``parity`` times it whole.
 
     python benchmarks/bench_neo4j.py parity --customers 20000
     python benchmarks/bench_neo4j.py load --customers 100000
+    python benchmarks/bench_neo4j.py load --customers 1000000 --bank-only --bank-dir DIR
+    python benchmarks/bench_neo4j.py load --customers 1000000 --bank-dir DIR --skip-analyze
     python benchmarks/bench_neo4j.py engines --customers 100000
 """
 
