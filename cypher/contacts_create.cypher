@@ -1,12 +1,9 @@
-// The other kind's lookup is on null, which seeks nothing: a unique-index seek that finds
-// nothing locks the entry exclusively (as for a MERGE), and parallel batches deadlocked on it.
-UNWIND $rows AS row
+// The party (a customer record or an enterprise, whichever party_kind names) by the element id
+// its batch returned, looked up before the CREATE (see customers_create).
+UNWIND range(0, size($rows) - 1) AS i
+OPTIONAL MATCH (party:CustomerRecord|Enterprise) WHERE elementId(party) = $party[i]
 CREATE (k:Contact {gen: $gen})
-SET k += row
-WITH k, row
-OPTIONAL MATCH (party_c:CustomerRecord {customer_id: CASE row.party_kind WHEN 'customer' THEN row.party_id END, gen: $gen})
-OPTIONAL MATCH (party_e:Enterprise {enterprise_id: CASE row.party_kind WHEN 'enterprise' THEN row.party_id END, gen: $gen})
-WITH k, coalesce(party_c, party_e) AS party
+SET k += $rows[i]
 FOREACH (p IN CASE WHEN party IS NULL THEN [] ELSE [party] END |
   CREATE (k)-[:CONTACTED]->(p))
 RETURN count(*) AS written

@@ -1,3 +1,3 @@
 UNWIND $rows AS row
-CREATE (:Device {device_id: row.value, gen: $gen})
-RETURN count(*) AS written
+CREATE (n:Device {device_id: row.value, gen: $gen})
+RETURN count(*) AS written, collect(elementId(n)) AS ids

@@ -1,6 +1,9 @@
-UNWIND $rows AS row
-MATCH (c:CustomerRecord {customer_id: row.customer_id, gen: $gen})
-MATCH (d:Device {device_id: row.device_id, gen: $gen})
-CREATE (c)-[r:USES_DEVICE {gen: $gen}]->(d)
-SET r += row
+// Endpoints by the element ids their node batches returned ($customer[i] and $device[i] beside
+// $rows[i]): no unique-index seek, which in a write query also locks the index entry. A row
+// whose endpoint is unknown (a null id) matches nothing and is counted missing.
+UNWIND range(0, size($rows) - 1) AS i
+MATCH (a:CustomerRecord) WHERE elementId(a) = $customer[i]
+MATCH (b:Device) WHERE elementId(b) = $device[i]
+CREATE (a)-[r:USES_DEVICE {gen: $gen}]->(b)
+SET r += $rows[i]
 RETURN count(*) AS written

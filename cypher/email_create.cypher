@@ -1,3 +1,3 @@
 UNWIND $rows AS row
-CREATE (:Email {value: row.value, gen: $gen})
-RETURN count(*) AS written
+CREATE (n:Email {value: row.value, gen: $gen})
+RETURN count(*) AS written, collect(elementId(n)) AS ids

@@ -1,3 +1,3 @@
 UNWIND $rows AS row
-CREATE (:IdDocument {value: row.value, gen: $gen})
-RETURN count(*) AS written
+CREATE (n:IdDocument {value: row.value, gen: $gen})
+RETURN count(*) AS written, collect(elementId(n)) AS ids

@@ -1,3 +1,3 @@
 UNWIND $rows AS row
-CREATE (:Phone {value: row.value, gen: $gen})
-RETURN count(*) AS written
+CREATE (n:Phone {value: row.value, gen: $gen})
+RETURN count(*) AS written, collect(elementId(n)) AS ids

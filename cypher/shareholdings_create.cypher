@@ -1,11 +1,9 @@
-// The other kind's lookup is on null, which seeks nothing: a unique-index seek that finds
-// nothing locks the entry exclusively (as for a MERGE), and parallel batches deadlocked on it.
-UNWIND $rows AS row
-MATCH (target:Enterprise {enterprise_id: row.enterprise_id, gen: $gen})
-OPTIONAL MATCH (holder_c:CustomerRecord {customer_id: CASE row.holder_kind WHEN 'customer' THEN row.holder_id END, gen: $gen})
-OPTIONAL MATCH (holder_e:Enterprise {enterprise_id: CASE row.holder_kind WHEN 'enterprise' THEN row.holder_id END, gen: $gen})
-WITH row, target, coalesce(holder_c, holder_e) AS holder
-WHERE holder IS NOT NULL
-CREATE (holder)-[r:SHAREHOLDER_OF {gen: $gen}]->(target)
-SET r += row
+// Endpoints by the element ids their node batches returned ($holder[i] and $target[i] beside
+// $rows[i]): no unique-index seek, which in a write query also locks the index entry. A row
+// whose endpoint is unknown (a null id) matches nothing and is counted missing.
+UNWIND range(0, size($rows) - 1) AS i
+MATCH (a:CustomerRecord|Enterprise) WHERE elementId(a) = $holder[i]
+MATCH (b:Enterprise) WHERE elementId(b) = $target[i]
+CREATE (a)-[r:SHAREHOLDER_OF {gen: $gen}]->(b)
+SET r += $rows[i]
 RETURN count(*) AS written

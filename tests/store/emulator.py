@@ -15,23 +15,9 @@ from typing import Any
 import pandas as pd
 
 from relgraph import model
-from relgraph.store.neo4j import WRITE_ORDER
+from relgraph.store.neo4j import IDENTIFIERS, WRITE_ORDER
+from relgraph.store.neo4j_load import ENDS, NODE_KEYS, PARTY_KINDS
 from tests.store.recording import RecordingRunner
-
-# Statement of each endpoint a link table MATCHes: (column, kind column, fixed table).
-ENDPOINTS: dict[str, list[tuple[str, str | None, str | None]]] = {
-    "device_links": [("customer_id", None, "customers")],
-    "family": [("customer_id", None, "customers"), ("relative_id", None, "customers")],
-    "referrals": [("referrer_id", None, "customers"), ("referred_id", None, "customers")],
-    "possible_duplicates": [("customer_a", None, "customers"), ("customer_b", None, "customers")],
-    "positions": [("customer_id", None, "customers"), ("enterprise_id", None, "enterprises")],
-    "shareholdings": [("holder_id", "holder_kind", None), ("enterprise_id", None, "enterprises")],
-    "guarantees": [
-        ("guarantor_id", "guarantor_kind", None),
-        ("borrower_id", "borrower_kind", None),
-    ],
-    "transfers": [("from_account", None, "accounts"), ("to_account", None, "accounts")],
-}
 
 
 def key_columns(table: str) -> tuple[str, ...]:
@@ -42,14 +28,10 @@ def key_columns(table: str) -> tuple[str, ...]:
     return model.TABLES[table].key
 
 
-KEYS = {
-    "persons": "person_id",
-    "customers": "customer_id",
-    "enterprises": "enterprise_id",
-    "accounts": "account_id",
-    "contacts": "contact_id",
-}
-PARTY_TABLE = {"customer": "customers", "enterprise": "enterprises"}
+# Tables whose rows are relationships: a row whose endpoint id names no node is not written
+# (their statements MATCH the endpoints; the node tables' OPTIONAL MATCH them).
+LINK_TABLES = frozenset(ENDS) - {"customers", "enterprises", "accounts", "contacts"}
+SHARED = {f"{label}_create" for label, _ in IDENTIFIERS}
 LABEL_TABLES = {
     "prune_person": ["persons"],
     "prune_customer_record": ["customers", "device_links", "family", "referrals", "positions",
@@ -66,11 +48,18 @@ class EmulatedNeo4j(RecordingRunner):
     def __init__(self) -> None:
         super().__init__()
         self.rows: dict[tuple[str, str], dict[Any, dict[str, Any]]] = defaultdict(dict)
+        # Keys of the nodes of each (generation, node table or shared label).
+        self.keys: dict[tuple[str, str], set[Any]] = defaultdict(set)
 
     def _answer(self, statement: str, p: dict[str, Any]) -> pd.DataFrame:
         table = statement.removesuffix("_create").removesuffix("_read")
         if statement.endswith("_create") and table in WRITE_ORDER:
             return self._create(table, p)
+        if statement in SHARED:
+            label = statement.removesuffix("_create")
+            self.keys[(p["gen"], label)].update(r["value"] for r in p["rows"])
+            ids = [f"{label}:{r['value']}" for r in p["rows"]]
+            return pd.DataFrame({"written": [len(ids)], "ids": [ids]})
         if statement.endswith("_read") and table in WRITE_ORDER:
             found = [
                 r for r in self.rows[(p["gen"], table)].values() if p["from"] <= r["seq"] < p["to"]
@@ -83,20 +72,19 @@ class EmulatedNeo4j(RecordingRunner):
             deleted = 0
             for name in LABEL_TABLES[statement]:
                 deleted += len(self.rows.pop((p["stale"], name), {}))
+                self.keys.pop((p["stale"], name), None)
             return pd.DataFrame({"deleted": [deleted]})
         return super()._answer(statement, p)
 
-    def _exists(self, gen: str, table: str, key: Any) -> bool:
-        return any(r.get(KEYS[table]) == key for r in self.rows[(gen, table)].values())
-
     def _create(self, table: str, p: dict[str, Any]) -> pd.DataFrame:
         written = 0
-        for row in p["rows"]:
-            landed = all(
-                self._exists(p["gen"], fixed or PARTY_TABLE[row[kind]], row[column])
-                for column, kind, fixed in ENDPOINTS.get(table, [])
-            )
-            if not landed:
+        ids = []
+        for i, row in enumerate(p["rows"]):
+            if table in LINK_TABLES and not all(
+                self._names(p["gen"], p[end.param][i], end.kind or PARTY_KINDS.get(
+                    row[end.kind_column or ""], ""), row[end.column])
+                for end in ENDS[table]
+            ):  # fmt: skip
                 continue
             key = tuple(row[c] for c in key_columns(table))
             # SET n += row: properties whose value is null are not stored.
@@ -104,5 +92,13 @@ class EmulatedNeo4j(RecordingRunner):
                 **{k: v for k, v in row.items() if v is not None},
                 "gen": p["gen"],
             }
+            if table in NODE_KEYS:
+                self.keys[(p["gen"], table)].add(row[NODE_KEYS[table]])
+                ids.append(f"{table}:{row[NODE_KEYS[table]]}")
             written += 1
-        return pd.DataFrame({"written": [written]})
+        return pd.DataFrame({"written": [written], "ids": [ids]})
+
+    def _names(self, gen: str, element_id: str | None, kind: str, key: Any) -> bool:
+        """Whether ``element_id`` is the id this emulator gave the ``kind`` node ``key`` of
+        ``gen``: an endpoint sent by the wrong id is a row that finds no node."""
+        return element_id == f"{kind}:{key}" and key in self.keys[(gen, kind)]

@@ -57,7 +57,10 @@ class RecordingRunner:
 
     def _answer(self, statement: str, p: dict[str, Any]) -> pd.DataFrame:
         if "rows" in p:
-            return pd.DataFrame({"written": [len(p["rows"])]})
+            # Node statements return their nodes' element ids: here "<statement>:<seq or value>".
+            name = statement.removesuffix("_create")
+            ids = [f"{name}:{r.get('seq', r.get('value'))}" for r in p["rows"]]
+            return pd.DataFrame({"written": [len(p["rows"])], "ids": [ids]})
         if statement == "state_read":
             return pd.DataFrame([self.state]) if self.state else pd.DataFrame()
         if statement == "state_begin_load":

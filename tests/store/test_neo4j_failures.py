@@ -166,7 +166,8 @@ def test_gds_asked_of_a_neo4j_without_it_is_one_clear_line(
 
 
 def test_a_statement_past_the_transaction_timeout_is_a_clear_error() -> None:
-    from relgraph.store.neo4j import Neo4jStore, write_rows
+    from relgraph.store.neo4j import Neo4jStore
+    from relgraph.store.neo4j_load import write_rows
 
     settings = dataclasses.replace(Settings.from_env().neo4j, tx_timeout=0.05, max_retry_time=0)
     rows = 400_000

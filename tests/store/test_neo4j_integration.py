@@ -200,3 +200,47 @@ def test_reading_a_property_nobody_wrote_prints_no_server_warning(
     finally:
         runner.driver.close()
     assert [r for r in caplog.records if r.name.startswith("neo4j.notifications")] == []
+
+
+# (relationship pattern, the condition every one must meet, the table whose rows it is, the
+# column that must be set for a row to have one): the endpoints sent by element id are the
+# nodes the row's keys name. (The test bank has no contacts.)
+LINKS = [
+    ("(c:CustomerRecord)-[r:RECORD_OF]->(n:Person)", "n.person_id = c.person_id", "customers", "person_id"),
+    ("(c:CustomerRecord)-[r:HAS_PHONE]->(n:Phone)", "n.value = c.phone_norm", "customers", "phone_norm"),
+    ("(c:CustomerRecord)-[r:HAS_EMAIL]->(n:Email)", "n.value = c.email_norm", "customers", "email_norm"),
+    ("(c:CustomerRecord)-[r:LIVES_AT]->(n:Address)", "n.value = c.address_norm", "customers", "address_norm"),
+    ("(c:CustomerRecord)-[r:HAS_ID_DOCUMENT]->(n:IdDocument)", "n.value = c.id_number_norm", "customers", "id_number_norm"),
+    ("(c:Enterprise)-[r:HAS_PHONE]->(n:Phone)", "n.value = c.phone_norm", "enterprises", "phone_norm"),
+    ("(c:Enterprise)-[r:LIVES_AT]->(n:Address)", "n.value = c.address_norm", "enterprises", "address_norm"),
+    ("(h)-[r:HOLDS]->(a:Account)", "coalesce(h.customer_id, h.enterprise_id) = a.holder_id AND ((h:CustomerRecord AND a.holder_kind = 'customer') OR (h:Enterprise AND a.holder_kind = 'enterprise'))", "accounts", "holder_id"),
+    ("(a:CustomerRecord)-[r:USES_DEVICE]->(b:Device)", "a.customer_id = r.customer_id AND b.device_id = r.device_id", "device_links", None),
+    ("(a:CustomerRecord)-[r:FAMILY]->(b:CustomerRecord)", "a.customer_id = r.customer_id AND b.customer_id = r.relative_id", "family", None),
+    ("(a:CustomerRecord)-[r:REFERRED]->(b:CustomerRecord)", "a.customer_id = r.referrer_id AND b.customer_id = r.referred_id", "referrals", None),
+    ("(a:CustomerRecord)-[r:POSITION_AT]->(b:Enterprise)", "a.customer_id = r.customer_id AND b.enterprise_id = r.enterprise_id", "positions", None),
+    ("(a)-[r:SHAREHOLDER_OF]->(b:Enterprise)", "coalesce(a.customer_id, a.enterprise_id) = r.holder_id AND b.enterprise_id = r.enterprise_id", "shareholdings", None),
+    ("(a)-[r:GUARANTEES]->(b)", "coalesce(a.customer_id, a.enterprise_id) = r.guarantor_id AND coalesce(b.customer_id, b.enterprise_id) = r.borrower_id", "guarantees", None),
+    ("(a:Account)-[r:TRANSFER]->(b:Account)", "a.account_id = r.from_account AND b.account_id = r.to_account", "transfers", None),
+]  # fmt: skip
+
+
+def test_every_relationship_joins_the_nodes_its_row_names(driver: Any, settings: Settings) -> None:
+    import dataclasses
+
+    from relgraph.store.neo4j import Neo4jStore
+
+    # Batches of 2 from two writers: the element ids come back batch by batch, out of order.
+    small = dataclasses.replace(settings.neo4j, batch_size=2, writers=2)
+    with Neo4jStore.connect(small) as store:
+        store.replace_tables(TABLES, {"fingerprint": "bank"})
+    for pattern, condition, table, column in LINKS:
+        records, _, _ = driver.execute_query(
+            f"MATCH {pattern} RETURN count(r) AS n, count(CASE WHEN {condition} THEN 1 END) AS ok",
+            database_=settings.neo4j.database,
+        )
+        rows = TABLES[table]
+        expected = (
+            rows.num_rows if column is None else rows.num_rows - rows.column(column).null_count
+        )
+        assert (records[0]["n"], records[0]["ok"]) == (expected, expected), pattern
+        assert expected > 0, pattern

@@ -318,3 +318,66 @@ def test_a_state_node_left_by_an_unfinished_first_load_reads_as_empty(
     state = store.state()
     assert (state.gen, state.meta, state.tables, state.pending) == (None, {}, {}, ("g0",))
     assert store.table_names() == []
+
+
+def test_rows_name_their_endpoints_by_the_element_ids_their_nodes_came_back_with(
+    store: Neo4jStore, runner: RecordingRunner
+) -> None:
+    # The recording runner answers a node batch with ids "<statement>:<seq or value>".
+    tables = _tables()
+    store.replace_tables(tables, {})
+
+    def sent(statement: str) -> list[tuple[dict[str, object], dict[str, object]]]:
+        """Each row of the statement's batches with its i-th value of every list parameter."""
+        out = []
+        for call in runner.named(statement):
+            lists = {k: v for k, v in call.params.items() if k not in ("rows", "gen")}
+            out += [(row, {k: v[i] for k, v in lists.items()}) for i, row in enumerate(
+                call.params["rows"])]  # fmt: skip
+        return out
+
+    def seq_of(table: str, column: str) -> dict[object, int]:
+        return {key: i for i, key in enumerate(tables[table].column(column).to_pylist())}
+
+    accounts, customers = seq_of("accounts", "account_id"), seq_of("customers", "customer_id")
+    enterprises, persons = seq_of("enterprises", "enterprise_id"), seq_of("persons", "person_id")
+    transfers = sent("transfers_create")
+    assert len(transfers) == tables["transfers"].num_rows
+    for row, ends in transfers:
+        assert ends == {
+            "a": f"accounts:{accounts[row['from_account']]}",
+            "b": f"accounts:{accounts[row['to_account']]}",
+        }
+    for row, ends in sent("customers_create"):
+        assert ends["person"] == f"persons:{persons[row['person_id']]}"
+        assert ends["phone"] == (row["phone_norm"] and f"phone:{row['phone_norm']}")
+        assert ends["document"] == (
+            row["id_number_norm"] and f"id_document:{row['id_number_norm']}"
+        )
+    holders = {"customer": ("customers", customers), "enterprise": ("enterprises", enterprises)}
+    kinds = set()
+    for row, ends in sent("accounts_create"):
+        kind, seqs = holders[str(row["holder_kind"])]
+        kinds.add(kind)
+        assert ends == {"holder": f"{kind}:{seqs[row['holder_id']]}"}
+    assert kinds == {"customers", "enterprises"}
+    for row, ends in sent("device_links_create"):
+        assert ends == {
+            "customer": f"customers:{customers[row['customer_id']]}",
+            "device": f"device:{row['device_id']}",
+        }
+
+
+def test_an_endpoint_no_node_was_created_for_is_sent_as_null(
+    store: Neo4jStore, runner: RecordingRunner
+) -> None:
+    tables = _tables()
+    orphan = tables["transfers"].slice(0, 1).to_pylist()[0] | {"to_account": "NOPE"}
+    transfers = pa.concat_tables(
+        [tables["transfers"], pa.Table.from_pylist([orphan], tables["transfers"].schema)]
+    )
+    store.replace_tables({**tables, "transfers": transfers}, {})
+    last = runner.named("transfers_create")[-1].params
+    assert last["rows"][-1]["to_account"] == "NOPE"
+    assert last["b"][-1] is None
+    assert last["a"][-1] is not None

@@ -26,7 +26,7 @@ from relgraph.analytics.networks import split_rounds
 from relgraph.engines.base import FloatArray, IdArray, IndexArray
 from relgraph.store.base import StoreError
 from relgraph.store.cypher import query
-from relgraph.store.neo4j import drain, write_rows
+from relgraph.store.neo4j_load import drain, write_rows
 from relgraph.store.runner import QueryRunner, one_line
 
 if TYPE_CHECKING:

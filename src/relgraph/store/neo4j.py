@@ -15,7 +15,9 @@ Layout (labels and types from ``model.STORE_NODE_LABELS`` / ``STORE_REL_TYPES``)
   only see the generation the state names, so a load that dies part-way leaves the
   last good state untouched. A generation is written fresh, so its elements are
   CREATEd (no per-row MERGE lookups): loading the live data again writes nothing, and a
-  retry of a load that died part-way first deletes what that attempt left.
+  retry of a load that died part-way first deletes what that attempt left. The node
+  batches return their nodes' element ids, and the rows that link to them are sent with
+  those ids (``neo4j_load``): endpoints are read directly, not seeked in an index.
 * Analytics result tables are kept exactly (Arrow IPC in ``:ResultChunk`` nodes) and
   switched atomically by the state, then written back onto the graph for Neo4j users:
   ``Person.networkId``, ``Person.householdId``, ``:Household``/``:CorporateGroup``/
@@ -27,23 +29,19 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import numpy as np
 import pyarrow as pa
 
 from relgraph.config import Neo4jSettings
 from relgraph.store.base import Store, StoreError, TableNotFoundError
 from relgraph.store.cypher import statement_names
+from relgraph.store.neo4j_load import NODE_KEYS, ElementIds, drain, write_rows
 from relgraph.store.neo4j_rows import distinct_values, rows_table
 from relgraph.store.runner import DriverRunner, QueryRunner
-
-log = logging.getLogger(__name__)
 
 WRITE_ORDER: Final = (
     "persons",
@@ -187,6 +185,12 @@ class _HashWriter(io.RawIOBase):
         return view.nbytes
 
 
+def _returned(ids: pa.Array | None, kind: str) -> pa.Array:
+    if ids is None:
+        raise StoreError(f"load {kind}: the server returned no element ids for the nodes created")
+    return ids
+
+
 def _plain_types(table: pa.Table) -> pa.Table:
     """``large_string`` (pandas' default) as ``string``: results read back typed as from
     the embedded store, whichever store wrote them."""
@@ -215,92 +219,6 @@ def _schema_json(table: pa.Table) -> list[list[str]]:
             )
         out.append([f.name, name])
     return out
-
-
-def write_rows(
-    runner: QueryRunner,
-    statement: str,
-    table: pa.Table,
-    params: Mapping[str, Any],
-    *,
-    operation: str,
-    batch_size: int,
-    numbered: bool = False,
-    progress: Callable[[str, int, int], None] | None = None,
-    writers: int = 1,
-) -> None:
-    """``UNWIND $rows`` ``table`` in batches; every row must land (counted back).
-
-    ``numbered`` adds each row's position as ``seq``, which reads order by;
-    ``progress(operation, rows done, rows)`` is called after every batch. ``writers``
-    batches run at once, each in its own transaction: only for statements whose batches
-    do not depend on each other (the rows of one table).
-    """
-    if numbered:
-        table = table.append_column("seq", pa.array(np.arange(table.num_rows, dtype=np.int64)))
-
-    def send(start: int) -> int:
-        rows = table.slice(start, batch_size).to_pylist()
-        frame = runner.run(statement, {**params, "rows": rows}, operation=operation, write=True)
-        written = int(frame["written"].sum()) if not frame.empty else 0
-        if written != len(rows):
-            raise StoreError(
-                f"{operation}: {len(rows) - written} of rows {start}..{start + len(rows) - 1} "
-                "found no node to attach to; nothing after the last commit is live"
-            )
-        return len(rows)
-
-    starts = range(0, table.num_rows, batch_size)
-    done = 0
-    if writers <= 1:
-        for start in starts:
-            done += send(start)
-            if progress is not None:
-                progress(operation, done, table.num_rows)
-    else:
-        # Batches are made and encoded in the worker threads, so at most `writers` batches
-        # of rows are in memory at once; the first failure stops the batches not yet begun.
-        with ThreadPoolExecutor(writers, thread_name_prefix="relgraph-neo4j") as pool:
-            pending: set[Future[int]] = set()
-            for start in starts:
-                if len(pending) >= writers:
-                    finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                    done += _collect(finished, pool)
-                    if progress is not None:
-                        progress(operation, done, table.num_rows)
-                pending.add(pool.submit(send, start))
-            done += _collect(wait(pending).done, pool)
-        if progress is not None and table.num_rows:
-            progress(operation, done, table.num_rows)
-    log.info("%s: %d rows", operation, table.num_rows)
-
-
-def _collect(finished: set[Future[int]], pool: ThreadPoolExecutor) -> int:
-    """Rows the finished batches wrote; a failed batch's error, once the rest are cancelled."""
-    for future in finished:
-        if future.exception() is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-            future.result()
-    return sum(future.result() for future in finished)
-
-
-def drain(
-    runner: QueryRunner,
-    statement: str,
-    params: Mapping[str, Any],
-    operation: str,
-    batch_size: int,
-) -> int:
-    """Run a ``LIMIT $batch`` delete until it deletes nothing; the total deleted."""
-    total = 0
-    while True:
-        frame = runner.run(
-            statement, {**params, "batch": batch_size}, operation=operation, write=True
-        )
-        deleted = int(frame["deleted"].sum()) if not frame.empty else 0
-        total += deleted
-        if deleted == 0:
-            return total
 
 
 class Neo4jStore(Store):
@@ -398,10 +316,14 @@ class Neo4jStore(Store):
         self._prune_results({})
 
     def _write_generation(self, tables: Mapping[str, pa.Table], gen: str) -> None:
-        """CREATE every element of generation ``gen``: shared nodes, then tables in order."""
+        """CREATE every element of generation ``gen``: shared nodes, then tables in order,
+        each row's endpoints by the element ids the node batches before it returned."""
+        created = ElementIds()
 
-        def write(statement: str, table: pa.Table, operation: str, numbered: bool) -> None:
-            write_rows(
+        def write(
+            statement: str, table: pa.Table, operation: str, numbered: bool, name: str = ""
+        ) -> pa.Array | None:
+            return write_rows(
                 self.runner,
                 statement,
                 table,
@@ -411,15 +333,19 @@ class Neo4jStore(Store):
                 numbered=numbered,
                 progress=self.progress,
                 writers=self.settings.writers,
+                ends=created.ends(name, table),
             )
 
         for label, columns in IDENTIFIERS:
             values = distinct_values(tables, columns)
             if values.num_rows:
-                write(f"{label}_create", values, f"load {label} nodes", numbered=False)
+                ids = write(f"{label}_create", values, f"load {label} nodes", numbered=False)
+                created.add(label, values.column("value"), _returned(ids, label))
         for name in WRITE_ORDER:
             if name in tables:
-                write(f"{name}_create", tables[name], f"load {name}", numbered=True)
+                ids = write(f"{name}_create", tables[name], f"load {name}", True, name)
+                if name in NODE_KEYS:
+                    created.add(name, tables[name].column(NODE_KEYS[name]), _returned(ids, name))
 
     def read_table(self, name: str, columns: Sequence[str] | None = None) -> pa.Table:
         state = self.state()
