@@ -55,7 +55,7 @@ from relgraph.analytics.layering.detectors import (
 )
 from relgraph.analytics.layering.hops import _Chains, _links, _starts, _Tx, _walk
 from relgraph.analytics.layering.params import I64, B, LayeringParams
-from relgraph.analytics.layering.roundtrip import _RoundTrips, home_groups, round_trips
+from relgraph.analytics.layering.roundtrip import _RoundTrips, home_groups, reach, round_trips
 from relgraph.analytics.layering.routine import (
     in_band,
     regular_flows,
@@ -217,31 +217,9 @@ def _may_close_loop(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> b
     n_acc = len(ctx.person)
     group, network = home_groups(ctx, n_acc)
     near = (tx.ts >= t - horizon) & (tx.ts <= t + horizon)
-    hops = params.cycle_max_hops - 1
-    far = np.iinfo(np.int64).max
-    # Forward: the earliest time money leaving p can be at each account.
-    early = np.full(n_acc, far, np.int64)
-    early[tx.dst[p]] = t
     after = np.flatnonzero(near & (tx.ts > t))
-    for _ in range(hops):
-        go = after[tx.ts[after] > early[tx.src[after]]]
-        nxt = early.copy()
-        np.minimum.at(nxt, tx.dst[go], tx.ts[go])
-        if np.array_equal(nxt, early):
-            break
-        early = nxt
-    # Backward: the latest time money can leave each account and still reach src before t.
-    late = np.full(n_acc, -far, np.int64)
-    late[tx.src[p]] = t
     before = np.flatnonzero(near & (tx.ts < t))
-    for _ in range(hops):
-        go = before[tx.ts[before] < late[tx.dst[before]]]
-        nxt = late.copy()
-        np.maximum.at(nxt, tx.src[go], tx.ts[go])
-        if np.array_equal(nxt, late):
-            break
-        late = nxt
-    forth, back = early < far, late > -far
+    forth, back = reach(tx, p, after, before, params.cycle_max_hops - 1, n_acc)
     if np.intersect1d(group[back], group[forth]).size:
         return True
     nets_back, nets_forth = network[back], network[forth]

@@ -25,7 +25,7 @@ import numpy as np
 
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import I64, B, LayeringParams
-from relgraph.analytics.layering.roundtrip import home_groups
+from relgraph.analytics.layering.roundtrip import home_groups, reach
 from relgraph.analytics.layering.routine import in_band
 from relgraph.analytics.layering.scoring import _Context
 from relgraph.analytics.layering.sets import isin, unique
@@ -116,29 +116,9 @@ def _loops(
     t = tx.ts[p][seg_row]
     horizon = params.horizon_ms
     near = (tx.ts >= t - horizon) & (tx.ts <= t + horizon)
-    hops = params.cycle_max_hops - 1
-    far = np.iinfo(np.int64).max
-    early = np.full(n_acc, far, np.int64)
-    early[tx.dst[p]] = tx.ts[p]
     after = np.flatnonzero(near & (tx.ts > t))
-    for _ in range(hops):
-        go = after[tx.ts[after] > early[tx.src[after]]]
-        nxt = early.copy()
-        np.minimum.at(nxt, tx.dst[go], tx.ts[go])
-        if np.array_equal(nxt, early):
-            break
-        early = nxt
-    late = np.full(n_acc, -far, np.int64)
-    late[tx.src[p]] = tx.ts[p]
     before = np.flatnonzero(near & (tx.ts < t))
-    for _ in range(hops):
-        go = before[tx.ts[before] < late[tx.dst[before]]]
-        nxt = late.copy()
-        np.maximum.at(nxt, tx.src[go], tx.ts[go])
-        if np.array_equal(nxt, late):
-            break
-        late = nxt
-    forth, back = early < far, late > -far
+    forth, back = reach(tx, p, after, before, params.cycle_max_hops - 1, n_acc)
     hit = np.zeros(n_seg, bool)
     # Homes are numbered per neighbourhood too: a home both sides reach is one
     # neighbourhood's.

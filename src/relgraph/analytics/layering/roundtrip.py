@@ -76,6 +76,38 @@ def home_groups(ctx: _Context, n_accounts: int) -> tuple[I64, I64]:
     return group, network
 
 
+def reach(
+    tx: _Tx, p: I64 | int, after: I64, before: I64, hops: int, n_accounts: int
+) -> tuple[B, B]:
+    """Where money around the transfer(s) ``p`` can go, by time-respecting paths of at most
+    ``hops`` transfers: ``forth`` — accounts money leaving ``p``'s target can reach through
+    the transfers ``after`` (each later than ``p``); ``back`` — accounts whose money can
+    reach ``p``'s source through the transfers ``before`` (each earlier). With several
+    ``p`` (one per neighbourhood, whose accounts are its own), every one is a seed."""
+    far = np.iinfo(np.int64).max
+    # Forward: the earliest time money leaving p can be at each account.
+    early = np.full(n_accounts, far, np.int64)
+    early[tx.dst[p]] = tx.ts[p]
+    for _ in range(hops):
+        go = after[tx.ts[after] > early[tx.src[after]]]
+        nxt = early.copy()
+        np.minimum.at(nxt, tx.dst[go], tx.ts[go])
+        if np.array_equal(nxt, early):
+            break
+        early = nxt
+    # Backward: the latest time money can leave each account and still reach p's source.
+    late = np.full(n_accounts, -far, np.int64)
+    late[tx.src[p]] = tx.ts[p]
+    for _ in range(hops):
+        go = before[tx.ts[before] < late[tx.dst[before]]]
+        nxt = late.copy()
+        np.maximum.at(nxt, tx.src[go], tx.ts[go])
+        if np.array_equal(nxt, late):
+            break
+        late = nxt
+    return early < far, late > -far
+
+
 def _candidates(tx: _Tx, group: I64, network: I64, horizon: int, segment: I64 | None = None) -> I64:
     """Positions of the transfers that may lie on a round trip.
 
