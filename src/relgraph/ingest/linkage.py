@@ -16,7 +16,8 @@ a bank needs on top of its scores.
    ``name_key``: tone-less pinyin for hanzi (``张伟`` → ``wei zhang``), lower-case Latin
    otherwise, tokens sorted (``ZHANG WEI`` and ``WEI ZHANG`` → ``wei zhang``), computed once
    per distinct name. Phones, e-mails and addresses shared by more than ``max_block``
-   records (a bank hotline, a branch address) are no identifier and are nulled.
+   records (a bank hotline, a branch address) are no identifier and are nulled; no
+   blocking rule pairs the records of a block over ``block_cap`` (:mod:`~.linkage_blocking`).
 3. **Training without labels** (:mod:`relgraph.ingest.linkage_training`).
    ``probability_two_random_records_match`` from deterministic rules (same valid id;
    same name and birth date), ``u`` by random sampling, then ``m`` by EM once per
@@ -82,6 +83,7 @@ from relgraph.ingest.id_numbers import (
     upgrade_legacy,
     valid_id_numbers,
 )
+from relgraph.ingest.linkage_blocking import PREDICTION_RULES, cap_blocks
 from relgraph.ingest.linkage_clusters import _clusters, _mark_different, _stable_ids
 from relgraph.ingest.linkage_columns import (
     _FIRST_NUMBER,
@@ -98,12 +100,7 @@ from relgraph.ingest.linkage_columns import (
     name_keys,
 )
 from relgraph.ingest.linkage_pairs import predict_pairs
-from relgraph.ingest.linkage_training import (
-    LinkerInput,
-    _train,
-    _without_frequencies,
-    settings,
-)
+from relgraph.ingest.linkage_training import LinkerInput, _train, _without_frequencies, settings
 from relgraph.ingest.linkage_training import _linker as _linker
 from relgraph.ingest.person_ids import PersonIdKey
 
@@ -149,6 +146,9 @@ class LinkageParams(EnvParams):
     """Pairs from here up to the threshold are possible duplicates, kept for review."""
     max_block: int = 50
     """A phone, e-mail or address shared by more records than this identifies nobody."""
+    block_cap: int = 10
+    """No blocking rule pairs the records of a block larger than this (a key shared so
+    widely identifies nobody either; :mod:`relgraph.ingest.linkage_blocking`)."""
     enabled: int = 1
     """0 falls back to v1: only a shared id number makes one person."""
 
@@ -320,11 +320,13 @@ def resolve(
     started = time.perf_counter()
     n = len(records)
     frame, problems = _prepare(records, params)
+    # The stored model keeps its rules as written; prediction joins on the capped keys.
+    frame, rules = cap_blocks(frame, settings()[PREDICTION_RULES], params.block_cap)
     cid = records["customer_id"].astype(str).to_numpy(object)
     position = {c: i for i, c in enumerate(cid.tolist())}
     source = LinkerInput(frame)
     model, method, model_file = _model(source, data_dir, retrain)
-    linker = _linker(source, model)
+    linker = _linker(source, {**model, PREDICTION_RULES: rules})
     pairs = predict_pairs(linker)
     pairs = _with_decisions(pairs, position, same)
     # Complete linkage: score every pair inside a tentative cluster blocking did not generate.
