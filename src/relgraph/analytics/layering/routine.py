@@ -150,8 +150,7 @@ def structuring_runs(tx: _Tx, params: LayeringParams, own: B | None = None) -> l
         # tx is in (source, time) order, so the band rows are too.
         episode = _episodes(tx.src[rows], tx.ts[rows], params.horizon_ms)
         good = np.bincount(episode) >= params.structuring_min_count
-        parts = np.split(rows, np.flatnonzero(np.diff(episode)) + 1)
-        runs = [parts[i] for i in np.flatnonzero(good).tolist()]
+        runs = _episode_slices(rows, episode, good, sort=False)
     return runs + _split_runs(tx, params, own)
 
 
@@ -197,8 +196,17 @@ def _split_runs(tx: _Tx, params: LayeringParams, own: B | None = None) -> list[I
     size = np.bincount(episode)
     total = np.bincount(episode, weights=tx.amount[rows])
     good = (size >= k) & (total >= params.reporting_threshold)
-    parts = np.split(rows, np.flatnonzero(np.diff(episode)) + 1)
-    return [np.sort(parts[i]) for i in np.flatnonzero(good).tolist()]
+    return _episode_slices(rows, episode, good, sort=True)
+
+
+def _episode_slices(rows: I64, episode: I64, good: B, *, sort: bool) -> list[I64]:
+    """The ``rows`` of each ``good`` episode (``episode``: ascending, one per row), in
+    episode order; sorted each when ``sort``. Only the good ones are cut out: a union of a
+    request's neighbourhoods has thousands of episodes and keeps a handful, and
+    ``np.split`` made a view of every one."""
+    start = np.searchsorted(episode, np.flatnonzero(good), "left").tolist()
+    end = np.searchsorted(episode, np.flatnonzero(good), "right").tolist()
+    return [np.sort(rows[a:b]) if sort else rows[a:b] for a, b in zip(start, end, strict=True)]
 
 
 class HubHistory:
