@@ -373,9 +373,12 @@ class HubHistory:
             known[todo] = _peers_by(*ends, tile, self.n_acc, self.segment, n_seg)[todo]
         return known
 
-    def facts(self, hub: I64, members: list[I64], new_hub: B) -> tuple[F64, F64, I64]:
+    def facts(
+        self, hub: I64, members: list[I64], new_hub: B, kind: I64 | None = None
+    ) -> tuple[F64, F64, I64]:
         """Per hub alert: fan excess, pass-through share (definitions above) and distinct
-        counterparties in the fan's direction.
+        counterparties in the fan's direction. ``kind``: per alert, its kind when alerts of
+        several kinds are judged in one call (a hub's other bursts are those of its kind).
 
         An account with no transfer in the burst's direction before it is judged against
         its peers (at least one counterparty per window): twelve strangers paying an
@@ -410,7 +413,8 @@ class HubHistory:
         intensity = distinct / windows
         # The hub's other bursts of this kind are its usual too: a payroll every month is
         # not judged against the quiet days between paydays.
-        usual = np.maximum(usual, _other_max(hub, intensity))
+        same = hub if kind is None else kind * n_acc + hub
+        usual = np.maximum(usual, _other_max(same, intensity))
         at = hub * span
         # Slow fans are always judged against the peers too; fast ones only when the hub
         # has no earlier transfer in that direction, so its own usual is only the burst

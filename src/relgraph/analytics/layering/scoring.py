@@ -443,14 +443,30 @@ def _assemble_columns(
     slow_fan = np.zeros(n, bool)
     parties = np.zeros(n, np.int64)
     busy = np.zeros(n, bool)
-    for offset, hub, sets, slow, name in hub_sets:
+    for offset, hub, sets, slow, _ in hub_sets:
         rows = slice(offset, offset + len(sets))
         opened_hub = ctx.opened[hub]
         hub_new[rows] = (opened_hub >= 0) & (
             opened_hub >= first_ts[rows] - params.new_account_days * _DAY_MS
         )
-        excess[rows], passed[rows], parties[rows] = history(slow).facts(hub, sets, hub_new[rows])
         slow_fan[rows] = slow
+    # The facts of every hub alert of one scale in one call, each judged against the
+    # other bursts of its own kind (``kind``): per call, not per burst, is what a
+    # request's few alerts cost.
+    for scale in (False, True):
+        kinds = [k for k, found in enumerate(hub_sets) if found[3] == scale]
+        if not kinds:
+            continue
+        at = np.concatenate([np.arange(hub_sets[k][0], hub_sets[k][0] + len(hub_sets[k][2]))
+                             for k in kinds])  # fmt: skip
+        hubs = np.concatenate([hub_sets[k][1] for k in kinds])
+        kind = np.repeat(np.array(kinds, np.int64), [len(hub_sets[k][2]) for k in kinds])
+        sets_at = [m for k in kinds for m in hub_sets[k][2]]
+        excess[at], passed[at], parties[at] = history(scale).facts(
+            hubs, sets_at, hub_new[at], kind=kind
+        )
+    for offset, hub, sets, slow, name in hub_sets:
+        rows = slice(offset, offset + len(sets))
         if name != "gather_scatter":
             steady[rows] = history(slow).steady(hub, name == "fan_in")
             if slow:
