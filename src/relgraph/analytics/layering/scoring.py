@@ -450,27 +450,34 @@ def _assemble_columns(
             opened_hub >= first_ts[rows] - params.new_account_days * _DAY_MS
         )
         slow_fan[rows] = slow
-    # The facts of every hub alert of one scale in one call, each judged against the
-    # other bursts of its own kind (``kind``): per call, not per burst, is what a
-    # request's few alerts cost.
-    for scale in (False, True):
-        kinds = [k for k, found in enumerate(hub_sets) if found[3] == scale]
-        if not kinds:
-            continue
-        at = np.concatenate([np.arange(hub_sets[k][0], hub_sets[k][0] + len(hub_sets[k][2]))
-                             for k in kinds])  # fmt: skip
-        hubs = np.concatenate([hub_sets[k][1] for k in kinds])
-        kind = np.repeat(np.array(kinds, np.int64), [len(hub_sets[k][2]) for k in kinds])
-        sets_at = [m for k in kinds for m in hub_sets[k][2]]
-        excess[at], passed[at], parties[at] = history(scale).facts(
-            hubs, sets_at, hub_new[at], kind=kind
-        )
     for offset, hub, sets, slow, name in hub_sets:
         rows = slice(offset, offset + len(sets))
         if name != "gather_scatter":
             steady[rows] = history(slow).steady(hub, name == "fan_in")
             if slow:
                 busy[rows] = history(False).steady(hub, name == "fan_in")
+    # The facts of every hub alert of one scale in one call, each judged against the
+    # other bursts of its own kind (``kind``): per call, not per burst, is what a
+    # request's few alerts cost. A slow fan at a busy hub is dropped whatever its facts
+    # (below), and its kind's other bursts are at the same hub (dropped too): its facts —
+    # the peers of a whole neighbourhood, a merchant's month — are not computed.
+    for scale in (False, True):
+        kinds = [k for k, found in enumerate(hub_sets) if found[3] == scale]
+        if not kinds:
+            continue
+        at = np.concatenate([np.arange(hub_sets[k][0], hub_sets[k][0] + len(hub_sets[k][2]))
+                             for k in kinds])  # fmt: skip
+        kind = np.repeat(np.array(kinds, np.int64), [len(hub_sets[k][2]) for k in kinds])
+        hubs = np.concatenate([hub_sets[k][1] for k in kinds])
+        sets_at = [m for k in kinds for m in hub_sets[k][2]]
+        judged = np.flatnonzero(~busy[at])
+        if len(judged) < len(at):
+            at, kind, hubs = at[judged], kind[judged], hubs[judged]
+            sets_at = [sets_at[i] for i in judged.tolist()]
+        if len(at):
+            excess[at], passed[at], parties[at] = history(scale).facts(
+                hubs, sets_at, hub_new[at], kind=kind
+            )
     # A steady hub's usual window is its business, not a fan (routine.py): never stored.
     routine_hub = steady & (excess <= params.fan_excess_ratio) | busy
 
