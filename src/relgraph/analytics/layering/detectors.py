@@ -223,6 +223,8 @@ def _gather_scatter(
         by_hub.setdefault(h, []).append(j)
     # One loop per fan-in burst (a few per busy account), never per transfer.
     for i, h in enumerate(fan_in.hub.tolist()):
+        if h not in by_hub:  # a merchant's takings, never sent on in a burst
+            continue
         came = fan_in.members[i]
         t_first, t_last = int(tx.ts[came].min()), int(tx.ts[came].max())
         total_in = float(tx.amount[came].sum())
