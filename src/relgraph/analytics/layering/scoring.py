@@ -32,6 +32,7 @@ from relgraph.analytics.layering.hops import (
     _new_round_trips,
     _Tx,
 )
+from relgraph.analytics.layering.hubs import judge_hubs
 from relgraph.analytics.layering.params import (
     _DAY_MS,
     _HOUR_MS,
@@ -42,10 +43,8 @@ from relgraph.analytics.layering.params import (
     LayeringParams,
 )
 from relgraph.analytics.layering.routine import (
-    HubHistory,
     in_band,
     regular_flows,
-    slow_params,
     split_payments,
 )
 from relgraph.analytics.layering.sets import unique
@@ -423,63 +422,10 @@ def _assemble_columns(
     regular_share = _sum_by(grp, regular[flat].astype(np.float64), n) / np.maximum(size, 1)
     family_share = _sum_by(grp, family[flat].astype(np.float64), n) / np.maximum(size, 1)
     routine_share = np.where(family_share >= 1.0, 1.0, regular_share)
-    excess = np.zeros(n)
-    passed = np.zeros(n)
-    hub_new = np.zeros(n, bool)
-    # Built on first use, per scale (each costs passes over ``tx``; a verdict's
-    # neighbourhood often has no slow fan, and a fast fan needs no slow history).
-    histories: dict[bool, HubHistory] = {}
-
-    def history(slow: bool) -> HubHistory:
-        if slow not in histories:
-            histories[slow] = (
-                HubHistory(tx, slow_params(params), True, segment, histories.get(False))
-                if slow
-                else HubHistory(tx, params, segment=segment, shared=histories.get(True))
-            )
-        return histories[slow]
-
-    steady = np.zeros(n, bool)
-    slow_fan = np.zeros(n, bool)
-    parties = np.zeros(n, np.int64)
-    busy = np.zeros(n, bool)
-    for offset, hub, sets, slow, _ in hub_sets:
-        rows = slice(offset, offset + len(sets))
-        opened_hub = ctx.opened[hub]
-        hub_new[rows] = (opened_hub >= 0) & (
-            opened_hub >= first_ts[rows] - params.new_account_days * _DAY_MS
-        )
-        slow_fan[rows] = slow
-    for offset, hub, sets, slow, name in hub_sets:
-        rows = slice(offset, offset + len(sets))
-        if name != "gather_scatter":
-            steady[rows] = history(slow).steady(hub, name == "fan_in")
-            if slow:
-                busy[rows] = history(False).steady(hub, name == "fan_in")
-    # The facts of every hub alert of one scale in one call, each judged against the
-    # other bursts of its own kind (``kind``): per call, not per burst, is what a
-    # request's few alerts cost. A slow fan at a busy hub is dropped whatever its facts
-    # (below), and its kind's other bursts are at the same hub (dropped too): its facts —
-    # the peers of a whole neighbourhood, a merchant's month — are not computed.
-    for scale in (False, True):
-        kinds = [k for k, found in enumerate(hub_sets) if found[3] == scale]
-        if not kinds:
-            continue
-        at = np.concatenate([np.arange(hub_sets[k][0], hub_sets[k][0] + len(hub_sets[k][2]))
-                             for k in kinds])  # fmt: skip
-        kind = np.repeat(np.array(kinds, np.int64), [len(hub_sets[k][2]) for k in kinds])
-        hubs = np.concatenate([hub_sets[k][1] for k in kinds])
-        sets_at = [m for k in kinds for m in hub_sets[k][2]]
-        judged = np.flatnonzero(~busy[at])
-        if len(judged) < len(at):
-            at, kind, hubs = at[judged], kind[judged], hubs[judged]
-            sets_at = [sets_at[i] for i in judged.tolist()]
-        if len(at):
-            excess[at], passed[at], parties[at] = history(scale).facts(
-                hubs, sets_at, hub_new[at], kind=kind
-            )
-    # A steady hub's usual window is its business, not a fan (routine.py): never stored.
-    routine_hub = steady & (excess <= params.fan_excess_ratio) | busy
+    # Fans and gather-scatters against their hubs' histories (:mod:`.hubs`).
+    excess, passed, parties, hub_new, slow_fan, routine_hub = judge_hubs(
+        tx, hub_sets, first_ts, ctx.opened, params, segment
+    )
 
     a_in = np.concatenate(amount_in) if amount_in else np.zeros(0)
     a_out = np.concatenate(amount_out) if amount_out else np.zeros(0)
