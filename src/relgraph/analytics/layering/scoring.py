@@ -298,9 +298,15 @@ def _assemble_columns(
         grp = np.repeat(np.arange(n), size)
         at, t0 = tx.ts[flat], int(tx.ts[flat].min())
         span = int(at.max()) - t0 + 1
-        # (set, time) packed into one key when it fits: two sort passes instead of three.
-        if n * span < 1 << 62:
-            order = np.lexsort((tx.edge[flat], grp * span + (at - t0)))
+        # (set, time) packed into one key when it fits: two sort passes instead of three;
+        # with the transfer too when that fits (a request's union): one sort of distinct
+        # keys (a set holds a transfer once), the same order.
+        edge = tx.edge[flat]
+        width = int(edge.max()) + 1
+        if n * span * width < 1 << 62:
+            order = np.argsort((grp * span + (at - t0)) * width + edge)
+        elif n * span < 1 << 62:
+            order = np.lexsort((edge, grp * span + (at - t0)))
         else:
             order = np.lexsort((tx.edge[flat], at, grp))
         flat = flat[order]
