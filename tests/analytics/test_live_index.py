@@ -8,6 +8,7 @@ import numpy as np
 
 from relgraph.analytics.layering import LayeringIndex, LayeringParams, alert_frames, scan
 from relgraph.analytics.layering.live import LiveIndex
+from relgraph.analytics.layering.sides import Side as _Side
 from relgraph.config import moment_ms, source_zone
 from tests import docbank
 from tests.banks import project, write_bank
@@ -113,3 +114,27 @@ def test_outsized_payments_are_judged_live_as_in_the_batch(tmp_path: Path) -> No
     assert batch["X12"][0] == 360.0
     assert batch["X13"] == (370.0, 370.0)  # a bill a month later: A2 received as much
     assert np.isnan(batch["X14"]).all()  # between 陈静's own accounts: no history, no high
+
+
+def test_an_accounts_rows_as_an_array_follow_every_change_of_its_list() -> None:
+    # The neighbourhood reads a merchant's month as an array kept beside the list; every
+    # way the list changes (newest rows, late ones, eviction, compaction) must show in it.
+    rng = np.random.default_rng(3)
+    side = _Side()
+    t, row = 0, 0
+    for step in range(3_000):
+        op = rng.random()
+        if op < 0.8:
+            t, row = t + int(rng.integers(0, 5)), row + 1
+            side.append(t, row)
+        elif op < 0.9 and side.ts:
+            at = int(rng.integers(0, len(side.ts) + 1))
+            lo = side.ts[at - 1] if at else 0
+            side.insert(at, lo, row := row + 1)
+        elif op < 0.97 and side.rows:
+            side.drop(int(rng.integers(1, len(side.rows) + 1)), 0.0)
+        else:
+            side.set_rows([r * 2 for r in side.rows])
+        if step % 7 == 0 or op >= 0.8:
+            assert side.rows_array().tolist() == side.rows
+    assert side.rows_array().dtype == np.int64

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ from relgraph.analytics.layering.params import (
     I64,
     LayeringParams,
 )
-from relgraph.analytics.layering.sets import unique
+from relgraph.analytics.layering.sets import dense_ids, unique
 
 
 def _episodes(group: I64, ts: I64, window: int) -> I64:
@@ -112,9 +113,14 @@ def _fan_bursts(tx: _Tx, params: LayeringParams, inbound: bool) -> _Bursts:
     if len(rows) == 0:
         return _Bursts([], np.zeros(0, np.int64))
     cuts = np.flatnonzero(np.diff(piece)) + 1
-    members = np.split(order[rows], cuts)
     starts = np.concatenate([[0], cuts])
-    return _Bursts([np.sort(m) for m in members], hub[rows[starts]])
+    # Each piece's positions ascending, all pieces in one sort (pieces are dense and
+    # ascending): one packed key, not a sort and a sub-array view per piece.
+    n = len(tx)
+    flat = np.sort(piece * n + order[rows]) - piece * n
+    bounds = np.append(starts, len(flat)).tolist()
+    members = [flat[a:b] for a, b in itertools.pairwise(bounds)]
+    return _Bursts(members, hub[rows[starts]])
 
 
 COMPARABLE_RATIO = 10.0
@@ -126,10 +132,15 @@ def _comparable(rows: I64, piece: I64, amount: F64, other: I64, min_fan: int) ->
     :data:`COMPARABLE_RATIO`; a piece left with fewer than ``min_fan`` distinct
     counterparties is dropped."""
     n_piece = int(piece.max()) + 1
-    order = np.lexsort((amount, piece))
     size = np.bincount(piece, minlength=n_piece)
     start = np.cumsum(size) - size
-    sorted_amount = amount[order]
+    # The amounts sorted within each piece (only their values are read): the rank of each
+    # amount packed under its piece, one integer sort — a fifth of ``lexsort``'s time.
+    n = len(amount)
+    ranked = np.argsort(amount)
+    rank = np.empty(n, np.int64)
+    rank[ranked] = np.arange(n, dtype=np.int64)
+    sorted_amount = amount[ranked[np.sort(piece * n + rank) % n]]
     lo = sorted_amount[start + (size - 1) // 2]
     hi = sorted_amount[start + size // 2]
     median = (lo + hi) / 2
@@ -140,8 +151,7 @@ def _comparable(rows: I64, piece: I64, amount: F64, other: I64, min_fan: int) ->
     enough = _distinct_count(piece, other, n_piece) >= min_fan
     keep = enough[piece]
     rows, piece = rows[keep], piece[keep]
-    _, dense = np.unique(piece, return_inverse=True)
-    return rows, dense.ravel().astype(np.int64)
+    return rows, dense_ids(piece)
 
 
 def _pieces(burst: I64, since: I64, other: I64, window: int, min_fan: int) -> I64:
@@ -192,8 +202,7 @@ def _pieces(burst: I64, since: I64, other: I64, window: int, min_fan: int) -> I6
     ok = piece >= 0
     out = np.full(len(piece), -1, np.int64)
     if ok.any():
-        _, dense_ids = np.unique(piece[ok], return_inverse=True)
-        out[ok] = dense_ids.ravel()
+        out[ok] = dense_ids(piece[ok])
     # A burst judged whole still needs min_fan distinct counterparties over its rows.
     if whole.any():
         n_piece = int(out.max()) + 1
@@ -214,6 +223,8 @@ def _gather_scatter(
         by_hub.setdefault(h, []).append(j)
     # One loop per fan-in burst (a few per busy account), never per transfer.
     for i, h in enumerate(fan_in.hub.tolist()):
+        if h not in by_hub:  # a merchant's takings, never sent on in a burst
+            continue
         came = fan_in.members[i]
         t_first, t_last = int(tx.ts[came].min()), int(tx.ts[came].max())
         total_in = float(tx.amount[came].sum())

@@ -50,6 +50,7 @@ from relgraph.analytics.layering.focus import focused_patterns
 from relgraph.analytics.layering.hops import _eligible, _Tx
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
 from relgraph.analytics.layering.scoring import ScoredColumns, _Context
+from relgraph.analytics.layering.sets import unique
 from relgraph.analytics.layering.sides import Loaded, loaded_payments
 from relgraph.analytics.layering.sides import Side as _Side
 from relgraph.analytics.layering.union import scan_union
@@ -265,12 +266,10 @@ class LiveIndex:
             side = self._side(sides, a)
             if not side.ts or side.ts[-1] <= ts:
                 at = len(side.ts)
-                side.ts.append(ts)
-                side.rows.append(row)
+                side.append(ts, row)
             else:  # late arrival: keep the list in time order
                 at = bisect.bisect_right(side.ts, ts)
-                side.ts.insert(at, ts)
-                side.rows.insert(at, row)
+                side.insert(at, ts, row)
             side.count_payment(at, amount if pays else None)
         if ts > self.now:
             self.now = ts
@@ -324,7 +323,7 @@ class LiveIndex:
         self.live = len(rows)
         for sides in (self._out, self._in):
             for side in sides.values():
-                side.rows = remap[side.rows].tolist() if side.rows else []
+                side.set_rows(remap[side.rows].tolist() if side.rows else [])
 
     def history(self, account: int) -> dict[str, float]:
         """Live and evicted transfer counts and sums of an account (its aggregates)."""
@@ -372,10 +371,6 @@ class LiveIndex:
         found = self._range(self._out, int(self._dst[r]), ts, ts + w)
         return [f for f in found if self._eligible_row(f) and self._passes(r, f)]
 
-    def _all_of(self, a: int) -> list[int]:
-        out, inc = self._out.get(a), self._in.get(a)
-        return (out.rows if out else []) + (inc.rows if inc else [])
-
     def neighbourhood(self, row: int) -> tuple[I64, bool]:
         """The transfers the verdict on ``row`` runs the definitions on, and whether the
         search was cut at ``check_max_paths``."""
@@ -422,15 +417,20 @@ class LiveIndex:
         # splitting accounts' other departures went (scatter-gather spokes).
         feeders = {int(self._src[q]) for q in self._preds(row)}
         accounts = {int(self._src[row]), int(self._dst[row])} | feeders
-        for a in accounts:
-            rows.update(self._all_of(a))
         for s in feeders | {int(self._src[row])}:
             for e in list(self._out[s].rows if s in self._out else []):
                 rows.update(self._succs(e))
-        if len(rows) > limit:
+        # The accounts' whole lists as arrays (a merchant's month is thousands of rows: a
+        # sort of arrays, not a set of Python ints).
+        lists = [np.fromiter(rows, np.int64, len(rows))]
+        for a in sorted(accounts):
+            for sides in (self._out, self._in):
+                side = sides.get(a)
+                if side is not None and side.rows:
+                    lists.append(side.rows_array())
+        out = unique(np.concatenate(lists))
+        if len(out) > limit:
             truncated = True
-        out = np.fromiter(rows, np.int64, len(rows))
-        out.sort()
         return out, truncated
 
     def _hop(self, r: int) -> LiveHop:

@@ -94,7 +94,15 @@ def merge_columns(alerts: ScoredColumns, ts_of_edge: I64) -> ScoredColumns:
     # Union of transfers, time order within each merged alert.
     key = unique(comp[grp] * width + alerts.edges)
     member_comp, edge = key // width, key % width
-    by_time = np.lexsort((edge, ts_of_edge[edge], member_comp))
+    # (component, time, transfer): ``key`` ascends by (component, transfer), so a stable
+    # sort of one packed (component, time) key gives it when that fits.
+    at = ts_of_edge[edge]
+    t0 = int(at.min())  # two alerts or more: never empty
+    span = int(at.max()) - t0 + 1
+    if n_comp * span < 1 << 62:
+        by_time = np.argsort(member_comp * span + (at - t0), kind="stable")
+    else:
+        by_time = np.lexsort((edge, at, member_comp))
     edges = edge[by_time].astype(np.int64)
     new_size = np.bincount(member_comp, minlength=n_comp).astype(np.int64)
     ptr = np.zeros(n_comp + 1, np.int64)

@@ -150,8 +150,7 @@ def structuring_runs(tx: _Tx, params: LayeringParams, own: B | None = None) -> l
         # tx is in (source, time) order, so the band rows are too.
         episode = _episodes(tx.src[rows], tx.ts[rows], params.horizon_ms)
         good = np.bincount(episode) >= params.structuring_min_count
-        parts = np.split(rows, np.flatnonzero(np.diff(episode)) + 1)
-        runs = [parts[i] for i in np.flatnonzero(good).tolist()]
+        runs = _episode_slices(rows, episode, good, sort=False)
     return runs + _split_runs(tx, params, own)
 
 
@@ -197,8 +196,17 @@ def _split_runs(tx: _Tx, params: LayeringParams, own: B | None = None) -> list[I
     size = np.bincount(episode)
     total = np.bincount(episode, weights=tx.amount[rows])
     good = (size >= k) & (total >= params.reporting_threshold)
-    parts = np.split(rows, np.flatnonzero(np.diff(episode)) + 1)
-    return [np.sort(parts[i]) for i in np.flatnonzero(good).tolist()]
+    return _episode_slices(rows, episode, good, sort=True)
+
+
+def _episode_slices(rows: I64, episode: I64, good: B, *, sort: bool) -> list[I64]:
+    """The ``rows`` of each ``good`` episode (``episode``: ascending, one per row), in
+    episode order; sorted each when ``sort``. Only the good ones are cut out: a union of a
+    request's neighbourhoods has thousands of episodes and keeps a handful, and
+    ``np.split`` made a view of every one."""
+    start = np.searchsorted(episode, np.flatnonzero(good), "left").tolist()
+    end = np.searchsorted(episode, np.flatnonzero(good), "right").tolist()
+    return [np.sort(rows[a:b]) if sort else rows[a:b] for a, b in zip(start, end, strict=True)]
 
 
 class HubHistory:
@@ -365,9 +373,12 @@ class HubHistory:
             known[todo] = _peers_by(*ends, tile, self.n_acc, self.segment, n_seg)[todo]
         return known
 
-    def facts(self, hub: I64, members: list[I64], new_hub: B) -> tuple[F64, F64, I64]:
+    def facts(
+        self, hub: I64, members: list[I64], new_hub: B, kind: I64 | None = None
+    ) -> tuple[F64, F64, I64]:
         """Per hub alert: fan excess, pass-through share (definitions above) and distinct
-        counterparties in the fan's direction.
+        counterparties in the fan's direction. ``kind``: per alert, its kind when alerts of
+        several kinds are judged in one call (a hub's other bursts are those of its kind).
 
         An account with no transfer in the burst's direction before it is judged against
         its peers (at least one counterparty per window): twelve strangers paying an
@@ -402,7 +413,8 @@ class HubHistory:
         intensity = distinct / windows
         # The hub's other bursts of this kind are its usual too: a payroll every month is
         # not judged against the quiet days between paydays.
-        usual = np.maximum(usual, _other_max(hub, intensity))
+        same = hub if kind is None else kind * n_acc + hub
+        usual = np.maximum(usual, _other_max(same, intensity))
         at = hub * span
         # Slow fans are always judged against the peers too; fast ones only when the hub
         # has no earlier transfer in that direction, so its own usual is only the burst

@@ -32,6 +32,7 @@ from relgraph.analytics.layering.hops import (
     _new_round_trips,
     _Tx,
 )
+from relgraph.analytics.layering.hubs import judge_hubs
 from relgraph.analytics.layering.params import (
     _DAY_MS,
     _HOUR_MS,
@@ -42,10 +43,8 @@ from relgraph.analytics.layering.params import (
     LayeringParams,
 )
 from relgraph.analytics.layering.routine import (
-    HubHistory,
     in_band,
     regular_flows,
-    slow_params,
     split_payments,
 )
 from relgraph.analytics.layering.sets import unique
@@ -299,9 +298,15 @@ def _assemble_columns(
         grp = np.repeat(np.arange(n), size)
         at, t0 = tx.ts[flat], int(tx.ts[flat].min())
         span = int(at.max()) - t0 + 1
-        # (set, time) packed into one key when it fits: two sort passes instead of three.
-        if n * span < 1 << 62:
-            order = np.lexsort((tx.edge[flat], grp * span + (at - t0)))
+        # (set, time) packed into one key when it fits: two sort passes instead of three;
+        # with the transfer too when that fits (a request's union): one sort of distinct
+        # keys (a set holds a transfer once), the same order.
+        edge = tx.edge[flat]
+        width = int(edge.max()) + 1
+        if n * span * width < 1 << 62:
+            order = np.argsort((grp * span + (at - t0)) * width + edge)
+        elif n * span < 1 << 62:
+            order = np.lexsort((edge, grp * span + (at - t0)))
         else:
             order = np.lexsort((tx.edge[flat], at, grp))
         flat = flat[order]
@@ -423,40 +428,10 @@ def _assemble_columns(
     regular_share = _sum_by(grp, regular[flat].astype(np.float64), n) / np.maximum(size, 1)
     family_share = _sum_by(grp, family[flat].astype(np.float64), n) / np.maximum(size, 1)
     routine_share = np.where(family_share >= 1.0, 1.0, regular_share)
-    excess = np.zeros(n)
-    passed = np.zeros(n)
-    hub_new = np.zeros(n, bool)
-    # Built on first use, per scale (each costs passes over ``tx``; a verdict's
-    # neighbourhood often has no slow fan, and a fast fan needs no slow history).
-    histories: dict[bool, HubHistory] = {}
-
-    def history(slow: bool) -> HubHistory:
-        if slow not in histories:
-            histories[slow] = (
-                HubHistory(tx, slow_params(params), True, segment, histories.get(False))
-                if slow
-                else HubHistory(tx, params, segment=segment, shared=histories.get(True))
-            )
-        return histories[slow]
-
-    steady = np.zeros(n, bool)
-    slow_fan = np.zeros(n, bool)
-    parties = np.zeros(n, np.int64)
-    busy = np.zeros(n, bool)
-    for offset, hub, sets, slow, name in hub_sets:
-        rows = slice(offset, offset + len(sets))
-        opened_hub = ctx.opened[hub]
-        hub_new[rows] = (opened_hub >= 0) & (
-            opened_hub >= first_ts[rows] - params.new_account_days * _DAY_MS
-        )
-        excess[rows], passed[rows], parties[rows] = history(slow).facts(hub, sets, hub_new[rows])
-        slow_fan[rows] = slow
-        if name != "gather_scatter":
-            steady[rows] = history(slow).steady(hub, name == "fan_in")
-            if slow:
-                busy[rows] = history(False).steady(hub, name == "fan_in")
-    # A steady hub's usual window is its business, not a fan (routine.py): never stored.
-    routine_hub = steady & (excess <= params.fan_excess_ratio) | busy
+    # Fans and gather-scatters against their hubs' histories (:mod:`.hubs`).
+    excess, passed, parties, hub_new, slow_fan, routine_hub = judge_hubs(
+        tx, hub_sets, first_ts, ctx.opened, params, segment
+    )
 
     a_in = np.concatenate(amount_in) if amount_in else np.zeros(0)
     a_out = np.concatenate(amount_out) if amount_out else np.zeros(0)

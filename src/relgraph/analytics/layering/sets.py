@@ -33,6 +33,26 @@ def unique(values: npt.ArrayLike) -> I64:
     return a[keep]
 
 
+def dense_ids(values: I64) -> I64:
+    """Per value: its rank among the distinct values — ``np.unique(values,
+    return_inverse=True)[1]`` — without a sort when ``values`` already ascend (the
+    pieces of a fan do): the count of changes before each.
+
+    >>> dense_ids(np.array([4, 4, 9, 12, 12])).tolist(), dense_ids(np.array([3, 1, 3])).tolist()
+    ([0, 0, 1, 2, 2], [1, 0, 1])
+    """
+    v = np.asarray(values, np.int64)
+    if len(v) == 0:
+        return np.zeros(0, np.int64)
+    step = v[1:] != v[:-1]
+    if (v[1:] >= v[:-1]).all():
+        out = np.zeros(len(v), np.int64)
+        np.cumsum(step, out=out[1:])
+        return out
+    _, inverse = np.unique(v, return_inverse=True)
+    return inverse.ravel().astype(np.int64)
+
+
 def isin(values: npt.ArrayLike, members: npt.ArrayLike) -> B:
     """Per value: is it among ``members``?"""
     v = np.asarray(values, np.int64)

@@ -35,6 +35,45 @@ class Side:
     evicted_paid: int = 0
     """The two numbers as of the last evicted row (0 when none)."""
     evicted_paid_max: float = 0.0
+    _mirror: I64 | None = field(default=None, repr=False, compare=False)
+    """``rows`` as an array (its first ``_mirrored``), kept as rows are appended: a
+    merchant's month joins every neighbourhood that pays it (:meth:`rows_array`)."""
+    _mirrored: int = field(default=0, repr=False, compare=False)
+
+    def rows_array(self) -> I64:
+        """``rows`` as an int64 array (a view: not to be written), built once and then
+        grown with :meth:`append`; a change in the middle (a late arrival, a compaction)
+        builds it again on the next call."""
+        if self._mirror is None or self._mirrored != len(self.rows):
+            self._mirror = np.array(self.rows, np.int64)
+            self._mirrored = len(self.rows)
+        return self._mirror[: self._mirrored]
+
+    def append(self, ts: int, row: int) -> None:
+        """Add the account's newest row (at or after every other)."""
+        self.ts.append(ts)
+        self.rows.append(row)
+        mirror, n = self._mirror, self._mirrored
+        if mirror is None or n != len(self.rows) - 1:
+            self._mirror = None
+            return
+        if n == len(mirror):
+            grown = np.empty(max(16, n + n // 2), np.int64)
+            grown[:n] = mirror
+            self._mirror = mirror = grown
+        mirror[n] = row
+        self._mirrored = n + 1
+
+    def insert(self, at: int, ts: int, row: int) -> None:
+        """Add a late row at position ``at`` (the lists stay in time order)."""
+        self.ts.insert(at, ts)
+        self.rows.insert(at, row)
+        self._mirror = None
+
+    def set_rows(self, rows: list[int]) -> None:
+        """Replace the row numbers (the index was compacted)."""
+        self.rows = rows
+        self._mirror = None
 
     def paid_before(self, cutoff: int) -> tuple[int, float]:
         """Payments (count, largest) of the rows before ``cutoff``, evicted ones included."""
@@ -70,6 +109,10 @@ class Side:
             self.evicted_paid, self.evicted_paid_max = self.paid[k - 1], self.paid_max[k - 1]
             del self.paid[:k], self.paid_max[:k]
         del self.ts[:k], self.rows[:k]
+        if self._mirror is not None and self._mirrored >= k:
+            self._mirror, self._mirrored = self._mirror[k:], self._mirrored - k
+        else:
+            self._mirror = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,90 @@
+"""Hub alerts — fan bursts and gather-scatters — judged against their hubs' histories:
+the facts :func:`.scoring._assemble_columns` scores them by (fan excess, pass-through,
+counterparties, a new hub), and which of them are a hub's routine and never stored
+(definitions in :mod:`.routine`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from relgraph.analytics.layering.hops import _Tx
+from relgraph.analytics.layering.params import _DAY_MS, F64, I64, B, LayeringParams
+from relgraph.analytics.layering.routine import HubHistory, slow_params
+
+HubSets = list[tuple[int, I64, list[I64], bool, str]]
+"""Per group of hub alerts: the first alert's index, per alert its hub and transfers,
+whether slow, and the kind (``fan_in``, ``fan_out``, ``gather_scatter``)."""
+
+
+def judge_hubs(
+    tx: _Tx,
+    hub_sets: HubSets,
+    first_ts: I64,
+    opened: I64,
+    params: LayeringParams,
+    segment: I64 | None,
+) -> tuple[F64, F64, I64, B, B, B]:
+    """Per alert (of ``len(first_ts)``; zeros for those in no group): fan excess,
+    pass-through share, distinct counterparties, a new hub, a slow fan, and whether it is
+    its hub's routine (a steady hub's usual window, or a slow fan at a hub busy over 72
+    hours) — never stored. ``opened``: per account, its opening time; ``segment`` as for
+    :class:`.routine.HubHistory`."""
+    n = len(first_ts)
+    excess = np.zeros(n)
+    passed = np.zeros(n)
+    hub_new = np.zeros(n, bool)
+    # Built on first use, per scale (each costs passes over ``tx``; a verdict's
+    # neighbourhood often has no slow fan, and a fast fan needs no slow history).
+    histories: dict[bool, HubHistory] = {}
+
+    def history(slow: bool) -> HubHistory:
+        if slow not in histories:
+            histories[slow] = (
+                HubHistory(tx, slow_params(params), True, segment, histories.get(False))
+                if slow
+                else HubHistory(tx, params, segment=segment, shared=histories.get(True))
+            )
+        return histories[slow]
+
+    steady = np.zeros(n, bool)
+    slow_fan = np.zeros(n, bool)
+    parties = np.zeros(n, np.int64)
+    busy = np.zeros(n, bool)
+    for offset, hub, sets, slow, _ in hub_sets:
+        rows = slice(offset, offset + len(sets))
+        opened_hub = opened[hub]
+        hub_new[rows] = (opened_hub >= 0) & (
+            opened_hub >= first_ts[rows] - params.new_account_days * _DAY_MS
+        )
+        slow_fan[rows] = slow
+    for offset, hub, sets, slow, name in hub_sets:
+        rows = slice(offset, offset + len(sets))
+        if name != "gather_scatter":
+            steady[rows] = history(slow).steady(hub, name == "fan_in")
+            if slow:
+                busy[rows] = history(False).steady(hub, name == "fan_in")
+    # The facts of every hub alert of one scale in one call, each judged against the
+    # other bursts of its own kind (``kind``): per call, not per burst, is what a
+    # request's few alerts cost. A slow fan at a busy hub is dropped whatever its facts
+    # (below), and its kind's other bursts are at the same hub (dropped too): its facts —
+    # the peers of a whole neighbourhood, a merchant's month — are not computed.
+    for scale in (False, True):
+        kinds = [k for k, found in enumerate(hub_sets) if found[3] == scale]
+        if not kinds:
+            continue
+        at = np.concatenate([np.arange(hub_sets[k][0], hub_sets[k][0] + len(hub_sets[k][2]))
+                             for k in kinds])  # fmt: skip
+        kind = np.repeat(np.array(kinds, np.int64), [len(hub_sets[k][2]) for k in kinds])
+        hubs = np.concatenate([hub_sets[k][1] for k in kinds])
+        sets_at = [m for k in kinds for m in hub_sets[k][2]]
+        judged = np.flatnonzero(~busy[at])
+        if len(judged) < len(at):
+            at, kind, hubs = at[judged], kind[judged], hubs[judged]
+            sets_at = [sets_at[i] for i in judged.tolist()]
+        if len(at):
+            excess[at], passed[at], parties[at] = history(scale).facts(
+                hubs, sets_at, hub_new[at], kind=kind
+            )
+    # A steady hub's usual window is its business, not a fan (routine.py): never stored.
+    routine_hub = steady & (excess <= params.fan_excess_ratio) | busy
+    return excess, passed, parties, hub_new, slow_fan, routine_hub
