@@ -42,7 +42,10 @@
   window (excess above the ratio) still is a fan, of that window's transfers only.
 * A **hub's history**: the account's transfers in one direction over the whole period
   scanned, as an expected count per window (``count × window / period``), or its other
-  bursts of the same kind, or its peers' (below; the 90th percentile of distinct counterparties
+  bursts of the same kind (for slow fans, those of another *episode*: pieces of one hub
+  each starting within a window of the one before are one fan, cut into pieces only to
+  bound its length, and are not each other's usual; a 72-hour piece is judged against
+  its neighbours, a busy shop's week of takings), or its peers' (below; the 90th percentile of distinct counterparties
   per window in that direction, over every account's windows with a transfer: a new
   customer paying five shops in a month does what many customers do), whichever is larger (a monthly payroll is
   usual). A burst's
@@ -70,6 +73,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from relgraph.analytics.layering.detectors import _episodes
+from relgraph.analytics.layering.episodes import _other_episodes_max, _other_max
 from relgraph.analytics.layering.hops import _by_account_time, _Tx
 from relgraph.analytics.layering.params import _DAY_MS, F64, I64, B, LayeringParams
 from relgraph.analytics.layering.sets import unique
@@ -401,8 +405,15 @@ class HubHistory:
         usual = np.where(use_in, self.in_count[hub], self.out_count[hub]) * window / period
         intensity = distinct / windows
         # The hub's other bursts of this kind are its usual too: a payroll every month is
-        # not judged against the quiet days between paydays.
-        usual = np.maximum(usual, _other_max(hub, intensity))
+        # not judged against the quiet days between paydays. Over 30 days, not the other
+        # pieces of this fan (one episode, cut only to bound its length: its pieces are not
+        # each other's usual); over 72 hours they are (a shop's busy week of takings).
+        other = (
+            _other_episodes_max(hub, intensity, first, last, window)
+            if self.peers_always
+            else _other_max(hub, intensity)
+        )
+        usual = np.maximum(usual, other)
         at = hub * span
         # Slow fans are always judged against the peers too; fast ones only when the hub
         # has no earlier transfer in that direction, so its own usual is only the burst
@@ -542,20 +553,6 @@ def quantile(values: I64, q: float) -> float:
     a, b = int(ranked[lo]), int(ranked[min(lo + 1, len(ranked) - 1)])
     step = b - a
     return float(b - step * (1 - gamma)) if gamma >= 0.5 else float(a + step * gamma)
-
-
-def _other_max(hub: I64, value: F64) -> F64:
-    """Per row: the largest ``value`` among the other rows of the same ``hub`` (0 if none)."""
-    order = np.lexsort((-value, hub))
-    h, v = hub[order], value[order]
-    first = np.searchsorted(h, h, "left")
-    count = np.searchsorted(h, h, "right") - first
-    top = v[first]
-    second = np.where(count > 1, v[np.minimum(first + 1, len(v) - 1)], 0.0)
-    rank = np.arange(len(h)) - first
-    out = np.empty(len(h))
-    out[order] = np.where(rank == 0, second, top)
-    return out
 
 
 def _ptr(size: I64) -> I64:
