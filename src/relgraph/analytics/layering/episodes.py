@@ -2,10 +2,11 @@
 
 A fan burst is stored as pieces (:func:`.detectors._pieces`); each is judged against the
 hub's history, which includes its other bursts of the same kind (:mod:`.routine`). At the
-72-hour scale every other piece counts (a shop's busy week of takings is its usual); at the
-30-day scale only pieces of another **episode** — the pieces of one hub in time order are
-one episode while each starts at most a window after the latest end before it — since the
-pieces of one slow fan are one fan, cut only to bound its length.
+72-hour scale, for a hub with earlier transfers in the fan's direction, every other piece
+counts (a shop's busy week of takings is its usual); at the 30-day scale, and at 72 hours
+for a hub with none, only pieces of another **episode** — the pieces of one hub in time
+order are one episode while each starts at most a window after the latest end before it —
+since the pieces of one fan are one fan, cut only to bound its length.
 """
 
 from __future__ import annotations

@@ -44,8 +44,10 @@
   scanned, as an expected count per window (``count × window / period``), or its other
   bursts of the same kind (for slow fans, those of another *episode*: pieces of one hub
   each starting within a window of the one before are one fan, cut into pieces only to
-  bound its length, and are not each other's usual; a 72-hour piece is judged against
-  its neighbours, a busy shop's week of takings), or its peers' (below; the 90th percentile of distinct counterparties
+  bound its length, and are not each other's usual; so too at 72 hours for a hub with no
+  earlier transfer in that direction, whose fan is all it has; a 72-hour piece of a hub
+  with a history is judged against its neighbours, a busy shop's week of takings), or its
+  peers' (below; the 90th percentile of distinct counterparties
   per window in that direction, over every account's windows with a transfer: a new
   customer paying five shops in a month does what many customers do), whichever is larger (a monthly payroll is
   usual). A burst's
@@ -404,16 +406,6 @@ class HubHistory:
         period = self.period if self.segment is None else self._seg_period[self.segment[hub]]
         usual = np.where(use_in, self.in_count[hub], self.out_count[hub]) * window / period
         intensity = distinct / windows
-        # The hub's other bursts of this kind are its usual too: a payroll every month is
-        # not judged against the quiet days between paydays. Over 30 days, not the other
-        # pieces of this fan (one episode, cut only to bound its length: its pieces are not
-        # each other's usual); over 72 hours they are (a shop's busy week of takings).
-        other = (
-            _other_episodes_max(hub, intensity, first, last, window)
-            if self.peers_always
-            else _other_max(hub, intensity)
-        )
-        usual = np.maximum(usual, other)
         at = hub * span
         # Slow fans are always judged against the peers too; fast ones only when the hub
         # has no earlier transfer in that direction, so its own usual is only the burst
@@ -423,6 +415,25 @@ class HubHistory:
         before_out = np.searchsorted(out_key, at + (first - base)) - np.searchsorted(out_key, at)
         history = np.where(use_in, before_in, before_out) > 0
         own = history & ~self.peers_always
+        # The hub's other bursts of this kind are its usual too: a payroll every month is
+        # not judged against the quiet days between paydays. Not the other pieces of this
+        # fan (one episode, cut only to bound its length) over 30 days, nor over 72 hours
+        # for a hub with no earlier transfer that way (the fan is all it has) unless it is
+        # steady; over 72 hours they are for a hub with a history (a shop's busy week).
+        # A steady (merchant-like) hub's neighbouring windows are its business whatever
+        # came before them in the scan.
+        neighbours = own.copy()
+        if not self.peers_always:
+            for way in (True, False):
+                rows = np.flatnonzero(~own & (use_in == way))
+                if len(rows):
+                    neighbours[rows] = self.steady(hub[rows], way)
+        others = np.where(
+            neighbours,
+            _other_max(hub, intensity),
+            _other_episodes_max(hub, intensity, first, last, window),
+        )
+        usual = np.maximum(usual, others)
         # The peers of a direction only when some alert is judged against them.
         peer = self._peers(hub, use_in, ~own)
         # Watched before: an earlier transfer of the hub, or a scan that had watched it
