@@ -42,7 +42,12 @@
   window (excess above the ratio) still is a fan, of that window's transfers only.
 * A **hub's history**: the account's transfers in one direction over the whole period
   scanned, as an expected count per window (``count × window / period``), or its other
-  bursts of the same kind, or its peers' (below; the 90th percentile of distinct counterparties
+  bursts of the same kind (for slow fans, those of another *episode*: pieces of one hub
+  each starting within a window of the one before are one fan, cut into pieces only to
+  bound its length, and are not each other's usual; so too at 72 hours for a hub with no
+  earlier transfer in that direction, whose fan is all it has; a 72-hour piece of a hub
+  with a history is judged against its neighbours, a busy shop's week of takings), or its
+  peers' (below; the 90th percentile of distinct counterparties
   per window in that direction, over every account's windows with a transfer: a new
   customer paying five shops in a month does what many customers do), whichever is larger (a monthly payroll is
   usual). A burst's
@@ -70,6 +75,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from relgraph.analytics.layering.detectors import _episodes
+from relgraph.analytics.layering.episodes import _other_episodes_max, _other_max
 from relgraph.analytics.layering.hops import _by_account_time, _Tx
 from relgraph.analytics.layering.params import _DAY_MS, F64, I64, B, LayeringParams
 from relgraph.analytics.layering.sets import unique
@@ -411,10 +417,9 @@ class HubHistory:
         period = self.period if self.segment is None else self._seg_period[self.segment[hub]]
         usual = np.where(use_in, self.in_count[hub], self.out_count[hub]) * window / period
         intensity = distinct / windows
-        # The hub's other bursts of this kind are its usual too: a payroll every month is
-        # not judged against the quiet days between paydays.
+        # Alerts of several kinds may be judged in one call: a hub's other bursts are those
+        # of the alert's kind.
         same = hub if kind is None else kind * n_acc + hub
-        usual = np.maximum(usual, _other_max(same, intensity))
         at = hub * span
         # Slow fans are always judged against the peers too; fast ones only when the hub
         # has no earlier transfer in that direction, so its own usual is only the burst
@@ -424,6 +429,25 @@ class HubHistory:
         before_out = np.searchsorted(out_key, at + (first - base)) - np.searchsorted(out_key, at)
         history = np.where(use_in, before_in, before_out) > 0
         own = history & ~self.peers_always
+        # The hub's other bursts of this kind are its usual too: a payroll every month is
+        # not judged against the quiet days between paydays. Not the other pieces of this
+        # fan (one episode, cut only to bound its length) over 30 days, nor over 72 hours
+        # for a hub with no earlier transfer that way (the fan is all it has) unless it is
+        # steady; over 72 hours they are for a hub with a history (a shop's busy week).
+        # A steady (merchant-like) hub's neighbouring windows are its business whatever
+        # came before them in the scan.
+        neighbours = own.copy()
+        if not self.peers_always:
+            for way in (True, False):
+                rows = np.flatnonzero(~own & (use_in == way))
+                if len(rows):
+                    neighbours[rows] = self.steady(hub[rows], way)
+        others = np.where(
+            neighbours,
+            _other_max(same, intensity),
+            _other_episodes_max(same, intensity, first, last, window),
+        )
+        usual = np.maximum(usual, others)
         # The peers of a direction only when some alert is judged against them.
         peer = self._peers(hub, use_in, ~own)
         # Watched before: an earlier transfer of the hub, or a scan that had watched it
@@ -554,20 +578,6 @@ def quantile(values: I64, q: float) -> float:
     a, b = int(ranked[lo]), int(ranked[min(lo + 1, len(ranked) - 1)])
     step = b - a
     return float(b - step * (1 - gamma)) if gamma >= 0.5 else float(a + step * gamma)
-
-
-def _other_max(hub: I64, value: F64) -> F64:
-    """Per row: the largest ``value`` among the other rows of the same ``hub`` (0 if none)."""
-    order = np.lexsort((-value, hub))
-    h, v = hub[order], value[order]
-    first = np.searchsorted(h, h, "left")
-    count = np.searchsorted(h, h, "right") - first
-    top = v[first]
-    second = np.where(count > 1, v[np.minimum(first + 1, len(v) - 1)], 0.0)
-    rank = np.arange(len(h)) - first
-    out = np.empty(len(h))
-    out[order] = np.where(rank == 0, second, top)
-    return out
 
 
 def _ptr(size: I64) -> I64:
