@@ -138,3 +138,37 @@ def test_an_accounts_rows_as_an_array_follow_every_change_of_its_list() -> None:
         if step % 7 == 0 or op >= 0.8:
             assert side.rows_array().tolist() == side.rows
     assert side.rows_array().dtype == np.int64
+
+
+def test_eviction_reads_only_the_lists_that_lost_rows_and_keeps_the_horizon_exactly(
+    tmp_path: Path,
+) -> None:
+    # Transfers among the docbank's accounts over 120 days, a fifth of them late (up to 40
+    # days behind the newest, some already older than the horizon when they arrive),
+    # evicted every 37 transfers. After each eviction every list holds exactly its rows
+    # within the horizon, in time order, and what left is counted: as when every list of
+    # every account was looked at.
+    graph = project(_bank(tmp_path / "b", docbank.TRANSFERS[:1]), tmp_path / "d")
+    ids = graph.nodes["Account"].ids.tolist()
+    live = LiveIndex.from_index(LayeringIndex.build(graph), ids, {a: i for i, a in enumerate(ids)})
+    rng = np.random.default_rng(11)
+    # Every transfer each list was given (the loaded one included), by direction and account.
+    given = {(end, a): list(side.ts) for end, sides in enumerate((live._out, live._in))
+             for a, side in sides.items()}  # fmt: skip
+    start = live.now
+    for i in range(1_500):
+        day = i * 120 / 1_500 - (rng.uniform(0, 40) if rng.random() < 0.2 else 0.0)
+        a, b = (int(x) for x in rng.choice(len(ids), 2, replace=False))
+        ts = start + int(day * DAY_MS)
+        live.add(f"Y{i}", a, b, 10.0 + i, ts)
+        given.setdefault((0, a), []).append(ts)
+        given.setdefault((1, b), []).append(ts)
+        if i % 37 == 36:
+            live.evict()
+            cutoff = live.now - live.horizon_ms
+            for end, sides in enumerate((live._out, live._in)):
+                for account, side in sides.items():
+                    every = given.get((end, account), [])
+                    assert side.ts == sorted(t for t in every if t >= cutoff)
+                    assert side.evicted == sum(1 for t in every if t < cutoff)
+    assert live.live == sum(len(side.rows) for side in live._out.values())

@@ -46,6 +46,7 @@ import numpy as np
 
 from relgraph.analytics.layering.batch import score_pattern_columns
 from relgraph.analytics.layering.check import LayeringIndex
+from relgraph.analytics.layering.eviction import Evicting
 from relgraph.analytics.layering.focus import focused_patterns
 from relgraph.analytics.layering.hops import _eligible, _Tx
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
@@ -59,7 +60,7 @@ from relgraph.analytics.layering.verdicts import LiveAlert, LiveHop, Prepared, V
 _GROW = 1.5
 
 
-class LiveIndex:
+class LiveIndex(Evicting):
     """Recent transfers by account, appendable, with the verdict on each new one.
 
     Not thread-safe: the server applies batches one at a time (one writer), and reads
@@ -286,44 +287,6 @@ class LiveIndex:
         k, c = a - len(self._ctx.person), self._ctx
         return (int(c.person[a]), int(c.enterprise[a])) if k < 0 else (self._new_person[k],
                                                                         self._new_enterprise[k])  # fmt: skip
-
-    def evict(self) -> int:
-        """Drop transfers older than the horizon from the per-account lists (keeping their
-        count and sum as aggregates), and compact the arrays when most rows are dead."""
-        cutoff = self.now - self.horizon_ms
-        dropped = 0
-        for sides in (self._out, self._in):
-            for a in list(sides):
-                side = sides[a]
-                k = bisect.bisect_left(side.ts, cutoff)
-                if k == 0:
-                    continue
-                side.drop(k, float(self._amount[side.rows[:k]].sum()))
-                dropped += k
-        self.live -= dropped // 2
-        if self.live < self._n // 2:
-            self._compact()
-        return dropped // 2
-
-    def _compact(self) -> None:
-        keep = np.zeros(self._n, bool)
-        for side in self._out.values():
-            keep[side.rows] = True
-        rows = np.flatnonzero(keep)
-        remap = np.full(self._n, -1, np.int64)
-        remap[rows] = np.arange(len(rows))
-        self._amount[: len(rows)] = self._amount[rows]
-        self._ts[: len(rows)] = self._ts[rows]
-        self._src[: len(rows)] = self._src[rows]
-        self._dst[: len(rows)] = self._dst[rows]
-        self._payer_high[: len(rows)] = self._payer_high[rows]
-        self._payee_high[: len(rows)] = self._payee_high[rows]
-        self._tx = [self._tx[r] for r in rows.tolist()]
-        self._n = len(rows)
-        self.live = len(rows)
-        for sides in (self._out, self._in):
-            for side in sides.values():
-                side.set_rows(remap[side.rows].tolist() if side.rows else [])
 
     def history(self, account: int) -> dict[str, float]:
         """Live and evicted transfer counts and sums of an account (its aggregates)."""

@@ -1,0 +1,91 @@
+"""What leaves the live index (:mod:`.live`): transfers older than its horizon, per account.
+
+Eviction runs every few thousand transfers. It used to look at every account's lists; at a
+million customers that is two million lists and 220–380 ms, paid by whichever request
+happened to trigger it. Only lists holding a row that fell out of the horizon can lose
+anything, and those rows are few: rows whose time lies between the last eviction's cutoff
+and this one, and rows added since the last eviction that are already older than this
+cutoff (late arrivals). Every other list's rows were all at or after the last cutoff when it
+ran (it dropped everything before it), and the cutoff only moves forward. So eviction reads
+the accounts of those rows and leaves the rest alone: the same lists lose the same rows.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+import numpy as np
+
+from relgraph.analytics.layering.params import F64, I64
+from relgraph.analytics.layering.sides import Side
+
+
+class Evicting:
+    """The eviction half of :class:`.live.LiveIndex` (its arrays and lists, declared here)."""
+
+    _n: int
+    _amount: F64
+    _ts: I64
+    _src: I64
+    _dst: I64
+    _payer_high: F64
+    _payee_high: F64
+    _tx: list[str]
+    _out: dict[int, Side]
+    _in: dict[int, Side]
+    now: int
+    live: int
+    _evicted_to: int = np.iinfo(np.int64).min
+    """The cutoff of the last eviction: every list's rows were at or after it then."""
+    _rows_at_evict: int = 0
+    """Rows the arrays held after the last eviction (later rows may be late arrivals)."""
+
+    @property
+    def horizon_ms(self) -> int:
+        raise NotImplementedError
+
+    def evict(self) -> int:
+        """Drop transfers older than the horizon from the per-account lists (keeping their
+        count and sum as aggregates), and compact the arrays when most rows are dead."""
+        cutoff = self.now - self.horizon_ms
+        ts = self._ts[: self._n]
+        stale = ts < cutoff
+        fell = stale & (ts >= self._evicted_to)
+        since = self._rows_at_evict
+        fell[since:] |= stale[since:]
+        rows = np.flatnonzero(fell)
+        dropped = 0
+        for sides, ends in ((self._out, self._src), (self._in, self._dst)):
+            for a in np.unique(ends[rows]).tolist():
+                side = sides[a]
+                k = bisect.bisect_left(side.ts, cutoff)
+                if k == 0:
+                    continue
+                side.drop(k, float(self._amount[side.rows[:k]].sum()))
+                dropped += k
+        self.live -= dropped // 2
+        if self.live < self._n // 2:
+            self._compact()
+        self._evicted_to = max(self._evicted_to, cutoff)
+        self._rows_at_evict = self._n
+        return dropped // 2
+
+    def _compact(self) -> None:
+        keep = np.zeros(self._n, bool)
+        for side in self._out.values():
+            keep[side.rows] = True
+        rows = np.flatnonzero(keep)
+        remap = np.full(self._n, -1, np.int64)
+        remap[rows] = np.arange(len(rows))
+        self._amount[: len(rows)] = self._amount[rows]
+        self._ts[: len(rows)] = self._ts[rows]
+        self._src[: len(rows)] = self._src[rows]
+        self._dst[: len(rows)] = self._dst[rows]
+        self._payer_high[: len(rows)] = self._payer_high[rows]
+        self._payee_high[: len(rows)] = self._payee_high[rows]
+        self._tx = [self._tx[r] for r in rows.tolist()]
+        self._n = len(rows)
+        self.live = len(rows)
+        for sides in (self._out, self._in):
+            for side in sides.values():
+                side.set_rows(remap[side.rows].tolist() if side.rows else [])
