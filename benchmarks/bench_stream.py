@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -45,6 +46,7 @@ import numpy as np
 
 from relgraph.api.live import LiveScoring
 from relgraph.api.readmodel import build_read_model
+from relgraph.api.scoring_pool import scoring_processes
 from relgraph.graph import build_projection
 from relgraph.ingest import load_directory
 from relgraph.jobs.analyze import analyze
@@ -113,10 +115,16 @@ def _breakdown(data: Path, tomorrow: Path, batch: int, limit: int) -> dict[str, 
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (``/proc/<pid>/stat``)."""
+    """User + system CPU so far of a process and its children (the server's scoring
+    workers), from ``/proc``."""
     with open(f"/proc/{pid}/stat") as handle:
         fields = handle.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):  # the thread ended
+            children += [int(c) for c in (task / "children").read_text().split()]
+    return own + sum(_cpu_seconds(c) for c in children)
 
 
 def _free_port() -> int:
@@ -235,7 +243,8 @@ def main() -> None:
     work = args.work or Path(f"/tmp/relgraph-bench-stream-{args.customers}")
     data, tomorrow = prepare(work, args.customers)
     print("load average", os.getloadavg(), flush=True)
-    result: dict[str, Any] = {"customers": args.customers}
+    result: dict[str, Any] = {"customers": args.customers,
+                              "scoring_processes": scoring_processes()}  # fmt: skip
     result["breakdown"] = breakdown(
         fresh_copy(data, work / "run"), tomorrow, args.batch, args.breakdown_transfers
     )

@@ -39,6 +39,7 @@ from relgraph.analytics.layering.verdicts import LiveAlert, Prepared
 from relgraph.api.audit import AuditLog
 from relgraph.api.audit_commit import GroupCommitter
 from relgraph.api.readmodel import ReadModel
+from relgraph.api.scoring_pool import shared_pool
 from relgraph.journal import ACCOUNT, TRANSFER, Journal, read
 from relgraph.record_rules import check_record
 
@@ -123,6 +124,7 @@ class LiveScoring:
     def __post_init__(self) -> None:
         m = self.model
         self.index = LiveIndex.from_index(m.layering_index(), m.account_ids, m.account_index)
+        self.index.pool = shared_pool()
         self._journal = Journal(self.data_dir)
         self._committer = GroupCommitter(self._write, "relgraph-journal")
         self._lock = threading.Lock()

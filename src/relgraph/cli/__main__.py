@@ -2,4 +2,6 @@
 
 from relgraph.cli import app
 
-app()
+# Guarded: the scoring pool's spawned workers import the main module again.
+if __name__ == "__main__":
+    app()

@@ -49,12 +49,12 @@ from relgraph.analytics.layering.check import LayeringIndex
 from relgraph.analytics.layering.eviction import Evicting
 from relgraph.analytics.layering.focus import focused_patterns
 from relgraph.analytics.layering.hops import _eligible, _Tx
+from relgraph.analytics.layering.parallel import ScoringPool, scan_groups
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
 from relgraph.analytics.layering.scoring import ScoredColumns, _Context
 from relgraph.analytics.layering.sets import unique
 from relgraph.analytics.layering.sides import Loaded, loaded_payments
 from relgraph.analytics.layering.sides import Side as _Side
-from relgraph.analytics.layering.union import scan_union
 from relgraph.analytics.layering.verdicts import LiveAlert, LiveHop, Prepared, Verdict, chain_id
 
 _GROW = 1.5
@@ -104,6 +104,9 @@ class LiveIndex(Evicting):
         """The latest transfer time seen (epoch ms): the horizon is measured back from it."""
         self.live = 0
         """Transfers in the index (within the horizon)."""
+        self.pool: ScoringPool | None = None
+        """Worker processes that score large requests' neighbourhoods beside this one
+        (:mod:`.parallel`; None: all here)."""
 
     # -- building ------------------------------------------------------------------------
 
@@ -470,7 +473,8 @@ class LiveIndex(Evicting):
         ``known`` and the alerts of the batch's earlier verdicts, as one by one.
 
         Two or more neighbourhoods to score are scanned together (:mod:`.union`: the same
-        alerts as each alone); a single one by :mod:`.focus`.
+        alerts as each alone; a large union in groups, some in :attr:`pool`'s processes,
+        :mod:`.parallel`); a single one by :mod:`.focus`.
         """
         # Neighbourhoods to score: the row is eligible (so among the transfers scanned).
         todo = [k for k, part in enumerate(prepared) if part is not None and len(part[0])]
@@ -491,10 +495,11 @@ class LiveIndex(Evicting):
             arrays = (self._amount, self._ts, self._src, self._dst)
             at = np.array([np.searchsorted(parts[j], rows[k]) for j, k in enumerate(todo)])
             highs = (self._payer_high, self._payee_high)
-            union = scan_union(parts, arrays, self._context_of, self.params, highs, at)
-            whole = np.concatenate(parts)
-            for j, held in enumerate(union.holding(at)):
-                found[todo[j]] = [(union.alerts, i, whole) for i in held]
+            groups = scan_groups(parts, arrays, highs, self._context_of, self.params, at,
+                                 self.pool)  # fmt: skip
+            for lo, _, (alerts, held), whole in groups:
+                for j, mine in enumerate(held):
+                    found[todo[lo + j]] = [(alerts, i, whole) for i in mine]
         out: list[Verdict] = []
         added: set[str] = set()
         for k, row in enumerate(rows):
