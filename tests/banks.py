@@ -6,7 +6,10 @@ import csv
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from relgraph import model
+from relgraph.config import moment_ms, source_zone
 from relgraph.graph import Projection, build_projection
 from relgraph.ingest import LoadReport, load_directory
 from relgraph.store.embedded import EmbeddedStore
@@ -73,3 +76,15 @@ def project(source: Path, data_dir: Path) -> Projection:
     load(source, data_dir)
     with EmbeddedStore(data_dir, read_only=True) as store:
         return build_projection(store)
+
+
+def hold_back_half(bank: Path) -> pd.DataFrame:
+    """Rewrite ``bank``'s transfers file with its earlier half (by time, then id) and return
+    the later half, each row's time also as epoch ms in ``_ms``: a bank whose second half
+    arrives by stream."""
+    transfers = pd.read_csv(bank / "transfers.csv", dtype=str)
+    transfers["_ms"] = [moment_ms(t, source_zone()) for t in transfers["ts"]]
+    transfers = transfers.sort_values(["_ms", "tx_id"], kind="stable")
+    cut = len(transfers) // 2
+    transfers.iloc[:cut].drop(columns="_ms").to_csv(bank / "transfers.csv", index=False)
+    return transfers.iloc[cut:]

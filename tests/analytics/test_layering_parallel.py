@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from relgraph.analytics.layering import parallel
@@ -30,7 +29,6 @@ from relgraph.analytics.layering.parallel import (
 )
 from relgraph.analytics.layering.params import LayeringParams
 from relgraph.api.readmodel import ReadModel, build_read_model
-from relgraph.config import moment_ms, source_zone
 from relgraph.graph import build_projection
 from relgraph.ingest import load_directory
 from relgraph.jobs.analyze import analyze
@@ -38,6 +36,7 @@ from relgraph.store.embedded import EmbeddedStore
 from relgraph.synth import generate
 from tests.analytics.test_layering_focus import _neighbourhood
 from tests.analytics.test_layering_union import _context_of, _listed, _slices, _with_devices
+from tests.banks import hold_back_half
 
 
 @pytest.fixture(scope="module")
@@ -151,18 +150,13 @@ def streamed(tmp_path_factory: pytest.TempPathFactory) -> tuple[ReadModel, list[
     """A synthetic bank loaded and analysed without its later half, which is returned."""
     root = tmp_path_factory.mktemp("parallel")
     generate(1_500, 23, root / "bank", "csv")
-    transfers = pd.read_csv(root / "bank" / "transfers.csv", dtype=str)
-    transfers["_ms"] = [moment_ms(t, source_zone()) for t in transfers["ts"]]
-    transfers = transfers.sort_values(["_ms", "tx_id"], kind="stable")
-    cut = len(transfers) // 2
-    transfers.iloc[:cut].drop(columns="_ms").to_csv(root / "bank" / "transfers.csv", index=False)
+    late = hold_back_half(root / "bank")
     with EmbeddedStore(root / "data") as store:
         load_directory(root / "bank", store, root / "data")
         analyze(store, build_projection(store))
     with EmbeddedStore(root / "data", read_only=True) as store:
         model = build_read_model(store)
-    late = transfers.iloc[cut:].to_dict("records")
-    return model, late
+    return model, late.to_dict("records")
 
 
 def _stream(model: ReadModel, late: list[dict[str, Any]], pool: ScoringPool | None) -> list[Any]:

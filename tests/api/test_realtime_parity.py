@@ -12,12 +12,12 @@ import pytest
 
 from relgraph.api.live import LiveScoring
 from relgraph.api.readmodel import build_read_model
-from relgraph.config import moment_ms, source_zone
 from relgraph.graph import build_projection
 from relgraph.ingest import load_directory
 from relgraph.jobs.analyze import analyze
 from relgraph.store.embedded import EmbeddedStore
 from relgraph.synth import generate
+from tests.banks import hold_back_half
 
 BATCH = 50
 
@@ -27,12 +27,7 @@ def split_bank(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataF
     """A synthetic bank whose later half of transfers (by time) is held back."""
     root = tmp_path_factory.mktemp("parity")
     generate(1_500, 21, root / "bank", "csv")
-    transfers = pd.read_csv(root / "bank" / "transfers.csv", dtype=str)
-    transfers["_ms"] = [moment_ms(t, source_zone()) for t in transfers["ts"]]
-    transfers = transfers.sort_values(["_ms", "tx_id"], kind="stable")
-    cut = len(transfers) // 2
-    transfers.iloc[:cut].drop(columns="_ms").to_csv(root / "bank" / "transfers.csv", index=False)
-    return root, transfers.iloc[cut:]
+    return root, hold_back_half(root / "bank")
 
 
 def test_batch_analyze_after_the_merge_finds_the_chains_found_in_real_time(

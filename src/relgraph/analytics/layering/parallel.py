@@ -39,7 +39,7 @@ from relgraph.analytics.layering.alerts import ScoredColumns
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
 from relgraph.analytics.layering.scoring import _Context
 from relgraph.analytics.layering.sets import unique
-from relgraph.analytics.layering.union import UnionScan, scan_union
+from relgraph.analytics.layering.union import UnionScan, devices_of, scan_union
 
 MIN_ROWS = 4_000
 """A union this small is scanned here in one piece: below it, shipping the groups to the
@@ -136,13 +136,7 @@ def compact_context(ctx: _Context) -> _Context:
         household = household[persons]
     if network is not None and len(network):
         network = network[persons]
-    count = ctx.device_ptr[persons + 1] - ctx.device_ptr[persons]
-    ptr = np.zeros(len(persons) + 1, np.int64)
-    np.cumsum(count, out=ptr[1:])
-    within = np.arange(int(ptr[-1]), dtype=np.int64) - np.repeat(ptr[:-1], count)
-    device_of = ctx.device_of[np.repeat(ctx.device_ptr[persons], count) + within]
-    owner = np.repeat(np.arange(len(persons), dtype=np.int64), count)
-    keys = np.sort(owner * ctx.n_devices + device_of)
+    keys, ptr, device_of = devices_of(ctx, persons)
     return _Context(ctx.opened, person, ctx.enterprise, household, network, keys, ptr,
                     device_of, ctx.n_devices)  # fmt: skip
 

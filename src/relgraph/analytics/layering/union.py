@@ -265,24 +265,22 @@ def union_context(ctx: _Context, segment: I64, shift: I64) -> _Context:
         household = _labels(household[persons], person_seg, keep_negative=False)
     if network is not None and len(network):
         network = _labels(network[persons], person_seg, keep_negative=True)
-    # Private devices of each person copy, in the same layout (``_context``).
+    keys, ptr, device_of = devices_of(ctx, persons)
+    return _Context(opened, person, enterprise, household, network, keys, ptr, device_of,
+                    ctx.n_devices)  # fmt: skip
+
+
+def devices_of(ctx: _Context, persons: I64) -> tuple[I64, I64, I64]:
+    """The private devices of ``persons`` (person numbers of ``ctx``), the ``i``-th of them
+    numbered ``i``, in ``ctx``'s layout (``scoring._context``): sorted keys, pointers,
+    devices."""
     count = ctx.device_ptr[persons + 1] - ctx.device_ptr[persons]
     ptr = np.zeros(len(persons) + 1, np.int64)
     np.cumsum(count, out=ptr[1:])
     within = np.arange(int(ptr[-1]), dtype=np.int64) - np.repeat(ptr[:-1], count)
     device_of = ctx.device_of[np.repeat(ctx.device_ptr[persons], count) + within]
     owner = np.repeat(np.arange(len(persons), dtype=np.int64), count)
-    return _Context(
-        opened,
-        person,
-        enterprise,
-        household,
-        network,
-        np.sort(owner * ctx.n_devices + device_of),
-        ptr,
-        device_of,
-        ctx.n_devices,
-    )
+    return np.sort(owner * ctx.n_devices + device_of), ptr, device_of
 
 
 def _per_segment(value: I64, segment: I64) -> tuple[I64, I64]:
