@@ -80,3 +80,14 @@ def test_serve_without_keys_refuses_to_start(data_dir: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert "no API keys" in result.stderr
+
+
+def test_serve_with_a_bad_scoring_processes_setting_refuses_to_start(data_dir: Path) -> None:
+    env = {**os.environ, "RELGRAPH_API_KEYS": f"risk:{KEYS[Role.RISK]}",
+           "RELGRAPH_SCORING_PROCESSES": "all"}  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "relgraph.cli", "serve", "--data-dir", str(data_dir)],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "RELGRAPH_SCORING_PROCESSES must be a whole number from 0 to 16" in result.stderr

@@ -135,10 +135,14 @@ def serve(
 
 def serve_api(settings: Settings, host: str, port: int, keys: KeyRing) -> None:
     from relgraph.api.bodylimit import max_body_bytes
+    from relgraph.api.scoring_pool import scoring_processes
     from relgraph.api.server import serve as run_server
 
     try:
-        max_body_bytes()  # a bad RELGRAPH_MAX_BODY_BYTES stops here, not in a traceback
+        # A bad RELGRAPH_MAX_BODY_BYTES or RELGRAPH_SCORING_PROCESSES stops here, not in a
+        # traceback (or, for the second, in a live index that refuses every transfer).
+        max_body_bytes()
+        scoring_processes()
     except ConfigError as exc:
         fail(str(exc))
     if settings.store == "embedded" and not (settings.data_dir / "relgraph.duckdb").exists():
