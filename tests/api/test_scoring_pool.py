@@ -7,12 +7,13 @@ import os
 
 import pytest
 
-from relgraph.api.scoring_pool import ENV, MAX_PROCESSES, scoring_processes
+from relgraph.api.scoring_pool import DEFAULT_MAX, ENV, scoring_processes
 from relgraph.config import ConfigError
 
 
-def test_the_default_leaves_one_core_to_the_server() -> None:
-    expected = max(0, min((os.cpu_count() or 1) - 1, MAX_PROCESSES))
+def test_the_default_leaves_one_core_to_the_server_and_stops_at_four() -> None:
+    assert DEFAULT_MAX == 4
+    expected = max(0, min((os.cpu_count() or 1) - 1, DEFAULT_MAX))
     assert scoring_processes({}) == expected
     assert scoring_processes({ENV: "  "}) == expected
 

@@ -17,6 +17,9 @@ from relgraph.config import ConfigError
 
 ENV = "RELGRAPH_SCORING_PROCESSES"
 MAX_PROCESSES = 16
+DEFAULT_MAX = 4
+"""The default's cap: one worker was measured (2 cores, RESULTS.md); each worker holds
+170–260 MB, and a request's union is split no finer than 2,000 rows a group anyway."""
 
 _POOL: ScoringPool | None = None
 _LOCK = threading.Lock()
@@ -24,7 +27,8 @@ _LOCK = threading.Lock()
 
 def scoring_processes(environ: Mapping[str, str] | None = None) -> int:
     """Worker processes beside the server's own (default: one fewer than the cores, at
-    most :data:`MAX_PROCESSES`; 0 scores everything in the server process).
+    most :data:`DEFAULT_MAX`; set, up to :data:`MAX_PROCESSES`; 0 scores everything in
+    the server process).
 
     >>> scoring_processes({ENV: "3"}), scoring_processes({ENV: "0"})
     (3, 0)
@@ -32,7 +36,7 @@ def scoring_processes(environ: Mapping[str, str] | None = None) -> int:
     env = os.environ if environ is None else environ
     raw = env.get(ENV, "").strip()
     if not raw:
-        return max(0, min((os.cpu_count() or 1) - 1, MAX_PROCESSES))
+        return max(0, min((os.cpu_count() or 1) - 1, DEFAULT_MAX))
     try:
         value = int(raw)
     except ValueError:

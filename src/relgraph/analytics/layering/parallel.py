@@ -141,6 +141,19 @@ def compact_context(ctx: _Context) -> _Context:
                     device_of, ctx.n_devices)  # fmt: skip
 
 
+def group_count(rows: int, processes: int) -> int:
+    """Groups for a union of ``rows`` rows with ``processes`` workers: one per process and
+    one for the server, but none under :data:`MIN_ROWS` / 2 rows (a smaller scan is mostly
+    its fixed cost, which every group pays again), and one group under :data:`MIN_ROWS`.
+
+    >>> group_count(3_000, 1), group_count(4_000, 1), group_count(30_000, 16)
+    (1, 2, 15)
+    """
+    if rows < MIN_ROWS:
+        return 1
+    return max(1, min(processes + 1, rows // max(1, MIN_ROWS // 2)))
+
+
 def groups_of(sizes: I64, n: int) -> list[tuple[int, int]]:
     """``n`` (or fewer) contiguous ranges of neighbourhoods of about equal rows.
 
@@ -226,9 +239,9 @@ def scan_groups(
 ) -> list[tuple[int, int, Held, I64]]:
     """Per group ``(lo, hi)`` of ``parts``: its held alerts and its rows (the alerts'
     transfer positions index them) — one group here when ``pool`` is None or the union is
-    smaller than :data:`MIN_ROWS`, else ``pool.processes + 1``."""
+    smaller than :data:`MIN_ROWS`, else :func:`group_count`."""
     sizes = np.fromiter((len(p) for p in parts), np.int64, len(parts))
-    n = 1 if pool is None or int(sizes.sum()) < MIN_ROWS else pool.processes + 1
+    n = 1 if pool is None else group_count(int(sizes.sum()), pool.processes)
     ranges = groups_of(sizes, n)
     jobs = [make_job(parts[lo:hi], arrays, highs, context_of, params, at[lo:hi])
             for lo, hi in ranges[1:]]  # fmt: skip
