@@ -43,7 +43,7 @@ from tests.banks import hold_back_half
 def pool() -> Any:
     workers = ScoringPool(1)
     yield workers
-    workers.close()
+    workers.reset()
 
 
 def _per_part(groups: list[tuple[int, int, Held, Any]], bank_rows: Any) -> list[Any]:

@@ -72,12 +72,17 @@ def test_serve_answers_and_stops_on_sigterm(data_dir: Path) -> None:
     assert KEYS[Role.RISK] not in output
 
 
-def test_serve_without_keys_refuses_to_start(data_dir: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RELGRAPH_API_KEYS")}
-    result = subprocess.run(
+def _serve(data_dir: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``relgraph serve`` that is expected to refuse to start (a minute at most)."""
+    return subprocess.run(
         [sys.executable, "-m", "relgraph.cli", "serve", "--data-dir", str(data_dir)],
         env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
+
+
+def test_serve_without_keys_refuses_to_start(data_dir: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RELGRAPH_API_KEYS")}
+    result = _serve(data_dir, env)
     assert result.returncode == 2
     assert "no API keys" in result.stderr
 
@@ -85,9 +90,6 @@ def test_serve_without_keys_refuses_to_start(data_dir: Path) -> None:
 def test_serve_with_a_bad_scoring_processes_setting_refuses_to_start(data_dir: Path) -> None:
     env = {**os.environ, "RELGRAPH_API_KEYS": f"risk:{KEYS[Role.RISK]}",
            "RELGRAPH_SCORING_PROCESSES": "all"}  # fmt: skip
-    result = subprocess.run(
-        [sys.executable, "-m", "relgraph.cli", "serve", "--data-dir", str(data_dir)],
-        env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    result = _serve(data_dir, env)
     assert result.returncode == 2
     assert "RELGRAPH_SCORING_PROCESSES must be a whole number from 0 to 16" in result.stderr

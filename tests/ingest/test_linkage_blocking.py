@@ -1,4 +1,4 @@
-"""Blocks over ``max_block`` records pair none of their records, in every blocking rule."""
+"""Blocks over the cap pair none of their records, in every blocking rule."""
 
 from __future__ import annotations
 
@@ -33,11 +33,11 @@ def test_a_surname_street_block_over_the_cap_pairs_nobody_and_a_small_one_is_kep
         }
     )
     rule = {"blocking_rule": "l.name_last = r.name_last AND l.street = r.street"}
-    capped, rules = cap_blocks(frame, [rule], max_block=5)
+    capped, rules = cap_blocks(frame, [rule], cap=5)
     assert _pairs(frame, rule["blocking_rule"]) >= {(0, 1), (6, 7)}  # as written: 15 + 1 pairs
     assert _pairs(capped, rules[0]["blocking_rule"]) == {(6, 7)}
     # Within the cap the rule is left exactly as written.
-    same, kept = cap_blocks(frame, [rule], max_block=6)
+    same, kept = cap_blocks(frame, [rule], cap=6)
     assert kept == [rule]
     assert list(same.columns) == list(frame.columns)
 
@@ -55,7 +55,7 @@ def test_a_rule_crossing_given_name_and_surname_counts_both_sides_of_its_block()
     )
     rule = {"blocking_rule": "l.name_first = r.name_last AND l.street = r.street"}
     assert _pairs(frame, rule["blocking_rule"]) == {(0, 1), (0, 2), (0, 3), (4, 5)}
-    capped, rules = cap_blocks(frame, [rule], max_block=3)
+    capped, rules = cap_blocks(frame, [rule], cap=3)
     assert rules[0]["blocking_rule"] == "l.block_key_0_left = r.block_key_0_right"
     assert _pairs(capped, rules[0]["blocking_rule"]) == {(4, 5)}
 
@@ -66,7 +66,7 @@ def test_a_rule_of_another_shape_is_kept_and_said_to_be_uncapped(
     frame = pd.DataFrame({"unique_id": range(3), "name": ["a", "a", "a"]})
     rule = {"blocking_rule": "levenshtein(l.name, r.name) <= 1"}
     with caplog.at_level(logging.WARNING):
-        same, rules = cap_blocks(frame, [rule], max_block=1)
+        same, rules = cap_blocks(frame, [rule], cap=1)
     assert rules == [rule]
     assert same is frame
     assert "not capped" in caplog.text

@@ -56,7 +56,7 @@ def shared_pool() -> ScoringPool | None:
     with _LOCK:
         if _POOL is None or _POOL.processes != scoring_processes():
             if _POOL is not None:
-                _POOL.close()
+                _POOL.reset()
             processes = scoring_processes()
             _POOL = ScoringPool(processes) if processes else None
             if _POOL is not None:

@@ -8,11 +8,12 @@ pairs grow with its square: a hundred surnames cover most Chinese customers and 
 has a 人民路, and on the canonical export of a 1,000,000-customer bank the surname and
 street rules alone made more candidate pairs than the 50 GB of spill space DuckDB had.
 
-The rule of ``max_block`` for a shared phone, e-mail or address applies to every rule's
-key: **a block of more than ``max_block`` records identifies nobody, and the rule pairs
-none of its records** (other rules still may: a block of 88 Wangs on one street still
-pairs each two of them that share a phone or a birth date). The cap bounds every rule at
-``max_block / 2`` pairs per record, whatever the bank's size.
+The idea of ``max_block`` for a shared phone, e-mail or address (a value that many
+records share identifies nobody) applies to every rule's key, with its own cap
+(``LinkageParams.block_cap``, 10): **a block of more than ``cap`` records identifies
+nobody, and the rule pairs none of its records** (other rules still may: a block of 88
+Wangs on one street still pairs each two of them that share a phone or a birth date). The
+cap bounds every rule at fewer than ``cap / 2`` pairs per record, whatever the bank's size.
 
 Only rules written as equalities joined by ``AND`` (``l.a = r.b AND l.c = r.d``) can be
 capped — every shipped rule is. A rule over its cap is rewritten to compare one
@@ -100,7 +101,7 @@ def _combine(parts: list[Codes]) -> Codes:
 
 
 def _keys(
-    codes: _Codes, left: tuple[str, ...], right: tuple[str, ...], max_block: int
+    codes: _Codes, left: tuple[str, ...], right: tuple[str, ...], cap: int
 ) -> tuple[Codes, Codes, int]:
     """Each record's block key as the left and as the right record of a pair (−1: none),
     and the largest block before the cap."""
@@ -118,9 +119,9 @@ def _keys(
     if left != right:
         sizes = sizes + np.bincount(rkey[rkey >= 0], minlength=len(sizes))
     biggest = int(sizes.max(initial=0))
-    if biggest <= max_block:  # nothing to cap (a column of nulls has no block at all)
+    if biggest <= cap:  # nothing to cap (a column of nulls has no block at all)
         return lkey, rkey, biggest
-    over = sizes > max_block
+    over = sizes > cap
     lkey = np.where((lkey >= 0) & over[np.maximum(lkey, 0)], -1, lkey)
     rkey = np.where((rkey >= 0) & over[np.maximum(rkey, 0)], -1, rkey)
     return lkey, rkey, biggest
@@ -130,9 +131,7 @@ def _column(key: Codes, index: pd.Index) -> pd.Series:
     return pd.Series(pd.array(np.where(key >= 0, key, 0), dtype="Int64"), index=index).mask(key < 0)
 
 
-def cap_blocks(
-    frame: pd.DataFrame, rules: list[Any], max_block: int
-) -> tuple[pd.DataFrame, list[Any]]:
+def cap_blocks(frame: pd.DataFrame, rules: list[Any], cap: int) -> tuple[pd.DataFrame, list[Any]]:
     """``frame`` with a key column per rule over the cap, and the prediction blocking
     ``rules`` (Splink settings entries) with those rules rewritten to join on them.
 
@@ -159,8 +158,8 @@ def cap_blocks(
             log.warning("blocking rule not capped (not equalities joined by AND): %s", text)
             continue
         left, right = sides
-        lkey, rkey, biggest = _keys(codes, left, right, max_block)
-        if biggest <= max_block:
+        lkey, rkey, biggest = _keys(codes, left, right, cap)
+        if biggest <= cap:
             continue
         name = f"{KEY_PREFIX}{i}"
         if left == right:
@@ -174,7 +173,7 @@ def cap_blocks(
         log.info(
             "blocking rule %s: blocks over %d records skipped (largest %d)",
             text,
-            max_block,
+            cap,
             biggest,
         )
         out[i] = {**rule, "blocking_rule": joined} if isinstance(rule, dict) else joined

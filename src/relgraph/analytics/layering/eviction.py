@@ -16,13 +16,14 @@ import bisect
 
 import numpy as np
 
-from relgraph.analytics.layering.params import F64, I64
+from relgraph.analytics.layering.params import F64, I64, LayeringParams
 from relgraph.analytics.layering.sides import Side
 
 
 class Evicting:
     """The eviction half of :class:`.live.LiveIndex` (its arrays and lists, declared here)."""
 
+    params: LayeringParams
     _n: int
     _amount: F64
     _ts: I64
@@ -42,7 +43,9 @@ class Evicting:
 
     @property
     def horizon_ms(self) -> int:
-        raise NotImplementedError
+        """How far back the index keeps transfers: the longest detection window."""
+        p = self.params
+        return max(p.horizon_ms, (p.max_hops - 1) * p.window_ms) + p.window_ms
 
     def evict(self) -> int:
         """Drop transfers older than the horizon from the per-account lists (keeping their

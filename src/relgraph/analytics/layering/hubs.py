@@ -50,15 +50,13 @@ def judge_hubs(
     slow_fan = np.zeros(n, bool)
     parties = np.zeros(n, np.int64)
     busy = np.zeros(n, bool)
-    for offset, hub, sets, slow, _ in hub_sets:
+    for offset, hub, sets, slow, name in hub_sets:
         rows = slice(offset, offset + len(sets))
         opened_hub = opened[hub]
         hub_new[rows] = (opened_hub >= 0) & (
             opened_hub >= first_ts[rows] - params.new_account_days * _DAY_MS
         )
         slow_fan[rows] = slow
-    for offset, hub, sets, slow, name in hub_sets:
-        rows = slice(offset, offset + len(sets))
         if name != "gather_scatter":
             steady[rows] = history(slow).steady(hub, name == "fan_in")
             if slow:

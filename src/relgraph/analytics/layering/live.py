@@ -195,12 +195,6 @@ class LiveIndex(Evicting):
             new[: self._n] = old[: self._n]
             setattr(self, name, new)
 
-    @property
-    def horizon_ms(self) -> int:
-        """How far back the index keeps transfers: the longest detection window."""
-        p = self.params
-        return max(p.horizon_ms, (p.max_hops - 1) * p.window_ms) + p.window_ms
-
     # -- accounts ------------------------------------------------------------------------
 
     def account(self, account_id: str) -> int | None:

@@ -206,13 +206,12 @@ class ScoringPool:
         return self._pool().submit(held_alerts, job)
 
     def reset(self) -> None:
+        """Stop the workers (a broken pool, a server's settings changed); the next job
+        starts new ones."""
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
-
-    def close(self) -> None:
-        self.reset()
 
 
 def _follow(parent: int) -> None:
