@@ -206,3 +206,46 @@ def test_a_chain_that_only_a_hop_link_announces_is_still_found() -> None:
     got = _holding(union.alerts, whole, np.flatnonzero(union.segment_of == 0), 1)
     assert [a["typology"] for a in got] == ["layering_chain"]
     assert got[0]["transfers"] == [0, 1, 2]
+
+
+def test_a_fan_only_verdict_keeps_its_regular_flows_beside_a_part_scanned_whole() -> None:
+    # Two parts: a chain that needs every detector, and a fan-in at a hub one old payer
+    # pays every month — its fourth payment falls inside four strangers' burst (five
+    # payers: a fan; four without the routine payment: no slow fan to merge with). Fans
+    # are found once over both parts; the fan alert must still count that payment as the
+    # regular flow it is (the routine discount), exactly as a scan of its part alone.
+    n = 10  # 0-3 the chain, 4 the hub, 5 its monthly payer, 6-9 strangers
+    ctx = _Context(np.full(n, -1, np.int64), np.arange(n, dtype=np.int64),
+                   np.full(n, -1, np.int64), np.arange(n, dtype=np.int64),
+                   np.arange(n, dtype=np.int64), np.zeros(0, np.int64), np.zeros(n + 1, np.int64),
+                   np.zeros(0, np.int64), 1)  # fmt: skip
+    hour = 3_600_000
+    chain_src, chain_dst = [0, 1, 2], [1, 2, 3]
+    chain_amount, chain_ts = [80_000.0, 78_000.0, 76_500.0], [0, 2 * hour, 5 * hour]
+    monthly = [(5, 4, 12_000.0, d * 30 * DAY) for d in range(4)]
+    burst = [(6 + i, 4, 11_000.0 + 500 * i, 90 * DAY + (i + 1) * hour) for i in range(4)]
+    fan = monthly + burst
+    src = np.array(chain_src + [f[0] for f in fan])
+    dst = np.array(chain_dst + [f[1] for f in fan])
+    amount = np.array(chain_amount + [f[2] for f in fan])
+    ts = np.array(chain_ts + [f[3] for f in fan], np.int64)
+    arrays = (amount, ts, src, dst)
+    params = LayeringParams(score_threshold=0.0)
+    parts = [np.arange(3, dtype=np.int64), np.arange(3, len(src), dtype=np.int64)]
+    verdict = 3 + len(monthly) + 2  # a stranger's payment to the hub
+    at = np.array([1, int(np.searchsorted(parts[1], verdict))])
+    bank = _Tx(np.arange(len(src)), src, dst, amount, ts)
+    union = scan_union(parts, arrays, lambda a: _context_of(ctx, a), params, verdicts=at)
+    whole = np.concatenate(parts)
+    got = _holding(union.alerts, whole, np.flatnonzero(union.segment_of == 1), verdict)
+    expected = [a for a in _alone(bank, ctx, parts[1], params) if verdict in a["transfers"]]
+    assert got == expected
+    fan_in = [a for a in expected if a["typology"] == "fan_in"]
+    assert fan_in
+    assert 3 + len(monthly) - 1 in fan_in[0]["transfers"]  # the monthly payment
+    assert "routine" in [r["reason"] for r in fan_in[0]["reasons"]]
+    # The parts went different ways through the gate (the case this test is about).
+    tx = _eligible(amount, ts, src, dst, params.min_amount)
+    seg = np.array([0] * 4 + [1] * 6, np.int64)
+    pos = np.array([int(np.flatnonzero(tx.edge == r)[0]) for r in (1, verdict)])
+    assert needs_all(tx, ctx, params, seg, pos).tolist() == [True, False]

@@ -121,12 +121,14 @@ def find_patterns(
     segment: I64 | None = None,
     *,
     fans_only: bool = False,
+    fans: bool = True,
 ) -> Patterns:
     """Every chain, cycle, scatter-gather, gather-scatter, fan burst and structuring run
     among ``tx`` (definitions in the package docstring), not yet scored. ``segment``: per
     account, its part when ``tx`` is a disjoint union of neighbourhoods (:mod:`.union`).
     ``fans_only``: fan bursts, gather-scatters and regular flows only, the rest left
-    empty (the verdicts :mod:`.gate` finds nothing else can hold)."""
+    empty (the verdicts :mod:`.gate` finds nothing else can hold); ``fans=False``: the
+    rest without the fan bursts and gather-scatters (a union that found them already)."""
     chains = _Chains({}, {})
     scatter: list[I64] = []
     if not fans_only:
@@ -139,21 +141,27 @@ def find_patterns(
     # family transfers would join any burst.
     kept = np.flatnonzero(~routine).astype(np.int64)
     slow = slow_params(params)
-    fans = {
-        "fan_in": _fan_bursts(tx, params, True),
-        "fan_out": _fan_bursts(tx, params, False),
-        "slow_fan_in": _mapped(_fan_bursts(tx.take(kept), slow, True), kept),
-        "slow_fan_out": _mapped(_fan_bursts(tx.take(kept), slow, False), kept),
-    }
-    gather = _gather_scatter(tx, fans["fan_in"], fans["fan_out"], params)
+    bursts = {name: _Bursts([], np.zeros(0, np.int64)) for name in _FAN_KINDS}
+    gather: list[I64] = []
+    if fans:
+        bursts = {
+            "fan_in": _fan_bursts(tx, params, True),
+            "fan_out": _fan_bursts(tx, params, False),
+            "slow_fan_in": _mapped(_fan_bursts(tx.take(kept), slow, True), kept),
+            "slow_fan_out": _mapped(_fan_bursts(tx.take(kept), slow, False), kept),
+        }
+        gather = _gather_scatter(tx, bursts["fan_in"], bursts["fan_out"], params)
     if fans_only:
         none: dict[str, list[I64]] = {"bipartite": [], "stack": []}
-        return Patterns(chains, scatter, gather, fans, regular, _RoundTrips({}, 0), [], none)
+        return Patterns(chains, scatter, gather, bursts, regular, _RoundTrips({}, 0), [], none)
     trips = round_trips(tx, ctx, params, routine, segment)
     runs = structuring_runs(tx, params, _same_holder(ctx, tx.src, tx.dst))
     bipartite, stacks = blocks(tx, routine, params)
     layers = {"bipartite": bipartite, "stack": stacks}
-    return Patterns(chains, scatter, gather, fans, regular, trips, runs, layers)
+    return Patterns(chains, scatter, gather, bursts, regular, trips, runs, layers)
+
+
+_FAN_KINDS = ("fan_in", "fan_out", "slow_fan_in", "slow_fan_out")
 
 
 def score_patterns(

@@ -132,20 +132,24 @@ def scan_union(
 
 def _gated(tx: _Tx, ctx: _Context, params: LayeringParams, segment: I64, need: B) -> Patterns:
     """Every detector on the parts that ``need`` them, fans only on the others: one
-    :class:`.batch.Patterns` over all of ``tx`` (each part's patterns in their own order)."""
+    :class:`.batch.Patterns` over all of ``tx`` (each part's patterns in their own order).
+
+    Fan bursts, gather-scatters and regular flows are found per hub or pair, so once
+    over every part (each part's in its own order): a night request's union is a few
+    hundred rows, where a second pass of those detectors costs its fixed price again."""
     every = need[segment[tx.src]]
     if every.all() or not every.any():
         return find_patterns(tx, ctx, params, segment, fans_only=not every.any())
-    rows = [np.flatnonzero(every), np.flatnonzero(~every)]
-    found = [_compact_scan(tx.take(rows[0]), ctx, params, segment),
-             find_patterns(tx.take(rows[1]), ctx, params, segment, fans_only=True)]  # fmt: skip
-    return _joined(found, rows, len(tx))
+    hubs = find_patterns(tx, ctx, params, segment, fans_only=True)
+    rows = np.flatnonzero(every)
+    rest = _joined([_compact_scan(tx.take(rows), ctx, params, segment)], [rows], len(tx))
+    return replace(rest, fans=hubs.fans, gather=hubs.gather, regular=hubs.regular)
 
 
 def _compact_scan(tx: _Tx, ctx: _Context, params: LayeringParams, segment: I64) -> Patterns:
-    """:func:`.batch.find_patterns` on some parts of the union with their accounts
-    numbered densely (in the same order): the round-trip search builds a graph over every
-    account of its context, and these parts are a few of the union's."""
+    """:func:`.batch.find_patterns` without fans on some parts of the union with their
+    accounts numbered densely (in the same order): the round-trip search builds a graph
+    over every account of its context, and these parts are a few of the union's."""
     n = len(tx)
     accounts, local = np.unique(np.concatenate([tx.src, tx.dst]), return_inverse=True)
     local = local.ravel().astype(np.int64)
@@ -153,9 +157,7 @@ def _compact_scan(tx: _Tx, ctx: _Context, params: LayeringParams, segment: I64) 
     c = ctx
     own = _Context(c.opened[accounts], c.person[accounts], c.enterprise[accounts], c.household,
                    c.network, c.device_keys, c.device_ptr, c.device_of, c.n_devices)  # fmt: skip
-    found = find_patterns(sub, own, params, segment[accounts])
-    fans = {name: _Bursts(b.members, accounts[b.hub]) for name, b in found.fans.items()}
-    return replace(found, fans=fans)
+    return find_patterns(sub, own, params, segment[accounts], fans=False)
 
 
 def _joined(found: list[Patterns], rows: list[I64], n: int) -> Patterns:
