@@ -122,20 +122,23 @@ def find_patterns(
     *,
     fans_only: bool = False,
     fans: bool = True,
+    regular: B | None = None,
 ) -> Patterns:
     """Every chain, cycle, scatter-gather, gather-scatter, fan burst and structuring run
     among ``tx`` (definitions in the package docstring), not yet scored. ``segment``: per
     account, its part when ``tx`` is a disjoint union of neighbourhoods (:mod:`.union`).
     ``fans_only``: fan bursts, gather-scatters and regular flows only, the rest left
     empty (the verdicts :mod:`.gate` finds nothing else can hold); ``fans=False``: the
-    rest without the fan bursts and gather-scatters (a union that found them already)."""
+    rest without the fan bursts and gather-scatters (a union that found them already).
+    ``regular``: :func:`.routine.regular_flows` of ``tx`` when known (per pair)."""
     chains = _Chains({}, {})
     scatter: list[I64] = []
     if not fans_only:
         links = _links(tx, params)
         chains = _walk(tx, links, _starts(links, len(tx)), params)
         scatter = _scatter_gather(tx, links, params)
-    regular = regular_flows(tx, ctx.opened, params)
+    if regular is None:
+        regular = regular_flows(tx, ctx.opened, params)
     routine = routine_transfers(tx, ctx, params, regular)
     # Slow fans from money that is not routine: over a month every hub's salary, rent and
     # family transfers would join any burst.

@@ -142,14 +142,20 @@ def _gated(tx: _Tx, ctx: _Context, params: LayeringParams, segment: I64, need: B
         return find_patterns(tx, ctx, params, segment, fans_only=not every.any())
     hubs = find_patterns(tx, ctx, params, segment, fans_only=True)
     rows = np.flatnonzero(every)
-    rest = _joined([_compact_scan(tx.take(rows), ctx, params, segment)], [rows], len(tx))
+    # Regular flows are per pair, and every part starts at the same (shifted) moment, so
+    # the whole union's flags are the parts' own.
+    whole = _compact_scan(tx.take(rows), ctx, params, segment, hubs.regular[rows])
+    rest = _joined([whole], [rows], len(tx))
     return replace(rest, fans=hubs.fans, gather=hubs.gather, regular=hubs.regular)
 
 
-def _compact_scan(tx: _Tx, ctx: _Context, params: LayeringParams, segment: I64) -> Patterns:
+def _compact_scan(
+    tx: _Tx, ctx: _Context, params: LayeringParams, segment: I64, regular: B
+) -> Patterns:
     """:func:`.batch.find_patterns` without fans on some parts of the union with their
     accounts numbered densely (in the same order): the round-trip search builds a graph
-    over every account of its context, and these parts are a few of the union's."""
+    over every account of its context, and these parts are a few of the union's.
+    ``regular``: the parts' regular flows, found already."""
     n = len(tx)
     accounts, local = np.unique(np.concatenate([tx.src, tx.dst]), return_inverse=True)
     local = local.ravel().astype(np.int64)
@@ -157,7 +163,7 @@ def _compact_scan(tx: _Tx, ctx: _Context, params: LayeringParams, segment: I64) 
     c = ctx
     own = _Context(c.opened[accounts], c.person[accounts], c.enterprise[accounts], c.household,
                    c.network, c.device_keys, c.device_ptr, c.device_of, c.n_devices)  # fmt: skip
-    return find_patterns(sub, own, params, segment[accounts], fans=False)
+    return find_patterns(sub, own, params, segment[accounts], fans=False, regular=regular)
 
 
 def _joined(found: list[Patterns], rows: list[I64], n: int) -> Patterns:
