@@ -235,3 +235,31 @@ def test_record_transfers_mutation_answers_verdicts(app: Any, model: ReadModel) 
     assert [a["typology"] for a in last["alerts"] if a["hops"] == 3] == ["layering_chain"]
     denied = graphql(app, query, Role.ANALYST, t=transfers)
     assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_the_metrics_count_answers_records_by_fate_and_live_alerts(
+    app: Any, model: ReadModel
+) -> None:
+    ids = _mules(app, model, "NEWM")
+    legs = _chain(ids, _after_all(model), "RT-M-")
+    assert post(app, "/v1/transfers", legs[:2]).status_code == 200
+    unknown = {**legs[1], "tx_id": "RT-M-9", "to_account": "NO-SUCH-ACCOUNT"}
+    last = post(app, "/v1/transfers", [*legs[2:], legs[0], unknown]).json()
+    assert (last["accepted"], last["duplicate"], last["rejected"]) == (1, 1, 1)
+    assert post(app, "/v1/transfers", [], role=Role.ANALYST).status_code == 403
+
+    text = _call(app, "GET", "/metrics", None, KEYS[Role.ADMIN]).text
+    counted = 'relgraph_ingest_records_total{endpoint="transfers",status="%s"} %s'
+    assert counted % ("accepted", "3.0") in text
+    assert counted % ("duplicate", "1.0") in text
+    assert counted % ("rejected", "1.0") in text
+    assert 'relgraph_ingest_records_total{endpoint="accounts",status="accepted"} 4.0' in text
+    # Every answer's latency, refusals apart; the 5 and 20 ms marks are bucket bounds.
+    assert 'relgraph_ingest_seconds_count{code="200",endpoint="transfers"} 2.0' in text
+    assert 'relgraph_ingest_seconds_count{code="403",endpoint="transfers"} 1.0' in text
+    assert 'relgraph_ingest_seconds_bucket{code="200",endpoint="transfers",le="0.005"}' in text
+    assert 'relgraph_ingest_seconds_bucket{code="200",endpoint="transfers",le="0.02"}' in text
+    assert 'relgraph_realtime_alerts_total{typology="layering_chain"} 1.0' in text
+    # Nothing a client sent is a label.
+    assert "NO-SUCH-ACCOUNT" not in text
+    assert "RT-M-" not in text

@@ -92,9 +92,15 @@ def test_attack_client_names_do_not_grow_the_metrics(state: ServiceState) -> Non
 def test_label_values_come_from_fixed_sets() -> None:
     metrics = Metrics()
     metrics.observe("graphStats", 0.01, "made-up-outcome")
+    metrics.observe_ingest("made-up-endpoint", 0.01, 418)
+    metrics.count_records("transfers", {"made-up-status": 2})
+    metrics.realtime_alert("made-up-typology")
     text = metrics.render().decode()
     assert 'outcome="error"' in text
-    assert "made-up-outcome" not in text
+    assert 'relgraph_ingest_seconds_count{code="other",endpoint="other"} 1.0' in text
+    assert 'relgraph_ingest_records_total{endpoint="transfers",status="other"} 2.0' in text
+    assert 'relgraph_realtime_alerts_total{typology="other"} 1.0' in text
+    assert "made-up" not in text
 
 
 @pytest.mark.parametrize(

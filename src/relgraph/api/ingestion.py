@@ -23,7 +23,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import strawberry
@@ -61,7 +62,7 @@ def live_of(state: Any, model: Any = None) -> LiveScoring:
     with _BUILD:
         live: LiveScoring | None = state.live
         if live is None or live.model is not model:
-            live = LiveScoring(model, state.data_dir, state.audit)
+            live = LiveScoring(model, state.data_dir, state.audit, state.metrics.realtime_alert)
             state.live = live
         return live
 
@@ -106,6 +107,9 @@ async def _body(request: Request) -> Any:
         raise BatchError("The body is not JSON: send a JSON array of records.") from None
 
 
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
 def routes(state: Any) -> list[tuple[str, Any]]:
     """``(path, endpoint)`` of the ingestion endpoints over ``state``."""
 
@@ -139,6 +143,7 @@ def routes(state: Any) -> list[tuple[str, Any]]:
         counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
         for r in results:
             counts[r["status"]] += 1
+        state.metrics.count_records("transfers", counts)
         return JSONResponse({**counts, "results": results})
 
     async def accounts(request: Request) -> Response:
@@ -158,9 +163,26 @@ def routes(state: Any) -> list[tuple[str, Any]]:
                 ErrorCode.INTERNAL,
                 503,
             )
+        state.metrics.count_records(
+            "accounts", {k: answer[k] for k in ("accepted", "duplicate", "rejected")}
+        )
         return JSONResponse(answer)
 
-    return [("/v1/transfers", transfers), ("/v1/accounts", accounts)]
+    def observed(name: str, endpoint: Endpoint) -> Endpoint:
+        """``endpoint`` with each answer's latency and status in the metrics."""
+
+        async def timed(request: Request) -> Response:
+            started = time.perf_counter()
+            response = await endpoint(request)
+            state.metrics.observe_ingest(name, time.perf_counter() - started, response.status_code)
+            return response
+
+        return timed
+
+    return [
+        ("/v1/transfers", observed("transfers", transfers)),
+        ("/v1/accounts", observed("accounts", accounts)),
+    ]
 
 
 # -- GraphQL -------------------------------------------------------------------------------

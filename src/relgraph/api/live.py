@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,6 +116,8 @@ class LiveScoring:
     model: ReadModel
     data_dir: Path
     audit: AuditLog | None = None
+    on_alert: Callable[[str], None] | None = None
+    """Called with the typology of each new alert at or above the threshold (the metrics)."""
     index: LiveIndex = field(init=False)
     alerts: dict[str, FoundAlert] = field(default_factory=dict)
     """Live alerts by chain id, superseded ones (grown into a longer alert) removed."""
@@ -367,6 +369,8 @@ class LiveScoring:
                         self.alerts[alert.chain_id] = found
                         if alert.score >= self.index.params.score_threshold:
                             new_alerts.append(found)
+                            if self.on_alert is not None:
+                                self.on_alert(alert.typology)
                     # The new transfer is in the alert: both its accounts take its score.
                     for a in (src, dst):
                         self._account_score[a] = max(self._account_score.get(a, 0.0), alert.score)

@@ -1,22 +1,32 @@
-"""Prometheus metrics: requests, latency and errors by root field, in the app's own registry.
+"""Prometheus metrics in the app's own registry: GraphQL requests, latency and errors by
+root field; the ingestion endpoints' answers (``/v1/transfers`` with its verdicts), their
+records by fate, and the alerts real-time scoring raises, by typology.
 
 Labels take only values from fixed sets: the schema's root field names (plus ``other``),
-``ok``/``error``, and the error codes. Nothing a client sends becomes a label, so no
-request can grow the metrics (an operation name of 2 MB used to become a 2 MB label).
+``ok``/``error``, the error codes, the ingestion endpoints, HTTP status codes, record
+statuses and typologies. Nothing a client sends becomes a label, so no request can grow
+the metrics (an operation name of 2 MB used to become a 2 MB label).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
-from typing import Any
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any, Final
 
 from graphql import DocumentNode, FieldNode, OperationDefinitionNode
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from relgraph.api.errors import ErrorCode
+from relgraph.model import TYPOLOGIES
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+INGEST_BUCKETS: Final = (0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+"""The real-time budget's marks (5 and 20 ms) are bounds: the share of verdicts within each
+is read off the histogram, not estimated between buckets."""
+ENDPOINTS: Final = ("transfers", "accounts")
+STATUSES: Final = ("accepted", "duplicate", "rejected")
+CODES: Final = ("200", "400", "401", "403", "413", "503")
 OTHER = "other"
 """The label of a request whose root field is not one of the schema's, or is not one field."""
 OUTCOMES = ("ok", "error")
@@ -51,6 +61,26 @@ class Metrics:
             buckets=BUCKETS,
             registry=self.registry,
         )
+        self.ingest_seconds = Histogram(
+            "relgraph_ingest_seconds",
+            "Ingestion answers by endpoint and HTTP status, from the request to the answer "
+            "(/v1/transfers: validated, journalled durably and scored).",
+            ["endpoint", "code"],
+            buckets=INGEST_BUCKETS,
+            registry=self.registry,
+        )
+        self.ingest_records = Counter(
+            "relgraph_ingest_records",
+            "Records sent to the ingestion endpoints, by endpoint and status.",
+            ["endpoint", "status"],
+            registry=self.registry,
+        )
+        self.realtime_alerts = Counter(
+            "relgraph_realtime_alerts",
+            "New alerts at or above the threshold found by real-time scoring, by typology.",
+            ["typology"],
+            registry=self.registry,
+        )
         self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
         """Each (root field, outcome)'s counter and histogram: ``labels()`` checks and locks
         on every call, and this runs on every request. Bounded: both come from fixed sets."""
@@ -68,6 +98,24 @@ class Metrics:
         children[1].observe(seconds)
         for code in codes:
             self.errors.labels(ErrorCode(code).value).inc()
+
+    def observe_ingest(self, endpoint: str, seconds: float, code: int) -> None:
+        """One answer of an ingestion endpoint (``endpoint`` from :data:`ENDPOINTS`)."""
+        self.ingest_seconds.labels(
+            _bounded(endpoint, ENDPOINTS), _bounded(str(code), CODES)
+        ).observe(seconds)
+
+    def count_records(self, endpoint: str, counts: Mapping[str, int]) -> None:
+        """A batch's records by status (``accepted``, ``duplicate``, ``rejected``)."""
+        for status, count in counts.items():
+            if count:
+                self.ingest_records.labels(
+                    _bounded(endpoint, ENDPOINTS), _bounded(status, STATUSES)
+                ).inc(count)
+
+    def realtime_alert(self, typology: str) -> None:
+        """A new alert at or above the threshold, found as a transfer arrived."""
+        self.realtime_alerts.labels(_bounded(typology, TYPOLOGIES)).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -94,3 +142,7 @@ def root_field(
         return OTHER
     name = names.pop()
     return name if name in known else OTHER
+
+
+def _bounded(value: str, allowed: Collection[str]) -> str:
+    return value if value in allowed else OTHER
