@@ -11,7 +11,10 @@ without it, and cached in ``--work``. Then:
 2. **Open loop** (``relgraph serve`` as its own process): batches of 1–50 transfers
    (uniform) leave on a fixed schedule that offers ``--rate`` (200) transfers/s for
    ``--seconds``; latency per batch is from its scheduled send to its answer (queueing
-   counts), i.e. the verdict latency a payment flow sees.
+   counts), i.e. the verdict latency a payment flow sees. Beside it, the server's own
+   part from its ``/metrics`` (``relgraph_ingest_seconds``): the share of answers within
+   5 and 20 ms, and bucket-interpolated p50 / p99 (the client shares this machine's
+   cores, so the difference is the client and the HTTP hop).
 3. **Saturation**: one closed-loop client per core sending batches of 100 as fast as
    answers come; transfers/s acknowledged (each durable before the answer). With
    ``--fresh-saturation``, all of tomorrow against a fresh server (the open loops leave
@@ -56,6 +59,7 @@ from relgraph.synth import generate
 from relgraph.synth.tomorrow import hold_back, tomorrow_dir
 
 KEY = "ingest-bench-key-0123456789"
+SCRAPE = "metrics-bench-key-0123456789"
 
 
 def prepare(work: Path, customers: int) -> tuple[Path, Path]:
@@ -135,7 +139,8 @@ def _free_port() -> int:
 
 def start_server(data: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
-    env = {**os.environ, "RELGRAPH_API_KEYS": f"ingest:{KEY}", "RELGRAPH_DATA_DIR": str(data)}
+    keys = f"ingest:{KEY},metrics:{SCRAPE}"
+    env = {**os.environ, "RELGRAPH_API_KEYS": keys, "RELGRAPH_DATA_DIR": str(data)}
     server = subprocess.Popen(
         [sys.executable, "-m", "relgraph.cli", "serve", "--port", str(port)],
         env=env,
@@ -201,6 +206,47 @@ async def open_loop(
     }
 
 
+def server_buckets(base: str) -> dict[float, float]:
+    """The server's own ``/v1/transfers`` answer times so far (``relgraph_ingest_seconds``,
+    HTTP 200): cumulative count per bucket bound, from ``/metrics``."""
+    text = httpx.get(
+        f"{base}/metrics", headers={"Authorization": f"Bearer {SCRAPE}"}, timeout=60
+    ).text
+    head = 'relgraph_ingest_seconds_bucket{code="200",endpoint="transfers",le="'
+    out: dict[float, float] = {}
+    for line in text.splitlines():
+        if line.startswith(head):
+            bound, count = line[len(head) :].split('"} ')
+            out[float(bound)] = float(count)
+    return out
+
+
+def server_side(before: dict[float, float], after: dict[float, float]) -> dict[str, float]:
+    """Between two scrapes: the share of answers within 5 and 20 ms (bucket bounds, exact)
+    and the median and 99th percentile interpolated within their bucket (as Prometheus'
+    ``histogram_quantile``): the server's part of the latency, without the client's."""
+    bounds = sorted(after)
+    counts = np.array([after[b] - before.get(b, 0.0) for b in bounds])
+    total = counts[-1]  # the +Inf bucket
+    if total <= 0:
+        return {}
+
+    def quantile(q: float) -> float:
+        rank = q * total
+        i = int(np.searchsorted(counts, rank))
+        lo, below = (bounds[i - 1], counts[i - 1]) if i else (0.0, 0.0)
+        hi = bounds[i] if np.isfinite(bounds[i]) else lo
+        inside = counts[i] - below
+        return 1e3 * (lo + (hi - lo) * ((rank - below) / inside if inside else 0.0))
+
+    return {
+        "server_within_5ms": float(counts[bounds.index(0.005)] / total),
+        "server_within_20ms": float(counts[bounds.index(0.02)] / total),
+        "server_p50_ms_bucketed": quantile(0.5),
+        "server_p99_ms_bucketed": quantile(0.99),
+    }
+
+
 async def saturation(
     base: str, records: list[dict[str, Any]], seconds: float, clients: int
 ) -> dict[str, Any]:
@@ -256,7 +302,9 @@ def main() -> None:
         loops = []
         used = 0
         for rate in args.rate:
+            before = server_buckets(base)
             loop = asyncio.run(open_loop(base, records[used:], rate, args.seconds))
+            loop.update(server_side(before, server_buckets(base)))
             used += loop["used"]
             loops.append(loop)
             print(json.dumps(loop, indent=1), flush=True)
