@@ -21,9 +21,12 @@ from relgraph.api.errors import ErrorCode
 from relgraph.model import TYPOLOGIES
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
-INGEST_BUCKETS: Final = (0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+# fmt: off
+INGEST_BUCKETS: Final = (0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25,
+                          0.5, 1.0, 2.5, 10.0)
 """The real-time budget's marks (5 and 20 ms) are bounds: the share of verdicts within each
 is read off the histogram, not estimated between buckets."""
+# fmt: on
 ENDPOINTS: Final = ("transfers", "accounts")
 STATUSES: Final = ("accepted", "duplicate", "rejected")
 CODES: Final = ("200", "400", "401", "403", "413", "503")
