@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from relgraph.analytics.layering import LayeringIndex, LayeringParams, alert_frames, scan
+from relgraph.analytics.layering import LayeringIndex, LayeringParams, alert_frames, blockctx, scan
 from relgraph.analytics.layering.live import LiveIndex
 from relgraph.analytics.layering.sides import Side as _Side
 from relgraph.config import moment_ms, source_zone
@@ -172,3 +173,54 @@ def test_eviction_reads_only_the_lists_that_lost_rows_and_keeps_the_horizon_exac
                     assert side.ts == sorted(t for t in every if t >= cutoff)
                     assert side.evicted == sum(1 for t in every if t < cutoff)
     assert live.live == sum(len(side.rows) for side in live._out.values())
+
+
+def test_the_last_payment_of_a_block_arriving_live_gets_the_batch_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 王伟 (A1) and 张强 (A3) both pay 陈静 (A5) and 杨磊 (A7) within a day: a 2 × 2 block.
+    # The last payment, A3 → A7, arrives live; its verdict must see A1 → A5, which neither
+    # of its accounts made or received: the block context brings the lists of A7's other
+    # payer (A1) and A3's other payee (A5).
+    params = LayeringParams(score_threshold=0.0)
+    # 陈静 also moves money between her own accounts (A6 → A5) three times that week.
+    legs = [
+        ("B1", "A1", "A5", "31000.00", "20T09"),
+        ("B2", "A1", "A7", "29500.00", "20T10"),
+        ("B3", "A3", "A5", "30500.00", "20T11"),
+        ("B4", "A3", "A7", "30200.00", "20T13"),
+    ]
+    legs = [(f"O{d}", "A6", "A5", "5000.00", f"{d}T08") for d in (17, 18, 19)] + legs
+    rows = [
+        {"tx_id": t, "from_account": a, "to_account": b, "amount": amount, "currency": "CNY",
+         "ts": f"2026-06-{when}:00:00"}
+        for t, a, b, amount, when in legs
+    ]  # fmt: skip
+    full = project(_bank(tmp_path / "full", docbank.TRANSFERS + rows), tmp_path / "d1")
+    frames = alert_frames(full, scan(full, params))
+    (block,) = frames["risk_chains"].query("typology == 'bipartite'").itertuples()
+    hops = frames["risk_chain_hops"]
+    batch_hops = sorted(hops[hops.chain_id == block.chain_id].tx_id)
+    assert batch_hops == ["B1", "B2", "B3", "B4"]
+
+    partial = project(_bank(tmp_path / "part", docbank.TRANSFERS + rows[:-1]), tmp_path / "d2")
+    ids = partial.nodes["Account"].ids.tolist()
+    live = LiveIndex.from_index(
+        LayeringIndex.build(partial, params), ids, {a: i for i, a in enumerate(ids)}
+    )
+    row = live.add("B4", ids.index("A3"), ids.index("A7"), 30_200.0,
+                   moment_ms("2026-06-20T13:00:00", source_zone()))  # fmt: skip
+    (alert,) = [a for a in live.verdict(row).alerts if a.typology == "bipartite"]
+    assert sorted(h.tx_id for h in alert.hops) == batch_hops
+    assert alert.chain_id == block.chain_id
+    assert alert.score == block.score
+
+    a = {name: ids.index(name) for name in ("A1", "A2", "A3", "A4", "A5", "A7")}
+    # Every counterparty of the two (the chain's A1 and A4, 李娜's A2) within the limits.
+    assert live._block_parties(a["A3"], a["A7"]) == {a["A1"], a["A2"], a["A4"], a["A5"]}
+    # 李娜 paying 杨磊 once: no block or layer can hold it, so no context is read.
+    assert live._block_parties(a["A2"], a["A7"]) == set()
+    # An account busier than the cap is not looked into (a shop's month): A5 has 7 live
+    # transfers, A3 and A7 four and three.
+    monkeypatch.setattr(blockctx, "BLOCK_CONTEXT_ROWS", 5)
+    assert live._block_parties(a["A3"], a["A7"]) == {a["A1"], a["A2"], a["A4"]}

@@ -45,6 +45,7 @@ from operator import itemgetter
 import numpy as np
 
 from relgraph.analytics.layering.batch import score_pattern_columns
+from relgraph.analytics.layering.blockctx import BlockContext
 from relgraph.analytics.layering.check import LayeringIndex
 from relgraph.analytics.layering.eviction import Evicting
 from relgraph.analytics.layering.focus import focused_patterns
@@ -60,7 +61,7 @@ from relgraph.analytics.layering.verdicts import LiveAlert, LiveHop, Prepared, V
 _GROW = 1.5
 
 
-class LiveIndex(Evicting):
+class LiveIndex(Evicting, BlockContext):
     """Recent transfers by account, appendable, with the verdict on each new one.
 
     Not thread-safe: the server applies batches one at a time (one writer), and reads
@@ -381,8 +382,9 @@ class LiveIndex(Evicting):
             for e in list(self._out[s].rows if s in self._out else []):
                 rows.update(self._succs(e))
         # The accounts' whole lists as arrays (a merchant's month is thousands of rows: a
-        # sort of arrays, not a set of Python ints).
+        # sort of arrays, not a set of Python ints); a block's, among its accounts only.
         lists = [np.fromiter(rows, np.int64, len(rows))]
+        lists += self._block_rows(int(self._src[row]), int(self._dst[row]))
         for a in sorted(accounts):
             for sides in (self._out, self._in):
                 side = sides.get(a)
