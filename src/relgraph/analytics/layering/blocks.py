@@ -23,9 +23,9 @@ Definitions (thresholds are fields of :class:`LayeringParams`):
     receivers pay so; and its **previous layer**, the block transfers of its period to its
     senders, each before its payee's last payment in the block, from an account outside
     the block that pays at least two of its senders so. A block with either layer, the
-    union of its transfers and both layers', is a stack. (The planted layers of 2–4
-    accounts where each pays each next one with probability 0.8 are often only once a
-    block; a layer that is a fan-in of two — two receivers paying one account — is not.)
+    union of its transfers and both layers', is a stack. (Layers of a few accounts where
+    not every account pays every account of the next are often a block only once: the
+    layer beside it may be no more than two receivers paying one account.)
 
   A next (previous) layer needs two of the block's receivers (senders) dealing with one
   account, as a block needs two of its senders: friends who split bills and then pay
