@@ -44,7 +44,8 @@ Definitions (what the tests hold the code to; every threshold is a field of
 * A **round trip** (typology ``cycle``) and its caps: :mod:`.roundtrip`.
 * **Routine** transfers, **structuring** runs, **slow fans** and a hub's **history**
   (fan excess against its own usual and its peers', pass-through): :mod:`.routine`.
-* **Bipartite** blocks and **stacks**: :mod:`.blocks`.
+* **Bipartite** blocks and **stacks** (two blocks passing layer to layer, or a block with a
+  next or previous layer that need not be a block): :mod:`.blocks`.
 * Amounts against the payer's own history (threshold avoidance, ordinary and unusual
   payments): :mod:`.amounts`.
 * One alert per pattern (alerts of one typology sharing a transfer merge): :mod:`.merge`.

@@ -13,9 +13,24 @@ Definitions (thresholds are fields of :class:`LayeringParams`):
   paid both. A **bipartite block** is a connected group of co-funded receivers with
   their shared senders: the block transfers in the period from a sender that paid at
   least two of its receivers to those receivers. Each block is a ``bipartite`` alert.
-* A **stack**: two blocks of one period where at least two receivers of the first are
-  senders of the second (money passed layer to layer). The union of their transfers is a
-  ``stack`` alert.
+* A **stack** is money passed layer to layer, each a ``stack`` alert:
+
+  - two blocks of one period where at least two receivers of the first are senders of the
+    second: the union of their transfers;
+  - a block with a layer next to it that need not be a block itself: its **next layer**,
+    the block transfers of its period from its receivers, each after its payer's first
+    receipt in the block, to an account outside the block that at least two of its
+    receivers pay so; and its **previous layer**, the block transfers of its period to its
+    senders, each before its payee's last payment in the block, from an account outside
+    the block that pays at least two of its senders so. A block with either layer, the
+    union of its transfers and both layers', is a stack. (Layers of a few accounts where
+    not every account pays every account of the next are often a block only once: the
+    layer beside it may be no more than two receivers paying one account.)
+
+  A next (previous) layer needs two of the block's receivers (senders) dealing with one
+  account, as a block needs two of its senders: friends who split bills and then pay
+  their own way form a block with no layer beside it; the degree limit keeps shops and
+  employers out, the routine rule regular family money.
 
 Scores use the common reasons (``hops`` counts the transfers, as for a scatter-gather;
 new accounts, structuring, routine), and the ordinary-payment discount of
@@ -37,6 +52,15 @@ Senders 0 and 1 both pay receivers 2 and 3 (amounts in CNY, times in ms):
 >>> bip, stacks = blocks(tx, np.zeros(4, bool), LayeringParams())
 >>> [b.tolist() for b in bip], stacks
 ([[0, 1, 2, 3]], [])
+
+Later the receivers 2 and 3 both pay account 4 on (transfers 4 and 5): a next layer of
+one account — no block — and the block with it is a stack:
+
+>>> tx = _Tx(np.arange(6), np.array([0, 0, 1, 1, 2, 3]), np.array([2, 3, 2, 3, 4, 4]),
+...          np.full(6, 30_000.0), np.array([0, 1, 2, 3, 5, 6]) * 3_600_000)
+>>> bip, stacks = blocks(tx, np.zeros(6, bool), LayeringParams())
+>>> [b.tolist() for b in bip], [s.tolist() for s in stacks]
+([[0, 1, 2, 3]], [[0, 1, 2, 3, 4, 5]])
 """
 
 from __future__ import annotations
@@ -47,7 +71,7 @@ from scipy.sparse import csgraph
 
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
-from relgraph.analytics.layering.sets import isin, unique
+from relgraph.analytics.layering.sets import isin, search, unique
 
 
 def blocks(tx: _Tx, routine: B, params: LayeringParams) -> tuple[list[I64], list[I64]]:
@@ -72,6 +96,7 @@ def blocks(tx: _Tx, routine: B, params: LayeringParams) -> tuple[list[I64], list
         found = _blocks_of(tx, rows, period, n_acc)
         bipartite.extend(found)
         stacks.extend(_stacks(tx, found))
+        stacks.extend(_with_layers(tx, rows, period, n_acc, found))
     return _distinct(bipartite), _distinct(stacks)
 
 
@@ -159,6 +184,87 @@ def _stacks(tx: _Tx, found: list[I64]) -> list[I64]:
             if shared >= 2:
                 out.append(np.union1d(found[i], found[j]).astype(np.int64))
     return out
+
+
+def _with_layers(tx: _Tx, rows: I64, period: I64, n_acc: int, found: list[I64]) -> list[I64]:
+    """Blocks with their adjacent layers (module docstring): each block of ``found`` (one
+    tiling's) with its next and previous layers, when it has either."""
+    if not found:
+        return []
+    sizes = np.fromiter((len(b) for b in found), np.int64, len(found))
+    members = np.concatenate(found)
+    bid = np.repeat(np.arange(len(found), dtype=np.int64), sizes)
+    at = np.full(len(tx), -1, np.int64)
+    at[rows] = period
+    # Every transfer of a block lies in one period (blocks are found per period).
+    per = at[members]
+    # The block's own accounts: a payment back into the block is no next layer (money
+    # coming home is a round trip, :mod:`.roundtrip`), nor one between its members.
+    own = unique(np.concatenate([bid * n_acc + tx.src[members], bid * n_acc + tx.dst[members]]))
+    onward, onward_bid = _layer(tx, rows, period, n_acc, (bid, per, members, own), True)
+    before, before_bid = _layer(tx, rows, period, n_acc, (bid, per, members, own), False)
+    extra = np.concatenate([onward, before])
+    extra_bid = np.concatenate([onward_bid, before_bid])
+    if len(extra) == 0:
+        return []
+    # Each grown block with its layers: (block, position) keys, sorted, cut per block.
+    grown = isin(bid, extra_bid)
+    width = len(tx)
+    keys = unique(np.concatenate([extra_bid * width + extra, bid[grown] * width + members[grown]]))
+    cuts = np.flatnonzero(np.diff(keys // width)) + 1
+    return [np.asarray(g % width, np.int64) for g in np.split(keys, cuts)]
+
+
+def _layer(
+    tx: _Tx, rows: I64, period: I64, n_acc: int, block: tuple[I64, I64, I64, I64], onward: bool
+) -> tuple[I64, I64]:
+    """A layer adjacent to each block: with ``onward``, the block transfers of the block's
+    period from its receivers, each after its payer's first receipt in the block, to an
+    account outside the block that at least two of the receivers pay so (the next layer);
+    else the block transfers of the period into its senders, each before its payee's last
+    payment in the block, from an account outside the block that pays at least two of
+    the senders so (the previous layer). Positions into ``tx`` and their block (a
+    transfer may lie next to two blocks: once for each)."""
+    bid, per, members, own = block
+    none = np.zeros(0, np.int64)
+    # The middle accounts of each block: receivers (onward) or senders, with the time
+    # the layer must follow (first receipt) or precede (last payment).
+    mid = tx.dst[members] if onward else tx.src[members]
+    key = unique(bid * n_acc + mid)
+    m_bid, m_acc = key // n_acc, key % n_acc
+    slot = np.searchsorted(key, bid * n_acc + mid)
+    if onward:
+        limit = np.full(len(key), np.iinfo(np.int64).max, np.int64)
+        np.minimum.at(limit, slot, tx.ts[members])
+    else:
+        limit = np.full(len(key), np.iinfo(np.int64).min, np.int64)
+        np.maximum.at(limit, slot, tx.ts[members])
+    m_per = np.zeros(len(key), np.int64)
+    m_per[slot] = per
+    # Join the period's block transfers to the middle accounts they leave (arrive at):
+    # an account may be a middle account of several blocks of a period.
+    m_key = m_per * n_acc + m_acc
+    order = np.argsort(m_key, kind="stable")
+    sorted_key = m_key[order]
+    near = (tx.src[rows] if onward else tx.dst[rows]).astype(np.int64)
+    q = period * n_acc + near
+    lo, hi = search(sorted_key, q, "left"), search(sorted_key, q, "right")
+    count = hi - lo
+    if not count.any():
+        return none, none
+    row = np.repeat(rows, count)
+    step = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    which = order[np.repeat(lo, count) + step]
+    b = m_bid[which]
+    far = (tx.dst[row] if onward else tx.src[row]).astype(np.int64)
+    timely = tx.ts[row] > limit[which] if onward else tx.ts[row] < limit[which]
+    keep = timely & ~isin(b * n_acc + far, own)
+    row, b, far, middle = row[keep], b[keep], far[keep], m_acc[which][keep]
+    # The far account must deal so with two middle accounts of the block or more.
+    trio = unique((b * n_acc + far) * n_acc + middle)
+    pair, times = np.unique(trio // n_acc, return_counts=True)
+    keep = isin(b * n_acc + far, pair[times >= 2])
+    return row[keep].astype(np.int64), b[keep].astype(np.int64)
 
 
 def layer_pass_through(tx: _Tx, flat: I64, group: I64, n: int) -> tuple[F64, B]:

@@ -37,8 +37,13 @@ Necessary conditions, per detector, for a pattern to hold ``p`` (from ``src`` to
   reporting threshold beside another such transfer of its payer to the same account (a
   split payment);
 * bipartite block, stack: ``p`` not routine, both accounts with at most
-  ``block_max_degree`` counterparties, ``src`` paying two accounts or more, and another
-  account paid by two of ``dst``'s payers (co-funded).
+  ``block_max_degree`` counterparties, and one of: ``src`` paying two accounts or more,
+  ``dst`` paid by two or more and another account paid by two of ``dst``'s payers
+  (co-funded: ``p`` may be a block transfer); ``src`` paid by two or more and co-funded,
+  ``dst`` paid by two or more (``p`` may be in a block's next layer: a block's receiver
+  paying on); ``dst`` paying two or more and another account paying two of ``dst``'s
+  payees, ``src`` paying two or more (``p`` may be in a block's previous layer: paying a
+  block's sender).
 """
 
 from __future__ import annotations
@@ -227,8 +232,9 @@ def _may_close_loop(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> b
 
 
 def _may_be_block(tx: _Tx, near: I64, routine: B, params: LayeringParams, p: int) -> bool:
-    """The block condition of the module docstring (degrees as :func:`.blocks.blocks`
-    counts them: distinct counterparties out plus distinct counterparties in)."""
+    """The block and stack condition of the module docstring (degrees as
+    :func:`.blocks.blocks` counts them: distinct counterparties out plus distinct
+    counterparties in)."""
     src, dst = int(tx.src[p]), int(tx.dst[p])
 
     def degree(a: int) -> tuple[int, int]:
@@ -237,17 +243,30 @@ def _may_be_block(tx: _Tx, near: I64, routine: B, params: LayeringParams, p: int
         return len(outs), len(ins)
 
     src_out, src_in = degree(src)
-    if src_out < 2 or src_out + src_in > params.block_max_degree:
-        return False
     dst_out, dst_in = degree(dst)
-    if dst_in < 2 or dst_out + dst_in > params.block_max_degree:
+    limit = params.block_max_degree
+    if src_out + src_in > limit or dst_out + dst_in > limit:
         return False
-    # dst is co-funded: another account was paid by two of dst's payers.
-    payers = unique(tx.src[near[tx.dst[near] == dst]])
-    theirs = np.flatnonzero(isin(tx.src, payers) & (tx.dst != dst))
-    width = int(tx.src.max(initial=0)) + 1
-    receivers = unique(tx.dst[theirs] * width + tx.src[theirs]) // width
-    return bool(len(receivers) > 1 and (receivers[1:] == receivers[:-1]).any())
+    # In a block: dst is co-funded (another account paid by two of dst's payers).
+    if src_out >= 2 and dst_in >= 2 and _dealt_twice(tx, near, dst, inbound=True):
+        return True
+    # In a block's next layer: src is a block's receiver (co-funded), dst paid by two.
+    if src_in >= 2 and dst_in >= 2 and _dealt_twice(tx, near, src, inbound=True):
+        return True
+    # In a block's previous layer: dst is a block's sender (another account pays two of
+    # its payees), src pays two.
+    return src_out >= 2 and dst_out >= 2 and _dealt_twice(tx, near, dst, inbound=False)
+
+
+def _dealt_twice(tx: _Tx, near: I64, a: int, *, inbound: bool) -> bool:
+    """Whether an account other than ``a`` is paid by two of ``a``'s payers (``inbound``)
+    or pays two of ``a``'s payees (``near``: every transfer of ``a``)."""
+    side, other = (tx.dst, tx.src) if inbound else (tx.src, tx.dst)
+    parties = unique(other[near[side[near] == a]])
+    theirs = np.flatnonzero(isin(other, parties) & (side != a))
+    width = int(max(tx.src.max(initial=0), tx.dst.max(initial=0))) + 1
+    dealt = unique(side[theirs] * width + other[theirs]) // width
+    return bool(len(dealt) > 1 and (dealt[1:] == dealt[:-1]).any())
 
 
 def _split_may(tx: _Tx, mine: I64, p: int, params: LayeringParams) -> bool:

@@ -8,11 +8,11 @@ cheap necessary conditions of :mod:`.focus` for the detectors beside the fans �
 link into or out of the transfer (chains, scatter-gathers), money that reached its
 source able to come back home to its target's home group or network (round trips), an
 amount in the structuring band or a split payment beside it (structuring), small
-co-funded accounts (blocks) — and says which neighbourhoods need every detector. The
-others can be held only by fan bursts and the gather-scatters built on them, so the
-union scans them with those alone (the same alerts holding the transfer: alerts merge
-only within a typology, and a fan is scored against its neighbourhood's transfers, not
-against other typologies' alerts).
+co-funded accounts (blocks, and the layers next to them: stacks) — and says which
+neighbourhoods need every detector. The others can be held only by fan bursts and the
+gather-scatters built on them, so the union scans them with those alone (the same alerts
+holding the transfer: alerts merge only within a typology, and a fan is scored against its
+neighbourhood's transfers, not against other typologies' alerts).
 
 The conditions are those of :mod:`.focus` (necessary, so a neighbourhood that fails
 them has no alert of that typology holding its transfer) except that a routine transfer
@@ -75,33 +75,46 @@ def _structuring(tx: _Tx, params: LayeringParams, seg_row: I64, p: I64) -> B:
 
 def _blocks(tx: _Tx, params: LayeringParams, seg_row: I64, p: I64, n_seg: int) -> B:
     """``focus._may_be_block`` per neighbourhood: both accounts of ``p`` with at most
-    ``block_max_degree`` distinct counterparties, its source paying two or more, its
-    target paid by two or more, and another account paid by two of the target's payers."""
+    ``block_max_degree`` distinct counterparties, and ``p`` possibly a block transfer (its
+    source paying two or more, its target paid by two or more and co-funded), in a block's
+    next layer (its source paid by two or more and co-funded, its target paid by two or
+    more) or in a block's previous layer (its target paying two or more with another
+    account paying two of its payees, its source paying two or more)."""
     n_acc = int(max(tx.src.max(initial=0), tx.dst.max(initial=0))) + 1
     pairs = unique(tx.src * n_acc + tx.dst)
     out_deg = np.bincount(pairs // n_acc, minlength=n_acc)
     in_deg = np.bincount(pairs % n_acc, minlength=n_acc)
     src, dst = tx.src[p], tx.dst[p]
-    small = (out_deg[src] >= 2) & (out_deg[src] + in_deg[src] <= params.block_max_degree)
-    small &= (in_deg[dst] >= 2) & (out_deg[dst] + in_deg[dst] <= params.block_max_degree)
-    if not small.any():
-        return small
-    # dst co-funded: the payers of each small neighbourhood's target, and what else they paid.
-    target = np.full(n_acc, -1, np.int64)
-    target[dst[small]] = dst[small]
-    payer = np.zeros(n_acc, bool)
-    payer[tx.src[target[tx.dst] >= 0]] = True
-    mine_dst = dst[seg_row]
-    theirs = payer[tx.src] & small[seg_row] & (tx.dst != mine_dst)
-    paid = unique(tx.dst[theirs] * n_acc + tx.src[theirs]) // n_acc
-    twice = paid[1:][paid[1:] == paid[:-1]]
-    hit = np.zeros(n_seg, bool)
-    # Accounts are numbered per neighbourhood: a receiver's segment is its payers'.
-    rows = np.flatnonzero(theirs)
+    limit = params.block_max_degree
+    small = (out_deg[src] + in_deg[src] <= limit) & (out_deg[dst] + in_deg[dst] <= limit)
+    block = small & (out_deg[src] >= 2) & (in_deg[dst] >= 2)
+    hit = block & _dealt_twice(tx, seg_row, np.where(block, dst, -1), n_acc, n_seg, True)
+    onward = small & ~hit & (in_deg[src] >= 2) & (in_deg[dst] >= 2)
+    hit |= onward & _dealt_twice(tx, seg_row, np.where(onward, src, -1), n_acc, n_seg, True)
+    before = small & ~hit & (out_deg[src] >= 2) & (out_deg[dst] >= 2)
+    hit |= before & _dealt_twice(tx, seg_row, np.where(before, dst, -1), n_acc, n_seg, False)
+    return hit
+
+
+def _dealt_twice(tx: _Tx, seg_row: I64, account: I64, n_acc: int, n_seg: int, inbound: bool) -> B:
+    """Per neighbourhood ``k`` with ``account[k] ≥ 0``: whether another account is paid by
+    two of ``account[k]``'s payers (``inbound``) or pays two of its payees
+    (``focus._dealt_twice``). Accounts are numbered per neighbourhood, so one mark per
+    account keeps the neighbourhoods apart."""
+    side, other = (tx.dst, tx.src) if inbound else (tx.src, tx.dst)
+    asked = np.zeros(n_acc, bool)
+    asked[account[account >= 0]] = True
+    party = np.zeros(n_acc, bool)
+    party[other[asked[side]]] = True
+    theirs = np.flatnonzero(party[other] & ~asked[side])
+    dealt = unique(side[theirs] * n_acc + other[theirs]) // n_acc
+    twice = dealt[1:][dealt[1:] == dealt[:-1]]
+    # A dealt-with account's neighbourhood is its counterparties'.
     seg_of_acc = np.full(n_acc, -1, np.int64)
-    seg_of_acc[tx.dst[rows]] = seg_row[rows]
+    seg_of_acc[side[theirs]] = seg_row[theirs]
+    hit = np.zeros(n_seg, bool)
     hit[seg_of_acc[twice]] = True
-    return hit & small
+    return hit
 
 
 def _loops(
