@@ -224,3 +224,41 @@ def test_the_last_payment_of_a_block_arriving_live_gets_the_batch_block(
     # transfers, A3 and A7 four and three.
     monkeypatch.setattr(blockctx, "BLOCK_CONTEXT_ROWS", 5)
     assert live._block_parties(a["A3"], a["A7"]) == {a["A1"], a["A2"], a["A4"]}
+
+
+def test_a_stacks_next_layer_arriving_live_gets_the_batch_stack(tmp_path: Path) -> None:
+    # The block of the test above, then its two receivers pay most of it on to 刘洋 (A4)
+    # the next day: a next layer of one account (no block). The last payment, A7 → A4,
+    # arrives live: its verdict must hold the batch's stack.
+    params = LayeringParams(score_threshold=0.0)
+    legs = [
+        ("B1", "A1", "A5", "31000.00", "20T09"),
+        ("B2", "A1", "A7", "29500.00", "20T10"),
+        ("B3", "A3", "A5", "30500.00", "20T11"),
+        ("B4", "A3", "A7", "30200.00", "20T13"),
+        ("L1", "A5", "A4", "58000.00", "21T10"),
+        ("L2", "A7", "A4", "56500.00", "21T15"),
+    ]
+    rows = [
+        {"tx_id": t, "from_account": a, "to_account": b, "amount": amount, "currency": "CNY",
+         "ts": f"2026-06-{when}:00:00"}
+        for t, a, b, amount, when in legs
+    ]  # fmt: skip
+    full = project(_bank(tmp_path / "full", docbank.TRANSFERS + rows), tmp_path / "d1")
+    frames = alert_frames(full, scan(full, params))
+    (stack,) = frames["risk_chains"].query("typology == 'stack'").itertuples()
+    hops = frames["risk_chain_hops"]
+    batch_hops = sorted(hops[hops.chain_id == stack.chain_id].tx_id)
+    assert batch_hops == ["B1", "B2", "B3", "B4", "L1", "L2"]
+
+    partial = project(_bank(tmp_path / "part", docbank.TRANSFERS + rows[:-1]), tmp_path / "d2")
+    ids = partial.nodes["Account"].ids.tolist()
+    live = LiveIndex.from_index(
+        LayeringIndex.build(partial, params), ids, {a: i for i, a in enumerate(ids)}
+    )
+    row = live.add("L2", ids.index("A7"), ids.index("A4"), 56_500.0,
+                   moment_ms("2026-06-21T15:00:00", source_zone()))  # fmt: skip
+    (alert,) = [a for a in live.verdict(row).alerts if a.typology == "stack"]
+    assert sorted(h.tx_id for h in alert.hops) == batch_hops
+    assert alert.chain_id == stack.chain_id
+    assert alert.score == stack.score
