@@ -17,7 +17,9 @@ The verdict on a new transfer ``t`` (:meth:`LiveIndex.verdict`) collects its
 neighbourhood — the hop-link closure of ``t`` back to where its chains start and forward
 from there (as :func:`.check.check_account` does), plus every live transfer of the
 accounts ``t`` joins and of the accounts that fed it (what fan bursts, a hub's history,
-routine flows and scatter-gathers are judged on) — and runs the batch definitions on it
+routine flows and scatter-gathers are judged on), and when ``t`` may be in a bipartite
+block or a layer beside one, the transfers among its accounts' small counterparties
+(:mod:`.blockctx`: a block's other sender pays its other receiver) — and runs the batch definitions on it
 (the detectors of :func:`.batch.find_patterns` and :func:`.batch.score_pattern_columns`:
 the same functions for both, so they cannot drift apart; :mod:`.focus` runs only those
 that can hold ``t``, with the same result). The alerts that hold ``t`` are its verdict;
@@ -29,11 +31,13 @@ neighbourhoods side by side, :mod:`.union`, the same alerts as one by one).
 
 What the neighbourhood cannot see: round trips whose legs pass accounts outside it (the
 batch finds those), and history older than the horizon: a routine flow (salary, rent)
-whose repeats lie mostly before it is not recognised as routine, so a round trip through
-it may be reported in real time that the batch scores down (tests/api/test_realtime_parity.py
-measures both: on the synthetic bank chains, scatter-gathers and fans agree both ways, with
-the same ids and scores; real time adds some round trips and misses a few). Keeping
-per-pair routine aggregates beside the per-account ones would close this gap.
+whose repeats lie mostly before it is not recognised as routine, so a round trip or a
+bipartite block through it may be reported in real time that the batch scores down or
+leaves out (tests/api/test_realtime_parity.py measures both: on the synthetic bank chains,
+scatter-gathers and fans agree both ways, with the same ids and scores; real time adds
+some round trips and misses a few; on independent-1's last month, verdicts on 1,008 of its
+transfers give two blocks, both under the threshold, that the batch does not report).
+Keeping per-pair routine aggregates beside the per-account ones would close this gap.
 """
 
 from __future__ import annotations
