@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,30 @@ def people(*ids: str) -> Rows:
         {"customer_id": c, "source_system": "core", "name": f"Person {c}", "id_number": c}
         for c in ids
     ]
+
+
+def transfer(tx_id: str, frm: str, to: str, amount: float, when: datetime) -> dict[str, Any]:
+    """One transfers row in CNY at ``when`` (naive: the source time zone)."""
+    return {"tx_id": tx_id, "from_account": frm, "to_account": to, "amount": f"{amount:.2f}",
+            "currency": "CNY", "ts": when.isoformat(timespec="seconds")}  # fmt: skip
+
+
+def holder_each(transfers: Rows, opened: str = "2015-01-01") -> dict[str, Rows]:
+    """A bank of ``transfers`` whose every account is held by a customer of its own
+    (``C<account>``, a hanzi name), opened long before."""
+    accounts = sorted({t[k] for t in transfers for k in ("from_account", "to_account")})
+    return {
+        "customers": [
+            {"customer_id": f"C{a}", "source_system": "core", "name": f"客户{a}", "id_number": f"C{a}"}
+            for a in accounts
+        ],
+        "accounts": [
+            {"account_id": a, "holder_id": f"C{a}", "holder_kind": "customer", "product": "deposit",
+             "opened_at": opened}
+            for a in accounts
+        ],
+        "transfers": transfers,
+    }  # fmt: skip
 
 
 def companies(*ids: str) -> Rows:

@@ -18,50 +18,32 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from relgraph.analytics.layering import Alerts, scan
 from relgraph.graph import Projection
-from tests.banks import Rows, project, write_bank
+from tests.banks import Rows, holder_each, project, transfer, write_bank
 
 START = datetime(2026, 1, 1, 10, 0)
 FAN_DAY = START + timedelta(days=150)
 
 
-def _tx(tx_id: str, frm: str, to: str, amount: float, when: datetime) -> dict[str, Any]:
-    return {"tx_id": tx_id, "from_account": frm, "to_account": to, "amount": f"{amount:.2f}",
-            "currency": "CNY", "ts": when.isoformat(timespec="seconds")}  # fmt: skip
-
-
-MOTHER = [_tx(f"SPM{m}", "SPL", "SPMUM", 2_000, datetime(2026, m, 1, 9)) for m in range(1, 13)]
+MOTHER = [transfer(f"SPM{m}", "SPL", "SPMUM", 2_000, datetime(2026, m, 1, 9)) for m in range(1, 13)]
 FAN = [
-    _tx(f"SPF{k}", "SPL", f"SPR{k}", 20_000 + 100 * k, FAN_DAY + timedelta(hours=84 * k))
+    transfer(f"SPF{k}", "SPL", f"SPR{k}", 20_000 + 100 * k, FAN_DAY + timedelta(hours=84 * k))
     for k in range(16)
 ]
 PEERS = [
-    _tx(f"BG{i}_{m}", f"BG{i}", f"BG{(i + 1) % 40}", 300 + 7 * i, datetime(2026, m, 3 + i % 20, 12))
+    transfer(f"BG{i}_{m}", f"BG{i}", f"BG{(i + 1) % 40}", 300 + 7 * i, datetime(2026, m, 3 + i % 20, 12))
     for i in range(40) for m in range(1, 13)
 ]  # fmt: skip
 FIRST = [
-    _tx(f"FNS{k}", f"FNS{k}", "FN", 8_000 + 100 * k, FAN_DAY + timedelta(hours=7.5 * k))
+    transfer(f"FNS{k}", f"FNS{k}", "FN", 8_000 + 100 * k, FAN_DAY + timedelta(hours=7.5 * k))
     for k in range(16)
 ]
 TRANSFERS: Rows = [*MOTHER, *FAN, *PEERS, *FIRST]
-ACCOUNTS = sorted({t[k] for t in TRANSFERS for k in ("from_account", "to_account")})
-BANK: dict[str, Rows] = {
-    "customers": [
-        {"customer_id": f"C{a}", "source_system": "core", "name": f"客户{a}", "id_number": f"C{a}"}
-        for a in ACCOUNTS
-    ],
-    "accounts": [
-        {"account_id": a, "holder_id": f"C{a}", "holder_kind": "customer", "product": "deposit",
-         "opened_at": "2015-01-01"}
-        for a in ACCOUNTS
-    ],
-    "transfers": TRANSFERS,
-}  # fmt: skip
+BANK = holder_each(TRANSFERS)
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -175,22 +176,21 @@ def test_eviction_reads_only_the_lists_that_lost_rows_and_keeps_the_horizon_exac
     assert live.live == sum(len(side.rows) for side in live._out.values())
 
 
-def test_the_last_payment_of_a_block_arriving_live_gets_the_batch_block(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # 王伟 (A1) and 张强 (A3) both pay 陈静 (A5) and 杨磊 (A7) within a day: a 2 × 2 block.
-    # The last payment, A3 → A7, arrives live; its verdict must see A1 → A5, which neither
-    # of its accounts made or received: the block context brings the lists of A7's other
-    # payer (A1) and A3's other payee (A5).
+BLOCK = [  # 王伟 (A1) and 张强 (A3) both pay 陈静 (A5) and 杨磊 (A7) within a day: 2 × 2
+    ("B1", "A1", "A5", "31000.00", "20T09"),
+    ("B2", "A1", "A7", "29500.00", "20T10"),
+    ("B3", "A3", "A5", "30500.00", "20T11"),
+    ("B4", "A3", "A7", "30200.00", "20T13"),
+]
+
+
+def _last_leg_live(
+    tmp_path: Path, legs: list[tuple[str, str, str, str, str]], typology: str
+) -> tuple[Any, Any, LiveIndex, list[str]]:
+    """The batch's one ``typology`` alert over docbank plus ``legs`` (June 2026, "DDTHH"),
+    and the live index's alert of that typology on the last leg arriving live (with every
+    threshold at 0: each alert lists its hops); the index and its account ids too."""
     params = LayeringParams(score_threshold=0.0)
-    # 陈静 also moves money between her own accounts (A6 → A5) three times that week.
-    legs = [
-        ("B1", "A1", "A5", "31000.00", "20T09"),
-        ("B2", "A1", "A7", "29500.00", "20T10"),
-        ("B3", "A3", "A5", "30500.00", "20T11"),
-        ("B4", "A3", "A7", "30200.00", "20T13"),
-    ]
-    legs = [(f"O{d}", "A6", "A5", "5000.00", f"{d}T08") for d in (17, 18, 19)] + legs
     rows = [
         {"tx_id": t, "from_account": a, "to_account": b, "amount": amount, "currency": "CNY",
          "ts": f"2026-06-{when}:00:00"}
@@ -198,22 +198,35 @@ def test_the_last_payment_of_a_block_arriving_live_gets_the_batch_block(
     ]  # fmt: skip
     full = project(_bank(tmp_path / "full", docbank.TRANSFERS + rows), tmp_path / "d1")
     frames = alert_frames(full, scan(full, params))
-    (block,) = frames["risk_chains"].query("typology == 'bipartite'").itertuples()
-    hops = frames["risk_chain_hops"]
-    batch_hops = sorted(hops[hops.chain_id == block.chain_id].tx_id)
-    assert batch_hops == ["B1", "B2", "B3", "B4"]
-
+    (batch,) = frames["risk_chains"].query(f"typology == '{typology}'").itertuples()
     partial = project(_bank(tmp_path / "part", docbank.TRANSFERS + rows[:-1]), tmp_path / "d2")
     ids = partial.nodes["Account"].ids.tolist()
     live = LiveIndex.from_index(
         LayeringIndex.build(partial, params), ids, {a: i for i, a in enumerate(ids)}
     )
-    row = live.add("B4", ids.index("A3"), ids.index("A7"), 30_200.0,
-                   moment_ms("2026-06-20T13:00:00", source_zone()))  # fmt: skip
-    (alert,) = [a for a in live.verdict(row).alerts if a.typology == "bipartite"]
-    assert sorted(h.tx_id for h in alert.hops) == batch_hops
-    assert alert.chain_id == block.chain_id
-    assert alert.score == block.score
+    tx_id, a, b, amount, when = legs[-1]
+    at = moment_ms(f"2026-06-{when}:00:00", source_zone())
+    row = live.add(tx_id, ids.index(a), ids.index(b), float(amount), at)
+    (alert,) = [x for x in live.verdict(row).alerts if x.typology == typology]
+    hops = frames["risk_chain_hops"]
+    assert sorted(h.tx_id for h in alert.hops) == sorted(
+        hops[hops.chain_id == batch.chain_id].tx_id
+    )
+    assert alert.chain_id == batch.chain_id
+    assert alert.score == batch.score
+    return batch, alert, live, ids
+
+
+def test_the_last_payment_of_a_block_arriving_live_gets_the_batch_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The last payment, A3 → A7, arrives live; its verdict must see A1 → A5, which neither
+    # of its accounts made or received: the block context brings the transfers among A7's
+    # other payer (A1), A3's other payee (A5) and the rest of the two's counterparties.
+    # 陈静 also moves money between her own accounts (A6 → A5) three times that week.
+    own = [(f"O{d}", "A6", "A5", "5000.00", f"{d}T08") for d in (17, 18, 19)]
+    _, alert, live, ids = _last_leg_live(tmp_path, own + BLOCK, "bipartite")
+    assert sorted(h.tx_id for h in alert.hops) == ["B1", "B2", "B3", "B4"]
 
     a = {name: ids.index(name) for name in ("A1", "A2", "A3", "A4", "A5", "A7")}
     # Every counterparty of the two (the chain's A1 and A4, 李娜's A2) within the limits.
@@ -227,38 +240,8 @@ def test_the_last_payment_of_a_block_arriving_live_gets_the_batch_block(
 
 
 def test_a_stacks_next_layer_arriving_live_gets_the_batch_stack(tmp_path: Path) -> None:
-    # The block of the test above, then its two receivers pay most of it on to 刘洋 (A4)
-    # the next day: a next layer of one account (no block). The last payment, A7 → A4,
-    # arrives live: its verdict must hold the batch's stack.
-    params = LayeringParams(score_threshold=0.0)
-    legs = [
-        ("B1", "A1", "A5", "31000.00", "20T09"),
-        ("B2", "A1", "A7", "29500.00", "20T10"),
-        ("B3", "A3", "A5", "30500.00", "20T11"),
-        ("B4", "A3", "A7", "30200.00", "20T13"),
-        ("L1", "A5", "A4", "58000.00", "21T10"),
-        ("L2", "A7", "A4", "56500.00", "21T15"),
-    ]
-    rows = [
-        {"tx_id": t, "from_account": a, "to_account": b, "amount": amount, "currency": "CNY",
-         "ts": f"2026-06-{when}:00:00"}
-        for t, a, b, amount, when in legs
-    ]  # fmt: skip
-    full = project(_bank(tmp_path / "full", docbank.TRANSFERS + rows), tmp_path / "d1")
-    frames = alert_frames(full, scan(full, params))
-    (stack,) = frames["risk_chains"].query("typology == 'stack'").itertuples()
-    hops = frames["risk_chain_hops"]
-    batch_hops = sorted(hops[hops.chain_id == stack.chain_id].tx_id)
-    assert batch_hops == ["B1", "B2", "B3", "B4", "L1", "L2"]
-
-    partial = project(_bank(tmp_path / "part", docbank.TRANSFERS + rows[:-1]), tmp_path / "d2")
-    ids = partial.nodes["Account"].ids.tolist()
-    live = LiveIndex.from_index(
-        LayeringIndex.build(partial, params), ids, {a: i for i, a in enumerate(ids)}
-    )
-    row = live.add("L2", ids.index("A7"), ids.index("A4"), 56_500.0,
-                   moment_ms("2026-06-21T15:00:00", source_zone()))  # fmt: skip
-    (alert,) = [a for a in live.verdict(row).alerts if a.typology == "stack"]
-    assert sorted(h.tx_id for h in alert.hops) == batch_hops
-    assert alert.chain_id == stack.chain_id
-    assert alert.score == stack.score
+    # The block above, then its two receivers pay most of it on to 刘洋 (A4) the next day:
+    # a next layer of one account (no block). The last payment, A7 → A4, arrives live.
+    layer = [("L1", "A5", "A4", "58000.00", "21T10"), ("L2", "A7", "A4", "56500.00", "21T15")]
+    _, alert, _, _ = _last_leg_live(tmp_path, BLOCK + layer, "stack")
+    assert sorted(h.tx_id for h in alert.hops) == ["B1", "B2", "B3", "B4", "L1", "L2"]

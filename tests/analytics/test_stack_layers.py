@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -35,63 +34,46 @@ from relgraph.analytics.layering.params import LayeringParams
 from relgraph.analytics.layering.scoring import ScoredColumns, _Context
 from relgraph.analytics.layering.union import scan_union
 from relgraph.graph import Projection
-from tests.banks import Rows, project, write_bank
+from tests.banks import Rows, holder_each, project, transfer, write_bank
 
 START = datetime(2026, 3, 2, 10, 0)
 HOUR = timedelta(hours=1)
 
 
-def _tx(tx_id: str, frm: str, to: str, amount: float, when: datetime) -> dict[str, Any]:
-    return {"tx_id": tx_id, "from_account": frm, "to_account": to, "amount": f"{amount:.2f}",
-            "currency": "CNY", "ts": when.isoformat(timespec="seconds")}  # fmt: skip
-
-
 NEXT_DAY = START + timedelta(days=40)
 NEXT: Rows = [
-    *(_tx(f"SNa{i}{j}", f"SA{i}", f"SM{j}", 39_000 + 700 * i + 300 * j,
+    *(transfer(f"SNa{i}{j}", f"SA{i}", f"SM{j}", 39_000 + 700 * i + 300 * j,
           NEXT_DAY + (3 * i + j) * HOUR) for i in (1, 2, 3) for j in (1, 2)),
-    _tx("SNb11", "SM1", "SC1", 21_000, NEXT_DAY + 50 * HOUR),
-    _tx("SNb12", "SM1", "SC2", 95_000, NEXT_DAY + 52 * HOUR),
-    _tx("SNb22", "SM2", "SC2", 99_000, NEXT_DAY + 55 * HOUR),
-    _tx("SNb23", "SM2", "SC3", 17_000, NEXT_DAY + 58 * HOUR),
+    transfer("SNb11", "SM1", "SC1", 21_000, NEXT_DAY + 50 * HOUR),
+    transfer("SNb12", "SM1", "SC2", 95_000, NEXT_DAY + 52 * HOUR),
+    transfer("SNb22", "SM2", "SC2", 99_000, NEXT_DAY + 55 * HOUR),
+    transfer("SNb23", "SM2", "SC3", 17_000, NEXT_DAY + 58 * HOUR),
 ]  # fmt: skip
 PREV_DAY = START + timedelta(days=70)
 PREV: Rows = [
-    _tx("SPa11", "PA1", "PM1", 60_000, PREV_DAY),
-    _tx("SPa12", "PA1", "PM2", 55_000, PREV_DAY + 2 * HOUR),
-    _tx("SPa21", "PA2", "PM1", 30_000, PREV_DAY + 4 * HOUR),
-    _tx("SPa32", "PA3", "PM2", 35_000, PREV_DAY + 6 * HOUR),
-    *(_tx(f"SPb{i}{j}", f"PM{i}", f"PC{j}", 41_000 + 600 * i + 200 * j,
+    transfer("SPa11", "PA1", "PM1", 60_000, PREV_DAY),
+    transfer("SPa12", "PA1", "PM2", 55_000, PREV_DAY + 2 * HOUR),
+    transfer("SPa21", "PA2", "PM1", 30_000, PREV_DAY + 4 * HOUR),
+    transfer("SPa32", "PA3", "PM2", 35_000, PREV_DAY + 6 * HOUR),
+    *(transfer(f"SPb{i}{j}", f"PM{i}", f"PC{j}", 41_000 + 600 * i + 200 * j,
           PREV_DAY + (24 + 3 * i + j) * HOUR) for i in (1, 2) for j in (1, 2)),
 ]  # fmt: skip
 FRIENDS_DAY = START + timedelta(days=100)
 FRIENDS: Rows = [
-    *(_tx(f"SFa{i}{j}", f"FR{i}", f"FR{j}", 400 if j == 3 else 300,
+    *(transfer(f"SFa{i}{j}", f"FR{i}", f"FR{j}", 400 if j == 3 else 300,
           FRIENDS_DAY + (i + j) * HOUR) for i in (1, 2) for j in (3, 4)),
-    _tx("SFr", "FR3", "REST", 1_500, FRIENDS_DAY + 30 * HOUR),
-    *(_tx(f"SFo{k}", f"DINER{k}", "REST", 200 + 50 * k, FRIENDS_DAY + k * 24 * HOUR)
+    transfer("SFr", "FR3", "REST", 1_500, FRIENDS_DAY + 30 * HOUR),
+    *(transfer(f"SFo{k}", f"DINER{k}", "REST", 200 + 50 * k, FRIENDS_DAY + k * 24 * HOUR)
       for k in range(2)),
-    *(_tx(f"SGa{i}{j}", f"FB{i}", f"FB{j}", 350 if j == 3 else 250,
+    *(transfer(f"SGa{i}{j}", f"FB{i}", f"FB{j}", 350 if j == 3 else 250,
           FRIENDS_DAY + (i + j) * HOUR) for i in (1, 2) for j in (3, 4)),
-    _tx("SGs3", "FB3", "SHOP", 900, FRIENDS_DAY + 20 * HOUR),
-    _tx("SGs4", "FB4", "SHOP", 800, FRIENDS_DAY + 22 * HOUR),
-    *(_tx(f"SGo{k}", f"BUYER{k}", "SHOP", 100 + 10 * k, FRIENDS_DAY + (k - 20) * HOUR)
+    transfer("SGs3", "FB3", "SHOP", 900, FRIENDS_DAY + 20 * HOUR),
+    transfer("SGs4", "FB4", "SHOP", 800, FRIENDS_DAY + 22 * HOUR),
+    *(transfer(f"SGo{k}", f"BUYER{k}", "SHOP", 100 + 10 * k, FRIENDS_DAY + (k - 20) * HOUR)
       for k in range(40)),
 ]  # fmt: skip
 TRANSFERS: Rows = [*NEXT, *PREV, *FRIENDS]
-ACCOUNTS = sorted({t[k] for t in TRANSFERS for k in ("from_account", "to_account")})
-BANK: dict[str, Rows] = {
-    "customers": [
-        {"customer_id": f"C{a}", "source_system": "core", "name": f"客户{a}", "id_number": f"C{a}"}
-        for a in ACCOUNTS
-    ],
-    "accounts": [
-        {"account_id": a, "holder_id": f"C{a}", "holder_kind": "customer", "product": "deposit",
-         "opened_at": "2015-01-01"}
-        for a in ACCOUNTS
-    ],
-    "transfers": TRANSFERS,
-}  # fmt: skip
+BANK = holder_each(TRANSFERS)
 
 
 @pytest.fixture(scope="module")
