@@ -140,13 +140,11 @@ def find_patterns(
     if regular is None:
         regular = regular_flows(tx, ctx.opened, params)
     routine = routine_transfers(tx, ctx, params, regular)
-    # Slow fans from money that is not routine: over a month every hub's salary, rent and
-    # family transfers would join any burst.
-    kept = np.flatnonzero(~routine).astype(np.int64)
-    slow = slow_params(params)
-    bursts = {name: _Bursts([], np.zeros(0, np.int64)) for name in _FAN_KINDS}
-    gather: list[I64] = []
     if fans:
+        # Slow fans from money that is not routine: over a month every hub's salary, rent
+        # and family transfers would join any burst.
+        kept = np.flatnonzero(~routine).astype(np.int64)
+        slow = slow_params(params)
         bursts = {
             "fan_in": _fan_bursts(tx, params, True),
             "fan_out": _fan_bursts(tx, params, False),
@@ -154,6 +152,9 @@ def find_patterns(
             "slow_fan_out": _mapped(_fan_bursts(tx.take(kept), slow, False), kept),
         }
         gather = _gather_scatter(tx, bursts["fan_in"], bursts["fan_out"], params)
+    else:
+        bursts = {name: _Bursts([], np.zeros(0, np.int64)) for name in _FAN_KINDS}
+        gather = []
     if fans_only:
         none: dict[str, list[I64]] = {"bipartite": [], "stack": []}
         return Patterns(chains, scatter, gather, bursts, regular, _RoundTrips({}, 0), [], none)

@@ -51,14 +51,13 @@ class BlockContext:
         if not parties:
             return []
         known = np.array(sorted(parties | {src, dst}), np.int64)
-        out: list[I64] = []
-        for a in sorted(parties):
-            for sides, other in ((self._out, self._dst), (self._in, self._src)):
-                side = sides.get(a)
-                if side is not None and side.rows:
-                    rows = side.rows_array()
-                    out.append(rows[isin(other[rows], known)])
-        return out
+        lists = [side.rows_array() for a in sorted(parties) for sides in (self._out, self._in)
+                 if (side := sides.get(a)) is not None and side.rows]  # fmt: skip
+        if not lists:
+            return []
+        rows = np.concatenate(lists)
+        # One end is the party itself: the row is among block accounts when both are.
+        return [rows[isin(self._src[rows], known) & isin(self._dst[rows], known)]]
 
     def _block_parties(self, src: int, dst: int) -> set[int]:
         """The block accounts of a transfer ``src`` → ``dst`` beside the two (module
@@ -116,8 +115,7 @@ class BlockContext:
         return len(side.rows) if side is not None else 0
 
     def _quiet(self, a: int) -> bool:
-        paid, by = self._out.get(a), self._in.get(a)
-        return (len(paid.rows) if paid else 0) + (len(by.rows) if by else 0) <= BLOCK_CONTEXT_ROWS
+        return self._count(self._out, a) + self._count(self._in, a) <= BLOCK_CONTEXT_ROWS
 
     def _parties(self, a: int) -> tuple[set[int], set[int]]:
         """The other accounts ``a`` paid and was paid by, among its live transfers."""

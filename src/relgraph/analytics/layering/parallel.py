@@ -39,7 +39,7 @@ from relgraph.analytics.layering.alerts import ScoredColumns
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
 from relgraph.analytics.layering.scoring import _Context
 from relgraph.analytics.layering.sets import unique
-from relgraph.analytics.layering.union import UnionScan, devices_of, scan_union
+from relgraph.analytics.layering.union import UnionScan, devices_of, scan_union, take_context
 
 MIN_ROWS = 4_000
 """A union this small is scanned here in one piece: below it, shipping the groups to the
@@ -105,12 +105,6 @@ def make_job(
     context = compact_context(context_of(accounts))
     return Job(local, (amount, ts, src, dst), (highs[0][rows], highs[1][rows]), accounts,
                context, params, at)  # fmt: skip
-
-
-def take_context(ctx: _Context, at: I64) -> _Context:
-    """The per-account arrays of ``ctx`` at ``at`` (holder data unchanged)."""
-    return _Context(ctx.opened[at], ctx.person[at], ctx.enterprise[at], ctx.household,
-                    ctx.network, ctx.device_keys, ctx.device_ptr, ctx.device_of, ctx.n_devices)  # fmt: skip
 
 
 def compact_context(ctx: _Context) -> _Context:

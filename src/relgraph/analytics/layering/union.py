@@ -160,10 +160,14 @@ def _compact_scan(
     accounts, local = np.unique(np.concatenate([tx.src, tx.dst]), return_inverse=True)
     local = local.ravel().astype(np.int64)
     sub = _Tx(tx.edge, local[:n], local[n:], tx.amount, tx.ts, tx.payer_high, tx.payee_high)
-    c = ctx
-    own = _Context(c.opened[accounts], c.person[accounts], c.enterprise[accounts], c.household,
-                   c.network, c.device_keys, c.device_ptr, c.device_of, c.n_devices)  # fmt: skip
+    own = take_context(ctx, accounts)
     return find_patterns(sub, own, params, segment[accounts], fans=False, regular=regular)
+
+
+def take_context(ctx: _Context, at: I64) -> _Context:
+    """The per-account arrays of ``ctx`` at ``at`` (holder data unchanged)."""
+    return _Context(ctx.opened[at], ctx.person[at], ctx.enterprise[at], ctx.household,
+                    ctx.network, ctx.device_keys, ctx.device_ptr, ctx.device_of, ctx.n_devices)  # fmt: skip
 
 
 def _joined(found: list[Patterns], rows: list[I64], n: int) -> Patterns:
