@@ -90,7 +90,8 @@ are fields of :class:`LayeringParams`). The score is their noisy-OR,
   payer never otherwise makes as large; chains and fans: 0.3 × the share of outsized
   payments (over three times the payer's high); ``pass_through`` — blocks and stacks:
   0.3 × the share of what their middle layer received that it passed on
-  (:mod:`.blocks`). Highs read only the past
+  (:mod:`.blocks`); ``many_to_many`` — bipartite blocks: 0.1 for each account past two
+  on the block's smaller side (payers or payees), at most 0.2. Highs read only the past
   (:mod:`.amounts`; transfers between one's own accounts are not payments there).
 
 Every score is in [0, 1]. An alert at or above ``score_threshold`` (0.5) is reported by default. An

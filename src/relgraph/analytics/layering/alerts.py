@@ -194,6 +194,7 @@ def _reasons(f: Any, w: Any, params: LayeringParams) -> list[dict[str, Any]]:
         "routine": round(float(f["routine"]), 4),
         "ordinary": round(float(f["ordinary"]), 4),
         "unusual_amounts": round(float(f["unusual_amounts"]), 4),
+        "many_to_many": int(f["block_width"]),
     }
     always = ("hops", "speed", "retained")
     rows = [

@@ -34,7 +34,12 @@ Definitions (thresholds are fields of :class:`LayeringParams`):
 
 Scores use the common reasons (``hops`` counts the transfers, as for a scatter-gather;
 new accounts, structuring, routine), and the ordinary-payment discount of
-:mod:`.amounts`: friends splitting bills form blocks too. Layers passing the money on
+:mod:`.amounts`: friends splitting bills form blocks too. A bipartite block's **width** is
+evidence (``many_to_many``): the fewer of its distinct payers and payees
+(:func:`block_width`), 0.1 for each past two, at most 0.2. Two people paying the same two
+is what friends, couples and flatmates do every month; three or more each paying the same
+three or more in one period seldom happens by chance. (Not for stacks: their layers are
+counted once on each side, and the layering is their evidence.) Layers passing the money on
 are the typology itself: ``pass_through`` is 0.3 × the share of what the **middle
 layer** (accounts that receive and pay in the alert) received that it paid on later
 (:func:`layer_pass_through`), and a payment passing on what its payer just received is
@@ -310,3 +315,24 @@ def layer_pass_through(tx: _Tx, flat: I64, group: I64, n: int) -> tuple[F64, B]:
     total = np.bincount(alert_of[middle], weights=came[middle], minlength=n)
     share = np.where(total > 0, kept / np.maximum(total, 1e-9), 0.0)
     return np.asarray(share, np.float64), np.asarray(later, bool)
+
+
+def block_width(tx: _Tx, flat: I64, group: I64, n: int) -> I64:
+    """Per alert (``n``; ``flat`` positions into ``tx`` grouped by ``group``): the fewer of
+    its distinct payers and distinct payees (its width as a block, module docstring).
+
+    Two payers each paying the same three payees, and three paying three:
+
+    >>> tx = _Tx(np.arange(15), np.array([0, 0, 0, 1, 1, 1, 5, 5, 5, 6, 6, 6, 7, 7, 7]),
+    ...          np.array([2, 3, 4, 2, 3, 4, 8, 9, 10, 8, 9, 10, 8, 9, 10]),
+    ...          np.full(15, 30_000.0), np.arange(15))
+    >>> block_width(tx, np.arange(15), np.repeat([0, 1], [6, 9]), 2).tolist()
+    [2, 3]
+    """
+    if len(flat) == 0:
+        return np.zeros(n, np.int64)
+    width = int(max(tx.src.max(), tx.dst.max())) + 1
+    g = group.astype(np.int64)
+    payers = np.bincount(unique(g * width + tx.src[flat]) // width, minlength=n)
+    payees = np.bincount(unique(g * width + tx.dst[flat]) // width, minlength=n)
+    return np.asarray(np.minimum(payers, payees), np.int64)

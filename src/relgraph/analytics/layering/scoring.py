@@ -22,7 +22,7 @@ from relgraph.analytics.layering.amounts import (
     payer_history,
     threshold_avoidance,
 )
-from relgraph.analytics.layering.blocks import layer_pass_through
+from relgraph.analytics.layering.blocks import block_width, layer_pass_through
 from relgraph.analytics.layering.detectors import (
     _Bursts,
 )
@@ -482,6 +482,10 @@ def _assemble_columns(
         layered, _sum_by(grp, usual.astype(np.float64), n) / np.maximum(size, 1), ordinary
     )
     ordinary = np.where(fanned, habitual, ordinary)
+    bipartite = typology == "bipartite"
+    width = np.zeros(n, np.int64)
+    if bipartite.any():
+        width[bipartite] = block_width(tx, flat, grp, n)[bipartite]
     facts: Columns = {
         "hops": h,
         "first_ts": first_ts,
@@ -501,6 +505,7 @@ def _assemble_columns(
         "truncated": trunc,
         "round_trip": is_round,
         "slow_fan": slow_fan,
+        "block_width": width,
         "origin": o,
         "end": e,
     }
@@ -541,6 +546,8 @@ def _assemble_columns(
     w_pass = np.where(unusual & passes, 0.3, np.where(layered, 0.3 * passed, 0.0))
     w_routine = np.where(typology == "structuring", 0.0, -params.routine_weight * routine_share)
     w_ordinary = -params.ordinary_weight * ordinary
+    # A wide block: several payers each paying the same several payees (blocks.py).
+    w_wide = np.clip(0.1 * (width - 2), 0.0, 0.2)
     weights: Columns = {
         "hops": w_hops,
         "speed": w_speed,
@@ -553,6 +560,7 @@ def _assemble_columns(
         "pass_through": w_pass,
         "routine": w_routine,
         "unusual_amounts": 0.3 * rare,
+        "many_to_many": w_wide,
         "ordinary": w_ordinary,
     }
     score = noisy_or(weights)
