@@ -8,7 +8,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from relgraph.analytics.layering import LayeringIndex, LayeringParams, alert_frames, blockctx, scan
+from relgraph.analytics.layering import (
+    LayeringIndex,
+    LayeringParams,
+    alert_frames,
+    blockctx,
+    check_account,
+    scan,
+)
 from relgraph.analytics.layering.live import LiveIndex
 from relgraph.analytics.layering.sides import Side as _Side
 from relgraph.config import moment_ms, source_zone
@@ -245,3 +252,42 @@ def test_a_stacks_next_layer_arriving_live_gets_the_batch_stack(tmp_path: Path) 
     layer = [("L1", "A5", "A4", "58000.00", "21T10"), ("L2", "A7", "A4", "56500.00", "21T15")]
     _, alert, _, _ = _last_leg_live(tmp_path, BLOCK + layer, "stack")
     assert sorted(h.tx_id for h in alert.hops) == ["B1", "B2", "B3", "B4", "L1", "L2"]
+
+
+MULES = [  # 王伟 (A1) splits 90,000 over three; each keeps a cut and pays 刘洋 (A4) the rest
+    ("M1", "A1", "A3", "30000.00", "22T09"),
+    ("M2", "A1", "A5", "31000.00", "22T10"),
+    ("M3", "A1", "A7", "29000.00", "22T11"),
+    ("M4", "A3", "A4", "19500.00", "22T15"),  # 65 %
+    ("M5", "A5", "A4", "18600.00", "22T16"),  # 60 %
+    ("M6", "A7", "A4", "17400.00", "22T18"),  # 60 %
+]
+
+
+def test_a_scatter_gather_through_mules_keeping_a_cut_is_found_live_as_in_batch(
+    tmp_path: Path,
+) -> None:
+    # The middles pass on 60–65 %: no chain hop (80 %), but spokes (spoke_min_share 50 %).
+    # The last spoke, A7 → A4, arrives live; its verdict is the batch's alert.
+    _, alert, _, _ = _last_leg_live(tmp_path, MULES, "scatter_gather")
+    assert sorted(h.tx_id for h in alert.hops) == ["M1", "M2", "M3", "M4", "M5", "M6"]
+
+
+def test_spokes_passing_on_less_than_the_spoke_share_are_no_scatter_gather(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        {"tx_id": t, "from_account": a, "to_account": b, "amount": amount, "currency": "CNY",
+         "ts": f"2026-06-{when}:00:00"}
+        for t, a, b, amount, when in MULES
+    ]  # fmt: skip
+    bank = project(_bank(tmp_path / "bank", docbank.TRANSFERS + rows), tmp_path / "data")
+    strict = scan(bank, LayeringParams(score_threshold=0.0, spoke_min_share=0.7))
+    assert "scatter_gather" not in set(strict.typology.tolist())
+    found = scan(bank, LayeringParams(score_threshold=0.0))
+    assert "scatter_gather" in set(found.typology.tolist())
+    # The on-demand check with other settings (a 48-hour window) finds it from either end.
+    ids, index = bank.nodes["Account"].ids.tolist(), LayeringIndex.build(bank)
+    for end in ("A1", "A4"):
+        checked = check_account(bank, ids.index(end), window_hours=48, index=index)
+        assert "scatter_gather" in set(checked.alerts.typology.tolist()), end

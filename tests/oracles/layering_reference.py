@@ -18,6 +18,7 @@ order):
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
 import networkx as nx
 
@@ -105,9 +106,10 @@ def layering_chains(projection: Projection, params: LayeringParams | None = None
 def scatter_gathers(
     projection: Projection, params: LayeringParams | None = None
 ) -> set[frozenset[int]]:
-    """Every scatter-gather episode as the set of its transfers' EdgeSet positions."""
+    """Every scatter-gather episode as the set of its transfers' EdgeSet positions (its
+    spokes: hop links passing on at least ``spoke_min_share``)."""
     params = params or LayeringParams()
-    graph = hop_graph(projection, params)
+    graph = hop_graph(projection, replace(params, min_pass_share=params.spoke_min_share))
     by_pair: dict[tuple[int, int], list[tuple[int, int, int, int]]] = defaultdict(list)
     for e, f in graph.edges:
         first, second = graph.nodes[e], graph.nodes[f]

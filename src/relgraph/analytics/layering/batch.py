@@ -22,6 +22,7 @@ from relgraph.analytics.layering.hops import (
     _transfer_arrays,
     _Tx,
     _walk,
+    spoke_links,
 )
 from relgraph.analytics.layering.merge import edge_times, merge_columns
 from relgraph.analytics.layering.params import I64, B, LayeringParams
@@ -136,7 +137,7 @@ def find_patterns(
     if not fans_only:
         links = _links(tx, params)
         chains = _walk(tx, links, _starts(links, len(tx)), params)
-        scatter = _scatter_gather(tx, links, params)
+        scatter = _scatter_gather(tx, spoke_links(tx, params, links), params)
     if regular is None:
         regular = regular_flows(tx, ctx.opened, params)
     routine = routine_transfers(tx, ctx, params, regular)

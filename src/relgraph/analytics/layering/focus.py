@@ -24,7 +24,7 @@ detector on every transfer of the neighbourhood. It rests on three facts:
 Necessary conditions, per detector, for a pattern to hold ``p`` (from ``src`` to
 ``dst`` at time ``t``):
 
-* chain, scatter-gather: a hop link into or out of ``p``;
+* chain, scatter-gather: a hop link or a spoke into or out of ``p``;
 * round trip: ``p`` not routine, and some account that money reached ``src`` from within
   the round-trip horizon before ``t`` (by transfers each later than the one before, at most
   ``cycle_max_hops`` of them; ``src`` itself included) is home to one that money can
@@ -58,7 +58,7 @@ from relgraph.analytics.layering.detectors import (
     _gather_scatter,
     _scatter_gather,
 )
-from relgraph.analytics.layering.hops import _Chains, _links, _starts, _Tx, _walk
+from relgraph.analytics.layering.hops import _Chains, _links, _starts, _Tx, _walk, spoke_links
 from relgraph.analytics.layering.params import I64, B, LayeringParams
 from relgraph.analytics.layering.roundtrip import _RoundTrips, home_groups, reach, round_trips
 from relgraph.analytics.layering.routine import (
@@ -129,7 +129,7 @@ def focused_patterns(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> 
         if linked or in_trip:
             links = _links(tx, params)
             chains = _walk(tx, links, _starts(links, len(tx)), params)
-            scatter = _scatter_gather(tx, links, params) if linked else []
+            scatter = _scatter_gather(tx, spoke_links(tx, params, links), params) if linked else []
         in_chain = any((paths == p).any() for paths in chains.paths.values())
         if in_trip or in_chain:
             # Chains typed ``cycle`` merge with round trips: both kept whole, as the batch.
@@ -167,14 +167,15 @@ def _bursts_hold(bursts: _Bursts, p: int) -> bool:
 
 
 def _hop_linked(tx: _Tx, params: LayeringParams, p: int) -> bool:
-    """Whether a hop link (:func:`.hops._links`) enters or leaves ``p``."""
+    """Whether a hop link (:func:`.hops._links`) of a chain or a scatter-gather's spoke
+    enters or leaves ``p`` (one passing on at least the loosest of their shares)."""
     t, w, amount = int(tx.ts[p]), params.window_ms, tx.amount
     into = np.flatnonzero((tx.dst == tx.src[p]) & (tx.ts < t) & (tx.ts >= t - w))
     out = np.flatnonzero((tx.src == tx.dst[p]) & (tx.ts > t) & (tx.ts <= t + w))
     with np.errstate(divide="ignore", invalid="ignore"):
         # The same quotient as _links (successor over predecessor), so the same verdict.
         shares = np.concatenate([amount[p] / amount[into], amount[out] / amount[p]])
-    return bool(((shares >= params.min_pass_share) & (shares <= params.max_pass_share)).any())
+    return bool(((shares >= params.loosest_share) & (shares <= params.max_pass_share)).any())
 
 
 def _hub_fans(

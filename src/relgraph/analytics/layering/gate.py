@@ -48,7 +48,8 @@ def needs_all(tx: _Tx, ctx: _Context, params: LayeringParams, segment: I64, p: I
 
 
 def _hop_linked(tx: _Tx, params: LayeringParams, seg_row: I64, p: I64) -> B:
-    """``focus._hop_linked`` per neighbourhood: a hop link enters or leaves ``p``."""
+    """``focus._hop_linked`` per neighbourhood: a hop link (a chain's or a spoke's) enters
+    or leaves ``p``."""
     mine = p[seg_row]
     t, w = tx.ts[mine], params.window_ms
     into = (tx.dst == tx.src[mine]) & (tx.ts < t) & (tx.ts >= t - w)
@@ -56,7 +57,7 @@ def _hop_linked(tx: _Tx, params: LayeringParams, seg_row: I64, p: I64) -> B:
     with np.errstate(divide="ignore", invalid="ignore"):
         # The same quotients as _links (successor over predecessor): the same verdict.
         share = np.where(into, tx.amount[mine] / tx.amount, tx.amount / tx.amount[mine])
-    ok = (into | out) & (share >= params.min_pass_share) & (share <= params.max_pass_share)
+    ok = (into | out) & (share >= params.loosest_share) & (share <= params.max_pass_share)
     hit = np.zeros(len(p), bool)
     hit[seg_row[ok]] = True
     return hit

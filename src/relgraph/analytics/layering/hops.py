@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -112,6 +113,21 @@ def _links(tx: _Tx, params: LayeringParams) -> _Links:
     ptr = np.zeros(n + 1, np.int64)
     np.cumsum(np.bincount(pred, minlength=n), out=ptr[1:])
     return _Links(pred, succ, ptr)
+
+
+@lru_cache(maxsize=16)
+def spoke_params(params: LayeringParams) -> LayeringParams:
+    """The settings whose hop links are scatter-gather spokes: passing on at least
+    ``spoke_min_share`` (kept per settings, as :func:`.routine.slow_params`)."""
+    return replace(params, min_pass_share=params.spoke_min_share)
+
+
+def spoke_links(tx: _Tx, params: LayeringParams, links: _Links) -> _Links:
+    """The scatter-gather spokes among ``tx``: ``links`` (the chains' hop links) when both
+    pass on the same share, else a window join of their own."""
+    if params.spoke_min_share == params.min_pass_share:
+        return links
+    return _links(tx, spoke_params(params))
 
 
 @dataclass(frozen=True)

@@ -316,25 +316,27 @@ class LiveIndex(Evicting, BlockContext):
         j = bisect.bisect_right(side.ts, hi)
         return side.rows[i:j]
 
-    def _passes(self, pred: int, succ: int) -> bool:
-        p = self.params
+    def _passes(self, pred: int, succ: int, least: float) -> bool:
         share = self._amount[succ] / self._amount[pred]
-        return bool(p.min_pass_share <= share <= p.max_pass_share)
+        return bool(least <= share <= self.params.max_pass_share)
 
     def _eligible_row(self, r: int) -> bool:
         return bool(self._amount[r] >= self.params.min_amount and self._src[r] != self._dst[r])
 
-    def _preds(self, r: int) -> list[int]:
-        """Hop links into ``r``: arrivals at its source at most a window before it."""
+    def _preds(self, r: int, least: float | None = None) -> list[int]:
+        """Hop links into ``r``: arrivals at its source at most a window before it, passing
+        on at least ``least`` (default: a chain's ``min_pass_share``)."""
         ts, w = int(self._ts[r]), self.params.window_ms
+        least = self.params.min_pass_share if least is None else least
         # Strictly before r: an arrival at the same millisecond is no predecessor.
         found = self._range(self._in, int(self._src[r]), ts - w - 1, ts - 1)
-        return [e for e in found if self._eligible_row(e) and self._passes(e, r)]
+        return [e for e in found if self._eligible_row(e) and self._passes(e, r, least)]
 
-    def _succs(self, r: int) -> list[int]:
+    def _succs(self, r: int, least: float | None = None) -> list[int]:
         ts, w = int(self._ts[r]), self.params.window_ms
+        least = self.params.min_pass_share if least is None else least
         found = self._range(self._out, int(self._dst[r]), ts, ts + w)
-        return [f for f in found if self._eligible_row(f) and self._passes(r, f)]
+        return [f for f in found if self._eligible_row(f) and self._passes(r, f, least)]
 
     def neighbourhood(self, row: int) -> tuple[I64, bool]:
         """The transfers the verdict on ``row`` runs the definitions on, and whether the
@@ -379,12 +381,14 @@ class LiveIndex(Evicting, BlockContext):
         rows = seen | forward
         # Context: every live transfer of the accounts the row joins and of those that fed
         # it (fans, hub history, routine flows, round trips back home), and where the
-        # splitting accounts' other departures went (scatter-gather spokes).
-        feeders = {int(self._src[q]) for q in self._preds(row)}
+        # splitting accounts' other departures went (scatter-gather spokes, which may pass
+        # on less than a chain's hop).
+        least = p.loosest_share
+        feeders = {int(self._src[q]) for q in self._preds(row, least)}
         accounts = {int(self._src[row]), int(self._dst[row])} | feeders
         for s in feeders | {int(self._src[row])}:
             for e in list(self._out[s].rows if s in self._out else []):
-                rows.update(self._succs(e))
+                rows.update(self._succs(e, least))
         # The accounts' whole lists as arrays (a merchant's month is thousands of rows: a
         # sort of arrays, not a set of Python ints); a block's, among its accounts only.
         lists = [np.fromiter(rows, np.int64, len(rows))]
@@ -419,7 +423,7 @@ class LiveIndex(Evicting, BlockContext):
         empty without running them — the fast path of most everyday transfers).
 
         Necessary conditions, one per definition: a chain or scatter-gather needs a hop link
-        into or out of the row; a fan burst (and a gather-scatter) needs ``min_fan``
+        (or a spoke) into or out of the row; a fan burst (and a gather-scatter) needs ``min_fan``
         departures of its source or arrivals at its target within a window either side;
         structuring needs an amount in the band, or for a split payment another transfer
         below the reporting threshold between the same two accounts within a window; a
@@ -429,7 +433,7 @@ class LiveIndex(Evicting, BlockContext):
         p = self.params
         if not self._eligible_row(row):
             return False
-        if self._preds(row) or self._succs(row):
+        if self._preds(row, p.loosest_share) or self._succs(row, p.loosest_share):
             return True
         ts, w = int(self._ts[row]), p.window_ms
         src, dst = int(self._src[row]), int(self._dst[row])

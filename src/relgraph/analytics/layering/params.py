@@ -50,6 +50,9 @@ class LayeringParams(EnvParams):
     """Chains are followed for at most this many transfers (then marked truncated)."""
     min_spokes: int = 3
     """Scatter-gather: distinct middle accounts needed."""
+    spoke_min_share: float = 0.5
+    """Scatter-gather: each middle passes on at least this share of what it received from
+    the source (a mule keeps its cut; a chain's hop passes on ``min_pass_share``)."""
     min_fan: int = 5
     """Fan bursts: transfers in one window and distinct counterparties needed."""
     reporting_threshold: float = 50_000.0
@@ -106,6 +109,8 @@ class LayeringParams(EnvParams):
             raise ConfigError("LAYERING needs 0 < min_pass_share ≤ max_pass_share")
         if not 2 <= self.min_hops <= self.max_hops:
             raise ConfigError("LAYERING needs 2 ≤ min_hops ≤ max_hops")
+        if not 0 < self.spoke_min_share <= self.max_pass_share:
+            raise ConfigError("LAYERING needs 0 < spoke_min_share ≤ max_pass_share")
         if self.window_hours <= 0 or self.min_spokes < 2 or self.min_fan < 2:
             raise ConfigError("LAYERING needs window_hours > 0, min_spokes ≥ 2 and min_fan ≥ 2")
         if not 2 <= self.cycle_max_hops <= 12 or self.cycle_horizon_days <= 0:
@@ -126,6 +131,12 @@ class LayeringParams(EnvParams):
     @property
     def horizon_ms(self) -> int:
         return round(self.cycle_horizon_days * _DAY_MS)
+
+    @property
+    def loosest_share(self) -> float:
+        """The smallest share a hop link of any kind passes on (chains' or spokes'): the
+        necessary conditions of a verdict test links at this share."""
+        return min(self.min_pass_share, self.spoke_min_share)
 
     @property
     def window_ms(self) -> int:
