@@ -17,12 +17,11 @@ from relgraph.analytics.layering.detectors import (
 from relgraph.analytics.layering.hops import (
     _Chains,
     _eligible,
-    _links,
     _starts,
     _transfer_arrays,
     _Tx,
     _walk,
-    spoke_links,
+    hop_and_spoke_links,
 )
 from relgraph.analytics.layering.merge import edge_times, merge_columns
 from relgraph.analytics.layering.params import I64, B, LayeringParams
@@ -135,9 +134,9 @@ def find_patterns(
     chains = _Chains({}, {})
     scatter: list[I64] = []
     if not fans_only:
-        links = _links(tx, params)
+        links, spokes = hop_and_spoke_links(tx, params)
         chains = _walk(tx, links, _starts(links, len(tx)), params)
-        scatter = _scatter_gather(tx, spoke_links(tx, params, links), params)
+        scatter = _scatter_gather(tx, spokes, params)
     if regular is None:
         regular = regular_flows(tx, ctx.opened, params)
     routine = routine_transfers(tx, ctx, params, regular)

@@ -21,11 +21,10 @@ from relgraph.analytics.layering.hops import (
     _Chains,
     _eligible,
     _keys,
-    _links,
     _transfer_arrays,
     _Tx,
     _walk,
-    spoke_links,
+    hop_and_spoke_links,
     spoke_params,
 )
 from relgraph.analytics.layering.merge import edge_times, merge_overlapping
@@ -398,12 +397,12 @@ def check_account(
         forward = np.union1d(forward, frontier)
     # One hop on from the account's own transfers, and one back: the other legs of the
     # scatter-gathers it splits or gathers (spokes may pass on less than a chain's hop).
-    spokes = spoke_params(p)
-    legs = np.union1d(index.successors(own, spokes)[1], index.predecessors(own, spokes)[0])
+    by_spoke = spoke_params(p)
+    legs = np.union1d(index.successors(own, by_spoke)[1], index.predecessors(own, by_spoke)[0])
     reach = np.union1d(np.union1d(np.union1d(seen, forward), index.successors(own, p)[1]), legs)
 
     tx = _eligible(index.amount, index.ts, index.src, index.dst, p.min_amount, reach)
-    links = _links(tx, p)
+    links, spokes = hop_and_spoke_links(tx, p)
     start_pos = np.flatnonzero(np.isin(tx.edge, starts)).astype(np.int64)
     chains = _walk(tx, links, start_pos, p, limit=limit)
     truncated = truncated or chains.cut
@@ -414,7 +413,7 @@ def check_account(
         if touches.any():
             kept[k] = paths[touches]
             kept_trunc[k] = chains.truncated[k][touches]
-    scatter = [s for s in _scatter_gather(tx, spoke_links(tx, p, links), p) if a in _sg_ends(tx, s)]
+    scatter = [s for s in _scatter_gather(tx, spokes, p) if a in _sg_ends(tx, s)]
     own_pos = np.flatnonzero(np.isin(tx.edge, own)).astype(np.int64)
     own_tx = tx.take(own_pos)
     fans: dict[str, _Bursts] = {}

@@ -58,7 +58,7 @@ from relgraph.analytics.layering.detectors import (
     _gather_scatter,
     _scatter_gather,
 )
-from relgraph.analytics.layering.hops import _Chains, _links, _starts, _Tx, _walk, spoke_links
+from relgraph.analytics.layering.hops import _Chains, _starts, _Tx, _walk, hop_and_spoke_links
 from relgraph.analytics.layering.params import I64, B, LayeringParams
 from relgraph.analytics.layering.roundtrip import _RoundTrips, home_groups, reach, round_trips
 from relgraph.analytics.layering.routine import (
@@ -127,9 +127,9 @@ def focused_patterns(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> 
         trips = round_trips(tx, ctx, params, routine) if trip_may else trips
         in_trip = any((paths == p).any() for paths in trips.paths.values())
         if linked or in_trip:
-            links = _links(tx, params)
+            links, spokes = hop_and_spoke_links(tx, params)
             chains = _walk(tx, links, _starts(links, len(tx)), params)
-            scatter = _scatter_gather(tx, spoke_links(tx, params, links), params) if linked else []
+            scatter = _scatter_gather(tx, spokes, params) if linked else []
         in_chain = any((paths == p).any() for paths in chains.paths.values())
         if in_trip or in_chain:
             # Chains typed ``cycle`` merge with round trips: both kept whole, as the batch.

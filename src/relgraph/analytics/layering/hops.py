@@ -90,8 +90,9 @@ def _keys(account: I64, ts: I64, t0: int, span: int) -> I64:
     return account * span + (ts - t0)
 
 
-def _links(tx: _Tx, params: LayeringParams) -> _Links:
-    """Every hop link among ``tx``: a window join of arrivals against departures."""
+def _links(tx: _Tx, params: LayeringParams, least: float | None = None) -> _Links:
+    """Every hop link among ``tx``: a window join of arrivals against departures, each
+    passing on at least ``least`` (default ``min_pass_share``)."""
     n = len(tx)
     if n == 0:
         empty = np.zeros(0, np.int64)
@@ -107,9 +108,16 @@ def _links(tx: _Tx, params: LayeringParams) -> _Links:
     pred = np.repeat(np.arange(n, dtype=np.int64), count)
     start = np.repeat(lo.astype(np.int64) - (np.cumsum(count) - count), count)
     succ = start + np.arange(len(pred), dtype=np.int64)
-    share = tx.amount[succ] / tx.amount[pred]
-    ok = (share >= params.min_pass_share) & (share <= params.max_pass_share)
-    pred, succ = pred[ok], succ[ok]
+    least = params.min_pass_share if least is None else least
+    return _narrowed(tx, _Links(pred, succ, np.zeros(0, np.int64)), least, params.max_pass_share)
+
+
+def _narrowed(tx: _Tx, links: _Links, least: float, most: float) -> _Links:
+    """The links passing on between ``least`` and ``most`` of what arrived (in order)."""
+    share = tx.amount[links.succ] / tx.amount[links.pred]
+    ok = (share >= least) & (share <= most)
+    pred, succ = links.pred[ok], links.succ[ok]
+    n = len(tx)
     ptr = np.zeros(n + 1, np.int64)
     np.cumsum(np.bincount(pred, minlength=n), out=ptr[1:])
     return _Links(pred, succ, ptr)
@@ -122,12 +130,16 @@ def spoke_params(params: LayeringParams) -> LayeringParams:
     return replace(params, min_pass_share=params.spoke_min_share)
 
 
-def spoke_links(tx: _Tx, params: LayeringParams, links: _Links) -> _Links:
-    """The scatter-gather spokes among ``tx``: ``links`` (the chains' hop links) when both
-    pass on the same share, else a window join of their own."""
+def hop_and_spoke_links(tx: _Tx, params: LayeringParams) -> tuple[_Links, _Links]:
+    """The chains' hop links and the scatter-gather spokes among ``tx``: one window join
+    at the looser share, narrowed to each (the same links as two joins)."""
     if params.spoke_min_share == params.min_pass_share:
-        return links
-    return _links(tx, spoke_params(params))
+        links = _links(tx, params)
+        return links, links
+    loose = _links(tx, params, params.loosest_share)
+    most = params.max_pass_share
+    return (_narrowed(tx, loose, params.min_pass_share, most),
+            _narrowed(tx, loose, params.spoke_min_share, most))  # fmt: skip
 
 
 @dataclass(frozen=True)
