@@ -191,6 +191,15 @@ BLOCK = [  # 王伟 (A1) and 张强 (A3) both pay 陈静 (A5) and 杨磊 (A7) wi
 ]
 
 
+def _june_rows(legs: list[tuple[str, str, str, str, str]]) -> list[dict[str, str]]:
+    """Transfers rows in CNY from (id, payer, payee, amount, "DDTHH" in June 2026)."""
+    return [
+        {"tx_id": t, "from_account": a, "to_account": b, "amount": amount, "currency": "CNY",
+         "ts": f"2026-06-{when}:00:00"}
+        for t, a, b, amount, when in legs
+    ]  # fmt: skip
+
+
 def _last_leg_live(
     tmp_path: Path, legs: list[tuple[str, str, str, str, str]], typology: str
 ) -> tuple[Any, Any, LiveIndex, list[str]]:
@@ -198,11 +207,7 @@ def _last_leg_live(
     and the live index's alert of that typology on the last leg arriving live (with every
     threshold at 0: each alert lists its hops); the index and its account ids too."""
     params = LayeringParams(score_threshold=0.0)
-    rows = [
-        {"tx_id": t, "from_account": a, "to_account": b, "amount": amount, "currency": "CNY",
-         "ts": f"2026-06-{when}:00:00"}
-        for t, a, b, amount, when in legs
-    ]  # fmt: skip
+    rows = _june_rows(legs)
     full = project(_bank(tmp_path / "full", docbank.TRANSFERS + rows), tmp_path / "d1")
     frames = alert_frames(full, scan(full, params))
     (batch,) = frames["risk_chains"].query(f"typology == '{typology}'").itertuples()
@@ -276,11 +281,7 @@ def test_a_scatter_gather_through_mules_keeping_a_cut_is_found_live_as_in_batch(
 def test_spokes_passing_on_less_than_the_spoke_share_are_no_scatter_gather(
     tmp_path: Path,
 ) -> None:
-    rows = [
-        {"tx_id": t, "from_account": a, "to_account": b, "amount": amount, "currency": "CNY",
-         "ts": f"2026-06-{when}:00:00"}
-        for t, a, b, amount, when in MULES
-    ]  # fmt: skip
+    rows = _june_rows(MULES)
     bank = project(_bank(tmp_path / "bank", docbank.TRANSFERS + rows), tmp_path / "data")
     strict = scan(bank, LayeringParams(score_threshold=0.0, spoke_min_share=0.7))
     assert "scatter_gather" not in set(strict.typology.tolist())
