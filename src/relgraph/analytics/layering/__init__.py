@@ -26,10 +26,10 @@ Definitions (what the tests hold the code to; every threshold is a field of
   ``min_spokes`` (3) distinct middle accounts ``m`` that pass it on to one account
   ``g`` (**spokes** ``s → m → g``: hop links whose second transfer carries at least
   ``spoke_min_share`` (0.5) of the first, not a chain's ``min_pass_share`` — a mule
-  keeps its cut, and three or more middles converging on one account are the pattern). The two-hop paths of one ``(s, g)`` pair are
-  ordered by their first transfer and cut into episodes where two consecutive
-  splits are more than ``window_hours`` apart; each episode with enough distinct
-  middle accounts is one alert.
+  keeps its cut, and three or more middles converging on one account are the pattern).
+  The two-hop paths of one ``(s, g)`` pair are ordered by their first transfer and cut
+  into episodes where two consecutive splits are more than ``window_hours`` apart; each
+  episode with enough distinct middle accounts is one alert.
 * A **fan-in (fan-out) burst** at account ``h``: its incoming (outgoing) eligible
   transfers, in time order; every transfer that opens a ``window_hours`` window
   holding at least ``min_fan`` (5) of them marks that window dense; overlapping

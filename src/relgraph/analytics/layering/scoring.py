@@ -482,10 +482,9 @@ def _assemble_columns(
         layered, _sum_by(grp, usual.astype(np.float64), n) / np.maximum(size, 1), ordinary
     )
     ordinary = np.where(fanned, habitual, ordinary)
-    bipartite = typology == "bipartite"
-    width = np.zeros(n, np.int64)
-    if bipartite.any():
-        width[bipartite] = block_width(tx, flat, grp, n)[bipartite]
+    # Only bipartite blocks have a width (0 for every other alert): their rows alone.
+    in_block = (typology == "bipartite")[grp]
+    width = block_width(tx, flat[in_block], grp[in_block], n)
     facts: Columns = {
         "hops": h,
         "first_ts": first_ts,
