@@ -29,7 +29,10 @@ Definitions (what the tests hold the code to; every threshold is a field of
   keeps its cut, and three or more middles converging on one account are the pattern).
   The two-hop paths of one ``(s, g)`` pair are ordered by their first transfer and cut
   into episodes where two consecutive splits are more than ``window_hours`` apart; each
-  episode with enough distinct middle accounts is one alert.
+  episode with enough distinct middle accounts is one alert. A **slow scatter-gather** is
+  the same among transfers that are not routine (:mod:`.routine`) with the window widened
+  to ``cycle_horizon_days`` (30): money split on the 2nd, 6th and 10th of a month and
+  each part passed on a week later. Slow and fast ones sharing a transfer are one alert.
 * A **fan-in (fan-out) burst** at account ``h``: its incoming (outgoing) eligible
   transfers, in time order; every transfer that opens a ``window_hours`` window
   holding at least ``min_fan`` (5) of them marks that window dense; overlapping

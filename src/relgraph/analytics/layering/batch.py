@@ -13,6 +13,7 @@ from relgraph.analytics.layering.detectors import (
     _fan_bursts,
     _gather_scatter,
     _scatter_gather,
+    _slow_scatter_gather,
 )
 from relgraph.analytics.layering.hops import (
     _Chains,
@@ -140,6 +141,8 @@ def find_patterns(
     if regular is None:
         regular = regular_flows(tx, ctx.opened, params)
     routine = routine_transfers(tx, ctx, params, regular)
+    if not fans_only:
+        scatter += _slow_scatter_gather(tx, routine, params)
     if fans:
         # Slow fans from money that is not routine: over a month every hub's salary, rent
         # and family transfers would join any burst.

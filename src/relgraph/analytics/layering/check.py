@@ -297,7 +297,10 @@ def check_account(
     the batch definitions on that neighbourhood: the chains are exactly the batch
     chains through the account (same thresholds). Also reported: fan bursts and
     gather-scatter at the account, and scatter-gathers it splits or gathers (as a
-    middle account it shows in neither; its chains show the flow).
+    middle account it shows in neither; its chains show the flow). With other settings
+    than the index's, at the window's scale only: round trips, slow fans and slow
+    scatter-gathers are judged on every transfer (routine flows, a hub's history), and
+    come with the index's own settings, from the batch alerts.
 
     Parameters
     ----------

@@ -10,14 +10,17 @@ import numpy as np
 from relgraph.analytics.layering.hops import (
     _keys,
     _Links,
+    _links,
     _Tx,
+    slow_spoke_params,
 )
 from relgraph.analytics.layering.params import (
     F64,
     I64,
+    B,
     LayeringParams,
 )
-from relgraph.analytics.layering.sets import dense_ids, unique
+from relgraph.analytics.layering.sets import dense_ids, isin, unique
 
 
 def _episodes(group: I64, ts: I64, window: int) -> I64:
@@ -50,6 +53,74 @@ def _scatter_gather(tx: _Tx, links: _Links, params: LayeringParams) -> list[I64]
     spokes = _distinct_count(episode, m, n_ep)
     keep = spokes[episode] >= params.min_spokes
     return _ragged_union(episode[keep], e[keep], f[keep])
+
+
+def _slow_scatter_gather(tx: _Tx, routine: B, params: LayeringParams) -> list[I64]:
+    """Slow scatter-gathers (definition above): spokes of money that is not routine whose
+    second transfer is up to the round-trip horizon after the first, episodes cut at gaps
+    longer than the horizon; positions into ``tx``."""
+    kept = np.flatnonzero(~routine).astype(np.int64)
+    if len(kept) == 0:
+        return []
+    sub = tx.take(kept)
+    slow = slow_spoke_params(params)
+    return [kept[m] for m in _scatter_gather(sub, _links(sub, slow), slow)]
+
+
+def may_gather_slowly(tx: _Tx, params: LayeringParams, seg_row: I64, p: I64) -> B:
+    """Per verdict ``k`` (``p[k]``: its transfer's position; ``seg_row``: per transfer, the
+    verdict whose neighbourhood holds it; neighbourhoods share no account): whether a slow
+    scatter-gather may hold ``p[k]`` — a necessary condition, cheap beside the slow
+    scatter-gathers of the whole neighbourhood (a merchant's month, routine flows).
+
+    ``p[k]`` is one leg of a slow spoke ``s → m → g``, and slow spokes from ``s`` to ``g``
+    pass through at least ``min_spokes`` accounts (routine or not, whatever their times)."""
+    hit = np.zeros(len(p), bool)
+    if len(p) == 0 or len(tx) == 0:
+        return hit
+    mine = p[seg_row]
+    t, h = tx.ts[mine], params.horizon_ms
+    into = (tx.dst == tx.src[mine]) & (tx.ts < t) & (tx.ts >= t - h)
+    out = (tx.src == tx.dst[mine]) & (tx.ts > t) & (tx.ts <= t + h)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # The same quotients as _links (successor over predecessor): the same verdict.
+        share = np.where(into, tx.amount[mine] / tx.amount, tx.amount / tx.amount[mine])
+    ok = (into | out) & (share >= params.spoke_min_share) & (share <= params.max_pass_share)
+    rows = np.flatnonzero(ok)
+    if len(rows) == 0:
+        return hit
+    first = into[rows]  # the row is the spoke's first leg: p is its second
+    splitter = np.where(first, tx.src[rows], tx.src[mine[rows]])
+    gatherer = np.where(first, tx.dst[mine[rows]], tx.dst[rows])
+    # The slow spokes among the splitters' payments and the gatherers' takings.
+    near = np.flatnonzero(isin(tx.src, splitter) | isin(tx.dst, gatherer)).astype(np.int64)
+    s, g, middles = slow_spoke_middles(tx.take(near), params)
+    n_acc = int(max(tx.src.max(), tx.dst.max())) + 1
+    enough = (s * n_acc + g)[middles >= params.min_spokes]
+    asked = isin(splitter * n_acc + gatherer, enough)
+    # Each pair belongs to one verdict (accounts are its neighbourhood's own).
+    hit[seg_row[rows[asked]]] = True
+    return hit
+
+
+def slow_spoke_middles(tx: _Tx, params: LayeringParams) -> tuple[I64, I64, I64]:
+    """Per (splitter, gatherer) pair of the slow spokes among ``tx`` (every transfer,
+    routine or not): the two accounts and the count of distinct middle accounts."""
+    slow = slow_spoke_params(params)
+    links = _links(tx, slow)
+    if len(links.pred) == 0:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty
+    # Accounts numbered densely: three of them packed in one key.
+    accounts, local = np.unique(
+        np.concatenate([tx.src[links.pred], tx.dst[links.pred], tx.dst[links.succ]]),
+        return_inverse=True,
+    )
+    n = len(accounts)
+    s, m, g = local.ravel().astype(np.int64).reshape(3, -1)
+    triples = unique((s * n + g) * n + m)
+    pairs, middles = np.unique(triples // n, return_counts=True)
+    return accounts[pairs // n], accounts[pairs % n], middles.astype(np.int64)
 
 
 def _ragged_union(episode: I64, *members: I64) -> list[I64]:

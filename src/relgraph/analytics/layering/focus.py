@@ -25,6 +25,10 @@ Necessary conditions, per detector, for a pattern to hold ``p`` (from ``src`` to
 ``dst`` at time ``t``):
 
 * chain, scatter-gather: a hop link or a spoke into or out of ``p``;
+* slow scatter-gather: ``p`` not routine, a leg of a slow spoke, and slow spokes from its
+  splitter to its gatherer through at least ``min_spokes`` accounts
+  (:func:`.detectors.may_gather_slowly`); slow and fast ones are then found together (one
+  alert when they share a transfer);
 * round trip: ``p`` not routine, and some account that money reached ``src`` from within
   the round-trip horizon before ``t`` (by transfers each later than the one before, at most
   ``cycle_max_hops`` of them; ``src`` itself included) is home to one that money can
@@ -57,6 +61,8 @@ from relgraph.analytics.layering.detectors import (
     _fan_bursts,
     _gather_scatter,
     _scatter_gather,
+    _slow_scatter_gather,
+    may_gather_slowly,
 )
 from relgraph.analytics.layering.hops import _Chains, _starts, _Tx, _walk, hop_and_spoke_links
 from relgraph.analytics.layering.params import I64, B, LayeringParams
@@ -88,6 +94,8 @@ def focused_patterns(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> 
     free = not bool(routine[p])
 
     linked = _hop_linked(tx, params, p)
+    one = np.zeros(len(tx), np.int64)
+    slow_may = free and bool(may_gather_slowly(tx, params, one, np.array([p], np.int64))[0])
     trip_may = free and _may_close_loop(tx, ctx, params, p)
     block_may = free and _may_be_block(tx, near, routine, params, p)
 
@@ -104,7 +112,7 @@ def focused_patterns(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> 
             fast_holding[name] = fast
 
     gather: list[I64] = []
-    full = linked or trip_may or block_may
+    full = linked or trip_may or block_may or slow_may
     if fast_holding:
         gather = _local_gather(tx, near, fast_holding, params, src, dst)
         if _sets_hold(gather, p):
@@ -123,13 +131,17 @@ def focused_patterns(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> 
     chains = _Chains({}, {})
     trips = _RoundTrips({}, 0)
     scatter: list[I64] = []
-    if linked or trip_may:
+    if linked or trip_may or slow_may:
         trips = round_trips(tx, ctx, params, routine) if trip_may else trips
         in_trip = any((paths == p).any() for paths in trips.paths.values())
-        if linked or in_trip:
+        if linked or in_trip or slow_may:
             links, spokes = hop_and_spoke_links(tx, params)
-            chains = _walk(tx, links, _starts(links, len(tx)), params)
-            scatter = _scatter_gather(tx, spokes, params) if linked else []
+            if linked or in_trip:
+                chains = _walk(tx, links, _starts(links, len(tx)), params)
+            scatter = _scatter_gather(tx, spokes, params) if linked or slow_may else []
+            if slow_may or _sets_hold(scatter, p):
+                # Slow ones merge with the fast ones they share a transfer with.
+                scatter += _slow_scatter_gather(tx, routine, params)
         in_chain = any((paths == p).any() for paths in chains.paths.values())
         if in_trip or in_chain:
             # Chains typed ``cycle`` merge with round trips: both kept whole, as the batch.

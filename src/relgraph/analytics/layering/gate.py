@@ -5,8 +5,9 @@ merchant brings the merchant's month of takings into its neighbourhood: every de
 then runs over every copy of it. Most of them cannot hold the transfer the verdict is
 about. :func:`needs_all` evaluates, for every neighbourhood of the union at once, the
 cheap necessary conditions of :mod:`.focus` for the detectors beside the fans — a hop
-link into or out of the transfer (chains, scatter-gathers), money that reached its
-source able to come back home to its target's home group or network (round trips), an
+link into or out of the transfer (chains, scatter-gathers), a slow spoke whose splitter
+reaches its gatherer through enough middles (slow scatter-gathers), money that reached
+its source able to come back home to its target's home group or network (round trips), an
 amount in the structuring band or a split payment beside it (structuring), small
 co-funded accounts (blocks, and the layers next to them: stacks) — and says which
 neighbourhoods need every detector. The others can be held only by fan bursts and the
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from relgraph.analytics.layering.detectors import may_gather_slowly
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import I64, B, LayeringParams
 from relgraph.analytics.layering.roundtrip import home_groups, reach
@@ -38,6 +40,9 @@ def needs_all(tx: _Tx, ctx: _Context, params: LayeringParams, segment: I64, p: I
     n_seg = len(p)
     seg_row = segment[tx.src]
     need = _hop_linked(tx, params, seg_row, p) | _structuring(tx, params, seg_row, p)
+    rest = np.flatnonzero(~need)
+    if len(rest):
+        need[rest] |= may_gather_slowly(tx, params, seg_row, p)[rest]
     rest = np.flatnonzero(~need)
     if len(rest):
         need[rest] |= _blocks(tx, params, seg_row, p, n_seg)[rest]

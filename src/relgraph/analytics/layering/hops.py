@@ -130,6 +130,17 @@ def spoke_params(params: LayeringParams) -> LayeringParams:
     return replace(params, min_pass_share=params.spoke_min_share)
 
 
+@lru_cache(maxsize=16)
+def slow_spoke_params(params: LayeringParams) -> LayeringParams:
+    """The settings of slow scatter-gathers: spokes at ``spoke_min_share`` whose second
+    transfer follows the first within the round-trip horizon (as slow fans widen theirs)."""
+    return replace(
+        params,
+        window_hours=params.cycle_horizon_days * 24,
+        min_pass_share=params.spoke_min_share,
+    )
+
+
 def hop_and_spoke_links(tx: _Tx, params: LayeringParams) -> tuple[_Links, _Links]:
     """The chains' hop links and the scatter-gather spokes among ``tx``: one window join
     at the looser share, narrowed to each (the same links as two joins)."""

@@ -3,41 +3,45 @@
 The batch scan (:func:`.batch.scan`) reads every transfer; a running server gets them one
 batch at a time and must answer within milliseconds whether a new transfer completes or
 extends a layered flow. :class:`LiveIndex` keeps the transfers of the last
-:meth:`LiveIndex.horizon_ms` (the longest detection window: a chain of ``max_hops`` hops
-of ``window_hours`` each, or the round-trip horizon, whichever is longer) in per-account
+:meth:`LiveIndex.horizon_ms` (the longest detection window: a chain of ``max_hops`` hops of
+``window_hours`` each, or the round-trip horizon, whichever is longer) in per-account
 time-ordered lists; older ones leave the index and only per-account aggregates (count and
 sum in and out) remain — the store keeps them. Each account also keeps, per direction, a
 running count and largest amount of its payments (receipts) ever (:mod:`.sides`): when a
 transfer arrives, its payer's and payee's *highs* (:func:`.amounts.highs`, read only from
-the past) are taken from them and kept with it, so the verdict judges outsized payments
-and a hub's habits against the whole past, as the batch does, although its
-neighbourhood holds only part of it (a late arrival is judged against what had arrived).
+the past) are taken from them and kept with it, so the verdict judges outsized payments and
+a hub's habits against the whole past, as the batch does, although its neighbourhood holds
+only part of it (a late arrival is judged against what had arrived).
 
-The verdict on a new transfer ``t`` (:meth:`LiveIndex.verdict`) collects its
-neighbourhood — the hop-link closure of ``t`` back to where its chains start and forward
-from there (as :func:`.check.check_account` does), plus every live transfer of the
-accounts ``t`` joins and of the accounts that fed it (what fan bursts, a hub's history,
-routine flows and scatter-gathers are judged on), and when ``t`` may be in a bipartite
-block or a layer beside one, the transfers among its accounts' small counterparties
-(:mod:`.blockctx`: a block's other sender pays its other receiver) — and runs the batch definitions on it
-(the detectors of :func:`.batch.find_patterns` and :func:`.batch.score_pattern_columns`:
-the same functions for both, so they cannot drift apart; :mod:`.focus` runs only those
-that can hold ``t``, with the same result). The alerts that hold ``t`` are its verdict;
-their ids are the batch's (:func:`.frames.chain_ids` hashes the transfer ids), so the
-next batch ``analyze`` names the same chains. A request's transfers are verdicts on the
-index as each found it (:meth:`LiveIndex.prepare` reads a neighbourhood right after its
-transfer joined), scored together (:meth:`LiveIndex.verdicts_known`: one scan of the
-neighbourhoods side by side, :mod:`.union`, the same alerts as one by one).
+The verdict on a new transfer ``t`` (:meth:`LiveIndex.verdict`) collects its neighbourhood —
+the hop-link closure of ``t`` back to where its chains start and forward from there (as
+:func:`.check.check_account` does), plus every live transfer of the accounts ``t`` joins and
+of the accounts that fed it (what fan bursts, a hub's history, routine flows and
+scatter-gathers are judged on), and when ``t`` may be in a bipartite block or a layer beside
+one, the transfers among its accounts' small counterparties (:mod:`.blockctx`: a block's
+other sender pays its other receiver), and when ``t`` may be a slow scatter-gather's spoke,
+its splitter's and gatherer's transfers (:mod:`.slowctx`) — and runs the batch definitions
+on it (the detectors of :func:`.batch.find_patterns` and
+:func:`.batch.score_pattern_columns`: the same functions for both, so they cannot drift
+apart; :mod:`.focus` runs only those that can hold ``t``, with the same result). The alerts
+that hold ``t`` are its verdict; their ids are the batch's (:func:`.frames.chain_ids` hashes
+the transfer ids), so the next batch ``analyze`` names the same chains. A request's
+transfers are verdicts on the index as each found it (:meth:`LiveIndex.prepare` reads a
+neighbourhood right after its transfer joined), scored together
+(:meth:`LiveIndex.verdicts_known`: one scan of the neighbourhoods side by side,
+:mod:`.union`, the same alerts as one by one).
 
 What the neighbourhood cannot see: round trips whose legs pass accounts outside it (the
-batch finds those), and history older than the horizon: a routine flow (salary, rent)
-whose repeats lie mostly before it is not recognised as routine, so a round trip or a
-bipartite block through it may be reported in real time that the batch scores down or
-leaves out (tests/api/test_realtime_parity.py measures both: on the synthetic bank chains,
-scatter-gathers and fans agree both ways, with the same ids and scores; real time adds
-some round trips and misses a few; on independent-1's last month, verdicts on 1,008 of its
-transfers give two blocks, both under the threshold, that the batch does not report).
-Keeping per-pair routine aggregates beside the per-account ones would close this gap.
+batch finds those), a slow scatter-gather whose splits go on (each within the horizon of the
+one before) for longer than the index keeps, and history older than the horizon: a routine
+flow (salary, rent) whose repeats lie mostly before it is not recognised as routine, so a
+round trip or a bipartite block through it may be reported in real time that the batch
+scores down or leaves out (tests/api/test_realtime_parity.py measures both: on the synthetic
+bank chains, scatter-gathers and fans agree both ways, with the same ids and scores; real
+time adds some round trips and misses a few; on independent-1's last month, verdicts on
+1,008 of its transfers give two blocks, both under the threshold, that the batch does not
+report). Keeping per-pair routine aggregates beside the per-account ones would close this
+gap.
 """
 
 from __future__ import annotations
@@ -60,12 +64,13 @@ from relgraph.analytics.layering.scoring import ScoredColumns, _Context
 from relgraph.analytics.layering.sets import unique
 from relgraph.analytics.layering.sides import Loaded, loaded_payments
 from relgraph.analytics.layering.sides import Side as _Side
+from relgraph.analytics.layering.slowctx import SlowSpokeContext
 from relgraph.analytics.layering.verdicts import LiveAlert, LiveHop, Prepared, Verdict, chain_id
 
 _GROW = 1.5
 
 
-class LiveIndex(Evicting, BlockContext):
+class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
     """Recent transfers by account, appendable, with the verdict on each new one.
 
     Not thread-safe: the server applies batches one at a time (one writer), and reads
@@ -389,9 +394,12 @@ class LiveIndex(Evicting, BlockContext):
         for s in feeders | {int(self._src[row])}:
             for e in list(self._out[s].rows if s in self._out else []):
                 rows.update(self._succs(e, least))
+        # A slow scatter-gather's splitter and gatherer, when the row may be its spoke.
+        slow, spokes = self._slow_rows(row)
+        accounts |= slow
         # The accounts' whole lists as arrays (a merchant's month is thousands of rows: a
         # sort of arrays, not a set of Python ints); a block's, among its accounts only.
-        lists = [np.fromiter(rows, np.int64, len(rows))]
+        lists = [np.fromiter(rows, np.int64, len(rows)), *spokes]
         lists += self._block_rows(int(self._src[row]), int(self._dst[row]))
         for a in sorted(accounts):
             for sides in (self._out, self._in):
