@@ -82,12 +82,15 @@ class SlowSpokeContext:
         """How many accounts slow spokes from ``s`` to ``g`` pass through (live transfers,
         routine or not)."""
         paid, takings = self._out.get(s), self._in.get(g)
-        if paid is None or takings is None or not paid.rows or not takings.rows:
+        least = self.params.min_spokes
+        if paid is None or takings is None or min(len(paid.rows), len(takings.rows)) < least:
             return 0
-        # First the accounts ``s`` paid that paid ``g`` at all (most pairs stop here: an
-        # employer's staff who each shopped once at one supermarket).
+        # First whether enough accounts ``s`` paid have paid ``g`` at all, whatever the
+        # amounts and times (cheap; most pairs stop here), then the slow spokes among
+        # their transfers: an employer's staff who shop at one supermarket pass the
+        # first test, not the second (a spoke passes on at least half of a salary).
         payees, payers = self._dst[paid.rows_array()], self._src[takings.rows_array()]
-        if len(np.intersect1d(payees, payers)) < self.params.min_spokes:
+        if len(np.intersect1d(payees, payers)) < least:
             return 0
         rows = unique(np.concatenate([paid.rows_array(), takings.rows_array()]))
         tx = _eligible(self._amount[rows], self._ts[rows], self._src[rows], self._dst[rows],
