@@ -71,7 +71,9 @@ class LayeringParams(EnvParams):
     max_paths: int = 5_000_000
     """Batch: chains followed at once; a larger frontier raises (lower max_hops or raise this)."""
     cycle_horizon_days: float = 30.0
-    """Round trips: the money must come back at most this long after it left."""
+    """Round trips: the money must come back at most this long after it left. Also the
+    window of slow fans and of slow scatter-gathers' spokes, and the period of blocks and
+    of established relationships (routine)."""
     cycle_max_hops: int = 8
     """Round trips: at most this many transfers (2 at least)."""
     cycle_min_share: float = 0.1
