@@ -12,6 +12,7 @@ from relgraph.analytics.layering.hops import (
     _Links,
     _links,
     _Tx,
+    linked_to,
     slow_spoke_params,
 )
 from relgraph.analytics.layering.params import (
@@ -79,13 +80,7 @@ def may_gather_slowly(tx: _Tx, params: LayeringParams, seg_row: I64, p: I64) -> 
     if len(p) == 0 or len(tx) == 0:
         return hit
     mine = p[seg_row]
-    t, h = tx.ts[mine], params.horizon_ms
-    into = (tx.dst == tx.src[mine]) & (tx.ts < t) & (tx.ts >= t - h)
-    out = (tx.src == tx.dst[mine]) & (tx.ts > t) & (tx.ts <= t + h)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # The same quotients as _links (successor over predecessor): the same verdict.
-        share = np.where(into, tx.amount[mine] / tx.amount, tx.amount / tx.amount[mine])
-    ok = (into | out) & (share >= params.spoke_min_share) & (share <= params.max_pass_share)
+    into, ok = linked_to(tx, mine, params, params.horizon_ms, params.spoke_min_share)
     rows = np.flatnonzero(ok)
     if len(rows) == 0:
         return hit

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from relgraph.analytics.layering.detectors import may_gather_slowly
-from relgraph.analytics.layering.hops import _Tx
+from relgraph.analytics.layering.hops import _Tx, linked_to
 from relgraph.analytics.layering.params import I64, B, LayeringParams
 from relgraph.analytics.layering.roundtrip import home_groups, reach
 from relgraph.analytics.layering.routine import in_band
@@ -55,14 +55,7 @@ def needs_all(tx: _Tx, ctx: _Context, params: LayeringParams, segment: I64, p: I
 def _hop_linked(tx: _Tx, params: LayeringParams, seg_row: I64, p: I64) -> B:
     """``focus._hop_linked`` per neighbourhood: a hop link (a chain's or a spoke's) enters
     or leaves ``p``."""
-    mine = p[seg_row]
-    t, w = tx.ts[mine], params.window_ms
-    into = (tx.dst == tx.src[mine]) & (tx.ts < t) & (tx.ts >= t - w)
-    out = (tx.src == tx.dst[mine]) & (tx.ts > t) & (tx.ts <= t + w)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # The same quotients as _links (successor over predecessor): the same verdict.
-        share = np.where(into, tx.amount[mine] / tx.amount, tx.amount / tx.amount[mine])
-    ok = (into | out) & (share >= params.loosest_share) & (share <= params.max_pass_share)
+    _, ok = linked_to(tx, p[seg_row], params, params.window_ms, params.loosest_share)
     hit = np.zeros(len(p), bool)
     hit[seg_row[ok]] = True
     return hit

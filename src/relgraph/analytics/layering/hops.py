@@ -112,6 +112,21 @@ def _links(tx: _Tx, params: LayeringParams, least: float | None = None) -> _Link
     return _narrowed(tx, _Links(pred, succ, np.zeros(0, np.int64)), least, params.max_pass_share)
 
 
+def linked_to(tx: _Tx, mine: I64, params: LayeringParams, window: int, least: float) -> tuple[B, B]:
+    """Per transfer ``i``: whether it is a link into ``mine[i]`` (arriving at its source at
+    most ``window`` before it), and whether it is a link into or out of it (leaving its
+    target at most ``window`` after it) passing on between ``least`` and
+    ``max_pass_share`` — the window join of :func:`_links` against one transfer per row
+    (``mine``: per row, the transfer it is asked about)."""
+    t = tx.ts[mine]
+    into = (tx.dst == tx.src[mine]) & (tx.ts < t) & (tx.ts >= t - window)
+    out = (tx.src == tx.dst[mine]) & (tx.ts > t) & (tx.ts <= t + window)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # The same quotients as _links (successor over predecessor): the same verdict.
+        share = np.where(into, tx.amount[mine] / tx.amount, tx.amount / tx.amount[mine])
+    return into, (into | out) & (share >= least) & (share <= params.max_pass_share)
+
+
 def _narrowed(tx: _Tx, links: _Links, least: float, most: float) -> _Links:
     """The links passing on between ``least`` and ``most`` of what arrived (in order)."""
     share = tx.amount[links.succ] / tx.amount[links.pred]
