@@ -105,8 +105,8 @@ class SlowSpokeContext:
         found: list[I64] = []
         paid = self._out.get(s)
         for e in paid.rows_array().tolist() if paid is not None else []:
-            if self._amount[e] < self.params.min_amount:
-                continue  # not a spoke's first leg (s never pays itself)
+            if self._amount[e] < self.params.min_amount or self._dst[e] == s:
+                continue  # not a spoke's first leg
             side = self._out.get(int(self._dst[e]))
             if side is None or not side.rows:
                 continue
