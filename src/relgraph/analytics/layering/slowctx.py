@@ -23,7 +23,7 @@ import bisect
 import numpy as np
 
 from relgraph.analytics.layering.detectors import slow_spoke_middles
-from relgraph.analytics.layering.hops import _eligible
+from relgraph.analytics.layering.hops import _eligible, _links, _Tx, slow_spoke_params
 from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
 from relgraph.analytics.layering.sets import unique
 from relgraph.analytics.layering.sides import Side
@@ -93,26 +93,29 @@ class SlowSpokeContext:
         if len(np.intersect1d(payees, payers)) < least:
             return 0
         rows = unique(np.concatenate([paid.rows_array(), takings.rows_array()]))
-        tx = _eligible(self._amount[rows], self._ts[rows], self._src[rows], self._dst[rows],
-                       self.params.min_amount)  # fmt: skip
-        splitter, gatherer, middles = slow_spoke_middles(tx, self.params)
+        splitter, gatherer, middles = slow_spoke_middles(self._scan_of(rows), self.params)
         return int(middles[(splitter == s) & (gatherer == g)].sum())
 
     def _spokes_from(self, s: int) -> I64:
-        """Every slow spoke's second leg from ``s``'s live payments (within the horizon
-        after each, passing on a share within the spokes' bounds)."""
-        h = self.params.horizon_ms
-        found: list[I64] = []
+        """Every slow spoke's second leg from ``s``'s live payments: the batch's window join
+        (:func:`.hops._links`) over them and their payees' live payments."""
         paid = self._out.get(s)
-        for e in paid.rows_array().tolist() if paid is not None else []:
-            if self._amount[e] < self.params.min_amount or self._dst[e] == s:
-                continue  # not a spoke's first leg
-            side = self._out.get(int(self._dst[e]))
-            if side is None or not side.rows:
-                continue
-            ts = int(self._ts[e])
-            i, j = bisect.bisect_right(side.ts, ts), bisect.bisect_right(side.ts, ts + h)
-            if i < j:
-                legs = side.rows_array()[i:j]
-                found.append(legs[self._spoke_ok(legs, e, legs)])
-        return np.concatenate(found) if found else np.zeros(0, np.int64)
+        if paid is None or not paid.rows:
+            return np.zeros(0, np.int64)
+        first = paid.rows_array()
+        lists = [first]
+        for m in unique(self._dst[first]).tolist():
+            side = self._out.get(m)
+            if m != s and side is not None and side.rows:
+                lists.append(side.rows_array())
+        rows = unique(np.concatenate(lists))
+        tx = self._scan_of(rows)
+        links = _links(tx, slow_spoke_params(self.params))
+        second = links.succ[tx.src[links.pred] == s]
+        return np.asarray(rows[tx.edge[second]], np.int64)
+
+    def _scan_of(self, rows: I64) -> _Tx:
+        """The eligible transfers among live ``rows`` as a scan of their own (accounts as
+        in the index; ``edge``: positions in ``rows``)."""
+        amount, ts, src, dst = self._amount[rows], self._ts[rows], self._src[rows], self._dst[rows]
+        return _eligible(amount, ts, src, dst, self.params.min_amount)
