@@ -16,7 +16,10 @@ import bisect
 
 import numpy as np
 
-from relgraph.analytics.layering.params import F64, I64, LayeringParams
+from relgraph.analytics.layering.hops import _eligible
+from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
+from relgraph.analytics.layering.peaks import fan_peaks, fold_peaks
+from relgraph.analytics.layering.sets import isin, unique
 from relgraph.analytics.layering.sides import Side
 
 
@@ -40,6 +43,8 @@ class Evicting:
     """The cutoff of the last eviction: every list's rows were at or after it then."""
     _rows_at_evict: int = 0
     """Rows the arrays held after the last eviction (later rows may be late arrivals)."""
+    _peaks: F64 = np.zeros((0, 2))
+    """Per account, paying out and taking in: its fan peak (:mod:`.peaks`)."""
 
     @property
     def horizon_ms(self) -> int:
@@ -57,6 +62,8 @@ class Evicting:
         since = self._rows_at_evict
         fell[since:] |= stale[since:]
         rows = np.flatnonzero(fell)
+        if len(rows):
+            self._keep_peaks(self._amount, ts, self._src, self._dst, fell, cutoff)
         dropped = 0
         for sides, ends in ((self._out, self._src), (self._in, self._dst)):
             for a in np.unique(ends[rows]).tolist():
@@ -72,6 +79,23 @@ class Evicting:
         self._evicted_to = max(self._evicted_to, cutoff)
         self._rows_at_evict = self._n
         return dropped // 2
+
+    def _keep_peaks(self, amount: F64, ts: I64, src: I64, dst: I64, gone: B, cutoff: int) -> None:
+        """Fold into :attr:`_peaks` the fan pieces holding a ``gone`` transfer: found among
+        their accounts' transfers from the earliest gone one to a window past ``cutoff``, so
+        that a piece across the cut is found whole."""
+        n = len(ts)
+        rows = np.flatnonzero(gone)
+        accounts = unique(np.concatenate([src[rows], dst[rows]]))
+        # By time first (a cheap pass over the arrays), then by account on what is left.
+        near = np.flatnonzero(
+            (ts[:n] >= ts[rows].min()) & (ts[:n] < cutoff + self.params.window_ms)
+        )
+        near = near[isin(src[near], accounts) | isin(dst[near], accounts)]
+        p = self.params
+        tx = _eligible(amount, ts, src, dst, p.min_amount, near)
+        hub, inbound, intensity = fan_peaks(tx, gone[tx.edge], p)
+        self._peaks = fold_peaks(self._peaks, hub, inbound, intensity)
 
     def _compact(self) -> None:
         keep = np.zeros(self._n, bool)

@@ -23,12 +23,14 @@ def judge_hubs(
     opened: I64,
     params: LayeringParams,
     segment: I64 | None,
+    peaks: F64 | None = None,
 ) -> tuple[F64, F64, I64, B, B, B]:
     """Per alert (of ``len(first_ts)``; zeros for those in no group): fan excess,
     pass-through share, distinct counterparties, a new hub, a slow fan, and whether it is
     its hub's routine (a steady hub's usual window, or a slow fan at a hub busy over 72
     hours) — never stored. ``opened``: per account, its opening time; ``segment`` as for
-    :class:`.routine.HubHistory`."""
+    :class:`.routine.HubHistory`; ``peaks``: per account, its fan peaks paying out and
+    taking in (:mod:`.peaks`), the 72-hour fans' other bursts no longer in ``tx``."""
     n = len(first_ts)
     excess = np.zeros(n)
     passed = np.zeros(n)
@@ -79,9 +81,16 @@ def judge_hubs(
         if len(judged) < len(at):
             at, kind, hubs = at[judged], kind[judged], hubs[judged]
             sets_at = [sets_at[i] for i in judged.tolist()]
+        earlier = None
+        if peaks is not None and not scale and len(at):
+            # A fan-in's peak taking in, a fan-out's paying out; none for gather-scatters.
+            way = np.array([{"fan_in": 1, "fan_out": 0}.get(s[4], -1) for s in hub_sets])[kind]
+            known = (way >= 0) & (hubs < len(peaks))
+            earlier = np.zeros(len(at))
+            earlier[known] = peaks[hubs[known], way[known]]
         if len(at):
             excess[at], passed[at], parties[at] = history(scale).facts(
-                hubs, sets_at, hub_new[at], kind=kind
+                hubs, sets_at, hub_new[at], kind=kind, earlier=earlier
             )
     # A steady hub's usual window is its business, not a fan (routine.py): never stored.
     routine_hub = steady & (excess <= params.fan_excess_ratio) | busy

@@ -41,7 +41,11 @@ bank chains, scatter-gathers and fans agree both ways, with the same ids and sco
 time adds some round trips and misses a few; on independent-1's last month, verdicts on
 1,008 of its transfers give two blocks, both under the threshold, that the batch does not
 report). Keeping per-pair routine aggregates beside the per-account ones would close this
-gap.
+gap. A hub's 72-hour fans that left the index stay as its **fan peaks** (:mod:`.peaks`):
+last month's payroll still makes this month's ordinary. Its steadiness and its slow
+(30-day) fans are judged on what the index holds, so a merchant is never steady here (that
+takes 60 days of history) and fan scores under the threshold still differ from the batch's
+(benchmarks/RESULTS.md, "real time against the batch on independent-1").
 """
 
 from __future__ import annotations
@@ -131,6 +135,10 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
             return live
         now = int(index.ts.max())
         live_row = index.ts >= now - live.horizon_ms
+        if not live_row.all():
+            # The older transfers never join the index: their hubs keep their fan peaks.
+            live._keep_peaks(index.amount, index.ts, index.src, index.dst, ~live_row,
+                             now - live.horizon_ms)  # fmt: skip
         loaded = loaded_payments(index, live_row)
         live._base = {True: loaded.base_out, False: loaded.base_in}
         rows = np.flatnonzero(live_row)
@@ -247,9 +255,12 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
             opened[new] = np.asarray(self._new_opened, np.int64)[at]
             person[new] = np.asarray(self._new_person, np.int64)[at]
             enterprise[new] = np.asarray(self._new_enterprise, np.int64)[at]
+        peaks = np.zeros((len(accounts), 2))
+        kept = np.flatnonzero(accounts < len(self._peaks))
+        peaks[kept] = self._peaks[accounts[kept]]
         c = self._ctx  # built field by field: dataclasses.replace costs more than the rest
         return _Context(opened, person, enterprise, c.household, c.network, c.device_keys,
-                        c.device_ptr, c.device_of, c.n_devices)  # fmt: skip
+                        c.device_ptr, c.device_of, c.n_devices, peaks)  # fmt: skip
 
     # -- transfers -----------------------------------------------------------------------
 

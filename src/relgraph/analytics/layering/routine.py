@@ -380,11 +380,19 @@ class HubHistory:
         return known
 
     def facts(
-        self, hub: I64, members: list[I64], new_hub: B, kind: I64 | None = None
+        self,
+        hub: I64,
+        members: list[I64],
+        new_hub: B,
+        kind: I64 | None = None,
+        earlier: F64 | None = None,
     ) -> tuple[F64, F64, I64]:
         """Per hub alert: fan excess, pass-through share (definitions above) and distinct
         counterparties in the fan's direction. ``kind``: per alert, its kind when alerts of
         several kinds are judged in one call (a hub's other bursts are those of its kind).
+        ``earlier``: per alert, the largest intensity of its hub's bursts of its kind that
+        are not in ``tx`` (0: none; :mod:`.peaks`) — one more other burst, and proof of
+        earlier transfers that way.
 
         An account with no transfer in the burst's direction before it is judged against
         its peers (at least one counterparty per window): twelve strangers paying an
@@ -428,6 +436,8 @@ class HubHistory:
         before_in = np.searchsorted(in_key, at + (first - base)) - np.searchsorted(in_key, at)
         before_out = np.searchsorted(out_key, at + (first - base)) - np.searchsorted(out_key, at)
         history = np.where(use_in, before_in, before_out) > 0
+        gone = np.zeros(n) if earlier is None else earlier
+        history |= gone > 0
         own = history & ~self.peers_always
         # The hub's other bursts of this kind are its usual too: a payroll every month is
         # not judged against the quiet days between paydays. Not the other pieces of this
@@ -447,7 +457,7 @@ class HubHistory:
             _other_max(same, intensity),
             _other_episodes_max(same, intensity, first, last, window),
         )
-        usual = np.maximum(usual, others)
+        usual = np.maximum(usual, np.maximum(others, gone))
         # The peers of a direction only when some alert is judged against them.
         peer = self._peers(hub, use_in, ~own)
         # Watched before: an earlier transfer of the hub, or a scan that had watched it
@@ -458,7 +468,7 @@ class HubHistory:
         # 72-hour fans; a month of silence is one window for a slow fan, not a history).
         t_lo = self.t_lo if self.segment is None else self._seg_lo[self.segment[hub]]
         watched = first - t_lo >= max(self.params.horizon_ms, 10 * window)
-        seen = (before_in + before_out > 0) | watched | new_hub
+        seen = (before_in + before_out > 0) | (gone > 0) | watched | new_hub
         usual = np.where(own, usual, np.maximum(usual, peer))
         excess = np.where(seen, intensity / np.maximum(usual, 1.0), 0.0)
 

@@ -68,6 +68,10 @@ class _Context:
     device_ptr: I64
     device_of: I64
     n_devices: int
+    fan_peaks: F64 | None = None
+    """Per account, paying out and taking in: the largest intensity of its 72-hour fan
+    pieces no longer among the transfers scanned (:mod:`.peaks`; None: the scan has them
+    all, as the batch's has)."""
 
 
 def _context(
@@ -430,7 +434,7 @@ def _assemble_columns(
     routine_share = np.where(family_share >= 1.0, 1.0, regular_share)
     # Fans and gather-scatters against their hubs' histories (:mod:`.hubs`).
     excess, passed, parties, hub_new, slow_fan, routine_hub = judge_hubs(
-        tx, hub_sets, first_ts, ctx.opened, params, segment
+        tx, hub_sets, first_ts, ctx.opened, params, segment, ctx.fan_peaks
     )
 
     a_in = np.concatenate(amount_in) if amount_in else np.zeros(0)

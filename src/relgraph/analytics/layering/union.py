@@ -166,8 +166,10 @@ def _compact_scan(
 
 def take_context(ctx: _Context, at: I64) -> _Context:
     """The per-account arrays of ``ctx`` at ``at`` (holder data unchanged)."""
+    peaks = None if ctx.fan_peaks is None else ctx.fan_peaks[at]
     return _Context(ctx.opened[at], ctx.person[at], ctx.enterprise[at], ctx.household,
-                    ctx.network, ctx.device_keys, ctx.device_ptr, ctx.device_of, ctx.n_devices)  # fmt: skip
+                    ctx.network, ctx.device_keys, ctx.device_ptr, ctx.device_of, ctx.n_devices,
+                    peaks)  # fmt: skip
 
 
 def _joined(found: list[Patterns], rows: list[I64], n: int) -> Patterns:
@@ -279,7 +281,7 @@ def union_context(ctx: _Context, segment: I64, shift: I64) -> _Context:
         network = _labels(network[persons], person_seg, keep_negative=True)
     keys, ptr, device_of = devices_of(ctx, persons)
     return _Context(opened, person, enterprise, household, network, keys, ptr, device_of,
-                    ctx.n_devices)  # fmt: skip
+                    ctx.n_devices, ctx.fan_peaks)  # fmt: skip
 
 
 def devices_of(ctx: _Context, persons: I64) -> tuple[I64, I64, I64]:
