@@ -84,15 +84,12 @@ class Evicting:
         """Fold into :attr:`_peaks` the fan pieces holding a ``gone`` transfer: found among
         their accounts' transfers from the earliest gone one to a window past ``cutoff``, so
         that a piece across the cut is found whole."""
-        n = len(ts)
+        p, n = self.params, len(ts)
         rows = np.flatnonzero(gone)
         accounts = unique(np.concatenate([src[rows], dst[rows]]))
         # By time first (a cheap pass over the arrays), then by account on what is left.
-        near = np.flatnonzero(
-            (ts[:n] >= ts[rows].min()) & (ts[:n] < cutoff + self.params.window_ms)
-        )
+        near = np.flatnonzero((ts[:n] >= ts[rows].min()) & (ts[:n] < cutoff + p.window_ms))
         near = near[isin(src[near], accounts) | isin(dst[near], accounts)]
-        p = self.params
         tx = _eligible(amount, ts, src, dst, p.min_amount, near)
         hub, inbound, intensity = fan_peaks(tx, gone[tx.edge], p)
         self._peaks = fold_peaks(self._peaks, hub, inbound, intensity)

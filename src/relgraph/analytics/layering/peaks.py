@@ -35,10 +35,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from relgraph.analytics.layering.detectors import _fan_bursts
+from relgraph.analytics.layering.detectors import _distinct_count, _fan_bursts
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
-from relgraph.analytics.layering.sets import unique
 
 
 def fan_peaks(tx: _Tx, gone: B, params: LayeringParams) -> tuple[I64, B, F64]:
@@ -61,9 +60,7 @@ def fan_peaks(tx: _Tx, gone: B, params: LayeringParams) -> tuple[I64, B, F64]:
         if not held.any():
             continue
         other = tx.src[flat] if inbound else tx.dst[flat]
-        # Distinct counterparties per piece: one packed key per (piece, counterparty).
-        width = int(other.max()) + 1
-        distinct = np.bincount(unique(piece * width + other) // width, minlength=len(size))
+        distinct = _distinct_count(piece, other, len(size))
         first = np.minimum.reduceat(tx.ts[flat], start)
         last = np.maximum.reduceat(tx.ts[flat], start)
         windows = np.maximum((last - first) / params.window_ms, 1.0)
