@@ -76,6 +76,7 @@ def main() -> None:
     ap.add_argument("--end", required=True, help="last streamed time")
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--batch", type=int, default=50)
+    ap.add_argument("--holds", type=Path, help="write the holds the batch would not make (JSON)")
     a = ap.parse_args()
     zone, params = source_zone(), LayeringParams()
     transfers = pd.read_csv(a.bank / "transfers.csv", dtype=str)
@@ -138,6 +139,7 @@ def main() -> None:
         moment_ms(a.start, zone),
         moment_ms(a.end, zone),
         params.score_threshold,
+        a.holds,
     )
 
 
@@ -146,7 +148,7 @@ def _ms(value: object) -> int:
 
 
 def report(chains: pd.DataFrame, hops: pd.DataFrame, found: dict[str, list[tuple[str, float, str]]],
-           lo: int, hi: int, threshold: float) -> None:  # fmt: skip
+           lo: int, hi: int, threshold: float, holds: Path | None = None) -> None:  # fmt: skip
     t = hops.ts.map(_ms)
     first, last = t.groupby(hops.chain_id).min(), t.groupby(hops.chain_id).max()
     inside = first.index[(first >= lo) & (last <= hi)]
@@ -176,7 +178,8 @@ def report(chains: pd.DataFrame, hops: pd.DataFrame, found: dict[str, list[tuple
             if s >= threshold:
                 live.setdefault(chain, (s, typology, tx))
     kinds: Counter[tuple[str, str]] = Counter()
-    for chain, (_, typology, tx) in live.items():
+    listed = []
+    for chain, (s, typology, tx) in live.items():
         if score.get(chain, 0.0) >= threshold:
             continue
         b = best.get(tx)
@@ -186,6 +189,9 @@ def report(chains: pd.DataFrame, hops: pd.DataFrame, found: dict[str, list[tuple
             else ("under it" if b is not None else "in none")
         )
         kinds[(typology, kind)] += 1
+        if kind != "at the threshold":
+            listed.append({"chain_id": chain, "typology": typology, "live": s, "tx_id": tx,
+                           "batch_best": b})  # fmt: skip
     batch_own = sum(1 for c in live if score.get(c, 0.0) >= threshold)
     print(
         f"\nlive alert ids at the threshold: {len(live):,}, of which the batch's own: {batch_own:,};"
@@ -194,6 +200,8 @@ def report(chains: pd.DataFrame, hops: pd.DataFrame, found: dict[str, list[tuple
     for (typology, kind), n in sorted(kinds.items()):
         print(f"  {typology:15s} {kind:17s} {n:5d}")
     held = sum(n for (_, kind), n in kinds.items() if kind != "at the threshold")
+    if holds is not None:
+        holds.write_text(json.dumps(sorted(listed, key=lambda h: h["tx_id"]), indent=1))
     print(f"real-time holds the batch would not make: {held:,}")
     print(json.dumps({"batch_in_stream": len(table), "same": int(table.same.sum()),
                       "live_ids_at_threshold": len(live), "holds_batch_would_not_make": held}))  # fmt: skip

@@ -10,6 +10,7 @@ the union or any measure taken over the whole scan would show.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -38,14 +39,14 @@ def _with_devices(ctx: _Context, rng: np.random.Generator) -> _Context:
     ptr = np.zeros(n_person + 1, np.int64)
     np.cumsum(np.bincount(src, minlength=n_person), out=ptr[1:])
     return _Context(ctx.opened, ctx.person, ctx.enterprise, ctx.household, ctx.network,
-                    np.sort(src * 12 + dev), ptr, dev, 12)  # fmt: skip
+                    np.sort(src * 12 + dev), ptr, dev, 12, ctx.fan_peaks, ctx.origin)  # fmt: skip
 
 
 def _context_of(ctx: _Context, accounts: Any) -> _Context:
     """``ctx`` for some accounts only (compact), as the live index builds it."""
     return _Context(ctx.opened[accounts], ctx.person[accounts], ctx.enterprise[accounts],
                     ctx.household, ctx.network, ctx.device_keys, ctx.device_ptr,
-                    ctx.device_of, ctx.n_devices)  # fmt: skip
+                    ctx.device_of, ctx.n_devices, None, ctx.origin)  # fmt: skip
 
 
 def _alone(bank: _Tx, ctx: _Context, rows: Any, params: LayeringParams) -> list[dict[str, Any]]:
@@ -80,11 +81,19 @@ def _slices(bank: _Tx, rng: np.random.Generator, count: int) -> list[Any]:
     return out
 
 
+def _with_origin(ctx: _Context, bank: _Tx, origin: bool) -> _Context:
+    """With ``origin``: periods counted from a moment before the bank's first transfer,
+    not a multiple of 30 days before it, as the live index counts them from the bank's
+    first (the union then keeps each part's own times)."""
+    return replace(ctx, origin=int(bank.ts.min()) - 17 * DAY if origin else None)
+
+
+@pytest.mark.parametrize("origin", [False, True])
 @pytest.mark.parametrize("seed", range(8))
-def test_each_neighbourhood_gets_the_alerts_of_a_scan_of_it_alone(seed: int) -> None:
+def test_each_neighbourhood_gets_the_alerts_of_a_scan_of_it_alone(seed: int, origin: bool) -> None:
     rng = np.random.default_rng(100 + seed)
     bank, ctx = _neighbourhood(seed)
-    ctx = _with_devices(ctx, rng)
+    ctx = _with_origin(_with_devices(ctx, rng), bank, origin)
     params = LayeringParams(score_threshold=0.0)
     parts = _slices(bank, rng, 12)
     arrays = (bank.amount, bank.ts, bank.src, bank.dst)
@@ -141,14 +150,15 @@ def _holding(alerts: ScoredColumns, rows: Any, which: Any, row: int) -> list[dic
     return [a for a in _listed(alerts, rows, which) if row in a["transfers"]]
 
 
+@pytest.mark.parametrize("origin", [False, True])
 @pytest.mark.parametrize("seed", range(8))
-def test_a_verdicts_alerts_are_those_of_its_neighbourhood_alone(seed: int) -> None:
+def test_a_verdicts_alerts_are_those_of_its_neighbourhood_alone(seed: int, origin: bool) -> None:
     # With the verdicts' transfers given, a part where only fans can hold its transfer is
     # scanned for fans only (analytics/layering/gate.py): the alerts holding each verdict's
     # transfer must still be exactly those a scan of its part alone finds, in order.
     rng = np.random.default_rng(200 + seed)
     bank, ctx = _neighbourhood(seed)
-    ctx = _with_devices(ctx, rng)
+    ctx = _with_origin(_with_devices(ctx, rng), bank, origin)
     params = LayeringParams(score_threshold=0.0)
     arrays = (bank.amount, bank.ts, bank.src, bank.dst)
     for _ in range(4):

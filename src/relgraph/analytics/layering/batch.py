@@ -139,7 +139,7 @@ def find_patterns(
         chains = _walk(tx, links, _starts(links, len(tx)), params)
         scatter = _scatter_gather(tx, spokes, params)
     if regular is None:
-        regular = regular_flows(tx, ctx.opened, params)
+        regular = regular_flows(tx, ctx.opened, params, ctx.origin)
     routine = routine_transfers(tx, ctx, params, regular)
     if not fans_only:
         scatter += _slow_scatter_gather(tx, routine, params)
@@ -163,7 +163,7 @@ def find_patterns(
         return Patterns(chains, scatter, gather, bursts, regular, _RoundTrips({}, 0), [], none)
     trips = round_trips(tx, ctx, params, routine, segment)
     runs = structuring_runs(tx, params, _same_holder(ctx, tx.src, tx.dst))
-    bipartite, stacks = blocks(tx, routine, params)
+    bipartite, stacks = blocks(tx, routine, params, ctx.origin)
     layers = {"bipartite": bipartite, "stack": stacks}
     return Patterns(chains, scatter, gather, bursts, regular, trips, runs, layers)
 

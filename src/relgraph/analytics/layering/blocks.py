@@ -79,8 +79,11 @@ from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
 from relgraph.analytics.layering.sets import isin, search, unique
 
 
-def blocks(tx: _Tx, routine: B, params: LayeringParams) -> tuple[list[I64], list[I64]]:
-    """Bipartite blocks and stacks as lists of positions into ``tx`` (module docstring)."""
+def blocks(
+    tx: _Tx, routine: B, params: LayeringParams, origin: int | None = None
+) -> tuple[list[I64], list[I64]]:
+    """Bipartite blocks and stacks as lists of positions into ``tx`` (module docstring);
+    periods count from ``origin`` (default: the first of ``tx``)."""
     if len(tx) == 0:
         return [], []
     n_acc = int(max(tx.src.max(), tx.dst.max())) + 1
@@ -95,7 +98,7 @@ def blocks(tx: _Tx, routine: B, params: LayeringParams) -> tuple[list[I64], list
     if len(rows) == 0:
         return bipartite, stacks
     horizon = params.horizon_ms
-    t0 = int(tx.ts.min())
+    t0 = int(tx.ts.min()) if origin is None else origin
     for offset in (0, horizon // 2):
         period = (tx.ts[rows] - t0 + offset) // horizon
         found = _blocks_of(tx, rows, period, n_acc)

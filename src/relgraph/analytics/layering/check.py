@@ -132,6 +132,11 @@ class LayeringIndex:
         in_order = np.lexsort((np.arange(len(ts)), ts, dst)).astype(np.int64)
         in_key = _keys(dst[in_order], ts[in_order], t0, span)
         ctx = _context(projection, params, households_label, networks_label)
+        # Scans of part of the bank (a verdict's neighbourhood, a check) cut periods where
+        # the batch does: from the bank's first eligible transfer.
+        eligible = (amount >= params.min_amount) & (src != dst)
+        if eligible.any():
+            ctx = replace(ctx, origin=int(ts[eligible].min()))
         tx_ids = projection.edge("Account", "TRANSFER", "Account").attrs["tx_id"].to_numpy(object)
         return cls(amount, ts, src, dst, out_key, in_order, in_key, tx_ids, t0, span, ctx, params)
 

@@ -84,7 +84,7 @@ def focused_patterns(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> 
     of :func:`.batch.find_patterns` would (module docstring); None when no pattern holds
     ``p``. Patterns of a typology that cannot hold ``p`` are left out."""
     src, dst = int(tx.src[p]), int(tx.dst[p])
-    t_min = int(tx.ts.min())
+    t_min = int(tx.ts.min()) if ctx.origin is None else ctx.origin
     # The transfers of p's two accounts: every pair between them and a third is whole here.
     near = np.flatnonzero((tx.src == src) | (tx.dst == src) | (tx.src == dst) | (tx.dst == dst))
     regular = np.zeros(len(tx), bool)
@@ -125,7 +125,7 @@ def focused_patterns(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> 
             gather = []
 
     if full:
-        regular = regular_flows(tx, ctx.opened, params)
+        regular = regular_flows(tx, ctx.opened, params, t_min)
         routine = routine_transfers(tx, ctx, params, regular)
 
     chains = _Chains({}, {})
@@ -161,7 +161,7 @@ def focused_patterns(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> 
 
     layers: dict[str, list[I64]] = {"bipartite": [], "stack": []}
     if block_may:
-        bipartite, stacks = blocks(tx, routine, params)
+        bipartite, stacks = blocks(tx, routine, params, t_min)
         layers = {
             "bipartite": bipartite if _sets_hold(bipartite, p) else [],
             "stack": stacks if _sets_hold(stacks, p) else [],

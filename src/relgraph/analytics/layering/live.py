@@ -41,7 +41,8 @@ bank chains, scatter-gathers and fans agree both ways, with the same ids and sco
 time adds some round trips and misses a few; on independent-1's last month, verdicts on
 1,008 of its transfers give two blocks, both under the threshold, that the batch does not
 report). Keeping per-pair routine aggregates beside the per-account ones would close this
-gap. A hub's 72-hour fans that left the index stay as its **fan peaks** (:mod:`.peaks`):
+gap. Periods (blocks, established relationships) count from the bank's first transfer
+(the context's ``origin``), as the batch's do. A hub's 72-hour fans that left the index stay as its **fan peaks** (:mod:`.peaks`):
 last month's payroll still makes this month's ordinary. Its steadiness and its slow
 (30-day) fans are judged on what the index holds, so a merchant is never steady here (that
 takes 60 days of history) and fan scores under the threshold still differ from the batch's
@@ -52,6 +53,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from operator import itemgetter
 
 import numpy as np
@@ -260,7 +262,7 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
         peaks[kept] = self._peaks[accounts[kept]]
         c = self._ctx  # built field by field: dataclasses.replace costs more than the rest
         return _Context(opened, person, enterprise, c.household, c.network, c.device_keys,
-                        c.device_ptr, c.device_of, c.n_devices, peaks)  # fmt: skip
+                        c.device_ptr, c.device_of, c.n_devices, peaks, c.origin)  # fmt: skip
 
     # -- transfers -----------------------------------------------------------------------
 
@@ -274,7 +276,12 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
         self._n += 1
         self.live += 1
         p = self.params
-        pays = self._eligible_row(row) and not self._same_holder(src, dst)
+        eligible = self._eligible_row(row)
+        if eligible and self._ctx.origin is None:
+            # A bank that starts empty: its periods count from its first transfer, as a
+            # batch over what arrived would count them.
+            self._ctx = replace(self._ctx, origin=ts)
+        pays = eligible and not self._same_holder(src, dst)
         for sides, a, high in (
             (self._out, src, self._payer_high),
             (self._in, dst, self._payee_high),
@@ -447,7 +454,8 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
         structuring needs an amount in the band, or for a split payment another transfer
         below the reporting threshold between the same two accounts within a window; a
         round trip needs money to have reached the row's source within the round-trip
-        horizon before it (or, for a late arrival, to have left its target after it).
+        horizon before it (or, for a late arrival, to have left its target after it); a
+        block or a layer beside one needs block accounts (``BlockContext._block_parties``).
         """
         p = self.params
         if not self._eligible_row(row):
@@ -474,7 +482,7 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
         horizon = p.horizon_ms
         arrived = self._range(self._in, src, ts - horizon - 1, ts)
         left_after = self._range(self._out, dst, ts, ts + horizon)
-        return bool(arrived or left_after)
+        return bool(arrived or left_after or self._block_parties(src, dst))
 
     def prepare(self, row: int) -> Prepared:
         """What the verdict on ``row`` runs the definitions on, read now — before later

@@ -132,7 +132,7 @@ def compact_context(ctx: _Context) -> _Context:
         network = network[persons]
     keys, ptr, device_of = devices_of(ctx, persons)
     return _Context(ctx.opened, person, ctx.enterprise, household, network, keys, ptr,
-                    device_of, ctx.n_devices, ctx.fan_peaks)  # fmt: skip
+                    device_of, ctx.n_devices, ctx.fan_peaks, ctx.origin)  # fmt: skip
 
 
 def group_count(rows: int, processes: int) -> int:

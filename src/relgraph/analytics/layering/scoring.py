@@ -72,6 +72,11 @@ class _Context:
     """Per account, paying out and taking in: the largest intensity of its 72-hour fan
     pieces no longer among the transfers scanned (:mod:`.peaks`; None: the scan has them
     all, as the batch's has)."""
+    origin: int | None = None
+    """The moment (epoch ms) the 30-day periods of established relationships and blocks
+    count from: the bank's first eligible transfer, so that a scan of part of the bank (a
+    verdict's neighbourhood, an on-demand check) cuts time where the batch does (None: the
+    first of the transfers scanned, which for the batch is the bank's)."""
 
 
 def _context(
@@ -180,7 +185,7 @@ def routine_transfers(
     """Per transfer: routine (a regular flow or a family transfer, never in the
     structuring band; definitions in :mod:`~relgraph.analytics.layering.routine`)."""
     if regular is None:
-        regular = regular_flows(tx, ctx.opened, params)
+        regular = regular_flows(tx, ctx.opened, params, ctx.origin)
     routine = regular | _family(ctx, tx.src, tx.dst)
     return np.asarray(routine & ~in_band(tx.amount, params), bool)
 
@@ -426,7 +431,7 @@ def _assemble_columns(
     # Regular flows count by their share; family transfers only when the whole alert is
     # family money (a hop between one's own accounts inside a chain is a layering step).
     if regular is None:
-        regular = regular_flows(tx, ctx.opened, params)
+        regular = regular_flows(tx, ctx.opened, params, ctx.origin)
     regular = regular & ~in_band(tx.amount, params)
     family = _family(ctx, tx.src, tx.dst) & ~in_band(tx.amount, params)
     regular_share = _sum_by(grp, regular[flat].astype(np.float64), n) / np.maximum(size, 1)

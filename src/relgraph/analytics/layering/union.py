@@ -10,10 +10,13 @@ scan of it alone gives (the same transfers, facts, reasons, scores and order):
 * **accounts are numbered per neighbourhood** (an account in two neighbourhoods is two
   accounts), and so are persons, enterprises, households and hidden networks: nothing
   links two neighbourhoods — no transfer, no common holder, home or shared device;
-* **each neighbourhood's times are shifted** so that its first eligible transfer falls
-  on the same moment as every other's (opening times move with them): what counts from
-  the scan's first transfer (established relationships, block periods) counts from its
-  own, and differences of times are unchanged;
+* **periods count from one origin**: established relationships and block periods are
+  cut into 30-day periods from the context's ``origin`` (the bank's first transfer, as
+  the batch cuts them), the same moment for every part. Without an origin each
+  neighbourhood's times are shifted so that its first eligible transfer falls on the
+  same moment as every other's (opening times move with them): what counts from the
+  scan's first transfer then counts from its own, and differences of times are
+  unchanged;
 * what is judged over the whole scan is judged per neighbourhood (``segment``): a hub's
   history (its scan's last time, its peers' quantile, running sums restarted), the
   round-trip windows (from its own first non-routine transfer);
@@ -95,7 +98,6 @@ def scan_union(
     np.minimum.at(first, seg_row[eligible], ts[eligible])
     if (first == np.iinfo(np.int64).max).any():
         raise ValueError("scan_union: every neighbourhood needs an eligible transfer")
-    shift = first.max() - first
     width = int(max(src.max(initial=0), dst.max(initial=0))) + 1
     n = len(rows)
     keys, inverse = np.unique(
@@ -103,11 +105,14 @@ def scan_union(
     )
     inverse = inverse.ravel().astype(np.int64)
     segment = (keys // width).astype(np.int64)
+    own = context_of(keys % width)
+    # With an origin every part counts its periods from, the parts keep their own times.
+    shift = first.max() - first if own.origin is None else np.zeros(len(parts), np.int64)
     tx = _eligible(amount, ts + shift[seg_row], inverse[:n], inverse[n:], params.min_amount)
     if highs is not None:
         at = rows[tx.edge]
         tx = _Tx(tx.edge, tx.src, tx.dst, tx.amount, tx.ts, highs[0][at], highs[1][at])
-    ctx = union_context(context_of(keys % width), segment, shift)
+    ctx = union_context(own, segment, shift)
     if verdicts is None:
         found = find_patterns(tx, ctx, params, segment)
     else:
@@ -142,8 +147,8 @@ def _gated(tx: _Tx, ctx: _Context, params: LayeringParams, segment: I64, need: B
         return find_patterns(tx, ctx, params, segment, fans_only=not every.any())
     hubs = find_patterns(tx, ctx, params, segment, fans_only=True)
     rows = np.flatnonzero(every)
-    # Regular flows are per pair, and every part starts at the same (shifted) moment, so
-    # the whole union's flags are the parts' own.
+    # Regular flows are per pair, and every part counts its periods from the same moment
+    # (the origin, or its first transfer shifted to one), so the union's flags are its own.
     whole = _compact_scan(tx.take(rows), ctx, params, segment, hubs.regular[rows])
     rest = _joined([whole], [rows], len(tx))
     return replace(rest, fans=hubs.fans, gather=hubs.gather, regular=hubs.regular)
@@ -169,7 +174,7 @@ def take_context(ctx: _Context, at: I64) -> _Context:
     peaks = None if ctx.fan_peaks is None else ctx.fan_peaks[at]
     return _Context(ctx.opened[at], ctx.person[at], ctx.enterprise[at], ctx.household,
                     ctx.network, ctx.device_keys, ctx.device_ptr, ctx.device_of, ctx.n_devices,
-                    peaks)  # fmt: skip
+                    peaks, ctx.origin)  # fmt: skip
 
 
 def _joined(found: list[Patterns], rows: list[I64], n: int) -> Patterns:
@@ -281,7 +286,7 @@ def union_context(ctx: _Context, segment: I64, shift: I64) -> _Context:
         network = _labels(network[persons], person_seg, keep_negative=True)
     keys, ptr, device_of = devices_of(ctx, persons)
     return _Context(opened, person, enterprise, household, network, keys, ptr, device_of,
-                    ctx.n_devices, ctx.fan_peaks)  # fmt: skip
+                    ctx.n_devices, ctx.fan_peaks, ctx.origin)  # fmt: skip
 
 
 def devices_of(ctx: _Context, persons: I64) -> tuple[I64, I64, I64]:
