@@ -17,8 +17,10 @@ import bisect
 import numpy as np
 
 from relgraph.analytics.layering.hops import _eligible
+from relgraph.analytics.layering.pairs import PairPeriods
 from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
 from relgraph.analytics.layering.peaks import fan_peaks, fold_peaks
+from relgraph.analytics.layering.scoring import _Context
 from relgraph.analytics.layering.sets import isin, unique
 from relgraph.analytics.layering.sides import Side
 
@@ -34,6 +36,9 @@ class Evicting:
     _dst: I64
     _payer_high: F64
     _payee_high: F64
+    _pair_count: I64
+    _pair_last: I64
+    _ctx: _Context
     _tx: list[str]
     _out: dict[int, Side]
     _in: dict[int, Side]
@@ -45,6 +50,8 @@ class Evicting:
     """Rows the arrays held after the last eviction (later rows may be late arrivals)."""
     _peaks: F64 = np.zeros((0, 2))
     """Per account, paying out and taking in: its fan peak (:mod:`.peaks`)."""
+    _pairs: PairPeriods = PairPeriods()
+    """Per pair, the periods its transfers that left fell in (:mod:`.pairs`)."""
 
     @property
     def horizon_ms(self) -> int:
@@ -64,6 +71,8 @@ class Evicting:
         rows = np.flatnonzero(fell)
         if len(rows):
             self._keep_peaks(self._amount, ts, self._src, self._dst, fell, cutoff)
+            self._keep_pairs(self._amount, ts, self._src, self._dst, rows)
+            self._refresh_pairs(rows, cutoff)
         dropped = 0
         for sides, ends in ((self._out, self._src), (self._in, self._dst)):
             for a in np.unique(ends[rows]).tolist():
@@ -94,6 +103,31 @@ class Evicting:
         hub, inbound, intensity = fan_peaks(tx, gone[tx.edge], p)
         self._peaks = fold_peaks(self._peaks, hub, inbound, intensity)
 
+    def _keep_pairs(self, amount: F64, ts: I64, src: I64, dst: I64, rows: I64) -> None:
+        """Fold the eligible transfers ``rows`` into :attr:`_pairs` (their periods counted
+        from the context's origin, as ``regular_flows`` counts them)."""
+        p, origin = self.params, self._ctx.origin
+        rows = rows[(amount[rows] >= p.min_amount) & (src[rows] != dst[rows])]
+        if origin is None or len(rows) == 0:
+            return
+        period = (ts[rows] - origin) // max(p.horizon_ms, 1)
+        self._pairs = self._pairs.fold(src[rows], dst[rows], period)
+
+    def _refresh_pairs(self, gone: I64, cutoff: int) -> None:
+        """The live rows of the pairs of ``gone`` carry their pair's new numbers."""
+        pairs = unique((self._src[gone] << 32) | self._dst[gone])
+        lists = [side.rows_array() for a in np.unique(self._src[gone]).tolist()
+                 if (side := self._out.get(a)) is not None and side.rows]  # fmt: skip
+        if not lists:
+            return
+        rows = np.concatenate(lists)
+        rows = rows[
+            (self._ts[rows] >= cutoff) & isin((self._src[rows] << 32) | self._dst[rows], pairs)
+        ]
+        self._pair_count[rows], self._pair_last[rows] = self._pairs.lookup(
+            self._src[rows], self._dst[rows]
+        )
+
     def _compact(self) -> None:
         keep = np.zeros(self._n, bool)
         for side in self._out.values():
@@ -107,6 +141,8 @@ class Evicting:
         self._dst[: len(rows)] = self._dst[rows]
         self._payer_high[: len(rows)] = self._payer_high[rows]
         self._payee_high[: len(rows)] = self._payee_high[rows]
+        self._pair_count[: len(rows)] = self._pair_count[rows]
+        self._pair_last[: len(rows)] = self._pair_last[rows]
         self._tx = [self._tx[r] for r in rows.tolist()]
         self._n = len(rows)
         self.live = len(rows)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from relgraph.analytics.layering.params import (
     F64,
@@ -30,6 +32,10 @@ class _Tx:
     """Per transfer: its payer's and payee's highs (:func:`.amounts.highs`) when known from
     a longer history than these transfers (the real-time index's); None: judged on these."""
     payee_high: F64 | None = None
+    pair_count: I64 | None = None
+    """Per transfer: the periods its pair transacted in before these transfers, and the
+    latest of them (:mod:`.pairs`: the live index's; None: these transfers are all)."""
+    pair_last: I64 | None = None
 
     def __len__(self) -> int:
         return len(self.edge)
@@ -43,7 +49,19 @@ class _Tx:
             self.ts[rows],
             None if self.payer_high is None else self.payer_high[rows],
             None if self.payee_high is None else self.payee_high[rows],
+            None if self.pair_count is None else self.pair_count[rows],
+            None if self.pair_last is None else self.pair_last[rows],
         )
+
+
+RowFacts = tuple[npt.NDArray[Any], ...]
+"""Per row, facts from beyond the transfers scanned (the live index's): payer's and payee's
+highs, and optionally the pair's earlier periods and the latest (``_Tx`` fields in order)."""
+
+
+def with_facts(tx: _Tx, facts: RowFacts, at: I64) -> _Tx:
+    """``tx`` with ``facts`` of the rows ``at`` (one per transfer of ``tx``)."""
+    return _Tx(tx.edge, tx.src, tx.dst, tx.amount, tx.ts, *(f[at] for f in facts))
 
 
 @dataclass(frozen=True)

@@ -33,20 +33,16 @@ neighbourhood right after its transfer joined), scored together
 
 What the neighbourhood cannot see: round trips whose legs pass accounts outside it (the
 batch finds those), a slow scatter-gather whose splits go on (each within the horizon of the
-one before) for longer than the index keeps, and history older than the horizon: a routine
-flow (salary, rent) whose repeats lie mostly before it is not recognised as routine, so a
-round trip or a bipartite block through it may be reported in real time that the batch
-scores down or leaves out (tests/api/test_realtime_parity.py measures both: on the synthetic
-bank chains, scatter-gathers and fans agree both ways, with the same ids and scores; real
-time adds some round trips and misses a few; on independent-1's last month, verdicts on
-1,008 of its transfers give two blocks, both under the threshold, that the batch does not
-report). Keeping per-pair routine aggregates beside the per-account ones would close this
-gap. Periods (blocks, established relationships) count from the bank's first transfer
-(the context's ``origin``), as the batch's do. A hub's 72-hour fans that left the index stay as its **fan peaks** (:mod:`.peaks`):
-last month's payroll still makes this month's ordinary. Its steadiness and its slow
-(30-day) fans are judged on what the index holds, so a merchant is never steady here (that
-takes 60 days of history) and fan scores under the threshold still differ from the batch's
-(benchmarks/RESULTS.md, "real time against the batch on independent-1").
+one before) for longer than the index keeps, and most history older than the horizon. Three
+parts of it are kept: periods (blocks, established relationships) count from the bank's
+first transfer (the context's ``origin``), as the batch's do; each pair keeps the periods
+its transfers that left fell in (:mod:`.pairs`), so a pair transacting every month stays
+an established relationship; a hub's 72-hour fans that left stay as its **fan peaks**
+(:mod:`.peaks`), so last month's payroll still makes this month's ordinary. A regular flow
+(same amounts, same intervals) needs its repeats in the index, and a hub's steadiness and
+slow (30-day) fans are judged on what the index holds: a merchant is never steady here
+(that takes 60 days). ``benchmarks/bench_parity.py`` counts where the two disagree on a
+bank nobody here wrote; tests/api/test_realtime_parity.py on the synthetic bank.
 """
 
 from __future__ import annotations
@@ -63,7 +59,7 @@ from relgraph.analytics.layering.blockctx import BlockContext
 from relgraph.analytics.layering.check import LayeringIndex
 from relgraph.analytics.layering.eviction import Evicting
 from relgraph.analytics.layering.focus import focused_patterns
-from relgraph.analytics.layering.hops import _eligible, _Tx
+from relgraph.analytics.layering.hops import _eligible, _Tx, with_facts
 from relgraph.analytics.layering.parallel import ScoringPool, scan_groups
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
 from relgraph.analytics.layering.scoring import ScoredColumns, _Context
@@ -110,6 +106,8 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
         """Per row: its payer's and payee's highs (:func:`.amounts.highs`), judged as it
         arrived against their whole past (the running numbers of ``_Side.paid``)."""
         self._payee_high = np.zeros(cap, np.float64)
+        self._pair_count = np.zeros(cap, np.int64)  # its pair's periods before (:mod:`.pairs`)
+        self._pair_last = np.zeros(cap, np.int64)
         self._tx: list[str] = []
         self._base: dict[bool, tuple[I64, F64]] = {}
         """Per direction (departing?), per loaded account: its numbers before the index's
@@ -141,6 +139,8 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
             # The older transfers never join the index: their hubs keep their fan peaks.
             live._keep_peaks(index.amount, index.ts, index.src, index.dst, ~live_row,
                              now - live.horizon_ms)  # fmt: skip
+            old = np.flatnonzero(~live_row)
+            live._keep_pairs(index.amount, index.ts, index.src, index.dst, old)
         loaded = loaded_payments(index, live_row)
         live._base = {True: loaded.base_out, False: loaded.base_in}
         rows = np.flatnonzero(live_row)
@@ -174,6 +174,7 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
         self._dst[lo : lo + n] = dst
         self._payer_high[lo : lo + n] = history.payer_high
         self._payee_high[lo : lo + n] = history.payee_high
+        self._pair_count[lo : lo + n], self._pair_last[lo : lo + n] = self._pairs.lookup(src, dst)
         self._tx.extend(tx)
         self._n += n
         self.live += n
@@ -209,7 +210,8 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
         if need <= len(self._amount):
             return
         cap = max(need, int(len(self._amount) * _GROW) + 1)
-        for name in ("_amount", "_ts", "_src", "_dst", "_payer_high", "_payee_high"):
+        for name in ("_amount", "_ts", "_src", "_dst", "_payer_high", "_payee_high",
+                     "_pair_count", "_pair_last"):  # fmt: skip
             old = getattr(self, name)
             new = np.zeros(cap, old.dtype)
             new[: self._n] = old[: self._n]
@@ -272,6 +274,8 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
         row = self._n
         self._amount[row], self._ts[row] = amount, ts
         self._src[row], self._dst[row] = src, dst
+        before = self._pairs.lookup(self._src[row : row + 1], self._dst[row : row + 1])
+        self._pair_count[row], self._pair_last[row] = before[0][0], before[1][0]
         self._tx.append(tx_id)
         self._n += 1
         self.live += 1
@@ -446,9 +450,7 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
 
     def _may_hold(self, row: int) -> bool:
         """Whether any definition could put ``row`` in an alert (False: the verdict is
-        empty without running them — the fast path of most everyday transfers).
-
-        Necessary conditions, one per definition: a chain or scatter-gather needs a hop link
+        empty without running them — the fast path of most everyday transfers). Necessary conditions, one per definition: a chain or scatter-gather needs a hop link
         (or a spoke) into or out of the row; a fan burst (and a gather-scatter) needs ``min_fan``
         departures of its source or arrivals at its target within a window either side;
         structuring needs an amount in the band, or for a split payment another transfer
@@ -525,7 +527,7 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
         elif todo:
             arrays = (self._amount, self._ts, self._src, self._dst)
             at = np.array([np.searchsorted(parts[j], rows[k]) for j, k in enumerate(todo)])
-            highs = (self._payer_high, self._payee_high)
+            highs = (self._payer_high, self._payee_high, self._pair_count, self._pair_last)
             groups = scan_groups(parts, arrays, highs, self._context_of, self.params, at,
                                  self.pool)  # fmt: skip
             for lo, _, (alerts, held), whole in groups:
@@ -554,10 +556,8 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
         tx = _eligible(self._amount[rows], self._ts[rows], src_c, dst_c, self.params.min_amount)
         # Highs as judged on arrival, against the accounts' whole past (the neighbourhood
         # holds only part of it): the batch's.
-        at = rows[tx.edge]
-        tx = _Tx(
-            tx.edge, tx.src, tx.dst, tx.amount, tx.ts, self._payer_high[at], self._payee_high[at]
-        )
+        facts = (self._payer_high, self._payee_high, self._pair_count, self._pair_last)
+        tx = with_facts(tx, facts, rows[tx.edge])
         ctx = self._context_of(accounts)
         mine = int(np.searchsorted(rows, row))
         position = np.flatnonzero(tx.edge == mine)

@@ -36,6 +36,7 @@ from multiprocessing.util import Finalize
 import numpy as np
 
 from relgraph.analytics.layering.alerts import ScoredColumns
+from relgraph.analytics.layering.hops import RowFacts
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
 from relgraph.analytics.layering.scoring import _Context
 from relgraph.analytics.layering.sets import unique
@@ -59,7 +60,7 @@ class Job:
     """Per neighbourhood: positions into the job's rows, ascending."""
     arrays: tuple[F64, I64, I64, I64]
     """Per row: amount, time, source and target account (the index's numbers)."""
-    highs: tuple[F64, F64]
+    highs: RowFacts
     accounts: I64
     """The accounts of the rows, ascending: ``context`` is per account in this order."""
     context: _Context
@@ -91,7 +92,7 @@ def _held(union: UnionScan, at: I64) -> Held:
 def make_job(
     parts: Sequence[I64],
     arrays: tuple[F64, I64, I64, I64],
-    highs: tuple[F64, F64],
+    highs: RowFacts,
     context_of: Callable[[I64], _Context],
     params: LayeringParams,
     at: I64,
@@ -103,7 +104,7 @@ def make_job(
     amount, ts, src, dst = arrays[0][rows], arrays[1][rows], arrays[2][rows], arrays[3][rows]
     accounts = unique(np.concatenate([src, dst]))
     context = compact_context(context_of(accounts))
-    return Job(local, (amount, ts, src, dst), (highs[0][rows], highs[1][rows]), accounts,
+    return Job(local, (amount, ts, src, dst), tuple(h[rows] for h in highs), accounts,
                context, params, at)  # fmt: skip
 
 
@@ -224,7 +225,7 @@ def _follow(parent: int) -> None:
 def scan_groups(
     parts: Sequence[I64],
     arrays: tuple[F64, I64, I64, I64],
-    highs: tuple[F64, F64],
+    highs: RowFacts,
     context_of: Callable[[I64], _Context],
     params: LayeringParams,
     at: I64,

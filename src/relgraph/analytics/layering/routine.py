@@ -139,6 +139,12 @@ def regular_flows(tx: _Tx, opened: I64, params: LayeringParams, t_min: int | Non
         unique(pair * (int(period.max()) + 1) + period) // (int(period.max()) + 1),
         minlength=len(starts),
     )
+    if tx.pair_count is not None and tx.pair_last is not None:
+        # Periods the pair transacted in before the index (:mod:`.pairs`); its latest may
+        # be one of those seen here.
+        last = tx.pair_last[order][starts]
+        seen = np.bincount(pair[period == last[pair]], minlength=len(starts)) > 0
+        periods = periods + tx.pair_count[order][starts] - seen
     established = periods >= params.routine_min_repeats
     out[order] = np.repeat(flow | established, size)
     return out & ~in_band(tx.amount, params)

@@ -37,7 +37,7 @@ import numpy as np
 from relgraph.analytics.layering.batch import Patterns, find_patterns, score_pattern_columns
 from relgraph.analytics.layering.detectors import _Bursts
 from relgraph.analytics.layering.gate import needs_all
-from relgraph.analytics.layering.hops import _Chains, _eligible, _Tx
+from relgraph.analytics.layering.hops import RowFacts, _Chains, _eligible, _Tx, with_facts
 from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
 from relgraph.analytics.layering.roundtrip import _RoundTrips
 from relgraph.analytics.layering.scoring import ScoredColumns, _Context
@@ -70,7 +70,7 @@ def scan_union(
     arrays: tuple[F64, I64, I64, I64],
     context_of: Callable[[I64], _Context],
     params: LayeringParams,
-    highs: tuple[F64, F64] | None = None,
+    highs: RowFacts | None = None,
     verdicts: I64 | None = None,
 ) -> UnionScan:
     """Scan the neighbourhoods ``parts`` (each: row numbers into ``arrays`` = amount,
@@ -110,8 +110,7 @@ def scan_union(
     shift = first.max() - first if own.origin is None else np.zeros(len(parts), np.int64)
     tx = _eligible(amount, ts + shift[seg_row], inverse[:n], inverse[n:], params.min_amount)
     if highs is not None:
-        at = rows[tx.edge]
-        tx = _Tx(tx.edge, tx.src, tx.dst, tx.amount, tx.ts, highs[0][at], highs[1][at])
+        tx = with_facts(tx, highs, rows[tx.edge])
     ctx = union_context(own, segment, shift)
     if verdicts is None:
         found = find_patterns(tx, ctx, params, segment)
@@ -164,7 +163,7 @@ def _compact_scan(
     n = len(tx)
     accounts, local = np.unique(np.concatenate([tx.src, tx.dst]), return_inverse=True)
     local = local.ravel().astype(np.int64)
-    sub = _Tx(tx.edge, local[:n], local[n:], tx.amount, tx.ts, tx.payer_high, tx.payee_high)
+    sub = replace(tx, src=local[:n], dst=local[n:])
     own = take_context(ctx, accounts)
     return find_patterns(sub, own, params, segment[accounts], fans=False, regular=regular)
 
