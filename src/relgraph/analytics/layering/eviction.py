@@ -17,7 +17,7 @@ import bisect
 import numpy as np
 
 from relgraph.analytics.layering.hops import _eligible
-from relgraph.analytics.layering.pairs import PairPeriods
+from relgraph.analytics.layering.pairs import PairPeriods, pair_key
 from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
 from relgraph.analytics.layering.peaks import fan_peaks, fold_peaks
 from relgraph.analytics.layering.scoring import _Context
@@ -115,14 +115,14 @@ class Evicting:
 
     def _refresh_pairs(self, gone: I64, cutoff: int) -> None:
         """The live rows of the pairs of ``gone`` carry their pair's new numbers."""
-        pairs = unique((self._src[gone] << 32) | self._dst[gone])
+        pairs = unique(pair_key(self._src[gone], self._dst[gone]))
         lists = [side.rows_array() for a in np.unique(self._src[gone]).tolist()
                  if (side := self._out.get(a)) is not None and side.rows]  # fmt: skip
         if not lists:
             return
         rows = np.concatenate(lists)
         rows = rows[
-            (self._ts[rows] >= cutoff) & isin((self._src[rows] << 32) | self._dst[rows], pairs)
+            (self._ts[rows] >= cutoff) & isin(pair_key(self._src[rows], self._dst[rows]), pairs)
         ]
         self._pair_count[rows], self._pair_last[rows] = self._pairs.lookup(
             self._src[rows], self._dst[rows]

@@ -36,7 +36,8 @@ from relgraph.analytics.layering.params import I64
 _SHIFT = 32
 
 
-def _key(src: I64, dst: I64) -> I64:
+def pair_key(src: I64, dst: I64) -> I64:
+    """The directed pair ``src → dst`` as one sortable number (account indices < 2³²)."""
     return (src.astype(np.int64) << _SHIFT) | dst.astype(np.int64)
 
 
@@ -55,7 +56,7 @@ class PairPeriods:
 
     def lookup(self, src: I64, dst: I64) -> tuple[I64, I64]:
         """Per transfer: its pair's folded period count (0) and latest period (−1)."""
-        key = _key(src, dst)
+        key = pair_key(src, dst)
         at = np.minimum(np.searchsorted(self.keys, key), max(len(self.keys) - 1, 0))
         hit = (self.keys[at] == key) if len(self.keys) else np.zeros(len(key), bool)
         count = np.where(hit, self.count[at] if len(self.keys) else 0, 0)
@@ -68,7 +69,7 @@ class PairPeriods:
         older than the latest is not counted either)."""
         if len(src) == 0:
             return self
-        key = _key(src, dst)
+        key = pair_key(src, dst)
         order = np.lexsort((period, key))
         key, period = key[order], period[order]
         _, prior = self.lookup(src[order], dst[order])
