@@ -450,7 +450,8 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
 
     def _may_hold(self, row: int) -> bool:
         """Whether any definition could put ``row`` in an alert (False: the verdict is
-        empty without running them — the fast path of most everyday transfers). Necessary conditions, one per definition: a chain or scatter-gather needs a hop link
+        empty without running them — the fast path of most everyday transfers).
+        Necessary conditions, one per definition: a chain or scatter-gather needs a hop link
         (or a spoke) into or out of the row; a fan burst (and a gather-scatter) needs ``min_fan``
         departures of its source or arrivals at its target within a window either side;
         structuring needs an amount in the band, or for a split payment another transfer

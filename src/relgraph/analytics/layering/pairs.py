@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from relgraph.analytics.layering.params import I64
+from relgraph.analytics.layering.params import I64, B
 
 _SHIFT = 32
 
@@ -54,14 +54,20 @@ class PairPeriods:
     count: I64 = field(default_factory=_empty)
     last: I64 = field(default_factory=_empty)
 
+    def _find(self, keys: I64) -> tuple[I64, B]:
+        """Per key: where it is (or would go) among :attr:`keys`, and whether it is there."""
+        at = np.searchsorted(self.keys, keys)
+        known = at < len(self.keys)
+        known[known] = self.keys[at[known]] == keys[known]
+        return at, known
+
     def lookup(self, src: I64, dst: I64) -> tuple[I64, I64]:
         """Per transfer: its pair's folded period count (0) and latest period (−1)."""
-        key = pair_key(src, dst)
-        at = np.minimum(np.searchsorted(self.keys, key), max(len(self.keys) - 1, 0))
-        hit = (self.keys[at] == key) if len(self.keys) else np.zeros(len(key), bool)
-        count = np.where(hit, self.count[at] if len(self.keys) else 0, 0)
-        last = np.where(hit, self.last[at] if len(self.keys) else -1, -1)
-        return count.astype(np.int64), last.astype(np.int64)
+        at, hit = self._find(pair_key(src, dst))
+        count = np.zeros(len(at), np.int64)
+        last = np.full(len(at), -1, np.int64)
+        count[hit], last[hit] = self.count[at[hit]], self.last[at[hit]]
+        return count, last
 
     def fold(self, src: I64, dst: I64, period: I64) -> PairPeriods:
         """With transfers ``src → dst`` in ``period`` folded in. A period at or before a
@@ -72,19 +78,17 @@ class PairPeriods:
         key = pair_key(src, dst)
         order = np.lexsort((period, key))
         key, period = key[order], period[order]
-        _, prior = self.lookup(src[order], dst[order])
-        fresh = period > prior
-        first = np.ones(len(key), bool)
-        first[1:] = (key[1:] != key[:-1]) | (period[1:] != period[:-1])
-        new = fresh & first
-        keys, inverse = np.unique(key, return_inverse=True)
-        inverse = inverse.ravel()
-        added = np.bincount(inverse[new], minlength=len(keys)).astype(np.int64)
-        latest = np.full(len(keys), -1, np.int64)
-        np.maximum.at(latest, inverse, period)
-        at = np.searchsorted(self.keys, keys)
-        known = at < len(self.keys)
-        known[known] = self.keys[at[known]] == keys[known]
+        # Sorted by (pair, period): each pair a run, its periods ascending.
+        change = np.ones(len(key), bool)
+        change[1:] = key[1:] != key[:-1]
+        keys, pair = key[change], np.cumsum(change) - 1
+        at, known = self._find(keys)
+        prior = np.full(len(keys), -1, np.int64)
+        prior[known] = self.last[at[known]]
+        first = change.copy()
+        first[1:] |= period[1:] != period[:-1]
+        added = np.bincount(pair[first & (period > prior[pair])], minlength=len(keys))
+        latest = period[np.append(np.flatnonzero(change)[1:], len(key)) - 1]
         count, last = self.count.copy(), self.last.copy()
         count[at[known]] += added[known]
         last[at[known]] = np.maximum(last[at[known]], latest[known])
@@ -92,6 +96,6 @@ class PairPeriods:
         pos = at[~known]
         return PairPeriods(
             np.insert(self.keys, pos, keys[~known]),
-            np.insert(count, pos, added[~known]),
+            np.insert(count, pos, added[~known].astype(np.int64)),
             np.insert(last, pos, latest[~known]),
         )
