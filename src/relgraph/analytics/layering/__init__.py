@@ -43,9 +43,13 @@ Definitions (what the tests hold the code to; every threshold is a field of
   piece holds only transfers of comparable size — at least its median amount ÷
   ``COMPARABLE_RATIO`` (10): the hub's 34 bill paid in the week it sends out 30,000s is
   its own life, not part of the fan — and needs ``min_fan`` counterparties among them.
-* A **gather-scatter**: a fan-in burst at ``h`` followed by a fan-out burst at ``h``
-  that starts before the fan-in's last transfer plus the window, sending on between
-  ``min_pass_share`` and ``max_pass_share`` of what came in.
+* A **gather-scatter**: money gathered at ``h`` from several accounts and scattered to
+  several others — a scatter-gather turned inside out, so each side needs as many
+  accounts as a scatter-gather's middles: a fan-in burst at ``h`` counted as above but
+  with ``min_spokes`` (3) transfers and distinct counterparties instead of ``min_fan``,
+  followed by such a fan-out burst at ``h`` that starts before the fan-in's last transfer
+  plus the window, sending on between ``min_pass_share`` and ``max_pass_share`` of what
+  came in (:func:`.detectors.gather_bursts`).
 * A **round trip** (typology ``cycle``) and its caps: :mod:`.roundtrip`.
 * **Routine** transfers, **structuring** runs, **slow fans** and a hub's **history**
   (fan excess against its own usual and its peers', pass-through): :mod:`.routine`.

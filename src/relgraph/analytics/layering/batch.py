@@ -11,9 +11,9 @@ from relgraph.analytics.layering.blocks import blocks
 from relgraph.analytics.layering.detectors import (
     _Bursts,
     _fan_bursts,
-    _gather_scatter,
     _scatter_gather,
     _slow_scatter_gather,
+    gather_scatters,
 )
 from relgraph.analytics.layering.hops import (
     _Chains,
@@ -154,7 +154,7 @@ def find_patterns(
             "slow_fan_in": _mapped(_fan_bursts(tx.take(kept), slow, True), kept),
             "slow_fan_out": _mapped(_fan_bursts(tx.take(kept), slow, False), kept),
         }
-        gather = _gather_scatter(tx, bursts["fan_in"], bursts["fan_out"], params)
+        gather = gather_scatters(tx, params)
     else:
         bursts = {name: _Bursts([], np.zeros(0, np.int64)) for name in _FAN_KINDS}
         gather = []

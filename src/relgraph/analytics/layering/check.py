@@ -15,6 +15,7 @@ from relgraph.analytics.layering.detectors import (
     _fan_bursts,
     _gather_scatter,
     _scatter_gather,
+    gather_bursts,
 )
 from relgraph.analytics.layering.frames import chain_ids
 from relgraph.analytics.layering.hops import (
@@ -425,14 +426,20 @@ def check_account(
     own_pos = np.flatnonzero(np.isin(tx.edge, own)).astype(np.int64)
     own_tx = tx.take(own_pos)
     fans: dict[str, _Bursts] = {}
+    sides: dict[str, _Bursts] = {}  # the gather-scatter's, at a (detectors.gather_bursts)
     for name, inbound in (("fan_in", True), ("fan_out", False)):
-        bursts = _fan_bursts(own_tx, p, inbound)
-        mine = np.flatnonzero(bursts.hub == a)
-        fans[name] = _Bursts([own_pos[bursts.members[i]] for i in mine.tolist()], bursts.hub[mine])
-    gather = _gather_scatter(tx, fans["fan_in"], fans["fan_out"], p)
+        fans[name] = _at(_fan_bursts(own_tx, p, inbound), a, own_pos)
+        sides[name] = _at(gather_bursts(own_tx, p, inbound), a, own_pos)
+    gather = _gather_scatter(tx, sides["fan_in"], sides["fan_out"], p)
     alerts = _assemble(tx, _Chains(kept, kept_trunc), scatter, gather, fans, index.context, p)
     alerts = merge_overlapping(alerts, edge_times(tx))
     return _answer(projection, index, a, alerts, truncated, p)
+
+
+def _at(bursts: _Bursts, a: int, positions: I64) -> _Bursts:
+    """The bursts at hub ``a``, as ``positions`` of the transfers they were found among."""
+    mine = np.flatnonzero(bursts.hub == a)
+    return _Bursts([positions[bursts.members[i]] for i in mine.tolist()], bursts.hub[mine])
 
 
 def _answer(

@@ -36,7 +36,8 @@ Necessary conditions, per detector, for a pattern to hold ``p`` (from ``src`` to
   ``p`` closes such a loop;
 * fast fan-in (fan-out): ``min_fan`` transfers into ``dst`` (out of ``src``) within a
   window either side of ``t``; slow: ``p`` not routine, and ``min_fan`` non-routine ones
-  within the slow window; a gather-scatter needs ``p`` in a fast fan;
+  within the slow window; a gather-scatter: ``min_spokes`` of them within a window either
+  side of ``t``, and ``p`` in one of its sides (:func:`.detectors.gather_bursts`);
 * structuring: ``p``'s amount in the band, between two holders, or ``p`` below the
   reporting threshold beside another such transfer of its payer to the same account (a
   split payment);
@@ -62,6 +63,8 @@ from relgraph.analytics.layering.detectors import (
     _gather_scatter,
     _scatter_gather,
     _slow_scatter_gather,
+    gather_bursts,
+    gather_scatters,
     may_gather_slowly,
 )
 from relgraph.analytics.layering.hops import _Chains, _starts, _Tx, _walk, hop_and_spoke_links
@@ -103,23 +106,22 @@ def focused_patterns(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> 
     out_rows = near[tx.src[near] == src]
     fans = {"fan_in": _NO_BURSTS, "fan_out": _NO_BURSTS}
     fans |= {"slow_fan_in": _NO_BURSTS, "slow_fan_out": _NO_BURSTS}
-    fast_holding: dict[str, _Bursts] = {}
+    sides: dict[str, _Bursts] = {}  # p's accounts' gather-scatter sides holding p
     for name, rows, inbound in (("fan_in", in_rows, True), ("fan_out", out_rows, False)):
         fast, slow = _hub_fans(tx, rows, routine, params, inbound, free, p)
         if _bursts_hold(fast, p) or _bursts_hold(slow, p):
             fans[name], fans[f"slow_{name}"] = fast, slow
-        if _bursts_hold(fast, p):
-            fast_holding[name] = fast
+        side = _gather_side(tx, rows, params, inbound, p)
+        if _bursts_hold(side, p):
+            sides[name] = side
 
     gather: list[I64] = []
     full = linked or trip_may or block_may or slow_may
-    if fast_holding:
-        gather = _local_gather(tx, near, fast_holding, params, src, dst)
+    if sides:
+        gather = _local_gather(tx, near, sides, params, src, dst)
         if _sets_hold(gather, p):
             # Gather-scatters of other hubs may share transfers with p's: all of them.
-            gather = _gather_scatter(
-                tx, _fan_bursts(tx, params, True), _fan_bursts(tx, params, False), params
-            )
+            gather = gather_scatters(tx, params)
             full = True
         else:
             gather = []
@@ -212,19 +214,29 @@ def _hub_fans(
     return fast or _NO_BURSTS, slow_bursts or _NO_BURSTS
 
 
+def _gather_side(tx: _Tx, rows: I64, params: LayeringParams, inbound: bool, p: int) -> _Bursts:
+    """One hub's gather-scatter sides (:func:`.detectors.gather_bursts`; ``rows``: its
+    transfers in that direction), or none where the window around ``p`` cannot hold
+    ``min_spokes`` of them."""
+    ts, t, w = tx.ts[rows], int(tx.ts[p]), params.window_ms
+    if int(((ts >= t - w) & (ts <= t + w)).sum()) < params.min_spokes:
+        return _NO_BURSTS
+    return _mapped(gather_bursts(tx.take(rows), params, inbound), rows)
+
+
 def _local_gather(
     tx: _Tx, near: I64, holding: dict[str, _Bursts], params: LayeringParams, src: int, dst: int
 ) -> list[I64]:
-    """Gather-scatters at ``p``'s two accounts from their own fast bursts."""
+    """Gather-scatters at ``p``'s two accounts from their own sides holding ``p``."""
     out: list[I64] = []
-    if "fan_in" in holding:  # p arrives at dst: dst's fan-in, then its fan-out
+    if "fan_in" in holding:  # p arrives at dst: dst's gathering, then its scattering
         rows = near[tx.src[near] == dst]
-        fan_out = _mapped(_fan_bursts(tx.take(rows), params, False), rows)
-        out += _gather_scatter(tx, holding["fan_in"], fan_out, params)
-    if "fan_out" in holding:  # p leaves src: src's fan-in, then its fan-out
+        scattered = _mapped(gather_bursts(tx.take(rows), params, False), rows)
+        out += _gather_scatter(tx, holding["fan_in"], scattered, params)
+    if "fan_out" in holding:  # p leaves src: src's gathering, then its scattering
         rows = near[tx.dst[near] == src]
-        fan_in = _mapped(_fan_bursts(tx.take(rows), params, True), rows)
-        out += _gather_scatter(tx, fan_in, holding["fan_out"], params)
+        gathered = _mapped(gather_bursts(tx.take(rows), params, True), rows)
+        out += _gather_scatter(tx, gathered, holding["fan_out"], params)
     return out
 
 

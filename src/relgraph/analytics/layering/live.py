@@ -452,13 +452,13 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
         """Whether any definition could put ``row`` in an alert (False: the verdict is
         empty without running them — the fast path of most everyday transfers).
         Necessary conditions, one per definition: a chain or scatter-gather needs a hop link
-        (or a spoke) into or out of the row; a fan burst (and a gather-scatter) needs ``min_fan``
-        departures of its source or arrivals at its target within a window either side;
-        structuring needs an amount in the band, or for a split payment another transfer
-        below the reporting threshold between the same two accounts within a window; a
-        round trip needs money to have reached the row's source within the round-trip
-        horizon before it (or, for a late arrival, to have left its target after it); a
-        block or a layer beside one needs block accounts (``BlockContext._block_parties``).
+        (or a spoke) into or out of the row; a fan burst needs ``min_fan`` (a gather-scatter's
+        side ``min_spokes``) departures of its source or arrivals at its target within a
+        window either side; structuring needs an amount in the band, or for a split payment
+        another transfer below the reporting threshold between the same two accounts within
+        a window; a round trip needs money to have reached the row's source within the
+        round-trip horizon before it (or, for a late arrival, to have left its target after
+        it); a block or a layer beside one needs block accounts (``BlockContext._block_parties``).
         """
         p = self.params
         if not self._eligible_row(row):
@@ -467,9 +467,9 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
             return True
         ts, w = int(self._ts[row]), p.window_ms
         src, dst = int(self._src[row]), int(self._dst[row])
-        if len(self._range(self._out, src, ts - w - 1, ts + w)) >= p.min_fan:
+        if len(self._range(self._out, src, ts - w - 1, ts + w)) >= p.fewest_fan:
             return True
-        if len(self._range(self._in, dst, ts - w - 1, ts + w)) >= p.min_fan:
+        if len(self._range(self._in, dst, ts - w - 1, ts + w)) >= p.fewest_fan:
             return True
         amount = float(self._amount[row])
         threshold = p.reporting_threshold

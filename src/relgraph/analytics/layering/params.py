@@ -141,5 +141,12 @@ class LayeringParams(EnvParams):
         return min(self.min_pass_share, self.spoke_min_share)
 
     @property
+    def fewest_fan(self) -> int:
+        """The fewest transfers a hub's burst of any kind needs in a window (a fan's
+        ``min_fan``, a gather-scatter side's ``min_spokes``): the necessary conditions of
+        a verdict count at this."""
+        return min(self.min_fan, self.min_spokes)
+
+    @property
     def window_ms(self) -> int:
         return round(self.window_hours * _HOUR_MS)
