@@ -10,6 +10,8 @@ from typing import Any
 import pandas as pd
 
 from relgraph import model
+from relgraph.analytics.layering import LayeringIndex, LayeringParams
+from relgraph.analytics.layering.live import LiveIndex
 from relgraph.config import moment_ms, source_zone
 from relgraph.graph import Projection, build_projection
 from relgraph.ingest import LoadReport, load_directory
@@ -101,6 +103,25 @@ def project(source: Path, data_dir: Path) -> Projection:
     load(source, data_dir)
     with EmbeddedStore(data_dir, read_only=True) as store:
         return build_projection(store)
+
+
+def live_with_last(
+    folder: Path, rows: Rows, params: LayeringParams, ids: list[str]
+) -> tuple[LiveIndex, int]:
+    """A live index over the bank of every row but the last (its accounts numbered as
+    ``ids``, the whole bank's), and the last row added to it: the index and its row."""
+    before = project(write_bank(folder / "part", holder_each(rows[:-1])), folder / "part-data")
+    assert before.nodes["Account"].ids.tolist() == ids
+    live = LiveIndex.from_index(
+        LayeringIndex.build(before, params), ids, {a: i for i, a in enumerate(ids)}
+    )
+    last = rows[-1]
+    when = moment_ms(last["ts"], source_zone())
+    row = live.add(
+        last["tx_id"], ids.index(last["from_account"]), ids.index(last["to_account"]),
+        float(last["amount"]), when,
+    )  # fmt: skip
+    return live, row
 
 
 def hold_back_half(bank: Path) -> pd.DataFrame:

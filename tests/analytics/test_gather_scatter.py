@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 
 from relgraph.analytics.layering import (
-    LayeringIndex,
     LayeringParams,
     alert_frames,
     check_account,
@@ -26,9 +25,7 @@ from relgraph.analytics.layering import (
 )
 from relgraph.analytics.layering.detectors import _Bursts, _gather_scatter, gather_bursts
 from relgraph.analytics.layering.hops import _Tx
-from relgraph.analytics.layering.live import LiveIndex
-from relgraph.config import moment_ms, source_zone
-from tests.banks import holder_each, project, transfer, write_bank
+from tests.banks import holder_each, live_with_last, project, transfer, write_bank
 
 START = datetime(2026, 3, 2, 9)
 
@@ -89,19 +86,7 @@ def test_real_time_and_the_check_find_the_batchs_alert(tmp_path: Path) -> None:
 
     # The last payment out arrives live, onto an index of everything before it.
     ids = graph.nodes["Account"].ids.tolist()
-    before = project(write_bank(tmp_path / "part", holder_each(rows[:-1])), tmp_path / "d2")
-    assert before.nodes["Account"].ids.tolist() == ids
-    live = LiveIndex.from_index(
-        LayeringIndex.build(before, params), ids, {a: i for i, a in enumerate(ids)}
-    )
-    last = rows[-1]
-    row = live.add(
-        last["tx_id"],
-        ids.index("H"),
-        ids.index("D2"),
-        float(last["amount"]),
-        moment_ms(last["ts"], source_zone()),
-    )
+    live, row = live_with_last(tmp_path, rows, params, ids)
     (alert,) = [a for a in live.verdict(row).alerts if a.typology == "gather_scatter"]
     assert (alert.chain_id, alert.score) == (batch.chain_id, pytest.approx(batch.score))
 

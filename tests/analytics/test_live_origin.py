@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from relgraph.analytics.layering import LayeringIndex, LayeringParams, alert_frames, scan
+from relgraph.analytics.layering import LayeringParams, alert_frames, scan
 from relgraph.analytics.layering.live import LiveIndex
 from relgraph.config import moment_ms, source_zone
-from tests.banks import holder_each, project, transfer, write_bank
+from tests.banks import holder_each, live_with_last, project, transfer, write_bank
 
 START = datetime(2026, 1, 1, 10)
 
@@ -54,15 +54,7 @@ def _verdict_typologies(
     batch = {str(chains.loc[c, "typology"]): (c, float(chains.loc[c, "score"])) for c in held}
 
     ids = graph.nodes["Account"].ids.tolist()
-    before = project(write_bank(tmp_path / "part", holder_each(rows[:-1])), tmp_path / "d2")
-    assert before.nodes["Account"].ids.tolist() == ids
-    live = LiveIndex.from_index(
-        LayeringIndex.build(before, params), ids, {a: i for i, a in enumerate(ids)}
-    )
-    last = rows[-1]
-    row = live.add(
-        "BY", ids.index("B"), ids.index("Y"), 3_975.0, moment_ms(last["ts"], source_zone())
-    )
+    live, row = live_with_last(tmp_path, rows, params, ids)
     return set(batch), batch, live, row, ids
 
 
