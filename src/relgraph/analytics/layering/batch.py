@@ -11,6 +11,7 @@ from relgraph.analytics.layering.blocks import blocks
 from relgraph.analytics.layering.detectors import (
     _Bursts,
     _fan_bursts,
+    _mapped,
     _scatter_gather,
     _slow_scatter_gather,
     gather_scatters,
@@ -216,8 +217,3 @@ def scan_transfers(tx: _Tx, ctx: _Context, params: LayeringParams, *, merge: boo
     real-time verdict (:mod:`.live`) over the neighbourhood of a new one, run these same
     functions, so the two can never drift apart. Alert members are ``tx.edge`` values."""
     return score_patterns(tx, find_patterns(tx, ctx, params), ctx, params, merge=merge)
-
-
-def _mapped(bursts: _Bursts, positions: I64) -> _Bursts:
-    """Bursts found on a subset of the transfers, as positions into all of them."""
-    return _Bursts([positions[m] for m in bursts.members], bursts.hub)

@@ -278,6 +278,11 @@ def _pieces(burst: I64, since: I64, other: I64, window: int, min_fan: int) -> I6
     return out
 
 
+def _mapped(bursts: _Bursts, positions: I64) -> _Bursts:
+    """Bursts found on a subset of the transfers, as positions into all of them."""
+    return _Bursts([positions[m] for m in bursts.members], bursts.hub)
+
+
 @lru_cache(maxsize=16)
 def gather_params(params: LayeringParams) -> LayeringParams:
     """The settings of a gather-scatter's two sides: fan bursts of ``min_spokes``, not
@@ -300,8 +305,7 @@ def gather_scatters(tx: _Tx, params: LayeringParams) -> list[I64]:
     # A hub's bursts depend on its own transfers alone, so gatherings are looked for only
     # at the hubs that scatter: at 1M a tenth of the arrivals, not all 6M to sort.
     rows = np.flatnonzero(isin(tx.dst, scattered.hub)).astype(np.int64)
-    found = gather_bursts(tx.take(rows), params, True)
-    gathered = _Bursts([rows[m] for m in found.members], found.hub)
+    gathered = _mapped(gather_bursts(tx.take(rows), params, True), rows)
     return _gather_scatter(tx, gathered, scattered, params)
 
 

@@ -55,12 +55,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from relgraph.analytics.layering.batch import Patterns, _mapped
+from relgraph.analytics.layering.batch import Patterns
 from relgraph.analytics.layering.blocks import blocks
 from relgraph.analytics.layering.detectors import (
     _Bursts,
     _fan_bursts,
     _gather_scatter,
+    _mapped,
     _scatter_gather,
     _slow_scatter_gather,
     gather_bursts,
