@@ -220,8 +220,11 @@ def highs(tx: _Tx, params: LayeringParams, own: B, at: I64) -> tuple[F64, F64]:
     rank[np.argsort(np.where(own, 0.0, tx.amount))] = np.arange(n, dtype=np.int64)
     for side in (tx.src, tx.dst):
         key = side * span + (tx.ts - base)
-        # Payers are in order already (tx is); payees need a sort by (payee, time).
-        order = None if bool((key[1:] >= key[:-1]).all()) else np.argsort(key, kind="stable")
+        # Payers are in order already (tx is); payees need the (payee, time) order, which
+        # the arrivals share (``_Tx.by_target``: the same stable order as sorting ``key``).
+        order: I64 | None = None
+        if not bool((key[1:] >= key[:-1]).all()):
+            order = tx.by_target if side is tx.dst else np.argsort(key, kind="stable")
         if order is not None:
             key, side, amount, counted = key[order], side[order], tx.amount[order], ~own[order]
             ranked = rank[order]

@@ -147,9 +147,10 @@ def _fan_bursts(tx: _Tx, params: LayeringParams, inbound: bool) -> _Bursts:
     t0 = int(tx.ts.min())
     window = params.window_ms
     span = int(tx.ts.max()) - t0 + window + 1
-    # By (hub, time), ties by position: one stable sort of the packed key, not three.
+    # By (hub, time), ties by position: one stable sort of the packed key, not three (for
+    # fan-ins the arrivals' order, shared with the other definitions walking them).
     key = _keys(hub_of, tx.ts, t0, span)
-    order = np.argsort(key, kind="stable")
+    order = tx.by_target if inbound else np.argsort(key, kind="stable")
     key = key[order]
     hub, ts, other = hub_of[order], tx.ts[order], other[order]
     last = np.searchsorted(key, key + window, side="right") - 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,13 @@ class _Tx:
     def __len__(self) -> int:
         return len(self.edge)
 
+    @cached_property
+    def by_target(self) -> I64:
+        """Positions in (target, time) order, ties by position. Hop links, payees' highs,
+        fan-ins and hub histories all walk the arrivals in this order; one sort of the
+        same transfers serves them all (at 1M transfers one sort costs about 1.4 s)."""
+        return _by_account_time(self.dst, self.ts)
+
     def take(self, rows: I64) -> _Tx:
         return _Tx(
             self.edge[rows],
@@ -61,7 +68,17 @@ highs, and optionally the pair's earlier periods and the latest (``_Tx`` fields 
 
 def with_facts(tx: _Tx, facts: RowFacts, at: I64) -> _Tx:
     """``tx`` with ``facts`` of the rows ``at`` (one per transfer of ``tx``)."""
-    return _Tx(tx.edge, tx.src, tx.dst, tx.amount, tx.ts, *(f[at] for f in facts))
+    return same_transfers(tx, *(f[at] for f in facts))
+
+
+def same_transfers(tx: _Tx, *facts: npt.NDArray[Any]) -> _Tx:
+    """``tx`` with other per-row ``facts`` (``_Tx``'s fields after ``ts``, in order; those
+    not given are None): the same transfers in the same order, so the orders already
+    sorted out of ``tx`` (:attr:`_Tx.by_target`) carry over."""
+    out = _Tx(tx.edge, tx.src, tx.dst, tx.amount, tx.ts, *facts)
+    if "by_target" in tx.__dict__:
+        out.__dict__["by_target"] = tx.by_target
+    return out
 
 
 @dataclass(frozen=True)
@@ -120,8 +137,10 @@ def _links(tx: _Tx, params: LayeringParams, least: float | None = None) -> _Link
     span = int(tx.ts.max()) - t0 + window + 1
     departures = _keys(tx.src, tx.ts, t0, span)  # ascending: tx is sorted by (src, ts)
     # Strictly after the arrival, at most ``window`` later: a (dst, ts) range per transfer.
-    lo = search(departures, _keys(tx.dst, tx.ts, t0, span), side="right")
-    hi = search(departures, _keys(tx.dst, tx.ts + window, t0, span), side="right")
+    # Both bounds' queries ascend in the arrivals' (target, time) order.
+    order = tx.by_target
+    lo = search(departures, _keys(tx.dst, tx.ts, t0, span), side="right", order=order)
+    hi = search(departures, _keys(tx.dst, tx.ts + window, t0, span), side="right", order=order)
     count = (hi - lo).astype(np.int64)
     pred = np.repeat(np.arange(n, dtype=np.int64), count)
     start = np.repeat(lo.astype(np.int64) - (np.cumsum(count) - count), count)

@@ -42,9 +42,9 @@ def judge_hubs(
     def history(slow: bool) -> HubHistory:
         if slow not in histories:
             histories[slow] = (
-                HubHistory(tx, slow_params(params), True, segment, histories.get(False))
+                HubHistory(tx, slow_params(params), True, segment)
                 if slow
-                else HubHistory(tx, params, segment=segment, shared=histories.get(True))
+                else HubHistory(tx, params, segment=segment)
             )
         return histories[slow]
 

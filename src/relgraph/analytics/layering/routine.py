@@ -234,16 +234,13 @@ class HubHistory:
         params: LayeringParams,
         peers: bool = False,
         segment: I64 | None = None,
-        shared: HubHistory | None = None,
     ) -> None:
         """``peers``: judge every burst against the peers too (slow fans), not only those
         of a hub without an earlier transfer in the burst's direction. ``segment``: per
         account, its neighbourhood when ``tx`` is a disjoint union of several
         (:mod:`.union`); each is then judged as if scanned alone — its own first and last
-        time, its own peers. ``shared``: the history of the same ``tx`` at another scale,
-        whose window-free parts (:attr:`in_order`) are reused."""
+        time, its own peers."""
         self.tx = tx
-        self.shared = shared
         self.peers_always = peers
         self.params = params
         self.segment = segment
@@ -328,13 +325,11 @@ class HubHistory:
         in_order = self.in_order
         return key[in_order], self._cumulative(tx.amount[in_order], tx.dst[in_order])
 
-    @cached_property
+    @property
     def in_order(self) -> I64:
         """The transfers by (target, time), ties by position: whatever the window (both
-        scales of one scan share it, see ``shared``)."""
-        if self.shared is not None and "in_order" in self.shared.__dict__:
-            return self.shared.in_order
-        return _by_account_time(self.tx.dst, self.tx.ts)
+        scales of one scan, and the other definitions, share it: ``_Tx.by_target``)."""
+        return self.tx.by_target
 
     def _cumulative(self, amount: F64, account: I64) -> F64:
         """Running sums of ``amount`` (in key order) from 0; with segments, one run per

@@ -31,6 +31,7 @@ from relgraph.analytics.layering.hops import (
     _merge_round_trips,
     _new_round_trips,
     _Tx,
+    same_transfers,
 )
 from relgraph.analytics.layering.hubs import judge_hubs
 from relgraph.analytics.layering.params import (
@@ -197,7 +198,7 @@ def with_highs(tx: _Tx, ctx: _Context, params: LayeringParams) -> _Tx:
         return tx
     own = _same_holder(ctx, tx.src, tx.dst)
     payer, payee = highs(tx, params, own, np.arange(len(tx), dtype=np.int64))
-    return _Tx(tx.edge, tx.src, tx.dst, tx.amount, tx.ts, payer, payee)
+    return same_transfers(tx, payer, payee)
 
 
 def _speed_weight(dwell_ms: F64) -> F64:
