@@ -80,3 +80,13 @@ def test_hop_links_on_the_shared_order_equal_a_brute_force_join() -> None:
     }
     assert pairs == expected
     assert len(pairs) > 1_000
+
+
+def test_a_stable_sort_by_pair_keeps_each_pairs_time_order() -> None:
+    """Regular flows and split payments sort by (source, target) alone: eligible transfers
+    are in (source, time) order, so each pair's transfers stay in time order, ties by
+    position — the (pair, time) order, without a key that overflows at 1M accounts."""
+    tx = _random_tx(20_000, 40, 4)
+    pair = tx.src * 40 + tx.dst
+    expected = np.lexsort((np.arange(len(tx)), tx.ts, pair))
+    assert np.array_equal(np.argsort(pair, kind="stable"), expected)

@@ -76,7 +76,7 @@ import numpy as np
 
 from relgraph.analytics.layering.detectors import _episodes
 from relgraph.analytics.layering.episodes import _other_episodes_max, _other_max
-from relgraph.analytics.layering.hops import _by_account_time, _Tx
+from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import _DAY_MS, F64, I64, B, LayeringParams
 from relgraph.analytics.layering.sets import unique
 
@@ -105,9 +105,12 @@ def regular_flows(tx: _Tx, opened: I64, params: LayeringParams, t_min: int | Non
     out = np.zeros(n, bool)
     if n == 0:
         return out
-    # By (source, target, time), ties by position: one key per pair, sorted with the time.
+    # By (source, target, time), ties by position. tx is in (source, time) order, so a
+    # stable sort by the pair alone keeps each pair's transfers in time order: at 1M the
+    # pair and the time overflow one packed key, and lexsort took 3.4 s where this takes
+    # 0.1–0.2 s (the runs of each source are sorted already).
     width = int(max(tx.src.max(), tx.dst.max())) + 1
-    order = _by_account_time(tx.src * width + tx.dst, tx.ts)
+    order = np.argsort(tx.src * width + tx.dst, kind="stable")
     s, d, ts, amt = tx.src[order], tx.dst[order], tx.ts[order], tx.amount[order]
     new = np.ones(n, bool)
     new[1:] = (s[1:] != s[:-1]) | (d[1:] != d[:-1])
