@@ -81,7 +81,7 @@ import numpy.typing as npt
 
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
-from relgraph.analytics.layering.sets import isin, search
+from relgraph.analytics.layering.sets import argsort_stable, isin, search
 
 
 def threshold_avoidance(tx: _Tx, params: LayeringParams) -> F64:
@@ -224,7 +224,7 @@ def highs(tx: _Tx, params: LayeringParams, own: B, at: I64) -> tuple[F64, F64]:
         # the arrivals share (``_Tx.by_target``: the same stable order as sorting ``key``).
         order: I64 | None = None
         if not bool((key[1:] >= key[:-1]).all()):
-            order = tx.by_target if side is tx.dst else np.argsort(key, kind="stable")
+            order = tx.by_target if side is tx.dst else argsort_stable(key)
         if order is not None:
             key, side, amount, counted = key[order], side[order], tx.amount[order], ~own[order]
             ranked = rank[order]

@@ -76,7 +76,7 @@ from scipy.sparse import csgraph
 
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
-from relgraph.analytics.layering.sets import isin, search, unique
+from relgraph.analytics.layering.sets import argsort_stable, isin, search, unique
 
 
 def blocks(
@@ -252,7 +252,7 @@ def _layer(
     # Join the period's block transfers to the middle accounts they leave (arrive at):
     # an account may be a middle account of several blocks of a period.
     m_key = m_per * n_acc + m_acc
-    order = np.argsort(m_key, kind="stable")
+    order = argsort_stable(m_key)
     sorted_key = m_key[order]
     near = (tx.src[rows] if onward else tx.dst[rows]).astype(np.int64)
     q = period * n_acc + near

@@ -22,7 +22,7 @@ from relgraph.analytics.layering.params import (
     B,
     LayeringParams,
 )
-from relgraph.analytics.layering.sets import dense_ids, isin, unique
+from relgraph.analytics.layering.sets import argsort_stable, dense_ids, isin, sort_values, unique
 
 
 def _episodes(group: I64, ts: I64, window: int) -> I64:
@@ -150,7 +150,7 @@ def _fan_bursts(tx: _Tx, params: LayeringParams, inbound: bool) -> _Bursts:
     # By (hub, time), ties by position: one stable sort of the packed key, not three (for
     # fan-ins the arrivals' order, shared with the other definitions walking them).
     key = _keys(hub_of, tx.ts, t0, span)
-    order = tx.by_target if inbound else np.argsort(key, kind="stable")
+    order = tx.by_target if inbound else argsort_stable(key)
     key = key[order]
     hub, ts, other = hub_of[order], tx.ts[order], other[order]
     last = np.searchsorted(key, key + window, side="right") - 1
@@ -173,7 +173,7 @@ def _fan_bursts(tx: _Tx, params: LayeringParams, inbound: bool) -> _Bursts:
     if len(rows) == 0:
         return _Bursts([], np.zeros(0, np.int64))
     # Pieces are numbered in row order, so each one's rows are contiguous.
-    by_piece = np.argsort(piece, kind="stable")
+    by_piece = argsort_stable(piece)
     rows, piece = rows[by_piece], piece[by_piece]
     # A piece's transfers of comparable size only: a hub's 34 bill paid in the week it
     # sends out 30,000s is its own life, not part of the fan.
@@ -185,7 +185,7 @@ def _fan_bursts(tx: _Tx, params: LayeringParams, inbound: bool) -> _Bursts:
     # Each piece's positions ascending, all pieces in one sort (pieces are dense and
     # ascending): one packed key, not a sort and a sub-array view per piece.
     n = len(tx)
-    flat = np.sort(piece * n + order[rows]) - piece * n
+    flat = sort_values(piece * n + order[rows]) - piece * n
     bounds = np.append(starts, len(flat)).tolist()
     members = [flat[a:b] for a, b in itertools.pairwise(bounds)]
     return _Bursts(members, hub[rows[starts]])
@@ -208,7 +208,7 @@ def _comparable(rows: I64, piece: I64, amount: F64, other: I64, min_fan: int) ->
     ranked = np.argsort(amount)
     rank = np.empty(n, np.int64)
     rank[ranked] = np.arange(n, dtype=np.int64)
-    sorted_amount = amount[ranked[np.sort(piece * n + rank) % n]]
+    sorted_amount = amount[ranked[sort_values(piece * n + rank) % n]]
     lo = sorted_amount[start + (size - 1) // 2]
     hi = sorted_amount[start + size // 2]
     median = (lo + hi) / 2
@@ -328,7 +328,7 @@ def _gather_scatter(
     t0 = int(min(in_first.min(), out_first.min()))
     span = int(max(in_last.max() + window, out_first.max())) - t0 + 1
     key = _keys(fan_out.hub, out_first, t0, span)
-    order = np.argsort(key, kind="stable")
+    order = argsort_stable(key)
     key = key[order]
     lo = np.searchsorted(key, _keys(fan_in.hub, in_first, t0, span), side="right")
     hi = np.searchsorted(key, _keys(fan_in.hub, in_last + window, t0, span), side="right")

@@ -15,7 +15,7 @@ from relgraph.analytics.layering.params import (
     B,
     LayeringParams,
 )
-from relgraph.analytics.layering.sets import search, unique
+from relgraph.analytics.layering.sets import argsort_stable, search, unique
 from relgraph.graph import Projection
 
 
@@ -118,7 +118,7 @@ def _by_account_time(account: I64, ts: I64) -> I64:
     span = int(ts.max()) - t0 + 1
     if (int(account.max()) + 1) * span >= 1 << 62:
         return np.lexsort((ts, account))
-    return np.argsort(account.astype(np.int64) * span + (ts - t0), kind="stable")
+    return argsort_stable(account.astype(np.int64) * span + (ts - t0))
 
 
 def _keys(account: I64, ts: I64, t0: int, span: int) -> I64:

@@ -48,7 +48,7 @@ from scipy.sparse import csgraph
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import I64
 from relgraph.analytics.layering.scoring import Alerts, Columns, ScoredColumns, noisy_or
-from relgraph.analytics.layering.sets import unique
+from relgraph.analytics.layering.sets import argsort_stable, unique, unique_inverse
 
 
 def merge_overlapping(alerts: Alerts, ts_of_edge: I64) -> Alerts:
@@ -76,8 +76,7 @@ def merge_columns(alerts: ScoredColumns, ts_of_edge: I64) -> ScoredColumns:
     _, typ = np.unique(alerts.typology.astype(str), return_inverse=True)
     width = int(alerts.edges.max(initial=0)) + 1
     node_key = typ[grp].astype(np.int64) * width + alerts.edges
-    keys, tnode = np.unique(node_key, return_inverse=True)
-    tnode = tnode.ravel().astype(np.int64)
+    keys, tnode = unique_inverse(node_key)
     link = _no_bridges(alerts, grp, tnode, len(keys))
     labels = _components(grp[link], tnode[link], n, len(keys))
     _, inverse = np.unique(labels, return_inverse=True)
@@ -100,7 +99,7 @@ def merge_columns(alerts: ScoredColumns, ts_of_edge: I64) -> ScoredColumns:
     t0 = int(at.min())  # two alerts or more: never empty
     span = int(at.max()) - t0 + 1
     if n_comp * span < 1 << 62:
-        by_time = np.argsort(member_comp * span + (at - t0), kind="stable")
+        by_time = argsort_stable(member_comp * span + (at - t0))
     else:
         by_time = np.lexsort((edge, at, member_comp))
     edges = edge[by_time].astype(np.int64)
@@ -109,7 +108,7 @@ def merge_columns(alerts: ScoredColumns, ts_of_edge: I64) -> ScoredColumns:
     np.cumsum(new_size, out=ptr[1:])
 
     # Per component (every one has a member): members grouped in component order.
-    by_comp = np.argsort(comp, kind="stable")
+    by_comp = argsort_stable(comp)
     starts = np.flatnonzero(np.r_[True, comp[by_comp][1:] != comp[by_comp][:-1]])
 
     def most(column: npt.NDArray[Any]) -> npt.NDArray[Any]:

@@ -78,7 +78,7 @@ from relgraph.analytics.layering.detectors import _episodes
 from relgraph.analytics.layering.episodes import _other_episodes_max, _other_max
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import _DAY_MS, F64, I64, B, LayeringParams
-from relgraph.analytics.layering.sets import unique
+from relgraph.analytics.layering.sets import argsort_stable, unique, unique_counts
 
 
 @lru_cache(maxsize=16)
@@ -110,7 +110,7 @@ def regular_flows(tx: _Tx, opened: I64, params: LayeringParams, t_min: int | Non
     # pair and the time overflow one packed key, and lexsort took 3.4 s where this takes
     # 0.1–0.2 s (the runs of each source are sorted already).
     width = int(max(tx.src.max(), tx.dst.max())) + 1
-    order = np.argsort(tx.src * width + tx.dst, kind="stable")
+    order = argsort_stable(tx.src * width + tx.dst)
     s, d, ts, amt = tx.src[order], tx.dst[order], tx.ts[order], tx.amount[order]
     new = np.ones(n, bool)
     new[1:] = (s[1:] != s[:-1]) | (d[1:] != d[:-1])
@@ -205,7 +205,7 @@ def _split_runs(tx: _Tx, params: LayeringParams, own: B | None = None) -> list[I
     # (source, target, time) order: a stable sort by target keeps (source, time).
     n_acc = int(max(tx.src.max(), tx.dst.max())) + 1
     pair = tx.src[rows] * n_acc + tx.dst[rows]
-    order = np.argsort(pair, kind="stable")
+    order = argsort_stable(pair)
     rows, pair = rows[order], pair[order]
     episode = _episodes(pair, tx.ts[rows], params.window_ms)
     size = np.bincount(episode)
@@ -534,7 +534,7 @@ STEADY_SHARE = 0.5
 def _dense_tiles(hub: I64, tile: I64, n_acc: int, min_fan: int) -> I64:
     """Per account: the windows (tiles of the scan) with at least ``min_fan`` of its transfers."""
     width = int(tile.max()) + 1
-    cells, count = np.unique(hub.astype(np.int64) * width + tile, return_counts=True)
+    cells, count = unique_counts(hub.astype(np.int64) * width + tile)
     return np.bincount(cells[count >= min_fan] // width, minlength=n_acc).astype(np.int64)
 
 
@@ -568,7 +568,7 @@ def _peers_by(hub: I64, other: I64, bucket: I64, n_acc: int, segment: I64, n_seg
     distinct = np.diff(np.append(firsts, len(cells)))
     # Cells ascend with their hub, and hubs with their segment: each segment is one run.
     seg = segment[cells[firsts] // width]
-    ranked = distinct[np.argsort(seg * (int(distinct.max()) + 1) + distinct, kind="stable")]
+    ranked = distinct[argsort_stable(seg * (int(distinct.max()) + 1) + distinct)]
     start = np.flatnonzero(np.diff(seg, prepend=-1))  # seg ascends: one run per segment
     some, count = seg[start], np.diff(np.append(start, len(seg)))
     at = (count - 1) * PEER_QUANTILE

@@ -23,9 +23,91 @@ import numpy.typing as npt
 from relgraph.analytics.layering.params import I64, B
 
 
+def argsort_stable(keys: npt.ArrayLike) -> I64:
+    """``np.argsort(keys, kind="stable")`` for integer keys, by 16-bit digits when that is
+    faster.
+
+    numpy's comparison sorts take ~45 ns per element on this project's machines (no SIMD
+    sort is dispatched on them: 200,000 int64 in 8–10 ms, as ``std::sort``), while its
+    stable sort of 16-bit integers is a radix sort (1.2 ms for 200,000). A least
+    significant digit first radix sort of keys spanning under 48 bits is at most three
+    such passes — 2.5–4× faster from about 5,000 keys. The order is the same: a stable
+    order is unique.
+
+    >>> keys = np.array([70000, 3, 70000, 1 << 40, 3, 0] * 1000)
+    >>> bool((argsort_stable(keys) == np.argsort(keys, kind="stable")).all())
+    True
+    """
+    k = np.asarray(keys)
+    if len(k) < _RADIX_MIN or k.dtype.kind not in "iu":
+        return np.argsort(k, kind="stable").astype(np.int64, copy=False)
+    lo = int(k.min())
+    span = int(k.max()) - lo
+    if span >= 1 << 48:
+        return np.argsort(k, kind="stable").astype(np.int64, copy=False)
+    shifted = (k - lo).astype(np.uint64) if lo else k.astype(np.uint64, copy=False)
+    order = np.argsort((shifted & 0xFFFF).astype(np.uint16), kind="stable")
+    shift = 16
+    while span >> shift:
+        digit = ((shifted[order] >> np.uint64(shift)) & np.uint64(0xFFFF)).astype(np.uint16)
+        order = order[np.argsort(digit, kind="stable")]
+        shift += 16
+    return order.astype(np.int64, copy=False)
+
+
+def sort_values(values: npt.ArrayLike) -> I64:
+    """``np.sort`` of integer values (by :func:`argsort_stable`'s digits when large).
+
+    >>> sort_values(np.array([5, -2, 5, 0])).tolist()
+    [-2, 0, 5, 5]
+    """
+    a = np.asarray(values, np.int64).ravel()
+    # Gathering the values back costs what the digits save from three passes or about a
+    # million values on (measured): numpy's own sort there.
+    if len(a) < _RADIX_MIN or len(a) >= 1 << 20 or int(a.max()) - int(a.min()) >= 1 << 32:
+        return np.sort(a)
+    return a[argsort_stable(a)]
+
+
+def unique_inverse(values: npt.ArrayLike) -> tuple[I64, I64]:
+    """``np.unique(values, return_inverse=True)`` for integer values (1-D).
+
+    >>> [x.tolist() for x in unique_inverse(np.array([7, 2, 7, 9]))]
+    [[2, 7, 9], [1, 0, 1, 2]]
+    """
+    a = np.asarray(values, np.int64).ravel()
+    if len(a) < _RADIX_MIN:
+        keys, inverse = np.unique(a, return_inverse=True)
+        return keys, inverse.ravel().astype(np.int64, copy=False)
+    order = argsort_stable(a)
+    ordered = a[order]
+    new = np.ones(len(a), bool)
+    new[1:] = ordered[1:] != ordered[:-1]
+    inverse = np.empty(len(a), np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], inverse
+
+
+def unique_counts(values: npt.ArrayLike) -> tuple[I64, I64]:
+    """``np.unique(values, return_counts=True)`` for integer values.
+
+    >>> [x.tolist() for x in unique_counts(np.array([7, 2, 7, 9]))]
+    [[2, 7, 9], [1, 2, 1]]
+    """
+    a = sort_values(values)
+    if len(a) == 0:
+        return a, np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], a[1:] != a[:-1])))
+    return a[starts], np.diff(np.append(starts, len(a))).astype(np.int64)
+
+
+_RADIX_MIN = 4096
+"""Below this many keys numpy's comparison sort is as fast (measured: even at 2,000)."""
+
+
 def unique(values: npt.ArrayLike) -> I64:
     """The distinct values, ascending."""
-    a = np.sort(np.asarray(values, np.int64).ravel())
+    a = sort_values(values)
     if len(a) == 0:
         return a
     keep = np.ones(len(a), bool)

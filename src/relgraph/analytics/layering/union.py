@@ -41,6 +41,7 @@ from relgraph.analytics.layering.hops import RowFacts, _Chains, _eligible, _Tx, 
 from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
 from relgraph.analytics.layering.roundtrip import _RoundTrips
 from relgraph.analytics.layering.scoring import ScoredColumns, _Context
+from relgraph.analytics.layering.sets import sort_values, unique_inverse
 
 
 @dataclass(frozen=True)
@@ -100,10 +101,7 @@ def scan_union(
         raise ValueError("scan_union: every neighbourhood needs an eligible transfer")
     width = int(max(src.max(initial=0), dst.max(initial=0))) + 1
     n = len(rows)
-    keys, inverse = np.unique(
-        np.concatenate([seg_row * width + src, seg_row * width + dst]), return_inverse=True
-    )
-    inverse = inverse.ravel().astype(np.int64)
+    keys, inverse = unique_inverse(np.concatenate([seg_row * width + src, seg_row * width + dst]))
     segment = (keys // width).astype(np.int64)
     own = context_of(keys % width)
     # With an origin every part counts its periods from, the parts keep their own times.
@@ -161,7 +159,7 @@ def _compact_scan(
     over every account of its context, and these parts are a few of the union's.
     ``regular``: the parts' regular flows, found already."""
     n = len(tx)
-    accounts, local = np.unique(np.concatenate([tx.src, tx.dst]), return_inverse=True)
+    accounts, local = unique_inverse(np.concatenate([tx.src, tx.dst]))
     local = local.ravel().astype(np.int64)
     sub = replace(tx, src=local[:n], dst=local[n:])
     own = take_context(ctx, accounts)
@@ -298,7 +296,7 @@ def devices_of(ctx: _Context, persons: I64) -> tuple[I64, I64, I64]:
     within = np.arange(int(ptr[-1]), dtype=np.int64) - np.repeat(ptr[:-1], count)
     device_of = ctx.device_of[np.repeat(ctx.device_ptr[persons], count) + within]
     owner = np.repeat(np.arange(len(persons), dtype=np.int64), count)
-    return np.sort(owner * ctx.n_devices + device_of), ptr, device_of
+    return sort_values(owner * ctx.n_devices + device_of), ptr, device_of
 
 
 def _per_segment(value: I64, segment: I64) -> tuple[I64, I64]:
@@ -310,8 +308,8 @@ def _per_segment(value: I64, segment: I64) -> tuple[I64, I64]:
     if not has.any():
         return out, np.zeros(0, np.int64)
     width = int(value.max()) + 1
-    keys, inverse = np.unique(segment[has] * width + value[has], return_inverse=True)
-    out[has] = inverse.ravel()
+    keys, inverse = unique_inverse(segment[has] * width + value[has])
+    out[has] = inverse
     return out, (keys % width).astype(np.int64)
 
 
@@ -321,6 +319,5 @@ def _labels(label: I64, segment: I64, *, keep_negative: bool) -> I64:
     if len(label) == 0:
         return label.astype(np.int64)
     width = int(label.max()) + 2
-    _, inverse = np.unique(segment * width + (label + 1), return_inverse=True)
-    out = inverse.ravel().astype(np.int64)
+    out = unique_inverse(segment * width + (label + 1))[1]
     return np.where(label < 0, -1, out) if keep_negative else out
