@@ -22,6 +22,9 @@ import numpy.typing as npt
 
 from relgraph.analytics.layering.params import I64, B
 
+_RADIX_MIN = 4096
+"""Below this many keys numpy's comparison sort is as fast (2,000 keys: 0.04 ms either way)."""
+
 
 def argsort_stable(keys: npt.ArrayLike) -> I64:
     """``np.argsort(keys, kind="stable")`` for integer keys, by 16-bit digits when that is
@@ -101,10 +104,6 @@ def unique_counts(values: npt.ArrayLike) -> tuple[I64, I64]:
     return a[starts], np.diff(np.append(starts, len(a))).astype(np.int64)
 
 
-_RADIX_MIN = 4096
-"""Below this many keys numpy's comparison sort is as fast (measured: even at 2,000)."""
-
-
 def unique(values: npt.ArrayLike) -> I64:
     """The distinct values, ascending."""
     a = sort_values(values)
@@ -131,8 +130,7 @@ def dense_ids(values: I64) -> I64:
         out = np.zeros(len(v), np.int64)
         np.cumsum(step, out=out[1:])
         return out
-    _, inverse = np.unique(v, return_inverse=True)
-    return inverse.ravel().astype(np.int64)
+    return unique_inverse(v)[1]
 
 
 def isin(values: npt.ArrayLike, members: npt.ArrayLike) -> B:

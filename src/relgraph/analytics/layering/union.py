@@ -160,7 +160,6 @@ def _compact_scan(
     ``regular``: the parts' regular flows, found already."""
     n = len(tx)
     accounts, local = unique_inverse(np.concatenate([tx.src, tx.dst]))
-    local = local.ravel().astype(np.int64)
     sub = replace(tx, src=local[:n], dst=local[n:])
     own = take_context(ctx, accounts)
     return find_patterns(sub, own, params, segment[accounts], fans=False, regular=regular)
