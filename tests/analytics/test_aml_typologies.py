@@ -253,7 +253,8 @@ TRANSFERS: Rows = [
 ]  # fmt: skip
 
 ACCOUNT_IDS = sorted({t[k] for t in TRANSFERS for k in ("from_account", "to_account")})
-MERCHANTS = {a for a in ACCOUNT_IDS if a.startswith("MER")}
+# Shops, and the trading loop's firms and their suppliers: accounts held by enterprises.
+MERCHANTS = {a for a in ACCOUNT_IDS if a.startswith(("MER", "W"))}
 OPENED = {"MU": "2026-03-20", "SF": "2026-03-10"} | {f"NWR{k}": "2026-05-14" for k in range(8)}
 ADDRESS = {"CQ1": "5 Lotus Rd", "CQ2": "5 Lotus Road", "CQ3": "5 lotus rd."}
 

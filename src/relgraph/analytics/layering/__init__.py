@@ -89,7 +89,10 @@ are fields of :class:`LayeringParams`). The score is their noisy-OR,
   ``min_pass_share`` of what came in left again: 0.3) and a new hub (``new_accounts``
   at least 0.3) — the mule reasons. A fan's ``new_accounts`` is otherwise the share rule
   above over the hub and its counterparties (recruited mules are new accounts; a payroll
-  reaching a few new hires is a small share).
+  reaching a few new hires is a small share). ``unrelated_persons`` — fans and
+  gather-scatters whose hub is a person's account and at least four in five of whose
+  counterparties are accounts of persons unrelated to it (no ``linked_endpoints`` link):
+  0.25 (:func:`.hubs.unrelated_persons`).
 * ``routine`` — negative: the score is multiplied by ``1 − routine_weight × share``
   of the alert's routine transfers (never for ``structuring`` alerts).
 * ``ordinary`` — negative, round trips and blocks: ``1 − ordinary_weight × share`` of

@@ -195,6 +195,7 @@ def _reasons(f: Any, w: Any, params: LayeringParams) -> list[dict[str, Any]]:
         "ordinary": round(float(f["ordinary"]), 4),
         "unusual_amounts": round(float(f["unusual_amounts"]), 4),
         "many_to_many": int(f["block_width"]),
+        "unrelated_persons": round(float(f["unrelated_persons"]), 4),
     }
     always = ("hops", "speed", "retained")
     rows = [

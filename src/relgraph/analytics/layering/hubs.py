@@ -1,15 +1,26 @@
 """Hub alerts — fan bursts and gather-scatters — judged against their hubs' histories:
 the facts :func:`.scoring._assemble_columns` scores them by (fan excess, pass-through,
-counterparties, a new hub), and which of them are a hub's routine and never stored
-(definitions in :mod:`.routine`)."""
+counterparties, a new hub, a person among strangers), and which of them are a hub's
+routine and never stored (definitions in :mod:`.routine`)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
 
 import numpy as np
 
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import _DAY_MS, F64, I64, B, LayeringParams
 from relgraph.analytics.layering.routine import HubHistory, slow_params
+from relgraph.analytics.layering.sets import unique
+
+STRANGERS_SHARE: Final = 0.8
+"""A hub alert is among unrelated persons when its hub is a person's account and at least
+this share of its counterparties are accounts of persons unrelated to it
+(:func:`unrelated_persons`)."""
+STRANGERS_WEIGHT: Final = 0.25
+"""The weight of a hub alert among unrelated persons (``unrelated_persons``)."""
 
 HubSets = list[tuple[int, I64, list[I64], bool, str]]
 """Per group of hub alerts: the first alert's index, per alert its hub and transfers,
@@ -95,3 +106,52 @@ def judge_hubs(
     # A steady hub's usual window is its business, not a fan (routine.py): never stored.
     routine_hub = steady & (excess <= params.fan_excess_ratio) | busy
     return excess, passed, parties, hub_new, slow_fan, routine_hub
+
+
+def unrelated_persons(
+    tx: _Tx, flat: I64, grp: I64, hub: I64, person: I64, linked: Callable[[I64, I64], I64], n: int
+) -> F64:
+    """Per alert (of ``n``) whose hub (``hub`` per alert) is a person's account: the share
+    of the distinct accounts it pays or is paid by in the alert (rows ``flat`` of ``tx``,
+    alert ``grp``) that are accounts of persons unrelated to it (``person`` ≥ 0 per
+    account, and ``linked(hub, account)``, a :data:`.params.LINKS` code, 0: no common
+    holder, household, hidden network or private device); 0 for the other alerts.
+
+    A person paying many strangers, or paid by many, is a mule herder's dispersal or a
+    collection account. A payroll or a shop's takings have a firm at the hub, a person's
+    shopping has shops around it, and red envelopes at the Spring Festival go to family.
+
+    >>> import numpy as np
+    >>> from relgraph.analytics.layering.hops import _Tx
+    >>> tx = _Tx(np.arange(6), np.array([0, 0, 0, 3, 2, 0]), np.array([1, 2, 1, 0, 4, 5]),
+    ...          np.ones(6), np.arange(6))
+    >>> person = np.array([0, 1, -1, 2, 3, 4])
+    >>> family = lambda a, b: np.where((a == 0) & (b == 5), 3, 0)  # 5: 0's household
+    >>> grp = np.array([0, 0, 0, 1, 2, 0])
+    >>> unrelated_persons(tx, np.arange(6), grp, np.array([0, 0, 2]), person, family, 3).tolist()
+    [0.3333333333333333, 1.0, 0.0]
+    """
+    out = np.zeros(n)
+    # Only persons' hubs: a shop's month of takings is the most of a verdict's fans.
+    mine = (hub >= 0) & (person[np.maximum(hub, 0)] >= 0)
+    kept = mine[grp]
+    flat, grp = flat[kept], grp[kept]
+    at = hub[grp]
+    touches = (tx.src[flat] == at) | (tx.dst[flat] == at)
+    if not touches.any():
+        return out
+    other = np.where(tx.src[flat] == at, tx.dst[flat], tx.src[flat])[touches]
+    width = int(other.max()) + 1
+    key = unique(grp[touches] * width + other)
+    alert, party = key // width, key % width
+    stranger = (person[party] >= 0) & (linked(hub[alert], party) == 0)
+    parties = np.bincount(alert, minlength=n)
+    strangers = np.bincount(alert, weights=stranger.astype(np.float64), minlength=n)
+    np.divide(strangers, parties, out=out, where=parties > 0)
+    return out
+
+
+def strangers_weight(share: F64) -> F64:
+    """The ``unrelated_persons`` weight of alerts with these shares (:func:`unrelated_persons`):
+    :data:`STRANGERS_WEIGHT` from :data:`STRANGERS_SHARE` on, else 0."""
+    return np.where(share >= STRANGERS_SHARE, STRANGERS_WEIGHT, 0.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Final
 
 import numpy as np
@@ -33,7 +34,7 @@ from relgraph.analytics.layering.hops import (
     _Tx,
     same_transfers,
 )
-from relgraph.analytics.layering.hubs import judge_hubs
+from relgraph.analytics.layering.hubs import judge_hubs, strangers_weight, unrelated_persons
 from relgraph.analytics.layering.params import (
     _DAY_MS,
     _HOUR_MS,
@@ -492,6 +493,12 @@ def _assemble_columns(
         layered, _sum_by(grp, usual.astype(np.float64), n) / np.maximum(size, 1), ordinary
     )
     ordinary = np.where(fanned, habitual, ordinary)
+    # Fans and gather-scatters of a person among strangers (hubs.py).
+    strangers = np.zeros(n)
+    if hubbed.any():
+        held = hubbed[grp]
+        kin = partial(_linked, ctx)
+        strangers = unrelated_persons(tx, flat[held], grp[held], o, ctx.person, kin, n)
     # Only bipartite blocks have a width (0 for every other alert): their rows alone.
     in_block = (typology == "bipartite")[grp]
     width = block_width(tx, flat[in_block], grp[in_block], n)
@@ -515,6 +522,7 @@ def _assemble_columns(
         "round_trip": is_round,
         "slow_fan": slow_fan,
         "block_width": width,
+        "unrelated_persons": strangers,
         "origin": o,
         "end": e,
     }
@@ -570,6 +578,7 @@ def _assemble_columns(
         "routine": w_routine,
         "unusual_amounts": 0.3 * rare,
         "many_to_many": w_wide,
+        "unrelated_persons": strangers_weight(strangers),
         "ordinary": w_ordinary,
     }
     score = noisy_or(weights)

@@ -1,0 +1,140 @@
+"""A fan of a person among strangers is evidence (analytics/layering/hubs.py,
+``unrelated_persons``).
+
+Old accounts, each in six payments with counterparties it never dealt with before, one a
+day from 2 March 2026, 18,000–18,750 CNY (the same sums and times for every fan):
+
+* ``HP``, a person's account, pays six persons' accounts — a dispersal;
+* ``HS``, a person's account, pays six shops (accounts held by enterprises) — shopping;
+* ``HM``, a person's account, pays three persons and three shops — half persons, under
+  the four in five;
+* ``FO``, a firm's account, pays six persons — a payroll has a firm at its hub;
+* ``CP``, a person's account, is paid by six persons — a collection account;
+* ``CF``, a shop, is paid by six persons — takings;
+* ``RE``, a person's account, pays six of its holder's children at the Spring Festival,
+  red envelopes of 666 and 888 (family ties: one hidden network).
+
+And ``GS``, a gather-scatter: five persons pay the person ``GH``, who pays five persons.
+All persons but ``RE``'s family are strangers to each other.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from relgraph.analytics.layering import Alerts, scan
+from relgraph.analytics.networks import hidden_networks
+from relgraph.graph import Projection
+from tests.banks import Rows, companies, holder_each, project, transfer, write_bank
+
+START = datetime(2026, 3, 2, 9, 0)
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+FIRMS = {"FO", "CF"} | {f"HS-R{j}" for j in range(6)} | {f"HM-R{j}" for j in range(3, 6)}
+
+
+def _fan(hub: str, *, paying: bool = True) -> Rows:
+    return [
+        transfer(f"{hub}-{j}", *((hub, f"{hub}-R{j}") if paying else (f"{hub}-R{j}", hub)),
+                 18_000 + 150 * j, START + j * DAY)
+        for j in range(6)
+    ]  # fmt: skip
+
+
+def _gather_scatter() -> Rows:
+    into = [transfer(f"GS-in{i}", f"GS-P{i}", "GH", 20_000 + 100 * i, START + i * DAY / 8)
+            for i in range(5)]  # fmt: skip
+    out = [transfer(f"GS-out{j}", "GH", f"GS-R{j}", 19_000 + 50 * j, START + DAY + j * DAY / 8)
+           for j in range(5)]  # fmt: skip
+    return into + out
+
+
+SPRING_FESTIVAL = datetime(2026, 2, 16, 20, 0)
+RED_ENVELOPES: Rows = [
+    transfer(f"RE-{j}", "RE", f"RE-R{j}", 666 if j % 2 else 888, SPRING_FESTIVAL + j * HOUR)
+    for j in range(6)
+]
+TRANSFERS: Rows = [
+    *_fan("HP"), *_fan("HS"), *_fan("HM"), *_fan("FO"),
+    *_fan("CP", paying=False), *_fan("CF", paying=False), *_gather_scatter(), *RED_ENVELOPES,
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory: pytest.TempPathFactory) -> Projection:
+    root: Path = tmp_path_factory.mktemp("persons")
+    tables = holder_each(TRANSFERS)
+    firm_of = {a: f"E-{a}" for a in sorted(FIRMS)}
+    tables["customers"] = [c for c in tables["customers"] if c["customer_id"][1:] not in FIRMS]
+    for account in tables["accounts"]:
+        if account["account_id"] in firm_of:
+            account.update(holder_id=firm_of[account["account_id"]], holder_kind="enterprise")
+    tables["enterprises"] = companies(*firm_of.values())
+    tables["family"] = [{"customer_id": "CRE", "relative_id": f"CRE-R{j}", "relation": "child"}
+                        for j in range(6)]  # fmt: skip
+    return project(write_bank(root / "bank", tables), root / "data")
+
+
+@pytest.fixture(scope="module")
+def alerts(bank: Projection) -> Alerts:
+    return scan(bank, networks_label=hidden_networks(bank).label)
+
+
+def _alert(bank: Projection, alerts: Alerts, prefix: str, typology: str) -> int:
+    ids = bank.edge("Account", "TRANSFER", "Account").attrs["tx_id"].to_numpy(object)
+    found = [i for i in range(len(alerts)) if alerts.typology[i] == typology
+             and all(str(t).startswith(prefix) for t in ids[alerts.transfers(i)])]  # fmt: skip
+    assert len(found) == 1, (prefix, typology)
+    return found[0]
+
+
+def _reasons(alerts: Alerts, i: int) -> dict[str, dict[str, Any]]:
+    return {str(r["reason"]): r for r in alerts.reasons(i)}
+
+
+@pytest.mark.parametrize(("hub", "typology"), [("HP", "fan_out"), ("CP", "fan_in")])
+def test_a_person_paying_or_paid_by_persons(
+    bank: Projection, alerts: Alerts, hub: str, typology: str
+) -> None:
+    reason = _reasons(alerts, _alert(bank, alerts, hub, typology))["unrelated_persons"]
+    assert (reason["value"], reason["weight"]) == (1.0, pytest.approx(0.25))
+
+
+@pytest.mark.parametrize(
+    ("hub", "typology"), [("HS", "fan_out"), ("HM", "fan_out"), ("FO", "fan_out"), ("CF", "fan_in")]
+)
+def test_shops_around_it_or_a_firm_at_its_hub_is_no_evidence(
+    bank: Projection, alerts: Alerts, hub: str, typology: str
+) -> None:
+    assert "unrelated_persons" not in _reasons(alerts, _alert(bank, alerts, hub, typology))
+
+
+def test_red_envelopes_to_family_are_no_evidence(bank: Projection, alerts: Alerts) -> None:
+    fan = _alert(bank, alerts, "RE", "fan_out")
+    assert "unrelated_persons" not in _reasons(alerts, fan)
+    assert alerts.facts["unrelated_persons"].iloc[fan] == 0.0
+
+
+def test_the_share_counts_distinct_counterparties(bank: Projection, alerts: Alerts) -> None:
+    facts = alerts.facts["unrelated_persons"]
+    assert facts.iloc[_alert(bank, alerts, "HM", "fan_out")] == 0.5
+    # A firm's hub has no share: the fact is about persons' hubs.
+    assert facts.iloc[_alert(bank, alerts, "FO", "fan_out")] == 0.0
+
+
+def test_the_same_fan_among_strangers_scores_higher(bank: Projection, alerts: Alerts) -> None:
+    persons, shops = (_alert(bank, alerts, h, "fan_out") for h in ("HP", "HS"))
+    others = {
+        k: v["weight"] for k, v in _reasons(alerts, persons).items() if k != "unrelated_persons"
+    }
+    assert others == {k: v["weight"] for k, v in _reasons(alerts, shops).items()}
+    assert alerts.score[persons] == pytest.approx(1 - (1 - alerts.score[shops]) * 0.75)
+
+
+def test_a_gather_scatter_among_strangers(bank: Projection, alerts: Alerts) -> None:
+    reason = _reasons(alerts, _alert(bank, alerts, "GS", "gather_scatter"))["unrelated_persons"]
+    assert (reason["value"], reason["weight"]) == (1.0, pytest.approx(0.25))
