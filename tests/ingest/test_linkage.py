@@ -320,6 +320,30 @@ def test_a_trained_model_is_stored_and_reused_until_retrained(
     assert third.identity.model == "em"
 
 
+def test_an_export_without_birth_dates_trains_and_loads(tmp_path: Path) -> None:
+    # EM on a rule joining no pair used to leave its comparison out of the trained model,
+    # and the load then failed on the missing birth-date level (KeyError 'gamma_birth_date').
+    from relgraph.ingest import linkage
+
+    surnames, given = "王李张刘陈杨赵黄周吴", "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平"
+    others = [
+        _record(f"N{i}", "core", surnames[i % 10] + given[i // 10 % 20] + given[i // 200 % 20],
+                id_number=resident_id(f"{310101 + i % 7:06d}{1960 + i % 40}{1 + i % 12:02d}"
+                                      f"{1 + i % 28:02d}{i % 1000:03d}"),
+                phone=f"139{i:08d}")
+        for i in range(linkage.MIN_TRAINING_RECORDS)
+    ]  # fmt: skip
+    records = [{k: v for k, v in r.items() if k != "birth_date"} for r in [*RECORDS, *others]]
+    report = load(write_bank(tmp_path / "bank", _bank(records)), tmp_path / "data")
+    assert report.identity is not None
+    assert report.identity.model == "em"
+    model = json.loads(linkage.model_path(tmp_path / "data").read_text("utf-8"))
+    assert "birth_date" in [c["output_column_name"] for c in model["comparisons"]]
+    persons = _persons(tmp_path / "data")
+    assert persons["C1"] == persons["K1"]  # one phone, one name: still one person
+    assert len({persons[f"N{i}"] for i in range(linkage.MIN_TRAINING_RECORDS)}) == len(others)
+
+
 def _frame(rows: list[tuple[str, str, str | None, int | None, str | None]]) -> pd.DataFrame:
     """customer_id, name_norm, id_number_norm, birth_date (epoch ms), phone_norm."""
     frame = pd.DataFrame(

@@ -93,14 +93,28 @@ def _train(records: pd.DataFrame | LinkerInput) -> dict[str, Any]:
 
     source = records if isinstance(records, LinkerInput) else LinkerInput(records)
     frame = source.frame
-    linker = _linker(source, settings())
+    start = settings()
+    joined = any(_joins_a_pair(frame, list(rule)) for rule in DETERMINISTIC)
+    if not joined:
+        # No two records share an id number, or a name and a birth date: Splink's estimate
+        # would be 0 and every score log(0). As if one pair of the file matched.
+        n = len(frame)
+        start["probability_two_random_records_match"] = 2.0 / max(n * (n - 1), 2)
+    linker = _linker(source, start)
     training = linker.training
-    rules = [block_on(*rule) for rule in DETERMINISTIC]
-    training.estimate_probability_two_random_records_match(rules, recall=ASSUMED_RECALL)
+    if joined:
+        rules = [block_on(*rule) for rule in DETERMINISTIC]
+        training.estimate_probability_two_random_records_match(rules, recall=ASSUMED_RECALL)
     clock = time.perf_counter()
     training.estimate_u_using_random_sampling(max_pairs=U_PAIRS, seed=1)
     log.info("u by random sampling: %.1f s", time.perf_counter() - clock)
-    for rule in (block_on("name_key"), block_on("birth_date")):  # m of each other
+    for column in ("name_key", "birth_date"):  # m of each other
+        # A rule that joins no pair fails in Splink and leaves the comparison it blocks on
+        # out of the model (a bank export without birth dates then failed to load).
+        if not _joins_a_pair(frame, [column]):
+            log.warning("EM on %s skipped: no two records share one", column)
+            continue
+        rule = block_on(column)
         clock = time.perf_counter()
         try:
             training.estimate_parameters_using_expectation_maximisation(
@@ -118,6 +132,13 @@ def _train(records: pd.DataFrame | LinkerInput) -> dict[str, Any]:
     model: dict[str, Any] = linker.misc.save_model_to_json()
     model["probability_two_random_records_match"] = _chance(model, frame)
     return _u_without_matches(model, observed)
+
+
+def _joins_a_pair(frame: pd.DataFrame, columns: list[str]) -> bool:
+    """Whether two records agree on every one of ``columns``, all held."""
+    if any(column not in frame for column in columns):
+        return False
+    return bool(frame[columns].dropna().duplicated().any())
 
 
 def _chance(model: dict[str, Any], frame: pd.DataFrame) -> float:
