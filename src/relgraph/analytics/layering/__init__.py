@@ -85,7 +85,8 @@ are fields of :class:`LayeringParams`). The score is their noisy-OR,
   (same account or holder 0.45, household 0.36, network 0.315); ``hops`` is 0 for a
   two-hop round trip (lent and paid back is no longer than an everyday exchange).
 * ``fan_excess`` — fans: 0 up to ``fan_excess_ratio`` (2) times the hub's usual,
-  rising to 0.45 at four times that; with an unusual fan only, ``pass_through`` (≥
+  rising to 0.45 at four times that (a fan-in at an enterprise's account: its excess
+  over the bank's takings level, :mod:`.season`); with an unusual fan only, ``pass_through`` (≥
   ``min_pass_share`` of what came in left again: 0.3) and a new hub (``new_accounts``
   at least 0.3) — the mule reasons. A fan's ``new_accounts`` is otherwise the share rule
   above over the hub and its counterparties (recruited mules are new accounts; a payroll

@@ -38,6 +38,7 @@ from relgraph.analytics.layering.scoring import (
     _same_holder,
     routine_transfers,
     with_highs,
+    with_takings,
 )
 from relgraph.graph import Projection
 
@@ -85,6 +86,7 @@ def scan(
     amount, ts, src, dst = _transfer_arrays(projection)
     tx = _eligible(amount, ts, src, dst, params.min_amount)
     ctx = _context(projection, params, households_label, networks_label)
+    ctx = with_takings(ctx, amount, ts, src, dst, params)
     return scan_transfers(with_highs(tx, ctx, params), ctx, params, merge=merge)
 
 

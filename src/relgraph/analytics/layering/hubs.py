@@ -35,13 +35,15 @@ def judge_hubs(
     params: LayeringParams,
     segment: I64 | None,
     peaks: F64 | None = None,
+    season: F64 | None = None,
 ) -> tuple[F64, F64, I64, B, B, B]:
     """Per alert (of ``len(first_ts)``; zeros for those in no group): fan excess,
     pass-through share, distinct counterparties, a new hub, a slow fan, and whether it is
     its hub's routine (a steady hub's usual window, or a slow fan at a hub busy over 72
     hours) — never stored. ``opened``: per account, its opening time; ``segment`` as for
     :class:`.routine.HubHistory`; ``peaks``: per account, its fan peaks paying out and
-    taking in (:mod:`.peaks`), the 72-hour fans' other bursts no longer in ``tx``."""
+    taking in (:mod:`.peaks`), the 72-hour fans' other bursts no longer in ``tx``;
+    ``season``: per alert, the level its excess is divided by (:mod:`.season`)."""
     n = len(first_ts)
     excess = np.zeros(n)
     passed = np.zeros(n)
@@ -103,6 +105,8 @@ def judge_hubs(
             excess[at], passed[at], parties[at] = history(scale).facts(
                 hubs, sets_at, hub_new[at], kind=kind, earlier=earlier
             )
+    if season is not None:
+        excess = excess / season
     # A steady hub's usual window is its business, not a fan (routine.py): never stored.
     routine_hub = steady & (excess <= params.fan_excess_ratio) | busy
     return excess, passed, parties, hub_new, slow_fan, routine_hub

@@ -11,7 +11,9 @@ running count and largest amount of its payments (receipts) ever (:mod:`.sides`)
 transfer arrives, its payer's and payee's *highs* (:func:`.amounts.highs`, read only from
 the past) are taken from them and kept with it, so the verdict judges outsized payments and
 a hub's habits against the whole past, as the batch does, although its neighbourhood holds
-only part of it (a late arrival is judged against what had arrived).
+only part of it (a late arrival is judged against what had arrived). Takings (payments into
+enterprises' accounts) are counted per hour, the loaded bank's and each arrival's, so a
+shop's fan-in is judged in the bank's season as the batch judges it (:mod:`.season`).
 
 The verdict on a new transfer ``t`` (:meth:`LiveIndex.verdict`) collects its neighbourhood —
 the hop-link closure of ``t`` back to where its chains start and forward from there (as
@@ -63,6 +65,7 @@ from relgraph.analytics.layering.hops import _eligible, _Tx, with_facts
 from relgraph.analytics.layering.parallel import ScoringPool, scan_groups
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
 from relgraph.analytics.layering.scoring import ScoredColumns, _Context
+from relgraph.analytics.layering.season import HourlyTakings
 from relgraph.analytics.layering.sets import unique
 from relgraph.analytics.layering.sides import Loaded, loaded_payments
 from relgraph.analytics.layering.sides import Side as _Side
@@ -118,6 +121,8 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
         """The latest transfer time seen (epoch ms): the horizon is measured back from it."""
         self.live = 0
         """Transfers in the index (within the horizon)."""
+        self._takings = HourlyTakings(context.takings)
+        """The bank's takings per hour, the loaded ones and each arrival's (:mod:`.season`)."""
         self.pool: ScoringPool | None = None
         """Worker processes that score large requests' neighbourhoods beside this one
         (:mod:`.parallel`; None: all here)."""
@@ -264,7 +269,8 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
         peaks[kept] = self._peaks[accounts[kept]]
         c = self._ctx  # built field by field: dataclasses.replace costs more than the rest
         return _Context(opened, person, enterprise, c.household, c.network, c.device_keys,
-                        c.device_ptr, c.device_of, c.n_devices, peaks, c.origin)  # fmt: skip
+                        c.device_ptr, c.device_of, c.n_devices, peaks, c.origin,
+                        self._takings.current())  # fmt: skip
 
     # -- transfers -----------------------------------------------------------------------
 
@@ -285,6 +291,8 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
             # A bank that starts empty: its periods count from its first transfer, as a
             # batch over what arrived would count them.
             self._ctx = replace(self._ctx, origin=ts)
+        if eligible and self._holder(dst)[1] >= 0:
+            self._takings.add(ts)
         pays = eligible and not self._same_holder(src, dst)
         for sides, a, high in (
             (self._out, src, self._payer_high),

@@ -170,7 +170,7 @@ def take_context(ctx: _Context, at: I64) -> _Context:
     peaks = None if ctx.fan_peaks is None else ctx.fan_peaks[at]
     return _Context(ctx.opened[at], ctx.person[at], ctx.enterprise[at], ctx.household,
                     ctx.network, ctx.device_keys, ctx.device_ptr, ctx.device_of, ctx.n_devices,
-                    peaks, ctx.origin)  # fmt: skip
+                    peaks, ctx.origin, ctx.takings)  # fmt: skip
 
 
 def _joined(found: list[Patterns], rows: list[I64], n: int) -> Patterns:
@@ -281,8 +281,10 @@ def union_context(ctx: _Context, segment: I64, shift: I64) -> _Context:
     if network is not None and len(network):
         network = _labels(network[persons], person_seg, keep_negative=True)
     keys, ptr, device_of = devices_of(ctx, persons)
+    # Takings are read at absolute times: not at shifted ones (no origin).
+    takings = ctx.takings if ctx.origin is not None else None
     return _Context(opened, person, enterprise, household, network, keys, ptr, device_of,
-                    ctx.n_devices, ctx.fan_peaks, ctx.origin)  # fmt: skip
+                    ctx.n_devices, ctx.fan_peaks, ctx.origin, takings)  # fmt: skip
 
 
 def devices_of(ctx: _Context, persons: I64) -> tuple[I64, I64, I64]:
