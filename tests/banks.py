@@ -88,6 +88,18 @@ def companies(*ids: str) -> Rows:
     return [{"enterprise_id": e, "name": f"Company {e}"} for e in ids]
 
 
+def held_by_firms(tables: dict[str, Rows], firms: set[str]) -> dict[str, Rows]:
+    """``tables`` of :func:`holder_each` with each account of ``firms`` held by an
+    enterprise of its own (``E-<account>``) instead of a customer: shops, employers."""
+    firm_of = {a: f"E-{a}" for a in sorted(firms)}
+    tables["customers"] = [c for c in tables["customers"] if c["customer_id"][1:] not in firms]
+    for account in tables["accounts"]:
+        if account["account_id"] in firm_of:
+            account.update(holder_id=firm_of[account["account_id"]], holder_kind="enterprise")
+    tables["enterprises"] = companies(*firm_of.values())
+    return tables
+
+
 def load(source: Path, data_dir: Path) -> LoadReport:
     with EmbeddedStore(data_dir) as store:
         return load_directory(source, store, data_dir)

@@ -29,7 +29,7 @@ import pytest
 from relgraph.analytics.layering import Alerts, scan
 from relgraph.analytics.networks import hidden_networks
 from relgraph.graph import Projection
-from tests.banks import Rows, companies, holder_each, project, transfer, write_bank
+from tests.banks import Rows, held_by_firms, holder_each, project, transfer, write_bank
 
 START = datetime(2026, 3, 2, 9, 0)
 DAY = timedelta(days=1)
@@ -67,13 +67,7 @@ TRANSFERS: Rows = [
 @pytest.fixture(scope="module")
 def bank(tmp_path_factory: pytest.TempPathFactory) -> Projection:
     root: Path = tmp_path_factory.mktemp("persons")
-    tables = holder_each(TRANSFERS)
-    firm_of = {a: f"E-{a}" for a in sorted(FIRMS)}
-    tables["customers"] = [c for c in tables["customers"] if c["customer_id"][1:] not in FIRMS]
-    for account in tables["accounts"]:
-        if account["account_id"] in firm_of:
-            account.update(holder_id=firm_of[account["account_id"]], holder_kind="enterprise")
-    tables["enterprises"] = companies(*firm_of.values())
+    tables = held_by_firms(holder_each(TRANSFERS), FIRMS)
     tables["family"] = [{"customer_id": "CRE", "relative_id": f"CRE-R{j}", "relation": "child"}
                         for j in range(6)]  # fmt: skip
     return project(write_bank(root / "bank", tables), root / "data")

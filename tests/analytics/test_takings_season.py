@@ -26,7 +26,7 @@ from relgraph.analytics.layering.live import LiveIndex
 from relgraph.analytics.layering.season import HourlyTakings, takings, takings_level
 from relgraph.config import moment_ms, source_zone
 from relgraph.graph import Projection
-from tests.banks import Rows, companies, holder_each, project, transfer, write_bank
+from tests.banks import Rows, held_by_firms, holder_each, project, transfer, write_bank
 
 START = datetime(2026, 1, 1, 10, 0)
 DAY = timedelta(days=1)
@@ -57,14 +57,8 @@ ROWS: Rows = [*_takings(), *_fan("QUIET", 20), *_fan("FEST", 42), *_fan("HOME", 
 
 
 def _bank(folder: Path, rows: Rows) -> Path:
-    tables = holder_each(ROWS)  # every account, whichever transfers ``rows`` holds
+    tables = held_by_firms(holder_each(ROWS), FIRMS)  # every account, whichever rows are sent
     tables["transfers"] = rows
-    firm_of = {a: f"E-{a}" for a in sorted(FIRMS)}
-    tables["customers"] = [c for c in tables["customers"] if c["customer_id"][1:] not in FIRMS]
-    for account in tables["accounts"]:
-        if account["account_id"] in firm_of:
-            account.update(holder_id=firm_of[account["account_id"]], holder_kind="enterprise")
-    tables["enterprises"] = companies(*firm_of.values())
     return write_bank(folder, tables)
 
 
