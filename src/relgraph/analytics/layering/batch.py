@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -38,8 +38,8 @@ from relgraph.analytics.layering.scoring import (
     _same_holder,
     routine_transfers,
     with_highs,
-    with_takings,
 )
+from relgraph.analytics.layering.season import bank_takings
 from relgraph.graph import Projection
 
 
@@ -86,7 +86,7 @@ def scan(
     amount, ts, src, dst = _transfer_arrays(projection)
     tx = _eligible(amount, ts, src, dst, params.min_amount)
     ctx = _context(projection, params, households_label, networks_label)
-    ctx = with_takings(ctx, amount, ts, src, dst, params)
+    ctx = replace(ctx, takings=bank_takings(amount, ts, src, dst, ctx.enterprise, params))
     return scan_transfers(with_highs(tx, ctx, params), ctx, params, merge=merge)
 
 

@@ -41,8 +41,8 @@ from relgraph.analytics.layering.scoring import (
     _assemble,
     _Context,
     _context,
-    with_takings,
 )
+from relgraph.analytics.layering.season import bank_takings
 from relgraph.analytics.layering.sets import unique
 from relgraph.graph import Projection
 
@@ -133,10 +133,8 @@ class LayeringIndex:
             raise ValueError("transfers are not in (source, time) order: rebuild the projection")
         in_order = np.lexsort((np.arange(len(ts)), ts, dst)).astype(np.int64)
         in_key = _keys(dst[in_order], ts[in_order], t0, span)
-        ctx = with_takings(
-            _context(projection, params, households_label, networks_label),
-            amount, ts, src, dst, params,
-        )  # fmt: skip
+        ctx = _context(projection, params, households_label, networks_label)
+        ctx = replace(ctx, takings=bank_takings(amount, ts, src, dst, ctx.enterprise, params))
         # Scans of part of the bank (a verdict's neighbourhood, a check) cut periods where
         # the batch does: from the bank's first eligible transfer.
         eligible = (amount >= params.min_amount) & (src != dst)

@@ -59,6 +59,18 @@ class Evicting:
         p = self.params
         return max(p.horizon_ms, (p.max_hops - 1) * p.window_ms) + p.window_ms
 
+    def history(self, account: int) -> dict[str, float]:
+        """Live and evicted transfer counts and sums of an account (its aggregates)."""
+        out, inc = self._out.get(account, Side()), self._in.get(account, Side())
+        return {
+            "live_out": len(out.rows),
+            "live_in": len(inc.rows),
+            "evicted_out": out.evicted,
+            "evicted_in": inc.evicted,
+            "evicted_out_amount": out.evicted_amount,
+            "evicted_in_amount": inc.evicted_amount,
+        }
+
     def evict(self) -> int:
         """Drop transfers older than the horizon from the per-account lists (keeping their
         count and sum as aggregates), and compact the arrays when most rows are dead."""

@@ -11,9 +11,8 @@ running count and largest amount of its payments (receipts) ever (:mod:`.sides`)
 transfer arrives, its payer's and payee's *highs* (:func:`.amounts.highs`, read only from
 the past) are taken from them and kept with it, so the verdict judges outsized payments and
 a hub's habits against the whole past, as the batch does, although its neighbourhood holds
-only part of it (a late arrival is judged against what had arrived). Takings (payments into
-enterprises' accounts) are counted per hour, the loaded bank's and each arrival's, so a
-shop's fan-in is judged in the bank's season as the batch judges it (:mod:`.season`).
+only part of it (a late arrival is judged against what had arrived). The bank's takings per
+hour count each arrival too: a shop's fan-in is judged in the batch's season (:mod:`.season`).
 
 The verdict on a new transfer ``t`` (:meth:`LiveIndex.verdict`) collects its neighbourhood —
 the hop-link closure of ``t`` back to where its chains start and forward from there (as
@@ -121,8 +120,7 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
         """The latest transfer time seen (epoch ms): the horizon is measured back from it."""
         self.live = 0
         """Transfers in the index (within the horizon)."""
-        self._takings = HourlyTakings(context.takings)
-        """The bank's takings per hour, the loaded ones and each arrival's (:mod:`.season`)."""
+        self._takings = HourlyTakings(context.takings)  # the loaded bank's, then arrivals'
         self.pool: ScoringPool | None = None
         """Worker processes that score large requests' neighbourhoods beside this one
         (:mod:`.parallel`; None: all here)."""
@@ -324,18 +322,6 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
         k, c = a - len(self._ctx.person), self._ctx
         return (int(c.person[a]), int(c.enterprise[a])) if k < 0 else (self._new_person[k],
                                                                         self._new_enterprise[k])  # fmt: skip
-
-    def history(self, account: int) -> dict[str, float]:
-        """Live and evicted transfer counts and sums of an account (its aggregates)."""
-        out, inc = self._out.get(account, _Side()), self._in.get(account, _Side())
-        return {
-            "live_out": len(out.rows),
-            "live_in": len(inc.rows),
-            "evicted_out": out.evicted,
-            "evicted_in": inc.evicted,
-            "evicted_out_amount": out.evicted_amount,
-            "evicted_in_amount": inc.evicted_amount,
-        }
 
     def __len__(self) -> int:
         return self.live

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from typing import Final
 
@@ -49,7 +49,7 @@ from relgraph.analytics.layering.routine import (
     regular_flows,
     split_payments,
 )
-from relgraph.analytics.layering.season import Takings, takings, takings_level
+from relgraph.analytics.layering.season import Takings, shop_fan_levels
 from relgraph.analytics.layering.sets import unique
 from relgraph.graph import Projection
 
@@ -81,8 +81,7 @@ class _Context:
     verdict's neighbourhood, an on-demand check) cuts time where the batch does (None: the
     first of the transfers scanned, which for the batch is the bank's)."""
     takings: Takings | None = None
-    """The bank's takings per hour (:mod:`.season`): whole-bank, with absolute times
-    (None: no season, every takings level 1)."""
+    """The bank's takings per hour, at absolute times (:mod:`.season`; None: levels 1)."""
 
 
 def _context(
@@ -113,16 +112,6 @@ def _context(
         device_of=dst,
         n_devices=n_dev,
     )
-
-
-def with_takings(
-    ctx: _Context, amount: F64, ts: I64, src: I64, dst: I64, params: LayeringParams
-) -> _Context:
-    """``ctx`` with the takings of these transfers, the bank's (:mod:`.season`): the
-    eligible ones into enterprises' accounts, as the live index counts them."""
-    eligible = (amount >= params.min_amount) & (src != dst)
-    into = ctx.enterprise[dst[eligible]] >= 0
-    return replace(ctx, takings=takings(ts[eligible], into))
 
 
 def _share_device(ctx: _Context, p: I64, q: I64) -> B:
@@ -455,14 +444,7 @@ def _assemble_columns(
     routine_share = np.where(family_share >= 1.0, 1.0, regular_share)
     # Fans and gather-scatters against their hubs' histories (:mod:`.hubs`).
     # A fan-in at an enterprise's account is judged against its peers' season (season.py).
-    season = np.ones(n)
-    if ctx.takings is not None:
-        for offset, hub, _, _, name in hub_sets:
-            if name != "fan_in":
-                continue
-            at = offset + np.flatnonzero(ctx.enterprise[hub] >= 0)
-            if len(at):
-                season[at] = takings_level(ctx.takings, first_ts[at], last_ts[at])
+    season = shop_fan_levels(ctx.takings, ctx.enterprise, hub_sets, first_ts, last_ts)
     excess, passed, parties, hub_new, slow_fan, routine_hub = judge_hubs(
         tx, hub_sets, first_ts, ctx.opened, params, segment, ctx.fan_peaks, season
     )

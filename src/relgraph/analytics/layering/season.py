@@ -30,12 +30,13 @@ hour as transfers arrive) and the batch give the same level.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 
-from relgraph.analytics.layering.params import F64, I64, B
+from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
 
 HOUR_MS: Final = 3_600_000
 MIN_SPAN_HOURS: Final = 24
@@ -62,6 +63,33 @@ def takings(ts: I64, into_enterprise: B) -> Takings | None:
     first = int(hours.min())
     counts = np.bincount(hours[into_enterprise] - first, minlength=int(hours.max()) - first + 1)
     return Takings(first, hourly_cumulative(counts))
+
+
+def bank_takings(
+    amount: F64, ts: I64, src: I64, dst: I64, enterprise: I64, params: LayeringParams
+) -> Takings | None:
+    """The bank's takings among these transfers: the eligible ones into enterprises'
+    accounts (``enterprise``: per account, its enterprise or −1), as the live index counts
+    them."""
+    eligible = (amount >= params.min_amount) & (src != dst)
+    return takings(ts[eligible], enterprise[dst[eligible]] >= 0)
+
+
+def shop_fan_levels(
+    t: Takings | None,
+    enterprise: I64,
+    hub_sets: Sequence[tuple[int, I64, Any, bool, str]],
+    first_ts: I64,
+    last_ts: I64,
+) -> F64:
+    """Per alert (``first_ts``, ``last_ts``; hub alerts grouped as :data:`.hubs.HubSets`):
+    its takings level if it is a fan-in at an enterprise's account, else 1."""
+    level = np.ones(len(first_ts))
+    for offset, hub, _, _, name in hub_sets if t is not None else ():
+        at: I64 = offset + np.flatnonzero(enterprise[hub] >= 0)
+        if name == "fan_in" and len(at):
+            level[at] = takings_level(t, first_ts[at], last_ts[at])
+    return level
 
 
 def hourly_cumulative(counts: I64) -> I64:
