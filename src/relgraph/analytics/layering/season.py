@@ -36,9 +36,9 @@ from typing import Any, Final
 
 import numpy as np
 
-from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
+from relgraph.analytics.layering.params import _HOUR_MS, F64, I64, B, LayeringParams
 
-HOUR_MS: Final = 3_600_000
+HOUR_MS: Final = _HOUR_MS
 MIN_SPAN_HOURS: Final = 24
 """A short fan's level is read over the day before its last transfer."""
 BASELINE_DAYS: Final = 28
