@@ -38,7 +38,6 @@ import numpy as np
 
 from relgraph.analytics.layering.params import _HOUR_MS, F64, I64, B, LayeringParams
 
-HOUR_MS: Final = _HOUR_MS
 MIN_SPAN_HOURS: Final = 24
 """A short fan's level is read over the day before its last transfer."""
 BASELINE_DAYS: Final = 28
@@ -59,7 +58,7 @@ def takings(ts: I64, into_enterprise: B) -> Takings | None:
     ``into_enterprise`` (None when the bank has no transfer)."""
     if len(ts) == 0:
         return None
-    hours = ts // HOUR_MS
+    hours = ts // _HOUR_MS
     first = int(hours.min())
     counts = np.bincount(hours[into_enterprise] - first, minlength=int(hours.max()) - first + 1)
     return Takings(first, hourly_cumulative(counts))
@@ -85,9 +84,11 @@ def shop_fan_levels(
     """Per alert (``first_ts``, ``last_ts``; hub alerts grouped as :data:`.hubs.HubSets`):
     its takings level if it is a fan-in at an enterprise's account, else 1."""
     level = np.ones(len(first_ts))
-    for offset, hub, _, _, name in hub_sets if t is not None else ():
-        at: I64 = offset + np.flatnonzero(enterprise[hub] >= 0)
-        if name == "fan_in" and len(at):
+    if t is None:
+        return level
+    for offset, hub, _, _, name in hub_sets:
+        if name == "fan_in":
+            at: I64 = offset + np.flatnonzero(enterprise[hub] >= 0)
             level[at] = takings_level(t, first_ts[at], last_ts[at])
     return level
 
@@ -110,8 +111,8 @@ def takings_level(t: Takings | None, first_ts: I64, last_ts: I64) -> F64:
     def at(hour: I64) -> I64:
         return np.asarray(t.cumulative[np.clip(hour - t.first_hour, 0, top)], np.int64)
 
-    end = last_ts // HOUR_MS
-    start = np.minimum(first_ts // HOUR_MS, end - MIN_SPAN_HOURS)
+    end = last_ts // _HOUR_MS
+    start = np.minimum(first_ts // _HOUR_MS, end - MIN_SPAN_HOURS)
     base_start = np.maximum(start - BASELINE_DAYS * 24, t.first_hour)
     base_hours = start - base_start
     ok = base_hours >= MIN_BASELINE_DAYS * 24
@@ -126,7 +127,7 @@ class HourlyTakings:
     """Takings per hour as transfers arrive (the live index's), from the loaded bank's.
 
     >>> live = HourlyTakings(None)
-    >>> for ts in (0, 10, 2 * HOUR_MS):
+    >>> for ts in (0, 10, 2 * 3_600_000):
     ...     live.add(ts)
     >>> t = live.current()
     >>> t.first_hour, t.cumulative[:5].tolist()
@@ -140,7 +141,7 @@ class HourlyTakings:
 
     def add(self, ts: int) -> None:
         """Count one taking at ``ts`` (epoch ms)."""
-        hour = ts // HOUR_MS
+        hour = ts // _HOUR_MS
         if len(self._counts) == 0:
             self._first = hour
         if hour < self._first:  # a late arrival before the bank's first hour
