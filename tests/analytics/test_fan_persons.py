@@ -14,6 +14,18 @@ day from 2 March 2026, 18,000–18,750 CNY (the same sums and times for every fa
 * ``RE``, a person's account, pays six of its holder's children at the Spring Festival,
   red envelopes of 666 and 888 (family ties: one hidden network).
 
+Three more are paid by six, each payment no more than they received before (their *highs*:
+three receipts two to three months earlier), so the fans are within their hubs' habits:
+
+* ``KS``, a shop paid by six persons 110,250 in all (highs 30,000): the discount for a
+  shop's usual takings;
+* ``KP``, a person's account paid a salary of 30,000 by a firm, then paid by six strangers
+  the same 110,250: no discount, a reportable sum gathered from strangers is no shop's
+  business;
+* ``KT``, a person's account paid a salary of 3,000, then paid by six strangers a tenth of
+  those sums (11,025 in all, each under its high): the discount — a tea stall run from a
+  person's account.
+
 And ``GS``, a gather-scatter: five persons pay the person ``GH``, who pays five persons.
 All persons but ``RE``'s family are strangers to each other.
 """
@@ -34,13 +46,17 @@ from tests.banks import Rows, held_by_firms, holder_each, project, transfer, wri
 START = datetime(2026, 3, 2, 9, 0)
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
-FIRMS = {"FO", "CF"} | {f"HS-R{j}" for j in range(6)} | {f"HM-R{j}" for j in range(3, 6)}
+FIRMS = (
+    {"FO", "CF", "KS", "KP-SALARY", "KT-SALARY"}
+    | {f"HS-R{j}" for j in range(6)}
+    | {f"HM-R{j}" for j in range(3, 6)}
+)
 
 
-def _fan(hub: str, *, paying: bool = True) -> Rows:
+def _fan(hub: str, *, paying: bool = True, scale: float = 1.0) -> Rows:
     return [
         transfer(f"{hub}-{j}", *((hub, f"{hub}-R{j}") if paying else (f"{hub}-R{j}", hub)),
-                 18_000 + 150 * j, START + j * DAY)
+                 scale * (18_000 + 150 * j), START + j * DAY)
         for j in range(6)
     ]  # fmt: skip
 
@@ -58,9 +74,18 @@ RED_ENVELOPES: Rows = [
     transfer(f"RE-{j}", "RE", f"RE-R{j}", 666 if j % 2 else 888, SPRING_FESTIVAL + j * HOUR)
     for j in range(6)
 ]
+# Earlier receipts: the highs of KS (30,000 from three persons), KP (a salary of 30,000)
+# and KT (a salary of 3,000).
+HABITS: Rows = [
+    transfer(f"{hub}-H{k}", payer, hub, high, START - (90 - 10 * k) * DAY)
+    for hub, high in (("KS", 30_000), ("KP", 30_000), ("KT", 3_000)) for k in range(3)
+    for payer in [f"KS-C{k}" if hub == "KS" else f"{hub}-SALARY"]
+]  # fmt: skip
 TRANSFERS: Rows = [
     *_fan("HP"), *_fan("HS"), *_fan("HM"), *_fan("FO"),
     *_fan("CP", paying=False), *_fan("CF", paying=False), *_gather_scatter(), *RED_ENVELOPES,
+    *HABITS, *_fan("KS", paying=False), *_fan("KP", paying=False),
+    *_fan("KT", paying=False, scale=0.1),
 ]  # fmt: skip
 
 
@@ -132,3 +157,21 @@ def test_the_same_fan_among_strangers_scores_higher(bank: Projection, alerts: Al
 def test_a_gather_scatter_among_strangers(bank: Projection, alerts: Alerts) -> None:
     reason = _reasons(alerts, _alert(bank, alerts, "GS", "gather_scatter"))["unrelated_persons"]
     assert (reason["value"], reason["weight"]) == (1.0, pytest.approx(0.25))
+
+
+def test_strangers_within_the_hubs_habits_are_not_ordinary(
+    bank: Projection, alerts: Alerts
+) -> None:
+    shop = _reasons(alerts, _alert(bank, alerts, "KS-", "fan_in"))
+    assert shop["ordinary"]["weight"] == pytest.approx(-0.8)
+    person = _reasons(alerts, _alert(bank, alerts, "KP-", "fan_in"))
+    assert "ordinary" not in person
+    assert person["unrelated_persons"]["weight"] == pytest.approx(0.25)
+
+
+def test_strangers_small_sums_within_the_hubs_habits_are_ordinary(
+    bank: Projection, alerts: Alerts
+) -> None:
+    stall = _reasons(alerts, _alert(bank, alerts, "KT-", "fan_in"))
+    assert stall["unrelated_persons"]["weight"] == pytest.approx(0.25)
+    assert stall["ordinary"]["weight"] == pytest.approx(-0.8)

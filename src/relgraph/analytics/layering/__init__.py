@@ -99,7 +99,8 @@ are fields of :class:`LayeringParams`). The score is their noisy-OR,
 * ``ordinary`` — negative, round trips and blocks: ``1 − ordinary_weight × share`` of
   payments ordinary for their payer (for round trips, or paid before: at most half the
   payer's high); fans: the whole discount when within the hub's habits (every transfer at
-  most the hub's high); ``unusual_amounts`` — blocks: 0.3 × the share of payments their
+  most the hub's high), unless among strangers (``unrelated_persons``) and reaching the
+  reporting threshold in all; ``unusual_amounts`` — blocks: 0.3 × the share of payments their
   payer never otherwise makes as large; chains and fans: 0.3 × the share of outsized
   payments (over three times the payer's high); ``pass_through`` — blocks and stacks:
   0.3 × the share of what their middle layer received that it passed on

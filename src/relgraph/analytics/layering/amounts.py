@@ -51,6 +51,8 @@ arrives, so the verdict and the batch agree; :mod:`.live`):
   the fan's direction (a fan-in's payee, a fan-out's payer). Its ordinary share is 1 (a
   small shop's busy week of takings, each no larger than takings it had before, is its
   business); otherwise 0 — a fan with a single larger sum is not the hub's habit.
+  (Not a fan among strangers that reaches the reporting threshold in all:
+  :func:`alert_amounts`.)
 
 Examples
 --------
@@ -292,3 +294,76 @@ def amount_shares(
         return np.asarray(np.bincount(group, weights=hit, minlength=n) / size, np.float64)
 
     return share(outsized(amount, payer_high)), share(paid), (share(usual) >= 1.0).astype(float)
+
+
+def alert_amounts(
+    tx: _Tx,
+    flat: I64,
+    grp: I64,
+    typology: npt.NDArray[np.object_],
+    kinds: tuple[B, B],
+    params: LayeringParams,
+    own: B,
+    passing: B,
+    strangers: B,
+) -> tuple[F64, F64]:
+    """Per alert (rows ``flat`` of ``tx`` grouped by ``grp``; ``kinds`` is which alerts are
+    chains and which round trips): its **ordinary share** and its **unusual share**.
+
+    * Round trips: the larger of the share ordinary for its payers (:func:`payer_history`)
+      and the share *paid before*; no unusual share (their return home is the evidence).
+    * Blocks: the share *ordinary for a block* (paid before, not passing on what was just
+      received, ``passing``); unusual: the share their payers never otherwise paid as large.
+    * Chains and fans: unusual is the *outsized* share. A fan within its hub's habits is
+      ordinary (1) — unless it is among strangers (``strangers``, :func:`.hubs.unrelated_persons`)
+      and moves at least the reporting threshold in all: a small shop's busy week of usual
+      takings is its business; a person's account gathering from, or paying, unrelated
+      persons a sum the bank must report is not, however usual each payment.
+
+    >>> tx = _Tx(np.arange(3), np.array([1, 2, 3]), np.zeros(3, np.int64),
+    ...          np.full(3, 20_000.0), np.arange(3), payer_high=np.full(3, np.nan),
+    ...          payee_high=np.full(3, 30_000.0))
+    >>> fan = np.array(["fan_in"], dtype=object)
+    >>> none = np.zeros(1, bool)
+    >>> rows, one = np.arange(3), np.zeros(3, np.int64)
+    >>> kw = dict(params=LayeringParams(), own=np.zeros(3, bool), passing=np.zeros(3, bool))
+    >>> alert_amounts(tx, rows, one, fan, (none, none), strangers=none, **kw)[0].tolist()
+    [1.0]
+    >>> alert_amounts(tx, rows, one, fan, (none, none), strangers=~none, **kw)[0].tolist()
+    [0.0]
+    """
+    n = len(typology)
+    is_chain, is_round = kinds
+    layered = np.isin(typology, ["bipartite", "stack"])
+    structural = is_round | layered
+    # Only round trips and blocks read the payers' histories (a verdict's fans need none).
+    ordinary, rare = np.zeros(n), np.zeros(n)
+    if structural.any():  # of those alerts only: each alert's figures are its own
+        which = np.flatnonzero(structural)
+        at = np.full(n, -1, np.int64)
+        at[which] = np.arange(len(which))
+        held = structural[grp]
+        ordinary[which], rare[which] = payer_history(
+            tx, flat[held], at[grp[held]], len(which), params, own
+        )
+    ordinary, rare = np.where(structural, ordinary, 0.0), np.where(layered, rare, 0.0)
+    if tx.payer_high is not None and tx.payee_high is not None:
+        payer_high, payee_high = tx.payer_high[flat], tx.payee_high[flat]
+    else:  # an on-demand check with other settings: judged on its neighbourhood
+        payer_high, payee_high = highs(tx, params, own, flat)
+    amounts = tx.amount[flat]
+    fanned = np.isin(typology, ["fan_in", "fan_out"])
+    big, paid_before, habitual = amount_shares(
+        amounts, payer_high, payee_high, grp, n, (typology == "fan_in")[grp]
+    )
+    rare = np.where(is_chain | fanned, big, rare)
+    ordinary = np.where(is_round, np.maximum(ordinary, paid_before), ordinary)
+    # The past only, as the real-time index knows it: what a payer paid later says nothing
+    # of whether this payment was usual for it when it was made.
+    with np.errstate(invalid="ignore"):
+        usual = (WELL_WITHIN * amounts <= payer_high) & ~passing
+    size = np.maximum(np.bincount(grp, minlength=n), 1)
+    ordinary = np.where(layered, np.bincount(grp, weights=usual, minlength=n) / size, ordinary)
+    total = np.bincount(grp, weights=amounts, minlength=n)
+    reportable = strangers & (total >= params.reporting_threshold)
+    return np.where(fanned, np.where(reportable, 0.0, habitual), ordinary), rare

@@ -16,13 +16,7 @@ from relgraph.analytics.layering.alerts import (
     ScoredColumns,
     noisy_or,
 )
-from relgraph.analytics.layering.amounts import (
-    WELL_WITHIN,
-    amount_shares,
-    highs,
-    payer_history,
-    threshold_avoidance,
-)
+from relgraph.analytics.layering.amounts import alert_amounts, highs, threshold_avoidance
 from relgraph.analytics.layering.blocks import block_width, layer_pass_through
 from relgraph.analytics.layering.detectors import (
     _Bursts,
@@ -455,55 +449,24 @@ def _assemble_columns(
     h = np.concatenate(hops) if hops else np.zeros(0, np.int64)
     d = np.concatenate(dwell) if dwell else np.zeros(0)
     trunc = np.concatenate(truncated) if truncated else np.zeros(0, bool)
-    # Round trips made of payments ordinary for their payers: trade or friends settling up.
     layered = np.isin(typology, ["bipartite", "stack"])
-    structural = is_round | layered
     passing = np.zeros(len(flat), bool)  # passing on what was just received (blocks.py)
     if layered.any():  # what a stack's middle layer passed on to the next
         held = layered[grp]
         share, passing[held] = layer_pass_through(tx, flat[held], grp[held], n)
         passed[layered] = share[layered]
     hubbed = np.isin(typology, ["fan_in", "fan_out", "gather_scatter"])
-    # Only round trips and blocks read the payers' histories (a verdict's fans need none).
-    ordinary, rare = np.zeros(n), np.zeros(n)
-    if structural.any():  # of those alerts only: each alert's figures are its own
-        which = np.flatnonzero(structural)
-        at = np.full(n, -1, np.int64)
-        at[which] = np.arange(len(which))
-        held = structural[grp]
-        ordinary[which], rare[which] = payer_history(
-            tx, flat[held], at[grp[held]], len(which), params, own
-        )
-    # Sums never otherwise moved are evidence for blocks (a round trip already has its
-    # return home).
-    ordinary, rare = np.where(structural, ordinary, 0.0), np.where(layered, rare, 0.0)
-    # Amounts against the accounts' own past (amounts.py): an outsized payment is evidence
-    # in a chain or a fan; a round trip of sums well within its payers' trade, or a fan
-    # within its hub's habits, is scored down as ordinary payments are.
-    if tx.payer_high is not None and tx.payee_high is not None:
-        payer_high, payee_high = tx.payer_high[flat], tx.payee_high[flat]
-    else:  # an on-demand check with other settings: judged on its neighbourhood
-        payer_high, payee_high = highs(tx, params, own, flat)
-    fanned = np.isin(typology, ["fan_in", "fan_out"])
-    big, paid_before, habitual = amount_shares(
-        amounts, payer_high, payee_high, grp, n, (typology == "fan_in")[grp]
-    )
-    rare = np.where(is_chain | fanned, big, rare)
-    ordinary = np.where(is_round, np.maximum(ordinary, paid_before), ordinary)
-    # A block's payment is ordinary when paid before (amounts.py: the past only, as the
-    # real-time index knows it), unless it passes on what its payer just received.
-    with np.errstate(invalid="ignore"):
-        usual = (WELL_WITHIN * amounts <= payer_high) & ~passing
-    ordinary = np.where(
-        layered, _sum_by(grp, usual.astype(np.float64), n) / np.maximum(size, 1), ordinary
-    )
-    ordinary = np.where(fanned, habitual, ordinary)
     # Fans and gather-scatters of a person among strangers (hubs.py).
     strangers = np.zeros(n)
     if hubbed.any():
         held = hubbed[grp]
         kin = partial(_linked, ctx)
         strangers = unrelated_persons(tx, flat[held], grp[held], o, ctx.person, kin, n)
+    w_strangers = strangers_weight(strangers)
+    # Amounts against the payers' and hubs' own pasts (amounts.py).
+    ordinary, rare = alert_amounts(
+        tx, flat, grp, typology, (is_chain, is_round), params, own, passing, w_strangers > 0
+    )
     # Only bipartite blocks have a width (0 for every other alert): their rows alone.
     in_block = (typology == "bipartite")[grp]
     width = block_width(tx, flat[in_block], grp[in_block], n)
@@ -583,7 +546,7 @@ def _assemble_columns(
         "routine": w_routine,
         "unusual_amounts": 0.3 * rare,
         "many_to_many": w_wide,
-        "unrelated_persons": strangers_weight(strangers),
+        "unrelated_persons": w_strangers,
         "ordinary": w_ordinary,
     }
     score = noisy_or(weights)
