@@ -21,6 +21,7 @@ from relgraph.analytics.layering.blocks import block_width, layer_pass_through
 from relgraph.analytics.layering.detectors import (
     _Bursts,
 )
+from relgraph.analytics.layering.funds import funded_share, unfunded_weight
 from relgraph.analytics.layering.hops import (
     _Chains,
     _merge_round_trips,
@@ -463,6 +464,12 @@ def _assemble_columns(
         kin = partial(_linked, ctx)
         strangers = unrelated_persons(tx, flat[held], grp[held], o, ctx.person, kin, n)
     w_strangers = strangers_weight(strangers)
+    # A fan-out among strangers paying out what never arrived before it (funds.py).
+    funded = np.full(n, np.nan)
+    among = (typology == "fan_out") & (w_strangers > 0)
+    if among.any():
+        held = among[grp]
+        funded = funded_share(tx, flat[held], grp[held], o, last_ts, params)
     # Amounts against the payers' and hubs' own pasts (amounts.py).
     ordinary, rare = alert_amounts(
         tx, flat, grp, typology, (is_chain, is_round), params, own, passing, w_strangers > 0
@@ -491,6 +498,7 @@ def _assemble_columns(
         "slow_fan": slow_fan,
         "block_width": width,
         "unrelated_persons": strangers,
+        "funded": funded,
         "origin": o,
         "end": e,
     }
@@ -547,6 +555,7 @@ def _assemble_columns(
         "unusual_amounts": 0.3 * rare,
         "many_to_many": w_wide,
         "unrelated_persons": w_strangers,
+        "unfunded": unfunded_weight(funded, among),
         "ordinary": w_ordinary,
     }
     score = noisy_or(weights)
