@@ -5,6 +5,9 @@ Old accounts of persons, each paying six strangers (or shops) one payment a day 
 
 * ``UF`` received 10,000 twenty days before its first payment: unfunded (a funded share
   of 0.09);
+* ``UO`` was paid 120,000 forty days before, outside the month the funds are counted over:
+  unfunded (and a fan: one payment a month before it does not make a quiet account a
+  steady merchant, routine.py);
 * ``FD`` was paid 120,000 for a sale ten days before: funded;
 * ``FH`` moved 120,000 in from its holder's savings account ``FH-SAV`` five days before:
   funded (one's own savings fund a payment);
@@ -37,9 +40,10 @@ def _fan(hub: str) -> Rows:
 
 ROWS: Rows = [
     transfer("UF-in", "UF-OLD", "UF", 10_000, START - 20 * DAY),
+    transfer("UO-in", "UO-OLD", "UO", 120_000, START - 40 * DAY),
     transfer("FD-in", "FD-BUYER", "FD", 120_000, START - 10 * DAY),
     transfer("FH-in", "FH-SAV", "FH", 120_000, START - 5 * DAY),
-    *_fan("UF"), *_fan("FD"), *_fan("FH"), *_fan("HS"),
+    *_fan("UF"), *_fan("UO"), *_fan("FD"), *_fan("FH"), *_fan("HS"),
 ]  # fmt: skip
 
 
@@ -82,6 +86,11 @@ def test_strangers_paid_what_never_arrived_in_the_month_before(
     assert reasons["unfunded"]["weight"] == pytest.approx(0.15)
     assert reasons["unfunded"]["value"] == pytest.approx(10_000 / 110_250, abs=1e-4)
     assert reasons["unrelated_persons"]["weight"] == pytest.approx(0.25)
+
+
+def test_what_arrived_before_the_month_does_not_fund_it(bank: Projection, alerts: Alerts) -> None:
+    reasons = _reasons(alerts, _fan_out(bank, alerts, "UO"))
+    assert (reasons["unfunded"]["weight"], reasons["unfunded"]["value"]) == (0.15, 0.0)
 
 
 @pytest.mark.parametrize("hub", ["FD", "FH"])

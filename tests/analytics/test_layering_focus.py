@@ -19,7 +19,8 @@ from relgraph.analytics.layering.batch import find_patterns, score_pattern_colum
 from relgraph.analytics.layering.focus import focused_patterns
 from relgraph.analytics.layering.hops import _eligible, _Tx
 from relgraph.analytics.layering.params import LayeringParams
-from relgraph.analytics.layering.routine import HubHistory, quantile
+from relgraph.analytics.layering.peers import quantile
+from relgraph.analytics.layering.routine import HubHistory
 from relgraph.analytics.layering.scoring import ScoredColumns, _Context
 
 HOUR = 3_600_000
