@@ -93,7 +93,9 @@ are fields of :class:`LayeringParams`). The score is their noisy-OR,
   reaching a few new hires is a small share). ``unrelated_persons`` — fans and
   gather-scatters whose hub is a person's account and at least four in five of whose
   counterparties are accounts of persons unrelated to it (no ``linked_endpoints`` link):
-  0.25 (:func:`.hubs.unrelated_persons`).
+  0.25 (:func:`.hubs.unrelated_persons`). ``unfunded`` — a fan-out among strangers whose
+  hub received under half of what it paid out in the ``cycle_horizon_days`` before its
+  last payment: 0.15 (:mod:`.funds`).
 * ``routine`` — negative: the score is multiplied by ``1 − routine_weight × share``
   of the alert's routine transfers (never for ``structuring`` alerts).
 * ``ordinary`` — negative, round trips and blocks: ``1 − ordinary_weight × share`` of
