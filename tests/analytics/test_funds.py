@@ -3,12 +3,11 @@
 Old accounts of persons, each paying six strangers (or shops) one payment a day from
 2 March 2026, 18,000–18,750 CNY (110,250 in all):
 
-* ``UF`` received 10,000 twenty days before its first payment: unfunded (a funded share
+* ``UF`` received 10,000 eight days before its first payment: unfunded (a funded share
   of 0.09);
-* ``UO`` was paid 120,000 forty days before, outside the month the funds are counted over:
-  unfunded (and a fan: one payment a month before it does not make a quiet account a
-  steady merchant, routine.py);
-* ``FD`` was paid 120,000 for a sale ten days before: funded;
+* ``UO`` was paid 120,000 seventy days before, outside the month the funds are counted
+  over: unfunded;
+* ``FD`` was paid 120,000 for a sale nine days before: funded;
 * ``FH`` moved 120,000 in from its holder's savings account ``FH-SAV`` five days before:
   funded (one's own savings fund a payment);
 * ``HS`` received nothing and pays six shops: unfunded, but not a fan among strangers.
@@ -39,9 +38,9 @@ def _fan(hub: str) -> Rows:
 
 
 ROWS: Rows = [
-    transfer("UF-in", "UF-OLD", "UF", 10_000, START - 20 * DAY),
-    transfer("UO-in", "UO-OLD", "UO", 120_000, START - 40 * DAY),
-    transfer("FD-in", "FD-BUYER", "FD", 120_000, START - 10 * DAY),
+    transfer("UF-in", "UF-OLD", "UF", 10_000, START - 8 * DAY),
+    transfer("UO-in", "UO-OLD", "UO", 120_000, START - 70 * DAY),
+    transfer("FD-in", "FD-BUYER", "FD", 120_000, START - 9 * DAY),
     transfer("FH-in", "FH-SAV", "FH", 120_000, START - 5 * DAY),
     *_fan("UF"), *_fan("UO"), *_fan("FD"), *_fan("FH"), *_fan("HS"),
 ]  # fmt: skip

@@ -31,9 +31,8 @@
 * A **steady hub** (merchant-like: a shop's takings, a platform's payouts): in one
   direction, at least ``min_fan`` transfers in at least half of the windows of its own
   history (from its first transfer to its last, at least two ``cycle_horizon_days`` long;
-  windows of 72 hours for fast fans, ``cycle_horizon_days`` for slow ones), and in two
-  windows at least (one is the fan itself: a quiet account paid once a month before its
-  fan is no merchant) — many counterparties every window is its ordinary business. A fan piece
+  windows of 72 hours for fast fans, ``cycle_horizon_days`` for slow ones) — many
+  counterparties every window is its ordinary business, over its whole history. A fan piece
   (:func:`~relgraph.analytics.layering.detectors._pieces`) at a steady hub whose fan
   excess (below) is at most ``fan_excess_ratio`` — no more counterparties than its own
   usual and its peers' — is **routine, not a fan**: it is not an alert and is not stored
@@ -302,9 +301,7 @@ class HubHistory:
         long = lived * params.window_ms >= 2 * params.horizon_ms
         dense_out = _dense_tiles(tx.src, tile, self.n_acc, params.min_fan)
         dense_in = _dense_tiles(tx.dst, tile, self.n_acc, params.min_fan)
-        # One dense window is the fan itself, not a business (``_MIN_DENSE``).
-        long_out, long_in = long & (dense_out >= _MIN_DENSE), long & (dense_in >= _MIN_DENSE)
-        return np.where(long_out, dense_out / lived, 0.0), np.where(long_in, dense_in / lived, 0.0)
+        return np.where(long, dense_out / lived, 0.0), np.where(long, dense_in / lived, 0.0)
 
     @cached_property
     def peer_out(self) -> float:
@@ -522,7 +519,7 @@ class HubHistory:
             return 0.0
         side = tile[tx.dst == hub] if inbound else tile[tx.src == hub]
         dense = int((np.bincount(side) >= params.min_fan).sum()) if len(side) else 0
-        return float(np.int64(dense) / np.int64(lived)) if dense >= _MIN_DENSE else 0.0
+        return float(np.int64(dense) / np.int64(lived))
 
 
 _FEW_HUBS = 8
@@ -532,9 +529,6 @@ building every account's history."""
 
 STEADY_SHARE = 0.5
 """A hub dense in at least this share of its own windows is steady (its business)."""
-
-_MIN_DENSE = 2
-"""…and in at least this many windows (one is the fan itself)."""
 
 
 def _dense_tiles(hub: I64, tile: I64, n_acc: int, min_fan: int) -> I64:
