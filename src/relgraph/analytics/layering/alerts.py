@@ -196,13 +196,13 @@ def _reasons(f: Any, w: Any, params: LayeringParams) -> list[dict[str, Any]]:
         "unusual_amounts": round(float(f["unusual_amounts"]), 4),
         "many_to_many": int(f["block_width"]),
         "unrelated_persons": round(float(f["unrelated_persons"]), 4),
-        "unfunded": round(float(f.get("funded", 0.0)), 4),
+        "unfunded": round(float(f["funded"]), 4),
     }
     always = ("hops", "speed", "retained")
     rows = [
-        {"reason": name, "weight": round(float(w.get(name, 0.0)), 4), "value": values[name]}
+        {"reason": name, "weight": round(float(w[name]), 4), "value": values[name]}
         for name in values
-        if name in always or float(w.get(name, 0.0)) != 0
+        if name in always or float(w[name]) != 0
     ]
     if bool(f["truncated"]):
         rows.append({"reason": "truncated", "weight": 0.0, "value": params.max_hops})
