@@ -18,7 +18,7 @@ from graphql import parse
 
 from relgraph.api.admission import DEFAULT_KEY_BUDGET, CostBudget
 from relgraph.api.app import ServiceState, create_app
-from relgraph.api.auth import Role
+from relgraph.api.auth import Role, key_id
 from relgraph.api.limits import MAX_COST, estimate_cost
 from relgraph.api.readmodel import ReadModel
 from relgraph.api.schema import build_schema
@@ -99,7 +99,12 @@ def test_only_the_request_over_the_key_budget_gets_429(
             held = [
                 asyncio.create_task(_post(client, HEAVY, Role.ANALYST, id=person)) for _ in range(2)
             ]
-            await asyncio.sleep(0.3)  # both admitted and running
+            # Both admitted and running (a fixed pause raced the worker threads on a
+            # loaded machine: the third could be admitted before the second).
+            analyst = key_id(KEYS[Role.ANALYST])
+            deadline = time.monotonic() + SLOW_SECONDS / 2
+            while state.budget.in_flight(analyst) < 2 * cost and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
             over = await _post(client, HEAVY, Role.ANALYST, id=person)
             light = await _post(client, LIGHT, Role.ANALYST)
             other_key = await _post(client, HEAVY, Role.ADMIN, id=person)
