@@ -26,7 +26,7 @@ Each story lives on its own accounts, so one bank holds them all (amounts in CNY
   pays twelve strangers in eight hours: no history of paying out, so judged against its
   peers, an alert. ``DORM``, an old account silent for the scan's first four months,
   pays twelve strangers in eight hours: dormant, then a fan, judged against its peers.
-* Trader ``TR1`` pays three suppliers 48,000–49,500 in three weeks, and pays above the
+* Trading firm ``TR1`` pays three suppliers 48,000–49,500 in three weeks, and pays above the
   50,000 threshold ten times besides: no threshold to avoid, so no structuring alert.
 * Firms ``W1 → W2 → W3 → W1`` pay each other invoices over 12 days, each a size its payer
   pays four other suppliers too: a round trip of ordinary payments, scored down.
@@ -253,8 +253,10 @@ TRANSFERS: Rows = [
 ]  # fmt: skip
 
 ACCOUNT_IDS = sorted({t[k] for t in TRANSFERS for k in ("from_account", "to_account")})
-# Shops, and the trading loop's firms and their suppliers: accounts held by enterprises.
-MERCHANTS = {a for a in ACCOUNT_IDS if a.startswith(("MER", "W"))}
+# Shops, the traders and their suppliers: accounts held by enterprises. (The trader as a
+# person paying thirteen persons 1.1 million in four weeks, nothing arriving, is a fan-out
+# among strangers that alerts: funds.py.)
+MERCHANTS = {a for a in ACCOUNT_IDS if a.startswith(("MER", "W", "TR"))}
 OPENED = {"MU": "2026-03-20", "SF": "2026-03-10"} | {f"NWR{k}": "2026-05-14" for k in range(8)}
 ADDRESS = {"CQ1": "5 Lotus Rd", "CQ2": "5 Lotus Road", "CQ3": "5 lotus rd."}
 

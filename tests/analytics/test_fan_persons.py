@@ -147,11 +147,12 @@ def test_the_share_counts_distinct_counterparties(bank: Projection, alerts: Aler
 
 def test_the_same_fan_among_strangers_scores_higher(bank: Projection, alerts: Alerts) -> None:
     persons, shops = (_alert(bank, alerts, h, "fan_out") for h in ("HP", "HS"))
-    # Both paid out what never arrived: among strangers that is evidence too (funds.py).
+    # Both paid out what never arrived: among strangers that is evidence too, and nothing
+    # arrived in the month at all (funds.py: 0.3).
     strangers = ("unrelated_persons", "unfunded")
     others = {k: v["weight"] for k, v in _reasons(alerts, persons).items() if k not in strangers}
     assert others == {k: v["weight"] for k, v in _reasons(alerts, shops).items()}
-    assert alerts.score[persons] == pytest.approx(1 - (1 - alerts.score[shops]) * 0.75 * 0.85)
+    assert alerts.score[persons] == pytest.approx(1 - (1 - alerts.score[shops]) * 0.75 * 0.7)
 
 
 def test_a_gather_scatter_among_strangers(bank: Projection, alerts: Alerts) -> None:

@@ -6,7 +6,7 @@ Old accounts of persons, each paying six strangers (or shops) one payment a day 
 * ``UF`` received 10,000 eight days before its first payment: unfunded (a funded share
   of 0.09);
 * ``UO`` was paid 120,000 seventy days before, outside the month the funds are counted
-  over: unfunded;
+  over: unfunded, and nothing arrived in the month (twice the weight);
 * ``FD`` was paid 120,000 for a sale nine days before: funded;
 * ``FH`` moved 120,000 in from its holder's savings account ``FH-SAV`` five days before:
   funded (one's own savings fund a payment);
@@ -88,8 +88,13 @@ def test_strangers_paid_what_never_arrived_in_the_month_before(
 
 
 def test_what_arrived_before_the_month_does_not_fund_it(bank: Projection, alerts: Alerts) -> None:
-    reasons = _reasons(alerts, _fan_out(bank, alerts, "UO"))
-    assert (reasons["unfunded"]["weight"], reasons["unfunded"]["value"]) == (0.15, 0.0)
+    i = _fan_out(bank, alerts, "UO")
+    reasons = _reasons(alerts, i)
+    # Nothing at all arrived in the month: the weight doubles, and the fan alerts where
+    # UF's (a tenth funded) does not.
+    assert (reasons["unfunded"]["weight"], reasons["unfunded"]["value"]) == (0.3, 0.0)
+    assert alerts.score[i] >= LayeringParams().score_threshold
+    assert alerts.score[_fan_out(bank, alerts, "UF")] < LayeringParams().score_threshold
 
 
 @pytest.mark.parametrize("hub", ["FD", "FH"])

@@ -95,7 +95,7 @@ are fields of :class:`LayeringParams`). The score is their noisy-OR,
   counterparties are accounts of persons unrelated to it (no ``linked_endpoints`` link):
   0.25 (:func:`.hubs.unrelated_persons`). ``unfunded`` — a fan-out among strangers whose
   hub received under half of what it paid out in the ``cycle_horizon_days`` before its
-  last payment: 0.15 (:mod:`.funds`).
+  last payment: 0.15, and 0.3 when it received nothing at all then (:mod:`.funds`).
 * ``routine`` — negative: the score is multiplied by ``1 − routine_weight × share``
   of the alert's routine transfers (never for ``structuring`` alerts).
 * ``ordinary`` — negative, round trips and blocks: ``1 − ordinary_weight × share`` of

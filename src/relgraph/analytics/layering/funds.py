@@ -15,6 +15,11 @@ or savings moved in from another of their accounts has that money arrive first.
   unfunded gets the reason ``unfunded`` (:data:`UNFUNDED_WEIGHT`). Among strangers only: a
   firm's payroll or a person's shopping paid from an account the bank sees only in part
   is no dispersal.
+* When **nothing at all** arrived in that month (a funded share of 0) the weight is
+  :data:`UNFUNDED_NOTHING_WEIGHT`. A person living on a salary or a pension has some
+  receipt every month, even when a large payment outruns it (spent savings: a share
+  between 0 and a half); an account that receives nothing through the bank while it pays
+  strangers is fed from somewhere the bank cannot see.
 
 Examples
 --------
@@ -49,6 +54,9 @@ unfunded."""
 UNFUNDED_WEIGHT: Final = 0.15
 """The weight of ``unfunded``: evidence beside others (a fan among strangers, its size,
 new accounts), never an alert alone."""
+UNFUNDED_NOTHING_WEIGHT: Final = 0.3
+"""The weight of ``unfunded`` when nothing arrived at all: twice :data:`UNFUNDED_WEIGHT`,
+still never an alert alone (with ``unrelated_persons`` and ``hops``: 0.53)."""
 
 
 def funded_share(
@@ -81,6 +89,13 @@ def funded_share(
 
 def unfunded_weight(funded: F64, strangers: B) -> F64:
     """The ``unfunded`` weight of alerts with these funded shares (NaN: not a fan-out),
-    among strangers (``strangers``, per alert) or not."""
+    among strangers (``strangers``, per alert) or not.
+
+    >>> import numpy as np
+    >>> unfunded_weight(np.array([0.0, 0.2, 0.6, np.nan, 0.0]),
+    ...                 np.array([True, True, True, True, False])).tolist()
+    [0.3, 0.15, 0.0, 0.0, 0.0]
+    """
     with np.errstate(invalid="ignore"):
-        return np.where(strangers & (funded < FUNDED_SHARE), UNFUNDED_WEIGHT, 0.0)
+        weight = np.where(funded == 0, UNFUNDED_NOTHING_WEIGHT, UNFUNDED_WEIGHT)
+        return np.where(strangers & (funded < FUNDED_SHARE), weight, 0.0)
