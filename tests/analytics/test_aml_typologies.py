@@ -61,6 +61,9 @@ Each story lives on its own accounts, so one bank holds them all (amounts in CNY
 * Salaried ``OC1`` is paid 9,000 a month and pays bills of 200–500; then ``OCX`` pays it
   150,000, which it passes on to ``OC2`` and on to ``OC3`` within hours: a chain whose
   middle payment is outsized for its payer (``unusual_amounts``).
+* Strangers ``PC1 → PC2 → PC3 → PC4`` pass 200,000 on within five hours, each keeping
+  3 %: a layering chain with no evidence but its shape (hops, speed, what passed through),
+  an alert. ``SC1 → SC2 → SC3 → SC4`` pass the same sums on two days apart: no alert.
 """
 
 from __future__ import annotations
@@ -245,11 +248,17 @@ PAST_BLOCKS = [
           START + timedelta(days=100 + i, hours=j))
       for side, recv in (("F", "G"), ("P", "Q")) for i in range(1, 4) for j in range(1, 4)),
 ]  # fmt: skip
+PASSED_ON = [
+    _tx(f"{p}h{k + 1}", f"{p}{k + 1}", f"{p}{k + 2}", 200_000 * 0.97**k,
+        START + timedelta(days=140, hours=hours * k))
+    for p, hours in (("PC", 2), ("SC", 44)) for k in range(3)
+]  # fmt: skip
 
 TRANSFERS: Rows = [
     *ROUND_TRIP, *SLOW_LOOP, *HOUSEHOLD_LOOP, *RENT_RELAY, *STRUCTURING, *SPOUSES, *SALARY,
     *MULE, *USUAL_FAN, *UNUSUAL_FAN, *CHUNKED, *TRADER, *TRADE_LOOP, *SLOW_FAN, *BIPARTITE,
     *STACK, *ORDINARY_STACK, *PAST_BLOCKS, *SHOP, *NEVER_PAID, *DORMANT, *SPLIT, *NEW_PAYEES, *TEA, *OUTSIZED_CHAIN,
+    *PASSED_ON,
 ]  # fmt: skip
 
 ACCOUNT_IDS = sorted({t[k] for t in TRANSFERS for k in ("from_account", "to_account")})
@@ -616,3 +625,23 @@ def test_an_outsized_payment_in_a_chain_is_evidence(bank: Projection, alerts: Al
     # OC1's 140,000 is far above the bills it paid; OCX and OC2 have no history to judge.
     assert unusual["value"] == pytest.approx(1 / 3, abs=1e-4)
     assert unusual["weight"] == pytest.approx(0.3 / 3, abs=1e-3)
+
+
+def test_a_fast_chain_through_strangers_alerts_on_its_shape(
+    bank: Projection, alerts: Alerts
+) -> None:
+    threshold = alerts.params.score_threshold
+    for prefix, weights, alert in (
+        ("PCh", {"hops": 0.3, "speed": 0.25, "retained": 0.1}, True),
+        ("SCh", {"hops": 0.3, "retained": 0.1}, False),
+    ):
+        chains = [i for i in _touching(bank, alerts, prefix, above=False)
+                  if alerts.typology[i] == "layering_chain"]  # fmt: skip
+        assert len(chains) == 1
+        assert _tx_ids(bank, alerts, chains[0]) == {f"{prefix}{k}" for k in (1, 2, 3)}
+        reasons = _reasons(alerts, chains[0])
+        given = {name: r["weight"] for name, r in reasons.items() if r["weight"] != 0}
+        assert given == pytest.approx(weights)  # chain_weight: 0.3 at three hops
+        score = alerts.score[chains[0]]
+        assert score == pytest.approx(1 - np.prod([1 - w for w in weights.values()]), abs=1e-6)
+        assert bool(score >= threshold) is alert

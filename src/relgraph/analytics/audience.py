@@ -391,12 +391,15 @@ def campaign_audience(
 
     Examples
     --------
-    The one household of two in ``tests/docbank.py`` (``frames``: what ``analyze`` stored),
-    and what it lacks:
+    The one household of two in ``tests/docbank.py`` (``frames``: what ``analyze`` stored)
+    is left out: 王伟's account sent the first hop of the bank's layering chain (an alert),
+    and 李娜 shares his hidden network. Above that alert's score, what the household lacks:
 
     >>> from relgraph.analytics.audience_source import AudienceSource
     >>> source = AudienceSource.from_frames(frames)
-    >>> audience = campaign_audience(source, Criteria("HOUSEHOLD", min_size=2))
+    >>> campaign_audience(source, Criteria("HOUSEHOLD", min_size=2)).frame(0, 10).empty
+    True
+    >>> audience = campaign_audience(source, Criteria("HOUSEHOLD", min_size=2, risk_ceiling=0.9))
     >>> audience.frame(0, 10)[["size", "contact_count", "product_gap"]].values.tolist()
     [[2, 2, ['loan', 'wealth']]]
     """

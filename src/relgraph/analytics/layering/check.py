@@ -63,7 +63,7 @@ class LayeringIndex:
     --------
     >>> index = LayeringIndex.build(projection)
     >>> round(check_account(projection, account("A3"), index=index).score, 2)
-    0.46
+    0.56
     """
 
     amount: F64

@@ -66,6 +66,13 @@ class LayeringParams(EnvParams):
     score_threshold: float = 0.5
     """Alerts at or above this score are reported by default."""
     hop_weight: float = 0.15
+    """``hops`` of a round trip, a scatter-gather or a block at its fewest hops or spokes."""
+    chain_weight: float = 0.3
+    """``hops`` of a layering chain at ``min_hops`` (+0.05 per extra hop, at most +0.2).
+    Every hop of a chain passed on at least ``min_pass_share`` of what had just arrived,
+    within ``window_hours``: pass-through, hop after hop, which an unusual fan's
+    ``pass_through`` weighs 0.3. The everyday chains (family relays, regular flows) are
+    lowered by ``routine``."""
     linked_weight: float = 0.5
     """Weight when the end is the origin account or holder; household 0.4, network/device 0.35."""
     max_paths: int = 5_000_000
@@ -119,6 +126,9 @@ class LayeringParams(EnvParams):
             raise ConfigError("LAYERING needs 2 ≤ cycle_max_hops ≤ 12 and cycle_horizon_days > 0")
         if self.cycle_max_branching < 1 or self.cycle_max_paths < 1:
             raise ConfigError("LAYERING needs cycle_max_branching ≥ 1 and cycle_max_paths ≥ 1")
+        if not (0 <= self.hop_weight <= 0.8 and 0 <= self.chain_weight <= 0.8):
+            # +0.2 for extra hops keeps a weight within [0, 1].
+            raise ConfigError("LAYERING needs hop_weight and chain_weight in [0, 0.8]")
         discounts = (self.routine_weight, self.ordinary_weight)
         if not all(0 <= w <= 1 for w in discounts) or self.routine_min_repeats < 2:
             raise ConfigError(
