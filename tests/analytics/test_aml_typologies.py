@@ -64,6 +64,8 @@ Each story lives on its own accounts, so one bank holds them all (amounts in CNY
 * Strangers ``PC1 → PC2 → PC3 → PC4`` pass 200,000 on within five hours, each keeping
   3 %: a layering chain with no evidence but its shape (hops, speed, what passed through),
   an alert. ``SC1 → SC2 → SC3 → SC4`` pass the same sums on two days apart: no alert.
+* ``SG0`` pays strangers ``SGM1``–``SGM3`` 60,000 each; within three hours each pays
+  55,000 on to ``SGE``: a scatter-gather with no evidence but its shape, an alert.
 """
 
 from __future__ import annotations
@@ -253,12 +255,17 @@ PASSED_ON = [
         START + timedelta(days=140, hours=hours * k))
     for p, hours in (("PC", 2), ("SC", 44)) for k in range(3)
 ]  # fmt: skip
+SCATTERED = [
+    *(_tx(f"SGs{k}", "SG0", f"SGM{k}", 60_000, START + timedelta(days=150)) for k in (1, 2, 3)),
+    *(_tx(f"SGg{k}", f"SGM{k}", "SGE", 55_000, START + timedelta(days=150, hours=k))
+      for k in (1, 2, 3)),
+]  # fmt: skip
 
 TRANSFERS: Rows = [
     *ROUND_TRIP, *SLOW_LOOP, *HOUSEHOLD_LOOP, *RENT_RELAY, *STRUCTURING, *SPOUSES, *SALARY,
     *MULE, *USUAL_FAN, *UNUSUAL_FAN, *CHUNKED, *TRADER, *TRADE_LOOP, *SLOW_FAN, *BIPARTITE,
     *STACK, *ORDINARY_STACK, *PAST_BLOCKS, *SHOP, *NEVER_PAID, *DORMANT, *SPLIT, *NEW_PAYEES, *TEA, *OUTSIZED_CHAIN,
-    *PASSED_ON,
+    *PASSED_ON, *SCATTERED,
 ]  # fmt: skip
 
 ACCOUNT_IDS = sorted({t[k] for t in TRANSFERS for k in ("from_account", "to_account")})
@@ -641,7 +648,24 @@ def test_a_fast_chain_through_strangers_alerts_on_its_shape(
         assert _tx_ids(bank, alerts, chains[0]) == {f"{prefix}{k}" for k in (1, 2, 3)}
         reasons = _reasons(alerts, chains[0])
         given = {name: r["weight"] for name, r in reasons.items() if r["weight"] != 0}
-        assert given == pytest.approx(weights)  # chain_weight: 0.3 at three hops
+        assert given == pytest.approx(weights)  # pass_weight: 0.3 at three hops
         score = alerts.score[chains[0]]
         assert score == pytest.approx(1 - np.prod([1 - w for w in weights.values()]), abs=1e-6)
         assert bool(score >= threshold) is alert
+
+
+def test_a_fast_scatter_gather_among_strangers_alerts_on_its_shape(
+    bank: Projection, alerts: Alerts
+) -> None:
+    found = [i for i in _touching(bank, alerts, "SG", above=False)
+             if alerts.typology[i] == "scatter_gather"]  # fmt: skip
+    assert len(found) == 1
+    assert _tx_ids(bank, alerts, found[0]) == {f"SG{x}{k}" for x in "sg" for k in (1, 2, 3)}
+    reasons = _reasons(alerts, found[0])
+    given = {name: r["weight"] for name, r in reasons.items() if r["weight"] != 0}
+    # pass_weight at three middles; speed: half the episode's three hours; 180,000 in,
+    # 165,000 on (8 % kept).
+    weights = {"hops": 0.3, "speed": 0.25, "retained": 0.1}
+    assert given == pytest.approx(weights)
+    assert alerts.score[found[0]] == pytest.approx(1 - 0.7 * 0.75 * 0.9, abs=1e-6)
+    assert alerts.score[found[0]] >= alerts.params.score_threshold

@@ -63,10 +63,10 @@ Risk score. Each alert carries *reasons*: facts with a weight in [0, 1] (weights
 are fields of :class:`LayeringParams`). The score is their noisy-OR,
 ``1 − Π(1 − weight)``, so every reason raises it and none alone decides it:
 
-* ``hops`` — layering chains: ``chain_weight`` (0.3) at ``min_hops``, +0.05 per extra
-  hop, at most 0.5 (every hop passed the money on: the weight of a fan's
-  ``pass_through``); round trips and blocks: ``hop_weight`` (0.15) at their fewest hops,
-  likewise; scatter-gather: 0.15 + 0.05 per extra middle account; fans: 0.1, and for
+* ``hops`` — layering chains and scatter-gathers: ``pass_weight`` (0.3) at ``min_hops``
+  or ``min_spokes``, +0.05 per extra hop or middle account, at most 0.5 (they pass the
+  money on by definition: the weight of a fan's ``pass_through``); round trips and
+  blocks: ``hop_weight`` (0.15) at their fewest hops, likewise; fans: 0.1, and for
   an unusual fan 0.1 + (0.05 per distinct counterparty past ``min_fan``, at most 0.25)
   × its ``fan_excess`` weight ÷ 0.45 (size counts as far as the fan is unusual).
 * ``speed`` — median time the money sat in an account (half the episode's span for a

@@ -66,13 +66,15 @@ class LayeringParams(EnvParams):
     score_threshold: float = 0.5
     """Alerts at or above this score are reported by default."""
     hop_weight: float = 0.15
-    """``hops`` of a round trip, a scatter-gather or a block at its fewest hops or spokes."""
-    chain_weight: float = 0.3
-    """``hops`` of a layering chain at ``min_hops`` (+0.05 per extra hop, at most +0.2).
-    Every hop of a chain passed on at least ``min_pass_share`` of what had just arrived,
-    within ``window_hours``: pass-through, hop after hop, which an unusual fan's
-    ``pass_through`` weighs 0.3. The everyday chains (family relays, regular flows) are
-    lowered by ``routine``."""
+    """``hops`` of a round trip or a block at its fewest hops or spokes (+0.05 per extra)."""
+    pass_weight: float = 0.3
+    """``hops`` of the patterns that pass money on by definition, at their fewest hops or
+    spokes (+0.05 per extra, at most +0.2): a layering chain (every hop passed on at least
+    ``min_pass_share`` of what had just arrived, within ``window_hours``) and a
+    scatter-gather (every middle passed on at least ``spoke_min_share`` of what the source
+    sent it, to the one end). Pass-through is what an unusual fan's ``pass_through``
+    weighs (0.3). Their everyday kind (family relays, salaries paid on as rent) is
+    regular or family money, lowered by ``routine``."""
     linked_weight: float = 0.5
     """Weight when the end is the origin account or holder; household 0.4, network/device 0.35."""
     max_paths: int = 5_000_000
@@ -126,9 +128,9 @@ class LayeringParams(EnvParams):
             raise ConfigError("LAYERING needs 2 ≤ cycle_max_hops ≤ 12 and cycle_horizon_days > 0")
         if self.cycle_max_branching < 1 or self.cycle_max_paths < 1:
             raise ConfigError("LAYERING needs cycle_max_branching ≥ 1 and cycle_max_paths ≥ 1")
-        if not (0 <= self.hop_weight <= 0.8 and 0 <= self.chain_weight <= 0.8):
+        if not (0 <= self.hop_weight <= 0.8 and 0 <= self.pass_weight <= 0.8):
             # +0.2 for extra hops keeps a weight within [0, 1].
-            raise ConfigError("LAYERING needs hop_weight and chain_weight in [0, 0.8]")
+            raise ConfigError("LAYERING needs hop_weight and pass_weight in [0, 0.8]")
         discounts = (self.routine_weight, self.ordinary_weight)
         if not all(0 <= w <= 1 for w in discounts) or self.routine_min_repeats < 2:
             raise ConfigError(

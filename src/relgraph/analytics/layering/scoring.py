@@ -506,9 +506,10 @@ def _assemble_columns(
     extra = np.where(is_chain | is_round, h - params.min_hops, h - params.min_spokes)
     longer = np.minimum(0.05 * np.maximum(extra, 0), 0.2)
     w_hops = np.where(fan, 0.1, params.hop_weight + longer)
-    # A layering chain is pass-through hop after hop; its everyday kind is routine.
-    chain = typology == "layering_chain"
-    w_hops = np.where(chain, params.chain_weight + longer, w_hops)
+    # Chains and scatter-gathers pass the money on by definition; their everyday kind is
+    # routine (params.pass_weight).
+    passing_on = np.isin(typology, ["layering_chain", "scatter_gather"])
+    w_hops = np.where(passing_on, params.pass_weight + longer, w_hops)
     # A two-hop round trip (lent and paid back) is no longer than any everyday exchange.
     w_hops = np.where(is_round & (h < params.min_hops), 0.0, w_hops)
     w_speed = _speed_weight(d)
