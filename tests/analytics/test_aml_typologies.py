@@ -634,38 +634,42 @@ def test_an_outsized_payment_in_a_chain_is_evidence(bank: Projection, alerts: Al
     assert unusual["weight"] == pytest.approx(0.3 / 3, abs=1e-3)
 
 
-def test_a_fast_chain_through_strangers_alerts_on_its_shape(
-    bank: Projection, alerts: Alerts
-) -> None:
-    threshold = alerts.params.score_threshold
-    for prefix, weights, alert in (
-        ("PCh", {"hops": 0.3, "speed": 0.25, "retained": 0.1}, True),
-        ("SCh", {"hops": 0.3, "retained": 0.1}, False),
-    ):
-        chains = [i for i in _touching(bank, alerts, prefix, above=False)
-                  if alerts.typology[i] == "layering_chain"]  # fmt: skip
-        assert len(chains) == 1
-        assert _tx_ids(bank, alerts, chains[0]) == {f"{prefix}{k}" for k in (1, 2, 3)}
-        reasons = _reasons(alerts, chains[0])
-        given = {name: r["weight"] for name, r in reasons.items() if r["weight"] != 0}
-        assert given == pytest.approx(weights)  # pass_weight: 0.3 at three hops
-        score = alerts.score[chains[0]]
-        assert score == pytest.approx(1 - np.prod([1 - w for w in weights.values()]), abs=1e-6)
-        assert bool(score >= threshold) is alert
-
-
-def test_a_fast_scatter_gather_among_strangers_alerts_on_its_shape(
-    bank: Projection, alerts: Alerts
-) -> None:
-    found = [i for i in _touching(bank, alerts, "SG", above=False)
-             if alerts.typology[i] == "scatter_gather"]  # fmt: skip
+def _one(bank: Projection, alerts: Alerts, prefix: str, typology: str) -> int:
+    """The one alert of ``typology``, at any score, holding a transfer whose id starts
+    with ``prefix``."""
+    found = [i for i in _touching(bank, alerts, prefix, above=False)
+             if alerts.typology[i] == typology]  # fmt: skip
     assert len(found) == 1
-    assert _tx_ids(bank, alerts, found[0]) == {f"SG{x}{k}" for x in "sg" for k in (1, 2, 3)}
-    reasons = _reasons(alerts, found[0])
-    given = {name: r["weight"] for name, r in reasons.items() if r["weight"] != 0}
-    # pass_weight at three middles; speed: half the episode's three hours; 180,000 in,
-    # 165,000 on (8 % kept).
-    weights = {"hops": 0.3, "speed": 0.25, "retained": 0.1}
-    assert given == pytest.approx(weights)
-    assert alerts.score[found[0]] == pytest.approx(1 - 0.7 * 0.75 * 0.9, abs=1e-6)
-    assert alerts.score[found[0]] >= alerts.params.score_threshold
+    return found[0]
+
+
+@pytest.mark.parametrize(
+    ("prefix", "typology", "held", "weights", "alert"),
+    [
+        # Three hops within five hours, 6 % kept end to end: an alert on its shape alone.
+        ("PCh", "layering_chain", {"PCh1", "PCh2", "PCh3"},
+         {"hops": 0.3, "speed": 0.25, "retained": 0.1}, True),
+        # The same two days per hop: no speed, no alert.
+        ("SCh", "layering_chain", {"SCh1", "SCh2", "SCh3"}, {"hops": 0.3, "retained": 0.1},
+         False),
+        # Three middles; speed from half the episode's three hours; 180,000 in, 165,000 on.
+        ("SG", "scatter_gather", {f"SG{x}{k}" for x in "sg" for k in (1, 2, 3)},
+         {"hops": 0.3, "speed": 0.25, "retained": 0.1}, True),
+    ],
+)  # fmt: skip
+def test_patterns_that_pass_money_on_weigh_it(
+    bank: Projection,
+    alerts: Alerts,
+    prefix: str,
+    typology: str,
+    held: set[str],
+    weights: dict[str, float],
+    alert: bool,
+) -> None:
+    i = _one(bank, alerts, prefix, typology)
+    assert _tx_ids(bank, alerts, i) == held
+    given = {name: r["weight"] for name, r in _reasons(alerts, i).items() if r["weight"] != 0}
+    assert given == pytest.approx(weights)  # pass_weight: 0.3 at three hops or middles
+    score = 1 - np.prod([1 - w for w in weights.values()])
+    assert alerts.score[i] == pytest.approx(score, abs=1e-6)
+    assert bool(alerts.score[i] >= alerts.params.score_threshold) is alert
