@@ -253,6 +253,10 @@ def test_params_from_the_environment() -> None:
     assert params.max_hops == 6
     with pytest.raises(ConfigError):
         LayeringParams.from_env({"RELGRAPH_LAYERING_MIN_PASS_SHARE": "1.5"})
+    assert LayeringParams.from_env({"RELGRAPH_LAYERING_PASS_WEIGHT": "0.2"}).pass_weight == 0.2
+    # A longer chain adds up to 0.2: a weight past 0.8 would leave [0, 1].
+    with pytest.raises(ConfigError, match="pass_weight in"):
+        LayeringParams.from_env({"RELGRAPH_LAYERING_PASS_WEIGHT": "0.9"})
 
 
 @pytest.fixture(scope="module")
