@@ -327,6 +327,15 @@ def _touching(bank: Projection, alerts: Alerts, prefix: str, above: bool = True)
     ]
 
 
+def _one(bank: Projection, alerts: Alerts, prefix: str, typology: str) -> int:
+    """The one alert of ``typology``, at any score, holding a transfer whose id starts
+    with ``prefix``."""
+    found = [i for i in _touching(bank, alerts, prefix, above=False)
+             if alerts.typology[i] == typology]  # fmt: skip
+    assert len(found) == 1
+    return found[0]
+
+
 def _reasons(alerts: Alerts, i: int) -> dict[str, dict[str, Any]]:
     return {str(r["reason"]): r for r in alerts.reasons(i)}
 
@@ -404,14 +413,12 @@ def test_a_fan_in_is_judged_against_the_account_history(bank: Projection, alerts
 def test_a_merchant_like_hub_is_routine_and_its_unusual_window_is_bounded(
     bank: Projection, alerts: Alerts
 ) -> None:
-    fans = [i for i in _touching(bank, alerts, "SH", above=False)
-            if alerts.typology[i] == "fan_in"]  # fmt: skip
     # Its ordinary days are never stored: only the spike's window is a fan.
-    assert len(fans) == 1
-    held = _tx_ids(bank, alerts, fans[0])
+    fan = _one(bank, alerts, "SH", "fan_in")
+    held = _tx_ids(bank, alerts, fan)
     assert held >= {f"SHs{k}" for k in range(80)}
     assert len(held) < 80 + 3 * 3 * 8, "at most three 72-hour windows of its takings"
-    assert _reasons(alerts, fans[0])["fan_excess"]["value"] > alerts.params.fan_excess_ratio
+    assert _reasons(alerts, fan)["fan_excess"]["value"] > alerts.params.fan_excess_ratio
     # Without the spike the shop is a steady hub: no fan is stored at all.
     quiet = [i for i in range(len(alerts)) if alerts.typology[i] == "fan_in"
              and _tx_ids(bank, alerts, i) & {f"SHd{d}_0" for d in range(30)}]  # fmt: skip
@@ -510,14 +517,12 @@ def test_a_payment_split_under_the_reporting_threshold_is_structuring(
 def test_a_fan_through_new_accounts_counts_them_by_their_share(
     bank: Projection, alerts: Alerts
 ) -> None:
-    fans = [i for i in _touching(bank, alerts, "NWo", above=False)
-            if alerts.typology[i] == "fan_out"]  # fmt: skip
-    assert len(fans) == 1
-    reasons = _reasons(alerts, fans[0])
+    fan = _one(bank, alerts, "NWo", "fan_out")
+    reasons = _reasons(alerts, fan)
     assert reasons["new_accounts"]["value"] == 8
     assert reasons["new_accounts"]["weight"] == pytest.approx(0.6 * 8 / 9, abs=1e-3)
     # The hub's 45 bill in the same hours is not of the fan's size: not part of it.
-    assert "NWbill" not in _tx_ids(bank, alerts, fans[0])
+    assert "NWbill" not in _tx_ids(bank, alerts, fan)
     # The payroll pays long-open merchant accounts: no new accounts.
     for i in _touching(bank, alerts, "SA", above=False):
         assert "new_accounts" not in _reasons(alerts, i)
@@ -535,10 +540,8 @@ def test_an_account_that_crosses_the_threshold_freely_is_not_structuring(
 
 def test_a_round_trip_of_ordinary_invoices_is_scored_down(bank: Projection, alerts: Alerts) -> None:
     assert _touching(bank, alerts, "WT") == []
-    loop = [i for i in _touching(bank, alerts, "WT", above=False)
-            if alerts.typology[i] == "cycle"]  # fmt: skip
-    assert len(loop) == 1
-    ordinary = _reasons(alerts, loop[0])["ordinary"]
+    loop = _one(bank, alerts, "WT", "cycle")
+    ordinary = _reasons(alerts, loop)["ordinary"]
     assert ordinary["value"] == 1.0
     assert ordinary["weight"] < 0
     # Without the discount the loop is an alert: the ordinary payments are what lowered it.
@@ -612,35 +615,22 @@ def test_a_blocks_payments_are_judged_against_what_their_payers_paid_before(
 
 def test_a_fan_within_its_hubs_habits_is_scored_down(bank: Projection, alerts: Alerts) -> None:
     assert _touching(bank, alerts, "TEb") == []
-    fans = [i for i in _touching(bank, alerts, "TEb", above=False)
-            if alerts.typology[i] == "fan_in"]  # fmt: skip
-    assert len(fans) == 1
-    reasons = _reasons(alerts, fans[0])
+    fan = _one(bank, alerts, "TEb", "fan_in")
+    reasons = _reasons(alerts, fan)
     assert reasons["fan_excess"]["weight"] > 0  # twelve payers in a day is unusual for it…
     assert reasons["ordinary"]["value"] == 1.0  # …but each paid what it had taken before
     evidence = 1 - np.prod([1 - r["weight"] for r in reasons.values() if r["weight"] > 0])
     assert evidence >= 0.5  # an alert but for its habits
-    assert alerts.score[fans[0]] == pytest.approx(evidence * (1 - 0.8), abs=1e-6)
+    assert alerts.score[fan] == pytest.approx(evidence * (1 - 0.8), abs=1e-6)
 
 
 def test_an_outsized_payment_in_a_chain_is_evidence(bank: Projection, alerts: Alerts) -> None:
-    chains = [i for i in _touching(bank, alerts, "OCh", above=False)
-              if alerts.typology[i] == "layering_chain"]  # fmt: skip
-    assert len(chains) == 1
-    assert _tx_ids(bank, alerts, chains[0]) == {"OCh1", "OCh2", "OCh3"}
-    unusual = _reasons(alerts, chains[0])["unusual_amounts"]
+    chain = _one(bank, alerts, "OCh", "layering_chain")
+    assert _tx_ids(bank, alerts, chain) == {"OCh1", "OCh2", "OCh3"}
+    unusual = _reasons(alerts, chain)["unusual_amounts"]
     # OC1's 140,000 is far above the bills it paid; OCX and OC2 have no history to judge.
     assert unusual["value"] == pytest.approx(1 / 3, abs=1e-4)
     assert unusual["weight"] == pytest.approx(0.3 / 3, abs=1e-3)
-
-
-def _one(bank: Projection, alerts: Alerts, prefix: str, typology: str) -> int:
-    """The one alert of ``typology``, at any score, holding a transfer whose id starts
-    with ``prefix``."""
-    found = [i for i in _touching(bank, alerts, prefix, above=False)
-             if alerts.typology[i] == typology]  # fmt: skip
-    assert len(found) == 1
-    return found[0]
 
 
 @pytest.mark.parametrize(
