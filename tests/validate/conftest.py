@@ -51,14 +51,15 @@ def make_store(
     analysed: bool = True,
     person_households: dict[str, str] | None = None,
     accounts: Sequence[str] = (),
-    transfers: Sequence[tuple[str, str, str]] = (),
+    transfers: Sequence[tuple[str, str, str] | tuple[str, str, str, int]] = (),
     alerts: Sequence[tuple[str, str, float, list[str]]] = (),
     account_risk: dict[str, float] | None = None,
 ) -> Path:
     """A store holding exactly the given rows and results.
 
-    ``transfers``: ``(tx_id, from_account, to_account)``; ``alerts``: ``(chain_id,
-    typology, score, [tx_id, …])``. Results are written only when ``analysed``.
+    ``transfers``: ``(tx_id, from_account, to_account[, ts])`` (epoch ms, default 0);
+    ``alerts``: ``(chain_id, typology, score, [tx_id, …])``. Results are written only when
+    ``analysed``.
     """
     by_tx = {t[0]: t for t in transfers}
     with EmbeddedStore(data_dir) as store:
@@ -69,8 +70,16 @@ def make_store(
                 ),
                 "accounts": _table([{"account_id": a} for a in accounts], ["account_id"]),
                 "transfers": _table(
-                    [{"tx_id": t, "from_account": f, "to_account": d} for t, f, d in transfers],
-                    ["tx_id", "from_account", "to_account"],
+                    [
+                        {
+                            "tx_id": t[0],
+                            "from_account": t[1],
+                            "to_account": t[2],
+                            "ts": t[3] if len(t) > 3 else 0,
+                        }
+                        for t in transfers
+                    ],
+                    ["tx_id", "from_account", "to_account", "ts"],
                 ),
             },
             {"fingerprint": "hand-made", "loaded_at": "2026-01-01T00:00:00+00:00"},

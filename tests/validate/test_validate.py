@@ -226,6 +226,44 @@ def test_a_clean_label_overrides_a_planted_transfer(tmp_path: Path) -> None:
     assert aml["average_precision"] == pytest.approx(1 / 8)
 
 
+DAY = 86_400_000
+
+
+def test_recall_is_split_by_whether_a_pattern_fits_the_horizon(tmp_path: Path) -> None:
+    # L1: a loop over 12 days, found. L2: a loop whose return comes 40 days after it left
+    # (longer than the 30-day horizon of the stored default settings), missed. L3: a
+    # fan-in over one day, missed. L4: a loop over 45 days that an alert found anyway.
+    transfers = [
+        ("a1", "A1", "A2", 0), ("a2", "A2", "A1", 12 * DAY),
+        ("b1", "A3", "A4", 0), ("b2", "A4", "A3", 40 * DAY),
+        ("c1", "A5", "A7", 0), ("c2", "A6", "A7", DAY),
+        ("d1", "A8", "A9", 0), ("d2", "A9", "A8", 45 * DAY),
+    ]  # fmt: skip
+    data = make_store(
+        tmp_path / "data",
+        customers(("c1", "P1")),
+        accounts=[f"A{i}" for i in range(1, 10)],
+        transfers=transfers,
+        alerts=[("R1", "cycle", 0.9, ["a1", "a2"]), ("R4", "cycle", 0.7, ["d1"])],
+        account_risk={"A1": 0.9, "A2": 0.9},
+    )
+    laundering = [
+        {"pattern_key": key, "typology": typology, "tx_id": key.lower()[1] + tx}
+        for key, typology in (("La", "cycle"), ("Lb", "cycle"), ("Lc", "fan_in"), ("Ld", "cycle"))
+        for tx in ("1", "2")
+    ]
+    result = run(data, write_truth(tmp_path / "truth", laundering=laundering))
+    aml = section(result, "aml")
+    assert aml["horizon_days"] == 30.0
+    assert aml["recall_by_typology"]["cycle"] == {"patterns": 3, "found": 2, "recall": 2 / 3}
+    assert aml["recall_within_horizon"] == {
+        "cycle": {"patterns": 1, "found": 1, "recall": 1.0, "longer": 2, "found_longer": 1},
+        "fan_in": {"patterns": 1, "found": 0, "recall": 0.0, "longer": 0, "found_longer": 0},
+    }
+    section_ = next(s for s in result.sections if s.name == "aml")
+    assert any("30-day horizon" in caption for caption, _ in section_.tables)
+
+
 # -- folders, files and stores that cannot be validated -----------------------------------
 
 

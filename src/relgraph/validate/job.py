@@ -125,11 +125,12 @@ def validate(store: Store, truth: Truth) -> Validation:
                 truth.laundering,
                 truth.suspicious_accounts,
                 settings.layering.score_threshold,
-                store.read_frame("transfers", ["tx_id", "from_account", "to_account"]),
+                store.read_frame("transfers", ["tx_id", "from_account", "to_account", "ts"]),
                 store.read_frame("accounts", ["account_id"])["account_id"],
                 _result(store, "risk_chains"),
                 _result(store, "risk_chain_hops"),
                 _result(store, "account_risk"),
+                horizon_days=settings.layering.cycle_horizon_days,
             )
         )
     return result

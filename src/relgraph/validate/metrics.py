@@ -300,6 +300,59 @@ def recall_by_typology(typology: pd.Series, found: pd.Series) -> pd.DataFrame:
     return out.astype({"patterns": int, "found": int})
 
 
+def pattern_spans(pattern_tx: pd.DataFrame, ts: pd.Series) -> pd.Series:
+    """Per planted pattern: days from its first to its last transfer that the store holds.
+
+    ``pattern_tx`` has columns ``pattern``, ``tx_id``; ``ts`` is each held transfer's time
+    (epoch milliseconds) indexed by ``tx_id``. A pattern with no held transfer has no span
+    (NaN).
+
+    >>> planted = pd.DataFrame({"pattern": ["p", "p", "q", "r"], "tx_id": ["a", "b", "c", "x"]})
+    >>> pattern_spans(planted, pd.Series({"a": 0, "b": 36 * 3_600_000, "c": 5})).to_dict()
+    {'p': 1.5, 'q': 0.0, 'r': nan}
+    """
+    when = pattern_tx["tx_id"].map(ts).astype(float)
+    by = when.groupby(pattern_tx["pattern"].to_numpy(), sort=True)
+    return (by.max() - by.min()) / 86_400_000
+
+
+def recall_by_span(
+    typology: pd.Series, found: pd.Series, span_days: pd.Series, horizon_days: float
+) -> pd.DataFrame:
+    """Per typology: recall of the patterns spanning at most ``horizon_days`` (their first
+    to last held transfer), and how many of the rest (longer, or with no transfer held)
+    were found anyway. All three series are indexed by pattern.
+
+    The detection windows end at the horizon (the round-trip horizon, the longest), so
+    this splits what the definitions miss within their reach from what lies beyond it.
+
+    >>> recall_by_span(pd.Series({"p": "cycle", "q": "cycle", "r": "cycle"}),
+    ...                pd.Series({"p": True, "q": False, "r": False}),
+    ...                pd.Series({"p": 3.0, "q": 12.0, "r": 41.0}), 30).to_dict("records")
+    [{'typology': 'cycle', 'within': 2, 'found_within': 1, 'recall_within': 0.5, \
+'longer': 1, 'found_longer': 0}]
+    """
+    hit = found.reindex(typology.index, fill_value=False).astype(bool)
+    within = (span_days.reindex(typology.index) <= horizon_days).to_numpy()
+    frame = pd.DataFrame(
+        {
+            "typology": typology.to_numpy(),
+            "within": within,
+            "found_within": hit.to_numpy() & within,
+            "longer": ~within,
+            "found_longer": hit.to_numpy() & ~within,
+        }
+    )
+    out = (
+        frame.groupby("typology", sort=True)
+        .sum()
+        .reset_index()
+        .astype({c: int for c in ("within", "found_within", "longer", "found_longer")})
+    )
+    out.insert(3, "recall_within", out["found_within"] / out["within"].where(out["within"] > 0))
+    return out
+
+
 def alert_precision(is_true: pd.Series, score: pd.Series, threshold: float) -> float | None:
     """Share of true alerts among the alerts scoring at or above ``threshold``.
 
