@@ -145,14 +145,15 @@ def _planted_figures(
     by_span = recall_by_span(typology, found, spans, horizon_days)
     fig["horizon_days"] = horizon_days
     fig["recall_within_horizon"] = {
-        r.typology: {
-            "patterns": r.within,
-            "found": r.found_within,
-            "recall": None if pd.isna(r.recall_within) else float(r.recall_within),
-            "longer": r.longer,
-            "found_longer": r.found_longer,
+        r["typology"]: {
+            "patterns": int(r["within"]),
+            "found": int(r["found_within"]),
+            # NaN (no pattern within the horizon) is no ratio: None, as _ratio gives.
+            "recall": None if pd.isna(r["recall_within"]) else float(r["recall_within"]),
+            "longer": int(r["longer"]),
+            "found_longer": int(r["found_longer"]),
         }
-        for r in by_span.itertuples()
+        for r in by_span.to_dict("records")
     }
     section.tables.append(
         (
