@@ -113,6 +113,18 @@ def test_a_chain_closes_when_every_pair_agrees() -> None:
     assert label[0] == label[1] == label[2]
 
 
+def test_equally_strong_matches_cluster_the_same_in_any_pair_order() -> None:
+    # C matches A and B equally; A and B are incompatible. Whichever match joins first
+    # takes C: by record position that is A, however the database returned the pairs
+    # (FEBRL3 gave rec-401-org to either half on reruns of one load).
+    a = np.array([0, 1, 0])
+    b = np.array([2, 2, 1])
+    p = np.array([0.995, 0.995, 0.1])
+    for order in ([0, 1, 2], [1, 0, 2], [2, 1, 0]):
+        label = _clusters(3, a[order], b[order], p[order], p[order] >= 0.99, p[order] >= 0.5)
+        assert label[0] == label[2] != label[1]
+
+
 def test_possible_duplicates_are_kept_for_review_not_merged() -> None:
     records = pd.DataFrame(
         {

@@ -345,8 +345,10 @@ def resolve(
 
     inside = np.flatnonzero(match & (label[a] == label[b]))
     side = np.concatenate([a[inside], b[inside]])
+    other = np.concatenate([b[inside], a[inside]])
     rows = np.concatenate([inside, inside])
-    order = np.lexsort((-p[rows], side))
+    # Ties by the other record's position: pairs arrive in no fixed order (_clusters).
+    order = np.lexsort((other, -p[rows], side))
     side, rows = side[order], rows[order]
     first = np.r_[True, side[1:] != side[:-1]] if len(side) else np.empty(0, bool)
     best_p = np.full(n, np.nan)

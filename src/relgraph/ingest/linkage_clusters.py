@@ -24,8 +24,11 @@ def _clusters(
 ) -> npt.NDArray[np.int64]:
     """Transitive closure of the matches, with the complete-linkage guard for bigger clusters.
 
-    Matches are taken strongest first; two clusters join only when every pair across
-    them is ``compatible`` (a pair never scored is not).
+    Matches are taken strongest first, equal scores by record position (``a``, then
+    ``b``); two clusters join only when every pair across them is ``compatible`` (a pair
+    never scored is not). The pairs come from a multi-threaded database in no fixed
+    order, and which of two equally strong matches joins first can decide the clusters:
+    the same records must give the same persons on every run.
     """
     graph = sp.coo_array((np.ones(int(match.sum())), (a[match], b[match])), shape=(n, n)).tocsr()
     _, components = connected_components(graph, directed=False)
@@ -40,7 +43,7 @@ def _clusters(
     for record in np.flatnonzero(np.isin(label, big)).tolist():
         members_of.setdefault(int(label[record]), []).append(record)
     edge_rows = np.flatnonzero(match & (sizes[label[a]] > 2))
-    edge_rows = edge_rows[np.argsort(-p[edge_rows], kind="stable")]
+    edge_rows = edge_rows[np.lexsort((b[edge_rows], a[edge_rows], -p[edge_rows]))]
     cluster = {r: r for members in members_of.values() for r in members}
     groups = {r: [r] for r in cluster}
     for row in edge_rows.tolist():
