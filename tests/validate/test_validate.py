@@ -230,9 +230,9 @@ DAY = 86_400_000
 
 
 def test_recall_is_split_by_whether_a_pattern_fits_the_horizon(tmp_path: Path) -> None:
-    # L1: a loop over 12 days, found. L2: a loop whose return comes 40 days after it left
-    # (longer than the 30-day horizon of the stored default settings), missed. L3: a
-    # fan-in over one day, missed. L4: a loop over 45 days that an alert found anyway.
+    # La: a loop over 12 days, found. Lb: a loop whose return comes 40 days after it left
+    # (longer than the 30-day horizon of the stored default settings), missed. Lc: a
+    # fan-in over one day, missed. Ld: a loop over 45 days that an alert found anyway.
     transfers = [
         ("a1", "A1", "A2", 0), ("a2", "A2", "A1", 12 * DAY),
         ("b1", "A3", "A4", 0), ("b2", "A4", "A3", 40 * DAY),
