@@ -95,7 +95,9 @@ are fields of :class:`LayeringParams`). The score is their noisy-OR,
   reaching a few new hires is a small share). ``unrelated_persons`` — fans and
   gather-scatters whose hub is a person's account and at least four in five of whose
   counterparties are accounts of persons unrelated to it (no ``linked_endpoints`` link):
-  0.25 (:func:`.hubs.unrelated_persons`). ``unfunded`` — a fan-out among strangers whose
+  0.25 (:func:`.hubs.unrelated_persons`); blocks and stacks at least four in five of whose
+  distinct payer–payee pairs are accounts of two unrelated persons: 0.25
+  (:func:`.blocks.unrelated_pairs`). ``unfunded`` — a fan-out among strangers whose
   hub received under half of what it paid out in the ``cycle_horizon_days`` before its
   last payment: 0.15, and 0.3 when it received nothing at all then (:mod:`.funds`).
 * ``routine`` — negative: the score is multiplied by ``1 − routine_weight × share``

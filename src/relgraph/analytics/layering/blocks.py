@@ -39,7 +39,13 @@ evidence (``many_to_many``): the fewer of its distinct payers and payees
 (:func:`block_width`), 0.1 for each past two, at most 0.2. Two people paying the same two
 is what friends, couples and flatmates do every month; three or more each paying the same
 three or more in one period seldom happens by chance. (Not for stacks: their layers are
-counted once on each side, and the layering is their evidence.) Layers passing the money on
+counted once on each side, and the layering is their evidence.) A block or stack of persons
+paying **strangers** is evidence too (``unrelated_persons``, 0.25, as for a fan of a person
+among strangers): at least four in five of its distinct payer–payee pairs are accounts of
+two persons with no common holder, household, hidden network or private device
+(:func:`unrelated_pairs`) — friends who split bills pay inside their circle, which their
+hidden network knows (the transfers between them, shared contacts); a ring recruited to
+move money pays people it never knew. Layers passing the money on
 are the typology itself: ``pass_through`` is 0.3 × the share of what the **middle
 layer** (accounts that receive and pay in the alert) received that it paid on later
 (:func:`layer_pass_through`), and a payment passing on what its payer just received is
@@ -70,13 +76,15 @@ one account — no block — and the block with it is a stack:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
 
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
-from relgraph.analytics.layering.sets import argsort_stable, isin, search, unique
+from relgraph.analytics.layering.sets import argsort_stable, isin, search, unique, unique_inverse
 
 
 def blocks(
@@ -339,3 +347,43 @@ def block_width(tx: _Tx, flat: I64, group: I64, n: int) -> I64:
     payers = np.bincount(unique(g * width + tx.src[flat]) // width, minlength=n)
     payees = np.bincount(unique(g * width + tx.dst[flat]) // width, minlength=n)
     return np.asarray(np.minimum(payers, payees), np.int64)
+
+
+def unrelated_pairs(
+    tx: _Tx, flat: I64, group: I64, person: I64, linked: Callable[[I64, I64], I64], n: int
+) -> F64:
+    """Per alert (``n``; ``flat`` positions into ``tx`` grouped by ``group``): the share of
+    its distinct payer–payee pairs that are accounts of two persons unrelated to each other
+    (``person`` ≥ 0 per account, and ``linked(payer, payee)``, a :data:`.params.LINKS`
+    code, is 0: no common holder, household, hidden network or private device).
+
+    Friends who split bills pay one another inside their circle, which the hidden network
+    knows (shared contacts, addresses, employers); a block of persons paying the same
+    strangers is a ring recruited for the purpose. The counterpart of a fan's
+    ``unrelated_persons`` (:func:`.hubs.unrelated_persons`), pair by pair since a block has
+    no hub. Pairs with an enterprise's account are never unrelated persons.
+
+    Payers 0 and 1 pay 2 and 3; 0 and 2 are one household:
+
+    >>> tx = _Tx(np.arange(4), np.array([0, 0, 1, 1]), np.array([2, 3, 2, 3]),
+    ...          np.full(4, 30_000.0), np.arange(4))
+    >>> family = lambda a, b: np.where((a == 0) & (b == 2), 3, 0)
+    >>> person = np.array([0, 1, 2, 3])
+    >>> unrelated_pairs(tx, np.arange(4), np.zeros(4, np.int64), person, family, 1).tolist()
+    [0.75]
+    """
+    out = np.zeros(n)
+    if len(flat) == 0:
+        return out
+    width = int(max(tx.src.max(), tx.dst.max())) + 1
+    # Distinct (alert, payer, payee): a pair paying twice counts once. Pairs are numbered
+    # first, so the key stays within int64 on a bank of millions of accounts.
+    pair_key, pair = unique_inverse(tx.src[flat] * width + tx.dst[flat])
+    key = unique(group.astype(np.int64) * len(pair_key) + pair)
+    alert, which = key // len(pair_key), pair_key[key % len(pair_key)]
+    payer, payee = which // width, which % width
+    strangers = (person[payer] >= 0) & (person[payee] >= 0) & (linked(payer, payee) == 0)
+    pairs = np.bincount(alert, minlength=n)
+    hits = np.bincount(alert, weights=strangers.astype(np.float64), minlength=n)
+    np.divide(hits, pairs, out=out, where=pairs > 0)
+    return out

@@ -17,7 +17,7 @@ from relgraph.analytics.layering.alerts import (
     noisy_or,
 )
 from relgraph.analytics.layering.amounts import alert_amounts, highs, threshold_avoidance
-from relgraph.analytics.layering.blocks import block_width, layer_pass_through
+from relgraph.analytics.layering.blocks import block_width, layer_pass_through, unrelated_pairs
 from relgraph.analytics.layering.detectors import (
     _Bursts,
 )
@@ -457,12 +457,17 @@ def _assemble_columns(
         share, passing[held] = layer_pass_through(tx, flat[held], grp[held], n)
         passed[layered] = share[layered]
     hubbed = np.isin(typology, ["fan_in", "fan_out", "gather_scatter"])
-    # Fans and gather-scatters of a person among strangers (hubs.py).
+    # Fans and gather-scatters of a person among strangers (hubs.py), blocks and stacks of
+    # persons paying strangers (blocks.py).
     strangers = np.zeros(n)
+    kin = partial(_linked, ctx)
     if hubbed.any():
         held = hubbed[grp]
-        kin = partial(_linked, ctx)
         strangers = unrelated_persons(tx, flat[held], grp[held], o, ctx.person, kin, n)
+    if layered.any():
+        held = layered[grp]
+        unrelated = unrelated_pairs(tx, flat[held], grp[held], ctx.person, kin, n)
+        strangers = np.where(layered, unrelated, strangers)
     w_strangers = strangers_weight(strangers)
     # A fan-out among strangers paying out what never arrived before it (funds.py).
     funded = np.full(n, np.nan)

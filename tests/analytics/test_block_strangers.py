@@ -1,0 +1,95 @@
+"""A block of persons paying strangers is evidence (analytics/layering/blocks.py,
+``unrelated_persons``), as a fan of a person among strangers is.
+
+Three blocks of the same shape on their own accounts (every account opened in 2015; three
+payers each pay the same three payees, 30,000–31,000 CNY per payment, one every six hours
+from 2 March 2026):
+
+* ``BS``: nine persons who are strangers to each other — a ring recruited for the purpose;
+* ``BH``: the same, but the first payer is a sibling of all three payees (family ties: one
+  hidden network): six of its nine pairs are strangers, under the four in five;
+* ``BE``: three persons paying three shops (accounts held by enterprises): a pair with a
+  firm's account is never two unrelated persons.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from relgraph.analytics.layering import Alerts, scan
+from relgraph.analytics.networks import hidden_networks
+from relgraph.graph import Projection
+from tests.banks import Rows, held_by_firms, holder_each, project, transfer, write_bank
+
+START = datetime(2026, 3, 2, 9, 0)
+HOUR = timedelta(hours=1)
+
+
+def _block(name: str) -> Rows:
+    return [
+        transfer(f"{name}-{i}-{j}", f"{name}P{i}", f"{name}R{j}", 30_000 + 100 * i + 10 * j,
+                 START + 6 * (3 * i + j) * HOUR)
+        for i in range(3) for j in range(3)
+    ]  # fmt: skip
+
+
+TRANSFERS: Rows = [*_block("BS"), *_block("BH"), *_block("BE")]
+SHOPS = {f"BER{j}" for j in range(3)}
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory: pytest.TempPathFactory) -> Projection:
+    root: Path = tmp_path_factory.mktemp("block-strangers")
+    tables = held_by_firms(holder_each(TRANSFERS), SHOPS)
+    tables["family"] = [{"customer_id": "CBHP0", "relative_id": f"CBHR{j}", "relation": "sibling"}
+                        for j in range(3)]  # fmt: skip
+    return project(write_bank(root / "bank", tables), root / "data")
+
+
+@pytest.fixture(scope="module")
+def alerts(bank: Projection) -> Alerts:
+    return scan(bank, networks_label=hidden_networks(bank).label)
+
+
+def _block_alert(bank: Projection, alerts: Alerts, name: str) -> int:
+    ids = bank.edge("Account", "TRANSFER", "Account").attrs["tx_id"].to_numpy(object)
+    found = [i for i in range(len(alerts)) if alerts.typology[i] == "bipartite"
+             and all(str(t).startswith(name) for t in ids[alerts.transfers(i)])]  # fmt: skip
+    assert len(found) == 1, name
+    return found[0]
+
+
+def _reasons(alerts: Alerts, i: int) -> dict[str, dict[str, Any]]:
+    return {str(r["reason"]): r for r in alerts.reasons(i)}
+
+
+def test_a_block_of_strangers(bank: Projection, alerts: Alerts) -> None:
+    reason = _reasons(alerts, _block_alert(bank, alerts, "BS"))["unrelated_persons"]
+    assert (reason["value"], reason["weight"]) == (1.0, pytest.approx(0.25))
+
+
+def test_the_share_counts_pairs_and_a_family_tie_is_no_stranger(
+    bank: Projection, alerts: Alerts
+) -> None:
+    family = _block_alert(bank, alerts, "BH")
+    assert alerts.facts["unrelated_persons"].iloc[family] == pytest.approx(6 / 9)
+    assert "unrelated_persons" not in _reasons(alerts, family)
+
+
+def test_a_pair_with_a_firm_is_no_stranger(bank: Projection, alerts: Alerts) -> None:
+    shops = _block_alert(bank, alerts, "BE")
+    assert alerts.facts["unrelated_persons"].iloc[shops] == 0.0
+    assert "unrelated_persons" not in _reasons(alerts, shops)
+
+
+def test_the_same_block_among_strangers_scores_higher(bank: Projection, alerts: Alerts) -> None:
+    strangers, family = (_block_alert(bank, alerts, name) for name in ("BS", "BH"))
+    others = {k: v["weight"] for k, v in _reasons(alerts, strangers).items()}
+    assert others.pop("unrelated_persons") == pytest.approx(0.25)
+    # Three of the family block's nine pairs are family money, not all: no routine discount.
+    assert others == {k: v["weight"] for k, v in _reasons(alerts, family).items()}
+    assert alerts.score[strangers] == pytest.approx(1 - (1 - alerts.score[family]) * 0.75)
