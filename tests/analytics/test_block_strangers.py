@@ -20,10 +20,18 @@ from typing import Any
 
 import pytest
 
-from relgraph.analytics.layering import Alerts, scan
+from relgraph.analytics.layering import Alerts, LayeringParams, scan
 from relgraph.analytics.networks import hidden_networks
 from relgraph.graph import Projection
-from tests.banks import Rows, held_by_firms, holder_each, project, transfer, write_bank
+from tests.banks import (
+    Rows,
+    held_by_firms,
+    holder_each,
+    live_with_last,
+    project,
+    transfer,
+    write_bank,
+)
 
 START = datetime(2026, 3, 2, 9, 0)
 HOUR = timedelta(hours=1)
@@ -93,3 +101,19 @@ def test_the_same_block_among_strangers_scores_higher(bank: Projection, alerts: 
     # Three of the family block's nine pairs are family money, not all: no routine discount.
     assert others == {k: v["weight"] for k, v in _reasons(alerts, family).items()}
     assert alerts.score[strangers] == pytest.approx(1 - (1 - alerts.score[family]) * 0.75)
+
+
+def test_the_live_verdict_on_the_last_payment_reads_the_same(tmp_path: Path) -> None:
+    rows = _block("BS")
+    params = LayeringParams()
+    whole = project(write_bank(tmp_path / "bank", holder_each(rows)), tmp_path / "data")
+    batch = scan(whole, params)
+    (i,) = [i for i in range(len(batch)) if batch.typology[i] == "bipartite"]
+
+    # The block's last payment arrives live, onto an index of the eight before it.
+    ids = whole.nodes["Account"].ids.tolist()
+    live, row = live_with_last(tmp_path, rows, params, ids)
+    (alert,) = [a for a in live.verdict(row).alerts if a.typology == "bipartite"]
+    assert alert.score == pytest.approx(batch.score[i])
+    reasons = {str(r["reason"]): r for r in alert.reasons}
+    assert reasons["unrelated_persons"]["weight"] == pytest.approx(0.25)
