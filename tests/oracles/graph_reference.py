@@ -118,14 +118,26 @@ def network_labels(projection: Projection, params: NetworkParams) -> npt.NDArray
     graph.add_edges_from(strong)
     label = _labels_by_first_member(list(nx.connected_components(graph)), n)
     if np.bincount(label).max(initial=0) > params.max_network_size:
-        pairs = sorted(strong)
+        # Leiden takes persons in the order of their first customer record, and links
+        # in that order: the same networks whatever order the store's person ids sort in.
+        records = projection.nodes["CustomerRecord"].attrs["person"].tolist()
+        first: dict[int, int] = {}
+        for record, person in enumerate(records):
+            first.setdefault(int(person), record)
+        order = sorted(range(n), key=lambda person: (first.get(person, len(records)), person))
+        rank = {person: i for i, person in enumerate(order)}
+        canon = {tuple(sorted((rank[x], rank[y]))): s for (x, y), s in strong.items()}
+        pairs = sorted(canon)
         a = np.array([p[0] for p in pairs], np.int64)
         b = np.array([p[1] for p in pairs], np.int64)
-        w = np.array([strong[p] for p in pairs])
-        label, _ = split_large(label, a, b, w, params.max_network_size, params.seed)
+        w = np.array([canon[p] for p in pairs])
+        in_order = _labels_by_first_member(
+            [{rank[p] for p in g} for g in nx.connected_components(graph)], n
+        )
+        split, _ = split_large(in_order, a, b, w, params.max_network_size, params.seed)
         groups: dict[int, set[int]] = defaultdict(set)
-        for person, group in enumerate(label.tolist()):
-            groups[group].add(person)
+        for person in range(n):
+            groups[int(split[rank[person]])].add(person)
         label = _labels_by_first_member(list(groups.values()), n)
     return label
 

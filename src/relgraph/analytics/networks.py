@@ -12,7 +12,10 @@ Definition (what the tests hold the code to):
   one network, most of them alone.
 * A component larger than ``max_network_size`` is split into communities with the
   Leiden algorithm (igraph, modularity, link strength as weight, fixed seed); a
-  community still too large is split again at twice the resolution. A risk analyst
+  community still too large is split again at twice the resolution. Leiden takes the
+  persons in the order of their first customer record (by customer id) and the links in
+  that order: person ids are keyed by each store's secret, and an order of theirs would
+  split the same bank differently in two stores. A risk analyst
   reads a network of fifty; a component of thousands is a sign of evidence that
   should have been suppressed, and the split keeps its tightly knit parts.
 * A network's id is ``N`` followed by the hex digits of its smallest member's person
@@ -218,6 +221,42 @@ def _leiden(graph: Any, weights: list[float], resolution: float, seed: str) -> A
             igraph.set_random_number_generator(random)
 
 
+def record_rank(projection: Projection, n: int) -> IndexArray:
+    """Per person (of ``n``): its position when persons are ordered by their first customer
+    record (records are ordered by customer id), those without a record last — an order
+    of the bank's own keys, not of the store's keyed person ids.
+
+    >>> import types
+    >>> records = types.SimpleNamespace(attrs={"person": pd.Series([2, 0, 2])})
+    >>> bank = types.SimpleNamespace(nodes={"CustomerRecord": records})
+    >>> record_rank(bank, 4).tolist()
+    [1, 2, 0, 3]
+    """
+    person = np.asarray(projection.nodes["CustomerRecord"].attrs["person"], np.int64)
+    first = np.full(n, len(person), np.int64)
+    np.minimum.at(first, person[person >= 0], np.flatnonzero(person >= 0))
+    order = np.lexsort((np.arange(n), first))
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(n)
+    return rank
+
+
+def canonical_links(
+    rank: IndexArray, a: IndexArray, b: IndexArray, weight: npt.NDArray[np.float64]
+) -> tuple[IndexArray, IndexArray, npt.NDArray[np.float64]]:
+    """Links renumbered by ``rank`` (:func:`record_rank`), smaller end first, in order.
+
+    >>> a, b, w = canonical_links(np.array([2, 0, 1]), np.array([0, 1]), np.array([1, 2]),
+    ...                           np.array([0.5, 0.7]))
+    >>> a.tolist(), b.tolist(), w.tolist()
+    ([0, 0], [1, 2], [0.7, 0.5])
+    """
+    ra, rb = rank[a], rank[b]
+    lo, hi = np.minimum(ra, rb), np.maximum(ra, rb)
+    order = np.lexsort((hi, lo))
+    return lo[order], hi[order], np.asarray(weight, np.float64)[order]
+
+
 def renumber(label: IndexArray) -> IndexArray:
     """Labels renumbered 0.. in order of each group's smallest member (stable across runs)."""
     n = len(label)
@@ -278,16 +317,24 @@ def hidden_networks(
     links = links if links is not None else person_links(projection, params)
     n = links.n_persons
     strong = links.strong(params.strong_link)
-    a, b, w = links.a[strong], links.b[strong], links.strength[strong]
     person_ids = np.asarray(projection.nodes["Person"].id_of(np.arange(n)), dtype=object)
+    # Communities depend on the order persons and links reach Leiden. Person ids are keyed
+    # by the store's secret, so their order differs from store to store: take persons in
+    # the order of their first customer record instead, and links in that order too, so
+    # one bank loaded twice gives the same networks.
+    rank = record_rank(projection, n)
+    a, b, w = canonical_links(rank, links.a[strong], links.b[strong], links.strength[strong])
+    ids = np.empty(n, dtype=object)
+    ids[rank] = person_ids
     if engine is None:
         label = components(n, a, b)
         label, was_split = split_large(label, a, b, w, params.max_network_size, params.seed)
     else:
-        label = engine.components(person_ids, a, b, w)
+        label = engine.components(ids, a, b, w)
         label, was_split = engine.split_large(
-            person_ids, label, a, b, w, params.max_network_size, params.seed
+            ids, label, a, b, w, params.max_network_size, params.seed
         )
+    label, was_split = label[rank], was_split[rank]
     label = renumber(label)
     size = np.bincount(label, minlength=int(label.max(initial=-1)) + 1).astype(np.int64)
     split = np.zeros(len(size), bool)
