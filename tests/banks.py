@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from relgraph import model
-from relgraph.analytics.layering import LayeringIndex, LayeringParams
+from relgraph.analytics.layering import Alerts, LayeringIndex, LayeringParams
 from relgraph.analytics.layering.live import LiveIndex
 from relgraph.config import moment_ms, source_zone
 from relgraph.graph import Projection, build_projection
@@ -100,6 +100,14 @@ def held_by_firms(tables: dict[str, Rows], firms: set[str]) -> dict[str, Rows]:
     return tables
 
 
+def kin_and_firms(root: Path, transfers: Rows, firms: set[str], family: Rows) -> Projection:
+    """The projection of a bank of ``transfers`` (:func:`holder_each`) whose ``firms``'
+    accounts are held by enterprises (:func:`held_by_firms`), with declared ``family`` ties."""
+    tables = held_by_firms(holder_each(transfers), firms)
+    tables["family"] = family
+    return project(write_bank(root / "bank", tables), root / "data")
+
+
 def load(source: Path, data_dir: Path) -> LoadReport:
     with EmbeddedStore(data_dir) as store:
         return load_directory(source, store, data_dir)
@@ -146,3 +154,12 @@ def hold_back_half(bank: Path) -> pd.DataFrame:
     cut = len(transfers) // 2
     transfers.iloc[:cut].drop(columns="_ms").to_csv(bank / "transfers.csv", index=False)
     return transfers.iloc[cut:]
+
+
+def alert_of(bank: Projection, alerts: Alerts, prefix: str, typology: str) -> int:
+    """The one alert of ``typology`` whose transfers' ids all start with ``prefix``."""
+    ids = bank.edge("Account", "TRANSFER", "Account").attrs["tx_id"].to_numpy(object)
+    found = [i for i in range(len(alerts)) if alerts.typology[i] == typology
+             and all(str(t).startswith(prefix) for t in ids[alerts.transfers(i)])]  # fmt: skip
+    assert len(found) == 1, (prefix, typology)
+    return found[0]

@@ -25,8 +25,9 @@ from relgraph.analytics.networks import hidden_networks
 from relgraph.graph import Projection
 from tests.banks import (
     Rows,
-    held_by_firms,
+    alert_of,
     holder_each,
+    kin_and_firms,
     live_with_last,
     project,
     transfer,
@@ -51,11 +52,9 @@ SHOPS = {f"BER{j}" for j in range(3)}
 
 @pytest.fixture(scope="module")
 def bank(tmp_path_factory: pytest.TempPathFactory) -> Projection:
-    root: Path = tmp_path_factory.mktemp("block-strangers")
-    tables = held_by_firms(holder_each(TRANSFERS), SHOPS)
-    tables["family"] = [{"customer_id": "CBHP0", "relative_id": f"CBHR{j}", "relation": "sibling"}
-                        for j in range(3)]  # fmt: skip
-    return project(write_bank(root / "bank", tables), root / "data")
+    family = [{"customer_id": "CBHP0", "relative_id": f"CBHR{j}", "relation": "sibling"}
+              for j in range(3)]  # fmt: skip
+    return kin_and_firms(tmp_path_factory.mktemp("block-strangers"), TRANSFERS, SHOPS, family)
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +63,7 @@ def alerts(bank: Projection) -> Alerts:
 
 
 def _block_alert(bank: Projection, alerts: Alerts, name: str) -> int:
-    ids = bank.edge("Account", "TRANSFER", "Account").attrs["tx_id"].to_numpy(object)
-    found = [i for i in range(len(alerts)) if alerts.typology[i] == "bipartite"
-             and all(str(t).startswith(name) for t in ids[alerts.transfers(i)])]  # fmt: skip
-    assert len(found) == 1, name
-    return found[0]
+    return alert_of(bank, alerts, name, "bipartite")
 
 
 def _reasons(alerts: Alerts, i: int) -> dict[str, dict[str, Any]]:

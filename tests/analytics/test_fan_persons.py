@@ -33,7 +33,6 @@ All persons but ``RE``'s family are strangers to each other.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,7 +40,7 @@ import pytest
 from relgraph.analytics.layering import Alerts, scan
 from relgraph.analytics.networks import hidden_networks
 from relgraph.graph import Projection
-from tests.banks import Rows, held_by_firms, holder_each, project, transfer, write_bank
+from tests.banks import Rows, alert_of, kin_and_firms, transfer
 
 START = datetime(2026, 3, 2, 9, 0)
 DAY = timedelta(days=1)
@@ -91,24 +90,14 @@ TRANSFERS: Rows = [
 
 @pytest.fixture(scope="module")
 def bank(tmp_path_factory: pytest.TempPathFactory) -> Projection:
-    root: Path = tmp_path_factory.mktemp("persons")
-    tables = held_by_firms(holder_each(TRANSFERS), FIRMS)
-    tables["family"] = [{"customer_id": "CRE", "relative_id": f"CRE-R{j}", "relation": "child"}
-                        for j in range(6)]  # fmt: skip
-    return project(write_bank(root / "bank", tables), root / "data")
+    family = [{"customer_id": "CRE", "relative_id": f"CRE-R{j}", "relation": "child"}
+              for j in range(6)]  # fmt: skip
+    return kin_and_firms(tmp_path_factory.mktemp("persons"), TRANSFERS, FIRMS, family)
 
 
 @pytest.fixture(scope="module")
 def alerts(bank: Projection) -> Alerts:
     return scan(bank, networks_label=hidden_networks(bank).label)
-
-
-def _alert(bank: Projection, alerts: Alerts, prefix: str, typology: str) -> int:
-    ids = bank.edge("Account", "TRANSFER", "Account").attrs["tx_id"].to_numpy(object)
-    found = [i for i in range(len(alerts)) if alerts.typology[i] == typology
-             and all(str(t).startswith(prefix) for t in ids[alerts.transfers(i)])]  # fmt: skip
-    assert len(found) == 1, (prefix, typology)
-    return found[0]
 
 
 def _reasons(alerts: Alerts, i: int) -> dict[str, dict[str, Any]]:
@@ -119,7 +108,7 @@ def _reasons(alerts: Alerts, i: int) -> dict[str, dict[str, Any]]:
 def test_a_person_paying_or_paid_by_persons(
     bank: Projection, alerts: Alerts, hub: str, typology: str
 ) -> None:
-    reason = _reasons(alerts, _alert(bank, alerts, hub, typology))["unrelated_persons"]
+    reason = _reasons(alerts, alert_of(bank, alerts, hub, typology))["unrelated_persons"]
     assert (reason["value"], reason["weight"]) == (1.0, pytest.approx(0.25))
 
 
@@ -129,24 +118,24 @@ def test_a_person_paying_or_paid_by_persons(
 def test_shops_around_it_or_a_firm_at_its_hub_is_no_evidence(
     bank: Projection, alerts: Alerts, hub: str, typology: str
 ) -> None:
-    assert "unrelated_persons" not in _reasons(alerts, _alert(bank, alerts, hub, typology))
+    assert "unrelated_persons" not in _reasons(alerts, alert_of(bank, alerts, hub, typology))
 
 
 def test_red_envelopes_to_family_are_no_evidence(bank: Projection, alerts: Alerts) -> None:
-    fan = _alert(bank, alerts, "RE", "fan_out")
+    fan = alert_of(bank, alerts, "RE", "fan_out")
     assert "unrelated_persons" not in _reasons(alerts, fan)
     assert alerts.facts["unrelated_persons"].iloc[fan] == 0.0
 
 
 def test_the_share_counts_distinct_counterparties(bank: Projection, alerts: Alerts) -> None:
     facts = alerts.facts["unrelated_persons"]
-    assert facts.iloc[_alert(bank, alerts, "HM", "fan_out")] == 0.5
+    assert facts.iloc[alert_of(bank, alerts, "HM", "fan_out")] == 0.5
     # A firm's hub has no share: the fact is about persons' hubs.
-    assert facts.iloc[_alert(bank, alerts, "FO", "fan_out")] == 0.0
+    assert facts.iloc[alert_of(bank, alerts, "FO", "fan_out")] == 0.0
 
 
 def test_the_same_fan_among_strangers_scores_higher(bank: Projection, alerts: Alerts) -> None:
-    persons, shops = (_alert(bank, alerts, h, "fan_out") for h in ("HP", "HS"))
+    persons, shops = (alert_of(bank, alerts, h, "fan_out") for h in ("HP", "HS"))
     # Both paid out what never arrived: among strangers that is evidence too, and nothing
     # arrived in the month at all (funds.py: 0.3).
     strangers = ("unrelated_persons", "unfunded")
@@ -156,16 +145,16 @@ def test_the_same_fan_among_strangers_scores_higher(bank: Projection, alerts: Al
 
 
 def test_a_gather_scatter_among_strangers(bank: Projection, alerts: Alerts) -> None:
-    reason = _reasons(alerts, _alert(bank, alerts, "GS", "gather_scatter"))["unrelated_persons"]
+    reason = _reasons(alerts, alert_of(bank, alerts, "GS", "gather_scatter"))["unrelated_persons"]
     assert (reason["value"], reason["weight"]) == (1.0, pytest.approx(0.25))
 
 
 def test_strangers_within_the_hubs_habits_are_not_ordinary(
     bank: Projection, alerts: Alerts
 ) -> None:
-    shop = _reasons(alerts, _alert(bank, alerts, "KS-", "fan_in"))
+    shop = _reasons(alerts, alert_of(bank, alerts, "KS-", "fan_in"))
     assert shop["ordinary"]["weight"] == pytest.approx(-0.8)
-    person = _reasons(alerts, _alert(bank, alerts, "KP-", "fan_in"))
+    person = _reasons(alerts, alert_of(bank, alerts, "KP-", "fan_in"))
     assert "ordinary" not in person
     assert person["unrelated_persons"]["weight"] == pytest.approx(0.25)
 
@@ -173,6 +162,6 @@ def test_strangers_within_the_hubs_habits_are_not_ordinary(
 def test_strangers_small_sums_within_the_hubs_habits_are_ordinary(
     bank: Projection, alerts: Alerts
 ) -> None:
-    stall = _reasons(alerts, _alert(bank, alerts, "KT-", "fan_in"))
+    stall = _reasons(alerts, alert_of(bank, alerts, "KT-", "fan_in"))
     assert stall["unrelated_persons"]["weight"] == pytest.approx(0.25)
     assert stall["ordinary"]["weight"] == pytest.approx(-0.8)
