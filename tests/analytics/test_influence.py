@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import networkx as nx
 import numpy as np
 import pytest
 
 from relgraph.analytics.influence import cascade_totals, influence, influence_frame
 from relgraph.graph import Projection
+from relgraph.synth import generate
 from tests.banks import Rows, project, write_bank
 
 
@@ -98,3 +101,27 @@ def test_pagerank_that_does_not_converge_is_an_error_not_a_result() -> None:
         pagerank(chain[1:], chain[:-1], 50, params)
     # The same graph with room to iterate converges and sums to one.
     assert pagerank(chain[1:], chain[:-1], 50, InfluenceParams()).sum() == pytest.approx(1.0)
+
+
+def test_equal_referrers_rank_by_their_first_customer_id(tmp_path: Path) -> None:
+    # M and P each brought one customer of the same value: equal in reach, value and
+    # PageRank. Person ids are keyed by each store's secret; the bank's own ids decide.
+    customers = [
+        {"customer_id": c, "source_system": "core", "name": c, "id_number": c, "aum": aum}
+        for c, aum in {"M": 1, "N": 7, "P": 1, "Q": 7}.items()
+    ]
+    bank = write_bank(tmp_path / "bank", {
+        "customers": customers, "enterprises": [{"enterprise_id": "E", "name": "E"}],
+        "referrals": [_referral("P", "Q", 1), _referral("M", "N", 2)],
+    })  # fmt: skip
+    for store in ("one", "two", "three"):
+        projection = project(bank, tmp_path / store)
+        rank = _by_customer(projection, influence(projection).rank)
+        assert rank["M"] < rank["P"], store
+
+
+def test_one_bank_in_two_stores_ranks_alike(tmp_path: Path) -> None:
+    generate(3_000, 5, tmp_path / "bank", "csv")
+    one, two = (project(tmp_path / "bank", tmp_path / store) for store in ("one", "two"))
+    first, second = (_by_customer(p, influence(p).rank) for p in (one, two))
+    assert first == second

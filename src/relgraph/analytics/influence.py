@@ -10,9 +10,10 @@ Definitions (what the tests hold the code to):
 * ``pagerank``: PageRank with damping ``damping`` on the referral graph with edges
   pointing from the referred person to the referrer, so credit flows up to whoever
   brought people in (every referral counts, not only first ones).
-* Rank: by ``cascade_size``, then ``cascade_aum``, then ``pagerank``, then person id,
-  all descending but the id — reach first, because a campaign pays per person brought
-  in; value and centrality separate equal reaches.
+* Rank: by ``cascade_size``, then ``cascade_aum``, then ``pagerank``, all descending,
+  then by the person's first customer record (:func:`.person_order.record_rank`: the
+  bank's own key, so one bank ranks alike in every store) — reach first, because a
+  campaign pays per person brought in; value and centrality separate equal reaches.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from relgraph.analytics.params import InfluenceParams
+from relgraph.analytics.person_order import record_rank
 from relgraph.engines.base import GraphEngine
 from relgraph.graph import Projection
 from relgraph.graph.types import IndexArray
@@ -183,13 +185,16 @@ def influence(
     aum = persons.attrs["aum"].fillna(0.0).to_numpy(np.float64)
     size, total = cascade_totals(first_referrer(projection), aum)
     source, target = edges.dst.astype(np.int64), edges.src.astype(np.int64)
+    # In the bank's own order of persons: PageRank's sums then run in the same order in
+    # every store (equal ranks come out as equal floats), and equals are ranked alike.
+    in_order = record_rank(projection, n)
     if engine is None:
-        score = pagerank(source, target, n, params)
+        score = pagerank(in_order[source], in_order[target], n, params)[in_order]
     else:
         score = engine.pagerank(
             np.asarray(persons.id_of(np.arange(n)), dtype=object), source, target, params
         )
-    order = np.lexsort((np.arange(n), -score, -total, -size))
+    order = np.lexsort((in_order, -score, -total, -size))
     rank = np.empty(n, np.int64)
     rank[order] = np.arange(1, n + 1)
     return Influence(direct, size, total, score, rank)

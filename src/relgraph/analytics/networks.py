@@ -41,6 +41,7 @@ from scipy.sparse.csgraph import connected_components
 from relgraph.analytics.evidence import evidence_frame
 from relgraph.analytics.params import NetworkParams
 from relgraph.analytics.person_links import Links, person_links
+from relgraph.analytics.person_order import record_rank
 from relgraph.engines.base import GraphEngine
 from relgraph.graph import Projection
 from relgraph.graph.types import IndexArray
@@ -219,26 +220,6 @@ def _leiden(graph: Any, weights: list[float], resolution: float, seed: str) -> A
             return parts
         finally:
             igraph.set_random_number_generator(random)
-
-
-def record_rank(projection: Projection, n: int) -> IndexArray:
-    """Per person (of ``n``): its position when persons are ordered by their first customer
-    record (records are ordered by customer id), those without a record last — an order
-    of the bank's own keys, not of the store's keyed person ids.
-
-    >>> import types
-    >>> records = types.SimpleNamespace(attrs={"person": pd.Series([2, 0, 2])})
-    >>> bank = types.SimpleNamespace(nodes={"CustomerRecord": records})
-    >>> record_rank(bank, 4).tolist()
-    [1, 2, 0, 3]
-    """
-    person = np.asarray(projection.nodes["CustomerRecord"].attrs["person"], np.int64)
-    first = np.full(n, len(person), np.int64)
-    np.minimum.at(first, person[person >= 0], np.flatnonzero(person >= 0))
-    order = np.lexsort((np.arange(n), first))
-    rank = np.empty(n, np.int64)
-    rank[order] = np.arange(n)
-    return rank
 
 
 def canonical_links(
