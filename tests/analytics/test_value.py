@@ -176,3 +176,19 @@ def test_party_values_cover_every_party(stored: dict[str, Any]) -> None:
     values = stored["values"]
     assert len(values) == len(set(stored["person_of"].values())) + 3
     assert values["party_kind"].tolist()[-3:] == ["enterprise"] * 3
+
+
+def test_a_units_total_is_to_the_fen_whatever_the_order_of_its_members() -> None:
+    from relgraph.analytics.value import PartyValues, unit_values
+
+    # 0.1 + 0.2 + 0.3 is 0.6000000000000001 in binary floats, and 0.3 + 0.2 + 0.1 is 0.6:
+    # a household's AUM must not depend on how its persons happen to be numbered.
+    def total(aum: list[float]) -> float:
+        n = len(aum)
+        nan = np.full(n, np.nan)
+        values = PartyValues(np.array([f"P{i}" for i in range(n)], object), n, np.zeros(n),
+                             np.array(aum), nan, nan, nan, np.zeros(n, np.int64),
+                             np.zeros(n, np.int64), np.zeros(n, bool))  # fmt: skip
+        return float(unit_values(values, np.zeros(n, np.int64), 1).aum[0])
+
+    assert total([0.1, 0.2, 0.3]) == total([0.3, 0.2, 0.1]) == 0.6

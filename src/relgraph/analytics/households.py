@@ -64,6 +64,7 @@ from relgraph import model
 from relgraph.analytics.networks import components, group_ids, renumber
 from relgraph.analytics.params import HouseholdParams
 from relgraph.analytics.person_links import shared_pairs
+from relgraph.analytics.person_order import record_rank
 from relgraph.analytics.value import PartyValues, product_text, unit_values
 from relgraph.graph import Projection
 from relgraph.graph.types import IndexArray
@@ -479,8 +480,10 @@ def household_values(
     aum = np.nan_to_num(values.aum[:n_p])
     deposits = np.nan_to_num(values.deposits[:n_p])
     older = np.where(np.isnan(birth), np.inf, birth)
-    # Sort so that each household's head comes first: adults, then AUM, deposits, age, id.
-    order = np.lexsort((np.arange(len(label)), older, -deposits, -aum, ~adult, label))
+    # Sort so that each household's head comes first: adults, then AUM, deposits, age,
+    # then the first customer id (not the person id: its order is the store's secret's).
+    in_order = record_rank(projection, n_p)
+    order = np.lexsort((in_order, older, -deposits, -aum, ~adult, label))
     # ``[:len(label)]``: with no persons there is no first row (np.r_ would still give one).
     first = np.r_[True, label[order][1:] != label[order][:-1]][: len(label)]
     head = np.empty(n_households, np.int64)
