@@ -11,7 +11,7 @@ import pytest
 
 from relgraph.analytics.audience import Criteria, campaign_audience
 from relgraph.analytics.audience_source import AudienceSource
-from relgraph.analytics.value import party_values, product_list
+from relgraph.analytics.value import PartyValues, party_values, product_list, unit_values
 from relgraph.graph import build_projection
 from relgraph.jobs.analyze import analyze
 from relgraph.jobs.audience import audience_source
@@ -179,8 +179,6 @@ def test_party_values_cover_every_party(stored: dict[str, Any]) -> None:
 
 
 def test_a_units_total_is_to_the_fen_whatever_the_order_of_its_members() -> None:
-    from relgraph.analytics.value import PartyValues, unit_values
-
     # 0.1 + 0.2 + 0.3 is 0.6000000000000001 in binary floats, and 0.3 + 0.2 + 0.1 is 0.6:
     # a household's AUM must not depend on how its persons happen to be numbered.
     def total(aum: list[float]) -> float:

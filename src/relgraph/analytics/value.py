@@ -186,7 +186,7 @@ def _sum_by(index: I64, values: F64, n: int) -> F64:
     [0.6, 0.0]
     """
     ok = (index >= 0) & ~np.isnan(values)
-    total = np.bincount(index[ok], weights=values[ok], minlength=n)[:n].astype(np.float64)
+    total = np.bincount(index[ok], weights=values[ok], minlength=n)[:n]
     return np.asarray(np.round(total, 2), np.float64)
 
 
