@@ -66,7 +66,9 @@ def prepare(work: Path, customers: int) -> tuple[Path, Path]:
     """The analysed bank without tomorrow (cached) and tomorrow's transfers file."""
     bank, data = work / "bank", work / "data"
     if not (data / "relgraph.duckdb").exists() or not tomorrow_dir(bank).exists():
-        shutil.rmtree(work, ignore_errors=True)
+        # Only what this script made: ``--work`` may be a directory holding other things.
+        for made in (bank, tomorrow_dir(bank), data):
+            shutil.rmtree(made, ignore_errors=True)
         started = time.perf_counter()
         generate(customers, 7, bank, "csv", locale="zh", export_style="plain")
         print("tomorrow:", hold_back(bank, 1.0), flush=True)
