@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from relgraph.api.auth import Role
-from relgraph.api.masking import mask_email, mask_id_number, mask_name, mask_phone
+from relgraph.api.masking import (
+    mask_email,
+    mask_id_number,
+    mask_name,
+    mask_phone,
+    upgrade_legacy_id,
+)
 from relgraph.api.readmodel import ReadModel, build_read_model
 from relgraph.graph import build_projection
 from relgraph.ingest import load_directory
+from relgraph.ingest.id_numbers import upgrade_legacy
 from relgraph.jobs.analyze import analyze
 from relgraph.store.embedded import EmbeddedStore
 from tests.banks import write_bank
@@ -64,6 +73,11 @@ def test_id_masks_hide_length_birth_date_and_sex_digit() -> None:
     assert "1972" not in eighteen
     assert "0610" not in eighteen
     assert eighteen[-2:] == "*2"  # the 17th character (sex) is masked too
+    # A 15-digit number ends in its sex digit (no check character): it masks as its
+    # upgraded form, so an even and an odd last digit are not told apart by the mask.
+    assert fifteen == "1101***********8"  # 110105 19720610331 8
+    assert mask_id_number("110105720610332") == "1101***********6"
+    assert mask_id_number("110105491231002") == mask_id_number("11010519491231002X")
     assert mask_id_number("12345") == "*" * 11
 
 
@@ -167,3 +181,10 @@ def test_analysts_see_the_contact_details_as_recorded(messy: ReadModel) -> None:
     (contact,) = result.data["campaignAudience"]["edges"][0]["node"]["contactDetails"]
     assert (contact["phone"], contact["email"]) == (PHONE, "li.wei@example.cn")  # core's record
     assert [c["system"] for c in contact["customerIds"]] == ["core", "wealth", "loan", "card"]
+
+
+def test_a_legacy_id_masks_as_ingest_upgrades_it() -> None:
+    rng = random.Random(11643)
+    legacy = ["".join(rng.choice("0123456789") for _ in range(15)) for _ in range(200)]
+    assert [upgrade_legacy_id(v) for v in legacy] == upgrade_legacy(pd.Series(legacy)).tolist()
+    assert upgrade_legacy_id("E12345678") == "E12345678"  # other documents as they are

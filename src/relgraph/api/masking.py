@@ -18,6 +18,9 @@ ID_STARS: Final = "*" * 11
 """An id number masks to 16 characters: the first 4, 11 stars, the check character."""
 _NOT_DIGIT = re.compile(r"[^0-9]+")
 _ID_SEPARATORS = re.compile(r"[\s\-‐‑‒–—－]+")
+_LEGACY_ID = re.compile(r"[0-9]{15}")
+_ID_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK: Final = "10X98765432"
 
 
 def normalise_phone(value: str) -> str:
@@ -45,16 +48,32 @@ def mask_phone(value: str | None) -> str | None:
     return digits[:3] + PHONE_STARS + digits[-4:]
 
 
+def upgrade_legacy_id(normal: str) -> str:
+    """A 15-digit (first-generation) resident id in its 18-character form, as ingest reads it
+    (``relgraph.ingest.id_numbers.upgrade_legacy``); any other value as it is.
+
+    >>> upgrade_legacy_id("110105491231002")
+    '11010519491231002X'
+    """
+    if not _LEGACY_ID.fullmatch(normal):
+        return normal
+    first17 = normal[:6] + "19" + normal[6:]
+    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
+    return first17 + _ID_CHECK[total % 11]
+
+
 def mask_id_number(value: str | None) -> str | None:
     """The first 4 characters (the district) and the check character: ``1101***********X``.
 
     The 17th character of a GB 11643 number encodes sex and characters 7–14 the birth date,
-    which campaign keys may not read, so neither shows; 15- and 18-character numbers mask
-    to the same 16-character shape.
+    which campaign keys may not read, so neither shows. A 15-digit number has no check
+    character — its last digit is the one that encodes sex — so it is masked in its
+    upgraded 18-character form: both forms of one person's number mask the same, in the
+    same 16-character shape.
     """
     if not value:
         return value
-    normal = normalise_id_number(value)
+    normal = upgrade_legacy_id(normalise_id_number(value))
     if len(normal) < 10:
         return ID_STARS
     return normal[:4] + ID_STARS + normal[-1]
