@@ -102,7 +102,7 @@ def test_risk_keys_do_not_market(lake: tuple[ReadModel, dict[str, str]]) -> None
     ("role", "criteria", "message"),
     [
         (Role.CAMPAIGN, {"unit": "HOUSEHOLD", "lacksProducts": ["yacht"]}, "unknown product"),
-        (Role.CAMPAIGN, {"unit": "CORPORATE_GROUP", "minTotalAum": 5.0}, "minTotalAum applies"),
+        (Role.ANALYST, {"unit": "CORPORATE_GROUP", "minTotalAum": 5.0}, "minTotalAum applies"),
         (Role.ANALYST, {"unit": "HOUSEHOLD", "riskCeiling": 2.0}, "riskCeiling must be in (0, 1]"),
     ],
 )

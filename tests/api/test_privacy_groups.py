@@ -81,13 +81,35 @@ def test_risk_keys_see_the_membership_the_attack_needs(model: ReadModel) -> None
     assert group.data["enterprise"]["group"]["id"] == variables["g"]
 
 
-def test_campaign_keys_still_get_group_value_and_audiences(model: ReadModel) -> None:
-    result = run(
-        """{ corporateGroups(first: 3) { totalCount edges { node { id memberCount exposure } } }
-           campaignAudience(criteria: {unit: CORPORATE_GROUP}, first: 3) {
-             totalCount edges { node { unitId contacts leftOut } } } }""",
-        model,
-        Role.CAMPAIGN,
-    )
-    assert result.errors is None, result.errors
-    assert result.data["corporateGroups"]["totalCount"] > 0
+GROUP_SURFACES = {
+    "a group by id": """query ($g: ID!) { corporateGroup(id: $g) { id deposits } }""",
+    "the group list": """{ corporateGroups(first: 3) { totalCount edges { node { id } } } }""",
+    "a group audience": """{ campaignAudience(criteria: {unit: CORPORATE_GROUP}, first: 3) {
+        totalCount edges { node { unitId deposits contacts leftOut } } } }""",
+}
+
+
+def test_a_group_id_names_its_controller_whose_roles_list_the_members(model: ReadModel) -> None:
+    # The channel found after membership was refused field by field: a group's id is its
+    # controller's, and a person's roles are open to campaign keys. So no group id, value
+    # or audience may reach a campaign key at all.
+    group = next(g for g, m in model.results.group_members.items() if len(m) >= 2)
+    controller = str(model.results.groups.row(model.results.groups.row_of[group])["controller_id"])  # type: ignore[union-attr]
+    assert group == "G" + controller
+    for name, query in GROUP_SURFACES.items():
+        result = run(query, model, Role.CAMPAIGN, **_used(query, {"g": group}))
+        assert result.errors, f"{name}: campaign got a corporate group"
+        assert all(
+            e.extensions and e.extensions.get("code") == "FORBIDDEN" for e in result.errors
+        ), (name, result.errors)
+        assert group not in str(result.data), name
+        assert controller not in str(result.data), name
+
+
+def test_analysts_still_get_group_value_and_audiences(model: ReadModel) -> None:
+    for query in GROUP_SURFACES.values():
+        group = next(iter(model.results.group_members))
+        result = run(query, model, Role.ANALYST, **_used(query, {"g": group}))
+        assert result.errors is None, result.errors
+    listed = run(GROUP_SURFACES["the group list"], model, Role.ANALYST)
+    assert listed.data["corporateGroups"]["totalCount"] > 0

@@ -203,9 +203,8 @@ def test_analysts_get_masked_id_evidence(walks: dict[Role, Walk]) -> None:
 @pytest.mark.parametrize(
     "coordinate",
     ["Person.birthDate", "Person.gender", "Person.consentMarketing", "Person.riskFlags",
-     "Record.matchScore", "AudienceEntry.excluded", "CorporateGroup.guaranteeCircles",
-     "CorporateGroup.hasGuaranteeCircle", "hiddenNetwork", "linkedAccounts", "riskChains",
-     "possibleDuplicates"],
+     "Record.matchScore", "AudienceEntry.excluded", "corporateGroup", "corporateGroups",
+     "hiddenNetwork", "linkedAccounts", "riskChains", "possibleDuplicates"],
 )  # fmt: skip
 def test_campaign_keys_are_refused_what_the_table_says(
     walks: dict[Role, Walk], coordinate: str

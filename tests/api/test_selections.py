@@ -73,6 +73,6 @@ def test_a_selection_a_risk_key_made_is_still_refused_to_a_campaign_key(
     refused = run(query, model, Role.CAMPAIGN)
     assert refused.errors is not None
     assert refused.errors[0].message == (
-        "Permission denied: role 'campaign' may not read GroupFilter.hasGuaranteeCircle."
+        "Permission denied: role 'campaign' may not read corporateGroups."
     )
     assert refused.data is None

@@ -222,6 +222,12 @@ def campaign_audience_field(
     if criteria.risk_ceiling is not None:
         # Any ceiling a campaign key could choose turns contact lists into a score oracle.
         ctx.require_risk("AudienceCriteria.riskCeiling")
+    if criteria.unit == AudienceUnit.CORPORATE_GROUP:
+        # Enterprises carry no consent, so a group member off the contact list is off it
+        # for risk (or recent contact): a group's value beside its contacts' values, or its
+        # id (named after its controller, whose roles list its enterprises), would name
+        # them. Campaign keys market to households; groups are for the bank's own staff.
+        ctx.require_risk("campaignAudience(criteria: {unit: CORPORATE_GROUP})")
     source = ctx.model.audience
     if source is None:
         raise NotFoundError("No audiences yet: run `relgraph analyze`.")

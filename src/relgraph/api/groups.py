@@ -142,6 +142,12 @@ def _group(row: Mapping[str, Any], members: list[str]) -> CorporateGroup:
 class GroupQueries:
     @strawberry.field
     def corporate_group(self, info: Info, id: strawberry.ID) -> CorporateGroup:
+        # Corporate groups are refused to campaign keys, whole. A group's id is named after
+        # its controller (``G`` + its id), whose ``roles`` list the group's enterprises,
+        # and its value counts every member: beside a campaign audience's contacts either
+        # names the members left out, and an enterprise (no consent) is left out for risk
+        # or recent contact — telling it would be tipping-off.
+        info.context.require_risk("corporateGroup")
         results = info.context.model.results
         table = results.groups
         if table is None or str(id) not in table.row_of:
@@ -157,6 +163,7 @@ class GroupQueries:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[CorporateGroup]:
+        info.context.require_risk("corporateGroups")  # as corporateGroup
         results = info.context.model.results
         table = results.groups
         if table is None:
