@@ -263,3 +263,51 @@ def test_the_metrics_count_answers_records_by_fate_and_live_alerts(
     # Nothing a client sent is a label.
     assert "NO-SUCH-ACCOUNT" not in text
     assert "RT-M-" not in text
+
+
+def test_times_the_live_index_cannot_hold_are_refused_and_ingestion_goes_on(
+    app: Any, state: ServiceState, model: ReadModel
+) -> None:
+    # Each of these once broke ingestion for good: journalled, then a 500 for every later
+    # transfer (also after a restart) — a period before the bank's first transfer, an
+    # integer past int64, a loop per 30 days up to 2**62, a clock moved to the year 2999.
+    a, b = model.account_ids[:2]
+    first = int(model.projection.edge("Account", "TRANSFER", "Account").attrs["ts"].min())
+    good = {"tx_id": "RT-W-ok", "from_account": a, "to_account": b, "amount": 10.0,
+            "currency": "CNY", "ts": _after_all(model)}  # fmt: skip
+    bad = {
+        "RT-W-early": first - 86_400_000,
+        "RT-W-seconds": _after_all(model) // 1000,  # epoch seconds sent as milliseconds
+        "RT-W-2e63": 2**63,
+        "RT-W-2e62": 2**62,
+        "RT-W-10000": 253_402_300_800_000,
+        "RT-W-2999": "2999-01-01T00:00:00",
+    }
+    batch = [{**good, "tx_id": t, "ts": ts} for t, ts in bad.items()]
+    answer = post(app, "/v1/transfers", batch)
+    assert answer.status_code == 200, answer.text
+    for result in answer.json()["results"]:
+        assert result["status"] == "rejected", result
+        (reason,) = result["reasons"]
+        assert reason.startswith("out_of_range: ts "), reason
+        assert "relgraph load" in reason or "time zone and unit" in reason
+    journalled = {e.data["tx_id"] for e in read(state.data_dir or tmp(), [TRANSFER])}
+    assert not journalled & set(bad)
+    # Both accounts, both ways: the pair that used to fail with a 500 afterwards.
+    back = {**good, "tx_id": "RT-W-back", "from_account": b, "to_account": a}
+    after = post(app, "/v1/transfers", [good, back])
+    assert after.status_code == 200, after.text
+    assert [r["status"] for r in after.json()["results"]] == ["accepted", "accepted"]
+
+
+def test_an_opening_date_no_calendar_holds_is_refused(app: Any, model: ReadModel) -> None:
+    holder = _quiet_customers(model, 1)[0]
+    account = {"account_id": "RT-W-ACC", "holder_id": holder, "holder_kind": "customer",
+               "product": "deposit"}  # fmt: skip
+    answer = post(app, "/v1/accounts", [{**account, "opened_at": 2**70}])
+    assert answer.status_code == 200, answer.text
+    (result,) = answer.json()["results"]
+    assert result["status"] == "rejected"
+    assert result["reasons"][0].startswith("out_of_range: opened_at ")
+    fine = post(app, "/v1/accounts", [{**account, "opened_at": "2026-06-01"}]).json()
+    assert fine["results"][0]["status"] == "accepted"

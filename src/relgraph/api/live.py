@@ -93,6 +93,20 @@ def _content(values: Mapping[str, Any]) -> str:
     return "|".join(parts)
 
 
+FUTURE_TOLERANCE_MS: Final = 86_400_000
+"""How far past the server's clock (and the newest transfer) a transfer's time may be."""
+EARLIEST_OPENING_MS: Final = -2_208_988_800_000
+"""1900-01-01 UTC: no account still held was opened before it."""
+
+
+def _iso(ms: int) -> str:
+    """Epoch ms as ISO-8601 UTC, or the number itself when no calendar holds it."""
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+    except (OverflowError, ValueError, OSError):
+        return str(ms)
+
+
 def _records(body: Any) -> list[Mapping[str, Any]]:
     if not isinstance(body, list):
         raise BatchError("Send a JSON array of records.")
@@ -242,6 +256,11 @@ class LiveScoring:
                 )
                 if holder is not None and kind is not None and not known:
                     reasons.append(f"unknown_foreign_key: holder_id {holder!r}")
+                opened = values.get("opened_at")
+                latest = int(time.time() * 1000) + FUTURE_TOLERANCE_MS
+                if isinstance(opened, int) and not EARLIEST_OPENING_MS <= opened <= latest:
+                    reasons.append(f"out_of_range: opened_at {_iso(opened)} is not between "
+                                   "1900 and tomorrow (send epoch milliseconds or ISO-8601)")  # fmt: skip
                 status = "accepted"
                 if not reasons and (
                     self.index.account(account_id) is not None or account_id in batch_ids
@@ -279,6 +298,8 @@ class LiveScoring:
                 tx_id = str(values.get("tx_id") or raw.get("tx_id") or "")
                 result: dict[str, Any] = {"tx_id": tx_id}
                 results.append(result)
+                if not reasons:
+                    reasons += self._out_of_window(values.get("ts"))
                 for side in ("from_account", "to_account"):
                     account = values.get(side)
                     if account is not None and self.index.account(str(account)) is None:
@@ -306,6 +327,26 @@ class LiveScoring:
                 fresh.append(_Pending(values, result))
         self.timings.validate += time.perf_counter() - started
         return fresh, results
+
+    def _out_of_window(self, ts: Any) -> list[str]:
+        """Why a transfer's time cannot be scored live, if it cannot: before the bank's first
+        transfer (its 30-day periods count from there; a wrong unit, epoch seconds, lands
+        in 1970), or more than :data:`FUTURE_TOLERANCE_MS` ahead of both the server's clock
+        and the newest transfer (one such time would move the live clock and evict every
+        live transfer)."""
+        if not isinstance(ts, int):
+            return []
+        origin = self.index.origin
+        if origin is not None and ts < origin:
+            return [f"out_of_range: ts {_iso(ts)} is before the bank's first transfer "
+                    f"({_iso(origin)}); load older transfers with `relgraph load` (and send "
+                    "epoch milliseconds, not seconds)"]  # fmt: skip
+        latest = max(int(time.time() * 1000), self.index.now) + FUTURE_TOLERANCE_MS
+        if ts > latest:
+            return [f"out_of_range: ts {_iso(ts)} is more than a day after the server's "
+                    "clock and the newest transfer; check its time zone and unit (epoch "
+                    "milliseconds)"]  # fmt: skip
+        return []
 
     def journal_records(self, fresh: list[_Pending], by: str) -> Any:
         """Queue the new transfers for the journal; the returned commit says when durable."""

@@ -326,6 +326,11 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
     def __len__(self) -> int:
         return self.live
 
+    @property
+    def origin(self) -> int | None:
+        """The bank's first transfer (epoch ms; None before any): periods count from it."""
+        return self._ctx.origin
+
     # -- the verdict ---------------------------------------------------------------------
 
     def _range(self, sides: dict[int, _Side], a: int, lo: int, hi: int) -> list[int]:
