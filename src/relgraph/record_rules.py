@@ -38,6 +38,9 @@ offshore yuan, is the yuan (ISO 4217 has no CNH)."""
 
 _BAD_ID: Final = re.compile(r"^[=+\-@]|[\x00-\x1f\x7f-\x9f]")
 """The loader's ``bad_id`` rule (``ingest.validate._BAD_ID``, RE2 ``\\p{Cc}``) in Python."""
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+"""A lone surrogate (JSON allows ``"\\ud800"``): no UTF-8 text holds it, so no journal or
+store could write the id."""
 _THREE_LETTERS: Final = re.compile(r"[A-Z]{3}")
 _NUMBER: Final = re.compile(
     r"[+-]?(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|[+-]?\.[0-9]+"
@@ -99,7 +102,9 @@ def _moment(raw: Any, dtype: str) -> int | None:
         return None
 
 
-def _shown(raw: Any) -> str:
+def shown(raw: Any) -> str:
+    """``raw`` as a reason quotes it: its repr, cut at 40 characters (an answer stays small
+    whatever a client sent)."""
     text = str(raw)
     return repr(text if len(text) <= 40 else text[:40] + "…")
 
@@ -126,42 +131,42 @@ def check_record(table: model.Table, raw: Mapping[str, Any]) -> Checked:
         value: Any
         if column.dtype == "str":
             if not isinstance(given, str | int) or isinstance(given, bool):
-                reasons.append(f"bad_id: {column.name} {_shown(given)} is not text")
+                reasons.append(f"bad_id: {column.name} {shown(given)} is not text")
                 continue
             value = str(given).strip()
             if column.name == "currency":
                 code = currency(value)
                 if code is None:
-                    reasons.append(f"bad_enum: currency {_shown(given)}")
+                    reasons.append(f"bad_enum: currency {shown(given)}")
                     continue
                 value = code
             elif column.enum is not None:
                 if value.lower() not in column.enum:
                     reasons.append(
-                        f"bad_enum: {column.name} {_shown(given)} (one of {', '.join(column.enum)})"
+                        f"bad_enum: {column.name} {shown(given)} (one of {', '.join(column.enum)})"
                     )
                     continue
                 value = value.lower()
-            elif _BAD_ID.search(value):
-                reasons.append(f"bad_id: {column.name} {_shown(given)}")
+            elif _BAD_ID.search(value) or _SURROGATE.search(value):
+                reasons.append(f"bad_id: {column.name} {shown(given)}")
                 continue
         elif column.dtype in ("float", "int"):
             number = _number(given)
             if number is None or (column.dtype == "int" and number != int(number)):
-                reasons.append(f"bad_number: {column.name} {_shown(given)}")
+                reasons.append(f"bad_number: {column.name} {shown(given)}")
                 continue
             value = int(number) if column.dtype == "int" else number
             low_ok = column.min is None or (
                 value > column.min if column.min_exclusive else value >= column.min
             )
             if not low_ok or (column.max is not None and value > column.max):
-                reasons.append(f"out_of_range: {column.name} {_shown(given)}")
+                reasons.append(f"out_of_range: {column.name} {shown(given)}")
                 continue
         elif column.dtype in ("timestamp", "date"):
             moment = _moment(given, column.dtype)
             if moment is None:
                 code = "bad_timestamp" if column.dtype == "timestamp" else "bad_date"
-                reasons.append(f"{code}: {column.name} {_shown(given)}")
+                reasons.append(f"{code}: {column.name} {shown(given)}")
                 continue
             value = moment
         else:  # bool: no streamed table has one
@@ -170,5 +175,5 @@ def check_record(table: model.Table, raw: Mapping[str, Any]) -> Checked:
     if table.no_self_reference is not None:
         a, b = table.no_self_reference
         if values.get(a) is not None and values.get(a) == values.get(b):
-            reasons.append(f"self_reference: {a} {_shown(values[a])} = {b} {_shown(values[b])}")
+            reasons.append(f"self_reference: {a} {shown(values[a])} = {b} {shown(values[b])}")
     return Checked(values, reasons)

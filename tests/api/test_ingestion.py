@@ -20,14 +20,23 @@ from .conftest import KEYS
 HOUR = 3_600_000
 
 
-def _call(app: Any, method: str, path: str, body: Any, key: str | None) -> httpx.Response:
+def _call(
+    app: Any, method: str, path: str, body: Any, key: str | None, raw: bytes | None = None
+) -> httpx.Response:
     async def go() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             headers = {"Authorization": f"Bearer {key}"} if key else {}
+            if raw is not None:
+                return await client.request(method, path, content=raw, headers=headers)
             return await client.request(method, path, json=body, headers=headers)
 
     return asyncio.run(go())
+
+
+def post_raw(app: Any, path: str, body: bytes) -> httpx.Response:
+    """A body as bytes, for what ``json=`` cannot send (lone surrogates, deep nesting)."""
+    return _call(app, "POST", path, None, KEYS[Role.INGEST], raw=body)
 
 
 def post(app: Any, path: str, body: Any, role: Role | None = Role.INGEST) -> httpx.Response:
@@ -311,3 +320,21 @@ def test_an_opening_date_no_calendar_holds_is_refused(app: Any, model: ReadModel
     assert result["reasons"][0].startswith("out_of_range: opened_at ")
     fine = post(app, "/v1/accounts", [{**account, "opened_at": "2026-06-01"}]).json()
     assert fine["results"][0]["status"] == "accepted"
+
+
+def test_bodies_that_once_gave_a_500_get_an_answer(app: Any, model: ReadModel) -> None:
+    deep = post_raw(app, "/v1/transfers", b"[" * 100_000 + b"]" * 100_000)
+    assert deep.status_code == 400, deep.text
+    assert "nested too deeply" in deep.json()["errors"][0]["message"]
+    a, b = model.account_ids[:2]
+    lone = '{"tx_id": "RT-S-\\ud800", "from_account": "%s", "to_account": "%s", "amount": 1, "currency": "CNY", "ts": %d}'
+    body = ("[" + lone % (a, b, _after_all(model)) + "]").encode()
+    answer = post_raw(app, "/v1/transfers", body)
+    assert answer.status_code == 200, answer.text
+    (result,) = answer.json()["results"]
+    assert result["status"] == "rejected"
+    assert result["reasons"][0].startswith("bad_id: tx_id ")
+    account = b'[{"account_id": "RT-S-\\udc00", "holder_id": "x", "holder_kind": "customer", "product": "deposit"}]'
+    opened = post_raw(app, "/v1/accounts", account)
+    assert opened.status_code == 200, opened.text
+    assert opened.json()["results"][0]["status"] == "rejected"

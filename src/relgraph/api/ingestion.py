@@ -105,6 +105,8 @@ async def _body(request: Request) -> Any:
         return json.loads(await request.body())
     except (ValueError, UnicodeDecodeError):
         raise BatchError("The body is not JSON: send a JSON array of records.") from None
+    except RecursionError:  # the decoder's own stack: a body nested thousands deep
+        raise BatchError("The body is nested too deeply: send a flat JSON array of records.") from None
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]

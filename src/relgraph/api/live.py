@@ -41,7 +41,7 @@ from relgraph.api.audit_commit import GroupCommitter
 from relgraph.api.readmodel import ReadModel
 from relgraph.api.scoring_pool import shared_pool
 from relgraph.journal import ACCOUNT, TRANSFER, Journal, read
-from relgraph.record_rules import check_record
+from relgraph.record_rules import check_record, shown
 
 log = logging.getLogger("relgraph.api")
 
@@ -97,6 +97,17 @@ FUTURE_TOLERANCE_MS: Final = 86_400_000
 """How far past the server's clock (and the newest transfer) a transfer's time may be."""
 EARLIEST_OPENING_MS: Final = -2_208_988_800_000
 """1900-01-01 UTC: no account still held was opened before it."""
+
+
+def _text(value: Any) -> str:
+    """``value`` as text UTF-8 can hold: a lone surrogate (which JSON allows and no id may
+    have, ``record_rules``) as its escape, so the answer that rejects it can be sent."""
+    text = str(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def _iso(ms: int) -> str:
@@ -246,7 +257,7 @@ class LiveScoring:
             for raw in records:
                 checked = check_record(tables.ACCOUNTS, raw)
                 values, reasons = checked.values, list(checked.reasons)
-                account_id = str(values.get("account_id") or raw.get("account_id") or "")
+                account_id = _text(values.get("account_id") or raw.get("account_id") or "")
                 holder = values.get("holder_id")
                 kind = values.get("holder_kind")
                 known = (
@@ -290,12 +301,12 @@ class LiveScoring:
         results: list[dict[str, Any]] = []
         fresh: list[_Pending] = []
         started = time.perf_counter()
-        spans = zip(*self._stored_span([str(r.get("tx_id") or "") for r in records]), strict=True)
+        spans = zip(*self._stored_span([_text(r.get("tx_id") or "") for r in records]), strict=True)
         with self._lock:
             for raw, span in zip(records, spans, strict=True):
                 checked = check_record(tables.TRANSFERS, raw)
                 values, reasons = checked.values, list(checked.reasons)
-                tx_id = str(values.get("tx_id") or raw.get("tx_id") or "")
+                tx_id = _text(values.get("tx_id") or raw.get("tx_id") or "")
                 result: dict[str, Any] = {"tx_id": tx_id}
                 results.append(result)
                 if not reasons:
@@ -315,7 +326,7 @@ class LiveScoring:
                 if before is not None and before != content:
                     result.update(
                         status="rejected",
-                        reasons=[f"duplicate_key: tx_id {tx_id!r} was recorded before with "
+                        reasons=[f"duplicate_key: tx_id {shown(tx_id)} was recorded before with "
                                  "other content (send a new tx_id for a new transfer)"],
                     )  # fmt: skip
                     continue
