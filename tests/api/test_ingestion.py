@@ -338,3 +338,29 @@ def test_bodies_that_once_gave_a_500_get_an_answer(app: Any, model: ReadModel) -
     opened = post_raw(app, "/v1/accounts", account)
     assert opened.status_code == 200, opened.text
     assert opened.json()["results"][0]["status"] == "rejected"
+
+
+def test_aliases_cannot_stack_batches_past_the_cap(app: Any, model: ReadModel) -> None:
+    a, b = model.account_ids[:2]
+    when = datetime.fromtimestamp(_after_all(model) / 1000, UTC).isoformat()
+    one = {"fromAccount": a, "toAccount": b, "amount": 1.0, "currency": "CNY", "timestamp": when}
+    query = (
+        "mutation($x: [TransferInput!]!, $y: [TransferInput!]!) {"
+        " x: recordTransfers(transfers: $x) { accepted }"
+        " y: recordTransfers(transfers: $y) { accepted } }"
+    )
+    for role in (Role.INGEST, Role.ADMIN):
+        answer = graphql(app, query, role, x=[{**one, "txId": "RT-AL-1"}],
+                         y=[{**one, "txId": "RT-AL-2"}])  # fmt: skip
+        assert answer["data"] is None  # refused before either list is recorded
+        assert "One recordTransfers per request" in answer["errors"][0]["message"]
+    fragment = (
+        "mutation($x: [TransferInput!]!) { ...A ...B }"
+        " fragment A on Mutation { a: recordTransfers(transfers: $x) { accepted } }"
+        " fragment B on Mutation { b: recordTransfers(transfers: $x) { accepted } }"
+    )
+    spread = graphql(app, fragment, Role.INGEST, x=[{**one, "txId": "RT-AL-3"}])
+    assert spread["data"] is None
+    single = "mutation($x: [TransferInput!]!) { recordTransfers(transfers: $x) { accepted } }"
+    taken = graphql(app, single, Role.INGEST, x=[{**one, "txId": "RT-AL-4"}])
+    assert taken["data"]["recordTransfers"]["accepted"] == 1

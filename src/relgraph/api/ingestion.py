@@ -28,7 +28,15 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+)
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -106,7 +114,9 @@ async def _body(request: Request) -> Any:
     except (ValueError, UnicodeDecodeError):
         raise BatchError("The body is not JSON: send a JSON array of records.") from None
     except RecursionError:  # the decoder's own stack: a body nested thousands deep
-        raise BatchError("The body is nested too deeply: send a flat JSON array of records.") from None
+        raise BatchError(
+            "The body is nested too deeply: send a flat JSON array of records."
+        ) from None
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -198,6 +208,13 @@ class IngestKeysOnlySend(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         ec = self.execution_context
         context = ec.context
+        if _record_calls(ec.graphql_document, ec.operation_name) > 1:
+            # Aliases would stack batches of 1,000 past the cap a request may carry.
+            ec.result = ExecutionResult(data=None, errors=[GraphQLError(
+                "One recordTransfers per request: send the transfers (at most 1,000) in one "
+                "list, not in several aliases.", extensions={"code": "BAD_USER_INPUT"})])  # fmt: skip
+            yield
+            return
         principal = getattr(context, "principal", None)
         if principal is None or principal.role is not Role.INGEST:
             yield
@@ -215,6 +232,32 @@ class IngestKeysOnlySend(SchemaExtension):
                 data=None, errors=[GraphQLError(str(denied), original_error=denied)]
             )
         yield
+
+
+def _record_calls(document: DocumentNode | None, operation_name: str | None) -> int:
+    """How many times the request's operations select ``recordTransfers`` at the root,
+    through aliases, inline fragments and fragment spreads alike."""
+    if document is None:
+        return 0
+    fragments = {d.name.value: d for d in document.definitions
+                 if isinstance(d, FragmentDefinitionNode)}  # fmt: skip
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        operations = [o for o in operations if o.name and o.name.value == operation_name]
+    count, seen = 0, set()
+    stack = [s for o in operations for s in o.selection_set.selections]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, FieldNode):
+            count += node.name.value == "recordTransfers"
+        elif isinstance(node, InlineFragmentNode):
+            stack.extend(node.selection_set.selections)
+        elif isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
+            seen.add(node.name.value)
+            fragment = fragments.get(node.name.value)
+            if fragment is not None:
+                stack.extend(fragment.selection_set.selections)
+    return count
 
 
 @strawberry.input(description="One transfer, with the columns of the transfers table.")
