@@ -185,6 +185,13 @@ def test_each_bad_record_is_rejected_with_its_reason_and_resends_are_idempotent(
     }
     assert post(app, "/v1/transfers", [stored]).json()["duplicate"] == 1
     assert post(app, "/v1/transfers", [{**stored, "amount": 1.0}]).json()["rejected"] == 1
+    # The graph keeps no currency for loaded transfers: a USD row resent as it was loaded
+    # is the same transfer, not a reuse of its id.
+    assert post(app, "/v1/transfers", [{**stored, "currency": "USD"}]).json()["duplicate"] == 1
+    # Amounts are compared exactly, not to the cent.
+    fine = {**good, "tx_id": "RT-B-6", "amount": 100.001, "ts": t0}
+    assert post(app, "/v1/transfers", [fine]).json()["accepted"] == 1
+    assert post(app, "/v1/transfers", [{**fine, "amount": 100.004}]).json()["rejected"] == 1
 
 
 def tmp() -> Any:
@@ -364,3 +371,42 @@ def test_aliases_cannot_stack_batches_past_the_cap(app: Any, model: ReadModel) -
     single = "mutation($x: [TransferInput!]!) { recordTransfers(transfers: $x) { accepted } }"
     taken = graphql(app, single, Role.INGEST, x=[{**one, "txId": "RT-AL-4"}])
     assert taken["data"]["recordTransfers"]["accepted"] == 1
+
+
+def test_an_account_id_reused_for_another_holder_is_refused(app: Any, model: ReadModel) -> None:
+    holds = model.holds
+    person, account = int(holds.src[0]), model.account_ids[int(holds.dst[0])]
+    owner = model.person_ids[person]
+    other = next(p for p in model.person_ids if p != owner)
+    loaded = {"account_id": account, "holder_kind": "customer", "product": "deposit"}
+    same = post(app, "/v1/accounts", [{**loaded, "holder_id": owner}]).json()
+    assert same["results"][0]["status"] == "duplicate"
+    moved = post(app, "/v1/accounts", [{**loaded, "holder_id": other}]).json()
+    assert moved["results"][0]["status"] == "rejected"
+    assert moved["results"][0]["reasons"][0].startswith(f"duplicate_key: account_id '{account}'")
+    # Within one batch: the first opening stands, a second for another holder is refused.
+    new = {"account_id": "RT-K-1", "holder_kind": "customer", "product": "deposit"}
+    batch = post(app, "/v1/accounts", [{**new, "holder_id": owner}, {**new, "holder_id": other},
+                                       {**new, "holder_id": owner}]).json()  # fmt: skip
+    assert [r["status"] for r in batch["results"]] == ["accepted", "rejected", "duplicate"]
+
+
+def test_concurrent_openings_of_one_id_accept_one_holder(app: Any, model: ReadModel) -> None:
+    owners = list(model.person_ids[:2])
+    new = {"account_id": "RT-K-RACE", "holder_kind": "customer", "product": "deposit"}
+
+    async def race() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        headers = {"Authorization": f"Bearer {KEYS[Role.INGEST]}"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            sends = [
+                client.post(
+                    "/v1/accounts", json=[{**new, "holder_id": owners[i % 2]}], headers=headers
+                )  # fmt: skip
+                for i in range(6)
+            ]
+            return list(await asyncio.gather(*sends))
+
+    statuses = [r.json()["results"][0]["status"] for r in asyncio.run(race())]
+    assert statuses.count("accepted") == 1, statuses
+    assert statuses.count("rejected") == 3 or statuses.count("duplicate") == 3, statuses

@@ -86,10 +86,14 @@ class Timings:
         }
 
 
-def _content(values: Mapping[str, Any]) -> str:
-    """What makes two sends of one ``tx_id`` the same transfer."""
-    parts = (values["from_account"], values["to_account"], f"{float(values['amount']):.2f}",
-             values["currency"], str(int(values["ts"])))  # fmt: skip
+def _content(values: Mapping[str, Any], currency: bool = True) -> str:
+    """What makes two sends of one ``tx_id`` the same transfer: the amount exactly (100.001
+    is not 100.004), and the currency unless ``currency`` is False — the graph keeps no
+    currency for loaded transfers, so a resend of one is judged without it."""
+    parts = [values["from_account"], values["to_account"], repr(float(values["amount"])),
+             str(int(values["ts"]))]  # fmt: skip
+    if currency:
+        parts.insert(3, values["currency"])
     return "|".join(parts)
 
 
@@ -158,6 +162,8 @@ class LiveScoring:
         """Held while a batch is validated (keys reserved) or applied: one writer."""
         self._seen: dict[str, str] = {}
         """Content of every tx_id sent to this server (journal included)."""
+        self._opening: dict[str, tuple[int, int]] = {}
+        """Accounts accepted and not yet registered (journal write pending): their holder."""
         self._known: set[str] = set()
         """Ids of every alert found live or stored (``extends`` is judged against it)."""
         self._account_score: dict[int, float] = {}
@@ -227,24 +233,18 @@ class LiveScoring:
                         "from_account": ids[int(self._stored_src[at])],
                         "to_account": ids[int(self._stored_dst[at])],
                         "amount": self._stored_amount[at],
-                        "currency": "CNY",
                         "ts": self._stored_ts[at],
-                    }
+                    },
+                    currency=False,
                 )
         return None
 
     # -- accounts ------------------------------------------------------------------------
 
     def _add_account(self, values: Mapping[str, Any]) -> int:
-        m = self.model
-        holder = str(values["holder_id"])
-        person = m.find_person(holder) if values["holder_kind"] == "customer" else None
-        enterprise = m.enterprise_index.get(holder) if person is None else None
+        person, enterprise = self._holder_key(values)
         return self.index.add_account(
-            str(values["account_id"]),
-            values.get("opened_at"),
-            -1 if person is None else person,
-            -1 if enterprise is None else enterprise,
+            str(values["account_id"]), values.get("opened_at"), person, enterprise
         )
 
     def record_accounts(self, body: Any, by: str) -> dict[str, Any]:
@@ -253,7 +253,6 @@ class LiveScoring:
         results: list[dict[str, Any]] = []
         fresh: list[dict[str, Any]] = []
         with self._lock:
-            batch_ids: set[str] = set()
             for raw in records:
                 checked = check_record(tables.ACCOUNTS, raw)
                 values, reasons = checked.values, list(checked.reasons)
@@ -273,24 +272,45 @@ class LiveScoring:
                     reasons.append(f"out_of_range: opened_at {_iso(opened)} is not between "
                                    "1900 and tomorrow (send epoch milliseconds or ISO-8601)")  # fmt: skip
                 status = "accepted"
-                if not reasons and (
-                    self.index.account(account_id) is not None or account_id in batch_ids
-                ):
-                    status = "duplicate"  # the account exists: opening it again changes nothing
+                if not reasons:
+                    mine = self._holder_key(values)
+                    before = self._opening.get(account_id) or self.index.holder_of(account_id)
+                    if before is not None and before != mine:
+                        reasons.append(f"duplicate_key: account_id {shown(account_id)} was "
+                                       "opened before for another holder (send a new "
+                                       "account_id for a new account)")  # fmt: skip
+                    elif before is not None:
+                        status = "duplicate"  # opening it again changes nothing
                 if reasons:
                     results.append({"account_id": account_id, "status": "rejected",
                                     "reasons": reasons})  # fmt: skip
                     continue
                 results.append({"account_id": account_id, "status": status})
                 if status == "accepted":
-                    batch_ids.add(account_id)
+                    # Reserved under the lock: a concurrent send of the id is judged
+                    # against this holder, not accepted a second time.
+                    self._opening[account_id] = self._holder_key(values)
                     fresh.append(values)
         if fresh:
-            self._committer.submit({"kind": ACCOUNT, "by": by, "records": fresh}).wait()
+            try:
+                self._committer.submit({"kind": ACCOUNT, "by": by, "records": fresh}).wait()
+            except BaseException:
+                with self._lock:
+                    for values in fresh:
+                        self._opening.pop(str(values["account_id"]), None)
+                raise
             with self._lock:
                 for values in fresh:
                     self._add_account(values)
+                    self._opening.pop(str(values["account_id"]), None)
         return _summary(results)
+
+    def _holder_key(self, values: Mapping[str, Any]) -> tuple[int, int]:
+        """The person and enterprise index (−1 when none) an account record names."""
+        m, holder = self.model, str(values["holder_id"])
+        person = m.find_person(holder) if values["holder_kind"] == "customer" else None
+        enterprise = m.enterprise_index.get(holder) if person is None else None
+        return (-1 if person is None else person, -1 if enterprise is None else enterprise)
 
     # -- transfers -----------------------------------------------------------------------
 
@@ -315,14 +335,16 @@ class LiveScoring:
                     account = values.get(side)
                     if account is not None and self.index.account(str(account)) is None:
                         reasons.append(
-                            f"unknown_foreign_key: {side} {account!r} is no loaded account "
+                            f"unknown_foreign_key: {side} {shown(account)} is no loaded account "
                             "(send new accounts to /v1/accounts first)"
                         )
                 if reasons:
                     result.update(status="rejected", reasons=reasons)
                     continue
                 content = _content(values)
-                before = self._seen.get(tx_id) or self._stored_content(tx_id, span)
+                before = self._seen.get(tx_id)
+                if before is None and (stored := self._stored_content(tx_id, span)) is not None:
+                    before = content if stored == _content(values, currency=False) else stored
                 if before is not None and before != content:
                     result.update(
                         status="rejected",

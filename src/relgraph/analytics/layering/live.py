@@ -311,6 +311,12 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
             self.now = ts
         return row
 
+    def holder_of(self, account_id: str) -> tuple[int, int] | None:
+        """The account's person and enterprise index (−1 when none), or None: no such
+        account."""
+        found = self.account(account_id)
+        return None if found is None else self._holder(found)
+
     def _same_holder(self, a: int, b: int) -> bool:
         """Two accounts of one person or one enterprise (a transfer that pays nobody):
         :func:`.scoring._same_holder` for one pair, without building arrays for it."""
