@@ -60,6 +60,29 @@ def test_possible_duplicates_are_audited(state: ServiceState) -> None:
     assert set(line["ids"]) == {p["customerA"] for p in pairs} | {p["customerB"] for p in pairs}
 
 
+@pytest.mark.parametrize(
+    ("role", "query", "field"),
+    [
+        (Role.CAMPAIGN, "{ households(first: 5) { edges { node { id totalAum } } } }",
+         "households"),
+        (Role.RISK, "{ riskChains(first: 5) { edges { node { id score } } } }", "riskChains"),
+        (Role.ANALYST, "{ corporateGroups(first: 5) { edges { node { id deposits } } } }",
+         "corporateGroups"),
+    ],
+)  # fmt: skip
+def test_lists_are_audited_with_every_id_they_served(
+    app: Any, state: ServiceState, role: Role, query: str, field: str
+) -> None:
+    # A whole page of households or the alert queue was once read with no audit line.
+    answer = _post(app, {"query": query}, key=KEYS[role]).json()
+    served = [e["node"]["id"] for e in answer["data"][field]["edges"]]
+    assert served, f"the test bank has {field}"
+    (line,) = _lines(state)
+    assert line["fields"] == [field]
+    assert line["outcome"] == "ok"
+    assert set(served) <= set(line["ids"])
+
+
 def test_permission_denied_calls_are_audited(app: Any, state: ServiceState) -> None:
     query = "{ possibleDuplicates(first: 5) { edges { node { customerA } } } }"
     answer = _post(app, {"query": query}, key=KEYS[Role.CAMPAIGN]).json()

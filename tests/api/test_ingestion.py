@@ -222,7 +222,9 @@ def test_only_ingest_and_admin_keys_send_and_ingest_keys_read_nothing(
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
-def test_record_transfers_mutation_answers_verdicts(app: Any, model: ReadModel) -> None:
+def test_record_transfers_mutation_answers_verdicts(
+    app: Any, state: ServiceState, model: ReadModel
+) -> None:
     ids = _mules(app, model, "NEWC")
     t0 = _after_all(model) + 10 * HOUR
     legs = _chain(ids, t0, "RT-C-")
@@ -251,6 +253,9 @@ def test_record_transfers_mutation_answers_verdicts(app: Any, model: ReadModel) 
     assert [a["typology"] for a in last["alerts"] if a["hops"] == 3] == ["layering_chain"]
     denied = graphql(app, query, Role.ANALYST, t=transfers)
     assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    (line,) = [x for x in _audit_lines(state) if x.get("fields") == ["recordTransfers"]
+               and x["outcome"] == "ok" and x["ids"]]  # fmt: skip
+    assert set(ids) <= set(line["ids"])  # the scores the verdicts handed out
 
 
 def test_the_metrics_count_answers_records_by_fate_and_live_alerts(
@@ -402,7 +407,7 @@ def test_concurrent_openings_of_one_id_accept_one_holder(app: Any, model: ReadMo
             sends = [
                 client.post(
                     "/v1/accounts", json=[{**new, "holder_id": owners[i % 2]}], headers=headers
-                )  # fmt: skip
+                )
                 for i in range(6)
             ]
             return list(await asyncio.gather(*sends))
@@ -410,3 +415,34 @@ def test_concurrent_openings_of_one_id_accept_one_holder(app: Any, model: ReadMo
     statuses = [r.json()["results"][0]["status"] for r in asyncio.run(race())]
     assert statuses.count("accepted") == 1, statuses
     assert statuses.count("rejected") == 3 or statuses.count("duplicate") == 3, statuses
+
+
+def _audit_lines(state: ServiceState) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in state.audit.path.read_text().splitlines()]
+
+
+def test_sends_refusals_and_what_a_verdict_let_its_key_read_are_audited(
+    app: Any, state: ServiceState, model: ReadModel
+) -> None:
+    a, b = model.account_ids[:2]
+    record = {"tx_id": "RT-AU-1", "from_account": a, "to_account": b, "amount": 10.0,
+              "currency": "CNY", "ts": _after_all(model)}  # fmt: skip
+    assert post(app, "/v1/transfers", [record], role=None).status_code == 401
+    assert post(app, "/v1/transfers", [record], role=Role.CAMPAIGN).status_code == 403
+    answer = post(app, "/v1/transfers", [record])
+    assert answer.status_code == 200, answer.text
+    unauthenticated, forbidden, *rest = _audit_lines(state)
+    assert unauthenticated["outcome"] == "unauthenticated"
+    assert unauthenticated["operation"] == "POST /v1/transfers"
+    assert forbidden["outcome"] == "forbidden"
+    assert forbidden["role"] == "campaign"
+    (write,) = [line for line in rest if line["operation"] == "POST /v1/transfers"]
+    assert write["role"] == "ingest"
+    assert write["records"] == {"accepted": 1, "duplicate": 0, "rejected": 0}
+    # The verdict gave both accounts' scores: the line names them.
+    assert {a, b} <= set(write["ids"])
+    opened = post(app, "/v1/accounts", [{"account_id": "RT-AU-ACC", "holder_id":
+                  _quiet_customers(model, 1)[0], "holder_kind": "customer",
+                  "product": "deposit"}])  # fmt: skip
+    assert opened.status_code == 200
+    assert _audit_lines(state)[-1]["operation"] == "POST /v1/accounts"

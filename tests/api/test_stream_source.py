@@ -23,8 +23,8 @@ def test_a_file_source_drains_once_and_a_redelivery_is_deduplicated(
         writer.writerow(["tx_id", "from_account", "to_account", "amount", "currency", "ts"])
         for i in range(7):
             writer.writerow([f"F{i}", ids[i], ids[i + 1], f"{1000 + i}.00", "人民币",
-                             f"2027-01-0{i + 1}T10:00:00"])  # fmt: skip
-        writer.writerow(["F-bad", ids[0], "NO-SUCH", "5.00", "CNY", "2027-01-01T10:00:00"])
+                             f"2026-10-0{i + 1}T10:00:00"])  # fmt: skip
+        writer.writerow(["F-bad", ids[0], "NO-SUCH", "5.00", "CNY", "2026-10-01T10:00:00"])
     live = LiveScoring(model, tmp_path / "data")
     source = FileSource(path)
     rejected: list[tuple[str, str]] = []

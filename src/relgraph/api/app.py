@@ -28,6 +28,7 @@ from strawberry.types import ExecutionResult
 
 from relgraph.api.admission import DEFAULT_WORKERS, CostBudget, execute_in_pool
 from relgraph.api.audit import AuditError, AuditLog, open_audit_log
+from relgraph.api.audit_http import audit_unauthenticated
 from relgraph.api.audit_request import audit_entry
 from relgraph.api.auth import KeyRing, Principal
 from relgraph.api.bodylimit import BodyLimit, max_body_bytes
@@ -306,7 +307,9 @@ class RequireKey:
         if len(presented) > 1:
             response: Response = _two_headers()
         elif (principal := self.state.keys.authenticate(_first(presented))) is None:
-            await self._audit_unauthenticated(_first(presented) or "", request_id)
+            await audit_unauthenticated(
+                self.state.audit, self.state.keys, _first(presented) or "", request_id
+            )
             response = _unauthorized()
         elif self.state.model is None:
             response = error_response(
@@ -320,22 +323,6 @@ class RequireKey:
             await self.app(scope, receive, send)
             return
         await response(scope, receive, send)
-
-    async def _audit_unauthenticated(self, authorization: str, request_id: str) -> None:
-        """One line per 401, naming the key only when a known key came in the wrong form
-        (``Token <key>``, no scheme); the presented text itself is never written."""
-        words = authorization.split()
-        known = self.state.keys.authenticate("Bearer " + words[-1]) if words else None
-        try:
-            await self.state.audit.submit(
-                key_id=known.key_id if known else "unknown",
-                role=known.role.value if known else "-",
-                operation="-",
-                outcome="unauthenticated",
-                request_id=request_id,
-            ).wait_async()
-        except AuditError as exc:  # the 401 holds no data, so it is still the answer
-            log.error("request %s: %s", request_id, exc)
 
     async def _get(self, scope: Scope, receive: Receive, send: Send) -> None:
         """GET only ever shows GraphiQL; queries in URLs would leak PII into logs."""

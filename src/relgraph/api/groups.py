@@ -10,7 +10,7 @@ import numpy as np
 import strawberry
 
 from relgraph import model
-from relgraph.api.context import Info
+from relgraph.api.context import Context, Info
 from relgraph.api.errors import (
     NotFoundError,
 )
@@ -120,7 +120,8 @@ def _split(text: object) -> list[str]:
     return [p for p in str(text or "").split(model.PRODUCT_LIST_SEPARATOR) if p]
 
 
-def _group(row: Mapping[str, Any], members: list[str]) -> CorporateGroup:
+def _group(ctx: Context, row: Mapping[str, Any], members: list[str]) -> CorporateGroup:
+    ctx.touch(str(row["group_id"]))  # the audit trail names every group served
     return CorporateGroup(
         id=strawberry.ID(str(row["group_id"])),
         member_count=int(row["members"]),
@@ -152,7 +153,9 @@ class GroupQueries:
         table = results.groups
         if table is None or str(id) not in table.row_of:
             raise NotFoundError(f"No corporate group with id {str(id)!r}.")
-        return _group(table.row(table.row_of[str(id)]), results.group_members[str(id)])
+        return _group(
+            info.context, table.row(table.row_of[str(id)]), results.group_members[str(id)]
+        )
 
     @strawberry.field
     def corporate_groups(
@@ -188,5 +191,7 @@ class GroupQueries:
             rows,
             first,
             after,
-            lambda r: _group(table.row(int(r)), members[str(table.columns["group_id"][r])]),
+            lambda r: _group(
+                info.context, table.row(int(r)), members[str(table.columns["group_id"][r])]
+            ),
         )

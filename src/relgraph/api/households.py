@@ -10,7 +10,7 @@ import numpy as np
 import strawberry
 
 from relgraph import model
-from relgraph.api.context import Info
+from relgraph.api.context import Context, Info
 from relgraph.api.errors import (
     ClientError,
     NotFoundError,
@@ -78,7 +78,8 @@ def _check_product(name: str, value: str | None) -> None:
         raise ClientError(f"{name} must be one of {', '.join(model.PRODUCTS)}, not {value!r}.")
 
 
-def _household(row: Mapping[str, Any], members: list[str]) -> Household:
+def _household(ctx: Context, row: Mapping[str, Any], members: list[str]) -> Household:
+    ctx.touch(str(row["household_id"]))  # the audit trail names every household served
     return Household(
         id=strawberry.ID(str(row["household_id"])),
         size=int(row["size"]),
@@ -94,13 +95,14 @@ def _household(row: Mapping[str, Any], members: list[str]) -> Household:
     )
 
 
-def household_node(results: Any, household_id: str) -> Household | None:
+def household_node(ctx: Context, household_id: str) -> Household | None:
     """The household ``household_id`` as served, or None when analyze stored none by that id."""
+    results = ctx.model.results
     table = results.households
     if table is None or household_id not in table.row_of:
         return None
     return _household(
-        table.row(table.row_of[household_id]), results.household_members[household_id]
+        ctx, table.row(table.row_of[household_id]), results.household_members[household_id]
     )
 
 
@@ -112,7 +114,9 @@ class HouseholdQueries:
         table = results.households
         if table is None or str(id) not in table.row_of:
             raise NotFoundError(f"No household with id {str(id)!r}.")
-        return _household(table.row(table.row_of[str(id)]), results.household_members[str(id)])
+        return _household(
+            info.context, table.row(table.row_of[str(id)]), results.household_members[str(id)]
+        )
 
     @strawberry.field(description="Households for campaigns, filtered and ordered; best first.")
     def households(
@@ -151,5 +155,7 @@ class HouseholdQueries:
             rows,
             first,
             after,
-            lambda r: _household(table.row(int(r)), members[str(table.columns["household_id"][r])]),
+            lambda r: _household(
+                info.context, table.row(int(r)), members[str(table.columns["household_id"][r])]
+            ),
         )

@@ -43,6 +43,8 @@ from starlette.responses import JSONResponse, Response
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
+from relgraph.api.audit import AuditError
+from relgraph.api.audit_http import audit_unauthenticated, verdict_reads
 from relgraph.api.auth import Principal, Role
 from relgraph.api.context import Info
 from relgraph.api.errors import ClientError, ErrorCode, PermissionDeniedError, error_response
@@ -85,7 +87,11 @@ async def _authorised(request: Request, state: Any) -> Principal | Response:
         return error_response("Send one Authorization header, not several.",
                               ErrorCode.BAD_USER_INPUT, 400)  # fmt: skip
     principal: Principal | None = state.keys.authenticate(headers[0] if headers else None)
+    request_id = request.scope.get("relgraph.request_id", "-")
+    operation = f"{request.method} {request.url.path}"
     if principal is None:
+        await audit_unauthenticated(state.audit, state.keys, headers[0] if headers else "",
+                                    request_id, operation)  # fmt: skip
         return error_response(
             "Unauthorized: send Authorization: Bearer <api key>.",
             ErrorCode.UNAUTHENTICATED,
@@ -93,6 +99,13 @@ async def _authorised(request: Request, state: Any) -> Principal | Response:
             headers={"WWW-Authenticate": "Bearer"},
         )
     if not principal.may_ingest:
+        try:
+            await state.audit.submit(
+                **_audit_as(principal, request_id), operation=operation, outcome="forbidden",
+                denied=[operation],
+            ).wait_async()  # fmt: skip
+        except AuditError as exc:  # the refusal holds no data, so it is still the answer
+            log.error("request %s: %s", request_id, exc)
         return error_response(
             f"Forbidden: role '{principal.role.value}' may not send records; use an ingest key.",
             ErrorCode.FORBIDDEN,
@@ -117,6 +130,33 @@ async def _body(request: Request) -> Any:
         raise BatchError(
             "The body is nested too deeply: send a flat JSON array of records."
         ) from None
+
+
+async def _audited_write(
+    state: Any,
+    principal: Principal,
+    request_id: str,
+    operation: str,
+    read: list[str],
+    counts: dict[str, int],
+) -> Response | None:
+    """The write's audit line, committed before the answer leaves; a 503 when the trail
+    cannot take it (what was accepted is durable: a resend is answered ``duplicate``)."""
+    try:
+        await state.audit.submit(
+            **_audit_as(principal, request_id), operation=operation, fields=["records"],
+            ids=read, outcome="ok", records=counts,
+        ).wait_async()  # fmt: skip
+    except AuditError as exc:
+        log.error("request %s: %s", request_id, exc)
+        return error_response(
+            "Service unavailable: the audit trail cannot be written, so the answer is "
+            "withheld; what was accepted is durable (sent again, it is a duplicate).",
+            ErrorCode.INTERNAL,
+            503,
+            headers={"Retry-After": "5"},
+        )
+    return None
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -156,7 +196,9 @@ def routes(state: Any) -> list[tuple[str, Any]]:
         for r in results:
             counts[r["status"]] += 1
         state.metrics.count_records("transfers", counts)
-        return JSONResponse({**counts, "results": results})
+        failed = await _audited_write(state, principal, request_id, "POST /v1/transfers",
+                                      verdict_reads(results), counts)  # fmt: skip
+        return failed or JSONResponse({**counts, "results": results})
 
     async def accounts(request: Request) -> Response:
         principal = await _authorised(request, state)
@@ -175,10 +217,11 @@ def routes(state: Any) -> list[tuple[str, Any]]:
                 ErrorCode.INTERNAL,
                 503,
             )
-        state.metrics.count_records(
-            "accounts", {k: answer[k] for k in ("accepted", "duplicate", "rejected")}
-        )
-        return JSONResponse(answer)
+        counts = {k: answer[k] for k in ("accepted", "duplicate", "rejected")}
+        state.metrics.count_records("accounts", counts)
+        request_id = request.scope.get("relgraph.request_id", "-")
+        failed = await _audited_write(state, principal, request_id, "POST /v1/accounts", [], counts)
+        return failed or JSONResponse(answer)
 
     def observed(name: str, endpoint: Endpoint) -> Endpoint:
         """``endpoint`` with each answer's latency and status in the metrics."""
@@ -361,6 +404,8 @@ class IngestMutation:
             )
         except BatchError as exc:
             raise ClientError(str(exc)) from exc
+        for read in verdict_reads(answer["results"]):
+            ctx.touch(read)  # the audit trail names the scores and alerts handed out
         return RecordTransfersResult(
             accepted=answer["accepted"],
             duplicate=answer["duplicate"],

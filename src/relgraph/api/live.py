@@ -274,7 +274,10 @@ class LiveScoring:
                 status = "accepted"
                 if not reasons:
                     mine = self._holder_key(values)
-                    before = self._opening.get(account_id) or self.index.holder_of(account_id)
+                    found = self.index.account(account_id)
+                    before = self._opening.get(account_id) or (
+                        None if found is None else self.index.holder(found)
+                    )
                     if before is not None and before != mine:
                         reasons.append(f"duplicate_key: account_id {shown(account_id)} was "
                                        "opened before for another holder (send a new "

@@ -318,6 +318,7 @@ _epoch_ms = moment_or_none  # one parser of since/until for transfers and alerts
 
 
 def _chain(ctx: Context, chain: CheckedChain) -> RiskChain:
+    ctx.touch(chain.chain_id)  # the audit trail names every alert served
 
     return RiskChain(
         id=strawberry.ID(chain.chain_id),
@@ -518,7 +519,6 @@ class RiskQueries:
 
         def make(item: int | cr.Orphan) -> RiskChain:
             if isinstance(item, cr.Orphan):
-                ctx.touch(item.chain_id)
                 return _chain(ctx, _orphan_chain(item))
             row = table.row(int(item))
             chain_hops = m.columns_between(hops, "chain_id", str(row["chain_id"]))

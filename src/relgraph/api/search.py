@@ -96,7 +96,7 @@ def _hit(ctx: Context, hit: ix.Hit) -> SearchHit:
     elif hit.party >= persons:
         found.enterprise = enterprise_node(ctx, hit.party - persons)
     if hit.household is not None:
-        found.household = household_node(m.results, hit.household)
+        found.household = household_node(ctx, hit.household)
     return found
 
 

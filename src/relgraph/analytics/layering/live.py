@@ -289,7 +289,7 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
             # A bank that starts empty: its periods count from its first transfer, as a
             # batch over what arrived would count them.
             self._ctx = replace(self._ctx, origin=ts)
-        if eligible and self._holder(dst)[1] >= 0:
+        if eligible and self.holder(dst)[1] >= 0:
             self._takings.add(ts)
         pays = eligible and not self._same_holder(src, dst)
         for sides, a, high in (
@@ -311,23 +311,17 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
             self.now = ts
         return row
 
-    def holder_of(self, account_id: str) -> tuple[int, int] | None:
-        """The account's person and enterprise index (−1 when none), or None: no such
-        account."""
-        found = self.account(account_id)
-        return None if found is None else self._holder(found)
-
     def _same_holder(self, a: int, b: int) -> bool:
         """Two accounts of one person or one enterprise (a transfer that pays nobody):
         :func:`.scoring._same_holder` for one pair, without building arrays for it."""
-        (pa, ea), (pb, eb) = self._holder(a), self._holder(b)
+        (pa, ea), (pb, eb) = self.holder(a), self.holder(b)
         return (pa >= 0 and pa == pb) or (ea >= 0 and ea == eb)
 
-    def _holder(self, a: int) -> tuple[int, int]:
+    def holder(self, a: int) -> tuple[int, int]:
         """Account ``a``'s person and enterprise index (−1 when none)."""
-        k, c = a - len(self._ctx.person), self._ctx
-        return (int(c.person[a]), int(c.enterprise[a])) if k < 0 else (self._new_person[k],
-                                                                        self._new_enterprise[k])  # fmt: skip
+        if (k := a - len(self._ctx.person)) >= 0:
+            return self._new_person[k], self._new_enterprise[k]
+        return int(self._ctx.person[a]), int(self._ctx.enterprise[a])
 
     def __len__(self) -> int:
         return self.live

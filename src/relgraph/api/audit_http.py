@@ -1,0 +1,51 @@
+"""Audit lines for HTTP answers outside GraphQL's own (``audit_request``): 401s, and the
+ingestion endpoints' refusals and writes.
+
+A write's line names what the answer let its key read — the accounts whose scores a
+verdict gave and the alerts it named — as a GraphQL read's line names the nodes it served.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from relgraph.api.audit import AuditError, AuditLog
+from relgraph.api.auth import KeyRing
+
+log = logging.getLogger("relgraph.api")
+
+
+async def audit_unauthenticated(
+    audit: AuditLog, keys: KeyRing, authorization: str, request_id: str, operation: str = "-"
+) -> None:
+    """One line per 401, naming the key only when a known key came in the wrong form
+    (``Token <key>``, no scheme); the presented text itself is never written."""
+    words = authorization.split()
+    known = keys.authenticate("Bearer " + words[-1]) if words else None
+    try:
+        await audit.submit(
+            key_id=known.key_id if known else "unknown",
+            role=known.role.value if known else "-",
+            operation=operation,
+            outcome="unauthenticated",
+            request_id=request_id,
+        ).wait_async()
+    except AuditError as exc:  # the 401 holds no data, so it is still the answer
+        log.error("request %s: %s", request_id, exc)
+
+
+def verdict_reads(results: Iterable[Mapping[str, Any]]) -> list[str]:
+    """What the answers to a batch of transfers let its key read: per verdict both
+    accounts (their scores) and the alerts it names, each once, in order."""
+    read: dict[str, None] = {}
+    for result in results:
+        verdict = result.get("verdict")
+        if not verdict:
+            continue
+        read[str(verdict["from_account"]["id"])] = None
+        read[str(verdict["to_account"]["id"])] = None
+        for alert in verdict["alerts"]:
+            read[str(alert["chain_id"])] = None
+    return list(read)
