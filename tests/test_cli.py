@@ -392,3 +392,21 @@ def test_a_criteria_file_with_a_byte_order_mark_is_read(analysed: Path, tmp_path
     result = _export(analysed, criteria, tmp_path / "audience.parquet")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "audience.parquet").exists()
+
+
+def test_a_damaged_journal_stops_the_load_with_its_file_and_what_to_do(tmp_path: Path) -> None:
+    from relgraph.journal import TRANSFER, Journal
+
+    bank, data = tmp_path / "bank", tmp_path / "data"
+    assert runner.invoke(app, ["synth", "--out", str(bank), "--customers", "300"]).exit_code == 0
+    record = {"tx_id": "J1", "from_account": "A1", "to_account": "A2", "amount": 1.0,
+              "currency": "CNY", "ts": 1_780_000_000_000}  # fmt: skip
+    Journal(data).append(TRANSFER, [record, {**record, "tx_id": "J2"}], by="test")
+    (line, *rest) = (data / "journal" / "000001.jsonl").read_text().splitlines()
+    damaged = line.replace('"amount":1.0', '"amount":9.0')
+    assert damaged != line
+    (data / "journal" / "000001.jsonl").write_text("\n".join([damaged, *rest]) + "\n")
+    result = runner.invoke(app, ["load", str(bank), "--data-dir", str(data)])
+    assert result.exit_code == 2, result.output
+    assert "line 1 is damaged; restore the journal from a backup" in _flat(result.output)
+    assert "Traceback" not in result.output

@@ -80,6 +80,25 @@ def test_a_gbk_header_stops_on_line_1(tmp_path: Path) -> None:
         load(source, tmp_path / "data")
 
 
+def test_a_file_with_cr_only_line_endings_stops_saying_so(tmp_path: Path) -> None:
+    source = _bank(tmp_path)
+    rows = [",".join(CUSTOMER_HEADER), "C1,core,Li Wei,,M"]
+    (source / "customers.csv").write_bytes("\r".join(rows).encode() + b"\r")
+    with pytest.raises(IngestError, match=r"customers\.csv: .*CR alone.*LF or CRLF"):
+        load(source, tmp_path / "data")
+
+
+def test_a_trailing_comma_on_every_line_is_a_nameless_extra_column(tmp_path: Path) -> None:
+    source = _bank(tmp_path)
+    rows = [[*CUSTOMER_HEADER, ""], ["C1", "core", "Li Wei", "", "M", ""]]
+    (source / "customers.csv").write_bytes(_csv_bytes(rows))
+    report = load(source, tmp_path / "data")
+    assert _store_names(tmp_path / "data") == {"C1": "Li Wei"}
+    customers = next(t for t in report.tables if t.table == "customers")
+    assert (customers.loaded, customers.quarantined) == (1, 0)
+    assert customers.ignored_columns == ["unnamed_6"]
+
+
 @pytest.mark.parametrize("encoding", ["gb18030", "gbk", "big5", "utf-8-sig"])
 def test_encoding_option_reads_the_file(tmp_path: Path, encoding: str) -> None:
     source = _bank(tmp_path)

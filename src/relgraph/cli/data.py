@@ -215,6 +215,7 @@ def load_source(
 ) -> None:
     from relgraph.ingest import IngestError, format_report, load_directory
     from relgraph.ingest.refusal import LoadRefusedError, QuarantineLimit, refusal_sentence
+    from relgraph.journal import JournalError
 
     if not source.is_dir():
         fail(f"{source} is not a directory")
@@ -246,6 +247,8 @@ def load_source(
         fail(f"load stopped, nothing written: {exc}")
     except StoreError as exc:
         fail(f"load stopped; the store keeps its last good load: {exc}")
+    except JournalError as exc:  # the message names the file and what to do
+        fail(f"load stopped, nothing written: {exc}")
     finally:
         if store is not None:
             store.close()

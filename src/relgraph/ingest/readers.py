@@ -185,6 +185,9 @@ def _read(
     header: list[str],
     records: Records | None,
 ) -> RawTable:
+    # A nameless column (every line ending in a comma, as some export tools write) is an
+    # extra column like any other: named for its place, ignored and reported.
+    header = [name or f"unnamed_{i + 1}" for i, name in enumerate(header)]
     duplicated = sorted({c for c in header if header.count(c) > 1})
     if duplicated:
         raise IngestError(f"{file.path}: column(s) {', '.join(duplicated)} appear more than once")

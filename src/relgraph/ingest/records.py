@@ -214,7 +214,14 @@ def _header(path: Path, piece: bytes, codec: str, terminators: Int64s, start: in
     except UnicodeDecodeError as exc:
         raise decoding_error(path.name, 1, start + exc.start, raw, codec) from exc
     # A byte-order mark decoded from GB18030 (or a doubled one) is no part of a name.
-    first = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), None)
+    try:
+        first = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), None)
+    except csv.Error as exc:
+        ending = " (its lines end in CR alone, as old Mac software wrote them)" if "\r" in text else ""
+        raise IngestError(
+            f"{path.name}: the header cannot be read as CSV{ending}: {exc}; save the file with "
+            "LF or CRLF line endings"
+        ) from None
     return [c.strip() for c in first] if first else []
 
 
