@@ -223,6 +223,30 @@ def test_constants_timezones_and_percent_are_applied(tmp_path: Path, bank_dir: P
     assert transfers["T2"] == 1780277400000  # 2026-06-01T09:30:00+08:00 as written
 
 
+@pytest.mark.parametrize(
+    "written",
+    ["2026-06-01 10:15:00", "20260601 101500", "2026年6月1日 10:15", "2026/06/01 10:15:00"],
+)
+def test_the_mapping_zone_reads_every_naive_form(
+    tmp_path: Path, bank_dir: Path, written: str
+) -> None:
+    # Only ISO forms used to get the mapping's zone; the rest were read in
+    # RELGRAPH_SOURCE_TZ (Beijing), eight hours off for an export in UTC.
+    rows = (bank_dir / "transfers.csv").read_text(encoding="utf-8").splitlines()
+    header, first = rows[0].split(","), rows[1].split(",")
+    first[header.index("ts")] = written
+    (bank_dir / "transfers.csv").write_text(
+        "\n".join([rows[0], ",".join(first), *rows[2:]]) + "\n", encoding="utf-8"
+    )
+    (bank_dir / "mapping.yaml").write_text(
+        "timezone: UTC\nfiles:\n  transfers.csv:\n    table: transfers\n", encoding="utf-8"
+    )
+    load(bank_dir, tmp_path / "data")
+    with EmbeddedStore(tmp_path / "data", read_only=True) as store:
+        transfers = {r["tx_id"]: r["ts"] for r in store.read_table("transfers").to_pylist()}
+    assert transfers[first[0]] == 1780308900000  # 2026-06-01T10:15:00Z
+
+
 def test_a_changed_mapping_file_is_a_new_load(tmp_path: Path, bank_dir: Path) -> None:
     mapping = bank_dir / "mapping.yaml"
     mapping.write_text("source_systems: [core, card, loan, wealth]\n", encoding="utf-8")

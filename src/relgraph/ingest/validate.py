@@ -427,6 +427,10 @@ def type_rows(
     """
     zone = zone or source_zone()
     today = today or datetime.now(zone).date()
+    if raw.file.timezone:
+        # The mapping file's zone for this file, for every naive form the rules read
+        # (``20240106 101500``, ``2024年1月6日``, a bare date), not only ISO ones.
+        zone = ZoneInfo(raw.file.timezone)
     table = model.TABLES[raw.file.table]
     selects: list[str] = []
     reasons: list[str] = []
