@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import duckdb
 import pandas as pd
@@ -72,6 +72,9 @@ Progress = Callable[[str, int, int], None]
 
 META_FINGERPRINT = "fingerprint"
 META_LAYOUT = "layout_version"
+RULES_VERSION: Final = "2"
+"""Bumped when the rules read the same files differently (2: the mapping's zone reads
+every naive timestamp form): a store loaded under older rules is loaded again."""
 META_SOURCE = "source"
 META_LOADED_AT = "loaded_at"
 META_SOURCE_SYSTEMS = "source_systems"
@@ -169,7 +172,8 @@ def load_directory(
     # transfers): new entries with unchanged files are a new load.
     stamp = fingerprint(
         list(files.values()),
-        f"relgraph-ingest-{LAYOUT_VERSION}-{linkage}-{key.check}-{source_zone().key}"
+        f"relgraph-ingest-{LAYOUT_VERSION}-{RULES_VERSION}-{linkage}-{key.check}-"
+        f"{source_zone().key}"
         f"\0{mapping_text}\0journal:{journal.digest(data_dir)}",
     )
     previous = read_report(data_dir)
