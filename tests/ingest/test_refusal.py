@@ -211,7 +211,12 @@ def test_a_dry_run_writes_nothing_and_reports_identity(tmp_path: Path, loaded: P
     before = _files(loaded)
     listing = sorted(p.name for p in loaded.iterdir())
 
-    result = _load(source, loaded, "--dry-run")
+    # The small bank keeps under half the rows of the loaded one: refused, dry or not.
+    shrunk = _load(source, loaded, "--dry-run")
+    assert shrunk.exit_code == 3, shrunk.output
+    assert "of the last good load" in _flat(shrunk.output)
+    assert "--allow-shrink" in _flat(shrunk.output)
+    result = _load(source, loaded, "--dry-run", "--allow-shrink")
 
     assert result.exit_code == 0, result.output
     said = _flat(result.output)
@@ -258,3 +263,31 @@ def test_a_dry_run_of_a_refused_input_exits_3_and_writes_nothing(
         "quarantined (bad_number 100)"
     ) in said
     assert _files(loaded) == before
+
+
+@pytest.mark.parametrize("kept", [0, 49])
+def test_an_export_cut_short_does_not_replace_the_good_load(
+    tmp_path: Path, loaded: Path, kept: int
+) -> None:
+    # The good load kept 197 customers; a header-only file or one cut at 49 rows keeps
+    # under half of them: the extract failed, the bank did not shrink overnight.
+    before = _files(loaded)
+    source = _bank(tmp_path / "cut", kept, 0)
+    result = _load(source, loaded)
+    assert result.exit_code == 3, result.output
+    said = _flat(result.output)
+    assert (
+        f"load refused, the store keeps its last good load: customers would keep {kept} "
+        "rows, "
+    ) in said
+    assert "of the 197 of the last good load" in said
+    assert "--allow-shrink" in said
+    assert {k: v for k, v in _files(loaded).items() if "rejected" not in k} == before
+    forced = _load(source, loaded, "--allow-shrink")
+    assert forced.exit_code == 0, forced.output
+    with EmbeddedStore(loaded, read_only=True) as store:
+        assert store.read_table("customers", ["customer_id"]).num_rows == kept
+
+
+def test_a_table_that_grows_or_shrinks_a_little_loads(tmp_path: Path, loaded: Path) -> None:
+    assert _load(_bank(tmp_path / "fewer", 120, 0), loaded).exit_code == 0  # 120 of 197

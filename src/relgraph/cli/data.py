@@ -172,6 +172,14 @@ def load(
             "instead of stopping.",
         ),
     ] = False,
+    allow_shrink: Annotated[
+        bool,
+        typer.Option(
+            "--allow-shrink",
+            help="Load even when a table of 100+ rows keeps under half the rows of the last "
+            "good load (refused otherwise: an export cut short).",
+        ),
+    ] = False,
     retrain_linkage: Annotated[
         bool,
         typer.Option(
@@ -184,8 +192,8 @@ def load(
     """Validate, normalise and load a directory of source tables into the store.
 
     Exit status: 0 loaded (or unchanged), 2 the input or the store cannot be used, 3 the
-    load was refused (a table lost every row, or too large a share) and the store keeps
-    its last good load.
+    load was refused (a table lost every row, too large a share, or under half the rows of
+    the last good load) and the store keeps its last good load.
     """
     from relgraph.ingest.readers import ReadOptions
 
@@ -197,6 +205,7 @@ def load(
         dry_run=dry_run,
         max_quarantine_share=max_quarantine_share,
         retrain_linkage=retrain_linkage,
+        allow_shrink=allow_shrink,
     )
 
 
@@ -212,6 +221,7 @@ def load_source(
     dry_run: bool = False,
     max_quarantine_share: float | None = None,
     retrain_linkage: bool = False,
+    allow_shrink: bool = False,
 ) -> None:
     from relgraph.ingest import IngestError, format_report, load_directory
     from relgraph.ingest.refusal import LoadRefusedError, QuarantineLimit, refusal_sentence
@@ -239,6 +249,7 @@ def load_source(
                 dry_run=dry_run,
                 options=options,
                 retrain_linkage=retrain_linkage,
+                allow_shrink=allow_shrink,
             )
     except LoadRefusedError as exc:
         console.print(format_report(exc.report))

@@ -55,7 +55,13 @@ from relgraph.ingest.readers import (
     raw_view,
     read_raw,
 )
-from relgraph.ingest.refusal import QuarantineLimit, clear_rejected, keep_rejected, refusals
+from relgraph.ingest.refusal import (
+    QuarantineLimit,
+    clear_rejected,
+    keep_rejected,
+    refusals,
+    shrinks,
+)
 from relgraph.ingest.report import IdentityStats, LoadReport, TableReport, read_report
 from relgraph.ingest.sql import connect, count, ident
 from relgraph.ingest.validate import (
@@ -94,6 +100,7 @@ def load_directory(
     max_quarantine_share: float | None = None,
     dry_run: bool = False,
     retrain_linkage: bool = False,
+    allow_shrink: bool = False,
 ) -> LoadReport:
     """Load the input tables in ``source`` into ``store``.
 
@@ -125,6 +132,9 @@ def load_directory(
     retrain_linkage : bool
         Train the linkage model again even when the data directory holds one (a reload of
         unchanged input then runs too).
+    allow_shrink : bool
+        Load even when a table keeps under half the rows of the last good load's
+        (:func:`relgraph.ingest.refusal.shrinks`; refused otherwise).
 
     Returns
     -------
@@ -238,6 +248,9 @@ def load_directory(
             con.execute(f"DROP TABLE {raw_view(table.name)}")
             con.execute(f"DROP TABLE {checked_view(table.name)}")
         refused = refusals(reports, max_quarantine_share)
+        if not allow_shrink:
+            refused += [r for r in shrinks(reports, previous) if r.table not in
+                        {x.table for x in refused}]  # fmt: skip
         if refused and not dry_run:
             attempt = LoadReport(
                 source=str(source),

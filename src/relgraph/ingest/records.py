@@ -217,7 +217,9 @@ def _header(path: Path, piece: bytes, codec: str, terminators: Int64s, start: in
     try:
         first = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), None)
     except csv.Error as exc:
-        ending = " (its lines end in CR alone, as old Mac software wrote them)" if "\r" in text else ""
+        ending = (
+            " (its lines end in CR alone, as old Mac software wrote them)" if "\r" in text else ""
+        )
         raise IngestError(
             f"{path.name}: the header cannot be read as CSV{ending}: {exc}; save the file with "
             "LF or CRLF line endings"

@@ -2,8 +2,10 @@
 
 A load that quarantines every row of a non-empty table, or more than
 ``RELGRAPH_MAX_QUARANTINE_SHARE`` of a table of at least :data:`MIN_ROWS_FOR_SHARE`
-rows, is an export gone wrong (a changed column format, a wrong file), not a bank that
-changed: loading it would replace a good store with a hollow one. The load is refused
+rows, or that keeps under half the rows the last good load kept in such a table
+(:func:`shrinks`), is an export gone wrong (a changed column format, a wrong file, an
+extract cut short), not a bank that changed: loading it would replace a good store with a
+hollow one. The load is refused
 before the store is handed anything, so the store, ``load-report.json`` and
 ``quarantine/`` of the last good load stay as they were. The refused attempt's report
 goes to ``load-report.rejected.json`` and its quarantined rows to ``quarantine.rejected/``
@@ -36,6 +38,13 @@ ALL_REFUSED: Final = "all_refused"
 SHARE: Final = "share"
 SHARE_ENV: Final = "RELGRAPH_MAX_QUARANTINE_SHARE"
 SHARE_FLAG: Final = "--max-quarantine-share"
+SHRANK: Final = "shrank"
+SHRINK_FLOOR: Final = 0.5
+"""A table that loaded under this share of the last good load's rows (of 100+) is refused
+unless ``--allow-shrink``: a full export that halves overnight was cut short (a failed
+extract, a header-only file, a missing optional table), and loading it would replace a good
+store with a worse one."""
+SHRINK_FLAG: Final = "--allow-shrink"
 
 
 @dataclass(frozen=True)
@@ -97,17 +106,48 @@ def refusals(tables: list[TableReport], limit: float) -> list[Refusal]:
     return found
 
 
+def shrinks(tables: list[TableReport], previous: LoadReport | None) -> list[Refusal]:
+    """The tables that loaded under :data:`SHRINK_FLOOR` of the last good load's rows.
+
+    Examples
+    --------
+    >>> last = LoadReport("bank", "f", [TableReport("transfers", "t.csv", 3097, 3097, 0)], 0,
+    ...                   "2026-12-01T00:00:00+00:00", 1.0)
+    >>> cut = TableReport("transfers", "t.csv", 49, 49, 0)
+    >>> [(r.table, r.rule, r.previous_loaded) for r in shrinks([cut], last)]
+    [('transfers', 'shrank', 3097)]
+    >>> shrinks([TableReport("transfers", "t.csv", 2000, 2000, 0)], last)
+    []
+    """
+    if previous is None:
+        return []
+    before = {t.table: t.loaded for t in previous.tables}
+    found = []
+    for t in tables:
+        last = before.get(t.table, 0)
+        if last >= MIN_ROWS_FOR_SHARE and t.loaded < SHRINK_FLOOR * last:
+            found.append(Refusal(t.table, SHRANK, t.rows_in, t.quarantined, t.loaded / last,
+                                 SHRINK_FLOOR, previous_loaded=last))  # fmt: skip
+    return found
+
+
 def refusal_sentence(report: LoadReport, data_dir: Path | None = None) -> str:
     """The one sentence a refused load prints: which table, which share, the limit, where
     the reasons are (in ``data_dir``; a dry run keeps none) and what to do."""
     first, *others = report.refusals
     reasons = ", ".join(f"{code} {n:,}" for code, n in first.top_reasons.items())
-    what = (
-        f"every row of {first.table} ({first.quarantined:,} of {first.rows_in:,}) was quarantined"
-        if first.rule == ALL_REFUSED
-        else f"{first.table} had {first.quarantined:,} of {first.rows_in:,} rows quarantined "
-        f"({first.share:.1%}), above the limit of {first.limit:.1%}"
-    )
+    if first.rule == ALL_REFUSED:
+        what = f"every row of {first.table} ({first.quarantined:,} of {first.rows_in:,}) was quarantined"
+    elif first.rule == SHRANK:
+        what = (
+            f"{first.table} would keep {first.rows_in - first.quarantined:,} rows, "
+            f"{first.share:.1%} of the {first.previous_loaded:,} of the last good load"
+        )
+    else:
+        what = (
+            f"{first.table} had {first.quarantined:,} of {first.rows_in:,} rows quarantined "
+            f"({first.share:.1%}), above the limit of {first.limit:.1%}"
+        )
     if reasons:
         what += f" ({reasons})"
     if others:
@@ -116,6 +156,11 @@ def refusal_sentence(report: LoadReport, data_dir: Path | None = None) -> str:
     # Raising the limit only helps when no table lost every row.
     if all(r.rule == SHARE for r in report.refusals):
         fix += f", or raise the limit with {SHARE_FLAG} or {SHARE_ENV}"
+    elif all(r.rule == SHRANK for r in report.refusals):
+        fix = (
+            "check that the export is whole (a cut-short extract, a header-only file, a "
+            f"missing table), or load it anyway with {SHRINK_FLAG} if the bank really shrank"
+        )
     if data_dir is None:
         return f"a load of this input would be refused: {what}; {fix}."
     return (

@@ -41,14 +41,17 @@ class Refusal:
 
     table: str
     rule: str
-    """``all_refused`` (every row of a non-empty table quarantined) or ``share`` (the
-    quarantined share of a table of at least 100 rows above the limit)."""
+    """``all_refused`` (every row of a non-empty table quarantined), ``share`` (the
+    quarantined share of a table of at least 100 rows above the limit) or ``shrank``
+    (``share`` is the rows loaded over the last good load's, below ``limit``)."""
     rows_in: int
     quarantined: int
     share: float
     limit: float
     top_reasons: dict[str, int] = field(default_factory=dict)
     """The most frequent reason codes, most frequent first."""
+    previous_loaded: int = 0
+    """``shrank``: the rows the last good load loaded."""
 
 
 @dataclass(frozen=True)
