@@ -88,6 +88,31 @@ def test_a_file_with_cr_only_line_endings_stops_saying_so(tmp_path: Path) -> Non
         load(source, tmp_path / "data")
 
 
+def test_one_windows_line_in_a_unix_file_is_quarantined_as_itself(tmp_path: Path) -> None:
+    # The CR of one CRLF line, before a field left empty, made DuckDB count a line more:
+    # the next valid record was shown in quarantine (and loaded too), the bad bytes lost.
+    source = _bank(tmp_path)
+    (source / "customers.csv").write_bytes(
+        _csv_bytes(_customers(["C1", "core", "Li Wei", "", "M"]))
+    )
+    (source / "transfers.csv").write_bytes(
+        b"tx_id,from_account,to_account,amount,currency,ts\n"
+        b"T1,A1,A2,1,CNY,\r\n"
+        b"CNY,2026-06-01 10:15:00\n"
+        b"T3,A1,A2,3,CNY,2026-06-01 10:17:00\n"
+        b"T4,A1,A2,4,CNY,2026-06-01 10:18:00\n"
+    )
+    load(source, tmp_path / "data")
+    refused = read_quarantine(tmp_path / "data", "transfers")
+    assert [(r["source_line"], r["raw_line"]) for r in refused] == [
+        ("2", "T1,A1,A2,1,CNY,"),
+        ("3", "CNY,2026-06-01 10:15:00"),
+    ]
+    with EmbeddedStore(tmp_path / "data", read_only=True) as store:
+        loaded = store.read_table("transfers", ["tx_id"]).column("tx_id").to_pylist()
+    assert sorted(loaded) == ["T3", "T4"]
+
+
 def test_a_trailing_comma_on_every_line_is_a_nameless_extra_column(tmp_path: Path) -> None:
     source = _bank(tmp_path)
     rows = [[*CUSTOMER_HEADER, ""], ["C1", "core", "Li Wei", "", "M", ""]]

@@ -384,6 +384,33 @@ def _count(con: duckdb.DuckDBPyConnection, view: str) -> int:
     return count(con, f"SELECT count(*) FROM {view}")  # noqa: S608 - internal name
 
 
+_NEAR: Final = 64
+"""How far from DuckDB's line a rejected record's text is looked for among the scanned ones."""
+
+
+def _record_of(
+    file: InputFile, records: Records, codec: str, guess: int, text: str, error: str
+) -> int:
+    """The scanned record DuckDB rejected: ``guess`` (its logical line − 2) when the texts
+    agree, else the nearest record within :data:`_NEAR` whose text is DuckDB's, else −1.
+
+    DuckDB counts a CR before an LF as a line of its own in a file of LF lines (an export
+    with one Windows line), so its line can run ahead of the scan's records: the rejected
+    line would be some other, valid record (loaded as well) and the bad bytes lost.
+    """
+    n = records.starts.size
+    if error.startswith("INVALID ENCODING"):
+        return guess  # DuckDB's text of a line it could not decode is not the bytes'
+    want = text.strip("\r\n")
+    for delta in range(_NEAR + 1):
+        for i in {guess - delta, guess + delta}:
+            if 0 <= i < n and not records.blank[i]:
+                raw = read_span(file.path, int(records.starts[i]), int(records.ends[i]))
+                if raw.decode(codec, "replace").strip("\r\n") == want:
+                    return i
+    return -1
+
+
 def _locate(
     con: duckdb.DuckDBPyConnection,
     file: InputFile,
@@ -400,17 +427,21 @@ def _locate(
     and rejected lines DuckDB's text, as before.
     """
     blank = records.blank
-    indices = [line - 2 for line, _, _ in found]
     n = records.starts.size
-    consistent = all(0 <= i < n and not blank[i] for i in indices) and (
-        int(n - blank.sum()) == rows + len(found)
+    codec = python_codec(file.encoding)
+    indices = [
+        _record_of(file, records, codec, line - 2, text, error) for line, text, error in found
+    ]
+    consistent = (
+        all(0 <= i < n and not blank[i] for i in indices)
+        and len(set(indices)) == len(indices)
+        and int(n - blank.sum()) == rows + len(found)
     )
     if not consistent:
         rejected = tuple(
             RejectedLine(line, text, error, text.encode()) for line, text, error in found
         )
         return rejected, None
-    codec = python_codec(file.encoding)
     rejected_list: list[RejectedLine] = []
     bad_encoding: list[int] = []
     for (_, text, error), i in zip(found, indices, strict=True):
