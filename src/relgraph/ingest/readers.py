@@ -384,6 +384,8 @@ def _count(con: duckdb.DuckDBPyConnection, view: str) -> int:
     return count(con, f"SELECT count(*) FROM {view}")  # noqa: S608 - internal name
 
 
+_CUT_TEXT: Final = 256
+"""A rejected line's text at least this long may be DuckDB's cut of a longer line."""
 _NEAR: Final = 64
 """How far from DuckDB's line a rejected record's text is looked for among the scanned ones."""
 
@@ -406,7 +408,10 @@ def _record_of(
         for i in {guess - delta, guess + delta}:
             if 0 <= i < n and not records.blank[i]:
                 raw = read_span(file.path, int(records.starts[i]), int(records.ends[i]))
-                if raw.decode(codec, "replace").strip("\r\n") == want:
+                got = raw.decode(codec, "replace").strip("\r\n")
+                # DuckDB keeps a long line's text cut short, ending in "..": its start is
+                # the evidence.
+                if got == want or (len(want) >= _CUT_TEXT and got.startswith(want[:-2])):
                     return i
     return -1
 
