@@ -202,7 +202,7 @@ def test_analysts_get_masked_id_evidence(walks: dict[Role, Walk]) -> None:
 
 @pytest.mark.parametrize(
     "coordinate",
-    ["Person.birthDate", "Person.gender", "Person.consentMarketing", "Person.riskFlags",
+    ["Person.birthDate", "Person.gender", "Person.devices", "Person.consentMarketing", "Person.riskFlags",
      "Record.matchScore", "AudienceEntry.excluded", "corporateGroup", "corporateGroups",
      "hiddenNetwork", "linkedAccounts", "riskChains", "possibleDuplicates"],
 )  # fmt: skip

@@ -61,7 +61,12 @@ def test_unknown_customer_gets_a_clear_error(model: ReadModel) -> None:
 def test_masking_by_role(
     model: ReadModel, person_with_records: str, role: Role, masked_name: bool, raw_id: bool
 ) -> None:
-    record = run(CUSTOMER, model, role, id=person_with_records).data["customer"]["records"][0]
+    # Devices are refused to campaign keys (a non-null connection: the error would void
+    # the customer), so their query leaves them out.
+    query = (
+        CUSTOMER.replace("    devices { totalCount }\n", "") if role is Role.CAMPAIGN else CUSTOMER
+    )
+    record = run(query, model, role, id=person_with_records).data["customer"]["records"][0]
     index = model.record_index[record["customerId"]]
     raw = model.record
     assert (record["idNumber"] == raw["id_number"][index]) is raw_id or raw["id_number"][

@@ -277,8 +277,7 @@ def test_an_export_cut_short_does_not_replace_the_good_load(
     assert result.exit_code == 3, result.output
     said = _flat(result.output)
     assert (
-        f"load refused, the store keeps its last good load: customers would keep {kept} "
-        "rows, "
+        f"load refused, the store keeps its last good load: customers would keep {kept} rows, "
     ) in said
     assert "of the 197 of the last good load" in said
     assert "--allow-shrink" in said

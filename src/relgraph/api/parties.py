@@ -246,10 +246,14 @@ class Person(Party):
         found = info.context.model.holds.neighbors(self.index).tolist()
         return paginate(found, first, after, lambda a: account_node(info.context, a))
 
-    @strawberry.field
+    @strawberry.field(description="Devices the person logged in from (not campaign).")
     def devices(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Device]:
+        # A device two persons share is hidden-network evidence (refused to campaign keys):
+        # its id beside each person would rebuild the network, and so guess who a
+        # NETWORK_RISK exclusion left out.
+        info.context.require_risk("Person.devices")
         m = info.context.model
         found = m.uses.neighbors(self.index).tolist()
         return paginate(
