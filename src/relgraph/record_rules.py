@@ -8,8 +8,10 @@ the same ids (a spreadsheet formula lead or a control character) and map currenc
 the same table; ``tests/ingest/test_record_rules.py`` runs both on the same records and
 holds them to the same decisions. Reasons use the loader's codes (``bad_number`` …).
 
-Timestamps arrive as epoch milliseconds (an integer) or ISO 8601 text; text without an
-offset is read in ``RELGRAPH_SOURCE_TZ``, as the loader reads naive timestamps.
+Timestamps arrive as epoch milliseconds (an integer) or as text in the forms the loader
+reads (:data:`TIMESTAMP_PATTERN`, one definition for both: ``2026-06-12 10:00:00``,
+``2026/06/12 10:00``, ``20260612 100000``, ``2026年6月12日 10:15``, with or without an
+offset); text without an offset is read in ``RELGRAPH_SOURCE_TZ``, as the loader reads it.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Final
 
 from relgraph import model
-from relgraph.config import moment_ms, source_zone
+from relgraph.config import source_zone
 
 CURRENCY_NAMES: Final[dict[str, str]] = {
     "人民币": "CNY", "RMB": "CNY", "元": "CNY", "¥": "CNY", "￥": "CNY", "CNH": "CNY",
@@ -35,6 +37,25 @@ CURRENCY_NAMES: Final[dict[str, str]] = {
 """Names and signs banks write for a currency, upper-cased, and their ISO 4217 code.
 Any other three-letter code is kept (upper-cased); anything else is refused. CNH, the
 offshore yuan, is the yuan (ISO 4217 has no CNH)."""
+
+DATE_PATTERN: Final = (
+    "([0-9]{4})(?:-([0-9]{1,2})-([0-9]{1,2})|/([0-9]{1,2})/([0-9]{1,2})"
+    "|\\.([0-9]{1,2})\\.([0-9]{1,2})|([0-9]{2})([0-9]{2})|年([0-9]{1,2})月([0-9]{1,2})日)"
+)
+"""A date as banks write it: year, then month and day after ``-``, ``/``, ``.``, nothing
+(``20260612``) or in hanzi (``2026年6月12日``). RE2 and Python ``re`` read it alike."""
+DATE_GROUPS: Final = ("y", "m1", "d1", "m2", "d2", "m3", "d3", "m4", "d4", "m5", "d5")
+_TIME: Final = (
+    "(?:[T ]|\\s+)(?:([0-9]{1,2}):([0-9]{2})(?::([0-9]{2})(\\.[0-9]{1,9})?)?"
+    "|([0-9]{2})([0-9]{2})([0-9]{2}))"
+)
+TIME_GROUPS: Final = ("h1", "i1", "s1", "f1", "h2", "i2", "s2")
+_OFFSET: Final = "\\s*(Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)?"
+TIMESTAMP_PATTERN: Final = f"^{DATE_PATTERN}(?:{_TIME})?{_OFFSET}$"
+TIMED_PATTERN: Final = f"^{DATE_PATTERN}{_TIME}{_OFFSET}$"
+_TIMESTAMP_RE: Final = re.compile(TIMESTAMP_PATTERN)
+_DATE_RE: Final = re.compile(f"^{DATE_PATTERN}$")
+_DAY_US: Final = 86_400_000_000
 
 _BAD_ID: Final = re.compile(r"^[=+\-@]|[\x00-\x1f\x7f-\x9f]")
 """The loader's ``bad_id`` rule (``ingest.validate._BAD_ID``, RE2 ``\\p{Cc}``) in Python."""
@@ -92,12 +113,57 @@ def _moment(raw: Any, dtype: str) -> int | None:
     if not isinstance(raw, str):
         return None
     text = unicodedata.normalize("NFKC", raw).strip()
+    if dtype == "date":
+        found = _DATE_RE.match(text)  # a date never holds a time (the loader's rule)
+        day = None if found is None else _day(found.groups())
+        return None if day is None else day // 1000  # its UTC midnight, as stored
+    return timestamp_ms(text, source_zone())
+
+
+def timestamp_ms(text: str, zone: tzinfo) -> int | None:
+    """Epoch ms of ``text`` (NFKC, stripped) as the loader reads a timestamp
+    (``ingest.validate._timestamp_sql``), or None: a naive time in ``zone``; ``24:00:00``
+    is the next midnight and a fraction rounds to microseconds, as DuckDB casts them; an
+    offset of at most 14 hours.
+
+    >>> from zoneinfo import ZoneInfo
+    >>> [timestamp_ms(t, ZoneInfo("Asia/Shanghai")) for t in ("2026年6月12日 10:15",
+    ...     "20260612 101500+00:00", "2026-06-12T24:00:00Z", "2026-06-12T10", "2026-W24-5")]
+    [1781230500000, 1781259300000, 1781308800000, None, None]
+    """
+    found = _TIMESTAMP_RE.match(text)
+    if found is None:
+        return None
+    g = found.groups()
+    day = _day(g)
+    hour, minute, second = (int(a or b or 0) for a, b in ((g[11], g[15]), (g[12], g[16]),
+                                                          (g[13], g[17])))  # fmt: skip
+    fraction = round(int((g[14] or ".")[1:].ljust(9, "0")) / 1000)  # ns → µs, rounded
+    whole_day = hour == 24 and minute == second == fraction == 0
+    if day is None or minute > 59 or second > 59 or (hour > 23 and not whole_day):
+        return None
+    local = day + ((hour * 60 + minute) * 60 + second) * 1_000_000 + fraction
+    zone_text = g[18]
+    if zone_text is None:
+        naive = datetime(1970, 1, 1) + timedelta(microseconds=local)
+        offset = naive.replace(tzinfo=zone).utcoffset() or timedelta(0)
+        return (local - offset // timedelta(microseconds=1)) // 1000
+    if zone_text in ("Z", "z"):
+        return local // 1000
+    digits = zone_text.replace(":", "")
+    hours, minutes = int(digits[1:3]), int(digits[3:5] or 0)
+    if hours > 14 or minutes > 59:
+        return None
+    sign = -1 if digits[0] == "-" else 1
+    return (local - sign * (hours * 60 + minutes) * 60_000_000) // 1000
+
+
+def _day(g: tuple[str | None, ...]) -> int | None:
+    """Epoch µs of the UTC midnight of the date in ``DATE_PATTERN``'s groups, or None."""
+    month = next(m for m in g[1:11:2] if m)
+    day = next(d for d in g[2:11:2] if d)
     try:
-        if dtype == "date":
-            if len(text) > 10:
-                return None  # a date never holds a time (the loader's rule)
-            return moment_ms(text, UTC)  # stored as its UTC midnight, as the loader does
-        return moment_ms(text.replace(" ", "T", 1), source_zone())
+        return (date(int(g[0] or 0), int(month), int(day)) - date(1970, 1, 1)).days * _DAY_US
     except ValueError:
         return None
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from relgraph import model
 from relgraph.record_rules import check_record, currency
+from relgraph.store.embedded import EmbeddedStore
 from tests import docbank
 from tests.banks import load, read_quarantine, write_bank
 
@@ -25,6 +26,20 @@ TEXT_VALUES = [
     ("ts-space", {"ts": "2026-06-10 09:00"}),
     ("ts-bad", {"ts": "yesterday"}),
     ("ts-missing", {"ts": ""}),
+    # Forms the server once read otherwise than the loader (both ways).
+    ("ts-slashes", {"ts": "2026/06/12 10:00:00"}),
+    ("ts-hanzi", {"ts": "2026年6月12日 10:00"}),
+    ("ts-short", {"ts": "2026-6-1 9:00"}),
+    ("ts-digits", {"ts": "20260612 101500"}),
+    ("ts-midnight24", {"ts": "2026-06-12T24:00:00"}),
+    ("ts-fraction", {"ts": "2026-06-12 10:00:00.9999999+08:00"}),
+    ("ts-week", {"ts": "2026-W24-5"}),
+    ("ts-offset20", {"ts": "2026-06-12T10:00:00+20:00"}),
+    ("ts-hour-only", {"ts": "2026-06-12T10"}),
+    ("ts-compact-time", {"ts": "2026-06-12T1000"}),
+    ("ts-comma-fraction", {"ts": "2026-06-12T10:00:00,5"}),
+    ("ts-feb30", {"ts": "2026-02-30 10:00:00"}),
+    ("ts-fullwidth", {"ts": "２０２６－０６－１２ １０：００"}),
     ("=formula", {}),
     ("@at", {}),
 ]
@@ -49,10 +64,14 @@ def test_the_server_refuses_exactly_the_transfers_the_loader_quarantines(
         r["tx_id"]: {reason.split(":", 1)[0] for reason in r["reason"].split("; ")}
         for r in read_quarantine(tmp_path / "data", "transfers")
     }
+    with EmbeddedStore(tmp_path / "data", read_only=True) as store:
+        stored = {r["tx_id"]: r["ts"] for r in store.read_table("transfers").to_pylist()}
     for row in rows:
         checked = check_record(model.TRANSFERS, row)
         codes = {reason.split(":", 1)[0] for reason in checked.reasons}
         assert codes == quarantined.get(row["tx_id"], set()), row["tx_id"]
+        if not codes:  # and the same moment
+            assert checked.values["ts"] == stored[row["tx_id"]], row["tx_id"]
 
 
 def test_currency_names_map_as_the_loader_maps_them() -> None:

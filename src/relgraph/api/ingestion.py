@@ -311,8 +311,9 @@ class TransferInput:
     amount: float
     currency: str
     timestamp: str = strawberry.field(
-        description="ISO-8601; without an offset it is read in RELGRAPH_SOURCE_TZ (as "
-        "the loader reads naive timestamps)."
+        description="As the loader reads timestamps (ISO-8601, 2026/06/12 10:00, "
+        "20260612 100000, 2026年6月12日 10:15, with or without an offset); without one it is "
+        "read in RELGRAPH_SOURCE_TZ."
     )
 
 

@@ -42,6 +42,13 @@ from relgraph.ingest import normalise
 from relgraph.ingest.readers import LINE, ROW, RawTable
 from relgraph.ingest.sql import ident, literal
 from relgraph.ingest.udf import ID_NUMBER_VALID
+from relgraph.record_rules import (
+    DATE_GROUPS,
+    DATE_PATTERN,
+    TIME_GROUPS,
+    TIMED_PATTERN,
+    TIMESTAMP_PATTERN,
+)
 
 REASONS: Final = "_reasons"
 _SHOWN_CHARS: Final = 40
@@ -74,19 +81,13 @@ _FLOAT: Final = f"^(?:{_DIGITS_GROUPED}(?:\\.[0-9]*)?|[+-]?\\.[0-9]+)(?:[eE][+-]
 """A decimal number: thousands separators only in groups of three, an exponent allowed."""
 _INT: Final = f"^{_DIGITS_GROUPED}(?:\\.0*)?$"
 """A whole number: no exponent, no fraction but a zero one (``3.0``)."""
-_DATE: Final = (
-    "([0-9]{4})(?:-([0-9]{1,2})-([0-9]{1,2})|/([0-9]{1,2})/([0-9]{1,2})"
-    "|\\.([0-9]{1,2})\\.([0-9]{1,2})|([0-9]{2})([0-9]{2})|年([0-9]{1,2})月([0-9]{1,2})日)"
-)
-_DATE_GROUPS: Final = ("y", "m1", "d1", "m2", "d2", "m3", "d3", "m4", "d4", "m5", "d5")
-_TIME: Final = (
-    "(?:[T ]|\\s+)(?:([0-9]{1,2}):([0-9]{2})(?::([0-9]{2})(\\.[0-9]{1,9})?)?"
-    "|([0-9]{2})([0-9]{2})([0-9]{2}))"
-)
-_TIME_GROUPS: Final = ("h1", "i1", "s1", "f1", "h2", "i2", "s2")
-_OFFSET: Final = "\\s*(Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)?"
-_TIMESTAMP: Final = f"^{_DATE}(?:{_TIME})?{_OFFSET}$"
-_TIMED: Final = f"^{_DATE}{_TIME}{_OFFSET}$"
+# The forms a date or timestamp may take are one definition, shared with the server's
+# record rules (``relgraph.record_rules``, which reads them in Python).
+_DATE: Final = DATE_PATTERN
+_DATE_GROUPS: Final = DATE_GROUPS
+_TIME_GROUPS: Final = TIME_GROUPS
+_TIMESTAMP: Final = TIMESTAMP_PATTERN
+_TIMED: Final = TIMED_PATTERN
 """A date with a time part: refused in a date column, saying so."""
 
 _TRUE: Final = ("true", "t", "1", "yes", "y")
