@@ -59,6 +59,28 @@ _DAY_US: Final = 86_400_000_000
 
 _BAD_ID: Final = re.compile(r"^[=+\-@]|[\x00-\x1f\x7f-\x9f]")
 """The loader's ``bad_id`` rule (``ingest.validate._BAD_ID``, RE2 ``\\p{Cc}``) in Python."""
+ID_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+"""GB 11643's weights of a resident id's first 17 digits (ISO 7064 MOD 11-2)."""
+ID_CHECK: Final = "10X98765432"
+"""The check character by the weighted sum modulo 11."""
+_LEGACY_ID: Final = re.compile(r"[0-9]{15}")
+
+
+def upgrade_legacy_id(normal: str) -> str:
+    """A 15-digit (first-generation) resident id in its 18-character form, as ingest reads it
+    (``relgraph.ingest.id_numbers.upgrade_legacy``, the same for a whole column); any other
+    value as it is.
+
+    >>> upgrade_legacy_id("110105491231002")
+    '11010519491231002X'
+    """
+    if not _LEGACY_ID.fullmatch(normal):
+        return normal
+    first17 = normal[:6] + "19" + normal[6:]
+    total = sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True))
+    return first17 + ID_CHECK[total % 11]
+
+
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 """A lone surrogate (JSON allows ``"\\ud800"``): no UTF-8 text holds it, so no journal or
 store could write the id."""

@@ -9,18 +9,13 @@ import pandas as pd
 import pytest
 
 from relgraph.api.auth import Role
-from relgraph.api.masking import (
-    mask_email,
-    mask_id_number,
-    mask_name,
-    mask_phone,
-    upgrade_legacy_id,
-)
+from relgraph.api.masking import mask_email, mask_id_number, mask_name, mask_phone
 from relgraph.api.readmodel import ReadModel, build_read_model
 from relgraph.graph import build_projection
 from relgraph.ingest import load_directory
 from relgraph.ingest.id_numbers import upgrade_legacy
 from relgraph.jobs.analyze import analyze
+from relgraph.record_rules import upgrade_legacy_id
 from relgraph.store.embedded import EmbeddedStore
 from tests.banks import write_bank
 

@@ -9,20 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphql import (
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLError,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    SelectionSetNode,
-    value_from_ast_untyped,
-)
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, value_from_ast_untyped
 from strawberry.types import ExecutionContext
 
 from relgraph.api.context import Context
 from relgraph.api.errors import NotFoundError, PermissionDeniedError
+from relgraph.api.operation import operation_of, root_fields
 
 
 def audit_entry(ec: ExecutionContext, context: Context) -> dict[str, Any] | None:
@@ -69,46 +61,12 @@ def _is(error: GraphQLError, kind: type[Exception], code: str) -> bool:
 
 
 def _operation(ec: ExecutionContext) -> OperationDefinitionNode | None:
-    document = ec.graphql_document
-    if document is None:
-        return None
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    for operation in operations:
-        if ec.operation_name is None or (
-            operation.name is not None and operation.name.value == ec.operation_name
-        ):
-            return operation
-    return None
+    return operation_of(ec.graphql_document, ec.operation_name)
 
 
 def _root_fields(ec: ExecutionContext) -> list[str]:
     """The operation's top-level field names (not aliases: those the client chooses)."""
-    operation = _operation(ec)
-    document = ec.graphql_document
-    if operation is None or document is None:
-        return []
-    fragments = {
-        d.name.value: d.selection_set
-        for d in document.definitions
-        if isinstance(d, FragmentDefinitionNode)
-    }
-    names: set[str] = set()
-    seen: set[str] = set()
-
-    def collect(selections: SelectionSetNode) -> None:
-        for selection in selections.selections:
-            if isinstance(selection, FieldNode):
-                names.add(selection.name.value)
-            elif isinstance(selection, InlineFragmentNode):
-                collect(selection.selection_set)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                if name in fragments and name not in seen:
-                    seen.add(name)
-                    collect(fragments[name])
-
-    collect(operation.selection_set)
-    return sorted(names)
+    return sorted({f.name.value for f in root_fields(ec.graphql_document, ec.operation_name)})
 
 
 def _path(error: GraphQLError) -> str:

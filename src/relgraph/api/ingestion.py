@@ -28,15 +28,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import strawberry
-from graphql import (
-    DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLError,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-)
+from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -50,6 +42,7 @@ from relgraph.api.context import Info
 from relgraph.api.errors import ClientError, ErrorCode, PermissionDeniedError, error_response
 from relgraph.api.live import BatchError, LiveScoring
 from relgraph.api.metrics import root_field
+from relgraph.api.operation import root_fields
 from relgraph.journal import JournalError
 
 log = logging.getLogger("relgraph.api")
@@ -251,7 +244,8 @@ class IngestKeysOnlySend(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         ec = self.execution_context
         context = ec.context
-        if _record_calls(ec.graphql_document, ec.operation_name) > 1:
+        fields = root_fields(ec.graphql_document, ec.operation_name)
+        if sum(f.name.value == "recordTransfers" for f in fields) > 1:
             # Aliases would stack batches of 1,000 past the cap a request may carry.
             ec.result = ExecutionResult(data=None, errors=[GraphQLError(
                 "One recordTransfers per request: send the transfers (at most 1,000) in one "
@@ -275,32 +269,6 @@ class IngestKeysOnlySend(SchemaExtension):
                 data=None, errors=[GraphQLError(str(denied), original_error=denied)]
             )
         yield
-
-
-def _record_calls(document: DocumentNode | None, operation_name: str | None) -> int:
-    """How many times the request's operations select ``recordTransfers`` at the root,
-    through aliases, inline fragments and fragment spreads alike."""
-    if document is None:
-        return 0
-    fragments = {d.name.value: d for d in document.definitions
-                 if isinstance(d, FragmentDefinitionNode)}  # fmt: skip
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is not None:
-        operations = [o for o in operations if o.name and o.name.value == operation_name]
-    count, seen = 0, set()
-    stack = [s for o in operations for s in o.selection_set.selections]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, FieldNode):
-            count += node.name.value == "recordTransfers"
-        elif isinstance(node, InlineFragmentNode):
-            stack.extend(node.selection_set.selections)
-        elif isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
-            seen.add(node.name.value)
-            fragment = fragments.get(node.name.value)
-            if fragment is not None:
-                stack.extend(fragment.selection_set.selections)
-    return count
 
 
 @strawberry.input(description="One transfer, with the columns of the transfers table.")

@@ -40,6 +40,7 @@ from relgraph.api.audit import AuditLog
 from relgraph.api.audit_commit import GroupCommitter
 from relgraph.api.readmodel import ReadModel
 from relgraph.api.scoring_pool import shared_pool
+from relgraph.config import format_moment
 from relgraph.journal import ACCOUNT, TRANSFER, Journal, read
 from relgraph.record_rules import check_record, shown
 
@@ -117,7 +118,7 @@ def _text(value: Any) -> str:
 def _iso(ms: int) -> str:
     """Epoch ms as ISO-8601 UTC, or the number itself when no calendar holds it."""
     try:
-        return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+        return format_moment(ms, UTC)
     except (OverflowError, ValueError, OSError):
         return str(ms)
 
@@ -292,7 +293,7 @@ class LiveScoring:
                 if status == "accepted":
                     # Reserved under the lock: a concurrent send of the id is judged
                     # against this holder, not accepted a second time.
-                    self._opening[account_id] = self._holder_key(values)
+                    self._opening[account_id] = mine
                     fresh.append(values)
         if fresh:
             try:

@@ -13,14 +13,13 @@ import re
 import unicodedata
 from typing import Final
 
+from relgraph.record_rules import upgrade_legacy_id
+
 PHONE_STARS: Final = "****"
 ID_STARS: Final = "*" * 11
 """An id number masks to 16 characters: the first 4, 11 stars, the check character."""
 _NOT_DIGIT = re.compile(r"[^0-9]+")
 _ID_SEPARATORS = re.compile(r"[\s\-‐‑‒–—－]+")
-_LEGACY_ID = re.compile(r"[0-9]{15}")
-_ID_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK: Final = "10X98765432"
 
 
 def normalise_phone(value: str) -> str:
@@ -46,20 +45,6 @@ def mask_phone(value: str | None) -> str | None:
     if len(digits) < 8:
         return PHONE_STARS  # too short to show any digit without giving most of it away
     return digits[:3] + PHONE_STARS + digits[-4:]
-
-
-def upgrade_legacy_id(normal: str) -> str:
-    """A 15-digit (first-generation) resident id in its 18-character form, as ingest reads it
-    (``relgraph.ingest.id_numbers.upgrade_legacy``); any other value as it is.
-
-    >>> upgrade_legacy_id("110105491231002")
-    '11010519491231002X'
-    """
-    if not _LEGACY_ID.fullmatch(normal):
-        return normal
-    first17 = normal[:6] + "19" + normal[6:]
-    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
-    return first17 + _ID_CHECK[total % 11]
 
 
 def mask_id_number(value: str | None) -> str | None:

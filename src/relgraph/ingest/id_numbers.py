@@ -27,8 +27,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-_WEIGHTS: Final = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
-_CHECK: Final = np.frombuffer(b"10X98765432", dtype=np.uint8)
+from relgraph.record_rules import ID_CHECK, ID_WEIGHTS
+
+_WEIGHTS: Final = np.array(ID_WEIGHTS)
+_CHECK: Final = np.frombuffer(ID_CHECK.encode("ascii"), dtype=np.uint8)
 
 PROBLEMS: Final = (
     "scientific_notation",

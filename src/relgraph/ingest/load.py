@@ -249,8 +249,8 @@ def load_directory(
             con.execute(f"DROP TABLE {checked_view(table.name)}")
         refused = refusals(reports, max_quarantine_share)
         if not allow_shrink:
-            refused += [r for r in shrinks(reports, previous) if r.table not in
-                        {x.table for x in refused}]  # fmt: skip
+            named = {r.table for r in refused}
+            refused += [r for r in shrinks(reports, previous) if r.table not in named]
         if refused and not dry_run:
             attempt = LoadReport(
                 source=str(source),
