@@ -204,6 +204,9 @@ class Settings:
     ``id-secret`` file in the data directory (created on the first load)."""
     search_rate: int = 60
     """``RELGRAPH_SEARCH_RATE``: searches one API key may make a minute (``search``)."""
+    id_misses: int = 20
+    """``RELGRAPH_ID_MISSES``: well-formed id numbers one analyst key may search for in a day
+    without finding anyone, before its id-number searches pause (``relgraph.api.id_misses``)."""
 
     @property
     def production(self) -> bool:
@@ -240,6 +243,7 @@ class Settings:
             audit=AuditSettings.from_env(env),
             id_secret=id_secret_from_env(env),
             search_rate=env_number(env, "RELGRAPH_SEARCH_RATE", cls.search_rate, int, 1),
+            id_misses=env_number(env, "RELGRAPH_ID_MISSES", cls.id_misses, int, 1),
         )
 
 

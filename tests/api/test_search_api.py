@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import statistics
 import time
 from pathlib import Path
@@ -20,9 +21,11 @@ from relgraph.api.masking import mask_phone
 from relgraph.api.ratelimit import RateLimiter
 from relgraph.api.readmodel import ReadModel, build_read_model
 from relgraph.api.schema import build_schema
+from relgraph.config import ConfigError, Settings
 from relgraph.graph import build_projection
 from relgraph.ingest import load_directory
 from relgraph.jobs.analyze import analyze
+from relgraph.record_rules import ID_CHECK, ID_WEIGHTS
 from relgraph.store.embedded import EmbeddedStore
 from relgraph.synth import generate
 
@@ -308,3 +311,122 @@ def test_attack_a_campaign_key_cannot_confirm_a_masked_phone(zh: ReadModel) -> N
             times[text].append(time.perf_counter() - started)
     real, fake = statistics.median(times[phone]), statistics.median(times[false])
     assert abs(real - fake) <= max(0.25 * fake, 50e-6), (real, fake)
+
+
+def _candidates(masked: str, birth: str, male: bool) -> list[str]:
+    """Every well-formed 18-character id with ``masked``'s district and check character, the
+    birth date and the gender: what an analyst key can list from what it reads."""
+    district, check = masked[:4], masked[-1]
+    found = []
+    for rest in range(100):
+        for seq in range(1 if male else 0, 1000, 2):
+            body = f"{district}{rest:02d}{birth}{seq:03d}"
+            weighted = sum(int(c) * w for c, w in zip(body, ID_WEIGHTS, strict=True))
+            if ID_CHECK[weighted % 11] == check:
+                found.append(body + check)
+    return found
+
+
+def _id_search(model: ReadModel, text: str, misses: RateLimiter, role: Role = Role.ANALYST) -> Any:
+    context = Context(
+        principal=Principal(role, f"k_{role.value}"),
+        model=model,
+        request_id="r-test",
+        deadline=float("inf"),
+        id_misses=misses,
+    )
+    variables = {"text": text, "kinds": None, "first": 5}
+    return asyncio.run(
+        build_schema().execute(SEARCH, context_value=context, variable_values=variables)
+    )
+
+
+def test_attack_an_analyst_key_cannot_complete_a_masked_id_number(zh: ReadModel) -> None:
+    """ATTACK: an analyst key reads ``1101***********X``, the birth date and the gender, lists
+    the few thousand well-formed numbers they leave and searches them one by one. After the
+    budget of misses every id-shaped search is refused alike, the real number included."""
+    person, _ = _hanzi_person(zh)
+    real = str(zh.record["id_number_norm"][zh.records_of(person)[0]])
+    q = f'{{ customer(id: "{zh.person_ids[person]}") {{ birthDate gender records {{ idNumber }} }} }}'
+    seen = asyncio.run(
+        build_schema().execute(
+            q,
+            context_value=Context(
+                principal=Principal(Role.ANALYST, "k_a"),
+                model=zh,
+                request_id="r",
+                deadline=float("inf"),
+            ),
+        )
+    ).data["customer"]
+    birth = seen["birthDate"].replace("-", "")
+    candidates = _candidates(seen["records"][0]["idNumber"], birth, seen["gender"] == "M")
+    assert real in candidates
+    assert len(candidates) > 100, "the mask alone leaves many numbers"
+    guesses = [*[c for c in candidates if c != real][:25], real]
+    misses = RateLimiter(20, window=86_400)
+    answers = [_id_search(zh, g, misses) for g in guesses]
+    assert all(a.errors is None and a.data["search"]["totalCount"] == 0 for a in answers[:20])
+    refusals = {(a.errors[0].message, a.errors[0].extensions["code"]) for a in answers[20:]}
+    assert len(refusals) == 1, "the real number is refused like the false ones"
+    message, code = refusals.pop()
+    assert code == "LIMIT_EXCEEDED"
+    assert re.fullmatch(
+        r"Id-number searches paused: 20 by this key in 24 hours found no one\. "
+        r"Retry after 86[34]\d\d s \(about 24 h\), or ask a risk officer\.",
+        message,
+    ), message
+    # The other kinds still answer, and another analyst key has its own budget.
+    assert _id_search(zh, "wang", misses).errors is None
+    other = Context(
+        principal=Principal(Role.ANALYST, "k_other"),
+        model=zh,
+        request_id="r",
+        deadline=float("inf"),
+        id_misses=misses,
+    )
+    found = asyncio.run(
+        build_schema().execute(SEARCH, context_value=other, variable_values={"text": real})
+    )
+    assert zh.person_ids[person] in person_ids(found)
+
+
+def test_found_ids_names_and_risk_keys_spend_no_id_budget(zh: ReadModel) -> None:
+    person, name = _hanzi_person(zh)
+    real = str(zh.record["id_number_norm"][zh.records_of(person)[0]])
+    misses = RateLimiter(1, window=86_400)
+    for _ in range(5):
+        assert zh.person_ids[person] in person_ids(_id_search(zh, real, misses))
+        assert _id_search(zh, name, misses).errors is None
+        assert _id_search(zh, "13800000000", misses).errors is None  # a phone, not an id
+        assert _id_search(zh, "110101199001011239", misses, Role.RISK).errors is None
+    assert misses.wait("k_analyst") is None
+    assert _id_search(zh, "110101199001011239", misses).errors is None  # the one miss
+    assert _id_search(zh, real, misses).errors[0].extensions["code"] == "LIMIT_EXCEEDED"
+
+
+def test_the_id_budget_slides_over_a_day() -> None:
+    now = [0.0]
+    misses = RateLimiter(2, clock=lambda: now[0], window=86_400)
+    misses.record("k")
+    now[0] = 3_600.0
+    misses.record("k")
+    assert misses.wait("k") == 82_800
+    now[0] = 86_400.5
+    assert misses.wait("k") is None
+    misses.record("k")
+    assert misses.wait("k") == 3_600
+
+
+def test_an_exhausted_id_budget_is_http_429_and_configurable(zh: ReadModel, tmp_path: Path) -> None:
+    state = _state(zh, tmp_path)
+    state.id_misses = RateLimiter(1, window=86_400)
+    app = create_app(state)
+    body = {"query": SEARCH, "variables": {"text": "110101199001011239"}}
+    assert _post(app, body, KEYS[Role.ANALYST]).status_code == 200
+    refused = _post(app, body, KEYS[Role.ANALYST])
+    assert refused.status_code == 429
+    assert 86_000 <= int(refused.headers["Retry-After"]) <= 86_400
+    assert Settings.from_env({"RELGRAPH_ID_MISSES": "5"}).id_misses == 5
+    with pytest.raises(ConfigError, match="RELGRAPH_ID_MISSES"):
+        Settings.from_env({"RELGRAPH_ID_MISSES": "0"})

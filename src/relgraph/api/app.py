@@ -41,6 +41,7 @@ from relgraph.api.errors import (
     error_code,
     error_response,
 )
+from relgraph.api.id_misses import budget as id_miss_budget
 from relgraph.api.ingestion import live_of, routes
 from relgraph.api.metrics import CONTENT_TYPE, Metrics, root_field
 from relgraph.api.ratelimit import RateLimiter
@@ -85,6 +86,8 @@ class ServiceState:
     """Reviewers' duplicate decisions, in the data directory's journal."""
     search_limit: RateLimiter = field(default_factory=lambda: RateLimiter(Settings.search_rate))
     """Searches per key and minute (``RELGRAPH_SEARCH_RATE``)."""
+    id_misses: RateLimiter = field(default_factory=lambda: id_miss_budget(Settings.id_misses))
+    """Analyst id-number searches that found no one, per key and day (``RELGRAPH_ID_MISSES``)."""
     reviews: ReviewLog | None = None
     """Alert decisions, read from and written to the data directory's journal."""
 
@@ -257,6 +260,7 @@ class RelgraphGraphQL(GraphQL[Context, None]):
             budget=self.state.budget,
             decisions=self.state.decisions,
             search_limit=self.state.search_limit,
+            id_misses=self.state.id_misses,
             text_mac=self.state.text_mac,
             reviews=self.state.reviews,
         )

@@ -55,6 +55,8 @@ class Context:
     None: this server records none."""
     search_limit: RateLimiter | None = None
     """Searches per key and minute (None: unlimited, as in-process tools run)."""
+    id_misses: RateLimiter | None = None
+    """Analyst id-number searches that found no one, per key and day (None: unlimited)."""
     text_mac: Callable[[str], str] | None = None
     """HMAC of a text under the audit key: what the audit line keeps of a search text."""
     reviews: ReviewLog | None = None

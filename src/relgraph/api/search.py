@@ -4,8 +4,10 @@ account or household id, a credit code.
 
 What a role may search by follows what it may read: campaign keys search by customer,
 household or account id only (exactly), so a masked phone ``138****5678`` cannot be
-completed by trying its 10,000 candidates. Every search is rate-limited per key and audited
-with its text as an HMAC under the audit key, never in clear.
+completed by trying its 10,000 candidates; analyst keys, which read id numbers masked, have a
+daily budget of id-number searches that find no one (:mod:`relgraph.api.id_misses`). Every
+search is rate-limited per key and audited with its text as an HMAC under the audit key, never
+in clear.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Final
 
 import strawberry
 
+from relgraph.api import id_misses
 from relgraph.api import search_index as ix
 from relgraph.api.auth import Principal, Role
 from relgraph.api.context import Context, Info
@@ -107,7 +110,7 @@ def _limit(ctx: Context) -> None:
     if wait is not None:
         ctx.retry_after = wait
         raise LimitError(
-            f"Too many searches: this key may search {ctx.search_limit.per_minute} times a "
+            f"Too many searches: this key may search {ctx.search_limit.limit} times a "
             f"minute; retry after {wait} s."
         )
 
@@ -119,7 +122,10 @@ class SearchQueries:
         "identifiers first, then names (whole, then starting with the text, then containing "
         "it). `kinds` narrows what the text is matched against (default: every kind the key "
         "may use; campaign keys: CUSTOMER_ID, ACCOUNT_ID, HOUSEHOLD_ID). Rate-limited per key "
-        "(RELGRAPH_SEARCH_RATE a minute, default 60) and audited with the text as an HMAC."
+        "(RELGRAPH_SEARCH_RATE a minute, default 60) and audited with the text as an HMAC. An "
+        "analyst key's searches for well-formed id numbers that belong to no one are limited "
+        "too (RELGRAPH_ID_MISSES a day, default 20); past that, its id-number searches are "
+        "refused until the oldest miss is a day old."
     )
     def search(
         self,
@@ -150,5 +156,14 @@ class SearchQueries:
         if len(text) > MAX_TEXT:
             raise ClientError(f"text must be at most {MAX_TEXT} characters, not {len(text)}.")
         wanted = allowed if kinds is None else tuple(k.name for k in kinds)
-        hits = ctx.model.search_index().find(text, wanted)
+        misses = ctx.id_misses
+        if misses is None or not id_misses.counted(ctx.principal, text, wanted):
+            hits = ctx.model.search_index().find(text, wanted)
+        else:
+            wait = misses.wait(ctx.principal.key_id)
+            if wait is not None:
+                ctx.retry_after = wait
+                raise id_misses.paused(misses, wait)
+            hits = ctx.model.search_index().find(text, wanted)
+            id_misses.spend(misses, ctx.principal, hits)
         return paginate(hits, first, after, lambda h: _hit(ctx, h))

@@ -21,6 +21,7 @@ import uvicorn
 from relgraph.api.app import ServiceState, create_app, default_state
 from relgraph.api.audit import open_audit_log
 from relgraph.api.auth import KeyRing
+from relgraph.api.id_misses import budget as id_miss_budget
 from relgraph.api.ingestion import live_of
 from relgraph.api.locks import hold_serve_lock
 from relgraph.api.ratelimit import RateLimiter
@@ -163,6 +164,7 @@ def serve(
     production: bool,
     audit: AuditSettings | None = None,
     search_rate: int = Settings.search_rate,
+    id_misses: int = Settings.id_misses,
 ) -> None:
     """Serve until SIGTERM/SIGINT; ``open_store`` opens the store read-only for each build.
 
@@ -188,6 +190,7 @@ def serve(
     state = default_state(data_dir, keys, audit_log)
     state.store = store_kind
     state.search_limit = RateLimiter(search_rate)
+    state.id_misses = id_miss_budget(id_misses)
     app = create_app(state, production=production)
     rebuilder = Rebuilder(lambda: load_model(state, open_store))
     threading.Thread(

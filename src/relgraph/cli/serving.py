@@ -166,6 +166,7 @@ def serve_api(settings: Settings, host: str, port: int, keys: KeyRing) -> None:
             production=settings.production,
             audit=settings.audit,
             search_rate=settings.search_rate,
+            id_misses=settings.id_misses,
         )
     except (ConfigError, AuditError, LockedError, JournalError) as exc:
         fail(str(exc))
