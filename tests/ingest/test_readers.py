@@ -134,6 +134,18 @@ def test_encoding_option_reads_the_file(tmp_path: Path, encoding: str) -> None:
     assert _store_names(tmp_path / "data") == {"C1": "陳大文", "C2": "林小明"}
 
 
+def test_a_file_labelled_gbk_reads_the_rare_hanzi_of_gb18030(tmp_path: Path) -> None:
+    """Exports are labelled GBK but carry GB18030's four-byte characters in rare names."""
+    source = _bank(tmp_path)
+    rows = _customers(["C1", "core", "王䶮", "", "M"], ["C2", "card", "𠇔小明", "", "F"])
+    (source / "customers.csv").write_bytes(_csv_bytes(rows, "gb18030"))
+    with pytest.raises(UnicodeEncodeError):
+        "王䶮".encode("gbk")
+    report = _load(source, tmp_path / "data", encoding="gbk")
+    assert report.quarantined == 0
+    assert _store_names(tmp_path / "data") == {"C1": "王䶮", "C2": "𠇔小明"}
+
+
 def test_the_mapping_file_sets_the_encoding_per_file(tmp_path: Path) -> None:
     source = _bank(tmp_path)
     rows = _customers(["C1", "core", "张三", "", "M"])

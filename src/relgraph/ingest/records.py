@@ -35,7 +35,10 @@ _PYTHON_CODEC: Final = {
     "utf-8": "utf-8",
     "utf-8-sig": "utf-8",
     "gb18030": "gb18030",
-    "gbk": "gbk",
+    # GB18030 decodes every GBK byte sequence to the same character and adds the rare
+    # hanzi of names (䶮, 𠇔) that exports labelled GBK carry anyway: read as GBK, such a
+    # file would stop at the first rare name.
+    "gbk": "gb18030",
     "big5": "big5",
 }
 _SUGGESTED: Final = (("gb18030", "GBK/GB18030"), ("big5", "Big5"), ("utf-8", "UTF-8"))
