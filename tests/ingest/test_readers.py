@@ -167,6 +167,32 @@ def test_the_mapping_file_sets_the_encoding_per_file(tmp_path: Path) -> None:
         ]
 
 
+def test_a_compact_date_format_reads_only_values_of_its_full_width(tmp_path: Path) -> None:
+    """``%Y%m%d`` splits digits by position: ``1949123`` is 1949-12-03 or 1949-01-23, so it
+    is quarantined rather than loaded as either; separated formats stay lenient."""
+    source = _bank(tmp_path)
+    header = [*CUSTOMER_HEADER, "birth_date"]
+    rows = [
+        header,
+        ["C1", "core", "张三", "", "M", "19491203"],
+        ["C2", "core", "李四", "", "F", "1949123"],
+        ["C3", "core", "王五", "", "M", "2024011"],
+    ]
+    (source / "customers.csv").write_bytes(_csv_bytes(rows))
+    (source / "mapping.yaml").write_text(
+        "files:\n  customers.csv:\n    table: customers\n    formats: {birth_date: '%Y%m%d'}\n",
+        encoding="utf-8",
+    )
+    report = load(source, tmp_path / "data")
+    assert report.quarantined == 2
+    refused = read_quarantine(tmp_path / "data", "customers")
+    assert sorted(r["customer_id"] for r in refused) == ["C2", "C3"]
+    assert all("birth_date" in r["reason"] for r in refused), refused
+    with EmbeddedStore(tmp_path / "data", read_only=True) as store:
+        born = store.read_table("customers", ["customer_id", "birth_date"]).to_pylist()
+    assert [r["customer_id"] for r in born] == ["C1"]
+
+
 # --- the mapping file --------------------------------------------------------------------
 
 BAD_MAPPINGS = [

@@ -307,3 +307,36 @@ def check_encoding(value: str) -> str:
     if text not in ENCODINGS:
         raise IngestError(f"encoding {value!r} is not one of {', '.join(ENCODINGS)}")
     return text
+
+
+_NUMERIC_WIDTH: Final = {"Y": 4, "m": 2, "d": 2, "H": 2, "M": 2, "S": 2, "y": 2, "I": 2, "j": 3}
+"""strptime's fixed-width numeric directives and their width when written in full."""
+
+
+def compact_width(fmt: str) -> int | None:
+    """The length a value must have when ``fmt`` puts two numbers side by side, else None.
+
+    In ``%Y%m%d`` nothing but position separates the fields, and strptime takes the
+    digits it is given: ``1949123`` would load as 1949-12-03 (or was it 01-23?). A value
+    of such a format is read only at its full width; formats with separators keep
+    strptime's leniency (``2024年1月1日`` with ``%Y年%m月%d日``). A format with a
+    directive of no fixed width (``%f``, ``%z``, ``%b`` …) gets no guard.
+
+    >>> compact_width("%Y%m%d"), compact_width("%Y%m%d %H%M%S"), compact_width("%Y-%m-%d")
+    (8, 15, None)
+    """
+    width, adjacent, previous_numeric, i = 0, False, False, 0
+    while i < len(fmt):
+        if fmt[i] == "%" and i + 1 < len(fmt):
+            directive = fmt[i + 1]
+            i += 2
+            if directive == "%":
+                width, previous_numeric = width + 1, False
+                continue
+            if directive not in _NUMERIC_WIDTH:
+                return None
+            adjacent = adjacent or previous_numeric
+            width, previous_numeric = width + _NUMERIC_WIDTH[directive], True
+        else:
+            width, previous_numeric, i = width + 1, False, i + 1
+    return width if adjacent else None

@@ -33,7 +33,7 @@ from relgraph.ingest.discovery import (
     fingerprint,
 )
 from relgraph.ingest.errors import IngestError
-from relgraph.ingest.mapping import PERCENT
+from relgraph.ingest.mapping import PERCENT, compact_width
 from relgraph.ingest.records import (
     Int64s,
     Records,
@@ -271,12 +271,12 @@ def _mapped(file: InputFile, table: model.Table, name: str, text: str) -> str | 
         changed = True
     fmt = spec.formats.get(name) if spec is not None else None
     if column.dtype == "date" and fmt:
-        parsed = f"try_strptime(trim({expr}), {literal(fmt)})"
+        parsed = _strptime(expr, fmt)
         expr = f"COALESCE(strftime({parsed}, '%Y-%m-%d'), {expr})"
         changed = True
     elif column.dtype == "timestamp" and (fmt or file.timezone):
         if fmt:
-            parsed = f"try_strptime(trim({expr}), {literal(fmt)})"
+            parsed = _strptime(expr, fmt)
         else:
             # Without a format, only a naive ISO value is placed in the file's zone; one
             # with an offset already says where it is.
@@ -297,6 +297,16 @@ def _mapped(file: InputFile, table: model.Table, name: str, text: str) -> str | 
 
 
 _HAS_OFFSET: Final = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
+
+
+def _strptime(expr: str, fmt: str) -> str:
+    """SQL parsing ``expr`` by the mapping's ``fmt``: NULL (the value kept as written, then
+    quarantined as a bad date) when it does not parse or is short of a compact format."""
+    parsed = f"try_strptime(trim({expr}), {literal(fmt)})"
+    width = compact_width(fmt)
+    if width is None:
+        return parsed
+    return f"CASE WHEN length(trim({expr})) = {width} THEN {parsed} END"
 
 
 def _iso(parsed: str, zone: str | None) -> str:
