@@ -78,9 +78,10 @@ Progress = Callable[[str, int, int], None]
 
 META_FINGERPRINT = "fingerprint"
 META_LAYOUT = "layout_version"
-RULES_VERSION: Final = "2"
+RULES_VERSION: Final = "3"
 """Bumped when the rules read the same files differently (2: the mapping's zone reads
-every naive timestamp form): a store loaded under older rules is loaded again."""
+every naive timestamp form; 3: compact formats read full-width values only, GBK files as
+GB18030): a store loaded under older rules is loaded again."""
 META_SOURCE = "source"
 META_LOADED_AT = "loaded_at"
 META_SOURCE_SYSTEMS = "source_systems"
