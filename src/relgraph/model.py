@@ -19,7 +19,7 @@ space, optionally an offset ``Z``/``+08:00``; naive ones are in ``RELGRAPH_SOURC
 are stored as epoch milliseconds (int64, UTC; a date is its UTC midnight), portable
 across DuckDB and Neo4j. ``int`` and ``float`` accept thousands separators
 (``1,234,567.89``); ``int`` refuses fractions and exponents. ``bool`` accepts
-true/false, 1/0, yes/no, y/n (any case).
+true/false, 1/0, yes/no, y/n (any case, full-width too), 是/否 and 同意/不同意.
 """
 
 

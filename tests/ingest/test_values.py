@@ -109,6 +109,28 @@ def test_numbers_with_thousands_separators_and_whole_floats_load(tmp_path: Path)
 
 
 @pytest.mark.parametrize(
+    ("written", "expected"),
+    [("Yes", True), ("ｔｒｕｅ", True), ("是", True), ("同意", True), ("Ｎ", False), ("否", False),
+     ("不同意", False)],
+)  # fmt: skip
+def test_booleans_as_chinese_exports_write_them(
+    tmp_path: Path, written: str, expected: bool
+) -> None:
+    data = _load_with(tmp_path, "customers", [{**CUSTOMER, "consent_marketing": written}])
+    stored = _stored(data, "customers", ["customer_id", "consent_marketing"]).to_pylist()
+    (row,) = [r for r in stored if r["customer_id"] == "C9"]
+    assert row["consent_marketing"] is expected
+
+
+def test_a_value_that_is_no_boolean_is_quarantined_saying_what_is(tmp_path: Path) -> None:
+    data = _load_with(tmp_path, "customers", [{**CUSTOMER, "consent_marketing": "可能"}])
+    refused = read_quarantine(data, "customers")
+    assert [r["reason"] for r in refused if r["customer_id"] == "C9"] == [
+        "bad_bool: consent_marketing '可能' is not true/false, yes/no, 1/0 or 是/否"
+    ]
+
+
+@pytest.mark.parametrize(
     "written", ["2024-01-06", "2024/01/06", "2024/1/6", "2024.01.06", "20240106", "2024年1月6日", "２０２４－０１－０６"]
 )  # fmt: skip
 def test_common_date_formats_load(tmp_path: Path, written: str) -> None:

@@ -90,8 +90,9 @@ _TIMESTAMP: Final = TIMESTAMP_PATTERN
 _TIMED: Final = TIMED_PATTERN
 """A date with a time part: refused in a date column, saying so."""
 
-_TRUE: Final = ("true", "t", "1", "yes", "y")
-_FALSE: Final = ("false", "f", "0", "no", "n")
+_TRUE: Final = ("true", "t", "1", "yes", "y", "是", "同意")
+_FALSE: Final = ("false", "f", "0", "no", "n", "否", "不同意")
+"""Compared after NFKC and lower-casing: ``ＹＥＳ`` and ``Yes`` are ``yes``."""
 
 
 def typed_view(table: str) -> str:
@@ -185,8 +186,9 @@ def _column_sql(
     elif column.dtype == "bool":
         true = ", ".join(literal(v) for v in _TRUE)
         false = ", ".join(literal(v) for v in _FALSE)
-        typed = f"CASE WHEN lower({text}) IN ({true}) THEN true WHEN lower({text}) IN ({false}) THEN false END"
-        bad = f"'bad_bool: {name} ' || {_shown(text)} || ' is not true/false, yes/no or 1/0'"
+        word = f"lower({_ascii(text)})"
+        typed = f"CASE WHEN {word} IN ({true}) THEN true WHEN {word} IN ({false}) THEN false END"
+        bad = f"'bad_bool: {name} ' || {_shown(text)} || ' is not true/false, yes/no, 1/0 or 是/否'"
     elif column.dtype == "date":
         typed = _date_sql(text)
         timed = f"regexp_matches({_ascii(text)}, {literal(_TIMED)})"
