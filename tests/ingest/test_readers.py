@@ -8,6 +8,7 @@ import io
 import json
 import os
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -643,3 +644,34 @@ def test_a_parquet_file_is_mapped_like_a_csv_file(tmp_path: Path) -> None:
 def test_a_mapping_file_that_does_not_exist_stops(tmp_path: Path, bank_dir: Path) -> None:
     with pytest.raises(IngestError, match=r"mapping file .*nowhere\.yaml does not exist"):
         _load(bank_dir, tmp_path / "data", mapping=tmp_path / "nowhere.yaml")
+
+
+def test_parquet_dates_written_as_midnight_timestamps_load_as_dates(tmp_path: Path) -> None:
+    """pandas writes a date column as timestamps at midnight; a real time stays refused."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = _bank(tmp_path)
+    (source / "customers.csv").unlink(missing_ok=True)
+    born = [datetime(1980, 5, 6), datetime(1975, 1, 2, 10, 30), None]
+    pq.write_table(
+        pa.table(
+            {
+                "customer_id": ["C1", "C2", "C3"],
+                "source_system": ["core", "core", "core"],
+                "name": ["张三", "李四", "王五"],
+                "birth_date": pa.array(born, pa.timestamp("ns")),
+            }
+        ),
+        source / "customers.parquet",
+    )
+    report = load(source, tmp_path / "data")
+    refused = read_quarantine(tmp_path / "data", "customers")
+    assert [(r["customer_id"], r["reason"]) for r in refused] == [
+        ("C2", "bad_date: birth_date '1975-01-02 10:30:00' has a time part; a date is YYYY-MM-DD")
+    ]
+    assert report.quarantined == 1
+    with EmbeddedStore(tmp_path / "data", read_only=True) as store:
+        rows = store.read_table("customers", ["customer_id", "birth_date"]).to_pylist()
+    day = int(datetime(1980, 5, 6, tzinfo=UTC).timestamp() * 1000)
+    assert {r["customer_id"]: r["birth_date"] for r in rows} == {"C1": day, "C3": None}

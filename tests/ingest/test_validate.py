@@ -33,7 +33,7 @@ BAD_ROWS = [
     ("customers", {"customer_id": "C9", "source_system": "core", "name": "X", "deposits": "12,5o"},
      "bad_number: deposits '12,5o' is not a number"),
     ("customers", {"customer_id": "C9", "source_system": "core", "name": "X", "consent_marketing": "maybe"},
-     "bad_bool: consent_marketing 'maybe' is not true/false, yes/no or 1/0"),
+     "bad_bool: consent_marketing 'maybe' is not true/false, yes/no, 1/0 or 是/否"),
     ("customers", {"customer_id": "C9", "source_system": "core", "name": "X", "products": "card;mortgage"},
      "bad_enum: products 'card;mortgage' holds a code outside deposit, card, loan, wealth"),
     ("customers", {"customer_id": "C1", "source_system": "loan", "name": "Dup"},

@@ -382,12 +382,45 @@ def _read_csv(
 def _read_parquet(
     con: duckdb.DuckDBPyConnection, file: InputFile, header: list[str], select: str
 ) -> None:
-    cast = ", ".join(f"CAST({ident(c)} AS VARCHAR) AS {ident(c)}" for c in header)
+    days = _date_sources(file, model.TABLES[file.table])
+    cast = ", ".join(f"{_parquet_text(c, c in days)} AS {ident(c)}" for c in header)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {raw_view(file.table)} AS "  # noqa: S608 - identifiers quoted, path a literal
         f"SELECT {_NUMBERED}, {select} "
         f"FROM (SELECT {cast} FROM read_parquet({literal(str(file.path))}))"
     )
+
+
+def _date_sources(file: InputFile, table: model.Table) -> set[str]:
+    """The file's columns that feed a date column of ``table`` and hold naive timestamps.
+
+    pandas and many export tools write a date as a timestamp at midnight; read as text it
+    would carry a time part and be refused as not a date.
+    """
+    spec = file.spec
+    renamed = {bank: name for name, bank in spec.columns.items()} if spec else {}
+    schema = pq.read_schema(file.path)
+    found = set()
+    for column in schema:
+        name = renamed.get(column.name, column.name)
+        if (
+            name in table.column_names
+            and table.column(name).dtype == "date"
+            and pa.types.is_timestamp(column.type)
+            and column.type.tz is None
+        ):
+            found.add(column.name)
+    return found
+
+
+def _parquet_text(column: str, day: bool) -> str:
+    """SQL for a Parquet column as the text the validator reads: a midnight in a date
+    column as its date, any other time kept (and refused as a date with a time part)."""
+    text = f"CAST({ident(column)} AS VARCHAR)"
+    if not day:
+        return text
+    at = ident(column)
+    return f"CASE WHEN CAST({at} AS TIME) = TIME '00:00:00' THEN CAST(CAST({at} AS DATE) AS VARCHAR) ELSE {text} END"
 
 
 def _count(con: duckdb.DuckDBPyConnection, view: str) -> int:
