@@ -208,8 +208,61 @@ def test_a_load_killed_midway_leaves_the_last_good_state(tmp_path: Path, bank_di
     report = read_report(data)
     assert report is not None
     assert report.quarantined == 0
-    # The next load goes through.
+    # The next load goes through, and discards what the killed one staged.
     assert load(changed, data).quarantined == 1
+    assert not list(data.glob(".quarantine-*"))
+    assert not list(data.glob(".load-pending-*"))
+
+
+_KILL_AFTER_COMMIT = """
+import sys, time
+from pathlib import Path
+from relgraph.ingest import load_directory, quarantine
+from relgraph.store.embedded import EmbeddedStore
+
+def swap_in(*args, **kwargs):
+    print("committed", flush=True)
+    time.sleep(60)  # killed here: the store holds the load, the report does not yet
+quarantine.swap_in = swap_in
+source, data = Path(sys.argv[1]), Path(sys.argv[2])
+with EmbeddedStore(data) as store:
+    load_directory(source, store, data)
+"""
+
+
+def test_a_load_killed_after_its_commit_is_finished_by_the_next(
+    tmp_path: Path, bank_dir: Path
+) -> None:
+    """The store committed, the report and quarantine not yet: the next load makes them
+    match the store from what the killed one staged, without loading again."""
+    data = tmp_path / "data"
+    load(bank_dir, data)
+    tables = bank_tables()
+    tables["accounts"].pop()  # A3 gone: T2 will be refused
+    changed = write_bank(tmp_path / "changed", tables)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILL_AFTER_COMMIT, str(changed), str(data)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "committed"
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(timeout=30)
+    stale = read_report(data)
+    assert stale is not None
+    assert stale.quarantined == 0, "the report still describes the first load"
+    assert list(data.glob(".load-pending-*.json"))
+
+    again = load(changed, data)
+    assert again.unchanged, "finished from the staged report, not loaded again"
+    assert again.quarantined == 1
+    finished = read_report(data)
+    assert finished is not None
+    assert finished.quarantined == 1
+    assert [p.name for p in (data / "quarantine").iterdir()] == ["transfers.csv"]
+    assert not list(data.glob(".quarantine-*"))
+    assert not list(data.glob(".load-pending-*"))
 
 
 @pytest.fixture(scope="module")

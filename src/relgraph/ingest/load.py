@@ -23,6 +23,7 @@ the report of the last good load as they were.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -44,6 +45,7 @@ from relgraph.config import id_secret_from_env, source_zone
 from relgraph.ingest import person_ids, persons, quarantine
 from relgraph.ingest.decisions import DecidedPairs, decided_pairs
 from relgraph.ingest.errors import IngestError
+from relgraph.ingest.interrupted import Pending, finish_interrupted
 from relgraph.ingest.journal_merge import merge_journal
 from relgraph.ingest.linkage import LinkageParams, as_arrow, resolve
 from relgraph.ingest.person_ids import PersonIdKey
@@ -57,7 +59,6 @@ from relgraph.ingest.readers import (
 )
 from relgraph.ingest.refusal import (
     QuarantineLimit,
-    clear_rejected,
     keep_rejected,
     refusals,
     shrinks,
@@ -75,6 +76,8 @@ from relgraph.store.base import Store
 
 Progress = Callable[[str, int, int], None]
 """``(stage, done, total)`` callback for progress bars."""
+
+log = logging.getLogger("relgraph.ingest")
 
 META_FINGERPRINT = "fingerprint"
 META_LAYOUT = "layout_version"
@@ -187,8 +190,11 @@ def load_directory(
         f"{source_zone().key}"
         f"\0{mapping_text}\0journal:{journal.digest(data_dir)}",
     )
-    previous = read_report(data_dir)
     stored_meta = {} if store is None else store.meta()
+    if not dry_run:
+        for note in finish_interrupted(data_dir, stored_meta.get(META_FINGERPRINT)):
+            log.warning("%s", note)
+    previous = read_report(data_dir)
     if (
         not dry_run
         and not retrain_linkage
@@ -323,22 +329,23 @@ def load_directory(
     }
     if store is None:  # only a dry run goes without a store, and it returned above
         raise ValueError("load_directory writes to a store: pass one, or dry_run=True")
+    # Killed after the commit, the next load finishes what follows it from this record.
+    pending = Pending(
+        replace(report, seconds=time.perf_counter() - started),
+        staging,
+        staged_map,
+        map_stamp=loaded_at.strftime("%Y%m%dT%H%M%SZ"),
+    )
+    pending_path = pending.write(data_dir)
     try:
         store.replace_tables(canonical, meta)
     except BaseException:
         _discard(staging, staged_map)
+        pending_path.unlink(missing_ok=True)
         raise
-    quarantine.swap_in(staging, data_dir)
-    id_map = None
-    if staged_map is not None:
-        id_map = person_ids.publish_id_map(staged_map, loaded_at.strftime("%Y%m%dT%H%M%SZ"))
-    report = replace(
-        report,
-        seconds=time.perf_counter() - started,
-        person_id_map=None if id_map is None else str(id_map),
-    )
-    report.save(data_dir)
-    clear_rejected(data_dir)
+    pending = replace(pending, report=replace(report, seconds=time.perf_counter() - started))
+    report, _ = pending.finish(data_dir)
+    pending_path.unlink(missing_ok=True)
     if progress is not None:
         progress("writing the store", steps, steps)
     return report
