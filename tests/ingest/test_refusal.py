@@ -113,6 +113,23 @@ def test_a_good_load_after_a_refused_one_removes_what_the_refusal_left(
         assert store.row_count("customers") == 120
 
 
+def test_reloading_the_unchanged_good_input_after_a_refusal_clears_the_refusal(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    good = _bank(tmp_path / "good", 120, 0)
+    assert _load(good, data).exit_code == 0
+    assert _load(_bank(tmp_path / "bad", 120, 120), data).exit_code == 3
+    assert (data / "load-report.rejected.json").exists()
+
+    again = _load(good, data)
+
+    assert again.exit_code == 0, again.output
+    assert "unchanged" in again.output
+    assert not (data / "load-report.rejected.json").exists()
+    assert not (data / "quarantine.rejected").exists()
+
+
 @pytest.mark.parametrize(
     ("rows", "bad", "refused"),
     [

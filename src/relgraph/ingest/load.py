@@ -59,6 +59,7 @@ from relgraph.ingest.readers import (
 )
 from relgraph.ingest.refusal import (
     QuarantineLimit,
+    clear_rejected,
     keep_rejected,
     refusals,
     shrinks,
@@ -202,6 +203,8 @@ def load_directory(
         and previous is not None
         and previous.fingerprint == stamp
     ):
+        # A refused attempt since describes nothing current once the good input is back.
+        clear_rejected(data_dir)
         return replace(previous, unchanged=True, person_id_map=None)
     # Ids in the store made with another key (or, before keyed ids, with MD5) are not
     # carried over; every person gets a new id and admins get the old -> new map.
