@@ -23,6 +23,9 @@ _EXT_DASHED: Final = re.compile(r"^(.*[0-9])\s*[-‐–—]\s*([0-9]{1,6})$", re
 _DASH_TAIL: Final = re.compile(r"[-‐–—]\s*[0-9]{1,6}$", re.ASCII)
 _WHOLE: Final = re.compile(r"^(?:1[0-9]{10}|0[0-9]{9,11})$")
 _NOT_DIGIT: Final = re.compile(r"[^0-9]+")
+_NO_TRUNK: Final = re.compile(r"1[0-9]{10}|[48]00[0-9]{7}|9[56][0-9]{3,6}|1[0-9]{2,4}")
+_LIST: Final = re.compile(r"[/,;|、]")
+_LISTED_DIGITS: Final = 7
 _INTL: Final = re.compile(r"^\s*(?:\+|00)\s*86", re.ASCII)
 _COUNTRY: Final = re.compile(r"^(?:0086|86)")
 _PLAIN: Final = re.compile(r"^(?:0086|86)([0-9]{11})$")
@@ -45,7 +48,7 @@ def _national(text: str) -> str:
     if _INTL.search(t):
         national = _COUNTRY.sub("", digits, count=1)
         if national:
-            if re.fullmatch("1[0-9]{10}", national) or national.startswith("0"):
+            if _NO_TRUNK.fullmatch(national) or national.startswith("0"):
                 return national
             return "0" + national
     return _PLAIN.sub(r"\1", digits, count=1)
@@ -54,6 +57,10 @@ def _national(text: str) -> str:
 def _phone_main(value: str) -> str:
     """The phone text without its extension (``_phone_parts_sql``'s ``main``)."""
     t = _nfkc(value).strip(" ").lower()
+    if _LIST.search(t):
+        head = _LIST.split(t, maxsplit=1)[0]
+        if len(_NOT_DIGIT.sub("", head)) >= _LISTED_DIGITS:
+            t = head.strip(" ")
     if re.fullmatch("[0-9]{11}", t):
         return t
     if _EXT_MARKER.search(t):
@@ -72,6 +79,8 @@ def phone(value: str) -> str | None:
 
     >>> phone("+86 138-0013-8000"), phone("+86 (0)10 1234 5678 ext 12")
     ('13800138000', '01012345678')
+    >>> phone("+86 400-810-8888"), phone("13800138000／13900139000")
+    ('4008108888', '13800138000')
     """
     if _MOBILE.fullmatch(value):
         return _NOT_DIGIT.sub("", value)[-11:]

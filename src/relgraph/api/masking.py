@@ -3,38 +3,35 @@
 Every mask applies to the *normalised* value and has a fixed shape, so the way a source
 system happened to write a value (``+86 138-1234-5678``, full-width digits, a lower-case
 ``x``) and its length tell nothing: two records of one customer mask the same.
-The normalisation repeats ingest's rules (``relgraph.ingest.normalise``) in plain Python,
-plus NFKC so full-width characters count as their ASCII selves.
+The normalisation is ingest's, one value at a time (:mod:`relgraph.normal_form`), so a mask
+shows the digits of the number the store holds.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from typing import Final
 
+from relgraph import normal_form
 from relgraph.record_rules import upgrade_legacy_id
 
 PHONE_STARS: Final = "****"
 ID_STARS: Final = "*" * 11
 """An id number masks to 16 characters: the first 4, 11 stars, the check character."""
-_NOT_DIGIT = re.compile(r"[^0-9]+")
-_ID_SEPARATORS = re.compile(r"[\s\-‐‑‒–—－]+")
 
 
 def normalise_phone(value: str) -> str:
-    """Digits only, a leading ``0086``/``86`` dropped when a mainland number (11 digits) remains."""
-    digits = _NOT_DIGIT.sub("", unicodedata.normalize("NFKC", value))
-    if len(digits) == 15 and digits.startswith("0086"):
-        return digits[4:]
-    if len(digits) == 13 and digits.startswith("86"):
-        return digits[2:]
-    return digits
+    """The national number's digits, as ingest stores ``phone_norm`` (``normal_form.phone``).
+
+    >>> normalise_phone("+86 400-810-8888"), normalise_phone("13800138000/13900139000")
+    ('4008108888', '13800138000')
+    """
+    return normal_form.phone(value) or ""
 
 
 def normalise_id_number(value: str) -> str:
     """Spaces and hyphens removed, upper-cased (``110105-1972 0610 333x`` → ``…333X``)."""
-    return _ID_SEPARATORS.sub("", unicodedata.normalize("NFKC", value)).upper()
+    return normal_form.id_number(value) or ""
 
 
 def mask_phone(value: str | None) -> str | None:

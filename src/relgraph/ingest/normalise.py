@@ -80,7 +80,7 @@ def _national_sql(expr: str) -> str:
         # written after it lacks its trunk 0, which comes back.
         national = f"regexp_replace({digits}, '^(?:0086|86)', '')"
         intl = (
-            f"CASE WHEN regexp_full_match({national}, '1[0-9]{{10}}') "
+            f"CASE WHEN regexp_full_match({national}, {literal(_NO_TRUNK)}) "
             f"OR starts_with({national}, '0') THEN {national} ELSE '0' || {national} END"
         )
         # Without one, 86 or 0086 goes only when a mainland mobile (11 digits) remains, so
@@ -94,6 +94,14 @@ def _national_sql(expr: str) -> str:
     return let_sql(f"replace({expr}, '(0)', '')", body, "_p")
 
 
+_NO_TRUNK: Final = "1[0-9]{10}|[48]00[0-9]{7}|9[56][0-9]{3,6}|1[0-9]{2,4}"
+"""Numbers with no trunk 0 to restore after ``+86``: mobiles, the nationwide 400/800
+service numbers, 95/96 short codes (``95588``) and 3–5 digit short codes (``12345``)."""
+_LIST: Final = "[/,;|、]"
+"""What separates two phones written in one field (``13800138000/13900139000``; full-width
+``，；／`` are these after NFKC)."""
+_LISTED_DIGITS: Final = 7
+"""Digits the first of several listed must have to be taken as a number of its own."""
 _EXT_MARKER: Final = "ext|x|转|分机|#"
 _EXT_MARKED: Final = "^(.*?[0-9].*?)\\s*(?:ext\\.?|extension|x|转|分机|#)\\s*([0-9]{1,6})$"
 """A number, then an extension marker (``ext 12``, ``x12``, ``转12``, ``分机12``, ``#12``)."""
@@ -122,7 +130,17 @@ def _phone_parts_sql(expr: str) -> str:
             f"ELSE {{'main': {t}, 'ext': ''}} END"
         )
 
-    return let_sql(f"lower(trim({nfkc_sql(expr)}))", body, "_t")
+    def first(t: str) -> str:
+        # Of two numbers in one field, the first (the others are not lost: the raw value is
+        # kept); a separator inside one number's text leaves it whole.
+        head = f"regexp_extract({t}, '^([^/,;|、]*)', 1)"
+        digits = f"length(regexp_replace({head}, '[^0-9]+', '', 'g'))"
+        return (
+            f"CASE WHEN regexp_matches({t}, {literal(_LIST)}) AND {digits} >= {_LISTED_DIGITS} "
+            f"THEN trim({head}) ELSE {t} END"
+        )
+
+    return let_sql(f"lower(trim({nfkc_sql(expr)}))", lambda t: let_sql(first(t), body, "_t"), "_l")
 
 
 _MOBILE: Final = "(?:\\+86|0086|86)?[ -]?1[0-9]{2}[ -]?[0-9]{4}[ -]?[0-9]{4}"
