@@ -267,6 +267,26 @@ def test_replies_built_outside_graphql_have_codes(state: ServiceState) -> None:
     assert _code(not_ready) == "INTERNAL"
 
 
+def test_unknown_paths_and_methods_get_the_json_error_shape(state: ServiceState) -> None:
+    app = create_app(state)
+
+    async def ask(method: str, path: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.request(method, path)
+
+    missing = asyncio.run(ask("GET", "/v2/graphql"))
+    assert missing.status_code == 404
+    assert _code(missing) == "NOT_FOUND"
+    assert "POST /graphql" in missing.json()["errors"][0]["message"]
+    wrong = asyncio.run(ask("GET", "/v1/transfers"))
+    assert wrong.status_code == 405
+    assert wrong.headers["Allow"] == "POST"
+    assert _code(wrong) == "BAD_USER_INPUT"
+    assert wrong.json()["errors"][0]["message"] == "This path does not take GET: use POST."
+    assert "/v1/transfers" not in wrong.text, "the client's path is not echoed"
+
+
 async def _get(app: Any, path: str) -> httpx.Response:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

@@ -428,6 +428,28 @@ def create_app(state: ServiceState, *, production: bool = False) -> Starlette:
             *page_routes(),
         ],
         middleware=[Middleware(BodyLimit, max_bytes=state.max_body_bytes)],
+        exception_handlers={404: _not_found, 405: _not_allowed},
+    )
+
+
+async def _not_found(request: Request, _: Exception) -> Response:
+    # Clients branch on the JSON error shape; Starlette's own reply is plain text.
+    return error_response(
+        "No such path: the API is POST /graphql, POST /v1/transfers and POST /v1/accounts.",
+        ErrorCode.NOT_FOUND,
+        404,
+    )
+
+
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    allow = getattr(exc, "headers", None) or {}
+    return error_response(
+        # Neither the path nor a long method name is echoed: both are the client's text.
+        f"This path does not take {request.method[:16]}"
+        + (f": use {allow['Allow']}." if "Allow" in allow else "."),
+        ErrorCode.BAD_USER_INPUT,
+        405,
+        headers=allow,
     )
 
 
