@@ -675,3 +675,27 @@ def test_parquet_dates_written_as_midnight_timestamps_load_as_dates(tmp_path: Pa
         rows = store.read_table("customers", ["customer_id", "birth_date"]).to_pylist()
     day = int(datetime(1980, 5, 6, tzinfo=UTC).timestamp() * 1000)
     assert {r["customer_id"]: r["birth_date"] for r in rows} == {"C1": day, "C3": None}
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
+def test_a_file_mixing_crlf_and_lf_lines_loads(tmp_path: Path, encoding: str) -> None:
+    """Two systems' extracts concatenated: one wrote CRLF, the other LF. Each row loads or
+    is quarantined with its own bytes, as in a file of one line ending."""
+    source = _bank(tmp_path)
+    text = (
+        "customer_id,source_system,name,id_number,gender,aum\r\n"
+        "C1,core,张三,,M,100\r\n"
+        'C2,core,"李\r\n四",,F,200\r\n'
+        "C3,card,王五,,M,abc\n"
+        "C4,card,赵六,,F,300\n"
+    )
+    (source / "customers.csv").write_bytes(text.encode(encoding))
+    report = _load(source, tmp_path / "data", encoding=encoding)
+    assert _store_names(tmp_path / "data") == {"C1": "张三", "C2": "李\n四", "C4": "赵六"}
+    assert report.quarantined == 1
+    (refused,) = read_quarantine(tmp_path / "data", "customers")
+    raw = refused["raw_line"]
+    if refused["raw_line_encoding"] == "base64":  # the GBK bytes, as they were
+        raw = base64.b64decode(raw).decode(encoding)
+    assert (refused["customer_id"], raw) == ("C3", "C3,card,王五,,M,abc")
+    assert not list((tmp_path / "data").rglob(".transcoded-*")), "the copies are removed"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
 
@@ -39,6 +39,7 @@ from relgraph.ingest.records import (
     Records,
     decoding_error,
     first_bad_byte,
+    one_line_ending,
     python_codec,
     read_span,
     scan,
@@ -152,15 +153,15 @@ def read_raw(
     transcoded: Path | None = None
     if file.format == "csv":
         if python_codec(file.encoding) != "utf-8":
-            if scratch is not None:
-                scratch.mkdir(parents=True, exist_ok=True)
-            handle, name = tempfile.mkstemp(
-                prefix=f".transcoded-{file.table}-", suffix=".csv", dir=scratch
-            )
-            os.close(handle)
-            transcoded = Path(name)
+            transcoded = _scratch_file(scratch, file.table)
         try:
             records = scan(file.path, file.encoding, transcoded)
+            if records.mixed_endings:
+                evened = _scratch_file(scratch, file.table)
+                one_line_ending(records.data, evened)
+                _remove(transcoded)
+                transcoded = evened
+                records = replace(records, data=evened)
         except BaseException:
             _remove(transcoded)
             raise
@@ -171,6 +172,15 @@ def read_raw(
         return _read(con, file, table, header, records)
     finally:
         _remove(transcoded)
+
+
+def _scratch_file(scratch: Path | None, table: str) -> Path:
+    """A new temporary file for a copy DuckDB reads instead of the input."""
+    if scratch is not None:
+        scratch.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".transcoded-{table}-", suffix=".csv", dir=scratch)
+    os.close(handle)
+    return Path(name)
 
 
 def _remove(path: Path | None) -> None:

@@ -60,6 +60,9 @@ class Records:
         The physical line (1-based, header on line 1) each logical line starts on.
     data : Path
         The UTF-8 file DuckDB should read: the input itself, or its transcoded copy.
+    mixed_endings : bool
+        Some lines end in CRLF and others in LF alone (files of two systems concatenated),
+        which DuckDB's reader refuses: :func:`one_line_ending` makes a copy it reads.
     """
 
     header: list[str]
@@ -67,6 +70,7 @@ class Records:
     ends: Int64s
     lines: Int64s
     data: Path
+    mixed_endings: bool = False
 
     @property
     def blank(self) -> npt.NDArray[np.bool_]:
@@ -157,7 +161,27 @@ def scan(path: Path, encoding: str, transcoded: Path | None) -> Records:
     lines = np.concatenate(([1], lines_at + 1))
     if starts[-1] >= end_of_file:
         starts, ends, lines = starts[:-1], ends[:-1], lines[:-1]
-    return Records(header, starts[1:], ends[1:], lines[1:], transcoded or path)
+    mixed = bool(cr.any()) and not bool(cr.all())
+    return Records(header, starts[1:], ends[1:], lines[1:], transcoded or path, mixed)
+
+
+def one_line_ending(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` with every CRLF as LF, in chunks.
+
+    Chunks are cut after a newline, so no CRLF is split between two. A CRLF inside a
+    quoted value becomes LF too, as a value's line break written by either system.
+    """
+    try:
+        with source.open("rb") as handle, target.open("wb") as out:
+            carry = b""
+            while block := handle.read(CHUNK):
+                buffer = carry + block
+                cut = buffer.rfind(b"\n") + 1
+                piece, carry = buffer[:cut], buffer[cut:]
+                out.write(piece.replace(b"\r\n", b"\n"))
+            out.write(carry)
+    except OSError as exc:
+        raise IngestError(f"{source}: cannot be read: {exc}") from exc
 
 
 def _terminators(
