@@ -39,6 +39,8 @@ class Column:
     """Inclusive upper bound for numbers."""
     not_after_load_date: bool = False
     """For dates: a value after the day of the load is ``out_of_range`` (a birth date)."""
+    aliases: tuple[tuple[str, str], ...] = ()
+    """(written, enum value) pairs also accepted for an enumeration (``男`` for ``M``)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,11 @@ class Table:
 
 SOURCE_SYSTEMS: Final = ("core", "card", "loan", "wealth")
 GENDERS: Final = ("M", "F", "U")
+GENDER_ALIASES: Final = (
+    ("男", "M"), ("男性", "M"), ("女", "F"), ("女性", "F"), ("未知", "U"),
+    ("male", "M"), ("female", "F"), ("unknown", "U"),
+)  # fmt: skip
+"""How Chinese exports (and spelt-out English ones) write the sexes (GB/T 2261.1 names)."""
 SEGMENTS: Final = ("mass", "affluent", "private", "business")
 RISK_RATINGS: Final = ("low", "medium", "high")
 PARTY_KINDS: Final = ("customer", "enterprise")
@@ -138,7 +145,7 @@ CUSTOMERS = Table(
         Column("name", required=True),
         Column("id_number"),
         Column("birth_date", "date", not_after_load_date=True),
-        Column("gender", enum=GENDERS),
+        Column("gender", enum=GENDERS, aliases=GENDER_ALIASES),
         Column("phone"),
         Column("email"),
         Column("address"),

@@ -122,6 +122,16 @@ def test_booleans_as_chinese_exports_write_them(
     assert row["consent_marketing"] is expected
 
 
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [("男", "M"), ("女", "F"), ("女性", "F"), ("未知", "U"), ("Female", "F"), ("m", "M")],
+)
+def test_genders_as_chinese_exports_write_them(tmp_path: Path, written: str, expected: str) -> None:
+    data = _load_with(tmp_path, "customers", [{**CUSTOMER, "gender": written}])
+    stored = _stored(data, "customers", ["customer_id", "gender"]).to_pylist()
+    assert [r["gender"] for r in stored if r["customer_id"] == "C9"] == [expected]
+
+
 def test_a_value_that_is_no_boolean_is_quarantined_saying_what_is(tmp_path: Path) -> None:
     data = _load_with(tmp_path, "customers", [{**CUSTOMER, "consent_marketing": "可能"}])
     refused = read_quarantine(data, "customers")

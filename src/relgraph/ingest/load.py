@@ -85,7 +85,7 @@ META_LAYOUT = "layout_version"
 RULES_VERSION: Final = "3"
 """Bumped when the rules read the same files differently (2: the mapping's zone reads
 every naive timestamp form; 3: compact formats read full-width values only, GBK files as
-GB18030, booleans in 是/否 and full width, Parquet midnight dates, phones: the first of a list, 400 numbers after +86): a store loaded under older rules is loaded again."""
+GB18030, booleans in 是/否 and full width, Parquet midnight dates, phones: the first of a list, 400 numbers after +86, 男/女): a store loaded under older rules is loaded again."""
 META_SOURCE = "source"
 META_LOADED_AT = "loaded_at"
 META_SOURCE_SYSTEMS = "source_systems"

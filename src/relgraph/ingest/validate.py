@@ -116,9 +116,10 @@ def _shown(text: str) -> str:
     return f"'''' || left({text}, {_SHOWN_CHARS}) || ''''"
 
 
-def _enum_sql(text: str, values: tuple[str, ...]) -> str:
+def _enum_sql(text: str, values: tuple[str, ...], aliases: tuple[tuple[str, str], ...] = ()) -> str:
     # Case-insensitive match, stored in the model's spelling.
-    cases = " ".join(f"WHEN {literal(v.lower())} THEN {literal(v)}" for v in values)
+    pairs = [(v.lower(), v) for v in values] + [(a.lower(), v) for a, v in aliases]
+    cases = " ".join(f"WHEN {literal(a)} THEN {literal(v)}" for a, v in pairs)
     return f"CASE lower({text}) {cases} END"
 
 
@@ -159,8 +160,10 @@ def _column_sql(
         )
     bad: str | None = None
     if column.dtype == "str" and column.enum:
-        typed = _enum_sql(text, column.enum)
+        typed = _enum_sql(text, column.enum, column.aliases)
         allowed = ", ".join(column.enum)
+        if column.aliases:
+            allowed += " or " + ", ".join(a for a, _ in column.aliases)
         bad = f"'bad_enum: {name} ' || {_shown(text)} || ' is not one of {allowed}'"
     elif column.dtype == "str" and table is model.CUSTOMERS and name == "products":
         typed, unknown = _products_sql(text)
