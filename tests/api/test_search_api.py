@@ -427,6 +427,9 @@ def test_an_exhausted_id_budget_is_http_429_and_configurable(zh: ReadModel, tmp_
     refused = _post(app, body, KEYS[Role.ANALYST])
     assert refused.status_code == 429
     assert 86_000 <= int(refused.headers["Retry-After"]) <= 86_400
+    lines = [json.loads(line) for line in state.audit.path.read_text("utf-8").splitlines()]
+    assert [line["outcome"] for line in lines] == ["ok", "limited"]
+    assert lines[1]["searched_hmac"] == [state.text_mac("110101199001011239")]
     assert Settings.from_env({"RELGRAPH_ID_MISSES": "5"}).id_misses == 5
     with pytest.raises(ConfigError, match="RELGRAPH_ID_MISSES"):
         Settings.from_env({"RELGRAPH_ID_MISSES": "0"})

@@ -13,7 +13,7 @@ from graphql import FieldNode, GraphQLError, OperationDefinitionNode, value_from
 from strawberry.types import ExecutionContext
 
 from relgraph.api.context import Context
-from relgraph.api.errors import NotFoundError, PermissionDeniedError
+from relgraph.api.errors import LimitError, NotFoundError, PermissionDeniedError
 from relgraph.api.operation import operation_of, root_fields
 
 
@@ -27,13 +27,17 @@ def audit_entry(ec: ExecutionContext, context: Context) -> dict[str, Any] | None
         outcome = "forbidden"
     elif missing:
         outcome = "not_found"
+    elif any(_is(e, LimitError, "LIMIT_EXCEEDED") for e in errors):
+        # A key at a limit (a search rate, the id-miss budget) may be probing: named apart.
+        outcome = "limited"
     elif errors:
         outcome = "error"
     else:
         outcome = "ok"
     operation = _operation(ec)
     changes = operation is not None and operation.operation.value == "mutation"
-    if not context.touched and outcome in ("ok", "error") and not changes and not context.searches:
+    quiet = ("ok", "error", "limited")
+    if not context.touched and outcome in quiet and not changes and not context.searches:
         return None
     entry: dict[str, Any] = {
         "key_id": context.principal.key_id,
