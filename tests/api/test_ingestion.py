@@ -446,3 +446,56 @@ def test_sends_refusals_and_what_a_verdict_let_its_key_read_are_audited(
                   "product": "deposit"}])  # fmt: skip
     assert opened.status_code == 200
     assert _audit_lines(state)[-1]["operation"] == "POST /v1/accounts"
+
+
+def test_random_batches_always_get_a_verdict_or_a_reason_per_record(
+    app: Any, model: ReadModel
+) -> None:
+    """A payment system's traffic, seeded: new and old accounts, self-transfers, resends,
+    missing fields, amounts from 0.001 to 10^12 in full-width and grouped forms, times from
+    the bank's first transfer to tomorrow. Never a 500; every record accepted, duplicate or
+    rejected with a reason."""
+    import random
+
+    rng = random.Random(7)
+    holders = list(model.record_ids[:50])
+    opened = ["1990-01-01", "2024-06-01", "2026-12-01"]
+    fresh = [
+        {"account_id": f"FZ{i}", "holder_id": rng.choice(holders), "holder_kind": "customer",
+         "product": rng.choice(["deposit", "card", "loan", "wealth"]),
+         "opened_at": rng.choice(opened)}
+        for i in range(20)
+    ]  # fmt: skip
+    assert post(app, "/v1/accounts", fresh).json()["accepted"] == 20
+    pool = [*model.account_ids[:100], *(a["account_id"] for a in fresh)]
+    first = int(model.projection.edge("Account", "TRANSFER", "Account").attrs["ts"].min())
+    last = _after_all(model)
+    amounts: list[Any] = [0.01, 1, 49_999.99, 1e12, 3.3333333, 0.001, "1,000", "５０００"]
+    seen: dict[str, int] = {}
+    for batch_no in range(150):
+        batch = []
+        for k in range(rng.choice([1, 2, 5, 20, 50])):
+            tx: dict[str, Any] = {
+                "tx_id": f"FZ{batch_no}-{k}" if rng.random() > 0.05 else f"FZ{batch_no // 2}-0",
+                "from_account": rng.choice(pool),
+                "to_account": rng.choice(pool),
+                "amount": rng.choice(amounts),
+                "currency": rng.choice(["CNY", "USD", "人民币"]),
+                "ts": rng.choice(
+                    [first, rng.randint(first, last), last + rng.randint(0, 20) * HOUR]
+                ),
+            }
+            if rng.random() < 0.05:
+                del tx[rng.choice(list(tx))]
+            batch.append(tx)
+        answer = post(app, "/v1/transfers", batch)
+        assert answer.status_code == 200, (answer.text[:300], batch[:3])
+        results = answer.json()["results"]
+        assert len(results) == len(batch)
+        for result in results:
+            seen[result["status"]] = seen.get(result["status"], 0) + 1
+            assert result["status"] in ("accepted", "duplicate", "rejected")
+            assert (result["status"] == "rejected") == bool(result.get("reasons"))
+            assert (result["status"] == "accepted") == ("verdict" in result)
+    assert seen["accepted"] > 1_000, seen
+    assert seen["rejected"] > 50, seen
