@@ -65,6 +65,7 @@ def search(
     kinds: list[str] | None = None,
     limiter: RateLimiter | None = None,
     first: int | None = None,
+    id_misses: RateLimiter | None = None,
 ) -> Any:
     context = Context(
         principal=Principal(role, f"k_{role.value}"),
@@ -72,6 +73,7 @@ def search(
         request_id="r-test",
         deadline=float("inf"),
         search_limit=limiter,
+        id_misses=id_misses,
     )
     variables = {"text": text, "kinds": kinds, "first": first}
     return asyncio.run(
@@ -328,17 +330,7 @@ def _candidates(masked: str, birth: str, male: bool) -> list[str]:
 
 
 def _id_search(model: ReadModel, text: str, misses: RateLimiter, role: Role = Role.ANALYST) -> Any:
-    context = Context(
-        principal=Principal(role, f"k_{role.value}"),
-        model=model,
-        request_id="r-test",
-        deadline=float("inf"),
-        id_misses=misses,
-    )
-    variables = {"text": text, "kinds": None, "first": 5}
-    return asyncio.run(
-        build_schema().execute(SEARCH, context_value=context, variable_values=variables)
-    )
+    return search(model, text, role, first=5, id_misses=misses)
 
 
 def test_attack_an_analyst_key_cannot_complete_a_masked_id_number(zh: ReadModel) -> None:

@@ -185,6 +185,17 @@ with EmbeddedStore(data) as store:
 """
 
 
+def _kill_when(script: str, said: str, source: Path, data: Path) -> None:
+    """Run a load ``script`` in a child and SIGKILL it once it prints ``said``."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, str(source), str(data)], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == said
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(timeout=30)
+
+
 def test_a_load_killed_midway_leaves_the_last_good_state(tmp_path: Path, bank_dir: Path) -> None:
     data = tmp_path / "data"
     load(bank_dir, data)
@@ -193,15 +204,7 @@ def test_a_load_killed_midway_leaves_the_last_good_state(tmp_path: Path, bank_di
     tables["accounts"].pop()  # A3 gone: T2 will be refused
     changed = write_bank(tmp_path / "changed", tables)
 
-    child = subprocess.Popen(
-        [sys.executable, "-c", _KILL_ME, str(changed), str(data)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None
-    assert child.stdout.readline().strip() == "writing"
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait(timeout=30)
+    _kill_when(_KILL_ME, "writing", changed, data)
 
     after = _snapshot(data)  # DuckDB recovers the last committed state from its WAL
     assert all(before[name].equals(after[name]) for name in before)
@@ -240,15 +243,7 @@ def test_a_load_killed_after_its_commit_is_finished_by_the_next(
     tables = bank_tables()
     tables["accounts"].pop()  # A3 gone: T2 will be refused
     changed = write_bank(tmp_path / "changed", tables)
-    child = subprocess.Popen(
-        [sys.executable, "-c", _KILL_AFTER_COMMIT, str(changed), str(data)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None
-    assert child.stdout.readline().strip() == "committed"
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait(timeout=30)
+    _kill_when(_KILL_AFTER_COMMIT, "committed", changed, data)
     stale = read_report(data)
     assert stale is not None
     assert stale.quarantined == 0, "the report still describes the first load"
