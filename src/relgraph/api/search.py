@@ -157,13 +157,12 @@ class SearchQueries:
             raise ClientError(f"text must be at most {MAX_TEXT} characters, not {len(text)}.")
         wanted = allowed if kinds is None else tuple(k.name for k in kinds)
         misses = ctx.id_misses
-        if misses is None or not id_misses.counted(ctx.principal, text, wanted):
-            hits = ctx.model.search_index().find(text, wanted)
-        else:
-            wait = misses.wait(ctx.principal.key_id)
-            if wait is not None:
-                ctx.retry_after = wait
-                raise id_misses.paused(misses, wait)
-            hits = ctx.model.search_index().find(text, wanted)
+        if misses is not None and not id_misses.counted(ctx.principal, text, wanted):
+            misses = None
+        if misses is not None and (wait := misses.wait(ctx.principal.key_id)) is not None:
+            ctx.retry_after = wait
+            raise id_misses.paused(misses, wait)
+        hits = ctx.model.search_index().find(text, wanted)
+        if misses is not None:
             id_misses.spend(misses, ctx.principal, hits)
         return paginate(hits, first, after, lambda h: _hit(ctx, h))

@@ -52,8 +52,8 @@ class Pending:
         tmp.replace(path)
         return path
 
-    def finish(self, data_dir: Path, *, resumed: bool = False) -> tuple[LoadReport, Path | None]:
-        """The steps after the commit; the report as saved and the published id map.
+    def finish(self, data_dir: Path, *, resumed: bool = False) -> LoadReport:
+        """The steps after the commit; the report as saved.
 
         ``resumed``: a dead load's, whose staged folder, when gone, was already swapped in.
         """
@@ -67,7 +67,7 @@ class Pending:
             report = LoadReport.from_dict({**report.to_dict(), "person_id_map": str(id_map)})
         report.save(data_dir)
         clear_rejected(data_dir)
-        return report, id_map
+        return report
 
 
 def _read(path: Path) -> Pending | None:

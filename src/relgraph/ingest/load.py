@@ -348,7 +348,7 @@ def load_directory(
         pending_path.unlink(missing_ok=True)
         raise
     pending = replace(pending, report=replace(report, seconds=time.perf_counter() - started))
-    report, _ = pending.finish(data_dir)
+    report = pending.finish(data_dir)
     pending_path.unlink(missing_ok=True)
     if progress is not None:
         progress("writing the store", steps, steps)

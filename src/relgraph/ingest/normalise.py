@@ -133,7 +133,7 @@ def _phone_parts_sql(expr: str) -> str:
     def first(t: str) -> str:
         # Of two numbers in one field, the first (the others are not lost: the raw value is
         # kept); a separator inside one number's text leaves it whole.
-        head = f"regexp_extract({t}, '^([^/,;|、]*)', 1)"
+        head = f"regexp_extract({t}, {literal('^([^' + _LIST[1:-1] + ']*)')}, 1)"
         digits = f"length(regexp_replace({head}, '[^0-9]+', '', 'g'))"
         return (
             f"CASE WHEN regexp_matches({t}, {literal(_LIST)}) AND {digits} >= {_LISTED_DIGITS} "
