@@ -33,6 +33,32 @@ _ID_SEPARATORS: Final = re.compile(r"[\s\-‐‑‒–—－]+", re.ASCII)
 _LATIN: Final = re.compile(r"[A-Za-z]")
 _SPACES: Final = re.compile(r"\s+", re.ASCII)
 
+PLACEHOLDER: Final = (
+    "(?i)[\\s　]*(?:无|空|暂无|没有|不详|未知|未填|null|none|nil|nan|n/a|\\\\n"
+    "|[-－—/／.．?？*＊xｘＸ0０]+)[\\s　]*"
+)
+"""What exports and clerks write for a value that is missing (``NULL``, ``nan``, ``\\N``,
+``无``, ``不详``, ``-``, ``00000000000``), as written (before NFKC), in Python ``re`` and RE2
+syntax alike. Such a value normalises to null: two strangers who both have ``NULL`` for an
+address share nothing, and a shared ``NULL`` would read as strong evidence they are one."""
+SCIENTIFIC: Final = "[\\s]*[0-9]+(?:\\.[0-9]+)?[eE]\\+?[0-9]+[\\s]*"
+"""A number a spreadsheet turned into ``1.38E+10``: its digits are lost (every mobile from
+13750000000 to 13849999999 reads the same), so it is no phone at all."""
+FLOAT_TEXT: Final = "[\\s]*([0-9]+)\\.0+[\\s]*"
+"""A whole number a spreadsheet wrote as a float (``13900139001.0``): the digits before the
+point are the number."""
+EMAIL: Final = "[^@\\s]+@[^@\\s]+"
+"""An e-mail address has something on each side of one ``@``; anything else (``NULL``,
+``无``, ``-``) is no address to share."""
+TEXT_FORCED: Final = '^=?"(.*)"$|^\'(.*)$'
+"""How spreadsheets are told to keep a long number as text (``="110105198503150019"``,
+``'110105198503150019``): the id is what is inside (replace with ``\\1\\2``)."""
+_PLACEHOLDER: Final = re.compile(PLACEHOLDER, re.ASCII)
+_TEXT_FORCED: Final = re.compile(TEXT_FORCED, re.DOTALL)
+_SCIENTIFIC: Final = re.compile(SCIENTIFIC, re.ASCII)
+_FLOAT_TEXT: Final = re.compile(FLOAT_TEXT, re.ASCII)
+_EMAIL: Final = re.compile(EMAIL, re.ASCII)
+
 
 def _nfkc(value: str) -> str:
     return value if value.isascii() else unicodedata.normalize("NFKC", value)
@@ -81,24 +107,39 @@ def phone(value: str) -> str | None:
     ('13800138000', '01012345678')
     >>> phone("+86 400-810-8888"), phone("13800138000／13900139000")
     ('4008108888', '13800138000')
+    >>> phone("NULL"), phone("1.38E+10"), phone("13900139001.0")
+    (None, None, '13900139001')
     """
     if _MOBILE.fullmatch(value):
         return _NOT_DIGIT.sub("", value)[-11:]
-    return _null(_national(_phone_main(value)))
+    if _PLACEHOLDER.fullmatch(value) or _SCIENTIFIC.fullmatch(value):
+        return None
+    floated = _FLOAT_TEXT.fullmatch(value)
+    return _null(_national(_phone_main(floated.group(1) if floated else value)))
 
 
 def email(value: str) -> str | None:
-    """NFKC, trimmed of spaces, lower-cased (``email_norm``)."""
-    return _null(_nfkc(value).strip(" ").lower())
+    """NFKC, trimmed of spaces, lower-cased (``email_norm``); null unless it has the shape
+    of an address (:data:`EMAIL`).
+
+    >>> email(" Li.Wei@Example.CN "), email("NULL"), email("无")
+    ('li.wei@example.cn', None, None)
+    """
+    text = _nfkc(value).strip(" ").lower()
+    return text if _EMAIL.fullmatch(text) else None
 
 
 def id_number(value: str) -> str | None:
-    """NFKC, spaces and hyphens removed, upper-cased (``id_number_norm``).
+    """NFKC, unwrapped from a spreadsheet's text forcing (:data:`TEXT_FORCED`), spaces
+    and hyphens removed, upper-cased (``id_number_norm``).
 
-    >>> id_number("110105-1972 0610 333x")
-    '11010519720610333X'
+    >>> id_number("110105-1972 0610 333x"), id_number('="11010519720610333X"')
+    ('11010519720610333X', '11010519720610333X')
     """
-    return _null(_ID_SEPARATORS.sub("", _nfkc(value)).upper())
+    text = _nfkc(value)
+    if text[:1] in ("=", "'", '"'):
+        text = _TEXT_FORCED.sub(r"\1\2", text)
+    return _null(_ID_SEPARATORS.sub("", text).upper())
 
 
 def credit_code(value: str) -> str | None:
@@ -112,6 +153,8 @@ def name(value: str) -> str | None:
     >>> name("  ZHU   Tao "), name("张　三")
     ('zhu tao', '张三')
     """
+    if _PLACEHOLDER.fullmatch(value):
+        return None
     v = _nfkc(value)
     if _LATIN.search(v):
         return _null(_SPACES.sub(" ", v).strip(" ").lower())

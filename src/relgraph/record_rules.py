@@ -59,6 +59,11 @@ _DAY_US: Final = 86_400_000_000
 
 _BAD_ID: Final = re.compile(r"^[=+\-@]|[\x00-\x1f\x7f-\x9f]")
 """The loader's ``bad_id`` rule (``ingest.validate._BAD_ID``, RE2 ``\\p{Cc}``) in Python."""
+EXCEL_NUMBER_ID: Final = r"[0-9](?:\.[0-9]+)?E\+[0-9]{1,3}"
+"""An id Excel turned into a number and saved as it shows it (``6.222E+15`` for account
+6222021234567890): the digits past the shown ones are gone, and several accounts read the
+same. Refused as ``bad_id`` (Python ``re`` and RE2 alike, matched whole)."""
+_EXCEL_NUMBER_ID: Final = re.compile(EXCEL_NUMBER_ID)
 ID_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 """GB 11643's weights of a resident id's first 17 digits (ISO 7064 MOD 11-2)."""
 ID_CHECK: Final = "10X98765432"
@@ -235,7 +240,11 @@ def check_record(table: model.Table, raw: Mapping[str, Any]) -> Checked:
                     )
                     continue
                 value = value.lower()
-            elif _BAD_ID.search(value) or _SURROGATE.search(value):
+            elif (
+                _BAD_ID.search(value)
+                or _SURROGATE.search(value)
+                or _EXCEL_NUMBER_ID.fullmatch(value)
+            ):
                 reasons.append(f"bad_id: {column.name} {shown(given)}")
                 continue
         elif column.dtype in ("float", "int"):

@@ -200,6 +200,29 @@ def test_three_strangers_sharing_an_excel_mangled_id_stay_three(tmp_path: Path) 
     }  # fmt: skip
 
 
+@pytest.mark.parametrize("missing", ["NULL", "nan", "\\N", "无", "-"])
+def test_strangers_whose_export_writes_missing_as_a_word_stay_apart(
+    tmp_path: Path, missing: str
+) -> None:
+    # One common name, two birth dates, and the export's word for "no value" in every
+    # contact field: shared placeholders are no evidence, nor a shared Excel-mangled phone.
+    records = [
+        _record("N1", "card", "刘强", birth_date="1970-01-31", gender="M", email=missing,
+                address=missing, phone="1.38E+10"),
+        _record("N2", "loan", "刘强", birth_date="1971-05-02", gender="M", email=missing,
+                address=missing, phone="1.38E+10"),
+    ]  # fmt: skip
+    load(write_bank(tmp_path / "bank", _bank(records)), tmp_path / "data")
+    customers = _customers(tmp_path / "data")
+    assert customers.loc["N1", "person_id"] != customers.loc["N2", "person_id"]
+    assert (
+        customers.loc[["N1", "N2"], ["email_norm", "address_norm", "phone_norm"]]
+        .isna()
+        .all(axis=None)
+    )
+    assert customers.loc["N1", "email"] == missing  # the value as written is kept
+
+
 def test_a_wrong_check_character_never_merges(tmp_path: Path) -> None:
     wrong = ZHANG[:-1] + ("0" if ZHANG[-1] != "0" else "1")
     records = [

@@ -63,6 +63,11 @@ def test_phone_extension_is_split_off(raw: str, number: str, extension: str | No
         ("   ", None),
         (None, None),
         ("ＬＩ．ＷＥＩ＠ＥＸＡＭＰＬＥ．ＣＮ", "li.wei@example.cn"),
+        ("NULL", None),
+        ("nan", None),
+        ("无", None),
+        ("li.wei", None),
+        ("li@", None),
     ],
 )
 def test_email(raw: str | None, expected: str | None) -> None:
@@ -78,6 +83,18 @@ def test_email(raw: str | None, expected: str | None) -> None:
         ("5 Street St", "5 street street"),
         ("Stanford Rd", "stanford road"),  # only whole words are expanded
         (" , ", None),
+        # What exports write for "no address" is no address (two strangers never share it).
+        ("NULL", None),
+        ("nan", None),
+        ("\\N", None),
+        ("无", None),
+        ("不详", None),
+        ("　暂无　", None),
+        ("-", None),
+        ("N/A", None),
+        ("0", None),
+        ("Nan Road 1", "nan road 1"),
+        ("无锡市梁溪区中山路1号", "江苏省无锡市梁溪区中山路1号"),
     ],
 )
 def test_address(raw: str, expected: str | None) -> None:
@@ -139,6 +156,9 @@ def test_name(raw: str, expected: str | None) -> None:
         ("E12345678", "E12345678"),
         (" - ", None),
         ("１１０１０５１９４９１２３１００２ｘ", "11010519491231002X"),
+        # Excel's ways of keeping a long number as text.
+        ('="11010519491231002X"', "11010519491231002X"),
+        ("'11010519491231002X", "11010519491231002X"),
     ],
 )
 def test_id_number(raw: str, expected: str | None) -> None:
@@ -173,6 +193,7 @@ def test_published_credit_codes_are_valid(code: str) -> None:
         ("91350100M000100Y44", "91350100M000100Y44", False),  # wrong check character
         ("91350100M000100I43", "91350100M000100I43", False),  # I is not in the set
         ("9135010", "9135010", False),
+        ('="91350100M000100Y43"', "91350100M000100Y43", True),
     ],
 )
 def test_credit_code(raw: str, normalised: str, valid: bool) -> None:

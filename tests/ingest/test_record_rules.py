@@ -42,6 +42,10 @@ TEXT_VALUES = [
     ("ts-fullwidth", {"ts": "２０２６－０６－１２ １０：００"}),
     ("=formula", {}),
     ("@at", {}),
+    ("6.222E+15", {}),
+    ("6E+15", {}),
+    ("6.222e15", {}),  # not how Excel writes it: an id like any other
+    ("ts-year0", {"ts": "0000-06-12 10:00:00"}),
 ]
 
 

@@ -63,6 +63,13 @@ REFUSED = [
      "bad_date: birth_date '06/01/1980' is not a date (YYYY-MM-DD)"),
     ("customers", {**CUSTOMER, "birth_date": "2999-01-01"},
      "out_of_range: birth_date '2999-01-01' is after the load date {today}"),
+    # DuckDB reads year 0000 as 1 BC; nothing that reads the store can.
+    ("customers", {**CUSTOMER, "birth_date": "0000-01-01"},
+     "bad_date: birth_date '0000-01-01' is before the year 1"),
+    ("customers", {**CUSTOMER, "birth_date": "00000101"},
+     "bad_date: birth_date '00000101' is before the year 1"),
+    ("transfers", {**TRANSFER, "amount": "5", "ts": "0000-06-01 10:00:00"},
+     "bad_timestamp: ts '0000-06-01 10:00:00' is before the year 1"),
     ("transfers", {**TRANSFER, "amount": "5", "ts": "2024-01-06 25:00:00"},
      "bad_timestamp: ts '2024-01-06 25:00:00' is not an ISO-8601 timestamp"),
     ("transfers", {**TRANSFER, "amount": "5", "ts": "2024-01-06T10:15:00+15:00"},

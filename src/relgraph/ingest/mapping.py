@@ -107,6 +107,18 @@ def find_mapping(source: Path, explicit: Path | None) -> LoadMapping | None:
     return read_mapping(default) if default.is_file() else None
 
 
+class _TextLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no types
+    """Safe YAML whose scalars are all text but ``null``: a bank's codes are text, and YAML
+    1.1 would read ``010: deposit`` as the key 8 (octal), ``01`` as 1, ``no`` as false and
+    ``2024-01-01`` as a date, so the code in the file would never match the export's."""
+
+
+_TextLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in found if tag == "tag:yaml.org,2002:null"]
+    for first, found in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def read_mapping(path: Path) -> LoadMapping:
     """Read and validate the mapping file at ``path``.
 
@@ -118,7 +130,7 @@ def read_mapping(path: Path) -> LoadMapping:
     """
     try:
         text = path.read_text(encoding="utf-8-sig")
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_TextLoader)  # noqa: S506 - a SafeLoader, see _TextLoader
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise IngestError(f"mapping file {path} cannot be read: {exc}") from exc
     if data is None:

@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from relgraph.ingest.sql import connect, literal
 from relgraph.ingest.udf import ADDRESS, NFKC
+from relgraph.normal_form import EMAIL, FLOAT_TEXT, PLACEHOLDER, SCIENTIFIC, TEXT_FORCED
 from relgraph.record_rules import CURRENCY_NAMES
 
 Values: TypeAlias = (
@@ -64,6 +65,12 @@ def ascii_sql(expr: str) -> str:
     return (
         f"CASE WHEN regexp_matches({expr}, '[^\\x00-\\x7f]') THEN {nfkc_sql(expr)} ELSE {expr} END"
     )
+
+
+def unless_placeholder_sql(expr: str) -> str:
+    """``expr``, or null where it is a placeholder for a missing value (``NULL``, ``nan``,
+    ``\\N``, ``无``, ``-``: :data:`relgraph.normal_form.PLACEHOLDER`)."""
+    return f"CASE WHEN NOT regexp_full_match({expr}, {literal(PLACEHOLDER)}) THEN {expr} END"
 
 
 def let_sql(value: str, body: Callable[[str], str], name: str) -> str:
@@ -151,10 +158,20 @@ the common case, read without the general rule (several times dearer)."""
 def phone_sql(expr: str) -> str:
     """SQL for a normalised phone: the national number's digits (no country code, trunk 0
     kept for landlines, ``(0)`` dropped, extension split off; see ``phone_ext_sql``)."""
-    general = f"NULLIF({_national_sql(_phone_parts_sql(expr) + '.main')}, '')"
+
+    def general(text: str) -> str:
+        return f"NULLIF({_national_sql(_phone_parts_sql(text) + '.main')}, '')"
+
     mobile = f"right(regexp_replace({expr}, '[^0-9]+', '', 'g'), 11)"
+    # A placeholder or a number a spreadsheet wrote as 1.38E+10 is no phone; 13900139001.0
+    # is 13900139001. Tested after the common case, a plain mobile.
     return (
-        f"CASE WHEN regexp_full_match({expr}, {literal(_MOBILE)}) THEN {mobile} ELSE {general} END"
+        f"CASE WHEN regexp_full_match({expr}, {literal(_MOBILE)}) THEN {mobile} "
+        f"WHEN regexp_full_match({expr}, {literal(PLACEHOLDER)}) "
+        f"OR regexp_full_match({expr}, {literal(SCIENTIFIC)}) THEN NULL "
+        f"WHEN regexp_full_match({expr}, {literal(FLOAT_TEXT)}) "
+        f"THEN {general(f'regexp_extract({expr}, {literal(FLOAT_TEXT)}, 1)')} "
+        f"ELSE {general(expr)} END"
     )
 
 
@@ -166,8 +183,10 @@ def phone_ext_sql(expr: str) -> str:
 
 
 def email_sql(expr: str) -> str:
-    """SQL for a normalised email: NFKC, trimmed and lower-cased."""
-    return f"NULLIF(lower(trim({ascii_sql(expr)})), '')"
+    """SQL for a normalised email: NFKC, trimmed and lower-cased; null unless it has the
+    shape of an address (``NULL``, ``无``, ``-`` are none)."""
+    text = f"lower(trim({ascii_sql(expr)}))"
+    return f"CASE WHEN regexp_full_match({text}, {literal(EMAIL)}) THEN {text} END"
 
 
 def _latin_address_sql(expr: str) -> str:
@@ -212,6 +231,7 @@ def address_sql(expr: str) -> str:
     """
     # No lambda (let_sql) and no CASE around the two rules: DuckDB ran both rules on every
     # row that way. Each rule gets null where it does not apply (nulls cost nothing).
+    expr = unless_placeholder_sql(expr)
     han = f"regexp_matches({expr}, '\\p{{Han}}')"
     chinese = _chinese_address_sql(f"CASE WHEN {han} THEN {expr} END")
     latin = _latin_address_sql(ascii_sql(f"CASE WHEN NOT {han} THEN {expr} END"))
@@ -221,7 +241,7 @@ def address_sql(expr: str) -> str:
 def name_sql(expr: str) -> str:
     """SQL for a normalised name: NFKC, lower-cased, whitespace collapsed to single spaces —
     or removed when the name has no Latin letter (``张　三`` padded to width is ``张三``)."""
-    v = ascii_sql(expr)
+    v = ascii_sql(unless_placeholder_sql(expr))
     collapsed = f"lower(trim(regexp_replace({v}, '\\s+', ' ', 'g')))"
     return (
         f"NULLIF(CASE WHEN regexp_matches({v}, '[A-Za-z]') THEN {collapsed} "
@@ -230,10 +250,15 @@ def name_sql(expr: str) -> str:
 
 
 def id_number_sql(expr: str) -> str:
-    """SQL for a normalised id number: NFKC, spaces and hyphens removed, upper-cased."""
-    return (
-        f"NULLIF(upper(regexp_replace({ascii_sql(expr)}, {literal(_ID_SEPARATORS)}, '', 'g')), '')"
+    """SQL for a normalised id number: NFKC, unwrapped from a spreadsheet's text forcing
+    (``="110105198503150019"``, ``'110105198503150019``), spaces and hyphens removed,
+    upper-cased."""
+    text = ascii_sql(expr)
+    unwrapped = (
+        f"CASE WHEN regexp_matches({text}, '^[=''\"]') "
+        f"THEN regexp_replace({text}, {literal(TEXT_FORCED)}, '\\1\\2', 's') ELSE {text} END"
     )
+    return f"NULLIF(upper(regexp_replace({unwrapped}, {literal(_ID_SEPARATORS)}, '', 'g')), '')"
 
 
 def credit_code_sql(expr: str) -> str:

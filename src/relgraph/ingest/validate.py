@@ -45,6 +45,7 @@ from relgraph.ingest.udf import ID_NUMBER_VALID
 from relgraph.record_rules import (
     DATE_GROUPS,
     DATE_PATTERN,
+    EXCEL_NUMBER_ID,
     TIME_GROUPS,
     TIMED_PATTERN,
     TIMESTAMP_PATTERN,
@@ -56,6 +57,7 @@ _SHOWN_CHARS: Final = 40
 
 REASON_CODES: Final = (
     "malformed_line",
+    "repeated_header",
     "missing_required",
     "bad_id",
     "bad_number",
@@ -89,6 +91,9 @@ _TIME_GROUPS: Final = TIME_GROUPS
 _TIMESTAMP: Final = TIMESTAMP_PATTERN
 _TIMED: Final = TIMED_PATTERN
 """A date with a time part: refused in a date column, saying so."""
+
+_FIRST_DAY_MS: Final = -62_135_596_800_000
+"""0001-01-01T00:00:00Z in epoch milliseconds."""
 
 _TRUE: Final = ("true", "t", "1", "yes", "y", "是", "同意")
 _FALSE: Final = ("false", "f", "0", "no", "n", "否", "不同意")
@@ -158,6 +163,11 @@ def _column_sql(
             f"CASE WHEN regexp_matches({text}, {literal(_BAD_ID)}) THEN 'bad_id: {name} ' || "
             f"{shown} || ' starts with =, +, - or @ or holds a control character' END"
         )
+        reasons.append(
+            f"CASE WHEN regexp_full_match({text}, {literal(EXCEL_NUMBER_ID)}) THEN 'bad_id: "
+            f"{name} ' || {shown} || ' is a number Excel wrote in scientific notation, its "
+            "digits lost (export the column as text)' END"
+        )
     bad: str | None = None
     if column.dtype == "str" and column.enum:
         typed = _enum_sql(text, column.enum, column.aliases)
@@ -207,6 +217,13 @@ def _column_sql(
     else:  # timestamp
         typed = _timestamp_sql(text, zone)
         bad = f"'bad_timestamp: {name} ' || {_shown(text)} || ' is not an ISO-8601 timestamp'"
+    if column.dtype in ("date", "timestamp"):
+        # DuckDB reads year 0000 (1 BC); no reader of the store can (Python's dates start
+        # at year 1), and no bank record is that old.
+        reasons.append(
+            f"CASE WHEN ({typed}) < {_FIRST_DAY_MS} THEN 'bad_{column.dtype}: {name} ' || "
+            f"{_shown(text)} || ' is before the year 1' END"
+        )
     if bad is not None:
         reasons.append(f"CASE WHEN {text} IS NOT NULL AND ({typed}) IS NULL THEN {bad} END")
     if column.min is not None or column.max is not None:
@@ -454,6 +471,13 @@ def type_rows(
             f"CASE WHEN {ta} = {tb} THEN 'self_reference: {a} and {b} are both ' || {_shown(ta)} END"
         )
     reason_list = "list_filter([" + ", ".join(reasons) + "], lambda x: x IS NOT NULL)"
+    if raw.header_rows:
+        # A header repeated mid-file is no record: its one reason is that (not bad_date…).
+        rows_in = ", ".join(str(n) for n in raw.header_rows)
+        reason_list = (
+            f"CASE WHEN r.{ROW} IN ({rows_in}) THEN ['repeated_header: the line repeats "
+            f"the header row'] ELSE {reason_list} END"
+        )
     derived = _derived_sql(table, raw)
     rows = (
         f"SELECT r.{ROW}, r.{LINE}, {', '.join(selects + derived)}, "  # noqa: S608 - names from the model, values never inlined
