@@ -699,3 +699,59 @@ def test_a_file_mixing_crlf_and_lf_lines_loads(tmp_path: Path, encoding: str) ->
         raw = base64.b64decode(raw).decode(encoding)
     assert (refused["customer_id"], raw) == ("C3", "C3,card,王五,,M,abc")
     assert not list((tmp_path / "data").rglob(".transcoded-*")), "the copies are removed"
+
+
+def test_mapping_codes_with_leading_zeros_are_the_codes_written(tmp_path: Path) -> None:
+    # YAML 1.1 reads 010 as octal 8 and 01 as 1: the codes would never match the export's.
+    source = _bank(tmp_path)
+    rows = [[*CUSTOMER_HEADER, "segment"], ["C1", "01", "张三", "", "M", "010"],
+            ["C2", "02", "李四", "", "F", "no"]]  # fmt: skip
+    (source / "customers.csv").write_bytes(_csv_bytes(rows))
+    (source / "mapping.yaml").write_text(
+        "files:\n  customers.csv:\n    table: customers\n    values:\n"
+        "      source_system: {01: core, 02: card}\n"
+        "      segment: {010: mass, no: affluent}\n",
+        encoding="utf-8",
+    )
+    report = load(source, tmp_path / "data")
+    assert report.quarantined == 0
+    with EmbeddedStore(tmp_path / "data", read_only=True) as store:
+        rows_read = store.read_table("customers", ["customer_id", "source_system", "segment"])
+    assert sorted(rows_read.to_pylist(), key=lambda r: r["customer_id"]) == [
+        {"customer_id": "C1", "source_system": "core", "segment": "mass"},
+        {"customer_id": "C2", "source_system": "card", "segment": "affluent"},
+    ]
+
+
+def test_a_utf8_line_appended_to_a_gb18030_file_is_read_as_utf8_and_noted(
+    tmp_path: Path,
+) -> None:
+    # GB18030 decodes the UTF-8 bytes of 王芳 without an error, as 鐜嬭姵.
+    source = _bank(tmp_path)
+    rows = [_customers(["C1", "core", "张三", "", "M"]), [["C2", "card", "谢伟", "", "M"]]]
+    utf8_line = "K9,card,王芳,,F\n".encode()
+    (source / "customers.csv").write_bytes(
+        _csv_bytes(rows[0], "gb18030") + utf8_line + _csv_bytes(rows[1], "gb18030")
+    )
+    report = _load(source, tmp_path / "data", encoding="gb18030")
+    assert _store_names(tmp_path / "data") == {"C1": "张三", "K9": "王芳", "C2": "谢伟"}
+    customers = next(t for t in report.tables if t.table == "customers")
+    assert customers.notes == [
+        "line(s) 3 are UTF-8 text in a gb18030 file (appended from another system?) and were "
+        "read as UTF-8"
+    ]
+
+
+def test_a_file_without_a_last_line_break_is_noted(tmp_path: Path) -> None:
+    # Cut mid-value, 12345.67 would load as 12 without any other sign.
+    source = _bank(tmp_path)
+    (source / "customers.csv").write_bytes(b"customer_id,source_system,name\nC1,core,A\nC2,core,B")
+    report = load(source, tmp_path / "data")
+    customers = next(t for t in report.tables if t.table == "customers")
+    assert customers.notes == [
+        "the file does not end with a line break: its last line (line 3) may have been cut "
+        "short; compare it with the source"
+    ]
+    (source / "customers.csv").write_bytes(b"customer_id,source_system,name\nC1,core,A\n")
+    report = load(source, tmp_path / "data2")
+    assert next(t for t in report.tables if t.table == "customers").notes == []

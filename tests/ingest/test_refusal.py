@@ -307,3 +307,43 @@ def test_an_export_cut_short_does_not_replace_the_good_load(
 
 def test_a_table_that_grows_or_shrinks_a_little_loads(tmp_path: Path, loaded: Path) -> None:
     assert _load(_bank(tmp_path / "fewer", 120, 0), loaded).exit_code == 0  # 120 of 197
+
+
+def _with_phones(folder: Path, n: int, column: str, filled: int) -> Path:
+    customers = people(*(f"C{i:04d}" for i in range(n)))
+    for i, row in enumerate(customers):
+        row[column] = f"1380013{i:04d}" if i < filled else ""
+    return write_bank(folder, {"customers": customers, "enterprises": companies("E1")})
+
+
+def test_a_renamed_column_does_not_empty_that_column_of_the_good_load(
+    tmp_path: Path,
+) -> None:
+    # The export renamed phone to mobile: an unknown column, ignored; every row loads, and
+    # the store would have lost all 200 phones without a word.
+    data = tmp_path / "data"
+    assert _load(_with_phones(tmp_path / "good", 200, "phone", 200), data).exit_code == 0
+    before = _files(data)
+    source = _with_phones(tmp_path / "renamed", 200, "mobile", 200)
+    result = _load(source, data)
+    assert result.exit_code == 3, result.output
+    said = _flat(result.output)
+    assert (
+        "customers.phone would hold a value in 0 of 200 rows, against 200 of 200 in the last "
+        "good load (a column the export renamed or dropped is ignored, its values lost)"
+    ) in said
+    assert "map a renamed column in the mapping file" in said
+    assert _without_rejected(_files(data)) == before
+    assert _load(source, data, "--allow-shrink").exit_code == 0
+
+
+def test_a_column_that_thins_a_little_or_was_sparse_loads(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert _load(_with_phones(tmp_path / "good", 200, "phone", 200), data).exit_code == 0
+    assert _load(_with_phones(tmp_path / "fewer", 200, "phone", 120), data).exit_code == 0
+    # 120 then: a column thinning from 120 to 50 of 200 rows is refused, one of 90 is not
+    # judged at all (under 100 values).
+    assert _load(_with_phones(tmp_path / "thin", 200, "phone", 50), data).exit_code == 3
+    sparse = tmp_path / "sparse"
+    assert _load(_with_phones(tmp_path / "s1", 200, "phone", 90), sparse).exit_code == 0
+    assert _load(_with_phones(tmp_path / "s2", 200, "phone", 0), sparse).exit_code == 0

@@ -60,6 +60,7 @@ from relgraph.ingest.readers import (
 from relgraph.ingest.refusal import (
     QuarantineLimit,
     clear_rejected,
+    emptied,
     keep_rejected,
     refusals,
     shrinks,
@@ -82,7 +83,7 @@ log = logging.getLogger("relgraph.ingest")
 
 META_FINGERPRINT = "fingerprint"
 META_LAYOUT = "layout_version"
-RULES_VERSION: Final = "3"
+RULES_VERSION: Final = "4"
 """Bumped when the rules read the same files differently, so that a store loaded under older
 rules is loaded again. 2: the mapping's zone reads every naive timestamp form. 3: compact
 formats read full-width values only; GBK files as GB18030; booleans in 是/否 and full width;
@@ -262,6 +263,8 @@ def load_directory(
         if not allow_shrink:
             named = {r.table for r in refused}
             refused += [r for r in shrinks(reports, previous) if r.table not in named]
+            named |= {r.table for r in refused}
+            refused += [r for r in emptied(reports, previous) if r.table not in named]
         if refused and not dry_run:
             attempt = LoadReport(
                 source=str(source),
@@ -409,7 +412,21 @@ def _table_report(con: duckdb.DuckDBPyConnection, raw: RawTable) -> TableReport:
         reasons=dict(sorted(reasons.items())),
         ignored_columns=list(raw.ignored),
         quality=quality,
+        notes=list(raw.notes),
+        filled=_filled(con, model.TABLES[table]),
     )
+
+
+def _filled(con: duckdb.DuckDBPyConnection, table: model.Table) -> dict[str, int]:
+    """Loaded rows with a value, per optional column (``TableReport.filled``)."""
+    optional = [c.name for c in table.columns if c.name not in table.required_columns]
+    if not optional:
+        return {}
+    counts = ", ".join(f"count({ident(c)})" for c in optional)
+    (row,) = con.execute(
+        f"SELECT {counts} FROM {checked_view(table.name)} WHERE len({REASONS}) = 0"  # noqa: S608 - names from the model
+    ).fetchall()
+    return dict(zip(optional, (int(n) for n in row), strict=True))
 
 
 def _quality_counts(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, int]:

@@ -33,13 +33,14 @@ from relgraph.ingest.discovery import (
     fingerprint,
 )
 from relgraph.ingest.errors import IngestError
+from relgraph.ingest.header_lines import repeated_headers
 from relgraph.ingest.mapping import PERCENT, compact_width
 from relgraph.ingest.records import (
     Int64s,
     Records,
     decoding_error,
+    evened_copy,
     first_bad_byte,
-    one_line_ending,
     python_codec,
     read_span,
     scan,
@@ -107,6 +108,9 @@ class RawTable:
     spans : tuple of two int64 arrays, or None
         Byte span (start, end) in ``file.path`` of each record of ``raw_<table>``, indexed
         by ``_row - 1``: quarantine copies a refused record's original bytes from there.
+    header_rows : tuple of int
+        ``_row`` of each record that repeats the header (extracts joined into one file):
+        quarantined as ``repeated_header``.
     """
 
     file: InputFile
@@ -116,6 +120,9 @@ class RawTable:
     rows: int
     rejected: tuple[RejectedLine, ...]
     spans: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
+    header_rows: tuple[int, ...] = ()
+    notes: tuple[str, ...] = ()
+    """Findings on the file as a whole (``TableReport.notes``)."""
 
     @property
     def view(self) -> str:
@@ -156,9 +163,9 @@ def read_raw(
             transcoded = _scratch_file(scratch, file.table)
         try:
             records = scan(file.path, file.encoding, transcoded)
-            if records.mixed_endings:
+            if records.uneven:
                 evened = _scratch_file(scratch, file.table)
-                one_line_ending(records.data, evened)
+                evened_copy(records.data, evened)
                 _remove(transcoded)
                 transcoded = evened
                 records = replace(records, data=evened)
@@ -197,6 +204,7 @@ def _read(
 ) -> RawTable:
     # A nameless column (every line ending in a comma, as some export tools write) is an
     # extra column like any other: named for its place, ignored and reported.
+    as_read = header
     header = [name or f"unnamed_{i + 1}" for i, name in enumerate(header)]
     duplicated = sorted({c for c in header if header.count(c) > 1})
     if duplicated:
@@ -227,9 +235,34 @@ def _read(
     rows = _count(con, raw_view(file.table))
     rejected: tuple[RejectedLine, ...] = ()
     spans = None
+    repeats: tuple[int, ...] = ()
     if records is not None:
         rejected, spans = _locate(con, file, records, rows, found)
-    return RawTable(file, tuple(names), present, ignored, rows, rejected, spans)
+        file_columns = names[: len(header)]
+        repeats = repeated_headers(con, raw_view(file.table), file.path.name, as_read,
+                                   file_columns, ROW, LINE)  # fmt: skip
+    notes = _notes(file, records) if records is not None else ()
+    return RawTable(file, tuple(names), present, ignored, rows, rejected, spans, repeats, notes)
+
+
+_SHOWN_LINES: Final = 5
+
+
+def _notes(file: InputFile, records: Records) -> tuple[str, ...]:
+    notes: list[str] = []
+    if records.utf8_lines:
+        shown = ", ".join(str(n) for n in records.utf8_lines[:_SHOWN_LINES])
+        more = len(records.utf8_lines) - _SHOWN_LINES
+        notes.append(
+            f"line(s) {shown}{f' and {more:,} more' if more > 0 else ''} are UTF-8 text in a "
+            f"{file.encoding} file (appended from another system?) and were read as UTF-8"
+        )
+    if records.unterminated is not None:
+        notes.append(
+            f"the file does not end with a line break: its last line (line "
+            f"{records.unterminated}) may have been cut short; compare it with the source"
+        )
+    return tuple(notes)
 
 
 def _view_columns(file: InputFile, table: model.Table, header: list[str]) -> list[tuple[str, str]]:

@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from relgraph.ingest.errors import IngestError
+from relgraph.ingest.stray_utf8 import stray_utf8_lines
 
 CHUNK: Final = 16 << 20
 """Bytes read at a time: large enough for numpy to pay, small enough to stay in memory."""
@@ -62,7 +63,11 @@ class Records:
         The UTF-8 file DuckDB should read: the input itself, or its transcoded copy.
     mixed_endings : bool
         Some lines end in CRLF and others in LF alone (files of two systems concatenated),
-        which DuckDB's reader refuses: :func:`one_line_ending` makes a copy it reads.
+        which DuckDB's reader refuses: :func:`evened_copy` makes a copy it reads.
+    line_boms : bool
+        A line after the first starts with a byte order mark (a second export, BOM and
+        all, appended to the first): :func:`evened_copy` drops it, or it would become part
+        of that line's first value (a key ``\ufeffC4`` that names no one).
     """
 
     header: list[str]
@@ -71,6 +76,16 @@ class Records:
     lines: Int64s
     data: Path
     mixed_endings: bool = False
+    line_boms: bool = False
+    utf8_lines: tuple[int, ...] = ()
+    unterminated: int | None = None
+    """The physical line of the last record when the file does not end with a line break
+    (an export cut mid-line loads a short last value without any other sign)."""
+
+    @property
+    def uneven(self) -> bool:
+        """DuckDB must read an :func:`evened_copy` of the data."""
+        return self.mixed_endings or self.line_boms
 
     @property
     def blank(self) -> npt.NDArray[np.bool_]:
@@ -102,6 +117,9 @@ def scan(path: Path, encoding: str, transcoded: Path | None) -> Records:
     carry = b""
     header: list[str] | None = None
     size = 0
+    boms = False
+    stray: list[int] = []
+    last_byte = _NL
     out: BinaryIO | None = None
     try:
         if transcoded is not None:
@@ -138,10 +156,19 @@ def scan(path: Path, encoding: str, transcoded: Path | None) -> Records:
                     if header is None:
                         header = _header(path, piece, codec, terminators[0], data_start)
                         _refuse_utf8_as_legacy(path, piece, encoding)
+                    utf8 = piece
                     if out is not None:
-                        out.write(_transcode(piece, codec))
+                        utf8, strays = _transcoded(piece, arr, nl, codec)
+                        out.write(utf8)
+                        # The piece's newlines are already counted in newlines_before.
+                        line_one = newlines_before - nl.size + 1
+                        stray += (np.searchsorted(nl, strays) + line_one).tolist()
+                    # Pieces are cut after a newline: one starting with a BOM starts a line.
+                    boms = boms or (size > 0 and utf8.startswith(_UTF8_BOM))
+                    boms = boms or b"\n" + _UTF8_BOM in utf8
                     base += len(piece)
                     size += len(piece)
+                    last_byte = piece[-1]
                 if eof:
                     break
     except OSError as exc:
@@ -162,26 +189,41 @@ def scan(path: Path, encoding: str, transcoded: Path | None) -> Records:
     if starts[-1] >= end_of_file:
         starts, ends, lines = starts[:-1], ends[:-1], lines[:-1]
     mixed = bool(cr.any()) and not bool(cr.all())
-    return Records(header, starts[1:], ends[1:], lines[1:], transcoded or path, mixed)
+    data = transcoded or path
+    unterminated = int(lines[-1]) if last_byte != _NL and lines.size > 1 else None
+    return Records(
+        header, starts[1:], ends[1:], lines[1:], data, mixed, boms, tuple(stray), unterminated
+    )
 
 
-def one_line_ending(source: Path, target: Path) -> None:
-    """Copy ``source`` to ``target`` with every CRLF as LF, in chunks.
+def evened_copy(source: Path, target: Path) -> None:
+    """Copy UTF-8 ``source`` to ``target`` with every CRLF as LF and no byte order mark
+    starting a line after the first, in chunks.
 
-    Chunks are cut after a newline, so no CRLF is split between two. A CRLF inside a
-    quoted value becomes LF too, as a value's line break written by either system.
+    Chunks are cut after a newline, so no CRLF is split between two and a chunk after
+    the first starts a line. A CRLF inside a quoted value becomes LF too, as a value's line
+    break written by either system. The lines stay the lines of ``source``.
     """
     try:
         with source.open("rb") as handle, target.open("wb") as out:
             carry = b""
+            first = True
             while block := handle.read(CHUNK):
                 buffer = carry + block
                 cut = buffer.rfind(b"\n") + 1
                 piece, carry = buffer[:cut], buffer[cut:]
-                out.write(piece.replace(b"\r\n", b"\n"))
-            out.write(carry)
+                out.write(_evened(piece, first))
+                first = first and not piece
+            out.write(_evened(carry, first))
     except OSError as exc:
         raise IngestError(f"{source}: cannot be read: {exc}") from exc
+
+
+def _evened(piece: bytes, first: bool) -> bytes:
+    piece = piece.replace(b"\r\n", b"\n").replace(b"\n" + _UTF8_BOM, b"\n")
+    if not first and piece.startswith(_UTF8_BOM):
+        piece = piece[len(_UTF8_BOM) :]
+    return piece
 
 
 def _terminators(
@@ -271,6 +313,23 @@ def _refuse_utf8_as_legacy(path: Path, piece: bytes, encoding: str) -> None:
         f"{path.name} was given as {encoding} but is UTF-8 text; load it with "
         "--encoding utf-8 or set encoding: utf-8 for it in the mapping file"
     )
+
+
+def _transcoded(
+    piece: bytes, arr: npt.NDArray[np.uint8], nl: Int64s, codec: str
+) -> tuple[bytes, Int64s]:
+    """``piece`` as UTF-8, each UTF-8 line of a GB18030 file kept as it is; the offsets of
+    those lines in ``piece``."""
+    spans = stray_utf8_lines(arr, nl) if codec == "gb18030" else []
+    if not spans:
+        return _transcode(piece, codec), np.empty(0, np.int64)
+    parts: list[bytes] = []
+    at = 0
+    for start, end in spans:
+        parts += [_transcode(piece[at:start], codec), piece[start:end]]
+        at = end
+    parts.append(_transcode(piece[at:], codec))
+    return b"".join(parts), np.array([start for start, _ in spans], dtype=np.int64)
 
 
 def _transcode(piece: bytes, codec: str) -> bytes:

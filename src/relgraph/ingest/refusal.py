@@ -3,7 +3,8 @@
 A load that quarantines every row of a non-empty table, or more than
 ``RELGRAPH_MAX_QUARANTINE_SHARE`` of a table of at least :data:`MIN_ROWS_FOR_SHARE`
 rows, or that keeps under half the rows the last good load kept in such a table
-(:func:`shrinks`), is an export gone wrong (a changed column format, a wrong file, an
+(:func:`shrinks`), or whose optional column lost its values (:func:`emptied`), is an
+export gone wrong (a changed column format, a wrong file, an
 extract cut short), not a bank that changed: loading it would replace a good store with a
 hollow one. The load is refused
 before the store is handed anything, so the store, ``load-report.json`` and
@@ -45,6 +46,7 @@ unless ``--allow-shrink``: a full export that halves overnight was cut short (a 
 extract, a header-only file, a missing optional table), and loading it would replace a good
 store with a worse one."""
 SHRINK_FLAG: Final = "--allow-shrink"
+EMPTIED: Final = "emptied"
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,41 @@ def shrinks(tables: list[TableReport], previous: LoadReport | None) -> list[Refu
     return found
 
 
+def emptied(tables: list[TableReport], previous: LoadReport | None) -> list[Refusal]:
+    """The optional columns whose share of loaded rows with a value fell under
+    :data:`SHRINK_FLOOR` of the last good load's, where that load had 100+ such rows.
+
+    A renamed column (``phone`` exported as ``mobile``) is an unknown column, ignored, and
+    every row loads: without this rule the store would silently lose every phone.
+
+    Examples
+    --------
+    >>> last = LoadReport("bank", "f", [TableReport("customers", "c.csv", 1000, 1000, 0,
+    ...                   filled={"phone": 990, "email": 40})], 0, "2026-12-01T00:00:00+00:00", 1.0)
+    >>> now = TableReport("customers", "c.csv", 1000, 1000, 0, filled={"phone": 0, "email": 0})
+    >>> [(r.table, r.column, r.share, r.previous_loaded) for r in emptied([now], last)]
+    [('customers', 'phone', 0.0, 990)]
+    """
+    if previous is None:
+        return []
+    before = {t.table: t for t in previous.tables}
+    found = []
+    for t in tables:
+        last = before.get(t.table)
+        if last is None or last.loaded == 0 or t.loaded == 0:
+            continue
+        for column, was in last.filled.items():
+            if was < MIN_ROWS_FOR_SHARE:
+                continue
+            now = t.filled.get(column, 0)
+            share = (now / t.loaded) / (was / last.loaded)
+            if share < SHRINK_FLOOR:
+                found.append(Refusal(t.table, EMPTIED, t.rows_in, t.quarantined, share,
+                                     SHRINK_FLOOR, previous_loaded=was, column=column,
+                                     values=now, previous_rows=last.loaded))  # fmt: skip
+    return found
+
+
 def refusal_sentence(report: LoadReport, data_dir: Path | None = None) -> str:
     """The one sentence a refused load prints: which table, which share, the limit, where
     the reasons are (in ``data_dir``; a dry run keeps none) and what to do."""
@@ -138,6 +175,14 @@ def refusal_sentence(report: LoadReport, data_dir: Path | None = None) -> str:
     reasons = ", ".join(f"{code} {n:,}" for code, n in first.top_reasons.items())
     if first.rule == ALL_REFUSED:
         what = f"every row of {first.table} ({first.quarantined:,} of {first.rows_in:,}) was quarantined"
+    elif first.rule == EMPTIED:
+        loaded = first.rows_in - first.quarantined
+        what = (
+            f"{first.table}.{first.column} would hold a value in {first.values:,} of "
+            f"{loaded:,} rows, against {first.previous_loaded:,} of {first.previous_rows:,} "
+            "in the last good load (a column the export renamed or dropped is ignored, "
+            "its values lost)"
+        )
     elif first.rule == SHRANK:
         what = (
             f"{first.table} would keep {first.rows_in - first.quarantined:,} rows, "
@@ -151,7 +196,8 @@ def refusal_sentence(report: LoadReport, data_dir: Path | None = None) -> str:
     if reasons:
         what += f" ({reasons})"
     if others:
-        what += f", and {', '.join(r.table for r in others)} too"
+        named = (r.table if r.column is None else f"{r.table}.{r.column}" for r in others)
+        what += f", and {', '.join(named)} too"
     fix = "fix the export (or the mapping of its columns and codes) and load again"
     # Raising the limit only helps when no table lost every row.
     if all(r.rule == SHARE for r in report.refusals):
@@ -160,6 +206,11 @@ def refusal_sentence(report: LoadReport, data_dir: Path | None = None) -> str:
         fix = (
             "check that the export is whole (a cut-short extract, a header-only file, a "
             f"missing table), or load it anyway with {SHRINK_FLAG} if the bank really shrank"
+        )
+    elif all(r.rule in (SHRANK, EMPTIED) for r in report.refusals):
+        fix = (
+            "check the export's columns (map a renamed column in the mapping file) and "
+            f"load again, or load it anyway with {SHRINK_FLAG} if the values are really gone"
         )
     if data_dir is None:
         return f"a load of this input would be refused: {what}; {fix}."

@@ -33,6 +33,12 @@ class TableReport:
     ignored_columns: list[str] = field(default_factory=list)
     quality: dict[str, int] = field(default_factory=dict)
     """Loaded rows per data-quality flag (``model.QUALITY_FLAGS``): kept, but worth a look."""
+    notes: list[str] = field(default_factory=list)
+    """What the file looked like that a person should check (a last line without a line
+    break, lines in another encoding read as such): rows loaded, worth a look."""
+    filled: dict[str, int] = field(default_factory=dict)
+    """Loaded rows per optional model column that hold a value there: the next load is
+    refused when one of them empties (a renamed column, see ``refusal.emptied``)."""
 
 
 @dataclass(frozen=True)
@@ -42,8 +48,10 @@ class Refusal:
     table: str
     rule: str
     """``all_refused`` (every row of a non-empty table quarantined), ``share`` (the
-    quarantined share of a table of at least 100 rows above the limit) or ``shrank``
-    (``share`` is the rows loaded over the last good load's, below ``limit``)."""
+    quarantined share of a table of at least 100 rows above the limit), ``shrank``
+    (``share`` is the rows loaded over the last good load's, below ``limit``) or
+    ``emptied`` (``share`` is the share of loaded rows with a value in ``column`` over the
+    last good load's share, below ``limit``)."""
     rows_in: int
     quarantined: int
     share: float
@@ -51,7 +59,14 @@ class Refusal:
     top_reasons: dict[str, int] = field(default_factory=dict)
     """The most frequent reason codes, most frequent first."""
     previous_loaded: int = 0
-    """``shrank``: the rows the last good load loaded."""
+    """``shrank``: the rows the last good load loaded; ``emptied``: the rows it loaded with
+    a value in ``column``."""
+    column: str | None = None
+    """``emptied``: the column that lost its values."""
+    values: int = 0
+    """``emptied``: the rows this load would load with a value in ``column``."""
+    previous_rows: int = 0
+    """``emptied``: the rows the last good load loaded."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +217,8 @@ def format_report(report: LoadReport) -> Group:
     ]
     if ignored:
         parts.append("columns not in the model, not loaded: " + "; ".join(ignored))
+    for t in report.tables:
+        parts += [f"note: {t.file}: {note}" for note in t.notes]
     if report.ignored_files:
         parts.append(
             "not tables, ignored (--ignore-unknown-files): " + ", ".join(report.ignored_files)
