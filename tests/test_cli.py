@@ -66,6 +66,8 @@ def test_load_without_a_required_table_fails_clearly(tmp_path: Path) -> None:
     assert "required table(s) missing" in _flat(result.output)
     assert "customers" in result.output
     assert not (tmp_path / "data" / "load-report.json").exists()
+    # "nothing written": a first load that stops leaves no empty store behind either
+    assert not list((tmp_path / "data").glob("relgraph.duckdb*"))
 
 
 def test_stats_before_any_load_says_what_to_do(tmp_path: Path) -> None:

@@ -38,13 +38,16 @@ def never_serve(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
 @pytest.fixture
 def refused_first(tmp_path: Path) -> Path:
-    """A data folder whose only load was refused: an empty store file, no report."""
+    """A data folder whose only load was refused, holding an empty store file (as an older
+    version's refused first load left, or a store opened before any load), no report."""
     customers = people("C1", "C2")
     for row in customers:
         row["risk_rating"] = "catastrophic"
     source = write_bank(tmp_path / "bank", {"customers": customers})
     result = _run("load", str(source), "--data-dir", str(tmp_path / "data"))
     assert result.exit_code == 3, result.output
+    assert not (tmp_path / "data" / "relgraph.duckdb").exists()  # nothing written
+    EmbeddedStore(tmp_path / "data").close()
     assert (tmp_path / "data" / "relgraph.duckdb").exists()
     return tmp_path / "data"
 

@@ -103,6 +103,9 @@ ROLES: Final = ("legal_rep", "director", "executive")
 CONTACT_CHANNELS: Final = ("email", "sms", "phone", "mail", "branch", "app")
 PRODUCT_LIST_SEPARATOR: Final = ";"
 """``customers.products`` lists product codes from ``PRODUCTS`` joined by this."""
+PRODUCT_LIST_SPLIT: Final = "[;；,，、|]"
+"""What an input's product list may be joined by (RE2): ``;`` and what exports write
+instead (full-width ``；``, ``，``, ``、``, ``,`` and ``|``); stored joined by ``;``."""
 
 TYPOLOGIES: Final = (
     "layering_chain",

@@ -179,7 +179,7 @@ def timestamp_ms(text: str, zone: tzinfo) -> int | None:
         return local // 1000
     digits = zone_text.replace(":", "")
     hours, minutes = int(digits[1:3]), int(digits[3:5] or 0)
-    if hours > 14 or minutes > 59:
+    if hours * 60 + minutes > 14 * 60 or minutes > 59:
         return None
     sign = -1 if digits[0] == "-" else 1
     return (local - sign * (hours * 60 + minutes) * 60_000_000) // 1000

@@ -74,6 +74,21 @@ def test_a_gbk_file_read_as_utf8_stops_naming_line_byte_and_encoding(tmp_path: P
     assert "--encoding gb18030" in message
 
 
+def test_a_utf8_file_cut_mid_character_says_so_instead_of_suggesting_gb18030(
+    tmp_path: Path,
+) -> None:
+    # gb18030 decodes the cut line; suggesting it only led to "is UTF-8 text" and back.
+    source = _bank(tmp_path)
+    text = _csv_bytes(_customers(["C1", "core", "张三", "", "M"])) + "C4,core,王".encode()
+    (source / "customers.csv").write_bytes(text + "芳".encode()[:1])
+    with pytest.raises(IngestError) as caught:
+        load(source, tmp_path / "data")
+    assert str(caught.value).endswith(
+        f"customers.csv line 3, byte {len(text)}: not valid utf-8: the file ends in the middle "
+        "of a character, as a file cut short does; export or copy it again"
+    )
+
+
 def test_a_gbk_header_stops_on_line_1(tmp_path: Path) -> None:
     source = _bank(tmp_path)
     (source / "customers.csv").write_bytes("客户号,来源系统,客户姓名\n".encode("gb18030"))
@@ -262,7 +277,8 @@ def test_an_explicit_mapping_outside_the_folder_is_used(tmp_path: Path) -> None:
 
 def test_constants_timezones_and_percent_are_applied(tmp_path: Path, bank_dir: Path) -> None:
     (bank_dir / "shareholdings.csv").write_text(
-        "holder_id,enterprise_id,share\nC1,E1,60%\nC3,E1,0.25\nC2,E1,abc%\n", encoding="utf-8"
+        "holder_id,enterprise_id,share\nC1,E1,60%\nC3,E1,0.25\nC2,E1,abc%\nC2,E1,１５％\n",
+        encoding="utf-8",
     )
     (bank_dir / "mapping.yaml").write_text(
         "timezone: Asia/Shanghai\nfiles:\n"
@@ -278,6 +294,7 @@ def test_constants_timezones_and_percent_are_applied(tmp_path: Path, bank_dir: P
     assert {(r["holder_id"], r["holder_kind"], r["share"]) for r in holdings} == {
         ("C1", "customer", 0.6),
         ("C3", "customer", 0.25),
+        ("C2", "customer", 0.15),  # full width
     }
     refused = read_quarantine(tmp_path / "data", "shareholdings")
     assert [r["share"] for r in refused] == ["abc%"]  # left as it was, refused as usual
@@ -519,6 +536,25 @@ def test_a_refused_row_of_a_gbk_file_keeps_its_gbk_bytes(tmp_path: Path) -> None
     assert base64.b64decode(row["raw_line"]) == "C2,mainframe,李四,,F".encode("gb18030")
 
 
+def test_bad_bytes_in_a_gb18030_file_keep_every_quarantined_line_whole(tmp_path: Path) -> None:
+    # A stray 0xFF after a closing quote broke DuckDB's quoting of its UTF-8 copy, the
+    # records no longer lined up and every quarantined row lost its raw_line.
+    source = _bank(tmp_path)
+    rows = _customers(*_many_customers(300), ["C2", "mainframe", "李四", "", "F"])
+    good = _csv_bytes(rows, "gb18030")
+    broken = '"C998","core","王五"'.encode("gb18030") + b"\xff,,M\n"
+    (source / "customers.csv").write_bytes(good + b"C999,core,\xff\xfe,,M\n" + broken)
+    _load(source, tmp_path / "data", encoding="gb18030")
+    refused = {r["source_line"]: r for r in read_quarantine(tmp_path / "data", "customers")}
+    assert set(refused) == {"302", "303", "304"}
+    assert base64.b64decode(refused["302"]["raw_line"]) == "C2,mainframe,李四,,F".encode("gb18030")
+    assert base64.b64decode(refused["304"]["raw_line"]) == broken.rstrip(b"\n")
+    assert refused["303"]["reason"] == (
+        "malformed_line: INVALID ENCODING: byte 10 of the line is not valid gb18030"
+    )
+    assert refused["304"]["reason"].startswith("malformed_line: INVALID ENCODING: byte 20 ")
+
+
 def test_a_20000_character_line_is_kept_whole(tmp_path: Path) -> None:
     source = _bank(tmp_path)
     long_name = "长" * 20_000
@@ -755,3 +791,95 @@ def test_a_file_without_a_last_line_break_is_noted(tmp_path: Path) -> None:
     (source / "customers.csv").write_bytes(b"customer_id,source_system,name\nC1,core,A\n")
     report = load(source, tmp_path / "data2")
     assert next(t for t in report.tables if t.table == "customers").notes == []
+
+
+def test_product_lists_split_on_what_exports_write_and_map_code_by_code(tmp_path: Path) -> None:
+    source = _bank(tmp_path)
+    rows = [[*CUSTOMER_HEADER, "products"], ["C1", "core", "张三", "", "M", "存款;信用卡"],
+            ["C2", "core", "李四", "", "F", "deposit；card"], ["C3", "core", "王五", "", "M", "理财、 存款"],
+            ["C4", "core", "赵六", "", "M", "信用卡;房贷"]]  # fmt: skip
+    (source / "customers.csv").write_bytes(_csv_bytes(rows))
+    (source / "mapping.yaml").write_text(
+        "files:\n  customers.csv:\n    table: customers\n    values:\n"
+        "      products: {存款: deposit, 信用卡: card, 理财: wealth}\n",
+        encoding="utf-8",
+    )
+    load(source, tmp_path / "data")
+    with EmbeddedStore(tmp_path / "data", read_only=True) as store:
+        stored = store.read_table("customers", ["customer_id", "products"]).to_pylist()
+    assert {r["customer_id"]: r["products"] for r in stored} == {
+        "C1": "card;deposit", "C2": "card;deposit", "C3": "deposit;wealth"
+    }  # fmt: skip
+    [refused] = read_quarantine(tmp_path / "data", "customers")
+    assert refused["reason"] == (
+        "bad_enum: products 'card;房贷' holds a code outside deposit, card, loan, wealth"
+    )
+
+
+@pytest.mark.parametrize(("written", "sep"), [("'|'", "|"), ("tab", "\t"), ('"\\x01"', "\x01")])
+def test_the_mapping_file_sets_the_delimiter(tmp_path: Path, written: str, sep: str) -> None:
+    source = _bank(tmp_path)
+    lines = [
+        CUSTOMER_HEADER,
+        ["C1", "core", "张三", "", "M"],
+        ["C2", "core", f'"李{sep}四"', "", "F"],
+    ]
+    (source / "customers.csv").write_bytes(
+        "".join(sep.join(line) + "\n" for line in lines).encode("gb18030")
+    )
+    (source / "mapping.yaml").write_text(
+        f"files:\n  customers.csv:\n    table: customers\n    encoding: gb18030\n"
+        f"    delimiter: {written}\n",
+        encoding="utf-8",
+    )
+    report = load(source, tmp_path / "data")
+    assert report.quarantined == 0
+    assert _store_names(tmp_path / "data") == {"C1": "张三", "C2": f"李{sep}四"}
+
+
+def test_a_file_in_another_delimiter_stops_saying_which_and_how_to_set_it(
+    tmp_path: Path,
+) -> None:
+    source = _bank(tmp_path)
+    lines = [CUSTOMER_HEADER, ["C1", "core", "张三", "", "M"]]
+    (source / "customers.csv").write_text("".join("|".join(x) + "\n" for x in lines), "utf-8")
+    with pytest.raises(IngestError) as caught:
+        load(source, tmp_path / "data")
+    assert str(caught.value) == (
+        "customers.csv: the header reads as one column ('customer_id|source_system|name|"
+        "id_number|gender'): the values look separated by '|', not ','; set delimiter: '|' "
+        "for this file (or for every file) in the mapping file"
+    )
+
+
+@pytest.mark.parametrize("bad", ["'||'", "'\"'", "x", "'，'"])
+def test_a_bad_delimiter_is_named(tmp_path: Path, bad: str) -> None:
+    source = _bank(tmp_path)
+    (source / "customers.csv").write_bytes(_csv_bytes(_customers(["C1", "core", "A", "", "M"])))
+    (source / "mapping.yaml").write_text(f"delimiter: {bad}\n", encoding="utf-8")
+    with pytest.raises(IngestError, match=r"mapping file mapping\.yaml: delimiter: expected one"):
+        load(source, tmp_path / "data")
+
+
+def test_a_mapped_column_leaves_the_files_own_column_of_that_name_unloaded(
+    tmp_path: Path,
+) -> None:
+    # The export has both the old `name` (pinyin) and 中文名; the mapping picks 中文名.
+    source = _bank(tmp_path)
+    rows = [["customer_id", "source_system", "name", "中文名", "phone", "old_phone"],
+            ["C1", "core", "ZHANG SAN", "张三", "13800138000", "13900139000"]]  # fmt: skip
+    (source / "customers.csv").write_bytes(_csv_bytes(rows))
+    (source / "mapping.yaml").write_text(
+        "files:\n  customers.csv:\n    table: customers\n"
+        "    columns: {name: 中文名, phone: old_phone}\n    constants: {source_system: card}\n",
+        encoding="utf-8",
+    )
+    report = load(source, tmp_path / "data")
+    assert _store_names(tmp_path / "data") == {"C1": "张三"}
+    with EmbeddedStore(tmp_path / "data", read_only=True) as store:
+        row = store.read_table("customers", ["phone", "source_system"]).to_pylist()[0]
+    assert row == {"phone": "13900139000", "source_system": "card"}
+    customers = next(t for t in report.tables if t.table == "customers")
+    assert customers.ignored_columns == [
+        "source_system (not mapped)", "name (not mapped)", "phone (not mapped)"
+    ]  # fmt: skip

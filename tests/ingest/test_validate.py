@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -232,7 +233,10 @@ def test_ids_a_spreadsheet_would_run_are_quarantined_in_every_id_column(tmp_path
         refused = read_quarantine(tmp_path / "data", table)
         for (column, value), row in zip(cases, refused, strict=True):
             assert f"bad_id: {column} '" in row["reason"], (table, column)
-            assert row[column] == value  # the original text is kept for fixing the source
+            # The text as written, inert when a spreadsheet would run it (its bytes are
+            # in raw_line).
+            inert = value[0] in "=+-@\t"
+            assert row[column] == ("'" + value if inert else value), (table, column)
 
 
 def test_ids_with_inner_hyphens_hanzi_and_negative_amounts_still_load(tmp_path: Path) -> None:
@@ -246,3 +250,20 @@ def test_ids_with_inner_hyphens_hanzi_and_negative_amounts_still_load(tmp_path: 
     )  # fmt: skip
     report = load(write_bank(tmp_path / "bank", tables), tmp_path / "data")
     assert report.quarantined == 0
+
+
+def test_quarantine_files_hold_no_formula_a_spreadsheet_would_run(tmp_path: Path) -> None:
+    tables = bank_tables()
+    link = '=HYPERLINK("http://x","click")'
+    tables["customers"] += [
+        {"customer_id": "C8", "source_system": "mainframe", "name": link, "aum": "-12.5"},
+        {"customer_id": "=1+1", "source_system": "core", "name": "+cmd|' /C calc'!A0"},
+    ]
+    load(write_bank(tmp_path / "bank", tables), tmp_path / "data")
+    by_line = {r["source_line"]: r for r in read_quarantine(tmp_path / "data", "customers")}
+    c8, formula = by_line["5"], by_line["6"]
+    assert (c8["name"], c8["aum"]) == ("'" + link, "-12.5")  # a signed number is inert
+    assert (formula["customer_id"], formula["name"]) == ("'=1+1", "'+cmd|' /C calc'!A0")
+    assert formula["raw_line_encoding"] == "base64"  # the line itself starts with =
+    assert base64.b64decode(formula["raw_line"]).decode().startswith("=1+1,core,")
+    assert c8["raw_line_encoding"] == "utf-8"

@@ -74,6 +74,8 @@ REFUSED = [
      "bad_timestamp: ts '2024-01-06 25:00:00' is not an ISO-8601 timestamp"),
     ("transfers", {**TRANSFER, "amount": "5", "ts": "2024-01-06T10:15:00+15:00"},
      "bad_timestamp: ts '2024-01-06T10:15:00+15:00' is not an ISO-8601 timestamp"),
+    ("transfers", {**TRANSFER, "amount": "5", "ts": "2024-01-06T10:15:00+14:30"},
+     "bad_timestamp: ts '2024-01-06T10:15:00+14:30' is not an ISO-8601 timestamp"),
     ("transfers", {**TRANSFER, "amount": "5", "ts": "06.01.2024 10:15"},
      "bad_timestamp: ts '06.01.2024 10:15' is not an ISO-8601 timestamp"),
     ("transfers", {**TRANSFER, "amount": "5", "currency": "dollars", "ts": "2024-01-06"},

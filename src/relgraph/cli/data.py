@@ -234,7 +234,9 @@ def load_source(
             max_quarantine_share = QuarantineLimit.from_env().quarantine_share
         except ConfigError as exc:
             fail(str(exc))
+    created = _new_embedded_store(settings) if not dry_run else None
     store = _dry_run_store(settings) if dry_run else open_store(settings)
+    refused = False  # by the input, before the store was written
     try:
         with progress() as update:
             if store is not None:
@@ -252,17 +254,24 @@ def load_source(
                 allow_shrink=allow_shrink,
             )
     except LoadRefusedError as exc:
+        refused = True
         console.print(format_report(exc.report))
         fail(str(exc), code=REFUSED_EXIT)
     except IngestError as exc:
+        refused = True
         fail(f"load stopped, nothing written: {exc}")
     except StoreError as exc:
         fail(f"load stopped; the store keeps its last good load: {exc}")
     except JournalError as exc:  # the message names the file and what to do
+        refused = True
         fail(f"load stopped, nothing written: {exc}")
     finally:
         if store is not None:
             store.close()
+        if created is not None and refused:
+            # "Nothing written" holds for a first load too: no empty store is left behind.
+            for path in (created, created.with_name(created.name + ".wal")):
+                path.unlink(missing_ok=True)
     console.print(format_report(report))
     if dry_run:
         console.print(
@@ -273,6 +282,14 @@ def load_source(
             fail(refusal_sentence(report), code=REFUSED_EXIT)
         return
     console.print(f"report saved to {settings.data_dir / 'load-report.json'}")
+
+
+def _new_embedded_store(settings: Settings) -> Path | None:
+    """The embedded store's file when this load would create it, else None."""
+    from relgraph.store.embedded import STORE_FILE
+
+    path = settings.data_dir / STORE_FILE
+    return path if settings.store == "embedded" and not path.exists() else None
 
 
 def _dry_run_store(settings: Settings) -> Store | None:

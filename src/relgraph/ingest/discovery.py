@@ -60,6 +60,8 @@ class InputFile:
     path: Path
     format: FileFormat
     encoding: str = "utf-8"
+    delimiter: str = ","
+    """The character between values of a CSV file (mapping file; a comma by default)."""
     spec: FileMapping | None = None
     """What the mapping file says of this file, if anything."""
     timezone: str | None = None
@@ -136,6 +138,9 @@ def discover(source: Path, options: ReadOptions | None = None) -> Inputs:
                 path,
                 fmt,
                 encoding=(spec.encoding if spec is not None else None) or default_encoding,
+                delimiter=(spec.delimiter if spec is not None else None)
+                or (mapping.delimiter if mapping is not None else None)
+                or ",",
                 spec=spec,
                 timezone=(spec.timezone if spec is not None else None)
                 or (mapping.timezone if mapping is not None else None),

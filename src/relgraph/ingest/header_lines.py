@@ -1,4 +1,8 @@
-"""Header rows inside a CSV file: extracts concatenated into one file repeat their header.
+"""A CSV file's header: the separator it shows, and header rows repeated inside the file.
+
+A header that reads as one column holding ``|`` or a tab is a file in another separator:
+the load stops naming the ``delimiter`` to set, instead of calling every column missing.
+Extracts concatenated into one file repeat their header.
 
 A repeat in the same column order is no record: it is quarantined as ``repeated_header``.
 A repeat with the columns in another order (or other columns) means the rows after it
@@ -17,6 +21,24 @@ from relgraph.ingest.errors import IngestError
 from relgraph.ingest.sql import ident, literal
 
 _BOM: Final = "\ufeff"
+_OTHER_DELIMITERS: Final = ("|", "\t", ";", "^", "~", "\x01", "\x1b")
+"""Separators exports use instead of a comma (core systems often write ``|`` or ``\\x01``)."""
+_SHOWN: Final = {"\t": "tab", "\x01": "\\x01", "\x1b": "\\x1b"}
+
+
+def check_delimiter(file: str, delimiter: str, header: list[str]) -> None:
+    """Stop when ``header`` reads as one column holding another separator than
+    ``delimiter``: every column would be missing, and that error would not say why."""
+    if len(header) != 1:
+        return
+    for other in _OTHER_DELIMITERS:
+        if other != delimiter and other in header[0]:
+            shown = _SHOWN.get(other, other)
+            raise IngestError(
+                f"{file}: the header reads as one column ({header[0][:60]!r}): the values "
+                f"look separated by {shown!r}, not {delimiter!r}; set delimiter: {shown!r} "
+                "for this file (or for every file) in the mapping file"
+            )
 
 
 def repeated_headers(

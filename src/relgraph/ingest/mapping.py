@@ -32,8 +32,12 @@ ENCODINGS: Final = ("utf-8", "utf-8-sig", "gb18030", "gbk", "big5")
 PERCENT: Final = "percent"
 """The number format of a share written as ``60%`` (``0.6`` is accepted too)."""
 
-_TOP_KEYS: Final = ("encoding", "timezone", "source_systems", "files")
-_FILE_KEYS: Final = ("table", "encoding", "timezone", "columns", "constants", "values", "formats")
+_TOP_KEYS: Final = ("encoding", "timezone", "delimiter", "source_systems", "files")
+_FILE_KEYS: Final = (
+    "table", "encoding", "timezone", "delimiter", "columns", "constants", "values", "formats"
+)  # fmt: skip
+_DELIMITER_NAMES: Final = {"tab": "\t", "comma": ",", "pipe": "|", "semicolon": ";"}
+"""Names a delimiter may be given by (a tab is hard to see in YAML)."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ class FileMapping:
         The file's name in the input directory (Unicode NFC).
     table : str
         The model table it holds.
-    encoding, timezone : str or None
+    encoding, timezone, delimiter : str or None
         Per-file overrides of the mapping's defaults.
     columns : dict of str to str
         Model column -> the bank's column name.
@@ -62,6 +66,7 @@ class FileMapping:
     table: str
     encoding: str | None = None
     timezone: str | None = None
+    delimiter: str | None = None
     columns: dict[str, str] = field(default_factory=dict)
     constants: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -78,7 +83,7 @@ class LoadMapping:
         Where it was read from (always ignored by file discovery).
     text : str
         Its content, part of the load fingerprint: a changed mapping is a new load.
-    encoding, timezone : str or None
+    encoding, timezone, delimiter : str or None
         Defaults for every file.
     source_systems : tuple of str or None
         The bank's source systems, highest precedence first; None keeps the model's.
@@ -90,6 +95,7 @@ class LoadMapping:
     text: str
     encoding: str | None = None
     timezone: str | None = None
+    delimiter: str | None = None
     source_systems: tuple[str, ...] | None = None
     files: dict[str, FileMapping] = field(default_factory=dict)
 
@@ -171,6 +177,7 @@ def read_mapping(path: Path) -> LoadMapping:
         text=text,
         encoding=_encoding(top.get("encoding"), "encoding", path),
         timezone=_timezone(top.get("timezone"), "timezone", path),
+        delimiter=_delimiter(top.get("delimiter"), "delimiter", path),
         source_systems=source_systems,
         files=files,
     )
@@ -248,6 +255,7 @@ def _file_mapping(name: str, spec: object, where: str, path: Path) -> FileMappin
         table=table_name,
         encoding=_encoding(body.get("encoding"), f"{where}.encoding", path),
         timezone=_timezone(body.get("timezone"), f"{where}.timezone", path),
+        delimiter=_delimiter(body.get("delimiter"), f"{where}.delimiter", path),
         columns=columns,
         constants=constants,
         values=values,
@@ -289,6 +297,19 @@ def _scalar(value: object, where: str, path: Path) -> str:
     if isinstance(value, int | float | str):
         return str(value).strip()
     raise IngestError(f"{_where(path)}{where}: expected a single value")
+
+
+def _delimiter(value: object, where: str, path: Path) -> str | None:
+    """One ASCII character between a CSV file's values (``|``, ``tab``, ``"\\x01"``)."""
+    if value is None:
+        return None
+    text = _DELIMITER_NAMES.get(str(value).lower(), str(value))
+    if len(text) != 1 or not text.isascii() or text in '"\r\n' or text.isalnum():
+        raise IngestError(
+            f"{_where(path)}{where}: expected one character between values, such as "
+            f"',', '|', ';' or tab (not {value!r})"
+        )
+    return text
 
 
 def _encoding(value: object, where: str, path: Path) -> str | None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import shutil
 from pathlib import Path
+from typing import Final
 
 import duckdb
 import pyarrow as pa
@@ -21,11 +23,21 @@ from relgraph.ingest.validate import REASONS, checked_view
 QUARANTINE_DIR = "quarantine"
 REASON = "reason"
 RAW_LINE = "raw_line"
-"""The record exactly as it was in the file: its bytes as text when they are valid UTF-8,
-else base64 (see ``raw_line_encoding``). Never cut, never with ``?`` for a bad byte."""
+"""The record exactly as it was in the file: its bytes as text when they are valid UTF-8
+and would not run as a spreadsheet formula, else base64 (see ``raw_line_encoding``). Never
+cut, never with ``?`` for a bad byte."""
 RAW_LINE_ENCODING = "raw_line_encoding"
 """``utf-8`` when ``raw_line`` is the text itself, ``base64`` when it is the bytes in base64
 (a line not valid UTF-8, as in a GBK file); empty when the bytes are unknown (Parquet)."""
+
+
+_FORMULA: Final = re.compile(r"^(?:[=@\t\r]|[+\-](?![0-9.,]*$))", re.DOTALL)
+"""A cell a spreadsheet would run (``=HYPERLINK(…)``, ``@SUM``, ``+cmd|…``; OWASP's CSV
+injection): quarantine files are opened in spreadsheets. A signed number (``-12.5``) is
+inert and kept as it is."""
+_FORMULA_SQL: Final = r"^[=@\t\r]"
+_SIGNED_SQL: Final = "^[+-]"
+_NUMBER_SQL: Final = "[+-][0-9.,]*"
 
 
 def staging_dir(data_dir: Path) -> Path:
@@ -33,11 +45,25 @@ def staging_dir(data_dir: Path) -> Path:
 
 
 def raw_text(raw: bytes) -> tuple[str, str]:
-    """(``raw_line``, ``raw_line_encoding``) for a record's original bytes."""
+    """(``raw_line``, ``raw_line_encoding``) for a record's original bytes: base64 when they
+    are not UTF-8, or when the line would run as a spreadsheet formula."""
     try:
-        return raw.decode("utf-8"), "utf-8"
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        return base64.b64encode(raw).decode("ascii"), "base64"
+        text = ""
+    else:
+        if not _FORMULA.match(text):
+            return text, "utf-8"
+    return base64.b64encode(raw).decode("ascii"), "base64"
+
+
+def _inert(column: str) -> str:
+    """SQL: the value of ``column``, a leading ``'`` added when a spreadsheet would run it."""
+    formula = (
+        f"regexp_matches({column}, {literal(_FORMULA_SQL)}) OR (regexp_matches({column}, "
+        f"{literal(_SIGNED_SQL)}) AND NOT regexp_full_match({column}, {literal(_NUMBER_SQL)}))"
+    )
+    return f"CASE WHEN {formula} THEN '''' || {column} ELSE {column} END"
 
 
 def write(con: duckdb.DuckDBPyConnection, raw: RawTable, folder: Path) -> None:
@@ -58,7 +84,7 @@ def write(con: duckdb.DuckDBPyConnection, raw: RawTable, folder: Path) -> None:
         return
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{table}.csv"
-    originals = ", ".join(f"r.{ident(c)}" for c in raw.header)
+    originals = ", ".join(f"{_inert(f'r.{ident(c)}')} AS {ident(c)}" for c in raw.header)
     nulls = ", ".join(f"CAST(NULL AS VARCHAR) AS {ident(c)}" for c in raw.header)
     con.register("_q_raw", _raw_lines(raw, refused))
     con.register("_q_bad", _rejected(raw))

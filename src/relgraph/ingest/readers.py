@@ -33,8 +33,9 @@ from relgraph.ingest.discovery import (
     fingerprint,
 )
 from relgraph.ingest.errors import IngestError
-from relgraph.ingest.header_lines import repeated_headers
+from relgraph.ingest.header_lines import check_delimiter, repeated_headers
 from relgraph.ingest.mapping import PERCENT, compact_width
+from relgraph.ingest.normalise import ascii_sql
 from relgraph.ingest.records import (
     Int64s,
     Records,
@@ -162,7 +163,7 @@ def read_raw(
         if python_codec(file.encoding) != "utf-8":
             transcoded = _scratch_file(scratch, file.table)
         try:
-            records = scan(file.path, file.encoding, transcoded)
+            records = scan(file.path, file.encoding, transcoded, file.delimiter)
             if records.uneven:
                 evened = _scratch_file(scratch, file.table)
                 evened_copy(records.data, evened)
@@ -206,6 +207,8 @@ def _read(
     # extra column like any other: named for its place, ignored and reported.
     as_read = header
     header = [name or f"unnamed_{i + 1}" for i, name in enumerate(header)]
+    if records is not None:
+        check_delimiter(file.path.name, file.delimiter, header)
     duplicated = sorted({c for c in header if header.count(c) > 1})
     if duplicated:
         raise IngestError(f"{file.path}: column(s) {', '.join(duplicated)} appear more than once")
@@ -241,28 +244,8 @@ def _read(
         file_columns = names[: len(header)]
         repeats = repeated_headers(con, raw_view(file.table), file.path.name, as_read,
                                    file_columns, ROW, LINE)  # fmt: skip
-    notes = _notes(file, records) if records is not None else ()
+    notes = records.notes(file.encoding) if records is not None else ()
     return RawTable(file, tuple(names), present, ignored, rows, rejected, spans, repeats, notes)
-
-
-_SHOWN_LINES: Final = 5
-
-
-def _notes(file: InputFile, records: Records) -> tuple[str, ...]:
-    notes: list[str] = []
-    if records.utf8_lines:
-        shown = ", ".join(str(n) for n in records.utf8_lines[:_SHOWN_LINES])
-        more = len(records.utf8_lines) - _SHOWN_LINES
-        notes.append(
-            f"line(s) {shown}{f' and {more:,} more' if more > 0 else ''} are UTF-8 text in a "
-            f"{file.encoding} file (appended from another system?) and were read as UTF-8"
-        )
-    if records.unterminated is not None:
-        notes.append(
-            f"the file does not end with a line break: its last line (line "
-            f"{records.unterminated}) may have been cut short; compare it with the source"
-        )
-    return tuple(notes)
 
 
 def _view_columns(file: InputFile, table: model.Table, header: list[str]) -> list[tuple[str, str]]:
@@ -282,9 +265,15 @@ def _view_columns(file: InputFile, table: model.Table, header: list[str]) -> lis
                 f"{file.path}: the mapping file maps column(s) {', '.join(absent)}, "
                 f"which the file does not have (its columns: {', '.join(header)})"
             )
+    # The mapping says where a model column comes from: the file's own column of that
+    # name (``name`` beside the mapped ``中文名``) is then an extra column, kept for
+    # quarantine and reported as not loaded.
+    taken = set(renamed.values()) | (set(spec.constants) if spec else set())
     view: list[tuple[str, str]] = []
     for column in header:
         name = renamed.get(column, column)
+        if column not in renamed and name in taken:
+            name = f"{column} (not mapped)"
         expr = _mapped(file, table, name, ident(column)) if name in table.column_names else None
         view.append((name, expr or ident(column)))
     if spec is not None:
@@ -310,7 +299,13 @@ def _mapped(file: InputFile, table: model.Table, name: str, text: str) -> str | 
         cases = " ".join(
             f"WHEN {literal(k)} THEN {literal(v)}" for k, v in spec.values[name].items()
         )
-        expr = f"CASE trim({expr}) {cases} ELSE {expr} END"
+        if table is model.CUSTOMERS and name == "products":
+            # A list: each code is mapped (存款;信用卡 is deposit;card).
+            split = literal(model.PRODUCT_LIST_SPLIT)
+            each = f"list_transform(regexp_split_to_array({expr}, {split}), lambda p: CASE trim(p) {cases} ELSE trim(p) END)"
+            expr = f"array_to_string({each}, {literal(model.PRODUCT_LIST_SEPARATOR)})"
+        else:
+            expr = f"CASE trim({expr}) {cases} ELSE {expr} END"
         changed = True
     fmt = spec.formats.get(name) if spec is not None else None
     if column.dtype == "date" and fmt:
@@ -330,9 +325,11 @@ def _mapped(file: InputFile, table: model.Table, name: str, text: str) -> str | 
         expr = f"COALESCE({_iso(parsed, file.timezone)}, {expr})"
         changed = True
     elif column.dtype == "float" and fmt == PERCENT:
-        number = f"TRY_CAST(trim(rtrim(trim({expr}), '%')) AS DOUBLE)"
+        # NFKC first: ６０％ is 60%.
+        text = ascii_sql(f"trim({expr})")
+        number = f"TRY_CAST(trim(rtrim({text}, '%')) AS DOUBLE)"
         expr = (
-            f"CASE WHEN ends_with(trim({expr}), '%') "
+            f"CASE WHEN ends_with({text}, '%') "
             f"THEN COALESCE(CAST({number} / 100 AS VARCHAR), {expr}) ELSE {expr} END"
         )
         changed = True
@@ -402,7 +399,7 @@ def _read_csv(
     columns = "{" + ", ".join(f"{literal(c)}: 'VARCHAR'" for c in header) + "}"
     scan_sql = (
         f"read_csv({literal(str(data))}, header = true, auto_detect = false, "
-        f"columns = {columns}, delim = ',', quote = '\"', escape = '\"', "
+        f"columns = {columns}, delim = {literal(file.delimiter)}, quote = '\"', escape = '\"', "
         "store_rejects = true, rejects_scan = 'rejects_scan', rejects_table = 'rejects')"
     )
     con.execute("DROP TABLE IF EXISTS rejects")
@@ -476,6 +473,14 @@ _NEAR: Final = 64
 """How far from DuckDB's line a rejected record's text is looked for among the scanned ones."""
 
 
+def _undecodable(raw: bytes, codec: str) -> bool:
+    try:
+        raw.decode(codec)
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
 def _record_of(
     file: InputFile, records: Records, codec: str, guess: int, text: str, error: str
 ) -> int:
@@ -489,6 +494,12 @@ def _record_of(
     n = records.starts.size
     if error.startswith("INVALID ENCODING"):
         return guess  # DuckDB's text of a line it could not decode is not the bytes'
+    if 0 <= guess < n and not records.blank[guess]:
+        raw = read_span(file.path, int(records.starts[guess]), int(records.ends[guess]))
+        if _undecodable(raw, codec):
+            # Nor is its text of a line holding a byte the file's encoding does not have
+            # (passed through undecoded, it may break the line's quoting first).
+            return guess
     want = text.strip("\r\n")
     for delta in range(_NEAR + 1):
         for i in {guess - delta, guess + delta}:
@@ -537,15 +548,22 @@ def _locate(
     bad_encoding: list[int] = []
     for (_, text, error), i in zip(found, indices, strict=True):
         raw = read_span(file.path, int(records.starts[i]), int(records.ends[i]))
-        rejected_list.append(RejectedLine(int(records.lines[i]), text, error, raw))
-        if error.startswith("INVALID ENCODING"):
+        if error.startswith("INVALID ENCODING") or _undecodable(raw, codec):
+            # DuckDB reads a UTF-8 copy: its own words would call a GB18030 file "not
+            # utf-8", or blame the quoting an undecoded byte broke.
+            error = (
+                f"INVALID ENCODING: byte {first_bad_byte(raw, codec)} of the line is not "
+                f"valid {file.encoding}"
+            )
             bad_encoding.append(i)
+        rejected_list.append(RejectedLine(int(records.lines[i]), text, error, raw))
     records_in = rows + len(found)
     if bad_encoding and len(bad_encoding) > _MAX_BAD_ENCODING * records_in:
         i = bad_encoding[0]
         raw = read_span(file.path, int(records.starts[i]), int(records.ends[i]))
         offset = int(records.starts[i]) + first_bad_byte(raw, codec)
-        raise decoding_error(file.path.name, int(records.lines[i]), offset, raw, codec)
+        last = records.unterminated == int(records.lines[i])
+        raise decoding_error(file.path.name, int(records.lines[i]), offset, raw, codec, last=last)
     keep = ~blank
     keep[indices] = False
     kept = np.flatnonzero(keep)

@@ -45,6 +45,8 @@ _PYTHON_CODEC: Final = {
 _SUGGESTED: Final = (("gb18030", "GBK/GB18030"), ("big5", "Big5"), ("utf-8", "UTF-8"))
 
 Int64s = npt.NDArray[np.int64]
+_SHOWN_LINES: Final = 5
+"""Lines named in a note; the rest are counted."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,12 +95,30 @@ class Records:
         blank: npt.NDArray[np.bool_] = self.ends == self.starts
         return blank
 
+    def notes(self, encoding: str) -> tuple[str, ...]:
+        """What a person should check in the file (``TableReport.notes``); ``encoding``:
+        the file's, as named."""
+        notes: list[str] = []
+        if self.utf8_lines:
+            shown = ", ".join(str(n) for n in self.utf8_lines[:_SHOWN_LINES])
+            more = len(self.utf8_lines) - _SHOWN_LINES
+            notes.append(
+                f"line(s) {shown}{f' and {more:,} more' if more > 0 else ''} are UTF-8 text in "
+                f"a {encoding} file (appended from another system?) and were read as UTF-8"
+            )
+        if self.unterminated is not None:
+            notes.append(
+                f"the file does not end with a line break: its last line (line "
+                f"{self.unterminated}) may have been cut short; compare it with the source"
+            )
+        return tuple(notes)
+
 
 def python_codec(encoding: str) -> str:
     return _PYTHON_CODEC[encoding]
 
 
-def scan(path: Path, encoding: str, transcoded: Path | None) -> Records:
+def scan(path: Path, encoding: str, transcoded: Path | None, delimiter: str = ",") -> Records:
     """Find every logical line of ``path`` and, when ``transcoded`` is given, write it as UTF-8.
 
     Raises
@@ -107,6 +127,7 @@ def scan(path: Path, encoding: str, transcoded: Path | None) -> Records:
         When the file is empty, or its header row is not valid in ``encoding``.
     """
     codec = python_codec(encoding)
+    sep = ord(delimiter)
     terminators: list[Int64s] = []
     term_lines: list[Int64s] = []
     crs: list[npt.NDArray[np.bool_]] = []
@@ -146,7 +167,7 @@ def scan(path: Path, encoding: str, transcoded: Path | None) -> Records:
                 if piece:
                     arr = np.frombuffer(piece, dtype=np.uint8)
                     nl = np.flatnonzero(arr == _NL)
-                    ending, in_quote = _terminators(arr, nl, in_quote)
+                    ending, in_quote = _terminators(arr, nl, in_quote, sep)
                     local = nl[ending]
                     terminators.append(local + base)
                     # A CR before the newline (CRLF files) is not part of the line.
@@ -154,7 +175,7 @@ def scan(path: Path, encoding: str, transcoded: Path | None) -> Records:
                     term_lines.append(np.flatnonzero(ending) + newlines_before + 1)
                     newlines_before += nl.size
                     if header is None:
-                        header = _header(path, piece, codec, terminators[0], data_start)
+                        header = _header(path, piece, codec, terminators[0], data_start, delimiter)
                         _refuse_utf8_as_legacy(path, piece, encoding)
                     utf8 = piece
                     if out is not None:
@@ -227,7 +248,7 @@ def _evened(piece: bytes, first: bool) -> bytes:
 
 
 def _terminators(
-    arr: npt.NDArray[np.uint8], nl: Int64s, in_quote: bool
+    arr: npt.NDArray[np.uint8], nl: Int64s, in_quote: bool, sep: int = _COMMA
 ) -> tuple[npt.NDArray[np.bool_], bool]:
     """Which newlines of ``arr`` end a record, and whether ``arr`` ends inside quotes.
 
@@ -242,15 +263,15 @@ def _terminators(
     # Quote j opens a field when an even number of quotes precede it in the record.
     opening = quotes[1 if in_quote else 0 :: 2]
     previous = arr[opening[opening > 0] - 1]
-    at_start = (previous == _COMMA) | (previous == _NL) | (previous == _QUOTE)
+    at_start = (previous == sep) | (previous == _NL) | (previous == _QUOTE)
     if not bool(at_start.all()):
-        return _terminators_exact(arr, nl, in_quote)
+        return _terminators_exact(arr, nl, in_quote, sep)
     ends = ((np.searchsorted(quotes, nl) + int(in_quote)) & 1) == 0
     return ends, bool((quotes.size + int(in_quote)) & 1)
 
 
 def _terminators_exact(
-    arr: npt.NDArray[np.uint8], nl: Int64s, in_quote: bool
+    arr: npt.NDArray[np.uint8], nl: Int64s, in_quote: bool, sep: int = _COMMA
 ) -> tuple[npt.NDArray[np.bool_], bool]:
     quotes = np.flatnonzero(arr == _QUOTE)
     events = np.sort(np.concatenate((nl, quotes)))
@@ -270,12 +291,14 @@ def _terminators_exact(
                 skip = True  # an escaped quote inside a quoted field
             else:
                 in_quote = False
-        elif pos == 0 or arr[pos - 1] in (_COMMA, _NL):
+        elif pos == 0 or arr[pos - 1] in (sep, _NL):
             in_quote = True
     return ends, in_quote
 
 
-def _header(path: Path, piece: bytes, codec: str, terminators: Int64s, start: int) -> list[str]:
+def _header(
+    path: Path, piece: bytes, codec: str, terminators: Int64s, start: int, delimiter: str = ","
+) -> list[str]:
     end = int(terminators[0]) - start if terminators.size else len(piece)
     raw = piece[:end]
     try:
@@ -284,7 +307,8 @@ def _header(path: Path, piece: bytes, codec: str, terminators: Int64s, start: in
         raise decoding_error(path.name, 1, start + exc.start, raw, codec) from exc
     # A byte-order mark decoded from GB18030 (or a doubled one) is no part of a name.
     try:
-        first = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), None)
+        rows = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter)
+        first = next(rows, None)
     except csv.Error as exc:
         ending = (
             " (its lines end in CR alone, as old Mac software wrote them)" if "\r" in text else ""
@@ -354,13 +378,27 @@ def first_bad_byte(raw: bytes, codec: str) -> int:
     return 0
 
 
-def decoding_error(name: str, line: int, offset: int, raw: bytes, codec: str) -> IngestError:
+def decoding_error(
+    name: str, line: int, offset: int, raw: bytes, codec: str, *, last: bool = False
+) -> IngestError:
     """The error for a file that is not in the encoding it was read with.
 
     Names the file, the physical line and the byte offset, and suggests an encoding that
-    does decode the line.
+    does decode the line. ``last``: the line is the file's last and has no line break.
     """
     message = f"{name} line {line}, byte {offset}: not valid {codec}"
+    if last:
+        try:
+            raw.decode(codec)
+        except UnicodeDecodeError as exc:
+            if exc.reason == "unexpected end of data" and exc.start > 0:
+                # Valid but for a character its last bytes only begin, at the end of a
+                # file with no last line break: the file was cut there (GB18030 would read
+                # those bytes as other characters, and the advice would go round in circles).
+                return IngestError(
+                    f"{message}: the file ends in the middle of a character, as a file cut "
+                    "short does; export or copy it again"
+                )
     for candidate, what in _SUGGESTED:
         if candidate == codec:
             continue

@@ -132,7 +132,11 @@ def _products_sql(text: str) -> tuple[str, str]:
     """(normalised product list, condition that some code is unknown) for ``customers.products``."""
     sep = literal(model.PRODUCT_LIST_SEPARATOR)
     known = "[" + ", ".join(literal(p) for p in model.PRODUCTS) + "]"
-    codes = f"list_filter(list_transform(string_split({text}, {sep}), lambda p: lower(trim(p))), lambda p: p <> '')"
+    split = literal(model.PRODUCT_LIST_SPLIT)
+    codes = (
+        f"list_filter(list_transform(regexp_split_to_array({text}, {split}), "
+        "lambda p: lower(trim(p))), lambda p: p <> '')"
+    )
     normalised = f"NULLIF(array_to_string(list_sort(list_distinct({codes})), {sep}), '')"
     unknown = f"len(list_filter({codes}, lambda p: NOT list_contains({known}, p))) > 0"
     return normalised, unknown
@@ -335,9 +339,9 @@ def _timestamp_general(text: str, zone: ZoneInfo) -> str:
             f"CAST(substr({digits}, 2, 2) AS INTEGER) * 60 + "
             f"coalesce(TRY_CAST(NULLIF(substr({digits}, 4, 2), '') AS INTEGER), 0))"
         )
+        within = f"coalesce(TRY_CAST(NULLIF(substr({digits}, 4, 2), '') AS INTEGER), 0)"
         valid_offset = (
-            f"CAST(substr({digits}, 2, 2) AS INTEGER) <= 14 AND "
-            f"coalesce(TRY_CAST(NULLIF(substr({digits}, 4, 2), '') AS INTEGER), 0) < 60"
+            f"CAST(substr({digits}, 2, 2) AS INTEGER) * 60 + {within} <= 840 AND {within} < 60"
         )
         return (
             f"CASE WHEN {p}.y = '' THEN NULL "
