@@ -31,7 +31,10 @@ _COUNTRY: Final = re.compile(r"^(?:0086|86)")
 _PLAIN: Final = re.compile(r"^(?:0086|86)([0-9]{11})$")
 _ID_SEPARATORS: Final = re.compile(r"[\s\-‐‑‒–—－]+", re.ASCII)
 _LATIN: Final = re.compile(r"[A-Za-z]")
-_SPACES: Final = re.compile(r"\s+", re.ASCII)
+NAME_GAPS: Final = "[\\s\\x00-\\x1f\\x7f]+"
+"""What separates the parts of a name: whitespace, and control characters (a NUL a system
+padded a field with), in Python ``re`` and RE2 alike."""
+_SPACES: Final = re.compile(NAME_GAPS, re.ASCII)
 
 PLACEHOLDER: Final = (
     "(?i)[\\s　]*(?:无|空|暂无|没有|不详|未知|未填|null|none|nil|nan|n/a|\\\\n"

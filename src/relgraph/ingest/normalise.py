@@ -24,7 +24,14 @@ import pyarrow as pa
 
 from relgraph.ingest.sql import connect, literal
 from relgraph.ingest.udf import ADDRESS, NFKC
-from relgraph.normal_form import EMAIL, FLOAT_TEXT, PLACEHOLDER, SCIENTIFIC, TEXT_FORCED
+from relgraph.normal_form import (
+    EMAIL,
+    FLOAT_TEXT,
+    NAME_GAPS,
+    PLACEHOLDER,
+    SCIENTIFIC,
+    TEXT_FORCED,
+)
 from relgraph.record_rules import CURRENCY_NAMES
 
 Values: TypeAlias = (
@@ -242,10 +249,12 @@ def name_sql(expr: str) -> str:
     """SQL for a normalised name: NFKC, lower-cased, whitespace collapsed to single spaces —
     or removed when the name has no Latin letter (``张　三`` padded to width is ``张三``)."""
     v = ascii_sql(unless_placeholder_sql(expr))
-    collapsed = f"lower(trim(regexp_replace({v}, '\\s+', ' ', 'g')))"
+    # Control characters (a NUL a system padded the name with) count as spaces.
+    gaps = literal(NAME_GAPS)
+    collapsed = f"lower(trim(regexp_replace({v}, {gaps}, ' ', 'g')))"
     return (
         f"NULLIF(CASE WHEN regexp_matches({v}, '[A-Za-z]') THEN {collapsed} "
-        f"ELSE regexp_replace({v}, '\\s+', '', 'g') END, '')"
+        f"ELSE regexp_replace({v}, {gaps}, '', 'g') END, '')"
     )
 
 
