@@ -883,3 +883,64 @@ def test_a_mapped_column_leaves_the_files_own_column_of_that_name_unloaded(
     assert customers.ignored_columns == [
         "source_system (not mapped)", "name (not mapped)", "phone (not mapped)"
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("zone", ["timezone: Asia/Shanghai\n", ""])
+def test_a_format_with_its_own_offset_keeps_the_instant(
+    tmp_path: Path, bank_dir: Path, zone: str
+) -> None:
+    # %z: the value says where it is; the mapping's zone (for naive values) must not move it.
+    (bank_dir / "transfers.csv").write_text(
+        "tx_id,from_account,to_account,amount,currency,ts\n"
+        "T1,A1,A2,1,CNY,06/01/2024 10:15:00 +0800\nT2,A1,A2,1,CNY,06/01/2024 10:15:00 +0000\n",
+        encoding="utf-8",
+    )
+    (bank_dir / "mapping.yaml").write_text(
+        f"{zone}files:\n  transfers.csv:\n    table: transfers\n"
+        '    formats: {ts: "%d/%m/%Y %H:%M:%S %z"}\n',
+        encoding="utf-8",
+    )
+    load(bank_dir, tmp_path / "data")
+    with EmbeddedStore(tmp_path / "data", read_only=True) as store:
+        stored = {r["tx_id"]: r["ts"] for r in store.read_table("transfers").to_pylist()}
+    assert stored == {"T1": 1704507300000, "T2": 1704536100000}  # 02:15Z and 10:15Z
+
+
+def _transfers_with_memos(memos: dict[int, str], n: int = 200) -> str:
+    lines = ["tx_id,from_account,to_account,amount,currency,ts,摘要"]
+    for i in range(1, n + 1):
+        lines.append(
+            f"T{i:04d},A1,A2,{i}.00,CNY,2024-01-06 10:{i % 60:02d}:00,{memos.get(i, '工资')}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def test_a_quote_that_never_closes_stops_the_load_naming_its_line(
+    tmp_path: Path, bank_dir: Path
+) -> None:
+    # The memo of row 150 was cut by its field width; the 50 rows after it were one
+    # malformed record, 1 of 150 quarantined (under every limit), the rest lost.
+    (bank_dir / "transfers.csv").write_text(_transfers_with_memos({150: '"春节红包'}), "utf-8")
+    with pytest.raises(IngestError) as caught:
+        load(bank_dir, tmp_path / "data")
+    assert str(caught.value) == (
+        "transfers.csv line 151: a quote opens a value and never closes, so the 50 lines after "
+        'it would be read as part of one record; a quote inside a value must be doubled (""), '
+        "or the export cut a quoted value short; fix that line and load again"
+    )
+
+
+def test_a_quote_closing_far_below_stops_and_a_quoted_line_break_loads(
+    tmp_path: Path, bank_dir: Path
+) -> None:
+    far = _transfers_with_memos({20: '"红包', 120: '工资"'})
+    (bank_dir / "transfers.csv").write_text(far, "utf-8")
+    with pytest.raises(
+        IngestError,
+        match=r"transfers\.csv line 21: a quoted value runs over 101 lines \(to line 121\)",
+    ):
+        load(bank_dir, tmp_path / "data")
+    near = _transfers_with_memos({20: '"春节\n红包"'})
+    (bank_dir / "transfers.csv").write_text(near, "utf-8")
+    report = load(bank_dir, tmp_path / "data")
+    assert next(t for t in report.tables if t.table == "transfers").loaded == 200

@@ -329,8 +329,9 @@ def test_a_renamed_column_does_not_empty_that_column_of_the_good_load(
     assert result.exit_code == 3, result.output
     said = _flat(result.output)
     assert (
-        "customers.phone would hold a value in 0 of 200 rows, against 200 of 200 in the last "
-        "good load (a column the export renamed or dropped is ignored, its values lost)"
+        "customers.phone would hold a usable value in 0 of 200 rows, against 200 of 200 in the "
+        "last good load (a column the export renamed or dropped is ignored; one Excel "
+        "mangled, as 1.38E+10, holds text but no value)"
     ) in said
     assert "map a renamed column in the mapping file" in said
     assert _without_rejected(_files(data)) == before
@@ -347,3 +348,16 @@ def test_a_column_that_thins_a_little_or_was_sparse_loads(tmp_path: Path) -> Non
     sparse = tmp_path / "sparse"
     assert _load(_with_phones(tmp_path / "s1", 200, "phone", 90), sparse).exit_code == 0
     assert _load(_with_phones(tmp_path / "s2", 200, "phone", 0), sparse).exit_code == 0
+
+
+def test_a_column_excel_mangled_is_a_column_that_lost_its_values(tmp_path: Path) -> None:
+    # Text in every row, a usable phone in none: 1.38E+10 names no one.
+    data = tmp_path / "data"
+    assert _load(_with_phones(tmp_path / "good", 200, "phone", 200), data).exit_code == 0
+    mangled = people(*(f"C{i:04d}" for i in range(200)))
+    for row in mangled:
+        row["phone"] = "1.38E+10"
+    source = write_bank(tmp_path / "excel", {"customers": mangled, "enterprises": companies("E1")})
+    result = _load(source, data)
+    assert result.exit_code == 3, result.output
+    assert "customers.phone would hold a usable value in 0 of 200 rows" in _flat(result.output)

@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 from relgraph import journal, model
 from relgraph.canonical import LAYOUT_VERSION, canonical_schema
 from relgraph.config import id_secret_from_env, source_zone
-from relgraph.ingest import person_ids, persons, quarantine
+from relgraph.ingest import normalise, person_ids, persons, quarantine
 from relgraph.ingest.decisions import DecidedPairs, decided_pairs
 from relgraph.ingest.errors import IngestError
 from relgraph.ingest.interrupted import Pending, finish_interrupted
@@ -67,6 +67,7 @@ from relgraph.ingest.refusal import (
 )
 from relgraph.ingest.report import IdentityStats, LoadReport, TableReport, read_report
 from relgraph.ingest.sql import connect, count, ident
+from relgraph.ingest.udf import ID_NUMBER_VALID
 from relgraph.ingest.validate import (
     REASONS,
     check_keys,
@@ -417,12 +418,30 @@ def _table_report(con: duckdb.DuckDBPyConnection, raw: RawTable) -> TableReport:
     )
 
 
+_USABLE: Final[dict[tuple[str, str], str]] = {
+    ("customers", "phone"): "phone_norm IS NOT NULL",
+    ("customers", "email"): "email_norm IS NOT NULL",
+    ("customers", "address"): "address_norm IS NOT NULL",
+    ("customers", "id_number"): f"{ID_NUMBER_VALID}(id_number_norm)",
+    ("enterprises", "phone"): "phone_norm IS NOT NULL",
+    ("enterprises", "address"): "address_norm IS NOT NULL",
+    ("enterprises", "credit_code"): normalise.credit_code_valid_sql("credit_code_norm"),
+}
+"""When a column's value is usable, not merely present: a phone Excel wrote as 1.38E+10,
+an id number as 1.10105E+17 or an address as NULL is text and no value (``_filled``)."""
+
+
 def _filled(con: duckdb.DuckDBPyConnection, table: model.Table) -> dict[str, int]:
-    """Loaded rows with a value, per optional column (``TableReport.filled``)."""
+    """Loaded rows with a usable value, per optional column (``TableReport.filled``)."""
     optional = [c.name for c in table.columns if c.name not in table.required_columns]
     if not optional:
         return {}
-    counts = ", ".join(f"count({ident(c)})" for c in optional)
+    counts = ", ".join(
+        f"count(*) FILTER (WHERE coalesce({_USABLE[(table.name, c)]}, false))"
+        if (table.name, c) in _USABLE
+        else f"count({ident(c)})"
+        for c in optional
+    )
     (row,) = con.execute(
         f"SELECT {counts} FROM {checked_view(table.name)} WHERE len({REASONS}) = 0"  # noqa: S608 - names from the model
     ).fetchall()

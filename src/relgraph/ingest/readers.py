@@ -322,7 +322,13 @@ def _mapped(file: InputFile, table: model.Table, name: str, text: str) -> str | 
                 f"CASE WHEN NOT regexp_matches(trim({expr}), {literal(_HAS_OFFSET)}) "
                 f"THEN TRY_CAST(trim({expr}) AS TIMESTAMP) END"
             )
-        expr = f"COALESCE({_iso(parsed, file.timezone)}, {expr})"
+        if fmt and "%z" in fmt:
+            # The value names its own offset: strptime gives the instant; written in UTC
+            # with Z, the mapping's zone (for naive values) does not move it again.
+            iso = f"strftime(timezone('UTC', {parsed}), '%Y-%m-%dT%H:%M:%S') || 'Z'"
+        else:
+            iso = _iso(parsed, file.timezone)
+        expr = f"COALESCE({iso}, {expr})"
         changed = True
     elif column.dtype == "float" and fmt == PERCENT:
         # NFKC first: ６０％ is 60%.

@@ -209,12 +209,46 @@ def scan(path: Path, encoding: str, transcoded: Path | None, delimiter: str = ",
     lines = np.concatenate(([1], lines_at + 1))
     if starts[-1] >= end_of_file:
         starts, ends, lines = starts[:-1], ends[:-1], lines[:-1]
+    physical = newlines_before + (0 if last_byte == _NL else 1)
+    _check_quotes(path.name, lines, in_quote, physical)
     mixed = bool(cr.any()) and not bool(cr.all())
     data = transcoded or path
     unterminated = int(lines[-1]) if last_byte != _NL and lines.size > 1 else None
     return Records(
         header, starts[1:], ends[1:], lines[1:], data, mixed, boms, tuple(stray), unterminated
     )
+
+
+_MAX_RECORD_LINES: Final = 50
+"""The most physical lines one record may run over: a quoted value may hold line breaks
+(an address on two lines), but a record of more is a stray quote swallowing the lines
+after it, which would load as one malformed record and lose every row in it."""
+
+
+def _check_quotes(name: str, lines: Int64s, in_quote: bool, physical: int) -> None:
+    """Stop on a quote that opens a value and never closes, or closes only after
+    :data:`_MAX_RECORD_LINES` lines: the rows in between would be lost silently (one
+    malformed record among many is under every refusal limit)."""
+    fix = (
+        'a quote inside a value must be doubled (""), or the export cut a quoted value '
+        "short; fix that line and load again"
+    )
+    # An open quote on the last line swallows nothing: that line is quarantined whole.
+    if in_quote and physical > int(lines[-1]):
+        raise IngestError(
+            f"{name} line {int(lines[-1])}: a quote opens a value and never closes, so the "
+            f"{physical - int(lines[-1]):,} lines after it would be read as part of one "
+            f"record; {fix}"
+        )
+    spans = np.diff(np.append(lines, physical + 1))
+    longest = int(np.argmax(spans)) if spans.size else 0
+    if spans.size and int(spans[longest]) > _MAX_RECORD_LINES:
+        first = int(lines[longest])
+        raise IngestError(
+            f"{name} line {first}: a quoted value runs over {int(spans[longest]):,} lines "
+            f"(to line {first + int(spans[longest]) - 1}), so they would be read as one "
+            f"record; {fix}"
+        )
 
 
 def evened_copy(source: Path, target: Path) -> None:

@@ -134,7 +134,7 @@ def shrinks(tables: list[TableReport], previous: LoadReport | None) -> list[Refu
 
 
 def emptied(tables: list[TableReport], previous: LoadReport | None) -> list[Refusal]:
-    """The optional columns whose share of loaded rows with a value fell under
+    """The optional columns whose share of loaded rows with a usable value fell under
     :data:`SHRINK_FLOOR` of the last good load's, where that load had 100+ such rows.
 
     A renamed column (``phone`` exported as ``mobile``) is an unknown column, ignored, and
@@ -178,10 +178,10 @@ def refusal_sentence(report: LoadReport, data_dir: Path | None = None) -> str:
     elif first.rule == EMPTIED:
         loaded = first.rows_in - first.quarantined
         what = (
-            f"{first.table}.{first.column} would hold a value in {first.values:,} of "
+            f"{first.table}.{first.column} would hold a usable value in {first.values:,} of "
             f"{loaded:,} rows, against {first.previous_loaded:,} of {first.previous_rows:,} "
-            "in the last good load (a column the export renamed or dropped is ignored, "
-            "its values lost)"
+            "in the last good load (a column the export renamed or dropped is ignored; "
+            "one Excel mangled, as 1.38E+10, holds text but no value)"
         )
     elif first.rule == SHRANK:
         what = (
