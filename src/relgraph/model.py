@@ -84,6 +84,12 @@ class Table:
     def required_columns(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns if c.required)
 
+    @property
+    def id_columns(self) -> tuple[str, ...]:
+        """The columns holding ids: the key, the foreign keys and any ``*_id``."""
+        named = set(self.key) | {fk.column for fk in self.foreign_keys}
+        return tuple(c.name for c in self.columns if c.name in named or c.name.endswith("_id"))
+
 
 SOURCE_SYSTEMS: Final = ("core", "card", "loan", "wealth")
 GENDERS: Final = ("M", "F", "U")

@@ -713,6 +713,39 @@ def test_parquet_dates_written_as_midnight_timestamps_load_as_dates(tmp_path: Pa
     assert {r["customer_id"]: r["birth_date"] for r in rows} == {"C1": day, "C3": None}
 
 
+def test_parquet_zoned_midnights_are_dates_and_whole_float_ids_are_ids(tmp_path: Path) -> None:
+    """A date at midnight Beijing time is that day (not 16:00 the day before, refused); a
+    float64 id column (pandas, after one missing value) names 1001, not 1001.0."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = _bank(tmp_path)
+    (source / "customers.csv").unlink(missing_ok=True)
+    zone = "Asia/Shanghai"
+    born = [datetime(1985, 3, 14, 16), datetime(1975, 1, 2, 2, 30)]  # UTC instants
+    pq.write_table(
+        pa.table(
+            {
+                "customer_id": pa.array([1001.0, 1002.0]),
+                "source_system": ["core", "core"],
+                "name": ["张三", "李四"],
+                "birth_date": pa.array(born, pa.timestamp("us", tz=zone)),
+            }
+        ),
+        source / "customers.parquet",
+    )
+    load(source, tmp_path / "data")
+    refused = read_quarantine(tmp_path / "data", "customers")
+    assert [(r["customer_id"], r["reason"]) for r in refused] == [
+        ("1002", "bad_date: birth_date '1975-01-02 10:30:00' has a time part; "
+         "a date is YYYY-MM-DD")
+    ]  # fmt: skip
+    with EmbeddedStore(tmp_path / "data", read_only=True) as store:
+        rows = store.read_table("customers", ["customer_id", "birth_date"]).to_pylist()
+    day = int(datetime(1985, 3, 15, tzinfo=UTC).timestamp() * 1000)
+    assert rows == [{"customer_id": "1001", "birth_date": day}]
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
 def test_a_file_mixing_crlf_and_lf_lines_loads(tmp_path: Path, encoding: str) -> None:
     """Two systems' extracts concatenated: one wrote CRLF, the other LF. Each row loads or
@@ -816,7 +849,10 @@ def test_product_lists_split_on_what_exports_write_and_map_code_by_code(tmp_path
     )
 
 
-@pytest.mark.parametrize(("written", "sep"), [("'|'", "|"), ("tab", "\t"), ('"\\x01"', "\x01")])
+@pytest.mark.parametrize(
+    ("written", "sep"),
+    [("'|'", "|"), ("tab", "\t"), ('"\\x01"', "\x01"), ("'|@|'", "|@|"), ("'||'", "||")],
+)
 def test_the_mapping_file_sets_the_delimiter(tmp_path: Path, written: str, sep: str) -> None:
     source = _bank(tmp_path)
     lines = [
@@ -852,7 +888,7 @@ def test_a_file_in_another_delimiter_stops_saying_which_and_how_to_set_it(
     )
 
 
-@pytest.mark.parametrize("bad", ["'||'", "'\"'", "x", "'，'"])
+@pytest.mark.parametrize("bad", ["'|||||'", "'\"'", "x", "'，'", "'a|'"])
 def test_a_bad_delimiter_is_named(tmp_path: Path, bad: str) -> None:
     source = _bank(tmp_path)
     (source / "customers.csv").write_bytes(_csv_bytes(_customers(["C1", "core", "A", "", "M"])))
@@ -944,3 +980,67 @@ def test_a_quote_closing_far_below_stops_and_a_quoted_line_break_loads(
     (bank_dir / "transfers.csv").write_text(near, "utf-8")
     report = load(bank_dir, tmp_path / "data")
     assert next(t for t in report.tables if t.table == "transfers").loaded == 200
+
+
+def test_a_database_exports_null_markers_are_no_value_in_every_column(tmp_path: Path) -> None:
+    # Hive, Sqoop, DataX and MySQL write \N; most database tools NULL: the customer loads.
+    source = _bank(tmp_path)
+    (source / "customers.csv").write_text(
+        "customer_id,source_system,name,birth_date,aum,gender,consent_marketing\n"
+        "C1,core,张三,\\N,\\N,\\N,\\N\nC2,core,李四,NULL,null,NULL,NULL\nC3,core,\\N,,,,\n",
+        encoding="utf-8",
+    )
+    report = load(source, tmp_path / "data")
+    with EmbeddedStore(tmp_path / "data", read_only=True) as store:
+        rows = store.read_table("customers").to_pylist()
+    assert [(r["customer_id"], r["birth_date"], r["aum"], r["gender"]) for r in rows] == [
+        ("C1", None, None, None), ("C2", None, None, None)
+    ]  # fmt: skip
+    [refused] = read_quarantine(tmp_path / "data", "customers")
+    assert refused["reason"] == "missing_required: name is empty"  # \N is no name
+    assert refused["raw_line"] == "C3,core,\\N,,,,"
+    assert next(t for t in report.tables if t.table == "customers").quarantined == 1
+
+
+def test_the_mapping_file_names_a_files_own_null_values_and_maps_codes_to_none(
+    tmp_path: Path,
+) -> None:
+    source = _bank(tmp_path)
+    (source / "customers.csv").write_text(
+        "customer_id,source_system,name,birth_date,segment\n"
+        "C1,core,张三,-,未分层\nC2,core,李四,无,mass\n",
+        encoding="utf-8",
+    )
+    (source / "mapping.yaml").write_text(
+        "null_values: ['-']\nfiles:\n  customers.csv:\n    table: customers\n"
+        "    null_values: ['无']\n    values: {segment: {未分层: null}}\n",
+        encoding="utf-8",
+    )
+    report = load(source, tmp_path / "data")
+    assert report.quarantined == 0
+    with EmbeddedStore(tmp_path / "data", read_only=True) as store:
+        rows = store.read_table("customers", ["customer_id", "birth_date", "segment"])
+    assert rows.to_pylist() == [
+        {"customer_id": "C1", "birth_date": None, "segment": None},
+        {"customer_id": "C2", "birth_date": None, "segment": "mass"},
+    ]
+
+
+def test_a_multi_character_separator_is_suggested_whole(tmp_path: Path) -> None:
+    source = _bank(tmp_path)
+    lines = [CUSTOMER_HEADER, ["C1", "core", "张三", "", "M"]]
+    (source / "customers.csv").write_text("".join("|@|".join(x) + "\n" for x in lines), "utf-8")
+    with pytest.raises(IngestError, match=r"separated by '\|@\|', not ','; set delimiter: '\|@\|'"):
+        load(source, tmp_path / "data")
+
+
+def test_a_utf16_file_says_to_save_it_as_utf8(tmp_path: Path) -> None:
+    source = _bank(tmp_path)
+    text = "\t".join(CUSTOMER_HEADER) + "\nC1\tcore\t张三\t\tM\n"
+    (source / "customers.csv").write_bytes(text.encode("utf-16"))  # with its BOM, as Excel
+    with pytest.raises(IngestError) as caught:
+        load(source, tmp_path / "data")
+    assert str(caught.value) == (
+        'customers.csv is UTF-16 (Excel\'s "Unicode text"), which relgraph does not read: save '
+        'it as "CSV UTF-8" or convert it (iconv -f UTF-16 -t UTF-8), then load again'
+    )

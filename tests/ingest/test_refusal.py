@@ -361,3 +361,23 @@ def test_a_column_excel_mangled_is_a_column_that_lost_its_values(tmp_path: Path)
     result = _load(source, data)
     assert result.exit_code == 3, result.output
     assert "customers.phone would hold a usable value in 0 of 200 rows" in _flat(result.output)
+
+
+@pytest.mark.parametrize("report", ["deleted", "unreadable"])
+def test_without_a_report_a_cut_export_is_judged_against_the_store(
+    tmp_path: Path, loaded: Path, report: str
+) -> None:
+    # A store restored from a backup without its report, or a report gone bad, left the
+    # guard with nothing to compare: the cut export replaced the store.
+    path = loaded / "load-report.json"
+    if report == "deleted":
+        path.unlink()
+    else:
+        path.write_text("{", encoding="utf-8")
+    result = _load(_bank(tmp_path / "cut", 49, 0), loaded)
+    assert result.exit_code == 3, result.output
+    assert "customers would keep 49 rows, 24.9% of the 197 of the last good load" in _flat(
+        result.output
+    )
+    with EmbeddedStore(loaded, read_only=True) as store:
+        assert store.row_count("customers") == 197

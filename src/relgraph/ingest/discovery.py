@@ -20,6 +20,7 @@ from relgraph import model
 from relgraph.ingest.errors import IngestError
 from relgraph.ingest.mapping import (
     MAPPING_FILE,
+    NULL_MARKERS,
     FileMapping,
     LoadMapping,
     check_encoding,
@@ -62,6 +63,8 @@ class InputFile:
     encoding: str = "utf-8"
     delimiter: str = ","
     """The character between values of a CSV file (mapping file; a comma by default)."""
+    null_values: tuple[str, ...] = NULL_MARKERS
+    """Texts read as no value in every column (``mapping.NULL_MARKERS`` and the mapping's)."""
     spec: FileMapping | None = None
     """What the mapping file says of this file, if anything."""
     timezone: str | None = None
@@ -141,6 +144,11 @@ def discover(source: Path, options: ReadOptions | None = None) -> Inputs:
                 delimiter=(spec.delimiter if spec is not None else None)
                 or (mapping.delimiter if mapping is not None else None)
                 or ",",
+                null_values=(
+                    *NULL_MARKERS,
+                    *(mapping.null_values if mapping is not None else ()),
+                    *(spec.null_values if spec is not None else ()),
+                ),
                 spec=spec,
                 timezone=(spec.timezone if spec is not None else None)
                 or (mapping.timezone if mapping is not None else None),

@@ -21,9 +21,21 @@ from relgraph.ingest.errors import IngestError
 from relgraph.ingest.sql import ident, literal
 
 _BOM: Final = "\ufeff"
-_OTHER_DELIMITERS: Final = ("|", "\t", ";", "^", "~", "\x01", "\x1b")
+_OTHER_DELIMITERS: Final = (
+    "|@|",
+    "|+|",
+    "||",
+    "\x01\x02",
+    "|",
+    "\t",
+    ";",
+    "^",
+    "~",
+    "\x01",
+    "\x1b",
+)
 """Separators exports use instead of a comma (core systems often write ``|`` or ``\\x01``)."""
-_SHOWN: Final = {"\t": "tab", "\x01": "\\x01", "\x1b": "\\x1b"}
+_SHOWN: Final = {"\t": "tab", "\x01": "\\x01", "\x1b": "\\x1b", "\x01\x02": "\\x01\\x02"}
 
 
 def check_delimiter(file: str, delimiter: str, header: list[str]) -> None:
@@ -31,6 +43,7 @@ def check_delimiter(file: str, delimiter: str, header: list[str]) -> None:
     ``delimiter``: every column would be missing, and that error would not say why."""
     if len(header) != 1:
         return
+    # Longer separators first: "|@|" holds "|", and "|" alone would not load the file.
     for other in _OTHER_DELIMITERS:
         if other != delimiter and other in header[0]:
             shown = _SHOWN.get(other, other)

@@ -65,7 +65,13 @@ from relgraph.ingest.refusal import (
     refusals,
     shrinks,
 )
-from relgraph.ingest.report import IdentityStats, LoadReport, TableReport, read_report
+from relgraph.ingest.report import (
+    REPORT_FILE,
+    IdentityStats,
+    LoadReport,
+    TableReport,
+    read_report,
+)
 from relgraph.ingest.sql import connect, count, ident
 from relgraph.ingest.udf import ID_NUMBER_VALID
 from relgraph.ingest.validate import (
@@ -209,6 +215,7 @@ def load_directory(
         # A refused attempt since describes nothing current once the good input is back.
         clear_rejected(data_dir)
         return replace(previous, unchanged=True, person_id_map=None)
+    previous = _last_good(previous, store, stored_meta.get(META_FINGERPRINT))
     # Ids in the store made with another key (or, before keyed ids, with MD5) are not
     # carried over; every person gets a new id and admins get the old -> new map.
     rekeyed = (
@@ -429,6 +436,29 @@ _USABLE: Final[dict[tuple[str, str], str]] = {
 }
 """When a column's value is usable, not merely present: a phone Excel wrote as 1.38E+10,
 an id number as 1.10105E+17 or an address as NULL is text and no value (``_filled``)."""
+
+
+def _last_good(
+    report: LoadReport | None, store: Store | None, stored: str | None
+) -> LoadReport | None:
+    """What the refusal guards compare with: the saved report of the load the store holds,
+    else (the report deleted, unreadable, or of another load: a store restored from a
+    backup) the store's own row counts, so a cut export cannot replace it unnoticed."""
+    if report is not None and (stored is None or report.fingerprint == stored):
+        return report
+    if store is None or stored is None:
+        return report
+    tables = [
+        TableReport(t.name, None, n, n, 0)
+        for t in model.INPUT_TABLES
+        if store.has_table(t.name) and (n := store.row_count(t.name))
+    ]
+    log.warning(
+        "%s does not describe the store's load: the cut-export guard compares with the "
+        "store's row counts (the column guard is off for this load)",
+        REPORT_FILE,
+    )
+    return LoadReport("(the store)", stored, tables, 0, "", 0.0)
 
 
 def _filled(con: duckdb.DuckDBPyConnection, table: model.Table) -> dict[str, int]:

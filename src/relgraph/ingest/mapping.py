@@ -32,10 +32,17 @@ ENCODINGS: Final = ("utf-8", "utf-8-sig", "gb18030", "gbk", "big5")
 PERCENT: Final = "percent"
 """The number format of a share written as ``60%`` (``0.6`` is accepted too)."""
 
-_TOP_KEYS: Final = ("encoding", "timezone", "delimiter", "source_systems", "files")
-_FILE_KEYS: Final = (
-    "table", "encoding", "timezone", "delimiter", "columns", "constants", "values", "formats"
+_TOP_KEYS: Final = (
+    "encoding", "timezone", "delimiter", "null_values", "source_systems", "files"
 )  # fmt: skip
+_FILE_KEYS: Final = (
+    "table", "encoding", "timezone", "delimiter", "null_values", "columns", "constants",
+    "values", "formats",
+)  # fmt: skip
+NULL_MARKERS: Final = ("\\N", "NULL", "null", "Null")
+"""What database and warehouse exports write for a missing value in any column (``\\N``:
+Hive, Sqoop, DataX, MySQL's ``INTO OUTFILE``; ``NULL``: most database tools): read as
+empty. A mapping file's ``null_values`` adds a file's own (``-``, ``无``)."""
 _DELIMITER_NAMES: Final = {"tab": "\t", "comma": ",", "pipe": "|", "semicolon": ";"}
 """Names a delimiter may be given by (a tab is hard to see in YAML)."""
 
@@ -56,8 +63,12 @@ class FileMapping:
         Model column -> the bank's column name.
     constants : dict of str to str
         Model column -> the one value it has for the whole file.
-    values : dict of str to dict of str to str
-        Model column -> (bank value -> model value), matched after trimming.
+    values : dict of str to dict of str to str or None
+        Model column -> (bank value -> model value, None for no value), matched after
+        trimming.
+    null_values : tuple of str
+        Values that mean "no value" in every column of the file, beside
+        :data:`NULL_MARKERS` and the mapping's own.
     formats : dict of str to str
         Model column -> a ``strptime`` format (date and timestamp columns) or ``percent``.
     """
@@ -67,9 +78,10 @@ class FileMapping:
     encoding: str | None = None
     timezone: str | None = None
     delimiter: str | None = None
+    null_values: tuple[str, ...] = ()
     columns: dict[str, str] = field(default_factory=dict)
     constants: dict[str, str] = field(default_factory=dict)
-    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    values: dict[str, dict[str, str | None]] = field(default_factory=dict)
     formats: dict[str, str] = field(default_factory=dict)
 
 
@@ -96,6 +108,7 @@ class LoadMapping:
     encoding: str | None = None
     timezone: str | None = None
     delimiter: str | None = None
+    null_values: tuple[str, ...] = ()
     source_systems: tuple[str, ...] | None = None
     files: dict[str, FileMapping] = field(default_factory=dict)
 
@@ -178,6 +191,7 @@ def read_mapping(path: Path) -> LoadMapping:
         encoding=_encoding(top.get("encoding"), "encoding", path),
         timezone=_timezone(top.get("timezone"), "timezone", path),
         delimiter=_delimiter(top.get("delimiter"), "delimiter", path),
+        null_values=_null_values(top.get("null_values"), "null_values", path),
         source_systems=source_systems,
         files=files,
     )
@@ -225,11 +239,11 @@ def _file_mapping(name: str, spec: object, where: str, path: Path) -> FileMappin
         raise IngestError(
             f"{_where(path)}{where}.constants.{both[0]}: also mapped from a column; keep one"
         )
-    values: dict[str, dict[str, str]] = {}
+    values: dict[str, dict[str, str | None]] = {}
     for column, codes in columns_of("values").items():
         at = f"{where}.values.{column}"
         values[str(column)] = {
-            _scalar(k, f"{at}", path): _scalar(v, f"{at}.{k}", path)
+            _scalar(k, f"{at}", path): None if v is None else _scalar(v, f"{at}.{k}", path)
             for k, v in _mapping(codes, at, path).items()
         }
     formats: dict[str, str] = {}
@@ -256,6 +270,7 @@ def _file_mapping(name: str, spec: object, where: str, path: Path) -> FileMappin
         encoding=_encoding(body.get("encoding"), f"{where}.encoding", path),
         timezone=_timezone(body.get("timezone"), f"{where}.timezone", path),
         delimiter=_delimiter(body.get("delimiter"), f"{where}.delimiter", path),
+        null_values=_null_values(body.get("null_values"), f"{where}.null_values", path),
         columns=columns,
         constants=constants,
         values=values,
@@ -299,15 +314,31 @@ def _scalar(value: object, where: str, path: Path) -> str:
     raise IngestError(f"{_where(path)}{where}: expected a single value")
 
 
+def _null_values(value: object, where: str, path: Path) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise IngestError(
+            f"{_where(path)}{where}: expected a list of the texts that mean no value, "
+            "such as ['-', '无']"
+        )
+    return tuple(value)
+
+
 def _delimiter(value: object, where: str, path: Path) -> str | None:
-    """One ASCII character between a CSV file's values (``|``, ``tab``, ``"\\x01"``)."""
+    """What separates a CSV file's values: one to four ASCII characters (``|``, ``tab``,
+    ``"\\x01"``, ``"|@|"``: data-warehouse unloads write several)."""
     if value is None:
         return None
     text = _DELIMITER_NAMES.get(str(value).lower(), str(value))
-    if len(text) != 1 or not text.isascii() or text in '"\r\n' or text.isalnum():
+    if (
+        not 1 <= len(text) <= 4
+        or not text.isascii()
+        or any(c in '"\r\n' or c.isalnum() for c in text)
+    ):
         raise IngestError(
-            f"{_where(path)}{where}: expected one character between values, such as "
-            f"',', '|', ';' or tab (not {value!r})"
+            f"{_where(path)}{where}: expected one to four characters between values, such "
+            f"as ',', '|', ';', tab or '|@|' (not {value!r})"
         )
     return text
 

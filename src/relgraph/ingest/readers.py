@@ -19,7 +19,6 @@ import duckdb
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from relgraph import model
 from relgraph.ingest.discovery import (
@@ -36,6 +35,7 @@ from relgraph.ingest.errors import IngestError
 from relgraph.ingest.header_lines import check_delimiter, repeated_headers
 from relgraph.ingest.mapping import PERCENT, compact_width
 from relgraph.ingest.normalise import ascii_sql
+from relgraph.ingest.parquet_text import parquet_header, parquet_text
 from relgraph.ingest.records import (
     Int64s,
     Records,
@@ -175,7 +175,7 @@ def read_raw(
             raise
         header = records.header
     else:
-        header = _parquet_header(file.path)
+        header = parquet_header(file.path)
     try:
         return _read(con, file, table, header, records)
     finally:
@@ -297,7 +297,8 @@ def _mapped(file: InputFile, table: model.Table, name: str, text: str) -> str | 
     changed = False
     if spec is not None and name in spec.values:
         cases = " ".join(
-            f"WHEN {literal(k)} THEN {literal(v)}" for k, v in spec.values[name].items()
+            f"WHEN {literal(k)} THEN {'NULL' if v is None else literal(v)}"
+            for k, v in spec.values[name].items()
         )
         if table is model.CUSTOMERS and name == "products":
             # A list: each code is mapped (存款;信用卡 is deposit;card).
@@ -385,13 +386,6 @@ def _check_case(file: InputFile, table: model.Table, names: list[str]) -> None:
             )
 
 
-def _parquet_header(path: Path) -> list[str]:
-    try:
-        return list(pq.read_schema(path).names)
-    except (OSError, pa.ArrowException) as exc:
-        raise IngestError(f"{path}: not a readable Parquet file: {exc}") from exc
-
-
 def _read_csv(
     con: duckdb.DuckDBPyConnection,
     file: InputFile,
@@ -403,9 +397,13 @@ def _read_csv(
     # Explicit columns, all text, no sniffing: the header decides the layout, and a
     # value that looks numeric in the first rows cannot make a later one unreadable.
     columns = "{" + ", ".join(f"{literal(c)}: 'VARCHAR'" for c in header) + "}"
+    # A database export's marker for a missing value (\\N, NULL) is read as empty in
+    # every column; the raw line keeps it.
+    nulls = "[" + ", ".join(literal(v) for v in ("", *file.null_values)) + "]"
     scan_sql = (
         f"read_csv({literal(str(data))}, header = true, auto_detect = false, "
         f"columns = {columns}, delim = {literal(file.delimiter)}, quote = '\"', escape = '\"', "
+        f"nullstr = {nulls}, "
         "store_rejects = true, rejects_scan = 'rejects_scan', rejects_table = 'rejects')"
     )
     con.execute("DROP TABLE IF EXISTS rejects")
@@ -428,45 +426,12 @@ def _read_csv(
 def _read_parquet(
     con: duckdb.DuckDBPyConnection, file: InputFile, header: list[str], select: str
 ) -> None:
-    days = _date_sources(file, model.TABLES[file.table])
-    cast = ", ".join(f"{_parquet_text(c, c in days)} AS {ident(c)}" for c in header)
+    cast = ", ".join(parquet_text(file, model.TABLES[file.table], header))
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {raw_view(file.table)} AS "  # noqa: S608 - identifiers quoted, path a literal
         f"SELECT {_NUMBERED}, {select} "
         f"FROM (SELECT {cast} FROM read_parquet({literal(str(file.path))}))"
     )
-
-
-def _date_sources(file: InputFile, table: model.Table) -> set[str]:
-    """The file's columns that feed a date column of ``table`` and hold naive timestamps.
-
-    pandas and many export tools write a date as a timestamp at midnight; read as text it
-    would carry a time part and be refused as not a date.
-    """
-    spec = file.spec
-    renamed = {bank: name for name, bank in spec.columns.items()} if spec else {}
-    schema = pq.read_schema(file.path)
-    found = set()
-    for column in schema:
-        name = renamed.get(column.name, column.name)
-        if (
-            name in table.column_names
-            and table.column(name).dtype == "date"
-            and pa.types.is_timestamp(column.type)
-            and column.type.tz is None
-        ):
-            found.add(column.name)
-    return found
-
-
-def _parquet_text(column: str, day: bool) -> str:
-    """SQL for a Parquet column as the text the validator reads: a midnight in a date
-    column as its date, any other time kept (and refused as a date with a time part)."""
-    text = f"CAST({ident(column)} AS VARCHAR)"
-    if not day:
-        return text
-    at = ident(column)
-    return f"CASE WHEN CAST({at} AS TIME) = TIME '00:00:00' THEN CAST(CAST({at} AS DATE) AS VARCHAR) ELSE {text} END"
 
 
 def _count(con: duckdb.DuckDBPyConnection, view: str) -> int:

@@ -127,7 +127,8 @@ def scan(path: Path, encoding: str, transcoded: Path | None, delimiter: str = ",
         When the file is empty, or its header row is not valid in ``encoding``.
     """
     codec = python_codec(encoding)
-    sep = ord(delimiter)
+    # A value opens a quote right after the separator: its last byte is enough to tell.
+    sep = ord(delimiter[-1])
     terminators: list[Int64s] = []
     term_lines: list[Int64s] = []
     crs: list[npt.NDArray[np.bool_]] = []
@@ -153,6 +154,12 @@ def scan(path: Path, encoding: str, transcoded: Path | None, delimiter: str = ",
                 buffer = carry + block
                 if first:
                     first = False
+                    if buffer.startswith((b"\xff\xfe", b"\xfe\xff")):
+                        raise IngestError(
+                            f'{path.name} is UTF-16 (Excel\'s "Unicode text"), which '
+                            'relgraph does not read: save it as "CSV UTF-8" or convert it '
+                            "(iconv -f UTF-16 -t UTF-8), then load again"
+                        )
                     if buffer.startswith(_UTF8_BOM) and codec == "utf-8":
                         data_start = base = len(_UTF8_BOM)
                         buffer = buffer[len(_UTF8_BOM) :]
@@ -341,7 +348,11 @@ def _header(
         raise decoding_error(path.name, 1, start + exc.start, raw, codec) from exc
     # A byte-order mark decoded from GB18030 (or a doubled one) is no part of a name.
     try:
-        rows = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter)
+        # The csv module splits on one character: a longer separator becomes one it
+        # cannot meet in a header (the unit separator).
+        one = delimiter if len(delimiter) == 1 else "\x1f"
+        text = text if len(delimiter) == 1 else text.replace(delimiter, one)
+        rows = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=one)
         first = next(rows, None)
     except csv.Error as exc:
         ending = (

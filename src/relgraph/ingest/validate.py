@@ -144,8 +144,7 @@ def _products_sql(text: str) -> tuple[str, str]:
 
 def id_columns(table: model.Table) -> tuple[str, ...]:
     """The columns of ``table`` holding ids: its key, its foreign keys and any ``*_id``."""
-    named = {c for c in table.key} | {fk.column for fk in table.foreign_keys}
-    return tuple(c.name for c in table.columns if c.name in named or c.name.endswith("_id"))
+    return table.id_columns
 
 
 def _column_sql(
