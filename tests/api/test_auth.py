@@ -105,6 +105,9 @@ def test_missing_keys_file_is_named(tmp_path: Path) -> None:
 
 def test_masks() -> None:
     assert mask_phone("13812345678") == "138****5678"
+    # An 8-digit local landline: 623****5678 would hide one digit (ten numbers to try).
+    assert mask_phone("6234 5678") == "****5678"
+    assert mask_phone("021-6234 5678") == "021****5678"
     assert mask_id_number("11010519720610333X") == "1101***********X"
     assert mask_email("li.wei@example.cn") == "l***@example.cn"
     assert mask_name("Li Wei") == "L**"

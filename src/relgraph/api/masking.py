@@ -35,12 +35,21 @@ def normalise_id_number(value: str) -> str:
 
 
 def mask_phone(value: str | None) -> str | None:
-    """The first 3 and last 4 digits of the normalised number: always ``138****5678``."""
+    """The normalised number with at least four digits hidden: a mobile or a number with
+    its area code (11+ digits) shows its first 3 and last 4 (``138****5678``); a shorter
+    one (an 8-digit local landline, ``6234 5678``) its last 4 only (``****5678``: its
+    first 3 would leave one digit, ten numbers, to try); under 8 digits none.
+
+    >>> mask_phone("13812345678"), mask_phone("6234 5678"), mask_phone("95588")
+    ('138****5678', '****5678', '****')
+    """
     if not value:
         return value
     digits = normalise_phone(value)
     if len(digits) < 8:
         return PHONE_STARS  # too short to show any digit without giving most of it away
+    if len(digits) < 11:
+        return PHONE_STARS + digits[-4:]
     return digits[:3] + PHONE_STARS + digits[-4:]
 
 
