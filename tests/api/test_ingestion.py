@@ -448,6 +448,27 @@ def test_sends_refusals_and_what_a_verdict_let_its_key_read_are_audited(
     assert _audit_lines(state)[-1]["operation"] == "POST /v1/accounts"
 
 
+def test_what_rejections_tell_an_ingest_key_is_audited_with_a_request_id(
+    app: Any, state: ServiceState, model: ReadModel
+) -> None:
+    # Nothing written: an impossible opening date. Each answer still says whether the
+    # holder exists and a transfer's whether its accounts do: those ids were read.
+    holder = _quiet_customers(model, 1)[0]
+    probe = [{"account_id": "RT-PROBE", "holder_id": guess, "holder_kind": "customer",
+              "product": "deposit", "opened_at": "2099-01-01"} for guess in (holder, "NOPE-1")]  # fmt: skip
+    answer = post(app, "/v1/accounts", probe)
+    assert answer.json()["rejected"] == 2
+    a = model.account_ids[0]
+    stray = {"tx_id": "RT-PROBE-T", "from_account": a, "to_account": "NOPE-ACC", "amount": 1,
+             "currency": "CNY", "ts": _after_all(model)}  # fmt: skip
+    assert post(app, "/v1/transfers", [stray]).json()["rejected"] == 1
+    accounts, transfers = _audit_lines(state)[-2:]
+    assert sorted(accounts["ids"]) == sorted(["RT-PROBE", holder, "NOPE-1"])
+    assert sorted(transfers["ids"]) == sorted(["RT-PROBE-T", a, "NOPE-ACC"])
+    assert accounts["request_id"] != "-" != transfers["request_id"]
+    assert accounts["request_id"] != transfers["request_id"]
+
+
 def test_random_batches_always_get_a_verdict_or_a_reason_per_record(
     app: Any, model: ReadModel
 ) -> None:

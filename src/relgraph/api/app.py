@@ -4,9 +4,7 @@ and the browser pages (``/explore``, GraphiQL on ``GET /graphql``) that need non
 from __future__ import annotations
 
 import functools
-import itertools
 import logging
-import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -46,6 +44,7 @@ from relgraph.api.ingestion import live_of, routes
 from relgraph.api.metrics import CONTENT_TYPE, Metrics, root_field
 from relgraph.api.ratelimit import RateLimiter
 from relgraph.api.readmodel import ReadModel
+from relgraph.api.request_ids import next_request_id
 from relgraph.api.requestbody import decode_request_body
 from relgraph.api.schema import build_schema
 from relgraph.api.webpages import page
@@ -271,21 +270,6 @@ def _live_alerts(state: ServiceState, model: ReadModel) -> list[Any]:
     return [] if live is None or live.model is not model else live.live_alerts()
 
 
-_REQUEST_PREFIX = secrets.token_hex(4)
-"""Names this process in its request ids: two servers' logs do not share ids."""
-_request_numbers = itertools.count(1)
-
-
-def _next_request_id() -> str:
-    """16 hex characters, unique within the process: its prefix and a count.
-
-    Not ``uuid4``: that reads the kernel's random source on every request, a system call
-    that lets go of the interpreter lock on the event loop, which a busy worker then takes,
-    and the loop waits for its turn back. A request id correlates logs; it is no secret.
-    """
-    return f"{_REQUEST_PREFIX}{next(_request_numbers) & 0xFFFFFFFF:08x}"
-
-
 class RequireKey:
     """Pure ASGI guard in front of ``/graphql``: 401 without a known key, 503 before ready.
 
@@ -301,7 +285,7 @@ class RequireKey:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _next_request_id()
+        request_id = next_request_id()
         scope["relgraph.request_id"] = request_id
         if scope["method"] == "GET":
             await self._get(scope, receive, send)

@@ -36,6 +36,21 @@ async def audit_unauthenticated(
         log.error("request %s: %s", request_id, exc)
 
 
+def batch_references(body: Any, columns: Iterable[str]) -> list[str]:
+    """The ids a batch's records name in ``columns``, each once, in order: the answer per
+    record tells whether they exist (an unknown account, a holder that does not match),
+    so they are ids the key read, written or not."""
+    names = tuple(columns)
+    found: dict[str, None] = {}
+    for record in body if isinstance(body, list) else ():
+        if isinstance(record, Mapping):
+            for name in names:
+                value = record.get(name)
+                if isinstance(value, str | int) and not isinstance(value, bool):
+                    found[str(value)] = None
+    return list(found)
+
+
 def verdict_reads(results: Iterable[Mapping[str, Any]]) -> list[str]:
     """What the answers to a batch of transfers let its key read: per verdict both
     accounts (their scores) and the alerts it names, each once, in order."""
