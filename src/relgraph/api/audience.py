@@ -246,7 +246,9 @@ def campaign_audience_field(
 
     def entry(i: int) -> AudienceEntry:
         row = page[i - start]
-        # The audit trail names every person and enterprise handed to a campaign.
+        # The audit trail names every household or group and every person and enterprise
+        # handed to a campaign.
+        ctx.touch(str(row["unit_id"]))
         for contact in row["contacts"]:
             ctx.touch(str(contact))
         aum = row["total_aum"]
