@@ -200,6 +200,7 @@ def test_contacts_handed_out_are_audited(lake: tuple[ReadModel, dict[str, str]])
     )
     handed_out = {c for node in _nodes(result) for c in node["contacts"]}
     units = {node["unitId"] for node in _nodes(result)}
-    assert handed_out and units
+    assert handed_out
+    assert units
     # The households or groups served are named too: the audit shows which units left.
     assert set(context.touched) == handed_out | units
