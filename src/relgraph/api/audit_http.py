@@ -47,7 +47,9 @@ def batch_references(body: Any, columns: Iterable[str]) -> list[str]:
             for name in names:
                 value = record.get(name)
                 if isinstance(value, str | int) and not isinstance(value, bool):
-                    found[str(value)] = None
+                    # A lone surrogate (JSON allows it, UTF-8 does not) as its escape.
+                    text = str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+                    found[text] = None
     return list(found)
 
 
