@@ -204,3 +204,33 @@ def test_contacts_handed_out_are_audited(lake: tuple[ReadModel, dict[str, str]])
     assert units
     # The households or groups served are named too: the audit shows which units left.
     assert set(context.touched) == handed_out | units
+
+
+def test_a_count_alone_reads_no_one(lake: tuple[ReadModel, dict[str, str]]) -> None:
+    """``totalCount`` and ``pageInfo`` hand out no node: the audit trail names none."""
+    import asyncio
+
+    from relgraph.api.auth import Principal
+    from relgraph.api.context import Context
+    from relgraph.api.schema import build_schema
+
+    context = Context(
+        principal=Principal(Role.CAMPAIGN, "k_test"),
+        model=lake[0],
+        request_id="r-test",
+        deadline=float("inf"),
+    )
+    query = (
+        "query ($criteria: AudienceCriteria!) { campaignAudience(criteria: $criteria) "
+        "{ totalCount pageInfo { hasNextPage endCursor } } }"
+    )
+    result = asyncio.run(
+        build_schema().execute(
+            query, context_value=context, variable_values={"criteria": {"unit": "HOUSEHOLD"}}
+        )
+    )
+    assert result.errors is None
+    assert result.data is not None
+    assert result.data["campaignAudience"]["totalCount"] > 0
+    assert result.data["campaignAudience"]["pageInfo"]["endCursor"] is not None
+    assert set(context.touched) == set()
