@@ -57,6 +57,9 @@ _TIMESTAMP_RE: Final = re.compile(TIMESTAMP_PATTERN)
 _DATE_RE: Final = re.compile(f"^{DATE_PATTERN}$")
 _DAY_US: Final = 86_400_000_000
 
+FORMULA_START: Final = ("=", "@", "\t", "\r")
+"""A text cell starting with one of these is run as a formula (or shifted) by spreadsheets:
+exports and quarantine files, opened in spreadsheets, neutralise such cells."""
 _BAD_ID: Final = re.compile(r"^[=+\-@]|[\x00-\x1f\x7f-\x9f]")
 """The loader's ``bad_id`` rule (``ingest.validate._BAD_ID``, RE2 ``\\p{Cc}``) in Python."""
 EXCEL_NUMBER_ID: Final = r"[0-9](?:\.[0-9]+)?E\+[0-9]{1,3}"

@@ -178,7 +178,8 @@ def test_the_demo_queries_answer(model: ReadModel) -> None:
     assert audience["totalCount"] > 0
 
 
-def test_contacts_handed_out_are_audited(lake: tuple[ReadModel, dict[str, str]]) -> None:
+def _as_campaign(model: ReadModel, query: str) -> tuple[Any, Any]:
+    """(result, context) of ``query`` run in process with a campaign key, households asked."""
     import asyncio
 
     from relgraph.api.auth import Principal
@@ -187,17 +188,20 @@ def test_contacts_handed_out_are_audited(lake: tuple[ReadModel, dict[str, str]])
 
     context = Context(
         principal=Principal(Role.CAMPAIGN, "k_test"),
-        model=lake[0],
+        model=model,
         request_id="r-test",
         deadline=float("inf"),
     )
     result = asyncio.run(
         build_schema().execute(
-            CAMPAIGN_QUERY,
-            context_value=context,
-            variable_values={"criteria": {"unit": "HOUSEHOLD"}},
+            query, context_value=context, variable_values={"criteria": {"unit": "HOUSEHOLD"}}
         )
     )
+    return result, context
+
+
+def test_contacts_handed_out_are_audited(lake: tuple[ReadModel, dict[str, str]]) -> None:
+    result, context = _as_campaign(lake[0], CAMPAIGN_QUERY)
     handed_out = {c for node in _nodes(result) for c in node["contacts"]}
     units = {node["unitId"] for node in _nodes(result)}
     assert handed_out
@@ -208,27 +212,11 @@ def test_contacts_handed_out_are_audited(lake: tuple[ReadModel, dict[str, str]])
 
 def test_a_count_alone_reads_no_one(lake: tuple[ReadModel, dict[str, str]]) -> None:
     """``totalCount`` and ``pageInfo`` hand out no node: the audit trail names none."""
-    import asyncio
-
-    from relgraph.api.auth import Principal
-    from relgraph.api.context import Context
-    from relgraph.api.schema import build_schema
-
-    context = Context(
-        principal=Principal(Role.CAMPAIGN, "k_test"),
-        model=lake[0],
-        request_id="r-test",
-        deadline=float("inf"),
-    )
     query = (
         "query ($criteria: AudienceCriteria!) { campaignAudience(criteria: $criteria) "
         "{ totalCount pageInfo { hasNextPage endCursor } } }"
     )
-    result = asyncio.run(
-        build_schema().execute(
-            query, context_value=context, variable_values={"criteria": {"unit": "HOUSEHOLD"}}
-        )
-    )
+    result, context = _as_campaign(lake[0], query)
     assert result.errors is None
     assert result.data is not None
     assert result.data["campaignAudience"]["totalCount"] > 0

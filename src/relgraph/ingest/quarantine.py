@@ -19,6 +19,7 @@ import pyarrow as pa
 from relgraph.ingest.readers import LINE, ROW, RawTable
 from relgraph.ingest.sql import ident, literal
 from relgraph.ingest.validate import REASONS, checked_view
+from relgraph.record_rules import FORMULA_START
 
 QUARANTINE_DIR = "quarantine"
 REASON = "reason"
@@ -31,11 +32,12 @@ RAW_LINE_ENCODING = "raw_line_encoding"
 (a line not valid UTF-8, as in a GBK file); empty when the bytes are unknown (Parquet)."""
 
 
-_FORMULA: Final = re.compile(r"^(?:[=@\t\r]|[+\-](?![0-9.,]*$))", re.DOTALL)
+_STARTS: Final = "[" + "".join(FORMULA_START) + "]"
+_FORMULA: Final = re.compile(f"^(?:{_STARTS}|[+\\-](?![0-9.,]*$))", re.DOTALL)
 """A cell a spreadsheet would run (``=HYPERLINK(…)``, ``@SUM``, ``+cmd|…``; OWASP's CSV
 injection): quarantine files are opened in spreadsheets. A signed number (``-12.5``) is
 inert and kept as it is."""
-_FORMULA_SQL: Final = r"^[=@\t\r]"
+_FORMULA_SQL: Final = "^" + _STARTS
 _SIGNED_SQL: Final = "^[+-]"
 _NUMBER_SQL: Final = "[+-][0-9.,]*"
 

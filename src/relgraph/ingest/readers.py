@@ -45,6 +45,7 @@ from relgraph.ingest.records import (
     python_codec,
     read_span,
     scan,
+    undecodable,
 )
 from relgraph.ingest.sql import count, ident, literal
 
@@ -444,14 +445,6 @@ _NEAR: Final = 64
 """How far from DuckDB's line a rejected record's text is looked for among the scanned ones."""
 
 
-def _undecodable(raw: bytes, codec: str) -> bool:
-    try:
-        raw.decode(codec)
-    except UnicodeDecodeError:
-        return True
-    return False
-
-
 def _record_of(
     file: InputFile, records: Records, codec: str, guess: int, text: str, error: str
 ) -> int:
@@ -467,7 +460,7 @@ def _record_of(
         return guess  # DuckDB's text of a line it could not decode is not the bytes'
     if 0 <= guess < n and not records.blank[guess]:
         raw = read_span(file.path, int(records.starts[guess]), int(records.ends[guess]))
-        if _undecodable(raw, codec):
+        if undecodable(raw, codec):
             # Nor is its text of a line holding a byte the file's encoding does not have
             # (passed through undecoded, it may break the line's quoting first).
             return guess
@@ -519,7 +512,7 @@ def _locate(
     bad_encoding: list[int] = []
     for (_, text, error), i in zip(found, indices, strict=True):
         raw = read_span(file.path, int(records.starts[i]), int(records.ends[i]))
-        if error.startswith("INVALID ENCODING") or _undecodable(raw, codec):
+        if error.startswith("INVALID ENCODING") or undecodable(raw, codec):
             # DuckDB reads a UTF-8 copy: its own words would call a GB18030 file "not
             # utf-8", or blame the quoting an undecoded byte broke.
             error = (

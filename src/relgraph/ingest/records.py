@@ -414,13 +414,22 @@ def _transcode(piece: bytes, codec: str) -> bytes:
         return piece.decode(codec, "replace").encode("utf-8")
 
 
-def first_bad_byte(raw: bytes, codec: str) -> int:
-    """Offset in ``raw`` of its first byte not valid in ``codec`` (0 when it decodes)."""
+def _bad_at(raw: bytes, codec: str) -> int | None:
     try:
         raw.decode(codec)
     except UnicodeDecodeError as exc:
         return int(exc.start)
-    return 0
+    return None
+
+
+def first_bad_byte(raw: bytes, codec: str) -> int:
+    """Offset in ``raw`` of its first byte not valid in ``codec`` (0 when it decodes)."""
+    return _bad_at(raw, codec) or 0
+
+
+def undecodable(raw: bytes, codec: str) -> bool:
+    """Whether ``raw`` holds a byte not valid in ``codec``."""
+    return _bad_at(raw, codec) is not None
 
 
 def decoding_error(

@@ -35,6 +35,7 @@ from relgraph.analytics.audience_source import AudienceSource
 from relgraph.analytics.settings import TABLE as SETTINGS_TABLE
 from relgraph.jobs.stored import stored_frames
 from relgraph.jobs.values import source_precedence
+from relgraph.record_rules import FORMULA_START
 from relgraph.store.base import Store
 
 Format = Literal["households", "contacts"]
@@ -102,10 +103,6 @@ def check_parties(source: AudienceSource, criteria: Criteria) -> None:
 LIST_COLUMNS: Final = ("products", "product_gap", "contacts", "qualified_because", "customer_ids")
 CSV_LIST_SEPARATOR: Final = {"qualified_because": " | "}
 """Lists are ``;``-joined in CSV (as ``customers.products`` is), reasons ``|``-joined."""
-
-
-FORMULA_START: Final = ("=", "@", "\t", "\r")
-"""A text cell starting with one of these is run as a formula (or shifted) by spreadsheets."""
 
 
 def check_target(path: Path, *, force: bool = False) -> None:
