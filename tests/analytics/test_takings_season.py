@@ -108,13 +108,15 @@ def test_the_same_fan_in_when_every_shop_takes_in_three_times_as_much_does_not(
 
 
 def _level(bank: Projection, alerts: Alerts, i: int) -> float:
-    """The takings level of alert ``i``'s span, from the bank's transfers (season.py)."""
+    """The takings level of alert ``i``'s span, from the bank's transfers without the
+    fan's own (season.py): those before its last transfer's hour."""
     edge = bank.edge("Account", "TRANSFER", "Account")
     ts = edge.attrs["ts"].to_numpy(np.int64)
     shops = {bank.nodes["Account"].ids.tolist().index(a) for a in FIRMS}
     t = takings(ts, np.isin(edge.dst, list(shops)))
     span = ts[alerts.transfers(i)]
-    return float(takings_level(t, np.array([span.min()]), np.array([span.max()]))[0])
+    own = np.array([np.sum(span // 3_600_000 < span.max() // 3_600_000)])
+    return float(takings_level(t, np.array([span.min()]), np.array([span.max()]), own)[0])
 
 
 def test_the_live_verdict_reads_the_season_the_batch_reads(
@@ -164,3 +166,27 @@ def test_the_level_is_at_least_one_and_needs_a_week_of_the_past() -> None:
     # a fan within an hour is read over the day before its last transfer.
     assert takings_level(t, first, last).tolist() == [1.0, 1.0, 1.0]
     assert takings_level(None, first, last).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_a_fan_in_is_not_its_own_season(tmp_path: Path) -> None:
+    """A shell company in a bank of few takings (two shops paid once a day) is paid by
+    twelve strangers within a day: its own twelve payments are not a busy season that
+    divides its excess away (counted, they left it no excess and a score of 0.33)."""
+    shops = [
+        transfer(f"S-{k}-{d}", f"SC-{k}-{d}", f"SQ{k}", 300, START + d * DAY + (9 + k) * HOUR)
+        for k in range(2)
+        for d in range(40)
+    ]
+    fan = [
+        transfer(f"SHELL-f{j}", f"SHELL-P{j}", "SHELL", 60_000 + 2_500 * j,
+                 START + 35 * DAY + (9 + j // 2) * HOUR)
+        for j in range(12)
+    ]  # fmt: skip
+    tables = held_by_firms(holder_each(shops + fan), {"SQ0", "SQ1", "SHELL"})
+    small = project(write_bank(tmp_path / "bank", tables), tmp_path / "data")
+    found = scan(small)
+    ids = small.edge("Account", "TRANSFER", "Account").attrs["tx_id"].to_numpy(object)
+    (i,) = [i for i in range(len(found)) if found.typology[i] == "fan_in"
+            and {str(t) for t in ids[found.transfers(i)]} == {f"SHELL-f{j}" for j in range(12)}]  # fmt: skip
+    assert _reasons(found, i)["fan_excess"]["value"] > 2
+    assert found.score[i] >= 0.5

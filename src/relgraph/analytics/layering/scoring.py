@@ -439,7 +439,9 @@ def _assemble_columns(
     routine_share = np.where(family_share >= 1.0, 1.0, regular_share)
     # Fans and gather-scatters against their hubs' histories (:mod:`.hubs`).
     # A fan-in at an enterprise's account is judged against its peers' season (season.py).
-    season = shop_fan_levels(ctx.takings, ctx.enterprise, hub_sets, first_ts, last_ts)
+    season = shop_fan_levels(
+        ctx.takings, ctx.enterprise, hub_sets, first_ts, last_ts, tx.ts, tx.dst
+    )
     excess, passed, parties, hub_new, slow_fan, routine_hub = judge_hubs(
         tx, hub_sets, first_ts, ctx.opened, params, segment, ctx.fan_peaks, season
     )

@@ -13,7 +13,10 @@ eligible transfers into enterprises' accounts, bank-wide — over the whole hour
 ``first``'s to ``last``'s (at least the :data:`MIN_SPAN_HOURS` hours before ``last``'s),
 divided by their rate over the :data:`BASELINE_DAYS` days before those hours; at least 1
 (a quiet week makes nothing more unusual), and 1 when fewer than
-:data:`MIN_BASELINE_DAYS` days of the bank precede them. Hours before ``last``'s own only:
+:data:`MIN_BASELINE_DAYS` days of the bank precede them. The fan's own transfers are not
+counted in its hours: the season is what the *other* shops take in (a bank with few takings
+would otherwise read a shell company's fan-in of twelve payers as a busy season and divide
+its excess away). Hours before ``last``'s own only:
 what a real-time verdict on ``last`` has seen, so the live index (which counts takings per
 hour as transfers arrive) and the batch give the same level.
 
@@ -32,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 
@@ -77,20 +80,40 @@ def bank_takings(
 def shop_fan_levels(
     t: Takings | None,
     enterprise: I64,
-    hub_sets: Sequence[tuple[int, I64, Any, bool, str]],
+    hub_sets: Sequence[tuple[int, I64, Sequence[I64], bool, str]],
     first_ts: I64,
     last_ts: I64,
+    tx_ts: I64,
+    tx_dst: I64,
 ) -> F64:
-    """Per alert (``first_ts``, ``last_ts``; hub alerts grouped as :data:`.hubs.HubSets`):
-    its takings level if it is a fan-in at an enterprise's account, else 1."""
+    """Per alert (``first_ts``, ``last_ts``; hub alerts grouped as :data:`.hubs.HubSets`,
+    whose transfers are positions into ``tx_ts`` / ``tx_dst``): its takings level if it
+    is a fan-in at an enterprise's account, else 1."""
     level = np.ones(len(first_ts))
     if t is None:
         return level
-    for offset, hub, _, _, name in hub_sets:
-        if name == "fan_in":
-            at: I64 = offset + np.flatnonzero(enterprise[hub] >= 0)
-            level[at] = takings_level(t, first_ts[at], last_ts[at])
+    for offset, hub, members, _, name in hub_sets:
+        if name != "fan_in":
+            continue
+        shop = np.flatnonzero(enterprise[hub] >= 0)
+        if len(shop) == 0:
+            continue
+        at: I64 = offset + shop
+        sizes = np.array([len(members[i]) for i in shop.tolist()], np.int64)
+        flat = np.concatenate([members[i] for i in shop.tolist()]).astype(np.int64)
+        grp = np.repeat(np.arange(len(shop)), sizes)
+        start, end = _span_hours(first_ts[at], last_ts[at])
+        hours = tx_ts[flat] // _HOUR_MS
+        mine = (tx_dst[flat] == hub[shop][grp]) & (hours >= start[grp]) & (hours < end[grp])
+        own = np.bincount(grp[mine], minlength=len(shop)).astype(np.int64)
+        level[at] = takings_level(t, first_ts[at], last_ts[at], own)
     return level
+
+
+def _span_hours(first_ts: I64, last_ts: I64) -> tuple[I64, I64]:
+    """The hours whose takings rate is the level's numerator: [start, end)."""
+    end = last_ts // _HOUR_MS
+    return np.minimum(first_ts // _HOUR_MS, end - MIN_SPAN_HOURS), end
 
 
 def hourly_cumulative(counts: I64) -> I64:
@@ -100,9 +123,10 @@ def hourly_cumulative(counts: I64) -> I64:
     return out
 
 
-def takings_level(t: Takings | None, first_ts: I64, last_ts: I64) -> F64:
+def takings_level(t: Takings | None, first_ts: I64, last_ts: I64, own: I64 | None = None) -> F64:
     """Per alert (its first and last transfer's times): the takings level (module
-    docstring); 1.0 throughout when ``t`` is None."""
+    docstring); 1.0 throughout when ``t`` is None. ``own``: per alert, how many of the
+    takings in its hours are its own transfers, left out of the rate."""
     level = np.ones(len(first_ts))
     if t is None or len(first_ts) == 0:
         return level
@@ -111,13 +135,13 @@ def takings_level(t: Takings | None, first_ts: I64, last_ts: I64) -> F64:
     def at(hour: I64) -> I64:
         return np.asarray(t.cumulative[np.clip(hour - t.first_hour, 0, top)], np.int64)
 
-    end = last_ts // _HOUR_MS
-    start = np.minimum(first_ts // _HOUR_MS, end - MIN_SPAN_HOURS)
+    start, end = _span_hours(first_ts, last_ts)
+    theirs = at(end) - at(start) - (0 if own is None else own)
     base_start = np.maximum(start - BASELINE_DAYS * 24, t.first_hour)
     base_hours = start - base_start
     ok = base_hours >= MIN_BASELINE_DAYS * 24
     with np.errstate(divide="ignore", invalid="ignore"):
-        rate = (at(end) - at(start)) / (end - start)
+        rate = np.maximum(theirs, 0) / (end - start)
         base = (at(start) - at(base_start)) / np.where(ok, base_hours, 1)
         ratio = np.where(ok & (base > 0), rate / np.where(base > 0, base, 1.0), 1.0)
     return np.asarray(np.maximum(level, ratio), np.float64)
