@@ -94,8 +94,9 @@ _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 store could write the id."""
 _THREE_LETTERS: Final = re.compile(r"[A-Z]{3}")
 _NUMBER: Final = re.compile(
-    r"[+-]?(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|[+-]?\.[0-9]+"
+    r"[+-]?(?:(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 )
+"""The loader's decimal number (``ingest/validate._FLOAT``): ``.5e3`` as well as ``1,000.5``."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,10 @@ def _number(raw: Any) -> float | None:
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int | float):
-        value = float(raw)
+        try:
+            value = float(raw)
+        except OverflowError:  # a JSON integer of hundreds of digits: no float holds it
+            return None
     elif isinstance(raw, str):
         text = unicodedata.normalize("NFKC", raw).strip()
         if not _NUMBER.fullmatch(text):

@@ -17,6 +17,12 @@ from relgraph.journal import TRANSFER, read
 
 from .conftest import KEYS
 
+
+def _date(ms: int) -> str:
+    """A loaded account's opening date (epoch ms of its day) as the export writes it."""
+    return datetime.fromtimestamp(ms / 1000, UTC).date().isoformat()
+
+
 HOUR = 3_600_000
 
 
@@ -253,9 +259,14 @@ def test_record_transfers_mutation_answers_verdicts(
     assert [a["typology"] for a in last["alerts"] if a["hops"] == 3] == ["layering_chain"]
     denied = graphql(app, query, Role.ANALYST, t=transfers)
     assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    (line,) = [x for x in _audit_lines(state) if x.get("fields") == ["recordTransfers"]
-               and x["outcome"] == "ok" and x["ids"]]  # fmt: skip
-    assert set(ids) <= set(line["ids"])  # the scores the verdicts handed out
+    rejected, accepted = [x for x in _audit_lines(state) if x.get("fields") == ["recordTransfers"]
+                          and x["outcome"] == "ok"]  # fmt: skip
+    assert set(ids) <= set(accepted["ids"])  # the scores the verdicts handed out
+    # Every id a record named, answered or refused (its answer says whether it exists),
+    # as the /v1/transfers line names them.
+    named = {leg[c] for leg in legs for c in ("tx_id", "from_account", "to_account")}
+    assert named <= set(rejected["ids"])
+    assert named <= set(accepted["ids"])
 
 
 def test_the_metrics_count_answers_records_by_fate_and_live_alerts(
@@ -383,12 +394,20 @@ def test_an_account_id_reused_for_another_holder_is_refused(app: Any, model: Rea
     person, account = int(holds.src[0]), model.account_ids[int(holds.dst[0])]
     owner = model.person_ids[person]
     other = next(p for p in model.person_ids if p != owner)
-    loaded = {"account_id": account, "holder_kind": "customer", "product": "deposit"}
+    opened = model.account["opened_at"][int(holds.dst[0])]
+    loaded = {"account_id": account, "holder_kind": "customer", "product": "deposit",
+              "opened_at": _date(opened)}  # fmt: skip
     same = post(app, "/v1/accounts", [{**loaded, "holder_id": owner}]).json()
     assert same["results"][0]["status"] == "duplicate"
+    # Another holder, or the right one with another opening date: refused alike, so the
+    # answer does not tell a payment system who holds an account it does not know.
     moved = post(app, "/v1/accounts", [{**loaded, "holder_id": other}]).json()
-    assert moved["results"][0]["status"] == "rejected"
-    assert moved["results"][0]["reasons"][0].startswith(f"duplicate_key: account_id '{account}'")
+    guessed = post(app, "/v1/accounts", [{**loaded, "holder_id": owner,
+                                          "opened_at": "1999-01-01"}]).json()  # fmt: skip
+    for answer in (moved, guessed):
+        assert answer["results"][0]["status"] == "rejected"
+        reason = answer["results"][0]["reasons"][0]
+        assert reason.startswith(f"duplicate_key: account_id '{account}' is held already")
     # Within one batch: the first opening stands, a second for another holder is refused.
     new = {"account_id": "RT-K-1", "holder_kind": "customer", "product": "deposit"}
     batch = post(app, "/v1/accounts", [{**new, "holder_id": owner}, {**new, "holder_id": other},

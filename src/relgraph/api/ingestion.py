@@ -40,7 +40,8 @@ from relgraph.api.audit_http import audit_unauthenticated, batch_references, ver
 from relgraph.api.auth import Principal, Role
 from relgraph.api.context import Info
 from relgraph.api.errors import ClientError, ErrorCode, PermissionDeniedError, error_response
-from relgraph.api.live import BatchError, LiveScoring
+from relgraph.api.live import LiveScoring
+from relgraph.api.live_records import BatchError
 from relgraph.api.metrics import root_field
 from relgraph.api.operation import root_fields
 from relgraph.api.request_ids import SCOPE_KEY, next_request_id
@@ -173,23 +174,27 @@ def routes(state: Any) -> list[tuple[str, Any]]:
             body = await _body(request)
             found = current_live(state)
             live = found if found is not None else await run_in_threadpool(live_of, state)
-            fresh, results = await run_in_threadpool(live.validate_transfers, body)
+            batch = await run_in_threadpool(live.validate_transfers, body, principal.key_id)
         except BatchError as exc:
             return error_response(str(exc), ErrorCode.BAD_USER_INPUT, 400)
+        fresh, results = batch.fresh, batch.results
+        try:
+            # Durable before acknowledged, a resend's "duplicate" too (another request
+            # may still be writing it); the waits hold no worker thread.
+            for commit in [*batch.waits, *([batch.commit] if batch.commit else [])]:
+                await commit.wait_async()
+        except Exception as exc:
+            live.release(fresh)
+            log.error("request %s: %s", request_id, exc)
+            return error_response(
+                "Service unavailable: the journal cannot be written, so nothing was "
+                "recorded; send the batch again later.",
+                ErrorCode.INTERNAL,
+                503,
+                headers={"Retry-After": "5"},
+            )
+        live.durable(fresh)
         if fresh:
-            try:
-                # Durable before acknowledged; the wait holds no worker thread.
-                await live.journal_records(fresh, principal.key_id).wait_async()
-            except JournalError as exc:
-                live.release(fresh)
-                log.error("request %s: %s", request_id, exc)
-                return error_response(
-                    "Service unavailable: the journal cannot be written, so nothing was "
-                    "recorded; send the batch again later.",
-                    ErrorCode.INTERNAL,
-                    503,
-                    headers={"Retry-After": "5"},
-                )
             await run_in_threadpool(live.apply, fresh, _audit_as(principal, request_id))
         counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
         for r in results:
@@ -385,8 +390,12 @@ class IngestMutation:
             )
         except BatchError as exc:
             raise ClientError(str(exc)) from exc
-        for read in verdict_reads(answer["results"]):
-            ctx.touch(read)  # the audit trail names the scores and alerts handed out
+        # The audit trail names the scores and alerts handed out, and every id a record
+        # named (its answer says whether it exists), as the /v1/transfers line does.
+        for read in dict.fromkeys(
+            [*verdict_reads(answer["results"]), *batch_references(body, _TRANSFER_REFERENCES)]
+        ):
+            ctx.touch(read)
         return RecordTransfersResult(
             accepted=answer["accepted"],
             duplicate=answer["duplicate"],

@@ -37,106 +37,33 @@ from relgraph import model as tables
 from relgraph.analytics.layering.live import LiveIndex
 from relgraph.analytics.layering.verdicts import LiveAlert, Prepared
 from relgraph.api.audit import AuditLog
-from relgraph.api.audit_commit import GroupCommitter
+from relgraph.api.audit_commit import Commit, GroupCommitter
+from relgraph.api.live_records import (
+    EARLIEST_OPENING_MS,
+    FUTURE_TOLERANCE_MS,
+    Durable,
+    FoundAlert,
+    Pending,
+    Timings,
+    Validated,
+    account_content,
+    await_commits,
+    await_durable,
+    batch_records,
+    content,
+    iso,
+    summary,
+    text_of,
+)
 from relgraph.api.readmodel import ReadModel
 from relgraph.api.scoring_pool import shared_pool
-from relgraph.config import format_moment
 from relgraph.journal import ACCOUNT, TRANSFER, Journal, read
 from relgraph.record_rules import check_record, shown
 
 log = logging.getLogger("relgraph.api")
 
-MAX_BATCH: Final = 1_000
-"""Records one request may send."""
 EVICT_EVERY: Final = 5_000
 """Transfers applied between two evictions of what fell out of the horizon."""
-
-
-class BatchError(ValueError):
-    """A request that is not a list of at most :data:`MAX_BATCH` JSON objects."""
-
-
-@dataclass(frozen=True)
-class FoundAlert:
-    """A live alert and when the server found it."""
-
-    alert: LiveAlert
-    found_at: str
-    """ISO 8601, UTC, to the millisecond."""
-    found_ms: int
-
-
-@dataclass
-class Timings:
-    """Seconds spent per step since start (the cost breakdown of a verdict)."""
-
-    validate: float = 0.0
-    journal: float = 0.0
-    apply: float = 0.0
-    verdict: float = 0.0
-    transfers: int = 0
-
-    def as_dict(self) -> dict[str, float]:
-        n = max(self.transfers, 1)
-        return {
-            "transfers": self.transfers,
-            "validate_ms": 1e3 * self.validate / n,
-            "journal_ms": 1e3 * self.journal / n,
-            "apply_ms": 1e3 * self.apply / n,
-            "verdict_ms": 1e3 * self.verdict / n,
-        }
-
-
-def _content(values: Mapping[str, Any], currency: bool = True) -> str:
-    """What makes two sends of one ``tx_id`` the same transfer: the amount exactly (100.001
-    is not 100.004), and the currency unless ``currency`` is False — the graph keeps no
-    currency for loaded transfers, so a resend of one is judged without it."""
-    parts = [values["from_account"], values["to_account"], repr(float(values["amount"])),
-             str(int(values["ts"]))]  # fmt: skip
-    if currency:
-        parts.insert(3, values["currency"])
-    return "|".join(parts)
-
-
-FUTURE_TOLERANCE_MS: Final = 86_400_000
-"""How far past the server's clock (and the newest transfer) a transfer's time may be."""
-EARLIEST_OPENING_MS: Final = -2_208_988_800_000
-"""1900-01-01 UTC: no account still held was opened before it."""
-
-
-def _text(value: Any) -> str:
-    """``value`` as text UTF-8 can hold: a lone surrogate (which JSON allows and no id may
-    have, ``record_rules``) as its escape, so the answer that rejects it can be sent."""
-    text = str(value)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
-
-
-def _iso(ms: int) -> str:
-    """Epoch ms as ISO-8601 UTC, or the number itself when no calendar holds it."""
-    try:
-        return format_moment(ms, UTC)
-    except (OverflowError, ValueError, OSError):
-        return str(ms)
-
-
-def _records(body: Any) -> list[Mapping[str, Any]]:
-    if not isinstance(body, list):
-        raise BatchError("Send a JSON array of records.")
-    if len(body) > MAX_BATCH:
-        raise BatchError(f"Send at most {MAX_BATCH:,} records per request, not {len(body):,}.")
-    if not all(isinstance(r, dict) for r in body):
-        raise BatchError("Every element of the array must be a JSON object (one record).")
-    return body
-
-
-@dataclass
-class _Pending:
-    values: dict[str, Any]
-    result: dict[str, Any]
 
 
 @dataclass
@@ -163,11 +90,18 @@ class LiveScoring:
         """Held while a batch is validated (keys reserved) or applied: one writer."""
         self._seen: dict[str, str] = {}
         """Content of every tx_id sent to this server (journal included)."""
-        self._opening: dict[str, tuple[int, int]] = {}
-        """Accounts accepted and not yet registered (journal write pending): their holder."""
+        self._opening: dict[str, tuple[str, Durable]] = {}
+        """Accounts accepted and not yet registered (journal write pending): their content
+        and the write."""
+        self._inflight: dict[str, Commit] = {}
+        """tx_ids accepted and their journal write, until it is known to have ended."""
+        self._account_content: dict[str, str] = {}
+        """Content of every account sent to this server (journal included)."""
         self._known: set[str] = set()
         """Ids of every alert found live or stored (``extends`` is judged against it)."""
         self._account_score: dict[int, float] = {}
+        self._by_tx: dict[str, set[str]] = {}
+        """Per transfer: the live alerts holding it (:meth:`_supersede` reads it)."""
         self._since_evict = 0
         edges = m.projection.edge("Account", "TRANSFER", "Account")
         self._stored_tx = edges.attrs["tx_id"].to_numpy(object)
@@ -178,6 +112,9 @@ class LiveScoring:
         self._stored_dst = edges.dst
         self._stored_amount = edges.attrs["amount"].to_numpy(np.float64)
         self._stored_ts = edges.attrs["ts"].to_numpy(np.int64)
+        self._newest_loaded = int(self._stored_ts.max(initial=np.iinfo(np.int64).min))
+        """The loaded bank's newest transfer: with the server's clock, what a live one's
+        time is judged against (never the live clock, which accepted times move)."""
         if m.results.risk_chains is not None:
             self._known.update(str(c) for c in m.results.risk_chains.columns["chain_id"])
         self._replay()
@@ -196,19 +133,22 @@ class LiveScoring:
             self._journal.append(kind, records, by=by)
 
     def _replay(self) -> None:
-        """Apply the journal's accounts and transfers the store does not hold yet."""
+        """Apply the journal's accounts and transfers the store does not hold yet. Alerts
+        they complete keep the time their transfer was written as ``foundAt`` and are not
+        counted again in the metrics: they were found before the restart."""
         replayed = 0
         for entry in read(self.data_dir, (ACCOUNT, TRANSFER)):
             data = dict(entry.data)
             if entry.kind == ACCOUNT:
+                self._account_content.setdefault(str(data["account_id"]), account_content(data))
                 if self.index.account(str(data["account_id"])) is None:
                     self._add_account(data)
                 continue
             tx_id = str(data["tx_id"])
             if tx_id in self._seen or self._stored_content(tx_id) is not None:
                 continue
-            self._seen[tx_id] = _content(data)
-            self._apply([data], audit_as=None)
+            self._seen[tx_id] = content(data)
+            self._apply([data], audit_as=None, written=entry.at)
             replayed += 1
         if replayed:
             log.info("replayed %s journalled transfers into the live index", f"{replayed:,}")
@@ -229,7 +169,7 @@ class LiveScoring:
         for at in self._stored_order[lo:hi].tolist():
             if self._stored_tx[at] == tx_id:
                 ids = self.model.account_ids
-                return _content(
+                return content(
                     {
                         "from_account": ids[int(self._stored_src[at])],
                         "to_account": ids[int(self._stored_dst[at])],
@@ -250,64 +190,116 @@ class LiveScoring:
 
     def record_accounts(self, body: Any, by: str) -> dict[str, Any]:
         """Validate, journal and register new accounts; the answer per record."""
-        records = _records(body)
+        records = batch_records(body)
         results: list[dict[str, Any]] = []
         fresh: list[dict[str, Any]] = []
+        mark, waits = Durable(), []
         with self._lock:
-            for raw in records:
-                checked = check_record(tables.ACCOUNTS, raw)
-                values, reasons = checked.values, list(checked.reasons)
-                account_id = _text(values.get("account_id") or raw.get("account_id") or "")
-                holder = values.get("holder_id")
-                kind = values.get("holder_kind")
-                known = (
-                    self.model.find_person(str(holder)) is not None
-                    if kind == "customer"
-                    else str(holder) in self.model.enterprise_index
-                )
-                if holder is not None and kind is not None and not known:
-                    reasons.append(f"unknown_foreign_key: holder_id {holder!r}")
-                opened = values.get("opened_at")
-                latest = int(time.time() * 1000) + FUTURE_TOLERANCE_MS
-                if isinstance(opened, int) and not EARLIEST_OPENING_MS <= opened <= latest:
-                    reasons.append(f"out_of_range: opened_at {_iso(opened)} is not between "
-                                   "1900 and tomorrow (send epoch milliseconds or ISO-8601)")  # fmt: skip
-                status = "accepted"
-                if not reasons:
-                    mine = self._holder_key(values)
-                    found = self.index.account(account_id)
-                    before = self._opening.get(account_id) or (
-                        None if found is None else self.index.holder(found)
-                    )
-                    if before is not None and before != mine:
-                        reasons.append(f"duplicate_key: account_id {shown(account_id)} was "
-                                       "opened before for another holder (send a new "
-                                       "account_id for a new account)")  # fmt: skip
-                    elif before is not None:
-                        status = "duplicate"  # opening it again changes nothing
-                if reasons:
-                    results.append({"account_id": account_id, "status": "rejected",
-                                    "reasons": reasons})  # fmt: skip
-                    continue
-                results.append({"account_id": account_id, "status": status})
-                if status == "accepted":
-                    # Reserved under the lock: a concurrent send of the id is judged
-                    # against this holder, not accepted a second time.
-                    self._opening[account_id] = mine
-                    fresh.append(values)
-        if fresh:
             try:
-                self._committer.submit({"kind": ACCOUNT, "by": by, "records": fresh}).wait()
+                for raw in records:
+                    wait = self._check_account(raw, results, fresh, mark)
+                    if wait is not None:
+                        waits.append(wait)
             except BaseException:
-                with self._lock:
-                    for values in fresh:
-                        self._opening.pop(str(values["account_id"]), None)
+                self._end_accounts(fresh, mark, ok=False)
                 raise
+        try:
+            await_durable(waits)  # a resend's "duplicate" means recorded
+            if fresh:
+                self._committer.submit({"kind": ACCOUNT, "by": by, "records": fresh}).wait()
+        except BaseException:
             with self._lock:
-                for values in fresh:
-                    self._add_account(values)
-                    self._opening.pop(str(values["account_id"]), None)
-        return _summary(results)
+                self._end_accounts(fresh, mark, ok=False)
+            raise
+        with self._lock:
+            for values in fresh:
+                self._add_account(values)
+            self._end_accounts(fresh, mark, ok=True)
+        return summary(results)
+
+    def _check_account(
+        self,
+        raw: Mapping[str, Any],
+        results: list[dict[str, Any]],
+        fresh: list[dict[str, Any]],
+        mark: Durable,
+    ) -> Durable | None:
+        """One account record under the lock: its answer appended to ``results``, a new
+        one to ``fresh`` (its id reserved); the write a duplicate must wait for, if any."""
+        checked = check_record(tables.ACCOUNTS, raw)
+        values, reasons = checked.values, list(checked.reasons)
+        account_id = text_of(values.get("account_id") or raw.get("account_id") or "")
+        holder = values.get("holder_id")
+        kind = values.get("holder_kind")
+        known = (
+            self.model.find_person(str(holder)) is not None
+            if kind == "customer"
+            else str(holder) in self.model.enterprise_index
+        )
+        if holder is not None and kind is not None and not known:
+            reasons.append(f"unknown_foreign_key: holder_id {holder!r}")
+        opened = values.get("opened_at")
+        latest = int(time.time() * 1000) + FUTURE_TOLERANCE_MS
+        if isinstance(opened, int) and not EARLIEST_OPENING_MS <= opened <= latest:
+            reasons.append(f"out_of_range: opened_at {iso(opened)} is not between "
+                           "1900 and tomorrow (send epoch milliseconds or ISO-8601)")  # fmt: skip
+        given = ""
+        if not reasons:
+            given = account_content(values)
+            pending = self._opening.get(account_id)
+            same = self._same_account(account_id, values, given, pending)
+            if same is False:
+                # Which field differs is not said: the answer would tell a payment
+                # system who holds an account it does not know.
+                reasons.append(f"duplicate_key: account_id {shown(account_id)} is held "
+                               "already, with other details (send a new account_id for a "
+                               "new account)")  # fmt: skip
+            elif same:
+                results.append({"account_id": account_id, "status": "duplicate"})
+                # Sent twice in this batch: answered with it, nothing else to wait for.
+                return None if pending is None or pending[1] is mark else pending[1]
+        if reasons:
+            results.append({"account_id": account_id, "status": "rejected", "reasons": reasons})
+            return None
+        results.append({"account_id": account_id, "status": "accepted"})
+        # Reserved under the lock: a concurrent send of the id is judged against this
+        # one, and waits for its write before it is answered "duplicate".
+        self._opening[account_id] = (given, mark)
+        fresh.append(values)
+        return None
+
+    def _same_account(
+        self,
+        account_id: str,
+        values: Mapping[str, Any],
+        given: str,
+        pending: tuple[str, Durable] | None,
+    ) -> bool | None:
+        """Whether an account sent before is this one (None: never sent nor loaded). One
+        sent to this server compares in every field; a loaded one in its holder and
+        opening date, which the read model keeps."""
+        if pending is not None:
+            return pending[0] == given
+        if (sent := self._account_content.get(account_id)) is not None:
+            return sent == given
+        found = self.index.account(account_id)
+        if found is None:
+            return None
+        if self.index.holder(found) != self._holder_key(values):
+            return False
+        opened = self.model.account.get("opened_at")
+        if found < len(self.model.account_ids) and opened is not None:
+            return bool(opened[found] == values.get("opened_at"))
+        return True
+
+    def _end_accounts(self, fresh: list[dict[str, Any]], mark: Durable, ok: bool) -> None:
+        """Under the lock: the reservations of ``fresh`` end (kept as sent when ``ok``)."""
+        for values in fresh:
+            account_id = str(values["account_id"])
+            reserved = self._opening.pop(account_id, None)
+            if ok and reserved is not None:
+                self._account_content[account_id] = reserved[0]
+        mark.end(ok)
 
     def _holder_key(self, values: Mapping[str, Any]) -> tuple[int, int]:
         """The person and enterprise index (−1 when none) an account record names."""
@@ -318,52 +310,88 @@ class LiveScoring:
 
     # -- transfers -----------------------------------------------------------------------
 
-    def validate_transfers(self, body: Any) -> tuple[list[_Pending], list[dict[str, Any]]]:
-        """Check every record and reserve the new ``tx_id`` values; returns the new ones and
-        the answer per record (filled in for rejected and duplicate records)."""
-        records = _records(body)
-        results: list[dict[str, Any]] = []
-        fresh: list[_Pending] = []
+    def validate_transfers(self, body: Any, by: str) -> Validated:
+        """Check every record, reserve the new ``tx_id`` values and queue their journal
+        write (``commit``; then :meth:`durable` or :meth:`release`). The answer per record
+        is filled in for rejected and duplicate records; a duplicate of a transfer whose
+        write is still in flight names that write in ``waits``: answer after it."""
+        records = batch_records(body)
         started = time.perf_counter()
-        spans = zip(*self._stored_span([_text(r.get("tx_id") or "") for r in records]), strict=True)
+        checked = [check_record(tables.TRANSFERS, raw) for raw in records]
+        ids = [text_of(c.values.get("tx_id") or raw.get("tx_id") or "")
+               for c, raw in zip(checked, records, strict=True)]  # fmt: skip
+        # The loaded transfers are searched by the id the rules read (stripped), as the
+        # loader keys them: " T1" is T1.
+        spans = zip(*self._stored_span(ids), strict=True)
+        batch = Validated([], [], [])
         with self._lock:
-            for raw, span in zip(records, spans, strict=True):
-                checked = check_record(tables.TRANSFERS, raw)
-                values, reasons = checked.values, list(checked.reasons)
-                tx_id = _text(values.get("tx_id") or raw.get("tx_id") or "")
-                result: dict[str, Any] = {"tx_id": tx_id}
-                results.append(result)
-                if not reasons:
-                    reasons += self._out_of_window(values.get("ts"))
-                for side in ("from_account", "to_account"):
-                    account = values.get(side)
-                    if account is not None and self.index.account(str(account)) is None:
-                        reasons.append(
-                            f"unknown_foreign_key: {side} {shown(account)} is no loaded account "
-                            "(send new accounts to /v1/accounts first)"
-                        )
-                if reasons:
-                    result.update(status="rejected", reasons=reasons)
-                    continue
-                content = _content(values)
-                before = self._seen.get(tx_id)
-                if before is None and (stored := self._stored_content(tx_id, span)) is not None:
-                    before = content if stored == _content(values, currency=False) else stored
-                if before is not None and before != content:
-                    result.update(
-                        status="rejected",
-                        reasons=[f"duplicate_key: tx_id {shown(tx_id)} was recorded before with "
-                                 "other content (send a new tx_id for a new transfer)"],
-                    )  # fmt: skip
-                    continue
-                if before is not None:
-                    result.update(status="duplicate")
-                    continue
-                self._seen[tx_id] = content  # reserved: a concurrent resend is a duplicate
-                result.update(status="accepted")
-                fresh.append(_Pending(values, result))
+            try:
+                for one, tx_id, span in zip(checked, ids, spans, strict=True):
+                    self._check_transfer(one.values, list(one.reasons), tx_id, span, batch)
+                if batch.fresh:
+                    # Queued under the lock: a resend that finds the id reserved finds
+                    # the write to wait for too.
+                    rows = [dict(p.values) for p in batch.fresh]
+                    batch.commit = self._committer.submit(
+                        {"kind": TRANSFER, "by": by, "records": rows}
+                    )
+                    for p in batch.fresh:
+                        self._inflight[str(p.values["tx_id"])] = batch.commit
+            except BaseException:
+                self._end(batch.fresh, ok=False)
+                raise
         self.timings.validate += time.perf_counter() - started
-        return fresh, results
+        return batch
+
+    def _check_transfer(
+        self,
+        values: dict[str, Any],
+        reasons: list[str],
+        tx_id: str,
+        span: tuple[int, int],
+        batch: Validated,
+    ) -> None:
+        """One transfer record under the lock: its answer and, when new, its reservation."""
+        result: dict[str, Any] = {"tx_id": tx_id}
+        batch.results.append(result)
+        if not reasons:
+            reasons += self._out_of_window(values.get("ts"))
+        for side in ("from_account", "to_account"):
+            account = values.get(side)
+            if account is not None and self.index.account(str(account)) is None:
+                reasons.append(
+                    f"unknown_foreign_key: {side} {shown(account)} is no loaded account "
+                    "(send new accounts to /v1/accounts first)"
+                )
+        if reasons:
+            result.update(status="rejected", reasons=reasons)
+            return
+        pending = self._inflight.get(tx_id)
+        if pending is not None and pending.done:
+            del self._inflight[tx_id]
+            if pending.error is not None:  # its write failed: the id is free again
+                self._seen.pop(tx_id, None)
+            pending = None
+        sent = content(values)
+        before = self._seen.get(tx_id)
+        if before is None and (stored := self._stored_content(tx_id, span)) is not None:
+            before = sent if stored == content(values, currency=False) else stored
+        if before is not None and before != sent:
+            result.update(
+                status="rejected",
+                reasons=[f"duplicate_key: tx_id {shown(tx_id)} was recorded before with "
+                         "other content (send a new tx_id for a new transfer)"],
+            )  # fmt: skip
+            return
+        if before is not None:
+            # "duplicate" means recorded: a write still in flight is waited for first.
+            result.update(status="duplicate")
+            if pending is not None:
+                batch.waits.append(pending)
+            return
+        self._seen[tx_id] = sent  # reserved: a concurrent resend waits, then is a duplicate
+        result.update(status="accepted")
+        batch.fresh.append(Pending(values, result))
 
     def _out_of_window(self, ts: Any) -> list[str]:
         """Why a transfer's time cannot be scored live, if it cannot: before the bank's first
@@ -375,36 +403,50 @@ class LiveScoring:
             return []
         origin = self.index.origin
         if origin is not None and ts < origin:
-            return [f"out_of_range: ts {_iso(ts)} is before the bank's first transfer "
-                    f"({_iso(origin)}); load older transfers with `relgraph load` (and send "
+            return [f"out_of_range: ts {iso(ts)} is before the bank's first transfer "
+                    f"({iso(origin)}); load older transfers with `relgraph load` (and send "
                     "epoch milliseconds, not seconds)"]  # fmt: skip
-        latest = max(int(time.time() * 1000), self.index.now) + FUTURE_TOLERANCE_MS
+        # Not the live clock: the times accepted move it, and a day at a time they would
+        # walk it anywhere.
+        latest = max(int(time.time() * 1000), self._newest_loaded) + FUTURE_TOLERANCE_MS
         if ts > latest:
-            return [f"out_of_range: ts {_iso(ts)} is more than a day after the server's "
-                    "clock and the newest transfer; check its time zone and unit (epoch "
-                    "milliseconds)"]  # fmt: skip
+            return [f"out_of_range: ts {iso(ts)} is more than a day after the server's "
+                    "clock and the loaded bank's newest transfer; check its time zone and "
+                    "unit (epoch milliseconds)"]  # fmt: skip
         return []
 
-    def journal_records(self, fresh: list[_Pending], by: str) -> Any:
-        """Queue the new transfers for the journal; the returned commit says when durable."""
-        records = [dict(p.values) for p in fresh]
-        return self._committer.submit({"kind": TRANSFER, "by": by, "records": records})
-
-    def release(self, fresh: list[_Pending]) -> None:
+    def release(self, fresh: list[Pending]) -> None:
         """Forget reserved ids whose journal write failed (the client may send them again)."""
         with self._lock:
-            for p in fresh:
-                self._seen.pop(str(p.values["tx_id"]), None)
+            self._end(fresh, ok=False)
 
-    def apply(self, fresh: list[_Pending], audit_as: dict[str, str] | None) -> None:
+    def durable(self, fresh: list[Pending]) -> None:
+        """The journal write of ``fresh`` ended well (resends are now plain duplicates)."""
+        with self._lock:
+            self._end(fresh, ok=True)
+
+    def _end(self, fresh: list[Pending], ok: bool) -> None:
+        """Under the lock: the reservations of ``fresh`` end, kept when ``ok``."""
+        for p in fresh:
+            tx_id = str(p.values["tx_id"])
+            self._inflight.pop(tx_id, None)
+            if not ok:
+                self._seen.pop(tx_id, None)
+
+    def apply(self, fresh: list[Pending], audit_as: dict[str, str] | None) -> None:
         """Apply durable transfers to the live index and fill in their verdicts."""
         verdicts = self._apply([p.values for p in fresh], audit_as)
         for p, verdict in zip(fresh, verdicts, strict=True):
             p.result["verdict"] = verdict
 
     def _apply(
-        self, records: Sequence[Mapping[str, Any]], audit_as: dict[str, str] | None
+        self,
+        records: Sequence[Mapping[str, Any]],
+        audit_as: dict[str, str] | None,
+        written: str | None = None,
     ) -> list[dict[str, Any]]:
+        """Apply ``records`` and give their verdicts. ``written``: when replaying the journal,
+        the time the records were written (their alerts were found then, and counted)."""
         out: list[dict[str, Any]] = []
         new_alerts: list[FoundAlert] = []
         with self._lock:
@@ -434,8 +476,8 @@ class LiveScoring:
             self.timings.verdict += time.perf_counter() - t2
             self.timings.transfers += len(rows)
             for values, (src, dst), verdict in zip(records, ends, verdicts, strict=True):
-                now = datetime.now(UTC)
-                found_at = now.isoformat(timespec="milliseconds")
+                now = datetime.now(UTC) if written is None else datetime.fromisoformat(written)
+                found_at = now.astimezone(UTC).isoformat(timespec="milliseconds")
                 alerts: list[dict[str, Any]] = []
                 for alert in verdict.alerts:
                     fresh = alert.chain_id not in self._known
@@ -443,11 +485,12 @@ class LiveScoring:
                     if alert.extends is not None:
                         self.alerts.pop(alert.extends, None)  # grown into this one
                     if fresh:
-                        found = FoundAlert(alert, found_at, int(now.timestamp() * 1000))
-                        self.alerts[alert.chain_id] = found
+                        self._supersede(alert)
+                        new = FoundAlert(alert, found_at, int(now.timestamp() * 1000))
+                        self.alerts[alert.chain_id] = new
                         if alert.score >= self.index.params.score_threshold:
-                            new_alerts.append(found)
-                            if self.on_alert is not None:
+                            new_alerts.append(new)
+                            if self.on_alert is not None and written is None:
                                 self.on_alert(alert.typology)
                     # The new transfer is in the alert: both its accounts take its score.
                     for a in (src, dst):
@@ -491,6 +534,23 @@ class LiveScoring:
                 )
         return out
 
+    def _supersede(self, alert: LiveAlert) -> None:
+        """Drop the live alerts of ``alert``'s typology whose transfers it holds all of: a
+        chain that grew by several transfers in one batch, or by another path, is one
+        pattern (the batch merges them), not a queue of its stages."""
+        mine = {h.tx_id for h in alert.hops}
+        if not mine:  # hops are kept above the threshold only
+            return
+        held = {c for t in mine for c in self._by_tx.get(t, ())}
+        for chain in held:
+            other = self.alerts.get(chain)
+            if other is None or other.alert.typology != alert.typology:
+                continue
+            if {h.tx_id for h in other.alert.hops} <= mine:
+                del self.alerts[chain]
+        for t in mine:
+            self._by_tx.setdefault(t, set()).add(alert.chain_id)
+
     def score(self, account: int) -> float:
         """The account's risk now: the stored score, raised by live alerts through it."""
         account_id = self.index.account_id(account)
@@ -501,24 +561,21 @@ class LiveScoring:
         self, body: Any, by: str, audit_as: dict[str, str] | None = None
     ) -> dict[str, Any]:
         """All four steps, blocking (the GraphQL mutation and the CLI use this)."""
-        fresh, results = self.validate_transfers(body)
+        batch = self.validate_transfers(body, by)
+        fresh = batch.fresh
+        started = time.perf_counter()
+        try:
+            await_commits(batch.waits)
+            if batch.commit is not None:
+                batch.commit.wait()
+        except BaseException:
+            self.release(fresh)
+            raise
+        self.durable(fresh)
         if fresh:
-            started = time.perf_counter()
-            try:
-                self.journal_records(fresh, by).wait()
-            except Exception:
-                self.release(fresh)
-                raise
             self.timings.journal += time.perf_counter() - started
             self.apply(fresh, audit_as)
-        return _summary(results)
+        return summary(batch.results)
 
     def live_alerts(self) -> list[FoundAlert]:
         return list(self.alerts.values())
-
-
-def _summary(results: list[dict[str, Any]]) -> dict[str, Any]:
-    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
-    for r in results:
-        counts[r["status"]] += 1
-    return {**counts, "results": results}

@@ -20,7 +20,7 @@ from relgraph.api.errors import (
     ClientError,
     NotFoundError,
 )
-from relgraph.api.live import FoundAlert
+from relgraph.api.live_records import FoundAlert
 from relgraph.api.pagination import Connection, paginate
 from relgraph.api.parties import (
     Account,

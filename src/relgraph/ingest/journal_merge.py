@@ -3,10 +3,12 @@
 Transfers and accounts sent to a running server (``POST /v1/transfers``,
 ``/v1/accounts``) are journalled there (:mod:`relgraph.journal`); the next load appends
 them to the rows read from ``transfers`` and ``accounts`` — as text, like a file's rows,
-so they pass the same checks, keys and quarantine — unless the file already holds a row
-with the same key (a bank's next export that includes them: the file's row wins, and the
-journalled copy is not counted twice). Their ``source_line`` is empty: they came from no
-line of a file.
+so they pass the same checks, keys and quarantine. When the file holds a row with the same
+key that is loaded (a bank's next export that includes them), the file's row wins and the
+journalled copy is dropped, not counted twice (:func:`drop_journal_twins`); a file row
+with that key that is quarantined (an unknown account, say) does not hide the journalled
+record, which was acknowledged and must not vanish. Their ``source_line`` is empty: they
+came from no line of a file. The table's report notes how many came from the journal.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pyarrow as pa
 from relgraph import journal, model
 from relgraph.ingest.readers import LINE, ROW, RawTable
 from relgraph.ingest.sql import count, ident
+from relgraph.ingest.validate import REASONS, checked_view
 
 KIND_OF: Final = {model.TRANSFERS.name: journal.TRANSFER, model.ACCOUNTS.name: journal.ACCOUNT}
 """The journal entry kind merged into each table."""
@@ -65,12 +68,30 @@ def merge_journal(con: duckdb.DuckDBPyConnection, raw: RawTable, data_dir: Path)
         con.execute(
             f"INSERT INTO {raw.view} ({names}, {ROW}, {LINE}) "  # noqa: S608 - internal names
             f"SELECT {names}, {raw.rows} + row_number() OVER (ORDER BY _seq), NULL FROM ("
-            f"SELECT * FROM _journal j WHERE NOT EXISTS (SELECT 1 FROM {raw.view} r "
-            f"WHERE r.{ident(key)} = j.{ident(key)}) "
+            f"SELECT * FROM _journal j "
             f"QUALIFY row_number() OVER (PARTITION BY j.{ident(key)} ORDER BY _seq) = 1) "
             f"ORDER BY _seq"
         )
         after = count(con, f"SELECT count(*) FROM {raw.view}")  # noqa: S608 - internal names
     finally:
         con.unregister("_journal")
-    return replace(raw, rows=raw.rows + (after - before))
+    added = after - before
+    note = (f"{added:,} rows from the server's journal (sent to /v1/{table.name} since the "
+            "last load) follow the file's rows")  # fmt: skip
+    return replace(raw, rows=raw.rows + added, notes=(*raw.notes, note))
+
+
+def drop_journal_twins(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
+    """Drop from ``checked_<table>`` the journalled rows whose only fault is a key a loaded
+    file row holds (that row wins); returns ``raw`` with its row count cut by them."""
+    if raw.file.table not in KIND_OF:
+        return raw
+    checked = checked_view(raw.file.table)
+    twin = (f"{LINE} IS NULL AND len({REASONS}) = 1 "
+            f"AND starts_with({REASONS}[1], 'duplicate_key:')")  # fmt: skip
+    dropped = count(con, f"SELECT count(*) FROM {checked} WHERE {twin}")  # noqa: S608 - internal names
+    if not dropped:
+        return raw
+    con.execute(f"DELETE FROM {checked} WHERE {twin}")  # noqa: S608 - internal names
+    note = f"{dropped:,} of the journal's rows were in the file already: the file's rows are loaded"
+    return replace(raw, rows=raw.rows - dropped, notes=(*raw.notes, note))

@@ -46,7 +46,7 @@ from relgraph.ingest import normalise, person_ids, persons, quarantine
 from relgraph.ingest.decisions import DecidedPairs, decided_pairs
 from relgraph.ingest.errors import IngestError
 from relgraph.ingest.interrupted import Pending, finish_interrupted
-from relgraph.ingest.journal_merge import merge_journal
+from relgraph.ingest.journal_merge import drop_journal_twins, merge_journal
 from relgraph.ingest.linkage import LinkageParams, as_arrow, resolve
 from relgraph.ingest.person_ids import PersonIdKey
 from relgraph.ingest.readers import (
@@ -262,6 +262,7 @@ def load_directory(
             raw = merge_journal(con, raw, data_dir)
             type_rows(con, raw)
             check_keys(con, table)
+            raw = drop_journal_twins(con, raw)
             quarantine.write(con, raw, staging)
             reports.append(_table_report(con, raw))
             canonical[table.name] = _loaded(con, table, own_person_ids=not linkage.enabled)

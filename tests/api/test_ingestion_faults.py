@@ -1,0 +1,179 @@
+"""What a sloppy or hostile payment system found in the real-time ingestion (a QA pass on
+2026-12-04): each test holds the behaviour a client relies on where the server once broke it
+— an acknowledged transfer that was never recorded, a "duplicate" before the first copy was
+on disk, a padded id past the loaded ones, a clock walked forward a day at a time, alert
+history rewritten by a restart, a queue of one chain's stages."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from relgraph.analytics.layering.verdicts import LiveAlert, LiveHop
+from relgraph.api.app import ServiceState
+from relgraph.api.auth import Role
+from relgraph.api.ingestion import live_of
+from relgraph.api.live import LiveScoring
+from relgraph.api.live_records import FoundAlert
+from relgraph.api.readmodel import ReadModel
+from relgraph.journal import ACCOUNT, TRANSFER, JournalError, read
+
+from .conftest import KEYS
+from .test_ingestion import HOUR, _after_all, _chain, _mules, post
+
+DAY = 24 * HOUR
+
+
+def _journalled(state: ServiceState, kind: str = TRANSFER) -> list[dict[str, Any]]:
+    assert state.data_dir is not None
+    return [dict(e.data) for e in read(state.data_dir, [kind])]
+
+
+def _transfer(model: ReadModel, tx_id: str, ts: int, amount: Any = 100.0) -> dict[str, Any]:
+    a, b = model.account_ids[:2]
+    return {"tx_id": tx_id, "from_account": a, "to_account": b, "amount": amount,
+            "currency": "CNY", "ts": ts}  # fmt: skip
+
+
+def test_a_number_no_float_holds_is_refused_and_the_batch_goes_on(
+    app: Any, state: ServiceState, model: ReadModel
+) -> None:
+    # A JSON integer of 401 digits once raised past the checks: a 500 for the batch, and
+    # the good record before it was then answered "duplicate" though never journalled.
+    good = _transfer(model, "RT-F-good", _after_all(model))
+    poison = {**good, "tx_id": "RT-F-poison", "amount": 10**400}
+    answer = post(app, "/v1/transfers", [good, poison])
+    assert answer.status_code == 200, answer.text
+    status = {r["tx_id"]: r for r in answer.json()["results"]}
+    assert status["RT-F-good"]["status"] == "accepted"
+    assert status["RT-F-poison"]["status"] == "rejected"
+    assert status["RT-F-poison"]["reasons"][0].startswith("bad_number: amount")
+    assert post(app, "/v1/transfers", [good]).json()["results"][0]["status"] == "duplicate"
+    assert [t["tx_id"] for t in _journalled(state)].count("RT-F-good") == 1
+    # Accounts alike: a balance no float holds.
+    holder = model.record_ids[0]
+    account = {"account_id": "RT-F-ACC", "holder_id": holder, "holder_kind": "customer",
+               "product": "deposit", "opened_at": "2026-06-01"}  # fmt: skip
+    opened = post(app, "/v1/accounts", [account, {**account, "account_id": "RT-F-ACC2",
+                                                  "balance": 10**400}])  # fmt: skip
+    assert opened.status_code == 200, opened.text
+    assert [r["status"] for r in opened.json()["results"]] == ["accepted", "rejected"]
+    assert "RT-F-ACC" in {a["account_id"] for a in _journalled(state, ACCOUNT)}
+    # A leading-dot exponent reads as the loader reads it.
+    dotted = post(app, "/v1/transfers", [{**good, "tx_id": "RT-F-dot", "amount": ".5e3"}])
+    assert dotted.json()["results"][0]["status"] == "accepted"
+
+
+def _race(app: Any, bodies: list[list[dict[str, Any]]]) -> list[httpx.Response]:
+    async def go() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        headers = {"Authorization": f"Bearer {KEYS[Role.INGEST]}"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            sends = [client.post("/v1/transfers", json=b, headers=headers) for b in bodies]
+            return list(await asyncio.gather(*sends))
+
+    return asyncio.run(go())
+
+
+def test_a_resend_is_a_duplicate_only_once_the_first_copy_is_on_disk(
+    app: Any, state: ServiceState, model: ReadModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live = live_of(state)
+    real = live._journal.append
+    calls: list[int] = []
+
+    def slow_then_failing(*args: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        time.sleep(0.3)  # the resends arrive while the first write is in flight
+        raise JournalError("disk full")
+
+    monkeypatch.setattr(live._journal, "append", slow_then_failing)
+    transfer = _transfer(model, "RT-F-race", _after_all(model))
+    answers = _race(app, [[transfer]] * 4)
+    # The write failed, so no send of it may be acknowledged: every one is told to retry.
+    assert [a.status_code for a in answers] == [503] * 4, [a.text for a in answers]
+    assert "RT-F-race" not in {t["tx_id"] for t in _journalled(state)}
+
+    # With the disk back, the retry is accepted once and the concurrent resends wait for
+    # it: "duplicate" means on disk.
+    def slow(*args: Any, **kwargs: Any) -> None:
+        time.sleep(0.2)
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(live._journal, "append", slow)
+    answers = _race(app, [[transfer]] * 4)
+    statuses = sorted(a.json()["results"][0]["status"] for a in answers)
+    assert statuses == ["accepted", "duplicate", "duplicate", "duplicate"]
+    assert [t["tx_id"] for t in _journalled(state)].count("RT-F-race") == 1
+
+
+def test_a_padded_id_of_a_loaded_transfer_is_that_transfer(app: Any, model: ReadModel) -> None:
+    edges = model.projection.edge("Account", "TRANSFER", "Account")
+    stored = {
+        "tx_id": f" {edges.attrs['tx_id'].iloc[3]} ",
+        "from_account": model.account_ids[int(edges.src[3])],
+        "to_account": model.account_ids[int(edges.dst[3])],
+        "amount": float(edges.attrs["amount"].iloc[3]),
+        "currency": "CNY",
+        "ts": int(edges.attrs["ts"].iloc[3]),
+    }
+    # The loader strips the id, so the live check does too: the same transfer, or a reuse.
+    assert post(app, "/v1/transfers", [stored]).json()["results"][0]["status"] == "duplicate"
+    other = post(app, "/v1/transfers", [{**stored, "amount": 1.0}]).json()["results"][0]
+    assert other["status"] == "rejected"
+    assert other["reasons"][0].startswith("duplicate_key: tx_id")
+
+
+def test_the_future_limit_does_not_move_with_the_times_it_accepts(
+    app: Any, model: ReadModel
+) -> None:
+    # The limit was a day past the newest transfer accepted: forty sends a day apart
+    # walked it forty days past the clock.
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    assert _after_all(model) < now  # the test bank lies in the past
+    near = post(app, "/v1/transfers", [_transfer(model, "RT-F-near", now + 20 * HOUR)]).json()
+    assert near["results"][0]["status"] == "accepted"
+    far = post(app, "/v1/transfers", [_transfer(model, "RT-F-far", now + 40 * HOUR)]).json()
+    assert far["results"][0]["status"] == "rejected"
+    assert "more than a day after the server's clock" in far["results"][0]["reasons"][0]
+
+
+def test_a_restart_keeps_when_live_alerts_were_found_and_counts_them_once(
+    app: Any, state: ServiceState, model: ReadModel
+) -> None:
+    ids = _mules(app, model, "RSTR")
+    legs = _chain(ids, _after_all(model), "RT-R-")
+    assert post(app, "/v1/transfers", legs).status_code == 200
+    before = {c: f.found_ms for c, f in live_of(state).alerts.items()}
+    assert before
+    time.sleep(0.5)
+    counted: list[str] = []
+    assert state.data_dir is not None
+    restarted = LiveScoring(model, state.data_dir, on_alert=counted.append)
+    after = {c: f.found_ms for c, f in restarted.alerts.items()}
+    # Found when its transfer was written (just before it was scored), not at the restart.
+    assert after.keys() == before.keys()
+    assert all(0 <= before[c] - after[c] < 300 for c in after), (before, after)
+    assert counted == []  # found before the restart, and counted then
+
+
+def _alert(chain: str, tx_ids: list[str], typology: str = "fan_in") -> LiveAlert:
+    hops = [LiveHop(t, "A", "B", 1.0, 0) for t in tx_ids]
+    return LiveAlert(chain, typology, 0.9, [], hops, None, len(hops))
+
+
+def test_a_chain_grown_past_its_stages_leaves_one_alert(state: ServiceState) -> None:
+    live = live_of(state)
+    for alert in (_alert("S6", ["t1", "t2", "t3"]), _alert("S8", ["t1", "t2", "t3", "t4"]),
+                  _alert("G1", ["t1", "t9"], "gather_scatter")):  # fmt: skip
+        live._supersede(alert)
+        live.alerts[alert.chain_id] = FoundAlert(alert, "2026-12-04T00:00:00.000+00:00", 0)
+    live._supersede(_alert("S12", ["t1", "t2", "t3", "t4", "t5"]))
+    # Both earlier stages of the fan are held whole by the grown one; the gather-scatter
+    # sharing a transfer is another pattern and stays.
+    assert set(live.alerts) == {"G1"}

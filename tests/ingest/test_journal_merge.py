@@ -1,0 +1,60 @@
+"""The next load merges what was streamed to the server (ingest/journal_merge.py): every
+acknowledged transfer is loaded or accounted for, and the report says which rows came from
+the journal."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from relgraph.config import moment_ms, source_zone
+from relgraph.journal import TRANSFER, Journal
+from relgraph.store.embedded import EmbeddedStore
+from tests.banks import holder_each, load, read_quarantine, transfer, write_bank
+
+WHEN = datetime(2026, 3, 2, 10, 0)
+
+
+def _streamed(tx_id: str, frm: str, to: str, amount: float) -> dict[str, object]:
+    """A transfer as the server journals it: canonical values (``record_rules``)."""
+    ms = moment_ms(WHEN.isoformat(), source_zone())
+    return {"tx_id": tx_id, "from_account": frm, "to_account": to, "amount": amount,
+            "currency": "CNY", "ts": ms}  # fmt: skip
+
+
+def test_a_streamed_transfer_is_loaded_unless_a_loaded_file_row_holds_its_id(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        transfer("TW-1", "A1", "A2", 500.0, WHEN),
+        transfer("TQ-1", "A1", "A2", 700.0, WHEN),
+    ]
+    tables = holder_each(rows)
+    # The export's TQ-1 names an account the bank does not hold: quarantined. The server
+    # had accepted a TQ-1 of its own (between known accounts), which must not vanish.
+    tables["transfers"][1] = {**tables["transfers"][1], "to_account": "GONE"}
+    bank = write_bank(tmp_path / "bank", tables)
+    data = tmp_path / "data"
+    Journal(data).append(
+        TRANSFER,
+        [
+            _streamed("TW-1", "A1", "A2", 500.0),  # the export holds it too: its row wins
+            _streamed("TQ-1", "A2", "A1", 650.0),
+            _streamed("TJ-1", "A2", "A1", 80.0),
+        ],
+        by="ingest-key",
+    )
+    report = load(bank, data)
+    (t,) = [t for t in report.tables if t.table == "transfers"]
+    with EmbeddedStore(data, read_only=True) as store:
+        loaded = store.read_table("transfers").to_pylist()
+    by_id = {r["tx_id"]: r for r in loaded}
+    assert sorted(by_id) == ["TJ-1", "TQ-1", "TW-1"]
+    assert by_id["TQ-1"]["amount"] == 650.0  # the journal's, not the quarantined row's
+    assert by_id["TW-1"]["amount"] == 500.0
+    # Every row is loaded or quarantined, the journal's included, none counted twice.
+    assert t.rows_in == t.loaded + t.quarantined == 4
+    assert [q["tx_id"] for q in read_quarantine(data, "transfers")] == ["TQ-1"]
+    assert any("3 rows from the server's journal" in n for n in t.notes), t.notes
+    assert any("1 of the journal's rows were in the file already" in n for n in t.notes)
+    assert load(bank, data).unchanged  # idempotent
