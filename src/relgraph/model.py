@@ -507,7 +507,7 @@ EDGE_KINDS: Final[tuple[EdgeKind, ...]] = (
     EdgeKind("Enterprise", "GUARANTEES", "Person", ("amount",)),
     EdgeKind("Enterprise", "GUARANTEES", "Enterprise", ("amount",)),
     EdgeKind("Person", "REFERRED", "Person", ("referred_at", "product")),
-    EdgeKind("Account", "TRANSFER", "Account", ("tx_id", "amount", "ts")),
+    EdgeKind("Account", "TRANSFER", "Account", ("tx_id", "amount", "currency", "ts")),
 )
 EDGE_KIND_BY_NAME: Final[dict[str, EdgeKind]] = {e.name: e for e in EDGE_KINDS}
 

@@ -177,3 +177,24 @@ def test_a_chain_grown_past_its_stages_leaves_one_alert(state: ServiceState) -> 
     # Both earlier stages of the fan are held whole by the grown one; the gather-scatter
     # sharing a transfer is another pattern and stays.
     assert set(live.alerts) == {"G1"}
+
+
+def test_a_streamed_amount_in_another_currency_is_not_judged_in_cny(
+    app: Any, model: ReadModel
+) -> None:
+    a, b, c, d = _mules(app, model, "FXC")
+    t0 = _after_all(model)
+
+    def weekly(prefix: str, frm: str, to: str, currency: str) -> list[dict[str, Any]]:
+        return [{"tx_id": f"{prefix}{k}", "from_account": frm, "to_account": to,
+                 "amount": 48_000, "currency": currency, "ts": t0 + 7 * k * DAY}
+                for k in range(3)]  # fmt: skip
+
+    def typologies(answer: httpx.Response) -> set[str]:
+        assert answer.status_code == 200, answer.text
+        return {a["typology"] for r in answer.json()["results"] for a in r["verdict"]["alerts"]}
+
+    assert "structuring" in typologies(post(app, "/v1/transfers", weekly("RT-FX-C", a, b, "CNY")))
+    yen = post(app, "/v1/transfers", weekly("RT-FX-J", c, d, "日元"))
+    assert typologies(yen) == set()
+    assert yen.json()["accepted"] == 3

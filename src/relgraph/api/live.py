@@ -35,6 +35,7 @@ import pandas as pd
 
 from relgraph import model as tables
 from relgraph.analytics.layering.live import LiveIndex
+from relgraph.analytics.layering.params import REPORTING_CURRENCY
 from relgraph.analytics.layering.verdicts import LiveAlert, Prepared
 from relgraph.api.audit import AuditLog
 from relgraph.api.audit_commit import Commit, GroupCommitter
@@ -462,9 +463,11 @@ class LiveScoring:
                 dst = self.index.account(str(values["to_account"]))
                 assert src is not None
                 assert dst is not None
-                row = self.index.add(
-                    str(values["tx_id"]), src, dst, float(values["amount"]), int(values["ts"])
-                )
+                # An amount in another currency is no amount the definitions can compare
+                # (hops.foreign_currency): NaN, as the batch reads it.
+                foreign = values.get("currency", REPORTING_CURRENCY) != REPORTING_CURRENCY
+                amount = float("nan") if foreign else float(values["amount"])
+                row = self.index.add(str(values["tx_id"]), src, dst, amount, int(values["ts"]))
                 t1 = time.perf_counter()
                 prepared.append(self.index.prepare(row))
                 self.timings.apply += t1 - t0

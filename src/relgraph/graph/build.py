@@ -401,7 +401,8 @@ class ProjectionBuilder:
         ends = read_canonical(self.store, "transfers", ["from_account", "to_account"])
         src, dst = self._resolve_each(ends, ("from_account", "to_account"), "Account", "transfers")
         del ends
-        transfers = read_canonical(self.store, "transfers", ["tx_id", "amount", "ts"])
+        # The currency too: an amount is compared with the settings (CNY) only in CNY.
+        transfers = read_canonical(self.store, "transfers", ["tx_id", "amount", "currency", "ts"])
         ts = _int64(_column(transfers, "ts"), INT64_MIN)
         # Stable: transfers of one account at one instant keep store order.
         order = order_by_source_then(src, ts)

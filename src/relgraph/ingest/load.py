@@ -78,6 +78,7 @@ from relgraph.ingest.validate import (
     REASONS,
     check_keys,
     checked_view,
+    currency_notes,
     empty_keys,
     type_rows,
 )
@@ -262,7 +263,7 @@ def load_directory(
             raw = merge_journal(con, raw, data_dir)
             type_rows(con, raw)
             check_keys(con, table)
-            raw = drop_journal_twins(con, raw)
+            raw = currency_notes(con, drop_journal_twins(con, raw))
             quarantine.write(con, raw, staging)
             reports.append(_table_report(con, raw))
             canonical[table.name] = _loaded(con, table, own_person_ids=not linkage.enabled)

@@ -40,7 +40,7 @@ from relgraph import model
 from relgraph.config import source_zone
 from relgraph.ingest import normalise
 from relgraph.ingest.readers import LINE, ROW, RawTable
-from relgraph.ingest.sql import ident, literal
+from relgraph.ingest.sql import count, ident, literal
 from relgraph.ingest.udf import ID_NUMBER_VALID
 from relgraph.record_rules import (
     DATE_GROUPS,
@@ -549,3 +549,21 @@ def check_keys(con: duckdb.DuckDBPyConnection, table: model.Table) -> None:
 def empty_keys(con: duckdb.DuckDBPyConnection, table: model.Table) -> None:
     """``keys_<table>`` for an absent optional table: nothing to refer to."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE {keys_view(table.name)} (k VARCHAR)")
+
+
+def currency_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
+    """``raw`` with a note when transfers in another currency than CNY are loaded: they are
+    in the store and the graph, but the layering scan leaves them out (its amounts are CNY
+    and the graph holds no exchange rates)."""
+    if raw.file.table != model.TRANSFERS.name:
+        return raw
+    foreign = count(
+        con,
+        f"SELECT count(*) FROM {checked_view(raw.file.table)} "  # noqa: S608 - internal names
+        f"WHERE len({REASONS}) = 0 AND currency IS NOT NULL AND currency <> 'CNY'",
+    )
+    if not foreign:
+        return raw
+    note = (f"{foreign:,} transfers in other currencies than CNY: loaded, but left out of the "
+            "layering scan, whose amounts and thresholds are in CNY")  # fmt: skip
+    return replace(raw, notes=(*raw.notes, note))

@@ -92,7 +92,8 @@ class Evicting:
                 k = bisect.bisect_left(side.ts, cutoff)
                 if k == 0:
                     continue
-                side.drop(k, float(self._amount[side.rows[:k]].sum()))
+                # nansum: a transfer in another currency has no comparable amount (NaN).
+                side.drop(k, float(np.nansum(self._amount[side.rows[:k]])))
                 dropped += k
         self.live -= dropped // 2
         if self.live < self._n // 2:

@@ -8,10 +8,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from relgraph.analytics.layering.params import (
     F64,
     I64,
+    REPORTING_CURRENCY,
     B,
     LayeringParams,
 )
@@ -91,10 +93,26 @@ class _Links:
 
 
 def _transfer_arrays(projection: Projection) -> tuple[F64, I64, I64, I64]:
+    """Amount, time, source and target of every transfer; the amount of one in another
+    currency than :data:`REPORTING_CURRENCY` is NaN, which no definition takes."""
     edges = projection.edge("Account", "TRANSFER", "Account")
     amount = edges.attrs["amount"].to_numpy(dtype=np.float64, na_value=np.nan)
+    if "currency" in edges.attrs.columns:
+        foreign = foreign_currency(edges.attrs["currency"])
+        if foreign.any():  # a copy: the projection's column is shared and read-only
+            amount = np.where(foreign, np.nan, amount)
     ts = edges.attrs["ts"].to_numpy(dtype=np.int64)
     return amount, ts, edges.src.astype(np.int64), edges.dst.astype(np.int64)
+
+
+def foreign_currency(currency: pd.Series) -> B:
+    """Per transfer: in a currency other than :data:`REPORTING_CURRENCY` (none given is
+    taken as it: stores written before the graph kept currencies).
+
+    >>> foreign_currency(pd.Series(["CNY", "USD", None])).tolist()
+    [False, True, False]
+    """
+    return np.asarray(currency.notna() & (currency != REPORTING_CURRENCY), bool)
 
 
 def _eligible(
