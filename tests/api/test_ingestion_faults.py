@@ -198,3 +198,14 @@ def test_a_streamed_amount_in_another_currency_is_not_judged_in_cny(
     yen = post(app, "/v1/transfers", weekly("RT-FX-J", c, d, "日元"))
     assert typologies(yen) == set()
     assert yen.json()["accepted"] == 3
+
+
+def test_an_opening_date_sent_in_epoch_seconds_is_refused(app: Any, model: ReadModel) -> None:
+    # 1,717,200,000 is 1 June 2024 in seconds and 20 January 1970 in milliseconds.
+    account = {"account_id": "RT-F-SEC", "holder_id": model.record_ids[0],
+               "holder_kind": "customer", "product": "deposit"}  # fmt: skip
+    answer = post(app, "/v1/accounts", [{**account, "opened_at": 1_717_200_000}]).json()
+    assert answer["results"][0]["status"] == "rejected"
+    assert "not seconds" in answer["results"][0]["reasons"][0]
+    ms = post(app, "/v1/accounts", [{**account, "opened_at": 1_717_200_000_000}]).json()
+    assert ms["results"][0]["status"] == "accepted"

@@ -42,6 +42,7 @@ from relgraph.api.audit_commit import Commit, GroupCommitter
 from relgraph.api.live_records import (
     EARLIEST_OPENING_MS,
     FUTURE_TOLERANCE_MS,
+    SECONDS_SENT_AS_MS,
     Durable,
     FoundAlert,
     Pending,
@@ -241,9 +242,17 @@ class LiveScoring:
             reasons.append(f"unknown_foreign_key: holder_id {holder!r}")
         opened = values.get("opened_at")
         latest = int(time.time() * 1000) + FUTURE_TOLERANCE_MS
+        sent = raw.get("opened_at")
         if isinstance(opened, int) and not EARLIEST_OPENING_MS <= opened <= latest:
             reasons.append(f"out_of_range: opened_at {iso(opened)} is not between "
                            "1900 and tomorrow (send epoch milliseconds or ISO-8601)")  # fmt: skip
+        elif (
+            isinstance(sent, int)
+            and not isinstance(sent, bool)
+            and SECONDS_SENT_AS_MS[0] <= sent <= SECONDS_SENT_AS_MS[1]
+        ):
+            reasons.append(f"out_of_range: opened_at {sent} read as epoch milliseconds is "
+                           f"{iso(sent)}; send epoch milliseconds, not seconds, or ISO-8601")  # fmt: skip
         given = ""
         if not reasons:
             given = account_content(values)

@@ -74,6 +74,9 @@ FUTURE_TOLERANCE_MS: Final = 86_400_000
 """How far past the server's clock (and the newest transfer) a transfer's time may be."""
 EARLIEST_OPENING_MS: Final = -2_208_988_800_000
 """1900-01-01 UTC: no account still held was opened before it."""
+SECONDS_SENT_AS_MS: Final = (631_152_000, 4_102_444_800)
+"""1990 to 2100 in epoch *seconds*: as milliseconds these are January 1970, when no account
+sent today was opened — a number in this range is seconds sent for milliseconds."""
 
 
 def text_of(value: Any) -> str:
