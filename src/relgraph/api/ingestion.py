@@ -157,6 +157,18 @@ async def _audited_write(
     return None
 
 
+def _unwritten(what: str) -> Response:
+    """The 503 of a batch whose journal write failed: resending it is safe (what was
+    written is answered ``duplicate``)."""
+    return error_response(
+        f"Service unavailable: the journal cannot be written, so {what}; send the batch "
+        "again later.",
+        ErrorCode.INTERNAL,
+        503,
+        headers={"Retry-After": "5"},
+    )
+
+
 Endpoint = Callable[[Request], Awaitable[Response]]
 _TRANSFER_REFERENCES: Final = ("tx_id", "from_account", "to_account")
 _ACCOUNT_REFERENCES: Final = ("account_id", "holder_id")
@@ -178,24 +190,24 @@ def routes(state: Any) -> list[tuple[str, Any]]:
         except BatchError as exc:
             return error_response(str(exc), ErrorCode.BAD_USER_INPUT, 400)
         fresh, results = batch.fresh, batch.results
+        if batch.commit is not None:
+            try:
+                # Durable before acknowledged; the wait holds no worker thread.
+                await batch.commit.wait_async()
+            except Exception as exc:
+                live.release(fresh)
+                log.error("request %s: %s", request_id, exc)
+                return _unwritten("nothing was recorded")
+            live.durable(fresh)
+            await run_in_threadpool(live.apply, fresh, _audit_as(principal, request_id))
         try:
-            # Durable before acknowledged, a resend's "duplicate" too (another request
-            # may still be writing it); the waits hold no worker thread.
-            for commit in [*batch.waits, *([batch.commit] if batch.commit else [])]:
+            # A resend's "duplicate" too means on disk: another request may still be
+            # writing it.
+            for commit in batch.waits:
                 await commit.wait_async()
         except Exception as exc:
-            live.release(fresh)
             log.error("request %s: %s", request_id, exc)
-            return error_response(
-                "Service unavailable: the journal cannot be written, so nothing was "
-                "recorded; send the batch again later.",
-                ErrorCode.INTERNAL,
-                503,
-                headers={"Retry-After": "5"},
-            )
-        live.durable(fresh)
-        if fresh:
-            await run_in_threadpool(live.apply, fresh, _audit_as(principal, request_id))
+            return _unwritten("a record sent before by another request was not recorded")
         counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
         for r in results:
             counts[r["status"]] += 1

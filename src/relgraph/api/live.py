@@ -576,17 +576,19 @@ class LiveScoring:
         batch = self.validate_transfers(body, by)
         fresh = batch.fresh
         started = time.perf_counter()
-        try:
-            await_commits(batch.waits)
-            if batch.commit is not None:
+        if batch.commit is not None:
+            try:
                 batch.commit.wait()
-        except BaseException:
-            self.release(fresh)
-            raise
-        self.durable(fresh)
-        if fresh:
+            except BaseException:
+                self.release(fresh)
+                raise
+            self.durable(fresh)
             self.timings.journal += time.perf_counter() - started
             self.apply(fresh, audit_as)
+        # Resends of transfers other requests were writing: answered once those are on
+        # disk; when one is not, JournalError (what this batch wrote is applied already:
+        # sent again, it is a duplicate).
+        await_commits(batch.waits)
         return summary(batch.results)
 
     def live_alerts(self) -> list[FoundAlert]:
