@@ -20,6 +20,7 @@ from relgraph.jobs.analyze import analyze
 from relgraph.store.embedded import EmbeddedStore
 from relgraph.synth import generate
 from tests.api.audit_logs import log  # noqa: F401 - the audit tests' fixture, shared here
+from tests.api.browser_pages import chromium, page  # noqa: F401 - the explorer tests' fixtures
 
 KEYS = {role: f"{role.value}-test-key-0123456789" for role in Role}
 

@@ -60,41 +60,12 @@ def server(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 
 @pytest.fixture(scope="module")
-def chromium(server: Server) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=browser.chromium_path(), args=["--no-sandbox"]
-        )
-        yield launched
-        launched.close()
-
-
-@pytest.fixture(scope="module")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where each view's screenshot goes (RELGRAPH_SCREENSHOTS, else the pytest tmp dir)."""
     if wanted := os.environ.get("RELGRAPH_SCREENSHOTS"):
         Path(wanted).mkdir(parents=True, exist_ok=True)
         return Path(wanted)
     return tmp_path_factory.mktemp("screenshots")
-
-
-@pytest.fixture
-def page(chromium: Any, server: Server) -> Iterator[Any]:
-    context = chromium.new_context(
-        viewport={"width": 1400, "height": 900}, accept_downloads=True, service_workers="block"
-    )
-    tab = context.new_page()
-    asked: list[str] = []
-    tab.on("request", lambda request: asked.append(request.url))
-    tab.set_default_timeout(15_000)
-    yield tab
-    context.close()
-    own = (f"{server.base}/", "data:", "blob:")
-    foreign = [url for url in asked if not url.startswith(own)]
-    assert not foreign, f"the page asked other hosts: {foreign}"
-    assert any(url.startswith(f"{server.base}/") for url in asked)
 
 
 def sign_in(page: Any, server: Server, role: Role, path: str = "/explore") -> None:

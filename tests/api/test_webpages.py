@@ -50,6 +50,19 @@ def test_the_explorer_and_its_files_come_from_the_bundle(state: ServiceState, bu
     assert _get(app, "/static/../explore/index.html").status_code == 404
 
 
+@pytest.mark.parametrize("production", [False, True])
+def test_a_page_is_served_by_its_route_only(
+    state: ServiceState, bundle: Path, production: bool
+) -> None:
+    # A copy under /static went without the policy: any site could frame the explorer
+    # (the risk team's review buttons), and GraphiQL was back in production.
+    app = create_app(state, production=production)
+    for path in ("/static/explore/index.html", "/static/graphiql/index.html",
+                 "/static/explore/INDEX.HTML"):  # fmt: skip
+        assert _get(app, path).status_code == 404, path
+    assert "frame-ancestors 'none'" in _get(app, "/explore").headers["content-security-policy"]
+
+
 def test_graphiql_is_the_bundled_page_not_strawberrys_cdn_one(
     state: ServiceState, bundle: Path
 ) -> None:

@@ -132,7 +132,13 @@ function showIngestOnly(): void {
  * #/alerts), so a view can be bookmarked or sent to a colleague: the key never is. */
 function route(): void {
   if (!caps) return;
-  const [kind, id, extra] = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  let parts: string[];
+  try {
+    parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  } catch {
+    return; // a malformed address (a cut %-escape) names no view: stay where we are
+  }
+  const [kind, id, extra] = parts;
   clickedAt = performance.now();
   if (kind === "person" && id) openPerson(id);
   else if (kind === "enterprise" && id) openEnterprise(id);
@@ -166,13 +172,20 @@ interface Hit {
   household: { id: string; size: number } | null;
 }
 
+/** Text a customer record or a bank's export wrote, isolated for the bidirectional
+ * algorithm (U+2068 … U+2069): a name holding a right-to-left override (U+202E) reverses
+ * itself only, not the ids and names written after it. */
+function iso(text: string): string {
+  return `\u2068${text}\u2069`;
+}
+
 /** What a hit names, as [kind, id, text]. */
 function describe(hit: Hit): [string, string, string] {
-  if (hit.person) return ["person", hit.person.id, `${t("person")} · ${hit.person.name ?? "—"} (${hit.person.id})`];
-  if (hit.enterprise) return ["enterprise", hit.enterprise.id, `${t("enterprise")} · ${hit.enterprise.name ?? "—"} (${hit.enterprise.id})`];
+  if (hit.person) return ["person", hit.person.id, `${t("person")} · ${iso(hit.person.name ?? "—")} (${iso(hit.person.id)})`];
+  if (hit.enterprise) return ["enterprise", hit.enterprise.id, `${t("enterprise")} · ${iso(hit.enterprise.name ?? "—")} (${iso(hit.enterprise.id)})`];
   if (hit.account) {
     const holder = hit.account.holder;
-    return ["account", hit.account.id, `${t("account")} · ${hit.account.id} · ${hit.account.product}${holder ? ` · ${holder.name ?? holder.id}` : ""}`];
+    return ["account", hit.account.id, `${t("account")} · ${iso(hit.account.id)} · ${hit.account.product}${holder ? ` · ${iso(holder.name ?? holder.id)}` : ""}`];
   }
   if (hit.household) return ["household", hit.household.id, `${t("household")} · ${hit.household.id} · ${t("size")} ${hit.household.size}`];
   return ["", "", "—"];
@@ -551,7 +564,7 @@ interface HopAccount {
 }
 
 function partiesText(parties: Named[]): string {
-  return parties.map((p) => `${p.name ?? "—"} (${p.id})`).join("、") || "—";
+  return parties.map((p) => `${iso(p.name ?? "—")} (${iso(p.id)})`).join("、") || "—";
 }
 
 function openChain(chainId: string, accountId: string): void {
@@ -559,7 +572,7 @@ function openChain(chainId: string, accountId: string): void {
   setView("chain", async () => {
     const chain = await fetchChain(chainId, accountId);
     const hops = [...(chain.hops ?? [])].sort((x, y) => Date.parse(x.timestamp) - Date.parse(y.timestamp));
-    const holder = (a: HopAccount): string => (a.holder ? `${a.holder.name ?? a.holder.id}` : "—");
+    const holder = (a: HopAccount): string => (a.holder ? iso(a.holder.name ?? a.holder.id) : "—");
     el("detail").replaceChildren(
       h("h2", { "data-testid": "chain-title" }, `${t("chain")} · ${chain.id}`),
       facts(

@@ -151,6 +151,7 @@ class NetworkQueries:
         network = results.network_of.get(person_id)
         if network is None or results.network_links is None or results.network_evidence is None:
             raise NotFoundError("No hidden networks yet: run `relgraph analyze`.")
+        ctx.touch(str(network))  # the network itself is read, not only its members
         members = results.network_members.get(network, [person_id])
         links = m.rows_between(results.network_links, "network_id", network)
         out = []

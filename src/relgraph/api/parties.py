@@ -237,7 +237,11 @@ class Person(Party):
 
     @strawberry.field(description="The source records this person was resolved from.")
     def records(self, info: Info) -> list[Record]:
-        return [Record(index=r) for r in info.context.model.records_of(self.index)]
+        ctx = info.context
+        found = ctx.model.records_of(self.index)
+        for r in found:  # each record's own fields (a raw phone) are read: audited by its id
+            ctx.touch(str(ctx.model.record_ids[r]))
+        return [Record(index=r) for r in found]
 
     @strawberry.field
     def accounts(
@@ -256,12 +260,12 @@ class Person(Party):
         info.context.require_risk("Person.devices")
         m = info.context.model
         found = m.uses.neighbors(self.index).tolist()
-        return paginate(
-            found,
-            first,
-            after,
-            lambda d: Device(id=strawberry.ID(m.device_ids[d]), kind=m.device_kind[d]),
-        )
+
+        def device(d: int) -> Device:
+            info.context.touch(str(m.device_ids[d]))
+            return Device(id=strawberry.ID(m.device_ids[d]), kind=m.device_kind[d])
+
+        return paginate(found, first, after, device)
 
     @strawberry.field
     def family(
@@ -482,6 +486,7 @@ class Account:
         )
 
         def make(e: int) -> Transfer:
+            ctx.touch(str(m.transfer_tx[e]))
             return Transfer(
                 tx_id=str(m.transfer_tx[e]),
                 source=account_node(ctx, int(m.transfers.src[e])),

@@ -166,6 +166,8 @@ class RiskChain:
             raise ClientError(f"hops(first:) must be between 1 and {MAX_HOPS_LISTED}, not {first}.")
         ctx = info.context
         zone = display_zone()
+        for h in self.chain.hops[:first]:  # the transfers are read: audited by their ids
+            ctx.touch(h.tx_id)
         return [
             ChainHop(
                 tx_id=h.tx_id,

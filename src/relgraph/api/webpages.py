@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
@@ -57,12 +57,22 @@ def page(name: str, static_dir: Path | None = None) -> Response:
 
 
 class Assets:
-    """The bundle's files (content-hashed names, so they may be cached for good)."""
+    """The bundle's files (content-hashed names, so they may be cached for good). Not its
+    HTML: a page is served only by its route, with :data:`PAGE_HEADERS` — a copy under
+    ``/static`` would go without the CSP, could be framed by any site (clickjacking the
+    risk team's review buttons) and would bring GraphiQL back in production."""
 
     def __init__(self, static_dir: Path) -> None:
         self.files = StaticFiles(directory=static_dir, check_dir=False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if str(scope.get("path", "")).lower().endswith((".html", ".htm")):
+            refused = PlainTextResponse(
+                "Not found: the pages are at /explore and /graphql.", status_code=404
+            )
+            await refused(scope, receive, send)
+            return
+
         async def send_with_headers(message: dict[str, object]) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))  # type: ignore[call-overload]
