@@ -12,6 +12,9 @@ import pytest
 
 from relgraph.api import webpages
 from relgraph.api.app import ServiceState, create_app
+from relgraph.api.auth import Role
+
+from .conftest import KEYS
 
 
 def _get(app: Any, path: str) -> httpx.Response:
@@ -94,3 +97,24 @@ def test_the_built_pages_name_no_other_host() -> None:
         assert "/static/assets/" in html
         assert "http://" not in html
         assert "https://" not in html
+
+
+def test_answers_holding_personal_data_are_never_stored(state: ServiceState, bundle: Path) -> None:
+    app = create_app(state)
+
+    async def ask() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.post(
+                "/graphql",
+                json={"query": "{ graphStats { persons } }"},
+                headers={"Authorization": f"Bearer {KEYS[Role.ANALYST]}"},
+            )
+
+    answer = asyncio.run(ask())
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["cache-control"] == "no-store"
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    # The bundle's files stay cached for good; the pages keep their own policy.
+    assert "immutable" in _get(app, "/static/assets/explore-abc123.js").headers["cache-control"]
+    assert _get(app, "/explore").headers["cache-control"] == "no-cache"

@@ -42,6 +42,7 @@ from relgraph.api.errors import (
 from relgraph.api.id_misses import budget as id_miss_budget
 from relgraph.api.ingestion import live_of, routes
 from relgraph.api.metrics import CONTENT_TYPE, Metrics, root_field
+from relgraph.api.private_answers import PrivateAnswers
 from relgraph.api.ratelimit import RateLimiter
 from relgraph.api.readmodel import ReadModel
 from relgraph.api.request_ids import next_request_id
@@ -411,7 +412,10 @@ def create_app(state: ServiceState, *, production: bool = False) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             *page_routes(),
         ],
-        middleware=[Middleware(BodyLimit, max_bytes=state.max_body_bytes)],
+        middleware=[
+            Middleware(PrivateAnswers),
+            Middleware(BodyLimit, max_bytes=state.max_body_bytes),
+        ],
         exception_handlers={404: _not_found, 405: _not_allowed},
     )
 
