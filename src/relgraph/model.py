@@ -105,6 +105,10 @@ PRODUCTS: Final = ("deposit", "card", "loan", "wealth")
 ACCOUNT_STATUSES: Final = ("active", "dormant", "closed")
 DEVICE_KINDS: Final = ("mobile", "desktop", "tablet", "kiosk")
 RELATIONS: Final = ("spouse", "parent", "child", "sibling", "other")
+REPORTING_CURRENCY: Final = "CNY"
+"""The currency of every amount setting (the reporting threshold, ``min_amount``): a transfer
+in another is loaded and shown as sent, but no definition compares its amount with them
+(the graph holds no exchange rates)."""
 ROLES: Final = ("legal_rep", "director", "executive")
 CONTACT_CHANNELS: Final = ("email", "sms", "phone", "mail", "branch", "app")
 PRODUCT_LIST_SEPARATOR: Final = ";"

@@ -208,14 +208,13 @@ Excel saved in scientific notation, their digits lost."""
 
 def test_ids_a_spreadsheet_would_run_are_quarantined_in_every_id_column(tmp_path: Path) -> None:
     from relgraph import model
-    from relgraph.ingest.validate import id_columns
 
     assert set(VALID_ROW) == {t.name for t in model.INPUT_TABLES}
     tables = {name: list(rows) for name, rows in bank_tables().items()}
     spoiled: dict[str, list[tuple[str, str]]] = {}
     n = 0
     for table in model.INPUT_TABLES:
-        columns = id_columns(table)
+        columns = table.id_columns
         assert set(table.key) <= set(columns)
         assert {fk.column for fk in table.foreign_keys} <= set(columns)
         for column in columns:

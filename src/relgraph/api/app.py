@@ -45,7 +45,7 @@ from relgraph.api.metrics import CONTENT_TYPE, Metrics, root_field
 from relgraph.api.private_answers import PrivateAnswers
 from relgraph.api.ratelimit import RateLimiter
 from relgraph.api.readmodel import ReadModel
-from relgraph.api.request_ids import next_request_id
+from relgraph.api.request_ids import SCOPE_KEY, next_request_id
 from relgraph.api.requestbody import decode_request_body
 from relgraph.api.schema import build_schema
 from relgraph.api.webpages import page
@@ -233,7 +233,7 @@ class RelgraphGraphQL(GraphQL[Context, None]):
     ) -> GraphQLHTTPResponse:
         # Errors raised by an extension's hooks skip MaskInternalErrors: code them here.
         if result.errors:
-            request_id = request.scope.get("relgraph.request_id", "-")
+            request_id = request.scope.get(SCOPE_KEY, "-")
             result.errors = [
                 coded(error, request_id=request_id, production=self.production)
                 for error in result.errors
@@ -253,7 +253,7 @@ class RelgraphGraphQL(GraphQL[Context, None]):
             model=model,
             live=live,
             live_alerts=functools.partial(_live_alerts, self.state, model),
-            request_id=request.scope.get("relgraph.request_id", "-"),
+            request_id=request.scope.get(SCOPE_KEY, "-"),
             deadline=time.monotonic() + self.state.deadline_seconds,
             refresh=self.state.refresh,
             response=response,
@@ -287,7 +287,7 @@ class RequireKey:
             await self.app(scope, receive, send)
             return
         request_id = next_request_id()
-        scope["relgraph.request_id"] = request_id
+        scope[SCOPE_KEY] = request_id
         if scope["method"] == "GET":
             await self._get(scope, receive, send)
             return

@@ -85,7 +85,7 @@ async def _authorised(request: Request, state: Any) -> Principal | Response:
         return error_response("Send one Authorization header, not several.",
                               ErrorCode.BAD_USER_INPUT, 400)  # fmt: skip
     principal: Principal | None = state.keys.authenticate(headers[0] if headers else None)
-    request_id = request.scope.get("relgraph.request_id", "-")
+    request_id = request.scope.get(SCOPE_KEY, "-")
     operation = f"{request.method} {request.url.path}"
     if principal is None:
         await audit_unauthenticated(state.audit, state.keys, headers[0] if headers else "",
@@ -181,7 +181,7 @@ def routes(state: Any) -> list[tuple[str, Any]]:
         principal = await _authorised(request, state)
         if isinstance(principal, Response):
             return principal
-        request_id = request.scope.get("relgraph.request_id", "-")
+        request_id = request.scope.get(SCOPE_KEY, "-")
         try:
             body = await _body(request)
             found = current_live(state)
@@ -237,7 +237,7 @@ def routes(state: Any) -> list[tuple[str, Any]]:
             )
         counts = {k: answer[k] for k in ("accepted", "duplicate", "rejected")}
         state.metrics.count_records("accounts", counts)
-        request_id = request.scope.get("relgraph.request_id", "-")
+        request_id = request.scope.get(SCOPE_KEY, "-")
         # Each record's answer says whether its account and holder exist: they were read.
         read = batch_references(body, _ACCOUNT_REFERENCES)
         failed = await _audited_write(

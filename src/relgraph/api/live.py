@@ -35,7 +35,6 @@ import pandas as pd
 
 from relgraph import model as tables
 from relgraph.analytics.layering.live import LiveIndex
-from relgraph.analytics.layering.params import REPORTING_CURRENCY
 from relgraph.analytics.layering.verdicts import LiveAlert, Prepared
 from relgraph.api.audit import AuditLog
 from relgraph.api.audit_commit import Commit, GroupCommitter
@@ -43,14 +42,12 @@ from relgraph.api.live_records import (
     EARLIEST_OPENING_MS,
     FUTURE_TOLERANCE_MS,
     SECONDS_SENT_AS_MS,
-    Durable,
     FoundAlert,
     Pending,
     Timings,
     Validated,
     account_content,
     await_commits,
-    await_durable,
     batch_records,
     content,
     iso,
@@ -60,6 +57,7 @@ from relgraph.api.live_records import (
 from relgraph.api.readmodel import ReadModel
 from relgraph.api.scoring_pool import shared_pool
 from relgraph.journal import ACCOUNT, TRANSFER, Journal, read
+from relgraph.model import REPORTING_CURRENCY
 from relgraph.record_rules import check_record, shown
 
 log = logging.getLogger("relgraph.api")
@@ -92,7 +90,7 @@ class LiveScoring:
         """Held while a batch is validated (keys reserved) or applied: one writer."""
         self._seen: dict[str, str] = {}
         """Content of every tx_id sent to this server (journal included)."""
-        self._opening: dict[str, tuple[str, Durable]] = {}
+        self._opening: dict[str, tuple[str, Commit | None]] = {}
         """Accounts accepted and not yet registered (journal write pending): their content
         and the write."""
         self._inflight: dict[str, Commit] = {}
@@ -195,28 +193,36 @@ class LiveScoring:
         records = batch_records(body)
         results: list[dict[str, Any]] = []
         fresh: list[dict[str, Any]] = []
-        mark, waits = Durable(), []
+        waits: list[Commit] = []
+        commit: Commit | None = None
         with self._lock:
             try:
                 for raw in records:
-                    wait = self._check_account(raw, results, fresh, mark)
+                    wait = self._check_account(raw, results, fresh)
                     if wait is not None:
                         waits.append(wait)
+                if fresh:
+                    # Queued under the lock, as a transfer batch's: a resend that finds an
+                    # id reserved finds the write to wait for too.
+                    commit = self._committer.submit({"kind": ACCOUNT, "by": by, "records": fresh})
+                    for values in fresh:
+                        account_id = str(values["account_id"])
+                        self._opening[account_id] = (self._opening[account_id][0], commit)
             except BaseException:
-                self._end_accounts(fresh, mark, ok=False)
+                self._end_accounts(fresh, ok=False)
                 raise
-        try:
-            await_durable(waits)  # a resend's "duplicate" means recorded
-            if fresh:
-                self._committer.submit({"kind": ACCOUNT, "by": by, "records": fresh}).wait()
-        except BaseException:
+        if commit is not None:
+            try:
+                commit.wait()
+            except BaseException:
+                with self._lock:
+                    self._end_accounts(fresh, ok=False)
+                raise
             with self._lock:
-                self._end_accounts(fresh, mark, ok=False)
-            raise
-        with self._lock:
-            for values in fresh:
-                self._add_account(values)
-            self._end_accounts(fresh, mark, ok=True)
+                for values in fresh:
+                    self._add_account(values)
+                self._end_accounts(fresh, ok=True)
+        await_commits(waits)  # a resend's "duplicate" means recorded
         return summary(results)
 
     def _check_account(
@@ -224,8 +230,7 @@ class LiveScoring:
         raw: Mapping[str, Any],
         results: list[dict[str, Any]],
         fresh: list[dict[str, Any]],
-        mark: Durable,
-    ) -> Durable | None:
+    ) -> Commit | None:
         """One account record under the lock: its answer appended to ``results``, a new
         one to ``fresh`` (its id reserved); the write a duplicate must wait for, if any."""
         checked = check_record(tables.ACCOUNTS, raw)
@@ -266,15 +271,15 @@ class LiveScoring:
                                "new account)")  # fmt: skip
             elif same:
                 results.append({"account_id": account_id, "status": "duplicate"})
-                # Sent twice in this batch: answered with it, nothing else to wait for.
-                return None if pending is None or pending[1] is mark else pending[1]
+                # Sent twice in this batch (no write yet): answered with it.
+                return None if pending is None else pending[1]
         if reasons:
             results.append({"account_id": account_id, "status": "rejected", "reasons": reasons})
             return None
         results.append({"account_id": account_id, "status": "accepted"})
         # Reserved under the lock: a concurrent send of the id is judged against this
         # one, and waits for its write before it is answered "duplicate".
-        self._opening[account_id] = (given, mark)
+        self._opening[account_id] = (given, None)
         fresh.append(values)
         return None
 
@@ -283,7 +288,7 @@ class LiveScoring:
         account_id: str,
         values: Mapping[str, Any],
         given: str,
-        pending: tuple[str, Durable] | None,
+        pending: tuple[str, Commit | None] | None,
     ) -> bool | None:
         """Whether an account sent before is this one (None: never sent nor loaded). One
         sent to this server compares in every field; a loaded one in its holder and
@@ -302,14 +307,13 @@ class LiveScoring:
             return bool(opened[found] == values.get("opened_at"))
         return True
 
-    def _end_accounts(self, fresh: list[dict[str, Any]], mark: Durable, ok: bool) -> None:
+    def _end_accounts(self, fresh: list[dict[str, Any]], ok: bool) -> None:
         """Under the lock: the reservations of ``fresh`` end (kept as sent when ``ok``)."""
         for values in fresh:
             account_id = str(values["account_id"])
             reserved = self._opening.pop(account_id, None)
             if ok and reserved is not None:
                 self._account_content[account_id] = reserved[0]
-        mark.end(ok)
 
     def _holder_key(self, values: Mapping[str, Any]) -> tuple[int, int]:
         """The person and enterprise index (−1 when none) an account record names."""

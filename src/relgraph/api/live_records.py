@@ -3,7 +3,6 @@ and the reservation of a new id until its journal write ends (:mod:`relgraph.api
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
@@ -108,32 +107,9 @@ def batch_records(body: Any) -> list[Mapping[str, Any]]:
     return body
 
 
-class Durable:
-    """One batch's journal write: set when it ended, ``ok`` when its records are on disk.
-    A resend of an id still in flight waits on it: "duplicate" means recorded."""
-
-    __slots__ = ("event", "ok")
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.ok = False
-
-    def end(self, ok: bool) -> None:
-        self.ok = ok
-        self.event.set()
-
-
-def await_durable(marks: Sequence[Durable]) -> None:
-    """Block until every batch in ``marks`` was written; raise :class:`JournalError` when
-    one was not (the resend it answered is then not recorded either)."""
-    for mark in marks:
-        mark.event.wait()
-        if not mark.ok:
-            raise JournalError("an earlier send of a record in this batch was not recorded")
-
-
 def await_commits(commits: Sequence[Commit]) -> None:
-    """:func:`await_durable` for transfer writes (journal commits of other requests)."""
+    """Block until every write in ``commits`` (other requests' journal commits) ended;
+    raise :class:`JournalError` when one failed: the resend it answered is not recorded."""
     for commit in commits:
         try:
             commit.wait()

@@ -142,11 +142,6 @@ def _products_sql(text: str) -> tuple[str, str]:
     return normalised, unknown
 
 
-def id_columns(table: model.Table) -> tuple[str, ...]:
-    """The columns of ``table`` holding ids: its key, its foreign keys and any ``*_id``."""
-    return table.id_columns
-
-
 def _column_sql(
     table: model.Table, column: model.Column, present: bool, zone: ZoneInfo, today: date
 ) -> tuple[str, list[str]]:
@@ -159,7 +154,7 @@ def _column_sql(
     reasons: list[str] = []
     if column.required:
         reasons.append(f"CASE WHEN {text} IS NULL THEN 'missing_required: {name} is empty' END")
-    if name in id_columns(table):
+    if name in table.id_columns:
         # Shown with control characters as '?' so the reason itself stays one clean line.
         shown = _shown(f"regexp_replace({text}, {literal(_CONTROL)}, '?', 'g')")
         reasons.append(
@@ -560,7 +555,8 @@ def currency_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
     foreign = count(
         con,
         f"SELECT count(*) FROM {checked_view(raw.file.table)} "  # noqa: S608 - internal names
-        f"WHERE len({REASONS}) = 0 AND currency IS NOT NULL AND currency <> 'CNY'",
+        f"WHERE len({REASONS}) = 0 AND currency IS NOT NULL "
+        f"AND currency <> {literal(model.REPORTING_CURRENCY)}",
     )
     if not foreign:
         return raw

@@ -13,12 +13,12 @@ import pandas as pd
 from relgraph.analytics.layering.params import (
     F64,
     I64,
-    REPORTING_CURRENCY,
     B,
     LayeringParams,
 )
 from relgraph.analytics.layering.sets import argsort_stable, search, unique
 from relgraph.graph import Projection
+from relgraph.model import REPORTING_CURRENCY
 
 
 @dataclass(frozen=True)

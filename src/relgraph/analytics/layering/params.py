@@ -15,10 +15,6 @@ I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 
-REPORTING_CURRENCY: Final = "CNY"
-"""The currency of every amount setting (the reporting threshold, ``min_amount``): a
-transfer in another currency is left out of the scan, as its amount cannot be compared
-with them (the graph holds no exchange rates)."""
 _HOUR_MS: Final = 3_600_000
 _DAY_MS: Final = 24 * _HOUR_MS
 TYPOLOGIES: Final = DETECTED_TYPOLOGIES
