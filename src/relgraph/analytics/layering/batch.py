@@ -36,6 +36,7 @@ from relgraph.analytics.layering.scoring import (
     _Context,
     _context,
     _same_holder,
+    holder_keys,
     routine_transfers,
     with_highs,
 )
@@ -165,7 +166,7 @@ def find_patterns(
         none: dict[str, list[I64]] = {"bipartite": [], "stack": []}
         return Patterns(chains, scatter, gather, bursts, regular, _RoundTrips({}, 0), [], none)
     trips = round_trips(tx, ctx, params, routine, segment)
-    runs = structuring_runs(tx, params, _same_holder(ctx, tx.src, tx.dst))
+    runs = structuring_runs(tx, params, _same_holder(ctx, tx.src, tx.dst), holder_keys(ctx, tx.src))
     bipartite, stacks = blocks(tx, routine, params, ctx.origin)
     layers = {"bipartite": bipartite, "stack": stacks}
     return Patterns(chains, scatter, gather, bursts, regular, trips, runs, layers)

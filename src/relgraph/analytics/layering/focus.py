@@ -13,7 +13,7 @@ detector on every transfer of the neighbourhood. It rests on three facts:
   bursts of its kind. So a detector none of whose patterns can hold ``p`` may be left
   out, and of a kept one only what can reach ``p``'s alerts is needed: all of it, or for
   fans and structuring runs (whose patterns never share a transfer across hubs or payers)
-  the patterns of ``p``'s hub or payer.
+  the patterns of ``p``'s hub or payer (a band run: its payer's holder).
 * A cheap necessary condition rules most detectors out (below); when it passes, the
   detector runs as in the batch and is kept only if one of its patterns holds ``p``.
 * Fans and structuring runs of one hub (payer) are what the batch finds for it on the
@@ -38,7 +38,8 @@ Necessary conditions, per detector, for a pattern to hold ``p`` (from ``src`` to
   window either side of ``t``; slow: ``p`` not routine, and ``min_fan`` non-routine ones
   within the slow window; a gather-scatter: ``min_spokes`` of them within a window either
   side of ``t``, and ``p`` in one of its sides (:func:`.detectors.gather_bursts`);
-* structuring: ``p``'s amount in the band, between two holders, or ``p`` below the
+* structuring: ``p``'s amount in the band, between two holders (the run is then sought
+  among the band transfers of every account of ``p``'s payer's holder), or ``p`` below the
   reporting threshold beside another such transfer of its payer to the same account (a
   split payment);
 * bipartite block, stack: ``p`` not routine, both accounts with at most
@@ -77,7 +78,12 @@ from relgraph.analytics.layering.routine import (
     slow_params,
     structuring_runs,
 )
-from relgraph.analytics.layering.scoring import _Context, _same_holder, routine_transfers
+from relgraph.analytics.layering.scoring import (
+    _Context,
+    _same_holder,
+    holder_keys,
+    routine_transfers,
+)
 from relgraph.analytics.layering.sets import isin, unique
 
 _NO_BURSTS = _Bursts([], np.zeros(0, np.int64))
@@ -158,8 +164,13 @@ def focused_patterns(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> 
     # tx is in (source, time) order: the payer's transfers are one slice.
     mine = np.arange(*np.searchsorted(tx.src, [src, src + 1]), dtype=np.int64)
     if in_band(tx.amount[p : p + 1], params)[0] or _split_may(tx, mine, p, params):
+        # A band run is its payer's holder's: every account of it (positions ascend, so
+        # they stay in (source, time) order).
+        keys = holder_keys(ctx, tx.src)
+        mine = np.flatnonzero(keys == keys[p]).astype(np.int64)
         sub = tx.take(mine)
-        runs = [mine[r] for r in structuring_runs(sub, params, _same_holder(ctx, sub.src, sub.dst))]
+        own = _same_holder(ctx, sub.src, sub.dst)
+        runs = [mine[r] for r in structuring_runs(sub, params, own, keys[mine])]
         runs = runs if _sets_hold(runs, p) else []
 
     layers: dict[str, list[I64]] = {"bipartite": [], "stack": []}

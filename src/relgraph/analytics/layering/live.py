@@ -21,7 +21,8 @@ of the accounts that fed it (what fan bursts, a hub's history, routine flows and
 scatter-gathers are judged on), and when ``t`` may be in a bipartite block or a layer beside
 one, the transfers among its accounts' small counterparties (:mod:`.blockctx`: a block's
 other sender pays its other receiver), and when ``t`` may be a slow scatter-gather's spoke,
-its splitter's and gatherer's transfers (:mod:`.slowctx`) — and runs the batch definitions
+its splitter's and gatherer's transfers (:mod:`.slowctx`), and when ``t`` is in the
+structuring band, its payer's holder's other band transfers (:mod:`.holderctx`) — and runs the batch definitions
 on it (the detectors of :func:`.batch.find_patterns` and
 :func:`.batch.score_pattern_columns`: the same functions for both, so they cannot drift
 apart; :mod:`.focus` runs only those that can hold ``t``, with the same result). The alerts
@@ -60,6 +61,7 @@ from relgraph.analytics.layering.blockctx import BlockContext
 from relgraph.analytics.layering.check import LayeringIndex
 from relgraph.analytics.layering.eviction import Evicting
 from relgraph.analytics.layering.focus import focused_patterns
+from relgraph.analytics.layering.holderctx import HolderContext
 from relgraph.analytics.layering.hops import _eligible, _Tx, with_facts
 from relgraph.analytics.layering.parallel import ScoringPool, scan_groups
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
@@ -74,7 +76,7 @@ from relgraph.analytics.layering.verdicts import LiveAlert, LiveHop, Prepared, V
 _GROW = 1.5
 
 
-class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
+class LiveIndex(Evicting, BlockContext, SlowSpokeContext, HolderContext):
     """Recent transfers by account, appendable, with the verdict on each new one.
 
     Not thread-safe: the server applies batches one at a time (one writer), and reads
@@ -157,6 +159,7 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
             loaded.take(rows),
         )
         live.now = now
+        live._build_holders()
         return live
 
     def _bulk(
@@ -311,18 +314,6 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
             self.now = ts
         return row
 
-    def _same_holder(self, a: int, b: int) -> bool:
-        """Two accounts of one person or one enterprise (a transfer that pays nobody):
-        :func:`.scoring._same_holder` for one pair, without building arrays for it."""
-        (pa, ea), (pb, eb) = self.holder(a), self.holder(b)
-        return (pa >= 0 and pa == pb) or (ea >= 0 and ea == eb)
-
-    def holder(self, a: int) -> tuple[int, int]:
-        """Account ``a``'s person and enterprise index (−1 when none)."""
-        if (k := a - len(self._ctx.person)) >= 0:
-            return self._new_person[k], self._new_enterprise[k]
-        return int(self._ctx.person[a]), int(self._ctx.enterprise[a])
-
     def __len__(self) -> int:
         return self.live
 
@@ -422,6 +413,7 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext):
         # sort of arrays, not a set of Python ints); a block's, among its accounts only.
         lists = [np.fromiter(rows, np.int64, len(rows)), *spokes]
         lists += self._block_rows(int(self._src[row]), int(self._dst[row]))
+        lists += self._holder_band_rows(row)  # a structuring run is the payer's holder's
         for a in sorted(accounts):
             for sides in (self._out, self._in):
                 side = sides.get(a)

@@ -12,10 +12,13 @@
   layering step, not routine). A transfer in the structuring band is
   never routine: regular structuring is still structuring.
 * A **structuring run**: transfers in the band ``[(1 − structuring_band) ×
-  reporting_threshold, reporting_threshold)`` from one account to another holder's
-  (moving money between one's own accounts reports nothing), each at most
-  ``cycle_horizon_days`` after the previous; ``structuring_min_count`` of them or more
-  are an alert.
+  reporting_threshold, reporting_threshold)`` from the accounts of one holder (one person,
+  as identity resolution found them across the bank's systems, or one enterprise) to
+  another holder's (moving money between one's own accounts reports nothing), each at
+  most ``cycle_horizon_days`` after the previous; ``structuring_min_count`` of them or
+  more are an alert. A person paying 49,000 once from each of three cards, or from
+  accounts the bank holds under two customer numbers, avoids the report as surely as
+  from one.
 * A **split payment** (structuring by splitting): at least ``structuring_min_count``
   transfers from one account to one other holder's account, each below the reporting
   threshold and at most ``window_hours`` after the previous, together at or above it —
@@ -153,19 +156,28 @@ def regular_flows(tx: _Tx, opened: I64, params: LayeringParams, t_min: int | Non
     return out & ~in_band(tx.amount, params)
 
 
-def structuring_runs(tx: _Tx, params: LayeringParams, own: B | None = None) -> list[I64]:
+def structuring_runs(
+    tx: _Tx, params: LayeringParams, own: B | None = None, payer: I64 | None = None
+) -> list[I64]:
     """Structuring runs as lists of _Tx positions (definition above); ``own`` marks
-    transfers between two accounts of one holder, which are never part of one."""
+    transfers between two accounts of one holder, which are never part of one; ``payer``
+    is each transfer's payer's holder key (:func:`.scoring.holder_keys`; default: its
+    source account, one run per account)."""
     band = in_band(tx.amount, params)
     if own is not None:
         band &= ~own
     rows = np.flatnonzero(band).astype(np.int64)
     runs: list[I64] = []
     if len(rows):  # none in the band: split payments may still be there
-        # tx is in (source, time) order, so the band rows are too.
-        episode = _episodes(tx.src[rows], tx.ts[rows], params.horizon_ms)
+        # tx is in (source, time) order, so the band rows are too; a holder's accounts
+        # interleave in time: (holder, time) order, ties kept in tx order.
+        group = tx.src[rows] if payer is None else payer[rows]
+        if payer is not None:
+            rows = rows[np.lexsort((tx.ts[rows], group))]
+            group = payer[rows]
+        episode = _episodes(group, tx.ts[rows], params.horizon_ms)
         good = np.bincount(episode) >= params.structuring_min_count
-        runs = _episode_slices(rows, episode, good, sort=False)
+        runs = _episode_slices(rows, episode, good, sort=payer is not None)
     return runs + _split_runs(tx, params, own)
 
 

@@ -166,6 +166,20 @@ def _same_holder(ctx: _Context, a: I64, b: I64) -> B:
     return np.asarray(((pa_ >= 0) & (pa_ == pb)) | ((ea >= 0) & (ea == eb)), bool)
 
 
+def holder_keys(ctx: _Context, a: I64) -> I64:
+    """Per account in ``a``: one key per holder — its person, else its enterprise, else
+    the account itself (the accounts of one person or one enterprise share a key; keys of
+    different kinds never meet)."""
+    n_person = int(ctx.person.max(initial=-1)) + 1
+    n_enterprise = int(ctx.enterprise.max(initial=-1)) + 1
+    person, enterprise = ctx.person[a], ctx.enterprise[a]
+    return np.where(
+        person >= 0,
+        person,
+        np.where(enterprise >= 0, n_person + enterprise, n_person + n_enterprise + a),
+    ).astype(np.int64)
+
+
 def _family(ctx: _Context, a: I64, b: I64) -> B:
     """Per transfer: between two accounts of one holder or one household."""
     pa_, pb = ctx.person[a], ctx.person[b]
