@@ -118,3 +118,51 @@ def test_kill_9_mid_stream_loses_no_acknowledged_entry(tmp_path: Path) -> None:
     assert {f"t{acknowledged}-49"} <= {e.data["tx_id"] for e in entries}
     Journal(tmp_path).append(TRANSFER, [{"tx_id": "after"}], by="k")  # and it writes on
     assert list(read(tmp_path))[-1].seq == len(entries) + 1
+
+
+_LIMITED = """
+import resource, sys
+from pathlib import Path
+from relgraph.journal import Journal, JournalError
+limit = int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))  # a disk that fills up
+j = Journal(Path(sys.argv[1]))
+for i in range(40):
+    try:
+        j.append("transfer", [{"tx_id": f"t{i}-{k}", "pad": "x" * 100} for k in range(10)], by="k")
+        print("ok", i, flush=True)
+    except JournalError:
+        print("refused", i, flush=True)
+"""
+
+
+def test_a_full_disk_refuses_the_batch_and_keeps_nothing_of_it(tmp_path: Path) -> None:
+    # os.write wrote what fit and said so; the rest was dropped, the batch acknowledged,
+    # and the next writer cut the torn line: 140 of 150 acknowledged transfers were lost.
+    out = subprocess.run([sys.executable, "-c", _LIMITED, str(tmp_path), "20000"],
+                         capture_output=True, text=True, check=True).stdout.split("\n")  # fmt: skip
+    acknowledged = {int(line.split()[1]) for line in out if line.startswith("ok")}
+    refused = {int(line.split()[1]) for line in out if line.startswith("refused")}
+    assert acknowledged
+    assert refused
+    journalled = [e.data["tx_id"] for e in read(tmp_path)]
+    # Every acknowledged batch whole, nothing of a refused one.
+    assert journalled == [f"t{i}-{k}" for i in sorted(acknowledged) for k in range(10)]
+    assert [e.seq for e in read(tmp_path)] == list(range(1, len(journalled) + 1))
+    assert not list(journal_dir(tmp_path).glob("*.cut-*"))  # no torn tail was left to cut
+
+
+def test_a_damaged_last_line_is_cut_but_kept_and_reported(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    Journal(tmp_path).append(TRANSFER, [{"tx_id": "t1"}, {"tx_id": "t2"}], by="k")
+    segment = next(journal_dir(tmp_path).glob("*.jsonl"))
+    lines = segment.read_bytes().split(b"\n")
+    lines[1] = lines[1].replace(b'"t2"', b'"t3"')  # one changed character: the crc fails
+    segment.write_bytes(b"\n".join(lines))
+    assert [e.data["tx_id"] for e in read(tmp_path)] == ["t1"]
+    Journal(tmp_path).append(TRANSFER, [{"tx_id": "t4"}], by="k")
+    assert [e.data["tx_id"] for e in read(tmp_path)] == ["t1", "t4"]
+    (kept,) = journal_dir(tmp_path).glob("*.cut-*")
+    assert b'"t3"' in kept.read_bytes()
+    assert any(str(kept) in r.getMessage() and "restore" in r.getMessage() for r in caplog.records)

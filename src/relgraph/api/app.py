@@ -253,6 +253,7 @@ class RelgraphGraphQL(GraphQL[Context, None]):
             model=model,
             live=live,
             live_alerts=functools.partial(_live_alerts, self.state, model),
+            streamed_account=functools.partial(_streamed_account, self.state, model),
             request_id=request.scope.get(SCOPE_KEY, "-"),
             deadline=time.monotonic() + self.state.deadline_seconds,
             refresh=self.state.refresh,
@@ -269,6 +270,13 @@ class RelgraphGraphQL(GraphQL[Context, None]):
 def _live_alerts(state: ServiceState, model: ReadModel) -> list[Any]:
     live = state.live
     return [] if live is None or live.model is not model else live.live_alerts()
+
+
+def _streamed_account(state: ServiceState, model: ReadModel, account_id: str) -> bool:
+    live = state.live
+    if live is None or live.model is not model or account_id in model.account_index:
+        return False
+    return live.index.account(account_id) is not None
 
 
 class RequireKey:

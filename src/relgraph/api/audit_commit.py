@@ -67,12 +67,21 @@ class Commit:
             raise self.error
 
 
+class PartialCommitError(Exception):
+    """Raised by a ``write`` that made some of its records durable and not others:
+    ``errors[i]`` is record ``i``'s error (None: durable). Each waiter hears its own."""
+
+    def __init__(self, errors: list[Exception | None]) -> None:
+        super().__init__(next(e for e in errors if e is not None))
+        self.errors = errors
+
+
 class GroupCommitter:
     """A queue of lines and the thread that commits them, a batch at a time.
 
     ``write`` gets the records of every line queued since the last batch, in order, and
     makes them durable or raises; the error it raises is what each of those lines' waiters
-    gets. ``settle``, when given, runs after each batch's waiters are woken and before the
+    gets (a :class:`PartialCommitError` says which lines failed and with what). ``settle``, when given, runs after each batch's waiters are woken and before the
     next batch is taken; what it raises is logged (``write`` must then fail the next batch
     itself if the writer cannot go on). The thread starts with the first line and ends when
     idle.
@@ -113,24 +122,26 @@ class GroupCommitter:
                         self._writer = None
                         return
                 batch, self._queue = self._queue, []
-            error: Exception | None = None
+            errors: list[Exception | None] = [None] * len(batch)
             try:
                 self._write([commit.record for commit in batch])
+            except PartialCommitError as exc:
+                errors = exc.errors
             except Exception as exc:  # every waiter must hear of it, whatever it is
-                error = exc
-            self._finish(batch, error)
+                errors = [exc] * len(batch)
+            self._finish(batch, errors)
             if self._settle is not None:
                 try:
                     self._settle()
                 except Exception:  # the writer thread must not die of it; write() rechecks
                     log.exception("audit: settling the batch failed")
 
-    def _finish(self, batch: list[Commit], error: Exception | None) -> None:
+    def _finish(self, batch: list[Commit], errors: list[Exception | None]) -> None:
         """Wake every waiter of ``batch``: threads directly, each event loop with one call."""
         events: list[threading.Event] = []
         futures: dict[asyncio.AbstractEventLoop, list[Any]] = {}
         with self._lock:
-            for commit in batch:
+            for commit, error in zip(batch, errors, strict=True):
                 commit.error, commit.done = error, True
                 for waiter in commit._waiters:
                     if isinstance(waiter, threading.Event):

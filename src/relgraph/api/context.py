@@ -37,6 +37,9 @@ class Context:
     use; None when the server takes no transfers."""
     live_alerts: Callable[[], list[Any]] | None = None
     """The real-time alerts found so far (``FoundAlert``), without building anything."""
+    streamed_account: Callable[[str], bool] | None = None
+    """Whether an id is an account sent to this server since the load (``POST
+    /v1/accounts``), without building anything."""
     response: Any = None
     """The HTTP sub-response, whose status an extension may set (503: audit unwritable)."""
     budget: CostBudget | None = None
@@ -85,6 +88,15 @@ class Context:
                     return
                 self.retry_after = self.budget.retry_after
                 yield "The server is busy with expensive queries: retry after a few seconds."
+
+    def streamed(self, account_id: str) -> bool:
+        """An account sent to the server since the load, for a key that reads accounts' risk
+        (an ingest or campaign key learns nothing of what was streamed)."""
+        return bool(
+            self.principal.sees_risk
+            and self.streamed_account is not None
+            and self.streamed_account(account_id)
+        )
 
     def touch(self, node_id: str) -> None:
         """Note a node read (for the audit trail) and stop if the deadline has passed."""

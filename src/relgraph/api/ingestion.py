@@ -339,7 +339,12 @@ class TransferVerdict:
     alerts: list[VerdictAlert] = strawberry.field(
         description="The alerts the transfer completes or extends, highest score first."
     )
-    truncated: bool
+    truncated: bool = strawberry.field(
+        description="The verdict did not see all it reads: the search reached its cap, or "
+        "the transfer came so late that its detection windows reach back past what the "
+        "live index holds (about three days behind the newest transfer). Not a clearance: "
+        "the next `relgraph analyze` judges it with every transfer."
+    )
 
 
 @strawberry.type

@@ -37,7 +37,7 @@ from relgraph import model as tables
 from relgraph.analytics.layering.live import LiveIndex
 from relgraph.analytics.layering.verdicts import LiveAlert, Prepared
 from relgraph.api.audit import AuditLog
-from relgraph.api.audit_commit import Commit, GroupCommitter
+from relgraph.api.audit_commit import Commit, GroupCommitter, PartialCommitError
 from relgraph.api.live_records import (
     EARLIEST_OPENING_MS,
     FUTURE_TOLERANCE_MS,
@@ -51,12 +51,13 @@ from relgraph.api.live_records import (
     batch_records,
     content,
     iso,
+    out_of_window,
     summary,
     text_of,
 )
 from relgraph.api.readmodel import ReadModel
 from relgraph.api.scoring_pool import shared_pool
-from relgraph.journal import ACCOUNT, TRANSFER, Journal, read
+from relgraph.journal import ACCOUNT, TRANSFER, Journal, JournalError, read
 from relgraph.model import REPORTING_CURRENCY
 from relgraph.record_rules import check_record, shown
 
@@ -99,7 +100,7 @@ class LiveScoring:
         """Content of every account sent to this server (journal included)."""
         self._known: set[str] = set()
         """Ids of every alert found live or stored (``extends`` is judged against it)."""
-        self._account_score: dict[int, float] = {}
+        self._account_alerts: dict[int, dict[str, float]] = {}  # live alerts' scores (score)
         self._by_tx: dict[str, set[str]] = {}
         """Per transfer: the live alerts holding it (:meth:`_supersede` reads it)."""
         self._since_evict = 0
@@ -122,21 +123,30 @@ class LiveScoring:
     # -- the journal ---------------------------------------------------------------------
 
     def _write(self, batches: list[dict[str, Any]]) -> None:
-        """Group commit: every batch queued during the last fsync, one append per kind."""
-        runs: list[tuple[str, str, list[dict[str, Any]]]] = []
-        for batch in batches:
+        """Group commit: every batch queued during the last fsync, one append (all or
+        nothing) per run of one kind and key; each batch hears its own append's fate."""
+        runs: list[tuple[str, str, list[dict[str, Any]], list[int]]] = []
+        for i, batch in enumerate(batches):
             if runs and runs[-1][0] == batch["kind"] and runs[-1][1] == batch["by"]:
                 runs[-1][2].extend(batch["records"])
+                runs[-1][3].append(i)
             else:
-                runs.append((batch["kind"], batch["by"], list(batch["records"])))
-        for kind, by, records in runs:
-            self._journal.append(kind, records, by=by)
+                runs.append((batch["kind"], batch["by"], list(batch["records"]), [i]))
+        errors: list[Exception | None] = [None] * len(batches)
+        for kind, by, records, members in runs:
+            try:
+                self._journal.append(kind, records, by=by)
+            except JournalError as exc:
+                for i in members:
+                    errors[i] = exc
+        if any(e is not None for e in errors):
+            raise PartialCommitError(errors)
 
     def _replay(self) -> None:
         """Apply the journal's accounts and transfers the store does not hold yet. Alerts
         they complete keep the time their transfer was written as ``foundAt`` and are not
         counted again in the metrics: they were found before the restart."""
-        replayed = 0
+        replayed, orphans = 0, 0
         for entry in read(self.data_dir, (ACCOUNT, TRANSFER)):
             data = dict(entry.data)
             if entry.kind == ACCOUNT:
@@ -147,11 +157,19 @@ class LiveScoring:
             tx_id = str(data["tx_id"])
             if tx_id in self._seen or self._stored_content(tx_id) is not None:
                 continue
-            self._seen[tx_id] = content(data)
+            self._seen[tx_id] = content(data)  # recorded: a resend is a duplicate
+            ends = (self.index.account(str(data[k])) for k in ("from_account", "to_account"))
+            if None in ends:  # the last load quarantined it: its account left the export
+                orphans += 1
+                continue
             self._apply([data], audit_as=None, written=entry.at)
             replayed += 1
         if replayed:
             log.info("replayed %s journalled transfers into the live index", f"{replayed:,}")
+        if orphans:
+            log.warning("%s journalled transfers name accounts the loaded bank does not hold "
+                        "(quarantined by the last load: see its report); not replayed",
+                        f"{orphans:,}")  # fmt: skip
 
     def _stored_span(self, tx_ids: list[str]) -> tuple[list[int], list[int]]:
         """Per id: where its hash lies among the loaded transfers' (an empty range: none of
@@ -369,7 +387,7 @@ class LiveScoring:
         result: dict[str, Any] = {"tx_id": tx_id}
         batch.results.append(result)
         if not reasons:
-            reasons += self._out_of_window(values.get("ts"))
+            reasons += out_of_window(self.index.origin, self._newest_loaded, values.get("ts"))
         for side in ("from_account", "to_account"):
             account = values.get(side)
             if account is not None and self.index.account(str(account)) is None:
@@ -406,28 +424,6 @@ class LiveScoring:
         self._seen[tx_id] = sent  # reserved: a concurrent resend waits, then is a duplicate
         result.update(status="accepted")
         batch.fresh.append(Pending(values, result))
-
-    def _out_of_window(self, ts: Any) -> list[str]:
-        """Why a transfer's time cannot be scored live, if it cannot: before the bank's first
-        transfer (its 30-day periods count from there; a wrong unit, epoch seconds, lands
-        in 1970), or more than :data:`FUTURE_TOLERANCE_MS` ahead of both the server's clock
-        and the newest transfer (one such time would move the live clock and evict every
-        live transfer)."""
-        if not isinstance(ts, int):
-            return []
-        origin = self.index.origin
-        if origin is not None and ts < origin:
-            return [f"out_of_range: ts {iso(ts)} is before the bank's first transfer "
-                    f"({iso(origin)}); load older transfers with `relgraph load` (and send "
-                    "epoch milliseconds, not seconds)"]  # fmt: skip
-        # Not the live clock: the times accepted move it, and a day at a time they would
-        # walk it anywhere.
-        latest = max(int(time.time() * 1000), self._newest_loaded) + FUTURE_TOLERANCE_MS
-        if ts > latest:
-            return [f"out_of_range: ts {iso(ts)} is more than a day after the server's "
-                    "clock and the loaded bank's newest transfer; check its time zone and "
-                    "unit (epoch milliseconds)"]  # fmt: skip
-        return []
 
     def release(self, fresh: list[Pending]) -> None:
         """Forget reserved ids whose journal write failed (the client may send them again)."""
@@ -510,7 +506,7 @@ class LiveScoring:
                                 self.on_alert(alert.typology)
                     # The new transfer is in the alert: both its accounts take its score.
                     for a in (src, dst):
-                        self._account_score[a] = max(self._account_score.get(a, 0.0), alert.score)
+                        self._account_alerts.setdefault(a, {})[alert.chain_id] = alert.score
                     alerts.append(
                         {
                             "chain_id": alert.chain_id,
@@ -568,10 +564,15 @@ class LiveScoring:
             self._by_tx.setdefault(t, set()).add(alert.chain_id)
 
     def score(self, account: int) -> float:
-        """The account's risk now: the stored score, raised by live alerts through it."""
+        """The account's risk now: the stored score, raised by the live alerts through it
+        still queued (not by a stage a grown alert replaced, which the batch never has)."""
         account_id = self.index.account_id(account)
-        stored = self.model.results.account_risk.get(account_id, (0.0, ""))[0]
-        return round(max(float(stored), self._account_score.get(account, 0.0)), 4)
+        stored = float(self.model.results.account_risk.get(account_id, (0.0, ""))[0])
+        held = self._account_alerts.get(account, {})
+        gone = [c for c in held if c not in self.alerts]
+        for chain in gone:  # replaced for good: an alert id is never found fresh again
+            del held[chain]
+        return round(max(stored, *held.values(), 0.0), 4)
 
     def record_transfers(
         self, body: Any, by: str, audit_as: dict[str, str] | None = None

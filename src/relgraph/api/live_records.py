@@ -3,6 +3,7 @@ and the reservation of a new id until its journal write ends (:mod:`relgraph.api
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
@@ -142,3 +143,25 @@ def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     for r in results:
         counts[r["status"]] += 1
     return {**counts, "results": results}
+
+
+def out_of_window(origin: int | None, newest_loaded: int, ts: Any) -> list[str]:
+    """Why a transfer's time cannot be scored live, if it cannot: before the bank's first
+    transfer (``origin``: its 30-day periods count from there; a wrong unit, epoch seconds,
+    lands in 1970), or more than :data:`FUTURE_TOLERANCE_MS` ahead of both the server's
+    clock and the loaded bank's newest transfer (one such time would move the live clock
+    and evict every live transfer)."""
+    if not isinstance(ts, int):
+        return []
+    if origin is not None and ts < origin:
+        return [f"out_of_range: ts {iso(ts)} is before the bank's first transfer "
+                f"({iso(origin)}); load older transfers with `relgraph load` (and send "
+                "epoch milliseconds, not seconds)"]  # fmt: skip
+    # Not the live clock: the times accepted move it, and a day at a time they would
+    # walk it anywhere.
+    latest = max(int(time.time() * 1000), newest_loaded) + FUTURE_TOLERANCE_MS
+    if ts > latest:
+        return [f"out_of_range: ts {iso(ts)} is more than a day after the server's "
+                "clock and the loaded bank's newest transfer; check its time zone and "
+                "unit (epoch milliseconds)"]  # fmt: skip
+    return []

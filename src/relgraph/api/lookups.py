@@ -16,6 +16,7 @@ from relgraph.api.parties import (
     KindCount,
     Person,
     account_node,
+    account_node_by_id,
     enterprise_node,
     person_node,
 )
@@ -30,12 +31,18 @@ class LookupQueries:
             raise NotFoundError(f"No customer with id {str(id)!r}.")
         return person_node(info.context, index)
 
-    @strawberry.field
+    @strawberry.field(
+        description="An account, by id; one sent to the server since the load (POST "
+        "/v1/accounts) answers with product 'pending' until `relgraph load` merges it."
+    )
     def account(self, info: Info, id: strawberry.ID) -> Account:
-        index = info.context.model.account_index.get(str(id))
+        ctx = info.context
+        if str(id) not in ctx.model.account_index and ctx.streamed(str(id)):
+            return account_node_by_id(ctx, str(id))
+        index = ctx.model.account_index.get(str(id))
         if index is None:
             raise NotFoundError(f"No account with id {str(id)!r}.")
-        return account_node(info.context, index)
+        return account_node(ctx, index)
 
     @strawberry.field
     def enterprise(self, info: Info, id: strawberry.ID) -> Enterprise:

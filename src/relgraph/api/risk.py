@@ -434,6 +434,12 @@ class RiskQueries:
         ctx.require_risk_team("layeringCheck")
         m = ctx.model
         account = m.account_index.get(str(account_id))
+        if account is None and ctx.streamed(str(account_id)):
+            raise NotFoundError(
+                f"Account {str(account_id)!r} was sent to the server since the last load: "
+                "layeringCheck reads it after `relgraph load` and `relgraph analyze` (its "
+                "alerts so far: riskChains, foundBy REALTIME)."
+            )
         if account is None:
             raise NotFoundError(f"No account with id {str(account_id)!r}.")
         if window_hours is None and max_hops is None and min_amount is None:

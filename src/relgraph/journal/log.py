@@ -39,6 +39,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -52,6 +53,8 @@ SEGMENT_BYTES: Final = 64 * 1024 * 1024
 """A segment is closed at about this size, so a reader or a digest never needs one huge file
 and old segments stay immutable."""
 _SUFFIX: Final = ".jsonl"
+
+log = logging.getLogger("relgraph.journal")
 
 
 class JournalError(Exception):
@@ -191,9 +194,24 @@ class Journal:
         newest = segments[-1]
         entries, good = _scan(newest, last_segment=True)
         if newest.stat().st_size != good:
-            with newest.open("r+b") as handle:  # a writer died mid-line: cut it off
+            # A writer died mid-line (never acknowledged) — or the last line was damaged
+            # since. Cut it off so appends go on, but keep the bytes and say so: a damaged
+            # acknowledged entry is for an operator to restore, not to vanish.
+            with newest.open("r+b") as handle:
+                handle.seek(good)
+                cut = handle.read()
+                kept = newest.with_name(f"{newest.name}.cut-{good}")
+                kept.write_bytes(cut)
                 handle.truncate(good)
                 os.fsync(handle.fileno())
+            log.warning(
+                "journal %s ended in %s bytes that are no whole entry (a write cut short, or "
+                "damage): cut off and kept in %s; if they held an acknowledged entry, restore "
+                "it from a backup",
+                newest,
+                f"{len(cut):,}",
+                kept,
+            )
         if entries:
             return newest, good, entries[-1].seq
         older = _scan(segments[-2], last_segment=False)[0] if len(segments) > 1 else []
@@ -223,8 +241,20 @@ class Journal:
         payload = b"".join(chunks)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
-            os.write(fd, payload)
-            os.fsync(fd)
+            try:
+                # A full disk or a file-size limit writes part of the payload and says how
+                # much: the rest must follow, or the append fail.
+                view = memoryview(payload)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            except OSError:
+                # All or nothing: whole entries of a refused batch would be read back,
+                # though the sender was told nothing was recorded.
+                self._known = None
+                os.ftruncate(fd, size)
+                os.fsync(fd)
+                raise
         finally:
             os.close(fd)
         if new_segment:

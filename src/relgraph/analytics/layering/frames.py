@@ -33,7 +33,46 @@ def chain_ids(
         text = "|".join(tx_ids[alerts.transfers(i)].tolist())
         digest = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
         out[i] = f"R{digest}"
+    out[:] = distinct_ids(out.tolist(), alerts.typology.astype(str).tolist())
     return out
+
+
+def distinct_ids(ids: list[str], typologies: list[str]) -> list[str]:
+    """Alerts' ids made unique. Two typologies can hold the very same transfers: a payer's
+    weekly 48,000s to six strangers are a slow fan-out and a structuring run, and the
+    transfers' hash named both. A structuring run's id therefore always hashes its typology
+    too (``R`` + a hash of the typology and the transfers' hash): its transfers are chosen by
+    amount alone, so they are the ones most often another pattern's, and a verdict that
+    finds the run but not the fan (real time sees less) still names it as the batch does.
+    Any other two alerts holding the same transfers (rarer: a block that is also a stack)
+    are told apart the same way, the one whose typology sorts first keeping the hash; every
+    other id is the transfers' hash, as before.
+
+    >>> distinct_ids(["R1", "R1", "R2"], ["structuring", "fan_out", "cycle"])
+    ['Rcce52d0e25ecc0ed', 'R1', 'R2']
+    """
+    first: dict[str, str] = {}
+    clash: set[str] = set()
+    for chain, typology in zip(ids, typologies, strict=True):
+        if typology in _TYPED:
+            clash.add(chain)
+            continue
+        held = first.setdefault(chain, typology)
+        if held != typology:
+            clash.add(chain)
+            first[chain] = min(held, typology)
+    if not clash:
+        return ids
+    out = []
+    for chain, typology in zip(ids, typologies, strict=True):
+        if chain in clash and first.get(chain) != typology:
+            chain = "R" + hashlib.blake2b(f"{typology}|{chain}".encode(), digest_size=8).hexdigest()
+        out.append(chain)
+    return out
+
+
+_TYPED = frozenset({"structuring"})
+"""Typologies whose ids always hash the typology (:func:`distinct_ids`)."""
 
 
 def alert_frames(projection: Projection, alerts: Alerts) -> dict[str, pd.DataFrame]:

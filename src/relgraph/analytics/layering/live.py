@@ -61,6 +61,7 @@ from relgraph.analytics.layering.blockctx import BlockContext
 from relgraph.analytics.layering.check import LayeringIndex
 from relgraph.analytics.layering.eviction import Evicting
 from relgraph.analytics.layering.focus import focused_patterns
+from relgraph.analytics.layering.frames import distinct_ids
 from relgraph.analytics.layering.holderctx import HolderContext
 from relgraph.analytics.layering.hops import _eligible, _Tx, with_facts
 from relgraph.analytics.layering.parallel import ScoringPool, scan_groups
@@ -146,6 +147,7 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, HolderContext):
                              now - live.horizon_ms)  # fmt: skip
             old = np.flatnonzero(~live_row)
             live._keep_pairs(index.amount, index.ts, index.src, index.dst, old)
+            live._evicted_to = now - live.horizon_ms  # what came before never joined
         loaded = loaded_payments(index, live_row)
         live._base = {True: loaded.base_out, False: loaded.base_in}
         rows = np.flatnonzero(live_row)
@@ -420,9 +422,7 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, HolderContext):
                 if side is not None and side.rows:
                     lists.append(side.rows_array())
         out = unique(np.concatenate(lists))
-        if len(out) > limit:
-            truncated = True
-        return out, truncated
+        return out, truncated or len(out) > limit
 
     def _hop(self, r: int) -> LiveHop:
         return LiveHop(
@@ -529,13 +529,19 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, HolderContext):
         added: set[str] = set()
         for k, row in enumerate(rows):
             part = prepared[k]
+            # A late arrival whose longest window reaches back past what the index still
+            # holds: cut, though no search was (the batch will judge it with all of them).
+            late = int(self._ts[row]) - (self.horizon_ms - self.params.window_ms) < self._evicted_to
             if part is None:
-                out.append(Verdict([], 0, False))
+                out.append(Verdict([], 0, late))
                 continue
             live = [self._alert(a, i, where, row, known, added) for a, i, where in found.get(k, [])]
+            ids = [a.chain_id for a in live]
+            if (named := distinct_ids(ids, [a.typology for a in live])) is not ids:
+                live = [replace(a, chain_id=c) for a, c in zip(live, named, strict=True)]
             live.sort(key=lambda a: -a.score)
             added.update(a.chain_id for a in live)
-            out.append(Verdict(live, len(part[0]), part[1]))
+            out.append(Verdict(live, len(part[0]), part[1] or late))
         return out
 
     def _local(self, rows: I64, row: int) -> tuple[_Tx, _Context, int, int]:

@@ -44,7 +44,9 @@ class Verdict:
     neighbourhood: int
     """Transfers the definitions ran on."""
     truncated: bool
-    """The neighbourhood reached ``check_max_paths`` transfers and was cut."""
+    """The verdict did not see all it reads: the neighbourhood reached ``check_max_paths``
+    transfers and was cut, or the transfer arrived so late that its longest detection
+    window reaches back past what the live index still holds."""
 
 
 def chain_id(tx_ids: list[str]) -> str:
