@@ -79,11 +79,9 @@ def consume(
     report = ConsumeReport()
     for batch in source.batches(batch_size):
         answer = apply(batch)
-        by_id = {str(r.get("tx_id")): r for r in batch}
-        for result in answer.get("results", []):
+        for record, result in _answered(batch, answer):
             if result.get("status") == "rejected":
                 reason = "; ".join(result.get("reasons") or ["rejected"])
-                record = by_id.get(str(result.get("tx_id")), {"tx_id": result.get("tx_id")})
                 if on_rejected is not None:
                     on_rejected(record, reason)
                 else:
@@ -99,3 +97,21 @@ def consume(
         if max_batches is not None and report.batches >= max_batches:
             break
     return report
+
+
+def _answered(
+    batch: list[Record], answer: Mapping[str, Any]
+) -> list[tuple[Record, Mapping[str, Any]]]:
+    """Each record with its result. The server answers one result per record, in the order
+    sent; matching by position, not by ``tx_id``, keeps the record as it arrived: the
+    server answers the id it read (``" Q1 "`` as ``Q1``, ``7.0`` as ``7``), and one id may be
+    in a batch twice. An answer without results (counts only) matches nothing."""
+    results: list[Mapping[str, Any]] = list(answer.get("results") or [])
+    if results and len(results) != len(batch):
+        # Which record a result belongs to is unknowable: committing could dead-letter
+        # the wrong one, so the batch stays uncommitted (and is sent again).
+        raise RuntimeError(
+            f"the server answered {len(results)} results for a batch of {len(batch)} "
+            "transfers; the batch stays uncommitted"
+        )
+    return list(zip(batch, results, strict=False))
