@@ -1,9 +1,13 @@
-"""The scorer as a running server's ``POST /v1/transfers``: the ``apply`` of ``relgraph consume``.
+"""The scorer as a running server's ``POST /v1/transfers``: the ``apply`` of ``relgraph consume``
+and the sender of ``relgraph stream``.
 
 The server answers a batch only once its transfers are journalled (fsynced) and scored, which
 is exactly when a source may commit. A transport error or a 502/503/504 is retried (the batch
-is resent as it was; the server drops what it already holds as ``duplicate``); any other
-refusal stops the consumer, uncommitted, with the server's reason.
+is resent as it was; the server drops what it already holds as ``duplicate``). A batch over the
+server's body limit (413) is sent again in halves; a single transfer still too large is
+answered here as ``rejected`` with that reason, so it goes to the dead letters like any other
+rejected record and the stream goes on. Any other refusal stops the sender, uncommitted, with
+the server's reason.
 """
 
 from __future__ import annotations
@@ -18,6 +22,83 @@ import httpx
 from relgraph.jobs.sources import Apply, Record
 
 RETRY_STATUS = frozenset({502, 503, 504})
+TOO_LARGE = 413
+
+
+class RefusalError(RuntimeError):
+    """The server refused a batch for good (not a 413, nor a status worth retrying)."""
+
+
+class BatchPoster:
+    """Posts batches to ``url``/v1/transfers with the ingest ``key`` through ``client``."""
+
+    def __init__(
+        self, url: str, key: str, client: httpx.Client, *, retries: int | None = 20
+    ) -> None:
+        """``retries``: resends of one request before giving up (None: until answered)."""
+        self.url = url
+        self.endpoint = url.rstrip("/") + "/v1/transfers"
+        self.headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        self.client = client
+        self.retries = retries
+        self.resent = 0
+        """Requests sent again after a transport error or a 502/503/504."""
+
+    def answer(self, batch: list[Record]) -> dict[str, Any]:
+        """The server's answer to ``batch``, one result per record in order (halves merged)."""
+        response = self._send(json.dumps(batch, ensure_ascii=False, default=str).encode("utf-8"))
+        if response.status_code == TOO_LARGE:
+            if len(batch) == 1:
+                return _too_large(batch[0], response)
+            # Halves until each fits: the records that fit are scored, and only a record
+            # that is alone too large is rejected (never a whole partition blocked).
+            half = len(batch) // 2
+            return _merged(self.answer(batch[:half]), self.answer(batch[half:]))
+        if response.status_code != 200:
+            raise RefusalError(
+                f"the server refused a batch (HTTP {response.status_code}): {response.text[:300]}"
+            )
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    def _send(self, body: bytes) -> httpx.Response:
+        attempt = -1
+        while True:
+            attempt += 1
+            last = self.retries is not None and attempt >= self.retries
+            try:
+                response = self.client.post(self.endpoint, content=body, headers=self.headers)
+            except httpx.TransportError as error:
+                if last:
+                    raise RuntimeError(
+                        f"the server at {self.url} cannot be reached: {error}"
+                    ) from None
+                self.resent += 1
+                time.sleep(0.5)
+                continue
+            if response.status_code in RETRY_STATUS and not last:
+                self.resent += 1
+                time.sleep(float(response.headers.get("Retry-After", "0.5")))
+                continue
+            return response
+
+
+def _too_large(record: Record, response: httpx.Response) -> dict[str, Any]:
+    reason = (
+        "the transfer alone is larger than the server takes in one request "
+        f"(HTTP 413: {response.text[:200]})"
+    )
+    result = {"tx_id": record.get("tx_id"), "status": "rejected", "reasons": [reason]}
+    return {"accepted": 0, "duplicate": 0, "rejected": 1, "results": [result]}
+
+
+def _merged(first: Mapping[str, Any], second: Mapping[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = {
+        key: int(first.get(key, 0)) + int(second.get(key, 0))
+        for key in ("accepted", "duplicate", "rejected")
+    }
+    merged["results"] = [*first.get("results", []), *second.get("results", [])]
+    return merged
 
 
 def http_apply(
@@ -30,30 +111,5 @@ def http_apply(
 ) -> Apply:
     """An ``apply`` posting each batch to ``url``/v1/transfers with the ingest ``key``
     (through ``client`` when given: an in-process app's test client, a proxy's)."""
-    endpoint = url.rstrip("/") + "/v1/transfers"
-    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-    client = client or httpx.Client(timeout=timeout)
-
-    def apply(batch: list[Record]) -> Mapping[str, Any]:
-        body = json.dumps(batch, ensure_ascii=False, default=str).encode("utf-8")
-        for attempt in range(retries + 1):
-            try:
-                response = client.post(endpoint, content=body, headers=headers)
-            except httpx.TransportError as error:
-                if attempt == retries:
-                    raise RuntimeError(f"the server at {url} cannot be reached: {error}") from None
-                time.sleep(0.5)
-                continue
-            if response.status_code in RETRY_STATUS and attempt < retries:
-                time.sleep(float(response.headers.get("Retry-After", "0.5")))
-                continue
-            if response.status_code != 200:
-                raise RuntimeError(
-                    f"the server refused a batch (HTTP {response.status_code}): "
-                    f"{response.text[:300]}"
-                )
-            answer: Mapping[str, Any] = response.json()
-            return answer
-        raise AssertionError("unreachable")
-
-    return apply
+    poster = BatchPoster(url, key, client or httpx.Client(timeout=timeout), retries=retries)
+    return poster.answer
