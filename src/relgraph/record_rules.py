@@ -16,6 +16,7 @@ offset); text without an offset is read in ``RELGRAPH_SOURCE_TZ``, as the loader
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import unicodedata
@@ -281,3 +282,23 @@ def check_record(table: model.Table, raw: Mapping[str, Any]) -> Checked:
         if values.get(a) is not None and values.get(a) == values.get(b):
             reasons.append(f"self_reference: {a} {shown(values[a])} = {b} {shown(values[b])}")
     return Checked(values, reasons)
+
+
+class NestingError(ValueError):
+    """JSON nested deeper than the decoder's stack holds (thousands of levels)."""
+
+
+def json_of(data: bytes) -> Any:
+    """Records sent as JSON bytes, read the one way every transfer path reads them
+    (``POST /v1/transfers``, a Kafka message): the encoding as ``json`` detects it (RFC 8259
+    §8.1: UTF-8 with or without a byte order mark, UTF-16, UTF-32), so what the endpoint
+    takes, a topic takes too.
+
+    Raises UnicodeDecodeError (not text in those), json.JSONDecodeError (not JSON) or
+    :class:`NestingError`: the decoder recurses, and a body of ``[[[[…`` would otherwise
+    end in a RecursionError that no caller expects from bad input.
+    """
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise NestingError("nested too deeply") from None

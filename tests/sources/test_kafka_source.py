@@ -236,7 +236,7 @@ def test_a_message_that_is_not_a_transfer_is_quarantined_and_the_stream_goes_on(
     assert applied == [r["tx_id"] for r in good]
     assert (report.accepted, report.rejected) == (5, 1)
     assert [(q.offset, q.reason) for q in quarantined] == [
-        (1, "the message is not UTF-8 text (a transfer is one JSON object)"),
+        (1, "the message is not UTF-8 (or UTF-16/32) text (a transfer is one JSON object)"),
         (3, "the message is not JSON (Expecting ',' delimiter at character 36)"),
         (4, "the message is a JSON list, not an object with a transfer"),
         (5, "the transfer lacks from_account, to_account"),
@@ -272,7 +272,11 @@ def test_a_message_that_is_not_a_transfer_is_quarantined_and_the_stream_goes_on(
     ("value", "reason"),
     [
         (None, "the message has no value (a transfer is one JSON object)"),
-        (b"\x80", "the message is not UTF-8 text (a transfer is one JSON object)"),
+        (b"\x80", "the message is not UTF-8 (or UTF-16/32) text (a transfer is one JSON object)"),
+        (
+            b"[" * 100_000 + b"]" * 100_000,
+            "the message is JSON nested too deeply (a transfer is one flat JSON object)",
+        ),
         (b"", "the message is not JSON (Expecting value at character 0)"),
         (b'"tx"', "the message is a JSON str, not an object with a transfer"),
         (
@@ -288,3 +292,9 @@ def test_decode_names_what_is_wrong_with_a_message(value: bytes | None, reason: 
 def test_decode_keeps_a_transfer_as_sent() -> None:
     record = transfers(1, "D")[0] | {"memo": "房租"}
     assert decode(json.dumps(record, ensure_ascii=False).encode("utf-8")) == record
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-32"])
+def test_decode_reads_a_message_as_the_transfers_endpoint_reads_a_body(encoding: str) -> None:
+    record = transfers(1, "E")[0] | {"memo": "房租"}
+    assert decode(json.dumps(record, ensure_ascii=False).encode(encoding)) == record

@@ -20,7 +20,6 @@ gets no answer sends the batch again, and what was recorded comes back as ``dupl
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -46,6 +45,7 @@ from relgraph.api.metrics import root_field
 from relgraph.api.operation import root_fields
 from relgraph.api.request_ids import SCOPE_KEY, next_request_id
 from relgraph.journal import JournalError
+from relgraph.record_rules import NestingError, json_of
 
 log = logging.getLogger("relgraph.api")
 
@@ -121,13 +121,13 @@ async def _authorised(request: Request, state: Any) -> Principal | Response:
 
 async def _body(request: Request) -> Any:
     try:
-        return json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
-        raise BatchError("The body is not JSON: send a JSON array of records.") from None
-    except RecursionError:  # the decoder's own stack: a body nested thousands deep
+        return json_of(await request.body())
+    except NestingError:  # before ValueError, which it is
         raise BatchError(
             "The body is nested too deeply: send a flat JSON array of records."
         ) from None
+    except (ValueError, UnicodeDecodeError):
+        raise BatchError("The body is not JSON: send a JSON array of records.") from None
 
 
 async def _audited_write(

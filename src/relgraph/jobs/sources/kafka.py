@@ -10,8 +10,9 @@ One JSON object per message (a transfer, the transfers table's columns), keyed b
   batch's verdicts are durable: a consumer killed in between gets the batch again from its
   group's committed offset (at-least-once), and the scorer answers a resent ``tx_id`` with the
   same content as a ``duplicate`` (no second journal entry, no second alert);
-* a message that is not a transfer (not UTF-8 JSON, not an object, a required field missing)
-  is quarantined with its reason on the dead-letter topic (``<topic>.rejected`` by default;
+* a message that is not a transfer (not JSON as ``POST /v1/transfers`` reads it: UTF-8 with
+  or without a BOM, UTF-16 or UTF-32; nested too deeply; not an object; a required field
+  missing) is quarantined with its reason on the dead-letter topic (``<topic>.rejected`` by default;
   headers ``reason``, ``source``) and in the log, and the stream goes on. Its offset is
   committed with its batch, after the dead letter is acknowledged by the broker.
 
@@ -31,6 +32,7 @@ from typing import Any, Final
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
 from relgraph.jobs.sources import Record
+from relgraph.record_rules import NestingError, json_of
 
 log = logging.getLogger("relgraph.sources.kafka")
 
@@ -53,9 +55,13 @@ def decode(value: bytes | None) -> Record | str:
     if value is None:
         return "the message has no value (a transfer is one JSON object)"
     try:
-        parsed = json.loads(value.decode("utf-8"))
+        # Read as POST /v1/transfers reads a body: a producer's BOM or UTF-16 is no reason
+        # to refuse here what the endpoint takes.
+        parsed = json_of(value)
     except UnicodeDecodeError:
-        return "the message is not UTF-8 text (a transfer is one JSON object)"
+        return "the message is not UTF-8 (or UTF-16/32) text (a transfer is one JSON object)"
+    except NestingError:
+        return "the message is JSON nested too deeply (a transfer is one flat JSON object)"
     except json.JSONDecodeError as error:
         return f"the message is not JSON ({error.msg} at character {error.pos})"
     if not isinstance(parsed, dict):
