@@ -21,13 +21,16 @@ from typing import Any
 
 import pytest
 import uvicorn
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, KafkaError, KafkaException
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from typer.testing import CliRunner
 
-from relgraph.jobs.sources.kafka import publish
+from relgraph.cli import app
+from relgraph.jobs.sources import kafka as kafka_module
+from relgraph.jobs.sources.kafka import KafkaSource, publish
 from tests.sources.test_kafka_source import committed_total, new_topic, transfers
 
 REPO = Path(__file__).resolve().parents[2]
@@ -148,3 +151,61 @@ def test_consume_refuses_a_batch_the_server_would_refuse() -> None:
     done = run_cli("--bootstrap", "127.0.0.1:1", "--topic", "t", "--batch", "5000")
     assert done.returncode == 2
     assert "--batch must be between 1 and 1000, not 5000" in done.stderr
+
+
+class _Evicted:
+    """A consumer whose member was evicted while the server was slow to answer."""
+
+    def __init__(self, code: int) -> None:
+        self.code, self.commits = code, 0
+
+    def commit(self, **_: Any) -> None:
+        self.commits += 1
+        raise KafkaException(KafkaError(self.code))
+
+
+def test_a_commit_refused_after_a_rebalance_is_passed_over_and_the_batch_redelivered() -> None:
+    source = KafkaSource("127.0.0.1:1", "t", config={"socket.connection.setup.timeout.ms": 1000})
+    real = source._consumer
+    try:
+        for code in (KafkaError.UNKNOWN_MEMBER_ID, KafkaError.ILLEGAL_GENERATION):
+            evicted = _Evicted(code)
+            source._consumer = evicted  # type: ignore[assignment]
+            source._pending = {0: 5}
+            source.commit()  # logged, not raised: the group's offset stayed where it was
+            assert evicted.commits == 1
+            assert source._pending == {}
+        assert source.rebalanced == 2
+        source._consumer = _Evicted(KafkaError.TOPIC_AUTHORIZATION_FAILED)  # type: ignore[assignment]
+        source._pending = {0: 5}
+        with pytest.raises(RuntimeError, match="the batch is redelivered on the next start"):
+            source.commit()
+    finally:
+        source._consumer = real
+        source.close()
+
+
+def test_consume_ends_any_unforeseen_failure_in_one_line_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Broken:
+        def __init__(self, *_: Any, **__: Any) -> None:
+            self.quarantined: list[Any] = []
+            self.dead_letter_topic, self.rebalanced = "t.rejected", 0
+
+        def batches(self, size: int) -> Iterator[list[Any]]:
+            raise KafkaException(KafkaError(KafkaError._TRANSPORT, "broker gone"))
+
+        def reject(self, *_: Any) -> None: ...
+
+        def close(self) -> None:
+            raise KafkaException(KafkaError(KafkaError._TRANSPORT, "still gone"))
+
+    monkeypatch.setattr(kafka_module, "KafkaSource", Broken)
+    monkeypatch.setenv("RELGRAPH_INGEST_KEY", KEY)
+    done = CliRunner().invoke(app, ["consume", "--bootstrap", "127.0.0.1:1", "--topic", "t"])
+    assert done.exit_code == 2
+    assert "Traceback" not in done.output
+    assert "consume stopped on KafkaException" in done.output
+    assert "start relgraph consume again (nothing uncommitted is lost)" in done.output
+    assert "did not leave its group cleanly" in done.output

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from relgraph.cli.common import app, console, fail
+from relgraph.cli.common import app, console, fail, note
 
 
 @app.command()
@@ -50,9 +50,18 @@ def consume(
         fail("Set RELGRAPH_INGEST_KEY to an ingest (or admin) key of the server.")
     if not 1 <= batch <= 1_000:
         fail(f"--batch must be between 1 and 1000, not {batch}")
-    source = KafkaSource(
-        bootstrap, topic, group=group, dead_letter_topic=dead_letters, idle_timeout=idle
+    # Anything unforeseen ends in one line saying what to do, never a traceback: nothing
+    # uncommitted is lost, as the group's offset moves only after an answer.
+    again = (
+        f"start relgraph consume again (nothing uncommitted is lost); if this repeats, check "
+        f"the broker at {bootstrap} and the server at {url}"
     )
+    try:
+        source = KafkaSource(
+            bootstrap, topic, group=group, dead_letter_topic=dead_letters, idle_timeout=idle
+        )
+    except Exception as exc:
+        fail(f"cannot start the Kafka consumer: {exc}")
     try:
         report = run(source, http_apply(url, key), batch_size=batch, on_rejected=source.reject)
     except KeyboardInterrupt:
@@ -60,11 +69,22 @@ def consume(
         return
     except RuntimeError as exc:
         fail(str(exc))
+    except Exception as exc:
+        fail(f"consume stopped on {type(exc).__name__}: {exc}; {again}")
     finally:
-        source.close()
+        try:
+            source.close()
+        except Exception as exc:
+            # The group then reassigns this member's partitions after the session timeout.
+            note(f"the consumer did not leave its group cleanly: {exc}")
     console.print(
         f"consumed {report.delivered:,} transfers in {report.batches:,} batches: "
         f"{report.accepted:,} accepted, {report.duplicate:,} duplicate, "
         f"{report.rejected:,} rejected, {len(source.quarantined):,} quarantined "
         f"(not transfers; on {source.dead_letter_topic}); {report.alerts:,} alerts"
+        + (
+            f"; {source.rebalanced:,} batch(es) redelivered after a rebalance"
+            if source.rebalanced
+            else ""
+        )
     )

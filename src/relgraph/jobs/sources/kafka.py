@@ -29,7 +29,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import (
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
 
 from relgraph.jobs.sources import Record
 from relgraph.record_rules import NestingError, json_of
@@ -39,6 +46,17 @@ log = logging.getLogger("relgraph.sources.kafka")
 REQUIRED: Final = ("tx_id", "from_account", "to_account", "amount", "ts")
 """Fields without which a message cannot even be sent to the scorer for a per-record verdict."""
 DEFAULT_GROUP: Final = "relgraph-scoring"
+REBALANCED: Final = frozenset(
+    {
+        KafkaError.UNKNOWN_MEMBER_ID,
+        KafkaError.ILLEGAL_GENERATION,
+        KafkaError.REBALANCE_IN_PROGRESS,
+        KafkaError.FENCED_INSTANCE_ID,
+        KafkaError._ASSIGNMENT_LOST,
+    }
+)
+"""Commit errors meaning the member lost its partitions (evicted after max.poll.interval.ms,
+a rebalance under way): the batch is another member's now, or this one's after it rejoins."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +111,8 @@ class KafkaSource:
         self.poll_timeout = poll_timeout
         self.idle_timeout = idle_timeout
         self.quarantined: list[Quarantined] = []
+        self.rebalanced = 0
+        """Commits the group refused after a rebalance (those batches are redelivered)."""
         # Next offset to commit per partition: the batch handed out but not yet committed.
         self._pending: dict[int, int] = {}
         settings: dict[str, Any] = {
@@ -181,7 +201,11 @@ class KafkaSource:
         )
 
     def commit(self) -> None:
-        """Commits the offsets after the last batch (dead letters first: none is lost)."""
+        """Commits the offsets after the last batch (dead letters first: none is lost).
+
+        A commit refused because the group rebalanced meanwhile (this member evicted after
+        ``max.poll.interval.ms``: a slow answer) is logged and passed over: the batch is
+        redelivered. Any other refusal is a RuntimeError."""
         if not self._pending:
             return
         left = self._dead_letters.flush(30.0)
@@ -191,8 +215,27 @@ class KafkaSource:
                 "the batch stays uncommitted and is redelivered"
             )
         offsets = [TopicPartition(self.topic, p, o) for p, o in sorted(self._pending.items())]
-        self._consumer.commit(offsets=offsets, asynchronous=False)
-        self._pending.clear()
+        # Whatever happens, these offsets are no longer this member's to commit.
+        pending, self._pending = self._pending, {}
+        try:
+            self._consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            if not isinstance(error, KafkaError) or error.code() not in REBALANCED:
+                raise RuntimeError(
+                    f"Kafka did not take the commit ({error}); the batch is redelivered "
+                    "on the next start"
+                ) from None
+            # Nothing is lost: the group's offset stayed where it was, so whoever owns the
+            # partitions now (this member, once it rejoins) gets the batch again, and the
+            # server answers the repeats as duplicates.
+            self.rebalanced += 1
+            log.warning(
+                "the group rebalanced while %d partition(s)' batch was scored (%s): it is "
+                "redelivered and its repeats are answered as duplicates",
+                len(pending),
+                error.str(),
+            )
 
     def close(self) -> None:
         """Leaves the group (uncommitted batches are redelivered to the next member)."""
