@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import httpx
+import pytest
 
 from relgraph.jobs.sources import Record, consume
-from relgraph.jobs.sources.http import http_apply
+from relgraph.jobs.sources.http import MAX_RETRY_AFTER, RETRY_PAUSE, http_apply, retry_after
 from relgraph.jobs.stream import replay
 
 LIMIT = 2_000
@@ -88,3 +91,48 @@ def test_stream_sends_a_batch_over_the_body_limit_in_halves_and_goes_on() -> Non
     assert (report.sent, report.accepted, report.rejected) == (40, 39, 1)
     assert len(scorer.journal) == 39
     assert report.rejections[0].startswith("T30: the transfer alone is larger")
+
+
+NOW = datetime(2026, 10, 21, 7, 28, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        (None, RETRY_PAUSE),
+        ("", RETRY_PAUSE),
+        ("5", 5.0),
+        (" 2 ", 2.0),
+        ("0", 0.0),
+        ("86400", MAX_RETRY_AFTER),  # a day: capped
+        ("Wed, 21 Oct 2026 07:28:07 GMT", 7.0),  # IMF-fixdate
+        ("Wed, 21 Oct 2026 07:27:00 GMT", 0.0),  # already past
+        ("Thu, 22 Oct 2026 07:28:00 GMT", MAX_RETRY_AFTER),
+        ("soon", RETRY_PAUSE),
+        ("-3", RETRY_PAUSE),
+        ("nan", RETRY_PAUSE),
+    ],
+)
+def test_retry_after_reads_delta_seconds_and_http_dates(header: str | None, seconds: float) -> None:
+    assert retry_after(header, now=NOW) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("path", ["consume", "stream"])
+def test_a_503_with_an_http_date_is_waited_out_and_the_batch_resent(path: str) -> None:
+    scorer, calls = Scorer(), []
+    past = format_datetime(datetime.now(UTC) - timedelta(minutes=1), usegmt=True)
+
+    def gateway(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) == 1:  # a gateway during a deploy
+            return httpx.Response(503, headers={"Retry-After": past})
+        return scorer(request)
+
+    client = httpx.Client(transport=httpx.MockTransport(gateway))
+    if path == "consume":
+        answer = http_apply(URL, "k", client=client)(_transfers(2))
+        assert answer["accepted"] == 2
+    else:
+        report = replay(Listed(_transfers(2)), URL, "k", rate=0, client=client)
+        assert (report.accepted, report.retries) == (2, 1)
+    assert scorer.journal == ["T0", "T1"]

@@ -13,9 +13,12 @@ the server's reason.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Mapping
-from typing import Any
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Final
 
 import httpx
 
@@ -23,6 +26,42 @@ from relgraph.jobs.sources import Apply, Record
 
 RETRY_STATUS = frozenset({502, 503, 504})
 TOO_LARGE = 413
+RETRY_PAUSE: Final = 0.5
+"""Seconds before a resend when the server (or a proxy) names no time."""
+MAX_RETRY_AFTER: Final = 30.0
+"""The longest ``Retry-After`` honoured: a proxy's date an hour ahead (or a clock far off)
+must not park the sender silently; it asks again after this and waits again if told to."""
+
+
+def retry_after(
+    value: str | None,
+    *,
+    default: float = RETRY_PAUSE,
+    cap: float = MAX_RETRY_AFTER,
+    now: datetime | None = None,
+) -> float:
+    """Seconds to wait for a ``Retry-After`` header: delta-seconds or an HTTP-date (RFC 9110
+    §10.2.3; a gateway in front of the server sends dates during a deploy), at most ``cap``;
+    a date past is 0, and a value of neither form (or none) is ``default``."""
+    text = (value or "").strip()
+    if not text:
+        return default
+    seconds: float
+    try:
+        # RFC 9110 says whole seconds; a fraction is taken as meant.
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return default
+        if when.tzinfo is None:  # an HTTP-date is GMT, written or not
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+        seconds = max(seconds, 0.0)
+    if not math.isfinite(seconds) or seconds < 0:
+        return default
+    return min(seconds, cap)
 
 
 class RefusalError(RuntimeError):
@@ -74,11 +113,11 @@ class BatchPoster:
                         f"the server at {self.url} cannot be reached: {error}"
                     ) from None
                 self.resent += 1
-                time.sleep(0.5)
+                time.sleep(RETRY_PAUSE)
                 continue
             if response.status_code in RETRY_STATUS and not last:
                 self.resent += 1
-                time.sleep(float(response.headers.get("Retry-After", "0.5")))
+                time.sleep(retry_after(response.headers.get("Retry-After")))
                 continue
             return response
 
