@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from confluent_kafka import Consumer, KafkaError, KafkaException
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -209,3 +210,113 @@ def test_consume_ends_any_unforeseen_failure_in_one_line_without_a_traceback(
     assert "consume stopped on KafkaException" in done.output
     assert "start relgraph consume again (nothing uncommitted is lost)" in done.output
     assert "did not leave its group cleanly" in done.output
+
+
+class _Quiet:
+    """A consumer that gets no message; the group assigns it partitions on poll ``assign_on``
+    (never when None), as the broker does once a killed member's session timed out."""
+
+    def __init__(self, source: KafkaSource, assign_on: int | None) -> None:
+        self.source, self.assign_on, self.polls = source, assign_on, 0
+
+    def consume(self, num_messages: int, timeout: float) -> list[Any]:
+        self.polls += 1
+        if self.polls == self.assign_on:
+            self.source._assigned(self, [TopicPartition("t", 0)])  # type: ignore[arg-type]
+        time.sleep(timeout)
+        return []
+
+
+def _quiet_source(assign_on: int | None, idle: float, assign_timeout: float) -> KafkaSource:
+    source = KafkaSource("127.0.0.1:1", "t", poll_timeout=0.05, idle_timeout=idle,
+                         assign_timeout=assign_timeout)  # fmt: skip
+    source.close()  # the real consumer is not needed: its place is taken by _Quiet
+    source._consumer = _Quiet(source, assign_on)  # type: ignore[assignment]
+    return source
+
+
+def test_idle_time_counts_only_once_partitions_are_assigned() -> None:
+    source = _quiet_source(assign_on=10, idle=0.3, assign_timeout=30)
+    started = time.monotonic()
+    assert list(source.batches(10)) == []
+    polls = source._consumer.polls  # type: ignore[attr-defined]
+    # Not idle before the assignment (poll 10): idle only for 0.3 s after it.
+    assert polls >= 10 + 0.3 / 0.05 - 1
+    assert time.monotonic() - started >= 0.3 + 9 * 0.05
+
+
+def test_a_member_given_no_partition_stops_with_the_reason_instead_of_reporting_done() -> None:
+    source = _quiet_source(assign_on=None, idle=0.1, assign_timeout=0.5)
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="no partition of t was assigned to this consumer"):
+        list(source.batches(10))
+    assert time.monotonic() - started >= 0.5
+
+
+def test_sigterm_stops_consume_as_ctrl_c_does_leaving_the_group(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    closed: list[bool] = []
+
+    class Terminated:
+        def __init__(self, *_: Any, **__: Any) -> None:
+            self.quarantined: list[Any] = []
+            self.dead_letter_topic, self.rebalanced = "t.rejected", 0
+
+        def batches(self, size: int) -> Iterator[list[Any]]:
+            os.kill(os.getpid(), signal.SIGTERM)  # a deploy stops the consumer
+            time.sleep(1)
+            yield []
+
+        def reject(self, *_: Any) -> None: ...
+
+        def close(self) -> None:
+            closed.append(True)
+
+    monkeypatch.setattr(kafka_module, "KafkaSource", Terminated)
+    monkeypatch.setenv("RELGRAPH_INGEST_KEY", KEY)
+    # The test's own handler: were SIGTERM not consume's, it would not end the test run.
+    before = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        done = CliRunner().invoke(app, ["consume", "--bootstrap", "127.0.0.1:1", "--topic", "t"])
+        assert signal.getsignal(signal.SIGTERM) is not signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert done.exit_code == 0, done.output
+    assert "stopped; the batch in flight (if any) is redelivered" in done.output
+    assert closed == [True]
+
+
+@pytest.mark.kafka
+def test_sigterm_leaves_the_group_so_the_partitions_move_at_once(
+    kafka_bootstrap: str, server: tuple[str, StandIn]
+) -> None:
+    url, standin = server
+    topic, group = new_topic(kafka_bootstrap, 1), f"g-{uuid.uuid4().hex[:8]}"
+    publish(kafka_bootstrap, topic, transfers(30, "S"))
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "RELGRAPH_INGEST_KEY": KEY}
+    consumer = subprocess.Popen(
+        [sys.executable, "-m", "relgraph.cli", "consume", "--bootstrap", kafka_bootstrap,
+         "--topic", topic, "--url", url, "--group", group, "--batch", "5"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 90
+    while len(standin.journal) < 30 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(standin.journal) == 30
+    consumer.send_signal(signal.SIGTERM)  # a deploy
+    out, err = consumer.communicate(timeout=60)
+    assert consumer.returncode == 0, err
+    assert "stopped; the batch in flight (if any) is redelivered" in out
+    # A member that left is not waited for: the next one gets the partition well within
+    # the session timeout (45 s) a vanished member would hold it for.
+    began = time.monotonic()
+    successor = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": group})
+    successor.subscribe([topic])
+    try:
+        while not successor.assignment() and time.monotonic() - began < 60:
+            successor.poll(0.5)
+        assert successor.assignment()
+        assert time.monotonic() - began < 20
+    finally:
+        successor.close()

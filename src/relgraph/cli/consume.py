@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from typing import Annotated
 
 import typer
@@ -32,9 +33,18 @@ def consume(
     idle: Annotated[
         float | None,
         typer.Option(
-            "--idle", help="Stop after this many seconds without a message (default: run on)."
+            "--idle",
+            help="Stop after this many seconds without a message once partitions are "
+            "assigned (default: run on).",
         ),
     ] = None,
+    assign_wait: Annotated[
+        float,
+        typer.Option(
+            "--assign-wait",
+            help="With --idle: fail when no partition is assigned within this many seconds.",
+        ),
+    ] = 90.0,
 ) -> None:
     """Consume transfers from Kafka and score them on a server (key: RELGRAPH_INGEST_KEY).
 
@@ -50,6 +60,8 @@ def consume(
         fail("Set RELGRAPH_INGEST_KEY to an ingest (or admin) key of the server.")
     if not 1 <= batch <= 1_000:
         fail(f"--batch must be between 1 and 1000, not {batch}")
+    if idle is not None and idle <= 0:
+        fail(f"--idle must be more than 0 seconds, not {idle}")
     # Anything unforeseen ends in one line saying what to do, never a traceback: nothing
     # uncommitted is lost, as the group's offset moves only after an answer.
     again = (
@@ -58,10 +70,18 @@ def consume(
     )
     try:
         source = KafkaSource(
-            bootstrap, topic, group=group, dead_letter_topic=dead_letters, idle_timeout=idle
+            bootstrap,
+            topic,
+            group=group,
+            dead_letter_topic=dead_letters,
+            idle_timeout=idle,
+            assign_timeout=assign_wait,
         )
     except Exception as exc:
         fail(f"cannot start the Kafka consumer: {exc}")
+    # SIGTERM (a deploy, systemd, Kubernetes) stops as Ctrl-C does: the consumer leaves its
+    # group in close(), so its partitions move at once, not after the session timeout.
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         report = run(source, http_apply(url, key), batch_size=batch, on_rejected=source.reject)
     except KeyboardInterrupt:
@@ -72,6 +92,7 @@ def consume(
     except Exception as exc:
         fail(f"consume stopped on {type(exc).__name__}: {exc}; {again}")
     finally:
+        signal.signal(signal.SIGTERM, previous)
         try:
             source.close()
         except Exception as exc:

@@ -46,6 +46,9 @@ log = logging.getLogger("relgraph.sources.kafka")
 REQUIRED: Final = ("tx_id", "from_account", "to_account", "amount", "ts")
 """Fields without which a message cannot even be sent to the scorer for a per-record verdict."""
 DEFAULT_GROUP: Final = "relgraph-scoring"
+ASSIGN_TIMEOUT: Final = 90.0
+"""Seconds an idle-bounded member waits for partitions: longer than the broker's default
+session timeout (45 s) of a killed member whose partitions it waits for, plus a rebalance."""
 REBALANCED: Final = frozenset(
     {
         KafkaError.UNKNOWN_MEMBER_ID,
@@ -102,14 +105,23 @@ class KafkaSource:
         dead_letter_topic: str | None = None,
         poll_timeout: float = 1.0,
         idle_timeout: float | None = None,
+        assign_timeout: float = ASSIGN_TIMEOUT,
         config: Mapping[str, Any] | None = None,
     ) -> None:
         """``idle_timeout``: stop the batches after that many seconds without a message
-        (None: run until closed). ``config`` overrides librdkafka settings."""
+        while partitions are assigned (None: run until closed); with it, a member that gets
+        no assignment within ``assign_timeout`` seconds stops with a RuntimeError.
+        ``config`` overrides librdkafka settings."""
         self.topic = topic
         self.dead_letter_topic = dead_letter_topic or f"{topic}.rejected"
         self.poll_timeout = poll_timeout
         self.idle_timeout = idle_timeout
+        self.assign_timeout = assign_timeout
+        # When the group last gave this member its partitions (None: it holds none, e.g.
+        # while a killed member's partitions wait for its session to time out).
+        self._assigned_at: float | None = None
+        self._unassigned_since = time.monotonic()
+        self._owned: set[int] = set()
         self.quarantined: list[Quarantined] = []
         self.rebalanced = 0
         """Commits the group refused after a rebalance (those batches are redelivered)."""
@@ -128,7 +140,9 @@ class KafkaSource:
             **(config or {}),
         }
         self._consumer = Consumer(settings, logger=log)
-        self._consumer.subscribe([topic], on_revoke=self._revoked)
+        self._consumer.subscribe(
+            [topic], on_assign=self._assigned, on_revoke=self._revoked, on_lost=self._revoked
+        )
         self._dead_letters = Producer(
             {"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all"},
             logger=log,
@@ -139,23 +153,48 @@ class KafkaSource:
         # owner from the group's committed offset: forget what was handed out here.
         for partition in partitions:
             self._pending.pop(partition.partition, None)
+            self._owned.discard(partition.partition)
+        if not self._owned:
+            self._assigned_at, self._unassigned_since = None, time.monotonic()
+
+    def _assigned(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # An empty assignment counts: the group has more members than partitions, and
+        # this one may go idle.
+        self._owned |= {p.partition for p in partitions}
+        self._assigned_at = time.monotonic()
 
     def batches(self, size: int) -> Iterator[list[Record]]:
-        idle_since = time.monotonic()
+        last_message = 0.0
         while True:
             messages = self._consumer.consume(num_messages=size, timeout=self.poll_timeout)
             if not messages:
-                idle = time.monotonic() - idle_since
-                if self.idle_timeout is not None and idle >= self.idle_timeout:
+                if self.idle_timeout is not None and self._idle_over(last_message):
                     return
                 continue
-            idle_since = time.monotonic()
+            last_message = time.monotonic()
             batch = self._take(messages)
             if batch:
                 yield batch
             elif self._pending:
                 # Only quarantined messages: nothing to score, so their offsets move now.
                 self.commit()
+
+    def _idle_over(self, last_message: float) -> bool:
+        """Idle long enough to stop; idle time counts only while partitions are assigned,
+        as a member without them cannot tell an empty topic from one it was not given."""
+        now = time.monotonic()
+        if self._assigned_at is None:
+            waited = now - self._unassigned_since
+            if waited >= self.assign_timeout:
+                raise RuntimeError(
+                    f"no partition of {self.topic} was assigned to this consumer within "
+                    f"{waited:.0f} s, so nothing was consumed: the topic may not exist, or "
+                    "the group still holds a stopped member's partitions until its session "
+                    "times out; run it again"
+                )
+            return False
+        idle = now - max(self._assigned_at, last_message)
+        return self.idle_timeout is not None and idle >= self.idle_timeout
 
     def _take(self, messages: Iterable[Message]) -> list[Record]:
         batch: list[Record] = []
