@@ -4,7 +4,7 @@ reached through httpx's in-process transport: what it does with each kind of ans
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -136,3 +136,49 @@ def test_a_503_with_an_http_date_is_waited_out_and_the_batch_resent(path: str) -
         report = replay(Listed(_transfers(2)), URL, "k", rate=0, client=client)
         assert (report.accepted, report.retries) == (2, 1)
     assert scorer.journal == ["T0", "T1"]
+
+
+def _gone(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("connection refused", request=request)
+
+
+def _refused(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(400, json={"errors": [{"message": "The body is not JSON"}]})
+
+
+def _interrupted(request: httpx.Request) -> httpx.Response:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(
+    ("then", "stopped"),
+    [
+        (_gone, "no answer from http://scorer.test (ConnectError: connection refused); gave up"),
+        (_refused, "the server refused a batch (HTTP 400)"),
+        (_interrupted, "interrupted"),
+    ],
+)
+def test_a_stream_that_stops_reports_what_was_acknowledged_and_where_to_resume(
+    then: Callable[[httpx.Request], httpx.Response], stopped: str
+) -> None:
+    records = _transfers(25)
+    calls: list[int] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return scorer(request) if len(calls) <= 2 else then(request)
+
+    scorer = Scorer()
+    waits: list[str] = []
+    client = httpx.Client(transport=httpx.MockTransport(server))
+
+    report = replay(Listed(records), URL, "k", rate=0, batch=10, patience=1.2,
+                    on_wait=waits.append, client=client)  # fmt: skip
+
+    assert report.stopped is not None
+    assert report.stopped.startswith(stopped)
+    assert (report.sent, report.accepted) == (20, 20)
+    assert report.unacknowledged == records[20]
+    if then is _gone:  # each wait said, and given up within the patience
+        assert waits[0].endswith("sending again in 0.5 s (0 s of 1 waited)")
+        assert report.retries == len(waits) >= 1

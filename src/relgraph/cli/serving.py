@@ -216,8 +216,24 @@ def stream(
         float, typer.Option("--rate", help="Transfers per second offered (0: as fast as answered).")
     ] = 200.0,
     batch: Annotated[int, typer.Option("--batch", help="Transfers per request (1-1000).")] = 50,
+    patience: Annotated[
+        float,
+        typer.Option(
+            "--patience", help="Give up after this many seconds without an answer to a batch."
+        ),
+    ] = 60.0,
+    skip: Annotated[
+        int,
+        typer.Option(
+            "--skip", help="Start after this many rows (resume where a stopped stream said)."
+        ),
+    ] = 0,
 ) -> None:
-    """Replay a transfers file against a running server (key: RELGRAPH_INGEST_KEY)."""
+    """Replay a transfers file against a running server (key: RELGRAPH_INGEST_KEY).
+
+    Whatever ends it (the file sent, Ctrl-C, a refusal, no answer within --patience), it
+    prints what was acknowledged and, when it stopped early, the --skip to resume with.
+    """
     import os
 
     from relgraph.jobs.sources.file import FileSource
@@ -230,8 +246,13 @@ def stream(
         fail(f"--batch must be between 1 and 1000, not {batch}")
     if not file.is_file():
         fail(f"{file} is not a file: pass a transfers CSV or Parquet file")
+    if not patience > 0:
+        fail(f"--patience must be more than 0 seconds, not {patience}")
+    if skip < 0:
+        fail(f"--skip must be 0 or more rows, not {skip}")
+    source = FileSource(file, committed=skip)
     try:
-        report = replay(FileSource(file), url, key, rate, batch)
+        report = replay(source, url, key, rate, batch, patience=patience, on_wait=note)
     except (ValueError, RuntimeError) as exc:
         fail(str(exc))
     console.print(
@@ -243,3 +264,19 @@ def stream(
     )
     for line in report.rejections:
         console.print(f"  rejected {line}")
+    if report.stopped is not None:
+        # Every row before the first unacknowledged one was answered: resuming there
+        # loses nothing (and a row sent twice is answered as a duplicate).
+        done = skip + report.sent
+        first = report.unacknowledged
+        named = f" (tx_id {first.get('tx_id')})" if first is not None else ""
+        message = (
+            f"stream stopped: {report.stopped}; rows 1-{done:,} of {file} are acknowledged"
+            if done
+            else f"stream stopped: {report.stopped}; no row of {file} is acknowledged"
+        )
+        fail(
+            f"{message}; the first row not acknowledged is row {done + 1:,}{named}: "
+            f"resume with --skip {done}",
+            130 if report.stopped == "interrupted" else 1,
+        )

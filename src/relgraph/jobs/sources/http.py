@@ -2,8 +2,9 @@
 and the sender of ``relgraph stream``.
 
 The server answers a batch only once its transfers are journalled (fsynced) and scored, which
-is exactly when a source may commit. A transport error or a 502/503/504 is retried (the batch
-is resent as it was; the server drops what it already holds as ``duplicate``). A batch over the
+is exactly when a source may commit. A transport error or a 502/503/504 is retried, each wait
+told (the batch is resent as it was; the server drops what it already holds as
+``duplicate``), up to a number of resends or a time without an answer. A batch over the
 server's body limit (413) is sent again in halves; a single transfer still too large is
 answered here as ``rejected`` with that reason, so it goes to the dead letters like any other
 rejected record and the stream goes on. Any other refusal stops the sender, uncommitted, with
@@ -13,9 +14,10 @@ the server's reason.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Final
@@ -23,6 +25,8 @@ from typing import Any, Final
 import httpx
 
 from relgraph.jobs.sources import Apply, Record
+
+log = logging.getLogger("relgraph.sources.http")
 
 RETRY_STATUS = frozenset({502, 503, 504})
 TOO_LARGE = 413
@@ -68,18 +72,38 @@ class RefusalError(RuntimeError):
     """The server refused a batch for good (not a 413, nor a status worth retrying)."""
 
 
+class UnansweredError(RuntimeError):
+    """No answer to a batch within the sender's retries or patience (the server gone)."""
+
+
+MAX_PAUSE: Final = 5.0
+"""The longest pause between resends after a transport error (doubling from 0.5 s)."""
+
+
 class BatchPoster:
     """Posts batches to ``url``/v1/transfers with the ingest ``key`` through ``client``."""
 
     def __init__(
-        self, url: str, key: str, client: httpx.Client, *, retries: int | None = 20
+        self,
+        url: str,
+        key: str,
+        client: httpx.Client,
+        *,
+        retries: int | None = 20,
+        patience: float | None = None,
+        on_wait: Callable[[str], None] | None = None,
     ) -> None:
-        """``retries``: resends of one request before giving up (None: until answered)."""
+        """``retries``: resends of one request before giving up (None: no count);
+        ``patience``: seconds without an answer to one request before giving up (None: no
+        limit); ``on_wait``: told each wait before a resend, in a sentence (default: the
+        log), so that a server gone is never a silent hang."""
         self.url = url
         self.endpoint = url.rstrip("/") + "/v1/transfers"
         self.headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
         self.client = client
         self.retries = retries
+        self.patience = patience
+        self.on_wait = on_wait or log.warning
         self.resent = 0
         """Requests sent again after a transport error or a 502/503/504."""
 
@@ -101,25 +125,33 @@ class BatchPoster:
         return answer
 
     def _send(self, body: bytes) -> httpx.Response:
-        attempt = -1
+        began = time.monotonic()
+        attempt = 0
         while True:
-            attempt += 1
-            last = self.retries is not None and attempt >= self.retries
             try:
                 response = self.client.post(self.endpoint, content=body, headers=self.headers)
             except httpx.TransportError as error:
-                if last:
-                    raise RuntimeError(
-                        f"the server at {self.url} cannot be reached: {error}"
-                    ) from None
-                self.resent += 1
-                time.sleep(RETRY_PAUSE)
-                continue
-            if response.status_code in RETRY_STATUS and not last:
-                self.resent += 1
-                time.sleep(retry_after(response.headers.get("Retry-After")))
-                continue
-            return response
+                problem = f"no answer from {self.url} ({type(error).__name__}: {error})"
+                pause = min(RETRY_PAUSE * 2**attempt, MAX_PAUSE)
+            else:
+                if response.status_code not in RETRY_STATUS:
+                    return response
+                problem = f"the server at {self.url} answered HTTP {response.status_code}"
+                pause = retry_after(response.headers.get("Retry-After"))
+            attempt += 1
+            waited = time.monotonic() - began
+            if (self.retries is not None and attempt > self.retries) or (
+                self.patience is not None and waited + pause > self.patience
+            ):
+                raise UnansweredError(
+                    f"{problem}; gave up after {waited:.0f} s and {attempt} attempt(s)"
+                )
+            self.resent += 1
+            limit = "" if self.patience is None else f" of {self.patience:.0f}"
+            self.on_wait(
+                f"{problem}; sending again in {pause:.1f} s ({waited:.0f} s{limit} waited)"
+            )
+            time.sleep(pause)
 
 
 def _too_large(record: Record, response: httpx.Response) -> dict[str, Any]:
