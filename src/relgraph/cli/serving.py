@@ -228,6 +228,14 @@ def stream(
             "--skip", help="Start after this many rows (resume where a stopped stream said)."
         ),
     ] = 0,
+    encoding: Annotated[
+        str,
+        typer.Option(
+            "--encoding",
+            help="Encoding of a CSV file, as relgraph load reads it: utf-8 (default), "
+            "utf-8-sig, gb18030, gbk, big5.",
+        ),
+    ] = "utf-8",
 ) -> None:
     """Replay a transfers file against a running server (key: RELGRAPH_INGEST_KEY).
 
@@ -246,11 +254,21 @@ def stream(
         fail(f"--batch must be between 1 and 1000, not {batch}")
     if not file.is_file():
         fail(f"{file} is not a file: pass a transfers CSV or Parquet file")
+    if not rate >= 0:  # NaN too
+        fail(f"--rate must be 0 (as fast as answered) or more transfers per second, not {rate}")
     if not patience > 0:
         fail(f"--patience must be more than 0 seconds, not {patience}")
     if skip < 0:
         fail(f"--skip must be 0 or more rows, not {skip}")
-    source = FileSource(file, committed=skip)
+    source = FileSource(file, committed=skip, encoding=encoding)
+    try:
+        rows = len(source.records())
+    except ValueError as exc:  # IngestError too: each names the file
+        fail(str(exc))
+    if rows == 0:
+        fail(f"{file} has no rows, only a header: there is nothing to stream")
+    if skip >= rows:
+        fail(f"--skip {skip} skips every row: {file} has {rows:,}")
     try:
         report = replay(source, url, key, rate, batch, patience=patience, on_wait=note)
     except (ValueError, RuntimeError) as exc:
