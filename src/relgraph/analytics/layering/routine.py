@@ -34,8 +34,12 @@
 * A **steady hub** (merchant-like: a shop's takings, a platform's payouts): in one
   direction, at least ``min_fan`` transfers in at least half of the windows of its own
   history (from its first transfer to its last, at least two ``cycle_horizon_days`` long;
-  windows of 72 hours for fast fans, ``cycle_horizon_days`` for slow ones) — many
-  counterparties every window is its ordinary business, over its whole history. A fan piece
+  windows of 72 hours for fast fans, ``cycle_horizon_days`` for slow ones, counted from its
+  first transfer; the history's length is the days from its first transfer to its last,
+  both counted) — many counterparties every window is its ordinary business, over its
+  whole history. Its own clock, not the bank's: where the scan's 30-day tiles fall is no
+  fact about the hub, so a person paying six strangers over five weeks is not a business
+  because the five weeks straddle a cut (two tiles touched, one of them dense). A fan piece
   (:func:`~relgraph.analytics.layering.detectors._pieces`) at a steady hub whose fan
   excess (below) is at most ``fan_excess_ratio`` — no more counterparties than its own
   usual and its peers' — is **routine, not a fan**: it is not an alert and is not stored
@@ -301,18 +305,24 @@ class HubHistory:
     @cached_property
     def _steady(self) -> tuple[F64, F64]:
         """Per account: its dense share of windows out and in (:meth:`steady`)."""
-        tx, tile, params = self.tx, self._tile, self.params
-        # The windows of each account's own history: from its first transfer to its last.
-        lo = np.full(self.n_acc, np.iinfo(np.int64).max, np.int64)
-        hi = np.full(self.n_acc, -1, np.int64)
+        tx, params = self.tx, self.params
+        window = params.window_ms
+        # The windows of each account's own history: from its first transfer to its last,
+        # counted from its first (not from the scan's: where the bank's tiles fall is no
+        # fact about the hub).
+        first = np.full(self.n_acc, np.iinfo(np.int64).max, np.int64)
+        last = np.full(self.n_acc, np.iinfo(np.int64).min, np.int64)
         for side in (tx.src, tx.dst):
-            np.minimum.at(lo, side, tile)
-            np.maximum.at(hi, side, tile)
-        lived = np.maximum(hi - lo + 1, 1)
+            np.minimum.at(first, side, tx.ts)
+            np.maximum.at(last, side, tx.ts)
+        some = last >= first
+        length = np.where(some, last - first, 0)
+        lived = length // window + 1
         # A long history only: an account whose whole life is one fan is no business.
-        long = lived * params.window_ms >= 2 * params.horizon_ms
-        dense_out = _dense_tiles(tx.src, tile, self.n_acc, params.min_fan)
-        dense_in = _dense_tiles(tx.dst, tile, self.n_acc, params.min_fan)
+        long = some & _long(length, params)
+        at = np.where(some, first, 0)
+        dense_out = _dense_tiles(tx.src, (tx.ts - at[tx.src]) // window, self.n_acc, params.min_fan)
+        dense_in = _dense_tiles(tx.dst, (tx.ts - at[tx.dst]) // window, self.n_acc, params.min_fan)
         return np.where(long, dense_out / lived, 0.0), np.where(long, dense_in / lived, 0.0)
 
     @cached_property
@@ -522,16 +532,24 @@ class HubHistory:
     def _steady_of(self, hub: int, inbound: bool) -> float:
         """:meth:`steady`'s share for one hub from its own transfers (the same numbers as
         every account's at once, for the one or two hubs a verdict judges)."""
-        tx, tile, params = self.tx, self._tile, self.params
-        touching = tile[(tx.src == hub) | (tx.dst == hub)]
+        tx, params = self.tx, self.params
+        touching = tx.ts[(tx.src == hub) | (tx.dst == hub)]
         if len(touching) == 0:
             return 0.0
-        lived = max(int(touching.max()) - int(touching.min()) + 1, 1)
-        if lived * params.window_ms < 2 * params.horizon_ms:
+        first, length = int(touching.min()), int(touching.max()) - int(touching.min())
+        if not _long(np.array([length]), params)[0]:
             return 0.0
-        side = tile[tx.dst == hub] if inbound else tile[tx.src == hub]
-        dense = int((np.bincount(side) >= params.min_fan).sum()) if len(side) else 0
-        return float(np.int64(dense) / np.int64(lived))
+        side = tx.ts[tx.dst == hub] if inbound else tx.ts[tx.src == hub]
+        windows = (side - first) // params.window_ms
+        dense = int((np.bincount(windows) >= params.min_fan).sum()) if len(side) else 0
+        return float(np.int64(dense) / np.int64(length // params.window_ms + 1))
+
+
+def _long(length: I64, params: LayeringParams) -> B:
+    """Per history (``length``: its last transfer's time after its first): at least two
+    ``cycle_horizon_days`` long, in the days it covers, first and last counted (a shop paid
+    every day for 60 days has a 60-day history)."""
+    return np.asarray(length // _DAY_MS + 1 >= 2 * params.horizon_ms / _DAY_MS, bool)
 
 
 _FEW_HUBS = 8
@@ -544,7 +562,8 @@ STEADY_SHARE = 0.5
 
 
 def _dense_tiles(hub: I64, tile: I64, n_acc: int, min_fan: int) -> I64:
-    """Per account: the windows (tiles of the scan) with at least ``min_fan`` of its transfers."""
+    """Per account: its windows (``tile``: per row, the window of ``hub``'s history it falls
+    in) with at least ``min_fan`` of its transfers."""
     width = int(tile.max()) + 1
     cells, count = unique_counts(hub.astype(np.int64) * width + tile)
     return np.bincount(cells[count >= min_fan] // width, minlength=n_acc).astype(np.int64)
