@@ -36,6 +36,7 @@ def judge_hubs(
     segment: I64 | None,
     peaks: F64 | None = None,
     season: F64 | None = None,
+    origin: int | None = None,
 ) -> tuple[F64, F64, I64, B, B, B]:
     """Per alert (of ``len(first_ts)``; zeros for those in no group): fan excess,
     pass-through share, distinct counterparties, a new hub, a slow fan, and whether it is
@@ -43,7 +44,8 @@ def judge_hubs(
     hours) — never stored. ``opened``: per account, its opening time; ``segment`` as for
     :class:`.routine.HubHistory`; ``peaks``: per account, its fan peaks paying out and
     taking in (:mod:`.peaks`), the 72-hour fans' other bursts no longer in ``tx``;
-    ``season``: per alert, the level its excess is divided by (:mod:`.season`)."""
+    ``season``: per alert, the level its excess is divided by (:mod:`.season`); ``origin``:
+    where the peers' windows are cut (:class:`.routine.HubHistory`)."""
     n = len(first_ts)
     excess = np.zeros(n)
     passed = np.zeros(n)
@@ -55,9 +57,9 @@ def judge_hubs(
     def history(slow: bool) -> HubHistory:
         if slow not in histories:
             histories[slow] = (
-                HubHistory(tx, slow_params(params), True, segment)
+                HubHistory(tx, slow_params(params), True, segment, origin)
                 if slow
-                else HubHistory(tx, params, segment=segment)
+                else HubHistory(tx, params, segment=segment, origin=origin)
             )
         return histories[slow]
 

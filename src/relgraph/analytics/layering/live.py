@@ -445,7 +445,7 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, HolderContext):
         Necessary conditions, one per definition: a chain or scatter-gather needs a hop link
         (or a spoke) into or out of the row; a fan burst needs ``min_fan`` (a gather-scatter's
         side ``min_spokes``) departures of its source or arrivals at its target within a
-        window either side; structuring needs an amount in the band, or for a split payment
+        window either side, a slow fan ``min_fan`` within ``cycle_horizon_days``; structuring needs an amount in the band, or for a split payment
         another transfer below the reporting threshold between the same two accounts within
         a window; a round trip needs money to have reached the row's source within the
         round-trip horizon before it (or, for a late arrival, to have left its target after
@@ -476,7 +476,9 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, HolderContext):
         horizon = p.horizon_ms
         arrived = self._range(self._in, src, ts - horizon - 1, ts)
         left_after = self._range(self._out, dst, ts, ts + horizon)
-        return bool(arrived or left_after or self._block_parties(src, dst))
+        slow = any(len(self._range(side, a, ts - horizon - 1, ts + horizon)) >= p.min_fan
+                   for side, a in ((self._out, src), (self._in, dst)))  # fmt: skip
+        return bool(arrived or left_after or slow or self._block_parties(src, dst))
 
     def prepare(self, row: int) -> Prepared:
         """What the verdict on ``row`` runs the definitions on, read now — before later

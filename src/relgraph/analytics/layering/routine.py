@@ -253,13 +253,17 @@ class HubHistory:
         params: LayeringParams,
         peers: bool = False,
         segment: I64 | None = None,
+        origin: int | None = None,
     ) -> None:
         """``peers``: judge every burst against the peers too (slow fans), not only those
         of a hub without an earlier transfer in the burst's direction. ``segment``: per
         account, its neighbourhood when ``tx`` is a disjoint union of several
         (:mod:`.union`); each is then judged as if scanned alone — its own first and last
-        time, its own peers."""
+        time, its own peers. ``origin``: where the peers' windows are cut (the context's,
+        the bank's first transfer: a verdict's neighbourhood cuts them where the batch
+        does; None: each scan's, or segment's, first transfer)."""
         self.tx = tx
+        self.origin = origin
         self.peers_always = peers
         self.params = params
         self.segment = segment
@@ -298,6 +302,9 @@ class HubHistory:
 
     @cached_property
     def _tile(self) -> I64:
+        if self.origin is not None:
+            tile = (self.tx.ts - self.origin) // self.params.window_ms
+            return tile - min(int(tile.min()), 0)  # a late arrival before the origin
         if self.segment is not None:
             return (self.tx.ts - self._seg_lo[self.segment[self.tx.src]]) // self.params.window_ms
         return (self.tx.ts - self.t_lo) // self.params.window_ms

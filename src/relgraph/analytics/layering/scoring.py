@@ -457,7 +457,7 @@ def _assemble_columns(
         ctx.takings, ctx.enterprise, hub_sets, first_ts, last_ts, tx.ts, tx.dst
     )
     excess, passed, parties, hub_new, slow_fan, routine_hub = judge_hubs(
-        tx, hub_sets, first_ts, ctx.opened, params, segment, ctx.fan_peaks, season
+        tx, hub_sets, first_ts, ctx.opened, params, segment, ctx.fan_peaks, season, ctx.origin
     )
 
     a_in = np.concatenate(amount_in) if amount_in else np.zeros(0)
