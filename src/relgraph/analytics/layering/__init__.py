@@ -90,9 +90,12 @@ are fields of :class:`LayeringParams`). The score is their noisy-OR,
   rising to 0.45 at four times that (a fan-in at an enterprise's account: its excess
   over the bank's takings level, :mod:`.season`); with an unusual fan only, ``pass_through`` (≥
   ``min_pass_share`` of what came in left again: 0.3) and a new hub (``new_accounts``
-  at least 0.3) — the mule reasons. A fan's ``new_accounts`` is otherwise the share rule
-  above over the hub and its counterparties (recruited mules are new accounts; a payroll
-  reaching a few new hires is a small share). ``unrelated_persons`` — fans and
+  at least 0.3) — the mule reasons; a gather-scatter among strangers
+  (``unrelated_persons``, below) counts ``pass_through`` whatever its excess: a person
+  passing on to strangers what strangers paid in is the layering step itself, and a shop's
+  settlement of its takings has a firm at the hub. A fan's ``new_accounts`` is otherwise
+  the share rule above over the hub and its counterparties (recruited mules are new
+  accounts; a payroll reaching a few new hires is a small share). ``unrelated_persons`` — fans and
   gather-scatters whose hub is a person's account and at least four in five of whose
   counterparties are accounts of persons unrelated to it (no ``linked_endpoints`` link):
   0.25 (:func:`.hubs.unrelated_persons`); blocks and stacks at least four in five of whose

@@ -562,7 +562,8 @@ def _assemble_columns(
     # payroll reaching a few new hires is a small share), a new hub of an unusual fan 0.3.
     w_new = np.where(hubbed, np.maximum(w_new, np.where(unusual & hub_new, 0.3, 0.0)), w_new)
     passes = (passed >= params.min_pass_share) & (passed <= params.max_pass_share)
-    w_pass = np.where(unusual & passes, 0.3, np.where(layered, 0.3 * passed, 0.0))
+    mule = unusual | (typology == "gather_scatter") & (w_strangers > 0)  # strangers' money on
+    w_pass = np.where(mule & passes, 0.3, np.where(layered, 0.3 * passed, 0.0))
     w_routine = np.where(typology == "structuring", 0.0, -params.routine_weight * routine_share)
     w_ordinary = -params.ordinary_weight * ordinary
     # A wide block: several payers each paying the same several payees (blocks.py).
