@@ -4,8 +4,11 @@ score after its fan grew, accounts opened by stream looked up, late transfers' v
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from typing import Any
 
+from relgraph.analytics.layering.verdicts import LiveAlert
 from relgraph.api.app import ServiceState
 from relgraph.api.auth import Role
 from relgraph.api.ingestion import live_of
@@ -100,3 +103,24 @@ def test_an_account_opened_by_stream_is_found_as_pending(app: Any, model: ReadMo
         assert error["message"] == f"No account with id {account!r}."
     (never,) = graphql(app, CHECK, Role.RISK, id="RT-P-NEVER")["errors"]
     assert never["message"] == "No account with id 'RT-P-NEVER'."
+
+
+def test_a_stored_alert_a_live_one_grew_from_no_longer_counts(
+    state: ServiceState, model: ReadModel
+) -> None:
+    # A shop's stored fan-in (0.37) grown by a streamed payment into a fan of seven (0.325)
+    # left the shop at 0.37 in every verdict: the batch after the next load says 0.325.
+    live = live_of(state)
+    risk = model.results.account_risk
+    account_id = next(a for a in model.account_ids
+                      if risk.get(a, (0.0, "[]"))[0] > 0 and len(json.loads(risk.get(a)[1])) > 1)  # fmt: skip
+    listed = json.loads(risk.get(account_id)[1])
+    account = live.index.account(account_id)
+    assert account is not None
+    assert live.score(account) == listed[0]["score"]
+    live._grew(replace(_an_alert(), extends=listed[0]["chain_id"]))
+    assert live.score(account) == max(e["score"] for e in listed[1:])
+
+
+def _an_alert() -> LiveAlert:
+    return LiveAlert("R-new", "fan_in", 0.3, [], [], None, 7)

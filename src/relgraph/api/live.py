@@ -35,9 +35,10 @@ import pandas as pd
 
 from relgraph import model as tables
 from relgraph.analytics.layering.live import LiveIndex
-from relgraph.analytics.layering.verdicts import LiveAlert, Prepared
+from relgraph.analytics.layering.verdicts import Prepared
 from relgraph.api.audit import AuditLog
 from relgraph.api.audit_commit import Commit, GroupCommitter, PartialCommitError
+from relgraph.api.live_queue import AlertQueue
 from relgraph.api.live_records import (
     EARLIEST_OPENING_MS,
     FUTURE_TOLERANCE_MS,
@@ -68,7 +69,7 @@ EVICT_EVERY: Final = 5_000
 
 
 @dataclass
-class LiveScoring:
+class LiveScoring(AlertQueue):
     """The live index over one read model, the journal, and the alerts found so far."""
 
     model: ReadModel
@@ -100,7 +101,8 @@ class LiveScoring:
         """Content of every account sent to this server (journal included)."""
         self._known: set[str] = set()
         """Ids of every alert found live or stored (``extends`` is judged against it)."""
-        self._account_alerts: dict[int, dict[str, float]] = {}  # live alerts' scores (score)
+        self._account_alerts: dict[int, dict[str, float]] = {}
+        self._replaced: set[str] = set()
         self._by_tx: dict[str, set[str]] = {}
         """Per transfer: the live alerts holding it (:meth:`_supersede` reads it)."""
         self._since_evict = 0
@@ -494,8 +496,7 @@ class LiveScoring:
                 for alert in verdict.alerts:
                     fresh = alert.chain_id not in self._known
                     self._known.add(alert.chain_id)
-                    if alert.extends is not None:
-                        self.alerts.pop(alert.extends, None)  # grown into this one
+                    self._grew(alert)
                     if fresh:
                         self._supersede(alert)
                         new = FoundAlert(alert, found_at, int(now.timestamp() * 1000))
@@ -545,34 +546,6 @@ class LiveScoring:
                     trigger=alert.hops[-1].tx_id if alert.hops else "-",
                 )
         return out
-
-    def _supersede(self, alert: LiveAlert) -> None:
-        """Drop the live alerts of ``alert``'s typology whose transfers it holds all of: a
-        chain that grew by several transfers in one batch, or by another path, is one
-        pattern (the batch merges them), not a queue of its stages."""
-        mine = {h.tx_id for h in alert.hops}
-        if not mine:  # hops are kept above the threshold only
-            return
-        held = {c for t in mine for c in self._by_tx.get(t, ())}
-        for chain in held:
-            other = self.alerts.get(chain)
-            if other is None or other.alert.typology != alert.typology:
-                continue
-            if {h.tx_id for h in other.alert.hops} <= mine:
-                del self.alerts[chain]
-        for t in mine:
-            self._by_tx.setdefault(t, set()).add(alert.chain_id)
-
-    def score(self, account: int) -> float:
-        """The account's risk now: the stored score, raised by the live alerts through it
-        still queued (not by a stage a grown alert replaced, which the batch never has)."""
-        account_id = self.index.account_id(account)
-        stored = float(self.model.results.account_risk.get(account_id, (0.0, ""))[0])
-        held = self._account_alerts.get(account, {})
-        gone = [c for c in held if c not in self.alerts]
-        for chain in gone:  # replaced for good: an alert id is never found fresh again
-            del held[chain]
-        return round(max(stored, *held.values(), 0.0), 4)
 
     def record_transfers(
         self, body: Any, by: str, audit_as: dict[str, str] | None = None
