@@ -338,3 +338,31 @@ def test_concurrent_appends_commit_together_and_every_line_verifies(
     assert seqs == list(range(1, 321))
     # Each commit syncs the log and the anchor; batching needs fewer than one pair a line.
     assert 0 < fsyncs < 2 * 320
+
+
+def test_a_full_disk_mid_line_leaves_the_log_where_its_anchor_says(
+    log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Half a line written, then the disk refused: the torn half stayed, the anchor did not
+    # move, and every later commit (and a restart) refused the log as "changed outside".
+    import relgraph.api.audit as audit_module
+
+    real = os.write
+    calls = {"n": 0}
+
+    def full_disk(fd: int, data: bytes) -> int:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            return real(fd, bytes(data[: len(data) // 2]))
+        raise OSError(28, "No space left on device")
+
+    writer = AuditLog(log, KEY)
+    monkeypatch.setattr(audit_module.os, "write", full_disk)
+    with pytest.raises(AuditError, match="No space left on device"):
+        writer.append(key_id="k_1", role="risk", operation="refused", ids=[], outcome="ok")
+    monkeypatch.setattr(audit_module.os, "write", real)
+    assert verify(log, KEY) == Verdict(True, 5, "5 lines, chain intact, matching the anchor")
+    writer.append(key_id="k_1", role="risk", operation="after", ids=[], outcome="ok")
+    AuditLog(log, KEY).append(key_id="k_1", role="risk", operation="restart", ids=[], outcome="ok")
+    assert verify(log, KEY).lines == 7
+    assert [r["operation"] for r in _records(log)][-2:] == ["after", "restart"]

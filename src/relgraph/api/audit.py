@@ -326,11 +326,19 @@ class AuditLog:
                 lines.append(line)
             data = b"".join(lines)
             written = 0
-            while written < len(data):
-                written += os.write(fd, data[written:])
-            # The lines are on disk before the anchor names them. fdatasync flushes the
-            # new size with the data (needed to read them back); it skips only the times.
-            os.fdatasync(fd)
+            try:
+                while written < len(data):
+                    written += os.write(fd, data[written:])
+                # The lines are on disk before the anchor names them. fdatasync flushes the
+                # new size with the data (needed to read them back); it skips only the times.
+                os.fdatasync(fd)
+            except OSError:
+                # A full disk wrote part of the lines: take them back, so the log ends where
+                # its anchor says and the next commit (once there is room) goes on — the
+                # refused answers were never given.
+                os.ftruncate(fd, size)
+                os.fdatasync(fd)
+                raise
         finally:
             os.close(fd)
         moved = Anchor(
