@@ -20,6 +20,7 @@ from functools import cached_property
 import numpy as np
 
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
+from relgraph.analytics.layering.routine import in_band
 from relgraph.analytics.layering.scoring import _Context
 from relgraph.analytics.layering.sides import Side
 
@@ -91,20 +92,13 @@ class HolderContext:
     def _holder_band_rows(self, row: int) -> list[I64]:
         """The live band transfers of the other accounts of ``row``'s payer's holder, when
         ``row`` is in the structuring band (module docstring); none otherwise."""
-        p = self.params
-        threshold = p.reporting_threshold
-        amount = float(self._amount[row])
-        if not (1 - p.structuring_band) * threshold <= amount < threshold:
+        if not in_band(self._amount[row : row + 1], self.params)[0]:
             return []
         src = int(self._src[row])
         out: list[I64] = []
         for a in self._holder_accounts(src):
             side = self._out.get(a)
-            if a == src or side is None or not side.rows:
-                continue
-            rows = side.rows_array()
-            amounts = self._amount[rows]
-            out.append(
-                rows[(amounts >= (1 - p.structuring_band) * threshold) & (amounts < threshold)]
-            )
+            if a != src and side is not None and side.rows:
+                rows = side.rows_array()
+                out.append(rows[in_band(self._amount[rows], self.params)])
         return out

@@ -445,9 +445,9 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, HolderContext):
         Necessary conditions, one per definition: a chain or scatter-gather needs a hop link
         (or a spoke) into or out of the row; a fan burst needs ``min_fan`` (a gather-scatter's
         side ``min_spokes``) departures of its source or arrivals at its target within a
-        window either side, a slow fan ``min_fan`` within ``cycle_horizon_days``; structuring needs an amount in the band, or for a split payment
-        another transfer below the reporting threshold between the same two accounts within
-        a window; a round trip needs money to have reached the row's source within the
+        window either side, a slow fan ``min_fan`` within ``cycle_horizon_days``;
+        structuring needs an amount in the band, or for a split payment another transfer
+        below the reporting threshold between the same two accounts within a window; a round trip needs money to have reached the row's source within the
         round-trip horizon before it (or, for a late arrival, to have left its target after
         it); a block or a layer beside one needs block accounts (``BlockContext._block_parties``).
         """

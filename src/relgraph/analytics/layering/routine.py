@@ -173,11 +173,11 @@ def structuring_runs(
     rows = np.flatnonzero(band).astype(np.int64)
     runs: list[I64] = []
     if len(rows):  # none in the band: split payments may still be there
-        # tx is in (source, time) order, so the band rows are too; a holder's accounts
-        # interleave in time: (holder, time) order, ties kept in tx order.
-        group = tx.src[rows] if payer is None else payer[rows]
-        if payer is not None:
-            rows = rows[np.lexsort((tx.ts[rows], group))]
+        if payer is None:
+            group = tx.src[rows]  # tx is in (source, time) order, so the band rows are too
+        else:
+            # A holder's accounts interleave in time: (holder, time) order, ties in tx order.
+            rows = rows[np.lexsort((tx.ts[rows], payer[rows]))]
             group = payer[rows]
         episode = _episodes(group, tx.ts[rows], params.horizon_ms)
         good = np.bincount(episode) >= params.structuring_min_count
