@@ -401,6 +401,21 @@ def test_found_ids_names_and_risk_keys_spend_no_id_budget(zh: ReadModel) -> None
     assert _id_search(zh, real, misses).errors[0].extensions["code"] == "LIMIT_EXCEEDED"
 
 
+def test_attack_wrapping_an_id_number_does_not_escape_the_budget(zh: ReadModel) -> None:
+    """ATTACK: the lookup strips the text with ``str.strip``, which drops more than spaces
+    (``\\x1c``, ``\\x85``, a line separator): an id number wrapped in one was found, yet the
+    budget, judging the unstripped text, neither counted its misses nor refused it once spent."""
+    person, _ = _hanzi_person(zh)
+    real = str(zh.record["id_number_norm"][zh.records_of(person)[0]])
+    for before, after in (("\x1c", ""), ("\x85", ""), ("\u2028", ""), ("", "\u1680"), (' ="', '"')):
+        misses = RateLimiter(1, window=86_400)
+        miss = _id_search(zh, f"{before}110101199001011239{after}", misses)
+        assert miss.data["search"]["totalCount"] == 0
+        assert misses.wait("k_analyst") is not None, f"{before!r}…{after!r}: a miss uncounted"
+        refused = _id_search(zh, before + real + after, misses)
+        assert refused.errors[0].extensions["code"] == "LIMIT_EXCEEDED", (before, after)
+
+
 def test_the_id_budget_slides_over_a_day() -> None:
     now = [0.0]
     misses = RateLimiter(2, clock=lambda: now[0], window=86_400)

@@ -118,6 +118,20 @@ class KeyTable:
         return owners[first], rank[first]
 
 
+def id_number_key(text: str) -> str | None:
+    """The id number a search text is looked up as: the text stripped of whitespace at
+    either end (``str.strip``, which also strips controls such as ``\\x1c`` and line
+    separators), then ingest's id-number normalisation.
+
+    The id-miss budget (:mod:`relgraph.api.id_misses`) decides with this same key, so a
+    text it does not count is one the lookup cannot find by id number either.
+
+    >>> id_number_key("\\u2028 110105197206103330\\x1c"), id_number_key(' ="11010519720610333x"')
+    ('110105197206103330', '11010519720610333X')
+    """
+    return normal_form.id_number(text.strip())
+
+
 def _distinct(owners: I64) -> I64:
     """``owners`` without repeats (an exact key has one owner or a few: skip the sort)."""
     return owners if len(owners) < 2 else np.unique(owners)
@@ -329,7 +343,7 @@ class SearchIndex:
         if kind == EMAIL:
             return _distinct(self.email.exact(normal_form.email(raw)))
         if kind == ID_NUMBER:
-            return _distinct(self.id_number.exact(normal_form.id_number(raw)))
+            return _distinct(self.id_number.exact(id_number_key(raw)))
         if kind == CREDIT_CODE:
             return _distinct(self.credit_code.exact(normal_form.credit_code(raw)))
         query = name_query(raw)
