@@ -49,3 +49,21 @@ def test_records_transfers_hops_devices_and_networks_read_are_named(
     answer = graphql(app, "query($id: ID!) { hiddenNetwork(customerId: $id) { id } }",
                      Role.RISK, id=member)  # fmt: skip
     assert answer["data"]["hiddenNetwork"]["id"] in _last_ids(state)
+
+
+def test_a_count_about_a_named_account_names_it(
+    app: Any, state: ServiceState, model: ReadModel
+) -> None:
+    """``linkedAccounts(accountId)`` and ``riskChains(filter: {accountId})`` answer about the
+    account they name even when only ``totalCount`` is asked for (how many accounts it links
+    to, how many alerts it is in): that read was answered with no audit line at all."""
+    account = model.account_ids[int(model.transfers.src[0])]
+    for query, role in (
+        ("query($id: ID!) { linkedAccounts(accountId: $id) { totalCount } }", Role.ANALYST),
+        ("query($id: ID!) { riskChains(filter: {accountId: $id}) { totalCount } }", Role.RISK),
+    ):
+        before = len(state.audit.path.read_text().splitlines())
+        answer = graphql(app, query, role, id=account)
+        assert "errors" not in answer, answer
+        assert len(state.audit.path.read_text().splitlines()) == before + 1, query
+        assert account in _last_ids(state)

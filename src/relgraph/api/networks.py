@@ -198,6 +198,9 @@ class NetworkQueries:
         account = m.account_index.get(str(account_id))
         if account is None:
             raise NotFoundError(f"No account with id {str(account_id)!r}.")
+        # The answer is about this account even when no linked node is asked for (a
+        # totalCount alone): the audit trail names it as read.
+        ctx.touch(str(account_id))
         if not 1 <= max_hops <= MAX_HOPS:
             raise ClientError(f"maxHops must be between 1 and {MAX_HOPS}, not {max_hops}.")
         kinds = (

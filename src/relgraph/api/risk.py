@@ -515,6 +515,8 @@ class RiskQueries:
         if until is not None:
             keep &= table.columns["first_ts"] <= until
         if f.account_id is not None:
+            # Even a totalCount alone says how many alerts name this account: audited as read.
+            ctx.touch(str(f.account_id))
             involved = hops.loc[
                 (hops["from_account"] == str(f.account_id))
                 | (hops["to_account"] == str(f.account_id)),
