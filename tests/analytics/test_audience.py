@@ -300,6 +300,18 @@ def test_export_writes_the_same_rows(source: AudienceSource, tmp_path: Path, suf
         export(audience, tmp_path / "audience.xlsx")
 
 
+def test_the_last_day_a_date_can_hold_is_refused_as_as_of() -> None:
+    """``asOf: "9999-12-31"`` counts the whole day, up to a midnight no date can hold: it was
+    an internal error (OverflowError) for any key that may ask for an audience."""
+    from relgraph.analytics.audience import parse_as_of
+
+    with pytest.raises(AudienceError, match="asOf must be a day before 9999-12-31"):
+        parse_as_of("9999-12-31")
+    with pytest.raises(AudienceError, match="asOf must be a day before"):
+        Criteria.from_mapping({"unit": "HOUSEHOLD", "asOf": "9999-12-31"})
+    assert str(parse_as_of("9999-12-30")) == "9999-12-30"
+
+
 def test_as_of_is_a_day_or_a_moment_in_the_display_zone(
     source: AudienceSource, person_of: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

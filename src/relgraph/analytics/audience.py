@@ -172,13 +172,19 @@ def parse_as_of(text: str | None) -> date | datetime | None:
         return None
     try:
         if len(text.strip()) == 10:
-            return date.fromisoformat(text.strip())
-        moment = datetime.fromisoformat(text.strip())
+            day = date.fromisoformat(text.strip())
+        else:
+            moment = datetime.fromisoformat(text.strip())
+            return moment if moment.tzinfo is not None else moment.replace(tzinfo=display_zone())
     except ValueError:
         raise AudienceError(
             f"asOf must be a date YYYY-MM-DD or an ISO-8601 timestamp, not {text!r}."
         ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=display_zone())
+    if day == date.max:
+        # The whole day counts, up to the next midnight, which no date can hold: refused
+        # here rather than failing as an internal error when the audience is built.
+        raise AudienceError(f"asOf must be a day before {day.isoformat()}, not {text!r}.")
+    return day
 
 
 def _camel(name: str) -> str:
