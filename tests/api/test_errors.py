@@ -95,6 +95,8 @@ def test_not_found_echoes_at_most_200_characters_of_the_id(app: Any) -> None:
          {"c": {"unit": "FAMILY"}}, "does not exist in 'AudienceUnit' enum"),
         ("{ graphStats { nodes { kind } } ", None, "Syntax Error"),
         ("{ households(frist: 3) { totalCount } }", None, "Unknown argument 'frist'"),
+        # A cursor the server never made is bad input, not a limit a client may wait out.
+        ('{ households(after: "zzz") { totalCount } }', None, "Invalid cursor 'zzz'"),
     ],
 )  # fmt: skip
 def test_bad_user_input_says_what_is_wrong(

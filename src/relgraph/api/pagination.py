@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 import numpy.typing as npt
 import strawberry
 
-from relgraph.api.errors import LimitError
+from relgraph.api.errors import ClientError, LimitError
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
@@ -56,11 +56,12 @@ def decode_cursor(cursor: str) -> int:
         kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
         offset = int(value)
     except (ValueError, UnicodeDecodeError):
-        raise LimitError(
+        raise ClientError(
             f"Invalid cursor {cursor!r}: pass an endCursor from an earlier page."
         ) from None
     if kind != "o" or offset < 0:
-        raise LimitError(f"Invalid cursor {cursor!r}: pass an endCursor from an earlier page.")
+        # Bad input, not a limit: LIMIT_EXCEEDED tells a client to wait and retry the same.
+        raise ClientError(f"Invalid cursor {cursor!r}: pass an endCursor from an earlier page.")
     return offset
 
 
