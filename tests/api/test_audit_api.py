@@ -83,6 +83,34 @@ def test_lists_are_audited_with_every_id_they_served(
     assert set(served) <= set(line["ids"])
 
 
+@pytest.mark.parametrize(
+    ("role", "query", "field"),
+    [
+        (Role.CAMPAIGN, "{ campaignAudience(criteria: {unit: HOUSEHOLD, minTotalAum: 1e6, "
+         "maxSize: 2}) { totalCount } }", "campaignAudience"),
+        (Role.CAMPAIGN, "{ households(filter: {minTotalAum: 1e6}) { totalCount } }", "households"),
+        (Role.RISK, "{ riskChains(filter: {minScore: 0.9}) { totalCount } }", "riskChains"),
+    ],
+)  # fmt: skip
+def test_a_count_alone_is_on_the_trail_without_ids(
+    app: Any, state: ServiceState, role: Role, query: str, field: str
+) -> None:
+    # Criteria narrowed to one household make its totalCount say whether anyone in it may be
+    # contacted: such answers were given with no audit line at all.
+    answer = _post(app, {"query": query}, key=KEYS[role]).json()
+    assert "errors" not in answer, answer
+    (line,) = _lines(state)
+    assert line["fields"] == [field]
+    assert line["outcome"] == "ok"
+    assert line["ids"] == []
+
+
+def test_the_banks_totals_and_the_schema_write_no_line(app: Any, state: ServiceState) -> None:
+    for query in ("{ graphStats { nodes { kind count } } }", "{ __schema { queryType { name } } }"):
+        assert "errors" not in _post(app, {"query": query}).json()
+    assert not state.audit.path.exists() or _lines(state) == []
+
+
 def test_permission_denied_calls_are_audited(app: Any, state: ServiceState) -> None:
     query = "{ possibleDuplicates(first: 5) { edges { node { customerA } } } }"
     answer = _post(app, {"query": query}, key=KEYS[Role.CAMPAIGN]).json()

@@ -16,6 +16,9 @@ from relgraph.api.context import Context
 from relgraph.api.errors import LimitError, NotFoundError, PermissionDeniedError
 from relgraph.api.operation import operation_of, root_fields
 
+NO_CUSTOMER_DATA = frozenset({"graphStats", "__schema", "__type", "__typename"})
+"""Root fields that answer with the bank's totals or the schema, never a customer's data."""
+
 
 def audit_entry(ec: ExecutionContext, context: Context) -> dict[str, Any] | None:
     """The audit line of an operation, or None when it read nothing and was refused nothing."""
@@ -37,7 +40,13 @@ def audit_entry(ec: ExecutionContext, context: Context) -> dict[str, Any] | None
     operation = _operation(ec)
     changes = operation is not None and operation.operation.value == "mutation"
     quiet = ("ok", "error", "limited")
-    if not context.touched and outcome in quiet and not changes and not context.searches:
+    if (
+        not context.touched
+        and outcome in quiet
+        and not changes
+        and not context.searches
+        and not _answered_from_data(ec)
+    ):
         return None
     entry: dict[str, Any] = {
         "key_id": context.principal.key_id,
@@ -57,6 +66,20 @@ def audit_entry(ec: ExecutionContext, context: Context) -> dict[str, Any] | None
     if missing:
         entry["not_found"] = sorted({_probe(e, ec) for e in missing})
     return entry
+
+
+def _answered_from_data(ec: ExecutionContext) -> bool:
+    """Whether the answer holds a root field read from customers' data, even one that named
+    no node: a ``totalCount`` under criteria narrowed to one household says something of it,
+    so the request is on the trail (with no ids) though it names none."""
+    data = ec.result.data if ec.result is not None else None
+    if not data:
+        return False
+    return any(
+        field.name.value not in NO_CUSTOMER_DATA
+        and data.get(field.alias.value if field.alias else field.name.value) is not None
+        for field in root_fields(ec.graphql_document, ec.operation_name)
+    )
 
 
 def _is(error: GraphQLError, kind: type[Exception], code: str) -> bool:
