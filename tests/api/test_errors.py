@@ -172,6 +172,14 @@ def test_internal_errors_are_masked_and_logged_with_the_request_id(
         (b'{"query": "{ graphStats { nodes { count } } }", "variables": {"x": Infinity}}',
          None, "not valid JSON"),
         (b'{"query": "\xff\xfe{ graphStats }"}', None, "not UTF-8"),
+        # Half a surrogate pair, escaped: in a search text, an id or the operation's name it
+        # was a 500 (the audit line and the search's HMAC encode them as UTF-8).
+        (b'{"query": "query($t: String!) { search(text: $t) { totalCount } }", '
+         b'"variables": {"t": "\\ud800"}}', None, "lone surrogate"),
+        (b'{"query": "query($id: ID!) { customer(id: $id) { id } }", '
+         b'"variables": {"id": "CB\\uDFFF"}}', None, "lone surrogate"),
+        (b'{"query": "{ graphStats { nodes { count } } }", "operationName": "\\ud83d"}', None,
+         "lone surrogate"),
         (b"{not json", None, "not valid JSON"),
         (b'{"query": 5}', None, "must be a string"),
         (b'{"query": "{ graphStats { nodes { count } } }", "operationName": {"a": 1}}', None,
@@ -181,7 +189,7 @@ def test_internal_errors_are_masked_and_logged_with_the_request_id(
         (b"query=1", "application/x-www-form-urlencoded", "content type"),
     ],
     ids=["null", "string", "number", "empty-list", "deep-array", "deep-variables", "nan",
-         "infinity", "utf8", "garbage", "query-number", "opname-object", "no-query",
+         "infinity", "utf8", "surrogate-text", "surrogate-id", "surrogate-opname", "garbage", "query-number", "opname-object", "no-query",
          "graphql-type", "form-type"],
 )  # fmt: skip
 def test_malformed_bodies_are_400_with_a_graphql_error(
@@ -192,6 +200,14 @@ def test_malformed_bodies_are_400_with_a_graphql_error(
     assert response.status_code == 400, response.text
     assert _code(response) == "BAD_USER_INPUT"
     assert says in response.json()["errors"][0]["message"]
+
+
+def test_a_surrogate_pair_escaped_whole_is_text(app: Any) -> None:
+    """Only half a pair is refused: an emoji escaped as its two halves is one character."""
+    response = _send(app, content=b'{"query": "query($t: String!) { search(text: $t) '
+                     b'{ totalCount } }", "variables": {"t": "\\ud83d\\ude00"}}')  # fmt: skip
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["search"]["totalCount"] == 0
 
 
 def test_an_unknown_operation_name_is_400_and_clipped(app: Any) -> None:

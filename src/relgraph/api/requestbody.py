@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from cross_web import HTTPException
 
@@ -36,6 +37,13 @@ def decode_request_body(data: str | bytes) -> object:
     # bodies (a query and a few variables) need no walk.
     if text.count("{") + text.count("[") > MAX_NESTING and _depth(value) > MAX_NESTING:
         raise _nested()
+    # JSON may escape half of a surrogate pair alone ("\\ud800"): no UTF-8 text holds one, and
+    # it failed wherever the value was encoded (a search's HMAC, the audit line — a whole
+    # group commit of other keys' lines with it), a 500 instead of a 400.
+    if _ESCAPED_SURROGATE.search(text) and _lone_surrogate(value):
+        raise HTTPException(
+            400, "The request body escapes a lone surrogate (\\ud800–\\udfff): send UTF-8 text."
+        )
     if isinstance(value, list):
         return value
     if not isinstance(value, dict):
@@ -53,6 +61,18 @@ def _no_constant(name: str) -> object:
 
 _DECODER = json.JSONDecoder(parse_constant=_no_constant)
 """Made once: ``json.loads`` with an option builds a decoder per call."""
+
+
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+"""Only such an escape decodes to a surrogate: most bodies need no second look."""
+
+
+def _lone_surrogate(value: object) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _reason(exc: ValueError) -> str:
