@@ -76,6 +76,16 @@ def test_id_masks_hide_length_birth_date_and_sex_digit() -> None:
     assert mask_id_number("12345") == "*" * 11
 
 
+@pytest.mark.parametrize(
+    "raw", ["A123456(7)", "A1234567", "E123456789", "USA110056080101", "1101051972061033"]
+)
+def test_an_id_of_another_shape_shows_no_character(raw: str) -> None:
+    """ATTACK: a Hong Kong identity card ``A123456(7)`` masked as ``A123***********)`` left
+    three digits and a check digit to try, and the id-miss budget counts only searches
+    shaped like a resident id: an analyst key could complete it at the search rate."""
+    assert mask_id_number(raw) == "*" * 11
+
+
 def test_email_and_name_masks_have_a_fixed_shape() -> None:
     for raw in ("li.wei@example.cn", " Li.Wei@Example.CN ", "ｌｉ.ｗｅｉ＠example.cn"):
         assert mask_email(raw) == "l***@example.cn"

@@ -9,6 +9,7 @@ shows the digits of the number the store holds.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Final
 
@@ -18,6 +19,8 @@ from relgraph.record_rules import upgrade_legacy_id
 PHONE_STARS: Final = "****"
 ID_STARS: Final = "*" * 11
 """An id number masks to 16 characters: the first 4, 11 stars, the check character."""
+_RESIDENT_ID: Final = re.compile(r"[0-9]{17}[0-9X]")
+"""A GB 11643 resident id (a 15-digit one once upgraded): what shows a district."""
 
 
 def normalise_phone(value: str) -> str:
@@ -61,11 +64,20 @@ def mask_id_number(value: str | None) -> str | None:
     character — its last digit is the one that encodes sex — so it is masked in its
     upgraded 18-character form: both forms of one person's number mask the same, in the
     same 16-character shape.
+
+    Any other value (a passport, a Hong Kong identity card ``A123456(7)``, a number cut
+    short) shows no character: its first four and last are no district and check
+    character, and on a ten-character document number they leave a few thousand
+    candidates that the id-miss budget, which counts resident-id-shaped searches only
+    (:mod:`relgraph.api.id_misses`), would not see being tried.
+
+    >>> mask_id_number("A123456(7)"), mask_id_number("1101051972061033")
+    ('***********', '***********')
     """
     if not value:
         return value
     normal = upgrade_legacy_id(normalise_id_number(value))
-    if len(normal) < 10:
+    if not _RESIDENT_ID.fullmatch(normal):
         return ID_STARS
     return normal[:4] + ID_STARS + normal[-1]
 
