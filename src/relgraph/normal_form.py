@@ -53,6 +53,15 @@ point are the number."""
 EMAIL: Final = "[^@\\s]+@[^@\\s]+"
 """An e-mail address has something on each side of one ``@``; anything else (``NULL``,
 ``无``, ``-``) is no address to share."""
+ID_PLACEHOLDER: Final = "(?:无|空|不详|未知|NONE|NULL|NAN|N/?A|-+|0+|X+|\\?+)"
+"""What exports write for a missing id number, normalised (upper case, no spaces or hyphens)."""
+ID_SCIENTIFIC: Final = "[0-9](?:\\.[0-9]+)?E[+-]?[0-9]+"
+"""A normalised id number a spreadsheet turned into ``1.10105E+17``: only six digits are left."""
+ID_NO_DOCUMENT: Final = f"{ID_PLACEHOLDER}|{ID_SCIENTIFIC}|(?:0+|1+|2+|3+|4+|5+|6+|7+|8+|9+)[0-9X]?"
+"""A normalised id number that names no document (a placeholder, spreadsheet notation, one
+digit repeated), in Python ``re`` and RE2 alike: strangers who share one share nothing, so
+it links no one (ingest counts these as ``placeholder``, ``scientific_notation`` and
+``repeated_digits``)."""
 TEXT_FORCED: Final = '^=?"(.*)"$|^\'(.*)$'
 """How spreadsheets are told to keep a long number as text (``="110105198503150019"``,
 ``'110105198503150019``): the id is what is inside (replace with ``\\1\\2``)."""

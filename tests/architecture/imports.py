@@ -21,7 +21,8 @@ ALLOWED: Mapping[str, frozenset[str]] = {
     "config": frozenset(),
     "canonical": frozenset({"model"}),
     "store": frozenset({"model", "config", "canonical"}),
-    "graph": frozenset({"store", "model", "config", "canonical"}),
+    # normal_form: which normalised identifiers name nothing (an id number ``无``).
+    "graph": frozenset({"store", "model", "config", "canonical", "normal_form"}),
     "journal": frozenset(),
     # Ingest's normalisation rules for one value (the API normalises what a person types).
     "normal_form": frozenset(),

@@ -285,3 +285,23 @@ def test_projection_arrays_are_read_only(projection: Projection) -> None:
     es = projection.edges["Account-TRANSFER->Account"]
     with pytest.raises(ValueError, match="read-only"):
         es.src[0] = 3
+
+
+@pytest.mark.parametrize("junk", ["无", "1.10105E+17", "000000000000000000", "111111111111111111"])
+def test_an_id_number_that_names_no_document_links_no_one(
+    make_store: StoreFactory, junk: str
+) -> None:
+    # Carol, Dan and Eve: strangers whose export wrote the same placeholder (or Excel's
+    # notation) for their id numbers. Ingest keeps it; the graph must not make it a shared
+    # id document, or the three would be one hidden network.
+    strangers = {"C4", "C5", "C6"}
+    customers = [
+        {**row, "id_number_norm": junk} if row["customer_id"] in strangers else row
+        for row in BANK["customers"]
+    ]
+    with make_store(bank={**BANK, "customers": customers}) as store:
+        projection = build_projection(store)
+    assert list(projection.nodes["IdDocument"].ids) == ["ID-A", "ID-B"]
+    for person in ("P3", "P4", "P5"):
+        assert out_ids(projection, "Person-HAS_ID_DOCUMENT->IdDocument", person) == []
+    assert out_ids(projection, "Person-HAS_ID_DOCUMENT->IdDocument", "P1") == ["ID-A"]

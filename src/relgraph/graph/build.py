@@ -8,6 +8,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from relgraph import model
 from relgraph.graph.edges import EdgeSet
@@ -31,6 +32,7 @@ from relgraph.graph.tables import (
     to_frame,
 )
 from relgraph.graph.types import IndexArray
+from relgraph.normal_form import ID_NO_DOCUMENT
 from relgraph.store.base import Store
 
 
@@ -40,6 +42,17 @@ class ProjectionError(ValueError):
 
 def _column(table: pa.Table, name: str) -> pa.ChunkedArray:
     return table.column(name)
+
+
+def _documents(id_numbers: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Id numbers, null where one names no document (``无``, ``1.10105E+17``, all zeros).
+
+    Ingest keeps them as written (they are counted, and show what the bank wrote), but
+    identity resolution never links on them, and neither may a shared id document here:
+    five customers whose export says ``无`` are not one hidden network.
+    """
+    junk = pc.match_substring_regex(id_numbers, f"^(?:{ID_NO_DOCUMENT})$")
+    return pc.if_else(pc.fill_null(junk, False), pa.scalar(None, id_numbers.type), id_numbers)
 
 
 def _nullable_int(
@@ -286,6 +299,8 @@ class ProjectionBuilder:
         )
         for kind, column, person_rel, enterprise_rel in specs:
             columns = [_column(customers, column)]
+            if kind == "IdDocument":
+                columns = [_documents(columns[0])]
             if enterprise_rel is not None:
                 columns.append(_column(enterprises, column))
             ids, codes = encode_sorted(*columns)

@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from relgraph.normal_form import ID_PLACEHOLDER, ID_SCIENTIFIC
 from relgraph.record_rules import ID_CHECK, ID_WEIGHTS
 
 _WEIGHTS: Final = np.array(ID_WEIGHTS)
@@ -44,8 +45,8 @@ PROBLEMS: Final = (
 )
 """Reason codes of :func:`id_number_problems`, counted per source system in the load report."""
 
-_SCIENTIFIC: Final = r"^[0-9](?:\.[0-9]+)?E[+-]?[0-9]+$"
-_PLACEHOLDER: Final = r"^(?:无|空|不详|未知|NONE|NULL|NAN|N/?A|-+|0+|X+|\?+)$"
+_SCIENTIFIC: Final = f"^{ID_SCIENTIFIC}$"
+_PLACEHOLDER: Final = f"^{ID_PLACEHOLDER}$"
 _DOCUMENT: Final = r"^(?=.*[A-Z])(?=.*[0-9])[A-Z0-9]{6,20}$"
 
 
