@@ -326,3 +326,25 @@ def test_load_directory_takes_the_secret_as_an_argument(tmp_path: Path, bank_dir
     with EmbeddedStore(tmp_path / "data") as store:
         load_directory(bank_dir, store, tmp_path / "data", id_secret=SECRET_A)
     assert _ids(tmp_path / "data")["C3"] == PersonIdKey(SECRET_A.encode()).person_id("record:C3")
+
+
+def test_v1_gives_strangers_sharing_a_placeholder_id_number_their_own_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Identity resolution v1 makes a person of a shared id number; Li Wei and Wang Fang,
+    # whose export wrote 无 (or Excel's notation) for theirs, share none.
+    monkeypatch.setenv("RELGRAPH_ID_SECRET", SECRET_A)
+    monkeypatch.setenv("RELGRAPH_IDENTITY_ENABLED", "0")
+    key = PersonIdKey(SECRET_A.encode())
+    for junk in ("无", "1.10105E+17", "000000000000000000"):
+        tables = bank_tables()
+        tables["customers"][0]["id_number"] = junk
+        tables["customers"][2]["id_number"] = junk
+        load(write_bank(tmp_path / junk, tables), tmp_path / f"data-{junk}")
+        ids = _ids(tmp_path / f"data-{junk}")
+        assert ids["C1"] == key.person_id("record:C1")
+        assert ids["C3"] == key.person_id("record:C3")
+    # A real id number still makes one person of v1's records, check character or not.
+    load(write_bank(tmp_path / "real", bank_tables()), tmp_path / "data-real")
+    ids = _ids(tmp_path / "data-real")
+    assert ids["C1"] == ids["C2"] == key.person_id("id:11010519720610333X")

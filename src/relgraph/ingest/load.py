@@ -72,7 +72,7 @@ from relgraph.ingest.report import (
     TableReport,
     read_report,
 )
-from relgraph.ingest.sql import connect, count, ident
+from relgraph.ingest.sql import connect, count, ident, literal
 from relgraph.ingest.udf import ID_NUMBER_VALID
 from relgraph.ingest.validate import (
     REASONS,
@@ -82,6 +82,7 @@ from relgraph.ingest.validate import (
     empty_keys,
     type_rows,
 )
+from relgraph.normal_form import ID_NO_DOCUMENT
 from relgraph.store.base import Store
 
 Progress = Callable[[str, int, int], None]
@@ -91,11 +92,12 @@ log = logging.getLogger("relgraph.ingest")
 
 META_FINGERPRINT = "fingerprint"
 META_LAYOUT = "layout_version"
-RULES_VERSION: Final = "4"
+RULES_VERSION: Final = "5"
 """Bumped when the rules read the same files differently, so that a store loaded under older
 rules is loaded again. 2: the mapping's zone reads every naive timestamp form. 3: compact
 formats read full-width values only; GBK files as GB18030; booleans in 是/否 and full width;
-Parquet midnight dates; the first of several phones, 400 numbers after +86; 男/女."""
+Parquet midnight dates; the first of several phones, 400 numbers after +86; 男/女. 5: v1's
+person ids skip an id number that names no document (无)."""
 META_SOURCE = "source"
 META_LOADED_AT = "loaded_at"
 META_SOURCE_SYSTEMS = "source_systems"
@@ -580,9 +582,12 @@ def _loaded(
     columns = []
     for name in schema.names:
         if name == "person_id" and own_person_ids:
-            columns.append(
-                f"{person_ids.person_id_sql('id_number_norm', 'customer_id')} AS person_id"
+            # 无 or 1.10105E+17 names no one: strangers who share it are not one person.
+            document = (
+                "CASE WHEN NOT regexp_full_match(id_number_norm, "
+                f"{literal(ID_NO_DOCUMENT)}) THEN id_number_norm END"
             )
+            columns.append(f"{person_ids.person_id_sql(document, 'customer_id')} AS person_id")
         elif name in ("person_id", "match_score", "match_evidence"):
             columns.append(f"NULL AS {name}")
         else:
