@@ -6,6 +6,7 @@ million rows cost a few hundred calls, not a million.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Final
 
 import duckdb
@@ -29,7 +30,12 @@ def _array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 def _nfkc(values: pa.Array) -> pa.Array:
-    out: pa.Array = pc.utf8_normalize(_array(values), "NFKC")
+    # Not pc.utf8_normalize: pyarrow's leaves letters with marks decomposed (NFKC of "ā" is
+    # "a" + U+0304), so a stored "zhāng" never equalled the "zhāng" a search types (the API
+    # normalises with unicodedata, normal_form). Once per distinct value: names repeat.
+    encoded = pc.dictionary_encode(_array(values))
+    dictionary = [unicodedata.normalize("NFKC", v) for v in encoded.dictionary.to_pylist()]
+    out: pa.Array = pc.take(pa.array(dictionary, pa.string()), encoded.indices)
     return out
 
 
