@@ -404,3 +404,25 @@ def test_birth_dates_in_epoch_ms_become_days_and_nonsense_becomes_unknown() -> N
     ]
     # The same dates as ISO text (a CSV column typed later) give the same days.
     assert as_day(pd.Series(["1932-01-02", "2008-08-30"])).tolist() == days[:2].tolist()
+
+
+def test_pinyin_with_tone_marks_is_the_same_name_as_hanzi_and_plain_pinyin(
+    tmp_path: Path,
+) -> None:
+    # Wealth and card systems that write pinyin as the customer signs it: tone marks, and
+    # ü for the 吕 that pypinyin (and a card emboss) spells lv.
+    records = [
+        _record("Z1", "core", "张伟", id_number=ZHANG, birth_date="1985-03-15", gender="M",
+                phone="13812345678", address="北京市东城区和平里街道1号"),
+        _record("Z2", "wealth", "Zhāng Wěi", birth_date="1985-03-15", gender="M",
+                address="北京市东城区和平里街道1号"),
+        _record("L1", "core", "吕芳", birth_date="1990-02-02", gender="F", phone="13900001234"),
+        _record("L2", "card", "Lǚ Fāng", birth_date="1990-02-02", phone="139 0000 1234"),
+        _record("L3", "card", "LÜ FANG", birth_date="1990-02-02", phone="13900001234"),
+    ]  # fmt: skip
+    load(write_bank(tmp_path / "bank", _bank(records)), tmp_path / "data")
+    customers = _customers(tmp_path / "data")
+    assert customers.loc["Z1", "person_id"] == customers.loc["Z2", "person_id"]
+    assert _levels(customers.loc["Z2", "match_evidence"])["name"] == "same name in pinyin"
+    assert customers.loc["L1", "person_id"] == customers.loc["L2", "person_id"]
+    assert customers.loc["L1", "person_id"] == customers.loc["L3", "person_id"]

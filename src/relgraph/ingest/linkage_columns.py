@@ -45,9 +45,24 @@ def _readings(chars: set[str]) -> dict[int, str]:
     return table
 
 
+_U_UMLAUT: Final = str.maketrans(dict.fromkeys("üǖǘǚǜ", "v"))
+
+
+def toneless(part: str) -> str:
+    """Latin text without tone marks, ``ü`` as ``v``: pinyin as the hanzi parts are read
+    (pypinyin's tone-less spelling), so a system that writes ``Zhāng Wěi`` or ``Lǚ Fāng``
+    names 张伟 and 吕芳.
+
+    >>> toneless("zhāng"), toneless("lǚ"), toneless("lü"), toneless("josé")
+    ('zhang', 'lv', 'lv', 'jose')
+    """
+    folded = unicodedata.normalize("NFD", part.translate(_U_UMLAUT))
+    return "".join(c for c in folded if not unicodedata.combining(c))
+
+
 def _tokens(text: str, table: dict[int, str]) -> list[str]:
     """The name's tokens: a hanzi part as surname and given name in pinyin, a Latin part
-    as it is; letters and digits only."""
+    without tone marks (:func:`toneless`); letters and digits only."""
     tokens: list[str] = []
     for part in text.split():
         if _HANZI.search(part):
@@ -56,7 +71,7 @@ def _tokens(text: str, table: dict[int, str]) -> list[str]:
                 syllables[0] = _SURNAME_READINGS.get(part[0], syllables[0])
             tokens += [syllables[0], "".join(syllables[1:])] if syllables else []
         else:
-            tokens.append(part)
+            tokens.append(toneless(part))
     return [t for t in ("".join(filter(str.isalnum, t)) for t in tokens) if t]
 
 
