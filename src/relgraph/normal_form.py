@@ -72,6 +72,22 @@ _FLOAT_TEXT: Final = re.compile(FLOAT_TEXT, re.ASCII)
 _EMAIL: Final = re.compile(EMAIL, re.ASCII)
 
 
+_U_UMLAUT: Final = str.maketrans(dict.fromkeys("üǖǘǚǜ", "v") | dict.fromkeys("ÜǕǗǙǛ", "V"))
+
+
+def toneless(text: str) -> str:
+    """Latin text without tone marks, ``ü`` as ``v``: pinyin as hanzi are read (pypinyin's
+    tone-less spelling), so ``Zhāng Wěi`` and ``Lǚ Fāng`` name 张伟 and 吕芳. Hanzi and
+    Hangul stay as they are.
+
+    >>> toneless("zhāng"), toneless("lǚ"), toneless("LÜ"), toneless("josé"), toneless("김민준")
+    ('zhang', 'lv', 'LV', 'jose', '김민준')
+    """
+    folded = unicodedata.normalize("NFD", text.translate(_U_UMLAUT))
+    kept = "".join(c for c in folded if not unicodedata.combining(c))
+    return unicodedata.normalize("NFC", kept)
+
+
 def _nfkc(value: str) -> str:
     return value if value.isascii() else unicodedata.normalize("NFKC", value)
 

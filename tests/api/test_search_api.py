@@ -444,3 +444,14 @@ def test_an_exhausted_id_budget_is_http_429_and_configurable(zh: ReadModel, tmp_
     assert Settings.from_env({"RELGRAPH_ID_MISSES": "5"}).id_misses == 5
     with pytest.raises(ConfigError, match="RELGRAPH_ID_MISSES"):
         Settings.from_env({"RELGRAPH_ID_MISSES": "0"})
+
+
+def test_pinyin_with_tone_marks_finds_and_is_found_without_them() -> None:
+    # A wealth system's 'Zhāng Wěi', and an investigator who types tone marks.
+    import pandas as pd
+
+    from relgraph.api.search_index import name_query, name_table
+
+    table = name_table(pd.Series(["zhāng wěi", "吕芳"], index=[0, 1], dtype=object))
+    for text, owner in (("zhangwei", 0), ("Zhāng Wěi", 0), ("wei", 0), ("Lǚ Fāng", 1)):
+        assert table.prefix(name_query(text))[0].tolist() == [owner], text

@@ -215,7 +215,8 @@ def _latin_keys(names: pd.Series) -> tuple[list[str], list[int], list[int]]:
     keys: list[str] = []
     owners: list[int] = []
     ranks: list[int] = []
-    words = names.str.split(r"[\s'’·\-.,]+", regex=True)
+    # Tone marks go, as from a typed query: ``Zhāng Wěi`` on a record is found as zhangwei.
+    words = names.map(normal_form.toneless).str.split(r"[\s'’·\-.,]+", regex=True)
     for owner, parts in zip(words.index.tolist(), words.tolist(), strict=True):
         parts = [p for p in parts if p]
         for i in range(len(parts)):
@@ -247,8 +248,9 @@ def name_table(names: pd.Series) -> KeyTable:
 
 
 def name_query(text: str) -> str:
-    """A typed name as the keys hold names: NFKC, lower-case, no spaces or separators."""
-    return _NOT_NAME.sub("", unicodedata.normalize("NFKC", text)).lower()
+    """A typed name as the keys hold names: NFKC, lower-case, no spaces or separators, no
+    tone marks (``Lǚ`` is ``lv``, as 吕 reads)."""
+    return normal_form.toneless(_NOT_NAME.sub("", unicodedata.normalize("NFKC", text)).lower())
 
 
 def _normalised_names(values: Sequence[Any]) -> pd.Series:

@@ -15,6 +15,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from relgraph.normal_form import toneless
+
 _SURNAME_READINGS: Final = {
     "曾": "zeng", "单": "shan", "解": "xie", "查": "zha", "仇": "qiu", "朴": "piao",
     "区": "ou", "盖": "ge", "乐": "yue", "缪": "miao", "翟": "zhai", "覃": "qin",
@@ -43,21 +45,6 @@ def _readings(chars: set[str]) -> dict[int, str]:
         syllables = lazy_pinyin(char, style=Style.NORMAL) if _is_hanzi(char) else []
         table[ord(char)] = f" {syllables[0]} " if syllables else ""
     return table
-
-
-_U_UMLAUT: Final = str.maketrans(dict.fromkeys("üǖǘǚǜ", "v"))
-
-
-def toneless(part: str) -> str:
-    """Latin text without tone marks, ``ü`` as ``v``: pinyin as the hanzi parts are read
-    (pypinyin's tone-less spelling), so a system that writes ``Zhāng Wěi`` or ``Lǚ Fāng``
-    names 张伟 and 吕芳.
-
-    >>> toneless("zhāng"), toneless("lǚ"), toneless("lü"), toneless("josé")
-    ('zhang', 'lv', 'lv', 'jose')
-    """
-    folded = unicodedata.normalize("NFD", part.translate(_U_UMLAUT))
-    return "".join(c for c in folded if not unicodedata.combining(c))
 
 
 def _tokens(text: str, table: dict[int, str]) -> list[str]:
