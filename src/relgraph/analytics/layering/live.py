@@ -22,10 +22,10 @@ scatter-gathers are judged on), and when ``t`` may be in a bipartite block or a 
 one, the transfers among its accounts' small counterparties (:mod:`.blockctx`: a block's
 other sender pays its other receiver), and when ``t`` may be a slow scatter-gather's spoke,
 its splitter's and gatherer's transfers (:mod:`.slowctx`), and when ``t`` is in the
-structuring band, its payer's holder's other band transfers (:mod:`.holderctx`) — and runs the batch definitions
-on it (the detectors of :func:`.batch.find_patterns` and
-:func:`.batch.score_pattern_columns`: the same functions for both, so they cannot drift
-apart; :mod:`.focus` runs only those that can hold ``t``, with the same result). The alerts
+structuring band, its payer's holder's other band transfers (:mod:`.holderctx`), and the legs
+of the round trips ``t`` closes (:mod:`.loopctx`) — and runs the batch definitions on it
+(:func:`.batch.find_patterns` and :func:`.batch.score_pattern_columns`: the same functions
+for both; :mod:`.focus` runs only those that can hold ``t``, with the same result). The alerts
 that hold ``t`` are its verdict; their ids are the batch's (:func:`.frames.chain_ids` hashes
 the transfer ids), so the next batch ``analyze`` names the same chains. A request's
 transfers are verdicts on the index as each found it (:meth:`LiveIndex.prepare` reads a
@@ -33,9 +33,9 @@ neighbourhood right after its transfer joined), scored together
 (:meth:`LiveIndex.verdicts_known`: one scan of the neighbourhoods side by side,
 :mod:`.union`, the same alerts as one by one).
 
-What the neighbourhood cannot see: round trips whose legs pass accounts outside it (the
-batch finds those), a slow scatter-gather whose splits go on (each within the horizon of the
-one before) for longer than the index keeps, and most history older than the horizon. Three
+What the neighbourhood cannot see: round trips a late leg lies in the middle of, or past
+:mod:`.loopctx`'s caps, a slow scatter-gather whose splits go on (each within the horizon of
+the one before) for longer than the index keeps, and most history older than the horizon. Three
 parts of it are kept: periods (blocks, established relationships) count from the bank's
 first transfer (the context's ``origin``), as the batch's do; each pair keeps the periods
 its transfers that left fell in (:mod:`.pairs`), so a pair transacting every month stays
@@ -62,8 +62,8 @@ from relgraph.analytics.layering.check import LayeringIndex
 from relgraph.analytics.layering.eviction import Evicting
 from relgraph.analytics.layering.focus import focused_patterns
 from relgraph.analytics.layering.frames import distinct_ids
-from relgraph.analytics.layering.holderctx import HolderContext
 from relgraph.analytics.layering.hops import _eligible, _Tx, with_facts
+from relgraph.analytics.layering.loopctx import LoopContext
 from relgraph.analytics.layering.parallel import ScoringPool, scan_groups
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
 from relgraph.analytics.layering.scoring import ScoredColumns, _Context
@@ -77,7 +77,7 @@ from relgraph.analytics.layering.verdicts import LiveAlert, LiveHop, Prepared, V
 _GROW = 1.5
 
 
-class LiveIndex(Evicting, BlockContext, SlowSpokeContext, HolderContext):
+class LiveIndex(Evicting, BlockContext, SlowSpokeContext, LoopContext):
     """Recent transfers by account, appendable, with the verdict on each new one.
 
     Not thread-safe: the server applies batches one at a time (one writer), and reads
@@ -416,6 +416,7 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, HolderContext):
         lists = [np.fromiter(rows, np.int64, len(rows)), *spokes]
         lists += self._block_rows(int(self._src[row]), int(self._dst[row]))
         lists += self._holder_band_rows(row)  # a structuring run is the payer's holder's
+        lists += self._loop_rows(row)  # a round trip's legs through other accounts
         for a in sorted(accounts):
             for sides in (self._out, self._in):
                 side = sides.get(a)

@@ -86,7 +86,8 @@ class LayeringParams(EnvParams):
     cycle_max_hops: int = 8
     """Round trips: at most this many transfers (2 at least)."""
     cycle_min_share: float = 0.1
-    """Round trips: every hop carries at least this share of the first transfer's amount."""
+    """Round trips: every hop carries at least this share of the first transfer's amount,
+    and at most its inverse times it (10 %–10×)."""
     cycle_max_branching: int = 4
     """Round trips: from each account a path follows at most this many departures (the
     earliest); more are cut and counted as truncated."""

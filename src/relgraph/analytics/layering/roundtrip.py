@@ -7,8 +7,9 @@ arrived at and strictly later, all within ``cycle_horizon_days`` (30) of ``e1``,
 account of someone in its household or hidden network — and ``a1 … a(k-1)`` are
 distinct and not home (the loop closes at the first return). Nothing is asked of the
 time between hops, and of the amounts only that each hop carries at least
-``cycle_min_share`` (10 %) of what left first: launderers wait days and change amounts,
-but a 150 purchase is not the 80,000 coming back.
+``cycle_min_share`` (10 %) of what left first and at most its inverse (10×) times it:
+launderers wait days and change amounts, but a 150 purchase is not the 80,000 coming
+back, nor 45,000 the 82 that left.
 ``e1`` leaves home, so every round trip has a party outside the origin's household; a
 loop closed entirely inside one household never is one.
 
@@ -272,6 +273,7 @@ def _walk_batch(
     accounts = np.stack([sub.src[starts], sub.dst[starts]], axis=1)
     limit = sub.ts[starts] + horizon
     floor = sub.amount[starts] * params.cycle_min_share
+    ceiling = sub.amount[starts] / params.cycle_min_share
     cuts = 0
     for k in range(1, params.cycle_max_hops):
         last = paths[:, -1]
@@ -290,9 +292,11 @@ def _walk_batch(
         nxt = np.repeat(lo - (np.cumsum(count) - count), count) + np.arange(len(parent))
         to = sub.dst[nxt]
         # A return to an account already on the path is not a simple loop, and a hop
-        # carrying under cycle_min_share of what left is other money (a purchase).
+        # carrying under cycle_min_share of what left is other money (a purchase), and
+        # one carrying over its inverse times it is other money too (a small payment's
+        # payee pays on a sum gathered elsewhere).
         ok = ~(accounts[parent, 1:] == to[:, None]).any(axis=1)
-        ok &= sub.amount[nxt] >= floor[parent]
+        ok &= (sub.amount[nxt] >= floor[parent]) & (sub.amount[nxt] <= ceiling[parent])
         parent, nxt, to = parent[ok], nxt[ok], to[ok]
         # At most cycle_max_branching departures per path (the earliest).
         first_of = np.searchsorted(parent, parent, "left")
@@ -310,16 +314,17 @@ def _walk_batch(
             parent, nxt, to, own = parent[~over], nxt[~over], to[~over], own[~over]
         paths = np.concatenate([paths[parent], nxt[:, None]], axis=1)
         accounts = np.concatenate([accounts[parent], to[:, None]], axis=1)
-        limit, floor = limit[parent], floor[parent]
+        limit, floor, ceiling = limit[parent], floor[parent], ceiling[parent]
         owner = own
         closed = home(accounts[:, 0], to)
         if closed.any():
             found.setdefault(k + 1, []).append(paths[closed])
-        paths, accounts, limit, floor, owner = (
+        paths, accounts, limit, floor, ceiling, owner = (
             paths[~closed],
             accounts[~closed],
             limit[~closed],
             floor[~closed],
+            ceiling[~closed],
             owner[~closed],
         )
         if len(paths) == 0:
