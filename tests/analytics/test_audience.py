@@ -263,6 +263,27 @@ def test_the_contact_guard_warns_when_contacts_are_stale(source: AudienceSource)
     assert campaign_audience(source, fresh).warnings == ()
 
 
+def test_the_contact_guard_counts_a_contact_in_the_window_before_a_later_one(
+    tmp_path: Path,
+) -> None:
+    # Zhou Jie was called on 2026-01-10 as well as on 2026-06-12: a 30-day guard as of
+    # 2026-01-20 leaves him out for the January call (the June one, after asOf, once hid it).
+    january = {"contact_id": "K4", "party_id": "ZHOU1", "party_kind": "customer",
+               "ts": "2026-01-10T10:00:00", "channel": "phone"}  # fmt: skip
+    bank = {**BANK, "contacts": [*BANK["contacts"], january]}
+    with EmbeddedStore(tmp_path / "data") as store:
+        load_directory(write_bank(tmp_path / "bank", bank), store, tmp_path / "data")
+        analyze(store, build_projection(store))
+        source = audience_source(store)
+        records = store.read_frame("customers", ["customer_id", "person_id"])
+    person_of = dict(zip(records["customer_id"], records["person_id"], strict=True))
+    guarded = _entries(source, person_of, not_contacted_within_days=30, as_of=date(2026, 1, 20))
+    # Zhou Min (2026-01-05) and Zhou Jie are both left out: no one to call, no entry.
+    assert ["ZHOU1"] not in guarded["contacts"].tolist()
+    assert len(guarded) == 3
+    assert guarded["excluded_recently_contacted"].sum() == 0
+
+
 def test_corporate_group_audience_of_a_synthetic_bank(tmp_path: Path) -> None:
     from relgraph.synth import generate
 

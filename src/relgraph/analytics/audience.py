@@ -434,7 +434,12 @@ def campaign_audience(
         else:
             today = _now_ms() if now_ms is None else now_ms
         since = today - criteria.not_contacted_within_days * _DAY_MS
-        checks.append((p.last_contact_ms >= since) & (p.last_contact_ms < today))
+        # Any contact in the window counts, not just the latest: with asOf in the past, a
+        # later call would otherwise hide one made inside the window.
+        within = (p.contact_ms >= since) & (p.contact_ms < today)
+        recent = np.zeros(len(p.ids), bool)
+        recent[p.contact_party[within]] = True
+        checks.append(recent)
         warnings.extend(_guard_warnings(source, criteria.not_contacted_within_days, since))
     # Later reasons only where no earlier one applies: each member counts once.
     for code, hit in reversed(list(enumerate(checks, start=1))):

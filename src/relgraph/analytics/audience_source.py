@@ -44,6 +44,11 @@ class Parties:
     """Marketing consent recorded as given (unknown counts as refused; enterprises: true)."""
     last_contact_ms: I64
     """Latest contact, epoch ms; −1 when never contacted."""
+    contact_party: I64
+    """Per row of ``contacts`` whose party is known: the party contacted."""
+    contact_ms: I64
+    """Per such row: when, epoch ms. The guard reads every contact, not only the latest: one
+    after ``asOf`` must not hide one inside the window."""
 
 
 @dataclass(frozen=True)
@@ -178,12 +183,14 @@ def _source_from_frames(frames: Frames, precedence: Sequence[str]) -> AudienceSo
     newest = -1
     contacts = frames.get("contacts")
     who = np.empty(0, np.int64)
+    contact_party, contact_ms = np.empty(0, np.int64), np.empty(0, np.int64)
     if contacts is not None and len(contacts):
         contacts_loaded = True
         who = parties_of(contacts["party_id"], contacts["party_kind"])
         ok = who >= 0
         ts = contacts["ts"].to_numpy(np.int64)
         np.maximum.at(last_contact, who[ok], ts[ok])
+        contact_party, contact_ms = who[ok], ts[ok]
         newest = int(ts.max())
 
     # Only what the book reads stays referenced, not every stored frame.
@@ -199,6 +206,8 @@ def _source_from_frames(frames: Frames, precedence: Sequence[str]) -> AudienceSo
         network_risk=network_risk,
         consent=consent,
         last_contact_ms=last_contact,
+        contact_party=contact_party,
+        contact_ms=contact_ms,
     )
     return AudienceSource(
         parties=parties,
