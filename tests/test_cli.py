@@ -256,6 +256,7 @@ def test_audience_csv_cells_a_spreadsheet_would_run_are_quoted(
 ) -> None:
     import csv
     import dataclasses
+    import re
 
     import numpy as np
 
@@ -263,6 +264,7 @@ def test_audience_csv_cells_a_spreadsheet_would_run_are_quoted(
     import relgraph.jobs.audience as jobs_audience
     from relgraph.analytics.audience import Criteria, campaign_audience
     from relgraph.analytics.audience_source import AudienceSource
+    from relgraph.record_rules import INERT_SIGNED
 
     real = jobs_audience.audience_source
     hostile = [
@@ -298,7 +300,8 @@ def test_audience_csv_cells_a_spreadsheet_would_run_are_quoted(
     assert len(rows) == len(frame) > 0
 
     def shown(text: str) -> str:
-        return "'" + text if text[:1] in ("=", "@", "\t", "\r") else text
+        signed = text[:1] in ("+", "-") and not re.fullmatch(INERT_SIGNED, text)
+        return "'" + text if text[:1] in ("=", "@", "\t", "\r") or signed else text
 
     assert [r["unit_id"] for r in rows] == [shown(u) for u in frame["unit_id"]]
     assert [r["contacts"] for r in rows] == [shown(";".join(c)) for c in frame["contacts"]]

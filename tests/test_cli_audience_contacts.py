@@ -17,7 +17,7 @@ from relgraph.graph import build_projection
 from relgraph.jobs.analyze import analyze
 from relgraph.store.embedded import EmbeddedStore
 from tests import valuebank
-from tests.banks import load
+from tests.banks import load, write_bank
 
 runner = CliRunner()
 
@@ -126,3 +126,27 @@ def test_an_unknown_format_is_a_one_line_error(analysed: dict[str, Any], tmp_pat
     assert result.exit_code == 2
     assert "--format must be one of households, contacts, not 'xlsx'." in result.stderr
     assert not out.exists()
+
+
+def test_contacts_csv_quotes_a_signed_formula_and_keeps_a_signed_phone(tmp_path: Path) -> None:
+    # A source system wrote an e-mail a spreadsheet runs (OWASP's ``-2+3+cmd|…``) and a phone
+    # with its country code: the first is shown as text, the second kept as written.
+    hostile = "-2+3+cmd|' /C calc'!A0"
+    bank = dict(valuebank.BANK)
+    bank["customers"] = [
+        {**row, "email": hostile, "phone": "+86 138 0000 0002"}
+        if row["customer_id"] == "L-CORE"
+        else row
+        for row in valuebank.CUSTOMERS
+    ]
+    load(write_bank(tmp_path / "bank", bank), tmp_path / "data")
+    with EmbeddedStore(tmp_path / "data") as store:
+        analyze(store, build_projection(store))
+    out = tmp_path / "contacts.csv"
+    result = _export(tmp_path / "data", {"unit": "HOUSEHOLD", "minSize": 2}, out,
+                     "--format", "contacts")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with out.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    li = next(r for r in rows if r["customer_ids"] == "core:L-CORE;card:L-CARD")
+    assert (li["email"], li["phone"]) == ("'" + hostile, "+86 138 0000 0002")

@@ -61,6 +61,11 @@ _DAY_US: Final = 86_400_000_000
 FORMULA_START: Final = ("=", "@", "\t", "\r")
 """A text cell starting with one of these is run as a formula (or shifted) by spreadsheets:
 exports and quarantine files, opened in spreadsheets, neutralise such cells."""
+INERT_SIGNED: Final = r"[+\-][0-9 ()+\-.,]*"
+"""A cell starting with ``+`` or ``-`` (which a spreadsheet also runs, OWASP's ``+cmd|…`` and
+``-2+3+cmd|…``) that holds only digits and arithmetic (a signed number, a phone written
+``+86 138 0013 8000``): without a letter or ``|`` no function, reference or DDE call can be
+written, so it is kept as it is (matched whole)."""
 _BAD_ID: Final = re.compile(r"^[=+\-@]|[\x00-\x1f\x7f-\x9f]")
 """The loader's ``bad_id`` rule (``ingest.validate._BAD_ID``, RE2 ``\\p{Cc}``) in Python."""
 EXCEL_NUMBER_ID: Final = r"[0-9](?:\.[0-9]+)?E\+[0-9]{1,3}"

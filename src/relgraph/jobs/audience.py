@@ -35,7 +35,7 @@ from relgraph.analytics.audience_source import AudienceSource
 from relgraph.analytics.settings import TABLE as SETTINGS_TABLE
 from relgraph.jobs.stored import stored_frames
 from relgraph.jobs.values import source_precedence
-from relgraph.record_rules import FORMULA_START
+from relgraph.record_rules import FORMULA_START, INERT_SIGNED
 from relgraph.store.base import Store
 
 Format = Literal["households", "contacts"]
@@ -167,7 +167,8 @@ def export(
     failure removes it. An existing file is replaced only with ``force``. A sidecar
     ``<file>.json`` (same mode) describes it: format, criteria, rows, entries, warnings.
 
-    In CSV, text cells starting with ``=``, ``@``, tab or CR get a leading ``'`` so a
+    In CSV, text cells starting with ``=``, ``@``, tab or CR, or with ``+``/``-`` before
+    anything but digits and arithmetic (``INERT_SIGNED``), get a leading ``'`` so a
     spreadsheet shows them instead of running them; numbers are written as they are;
     ``bom`` starts the file with a UTF-8 byte-order mark (Excel set to Chinese then
     reads UTF-8).
@@ -266,8 +267,14 @@ def _write_csv(frame: pd.DataFrame, path: Path, *, bom: bool = False) -> None:
     for i, field in enumerate(table.schema):
         if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
             cells = table.column(i)
+            # ``+``/``-`` start a formula too (a raw e-mail ``-2+3+cmd|' /C calc'!A0``);
+            # only arithmetic after them is inert (signed numbers, phones as +86 …).
+            signed = pc.and_(
+                pc.match_substring_regex(cells, "^[+-]"),
+                pc.invert(pc.match_substring_regex(cells, f"^{INERT_SIGNED}$")),
+            )
             quoted = pc.if_else(
-                pc.match_substring_regex(cells, starts),
+                pc.or_(pc.match_substring_regex(cells, starts), signed),
                 pc.binary_join_element_wise(
                     pa.scalar("'", field.type), cells, pa.scalar("", field.type)
                 ),
