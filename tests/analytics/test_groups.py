@@ -20,7 +20,7 @@ from relgraph.analytics.groups import (
 from relgraph.graph import Projection
 from relgraph.ingest.persons import SOURCE_PRIORITY
 from relgraph.jobs.values import values_of
-from tests.banks import Rows, companies, people, project, write_bank
+from tests.banks import Rows, companies, load, people, project, write_bank
 
 
 def _holding(holder: str, enterprise: str, share: float) -> dict[str, object]:
@@ -178,9 +178,42 @@ def test_block_inverse_equals_dense_inverse(a: np.ndarray) -> None:
     np.testing.assert_allclose(got, np.linalg.inv(np.eye(len(a)) - a), atol=1e-10)
 
 
-def test_a_closed_ring_is_refused() -> None:
-    with pytest.raises(ValueError, match="ownership ring with no outside holder"):
-        inverse_block_diagonal(sp.csr_array(np.array([[0.0, 1.0], [1.0, 0.0]])))
+def test_a_closed_ring_keeps_its_direct_shares() -> None:
+    # E1 and E2 hold 100% of each other (a subsidiary exported from both sides): no inverse.
+    # Beside it, in the same batch of blocks of two, an ordinary cross-holding still inverts.
+    ring = np.array([[0.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0],
+                     [0.0, 0.0, 0.0, 0.5], [0.0, 0.0, 0.5, 0.0]])  # fmt: skip
+    got = inverse_block_diagonal(sp.csr_array(ring)).toarray()
+    np.testing.assert_allclose(got[:2, :2], [[1.0, 1.0], [1.0, 1.0]])
+    np.testing.assert_allclose(got[2:, 2:], [[4 / 3, 2 / 3], [2 / 3, 4 / 3]])
+
+
+def test_a_closed_ring_is_one_group_and_analyze_finishes(tmp_path: Path) -> None:
+    from relgraph.graph import build_projection
+    from relgraph.jobs.analyze import analyze
+    from relgraph.store.embedded import EmbeddedStore
+
+    bank = {
+        "customers": people("P"),
+        "enterprises": companies("E1", "E2", "E3"),
+        "shareholdings": [
+            _holding("E1", "E2", 1.0),
+            _holding("E2", "E1", 1.0),
+            _holding("E2", "E3", 0.6),
+        ],
+    }
+    data = tmp_path / "data"
+    load(write_bank(tmp_path / "bank", bank), data)
+    with EmbeddedStore(data) as store:
+        analyze(store, build_projection(store))
+        control_table = store.results_frame("enterprise_control")
+    assert control_table is not None
+    found = control_table.set_index("enterprise_id")[["controller_id", "group_id"]]
+    assert found.to_dict("index") == {
+        "E1": {"controller_id": "E2", "group_id": "GE1"},
+        "E2": {"controller_id": "E1", "group_id": "GE1"},
+        "E3": {"controller_id": "E2", "group_id": "GE1"},
+    }
 
 
 def test_empty_bank_has_no_groups(tmp_path: Path) -> None:

@@ -8,6 +8,8 @@ Definitions (what the tests hold the code to):
   ``A (I − A)⁻¹`` for enterprises. ``I − A`` is block-diagonal over the connected
   parts of the enterprise–enterprise ownership graph, so each block is inverted
   exactly (batched by block size with ``numpy.linalg.inv``) — no path is enumerated.
+  A ring of enterprises holding 100% of each other has no outside holder and no inverse
+  (the path sums diverge): its block's integrated shares are its direct shares.
 * **Controller.** The holder with the largest integrated share of an enterprise, when
   that share is above ``majority`` (0.5), or else at least ``significant`` (0.25);
   otherwise the enterprise has none. Ties go to the smaller party index (persons
@@ -71,13 +73,13 @@ def inverse_block_diagonal(a: sp.csr_array) -> sp.csr_array:
     Parameters
     ----------
     a : csr_array, shape (n, n)
-        Non-negative shares; every block of ``I − A`` must be invertible (no ring of
-        enterprises owning 100% of each other).
+        Non-negative shares.
 
     Returns
     -------
     csr_array
-        The inverse, with the sparsity of the blocks.
+        The inverse, with the sparsity of the blocks; for a block with no inverse (a ring
+        of enterprises owning 100% of each other), ``I + A``: its direct shares.
 
     Examples
     --------
@@ -113,8 +115,8 @@ def inverse_block_diagonal(a: sp.csr_array) -> sp.csr_array:
         stack[block_of[label[r]], local[r], local[c]] = coo.data[inside]
         try:
             inverse = np.linalg.inv(np.eye(size) - stack)
-        except np.linalg.LinAlgError as exc:
-            raise ValueError("ownership ring with no outside holder (I − A is singular)") from exc
+        except np.linalg.LinAlgError:
+            inverse = np.stack([_inverse_or_direct(block) for block in stack])
         b, i, j = np.meshgrid(
             np.arange(len(blocks)), np.arange(size), np.arange(size), indexing="ij"
         )
@@ -126,6 +128,18 @@ def inverse_block_diagonal(a: sp.csr_array) -> sp.csr_array:
     ).tocsr()
     inv.eliminate_zeros()
     return inv
+
+
+def _inverse_or_direct(block: FloatArray) -> FloatArray:
+    """``(I − A)⁻¹`` of one block, or ``I + A`` for a closed ring (enterprises holding 100%
+    of each other, no outside holder: the path sums diverge). Such a ring is a data error
+    as often as not (one subsidiary exported from both sides); its direct shares still make
+    each member control the next, so it is one group, not a failed ``analyze``."""
+    eye = np.eye(len(block))
+    try:
+        return np.asarray(np.linalg.inv(eye - block), np.float64)
+    except np.linalg.LinAlgError:
+        return eye + block
 
 
 def integrated_ownership(projection: Projection) -> Ownership:
