@@ -178,6 +178,31 @@ def test_block_inverse_equals_dense_inverse(a: np.ndarray) -> None:
     np.testing.assert_allclose(got, np.linalg.inv(np.eye(len(a)) - a), atol=1e-10)
 
 
+def test_equal_integrated_shares_go_to_the_person_whatever_the_last_bits(tmp_path: Path) -> None:
+    # Q holds 40% of E1 directly, E2 40% of it; E1 holds 20% of E2, R 60% of E2. Q's and
+    # E2's integrated shares in E1 are both 0.4 / 0.92, computed by two routes whose last
+    # bits differ (E2's came out larger): the tie rule, persons first, must decide, not
+    # the rounding, or E1 would join R's group.
+    bank = {
+        "customers": people("Q", "R"),
+        "enterprises": companies("E1", "E2"),
+        "shareholdings": [
+            _holding("Q", "E1", 0.4),
+            _holding("E2", "E1", 0.4),
+            _holding("E1", "E2", 0.2),
+            _holding("R", "E2", 0.6),
+        ],
+    }
+    projection = project(write_bank(tmp_path / "bank", bank), tmp_path / "data")
+    ctrl = control(integrated_ownership(projection))
+    found = [
+        (_party(projection, int(c)), _party(projection, int(g)))
+        for c, g in zip(ctrl.controller, ctrl.group, strict=True)
+    ]
+    assert found == [("Q", "Q"), ("R", "R")]
+    assert ctrl.share.tolist() == pytest.approx([0.4 / 0.92, 0.6 / 0.92])
+
+
 def test_a_closed_ring_keeps_its_direct_shares() -> None:
     # E1 and E2 hold 100% of each other (a subsidiary exported from both sides): no inverse.
     # Beside it, in the same batch of blocks of two, an ordinary cross-holding still inverts.

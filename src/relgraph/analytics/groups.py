@@ -179,7 +179,10 @@ def control(ownership: Ownership, params: GroupParams | None = None) -> Control:
     share = np.concatenate([per.data, ent.data])
     keep = (holder != target + n_p) & (share > 0)  # a ring's share in itself is no holder
     holder, target, share = holder[keep], target[keep], share[keep]
-    order = np.lexsort((holder, -share, target))
+    # Ranked on shares to 12 places: the same share reached by two routes (a person's
+    # direct stake, an enterprise's through a cross-holding) differs in its last bits,
+    # which would overrule the tie rule below.
+    order = np.lexsort((holder, -np.round(share, 12), target))
     holder, target, share = holder[order], target[order], share[order]
     first = np.r_[True, target[1:] != target[:-1]] if len(target) else np.empty(0, bool)
     best_holder = np.full(n_e, -1, np.int64)
