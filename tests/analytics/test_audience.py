@@ -263,6 +263,20 @@ def test_the_contact_guard_warns_when_contacts_are_stale(source: AudienceSource)
     assert campaign_audience(source, fresh).warnings == ()
 
 
+def test_the_contact_guard_warns_when_as_of_is_before_the_contacts(
+    source: AudienceSource,
+) -> None:
+    # The oldest contact is 2026-01-05: a 30-day window ending 2025-12-01 checks nothing.
+    early = Criteria("HOUSEHOLD", not_contacted_within_days=30, as_of=date(2025, 12, 1))
+    found = campaign_audience(source, early)
+    (warning,) = found.warnings
+    assert "oldest contact on record (2026-01-05) is after the window checked" in warning
+    assert "(up to 2025-12-01)" in warning
+    assert found.excluded[:, 3].sum() == 0
+    reaching = Criteria("HOUSEHOLD", not_contacted_within_days=30, as_of=date(2026, 1, 5))
+    assert campaign_audience(source, reaching).warnings == ()
+
+
 def test_the_contact_guard_counts_a_contact_in_the_window_before_a_later_one(
     tmp_path: Path,
 ) -> None:

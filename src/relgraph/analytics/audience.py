@@ -22,8 +22,9 @@ Definition (what the tests hold the code to):
     ``as_of`` (only when asked, and only when the ``contacts`` table holds rows).
 
 * The contact-frequency guard warns (:attr:`Audience.warnings`) when the ``contacts``
-  table is empty, or when its newest contact is older than the window checked: either
-  way it left nobody out, and the data behind it, not the audience, is what to check.
+  table is empty, when its newest contact is older than the window checked, or when its
+  oldest is after it (``asOf`` before the contact data begins): either way it left nobody
+  out, and the data behind it, not the audience, is what to check.
 
   An entry reports how many members each reason left out: counts and codes, never the
   alerts, scores or network behind them, so campaign staff learn nothing to tip off.
@@ -440,7 +441,7 @@ def campaign_audience(
         recent = np.zeros(len(p.ids), bool)
         recent[p.contact_party[within]] = True
         checks.append(recent)
-        warnings.extend(_guard_warnings(source, criteria.not_contacted_within_days, since))
+        warnings.extend(_guard_warnings(source, criteria.not_contacted_within_days, since, today))
     # Later reasons only where no earlier one applies: each member counts once.
     for code, hit in reversed(list(enumerate(checks, start=1))):
         reason[hit] = code
@@ -481,8 +482,9 @@ def campaign_audience(
     )
 
 
-def _guard_warnings(source: AudienceSource, days: int, since_ms: int) -> list[str]:
-    """Why the contact-frequency guard may have left nobody out: no or stale contact data."""
+def _guard_warnings(source: AudienceSource, days: int, since_ms: int, until_ms: int) -> list[str]:
+    """Why the contact-frequency guard may have left nobody out: no contact data, data that
+    ends before the window, or data that begins after it (an ``asOf`` further back)."""
     if not source.contacts_loaded:
         return [
             f"notContactedWithinDays {days}: the contacts table is empty, so nobody was left "
@@ -494,5 +496,13 @@ def _guard_warnings(source: AudienceSource, days: int, since_ms: int) -> list[st
             f"({_local_date(source.newest_contact_ms)}) is older than the window checked "
             f"(from {_local_date(since_ms)}), so nobody was left out as recently contacted; "
             "load recent contacts, or set asOf to the day the contact data ends."
+        ]
+    contact_ms = source.parties.contact_ms
+    if len(contact_ms) and int(contact_ms.min()) >= until_ms:
+        return [
+            f"notContactedWithinDays {days}: the oldest contact on record "
+            f"({_local_date(int(contact_ms.min()))}) is after the window checked (up to "
+            f"{_local_date(until_ms - 1)}), so nobody was left out as recently contacted; "
+            "load the contacts of that time, or set asOf within the contact data."
         ]
     return []
