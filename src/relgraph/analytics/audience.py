@@ -10,7 +10,8 @@ Definition (what the tests hold the code to):
   holds — a product on a record still in identity review with a member counts as held,
   and ``qualified_because`` says so —; its *product gap* those none holds.
 * A unit qualifies when it meets every criterion given (size, value floors, products
-  held, products lacked) and at least one member is left to contact.
+  held, products lacked) and at least one member is left to contact. Value, products and
+  size are the whole unit's, the members left out included.
 * Members are left out of the contact list, each for the first reason that applies:
 
   - ``RISK_FLAGGED``: the member holds an account in a layering alert scoring at or
