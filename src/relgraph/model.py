@@ -92,6 +92,9 @@ class Table:
 
 
 SOURCE_SYSTEMS: Final = ("core", "card", "loan", "wealth")
+SOURCE_PRECEDENCE: Final = ("core", "wealth", "loan", "card")
+"""Which system's record describes a person, best first (core banking is the golden source);
+a bank's mapping file may give its own list."""
 GENDERS: Final = ("M", "F", "U")
 GENDER_ALIASES: Final = (
     ("男", "M"), ("男性", "M"), ("女", "F"), ("女性", "F"), ("未知", "U"),

@@ -125,3 +125,40 @@ def test_one_bank_in_two_stores_ranks_alike(tmp_path: Path) -> None:
     one, two = (project(tmp_path / "bank", tmp_path / store) for store in ("one", "two"))
     first, second = (_by_customer(p, influence(p).rank) for p in (one, two))
     assert first == second
+
+
+def test_cascade_aum_is_the_persons_value_counted_once(tmp_path: Path) -> None:
+    from relgraph.graph import build_projection
+    from relgraph.jobs.analyze import analyze
+    from relgraph.store.embedded import EmbeddedStore
+    from tests.banks import load, resident_id
+
+    # R brought in A and B. Each has a core and a wealth record (one id number: one person),
+    # both reporting the same 300,000: A also holds a deposit account of 100,000 (her value
+    # comes from accounts), B holds none (one summary by precedence, never the two summed).
+    # Brought in: 400,000, not the 1,200,000 of every summary added up.
+    ids = {"A": resident_id("11010519800101002"), "B": resident_id("11010519810101004")}
+
+    def record(cid: str, system: str, person: str) -> dict[str, object]:
+        return {"customer_id": cid, "source_system": system, "name": person,
+                "id_number": ids[person], "aum": "300000"}  # fmt: skip
+
+    bank = {
+        "customers": [
+            {"customer_id": "R", "source_system": "core", "name": "R", "id_number": "R"},
+            record("A-CORE", "core", "A"), record("A-WEALTH", "wealth", "A"),
+            record("B-CORE", "core", "B"), record("B-WEALTH", "wealth", "B"),
+        ],
+        "accounts": [{"account_id": "A1", "holder_id": "A-CORE", "holder_kind": "customer",
+                      "product": "deposit", "balance": "100000", "status": "active"}],
+        "referrals": [_referral("R", "A-CORE", 1), _referral("R", "B-WEALTH", 2)],
+    }  # fmt: skip
+    load(write_bank(tmp_path / "bank", bank), tmp_path / "data")
+    with EmbeddedStore(tmp_path / "data") as store:
+        projection = build_projection(store)
+        assert len(projection.nodes["Person"]) == 3
+        assert _by_customer(projection, influence(projection).cascade_aum)["R"] == 400_000.0
+        analyze(store, projection)
+        stored = store.results_frame("influence")
+    assert stored is not None
+    assert stored["cascade_aum"].tolist() == [400_000.0]

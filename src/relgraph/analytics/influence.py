@@ -6,7 +6,10 @@ Definitions (what the tests hold the code to):
   ``referred_at``; ties to the smaller referrer index). The cascades are then trees.
 * ``direct_referrals``: distinct persons a person referred (every referral counts).
 * ``cascade_size``: persons below them in their cascade tree (children, their
-  children, …); ``cascade_aum``: those persons' summed AUM — the value brought in.
+  children, …); ``cascade_aum``: those persons' summed AUM — the value brought in — as
+  :mod:`relgraph.analytics.value` defines it (``Person.aum``: account balances, each
+  account once; a record summary only without account data, never summed across
+  systems).
 * ``pagerank``: PageRank with damping ``damping`` on the referral graph with edges
   pointing from the referred person to the referrer, so credit flows up to whoever
   brought people in (every referral counts, not only first ones).
@@ -26,8 +29,10 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from relgraph import model
 from relgraph.analytics.params import InfluenceParams
 from relgraph.analytics.person_order import record_rank
+from relgraph.analytics.value import party_values_of
 from relgraph.engines.base import GraphEngine
 from relgraph.graph import Projection
 from relgraph.graph.types import IndexArray
@@ -163,8 +168,13 @@ def influence(
     projection: Projection,
     params: InfluenceParams | None = None,
     engine: GraphEngine | None = None,
+    aum: FloatArray | None = None,
 ) -> Influence:
     """Referral influence of every person; ``engine`` runs PageRank (this process by default).
+
+    ``aum`` is each person's AUM as ``analyze`` valued it (the persons of
+    :func:`relgraph.analytics.value.party_values_of`); by default it is valued here, without
+    a review band and with the model's source-system precedence.
 
     Examples
     --------
@@ -182,8 +192,11 @@ def influence(
     edges = projection.edge("Person", "REFERRED", "Person")
     pairs = np.unique(edges.src.astype(np.int64) * n + edges.dst)
     direct = np.bincount(pairs // max(n, 1), minlength=n).astype(np.int64)
-    aum = persons.attrs["aum"].fillna(0.0).to_numpy(np.float64)
-    size, total = cascade_totals(first_referrer(projection), aum)
+    if aum is None:
+        # Not the persons table's ``aum``: it sums every record's summary (one loan or one
+        # wealth balance reported by two systems counts twice) and knows no account.
+        aum = party_values_of(projection, None, model.SOURCE_PRECEDENCE).aum[:n]
+    size, total = cascade_totals(first_referrer(projection), np.nan_to_num(aum))
     source, target = edges.dst.astype(np.int64), edges.src.astype(np.int64)
     # In the bank's own order of persons: PageRank's sums then run in the same order in
     # every store (equal ranks come out as equal floats), and equals are ranked alike.

@@ -20,7 +20,7 @@ from relgraph import model
 from relgraph.canonical import canonical_schema
 from relgraph.ingest.sql import ident, literal
 
-SOURCE_PRIORITY: Final = ("core", "wealth", "loan", "card")
+SOURCE_PRIORITY: Final = model.SOURCE_PRECEDENCE
 """Which system's record describes a person, best first (core banking is the golden source).
 A bank's mapping file replaces it with the bank's own list (see :func:`source_priority`)."""
 _RISK_ORDER: Final = ("low", "medium", "high")

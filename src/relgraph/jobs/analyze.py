@@ -144,7 +144,13 @@ def analyze(
             "referral influence",
             lambda: {
                 "influence": influence_frame(
-                    projection, influence(projection, influence_params, engine)
+                    projection,
+                    influence(
+                        projection,
+                        influence_params,
+                        engine,
+                        found["values"].aum[: found["values"].n_persons],
+                    ),
                 )
             },
         ),
