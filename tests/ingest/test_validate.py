@@ -75,6 +75,32 @@ def test_bad_row_is_quarantined_with_its_reason(
     assert counts[table].reasons == {reason.split(":")[0]: 1}
 
 
+def test_a_customer_and_an_enterprise_with_one_id_are_two_holders(tmp_path: Path) -> None:
+    # Customer 1001 and enterprise 1001 (two systems' numbering) both hold shares in E1 and
+    # guarantee its loans: two stakes and two guarantees, not a duplicate of each other.
+    tables = bank_tables()
+    tables["customers"].append({"customer_id": "1001", "source_system": "core", "name": "Zhao Lei"})
+    tables["enterprises"] += [{"enterprise_id": "1001", "name": "Zhao Holdings"}]
+    tables["shareholdings"] = [
+        {"holder_id": "1001", "enterprise_id": "E1", "holder_kind": kind, "share": share}
+        for kind, share in (("customer", "0.6"), ("enterprise", "0.3"))
+    ]
+    tables["guarantees"] = [
+        {"guarantor_id": "1001", "borrower_id": "E1", "guarantor_kind": kind,
+         "borrower_kind": "enterprise", "amount": amount}
+        for kind, amount in (("customer", "500"), ("enterprise", "700"))
+    ]  # fmt: skip
+    report = load(write_bank(tmp_path / "bank", tables), tmp_path / "data")
+    counts = {t.table: t for t in report.tables}
+    assert (counts["shareholdings"].loaded, counts["shareholdings"].quarantined) == (2, 0)
+    assert (counts["guarantees"].loaded, counts["guarantees"].quarantined) == (2, 0)
+    # The same holder twice is still one.
+    tables["shareholdings"].append(dict(tables["shareholdings"][1], share="0.2"))
+    report = load(write_bank(tmp_path / "bank2", tables), tmp_path / "data2")
+    counts = {t.table: t for t in report.tables}
+    assert counts["shareholdings"].reasons == {"duplicate_key": 1}
+
+
 def test_several_reasons_on_one_row_are_all_given(tmp_path: Path) -> None:
     source = _spoil(
         tmp_path,

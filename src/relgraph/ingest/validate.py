@@ -518,7 +518,12 @@ def check_keys(con: duckdb.DuckDBPyConnection, table: model.Table) -> None:
         if fk_reasons
         else f"t.{REASONS}"
     )
-    key = ", ".join(ident(c) for c in table.key)
+    # A key column naming a party names it with its kind: customer 1001 and enterprise 1001
+    # are two parties, and a row of each (two stakes, two guarantees) is no duplicate.
+    kinds = [
+        fk.kind_column for fk in table.foreign_keys if fk.kind_column and fk.column in table.key
+    ]
+    key = ", ".join(ident(c) for c in (*table.key, *kinds))
     key_text = " || '|' || ".join(f"CAST({ident(c)} AS VARCHAR)" for c in table.key)
     ok = f"len({REASONS}) = 0"
     con.execute(
