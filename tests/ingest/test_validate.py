@@ -101,6 +101,29 @@ def test_a_customer_and_an_enterprise_with_one_id_are_two_holders(tmp_path: Path
     assert counts["shareholdings"].reasons == {"duplicate_key": 1}
 
 
+def test_customer_1001_holding_enterprise_1001_is_no_self_reference(tmp_path: Path) -> None:
+    # One id names one party only within its table: the customer owns and guarantees the
+    # enterprise with his number. An enterprise holding itself still is one.
+    tables = bank_tables()
+    tables["customers"].append({"customer_id": "1001", "source_system": "core", "name": "Zhao Lei"})
+    tables["enterprises"] += [{"enterprise_id": "1001", "name": "Zhao Holdings"}]
+    tables["shareholdings"] = [
+        {"holder_id": "1001", "enterprise_id": "1001", "holder_kind": "customer", "share": "0.6"},
+        {"holder_id": "1001", "enterprise_id": "1001", "holder_kind": "enterprise", "share": "0.1"},
+    ]
+    tables["guarantees"] = [
+        {"guarantor_id": "1001", "borrower_id": "1001", "guarantor_kind": "customer",
+         "borrower_kind": "enterprise", "amount": "500"},
+    ]  # fmt: skip
+    report = load(write_bank(tmp_path / "bank", tables), tmp_path / "data")
+    counts = {t.table: t for t in report.tables}
+    assert (counts["guarantees"].loaded, counts["guarantees"].quarantined) == (1, 0)
+    assert counts["shareholdings"].loaded == 1
+    (refused,) = read_quarantine(tmp_path / "data", "shareholdings")
+    assert refused["holder_kind"] == "enterprise"
+    assert refused["reason"] == "self_reference: holder_id and enterprise_id are both '1001'"
+
+
 def test_several_reasons_on_one_row_are_all_given(tmp_path: Path) -> None:
     source = _spoil(
         tmp_path,

@@ -434,6 +434,15 @@ def _quality_sql(table: model.Table) -> str | None:
     )
 
 
+def _party_table(table: model.Table, column: str, typed_of: dict[str, str]) -> str:
+    """SQL: the table ``column``'s id is looked up in (by its kind column, when it has one)."""
+    fk = next(f for f in table.foreign_keys if f.column == column)
+    if fk.kind_column is None:
+        return literal(next(iter(fk.targets.values())))
+    cases = " ".join(f"WHEN {literal(k)} THEN {literal(t)}" for k, t in fk.targets.items())
+    return f"(CASE {typed_of[fk.kind_column]} {cases} END)"
+
+
 def type_rows(
     con: duckdb.DuckDBPyConnection,
     raw: RawTable,
@@ -455,18 +464,24 @@ def type_rows(
     table = model.TABLES[raw.file.table]
     selects: list[str] = []
     reasons: list[str] = []
+    typed_of: dict[str, str] = {}
     for column in table.columns:
         if column.name == "source_system" and raw.source_systems:
             # The bank's own systems (mapping file) replace the model's for this load.
             column = replace(column, enum=raw.source_systems)
         typed, column_reasons = _column_sql(table, column, column.name in raw.columns, zone, today)
+        typed_of[column.name] = typed
         selects.append(f"{typed} AS {ident(column.name)}")
         reasons += column_reasons
     if table.no_self_reference:
         a, b = table.no_self_reference
         ta, tb = _text(a, True), _text(b, True)
+        # One id names one party only within one table: customer 1001 holding shares in
+        # enterprise 1001, or guaranteeing its loan, is no self-reference.
+        same = f"{_party_table(table, a, typed_of)} = {_party_table(table, b, typed_of)}"
         reasons.append(
-            f"CASE WHEN {ta} = {tb} THEN 'self_reference: {a} and {b} are both ' || {_shown(ta)} END"
+            f"CASE WHEN {ta} = {tb} AND {same} THEN 'self_reference: {a} and {b} are both ' "
+            f"|| {_shown(ta)} END"
         )
     reason_list = "list_filter([" + ", ".join(reasons) + "], lambda x: x IS NOT NULL)"
     if raw.header_rows:
