@@ -93,3 +93,25 @@ def test_serve_with_a_bad_scoring_processes_setting_refuses_to_start(data_dir: P
     result = _serve(data_dir, env)
     assert result.returncode == 2
     assert "RELGRAPH_SCORING_PROCESSES must be a whole number from 0 to 16" in result.stderr
+
+
+def test_serve_on_a_port_in_use_says_so_and_exits(data_dir: Path) -> None:
+    # Another process listens on the port: serve used to log uvicorn's bind error, then hang
+    # (its graph build still running in DuckDB at exit) holding the data directory's lock, or
+    # abort with exit 134.
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = int(busy.getsockname()[1])
+        env = {**os.environ, "RELGRAPH_API_KEYS": f"risk:{KEYS[Role.RISK]}"}
+        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-m", "relgraph.cli", "serve", "--data-dir", str(data_dir),
+             "--port", str(port)],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    said = " ".join(result.stderr.split())
+    assert f"cannot listen on 127.0.0.1:{port}" in said
+    assert "--port" in said
+    assert time.monotonic() - started < 30

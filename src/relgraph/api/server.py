@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from relgraph.api.ingestion import live_of
 from relgraph.api.locks import hold_serve_lock
 from relgraph.api.ratelimit import RateLimiter
 from relgraph.api.readmodel import build_read_model
-from relgraph.config import AuditSettings, Settings
+from relgraph.config import AuditSettings, ConfigError, Settings
 from relgraph.journal import JournalError
 from relgraph.store.base import Store, StoreError
 
@@ -173,7 +174,8 @@ def serve(
     LockedError
         Another server holds ``data_dir`` (two would fork the audit chain).
     relgraph.config.ConfigError
-        No usable audit key (production needs one; see ``audit_key``).
+        No usable audit key (production needs one; see ``audit_key``), or ``host:port``
+        cannot be bound (in use).
     AuditError
         The audit log and its anchor disagree.
     JournalError
@@ -181,6 +183,9 @@ def serve(
     """
     hold_serve_lock(data_dir)  # held until the process exits
     audit_log = open_audit_log(data_dir, audit or AuditSettings(), production=production)
+    # The port before the graph build starts: a busy one is a clear error now, not uvicorn's
+    # log line after it, with the build still in DuckDB (a hang or an abort at exit).
+    sock = listening_socket(host, port)
     log.info("audit trail %s, anchor %s, key %s", audit_log.path, audit_log.anchor_path,
              audit_log.key.source)  # fmt: skip
     # Operations run in worker threads (see relgraph.api.admission); a thread waiting for the
@@ -211,4 +216,26 @@ def serve(
         access_log=False,  # no query text or PII in access logs
         timeout_graceful_shutdown=10,
     )
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` for uvicorn to listen on.
+
+    Raises
+    ------
+    relgraph.config.ConfigError
+        The address is in use or cannot be bound, with what to do.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} (another server, "
+            "perhaps a `relgraph serve`, may hold the port): stop it or pass --port"
+        ) from exc
+    return sock
