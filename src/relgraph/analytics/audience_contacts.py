@@ -9,8 +9,8 @@ Definition (one row per contact of an audience, :meth:`Audience.contacts_frame`)
 * ``phone``, ``email``: the first record by source-system precedence that has one (an
   enterprise's own phone); as the source system wrote it.
 * ``channel``: the channel of most of the party's rows in ``contacts`` (ties: the one used
-  last, then the model's channel order); ``last_contact``: the UTC date of its latest contact. Both empty
-  when the party was never contacted, or the ``contacts`` table is empty.
+  last, then the model's channel order); ``last_contact``: the date of its latest contact in
+  ``RELGRAPH_DISPLAY_TZ``. Both empty when the party was never contacted, or the ``contacts`` table is empty.
 * ``consent_marketing``: as recorded on the person (``true`` for every person on a contact
   list, as the audience leaves out everyone else); empty for enterprises, which are
   marketed to under the bank's business terms.

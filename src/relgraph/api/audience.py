@@ -110,7 +110,7 @@ class AudienceContact:
         description="The channel of most of the party's contacts; null when never contacted."
     )
     last_contact: str | None = strawberry.field(
-        description="UTC date of the latest contact; null when never contacted."
+        description="Date of the latest contact in RELGRAPH_DISPLAY_TZ (Beijing time by default); null when never contacted."
     )
     consent_marketing: bool | None = strawberry.field(
         description="As recorded (every person on a contact list consented; null for enterprises)."
