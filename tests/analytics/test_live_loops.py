@@ -75,6 +75,24 @@ def test_the_last_leg_of_a_slow_round_trip_gets_the_batchs_cycle(tmp_path: Path)
     assert not [t for r in hood.tolist() if (t := live._tx[r])[0] == "S" and t[1:].isdigit()]
 
 
+def test_a_late_middle_leg_closes_the_loop_too(tmp_path: Path) -> None:
+    # RT2 (R2 → R3, day 5) arrives after the others (a partition that lagged): money goes
+    # back from it to R1, and forth through R3 and R4 home.
+    params = LayeringParams()
+    rows = _loop()
+    batch = _batch(tmp_path, rows, params)
+    late = [r for r in rows if r["tx_id"] != "RT2"] + [r for r in rows if r["tx_id"] == "RT2"]
+    ids = project(write_bank(tmp_path / "ids", holder_each(rows)), tmp_path / "d0")
+    live, row = live_with_last(tmp_path, late, params, ids.nodes["Account"].ids.tolist())
+    assert live._tx[row] == "RT2"
+    assert _live_cycles(live, row) == pytest.approx(batch)
+    # And the first leg arriving last: forth all the way home.
+    first = [r for r in rows if r["tx_id"] != "RT1"] + [r for r in rows if r["tx_id"] == "RT1"]
+    live, row = live_with_last(tmp_path / "first", first, params,
+                               ids.nodes["Account"].ids.tolist())  # fmt: skip
+    assert _live_cycles(live, row) == pytest.approx(batch)
+
+
 def test_a_loop_over_forty_days_is_no_round_trip_either_way(tmp_path: Path) -> None:
     params = LayeringParams()
     rows = _loop(gap=40 / 3)

@@ -23,7 +23,7 @@ one, the transfers among its accounts' small counterparties (:mod:`.blockctx`: a
 other sender pays its other receiver), and when ``t`` may be a slow scatter-gather's spoke,
 its splitter's and gatherer's transfers (:mod:`.slowctx`), and when ``t`` is in the
 structuring band, its payer's holder's other band transfers (:mod:`.holderctx`), and the legs
-of the round trips ``t`` closes (:mod:`.loopctx`) — and runs the batch definitions on it
+of the round trips through ``t`` (:mod:`.loopctx`) — and runs the batch definitions on it
 (:func:`.batch.find_patterns` and :func:`.batch.score_pattern_columns`: the same functions
 for both; :mod:`.focus` runs only those that can hold ``t``, with the same result). The alerts
 that hold ``t`` are its verdict; their ids are the batch's (:func:`.frames.chain_ids` hashes
@@ -33,9 +33,9 @@ neighbourhood right after its transfer joined), scored together
 (:meth:`LiveIndex.verdicts_known`: one scan of the neighbourhoods side by side,
 :mod:`.union`, the same alerts as one by one).
 
-What the neighbourhood cannot see: round trips a late leg lies in the middle of, or past
-:mod:`.loopctx`'s caps, a slow scatter-gather whose splits go on (each within the horizon of
-the one before) for longer than the index keeps, and most history older than the horizon. Three
+What the neighbourhood cannot see: round trips past :mod:`.loopctx`'s caps, a slow
+scatter-gather whose splits go on (each within the horizon of the one before) for longer
+than the index keeps, and most history older than the horizon. Three
 parts of it are kept: periods (blocks, established relationships) count from the bank's
 first transfer (the context's ``origin``), as the batch's do; each pair keeps the periods
 its transfers that left fell in (:mod:`.pairs`), so a pair transacting every month stays

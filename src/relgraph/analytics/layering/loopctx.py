@@ -1,4 +1,4 @@
-"""A verdict's round-trip context (:mod:`.live`): the legs of the loops its transfer closes.
+"""A verdict's round-trip context (:mod:`.live`): the legs of the loops through its transfer.
 
 A round trip (:mod:`.roundtrip`) brings money back home over up to ``cycle_max_hops``
 transfers within ``cycle_horizon_days`` (30), with nothing asked of the time between hops:
@@ -7,38 +7,41 @@ The verdict's neighbourhood holds the live transfers of its own two accounts, so
 ``R4 → R1`` arrived it held ``R1 → R2`` and ``R3 → R4`` but not ``R2 → R3``: the loop the
 batch alerts on was invisible to real time.
 
-So when the verdict's transfer ``p`` (from ``s`` to ``d`` at ``t``) may close a loop, the
-neighbourhood also holds its legs, found on the live lists in two steps:
+So the neighbourhood of the verdict's transfer ``p`` (from ``s`` to ``d`` at ``t``) also
+holds the legs of the loops through ``p``, found on the live lists in three steps:
 
 * **back** from ``s``: the accounts whose money can reach ``s`` before ``t`` by at most
   ``cycle_max_hops − 1`` transfers within the horizon, each with the latest time it can
-  leave them (arrivals at ``s``, then arrivals at their sources before those, …). Those
-  that are home to ``d`` — the same account, its holder's, its household's or its hidden
-  network's (:func:`.roundtrip.home_groups`) — are where a loop through ``p`` can start.
-* **walk** from each such start as the batch walks (:func:`.roundtrip.round_trips`): its
-  departures that leave home and are material for it (at least the median of its live
-  departures), then at each account the earliest departures after the money arrived,
-  within the horizon of the first, carrying ``cycle_min_share`` to its inverse times it, never
-  back to an account of the path — at most ``cycle_max_branching`` per path and
-  ``cycle_max_paths`` paths per start, counted among the departures that can still reach
-  ``s`` before ``t`` (the batch counts among those a cycle can pass). A path that reaches
-  ``s`` is closed by ``p`` when ``p`` carries enough and falls within the horizon.
+  leave them (arrivals at ``s``, then arrivals at their sources before those, …);
+* **forth** from ``d``: the accounts money leaving ``d`` after ``t`` can reach the same
+  way, each with the earliest time it can be there — only ``d`` itself for a transfer that
+  arrived in order, the later legs for one that arrived late;
+* **walk** from each account reached back (``s`` included: ``p`` the first leg) that is
+  home to one reached forth — the same account, its holder's, its household's or its
+  hidden network's (:func:`.roundtrip.home_groups`) — as the batch walks
+  (:func:`.roundtrip.round_trips`): its departures that leave home and are material for
+  it (at least the median of its live departures), then at each account the earliest
+  departures after the money arrived, within the horizon of the first, carrying
+  ``cycle_min_share`` to its inverse times it, never back to an account of the path — at
+  most ``cycle_max_branching`` per path and ``cycle_max_paths`` paths per start, counted
+  among the departures that can still reach ``s`` before ``t``, then ``p``, then among the
+  accounts reached forth, until the money is home.
 
-The legs of the closed paths join the neighbourhood, and every live departure of their
-starts (the median a start's payment is judged against); the batch definitions then judge
-them as the batch does (routine flows, households, scores). Most transfers stop at the
-first step: no home account of ``d`` pays into what reached ``s``.
+The legs of the paths that come home join the neighbourhood, and every live departure of
+their starts (the median a start's payment is judged against); the batch definitions then
+judge them as the batch does (routine flows, households, scores). Most transfers stop at
+the first steps: no home account of an account reached forth pays into what reached ``s``.
 
-What real time still leaves to the batch: a leg arriving late in the middle of a loop (its
-verdict looks back from its source only), and loops past the search's caps — at most
-:data:`LOOP_LOOKS` arrivals looked at per account going back (the latest), and at most
-:data:`LOOP_ACCOUNTS` accounts reached.
+What real time still leaves to the batch: loops past the searches' caps — at most
+:data:`LOOP_LOOKS` arrivals (departures) looked at per account going back (forth), the
+latest before (the earliest after), and at most :data:`LOOP_ACCOUNTS` accounts reached each
+way.
 """
 
 from __future__ import annotations
 
 import bisect
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Final
 
 import numpy as np
@@ -49,11 +52,11 @@ from relgraph.analytics.layering.roundtrip import home_groups
 from relgraph.analytics.layering.sides import Side
 
 LOOP_LOOKS: Final = 16
-"""Arrivals looked at per account going back from a verdict's source (the latest before
-money must leave it): four times ``cycle_max_branching``'s default, as many departures as
-the batch's walk looks at per path."""
+"""Arrivals (departures) looked at per account going back from a verdict's source (forth
+from its target): four times ``cycle_max_branching``'s default, as many departures as the
+batch's walk looks at per path."""
 LOOP_ACCOUNTS: Final = 200
-"""Accounts the search back from a verdict's source reaches at most."""
+"""Accounts each search reaches at most."""
 
 
 class LoopContext(HolderContext):
@@ -82,32 +85,66 @@ class LoopContext(HolderContext):
         return home_groups(replace(self._ctx, person=person, enterprise=enterprise), len(accounts))
 
     def _loop_rows(self, row: int) -> list[I64]:
-        """The legs of the loops ``row`` closes that the neighbourhood lacks (module
+        """The legs of the loops through ``row`` that the neighbourhood lacks (module
         docstring; none for most rows)."""
         p = self.params
         t, h = int(self._ts[row]), p.horizon_ms
         src, dst = int(self._src[row]), int(self._dst[row])
         late = self._reach_back(src, t, t - h, p.cycle_max_hops - 1)
-        if len(late) < 2:
-            return []  # nothing reached the source: no loop to close
-        reached = np.fromiter(late, np.int64, len(late))
-        group, network = self._homes(np.append(reached[reached != dst], dst))
-        g, n = group[-1], network[-1]  # the target's
-        at_home = (group[:-1] == g) | ((n >= 0) & (network[:-1] == n))
-        home = set(reached[reached != dst][at_home].tolist())
-        if dst in late:
-            home.add(dst)
-        if not home or src in home:
-            return []  # nothing of d's home pays in; a transfer home from home closes none
+        early = self._reach_forth(dst, t, t + h, p.cycle_max_hops - 1)
+        if len(late) < 2 and len(early) < 2:
+            return []  # nothing reached the source, nothing left the target since
+        every = np.fromiter(dict.fromkeys([*late, *early]), np.int64)
+        group, network = self._homes(every)
+        label = dict(zip(every.tolist(), zip(group.tolist(), network.tolist(), strict=True),
+                         strict=True))  # fmt: skip
+
+        def home_of(a: int) -> set[int]:
+            g, n = label[a]
+            return {x for x, (gx, nx) in label.items() if gx == g or (n >= 0 and nx == n)}
+
+        ends = {label[e][0] for e in early} | {label[e][1] for e in early if label[e][1] >= 0}
         out: list[I64] = []
-        for a0 in sorted(home):
-            legs = self._walk_home(a0, row, late, home)
+        for a0 in sorted(late):
+            if label[a0][0] not in ends and label[a0][1] not in ends - {-1}:
+                continue  # no account money reaches from the target is home to it
+            home = home_of(a0)
+            if src in home and a0 != src:
+                continue  # the money is home before the row: a loop closed already
+            legs = self._walk_home(a0, row, late, early, home)
             if legs:
                 out.append(np.asarray(legs, np.int64))
                 side = self._out.get(a0)
                 if side is not None:
                     out.append(side.rows_array())
         return out
+
+    def _reach_forth(self, a0: int, t: int, bound: int, hops: int) -> dict[int, int]:
+        """Per account money leaving ``a0`` after ``t`` can reach by at most ``hops``
+        transfers no later than ``bound`` (later transfers that arrived before the row):
+        the earliest time it can be there (``a0``: ``t``)."""
+        early = {a0: t}
+        frontier = [a0]
+        for _ in range(hops):
+            nxt: list[int] = []
+            for a in frontier:
+                side = self._out.get(a)
+                if side is None:
+                    continue
+                lo = bisect.bisect_right(side.ts, early[a])  # strictly after
+                hi = bisect.bisect_right(side.ts, bound)
+                for r in side.rows[lo : min(hi, lo + LOOP_LOOKS)]:
+                    b, tr = int(self._dst[r]), int(self._ts[r])
+                    known = early.get(b)
+                    if known is None and len(early) >= LOOP_ACCOUNTS:
+                        continue
+                    if known is None or tr < known:
+                        early[b] = tr
+                        nxt.append(b)
+            frontier = list(dict.fromkeys(nxt))
+            if not frontier:
+                break
+        return early
 
     def _reach_back(self, a0: int, t: int, bound: int, hops: int) -> dict[int, int]:
         """Per account whose money can reach ``a0`` before ``t`` by at most ``hops``
@@ -135,11 +172,15 @@ class LoopContext(HolderContext):
                 break
         return late
 
-    def _walk_home(self, a0: int, row: int, late: dict[int, int], home: set[int]) -> list[int]:
-        """The legs of the paths from ``a0`` (a home account of ``row``'s target) that
-        ``row`` closes, walked as :func:`.roundtrip.round_trips` walks (module docstring)."""
+    def _walk_home(
+        self, a0: int, row: int, late: dict[int, int], early: dict[int, int], home: set[int]
+    ) -> list[int]:
+        """The legs of the loops from ``a0`` through ``row`` back to ``home`` (``a0``'s),
+        walked as :func:`.roundtrip.round_trips` walks (module docstring): towards the
+        source among the accounts of ``late``, by ``row``, then from the target among those
+        of ``early``."""
         p = self.params
-        t, h, src = int(self._ts[row]), p.horizon_ms, int(self._src[row])
+        t, h = int(self._ts[row]), p.horizon_ms
         side = self._out.get(a0)
         if side is None or not side.rows:
             return []
@@ -150,58 +191,72 @@ class LoopContext(HolderContext):
         hi = bisect.bisect_right(side.ts, late[a0])  # its departure at that time too
         for first in side.rows[lo:hi]:
             b, tf = int(self._dst[first]), int(self._ts[first])
-            if self._amount[first] < median or b in home or tf >= late.get(b, tf):
+            nowhere = first != row and tf >= late.get(b, tf)  # the row first: forth at once
+            if self._amount[first] < median or b in home or nowhere:
                 continue  # not material, not leaving home, or going nowhere near the source
-            limit = tf + h
             share = p.cycle_min_share
-            floor, ceiling = float(self._amount[first]) * share, float(self._amount[first]) / share
-            if t > limit or not floor <= self._amount[row] <= ceiling:
+            walk = _Walk(row, late, early, home, tf + h,
+                         (float(self._amount[first]) * share, float(self._amount[first]) / share))  # fmt: skip
+            if t > walk.limit or not walk.amounts[0] <= self._amount[row] <= walk.amounts[1]:
                 continue
             paths: list[list[int]] = [[first]]
-            for _ in range(p.cycle_max_hops - 2):
+            for _ in range(p.cycle_max_hops - 1):
                 grown: list[list[int]] = []
                 for path in paths:
-                    last = path[-1]
-                    if int(self._dst[last]) == src:
-                        legs.update(path)  # row closes it
+                    if int(self._dst[path[-1]]) in home:
+                        legs.update(path)  # back home, through the row
                         continue
-                    grown += [
-                        [*path, r] for r in self._steps(path, late, home, limit, (floor, ceiling))
-                    ]
+                    grown += [[*path, r] for r in self._steps(path, walk)]
                 paths = grown[: p.cycle_max_paths]
                 if not paths:
                     break
-            legs.update(r for path in paths if int(self._dst[path[-1]]) == src for r in path)
+            legs.update(r for path in paths if int(self._dst[path[-1]]) in home for r in path)
         return sorted(legs)
 
-    def _steps(
-        self,
-        path: list[int],
-        late: dict[int, int],
-        home: set[int],
-        limit: int,
-        amounts: tuple[float, float],
-    ) -> list[int]:
-        """The departures a path goes on by: the earliest after its last arrival that can
-        still reach the source in time, carry ``amounts`` (floor, ceiling) and visit no
-        account of the path or home, at most ``cycle_max_branching``."""
+    def _steps(self, path: list[int], walk: _Walk) -> list[int]:
+        """The departures a path goes on by, at most ``cycle_max_branching`` (the earliest
+        after its last arrival, within the horizon, carrying the walk's amounts, visiting no
+        account of the path): before the row, towards the source in time and never home;
+        at the source, the row; after it, among the accounts money can reach from the
+        target, or home."""
         last = path[-1]
         a, after = int(self._dst[last]), int(self._ts[last])
+        row = walk.row
+        before = row not in path
+        if before and a == int(self._src[row]):
+            return [row] if int(self._ts[row]) > after else []
         side = self._out.get(a)
         if side is None:
             return []
-        visited = {int(self._src[path[0]])} | {int(self._dst[r]) for r in path}
+        # The start is no visit: a return to it is the loop closing (as the batch's walk).
+        visited = {int(self._dst[r]) for r in path}
         steps: list[int] = []
         i = bisect.bisect_right(side.ts, after)
-        j = bisect.bisect_right(side.ts, limit)
+        j = bisect.bisect_right(side.ts, walk.limit)
         for r in side.rows[i:j]:
             b, tr = int(self._dst[r]), int(self._ts[r])
-            by = late.get(b)
-            if by is None or tr >= by or b in visited or b in home:
-                continue  # cannot reach the source before the row, or not a simple loop
-            if not amounts[0] <= self._amount[r] <= amounts[1]:
+            if b in visited or not walk.amounts[0] <= self._amount[r] <= walk.amounts[1]:
                 continue
+            if before:
+                by = walk.late.get(b)
+                if by is None or tr >= by or b in walk.home:
+                    continue  # cannot reach the source before the row, or home too soon
+            elif b not in walk.home and b not in walk.early:
+                continue  # the target's money does not reach it
             steps.append(r)
             if len(steps) >= self.params.cycle_max_branching:
                 break
         return steps
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """One start's walk: the row it must pass, the back and forth reach, the start's home,
+    the horizon's end and the hop amounts (floor, ceiling)."""
+
+    row: int
+    late: dict[int, int]
+    early: dict[int, int]
+    home: set[int]
+    limit: int
+    amounts: tuple[float, float]
