@@ -77,6 +77,21 @@ class HolderContext:
             return self._new_person[k], self._new_enterprise[k]
         return int(self._ctx.person[a]), int(self._ctx.enterprise[a])
 
+    def holders(self, accounts: I64) -> tuple[I64, I64]:
+        """:meth:`holder` of each of ``accounts``, as arrays."""
+        base = len(self._ctx.person)
+        old = accounts < base
+        person = np.empty(len(accounts), np.int64)
+        enterprise = np.empty(len(accounts), np.int64)
+        person[old] = self._ctx.person[accounts[old]]
+        enterprise[old] = self._ctx.enterprise[accounts[old]]
+        new = np.flatnonzero(~old)
+        if len(new):
+            at = accounts[new] - base
+            person[new] = np.asarray(self._new_person, np.int64)[at]
+            enterprise[new] = np.asarray(self._new_enterprise, np.int64)[at]
+        return person, enterprise
+
     def _holder_accounts(self, a: int) -> list[int]:
         """Every account of ``a``'s holder (``a`` included; ``[a]`` when it has none)."""
         base = len(self._ctx.person)

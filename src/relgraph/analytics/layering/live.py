@@ -256,17 +256,11 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, LoopContext):
         base = len(self._ctx.opened)
         old = accounts < base
         opened = np.empty(len(accounts), np.int64)
-        person = np.empty(len(accounts), np.int64)
-        enterprise = np.empty(len(accounts), np.int64)
         opened[old] = self._ctx.opened[accounts[old]]
-        person[old] = self._ctx.person[accounts[old]]
-        enterprise[old] = self._ctx.enterprise[accounts[old]]
         new = np.flatnonzero(~old)
         if len(new):
-            at = accounts[new] - base
-            opened[new] = np.asarray(self._new_opened, np.int64)[at]
-            person[new] = np.asarray(self._new_person, np.int64)[at]
-            enterprise[new] = np.asarray(self._new_enterprise, np.int64)[at]
+            opened[new] = np.asarray(self._new_opened, np.int64)[accounts[new] - base]
+        person, enterprise = self.holders(accounts)
         peaks = np.zeros((len(accounts), 2))
         kept = np.flatnonzero(accounts < len(self._peaks))
         peaks[kept] = self._peaks[accounts[kept]]

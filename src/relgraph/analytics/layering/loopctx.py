@@ -74,14 +74,7 @@ class LoopContext(HolderContext):
     def _homes(self, accounts: I64) -> tuple[I64, I64]:
         """:func:`.roundtrip.home_groups` of ``accounts`` (distinct; labels comparable
         within one call only)."""
-        base = len(self._ctx.person)
-        old = accounts < base
-        person = np.full(len(accounts), -1, np.int64)
-        enterprise = np.full(len(accounts), -1, np.int64)
-        person[old] = self._ctx.person[accounts[old]]
-        enterprise[old] = self._ctx.enterprise[accounts[old]]
-        for i in np.flatnonzero(~old).tolist():  # opened since the load: a few
-            person[i], enterprise[i] = self.holder(int(accounts[i]))
+        person, enterprise = self.holders(accounts)
         return home_groups(replace(self._ctx, person=person, enterprise=enterprise), len(accounts))
 
     def _loop_rows(self, row: int) -> list[I64]:
@@ -103,10 +96,11 @@ class LoopContext(HolderContext):
             g, n = label[a]
             return {x for x, (gx, nx) in label.items() if gx == g or (n >= 0 and nx == n)}
 
-        ends = {label[e][0] for e in early} | {label[e][1] for e in early if label[e][1] >= 0}
+        end_groups = {label[e][0] for e in early}
+        end_networks = {label[e][1] for e in early} - {-1}
         out: list[I64] = []
         for a0 in sorted(late):
-            if label[a0][0] not in ends and label[a0][1] not in ends - {-1}:
+            if label[a0][0] not in end_groups and label[a0][1] not in end_networks:
                 continue  # no account money reaches from the target is home to it
             home = home_of(a0)
             if src in home and a0 != src:
