@@ -123,17 +123,49 @@ def test_permission_denied_calls_are_audited(app: Any, state: ServiceState) -> N
 
 
 def test_not_found_probes_are_audited_with_the_id_tried(app: Any, state: ServiceState) -> None:
+    # An id number pasted into a lookup: the trail proves it was tried, and an auditor
+    # holding the audit key can check which one, but the log never holds it in clear.
+    tried = "110101199003071234"
     body = {
         "query": "query Probe($id: ID!) { customer(id: $id) { id } }",
-        "variables": {"id": "nope"},
+        "variables": {"id": tried},
     }
     answer = _post(app, body).json()
     assert answer["data"] is None
     (line,) = _lines(state)
     assert line["outcome"] == "not_found"
-    assert line["not_found"] == ["customer id=nope"]
+    assert line["not_found"] == ["customer id"]
+    assert line["tried_hmac"] == [state.text_mac(tried)]
+    assert tried not in state.audit.path.read_text()
     assert line["operation"] == "Probe"
     assert line["ids"] == []
+
+
+def test_an_auditor_finds_who_tried_an_id_number_with_the_key(
+    app: Any, state: ServiceState, tmp_path: Path
+) -> None:
+    tried, other = "110101199003071234", "110101199003071250"
+    body = {"query": "query Probe($id: ID!) { customer(id: $id) { id } }"}
+    _post(app, {**body, "variables": {"id": tried}})
+    _post(app, {"query": '{ search(text: "110101199003071234") { totalCount } }'})
+    runner = CliRunner()
+    found = runner.invoke(cli, ["audit", "tried", tried, "--data-dir", str(tmp_path)])
+    assert found.exit_code == 0, found.output
+    lines = [json.loads(line) for line in found.stdout.splitlines()]
+    assert [line["fields"] for line in lines] == [["customer"], ["search"]]
+    missed = runner.invoke(cli, ["audit", "tried", other, "--data-dir", str(tmp_path)])
+    assert missed.exit_code == 1
+    assert "no line tried that text" in " ".join(missed.output.split())
+
+
+def test_a_probe_keeps_numbers_in_clear_and_macs_only_texts(app: Any, state: ServiceState) -> None:
+    query = '{ layeringCheck(accountId: "A-NO-SUCH", maxHops: 3) { score } }'
+    answer = _post(app, {"query": query}, key=KEYS[Role.RISK]).json()
+    assert answer["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    (line,) = _lines(state)
+    assert line["not_found"] == ["layeringCheck accountId maxHops=3"]
+    assert line["tried_hmac"] == [state.text_mac("A-NO-SUCH")]
+    assert "A-NO-SUCH" not in state.audit.path.read_text()
 
 
 def test_a_401_is_audited_without_the_token(app: Any, state: ServiceState) -> None:

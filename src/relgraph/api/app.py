@@ -57,8 +57,6 @@ from relgraph.journal.decisions import DecisionBook
 log = logging.getLogger("relgraph.api")
 
 DEADLINE_SECONDS = 2.0
-SEARCH_MAC_PURPOSE = b"relgraph-search-text"
-"""The HMAC of a search text is over this, a zero byte, and the text as sent (UTF-8)."""
 
 
 @dataclass
@@ -93,7 +91,7 @@ class ServiceState:
 
     def text_mac(self, text: str) -> str:
         """A search text's HMAC under the audit key (what the audit line keeps of it)."""
-        return self.audit.key.mac(SEARCH_MAC_PURPOSE, text.encode("utf-8"))
+        return self.audit.key.text_mac(text)
 
     data_dir: Path | None = None
     """Where the journal is (transfers and accounts sent to the server); None: none taken."""

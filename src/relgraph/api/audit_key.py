@@ -25,6 +25,9 @@ log = logging.getLogger("relgraph.api")
 MIN_KEY_CHARS = 32
 """A key shorter than this is refused: the MACs are only as strong as the key."""
 GENERATED_KEY_FILE = "audit-key"
+TEXT_MAC_PURPOSE = b"relgraph-search-text"
+"""The purpose of a client text's MAC (``searched_hmac``, ``tried_hmac``): one recipe for
+both, so one computation answers "did any key try this id number"."""
 
 _warned: set[Path] = set()
 
@@ -39,6 +42,11 @@ class AuditKey:
     def mac(self, purpose: bytes, body: bytes) -> str:
         """HMAC-SHA256 of ``body``; ``purpose`` keeps a line's MAC from passing as an anchor's."""
         return hmac.new(self.secret, purpose + b"\0" + body, hashlib.sha256).hexdigest()
+
+    def text_mac(self, text: str) -> str:
+        """What an audit line keeps of a text a client sent (a search, an id that named
+        nothing): its HMAC, which an auditor holding the key recomputes from a suspect."""
+        return self.mac(TEXT_MAC_PURPOSE, text.encode("utf-8"))
 
     @cached_property  # one HMAC per key, not per anchor written or read
     def key_id(self) -> str:

@@ -2,11 +2,15 @@
 it ended (``ok``, ``forbidden``, ``not_found``, ``error``).
 
 Refused and not-found calls are audited as well as reads: a key probing for fields its
-role may not see, or for ids that exist, is what an auditor looks for.
+role may not see, or for ids that exist, is what an auditor looks for. An id that names
+nothing is kept as an HMAC under the audit key, never in clear: it is whatever the client
+typed (an id number or a phone pasted into ``customer(id:)``), not one of the bank's ids.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, value_from_ast_untyped
@@ -64,7 +68,9 @@ def audit_entry(ec: ExecutionContext, context: Context) -> dict[str, Any] | None
     if denied:
         entry["denied"] = sorted({_path(e) for e in denied})
     if missing:
-        entry["not_found"] = sorted({_probe(e, ec) for e in missing})
+        probes = [_probe(e, ec, context.text_mac) for e in missing]
+        entry["not_found"] = sorted({field for field, _ in probes})
+        entry["tried_hmac"] = sorted({mac for _, macs in probes for mac in macs})
     return entry
 
 
@@ -100,13 +106,32 @@ def _path(error: GraphQLError) -> str:
     return ".".join(str(p) for p in error.path or []) or str(error.original_error)
 
 
-def _probe(error: GraphQLError, ec: ExecutionContext) -> str:
-    """``field id=value`` for a lookup that named nothing (the id the key tried)."""
+def _probe(
+    error: GraphQLError, ec: ExecutionContext, mac: Callable[[str], str] | None
+) -> tuple[str, list[str]]:
+    """``field arg …`` for a lookup that named nothing, and the MACs of the values it tried.
+
+    Numbers and booleans (``maxHops=2``) stay in clear: they name no one. A text or an
+    input object is MAC'd as sent (an object as compact JSON with sorted keys), so an
+    auditor holding the key can check whether a given id was tried; without the key (or
+    without an audit trail, in-process tests) nothing of the value is kept.
+    """
     field = error.nodes[0] if error.nodes else None
     if not isinstance(field, FieldNode):
-        return _path(error)
-    args = " ".join(
-        f"{arg.name.value}={value_from_ast_untyped(arg.value, ec.variables)}"
-        for arg in field.arguments or ()
-    )
-    return f"{field.name.value} {args}".strip()
+        return _path(error), []
+    names: list[str] = []
+    macs: list[str] = []
+    for arg in field.arguments or ():
+        value = value_from_ast_untyped(arg.value, ec.variables)
+        if value is None or isinstance(value, bool | int | float):
+            names.append(f"{arg.name.value}={json.dumps(value)}")
+            continue
+        names.append(arg.name.value)
+        text = (
+            value
+            if isinstance(value, str)
+            else json.dumps(value, sort_keys=True, separators=(",", ":"))
+        )
+        if mac is not None:
+            macs.append(mac(text))
+    return f"{field.name.value} {' '.join(names)}".strip(), macs

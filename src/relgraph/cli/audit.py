@@ -50,3 +50,39 @@ def audit_verify(
         return
     err_console.print(f"[bold red]{path}: {verdict.message}[/]")
     raise typer.Exit(1)
+
+
+@audit_app.command("tried")
+def audit_tried(
+    text: Annotated[str, typer.Argument(help="An id number, phone, name or id, as typed.")],
+    file: Annotated[
+        Path | None, typer.Argument(help="Audit log [default <data-dir>/audit.log].")
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Print the audit lines whose search or missed lookup tried TEXT; exit 1 if none.
+
+    The log keeps such texts only as HMACs under the audit key (``searched_hmac``,
+    ``tried_hmac``), so this needs the key: RELGRAPH_AUDIT_KEY or RELGRAPH_AUDIT_KEY_FILE
+    (outside production, the generated <data-dir>/audit-key).
+    """
+    from relgraph.api.audit import LOG_NAME, lines_that_tried
+    from relgraph.api.audit_key import load_audit_key
+
+    settings = settings_from(data_dir)
+    path = file or settings.data_dir / LOG_NAME
+    try:
+        key = load_audit_key(
+            settings.audit, settings.data_dir, production=settings.production, generate=False
+        )
+    except ConfigError as exc:
+        fail(str(exc))
+    if not path.exists():
+        fail(f"no audit log at {path}: give the file, or --data-dir of the server")
+    found = lines_that_tried(path, key.text_mac(text))
+    for line in found:
+        typer.echo(line)
+    if not found:
+        err_console.print(f"{path}: no line tried that text (under this audit key)")
+        raise typer.Exit(1)
+    err_console.print(f"{path}: {len(found)} line(s) tried that text")
