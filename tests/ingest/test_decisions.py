@@ -3,14 +3,17 @@ and every record a decision touched says so in its evidence."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from rich.console import Console
 
 from relgraph.ingest.decisions import decided_pairs
 from relgraph.ingest.linkage import resolve
+from relgraph.ingest.report import REPORT_FILE, format_report
 from relgraph.journal.decisions import DIFFERENT, SAME, DecisionBook
 from relgraph.store.embedded import EmbeddedStore
 from tests.banks import Rows, load, write_bank
@@ -200,3 +203,36 @@ def test_two_persons_never_share_the_id_one_person_had_before() -> None:
     result = resolve(records, previous=previous)
     assert result.person_id[0] != result.person_id[1]
     assert "P0123456789abcdef" in set(result.person_id), "one of them keeps it"
+
+
+def test_a_same_decision_the_load_cannot_follow_is_reported_with_why(
+    loaded: tuple[Path, Path],
+) -> None:
+    bank, data = loaded
+    book = DecisionBook(data)
+    # T1 = T2 and T2 = S1 would make T1 and S1 one person, which a reviewer said they are not.
+    book.record("D1", "T1", "T2", SAME, "", by="k_analyst")
+    book.record("D2", "T2", "S1", SAME, "", by="k_analyst")
+    book.record("D3", "T1", "S1", DIFFERENT, "", by="k_risk")
+    # A record the exports no longer hold.
+    book.record("D4", "A", "GONE9", SAME, "", by="k_analyst")
+    report = load(bank, data)
+    person = _customers(data)["person_id"]
+    assert person["T1"] != person["S1"]
+    assert report.identity is not None
+    unapplied = report.identity.unapplied_same
+    assert {(u["customer_a"], u["customer_b"]) for u in unapplied} == {
+        ("A", "GONE9"),
+        ("S1", "T2") if person["T1"] == person["T2"] else ("T1", "T2"),
+    }
+    why = {u["customer_b"]: u["reason"] for u in unapplied}
+    assert "not in this load" in why["GONE9"]
+    assert "DIFFERENT" in why["T2"]
+    # Followed decisions are not listed, and the report file and printout carry them.
+    saved = json.loads((data / REPORT_FILE).read_text())
+    assert saved["identity"]["unapplied_same"] == unapplied
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(format_report(report))
+    printed = console.export_text()
+    assert "SAME decisions not followed" in printed
+    assert "GONE9" in printed

@@ -61,6 +61,7 @@ included).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -77,6 +78,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from relgraph.config import ConfigError, EnvParams
+from relgraph.ingest.decisions import unapplied_same, with_same_decisions
 from relgraph.ingest.id_numbers import (
     as_day,
     id_number_problems,
@@ -185,6 +187,8 @@ class Resolution:
     training: Training
     id_problems: pd.Series
     """Per record the reason its id number is no evidence (``id_numbers.PROBLEMS``) or None."""
+    unapplied: list[dict[str, str]] = dataclasses.field(default_factory=list)
+    """Reviewers' SAME decisions this load could not follow, with why (the load report)."""
 
 
 def model_path(data_dir: Path) -> Path:
@@ -328,7 +332,7 @@ def resolve(
     model, method, model_file = _model(source, data_dir, retrain)
     linker = _linker(source, {**model, PREDICTION_RULES: rules})
     pairs = predict_pairs(linker)
-    pairs = _with_decisions(pairs, position, same)
+    pairs = with_same_decisions(pairs, position, same)
     # Complete linkage: score every pair inside a tentative cluster blocking did not generate.
     extra = _missing_pairs(n, pairs, params, position, different)
     if len(extra):
@@ -393,25 +397,8 @@ def resolve(
         n_checked = int(checked.sum())
         agreement = float(np.mean(same_id == model_says))
     training = Training(method, time.perf_counter() - started, n_checked, agreement, model_file)
-    return Resolution(person, best_p, best_ev, possible, training, problems)
-
-
-def _with_decisions(
-    pairs: pd.DataFrame, position: dict[str, int], same: frozenset[Pair]
-) -> pd.DataFrame:
-    """The scored pairs with a row per SAME decision Splink did not generate."""
-    if not same:
-        return pairs.assign(decided=False)
-    rows = []
-    for x, y in same:
-        if x in position and y in position and x != y:
-            i, j = sorted((position[x], position[y]))
-            rows.append((i, j))
-    decided = pd.DataFrame(rows, columns=["unique_id_l", "unique_id_r"]).drop_duplicates()
-    out = pairs.merge(decided.assign(decided=True), how="outer", on=["unique_id_l", "unique_id_r"])
-    out["decided"] = out["decided"].fillna(False).astype(bool)
-    out["match_probability"] = out["match_probability"].where(~out["decided"], 1.0)
-    return out
+    unapplied = unapplied_same(pairs, label, cid, same)
+    return Resolution(person, best_p, best_ev, possible, training, problems, unapplied)
 
 
 def _missing_pairs(

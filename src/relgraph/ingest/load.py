@@ -558,13 +558,13 @@ def _resolve(
     counts = problems.groupby(["system", "reason"]).size().reset_index(name="n")
     for system, reason, n in counts.itertuples(index=False):  # one per system and reason
         invalid.setdefault(str(system), {})[str(reason)] = int(n)
-    training = result.training
     notes: dict[str, Any] = {
-        "model": training.method,
-        "model_file": training.model_file,
-        "id_checked_pairs": training.id_checked_pairs,
-        "id_agreement": training.id_agreement,
+        "model": result.training.method,
+        "model_file": result.training.model_file,
+        "id_checked_pairs": result.training.id_checked_pairs,
+        "id_agreement": result.training.id_agreement,
         "invalid_id_numbers": invalid,
+        "unapplied_same": result.unapplied,
     }
     customers = customers.cast(canonical_schema(model.CUSTOMERS.name))
     return customers, possible.cast(schema), notes

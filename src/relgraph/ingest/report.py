@@ -13,6 +13,8 @@ from rich.table import Table
 
 REPORT_FILE = "load-report.json"
 REJECTED_REPORT_FILE = "load-report.rejected.json"
+SHOWN_UNAPPLIED = 20
+"""The unapplied decisions the printed report lists (the JSON report holds all)."""
 """The report of the last refused attempt, beside the good load's (see ``ingest.refusal``)."""
 
 
@@ -90,6 +92,9 @@ class IdentityStats:
     """Share of those pairs where the model agrees with the id numbers (same id ⇔ match)."""
     invalid_id_numbers: dict[str, dict[str, int]] = field(default_factory=dict)
     """Per source system, id numbers that are no evidence, by reason (``id_numbers.PROBLEMS``)."""
+    unapplied_same: list[dict[str, str]] = field(default_factory=list)
+    """Reviewers' SAME decisions the load could not follow: ``customer_a``, ``customer_b``,
+    ``reason`` (:func:`relgraph.ingest.decisions.unapplied_same`)."""
 
 
 @dataclass(frozen=True)
@@ -198,6 +203,8 @@ def format_report(report: LoadReport) -> Group:
         parts.append(_identity_table(report.identity))
         if report.identity.invalid_id_numbers:
             parts.append(_invalid_ids_table(report.identity.invalid_id_numbers))
+        if report.identity.unapplied_same:
+            parts.append(_unapplied_table(report.identity.unapplied_same))
     folder = "quarantine.rejected" if report.refusals and not report.dry_run else "quarantine"
     title = f"quarantine reasons (see {folder}/<table>.csv)"
     if report.dry_run:
@@ -264,6 +271,17 @@ def _invalid_ids_table(counts: dict[str, dict[str, int]]) -> Table:
     for system, by_reason in sorted(counts.items()):
         for reason, n in sorted(by_reason.items()):
             out.add_row(system, reason, f"{n:,}")
+    return out
+
+
+def _unapplied_table(rows: list[dict[str, str]]) -> Table:
+    out = Table(title="reviewers' SAME decisions not followed (the two stay apart)")
+    for column in ("customer a", "customer b", "why"):
+        out.add_column(column)
+    for row in rows[:SHOWN_UNAPPLIED]:
+        out.add_row(row["customer_a"], row["customer_b"], row["reason"])
+    if len(rows) > SHOWN_UNAPPLIED:
+        out.add_row(f"… {len(rows) - SHOWN_UNAPPLIED:,} more in {REPORT_FILE}", "", "")
     return out
 
 
