@@ -105,6 +105,25 @@ def test_a_chain_does_not_merge_strangers_through_one_record() -> None:
     assert label[0] == label[1] != label[2]  # the stronger match wins, C stays apart
 
 
+def test_resolve_keeps_a_chain_apart_when_the_guard_scores_its_ends_against() -> None:
+    # 张伟 A and B share a phone, B and C an e-mail; A and C share only the name (different
+    # birth dates and sexes), so blocking never pairs them: the complete-linkage pass
+    # scores A~C and must keep C out. A lower threshold makes this small example's
+    # single-contact matches strong enough to chain; the guard is what is tested.
+    ms = lambda day: int(pd.Timestamp(day).value // 10**6)  # noqa: E731
+    rows = pd.DataFrame({
+        "customer_id": ["A", "B", "C"], "name_norm": ["zhang wei"] * 3,
+        "id_number_norm": [None] * 3, "birth_date": [ms("1980-01-01"), None, ms("1975-05-05")],
+        "gender": ["M", None, "F"], "phone_norm": ["13800001111", "13800001111", None],
+        "email_norm": [None, "zw@example.cn", "zw@example.cn"], "address_norm": [None] * 3,
+    })  # fmt: skip
+    r = resolve(rows, LinkageParams(threshold=0.9))
+    assert r.person_id[0] == r.person_id[1] != r.person_id[2]
+    # Nobody decided anything: no record's evidence may claim a reviewer's decision.
+    for evidence in r.match_evidence:
+        assert "decision" not in (evidence or "")
+
+
 def test_a_chain_closes_when_every_pair_agrees() -> None:
     a = np.array([0, 1, 0])
     b = np.array([1, 2, 2])

@@ -339,7 +339,10 @@ def resolve(
         linker.table_management.register_blocked_pairs_for_predict(
             linker._db_api.register(pa.Table.from_pandas(extra, preserve_index=False))
         )
-        more = predict_pairs(linker)
+        # No reviewer decided these (SAME pairs are rows already, so never missing): without
+        # the column, concat leaves NaN, which reads as True, and every pair the guard scored
+        # became a SAME decision that merged strangers (A~B, B~C, A and C disagreeing).
+        more = predict_pairs(linker).assign(decided=False)
         pairs = pd.concat([pairs, more], ignore_index=True)
     a = pairs["unique_id_l"].to_numpy(np.int64)
     b = pairs["unique_id_r"].to_numpy(np.int64)
