@@ -35,6 +35,7 @@ from relgraph.store.embedded import EmbeddedStore
 from relgraph.synth import generate
 
 from .conftest import bank_tables, load, write_bank
+from .test_linkage import resident_id
 
 SECRET_A = "a-deployment-secret-0123456789abcdef"
 SECRET_B = "another-secret-0123456789abcdefghijk"
@@ -257,6 +258,32 @@ def test_a_new_secret_changes_every_id_and_writes_the_map(
     again = load(write_bank(tmp_path / "more", tables), data)
     assert again.person_id_map is None
     assert {c: _ids(data)[c] for c in new} == new
+
+
+def test_a_record_that_gains_an_id_number_gets_a_new_id_and_the_map_says_so(
+    tmp_path: Path,
+) -> None:
+    # Wang Fang had no id number; the next export gives one (hers: born 1980-01-31, female).
+    # Her person id becomes the id number's, and a campaign list holding the old one must
+    # be able to follow it: the load maps the one id that changed, and only that one.
+    tables = bank_tables()
+    data = tmp_path / "data"
+    load(write_bank(tmp_path / "a", tables), data)
+    before = _ids(data)
+    tables["customers"][2]["id_number"] = resident_id("44030419800131002")
+    report = load(write_bank(tmp_path / "b", tables), data)
+    after = _ids(data)
+    assert after["C3"] != before["C3"]
+    assert {c: after[c] for c in ("C1", "C2")} == {c: before[c] for c in ("C1", "C2")}
+    assert report.person_id_map is not None
+    assert report.person_ids_changed == 1
+    path = Path(report.person_id_map)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert _read_map(path) == [(before["C3"], after["C3"])]
+    # A later load that changes no id writes no map.
+    tables["customers"][0]["segment"] = "private"
+    assert load(write_bank(tmp_path / "c", tables), data).person_id_map is None
+    assert len(list(data.glob("person-id-map*"))) == 1
 
 
 def test_the_first_load_after_the_upgrade_maps_the_md5_ids(tmp_path: Path, bank_dir: Path) -> None:

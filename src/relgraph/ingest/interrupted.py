@@ -64,7 +64,10 @@ class Pending:
             id_map = person_ids.publish_id_map(self.staged_map, self.map_stamp)
         report = self.report
         if id_map is not None:
-            report = LoadReport.from_dict({**report.to_dict(), "person_id_map": str(id_map)})
+            changed = sum(1 for _ in id_map.open(encoding="utf-8")) - 1  # less the header
+            report = LoadReport.from_dict(
+                {**report.to_dict(), "person_id_map": str(id_map), "person_ids_changed": changed}
+            )
         report.save(data_dir)
         clear_rejected(data_dir)
         return report

@@ -227,8 +227,8 @@ def load_directory(
         and store.has_table(model.CUSTOMERS.name)
         and stored_meta.get(person_ids.META_KEY) != key.check
     )
-    old_ids: pa.Table | None = None
-    if rekeyed and not dry_run and store is not None:
+    old_ids: pa.Table | None = None  # for the map of the person ids this load changes
+    if not dry_run and store is not None and store.has_table(model.CUSTOMERS.name):
         old_ids = store.read_table(model.CUSTOMERS.name, ["customer_id", "person_id"])
 
     steps = len(model.INPUT_TABLES) + 2

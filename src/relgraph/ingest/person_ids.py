@@ -203,8 +203,10 @@ def stage_id_map(data_dir: Path, old: pa.Table, new: pa.Table, stamp: str) -> Pa
     """Write the old → new person id map beside its final place; return the staged file.
 
     ``old`` and ``new`` hold ``customer_id`` and ``person_id`` before and after the load:
-    each distinct (old, new) pair of a customer record in both is one row. Returns None
-    when no record is in both. :func:`publish_id_map` moves it in after the store commits.
+    each distinct (old, new) pair of a customer record in both whose person id changed is
+    one row — every record under a new secret; otherwise a person whose record gained an
+    id number, or persons merged or split by identity resolution or a reviewer. Returns
+    None when no id changed. :func:`publish_id_map` moves it in after the store commits.
     """
     con = duckdb.connect(":memory:")
     try:
@@ -212,7 +214,7 @@ def stage_id_map(data_dir: Path, old: pa.Table, new: pa.Table, stamp: str) -> Pa
         con.register("new_ids", new.select(["customer_id", "person_id"]))
         pairs = con.execute(
             "SELECT DISTINCT o.person_id, n.person_id FROM old_ids o "
-            "JOIN new_ids n USING (customer_id) ORDER BY 1, 2"
+            "JOIN new_ids n USING (customer_id) WHERE o.person_id <> n.person_id ORDER BY 1, 2"
         ).fetchall()
     finally:
         con.close()

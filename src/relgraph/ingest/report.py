@@ -110,8 +110,11 @@ class LoadReport:
     unchanged: bool = False
     """True when the store already held exactly this input and nothing was written."""
     person_id_map: str | None = None
-    """Where this load wrote the old -> new person id map: set when the person-id key
-    changed (first load after the upgrade to keyed ids, or a new secret)."""
+    """Where this load wrote the old -> new person id map: set when a person id changed
+    (every one under a new person-id secret; else records that gained an id number,
+    persons merged or split)."""
+    person_ids_changed: int = 0
+    """Rows of that map: (old, new) person id pairs this load changed."""
     identity: IdentityStats | None = None
     """None on a refused load (refused before resolving) and in reports of older versions."""
     refusals: list[Refusal] = field(default_factory=list)
@@ -232,8 +235,9 @@ def format_report(report: LoadReport) -> Group:
         )
     if report.person_id_map:
         parts.append(
-            "every person id changed (a new person-id secret, or the first load with keyed "
-            f"ids): the old -> new map is in {report.person_id_map} (admins only)"
+            f"{report.person_ids_changed:,} person id(s) changed (records that gained an id "
+            "number, persons merged or split; all of them under a new person-id secret): the "
+            f"old -> new map is in {report.person_id_map} (admins only)"
         )
     return Group(*parts)
 
