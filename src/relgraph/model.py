@@ -576,6 +576,7 @@ STORE_PROPERTY_KEYS: Final[tuple[str, ...]] = (
     "cascadeAum",
     "pagerank",
     "influenceRun",
+    "valueSource",
     "riskScore",
     "riskReasons",
     "riskAlerts",

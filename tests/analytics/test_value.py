@@ -30,6 +30,7 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         return {
             "person_of": dict(zip(records["customer_id"], records["person_id"], strict=True)),
             "values": store.results_frame("party_values"),
+            "persons": store.read_frame("persons"),
             "households": store.results_frame("households"),
             "members": store.results_frame("person_households"),
             "groups": store.results_frame("corporate_groups"),
@@ -69,6 +70,21 @@ def test_a_loan_two_systems_report_counts_once(stored: dict[str, Any]) -> None:
     values = stored["values"].set_index("party_id")
     # Core says 500,000 and the loan system 480,000: one loan, core's figure (not 980,000).
     assert values.loc[stored["person_of"]["W-LOAN"], "loans"] == 500_000.0
+
+
+@pytest.mark.parametrize("customer", sorted(valuebank.EXPECTED_PERSONS))
+def test_the_persons_table_shows_the_value_of_records(
+    stored: dict[str, Any], customer: str
+) -> None:
+    # The persons table (what Neo4j's Person holds before analyze, and any reader of the
+    # table) gives a person without account data its value: one loan, not 980,000.
+    persons = stored["persons"].set_index("person_id")
+    row = persons.loc[stored["person_of"][customer]]
+    expected = valuebank.EXPECTED_PERSONS[customer]
+    assert _number(row["card_spend_12m"]) == expected["card_spend"]
+    if expected["value_source"] == "records":
+        for column in ("aum", "deposits", "loans"):
+            assert _number(row[column]) == expected[column], column
 
 
 @pytest.mark.parametrize("customer", sorted(valuebank.EXPECTED_HOUSEHOLDS))

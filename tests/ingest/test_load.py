@@ -18,6 +18,7 @@ from relgraph.ingest import load_directory, read_report
 from relgraph.journal import CHAIN_REVIEW, Journal
 from relgraph.store.embedded import EmbeddedStore
 from relgraph.synth import generate
+from tests.banks import resident_id
 
 from .conftest import bank_tables, load, write_bank
 
@@ -68,6 +69,29 @@ def test_identity_v1_merges_records_with_the_same_id_number(tmp_path: Path, bank
     assert li["products"] == "card;deposit;wealth"
     assert li["consent_marketing"] is False  # the card record refuses marketing
     assert persons[person_of["C3"]]["products"] is None
+
+
+def test_a_persons_amounts_are_one_systems_figure_never_a_sum(tmp_path: Path) -> None:
+    # One customer in the core and the wealth system, both reporting the same 100,000 of AUM,
+    # and a loan the core and the loan system both report (the loan system's is stale).
+    tables = bank_tables()
+    same = {"name": "Zhang San", "id_number": resident_id("11010519800101001")}
+    tables["customers"] += [
+        {"customer_id": "Z1", "source_system": "wealth", **same, "aum": "100000"},
+        {"customer_id": "Z2", "source_system": "core", **same, "aum": "100000",
+         "deposits": "40000", "loans": "300000", "card_spend_12m": "700"},
+        {"customer_id": "Z3", "source_system": "loan", **same, "loans": "290000"},
+        {"customer_id": "Z4", "source_system": "card", **same, "card_spend_12m": "900"},
+    ]  # fmt: skip
+    load(write_bank(tmp_path / "bank", tables), tmp_path / "data")
+    stored = _snapshot(tmp_path / "data")
+    records = stored["customers"].select(["customer_id", "person_id"]).to_pylist()
+    person = {r["customer_id"]: r["person_id"] for r in records}
+    assert len({person[c] for c in ("Z1", "Z2", "Z3", "Z4")}) == 1
+    (zhang,) = [p for p in stored["persons"].to_pylist() if p["person_id"] == person["Z1"]]
+    # Core's figures by precedence (not 200,000 and 590,000); card spend is the card system's.
+    assert (zhang["aum"], zhang["deposits"], zhang["loans"]) == (100_000.0, 40_000.0, 300_000.0)
+    assert zhang["card_spend_12m"] == 900.0
 
 
 def test_person_ids_are_stable_when_records_are_added(

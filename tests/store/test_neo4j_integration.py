@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 from scipy.stats import spearmanr
@@ -76,6 +77,22 @@ def test_the_bank_is_a_graph_and_results_are_written_back(
     assert _count(
         driver, settings, "MATCH (:Person)-[r:MEMBER_OF]->(:Household) RETURN count(r)"
     ) == len(households)
+    # Person.aum is the person's value (what GraphQL serves), not the load's record summary:
+    # Alice's persons row says 500, her one deposit account holds 10.
+    with Neo4jStore.connect(settings.neo4j) as store:
+        values = store.read_results("party_values").to_pandas()
+    values = values[values["party_kind"] == "person"].set_index("party_id")
+    records, _, _ = driver.execute_query(
+        "MATCH (p:Person) RETURN p.person_id AS id, p.aum AS aum, p.loans AS loans,"
+        " p.valueSource AS source",
+        database_=settings.neo4j.database,
+    )
+    on_nodes = {r["id"]: (r["aum"], r["loans"], r["source"]) for r in records}
+    assert on_nodes["P1"][0] == 10.0
+    assert on_nodes == {
+        pid: tuple(None if pd.isna(v) else v for v in row)
+        for pid, row in values[["aum", "loans", "value_source"]].iterrows()
+    }
     with EmbeddedStore(tmp_path) as reference:
         reference.replace_tables(TABLES, {})
         analyze(reference, build_projection(reference))

@@ -249,6 +249,37 @@ def test_results_are_written_back_onto_the_graph(
     ]
 
 
+def test_a_persons_value_is_written_onto_its_node_and_an_enterprises_is_not(
+    store: Neo4jStore, runner: RecordingRunner
+) -> None:
+    # Person.aum in Neo4j is the value GraphQL serves (accounts, each once; records
+    # unsummed), not the load's record summary; an enterprise node keeps its loaded row.
+    store.replace_tables(_tables(), {})
+    runner.calls.clear()
+    values = pa.table(
+        {
+            "party_id": ["P1", "P2", "E1"],
+            "party_kind": ["person", "person", "enterprise"],
+            "deposits": [10.0, None, 60.0],
+            "aum": [100_000.0, None, 60.0],
+            "loans": [0.0, 500.0, 0.0],
+            "card_spend": [None, None, None],
+            "value_source": ["accounts", "records", "accounts"],
+        }
+    )
+    store.replace_results({"party_values": values})
+    (written,) = runner.named("writeback_party_values")
+    assert written.params["rows"] == [
+        {"party_id": "P1", "aum": 100_000.0, "deposits": 10.0, "loans": 0.0,
+         "value_source": "accounts"},
+        {"party_id": "P2", "aum": None, "deposits": None, "loans": 500.0,
+         "value_source": "records"},
+    ]  # fmt: skip
+    statement = query("writeback_party_values")
+    for prop in ("p.aum = row.aum", "p.deposits = row.deposits", "p.loans = row.loans"):
+        assert prop in statement
+
+
 def test_reading_what_was_never_written_is_a_clear_error(store: Neo4jStore) -> None:
     with pytest.raises(TableNotFoundError, match="no canonical table 'customers'"):
         store.read_table("customers")

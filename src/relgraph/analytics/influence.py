@@ -193,8 +193,7 @@ def influence(
     pairs = np.unique(edges.src.astype(np.int64) * n + edges.dst)
     direct = np.bincount(pairs // max(n, 1), minlength=n).astype(np.int64)
     if aum is None:
-        # Not the persons table's ``aum``: it sums every record's summary (one loan or one
-        # wealth balance reported by two systems counts twice) and knows no account.
+        # Not the persons table's ``aum``: it is the record summary, and knows no account.
         aum = party_values_of(projection, None, model.SOURCE_PRECEDENCE).aum[:n]
     size, total = cascade_totals(first_referrer(projection), np.nan_to_num(aum))
     source, target = edges.dst.astype(np.int64), edges.src.astype(np.int64)

@@ -1,9 +1,15 @@
 """The ``persons`` table: one row per person that identity resolution found.
 
 Each person's row takes its descriptive fields from the record of the most authoritative
-source system (core, then wealth, loan, card; customer_id breaks ties), sums the amounts
-over its records, unites the products held, keeps the worst risk rating, and gives
-marketing consent only when no record refuses it. Which records are one person is
+source system (core, then wealth, loan, card; customer_id breaks ties), unites the products
+held, keeps the worst risk rating, and gives marketing consent only when no record refuses
+it. Its amounts are the record summaries as the value definition
+(:mod:`relgraph.analytics.value`) reads them, never summed across systems: the core and the
+wealth system reporting one customer's 100,000 of AUM is 100,000, not 200,000. ``aum``,
+``deposits`` and ``loans`` are each the first system's figure by precedence (``aum`` falls
+back to ``deposits``), ``card_spend_12m`` the card system's first: the value of a person
+without account data. A person with accounts is valued from them by ``analyze``
+(``party_values``), which the load does not compute. Which records are one person is
 decided before this, by a shared valid id number and by record linkage
 (:mod:`relgraph.ingest.linkage`); person ids are keyed hashes
 (:mod:`relgraph.ingest.person_ids`), stable across reloads under the same secret.
@@ -58,8 +64,11 @@ def persons(
     risk_name = " ".join(f"WHEN {i} THEN {literal(r)}" for i, r in enumerate(_RISK_ORDER))
     order = "ORDER BY _priority, customer_id"
 
-    def best(column: str) -> str:
-        return f"first({ident(column)} {order}) FILTER (WHERE {ident(column)} IS NOT NULL)"
+    def best(column: str, by: str = order) -> str:
+        return f"first({ident(column)} {by}) FILTER (WHERE {ident(column)} IS NOT NULL)"
+
+    # Card spend is the card system's own figure first (it runs the cards), as in value.py.
+    card_first = "ORDER BY CASE WHEN source_system = 'card' THEN -1 ELSE _priority END, customer_id"
 
     sep = literal(model.PRODUCT_LIST_SEPARATOR)
     table = con.sql(
@@ -75,10 +84,10 @@ def persons(
                count(*) AS n_records,
                {best("segment")} AS segment,
                CASE max(CASE risk_rating {risk_rank} END) {risk_name} END AS risk_rating,
-               sum(aum) AS aum,
-               sum(deposits) AS deposits,
-               sum(loans) AS loans,
-               sum(card_spend_12m) AS card_spend_12m,
+               coalesce({best("aum")}, {best("deposits")}) AS aum,
+               {best("deposits")} AS deposits,
+               {best("loans")} AS loans,
+               {best("card_spend_12m", card_first)} AS card_spend_12m,
                NULLIF(array_to_string(list_sort(list_distinct(flatten(
                    list(string_split(products, {sep})) FILTER (WHERE products IS NOT NULL)
                ))), {sep}), '') AS products,

@@ -8,7 +8,8 @@ Layout (labels and types from ``model.STORE_NODE_LABELS`` / ``STORE_REL_TYPES``)
   contacts are nodes; the link tables (devices, family, shareholdings, positions,
   guarantees, referrals, transfers, review-band duplicates) are relationships. Every
   row keeps all its columns as properties plus ``seq`` (its position), so a table
-  reads back exactly as it was written.
+  reads back exactly as it was written (after ``analyze``, the persons' amounts are their
+  value: see below).
 * Every element of a load carries ``gen``, a fingerprint of the load's content.
   A load writes its generation beside the live one in batches, then one transaction
   points ``(:RelgraphState)`` at it, then the old generation is deleted. Readers
@@ -21,7 +22,11 @@ Layout (labels and types from ``model.STORE_NODE_LABELS`` / ``STORE_REL_TYPES``)
 * Analytics result tables are kept exactly (Arrow IPC in ``:ResultChunk`` nodes) and
   switched atomically by the state, then written back onto the graph for Neo4j users:
   ``Person.networkId``, ``Person.householdId``, ``:Household``/``:CorporateGroup``/
-  ``:Alert`` nodes, ``Enterprise.groupId``, influence and risk scores, ``LINKED``.
+  ``:Alert`` nodes, ``Enterprise.groupId``, influence and risk scores, ``LINKED``. A
+  person's ``aum``, ``deposits`` and ``loans`` become its value as ``analyze`` computed it
+  (``party_values``, the figures GraphQL serves; ``valueSource`` says which rule gave
+  them): the persons table's record summaries are what a person without account data is
+  worth, and a person with accounts is valued from them, which a load does not compute.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from relgraph.config import Neo4jSettings
 from relgraph.store.base import Store, StoreError, TableNotFoundError
@@ -115,6 +121,8 @@ WRITE_BACK: Final[tuple[tuple[str, tuple[str, ...] | None, str | None], ...]] = 
         ("person_id", "rank", "direct_referrals", "cascade_size", "cascade_aum", "pagerank"),
         "writeback_prune_influence",
     ),
+    # Every person is valued on every run, so nothing is left to prune.
+    ("party_values", ("party_id", "aum", "deposits", "loans", "value_source"), None),
     ("account_risk", ("account_id", "score", "reasons", "alerts"), "writeback_prune_account_risk"),
     ("risk_chains", None, "writeback_prune_risk_chains"),
     (
@@ -125,6 +133,13 @@ WRITE_BACK: Final[tuple[tuple[str, tuple[str, ...] | None, str | None], ...]] = 
 )
 """Result tables written back onto the graph, in dependency order: the columns sent
 (all when ``None``) and the statement that removes what an earlier run wrote."""
+
+WRITE_BACK_ROWS: Final = {"party_values": ("party_kind", "person")}
+"""Result tables whose rows are written back only where a column holds a value: a party
+value lands on its ``:Person`` (no analytic reads the persons table's amounts; the value
+reads the records). An enterprise's is not written onto its node: its ``deposits`` and
+``loans`` are the ``enterprises`` row the value reads, and a second ``analyze`` over the
+graph read back would value it from its own output."""
 
 CHUNK_BYTES: Final = 8 * 1024 * 1024
 """Largest result chunk per transaction: well under Neo4j's default 16 MiB message cap."""
@@ -480,7 +495,11 @@ class Neo4jStore(Store):
         for name, columns, prune in WRITE_BACK:
             if name not in tables:
                 continue
-            table = tables[name] if columns is None else tables[name].select(list(columns))
+            table = tables[name]
+            if name in WRITE_BACK_ROWS:
+                column, value = WRITE_BACK_ROWS[name]
+                table = table.filter(pc.equal(table.column(column), value))
+            table = table if columns is None else table.select(list(columns))
             write_rows(
                 self.runner,
                 f"writeback_{name}",
