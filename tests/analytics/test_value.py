@@ -179,6 +179,36 @@ def test_definition_without_a_store() -> None:
     assert values.from_records.tolist() == [True, False]
 
 
+def _values(records: dict[str, list[Any]], accounts: dict[str, list[Any]]) -> PartyValues:
+    """One person per distinct ``person`` of ``records``, no enterprises, core first."""
+    n = max(records["person"]) + 1
+    return party_values(
+        np.array([f"P{i}" for i in range(n)], object),
+        np.array([], object),
+        pd.DataFrame(records).assign(card_spend_12m=np.nan, products=None),
+        pd.DataFrame(columns=["deposits", "loans", "credit_limit"]),
+        pd.DataFrame(accounts).assign(holder_kind="customer", status="active"),
+        None,
+        ("core", "wealth", "loan", "card"),
+    )
+
+
+def test_a_card_only_person_is_valued_from_the_records() -> None:
+    # A card balance counts in no value, so a card account is no account data: the person
+    # whose only account is a card keeps the AUM the records report, not 0. One with a
+    # deposit account beside the card is valued from the accounts.
+    values = _values(
+        {"customer_id": ["A1", "B1"], "person": [0, 1], "source_system": ["core", "core"],
+         "aum": [5000.0, 7000.0], "deposits": [5000.0, 7000.0], "loans": [np.nan, np.nan]},
+        {"holder_id": ["A1", "B1", "B1"], "product": ["card", "card", "deposit"],
+         "balance": [-300.0, -300.0, 100.0]},
+    )  # fmt: skip
+    assert values.aum.tolist() == [5000.0, 100.0]
+    assert values.deposits.tolist() == [5000.0, 100.0]
+    assert values.from_records.tolist() == [True, False]
+    assert [product_list(int(b)) for b in values.held] == [["deposit", "card"]] * 2
+
+
 def test_stored_products_match_what_the_audience_reads(stored: dict[str, Any]) -> None:
     source: AudienceSource = stored["source"]
     units = source.households

@@ -13,7 +13,9 @@ Definition (what the tests hold the code to):
   system's record first, then the others by source-system precedence; one value, never
   a sum.
 * **Customer-record summary columns** (``aum``, ``deposits``, ``loans``) are used only for
-  a person with no account data (no counted account with a recorded balance), and then
+  a person with no account data (no counted deposit, wealth or loan account with a recorded
+  balance: a card balance counts in no value, so a card-only person's AUM is its records'
+  summary, not 0), and then
   one value per column by source-system precedence (the first system in the precedence
   list that reports it; customer id breaks ties), never summed across systems: a loan
   the core and the loan system both report is one loan. An enterprise with no account
@@ -57,6 +59,8 @@ TABLE: Final = "party_values"
 VALUE_SOURCES: Final = ("accounts", "records")
 _BIT: Final = {p: 1 << i for i, p in enumerate(model.PRODUCTS)}
 _SUMMARY: Final = ("aum", "deposits", "loans")
+_VALUED: Final = ("deposit", "wealth", "loan")
+"""Products whose account balances are a party's value (a card's is not)."""
 
 
 def product_bits(products: pd.Series | Sequence[str | None]) -> I64:
@@ -275,7 +279,10 @@ def party_values(
         values = balance if transform is None else transform
         return _sum_by(np.where(rows, party, -1), values, n)
 
-    with_data = np.bincount(party[known], minlength=n)[:n] > 0
+    # Account data is what a value is made of: a card account (its balance counts in no
+    # value) gives a party products, not a value that would hide its records' summary.
+    valued = known & np.isin(code, [model.PRODUCTS.index(p) for p in _VALUED])
+    with_data = np.bincount(party[valued], minlength=n)[:n] > 0
     acc_deposits = balances("deposit")
     acc_wealth = balances("wealth")
     acc_loans = balances("loan", np.abs(balance))
