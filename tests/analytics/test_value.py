@@ -209,6 +209,20 @@ def test_a_card_only_person_is_valued_from_the_records() -> None:
     assert [product_list(int(b)) for b in values.held] == [["deposit", "card"]] * 2
 
 
+def test_an_overdrawn_deposit_is_owed_not_a_negative_asset() -> None:
+    # 2,000 overdrawn beside 10,000 of wealth: AUM 10,000 (not 8,000), deposits 0 (not
+    # -2,000), and the 2,000 owed counts in loans beside a 500 loan stored negative.
+    values = _values(
+        {"customer_id": ["A1"], "person": [0], "source_system": ["core"], "aum": [np.nan],
+         "deposits": [np.nan], "loans": [np.nan]},
+        {"holder_id": ["A1"] * 4, "product": ["deposit", "deposit", "wealth", "loan"],
+         "balance": [-2000.0, 0.0, 10_000.0, -500.0]},
+    )  # fmt: skip
+    assert (values.deposits[0], values.aum[0], values.loans[0]) == (0.0, 10_000.0, 2500.0)
+    unit = unit_values(values, np.zeros(1, np.int64), 1)
+    assert (unit.aum[0], unit.loans[0]) == (10_000.0, 2500.0)
+
+
 def test_stored_products_match_what_the_audience_reads(stored: dict[str, Any]) -> None:
     source: AudienceSource = stored["source"]
     units = source.households

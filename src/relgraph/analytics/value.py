@@ -8,7 +8,9 @@ Definition (what the tests hold the code to):
   accounts; ``aum`` = deposits + the balances of wealth accounts; ``loans`` = the
   outstanding balances of loan accounts as positive amounts (``|balance|``: some banks
   store a loan as a negative balance, some as a positive one; either way it is owed).
-  Card balances count in no value.
+  An overdrawn deposit account (a balance below 0) is money the customer owes, not a
+  negative asset: it counts 0 in deposits and AUM and ``|balance|`` in loans (a household's
+  or group's exposure). Card balances count in no value.
 * **Card spend** comes from the customer records (accounts carry no spend): the card
   system's record first, then the others by source-system precedence; one value, never
   a sum.
@@ -274,18 +276,19 @@ def party_values(
     known = counted & ~np.isnan(balance)
     account_bits = np.where(counted & (code >= 0), 1 << np.maximum(code, 0), 0).astype(np.int64)
 
-    def balances(product: str, transform: F64 | None = None) -> F64:
-        rows = known & (code == model.PRODUCTS.index(product))
-        values = balance if transform is None else transform
-        return _sum_by(np.where(rows, party, -1), values, n)
+    def balances(rows: npt.NDArray[np.bool_], values: F64) -> F64:
+        return _sum_by(np.where(known & rows, party, -1), values, n)
 
     # Account data is what a value is made of: a card account (its balance counts in no
     # value) gives a party products, not a value that would hide its records' summary.
     valued = known & np.isin(code, [model.PRODUCTS.index(p) for p in _VALUED])
     with_data = np.bincount(party[valued], minlength=n)[:n] > 0
-    acc_deposits = balances("deposit")
-    acc_wealth = balances("wealth")
-    acc_loans = balances("loan", np.abs(balance))
+    is_deposit = code == model.PRODUCTS.index("deposit")
+    # An overdraft is owed to the bank: a debt, not an asset below 0 that would hide others.
+    overdrawn = is_deposit & (balance < 0)
+    acc_deposits = balances(is_deposit, np.where(overdrawn, 0.0, balance))
+    acc_wealth = balances(code == model.PRODUCTS.index("wealth"), balance)
+    acc_loans = balances((code == model.PRODUCTS.index("loan")) | overdrawn, np.abs(balance))
 
     # Records: one value per column by precedence, never a sum.
     rank = source_rank(records["source_system"], precedence)

@@ -203,12 +203,12 @@ class Person(Party):
     def aum(self, info: Info) -> float | None:
         return _float(info.context.model.value["aum"][self.index])
 
-    @strawberry.field(description="Balances of deposit accounts, each account once.")
+    @strawberry.field(description="Deposit balances, each account once; overdrawn ones count 0.")
     def deposits(self, info: Info) -> float | None:
         return _float(info.context.model.value["deposits"][self.index])
 
     @strawberry.field(
-        description="Outstanding loan balances as positive amounts, each account once."
+        description="Outstanding loan balances and overdrawn deposits as positive amounts, each account once (an overdraft is owed)."
     )
     def loans(self, info: Info) -> float | None:
         return _float(info.context.model.value["loans"][self.index])
