@@ -286,3 +286,26 @@ def test_quality_findings_keep_the_row_and_are_counted(tmp_path: Path) -> None:
     }  # fmt: skip
     assert by_table["enterprises"].quality == {"credit_code_check": 2}
     assert by_table["transfers"].quality == {}
+
+
+def test_shares_summing_above_the_whole_are_noted_not_quarantined(tmp_path: Path) -> None:
+    # Holders of E2 own 60% + 50% + 20% = 130% of it: some row is wrong, nothing says which,
+    # so all three load and the report names E2 and the sum. E1's three thirds are a whole.
+    tables = bank_tables()
+    tables["enterprises"] += [{"enterprise_id": "E2", "name": "Over Owned"}]
+    tables["shareholdings"] = [
+        {"holder_id": h, "enterprise_id": e, "holder_kind": k, "share": s}
+        for h, e, k, s in [
+            ("C1", "E2", "customer", "0.6"), ("C3", "E2", "customer", "0.5"),
+            ("E1", "E2", "enterprise", "0.2"), ("C1", "E1", "customer", "0.3333"),
+            ("C2", "E1", "customer", "0.3333"), ("C3", "E1", "customer", "0.3334"),
+        ]
+    ]  # fmt: skip
+    data = tmp_path / "data"
+    report = load(write_bank(tmp_path / "bank", tables), data)
+    stakes = next(t for t in report.tables if t.table == "shareholdings")
+    assert (stakes.loaded, stakes.quarantined) == (6, 0)
+    (note,) = stakes.notes
+    assert note.startswith("1 enterprise whose holders' shares sum above 100%: E2 130%;")
+    assert "E1" not in note
+    assert _stored(data, "shareholdings", ["share"]).num_rows == 6

@@ -48,6 +48,7 @@ from relgraph.ingest.errors import IngestError
 from relgraph.ingest.interrupted import Pending, finish_interrupted
 from relgraph.ingest.journal_merge import drop_journal_twins, merge_journal
 from relgraph.ingest.linkage import LinkageParams, as_arrow, resolve
+from relgraph.ingest.notes import table_notes
 from relgraph.ingest.person_ids import PersonIdKey
 from relgraph.ingest.readers import (
     RawTable,
@@ -78,7 +79,6 @@ from relgraph.ingest.validate import (
     REASONS,
     check_keys,
     checked_view,
-    currency_notes,
     empty_keys,
     type_rows,
 )
@@ -266,7 +266,7 @@ def load_directory(
             raw = merge_journal(con, raw, data_dir)
             type_rows(con, raw)
             check_keys(con, table)
-            raw = currency_notes(con, drop_journal_twins(con, raw))
+            raw = table_notes(con, drop_journal_twins(con, raw))
             quarantine.write(con, raw, staging)
             reports.append(_table_report(con, raw))
             canonical[table.name] = _loaded(con, table, own_person_ids=not linkage.enabled)

@@ -1,0 +1,55 @@
+"""Findings on a loaded table as a whole (``TableReport.notes``): rows kept, worth a look.
+
+Unlike a quarantine reason, a note names something no single row is wrong about: transfers
+in another currency (``validate.currency_notes``), or an enterprise whose holders' shares add
+up to more than the whole of it — one of its rows is wrong, but nothing says which, so every
+row is kept and the report names the enterprise and the sum for a person to check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Final
+
+import duckdb
+
+from relgraph import model
+from relgraph.ingest.readers import RawTable
+from relgraph.ingest.validate import REASONS, checked_view, currency_notes
+
+SHARE_TOLERANCE: Final = 1e-6
+"""How far above 1 holders' shares may sum before it is a finding: shares written as 0.3333,
+0.3333 and 0.3334 (or 1/3 each in binary floats) are a whole, not more."""
+NAMED: Final = 20
+"""Enterprises a note names at most (the largest sums first); it counts them all."""
+
+
+def table_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
+    """``raw`` with the notes its checked rows call for."""
+    return stake_notes(con, currency_notes(con, raw))
+
+
+def stake_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
+    """``raw`` with a note when the loaded shareholdings of an enterprise sum above 100%.
+
+    Only rows that load count (a refused row holds no stake in the store). The check is one
+    grouped query, whatever the number of rows.
+    """
+    if raw.file.table != model.SHAREHOLDINGS.name:
+        return raw
+    over = con.execute(
+        f"SELECT enterprise_id, sum(share) AS total, count(*) OVER () AS n "  # noqa: S608 - internal names
+        f"FROM {checked_view(raw.file.table)} WHERE len({REASONS}) = 0 "
+        f"GROUP BY enterprise_id HAVING sum(share) > 1 + {SHARE_TOLERANCE} "
+        f"ORDER BY total DESC, enterprise_id LIMIT {NAMED}"
+    ).fetchall()
+    if not over:
+        return raw
+    named = ", ".join(f"{enterprise} {100 * total:.6g}%" for enterprise, total, _ in over)
+    n = int(over[0][2])
+    more = f" (the first {NAMED} named)" if n > NAMED else ""
+    note = (
+        f"{n:,} enterprise{'' if n == 1 else 's'} whose holders' shares sum above 100%{more}: "
+        f"{named}; no ownership can, so some row is wrong, but not which: all loaded, check them"
+    )
+    return replace(raw, notes=(*raw.notes, note))
