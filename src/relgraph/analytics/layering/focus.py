@@ -37,7 +37,8 @@ Necessary conditions, per detector, for a pattern to hold ``p`` (from ``src`` to
 * fast fan-in (fan-out): ``min_fan`` transfers into ``dst`` (out of ``src``) within a
   window either side of ``t``; slow: ``p`` not routine, and ``min_fan`` non-routine ones
   within the slow window; a gather-scatter: ``min_spokes`` of them within a window either
-  side of ``t``, and ``p`` in one of its sides (:func:`.detectors.gather_bursts`);
+  side of ``t``, ``p`` in one of its sides (:func:`.detectors.gather_bursts`), and the
+  hub's other side (its scattering, its gathering) there too;
 * structuring: ``p``'s amount in the band, between two holders (the run is then sought
   among the band transfers of every account of ``p``'s payer's holder), or ``p`` below the
   reporting threshold beside another such transfer of its payer to the same account (a
@@ -97,13 +98,16 @@ def focused_patterns(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> 
     t_min = int(tx.ts.min()) if ctx.origin is None else ctx.origin
     # The transfers of p's two accounts: every pair between them and a third is whole here.
     near = np.flatnonzero((tx.src == src) | (tx.dst == src) | (tx.src == dst) | (tx.dst == dst))
-    regular = np.zeros(len(tx), bool)
-    regular[near] = regular_flows(tx.take(near), ctx.opened, params, t_min)
-    routine = np.zeros(len(tx), bool)  # on ``near`` only, unless all are needed below
-    routine[near] = routine_transfers(tx.take(near), ctx, params, regular[near])
+    linked = _hop_linked(tx, params, p)
+    # A hop link needs every detector (below): the flags of all of tx at once, not those
+    # of ``near`` first and then all again.
+    regular = regular_flows(tx, ctx.opened, params, t_min) if linked else np.zeros(len(tx), bool)
+    routine = routine_transfers(tx, ctx, params, regular) if linked else np.zeros(len(tx), bool)
+    if not linked:  # on ``near`` only, unless all are needed below
+        regular[near] = regular_flows(tx.take(near), ctx.opened, params, t_min)
+        routine[near] = routine_transfers(tx.take(near), ctx, params, regular[near])
     free = not bool(routine[p])
 
-    linked = _hop_linked(tx, params, p)
     one = np.zeros(len(tx), np.int64)
     slow_may = free and bool(may_gather_slowly(tx, params, one, np.array([p], np.int64))[0])
     trip_may = free and _may_close_loop(tx, ctx, params, p)
@@ -113,19 +117,26 @@ def focused_patterns(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> 
     out_rows = near[tx.src[near] == src]
     fans = {"fan_in": _NO_BURSTS, "fan_out": _NO_BURSTS}
     fans |= {"slow_fan_in": _NO_BURSTS, "slow_fan_out": _NO_BURSTS}
-    sides: dict[str, _Bursts] = {}  # p's accounts' gather-scatter sides holding p
+    # p's accounts' gather-scatter sides holding p, with the hub's other side.
+    sides: dict[str, tuple[_Bursts, _Bursts]] = {}
     for name, rows, inbound in (("fan_in", in_rows, True), ("fan_out", out_rows, False)):
         fast, slow = _hub_fans(tx, rows, routine, params, inbound, free, p)
         if _bursts_hold(fast, p) or _bursts_hold(slow, p):
             fans[name], fans[f"slow_{name}"] = fast, slow
-        side = _gather_side(tx, rows, params, inbound, p)
-        if _bursts_hold(side, p):
-            sides[name] = side
+        # A gather-scatter at p's hub needs the hub's other side: looked at first (a
+        # merchant's few departures), its side holding p (its month of takings) only then.
+        hub = dst if inbound else src
+        other = near[(tx.src[near] if inbound else tx.dst[near]) == hub]
+        opposite = _other_side(tx, other, params, not inbound)
+        if opposite.members:
+            side = _gather_side(tx, rows, params, inbound, p)
+            if _bursts_hold(side, p):
+                sides[name] = (side, opposite)
 
     gather: list[I64] = []
     full = linked or trip_may or block_may or slow_may
     if sides:
-        gather = _local_gather(tx, near, sides, params, src, dst)
+        gather = _local_gather(tx, sides, params)
         if _sets_hold(gather, p):
             # Gather-scatters of other hubs may share transfers with p's: all of them.
             gather = gather_scatters(tx, params)
@@ -133,7 +144,7 @@ def focused_patterns(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> 
         else:
             gather = []
 
-    if full:
+    if full and not linked:
         regular = regular_flows(tx, ctx.opened, params, t_min)
         routine = routine_transfers(tx, ctx, params, regular)
 
@@ -236,19 +247,27 @@ def _gather_side(tx: _Tx, rows: I64, params: LayeringParams, inbound: bool, p: i
     return _mapped(gather_bursts(tx.take(rows), params, inbound), rows)
 
 
+def _other_side(tx: _Tx, rows: I64, params: LayeringParams, inbound: bool) -> _Bursts:
+    """One hub's gather-scatter sides in one direction (``rows``: its transfers that way),
+    none where they are too few to make one (``min_spokes``)."""
+    if len(rows) < params.min_spokes:
+        return _NO_BURSTS
+    return _mapped(gather_bursts(tx.take(rows), params, inbound), rows)
+
+
 def _local_gather(
-    tx: _Tx, near: I64, holding: dict[str, _Bursts], params: LayeringParams, src: int, dst: int
+    tx: _Tx, holding: dict[str, tuple[_Bursts, _Bursts]], params: LayeringParams
 ) -> list[I64]:
-    """Gather-scatters at ``p``'s two accounts from their own sides holding ``p``."""
+    """Gather-scatters at ``p``'s two accounts from their own sides holding ``p`` (with
+    the hub's other side: its scattering after a gathering at ``dst``, its gathering
+    before a scattering at ``src``)."""
     out: list[I64] = []
     if "fan_in" in holding:  # p arrives at dst: dst's gathering, then its scattering
-        rows = near[tx.src[near] == dst]
-        scattered = _mapped(gather_bursts(tx.take(rows), params, False), rows)
-        out += _gather_scatter(tx, holding["fan_in"], scattered, params)
+        gathered, scattered = holding["fan_in"]
+        out += _gather_scatter(tx, gathered, scattered, params)
     if "fan_out" in holding:  # p leaves src: src's gathering, then its scattering
-        rows = near[tx.dst[near] == src]
-        gathered = _mapped(gather_bursts(tx.take(rows), params, True), rows)
-        out += _gather_scatter(tx, gathered, holding["fan_out"], params)
+        scattered, gathered = holding["fan_out"]
+        out += _gather_scatter(tx, gathered, scattered, params)
     return out
 
 
