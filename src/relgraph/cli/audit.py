@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from relgraph.cli.common import DataDirOption, app, console, err_console, fail, settings_from
-from relgraph.config import ConfigError
+from relgraph.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from relgraph.api.audit_key import AuditKey
 
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
@@ -33,17 +36,10 @@ def audit_verify(
     The key comes from RELGRAPH_AUDIT_KEY or RELGRAPH_AUDIT_KEY_FILE (outside production,
     the generated <data-dir>/audit-key).
     """
-    from relgraph.api.audit import LOG_NAME, verify
-    from relgraph.api.audit_key import load_audit_key
+    from relgraph.api.audit import verify
 
     settings = settings_from(data_dir)
-    path = file or settings.data_dir / LOG_NAME
-    try:
-        key = load_audit_key(
-            settings.audit, settings.data_dir, production=settings.production, generate=False
-        )
-    except ConfigError as exc:
-        fail(str(exc))
+    path, key = _log_and_key(file, settings)
     verdict = verify(path, key, anchor or settings.audit.anchor)
     if verdict.ok:
         console.print(f"{path}: {verdict.message}")
@@ -66,17 +62,9 @@ def audit_tried(
     ``tried_hmac``), so this needs the key: RELGRAPH_AUDIT_KEY or RELGRAPH_AUDIT_KEY_FILE
     (outside production, the generated <data-dir>/audit-key).
     """
-    from relgraph.api.audit import LOG_NAME, lines_that_tried
-    from relgraph.api.audit_key import load_audit_key
+    from relgraph.api.audit import lines_that_tried
 
-    settings = settings_from(data_dir)
-    path = file or settings.data_dir / LOG_NAME
-    try:
-        key = load_audit_key(
-            settings.audit, settings.data_dir, production=settings.production, generate=False
-        )
-    except ConfigError as exc:
-        fail(str(exc))
+    path, key = _log_and_key(file, settings_from(data_dir))
     if not path.exists():
         fail(f"no audit log at {path}: give the file, or --data-dir of the server")
     found = lines_that_tried(path, key.text_mac(text))
@@ -86,3 +74,17 @@ def audit_tried(
         err_console.print(f"{path}: no line tried that text (under this audit key)")
         raise typer.Exit(1)
     err_console.print(f"{path}: {len(found)} line(s) tried that text")
+
+
+def _log_and_key(file: Path | None, settings: Settings) -> tuple[Path, AuditKey]:
+    """The log (``file``, else the data directory's) and the key it was sealed with."""
+    from relgraph.api.audit import LOG_NAME
+    from relgraph.api.audit_key import load_audit_key
+
+    try:
+        key = load_audit_key(
+            settings.audit, settings.data_dir, production=settings.production, generate=False
+        )
+    except ConfigError as exc:
+        fail(str(exc))
+    return file or settings.data_dir / LOG_NAME, key
