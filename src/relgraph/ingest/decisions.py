@@ -82,6 +82,7 @@ def unapplied_same(
     pairs: pd.DataFrame,
     label: npt.NDArray[np.int64],
     cid: npt.NDArray[np.object_],
+    position: dict[str, int],
     same: frozenset[Pair],
 ) -> list[dict[str, str]]:
     """The SAME decisions a load did not follow, sorted, each with why: a reviewer who said
@@ -91,10 +92,11 @@ def unapplied_same(
     it would put a DIFFERENT pair in one person (A SAME B, B SAME C, A DIFFERENT C: one
     of the two SAMEs cannot hold; the clustering keeps the first, strongest-first).
     """
+    if not same:  # every load without decisions: nothing to look at
+        return []
     out: list[dict[str, str]] = []
-    present = set(cid.tolist())
     for x, y in sorted(same):
-        if x not in present or y not in present:
+        if x not in position or y not in position:
             out.append({"customer_a": x, "customer_b": y, "reason": NOT_LOADED})
     if len(pairs) and "decided" in pairs:
         rows = np.flatnonzero(pairs["decided"].to_numpy(bool))

@@ -400,7 +400,7 @@ def resolve(
         n_checked = int(checked.sum())
         agreement = float(np.mean(same_id == model_says))
     training = Training(method, time.perf_counter() - started, n_checked, agreement, model_file)
-    unapplied = unapplied_same(pairs, label, cid, same)
+    unapplied = unapplied_same(pairs, label, cid, position, same)
     return Resolution(person, best_p, best_ev, possible, training, problems, unapplied)
 
 

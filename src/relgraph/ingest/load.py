@@ -227,8 +227,8 @@ def load_directory(
         and store.has_table(model.CUSTOMERS.name)
         and stored_meta.get(person_ids.META_KEY) != key.check
     )
-    old_ids: pa.Table | None = None  # for the map of the person ids this load changes
-    if not dry_run and store is not None and store.has_table(model.CUSTOMERS.name):
+    old_ids: pa.Table | None = None  # ids carried over, and the map of those this load changes
+    if store is not None and store.has_table(model.CUSTOMERS.name):
         old_ids = store.read_table(model.CUSTOMERS.name, ["customer_id", "person_id"])
 
     steps = len(model.INPUT_TABLES) + 2
@@ -292,10 +292,9 @@ def load_directory(
         step("resolving persons")
         customers, possible, identity_notes = _resolve(
             canonical[model.CUSTOMERS.name],
-            store,
             linkage,
             key,
-            carry_ids=not rekeyed,
+            stored_ids=None if rekeyed else old_ids,
             decided=decided_pairs(data_dir),
             # A dry run writes nothing, the model included: it trains in memory.
             model_dir=None if dry_run else data_dir,
@@ -307,7 +306,7 @@ def load_directory(
         canonical[model.PERSONS_TABLE] = persons.persons(con, "_customers", systems)
         con.unregister("_customers")
         loaded_at = datetime.now(UTC)
-        if old_ids is not None:
+        if old_ids is not None and not dry_run:
             staged_map = person_ids.stage_id_map(
                 data_dir, old_ids, customers, loaded_at.strftime("%Y%m%dT%H%M%SZ")
             )
@@ -498,11 +497,10 @@ def _quality_counts(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, int
 
 def _resolve(
     customers: pa.Table,
-    store: Store | None,
     params: LinkageParams,
     key: PersonIdKey,
     *,
-    carry_ids: bool,
+    stored_ids: pa.Table | None,
     decided: DecidedPairs | None = None,
     model_dir: Path | None,
     retrain: bool,
@@ -510,8 +508,8 @@ def _resolve(
     """Customers with identity resolution's person ids, the review band, and the report's
     notes on the model and the id numbers that are no evidence.
 
-    ``carry_ids``: the stored ids were made with ``key``, so persons without an id number
-    keep theirs. ``decided``: reviewers' SAME / DIFFERENT decisions from the journal.
+    ``stored_ids``: the store's ``customer_id``/``person_id``, when made with ``key``, so
+    persons without an id number keep theirs. ``decided``: reviewers' SAME / DIFFERENT decisions from the journal.
     ``model_dir``: where the trained linkage model is kept (None: nowhere). Each
     review-band pair gets its keyed ``duplicate_id``, the id decisions name.
     """
@@ -520,9 +518,8 @@ def _resolve(
     if not params.enabled or customers.num_rows == 0:
         return customers, schema.empty_table(), {}
     previous = None
-    if carry_ids and store is not None and store.has_table(model.CUSTOMERS.name):
-        before = store.read_table(model.CUSTOMERS.name, ["customer_id", "person_id"]).to_pandas()
-        previous = before.set_index("customer_id")["person_id"]
+    if stored_ids is not None:
+        previous = stored_ids.to_pandas().set_index("customer_id")["person_id"]
     frame = customers.select(
         ["customer_id", "source_system", "name_norm", "id_number_norm", "birth_date", "gender",
          "phone_norm", "email_norm", "address_norm"]

@@ -13,9 +13,9 @@ from rich.table import Table
 
 REPORT_FILE = "load-report.json"
 REJECTED_REPORT_FILE = "load-report.rejected.json"
+"""The report of the last refused attempt, beside the good load's (see ``ingest.refusal``)."""
 SHOWN_UNAPPLIED = 20
 """The unapplied decisions the printed report lists (the JSON report holds all)."""
-"""The report of the last refused attempt, beside the good load's (see ``ingest.refusal``)."""
 
 
 @dataclass(frozen=True)

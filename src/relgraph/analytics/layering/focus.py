@@ -101,10 +101,13 @@ def focused_patterns(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> 
     linked = _hop_linked(tx, params, p)
     # A hop link needs every detector (below): the flags of all of tx at once, not those
     # of ``near`` first and then all again.
-    regular = regular_flows(tx, ctx.opened, params, t_min) if linked else np.zeros(len(tx), bool)
-    routine = routine_transfers(tx, ctx, params, regular) if linked else np.zeros(len(tx), bool)
-    if not linked:  # on ``near`` only, unless all are needed below
+    if linked:
+        regular = regular_flows(tx, ctx.opened, params, t_min)
+        routine = routine_transfers(tx, ctx, params, regular)
+    else:  # on ``near`` only, unless all are needed below
+        regular = np.zeros(len(tx), bool)
         regular[near] = regular_flows(tx.take(near), ctx.opened, params, t_min)
+        routine = np.zeros(len(tx), bool)
         routine[near] = routine_transfers(tx.take(near), ctx, params, regular[near])
     free = not bool(routine[p])
 
