@@ -101,7 +101,7 @@ def test_only_the_request_over_the_key_budget_gets_429(
             ]
             # Both admitted and running (a fixed pause raced the worker threads on a
             # loaded machine: the third could be admitted before the second).
-            analyst = key_id(KEYS[Role.ANALYST])
+            analyst = key_id(KEYS[Role.ANALYST], state.audit.key)
             deadline = time.monotonic() + SLOW_SECONDS / 2
             while state.budget.in_flight(analyst) < 2 * cost and time.monotonic() < deadline:
                 await asyncio.sleep(0.01)

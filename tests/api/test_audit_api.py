@@ -118,7 +118,7 @@ def test_permission_denied_calls_are_audited(app: Any, state: ServiceState) -> N
     (line,) = _lines(state)
     assert line["outcome"] == "forbidden"
     assert line["denied"] == ["possibleDuplicates"]
-    assert line["key_id"] == key_id(KEYS[Role.CAMPAIGN])
+    assert line["key_id"] == key_id(KEYS[Role.CAMPAIGN], state.audit.key)
     assert line["role"] == "campaign"
 
 
@@ -182,9 +182,24 @@ def test_a_401_for_a_known_key_sent_wrongly_names_the_key(app: Any, state: Servi
     response = _post(app, {"query": "{ graphStats { nodes { kind } } }"}, authorization=key)
     assert response.status_code == 401
     (line,) = _lines(state)
-    assert line["key_id"] == key_id(key)
+    assert line["key_id"] == key_id(key, state.audit.key)
     assert line["role"] == "analyst"
     assert key not in state.audit.path.read_text()
+
+
+def test_an_auditor_names_the_key_of_a_line_from_the_keys_on_stdin(
+    app: Any, state: ServiceState, tmp_path: Path
+) -> None:
+    _post(app, {"query": "{ possibleDuplicates(first: 1) { totalCount } }"}, key=KEYS[Role.RISK])
+    (line,) = _lines(state)
+    keys = f"# ops\nrisk:{KEYS[Role.RISK]}\n{KEYS[Role.ANALYST]}\n"
+    named = CliRunner().invoke(cli, ["audit", "key-id", "--data-dir", str(tmp_path)], input=keys)
+    assert named.exit_code == 0, named.output
+    assert named.stdout.split() == [
+        f"risk:{line['key_id']}",
+        key_id(KEYS[Role.ANALYST], state.audit.key),
+    ]
+    assert KEYS[Role.RISK] not in named.stdout
 
 
 def test_an_unwritable_audit_log_is_a_503_with_no_data_and_no_path(

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 
+from relgraph.api.audit_key import AuditKey
 from relgraph.api.auth import KeyRing, Role, key_id
 from relgraph.api.masking import mask_email, mask_id_number, mask_name, mask_phone
 from relgraph.config import ConfigError
+
+AUDIT_KEY = AuditKey(b"audit-key-for-the-tests-0123456789", "test")
 
 
 def test_keys_from_env_and_file(tmp_path: Path) -> None:
@@ -21,12 +25,12 @@ def test_keys_from_env_and_file(tmp_path: Path) -> None:
             "RELGRAPH_API_KEYS": "analyst:analyst-key-0123456789",
             "RELGRAPH_API_KEYS_FILE": str(keys_file),
         }
-    )
+    ).named_with(AUDIT_KEY)
     assert len(ring) == 3
     campaign = ring.authenticate("Bearer campaign-key-0123456789")
     assert campaign is not None
     assert campaign.role is Role.CAMPAIGN
-    assert campaign.key_id == key_id("campaign-key-0123456789")
+    assert campaign.key_id == key_id("campaign-key-0123456789", AUDIT_KEY)
     assert "campaign-key" not in campaign.key_id
     assert ring.authenticate("bearer risk-key-0123456789").role is Role.RISK  # type: ignore[union-attr]
     for header in (
@@ -88,7 +92,7 @@ def test_scrape_keys_may_read_metrics_only() -> None:
         {
             "RELGRAPH_API_KEYS": f"metrics:{SECRET},admin:admin-key-0123456789,risk:risk-key-0123456789"
         }
-    )
+    ).named_with(AUDIT_KEY)
     assert len(ring) == 2  # the scrape key is not a key that may query
     assert ring.authenticate(f"Bearer {SECRET}") is None
     assert ring.may_scrape(f"Bearer {SECRET}") is True
@@ -96,6 +100,27 @@ def test_scrape_keys_may_read_metrics_only() -> None:
     assert ring.may_scrape("Bearer risk-key-0123456789") is False
     assert ring.may_scrape("Bearer nobody-key-0123456789") is None
     assert ring.may_scrape(None) is None
+
+
+def test_a_key_id_tells_nothing_about_the_key_without_the_audit_key() -> None:
+    # Other roles read key ids (`decidedBy`); a plain hash of a weak key could be tested
+    # offline against guesses, an HMAC under the audit key cannot.
+    weak = "password12345678"
+    ring = KeyRing({weak: Role.RISK})
+    with pytest.raises(RuntimeError, match="no audit key"):
+        ring.authenticate(f"Bearer {weak}")
+    named = ring.named_with(AUDIT_KEY).authenticate(f"Bearer {weak}")
+    other = ring.named_with(AuditKey(b"another-audit-key-0123456789abcdef", "t")).authenticate(
+        f"Bearer {weak}"
+    )
+    assert named is not None
+    assert other is not None
+    plain = hashlib.sha256(weak.encode()).hexdigest()
+    assert plain[:12] not in named.key_id
+    assert named.key_id.startswith("k_")
+    assert len(named.key_id) == 14
+    assert named.key_id != other.key_id  # named by the secret, not by the key alone
+    assert named.key_id == key_id(weak, AUDIT_KEY)  # and stable under one audit key
 
 
 def test_missing_keys_file_is_named(tmp_path: Path) -> None:

@@ -100,12 +100,12 @@ def test_a_decision_is_journalled_audited_and_listed_with_who_and_when(
     assert (made["customerA"], made["customerB"]) == tuple(
         sorted((pair["customerA"], pair["customerB"]))
     )
-    assert made["decidedBy"] == key_id(KEYS[role])
+    assert made["decidedBy"] == key_id(KEYS[role], state.audit.key)
     when = datetime.fromisoformat(made["decidedAt"])
     assert timedelta(0) <= datetime.now(UTC) - when < timedelta(minutes=1)
     # Durable in the data directory's journal, as the next load reads it.
     (entry,) = read(tmp_path, [DUPLICATE_DECISION])
-    assert entry.by == key_id(KEYS[role])
+    assert entry.by == key_id(KEYS[role], state.audit.key)
     assert entry.data["decision"] == "DIFFERENT"
     assert {entry.data["customer_a"], entry.data["customer_b"]} == {
         pair["customerA"],
@@ -120,7 +120,7 @@ def test_a_decision_is_journalled_audited_and_listed_with_who_and_when(
     listed = _post(state, LIST, Role.ANALYST)["data"]["duplicateDecisions"]
     assert listed["totalCount"] == 1
     node = listed["edges"][0]["node"]
-    assert node["decidedBy"] == key_id(KEYS[role])
+    assert node["decidedBy"] == key_id(KEYS[role], state.audit.key)
     assert node["decidedAt"] == made["decidedAt"]
     assert node["note"] == "不是同一人"
     assert node["inForce"] is True
@@ -196,7 +196,10 @@ def test_a_decision_stays_listed_and_decidable_after_its_pair_left_the_band(
         e["node"] for e in _post(state, LIST, Role.ANALYST)["data"]["duplicateDecisions"]["edges"]
     ]
     assert [(n["decision"], n["inForce"]) for n in nodes] == [("DIFFERENT", True), ("SAME", False)]
-    assert [n["decidedBy"] for n in nodes] == [key_id(KEYS[Role.RISK]), key_id(KEYS[Role.ANALYST])]
+    assert [n["decidedBy"] for n in nodes] == [
+        key_id(KEYS[Role.RISK], state.audit.key),
+        key_id(KEYS[Role.ANALYST], state.audit.key),
+    ]
     assert all(n["possibleDuplicate"] is None for n in nodes)
 
 

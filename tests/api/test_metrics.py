@@ -21,7 +21,9 @@ SCRAPE_KEY = "prometheus-scrape-key-0123456789"
 @pytest.fixture
 def scraped(state: ServiceState) -> Any:
     """The app with a scrape key besides one key per role."""
-    state.keys = KeyRing({key: role for role, key in KEYS.items()}, scrape=[SCRAPE_KEY])
+    state.keys = KeyRing(
+        {key: role for role, key in KEYS.items()}, scrape=[SCRAPE_KEY], names=state.audit.key
+    )
     return create_app(state)
 
 
@@ -68,7 +70,9 @@ def test_metrics_are_labelled_by_root_field(scraped: Any) -> None:
 def test_attack_client_names_do_not_grow_the_metrics(state: ServiceState) -> None:
     """Five 2 MB operation names and 200 distinct ones add no series and no bytes of names."""
     state.max_body_bytes = 10_000_000  # let the big names through to the metrics
-    state.keys = KeyRing({key: role for role, key in KEYS.items()}, scrape=[SCRAPE_KEY])
+    state.keys = KeyRing(
+        {key: role for role, key in KEYS.items()}, scrape=[SCRAPE_KEY], names=state.audit.key
+    )
     app = create_app(state)
     ask = "graphStats { nodes { kind } }"
     _call(app, "POST", "/graphql", KEYS[Role.ANALYST], json={"query": f"query A {{ {ask} }}"})
@@ -126,7 +130,9 @@ def test_a_scrape_key_cannot_query(scraped: Any) -> None:
 
 
 def test_two_apps_count_apart(state: ServiceState) -> None:
-    state.keys = KeyRing({key: role for role, key in KEYS.items()}, scrape=[SCRAPE_KEY])
+    state.keys = KeyRing(
+        {key: role for role, key in KEYS.items()}, scrape=[SCRAPE_KEY], names=state.audit.key
+    )
     first = create_app(state)
     other = ServiceState(keys=state.keys, audit=state.audit, model=state.model)
     second = create_app(other)

@@ -453,7 +453,7 @@ def default_state(data_dir: Path, keys: KeyRing, audit: AuditLog | None = None) 
     if audit is None:
         audit = open_audit_log(data_dir, AuditSettings(), production=False)
     return ServiceState(
-        keys=keys,
+        keys=keys.named_with(audit.key),  # key ids are HMACs under the trail's own key
         audit=audit,
         decisions=DecisionBook(data_dir),
         reviews=ReviewLog(data_dir),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import secrets
@@ -12,6 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
+from relgraph.api.audit_key import AuditKey
 from relgraph.config import ConfigError
 
 
@@ -52,9 +52,18 @@ class Principal:
         return self.role in (Role.RISK, Role.ADMIN)
 
 
-def key_id(key: str) -> str:
-    """A short, stable, non-reversible name for a key, for logs and the audit trail."""
-    return "k_" + hashlib.sha256(key.encode()).hexdigest()[:12]
+KEY_ID_PURPOSE = b"relgraph-api-key-id"
+
+
+def key_id(key: str, secret: AuditKey) -> str:
+    """A short name for a key, for logs, the audit trail and ``decidedBy``: its HMAC under
+    the audit key, stable while that key is.
+
+    Other roles read key ids (an analyst sees who decided a pair), and a plain hash of the
+    key would let any of them test guesses of a weak key offline; without the audit key an
+    id says nothing about the key it names. ``relgraph audit key-id`` prints a key's id.
+    """
+    return "k_" + secret.mac(KEY_ID_PURPOSE, key.encode())[:12]
 
 
 SCRAPE = "metrics"
@@ -128,11 +137,23 @@ class KeyRing:
     """The configured keys. Lookups compare against every key, so timing tells nothing.
 
     ``scrape`` keys may read ``/metrics`` and nothing else; admin keys may read it too.
+    Keys are named (``Principal.key_id``) only once the ring has the audit key
+    (:meth:`named_with`, done by the service state): until then ``authenticate`` refuses.
     """
 
-    def __init__(self, keys: Mapping[str, Role], scrape: Iterable[str] = ()) -> None:
-        self._keys = [(k.encode(), role, key_id(k)) for k, role in keys.items()]
-        self._scrape = [(k.encode(), key_id(k)) for k in scrape]
+    def __init__(
+        self, keys: Mapping[str, Role], scrape: Iterable[str] = (), *, names: AuditKey | None = None
+    ) -> None:
+        self._roles = dict(keys)
+        self._scrape = [k.encode() for k in scrape]
+        self._names = names
+        self._keys = [
+            (k.encode(), role, key_id(k, names) if names else "") for k, role in keys.items()
+        ]
+
+    def named_with(self, audit_key: AuditKey) -> KeyRing:
+        """The same keys, named by their HMAC under ``audit_key`` (see :func:`key_id`)."""
+        return KeyRing(self._roles, [k.decode() for k in self._scrape], names=audit_key)
 
     def __len__(self) -> int:
         """The number of keys that may query (scrape keys do not count)."""
@@ -157,6 +178,8 @@ class KeyRing:
 
     def authenticate(self, authorization: str | None) -> Principal | None:
         """The principal of a ``Bearer`` header, or None for a missing or unknown key."""
+        if self._names is None:
+            raise RuntimeError("the key ring has no audit key to name keys with: named_with")
         presented = _bearer(authorization)
         if presented is None:
             return None
@@ -173,7 +196,7 @@ class KeyRing:
         if presented is None:
             return None
         scrape = False
-        for key, _ in self._scrape:
+        for key in self._scrape:
             scrape |= hmac.compare_digest(presented, key)
         if scrape:
             return True

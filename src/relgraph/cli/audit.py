@@ -76,6 +76,31 @@ def audit_tried(
     err_console.print(f"{path}: {len(found)} line(s) tried that text")
 
 
+@audit_app.command("key-id")
+def audit_key_id(data_dir: DataDirOption = None) -> None:
+    """Print the key id (as in the audit log, ``decidedBy``) of each API key read from stdin.
+
+    One key per line (``role:key`` lines, as in RELGRAPH_API_KEYS_FILE, work too); keys are
+    read from stdin, never the command line, so they stay out of shell history. Ids are
+    HMACs under the audit key, so this needs the key the server used.
+    """
+    import sys
+
+    from relgraph.api.auth import SCRAPE, Role, key_id
+
+    roles = {SCRAPE, *(role.value for role in Role)}
+    _, key = _log_and_key(None, settings_from(data_dir))
+    for line in sys.stdin.read().splitlines():
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        role, _, rest = text.partition(":")
+        if role.strip().lower() in roles:  # a keys-file line; a key may hold ':' itself
+            typer.echo(f"{role.strip().lower()}:{key_id(rest.strip(), key)}")
+        else:
+            typer.echo(key_id(text, key))
+
+
 def _log_and_key(file: Path | None, settings: Settings) -> tuple[Path, AuditKey]:
     """The log (``file``, else the data directory's) and the key it was sealed with."""
     from relgraph.api.audit import LOG_NAME
