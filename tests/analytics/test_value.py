@@ -223,6 +223,18 @@ def test_an_overdrawn_deposit_is_owed_not_a_negative_asset() -> None:
     assert (unit.aum[0], unit.loans[0]) == (10_000.0, 2500.0)
 
 
+def test_a_wealth_balance_below_0_counts_nothing_not_a_loss() -> None:
+    # A fund cannot be owed: -3,000 of "wealth" beside a 5,000 deposit is an export's error;
+    # AUM stays 5,000 (not 2,000) and nothing is added to loans.
+    values = _values(
+        {"customer_id": ["A1"], "person": [0], "source_system": ["core"], "aum": [np.nan],
+         "deposits": [np.nan], "loans": [np.nan]},
+        {"holder_id": ["A1"] * 2, "product": ["deposit", "wealth"],
+         "balance": [5000.0, -3000.0]},
+    )  # fmt: skip
+    assert (values.deposits[0], values.aum[0], values.loans[0]) == (5000.0, 5000.0, 0.0)
+
+
 def test_stored_products_match_what_the_audience_reads(stored: dict[str, Any]) -> None:
     source: AudienceSource = stored["source"]
     units = source.households

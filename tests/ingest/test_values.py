@@ -309,3 +309,21 @@ def test_shares_summing_above_the_whole_are_noted_not_quarantined(tmp_path: Path
     assert note.startswith("1 enterprise whose holders' shares sum above 100%: E2 130%;")
     assert "E1" not in note
     assert _stored(data, "shareholdings", ["share"]).num_rows == 6
+
+
+def test_a_wealth_account_below_0_is_noted_and_loaded(tmp_path: Path) -> None:
+    # A wealth product cannot be owed; the account and its holder are real, so the row loads
+    # (counting 0 in value) and the report names it. A deposit below 0 is an overdraft: no note.
+    tables = bank_tables()
+    tables["accounts"] += [
+        {"account_id": "W1", "holder_id": "C1", "holder_kind": "customer", "product": "wealth",
+         "opened_at": "2022-01-01", "balance": "-3000", "status": "active"},
+        {"account_id": "W2", "holder_id": "C3", "holder_kind": "customer", "product": "wealth",
+         "opened_at": "2022-01-01", "balance": "800", "status": "active"},
+    ]  # fmt: skip
+    data = tmp_path / "data"
+    report = load(write_bank(tmp_path / "bank", tables), data)
+    accounts = next(t for t in report.tables if t.table == "accounts")
+    assert (accounts.loaded, accounts.quarantined) == (5, 0)
+    (note,) = accounts.notes
+    assert note.startswith("1 wealth account with a balance below 0: W1 -3,000.00;")

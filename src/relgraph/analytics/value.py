@@ -10,7 +10,9 @@ Definition (what the tests hold the code to):
   store a loan as a negative balance, some as a positive one; either way it is owed).
   An overdrawn deposit account (a balance below 0) is money the customer owes, not a
   negative asset: it counts 0 in deposits and AUM and ``|balance|`` in loans (a household's
-  or group's exposure). Card balances count in no value.
+  or group's exposure). A wealth account below 0 is a data error, not a debt (a fund or
+  a wealth product cannot be owed): it counts 0 (the load report names such accounts).
+  Card balances count in no value.
 * **Card spend** comes from the customer records (accounts carry no spend): the card
   system's record first, then the others by source-system precedence; one value, never
   a sum.
@@ -287,7 +289,9 @@ def party_values(
     # An overdraft is owed to the bank: a debt, not an asset below 0 that would hide others.
     overdrawn = is_deposit & (balance < 0)
     acc_deposits = balances(is_deposit, np.where(overdrawn, 0.0, balance))
-    acc_wealth = balances(code == model.PRODUCTS.index("wealth"), balance)
+    # A wealth balance below 0 is an export's error (nothing is owed on a fund); counted as
+    # it stands it would lower the AUM the person's other holdings make.
+    acc_wealth = balances(code == model.PRODUCTS.index("wealth"), np.maximum(balance, 0.0))
     acc_loans = balances((code == model.PRODUCTS.index("loan")) | overdrawn, np.abs(balance))
 
     # Records: one value per column by precedence, never a sum.

@@ -3,7 +3,9 @@
 Unlike a quarantine reason, a note names something no single row is wrong about: transfers
 in another currency (``validate.currency_notes``), or an enterprise whose holders' shares add
 up to more than the whole of it — one of its rows is wrong, but nothing says which, so every
-row is kept and the report names the enterprise and the sum for a person to check.
+row is kept and the report names the enterprise and the sum for a person to check. A wealth
+account below 0 is noted rather than refused: the account and its holder are real, only
+the amount is wrong, and refusing it would drop the person's product and ties too.
 """
 
 from __future__ import annotations
@@ -26,7 +28,33 @@ NAMED: Final = 20
 
 def table_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
     """``raw`` with the notes its checked rows call for."""
-    return stake_notes(con, currency_notes(con, raw))
+    return wealth_notes(con, stake_notes(con, currency_notes(con, raw)))
+
+
+def wealth_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
+    """``raw`` with a note when loaded wealth accounts have a balance below 0.
+
+    A fund or wealth product cannot be owed, so the export is wrong somewhere; the row
+    still loads (the account and its holder are real) and its balance counts 0 in value
+    (``relgraph.analytics.value``), so the report names the accounts for a person to check.
+    """
+    if raw.file.table != model.ACCOUNTS.name:
+        return raw
+    below = con.execute(
+        f"SELECT account_id, balance, count(*) OVER () AS n "  # noqa: S608 - internal names
+        f"FROM {checked_view(raw.file.table)} WHERE len({REASONS}) = 0 "
+        f"AND product = 'wealth' AND balance < 0 ORDER BY balance, account_id LIMIT {NAMED}"
+    ).fetchall()
+    if not below:
+        return raw
+    n = int(below[0][2])
+    named = ", ".join(f"{account} {balance:,.2f}" for account, balance, _ in below)
+    more = f" (the first {NAMED} named)" if n > NAMED else ""
+    note = (
+        f"{n:,} wealth account{'' if n == 1 else 's'} with a balance below 0{more}: {named}; "
+        "a wealth product cannot be owed, so each counts 0 in AUM: all loaded, check them"
+    )
+    return replace(raw, notes=(*raw.notes, note))
 
 
 def stake_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
