@@ -10,8 +10,9 @@ the amount is wrong, and refusing it would drop the person's product and ties to
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Final
+from typing import Any, Final
 
 import duckdb
 
@@ -40,18 +41,18 @@ def wealth_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
     """
     if raw.file.table != model.ACCOUNTS.name:
         return raw
-    below = con.execute(
+    below = _named(
+        con,
         f"SELECT account_id, balance, count(*) OVER () AS n "  # noqa: S608 - internal names
         f"FROM {checked_view(raw.file.table)} WHERE len({REASONS}) = 0 "
-        f"AND product = 'wealth' AND balance < 0 ORDER BY balance, account_id LIMIT {NAMED}"
-    ).fetchall()
-    if not below:
+        f"AND product = 'wealth' AND balance < 0 ORDER BY balance, account_id",
+        lambda account, balance: f"{account} {balance:,.2f}",
+    )
+    if below is None:
         return raw
-    n = int(below[0][2])
-    named = ", ".join(f"{account} {balance:,.2f}" for account, balance, _ in below)
-    more = f" (the first {NAMED} named)" if n > NAMED else ""
+    n, named = below
     note = (
-        f"{n:,} wealth account{'' if n == 1 else 's'} with a balance below 0{more}: {named}; "
+        f"{n:,} wealth account{'' if n == 1 else 's'} with a balance below 0{named}; "
         "a wealth product cannot be owed, so each counts 0 in AUM: all loaded, check them"
     )
     return replace(raw, notes=(*raw.notes, note))
@@ -65,19 +66,32 @@ def stake_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
     """
     if raw.file.table != model.SHAREHOLDINGS.name:
         return raw
-    over = con.execute(
+    over = _named(
+        con,
         f"SELECT enterprise_id, sum(share) AS total, count(*) OVER () AS n "  # noqa: S608 - internal names
         f"FROM {checked_view(raw.file.table)} WHERE len({REASONS}) = 0 "
         f"GROUP BY enterprise_id HAVING sum(share) > 1 + {SHARE_TOLERANCE} "
-        f"ORDER BY total DESC, enterprise_id LIMIT {NAMED}"
-    ).fetchall()
-    if not over:
+        f"ORDER BY total DESC, enterprise_id",
+        lambda enterprise, total: f"{enterprise} {100 * total:.6g}%",
+    )
+    if over is None:
         return raw
-    named = ", ".join(f"{enterprise} {100 * total:.6g}%" for enterprise, total, _ in over)
-    n = int(over[0][2])
-    more = f" (the first {NAMED} named)" if n > NAMED else ""
+    n, named = over
     note = (
-        f"{n:,} enterprise{'' if n == 1 else 's'} whose holders' shares sum above 100%{more}: "
-        f"{named}; no ownership can, so some row is wrong, but not which: all loaded, check them"
+        f"{n:,} enterprise{'' if n == 1 else 's'} whose holders' shares sum above 100%{named}; "
+        "no ownership can, so some row is wrong, but not which: all loaded, check them"
     )
     return replace(raw, notes=(*raw.notes, note))
+
+
+def _named(
+    con: duckdb.DuckDBPyConnection, query: str, name: Callable[[Any, Any], str]
+) -> tuple[int, str] | None:
+    """How many rows ``query`` finds (its last column counts them all) and the first
+    ``NAMED`` of them as ``": a, b"`` (said when more were found); None when none are."""
+    rows = con.execute(f"{query} LIMIT {NAMED}").fetchall()
+    if not rows:
+        return None
+    n = int(rows[0][-1])
+    more = f" (the first {NAMED} named)" if n > NAMED else ""
+    return n, f"{more}: " + ", ".join(name(key, value) for key, value, _ in rows)
