@@ -583,6 +583,7 @@ STORE_PROPERTY_KEYS: Final[tuple[str, ...]] = (
     "riskRun",
     "strength",
     "txId",
+    "chainId",
     "networkComponent",
     "networkCommunity",
     "networkGroup",

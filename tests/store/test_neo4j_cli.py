@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from typer.testing import CliRunner
 
@@ -175,15 +176,16 @@ def test_serve_answers_from_neo4j(runs: Runs, served: str) -> None:
     assert [h["totalAum"] for h in got] == pytest.approx(best["total_aum"].tolist())
 
 
+def _operators(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    return [plan, *(op for child in plan.get("children", []) for op in _operators(child))]
+
+
 def test_the_readme_cypher_seeks_by_index_and_scans_no_label(
     runs: Runs, neo4j_login: Neo4jLogin
 ) -> None:
     """Each README query finds its rows through an index: a label scan of persons (the
     network's members by ``networkId`` had none) costs ~35 ms a read at 100,000 customers."""
     import neo4j
-
-    def operators(plan: dict[str, Any]) -> list[dict[str, Any]]:
-        return [plan, *(op for child in plan.get("children", []) for op in operators(child))]
 
     with neo4j.GraphDatabase.driver(
         neo4j_login.uri, auth=(neo4j_login.username, neo4j_login.password)
@@ -193,7 +195,7 @@ def test_the_readme_cypher_seeks_by_index_and_scans_no_label(
                 "EXPLAIN " + query, {"personId": "P0", "chainId": "C0"}
             )
             assert summary.plan is not None, name
-            steps = operators(summary.plan)
+            steps = _operators(summary.plan)
             kinds = [op["operatorType"].split("@")[0] for op in steps]
             scans = [
                 op["args"].get("Details", "")
@@ -203,6 +205,68 @@ def test_the_readme_cypher_seeks_by_index_and_scans_no_label(
             # The one (:RelgraphState) node is found by its label; nothing else is.
             assert all(":RelgraphState" in detail for detail in scans), (name, scans)
             assert any("IndexSeek" in kind for kind in kinds), (name, kinds)
+
+
+def test_the_hop_write_back_seeks_each_hop_and_walks_no_parallel_hops(
+    runs: Runs, neo4j_login: Neo4jLogin
+) -> None:
+    """The longest chain's hops written back again (profiled, rolled back): the alert, the
+    account and the hop are each found by a unique index, and nothing is created twice. A
+    MERGE found the hop by walking every INVOLVES between the alert and the account
+    (``Expand(Into)``): a fan's hub is one account with hundreds of one alert's hops,
+    quadratic (10 s of a 10,000-customer analyze)."""
+    import neo4j
+
+    from relgraph.store.cypher import query
+    from relgraph.store.neo4j import WRITE_BACK
+
+    live = runs.gds  # the last analyze's results are the live ones
+    columns = {name: cols for name, cols, _ in WRITE_BACK}["risk_chain_hops"]
+    assert columns is not None
+    hops = live["risk_chain_hops"]
+    longest = (
+        hops.group_by("chain_id")
+        .aggregate([("hop", "count")])
+        .sort_by([("hop_count", "descending")])
+    )
+    chain = longest.column("chain_id")[0].as_py()
+    rows = hops.filter(pc.equal(hops.column("chain_id"), chain)).select(list(columns))
+    with neo4j.GraphDatabase.driver(
+        neo4j_login.uri, auth=(neo4j_login.username, neo4j_login.password)
+    ) as driver:
+        records, _, _ = driver.execute_query(
+            "MATCH (s:RelgraphState) MATCH (:Alert {chain_id: $chain, gen: s.gen})-[i:INVOLVES]->()"
+            " RETURN s.gen AS gen, i.run AS run LIMIT 1",
+            chain=chain,
+        )
+        gen, run = records[0]["gen"], records[0]["run"]
+        with driver.session() as session, session.begin_transaction() as tx:
+            result = tx.run(
+                "PROFILE " + query("writeback_risk_chain_hops"),
+                {"rows": rows.to_pylist(), "gen": gen, "run": run},
+            )
+            written = result.single(strict=True)["written"]
+            summary = result.consume()
+            tx.rollback()
+        assert summary.profile is not None
+        steps = _operators(summary.profile)
+        kinds = [op["operatorType"].split("@")[0] for op in steps]
+        details = " ".join(str(op["args"].get("Details", "")) for op in steps)
+        assert written == rows.num_rows > 1
+        assert "Expand(Into)" not in kinds, kinds
+        assert any(kind.startswith("DirectedRelationshipUniqueIndexSeek") for kind in kinds), kinds
+        assert "UNIQUE al:Alert(chain_id, gen)" in details
+        assert "UNIQUE a:Account(account_id, gen)" in details
+        # Every hop was there already: found, not created again.
+        assert summary.counters.relationships_created == 0
+        _, summary, _ = driver.execute_query(
+            "EXPLAIN " + query("writeback_enterprise_control"), {"rows": [], "gen": gen, "run": run}
+        )
+        assert summary.plan is not None
+        steps = _operators(summary.plan)
+        details = " ".join(str(op["args"].get("Details", "")) for op in steps)
+        assert "UNIQUE g:CorporateGroup(group_id, gen)" in details
+        assert not any("Scan" in op["operatorType"] for op in steps), details
 
 
 def test_the_readme_cypher_returns_what_the_readme_says(
