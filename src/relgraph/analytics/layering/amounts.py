@@ -83,7 +83,7 @@ import numpy.typing as npt
 
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
-from relgraph.analytics.layering.sets import argsort_stable, isin, search
+from relgraph.analytics.layering.sets import argsort_stable, isin, one_of, search
 
 
 def threshold_avoidance(tx: _Tx, params: LayeringParams) -> F64:
@@ -334,7 +334,7 @@ def alert_amounts(
     """
     n = len(typology)
     is_chain, is_round = kinds
-    layered = np.isin(typology, ["bipartite", "stack"])
+    layered = one_of(typology, ("bipartite", "stack"))
     structural = is_round | layered
     # Only round trips and blocks read the payers' histories (a verdict's fans need none).
     ordinary, rare = np.zeros(n), np.zeros(n)
@@ -352,7 +352,7 @@ def alert_amounts(
     else:  # an on-demand check with other settings: judged on its neighbourhood
         payer_high, payee_high = highs(tx, params, own, flat)
     amounts = tx.amount[flat]
-    fanned = np.isin(typology, ["fan_in", "fan_out"])
+    fanned = one_of(typology, ("fan_in", "fan_out"))
     big, paid_before, habitual = amount_shares(
         amounts, payer_high, payee_high, grp, n, (typology == "fan_in")[grp]
     )

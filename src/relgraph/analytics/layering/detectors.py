@@ -22,7 +22,14 @@ from relgraph.analytics.layering.params import (
     B,
     LayeringParams,
 )
-from relgraph.analytics.layering.sets import argsort_stable, dense_ids, isin, sort_values, unique
+from relgraph.analytics.layering.sets import (
+    argsort_stable,
+    dense_ids,
+    isin,
+    run_starts,
+    sort_values,
+    unique,
+)
 
 
 def _episodes(group: I64, ts: I64, window: int) -> I64:
@@ -263,7 +270,7 @@ def _pieces(burst: I64, since: I64, other: I64, window: int, min_fan: int) -> I6
     span = np.zeros(n_bursts, np.int64)
     np.maximum.at(span, t_burst, t_tile)
     whole = ~any_good[t_burst] & (span[t_burst] <= 1)
-    first_tile = np.flatnonzero(np.r_[True, t_burst[1:] != t_burst[:-1]])
+    first_tile = run_starts(t_burst)
     target[whole] = first_tile[np.searchsorted(first_tile, np.flatnonzero(whole), "right") - 1]
     # Piece numbers in order of first appearance (bursts and tiles are in row order).
     piece = target[tile_of]

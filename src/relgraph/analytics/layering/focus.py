@@ -284,10 +284,16 @@ def _may_close_loop(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> b
     after = np.flatnonzero(near & (tx.ts > t))
     before = np.flatnonzero(near & (tx.ts < t))
     forth, back = reach(tx, p, after, before, params.cycle_max_hops - 1, n_acc)
-    if np.intersect1d(group[back], group[forth]).size:
+    if _meet(group[back], group[forth]):
         return True
     nets_back, nets_forth = network[back], network[forth]
-    return bool(np.intersect1d(nets_back[nets_back >= 0], nets_forth[nets_forth >= 0]).size)
+    return _meet(nets_back[nets_back >= 0], nets_forth[nets_forth >= 0])
+
+
+def _meet(a: I64, b: I64) -> bool:
+    """Whether ``a`` and ``b`` share a value: ``np.intersect1d(a, b).size`` without
+    building the intersection (two uniques and a sort of both, per verdict)."""
+    return bool(len(a) and len(b) and isin(a, b).any())
 
 
 def _may_be_block(tx: _Tx, near: I64, routine: B, params: LayeringParams, p: int) -> bool:
@@ -297,8 +303,8 @@ def _may_be_block(tx: _Tx, near: I64, routine: B, params: LayeringParams, p: int
     src, dst = int(tx.src[p]), int(tx.dst[p])
 
     def degree(a: int) -> tuple[int, int]:
-        outs = np.unique(tx.dst[near[tx.src[near] == a]])
-        ins = np.unique(tx.src[near[tx.dst[near] == a]])
+        outs = unique(tx.dst[near[tx.src[near] == a]])  # not ``np.unique``'s set-up
+        ins = unique(tx.src[near[tx.dst[near] == a]])
         return len(outs), len(ins)
 
     src_out, src_in = degree(src)

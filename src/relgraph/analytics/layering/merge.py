@@ -48,7 +48,13 @@ from scipy.sparse import csgraph
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import I64
 from relgraph.analytics.layering.scoring import Alerts, Columns, ScoredColumns, noisy_or
-from relgraph.analytics.layering.sets import argsort_stable, unique, unique_inverse
+from relgraph.analytics.layering.sets import (
+    argsort_stable,
+    one_of,
+    run_starts,
+    unique,
+    unique_inverse,
+)
 
 
 def merge_overlapping(alerts: Alerts, ts_of_edge: I64) -> Alerts:
@@ -109,7 +115,7 @@ def merge_columns(alerts: ScoredColumns, ts_of_edge: I64) -> ScoredColumns:
 
     # Per component (every one has a member): members grouped in component order.
     by_comp = argsort_stable(comp)
-    starts = np.flatnonzero(np.r_[True, comp[by_comp][1:] != comp[by_comp][:-1]])
+    starts = run_starts(comp[by_comp])
 
     def most(column: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return np.maximum.reduceat(column[by_comp], starts)
@@ -172,7 +178,7 @@ def _no_bridges(alerts: ScoredColumns, grp: I64, tnode: I64, n_nodes: int) -> np
     link = np.ones(len(grp), bool)
     if "slow_fan" not in alerts.facts:
         return link
-    hubbed = np.isin(alerts.typology.astype(str), ["fan_in", "fan_out"])
+    hubbed = one_of(alerts.typology, ("fan_in", "fan_out"))
     slow = np.asarray(alerts.facts["slow_fan"], bool) & hubbed
     fast = hubbed & ~slow
     if not slow.any() or not fast.any():

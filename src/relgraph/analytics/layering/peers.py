@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from relgraph.analytics.layering.params import F64, I64
-from relgraph.analytics.layering.sets import argsort_stable, unique
+from relgraph.analytics.layering.sets import argsort_stable, run_lengths, run_starts, unique
 
 PEER_QUANTILE = 0.9
 """A hub's usual is at least what this share of its peers stay under."""
@@ -22,7 +22,7 @@ def _peer(hub: I64, other: I64, bucket: I64, n_acc: int) -> float:
     cell = hub.astype(np.int64) * (int(bucket.max()) + 1) + bucket
     # One integer per (cell, counterparty): 1-D uniques, far faster than rows.
     pairs = unique(cell * n_acc + other)
-    distinct = np.diff(np.flatnonzero(np.diff(pairs // n_acc, prepend=-1, append=-1)))
+    distinct = run_lengths(pairs // n_acc)  # pairs ascend: one run per cell
     return quantile(distinct, PEER_QUANTILE)
 
 
@@ -37,12 +37,12 @@ def _peers_by(hub: I64, other: I64, bucket: I64, n_acc: int, segment: I64, n_seg
     cell = hub.astype(np.int64) * width + bucket
     pairs = unique(cell * n_acc + other)
     cells = pairs // n_acc
-    firsts = np.flatnonzero(np.diff(cells, prepend=-1))
-    distinct = np.diff(np.append(firsts, len(cells)))
+    firsts = run_starts(cells)
+    distinct = run_lengths(cells)
     # Cells ascend with their hub, and hubs with their segment: each segment is one run.
     seg = segment[cells[firsts] // width]
     ranked = distinct[argsort_stable(seg * (int(distinct.max()) + 1) + distinct)]
-    start = np.flatnonzero(np.diff(seg, prepend=-1))  # seg ascends: one run per segment
+    start = run_starts(seg)  # seg ascends: one run per segment
     some, count = seg[start], np.diff(np.append(start, len(seg)))
     at = (count - 1) * PEER_QUANTILE
     lo = np.floor(at).astype(np.int64)

@@ -127,11 +127,12 @@ def regular_flows(tx: _Tx, opened: I64, params: LayeringParams, t_min: int | Non
     hi_amt = np.maximum.reduceat(amt, starts)
     mid = (lo_amt + hi_amt) / 2
     steady = (hi_amt - lo_amt) <= 2 * params.routine_amount_tolerance * np.maximum(mid, 1e-9)
-    gap = np.diff(ts, prepend=ts[0]).astype(np.float64)
-    gap[new] = np.nan
-    # Per flow: smallest and largest interval (NaN-free groups of size ≥ 2).
-    big = np.where(np.isnan(gap), -np.inf, gap)
-    small = np.where(np.isnan(gap), np.inf, gap)
+    # Per flow: smallest and largest interval (groups of size ≥ 2; a flow's first row has
+    # none). ``np.diff``'s ``prepend`` and a NaN pass cost more than a verdict's pairs.
+    gap = np.zeros(n)
+    gap[1:] = ts[1:] - ts[:-1]
+    big = np.where(new, -np.inf, gap)
+    small = np.where(new, np.inf, gap)
     g_hi = np.maximum.reduceat(big, starts)
     g_lo = np.minimum.reduceat(small, starts)
     tol = params.routine_interval_tolerance
@@ -268,6 +269,9 @@ class HubHistory:
         self.params = params
         self.segment = segment
         window = params.window_ms
+        self._steady_one: dict[tuple[int, bool], float] = {}
+        """Per (hub, direction) asked before the whole table exists: its steady share
+        (a verdict asks for the same hub's twice: its alert's and its fan's history)."""
         if len(tx) == 0:
             return
         t_lo, t_hi = int(tx.ts.min()), int(tx.ts.max())
@@ -539,12 +543,20 @@ class HubHistory:
     def _steady_of(self, hub: int, inbound: bool) -> float:
         """:meth:`steady`'s share for one hub from its own transfers (the same numbers as
         every account's at once, for the one or two hubs a verdict judges)."""
+        known = self._steady_one.get((hub, inbound))
+        if known is None:
+            known = self._steady_one[hub, inbound] = self._steady_share(hub, inbound)
+        return known
+
+    def _steady_share(self, hub: int, inbound: bool) -> float:
         tx, params = self.tx, self.params
         touching = tx.ts[(tx.src == hub) | (tx.dst == hub)]
         if len(touching) == 0:
             return 0.0
-        first, length = int(touching.min()), int(touching.max()) - int(touching.min())
-        if not _long(np.array([length]), params)[0]:
+        first = int(touching.min())
+        length = int(touching.max()) - first
+        # :func:`_long` on one Python int: a day count is exact as a float either way.
+        if not length // _DAY_MS + 1 >= 2 * params.horizon_ms / _DAY_MS:
             return 0.0
         side = tx.ts[tx.dst == hub] if inbound else tx.ts[tx.src == hub]
         windows = (side - first) // params.window_ms
