@@ -555,8 +555,8 @@ class HubHistory:
             return 0.0
         first = int(touching.min())
         length = int(touching.max()) - first
-        # :func:`_long` on one Python int: a day count is exact as a float either way.
-        if not length // _DAY_MS + 1 >= 2 * params.horizon_ms / _DAY_MS:
+        # :func:`_long` on one Python int, not a one-element array (its set-up is the cost).
+        if not _long(length, params):
             return 0.0
         side = tx.ts[tx.dst == hub] if inbound else tx.ts[tx.src == hub]
         windows = (side - first) // params.window_ms
@@ -564,7 +564,7 @@ class HubHistory:
         return float(np.int64(dense) / np.int64(length // params.window_ms + 1))
 
 
-def _long(length: I64, params: LayeringParams) -> B:
+def _long(length: I64 | int, params: LayeringParams) -> B:
     """Per history (``length``: its last transfer's time after its first): at least two
     ``cycle_horizon_days`` long, in the days it covers, first and last counted (a shop paid
     every day for 60 days has a 60-day history)."""
