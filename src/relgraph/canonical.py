@@ -69,7 +69,7 @@ def canonical_schema(name: str) -> pa.Schema:
     if name == model.PERSONS_TABLE:
         return pa.schema([(c, _PERSON_TYPES[c]) for c in model.PERSON_COLUMNS])
     if name == model.POSSIBLE_DUPLICATES_TABLE:
-        types = (pa.string(), pa.string(), pa.float64(), pa.string(), pa.string())
+        types = (pa.string(), pa.string(), pa.float64(), pa.string(), pa.string(), pa.string())
         return pa.schema(list(zip(model.POSSIBLE_DUPLICATE_COLUMNS, types, strict=True)))
     table = model.TABLES[name]
     fields = [(c.name, ARROW_TYPES[c.dtype]) for c in table.columns]

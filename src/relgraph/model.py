@@ -391,6 +391,11 @@ QUALITY_FLAGS: Final[dict[str, str]] = {
 """Findings kept per record in ``quality_flags`` (joined by ``QUALITY_FLAG_SEPARATOR``) and
 counted in the load report: worth an analyst's look, not a reason to refuse the row."""
 
+DUPLICATE_BY_SCORE: Final = "score"
+DUPLICATE_BY_SHARED_ID: Final = "shared_id_number"
+"""``possible_duplicates.reason``: the score is in the review band, or the two records carry
+one id number that one of them contradicts (``ingest.linkage_unblocked``)."""
+
 POSSIBLE_DUPLICATES_TABLE: Final = "possible_duplicates"
 """Canonical table of record pairs in identity resolution's review band."""
 POSSIBLE_DUPLICATE_COLUMNS: Final = (
@@ -398,10 +403,12 @@ POSSIBLE_DUPLICATE_COLUMNS: Final = (
     "customer_b",
     "score",
     "evidence",
+    "reason",
     "duplicate_id",
 )
-"""``duplicate_id``: the pair's keyed id (``PersonIdKey.duplicate_id``), which reviewers'
-decisions name."""
+"""``reason``: why the pair is offered (``DUPLICATE_BY_SCORE`` or ``DUPLICATE_BY_SHARED_ID``);
+``duplicate_id``: the pair's keyed id
+(``PersonIdKey.duplicate_id``), which reviewers' decisions name."""
 
 PERSONS_TABLE: Final = "persons"
 """Canonical table of resolved persons: one row per person_id."""

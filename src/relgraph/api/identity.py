@@ -17,10 +17,25 @@ from typing import Any, cast
 import pandas as pd
 import strawberry
 
+from relgraph import model
 from relgraph.api.context import Context, Info
 from relgraph.api.errors import ClientError, NotFoundError
 from relgraph.api.pagination import Connection, paginate
 from relgraph.journal.decisions import DecisionError, DuplicateDecision, latest
+
+
+@strawberry.enum(description="Why a pair of records is offered as a possible duplicate.")
+class DuplicateReason(Enum):
+    SCORE = strawberry.enum_value(
+        model.DUPLICATE_BY_SCORE, description="The linkage model's score is in the review band."
+    )
+    SHARED_ID_NUMBER = strawberry.enum_value(
+        model.DUPLICATE_BY_SHARED_ID,
+        description="The two records carry one id number that one of them contradicts (its "
+        "birth date or sex differs from the number's), whatever the score: the number is "
+        "no evidence for the model, but one person's records, or a relative's id typed on "
+        "the wrong record, are for a reviewer to tell apart.",
+    )
 
 
 @strawberry.type
@@ -30,6 +45,9 @@ class PossibleDuplicate:
     customer_b: strawberry.ID
     score: float
     evidence: str
+    reason: DuplicateReason = strawberry.field(
+        description="Why the pair is offered (pairs stored before reasons existed: SCORE)."
+    )
 
     @strawberry.field(
         description="The pair's id, for decideDuplicate: a keyed hash of its two customer "
@@ -54,7 +72,13 @@ def _possible(context: Context, row: dict[str, Any]) -> PossibleDuplicate:
         customer_b=strawberry.ID(str(row["customer_b"])),
         score=float(row["score"]),
         evidence=str(row["evidence"]),
+        reason=_reason(row),
     )
+
+
+def _reason(row: dict[str, Any]) -> DuplicateReason:
+    value = row.get("reason")
+    return DuplicateReason.SCORE if value is None or pd.isna(value) else DuplicateReason(value)
 
 
 def _band_row(context: Context, duplicate_id: str) -> dict[str, Any] | None:
@@ -119,7 +143,11 @@ def _node(context: Context, made: DuplicateDecision, *, in_force: bool) -> Dupli
 
 @strawberry.type
 class IdentityQueries:
-    @strawberry.field(description="Record pairs in identity resolution's review band (not merged).")
+    @strawberry.field(
+        description="Record pairs in identity resolution's review band (not merged). "
+        "minScore leaves out pairs offered for their score below it; pairs offered for a "
+        "shared id number (reason SHARED_ID_NUMBER) are listed whatever their score."
+    )
     def possible_duplicates(
         self,
         info: Info,
@@ -132,7 +160,10 @@ class IdentityQueries:
         if frame is None:
             rows: list[dict[str, object]] = []
         else:
-            rows = cast(list[dict[str, Any]], frame[frame["score"] >= min_score].to_dict("records"))
+            kept = frame["score"] >= min_score
+            if "reason" in frame.columns:
+                kept |= frame["reason"] == DuplicateReason.SHARED_ID_NUMBER.value
+            rows = cast(list[dict[str, Any]], frame[kept].to_dict("records"))
         return paginate(rows, first, after, lambda r: _possible(info.context, r))
 
 

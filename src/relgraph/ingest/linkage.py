@@ -35,8 +35,11 @@ a bank needs on top of its scores.
    clearly differ is not even that, whatever else it shares (a parent's account on a
    child's phone). A shared phone or e-mail does not count towards a match between records
    whose names agree in one part at most and whose birth dates are not the same (likely
-   relatives); such a pair may still be a possible duplicate. Otherwise a pair at or above ``threshold`` is a match; from ``review`` up to the
-   threshold it is a *possible duplicate*, kept for review, not merged.
+   relatives); such a pair may still be a possible duplicate. Otherwise a pair at or above
+   ``threshold`` is a match; from ``review`` up to the threshold it is a *possible
+   duplicate*, kept for review, not merged. Two records carrying one id number that one of
+   them contradicts (its birth date or sex) are a possible duplicate whatever their score
+   (:mod:`~.linkage_unblocked`), unless a hard rule or a reviewer stands against it.
 5. **Clusters without chaining.** A cluster absorbs another only when every record of one
    is compatible with every record of the other (no hard rule or decision against them,
    and evidence that does not speak against one person: a score at least the prior
@@ -74,8 +77,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from relgraph.config import ConfigError, EnvParams
 from relgraph.ingest.decisions import unapplied_same, with_same_decisions
@@ -104,6 +105,12 @@ from relgraph.ingest.linkage_columns import (
 from relgraph.ingest.linkage_pairs import predict_pairs
 from relgraph.ingest.linkage_training import LinkerInput, _train, _without_frequencies, settings
 from relgraph.ingest.linkage_training import _linker as _linker
+from relgraph.ingest.linkage_unblocked import (
+    pair_keys,
+    review_band,
+    shared_id_pairs,
+    unblocked_pairs,
+)
 from relgraph.ingest.person_ids import PersonIdKey
 
 __all__ = [
@@ -147,7 +154,8 @@ class LinkageParams(EnvParams):
     review: float = 0.5
     """Pairs from here up to the threshold are possible duplicates, kept for review."""
     max_block: int = 50
-    """A phone, e-mail or address shared by more records than this identifies nobody."""
+    """A phone, e-mail, address (or an id number a record contradicts) shared by more
+    records than this identifies nobody."""
     block_cap: int = 10
     """No blocking rule pairs the records of a block larger than this (a key shared so
     widely identifies nobody either; :mod:`relgraph.ingest.linkage_blocking`)."""
@@ -183,7 +191,8 @@ class Resolution:
     match_score: npt.NDArray[np.float64]
     match_evidence: npt.NDArray[np.object_]
     possible: pd.DataFrame
-    """customer_a, customer_b, score, evidence: pairs in the review band."""
+    """customer_a, customer_b, score, evidence, reason: pairs in the review band, and why
+    (``model.DUPLICATE_BY_SCORE`` or ``DUPLICATE_BY_SHARED_ID``)."""
     training: Training
     id_problems: pd.Series
     """Per record the reason its id number is no evidence (``id_numbers.PROBLEMS``) or None."""
@@ -334,7 +343,10 @@ def resolve(
     pairs = predict_pairs(linker)
     pairs = with_same_decisions(pairs, position, same)
     # Complete linkage: score every pair inside a tentative cluster blocking did not generate.
-    extra = _missing_pairs(n, pairs, params, position, different)
+    # Pairs carrying one id number that a record contradicts are scored too: they are
+    # offered for review whatever the score (linkage_unblocked).
+    shared = shared_id_pairs(records["id_number_norm"], problems, params.max_block)
+    extra = unblocked_pairs(n, pairs, params.threshold, shared)
     if len(extra):
         linker.table_management.register_blocked_pairs_for_predict(
             linker._db_api.register(pa.Table.from_pandas(extra, preserve_index=False))
@@ -360,7 +372,12 @@ def resolve(
     first = np.r_[True, side[1:] != side[:-1]] if len(side) else np.empty(0, bool)
     best_p = np.full(n, np.nan)
     best_ev = np.full(n, None, dtype=object)
-    review = (p >= params.review) & ~match & compatible & (label[a] != label[b])
+    offered = np.zeros(len(p), bool)
+    if len(shared):
+        offered = np.isin(pair_keys(a, b, n), pair_keys(*_ends(shared), n)) & (p > 0)
+    review, reason = review_band(
+        a, b, (p >= params.review) & ~match & compatible, offered & ~match, p, label
+    )
     # The waterfall is written only for pairs someone reads: each record's best match and
     # the review band (a JSON text per scored pair would cost more than the scoring).
     shown = np.union1d(rows[first], np.flatnonzero(review))
@@ -387,6 +404,7 @@ def resolve(
             "customer_b": cid[b[review]],
             "score": p[review],
             "evidence": evidence[review],
+            "reason": reason[review],
         }
     ).sort_values(
         ["score", "customer_a", "customer_b"], ascending=[False, True, True], ignore_index=True
@@ -404,38 +422,8 @@ def resolve(
     return Resolution(person, best_p, best_ev, possible, training, problems, unapplied)
 
 
-def _missing_pairs(
-    n: int,
-    pairs: pd.DataFrame,
-    params: LinkageParams,
-    position: dict[str, int],
-    different: frozenset[Pair],
-) -> pd.DataFrame:
-    """Pairs inside tentative clusters (of three or more) that were not scored."""
-    a = pairs["unique_id_l"].to_numpy(np.int64)
-    b = pairs["unique_id_r"].to_numpy(np.int64)
-    p = pairs["match_probability"].to_numpy(np.float64)
-    hit = p >= params.threshold
-    graph = sp.coo_array((np.ones(int(hit.sum())), (a[hit], b[hit])), shape=(n, n)).tocsr()
-    _, label = connected_components(graph, directed=False)
-    sizes = np.bincount(label, minlength=n)
-    members = np.flatnonzero((sizes[label] > 2) & (sizes[label] <= 200))
-    empty = pd.DataFrame({"match_key": [], "join_key_l": [], "join_key_r": []})
-    if len(members) == 0:
-        return empty
-    grouped = pd.DataFrame({"label": label[members], "i": members})
-    cross = grouped.merge(grouped, on="label", suffixes=("_l", "_r"))
-    cross = cross[cross["i_l"] < cross["i_r"]]
-    seen = pd.DataFrame({"i_l": a, "i_r": b, "seen": True})
-    cross = cross.merge(seen, on=["i_l", "i_r"], how="left")
-    cross = cross[cross["seen"].isna()]
-    return pd.DataFrame(
-        {
-            "match_key": "99",
-            "join_key_l": cross["i_l"].to_numpy(np.int64),
-            "join_key_r": cross["i_r"].to_numpy(np.int64),
-        }
-    )
+def _ends(frame: pd.DataFrame) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    return frame["i_l"].to_numpy(np.int64), frame["i_r"].to_numpy(np.int64)
 
 
 def _decide(

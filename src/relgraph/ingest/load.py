@@ -382,12 +382,15 @@ def _identity(canonical: dict[str, pa.Table]) -> IdentityStats:
     records = canonical[model.CUSTOMERS.name].num_rows
     persons_table = canonical[model.PERSONS_TABLE]
     several = pc.sum(pc.greater_equal(persons_table.column("n_records"), 2)).as_py() or 0
+    band = canonical[model.POSSIBLE_DUPLICATES_TABLE]
+    shared = pc.sum(pc.equal(band.column("reason"), model.DUPLICATE_BY_SHARED_ID)).as_py()
     return IdentityStats(
         records=records,
         persons=persons_table.num_rows,
         merged_records=records - persons_table.num_rows,
         persons_with_several_records=int(several),
-        possible_duplicates=canonical[model.POSSIBLE_DUPLICATES_TABLE].num_rows,
+        possible_duplicates=band.num_rows,
+        possible_shared_id=int(shared or 0),
     )
 
 

@@ -82,6 +82,9 @@ class IdentityStats:
     persons_with_several_records: int
     possible_duplicates: int
     """Pairs in the review band (``possible_duplicates``), not merged."""
+    possible_shared_id: int = 0
+    """Of those, pairs offered because their records carry one id number that one of them
+    contradicts (``model.DUPLICATE_BY_SHARED_ID``), whatever their score."""
     model: str = ""
     """How the linkage model came to be: ``em`` (trained without labels on this load),
     ``stored`` (trained by an earlier load) or ``shipped`` (too few records to train)."""
@@ -252,6 +255,10 @@ def _identity_table(identity: IdentityStats) -> Table:
         ("records merged into another record's person", identity.merged_records),
         ("persons with several records", identity.persons_with_several_records),
         ("possible duplicates kept for review", identity.possible_duplicates),
+        (
+            "  of which carry one id number that a record's birth date or sex contradicts",
+            identity.possible_shared_id,
+        ),
     ):
         table.add_row(label, f"{n:,}")
     if identity.model:
