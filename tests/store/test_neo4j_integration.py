@@ -102,6 +102,16 @@ def test_the_bank_is_a_graph_and_results_are_written_back(
             if name == "analysis_settings":  # two runs, two clocks: the rest must agree
                 got, want = got.drop_columns("analysed_at"), want.drop_columns("analysed_at")
             assert got.equals(want), name
+    # An enterprise keeps its loaded row (Acme's says deposits 1,000,000) and gets its value
+    # beside it (its one deposit account holds 60).
+    records, _, _ = driver.execute_query(
+        "MATCH (e:Enterprise) RETURN e.enterprise_id AS id, e.deposits AS loaded,"
+        " e.valueDeposits AS deposits, e.valueLoans AS loans, e.valueSource AS source",
+        database_=settings.neo4j.database,
+    )
+    firms = {r["id"]: (r["loaded"], r["deposits"], r["loans"], r["source"]) for r in records}
+    assert firms["E1"] == (1e6, 60.0, 0.0, "accounts")
+    assert firms["E2"][2] == 70.0
 
 
 def test_loading_twice_leaves_the_same_graph(driver: Any, settings: Settings) -> None:

@@ -253,7 +253,8 @@ def test_a_persons_value_is_written_onto_its_node_and_an_enterprises_is_not(
     store: Neo4jStore, runner: RecordingRunner
 ) -> None:
     # Person.aum in Neo4j is the value GraphQL serves (accounts, each once; records
-    # unsummed), not the load's record summary; an enterprise node keeps its loaded row.
+    # unsummed), not the load's record summary; an enterprise node keeps its loaded row and
+    # gets its value beside it.
     store.replace_tables(_tables(), {})
     runner.calls.clear()
     values = pa.table(
@@ -278,6 +279,16 @@ def test_a_persons_value_is_written_onto_its_node_and_an_enterprises_is_not(
     statement = query("writeback_party_values")
     for prop in ("p.aum = row.aum", "p.deposits = row.deposits", "p.loans = row.loans"):
         assert prop in statement
+    # The enterprise's value goes beside its loaded deposits and loans, which it reads.
+    (beside,) = runner.named("writeback_enterprise_values")
+    assert beside.params["rows"] == [
+        {"party_id": "E1", "aum": 60.0, "deposits": 60.0, "loans": 0.0,
+         "value_source": "accounts"},
+    ]  # fmt: skip
+    statement = query("writeback_enterprise_values")
+    assert "e.valueDeposits = row.deposits" in statement
+    assert "e.deposits" not in statement
+    assert "e.loans" not in statement
 
 
 def test_reading_what_was_never_written_is_a_clear_error(store: Neo4jStore) -> None:

@@ -26,7 +26,9 @@ Layout (labels and types from ``model.STORE_NODE_LABELS`` / ``STORE_REL_TYPES``)
   person's ``aum``, ``deposits`` and ``loans`` become its value as ``analyze`` computed it
   (``party_values``, the figures GraphQL serves; ``valueSource`` says which rule gave
   them): the persons table's record summaries are what a person without account data is
-  worth, and a person with accounts is valued from them, which a load does not compute.
+  worth, and a person with accounts is valued from them, which a load does not compute. An
+  enterprise's value goes beside its loaded row, as ``valueAum``, ``valueDeposits``,
+  ``valueLoans`` and ``valueSource``.
 """
 
 from __future__ import annotations
@@ -121,8 +123,9 @@ WRITE_BACK: Final[tuple[tuple[str, tuple[str, ...] | None, str | None], ...]] = 
         ("person_id", "rank", "direct_referrals", "cascade_size", "cascade_aum", "pagerank"),
         "writeback_prune_influence",
     ),
-    # Every person is valued on every run, so nothing is left to prune.
+    # Every party is valued on every run, so nothing is left to prune.
     ("party_values", ("party_id", "aum", "deposits", "loans", "value_source"), None),
+    ("enterprise_values", ("party_id", "aum", "deposits", "loans", "value_source"), None),
     ("account_risk", ("account_id", "score", "reasons", "alerts"), "writeback_prune_account_risk"),
     ("risk_chains", None, "writeback_prune_risk_chains"),
     (
@@ -134,12 +137,16 @@ WRITE_BACK: Final[tuple[tuple[str, tuple[str, ...] | None, str | None], ...]] = 
 """Result tables written back onto the graph, in dependency order: the columns sent
 (all when ``None``) and the statement that removes what an earlier run wrote."""
 
-WRITE_BACK_ROWS: Final = {"party_values": ("party_kind", "person")}
-"""Result tables whose rows are written back only where a column holds a value: a party
-value lands on its ``:Person`` (no analytic reads the persons table's amounts; the value
-reads the records). An enterprise's is not written onto its node: its ``deposits`` and
-``loans`` are the ``enterprises`` row the value reads, and a second ``analyze`` over the
-graph read back would value it from its own output."""
+WRITE_BACK_ROWS: Final = {
+    "party_values": ("party_values", "party_kind", "person"),
+    "enterprise_values": ("party_values", "party_kind", "enterprise"),
+}
+"""Write-backs of part of a result table: the table, and the column and value of the rows
+written. A party value lands on its ``:Person`` as ``aum``/``deposits``/``loans`` (no
+analytic reads the persons table's amounts; the value reads the records). An enterprise's
+lands beside its ``deposits`` and ``loans``, as ``valueAum``/``valueDeposits``/``valueLoans``:
+those two are the ``enterprises`` row the value reads, and a second ``analyze`` over the
+graph read back would value the enterprise from its own output."""
 
 CHUNK_BYTES: Final = 8 * 1024 * 1024
 """Largest result chunk per transaction: well under Neo4j's default 16 MiB message cap."""
@@ -493,11 +500,11 @@ class Neo4jStore(Store):
 
     def _write_back(self, tables: Mapping[str, pa.Table], gen: str, run: str) -> None:
         for name, columns, prune in WRITE_BACK:
-            if name not in tables:
+            source, column, value = WRITE_BACK_ROWS.get(name, (name, "", ""))
+            if source not in tables:
                 continue
-            table = tables[name]
-            if name in WRITE_BACK_ROWS:
-                column, value = WRITE_BACK_ROWS[name]
+            table = tables[source]
+            if column:
                 table = table.filter(pc.equal(table.column(column), value))
             table = table if columns is None else table.select(list(columns))
             write_rows(
