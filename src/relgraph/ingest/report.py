@@ -256,7 +256,7 @@ def _identity_table(identity: IdentityStats) -> Table:
         ("persons with several records", identity.persons_with_several_records),
         ("possible duplicates kept for review", identity.possible_duplicates),
         (
-            "  of which carry one id number that a record's birth date or sex contradicts",
+            "  of which share an id number a record contradicts",
             identity.possible_shared_id,
         ),
     ):
