@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +94,11 @@ class TimedRunner:
             return self.inner.run(statement, params, operation=operation, write=write)
         finally:
             self.last[operation] = (time.perf_counter(), jvm_cpu(self.pid))
+
+    def hold(
+        self, statement: str, params: Mapping[str, Any] | None = None, *, operation: str
+    ) -> AbstractContextManager[None]:
+        return self.inner.hold(statement, params, operation=operation)
 
     def wall(self, operation: str) -> float:
         return self.last[operation][0] - self.first[operation][0]

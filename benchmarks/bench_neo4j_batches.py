@@ -19,6 +19,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,12 @@ class CountingRunner:
         if "batch" in p:
             return pd.DataFrame({"deleted": [0]})
         return pd.DataFrame()
+
+    def hold(
+        self, statement: str, params: Mapping[str, Any] | None = None, *, operation: str
+    ) -> AbstractContextManager[None]:
+        self.transactions += 1
+        return nullcontext()
 
     def close(self) -> None:
         pass

@@ -537,9 +537,11 @@ STORE_NODE_LABELS: Final[tuple[str, ...]] = (
     "Alert",
     "ResultChunk",
     "RelgraphState",
+    "RelgraphLock",
 )
 """Node labels in the Neo4j store: the graph model's kinds, contacts, analytics results
-written back as nodes, and relgraph's own bookkeeping (state and result chunks)."""
+written back as nodes, and relgraph's own bookkeeping (state, result chunks, and the lock a
+run writing results holds, never committed)."""
 
 STORE_REL_TYPES: Final[tuple[str, ...]] = (
     *REL_TYPES,

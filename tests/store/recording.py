@@ -9,7 +9,8 @@ itself). It is not a Cypher engine: canonical tables are not read back from it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,9 @@ class RecordingRunner:
     chunks: dict[tuple[str, str, int], dict[str, Any]] = field(default_factory=dict)
     overrides: dict[str, Callable[[dict[str, Any]], pd.DataFrame]] = field(default_factory=dict)
     closed: bool = False
+    held: list[tuple[int, int]] = field(default_factory=list)
+    """Each ``hold``: the index in ``calls`` of its statement, and how many calls there were
+    when it was released (the calls it guarded are those between)."""
 
     def run(
         self,
@@ -45,6 +49,17 @@ class RecordingRunner:
         if statement in self.overrides:
             return self.overrides[statement](values)
         return self._answer(statement, values)
+
+    @contextmanager
+    def hold(
+        self, statement: str, params: Mapping[str, Any] | None = None, *, operation: str
+    ) -> Iterator[None]:
+        self.calls.append(Call(statement, dict(params or {}), operation, True))
+        taken = len(self.calls) - 1
+        try:
+            yield
+        finally:
+            self.held.append((taken, len(self.calls)))
 
     def close(self) -> None:
         self.closed = True

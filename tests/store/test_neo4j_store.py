@@ -249,6 +249,31 @@ def test_results_are_written_back_onto_the_graph(
     ]
 
 
+def test_a_run_writes_its_results_under_one_lock_from_first_chunk_to_last_prune(
+    store: Neo4jStore, runner: RecordingRunner
+) -> None:
+    # Two analyze runs at once each pruned the chunks and the written-back properties of the
+    # other; a second run now waits on the lock until the first has finished.
+    store.replace_tables(_tables(), {})
+    runner.calls.clear()
+    store.replace_results({"households": pa.table({"household_id": ["H1"], "size": [2]})})
+    names = runner.statements()
+    assert names[:2] == ["schema_lock_key", "results_lock"]
+    assert runner.held == [(1, len(names))]
+    assert "writeback_prune_households" in names[2:]
+
+
+def test_the_lock_is_given_up_when_the_write_back_fails(
+    store: Neo4jStore, runner: RecordingRunner
+) -> None:
+    store.replace_tables(_tables(), {})
+    runner.calls.clear()
+    runner.overrides["writeback_households"] = lambda p: pa.table({"written": [0]}).to_pandas()
+    with pytest.raises(StoreError, match="writing them back onto the graph stopped"):
+        store.replace_results({"households": pa.table({"household_id": ["H1"], "size": [2]})})
+    assert runner.held == [(1, len(runner.calls))]
+
+
 def test_a_persons_value_is_written_onto_its_node_and_an_enterprises_is_not(
     store: Neo4jStore, runner: RecordingRunner
 ) -> None:

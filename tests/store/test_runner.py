@@ -23,6 +23,9 @@ class FakeResult:
     def data(self) -> list[dict[str, Any]]:
         return self.rows
 
+    def consume(self) -> None:
+        pass
+
 
 class FakeTx:
     def __init__(self, log: list[tuple[str, dict[str, Any]]], failure: Exception | None) -> None:
@@ -33,6 +36,17 @@ class FakeTx:
         if self.failure is not None:
             raise self.failure
         return FakeResult([{"written": len(params.get("rows", []))}])
+
+
+class FakeOpenTx(FakeTx):
+    """An explicit transaction: the driver logs its rollback."""
+
+    def __init__(self, driver: FakeDriver, failure: Exception | None) -> None:
+        super().__init__(driver.sent, failure)
+        self.driver = driver
+
+    def rollback(self) -> None:
+        self.driver.functions.append(("rollback", None))
 
 
 class FakeSession:
@@ -58,6 +72,11 @@ class FakeSession:
 
     def execute_write(self, work: Any) -> Any:
         return self._execute("write", work)
+
+    def begin_transaction(self, metadata: dict[str, Any], timeout: float | None) -> FakeOpenTx:
+        self.driver.functions.append(("open", (metadata, timeout)))
+        failure = self.driver.failures.pop(0) if self.driver.failures else None
+        return FakeOpenTx(self.driver, failure)
 
     def execute_read(self, work: Any) -> Any:
         return self._execute("read", work)
@@ -122,6 +141,36 @@ def test_a_client_error_is_not_retried_and_names_the_statement() -> None:
     with pytest.raises(StoreError, match=r"load persons: statement 'persons_create' failed"):
         runner.run("persons_create", {"rows": [], "gen": "g"}, operation="load persons", write=True)
     assert len(driver.sent) == 1
+
+
+def test_a_held_statement_stays_open_without_timeout_then_is_rolled_back() -> None:
+    driver = FakeDriver()
+    runner = DriverRunner(driver, SETTINGS)
+    opened = []
+
+    def guarded() -> None:
+        with runner.hold("results_lock", operation="write results"):
+            opened.extend(kind for kind, _ in driver.functions)
+            raise RuntimeError("the guarded work failed")
+
+    with pytest.raises(RuntimeError):
+        guarded()
+    assert opened == ["open"]
+    (_, (metadata, timeout)), (kind, _) = driver.functions
+    # Waiting for another run's lock, and holding it while this run writes, are unbounded.
+    assert (timeout, kind) == (0, "rollback")
+    assert metadata["statement"] == "results_lock"
+    assert driver.sent == [(query("results_lock"), {})]
+
+
+def test_a_held_statement_that_fails_is_a_store_error() -> None:
+    driver = FakeDriver([ClientError("no such constraint")])
+    runner = DriverRunner(driver, SETTINGS)
+    with (
+        pytest.raises(StoreError, match=r"write results: statement 'results_lock' failed"),
+        runner.hold("results_lock", operation="write results"),
+    ):
+        pass
 
 
 def test_a_lost_connection_is_a_store_error() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -59,6 +60,12 @@ class GdsRunner:
                 f"{operation}: GDS statement {statement!r} failed: {one_line(exc)}"
             ) from exc
         return frame
+
+    def hold(
+        self, statement: str, params: Mapping[str, Any] | None = None, *, operation: str
+    ) -> AbstractContextManager[None]:
+        # run_cypher commits each call; the engine writes no results, so it needs no lock.
+        raise StoreError(f"{operation}: the GDS client cannot hold {statement!r} open")
 
     def close(self) -> None:
         self.gds.close()

@@ -418,12 +418,22 @@ class Neo4jStore(Store):
         The write-back onto the graph comes after the switch: if it fails part-way the
         results are safe and ``read_results`` serves them, the error says so, and the
         next run rewrites the properties (each run marks what it wrote and removes
-        what an earlier run wrote and this one did not).
+        what an earlier run wrote and this one did not). One run does all this at a time:
+        another waits for it to finish.
         """
+        run = uuid.uuid4().hex[:16]
+        # The lock's constraint, for a database whose schema an older relgraph made: without
+        # it a second run's MERGE would not wait.
+        self.runner.run("schema_lock_key", operation="create schema", write=True)
+        # One run at a time, from its first chunk to its write-back's prune: a second run
+        # waits here (its statement blocks in the server) until the first is done.
+        with self.runner.hold("results_lock", operation=f"write results (run {run})"):
+            self._replace_results(tables, run)
+
+    def _replace_results(self, tables: Mapping[str, pa.Table], run: str) -> None:
         state = self.state()
         if state.gen is None:
             raise StoreError("no data loaded: run `relgraph load DIR` before writing results")
-        run = uuid.uuid4().hex[:16]
         for name, table in tables.items():
             data = _ipc(_plain_types(table))
             parts = max(1, -(-len(data) // CHUNK_BYTES))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
@@ -16,6 +18,8 @@ if TYPE_CHECKING:
     from relgraph.config import Neo4jSettings
 
 APP_NAME = "relgraph"
+
+log = logging.getLogger(__name__)
 
 
 class QueryRunner(Protocol):
@@ -34,6 +38,18 @@ class QueryRunner(Protocol):
         ``operation`` names the relgraph operation (``load customers``); it travels as
         transaction metadata, so a DBA sees in ``SHOW TRANSACTIONS`` and the query log
         what relgraph was doing.
+        """
+        ...
+
+    def hold(
+        self, statement: str, params: Mapping[str, Any] | None = None, *, operation: str
+    ) -> AbstractContextManager[None]:
+        """Run ``cypher/<statement>.cypher`` in a write transaction kept open for the ``with``
+        block, then rolled back: the locks it took are held until then.
+
+        A lock across many transactions that the server gives up by itself when the process
+        dies (its connection closes, its transaction is rolled back), so a crashed run never
+        leaves it taken.
         """
         ...
 
@@ -107,27 +123,61 @@ class DriverRunner:
         try:
             with self.driver.session(database=self.settings.database) as session:
                 rows = session.execute_write(work) if write else session.execute_read(work)
-        except neo4j.exceptions.Neo4jError as exc:
+        except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as exc:
+            raise self._failed(exc, statement, operation) from exc
+        return pd.DataFrame.from_records(rows)
+
+    @contextmanager
+    def hold(
+        self, statement: str, params: Mapping[str, Any] | None = None, *, operation: str
+    ) -> Iterator[None]:
+        import neo4j  # only the Neo4j store loads the driver
+
+        with self.driver.session(database=self.settings.database) as session:
+            try:
+                # No timeout (0): the statement waits as long as another run holds the lock,
+                # and the transaction then holds it for as long as this run writes. Not a
+                # managed transaction: those commit when their function returns.
+                tx = session.begin_transaction(
+                    metadata={"app": APP_NAME, "operation": operation, "statement": statement},
+                    timeout=0,
+                )
+                tx.run(query(statement), dict(params or {})).consume()
+            except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as exc:
+                raise self._failed(exc, statement, operation) from exc
+            try:
+                yield
+            finally:
+                try:
+                    tx.rollback()
+                except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as exc:
+                    # The work it guarded is done (or failed with its own error); the server
+                    # rolls back a transaction whose connection is gone.
+                    log.warning("%s: releasing %s failed: %s", operation, statement, one_line(exc))
+
+    def _failed(self, exc: Exception, statement: str, operation: str) -> StoreError:
+        """The :class:`StoreError` a driver or server error of ``statement`` becomes."""
+        import neo4j  # only the Neo4j store loads the driver
+
+        if isinstance(exc, neo4j.exceptions.Neo4jError):
             stopped = _stopped(exc.code or "")
             if stopped is not None:
                 # The server's text ("terminated ... retry") does not say which knob to turn.
-                raise StoreError(
+                return StoreError(
                     f"{operation}: statement {statement!r} {stopped} on {self.settings.uri} and "
                     f"was rolled back (RELGRAPH_NEO4J_TX_TIMEOUT is "
                     f"{self.settings.tx_timeout:g} s): raise RELGRAPH_NEO4J_TX_TIMEOUT, lower "
                     "RELGRAPH_NEO4J_BATCH_SIZE, or look for a transaction holding locks "
                     "(SHOW TRANSACTIONS)"
-                ) from exc
-            raise StoreError(
+                )
+            return StoreError(
                 f"{operation}: statement {statement!r} failed on {self.settings.uri}: "
                 f"{exc.code}: {one_line(exc.message or '')}"
-            ) from exc
-        except neo4j.exceptions.DriverError as exc:
-            raise StoreError(
-                f"{operation}: lost Neo4j at {self.settings.uri} ({one_line(exc)}); "
-                "nothing after the last committed batch was kept"
-            ) from exc
-        return pd.DataFrame.from_records(rows)
+            )
+        return StoreError(
+            f"{operation}: lost Neo4j at {self.settings.uri} ({one_line(exc)}); "
+            "nothing after the last committed batch was kept"
+        )
 
     def close(self) -> None:
         self.driver.close()
