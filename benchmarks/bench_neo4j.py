@@ -133,8 +133,16 @@ def empty(settings: Settings) -> None:
     import neo4j
 
     s = settings.neo4j
-    with neo4j.GraphDatabase.driver(s.uri, auth=(s.username, s.password)) as driver:
-        driver.execute_query("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
+    with (
+        neo4j.GraphDatabase.driver(s.uri, auth=(s.username, s.password)) as driver,
+        driver.session(database=s.database) as session,
+    ):
+        # An auto-commit transaction (session.run): the server refuses CALL { } IN
+        # TRANSACTIONS in the managed one execute_query opens, and a previous run's data is
+        # too much for one transaction.
+        session.run(
+            "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+        ).consume()
 
 
 def heap_used(settings: Settings) -> str:
