@@ -1,9 +1,11 @@
-"""Two runs writing results into one real Neo4j at once (marker ``neo4j``): two ``relgraph
-analyze`` on the same live generation.
+"""Two writers into one real Neo4j at once (marker ``neo4j``): two ``relgraph analyze`` on
+the same live generation, two loads of the same data.
 
 Each run wrote its chunks side by side with the other's, then pruned every chunk not its
 own: the run that committed last pointed the state at chunks the other had deleted, and
-every result table read back as incomplete, though both runs said they had finished.
+every result table read back as incomplete, though both runs said they had finished. The
+second of two loads of the same data CREATEd the generation the first had just written and
+stopped on the uniqueness constraints.
 """
 
 from __future__ import annotations
@@ -150,3 +152,48 @@ def test_two_runs_writing_results_at_once_both_finish_and_leave_one_complete_set
     assert alerts == results["risk_chains"].num_rows
     # The lock is never committed: nothing of it is left in the graph.
     assert _one(driver, settings, "MATCH (l:RelgraphLock) RETURN count(l)") == 0
+
+
+def test_two_loads_of_the_same_data_at_once_both_finish_with_one_generation(
+    driver: Any, settings: Settings
+) -> None:
+    # The first commits only once the second has begun creating nodes: with one load at a
+    # time the second creates nothing (it finds the data live), so the first goes on after
+    # `wait` seconds.
+    second_created, began = threading.Event(), threading.Barrier(2)
+    first = PausingRunner(
+        DriverRunner.connect(settings.neo4j),
+        pause_before="state_commit_load",
+        resume=second_created,
+        wait=3.0,
+    )
+    second = PausingRunner(
+        DriverRunner.connect(settings.neo4j), signal_at="phone_create", reached=second_created
+    )
+    failures: list[BaseException] = []
+
+    def load(runner: PausingRunner) -> None:
+        try:
+            with Neo4jStore(runner, settings.neo4j) as store:
+                began.wait()
+                store.replace_tables(TABLES, {})
+        except BaseException as exc:  # the test asserts there was none
+            failures.append(exc)
+
+    threads = [threading.Thread(target=load, args=(r,)) for r in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert failures == []
+    with Neo4jStore.connect(settings.neo4j) as store:
+        for name, table in TABLES.items():
+            assert store.read_table(name).equals(table), name
+        state = store.state()
+    assert state.pending == ()
+    customers = TABLES["customers"].num_rows
+    assert _one(
+        driver,
+        settings,
+        "MATCH (c:CustomerRecord) RETURN [count(c), count(DISTINCT [c.customer_id, c.gen])]",
+    ) == [customers, customers]

@@ -46,13 +46,34 @@ def test_load_creates_the_schema_then_shared_nodes_then_tables_in_dependency_ord
     assert names[: len(schema)] == schema
     assert "schema_person_key" in schema
     assert "schema_transfer_rows" in schema
-    assert names[len(schema) : first_create] == ["state_read", "state_begin_load"]
+    assert names[len(schema) : first_create] == ["store_lock", "state_read", "state_begin_load"]
     created = list(dict.fromkeys(n.removesuffix("_create") for n in names if n.endswith("_create")))
     shared = [label for label, _ in neo4j_store.IDENTIFIERS]
     assert created == shared + [t for t in WRITE_ORDER if t in _tables()]
     assert names.index("state_commit_load") > max(
         i for i, n in enumerate(names) if n.endswith("_create")
     )
+
+
+def test_a_load_holds_the_store_lock_from_reading_the_state_to_the_last_prune(
+    store: Neo4jStore, runner: RecordingRunner
+) -> None:
+    # Two loads of the same data at once CREATEd one generation twice; the second now waits,
+    # then finds the data live.
+    store.replace_tables(_tables(), {"fingerprint": "f1"})
+    store.replace_tables({"persons": _tables()["persons"]}, {"fingerprint": "f2"})
+    names = runner.statements()
+    locks = [i for i, n in enumerate(names) if n == "store_lock"]
+    assert [taken for taken, _ in runner.held] == locks
+    assert len(locks) == 2
+    first, second = runner.held
+    assert names[first[0] + 1] == "state_read"
+    # Released before the second load's schema statements, which are outside the lock.
+    assert first[1] == next(
+        i for i, n in enumerate(names) if i > first[0] and n.startswith("schema_")
+    )
+    assert "prune_person" in names[second[0] : second[1]]
+    assert second[1] == len(names)
 
 
 def test_each_shared_identifier_is_created_once_whatever_rows_share_it(
@@ -258,8 +279,8 @@ def test_a_run_writes_its_results_under_one_lock_from_first_chunk_to_last_prune(
     runner.calls.clear()
     store.replace_results({"households": pa.table({"household_id": ["H1"], "size": [2]})})
     names = runner.statements()
-    assert names[:2] == ["schema_lock_key", "results_lock"]
-    assert runner.held == [(1, len(names))]
+    assert names[:2] == ["schema_lock_key", "store_lock"]
+    assert runner.held[-1] == (1, len(names))
     assert "writeback_prune_households" in names[2:]
 
 
@@ -271,7 +292,7 @@ def test_the_lock_is_given_up_when_the_write_back_fails(
     runner.overrides["writeback_households"] = lambda p: pa.table({"written": [0]}).to_pandas()
     with pytest.raises(StoreError, match="writing them back onto the graph stopped"):
         store.replace_results({"households": pa.table({"household_id": ["H1"], "size": [2]})})
-    assert runner.held == [(1, len(runner.calls))]
+    assert runner.held[-1] == (1, len(runner.calls))
 
 
 def test_a_persons_value_is_written_onto_its_node_and_an_enterprises_is_not(

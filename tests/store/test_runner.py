@@ -149,7 +149,7 @@ def test_a_held_statement_stays_open_without_timeout_then_is_rolled_back() -> No
     opened = []
 
     def guarded() -> None:
-        with runner.hold("results_lock", operation="write results"):
+        with runner.hold("store_lock", operation="write results"):
             opened.extend(kind for kind, _ in driver.functions)
             raise RuntimeError("the guarded work failed")
 
@@ -159,16 +159,16 @@ def test_a_held_statement_stays_open_without_timeout_then_is_rolled_back() -> No
     (_, (metadata, timeout)), (kind, _) = driver.functions
     # Waiting for another run's lock, and holding it while this run writes, are unbounded.
     assert (timeout, kind) == (0, "rollback")
-    assert metadata["statement"] == "results_lock"
-    assert driver.sent == [(query("results_lock"), {})]
+    assert metadata["statement"] == "store_lock"
+    assert driver.sent == [(query("store_lock"), {})]
 
 
 def test_a_held_statement_that_fails_is_a_store_error() -> None:
     driver = FakeDriver([ClientError("no such constraint")])
     runner = DriverRunner(driver, SETTINGS)
     with (
-        pytest.raises(StoreError, match=r"write results: statement 'results_lock' failed"),
-        runner.hold("results_lock", operation="write results"),
+        pytest.raises(StoreError, match=r"write results: statement 'store_lock' failed"),
+        runner.hold("store_lock", operation="write results"),
     ):
         pass
 

@@ -318,6 +318,18 @@ class Neo4jStore(Store):
         }
         gen = generation_id(tables)
         self.ensure_schema()
+        # One writer at a time (see replace_results): a second load of the same data waits,
+        # then finds it live and writes nothing.
+        with self.runner.hold("store_lock", operation=f"load (generation {gen})"):
+            self._replace_tables(tables, meta, described, gen)
+
+    def _replace_tables(
+        self,
+        tables: Mapping[str, pa.Table],
+        meta: Mapping[str, str],
+        described: Mapping[str, Any],
+        gen: str,
+    ) -> None:
         before = self.state()
         if before.gen != gen:
             self.runner.run("state_begin_load", {"gen": gen}, operation="begin load", write=True)
@@ -418,16 +430,16 @@ class Neo4jStore(Store):
         The write-back onto the graph comes after the switch: if it fails part-way the
         results are safe and ``read_results`` serves them, the error says so, and the
         next run rewrites the properties (each run marks what it wrote and removes
-        what an earlier run wrote and this one did not). One run does all this at a time:
-        another waits for it to finish.
+        what an earlier run wrote and this one did not). One run or load does all this at a
+        time: another waits for it to finish.
         """
         run = uuid.uuid4().hex[:16]
         # The lock's constraint, for a database whose schema an older relgraph made: without
         # it a second run's MERGE would not wait.
         self.runner.run("schema_lock_key", operation="create schema", write=True)
-        # One run at a time, from its first chunk to its write-back's prune: a second run
-        # waits here (its statement blocks in the server) until the first is done.
-        with self.runner.hold("results_lock", operation=f"write results (run {run})"):
+        # One writer at a time, from its first chunk to its write-back's prune: a second run,
+        # or a load, waits here (its statement blocks in the server) until this one is done.
+        with self.runner.hold("store_lock", operation=f"write results (run {run})"):
             self._replace_results(tables, run)
 
     def _replace_results(self, tables: Mapping[str, pa.Table], run: str) -> None:

@@ -1,0 +1,10 @@
+// Taken by a load, and by a run that writes results, in a transaction kept open until it is
+// done and then rolled back, so the node is never committed. Under relgraph_lock_key a second
+// writer's MERGE waits on the unique index entry this one holds. Two `analyze` runs at once
+// wrote their chunks side by side and each pruned the other's (every result table was left
+// incomplete, both runs said they had finished); two loads of the same data at once CREATEd
+// the same generation twice (the second stopped on the uniqueness constraints, or deleted the
+// first's generation as one a dead load had left); a load of the live data again reset and
+// pruned the results a run was writing.
+MERGE (l:RelgraphLock {id: 'store'})
+RETURN l.id AS id
