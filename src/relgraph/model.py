@@ -393,8 +393,8 @@ counted in the load report: worth an analyst's look, not a reason to refuse the 
 
 DUPLICATE_BY_SCORE: Final = "score"
 DUPLICATE_BY_SHARED_ID: Final = "shared_id_number"
-"""``possible_duplicates.reason``: the score is in the review band, or the two records carry
-one id number that one of them contradicts (``ingest.linkage_unblocked``)."""
+"""``possible_duplicates.reason``: the score is in the review band, or the records carry one
+id number that one of them contradicts (``ingest.linkage_unblocked``)."""
 
 POSSIBLE_DUPLICATES_TABLE: Final = "possible_duplicates"
 """Canonical table of record pairs in identity resolution's review band."""
@@ -406,9 +406,8 @@ POSSIBLE_DUPLICATE_COLUMNS: Final = (
     "reason",
     "duplicate_id",
 )
-"""``reason``: why the pair is offered (``DUPLICATE_BY_SCORE`` or ``DUPLICATE_BY_SHARED_ID``);
-``duplicate_id``: the pair's keyed id
-(``PersonIdKey.duplicate_id``), which reviewers' decisions name."""
+"""``reason``: why the pair is offered (``DUPLICATE_BY_*``); ``duplicate_id``: the pair's
+keyed id (``PersonIdKey.duplicate_id``), which reviewers' decisions name."""
 
 PERSONS_TABLE: Final = "persons"
 """Canonical table of resolved persons: one row per person_id."""
