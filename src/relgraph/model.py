@@ -204,6 +204,7 @@ ACCOUNTS = Table(
         Column("product", required=True, enum=PRODUCTS),
         Column("opened_at", "date"),
         Column("balance", "float"),
+        Column("currency"),
         Column("status", enum=ACCOUNT_STATUSES),
     ),
     key=("account_id",),

@@ -3,6 +3,7 @@ whose values per person, household and group are computed by hand there."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from relgraph.jobs.analyze import analyze
 from relgraph.jobs.audience import audience_source
 from relgraph.store.embedded import EmbeddedStore
 from tests import valuebank
-from tests.banks import load
+from tests.banks import load, people, write_bank
 
 
 @pytest.fixture(scope="module")
@@ -233,6 +234,39 @@ def test_a_wealth_balance_below_0_counts_nothing_not_a_loss() -> None:
          "balance": [5000.0, -3000.0]},
     )  # fmt: skip
     assert (values.deposits[0], values.aum[0], values.loans[0]) == (5000.0, 5000.0, 0.0)
+
+
+def test_a_balance_in_another_currency_is_no_cny_value() -> None:
+    # ¥10,000,000 in yen is about CNY 500,000: read as yuan it made A1 twenty times richer.
+    # Without exchange rates a foreign balance counts in no value (its product is held), and
+    # B1, whose only account is in dollars, is valued from the records, as a card-only person.
+    values = _values(
+        {"customer_id": ["A1", "B1"], "person": [0, 1], "source_system": ["core", "core"],
+         "aum": [np.nan, 7000.0], "deposits": [np.nan, 7000.0], "loans": [np.nan, np.nan]},
+        {"holder_id": ["A1", "A1", "A1", "B1"], "product": ["deposit", "wealth", "loan", "deposit"],
+         "balance": [5000.0, 10_000_000.0, -80_000.0, 3000.0],
+         "currency": ["CNY", "JPY", "USD", "USD"]},
+    )  # fmt: skip
+    assert (values.deposits[0], values.aum[0], values.loans[0]) == (5000.0, 5000.0, 0.0)
+    assert (values.aum[1], values.from_records[1]) == (7000.0, True)
+    assert product_list(int(values.held[0])) == ["deposit", "loan", "wealth"]
+
+
+def test_a_loaded_foreign_balance_counts_in_no_household_value(tmp_path: Path) -> None:
+    # Through the load and the projection: the currency column reaches the value.
+    write_bank(tmp_path / "bank", {
+        "customers": people("C1"),
+        "accounts": [
+            {"account_id": a, "holder_id": "C1", "holder_kind": "customer", "product": "deposit",
+             "balance": b, "currency": c}
+            for a, b, c in [("A1", "1200", "人民币"), ("A2", "10000000", "日元"), ("A3", "50", "")]
+        ],
+    })  # fmt: skip
+    load(tmp_path / "bank", tmp_path / "data")
+    with EmbeddedStore(tmp_path / "data") as store:
+        analyze(store, build_projection(store))
+        values = store.results_frame("party_values")
+    assert values["aum"].tolist() == [1250.0]
 
 
 def test_stored_products_match_what_the_audience_reads(stored: dict[str, Any]) -> None:

@@ -327,3 +327,27 @@ def test_a_wealth_account_below_0_is_noted_and_loaded(tmp_path: Path) -> None:
     assert (accounts.loaded, accounts.quarantined) == (5, 0)
     (note,) = accounts.notes
     assert note.startswith("1 wealth account with a balance below 0: W1 -3,000.00;")
+
+
+def test_accounts_in_another_currency_load_with_their_code_and_a_note(tmp_path: Path) -> None:
+    # A bank's account extract gives each balance's currency (币种); the code is kept as the
+    # transfers' is (美元 is USD), no currency is CNY, and the report counts the foreign ones,
+    # whose balances count in no value. An unknown currency cannot be compared: bad_enum.
+    tables = bank_tables()
+    for row in tables["accounts"]:
+        row["currency"] = ""
+    tables["accounts"] += [
+        {"account_id": f"F{i}", "holder_id": "C1", "holder_kind": "customer", "product": "deposit",
+         "opened_at": "2022-01-01", "balance": "1000", "status": "active", "currency": code}
+        for i, code in enumerate(["美元", "日元", "人民币", "RMB", "金条"])
+    ]  # fmt: skip
+    data = tmp_path / "data"
+    report = load(write_bank(tmp_path / "bank", tables), data)
+    accounts = next(t for t in report.tables if t.table == "accounts")
+    assert accounts.quarantined == 1
+    assert read_quarantine(data, "accounts")[0]["reason"].startswith("bad_enum: currency '金条'")
+    (note,) = accounts.notes
+    assert note.startswith("2 accounts in other currencies than CNY: loaded, but their balances")
+    stored = _stored(data, "accounts", ["account_id", "currency"]).to_pydict()
+    codes = dict(zip(stored["account_id"], stored["currency"], strict=True))
+    assert [codes[f"F{i}"] for i in range(4)] == ["USD", "JPY", "CNY", "CNY"]

@@ -4,9 +4,12 @@ corporate groups and campaign audiences.
 Definition (what the tests hold the code to):
 
 * **Balances come from the ``accounts`` table, each account counted once.** An account
-  counts unless its status is ``closed``. ``deposits`` = the balances of deposit
-  accounts; ``aum`` = deposits + the balances of wealth accounts; ``loans`` = the
-  outstanding balances of loan accounts as positive amounts (``|balance|``: some banks
+  counts unless its status is ``closed``; its balance counts only in CNY (no currency given
+  is CNY): an account in another currency gives its products, not a value, as a card does —
+  the graph holds no exchange rates, and ¥10,000,000 in yen read as yuan would be an AUM
+  twenty times too large (the load report counts such accounts). ``deposits`` = the
+  balances of deposit accounts; ``aum`` = deposits + the balances of wealth accounts;
+  ``loans`` = the outstanding balances of loan accounts as positive amounts (``|balance|``: some banks
   store a loan as a negative balance, some as a positive one; either way it is owed).
   An overdrawn deposit account (a balance below 0) is money the customer owes, not a
   negative asset: it counts 0 in deposits and AUM and ``|balance|`` in loans (a household's
@@ -246,7 +249,8 @@ def party_values(
     enterprises : DataFrame
         In ``enterprise_ids`` order: ``deposits``, ``loans``, ``credit_limit``.
     accounts : DataFrame
-        ``holder_id``, ``holder_kind``, ``product``, ``balance``, ``status``.
+        ``holder_id``, ``holder_kind``, ``product``, ``balance``, ``status`` and optionally
+        ``currency`` (null is CNY).
     review : DataFrame or None
         Review-band record pairs: ``customer_a``, ``customer_b``.
     precedence : sequence of str
@@ -275,6 +279,12 @@ def party_values(
     counted = (accounts["status"].astype(object) != "closed").to_numpy(bool) & (party >= 0)
     code = pd.Categorical(accounts["product"].astype(object), categories=model.PRODUCTS).codes
     balance = accounts["balance"].to_numpy(np.float64, na_value=np.nan)
+    # A balance in another currency is no CNY amount: summed as one it would misstate the
+    # value (JPY twenty-fold); without exchange rates it counts in no value, as a card's.
+    if "currency" in accounts.columns:
+        currency = accounts["currency"].astype(object)
+        in_cny = (currency.isna() | (currency == model.REPORTING_CURRENCY)).to_numpy(bool)
+        balance = np.where(in_cny, balance, np.nan)
     known = counted & ~np.isnan(balance)
     account_bits = np.where(counted & (code >= 0), 1 << np.maximum(code, 0), 0).astype(np.int64)
 
@@ -391,7 +401,7 @@ def party_values_of(
         record_frame,
         enterprises.attrs.reindex(columns=["deposits", "loans", "credit_limit"]),
         accounts.attrs.reindex(
-            columns=["holder_id", "holder_kind", "product", "balance", "status"]
+            columns=["holder_id", "holder_kind", "product", "balance", "status", "currency"]
         ),
         review,
         precedence,

@@ -180,7 +180,7 @@ def _column_sql(
             f"CASE WHEN {text} IS NOT NULL AND {unknown} THEN "
             f"'bad_enum: products ' || {_shown(text)} || ' holds a code outside {allowed}' END"
         )
-    elif column.dtype == "str" and table is model.TRANSFERS and name == "currency":
+    elif column.dtype == "str" and name == "currency":  # transfers and accounts
         typed = normalise.currency_sql(text)
         bad = (
             f"'bad_enum: {name} ' || {_shown(text)} || "
@@ -567,10 +567,11 @@ def empty_keys(con: duckdb.DuckDBPyConnection, table: model.Table) -> None:
 
 
 def currency_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
-    """``raw`` with a note when transfers in another currency than CNY are loaded: they are
-    in the store and the graph, but the layering scan leaves them out (its amounts are CNY
-    and the graph holds no exchange rates)."""
-    if raw.file.table != model.TRANSFERS.name:
+    """``raw`` with a note when transfers or accounts in another currency than CNY are
+    loaded: they are in the store and the graph, but the layering scan leaves such transfers
+    out and no value counts such balances (amounts and thresholds are in CNY, and the graph
+    holds no exchange rates)."""
+    if raw.file.table not in (model.TRANSFERS.name, model.ACCOUNTS.name):
         return raw
     foreign = count(
         con,
@@ -580,6 +581,10 @@ def currency_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
     )
     if not foreign:
         return raw
-    note = (f"{foreign:,} transfers in other currencies than CNY: loaded, but left out of the "
-            "layering scan, whose amounts and thresholds are in CNY")  # fmt: skip
+    if raw.file.table == model.ACCOUNTS.name:
+        note = (f"{foreign:,} accounts in other currencies than CNY: loaded, but their "
+                "balances count in no value (AUM, deposits, loans), which are in CNY")  # fmt: skip
+    else:
+        note = (f"{foreign:,} transfers in other currencies than CNY: loaded, but left out of "
+                "the layering scan, whose amounts and thresholds are in CNY")  # fmt: skip
     return replace(raw, notes=(*raw.notes, note))
