@@ -369,3 +369,27 @@ def test_as_of_is_a_day_or_a_moment_in_the_display_zone(
     by_day = _entries(source, person_of, not_contacted_within_days=30, as_of=day)
     by_moment = _entries(source, person_of, not_contacted_within_days=30, as_of=end)
     assert by_day["contacts"].tolist() == by_moment["contacts"].tolist()
+
+
+def test_a_refusal_on_a_record_in_identity_review_keeps_its_person_off_the_list(
+    tmp_path: Path,
+) -> None:
+    # 赵敏's card record (her name, sex and phone) says 否 but is still in identity review
+    # with her core record, which consented: it may be her own refusal. Until a reviewer
+    # says they are two people, the audience must not export her, with that very phone.
+    from tests import valuebank
+
+    bank = {name: [dict(row) for row in rows] for name, rows in valuebank.BANK.items()}
+    for row in bank["customers"]:
+        if row["customer_id"] == "Z-CARD":
+            row["consent_marketing"] = "否"
+    with EmbeddedStore(tmp_path / "data") as store:
+        load_directory(write_bank(tmp_path / "bank", bank), store, tmp_path / "data")
+        analyze(store, build_projection(store))
+        source = audience_source(store)
+        person_of = dict(store.read_frame("customers", ["customer_id", "person_id"]).values)
+    assert person_of["Z-CORE"] != person_of["Z-CARD"]
+    found = campaign_audience(source, Criteria("HOUSEHOLD")).frame()
+    contacts = {p for members in found["contacts"] for p in members}
+    assert person_of["Z-CORE"] not in contacts
+    assert person_of["W-CORE"] in contacts  # the others' consent is untouched

@@ -18,7 +18,9 @@ Definition (what the tests hold the code to):
     above ``risk_ceiling`` (default: the alert threshold ``analyze`` stored);
   - ``NETWORK_RISK``: someone in the member's hidden network does;
   - ``NO_CONSENT``: a person whose marketing consent is not recorded as given (unknown
-    counts as refused; enterprises are marketed to under the bank's business terms);
+    counts as refused; enterprises are marketed to under the bank's business terms), or
+    refused on a record still in identity review with one of the person's (it may be the
+    person's own: the refusal stands until a reviewer decides otherwise);
   - ``RECENTLY_CONTACTED``: contacted within ``not_contacted_within_days`` days before
     ``as_of`` (only when asked, and only when the ``contacts`` table holds rows).
 

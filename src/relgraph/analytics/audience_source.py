@@ -41,7 +41,8 @@ class Parties:
     network_risk: F64
     """Highest ``risk`` in the party's hidden network (persons; enterprises: own risk)."""
     consent: npt.NDArray[np.bool_]
-    """Marketing consent recorded as given (unknown counts as refused; enterprises: true)."""
+    """Marketing consent recorded as given and refused on no record still in identity review
+    with the person's (unknown counts as refused; enterprises: true)."""
     last_contact_ms: I64
     """Latest contact, epoch ms; −1 when never contacted."""
     contact_party: I64
@@ -177,6 +178,7 @@ def _source_from_frames(frames: Frames, precedence: Sequence[str]) -> AudienceSo
     # As a nullable boolean first: a column of nulls only is object dtype, which pandas
     # will stop downcasting in fillna.
     consent[:n_p] = persons["consent_marketing"].astype("boolean").fillna(False).to_numpy(bool)
+    consent[:n_p] &= ~_refused_in_review(frames, records, record_party, n_p)
 
     last_contact = np.full(len(ids), -1, np.int64)
     contacts_loaded = False
@@ -220,6 +222,32 @@ def _source_from_frames(frames: Frames, precedence: Sequence[str]) -> AudienceSo
             frames.get(SETTINGS_TABLE)
         ).layering.score_threshold,
     )
+
+
+def _refused_in_review(
+    frames: Frames, records: pd.DataFrame, record_party: I64, n_persons: int
+) -> npt.NDArray[np.bool_]:
+    """Per person: a record still in identity review with one of its records refuses marketing.
+
+    The pair is in review because that record may be the person's own (赵敏's card record,
+    her name and phone, saying 否): until a reviewer decides the two are different people,
+    her refusal stands, as a product held there counts against a product gap.
+    """
+    out = np.zeros(n_persons, bool)
+    review = frames.get("possible_duplicates")
+    if review is None or not len(review) or "consent_marketing" not in records.columns:
+        return out
+    record_ids = arrow_text(records["customer_id"])
+    a = positions(review["customer_a"], record_ids)
+    b = positions(review["customer_b"], record_ids)
+    a, b = a[(a >= 0) & (b >= 0)], b[(a >= 0) & (b >= 0)]
+    # Null is no refusal here: only a record that says 否 speaks for the person.
+    refused_rows = ~records["consent_marketing"].astype("boolean").fillna(True).to_numpy(bool)
+    for mine, other in ((a, b), (b, a)):
+        person = record_party[mine]
+        hit = refused_rows[other] & (person >= 0) & (person < n_persons)
+        out[person[hit]] = True
+    return out
 
 
 def _household_units(frames: Frames, party_ids: pa.Array) -> Units | None:

@@ -22,8 +22,16 @@ Frames = Mapping[str, pd.DataFrame | None]
 INPUT_COLUMNS: Final[Mapping[str, tuple[str, ...] | None]] = {
     model.PERSONS_TABLE: ("person_id", "consent_marketing"),
     "enterprises": ("enterprise_id", "phone"),
-    # The audiences' contacts format names every record with its system, phone and email.
-    "customers": ("customer_id", "person_id", "source_system", "phone", "email"),
+    # The audiences' contacts format names every record with its system, phone and email;
+    # a refusal on a record still in identity review keeps its possible person off lists.
+    "customers": (
+        "customer_id",
+        "person_id",
+        "source_system",
+        "phone",
+        "email",
+        "consent_marketing",
+    ),
     "accounts": ("account_id", "holder_id", "holder_kind", "product"),
     "contacts": ("party_id", "party_kind", "ts", "channel"),
     "possible_duplicates": None,
