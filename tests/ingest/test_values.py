@@ -351,3 +351,22 @@ def test_accounts_in_another_currency_load_with_their_code_and_a_note(tmp_path: 
     stored = _stored(data, "accounts", ["account_id", "currency"]).to_pydict()
     codes = dict(zip(stored["account_id"], stored["currency"], strict=True))
     assert [codes[f"F{i}"] for i in range(4)] == ["USD", "JPY", "CNY", "CNY"]
+
+
+def test_a_loan_summary_stored_negative_is_owed_not_out_of_range(tmp_path: Path) -> None:
+    # A loan system stores the debt as -300000 (as loan accounts may: read either way).
+    # Refused as out_of_range, the customer's record went to quarantine and took its
+    # accounts with it (unknown_foreign_key): the household's exposure lost the loan.
+    tables = bank_tables()
+    tables["customers"][0]["loans"] = "-300,000"
+    tables["enterprises"][0]["loans"] = "－１０００"
+    tables["customers"][1]["aum"] = "-5"  # an asset below 0 is still out of range
+    data = tmp_path / "data"
+    report = load(write_bank(tmp_path / "bank", tables), data)
+    counts = {t.table: (t.loaded, t.quarantined) for t in report.tables}
+    assert counts["customers"] == (len(tables["customers"]) - 1, 1)
+    assert counts["accounts"][1] == 0
+    loans = _stored(data, "customers", ["customer_id", "loans"]).to_pydict()
+    assert dict(zip(loans["customer_id"], loans["loans"], strict=True))["C1"] == 300_000.0
+    firms = _stored(data, "enterprises", ["enterprise_id", "loans"]).to_pydict()
+    assert dict(zip(firms["enterprise_id"], firms["loans"], strict=True))["E1"] == 1000.0
