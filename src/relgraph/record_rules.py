@@ -103,6 +103,8 @@ _NUMBER: Final = re.compile(
     r"[+-]?(?:(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 )
 """The loader's decimal number (``ingest/validate._FLOAT``): ``.5e3`` as well as ``1,000.5``."""
+_YUAN: Final = re.compile(r"([+-]?)\s*¥\s*(.*)|(.*?)\s*元")
+"""The loader's amount with a yuan mark (``ingest/validate._YUAN``): ``￥1,200.50``, ``500元``."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,8 @@ def _number(raw: Any) -> float | None:
             return None
     elif isinstance(raw, str):
         text = unicodedata.normalize("NFKC", raw).strip()
+        if yuan := _YUAN.fullmatch(text):
+            text = "".join(part or "" for part in yuan.groups())
         if not _NUMBER.fullmatch(text):
             return None
         value = float(text.replace(",", ""))

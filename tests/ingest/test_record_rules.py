@@ -14,6 +14,12 @@ TEXT_VALUES = [
     ("ok", {}),
     ("grouped", {"amount": "1,234,567.89"}),
     ("fullwidth", {"amount": "１，２３４"}),
+    # Excel's currency format in a CSV, and 元 after the amount: the number is read.
+    ("yuan-sign", {"amount": "￥1,200.50"}),
+    ("yuan-word", {"amount": "1,200.50 元"}),
+    ("yuan-both", {"amount": "¥1,200元"}),
+    ("yuan-alone", {"amount": "¥"}),
+    ("dollar-sign", {"amount": "$1,200.50"}),
     ("zero", {"amount": "0"}),
     ("negative", {"amount": "-12.5"}),
     ("letters", {"amount": "12abc"}),

@@ -370,3 +370,29 @@ def test_a_loan_summary_stored_negative_is_owed_not_out_of_range(tmp_path: Path)
     assert dict(zip(loans["customer_id"], loans["loans"], strict=True))["C1"] == 300_000.0
     firms = _stored(data, "enterprises", ["enterprise_id", "loans"]).to_pydict()
     assert dict(zip(firms["enterprise_id"], firms["loans"], strict=True))["E1"] == 1000.0
+
+
+def test_amounts_in_excels_yuan_format_are_read(tmp_path: Path) -> None:
+    # Excel saves a currency-formatted cell to CSV as it shows it: ￥1,200.50, -¥500.00.
+    # Read as bad_number, each such customer went to quarantine with its accounts.
+    tables = bank_tables()
+    tables["customers"][0]["aum"] = "￥1,000.50"
+    tables["customers"][2]["deposits"] = "10 元"
+    tables["accounts"][0]["balance"] = "-¥500.00"
+    tables["accounts"].append(  # another currency's sign says nothing of CNY: refused
+        {**tables["accounts"][1], "account_id": "A9", "balance": "$20"}
+    )
+    data = tmp_path / "data"
+    report = load(write_bank(tmp_path / "bank", tables), data)
+    counts = {t.table: (t.loaded, t.quarantined) for t in report.tables}
+    assert counts["customers"] == (len(tables["customers"]), 0)
+    assert counts["accounts"] == (len(tables["accounts"]) - 1, 1)
+    assert (
+        read_quarantine(data, "accounts")[0]["reason"]
+        == "bad_number: balance '$20' is not a number"
+    )
+    stored = _stored(data, "customers", ["customer_id", "aum", "deposits"]).to_pylist()
+    by_id = {row["customer_id"]: row for row in stored}
+    assert (by_id["C1"]["aum"], by_id["C3"]["deposits"]) == (1000.5, 10.0)
+    balance = _stored(data, "accounts", ["account_id", "balance"]).to_pydict()
+    assert dict(zip(balance["account_id"], balance["balance"], strict=True))["A1"] == -500.0

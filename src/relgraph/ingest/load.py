@@ -92,13 +92,13 @@ log = logging.getLogger("relgraph.ingest")
 
 META_FINGERPRINT = "fingerprint"
 META_LAYOUT = "layout_version"
-RULES_VERSION: Final = "10"
+RULES_VERSION: Final = "11"
 """Bumped when the rules read the same files differently, so that a store loaded under older
-rules is loaded again. 2: the mapping's zone reads every naive timestamp form. 3: compact
-formats read full-width values only; GBK files as GB18030; booleans in 是/否 and full width;
-Parquet midnight dates; the first of several phones, 400 numbers after +86; 男/女. 5: v1's ids
-skip an id number naming no document (无). 6: NFKC keeps ā composed. 7: party kinds in stake
-and guarantee keys. 8: persons' amounts by precedence. 9: accounts' currency. 10: loans < 0."""
+rules is loaded again. 2: the mapping's zone reads every naive timestamp. 3: compact formats
+read full-width values only; GBK as GB18030; booleans in 是/否 and full width; Parquet midnight
+dates; the first of several phones, 400 numbers after +86; 男/女. 5: v1's ids skip an id number
+naming no document (无). 6: NFKC keeps ā composed. 7: party kinds in stake and guarantee keys.
+8: persons' amounts by precedence. 9: accounts' currency. 10: loans < 0. 11: ¥ and 元 amounts."""
 META_SOURCE = "source"
 META_LOADED_AT = "loaded_at"
 META_SOURCE_SYSTEMS = "source_systems"

@@ -84,6 +84,9 @@ spreadsheets, so they are refused at the door (RE2 syntax)."""
 _DIGITS_GROUPED: Final = "[+-]?(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)"
 _FLOAT: Final = f"^(?:{_DIGITS_GROUPED}(?:\\.[0-9]*)?|[+-]?\\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 """A decimal number: thousands separators only in groups of three, an exponent allowed."""
+_YUAN: Final = r"^([+-]?)\s*¥\s*(.*)$|^(.*?)\s*元$"
+"""An amount as Excel's currency format writes it into a CSV (``￥1,200.50``, ``-¥500.00``,
+after NFKC) or with 元 after it: the number without the mark (RE2)."""
 _INT: Final = f"^{_DIGITS_GROUPED}(?:\\.0*)?$"
 """A whole number: no exponent, no fraction but a zero one (``3.0``)."""
 # The forms a date or timestamp may take are one definition, shared with the server's
@@ -264,6 +267,8 @@ def _float_sql(text: str) -> str:
 
 def _float_general(text: str) -> str:
     def body(v: str) -> str:
+        # ¥ or 元 around it leaves a number (else the whole record went to quarantine).
+        v = f"regexp_replace({v}, {literal(_YUAN)}, '\\1\\2\\3')"
         # NaN and infinity are not amounts; 1e999 overflows to infinity.
         number = f"TRY_CAST(replace({v}, ',', '') AS DOUBLE)"
         return (
