@@ -394,8 +394,7 @@ counted in the load report: worth an analyst's look, not a reason to refuse the 
 
 DUPLICATE_BY_SCORE: Final = "score"
 DUPLICATE_BY_SHARED_ID: Final = "shared_id_number"
-"""``possible_duplicates.reason``: the score is in the review band, or the records carry one
-id number that one of them contradicts (``ingest.linkage_unblocked``)."""
+"""``possible_duplicates.reason``: a score in the band, or one id number a record contradicts."""
 
 POSSIBLE_DUPLICATES_TABLE: Final = "possible_duplicates"
 """Canonical table of record pairs in identity resolution's review band."""
