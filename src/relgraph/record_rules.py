@@ -103,6 +103,8 @@ _NUMBER: Final = re.compile(
     r"[+-]?(?:(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 )
 """The loader's decimal number (``ingest/validate._FLOAT``): ``.5e3`` as well as ``1,000.5``."""
+NUMBER_PATTERN: Final = _NUMBER.pattern
+"""The same as a pattern a whole value must match (RE2 and Python alike)."""
 _YUAN: Final = re.compile(r"([+-]?)\s*¥\s*(.*)|(.*?)\s*元")
 """The loader's amount with a yuan mark (``ingest/validate._YUAN``): ``￥1,200.50``, ``500元``."""
 

@@ -229,7 +229,8 @@ BAD_MAPPINGS = [
     ("files:\n  x.csv:\n    table: customers\n    formats: {name: '%Y'}\n",
      "files.x.csv.formats.name: formats apply to date, timestamp and number columns only"),
     ("files:\n  x.csv:\n    table: shareholdings\n    formats: {share: '%'}\n",
-     "files.x.csv.formats.share: a number column takes only 'percent'"),
+     "files.x.csv.formats.share: a number column takes 'percent' or a unit of yuan (千元, 万元, "
+     "百万元, 亿元), not '%'"),
     ("files:\n  x.csv:\n    table: customers\n    formats: {birth_date: YYYYMMDD}\n",
      "files.x.csv.formats.birth_date: expected a strptime format"),
     ("files:\n  x.csv: {table: customers}\n  y.csv: {table: customers}\n",
@@ -302,6 +303,31 @@ def test_constants_timezones_and_percent_are_applied(tmp_path: Path, bank_dir: P
     # A naive time is Beijing time (the mapping's zone); one with an offset says its own.
     assert transfers["T1"] == 1780272000000  # 2026-06-01T08:00:00+08:00 = 00:00Z
     assert transfers["T2"] == 1780277400000  # 2026-06-01T09:30:00+08:00 as written
+
+
+def test_amounts_in_a_unit_of_yuan_are_read_in_yuan(tmp_path: Path, bank_dir: Path) -> None:
+    # 注册资本(万元), 存款余额(万元): without the unit the capital of E1 loaded as 500 yuan.
+    (bank_dir / "enterprises.csv").write_text(
+        "enterprise_id,name,registered_capital,deposits\n"
+        "E1,甲公司,500,\"1,200.5\"\nE2,乙公司,１２００．５万元,3万\nE3,丙公司,abc,\n",
+        encoding="utf-8",
+    )
+    (bank_dir / "mapping.yaml").write_text(
+        "files:\n  enterprises.csv:\n    table: enterprises\n"
+        "    formats: {registered_capital: 万元, deposits: 万元}\n",
+        encoding="utf-8",
+    )
+    load(bank_dir, tmp_path / "data")
+    with EmbeddedStore(tmp_path / "data", read_only=True) as store:
+        rows = store.read_table("enterprises").to_pylist()
+    got = {r["enterprise_id"]: (r["registered_capital"], r["deposits"]) for r in rows}
+    assert got["E1"] == (5_000_000.0, 12_005_000.0)
+    assert got["E2"] == (12_005_000.0, 30_000.0)  # full width, the unit written after
+    assert "E3" not in got
+    refused = read_quarantine(tmp_path / "data", "enterprises")
+    assert [(r["registered_capital"], r["reason"]) for r in refused] == [
+        ("abc", "bad_number: registered_capital 'abc' is not a number")
+    ]
 
 
 @pytest.mark.parametrize(

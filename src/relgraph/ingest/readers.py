@@ -33,7 +33,7 @@ from relgraph.ingest.discovery import (
 )
 from relgraph.ingest.errors import IngestError
 from relgraph.ingest.header_lines import check_delimiter, repeated_headers
-from relgraph.ingest.mapping import PERCENT, compact_width
+from relgraph.ingest.mapping import PERCENT, UNITS, compact_width
 from relgraph.ingest.normalise import ascii_sql
 from relgraph.ingest.parquet_text import parquet_header, parquet_text
 from relgraph.ingest.records import (
@@ -48,6 +48,7 @@ from relgraph.ingest.records import (
     undecodable,
 )
 from relgraph.ingest.sql import count, ident, literal
+from relgraph.record_rules import NUMBER_PATTERN
 
 __all__ = [
     "LINE",
@@ -341,7 +342,25 @@ def _mapped(file: InputFile, table: model.Table, name: str, text: str) -> str | 
             f"THEN COALESCE(CAST({number} / 100 AS VARCHAR), {expr}) ELSE {expr} END"
         )
         changed = True
+    elif column.dtype == "float" and fmt in UNITS:
+        expr = _in_yuan(expr, fmt)
+        changed = True
     return expr if changed else None
+
+
+def _in_yuan(expr: str, unit: str) -> str:
+    """SQL: an amount in ``unit`` (``1,200.5``, ``１２００．５万元``, ``1200.5万``) in yuan,
+    rounded to the fen; a value that is no number is kept as written (the validator then
+    quarantines it as ``bad_number``)."""
+    text = ascii_sql(f"trim({expr})")
+    # The unit written after the number too (万元, or 万 alone), as a spreadsheet may.
+    bare = f"trim(regexp_replace({text}, {literal(f'({unit}|{unit[:-1]})$')}, ''))"
+    number = (
+        f"CASE WHEN regexp_full_match({bare}, {literal(NUMBER_PATTERN)}) "
+        f"THEN TRY_CAST(replace({bare}, ',', '') AS DOUBLE) END"
+    )
+    scaled = f"round({number} * {UNITS[unit]}, 2)"
+    return f"CASE WHEN isfinite({scaled}) THEN CAST({scaled} AS VARCHAR) ELSE {expr} END"
 
 
 _HAS_OFFSET: Final = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
