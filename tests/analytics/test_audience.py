@@ -335,6 +335,27 @@ def test_export_writes_the_same_rows(source: AudienceSource, tmp_path: Path, suf
         export(audience, tmp_path / "audience.xlsx")
 
 
+def test_a_csv_gives_amounts_as_decimals_to_the_fen(tmp_path: Path) -> None:
+    # A group's exposure of 150 billion yuan was written 1.5e+11.
+    from relgraph.jobs.audience import _write_csv
+
+    frame = pd.DataFrame(
+        {
+            "unit_id": ["G1", "H1", "H2"],
+            "total_aum": pd.array([None, 1200.5, 0.1 + 0.2], dtype="Float64"),
+            "deposits": [123_456_789_012_345.67, 1200.5, -3.0],
+            "exposure": [1.5e11, 0.0, 7.0],
+        }
+    )
+    _write_csv(frame, tmp_path / "a.csv")
+    lines = (tmp_path / "a.csv").read_text("utf-8").splitlines()
+    assert lines[1:] == [
+        '"G1",,123456789012345.67,150000000000.00',
+        '"H1",1200.50,1200.50,0.00',
+        '"H2",0.30,-3.00,7.00',
+    ]
+
+
 def test_the_last_day_a_date_can_hold_is_refused_as_as_of() -> None:
     """``asOf: "9999-12-31"`` counts the whole day, up to a midnight no date can hold: it was
     an internal error (OverflowError) for any key that may ask for an audience."""

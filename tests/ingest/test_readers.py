@@ -309,7 +309,7 @@ def test_amounts_in_a_unit_of_yuan_are_read_in_yuan(tmp_path: Path, bank_dir: Pa
     # 注册资本(万元), 存款余额(万元): without the unit the capital of E1 loaded as 500 yuan.
     (bank_dir / "enterprises.csv").write_text(
         "enterprise_id,name,registered_capital,deposits\n"
-        "E1,甲公司,500,\"1,200.5\"\nE2,乙公司,１２００．５万元,3万\nE3,丙公司,abc,\n",
+        'E1,甲公司,500,"1,200.5"\nE2,乙公司,１２００．５万元,3万\nE3,丙公司,abc,\n',
         encoding="utf-8",
     )
     (bank_dir / "mapping.yaml").write_text(

@@ -101,6 +101,9 @@ def check_parties(source: AudienceSource, criteria: Criteria) -> None:
 
 
 LIST_COLUMNS: Final = ("products", "product_gap", "contacts", "qualified_because", "customer_ids")
+AMOUNT_COLUMNS: Final = ("total_aum", "deposits", "exposure")
+"""Written to a CSV as decimals to the fen: as doubles, Arrow writes 1.5e+11 from 10¹¹ yuan
+up (a corporate group's exposure), which a campaign tool's import may read as text."""
 CSV_LIST_SEPARATOR: Final = {"qualified_because": " | "}
 """Lists are ``;``-joined in CSV (as ``customers.products`` is), reasons ``|``-joined."""
 
@@ -263,6 +266,11 @@ def _write_csv(frame: pd.DataFrame, path: Path, *, bom: bool = False) -> None:
         else:
             flat[column] = [sep.join(values) for values in flat[column]]
     table = pa.Table.from_pandas(flat, preserve_index=False)
+    for name in AMOUNT_COLUMNS:
+        at = table.schema.get_field_index(name)
+        if at >= 0 and pa.types.is_floating(table.schema.field(at).type):
+            fen = pc.round(table.column(at), 2).cast(pa.decimal128(38, 2), safe=False)
+            table = table.set_column(at, name, fen)
     starts = "^[" + "".join(FORMULA_START) + "]"
     for i, field in enumerate(table.schema):
         if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
