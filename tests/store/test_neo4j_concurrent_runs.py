@@ -11,7 +11,7 @@ stopped on the uniqueness constraints.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -68,22 +68,6 @@ class PausingRunner:
 
     def close(self) -> None:
         self.inner.close()
-
-
-@pytest.fixture
-def settings() -> Settings:
-    return Settings.from_env()
-
-
-@pytest.fixture
-def driver(settings: Settings) -> Iterator[Any]:
-    import neo4j
-
-    with neo4j.GraphDatabase.driver(
-        settings.neo4j.uri, auth=(settings.neo4j.username, settings.neo4j.password)
-    ) as driver:
-        driver.execute_query("MATCH (n) DETACH DELETE n", database_=settings.neo4j.database)
-        yield driver
 
 
 def _one(driver: Any, settings: Settings, cypher: str, **params: Any) -> Any:

@@ -6,7 +6,6 @@ tests empty the database they are pointed at: use a scratch one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,22 +28,6 @@ from tests.neo4j_parity import adjusted_rand_index
 pytestmark = pytest.mark.neo4j
 
 TABLES = canonical_tables(BANK)
-
-
-@pytest.fixture
-def settings() -> Settings:
-    return Settings.from_env()
-
-
-@pytest.fixture
-def driver(settings: Settings) -> Iterator[Any]:
-    import neo4j
-
-    with neo4j.GraphDatabase.driver(
-        settings.neo4j.uri, auth=(settings.neo4j.username, settings.neo4j.password)
-    ) as driver:
-        driver.execute_query("MATCH (n) DETACH DELETE n", database_=settings.neo4j.database)
-        yield driver
 
 
 def _count(driver: Any, settings: Settings, cypher: str) -> int:
