@@ -141,7 +141,8 @@ def _number(raw: Any) -> float | None:
             return None
     elif isinstance(raw, str):
         text = unicodedata.normalize("NFKC", raw).strip()
-        if yuan := _YUAN.fullmatch(text):
+        # Only a text with a yuan mark is matched: plain amounts (nearly all) skip the regex.
+        if ("¥" in text or "元" in text) and (yuan := _YUAN.fullmatch(text)):
             text = "".join(part or "" for part in yuan.groups())
         if not _NUMBER.fullmatch(text):
             return None
