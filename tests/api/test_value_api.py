@@ -3,6 +3,7 @@ definition behind persons, households, corporate groups and audience entries."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from relgraph.jobs.analyze import analyze
 from relgraph.store.embedded import EmbeddedStore
 from tests import valuebank
 from tests.api.conftest import run
-from tests.banks import load
+from tests.banks import load, people, write_bank
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +145,29 @@ def test_contact_details_and_stale_contact_warning(value_model: ReadModel) -> No
     )
     li = details[value_model.person_ids[value_model.find_person("L-CORE") or 0]]
     assert (li["channel"], li["lastContact"], li["email"]) == (None, None, "li.na@example.cn")
+
+
+def test_an_account_says_the_currency_its_balance_is_in(tmp_path: Path) -> None:
+    # A yen balance is shown as loaded, beside the code that says it is no yuan amount (the
+    # person's AUM counts only the CNY one); an account loaded without a currency is CNY.
+    write_bank(tmp_path / "bank", {
+        "customers": people("C1"),
+        "accounts": [
+            {"account_id": a, "holder_id": "C1", "holder_kind": "customer", "product": "deposit",
+             "balance": b, "currency": c}
+            for a, b, c in [("A1", "1200", "人民币"), ("A2", "10000000", "日元"), ("A3", "50", "")]
+        ],
+    })  # fmt: skip
+    load(tmp_path / "bank", tmp_path / "data")
+    with EmbeddedStore(tmp_path / "data") as store:
+        analyze(store, build_projection(store))
+    with EmbeddedStore(tmp_path / "data", read_only=True) as store:
+        model = build_read_model(store)
+    query = "query ($id: ID!) { account(id: $id) { balance currency } }"
+    shown = {a: _data(query, model, Role.CAMPAIGN, id=a)["account"] for a in ("A1", "A2", "A3")}
+    assert shown == {
+        "A1": {"balance": 1200.0, "currency": "CNY"},
+        "A2": {"balance": 10_000_000.0, "currency": "JPY"},
+        "A3": {"balance": 50.0, "currency": "CNY"},
+    }
+    assert _data('{ customer(id: "C1") { aum } }', model)["customer"]["aum"] == 1250.0

@@ -12,14 +12,24 @@ from relgraph.api.pagination import Connection, paginate
 from relgraph.api.parties import (
     Account,
     Enterprise,
-    GraphStats,
-    KindCount,
     Person,
     account_node,
     account_node_by_id,
     enterprise_node,
     person_node,
 )
+
+
+@strawberry.type
+class KindCount:
+    kind: str
+    count: int
+
+
+@strawberry.type
+class GraphStats:
+    nodes: list[KindCount]
+    edges: list[KindCount]
 
 
 @strawberry.type

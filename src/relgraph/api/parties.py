@@ -9,12 +9,12 @@ from enum import Enum
 from typing import Annotated, Any
 
 import numpy as np
-import pandas as pd
 import strawberry
 
 from relgraph import model
 from relgraph.api.context import Context, Info
 from relgraph.api.errors import ClientError
+from relgraph.api.influence import Influence, influence_of
 from relgraph.api.masking import mask_email, mask_id_number, mask_name, mask_phone
 from relgraph.api.pagination import Connection, paginate
 from relgraph.api.risk_reasons import RiskReason, risk_reasons
@@ -156,15 +156,6 @@ class HouseholdRef:
 @strawberry.type
 class GroupRef:
     id: strawberry.ID
-
-
-@strawberry.type
-class Influence:
-    rank: int
-    direct_referrals: int
-    cascade_size: int
-    cascade_aum: float
-    pagerank: float
 
 
 @strawberry.type(description="A resolved person: one or more source records.")
@@ -444,6 +435,18 @@ class Account:
     def status(self, info: Info) -> str | None:
         return None if self.index < 0 else _text(info.context.model.account["status"][self.index])
 
+    @strawberry.field(
+        description="ISO 4217 code of the balance's currency (an account loaded without one "
+        "is CNY); value and AUM count only CNY balances."
+    )
+    def currency(self, info: Info) -> str | None:
+        if self.index < 0:
+            return None
+        # A store loaded before accounts had a currency column holds CNY balances only.
+        codes = info.context.model.account.get("currency")
+        code = None if codes is None else codes[self.index]
+        return model.REPORTING_CURRENCY if code is None else str(code)
+
     @strawberry.field
     def opened_at(self, info: Info) -> str | None:
         if self.index < 0:
@@ -526,18 +529,6 @@ class AccountRisk:
     reasons: list[RiskReason]
 
 
-@strawberry.type
-class KindCount:
-    kind: str
-    count: int
-
-
-@strawberry.type
-class GraphStats:
-    nodes: list[KindCount]
-    edges: list[KindCount]
-
-
 def _float(value: Any) -> float | None:
     if value is None:
         return None
@@ -585,16 +576,3 @@ def party_node(ctx: Context, party_id: str) -> Party | None:
     if party_id in m.enterprise_index:
         return enterprise_node(ctx, m.enterprise_index[party_id])
     return None
-
-
-def influence_of(frame: object, row: int) -> Influence:
-
-    assert isinstance(frame, pd.DataFrame)
-    r = frame.iloc[row]
-    return Influence(
-        rank=int(r["rank"]),
-        direct_referrals=int(r["direct_referrals"]),
-        cascade_size=int(r["cascade_size"]),
-        cascade_aum=float(r["cascade_aum"]),
-        pagerank=float(r["pagerank"]),
-    )
