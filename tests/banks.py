@@ -60,6 +60,19 @@ def people(*ids: str) -> Rows:
     ]
 
 
+def balances_in_three_currencies(folder: Path) -> Path:
+    """Customer C1 with a yuan deposit (A1, 1,200 人民币), a yen one (A2, 10,000,000 日元) and
+    one loaded without a currency (A3, 50): AUM 1,250, the yen balance counting nothing."""
+    return write_bank(folder, {
+        "customers": people("C1"),
+        "accounts": [
+            {"account_id": a, "holder_id": "C1", "holder_kind": "customer", "product": "deposit",
+             "balance": b, "currency": c}
+            for a, b, c in [("A1", "1200", "人民币"), ("A2", "10000000", "日元"), ("A3", "50", "")]
+        ],
+    })  # fmt: skip
+
+
 def transfer(tx_id: str, frm: str, to: str, amount: float, when: datetime) -> dict[str, Any]:
     """One transfers row in CNY at ``when`` (naive: the source time zone)."""
     return {"tx_id": tx_id, "from_account": frm, "to_account": to, "amount": f"{amount:.2f}",

@@ -18,7 +18,7 @@ from relgraph.jobs.analyze import analyze
 from relgraph.jobs.audience import audience_source
 from relgraph.store.embedded import EmbeddedStore
 from tests import valuebank
-from tests.banks import load, people, write_bank
+from tests.banks import balances_in_three_currencies, load
 
 
 @pytest.fixture(scope="module")
@@ -254,15 +254,7 @@ def test_a_balance_in_another_currency_is_no_cny_value() -> None:
 
 def test_a_loaded_foreign_balance_counts_in_no_household_value(tmp_path: Path) -> None:
     # Through the load and the projection: the currency column reaches the value.
-    write_bank(tmp_path / "bank", {
-        "customers": people("C1"),
-        "accounts": [
-            {"account_id": a, "holder_id": "C1", "holder_kind": "customer", "product": "deposit",
-             "balance": b, "currency": c}
-            for a, b, c in [("A1", "1200", "人民币"), ("A2", "10000000", "日元"), ("A3", "50", "")]
-        ],
-    })  # fmt: skip
-    load(tmp_path / "bank", tmp_path / "data")
+    load(balances_in_three_currencies(tmp_path / "bank"), tmp_path / "data")
     with EmbeddedStore(tmp_path / "data") as store:
         analyze(store, build_projection(store))
         values = store.results_frame("party_values")

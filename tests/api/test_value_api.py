@@ -15,7 +15,7 @@ from relgraph.jobs.analyze import analyze
 from relgraph.store.embedded import EmbeddedStore
 from tests import valuebank
 from tests.api.conftest import run
-from tests.banks import load, people, write_bank
+from tests.banks import balances_in_three_currencies, load
 
 
 @pytest.fixture(scope="module")
@@ -150,15 +150,7 @@ def test_contact_details_and_stale_contact_warning(value_model: ReadModel) -> No
 def test_an_account_says_the_currency_its_balance_is_in(tmp_path: Path) -> None:
     # A yen balance is shown as loaded, beside the code that says it is no yuan amount (the
     # person's AUM counts only the CNY one); an account loaded without a currency is CNY.
-    write_bank(tmp_path / "bank", {
-        "customers": people("C1"),
-        "accounts": [
-            {"account_id": a, "holder_id": "C1", "holder_kind": "customer", "product": "deposit",
-             "balance": b, "currency": c}
-            for a, b, c in [("A1", "1200", "人民币"), ("A2", "10000000", "日元"), ("A3", "50", "")]
-        ],
-    })  # fmt: skip
-    load(tmp_path / "bank", tmp_path / "data")
+    load(balances_in_three_currencies(tmp_path / "bank"), tmp_path / "data")
     with EmbeddedStore(tmp_path / "data") as store:
         analyze(store, build_projection(store))
     with EmbeddedStore(tmp_path / "data", read_only=True) as store:
