@@ -5,6 +5,7 @@
 // incomplete, both runs said they had finished); two loads of the same data at once CREATEd
 // the same generation twice (the second stopped on the uniqueness constraints, or deleted the
 // first's generation as one a dead load had left); a load of the live data again reset and
-// pruned the results a run was writing.
+// pruned the results a run was writing. Its transaction has no timeout (it holds the lock for a
+// whole load); a waiting run bounds its own wait (store_lock_transactions, store_lock_give_up).
 MERGE (l:RelgraphLock {id: 'store'})
 RETURN l.id AS id

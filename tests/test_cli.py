@@ -129,7 +129,7 @@ def test_load_stats_analyze_against_the_neo4j_store(
     monkeypatch.setattr(
         Neo4jStore,
         "connect",
-        classmethod(lambda cls, s: cls(database, Neo4jSettings(batch_size=500))),
+        classmethod(lambda cls, s, **_: cls(database, Neo4jSettings(batch_size=500))),
     )
     monkeypatch.setenv("RELGRAPH_STORE", "neo4j")
     bank, data = tmp_path / "bank", tmp_path / "data"

@@ -61,11 +61,23 @@ def test_neo4j_settings_from_environment() -> None:
             "RELGRAPH_ANALYTICS_ENGINE must be 'local' or 'gds'",
         ),
         ({"RELGRAPH_ANALYTICS_ENGINE": "gds"}, "set RELGRAPH_STORE=neo4j too"),
+        ({"RELGRAPH_NEO4J_LOCK_WAIT": "1h"}, "RELGRAPH_NEO4J_LOCK_WAIT must be a float, not '1h'"),
+        ({"RELGRAPH_NEO4J_LOCK_WAIT": "-1"}, "RELGRAPH_NEO4J_LOCK_WAIT must be at least 0"),
+        ({"RELGRAPH_NEO4J_LOCK_WAIT": "nan"}, "RELGRAPH_NEO4J_LOCK_WAIT must be a number"),
+        ({"RELGRAPH_NEO4J_TX_TIMEOUT": "nan"}, "RELGRAPH_NEO4J_TX_TIMEOUT must be a number"),
     ],
 )
 def test_bad_neo4j_settings_are_named(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.from_env(env)
+
+
+def test_the_store_lock_wait_is_an_hour_unless_set() -> None:
+    assert Settings.from_env({}).neo4j.lock_wait == 3600
+    # 0: give up at once when another run holds the lock; inf: wait as long as it takes.
+    assert Settings.from_env({"RELGRAPH_NEO4J_LOCK_WAIT": "0"}).neo4j.lock_wait == 0
+    assert Settings.from_env({"RELGRAPH_NEO4J_LOCK_WAIT": "inf"}).neo4j.lock_wait == float("inf")
+    assert Settings.from_env({"RELGRAPH_NEO4J_LOCK_WAIT": "90"}).neo4j.lock_wait == 90
 
 
 def test_time_zone_settings_are_checked_at_start() -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
+from dataclasses import replace
 from typing import Any
 
 import neo4j
@@ -157,7 +159,7 @@ def test_a_held_statement_stays_open_without_timeout_then_is_rolled_back() -> No
         guarded()
     assert opened == ["open"]
     (_, (metadata, timeout)), (kind, _) = driver.functions
-    # Waiting for another run's lock, and holding it while this run writes, are unbounded.
+    # Holding the lock while this run writes is unbounded; the wait for it is bounded apart.
     assert (timeout, kind) == (0, "rollback")
     assert metadata["statement"] == "store_lock"
     assert driver.sent == [(query("store_lock"), {})]
@@ -197,3 +199,110 @@ def test_the_driver_marks_the_metadata_decorator_we_rely_on() -> None:
         return None
 
     assert (work.timeout, work.metadata) == (1.5, {"a": 1})
+
+
+class LockServer:
+    """A driver whose store lock is held by another run: the lock statement blocks until its
+    transaction is ended (then fails, as the server's blocked MERGE does) or until
+    ``granted`` is set (then returns: the lock came). Looks and ends go through the runner's
+    managed transactions, answered here by statement."""
+
+    def __init__(self, *, fail_when_ended: bool = True) -> None:
+        self.fail_when_ended = fail_when_ended
+        self.ended = threading.Event()
+        self.granted = threading.Event()
+        self.token = ""
+        self.ends: list[list[str]] = []
+        self.rolled_back = 0
+
+    def session(self, database: str) -> LockServer:
+        return self
+
+    def __enter__(self) -> LockServer:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        pass
+
+    def begin_transaction(self, metadata: dict[str, Any], timeout: float | None) -> LockServer:
+        self.token = metadata["waiter"]
+        return self
+
+    def run(self, text: str, params: dict[str, Any]) -> LockServer:
+        if text == query("store_lock"):
+            # Before the lock wait, nothing ended this: the other run finished after 10 s.
+            self.ended.wait(10)
+            if self.ended.is_set() and self.fail_when_ended:
+                raise TransientError("LockClientStopped")
+        return self
+
+    def consume(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        self.rolled_back += 1
+
+    def execute_read(self, work: Any) -> Any:
+        return work(self.Managed(self))
+
+    execute_write = execute_read
+
+    class Managed:
+        def __init__(self, server: LockServer) -> None:
+            self.server = server
+
+        def run(self, text: str, params: dict[str, Any]) -> FakeResult:
+            if text == query("store_lock_give_up"):
+                self.server.ends.append(params["ids"])
+                self.server.ended.set()
+                return FakeResult([])
+            assert text == query("store_lock_transactions")
+            meta = {"app": "relgraph", "statement": "store_lock"}
+            return FakeResult(
+                [
+                    {"transactionId": "neo4j-transaction-4", "clientAddress": "10.0.0.5:5000",
+                     "metaData": {**meta, "operation": "load (generation g1)"},
+                     "elapsedTime": 600, "status": "Running"},
+                    {"transactionId": "neo4j-transaction-5", "clientAddress": "10.0.0.6:5001",
+                     "metaData": {**meta, "operation": "write results",
+                                  "waiter": self.server.token},
+                     "elapsedTime": 1, "status": "Blocked by: [neo4j-transaction-4]"},
+                ]
+            )  # fmt: skip
+
+
+def test_a_hold_that_waits_past_the_lock_wait_says_so_and_gives_up() -> None:
+    server, told = LockServer(), []
+    # Past the first look (half a second), which says that it waits, and for whom.
+    runner = DriverRunner(server, replace(SETTINGS, lock_wait=1.0), on_wait=told.append)
+    guarded = []
+    with (
+        pytest.raises(StoreError) as caught,
+        runner.hold("store_lock", operation="write results"),
+    ):
+        guarded.append("written")
+    assert guarded == []
+    assert told[0].startswith(
+        "write results: waiting for the Neo4j store lock held by load (generation g1), "
+        "10.0.0.5:5000, running for 10 min 0 s (transaction neo4j-transaction-4)"
+    )
+    # Only its own waiting transaction is ended.
+    assert server.ends == [["neo4j-transaction-5"]]
+    message = str(caught.value)
+    assert message.startswith("write results: gave up waiting for the Neo4j store lock after ")
+    assert "TERMINATE TRANSACTION 'neo4j-transaction-4'" in message
+
+
+def test_a_lock_that_came_as_the_wait_was_given_up_is_not_written_under() -> None:
+    # The lock is granted in the moment the watcher ends the transaction: the statement
+    # returns, but the transaction is ended, so the run must not go on as if it held it.
+    server = LockServer(fail_when_ended=False)
+    runner = DriverRunner(server, replace(SETTINGS, lock_wait=0.3), on_wait=lambda _: None)
+    guarded = []
+    with (
+        pytest.raises(StoreError, match="gave up waiting for the Neo4j store lock"),
+        runner.hold("store_lock", operation="write results"),
+    ):
+        guarded.append("written")
+    assert guarded == []
+    assert server.rolled_back == 1

@@ -22,6 +22,7 @@ from relgraph.cli.common import (
     store_name,
 )
 from relgraph.config import ConfigError, Settings
+from relgraph.store.base import StoreError
 
 if TYPE_CHECKING:
     from relgraph.engines.base import GraphEngine
@@ -60,6 +61,10 @@ def analyze_store(settings: Settings) -> None:
                 report = run_analytics(store, projection, analysis, update, engine=engine)
             except PageRankConvergenceError as exc:
                 fail(f"analyze stopped, nothing was written: {exc}")
+            except StoreError as exc:
+                # The store cannot be used (another run holds its lock, the server went
+                # away): exit status 2 with its one line, as `relgraph load` does.
+                fail(f"analyze stopped: {exc}")
     finally:
         if engine is not None:
             engine.close()

@@ -79,7 +79,8 @@ def store_opener(settings: Settings, *, read_only: bool = False) -> Callable[[],
     if settings.store == "neo4j":
         from relgraph.store.neo4j import Neo4jStore
 
-        return lambda: Neo4jStore.connect(settings.neo4j)
+        # A load or analyze waiting for another run's store lock says so, as a note.
+        return lambda: Neo4jStore.connect(settings.neo4j, on_wait=note)
     from relgraph.store.embedded import EmbeddedStore
 
     return lambda: EmbeddedStore(settings.data_dir, read_only=read_only)

@@ -37,7 +37,7 @@ import hashlib
 import io
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -264,9 +264,14 @@ class Neo4jStore(Store):
         self.page_rows = page_rows or settings.batch_size * 10
 
     @classmethod
-    def connect(cls, settings: Neo4jSettings) -> Neo4jStore:
-        """Open the store at ``settings.uri``; :class:`StoreError` when unreachable."""
-        return cls(DriverRunner.connect(settings), settings)
+    def connect(
+        cls, settings: Neo4jSettings, on_wait: Callable[[str], None] | None = None
+    ) -> Neo4jStore:
+        """Open the store at ``settings.uri``; :class:`StoreError` when unreachable.
+
+        ``on_wait`` is told when a load or a results write waits for another run's store lock
+        (default: the log)."""
+        return cls(DriverRunner.connect(settings, on_wait), settings)
 
     # -- state ------------------------------------------------------------------------------
 

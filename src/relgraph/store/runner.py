@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -11,6 +12,7 @@ import pandas as pd
 
 from relgraph.store.base import StoreError
 from relgraph.store.cypher import query
+from relgraph.store.lock_wait import WAITER_KEY, LockWait, Transaction, transactions
 
 if TYPE_CHECKING:
     import neo4j
@@ -49,7 +51,9 @@ class QueryRunner(Protocol):
 
         A lock across many transactions that the server gives up by itself when the process
         dies (its connection closes, its transaction is rolled back), so a crashed run never
-        leaves it taken.
+        leaves it taken. While another run holds it, the wait is said at once and every half
+        minute, and given up (:class:`StoreError`, nothing held) after
+        ``RELGRAPH_NEO4J_LOCK_WAIT`` seconds.
         """
         ...
 
@@ -65,12 +69,21 @@ class DriverRunner:
     the configured timeout and metadata naming the operation and the statement.
     """
 
-    def __init__(self, driver: neo4j.Driver, settings: Neo4jSettings) -> None:
+    def __init__(
+        self,
+        driver: neo4j.Driver,
+        settings: Neo4jSettings,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> None:
         self.driver = driver
         self.settings = settings
+        self.on_wait = on_wait or log.warning
+        """Told, in a sentence, that a :meth:`hold` waits for another run and for whom."""
 
     @classmethod
-    def connect(cls, settings: Neo4jSettings) -> DriverRunner:
+    def connect(
+        cls, settings: Neo4jSettings, on_wait: Callable[[str], None] | None = None
+    ) -> DriverRunner:
         """Open a driver to ``settings.uri`` and check the server answers."""
         import neo4j  # only the Neo4j store loads the driver
 
@@ -98,7 +111,7 @@ class DriverRunner:
             ) from exc
         except (neo4j.exceptions.DriverError, neo4j.exceptions.Neo4jError, ValueError) as exc:
             raise StoreError(f"cannot reach Neo4j at {settings.uri}: {exc}") from exc
-        return cls(driver, settings)
+        return cls(driver, settings, on_wait)
 
     def run(
         self,
@@ -133,27 +146,68 @@ class DriverRunner:
     ) -> Iterator[None]:
         import neo4j  # only the Neo4j store loads the driver
 
+        token = uuid.uuid4().hex
+        metadata = {"app": APP_NAME, "operation": operation, "statement": statement}
+        wait = LockWait(
+            token=token,
+            operation=operation,
+            limit=self.settings.lock_wait,
+            look=lambda: self._transactions(operation),
+            end=lambda transaction: self._end(transaction, operation),
+            tell=self.on_wait,
+        )
         with self.driver.session(database=self.settings.database) as session:
             try:
-                # No timeout (0): the statement waits as long as another run holds the lock,
-                # and the transaction then holds it for as long as this run writes. Not a
-                # managed transaction: those commit when their function returns.
-                tx = session.begin_transaction(
-                    metadata={"app": APP_NAME, "operation": operation, "statement": statement},
-                    timeout=0,
-                )
-                tx.run(query(statement), dict(params or {})).consume()
+                # No timeout (0): the transaction holds the lock for as long as this run
+                # writes (a whole load). The wait for it is bounded by `wait` instead, which
+                # ends this transaction, never the holder's. Not a managed transaction: those
+                # commit when their function returns.
+                tx = session.begin_transaction(metadata={**metadata, WAITER_KEY: token}, timeout=0)
+                with wait:
+                    tx.run(query(statement), dict(params or {})).consume()
             except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as exc:
+                if wait.failure is not None:
+                    raise StoreError(wait.failure) from exc
                 raise self._failed(exc, statement, operation) from exc
+            if wait.failure is not None:
+                # Ended just as the lock was granted: it is not held, so nothing may be written.
+                self._release(tx, statement, operation)
+                raise StoreError(wait.failure)
             try:
                 yield
             finally:
-                try:
-                    tx.rollback()
-                except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as exc:
-                    # The work it guarded is done (or failed with its own error); the server
-                    # rolls back a transaction whose connection is gone.
-                    log.warning("%s: releasing %s failed: %s", operation, statement, one_line(exc))
+                self._release(tx, statement, operation)
+
+    def _release(self, tx: neo4j.Transaction, statement: str, operation: str) -> None:
+        import neo4j  # only the Neo4j store loads the driver
+
+        try:
+            tx.rollback()
+        except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as exc:
+            # The work it guarded is done (or failed with its own error); the server
+            # rolls back a transaction whose connection is gone.
+            log.warning("%s: releasing %s failed: %s", operation, statement, one_line(exc))
+
+    def _transactions(self, operation: str) -> list[Transaction]:
+        """The database's transactions this user may see, for a :meth:`hold` that waits."""
+        # A write transaction, as the hold's: in a cluster SHOW TRANSACTIONS (and TERMINATE)
+        # see the server they run on, and the lock is on the database's writer.
+        frame = self.run(
+            "store_lock_transactions",
+            {"database": self.settings.database},
+            operation=f"{operation}: see who holds the store lock",
+            write=True,
+        )
+        return transactions(frame.to_dict("records"))
+
+    def _end(self, transaction: str, operation: str) -> None:
+        """End this process's own waiting transaction (the lock wait gave up)."""
+        self.run(
+            "store_lock_give_up",
+            {"ids": [transaction]},
+            operation=f"{operation}: stop waiting for the store lock",
+            write=True,
+        )
 
     def _failed(self, exc: Exception, statement: str, operation: str) -> StoreError:
         """The :class:`StoreError` a driver or server error of ``statement`` becomes."""
