@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 from relgraph import journal, model
 from relgraph.canonical import LAYOUT_VERSION, canonical_schema
 from relgraph.config import id_secret_from_env, source_zone
-from relgraph.ingest import normalise, person_ids, persons, quarantine
+from relgraph.ingest import normalise, person_ids, persons, quarantine, quarantined_refusals
 from relgraph.ingest.decisions import DecidedPairs, decided_pairs
 from relgraph.ingest.errors import IngestError
 from relgraph.ingest.interrupted import Pending, finish_interrupted
@@ -75,13 +75,7 @@ from relgraph.ingest.report import (
 )
 from relgraph.ingest.sql import connect, count, ident, literal
 from relgraph.ingest.udf import ID_NUMBER_VALID
-from relgraph.ingest.validate import (
-    REASONS,
-    check_keys,
-    checked_view,
-    empty_keys,
-    type_rows,
-)
+from relgraph.ingest.validate import REASONS, check_keys, checked_view, empty_keys, type_rows
 from relgraph.normal_form import ID_NO_DOCUMENT
 from relgraph.store.base import Store
 
@@ -92,13 +86,14 @@ log = logging.getLogger("relgraph.ingest")
 
 META_FINGERPRINT = "fingerprint"
 META_LAYOUT = "layout_version"
-RULES_VERSION: Final = "11"
+RULES_VERSION: Final = "12"
 """Bumped when the rules read the same files differently, so that a store loaded under older
 rules is loaded again. 2: the mapping's zone reads every naive timestamp. 3: compact formats
 read full-width values only; GBK as GB18030; booleans in 是/否 and full width; Parquet midnight
 dates; the first of several phones, 400 numbers after +86; 男/女. 5: v1's ids skip an id number
 naming no document (无). 6: NFKC keeps ā composed. 7: party kinds in stake and guarantee keys.
-8: persons' amounts by precedence. 9: accounts' currency. 10: loans < 0. 11: ¥ and 元 amounts."""
+8: persons' amounts by precedence. 9: accounts' currency. 10: loans < 0. 11: ¥ and 元 amounts.
+12: a quarantined customer record's marketing refusal stands for the customer."""
 META_SOURCE = "source"
 META_LOADED_AT = "loaded_at"
 META_SOURCE_SYSTEMS = "source_systems"
@@ -268,6 +263,7 @@ def load_directory(
             check_keys(con, table)
             raw = table_notes(con, drop_journal_twins(con, raw))
             quarantine.write(con, raw, staging)
+            quarantined_refusals.keep(con, table)  # a refusal outlives its quarantined row
             reports.append(_table_report(con, raw))
             canonical[table.name] = _loaded(con, table, own_person_ids=not linkage.enabled)
             con.execute(f"DROP TABLE {raw_view(table.name)}")
@@ -303,7 +299,9 @@ def load_directory(
         canonical[model.CUSTOMERS.name] = customers
         canonical[model.POSSIBLE_DUPLICATES_TABLE] = possible
         con.register("_customers", customers)
-        canonical[model.PERSONS_TABLE] = persons.persons(con, "_customers", systems)
+        canonical[model.PERSONS_TABLE], refused_records = quarantined_refusals.apply(
+            con, "_customers", persons.persons(con, "_customers", systems)
+        )
         con.unregister("_customers")
         loaded_at = datetime.now(UTC)
         if old_ids is not None and not dry_run:
@@ -330,6 +328,7 @@ def load_directory(
         seconds=0.0,
         identity=replace(_identity(canonical), **identity_notes),
         ignored_files=list(inputs.ignored),
+        quarantined_refusals=refused_records,
     )
     if dry_run:
         if progress is not None:

@@ -16,6 +16,8 @@ REJECTED_REPORT_FILE = "load-report.rejected.json"
 """The report of the last refused attempt, beside the good load's (see ``ingest.refusal``)."""
 SHOWN_UNAPPLIED = 20
 """The unapplied decisions the printed report lists (the JSON report holds all)."""
+SHOWN_LINES = 20
+"""The lines of unmatched quarantined refusals the printed report lists (the JSON holds all)."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,26 @@ class IdentityStats:
 
 
 @dataclass(frozen=True)
+class QuarantinedRefusals:
+    """Quarantined customer records that refused marketing, and whom the refusal reached
+    (:mod:`relgraph.ingest.quarantined_refusals`): a refusal is not lost with its row."""
+
+    records: int = 0
+    """Quarantined customer records whose ``consent_marketing`` reads as a refusal."""
+    persons: int = 0
+    """Persons with a loaded record of the same customer (same ``source_system`` and
+    ``customer_id``, or same valid id number): their consent is false."""
+    kept_off: int = 0
+    """Of those, persons whose loaded records all consented: off contact lists only because
+    of a quarantined refusal."""
+    unmatched: int = 0
+    """Refusals that match no loaded record: no person's consent changed for them."""
+    unmatched_lines: list[int] = field(default_factory=list)
+    """Their lines in the customers file (``source_line`` in ``quarantine/customers.csv``),
+    ascending: the rows for the data team to fix."""
+
+
+@dataclass(frozen=True)
 class LoadReport:
     """The outcome of one ``relgraph load``."""
 
@@ -126,6 +148,9 @@ class LoadReport:
     """True for ``relgraph load --dry-run``: nothing was written."""
     ignored_files: list[str] = field(default_factory=list)
     """Entries of the input directory that are no table, skipped by ``--ignore-unknown-files``."""
+    quarantined_refusals: QuarantinedRefusals | None = None
+    """Marketing refusals on quarantined customer records; None on a refused load and in
+    reports of older versions."""
 
     @property
     def rows_in(self) -> int:
@@ -145,12 +170,14 @@ class LoadReport:
     def from_dict(cls, data: dict[str, Any]) -> LoadReport:
         tables = [TableReport(**t) for t in data["tables"]]
         identity = data.get("identity")
+        refused = data.get("quarantined_refusals")
         return cls(
             **{
                 **data,
                 "tables": tables,
                 "identity": None if identity is None else IdentityStats(**identity),
                 "refusals": [Refusal(**r) for r in data.get("refusals", [])],
+                "quarantined_refusals": None if refused is None else QuarantinedRefusals(**refused),
             }
         )
 
@@ -225,6 +252,8 @@ def format_report(report: LoadReport) -> Group:
     ):
         if table.row_count:
             parts.append(table)
+    if report.quarantined_refusals is not None and report.quarantined_refusals.records:
+        parts.append(_refusals_line(report.quarantined_refusals))
     ignored = [
         f"{t.table}: {', '.join(t.ignored_columns)}" for t in report.tables if t.ignored_columns
     ]
@@ -294,6 +323,22 @@ def _unapplied_table(rows: list[dict[str, str]]) -> Table:
     if len(rows) > SHOWN_UNAPPLIED:
         out.add_row(f"… {len(rows) - SHOWN_UNAPPLIED:,} more in {REPORT_FILE}", "", "")
     return out
+
+
+def _refusals_line(refused: QuarantinedRefusals) -> str:
+    line = (
+        f"marketing refused on {refused.records:,} quarantined customer record(s): it stands "
+        f"for {refused.persons:,} person(s) with a loaded record of the same customer "
+        f"({refused.kept_off:,} kept off contact lists by it alone)"
+    )
+    if refused.unmatched:
+        shown = ", ".join(str(n) for n in refused.unmatched_lines[:SHOWN_LINES])
+        more = f" and {refused.unmatched - SHOWN_LINES:,} more in {REPORT_FILE}"
+        line += (
+            f"; {refused.unmatched:,} matched no loaded record (customers file line(s) {shown}"
+            f"{more if refused.unmatched > SHOWN_LINES else ''}): fix those rows"
+        )
+    return line
 
 
 def _counts_table(title: str, kind: str, counts: list[tuple[str, dict[str, int]]]) -> Table:
