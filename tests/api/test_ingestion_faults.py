@@ -257,3 +257,33 @@ def test_each_batch_of_a_group_commit_hears_its_own_write(
         second.wait()
     assert "RT-GC-a" in {t["tx_id"] for t in _journalled(state)}
     assert "RT-GC-b" not in {t["tx_id"] for t in _journalled(state)}
+
+
+def test_times_an_earlier_release_journalled_do_not_stop_ingestion_after_the_upgrade(
+    app: Any, state: ServiceState, model: ReadModel, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Releases before 2026-12-04 accepted and journalled any integer time: a transfer's ts in
+    # epoch seconds (January 1970, before the bank's first transfer) or in the year 2999, an
+    # account's opening date of 2**70. The upgrade that refuses them replayed them from the
+    # journal into the live index, and every later transfer failed, restart after restart.
+    assert state.data_dir is not None
+    after = _after_all(model)
+    old = Journal(state.data_dir)
+    old.append(ACCOUNT, [{"account_id": "RT-U-ACC", "holder_id": model.record_ids[0],
+                          "holder_kind": "customer", "product": "deposit", "opened_at": 2**70,
+                          "balance": None, "status": None}], by="k_old")  # fmt: skip
+    # In the reporting band: no gate lets the verdict skip the detectors.
+    old.append(TRANSFER, [_transfer(model, "RT-U-seconds", after // 1000, 48_000),
+                          _transfer(model, "RT-U-2999", 32_472_144_000_000)], by="k_old")  # fmt: skip
+    to_new = {**_transfer(model, "RT-U-new", after + 2), "to_account": "RT-U-ACC"}
+    answer = post(app, "/v1/transfers", [_transfer(model, "RT-U-after", after + 1), to_new])
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["accepted"] == 2
+    assert any("2 journalled transfers have times the live index cannot hold" in r.getMessage()
+               for r in caplog.records)  # fmt: skip
+    # Sent again now, it is refused as any such time is (the next load reads the journal's).
+    (again,) = post(app, "/v1/transfers", [_transfer(model, "RT-U-seconds", after // 1000)]).json()[
+        "results"
+    ]
+    assert again["status"] == "rejected"
+    assert again["reasons"][0].startswith("out_of_range: ts")

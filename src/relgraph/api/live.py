@@ -51,6 +51,7 @@ from relgraph.api.live_records import (
     await_commits,
     batch_records,
     content,
+    held_opening,
     iso,
     out_of_window,
     summary,
@@ -148,18 +149,23 @@ class LiveScoring(AlertQueue):
         """Apply the journal's accounts and transfers the store does not hold yet. Alerts
         they complete keep the time their transfer was written as ``foundAt`` and are not
         counted again in the metrics: they were found before the restart."""
-        replayed, orphans = 0, 0
+        replayed, orphans, unheld = 0, 0, 0
         for entry in read(self.data_dir, (ACCOUNT, TRANSFER)):
             data = dict(entry.data)
             if entry.kind == ACCOUNT:
                 self._account_content.setdefault(str(data["account_id"]), account_content(data))
                 if self.index.account(str(data["account_id"])) is None:
-                    self._add_account(data)
+                    self._add_account(held_opening(data))
                 continue
             tx_id = str(data["tx_id"])
             if tx_id in self._seen or self._stored_content(tx_id) is not None:
                 continue
             self._seen[tx_id] = content(data)  # recorded: a resend is a duplicate
+            if out_of_window(self.index.origin, self._newest_loaded, data.get("ts")):
+                # Journalled by a release that did not refuse such times (epoch seconds,
+                # the year 2999): in the index it failed every later transfer, restarts too.
+                unheld += 1
+                continue
             ends = (self.index.account(str(data[k])) for k in ("from_account", "to_account"))
             if None in ends:  # the last load quarantined it: its account left the export
                 orphans += 1
@@ -172,6 +178,11 @@ class LiveScoring(AlertQueue):
             log.warning("%s journalled transfers name accounts the loaded bank does not hold "
                         "(quarantined by the last load: see its report); not replayed",
                         f"{orphans:,}")  # fmt: skip
+        if unheld:
+            log.warning("%s journalled transfers have times the live index cannot hold (before "
+                        "the bank's first transfer or past tomorrow: accepted by an earlier "
+                        "release); not replayed, and the next `relgraph load` reads them as a "
+                        "file's rows", f"{unheld:,}")  # fmt: skip
 
     def _stored_span(self, tx_ids: list[str]) -> tuple[list[int], list[int]]:
         """Per id: where its hash lies among the loaded transfers' (an empty range: none of

@@ -79,6 +79,17 @@ SECONDS_SENT_AS_MS: Final = (631_152_000, 4_102_444_800)
 sent today was opened — a number in this range is seconds sent for milliseconds."""
 
 
+def held_opening(values: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A journalled account as the live index can hold it: without an ``opened_at`` outside
+    1900 to tomorrow. Releases before 2026-12-04 accepted and journalled such dates (2**70,
+    the year 10000); replayed into the index, one failed every later verdict through it."""
+    opened = values.get("opened_at")
+    latest = int(time.time() * 1000) + FUTURE_TOLERANCE_MS
+    if isinstance(opened, int) and not EARLIEST_OPENING_MS <= opened <= latest:
+        return {**values, "opened_at": None}
+    return values
+
+
 def text_of(value: Any) -> str:
     """``value`` as text UTF-8 can hold: a lone surrogate (which JSON allows and no id may
     have, ``record_rules``) as its escape, so the answer that rejects it can be sent."""
