@@ -58,3 +58,31 @@ def test_a_streamed_transfer_is_loaded_unless_a_loaded_file_row_holds_its_id(
     assert any("3 rows from the server's journal" in n for n in t.notes), t.notes
     assert any("1 of the journal's rows were in the file already" in n for n in t.notes)
     assert load(bank, data).unchanged  # idempotent
+
+
+def test_a_journalled_time_no_calendar_holds_is_quarantined_and_the_rest_loads(
+    tmp_path: Path,
+) -> None:
+    # Releases before 2026-12-04 journalled any integer ts the server was sent (2**63 ms, the
+    # year 10000). The first load after the upgrade stopped on it with a traceback ("year is
+    # out of range"), and every load after it too: the journal is append-only.
+    bank = write_bank(tmp_path / "bank", holder_each([transfer("TW-1", "A1", "A2", 500.0, WHEN)]))
+    data = tmp_path / "data"
+    Journal(data).append(
+        TRANSFER,
+        [
+            {**_streamed("TJ-huge", "A1", "A2", 80.0), "ts": 2**63},
+            {**_streamed("TJ-10000", "A1", "A2", 90.0), "ts": 253_402_300_800_000},
+            _streamed("TJ-1", "A2", "A1", 70.0),
+        ],
+        by="k_old",
+    )
+    report = load(bank, data)
+    (t,) = [t for t in report.tables if t.table == "transfers"]
+    with EmbeddedStore(data, read_only=True) as store:
+        loaded = sorted(store.read_table("transfers", ["tx_id"]).column("tx_id").to_pylist())
+    assert loaded == ["TJ-1", "TW-1"]
+    quarantined = {q["tx_id"]: q for q in read_quarantine(data, "transfers")}
+    assert sorted(quarantined) == ["TJ-10000", "TJ-huge"]
+    assert quarantined["TJ-huge"]["reason"].startswith("bad_timestamp: ts '9223372036854775808'")
+    assert t.rows_in == t.loaded + t.quarantined == 4

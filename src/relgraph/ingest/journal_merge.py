@@ -34,11 +34,16 @@ def _text(column: model.Column, value: Any) -> str | None:
     """A journalled value as the text a file would hold (what the loader parses)."""
     if value is None:
         return None
-    if column.dtype == "timestamp":
-        moment = datetime.fromtimestamp(int(value) / 1000, UTC)
+    if column.dtype in ("timestamp", "date"):
+        try:
+            moment = datetime.fromtimestamp(int(value) / 1000, UTC)
+        except (OverflowError, ValueError, OSError):
+            # No calendar holds it (a release before 2026-12-04 journalled 2**63 ms or the
+            # year 10000): the number as written, which the load quarantines with a reason.
+            return str(value)
+        if column.dtype == "date":
+            return moment.date().isoformat()
         return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    if column.dtype == "date":
-        return datetime.fromtimestamp(int(value) / 1000, UTC).date().isoformat()
     if column.dtype == "float":
         return repr(float(value))
     return str(value)
