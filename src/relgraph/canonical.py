@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
 import pyarrow as pa
@@ -16,6 +17,45 @@ version reloads unchanged files instead of reporting them unchanged.
 3: source time zone for naive timestamps, NFKC and Chinese address rules,
 ``phone_ext``, ``quality_flags`` and ``credit_code_norm``.
 4: ``possible_duplicates.duplicate_id``; reviewers' SAME / DIFFERENT decisions applied."""
+
+RULES_VERSION: Final = "12"
+"""Bumped when the rules read the same files differently, so that a store loaded under older
+rules is loaded again. 2: the mapping's zone reads every naive timestamp. 3: compact formats
+read full-width values only; GBK as GB18030; booleans in 是/否 and full width; Parquet midnight
+dates; the first of several phones, 400 numbers after +86; 男/女. 5: v1's ids skip an id number
+naming no document (无). 6: NFKC keeps ā composed. 7: party kinds in stake and guarantee keys.
+8: persons' amounts by precedence. 9: accounts' currency. 10: loans < 0. 11: ¥ and 元 amounts.
+12: a quarantined customer record's marketing refusal stands for the customer."""
+META_RULES: Final = "rules_version"
+"""Store metadata: the layout and rules version the load read its files under
+(:data:`LOADED_UNDER`). Loads of releases before 2026-12-05 wrote none."""
+LOADED_UNDER: Final = f"{LAYOUT_VERSION}.{RULES_VERSION}"
+
+
+def other_rules(meta: Mapping[str, str]) -> str | None:
+    """What a command reading a store should say when its load read the files under other
+    rules than this release's (a store an earlier release loaded), or None.
+
+    Its tables, and the results ``analyze`` made of them, are what that release read: the
+    fixes to the rules since (amounts, keys, currencies) are not in what it serves until the
+    files are loaded again.
+
+    >>> other_rules({META_RULES: LOADED_UNDER}) is None
+    True
+    >>> other_rules({"layout_version": "4"}).startswith("the store was loaded by an earlier")
+    True
+    """
+    stored = meta.get(META_RULES)
+    if stored == LOADED_UNDER:
+        return None
+    which = "by an earlier relgraph release" if stored is None else f"under ingest rules {stored}"
+    return (
+        f"the store was loaded {which}, and this release reads files under rules "
+        f"{LOADED_UNDER}: what it serves and analyses is what that load read — run `relgraph "
+        "load DIR` on the same files (the journal's transfers and decisions are merged again), "
+        "then `relgraph analyze`"
+    )
+
 
 ARROW_TYPES: Final[dict[model.Dtype, pa.DataType]] = {
     "str": pa.string(),

@@ -38,6 +38,7 @@ def analyze(data_dir: DataDirOption = None) -> None:
 def analyze_store(settings: Settings) -> None:
     from relgraph.analytics.influence import PageRankConvergenceError
     from relgraph.analytics.settings import AnalysisSettings
+    from relgraph.canonical import other_rules
     from relgraph.graph import build_projection
     from relgraph.jobs.analyze import analyze as run_analytics
 
@@ -51,6 +52,8 @@ def analyze_store(settings: Settings) -> None:
     engine: GraphEngine | None = None
     try:
         require_load(store, settings)
+        # Analysed as loaded: an earlier release's tables give that release's inputs.
+        stale = other_rules(store.meta())
         no_customers = store.row_count("persons") == 0
         engine = configured_engine(settings, store)
         with progress() as update:
@@ -75,6 +78,8 @@ def analyze_store(settings: Settings) -> None:
     for name, rows in report.tables.items():
         table.add_row(name, f"{rows:,}")
     console.print(table)
+    if stale is not None:
+        note(stale)
     if no_customers:
         note(
             "the store holds no customers (the last load's customers table was empty), so "

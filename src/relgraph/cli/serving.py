@@ -174,10 +174,15 @@ def serve_api(settings: Settings, host: str, port: int, keys: KeyRing) -> None:
 
 def check_servable(settings: Settings) -> None:
     """Fail when the store holds no load; say so when it holds no customers or no analysis
-    (the API then answers, but finds no persons, or asks for `relgraph analyze`)."""
+    (the API then answers, but finds no persons, or asks for `relgraph analyze`), and when
+    an earlier release loaded it (the API then serves what that release read)."""
+    from relgraph.canonical import other_rules
+
     store = open_store(settings, read_only=True)
     try:
         require_load(store, settings)
+        if (stale := other_rules(store.meta())) is not None:
+            note(stale)
         if store.row_count("persons") == 0:
             note(
                 f"the store {store_name(settings)} holds no customers (the last load's "

@@ -40,7 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from relgraph import journal, model
-from relgraph.canonical import LAYOUT_VERSION, canonical_schema
+from relgraph.canonical import LAYOUT_VERSION, LOADED_UNDER, META_RULES, canonical_schema
 from relgraph.config import id_secret_from_env, source_zone
 from relgraph.ingest import normalise, person_ids, persons, quarantine, quarantined_refusals
 from relgraph.ingest.decisions import DecidedPairs, decided_pairs
@@ -86,14 +86,6 @@ log = logging.getLogger("relgraph.ingest")
 
 META_FINGERPRINT = "fingerprint"
 META_LAYOUT = "layout_version"
-RULES_VERSION: Final = "12"
-"""Bumped when the rules read the same files differently, so that a store loaded under older
-rules is loaded again. 2: the mapping's zone reads every naive timestamp. 3: compact formats
-read full-width values only; GBK as GB18030; booleans in 是/否 and full width; Parquet midnight
-dates; the first of several phones, 400 numbers after +86; 男/女. 5: v1's ids skip an id number
-naming no document (无). 6: NFKC keeps ā composed. 7: party kinds in stake and guarantee keys.
-8: persons' amounts by precedence. 9: accounts' currency. 10: loans < 0. 11: ¥ and 元 amounts.
-12: a quarantined customer record's marketing refusal stands for the customer."""
 META_SOURCE = "source"
 META_LOADED_AT = "loaded_at"
 META_SOURCE_SYSTEMS = "source_systems"
@@ -195,7 +187,7 @@ def load_directory(
     # transfers): new entries with unchanged files are a new load.
     stamp = fingerprint(
         list(files.values()),
-        f"relgraph-ingest-{LAYOUT_VERSION}-{RULES_VERSION}-{linkage}-{key.check}-"
+        f"relgraph-ingest-{LOADED_UNDER}-{linkage}-{key.check}-"
         f"{source_zone().key}"
         f"\0{mapping_text}\0journal:{journal.digest(data_dir)}",
     )
@@ -341,6 +333,7 @@ def load_directory(
         META_SOURCE_SYSTEMS: json.dumps(list(systems), ensure_ascii=False),
         META_FINGERPRINT: stamp,
         META_LAYOUT: LAYOUT_VERSION,
+        META_RULES: LOADED_UNDER,
         META_SOURCE: str(source),
         META_LOADED_AT: report.loaded_at,
         person_ids.META_KEY: key.check,
