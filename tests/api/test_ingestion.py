@@ -146,6 +146,27 @@ def test_a_streamed_transfer_that_completes_a_chain_is_alerted_at_once(
     )
 
 
+def test_a_realtime_alert_in_the_queue_can_be_reviewed(app: Any, model: ReadModel) -> None:
+    # riskChains lists it (foundBy REALTIME); reviewRiskChain answered "No risk chain with id"
+    # until the next load and analyze made it a stored one.
+    ids = _mules(app, model, "REVW")
+    answer = post(app, "/v1/transfers", _chain(ids, _after_all(model), "RT-V-")).json()
+    (alert,) = [a for a in answer["results"][-1]["verdict"]["alerts"]
+                if a["typology"] == "layering_chain"]  # fmt: skip
+    review = graphql(
+        app,
+        'mutation($id: ID!) { reviewRiskChain(id: $id, status: ESCALATED, note: "live") '
+        "{ id status foundBy reviews { status note } } }",
+        Role.RISK,
+        id=alert["chain_id"],
+    )
+    assert "errors" not in review, review
+    node = review["data"]["reviewRiskChain"]
+    assert (node["id"], node["status"], node["foundBy"]) == (alert["chain_id"], "ESCALATED",
+                                                             "REALTIME")  # fmt: skip
+    assert node["reviews"] == [{"status": "ESCALATED", "note": "live"}]
+
+
 def test_each_bad_record_is_rejected_with_its_reason_and_resends_are_idempotent(
     app: Any, state: ServiceState, model: ReadModel
 ) -> None:

@@ -11,12 +11,14 @@ from relgraph.analytics.layering.check import CheckedChain
 from relgraph.api import chain_reviews as cr
 from relgraph.api.context import Context, Info
 from relgraph.api.errors import ClientError, ErrorCode, NotFoundError
+from relgraph.api.live_records import FoundAlert
 from relgraph.api.risk import (
     ChainStatus,
     RiskChain,
     _chain,
     _from_snapshot,
     _history,
+    _live_chain,
     _snapshot,
     _view,
 )
@@ -48,6 +50,12 @@ def _current_chain(ctx: Context, chain_id: str) -> CheckedChain | None:
     return None
 
 
+def _live_alert(ctx: Context, chain_id: str) -> FoundAlert | None:
+    """The live alert ``chain_id`` names, if any (found since the last analyze)."""
+    found = ctx.live_alerts() if ctx.live_alerts is not None else []
+    return next((f for f in found if f.alert.chain_id == chain_id), None)
+
+
 @strawberry.type
 class ReviewMutations:
     @strawberry.mutation(
@@ -66,6 +74,11 @@ class ReviewMutations:
         if note is not None and len(note) > cr.MAX_NOTE:
             raise ClientError(f"note must be at most {cr.MAX_NOTE} characters, not {len(note)}.")
         chain = _current_chain(ctx, str(id))
+        # An alert a streamed transfer raised since the last analyze is in the queue too
+        # (foundBy REALTIME); its id was answered "No risk chain".
+        found = None if chain is not None else _live_alert(ctx, str(id))
+        if found is not None:
+            chain = _live_chain(ctx, found).chain
         if chain is None:
             raise NotFoundError(f"No risk chain with id {str(id)!r}.")
         before = cr.status_of(_history(ctx, chain.chain_id))
@@ -84,4 +97,4 @@ class ReviewMutations:
                 "The decision was not saved: the server cannot write its journal; try again "
                 "later (operators: see the server log)."
             ) from None
-        return _chain(ctx, chain)
+        return _chain(ctx, chain) if found is None else _live_chain(ctx, found)
