@@ -38,7 +38,7 @@ class Column:
     max: float | None = None
     """Inclusive upper bound for numbers."""
     not_after_load_date: bool = False
-    """For dates: a value after the day of the load is ``out_of_range`` (a birth date)."""
+    """A date after the load's day, or a time after the day after it, is ``out_of_range``."""
     aliases: tuple[tuple[str, str], ...] = ()
     """(written, enum value) pairs also accepted for an enumeration (``男`` for ``M``)."""
 
@@ -317,7 +317,7 @@ TRANSFERS = Table(
         Column("to_account", required=True),
         Column("amount", "float", required=True, min=0, min_exclusive=True),
         Column("currency", required=True),
-        Column("ts", "timestamp", required=True),
+        Column("ts", "timestamp", required=True, not_after_load_date=True),
     ),
     key=("tx_id",),
     foreign_keys=(

@@ -73,6 +73,9 @@ def test_a_journalled_time_no_calendar_holds_is_quarantined_and_the_rest_loads(
         [
             {**_streamed("TJ-huge", "A1", "A2", 80.0), "ts": 2**63},
             {**_streamed("TJ-10000", "A1", "A2", 90.0), "ts": 253_402_300_800_000},
+            # The year 2999: a time the old server answered 200 to; loaded, it would move the
+            # live index's clock there and empty every real-time verdict.
+            {**_streamed("TJ-2999", "A1", "A2", 95.0), "ts": 32_472_144_000_000},
             _streamed("TJ-1", "A2", "A1", 70.0),
         ],
         by="k_old",
@@ -83,6 +86,7 @@ def test_a_journalled_time_no_calendar_holds_is_quarantined_and_the_rest_loads(
         loaded = sorted(store.read_table("transfers", ["tx_id"]).column("tx_id").to_pylist())
     assert loaded == ["TJ-1", "TW-1"]
     quarantined = {q["tx_id"]: q for q in read_quarantine(data, "transfers")}
-    assert sorted(quarantined) == ["TJ-10000", "TJ-huge"]
+    assert sorted(quarantined) == ["TJ-10000", "TJ-2999", "TJ-huge"]
     assert quarantined["TJ-huge"]["reason"].startswith("bad_timestamp: ts '9223372036854775808'")
-    assert t.rows_in == t.loaded + t.quarantined == 4
+    assert quarantined["TJ-2999"]["reason"].startswith("out_of_range: ts '2999-01-01")
+    assert t.rows_in == t.loaded + t.quarantined == 5

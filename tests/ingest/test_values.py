@@ -3,7 +3,7 @@ currencies; data-quality flags in the store and the report."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,9 @@ REFUSED = [
      "bad_date: birth_date '0000-01-01' is before the year 1"),
     ("customers", {**CUSTOMER, "birth_date": "00000101"},
      "bad_date: birth_date '00000101' is before the year 1"),
+    # One such time would move the live index's clock there and leave every verdict empty.
+    ("transfers", {**TRANSFER, "amount": "5", "ts": "2999-01-01 10:00:00"},
+     "out_of_range: ts '2999-01-01 10:00:00' is after the day after the load date {today}"),
     ("transfers", {**TRANSFER, "amount": "5", "ts": "0000-06-01 10:00:00"},
      "bad_timestamp: ts '0000-06-01 10:00:00' is before the year 1"),
     ("transfers", {**TRANSFER, "amount": "5", "ts": "2024-01-06 25:00:00"},
@@ -94,6 +97,15 @@ def test_a_bad_value_is_refused_with_its_reason(
     refused = _refused(tmp_path, table, row)
     after = datetime.now(source_zone()).date()
     assert refused in {reason.format(today=before), reason.format(today=after)}
+
+
+def test_a_transfer_of_tomorrow_evening_beijing_time_loads(tmp_path: Path) -> None:
+    # A source's clock may run ahead of ours (or its zone differ): a day's grace.
+    tomorrow = datetime.now(source_zone()).date() + timedelta(days=1)
+    data = _load_with(tmp_path, "transfers", [{**TRANSFER, "amount": "5",
+                                               "ts": f"{tomorrow} 23:30:00"}])  # fmt: skip
+    stored = _stored(data, "transfers", ["tx_id"]).to_pylist()
+    assert {"tx_id": "T9"} in stored
 
 
 def test_numbers_with_thousands_separators_and_whole_floats_load(tmp_path: Path) -> None:

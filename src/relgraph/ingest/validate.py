@@ -20,8 +20,8 @@ fraction (``1.5``) and no exponent (``1e2``), only a zero one (``3.0``); dates a
 ``YYYY-MM-DD``, ``YYYY/MM/DD``, ``YYYY.MM.DD``, ``YYYYMMDD`` or ``YYYY年M月D日`` and never
 hold a time; timestamps are such a date and a time (``T`` or space, ``HH:MM[:SS[.f]]`` or
 ``HHMMSS``), with an explicit offset (``Z``, ``+08:00``, ``+0800``) honoured and
-without one read in ``RELGRAPH_SOURCE_TZ``; a birth date after the day of the load is
-``out_of_range``. Currencies become ISO 4217 codes (``normalise.currency_sql``).
+without one read in ``RELGRAPH_SOURCE_TZ``; a birth date after the day of the load, or a
+transfer after the day after it, is ``out_of_range``. Currencies: ISO 4217 codes.
 
 Customers and enterprises also get ``quality_flags`` (``model.QUALITY_FLAGS``): findings
 that keep the row but are counted in the report.
@@ -215,20 +215,21 @@ def _column_sql(
             f"'bad_date: {name} ' || {_shown(text)} || CASE WHEN {timed} "
             "THEN ' has a time part; a date is YYYY-MM-DD' ELSE ' is not a date (YYYY-MM-DD)' END"
         )
-        if column.not_after_load_date:
-            reasons.append(
-                f"CASE WHEN ({typed}) > {_day_ms(today)} THEN 'out_of_range: {name} ' || "
-                f"{_shown(text)} || ' is after the load date {today.isoformat()}' END"
-            )
     else:  # timestamp
         typed = _timestamp_sql(text, zone)
         bad = f"'bad_timestamp: {name} ' || {_shown(text)} || ' is not an ISO-8601 timestamp'"
     if column.dtype in ("date", "timestamp"):
-        # DuckDB reads year 0000 (1 BC); no reader of the store can (Python's dates start
-        # at year 1), and no bank record is that old.
+        # DuckDB reads year 0000 (1 BC); Python's dates (every reader) start at year 1.
         reasons.append(
             f"CASE WHEN ({typed}) < {_FIRST_DAY_MS} THEN 'bad_{column.dtype}: {name} ' || "
             f"{_shown(text)} || ' is before the year 1' END"
+        )
+    if column.not_after_load_date:
+        # A time gets the day after too: the source's clock or zone may run a little ahead.
+        late, when = (2, "the day after ") if column.dtype == "timestamp" else (0, "")
+        reasons.append(
+            f"CASE WHEN ({typed}) > {_day_ms(today) + late * 86_400_000} THEN 'out_of_range: "
+            f"{name} ' || {_shown(text)} || ' is after {when}the load date {today}' END"
         )
     if bad is not None:
         reasons.append(f"CASE WHEN {text} IS NOT NULL AND ({typed}) IS NULL THEN {bad} END")
@@ -314,8 +315,7 @@ def _date_general(text: str) -> str:
 
 def _timestamp_sql(text: str, zone: ZoneInfo) -> str:
     """Epoch ms (UTC) of a timestamp: its own offset honoured, naive ones read in ``zone``."""
-    # The usual naive ISO form (nearly every value) skips the general rule, five times
-    # dearer.
+    # The usual naive ISO form (nearly every value) skips the general rule, 5× dearer.
     iso = (
         f"regexp_full_match({text}, "
         "'[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\\.[0-9]{1,6})?')"
