@@ -52,6 +52,13 @@ def test_serve_and_analyze_name_a_store_an_earlier_release_loaded(
     served = _run("serve", "--data-dir", str(data))
     assert served.exit_code == 0, served.output
     assert EARLIER in _flat(served.output)
+    # A campaign export most of all: its consent is what the earlier rules read.
+    criteria = tmp_path / "criteria.json"
+    criteria.write_text('{"unit": "HOUSEHOLD"}', encoding="utf-8")
+    exported = _run("audience", "--criteria", str(criteria), "--out", str(tmp_path / "a.csv"),
+                    "--data-dir", str(data))  # fmt: skip
+    assert exported.exit_code == 0, exported.output
+    assert f"warning: the store was {EARLIER}" in _flat(exported.output)
     assert "run `relgraph load DIR` on the same files" in _flat(served.output)
     assert len(never_serve) == 1
 

@@ -55,10 +55,10 @@ def audience(
     wanted = _criteria(criteria)
     try:
         check_target(out, force=force)  # before the work, so a bad --out costs nothing
-        chosen, written = _audience(settings, wanted, out, force, fmt, bom)
+        chosen, written, stale = _audience(settings, wanted, out, force, fmt, bom)
     except AudienceError as exc:
         fail(str(exc))
-    for warning in chosen.warnings:
+    for warning in [*chosen.warnings, *([stale] if stale else [])]:
         console.print(f"warning: {warning}")
     what = f"{len(written):,} contact rows, " if fmt == "contacts" else ""
     console.print(
@@ -101,17 +101,21 @@ def _criteria(path: Path) -> Any:
 
 def _audience(
     settings: Settings, wanted: Any, out: Path, force: bool, fmt: Any, bom: bool
-) -> tuple[Any, Any]:
+) -> tuple[Any, Any, str | None]:
+    """The audience, the rows written, and what to say when an earlier release loaded the
+    store (its consent and values are what that release's rules read)."""
+    from relgraph.canonical import other_rules
     from relgraph.jobs.audience import choose, export, published
 
     store = open_store(settings, read_only=True)  # fails clearly when nothing was loaded
     try:
         chosen = choose(store, wanted)
+        stale = other_rules(store.meta())
     finally:
         store.close()
     rows = published(chosen, fmt)
     _audit_export(settings, wanted, chosen, rows, fmt, out)  # before the file exists
-    return chosen, export(chosen, out, force=force, fmt=fmt, bom=bom, rows=rows)
+    return chosen, export(chosen, out, force=force, fmt=fmt, bom=bom, rows=rows), stale
 
 
 def _audit_export(
