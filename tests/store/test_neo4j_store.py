@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -14,6 +16,7 @@ from relgraph.store import neo4j as neo4j_store
 from relgraph.store.base import StoreError, TableNotFoundError
 from relgraph.store.cypher import query
 from relgraph.store.neo4j import WRITE_ORDER, Neo4jStore, generation_id
+from relgraph.store.runner import LockLostError
 from tests.graph.conftest import BANK, canonical_tables
 from tests.store.recording import RecordingRunner
 
@@ -469,3 +472,83 @@ def test_an_endpoint_no_node_was_created_for_is_sent_as_null(
     assert last["rows"][-1]["to_account"] == "NOPE"
     assert last["b"][-1] is None
     assert last["a"][-1] is not None
+
+
+def _lost(statement: str) -> LockLostError:
+    """What the driver runner raises for a write it rolled back: the lock was ended."""
+    return LockLostError(f"the Neo4j store lock was taken from this run; {statement!r} rolled back")
+
+
+def _fails_with(error: Exception) -> Callable[[dict[str, Any]], pd.DataFrame]:
+    def raise_it(_: dict[str, Any]) -> pd.DataFrame:
+        raise error
+
+    return raise_it
+
+
+@pytest.mark.parametrize("statement", ["transfers_create", "state_commit_load"])
+def test_a_load_that_lost_the_lock_publishes_nothing_and_says_to_run_again(
+    store: Neo4jStore, runner: RecordingRunner, statement: str
+) -> None:
+    store.replace_tables(_tables(), {"fingerprint": "live"})
+    live = runner.state
+    assert live is not None
+    other = {**_tables(), "transfers": _tables()["transfers"].slice(1)}
+    runner.overrides[statement] = _fails_with(_lost(statement))
+    with pytest.raises(StoreError) as caught:
+        store.replace_tables(other, {"fingerprint": "lost"})
+    message = str(caught.value)
+    assert "the Neo4j store lock was taken from this run" in message
+    assert "Nothing of it was published: the store keeps its last good state" in message
+    assert message.endswith("the next load deletes what this one wrote. Run `relgraph load` again")
+    # Nothing after the lost write: no commit, no deletes; the last good state is served.
+    assert runner.statements()[-1] == statement
+    assert store.meta() == {"fingerprint": "live"}
+    assert store.state().pending == (generation_id(other),)
+    # The next load deletes what the lost one staged.
+    del runner.overrides[statement]
+    store.replace_tables(_tables(), {"fingerprint": "again"})
+    assert {c.params["stale"] for c in runner.named("prune_")} >= {generation_id(other)}
+    assert store.state().pending == ()
+
+
+def test_a_load_that_lost_the_lock_after_its_commit_stops_deleting_and_says_it_is_live(
+    store: Neo4jStore, runner: RecordingRunner
+) -> None:
+    store.replace_tables(_tables(), {"fingerprint": "live"})
+    runner.overrides["prune_alert"] = _fails_with(_lost("prune_alert"))
+    other = {**_tables(), "transfers": _tables()["transfers"].slice(1)}
+    with pytest.raises(StoreError, match="The load is live; deleting the generation it replaced"):
+        store.replace_tables(other, {"fingerprint": "new"})
+    assert runner.statements()[-1] == "prune_alert"
+    assert store.meta() == {"fingerprint": "new"}
+
+
+def test_results_that_lost_the_lock_are_not_switched_to(
+    store: Neo4jStore, runner: RecordingRunner
+) -> None:
+    store.replace_tables(_tables(), {})
+    households = pa.table({"household_id": ["H1"], "size": [2]})
+    store.replace_results({"households": households})
+    runner.overrides["state_commit_results"] = _fails_with(_lost("state_commit_results"))
+    with pytest.raises(StoreError) as caught:
+        store.replace_results({"households": pa.table({"household_id": ["H2"], "size": [3]})})
+    message = str(caught.value)
+    assert "Nothing of it was published" in message
+    assert message.endswith(
+        "the next analyze or load deletes what this one wrote. Run `relgraph analyze` again"
+    )
+    assert runner.statements()[-1] == "state_commit_results"
+    assert store.read_results("households").equals(households)
+
+
+def test_a_lock_lost_after_the_switch_says_the_results_are_saved(
+    store: Neo4jStore, runner: RecordingRunner
+) -> None:
+    store.replace_tables(_tables(), {})
+    runner.overrides["result_chunk_prune"] = _fails_with(_lost("result_chunk_prune"))
+    households = pa.table({"household_id": ["H1"], "size": [2]})
+    with pytest.raises(StoreError, match="results saved; writing them back onto the graph stopped"):
+        store.replace_results({"households": households})
+    assert not runner.named("writeback_")  # another run may hold the lock: nothing more
+    assert store.read_results("households").equals(households)

@@ -15,7 +15,7 @@ from neo4j.exceptions import ClientError, ServiceUnavailable, TransientError
 from relgraph.config import Neo4jSettings
 from relgraph.store.base import StoreError
 from relgraph.store.cypher import query
-from relgraph.store.runner import DriverRunner
+from relgraph.store.runner import DriverRunner, LockLostError
 
 
 class FakeResult:
@@ -24,6 +24,9 @@ class FakeResult:
 
     def data(self) -> list[dict[str, Any]]:
         return self.rows
+
+    def single(self) -> dict[str, Any] | None:
+        return self.rows[0] if self.rows else None
 
     def consume(self) -> None:
         pass
@@ -47,6 +50,14 @@ class FakeOpenTx(FakeTx):
         super().__init__(driver.sent, failure)
         self.driver = driver
 
+    def run(self, text: str, params: dict[str, Any]) -> FakeResult:
+        if text != query("store_lock_check"):
+            return super().run(text, params)
+        self.log.append((text, params))
+        if self.driver.lock_ended is not None:
+            raise self.driver.lock_ended
+        return FakeResult([{"held": "store"}])
+
     def rollback(self) -> None:
         self.driver.functions.append(("rollback", None))
 
@@ -68,9 +79,11 @@ class FakeSession:
         while True:
             failure = self.driver.failures.pop(0) if self.driver.failures else None
             try:
-                return work(FakeTx(self.driver.sent, failure))
+                done = work(FakeTx(self.driver.sent, failure))
             except TransientError:
                 continue
+            self.driver.commits += 1  # the driver commits when the function returns
+            return done
 
     def execute_write(self, work: Any) -> Any:
         return self._execute("write", work)
@@ -90,6 +103,9 @@ class FakeDriver:
         self.sent: list[tuple[str, dict[str, Any]]] = []
         self.functions: list[tuple[str, Any]] = []
         self.databases: list[str] = []
+        self.commits = 0
+        self.lock_ended: Exception | None = None
+        """What the store lock's transaction fails with once an operator ended it."""
 
     def session(self, database: str) -> FakeSession:
         self.databases.append(database)
@@ -306,3 +322,50 @@ def test_a_lock_that_came_as_the_wait_was_given_up_is_not_written_under() -> Non
         guarded.append("written")
     assert guarded == []
     assert server.rolled_back == 1
+
+
+TERMINATED = ClientError("The transaction has been terminated. Explicitly terminated by the user.")
+
+
+def test_each_write_under_a_hold_checks_the_lock_in_its_transaction_before_it_commits() -> None:
+    driver = FakeDriver()
+    runner = DriverRunner(driver, SETTINGS)
+    batch = {"rows": [{"person_id": "P1"}], "gen": "g"}
+    with runner.hold("store_lock", operation="load (generation g)"):
+        runner.run("persons_create", batch, operation="load persons", write=True)
+        runner.run("state_read", operation="read state")  # reads publish nothing: unchecked
+    # The batch ran, then the check in the lock's transaction, then the batch committed.
+    assert [text for text, _ in driver.sent] == [
+        query("store_lock"),
+        query("persons_create"),
+        query("store_lock_check"),
+        query("state_read"),
+    ]
+    assert driver.commits == 2
+    # Outside a hold nothing is checked.
+    runner.run("persons_create", batch, operation="load persons", write=True)
+    assert driver.sent[-1][0] == query("persons_create")
+
+
+def test_a_write_after_the_lock_was_ended_is_rolled_back_and_stops_the_run() -> None:
+    driver = FakeDriver()
+    runner = DriverRunner(driver, SETTINGS)
+    batch = {"rows": [{"person_id": "P1"}], "gen": "g"}
+    with runner.hold("store_lock", operation="load (generation g)"):
+        runner.run("persons_create", batch, operation="load persons", write=True)
+        driver.lock_ended = TERMINATED  # an operator's TERMINATE TRANSACTION, the run paused
+        for statement in ("persons_create", "state_commit_load"):
+            with pytest.raises(LockLostError) as caught:
+                runner.run(statement, {"gen": "g"}, operation="load", write=True)
+            assert str(caught.value).startswith(
+                "load (generation g): the Neo4j store lock was taken from this run while it "
+                "wrote (its lock transaction was ended: "
+            )
+            assert f"so {statement!r} was rolled back and this run stopped" in str(caught.value)
+        # The first lost write was not committed, and the second never asked the server again.
+        assert driver.commits == 1
+        checks = [text for text, _ in driver.sent if text == query("store_lock_check")]
+        assert len(checks) == 2
+    # The server ended the lock's transaction itself: no rollback of it is attempted.
+    assert ("rollback", None) not in driver.functions
+    assert isinstance(caught.value, StoreError)

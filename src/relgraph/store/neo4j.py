@@ -49,7 +49,7 @@ from relgraph.store.base import Store, StoreError, TableNotFoundError
 from relgraph.store.cypher import statement_names
 from relgraph.store.neo4j_load import NODE_KEYS, ElementIds, drain, write_rows
 from relgraph.store.neo4j_rows import distinct_values, rows_table
-from relgraph.store.runner import DriverRunner, QueryRunner
+from relgraph.store.runner import DriverRunner, LockLostError, QueryRunner
 
 WRITE_ORDER: Final = (
     "persons",
@@ -207,6 +207,18 @@ class _HashWriter(io.RawIOBase):
         return view.nbytes
 
 
+def _unpublished(exc: LockLostError, command: str) -> StoreError:
+    """The error of a run that lost the store lock before it published."""
+    # A load's staged generation is pending in the state, which the next load deletes; a
+    # results write's chunks are those no results name, which every analyze and load prune.
+    cleaner = "load" if command == "load" else "analyze or load"
+    return StoreError(
+        f"{exc}. Nothing of it was published: the store keeps its last good state (or the one "
+        f"the run that took the lock publishes), and the next {cleaner} deletes what this one "
+        f"wrote. Run `relgraph {command}` again"
+    )
+
+
 def _returned(ids: pa.Array | None, kind: str) -> pa.Array:
     if ids is None:
         raise StoreError(f"load {kind}: the server returned no element ids for the nodes created")
@@ -326,7 +338,10 @@ class Neo4jStore(Store):
         # One writer at a time (see replace_results): a second load of the same data waits,
         # then finds it live and writes nothing.
         with self.runner.hold("store_lock", operation=f"load (generation {gen})"):
-            self._replace_tables(tables, meta, described, gen)
+            try:
+                self._replace_tables(tables, meta, described, gen)
+            except LockLostError as exc:
+                raise _unpublished(exc, "load") from exc
 
     def _replace_tables(
         self,
@@ -351,8 +366,15 @@ class Neo4jStore(Store):
             write=True,
         )
         stale = [g for g in (*before.pending, before.gen) if g is not None and g != gen]
-        self._prune_generations(sorted(set(stale)))
-        self._prune_results({})
+        try:
+            self._prune_generations(sorted(set(stale)))
+            self._prune_results({})
+        except LockLostError as exc:
+            # Published: only the deletes stopped (the run that took the lock may be loading
+            # one of these very generations again).
+            raise StoreError(
+                f"{exc}. The load is live; deleting the generation it replaced stopped"
+            ) from exc
 
     def _write_generation(self, tables: Mapping[str, pa.Table], gen: str) -> None:
         """CREATE every element of generation ``gen``: shared nodes, then tables in order,
@@ -445,7 +467,10 @@ class Neo4jStore(Store):
         # One writer at a time, from its first chunk to its write-back's prune: a second run,
         # or a load, waits here (its statement blocks in the server) until this one is done.
         with self.runner.hold("store_lock", operation=f"write results (run {run})"):
-            self._replace_results(tables, run)
+            try:
+                self._replace_results(tables, run)
+            except LockLostError as exc:
+                raise _unpublished(exc, "analyze") from exc
 
     def _replace_results(self, tables: Mapping[str, pa.Table], run: str) -> None:
         state = self.state()
@@ -472,10 +497,11 @@ class Neo4jStore(Store):
         )
         if committed.empty:
             raise StoreError("a new load replaced the data while analytics ran: rerun analyze")
-        self._prune_results(results)
         try:
+            self._prune_results(results)
             self._write_back(tables, state.gen, run)
         except StoreError as exc:
+            # Published (a lost lock too: its error is no LockLostError past this point).
             raise StoreError(
                 f"results saved; writing them back onto the graph stopped: {exc}. "
                 "Rerun `relgraph analyze` to complete the graph properties"

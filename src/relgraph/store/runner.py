@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
@@ -22,6 +23,11 @@ if TYPE_CHECKING:
 APP_NAME = "relgraph"
 
 log = logging.getLogger(__name__)
+
+
+class LockLostError(StoreError):
+    """The store lock a run held was taken from it (its transaction ended) while it wrote:
+    the write that found out was rolled back, and the run must stop without publishing."""
 
 
 class QueryRunner(Protocol):
@@ -54,6 +60,10 @@ class QueryRunner(Protocol):
         leaves it taken. While another run holds it, the wait is said at once and every half
         minute, and given up (:class:`StoreError`, nothing held) after
         ``RELGRAPH_NEO4J_LOCK_WAIT`` seconds.
+
+        Every write run in the block first checks, just before it commits, that the lock is
+        still held; when an operator ended the lock's transaction meanwhile (a holder that
+        was only paused), the write is rolled back and :class:`LockLostError` raised.
         """
         ...
 
@@ -79,6 +89,8 @@ class DriverRunner:
         self.settings = settings
         self.on_wait = on_wait or log.warning
         """Told, in a sentence, that a :meth:`hold` waits for another run and for whom."""
+        self._held: _Held | None = None
+        """The store lock this runner holds now (writes check it before they commit)."""
 
     @classmethod
     def connect(
@@ -125,13 +137,20 @@ class DriverRunner:
 
         text = query(statement)
         values = dict(params or {})
+        held = self._held if write else None
 
         @neo4j.unit_of_work(
             timeout=self.settings.tx_timeout,
             metadata={"app": APP_NAME, "operation": operation, "statement": statement},
         )
         def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
-            return tx.run(text, values).data()
+            rows = tx.run(text, values).data()
+            if held is not None:
+                # After the write, before its commit: a lock lost meanwhile rolls it back
+                # (LockLostError is no driver error: the managed call neither retries it nor
+                # commits). Only the instant between this check and the commit is left.
+                held.check(statement)
+            return rows
 
         try:
             with self.driver.session(database=self.settings.database) as session:
@@ -173,10 +192,15 @@ class DriverRunner:
                 # Ended just as the lock was granted: it is not held, so nothing may be written.
                 self._release(tx, statement, operation)
                 raise StoreError(wait.failure)
+            held = _Held(tx, operation)
+            self._held = held
             try:
                 yield
             finally:
-                self._release(tx, statement, operation)
+                self._held = None
+                if held.lost is None:
+                    self._release(tx, statement, operation)
+                # else: the server already ended it; the driver refuses a rollback of it.
 
     def _release(self, tx: neo4j.Transaction, statement: str, operation: str) -> None:
         import neo4j  # only the Neo4j store loads the driver
@@ -235,6 +259,42 @@ class DriverRunner:
 
     def close(self) -> None:
         self.driver.close()
+
+
+class _Held:
+    """The open transaction of a :meth:`DriverRunner.hold`, checked by the writes under it.
+
+    The writes may run in several threads (``RELGRAPH_NEO4J_WRITERS``); one transaction takes
+    one statement at a time, so the checks take turns.
+    """
+
+    def __init__(self, tx: neo4j.Transaction, operation: str) -> None:
+        self.tx, self.operation = tx, operation
+        self.lost: str | None = None
+        """Why the lock is known to be lost (the check's error), once it is."""
+        self._turn = threading.Lock()
+
+    def check(self, statement: str) -> None:
+        """Return if the lock is still held; else :class:`LockLostError`."""
+        import neo4j  # only the Neo4j store loads the driver
+
+        with self._turn:
+            if self.lost is None:
+                try:
+                    record = self.tx.run(query("store_lock_check"), {}).single()
+                    if record is None:
+                        self.lost = "its lock node is gone"
+                except neo4j.exceptions.Neo4jError as exc:
+                    # The code says it (…Transaction.Terminated); the server's text adds "retry".
+                    self.lost = exc.code or one_line(exc)
+                except neo4j.exceptions.DriverError as exc:
+                    self.lost = one_line(exc)
+            if self.lost is not None:
+                raise LockLostError(
+                    f"{self.operation}: the Neo4j store lock was taken from this run while it "
+                    f"wrote (its lock transaction was ended: {self.lost}); another run may hold "
+                    f"it and write now, so {statement!r} was rolled back and this run stopped"
+                )
 
 
 def one_line(text: object) -> str:
