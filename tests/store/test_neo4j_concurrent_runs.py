@@ -11,11 +11,8 @@ stopped on the uniqueness constraints.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
-from contextlib import AbstractContextManager
 from typing import Any
 
-import pandas as pd
 import pytest
 
 from relgraph.config import Settings
@@ -24,50 +21,11 @@ from relgraph.jobs.analyze import analyze
 from relgraph.store.neo4j import Neo4jStore
 from relgraph.store.runner import DriverRunner
 from tests.graph.conftest import BANK, canonical_tables
+from tests.store.pausing import PausingRunner
 
 pytestmark = pytest.mark.neo4j
 
 TABLES = canonical_tables(BANK)
-
-
-class PausingRunner:
-    """A driver runner that stops before ``pause_before`` until ``resume`` is set (or
-    ``wait`` seconds pass), and sets ``reached`` when it first runs ``signal_at``."""
-
-    def __init__(
-        self,
-        inner: DriverRunner,
-        *,
-        pause_before: str = "",
-        signal_at: str = "",
-        resume: threading.Event | None = None,
-        reached: threading.Event | None = None,
-        wait: float = 0.0,
-    ) -> None:
-        self.inner, self.pause_before, self.signal_at = inner, pause_before, signal_at
-        self.resume, self.reached, self.wait = resume, reached, wait
-
-    def run(
-        self,
-        statement: str,
-        params: Mapping[str, Any] | None = None,
-        *,
-        operation: str,
-        write: bool = False,
-    ) -> pd.DataFrame:
-        if statement == self.pause_before and self.resume is not None:
-            self.resume.wait(self.wait)
-        if statement == self.signal_at and self.reached is not None:
-            self.reached.set()
-        return self.inner.run(statement, params, operation=operation, write=write)
-
-    def hold(
-        self, statement: str, params: Mapping[str, Any] | None = None, *, operation: str
-    ) -> AbstractContextManager[None]:
-        return self.inner.hold(statement, params, operation=operation)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def _one(driver: Any, settings: Settings, cypher: str, **params: Any) -> Any:

@@ -14,11 +14,9 @@ table read as incomplete). Now it stops unpublished at its next write.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Callable
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -27,42 +25,13 @@ from relgraph.store.base import StoreError
 from relgraph.store.neo4j import Neo4jStore, generation_id
 from relgraph.store.runner import DriverRunner
 from tests.graph.conftest import BANK, canonical_tables
+from tests.store.pausing import PausedRunner
 
 pytestmark = pytest.mark.neo4j
 
 TABLES = canonical_tables(BANK)
 HOLDER = {**TABLES, "transfers": TABLES["transfers"].slice(1)}
 SECOND = {**TABLES, "transfers": TABLES["transfers"].slice(2)}
-
-
-class PausedRunner:
-    """A driver runner that sets ``reached`` and then waits for ``resume`` (at most two
-    minutes) before it runs ``statement``: a run paused while it holds the store lock."""
-
-    def __init__(self, inner: DriverRunner, statement: str) -> None:
-        self.inner, self.statement = inner, statement
-        self.reached, self.resume = threading.Event(), threading.Event()
-
-    def run(
-        self,
-        statement: str,
-        params: Mapping[str, Any] | None = None,
-        *,
-        operation: str,
-        write: bool = False,
-    ) -> pd.DataFrame:
-        if statement == self.statement:
-            self.reached.set()
-            self.resume.wait(120)
-        return self.inner.run(statement, params, operation=operation, write=write)
-
-    def hold(
-        self, statement: str, params: Mapping[str, Any] | None = None, *, operation: str
-    ) -> AbstractContextManager[None]:
-        return self.inner.hold(statement, params, operation=operation)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def _terminate_lock(driver: Any, settings: Settings) -> None:

@@ -14,12 +14,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
-from contextlib import AbstractContextManager, closing
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 
 from relgraph.config import Settings
@@ -27,41 +25,12 @@ from relgraph.store.base import StoreError
 from relgraph.store.neo4j import Neo4jStore, generation_id
 from relgraph.store.runner import DriverRunner
 from tests.graph.conftest import BANK, canonical_tables
+from tests.store.pausing import PausedRunner
 
 pytestmark = pytest.mark.neo4j
 
 TABLES = canonical_tables(BANK)
 OTHER = {**TABLES, "transfers": TABLES["transfers"].slice(1)}
-
-
-class PausedRunner:
-    """A driver runner that sets ``reached`` and then waits for ``resume`` (at most two
-    minutes) before it runs ``statement``: a load paused while it holds the store lock."""
-
-    def __init__(self, inner: DriverRunner, statement: str) -> None:
-        self.inner, self.statement = inner, statement
-        self.reached, self.resume = threading.Event(), threading.Event()
-
-    def run(
-        self,
-        statement: str,
-        params: Mapping[str, Any] | None = None,
-        *,
-        operation: str,
-        write: bool = False,
-    ) -> pd.DataFrame:
-        if statement == self.statement:
-            self.reached.set()
-            self.resume.wait(120)
-        return self.inner.run(statement, params, operation=operation, write=write)
-
-    def hold(
-        self, statement: str, params: Mapping[str, Any] | None = None, *, operation: str
-    ) -> AbstractContextManager[None]:
-        return self.inner.hold(statement, params, operation=operation)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def _lock_transactions(driver: Any, settings: Settings) -> list[dict[str, Any]]:
