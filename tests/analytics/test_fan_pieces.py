@@ -25,17 +25,18 @@ from relgraph.analytics.layering import Alerts, scan
 from relgraph.graph import Projection
 from tests.banks import Rows, holder_each, project, transfer, write_bank
 
-START = datetime(2026, 1, 1, 10, 0)
+# A year before this test was written: a load refuses transfers after the day after it.
+START = datetime(2025, 1, 1, 10, 0)
 FAN_DAY = START + timedelta(days=150)
 
 
-MOTHER = [transfer(f"SPM{m}", "SPL", "SPMUM", 2_000, datetime(2026, m, 1, 9)) for m in range(1, 13)]
+MOTHER = [transfer(f"SPM{m}", "SPL", "SPMUM", 2_000, datetime(2025, m, 1, 9)) for m in range(1, 13)]
 FAN = [
     transfer(f"SPF{k}", "SPL", f"SPR{k}", 20_000 + 100 * k, FAN_DAY + timedelta(hours=84 * k))
     for k in range(16)
 ]
 PEERS = [
-    transfer(f"BG{i}_{m}", f"BG{i}", f"BG{(i + 1) % 40}", 300 + 7 * i, datetime(2026, m, 3 + i % 20, 12))
+    transfer(f"BG{i}_{m}", f"BG{i}", f"BG{(i + 1) % 40}", 300 + 7 * i, datetime(2025, m, 3 + i % 20, 12))
     for i in range(40) for m in range(1, 13)
 ]  # fmt: skip
 FIRST = [
