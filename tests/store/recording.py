@@ -85,8 +85,10 @@ class RecordingRunner:
             return pd.DataFrame([self.state])
         if statement == "state_commit_load":
             assert self.state is not None
+            replaced = [self.state["gen"]] if self.state["gen"] not in (None, p["gen"]) else []
+            pending = [*self.state["pending"], *replaced]
             self.state.update(gen=p["gen"], meta=p["meta"], tables=p["tables"], results="{}")
-            self.state["pending"] = [g for g in self.state["pending"] if g != p["gen"]]
+            self.state["pending"] = [g for g in pending if g != p["gen"]]
             return pd.DataFrame({"gen": [p["gen"]]})
         if statement == "state_pruned":
             assert self.state is not None

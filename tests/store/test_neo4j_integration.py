@@ -108,6 +108,48 @@ def test_loading_twice_leaves_the_same_graph(driver: Any, settings: Settings) ->
         assert _count(driver, settings, count) == before
 
 
+def test_a_load_stopped_after_its_commit_leaves_the_replaced_graph_for_the_next_load(
+    driver: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relgraph.store.neo4j import Neo4jStore, generation_id
+
+    fewer = {**TABLES, "transfers": TABLES["transfers"].slice(1)}
+    with Neo4jStore.connect(settings.neo4j) as store:
+        store.replace_tables(TABLES, {"fingerprint": "first"})
+        real_run = store.runner.run
+
+        def stopped_at_the_deletes(
+            statement: str, params: Any = None, *, operation: str, write: bool = False
+        ) -> pd.DataFrame:
+            # Ctrl-C (or a kill) the moment the new generation is live.
+            if operation == "delete old generation":
+                raise KeyboardInterrupt
+            return real_run(statement, params, operation=operation, write=write)
+
+        monkeypatch.setattr(store.runner, "run", stopped_at_the_deletes)
+        with pytest.raises(KeyboardInterrupt):
+            store.replace_tables(fewer, {"fingerprint": "stopped"})
+        monkeypatch.undo()
+        assert store.meta() == {"fingerprint": "stopped"}
+        assert store.state().pending == (generation_id(TABLES),)
+        assert store.read_table("transfers").equals(fewer["transfers"])
+        assert _other_generations(driver, settings, generation_id(fewer)) > 0
+        # The next load (of anything) deletes the generation the stopped one replaced.
+        store.replace_tables(TABLES, {"fingerprint": "next"})
+        assert store.state().pending == ()
+    assert _other_generations(driver, settings, generation_id(TABLES)) == 0
+
+
+def _other_generations(driver: Any, settings: Settings, live: str) -> int:
+    """Elements of generations other than ``live`` left in the database."""
+    records, _, _ = driver.execute_query(
+        "MATCH (n) WHERE n.gen IS NOT NULL AND n.gen <> $gen RETURN count(n)",
+        gen=live,
+        database_=settings.neo4j.database,
+    )
+    return int(records[0][0])
+
+
 def test_a_load_with_a_dangling_row_keeps_the_last_good_graph(
     driver: Any, settings: Settings
 ) -> None:

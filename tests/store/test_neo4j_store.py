@@ -522,6 +522,13 @@ def test_a_load_that_lost_the_lock_after_its_commit_stops_deleting_and_says_it_i
         store.replace_tables(other, {"fingerprint": "new"})
     assert runner.statements()[-1] == "prune_alert"
     assert store.meta() == {"fingerprint": "new"}
+    # The replaced generation is still named (pending), so the next load deletes it.
+    assert store.state().pending == (generation_id(_tables()),)
+    del runner.overrides["prune_alert"]
+    runner.calls.clear()
+    store.replace_tables(other, {"fingerprint": "again"})
+    assert {c.params["stale"] for c in runner.named("prune_")} == {generation_id(_tables())}
+    assert store.state().pending == ()
 
 
 def test_results_that_lost_the_lock_are_not_switched_to(

@@ -12,9 +12,10 @@ Layout (labels and types from ``model.STORE_NODE_LABELS`` / ``STORE_REL_TYPES``)
   value: see below).
 * Every element of a load carries ``gen``, a fingerprint of the load's content.
   A load writes its generation beside the live one in batches, then one transaction
-  points ``(:RelgraphState)`` at it, then the old generation is deleted. Readers
-  only see the generation the state names, so a load that dies part-way leaves the
-  last good state untouched. A generation is written fresh, so its elements are
+  points ``(:RelgraphState)`` at it and names the old one pending, then the old
+  generation is deleted. Readers only see the generation the state names, so a load that
+  dies part-way leaves the last good state untouched, and one stopped after its commit
+  leaves the old generation pending for the next load to delete. A generation is written fresh, so its elements are
   CREATEd (no per-row MERGE lookups): loading the live data again writes nothing, and a
   retry of a load that died part-way first deletes what that attempt left. The node
   batches return their nodes' element ids, and the rows that link to them are sent with
