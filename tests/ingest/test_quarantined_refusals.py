@@ -51,8 +51,9 @@ def _dry_run(source: Path, tmp_path: Path) -> QuarantinedRefusals | None:
     return load_directory(source, None, tmp_path / "dry", dry_run=True).quarantined_refusals
 
 
+@pytest.mark.parametrize("refusal", ["否", "拒绝"])
 def test_a_refusal_quarantined_for_its_birth_date_keeps_the_person_off_contact_lists(
-    tmp_path: Path,
+    tmp_path: Path, refusal: str
 ) -> None:
     # 李娜's core record says 否 but its birth date (1985-02-30) does not exist: quarantined.
     # Her card record, same valid id number, says 是. She refused; she must not be called.
@@ -60,7 +61,7 @@ def test_a_refusal_quarantined_for_its_birth_date_keeps_the_person_off_contact_l
         "customers": [
             _record("W-CORE", "core", "王伟", "是", id_number=WANG_ID, birth_date="1970-01-01",
                     gender="M", address=HOME, aum="300000"),
-            _record("L-CORE", "core", "李娜", "否", id_number=LI_ID, birth_date="1985-02-30",
+            _record("L-CORE", "core", "李娜", refusal, id_number=LI_ID, birth_date="1985-02-30",
                     gender="F", address=HOME, aum="200000"),
             _record("L-CARD", "card", "李娜", "是", id_number=LI_ID, address=HOME,
                     products="card"),

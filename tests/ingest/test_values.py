@@ -132,7 +132,7 @@ def test_numbers_with_thousands_separators_and_whole_floats_load(tmp_path: Path)
 @pytest.mark.parametrize(
     ("written", "expected"),
     [("Yes", True), ("ｔｒｕｅ", True), ("是", True), ("同意", True), ("Ｎ", False), ("否", False),
-     ("不同意", False)],
+     ("不同意", False), ("拒绝", False), ("未授权", False), ("已授权", True)],
 )  # fmt: skip
 def test_booleans_as_chinese_exports_write_them(
     tmp_path: Path, written: str, expected: bool

@@ -101,9 +101,12 @@ _TIMED: Final = TIMED_PATTERN
 _FIRST_DAY_MS: Final = -62_135_596_800_000
 """0001-01-01T00:00:00Z in epoch milliseconds."""
 
-_TRUE: Final = ("true", "t", "1", "yes", "y", "是", "同意")
-_FALSE: Final = ("false", "f", "0", "no", "n", "否", "不同意")
-"""Compared after NFKC and lower-casing: ``ＹＥＳ`` and ``Yes`` are ``yes``."""
+_TRUE: Final = ("true", "t", "1", "yes", "y", "是", "同意", "已同意", "允许", "已授权")
+_FALSE: Final = ("false", "f", "0", "no", "n", "否", "不同意", "未同意", "拒绝", "不允许", "未授权")
+"""Compared after NFKC and lower-casing: ``ＹＥＳ`` and ``Yes`` are ``yes``. The Chinese words
+are those consent columns are exported with: a refusal written 拒绝 that the loader could
+not read was quarantined with its row, and the person's other record saying 是 made them
+marketable."""
 
 
 def typed_view(table: str) -> str:
