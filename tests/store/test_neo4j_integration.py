@@ -140,6 +140,24 @@ def test_a_load_stopped_after_its_commit_leaves_the_replaced_graph_for_the_next_
     assert _other_generations(driver, settings, generation_id(TABLES)) == 0
 
 
+def test_a_load_deletes_a_generation_an_earlier_release_left_unnamed(
+    driver: Any, settings: Settings
+) -> None:
+    from relgraph.store.neo4j import Neo4jStore, generation_id
+
+    with Neo4jStore.connect(settings.neo4j) as store:
+        store.replace_tables(TABLES, {"fingerprint": "first"})
+        # What a release before this one left when stopped between its commit and deletes.
+        driver.execute_query(
+            "CREATE (:CustomerRecord {gen: 'unnamed', customer_id: 'C-OLD'})"
+            "-[:RECORD_OF]->(:Person {gen: 'unnamed', person_id: 'P-OLD'})",
+            database_=settings.neo4j.database,
+        )
+        store.replace_tables(TABLES, {"fingerprint": "again"})
+        assert store.state().pending == ()
+    assert _other_generations(driver, settings, generation_id(TABLES)) == 0
+
+
 def _other_generations(driver: Any, settings: Settings, live: str) -> int:
     """Elements of generations other than ``live`` left in the database."""
     records, _, _ = driver.execute_query(

@@ -49,7 +49,12 @@ def test_load_creates_the_schema_then_shared_nodes_then_tables_in_dependency_ord
     assert names[: len(schema)] == schema
     assert "schema_person_key" in schema
     assert "schema_transfer_rows" in schema
-    assert names[len(schema) : first_create] == ["store_lock", "state_read", "state_begin_load"]
+    assert names[len(schema) : first_create] == [
+        "store_lock",
+        "state_read",
+        "generations_read",
+        "state_begin_load",
+    ]
     created = list(dict.fromkeys(n.removesuffix("_create") for n in names if n.endswith("_create")))
     shared = [label for label, _ in neo4j_store.IDENTIFIERS]
     assert created == shared + [t for t in WRITE_ORDER if t in _tables()]
@@ -150,6 +155,20 @@ def test_next_load_deletes_the_old_generation_and_abandoned_ones(
     assert labels == set(neo4j_store.PRUNE_STATEMENTS)
     assert runner.state is not None
     assert runner.state["pending"] == []
+
+
+def test_a_load_deletes_generations_the_state_does_not_name(
+    store: Neo4jStore, runner: RecordingRunner
+) -> None:
+    # An earlier release stopped after its commit left the generation it replaced unnamed.
+    tables = _tables()
+    store.replace_tables(tables, {"fingerprint": "1"})
+    live = generation_id(tables)
+    runner.overrides["generations_read"] = lambda _: pd.DataFrame({"gen": ["unnamed", live]})
+    runner.calls.clear()
+    store.replace_tables(tables, {"fingerprint": "again"})
+    assert {c.params["stale"] for c in runner.named("prune_")} == {"unnamed"}
+    assert store.generation == live
 
 
 def test_loading_the_live_data_again_writes_no_rows_and_keeps_its_generation(

@@ -15,7 +15,9 @@ Layout (labels and types from ``model.STORE_NODE_LABELS`` / ``STORE_REL_TYPES``)
   points ``(:RelgraphState)`` at it and names the old one pending, then the old
   generation is deleted. Readers only see the generation the state names, so a load that
   dies part-way leaves the last good state untouched, and one stopped after its commit
-  leaves the old generation pending for the next load to delete. A generation is written fresh, so its elements are
+  leaves the old generation pending for the next load to delete. A load also deletes any
+  generation with elements that the state does not name (what a load stopped after its
+  commit left before this was so). A generation is written fresh, so its elements are
   CREATEd (no per-row MERGE lookups): loading the live data again writes nothing, and a
   retry of a load that died part-way first deletes what that attempt left. The node
   batches return their nodes' element ids, and the rows that link to them are sent with
@@ -352,6 +354,7 @@ class Neo4jStore(Store):
         gen: str,
     ) -> None:
         before = self.state()
+        present = self._generations()
         if before.gen != gen:
             self.runner.run("state_begin_load", {"gen": gen}, operation="begin load", write=True)
             if gen in before.pending:
@@ -366,7 +369,7 @@ class Neo4jStore(Store):
             operation="commit load",
             write=True,
         )
-        stale = [g for g in (*before.pending, before.gen) if g is not None and g != gen]
+        stale = [g for g in (*before.pending, before.gen, *present) if g is not None and g != gen]
         try:
             self._prune_generations(sorted(set(stale)))
             self._prune_results({})
@@ -535,6 +538,12 @@ class Neo4jStore(Store):
 
     def drain(self, statement: str, params: Mapping[str, Any], operation: str) -> int:
         return drain(self.runner, statement, params, operation, self.settings.batch_size)
+
+    def _generations(self) -> list[str]:
+        """Every generation with elements in the database (read under the store lock, so no
+        other run is writing one)."""
+        frame = self.runner.run("generations_read", operation="read generations")
+        return [] if frame.empty else [str(g) for g in frame["gen"]]
 
     def _delete_generation(self, gen: str) -> None:
         for statement in PRUNE_STATEMENTS:
