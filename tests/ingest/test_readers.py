@@ -1070,3 +1070,20 @@ def test_a_utf16_file_says_to_save_it_as_utf8(tmp_path: Path) -> None:
         'customers.csv is UTF-16 (Excel\'s "Unicode text"), which relgraph does not read: save '
         'it as "CSV UTF-8" or convert it (iconv -f UTF-16 -t UTF-8), then load again'
     )
+
+
+@pytest.mark.parametrize(
+    "start",
+    [b"PK\x03\x04\x14\x00\x06\x00", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00"],
+    ids=["xlsx", "xls"],
+)
+def test_a_workbook_renamed_csv_says_to_save_it_as_csv(tmp_path: Path, start: bytes) -> None:
+    # Without this, the first bytes would fail as UTF-8 with advice to try GB18030.
+    source = _bank(tmp_path)
+    (source / "customers.csv").write_bytes(start + bytes(range(256)))
+    with pytest.raises(IngestError) as caught:
+        load(source, tmp_path / "data")
+    assert str(caught.value) == (
+        'customers.csv is an Excel workbook, not a CSV file: open it and save it as "CSV UTF-8 '
+        '(comma delimited)"'
+    )

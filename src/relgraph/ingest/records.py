@@ -32,6 +32,8 @@ _CR: Final = 13
 _QUOTE: Final = 34
 _COMMA: Final = 44
 _UTF8_BOM: Final = b"\xef\xbb\xbf"
+_WORKBOOK: Final = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+"""The first bytes of an .xlsx (a zip archive) and of an .xls (an OLE2 compound file)."""
 _PYTHON_CODEC: Final = {
     "utf-8": "utf-8",
     "utf-8-sig": "utf-8",
@@ -159,6 +161,13 @@ def scan(path: Path, encoding: str, transcoded: Path | None, delimiter: str = ",
                             f'{path.name} is UTF-16 (Excel\'s "Unicode text"), which '
                             'relgraph does not read: save it as "CSV UTF-8" or convert it '
                             "(iconv -f UTF-16 -t UTF-8), then load again"
+                        )
+                    if buffer.startswith(_WORKBOOK):
+                        # Read as text, a workbook fails on its first bytes with advice to
+                        # try GB18030, which decodes almost any bytes: say what it is.
+                        raise IngestError(
+                            f"{path.name} is an Excel workbook, not a CSV file: open it and "
+                            'save it as "CSV UTF-8 (comma delimited)"'
                         )
                     if buffer.startswith(_UTF8_BOM) and codec == "utf-8":
                         data_start = base = len(_UTF8_BOM)

@@ -1,22 +1,19 @@
 """A transfers file (CSV or Parquet) as a transfer source: ``relgraph stream`` replays it.
 
-A CSV file is read by the loader's rules for text (:mod:`relgraph.ingest.records`): the
-encodings ``relgraph load --encoding`` takes (GBK/GB18030 as bank exports write them, Big5,
-UTF-8 with or without a BOM), the same refusals (an empty file, UTF-16, UTF-8 given as GBK) and
-the same advice when the file is not in the encoding given, naming the file and the line.
+A CSV file is read by the loader's rules for text (:mod:`relgraph.ingest.text_csv`): the
+encodings ``relgraph load --encoding`` takes, the same refusals and the same advice when the
+file is not in the encoding given, naming the file and the line.
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from relgraph.ingest.mapping import check_encoding
-from relgraph.ingest.records import decoding_error, first_bad_byte, python_codec, scan
+from relgraph.ingest.text_csv import read_text_csv
 from relgraph.jobs.sources import Record
 
 
@@ -44,7 +41,7 @@ class FileSource:
             except (OSError, ValueError) as exc:
                 raise ValueError(f"{self.path}: cannot be read as Parquet: {exc}") from None
         else:
-            frame = _read_csv(self.path, self.encoding)
+            frame = read_text_csv(self.path, self.encoding)
         missing = {"tx_id", "from_account", "to_account", "amount", "ts"} - set(frame.columns)
         if missing:
             raise ValueError(
@@ -67,27 +64,3 @@ class FileSource:
 
     def commit(self) -> None:
         self.committed = self._sent
-
-
-def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
-    # check_encoding and scan raise IngestError, a ValueError naming the file (or the value).
-    encoding = check_encoding(encoding)
-    codec = python_codec(encoding)
-    with tempfile.TemporaryDirectory(prefix="relgraph-stream-") as scratch:
-        # The loader's scan: the header decoded (or the advice of another encoding), and a
-        # file not in UTF-8 transcoded to one that pandas reads as UTF-8.
-        transcoded = None if codec == "utf-8" else Path(scratch) / "utf-8.csv"
-        data = scan(path, encoding, transcoded).data
-        try:
-            return pd.read_csv(data, dtype=str, keep_default_na=False, encoding="utf-8")
-        except UnicodeDecodeError:
-            # A line past the header is not in the encoding: name it as the loader does.
-            raw = path.read_bytes()
-            offset = first_bad_byte(raw, codec)
-            start = raw.rfind(b"\n", 0, offset) + 1
-            end = raw.find(b"\n", offset)
-            line = raw.count(b"\n", 0, offset) + 1
-            line_bytes = raw[start : end if end >= 0 else len(raw)]
-            raise decoding_error(path.name, line, offset, line_bytes, codec) from None
-        except pd.errors.ParserError as exc:
-            raise ValueError(f"{path}: cannot be read as CSV: {exc}") from None
