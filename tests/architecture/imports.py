@@ -37,7 +37,12 @@ ALLOWED: Mapping[str, frozenset[str]] = {
     # of the engines only the protocol they call.
     "analytics": frozenset({"graph", "model", "config", "engines.base"}),
     "engines": frozenset({"analytics", "graph", "store", "model", "config"}),
-    "validate": frozenset({"analytics", "graph", "store", "model", "config", "canonical"}),
+    # validate reads a bank's truth files by the loader's rules for text and ids (the
+    # whole-file reader of ingest.text_csv, record_rules' and normal_form's id patterns).
+    "validate": frozenset(
+        {"analytics", "graph", "store", "model", "config", "canonical"}
+        | {"ingest.text_csv", "record_rules", "normal_form"}
+    ),
     "jobs": frozenset(
         {"analytics", "engines", "graph", "store", "ingest", "journal", "model", "config"}
         | {"canonical", "record_rules"}

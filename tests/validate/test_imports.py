@@ -8,7 +8,15 @@ from pathlib import Path
 import relgraph
 
 SRC = Path(relgraph.__file__).parent
-ALLOWED = ("relgraph.store", "relgraph.model", "relgraph.config", "relgraph.analytics.settings")
+ALLOWED = (
+    "relgraph.store",
+    "relgraph.model",
+    "relgraph.config",
+    "relgraph.analytics.settings",
+    # A bank's truth files are read by the loader's rules for text and ids, not a second set.
+    "relgraph.ingest.text_csv",
+    "relgraph.record_rules",
+)
 
 
 def _imports(path: Path) -> set[str]:
@@ -21,7 +29,7 @@ def _imports(path: Path) -> set[str]:
     return {n for n in names if n.startswith("relgraph")}
 
 
-def test_validate_reads_only_the_store_model_config_and_stored_settings() -> None:
+def test_validate_reads_only_the_store_model_config_stored_settings_and_text_rules() -> None:
     for path in (SRC / "validate").glob("*.py"):
         outside = {
             n for n in _imports(path)

@@ -103,6 +103,14 @@ def validate(
     out: Annotated[
         Path, typer.Option("--out", help="Folder for report.md, the plots and metrics.json.")
     ] = Path("report"),
+    encoding: Annotated[
+        str,
+        typer.Option(
+            "--encoding",
+            help="Encoding of the truth files, as relgraph load reads them: utf-8 (default; "
+            "a BOM is skipped), utf-8-sig, gb18030, gbk, big5.",
+        ),
+    ] = "utf-8",
 ) -> None:
     """Compare what analyze stored with truth files; write a report and print a summary."""
     from relgraph.validate.job import ValidationError
@@ -112,7 +120,7 @@ def validate(
 
     settings = settings_from(data_dir)
     try:
-        known = read_truth(truth)
+        known = read_truth(truth, encoding)
     except TruthError as exc:
         fail(str(exc))
     if not known.present:
@@ -136,4 +144,9 @@ def validate(
         for i, (measure, value) in enumerate(section.headline.items()):
             table.add_row(section.name if i == 0 else "", measure, format_value(value))
     console.print(table)
+    for name, repeated in known.duplicates.items():
+        if repeated:
+            note(
+                f"{name}.csv: {repeated:,} of its {known.rows[name]:,} rows repeat an earlier row; counted once"
+            )
     console.print(f"report written to {written[0]} (metrics in {written[1]})")

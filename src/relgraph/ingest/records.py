@@ -470,8 +470,8 @@ def decoding_error(
         except UnicodeDecodeError:
             continue
         return IngestError(
-            f"{message}; if this file is {what}, load with --encoding {candidate} "
-            "or set encoding in the mapping file"
+            f"{message}; if this file is {what}, give --encoding {candidate} "
+            "(or, for a load, set encoding in the mapping file)"
         )
     return IngestError(
         f"{message}, nor in any encoding relgraph reads (utf-8, gb18030, big5); "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import pandas as pd
 
@@ -17,6 +17,16 @@ from relgraph.validate.corporate import circles, groups, influencers
 from relgraph.validate.identity import households, identity
 from relgraph.validate.section import Section
 from relgraph.validate.truth import FILES, Truth
+
+SECTION_FILES: Final[dict[str, tuple[str, ...]]] = {
+    "identity": ("persons",),
+    "households": ("households",),
+    "groups": ("groups",),
+    "circles": ("guarantee_circles",),
+    "influencers": ("influencers",),
+    "aml": ("laundering", "suspicious_accounts"),
+}
+"""The truth files each section reads."""
 
 
 class ValidationError(RuntimeError):
@@ -69,6 +79,10 @@ def validate(store: Store, truth: Truth) -> Validation:
         )
     settings = AnalysisSettings.from_frame(settings_frame)
     result = Validation(about(store, settings_frame, truth.folder, truth.present))
+    result.about["truth_rows"] = {
+        name: {"rows": truth.rows.get(name), "duplicates": truth.duplicates.get(name, 0)}
+        for name in truth.present
+    }
     needs_customers = any(
         getattr(truth, n) is not None
         for n in ("persons", "households", "groups", "guarantee_circles", "influencers")
@@ -133,6 +147,14 @@ def validate(store: Store, truth: Truth) -> Validation:
                 horizon_days=settings.layering.cycle_horizon_days,
             )
         )
+    for section in result.sections:
+        for name in SECTION_FILES[section.name]:
+            repeated = truth.duplicates.get(name, 0)
+            if repeated:
+                section.notes.append(
+                    f"{name}.csv: {repeated:,} of its {truth.rows[name]:,} rows repeat an "
+                    "earlier row and were counted once."
+                )
     return result
 
 

@@ -1,6 +1,6 @@
 """Reading a truth folder: the synthetic bank's ``truth/`` format, every file optional.
 
-Files (CSV with a header row, UTF-8; ids as in the input tables):
+Files (CSV with a header row; ids as in the input tables):
 
 ``persons.csv`` — ``customer_id, person_key``: customer rows of one real person share a key.
 ``households.csv`` — ``customer_id, household_key``.
@@ -9,17 +9,29 @@ Files (CSV with a header row, UTF-8; ids as in the input tables):
 ``influencers.csv`` — ``customer_id, rank`` (and optionally ``downstream``).
 ``laundering.csv`` — ``pattern_key, typology, tx_id``; typology from ``model.TYPOLOGIES``.
 ``suspicious_accounts.csv`` — ``account_id, label``: 1 confirmed suspicious, 0 confirmed clean.
+
+A bank's own truth is an export, not this project's output, so it is read as the loader
+reads an input table (:mod:`relgraph.ingest.text_csv`): UTF-8 with or without a BOM, or
+the encoding given (GBK/GB18030, Big5), CRLF or LF; column names trimmed and matched
+whatever their case; every value trimmed, as the loader trims ids, so `` A1 `` is the
+``A1`` it loaded. A row repeated is counted once (and the count reported); two rows that
+contradict each other (one account labelled 1 and 0, one customer row under two
+persons) stop the command: which one is true is the bank's to say, and either silent
+choice would move the figures.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
 import pandas as pd
 
+from relgraph.ingest.text_csv import read_text_csv
 from relgraph.model import TYPOLOGIES
+from relgraph.record_rules import EXCEL_NUMBER_ID
 
 FILES: Final[dict[str, tuple[str, ...]]] = {
     "persons": ("customer_id", "person_key"),
@@ -31,6 +43,24 @@ FILES: Final[dict[str, tuple[str, ...]]] = {
     "suspicious_accounts": ("account_id", "label"),
 }
 """Each truth file (without ``.csv``) and the columns it must have."""
+
+KEYS: Final[dict[str, tuple[str, ...]]] = {
+    "persons": ("customer_id",),
+    "households": ("customer_id",),
+    "groups": ("enterprise_id",),
+    "guarantee_circles": ("circle_key", "member_id"),
+    "influencers": ("customer_id",),
+    "laundering": ("pattern_key", "tx_id"),
+    "suspicious_accounts": ("account_id",),
+}
+"""What one row of each file states a fact about: a second row about the same thing is a
+duplicate when its other columns agree and a contradiction when they do not."""
+
+_FREE: Final = ("typology", "label", "rank")
+"""Required columns that are no id or key (Excel's scientific notation is checked on the rest)."""
+_EXCEL_NUMBER: Final = re.compile(EXCEL_NUMBER_ID)
+_SEPARATORS: Final = (";", "\t", "|")
+_WORKBOOK_SUFFIXES: Final = (".xlsx", ".xls", ".xlsm", ".et")
 
 
 class TruthError(ValueError):
@@ -49,6 +79,10 @@ class Truth:
     influencers: pd.DataFrame | None = None
     laundering: pd.DataFrame | None = None
     suspicious_accounts: pd.DataFrame | None = None
+    rows: dict[str, int] = field(default_factory=dict)
+    """Rows of each file read, duplicates included."""
+    duplicates: dict[str, int] = field(default_factory=dict)
+    """Rows of each file that repeat an earlier row (counted once)."""
 
     @property
     def present(self) -> list[str]:
@@ -56,46 +90,140 @@ class Truth:
         return [name for name in FILES if getattr(self, name) is not None]
 
 
-def _read(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
-    try:
-        # Ids are text ("007" is not 7); empty cells are missing values.
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise TruthError(f"{path} is not a readable UTF-8 CSV file with a header: {exc}") from exc
+def _line(mask: pd.Series) -> int:
+    """The file line of the first row where ``mask`` holds (the header is line 1; rows keep
+    their index in the file through the checks)."""
+    return int(mask.index[int(mask.to_numpy().argmax())]) + 2
+
+
+def _columns(path: Path, frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """``frame`` with its names trimmed and the wanted ones in the model's case."""
+    names = [str(c).strip() for c in frame.columns]
+    if len(names) == 1 and not set(columns) <= {names[0]}:
+        for sep in _SEPARATORS:
+            if sep in names[0]:
+                shown = "tab" if sep == "\t" else sep
+                raise TruthError(
+                    f"{path}: the header reads as one column ({names[0][:60]!r}): the values "
+                    f"look separated by {shown!r}; save the file comma-separated (CSV)"
+                )
+    wanted = {c.casefold(): c for c in columns}
+    renamed: dict[str, str] = {}
+    for name in names:
+        column = wanted.get(name.casefold(), name)
+        if column in renamed.values() and column in columns:
+            raise TruthError(f"{path}: more than one column is named {column}; keep one")
+        renamed[name] = column
+    frame = frame.set_axis(list(renamed.values()), axis=1)
     lacking = [c for c in columns if c not in frame.columns]
     if lacking:
         raise TruthError(
-            f"{path} lacks the column(s) {', '.join(lacking)}; it needs {', '.join(columns)}"
+            f"{path} lacks the column(s) {', '.join(lacking)}; it needs {', '.join(columns)} "
+            f"(its header: {', '.join(names)})"
         )
-    frame = frame.replace("", None)
-    blank = frame[list(columns)].isna().any(axis=1)
-    if blank.any():
-        line = int(blank.to_numpy().argmax()) + 2  # the header is line 1
-        raise TruthError(f"{path} line {line}: every one of {', '.join(columns)} needs a value")
     return frame
 
 
-def read_truth(folder: Path) -> Truth:
-    """Read every truth file present in ``folder``.
+def _read(path: Path, columns: tuple[str, ...], encoding: str) -> pd.DataFrame:
+    try:
+        frame = read_text_csv(path, encoding)
+    except ValueError as exc:  # IngestError too: each names the file and what to do
+        text = str(exc)
+        # The loader's messages name a file in the input directory; here, say which folder.
+        named = text.startswith(path.name)
+        raise TruthError(f"{path.parent / text}" if named else text) from None
+    frame = _columns(path, frame, columns)
+    if frame.empty:
+        raise TruthError(
+            f"{path} has a header but no rows: export it again, or take it out of the folder "
+            "to leave what it measures out"
+        )
+    # Trimmed as the loader trims what it loads: " A1 " in a case list is the A1 it loaded.
+    frame = pd.DataFrame({c: frame[c].str.strip() for c in frame.columns}).replace("", None)
+    blank = frame[list(columns)].isna().any(axis=1)
+    if blank.any():
+        raise TruthError(
+            f"{path} line {_line(blank)}: every one of {', '.join(columns)} needs a value"
+        )
+    for column in (c for c in columns if c not in _FREE):
+        mangled = frame[column].str.fullmatch(_EXCEL_NUMBER)
+        if mangled.any():
+            raise TruthError(
+                f"{path} line {_line(mangled)}: {column} {frame[column][mangled].iloc[0]!r} is a "
+                "number Excel wrote in scientific notation, its digits lost; export the "
+                "column as text"
+            )
+    return frame
+
+
+def _contradiction(path: Path, frame: pd.DataFrame, key: tuple[str, ...], value: str) -> None:
+    """Stop when two rows with the same ``key`` differ in ``value``."""
+    distinct = frame.drop_duplicates([*key, value])
+    clash = distinct.duplicated(list(key), keep=False)
+    if not clash.any():
+        return
+    first = distinct[clash].iloc[0]
+    same = (frame[list(key)] == first[list(key)].to_numpy()).all(axis=1)
+    lines = [int(i) + 2 for i in frame.index[same]]
+    what = ", ".join(f"{k} {first[k]!r}" for k in key)
+    values = ", ".join(repr(v) for v in dict.fromkeys(frame.loc[same, value]))
+    raise TruthError(
+        f"{path} lines {', '.join(str(n) for n in lines[:5])}: {what} has more than one "
+        f"{value} ({values}); keep the one that is true"
+    )
+
+
+def _misnamed(folder: Path) -> None:
+    """Stop on a file meant as a truth file but not named ``<name>.csv`` (it would be skipped,
+    and what it measures silently left out)."""
+    for entry in sorted(folder.iterdir()):
+        stem, suffix = entry.stem.strip().casefold(), entry.suffix.casefold()
+        if stem not in FILES or not entry.is_file() or (folder / f"{stem}.csv").is_file():
+            continue
+        if suffix in _WORKBOOK_SUFFIXES:
+            raise TruthError(
+                f'{entry} is a workbook: open it and save it as "CSV UTF-8 (comma delimited)" '
+                f"named {stem}.csv"
+            )
+        raise TruthError(f"{entry}: truth files are read only as {stem}.csv; rename it")
+
+
+def read_truth(folder: Path, encoding: str = "utf-8") -> Truth:
+    """Read every truth file present in ``folder``, in ``encoding`` (one of the loader's).
 
     Raises
     ------
     TruthError
-        The folder does not exist, a file lacks a column or a value, a typology is not
-        one of ``model.TYPOLOGIES``, or a label is not 0 or 1.
+        The folder does not exist; a truth file is misnamed, unreadable in ``encoding``, or
+        empty; it lacks a column or a value; two rows contradict each other; a typology is
+        not one of ``model.TYPOLOGIES``, or a label is not 0 or 1.
     """
     if not folder.is_dir():
         raise TruthError(
             f"truth folder {folder} does not exist: give the folder holding "
             f"{', '.join(f'{name}.csv' for name in FILES)} (any of them)"
         )
+    _misnamed(folder)
     found: dict[str, pd.DataFrame] = {}
+    rows: dict[str, int] = {}
+    duplicates: dict[str, int] = {}
     for name, columns in FILES.items():
         path = folder / f"{name}.csv"
-        if path.is_file():
-            found[name] = _read(path, columns)
+        if not path.is_file():
+            continue
+        frame = _read(path, columns, encoding)
+        if name == "laundering":
+            # The loader reads an enumeration whatever its case; so does this.
+            frame["typology"] = frame["typology"].str.lower()
+        repeated = frame.duplicated(list(columns))
+        rows[name], duplicates[name] = len(frame), int(repeated.sum())
+        frame = frame[~repeated]
+        for value in (c for c in columns if c not in KEYS[name]):
+            _contradiction(path, frame, KEYS[name], value)
+        found[name] = frame
     laundering = found.get("laundering")
     if laundering is not None:
+        _contradiction(folder / "laundering.csv", laundering, ("pattern_key",), "typology")
         unknown = sorted(set(laundering["typology"]) - set(TYPOLOGIES))
         if unknown:
             raise TruthError(
@@ -106,9 +234,8 @@ def read_truth(folder: Path) -> Truth:
     if labels is not None:
         bad = ~labels["label"].isin(["0", "1"])
         if bad.any():
-            line = int(bad.to_numpy().argmax()) + 2
             raise TruthError(
-                f"{folder / 'suspicious_accounts.csv'} line {line}: label must be 1 "
+                f"{folder / 'suspicious_accounts.csv'} line {_line(bad)}: label must be 1 "
                 f"(confirmed suspicious) or 0 (confirmed clean), not {labels['label'][bad].iloc[0]!r}"
             )
         found["suspicious_accounts"] = labels.assign(label=labels["label"].astype(int))
@@ -116,7 +243,8 @@ def read_truth(folder: Path) -> Truth:
     if influencers is not None:
         rank = pd.to_numeric(influencers["rank"], errors="coerce")
         if rank.isna().any():
-            line = int(rank.isna().to_numpy().argmax()) + 2
+            line = _line(rank.isna())
             raise TruthError(f"{folder / 'influencers.csv'} line {line}: rank must be a number")
         found["influencers"] = influencers.assign(rank=rank)
-    return Truth(folder=folder, **found)
+    found = {name: frame.reset_index(drop=True) for name, frame in found.items()}
+    return Truth(folder=folder, rows=rows, duplicates=duplicates, **found)
