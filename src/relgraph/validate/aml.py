@@ -140,6 +140,15 @@ def _planted_figures(
             "false-positive rate on background transfers": fpr,
         }
     )
+    section.headline["planted transfers not in the store (misses)"] = n_missing
+    if n_missing:
+        section.tables.append(
+            (
+                f"Planted transfers not in the store (first {len(listed)} of {n_missing}; "
+                "never in an alert: they count against their patterns)",
+                pd.DataFrame({"tx_id": listed}),
+            )
+        )
     section.tables.append(("Recall per planted typology (default threshold)", by_typology))
     spans = pattern_spans(planted, transfers.set_index("tx_id")["ts"])
     by_span = recall_by_span(typology, found, spans, horizon_days)
@@ -220,9 +229,28 @@ def _account_figures(
         positives = (positives | set(confirmed)) - set(
             labelled.loc[labelled["label"] == 0, "account_id"]
         )
-        missing_accounts, listed = missing_ids(confirmed, pd.Index(accounts))
+        held = pd.Index(accounts)
+        missing_accounts, listed = missing_ids(confirmed, held)
         fig["missing_accounts"] = missing_accounts
         fig["missing_accounts_listed"] = listed
+        # A clean account the store does not hold has no rank to take: it changes no
+        # figure, but the row was not used, so it is counted and listed.
+        clean = labelled.loc[labelled["label"] == 0, "account_id"]
+        missing_clean, clean_listed = missing_ids(clean, held)
+        fig["missing_clean_accounts"] = missing_clean
+        fig["missing_clean_accounts_listed"] = clean_listed
+        for count, shown, what in (
+            (missing_accounts, listed, "labelled 1, counted as misses"),
+            (missing_clean, clean_listed, "labelled 0, not ranked"),
+        ):
+            if count:
+                section.tables.append(
+                    (
+                        f"Labelled accounts not in the store (first {len(shown)} of {count}; "
+                        f"{what})",
+                        pd.DataFrame({"account_id": shown}),
+                    )
+                )
     risk = account_risk.drop_duplicates("account_id").set_index("account_id")["score"]
     account_score = accounts.map(risk).fillna(0.0).astype(float).to_numpy()
     label = accounts.isin(positives).to_numpy()
@@ -235,6 +263,11 @@ def _account_figures(
     section.headline.update(
         {f"precision at k={k} (accounts)": p_at_k, "average precision (accounts)": ap}
     )
+    if suspicious is not None:
+        section.headline["suspicious accounts not in the store (misses)"] = missing_accounts
+        section.headline["clean accounts not in the store (not ranked)"] = fig[
+            "missing_clean_accounts"
+        ]
     section.plots["account_pr"] = pr_curve(account_score, label, missing=missing_accounts)
 
 

@@ -95,6 +95,7 @@ def circles(
         {
             "planted circles found whole": share,
             "circles found in all": section.figures["found_circles_total"],
+            "ids not in the store": n_missing,
         }
     )
     frame = truth.assign(party=party.fillna("(not in store)"), found_circle=label.fillna("(none)"))

@@ -1,0 +1,248 @@
+"""Truth files as a bank's risk team exports them: other encodings, spreadsheets, stray
+spaces, repeated and contradictory rows, ids the store never loaded.
+
+Each one is either read as the loader would read an input table, or refused on one line that
+says what to do; no figure is computed on part of the truth without saying so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from relgraph.cli import app
+from relgraph.store.embedded import EmbeddedStore
+from relgraph.validate.job import Validation, validate
+from relgraph.validate.truth import TruthError, read_truth
+from tests.validate.conftest import customers, make_store
+
+ACCOUNTS = [f"A{i}" for i in range(1, 9)]
+TRANSFERS = [("t1", "A1", "A2"), ("t2", "A2", "A3"), ("b1", "A7", "A8")]
+RISK = {"A1": 0.9, "A2": 0.9, "A3": 0.9, "A7": 0.4}
+LABELS = "account_id,label\nA1,1\nA7,1\nA4,0\n"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    return make_store(
+        tmp_path / "data",
+        customers(("c1", "P1"), ("c2", "P1"), ("c3", "P2")),
+        accounts=ACCOUNTS,
+        transfers=TRANSFERS,
+        alerts=[("R1", "cycle", 0.9, ["t1", "t2"])],
+        account_risk=RISK,
+    )
+
+
+def _folder(tmp_path: Path, name: str, data: bytes | str, *, file: str | None = None) -> Path:
+    folder = tmp_path / "truth"
+    folder.mkdir(parents=True, exist_ok=True)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    (folder / (file or f"{name}.csv")).write_bytes(raw)
+    return folder
+
+
+def _run(data_dir: Path, truth: Path, encoding: str = "utf-8") -> Validation:
+    with EmbeddedStore(data_dir, read_only=True) as opened:
+        return validate(opened, read_truth(truth, encoding))
+
+
+def _aml(result: Validation) -> dict[str, object]:
+    return next(s for s in result.sections if s.name == "aml").figures
+
+
+# -- read as the loader reads ---------------------------------------------------------------
+
+
+def test_a_gbk_export_says_which_encoding_to_give_and_reads_with_it(
+    store: Path, tmp_path: Path
+) -> None:
+    text = "账号,label,备注\nA1,1,经人工复核确认可疑\nA7,1,客户经理上报\nA4,0,已排除\n"
+    truth = _folder(tmp_path, "suspicious_accounts", text.encode("gbk"))
+    with pytest.raises(TruthError) as caught:
+        read_truth(truth)
+    assert str(caught.value).startswith(f"{truth / 'suspicious_accounts.csv'} line 1, byte ")
+    assert "if this file is GBK/GB18030, give --encoding gb18030" in str(caught.value)
+    # The header's first name is not account_id: fix it, then it reads as GBK.
+    fixed = text.replace("账号", "account_id").encode("gbk")
+    truth = _folder(tmp_path, "suspicious_accounts", fixed)
+    expected = _aml(_run(store, _folder(tmp_path / "ref", "suspicious_accounts", LABELS)))
+    assert _aml(_run(store, truth, "gbk")) == expected
+    assert expected["suspicious_accounts"] == 2  # A1 and A7, labelled 1
+
+
+def test_bom_crlf_header_spaces_and_case_and_padded_ids_read_as_the_clean_file(
+    store: Path, tmp_path: Path
+) -> None:
+    messy = "\ufeff Account_ID , LABEL \r\n A1 ,1\r\nA7 , 1\r\n\u3000A4\u3000,0\r\n"
+    result = _run(store, _folder(tmp_path, "suspicious_accounts", messy))
+    clean = _run(store, _folder(tmp_path / "ref", "suspicious_accounts", LABELS))
+    assert _aml(result) == _aml(clean)
+    assert _aml(result)["missing_accounts"] == 0
+
+
+def test_padded_customer_ids_are_the_ids_the_loader_trimmed(store: Path, tmp_path: Path) -> None:
+    # Before: every padded id was "not in the store" and pairwise recall fell to 0.
+    truth = _folder(tmp_path, "persons", "customer_id,person_key\n c1,A\nc2 ,A\n c3 ,B\n")
+    identity = next(s for s in _run(store, truth).sections if s.name == "identity").figures
+    assert (identity["recall"], identity["precision"], identity["missing_ids"]) == (1.0, 1.0, 0)
+
+
+# -- refused, on one line that says what to do --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("file", "data", "message"),
+    [
+        (
+            "suspicious_accounts.csv",
+            b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)),
+            "suspicious_accounts.csv is an Excel workbook, not a CSV file: open it and save it "
+            'as "CSV UTF-8 (comma delimited)"',
+        ),
+        (
+            "suspicious_accounts.xlsx",
+            b"PK\x03\x04",
+            'suspicious_accounts.xlsx is a workbook: open it and save it as "CSV UTF-8 (comma '
+            'delimited)" named suspicious_accounts.csv',
+        ),
+        (
+            "Persons.CSV",
+            "customer_id,person_key\nc1,A\n",
+            "Persons.CSV: truth files are read only as persons.csv; rename it",
+        ),
+        (
+            "suspicious_accounts.csv",
+            "account_id,label\n",
+            "suspicious_accounts.csv has a header but no rows: export it again, or take it out "
+            "of the folder to leave what it measures out",
+        ),
+        (
+            "suspicious_accounts.csv",
+            "account_id;label\nA1;1\n",
+            "suspicious_accounts.csv: the header reads as one column ('account_id;label'): the "
+            "values look separated by ';'; save the file comma-separated (CSV)",
+        ),
+        (
+            "suspicious_accounts.csv",
+            "account_id,label\nA1,1\n6.22848E+18,1\n",
+            "suspicious_accounts.csv line 3: account_id '6.22848E+18' is a number Excel wrote in "
+            "scientific notation, its digits lost; export the column as text",
+        ),
+        (
+            "suspicious_accounts.csv",
+            "account_id,label\nA1,1\nA7,0\nA1,0\n",
+            "suspicious_accounts.csv lines 2, 4: account_id 'A1' has more than one label "
+            "('1', '0'); keep the one that is true",
+        ),
+        (
+            "persons.csv",
+            "customer_id,person_key\nc1,A\nc2,A\nc1,B\n",
+            "persons.csv lines 2, 4: customer_id 'c1' has more than one person_key ('A', 'B'); "
+            "keep the one that is true",
+        ),
+        (
+            "laundering.csv",
+            "pattern_key,typology,tx_id\nL1,cycle,t1\nL1,fan_in,t2\n",
+            "laundering.csv lines 2, 3: pattern_key 'L1' has more than one typology ('cycle', "
+            "'fan_in'); keep the one that is true",
+        ),
+        (
+            "laundering.csv",
+            "pattern_key,typology,tx_id\nL1,分层转移,t1\n",
+            "laundering.csv names unknown typologies 分层转移; use layering_chain, cycle",
+        ),
+        (
+            "suspicious_accounts.csv",
+            "account_id,label\nA1,是\n",
+            "suspicious_accounts.csv line 2: label must be 1 (confirmed suspicious) or 0 "
+            "(confirmed clean), not '是'",
+        ),
+    ],
+    ids=[
+        "workbook-renamed-csv",
+        "workbook",
+        "misnamed",
+        "header-only",
+        "semicolons",
+        "excel-scientific-id",
+        "contradictory-labels",
+        "one-row-two-persons",
+        "one-pattern-two-typologies",
+        "chinese-typology",
+        "label-in-words",
+    ],
+)
+def test_unusable_truth_is_refused_saying_what_to_do(
+    tmp_path: Path, file: str, data: bytes | str, message: str
+) -> None:
+    truth = _folder(tmp_path, "", data, file=file)
+    with pytest.raises(TruthError) as caught:
+        read_truth(truth)
+    assert str(caught.value).startswith(f"{truth}/")
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+# -- every row used or reported --------------------------------------------------------------
+
+
+def test_repeated_rows_count_once_and_are_reported(store: Path, tmp_path: Path) -> None:
+    truth = _folder(tmp_path, "persons", "customer_id,person_key\nc1,A\nc2,A\nc1,A\nc1,A\nc3,B\n")
+    result = _run(store, truth)
+    identity = next(s for s in result.sections if s.name == "identity")
+    # Before: c1 three times made pairs of c1 with itself, found and true, inflating both.
+    assert (identity.figures["truth_pairs"], identity.figures["rows"]) == (1, 3)
+    assert identity.notes == [
+        "persons.csv: 2 of its 5 rows repeat an earlier row and were counted once."
+    ]
+    assert result.about["truth_rows"] == {"persons": {"rows": 5, "duplicates": 2}}
+
+
+def test_typologies_read_whatever_their_case(store: Path, tmp_path: Path) -> None:
+    upper = "pattern_key,typology,tx_id\nL1, CYCLE ,t1\nL1,Cycle,t2\n"
+    assert _aml(_run(store, _folder(tmp_path, "laundering", upper)))["recall_by_typology"] == {
+        "cycle": {"patterns": 1, "found": 1, "recall": 1.0}
+    }
+
+
+def test_ids_not_in_the_store_are_counted_in_the_summary_and_listed(
+    store: Path, tmp_path: Path
+) -> None:
+    _folder(tmp_path, "laundering", "pattern_key,typology,tx_id\nL1,cycle,t1\nL1,cycle,t-gone\n")
+    truth = _folder(tmp_path, "suspicious_accounts", "account_id,label\nA1,1\nX1,1\nY1,0\nY2,0\n")
+    section = next(s for s in _run(store, truth).sections if s.name == "aml")
+    assert section.headline["planted transfers not in the store (misses)"] == 1
+    assert section.headline["suspicious accounts not in the store (misses)"] == 1
+    # Before: a clean account the store does not hold was dropped without a word.
+    assert section.headline["clean accounts not in the store (not ranked)"] == 2
+    assert section.figures["missing_clean_accounts_listed"] == ["Y1", "Y2"]
+    captions = [caption for caption, _ in section.tables]
+    assert (
+        "Planted transfers not in the store (first 1 of 1; never in an alert: they count "
+        "against their patterns)" in captions
+    )
+    assert "Labelled accounts not in the store (first 2 of 2; labelled 0, not ranked)" in captions
+
+
+# -- the command --------------------------------------------------------------------------
+
+runner = CliRunner()
+
+
+def test_the_command_takes_an_encoding_and_refuses_a_wrong_one_on_one_line(
+    store: Path, tmp_path: Path
+) -> None:
+    text = "account_id,label,备注\nA1,1,可疑\nA1,1,可疑\n".encode("gbk")
+    truth = _folder(tmp_path, "suspicious_accounts", text)
+    args = ["validate", "--truth", str(truth), "--data-dir", str(store), "--out"]
+    wrong = runner.invoke(app, [*args, str(tmp_path / "r1")])
+    assert wrong.exit_code == 2
+    assert "--encoding gb18030" in " ".join(wrong.output.split())
+    assert "Traceback" not in wrong.output
+    right = runner.invoke(app, [*args, str(tmp_path / "r2"), "--encoding", "gbk"])
+    assert right.exit_code == 0, right.output
+    flat = " ".join(right.output.split())
+    assert "suspicious_accounts.csv: 1 of its 2 rows repeat an earlier row; counted once" in flat
