@@ -246,3 +246,17 @@ def test_the_command_takes_an_encoding_and_refuses_a_wrong_one_on_one_line(
     assert right.exit_code == 0, right.output
     flat = " ".join(right.output.split())
     assert "suspicious_accounts.csv: 1 of its 2 rows repeat an earlier row; counted once" in flat
+
+
+def test_a_line_named_is_the_line_in_the_file(tmp_path: Path) -> None:
+    # Before: rows were numbered as if the file had no blank line and no quoted line break.
+    text = 'account_id,label\n\nA1,1\n"A2\nA3",1\n\nA4,x\n'
+    with pytest.raises(TruthError, match=r"suspicious_accounts\.csv line 7: label must be"):
+        read_truth(_folder(tmp_path, "suspicious_accounts", text))
+
+
+def test_rows_without_any_value_are_no_rows(store: Path, tmp_path: Path) -> None:
+    # Excel writes ",," for rows once formatted; they are not a truth row missing its values.
+    truth = _folder(tmp_path, "suspicious_accounts", LABELS + ",\n,\n")
+    clean = _run(store, _folder(tmp_path / "ref", "suspicious_accounts", LABELS))
+    assert _aml(_run(store, truth)) == _aml(clean)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from relgraph.ingest.mapping import check_encoding
@@ -19,7 +20,9 @@ from relgraph.ingest.records import decoding_error, first_bad_byte, python_codec
 
 
 def read_text_csv(path: Path, encoding: str) -> pd.DataFrame:
-    """Every value of ``path`` as text (``""`` where empty), its header as the columns.
+    """Every value of ``path`` as text (``""`` where empty), its header as the columns, each
+    row indexed by the physical line it starts on (the header is line 1; blank lines and
+    quoted line breaks count), so that a message can name the line a person finds in an editor.
 
     Raises
     ------
@@ -34,9 +37,9 @@ def read_text_csv(path: Path, encoding: str) -> pd.DataFrame:
         # The loader's scan: the header decoded (or the advice of another encoding), and a
         # file not in UTF-8 transcoded to one that pandas reads as UTF-8.
         transcoded = None if codec == "utf-8" else Path(scratch) / "utf-8.csv"
-        data = scan(path, encoding, transcoded).data
+        records = scan(path, encoding, transcoded)
         try:
-            return pd.read_csv(data, dtype=str, keep_default_na=False, encoding="utf-8")
+            frame = pd.read_csv(records.data, dtype=str, keep_default_na=False, encoding="utf-8")
         except UnicodeDecodeError:
             # A line past the header is not in the encoding: name it as the loader does.
             raw = path.read_bytes()
@@ -48,3 +51,9 @@ def read_text_csv(path: Path, encoding: str) -> pd.DataFrame:
             raise decoding_error(path.name, line, offset, line_bytes, codec) from None
         except pd.errors.ParserError as exc:
             raise ValueError(f"{path}: cannot be read as CSV: {exc}") from None
+    # pandas skips blank lines as the scan marks them; should they still disagree (a line of
+    # spaces alone), the rows are numbered as if the file had no blank line.
+    lines = records.lines[~records.blank]
+    if len(lines) != len(frame):
+        lines = np.arange(2, len(frame) + 2, dtype=np.int64)
+    return frame.set_axis(pd.Index(lines, name="line"), axis=0)

@@ -91,9 +91,9 @@ class Truth:
 
 
 def _line(mask: pd.Series) -> int:
-    """The file line of the first row where ``mask`` holds (the header is line 1; rows keep
-    their index in the file through the checks)."""
-    return int(mask.index[int(mask.to_numpy().argmax())]) + 2
+    """The file line of the first row where ``mask`` holds (rows are indexed by their line
+    in the file, and keep it through the checks)."""
+    return int(mask.index[int(mask.to_numpy().argmax())])
 
 
 def _columns(path: Path, frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -133,13 +133,15 @@ def _read(path: Path, columns: tuple[str, ...], encoding: str) -> pd.DataFrame:
         named = text.startswith(path.name)
         raise TruthError(f"{path.parent / text}" if named else text) from None
     frame = _columns(path, frame, columns)
+    # Trimmed as the loader trims what it loads: " A1 " in a case list is the A1 it loaded.
+    frame = pd.DataFrame({c: frame[c].str.strip() for c in frame.columns}).replace("", None)
+    # Rows with no value at all are no truth row: Excel writes ",," for rows it once formatted.
+    frame = frame[frame.notna().any(axis=1)]
     if frame.empty:
         raise TruthError(
             f"{path} has a header but no rows: export it again, or take it out of the folder "
             "to leave what it measures out"
         )
-    # Trimmed as the loader trims what it loads: " A1 " in a case list is the A1 it loaded.
-    frame = pd.DataFrame({c: frame[c].str.strip() for c in frame.columns}).replace("", None)
     blank = frame[list(columns)].isna().any(axis=1)
     if blank.any():
         raise TruthError(
@@ -164,7 +166,7 @@ def _contradiction(path: Path, frame: pd.DataFrame, key: tuple[str, ...], value:
         return
     first = distinct[clash].iloc[0]
     same = (frame[list(key)] == first[list(key)].to_numpy()).all(axis=1)
-    lines = [int(i) + 2 for i in frame.index[same]]
+    lines = [int(i) for i in frame.index[same]]
     what = ", ".join(f"{k} {first[k]!r}" for k in key)
     values = ", ".join(repr(v) for v in dict.fromkeys(frame.loc[same, value]))
     raise TruthError(
