@@ -245,7 +245,10 @@ def test_the_command_takes_an_encoding_and_refuses_a_wrong_one_on_one_line(
     right = runner.invoke(app, [*args, str(tmp_path / "r2"), "--encoding", "gbk"])
     assert right.exit_code == 0, right.output
     flat = " ".join(right.output.split())
-    assert "suspicious_accounts.csv: 1 of its 2 rows repeat an earlier row; counted once" in flat
+    assert (
+        "note: aml: suspicious_accounts.csv: 1 of its 2 rows repeat an earlier row and were "
+        "counted once." in flat
+    )
 
 
 def test_a_line_named_is_the_line_in_the_file(tmp_path: Path) -> None:
@@ -260,3 +263,15 @@ def test_rows_without_any_value_are_no_rows(store: Path, tmp_path: Path) -> None
     truth = _folder(tmp_path, "suspicious_accounts", LABELS + ",\n,\n")
     clean = _run(store, _folder(tmp_path / "ref", "suspicious_accounts", LABELS))
     assert _aml(_run(store, truth)) == _aml(clean)
+
+
+def test_ids_typed_in_full_width_are_reported_as_such(store: Path, tmp_path: Path) -> None:
+    # The loader keeps ids as written, so Ａ１ is not A1; the report says why it missed.
+    truth = _folder(tmp_path, "suspicious_accounts", "account_id,label\nＡ１,1\nＡ７,1\nZ9,1\n")
+    section = next(s for s in _run(store, truth).sections if s.name == "aml")
+    assert section.figures["missing_accounts"] == 3
+    assert section.notes[-1] == (
+        "2 of the 3 ids not in the store are stored ids typed in full-width characters ('Ａ１' "
+        "is 'A1' once read as ASCII); the loader keeps ids as written, so export them in "
+        "half-width characters."
+    )

@@ -144,9 +144,7 @@ def validate(
         for i, (measure, value) in enumerate(section.headline.items()):
             table.add_row(section.name if i == 0 else "", measure, format_value(value))
     console.print(table)
-    for name, repeated in known.duplicates.items():
-        if repeated:
-            note(
-                f"{name}.csv: {repeated:,} of its {known.rows[name]:,} rows repeat an earlier row; counted once"
-            )
+    for section in result.sections:
+        for text in section.notes:  # what the figures rest on: repeated rows, full-width ids
+            note(f"{section.name}: {text}")
     console.print(f"report written to {written[0]} (metrics in {written[1]})")

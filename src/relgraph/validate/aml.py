@@ -42,7 +42,7 @@ from relgraph.validate.metrics import (
     reliability_table,
     true_alerts,
 )
-from relgraph.validate.section import Section, missing_ids
+from relgraph.validate.section import Section
 
 OTHER_THRESHOLDS: Final = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 TOP_FALSE_POSITIVES: Final = 10
@@ -117,7 +117,7 @@ def _planted_figures(
     precision = alert_precision(is_true, score, threshold)
     strong = alerts.transfers.loc[alerts.transfers["alert"].isin(score.index[score >= threshold])]
     fpr = background_fpr(transfers["tx_id"], planted_ids, set(strong["tx_id"]))
-    n_missing, listed = missing_ids(planted["tx_id"], pd.Index(transfers["tx_id"]))
+    n_missing, listed = section.unheld(planted["tx_id"], pd.Index(transfers["tx_id"]))
     fig.update(
         patterns=len(typology),
         patterns_found=int(found.sum()),
@@ -230,13 +230,13 @@ def _account_figures(
             labelled.loc[labelled["label"] == 0, "account_id"]
         )
         held = pd.Index(accounts)
-        missing_accounts, listed = missing_ids(confirmed, held)
+        missing_accounts, listed = section.unheld(confirmed, held)
         fig["missing_accounts"] = missing_accounts
         fig["missing_accounts_listed"] = listed
         # A clean account the store does not hold has no rank to take: it changes no
         # figure, but the row was not used, so it is counted and listed.
         clean = labelled.loc[labelled["label"] == 0, "account_id"]
-        missing_clean, clean_listed = missing_ids(clean, held)
+        missing_clean, clean_listed = section.unheld(clean, held)
         fig["missing_clean_accounts"] = missing_clean
         fig["missing_clean_accounts_listed"] = clean_listed
         for count, shown, what in (

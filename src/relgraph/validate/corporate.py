@@ -12,7 +12,7 @@ from typing import Final
 import pandas as pd
 
 from relgraph.validate.metrics import clusters_found_whole, groups_all_correct
-from relgraph.validate.section import Section, missing_ids
+from relgraph.validate.section import Section
 
 TOP_INFLUENCERS: Final = 20
 EXAMPLES: Final = 5
@@ -43,7 +43,7 @@ def groups(
     planted = truth["controller_id"].map(_person_of(customers))
     ok = found.notna() & (found == planted)
     share = groups_all_correct(truth["group_key"], ok)
-    n_missing, listed = missing_ids(truth["enterprise_id"], pd.Index(control["enterprise_id"]))
+    n_missing, listed = section.unheld(truth["enterprise_id"], pd.Index(control["enterprise_id"]))
     section.figures.update(
         groups=int(truth["group_key"].nunique()),
         members=len(truth),
@@ -81,7 +81,7 @@ def circles(
     circle_of = found.drop_duplicates("member_id").set_index("member_id")["circle_id"]
     label = party.map(circle_of)
     share = clusters_found_whole(truth["circle_key"], label)
-    n_missing, listed = missing_ids(
+    n_missing, listed = section.unheld(
         truth["member_id"], pd.Index(person_of.index).union(enterprises)
     )
     section.figures.update(
@@ -115,7 +115,7 @@ def influencers(truth: pd.DataFrame, customers: pd.DataFrame, influence: pd.Data
     top = influence.sort_values("rank", kind="stable").head(TOP_INFLUENCERS)
     hit = top["person_id"].isin(planted)
     precision = float(hit.mean()) if len(top) else None
-    n_missing, listed = missing_ids(truth["customer_id"], pd.Index(customers["customer_id"]))
+    n_missing, listed = section.unheld(truth["customer_id"], pd.Index(customers["customer_id"]))
     section.figures.update(
         planted=len(truth),
         k=TOP_INFLUENCERS,

@@ -13,7 +13,7 @@ from typing import Final
 import pandas as pd
 
 from relgraph.validate.metrics import merged_clusters, pairwise, split_clusters
-from relgraph.validate.section import Section, missing_ids
+from relgraph.validate.section import Section
 
 EXAMPLES: Final = 5
 """Worst split and merged clusters shown in the report."""
@@ -27,7 +27,7 @@ def _clustering(
     scores = pairwise(truth, found)
     split = split_clusters(truth, found)
     merged = merged_clusters(truth, found)
-    n_missing, listed = missing_ids(ids, held)
+    n_missing, listed = section.unheld(ids, held)
     multi = int((truth.value_counts() >= 2).sum())
     section.figures.update(
         rows=len(ids),
