@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from relgraph.cli import app
 from relgraph.store.embedded import EmbeddedStore
 from relgraph.validate.job import Validation, validate
+from relgraph.validate.report import write_report
 from relgraph.validate.truth import TruthError, read_truth
 from tests.validate.conftest import customers, make_store
 
@@ -199,6 +200,15 @@ def test_repeated_rows_count_once_and_are_reported(store: Path, tmp_path: Path) 
         "persons.csv: 2 of its 5 rows repeat an earlier row and were counted once."
     ]
     assert result.about["truth_rows"] == {"persons": {"rows": 5, "duplicates": 2}}
+    write_report(result, tmp_path / "report")
+    report = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+    assert "| persons.csv | 5 | 2 |" in report
+
+
+def test_a_truth_file_given_for_the_folder_says_to_give_the_folder(tmp_path: Path) -> None:
+    truth = _folder(tmp_path, "persons", "customer_id,person_key\nc1,A\n")
+    with pytest.raises(TruthError, match=r"persons\.csv is a file: give the folder holding it"):
+        read_truth(truth / "persons.csv")
 
 
 def test_typologies_read_whatever_their_case(store: Path, tmp_path: Path) -> None:

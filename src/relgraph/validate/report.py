@@ -152,6 +152,13 @@ def _about_markdown(about: dict[str, Any]) -> str:
         ("engine", about["engine"]),
     ]
     text = markdown_table(pd.DataFrame(rows, columns=["", "value"]))
+    read = about.get("truth_rows") or {}
+    if read:
+        counted = pd.DataFrame(
+            [(f"{name}.csv", n["rows"], n["duplicates"]) for name, n in read.items()],
+            columns=["truth file", "rows", "repeated rows (counted once)"],
+        )
+        text += "\n### Truth rows read\n\n" + markdown_table(counted)
     sizes = pd.DataFrame(list(about["table_rows"].items()), columns=["table", "rows"])
     text += "\n### Data size\n\n" + markdown_table(sizes)
     settings = [

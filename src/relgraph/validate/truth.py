@@ -200,6 +200,11 @@ def read_truth(folder: Path, encoding: str = "utf-8") -> Truth:
         empty; it lacks a column or a value; two rows contradict each other; a typology is
         not one of ``model.TYPOLOGIES``, or a label is not 0 or 1.
     """
+    if folder.is_file():
+        raise TruthError(
+            f"--truth {folder} is a file: give the folder holding it (truth files are read as "
+            f"{', '.join(f'{name}.csv' for name in FILES)})"
+        )
     if not folder.is_dir():
         raise TruthError(
             f"truth folder {folder} does not exist: give the folder holding "
