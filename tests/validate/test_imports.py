@@ -16,6 +16,7 @@ ALLOWED = (
     # A bank's truth files are read by the loader's rules for text and ids, not a second set.
     "relgraph.ingest.text_csv",
     "relgraph.record_rules",
+    "relgraph.normal_form",
 )
 
 

@@ -275,13 +275,18 @@ def test_rows_without_any_value_are_no_rows(store: Path, tmp_path: Path) -> None
     assert _aml(_run(store, truth)) == _aml(clean)
 
 
-def test_ids_typed_in_full_width_are_reported_as_such(store: Path, tmp_path: Path) -> None:
-    # The loader keeps ids as written, so Ａ１ is not A1; the report says why it missed.
-    truth = _folder(tmp_path, "suspicious_accounts", "account_id,label\nＡ１,1\nＡ７,1\nZ9,1\n")
-    section = next(s for s in _run(store, truth).sections if s.name == "aml")
-    assert section.figures["missing_accounts"] == 3
+def test_ids_written_in_full_width_or_text_forced_are_reported_as_such(
+    store: Path, tmp_path: Path
+) -> None:
+    # The loader keeps ids as written, so Ａ１ is not A1; the report says why they missed.
+    text = 'account_id,label\nＡ１,1\n"=""A7""",1\n\'A2,1\nZ9,1\n'
+    section = next(
+        s for s in _run(store, _folder(tmp_path, "suspicious_accounts", text)).sections
+        if s.name == "aml"
+    )  # fmt: skip
+    assert section.figures["missing_accounts"] == 4
     assert section.notes[-1] == (
-        "2 of the 3 ids not in the store are stored ids typed in full-width characters ('Ａ１' "
-        "is 'A1' once read as ASCII); the loader keeps ids as written, so export them in "
-        "half-width characters."
+        "3 of the 4 ids not in the store are stored ids written otherwise (\"'A2\" is 'A2'): "
+        "full-width characters or a spreadsheet's text forcing (=\"…\", a leading '); the "
+        "loader keeps ids as written, so export them as plain half-width text."
     )

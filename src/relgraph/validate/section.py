@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import pandas as pd
+
+from relgraph.normal_form import TEXT_FORCED
+
+_TEXT_FORCED: Final = re.compile(TEXT_FORCED, re.DOTALL)
 
 
 @dataclass
@@ -29,17 +34,18 @@ class Section:
     def unheld(
         self, ids: pd.Series, held: pd.Index | set[str], limit: int = 50
     ) -> tuple[int, list[str]]:
-        """:func:`missing_ids`, with a note when some of them are held ids typed in full width."""
+        """:func:`missing_ids`, with a note when some of them are held ids as a spreadsheet
+        or an input method wrote them (the figures count them as misses all the same)."""
         count, listed = missing_ids(ids, held, limit)
         if count:
-            wide = widened(ids[~ids.isin(held)], held)
-            if wide:
-                example = wide[0]
+            found = respelled(ids[~ids.isin(held)], held)
+            if found:
+                written, stored = found[0]
                 self.notes.append(
-                    f"{len(wide):,} of the {count:,} ids not in the store are stored ids typed "
-                    f"in full-width characters ({example!r} is "
-                    f"{unicodedata.normalize('NFKC', example)!r} once read as ASCII); the "
-                    "loader keeps ids as written, so export them in half-width characters."
+                    f"{len(found):,} of the {count:,} ids not in the store are stored ids written "
+                    f"otherwise ({written!r} is {stored!r}): full-width characters or a "
+                    "spreadsheet's text forcing (=\"…\", a leading '); the loader keeps ids as "
+                    "written, so export them as plain half-width text."
                 )
         return count, listed
 
@@ -52,11 +58,14 @@ def missing_ids(
     return len(absent), absent[:limit]
 
 
-def widened(absent: pd.Series, held: pd.Index | set[str]) -> list[str]:
-    """The ``absent`` ids (sorted, distinct) that are held once in Unicode NFKC (full-width
-    ``Ａ１`` as ``A1``): a case list typed with a Chinese input method's full-width digits."""
-    wide = sorted({str(a) for a in absent if not str(a).isascii()})
-    if not wide:
-        return []
+def respelled(absent: pd.Series, held: pd.Index | set[str]) -> list[tuple[str, str]]:
+    """The ``absent`` ids (distinct, sorted) that are held once read as ASCII (Unicode NFKC:
+    full-width ``Ａ１`` typed with a Chinese input method is ``A1``) and unwrapped from a
+    spreadsheet's text forcing (``="A1"``, ``'A1``), each with the id it is."""
     known = set(held)
-    return [a for a in wide if unicodedata.normalize("NFKC", a) in known]
+    out: list[tuple[str, str]] = []
+    for written in sorted({str(a) for a in absent}):
+        plain = _TEXT_FORCED.sub(r"\1\2", unicodedata.normalize("NFKC", written)).strip()
+        if plain != written and plain in known:
+            out.append((written, plain))
+    return out
