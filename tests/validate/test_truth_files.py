@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
@@ -290,3 +291,21 @@ def test_ids_written_in_full_width_or_text_forced_are_reported_as_such(
         "full-width characters or a spreadsheet's text forcing (=\"…\", a leading '); the "
         "loader keeps ids as written, so export them as plain half-width text."
     )
+
+
+def test_a_controller_the_store_does_not_hold_is_counted(tmp_path: Path) -> None:
+    # Before: the group simply failed, with no count of controllers not held.
+    data = make_store(tmp_path / "data", customers(("c1", "P1")))
+    with EmbeddedStore(data) as opened:
+        opened.replace_results(
+            {
+                "enterprise_control": pa.table({"enterprise_id": ["E1"], "group_id": ["G1"]}),
+                "corporate_groups": pa.table({"group_id": ["G1"], "controller_id": ["P1"]}),
+            }
+        )
+    text = "enterprise_id,group_key,controller_id\nE1,K1,c1\nE1 ,K1,c1\nE2,K2,c-gone\n"
+    truth = _folder(tmp_path, "groups", text)
+    section = next(s for s in _run(data, truth).sections if s.name == "groups")
+    assert section.headline["controllers not in the store"] == 1
+    assert section.figures["missing_controllers_listed"] == ["c-gone"]
+    assert section.figures["controller_found"] == 0.5

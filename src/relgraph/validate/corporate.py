@@ -44,17 +44,25 @@ def groups(
     ok = found.notna() & (found == planted)
     share = groups_all_correct(truth["group_key"], ok)
     n_missing, listed = section.unheld(truth["enterprise_id"], pd.Index(control["enterprise_id"]))
+    # A controller the store does not hold fails every member of its group: say so, as for
+    # a member enterprise.
+    n_controllers, controllers = section.unheld(
+        truth["controller_id"], pd.Index(customers["customer_id"])
+    )
     section.figures.update(
         groups=int(truth["group_key"].nunique()),
         members=len(truth),
         controller_found=share,
         missing_ids=n_missing,
         missing_ids_listed=listed,
+        missing_controllers=n_controllers,
+        missing_controllers_listed=controllers,
     )
     section.headline.update(
         {
             "groups with the controller found for every member": share,
             "ids not in the store": n_missing,
+            "controllers not in the store": n_controllers,
         }
     )
     wrong = truth.assign(
