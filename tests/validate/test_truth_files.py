@@ -248,6 +248,8 @@ def test_the_command_takes_an_encoding_and_refuses_a_wrong_one_on_one_line(
 ) -> None:
     text = "account_id,label,备注\nA1,1,可疑\nA1,1,可疑\n".encode("gbk")
     truth = _folder(tmp_path, "suspicious_accounts", text)
+    (truth / "suspicious accounts.csv").write_text("account_id,label\n", encoding="utf-8")
+    (truth / "notes.txt").write_text("案件说明\n", encoding="utf-8")
     args = ["validate", "--truth", str(truth), "--data-dir", str(store), "--out"]
     wrong = runner.invoke(app, [*args, str(tmp_path / "r1")])
     assert wrong.exit_code == 2
@@ -256,6 +258,7 @@ def test_the_command_takes_an_encoding_and_refuses_a_wrong_one_on_one_line(
     right = runner.invoke(app, [*args, str(tmp_path / "r2"), "--encoding", "gbk"])
     assert right.exit_code == 0, right.output
     flat = " ".join(right.output.split())
+    assert "note: not truth files, not read: notes.txt, suspicious accounts.csv" in flat
     assert (
         "note: aml: suspicious_accounts.csv: 1 of its 2 rows repeat an earlier row and were "
         "counted once." in flat

@@ -147,4 +147,6 @@ def validate(
     for section in result.sections:
         for text in section.notes:  # what the figures rest on: repeated rows, full-width ids
             note(f"{section.name}: {text}")
+    if known.ignored:
+        note(f"not truth files, not read: {', '.join(known.ignored)}")
     console.print(f"report written to {written[0]} (metrics in {written[1]})")

@@ -79,6 +79,7 @@ def validate(store: Store, truth: Truth) -> Validation:
         )
     settings = AnalysisSettings.from_frame(settings_frame)
     result = Validation(about(store, settings_frame, truth.folder, truth.present))
+    result.about["truth_ignored"] = list(truth.ignored)
     result.about["truth_rows"] = {
         name: {"rows": truth.rows.get(name), "duplicates": truth.duplicates.get(name, 0)}
         for name in truth.present

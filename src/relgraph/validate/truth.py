@@ -83,6 +83,8 @@ class Truth:
     """Rows of each file read, duplicates included."""
     duplicates: dict[str, int] = field(default_factory=dict)
     """Rows of each file that repeat an earlier row (counted once)."""
+    ignored: tuple[str, ...] = ()
+    """Other files of the folder, named so a person can see nothing they meant was skipped."""
 
     @property
     def present(self) -> list[str]:
@@ -254,4 +256,8 @@ def read_truth(folder: Path, encoding: str = "utf-8") -> Truth:
             raise TruthError(f"{folder / 'influencers.csv'} line {line}: rank must be a number")
         found["influencers"] = influencers.assign(rank=rank)
     found = {name: frame.reset_index(drop=True) for name, frame in found.items()}
-    return Truth(folder=folder, rows=rows, duplicates=duplicates, **found)
+    wanted = {f"{name}.csv" for name in FILES}
+    ignored = tuple(
+        sorted(e.name for e in folder.iterdir() if e.is_file() and e.name not in wanted)
+    )
+    return Truth(folder=folder, rows=rows, duplicates=duplicates, ignored=ignored, **found)
