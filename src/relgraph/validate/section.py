@@ -34,8 +34,9 @@ class Section:
     def unheld(
         self, ids: pd.Series, held: pd.Index | set[str], limit: int = 50
     ) -> tuple[int, list[str]]:
-        """:func:`missing_ids`, with a note when some of them are held ids as a spreadsheet
-        or an input method wrote them (the figures count them as misses all the same)."""
+        """How many of ``ids`` the store does not hold, and the first ``limit`` of them
+        (sorted); with a note when some of them are held ids as a spreadsheet or an input
+        method wrote them (the figures count them as misses all the same)."""
         absent = _absent(ids, held)
         found = respelled(absent, held)
         if found:
@@ -50,16 +51,9 @@ class Section:
 
 
 def _absent(ids: pd.Series, held: pd.Index | set[str]) -> list[str]:
+    """The distinct ``ids`` the store does not hold, sorted."""
     # tolist(): iterating an Arrow-backed column item by item costs seconds on 100k ids.
     return sorted(set(ids[~ids.isin(held)].astype(str).tolist()))
-
-
-def missing_ids(
-    ids: pd.Series, held: pd.Index | set[str], limit: int = 50
-) -> tuple[int, list[str]]:
-    """How many of ``ids`` the store does not hold, and the first ``limit`` of them (sorted)."""
-    absent = _absent(ids, held)
-    return len(absent), absent[:limit]
 
 
 def respelled(absent: list[str], held: pd.Index | set[str]) -> list[tuple[str, str]]:
@@ -70,7 +64,7 @@ def respelled(absent: list[str], held: pd.Index | set[str]) -> list[tuple[str, s
     odd = [a for a in absent if not a.isascii() or a[:1] in ("=", "'", '"')]
     if not odd:
         return []
-    known = set(held)
+    known = set(held.tolist()) if isinstance(held, pd.Index) else held
     out: list[tuple[str, str]] = []
     for written in odd:
         plain = _TEXT_FORCED.sub(r"\1\2", unicodedata.normalize("NFKC", written)).strip()
