@@ -311,3 +311,18 @@ def test_a_controller_the_store_does_not_hold_is_counted(tmp_path: Path) -> None
     assert section.headline["controllers not in the store"] == 1
     assert section.figures["missing_controllers_listed"] == ["c-gone"]
     assert section.figures["controller_found"] == 0.5
+
+
+def test_a_report_folder_that_cannot_be_written_is_one_line(store: Path, tmp_path: Path) -> None:
+    # Before: a traceback from mkdir, after the whole validation had run.
+    truth = _folder(tmp_path, "suspicious_accounts", LABELS)
+    (tmp_path / "taken").write_text("", encoding="utf-8")
+    args = ["validate", "--truth", str(truth), "--data-dir", str(store), "--out"]
+    taken = runner.invoke(app, [*args, str(tmp_path / "taken")])
+    assert taken.exit_code == 2
+    assert "is a file: give a folder for report.md" in " ".join(taken.output.split())
+    # Under a file: no folder can be made there, whoever runs it (root included).
+    below = runner.invoke(app, [*args, str(tmp_path / "taken" / "report")])
+    assert below.exit_code == 2
+    assert "cannot write the report to" in " ".join(below.output.split())
+    assert "Traceback" not in taken.output + below.output

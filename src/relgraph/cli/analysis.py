@@ -119,6 +119,8 @@ def validate(
     from relgraph.validate.truth import FILES, TruthError, read_truth
 
     settings = settings_from(data_dir)
+    if out.exists() and not out.is_dir():
+        fail(f"--out {out} is a file: give a folder for report.md, the plots and metrics.json")
     try:
         known = read_truth(truth, encoding)
     except TruthError as exc:
@@ -135,7 +137,12 @@ def validate(
         fail(f"{store_name(settings)}: {exc}")
     finally:
         store.close()
-    written = write_report(result, out)
+    try:
+        written = write_report(result, out)
+    except OSError as exc:  # a file where the folder should be, no permission, a full disk
+        fail(
+            f"cannot write the report to {out}: {exc.strerror or exc}; give --out a folder you can write"
+        )
     table = Table(title=f"validation against {truth}")
     table.add_column("section")
     table.add_column("measure")
