@@ -141,7 +141,8 @@ def validate(
         written = write_report(result, out)
     except OSError as exc:  # a file where the folder should be, no permission, a full disk
         fail(
-            f"cannot write the report to {out}: {exc.strerror or exc}; give --out a folder you can write"
+            f"cannot write the report to {out}: {exc.strerror or exc}; give --out a folder "
+            "you can write"
         )
     table = Table(title=f"validation against {truth}")
     table.add_column("section")
