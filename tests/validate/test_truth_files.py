@@ -74,6 +74,15 @@ def test_a_gbk_export_says_which_encoding_to_give_and_reads_with_it(
     assert expected["suspicious_accounts"] == 2  # A1 and A7, labelled 1
 
 
+def test_a_folder_may_mix_a_gbk_export_with_utf8_files(store: Path, tmp_path: Path) -> None:
+    # Before: --encoding gbk refused the UTF-8 file, no --encoding the GBK one.
+    _folder(tmp_path, "persons", "customer_id,person_key,备注\nc1,A,同一人\nc2,A,\nc3,B,\n")
+    gbk = "account_id,label,备注\nA1,1,可疑\nA7,1,可疑\nA4,0,已排除\n".encode("gbk")
+    result = _run(store, _folder(tmp_path, "suspicious_accounts", gbk), "gbk")
+    assert [s.name for s in result.sections] == ["identity", "aml"]
+    assert next(s for s in result.sections if s.name == "identity").figures["recall"] == 1.0
+
+
 def test_bom_crlf_header_spaces_and_case_and_padded_ids_read_as_the_clean_file(
     store: Path, tmp_path: Path
 ) -> None:

@@ -127,6 +127,14 @@ def _columns(path: Path, frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Da
 
 
 def _read(path: Path, columns: tuple[str, ...], encoding: str) -> pd.DataFrame:
+    if encoding.strip().lower().replace("_", "-") not in ("utf-8", "utf-8-sig"):
+        try:
+            # Text that is valid UTF-8 is UTF-8 (the loader's own rule, which refuses it as
+            # GBK): read so, one folder may hold a GBK export beside a UTF-8 one.
+            path.read_bytes().decode("utf-8")
+            encoding = "utf-8"
+        except (UnicodeDecodeError, OSError):
+            pass
     try:
         frame = read_text_csv(path, encoding)
     except ValueError as exc:  # IngestError too: each names the file and what to do
