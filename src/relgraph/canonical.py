@@ -18,7 +18,7 @@ version reloads unchanged files instead of reporting them unchanged.
 ``phone_ext``, ``quality_flags`` and ``credit_code_norm``.
 4: ``possible_duplicates.duplicate_id``; reviewers' SAME / DIFFERENT decisions applied."""
 
-RULES_VERSION: Final = "14"
+RULES_VERSION: Final = "15"
 """Bumped when the rules read the same files differently, so that a store loaded under older
 rules is loaded again. 2: the mapping's zone reads every naive timestamp. 3: compact formats
 read full-width values only; GBK as GB18030; booleans in 是/否 and full width; Parquet midnight
@@ -27,7 +27,8 @@ naming no document (无). 6: NFKC keeps ā composed. 7: party kinds in stake and
 8: persons' amounts by precedence. 9: accounts' currency. 10: loans < 0. 11: ¥ and 元 amounts.
 12: a quarantined customer record's marketing refusal stands for the customer. 13: a transfer
 after the day after the load date is out_of_range. 14: booleans in 拒绝, 允许/不允许, 已授权/未授权.
-"""
+15: that day ends at midnight in RELGRAPH_SOURCE_TZ (it ended at UTC midnight, 08:00 Beijing
+time, the day after)."""
 META_RULES: Final = "rules_version"
 """Store metadata: the layout and rules version the load read its files under
 (:data:`LOADED_UNDER`). Loads of releases before 2026-12-05 wrote none."""

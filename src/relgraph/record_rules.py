@@ -169,7 +169,7 @@ def _moment(raw: Any, dtype: str) -> int | None:
 
 def timestamp_ms(text: str, zone: tzinfo) -> int | None:
     """Epoch ms of ``text`` (NFKC, stripped) as the loader reads a timestamp
-    (``ingest.validate._timestamp_sql``), or None: a naive time in ``zone``; ``24:00:00``
+    (``ingest.moments.timestamp_sql``), or None: a naive time in ``zone``; ``24:00:00``
     is the next midnight and a fraction rounds to microseconds, as DuckDB casts them; an
     offset of at most 14 hours.
 

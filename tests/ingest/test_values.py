@@ -108,6 +108,25 @@ def test_a_transfer_of_tomorrow_evening_beijing_time_loads(tmp_path: Path) -> No
     assert {"tx_id": "T9"} in stored
 
 
+def test_the_day_after_the_load_date_ends_at_midnight_beijing_time(tmp_path: Path) -> None:
+    # 00:30 two days on, Beijing time, is 16:30 UTC the day before: after the day after
+    # the load date in the bank's zone, though before that day's UTC midnight (it loaded).
+    today = datetime.now(source_zone()).date()
+    late = today + timedelta(days=2)
+    rows = [
+        {**TRANSFER, "tx_id": "T8", "amount": "5", "ts": f"{late} 00:30:00"},
+        {**TRANSFER, "tx_id": "T7", "amount": "5", "ts": f"{late - timedelta(days=1)}T15:59:59Z"},
+    ]
+    data = _load_with(tmp_path, "transfers", rows)
+    if datetime.now(source_zone()).date() != today:
+        pytest.skip("the load crossed midnight in Beijing")
+    refused = {r["tx_id"]: r["reason"] for r in read_quarantine(data, "transfers")}
+    assert refused == {
+        "T8": f"out_of_range: ts '{late} 00:30:00' is after the day after the load date {today}"
+    }
+    assert {"tx_id": "T7"} in _stored(data, "transfers", ["tx_id"]).to_pylist()
+
+
 def test_numbers_with_thousands_separators_and_whole_floats_load(tmp_path: Path) -> None:
     rows = [
         {**CUSTOMER, "customer_id": "N1", "aum": "1,234,567.89", "deposits": "１，２３４．５"},

@@ -30,7 +30,7 @@ that keep the row but are counted in the report.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -39,17 +39,11 @@ import duckdb
 from relgraph import model
 from relgraph.config import source_zone
 from relgraph.ingest import normalise
+from relgraph.ingest.moments import date_sql, day_ms, midnight_ms, timestamp_sql
 from relgraph.ingest.readers import LINE, ROW, RawTable
 from relgraph.ingest.sql import count, ident, literal
 from relgraph.ingest.udf import ID_NUMBER_VALID
-from relgraph.record_rules import (
-    DATE_GROUPS,
-    DATE_PATTERN,
-    EXCEL_NUMBER_ID,
-    TIME_GROUPS,
-    TIMED_PATTERN,
-    TIMESTAMP_PATTERN,
-)
+from relgraph.record_rules import EXCEL_NUMBER_ID, TIMED_PATTERN
 
 REASONS: Final = "_reasons"
 _SHOWN_CHARS: Final = 40
@@ -90,11 +84,7 @@ after NFKC) or with 元 after it: the number without the mark (RE2)."""
 _INT: Final = f"^{_DIGITS_GROUPED}(?:\\.0*)?$"
 """A whole number: no exponent, no fraction but a zero one (``3.0``)."""
 # The forms a date or timestamp may take are one definition, shared with the server's
-# record rules (``relgraph.record_rules``, which reads them in Python).
-_DATE: Final = DATE_PATTERN
-_DATE_GROUPS: Final = DATE_GROUPS
-_TIME_GROUPS: Final = TIME_GROUPS
-_TIMESTAMP: Final = TIMESTAMP_PATTERN
+# record rules (``relgraph.record_rules``, which reads them in Python; SQL in ``moments``).
 _TIMED: Final = TIMED_PATTERN
 """A date with a time part: refused in a date column, saying so."""
 
@@ -152,11 +142,16 @@ def _products_sql(text: str) -> tuple[str, str]:
 
 
 def _column_sql(
-    table: model.Table, column: model.Column, present: bool, zone: ZoneInfo, today: date
+    table: model.Table,
+    column: model.Column,
+    present: bool,
+    zone: ZoneInfo,
+    today: date,
+    today_zone: ZoneInfo,
 ) -> tuple[str, list[str]]:
     """(typed value expression, reason expressions) for one column.
 
-    ``zone``: the zone of naive timestamps; ``today``: the day of the load.
+    ``zone``: the zone of naive timestamps; ``today``: the day of the load in ``today_zone``.
     """
     text = _text(column.name, present)
     name = column.name
@@ -212,14 +207,14 @@ def _column_sql(
         typed = f"CASE WHEN {word} IN ({true}) THEN true WHEN {word} IN ({false}) THEN false END"
         bad = f"'bad_bool: {name} ' || {_shown(text)} || ' is not true/false, yes/no, 1/0 or 是/否'"
     elif column.dtype == "date":
-        typed = _date_sql(text)
+        typed = date_sql(text)
         timed = f"regexp_matches({_ascii(text)}, {literal(_TIMED)})"
         bad = (
             f"'bad_date: {name} ' || {_shown(text)} || CASE WHEN {timed} "
             "THEN ' has a time part; a date is YYYY-MM-DD' ELSE ' is not a date (YYYY-MM-DD)' END"
         )
     else:  # timestamp
-        typed = _timestamp_sql(text, zone)
+        typed = timestamp_sql(text, zone)
         bad = f"'bad_timestamp: {name} ' || {_shown(text)} || ' is not an ISO-8601 timestamp'"
     if column.dtype in ("date", "timestamp"):
         # DuckDB reads year 0000 (1 BC); Python's dates (every reader) start at year 1.
@@ -229,9 +224,15 @@ def _column_sql(
         )
     if column.not_after_load_date:
         # A time gets the day after too: the source's clock or zone may run a little ahead.
-        late, when = (2, "the day after ") if column.dtype == "timestamp" else (0, "")
+        # Both are days of the load's zone: a time ends with the day after's last moment
+        # there (Beijing's, 16:00 UTC), not at UTC midnight, which is 08:00 the day after
+        # that; a date is stored as its UTC midnight, so it compares with today's.
+        if column.dtype == "timestamp":
+            latest, when = midnight_ms(today + timedelta(days=2), today_zone) - 1, "the day after "
+        else:
+            latest, when = day_ms(today), ""
         reasons.append(
-            f"CASE WHEN ({typed}) > {_day_ms(today) + late * 86_400_000} THEN 'out_of_range: "
+            f"CASE WHEN ({typed}) > {latest} THEN 'out_of_range: "
             f"{name} ' || {_shown(text)} || ' is after {when}the load date {today}' END"
         )
     if bad is not None:
@@ -281,89 +282,6 @@ def _float_general(text: str) -> str:
         )
 
     return normalise.let_sql(_ascii(text), body, "_f")
-
-
-def _date_text(parts: str) -> str:
-    """``YYYY-MM-DD`` from the ``_DATE`` groups of ``parts``."""
-
-    def pick(prefix: str) -> str:
-        return (
-            "coalesce(" + ", ".join(f"NULLIF({parts}.{prefix}{i}, '')" for i in range(1, 6)) + ")"
-        )
-
-    return f"{parts}.y || '-' || lpad({pick('m')}, 2, '0') || '-' || lpad({pick('d')}, 2, '0')"
-
-
-def _date_sql(text: str) -> str:
-    """Epoch ms of the UTC midnight of a date, or null."""
-    iso = f"regexp_full_match({text}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')"
-    return (
-        f"CASE WHEN {iso} THEN epoch_ms(CAST(TRY_CAST({text} AS DATE) AS TIMESTAMP)) "
-        f"ELSE {_date_general(text)} END"
-    )
-
-
-def _date_general(text: str) -> str:
-    groups = "[" + ", ".join(literal(g) for g in _DATE_GROUPS) + "]"
-
-    def body(v: str) -> str:
-        parts = f"regexp_extract({v}, {literal('^' + _DATE + '$')}, {groups})"
-        return (
-            f"CASE WHEN regexp_full_match({v}, {literal(_DATE)}) THEN "
-            f"epoch_ms(CAST(TRY_CAST({_date_text(parts)} AS DATE) AS TIMESTAMP)) END"
-        )
-
-    return normalise.let_sql(_ascii(text), body, "_d")
-
-
-def _timestamp_sql(text: str, zone: ZoneInfo) -> str:
-    """Epoch ms (UTC) of a timestamp: its own offset honoured, naive ones read in ``zone``."""
-    # The usual naive ISO form (nearly every value) skips the general rule, 5× dearer.
-    iso = (
-        f"regexp_full_match({text}, "
-        "'[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\\.[0-9]{1,6})?')"
-    )
-    local = f"epoch_ms(timezone({literal(zone.key)}, TRY_CAST({text} AS TIMESTAMP)))"
-    return f"CASE WHEN {iso} THEN {local} ELSE {_timestamp_general(text, zone)} END"
-
-
-def _timestamp_general(text: str, zone: ZoneInfo) -> str:
-    groups = "[" + ", ".join(literal(g) for g in (*_DATE_GROUPS, *_TIME_GROUPS, "z")) + "]"
-
-    def body(p: str) -> str:
-        hour = f"coalesce(NULLIF({p}.h1, ''), NULLIF({p}.h2, ''), '0')"
-        minute = f"coalesce(NULLIF({p}.i1, ''), NULLIF({p}.i2, ''), '0')"
-        second = f"coalesce(NULLIF({p}.s1, ''), NULLIF({p}.s2, ''), '0')"
-        clock = (
-            f"lpad({hour}, 2, '0') || ':' || lpad({minute}, 2, '0') || ':' || "
-            f"lpad({second}, 2, '0') || {p}.f1"
-        )
-        naive = f"TRY_CAST({_date_text(p)} || ' ' || {clock} AS TIMESTAMP)"
-        # Offset in minutes: ±HH, ±HHMM or ±HH:MM, at most 14 hours (UTC+14 is the last zone).
-        digits = f"replace({p}.z, ':', '')"
-        minutes = (
-            f"(CASE WHEN starts_with({p}.z, '-') THEN -1 ELSE 1 END) * ("
-            f"CAST(substr({digits}, 2, 2) AS INTEGER) * 60 + "
-            f"coalesce(TRY_CAST(NULLIF(substr({digits}, 4, 2), '') AS INTEGER), 0))"
-        )
-        within = f"coalesce(TRY_CAST(NULLIF(substr({digits}, 4, 2), '') AS INTEGER), 0)"
-        valid_offset = (
-            f"CAST(substr({digits}, 2, 2) AS INTEGER) * 60 + {within} <= 840 AND {within} < 60"
-        )
-        return (
-            f"CASE WHEN {p}.y = '' THEN NULL "
-            f"WHEN {p}.z = '' THEN epoch_ms(timezone({literal(zone.key)}, {naive})) "
-            f"WHEN upper({p}.z) = 'Z' THEN epoch_ms({naive}) "
-            f"WHEN {valid_offset} THEN epoch_ms({naive}) - ({minutes}) * 60000 END"
-        )
-
-    parts = f"regexp_extract({_ascii(text)}, {literal(_TIMESTAMP)}, {groups})"
-    return normalise.let_sql(parts, body, "_ts")
-
-
-def _day_ms(day: date) -> int:
-    """Epoch ms of ``day``'s UTC midnight (how dates are stored)."""
-    return (day - date(1970, 1, 1)).days * 86_400_000
 
 
 def _range_sql(column: model.Column, typed: str) -> str:
@@ -469,6 +387,7 @@ def type_rows(
     the day of the load in that zone (default: now), the latest birth date allowed.
     """
     zone = zone or source_zone()
+    today_zone = zone  # the load's day is the bank's, whatever zone one file is written in
     today = today or datetime.now(zone).date()
     if raw.file.timezone:
         # The mapping file's zone for this file, for every naive form the rules read
@@ -482,7 +401,9 @@ def type_rows(
         if column.name == "source_system" and raw.source_systems:
             # The bank's own systems (mapping file) replace the model's for this load.
             column = replace(column, enum=raw.source_systems)
-        typed, column_reasons = _column_sql(table, column, column.name in raw.columns, zone, today)
+        typed, column_reasons = _column_sql(
+            table, column, column.name in raw.columns, zone, today, today_zone
+        )
         typed_of[column.name] = typed
         selects.append(f"{typed} AS {ident(column.name)}")
         reasons += column_reasons
