@@ -28,7 +28,8 @@ naming no document (无). 6: NFKC keeps ā composed. 7: party kinds in stake and
 12: a quarantined customer record's marketing refusal stands for the customer. 13: a transfer
 after the day after the load date is out_of_range. 14: booleans in 拒绝, 允许/不允许, 已授权/未授权.
 15: that day ends at midnight in RELGRAPH_SOURCE_TZ (it ended at UTC midnight, 08:00 Beijing
-time, the day after)."""
+time, the day after); an opening date journalled as an instant in epoch ms is its day there,
+not UTC's."""
 META_RULES: Final = "rules_version"
 """Store metadata: the layout and rules version the load read its files under
 (:data:`LOADED_UNDER`). Loads of releases before 2026-12-05 wrote none."""

@@ -156,7 +156,7 @@ def _moment(raw: Any, dtype: str) -> int | None:
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
-        return raw
+        return stored_day(raw, source_zone()) if dtype == "date" else raw
     if not isinstance(raw, str):
         return None
     text = unicodedata.normalize("NFKC", raw).strip()
@@ -165,6 +165,26 @@ def _moment(raw: Any, dtype: str) -> int | None:
         day = None if found is None else _day(found.groups())
         return None if day is None else day // 1000  # its UTC midnight, as stored
     return timestamp_ms(text, source_zone())
+
+
+def stored_day(ms: int, zone: tzinfo) -> int:
+    """A date sent as epoch ms, as dates are stored: the UTC midnight of the day the instant
+    falls on in ``zone`` (the bank's: Beijing's midnight, 16:00 UTC the day before, is that
+    day, not the one before), or ``ms`` itself when it is a UTC midnight already (how a
+    client holding dates as days sends them) or no calendar holds it (refused by range).
+
+    >>> from zoneinfo import ZoneInfo
+    >>> [stored_day(ms, ZoneInfo("Asia/Shanghai")) for ms in (1740758400000, 1740760200000,
+    ...     1740787200000, 1740844800000 - 1)]
+    [1740787200000, 1740787200000, 1740787200000, 1740787200000]
+    """
+    if ms % (_DAY_US // 1000) == 0:
+        return ms
+    try:
+        day = datetime.fromtimestamp(ms / 1000, zone).date()
+    except (OverflowError, ValueError, OSError):
+        return ms
+    return (day - date(1970, 1, 1)).days * (_DAY_US // 1000)
 
 
 def timestamp_ms(text: str, zone: tzinfo) -> int | None:

@@ -23,6 +23,7 @@ from relgraph.api.ingestion import live_of
 from relgraph.api.live import LiveScoring
 from relgraph.api.live_records import FoundAlert
 from relgraph.api.readmodel import ReadModel
+from relgraph.config import moment_ms
 from relgraph.journal import ACCOUNT, TRANSFER, Journal, JournalError, read
 
 from .conftest import KEYS
@@ -211,6 +212,23 @@ def test_an_opening_date_sent_in_epoch_seconds_is_refused(app: Any, model: ReadM
     assert "not seconds" in answer["results"][0]["reasons"][0]
     ms = post(app, "/v1/accounts", [{**account, "opened_at": 1_717_200_000_000}]).json()
     assert ms["results"][0]["status"] == "accepted"
+
+
+def test_an_opening_date_sent_in_epoch_ms_is_the_day_it_falls_on_in_beijing(
+    app: Any, state: ServiceState, model: ReadModel
+) -> None:
+    # 00:30 on 1 June Beijing time is 16:30 UTC on 31 May: the bank opened it on 1 June, as
+    # the same record with "2024-06-01" says (the server kept the instant, the load the
+    # UTC day, 31 May).
+    account = {"account_id": "RT-F-DAY", "holder_id": model.record_ids[0],
+               "holder_kind": "customer", "product": "deposit"}  # fmt: skip
+    instant = moment_ms("2024-06-01T00:30:00+08:00", UTC)
+    sent = post(app, "/v1/accounts", [{**account, "opened_at": instant}]).json()
+    assert sent["results"][0]["status"] == "accepted"
+    again = post(app, "/v1/accounts", [{**account, "opened_at": "2024-06-01"}]).json()
+    assert again["results"][0]["status"] == "duplicate"
+    (entry,) = [a for a in _journalled(state, ACCOUNT) if a["account_id"] == "RT-F-DAY"]
+    assert entry["opened_at"] == moment_ms("2024-06-01", UTC)
 
 
 def test_a_journalled_transfer_whose_account_left_the_bank_does_not_stop_ingestion(

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from relgraph.config import moment_ms, source_zone
-from relgraph.journal import TRANSFER, Journal
+from relgraph.journal import ACCOUNT, TRANSFER, Journal
 from relgraph.store.embedded import EmbeddedStore
 from tests.banks import holder_each, load, read_quarantine, transfer, write_bank
 
@@ -90,3 +90,37 @@ def test_a_journalled_time_no_calendar_holds_is_quarantined_and_the_rest_loads(
     assert quarantined["TJ-huge"]["reason"].startswith("bad_timestamp: ts '9223372036854775808'")
     assert quarantined["TJ-2999"]["reason"].startswith("out_of_range: ts '2999-01-01")
     assert t.rows_in == t.loaded + t.quarantined == 5
+
+
+def test_an_opening_date_journalled_as_an_instant_loads_as_its_day_in_beijing(
+    tmp_path: Path,
+) -> None:
+    # Releases before 2026-12-05 journalled an opened_at sent in epoch ms as that instant:
+    # 00:30 on 1 March Beijing time, 16:30 UTC on 28 February, loaded as 28 February.
+    bank = write_bank(tmp_path / "bank", holder_each([transfer("TW-1", "A1", "A2", 500.0, WHEN)]))
+    data = tmp_path / "data"
+    account = {"holder_id": "CA1", "holder_kind": "customer", "product": "deposit"}
+    Journal(data).append(
+        ACCOUNT,
+        [
+            {
+                **account,
+                "account_id": "AJ-1",
+                "opened_at": moment_ms("2026-03-01T00:30", source_zone()),
+            },
+            {
+                **account,
+                "account_id": "AJ-2",
+                "opened_at": moment_ms("2026-03-01T00:00Z", source_zone()),
+            },
+        ],
+        by="k_old",
+    )
+    load(bank, data)
+    with EmbeddedStore(data, read_only=True) as store:
+        opened = {
+            r["account_id"]: r["opened_at"]
+            for r in store.read_table("accounts", ["account_id", "opened_at"]).to_pylist()
+        }
+    day = moment_ms("2026-03-01T00:00Z", source_zone())
+    assert (opened["AJ-1"], opened["AJ-2"]) == (day, day)

@@ -53,6 +53,7 @@ from relgraph.api.live_records import (
     content,
     held_opening,
     iso,
+    opening_day,
     out_of_window,
     summary,
     text_of,
@@ -153,6 +154,7 @@ class LiveScoring(AlertQueue):
         for entry in read(self.data_dir, (ACCOUNT, TRANSFER)):
             data = dict(entry.data)
             if entry.kind == ACCOUNT:
+                data = dict(opening_day(data))  # compared with a resend as it now reads
                 self._account_content.setdefault(str(data["account_id"]), account_content(data))
                 if self.index.account(str(data["account_id"])) is None:
                     self._add_account(held_opening(data))

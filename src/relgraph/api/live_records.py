@@ -12,8 +12,9 @@ from typing import Any, Final
 from relgraph import model as tables
 from relgraph.analytics.layering.verdicts import LiveAlert
 from relgraph.api.audit_commit import Commit
-from relgraph.config import format_moment
+from relgraph.config import format_moment, source_zone
 from relgraph.journal import JournalError
+from relgraph.record_rules import stored_day
 
 MAX_BATCH: Final = 1_000
 """Records one request may send."""
@@ -87,6 +88,16 @@ def held_opening(values: Mapping[str, Any]) -> Mapping[str, Any]:
     latest = int(time.time() * 1000) + FUTURE_TOLERANCE_MS
     if isinstance(opened, int) and not EARLIEST_OPENING_MS <= opened <= latest:
         return {**values, "opened_at": None}
+    return values
+
+
+def opening_day(values: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A journalled account with its ``opened_at`` as a day, as the server now reads one sent
+    in epoch ms: releases before 2026-12-05 kept the instant (Beijing's 00:30 on the 1st was
+    16:30 UTC on the day before, which the load then read as that day)."""
+    opened = values.get("opened_at")
+    if isinstance(opened, int) and not isinstance(opened, bool):
+        return {**values, "opened_at": stored_day(opened, source_zone())}
     return values
 
 

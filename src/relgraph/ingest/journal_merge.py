@@ -22,9 +22,11 @@ import duckdb
 import pyarrow as pa
 
 from relgraph import journal, model
+from relgraph.config import source_zone
 from relgraph.ingest.readers import LINE, ROW, RawTable
 from relgraph.ingest.sql import count, ident
 from relgraph.ingest.validate import REASONS, checked_view
+from relgraph.record_rules import stored_day
 
 KIND_OF: Final = {model.TRANSFERS.name: journal.TRANSFER, model.ACCOUNTS.name: journal.ACCOUNT}
 """The journal entry kind merged into each table."""
@@ -35,8 +37,13 @@ def _text(column: model.Column, value: Any) -> str | None:
     if value is None:
         return None
     if column.dtype in ("timestamp", "date"):
+        ms = int(value)
+        if column.dtype == "date":
+            # Releases before 2026-12-05 journalled an opening date sent in epoch ms as the
+            # instant (Beijing's 00:30 is 16:30 UTC the day before): its day is the bank's.
+            ms = stored_day(ms, source_zone())
         try:
-            moment = datetime.fromtimestamp(int(value) / 1000, UTC)
+            moment = datetime.fromtimestamp(ms / 1000, UTC)
         except (OverflowError, ValueError, OSError):
             # No calendar holds it (a release before 2026-12-04 journalled 2**63 ms or the
             # year 10000): the number as written, which the load quarantines with a reason.
