@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -229,6 +230,30 @@ def test_an_opening_date_sent_in_epoch_ms_is_the_day_it_falls_on_in_beijing(
     assert again["results"][0]["status"] == "duplicate"
     (entry,) = [a for a in _journalled(state, ACCOUNT) if a["account_id"] == "RT-F-DAY"]
     assert entry["opened_at"] == moment_ms("2024-06-01", UTC)
+
+
+def test_mules_opened_on_the_day_of_a_small_hours_chain_are_new_in_real_time(
+    app: Any, model: ReadModel
+) -> None:
+    # Accounts sent to /v1/accounts opened on day D, used from 01:00 Beijing time on D (17:00
+    # UTC on D-1): as new as accounts used at 10:00 on their opening day, so the two chains
+    # score the same (the small-hours one lost its new_accounts reason and fell under).
+    zone = ZoneInfo("Asia/Shanghai")
+    first = datetime.fromtimestamp(_after_all(model) / 1000, zone).date() + timedelta(days=1)
+    scores = []
+    for k, (day, hour) in enumerate(((first, 1), (first + timedelta(days=5), 10))):
+        holders = model.record_ids[10 + 4 * k : 14 + 4 * k]
+        ids = [f"RT-F-OD{k}{i}" for i in range(4)]
+        accounts = [{"account_id": a, "holder_id": h, "holder_kind": "customer",
+                     "product": "deposit", "opened_at": day.isoformat()}
+                    for a, h in zip(ids, holders, strict=True)]  # fmt: skip
+        assert post(app, "/v1/accounts", accounts).json()["accepted"] == 4
+        t0 = moment_ms(f"{day}T{hour:02d}:00:00+08:00", UTC)
+        answer = post(app, "/v1/transfers", _chain(ids, t0, f"RT-F-OD{k}-")).json()
+        alerts = [a for r in answer["results"] for a in r["verdict"]["alerts"]
+                  if a["typology"] == "layering_chain"]  # fmt: skip
+        scores.append(max(a["score"] for a in alerts))
+    assert scores[0] == scores[1]
 
 
 def test_a_journalled_transfer_whose_account_left_the_bank_does_not_stop_ingestion(

@@ -75,7 +75,8 @@ are fields of :class:`LayeringParams`). The score is their noisy-OR,
 * ``retained`` — the share of the first amount that did not reach the end (data;
   weight 0.1 when under 10 %, i.e. almost everything passed through).
 * ``new_accounts`` — accounts of the alert opened at most ``new_account_days`` (90)
-  before its first transfer: 0.6 × their share of the alert's accounts.
+  before its first transfer, from their opening day's first moment in the bank's zone
+  (:mod:`.opening`): 0.6 × their share of the alert's accounts.
 * ``linked_endpoints`` — origin and end (``s`` and ``g``) are the same account or
   holder (0.5), in one household (0.4), one hidden network (0.35), or share a
   private device (≤ ``max_device_sharers`` users; 0.35).

@@ -64,6 +64,7 @@ from relgraph.analytics.layering.focus import focused_patterns
 from relgraph.analytics.layering.frames import distinct_ids
 from relgraph.analytics.layering.hops import _eligible, _Tx, with_facts
 from relgraph.analytics.layering.loopctx import LoopContext
+from relgraph.analytics.layering.opening import opening_moments
 from relgraph.analytics.layering.parallel import ScoringPool, scan_groups
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
 from relgraph.analytics.layering.scoring import ScoredColumns, _Context
@@ -246,7 +247,7 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, LoopContext):
         index = len(self._ids) + len(self._new_ids)
         self._new_ids.append(account_id)
         self._new_index[account_id] = index
-        self._new_opened.append(-1 if opened_ms is None else int(opened_ms))
+        self._new_opened.append(-1 if opened_ms is None else int(opening_moments([opened_ms])[0]))
         self._new_person.append(person)
         self._new_enterprise.append(enterprise)
         return index

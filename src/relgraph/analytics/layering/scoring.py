@@ -30,6 +30,7 @@ from relgraph.analytics.layering.hops import (
     same_transfers,
 )
 from relgraph.analytics.layering.hubs import judge_hubs, strangers_weight, unrelated_persons
+from relgraph.analytics.layering.opening import opening_moments
 from relgraph.analytics.layering.params import (
     _DAY_MS,
     _HOUR_MS,
@@ -56,7 +57,7 @@ class _Context:
     """Per-account and per-person data the scoring reads."""
 
     opened: I64
-    """Per account: opening time in epoch ms (−1 when unknown)."""
+    """Per account: its opening day's first moment in epoch ms (−1 when unknown, :mod:`.opening`)."""
     person: I64
     enterprise: I64
     household: I64 | None
@@ -86,8 +87,7 @@ def _context(
     networks_label: npt.ArrayLike | None,
 ) -> _Context:
     attrs = projection.nodes["Account"].attrs
-    opened = attrs["opened_at"].to_numpy(dtype=np.float64, na_value=np.nan)
-    opened_ms = np.where(np.isnan(opened), -1, opened).astype(np.int64)
+    opened_ms = opening_moments(attrs["opened_at"].to_numpy(dtype=np.float64, na_value=np.nan))
     uses = projection.edge("Person", "USES_DEVICE", "Device")
     n_dev = max(uses.n_target, 1)
     users = np.bincount(uses.dst, minlength=n_dev)
