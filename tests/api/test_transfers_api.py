@@ -74,6 +74,18 @@ def test_since_and_until_bound_the_time_and_pages_follow(model: ReadModel) -> No
     assert two["edges"][0]["node"] == nodes[1]
 
 
+def test_a_date_is_a_whole_beijing_day_for_since_and_until(model: ReadModel) -> None:
+    # Since and until the same date: that day's transfers, by the Beijing date they show
+    # (until 2026-06-03 once stopped at the midnight that day begins with: none of its own).
+    account = model.account_ids[_busy_account(model)]
+    nodes = [e["node"] for e in _transfers(model, id=account, first=100)["edges"]]
+    day = nodes[len(nodes) // 2]["timestamp"][:10]
+    on_day = _transfers(model, id=account, since=day, until=day, first=100)
+    assert [e["node"] for e in on_day["edges"]] == [n for n in nodes if n["timestamp"][:10] == day]
+    up_to = _transfers(model, id=account, until=day, first=100)
+    assert up_to["totalCount"] == sum(n["timestamp"][:10] <= day for n in nodes)
+
+
 def test_campaign_keys_may_not_read_transfers(model: ReadModel) -> None:
     result = run(QUERY, model, Role.CAMPAIGN, id=model.account_ids[0])
     assert result.errors[0].extensions["code"] == "FORBIDDEN"

@@ -4,7 +4,7 @@ analytics (risk, network, household and group references, influence)."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import Annotated, Any
 
@@ -405,13 +405,26 @@ class TransferDirection(Enum):
 
 
 def moment_or_none(name: str, text: str | None) -> int | None:
-    """Epoch ms of a since/until argument (None when not given); a clear error otherwise."""
+    """Epoch ms of a since/until argument (None when not given); a clear error otherwise.
+
+    A date alone is a day in ``RELGRAPH_DISPLAY_TZ``: ``since`` from its first moment,
+    ``until`` to its last (an analyst asking until 1 March means 1 March too, not up to
+    the midnight it begins with), as ``campaignAudience``'s ``asOf`` reads a date."""
     if text is None:
         return None
     try:
+        if name == "until" and (day := _date_only(text)) is not None:
+            return moment_ms((day + timedelta(days=1)).isoformat(), display_zone()) - 1
         return moment_ms(text, display_zone())
     except ValueError:
         raise ClientError(f"{name} must be an ISO date or timestamp, not {text!r}.") from None
+
+
+def _date_only(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return None
 
 
 @strawberry.type(description="A bank account.")

@@ -217,7 +217,7 @@ class RiskChainFilter:
     until: str | None = strawberry.field(
         default=None,
         description="Chains whose first transfer is at or before this ISO-8601 date or "
-        "timestamp (read as since is).",
+        "timestamp (read as since is; a date is the whole day, to its last moment).",
     )
     account_id: strawberry.ID | None = None
     status: ChainStatus | None = strawberry.field(
