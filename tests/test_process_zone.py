@@ -21,6 +21,7 @@ import pytest
 
 from relgraph.store.embedded import EmbeddedStore
 from relgraph.synth import generate
+from tests.banks import read_quarantine
 
 _RUN_TIMES = {"loaded_at", "analysed_at"}
 """When the run happened: the one thing two runs may differ in."""
@@ -38,6 +39,11 @@ impossible times, which are quarantined)."""
 def bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("zone") / "bank"
     generate(300, 5, folder, "csv", dirty=0.02)
+    _add_forms(folder)
+    return folder
+
+
+def _add_forms(folder: Path) -> None:
     with (folder / "transfers.csv").open(encoding="utf-8") as f:
         first = next(csv.DictReader(f))
     with (folder / "transfers.csv").open("a", encoding="utf-8", newline="") as f:
@@ -45,16 +51,13 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for i, ts in enumerate(_FORMS):
             writer.writerow([f"TZ{i:02d}", first["from_account"], first["to_account"], "100.00",
                              "CNY", ts])  # fmt: skip
-    return folder
 
 
-def _run(bank: Path, data: Path, zone: str) -> None:
+def _run(bank: Path, data: Path, zone: str, *, analyze: bool = True) -> None:
     env = {**os.environ, "TZ": zone, "RELGRAPH_ID_SECRET": "z" * 40}
     env.pop("RELGRAPH_SOURCE_TZ", None)
-    for args in (
-        ["load", str(bank), "--data-dir", str(data)],
-        ["analyze", "--data-dir", str(data)],
-    ):
+    runs = [["load", str(bank), "--data-dir", str(data)], ["analyze", "--data-dir", str(data)]]
+    for args in runs if analyze else runs[:1]:
         done = subprocess.run(
             [sys.executable, "-m", "relgraph", *args], env=env, capture_output=True, text=True,
             timeout=600, check=False,
@@ -84,6 +87,20 @@ def _stored(data: Path) -> dict[str, Any]:
 
 
 def test_load_and_analyze_store_the_same_under_any_process_zone(bank: Path, tmp_path: Path) -> None:
+    _same_under_every_zone(bank, tmp_path)
+
+
+def test_a_bank_read_through_its_mapping_file_stores_the_same_under_any_process_zone(
+    tmp_path: Path,
+) -> None:
+    # Compact times (20260601 052155) read by the mapping's strptime formats in its zone.
+    bank = tmp_path / "bank"
+    generate(200, 6, bank, "csv", locale="zh", export_style="bank")
+    runs = _same_under_every_zone(bank, tmp_path)
+    assert runs["load-report tables"]
+
+
+def _same_under_every_zone(bank: Path, tmp_path: Path) -> dict[str, Any]:
     runs = {}
     for zone in ("UTC", "Asia/Shanghai", "America/New_York"):
         data = tmp_path / zone.replace("/", "-")
@@ -95,6 +112,13 @@ def test_load_and_analyze_store_the_same_under_any_process_zone(bank: Path, tmp_
         assert stored.keys() == utc.keys(), zone
         differ = [name for name in utc if stored[name] != utc[name]]
         assert differ == [], f"TZ={zone} stored other {differ}"
+    return utc
+
+
+def test_beijing_half_past_midnight_is_one_instant_in_every_form(
+    bank: Path, tmp_path: Path
+) -> None:
+    _run(bank, tmp_path / "UTC", "UTC", analyze=False)
     # Beijing's 00:30 on 1 March is 16:30 UTC on 28 February, whichever way it was written.
     with EmbeddedStore(tmp_path / "UTC", read_only=True) as store:
         times = {r["tx_id"]: r["ts"] for r in store.read_table("transfers", ["tx_id", "ts"]).to_pylist()
@@ -106,3 +130,7 @@ def test_load_and_analyze_store_the_same_under_any_process_zone(bank: Path, tmp_
         "TZ04": midnight + 86_400_000, "TZ05": half_past, "TZ06": half_past, "TZ07": midnight,
         "TZ08": half_past, "TZ09": half_past, "TZ10": half_past + 13 * 3_600_000,
     }  # fmt: skip
+    quarantined = {q["tx_id"]: q["reason"] for q in read_quarantine(tmp_path / "UTC", "transfers")}
+    assert {t: quarantined[t].split(":")[0] for t in quarantined if t.startswith("TZ")} == {
+        f"TZ{i}": "bad_timestamp" for i in range(11, 15)
+    }
