@@ -213,7 +213,13 @@ def timestamp_ms(text: str, zone: tzinfo) -> int | None:
     zone_text = g[18]
     if zone_text is None:
         naive = datetime(1970, 1, 1) + timedelta(microseconds=local)
-        offset = naive.replace(tzinfo=zone).utcoffset() or timedelta(0)
+        # A wall time a clock change makes twice (or skips) has two offsets; DuckDB's
+        # timezone() takes the smaller (the later 01:30 of a night that falls back, the
+        # earlier offset in a gap), and so must the server, or a time written twice a year
+        # (Beijing 1986-1991, any zone with summer time) is an hour off the loader's.
+        offset = min(
+            naive.replace(tzinfo=zone, fold=fold).utcoffset() or timedelta(0) for fold in (0, 1)
+        )
         return (local - offset // timedelta(microseconds=1)) // 1000
     if zone_text in ("Z", "z"):
         return local // 1000

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from relgraph import model
-from relgraph.record_rules import check_record, currency
+from relgraph.ingest.moments import timestamp_sql
+from relgraph.ingest.sql import connect, literal
+from relgraph.record_rules import check_record, currency, timestamp_ms
 from relgraph.store.embedded import EmbeddedStore
 from tests import docbank
 from tests.banks import load, read_quarantine, write_bank
@@ -89,6 +94,27 @@ def test_the_server_refuses_exactly_the_transfers_the_loader_quarantines(
         assert codes == quarantined.get(row["tx_id"], set()), row["tx_id"]
         if not codes:  # and the same moment
             assert checked.values["ts"] == stored[row["tx_id"]], row["tx_id"]
+
+
+@pytest.mark.parametrize(
+    ("zone", "wall"),
+    [
+        ("Asia/Shanghai", "1988-09-11 01:30:00"),  # Beijing kept summer time 1986-1991
+        ("Asia/Shanghai", "1988-04-10 02:30:00"),  # a time the clocks skipped
+        ("America/New_York", "2025-11-02 01:30:00"),
+        ("America/New_York", "2025/3/9 2:30"),
+        ("Europe/London", "2025-10-26 01:30:00"),
+        ("Australia/Lord_Howe", "2025-04-06 01:45:00"),  # half an hour, twice
+        ("Asia/Shanghai", "2025-03-01 00:30:00"),
+    ],
+)
+def test_a_wall_time_a_clock_change_makes_twice_is_the_loaders_instant(
+    zone: str, wall: str
+) -> None:
+    # The server once took the first of the two (summer time), DuckDB the second: an hour.
+    con = connect()
+    (loaded,) = con.execute(f"SELECT {timestamp_sql(literal(wall), ZoneInfo(zone))}").fetchone()
+    assert timestamp_ms(wall, ZoneInfo(zone)) == loaded
 
 
 def test_currency_names_map_as_the_loader_maps_them() -> None:
