@@ -18,10 +18,8 @@ Dtype = Literal["str", "int", "float", "bool", "date", "timestamp"]
 space, optionally an offset ``Z``/``+08:00``; naive ones are in ``RELGRAPH_SOURCE_TZ``)
 are stored as epoch milliseconds (int64, UTC; a date is its UTC midnight), portable
 across DuckDB and Neo4j. ``int`` and ``float`` accept thousands separators
-(``1,234,567.89``); ``int`` refuses fractions and exponents. ``bool`` accepts
-true/false, 1/0, yes/no, y/n (any case, full-width too), 是/否, 同意/不同意/未同意/已同意,
-允许/不允许, 已授权/未授权 and 拒绝 (false).
-"""
+(``1,234,567.89``); ``int`` refuses fractions and exponents. ``bool``: ``ingest.validate``'s
+words (true/false, yes/no, 是/否, 同意/拒绝…; any case, full-width too)."""
 
 
 @dataclass(frozen=True)
