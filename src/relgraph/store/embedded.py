@@ -8,8 +8,10 @@ the next open. A DuckDB file admits one writing process at a time; readers
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
@@ -18,7 +20,25 @@ import pyarrow as pa
 from relgraph.store.base import Store, StoreError, TableNotFoundError
 
 STORE_FILE = "relgraph.duckdb"
+log = logging.getLogger(__name__)
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+def _cause(exc: duckdb.Error) -> str:
+    """Why DuckDB could not write, in a few words: its messages wrap the OS error in JSON."""
+    text = str(exc)
+    if "No space left on device" in text:
+        return "No space left on device"
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _unwritten(path: Path, exc: duckdb.Error) -> str:
+    """The one line a failed write of the store says: where, why, what was kept, what to do."""
+    return (
+        f"cannot write {path}: {_cause(exc)}; nothing of this run was kept: free disk space "
+        "(rewriting the store takes about its size again) or fix the folder's permissions, "
+        "then run it again"
+    )
 
 
 def _ident(name: str) -> str:
@@ -63,9 +83,7 @@ class EmbeddedStore(Store):
     # -- canonical tables ------------------------------------------------------------------
 
     def replace_tables(self, tables: Mapping[str, pa.Table], meta: Mapping[str, str]) -> None:
-        con = self._con
-        con.execute("BEGIN TRANSACTION")
-        try:
+        def write(con: duckdb.DuckDBPyConnection) -> None:
             for name in self.table_names():
                 if name not in tables:
                     con.execute(f"DROP TABLE canonical.{_ident(name)}")
@@ -82,11 +100,8 @@ class EmbeddedStore(Store):
                 con.executemany(
                     "INSERT INTO main.relgraph_meta VALUES (?, ?)", sorted(meta.items())
                 )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("CHECKPOINT")
+
+        self._commit(write)
 
     def read_table(self, name: str, columns: Sequence[str] | None = None) -> pa.Table:
         return self._read("canonical", name, columns, self.table_names())
@@ -103,20 +118,15 @@ class EmbeddedStore(Store):
     # -- results --------------------------------------------------------------------------
 
     def replace_results(self, tables: Mapping[str, pa.Table]) -> None:
-        con = self._con
-        con.execute("BEGIN TRANSACTION")
-        try:
+        def write(con: duckdb.DuckDBPyConnection) -> None:
             for name, table in tables.items():
                 con.register("_incoming", table)
                 con.execute(
                     f"CREATE OR REPLACE TABLE results.{_ident(name)} AS SELECT * FROM _incoming"  # noqa: S608 - _ident allow-lists the name
                 )
                 con.unregister("_incoming")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("CHECKPOINT")
+
+        self._commit(write)
 
     def read_results(self, name: str) -> pa.Table:
         return self._read("results", name, None, self.result_names())
@@ -137,6 +147,47 @@ class EmbeddedStore(Store):
         self._con.close()
 
     # -- helpers ------------------------------------------------------------------------------
+
+    def _commit(self, write: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
+        """Run ``write`` in one transaction and commit it: all of it or, raising
+        :class:`StoreError` naming the file and the cause, none of it."""
+        con = self._con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            write(con)
+            con.execute("COMMIT")
+        except BaseException as exc:
+            # A COMMIT that could not write the write-ahead log (a full disk) has already
+            # ended the transaction: a ROLLBACK then raises "no transaction is active" and
+            # would hide why the write failed.
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            if isinstance(exc, duckdb.Error):
+                raise StoreError(_unwritten(self.path, exc)) from exc
+            raise
+        try:
+            con.execute("CHECKPOINT")
+        except duckdb.Error as exc:
+            # Committed: the write-ahead log, synced at COMMIT, holds the new state and
+            # DuckDB folds it into the file at the next open that has room. Raising would
+            # have the load undo its quarantine and report for a store that holds it.
+            log.warning(
+                "%s: committed, but the write-ahead log could not be folded into the file "
+                "(%s); the next relgraph command that opens the store does it, given space",
+                self.path,
+                _cause(exc),
+            )
+            self._reopen()
+
+    def _reopen(self) -> None:
+        """A fresh connection after a failed CHECKPOINT, which may leave DuckDB's database
+        invalidated for every later statement of this one."""
+        with contextlib.suppress(duckdb.Error):
+            self._con.close()
+        try:
+            self._con = duckdb.connect(str(self.path))
+        except duckdb.Error as exc:
+            raise StoreError(_unwritten(self.path, exc)) from exc
 
     def _names(self, schema: str) -> list[str]:
         rows = self._con.execute(
