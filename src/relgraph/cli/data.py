@@ -224,6 +224,8 @@ def load_source(
     allow_shrink: bool = False,
 ) -> None:
     from relgraph.ingest import IngestError, format_report, load_directory
+    from relgraph.ingest.errors import disk_refused, processing_error
+    from relgraph.ingest.interrupted import UnfinishedLoadError
     from relgraph.ingest.refusal import LoadRefusedError, QuarantineLimit, refusal_sentence
     from relgraph.journal import JournalError
 
@@ -265,6 +267,14 @@ def load_source(
     except JournalError as exc:  # the message names the file and what to do
         refused = True
         fail(f"load stopped, nothing written: {exc}")
+    except UnfinishedLoadError as exc:  # committed: the next load finishes the rest
+        fail(str(exc))
+    except OSError as exc:
+        # A full disk before anything was staged (the id secret, the data directory).
+        if disk_refused(exc) is None:
+            raise
+        refused = True
+        fail(f"load stopped, nothing written: {processing_error(settings.data_dir, exc)}")
     finally:
         if store is not None:
             store.close()

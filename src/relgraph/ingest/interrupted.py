@@ -26,6 +26,11 @@ from relgraph.ingest.report import LoadReport
 PENDING_PREFIX: Final = ".load-pending-"
 
 
+class UnfinishedLoadError(RuntimeError):
+    """The store committed a load, but the steps after it (quarantine, id map, report)
+    could not be written; the pending record stays for the next load to finish them."""
+
+
 @dataclass(frozen=True)
 class Pending:
     """What a load staged, written before its store commit."""
@@ -35,9 +40,14 @@ class Pending:
     staged_map: Path | None
     map_stamp: str
 
+    @staticmethod
+    def path(data_dir: Path) -> Path:
+        """Where this process's record goes."""
+        return data_dir / f"{PENDING_PREFIX}{os.getpid()}.json"
+
     def write(self, data_dir: Path) -> Path:
         """Write the record durably (temp file, fsync, rename); return its path."""
-        path = data_dir / f"{PENDING_PREFIX}{os.getpid()}.json"
+        path = self.path(data_dir)
         body: dict[str, Any] = {
             "report": self.report.to_dict(),
             "staging": self.staging.name,
@@ -45,30 +55,46 @@ class Pending:
             "map_stamp": self.map_stamp,
         }
         tmp = path.with_suffix(".tmp")
-        with tmp.open("w", encoding="utf-8") as handle:
-            json.dump(body, handle, ensure_ascii=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(path)
+        try:
+            with tmp.open("w", encoding="utf-8") as handle:
+                json.dump(body, handle, ensure_ascii=False)
+                handle.flush()
+                os.fsync(handle.fileno())
+            tmp.replace(path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a full disk: the load stops before its commit
+            raise
         return path
 
     def finish(self, data_dir: Path, *, resumed: bool = False) -> LoadReport:
         """The steps after the commit; the report as saved.
 
         ``resumed``: a dead load's, whose staged folder, when gone, was already swapped in.
+
+        Raises :class:`UnfinishedLoadError` when a write fails (a full disk): the record
+        stays, so the next load finishes these steps.
         """
-        if not resumed or self.staging.exists():
-            quarantine.swap_in(self.staging, data_dir)
-        id_map = None
-        if self.staged_map is not None and self.staged_map.exists():
-            id_map = person_ids.publish_id_map(self.staged_map, self.map_stamp)
-        report = self.report
-        if id_map is not None:
-            changed = sum(1 for _ in id_map.open(encoding="utf-8")) - 1  # less the header
-            report = LoadReport.from_dict(
-                {**report.to_dict(), "person_id_map": str(id_map), "person_ids_changed": changed}
-            )
-        report.save(data_dir)
+        try:
+            if not resumed or self.staging.exists():
+                quarantine.swap_in(self.staging, data_dir)
+            id_map = None
+            if self.staged_map is not None and self.staged_map.exists():
+                id_map = person_ids.publish_id_map(self.staged_map, self.map_stamp)
+            report = self.report
+            if id_map is not None:
+                changed = sum(1 for _ in id_map.open(encoding="utf-8")) - 1  # less the header
+                report = LoadReport.from_dict(
+                    {**report.to_dict(), "person_id_map": str(id_map),
+                     "person_ids_changed": changed}
+                )  # fmt: skip
+            report.save(data_dir)
+        except OSError as exc:
+            raise UnfinishedLoadError(
+                f"the store holds the load of {self.report.source}, but its quarantine and "
+                f"report could not be written in {data_dir}: {exc.strerror or exc}; free disk "
+                "space there and run `relgraph load` again to finish them (nothing is loaded "
+                "twice)"
+            ) from exc
         clear_rejected(data_dir)
         return report
 
@@ -120,12 +146,12 @@ def finish_interrupted(data_dir: Path, store_fingerprint: str | None) -> list[st
         pending = _read(path)
         if pending is not None and pending.report.fingerprint == store_fingerprint:
             pending.finish(data_dir, resumed=True)
-            done.append(f"finished the load of {pending.report.source} killed after its commit")
+            done.append(f"finished the load of {pending.report.source} stopped after its commit")
         elif pending is not None:
             shutil.rmtree(pending.staging, ignore_errors=True)
             if pending.staged_map is not None:
                 pending.staged_map.unlink(missing_ok=True)
-            done.append(f"discarded the load of {pending.report.source} killed before its commit")
+            done.append(f"discarded the load of {pending.report.source} stopped before its commit")
         path.unlink(missing_ok=True)
     # Staging left by loads that died before writing a record (or by a swap cut short).
     folder = quarantine.QUARANTINE_DIR

@@ -44,7 +44,7 @@ from relgraph.canonical import LAYOUT_VERSION, LOADED_UNDER, META_RULES, canonic
 from relgraph.config import id_secret_from_env, source_zone
 from relgraph.ingest import normalise, person_ids, persons, quarantine, quarantined_refusals
 from relgraph.ingest.decisions import DecidedPairs, decided_pairs
-from relgraph.ingest.errors import IngestError
+from relgraph.ingest.errors import disk_refused, processing_error
 from relgraph.ingest.interrupted import Pending, finish_interrupted
 from relgraph.ingest.journal_merge import drop_journal_twins, merge_journal
 from relgraph.ingest.linkage import LinkageParams, as_arrow, resolve
@@ -300,9 +300,11 @@ def load_directory(
             staged_map = person_ids.stage_id_map(
                 data_dir, old_ids, customers, loaded_at.strftime("%Y%m%dT%H%M%SZ")
             )
-    except duckdb.Error as exc:
+    except (duckdb.Error, OSError) as exc:
         _discard(staging, staged_map)
-        raise IngestError(f"load failed while processing the input: {exc}") from exc
+        if isinstance(exc, OSError) and disk_refused(exc) is None:
+            raise
+        raise processing_error(data_dir, exc) from exc
     except BaseException:
         _discard(staging, staged_map)
         raise
@@ -347,12 +349,15 @@ def load_directory(
         staged_map,
         map_stamp=loaded_at.strftime("%Y%m%dT%H%M%SZ"),
     )
-    pending_path = pending.write(data_dir)
+    pending_path = pending.path(data_dir)
     try:
+        pending.write(data_dir)
         store.replace_tables(canonical, meta)
-    except BaseException:
+    except BaseException as exc:
         _discard(staging, staged_map)
         pending_path.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and disk_refused(exc) is not None:
+            raise processing_error(data_dir, exc) from exc
         raise
     pending = replace(pending, report=replace(report, seconds=time.perf_counter() - started))
     report = pending.finish(data_dir)

@@ -222,13 +222,19 @@ def stage_id_map(data_dir: Path, old: pa.Table, new: pa.Table, stamp: str) -> Pa
         return None
     staged = Path(data_dir) / f".{MAP_FILE_PREFIX}-{stamp}.{os.getpid()}.tmp"
     fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["old_person_id", "new_person_id"])
-        writer.writerows(pairs)
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(["old_person_id", "new_person_id"])
+            writer.writerows(pairs)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        # A full disk: the load stops, and half a map of old ids (as sensitive as the id
+        # numbers) is not left behind where nothing would ever remove it.
+        staged.unlink(missing_ok=True)
+        raise
     return staged
 
 

@@ -185,11 +185,16 @@ class LoadReport:
         """Write ``<data_dir>/<name>`` atomically (temp file, fsync, rename)."""
         path = data_dir / name
         tmp = path.with_suffix(f".tmp-{os.getpid()}")
-        with tmp.open("w", encoding="utf-8") as handle:
-            handle.write(self.to_json() + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(path)
+        try:
+            with tmp.open("w", encoding="utf-8") as handle:
+                handle.write(self.to_json() + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            tmp.replace(path)
+        except BaseException:
+            # A full disk fails the write: no half report is left beside the good one.
+            tmp.unlink(missing_ok=True)
+            raise
         return path
 
 
