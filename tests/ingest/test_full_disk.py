@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 import pytest
 from typer.testing import CliRunner, Result
@@ -251,4 +252,53 @@ def test_a_person_id_map_the_disk_refuses_is_not_left_half_written(
     fsync_full["now"] = True
     with pytest.raises(OSError, match=FULL_DISK):
         person_ids.stage_id_map(tmp_path, old, new, "20261205T100000Z")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_first_load_on_a_full_disk_leaves_no_empty_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Was: "cannot open …: IO Error: …. Another relgraph process may be writing it", and an
+    # empty relgraph.duckdb left for the next commands to find.
+    bank = write_bank(tmp_path / "bank", bank_tables())
+    data = tmp_path / "data"
+    store = data / "relgraph.duckdb"
+
+    def connect(path: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        Path(path).touch()  # DuckDB creates the file, then cannot write its header
+        raise duckdb.IOException(f'IO Error: Could not write file "{path}": {FULL_DISK}')
+
+    monkeypatch.setattr(duckdb, "connect", connect)
+    line = _error_line(_run("load", bank, data))
+    monkeypatch.undo()
+    assert line == f"error: {_unwritten(store)}"
+    assert not store.exists()
+
+    _full_at_commit(monkeypatch, store)  # the store opened, then the commit found no space
+    line = _error_line(_run("load", bank, data))
+    monkeypatch.undo()
+    assert line == f"error: load stopped, nothing written: {_unwritten(store)}"
+    assert not list(data.glob("relgraph.duckdb*"))
+    assert not (data / "load-report.json").exists()
+    assert _run("load", bank, data).exit_code == 0
+
+
+def test_a_linkage_model_the_disk_refuses_is_not_left_half_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relgraph.ingest import linkage
+    from relgraph.ingest.linkage_training import LinkerInput
+
+    monkeypatch.setattr(linkage, "MIN_TRAINING_RECORDS", 0)
+    monkeypatch.setattr(linkage, "_train", lambda source: {"trained": True})
+
+    def write_text(self: Path, text: str, encoding: str) -> int:
+        with self.open("w", encoding=encoding) as handle:
+            handle.write(text[:5])
+        raise OSError(28, FULL_DISK)
+
+    monkeypatch.setattr(Path, "write_text", write_text)
+    source = LinkerInput(pd.DataFrame({"unique_id": [1]}))
+    with pytest.raises(OSError, match=FULL_DISK):
+        linkage._model(source, tmp_path, retrain=False)
     assert list(tmp_path.iterdir()) == []

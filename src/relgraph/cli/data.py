@@ -263,6 +263,9 @@ def load_source(
         refused = True
         fail(f"load stopped, nothing written: {exc}")
     except StoreError as exc:
+        if created is not None:  # a first load: no good load to keep, no empty store left
+            refused = True
+            fail(f"load stopped, nothing written: {exc}")
         fail(f"load stopped; the store keeps its last good load: {exc}")
     except JournalError as exc:  # the message names the file and what to do
         refused = True

@@ -264,8 +264,12 @@ def _model(
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(model, indent=1, ensure_ascii=False), "utf-8")
-        tmp.replace(path)
+        try:
+            tmp.write_text(json.dumps(model, indent=1, ensure_ascii=False), "utf-8")
+            tmp.replace(path)
+        except OSError:
+            tmp.unlink(missing_ok=True)  # a full disk: the load stops, no half model stays
+            raise
     return model, "em", None if path is None else str(path)
 
 

@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import duckdb
 import pyarrow as pa
@@ -20,6 +21,7 @@ import pyarrow as pa
 from relgraph.store.base import Store, StoreError, TableNotFoundError
 
 STORE_FILE = "relgraph.duckdb"
+_FULL = "No space left on device"
 log = logging.getLogger(__name__)
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
@@ -27,8 +29,8 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 def _cause(exc: duckdb.Error) -> str:
     """Why DuckDB could not write, in a few words: its messages wrap the OS error in JSON."""
     text = str(exc)
-    if "No space left on device" in text:
-        return "No space left on device"
+    if _FULL in text:
+        return _FULL
     return text.splitlines()[0] if text else type(exc).__name__
 
 
@@ -66,19 +68,36 @@ class EmbeddedStore(Store):
             raise StoreError(f"no store at {self.path}: run `relgraph load DIR` first")
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        new = not self.path.exists()
         try:
             self._con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
-            raise StoreError(
-                f"cannot open {self.path}: {exc}. Another relgraph process (load or analyze) "
-                "may be writing it; only one writer at a time."
-            ) from exc
+            if _cause(exc) != _FULL:
+                raise StoreError(
+                    f"cannot open {self.path}: {exc}. Another relgraph process (load or "
+                    "analyze) may be writing it; only one writer at a time."
+                ) from exc
+            self._unopened(exc, new)
         if not read_only:
-            self._con.execute("CREATE SCHEMA IF NOT EXISTS canonical")
-            self._con.execute("CREATE SCHEMA IF NOT EXISTS results")
-            self._con.execute(
-                "CREATE TABLE IF NOT EXISTS main.relgraph_meta (key VARCHAR, value VARCHAR)"
-            )
+            try:
+                self._con.execute("CREATE SCHEMA IF NOT EXISTS canonical")
+                self._con.execute("CREATE SCHEMA IF NOT EXISTS results")
+                self._con.execute(
+                    "CREATE TABLE IF NOT EXISTS main.relgraph_meta (key VARCHAR, value VARCHAR)"
+                )
+            except duckdb.Error as exc:
+                if _cause(exc) != _FULL:
+                    raise
+                self._con.close()
+                self._unopened(exc, new)
+
+    def _unopened(self, exc: duckdb.Error, new: bool) -> NoReturn:
+        """Fail an open the full disk refused; a store file it created is not left behind,
+        so the next load is the first again rather than a load over an empty store."""
+        if new:
+            for path in (self.path, self.path.with_name(self.path.name + ".wal")):
+                path.unlink(missing_ok=True)
+        raise StoreError(_unwritten(self.path, exc)) from exc
 
     # -- canonical tables ------------------------------------------------------------------
 
