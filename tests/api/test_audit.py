@@ -366,3 +366,30 @@ def test_a_full_disk_mid_line_leaves_the_log_where_its_anchor_says(
     AuditLog(log, KEY).append(key_id="k_1", role="risk", operation="restart", ids=[], outcome="ok")
     assert verify(log, KEY).lines == 7
     assert [r["operation"] for r in _records(log)][-2:] == ["after", "restart"]
+
+
+def test_a_first_start_on_a_nearly_full_disk_never_puts_a_torn_anchor_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The disk took half of the new anchor's bytes; the short count went unchecked, the torn
+    # file was renamed into place, and every later start refused the log as "forged or
+    # damaged". A start stopped there also left an empty log without an anchor, which every
+    # later start refused as "the anchor is missing".
+    import relgraph.api.audit_anchor as anchor_module
+
+    real = os.write
+
+    def nearly_full(fd: int, data: bytes) -> int:
+        if len(data) > 1:
+            return real(fd, bytes(data[: len(data) // 2]))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(anchor_module.os, "write", nearly_full)
+    log = tmp_path / "audit.log"
+    with pytest.raises(AuditError, match="No space left on device"):
+        AuditLog(log, KEY)
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir() if "anchor" in p.name) == []
+    AuditLog(log, KEY).append(key_id="k_1", role="risk", operation="a", ids=[], outcome="ok")
+    AuditLog(log, KEY).append(key_id="k_1", role="risk", operation="b", ids=[], outcome="ok")
+    assert verify(log, KEY) == Verdict(True, 2, "2 lines, chain intact, matching the anchor")

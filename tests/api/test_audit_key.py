@@ -122,3 +122,45 @@ def test_production_serve_without_an_audit_key_refuses_to_start(data_dir: Path) 
     result = _serve(data_dir, RELGRAPH_ENV="production")
     assert result.returncode == 2
     assert "no audit key in production" in " ".join(result.stderr.split())
+
+
+def test_a_key_the_full_disk_refuses_leaves_no_empty_key_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The key file was created, then its write refused: the empty file stayed, and every
+    # later start was refused ("the audit key must be at least 32 characters").
+    real = os.fsync
+
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(ConfigError) as refused:
+        load_audit_key(AuditSettings(), tmp_path, production=False)
+    assert str(refused.value) == (
+        f"cannot write the generated audit key {tmp_path / 'audit-key'}: No space left on "
+        f"device; free disk space in {tmp_path}, then start again"
+    )
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(os, "fsync", real)
+    key = load_audit_key(AuditSettings(), tmp_path, production=False)  # space freed
+    assert len(key.secret) == 64
+
+
+def test_the_serve_lock_is_held_though_the_full_disk_refuses_its_pid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Was: a traceback at start; the pid only names the holder in a second server's refusal.
+    import relgraph.api.locks as locks
+
+    def full_disk(fd: int, data: bytes, offset: int) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(locks.os, "pwrite", full_disk)
+    fd = hold_serve_lock(tmp_path)
+    monkeypatch.undo()
+    try:
+        with pytest.raises(LockedError, match=r"another process.*another --data-dir"):
+            hold_serve_lock(tmp_path)
+    finally:
+        os.close(fd)

@@ -138,7 +138,7 @@ class AuditLog:
     whenever another process may have moved it).
 
     Opening checks the log against its anchor and raises :class:`AuditError` when they
-    disagree; with neither present it starts a new chain.
+    disagree; with neither present (or an empty log alone) it starts a new chain.
     """
 
     def __init__(self, path: Path, key: AuditKey, anchor: Path | None = None) -> None:
@@ -163,7 +163,9 @@ class AuditLog:
 
     def _open(self) -> None:
         if not self.anchor_path.exists():
-            if self.path.exists():
+            # An empty log is a start that stopped (a full disk, a kill) between creating the
+            # log and its anchor: there is no line to protect, so the chain starts here.
+            if self.path.exists() and self.path.stat().st_size > 0:
                 raise AuditError(
                     f"the audit anchor {self.anchor_path} is missing but the log {self.path} "
                     "exists: run `relgraph audit verify`; to start a new chain, move the log "

@@ -124,13 +124,23 @@ def write_anchor(path: Path, key: AuditKey, anchor: Anchor) -> os.stat_result:
     slots[current.gen % 2] = current._slot(key)
     slots[before.gen % 2] = before._slot(key)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    data = b"".join(slots)
     try:
-        os.write(fd, b"".join(slots))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temp, path)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            # A nearly full disk takes part of a write and says so only in the count: the
+            # rest is written (or refused) before the rename, or a torn anchor was put in
+            # place and every later start refused the log as forged.
+            written = 0
+            while written < len(data):
+                written += os.write(fd, data[written:])
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
     directory = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(directory)  # the rename itself survives a crash

@@ -8,6 +8,7 @@ data directory can read that key and forge the log, so the server says so in its
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -81,16 +82,7 @@ def load_audit_key(
                 "no audit key: set RELGRAPH_AUDIT_KEY or RELGRAPH_AUDIT_KEY_FILE to the "
                 "key the server used"
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it first: use theirs
-            pass
-        else:
-            with os.fdopen(fd, "w", encoding="ascii") as handle:
-                handle.write(secrets.token_hex(32) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
+        _generate(path)
     key = _from_file(path, data_dir, production=False, name="the generated audit key")
     if path.resolve() not in _warned:
         _warned.add(path.resolve())
@@ -100,6 +92,29 @@ def load_audit_key(
             path,
         )
     return AuditKey(key.secret, f"generated key {path}")
+
+
+def _generate(path: Path) -> None:
+    """Write a new key to ``path`` whole or not at all: a key file a full disk (or a kill)
+    left empty refused every later start as too short, the log not yet begun."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        # A link, not a rename: when another process made the key meanwhile, theirs stays.
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write the generated audit key {path}: {exc.strerror or exc}; free disk "
+            f"space in {path.parent}, then start again"
+        ) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _from_file(

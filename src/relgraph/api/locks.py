@@ -48,8 +48,13 @@ def hold_serve_lock(data_dir: Path) -> int:
                 "--data-dir"
             ) from None
         raise
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except OSError:
+        # A full disk: the lock is held all the same, and the pid only names the holder in
+        # a second server's refusal. The server starts and answers 503 until there is room.
+        pass
     return fd
 
 
