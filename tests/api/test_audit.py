@@ -386,9 +386,13 @@ def test_a_first_start_on_a_nearly_full_disk_never_puts_a_torn_anchor_in_place(
 
     monkeypatch.setattr(anchor_module.os, "write", nearly_full)
     log = tmp_path / "audit.log"
-    with pytest.raises(AuditError, match="No space left on device"):
+    with pytest.raises(AuditError) as refused:
         AuditLog(log, KEY)
     monkeypatch.undo()
+    assert str(refused.value) == (
+        f"cannot open the audit log {log}: [Errno 28] No space left on device; free disk "
+        f"space in {tmp_path}, then start again"
+    )
     assert sorted(p.name for p in tmp_path.iterdir() if "anchor" in p.name) == []
     AuditLog(log, KEY).append(key_id="k_1", role="risk", operation="a", ids=[], outcome="ok")
     AuditLog(log, KEY).append(key_id="k_1", role="risk", operation="b", ids=[], outcome="ok")

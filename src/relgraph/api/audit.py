@@ -17,6 +17,7 @@ the log grow by more than a line's bound.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import json
@@ -159,7 +160,9 @@ class AuditLog:
             with self._lock, append_lock(self.path):
                 self._open()
         except (OSError, LockedError) as exc:
-            raise AuditError(f"cannot open the audit log {self.path}: {exc}") from exc
+            full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+            todo = f"; free disk space in {self.path.parent}, then start again" if full else ""
+            raise AuditError(f"cannot open the audit log {self.path}: {exc}{todo}") from exc
 
     def _open(self) -> None:
         if not self.anchor_path.exists():
