@@ -148,3 +148,20 @@ def test_a_checkpoint_the_full_disk_refuses_after_the_commit_keeps_the_commit(
         _write(store, what, ("C3",))
     with EmbeddedStore(tmp_path, read_only=True) as reopened:
         assert _read(reopened, what) == ["C3"]
+
+
+def test_a_commit_is_never_called_failed_when_the_store_cannot_be_opened_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with EmbeddedStore(tmp_path) as store:
+        store.replace_tables({"customers": _customers("C1")}, {"fingerprint": "C1"})
+        _disk_full_at(monkeypatch, "CHECKPOINT", duckdb.FatalException, store.path)
+
+        def connect(path: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+            raise duckdb.IOException(f'Could not write file "{path}": {FULL_DISK}')
+
+        monkeypatch.setattr(duckdb, "connect", connect)
+        store.replace_tables({"customers": _customers("C1", "C2")}, {"fingerprint": "C1-C2"})
+        monkeypatch.undo()
+    with EmbeddedStore(tmp_path, read_only=True) as reopened:
+        assert reopened.meta() == {"fingerprint": "C1-C2"}

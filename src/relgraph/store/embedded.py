@@ -206,7 +206,9 @@ class EmbeddedStore(Store):
         try:
             self._con = duckdb.connect(str(self.path))
         except duckdb.Error as exc:
-            raise StoreError(_unwritten(self.path, exc)) from exc
+            # The write is committed all the same: say so, never that it failed. This
+            # object's next statement fails on the closed connection; the command ends.
+            log.warning("%s: cannot open it again after the commit (%s)", self.path, _cause(exc))
 
     def _names(self, schema: str) -> list[str]:
         rows = self._con.execute(
