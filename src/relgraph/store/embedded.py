@@ -168,8 +168,9 @@ class EmbeddedStore(Store):
     # -- helpers ------------------------------------------------------------------------------
 
     def _commit(self, write: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
-        """Run ``write`` in one transaction and commit it: all of it or, raising
-        :class:`StoreError` naming the file and the cause, none of it."""
+        """Run ``write`` in one transaction and commit it: all of it or none of it (a write
+        the disk refused raises :class:`StoreError` naming the file, the cause and what to
+        do)."""
         con = self._con
         con.execute("BEGIN TRANSACTION")
         try:
@@ -181,9 +182,11 @@ class EmbeddedStore(Store):
             # would hide why the write failed.
             with contextlib.suppress(duckdb.Error):
                 con.execute("ROLLBACK")
-            if isinstance(exc, duckdb.Error):
+            if isinstance(exc, duckdb.IOException) or (
+                isinstance(exc, duckdb.Error) and _cause(exc) == _FULL
+            ):
                 raise StoreError(_unwritten(self.path, exc)) from exc
-            raise
+            raise  # not the disk: a bug to see whole
         try:
             con.execute("CHECKPOINT")
         except duckdb.Error as exc:
