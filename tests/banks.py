@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import csv
+import fcntl
+import os
+import shutil
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 
 from relgraph import model
 from relgraph.analytics.layering import Alerts, LayeringIndex, LayeringParams
@@ -134,8 +139,55 @@ def read_quarantine(data_dir: Path, table: str) -> list[dict[str, str]]:
 def project(source: Path, data_dir: Path) -> Projection:
     """Load ``source`` into ``data_dir`` and build the projection."""
     load(source, data_dir)
+    return projection_of(data_dir)
+
+
+def projection_of(data_dir: Path) -> Projection:
+    """The projection of the store in ``data_dir``, opened read-only."""
     with EmbeddedStore(data_dir, read_only=True) as store:
         return build_projection(store)
+
+
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]
+) -> Path:
+    """The folder ``name`` that ``build`` fills: built once per test run, under a lock, and
+    shared by every module and xdist worker asking for it (loading a synthetic bank of
+    thousands of customers, linkage and all, takes many seconds). Only read it: copy it
+    (:func:`copy_data`) to write to it."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, above each worker's own
+    root = base / f"built-once-{name}"
+    with (base / f"{root.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / ".done").exists():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir()
+            build(root)
+            (root / ".done").touch()
+    return root
+
+
+def loaded_synthetic(
+    tmp_path_factory: pytest.TempPathFactory, customers: int, seed: int
+) -> tuple[Path, Path]:
+    """The files of ``generate(customers, seed, ..., "csv")`` and the data folder they loaded
+    into, made once per test run (:func:`built_once`): only read them."""
+    from relgraph.synth import generate
+
+    def build(root: Path) -> None:
+        generate(customers, seed, root / "bank", "csv")
+        load(root / "bank", root / "data")
+
+    root = built_once(tmp_path_factory, f"synthetic-{customers}-{seed}", build)
+    return root / "bank", root / "data"
+
+
+def copy_data(data_dir: Path, to: Path) -> Path:
+    """A copy of the (closed) store in ``data_dir`` at ``to``, to write to."""
+    shutil.copytree(data_dir, to)
+    return to
 
 
 def live_with_last(

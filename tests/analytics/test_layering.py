@@ -36,8 +36,7 @@ from relgraph.analytics.layering import (
 from relgraph.analytics.networks import hidden_networks
 from relgraph.config import ConfigError
 from relgraph.graph import Projection
-from relgraph.synth import generate
-from tests.banks import Rows, project, write_bank
+from tests.banks import Rows, loaded_synthetic, project, projection_of, write_bank
 from tests.oracles import layering_reference as reference
 
 DAY = "2026-06-10"
@@ -261,9 +260,8 @@ def test_params_from_the_environment() -> None:
 
 @pytest.fixture(scope="module")
 def small_bank(tmp_path_factory: pytest.TempPathFactory) -> Projection:
-    root = tmp_path_factory.mktemp("small")
-    generate(2_000, 11, root / "bank", "csv")
-    return project(root / "bank", root / "data")
+    # generate(2_000, 11), loaded once for this module and test_networks'.
+    return projection_of(loaded_synthetic(tmp_path_factory, 2_000, 11)[1])
 
 
 # Far looser than the defaults: hundreds of branching chains to compare, not four.

@@ -12,8 +12,7 @@ from relgraph.analytics.networks import hidden_networks, network_frames
 from relgraph.analytics.params import NetworkParams
 from relgraph.analytics.person_links import person_links, shared_pairs
 from relgraph.graph import Projection
-from relgraph.synth import generate
-from tests.banks import Rows, project, write_bank
+from tests.banks import Rows, loaded_synthetic, project, projection_of, write_bank
 from tests.oracles import graph_reference as reference
 
 from .conftest import NETWORK_PARAMS, groups_of
@@ -130,14 +129,13 @@ def test_shared_pairs_counts_every_pair_once() -> None:
 
 @pytest.fixture(scope="module")
 def small_bank_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("small")
-    generate(2_000, 11, root / "bank", "csv")
-    return root / "bank"
+    # generate(2_000, 11), loaded once for this module and test_layering's.
+    return loaded_synthetic(tmp_path_factory, 2_000, 11)[0]
 
 
 @pytest.fixture(scope="module")
-def small_bank(small_bank_files: Path) -> Projection:
-    return project(small_bank_files, small_bank_files.parent / "data")
+def small_bank(tmp_path_factory: pytest.TempPathFactory) -> Projection:
+    return projection_of(loaded_synthetic(tmp_path_factory, 2_000, 11)[1])
 
 
 def test_vectorised_equals_networkx_on_a_synthetic_bank(small_bank: Projection) -> None:
