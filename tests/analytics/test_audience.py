@@ -37,7 +37,7 @@ from relgraph.ingest import load_directory
 from relgraph.jobs.analyze import analyze
 from relgraph.jobs.audience import audience_source, export
 from relgraph.store.embedded import EmbeddedStore
-from tests.banks import Rows, write_bank
+from tests.banks import Rows, copy_data, loaded_synthetic, write_bank
 
 
 def _person(
@@ -298,12 +298,12 @@ def test_the_contact_guard_counts_a_contact_in_the_window_before_a_later_one(
     assert guarded["excluded_recently_contacted"].sum() == 0
 
 
-def test_corporate_group_audience_of_a_synthetic_bank(tmp_path: Path) -> None:
-    from relgraph.synth import generate
-
-    generate(3_000, 9, tmp_path / "bank", "csv")
-    with EmbeddedStore(tmp_path / "data") as store:
-        load_directory(tmp_path / "bank", store, tmp_path / "data")
+def test_corporate_group_audience_of_a_synthetic_bank(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # generate(3_000, 9), loaded once for this test and test_groups'; analysed in a copy.
+    loaded = loaded_synthetic(tmp_path_factory, 3_000, 9)[1]
+    with EmbeddedStore(copy_data(loaded, tmp_path / "data")) as store:
         analyze(store, build_projection(store))
         source = audience_source(store)
         groups = store.results_frame("corporate_groups")

@@ -20,7 +20,16 @@ from relgraph.analytics.groups import (
 from relgraph.graph import Projection
 from relgraph.ingest.persons import SOURCE_PRIORITY
 from relgraph.jobs.values import values_of
-from tests.banks import Rows, companies, load, people, project, write_bank
+from tests.banks import (
+    Rows,
+    companies,
+    load,
+    loaded_synthetic,
+    people,
+    project,
+    projection_of,
+    write_bank,
+)
 
 
 def _holding(holder: str, enterprise: str, share: float) -> dict[str, object]:
@@ -251,12 +260,13 @@ def test_empty_bank_has_no_groups(tmp_path: Path) -> None:
     assert guarantee_circles(projection).n_circles == 0
 
 
-def test_vectorised_equals_the_reference_on_a_synthetic_bank(tmp_path: Path) -> None:
-    from relgraph.synth import generate
+def test_vectorised_equals_the_reference_on_a_synthetic_bank(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     from tests.oracles import graph_reference as reference
 
-    generate(3_000, 9, tmp_path / "bank", "csv")
-    projection = project(tmp_path / "bank", tmp_path / "data")
+    # generate(3_000, 9), loaded once for this test and test_audience's.
+    projection = projection_of(loaded_synthetic(tmp_path_factory, 3_000, 9)[1])
     own = integrated_ownership(projection)
     n_p = len(projection.nodes["Person"])
     got: dict[tuple[int, int], float] = {}
