@@ -13,7 +13,7 @@ import pytest
 from relgraph.api.live import LiveScoring
 from relgraph.api.readmodel import build_read_model
 from relgraph.graph import build_projection
-from relgraph.ingest import load_directory
+from relgraph.ingest import LoadReport, load_directory
 from relgraph.jobs.analyze import analyze
 from relgraph.store.embedded import EmbeddedStore
 from relgraph.synth import generate
@@ -30,14 +30,25 @@ def split_bank(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataF
     return root, hold_back_half(root / "bank")
 
 
-def test_batch_analyze_after_the_merge_finds_the_chains_found_in_real_time(
-    split_bank: tuple[Path, pd.DataFrame],
-) -> None:
-    root, late = split_bank
-    data = root / "data"
+@pytest.fixture(scope="module")
+def analysed(split_bank: tuple[Path, pd.DataFrame]) -> tuple[Path, LoadReport]:
+    """``split_bank`` loaded and analysed (once for the module): its data folder, which the
+    tests only read or copy, and the load's report."""
+    root, _ = split_bank
+    data = root / "analysed"
     with EmbeddedStore(data) as store:
         first = load_directory(root / "bank", store, data)
         analyze(store, build_projection(store))
+    return data, first
+
+
+def test_batch_analyze_after_the_merge_finds_the_chains_found_in_real_time(
+    split_bank: tuple[Path, pd.DataFrame], analysed: tuple[Path, LoadReport], tmp_path: Path
+) -> None:
+    root, late = split_bank
+    data = tmp_path / "data"
+    shutil.copytree(analysed[0], data)  # the stream and the merge write to it
+    first = analysed[1]
     with EmbeddedStore(data, read_only=True) as store:
         model = build_read_model(store)
     live = LiveScoring(model, data)
@@ -102,16 +113,13 @@ def test_batch_analyze_after_the_merge_finds_the_chains_found_in_real_time(
 
 
 def test_a_request_of_many_transfers_gets_the_verdicts_of_one_request_each(
-    split_bank: tuple[Path, pd.DataFrame], tmp_path: Path
+    split_bank: tuple[Path, pd.DataFrame], analysed: tuple[Path, LoadReport], tmp_path: Path
 ) -> None:
     # A request's transfers are scored together (analytics/layering/union.py); each
     # verdict must still be the one it gets alone, on the index as its transfer found it
     # (the request's earlier transfers in it, its later ones not).
-    root, late = split_bank
-    data = tmp_path / "data"
-    with EmbeddedStore(data) as store:
-        load_directory(root / "bank", store, data)
-        analyze(store, build_projection(store))
+    _, late = split_bank
+    data = analysed[0]
     with EmbeddedStore(data, read_only=True) as store:
         model = build_read_model(store)
     records = [
