@@ -81,6 +81,16 @@ REFUSED = [
      "bad_timestamp: ts '2024-01-06T10:15:00+14:30' is not an ISO-8601 timestamp"),
     ("transfers", {**TRANSFER, "amount": "5", "ts": "06.01.2024 10:15"},
      "bad_timestamp: ts '06.01.2024 10:15' is not an ISO-8601 timestamp"),
+    # What a spreadsheet or a program wrote instead of a time: said, so the export is fixed.
+    ("transfers", {**TRANSFER, "amount": "5", "ts": "45717.0208333"},
+     "bad_timestamp: ts '45717.0208333' is not an ISO-8601 timestamp (a spreadsheet serial "
+     "date? format the column as yyyy-mm-dd hh:mm:ss before exporting)"),
+    ("transfers", {**TRANSFER, "amount": "5", "ts": "1740760200000"},
+     "bad_timestamp: ts '1740760200000' is not an ISO-8601 timestamp (epoch milliseconds? "
+     "write it as yyyy-mm-dd hh:mm:ss)"),
+    ("customers", {**CUSTOMER, "birth_date": "３２８７４"},
+     "bad_date: birth_date '３２８７４' is not a date (YYYY-MM-DD) (a spreadsheet serial date? "
+     "format the column as yyyy-mm-dd hh:mm:ss before exporting)"),
     ("transfers", {**TRANSFER, "amount": "5", "currency": "dollars", "ts": "2024-01-06"},
      "bad_enum: currency 'dollars' is not an ISO 4217 code or a currency name relgraph knows "
      "(人民币, 美元, 港币, 欧元 …)"),

@@ -99,6 +99,22 @@ not read was quarantined with its row, and the person's other record saying 是 
 marketable."""
 
 
+def _number_hint(text: str) -> str:
+    """What a date or time written as a bare number most likely is, and how to export it
+    instead (``''`` for other values): a spreadsheet's serial day count (``45717`` is
+    2025-03-01, ``45717.0208`` 00:30 that day) or epoch milliseconds. Neither is read as a
+    time: a count of days or milliseconds since when, and in which zone, the file does not
+    say."""
+    plain = _ascii(text)
+    serial = f"regexp_full_match({plain}, '[1-9][0-9]{{4}}(\\.[0-9]+)?')"
+    epoch = f"regexp_full_match({plain}, '[0-9]{{12,13}}')"
+    return (
+        f"CASE WHEN {serial} THEN ' (a spreadsheet serial date? format the column as "
+        "yyyy-mm-dd hh:mm:ss before exporting)' "
+        f"WHEN {epoch} THEN ' (epoch milliseconds? write it as yyyy-mm-dd hh:mm:ss)' ELSE '' END"
+    )
+
+
 def typed_view(table: str) -> str:
     return f"typed_{table}"
 
@@ -212,10 +228,14 @@ def _column_sql(
         bad = (
             f"'bad_date: {name} ' || {_shown(text)} || CASE WHEN {timed} "
             "THEN ' has a time part; a date is YYYY-MM-DD' ELSE ' is not a date (YYYY-MM-DD)' END"
+            f" || {_number_hint(text)}"
         )
     else:  # timestamp
         typed = timestamp_sql(text, zone)
-        bad = f"'bad_timestamp: {name} ' || {_shown(text)} || ' is not an ISO-8601 timestamp'"
+        bad = (
+            f"'bad_timestamp: {name} ' || {_shown(text)} || ' is not an ISO-8601 timestamp' || "
+            f"{_number_hint(text)}"
+        )
     if column.dtype in ("date", "timestamp"):
         # DuckDB reads year 0000 (1 BC); Python's dates (every reader) start at year 1.
         reasons.append(
