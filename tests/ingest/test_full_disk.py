@@ -286,18 +286,17 @@ def test_a_first_load_on_a_full_disk_leaves_no_empty_store(
 def test_a_linkage_model_the_disk_refuses_is_not_left_half_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from relgraph.ingest import linkage
+    from relgraph.ingest import durable, linkage
     from relgraph.ingest.linkage_training import LinkerInput
 
     monkeypatch.setattr(linkage, "MIN_TRAINING_RECORDS", 0)
     monkeypatch.setattr(linkage, "_train", lambda source: {"trained": True})
 
-    def write_text(self: Path, text: str, encoding: str) -> int:
-        with self.open("w", encoding=encoding) as handle:
-            handle.write(text[:5])
+    def fsync(fd: int) -> None:
+        # The model's text is in the temp file's buffers; the disk refuses to keep it.
         raise OSError(28, FULL_DISK)
 
-    monkeypatch.setattr(Path, "write_text", write_text)
+    monkeypatch.setattr(durable.os, "fsync", fsync)
     source = LinkerInput(pd.DataFrame({"unique_id": [1]}))
     with pytest.raises(OSError, match=FULL_DISK):
         linkage._model(source, tmp_path, retrain=False)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from relgraph.ingest import person_ids, quarantine
+from relgraph.ingest.durable import write_text_durably
 from relgraph.ingest.refusal import clear_rejected
 from relgraph.ingest.report import LoadReport
 
@@ -54,16 +55,8 @@ class Pending:
             "staged_map": None if self.staged_map is None else self.staged_map.name,
             "map_stamp": self.map_stamp,
         }
-        tmp = path.with_suffix(".tmp")
-        try:
-            with tmp.open("w", encoding="utf-8") as handle:
-                json.dump(body, handle, ensure_ascii=False)
-                handle.flush()
-                os.fsync(handle.fileno())
-            tmp.replace(path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)  # a full disk: the load stops before its commit
-            raise
+        # A full disk fails the write: the load stops before its commit, no temp file left.
+        write_text_durably(path, json.dumps(body, ensure_ascii=False), path.with_suffix(".tmp"))
         return path
 
     def finish(self, data_dir: Path, *, resumed: bool = False) -> LoadReport:

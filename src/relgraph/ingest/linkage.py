@@ -80,6 +80,7 @@ import pyarrow as pa
 
 from relgraph.config import ConfigError, EnvParams
 from relgraph.ingest.decisions import unapplied_same, with_same_decisions
+from relgraph.ingest.durable import write_text_durably
 from relgraph.ingest.id_numbers import (
     as_day,
     id_number_problems,
@@ -263,13 +264,9 @@ def _model(
     model = _train(source)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        try:
-            tmp.write_text(json.dumps(model, indent=1, ensure_ascii=False), "utf-8")
-            tmp.replace(path)
-        except OSError:
-            tmp.unlink(missing_ok=True)  # a full disk: the load stops, no half model stays
-            raise
+        # A full disk stops the load, and no half model stays.
+        model_text = json.dumps(model, indent=1, ensure_ascii=False)
+        write_text_durably(path, model_text, path.with_suffix(".tmp"))
     return model, "em", None if path is None else str(path)
 
 

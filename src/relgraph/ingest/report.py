@@ -11,6 +11,8 @@ from typing import Any
 from rich.console import Group
 from rich.table import Table
 
+from relgraph.ingest.durable import write_text_durably
+
 REPORT_FILE = "load-report.json"
 REJECTED_REPORT_FILE = "load-report.rejected.json"
 """The report of the last refused attempt, beside the good load's (see ``ingest.refusal``)."""
@@ -184,17 +186,7 @@ class LoadReport:
     def save(self, data_dir: Path, name: str = REPORT_FILE) -> Path:
         """Write ``<data_dir>/<name>`` atomically (temp file, fsync, rename)."""
         path = data_dir / name
-        tmp = path.with_suffix(f".tmp-{os.getpid()}")
-        try:
-            with tmp.open("w", encoding="utf-8") as handle:
-                handle.write(self.to_json() + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            tmp.replace(path)
-        except BaseException:
-            # A full disk fails the write: no half report is left beside the good one.
-            tmp.unlink(missing_ok=True)
-            raise
+        write_text_durably(path, self.to_json() + "\n", path.with_suffix(f".tmp-{os.getpid()}"))
         return path
 
 
