@@ -117,6 +117,48 @@ def test_an_unreachable_neo4j_is_a_clear_error_at_start_up(
     assert "secret-password" not in result.output
 
 
+class _UnreadableStore:
+    """A store that opened (the server answered) but cannot read its database: a Neo4j
+    whose database stopped itself after a full disk answers every statement so."""
+
+    def close(self) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        from relgraph.store.base import StoreError
+
+        def unreadable(*_: object, **__: object) -> Any:
+            raise StoreError("read state: the database needs to be restarted")
+
+        return unreadable
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["stats"],
+        ["analyze"],
+        ["validate", "--truth", "truth"],
+        ["audience", "--criteria", "criteria.json", "--out", "a.csv"],
+    ],
+)
+def test_a_store_that_opens_but_cannot_be_read_is_one_line_not_a_traceback(
+    tmp_path: Path, command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        "relgraph.cli.common.store_opener", lambda *_, **__: lambda: _UnreadableStore()
+    )
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "truth").mkdir()
+    (tmp_path / "truth" / "persons.csv").write_text("customer_id,person_key\nC1,P1\n")
+    (tmp_path / "criteria.json").write_text('{"unit": "HOUSEHOLD"}')
+    result = runner.invoke(app, [*command, "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert "error: read state: the database needs to be restarted" in _flat(result.output)
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
 def test_load_stats_analyze_against_the_neo4j_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -156,6 +198,52 @@ def test_load_stats_analyze_against_the_neo4j_store(
     )
     assert audience.exit_code == 0, audience.output
     assert out.read_text(encoding="utf-8").startswith('"unit","unit_id"')
+
+
+def test_a_neo4j_load_whose_deletes_stop_after_its_commit_keeps_its_report_and_quarantine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A real server whose disk filled while the load deleted the generation it replaced
+    (after the commit) had the load exit 2 saying "the store keeps its last good load",
+    and throw away the report and quarantine of the data the store then held."""
+    from relgraph.config import Neo4jSettings
+    from relgraph.store.base import StoreError
+    from relgraph.store.neo4j import Neo4jStore
+    from tests.store.emulator import EmulatedNeo4j
+
+    database = EmulatedNeo4j()
+    monkeypatch.setattr(
+        Neo4jStore,
+        "connect",
+        classmethod(lambda cls, s, **_: cls(database, Neo4jSettings(batch_size=500))),
+    )
+    monkeypatch.setenv("RELGRAPH_STORE", "neo4j")
+    first, second, data = tmp_path / "first", tmp_path / "second", tmp_path / "data"
+    for bank, seed in ((first, "1"), (second, "2")):
+        made = runner.invoke(
+            app,
+            ["synth", "--out", str(bank), "--customers", "300", "--seed", seed, "--dirty", "0.02"],
+        )
+        assert made.exit_code == 0, made.output
+    assert runner.invoke(app, ["load", str(first), "--data-dir", str(data)]).exit_code == 0
+
+    def panic(_: dict[str, Any]) -> Any:
+        raise StoreError("delete old generation: Neo.DatabaseError.Transaction.TransactionLogError")
+
+    database.overrides["prune_account"] = panic
+    loaded = runner.invoke(app, ["load", str(second), "--data-dir", str(data)])
+    assert loaded.exit_code == 0, loaded.output
+    assert "the load is live; deleting the generation it replaced stopped" in caplog.text
+    report = json.loads((data / "load-report.json").read_text(encoding="utf-8"))
+    with Neo4jStore.connect(Neo4jSettings()) as store:
+        assert report["fingerprint"] == store.meta()["fingerprint"]
+    assert list((data / "quarantine").iterdir())
+    # The next load that writes deletes what the stopped one left (one of the same data
+    # writes nothing: "unchanged").
+    del database.overrides["prune_account"]
+    assert runner.invoke(app, ["load", str(first), "--data-dir", str(data)]).exit_code == 0
+    with Neo4jStore.connect(Neo4jSettings()) as store:
+        assert store.state().pending == ()
 
 
 def test_analyze_with_gds_uses_the_gds_engine(

@@ -531,14 +531,31 @@ def test_a_load_that_lost_the_lock_publishes_nothing_and_says_to_run_again(
     assert store.state().pending == ()
 
 
-def test_a_load_that_lost_the_lock_after_its_commit_stops_deleting_and_says_it_is_live(
-    store: Neo4jStore, runner: RecordingRunner
+@pytest.mark.parametrize(
+    "failure",
+    [
+        _lost("prune_alert"),
+        # A real server whose disk filled during the deletes (RESULTS.md, 2026-12-05).
+        StoreError(
+            "delete old generation: statement 'prune_alert' failed: "
+            "Neo.DatabaseError.Transaction.TransactionCommitFailed: Could not apply the "
+            "transaction to the store after written to log."
+        ),
+    ],
+)
+def test_a_load_whose_deletes_stop_after_its_commit_is_live_and_says_so(
+    store: Neo4jStore,
+    runner: RecordingRunner,
+    failure: StoreError,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     store.replace_tables(_tables(), {"fingerprint": "live"})
-    runner.overrides["prune_alert"] = _fails_with(_lost("prune_alert"))
+    runner.overrides["prune_alert"] = _fails_with(failure)
     other = {**_tables(), "transfers": _tables()["transfers"].slice(1)}
-    with pytest.raises(StoreError, match="The load is live; deleting the generation it replaced"):
-        store.replace_tables(other, {"fingerprint": "new"})
+    # No error: the load is published, so its caller must keep its quarantine and report.
+    store.replace_tables(other, {"fingerprint": "new"})
+    assert "the load is live; deleting the generation it replaced stopped" in caplog.text
+    assert str(failure) in caplog.text
     assert runner.statements()[-1] == "prune_alert"
     assert store.meta() == {"fingerprint": "new"}
     # The replaced generation is still named (pending), so the next load deletes it.

@@ -198,6 +198,43 @@ def test_a_lost_connection_is_a_store_error() -> None:
         runner.run("state_read", operation="read state")
 
 
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        # What a real 5.26 server answered when its disk filled during a load (RESULTS.md,
+        # 2026-12-05): the batch being committed, the one beside it, every later statement.
+        ("Neo.DatabaseError.Transaction.TransactionCommitFailed",
+         "Could not apply the transaction: Transaction #410 to the store after written to log."),
+        ("Neo.DatabaseError.Transaction.TransactionLogError",
+         "Could not append transaction: Transaction #0 to log."),
+        ("Neo.DatabaseError.Transaction.TransactionStartFailed",
+         "The database has encountered a critical error, and needs to be restarted. Please see "
+         "database logs for more details."),
+    ],
+)  # fmt: skip
+def test_a_database_panic_says_to_make_room_and_restart_the_server(code: str, message: str) -> None:
+    # The driver's own constructor for a server's FAILURE message.
+    panic = neo4j.exceptions.Neo4jError._hydrate_neo4j(code=code, message=message)
+    runner = DriverRunner(FakeDriver([panic]), SETTINGS)
+    with pytest.raises(StoreError) as failed:
+        runner.run("state_read", operation="read state")
+    text = str(failed.value)
+    assert text.startswith(f"read state: statement 'state_read' failed on {SETTINGS.uri}: {code}")
+    assert "most often a full disk" in text
+    assert "restart it" in text
+    assert "the store holds its last good state" in text
+
+
+def test_a_server_error_that_is_no_panic_gets_no_restart_advice() -> None:
+    other = neo4j.exceptions.Neo4jError._hydrate_neo4j(
+        code="Neo.DatabaseError.Statement.ExecutionFailed", message="boom"
+    )
+    runner = DriverRunner(FakeDriver([other]), SETTINGS)
+    with pytest.raises(StoreError) as failed:
+        runner.run("state_read", operation="read state")
+    assert "restart" not in str(failed.value)
+
+
 def test_an_unreachable_server_fails_fast_with_its_address() -> None:
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))

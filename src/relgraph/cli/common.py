@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -18,6 +18,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from typer.core import TyperGroup
 
 from relgraph.config import ConfigError, Settings
 from relgraph.store.base import Store, StoreError
@@ -25,7 +26,21 @@ from relgraph.store.base import Store, StoreError
 if TYPE_CHECKING:
     from relgraph.engines.base import GraphEngine
 
+
+class _Commands(TyperGroup):
+    """The app's command group: a store error that no command turned into its own message
+    (a Neo4j server that answers but cannot read its database, say) is still one line and
+    exit status 2, as the README promises, not a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's click Context, kept private by typer
+        try:
+            return super().invoke(ctx)
+        except StoreError as exc:
+            fail(str(exc))
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="relgraph",
     help="Customer-relationship graph analytics for banks.",
     no_args_is_help=True,

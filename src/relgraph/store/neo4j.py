@@ -39,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,8 @@ from relgraph.store.cypher import statement_names
 from relgraph.store.neo4j_load import NODE_KEYS, ElementIds, drain, write_rows
 from relgraph.store.neo4j_rows import distinct_values, rows_table
 from relgraph.store.runner import DriverRunner, LockLostError, QueryRunner
+
+log = logging.getLogger(__name__)
 
 WRITE_ORDER: Final = (
     "persons",
@@ -373,12 +376,17 @@ class Neo4jStore(Store):
         try:
             self._prune_generations(sorted(set(stale)))
             self._prune_results({})
-        except LockLostError as exc:
-            # Published: only the deletes stopped (the run that took the lock may be loading
-            # one of these very generations again).
-            raise StoreError(
-                f"{exc}. The load is live; deleting the generation it replaced stopped"
-            ) from exc
+        except StoreError as exc:
+            # Published: only the deletes stopped (a lost lock, whose taker may be loading one
+            # of these very generations again; a server that stopped its database). Raising
+            # would have the load throw away the quarantine and report of the data the store
+            # now holds (seen on a real server whose disk filled during the deletes); the
+            # replaced generation stays named pending, and the next load deletes it.
+            log.warning(
+                "the load is live; deleting the generation it replaced stopped (%s); the next "
+                "load of changed data deletes it",
+                exc,
+            )
 
     def _write_generation(self, tables: Mapping[str, pa.Table], gen: str) -> None:
         """CREATE every element of generation ``gen``: shared nodes, then tables in order,

@@ -248,10 +248,13 @@ class DriverRunner:
                     "RELGRAPH_NEO4J_BATCH_SIZE, or look for a transaction holding locks "
                     "(SHOW TRANSACTIONS)"
                 )
-            return StoreError(
+            failed = (
                 f"{operation}: statement {statement!r} failed on {self.settings.uri}: "
                 f"{exc.code}: {one_line(exc.message or '')}"
             )
+            if _panicked(exc.code or "", exc.message or ""):
+                return StoreError(f"{failed.rstrip('.')}. {PANIC_HINT}")
+            return StoreError(failed)
         return StoreError(
             f"{operation}: lost Neo4j at {self.settings.uri} ({one_line(exc)}); "
             "nothing after the last committed batch was kept"
@@ -300,6 +303,24 @@ class _Held:
 def one_line(text: object) -> str:
     """An error's text on one line: the driver's and GDS client's messages span lines."""
     return " ".join(str(text).split())
+
+
+PANIC_HINT = (
+    "The Neo4j server could not write its database and stopped it (a database panic: most "
+    "often a full disk; its logs/debug.log says). Give it room, restart it, and run the "
+    "command again: after the restart the store holds its last good state"
+)
+"""What to do after a database panic (measured on a real server whose disk filled during a
+load: every later statement failed until a restart, which recovered the last good state)."""
+
+
+def _panicked(code: str, message: str) -> bool:
+    """Whether the server's error says the database stopped itself: a failed append to the
+    transaction log or apply to the store (a full disk), or any statement after that."""
+    return (
+        code.endswith((".TransactionLogError", ".TransactionCommitFailed"))
+        or "needs to be restarted" in message
+    )
 
 
 def _stopped(code: str) -> str | None:
