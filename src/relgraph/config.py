@@ -111,6 +111,53 @@ def source_zone(env: Mapping[str, str] | None = None) -> ZoneInfo:
     return env_zone(env, SOURCE_TZ_ENV)
 
 
+META_SOURCE_TZ: Final = "source_tz"
+"""Store metadata: the zone the load read naive timestamps and the bank's days in
+(``RELGRAPH_SOURCE_TZ`` as it ran). Loads of releases before 2026-12-05 wrote none."""
+
+
+def data_zone(meta: Mapping[str, str], env: Mapping[str, str] | None = None) -> ZoneInfo:
+    """The zone of a loaded store's own days (an account's opening day) and of the naive
+    times sent to it: the one its load read the files in, so that ``analyze`` or ``serve``
+    under another ``RELGRAPH_SOURCE_TZ`` reads them as the load did; ``RELGRAPH_SOURCE_TZ``
+    for a store an older release loaded (it recorded none).
+
+    >>> data_zone({META_SOURCE_TZ: "Asia/Shanghai"}, {"RELGRAPH_SOURCE_TZ": "UTC"}).key
+    'Asia/Shanghai'
+    >>> data_zone({}, {"RELGRAPH_SOURCE_TZ": "UTC"}).key
+    'UTC'
+    """
+    stored = meta.get(META_SOURCE_TZ)
+    if not stored:
+        return source_zone(env)
+    try:
+        return ZoneInfo(stored)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"the store was loaded reading times in {stored!r}, a zone this machine's time zone "
+            "database lacks: install the tzdata package, or load the files again"
+        ) from None
+
+
+def other_zone(meta: Mapping[str, str], env: Mapping[str, str] | None = None) -> str | None:
+    """What a command reading a store should say when ``RELGRAPH_SOURCE_TZ`` names another
+    zone than the one the store's load read its files in (:func:`data_zone`), or None.
+
+    >>> other_zone({META_SOURCE_TZ: "Asia/Shanghai"}, {"RELGRAPH_SOURCE_TZ": "UTC"})[:30]
+    'RELGRAPH_SOURCE_TZ is UTC, but'
+    >>> other_zone({}, {"RELGRAPH_SOURCE_TZ": "UTC"}) is None
+    True
+    """
+    stored, here = meta.get(META_SOURCE_TZ), source_zone(env).key
+    if not stored or stored == here:
+        return None
+    return (
+        f"{SOURCE_TZ_ENV} is {here}, but the store was loaded reading times in {stored}: its "
+        f"days (accounts' opening days) and the times sent to it are read in {stored}, the "
+        f"store's zone; load the files again under {here} to read them there"
+    )
+
+
 def display_zone(env: Mapping[str, str] | None = None) -> ZoneInfo:
     """``RELGRAPH_DISPLAY_TZ`` (default Asia/Shanghai): the zone the API shows and reads."""
     return env_zone(env, DISPLAY_TZ_ENV)

@@ -11,7 +11,9 @@ holds them to the same decisions. Reasons use the loader's codes (``bad_number``
 Timestamps arrive as epoch milliseconds (an integer) or as text in the forms the loader
 reads (:data:`TIMESTAMP_PATTERN`, one definition for both: ``2026-06-12 10:00:00``,
 ``2026/06/12 10:00``, ``20260612 100000``, ``2026年6月12日 10:15``, with or without an
-offset); text without an offset is read in ``RELGRAPH_SOURCE_TZ``, as the loader reads it.
+offset); text without an offset is read in the zone given (the server gives the one its store
+was loaded under, :func:`relgraph.config.data_zone`) or ``RELGRAPH_SOURCE_TZ``, as the loader
+reads it.
 """
 
 from __future__ import annotations
@@ -152,11 +154,11 @@ def _number(raw: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _moment(raw: Any, dtype: str) -> int | None:
+def _moment(raw: Any, dtype: str, zone: tzinfo) -> int | None:
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
-        return stored_day(raw, source_zone()) if dtype == "date" else raw
+        return stored_day(raw, zone) if dtype == "date" else raw
     if not isinstance(raw, str):
         return None
     text = unicodedata.normalize("NFKC", raw).strip()
@@ -164,7 +166,7 @@ def _moment(raw: Any, dtype: str) -> int | None:
         found = _DATE_RE.match(text)  # a date never holds a time (the loader's rule)
         day = None if found is None else _day(found.groups())
         return None if day is None else day // 1000  # its UTC midnight, as stored
-    return timestamp_ms(text, source_zone())
+    return timestamp_ms(text, zone)
 
 
 def stored_day(ms: int, zone: tzinfo) -> int:
@@ -248,8 +250,9 @@ def shown(raw: Any) -> str:
     return repr(text if len(text) <= 40 else text[:40] + "…")
 
 
-def check_record(table: model.Table, raw: Mapping[str, Any]) -> Checked:
-    """``raw`` (one JSON object) checked against ``table``'s column rules.
+def check_record(table: model.Table, raw: Mapping[str, Any], zone: tzinfo | None = None) -> Checked:
+    """``raw`` (one JSON object) checked against ``table``'s column rules; a time without an
+    offset, or a date sent in epoch ms, is read in ``zone`` (default ``RELGRAPH_SOURCE_TZ``).
 
     Foreign keys and keys are the caller's (it knows which rows exist). Unknown members
     are ignored, as the loader ignores columns the model does not know.
@@ -260,6 +263,7 @@ def check_record(table: model.Table, raw: Mapping[str, Any]) -> Checked:
     """
     values: dict[str, Any] = {}
     reasons: list[str] = []
+    zone = zone or source_zone()
     for column in table.columns:
         given = raw.get(column.name)
         if given is None or (isinstance(given, str) and not given.strip()):
@@ -306,7 +310,7 @@ def check_record(table: model.Table, raw: Mapping[str, Any]) -> Checked:
                 reasons.append(f"out_of_range: {column.name} {shown(given)}")
                 continue
         elif column.dtype in ("timestamp", "date"):
-            moment = _moment(given, column.dtype)
+            moment = _moment(given, column.dtype, zone)
             if moment is None:
                 code = "bad_timestamp" if column.dtype == "timestamp" else "bad_date"
                 reasons.append(f"{code}: {column.name} {shown(given)}")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from relgraph.config import Settings
+from relgraph.config import META_SOURCE_TZ, Settings, data_zone
 from relgraph.graph import build_projection
 from relgraph.store.base import Store, TableNotFoundError
 from relgraph.store.embedded import EmbeddedStore
@@ -140,6 +140,18 @@ def test_missing_tables_are_clear_errors(open_store: StoreFactory) -> None:
         store.read_table("customers")
     with pytest.raises(TableNotFoundError, match="no results table 'x'"):
         store.read_results("x")
+
+
+def test_the_zone_a_load_read_its_files_in_reaches_the_projection(
+    open_store: StoreFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The load records it in the store's metadata; analyze and serve read the data's days
+    # in it (config.data_zone) whatever their own RELGRAPH_SOURCE_TZ.
+    store = open_store()
+    store.replace_tables(TABLES, {"fingerprint": "bank", META_SOURCE_TZ: "Asia/Shanghai"})
+    monkeypatch.setenv("RELGRAPH_SOURCE_TZ", "UTC")
+    assert data_zone(build_projection(store).meta).key == "Asia/Shanghai"
+    assert data_zone(open_store().meta()).key == "Asia/Shanghai"  # another connection
 
 
 def test_the_projection_is_the_same_from_every_store(

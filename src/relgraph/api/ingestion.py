@@ -310,7 +310,7 @@ class TransferInput:
     timestamp: str = strawberry.field(
         description="As the loader reads timestamps (ISO-8601, 2026/06/12 10:00, "
         "20260612 100000, 2026年6月12日 10:15, with or without an offset); without one it is "
-        "read in RELGRAPH_SOURCE_TZ."
+        "read in the zone the store was loaded under (RELGRAPH_SOURCE_TZ as the load ran)."
     )
 
 

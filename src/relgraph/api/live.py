@@ -154,7 +154,7 @@ class LiveScoring(AlertQueue):
         for entry in read(self.data_dir, (ACCOUNT, TRANSFER)):
             data = dict(entry.data)
             if entry.kind == ACCOUNT:
-                data = dict(opening_day(data))  # compared with a resend as it now reads
+                data = dict(opening_day(data, self.index.zone))  # as a resend now reads
                 self._account_content.setdefault(str(data["account_id"]), account_content(data))
                 if self.index.account(str(data["account_id"])) is None:
                     self._add_account(held_opening(data))
@@ -266,7 +266,7 @@ class LiveScoring(AlertQueue):
     ) -> Commit | None:
         """One account record under the lock: its answer appended to ``results``, a new
         one to ``fresh`` (its id reserved); the write a duplicate must wait for, if any."""
-        checked = check_record(tables.ACCOUNTS, raw)
+        checked = check_record(tables.ACCOUNTS, raw, self.index.zone)
         values, reasons = checked.values, list(checked.reasons)
         account_id = text_of(values.get("account_id") or raw.get("account_id") or "")
         holder = values.get("holder_id")
@@ -358,7 +358,7 @@ class LiveScoring(AlertQueue):
         write is still in flight names that write in ``waits``: answer after it."""
         records = batch_records(body)
         started = time.perf_counter()
-        checked = [check_record(tables.TRANSFERS, raw) for raw in records]
+        checked = [check_record(tables.TRANSFERS, raw, self.index.zone) for raw in records]
         ids = [text_of(c.values.get("tx_id") or raw.get("tx_id") or "")
                for c, raw in zip(checked, records, strict=True)]  # fmt: skip
         # The loaded transfers are searched by the id the rules read (stripped), as the

@@ -6,13 +6,13 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, tzinfo
 from typing import Any, Final
 
 from relgraph import model as tables
 from relgraph.analytics.layering.verdicts import LiveAlert
 from relgraph.api.audit_commit import Commit
-from relgraph.config import format_moment, source_zone
+from relgraph.config import format_moment
 from relgraph.journal import JournalError
 from relgraph.record_rules import stored_day
 
@@ -91,13 +91,14 @@ def held_opening(values: Mapping[str, Any]) -> Mapping[str, Any]:
     return values
 
 
-def opening_day(values: Mapping[str, Any]) -> Mapping[str, Any]:
-    """A journalled account with its ``opened_at`` as a day, as the server now reads one sent
-    in epoch ms: releases before 2026-12-05 kept the instant (Beijing's 00:30 on the 1st was
-    16:30 UTC on the day before, which the load then read as that day)."""
+def opening_day(values: Mapping[str, Any], zone: tzinfo) -> Mapping[str, Any]:
+    """A journalled account with its ``opened_at`` as a day in ``zone`` (the store's), as the
+    server now reads one sent in epoch ms: releases before 2026-12-05 kept the instant
+    (Beijing's 00:30 on the 1st was 16:30 UTC on the day before, which the load then read as
+    that day)."""
     opened = values.get("opened_at")
     if isinstance(opened, int) and not isinstance(opened, bool):
-        return {**values, "opened_at": stored_day(opened, source_zone())}
+        return {**values, "opened_at": stored_day(opened, zone)}
     return values
 
 

@@ -39,6 +39,7 @@ def analyze_store(settings: Settings) -> None:
     from relgraph.analytics.influence import PageRankConvergenceError
     from relgraph.analytics.settings import AnalysisSettings
     from relgraph.canonical import other_rules
+    from relgraph.config import other_zone
     from relgraph.graph import build_projection
     from relgraph.jobs.analyze import analyze as run_analytics
 
@@ -54,6 +55,8 @@ def analyze_store(settings: Settings) -> None:
         require_load(store, settings)
         # Analysed as loaded: an earlier release's tables give that release's inputs.
         stale = other_rules(store.meta())
+        if (zone := other_zone(store.meta())) is not None:
+            note(zone)  # before the work: it says how the data's days are read
         no_customers = store.row_count("persons") == 0
         engine = configured_engine(settings, store)
         with progress() as update:

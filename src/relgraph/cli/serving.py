@@ -175,14 +175,19 @@ def serve_api(settings: Settings, host: str, port: int, keys: KeyRing) -> None:
 def check_servable(settings: Settings) -> None:
     """Fail when the store holds no load; say so when it holds no customers or no analysis
     (the API then answers, but finds no persons, or asks for `relgraph analyze`), and when
-    an earlier release loaded it (the API then serves what that release read)."""
+    an earlier release loaded it (the API then serves what that release read), and when it
+    was loaded under another ``RELGRAPH_SOURCE_TZ`` (the API reads the data's days in the
+    store's)."""
     from relgraph.canonical import other_rules
+    from relgraph.config import other_zone
 
     store = open_store(settings, read_only=True)
     try:
         require_load(store, settings)
         if (stale := other_rules(store.meta())) is not None:
             note(stale)
+        if (zone := other_zone(store.meta())) is not None:
+            note(zone)
         if store.row_count("persons") == 0:
             note(
                 f"the store {store_name(settings)} holds no customers (the last load's "

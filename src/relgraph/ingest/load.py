@@ -41,7 +41,7 @@ import pyarrow.compute as pc
 
 from relgraph import journal, model
 from relgraph.canonical import LAYOUT_VERSION, LOADED_UNDER, META_RULES, canonical_schema
-from relgraph.config import id_secret_from_env, source_zone
+from relgraph.config import META_SOURCE_TZ, id_secret_from_env, source_zone
 from relgraph.ingest import normalise, person_ids, persons, quarantine, quarantined_refusals
 from relgraph.ingest.decisions import DecidedPairs, decided_pairs
 from relgraph.ingest.errors import disk_refused, processing_error
@@ -200,6 +200,7 @@ def load_directory(
         not dry_run
         and not retrain_linkage
         and stored_meta.get(META_FINGERPRINT) == stamp
+        and stored_meta.get(META_SOURCE_TZ) == source_zone().key  # else: reload to record it
         and previous is not None
         and previous.fingerprint == stamp
     ):
@@ -336,6 +337,7 @@ def load_directory(
         META_FINGERPRINT: stamp,
         META_LAYOUT: LAYOUT_VERSION,
         META_RULES: LOADED_UNDER,
+        META_SOURCE_TZ: source_zone().key,  # analyze and serve read the data's days in it
         META_SOURCE: str(source),
         META_LOADED_AT: report.loaded_at,
         person_ids.META_KEY: key.check,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import tzinfo
 from typing import Any, Final
 
 import numpy as np
@@ -44,6 +45,7 @@ from relgraph.analytics.layering.scoring import (
 )
 from relgraph.analytics.layering.season import bank_takings
 from relgraph.analytics.layering.sets import unique
+from relgraph.config import data_zone
 from relgraph.graph import Projection
 
 MAX_WINDOW_HOURS: Final = 30 * 24.0
@@ -81,6 +83,9 @@ class LayeringIndex:
     span: int
     context: _Context
     params: LayeringParams
+    zone: tzinfo
+    """The zone of the data's days (:func:`relgraph.config.data_zone`): the live index reads
+    the opening days of accounts sent to the server in it."""
     cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """The batch alerts with ``params`` and the alerts of each account, once computed."""
     lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
@@ -141,7 +146,8 @@ class LayeringIndex:
         if eligible.any():
             ctx = replace(ctx, origin=int(ts[eligible].min()))
         tx_ids = projection.edge("Account", "TRANSFER", "Account").attrs["tx_id"].to_numpy(object)
-        return cls(amount, ts, src, dst, out_key, in_order, in_key, tx_ids, t0, span, ctx, params)
+        return cls(amount, ts, src, dst, out_key, in_order, in_key, tx_ids, t0, span, ctx, params,
+                   data_zone(projection.meta))  # fmt: skip
 
     def _eligible(self, rows: I64, params: LayeringParams) -> I64:
         ok = (self.amount[rows] >= params.min_amount) & (self.src[rows] != self.dst[rows])

@@ -52,6 +52,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import tzinfo
 from operator import itemgetter
 
 import numpy as np
@@ -91,8 +92,10 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, LoopContext):
         params: LayeringParams,
         account_ids: list[str],
         account_index: Mapping[str, int],
+        zone: tzinfo,
     ) -> None:
         self.params = params
+        self.zone = zone  # of the data's days: new accounts' opening days are read in it
         self._ctx = context
         self._ids = account_ids
         """Ids of the projection's accounts (shared, never written)."""
@@ -137,7 +140,7 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, LoopContext):
     ) -> LiveIndex:
         """The live index over a loaded projection: its transfers within the horizon of the
         newest one, with the projection's per-account context and settings."""
-        live = cls(index.context, index.params, account_ids, account_index)
+        live = cls(index.context, index.params, account_ids, account_index, index.zone)
         if len(index.ts) == 0:
             return live
         now = int(index.ts.max())
@@ -247,7 +250,8 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, LoopContext):
         index = len(self._ids) + len(self._new_ids)
         self._new_ids.append(account_id)
         self._new_index[account_id] = index
-        self._new_opened.append(-1 if opened_ms is None else int(opening_moments([opened_ms])[0]))
+        opened = -1 if opened_ms is None else int(opening_moments([opened_ms], self.zone)[0])
+        self._new_opened.append(opened)
         self._new_person.append(person)
         self._new_enterprise.append(enterprise)
         return index

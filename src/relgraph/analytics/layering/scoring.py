@@ -47,6 +47,7 @@ from relgraph.analytics.layering.routine import (
 )
 from relgraph.analytics.layering.season import Takings, shop_fan_levels
 from relgraph.analytics.layering.sets import one_of, unique
+from relgraph.config import data_zone
 from relgraph.graph import Projection
 
 __all__ = ["DISCOUNTS", "Alerts", "Columns", "ScoredColumns", "noisy_or", "routine_transfers"]
@@ -87,7 +88,8 @@ def _context(
     networks_label: npt.ArrayLike | None,
 ) -> _Context:
     attrs = projection.nodes["Account"].attrs
-    opened_ms = opening_moments(attrs["opened_at"].to_numpy(dtype=np.float64, na_value=np.nan))
+    opened = attrs["opened_at"].to_numpy(dtype=np.float64, na_value=np.nan)
+    opened_ms = opening_moments(opened, data_zone(projection.meta))  # the load's days
     uses = projection.edge("Person", "USES_DEVICE", "Device")
     n_dev = max(uses.n_target, 1)
     users = np.bincount(uses.dst, minlength=n_dev)
