@@ -41,6 +41,14 @@ CURRENCY_NAMES: Final[dict[str, str]] = {
 Any other three-letter code is kept (upper-cased); anything else is refused. CNH, the
 offshore yuan, is the yuan (ISO 4217 has no CNH)."""
 
+TRUE_WORDS: Final = ("true", "t", "1", "yes", "y", "是", "同意", "已同意", "允许", "已授权")
+FALSE_WORDS: Final = ("false", "f", "0", "no", "n", "否", "不同意", "未同意", "拒绝", "不允许", "未授权")  # fmt: skip
+"""How a boolean is written (the loader's ``bool`` columns, ``relgraph validate``'s truth
+labels), compared after NFKC and lower-casing: ``ＹＥＳ`` and ``Yes`` are ``yes``, ``１`` is
+``1``. The Chinese words are those consent columns are exported with: a refusal written 拒绝
+that the loader could not read was quarantined with its row, and the person's other record
+saying 是 made them marketable."""
+
 DATE_PATTERN: Final = (
     "([0-9]{4})(?:-([0-9]{1,2})-([0-9]{1,2})|/([0-9]{1,2})/([0-9]{1,2})"
     "|\\.([0-9]{1,2})\\.([0-9]{1,2})|([0-9]{2})([0-9]{2})|年([0-9]{1,2})月([0-9]{1,2})日)"

@@ -14,10 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from relgraph.cli import app
+from relgraph.model import TYPOLOGIES
 from relgraph.store.embedded import EmbeddedStore
 from relgraph.validate.job import Validation, validate
 from relgraph.validate.report import write_report
-from relgraph.validate.truth import TruthError, read_truth
+from relgraph.validate.truth import CHINESE_TYPOLOGIES, TruthError, read_truth
 from tests.validate.conftest import customers, make_store
 
 ACCOUNTS = [f"A{i}" for i in range(1, 9)]
@@ -162,13 +163,35 @@ def test_padded_customer_ids_are_the_ids_the_loader_trimmed(store: Path, tmp_pat
         (
             "laundering.csv",
             "pattern_key,typology,tx_id\nL1,分层转移,t1\n",
-            "laundering.csv names unknown typologies 分层转移; use layering_chain, cycle",
+            "laundering.csv names unknown typologies 分层转移; use one of layering_chain "
+            "(分层/多层/分层转账/链式转账), cycle (循环/回流/循环转账/资金回流), scatter_gather "
+            "(先分散后集中/分散集中), fan_in (分散转入/集中转入), fan_out (分散转出), "
+            "gather_scatter (先集中后分散/集中分散), bipartite (多对多), stack (多层多对多), "
+            "structuring (结构化/拆分/拆分交易/化整为零)",
+        ),
+        (
+            "laundering.csv",
+            "pattern_key,typology,tx_id\nL1,layering,t1\n",
+            "laundering.csv names unknown typologies layering; use one of layering_chain",
         ),
         (
             "suspicious_accounts.csv",
-            "account_id,label\nA1,是\n",
+            "account_id,label\nA1,是\nA4,可疑\n",
+            "suspicious_accounts.csv line 3: label must be 1 (confirmed suspicious) or 0 "
+            "(confirmed clean), or a word for them (true/t/1/yes/y/是/同意/已同意/允许/已授权 for "
+            "1; false/f/0/no/n/否/不同意/未同意/拒绝/不允许/未授权 for 0), not '可疑'",
+        ),
+        (
+            "suspicious_accounts.csv",
+            "account_id,label\nA1,2\n",
             "suspicious_accounts.csv line 2: label must be 1 (confirmed suspicious) or 0 "
-            "(confirmed clean), not '是'",
+            "(confirmed clean), or a word for them (",
+        ),
+        (
+            "suspicious_accounts.csv",
+            "account_id,label\nA1,是\nA1,0\n",
+            "suspicious_accounts.csv lines 2, 3: account_id 'A1' has more than one label "
+            "('1', '0'); keep the one that is true",
         ),
     ],
     ids=[
@@ -181,8 +204,11 @@ def test_padded_customer_ids_are_the_ids_the_loader_trimmed(store: Path, tmp_pat
         "contradictory-labels",
         "one-row-two-persons",
         "one-pattern-two-typologies",
-        "chinese-typology",
-        "label-in-words",
+        "unknown-chinese-typology",
+        "typology-abbreviated",
+        "label-in-other-words",
+        "label-two",
+        "word-and-digit-contradict",
     ],
 )
 def test_unusable_truth_is_refused_saying_what_to_do(
@@ -223,6 +249,61 @@ def test_a_truth_file_given_for_the_folder_says_to_give_the_folder(tmp_path: Pat
 def test_typologies_read_whatever_their_case(store: Path, tmp_path: Path) -> None:
     upper = "pattern_key,typology,tx_id\nL1, CYCLE ,t1\nL1,Cycle,t2\n"
     assert _aml(_run(store, _folder(tmp_path, "laundering", upper)))["recall_by_typology"] == {
+        "cycle": {"patterns": 1, "found": 1, "recall": 1.0}
+    }
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [("是", "是", "否"), ("Y", "y", "N"), ("yes", "YES", "no"), ("１", "１", "０"),
+     ("True", "t", "false"), ("同意", "已授权", "拒绝")],
+    ids=["shi-fou", "y-n", "yes-no", "full-width-digits", "true-false", "consent-words"],
+)  # fmt: skip
+def test_labels_in_the_loaders_words_for_yes_and_no_read_as_1_and_0(
+    store: Path, tmp_path: Path, labels: tuple[str, str, str]
+) -> None:
+    # Before: anything but 1 and 0 was refused, while the loader read the same columns.
+    a1, a7, a4 = labels
+    words = f"account_id,label\nA1,{a1}\nA7,{a7}\nA4,{a4}\n"
+    clean = _run(store, _folder(tmp_path / "ref", "suspicious_accounts", LABELS))
+    assert _aml(_run(store, _folder(tmp_path, "suspicious_accounts", words))) == _aml(clean)
+
+
+def test_a_label_written_once_as_a_word_and_once_as_a_digit_is_one_row(
+    store: Path, tmp_path: Path
+) -> None:
+    text = "account_id,label\nA1,是\nA1,1\nA7,1\nA4,否\n"
+    result = _run(store, _folder(tmp_path, "suspicious_accounts", text))
+    assert result.about["truth_rows"] == {"suspicious_accounts": {"rows": 4, "duplicates": 1}}
+    clean = _run(store, _folder(tmp_path / "ref", "suspicious_accounts", LABELS))
+    assert _aml(result) == _aml(clean)
+
+
+@pytest.mark.parametrize(
+    ("name", "typology"),
+    [(name, t) for t, names in CHINESE_TYPOLOGIES.items() for name in names],
+)
+def test_every_documented_chinese_typology_name_reads_as_its_typology(
+    tmp_path: Path, name: str, typology: str
+) -> None:
+    truth = _folder(tmp_path, "laundering", f"pattern_key,typology,tx_id\nL1, {name} ,t1\n")
+    laundering = read_truth(truth).laundering
+    assert laundering is not None
+    assert laundering["typology"].tolist() == [typology]
+
+
+def test_every_typology_has_a_chinese_name_and_no_name_two_typologies() -> None:
+    assert list(CHINESE_TYPOLOGIES) == list(TYPOLOGIES)
+    names = [n for names in CHINESE_TYPOLOGIES.values() for n in names]
+    assert len(names) == len(set(names))
+
+
+def test_a_pattern_written_in_chinese_is_measured_as_its_typology(
+    store: Path, tmp_path: Path
+) -> None:
+    # One pattern's rows in Chinese and in English are one typology, not a contradiction.
+    text = "pattern_key,typology,tx_id\nL1,循环,t1\nL1,cycle,t2\n"
+    assert _aml(_run(store, _folder(tmp_path, "laundering", text)))["recall_by_typology"] == {
         "cycle": {"patterns": 1, "found": 1, "recall": 1.0}
     }
 

@@ -291,7 +291,7 @@ def test_an_unanalysed_store_is_refused(tmp_path: Path) -> None:
     [
         ("persons", [{"customer_id": "c1", "person": "A"}], "lacks the column"),
         ("laundering", [{"pattern_key": "L1", "typology": "smurfing", "tx_id": "t1"}], "smurfing"),
-        ("suspicious_accounts", [{"account_id": "A1", "label": "yes"}], "line 2: label must be"),
+        ("suspicious_accounts", [{"account_id": "A1", "label": "可疑"}], "line 2: label must be"),
         ("persons", [{"customer_id": "c1", "person_key": ""}], "line 2: every one of"),
     ],
 )

@@ -43,7 +43,7 @@ from relgraph.ingest.moments import date_sql, day_ms, midnight_ms, timestamp_sql
 from relgraph.ingest.readers import LINE, ROW, RawTable
 from relgraph.ingest.sql import count, ident, literal
 from relgraph.ingest.udf import ID_NUMBER_VALID
-from relgraph.record_rules import EXCEL_NUMBER_ID, TIMED_PATTERN
+from relgraph.record_rules import EXCEL_NUMBER_ID, FALSE_WORDS, TIMED_PATTERN, TRUE_WORDS
 
 REASONS: Final = "_reasons"
 _SHOWN_CHARS: Final = 40
@@ -90,13 +90,6 @@ _TIMED: Final = TIMED_PATTERN
 
 _FIRST_DAY_MS: Final = -62_135_596_800_000
 """0001-01-01T00:00:00Z in epoch milliseconds."""
-
-_TRUE: Final = ("true", "t", "1", "yes", "y", "是", "同意", "已同意", "允许", "已授权")
-_FALSE: Final = ("false", "f", "0", "no", "n", "否", "不同意", "未同意", "拒绝", "不允许", "未授权")
-"""Compared after NFKC and lower-casing: ``ＹＥＳ`` and ``Yes`` are ``yes``. The Chinese words
-are those consent columns are exported with: a refusal written 拒绝 that the loader could
-not read was quarantined with its row, and the person's other record saying 是 made them
-marketable."""
 
 
 def _number_hint(text: str) -> str:
@@ -217,8 +210,9 @@ def _column_sql(
             typed = f"abs({typed})"
         bad = f"'bad_number: {name} ' || {_shown(text)} || ' is not a number'"
     elif column.dtype == "bool":
-        true = ", ".join(literal(v) for v in _TRUE)
-        false = ", ".join(literal(v) for v in _FALSE)
+        # One list of words with ``relgraph validate``'s truth labels (``record_rules``).
+        true = ", ".join(literal(v) for v in TRUE_WORDS)
+        false = ", ".join(literal(v) for v in FALSE_WORDS)
         word = f"lower({_ascii(text)})"
         typed = f"CASE WHEN {word} IN ({true}) THEN true WHEN {word} IN ({false}) THEN false END"
         bad = f"'bad_bool: {name} ' || {_shown(text)} || ' is not true/false, yes/no, 1/0 or 是/否'"

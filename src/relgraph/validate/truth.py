@@ -7,8 +7,10 @@ Files (CSV with a header row; ids as in the input tables):
 ``groups.csv`` — ``enterprise_id, group_key, controller_id`` (controller: a customer_id).
 ``guarantee_circles.csv`` — ``circle_key, member_id`` (customer_id or enterprise_id).
 ``influencers.csv`` — ``customer_id, rank`` (and optionally ``downstream``).
-``laundering.csv`` — ``pattern_key, typology, tx_id``; typology from ``model.TYPOLOGIES``.
-``suspicious_accounts.csv`` — ``account_id, label``: 1 confirmed suspicious, 0 confirmed clean.
+``laundering.csv`` — ``pattern_key, typology, tx_id``; typology from ``model.TYPOLOGIES``
+(whatever its case or width) or one of its Chinese names (:data:`CHINESE_TYPOLOGIES`).
+``suspicious_accounts.csv`` — ``account_id, label``: 1 confirmed suspicious, 0 confirmed clean,
+or a word the loader reads as yes or no (是/否, Y/N, 同意 …: ``record_rules.TRUE_WORDS``).
 
 A bank's own truth is an export, not this project's output, so it is read as the loader
 reads an input table (:mod:`relgraph.ingest.text_csv`): UTF-8 with or without a BOM, or
@@ -23,6 +25,7 @@ choice would move the figures.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -31,7 +34,7 @@ import pandas as pd
 
 from relgraph.ingest.text_csv import read_text_csv
 from relgraph.model import TYPOLOGIES
-from relgraph.record_rules import EXCEL_NUMBER_ID
+from relgraph.record_rules import EXCEL_NUMBER_ID, FALSE_WORDS, TRUE_WORDS
 
 FILES: Final[dict[str, tuple[str, ...]]] = {
     "persons": ("customer_id", "person_key"),
@@ -55,6 +58,22 @@ KEYS: Final[dict[str, tuple[str, ...]]] = {
 }
 """What one row of each file states a fact about: a second row about the same thing is a
 duplicate when its other columns agree and a contradiction when they do not."""
+
+CHINESE_TYPOLOGIES: Final[dict[str, tuple[str, ...]]] = {
+    "layering_chain": ("分层", "多层", "分层转账", "链式转账"),
+    "cycle": ("循环", "回流", "循环转账", "资金回流"),
+    "scatter_gather": ("先分散后集中", "分散集中"),
+    "fan_in": ("分散转入", "集中转入"),
+    "fan_out": ("分散转出",),
+    "gather_scatter": ("先集中后分散", "集中分散"),
+    "bipartite": ("多对多",),
+    "stack": ("多层多对多",),
+    "structuring": ("结构化", "拆分", "拆分交易", "化整为零"),
+}
+"""The Chinese names a bank's case list writes a typology in (the usual AML terms), per
+typology of ``model.TYPOLOGIES``; the README's validate section lists them. A name not here
+is refused, not guessed: a wrong typology moves its recall."""
+_TYPOLOGY_OF: Final = {name: t for t, names in CHINESE_TYPOLOGIES.items() for name in names}
 
 _FREE: Final = ("typology", "label", "rank")
 """Required columns that are no id or key (Excel's scientific notation is checked on the rest)."""
@@ -168,6 +187,33 @@ def _read(path: Path, columns: tuple[str, ...], encoding: str) -> pd.DataFrame:
     return frame
 
 
+def typology(text: str) -> str:
+    """A truth file's typology as ``model.TYPOLOGIES`` names it: whatever its case and width
+    (the loader reads an enumeration so), or by its Chinese name; anything else folded
+    (NFKC, lower case) but not mapped, for the caller to refuse.
+
+    >>> [typology(t) for t in (" CYCLE ", "ｆａｎ＿ｉｎ", "回流", "拆分", "分层转移")]
+    ['cycle', 'fan_in', 'cycle', 'structuring', '分层转移']
+    """
+    word = unicodedata.normalize("NFKC", text).strip().lower()
+    return _TYPOLOGY_OF.get(word, word)
+
+
+def _labels(path: Path, labels: pd.Series) -> pd.Series:
+    """``labels`` as ``"1"`` and ``"0"``, read as the loader reads a boolean (the same words,
+    after NFKC and lower-casing: ``１``, ``Y``, ``是``); stop on the first it cannot read."""
+    words = labels.map(lambda v: unicodedata.normalize("NFKC", v).strip().lower())
+    read = words.map(lambda w: "1" if w in TRUE_WORDS else "0" if w in FALSE_WORDS else None)
+    bad = read.isna()
+    if bad.any():
+        raise TruthError(
+            f"{path} line {_line(bad)}: label must be 1 (confirmed suspicious) or 0 (confirmed "
+            f"clean), or a word for them ({'/'.join(TRUE_WORDS)} for 1; "
+            f"{'/'.join(FALSE_WORDS)} for 0), not {labels[bad].iloc[0]!r}"
+        )
+    return read
+
+
 def _contradiction(path: Path, frame: pd.DataFrame, key: tuple[str, ...], value: str) -> None:
     """Stop when two rows with the same ``key`` differ in ``value``."""
     distinct = frame.drop_duplicates([*key, value])
@@ -208,7 +254,8 @@ def read_truth(folder: Path, encoding: str = "utf-8") -> Truth:
     TruthError
         The folder does not exist; a truth file is misnamed, unreadable in ``encoding``, or
         empty; it lacks a column or a value; two rows contradict each other; a typology is
-        not one of ``model.TYPOLOGIES``, or a label is not 0 or 1.
+        not one of ``model.TYPOLOGIES`` nor a Chinese name of one, or a label is neither 1 or
+        0 nor a word the loader reads as yes or no.
     """
     if folder.is_file():
         raise TruthError(
@@ -229,9 +276,11 @@ def read_truth(folder: Path, encoding: str = "utf-8") -> Truth:
         if not path.is_file():
             continue
         frame = _read(path, columns, encoding)
+        # Read before repeats and contradictions are judged: 是 and 1 are one label.
         if name == "laundering":
-            # The loader reads an enumeration whatever its case; so does this.
-            frame["typology"] = frame["typology"].str.lower()
+            frame["typology"] = frame["typology"].map(typology)
+        elif name == "suspicious_accounts":
+            frame["label"] = _labels(path, frame["label"])
         repeated = frame.duplicated(list(columns))
         rows[name], duplicates[name] = len(frame), int(repeated.sum())
         frame = frame[~repeated]
@@ -243,18 +292,13 @@ def read_truth(folder: Path, encoding: str = "utf-8") -> Truth:
         _contradiction(folder / "laundering.csv", laundering, ("pattern_key",), "typology")
         unknown = sorted(set(laundering["typology"]) - set(TYPOLOGIES))
         if unknown:
+            accepted = ", ".join(f"{t} ({'/'.join(CHINESE_TYPOLOGIES[t])})" for t in TYPOLOGIES)
             raise TruthError(
                 f"{folder / 'laundering.csv'} names unknown typologies {', '.join(unknown)}; "
-                f"use {', '.join(TYPOLOGIES)}"
+                f"use one of {accepted}"
             )
     labels = found.get("suspicious_accounts")
     if labels is not None:
-        bad = ~labels["label"].isin(["0", "1"])
-        if bad.any():
-            raise TruthError(
-                f"{folder / 'suspicious_accounts.csv'} line {_line(bad)}: label must be 1 "
-                f"(confirmed suspicious) or 0 (confirmed clean), not {labels['label'][bad].iloc[0]!r}"
-            )
         found["suspicious_accounts"] = labels.assign(label=labels["label"].astype(int))
     influencers = found.get("influencers")
     if influencers is not None:
