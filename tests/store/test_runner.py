@@ -406,3 +406,21 @@ def test_a_write_after_the_lock_was_ended_is_rolled_back_and_stops_the_run() -> 
     # The server ended the lock's transaction itself: no rollback of it is attempted.
     assert ("rollback", None) not in driver.functions
     assert isinstance(caught.value, StoreError)
+
+
+def test_a_lock_check_on_a_stopped_database_says_restart_not_lost_lock() -> None:
+    # A real server whose disk filled answers every statement so, the lock check too.
+    driver = FakeDriver()
+    runner = DriverRunner(driver, SETTINGS)
+    with runner.hold("store_lock", operation="load (generation g)"):
+        driver.lock_ended = neo4j.exceptions.Neo4jError._hydrate_neo4j(
+            code="Neo.DatabaseError.Transaction.TransactionStartFailed",
+            message="The database has encountered a critical error, and needs to be restarted.",
+        )
+        with pytest.raises(StoreError) as caught:
+            runner.run("persons_create", {"gen": "g"}, operation="load", write=True)
+    assert not isinstance(caught.value, LockLostError)
+    assert "checking the store lock before 'persons_create' failed" in str(caught.value)
+    assert "most often a full disk" in str(caught.value)
+    assert "was taken from this run" not in str(caught.value)
+    assert driver.commits == 0

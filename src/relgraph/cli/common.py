@@ -28,14 +28,15 @@ if TYPE_CHECKING:
 
 
 class _Commands(TyperGroup):
-    """The app's command group: a store error that no command turned into its own message
-    (a Neo4j server that answers but cannot read its database, say) is still one line and
-    exit status 2, as the README promises, not a traceback."""
+    """The app's command group: a store or settings error that no command turned into its own
+    message (a Neo4j server that answers but cannot read its database; a zone the store was
+    loaded in that this machine lacks) is still one line and exit status 2, as the README
+    promises, not a traceback."""
 
     def invoke(self, ctx: Any) -> Any:  # typer's click Context, kept private by typer
         try:
             return super().invoke(ctx)
-        except StoreError as exc:
+        except (StoreError, ConfigError) as exc:
             fail(str(exc))
 
 

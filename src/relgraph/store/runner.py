@@ -288,6 +288,13 @@ class _Held:
                     if record is None:
                         self.lost = "its lock node is gone"
                 except neo4j.exceptions.Neo4jError as exc:
+                    if _panicked(exc.code or "", exc.message or ""):
+                        # Not a lost lock: the server stopped the database (a full disk).
+                        raise StoreError(
+                            f"{self.operation}: checking the store lock before {statement!r} "
+                            f"failed: {exc.code}: {one_line(exc.message or '').rstrip('.')}. "
+                            f"{PANIC_HINT}"
+                        ) from exc
                     # The code says it (…Transaction.Terminated); the server's text adds "retry".
                     self.lost = exc.code or one_line(exc)
                 except neo4j.exceptions.DriverError as exc:
