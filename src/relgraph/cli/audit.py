@@ -20,13 +20,13 @@ app.add_typer(audit_app, name="audit")
 @audit_app.command("verify")
 def audit_verify(
     file: Annotated[
-        Path | None, typer.Argument(help="Audit log [default <data-dir>/audit.log].")
+        Path | None, typer.Argument(help="Audit log (default <data-dir>/audit.log).")
     ] = None,
     anchor: Annotated[
         Path | None,
         typer.Option(
             "--anchor",
-            help="The log's anchor [env RELGRAPH_AUDIT_ANCHOR; default beside the log].",
+            help="The log's anchor (env RELGRAPH_AUDIT_ANCHOR; default beside the log).",
         ),
     ] = None,
     data_dir: DataDirOption = None,
@@ -52,7 +52,7 @@ def audit_verify(
 def audit_tried(
     text: Annotated[str, typer.Argument(help="An id number, phone, name or id, as typed.")],
     file: Annotated[
-        Path | None, typer.Argument(help="Audit log [default <data-dir>/audit.log].")
+        Path | None, typer.Argument(help="Audit log (default <data-dir>/audit.log).")
     ] = None,
     data_dir: DataDirOption = None,
 ) -> None:

@@ -55,7 +55,8 @@ DataDirOption = Annotated[
     Path | None,
     typer.Option(
         "--data-dir",
-        help="Where the store, quarantine and reports live [env RELGRAPH_DATA_DIR; default ./relgraph-data].",
+        # Parentheses, not brackets: rich reads "[env …]" in a help text as markup and drops it.
+        help="Where the store, quarantine and reports live (env RELGRAPH_DATA_DIR; default ./relgraph-data).",
     ),
 ]
 

@@ -145,7 +145,7 @@ def load(
             min=0.0,
             max=1.0,
             help="Refuse the load when a table of 100+ rows has a larger share quarantined "
-            "[env RELGRAPH_MAX_QUARANTINE_SHARE; default 0.05].",
+            "(env RELGRAPH_MAX_QUARANTINE_SHARE; default 0.05).",
         ),
     ] = None,
     encoding: Annotated[

@@ -1,0 +1,52 @@
+"""What ``relgraph COMMAND --help`` shows: every option's whole help text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from relgraph.cli import app
+
+runner = CliRunner()
+
+
+def _commands(group: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    # Typer carries its own copy of click: a group is what has subcommands.
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            yield from _commands(command, (*path, name))
+        else:
+            yield (*path, name)
+
+
+def _flat(text: str) -> str:
+    """Text with rich's panel borders and line wrapping undone."""
+    return " ".join(text.replace("│", " ").split())
+
+
+COMMANDS = sorted(_commands(typer.main.get_command(app)))
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
+def test_help_shows_every_option_help_whole(path: tuple[str, ...]) -> None:
+    command: Any = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]
+    result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    shown = _flat(result.output)
+    for param in command.params:
+        text = getattr(param, "help", None)
+        if text:
+            # A bracketed part ("[env RELGRAPH_DATA_DIR; default …]") was read as rich
+            # markup and vanished, leaving "live ." where the default should be.
+            assert _flat(text) in shown, f"{param.name}: {text!r} not in --help"
+
+
+def test_data_dir_help_names_its_variable_and_default() -> None:
+    result = runner.invoke(app, ["stats", "--help"], env={"COLUMNS": "200"})
+    assert "(env RELGRAPH_DATA_DIR; default ./relgraph-data)" in _flat(result.output)
