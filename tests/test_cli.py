@@ -91,6 +91,20 @@ def test_bad_threshold_setting_is_named(tmp_path: Path) -> None:
     assert "RELGRAPH_NETWORK_STRONG_LINK must be a float, not 'high'" in _flat(result.output)
 
 
+@pytest.mark.parametrize("value", ["inf", "-inf", "Infinity"])
+def test_an_endless_window_is_refused_on_one_line(tmp_path: Path, value: str) -> None:
+    # float() reads "inf": the scan overflowed converting it to milliseconds, a traceback.
+    result = runner.invoke(
+        app,
+        ["analyze", "--data-dir", str(tmp_path)],
+        env={"RELGRAPH_LAYERING_WINDOW_HOURS": value},
+    )
+    assert result.exit_code == 2
+    assert f"RELGRAPH_LAYERING_WINDOW_HOURS must be a finite number, not '{value}'" in _flat(
+        result.output
+    )
+
+
 def test_synth_refuses_a_tiny_bank(tmp_path: Path) -> None:
     result = runner.invoke(app, ["synth", "--out", str(tmp_path / "b"), "--customers", "3"])
     assert result.exit_code == 2

@@ -65,6 +65,9 @@ def test_neo4j_settings_from_environment() -> None:
         ({"RELGRAPH_NEO4J_LOCK_WAIT": "-1"}, "RELGRAPH_NEO4J_LOCK_WAIT must be at least 0"),
         ({"RELGRAPH_NEO4J_LOCK_WAIT": "nan"}, "RELGRAPH_NEO4J_LOCK_WAIT must be a number"),
         ({"RELGRAPH_NEO4J_TX_TIMEOUT": "nan"}, "RELGRAPH_NEO4J_TX_TIMEOUT must be a number"),
+        # Only the lock wait may be endless; a transaction may not run forever.
+        ({"RELGRAPH_NEO4J_TX_TIMEOUT": "inf"}, "RELGRAPH_NEO4J_TX_TIMEOUT must be a finite number"),
+        ({"RELGRAPH_SEARCH_RATE": "inf"}, "RELGRAPH_SEARCH_RATE must be a int"),
     ],
 )
 def test_bad_neo4j_settings_are_named(env: dict[str, str], message: str) -> None:

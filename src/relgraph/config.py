@@ -58,15 +58,24 @@ class Neo4jSettings:
             max_retry_time=env_number(
                 env, "RELGRAPH_NEO4J_RETRY_TIME", cls.max_retry_time, float, 0
             ),
-            lock_wait=env_number(env, "RELGRAPH_NEO4J_LOCK_WAIT", cls.lock_wait, float, 0),
+            lock_wait=env_number(
+                env, "RELGRAPH_NEO4J_LOCK_WAIT", cls.lock_wait, float, 0, infinite=True
+            ),
         )
 
 
 def env_number(
-    env: Mapping[str, str], name: str, default: _Num, kind: type[_Num], minimum: float
+    env: Mapping[str, str],
+    name: str,
+    default: _Num,
+    kind: type[_Num],
+    minimum: float,
+    *,
+    infinite: bool = False,
 ) -> _Num:
     """The number in ``env[name]``, ``default`` when unset; a clear error when not a number
-    of ``kind`` or below ``minimum``. The one parser of numeric settings (flags aside)."""
+    of ``kind``, below ``minimum``, or ``inf`` where ``infinite`` does not allow it. The one
+    parser of numeric settings (flags aside)."""
     raw = env.get(name)
     if raw is None:
         return default
@@ -78,6 +87,10 @@ def env_number(
         raise ConfigError(f"{name} must be a number, not {raw!r}")
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, not {raw!r}")
+    if abs(value) == float("inf") and not infinite:
+        # float() takes "inf", and a window or horizon of inf hours ends in an overflow
+        # deep in the analytics rather than here; only a wait may be endless.
+        raise ConfigError(f"{name} must be a finite number, not {raw!r}")
     return value
 
 
