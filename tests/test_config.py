@@ -75,6 +75,48 @@ def test_bad_neo4j_settings_are_named(env: dict[str, str], message: str) -> None
         Settings.from_env(env)
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        (
+            "RELGRAPH_LAYERING_WINDOW_HOURS",
+            "-5",
+            "RELGRAPH_LAYERING_WINDOW_HOURS must not be negative, not -5.0",
+        ),
+        (
+            "RELGRAPH_LAYERING_MIN_HOPS",
+            "10",
+            "LAYERING needs 2 ≤ RELGRAPH_LAYERING_MIN_HOPS ≤ RELGRAPH_LAYERING_MAX_HOPS",
+        ),
+        (
+            "RELGRAPH_NETWORK_STRONG_LINK",
+            "1.5",
+            "RELGRAPH_NETWORK_STRONG_LINK must be in (0, 1], not 1.5",
+        ),
+        ("RELGRAPH_HOUSEHOLD_MAX_SIZE", "0", "RELGRAPH_HOUSEHOLD_MAX_SIZE must be ≥ 2, not 0"),
+        (
+            "RELGRAPH_GROUP_MAJORITY",
+            "0.2",
+            "GROUP thresholds need 0 < RELGRAPH_GROUP_SIGNIFICANT ≤ RELGRAPH_GROUP_MAJORITY ≤ 1",
+        ),
+    ],
+)
+def test_a_threshold_out_of_range_names_its_variable(
+    variable: str, value: str, message: str
+) -> None:
+    # The operator set RELGRAPH_LAYERING_WINDOW_HOURS; "window_hours must not be negative"
+    # named a field of the code, and which of five prefixes it belongs to was a guess.
+    from relgraph.analytics.layering.params import LayeringParams
+    from relgraph.analytics.params import GroupParams, HouseholdParams, NetworkParams
+    from relgraph.config import EnvParams
+
+    kinds: list[type[EnvParams]] = [LayeringParams, NetworkParams, HouseholdParams, GroupParams]
+    (kind,) = [k for k in kinds if variable.startswith(f"RELGRAPH_{k.ENV_PREFIX}_")]
+    with pytest.raises(ConfigError) as raised:
+        kind.from_env({variable: value})
+    assert str(raised.value) == message
+
+
 def test_the_store_lock_wait_is_an_hour_unless_set() -> None:
     assert Settings.from_env({}).neo4j.lock_wait == 3600
     # 0: give up at once when another run holds the lock; inf: wait as long as it takes.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, tzinfo
@@ -223,8 +224,34 @@ class EnvParams:
                 kind: type[int] | type[float] = int if f.type in (int, "int") else float
                 values[f.name] = env_number(env, name, kind(0), kind, float("-inf"))
         params = cls(**values)
-        params.check()
+        try:
+            params.check()
+        except ConfigError as exc:
+            raise ConfigError(cls.named_by_variable(str(exc))) from None
         return params
+
+    @classmethod
+    def named_by_variable(cls, message: str) -> str:
+        """``message`` with each field name written as the variable that sets it: what the
+        operator set is ``RELGRAPH_LAYERING_WINDOW_HOURS``, not ``window_hours``.
+
+        >>> class P(EnvParams):
+        ...     ENV_PREFIX = "LAYERING"
+        >>> from dataclasses import make_dataclass
+        >>> Q = make_dataclass("Q", [("min_hops", int), ("max_hops", int)], bases=(P,))
+        >>> Q.named_by_variable("LAYERING needs 2 ≤ min_hops ≤ max_hops")
+        'LAYERING needs 2 ≤ RELGRAPH_LAYERING_MIN_HOPS ≤ RELGRAPH_LAYERING_MAX_HOPS'
+        """
+        names = [f.name for f in fields(cls)]  # type: ignore[arg-type]  # subclasses are dataclasses
+        if not names:
+            return message
+        # Whole words only, longest first: hop_weight is not inside pass_hop_weight.
+        alternatives = "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
+        return re.sub(
+            rf"\b({alternatives})\b",
+            lambda match: f"RELGRAPH_{cls.ENV_PREFIX}_{match.group(1).upper()}",
+            message,
+        )
 
     def check(self) -> None:
         """Refuse negative values; subclasses add their own bounds."""

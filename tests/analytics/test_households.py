@@ -278,7 +278,9 @@ def test_a_grown_child_whose_records_keep_the_parents_flat_has_left_home(
 
 
 def test_household_params_reject_a_bad_switch() -> None:
-    with pytest.raises(ConfigError, match="join_sole_other_resident must be 0 or 1"):
+    with pytest.raises(
+        ConfigError, match="RELGRAPH_HOUSEHOLD_JOIN_SOLE_OTHER_RESIDENT must be 0 or 1"
+    ):
         HouseholdParams.from_env({"RELGRAPH_HOUSEHOLD_JOIN_SOLE_OTHER_RESIDENT": "2"})
 
 

@@ -183,8 +183,11 @@ def test_v1_mode_merges_only_on_id_numbers(tmp_path: Path) -> None:
     ("value", "message"),
     [
         ("0.995x", "RELGRAPH_IDENTITY_THRESHOLD must be a float, not '0.995x'"),
-        ("-1", "threshold must not be negative, not -1.0"),
-        ("0.3", "IDENTITY thresholds need 0 < review ≤ threshold < 1"),
+        ("-1", "RELGRAPH_IDENTITY_THRESHOLD must not be negative, not -1.0"),
+        (
+            "0.3",
+            "IDENTITY thresholds need 0 < RELGRAPH_IDENTITY_REVIEW ≤ RELGRAPH_IDENTITY_THRESHOLD < 1",
+        ),
     ],
 )
 def test_bad_settings_are_named(value: str, message: str) -> None:
