@@ -105,6 +105,34 @@ def test_an_endless_window_is_refused_on_one_line(tmp_path: Path, value: str) ->
     )
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        (
+            "RELGRAPH_IDENTITY_THRESHOLD",
+            "0.3",
+            "IDENTITY thresholds need 0 < RELGRAPH_IDENTITY_REVIEW ≤ RELGRAPH_IDENTITY_THRESHOLD",
+        ),
+        ("RELGRAPH_IDENTITY_THRESHOLD", "high", "RELGRAPH_IDENTITY_THRESHOLD must be a float"),
+        # A switch: 5 is neither v1 nor v2, and was taken for v2 without a word.
+        ("RELGRAPH_IDENTITY_ENABLED", "5", "RELGRAPH_IDENTITY_ENABLED must be 0 or 1, not 5"),
+    ],
+)
+def test_a_bad_identity_setting_stops_a_load_on_one_line(
+    tmp_path: Path, variable: str, value: str, message: str
+) -> None:
+    # It was read deep inside the load: a ConfigError traceback, exit 1.
+    (tmp_path / "bank").mkdir()
+    data = tmp_path / "data"
+    result = runner.invoke(
+        app, ["load", str(tmp_path / "bank"), "--data-dir", str(data)], env={variable: value}
+    )
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"error: {message}" in _flat(result.output)
+    assert not data.exists()
+
+
 def test_synth_refuses_a_tiny_bank(tmp_path: Path) -> None:
     result = runner.invoke(app, ["synth", "--out", str(tmp_path / "b"), "--customers", "3"])
     assert result.exit_code == 2

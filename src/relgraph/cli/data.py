@@ -226,16 +226,19 @@ def load_source(
     from relgraph.ingest import IngestError, format_report, load_directory
     from relgraph.ingest.errors import disk_refused, processing_error
     from relgraph.ingest.interrupted import UnfinishedLoadError
+    from relgraph.ingest.linkage import LinkageParams
     from relgraph.ingest.refusal import LoadRefusedError, QuarantineLimit, refusal_sentence
     from relgraph.journal import JournalError
 
     if not source.is_dir():
         fail(f"{source} is not a directory")
-    if max_quarantine_share is None:
-        try:
+    # Settings are read before anything is opened, so a bad one is one line, not a traceback.
+    try:
+        if max_quarantine_share is None:
             max_quarantine_share = QuarantineLimit.from_env().quarantine_share
-        except ConfigError as exc:
-            fail(str(exc))
+        linkage = LinkageParams.from_env()
+    except ConfigError as exc:
+        fail(str(exc))
     created = _new_embedded_store(settings) if not dry_run else None
     store = _dry_run_store(settings) if dry_run else open_store(settings)
     refused = False  # by the input, before the store was written
@@ -250,6 +253,7 @@ def load_source(
                 progress=update,
                 id_secret=settings.id_secret,
                 max_quarantine_share=max_quarantine_share,
+                linkage=linkage,
                 dry_run=dry_run,
                 options=options,
                 retrain_linkage=retrain_linkage,

@@ -167,6 +167,8 @@ class LinkageParams(EnvParams):
         super().check()
         if not 0 < self.review <= self.threshold < 1:
             raise ConfigError("IDENTITY thresholds need 0 < review ≤ threshold < 1")
+        if self.enabled not in (0, 1):  # a switch: 5 or 2 meant something, but not v2
+            raise ConfigError(f"enabled must be 0 or 1, not {self.enabled!r}")
 
 
 @dataclass(frozen=True)
