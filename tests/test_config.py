@@ -117,6 +117,23 @@ def test_a_threshold_out_of_range_names_its_variable(
     assert str(raised.value) == message
 
 
+@pytest.mark.parametrize("value", ["prod", "Production", "staging"])
+def test_an_unknown_environment_is_refused(value: str) -> None:
+    # "prod" ran as development: GraphiQL, introspection and a generated audit key.
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"RELGRAPH_ENV": value})
+    assert str(raised.value) == (
+        f"RELGRAPH_ENV must be 'production' or 'development' (the default), not {value!r}"
+    )
+
+
+def test_the_environment_is_development_unless_production() -> None:
+    assert not Settings.from_env({}).production
+    assert not Settings.from_env({"RELGRAPH_ENV": ""}).production
+    assert not Settings.from_env({"RELGRAPH_ENV": "development"}).production
+    assert Settings.from_env({"RELGRAPH_ENV": "production"}).production
+
+
 def test_the_store_lock_wait_is_an_hour_unless_set() -> None:
     assert Settings.from_env({}).neo4j.lock_wait == 3600
     # 0: give up at once when another run holds the lock; inf: wait as long as it takes.

@@ -326,6 +326,14 @@ class Settings:
             raise ConfigError(
                 "RELGRAPH_ANALYTICS_ENGINE=gds runs inside Neo4j: set RELGRAPH_STORE=neo4j too"
             )
+        environment = env.get("RELGRAPH_ENV", "").strip() or "development"
+        if environment not in ("development", "production"):
+            # Anything but "production" served GraphiQL, introspection and a generated
+            # audit key: RELGRAPH_ENV=prod looked like production and was not.
+            raise ConfigError(
+                f"RELGRAPH_ENV must be 'production' or 'development' (the default), "
+                f"not {environment!r}"
+            )
         # Read where they are used (ingest, API); checked here so that a misspelt zone
         # stops every command at start, not a load or a request midway.
         source_zone(env)
@@ -333,7 +341,7 @@ class Settings:
         return cls(
             data_dir=Path(env.get("RELGRAPH_DATA_DIR", str(DEFAULT_DATA_DIR))),
             store=cast(StoreKind, store),  # checked against the choices above
-            env=env.get("RELGRAPH_ENV", "development"),
+            env=environment,
             engine=cast(EngineKind, engine),
             neo4j=Neo4jSettings.from_env(env),
             audit=AuditSettings.from_env(env),
