@@ -139,6 +139,36 @@ def test_synth_refuses_a_tiny_bank(tmp_path: Path) -> None:
     assert "error:" in result.output
 
 
+@pytest.mark.parametrize("where", ["a-file", "a-file/data"])
+def test_a_data_dir_that_cannot_be_a_folder_stops_a_load_on_one_line(
+    tmp_path: Path, where: str
+) -> None:
+    # mkdir's FileExistsError / NotADirectoryError came out as a traceback, exit 1.
+    (tmp_path / "bank").mkdir()
+    (tmp_path / "a-file").write_text("not a folder")
+    data = tmp_path / where
+    result = runner.invoke(app, ["load", str(tmp_path / "bank"), "--data-dir", str(data)])
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    why = "a file, not a folder" if where == "a-file" else "Not a directory"
+    assert f"error: cannot use {data} as the data directory ({why}): give --data-dir" in _flat(
+        result.output
+    )
+
+
+def test_synth_into_a_file_stops_on_one_line(tmp_path: Path) -> None:
+    (tmp_path / "bank.csv").write_text("not a folder")
+    result = runner.invoke(
+        app, ["synth", "--out", str(tmp_path / "bank.csv"), "--customers", "300"]
+    )
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert (
+        f"error: cannot write the synthetic bank to {tmp_path / 'bank.csv'} "
+        "(a file, not a folder)" in _flat(result.output)
+    )
+
+
 @pytest.mark.parametrize("command", ["stats", "analyze", "serve"])
 def test_an_unreachable_neo4j_is_a_clear_error_at_start_up(
     tmp_path: Path, command: str, monkeypatch: pytest.MonkeyPatch

@@ -109,6 +109,9 @@ def synth(
             )
         except ValueError as exc:
             fail(str(exc))
+        except OSError as exc:  # --out names a file, or a folder that cannot be made
+            why = "a file, not a folder" if out.is_file() else exc.strerror or str(exc)
+            fail(f"cannot write the synthetic bank to {out} ({why}): give a folder to create")
     table = Table(title=f"synthetic bank in {out} ({time.perf_counter() - started:.1f} s)")
     table.add_column("table")
     table.add_column("rows", justify="right")

@@ -67,7 +67,15 @@ class EmbeddedStore(Store):
         if read_only and not self.path.exists():
             raise StoreError(f"no store at {self.path}: run `relgraph load DIR` first")
         if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # a file of that name, a read-only or missing mount, a full disk
+                why = "a file, not a folder" if self.path.parent.is_file() else exc.strerror
+                raise StoreError(
+                    f"cannot use {self.path.parent} as the data directory "
+                    f"({why or exc}): give --data-dir (or RELGRAPH_DATA_DIR) a "
+                    "folder relgraph can create and write"
+                ) from exc
         new = not self.path.exists()
         try:
             self._con = duckdb.connect(str(self.path), read_only=read_only)
