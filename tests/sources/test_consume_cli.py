@@ -154,6 +154,15 @@ def test_consume_refuses_a_batch_the_server_would_refuse() -> None:
     assert "--batch must be between 1 and 1000, not 5000" in done.stderr
 
 
+def test_consume_refuses_a_server_address_without_its_scheme() -> None:
+    done = run_cli("--bootstrap", "127.0.0.1:1", "--topic", "t", "--url", "127.0.0.1:8000")
+    assert done.returncode == 2
+    assert (
+        "--url must be the server's address with its scheme, such as http://127.0.0.1:8000, "
+        "not '127.0.0.1:8000'" in " ".join(done.stderr.split())
+    )
+
+
 class _Evicted:
     """A consumer whose member was evicted while the server was slow to answer."""
 

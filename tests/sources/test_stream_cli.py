@@ -104,3 +104,21 @@ def test_stream_refuses_what_it_cannot_send_in_one_line(
     code, out = _stream(str(path), *args)
     assert code == 2
     assert message in out
+
+
+@pytest.mark.parametrize(
+    "url", ["127.0.0.1:8000", "localhost:8000", "ftp://127.0.0.1", "http://", "http://h:99999"]
+)
+def test_a_server_address_without_its_scheme_is_refused_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    # Every send failed the same way ("Request URL is missing an 'http://' or 'https://'
+    # protocol"), and stream resent it for a minute, saying "no answer", before giving up.
+    monkeypatch.setenv("RELGRAPH_INGEST_KEY", "k")
+    done = CliRunner().invoke(app, ["stream", str(_file(tmp_path, 1)), "--url", url])
+    out = " ".join(done.output.split())
+    assert done.exit_code == 2
+    assert out == (
+        "error: --url must be the server's address with its scheme, such as "
+        f"http://127.0.0.1:8000, not '{url}'"
+    )

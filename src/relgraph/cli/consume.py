@@ -52,7 +52,7 @@ def consume(
     consumer stopped in between gets the batch again and the server drops the repeats.
     """
     from relgraph.jobs.sources import consume as run
-    from relgraph.jobs.sources.http import http_apply
+    from relgraph.jobs.sources.http import http_apply, server_url
     from relgraph.jobs.sources.kafka import KafkaSource
 
     key = os.environ.get("RELGRAPH_INGEST_KEY", "")
@@ -60,6 +60,10 @@ def consume(
         fail("Set RELGRAPH_INGEST_KEY to an ingest (or admin) key of the server.")
     if not 1 <= batch <= 1_000:
         fail(f"--batch must be between 1 and 1000, not {batch}")
+    try:
+        server_url(url)
+    except ValueError as exc:
+        fail(str(exc))
     if idle is not None and idle <= 0:
         fail(f"--idle must be more than 0 seconds, not {idle}")
     # Anything unforeseen ends in one line saying what to do, never a traceback: nothing

@@ -255,11 +255,16 @@ def stream(
     import os
 
     from relgraph.jobs.sources.file import FileSource
+    from relgraph.jobs.sources.http import server_url
     from relgraph.jobs.stream import replay
 
     key = os.environ.get("RELGRAPH_INGEST_KEY", "")
     if not key:
         fail("Set RELGRAPH_INGEST_KEY to an ingest (or admin) key of the server.")
+    try:
+        server_url(url)
+    except ValueError as exc:
+        fail(str(exc))
     if not 1 <= batch <= 1_000:
         fail(f"--batch must be between 1 and 1000, not {batch}")
     if not file.is_file():

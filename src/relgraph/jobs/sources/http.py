@@ -80,6 +80,36 @@ MAX_PAUSE: Final = 5.0
 """The longest pause between resends after a transport error (doubling from 0.5 s)."""
 
 
+def server_url(url: str) -> str:
+    """``url`` when it names a server as ``http(s)://HOST[:PORT]``; a ValueError otherwise.
+
+    Checked before the first send: ``127.0.0.1:8000`` without its scheme fails every request
+    the same way, so retrying it for ``--patience`` seconds only hides the typo.
+
+    >>> server_url("http://127.0.0.1:8000")
+    'http://127.0.0.1:8000'
+    >>> server_url("127.0.0.1:8000")
+    Traceback (most recent call last):
+    ...
+    ValueError: --url must be the server's address with its scheme, such as http://127.0.0.1:8000, not '127.0.0.1:8000'
+    """
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        parsed = None
+    if (
+        parsed is None
+        or parsed.scheme not in ("http", "https")
+        or not parsed.host
+        or not 0 < (parsed.port or 80) < 65536
+    ):
+        raise ValueError(
+            "--url must be the server's address with its scheme, such as "
+            f"http://127.0.0.1:8000, not {url!r}"
+        )
+    return url
+
+
 class BatchPoster:
     """Posts batches to ``url``/v1/transfers with the ingest ``key`` through ``client``."""
 
