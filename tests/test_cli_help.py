@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,3 +51,30 @@ def test_help_shows_every_option_help_whole(path: tuple[str, ...]) -> None:
 def test_data_dir_help_names_its_variable_and_default() -> None:
     result = runner.invoke(app, ["stats", "--help"], env={"COLUMNS": "200"})
     assert "(env RELGRAPH_DATA_DIR; default ./relgraph-data)" in _flat(result.output)
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
+def test_the_readme_command_table_names_every_option(path: tuple[str, ...]) -> None:
+    # The table is where an operator looks a flag up: demo's --data-dir and --port,
+    # load's --retrain-linkage and audience's --force were missing from it.
+    command: Any = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]
+    prefix = "`relgraph " + " ".join(path)
+    rows = [
+        line
+        for line in README.read_text(encoding="utf-8").splitlines()
+        if line.startswith("| " + prefix + " ") or line.startswith("| " + prefix + "`")
+    ]
+    assert rows, f"no row for {prefix}` in the README's command table"
+    flags = {
+        flag
+        for param in command.params
+        for flag in getattr(param, "opts", [])
+        if flag.startswith("--") and flag != "--help"
+    }
+    missing = sorted(flag for flag in flags if not any(flag in row for row in rows))
+    assert not missing, f"{prefix}`: {missing} not in the README's command table"

@@ -45,7 +45,7 @@ class ExportStyle(StrEnum):
 @app.command()
 def synth(
     out: Annotated[
-        Path, typer.Option("--out", help="Directory to write the ten tables and truth/ into.")
+        Path, typer.Option("--out", help="Directory to write the eleven tables and truth/ into.")
     ],
     customers: Annotated[
         int, typer.Option("--customers", help="Customer rows to generate.")
