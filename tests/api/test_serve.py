@@ -115,3 +115,32 @@ def test_serve_on_a_port_in_use_says_so_and_exits(data_dir: Path) -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in said
     assert "--port" in said
     assert time.monotonic() - started < 30
+
+
+def _serve_with(data_dir: Path, *args: str) -> tuple[int, str]:
+    env = {**os.environ, "RELGRAPH_API_KEYS": f"risk:{KEYS[Role.RISK]}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "relgraph.cli", "serve", "--data-dir", str(data_dir), *args],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    return result.returncode, " ".join(result.stderr.split())
+
+
+def test_serve_on_a_host_not_of_this_machine_names_the_host_not_a_busy_port(
+    data_dir: Path,
+) -> None:
+    # It said "(another server, perhaps a `relgraph serve`, may hold the port): stop it or
+    # pass --port" for a host that does not resolve, sending the operator after a server.
+    code, said = _serve_with(data_dir, "--host", "999.1.1.1", "--port", str(_free_port()))
+    assert code == 2, said
+    assert "cannot listen on 999.1.1.1:" in said
+    assert "pass --host an address of this machine (127.0.0.1, or 0.0.0.0" in said
+    assert "may hold the port" not in said
+
+
+def test_serve_refuses_a_port_past_65535_before_starting(data_dir: Path) -> None:
+    # bind() raised OverflowError: a traceback, exit 1, after the serve lock was taken.
+    code, said = _serve_with(data_dir, "--port", "70000")
+    assert code == 2, said
+    assert "Invalid value for '--port'" in said
+    assert "Traceback" not in said

@@ -7,6 +7,7 @@ no request sees half of each; SIGTERM stops accepting and lets in-flight request
 
 from __future__ import annotations
 
+import errno
 import gc
 import logging
 import signal
@@ -234,8 +235,15 @@ def listening_socket(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc} (another server, "
+                "perhaps a `relgraph serve`, may hold the port): stop it or pass --port"
+            ) from exc
+        # A host that names no address of this machine (a typo, a name that does not
+        # resolve, another machine's address): no other server is to blame.
         raise ConfigError(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc} (another server, "
-            "perhaps a `relgraph serve`, may hold the port): stop it or pass --port"
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}: pass --host an address "
+            "of this machine (127.0.0.1, or 0.0.0.0 for every interface)"
         ) from exc
     return sock

@@ -33,8 +33,10 @@ def demo(
     customers: Annotated[int, typer.Option("--customers", help="Size of the demo bank.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed")] = 42,
     data_dir: DataDirOption = None,
-    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = 8000,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")
+    ] = 8000,
 ) -> None:
     """Synthesise a bank, load and analyse it, then serve the API with a demo key."""
     settings = settings_from(data_dir)
@@ -119,7 +121,11 @@ def _demo_serve(settings: Settings, host: str, port: int) -> None:
 def serve(
     data_dir: DataDirOption = None,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    # Checked before anything starts: a port past 65535 was an OverflowError traceback from
+    # bind(), after the serve lock and the audit log were taken (and, in demo, a whole load).
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")
+    ] = 8000,
 ) -> None:
     """Serve the GraphQL API (/graphql, /healthz, /readyz, /metrics) from the store."""
     from relgraph.api.auth import KeyRing
