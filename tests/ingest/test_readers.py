@@ -239,6 +239,27 @@ BAD_MAPPINGS = [
 ]  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("files:\n  x.csv:\n    table: customers\n  : [\n",
+         "line 4, column 3: expected <block end>, but found ':'"),
+        ("files:\n\tx.csv: {table: customers}\n",
+         "line 2, column 1: found character '\\t' that cannot start any token"),
+    ],
+)  # fmt: skip
+def test_a_mapping_file_that_is_no_yaml_is_named_on_one_line(
+    tmp_path: Path, bank_dir: Path, text: str, expected: str
+) -> None:
+    # PyYAML's message ran over six lines of "in <unicode string>" and carets.
+    (bank_dir / "mapping.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(IngestError) as caught:
+        load(bank_dir, tmp_path / "data")
+    message = str(caught.value)
+    assert message == f"mapping file {bank_dir / 'mapping.yaml'} is not valid YAML: {expected}"
+    assert "\n" not in message
+
+
 @pytest.mark.parametrize(("text", "expected"), BAD_MAPPINGS)
 def test_a_bad_mapping_file_stops_naming_the_key_path(
     tmp_path: Path, bank_dir: Path, text: str, expected: str

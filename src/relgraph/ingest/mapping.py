@@ -155,6 +155,14 @@ def read_mapping(path: Path) -> LoadMapping:
     try:
         text = path.read_text(encoding="utf-8-sig")
         data = yaml.load(text, Loader=_TextLoader)  # noqa: S506 - a SafeLoader, see _TextLoader
+    except yaml.MarkedYAMLError as exc:
+        # PyYAML's own text is six lines with carets; one line with where and what is the
+        # error line a load stops with.
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        raise IngestError(
+            f"mapping file {path} is not valid YAML: {where}{exc.problem or exc}"
+        ) from exc
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise IngestError(f"mapping file {path} cannot be read: {exc}") from exc
     if data is None:
