@@ -156,6 +156,21 @@ def test_a_data_dir_that_cannot_be_a_folder_stops_a_load_on_one_line(
     )
 
 
+@pytest.mark.parametrize(("out", "why"), [("nodir/schema.graphql", "No such file or directory"),
+                                         (".", "Is a directory")])  # fmt: skip
+def test_export_schema_to_a_path_it_cannot_write_stops_on_one_line(
+    tmp_path: Path, out: str, why: str
+) -> None:
+    # write_text's FileNotFoundError / IsADirectoryError came out as a traceback, exit 1.
+    target = tmp_path / out
+    result = runner.invoke(app, ["export-schema", "--out", str(target)])
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"error: cannot write the schema to {target} ({why}): give --out a file path" in (
+        _flat(result.output)
+    )
+
+
 def test_synth_into_a_file_stops_on_one_line(tmp_path: Path) -> None:
     (tmp_path / "bank.csv").write_text("not a folder")
     result = runner.invoke(

@@ -218,7 +218,10 @@ def export_schema(
     """Write the GraphQL schema (SDL) to a file."""
     from relgraph.api.schema import build_schema
 
-    out.write_text(str(build_schema()) + "\n", encoding="utf-8")
+    try:
+        out.write_text(str(build_schema()) + "\n", encoding="utf-8")
+    except OSError as exc:  # a folder, a missing folder, a read-only one
+        fail(f"cannot write the schema to {out} ({exc.strerror or exc}): give --out a file path")
     console.print(f"schema written to {out}")
 
 
