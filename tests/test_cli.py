@@ -83,6 +83,24 @@ def test_analyze_before_any_load_says_what_to_do(tmp_path: Path) -> None:
     assert not (tmp_path / "empty").exists()
 
 
+@pytest.mark.parametrize("command", ["stats", "analyze"])
+def test_no_store_under_a_relative_data_dir_names_the_folder_it_looked_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    # Loaded from one folder, run from another (a service's): "no store at
+    # relgraph-data/relgraph.duckdb: run `relgraph load DIR` first" told the operator to
+    # load again what was loaded, without saying where it had looked.
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    result = runner.invoke(app, [command], env={"RELGRAPH_DATA_DIR": "relgraph-data"})
+    assert result.exit_code == 2
+    looked = tmp_path / "elsewhere" / "relgraph-data" / "relgraph.duckdb"
+    assert (
+        f"error: no store at {looked}: run `relgraph load DIR` first, or give --data-dir "
+        "(RELGRAPH_DATA_DIR) the folder a load wrote"
+    ) in _flat(result.output)
+
+
 def test_bad_threshold_setting_is_named(tmp_path: Path) -> None:
     result = runner.invoke(
         app, ["analyze", "--data-dir", str(tmp_path)], env={"RELGRAPH_NETWORK_STRONG_LINK": "high"}

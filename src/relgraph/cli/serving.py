@@ -153,7 +153,10 @@ def serve_api(settings: Settings, host: str, port: int, keys: KeyRing) -> None:
     except ConfigError as exc:
         fail(str(exc))
     if settings.store == "embedded" and not (settings.data_dir / "relgraph.duckdb").exists():
-        fail(f"no store in {settings.data_dir}: {NO_LOAD}")
+        fail(
+            f"no store in {settings.data_dir.absolute()}: {NO_LOAD}, or give --data-dir "
+            "(RELGRAPH_DATA_DIR) the folder a load wrote"
+        )
     # An unreachable Neo4j or a store without a load is an error to see at once; later
     # outages are reported by /readyz and recovered from without a restart.
     check_servable(settings)

@@ -65,7 +65,12 @@ class EmbeddedStore(Store):
     def __init__(self, data_dir: Path, *, read_only: bool = False) -> None:
         self.path = Path(data_dir) / STORE_FILE
         if read_only and not self.path.exists():
-            raise StoreError(f"no store at {self.path}: run `relgraph load DIR` first")
+            # Absolute: a relative RELGRAPH_DATA_DIR is read from the current folder, and a
+            # command run from another one (a service's) finds no store where a load put one.
+            raise StoreError(
+                f"no store at {self.path.absolute()}: run `relgraph load DIR` first, or give "
+                "--data-dir (RELGRAPH_DATA_DIR) the folder a load wrote"
+            )
         if not read_only:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
