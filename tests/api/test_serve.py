@@ -144,3 +144,24 @@ def test_serve_refuses_a_port_past_65535_before_starting(data_dir: Path) -> None
     assert code == 2, said
     assert "Invalid value for '--port'" in said
     assert "Traceback" not in said
+
+
+def test_demo_on_a_port_in_use_says_so_before_building_a_bank(tmp_path: Path) -> None:
+    # It synthesised, loaded and analysed first (minutes at make demo's 20,000 customers)
+    # and only then found the port taken.
+    from typer.testing import CliRunner
+
+    from relgraph.cli import app
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = int(busy.getsockname()[1])
+        result = CliRunner().invoke(
+            app,
+            ["demo", "--customers", "300", "--port", str(port), "--data-dir", str(tmp_path / "d")],
+        )
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2, said
+    assert f"error: cannot listen on 127.0.0.1:{port}: Address already in use" in said
+    assert not (tmp_path / "d").exists()

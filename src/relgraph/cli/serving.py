@@ -39,7 +39,15 @@ def demo(
     ] = 8000,
 ) -> None:
     """Synthesise a bank, load and analyse it, then serve the API with a demo key."""
+    from relgraph.api.server import listening_socket
+
     settings = settings_from(data_dir)
+    # The address before minutes of synthesising, loading and analysing: a port in use (a
+    # server already on 8000) is refused at once, as serve refuses it. serve binds again.
+    try:
+        listening_socket(host, port).close()
+    except ConfigError as exc:
+        fail(str(exc))
     bank = settings.data_dir / "demo-bank"
     console.rule(f"1/5 synthesising a {customers:,}-customer bank into {bank}")
     synth(out=bank, customers=customers, seed=seed, fmt=FileFormat.csv, dirty=0.01)
