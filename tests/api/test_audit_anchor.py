@@ -274,3 +274,31 @@ def test_an_anchor_that_cannot_be_flushed_fails_the_next_line(
     monkeypatch.undo()
     server.append(key_id="k_1", role="risk", operation="third", ids=["P3"])
     assert verify(log, KEY) == Verdict(True, 7, "7 lines, chain intact, matching the anchor")
+
+
+def test_an_anchor_setting_naming_a_folder_is_named_as_the_anchor(log: Path) -> None:
+    # RELGRAPH_AUDIT_ANCHOR=/srv/anchors (the folder, not the file): verify died in a
+    # traceback (IsADirectoryError), and serve blamed "the audit log d1/audit.log".
+    folder = log.parent / "anchors"
+    folder.mkdir()
+    verdict = verify(log, KEY, folder)
+    assert not verdict.ok
+    assert verdict.message.endswith(
+        f"the audit anchor {folder} is a folder: give RELGRAPH_AUDIT_ANCHOR (or --anchor) the "
+        "anchor file's path"
+    )
+    with pytest.raises(AuditError) as refused:
+        AuditLog(log, KEY, folder)
+    assert str(refused.value).startswith(
+        f"the audit anchor {folder} is a folder: give RELGRAPH_AUDIT_ANCHOR (or --anchor) "
+    )
+
+
+def test_an_anchor_under_a_missing_mount_is_named_as_the_anchor(log: Path) -> None:
+    anchor = log.parent / "a-file" / "audit.anchor"
+    (log.parent / "a-file").write_text("not a folder")
+    with pytest.raises(AuditError) as refused:
+        AuditLog(log, KEY, anchor)
+    assert str(refused.value).startswith(
+        f"cannot open the audit anchor {anchor} (RELGRAPH_AUDIT_ANCHOR): "
+    )

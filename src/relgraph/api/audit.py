@@ -162,7 +162,9 @@ class AuditLog:
         except (OSError, LockedError) as exc:
             full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC
             todo = f"; free disk space in {self.path.parent}, then start again" if full else ""
-            raise AuditError(f"cannot open the audit log {self.path}: {exc}{todo}") from exc
+            at_anchor = getattr(exc, "filename", None) in (str(self.anchor_path), str(self.anchor_path.parent))  # fmt: skip
+            what = f"audit anchor {self.anchor_path} (RELGRAPH_AUDIT_ANCHOR)" if at_anchor else f"audit log {self.path}"  # fmt: skip
+            raise AuditError(f"cannot open the {what}: {exc}{todo}") from exc
 
     def _open(self) -> None:
         if not self.anchor_path.exists():

@@ -208,8 +208,15 @@ def read_anchor_file(path: Path, key: AuditKey) -> AnchorRead:
         Not an anchor, sealed by another key (``wrong key``), or forged; for a two-slot
         file, when neither slot is usable (a torn move damages one slot only).
     """
-    with path.open("rb") as handle:
-        raw = handle.read(FILE_BYTES + 1)  # a larger file is not an anchor
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(FILE_BYTES + 1)  # a larger file is not an anchor
+    except IsADirectoryError as exc:  # RELGRAPH_AUDIT_ANCHOR or --anchor naming a folder
+        raise AnchorError(
+            f"the audit anchor {path} is a folder: give RELGRAPH_AUDIT_ANCHOR (or --anchor) "
+            "the anchor file's path",
+            "malformed",
+        ) from exc
     if len(raw) != FILE_BYTES:
         if len(raw) >= SLOT_BYTES:
             raise _malformed(path)
