@@ -53,7 +53,7 @@ def test_neo4j_settings_from_environment() -> None:
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"RELGRAPH_NEO4J_BATCH_SIZE": "many"}, "RELGRAPH_NEO4J_BATCH_SIZE must be a int"),
+        ({"RELGRAPH_NEO4J_BATCH_SIZE": "many"}, "RELGRAPH_NEO4J_BATCH_SIZE must be a whole number"),
         ({"RELGRAPH_NEO4J_BATCH_SIZE": "0"}, "RELGRAPH_NEO4J_BATCH_SIZE must be at least 1"),
         ({"RELGRAPH_NEO4J_WRITERS": "0"}, "RELGRAPH_NEO4J_WRITERS must be at least 1"),
         (
@@ -61,13 +61,14 @@ def test_neo4j_settings_from_environment() -> None:
             "RELGRAPH_ANALYTICS_ENGINE must be 'local' or 'gds'",
         ),
         ({"RELGRAPH_ANALYTICS_ENGINE": "gds"}, "set RELGRAPH_STORE=neo4j too"),
-        ({"RELGRAPH_NEO4J_LOCK_WAIT": "1h"}, "RELGRAPH_NEO4J_LOCK_WAIT must be a float, not '1h'"),
+        ({"RELGRAPH_NEO4J_LOCK_WAIT": "1h"}, "RELGRAPH_NEO4J_LOCK_WAIT must be a number, not '1h'"),
         ({"RELGRAPH_NEO4J_LOCK_WAIT": "-1"}, "RELGRAPH_NEO4J_LOCK_WAIT must be at least 0"),
         ({"RELGRAPH_NEO4J_LOCK_WAIT": "nan"}, "RELGRAPH_NEO4J_LOCK_WAIT must be a number"),
         ({"RELGRAPH_NEO4J_TX_TIMEOUT": "nan"}, "RELGRAPH_NEO4J_TX_TIMEOUT must be a number"),
         # Only the lock wait may be endless; a transaction may not run forever.
         ({"RELGRAPH_NEO4J_TX_TIMEOUT": "inf"}, "RELGRAPH_NEO4J_TX_TIMEOUT must be a finite number"),
-        ({"RELGRAPH_SEARCH_RATE": "inf"}, "RELGRAPH_SEARCH_RATE must be a int"),
+        ({"RELGRAPH_SEARCH_RATE": "inf"}, "RELGRAPH_SEARCH_RATE must be a whole number"),
+        ({"RELGRAPH_SEARCH_RATE": "1.5"}, "RELGRAPH_SEARCH_RATE must be a whole number, not '1.5'"),
     ],
 )
 def test_bad_neo4j_settings_are_named(env: dict[str, str], message: str) -> None:

@@ -83,7 +83,9 @@ def env_number(
     try:
         value = kind(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a {kind.__name__}, not {raw!r}") from None
+        # Said as an operator says it: "a int" and "a float" were Python's type names.
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{name} must be {what}, not {raw!r}") from None
     if value != value:  # nan: float() takes it, and it compares as at least any minimum
         raise ConfigError(f"{name} must be a number, not {raw!r}")
     if value < minimum:

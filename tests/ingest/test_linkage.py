@@ -182,7 +182,7 @@ def test_v1_mode_merges_only_on_id_numbers(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("0.995x", "RELGRAPH_IDENTITY_THRESHOLD must be a float, not '0.995x'"),
+        ("0.995x", "RELGRAPH_IDENTITY_THRESHOLD must be a number, not '0.995x'"),
         ("-1", "RELGRAPH_IDENTITY_THRESHOLD must not be negative, not -1.0"),
         (
             "0.3",

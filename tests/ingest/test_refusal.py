@@ -194,7 +194,7 @@ def test_the_flag_and_the_variable_set_the_limit(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("lots", "RELGRAPH_MAX_QUARANTINE_SHARE must be a float, not 'lots'"),
+        ("lots", "RELGRAPH_MAX_QUARANTINE_SHARE must be a number, not 'lots'"),
         ("1.5", "RELGRAPH_MAX_QUARANTINE_SHARE must be between 0 and 1"),
         ("-0.1", "RELGRAPH_MAX_QUARANTINE_SHARE must be between 0 and 1"),
     ],
