@@ -151,6 +151,17 @@ def test_a_bad_identity_setting_stops_a_load_on_one_line(
     assert not data.exists()
 
 
+def test_a_misspelt_threshold_variable_stops_analyze(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["analyze", "--data-dir", str(tmp_path)], env={"RELGRAPH_LAYERING_WINDOW_HOURZ": "5"}
+    )
+    assert result.exit_code == 2
+    assert (
+        "error: RELGRAPH_LAYERING_WINDOW_HOURZ is not a setting: did you mean "
+        "RELGRAPH_LAYERING_WINDOW_HOURS?"
+    ) in _flat(result.output)
+
+
 def test_synth_refuses_a_tiny_bank(tmp_path: Path) -> None:
     result = runner.invoke(app, ["synth", "--out", str(tmp_path / "b"), "--customers", "3"])
     assert result.exit_code == 2

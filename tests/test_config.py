@@ -135,6 +135,34 @@ def test_the_environment_is_development_unless_production() -> None:
     assert Settings.from_env({"RELGRAPH_ENV": "production"}).production
 
 
+def test_a_misspelt_threshold_variable_is_refused_naming_the_one_meant() -> None:
+    # It was ignored: the scan ran with a 72-hour window while the operator had set 5.
+    from relgraph.analytics.layering.params import LayeringParams
+    from relgraph.ingest.linkage import LinkageParams
+
+    with pytest.raises(ConfigError) as raised:
+        LayeringParams.from_env({"RELGRAPH_LAYERING_WINDOW_HOURZ": "5"})
+    assert str(raised.value) == (
+        "RELGRAPH_LAYERING_WINDOW_HOURZ is not a setting: "
+        "did you mean RELGRAPH_LAYERING_WINDOW_HOURS?"
+    )
+    with pytest.raises(ConfigError) as raised:
+        LinkageParams.from_env({"RELGRAPH_IDENTITY_ZZZ": "1"})
+    assert str(raised.value) == (
+        "RELGRAPH_IDENTITY_ZZZ is not a setting; the RELGRAPH_IDENTITY_* settings are "
+        "RELGRAPH_IDENTITY_THRESHOLD, RELGRAPH_IDENTITY_REVIEW, RELGRAPH_IDENTITY_MAX_BLOCK, "
+        "RELGRAPH_IDENTITY_BLOCK_CAP, RELGRAPH_IDENTITY_ENABLED"
+    )
+
+
+def test_a_prefix_shared_with_other_settings_is_not_policed() -> None:
+    # RELGRAPH_MAX_BODY_BYTES is the API's, beside RELGRAPH_MAX_QUARANTINE_SHARE.
+    from relgraph.ingest.refusal import QuarantineLimit
+
+    limit = QuarantineLimit.from_env({"RELGRAPH_MAX_BODY_BYTES": "2000000"})
+    assert limit.quarantine_share == 0.05
+
+
 def test_the_store_lock_wait_is_an_hour_unless_set() -> None:
     assert Settings.from_env({}).neo4j.lock_wait == 3600
     # 0: give up at once when another run holds the lock; inf: wait as long as it takes.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Mapping
@@ -215,10 +216,15 @@ class EnvParams:
     """
 
     ENV_PREFIX = ""
+    OWNS_PREFIX = True
+    """Every ``RELGRAPH_<PREFIX>_*`` variable is one of these settings, so any other is a
+    misspelt one; False where other settings share the prefix."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
         env = os.environ if environ is None else environ
+        if cls.OWNS_PREFIX:
+            cls._refuse_unknown(env)
         values: dict[str, Any] = {}
         for f in fields(cls):  # type: ignore[arg-type]  # subclasses are dataclasses
             name = f"RELGRAPH_{cls.ENV_PREFIX}_{f.name.upper()}"
@@ -231,6 +237,24 @@ class EnvParams:
         except ConfigError as exc:
             raise ConfigError(cls.named_by_variable(str(exc))) from None
         return params
+
+    @classmethod
+    def _refuse_unknown(cls, env: Mapping[str, str]) -> None:
+        """Stop on a ``RELGRAPH_<PREFIX>_*`` variable that sets nothing: a misspelt
+        threshold (``…_WINDOW_HOURZ``) was ignored, and the run used the default."""
+        prefix = f"RELGRAPH_{cls.ENV_PREFIX}_"
+        known = [prefix + f.name.upper() for f in fields(cls)]  # type: ignore[arg-type]  # subclasses are dataclasses
+        for name in sorted(env):
+            if name.startswith(prefix) and name not in known:
+                # The suffixes alone: the shared prefix would make any two names look alike.
+                suffixes = [k[len(prefix) :] for k in known]
+                close = difflib.get_close_matches(name[len(prefix) :], suffixes, n=1)
+                if close:
+                    meant = prefix + close[0]
+                    raise ConfigError(f"{name} is not a setting: did you mean {meant}?")
+                raise ConfigError(
+                    f"{name} is not a setting; the {prefix}* settings are {', '.join(known)}"
+                )
 
     @classmethod
     def named_by_variable(cls, message: str) -> str:

@@ -54,6 +54,7 @@ class QuarantineLimit(EnvParams):
     """``RELGRAPH_MAX_QUARANTINE_SHARE``: the largest share of a table a load may quarantine."""
 
     ENV_PREFIX = "MAX"
+    OWNS_PREFIX = False  # RELGRAPH_MAX_BODY_BYTES is the API's
 
     quarantine_share: float = 0.05
 
