@@ -81,9 +81,9 @@ def test_an_unbuilt_page_says_how_to_build_it(
 ) -> None:
     monkeypatch.setattr(webpages, "STATIC_DIR", tmp_path / "nothing")
     app = create_app(state)
-    for path in ("/explore", "/graphql"):
+    for path in ("/explore", "/graphql", "/static/assets/explore-abc123.js", "/static/x"):
         answer = _get(app, path)
-        assert answer.status_code == 404
+        assert answer.status_code == 404, path
         assert "make web" in answer.text
 
 

@@ -63,6 +63,7 @@ class Assets:
     risk team's review buttons) and would bring GraphiQL back in production."""
 
     def __init__(self, static_dir: Path) -> None:
+        self.static_dir = static_dir
         self.files = StaticFiles(directory=static_dir, check_dir=False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -71,6 +72,12 @@ class Assets:
                 "Not found: the pages are at /explore and /graphql.", status_code=404
             )
             await refused(scope, receive, send)
+            return
+        if not self.static_dir.is_dir():
+            # StaticFiles raises on a missing directory: without `make web` every /static
+            # path was a 500 with a traceback in the log, for anyone, with no key.
+            unbuilt = PlainTextResponse(NOT_BUILT.format(page="explore"), status_code=404)
+            await unbuilt(scope, receive, send)
             return
 
         async def send_with_headers(message: dict[str, object]) -> None:
