@@ -132,6 +132,44 @@ def test_only_the_request_over_the_key_budget_gets_429(
     )  # type: ignore[union-attr]
 
 
+CHECK = """query Check($id: ID!, $w: Float) { layeringCheck(accountId: $id, windowHours: $w) {
+  score } }"""
+
+
+def test_a_layering_check_with_its_own_settings_takes_turns_with_heavy_queries(
+    state: ServiceState, model: ReadModel
+) -> None:
+    # It computes (~0.3 s of CPU on a hub) though it selects little: priced as a lookup, any
+    # number of them ran side by side, beside the heavy lane rather than in it.
+    state.budget = CostBudget(heavy_lane=1)
+    state.deadline_seconds = 0.5
+    app = create_app(state)
+    account = model.account_ids[0]
+
+    async def go() -> tuple[httpx.Response, httpx.Response]:
+        async with _client(app) as client:
+            computed = await _post(client, CHECK, Role.RISK, id=account, w=24.0)
+            stored = await _post(client, CHECK, Role.RISK, id=account, w=None)
+            return computed, stored
+
+    with state.budget.lane(MAX_COST, timeout=1) as held:  # a heavy query is running
+        assert held
+        computed, stored = asyncio.run(go())
+    assert computed.status_code == 429
+    assert computed.json()["errors"][0]["message"] == (
+        "The server is busy with expensive queries: retry after a few seconds."
+    )
+    assert stored.status_code == 200  # the stored alerts are a lookup
+    assert "errors" not in stored.json(), stored.json()
+    # With the lane to itself (and no rest owed after the held query), it runs.
+    state.budget = CostBudget(heavy_lane=1)
+    state.deadline_seconds = 10.0
+    computed, _ = asyncio.run(go())
+    assert computed.status_code == 200
+    assert "errors" not in computed.json(), computed.json()
+    assert computed.json()["data"]["layeringCheck"]["score"] >= 0
+
+
 def test_heavy_queries_take_turns_in_the_heavy_lane_while_light_ones_pass() -> None:
     budget = CostBudget(heavy_lane=1)
     with budget.lane(4_000, timeout=1) as first:

@@ -154,6 +154,28 @@ def test_a_first_sent_as_a_variable_is_priced_at_its_value(model: ReadModel) -> 
     assert _cost(query) == _cost(query, n=100)
 
 
+def test_a_layering_check_that_computes_is_priced_as_a_heavy_query() -> None:
+    """With its own settings it walks transfers whatever it selects: the heavy lane's price,
+    through variables, fragments and aliases alike; the stored alerts stay a lookup."""
+    from relgraph.api.admission import HEAVY_COST
+
+    check = 'query($w: Float) { layeringCheck(accountId: "A1", windowHours: $w) { score } }'
+    assert _cost(check, w=24.0) >= HEAVY_COST
+    assert _cost(check) >= HEAVY_COST  # no value sent: it may be anything
+    assert _cost(check, w=None) < HEAVY_COST
+    assert _cost('{ layeringCheck(accountId: "A1") { score } }') < HEAVY_COST
+    assert _cost('{ layeringCheck(accountId: "A1", maxHops: null) { score } }') < HEAVY_COST
+    spread = (
+        '{ ...C } fragment C on Query { layeringCheck(accountId: "A1", minAmount: 5) { score } }'
+    )
+    assert _cost(spread) >= HEAVY_COST
+    two = (
+        '{ a: layeringCheck(accountId: "A1", maxHops: 3) { score } '
+        'b: layeringCheck(accountId: "A2", maxHops: 3) { score } }'
+    )
+    assert _cost(two) >= 2 * HEAVY_COST
+
+
 def test_a_remembered_cost_never_lets_a_larger_page_through(model: ReadModel) -> None:
     """Costs are remembered per query: the same text with a larger ``first`` is priced anew."""
     import asyncio
