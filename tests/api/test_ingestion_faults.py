@@ -330,3 +330,55 @@ def test_times_an_earlier_release_journalled_do_not_stop_ingestion_after_the_upg
     ]
     assert again["status"] == "rejected"
     assert again["reasons"][0].startswith("out_of_range: ts")
+
+
+def test_a_batch_being_scored_never_holds_up_the_event_loop(
+    app: Any, state: ServiceState, model: ReadModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A batch marked its journal write done under the scorer's lock, on the event loop:
+    # while another batch's verdicts were computed (seconds for a thousand payments to
+    # merchants) /healthz and every other request waited: 7 s with six batches at once.
+    live = live_of(state)
+    real_validate, real_apply = live.validate_transfers, live.apply
+    second_validated, scoring = threading.Event(), threading.Event()
+
+    def validate(body: Any, by: str) -> Any:
+        answer = real_validate(body, by)
+        if body[0]["tx_id"] == "RT-F-second":
+            second_validated.set()
+        return answer
+
+    def slow_apply(fresh: Any, audit_as: Any) -> None:
+        if not scoring.is_set():  # the first batch: its verdicts take a while
+            second_validated.wait(5)
+            with live._lock:
+                scoring.set()
+                time.sleep(1.0)
+        real_apply(fresh, audit_as)
+
+    monkeypatch.setattr(live, "validate_transfers", validate)
+    monkeypatch.setattr(live, "apply", slow_apply)
+    ts = _after_all(model)
+
+    async def go() -> tuple[float, list[httpx.Response]]:
+        transport = httpx.ASGITransport(app=app)
+        headers = {"Authorization": f"Bearer {KEYS[Role.INGEST]}"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            first = asyncio.ensure_future(client.post(
+                "/v1/transfers", json=[_transfer(model, "RT-F-first", ts)], headers=headers))  # fmt: skip
+            await asyncio.sleep(0.1)
+            second = asyncio.ensure_future(client.post(
+                "/v1/transfers", json=[_transfer(model, "RT-F-second", ts + 1)], headers=headers))  # fmt: skip
+            await asyncio.to_thread(scoring.wait, 5)
+            started = time.perf_counter()
+            await asyncio.sleep(0.2)  # the second batch is on disk, the first still scoring
+            health = await client.get("/healthz")
+            waited = time.perf_counter() - started - 0.2
+            assert health.status_code == 200
+            return waited, [await first, await second]
+
+    waited, answers = asyncio.run(go())
+    assert waited < 0.3, f"the event loop stood still {waited:.2f} s behind another batch"
+    for answer in answers:
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["accepted"] == 1

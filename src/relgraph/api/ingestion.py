@@ -195,10 +195,13 @@ def routes(state: Any) -> list[tuple[str, Any]]:
                 # Durable before acknowledged; the wait holds no worker thread.
                 await batch.commit.wait_async()
             except Exception as exc:
-                live.release(fresh)
+                await run_in_threadpool(live.release, fresh)
                 log.error("request %s: %s", request_id, exc)
                 return _unwritten("nothing was recorded")
-            live.durable(fresh)
+            # Off the loop: both take the scorer's lock, which another batch holds for as
+            # long as its verdicts take (seconds); waiting for it on the loop stopped every
+            # request, /healthz included.
+            await run_in_threadpool(live.durable, fresh)
             await run_in_threadpool(live.apply, fresh, _audit_as(principal, request_id))
         try:
             # A resend's "duplicate" too means on disk: another request may still be
