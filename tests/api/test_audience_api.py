@@ -90,6 +90,18 @@ def test_campaign_sees_codes_never_the_aml_details(
     assert "Permission denied" in denied.errors[0].message
 
 
+def test_a_product_named_many_times_counts_once(lake: tuple[ReadModel, dict[str, str]]) -> None:
+    """The same audience and the same reasons, not one reason (and one pass over every
+    household) per repetition: a long list is no way to make the server work."""
+    model = lake[0]
+    once = {"unit": "HOUSEHOLD", "hasProducts": ["deposit"], "lacksProducts": ["loan"]}
+    many = {**once, "hasProducts": ["deposit"] * 5_000, "lacksProducts": ["loan"] * 5_000}
+    expected = _nodes(run(CAMPAIGN_QUERY, model, Role.CAMPAIGN, criteria=once))
+    assert expected
+    assert _nodes(run(CAMPAIGN_QUERY, model, Role.CAMPAIGN, criteria=many)) == expected
+    assert sum("deposit" in reason for reason in expected[0]["qualifiedBecause"]) == 1
+
+
 def test_risk_keys_do_not_market(lake: tuple[ReadModel, dict[str, str]]) -> None:
     result = run(QUERY, lake[0], Role.RISK, criteria={"unit": "HOUSEHOLD"})
     assert result.errors is not None
