@@ -8,6 +8,7 @@ import pytest
 
 from relgraph.api.auth import Principal, Role
 from relgraph.api.context import Context
+from relgraph.api.limits import MAX_COST
 from relgraph.api.readmodel import ReadModel
 from relgraph.api.schema import build_schema
 
@@ -174,6 +175,36 @@ def test_a_layering_check_that_computes_is_priced_as_a_heavy_query() -> None:
         'b: layeringCheck(accountId: "A2", maxHops: 3) { score } }'
     )
     assert _cost(two) >= 2 * HEAVY_COST
+
+
+def _spread_tree(depth: int, leaf: str) -> str:
+    """A query whose fragments each spread the next twice: 2^depth leaves in ~40 bytes a level."""
+    fragments = [f"fragment F{i} on Person {{ ...F{i + 1} ...F{i + 1} }}" for i in range(depth)]
+    return (
+        '{ customer(id: "x") { ...F0 } } '
+        + " ".join(fragments)
+        + (f" fragment F{depth} on Person {{ {leaf} }}")
+    )
+
+
+def test_a_tree_of_fragment_spreads_is_priced_at_once(model: ReadModel) -> None:
+    """Leaves that cost nothing (a fragment the document does not define) made the walk
+    2^depth long before validation refused the document: the router prices every request on
+    the event loop, so a kilobyte stopped the server (22 levels: seconds; 30: hours)."""
+    from graphql import parse
+
+    from relgraph.api.limits import estimate_cost
+    from relgraph.api.routing import runs_inline
+
+    schema = build_schema()._schema
+    bomb = _spread_tree(22, "...Nowhere")
+    started = time.perf_counter()
+    assert estimate_cost(schema, parse(bomb)) > MAX_COST
+    assert runs_inline(schema, bomb, None, None) is False  # the pool's to refuse
+    assert time.perf_counter() - started < 0.5
+    # Leaves that cost still reach the cap as they always did, priced as written out.
+    assert _cost(_spread_tree(4, "id")) == 1 + 2**4
+    assert [e.message for e in run(_spread_tree(13, "id"), model).errors] == [COST_ERROR]
 
 
 def test_a_remembered_cost_never_lets_a_larger_page_through(model: ReadModel) -> None:

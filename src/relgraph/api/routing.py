@@ -32,7 +32,7 @@ from graphql import (
     parse,
 )
 
-from relgraph.api.limits import MAX_COST, MAX_TOKENS, estimate_cost, find_operation
+from relgraph.api.limits import MAX_TOKENS, estimate_cost, find_operation
 
 INLINE_FIELDS = frozenset(
     {"customer", "account", "enterprise", "household", "households", "graphStats", "__typename"}
@@ -77,7 +77,9 @@ def runs_inline(
     if not all(isinstance(s, FieldNode) and s.name.value in INLINE_FIELDS for s in selections):
         return False  # fragments at the root, or a field that computes
     try:
-        cost = estimate_cost(schema, document, operation_name, sent, MAX_COST)
+        # Priced only as far as the inline bound (the walk stops there): this runs on the
+        # loop for every request, and the full price is the pool's to find.
+        cost = estimate_cost(schema, document, operation_name, sent, INLINE_COST)
     except Exception:  # an unpriceable query is the pool's (and Strawberry's) to report
         return False
     return cost < INLINE_COST
