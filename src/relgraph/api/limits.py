@@ -38,6 +38,7 @@ from graphql import (
     VariableNode,
     get_named_type,
 )
+from graphql.validation import ValidationContext, ValidationRule
 from strawberry.extensions import SchemaExtension
 
 from relgraph.api.errors import LimitError
@@ -341,3 +342,113 @@ def _refused(message: str) -> ExecutionResult:
     return ExecutionResult(
         data=None, errors=[GraphQLError(message, original_error=LimitError(message))]
     )
+
+
+def depth_rule(max_depth: int) -> type[ValidationRule]:
+    """A validation rule refusing operations nested deeper than ``max_depth`` fields, with
+    Strawberry's message (``'Name' exceeds maximum operation depth of 10``) and its count
+    (fields that have selections, introspection fields not counted).
+
+    Strawberry's own rule walks every fragment again at each spread: a tree of fragments each
+    spreading the next twice took 2^depth steps (812 bytes: 3.2 s of a worker and the
+    interpreter lock; a kilobyte: minutes), and a spread of an undefined fragment raised
+    KeyError — an internal error with a traceback, where validation names the fragment. Here
+    each fragment's depth is found once; unknown fragments and cycles count 0 (their own
+    rules report them).
+    """
+
+    class DepthRule(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            definitions = context.document.definitions
+            fragments = {
+                d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)
+            }
+            depths: dict[str, int] = {}
+            walking: set[str] = set()
+
+            def depth(selection_set: SelectionSetNode | None) -> int:
+                deepest = 0
+                for selection in selection_set.selections if selection_set else ():
+                    if isinstance(selection, FieldNode):
+                        if selection.selection_set and not selection.name.value.startswith("__"):
+                            deepest = max(deepest, 1 + depth(selection.selection_set))
+                    elif isinstance(selection, InlineFragmentNode):
+                        deepest = max(deepest, depth(selection.selection_set))
+                    elif isinstance(selection, FragmentSpreadNode):
+                        deepest = max(deepest, spread(selection.name.value))
+                return deepest
+
+            def spread(name: str) -> int:
+                if name not in depths:
+                    fragment = fragments.get(name)
+                    if fragment is None or name in walking:
+                        return 0
+                    walking.add(name)
+                    depths[name] = depth(fragment.selection_set)
+                    walking.discard(name)
+                return depths[name]
+
+            for definition in definitions:
+                if (
+                    isinstance(definition, OperationDefinitionNode)
+                    and depth(definition.selection_set) > max_depth
+                ):
+                    name = definition.name.value if definition.name else "anonymous"
+                    context.report_error(
+                        GraphQLError(
+                            f"'{name}' exceeds maximum operation depth of {max_depth}",
+                            [definition],
+                        )
+                    )
+
+    return DepthRule
+
+
+def alias_rule(max_aliases: int) -> type[ValidationRule]:
+    """A validation rule refusing documents with more than ``max_aliases`` aliases, counted as
+    Strawberry counts them (each spread of a fragment counts its aliases again) and with its
+    message (``16 aliases found. Allowed: 15``), but each fragment walked once: Strawberry's
+    rule walked it again at each spread, 2^depth steps for a tree of spreads (19 levels:
+    1 s of a worker)."""
+
+    class AliasRule(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            definitions = context.document.definitions
+            fragments = {
+                d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)
+            }
+            counts: dict[str, int] = {}
+            walking: set[str] = set()
+
+            def aliases(selection_set: SelectionSetNode | None) -> int:
+                found = 0
+                for selection in selection_set.selections if selection_set else ():
+                    if isinstance(selection, FieldNode):
+                        found += (selection.alias is not None) + aliases(selection.selection_set)
+                    elif isinstance(selection, InlineFragmentNode):
+                        found += aliases(selection.selection_set)
+                    elif isinstance(selection, FragmentSpreadNode):
+                        found += spread(selection.name.value)
+                return found
+
+            def spread(name: str) -> int:
+                if name not in counts:
+                    fragment = fragments.get(name)
+                    if fragment is None or name in walking:
+                        return 0
+                    walking.add(name)
+                    counts[name] = aliases(fragment.selection_set)
+                    walking.discard(name)
+                return counts[name]
+
+            total = sum(
+                aliases(d.selection_set)
+                for d in definitions
+                if isinstance(d, OperationDefinitionNode)
+            )
+            if total > max_aliases:
+                context.report_error(GraphQLError(f"{total} aliases found. Allowed: {max_aliases}"))
+
+    return AliasRule

@@ -16,8 +16,6 @@ from strawberry.extensions import (
     ParserCache,
     SchemaExtension,
     ValidationCache,
-    max_aliases,
-    query_depth_limiter,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -29,7 +27,14 @@ from relgraph.api.groups import GroupQueries
 from relgraph.api.households import HouseholdQueries
 from relgraph.api.identity import DecisionMutations, DecisionQueries, IdentityQueries
 from relgraph.api.ingestion import IngestKeysOnlySend, IngestMutation
-from relgraph.api.limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, CostLimiter
+from relgraph.api.limits import (
+    MAX_ALIASES,
+    MAX_DEPTH,
+    MAX_TOKENS,
+    CostLimiter,
+    alias_rule,
+    depth_rule,
+)
 from relgraph.api.lookups import LookupQueries
 from relgraph.api.networks import NetworkQueries
 from relgraph.api.operations import AdminMutations
@@ -60,8 +65,8 @@ Mutation = merge_types(
 
 # One rule class each for every request: the validation cache is keyed by the rules, so
 # per-request classes (what QueryDepthLimiter/MaxAliasesLimiter build) would never hit it.
-DEPTH_RULE = query_depth_limiter.create_validator(MAX_DEPTH, None)
-ALIAS_RULE = max_aliases.create_validator(MAX_ALIASES)
+DEPTH_RULE = depth_rule(MAX_DEPTH)  # not Strawberry's rules: see depth_rule and alias_rule
+ALIAS_RULE = alias_rule(MAX_ALIASES)
 
 
 class RelgraphSchema(strawberry.Schema):
