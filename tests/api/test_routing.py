@@ -99,6 +99,9 @@ def test_a_lookup_is_answered_on_the_loop_and_a_heavy_query_in_a_worker(
         return find(self, any_id)
 
     monkeypatch.setattr(type(model), "find_person", recording)
+    # Where each query runs is the point, not how fast: on a loaded 2-core machine the heavy
+    # one once passed the 2 s deadline (data null) in a full run.
+    state.deadline_seconds = 30.0
     app = create_app(state)
 
     async def go() -> list[httpx.Response]:
@@ -118,6 +121,8 @@ def test_a_lookup_is_answered_on_the_loop_and_a_heavy_query_in_a_worker(
     loop_thread = threading.current_thread().name  # asyncio.run's loop runs on this thread
     answers = asyncio.run(go())
     assert [a.status_code for a in answers] == [200, 200]
-    assert all(a.json()["data"]["customer"] is not None for a in answers)
+    for answer in answers:
+        assert "errors" not in answer.json(), answer.json()
+        assert answer.json()["data"]["customer"] is not None
     assert threads[0] == loop_thread
     assert threads[1].startswith("relgraph-worker")
