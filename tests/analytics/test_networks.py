@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,15 @@ from relgraph.analytics.networks import hidden_networks, network_frames
 from relgraph.analytics.params import NetworkParams
 from relgraph.analytics.person_links import person_links, shared_pairs
 from relgraph.graph import Projection
-from tests.banks import Rows, loaded_synthetic, project, projection_of, write_bank
+from tests.banks import (
+    Rows,
+    loaded_synthetic,
+    people,
+    project,
+    projection_of,
+    transfer,
+    write_bank,
+)
 from tests.oracles import graph_reference as reference
 
 from .conftest import NETWORK_PARAMS, groups_of
@@ -177,3 +186,33 @@ def test_one_bank_in_two_stores_has_the_same_networks(
     assert groups_of(small_bank, split.label) == groups_of(
         other, hidden_networks(other, params).label
     )
+
+
+@IMPLEMENTATIONS
+def test_a_landlord_paid_by_many_tenants_links_none_of_them(
+    tmp_path: Path, labeller: Labeller
+) -> None:
+    # A private landlord (L, a person's account) collects rent three times from each of 60
+    # tenants: every tenant's pair with L had transfer evidence of 0.6, a strong link, so
+    # all 61 were one component, which the community split then cut across L's own
+    # family (his wife W, a declared tie). A payee of more than max_transfer_partners (50)
+    # is a hub: its money ties no one. Two tenants who pay each other three times (T00,
+    # T01: not through the hub) stay linked.
+    n = 60
+    tenants = [f"T{i:02d}" for i in range(n)]
+    customers = people("L", "W", *tenants)
+    accounts = [{"account_id": f"A{c}", "holder_id": c, "holder_kind": "customer",
+                 "product": "deposit"} for c in ("L", "W", *tenants)]  # fmt: skip
+    start = datetime(2026, 6, 1, 9)
+    transfers = [
+        transfer(f"X{m}{t}", f"A{t}", "AL", 2500.0, start + timedelta(days=30 * m, minutes=i))
+        for m in range(3)
+        for i, t in enumerate(tenants)
+    ] + [transfer(f"Y{m}", "AT00", "AT01", 100.0, start + timedelta(days=m)) for m in range(3)]
+    family = [{"customer_id": "L", "relative_id": "W", "relation": "spouse"}]
+    bank = {"customers": customers, "accounts": accounts, "transfers": transfers, "family": family}
+    projection = project(write_bank(tmp_path / "bank", bank), tmp_path / "data")
+    groups = {frozenset(g) for g in groups_of(projection, labeller(projection, NetworkParams()))}
+    assert frozenset({"L", "W"}) in groups
+    assert frozenset({"T00", "T01"}) in groups
+    assert all(len(g) == 1 for g in groups - {frozenset({"L", "W"}), frozenset({"T00", "T01"})})

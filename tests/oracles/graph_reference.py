@@ -57,6 +57,26 @@ def _transfer_counts(projection: Projection) -> dict[Pair, int]:
     return counts
 
 
+def _transfer_hubs(projection: Projection, max_partners: int) -> set[int]:
+    """Persons paying or paid by more than ``max_partners`` distinct parties (persons or
+    enterprises): their transfers are no network evidence."""
+    n_p = len(projection.nodes["Person"])
+    person = projection.nodes["Account"].attrs["person"].tolist()
+    enterprise = projection.nodes["Account"].attrs["enterprise"].tolist()
+    party = [
+        p if p >= 0 else (e + n_p if e >= 0 else -1)
+        for p, e in zip(person, enterprise, strict=True)
+    ]
+    partners: dict[int, set[int]] = defaultdict(set)
+    transfers = projection.edge("Account", "TRANSFER", "Account")
+    for s, d in zip(transfers.src.tolist(), transfers.dst.tolist(), strict=True):
+        a, b = party[s], party[d]
+        if a >= 0 and b >= 0 and a != b:
+            partners[a].add(b)
+            partners[b].add(a)
+    return {p for p, others in partners.items() if p < n_p and len(others) > max_partners}
+
+
 def _family_pairs(projection: Projection) -> set[Pair]:
     family = projection.edge("Person", "FAMILY", "Person")
     return {
@@ -96,7 +116,10 @@ def link_strengths(projection: Projection, params: NetworkParams) -> dict[Pair, 
         weights[pair] += [min(params.enterprise_weight / math.log2(d), 1.0) for d in sizes]
     for pair in _family_pairs(projection):
         weights[pair].append(params.family_weight)
+    hubs = _transfer_hubs(projection, params.max_transfer_partners)
     for pair, count in _transfer_counts(projection).items():
+        if pair[0] in hubs or pair[1] in hubs:
+            continue
         weights[pair].append(params.transfer_weight * min(1.0, count / params.transfer_full_count))
     return {pair: 1.0 - math.prod(1.0 - min(w, 1.0) for w in ws) for pair, ws in weights.items()}
 

@@ -29,7 +29,14 @@ import pandas as pd
 
 from relgraph import model
 from relgraph.analytics.params import NetworkParams
-from relgraph.analytics.person_links import EVIDENCE_KINDS, IDENTIFIERS, KIND_CODE, Links
+from relgraph.analytics.person_links import (
+    EVIDENCE_KINDS,
+    IDENTIFIERS,
+    KIND_CODE,
+    Links,
+    transfer_hubs,
+    transfer_parties,
+)
 from relgraph.graph import Projection, TraversalLimitError
 from relgraph.graph.types import IndexArray
 
@@ -244,17 +251,13 @@ def _enterprise_transfers(
 ) -> tuple[pd.DataFrame, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Transfer ties with an enterprise on a side, hubs left out; and the transfers listed."""
     n = n_p + len(projection.nodes["Enterprise"])
-    accounts = projection.nodes["Account"].attrs
-    person = accounts["person"].to_numpy(np.int64)
-    party = np.where(person >= 0, person, accounts["enterprise"].to_numpy(np.int64) + n_p)
+    party = transfer_parties(projection)
     transfers = projection.edge("Account", "TRANSFER", "Account")
     a, b = party[transfers.src], party[transfers.dst]
     lo, hi = np.minimum(a, b), np.maximum(a, b)
-    edge = np.flatnonzero(lo != hi)
+    edge = np.flatnonzero((lo != hi) & (lo >= 0))
     key = lo[edge] * n + hi[edge]
-    distinct = np.unique(key)
-    partners = np.bincount(np.concatenate([distinct // n, distinct % n]), minlength=n)
-    hub = partners > params.max_transfer_partners
+    hub = transfer_hubs(projection, params.max_transfer_partners)
     keep = (hi[edge] >= n_p) & ~hub[lo[edge]] & ~hub[hi[edge]]
     edge, key = edge[keep], key[keep]
     pair, counts = np.unique(key, return_counts=True)

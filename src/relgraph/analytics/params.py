@@ -40,8 +40,9 @@ class NetworkParams(EnvParams):
     max_transfer_evidence: int = 20
     """Transfers listed as evidence per link (the count is always complete)."""
     max_transfer_partners: int = 50
-    """A party paying or paid by more distinct parties (merchant, employer) is a hub:
-    linked-account searches do not pass through its transfers."""
+    """A party paying or paid by more distinct parties (merchant, employer, a landlord's
+    rents) is a hub: its transfers are no evidence of a link between persons (networks)
+    and linked-account searches do not pass through them."""
     seed: int = 42
     """Seed of the community split, so re-runs give the same networks."""
 

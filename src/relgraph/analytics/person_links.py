@@ -9,7 +9,10 @@ shareholding) at the same enterprise; transfers between their accounts.
   identifier used by more than its ``max_*_sharers`` is *suppressed* — a branch
   kiosk, an office PC, a call-centre number — and is listed instead of used.
 * A family tie weighs ``family_weight``.
-* Transfers weigh ``transfer_weight × min(1, count / transfer_full_count)``.
+* Transfers weigh ``transfer_weight × min(1, count / transfer_full_count)``. A party with
+  more than ``max_transfer_partners`` distinct counterparties (:func:`transfer_hubs`: a
+  landlord collecting rent from a building, a sole trader's shop, an employer) is a hub:
+  its transfers are no evidence, as a kiosk's users share nothing but the kiosk.
 
 The strength of a link combines its evidence as a noisy-OR, ``1 − Π(1 − wᵢ)``: it stays
 in [0, 1], grows with every independent piece of evidence, and one certain piece
@@ -289,15 +292,53 @@ def _family_evidence(projection: Projection, params: NetworkParams) -> Evidence:
     return _evidence("family", a, b, relation.astype(np.int64), weight, np.ones(len(a), np.int64))
 
 
+def transfer_parties(projection: Projection) -> IndexArray:
+    """Per account: its holder as a party — persons ``0..n_persons-1``, then enterprises
+    (``n_persons + enterprise index``); −1 for an account without a known holder."""
+    n_p = len(projection.nodes["Person"])
+    accounts = projection.nodes["Account"].attrs
+    person = accounts["person"].to_numpy(np.int64)
+    enterprise = accounts["enterprise"].to_numpy(np.int64)
+    return np.where(person >= 0, person, np.where(enterprise >= 0, enterprise + n_p, -1))
+
+
+def transfer_hubs(projection: Projection, max_partners: int) -> npt.NDArray[np.bool_]:
+    """Per party (persons, then enterprises): paying or paid by more than ``max_partners``
+    distinct parties.
+
+    A hub's counterparties share a payee or a payer, not a relationship: a landlord's
+    3,000 tenants, a sole trader's customers, an employer's staff. Money through a hub
+    ties no one to anyone, the hub included (its family is found by what else they share).
+
+    Examples
+    --------
+    On the hand-made bank of ``tests/docbank.py`` nobody pays or is paid by many.
+
+    >>> bool(transfer_hubs(projection, 50).any())
+    False
+    """
+    n = len(projection.nodes["Person"]) + len(projection.nodes["Enterprise"])
+    transfers = projection.edge("Account", "TRANSFER", "Account")
+    party = transfer_parties(projection)
+    a, b = party[transfers.src], party[transfers.dst]
+    between = (a >= 0) & (b >= 0) & (a != b)
+    lo, hi = np.minimum(a[between], b[between]), np.maximum(a[between], b[between])
+    distinct = np.unique(lo * n + hi)
+    partners = np.bincount(np.concatenate([distinct // n, distinct % n]), minlength=n)
+    return np.asarray(partners > max_partners, dtype=np.bool_)
+
+
 def _transfer_evidence(
     projection: Projection, params: NetworkParams
 ) -> tuple[Evidence, Int64Array, IndexArray]:
-    """Transfer evidence per person pair, plus (pair key, edge) of the transfers listed."""
+    """Transfer evidence per person pair, hubs left out, plus (pair key, edge) of the
+    transfers listed."""
     n = len(projection.nodes["Person"])
     transfers = projection.edge("Account", "TRANSFER", "Account")
     holder = projection.nodes["Account"].attrs["person"].to_numpy(np.int64)
     pa_, pb_ = holder[transfers.src], holder[transfers.dst]
-    between = np.flatnonzero((pa_ >= 0) & (pb_ >= 0) & (pa_ != pb_))
+    hub = np.r_[transfer_hubs(projection, params.max_transfer_partners)[:n], False]
+    between = np.flatnonzero((pa_ >= 0) & (pb_ >= 0) & (pa_ != pb_) & ~hub[pa_] & ~hub[pb_])
     a = np.minimum(pa_[between], pb_[between])
     b = np.maximum(pa_[between], pb_[between])
     key = a * n + b
