@@ -130,3 +130,22 @@ def test_review_band_asks_once_per_pair_of_clusters() -> None:
     review, reason = review_band(a, b, banded, offered, p, label)
     assert review.tolist() == [False, True, True, False, False]
     assert reason[review].tolist() == ["shared_id_number", "score"]
+
+
+def test_two_check_valid_numbers_a_record_contradicts_are_two_people() -> None:
+    # Two 张伟 born the same day, on one phone and address (a family business), with two
+    # numbers whose check characters are right; the card system keyed both as M while both
+    # numbers are a woman's. The contradiction made each number no evidence, and name, birth
+    # date, phone and address merged them; with the sex right they stayed two. The check
+    # character says the numbers were typed right: two numbers, two people.
+    first, second = resident_id("11010519850315248"), resident_id("11010519850315438")
+    records = _records(
+        [("Z1", "张伟", first, SOLAR, "M"), ("Z2", "张伟", second, SOLAR, "M")]
+    ).assign(phone_norm="13900000001", address_norm="上海市浦东新区世纪大道100号")
+    result = resolve(records)
+    assert result.id_problems.tolist() == ["sex_mismatch", "sex_mismatch"]
+    assert result.person_id[0] != result.person_id[1]
+    assert result.possible.empty
+    # A reviewer who knows better still decides.
+    same = resolve(records, same=frozenset({("Z1", "Z2")}))
+    assert same.person_id[0] == same.person_id[1]

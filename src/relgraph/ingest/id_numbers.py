@@ -176,3 +176,36 @@ def valid_id_numbers(
     text = values.astype(object)
     present = text.notna() & (text.where(text.notna(), "").astype(str) != "")
     return (present & problems.isna()).to_numpy(bool)
+
+
+CONTRADICTED: Final = frozenset({"sex_mismatch", "birth_date_mismatch"})
+"""Problems that are the record's, not the number's: its own sex or birth date disagree."""
+
+
+def well_formed_numbers(
+    values: pd.Series, problems: pd.Series
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.bool_]]:
+    """Per record its (upgraded) id number, and whether the number is well formed: valid,
+    or contradicted only by the record's own sex or birth date (:data:`CONTRADICTED`).
+
+    Two different well-formed numbers are two people, as two different valid ones are: the
+    check character catches every single-digit slip and most transpositions, so where a
+    record contradicts a well-formed number it is the record's sex or birth date that was
+    keyed wrong (a system that gives every customer M), not the number. Read as no evidence
+    at all, two 张伟 born the same day merged on name and birth date as soon as one system
+    had their sex wrong.
+
+    Examples
+    --------
+    >>> number, ok = well_formed_numbers(
+    ...     pd.Series(["11010519491231002X", "110105194912310021", None]),
+    ...     pd.Series(["sex_mismatch", "check_character", None]))
+    >>> number[ok].tolist(), ok.tolist()
+    (['11010519491231002X'], [True, False, False])
+    """
+    number = upgrade_legacy(values.astype(object)).to_numpy(object)
+    why = problems.to_numpy(object)
+    ok = values.notna().to_numpy(bool) & np.fromiter(
+        (pd.isna(w) or w in CONTRADICTED for w in why), bool, len(why)
+    )
+    return number, ok

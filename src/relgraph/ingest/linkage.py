@@ -30,7 +30,9 @@ a bank needs on top of its scores.
    hash>.json``) and reused by later loads; it is retrained on request (``relgraph load
    --retrain-linkage``) or when absent.
 4. **Hard rules on the scores.** Same valid id number: one person. Two different valid
-   id numbers: never one person by the model. A pair whose names share nothing never
+   id numbers: never one person by the model, nor two different numbers whose check
+   characters hold when a record contradicts its own (``id_numbers.well_formed_numbers``).
+   A pair whose names share nothing never
    merges (it may be a possible duplicate), and one whose names and birth dates both
    clearly differ is not even that, whatever else it shares (a parent's account on a
    child's phone). A shared phone or e-mail does not count towards a match between records
@@ -86,6 +88,7 @@ from relgraph.ingest.id_numbers import (
     id_number_problems,
     upgrade_legacy,
     valid_id_numbers,
+    well_formed_numbers,
 )
 from relgraph.ingest.linkage_blocking import PREDICTION_RULES, cap_blocks
 from relgraph.ingest.linkage_clusters import _clusters, _mark_different, _stable_ids
@@ -363,6 +366,18 @@ def resolve(
     b = pairs["unique_id_r"].to_numpy(np.int64)
     chance = float(model["probability_two_random_records_match"])
     p, match, compatible = _decide(pairs, params, cid, different, a, b, chance)
+    # Two different numbers whose check characters hold are two people, whatever else the
+    # records share (see ``well_formed_numbers``); a reviewer's SAME still decides.
+    number, well_formed = well_formed_numbers(records["id_number_norm"], problems)
+    two_numbers = (
+        well_formed[a]
+        & well_formed[b]
+        & (number[a] != number[b])
+        & ~pairs["decided"].to_numpy(bool)
+    )
+    p = np.where(two_numbers, 0.0, p)
+    match &= ~two_numbers
+    compatible &= ~two_numbers
     label = _clusters(n, a, b, p, match, compatible)
 
     inside = np.flatnonzero(match & (label[a] == label[b]))
