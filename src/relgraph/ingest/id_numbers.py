@@ -204,8 +204,6 @@ def well_formed_numbers(
     (['11010519491231002X'], [True, False, False])
     """
     number = upgrade_legacy(values.astype(object)).to_numpy(object)
-    why = problems.to_numpy(object)
-    ok = values.notna().to_numpy(bool) & np.fromiter(
-        (pd.isna(w) or w in CONTRADICTED for w in why), bool, len(why)
-    )
+    fine = problems.isna() | problems.isin(list(CONTRADICTED))
+    ok = values.notna().to_numpy(bool) & fine.to_numpy(bool)
     return number, ok
