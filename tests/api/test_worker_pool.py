@@ -1,4 +1,4 @@
-"""The worker pool operations run in: bounded, first come first served, never idle-holding."""
+"""The worker pool operations run in: bounded, fair across keys, never idle-holding."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from relgraph.api.worker_pool import WorkerPool
+from relgraph.api.worker_pool import FairQueue, WorkerPool
 
 
 def test_calls_past_the_pool_size_wait_and_every_call_is_answered() -> None:
@@ -89,3 +89,82 @@ def test_idle_threads_end_and_new_calls_start_them_again() -> None:
 def test_a_pool_needs_a_thread() -> None:
     with pytest.raises(ValueError, match="at least one thread"):
         WorkerPool(0)
+
+
+def test_the_queue_serves_keys_in_turn_and_each_key_in_order() -> None:
+    queue: FairQueue[str] = FairQueue()
+    for i in range(10):
+        queue.put("flood", f"f{i}")
+    queue.put("other", "o0")
+    order = [queue.take() for _ in range(len(queue))]
+    # The other key's one job is served second at the latest, not eleventh.
+    assert order.index("o0") <= 1
+    assert [job for job in order if job != "o0"] == [f"f{i}" for i in range(10)]
+    assert len(queue) == 0
+
+
+def test_a_key_that_comes_back_waits_behind_keys_already_waiting() -> None:
+    queue: FairQueue[str] = FairQueue()
+    queue.put("a", "a0")
+    queue.put("b", "b0")
+    queue.put("b", "b1")
+    assert queue.take() == "a0"  # a has nothing left: it leaves the turn
+    queue.put("c", "c0")
+    queue.put("a", "a1")  # back at the end of the turn, behind c
+    # b's second call waits for one call of each key ahead of it in the turn.
+    assert [queue.take() for _ in range(len(queue))] == ["b0", "c0", "a1", "b1"]
+
+
+def test_a_key_with_a_backlog_in_the_pool_delays_only_itself() -> None:
+    """One worker, busy; ten calls of one key wait, then one of another: it runs second."""
+    pool = WorkerPool(1)
+    gate = threading.Event()
+    ran: list[str] = []
+
+    async def go() -> None:
+        busy = asyncio.ensure_future(pool.run(lambda: gate.wait(5), key="flood"))
+        while pool.waiting or not pool.threads:  # the one thread has taken the gate's call
+            await asyncio.sleep(0.01)
+        calls = [
+            asyncio.ensure_future(pool.run(lambda i=i: ran.append(f"f{i}"), key="flood"))
+            for i in range(10)
+        ]
+        await asyncio.sleep(0)  # every call above is queued before the other key's
+        calls.append(asyncio.ensure_future(pool.run(lambda: ran.append("o0"), key="other")))
+        await asyncio.sleep(0)
+        assert pool.waiting == 11
+        gate.set()
+        await asyncio.gather(busy, *calls)
+
+    asyncio.run(go())
+    assert ran.index("o0") <= 1
+    assert [job for job in ran if job != "o0"] == [f"f{i}" for i in range(10)]
+
+
+def test_a_lone_key_gets_every_worker() -> None:
+    """No cap per key: with nobody else waiting, one key's calls fill the pool."""
+    pool = WorkerPool(4)
+    gate = threading.Event()
+    running = 0
+    most = 0
+    lock = threading.Lock()
+
+    def call() -> None:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        gate.wait(5)
+        with lock:
+            running -= 1
+
+    async def go() -> None:
+        calls = [asyncio.ensure_future(pool.run(call, key="one")) for _ in range(12)]
+        deadline = time.monotonic() + 5
+        while most < 4 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        gate.set()
+        await asyncio.gather(*calls)
+
+    asyncio.run(go())
+    assert most == 4

@@ -11,6 +11,10 @@ query that would take its key's cost in flight over the budget is refused with 4
 Retry-After, while the key's lighter queries and other keys' queries go on. Heavy queries
 (cost ≥ ``HEAVY_COST``) then take turns in a narrow lane, and at most ``HEAVY_QUEUE`` of them
 hold workers at once (running or waiting), so light queries always find a free worker.
+
+Operations waiting for a worker are served round-robin by key, not first come first served:
+a key with a backlog of cheap queries delays only itself, and a key alone still gets every
+worker (no per-key cap: a bank puts many analysts or a campaign tool behind one key).
 """
 
 from __future__ import annotations
@@ -154,9 +158,13 @@ async def execute_in_pool(
     request_data: GraphQLRequestData,
     context: object,
     root_value: object,
+    key: str,
 ) -> ExecutionResult:
     """Strawberry's ``execute_single``, run by ``execute_sync`` in a worker thread, or on the
     loop for a bounded lookup (:func:`relgraph.api.routing.runs_inline`).
+
+    ``key`` is the API key's id: pooled operations wait their turn round-robin by key, so one
+    key's backlog delays only that key (:class:`relgraph.api.worker_pool.FairQueue`).
 
     The client's errors map to the same HTTP answers as Strawberry's own view. A client that
     goes away does not stop its worker: the deadline does.
@@ -178,7 +186,7 @@ async def execute_in_pool(
         request_data.variables,
     )
     try:
-        return run() if inline else await pool.run(run)
+        return run() if inline else await pool.run(run, key)
     except CannotGetOperationTypeError as e:
         raise HTTPException(400, e.as_http_error_reason()) from e
     except InvalidOperationTypeError as e:

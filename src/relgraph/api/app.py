@@ -192,7 +192,13 @@ class RelgraphGraphQL(GraphQL[Context, None]):
         """Off the event loop, in the worker pool; a refusal by the cost budget is a 429."""
         context.defer_audit = True
         result = await execute_in_pool(
-            self.schema, self._pool, request_adapter.method, request_data, context, root_value
+            self.schema,
+            self._pool,
+            request_adapter.method,
+            request_data,
+            context,
+            root_value,
+            context.principal.key_id,
         )
         if context.audit_commit is not None:
             try:
