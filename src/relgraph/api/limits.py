@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from graphql import (
@@ -344,6 +344,62 @@ def _refused(message: str) -> ExecutionResult:
     )
 
 
+class _OncePerFragment:
+    """A measure of selection sets (depth, aliases) in which each named fragment is measured
+    once, however often it is spread: Strawberry's rules walk a fragment again at each
+    spread, 2^depth steps for a tree of fragments each spreading the next twice. Unknown
+    fragments and cycles measure 0 (their own rules report them)."""
+
+    def __init__(
+        self,
+        document: DocumentNode,
+        field: Callable[[FieldNode, _OncePerFragment], int],
+        combine: Callable[[list[int]], int],
+    ) -> None:
+        self.fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        self.field, self.combine = field, combine
+        self._known: dict[str, int] = {}
+        self._walking: set[str] = set()
+
+    def __call__(self, selection_set: SelectionSetNode | None) -> int:
+        parts: list[int] = []
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                parts.append(self.field(selection, self))
+            elif isinstance(selection, InlineFragmentNode):
+                parts.append(self(selection.selection_set))
+            elif isinstance(selection, FragmentSpreadNode):
+                parts.append(self._spread(selection.name.value))
+        return self.combine(parts)
+
+    def _spread(self, name: str) -> int:
+        if name not in self._known:
+            fragment = self.fragments.get(name)
+            if fragment is None or name in self._walking:
+                return 0
+            self._walking.add(name)
+            self._known[name] = self(fragment.selection_set)
+            self._walking.discard(name)
+        return self._known[name]
+
+
+def _deepest(parts: list[int]) -> int:
+    return max(parts, default=0)
+
+
+def _field_depth(node: FieldNode, depth: _OncePerFragment) -> int:
+    """Strawberry's count: a field with selections is a level, introspection fields none."""
+    if node.selection_set and not node.name.value.startswith("__"):
+        return 1 + depth(node.selection_set)
+    return 0
+
+
+def _field_aliases(node: FieldNode, aliases: _OncePerFragment) -> int:
+    return (node.alias is not None) + aliases(node.selection_set)
+
+
 def depth_rule(max_depth: int) -> type[ValidationRule]:
     """A validation rule refusing operations nested deeper than ``max_depth`` fields, with
     Strawberry's message (``'Name' exceeds maximum operation depth of 10``) and its count
@@ -353,43 +409,14 @@ def depth_rule(max_depth: int) -> type[ValidationRule]:
     spreading the next twice took 2^depth steps (812 bytes: 3.2 s of a worker and the
     interpreter lock; a kilobyte: minutes), and a spread of an undefined fragment raised
     KeyError — an internal error with a traceback, where validation names the fragment. Here
-    each fragment's depth is found once; unknown fragments and cycles count 0 (their own
-    rules report them).
+    each fragment's depth is found once (:class:`_OncePerFragment`).
     """
 
     class DepthRule(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
-            definitions = context.document.definitions
-            fragments = {
-                d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)
-            }
-            depths: dict[str, int] = {}
-            walking: set[str] = set()
-
-            def depth(selection_set: SelectionSetNode | None) -> int:
-                deepest = 0
-                for selection in selection_set.selections if selection_set else ():
-                    if isinstance(selection, FieldNode):
-                        if selection.selection_set and not selection.name.value.startswith("__"):
-                            deepest = max(deepest, 1 + depth(selection.selection_set))
-                    elif isinstance(selection, InlineFragmentNode):
-                        deepest = max(deepest, depth(selection.selection_set))
-                    elif isinstance(selection, FragmentSpreadNode):
-                        deepest = max(deepest, spread(selection.name.value))
-                return deepest
-
-            def spread(name: str) -> int:
-                if name not in depths:
-                    fragment = fragments.get(name)
-                    if fragment is None or name in walking:
-                        return 0
-                    walking.add(name)
-                    depths[name] = depth(fragment.selection_set)
-                    walking.discard(name)
-                return depths[name]
-
-            for definition in definitions:
+            depth = _OncePerFragment(context.document, _field_depth, _deepest)
+            for definition in context.document.definitions:
                 if (
                     isinstance(definition, OperationDefinitionNode)
                     and depth(definition.selection_set) > max_depth
@@ -415,37 +442,10 @@ def alias_rule(max_aliases: int) -> type[ValidationRule]:
     class AliasRule(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
-            definitions = context.document.definitions
-            fragments = {
-                d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)
-            }
-            counts: dict[str, int] = {}
-            walking: set[str] = set()
-
-            def aliases(selection_set: SelectionSetNode | None) -> int:
-                found = 0
-                for selection in selection_set.selections if selection_set else ():
-                    if isinstance(selection, FieldNode):
-                        found += (selection.alias is not None) + aliases(selection.selection_set)
-                    elif isinstance(selection, InlineFragmentNode):
-                        found += aliases(selection.selection_set)
-                    elif isinstance(selection, FragmentSpreadNode):
-                        found += spread(selection.name.value)
-                return found
-
-            def spread(name: str) -> int:
-                if name not in counts:
-                    fragment = fragments.get(name)
-                    if fragment is None or name in walking:
-                        return 0
-                    walking.add(name)
-                    counts[name] = aliases(fragment.selection_set)
-                    walking.discard(name)
-                return counts[name]
-
+            aliases = _OncePerFragment(context.document, _field_aliases, sum)
             total = sum(
                 aliases(d.selection_set)
-                for d in definitions
+                for d in context.document.definitions
                 if isinstance(d, OperationDefinitionNode)
             )
             if total > max_aliases:
