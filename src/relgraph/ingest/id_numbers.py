@@ -183,10 +183,12 @@ CONTRADICTED: Final = frozenset({"sex_mismatch", "birth_date_mismatch"})
 
 
 def well_formed_numbers(
-    values: pd.Series, problems: pd.Series
+    values: pd.Series, problems: pd.Series, valid: pd.Series
 ) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.bool_]]:
     """Per record its (upgraded) id number, and whether the number is well formed: valid,
     or contradicted only by the record's own sex or birth date (:data:`CONTRADICTED`).
+    ``valid``: the valid numbers already upgraded (None elsewhere), as identity resolution
+    has them; only the few contradicted ones are upgraded here.
 
     Two different well-formed numbers are two people, as two different valid ones are: the
     check character catches every single-digit slip and most transpositions, so where a
@@ -198,12 +200,14 @@ def well_formed_numbers(
     Examples
     --------
     >>> number, ok = well_formed_numbers(
-    ...     pd.Series(["11010519491231002X", "110105194912310021", None]),
-    ...     pd.Series(["sex_mismatch", "check_character", None]))
+    ...     pd.Series(["110105491231002", "110105194912310021", None, "11010519491231002X"]),
+    ...     pd.Series([None, "check_character", None, "sex_mismatch"]),
+    ...     pd.Series(["11010519491231002X", None, None, None]))
     >>> number[ok].tolist(), ok.tolist()
-    (['11010519491231002X'], [True, False, False])
+    (['11010519491231002X', '11010519491231002X'], [True, False, False, True])
     """
-    number = upgrade_legacy(values.astype(object)).to_numpy(object)
-    fine = problems.isna() | problems.isin(list(CONTRADICTED))
-    ok = values.notna().to_numpy(bool) & fine.to_numpy(bool)
+    contradicted = (problems.isin(list(CONTRADICTED)) & values.notna()).to_numpy(bool)
+    number = valid.to_numpy(object).copy()
+    number[contradicted] = upgrade_legacy(values[contradicted].astype(object)).to_numpy(object)
+    ok = valid.notna().to_numpy(bool) | contradicted
     return number, ok

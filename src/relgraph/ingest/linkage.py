@@ -339,6 +339,7 @@ def resolve(
     started = time.perf_counter()
     n = len(records)
     frame, problems = _prepare(records, params)
+    valid_numbers = frame["id_number"]  # upgraded; before the caps null a crowded one
     # The stored model keeps its rules as written; prediction joins on the capped keys.
     frame, rules = cap_blocks(frame, settings()[PREDICTION_RULES], params.block_cap)
     cid = records["customer_id"].astype(str).to_numpy(object)
@@ -368,7 +369,7 @@ def resolve(
     p, match, compatible = _decide(pairs, params, cid, different, a, b, chance)
     # Two different numbers whose check characters hold are two people, whatever else the
     # records share (see ``well_formed_numbers``); a reviewer's SAME still decides.
-    number, well_formed = well_formed_numbers(records["id_number_norm"], problems)
+    number, well_formed = well_formed_numbers(records["id_number_norm"], problems, valid_numbers)
     two_numbers = (
         well_formed[a]
         & well_formed[b]
