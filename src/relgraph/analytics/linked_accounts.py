@@ -34,7 +34,7 @@ from relgraph.analytics.person_links import (
     IDENTIFIERS,
     KIND_CODE,
     Links,
-    transfer_hubs,
+    hubs_of_pairs,
     transfer_parties,
 )
 from relgraph.graph import Projection, TraversalLimitError
@@ -257,7 +257,7 @@ def _enterprise_transfers(
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     edge = np.flatnonzero((lo != hi) & (lo >= 0))
     key = lo[edge] * n + hi[edge]
-    hub = transfer_hubs(projection, params.max_transfer_partners)
+    hub = hubs_of_pairs(key, n, params.max_transfer_partners)  # the pairs just made
     keep = (hi[edge] >= n_p) & ~hub[lo[edge]] & ~hub[hi[edge]]
     edge, key = edge[keep], key[keep]
     pair, counts = np.unique(key, return_counts=True)

@@ -323,7 +323,13 @@ def transfer_hubs(projection: Projection, max_partners: int) -> npt.NDArray[np.b
     a, b = party[transfers.src], party[transfers.dst]
     between = (a >= 0) & (b >= 0) & (a != b)
     lo, hi = np.minimum(a[between], b[between]), np.maximum(a[between], b[between])
-    distinct = np.unique(lo * n + hi)
+    return hubs_of_pairs(lo * n + hi, n, max_partners)
+
+
+def hubs_of_pairs(keys: Int64Array, n: int, max_partners: int) -> npt.NDArray[np.bool_]:
+    """:func:`transfer_hubs` from the transfers' party pairs (``lo * n + hi``, ``lo < hi``,
+    repeats allowed), for a caller that has them already."""
+    distinct = np.unique(keys)
     partners = np.bincount(np.concatenate([distinct // n, distinct % n]), minlength=n)
     return np.asarray(partners > max_partners, dtype=np.bool_)
 
