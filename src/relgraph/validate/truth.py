@@ -25,7 +25,6 @@ choice would move the figures.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -187,23 +186,30 @@ def _read(path: Path, columns: tuple[str, ...], encoding: str) -> pd.DataFrame:
     return frame
 
 
-def typology(text: str) -> str:
-    """A truth file's typology as ``model.TYPOLOGIES`` names it: whatever its case and width
-    (the loader reads an enumeration so), or by its Chinese name; anything else folded
-    (NFKC, lower case) but not mapped, for the caller to refuse.
+def _folded(values: pd.Series) -> pd.Series:
+    """Text as the loader compares a word: NFKC (full width to half), stripped, lower case."""
+    return values.str.normalize("NFKC").str.strip().str.lower()
 
-    >>> [typology(t) for t in (" CYCLE ", "ｆａｎ＿ｉｎ", "回流", "拆分", "分层转移")]
+
+def typologies(values: pd.Series) -> pd.Series:
+    """A truth file's typologies as ``model.TYPOLOGIES`` names them: whatever their case and
+    width (the loader reads an enumeration so), or by their Chinese names; anything else
+    folded (NFKC, lower case) but not mapped, for the caller to refuse.
+
+    >>> typologies(pd.Series([" CYCLE ", "ｆａｎ＿ｉｎ", "回流", "拆分", "分层转移"])).tolist()
     ['cycle', 'fan_in', 'cycle', 'structuring', '分层转移']
     """
-    word = unicodedata.normalize("NFKC", text).strip().lower()
-    return _TYPOLOGY_OF.get(word, word)
+    words = _folded(values)
+    return words.map(_TYPOLOGY_OF).fillna(words)
+
+
+_LABEL_OF: Final = {**dict.fromkeys(TRUE_WORDS, "1"), **dict.fromkeys(FALSE_WORDS, "0")}
 
 
 def _labels(path: Path, labels: pd.Series) -> pd.Series:
     """``labels`` as ``"1"`` and ``"0"``, read as the loader reads a boolean (the same words,
     after NFKC and lower-casing: ``１``, ``Y``, ``是``); stop on the first it cannot read."""
-    words = labels.map(lambda v: unicodedata.normalize("NFKC", v).strip().lower())
-    read = words.map(lambda w: "1" if w in TRUE_WORDS else "0" if w in FALSE_WORDS else None)
+    read = _folded(labels).map(_LABEL_OF)
     bad = read.isna()
     if bad.any():
         raise TruthError(
@@ -278,7 +284,7 @@ def read_truth(folder: Path, encoding: str = "utf-8") -> Truth:
         frame = _read(path, columns, encoding)
         # Read before repeats and contradictions are judged: 是 and 1 are one label.
         if name == "laundering":
-            frame["typology"] = frame["typology"].map(typology)
+            frame["typology"] = typologies(frame["typology"])
         elif name == "suspicious_accounts":
             frame["label"] = _labels(path, frame["label"])
         repeated = frame.duplicated(list(columns))
