@@ -8,6 +8,9 @@ import json
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
+
+from relgraph.analytics.layering import standing
 from relgraph.analytics.layering.verdicts import LiveAlert
 from relgraph.api.app import ServiceState
 from relgraph.api.auth import Role
@@ -124,3 +127,28 @@ def test_a_stored_alert_a_live_one_grew_from_no_longer_counts(
 
 def _an_alert() -> LiveAlert:
     return LiveAlert("R-new", "fan_in", 0.3, [], [], None, 7)
+
+
+def test_a_transfer_hub_paying_into_a_fan_keeps_its_own_score(
+    app: Any, state: ServiceState, model: ReadModel
+) -> None:
+    """As the batch (analytics/layering/standing.py): a payroll's or a settlement account's
+    payment into another account's fan-in gives it none of the fan's score."""
+    edges = model.projection.edge("Account", "TRANSFER", "Account")
+    many = standing.partners(edges.src, edges.dst, len(model.account_ids)) > 50
+    hub = model.account_ids[int(np.flatnonzero(many)[0])]
+    before = model.results.account_risk.get(hub, (0.0, "[]"))[0]
+    payee, *strangers = _quiet_accounts(model, 7)
+    t0 = _after_all(model)
+    body = [{"tx_id": f"RT-H-{k}", "from_account": payer, "to_account": payee,
+             "amount": 20_000 + 100 * k, "currency": "CNY", "ts": t0 + k * HOUR}
+            for k, payer in enumerate([*strangers, hub])]  # fmt: skip
+    answer = post(app, "/v1/transfers", body)
+    assert answer.status_code == 200, answer.text
+    last = answer.json()["results"][-1]["verdict"]
+    fans = [a for a in last["alerts"] if a["typology"] == "fan_in"]
+    assert fans, last
+    assert fans[0]["above_threshold"]
+    # The fan's hub and the strangers take its score; the transfer hub keeps its own.
+    assert last["to_account"]["score"] == fans[0]["score"]
+    assert last["from_account"]["score"] == round(float(before), 4) < fans[0]["score"]

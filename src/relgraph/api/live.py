@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from relgraph import model as tables
+from relgraph.analytics.layering import standing
 from relgraph.analytics.layering.live import LiveIndex
 from relgraph.analytics.layering.verdicts import Prepared
 from relgraph.api.audit import AuditLog
@@ -117,12 +118,20 @@ class LiveScoring(AlertQueue):
         self._stored_dst = edges.dst
         self._stored_amount = edges.attrs["amount"].to_numpy(np.float64)
         self._stored_ts = edges.attrs["ts"].to_numpy(np.int64)
+        partners = standing.partners(edges.src, edges.dst, len(m.account_ids))
+        self._transfer_hub = partners > self.index.params.hub_partners
+        """Accounts with more counterparties than ``hub_partners`` in the loaded bank: they
+        take no risk from another account's fan (analytics/layering/standing.py)."""
         self._newest_loaded = int(self._stored_ts.max(initial=np.iinfo(np.int64).min))
         """The loaded bank's newest transfer: with the server's clock, what a live one's
         time is judged against (never the live clock, which accepted times move)."""
         if m.results.risk_chains is not None:
             self._known.update(str(c) for c in m.results.risk_chains.columns["chain_id"])
         self._replay()
+
+    def _is_transfer_hub(self, account: int) -> bool:
+        # Accounts opened since the load are not among the loaded bank's hubs.
+        return account < len(self._transfer_hub) and bool(self._transfer_hub[account])
 
     # -- the journal ---------------------------------------------------------------------
 
@@ -512,9 +521,11 @@ class LiveScoring(AlertQueue):
                             new_alerts.append(new)
                             if self.on_alert is not None and written is None:
                                 self.on_alert(alert.typology)
-                    # The new transfer is in the alert: both its accounts take its score.
+                    # The new transfer is in the alert: both its accounts take its score,
+                    # unless one is a transfer hub paying into or paid from another's fan.
                     for a in (src, dst):
-                        self._account_alerts.setdefault(a, {})[alert.chain_id] = alert.score
+                        if alert.hub < 0 or a == alert.hub or not self._is_transfer_hub(a):
+                            self._account_alerts.setdefault(a, {})[alert.chain_id] = alert.score
                     alerts.append(
                         {
                             "chain_id": alert.chain_id,

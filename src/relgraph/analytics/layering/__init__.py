@@ -120,7 +120,8 @@ are fields of :class:`LayeringParams`). The score is their noisy-OR,
 
 Every score is in [0, 1]. An alert at or above ``score_threshold`` (0.5) is reported by default. An
 account's risk is the highest score of the alerts it takes part in, with those
-alerts as its reasons.
+alerts as its reasons — but a transfer hub (more than ``hub_partners`` counterparties)
+takes none from another account's fan it is a counterparty of (:mod:`.standing`).
 
 Two entry points: :func:`scan`, the batch over every transfer (sort + window joins,
 one vectorised step per hop), and :func:`check_account` for one account on demand:

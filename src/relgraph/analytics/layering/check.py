@@ -11,6 +11,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from relgraph.analytics.layering import standing
 from relgraph.analytics.layering.detectors import (
     _Bursts,
     _fan_bursts,
@@ -148,6 +149,14 @@ class LayeringIndex:
         tx_ids = projection.edge("Account", "TRANSFER", "Account").attrs["tx_id"].to_numpy(object)
         return cls(amount, ts, src, dst, out_key, in_order, in_key, tx_ids, t0, span, ctx, params,
                    data_zone(projection.meta))  # fmt: skip
+
+    def partners_of(self, a: int) -> int:
+        """How many distinct other accounts ``a`` paid or was paid by (:mod:`.standing`)."""
+        out = self.dst[np.searchsorted(self.out_key, a * self.span) : np.searchsorted(
+            self.out_key, (a + 1) * self.span)]  # fmt: skip
+        lo, hi = np.searchsorted(self.in_key, [a * self.span, (a + 1) * self.span])
+        other = np.concatenate([out, self.src[self.in_order[lo:hi]]])
+        return len(unique(other[other != a]))
 
     def _eligible(self, rows: I64, params: LayeringParams) -> I64:
         ok = (self.amount[rows] >= params.min_amount) & (self.src[rows] != self.dst[rows])
@@ -478,13 +487,21 @@ def _answer(
                 hops,
             )
         )
+    # The account's risk: the alerts that count toward it (a transfer hub's part in
+    # another account's fan does not, :mod:`.standing`), as ``Account.risk`` reads it.
+    hub = alerts.facts["origin"].to_numpy(np.int64)
+    transfer_hub = np.full(len(alerts), index.partners_of(a) > p.hub_partners)
+    counted = standing.counts(alerts.typology, hub, np.full(len(alerts), a), transfer_hub)
+    held = {str(ids[i]) for i in np.flatnonzero(counted).tolist()}
     reasons: list[dict[str, Any]] = [
-        {"chain_id": c.chain_id, "typology": c.typology, "score": c.score} for c in chains_out
+        {"chain_id": c.chain_id, "typology": c.typology, "score": c.score}
+        for c in chains_out
+        if c.chain_id in held
     ]
     return AccountCheck(
         account_index=a,
         account_id=str(accounts.id_of([a])[0]),
-        score=float(alerts.score.max(initial=0.0)),
+        score=float(alerts.score[counted].max(initial=0.0)),
         alerts=alerts,
         chains=chains_out,
         reasons=reasons,

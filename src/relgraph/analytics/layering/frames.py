@@ -9,12 +9,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from relgraph.analytics.layering import standing
 from relgraph.analytics.layering.params import (
     I64,
 )
 from relgraph.analytics.layering.scoring import (
     Alerts,
 )
+from relgraph.analytics.layering.sets import one_of
 from relgraph.graph import Projection
 
 
@@ -152,7 +154,9 @@ def alert_frames(projection: Projection, alerts: Alerts) -> dict[str, pd.DataFra
 def account_risk(
     projection: Projection, alerts: Alerts, ids: npt.NDArray[np.object_] | None = None
 ) -> pd.DataFrame:
-    """Per account in any alert: the highest alert score and the alerts as reasons (JSON)."""
+    """Per account in any alert that counts toward its risk (:mod:`.standing`): the highest
+    alert score and those alerts as reasons (JSON; ``role`` origin, end, intermediate or
+    party; hub or counterparty for a fan, gather-scatter or structuring run)."""
     edges = projection.edge("Account", "TRANSFER", "Account")
     accounts = projection.nodes["Account"]
     if ids is None:
@@ -173,10 +177,20 @@ def account_risk(
     origin = facts["origin"].to_numpy(np.int64)[frame["alert"].to_numpy()]
     end = facts["end"].to_numpy(np.int64)[frame["alert"].to_numpy()]
     account = frame["account"].to_numpy()
+    typology = alerts.typology[frame["alert"].to_numpy()]
+    hubbed = one_of(typology, tuple(standing.HUBBED))
     frame["role"] = np.select(
-        [account == origin, account == end, origin < 0], ["origin", "end", "party"], "intermediate"
+        [hubbed & (account == origin), hubbed, account == origin, account == end, origin < 0],
+        ["hub", "counterparty", "origin", "end", "party"],
+        "intermediate",
     )
-    frame["score"] = alerts.score[frame["alert"].to_numpy()]
+    transfer_hub = (
+        standing.partners(edges.src, edges.dst, len(accounts)) > alerts.params.hub_partners
+    )
+    frame = frame[standing.counts(typology, origin, account, transfer_hub[account])]
+    if frame.empty:
+        return pd.DataFrame({"account_id": [], "score": [], "reasons": [], "alerts": []})
+    frame = frame.assign(score=alerts.score[frame["alert"].to_numpy()])
     frame = frame.sort_values(["account", "score", "alert"], ascending=[True, False, True])
     counts = frame.groupby("account", sort=True).size()
     top = frame[frame.groupby("account", sort=True).cumcount() < 5]

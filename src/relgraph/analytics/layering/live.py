@@ -74,6 +74,7 @@ from relgraph.analytics.layering.sets import unique
 from relgraph.analytics.layering.sides import Loaded, loaded_payments
 from relgraph.analytics.layering.sides import Side as _Side
 from relgraph.analytics.layering.slowctx import SlowSpokeContext
+from relgraph.analytics.layering.standing import alert_hub
 from relgraph.analytics.layering.verdicts import LiveAlert, LiveHop, Prepared, Verdict, chain_id
 
 _GROW = 1.5
@@ -425,13 +426,8 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, LoopContext):
         return out, truncated or len(out) > limit
 
     def _hop(self, r: int) -> LiveHop:
-        return LiveHop(
-            self._tx[r],
-            self.account_id(int(self._src[r])),
-            self.account_id(int(self._dst[r])),
-            float(self._amount[r]),
-            int(self._ts[r]),
-        )
+        src, dst = self.account_id(int(self._src[r])), self.account_id(int(self._dst[r]))
+        return LiveHop(self._tx[r], src, dst, float(self._amount[r]), int(self._ts[r]))
 
     def verdict(self, row: int) -> Verdict:
         """The alerts holding transfer ``row`` (added with :meth:`add`), scored as the
@@ -574,7 +570,8 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, LoopContext):
     ) -> LiveAlert:
         """Alert ``i`` (its transfers: positions into ``where``) as the verdict on ``row``
         reports it."""
-        live_rows = where[alerts.transfers(i)].tolist()
+        rows = where[alerts.transfers(i)]
+        live_rows = rows.tolist()
         # A merchant's fan-in holds thousands: fetch and drop in C, not per element.
         tx_ids = (
             list(itemgetter(*live_rows)(self._tx))
@@ -596,4 +593,5 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, LoopContext):
             hops=[self._hop(r) for r in live_rows] if shown else [],
             extends=prior if prior is not None and (prior in known or prior in added) else None,
             size=len(live_rows),
+            hub=alert_hub(str(alerts.typology[i]), self._src[rows], self._dst[rows]),
         )

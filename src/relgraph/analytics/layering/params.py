@@ -107,6 +107,10 @@ class LayeringParams(EnvParams):
     block_max_degree: int = 30
     """Bipartite blocks and stacks: accounts with more distinct counterparties (shops,
     employers) are never a layer (:mod:`.blocks`)."""
+    hub_partners: int = 50
+    """Account risk: an account with more distinct counterparties (a payroll, a settlement
+    account) takes no risk from another account's fan it pays into or is paid from
+    (:mod:`.standing`)."""
     fan_excess_ratio: float = 2.0
     """Fans: counterparties per window up to this multiple of the account's usual are usual."""
     structuring_min_count: int = 3
@@ -127,6 +131,8 @@ class LayeringParams(EnvParams):
             raise ConfigError("LAYERING needs window_hours > 0, min_spokes ≥ 2 and min_fan ≥ 2")
         if not 2 <= self.cycle_max_hops <= 12 or self.cycle_horizon_days <= 0:
             raise ConfigError("LAYERING needs 2 ≤ cycle_max_hops ≤ 12 and cycle_horizon_days > 0")
+        if self.hub_partners < 1:
+            raise ConfigError("LAYERING needs hub_partners ≥ 1")
         if self.cycle_max_branching < 1 or self.cycle_max_paths < 1:
             raise ConfigError("LAYERING needs cycle_max_branching ≥ 1 and cycle_max_paths ≥ 1")
         if not (0 <= self.hop_weight <= 0.8 and 0 <= self.pass_weight <= 0.8):

@@ -30,6 +30,8 @@ class LiveAlert:
     """The alert this one grew from (the same transfers but the new one), when known."""
     size: int = 0
     """Transfers in the alert (``hops`` is left empty below the score threshold)."""
+    hub: int = -1
+    """A fan's, gather-scatter's or structuring run's hub account (index), else −1."""
 
     @property
     def accounts(self) -> set[str]:
