@@ -231,7 +231,7 @@ def load_directory(
     if dry_run:  # quarantine files are staged (the checks write them) but never kept
         staging = Path(tempfile.mkdtemp(prefix="relgraph-dry-run-")) / "quarantine"
     else:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # its owner's alone, as new
         staging = quarantine.staging_dir(data_dir)
         shutil.rmtree(staging, ignore_errors=True)
     staged_map: Path | None = None

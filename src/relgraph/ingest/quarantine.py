@@ -46,6 +46,17 @@ def staging_dir(data_dir: Path) -> Path:
     return data_dir / f".{QUARANTINE_DIR}-{os.getpid()}"
 
 
+def private_folder(folder: Path) -> None:
+    """Make ``folder`` (and any missing parents) and let only its owner into it (0700).
+
+    A quarantine file is the refused rows whole — names, id numbers, phones, addresses and
+    the raw line — as sensitive as the store; the umask (0022: everyone may read) must not
+    decide who reads it.
+    """
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+
+
 def raw_text(raw: bytes) -> tuple[str, str]:
     """(``raw_line``, ``raw_line_encoding``) for a record's original bytes: base64 when they
     are not UTF-8, or when the line would run as a spreadsheet formula."""
@@ -84,7 +95,7 @@ def write(con: duckdb.DuckDBPyConnection, raw: RawTable, folder: Path) -> None:
     ]
     if not refused and not raw.rejected:
         return
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     path = folder / f"{table}.csv"
     originals = ", ".join(f"{_inert(f'r.{ident(c)}')} AS {ident(c)}" for c in raw.header)
     nulls = ", ".join(f"CAST(NULL AS VARCHAR) AS {ident(c)}" for c in raw.header)
@@ -103,6 +114,7 @@ def write(con: duckdb.DuckDBPyConnection, raw: RawTable, folder: Path) -> None:
             f") ORDER BY {LINE}, _order) "
             f"TO {literal(str(path))} (HEADER, DELIMITER ',', QUOTE '\"')"
         )
+        path.chmod(0o600)  # DuckDB creates it by the umask
     finally:
         con.unregister("_q_raw")
         con.unregister("_q_bad")
@@ -163,7 +175,7 @@ def swap_in(staging: Path, data_dir: Path, folder: str = QUARANTINE_DIR) -> None
     ``data_dir``, replacing the previous one."""
     target = data_dir / folder
     old = data_dir / f".{folder}-old-{os.getpid()}"
-    staging.mkdir(parents=True, exist_ok=True)
+    private_folder(staging)  # a folder of an earlier release (0755) is replaced by this one
     if target.exists():
         target.rename(old)
     staging.rename(target)

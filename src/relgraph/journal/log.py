@@ -173,7 +173,7 @@ class Journal:
         if not records:
             return []
         try:
-            self._dir.mkdir(parents=True, exist_ok=True)
+            self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             with (self._dir / ".lock").open("a+b") as lock:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
                 try:
@@ -202,6 +202,7 @@ class Journal:
                 cut = handle.read()
                 kept = newest.with_name(f"{newest.name}.cut-{good}")
                 kept.write_bytes(cut)
+                kept.chmod(0o600)  # acknowledged entries, as private as the segments
                 handle.truncate(good)
                 os.fsync(handle.fileno())
             log.warning(

@@ -73,7 +73,9 @@ class EmbeddedStore(Store):
             )
         if not read_only:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                # A folder it creates is its owner's alone: the store, the quarantine and the
+                # journal in it hold every customer's id number, name and phone.
+                self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             except OSError as exc:  # a file of that name, a read-only or missing mount, a full disk
                 why = "a file, not a folder" if self.path.parent.is_file() else exc.strerror
                 raise StoreError(
@@ -92,6 +94,10 @@ class EmbeddedStore(Store):
                 ) from exc
             self._unopened(exc, new)
         if not read_only:
+            # DuckDB creates it by the umask (0022: anyone may read it). A store another user
+            # owns (shared through a group) cannot be chmod-ed by this one: left as it is.
+            with contextlib.suppress(PermissionError):
+                self.path.chmod(0o600)
             try:
                 self._con.execute("CREATE SCHEMA IF NOT EXISTS canonical")
                 self._con.execute("CREATE SCHEMA IF NOT EXISTS results")
