@@ -141,6 +141,20 @@ def test_not_found_probes_are_audited_with_the_id_tried(app: Any, state: Service
     assert line["ids"] == []
 
 
+def test_an_id_number_typed_into_the_operation_name_stays_out_of_the_log(
+    app: Any, state: ServiceState
+) -> None:
+    # The operation name is the client's text, as a search text is: before, the line kept
+    # "Lookup_110101199003071234" in clear beside the search text's HMAC.
+    tried = "110101199003071234"
+    query = f'query Lookup_{tried} {{ search(text: "{tried}") {{ totalCount }} }}'
+    _post(app, {"query": query, "operationName": f"Lookup_{tried}"})
+    (line,) = _lines(state)
+    assert line["operation"] == "Lookup_#"
+    assert line["searched_hmac"] == [state.text_mac(tried)]
+    assert tried not in state.audit.path.read_text()
+
+
 def test_an_auditor_finds_who_tried_an_id_number_with_the_key(
     app: Any, state: ServiceState, tmp_path: Path
 ) -> None:

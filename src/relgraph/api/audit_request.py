@@ -10,6 +10,7 @@ typed (an id number or a phone pasted into ``customer(id:)``), not one of the ba
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,10 @@ from strawberry.types import ExecutionContext
 from relgraph.api.context import Context
 from relgraph.api.errors import LimitError, NotFoundError, PermissionDeniedError
 from relgraph.api.operation import operation_of, root_fields
+
+_DIGIT_RUN = re.compile(r"[0-9]{6,}")
+"""Six digits or more in an operation name: an id number, a phone, a card or an account
+number a client typed into the name (``query Lookup_110101199003071234``), not a tool's."""
 
 NO_CUSTOMER_DATA = frozenset({"graphStats", "__schema", "__type", "__typename"})
 """Root fields that answer with the bank's totals or the schema, never a customer's data."""
@@ -55,7 +60,7 @@ def audit_entry(ec: ExecutionContext, context: Context) -> dict[str, Any] | None
     entry: dict[str, Any] = {
         "key_id": context.principal.key_id,
         "role": context.principal.role.value,
-        "operation": ec.operation_name or "anonymous",
+        "operation": operation_label(ec.operation_name),
         "fields": _root_fields(ec),
         "ids": context.touched,
         "outcome": outcome,
@@ -72,6 +77,19 @@ def audit_entry(ec: ExecutionContext, context: Context) -> dict[str, Any] | None
         entry["not_found"] = sorted({field for field, _ in probes})
         entry["tried_hmac"] = sorted({mac for _, macs in probes for mac in macs})
     return entry
+
+
+def operation_label(name: str | None) -> str:
+    """The operation's name as the audit line keeps it: the client chose it, so each run of
+    six digits or more is ``#`` — the log keeps no id number or phone in clear, as it keeps
+    search texts and missed ids only as HMACs.
+
+    >>> operation_label("Lookup_110101199003071234"), operation_label(None)
+    ('Lookup_#', 'anonymous')
+    >>> operation_label("Q2024Report")
+    'Q2024Report'
+    """
+    return _DIGIT_RUN.sub("#", name) if name else "anonymous"
 
 
 def _answered_from_data(ec: ExecutionContext) -> bool:
