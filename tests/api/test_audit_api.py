@@ -172,6 +172,22 @@ def test_an_auditor_finds_who_tried_an_id_number_with_the_key(
     assert "no line tried that text" in " ".join(missed.output.split())
 
 
+def test_an_auditor_gives_the_id_number_on_stdin_not_the_command_line(
+    app: Any, tmp_path: Path
+) -> None:
+    # On the command line the id number is in shell history and every local user's `ps`.
+    tried = "110101199003071234"
+    _post(app, {"query": f'{{ search(text: "{tried}") {{ totalCount }} }}'})
+    runner = CliRunner()
+    args = ["audit", "tried", "-", "--data-dir", str(tmp_path)]
+    found = runner.invoke(cli, args, input=f"{tried}\n")
+    assert found.exit_code == 0, found.output
+    assert [json.loads(line)["fields"] for line in found.stdout.splitlines()] == [["search"]]
+    empty = runner.invoke(cli, args, input="")
+    assert empty.exit_code == 2
+    assert "no text on stdin" in " ".join(empty.output.split())
+
+
 def test_a_probe_keeps_numbers_in_clear_and_macs_only_texts(app: Any, state: ServiceState) -> None:
     query = '{ layeringCheck(accountId: "A-NO-SUCH", maxHops: 3) { score } }'
     answer = _post(app, {"query": query}, key=KEYS[Role.RISK]).json()

@@ -50,7 +50,13 @@ def audit_verify(
 
 @audit_app.command("tried")
 def audit_tried(
-    text: Annotated[str, typer.Argument(help="An id number, phone, name or id, as typed.")],
+    text: Annotated[
+        str,
+        typer.Argument(
+            help="An id number, phone, name or id, as typed; '-': read it from stdin (one "
+            "line), so it stays out of shell history and the process list."
+        ),
+    ],
     file: Annotated[
         Path | None, typer.Argument(help="Audit log (default <data-dir>/audit.log).")
     ] = None,
@@ -60,9 +66,18 @@ def audit_tried(
 
     The log keeps such texts only as HMACs under the audit key (``searched_hmac``,
     ``tried_hmac``), so this needs the key: RELGRAPH_AUDIT_KEY or RELGRAPH_AUDIT_KEY_FILE
-    (outside production, the generated <data-dir>/audit-key).
+    (outside production, the generated <data-dir>/audit-key). TEXT ``-`` reads the text
+    from stdin: an id number on the command line is in the shell's history and, while the
+    command runs, in every local user's ``ps``.
     """
+    import sys
+
     from relgraph.api.audit import lines_that_tried
+
+    if text == "-":
+        text = sys.stdin.readline().rstrip("\r\n")
+        if not text:
+            fail("no text on stdin: give one line, the text as typed")
 
     path, key = _log_and_key(file, settings_from(data_dir))
     if not path.exists():
