@@ -284,10 +284,15 @@ def test_record_transfers_mutation_answers_verdicts(
                           and x["outcome"] == "ok"]  # fmt: skip
     assert set(ids) <= set(accepted["ids"])  # the scores the verdicts handed out
     # Every id a record named, answered or refused (its answer says whether it exists),
-    # as the /v1/transfers line names them.
-    named = {leg[c] for leg in legs for c in ("tx_id", "from_account", "to_account")}
-    assert named <= set(rejected["ids"])
-    assert named <= set(accepted["ids"])
+    # as the /v1/transfers line names them: the accounts in clear (the bank holds them),
+    # a refused record's own new tx_id as its HMAC; a written one's in clear.
+    accounts = {leg[c] for leg in legs for c in ("from_account", "to_account")}
+    tx_ids = {leg["tx_id"] for leg in legs}
+    assert accounts <= set(rejected["ids"])
+    assert not tx_ids & set(rejected["ids"])
+    assert {state.text_mac(t) for t in tx_ids} == set(rejected["tried_hmac"])
+    assert accounts | tx_ids <= set(accepted["ids"])
+    assert "tried_hmac" not in accepted
 
 
 def test_the_metrics_count_answers_records_by_fate_and_live_alerts(
@@ -504,10 +509,31 @@ def test_what_rejections_tell_an_ingest_key_is_audited_with_a_request_id(
              "currency": "CNY", "ts": _after_all(model)}  # fmt: skip
     assert post(app, "/v1/transfers", [stray]).json()["rejected"] == 1
     accounts, transfers = _audit_lines(state)[-2:]
-    assert sorted(accounts["ids"]) == sorted(["RT-PROBE", holder, "NOPE-1"])
-    assert sorted(transfers["ids"]) == sorted(["RT-PROBE-T", a, "NOPE-ACC"])
+    # What the bank holds in clear; what it does not (whatever the sender typed) as HMACs.
+    assert accounts["ids"] == [holder]
+    assert accounts["tried_hmac"] == sorted(state.text_mac(t) for t in ("RT-PROBE", "NOPE-1"))
+    assert transfers["ids"] == [a]
+    assert transfers["tried_hmac"] == sorted(state.text_mac(t) for t in ("RT-PROBE-T", "NOPE-ACC"))
     assert accounts["request_id"] != "-" != transfers["request_id"]
     assert accounts["request_id"] != transfers["request_id"]
+
+
+def test_an_id_number_sent_as_a_holder_or_an_account_stays_out_of_the_audit_line(
+    app: Any, state: ServiceState, model: ReadModel
+) -> None:
+    # A payment system that puts the customer's id number where the bank's id belongs: the
+    # record is refused; the line names it only as an HMAC an auditor can test
+    # (`relgraph audit tried`), as a missed GraphQL lookup's.
+    id_number = "11010519491231002X"
+    opened = post(app, "/v1/accounts", [{"account_id": "RT-IDN", "holder_id": id_number,
+                  "holder_kind": "customer", "product": "deposit", "opened_at": "2020-01-01"}])  # fmt: skip
+    assert opened.json()["rejected"] == 1
+    sent = post(app, "/v1/transfers", [{"tx_id": "RT-IDN-T", "from_account": model.account_ids[0],
+                "to_account": id_number, "amount": 5, "currency": "CNY", "ts": _after_all(model)}])  # fmt: skip
+    assert sent.json()["rejected"] == 1
+    lines = _audit_lines(state)[-2:]
+    assert all(state.text_mac(id_number) in line["tried_hmac"] for line in lines)
+    assert id_number not in state.audit.path.read_text(encoding="utf-8")
 
 
 def test_random_batches_always_get_a_verdict_or_a_reason_per_record(

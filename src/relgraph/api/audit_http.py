@@ -8,7 +8,7 @@ verdict gave and the alerts it named — as a GraphQL read's line names the node
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from relgraph.api.audit import AuditError, AuditLog
@@ -36,21 +36,35 @@ async def audit_unauthenticated(
         log.error("request %s: %s", request_id, exc)
 
 
-def batch_references(body: Any, columns: Iterable[str]) -> list[str]:
-    """The ids a batch's records name in ``columns``, each once, in order: the answer per
-    record tells whether they exist (an unknown account, a holder that does not match),
-    so they are ids the key read, written or not."""
+def batch_references(
+    body: Any,
+    results: Sequence[Mapping[str, Any]],
+    columns: Iterable[str],
+    holds: Callable[[str], bool],
+) -> tuple[list[str], list[str]]:
+    """The ids a batch's records name in ``columns``, each once, in order, as (held, tried).
+
+    The answer per record tells whether they exist (an unknown account, a holder that does
+    not match), so they are ids the key read, written or not. Held: ids of a record written
+    (accepted or a duplicate) and ids the bank holds (``holds``), kept in clear. Tried: the
+    rest — whatever the sender typed, an id number in ``holder_id`` perhaps — which the
+    line keeps only as their HMAC (``tried_hmac``), as a missed lookup's.
+    """  # fmt: skip
     names = tuple(columns)
-    found: dict[str, None] = {}
-    for record in body if isinstance(body, list) else ():
-        if isinstance(record, Mapping):
-            for name in names:
-                value = record.get(name)
-                if isinstance(value, str | int) and not isinstance(value, bool):
-                    # A lone surrogate (JSON allows it, UTF-8 does not) as its escape.
-                    text = str(value).encode("utf-8", "backslashreplace").decode("utf-8")
-                    found[text] = None
-    return list(found)
+    held: dict[str, None] = {}
+    tried: dict[str, None] = {}
+    records = body if isinstance(body, list) else []
+    for record, result in zip(records, results, strict=False):  # one answer per record
+        if not isinstance(record, Mapping):
+            continue
+        written = result.get("status") in ("accepted", "duplicate")
+        for name in names:
+            value = record.get(name)
+            if isinstance(value, str | int) and not isinstance(value, bool):
+                # A lone surrogate (JSON allows it, UTF-8 does not) as its escape.
+                text = str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+                (held if written or holds(text) else tried)[text] = None
+    return list(held), [t for t in tried if t not in held]
 
 
 def verdict_reads(results: Iterable[Mapping[str, Any]]) -> list[str]:

@@ -72,10 +72,13 @@ def audit_entry(ec: ExecutionContext, context: Context) -> dict[str, Any] | None
         entry["searched_hmac"] = context.searches
     if denied:
         entry["denied"] = sorted({_path(e) for e in denied})
+    tried = set(context.tried)
     if missing:
         probes = [_probe(e, ec, context.text_mac) for e in missing]
         entry["not_found"] = sorted({field for field, _ in probes})
-        entry["tried_hmac"] = sorted({mac for _, macs in probes for mac in macs})
+        tried.update(mac for _, macs in probes for mac in macs)
+    if tried or missing:
+        entry["tried_hmac"] = sorted(tried)
     return entry
 
 

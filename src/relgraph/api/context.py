@@ -66,6 +66,8 @@ class Context:
     """Alert decisions (None: none kept, and reviewRiskChain refuses)."""
     searches: list[str] = field(default_factory=list)
     """The HMACs of the texts this operation searched for (for the audit trail)."""
+    tried: list[str] = field(default_factory=list)
+    """The HMACs of ids a batch named that the bank does not hold (``tried_hmac``)."""
 
     @contextmanager
     def admit(self, cost: int) -> Iterator[str | None]:

@@ -137,13 +137,16 @@ async def _audited_write(
     operation: str,
     read: list[str],
     counts: dict[str, int],
+    tried: list[str],
 ) -> Response | None:
     """The write's audit line, committed before the answer leaves; a 503 when the trail
-    cannot take it (what was accepted is durable: a resend is answered ``duplicate``)."""
+    cannot take it (what was accepted is durable: a resend is answered ``duplicate``).
+    ``tried``: ids the bank does not hold, kept as their HMAC (:func:`batch_references`)."""
+    macs = {"tried_hmac": sorted({state.text_mac(t) for t in tried})} if tried else {}
     try:
         await state.audit.submit(
             **_audit_as(principal, request_id), operation=operation, fields=["records"],
-            ids=read, outcome="ok", records=counts,
+            ids=read, outcome="ok", records=counts, **macs,
         ).wait_async()  # fmt: skip
     except AuditError as exc:
         log.error("request %s: %s", request_id, exc)
@@ -166,6 +169,17 @@ def _unwritten(what: str) -> Response:
         ErrorCode.INTERNAL,
         503,
         headers={"Retry-After": "5"},
+    )
+
+
+def _holds(live: LiveScoring) -> Callable[[str], bool]:
+    """Whether the bank holds an id a batch named: an account (loaded or opened since), a
+    customer or an enterprise. Anything else goes in the audit line as its HMAC."""
+    model = live.model
+    return lambda text: (
+        live.index.account(text) is not None
+        or model.find_person(text) is not None
+        or text in model.enterprise_index
     )
 
 
@@ -216,9 +230,10 @@ def routes(state: Any) -> list[tuple[str, Any]]:
             counts[r["status"]] += 1
         state.metrics.count_records("transfers", counts)
         # Each record's answer says whether the accounts it names exist: they were read.
-        read = [*verdict_reads(results), *batch_references(body, _TRANSFER_REFERENCES)]
+        held, tried = batch_references(body, results, _TRANSFER_REFERENCES, _holds(live))
+        read = list(dict.fromkeys([*verdict_reads(results), *held]))
         failed = await _audited_write(state, principal, request_id, "POST /v1/transfers",
-                                      list(dict.fromkeys(read)), counts)  # fmt: skip
+                                      read, counts, tried)  # fmt: skip
         return failed or JSONResponse({**counts, "results": results})
 
     async def accounts(request: Request) -> Response:
@@ -242,9 +257,10 @@ def routes(state: Any) -> list[tuple[str, Any]]:
         state.metrics.count_records("accounts", counts)
         request_id = request.scope.get(SCOPE_KEY, "-")
         # Each record's answer says whether its account and holder exist: they were read.
-        read = batch_references(body, _ACCOUNT_REFERENCES)
+        read, tried = batch_references(body, answer["results"], _ACCOUNT_REFERENCES,
+                                       _holds(live))  # fmt: skip
         failed = await _audited_write(
-            state, principal, request_id, "POST /v1/accounts", read, counts
+            state, principal, request_id, "POST /v1/accounts", read, counts, tried
         )
         return failed or JSONResponse(answer)
 
@@ -412,10 +428,13 @@ class IngestMutation:
             raise ClientError(str(exc)) from exc
         # The audit trail names the scores and alerts handed out, and every id a record
         # named (its answer says whether it exists), as the /v1/transfers line does.
-        for read in dict.fromkeys(
-            [*verdict_reads(answer["results"]), *batch_references(body, _TRANSFER_REFERENCES)]
-        ):
+        held, tried = batch_references(
+            body, answer["results"], _TRANSFER_REFERENCES, _holds(ctx.live())
+        )
+        for read in dict.fromkeys([*verdict_reads(answer["results"]), *held]):
             ctx.touch(read)
+        if ctx.text_mac is not None:  # None: no audit trail to keep them for
+            ctx.tried.extend(ctx.text_mac(t) for t in tried)
         return RecordTransfersResult(
             accepted=answer["accepted"],
             duplicate=answer["duplicate"],
