@@ -107,7 +107,7 @@ def alert_frames(projection: Projection, alerts: Alerts) -> dict[str, pd.DataFra
     accounts = projection.nodes["Account"]
     ids = chain_ids(projection, alerts)
     n = len(alerts)
-    reasons = [json.dumps(alerts.reasons(i), ensure_ascii=False) for i in range(n)]
+    reasons = [json.dumps(r, ensure_ascii=False) for r in alerts.all_reasons()]
     facts = alerts.facts
 
     def account_ids(index: I64) -> npt.NDArray[np.object_]:
