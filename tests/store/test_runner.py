@@ -210,6 +210,10 @@ def test_a_lost_connection_is_a_store_error() -> None:
         ("Neo.DatabaseError.Transaction.TransactionStartFailed",
          "The database has encountered a critical error, and needs to be restarted. Please see "
          "database logs for more details."),
+        # A disk that filled during analyze's write-back, met by the page cache first (no
+        # panic in debug.log): that statement and every later read of an evicted page.
+        ("Neo.DatabaseError.Statement.ExecutionFailed",
+         "java.io.IOException: Exception in the page eviction thread"),
     ],
 )  # fmt: skip
 def test_a_database_panic_says_to_make_room_and_restart_the_server(code: str, message: str) -> None:

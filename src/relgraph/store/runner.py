@@ -313,20 +313,26 @@ def one_line(text: object) -> str:
 
 
 PANIC_HINT = (
-    "The Neo4j server could not write its database and stopped it (a database panic: most "
-    "often a full disk; its logs/debug.log says). Give it room, restart it, and run the "
-    "command again: after the restart the store holds its last good state"
+    "The Neo4j server could not write its database (most often a full disk; its "
+    "logs/debug.log says) and fails every statement that needs to, or stopped the database "
+    "(a database panic). Give it room, restart it, and run the command again: after the "
+    "restart the store holds its last good state"
 )
-"""What to do after a database panic (measured on a real server whose disk filled during a
-load: every later statement failed until a restart, which recovered the last good state)."""
+"""What to do after a database panic or a page the server could not flush (measured on a
+real server whose disk filled during a load and during analyze's results write: later
+statements failed until a restart, which recovered the last good state)."""
 
 
 def _panicked(code: str, message: str) -> bool:
-    """Whether the server's error says the database stopped itself: a failed append to the
-    transaction log or apply to the store (a full disk), or any statement after that."""
+    """Whether the server's error says it could not write its database: a failed append to
+    the transaction log or apply to the store (a full disk), any statement after that, or a
+    page it could not flush to its store files (a full disk that the page cache met first:
+    every statement touching pages fails so, without a panic in the log)."""
     return (
         code.endswith((".TransactionLogError", ".TransactionCommitFailed"))
         or "needs to be restarted" in message
+        or "page eviction thread" in message
+        or "No space left on device" in message
     )
 
 
