@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.neo4j_server import REPO, java_major, make_target, stop_process
+from tests.neo4j_server import REPO, die_with_parent, java_major, make_target, stop_process
 
 SERVER = REPO / "tools" / "kafka-server"
 # What the broker prints, then its bootstrap address, once it answers admin requests.
@@ -72,6 +72,7 @@ def start(log_dir: Path, timeout: float = 180.0, *, port: int = 0) -> RunningBro
             [str(SERVER / "run"), "--log-dir", str(log_dir), "--port", str(port)],
             stdout=out,
             stderr=err,
+            preexec_fn=die_with_parent(),
         )
     while True:
         text = out_path.read_text(errors="replace")
