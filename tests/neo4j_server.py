@@ -117,13 +117,19 @@ def make_target(target: str) -> None:
 
 
 def start(
-    home: Path, timeout: float = 300.0, *, gds: bool = True, page_cache: str | None = None
+    home: Path,
+    timeout: float = 300.0,
+    *,
+    gds: bool = True,
+    page_cache: str | None = None,
+    stop_timeout: int | None = None,
 ) -> RunningServer:
     """Starts a server with its data under ``home``; returns when it accepts Bolt logins.
 
     ``gds=False`` starts it without the GDS procedures and functions (as a Neo4j without the
-    plugin); ``page_cache`` (``4g``) overrides the server's default of 512 MB. A ``home`` a
-    server ran in before is reopened with its data (and a new password).
+    plugin); ``page_cache`` (``4g``) overrides the server's default of 512 MB; ``stop_timeout``
+    the seconds after SIGTERM at which it halts when its shutdown has not finished (default 25).
+    A ``home`` a server ran in before is reopened with its data (and a new password).
     """
     home.mkdir(parents=True, exist_ok=True)
     login_password = secrets.token_urlsafe(18)
@@ -138,6 +144,7 @@ def start(
                 *("--home", str(home)),
                 *([] if gds else ["--no-gds"]),
                 *([] if page_cache is None else ["--page-cache", page_cache]),
+                *([] if stop_timeout is None else ["--stop-timeout", str(stop_timeout)]),
             ],
             stdout=out,
             stderr=err,

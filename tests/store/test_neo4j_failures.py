@@ -247,3 +247,19 @@ def test_a_wrong_password_is_one_line_for_the_cli_and_the_gds_engine(
     line = _one_line(result.output)
     assert f"Neo4j at {neo4j_login.uri} refused user 'neo4j'" in line
     assert wrong not in result.output
+
+
+def test_a_server_whose_shutdown_overruns_its_stop_timeout_halts(
+    bare_server: BareServer, tmp_path: Path
+) -> None:
+    """A database that panicked on a full disk never finishes shutting down (RESULTS.md: over
+    120 s at a whole core after SIGTERM); the server halts itself after ``--stop-timeout``
+    seconds. With 0 every shutdown overruns it."""
+    home = tmp_path / "halting"
+    server = neo4j_server.start(home, gds=False, stop_timeout=0)
+    try:
+        server.process.terminate()
+        assert server.process.wait(timeout=30) == 3
+    finally:
+        neo4j_server.stop(server)
+    assert "not stopped after 0 s" in (home / "server.out").read_text()

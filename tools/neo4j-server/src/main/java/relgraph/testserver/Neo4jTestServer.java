@@ -43,7 +43,9 @@ import org.neo4j.procedure.Procedure;
  * environment variable {@code NEO4J_PASSWORD} (not the command line, which {@code ps} shows);
  * the user from {@code NEO4J_USERNAME} (default {@code neo4j}). Port 0 (the default) picks a
  * free port. When ready it prints one line {@code relgraph-neo4j ready bolt://127.0.0.1:PORT}
- * and then serves until SIGTERM/SIGINT, on which it shuts the databases down cleanly.
+ * and then serves until SIGTERM/SIGINT, on which it shuts the databases down cleanly, or halts
+ * if that has not finished in {@code --stop-timeout} seconds (default 25): a database that
+ * panicked on a full disk never finishes, its shutdown spinning on pages it cannot flush.
  */
 public final class Neo4jTestServer {
     static final String READY = "relgraph-neo4j ready ";
@@ -56,6 +58,7 @@ public final class Neo4jTestServer {
         long pageCache = ByteUnit.mebiBytes(512);
         boolean auth = true;
         boolean gds = true;
+        long stopTimeout = 25;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--home" -> home = Path.of(args[++i]).toAbsolutePath();
@@ -63,6 +66,7 @@ public final class Neo4jTestServer {
                 case "--page-cache" -> pageCache = ByteUnit.parse(args[++i]);
                 case "--no-auth" -> auth = false;
                 case "--no-gds" -> gds = false;
+                case "--stop-timeout" -> stopTimeout = Long.parseLong(args[++i]);
                 default -> usage("unknown argument " + args[i]);
             }
         }
@@ -97,9 +101,25 @@ public final class Neo4jTestServer {
                 .setConfig(GraphDatabaseSettings.udc_enabled, false)
                 .build();
         CountDownLatch stopped = new CountDownLatch(1);
+        long stopSeconds = stopTimeout;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             out.println("relgraph-neo4j shutting down");
+            out.flush();
+            Thread watchdog = new Thread(() -> {
+                try {
+                    Thread.sleep(stopSeconds * 1000);
+                } catch (InterruptedException done) {
+                    return;
+                }
+                out.println("relgraph-neo4j: not stopped after " + stopSeconds + " s (a database "
+                        + "that cannot write its files, as on a full disk, never is): halting");
+                out.flush();
+                Runtime.getRuntime().halt(3);
+            }, "relgraph-neo4j-stop-watchdog");
+            watchdog.setDaemon(true);
+            watchdog.start();
             dbms.shutdown();
+            watchdog.interrupt();
             out.println("relgraph-neo4j stopped");
             out.flush();
             stopped.countDown();
@@ -121,7 +141,7 @@ public final class Neo4jTestServer {
 
     private static void usage(String problem) {
         System.err.println("relgraph-neo4j: " + problem);
-        System.err.println("usage: Neo4jTestServer --home DIR [--port N] [--page-cache 512m] [--no-auth] [--no-gds]");
+        System.err.println("usage: Neo4jTestServer --home DIR [--port N] [--page-cache 512m] [--no-auth] [--no-gds] [--stop-timeout 25]");
         System.exit(2);
     }
 
