@@ -53,7 +53,7 @@ from relgraph.store.base import Store, StoreError, TableNotFoundError
 from relgraph.store.cypher import statement_names
 from relgraph.store.neo4j_load import NODE_KEYS, ElementIds, drain, write_rows
 from relgraph.store.neo4j_rows import distinct_values, rows_table
-from relgraph.store.runner import DriverRunner, LockLostError, QueryRunner
+from relgraph.store.runner import DriverRunner, LockLostError, QueryRunner, ServerStorageError
 
 log = logging.getLogger(__name__)
 
@@ -512,6 +512,13 @@ class Neo4jStore(Store):
         try:
             self._prune_results(results)
             self._write_back(tables, state.gen, run)
+        except ServerStorageError as exc:  # a full disk: which results stay, and what to do
+            raise StoreError(
+                f"results saved (stats, validate and serve read them, after a restart too); "
+                f"writing them back onto the graph stopped: {exc.failure.rstrip('.')}. "
+                f"{exc.cause}. Give it room, restart it, and run `relgraph analyze` again to "
+                "complete the graph properties"
+            ) from exc
         except StoreError as exc:
             # Published (a lost lock too: its error is no LockLostError past this point).
             raise StoreError(

@@ -30,6 +30,18 @@ class LockLostError(StoreError):
     the write that found out was rolled back, and the run must stop without publishing."""
 
 
+class ServerStorageError(StoreError):
+    """The server could not write its database (most often a full disk): this statement, and
+    maybe every later one, fails until it has room and is restarted. ``failure`` says what
+    failed, without the advice the message ends with."""
+
+    def __init__(self, failure: str) -> None:
+        super().__init__(f"{failure.rstrip('.')}. {PANIC_HINT}")
+        self.failure = failure
+        self.cause = PANIC_CAUSE
+        """What the server did, as a sentence (no advice)."""
+
+
 class QueryRunner(Protocol):
     """Runs one statement of ``relgraph/cypher/`` in its own transaction."""
 
@@ -253,7 +265,7 @@ class DriverRunner:
                 f"{exc.code}: {one_line(exc.message or '')}"
             )
             if _panicked(exc.code or "", exc.message or ""):
-                return StoreError(f"{failed.rstrip('.')}. {PANIC_HINT}")
+                return ServerStorageError(failed)
             return StoreError(failed)
         return StoreError(
             f"{operation}: lost Neo4j at {self.settings.uri} ({one_line(exc)}); "
@@ -290,10 +302,9 @@ class _Held:
                 except neo4j.exceptions.Neo4jError as exc:
                     if _panicked(exc.code or "", exc.message or ""):
                         # Not a lost lock: the server stopped the database (a full disk).
-                        raise StoreError(
+                        raise ServerStorageError(
                             f"{self.operation}: checking the store lock before {statement!r} "
-                            f"failed: {exc.code}: {one_line(exc.message or '').rstrip('.')}. "
-                            f"{PANIC_HINT}"
+                            f"failed: {exc.code}: {one_line(exc.message or '')}"
                         ) from exc
                     # The code says it (…Transaction.Terminated); the server's text adds "retry".
                     self.lost = exc.code or one_line(exc)
@@ -312,11 +323,14 @@ def one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
-PANIC_HINT = (
+PANIC_CAUSE = (
     "The Neo4j server could not write its database (most often a full disk; its "
     "logs/debug.log says) and fails every statement that needs to, or stopped the database "
-    "(a database panic). Give it room, restart it, and run the command again: after the "
-    "restart the store holds its last good state"
+    "(a database panic)"
+)
+PANIC_HINT = (
+    f"{PANIC_CAUSE}. Give it room, restart it, and run the command again: after the restart "
+    "the store holds its last good state"
 )
 """What to do after a database panic or a page the server could not flush (measured on a
 real server whose disk filled during a load and during analyze's results write: later
