@@ -8,7 +8,7 @@ import numpy as np
 
 from relgraph.analytics.layering.hops import _eligible, _links, _Tx, with_facts
 from relgraph.analytics.layering.params import LayeringParams
-from relgraph.analytics.layering.sets import search
+from relgraph.analytics.sets import search
 
 HOUR = 3_600_000
 

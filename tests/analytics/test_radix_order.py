@@ -1,4 +1,4 @@
-"""The scan's integer sorts by 16-bit digits (:mod:`relgraph.analytics.layering.sets`) give
+"""The scan's integer sorts by 16-bit digits (:mod:`relgraph.analytics.sets`) give
 numpy's own answers: every definition's ties fall by these orders, so any difference
 would change which transfer an alert holds."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from relgraph.analytics.layering.sets import (
+from relgraph.analytics.sets import (
     _RADIX_MIN,
     argsort_stable,
     sort_values,

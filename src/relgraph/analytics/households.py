@@ -65,6 +65,7 @@ from relgraph.analytics.networks import components, group_ids, renumber
 from relgraph.analytics.params import HouseholdParams
 from relgraph.analytics.person_links import shared_pairs
 from relgraph.analytics.person_order import record_rank
+from relgraph.analytics.sets import isin, unique
 from relgraph.analytics.value import PartyValues, product_text, unit_values
 from relgraph.graph import Projection
 from relgraph.graph.types import IndexArray
@@ -106,7 +107,7 @@ def _pair_keys(
     n = len(projection.nodes["Person"])
     edges = projection.edge("Person", rel, kind)
     shared = shared_pairs(edges.src, edges.dst, cap)
-    return np.unique(shared.a.astype(np.int64) * n + shared.b)
+    return unique(shared.a.astype(np.int64) * n + shared.b)
 
 
 def _transfer_pair_keys(projection: Projection) -> npt.NDArray[np.int64]:
@@ -117,7 +118,7 @@ def _transfer_pair_keys(projection: Projection) -> npt.NDArray[np.int64]:
     a, b = holder[transfers.src], holder[transfers.dst]
     ok = (a >= 0) & (b >= 0) & (a != b)
     lo, hi = np.minimum(a[ok], b[ok]), np.maximum(a[ok], b[ok])
-    return np.unique(lo * n + hi)
+    return unique(lo * n + hi)
 
 
 COMPOUND_SURNAMES: Final = (
@@ -180,7 +181,7 @@ def _flats(projection: Projection) -> tuple[npt.NDArray[np.int64], npt.NDArray[n
     person = lives.src.astype(np.int64)
     keep = flat >= 0
     width = int(codes.max(initial=0)) + 1
-    rows = np.unique(person[keep] * width + flat[keep])
+    rows = unique(person[keep] * width + flat[keep])
     return rows // width, rows % width
 
 
@@ -210,7 +211,7 @@ def left_home(projection: Projection, keys: npt.NDArray[np.int64]) -> npt.NDArra
     own = np.repeat(rows, count[rows])
     offset = np.arange(len(own)) - np.repeat(np.cumsum(count[rows]) - count[rows], count[rows])
     theirs = flat[starts[younger[own]] + offset]
-    shared = np.isin(older[own] * width + theirs, held)
+    shared = isin(older[own] * width + theirs, held)
     elsewhere = np.zeros(len(keys), bool)
     elsewhere[own[~shared]] = True
     return apart & elsewhere
@@ -252,8 +253,8 @@ def household_ties(
         "email": _pair_keys(projection, "HAS_EMAIL", "Email", params.max_device_sharers),
     }
     surname = surname_codes(projection)
-    found = {kind: np.isin(address, keys) for kind, keys in private.items()}
-    found["transfer"] = np.isin(address, _transfer_pair_keys(projection))
+    found = {kind: isin(address, keys) for kind, keys in private.items()}
+    found["transfer"] = isin(address, _transfer_pair_keys(projection))
     found["surname"] = (surname[address // n] == surname[address % n]) & (
         surname[address // n] >= 0
     )
@@ -268,9 +269,9 @@ def household_ties(
     # device, phone or email shared with someone is then the evidence.
     has_address = np.zeros(n, bool)
     has_address[projection.edge("Person", "LIVES_AT", "Address").src] = True
-    shared = np.unique(np.concatenate(list(private.values())))
+    shared = unique(np.concatenate(list(private.values())))
     unknown = shared[~(has_address[shared // n] & has_address[shared % n])]
-    found = {kind: np.isin(unknown, keys) for kind, keys in private.items()}
+    found = {kind: isin(unknown, keys) for kind, keys in private.items()}
     un_keys, un_basis = _with_basis(unknown, found, "coresidence:no-address+")
     co_keys = np.concatenate([co_keys, un_keys])
     co_basis = np.concatenate([co_basis, un_basis])
@@ -290,17 +291,17 @@ def household_ties(
     # where they share an address, or where one address is unknown and it cannot be checked.
     generations = np.isin(f_relation, [model.RELATIONS.index(r) for r in _LIVE_APART])
     checkable = has_address[f_keys // n] & has_address[f_keys % n]
-    keep = ~generations | ~checkable | (np.isin(f_keys, address) & ~left_home(projection, f_keys))
+    keep = ~generations | ~checkable | (isin(f_keys, address) & ~left_home(projection, f_keys))
     f_keys, f_basis = f_keys[keep], f_basis[keep]
     # A pair with both a family tie and co-residence is recorded once, as family, and
     # marked as co-residing too (it survives the cut of oversized households).
     co_keys, first_co = np.unique(co_keys, return_index=True)
     co_basis = co_basis[first_co]
-    co_only = ~np.isin(co_keys, f_keys, assume_unique=True)
+    co_only = ~isin(co_keys, f_keys)
     keys = np.concatenate([f_keys, co_keys[co_only]])
     basis = np.concatenate([f_basis, co_basis[co_only]])
     is_family = np.r_[np.ones(len(f_keys), bool), np.zeros(int(co_only.sum()), bool)]
-    coresides = np.isin(keys, co_keys, assume_unique=True)
+    coresides = isin(keys, co_keys)
     order = np.argsort(keys, kind="stable")
     return keys[order], basis[order], is_family[order], coresides[order]
 
@@ -332,7 +333,7 @@ def sole_other_residents(
     """
     n = len(label)
     lives = projection.edge("Person", "LIVES_AT", "Address")
-    key = np.unique(lives.dst.astype(np.int64) * n + lives.src)
+    key = unique(lives.dst.astype(np.int64) * n + lives.src)
     address, person = key // n, key % n
     residents = np.bincount(address)[address]
     keep = residents <= params.max_address_sharers

@@ -32,6 +32,7 @@ from scipy.sparse.csgraph import connected_components
 from relgraph import model
 from relgraph.analytics.params import InfluenceParams
 from relgraph.analytics.person_order import record_rank
+from relgraph.analytics.sets import unique
 from relgraph.analytics.value import party_values_of
 from relgraph.engines.base import GraphEngine
 from relgraph.graph import Projection
@@ -190,7 +191,7 @@ def influence(
     persons = projection.nodes["Person"]
     n = len(persons)
     edges = projection.edge("Person", "REFERRED", "Person")
-    pairs = np.unique(edges.src.astype(np.int64) * n + edges.dst)
+    pairs = unique(edges.src.astype(np.int64) * n + edges.dst)
     direct = np.bincount(pairs // max(n, 1), minlength=n).astype(np.int64)
     if aum is None:
         # Not the persons table's ``aum``: it is the record summary, and knows no account.

@@ -42,6 +42,7 @@ from relgraph.analytics.evidence import evidence_frame
 from relgraph.analytics.params import NetworkParams
 from relgraph.analytics.person_links import Links, person_links
 from relgraph.analytics.person_order import record_rank
+from relgraph.analytics.sets import isin
 from relgraph.engines.base import GraphEngine
 from relgraph.graph import Projection
 from relgraph.graph.types import IndexArray
@@ -120,7 +121,7 @@ def split_rounds(
         large = np.flatnonzero(np.bincount(label) > max_size)
         if len(large) == 0:
             break
-        members = np.flatnonzero(np.isin(label, large))
+        members = np.flatnonzero(isin(label, large))
         community = np.asarray(communities(members, label[members], resolution, round_))
         label[members] = next_label + community
         next_label += int(community.max(initial=0)) + 1

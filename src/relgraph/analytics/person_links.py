@@ -30,6 +30,7 @@ import pandas as pd
 
 from relgraph import model
 from relgraph.analytics.params import NetworkParams
+from relgraph.analytics.sets import unique
 from relgraph.graph import Projection
 from relgraph.graph.types import IndexArray
 
@@ -329,7 +330,7 @@ def transfer_hubs(projection: Projection, max_partners: int) -> npt.NDArray[np.b
 def hubs_of_pairs(keys: Int64Array, n: int, max_partners: int) -> npt.NDArray[np.bool_]:
     """:func:`transfer_hubs` from the transfers' party pairs (``lo * n + hi``, ``lo < hi``,
     repeats allowed), for a caller that has them already."""
-    distinct = np.unique(keys)
+    distinct = unique(keys)
     partners = np.bincount(np.concatenate([distinct // n, distinct % n]), minlength=n)
     return np.asarray(partners > max_partners, dtype=np.bool_)
 

@@ -83,7 +83,7 @@ import numpy.typing as npt
 
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
-from relgraph.analytics.layering.sets import argsort_stable, isin, one_of, search
+from relgraph.analytics.sets import argsort_stable, isin, one_of, search
 
 
 def threshold_avoidance(tx: _Tx, params: LayeringParams) -> F64:

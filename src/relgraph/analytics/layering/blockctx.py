@@ -27,8 +27,8 @@ from typing import Final
 import numpy as np
 
 from relgraph.analytics.layering.params import I64, LayeringParams
-from relgraph.analytics.layering.sets import isin
 from relgraph.analytics.layering.sides import Side
+from relgraph.analytics.sets import isin
 
 BLOCK_CONTEXT_ROWS: Final = 200
 """Live transfers above which an account's counterparties are not counted for the block

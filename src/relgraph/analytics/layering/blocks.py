@@ -84,7 +84,7 @@ from scipy.sparse import csgraph
 
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
-from relgraph.analytics.layering.sets import argsort_stable, isin, search, unique, unique_inverse
+from relgraph.analytics.sets import argsort_stable, isin, search, unique, unique_inverse
 
 
 def blocks(

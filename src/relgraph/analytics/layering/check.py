@@ -45,7 +45,7 @@ from relgraph.analytics.layering.scoring import (
     _context,
 )
 from relgraph.analytics.layering.season import bank_takings
-from relgraph.analytics.layering.sets import unique
+from relgraph.analytics.sets import unique
 from relgraph.config import data_zone
 from relgraph.graph import Projection
 

@@ -22,7 +22,7 @@ from relgraph.analytics.layering.params import (
     B,
     LayeringParams,
 )
-from relgraph.analytics.layering.sets import (
+from relgraph.analytics.sets import (
     argsort_stable,
     dense_ids,
     isin,

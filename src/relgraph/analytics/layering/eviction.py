@@ -21,8 +21,8 @@ from relgraph.analytics.layering.pairs import PairPeriods, pair_key
 from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
 from relgraph.analytics.layering.peaks import fan_peaks, fold_peaks
 from relgraph.analytics.layering.scoring import _Context
-from relgraph.analytics.layering.sets import isin, unique
 from relgraph.analytics.layering.sides import Side
+from relgraph.analytics.sets import isin, unique
 
 
 class Evicting:

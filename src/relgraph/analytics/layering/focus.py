@@ -85,7 +85,7 @@ from relgraph.analytics.layering.scoring import (
     holder_keys,
     routine_transfers,
 )
-from relgraph.analytics.layering.sets import isin, unique
+from relgraph.analytics.sets import isin, unique
 
 _NO_BURSTS = _Bursts([], np.zeros(0, np.int64))
 

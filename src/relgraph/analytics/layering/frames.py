@@ -16,7 +16,7 @@ from relgraph.analytics.layering.params import (
 from relgraph.analytics.layering.scoring import (
     Alerts,
 )
-from relgraph.analytics.layering.sets import one_of
+from relgraph.analytics.sets import one_of
 from relgraph.graph import Projection
 
 

@@ -30,7 +30,7 @@ from relgraph.analytics.layering.params import I64, B, LayeringParams
 from relgraph.analytics.layering.roundtrip import home_groups, reach
 from relgraph.analytics.layering.routine import in_band
 from relgraph.analytics.layering.scoring import _Context
-from relgraph.analytics.layering.sets import isin, unique
+from relgraph.analytics.sets import isin, unique
 
 
 def needs_all(tx: _Tx, ctx: _Context, params: LayeringParams, segment: I64, p: I64) -> B:

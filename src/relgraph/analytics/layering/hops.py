@@ -16,7 +16,7 @@ from relgraph.analytics.layering.params import (
     B,
     LayeringParams,
 )
-from relgraph.analytics.layering.sets import argsort_stable, search, unique
+from relgraph.analytics.sets import argsort_stable, search, unique
 from relgraph.graph import Projection
 from relgraph.model import REPORTING_CURRENCY
 

@@ -13,7 +13,7 @@ import numpy as np
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import _DAY_MS, F64, I64, B, LayeringParams
 from relgraph.analytics.layering.routine import HubHistory, slow_params
-from relgraph.analytics.layering.sets import unique
+from relgraph.analytics.sets import unique
 
 STRANGERS_SHARE: Final = 0.8
 """A hub alert is among unrelated persons when its hub is a person's account and at least

@@ -70,12 +70,12 @@ from relgraph.analytics.layering.parallel import ScoringPool, scan_groups
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
 from relgraph.analytics.layering.scoring import ScoredColumns, _Context
 from relgraph.analytics.layering.season import HourlyTakings
-from relgraph.analytics.layering.sets import unique
 from relgraph.analytics.layering.sides import Loaded, loaded_payments
 from relgraph.analytics.layering.sides import Side as _Side
 from relgraph.analytics.layering.slowctx import SlowSpokeContext
 from relgraph.analytics.layering.standing import alert_hub
 from relgraph.analytics.layering.verdicts import LiveAlert, LiveHop, Prepared, Verdict, chain_id
+from relgraph.analytics.sets import unique
 
 _GROW = 1.5
 

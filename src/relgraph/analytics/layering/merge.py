@@ -48,7 +48,7 @@ from scipy.sparse import csgraph
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import I64
 from relgraph.analytics.layering.scoring import Alerts, Columns, ScoredColumns, noisy_or
-from relgraph.analytics.layering.sets import (
+from relgraph.analytics.sets import (
     argsort_stable,
     one_of,
     run_starts,

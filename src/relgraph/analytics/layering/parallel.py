@@ -39,8 +39,8 @@ from relgraph.analytics.layering.alerts import ScoredColumns
 from relgraph.analytics.layering.hops import RowFacts
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
 from relgraph.analytics.layering.scoring import _Context
-from relgraph.analytics.layering.sets import unique
 from relgraph.analytics.layering.union import UnionScan, devices_of, scan_union, take_context
+from relgraph.analytics.sets import unique
 
 MIN_ROWS = 4_000
 """A union this small is scanned here in one piece: below it, shipping the groups to the

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from relgraph.analytics.layering.params import F64, I64
-from relgraph.analytics.layering.sets import argsort_stable, run_lengths, run_starts, unique
+from relgraph.analytics.sets import argsort_stable, run_lengths, run_starts, unique
 
 PEER_QUANTILE = 0.9
 """A hub's usual is at least what this share of its peers stay under."""

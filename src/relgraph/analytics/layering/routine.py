@@ -85,7 +85,7 @@ from relgraph.analytics.layering.episodes import _other_episodes_max, _other_max
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import _DAY_MS, F64, I64, B, LayeringParams
 from relgraph.analytics.layering.peers import _peer, _peers_by
-from relgraph.analytics.layering.sets import argsort_stable, unique, unique_counts
+from relgraph.analytics.sets import argsort_stable, unique, unique_counts
 
 
 @lru_cache(maxsize=16)

@@ -46,7 +46,7 @@ from relgraph.analytics.layering.routine import (
     split_payments,
 )
 from relgraph.analytics.layering.season import Takings, shop_fan_levels
-from relgraph.analytics.layering.sets import one_of, unique
+from relgraph.analytics.sets import one_of, unique
 from relgraph.config import data_zone
 from relgraph.graph import Projection
 

@@ -25,8 +25,8 @@ import numpy as np
 from relgraph.analytics.layering.detectors import slow_spoke_middles
 from relgraph.analytics.layering.hops import _eligible, _links, _Tx, slow_spoke_params
 from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
-from relgraph.analytics.layering.sets import unique
 from relgraph.analytics.layering.sides import Side
+from relgraph.analytics.sets import unique
 
 
 class SlowSpokeContext:

@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from relgraph.analytics.layering.params import I64, B
-from relgraph.analytics.layering.sets import one_of, unique, unique_counts
+from relgraph.analytics.sets import one_of, unique, unique_counts
 
 HUBBED: Final = frozenset({"fan_in", "fan_out", "gather_scatter", "structuring"})
 """Typologies whose transfers all meet at one account (the alert's ``origin`` fact)."""

@@ -41,7 +41,7 @@ from relgraph.analytics.layering.hops import RowFacts, _Chains, _eligible, _Tx, 
 from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
 from relgraph.analytics.layering.roundtrip import _RoundTrips
 from relgraph.analytics.layering.scoring import ScoredColumns, _Context
-from relgraph.analytics.layering.sets import sort_values, unique_inverse
+from relgraph.analytics.sets import sort_values, unique_inverse
 
 
 @dataclass(frozen=True)
