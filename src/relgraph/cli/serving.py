@@ -194,13 +194,21 @@ def check_servable(settings: Settings) -> None:
     (the API then answers, but finds no persons, or asks for `relgraph analyze`), and when
     an earlier release loaded it (the API then serves what that release read), and when it
     was loaded under another ``RELGRAPH_SOURCE_TZ`` (the API reads the data's days in the
-    store's)."""
+    store's). Fail when the journal lacks entries the store's load merged (restored from an
+    older backup): new entries would reuse their numbers and the next load drop them."""
     from relgraph.canonical import other_rules
     from relgraph.config import other_zone
+    from relgraph.journal import JournalError, behind
 
     store = open_store(settings, read_only=True)
     try:
         require_load(store, settings)
+        try:
+            lost = behind(settings.data_dir, store.meta())
+        except JournalError as exc:
+            fail(str(exc))
+        if lost is not None:
+            fail(lost)
         if (stale := other_rules(store.meta())) is not None:
             note(stale)
         if (zone := other_zone(store.meta())) is not None:

@@ -44,7 +44,7 @@ from relgraph.canonical import LAYOUT_VERSION, LOADED_UNDER, META_RULES, canonic
 from relgraph.config import META_SOURCE_TZ, id_secret_from_env, source_zone
 from relgraph.ingest import normalise, person_ids, persons, quarantine, quarantined_refusals
 from relgraph.ingest.decisions import DecidedPairs, decided_pairs
-from relgraph.ingest.errors import disk_refused, processing_error
+from relgraph.ingest.errors import IngestError, disk_refused, processing_error
 from relgraph.ingest.interrupted import Pending, finish_interrupted
 from relgraph.ingest.journal_merge import drop_journal_twins, merge_journal
 from relgraph.ingest.linkage import LinkageParams, as_arrow, resolve
@@ -180,18 +180,18 @@ def load_directory(
         max_quarantine_share = QuarantineLimit.from_env().quarantine_share
     if id_secret is None:
         id_secret = id_secret_from_env(os.environ)
-    key = _dry_run_key(data_dir, id_secret) if dry_run else person_ids.load_key(data_dir, id_secret)
-    # The key's fingerprint is part of the input: a new secret reloads and re-ids everyone.
-    # So are the mapping file (a changed mapping is a new load) and the zone naive
-    # timestamps are read in, and the operational-writes journal (decisions, streamed
-    # transfers): new entries with unchanged files are a new load.
+    key = person_ids.load_key(data_dir, id_secret, dry_run=dry_run)
+    # Part of the input: the key (a new secret re-ids everyone), the mapping file, the zone
+    # of naive timestamps and the journal (new entries with unchanged files: a new load).
+    stored_meta = {} if store is None else store.meta()
+    if (lost := journal.behind(data_dir, stored_meta)) is not None:
+        raise IngestError(lost)  # acknowledged entries the store holds would be dropped
+    journal_seq, journal_digest = journal.head(data_dir)  # every entry up to it is merged
     stamp = fingerprint(
         list(files.values()),
-        f"relgraph-ingest-{LOADED_UNDER}-{linkage}-{key.check}-"
-        f"{source_zone().key}"
-        f"\0{mapping_text}\0journal:{journal.digest(data_dir)}",
+        f"relgraph-ingest-{LOADED_UNDER}-{linkage}-{key.check}-{source_zone().key}"
+        f"\0{mapping_text}\0journal:{journal_digest}",
     )
-    stored_meta = {} if store is None else store.meta()
     if not dry_run:
         for note in finish_interrupted(data_dir, stored_meta.get(META_FINGERPRINT)):
             log.warning("%s", note)
@@ -341,6 +341,8 @@ def load_directory(
         META_SOURCE: str(source),
         META_LOADED_AT: report.loaded_at,
         person_ids.META_KEY: key.check,
+        journal.META_SEQ: str(journal_seq),
+        journal.META_DIGEST: journal_digest,
     }
     if store is None:  # only a dry run goes without a store, and it returned above
         raise ValueError("load_directory writes to a store: pass one, or dry_run=True")
@@ -367,14 +369,6 @@ def load_directory(
     if progress is not None:
         progress("writing the store", steps, steps)
     return report
-
-
-def _dry_run_key(data_dir: Path, id_secret: str | None) -> PersonIdKey:
-    """The deployment's key when there is one; a throw-away key otherwise, so a dry run
-    before the first load does not create the ``id-secret`` file (its ids are not kept)."""
-    if id_secret is None and not (Path(data_dir) / person_ids.SECRET_FILE).exists():
-        return PersonIdKey.random()
-    return person_ids.load_key(data_dir, id_secret)
 
 
 def _identity(canonical: dict[str, pa.Table]) -> IdentityStats:

@@ -133,10 +133,12 @@ def person_id_sql(id_number_norm: str, customer_id: str) -> str:
     )
 
 
-def load_key(data_dir: Path, configured: str | None) -> PersonIdKey:
+def load_key(data_dir: Path, configured: str | None, *, dry_run: bool = False) -> PersonIdKey:
     """The deployment's key: ``configured`` (``RELGRAPH_ID_SECRET``), else the secret file.
 
-    The file is created (32 random bytes as hex, mode 0600) when absent.
+    The file is created (32 random bytes as hex, mode 0600) when absent; in a ``dry_run``
+    a throw-away key is used instead, so a dry run before the first load does not create
+    the file (its ids are not kept).
 
     Raises
     ------
@@ -148,6 +150,8 @@ def load_key(data_dir: Path, configured: str | None) -> PersonIdKey:
         return PersonIdKey(configured.encode("utf-8"))
     path = Path(data_dir) / SECRET_FILE
     if not path.exists():
+        if dry_run:
+            return PersonIdKey.random()
         _create_secret(path)
     return PersonIdKey(_read_secret(path).encode("utf-8"))
 

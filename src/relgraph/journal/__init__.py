@@ -3,18 +3,33 @@
 entry kinds."""
 
 from relgraph.journal.kinds import ACCOUNT, CHAIN_REVIEW, DUPLICATE_DECISION, KINDS, TRANSFER
-from relgraph.journal.log import Entry, Journal, JournalError, digest, journal_dir, read
+from relgraph.journal.log import (
+    META_DIGEST,
+    META_SEQ,
+    Entry,
+    Journal,
+    JournalError,
+    behind,
+    digest,
+    head,
+    journal_dir,
+    read,
+)
 
 __all__ = [
     "ACCOUNT",
     "CHAIN_REVIEW",
     "DUPLICATE_DECISION",
     "KINDS",
+    "META_DIGEST",
+    "META_SEQ",
     "TRANSFER",
     "Entry",
     "Journal",
     "JournalError",
+    "behind",
     "digest",
+    "head",
     "journal_dir",
     "read",
 ]

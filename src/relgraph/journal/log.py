@@ -147,15 +147,53 @@ def read(data_dir: Path, kinds: Iterable[str] | None = None) -> Iterator[Entry]:
                 yield entry
 
 
-def digest(data_dir: Path) -> str:
-    """SHA-256 over the intact entries: part of the load fingerprint, so a reload with
-    unchanged files but new journal entries is a new load. Empty journal: the digest of
-    nothing (a data directory without a journal and one with an empty journal agree)."""
-    h = hashlib.sha256()
+def digest(data_dir: Path, upto: int | None = None) -> str:
+    """SHA-256 over the intact entries (those with ``seq`` ≤ ``upto`` when given): part of
+    the load fingerprint, so a reload with unchanged files but new journal entries is a new
+    load. Empty journal: the digest of nothing (a data directory without a journal and one
+    with an empty journal agree)."""
+    return head(data_dir, upto)[1]
+
+
+def head(data_dir: Path, upto: int | None = None) -> tuple[int, str]:
+    """The last ``seq`` and the :func:`digest` of the entries up to it, in one read."""
+    h, last = hashlib.sha256(), 0
     for entry in read(data_dir):
+        if upto is not None and entry.seq > upto:
+            break
         h.update(_encode({"seq": entry.seq, "kind": entry.kind, "data": entry.data}))
         h.update(b"\n")
-    return h.hexdigest()
+        last = entry.seq
+    return last, h.hexdigest()
+
+
+META_SEQ: Final = "journal_seq"
+META_DIGEST: Final = "journal_digest"
+"""Store meta a load writes: the journal's last ``seq`` when it started and the digest of
+the entries up to it, all of which it merged (:func:`behind` checks them)."""
+
+
+def behind(data_dir: Path, meta: Mapping[str, str]) -> str | None:
+    """Why the journal is not the one the store was loaded from (entries the load merged are
+    gone or changed: a journal restored from an older backup than the store's, or missing);
+    None when it holds them (or the store's load recorded none)."""
+    if META_SEQ not in meta:
+        return None
+    merged = int(meta[META_SEQ])
+    last, held = head(data_dir, merged)
+    if last == merged and held == meta.get(META_DIGEST):
+        return None
+    state = (("holds no entries" if not last else f"holds entries up to seq {last:,} only")
+             if last < merged else f"holds other entries than those up to seq {merged:,}")  # fmt: skip
+    return (
+        f"the journal {journal_dir(data_dir)} {state}, but the store's last load merged "
+        f"{merged:,} (transfers, accounts and decisions the server acknowledged): it was "
+        "restored from a backup older than the store's, or is missing. A load now would drop "
+        "the acknowledged entries it lacks, and new entries would reuse their numbers. "
+        "Restore the journal from the backup the store came from (or a newer one); if none "
+        "holds them, restore the store from the journal's backup too and have the senders "
+        "send again what they sent after it"
+    )
 
 
 class Journal:
