@@ -172,6 +172,22 @@ def test_an_auditor_finds_who_tried_an_id_number_with_the_key(
     assert "no line tried that text" in " ".join(missed.output.split())
 
 
+def test_an_auditor_with_another_audit_key_is_told_so_not_that_no_line_tried_it(
+    app: Any, tmp_path: Path
+) -> None:
+    # After a rotation the old log keeps its texts as HMACs under the old key: under the new
+    # one every search found nothing (exit 1, "no line tried that text") though lines had.
+    tried = "110101199003071234"
+    _post(app, {"query": f'{{ search(text: "{tried}") {{ totalCount }} }}'})
+    args = ["audit", "tried", tried, "--data-dir", str(tmp_path)]
+    rotated = CliRunner().invoke(cli, args, env={"RELGRAPH_AUDIT_KEY": "n" * 40})
+    assert rotated.exit_code == 2, rotated.output
+    said = " ".join(rotated.output.split())
+    assert "not sealed under this audit key" in said
+    assert "give the key it was written under" in said
+    assert CliRunner().invoke(cli, args).exit_code == 0  # the key it was written under
+
+
 def test_an_auditor_gives_the_id_number_on_stdin_not_the_command_line(
     app: Any, tmp_path: Path
 ) -> None:

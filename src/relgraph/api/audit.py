@@ -78,22 +78,10 @@ def ids_digest(ids: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(sorted(set(ids))).encode("utf-8")).hexdigest()
 
 
-def lines_that_tried(path: Path, mac: str) -> list[str]:
-    """The lines of the log whose search or missed lookup sent the text ``mac`` is the
-    :meth:`AuditKey.text_mac` of, as written (a line that is no JSON is skipped: ``verify``
-    is what names damage)."""
-    found = []
-    with path.open("rb") as handle:
-        for raw in handle:
-            if mac.encode() not in raw:  # most lines: no JSON parse
-                continue
-            try:
-                record = json.loads(raw)
-            except ValueError:
-                continue
-            if mac in record.get("searched_hmac", ()) or mac in record.get("tried_hmac", ()):
-                found.append(raw.decode("utf-8").rstrip("\n"))
-    return found
+def sealed(record: dict[str, Any], key: AuditKey) -> bool:
+    """Whether ``record`` (a parsed line, ``mac`` included) carries its seal under ``key``."""
+    mac, body = record.get("mac"), {k: v for k, v in record.items() if k != "mac"}
+    return isinstance(mac, str) and hmac.compare_digest(mac, key.mac(_PURPOSE, _canonical(body)))
 
 
 def summarise_ids(ids: Iterable[str], *, always: bool = False) -> dict[str, Any]:

@@ -72,7 +72,7 @@ def audit_tried(
     """
     import sys
 
-    from relgraph.api.audit import lines_that_tried
+    from relgraph.api.audit_tried import WrongKeyError, lines_that_tried
 
     if text == "-":
         text = sys.stdin.readline().rstrip("\r\n")
@@ -82,7 +82,10 @@ def audit_tried(
     path, key = _log_and_key(file, settings_from(data_dir))
     if not path.exists():
         fail(f"no audit log at {path}: give the file, or --data-dir of the server")
-    found = lines_that_tried(path, key.text_mac(text))
+    try:
+        found = lines_that_tried(path, key, text)
+    except WrongKeyError as exc:
+        fail(str(exc))
     for line in found:
         typer.echo(line)
     if not found:
