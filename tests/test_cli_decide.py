@@ -130,3 +130,19 @@ def test_mistakes_get_one_sentence_and_exit_2(
     assert result.exit_code == 2
     assert message in result.output
     assert list(read(data, [DUPLICATE_DECISION])) == []
+
+
+def test_decide_without_the_stores_id_secret_makes_none_and_says_so(
+    loaded: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: decide by two customer ids on a data directory moved without id-secret made a
+    # new random one, and the next load gave every person a new id with it.
+    _, data = loaded
+    monkeypatch.delenv("RELGRAPH_ID_SECRET", raising=False)
+    (data / "id-secret").rename(data.parent / "kept-secret")
+    args = ["decide", "W1", "W2", "--decision", "different", "--data-dir", str(data)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "id-secret is missing" in " ".join(result.output.split())
+    assert not (data / "id-secret").exists()
+    assert list(read(data, [DUPLICATE_DECISION])) == []

@@ -242,7 +242,13 @@ def test_a_new_secret_changes_every_id_and_writes_the_map(
     load(bank_dir, data)
     old = _ids(data)
     monkeypatch.setenv("RELGRAPH_ID_SECRET", SECRET_B)
-    report = load(bank_dir, data)  # the same files: the new key alone forces the reload
+    # Before, this load went through with exit 0 and every person id changed (a shell or a
+    # cron job without the server's RELGRAPH_ID_SECRET): now it is refused, ids kept.
+    with pytest.raises(IngestError, match=r"is not that secret.*--new-id-secret"):
+        load(bank_dir, data)
+    assert _ids(data) == old
+    with EmbeddedStore(data) as store:  # the same files: the new key alone forces the reload
+        report = load_directory(bank_dir, store, data, new_id_secret=True)
     assert not report.unchanged
     new = _ids(data)
     assert all(new[c] != old[c] for c in old)
@@ -336,17 +342,37 @@ def test_the_secret_is_never_printed_logged_or_stored(
         first = runner.invoke(app, ["load", str(bank_dir), "--data-dir", str(data)], env=env)
         assert first.exit_code == 0, first.output
         env2 = {"RELGRAPH_ID_SECRET": SECRET_B}  # a new key: the map is announced
-        second = runner.invoke(app, ["load", str(bank_dir), "--data-dir", str(data)], env=env2)
+        args = ["load", str(bank_dir), "--data-dir", str(data)]
+        refused = runner.invoke(app, args, env=env2)
+        assert refused.exit_code == 2, refused.output
+        second = runner.invoke(app, [*args, "--new-id-secret"], env=env2)
         assert second.exit_code == 0, second.output
     assert "person-id-map-" in "".join(second.output.split())  # rich wraps long paths
     secret = SECRET_A if from_env else (data / SECRET_FILE).read_text().strip()
     for needle in (secret, SECRET_B):
-        for shown in (first.output, second.output, caplog.text):
+        for shown in (first.output, refused.output, second.output, caplog.text):
             assert needle not in shown
         assert _files_holding(data, needle.encode()) == []
     key = PersonIdKey(secret.encode())
     pads = key._pads()
     assert all(_files_holding(data, pad) == [] for pad in pads)
+
+
+def test_a_data_directory_moved_without_its_secret_file_is_refused_not_re_keyed(
+    tmp_path: Path, bank_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: the load made a new random id-secret and gave all 5 persons new ids, exit 0.
+    monkeypatch.delenv("RELGRAPH_ID_SECRET", raising=False)
+    data = tmp_path / "data"
+    load(bank_dir, data)
+    old = _ids(data)
+    (data / SECRET_FILE).rename(tmp_path / "kept-secret")
+    with pytest.raises(IngestError, match=r"id-secret is missing.*Restore `id-secret`"):
+        load(bank_dir, data)
+    assert not (data / SECRET_FILE).exists()  # no new secret made behind the operator's back
+    assert _ids(data) == old
+    (tmp_path / "kept-secret").rename(data / SECRET_FILE)  # restored: loads as before
+    assert load(bank_dir, data).unchanged
 
 
 def test_load_directory_takes_the_secret_as_an_argument(tmp_path: Path, bank_dir: Path) -> None:

@@ -191,6 +191,14 @@ def load(
             "reusing the one stored in the data directory.",
         ),
     ] = False,
+    new_id_secret: Annotated[
+        bool,
+        typer.Option(
+            "--new-id-secret",
+            help="Load under an id secret other than the one the store's person ids were made "
+            "with (refused otherwise): every person id changes; the load writes the map.",
+        ),
+    ] = False,
 ) -> None:
     """Validate, normalise and load a directory of source tables into the store.
 
@@ -209,6 +217,7 @@ def load(
         max_quarantine_share=max_quarantine_share,
         retrain_linkage=retrain_linkage,
         allow_shrink=allow_shrink,
+        new_id_secret=new_id_secret,
     )
 
 
@@ -225,6 +234,7 @@ def load_source(
     max_quarantine_share: float | None = None,
     retrain_linkage: bool = False,
     allow_shrink: bool = False,
+    new_id_secret: bool = False,
 ) -> None:
     from relgraph.ingest import IngestError, format_report, load_directory
     from relgraph.ingest.errors import disk_refused, processing_error
@@ -261,6 +271,7 @@ def load_source(
                 options=options,
                 retrain_linkage=retrain_linkage,
                 allow_shrink=allow_shrink,
+                new_id_secret=new_id_secret,
             )
     except LoadRefusedError as exc:
         refused = True

@@ -94,7 +94,7 @@ def _pair(settings: Settings, book: DecisionBook, ids: list[str]) -> tuple[tuple
 
     from relgraph import model
     from relgraph.ingest import IngestError
-    from relgraph.ingest.person_ids import load_key
+    from relgraph.ingest.person_ids import META_KEY, load_key
 
     if len(ids) not in (1, 2):
         fail("give a possible duplicate's id, or two customer ids")
@@ -116,6 +116,7 @@ def _pair(settings: Settings, book: DecisionBook, ids: list[str]) -> tuple[tuple
                     "possibleDuplicates, or give the two customer ids instead"
                 )
             return earlier.pair, duplicate_id
+        keyed = store.meta().get(META_KEY)  # the duplicate id is made with the store's key
         known = store.read_table(model.CUSTOMERS.name, ["customer_id"])["customer_id"]
         missing = [c for c in ids if not pc.any(pc.equal(known, pa.scalar(c))).as_py()]
     except StoreError as exc:
@@ -125,7 +126,7 @@ def _pair(settings: Settings, book: DecisionBook, ids: list[str]) -> tuple[tuple
     if missing:
         fail(f"no customer record has id {missing[0]!r} in the last load: check the id")
     try:
-        key = load_key(settings.data_dir, settings.id_secret)
+        key = load_key(settings.data_dir, settings.id_secret, stored=keyed)
     except IngestError as exc:
         fail(str(exc))
     first, second = ids

@@ -106,6 +106,7 @@ def load_directory(
     dry_run: bool = False,
     retrain_linkage: bool = False,
     allow_shrink: bool = False,
+    new_id_secret: bool = False,
 ) -> LoadReport:
     """Load the input tables in ``source`` into ``store``.
 
@@ -140,6 +141,8 @@ def load_directory(
     allow_shrink : bool
         Load even when a table keeps under half the rows of the last good load's
         (:func:`relgraph.ingest.refusal.shrinks`; refused otherwise).
+    new_id_secret : bool
+        Load under another id secret than the store's ids were made with (refused otherwise).
 
     Returns
     -------
@@ -180,10 +183,11 @@ def load_directory(
         max_quarantine_share = QuarantineLimit.from_env().quarantine_share
     if id_secret is None:
         id_secret = id_secret_from_env(os.environ)
-    key = person_ids.load_key(data_dir, id_secret, dry_run=dry_run)
+    stored_meta = {} if store is None else store.meta()
+    key = person_ids.load_key(data_dir, id_secret, dry_run=dry_run, new_secret=new_id_secret,
+                              stored=stored_meta.get(person_ids.META_KEY))  # fmt: skip
     # Part of the input: the key (a new secret re-ids everyone), the mapping file, the zone
     # of naive timestamps and the journal (new entries with unchanged files: a new load).
-    stored_meta = {} if store is None else store.meta()
     if (lost := journal.behind(data_dir, stored_meta)) is not None:
         raise IngestError(lost)  # acknowledged entries the store holds would be dropped
     journal_seq, journal_digest = journal.head(data_dir)  # every entry up to it is merged

@@ -133,27 +133,54 @@ def person_id_sql(id_number_norm: str, customer_id: str) -> str:
     )
 
 
-def load_key(data_dir: Path, configured: str | None, *, dry_run: bool = False) -> PersonIdKey:
+def load_key(
+    data_dir: Path,
+    configured: str | None,
+    *,
+    dry_run: bool = False,
+    stored: str | None = None,
+    new_secret: bool = False,
+) -> PersonIdKey:
     """The deployment's key: ``configured`` (``RELGRAPH_ID_SECRET``), else the secret file.
 
     The file is created (32 random bytes as hex, mode 0600) when absent; in a ``dry_run``
     a throw-away key is used instead, so a dry run before the first load does not create
-    the file (its ids are not kept).
+    the file (its ids are not kept). ``stored``: the :attr:`PersonIdKey.check` the store's
+    person ids were made with (:data:`META_KEY`); another key, or no file to read it from,
+    is refused unless ``new_secret`` (every person id would change).
 
     Raises
     ------
     IngestError
-        When the file is readable by other users or does not hold a secret. Messages
-        name the file, never its content.
+        When the file is readable by other users or does not hold a secret, or the key is
+        not ``stored``'s. Messages name the file, never its content.
     """
-    if configured is not None:
-        return PersonIdKey(configured.encode("utf-8"))
     path = Path(data_dir) / SECRET_FILE
-    if not path.exists():
-        if dry_run:
-            return PersonIdKey.random()
-        _create_secret(path)
-    return PersonIdKey(_read_secret(path).encode("utf-8"))
+    where = "RELGRAPH_ID_SECRET" if configured is not None else str(path)
+    if configured is None and not path.exists() and stored is not None and not new_secret:
+        raise IngestError(_not_stored(f"{path} is missing"))
+    if configured is not None:
+        key = PersonIdKey(configured.encode("utf-8"))
+    elif not path.exists() and dry_run:
+        return PersonIdKey.random()
+    else:
+        if not path.exists():
+            _create_secret(path)
+        key = PersonIdKey(_read_secret(path).encode("utf-8"))
+    if stored is not None and key.check != stored and not new_secret:
+        raise IngestError(_not_stored(f"{where} is not that secret"))
+    return key
+
+
+def _not_stored(what: str) -> str:
+    return (
+        f"the store's person ids were made with an id secret and {what}: loading would give "
+        "every person a new id (household and network ids with them, and campaign lists, "
+        "cases and audit lines would name old ones). Restore `id-secret` from the data "
+        "directory's backup (mode 0600) or set RELGRAPH_ID_SECRET as the server's loads had "
+        "it; if the secret is lost for good, `relgraph load --new-id-secret` gives every "
+        "person a new id and writes the old -> new map"
+    )
 
 
 def _create_secret(path: Path) -> None:
