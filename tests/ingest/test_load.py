@@ -284,6 +284,32 @@ def test_a_load_killed_after_its_commit_is_finished_by_the_next(
     assert not list(data.glob(".load-pending-*"))
 
 
+def test_a_load_killed_after_its_commit_is_finished_from_a_snapshot_restored_elsewhere(
+    tmp_path: Path, bank_dir: Path
+) -> None:
+    """A disk snapshot taken between the commit and the report, restored after a reboot or
+    on another machine, where the record's pid is some other live process. Before, the
+    record was taken for a running load and skipped for as long as that process lived: the
+    next load loaded again, the staged person-id map was never published (C3's new id
+    without its map here) and the record stayed for good."""
+    data = tmp_path / "data"
+    load(bank_dir, data)
+    tables = bank_tables()
+    tables["customers"][2]["id_number"] = resident_id("44030419800131002")  # C3's id changes
+    tables["accounts"].pop()
+    changed = write_bank(tmp_path / "changed", tables)
+    _kill_when(_KILL_AFTER_COMMIT, "committed", changed, data)
+    (record,) = data.glob(".load-pending-*.json")
+    record.rename(data / f".load-pending-{os.getppid()}.json")  # a live process, not a load
+    again = load(changed, data)
+    assert again.unchanged, "finished from the staged report, not loaded again"
+    assert again.quarantined == 1
+    (id_map,) = data.glob("person-id-map-*.csv")
+    assert len(id_map.read_text().splitlines()) == 2  # the header and C3's old -> new id
+    assert not list(data.glob(".load-pending-*"))
+    assert not list(data.glob(".quarantine-*"))
+
+
 @pytest.fixture(scope="module")
 def dirty_bank(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("dirty")

@@ -40,6 +40,8 @@ class Pending:
     staging: Path
     staged_map: Path | None
     map_stamp: str
+    process: str | None = None
+    """The writing process as :func:`_process` names it (None: written before 2026-12-05)."""
 
     @staticmethod
     def path(data_dir: Path) -> Path:
@@ -54,6 +56,7 @@ class Pending:
             "staging": self.staging.name,
             "staged_map": None if self.staged_map is None else self.staged_map.name,
             "map_stamp": self.map_stamp,
+            "process": _process(os.getpid()),
         }
         # A full disk fails the write: the load stops before its commit, no temp file left.
         write_text_durably(path, json.dumps(body, ensure_ascii=False), path.with_suffix(".tmp"))
@@ -101,6 +104,7 @@ def _read(path: Path) -> Pending | None:
             staging=path.parent / body["staging"],
             staged_map=None if staged_map is None else path.parent / staged_map,
             map_stamp=str(body["map_stamp"]),
+            process=body.get("process"),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None  # torn before its rename: the commit never followed
@@ -123,6 +127,25 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _process(pid: int) -> str | None:
+    """The boot and start time of process ``pid``: a pid alone names another process after a
+    reboot or in a restored disk snapshot. None where ``/proc`` does not say (not Linux)."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text("ascii").strip()
+        stat = Path(f"/proc/{pid}/stat").read_text("ascii", errors="replace")
+        return f"{boot}:{stat.rsplit(')', 1)[1].split()[19]}"  # field 22, starttime
+    except (OSError, IndexError):
+        return None
+
+
+def _writer_alive(pid: int, pending: Pending | None) -> bool:
+    """Whether the load that wrote ``pending`` still runs (not merely a process with its pid)."""
+    if not _alive(pid):
+        return False
+    recorded, now = None if pending is None else pending.process, _process(pid)
+    return recorded is None or now is None or recorded == now  # unreadable: assume it runs
+
+
 def finish_interrupted(data_dir: Path, store_fingerprint: str | None) -> list[str]:
     """Finish or discard the loads in ``data_dir`` whose process died; what was done.
 
@@ -134,9 +157,9 @@ def finish_interrupted(data_dir: Path, store_fingerprint: str | None) -> list[st
         return done
     for path in sorted(data_dir.glob(f"{PENDING_PREFIX}*.json")):
         pid = _pid_of(path.name, PENDING_PREFIX)
-        if pid is None or _alive(pid):
-            continue
         pending = _read(path)
+        if pid is None or _writer_alive(pid, pending):
+            continue
         if pending is not None and pending.report.fingerprint == store_fingerprint:
             pending.finish(data_dir, resumed=True)
             done.append(f"finished the load of {pending.report.source} stopped after its commit")
