@@ -177,3 +177,20 @@ def test_a_record_without_an_offset_is_read_in_the_zone_given(
     # 23:00 UTC on the 13th is 07:00 on the 14th in Beijing: that day, in the store's zone.
     assert check_record(model.ACCOUNTS, account, ZoneInfo(SHANGHAI)).values["opened_at"] == MAY_14
     assert check_record(model.ACCOUNTS, account).values["opened_at"] == MAY_14 - 86_400_000
+
+
+def test_a_load_under_another_zone_than_the_stores_says_every_naive_time_moves(
+    loaded: Path, tmp_path: Path
+) -> None:
+    # A new machine or a cron job without the old RELGRAPH_SOURCE_TZ: before, the load re-read
+    # every naive time of the files 8 h off (exit 0, no word) while streamed transfers, sent
+    # as instants, kept theirs.
+    args = ["load", str(tmp_path / "bank"), "--data-dir", str(loaded)]
+    moved = _notes(_run(UTC, *args))
+    assert moved == [
+        "note: this load reads times without an offset in UTC (RELGRAPH_SOURCE_TZ), the store's "
+        "last load read them in Asia/Shanghai: every such time in the files moves by 8 h today "
+        "(times sent to the server keep theirs); if that is not meant, set "
+        "RELGRAPH_SOURCE_TZ=Asia/Shanghai and load again"
+    ]
+    assert _notes(_run(UTC, *args)) == []  # the store's zone now

@@ -7,10 +7,12 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Final, Literal, Self, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+_NO_OFFSET: Final = timedelta(0)
 
 StoreKind = Literal["embedded", "neo4j"]
 EngineKind = Literal["local", "gds"]
@@ -172,6 +174,30 @@ def other_zone(meta: Mapping[str, str], env: Mapping[str, str] | None = None) ->
         f"{SOURCE_TZ_ENV} is {here}, but the store was loaded reading times in {stored}: its "
         f"days (accounts' opening days) and the times sent to it are read in {stored}, the "
         f"store's zone; load the files again under {here} to read them there"
+    )
+
+
+def zone_moves(meta: Mapping[str, str], env: Mapping[str, str] | None = None) -> str | None:
+    """What a load should say when it reads the files' naive times in another zone than the
+    store's last load did (a machine or job without the old ``RELGRAPH_SOURCE_TZ``), or None.
+
+    >>> zone_moves({META_SOURCE_TZ: "Asia/Shanghai"}, {"RELGRAPH_SOURCE_TZ": "UTC"})[:44]
+    'this load reads times without an offset in U'
+    >>> zone_moves({META_SOURCE_TZ: "UTC"}, {"RELGRAPH_SOURCE_TZ": "UTC"}) is None
+    True
+    """
+    stored, here = meta.get(META_SOURCE_TZ), source_zone(env)
+    if not stored or stored == here.key:
+        return None
+    now = datetime.now(here)
+    hours = (now.utcoffset() or _NO_OFFSET) - (
+        now.astimezone(ZoneInfo(stored)).utcoffset() or _NO_OFFSET
+    )
+    return (
+        f"this load reads times without an offset in {here.key} ({SOURCE_TZ_ENV}), the store's "
+        f"last load read them in {stored}: every such time in the files moves by "
+        f"{abs(hours.total_seconds()) / 3600:g} h today (times sent to the server keep "
+        f"theirs); if that is not meant, set {SOURCE_TZ_ENV}={stored} and load again"
     )
 
 

@@ -15,12 +15,13 @@ from relgraph.cli.common import (
     app,
     console,
     fail,
+    note,
     open_store,
     progress,
     require_load,
     settings_from,
 )
-from relgraph.config import ConfigError, Settings
+from relgraph.config import ConfigError, Settings, zone_moves
 from relgraph.store.base import Store, StoreError
 
 if TYPE_CHECKING:
@@ -255,6 +256,8 @@ def load_source(
     created = _new_embedded_store(settings) if not dry_run else None
     store = _dry_run_store(settings) if dry_run else open_store(settings)
     refused = False  # by the input, before the store was written
+    if store is not None and (moved := zone_moves(store.meta())) is not None:
+        note(moved)  # said before the load: it may take a while
     try:
         with progress() as update:
             if store is not None:
