@@ -135,7 +135,7 @@ def test_a_transfer_hub_paying_into_a_fan_keeps_its_own_score(
     """As the batch (analytics/layering/standing.py): a payroll's or a settlement account's
     payment into another account's fan-in gives it none of the fan's score."""
     edges = model.projection.edge("Account", "TRANSFER", "Account")
-    many = standing.partners(edges.src, edges.dst, len(model.account_ids)) > 50
+    many = standing.transfer_hubs(edges.src, edges.dst, len(model.account_ids), 50)
     hub = model.account_ids[int(np.flatnonzero(many)[0])]
     before = model.results.account_risk.get(hub, (0.0, "[]"))[0]
     payee, *strangers = _quiet_accounts(model, 7)

@@ -118,8 +118,9 @@ class LiveScoring(AlertQueue):
         self._stored_dst = edges.dst
         self._stored_amount = edges.attrs["amount"].to_numpy(np.float64)
         self._stored_ts = edges.attrs["ts"].to_numpy(np.int64)
-        partners = standing.partners(edges.src, edges.dst, len(m.account_ids))
-        self._transfer_hub = partners > self.index.params.hub_partners
+        self._transfer_hub = standing.transfer_hubs(
+            edges.src, edges.dst, len(m.account_ids), self.index.params.hub_partners
+        )
         """Accounts with more counterparties than ``hub_partners`` in the loaded bank: they
         take no risk from another account's fan (analytics/layering/standing.py)."""
         self._newest_loaded = int(self._stored_ts.max(initial=np.iinfo(np.int64).min))

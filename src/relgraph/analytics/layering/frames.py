@@ -184,8 +184,8 @@ def account_risk(
         ["hub", "counterparty", "origin", "end", "party"],
         "intermediate",
     )
-    transfer_hub = (
-        standing.partners(edges.src, edges.dst, len(accounts)) > alerts.params.hub_partners
+    transfer_hub = standing.transfer_hubs(
+        edges.src, edges.dst, len(accounts), alerts.params.hub_partners
     )
     frame = frame[standing.counts(typology, origin, account, transfer_hub[account])]
     if frame.empty:

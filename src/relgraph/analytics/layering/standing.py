@@ -17,8 +17,8 @@ counterparty only (RESULTS, 2026-12-05 "A payroll's salary to a mule").
 
 >>> import numpy as np
 >>> src, dst = np.array([0, 0, 0, 1, 2]), np.array([1, 2, 3, 3, 3])
->>> partners(src, dst, 5).tolist()
-[3, 2, 2, 3, 0]
+>>> transfer_hubs(src, dst, 5, 2).tolist()
+[True, False, False, True, False]
 >>> counts(np.array(["fan_in", "fan_in", "layering_chain"], dtype=object),
 ...        np.array([3, 3, 0]), np.array([0, 3, 0]), np.array([True, True, True])).tolist()
 [False, True, True]
@@ -32,18 +32,20 @@ import numpy as np
 import numpy.typing as npt
 
 from relgraph.analytics.layering.params import I64, B
-from relgraph.analytics.sets import one_of, unique, unique_counts
+from relgraph.analytics.person_links import hubs_of_pairs
+from relgraph.analytics.sets import one_of, unique_counts
 
 HUBBED: Final = frozenset({"fan_in", "fan_out", "gather_scatter", "structuring"})
 """Typologies whose transfers all meet at one account (the alert's ``origin`` fact)."""
 
 
-def partners(src: I64, dst: I64, n: int) -> I64:
-    """Per account ``0 … n−1``: how many distinct other accounts it paid or was paid by."""
+def transfer_hubs(src: I64, dst: I64, n: int, max_partners: int) -> B:
+    """Per account ``0 … n−1``: paying or paid by more than ``max_partners`` distinct other
+    accounts (the networks' :func:`~relgraph.analytics.person_links.hubs_of_pairs`, by
+    account instead of party)."""
     lo, hi = np.minimum(src, dst).astype(np.int64), np.maximum(src, dst).astype(np.int64)
     between = lo != hi
-    pair = unique(lo[between] * max(n, 1) + hi[between])
-    return np.bincount(np.concatenate([pair // max(n, 1), pair % max(n, 1)]), minlength=n)
+    return hubs_of_pairs(lo[between] * max(n, 1) + hi[between], n, max_partners)
 
 
 def counts(typology: npt.NDArray[np.object_], hub: I64, account: I64, transfer_hub: B) -> B:
