@@ -9,4 +9,6 @@ SET s.gen = $gen,
     s.results = '{}',
     s.pending = pending,
     s.loadedAt = datetime()
+// No results yet for this generation, so none that could be half written back.
+REMOVE s.graphPending
 RETURN s.gen AS gen

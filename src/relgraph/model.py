@@ -564,6 +564,7 @@ STORE_PROPERTY_KEYS: Final[tuple[str, ...]] = (
     "tables",
     "results",
     "pending",
+    "graphPending",
     "table",
     "part",
     "parts",

@@ -88,6 +88,7 @@ class RecordingRunner:
             replaced = [self.state["gen"]] if self.state["gen"] not in (None, p["gen"]) else []
             pending = [*self.state["pending"], *replaced]
             self.state.update(gen=p["gen"], meta=p["meta"], tables=p["tables"], results="{}")
+            self.state["graph_pending"] = None
             self.state["pending"] = [g for g in pending if g != p["gen"]]
             return pd.DataFrame({"gen": [p["gen"]]})
         if statement == "state_pruned":
@@ -98,7 +99,13 @@ class RecordingRunner:
             if self.state is None or self.state["gen"] != p["gen"]:
                 return pd.DataFrame()
             self.state["results"] = p["results"]
+            self.state["graph_pending"] = p["run"]
             return pd.DataFrame({"results": [p["results"]]})
+        if statement == "state_written_back":
+            if self.state is None or self.state.get("graph_pending") != p["run"]:
+                return pd.DataFrame()
+            self.state["graph_pending"] = None
+            return pd.DataFrame({"graph_run": [p["run"]]})
         if statement == "result_chunk_merge":
             self.chunks[(p["table"], p["run"], p["part"])] = p
             return pd.DataFrame({"written": [1]})

@@ -14,9 +14,11 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from scipy.stats import spearmanr
+from typer.testing import CliRunner
 
 from relgraph.analytics.networks import hidden_networks
 from relgraph.analytics.params import NetworkParams
+from relgraph.cli import app
 from relgraph.config import Settings
 from relgraph.graph import build_projection
 from relgraph.jobs.analyze import analyze
@@ -95,6 +97,74 @@ def test_the_bank_is_a_graph_and_results_are_written_back(
     firms = {r["id"]: (r["loaded"], r["deposits"], r["loans"], r["source"]) for r in records}
     assert firms["E1"] == (1e6, 60.0, 0.0, "accounts")
     assert firms["E2"][2] == 70.0
+
+
+class _StopsAt:
+    """A driver runner whose ``statement`` fails, as one stopped by a full disk or a restart."""
+
+    def __init__(self, inner: Any, statement: str) -> None:
+        self.inner, self.statement = inner, statement
+
+    def run(
+        self, statement: str, params: Any = None, *, operation: str, write: bool = False
+    ) -> Any:
+        if statement == self.statement:
+            raise StoreError(f"{operation}: the server went away")
+        return self.inner.run(statement, params, operation=operation, write=write)
+
+    def hold(self, statement: str, params: Any = None, *, operation: str) -> Any:
+        return self.inner.hold(statement, params, operation=operation)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_write_back_stopped_part_way_is_named_until_one_finishes(
+    driver: Any, settings: Settings, tmp_path: Path
+) -> None:
+    from relgraph.store.neo4j import Neo4jStore
+    from relgraph.store.runner import DriverRunner
+
+    with Neo4jStore.connect(settings.neo4j) as store:
+        store.replace_tables(TABLES, {"fingerprint": "bank"})
+        analyze(store, build_projection(store))
+        assert store.notices() == []
+    # The persons' networks are written back, then the households' write-back stops.
+    stopping = Neo4jStore(
+        _StopsAt(DriverRunner.connect(settings.neo4j), "writeback_households"), settings.neo4j
+    )
+    with stopping, pytest.raises(StoreError, match="results saved"):
+        analyze(stopping, build_projection(stopping))
+    with Neo4jStore.connect(settings.neo4j) as store:
+        (notice,) = store.notices()
+        run = store.state().results["households"]
+    assert f"writing run {run} back onto the graph stopped" in notice
+    records, _, _ = driver.execute_query(
+        "MATCH (s:RelgraphState) RETURN s.graphPending AS pending, s.graphRun AS whole",
+        database_=settings.neo4j.database,
+    )
+    assert records[0]["pending"] == run
+    assert records[0]["whole"] not in (None, run)
+    # What the operator reads: `stats` (and `serve` at its start) names the mix.
+    env = {
+        "RELGRAPH_STORE": "neo4j",
+        "NEO4J_URI": settings.neo4j.uri,
+        "NEO4J_USERNAME": settings.neo4j.username,
+        "NEO4J_PASSWORD": settings.neo4j.password,
+        "COLUMNS": "400",
+    }
+    result = CliRunner().invoke(app, ["stats", "--data-dir", str(tmp_path)], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"writing run {run} back onto the graph stopped" in " ".join(result.output.split())
+    with Neo4jStore.connect(settings.neo4j) as store:
+        analyze(store, build_projection(store))
+        assert store.notices() == []
+        run = store.state().results["households"]
+    records, _, _ = driver.execute_query(
+        "MATCH (s:RelgraphState) RETURN s.graphPending AS pending, s.graphRun AS whole",
+        database_=settings.neo4j.database,
+    )
+    assert (records[0]["pending"], records[0]["whole"]) == (None, run)
 
 
 def test_loading_twice_leaves_the_same_graph(driver: Any, settings: Settings) -> None:

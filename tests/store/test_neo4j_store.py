@@ -418,6 +418,36 @@ def test_a_failed_write_back_says_the_results_are_saved(
     assert store.read_results("households").equals(households)
 
 
+def test_the_state_says_the_graph_is_a_mix_until_a_write_back_finishes(
+    store: Neo4jStore, runner: RecordingRunner
+) -> None:
+    store.replace_tables(_tables(), {})
+    households = pa.table({"household_id": ["H1"], "size": [2]})
+    store.replace_results({"households": households})
+    assert store.notices() == []
+    (done,) = runner.named("state_written_back")
+    assert done.params["run"] == store.state().results["households"]
+    runner.overrides["writeback_households"] = lambda p: pa.table({"written": [0]}).to_pandas()
+    with pytest.raises(StoreError, match="results saved"):
+        store.replace_results({"households": households})
+    run = json.loads(runner.state["results"])["households"]  # the run switched to
+    assert store.notices() == [
+        "the graph properties Neo4j users query (networkId, householdId, :Alert, LINKED, …) "
+        f"are partly from an earlier run: writing run {run} back onto the graph stopped. "
+        "GraphQL, stats and validate read the saved results; run `relgraph analyze` to "
+        "complete the graph"
+    ]
+    # The next run that finishes its write-back, or a load, says the graph is whole again.
+    del runner.overrides["writeback_households"]
+    store.replace_results({"households": households})
+    assert store.notices() == []
+    runner.overrides["writeback_households"] = lambda p: pa.table({"written": [0]}).to_pandas()
+    with pytest.raises(StoreError, match="results saved"):
+        store.replace_results({"households": households})
+    store.replace_tables({**_tables(), "transfers": _tables()["transfers"].slice(1)}, {})
+    assert store.notices() == []
+
+
 def test_a_state_node_left_by_an_unfinished_first_load_reads_as_empty(
     store: Neo4jStore, runner: RecordingRunner
 ) -> None:

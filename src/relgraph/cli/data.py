@@ -350,6 +350,8 @@ def print_stats(settings: Settings) -> None:
     started = time.perf_counter()
     try:
         require_load(store, settings)
+        for notice in store.notices():
+            note(notice)
         with progress() as update:
             steps: list[str] = []
 

@@ -213,6 +213,8 @@ def check_servable(settings: Settings) -> None:
             note(stale)
         if (zone := other_zone(store.meta())) is not None:
             note(zone)
+        for notice in store.notices():
+            note(notice)
         if store.row_count("persons") == 0:
             note(
                 f"the store {store_name(settings)} holds no customers (the last load's "

@@ -73,6 +73,11 @@ class Store(ABC):
     def meta(self) -> dict[str, str]:
         """The metadata saved by the last successful :meth:`replace_tables`."""
 
+    def notices(self) -> list[str]:
+        """What an operator should know about the store's state (one sentence each): none
+        for the embedded store, whose results switch whole."""
+        return []
+
     @abstractmethod
     def close(self) -> None:
         """Release the connection; the store cannot be used afterwards."""

@@ -42,7 +42,6 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 import pyarrow as pa
@@ -53,6 +52,7 @@ from relgraph.store.base import Store, StoreError, TableNotFoundError
 from relgraph.store.cypher import statement_names
 from relgraph.store.neo4j_load import NODE_KEYS, ElementIds, drain, write_rows
 from relgraph.store.neo4j_rows import distinct_values, rows_table
+from relgraph.store.neo4j_state import State
 from relgraph.store.runner import DriverRunner, LockLostError, QueryRunner, ServerStorageError
 
 log = logging.getLogger(__name__)
@@ -163,17 +163,6 @@ _TYPES: Final[dict[str, pa.DataType]] = {
     "double": pa.float64(),
     "bool": pa.bool_(),
 }
-
-
-@dataclass(frozen=True)
-class State:
-    """What ``(:RelgraphState)`` says: the live generation, its tables and results."""
-
-    gen: str | None = None
-    meta: dict[str, str] = field(default_factory=dict)
-    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
-    results: dict[str, str] = field(default_factory=dict)
-    pending: tuple[str, ...] = ()
 
 
 def generation_id(tables: Mapping[str, pa.Table]) -> str:
@@ -295,22 +284,11 @@ class Neo4jStore(Store):
 
     def state(self) -> State:
         frame = self.runner.run("state_read", operation="read state")
-        if frame.empty:
-            return State()
-        row = frame.iloc[0].to_dict()
+        return State() if frame.empty else State.from_row(frame.iloc[0].to_dict())
 
-        def value(key: str) -> Any:
-            # A property never set comes back null, which pandas may hold as NaN.
-            found = row.get(key)
-            return None if found is None or isinstance(found, float) else found
-
-        return State(
-            gen=value("gen"),
-            meta=json.loads(value("meta") or "{}"),
-            tables=json.loads(value("tables") or "{}"),
-            results=json.loads(value("results") or "{}"),
-            pending=tuple(value("pending") or ()),
-        )
+    def notices(self) -> list[str]:
+        notice = self.state().notice()
+        return [] if notice is None else [notice]
 
     @property
     def generation(self) -> str:
@@ -469,8 +447,10 @@ class Neo4jStore(Store):
         The write-back onto the graph comes after the switch: if it fails part-way the
         results are safe and ``read_results`` serves them, the error says so, and the
         next run rewrites the properties (each run marks what it wrote and removes
-        what an earlier run wrote and this one did not). One run or load does all this at a
-        time: another waits for it to finish.
+        what an earlier run wrote and this one did not); until a run's write-back finishes
+        the state names it ``graphPending`` and :meth:`notices` says the graph is a mix
+        (:mod:`.neo4j_state`). One run or load does all this at a time: another waits for
+        it to finish.
         """
         run = uuid.uuid4().hex[:16]
         # The lock's constraint, for a database whose schema an older relgraph made: without
@@ -512,6 +492,12 @@ class Neo4jStore(Store):
         try:
             self._prune_results(results)
             self._write_back(tables, state.gen, run)
+            self.runner.run(
+                "state_written_back",
+                {"gen": state.gen, "run": run},
+                operation="commit write-back",
+                write=True,
+            )
         except ServerStorageError as exc:  # a full disk: which results stay, and what to do
             raise StoreError(
                 f"results saved (stats, validate and serve read them, after a restart too); "
