@@ -277,6 +277,41 @@ def test_a_grown_child_whose_records_keep_the_parents_flat_has_left_home(
     }
 
 
+@IMPLEMENTATIONS
+def test_one_flat_written_by_three_systems_is_one_home(tmp_path: Path, labeller: Labeller) -> None:
+    # Liu Jianhua's core record writes the flat in full; his son's card system keeps the
+    # short form with dashes (南山区 alone names two districts, so no city is filled in);
+    # his wife's loan system leaves the unit out. One home: the son by surname a generation
+    # apart, the wife by the phone she shares with him. In building 28 two flats 1501
+    # (units 1 and 2) both fit a loan record without a unit: that one stays apart.
+    estate = "南山区幸福路1号锦绣华庭"
+    rows = [
+        ("LJH", "刘建华", "1960-02-01", "广东省深圳市" + estate + "18栋1单元2704室", "core", "13800000001"),
+        ("LY", "刘洋", "1990-07-01", estate + "18-1-2704", "card", "13800000002"),
+        ("CML", "陈美玲", "1962-09-01", "深圳市" + estate + "18号楼2704室", "loan", "13800000001"),
+        ("WQ", "王强", "1970-01-05", "广东省深圳市" + estate + "28栋1单元1501室", "core", ""),
+        ("ZM", "赵敏", "1971-03-05", "广东省深圳市" + estate + "28栋2单元1501室", "core", ""),
+        ("WL", "王磊", "1998-04-05", "深圳市" + estate + "28号楼1501室", "loan", ""),
+    ]  # fmt: skip
+    customers: Rows = [
+        {"customer_id": cid, "source_system": system, "name": name, "birth_date": birth,
+         "id_number": resident_id("440305" + birth.replace("-", "") + "123"), "address": address,
+         **({"phone": phone} if phone else {})}
+        for cid, name, birth, address, system, phone in rows
+    ]  # fmt: skip
+    bank = {"customers": customers, "enterprises": [{"enterprise_id": "E", "name": "E"}],
+            "accounts": [{"account_id": "X", "holder_id": "E", "holder_kind": "enterprise", "product": "loan"}]}  # fmt: skip
+    source = write_bank(tmp_path / "bank", bank)
+    (source / "transfers.csv").write_text("tx_id,from_account,to_account,amount,currency,ts\n")
+    projection = project(source, tmp_path / "data")
+    assert groups_of(projection, labeller(projection, HouseholdParams())) == {
+        frozenset({"LJH", "LY", "CML"}),
+        frozenset({"WQ"}),
+        frozenset({"ZM"}),
+        frozenset({"WL"}),
+    }
+
+
 def test_household_params_reject_a_bad_switch() -> None:
     with pytest.raises(
         ConfigError, match="RELGRAPH_HOUSEHOLD_JOIN_SOLE_OTHER_RESIDENT must be 0 or 1"

@@ -11,7 +11,9 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from itertools import combinations
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -36,7 +38,7 @@ def _users(projection: Projection, rel: model.RelType, kind: model.NodeKind) -> 
     return users
 
 
-def _shared(users: dict[int, set[int]], max_sharers: int) -> dict[Pair, list[int]]:
+def _shared(users: Mapping[Any, set[int]], max_sharers: int) -> dict[Pair, list[int]]:
     """Pair → sizes of the identifiers the pair shares (suppressed identifiers left out)."""
     pairs: dict[Pair, list[int]] = defaultdict(list)
     for persons in users.values():
@@ -190,6 +192,38 @@ def _generations(projection: Projection, a: int, b: int) -> bool | None:
     return bool(abs(float(x) - float(y)) >= GENERATION_YEARS * _YEAR_MS)
 
 
+def _shorter_forms(address: str) -> set[str]:
+    """The texts ``address`` could also be written as: without its unit, without the
+    divisions in front of one of its levels, or both."""
+    head, tail = re.match(r"^([^0-9]*)(.*)$", address).groups()  # type: ignore[union-attr]
+    heads = {head} | {head[i + 1 :] for i, ch in enumerate(head[:-1]) if ch in "省市区县州盟旗"}
+    tails = {tail, re.sub(r"[0-9]+单元", "", tail)}
+    return {h + t for h in heads for t in tails} - {address}
+
+
+def _residents(projection: Projection) -> dict[str, set[int]]:
+    """Dwelling → the persons whose records give it: every address in its dashes spelled out,
+    each one put at the one full form (an address no other is longer than) it is a shorter
+    form of, when there is exactly one."""
+    nodes = projection.nodes["Address"]
+    texts = [str(t) for t in nodes.id_of(range(len(nodes)))]
+    spelled = [
+        re.sub(r"([^0-9-])([0-9]+)-([0-9]+)-([0-9]+)$", r"\1\2栋\3单元\4室", t) for t in texts
+    ]
+    known = set(spelled)
+    forms = {t: _shorter_forms(t) & known for t in known}
+    shorter = {f for fs in forms.values() for f in fs}
+    full = [t for t in known if t not in shorter]
+    dwelling = {}
+    for t in known:
+        fits = [b for b in full if t in forms[b]]
+        dwelling[t] = fits[0] if len(fits) == 1 else t
+    residents: dict[str, set[int]] = defaultdict(set)
+    for node, persons in _users(projection, "LIVES_AT", "Address").items():
+        residents[dwelling[spelled[node]]] |= persons
+    return residents
+
+
 def household_labels(projection: Projection, params: HouseholdParams) -> npt.NDArray[np.int64]:
     """Per person: its household, numbered by smallest member."""
     n = len(projection.nodes["Person"])
@@ -203,7 +237,7 @@ def household_labels(projection: Projection, params: HouseholdParams) -> npt.NDA
         younger, older = (a, b) if float(birth.iloc[a]) > float(birth.iloc[b]) else (b, a)
         return len(flats[younger]) > 1 and bool(flats[younger] - flats[older])
 
-    address = set(_shared(_users(projection, "LIVES_AT", "Address"), params.max_address_sharers))
+    address = set(_shared(_residents(projection), params.max_address_sharers))
     private: set[Pair] = set()
     for rel, kind, cap in (
         ("USES_DEVICE", "Device", params.max_device_sharers),
@@ -270,7 +304,7 @@ def _sole_other_resident_ties(
     flats = _flats_of(projection)
     homes: dict[int, set[int]] = defaultdict(set)  # joiner → families it fits
     member: dict[tuple[int, int], int] = {}
-    for persons in _users(projection, "LIVES_AT", "Address").values():
+    for persons in _residents(projection).values():
         if len(persons) > params.max_address_sharers:
             continue
         by_group: dict[int, list[int]] = defaultdict(list)

@@ -5,8 +5,10 @@ Definition (what the tests hold the code to):
 * Two persons are in one household when they declared a family tie (a parent and
   child only when they share an address, or one of them has none: a grown child who
   has moved out heads a household of their own), or when they
-  *co-reside strongly*: the same normalised address (used by at most
-  ``max_address_sharers`` persons) **and** at least one more thing in common — a
+  *co-reside strongly*: the same dwelling (an address however each source system wrote
+  it: the short form of a card system, a loan system's without the unit — see
+  :mod:`relgraph.analytics.dwellings` — used by at most ``max_address_sharers`` persons)
+  **and** at least one more thing in common — a
   device or phone (each used by at most ``max_device_sharers`` /
   ``max_phone_sharers`` persons), an email, money moving between their accounts,
   or the surname between two generations (the first word of a name in letters, written
@@ -61,6 +63,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from relgraph import model
+from relgraph.analytics.dwellings import dwellings
 from relgraph.analytics.networks import components, group_ids, renumber
 from relgraph.analytics.params import HouseholdParams
 from relgraph.analytics.person_links import shared_pairs
@@ -108,6 +111,23 @@ def _pair_keys(
     edges = projection.edge("Person", rel, kind)
     shared = shared_pairs(edges.src, edges.dst, cap)
     return unique(shared.a.astype(np.int64) * n + shared.b)
+
+
+def _address_pair_keys(
+    projection: Projection, dwelling: IndexArray, cap: int
+) -> npt.NDArray[np.int64]:
+    """Persons at one dwelling (an address however each system wrote it), keyed a·n + b."""
+    n = len(projection.nodes["Person"])
+    edges = projection.edge("Person", "LIVES_AT", "Address")
+    shared = shared_pairs(edges.src, dwelling[edges.dst], cap)
+    return unique(shared.a.astype(np.int64) * n + shared.b)
+
+
+def dwelling_of(projection: Projection) -> IndexArray:
+    """Per address node, its dwelling's node (:mod:`relgraph.analytics.dwellings`)."""
+    addresses = projection.nodes["Address"]
+    texts = pa.array(addresses.id_of(np.arange(len(addresses))), pa.string())
+    return dwellings(texts)
 
 
 def _transfer_pair_keys(projection: Projection) -> npt.NDArray[np.int64]:
@@ -240,13 +260,15 @@ def _with_basis(
 
 
 def household_ties(
-    projection: Projection, params: HouseholdParams
+    projection: Projection, params: HouseholdParams, dwelling: IndexArray | None = None
 ) -> tuple[
     npt.NDArray[np.int64], npt.NDArray[np.object_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]
 ]:
-    """Household ties as pair keys ``a * n + b``: basis, family tie?, co-residence shown?"""
+    """Household ties as pair keys ``a * n + b``: basis, family tie?, co-residence shown?
+    (``dwelling``: per address node, its dwelling's, as :func:`dwelling_of` gives it.)"""
     n = len(projection.nodes["Person"])
-    address = _pair_keys(projection, "LIVES_AT", "Address", params.max_address_sharers)
+    dwelling = dwelling_of(projection) if dwelling is None else dwelling
+    address = _address_pair_keys(projection, dwelling, params.max_address_sharers)
     private = {
         "device": _pair_keys(projection, "USES_DEVICE", "Device", params.max_device_sharers),
         "phone": _pair_keys(projection, "HAS_PHONE", "Phone", params.max_phone_sharers),
@@ -314,6 +336,7 @@ def sole_other_residents(
     label: IndexArray,
     alone: npt.NDArray[np.bool_],
     params: HouseholdParams,
+    dwelling: IndexArray | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Persons who are the other residents of a family home, and a member of that family.
 
@@ -325,6 +348,8 @@ def sole_other_residents(
     alone : ndarray of bool
         Per person: kept alone on purpose (broken-up oversized household); never joined.
     params : HouseholdParams
+    dwelling : ndarray of int, optional
+        Per address node, its dwelling's (:func:`dwelling_of`; computed when not given).
 
     Returns
     -------
@@ -333,7 +358,9 @@ def sole_other_residents(
     """
     n = len(label)
     lives = projection.edge("Person", "LIVES_AT", "Address")
-    key = unique(lives.dst.astype(np.int64) * n + lives.src)
+    dwelling = dwelling_of(projection) if dwelling is None else dwelling
+    # The residents of a dwelling: one flat however each system wrote it.
+    key = unique(dwelling[lives.dst].astype(np.int64) * n + lives.src)
     address, person = key // n, key % n
     residents = np.bincount(address)[address]
     keep = residents <= params.max_address_sharers
@@ -400,7 +427,8 @@ def find_households(projection: Projection, params: HouseholdParams | None = Non
     """
     params = params or HouseholdParams()
     n = len(projection.nodes["Person"])
-    keys, basis, is_family, coresides = household_ties(projection, params)
+    dwelling = dwelling_of(projection)
+    keys, basis, is_family, coresides = household_ties(projection, params, dwelling)
     a, b = keys // n, keys % n
     label = components(n, a, b)
     sizes = np.bincount(label, minlength=n)
@@ -418,7 +446,7 @@ def find_households(projection: Projection, params: HouseholdParams | None = Non
             a, b, basis, is_family = a[keep], b[keep], basis[keep], is_family[keep]
             label = components(n, a, b)
     if params.join_sole_other_resident:
-        single, member = sole_other_residents(projection, label, broken, params)
+        single, member = sole_other_residents(projection, label, broken, params, dwelling)
         if len(single):
             a, b = (
                 np.concatenate([a, np.minimum(single, member)]),
