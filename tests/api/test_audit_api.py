@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
+import functools
 import json
 import threading
 from pathlib import Path
@@ -16,7 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from relgraph.api.app import ServiceState, create_app
-from relgraph.api.audit import AuditLog, ids_digest, verify
+from relgraph.api.audit import MAX_LINE_BYTES, AuditLog, ids_digest, summarise_ids, verify
+from relgraph.api.audit_calls import fit_calls
 from relgraph.api.auth import Role, key_id
 from relgraph.cli import app as cli
 
@@ -404,3 +406,86 @@ def _csv_contacts(path: Path) -> list[list[str]]:
 
     with path.open(newline="", encoding="utf-8") as handle:
         return [row["contacts"].split(";") for row in csv.DictReader(handle) if row["contacts"]]
+
+
+def test_a_count_is_on_the_trail_with_what_it_counted(app: Any, state: ServiceState) -> None:
+    """ATTACK: a campaign key counts its way to facts about one household (criteria narrowed
+    to it, ``totalCount`` alone, under aliases). The line named only ``campaignAudience``,
+    so two probes with other criteria and other answers wrote the same line: the trail could
+    not say what was counted. Each list call is kept with its alias, what it asked (numbers
+    enum values and product names in clear, any other text as its HMAC, as ``tried_hmac``) and the rows it counted."""
+    query = (
+        "query ($asOf: String) { a: campaignAudience(criteria: {unit: HOUSEHOLD, minSize: 1, "
+        "maxSize: 1}) { totalCount } b: campaignAudience(criteria: {unit: HOUSEHOLD, minSize: 4, "
+        'minTotalAum: 1e6, lacksProducts: ["loan"], notContactedWithinDays: 30, asOf: $asOf}, '
+        "first: 2) { totalCount edges { cursor } } households(filter: {minSize: 3}, first: 0) "
+        "{ pageInfo { hasNextPage } } }"
+    )
+    body = {"query": query, "variables": {"asOf": "2026-06-20"}}
+    answer = _post(app, body, key=KEYS[Role.CAMPAIGN]).json()
+    assert "errors" not in answer, answer
+    counts = [answer["data"][k]["totalCount"] for k in ("a", "b")]
+    rows = len(answer["data"]["b"]["edges"])
+    more = answer["data"]["households"]["pageInfo"]["hasNextPage"]
+    (line,) = _lines(state)
+    assert line["ids"] == []
+    assert line["calls"] == [
+        {"as": "a", "field": "campaignAudience", "total": counts[0],
+         "args": {"criteria": {"maxSize": 1, "minSize": 1, "unit": "HOUSEHOLD"}}},
+        {"as": "b", "field": "campaignAudience", "total": counts[1], "rows": rows,
+         "args": {"criteria": {"asOf": state.text_mac("2026-06-20"), "lacksProducts": ["loan"],
+                               "minSize": 4, "minTotalAum": 1e6, "notContactedWithinDays": 30,
+                               "unit": "HOUSEHOLD"}, "first": 2}},
+        {"as": "households", "field": "households", "more": more,
+         "args": {"filter": {"minSize": 3}, "first": 0}},
+    ]  # fmt: skip
+
+
+def test_a_hostile_key_cannot_crowd_its_calls_off_the_line(app: Any, state: ServiceState) -> None:
+    """ATTACK: fifteen aliased audiences with every criterion, aliases of 3,000 characters
+    holding an id number, a product named 1,000 times: each call is still on the line in
+    clear, alias cut to 40 characters with the digits as '#', each product once, and the
+    line within its bound."""
+    criteria = {
+        "unit": "HOUSEHOLD", "minTotalAum": 1.5, "minDeposits": 2.5, "minExposure": 3.5,
+        "minSize": 1, "maxSize": 9, "hasProducts": ["card"] * 1000 + ["deposit"],
+        "lacksProducts": ["loan", "wealth"], "notContactedWithinDays": 3650,
+        "asOf": "2026-06-20T10:00:00+08:00", "orderBy": "SIZE_DESC",
+    }  # fmt: skip
+    alias = "q110101199003071234" + "x" * 3000
+    fields = " ".join(
+        f"{alias}{i}: campaignAudience(criteria: $c, first: {i + 1}) {{ totalCount }}"
+        for i in range(15)
+    )
+    body = {"query": f"query ($c: AudienceCriteria!) {{ {fields} }}", "variables": {"c": criteria}}
+    answer = _post(app, body, key=KEYS[Role.CAMPAIGN]).json()
+    assert "errors" not in answer, answer
+    (line,) = _lines(state)
+    assert len(state.audit.path.read_bytes()) <= MAX_LINE_BYTES
+    calls = line["calls"]
+    assert [c["args"]["first"] for c in calls] == list(range(1, 16))
+    assert {c["as"] for c in calls} == {"q#" + "x" * 38}
+    assert {tuple(c["args"]["criteria"]["hasProducts"]) for c in calls} == {("card", "deposit")}
+    assert {c["total"] for c in calls} == {answer["data"][alias + "0"]["totalCount"]}
+    assert verify(state.audit.path, state.audit.key).ok
+
+
+def test_calls_take_room_from_ids_then_arguments_never_the_bound() -> None:
+    record = {"key_id": "k_1", "ids": [f"P{i:015x}" for i in range(150)]}
+    calls = [{"as": f"a{i}", "field": "households", "args": {"x": "y" * 300}} for i in range(8)]
+    everyone = functools.partial(summarise_ids, record["ids"], always=True)
+    roomy = fit_calls(dict(record), calls, everyone, 16 * 1024)
+    assert roomy["calls"] == calls  # both fit
+    assert len(roomy["ids"]) == 150
+    tight = fit_calls(dict(record), calls, everyone, 4 * 1024)
+    assert tight["ids_count"] == 150  # ids can be checked again from a list: they go first
+    assert "ids" not in tight
+    assert tight["calls"] == calls
+    tighter = fit_calls(dict(record), calls, everyone, 2 * 1024)
+    hashed = [c for c in tighter["calls"] if set(c["args"]) == {"sha256"}]
+    assert tighter["calls"][: 8 - len(hashed)] == calls[: 8 - len(hashed)]  # the last go first
+    assert [c["as"] for c in tighter["calls"]] == [c["as"] for c in calls]
+    assert 0 < len(hashed) < 8
+    least = fit_calls(dict(record), calls, everyone, 700)
+    assert set(least["calls"]) == {"count", "sha256"}
+    assert least["calls"]["count"] == 8

@@ -18,6 +18,7 @@ the log grow by more than a line's bound.
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import hmac
 import json
@@ -42,6 +43,7 @@ from relgraph.api.audit_anchor import (
     sync_anchor,
     write_anchor,
 )
+from relgraph.api.audit_calls import fit_calls
 from relgraph.api.audit_commit import Commit, GroupCommitter
 from relgraph.api.audit_key import AuditKey, load_audit_key
 from relgraph.api.locks import LockedError, append_lock
@@ -116,9 +118,12 @@ def bounded_record(entry: dict[str, Any]) -> dict[str, Any]:
     for name, value in entry.items():
         if name == "ids":
             record.update(summarise_ids(value))
-        else:
+        elif name != "calls":
             record[str(name)[:MAX_TEXT]] = _bounded(value)
-    return record
+    if "calls" not in entry:
+        return record
+    every = functools.partial(summarise_ids, entry.get("ids", []), always=True)
+    return fit_calls(record, entry["calls"], every, MAX_LINE_BYTES)
 
 
 class AuditLog:

@@ -10,20 +10,16 @@ typed (an id number or a phone pasted into ``customer(id:)``), not one of the ba
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, value_from_ast_untyped
 from strawberry.types import ExecutionContext
 
+from relgraph.api.audit_calls import DIGIT_RUN, list_calls
 from relgraph.api.context import Context
 from relgraph.api.errors import LimitError, NotFoundError, PermissionDeniedError
 from relgraph.api.operation import operation_of, root_fields
-
-_DIGIT_RUN = re.compile(r"[0-9]{6,}")
-"""Six digits or more in an operation name: an id number, a phone, a card or an account
-number a client typed into the name (``query Lookup_110101199003071234``), not a tool's."""
 
 NO_CUSTOMER_DATA = frozenset({"graphStats", "__schema", "__type", "__typename"})
 """Root fields that answer with the bank's totals or the schema, never a customer's data."""
@@ -66,6 +62,10 @@ def audit_entry(ec: ExecutionContext, context: Context) -> dict[str, Any] | None
         "outcome": outcome,
         "request_id": context.request_id,
     }
+    calls = list_calls(ec, context.text_mac)
+    if calls:
+        # What each list was asked and counted: a count handed out no id, yet says something.
+        entry["calls"] = calls
     if context.searches:
         # The text as an HMAC under the audit key, never in clear: an auditor holding the key
         # can check whether a given phone or name was searched; the log alone tells nothing.
@@ -92,7 +92,7 @@ def operation_label(name: str | None) -> str:
     >>> operation_label("Q2024Report")
     'Q2024Report'
     """
-    return _DIGIT_RUN.sub("#", name) if name else "anonymous"
+    return DIGIT_RUN.sub("#", name) if name else "anonymous"
 
 
 def _answered_from_data(ec: ExecutionContext) -> bool:

@@ -1,0 +1,162 @@
+"""What each list an operation asked for was asked with, and how many rows it counted: the
+audit line's ``calls``.
+
+A list answers from customers' data even when it hands out no node: ``totalCount`` under
+criteria narrowed to one household says whether anyone in it may be contacted. The line
+names the root fields and the nodes built; without the arguments and the counts, two probes
+with other criteria (under aliases, in one request) wrote the same line, and the trail could
+not say what a key had learned. So each root field that answers a connection is kept as its
+alias, field, the arguments sent (numbers, booleans, enum values and product names in clear;
+any other text as its HMAC under the audit key, as ``tried_hmac`` keeps it, since it may be an
+id or a phone typed in), ``total`` when ``totalCount`` was answered, ``rows`` when edges were
+and ``more`` when ``hasNextPage`` was. A hostile key would crowd its own calls off a bounded
+line, so they take the room of what can be checked again later (:func:`fit_calls`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from typing import Any, Final
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    OperationType,
+    Undefined,
+    get_named_type,
+    value_from_ast_untyped,
+)
+from strawberry.types import ExecutionContext
+
+from relgraph import model
+from relgraph.api.operation import operation_of, root_fields
+
+SEAL_BYTES: Final = 512
+"""What the log adds to a line after it is bounded: time, seq, prev, mac and punctuation."""
+MAX_ALIAS: Final = 40
+"""Characters kept of an alias (the client's text, as the operation name's)."""
+DIGIT_RUN: Final = re.compile(r"[0-9]{6,}")
+"""Six digits or more in a client's label (an operation name, an alias): an id number, a
+phone, a card or an account number typed into it (``Lookup_110101199003071234``), not a
+tool's name."""
+_CONNECTION: Final = "Connection"
+_UNSENT: Final = "…"
+"""A text where no audit key is at hand (in-process tools write no line)."""
+
+
+def list_calls(ec: ExecutionContext, mac: Callable[[str], str] | None) -> list[dict[str, Any]]:
+    """Per root field answering a connection, in document order: what it was asked and
+    what it counted (see the module)."""
+    operation = operation_of(ec.graphql_document, ec.operation_name)
+    if operation is None:
+        return []
+    schema = ec.schema._schema
+    root: GraphQLObjectType | None = (
+        schema.mutation_type if operation.operation is OperationType.MUTATION else schema.query_type
+    )
+    data = ec.result.data if ec.result is not None else None
+    out: list[dict[str, Any]] = []
+    for node in root_fields(ec.graphql_document, ec.operation_name):
+        definition = None if root is None else root.fields.get(node.name.value)
+        if definition is None or not get_named_type(definition.type).name.endswith(_CONNECTION):
+            continue
+        alias = node.alias.value if node.alias else node.name.value
+        # An alias is the client's text: an id number typed into it is kept as '#'.
+        label = DIGIT_RUN.sub("#", alias)[:MAX_ALIAS]
+        args = {}
+        for arg in node.arguments or ():
+            given = definition.args.get(arg.name.value)
+            value = value_from_ast_untyped(arg.value, ec.variables)
+            if given is not None and value is not Undefined:  # a variable not sent: not asked
+                args[arg.name.value] = _kept(value, given.type, mac)
+        call: dict[str, Any] = {"as": label, "field": node.name.value, "args": args}
+        answer = data.get(alias) if isinstance(data, dict) else None
+        if isinstance(answer, dict):
+            if isinstance(answer.get("totalCount"), int):
+                call["total"] = answer["totalCount"]
+            if isinstance(answer.get("edges"), list):
+                call["rows"] = len(answer["edges"])
+            page = answer.get("pageInfo")
+            if isinstance(page, dict) and isinstance(page.get("hasNextPage"), bool):
+                call["more"] = page["hasNextPage"]  # with first: 0, whether any row matched
+        if call not in out:  # a fragment spread twice selects the same call
+            out.append(call)
+    return out
+
+
+def fit_calls(
+    record: dict[str, Any],
+    calls: list[dict[str, Any]],
+    ids: Callable[[], dict[str, Any]],
+    line_bytes: int,
+) -> dict[str, Any]:
+    """``record`` (bounded, but for its calls) with ``calls`` in the room a line of
+    ``line_bytes`` has left.
+
+    A key's own calls are what a hostile key would crowd out, so they take room from what
+    can be checked again later: listed ids become their count and SHA-256 (``ids()``); then
+    the last calls keep their counts but their arguments only as a SHA-256; the whole list
+    as its count and SHA-256 only when not even that fits (fifteen aliased audiences with
+    every criterion fit in clear).
+    """
+    room = line_bytes - SEAL_BYTES - _size(record)
+    if _size(calls) > room and "ids" in record:
+        record = {k: v for k, v in record.items() if k != "ids"} | ids()
+        room = line_bytes - SEAL_BYTES - _size(record)
+    kept = [dict(call) for call in calls]
+    for call in reversed(kept):
+        if _size(kept) <= room:
+            break
+        call["args"] = {"sha256": hashlib.sha256(_json(call["args"])).hexdigest()}
+    if _size(kept) > room:
+        return record | {"calls": {"count": len(calls), "sha256": _digest(calls)}}
+    return record | {"calls": kept}
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _size(value: Any) -> int:
+    return len(_json(value))
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(_json(value)).hexdigest()
+
+
+def _kept(value: Any, kind: GraphQLInputType, mac: Callable[[str], str] | None) -> Any:
+    """``value`` as the line keeps it, by its GraphQL type: a text as its HMAC."""
+    if isinstance(kind, GraphQLNonNull):
+        kind = kind.of_type
+    if value is None:
+        return None
+    if isinstance(kind, GraphQLList):
+        items = value if isinstance(value, list) else [value]
+        # Each item once: a product named 100,000 times must not crowd the line.
+        return list({_json(k): k for k in (_kept(v, kind.of_type, mac) for v in items)}.values())
+    if isinstance(kind, GraphQLInputObjectType) and isinstance(value, dict):
+        return {
+            k: _kept(v, kind.fields[k].type, mac)
+            for k, v in sorted(value.items())
+            if k in kind.fields
+        }
+    if isinstance(kind, GraphQLEnumType):
+        return str(value)
+    if isinstance(value, bool | int | float) and not _is_text(kind):
+        return value
+    if str(value) in model.PRODUCTS:
+        return str(value)  # a product's name names no one
+    return mac(str(value)) if mac is not None else _UNSENT
+
+
+def _is_text(kind: GraphQLInputType) -> bool:
+    return isinstance(kind, GraphQLNamedType) and kind.name in ("String", "ID")
