@@ -489,3 +489,20 @@ def test_calls_take_room_from_ids_then_arguments_never_the_bound() -> None:
     least = fit_calls(dict(record), calls, everyone, 700)
     assert set(least["calls"]) == {"count", "sha256"}
     assert least["calls"]["count"] == 8
+
+
+def test_an_id_number_typed_into_an_alias_stays_out_of_the_log(
+    app: Any, state: ServiceState, model: Any
+) -> None:
+    """ATTACK on the log itself: an alias is the client's text, as the operation name is, and
+    a refused field's path names it: ``denied`` kept ``p110101199003071234.consentMarketing``
+    in clear. The alias keeps its shape with the digits as '#', as the operation name does."""
+    tried = "110101199003071234"
+    person = model.person_ids[0]
+    query = f'{{ p{tried}: customer(id: "{person}") {{ id consentMarketing }} }}'
+    answer = _post(app, {"query": query}, key=KEYS[Role.CAMPAIGN]).json()
+    assert answer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    (line,) = _lines(state)
+    assert line["denied"] == ["p#.consentMarketing"]
+    assert line["ids"] == [person]
+    assert tried not in state.audit.path.read_text()

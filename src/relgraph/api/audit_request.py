@@ -124,7 +124,10 @@ def _root_fields(ec: ExecutionContext) -> list[str]:
 
 
 def _path(error: GraphQLError) -> str:
-    return ".".join(str(p) for p in error.path or []) or str(error.original_error)
+    # A path names the client's aliases: an id number typed into one is kept as '#', as in
+    # the operation name.
+    steps = (DIGIT_RUN.sub("#", p) if isinstance(p, str) else str(p) for p in error.path or [])
+    return ".".join(steps) or str(error.original_error)
 
 
 def _probe(
