@@ -506,3 +506,21 @@ def test_an_id_number_typed_into_an_alias_stays_out_of_the_log(
     assert line["denied"] == ["p#.consentMarketing"]
     assert line["ids"] == [person]
     assert tried not in state.audit.path.read_text()
+
+
+def test_an_id_number_sent_as_a_number_is_kept_as_its_hmac(app: Any, state: ServiceState) -> None:
+    """ATTACK on the log itself: an ``ID`` takes a number too, and the missed lookup's
+    arguments kept numbers in clear (``maxHops=2`` names no one): ``customer(id:
+    13800138000)`` wrote the phone, and an id number, into ``not_found``. An ``ID`` or a text
+    is kept as its HMAC whatever literal it came as; ``tried`` finds it either way."""
+    tried = "13800138000"
+    for query, variables in (
+        (f"{{ customer(id: {tried}) {{ id }} }}", None),
+        ("query ($id: ID!) { customer(id: $id) { id } }", {"id": int(tried)}),
+    ):
+        answer = _post(app, {"query": query, "variables": variables}).json()
+        assert answer["errors"][0]["extensions"]["code"] == "NOT_FOUND", answer
+    lines = _lines(state)
+    assert [line["not_found"] for line in lines] == [["customer id"], ["customer id"]]
+    assert [line["tried_hmac"] for line in lines] == [[state.text_mac(tried)]] * 2
+    assert tried not in state.audit.path.read_text()

@@ -52,20 +52,35 @@ _UNSENT: Final = "…"
 """A text where no audit key is at hand (in-process tools write no line)."""
 
 
+def root_type(ec: ExecutionContext) -> GraphQLObjectType | None:
+    """The Query or Mutation type the operation selects from (None: no such operation)."""
+    operation = operation_of(ec.graphql_document, ec.operation_name)
+    if operation is None:
+        return None
+    schema = ec.schema._schema
+    found: GraphQLObjectType | None = (
+        schema.mutation_type if operation.operation is OperationType.MUTATION else schema.query_type
+    )
+    return found
+
+
+def is_text(kind: GraphQLInputType | None) -> bool:
+    """Whether ``kind`` holds a client's text (``String``, ``ID``): an id number, a phone."""
+    if isinstance(kind, GraphQLNonNull):
+        kind = kind.of_type
+    return isinstance(kind, GraphQLNamedType) and kind.name in ("String", "ID")
+
+
 def list_calls(ec: ExecutionContext, mac: Callable[[str], str] | None) -> list[dict[str, Any]]:
     """Per root field answering a connection, in document order: what it was asked and
     what it counted (see the module)."""
-    operation = operation_of(ec.graphql_document, ec.operation_name)
-    if operation is None:
+    root = root_type(ec)
+    if root is None:
         return []
-    schema = ec.schema._schema
-    root: GraphQLObjectType | None = (
-        schema.mutation_type if operation.operation is OperationType.MUTATION else schema.query_type
-    )
     data = ec.result.data if ec.result is not None else None
     out: list[dict[str, Any]] = []
     for node in root_fields(ec.graphql_document, ec.operation_name):
-        definition = None if root is None else root.fields.get(node.name.value)
+        definition = root.fields.get(node.name.value)
         if definition is None or not get_named_type(definition.type).name.endswith(_CONNECTION):
             continue
         alias = node.alias.value if node.alias else node.name.value
@@ -151,12 +166,8 @@ def _kept(value: Any, kind: GraphQLInputType, mac: Callable[[str], str] | None) 
         }
     if isinstance(kind, GraphQLEnumType):
         return str(value)
-    if isinstance(value, bool | int | float) and not _is_text(kind):
+    if isinstance(value, bool | int | float) and not is_text(kind):
         return value
     if str(value) in model.PRODUCTS:
         return str(value)  # a product's name names no one
     return mac(str(value)) if mac is not None else _UNSENT
-
-
-def _is_text(kind: GraphQLInputType) -> bool:
-    return isinstance(kind, GraphQLNamedType) and kind.name in ("String", "ID")

@@ -16,7 +16,7 @@ from typing import Any
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, value_from_ast_untyped
 from strawberry.types import ExecutionContext
 
-from relgraph.api.audit_calls import DIGIT_RUN, list_calls
+from relgraph.api.audit_calls import DIGIT_RUN, is_text, list_calls, root_type
 from relgraph.api.context import Context
 from relgraph.api.errors import LimitError, NotFoundError, PermissionDeniedError
 from relgraph.api.operation import operation_of, root_fields
@@ -138,23 +138,30 @@ def _probe(
     Numbers and booleans (``maxHops=2``) stay in clear: they name no one. A text or an
     input object is MAC'd as sent (an object as compact JSON with sorted keys), so an
     auditor holding the key can check whether a given id was tried; without the key (or
-    without an audit trail, in-process tests) nothing of the value is kept.
+    without an audit trail, in-process tests) nothing of the value is kept. An ``ID`` or
+    ``String`` sent as a number (``customer(id: 13800138000)``) is a text: it is what the
+    client typed, a phone or an id number.
     """
     field = error.nodes[0] if error.nodes else None
     if not isinstance(field, FieldNode):
         return _path(error), []
+    root = root_type(ec) if len(error.path or ()) == 1 else None
+    definition = None if root is None else root.fields.get(field.name.value)
     names: list[str] = []
     macs: list[str] = []
     for arg in field.arguments or ():
         value = value_from_ast_untyped(arg.value, ec.variables)
-        if value is None or isinstance(value, bool | int | float):
+        given = None if definition is None else definition.args.get(arg.name.value)
+        # Below the root the type is not looked up: a number of six digits or more is a text.
+        typed = is_text(given.type) if given is not None else DIGIT_RUN.search(str(value))
+        if value is None or (isinstance(value, bool | int | float) and not typed):
             names.append(f"{arg.name.value}={json.dumps(value)}")
             continue
         names.append(arg.name.value)
         text = (
-            value
-            if isinstance(value, str)
-            else json.dumps(value, sort_keys=True, separators=(",", ":"))
+            json.dumps(value, sort_keys=True, separators=(",", ":"))
+            if isinstance(value, dict | list)
+            else str(value)
         )
         if mac is not None:
             macs.append(mac(text))
