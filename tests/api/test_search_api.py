@@ -8,6 +8,7 @@ import json
 import re
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -414,6 +415,38 @@ def test_attack_wrapping_an_id_number_does_not_escape_the_budget(zh: ReadModel) 
         assert misses.wait("k_analyst") is not None, f"{before!r}…{after!r}: a miss uncounted"
         refused = _id_search(zh, before + real + after, misses)
         assert refused.errors[0].extensions["code"] == "LIMIT_EXCEEDED", (before, after)
+
+
+def test_attack_concurrent_misses_do_not_outrun_the_budget(
+    zh: ReadModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ATTACK: searches run in a pool of worker threads, and the budget was checked before
+    the lookup but spent after it, so misses sent at once all passed the check: with one
+    miss left, a key sending a burst had each of them answered. A miss is now counted
+    before the lookup and given back when the number is found."""
+    index = zh.search_index()
+    lookup = index.find
+
+    def slow(text: str, kinds: Any) -> Any:
+        time.sleep(0.3)  # a lookup the other requests overtake, as on a loaded server
+        return lookup(text, kinds)
+
+    monkeypatch.setattr(index, "find", slow)
+    misses = RateLimiter(1, window=86_400)
+    guesses = ["110101199001011239", "110101199001011247"]
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda g: _id_search(zh, g, misses), guesses))
+    codes = sorted(a.errors[0].extensions["code"] if a.errors else "answered" for a in answers)
+    assert codes == ["LIMIT_EXCEEDED", "answered"]
+
+
+def test_a_found_id_gives_its_place_in_the_budget_back(zh: ReadModel) -> None:
+    person, _ = _hanzi_person(zh)
+    real = str(zh.record["id_number_norm"][zh.records_of(person)[0]])
+    misses = RateLimiter(1, window=86_400)
+    for _ in range(3):
+        assert zh.person_ids[person] in person_ids(_id_search(zh, real, misses))
+    assert misses.wait("k_analyst") is None
 
 
 def test_the_id_budget_slides_over_a_day() -> None:

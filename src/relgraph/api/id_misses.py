@@ -10,8 +10,10 @@ and stretches the few hundred guesses into weeks of refusals, each one in the au
 
 Risk and admin keys read id numbers in clear and campaign keys may not search by them, so the
 budget binds analyst keys only. Texts that are not shaped like an id number (a name, a phone)
-are never counted or refused. The budget lives in the server process (a restart starts it
-afresh, as the minute limit does).
+are never counted or refused. A search counts as a miss before its lookup and gives its place
+back when it finds the number: searches run in worker threads side by side, and a budget
+checked before the lookup but spent after it let a burst of misses all pass the check. The
+budget lives in the server process (a restart starts it afresh, as the minute limit does).
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ def paused(limit: RateLimiter, wait: int) -> LimitError:
     )
 
 
-def spend(limit: RateLimiter, principal: Principal, hits: ix.Hits) -> None:
-    """Count a miss when no hit matched on the id number itself."""
-    if not any(hit.kind == ix.ID_NUMBER for hit in hits.exact):
-        limit.record(principal.key_id)
+def spend(limit: RateLimiter, principal: Principal, at: float, hits: ix.Hits) -> None:
+    """Give back the miss counted ``at`` (:meth:`RateLimiter.reserve`) when a hit matched on
+    the id number itself."""
+    if any(hit.kind == ix.ID_NUMBER for hit in hits.exact):
+        limit.release(principal.key_id, at)

@@ -44,6 +44,24 @@ class RateLimiter:
                 calls.append(self._clock())
             return wait
 
+    def reserve(self, key_id: str) -> tuple[int | None, float]:
+        """As :meth:`take`, with the moment counted, for :meth:`release` if the event turns out
+        not to have happened: for limits on outcomes (a miss), counted before the outcome is
+        known so concurrent calls cannot all pass the check first."""
+        with self._lock:
+            calls, wait = self._check(key_id)
+            now = self._clock()
+            if wait is None:
+                calls.append(now)
+            return wait, now
+
+    def release(self, key_id: str, at: float) -> None:
+        """Take back an event :meth:`reserve` counted at ``at``."""
+        with self._lock:
+            calls = self._calls.get(key_id)
+            if calls is not None and at in calls:
+                calls.remove(at)
+
     def wait(self, key_id: str) -> int | None:
         """The seconds until ``key_id`` may have another event, or None: it may now.
 

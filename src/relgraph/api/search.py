@@ -159,10 +159,15 @@ class SearchQueries:
         misses = ctx.id_misses
         if misses is not None and not id_misses.counted(ctx.principal, text, wanted):
             misses = None
-        if misses is not None and (wait := misses.wait(ctx.principal.key_id)) is not None:
-            ctx.retry_after = wait
-            raise id_misses.paused(misses, wait)
-        hits = ctx.model.search_index().find(text, wanted)
-        if misses is not None:
-            id_misses.spend(misses, ctx.principal, hits)
+        if misses is None:
+            hits = ctx.model.search_index().find(text, wanted)
+        else:
+            # Counted as a miss before the lookup, given back if found: a burst of concurrent
+            # misses cannot all pass the check before any of them is counted.
+            wait, at = misses.reserve(ctx.principal.key_id)
+            if wait is not None:
+                ctx.retry_after = wait
+                raise id_misses.paused(misses, wait)
+            hits = ctx.model.search_index().find(text, wanted)
+            id_misses.spend(misses, ctx.principal, at, hits)
         return paginate(hits, first, after, lambda h: _hit(ctx, h))
