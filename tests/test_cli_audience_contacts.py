@@ -85,7 +85,8 @@ def test_contacts_csv_has_one_row_per_contact_unmasked_and_audited(
         "contacts",
         "unmasked",
     )
-    assert (line["ids_count"], line["customer_ids"]) == (2, 4)  # two persons, four records
+    # Two persons and their household; four records.
+    assert (line["ids_count"], line["customer_ids"]) == (3, 4)
     about = json.loads((tmp_path / "contacts.csv.json").read_text(encoding="utf-8"))
     assert (about["format"], about["rows"], about["entries"], about["csv_bom"]) == (
         "contacts",

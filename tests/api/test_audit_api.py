@@ -372,7 +372,11 @@ def test_an_audience_export_is_audited_beside_a_running_server(
     server.append(key_id="k_1", role="risk", operation="b", ids=["P2"], outcome="ok")
     assert verify(server.path, server.key).lines == before + 3
     export = [json.loads(line) for line in server.path.read_text().splitlines()][-2]
-    exported = [c for row in _csv_contacts(out) for c in row]
+    # The households handed out are named as their contacts are, as the API's line names
+    # them: the file gives each one's value, its left-out members' included.
+    units = pd.read_csv(out, dtype=str)["unit_id"].tolist()
+    assert units
+    exported = [*units, *(c for row in _csv_contacts(out) for c in row)]
     assert export["operation"] == "audience export"
     assert export["criteria"]["unit"] == "HOUSEHOLD"
     assert export["criteria"]["min_size"] == 2

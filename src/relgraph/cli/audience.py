@@ -122,20 +122,23 @@ def _audit_export(
     settings: Settings, wanted: Any, chosen: Any, rows: Any, fmt: str, out: Path
 ) -> None:
     """One audit line per export: the criteria, the format, and the count and SHA-256 of the
-    parties handed out (in the contacts format with their customer ids, phones and emails
+    units and parties handed out (in the contacts format with their customer ids, phones and emails
     unmasked: the line says so and counts the customer ids), under the same append lock
     as a running server."""
     from relgraph.api.audit import AuditError, open_audit_log, summarise_ids
     from relgraph.jobs.audience import criteria_json
 
+    # The households or groups handed out are named with their contacts, as the API's line
+    # names them: the file gives each one's value, its left-out members' included.
+    ids = [str(u) for u in rows["unit_id"]]
     if fmt == "contacts":
         # The persons and enterprises handed out are named; their customer ids, phones and
         # emails follow from them in the store, so the line counts the customer ids only.
-        ids = [str(p) for p in rows["party_id"]]
+        ids += [str(p) for p in rows["party_id"]]
         customer_ids = int(rows["customer_ids"].list.len().sum()) if len(rows) else 0
         details = {"format": fmt, "contact_details": "unmasked", "customer_ids": customer_ids}
     else:
-        ids = [str(c) for row in rows["contacts"] for c in row]
+        ids += [str(c) for row in rows["contacts"] for c in row]
         details = {"format": fmt}
     try:
         user = getpass.getuser()
