@@ -528,3 +528,18 @@ def test_an_id_number_sent_as_a_number_is_kept_as_its_hmac(app: Any, state: Serv
     assert [line["not_found"] for line in lines] == [["customer id"], ["customer id"]]
     assert [line["tried_hmac"] for line in lines] == [[state.text_mac(tried)]] * 2
     assert tried not in state.audit.path.read_text()
+
+
+def test_an_id_number_typed_as_a_field_name_stays_out_of_the_log(
+    app: Any, state: ServiceState
+) -> None:
+    """ATTACK on the log itself: a mutation is on the trail even when it fails, with its root
+    fields as the client wrote them, so an unknown one is the client's text:
+    ``mutation { p110101199003071234 }`` wrote the number in clear."""
+    tried = "110101199003071234"
+    answer = _post(app, {"query": f"mutation {{ p{tried} }}"}, key=KEYS[Role.CAMPAIGN]).json()
+    assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    (line,) = _lines(state)
+    assert line["fields"] == ["p#"]
+    assert line["outcome"] == "error"
+    assert tried not in state.audit.path.read_text()

@@ -119,8 +119,11 @@ def _operation(ec: ExecutionContext) -> OperationDefinitionNode | None:
 
 
 def _root_fields(ec: ExecutionContext) -> list[str]:
-    """The operation's top-level field names (not aliases: those the client chooses)."""
-    return sorted({f.name.value for f in root_fields(ec.graphql_document, ec.operation_name)})
+    """The operation's top-level field names (not aliases: those the client chooses). A name
+    the schema lacks is the client's text too (a failed mutation is still on the trail): its
+    digit runs are '#', as the operation name's."""
+    names = {f.name.value for f in root_fields(ec.graphql_document, ec.operation_name)}
+    return sorted({DIGIT_RUN.sub("#", name) for name in names})
 
 
 def _path(error: GraphQLError) -> str:
