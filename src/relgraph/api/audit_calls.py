@@ -41,12 +41,16 @@ from relgraph.api.operation import operation_of, root_fields
 
 SEAL_BYTES: Final = 512
 """What the log adds to a line after it is bounded: time, seq, prev, mac and punctuation."""
+MAX_LIST_ITEMS: Final = 20
+"""Distinct values kept of a list argument (every product, search kind or evidence kind fits)."""
 MAX_ALIAS: Final = 40
 """Characters kept of an alias (the client's text, as the operation name's)."""
 DIGIT_RUN: Final = re.compile(r"[0-9]{6,}")
 """Six digits or more in a client's label (an operation name, an alias): an id number, a
 phone, a card or an account number typed into it (``Lookup_110101199003071234``), not a
 tool's name."""
+_PRODUCT_FILTERS: Final = frozenset({"hasProduct", "lacksProduct", "hasProducts", "lacksProducts"})
+"""Filters whose values are product names, kept in clear."""
 _CONNECTION: Final = "Connection"
 _UNSENT: Final = "…"
 """A text where no audit key is at hand (in-process tools write no line)."""
@@ -91,7 +95,7 @@ def list_calls(ec: ExecutionContext, mac: Callable[[str], str] | None) -> list[d
             given = definition.args.get(arg.name.value)
             value = value_from_ast_untyped(arg.value, ec.variables)
             if given is not None and value is not Undefined:  # a variable not sent: not asked
-                args[arg.name.value] = _kept(value, given.type, mac)
+                args[arg.name.value] = _kept(value, given.type, mac, arg.name.value)
         call: dict[str, Any] = {"as": label, "field": node.name.value, "args": args}
         answer = data.get(alias) if isinstance(data, dict) else None
         if isinstance(answer, dict):
@@ -148,7 +152,9 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(_json(value)).hexdigest()
 
 
-def _kept(value: Any, kind: GraphQLInputType, mac: Callable[[str], str] | None) -> Any:
+def _kept(
+    value: Any, kind: GraphQLInputType, mac: Callable[[str], str] | None, name: str = ""
+) -> Any:
     """``value`` as the line keeps it, by its GraphQL type: a text as its HMAC."""
     if isinstance(kind, GraphQLNonNull):
         kind = kind.of_type
@@ -156,11 +162,18 @@ def _kept(value: Any, kind: GraphQLInputType, mac: Callable[[str], str] | None) 
         return None
     if isinstance(kind, GraphQLList):
         items = value if isinstance(value, list) else [value]
-        # Each item once: a product named 100,000 times must not crowd the line.
-        return list({_json(k): k for k in (_kept(v, kind.of_type, mac) for v in items)}.values())
+        # Each item once, and the first MAX_LIST_ITEMS of them: a megabyte of products (the
+        # same one or 100,000 made-up ones) must neither crowd the line nor cost a MAC each.
+        if all(isinstance(v, str | int | float) for v in items):
+            items = list(dict.fromkeys(items))
+        kept = [_kept(v, kind.of_type, mac, name) for v in items[:MAX_LIST_ITEMS]]
+        distinct = list({_json(k): k for k in kept}.values())
+        if len(items) > MAX_LIST_ITEMS:
+            distinct.append(f"… {len(items) - MAX_LIST_ITEMS} more")
+        return distinct
     if isinstance(kind, GraphQLInputObjectType) and isinstance(value, dict):
         return {
-            k: _kept(v, kind.fields[k].type, mac)
+            k: _kept(v, kind.fields[k].type, mac, k)
             for k, v in sorted(value.items())
             if k in kind.fields
         }
@@ -168,6 +181,6 @@ def _kept(value: Any, kind: GraphQLInputType, mac: Callable[[str], str] | None) 
         return str(value)
     if isinstance(value, bool | int | float) and not is_text(kind):
         return value
-    if str(value) in model.PRODUCTS:
-        return str(value)  # a product's name names no one
+    if name in _PRODUCT_FILTERS and str(value) in model.PRODUCTS:
+        return str(value)  # a product filter's value names no one (a search text stays a MAC)
     return mac(str(value)) if mac is not None else _UNSENT
