@@ -275,6 +275,11 @@ def test_the_contact_guard_warns_when_as_of_is_before_the_contacts(
     assert found.excluded[:, 3].sum() == 0
     reaching = Criteria("HOUSEHOLD", not_contacted_within_days=30, as_of=date(2026, 1, 5))
     assert campaign_audience(source, reaching).warnings == ()
+    # A year before 1970 (a typo for 2026) is named as typed, not as "None".
+    (warning,) = campaign_audience(
+        source, Criteria("HOUSEHOLD", not_contacted_within_days=30, as_of=date(1926, 1, 5))
+    ).warnings
+    assert "(up to 1926-01-05)" in warning
 
 
 def test_the_contact_guard_counts_a_contact_in_the_window_before_a_later_one(

@@ -371,7 +371,13 @@ def _local_dates(ms: I64) -> npt.NDArray[np.object_]:
 def _local_date(ms: int) -> str | None:
     if ms < 0:
         return None
-    return datetime.fromtimestamp(ms / 1000, display_zone()).date().isoformat()
+    return _day(ms)
+
+
+def _day(ms: int) -> str:
+    """The day of epoch milliseconds ``ms`` in ``RELGRAPH_DISPLAY_TZ``, before 1970 too (a
+    window bound: an ``asOf`` of 1960 is a mistake the warning should name, not "None")."""
+    return str(pd.Timestamp(ms, unit="ms", tz="UTC").tz_convert(display_zone()).date())
 
 
 def _now_ms() -> int:
@@ -497,7 +503,7 @@ def _guard_warnings(source: AudienceSource, days: int, since_ms: int, until_ms: 
         return [
             f"notContactedWithinDays {days}: the newest contact on record "
             f"({_local_date(source.newest_contact_ms)}) is older than the window checked "
-            f"(from {_local_date(since_ms)}), so nobody was left out as recently contacted; "
+            f"(from {_day(since_ms)}), so nobody was left out as recently contacted; "
             "load recent contacts, or set asOf to the day the contact data ends."
         ]
     contact_ms = source.parties.contact_ms
@@ -505,7 +511,7 @@ def _guard_warnings(source: AudienceSource, days: int, since_ms: int, until_ms: 
         return [
             f"notContactedWithinDays {days}: the oldest contact on record "
             f"({_local_date(int(contact_ms.min()))}) is after the window checked (up to "
-            f"{_local_date(until_ms - 1)}), so nobody was left out as recently contacted; "
+            f"{_day(until_ms - 1)}), so nobody was left out as recently contacted; "
             "load the contacts of that time, or set asOf within the contact data."
         ]
     return []
