@@ -208,7 +208,8 @@ def _residents(projection: Projection) -> dict[str, set[int]]:
     nodes = projection.nodes["Address"]
     texts = [str(t) for t in nodes.id_of(range(len(nodes)))]
     spelled = [
-        re.sub(r"([^0-9-])([0-9]+)-([0-9]+)-([0-9]+)$", r"\1\2栋\3单元\4室", t) for t in texts
+        re.sub(r"([\u4e00-\u9fff])([0-9]+)-([0-9]+)-([0-9]+)$", r"\1\2栋\3单元\4室", t)
+        for t in texts
     ]
     known = set(spelled)
     forms = {t: _shorter_forms(t) & known for t in known}

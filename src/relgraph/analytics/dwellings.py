@@ -10,8 +10,8 @@ so a family whose records came from different systems shared no address.
 
 Definition (what the tests hold the code to):
 
-* An address ending in three numbers joined by dashes after a name (``锦绣华庭18-1-2704``)
-  is written building–unit–room: ``18栋1单元2704室``.
+* An address ending in three numbers joined by dashes right after a hanzi name
+  (``锦绣华庭18-1-2704``) is written building–unit–room: ``18栋1单元2704室``.
 * Address *a* is a **shorter form** of address *b* when *a* is *b* without its unit
   (``1单元``), without the administrative levels in front of some level of *b* (the text up
   to and including a 省, 市, 区, 县, 州, 盟 or 旗 before *b*'s first digit), or both.
@@ -46,8 +46,8 @@ import pyarrow.compute as pc
 
 from relgraph.graph.types import IndexArray
 
-DASHED: Final = r"([^0-9-])([0-9]+)-([0-9]+)-([0-9]+)$"
-"""Building–unit–room written with dashes at the end of an address."""
+DASHED: Final = r"(\p{Han})([0-9]+)-([0-9]+)-([0-9]+)$"
+"""Building–unit–room written with dashes at the end of a Chinese address (after a name)."""
 UNIT: Final = r"[0-9]+单元"
 LEVEL_ENDS: Final = frozenset("省市区县州盟旗")
 """Characters ending a division's name: a shorter form may start after one of them."""
@@ -56,8 +56,8 @@ LEVEL_ENDS: Final = frozenset("省市区县州盟旗")
 def spelled(texts: pa.Array) -> pa.Array:
     """``texts`` with a dashed building–unit–room spelled out (definition above).
 
-    >>> spelled(pa.array(["锦绣华庭18-1-2704", "幸福路1-3号", None])).to_pylist()
-    ['锦绣华庭18栋1单元2704室', '幸福路1-3号', None]
+    >>> spelled(pa.array(["锦绣华庭18-1-2704", "幸福路1-3号", "flat 3-4-5", None])).to_pylist()
+    ['锦绣华庭18栋1单元2704室', '幸福路1-3号', 'flat 3-4-5', None]
     """
     return pc.replace_substring_regex(texts.cast(pa.string()), DASHED, r"\1\2栋\3单元\4室")
 
