@@ -194,7 +194,7 @@ def test_a_message_that_is_not_a_transfer_is_quarantined_and_the_stream_goes_on(
 ) -> None:
     topic, group = new_topic(kafka_bootstrap, 1), f"g-{uuid.uuid4().hex[:8]}"
     good = transfers(6, "Q")
-    good[4]["amount"] = "-5.00"  # a transfer the scorer itself rejects
+    good[4] |= {"amount": "-5.00", "memo": "房租"}  # a transfer the scorer itself rejects
     raw = [
         json.dumps(good[0]).encode(),
         b"\xff\xfe not text",
@@ -202,11 +202,12 @@ def test_a_message_that_is_not_a_transfer_is_quarantined_and_the_stream_goes_on(
         b'{"tx_id": "Q-bad", "amount": "10.00"',
         b"[1, 2, 3]",
         json.dumps({"tx_id": "Q-half", "amount": "10.00", "ts": "2026-11-30T09:00:00"}).encode(),
-        *(json.dumps(r, ensure_ascii=False).encode() for r in good[2:]),
+        *(json.dumps(r).encode() for r in good[2:]),
     ]
     producer = Producer({"bootstrap.servers": kafka_bootstrap})
-    for value in raw:
-        producer.produce(topic, value=value)
+    for n, value in enumerate(raw):
+        # A producer's own header (a trace id) stays on the dead letter.
+        producer.produce(topic, value=value, key=b"k%d" % n, headers=[("trace", b"t%d" % n)])
     assert producer.flush(30) == 0
     applied: list[str] = []
 
@@ -264,8 +265,16 @@ def test_a_message_that_is_not_a_transfer_is_quarantined_and_the_stream_goes_on(
         "amount must be positive",
     ]
     assert letters[0][0] == raw[1]
-    assert json.loads(letters[4][0] or b"")["tx_id"] == good[4]["tx_id"]
-    assert letters[4][1]["source"] == b"scorer"
+    assert [(h["source"], h["rejected_by"], h["trace"]) for _, h in letters[:4]] == [
+        (f"{topic}[0]@{n}".encode(), b"consumer", b"t%d" % n) for n in (1, 3, 4, 5)
+    ]
+    # The transfer the scorer rejected is there as it arrived, and where it came from:
+    # before, it was written again from the record (ensure_ascii, re-spaced, its key the
+    # from_account) with "scorer" for a source.
+    assert letters[4][0] == raw[8]
+    assert letters[4][1]["source"] == f"{topic}[0]@8".encode()
+    assert letters[4][1]["rejected_by"] == b"scorer"
+    assert letters[4][1]["trace"] == b"t8"
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,12 @@ One JSON object per message (a transfer, the transfers table's columns), keyed b
   same content as a ``duplicate`` (no second journal entry, no second alert);
 * a message that is not a transfer (not JSON as ``POST /v1/transfers`` reads it: UTF-8 with
   or without a BOM, UTF-16 or UTF-32; nested too deeply; not an object; a required field
-  missing) is quarantined with its reason on the dead-letter topic (``<topic>.rejected`` by default;
-  headers ``reason``, ``source``) and in the log, and the stream goes on. Its offset is
-  committed with its batch, after the dead letter is acknowledged by the broker.
+  missing) is quarantined with its reason on the dead-letter topic (``<topic>.rejected`` by default)
+  and in the log, and the stream goes on; so is a transfer the scorer rejected. A dead letter is
+  the message as it arrived (value, key, headers) with the headers ``reason``, ``source`` (its
+  position, ``<topic>[<partition>]@<offset>``) and ``rejected_by`` (``consumer``: not a
+  transfer; ``scorer``: the server refused it). Its offset is committed with its batch, after the
+  broker acknowledged the letter (:mod:`relgraph.jobs.sources.dead_letters`).
 
 How several consumers share the work and still find chains that cross partitions is in
 docs/ARCHITECTURE.md (real-time scoring beyond one machine).
@@ -39,6 +42,7 @@ from confluent_kafka import (
 )
 
 from relgraph.jobs.sources import Record
+from relgraph.jobs.sources.dead_letters import DeadLetters, Header
 from relgraph.record_rules import NestingError, json_of
 
 log = logging.getLogger("relgraph.sources.kafka")
@@ -143,10 +147,10 @@ class KafkaSource:
         self._consumer.subscribe(
             [topic], on_assign=self._assigned, on_revoke=self._revoked, on_lost=self._revoked
         )
-        self._dead_letters = Producer(
-            {"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all"},
-            logger=log,
-        )
+        self._dead_letters = DeadLetters(self.dead_letter_topic, connection(settings))
+        # The message each record of the batch in hand came in, by the record's id(): a
+        # rejected transfer goes to the dead letters as it arrived, with its position.
+        self._arrived: dict[int, Message] = {}
 
     def _revoked(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # A partition taken away before its batch was committed is redelivered to its new
@@ -198,6 +202,7 @@ class KafkaSource:
 
     def _take(self, messages: Iterable[Message]) -> list[Record]:
         batch: list[Record] = []
+        self._arrived = {}
         for message in messages:
             error = message.error()
             if error is not None:
@@ -215,6 +220,7 @@ class KafkaSource:
                 self._quarantine(message, partition, offset, decoded)
             else:
                 batch.append(decoded)
+                self._arrived[id(decoded)] = message
             self._pending[partition] = offset + 1
         return batch
 
@@ -222,21 +228,25 @@ class KafkaSource:
         where = f"{self.topic}[{partition}]@{offset}"
         log.warning("quarantined %s: %s", where, reason)
         self.quarantined.append(Quarantined(partition, offset, reason))
-        self._dead_letters.produce(
-            self.dead_letter_topic,
-            value=message.value(),
-            key=message.key(),
-            headers=[("reason", reason.encode("utf-8")), ("source", where.encode("utf-8"))],
+        self._dead_letters.send(
+            message.value(), message.key(), _letter_headers(message, reason, where, "consumer")
         )
 
     def reject(self, record: Record, reason: str) -> None:
-        """A record the scorer rejected (unknown account, bad amount…): to the dead letters."""
+        """A record the scorer rejected (unknown account, bad amount…): to the dead letters,
+        as its message arrived."""
         log.warning("transfer %s rejected: %s", record.get("tx_id"), reason)
-        self._dead_letters.produce(
-            self.dead_letter_topic,
-            value=json.dumps(record, ensure_ascii=False, default=str).encode("utf-8"),
-            key=str(record.get("from_account", "")).encode("utf-8"),
-            headers=[("reason", reason.encode("utf-8")), ("source", b"scorer")],
+        message = self._arrived.get(id(record))
+        if message is None:  # not a record of the batch in hand: written as it is now
+            value = json.dumps(record, ensure_ascii=False, default=str).encode("utf-8")
+            key = str(record.get("from_account", "")).encode("utf-8")
+            self._dead_letters.send(
+                value, key, [("reason", reason.encode("utf-8")), ("rejected_by", b"scorer")]
+            )
+            return
+        where = f"{self.topic}[{message.partition()}]@{message.offset()}"
+        self._dead_letters.send(
+            message.value(), message.key(), _letter_headers(message, reason, where, "scorer")
         )
 
     def commit(self) -> None:
@@ -247,12 +257,7 @@ class KafkaSource:
         redelivered. Any other refusal is a RuntimeError."""
         if not self._pending:
             return
-        left = self._dead_letters.flush(30.0)
-        if left:
-            raise RuntimeError(
-                f"{left} dead letter(s) not acknowledged by Kafka within 30 s; "
-                "the batch stays uncommitted and is redelivered"
-            )
+        self._dead_letters.flush()
         offsets = [TopicPartition(self.topic, p, o) for p, o in sorted(self._pending.items())]
         # Whatever happens, these offsets are no longer this member's to commit.
         pending, self._pending = self._pending, {}
@@ -278,7 +283,7 @@ class KafkaSource:
 
     def close(self) -> None:
         """Leaves the group (uncommitted batches are redelivered to the next member)."""
-        self._dead_letters.flush(10.0)
+        self._dead_letters.close()
         self._consumer.close()
 
     def __enter__(self) -> KafkaSource:
@@ -286,6 +291,38 @@ class KafkaSource:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+CONNECTION: Final = (
+    "bootstrap.servers",
+    "client.",
+    "security.",
+    "sasl.",
+    "ssl.",
+    "socket.",
+    "broker.",
+)
+"""librdkafka settings that say how to reach and sign in to the cluster: the dead-letter
+producer takes these from the consumer's, so it reaches the cluster the consumer reads."""
+
+
+def connection(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The connection and security settings among a consumer's librdkafka ``settings``.
+
+    >>> connection({"bootstrap.servers": "k:9093", "group.id": "g", "sasl.mechanism": "PLAIN"})
+    {'bootstrap.servers': 'k:9093', 'sasl.mechanism': 'PLAIN'}
+    """
+    return {k: v for k, v in settings.items() if k.startswith(CONNECTION)}
+
+
+def _letter_headers(message: Message, reason: str, where: str, by: str) -> list[Header]:
+    """The message's own headers, then why and where from (read last when names repeat)."""
+    return [
+        *(message.headers() or []),
+        ("reason", reason.encode("utf-8")),
+        ("source", where.encode("utf-8")),
+        ("rejected_by", by.encode()),
+    ]
 
 
 def publish(bootstrap: str, topic: str, records: Iterable[Mapping[str, Any]]) -> int:
