@@ -206,6 +206,9 @@ def test_consume_ends_any_unforeseen_failure_in_one_line_without_a_traceback(
         def batches(self, size: int) -> Iterator[list[Any]]:
             raise KafkaException(KafkaError(KafkaError._TRANSPORT, "broker gone"))
 
+        def check(self) -> int:
+            return 1
+
         def reject(self, *_: Any) -> None: ...
 
         def close(self) -> None:
@@ -278,6 +281,9 @@ def test_sigterm_stops_consume_as_ctrl_c_does_leaving_the_group(
             os.kill(os.getpid(), signal.SIGTERM)  # a deploy stops the consumer
             time.sleep(1)
             yield []
+
+        def check(self) -> int:
+            return 1
 
         def reject(self, *_: Any) -> None: ...
 

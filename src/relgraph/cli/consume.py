@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -38,6 +39,14 @@ def consume(
             "assigned (default: run on).",
         ),
     ] = None,
+    kafka_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--kafka-config",
+            help="A file of librdkafka settings, key=value a line (security.protocol, "
+            "sasl.*, ssl.*, client.id, timeouts).",
+        ),
+    ] = None,
     assign_wait: Annotated[
         float,
         typer.Option(
@@ -53,7 +62,7 @@ def consume(
     """
     from relgraph.jobs.sources import consume as run
     from relgraph.jobs.sources.http import http_apply, server_url
-    from relgraph.jobs.sources.kafka import KafkaSource
+    from relgraph.jobs.sources.kafka import KafkaSource, read_properties
 
     key = os.environ.get("RELGRAPH_INGEST_KEY", "")
     if not key:
@@ -66,6 +75,10 @@ def consume(
         fail(str(exc))
     if idle is not None and idle <= 0:
         fail(f"--idle must be more than 0 seconds, not {idle}")
+    try:
+        settings = read_properties(kafka_config) if kafka_config is not None else {}
+    except ValueError as exc:
+        fail(str(exc))
     # Anything unforeseen ends in one line saying what to do, never a traceback: nothing
     # uncommitted is lost, as the group's offset moves only after an answer.
     again = (
@@ -80,9 +93,16 @@ def consume(
             dead_letter_topic=dead_letters,
             idle_timeout=idle,
             assign_timeout=assign_wait,
+            config=settings,
         )
     except Exception as exc:
         fail(f"cannot start the Kafka consumer: {exc}")
+    try:
+        # A broker down or a misspelt topic is said now, not waited on for ever.
+        source.check()
+    except RuntimeError as exc:
+        source.close()
+        fail(str(exc))
     # SIGTERM (a deploy, systemd, Kubernetes) stops as Ctrl-C does: the consumer leaves its
     # group in close(), so its partitions move at once, not after the session timeout.
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -30,6 +30,7 @@ import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 from confluent_kafka import (
@@ -53,6 +54,18 @@ DEFAULT_GROUP: Final = "relgraph-scoring"
 ASSIGN_TIMEOUT: Final = 90.0
 """Seconds an idle-bounded member waits for partitions: longer than the broker's default
 session timeout (45 s) of a killed member whose partitions it waits for, plus a rebalance."""
+PINNED: Final = {
+    "bootstrap.servers": "give the brokers with --bootstrap",
+    "group.id": "give the consumer group with --group",
+    "enable.auto.commit": "offsets are committed only after the server answered",
+    "enable.auto.offset.store": "offsets are committed only after the server answered",
+    "isolation.level": "transfers of aborted producer transactions are never scored",
+}
+"""librdkafka settings a source keeps as it sets them, and why: an operator's usual consumer
+properties often say ``enable.auto.commit=true``, which would commit transfers the server
+never journalled."""
+STARTUP_TIMEOUT: Final = 15.0
+"""Seconds :meth:`KafkaSource.check` waits for the cluster to describe the topic."""
 REBALANCED: Final = frozenset(
     {
         KafkaError.UNKNOWN_MEMBER_ID,
@@ -115,8 +128,17 @@ class KafkaSource:
         """``idle_timeout``: stop the batches after that many seconds without a message
         while partitions are assigned (None: run until closed); with it, a member that gets
         no assignment within ``assign_timeout`` seconds stops with a RuntimeError.
-        ``config`` overrides librdkafka settings."""
+        ``config``: more librdkafka settings (security, timeouts, client id); those this
+        source's guarantees rest on (:data:`PINNED`) are refused with a ValueError."""
+        pinned = sorted(PINNED.keys() & (config or {}).keys())
+        if pinned:
+            raise ValueError(
+                f"{', '.join(pinned)} cannot be set here: "
+                + "; ".join(PINNED[key] for key in pinned)
+            )
         self.topic = topic
+        self.bootstrap = bootstrap
+        self.group = group
         self.dead_letter_topic = dead_letter_topic or f"{topic}.rejected"
         self.poll_timeout = poll_timeout
         self.idle_timeout = idle_timeout
@@ -151,6 +173,39 @@ class KafkaSource:
         # The message each record of the batch in hand came in, by the record's id(): a
         # rejected transfer goes to the dead letters as it arrived, with its position.
         self._arrived: dict[int, Message] = {}
+
+    def check(self, timeout: float | None = None) -> int:
+        """The number of partitions of the topic, once the cluster described it; a
+        RuntimeError saying what to do when it does not answer within ``timeout`` seconds
+        (default :data:`STARTUP_TIMEOUT`) or has no such topic. Without it a consumer of a
+        misspelt topic, or of a broker that is down, waits for ever, logging retries."""
+        wait = STARTUP_TIMEOUT if timeout is None else timeout
+        try:
+            metadata = self._consumer.list_topics(self.topic, timeout=wait)
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else exc
+            problem = error.str() if isinstance(error, KafkaError) else str(error)
+            raise RuntimeError(
+                f"Kafka at {self.bootstrap} did not answer within {wait:.0f} s ({problem}): "
+                "check --bootstrap, that the brokers run and this machine reaches them, and "
+                "the security settings (--kafka-config)"
+            ) from None
+        found = metadata.topics.get(self.topic)
+        error = None if found is None else found.error
+        if found is None or (
+            error is not None and error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART
+        ):
+            raise RuntimeError(
+                f"there is no topic {self.topic} on Kafka at {self.bootstrap}: check --topic, "
+                "or create it (keyed by from_account, as many partitions as consumers to come)"
+            )
+        if error is not None:
+            raise RuntimeError(
+                f"Kafka at {self.bootstrap} cannot give this consumer topic {self.topic} "
+                f"({error.str()}): check that it may read the topic and join group "
+                f"{self.group}"
+            )
+        return len(found.partitions)
 
     def _revoked(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # A partition taken away before its batch was committed is redelivered to its new
@@ -313,6 +368,26 @@ def connection(settings: Mapping[str, Any]) -> dict[str, Any]:
     {'bootstrap.servers': 'k:9093', 'sasl.mechanism': 'PLAIN'}
     """
     return {k: v for k, v in settings.items() if k.startswith(CONNECTION)}
+
+
+def read_properties(path: Path) -> dict[str, str]:
+    """The librdkafka settings of a properties file: ``key=value`` lines, ``#`` or ``!``
+    comments, blank lines; a ValueError naming the file and line of anything else."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read the Kafka settings in {path}: {exc}") from None
+    settings: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("#", "!")):
+            continue
+        key, equals, value = stripped.partition("=")
+        if not equals or not key.strip():
+            # The line itself is not shown: it may be a password written wrong.
+            raise ValueError(f"{path} line {number} is not key=value")
+        settings[key.strip()] = value.strip()
+    return settings
 
 
 def _letter_headers(message: Message, reason: str, where: str, by: str) -> list[Header]:
