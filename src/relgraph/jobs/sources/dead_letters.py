@@ -23,6 +23,8 @@ from typing import Any, Final
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from relgraph.jobs.sources.client_log import client_log
+
 log = logging.getLogger("relgraph.sources.kafka")
 
 FLUSH_TIMEOUT: Final = 30.0
@@ -49,7 +51,7 @@ class DeadLetters:
     def __init__(self, topic: str, settings: Mapping[str, Any]) -> None:
         self.topic = topic
         self._producer = Producer(
-            {**settings, "enable.idempotence": True, "acks": "all"}, logger=log
+            {**settings, "enable.idempotence": True, "acks": "all"}, logger=client_log
         )
         self._refused: list[tuple[Letter, KafkaError]] = []
         self.shortened = 0

@@ -43,6 +43,7 @@ from confluent_kafka import (
 )
 
 from relgraph.jobs.sources import Record
+from relgraph.jobs.sources.client_log import client_log
 from relgraph.jobs.sources.dead_letters import DeadLetters, Header
 from relgraph.record_rules import NestingError, json_of
 
@@ -165,7 +166,10 @@ class KafkaSource:
             "isolation.level": "read_committed",
             **(config or {}),
         }
-        self._consumer = Consumer(settings, logger=log)
+        # When the cluster stopped answering (None: it answers), said once each way.
+        self._down_since: float | None = None
+        self._suspect = False
+        self._consumer = Consumer({**settings, "error_cb": self._client_error}, logger=client_log)
         self._consumer.subscribe(
             [topic], on_assign=self._assigned, on_revoke=self._revoked, on_lost=self._revoked
         )
@@ -207,6 +211,41 @@ class KafkaSource:
             )
         return len(found.partitions)
 
+    def _client_error(self, error: KafkaError) -> None:
+        # Called from consume() in this thread. librdkafka retries on its own; what the
+        # operator needs is one line when the cluster is gone and one when it is back.
+        # "All brokers down" also comes when a bootstrap connection closes as planned, so
+        # it is only a reason to ask (in _watch), not yet to say anything.
+        if error.code() == KafkaError._ALL_BROKERS_DOWN:
+            self._suspect = True
+        elif error.code() not in (KafkaError._TRANSPORT, KafkaError._RESOLVE):
+            log.warning("Kafka: %s", error.str())
+
+    def _answers(self) -> bool:
+        try:
+            self._consumer.list_topics(self.topic, timeout=self.poll_timeout)
+        except KafkaException:
+            return False
+        return True
+
+    def _watch(self, got_messages: bool) -> None:
+        """Says once when the cluster stops answering, and once when it answers again."""
+        if self._down_since is None:
+            if self._suspect and not got_messages and not self._answers():
+                self._down_since = time.monotonic()
+                log.warning(
+                    "Kafka at %s does not answer; retrying (nothing uncommitted is lost)",
+                    self.bootstrap,
+                )
+            self._suspect = False
+        elif got_messages or self._answers():
+            log.warning(
+                "Kafka at %s answers again after %.0f s",
+                self.bootstrap,
+                time.monotonic() - self._down_since,
+            )
+            self._down_since = None
+
     def _revoked(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # A partition taken away before its batch was committed is redelivered to its new
         # owner from the group's committed offset: forget what was handed out here.
@@ -226,6 +265,7 @@ class KafkaSource:
         last_message = 0.0
         while True:
             messages = self._consumer.consume(num_messages=size, timeout=self.poll_timeout)
+            self._watch(bool(messages))
             if not messages:
                 if self.idle_timeout is not None and self._idle_over(last_message):
                     return
@@ -402,7 +442,9 @@ def _letter_headers(message: Message, reason: str, where: str, by: str) -> list[
 
 def publish(bootstrap: str, topic: str, records: Iterable[Mapping[str, Any]]) -> int:
     """Writes transfers to ``topic``, keyed by ``from_account``; returns how many were acked."""
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True}, logger=log)
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, "enable.idempotence": True}, logger=client_log
+    )
     acked = 0
     failed: list[str] = []
 
