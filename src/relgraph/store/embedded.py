@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from relgraph.store.base import Store, StoreError, TableNotFoundError
+from relgraph.store.lock_holder import lock_conflict, locked_message
 
 STORE_FILE = "relgraph.duckdb"
 _FULL = "No space left on device"
@@ -87,11 +88,10 @@ class EmbeddedStore(Store):
         try:
             self._con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
+            if lock_conflict(str(exc)):
+                raise StoreError(locked_message(self.path, str(exc), read_only=read_only)) from exc
             if _cause(exc) != _FULL:
-                raise StoreError(
-                    f"cannot open {self.path}: {exc}. Another relgraph process (load or "
-                    "analyze) may be writing it; only one writer at a time."
-                ) from exc
+                raise StoreError(f"cannot open {self.path}: {exc}") from exc
             self._unopened(exc, new)
         if not read_only:
             # DuckDB creates it by the umask (0022: anyone may read it). A store another user
