@@ -21,6 +21,7 @@ from relgraph.cli.common import (
     settings_from,
     store_name,
 )
+from relgraph.cli.stopping import stoppable
 from relgraph.config import ConfigError, Settings
 from relgraph.store.base import StoreError
 
@@ -49,32 +50,35 @@ def analyze_store(settings: Settings) -> None:
     except ConfigError as exc:
         fail(str(exc))
     open_store(settings, read_only=True).close()  # fails clearly when nothing was loaded
-    store = open_store(settings)
-    engine: GraphEngine | None = None
-    try:
-        require_load(store, settings)
-        # Analysed as loaded: an earlier release's tables give that release's inputs.
-        stale = other_rules(store.meta())
-        if (zone := other_zone(store.meta())) is not None:
-            note(zone)  # before the work: it says how the data's days are read
-        no_customers = store.row_count("persons") == 0
-        engine = configured_engine(settings, store)
-        with progress() as update:
-            projection = build_projection(
-                store, progress=lambda step: update("projecting: " + step, 0, 1)
-            )
-            try:
-                report = run_analytics(store, projection, analysis, update, engine=engine)
-            except PageRankConvergenceError as exc:
-                fail(f"analyze stopped, nothing was written: {exc}")
-            except StoreError as exc:
-                # The store cannot be used (another run holds its lock, the server went
-                # away): exit status 2 with its one line, as `relgraph load` does.
-                fail(f"analyze stopped: {exc}")
-    finally:
-        if engine is not None:
-            engine.close()
-        store.close()
+    # One transaction writes every result table: stopped before it, nothing of this run is kept.
+    kept = "nothing of this run was written: the store keeps the results it had"
+    with stoppable("analyze", lambda: kept):
+        store = open_store(settings)
+        engine: GraphEngine | None = None
+        try:
+            require_load(store, settings)
+            # Analysed as loaded: an earlier release's tables give that release's inputs.
+            stale = other_rules(store.meta())
+            if (zone := other_zone(store.meta())) is not None:
+                note(zone)  # before the work: it says how the data's days are read
+            no_customers = store.row_count("persons") == 0
+            engine = configured_engine(settings, store)
+            with progress() as update:
+                projection = build_projection(
+                    store, progress=lambda step: update("projecting: " + step, 0, 1)
+                )
+                try:
+                    report = run_analytics(store, projection, analysis, update, engine=engine)
+                except PageRankConvergenceError as exc:
+                    fail(f"analyze stopped, nothing was written: {exc}")
+                except StoreError as exc:
+                    # The store cannot be used (another run holds its lock, the server went
+                    # away): exit status 2 with its one line, as `relgraph load` does.
+                    fail(f"analyze stopped: {exc}")
+        finally:
+            if engine is not None:
+                engine.close()
+            store.close()
     table = Table(title=f"analytics ({sum(report.seconds.values()):.1f} s)")
     table.add_column("result table")
     table.add_column("rows", justify="right")

@@ -69,8 +69,15 @@ def settings_from(data_dir: Path | None) -> Settings:
         fail(str(exc))
 
 
+stop_signals: list[int] = []
+"""The signals that stopped the running command (see :mod:`relgraph.cli.stopping`); while it
+cleans up, an error it meets is the stop's doing, which the stop's own line says."""
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print ``message`` as one error line and exit with ``code``."""
+    if stop_signals:
+        raise typer.Exit(code)
     # One line whatever the terminal width, and a path with [brackets] is not markup.
     err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)

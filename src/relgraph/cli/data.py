@@ -20,7 +20,9 @@ from relgraph.cli.common import (
     progress,
     require_load,
     settings_from,
+    stop_signals,
 )
+from relgraph.cli.stopping import stoppable
 from relgraph.config import ConfigError, Settings, zone_moves
 from relgraph.store.base import Store, StoreError
 
@@ -254,58 +256,59 @@ def load_source(
     except ConfigError as exc:
         fail(str(exc))
     created = _new_embedded_store(settings) if not dry_run else None
-    store = _dry_run_store(settings) if dry_run else open_store(settings)
-    refused = False  # by the input, before the store was written
-    if store is not None and (moved := zone_moves(store.meta())) is not None:
-        note(moved)  # said before the load: it may take a while
-    try:
-        with progress() as update:
-            if store is not None:
-                store.progress = update
-            report = load_directory(
-                source,
-                store,
-                settings.data_dir,
-                progress=update,
-                id_secret=settings.id_secret,
-                max_quarantine_share=max_quarantine_share,
-                linkage=linkage,
-                dry_run=dry_run,
-                options=options,
-                retrain_linkage=retrain_linkage,
-                allow_shrink=allow_shrink,
-                new_id_secret=new_id_secret,
-            )
-    except LoadRefusedError as exc:
-        refused = True
-        console.print(format_report(exc.report))
-        fail(str(exc), code=REFUSED_EXIT)
-    except IngestError as exc:
-        refused = True
-        fail(f"load stopped, nothing written: {exc}")
-    except StoreError as exc:
-        if created is not None:  # a first load: no good load to keep, no empty store left
+    with stoppable("load", lambda: _kept_after_stop(settings, created, dry_run=dry_run)):
+        store = _dry_run_store(settings) if dry_run else open_store(settings)
+        refused = False  # by the input, before the store was written
+        if store is not None and (moved := zone_moves(store.meta())) is not None:
+            note(moved)  # said before the load: it may take a while
+        try:
+            with progress() as update:
+                if store is not None:
+                    store.progress = update
+                report = load_directory(
+                    source,
+                    store,
+                    settings.data_dir,
+                    progress=update,
+                    id_secret=settings.id_secret,
+                    max_quarantine_share=max_quarantine_share,
+                    linkage=linkage,
+                    dry_run=dry_run,
+                    options=options,
+                    retrain_linkage=retrain_linkage,
+                    allow_shrink=allow_shrink,
+                    new_id_secret=new_id_secret,
+                )
+        except LoadRefusedError as exc:
+            refused = True
+            console.print(format_report(exc.report))
+            fail(str(exc), code=REFUSED_EXIT)
+        except IngestError as exc:
             refused = True
             fail(f"load stopped, nothing written: {exc}")
-        fail(f"load stopped; the store keeps its last good load: {exc}")
-    except JournalError as exc:  # the message names the file and what to do
-        refused = True
-        fail(f"load stopped, nothing written: {exc}")
-    except UnfinishedLoadError as exc:  # committed: the next load finishes the rest
-        fail(str(exc))
-    except OSError as exc:
-        # A full disk before anything was staged (the id secret, the data directory).
-        if disk_refused(exc) is None:
-            raise
-        refused = True
-        fail(f"load stopped, nothing written: {processing_error(settings.data_dir, exc)}")
-    finally:
-        if store is not None:
-            store.close()
-        if created is not None and refused:
-            # "Nothing written" holds for a first load too: no empty store is left behind.
-            for path in (created, created.with_name(created.name + ".wal")):
-                path.unlink(missing_ok=True)
+        except StoreError as exc:
+            if created is not None:  # a first load: no good load to keep, no empty store left
+                refused = True
+                fail(f"load stopped, nothing written: {exc}")
+            fail(f"load stopped; the store keeps its last good load: {exc}")
+        except JournalError as exc:  # the message names the file and what to do
+            refused = True
+            fail(f"load stopped, nothing written: {exc}")
+        except UnfinishedLoadError as exc:  # committed: the next load finishes the rest
+            fail(str(exc))
+        except OSError as exc:
+            # A full disk before anything was staged (the id secret, the data directory).
+            if disk_refused(exc) is None:
+                raise
+            refused = True
+            fail(f"load stopped, nothing written: {processing_error(settings.data_dir, exc)}")
+        finally:
+            if store is not None:
+                store.close()
+            if created is not None and (refused or (stop_signals and not committed(settings))):
+                # "Nothing written" holds for a first load too: no empty store is left behind.
+                for path in (created, created.with_name(created.name + ".wal")):
+                    path.unlink(missing_ok=True)
     console.print(format_report(report))
     if dry_run:
         console.print(
@@ -316,6 +319,28 @@ def load_source(
             fail(refusal_sentence(report), code=REFUSED_EXIT)
         return
     console.print(f"report saved to {settings.data_dir / 'load-report.json'}")
+
+
+def committed(settings: Settings) -> bool:
+    """Whether this process's load committed the store and was stopped before its report
+    (its pending record stays, for the next load to finish)."""
+    from relgraph.ingest.interrupted import Pending
+
+    return Pending.path(settings.data_dir).exists()
+
+
+def _kept_after_stop(settings: Settings, created: Path | None, *, dry_run: bool) -> str:
+    """What the store holds after a load stopped by a signal."""
+    if dry_run:
+        return "a dry run: nothing was written"
+    if committed(settings):
+        return (
+            "the store had committed this load; its quarantine and report were not written: "
+            "the next `relgraph load` finishes them (without loading again)"
+        )
+    if created is not None:
+        return "nothing was written (no store was created)"
+    return "nothing was written: the store keeps its last good load"
 
 
 def _new_embedded_store(settings: Settings) -> Path | None:

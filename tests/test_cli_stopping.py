@@ -1,0 +1,183 @@
+"""`load` and `analyze` stopped by Ctrl-C (SIGINT) or SIGTERM: one line saying what the store
+holds, exit 128 + the signal, nothing staged left behind, and the next command works.
+
+The signal is sent by the process to itself from inside a step, so it lands where the test
+says; the handler is the one the command installs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from relgraph.cli import app
+from relgraph.ingest import load as load_module
+from relgraph.ingest.interrupted import Pending
+from relgraph.jobs import analyze as analyze_module
+from relgraph.store.embedded import EmbeddedStore
+from tests.banks import copy_data, loaded_synthetic
+
+runner = CliRunner()
+KEPT_LOAD = "nothing was written: the store keeps its last good load"
+
+
+@pytest.fixture
+def bank_and_data(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> tuple[Path, Path]:
+    """A loaded copy, and the bank with one customer fewer: a load that is not unchanged."""
+    bank, loaded = loaded_synthetic(tmp_path_factory, 300, 7)
+    changed = shutil.copytree(bank, tmp_path / "bank")
+    customers = changed / "customers.csv"
+    customers.write_text("".join(customers.read_text("utf-8").splitlines(True)[:-1]), "utf-8")
+    return changed, copy_data(loaded, tmp_path / "data")
+
+
+def _signal_in(monkeypatch: pytest.MonkeyPatch, module: Any, name: str, signum: int) -> None:
+    """Make ``module.name`` send ``signum`` to this process, then run as before."""
+    original: Callable[..., Any] = getattr(module, name)
+
+    def signalled(*args: Any, **kwargs: Any) -> Any:
+        # Without the command's own handler the signal would end (or interrupt) pytest.
+        handler = signal.getsignal(signum)
+        assert handler not in (signal.SIG_DFL, signal.default_int_handler), "no handler"
+        os.kill(os.getpid(), signum)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, signalled)
+
+
+def _state(data: Path) -> tuple[str, bytes, list[str]]:
+    with EmbeddedStore(data, read_only=True) as store:
+        fingerprint = store.meta()[load_module.META_FINGERPRINT]
+    return fingerprint, (data / "load-report.json").read_bytes(), sorted(os.listdir(data))
+
+
+def _last_line(output: str) -> str:
+    return " ".join(output.split("\n")[-2].split()) if output.endswith("\n") else output
+
+
+@pytest.mark.parametrize(("signum", "code", "name"), [
+    (signal.SIGINT, 130, "Ctrl-C (SIGINT)"), (signal.SIGTERM, 143, "SIGTERM"),
+])  # fmt: skip
+def test_a_load_stopped_before_its_commit_keeps_the_last_good_load(
+    bank_and_data: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    signum: int,
+    code: int,
+    name: str,
+) -> None:
+    # Was: SIGTERM killed it silently (exit -15) leaving .quarantine-<pid>/ behind; Ctrl-C
+    # exited 130 saying nothing, or printed a "RuntimeError: Query interrupted" traceback.
+    bank, data = bank_and_data
+    before = _state(data)
+    _signal_in(monkeypatch, load_module, "check_keys", signum)
+    result = runner.invoke(app, ["load", str(bank), "--data-dir", str(data)])
+    monkeypatch.undo()
+    assert result.exit_code == code, result.output
+    assert _last_line(result.output) == f"stopped: load stopped by {name}: {KEPT_LOAD}"
+    assert "Traceback" not in result.output
+    assert _state(data) == before  # no staging folder, no pending record, the same store
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert runner.invoke(app, ["stats", "--data-dir", str(data)]).exit_code == 0
+
+
+def test_ctrl_c_inside_a_duckdb_query_of_a_load_is_a_stop_not_an_error(
+    bank_and_data: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DuckDB turns the interrupt into its own InterruptException ("Query interrupted"),
+    # which the load reported as an input it could not process.
+    bank, data = bank_and_data
+    before = _state(data)
+    from relgraph.ingest.validate import check_keys as original
+
+    def slow(con: duckdb.DuckDBPyConnection, table: Any) -> None:
+        assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler, "no handler"
+        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+        con.execute("SELECT count(*) FROM range(100000000000)").fetchall()
+        original(con, table)
+
+    monkeypatch.setattr(load_module, "check_keys", slow)
+    result = runner.invoke(app, ["load", str(bank), "--data-dir", str(data)])
+    monkeypatch.undo()
+    assert result.exit_code == 130, result.output
+    assert result.output.strip().splitlines() == [
+        f"stopped: load stopped by Ctrl-C (SIGINT): {KEPT_LOAD}"
+    ]
+    assert _state(data) == before
+
+
+def test_a_first_load_stopped_leaves_no_store(
+    bank_and_data: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    bank, _ = bank_and_data
+    _signal_in(monkeypatch, load_module, "check_keys", signal.SIGTERM)
+    result = runner.invoke(app, ["load", str(bank), "--data-dir", str(tmp_path / "new")])
+    monkeypatch.undo()
+    assert result.exit_code == 143, result.output
+    assert _last_line(result.output) == (
+        "stopped: load stopped by SIGTERM: nothing was written (no store was created)"
+    )
+    assert sorted(os.listdir(tmp_path / "new")) == ["id-secret"]
+
+
+def test_a_load_stopped_after_its_commit_says_so_and_the_next_load_finishes_it(
+    bank_and_data: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bank, data = bank_and_data
+    _signal_in(monkeypatch, Pending, "finish", signal.SIGINT)
+    result = runner.invoke(app, ["load", str(bank), "--data-dir", str(data)])
+    monkeypatch.undo()
+    assert result.exit_code == 130, result.output
+    assert _last_line(result.output) == (
+        "stopped: load stopped by Ctrl-C (SIGINT): the store had committed this load; its "
+        "quarantine and report were not written: the next `relgraph load` finishes them "
+        "(without loading again)"
+    )
+    # The stopped command's process exits: its record is now a dead process's.
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    Pending.path(data).rename(data / f".load-pending-{ended.pid}.json")
+    again = runner.invoke(app, ["load", str(bank), "--data-dir", str(data)])
+    assert again.exit_code == 0, again.output
+    assert "finished the load of" in caplog.text
+    assert "unchanged since the last load" in " ".join(again.output.split())
+    assert not list(data.glob(".load-pending-*"))
+    assert json.loads((data / "load-report.json").read_text("utf-8"))["source"] == str(bank)
+
+
+@pytest.mark.parametrize(("signum", "code", "name"), [
+    (signal.SIGINT, 130, "Ctrl-C (SIGINT)"), (signal.SIGTERM, 143, "SIGTERM"),
+])  # fmt: skip
+def test_an_analyze_stopped_keeps_the_results_the_store_had(
+    bank_and_data: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    signum: int,
+    code: int,
+    name: str,
+) -> None:
+    _, data = bank_and_data
+    assert runner.invoke(app, ["analyze", "--data-dir", str(data)]).exit_code == 0
+    with EmbeddedStore(data, read_only=True) as store:
+        before = {n: store.read_results(n) for n in store.result_names()}
+    _signal_in(monkeypatch, analyze_module, "scan", signum)
+    result = runner.invoke(app, ["analyze", "--data-dir", str(data)])
+    monkeypatch.undo()
+    assert result.exit_code == code, result.output
+    assert _last_line(result.output) == (
+        f"stopped: analyze stopped by {name}: nothing of this run was written: the store "
+        "keeps the results it had"
+    )
+    with EmbeddedStore(data, read_only=True) as store:
+        assert {n: store.read_results(n) for n in store.result_names()} == before
+    assert runner.invoke(app, ["stats", "--data-dir", str(data)]).exit_code == 0
