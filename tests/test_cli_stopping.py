@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,7 @@ from relgraph.ingest.interrupted import Pending
 from relgraph.jobs import analyze as analyze_module
 from relgraph.store.embedded import EmbeddedStore
 from tests.banks import copy_data, loaded_synthetic
+from tests.cli_lines import said
 
 runner = CliRunner()
 KEPT_LOAD = "nothing was written: the store keeps its last good load"
@@ -109,9 +111,7 @@ def test_ctrl_c_inside_a_duckdb_query_of_a_load_is_a_stop_not_an_error(
     result = runner.invoke(app, ["load", str(bank), "--data-dir", str(data)])
     monkeypatch.undo()
     assert result.exit_code == 130, result.output
-    assert result.output.strip().splitlines() == [
-        f"stopped: load stopped by Ctrl-C (SIGINT): {KEPT_LOAD}"
-    ]
+    assert said(result.output) == [f"stopped: load stopped by Ctrl-C (SIGINT): {KEPT_LOAD}"]
     assert _state(data) == before
 
 
@@ -181,3 +181,27 @@ def test_an_analyze_stopped_keeps_the_results_the_store_had(
     with EmbeddedStore(data, read_only=True) as store:
         assert {n: store.read_results(n) for n in store.result_names()} == before
     assert runner.invoke(app, ["stats", "--data-dir", str(data)]).exit_code == 0
+
+
+def test_sigterm_to_a_running_load_process_stops_it_cleanly(
+    bank_and_data: tuple[Path, Path],
+) -> None:
+    # A real process, signalled as a scheduler or `kill` does, once its log says it reads
+    # the transfers; it used to die at once (-15) with no word and its staging folder left.
+    bank, data = bank_and_data
+    before = _state(data)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "relgraph.cli", "load", str(bank), "--data-dir", str(data)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert child.stderr is not None
+    seen = []
+    for line in child.stderr:
+        seen.append(line)
+        if "loading transfers" in line:
+            child.send_signal(signal.SIGTERM)
+            break
+    rest = child.stderr.read()
+    assert child.wait(timeout=60) == 143, "".join(seen) + rest
+    assert said(rest) == [f"stopped: load stopped by SIGTERM: {KEPT_LOAD}"]
+    assert _state(data) == before

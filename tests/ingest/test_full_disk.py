@@ -21,6 +21,7 @@ from typer.testing import CliRunner, Result
 from relgraph.cli import app
 from relgraph.ingest import person_ids, read_report
 from relgraph.store.embedded import EmbeddedStore
+from tests.cli_lines import said
 
 from .conftest import bank_tables, write_bank
 
@@ -49,7 +50,7 @@ def _error_line(result: Result) -> str:
     """The one error line; no traceback."""
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
+    lines = said(result.stderr)
     assert len(lines) == 1, result.stderr
     return " ".join(lines[0].split())
 

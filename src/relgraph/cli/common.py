@@ -20,6 +20,7 @@ from rich.progress import (
 )
 from typer.core import TyperGroup
 
+from relgraph.cli.progress_lines import LineProgress
 from relgraph.config import ConfigError, Settings
 from relgraph.store.base import Store, StoreError
 
@@ -142,7 +143,16 @@ def configured_engine(settings: Settings, store: Store) -> GraphEngine | None:
 
 @contextmanager
 def progress() -> Iterator[Callable[[str, int, int], None]]:
-    """A rich progress bar fed by ``(stage, done, total)`` callbacks; silent when not a TTY."""
+    """A rich progress bar fed by ``(stage, done, total)`` callbacks on a terminal; elsewhere
+    (a log file, a pipe) a plain line per step, and one while a step runs long."""
+    if not err_console.is_terminal:
+        lines = LineProgress(lambda line: err_console.print(line, markup=False,
+                                                            highlight=False, soft_wrap=True))  # fmt: skip
+        try:
+            yield lines
+        finally:
+            lines.close()
+        return
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description:<28}"),

@@ -93,11 +93,9 @@ def synth(
         export_style = ExportStyle.bank if bank else ExportStyle.plain
     started = time.perf_counter()
     with progress() as update:
-        stages: list[str] = []
 
         def on_stage(stage: str) -> None:
-            stages.append(stage)
-            update("synthesising: " + stage, len(stages), len(stages) + 1)
+            update("synthesising: " + stage, 0, 1)
 
         try:
             counts = generate(
@@ -378,13 +376,10 @@ def print_stats(settings: Settings) -> None:
         for notice in store.notices():
             note(notice)
         with progress() as update:
-            steps: list[str] = []
-
-            def on_step(step: str) -> None:
-                steps.append(step)
-                update("projecting: " + step, len(steps), len(steps) + 1)
-
-            projection = build_projection(store, progress=on_step)
+            # The steps are named, not counted: the builder announces each as it starts.
+            projection = build_projection(
+                store, progress=lambda step: update("projecting: " + step, 0, 1)
+            )
     finally:
         store.close()
     elapsed = time.perf_counter() - started

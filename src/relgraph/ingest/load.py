@@ -358,6 +358,7 @@ def load_directory(
         map_stamp=loaded_at.strftime("%Y%m%dT%H%M%SZ"),
     )
     pending_path = pending.path(data_dir)
+    step("writing the store")  # announced before it starts, as every step is
     try:
         pending.write(data_dir)
         store.replace_tables(canonical, meta)
