@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -10,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -97,3 +102,59 @@ def test_analyze_while_the_server_builds_its_graph_names_the_server(data: Path) 
         "run this again when it is done"
     ), line
     assert runner.invoke(app, ["analyze", "--data-dir", str(data)]).exit_code == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_refresh_while_analyze_writes_keeps_the_old_graph_and_says_so(data: Path) -> None:
+    # Was, in the server log: "cannot build the graph: cannot open … Another relgraph process
+    # (load or analyze) may be writing it" - for a server that went on serving.
+    port, key = _free_port(), "admin-test-key-0123456789abcdef"
+    env = {**os.environ, "RELGRAPH_API_KEYS": f"admin:{key}", "RELGRAPH_DATA_DIR": str(data)}
+    log = data.parent / "serve.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "relgraph.cli", "serve", "--port", str(port)],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    base, auth = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {key}"}
+
+    def ready() -> dict[str, object]:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.TransportError):
+                answer = httpx.get(f"{base}/readyz", timeout=2)
+                if answer.status_code == 200:
+                    return dict(answer.json())
+            time.sleep(0.2)
+        raise AssertionError(log.read_text())
+
+    def refresh_and_wait(expect_error: bool) -> dict[str, object]:
+        mutation = {"query": "mutation { refresh { started } }"}
+        answer = httpx.post(f"{base}/graphql", json=mutation, headers=auth, timeout=10)
+        assert answer.json() == {"data": {"refresh": {"started": True}}}
+        deadline = time.monotonic() + 60
+        while ("refreshError" in ready()) != expect_error:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        return ready()
+
+    try:
+        nodes = ready()["nodes"]
+        with holding(data, "analyze", "rw") as pid:
+            failed = refresh_and_wait(expect_error=True)
+            stats = {"query": "{ graphStats { nodes { kind count } } }"}
+            assert httpx.post(f"{base}/graphql", json=stats, headers=auth).status_code == 200
+        assert failed["nodes"] == nodes
+        assert f"`relgraph analyze` (pid {pid}, running for " in str(failed["refreshError"])
+        assert "refreshError" not in refresh_and_wait(expect_error=False)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    text = log.read_text()
+    assert "refresh failed, still serving the graph built before it (/readyz says why): " in text
+    assert "cannot build the graph" not in text

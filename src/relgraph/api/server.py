@@ -51,11 +51,11 @@ def load_model(state: ServiceState, open_store: Callable[[], Store]) -> bool:
             state.reviews.reload()  # decisions another writer appended since
     except (StoreError, OSError, JournalError) as exc:
         state.error = str(exc)
-        log.error("cannot build the graph: %s", exc)
+        log.error("%s: %s", _unbuilt(state), exc)
         return False
     except Exception as exc:
         state.error = f"unexpected error while building the graph: {exc}"
-        log.exception("cannot build the graph")
+        log.exception(_unbuilt(state))
         return False
     first = state.model is None
     if not first:
@@ -77,6 +77,14 @@ def load_model(state: ServiceState, open_store: Callable[[], Store]) -> bool:
         state.error = None
     log.info("graph ready: %s nodes", f"{sum(model.stats['nodes'].values()):,}")
     return True
+
+
+def _unbuilt(state: ServiceState) -> str:
+    """What a failed build means for the requests: none served yet, or the old graph kept
+    (a log reader must not take a refresh that met a running load for a server down)."""
+    if state.model is None:
+        return "cannot build the graph"
+    return "refresh failed, still serving the graph built before it (/readyz says why)"
 
 
 class Rebuilder:
