@@ -205,3 +205,27 @@ def test_sigterm_to_a_running_load_process_stops_it_cleanly(
     assert child.wait(timeout=60) == 143, "".join(seen) + rest
     assert said(rest) == [f"stopped: load stopped by SIGTERM: {KEPT_LOAD}"]
     assert _state(data) == before
+
+
+def test_an_analyze_stopped_on_neo4j_does_not_claim_nothing_was_written(
+    bank_and_data: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Neo4j switches a run's result tables in at once and writes them back onto the graph
+    # after: a run stopped in its write-back has published its results. (The store here is
+    # the embedded copy behind the Neo4j setting: only the line differs.)
+    from relgraph.cli import analysis
+
+    _, data = bank_and_data
+    monkeypatch.setenv("RELGRAPH_STORE", "neo4j")
+    monkeypatch.setattr(
+        analysis, "open_store", lambda _s, read_only=False: EmbeddedStore(data, read_only=read_only)
+    )
+    _signal_in(monkeypatch, analyze_module, "scan", signal.SIGTERM)
+    result = runner.invoke(app, ["analyze", "--data-dir", str(data)])
+    monkeypatch.undo()
+    assert result.exit_code == 143, result.output
+    assert _last_line(result.output) == (
+        "stopped: analyze stopped by SIGTERM: the store serves the results it had, or this "
+        "run's if it was writing them back onto the graph (the next run rewrites the nodes' "
+        "properties)"
+    )

@@ -52,6 +52,11 @@ def analyze_store(settings: Settings) -> None:
     open_store(settings, read_only=True).close()  # fails clearly when nothing was loaded
     # One transaction writes every result table: stopped before it, nothing of this run is kept.
     kept = "nothing of this run was written: the store keeps the results it had"
+    if settings.store == "neo4j":  # the tables are switched in at once, then written back
+        kept = (
+            "the store serves the results it had, or this run's if it was writing them back "
+            "onto the graph (the next run rewrites the nodes' properties)"
+        )
     with stoppable("analyze", lambda: kept):
         store = open_store(settings)
         engine: GraphEngine | None = None
