@@ -229,3 +229,30 @@ def test_an_analyze_stopped_on_neo4j_does_not_claim_nothing_was_written(
         "run's if it was writing them back onto the graph (the next run rewrites the nodes' "
         "properties)"
     )
+
+
+def test_an_audience_export_stopped_leaves_no_partial_file(
+    bank_and_data: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Was: SIGTERM killed it mid-write, leaving `.<file>.<random>.partial` - the members'
+    # names and phones - beside where the export was to go, and no word.
+    from relgraph.jobs import audience as audience_module
+
+    _, data = bank_and_data
+    assert runner.invoke(app, ["analyze", "--data-dir", str(data)]).exit_code == 0
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    criteria = tmp_path / "criteria.json"
+    criteria.write_text('{"unit": "HOUSEHOLD"}', "utf-8")
+    out = folder / "audience.csv"
+    args = ["audience", "--criteria", str(criteria), "--out", str(out), "--data-dir", str(data)]
+    _signal_in(monkeypatch, audience_module, "_write_csv", signal.SIGTERM)
+    result = runner.invoke(app, args)
+    monkeypatch.undo()
+    assert result.exit_code == 143, result.output
+    assert _last_line(result.output) == (
+        f"stopped: audience stopped by SIGTERM: no {out} was written"
+    )
+    assert list(folder.iterdir()) == []
+    assert runner.invoke(app, args).exit_code == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["audience.csv", "audience.csv.json"]

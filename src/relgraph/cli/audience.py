@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from relgraph.cli.common import DataDirOption, app, console, fail, open_store, settings_from
+from relgraph.cli.stopping import stoppable
 from relgraph.config import ConfigError, Settings
 
 
@@ -53,11 +54,13 @@ def audience(
         fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}.")
     settings = settings_from(data_dir)
     wanted = _criteria(criteria)
-    try:
-        check_target(out, force=force)  # before the work, so a bad --out costs nothing
-        chosen, written, stale = _audience(settings, wanted, out, force, fmt, bom)
-    except AudienceError as exc:
-        fail(str(exc))
+    before = _identity(out)
+    with stoppable("audience", lambda: _kept_after_stop(out, before)):
+        try:
+            check_target(out, force=force)  # before the work, so a bad --out costs nothing
+            chosen, written, stale = _audience(settings, wanted, out, force, fmt, bom)
+        except AudienceError as exc:
+            fail(str(exc))
     for warning in [*chosen.warnings, *([stale] if stale else [])]:
         console.print(f"warning: {warning}")
     what = f"{len(written):,} contact rows, " if fmt == "contacts" else ""
@@ -69,6 +72,28 @@ def audience(
     totals = chosen.excluded.sum(axis=0).tolist() if len(chosen) else [0] * len(REASONS)
     left_out = ", ".join(f"{r} {int(n):,}" for r, n in zip(REASONS, totals, strict=True))
     console.print(f"members left out: {left_out}")
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The file at ``path`` as its inode and modification time (None: no file)."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_ino, found.st_mtime_ns
+
+
+def _kept_after_stop(out: Path, before: tuple[int, int] | None) -> str:
+    """What a stopped export left: the temporary file is removed; the export was moved into
+    place whole, or not at all."""
+    from relgraph.jobs.audience import sidecar_path
+
+    if _identity(out) == before:
+        return f"nothing was exported: {out} is as it was" if before else f"no {out} was written"
+    return (
+        f"{out} was written whole, but its description {sidecar_path(out).name} may be missing "
+        "or an earlier export's: export again"
+    )
 
 
 def _criteria(path: Path) -> Any:
