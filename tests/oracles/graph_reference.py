@@ -196,7 +196,8 @@ def _shorter_forms(address: str) -> set[str]:
     """The texts ``address`` could also be written as: without its unit, without the
     divisions in front of one of its levels, or both."""
     head, tail = re.match(r"^([^0-9]*)(.*)$", address).groups()  # type: ignore[union-attr]
-    heads = {head} | {head[i + 1 :] for i, ch in enumerate(head[:-1]) if ch in "省市区县州盟旗"}
+    cuts = [i + 1 for i, ch in enumerate(head[:-1]) if ch in "省市区县州盟旗"][:4]
+    heads = {head} | {head[c:] for c in cuts}
     tails = {tail, re.sub(r"[0-9]+单元", "", tail)}
     return {h + t for h in heads for t in tails} - {address}
 

@@ -14,7 +14,8 @@ Definition (what the tests hold the code to):
   (``锦绣华庭18-1-2704``) is written building–unit–room: ``18栋1单元2704室``.
 * Address *a* is a **shorter form** of address *b* when *a* is *b* without its unit
   (``1单元``), without the administrative levels in front of some level of *b* (the text up
-  to and including a 省, 市, 区, 县, 州, 盟 or 旗 before *b*'s first digit), or both.
+  to and including one of the first four 省, 市, 区, 县, 州, 盟 or 旗 before *b*'s first
+  digit), or both.
 * An address's **dwelling** is the one address in the bank of which it is a shorter form
   and that has no shorter form of its own above it (a *full* form) — when there is exactly
   one. With none, or with two (``18栋1单元2704室`` and ``18栋2单元2704室`` both fit
@@ -62,10 +63,20 @@ def spelled(texts: pa.Array) -> pa.Array:
     return pc.replace_substring_regex(texts.cast(pa.string()), DASHED, r"\1\2栋\3单元\4室")
 
 
+MAX_CUTS: Final = 4
+"""Divisions a shorter form may leave out, at most: province, city, district and one more
+(a 街道 or 镇). An export's address of a thousand 区 is a thousand cuts otherwise."""
+
+
 def _cuts(head: str) -> list[int]:
     """Where a shorter form of an address with this head (its text before the first digit)
-    may start: after each character ending a division's name, leaving some of the head."""
-    return [i + 1 for i, ch in enumerate(head[:-1]) if ch in LEVEL_ENDS]
+    may start: after each of the first :data:`MAX_CUTS` characters ending a division's name,
+    leaving some of the head.
+
+    >>> _cuts("广东省深圳市南山区幸福路"), _cuts("区" * 1000)
+    ([3, 6, 9], [1, 2, 3, 4])
+    """
+    return [i + 1 for i, ch in enumerate(head[:-1]) if ch in LEVEL_ENDS][:MAX_CUTS]
 
 
 def shorter_forms(texts: pa.Array) -> tuple[IndexArray, pa.Array]:
