@@ -12,6 +12,8 @@ import os
 import re
 from pathlib import Path
 
+from relgraph.store.lock_wait import duration
+
 _PID = re.compile(r"\(PID (\d+)\)")
 _WRITERS = frozenset({"load", "analyze", "demo"})
 _READING = {
@@ -59,13 +61,6 @@ def running_for(pid: int) -> float | None:
         return None
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes} min {secs} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
-
-
 def locked_message(path: Path, text: str, *, read_only: bool) -> str:
     """The one line a command refused by another process's lock on ``path`` says: which
     process holds it, what that process does with it, and what to do."""
@@ -75,7 +70,7 @@ def locked_message(path: Path, text: str, *, read_only: bool) -> str:
         who = "another process"
     else:
         age = running_for(pid)
-        ran = "" if age is None else f", running for {_duration(age)}"
+        ran = "" if age is None else f", running for {duration(age)}"
         who = (
             f"`relgraph {command}` (pid {pid}{ran})"
             if command is not None
