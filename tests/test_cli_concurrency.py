@@ -18,6 +18,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from relgraph.api.server import RETRY_SECONDS
 from relgraph.cli import app
 from tests.banks import copy_data, loaded_synthetic
 
@@ -151,6 +152,11 @@ def test_a_refresh_while_analyze_writes_keeps_the_old_graph_and_says_so(data: Pa
             assert httpx.post(f"{base}/graphql", json=stats, headers=auth).status_code == 200
         assert failed["nodes"] == nodes
         assert f"`relgraph analyze` (pid {pid}, running for " in str(failed["refreshError"])
+        # Once the writer is done the refresh goes through without being asked again.
+        deadline = time.monotonic() + RETRY_SECONDS + 30
+        while "refreshError" in ready():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
         assert "refreshError" not in refresh_and_wait(expect_error=False)
     finally:
         server.send_signal(signal.SIGTERM)
@@ -158,3 +164,4 @@ def test_a_refresh_while_analyze_writes_keeps_the_old_graph_and_says_so(data: Pa
     text = log.read_text()
     assert "refresh failed, still serving the graph built before it (/readyz says why): " in text
     assert "cannot build the graph" not in text
+    assert "the store is in use: trying the refresh again in 15 s" in text

@@ -74,3 +74,56 @@ def test_the_initial_load_and_a_sighup_never_overlap() -> None:
     assert store.most_at_once == 1
     assert store.builds == 2
     assert store.served == 2
+
+
+def test_a_refresh_that_found_the_store_in_use_is_tried_again_until_it_is_free() -> None:
+    # A refresh sent while `analyze` writes: the old graph is served, and once the writer
+    # is done the server takes the new results without being asked again.
+    held = {"times": 3}
+    served: list[int] = []
+
+    def build() -> bool:
+        if held["times"]:
+            held["times"] -= 1
+            return False
+        served.append(1)
+        return True
+
+    rebuilder = Rebuilder(build, in_use=lambda: True, retry_seconds=0.05)
+    rebuilder.request()
+    deadline = time.monotonic() + 10
+    while not served and time.monotonic() < deadline:
+        time.sleep(0.01)
+    rebuilder.wait(5)
+    assert served == [1]
+    assert held["times"] == 0
+
+
+def test_a_refresh_that_failed_otherwise_is_not_repeated() -> None:
+    # A damaged store is no writer to wait for: one failure, logged, no loop of retries.
+    builds: list[int] = []
+
+    def build() -> bool:
+        builds.append(1)
+        return False
+
+    rebuilder = Rebuilder(build, in_use=lambda: False, retry_seconds=0.01)
+    rebuilder.request()
+    rebuilder.wait(5)
+    time.sleep(0.1)
+    assert builds == [1]
+
+
+def test_a_stopping_server_retries_no_more() -> None:
+    builds: list[int] = []
+
+    def build() -> bool:
+        builds.append(1)
+        return False
+
+    rebuilder = Rebuilder(build, in_use=lambda: True, retry_seconds=0.2)
+    rebuilder.request()
+    time.sleep(0.05)
+    rebuilder.stop()
+    rebuilder.wait(5)
+    assert builds == [1]

@@ -68,6 +68,8 @@ class ServiceState:
     metrics: Metrics = field(default_factory=Metrics)
     model: ReadModel | None = None
     error: str | None = None
+    store_in_use: bool = False
+    """The last build found the store held by another process (a refresh tries again)."""
     deadline_seconds: float = DEADLINE_SECONDS
     refresh: Callable[[], None] | None = None
     """Starts a rebuild of the model from the store (set by the server)."""

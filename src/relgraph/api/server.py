@@ -30,7 +30,7 @@ from relgraph.api.ratelimit import RateLimiter
 from relgraph.api.readmodel import build_read_model
 from relgraph.config import AuditSettings, ConfigError, Settings
 from relgraph.journal import JournalError
-from relgraph.store.base import Store, StoreError
+from relgraph.store.base import Store, StoreError, StoreInUseError
 
 log = logging.getLogger("relgraph.api")
 
@@ -51,12 +51,14 @@ def load_model(state: ServiceState, open_store: Callable[[], Store]) -> bool:
             state.reviews.reload()  # decisions another writer appended since
     except (StoreError, OSError, JournalError) as exc:
         state.error = str(exc)
+        state.store_in_use = isinstance(exc, StoreInUseError)
         log.error("%s: %s", _unbuilt(state), exc)
         return False
     except Exception as exc:
         state.error = f"unexpected error while building the graph: {exc}"
         log.exception(_unbuilt(state))
         return False
+    state.store_in_use = False
     first = state.model is None
     if not first:
         state.model = model
@@ -94,10 +96,23 @@ class Rebuilder:
     swapped in last is always from the newest read: an older build cannot finish after a
     newer one and put the old graph back. SIGHUP storms and repeated ``refresh`` calls cost
     at most one build beyond the one running.
+
+    A build that failed because another process held the store (``in_use()`` says so: a
+    refresh sent while ``analyze`` writes) is tried again every ``retry_seconds`` until it
+    succeeds or fails otherwise, so the server takes the new results once the writer is
+    done instead of serving the old graph until someone refreshes again.
     """
 
-    def __init__(self, build: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        build: Callable[[], bool],
+        in_use: Callable[[], bool] = lambda: False,
+        retry_seconds: float = RETRY_SECONDS,
+    ) -> None:
         self._build = build
+        self._in_use = in_use
+        self._retry_seconds = retry_seconds
+        self._stop = threading.Event()
         self._flight = threading.Lock()
         """Held while a build runs."""
         self._state = threading.Lock()
@@ -124,6 +139,10 @@ class Rebuilder:
         if worker is not None:
             worker.join(timeout)
 
+    def stop(self) -> None:
+        """No more retries (the server is stopping)."""
+        self._stop.set()
+
     def _drain(self) -> None:
         while True:
             with self._state:
@@ -131,7 +150,15 @@ class Rebuilder:
                     self._worker = None
                     return
                 self._pending = False
-            self.build_now()
+            if self.build_now() or not self._in_use():
+                continue
+            log.warning(
+                "the store is in use: trying the refresh again in %.0f s", self._retry_seconds
+            )
+            if self._stop.wait(self._retry_seconds):
+                return
+            with self._state:
+                self._pending = True
 
 
 def settle_heap() -> None:
@@ -206,7 +233,7 @@ def serve(
     state.search_limit = RateLimiter(search_rate)
     state.id_misses = id_miss_budget(id_misses)
     app = create_app(state, production=production)
-    rebuilder = Rebuilder(lambda: load_model(state, open_store))
+    rebuilder = Rebuilder(lambda: load_model(state, open_store), lambda: state.store_in_use)
     threading.Thread(
         target=keep_trying, args=(state, open_store), kwargs={"rebuilder": rebuilder}, daemon=True
     ).start()

@@ -22,6 +22,11 @@ class StoreError(RuntimeError):
     """The store cannot do what was asked; the message says what and where."""
 
 
+class StoreInUseError(StoreError):
+    """Another process holds the store (the embedded store's one writer, or a reader while a
+    writer waits): it can be opened once that process is done."""
+
+
 class TableNotFoundError(StoreError, KeyError):
     """A canonical or result table that has not been written."""
 
