@@ -30,6 +30,10 @@ from tests.banks import copy_data, loaded_synthetic
 from tests.cli_lines import said
 
 runner = CliRunner()
+SIGNALS = pytest.mark.parametrize(("signum", "code", "name"), [
+    (signal.SIGINT, 130, "Ctrl-C (SIGINT)"), (signal.SIGTERM, 143, "SIGTERM"),
+])  # fmt: skip
+"""Each stopping signal, the exit status it gives and how the stop line names it."""
 KEPT_LOAD = "nothing was written: the store keeps its last good load"
 
 
@@ -67,9 +71,7 @@ def _last_line(output: str) -> str:
     return " ".join(output.split("\n")[-2].split()) if output.endswith("\n") else output
 
 
-@pytest.mark.parametrize(("signum", "code", "name"), [
-    (signal.SIGINT, 130, "Ctrl-C (SIGINT)"), (signal.SIGTERM, 143, "SIGTERM"),
-])  # fmt: skip
+@SIGNALS
 def test_a_load_stopped_before_its_commit_keeps_the_last_good_load(
     bank_and_data: tuple[Path, Path],
     monkeypatch: pytest.MonkeyPatch,
@@ -156,9 +158,7 @@ def test_a_load_stopped_after_its_commit_says_so_and_the_next_load_finishes_it(
     assert json.loads((data / "load-report.json").read_text("utf-8"))["source"] == str(bank)
 
 
-@pytest.mark.parametrize(("signum", "code", "name"), [
-    (signal.SIGINT, 130, "Ctrl-C (SIGINT)"), (signal.SIGTERM, 143, "SIGTERM"),
-])  # fmt: skip
+@SIGNALS
 def test_an_analyze_stopped_keeps_the_results_the_store_had(
     bank_and_data: tuple[Path, Path],
     monkeypatch: pytest.MonkeyPatch,

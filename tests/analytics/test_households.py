@@ -31,6 +31,18 @@ IMPLEMENTATIONS = pytest.mark.parametrize(
     "labeller", [_vectorised, reference.household_labels], ids=["vectorised", "networkx"]
 )
 
+
+def _project_people(tmp_path: Path, customers: Rows, family: Rows | None = None) -> Projection:
+    """A bank of ``customers`` (and their ``family`` ties) with one enterprise loan and no
+    transfers, loaded and projected: households need persons, not money."""
+    bank = {"customers": customers, "enterprises": [{"enterprise_id": "E", "name": "E"}],
+            "accounts": [{"account_id": "X", "holder_id": "E", "holder_kind": "enterprise", "product": "loan"}],
+            **({"family": family} if family else {})}  # fmt: skip
+    source = write_bank(tmp_path / "bank", bank)
+    (source / "transfers.csv").write_text("tx_id,from_account,to_account,amount,currency,ts\n")
+    return project(source, tmp_path / "data")
+
+
 EXPECTED = {
     frozenset({"C1", "C1B", "C2", "C3"}),  # declared spouse; the son by surname and address
     frozenset({"C4"}),  # flatmates are not a household
@@ -80,12 +92,7 @@ def test_head_ties_go_to_deposits_then_age(tmp_path: Path) -> None:
          "birth_date": birth, "address": "5 Lake Rd", "aum": "100", "deposits": dep}
         for c, birth, dep in (("A", "1980-01-01", "10"), ("B", "1970-01-01", "10"), ("C", "1990-01-01", "5"))
     ]  # fmt: skip
-    bank = {"customers": customers, "enterprises": [{"enterprise_id": "E", "name": "E"}],
-            "accounts": [{"account_id": "X", "holder_id": "E", "holder_kind": "enterprise", "product": "loan"}],
-            "transfers": []}  # fmt: skip
-    source = write_bank(tmp_path / "bank", {k: v for k, v in bank.items() if v})
-    (source / "transfers.csv").write_text("tx_id,from_account,to_account,amount,currency,ts\n")
-    projection = project(source, tmp_path / "data")
+    projection = _project_people(tmp_path, customers)
     households = find_households(projection)
     values = household_values(
         projection, households, AS_OF_MS, values_of(projection, None, SOURCE_PRIORITY)
@@ -114,12 +121,7 @@ def test_oversized_households_are_cut_back(tmp_path: Path, labeller: Labeller) -
                     "relation": "sibling",
                 }
             )
-    bank = {"customers": customers, "enterprises": [{"enterprise_id": "E", "name": "E"}],
-            "accounts": [{"account_id": "X", "holder_id": "E", "holder_kind": "enterprise", "product": "loan"}],
-            "family": family}  # fmt: skip
-    source = write_bank(tmp_path / "bank", bank)
-    (source / "transfers.csv").write_text("tx_id,from_account,to_account,amount,currency,ts\n")
-    projection = project(source, tmp_path / "data")
+    projection = _project_people(tmp_path, customers, family)
     groups = groups_of(projection, labeller(projection, HouseholdParams()))
     assert groups == {frozenset(f"H{h}M{i}" for i in range(4)) for h in range(3)}
     # With a bound of 3 even one home is too big: everyone stands alone.
@@ -159,11 +161,7 @@ def _homes_bank(tmp_path: Path) -> Projection:
         resident("TAO", "Tao Ran", "6 Birch Rd"),
         resident("XU", "Xu Ke", "6 Birch Rd"),
     ]
-    bank = {"customers": customers, "enterprises": [{"enterprise_id": "E", "name": "E"}],
-            "accounts": [{"account_id": "X", "holder_id": "E", "holder_kind": "enterprise", "product": "loan"}]}  # fmt: skip
-    source = write_bank(tmp_path / "bank", bank)
-    (source / "transfers.csv").write_text("tx_id,from_account,to_account,amount,currency,ts\n")
-    return project(source, tmp_path / "data")
+    return _project_people(tmp_path, customers)
 
 
 @IMPLEMENTATIONS
@@ -220,12 +218,7 @@ def test_a_parent_and_child_make_a_household_only_under_one_roof(
         {"customer_id": "NONE-P", "relative_id": "NONE-C", "relation": "child"},
         {"customer_id": "WED-A", "relative_id": "WED-B", "relation": "spouse"},
     ]
-    bank = {"customers": customers, "enterprises": [{"enterprise_id": "E", "name": "E"}],
-            "accounts": [{"account_id": "X", "holder_id": "E", "holder_kind": "enterprise", "product": "loan"}],
-            "family": family}  # fmt: skip
-    source = write_bank(tmp_path / "bank", bank)
-    (source / "transfers.csv").write_text("tx_id,from_account,to_account,amount,currency,ts\n")
-    projection = project(source, tmp_path / "data")
+    projection = _project_people(tmp_path, customers, family)
     assert groups_of(projection, labeller(projection, HouseholdParams())) == {
         frozenset({"MOVED-P"}),
         frozenset({"MOVED-C"}),
@@ -263,11 +256,7 @@ def test_a_grown_child_whose_records_keep_the_parents_flat_has_left_home(
          "id_number": resident_id("110105" + birth.replace("-", "") + "123"), "address": address}
         for cid, name, birth, address, system in rows
     ]  # fmt: skip
-    bank = {"customers": customers, "enterprises": [{"enterprise_id": "E", "name": "E"}],
-            "accounts": [{"account_id": "X", "holder_id": "E", "holder_kind": "enterprise", "product": "loan"}]}  # fmt: skip
-    source = write_bank(tmp_path / "bank", bank)
-    (source / "transfers.csv").write_text("tx_id,from_account,to_account,amount,currency,ts\n")
-    projection = project(source, tmp_path / "data")
+    projection = _project_people(tmp_path, customers)
     assert groups_of(projection, labeller(projection, HouseholdParams())) == {
         frozenset({"WJG"}),
         frozenset({"WXM", "WXM-C"}),
@@ -299,11 +288,7 @@ def test_one_flat_written_by_three_systems_is_one_home(tmp_path: Path, labeller:
          **({"phone": phone} if phone else {})}
         for cid, name, birth, address, system, phone in rows
     ]  # fmt: skip
-    bank = {"customers": customers, "enterprises": [{"enterprise_id": "E", "name": "E"}],
-            "accounts": [{"account_id": "X", "holder_id": "E", "holder_kind": "enterprise", "product": "loan"}]}  # fmt: skip
-    source = write_bank(tmp_path / "bank", bank)
-    (source / "transfers.csv").write_text("tx_id,from_account,to_account,amount,currency,ts\n")
-    projection = project(source, tmp_path / "data")
+    projection = _project_people(tmp_path, customers)
     assert groups_of(projection, labeller(projection, HouseholdParams())) == {
         frozenset({"LJH", "LY", "CML"}),
         frozenset({"WQ"}),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from relgraph.api.server import Rebuilder
 
@@ -99,14 +100,20 @@ def test_a_refresh_that_found_the_store_in_use_is_tried_again_until_it_is_free()
     assert held["times"] == 0
 
 
-def test_a_refresh_that_failed_otherwise_is_not_repeated() -> None:
-    # A damaged store is no writer to wait for: one failure, logged, no loop of retries.
+def _failing() -> tuple[Callable[[], bool], list[int]]:
+    """A build that always fails, and the list of its attempts."""
     builds: list[int] = []
 
     def build() -> bool:
         builds.append(1)
         return False
 
+    return build, builds
+
+
+def test_a_refresh_that_failed_otherwise_is_not_repeated() -> None:
+    # A damaged store is no writer to wait for: one failure, logged, no loop of retries.
+    build, builds = _failing()
     rebuilder = Rebuilder(build, in_use=lambda: False, retry_seconds=0.01)
     rebuilder.request()
     rebuilder.wait(5)
@@ -115,12 +122,7 @@ def test_a_refresh_that_failed_otherwise_is_not_repeated() -> None:
 
 
 def test_a_stopping_server_retries_no_more() -> None:
-    builds: list[int] = []
-
-    def build() -> bool:
-        builds.append(1)
-        return False
-
+    build, builds = _failing()
     rebuilder = Rebuilder(build, in_use=lambda: True, retry_seconds=0.2)
     rebuilder.request()
     time.sleep(0.05)

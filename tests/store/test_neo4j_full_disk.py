@@ -10,22 +10,11 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from relgraph.config import Neo4jSettings
 from relgraph.store.base import StoreError
 from relgraph.store.neo4j import Neo4jStore
 from relgraph.store.runner import ServerStorageError
 from tests.graph.conftest import BANK, canonical_tables
 from tests.store.recording import RecordingRunner
-
-
-@pytest.fixture
-def runner() -> RecordingRunner:
-    return RecordingRunner()
-
-
-@pytest.fixture
-def store(runner: RecordingRunner) -> Neo4jStore:
-    return Neo4jStore(runner, Neo4jSettings(batch_size=2, writers=1))
 
 
 def _tables() -> dict[str, pa.Table]:

@@ -23,18 +23,6 @@ from tests.store.recording import RecordingRunner
 PARAMETER = re.compile(r"\$(\w+)")
 
 
-@pytest.fixture
-def runner() -> RecordingRunner:
-    return RecordingRunner()
-
-
-@pytest.fixture
-def store(runner: RecordingRunner) -> Neo4jStore:
-    # One writer: the calls are recorded in the order the rows go (the parallel path has its
-    # own tests below, and the contract suite's emulated store runs it).
-    return Neo4jStore(runner, Neo4jSettings(batch_size=2, writers=1))
-
-
 def _tables() -> dict[str, pa.Table]:
     return canonical_tables(BANK)
 

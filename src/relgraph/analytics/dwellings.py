@@ -95,12 +95,12 @@ def shorter_forms(texts: pa.Array) -> tuple[IndexArray, pa.Array]:
     has_unit = np.asarray(pc.fill_null(pc.not_equal(without_unit, tails), False), bool)
     # Cut positions per distinct head: a city has far fewer streets than addresses.
     encoded = pc.dictionary_encode(heads)
-    per_head = [_cuts(h or "") for h in encoded.dictionary.to_pylist()]
+    distinct = encoded.dictionary.to_pylist()
+    per_head = [_cuts(h or "") for h in distinct]
     head_code = np.asarray(pc.fill_null(encoded.indices, -1), np.int64)
     n_cuts = np.array([len(c) for c in per_head], np.int64)
     suffixes = pa.array(
-        [h[c:] for h, cuts in zip(encoded.dictionary.to_pylist(), per_head, strict=True)
-         for c in cuts],
+        [h[c:] for h, cuts in zip(distinct, per_head, strict=True) for c in cuts],
         pa.string(),
     )  # fmt: skip
     first_cut = np.cumsum(n_cuts) - n_cuts

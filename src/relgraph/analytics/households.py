@@ -105,21 +105,18 @@ class Households:
 
 
 def _pair_keys(
-    projection: Projection, rel: model.RelType, kind: model.NodeKind, cap: int
+    projection: Projection,
+    rel: model.RelType,
+    kind: model.NodeKind,
+    cap: int,
+    node_of: IndexArray | None = None,
 ) -> npt.NDArray[np.int64]:
+    """Persons sharing a node of ``kind`` (or what ``node_of`` maps it to: an address's
+    dwelling), keyed ``a·n + b``."""
     n = len(projection.nodes["Person"])
     edges = projection.edge("Person", rel, kind)
-    shared = shared_pairs(edges.src, edges.dst, cap)
-    return unique(shared.a.astype(np.int64) * n + shared.b)
-
-
-def _address_pair_keys(
-    projection: Projection, dwelling: IndexArray, cap: int
-) -> npt.NDArray[np.int64]:
-    """Persons at one dwelling (an address however each system wrote it), keyed a·n + b."""
-    n = len(projection.nodes["Person"])
-    edges = projection.edge("Person", "LIVES_AT", "Address")
-    shared = shared_pairs(edges.src, dwelling[edges.dst], cap)
+    node = edges.dst if node_of is None else node_of[edges.dst]
+    shared = shared_pairs(edges.src, node, cap)
     return unique(shared.a.astype(np.int64) * n + shared.b)
 
 
@@ -268,7 +265,7 @@ def household_ties(
     (``dwelling``: per address node, its dwelling's, as :func:`dwelling_of` gives it.)"""
     n = len(projection.nodes["Person"])
     dwelling = dwelling_of(projection) if dwelling is None else dwelling
-    address = _address_pair_keys(projection, dwelling, params.max_address_sharers)
+    address = _pair_keys(projection, "LIVES_AT", "Address", params.max_address_sharers, dwelling)
     private = {
         "device": _pair_keys(projection, "USES_DEVICE", "Device", params.max_device_sharers),
         "phone": _pair_keys(projection, "HAS_PHONE", "Phone", params.max_phone_sharers),

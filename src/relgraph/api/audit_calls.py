@@ -134,7 +134,7 @@ def fit_calls(
     for call in reversed(kept):
         if _size(kept) <= room:
             break
-        call["args"] = {"sha256": hashlib.sha256(_json(call["args"])).hexdigest()}
+        call["args"] = {"sha256": _digest(call["args"])}
     if _size(kept) > room:
         return record | {"calls": {"count": len(calls), "sha256": _digest(calls)}}
     return record | {"calls": kept}
