@@ -15,7 +15,7 @@ from relgraph.analytics.audience_source import AudienceSource
 from relgraph.analytics.value import PartyValues, party_values, product_list, unit_values
 from relgraph.graph import build_projection
 from relgraph.jobs.analyze import analyze
-from relgraph.jobs.audience import audience_source
+from relgraph.jobs.audience import audience_source, published
 from relgraph.store.embedded import EmbeddedStore
 from tests import valuebank
 from tests.banks import balances_in_three_currencies, load
@@ -129,9 +129,11 @@ def test_a_pending_review_pairs_card_suppresses_the_card_gap(stored: dict[str, A
     contacts = [c for row in card_gap.frame()["contacts"] for c in row]
     assert zhao not in contacts
     # A card campaign's inverse: she is counted as holding a card, and the entry says why.
-    holders = campaign_audience(source, Criteria("HOUSEHOLD", has_products=("card",))).frame()
+    card_holders = campaign_audience(source, Criteria("HOUSEHOLD", has_products=("card",)))
     (because,) = [
-        r["qualified_because"] for r in holders.to_dict("records") if zhao in r["contacts"]
+        r["qualified_because"]
+        for r in card_holders.frame().to_dict("records")
+        if zhao in r["contacts"]
     ]
     assert "a member holds card on a record still in identity review (counted as held)" in because
     wealth_gap = campaign_audience(source, Criteria("HOUSEHOLD", lacks_products=("wealth",)))
@@ -139,6 +141,14 @@ def test_a_pending_review_pairs_card_suppresses_the_card_gap(stored: dict[str, A
     assert "card" in row["products"]
     assert "card" not in row["product_gap"]
     assert any("card counted as held" in reason for reason in row["qualified_because"])
+    # The export goes to campaign systems, which may not learn that a member has a record
+    # in identity review (as campaign keys may not): the card still counts, unexplained.
+    exported = published(card_holders)
+    (because,) = [
+        r["qualified_because"] for r in exported.to_dict("records") if zhao in r["contacts"]
+    ]
+    assert because == ["a member holds card", "1 of 1 members can be contacted"]
+    assert not any("identity review" in r for r in published(wealth_gap)["qualified_because"])
 
 
 def test_definition_without_a_store() -> None:

@@ -163,3 +163,37 @@ def test_an_account_says_the_currency_its_balance_is_in(tmp_path: Path) -> None:
         "A3": {"balance": 50.0, "currency": "CNY"},
     }
     assert _data('{ customer(id: "C1") { aum } }', model)["customer"]["aum"] == 1250.0
+
+
+def test_campaign_keys_do_not_learn_a_member_has_a_record_in_identity_review(
+    value_model: ReadModel,
+) -> None:
+    # 赵敏's card is held only on a record still in identity review with hers: possible
+    # duplicates are refused to campaign keys, so nothing they read may say so.
+    zhao = value_model.person_ids[value_model.find_person("Z-CORE") or 0]
+    household = _data(
+        "query ($id: ID!) { customer(id: $id) { household { id } } }", value_model, id=zhao
+    )["customer"]["household"]["id"]
+    refused = run(
+        "query ($id: ID!) { household(id: $id) { products pendingProducts } }",
+        value_model,
+        Role.CAMPAIGN,
+        id=household,
+    )
+    assert refused.errors is not None
+    assert (refused.errors[0].extensions or {})["code"] == "FORBIDDEN"
+    assert "Household.pendingProducts" in refused.errors[0].message
+    # The card still counts as held for them (a product gap is a marketing claim).
+    query = """{ campaignAudience(criteria: {unit: HOUSEHOLD, hasProducts: ["card"]}) {
+        edges { node { contacts products qualifiedBecause } } } }"""
+
+    def because(role: Role) -> list[str]:
+        edges = _data(query, value_model, role)["campaignAudience"]["edges"]
+        (node,) = [e["node"] for e in edges if zhao in e["node"]["contacts"]]
+        assert "card" in node["products"]
+        return list(node["qualifiedBecause"])
+
+    assert because(Role.CAMPAIGN) == ["a member holds card", "1 of 1 members can be contacted"]
+    assert because(Role.ANALYST)[0] == (
+        "a member holds card on a record still in identity review (counted as held)"
+    )

@@ -244,12 +244,17 @@ class Audience:
         """Members to contact over every entry."""
         return int(self.units.size[self.rows].sum() - self.excluded.sum())
 
-    def frame(self, start: int = 0, stop: int | None = None) -> pd.DataFrame:
+    def frame(
+        self, start: int = 0, stop: int | None = None, *, identity_review: bool = True
+    ) -> pd.DataFrame:
         """Entries ``start:stop`` as rows: the export, and what the API pages through.
 
         Columns: ``unit``, ``unit_id``, ``size``, ``total_aum`` (null for groups),
         ``deposits``, ``exposure``, ``products``, ``product_gap``, ``contacts`` (member
         ids), ``contact_count``, ``excluded_<reason>`` per reason, ``qualified_because``.
+        With ``identity_review`` false, ``qualified_because`` does not say which products
+        are held only on a record still in identity review (for campaign systems, which
+        may not learn that a member has a record in review: the product still counts).
         """
         rows = self.rows[start:stop]
         u = self.units
@@ -276,7 +281,7 @@ class Audience:
         for i, reason in enumerate(REASONS):
             out[f"excluded_{reason.lower()}"] = excluded[:, i]
         out["qualified_because"] = [
-            self._because(r, int(n))
+            self._because(r, int(n), identity_review)
             for r, n in zip(rows.tolist(), out["contact_count"], strict=True)
         ]
         return out
@@ -327,7 +332,7 @@ class Audience:
             }
         )
 
-    def _because(self, row: int, contactable: int) -> list[str]:
+    def _because(self, row: int, contactable: int, identity_review: bool) -> list[str]:
         c, u = self.criteria, self.units
         out: list[str] = []
         if c.min_size is not None or c.max_size is not None:
@@ -340,7 +345,7 @@ class Audience:
         ):
             if floor is not None:
                 out.append(f"{label} {value:,.2f} ≥ {floor:,.2f}")
-        pending = int(u.pending[row])
+        pending = int(u.pending[row]) if identity_review else 0
         for p in c.has_products:
             if pending >> model.PRODUCTS.index(p) & 1:
                 out.append(

@@ -240,7 +240,9 @@ def campaign_audience_field(
         raise ClientError(str(exc)) from None
     start = decode_cursor(after) + 1 if after else 0
     stop = start + check_first(first)
-    page = audience.frame(start, stop).to_dict("records")
+    # Campaign keys may not learn that a member has a record in identity review
+    # (possibleDuplicates is refused to them): the product counts, the reason is not said.
+    page = audience.frame(start, stop, identity_review=ctx.principal.sees_risk).to_dict("records")
     wants_details = _selects(info, "contactDetails")
     by_entry: dict[str, list[dict[str, Any]]] = {}
     if wants_details and page:

@@ -138,10 +138,12 @@ def published(audience: Audience, fmt: Format = "households") -> pd.DataFrame:
     """The rows an export of ``audience`` in ``fmt`` writes (contacts unmasked)."""
     if fmt == "contacts":
         return audience.contacts_frame()
-    frame = audience.frame()
     # The file goes to campaign systems, which also know each unit's members: a split of
     # the members left out by reason would name who was left out for risk. The file
-    # carries ``left_out``; the caller (the CLI's summary) keeps the totals by reason.
+    # carries ``left_out``; the caller (the CLI's summary) keeps the totals by reason. Nor
+    # does it say that a product counts only through a record in identity review, which
+    # campaign keys may not learn either.
+    frame = audience.frame(identity_review=False)
     reasons = [f"excluded_{r.lower()}" for r in REASONS]
     out = frame.drop(columns=reasons)
     after = list(out.columns).index("contact_count") + 1
