@@ -1,4 +1,4 @@
-"""`load` and `analyze` stopped by Ctrl-C (SIGINT) or SIGTERM: one line saying what the store
+"""`load` and `analyze` stopped by Ctrl-C (SIGINT), SIGTERM or SIGHUP: one line saying what the store
 holds, exit 128 + the signal, nothing staged left behind, and the next command works.
 
 The signal is sent by the process to itself from inside a step, so it lands where the test
@@ -32,9 +32,19 @@ from tests.cli_lines import said
 runner = CliRunner()
 SIGNALS = pytest.mark.parametrize(("signum", "code", "name"), [
     (signal.SIGINT, 130, "Ctrl-C (SIGINT)"), (signal.SIGTERM, 143, "SIGTERM"),
+    (signal.SIGHUP, 129, "SIGHUP (its terminal closed)"),
 ])  # fmt: skip
 """Each stopping signal, the exit status it gives and how the stop line names it."""
 KEPT_LOAD = "nothing was written: the store keeps its last good load"
+
+
+@pytest.fixture(autouse=True)
+def hangup_kills() -> Any:
+    """SIGHUP as a terminal session has it (the test runner may have been started under
+    ``nohup``, which the commands respect)."""
+    previous = signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    yield
+    signal.signal(signal.SIGHUP, previous)
 
 
 @pytest.fixture
@@ -183,11 +193,15 @@ def test_an_analyze_stopped_keeps_the_results_the_store_had(
     assert runner.invoke(app, ["stats", "--data-dir", str(data)]).exit_code == 0
 
 
-def test_sigterm_to_a_running_load_process_stops_it_cleanly(
-    bank_and_data: tuple[Path, Path],
+@pytest.mark.parametrize(("signum", "code", "name"), [
+    (signal.SIGTERM, 143, "SIGTERM"), (signal.SIGHUP, 129, "SIGHUP (its terminal closed)"),
+])  # fmt: skip
+def test_a_signal_to_a_running_load_process_stops_it_cleanly(
+    bank_and_data: tuple[Path, Path], signum: int, code: int, name: str
 ) -> None:
-    # A real process, signalled as a scheduler or `kill` does, once its log says it reads
-    # the transfers; it used to die at once (-15) with no word and its staging folder left.
+    # A real process, signalled as a scheduler or `kill` does (SIGTERM) or as a closed SSH
+    # session does (SIGHUP), once its log says it reads the transfers; it used to die at
+    # once (-15, -1) with no word and its staging folder left.
     bank, data = bank_and_data
     before = _state(data)
     child = subprocess.Popen(
@@ -199,12 +213,31 @@ def test_sigterm_to_a_running_load_process_stops_it_cleanly(
     for line in child.stderr:
         seen.append(line)
         if "loading transfers" in line:
-            child.send_signal(signal.SIGTERM)
+            child.send_signal(signum)
             break
     rest = child.stderr.read()
-    assert child.wait(timeout=60) == 143, "".join(seen) + rest
-    assert said(rest) == [f"stopped: load stopped by SIGTERM: {KEPT_LOAD}"]
+    assert child.wait(timeout=60) == code, "".join(seen) + rest
+    assert said(rest) == [f"stopped: load stopped by {name}: {KEPT_LOAD}"]
     assert _state(data) == before
+
+
+def test_a_load_started_under_nohup_outlives_its_terminal(
+    bank_and_data: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `nohup relgraph load …` asks for the load to go on when the session closes.
+    bank, data = bank_and_data
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    original = load_module.check_keys
+
+    def hung_up(*args: Any, **kwargs: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGHUP)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(load_module, "check_keys", hung_up)
+    result = runner.invoke(app, ["load", str(bank), "--data-dir", str(data)])
+    assert result.exit_code == 0, result.output
+    assert "stopped" not in result.output
+    assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
 
 
 def test_an_analyze_stopped_on_neo4j_does_not_claim_nothing_was_written(

@@ -1,4 +1,5 @@
-"""Stopping a long command (Ctrl-C, SIGTERM from a scheduler or ``kill``): one line saying
+"""Stopping a long command (Ctrl-C, SIGTERM from a scheduler or ``kill``, SIGHUP from a
+closed terminal or SSH session, unless started under ``nohup``): one line saying
 what the store now holds, the exit status of the signal, and the command's own cleanup run.
 
 Without this, SIGTERM killed a load outright, leaving its staging folder behind and saying
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import FrameType
 
 import typer
@@ -18,13 +19,18 @@ from rich.markup import escape
 
 from relgraph.cli.common import err_console, stop_signals
 
-_NAMES = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM"}
+_NAMES = {
+    signal.SIGINT: "Ctrl-C (SIGINT)",
+    signal.SIGTERM: "SIGTERM",
+    signal.SIGHUP: "SIGHUP (its terminal closed)",
+}
 
 
 @contextmanager
 def stoppable(command: str, kept: Callable[[], str]) -> Iterator[None]:
-    """Run the body so that SIGINT or SIGTERM stops it as an exception (the body's
-    ``finally`` and ``except`` blocks run: a rollback, staged files removed), then say
+    """Run the body so that SIGINT, SIGTERM or SIGHUP (unless ignored) stops it as an
+    exception (the body's ``finally`` and ``except`` blocks run: a rollback, staged files
+    removed), then say
     ``<command> stopped by <signal>: <kept()>`` and exit 128 + the signal's number.
 
     Any error the body raises after a signal arrived is the signal's doing (DuckDB turns
@@ -39,7 +45,10 @@ def stoppable(command: str, kept: Callable[[], str]) -> Iterator[None]:
             raise KeyboardInterrupt
 
     received.clear()
-    previous = {sig: signal.signal(sig, stop) for sig in _NAMES}
+    # A command started under `nohup` (SIGHUP ignored) was asked to outlive its terminal:
+    # only a signal that would have killed it becomes a clean stop.
+    watched = [sig for sig in _NAMES if signal.getsignal(sig) != signal.SIG_IGN]
+    previous = {sig: signal.signal(sig, stop) for sig in watched}
     try:
         yield
     except BaseException:
@@ -53,5 +62,7 @@ def stoppable(command: str, kept: Callable[[], str]) -> Iterator[None]:
             signal.signal(sig, handler)
         received.clear()
     said = f"{command} stopped by {_NAMES[signal.Signals(signum)]}: {kept()}"
-    err_console.print(f"[bold red]stopped:[/] {escape(said)}", soft_wrap=True)
+    # The terminal that closed (SIGHUP) takes the line with it; the exit status stays.
+    with suppress(OSError):
+        err_console.print(f"[bold red]stopped:[/] {escape(said)}", soft_wrap=True)
     raise typer.Exit(128 + signum)
