@@ -8,6 +8,7 @@ scorer's verdicts are the same function behind the same endpoint.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -190,6 +191,76 @@ def test_a_commit_refused_after_a_rebalance_is_passed_over_and_the_batch_redeliv
         source._pending = {0: 5}
         with pytest.raises(RuntimeError, match="the batch is redelivered on the next start"):
             source.commit()
+    finally:
+        source._consumer = real
+        source.close()
+
+
+class _Unreachable:
+    """A consumer whose group coordinator is away for ``failures`` commits, then back."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures, self.committed = failures, []
+
+    def commit(self, offsets: list[TopicPartition], **_: Any) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise KafkaException(KafkaError(KafkaError._WAIT_COORD, "Waiting for coordinator"))
+        self.committed.append({o.partition: o.offset for o in offsets})
+
+
+def test_a_commit_the_cluster_could_not_take_is_kept_and_made_later(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Was: a commit due while the broker restarted ended `consume` (a RuntimeError).
+    source = KafkaSource("127.0.0.1:1", "t", config={"socket.connection.setup.timeout.ms": 1000})
+    real = source._consumer
+    try:
+        away = _Unreachable(failures=2)
+        source._consumer = away  # type: ignore[assignment]
+        source._owned = {0, 1}
+        with caplog.at_level(logging.WARNING, logger="relgraph.sources.kafka"):
+            source._pending = {0: 5, 1: 7}
+            source.commit()  # the broker is away: kept
+            source._revoked(away, [TopicPartition("t", 1)])  # a rebalance took partition 1
+            source._pending[0] = 9  # the next batch was scored meanwhile
+            source.commit()  # still away
+            assert source._pending == {0: 9}
+            source.commit()
+        assert away.committed == [{0: 9}]
+        assert source._pending == {}
+        assert (source.commits_deferred, source.rebalanced) == (2, 0)
+        said = [r.getMessage() for r in caplog.records if r.name == "relgraph.sources.kafka"]
+        assert said == [
+            "Kafka did not take the commit (Waiting for coordinator): the offsets are kept "
+            "and committed later (nothing is lost; a batch redelivered meanwhile is answered "
+            "as duplicates)",
+            "Kafka took the commit after 2 attempt(s) it could not take",
+        ]
+    finally:
+        source._consumer = real
+        source.close()
+
+
+def test_a_quiet_topic_still_gets_its_deferred_commit() -> None:
+    # No batch comes after the outage: the offsets kept are committed while idle.
+    source = KafkaSource("127.0.0.1:1", "t", poll_timeout=0.05, idle_timeout=0.3,
+                         config={"socket.connection.setup.timeout.ms": 1000})  # fmt: skip
+    real = source._consumer
+
+    class QuietThenBack(_Quiet, _Unreachable):
+        def __init__(self) -> None:
+            _Quiet.__init__(self, source, assign_on=1)
+            _Unreachable.__init__(self, failures=1)
+
+    back = QuietThenBack()
+    try:
+        source._consumer = back  # type: ignore[assignment]
+        source._owned, source._pending = {0}, {0: 4}
+        source.commit()  # deferred
+        source._retry_commit_at = time.monotonic()  # due now rather than in 10 s
+        assert list(source.batches(10)) == []
+        assert back.committed == [{0: 4}]
     finally:
         source._consumer = real
         source.close()

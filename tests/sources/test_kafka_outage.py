@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from confluent_kafka import TopicPartition
 
 from relgraph.jobs.sources import Record
 from relgraph.jobs.sources.client_log import RepeatFilter
@@ -66,6 +67,43 @@ def test_a_consumer_rides_out_a_broker_restart_and_says_when_it_is_gone_and_back
     failures = [r for r in caplog.records if r.name == "relgraph.sources.kafka.client"]
     # Before: about 20 a second for as long as the broker was away (4 s and its start).
     assert len(failures) <= 6, [r.getMessage() for r in failures]
+
+
+@pytest.mark.kafka
+def test_a_commit_due_while_the_broker_restarts_does_not_end_the_consumer(
+    kafka_bootstrap: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Was: the commit failed after about 7 s ("Waiting for coordinator") and ended
+    # `consume`. Now its offsets are kept; a broker that comes back without this member's
+    # session (FAST_GROUP: 6 s) redelivers the batch, which is scored again (duplicates
+    # on the server) and committed then.
+    port, log_dir = _free_port(), tmp_path / "broker"
+    broker = kafka_server.start(log_dir, port=port)
+    topic, group = new_topic(broker.bootstrap, 1), f"g-{uuid.uuid4().hex[:8]}"
+    sent = transfers(6, "C")
+    publish(broker.bootstrap, topic, sent)
+    source = KafkaSource(broker.bootstrap, topic, group=group, config=FAST_GROUP)
+    batches = source.batches(10)
+    restarted: list[kafka_server.RunningBroker] = []
+    try:
+        first = next(batches)
+        kafka_server.stop(broker)
+        with caplog.at_level(logging.WARNING, logger="relgraph.sources.kafka"):
+            source.commit()  # the broker is gone: kept, not raised
+            assert source.commits_deferred == 1
+            restarted.append(kafka_server.start(log_dir, port=port))
+            source.commit()  # the session is gone: passed over, the batch redelivered
+            again = next(batches)
+            source.commit()
+        committed = source._consumer.committed([TopicPartition(topic, 0)], timeout=30)
+    finally:
+        source.close()
+        for running in (broker, *restarted):
+            kafka_server.stop(running)
+    assert [r["tx_id"] for r in first] == [r["tx_id"] for r in again] == [r["tx_id"] for r in sent]
+    assert [(c.partition, c.offset) for c in committed] == [(0, 6)]
+    said = [r.getMessage() for r in caplog.records if r.name == "relgraph.sources.kafka"]
+    assert said[0].startswith("Kafka did not take the commit (Commit failed: Local: Waiting")
 
 
 def test_repeated_client_lines_are_held_back_and_counted() -> None:

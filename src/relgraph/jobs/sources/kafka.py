@@ -78,6 +78,24 @@ REBALANCED: Final = frozenset(
 )
 """Commit errors meaning the member lost its partitions (evicted after max.poll.interval.ms,
 a rebalance under way): the batch is another member's now, or this one's after it rejoins."""
+UNREACHABLE: Final = frozenset(
+    {
+        KafkaError._WAIT_COORD,
+        KafkaError._TRANSPORT,
+        KafkaError._TIMED_OUT,
+        KafkaError._ALL_BROKERS_DOWN,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+        KafkaError.REQUEST_TIMED_OUT,
+        KafkaError.NETWORK_EXCEPTION,
+    }
+)
+"""Commit errors meaning the cluster (its group coordinator) could not be reached: the
+offsets are kept and committed later, as the batch was scored all the same."""
+COMMIT_RETRY_SECONDS: Final = 10.0
+"""While idle, how long after a commit the cluster did not take it is tried again (a
+commit to an absent coordinator waits about 7 s before it fails)."""
 
 
 @dataclass(frozen=True)
@@ -152,6 +170,10 @@ class KafkaSource:
         self.quarantined: list[Quarantined] = []
         self.rebalanced = 0
         """Commits the group refused after a rebalance (those batches are redelivered)."""
+        self.commits_deferred = 0
+        """Commits the cluster could not take (unreachable): kept and tried again later."""
+        self._retry_commit_at: float | None = None
+        self._deferred_streak = 0  # deferred commits since one last went through
         # Next offset to commit per partition: the batch handed out but not yet committed.
         self._pending: dict[int, int] = {}
         settings: dict[str, Any] = {
@@ -267,6 +289,8 @@ class KafkaSource:
             messages = self._consumer.consume(num_messages=size, timeout=self.poll_timeout)
             self._watch(bool(messages))
             if not messages:
+                if self._retry_commit_at is not None and time.monotonic() >= self._retry_commit_at:
+                    self.commit()  # a quiet topic still gets the offsets it was scored to
                 if self.idle_timeout is not None and self._idle_over(last_message):
                     return
                 continue
@@ -349,7 +373,11 @@ class KafkaSource:
 
         A commit refused because the group rebalanced meanwhile (this member evicted after
         ``max.poll.interval.ms``: a slow answer) is logged and passed over: the batch is
-        redelivered. Any other refusal is a RuntimeError."""
+        redelivered. One the cluster could not take (:data:`UNREACHABLE`: a broker restart,
+        a network cut) keeps its offsets for the next commit — after the next batch, or
+        within :data:`COMMIT_RETRY_SECONDS` while the topic is quiet — so a short outage
+        does not end ``consume``. Any other refusal is a RuntimeError."""
+        self._retry_commit_at = None
         if not self._pending:
             return
         self._dead_letters.flush()
@@ -358,8 +386,18 @@ class KafkaSource:
         pending, self._pending = self._pending, {}
         try:
             self._consumer.commit(offsets=offsets, asynchronous=False)
+            if self._deferred_streak:
+                log.warning(
+                    "Kafka took the commit after %d attempt(s) it could not take",
+                    self._deferred_streak,
+                )
+            self._deferred_streak = 0
         except KafkaException as exc:
             error = exc.args[0] if exc.args else None
+            if isinstance(error, KafkaError) and error.code() in UNREACHABLE:
+                self._defer(pending, error)
+                return
+            self._deferred_streak = 0
             if not isinstance(error, KafkaError) or error.code() not in REBALANCED:
                 raise RuntimeError(
                     f"Kafka did not take the commit ({error}); the batch is redelivered "
@@ -373,6 +411,22 @@ class KafkaSource:
                 "the group rebalanced while %d partition(s)' batch was scored (%s): it is "
                 "redelivered and its repeats are answered as duplicates",
                 len(pending),
+                error.str(),
+            )
+
+    def _defer(self, pending: dict[int, int], error: KafkaError) -> None:
+        # Still this member's to commit, unless a rebalance took the partition meanwhile
+        # (then its new owner starts from the group's offset and repeats are duplicates).
+        kept = {p: o for p, o in pending.items() if p in self._owned}
+        self._pending = {**kept, **self._pending}
+        self._retry_commit_at = time.monotonic() + COMMIT_RETRY_SECONDS
+        self.commits_deferred += 1
+        self._deferred_streak += 1
+        if self._deferred_streak == 1:  # said once per outage, and once when it is over
+            log.warning(
+                "Kafka did not take the commit (%s): the offsets are kept and committed "
+                "later (nothing is lost; a batch redelivered meanwhile is answered as "
+                "duplicates)",
                 error.str(),
             )
 
