@@ -565,7 +565,12 @@ def test_a_failed_audience_export_leaves_no_partial_file(
     monkeypatch.setattr(pacsv, "write_csv", half_then_fail)
     out = tmp_path / "audience.csv"
     result = _export(analysed, _criteria(tmp_path), out)
-    assert result.exit_code != 0
+    # Was: a traceback ending in "OSError: [Errno 28] No space left on device", exit 1.
+    assert result.exit_code == 2, result.output
+    assert _flat(result.output) == (
+        f"error: could not write {out}: No space left on device; nothing was exported (no "
+        "file was left): free space or choose another folder, then export again"
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["criteria.json"]
 
 

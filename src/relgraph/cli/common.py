@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +20,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from relgraph.cli.progress_lines import LineProgress
 from relgraph.config import ConfigError, Settings
@@ -28,17 +30,34 @@ if TYPE_CHECKING:
     from relgraph.engines.base import GraphEngine
 
 
+INTERNAL_ERROR = 70
+"""Exit status of a fault in relgraph itself (``EX_SOFTWARE``), apart from 1 — a finding
+(``audit verify`` found the log changed) — so a scheduler can tell a bug from a result."""
+
+
 class _Commands(TyperGroup):
     """The app's command group: a store or settings error that no command turned into its own
     message (a Neo4j server that answers but cannot read its database; a zone the store was
     loaded in that this machine lacks) is still one line and exit status 2, as the README
-    promises, not a traceback."""
+    promises, not a traceback. Any other error is a fault in relgraph: its traceback, one
+    line saying so, and exit status 70."""
 
     def invoke(self, ctx: Any) -> Any:  # typer's click Context, kept private by typer
         try:
             return super().invoke(ctx)
         except (StoreError, ConfigError) as exc:
             fail(str(exc))
+        except (typer.Exit, typer.Abort, TyperException):
+            raise  # exits already chosen, usage errors (2), Ctrl-C outside a long step
+        except Exception:
+            traceback.print_exc()
+            command = ctx.invoked_subcommand or "relgraph"
+            err_console.print(
+                f"[bold red]internal error:[/] relgraph {escape(command)} failed on a fault in "
+                "relgraph itself (the traceback above): report it with the traceback",
+                soft_wrap=True,
+            )
+            raise typer.Exit(INTERNAL_ERROR) from None
 
 
 app = typer.Typer(

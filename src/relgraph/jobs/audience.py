@@ -186,26 +186,34 @@ def export(
     Raises
     ------
     AudienceError
-        As :func:`check_target` says.
+        As :func:`check_target` says, and when the file or its sidecar cannot be written
+        (a full disk): the message says which and what was left.
     """
 
     check_target(path, force=force)
     table = rows if rows is not None else published(audience, fmt)
     parquet = path.suffix.lower() == ".parquet"
-    _write_whole(
-        path,
-        force,
-        lambda partial: (
-            # Without pandas' metadata: readers rebuild plain types (lists of text), not
-            # the Arrow-backed dtypes this process happened to use.
-            pq.write_table(
-                pa.Table.from_pandas(table, preserve_index=False).replace_schema_metadata(None),
-                partial,
-            )
-            if parquet
-            else _write_csv(table, partial, bom=bom)
-        ),
-    )
+    try:
+        _write_whole(
+            path,
+            force,
+            lambda partial: (
+                # Without pandas' metadata: readers rebuild plain types (lists of text), not
+                # the Arrow-backed dtypes this process happened to use.
+                pq.write_table(
+                    pa.Table.from_pandas(table, preserve_index=False).replace_schema_metadata(None),
+                    partial,
+                )
+                if parquet
+                else _write_csv(table, partial, bom=bom)
+            ),
+        )
+    except OSError as exc:  # a full disk, a folder made read-only meanwhile, a quota
+        raise AudienceError(
+            f"could not write {path}: {exc.strerror or exc}; nothing was exported "
+            f"({'it is as it was' if path.exists() else 'no file was left'}): free space "
+            "or choose another folder, then export again"
+        ) from None
     about = {
         "format": fmt,
         "file": path.name,
@@ -219,7 +227,13 @@ def export(
         "csv_bom": bom and not parquet,
     }
     text = json.dumps(about, ensure_ascii=False, indent=2) + "\n"
-    _write_whole(sidecar_path(path), True, lambda partial: partial.write_text(text, "utf-8"))
+    try:
+        _write_whole(sidecar_path(path), True, lambda partial: partial.write_text(text, "utf-8"))
+    except OSError as exc:
+        raise AudienceError(
+            f"{path} was written, but not its description {sidecar_path(path).name}: "
+            f"{exc.strerror or exc}; free space, then export again with --force"
+        ) from None
     return table
 
 
