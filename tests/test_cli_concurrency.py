@@ -1,4 +1,5 @@
-"""Commands run at the same time on one embedded store: refused at once, naming the other."""
+"""Commands run at the same time on one embedded store: one waits for the other, naming it,
+up to RELGRAPH_STORE_LOCK_WAIT seconds (refused at once with 0)."""
 
 from __future__ import annotations
 
@@ -54,9 +55,12 @@ def holding(data: Path, command: str, mode: str) -> Iterator[int]:
         child.communicate("", timeout=30)
 
 
+AT_ONCE = {"RELGRAPH_STORE_LOCK_WAIT": "0"}
+
+
 def _refusal(args: list[str]) -> tuple[str, float]:
     started = time.monotonic()
-    result = runner.invoke(app, args)
+    result = runner.invoke(app, args, env=AT_ONCE)
     took = time.monotonic() - started
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
@@ -103,6 +107,47 @@ def test_analyze_while_the_server_builds_its_graph_names_the_server(data: Path) 
         "run this again when it is done"
     ), line
     assert runner.invoke(app, ["analyze", "--data-dir", str(data)]).exit_code == 0
+
+
+def test_a_nightly_analyze_that_meets_a_refresh_waits_for_it_then_runs(data: Path) -> None:
+    # Was: refused at once ("run this again when it is done"), and the night's results were
+    # not computed because the server happened to be building its graph.
+    env = {**os.environ, "RELGRAPH_STORE_LOCK_WAIT": "120"}
+    with holding(data, "serve", "ro") as pid:
+        analyze = subprocess.Popen(
+            [sys.executable, "-m", "relgraph.cli", "analyze", "--data-dir", str(data)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert analyze.stderr is not None
+        first = " ".join(analyze.stderr.readline().split())
+    rest = analyze.stderr.read()
+    assert analyze.wait(timeout=120) == 0, first + rest
+    assert re.fullmatch(
+        rf"note: the store {re.escape(str(data / 'relgraph.duckdb'))} is in use: `relgraph "
+        rf"serve` \(pid {pid}, running for \d+ s\) reads it while it builds its graph \(at "
+        r"start, and on SIGHUP or a refresh\): waiting for it, giving up after 2 min 0 s "
+        r"\(RELGRAPH_STORE_LOCK_WAIT\)",
+        first,
+    ), first
+
+
+def test_a_wait_for_the_store_gives_up_naming_the_holder(data: Path) -> None:
+    started = time.monotonic()
+    with holding(data, "load", "rw") as pid:
+        result = runner.invoke(
+            app, ["stats", "--data-dir", str(data)], env={"RELGRAPH_STORE_LOCK_WAIT": "1.5"}
+        )
+    assert 1.5 <= time.monotonic() - started < 30
+    assert result.exit_code == 2, result.output
+    *notes, line = [" ".join(x.split()) for x in result.output.strip().splitlines()]
+    (note,) = notes
+    assert note.endswith("waiting for it, giving up after 2 s (RELGRAPH_STORE_LOCK_WAIT)"), note
+    assert (
+        f"error: the store {data / 'relgraph.duckdb'} is in use: `relgraph load` (pid {pid}" in line
+    )
+    assert line.endswith(
+        "gave up after 2 s (RELGRAPH_STORE_LOCK_WAIT): wait for it to finish, then run this again"
+    ), line
 
 
 def _free_port() -> int:

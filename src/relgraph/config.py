@@ -355,6 +355,11 @@ class Settings:
     id_misses: int = 20
     """``RELGRAPH_ID_MISSES``: well-formed id numbers one analyst key may search for in a day
     without finding anyone, before its id-number searches pause (``relgraph.api.id_misses``)."""
+    store_lock_wait: float = 3600.0
+    """``RELGRAPH_STORE_LOCK_WAIT``: seconds a command waits for the embedded store while
+    another process holds it (a load or ``analyze`` writing, ``serve`` building its graph),
+    then gives up (0: at once; ``inf``: as long as it takes). An hour, as Neo4j's lock wait:
+    a nightly ``analyze`` that overlaps a load, or meets a refresh, runs after it."""
 
     @property
     def production(self) -> bool:
@@ -400,6 +405,9 @@ class Settings:
             id_secret=id_secret_from_env(env),
             search_rate=env_number(env, "RELGRAPH_SEARCH_RATE", cls.search_rate, int, 1),
             id_misses=env_number(env, "RELGRAPH_ID_MISSES", cls.id_misses, int, 1),
+            store_lock_wait=env_number(
+                env, "RELGRAPH_STORE_LOCK_WAIT", cls.store_lock_wait, float, 0, infinite=True
+            ),
         )
 
 

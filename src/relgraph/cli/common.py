@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,7 +26,8 @@ from typer.exceptions import TyperException
 
 from relgraph.cli.progress_lines import LineProgress
 from relgraph.config import ConfigError, Settings
-from relgraph.store.base import Store, StoreError
+from relgraph.store.base import Store, StoreError, StoreInUseError
+from relgraph.store.lock_wait import duration
 
 if TYPE_CHECKING:
     from relgraph.engines.base import GraphEngine
@@ -137,12 +140,37 @@ def store_name(settings: Settings) -> str:
     return f"embedded {settings.data_dir}"
 
 
+WAIT_NOTE_EVERY = 30.0
+"""Seconds between the lines of a command waiting for the store."""
+
+
 def open_store(settings: Settings, *, read_only: bool = False) -> Store:
-    """The configured store, open; failing to open it fails the command."""
-    try:
-        return store_opener(settings, read_only=read_only)()
-    except StoreError as exc:
-        fail(str(exc))
+    """The configured store, open; failing to open it fails the command.
+
+    While another process holds the embedded store (a load or ``analyze`` writing, ``serve``
+    building its graph), waits for it up to ``RELGRAPH_STORE_LOCK_WAIT`` seconds, saying who
+    holds it at once and every half minute, then fails naming the holder."""
+    opener = store_opener(settings, read_only=read_only)
+    limit, started = settings.store_lock_wait, time.monotonic()
+    said = -math.inf
+    while True:
+        try:
+            return opener()
+        except StoreInUseError as exc:
+            now = time.monotonic()
+            waited = now - started
+            if limit == 0:
+                fail(str(exc))
+            if waited >= limit:
+                fail(f"{exc.busy}; gave up after {duration(waited)} (RELGRAPH_STORE_LOCK_WAIT): "
+                     f"{exc.then}")  # fmt: skip
+            if now - said >= WAIT_NOTE_EVERY:
+                ends = "" if math.isinf(limit) else f", giving up after {duration(limit)}"
+                note(f"{exc.busy}: waiting for it{ends} (RELGRAPH_STORE_LOCK_WAIT)")
+                said = now
+            time.sleep(min(0.5, limit - waited))
+        except StoreError as exc:
+            fail(str(exc))
 
 
 def configured_engine(settings: Settings, store: Store) -> GraphEngine | None:

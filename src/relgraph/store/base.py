@@ -26,6 +26,13 @@ class StoreInUseError(StoreError):
     """Another process holds the store (the embedded store's one writer, or a reader while a
     writer waits): it can be opened once that process is done."""
 
+    def __init__(self, busy: str, then: str) -> None:
+        super().__init__(f"{busy}; {then}")
+        self.busy = busy
+        """Who holds the store doing what: what a command waiting for it says."""
+        self.then = then
+        """What to do about it."""
+
 
 class TableNotFoundError(StoreError, KeyError):
     """A canonical or result table that has not been written."""

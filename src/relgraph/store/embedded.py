@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from relgraph.store.base import Store, StoreError, StoreInUseError, TableNotFoundError
-from relgraph.store.lock_holder import lock_conflict, locked_message
+from relgraph.store.lock_holder import in_use, lock_conflict
 
 STORE_FILE = "relgraph.duckdb"
 _FULL = "No space left on device"
@@ -89,9 +89,7 @@ class EmbeddedStore(Store):
             self._con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
             if lock_conflict(str(exc)):
-                raise StoreInUseError(
-                    locked_message(self.path, str(exc), read_only=read_only)
-                ) from exc
+                raise StoreInUseError(*in_use(self.path, str(exc), read_only=read_only)) from exc
             if _cause(exc) != _FULL:
                 raise StoreError(f"cannot open {self.path}: {exc}") from exc
             self._unopened(exc, new)

@@ -61,9 +61,10 @@ def running_for(pid: int) -> float | None:
         return None
 
 
-def locked_message(path: Path, text: str, *, read_only: bool) -> str:
-    """The one line a command refused by another process's lock on ``path`` says: which
-    process holds it, what that process does with it, and what to do."""
+def in_use(path: Path, text: str, *, read_only: bool) -> tuple[str, str]:
+    """What a command that met another process's lock on ``path`` says, in two parts: which
+    process holds it and what that process does with it; and what to do (a command that
+    waits for it says the first only)."""
     pid = holder_pid(text)
     command = None if pid is None else relgraph_command(pid)
     if pid is None:
@@ -85,4 +86,4 @@ def locked_message(path: Path, text: str, *, read_only: bool) -> str:
     else:
         doing = "has it open" + ("" if read_only else " (a store has one writer, or readers)")
         then = "wait for it to end or stop it, then run this again"
-    return f"the store {path} is in use: {who} {doing}; {then}"
+    return f"the store {path} is in use: {who} {doing}", then
