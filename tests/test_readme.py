@@ -1,0 +1,73 @@
+"""What the README tells an operator or a new engineer, held to what the code does: the
+variables it reads, the thresholds and their defaults, the make targets, the API's paths,
+the example queries and the compose command."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from relgraph.analytics.layering import LayeringParams
+from relgraph.analytics.params import GroupParams, HouseholdParams, InfluenceParams, NetworkParams
+from relgraph.ingest.linkage import LinkageParams
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+SECTIONS: dict[str, Any] = {
+    "NETWORK": NetworkParams,
+    "HOUSEHOLD": HouseholdParams,
+    "GROUP": GroupParams,
+    "INFLUENCE": InfluenceParams,
+    "LAYERING": LayeringParams,
+    "IDENTITY": LinkageParams,
+}
+"""The thresholds read as ``RELGRAPH_<SECTION>_<FIELD>``: the README's thresholds table."""
+
+
+def test_every_variable_the_code_reads_is_in_the_readme() -> None:
+    read = {
+        name
+        for path in (ROOT / "src" / "relgraph").rglob("*.py")
+        for name in re.findall(r"\"((?:RELGRAPH|NEO4J)_[A-Z0-9_]*[A-Z0-9])\"", path.read_text())
+    }
+    assert "RELGRAPH_SCORING_PROCESSES" in read, "the pattern no longer finds what the code reads"
+    # A threshold is in the table by its section's prefix (the test below).
+    thresholds = tuple(f"RELGRAPH_{prefix}_" for prefix in SECTIONS)
+    missing = sorted(n for n in read if not n.startswith(thresholds) and f"`{n}`" not in README)
+    assert not missing, f"read by src/ but not in the README: {missing}"
+
+
+def _settings_row(prefix: str) -> str:
+    rows = [line for line in README.splitlines() if line.startswith(f"| `RELGRAPH_{prefix}_` |")]
+    assert len(rows) == 1, f"one row for RELGRAPH_{prefix}_ in the README's thresholds table"
+    return rows[0]
+
+
+@pytest.mark.parametrize("prefix", sorted(SECTIONS))
+def test_the_thresholds_table_names_real_settings_with_their_defaults(prefix: str) -> None:
+    kind = SECTIONS[prefix]
+    defaults = {f.name.upper(): getattr(kind(), f.name) for f in fields(kind)}
+    row = _settings_row(prefix).split(" | ", 1)[1]
+    named = re.findall(r"`([A-Z_]+)`(?: \(([-0-9.e]+)[);:])?", row)
+    assert named
+    for name, default in named:
+        assert name in defaults, f"RELGRAPH_{prefix}_{name} is in the README but sets nothing"
+        if default:
+            assert float(default) == defaults[name], f"RELGRAPH_{prefix}_{name}"
+    # The layering row ends in "…" (a pointer to its params module); every other row is whole,
+    # since an error message may name any of its settings (RELGRAPH_INFLUENCE_TOLERANCE).
+    if "…" not in row:
+        wildcards = re.findall(r"`\*(_[A-Z]+)`", row)
+        listed = {name for name, _ in named}
+        unlisted = sorted(
+            name
+            for name in defaults
+            if name not in listed and not any(name.endswith(w) for w in wildcards)
+        )
+        assert not unlisted, f"RELGRAPH_{prefix}_*: {unlisted} not in the README"
