@@ -71,3 +71,14 @@ def test_the_thresholds_table_names_real_settings_with_their_defaults(prefix: st
             if name not in listed and not any(name.endswith(w) for w in wildcards)
         )
         assert not unlisted, f"RELGRAPH_{prefix}_*: {unlisted} not in the README"
+
+
+def test_the_compose_command_sets_every_variable_compose_requires() -> None:
+    # `docker compose up` stops before starting anything on a `${NAME:?…}` left unset: the
+    # README's command lacked RELGRAPH_AUDIT_KEY, which the production image needs.
+    required = set(re.findall(r"\$\{(\w+):\?", (ROOT / "docker-compose.yml").read_text()))
+    assert "NEO4J_PASSWORD" in required
+    commands = [line for line in README.splitlines() if line.endswith("docker compose up")]
+    assert len(commands) == 1
+    missing = sorted(name for name in required if f"{name}=" not in commands[0])
+    assert not missing, f"the README's `docker compose up` leaves {missing} unset"
