@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from graphql import build_schema, parse, validate
 
 from relgraph.analytics.layering import LayeringParams
 from relgraph.analytics.params import GroupParams, HouseholdParams, InfluenceParams, NetworkParams
@@ -82,3 +83,26 @@ def test_the_compose_command_sets_every_variable_compose_requires() -> None:
     assert len(commands) == 1
     missing = sorted(name for name in required if f"{name}=" not in commands[0])
     assert not missing, f"the README's `docker compose up` leaves {missing} unset"
+
+
+def _graphql_examples() -> list[str]:
+    return re.findall(r"```graphql\n(.*?)```", README, re.S)
+
+
+def test_the_graphql_examples_validate_against_the_schema() -> None:
+    schema = build_schema((ROOT / "schema.graphql").read_text(encoding="utf-8"))
+    examples = _graphql_examples()
+    assert examples
+    for example in examples:
+        assert validate(schema, parse(example)) == [], example
+
+
+def test_the_customer_example_is_the_query_demo_prints() -> None:
+    # The README's id (CB35746102) was in no bank `make demo` makes: NOT_FOUND for whoever
+    # pasted it. demo prints the query with a person of its own bank, whose id depends on the
+    # data directory's id secret, so the README shows where the id goes instead.
+    from relgraph.cli.serving import DEMO_QUERIES
+
+    customer = [e for e in _graphql_examples() if e.startswith("query Customer ")]
+    assert len(customer) == 1
+    assert customer[0].strip() == DEMO_QUERIES[0].format(person="<person or customer id>")
