@@ -106,3 +106,32 @@ def test_the_customer_example_is_the_query_demo_prints() -> None:
     customer = [e for e in _graphql_examples() if e.startswith("query Customer ")]
     assert len(customer) == 1
     assert customer[0].strip() == DEMO_QUERIES[0].format(person="<person or customer id>")
+
+
+def test_the_path_table_names_every_path_the_server_answers(tmp_path: Path) -> None:
+    # The ingestion endpoints (POST /v1/transfers, /v1/accounts) were missing from it.
+    from starlette.routing import Route
+
+    from relgraph.api.app import create_app, default_state
+    from relgraph.api.auth import KeyRing, Role
+
+    app = create_app(default_state(tmp_path, KeyRing({"k" * 20: Role.ANALYST})))
+    served = {
+        (method, route.path)
+        for route in app.routes
+        if isinstance(route, Route) and not route.path.endswith("/")  # a redirect to the path
+        for method in sorted(route.methods or {"GET"})
+        if method in ("GET", "POST")
+    }
+    assert ("POST", "/v1/transfers") in served
+    table = [
+        line
+        for line in README.splitlines()
+        if line.startswith("| `GET /") or line.startswith("| `POST /")
+    ]
+    missing = sorted(
+        f"{method} {path}"
+        for method, path in served
+        if not any(f"`{method} {path}`" in row for row in table)
+    )
+    assert not missing, f"served but not in the README's path table: {missing}"
