@@ -21,7 +21,7 @@ WEB_SOURCES := web/package.json web/package-lock.json web/tsconfig.json web/vite
 	$(wildcard web/explore/* web/graphiql/*)
 
 .PHONY: demo test lint typecheck unit neo4j neo4j-tests kafka kafka-tests browser-tests web install
-.PHONY: clean bench eval lock
+.PHONY: clean eval lock
 
 # Installs exactly the pinned, hashed versions of requirements.lock, then relgraph itself.
 $(STAMP): pyproject.toml setup.py requirements.lock

@@ -135,3 +135,29 @@ def test_the_path_table_names_every_path_the_server_answers(tmp_path: Path) -> N
         if not any(f"`{method} {path}`" in row for row in table)
     )
     assert not missing, f"served but not in the README's path table: {missing}"
+
+
+def _make_targets() -> tuple[set[str], set[str]]:
+    """(targets with a rule, targets declared .PHONY) of the Makefile."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    rules = set(re.findall(r"^([a-z][\w-]*):(?!=)", makefile, re.M))
+    phony = {
+        name for line in re.findall(r"^\.PHONY:(.*)$", makefile, re.M) for name in line.split()
+    }
+    return rules, phony
+
+
+def test_every_phony_make_target_has_a_rule() -> None:
+    # `.PHONY: bench` without a rule: `make bench` said "Nothing to be done" and exited 0.
+    rules, phony = _make_targets()
+    assert {"demo", "test"} <= rules
+    assert not sorted(phony - rules), f"declared .PHONY without a rule: {sorted(phony - rules)}"
+
+
+def test_every_make_command_the_readme_gives_exists() -> None:
+    named = set(re.findall(r"`make ([a-z][\w-]*)", README)) | set(
+        re.findall(r"^make ([a-z][\w-]*)", README, re.M)
+    )
+    assert {"demo", "test", "eval"} <= named
+    rules, _ = _make_targets()
+    assert not sorted(named - rules), "the README gives make targets the Makefile lacks"
