@@ -78,3 +78,14 @@ def test_the_readme_command_table_names_every_option(path: tuple[str, ...]) -> N
     }
     missing = sorted(flag for flag in flags if not any(flag in row for row in rows))
     assert not missing, f"{prefix}`: {missing} not in the README's command table"
+
+
+@pytest.mark.parametrize(
+    "path", [(), ("audit",), *COMMANDS], ids=lambda p: " ".join(p) or "relgraph"
+)
+def test_help_shows_no_docstring_markup(path: tuple[str, ...]) -> None:
+    # ``decidedBy`` and ``role:key`` (reST literals from the docstrings) were shown with
+    # their doubled backquotes in `relgraph audit --help`, `audit key-id --help` and `tried`.
+    result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "``" not in result.output, result.output

@@ -64,11 +64,11 @@ def audit_tried(
 ) -> None:
     """Print the audit lines whose search or missed lookup tried TEXT; exit 1 if none.
 
-    The log keeps such texts only as HMACs under the audit key (``searched_hmac``,
-    ``tried_hmac``), so this needs the key: RELGRAPH_AUDIT_KEY or RELGRAPH_AUDIT_KEY_FILE
-    (outside production, the generated <data-dir>/audit-key). TEXT ``-`` reads the text
+    The log keeps such texts only as HMACs under the audit key (`searched_hmac`,
+    `tried_hmac`), so this needs the key: RELGRAPH_AUDIT_KEY or RELGRAPH_AUDIT_KEY_FILE
+    (outside production, the generated <data-dir>/audit-key). TEXT `-` reads the text
     from stdin: an id number on the command line is in the shell's history and, while the
-    command runs, in every local user's ``ps``.
+    command runs, in every local user's `ps`.
     """
     import sys
 
@@ -96,9 +96,9 @@ def audit_tried(
 
 @audit_app.command("key-id")
 def audit_key_id(data_dir: DataDirOption = None) -> None:
-    """Print the key id (as in the audit log, ``decidedBy``) of each API key read from stdin.
+    """Print the key id (as in the audit log, `decidedBy`) of each API key read from stdin.
 
-    One key per line (``role:key`` lines, as in RELGRAPH_API_KEYS_FILE, work too); keys are
+    One key per line (`role:key` lines, as in RELGRAPH_API_KEYS_FILE, work too); keys are
     read from stdin, never the command line, so they stay out of shell history. Ids are
     HMACs under the audit key, so this needs the key the server used.
     """

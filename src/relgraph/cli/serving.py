@@ -38,7 +38,7 @@ def demo(
         int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")
     ] = 8000,
 ) -> None:
-    """Synthesise a bank, load and analyse it, then serve the API with a demo key."""
+    """Synthesise a bank, load and analyse it, then serve the API with a demo key per role."""
     from relgraph.api.server import listening_socket
 
     settings = settings_from(data_dir)
