@@ -161,3 +161,13 @@ def test_every_make_command_the_readme_gives_exists() -> None:
     assert {"demo", "test", "eval"} <= named
     rules, _ = _make_targets()
     assert not sorted(named - rules), "the README gives make targets the Makefile lacks"
+
+
+def test_the_mapping_example_is_one_the_loader_reads(tmp_path: Path) -> None:
+    from relgraph.ingest.mapping import read_mapping
+
+    examples = re.findall(r"```yaml\n(.*?)```", README, re.S)
+    assert len(examples) == 1
+    (tmp_path / "mapping.yaml").write_text(examples[0], encoding="utf-8")
+    mapping = read_mapping(tmp_path / "mapping.yaml")
+    assert mapping.files["客户信息.csv"].table == "customers"
