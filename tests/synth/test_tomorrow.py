@@ -33,3 +33,21 @@ def test_tomorrow_holds_every_planted_transfer_and_the_last_day(tmp_path: Path) 
         everything["ts"]
     ).max() - pd.Timedelta(days=1)
     assert set(everything.loc[last_day, "tx_id"]) <= set(tomorrow["tx_id"])
+
+
+def test_tomorrow_of_a_dirty_bank_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    # The malformed rows of --dirty (a timestamp "2026-00-10T08:00:00") ended the split in a
+    # pandas traceback, exit 1, after the bank was written without its tomorrow; and
+    # dirty.csv's line numbers would no longer name the rows once tomorrow's leave the file.
+    from typer.testing import CliRunner
+
+    from relgraph.cli import app
+
+    out = tmp_path / "bank"
+    done = CliRunner().invoke(
+        app, ["synth", "--out", str(out), "--customers", "300", "--dirty", "0.02",
+              "--tomorrow", "1"],
+    )  # fmt: skip
+    assert done.exit_code == 2, done.output
+    assert "error: --tomorrow needs a bank without --dirty rows" in " ".join(done.output.split())
+    assert not out.exists()

@@ -75,8 +75,9 @@ def synth(
         float | None,
         typer.Option(
             "--tomorrow",
-            help="Hold back the last DAYS of transfers and the last transfer of every planted "
-            "pattern into <out>-tomorrow/transfers.csv (for `relgraph stream`); a plain CSV bank.",
+            help="Hold back the last DAYS of transfers and every transfer of every planted "
+            "pattern into <out>-tomorrow/transfers.csv (for `relgraph stream`); a plain CSV "
+            "bank without --dirty.",
         ),
     ] = None,
 ) -> None:
@@ -87,6 +88,10 @@ def synth(
         if fmt.value != "csv" or export_style is ExportStyle.bank or tomorrow <= 0:
             fail("--tomorrow needs a positive number of days and a plain CSV bank "
                  "(--format csv --export-style plain)")  # fmt: skip
+        if dirty > 0:
+            # Malformed rows (a month 00) cannot be put in time order, and dirty.csv names
+            # them by their line, which moves once tomorrow's rows leave the file.
+            fail("--tomorrow needs a bank without --dirty rows: leave out --dirty")
         export_style = ExportStyle.plain
     if export_style is None:  # a Chinese bank's export unless asked otherwise
         bank = locale is Locale.zh and fmt.value == "csv"
