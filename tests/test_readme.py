@@ -171,3 +171,20 @@ def test_the_mapping_example_is_one_the_loader_reads(tmp_path: Path) -> None:
     (tmp_path / "mapping.yaml").write_text(examples[0], encoding="utf-8")
     mapping = read_mapping(tmp_path / "mapping.yaml")
     assert mapping.files["客户信息.csv"].table == "customers"
+
+
+def test_the_truth_table_names_every_truth_file_synth_writes(tmp_path: Path) -> None:
+    # truth/tomorrow.csv (synth --tomorrow) was in no table.
+    from relgraph.synth import generate
+    from relgraph.synth.tomorrow import hold_back
+
+    generate(100, 3, tmp_path / "bank", "csv", dirty=0.02)
+    (tmp_path / "held").mkdir()
+    generate(100, 3, tmp_path / "held" / "bank", "csv")
+    hold_back(tmp_path / "held" / "bank", 1.0)
+    written = {p.name for p in (tmp_path / "bank" / "truth").iterdir()} | {
+        p.name for p in (tmp_path / "held" / "bank" / "truth").iterdir()
+    }
+    assert {"persons.csv", "dirty.csv", "tomorrow.csv"} <= written
+    missing = sorted(name for name in written if f"| `{name}` |" not in README)
+    assert not missing, f"synth writes truth files the README's table lacks: {missing}"
