@@ -188,3 +188,34 @@ def test_the_truth_table_names_every_truth_file_synth_writes(tmp_path: Path) -> 
     assert {"persons.csv", "dirty.csv", "tomorrow.csv"} <= written
     missing = sorted(name for name in written if f"| `{name}` |" not in README)
     assert not missing, f"synth writes truth files the README's table lacks: {missing}"
+
+
+def test_the_command_table_gives_each_default_the_command_has() -> None:
+    # `[--rate 200]`: a literal (not a placeholder such as N or D) is the flag's default.
+    import typer
+
+    from relgraph.cli import app
+
+    def walk(group: Any, path: tuple[str, ...] = ()) -> Any:
+        for name, command in group.commands.items():
+            if hasattr(command, "commands"):
+                yield from walk(command, (*path, name))
+            else:
+                yield " ".join((*path, name)), command
+
+    commands = dict(walk(typer.main.get_command(app)))
+    checked = 0
+    for line in README.splitlines():
+        row = re.match(r"\| `relgraph ((?:audit )?[a-z-]+)([^`]*)`", line)
+        if row is None:
+            continue
+        options = {flag: p for p in commands[row.group(1)].params for flag in p.opts}
+        for flag, shown in re.findall(r"\[(--[a-z-]+) ([^\]\s|]+)\]", row.group(2)):
+            if shown.isupper():  # a placeholder
+                continue
+            default = options[flag].default
+            assert str(default) == shown.rstrip("/") or (
+                isinstance(default, float) and default == float(shown)
+            ), f"relgraph {row.group(1)} {flag}: README {shown}, default {default}"
+            checked += 1
+    assert checked >= 10
