@@ -219,3 +219,27 @@ def test_the_command_table_gives_each_default_the_command_has() -> None:
             ), f"relgraph {row.group(1)} {flag}: README {shown}, default {default}"
             checked += 1
     assert checked >= 10
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/ARCHITECTURE.md"])
+def test_every_path_the_docs_name_exists(doc: str) -> None:
+    """A file or folder named by its path from the repository (``tests/api/…``) or from the
+    package (``analytics/layering/peaks.py``) is there: where a newcomer goes looking."""
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    top = "src|tests|benchmarks|tools|docs|cypher|web|docker"
+    package = "analytics|api|ingest|store|jobs|engines|graph|synth|validate|journal|cli"
+    named = set(re.findall(rf"(?<![\w/.-])((?:{top}|{package})/[\w./*-]*[\w/*])", text))
+    assert len(named) > 10
+    built = "src/relgraph/api/static"  # `make web` writes it; not committed
+    missing = sorted(
+        path
+        for path in named
+        if "*" not in path
+        and not path.startswith(built)
+        and not any(
+            (where / name).exists()
+            for where in (ROOT, ROOT / "src" / "relgraph")
+            for name in (path, path + ".py")  # a module by its name: jobs/analyze
+        )
+    )
+    assert not missing, f"{doc} names paths that are not there: {missing}"
