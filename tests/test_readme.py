@@ -161,6 +161,10 @@ def test_every_make_command_the_readme_gives_exists() -> None:
     assert {"demo", "test", "eval"} <= named
     rules, _ = _make_targets()
     assert not sorted(named - rules), "the README gives make targets the Makefile lacks"
+    # And the other way: `make unit` (the unit tests alone) was nowhere a newcomer would look.
+    assert not sorted(rules - named), (
+        f"Makefile targets the README does not give: {sorted(rules - named)}"
+    )
 
 
 def test_the_mapping_example_is_one_the_loader_reads(tmp_path: Path) -> None:
