@@ -78,3 +78,14 @@ def test_the_journal_folder_is_its_owners_alone(tmp_path: Path) -> None:
     folder = tmp_path / "journal"
     assert mode(folder) == 0o700
     assert all(mode(p) == 0o600 for p in folder.glob("*.jsonl"))
+
+
+@pytest.mark.usefixtures("open_umask")
+def test_every_file_a_load_leaves_is_its_owners_alone(tmp_path: Path) -> None:
+    # The README's move instructions say files are 0600 in 0700 folders: load-report.json
+    # and the trained linkage model were written by the umask, 0644.
+    data = tmp_path / "data"
+    load(write_bank(tmp_path / "bank", bank_tables()), data)
+    assert (data / "load-report.json").exists()
+    modes = {str(p.relative_to(data)): mode(p) for p in data.rglob("*")}
+    assert {p: m for p, m in modes.items() if m not in (0o600, 0o700)} == {}

@@ -7,9 +7,10 @@ from pathlib import Path
 
 
 def write_text_durably(path: Path, text: str, tmp: Path) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through ``tmp`` beside it: written, fsynced, then
-    renamed into place, so a crash leaves the old file or the new one. When a step fails (a
-    full disk) ``tmp`` is removed: no half file is left where nothing would remove it.
+    """Write ``text`` (UTF-8) to ``path`` (mode 0600) through ``tmp`` beside it: written,
+    fsynced, then renamed into place, so a crash leaves the old file or the new one. When a
+    step fails (a full disk) ``tmp`` is removed: no half file is left where nothing would
+    remove it.
 
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
@@ -18,7 +19,11 @@ def write_text_durably(path: Path, text: str, tmp: Path) -> None:
     (['a.json'], '{}')
     """
     try:
-        with tmp.open("w", encoding="utf-8") as handle:
+        # Its owner's alone, as every file of the data directory, whatever the umask.
+        with open(
+            os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8"
+        ) as handle:
+            os.fchmod(handle.fileno(), 0o600)  # a tmp left by a crash keeps its old mode
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
