@@ -165,7 +165,9 @@ def test_a_misspelt_threshold_variable_stops_analyze(tmp_path: Path) -> None:
 def test_synth_refuses_a_tiny_bank(tmp_path: Path) -> None:
     result = runner.invoke(app, ["synth", "--out", str(tmp_path / "b"), "--customers", "3"])
     assert result.exit_code == 2
-    assert "error:" in result.output
+    # Was "customers must be at least 10, got 3": the flag to change, by its name.
+    assert _flat(result.output) == "error: --customers must be at least 10, not 3"
+    assert not (tmp_path / "b").exists()
 
 
 @pytest.mark.parametrize("where", ["a-file", "a-file/data"])

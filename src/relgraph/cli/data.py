@@ -51,7 +51,7 @@ def synth(
         Path, typer.Option("--out", help="Directory to write the eleven tables and truth/ into.")
     ],
     customers: Annotated[
-        int, typer.Option("--customers", help="Customer rows to generate.")
+        int, typer.Option("--customers", help="Customer rows to generate (at least 10).")
     ] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same bytes.")] = 42,
     fmt: Annotated[FileFormat, typer.Option("--format", help="File format.")] = FileFormat.csv,
@@ -82,7 +82,7 @@ def synth(
     ] = None,
 ) -> None:
     """Write a synthetic bank with planted ground truth (households, groups, laundering, …)."""
-    from relgraph.synth import generate
+    from relgraph.synth import MIN_CUSTOMERS, generate
 
     if tomorrow is not None:
         if fmt.value != "csv" or export_style is ExportStyle.bank or tomorrow <= 0:
@@ -96,6 +96,8 @@ def synth(
     if export_style is None:  # a Chinese bank's export unless asked otherwise
         bank = locale is Locale.zh and fmt.value == "csv"
         export_style = ExportStyle.bank if bank else ExportStyle.plain
+    if customers < MIN_CUSTOMERS:  # the flag's name, as every other refusal gives it
+        fail(f"--customers must be at least {MIN_CUSTOMERS}, not {customers}")
     started = time.perf_counter()
     with progress() as update:
 
