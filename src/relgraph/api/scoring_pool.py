@@ -62,3 +62,12 @@ def shared_pool() -> ScoringPool | None:
             if _POOL is not None:
                 _POOL.warm()
         return _POOL
+
+
+def close_shared_pool() -> None:
+    """Stop this process's pool and wait for its workers (a server stopping)."""
+    global _POOL
+    with _LOCK:
+        pool, _POOL = _POOL, None
+    if pool is not None:
+        pool.reset(wait=True)

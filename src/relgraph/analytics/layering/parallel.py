@@ -200,13 +200,14 @@ class ScoringPool:
     def submit(self, job: Job) -> Future[Held]:
         return self._pool().submit(held_alerts, job)
 
-    def reset(self) -> None:
+    def reset(self, *, wait: bool = False) -> None:
         """Stop the workers (a broken pool, a server's settings changed); the next job
-        starts new ones."""
+        starts new ones. ``wait``: until they have exited and the pool's queues are closed
+        (a server stopping: their semaphores are released before it exits)."""
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
+            executor.shutdown(wait=wait, cancel_futures=True)
 
 
 def _follow(parent: int) -> None:
