@@ -281,6 +281,7 @@ GUARANTEES = Table(
         Column("guarantor_kind", required=True, enum=PARTY_KINDS),
         Column("borrower_kind", required=True, enum=PARTY_KINDS),
         Column("amount", "float", required=True, min=0, min_exclusive=True),
+        Column("currency"),
     ),
     key=("guarantor_id", "borrower_id"),
     foreign_keys=(
@@ -373,12 +374,8 @@ CUSTOMER_DERIVED_COLUMNS: Final = (
     "quality_flags",  # data-quality findings that did not refuse the row (QUALITY_FLAGS)
 )
 ENTERPRISE_DERIVED_COLUMNS: Final = (
-    "phone_norm",
-    "address_norm",
-    "credit_code_norm",
-    "phone_ext",
-    "quality_flags",
-)
+    "phone_norm", "address_norm", "credit_code_norm", "phone_ext", "quality_flags",
+)  # fmt: skip
 
 QUALITY_FLAG_SEPARATOR: Final = ";"
 QUALITY_FLAGS: Final[dict[str, str]] = {

@@ -373,6 +373,12 @@ class ProjectionBuilder:
         g_person, g_enterprise = self._parties(guarantees, "guarantor_id", "guarantor_kind")
         b_person, b_enterprise = self._parties(guarantees, "borrower_id", "borrower_kind")
         amount = _float64(_column(guarantees, "amount"))
+        if "currency" in guarantees.column_names:
+            # No exchange rates are loaded: a guarantee in yen still ties its parties (and
+            # closes a circle), but adds no yuan to a group's guarantees or exposure.
+            currency = pc.fill_null(_column(guarantees, "currency"), model.REPORTING_CURRENCY)
+            in_cny = pc.equal(currency, model.REPORTING_CURRENCY).to_numpy(zero_copy_only=False)
+            amount = np.where(in_cny, amount, 0.0)
         sides: tuple[tuple[model.NodeKind, IndexArray], ...] = (
             ("Person", g_person),
             ("Enterprise", g_enterprise),

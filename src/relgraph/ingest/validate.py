@@ -193,7 +193,7 @@ def _column_sql(
             f"CASE WHEN {text} IS NOT NULL AND {unknown} THEN "
             f"'bad_enum: products ' || {_shown(text)} || ' holds a code outside {allowed}' END"
         )
-    elif column.dtype == "str" and name == "currency":  # transfers and accounts
+    elif column.dtype == "str" and name == "currency":  # transfers, accounts, guarantees
         typed = normalise.currency_sql(text)
         bad = (
             f"'bad_enum: {name} ' || {_shown(text)} || "
@@ -515,11 +515,11 @@ def empty_keys(con: duckdb.DuckDBPyConnection, table: model.Table) -> None:
 
 
 def currency_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
-    """``raw`` with a note when transfers or accounts in another currency than CNY are
-    loaded: they are in the store and the graph, but the layering scan leaves such transfers
-    out and no value counts such balances (amounts and thresholds are in CNY, and the graph
-    holds no exchange rates)."""
-    if raw.file.table not in (model.TRANSFERS.name, model.ACCOUNTS.name):
+    """``raw`` with a note when transfers, accounts or guarantees in another currency than
+    CNY are loaded: they are in the store and the graph, but the layering scan leaves such
+    transfers out and no value counts such balances or guarantees (amounts and thresholds
+    are in CNY, and the graph holds no exchange rates)."""
+    if raw.file.table not in (model.TRANSFERS.name, model.ACCOUNTS.name, model.GUARANTEES.name):
         return raw
     foreign = count(
         con,
@@ -532,6 +532,10 @@ def currency_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
     if raw.file.table == model.ACCOUNTS.name:
         note = (f"{foreign:,} accounts in other currencies than CNY: loaded, but their "
                 "balances count in no value (AUM, deposits, loans), which are in CNY")  # fmt: skip
+    elif raw.file.table == model.GUARANTEES.name:
+        note = (f"{foreign:,} guarantees in other currencies than CNY: loaded (a guarantee "
+                "circle counts them), but their amounts count in no group's guarantees or "
+                "exposure, which are in CNY")  # fmt: skip
     else:
         note = (f"{foreign:,} transfers in other currencies than CNY: loaded, but left out of "
                 "the layering scan, whose amounts and thresholds are in CNY")  # fmt: skip
