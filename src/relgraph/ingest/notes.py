@@ -5,7 +5,8 @@ in another currency (``validate.currency_notes``), or an enterprise whose holder
 up to more than the whole of it — one of its rows is wrong, but nothing says which, so every
 row is kept and the report names the enterprise and the sum for a person to check. A wealth
 account below 0 is noted rather than refused: the account and its holder are real, only
-the amount is wrong, and refusing it would drop the person's product and ties too.
+the amount is wrong, and refusing it would drop the person's product and ties too. One
+valid credit code on several enterprises is one firm loaded twice, which nothing decides.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Final
 import duckdb
 
 from relgraph import model
+from relgraph.ingest import normalise
 from relgraph.ingest.readers import RawTable
 from relgraph.ingest.validate import REASONS, checked_view, currency_notes
 
@@ -29,7 +31,7 @@ NAMED: Final = 20
 
 def table_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
     """``raw`` with the notes its checked rows call for."""
-    return wealth_notes(con, stake_notes(con, currency_notes(con, raw)))
+    return credit_code_notes(con, wealth_notes(con, stake_notes(con, currency_notes(con, raw))))
 
 
 def wealth_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
@@ -80,6 +82,40 @@ def stake_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
     note = (
         f"{n:,} enterprise{'' if n == 1 else 's'} whose holders' shares sum above 100%{named}; "
         "no ownership can, so some row is wrong, but not which: all loaded, check them"
+    )
+    return replace(raw, notes=(*raw.notes, note))
+
+
+def credit_code_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
+    """``raw`` with a note when one valid unified social credit code is on several loaded
+    enterprises.
+
+    A valid code (its GB 32100 check character holds) names one registered firm, so two
+    enterprise ids carrying it are one firm exported twice (a core and a credit system each
+    with its own customer number, the name written 有限公司 once and 有限责任公司 once).
+    Which row is right is not known, so both load, and a corporate group counts each id:
+    its members and value count the firm twice. A code failing its check character (or
+    ``无``) says nothing about which firm it names, so it is no finding.
+    """
+    if raw.file.table != model.ENTERPRISES.name:
+        return raw
+    valid = normalise.credit_code_valid_sql("credit_code_norm")
+    shared = _named(
+        con,
+        f"SELECT credit_code_norm, string_agg(enterprise_id, ', ' ORDER BY enterprise_id) "  # noqa: S608 - internal names
+        f"AS ids, count(*) OVER () AS n FROM {checked_view(raw.file.table)} "
+        f"WHERE len({REASONS}) = 0 AND {valid} "
+        f"GROUP BY credit_code_norm HAVING count(*) > 1 "
+        f"ORDER BY count(*) DESC, credit_code_norm",
+        lambda code, ids: f"{code} ({ids})",
+    )
+    if shared is None:
+        return raw
+    n, named = shared
+    note = (
+        f"{n:,} unified social credit code{'' if n == 1 else 's'} each on several "
+        f"enterprises{named}; one firm under several enterprise ids counts once per id in "
+        "a corporate group's members and value: all loaded, check them"
     )
     return replace(raw, notes=(*raw.notes, note))
 
