@@ -229,8 +229,8 @@ BAD_MAPPINGS = [
     ("files:\n  x.csv:\n    table: customers\n    formats: {name: '%Y'}\n",
      "files.x.csv.formats.name: formats apply to date, timestamp and number columns only"),
     ("files:\n  x.csv:\n    table: shareholdings\n    formats: {share: '%'}\n",
-     "files.x.csv.formats.share: a number column takes 'percent' or a unit of yuan (千元, 万元, "
-     "百万元, 亿元), not '%'"),
+     "files.x.csv.formats.share: a number column takes 'percent', 'percent_number' or a unit "
+     "of yuan (千元, 万元, 百万元, 亿元), not '%'"),
     ("files:\n  x.csv:\n    table: customers\n    formats: {birth_date: YYYYMMDD}\n",
      "files.x.csv.formats.birth_date: expected a strptime format"),
     ("files:\n  x.csv: {table: customers}\n  y.csv: {table: customers}\n",

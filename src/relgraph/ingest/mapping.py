@@ -31,6 +31,9 @@ ENCODINGS: Final = ("utf-8", "utf-8-sig", "gb18030", "gbk", "big5")
 """Encodings an input file may be in; every other one is transcoded to UTF-8 before reading."""
 PERCENT: Final = "percent"
 """The number format of a share written as ``60%`` (``0.6`` is accepted too)."""
+PERCENT_NUMBER: Final = "percent_number"
+"""The number format of a column of percentages, the sign written or not (``持股比例(%)``):
+``35.5`` and ``35.5%`` are 0.355, ``0.5`` is 0.005 (under :data:`PERCENT`, 50%)."""
 UNITS: Final = {"千元": 1_000, "万元": 10_000, "百万元": 1_000_000, "亿元": 100_000_000}
 """Number formats of an amount column a bank reports in a unit of yuan (``资产规模(万元)``,
 ``注册资本(万元)``): each value is multiplied into yuan, to the fen. Without it such a column
@@ -74,8 +77,8 @@ class FileMapping:
         Values that mean "no value" in every column of the file, beside
         :data:`NULL_MARKERS` and the mapping's own.
     formats : dict of str to str
-        Model column -> a ``strptime`` format (date and timestamp columns), ``percent``, or
-        a unit of yuan (:data:`UNITS`) of an amount column.
+        Model column -> a ``strptime`` format (date and timestamp columns), ``percent``,
+        ``percent_number``, or a unit of yuan (:data:`UNITS`) of an amount column.
     """
 
     name: str
@@ -270,10 +273,10 @@ def _file_mapping(name: str, spec: object, where: str, path: Path) -> FileMappin
                     f'{_where(path)}{at}: expected a strptime format such as "%Y%m%d"'
                 )
         elif dtype == "float":
-            if text != PERCENT and text not in UNITS:
+            if text not in (PERCENT, PERCENT_NUMBER) and text not in UNITS:
                 raise IngestError(
-                    f"{_where(path)}{at}: a number column takes '{PERCENT}' or a unit of "
-                    f"yuan ({', '.join(UNITS)}), not {text!r}"
+                    f"{_where(path)}{at}: a number column takes '{PERCENT}', "
+                    f"'{PERCENT_NUMBER}' or a unit of yuan ({', '.join(UNITS)}), not {text!r}"
                 )
         else:
             raise IngestError(

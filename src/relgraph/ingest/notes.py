@@ -19,6 +19,7 @@ import duckdb
 
 from relgraph import model
 from relgraph.ingest import normalise
+from relgraph.ingest.mapping import PERCENT_NUMBER
 from relgraph.ingest.readers import RawTable
 from relgraph.ingest.validate import REASONS, checked_view, currency_notes
 
@@ -31,7 +32,8 @@ NAMED: Final = 20
 
 def table_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
     """``raw`` with the notes its checked rows call for."""
-    return credit_code_notes(con, wealth_notes(con, stake_notes(con, currency_notes(con, raw))))
+    raw = stake_notes(con, currency_notes(con, raw))
+    return credit_code_notes(con, wealth_notes(con, percent_notes(con, raw)))
 
 
 def wealth_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
@@ -116,6 +118,35 @@ def credit_code_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable
         f"{n:,} unified social credit code{'' if n == 1 else 's'} each on several "
         f"enterprises{named}; one firm under several enterprise ids counts once per id in "
         "a corporate group's members and value: all loaded, check them"
+    )
+    return replace(raw, notes=(*raw.notes, note))
+
+
+def percent_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
+    """``raw`` with a note when refused shares look like percentages without their sign.
+
+    A ``持股比例`` column of 35.5, 60 and 1 is in percent: the first two are refused as
+    out_of_range, which a reader sees, but 1 (1%) loads as the whole of the enterprise and
+    makes its holder the controller. Which loaded row is a percentage cannot be told, so
+    the note says how many rows are in doubt and which format reads the column right.
+    """
+    if raw.file.table != model.SHAREHOLDINGS.name:
+        return raw
+    spec = raw.file.spec
+    if spec is not None and spec.formats.get("share") == PERCENT_NUMBER:
+        return raw
+    over, loaded = con.execute(
+        f"SELECT count(*) FILTER (WHERE share > 1 AND share <= 100), "  # noqa: S608 - internal names
+        f"count(*) FILTER (WHERE len({REASONS}) = 0) FROM {checked_view(raw.file.table)}"
+    ).fetchone() or (0, 0)
+    if not over:
+        return raw
+    note = (
+        f"{over:,} share{'' if over == 1 else 's'} above 1 and at most 100 refused as "
+        "out_of_range: the column looks like percentages written without their sign (35 for "
+        f"35%); if it is, the {loaded:,} loaded share{'' if loaded == 1 else 's'} of at most 1 "
+        "are read as fractions of the whole (0.5 for 0.5% as 50%): map the file's format as "
+        f"`formats: {{share: {PERCENT_NUMBER}}}` and load again"
     )
     return replace(raw, notes=(*raw.notes, note))
 

@@ -33,7 +33,7 @@ from relgraph.ingest.discovery import (
 )
 from relgraph.ingest.errors import IngestError
 from relgraph.ingest.header_lines import check_delimiter, repeated_headers
-from relgraph.ingest.mapping import PERCENT, UNITS, compact_width
+from relgraph.ingest.mapping import PERCENT, PERCENT_NUMBER, UNITS, compact_width
 from relgraph.ingest.normalise import ascii_sql
 from relgraph.ingest.parquet_text import parquet_header, parquet_text
 from relgraph.ingest.records import (
@@ -333,12 +333,13 @@ def _mapped(file: InputFile, table: model.Table, name: str, text: str) -> str | 
             iso = _iso(parsed, file.timezone)
         expr = f"COALESCE({iso}, {expr})"
         changed = True
-    elif column.dtype == "float" and fmt == PERCENT:
-        # NFKC first: ６０％ is 60%.
+    elif column.dtype == "float" and fmt in (PERCENT, PERCENT_NUMBER):
+        # NFKC first: ６０％ is 60%. Under percent_number a bare number is a percentage too.
         text = ascii_sql(f"trim({expr})")
         number = f"TRY_CAST(trim(rtrim({text}, '%')) AS DOUBLE)"
+        signed = "true" if fmt == PERCENT_NUMBER else f"ends_with({text}, '%')"
         expr = (
-            f"CASE WHEN ends_with({text}, '%') "
+            f"CASE WHEN {signed} "
             f"THEN COALESCE(CAST({number} / 100 AS VARCHAR), {expr}) ELSE {expr} END"
         )
         changed = True
