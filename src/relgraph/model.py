@@ -282,8 +282,9 @@ GUARANTEES = Table(
         Column("borrower_kind", required=True, enum=PARTY_KINDS),
         Column("amount", "float", required=True, min=0, min_exclusive=True),
         Column("currency"),
+        Column("guarantee_id"),  # the contract: a pair's second guarantee is no duplicate
     ),
-    key=("guarantor_id", "borrower_id"),
+    key=("guarantor_id", "borrower_id", "guarantee_id"),
     foreign_keys=(
         ForeignKey("guarantor_id", _PARTY, "guarantor_kind"),
         ForeignKey("borrower_id", _PARTY, "borrower_kind"),

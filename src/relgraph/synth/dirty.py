@@ -204,8 +204,10 @@ def _self_reference(table: model.Table, cols: dict[str, Any], rows: IntArray) ->
 
 
 def key_text(table: model.Table, columns: dict[str, Any]) -> Any:
-    """Key columns joined by ``|``, missing parts as empty text."""
-    parts = [pc.cast(columns[k], pa.string()) for k in table.key]
+    """Key columns joined by ``|``, missing parts as empty text; a key column the synthetic
+    bank does not make (a guarantee's contract) is left out, as the load's reason leaves out
+    an empty one."""
+    parts = [pc.cast(columns[k], pa.string()) for k in table.key if k in columns]
     if len(parts) == 1:
         return pc.fill_null(parts[0], "")
     return pc.binary_join_element_wise(*parts, "|", null_handling="replace", null_replacement="")
@@ -286,7 +288,8 @@ def inject(rng: np.random.Generator, frame: Frame, fraction: float, fmt: Fmt) ->
     keep: BoolArray = np.ones(m, dtype=bool)
     if len(table.key) > 1:
         clean_keys = key_text(
-            table, {k: frame.columns[k].render(slice(0, n), fmt) for k in table.key}
+            table,
+            {k: frame.columns[k].render(slice(0, n), fmt) for k in table.key if k in frame.columns},
         )
         clash = pc.is_in(keys, value_set=clean_keys).to_numpy(zero_copy_only=False)
         _, first = np.unique(keys.to_numpy(zero_copy_only=False), return_index=True)
