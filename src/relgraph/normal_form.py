@@ -170,9 +170,39 @@ def id_number(value: str) -> str | None:
     return _null(_ID_SEPARATORS.sub("", text).upper())
 
 
+USCC_CHARSET: Final = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+"""GB 32100-2015: the 31 characters of a unified social credit code (no I, O, S, V, Z)."""
+USCC_WEIGHTS: Final = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+"""GB 32100-2015: weight of each of the first 17 characters (3^i mod 31)."""
+ORGANISATION_CODE_LENGTH: Final = 9
+
+
 def credit_code(value: str) -> str | None:
     """A unified social credit code as ``credit_code_norm`` (the id number's rule)."""
     return id_number(value)
+
+
+def credit_code_valid(code: str) -> bool:
+    """Whether normalised ``code`` is a unified social credit code whose GB 32100-2015 check
+    character holds (as ``normalise.credit_code_valid_sql`` decides for a loaded one).
+
+    >>> credit_code_valid("91350100M000100Y43"), credit_code_valid("91350100M000100Y44")
+    (True, False)
+    """
+    if len(code) != 18 or any(c not in USCC_CHARSET for c in code):
+        return False
+    total = sum(USCC_CHARSET.index(c) * w for c, w in zip(code, USCC_WEIGHTS, strict=False))
+    return USCC_CHARSET[(31 - total % 31) % 31] == code[17]
+
+
+def organisation_code(code: str) -> str | None:
+    """The organisation code (GB 11714, 组织机构代码) inside a valid unified social credit
+    code: characters 9-17, the firm's number before 2015 and still on older records.
+
+    >>> organisation_code("91350100M000100Y43"), organisation_code("91350100M000100Y44")
+    ('M000100Y4', None)
+    """
+    return code[8:17] if credit_code_valid(code) else None
 
 
 def name(value: str) -> str | None:

@@ -286,6 +286,12 @@ class SearchIndex:
         self.names = name_table(pd.concat([record_names, enterprise_names]))
         codes = model.enterprise.get("credit_code_norm") or [None] * len(model.enterprise_ids)
         self.credit_code = KeyTable(codes, np.arange(len(codes)) + persons)
+        # An analyst may hold a firm's organisation code (on a contract before 2015) where
+        # the bank keeps its unified code, or the other way round: each finds the firm.
+        self.organisation_code = KeyTable(
+            [normal_form.organisation_code(c) if c else None for c in codes],
+            np.arange(len(codes)) + persons,
+        )
         self.customer_ids = KeyTable(
             list(model.record_ids) + list(model.person_ids),
             np.concatenate([record_person, np.arange(persons)]),
@@ -337,6 +343,19 @@ class SearchIndex:
             names = names[~np.isin(names, [h.party for h in exact if h.account < 0])]
         return Hits(exact, names)
 
+    def _credit_code(self, code: str | None) -> I64:
+        """Enterprises whose code is ``code``, or whose unified code holds the organisation
+        code ``code``, or whose code is the organisation code in the unified ``code``."""
+        if code is None:
+            return np.zeros(0, np.int64)
+        found = [self.credit_code.exact(code)]
+        if len(code) == normal_form.ORGANISATION_CODE_LENGTH:
+            found.append(self.organisation_code.exact(code))
+        inside = normal_form.organisation_code(code)
+        if inside is not None:
+            found.append(self.credit_code.exact(inside))
+        return _distinct(np.concatenate(found))
+
     def _parties(self, kind: str, raw: str) -> I64:
         if kind == CUSTOMER_ID:
             return _distinct(self.customer_ids.exact(raw))
@@ -347,7 +366,7 @@ class SearchIndex:
         if kind == ID_NUMBER:
             return _distinct(self.id_number.exact(id_number_key(raw)))
         if kind == CREDIT_CODE:
-            return _distinct(self.credit_code.exact(normal_form.credit_code(raw)))
+            return self._credit_code(normal_form.credit_code(raw))
         query = name_query(raw)
         if not _HAN.search(query) and len(query) < MIN_LATIN_NAME:
             return np.zeros(0, np.int64)

@@ -31,6 +31,8 @@ from relgraph.normal_form import (
     PLACEHOLDER,
     SCIENTIFIC,
     TEXT_FORCED,
+    USCC_CHARSET,
+    USCC_WEIGHTS,
 )
 from relgraph.record_rules import CURRENCY_NAMES
 
@@ -52,11 +54,6 @@ written in Latin letters; Chinese addresses follow :mod:`relgraph.ingest.cn_addr
 
 # The currency table is shared with the server's record rules (streamed transfers).
 
-
-USCC_CHARSET: Final = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-"""GB 32100-2015: the 31 characters of a unified social credit code (no I, O, S, V, Z)."""
-USCC_WEIGHTS: Final = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-"""GB 32100-2015: weight of each of the first 17 characters (3^i mod 31)."""
 
 _ID_SEPARATORS: Final = "[\\s\\-‐‑‒–—－]+"
 
