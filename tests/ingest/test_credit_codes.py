@@ -25,14 +25,17 @@ def test_enterprises_sharing_a_valid_credit_code_are_noted(tmp_path: Path) -> No
     # number, one code upper-cased, the other lower-cased with a trailing space in the name;
     # 乙 once with a hyphen and once in full-width characters. Each firm then counts twice in
     # its group's loans and deposits, and nothing said so. A code that fails its check
-    # character or names no firm (``无``) is shared by unrelated firms: no finding.
+    # character or names no firm (``无``) is shared by unrelated firms: no finding. 甲 is on
+    # a third system under its organisation code (组织机构代码), inside its unified code; E12's
+    # MA5DABCD9 is not the MA5DABCD1 inside E10's.
     full_width = "".join(chr(ord(c) + 0xFEE0) for c in YI)
     rows = [
         ("E1", "北京甲科技有限公司", JIA), ("E2", "北京甲科技有限责任公司 ", JIA.lower()),
         ("E3", "乙（北京）贸易有限公司", f"{YI[:6]}-{YI[6:]}"), ("E4", "乙(北京)贸易有限公司", full_width),
         ("E5", "丙", YI), ("E6", "丁", "无"), ("E7", "戊", "无"),
         ("E8", "己", "91110000MA01ABCD10"), ("E9", "庚", "91110000MA01ABCD10"),
-        ("E10", "辛", uscc("91440300MA5DABCD1")),
+        ("E10", "辛", uscc("91440300MA5DABCD1")), ("E11", "北京甲科技", "MA01ABCD-1"),
+        ("E12", "壬", "MA5DABCD9"),
     ]  # fmt: skip
     bank = {
         "customers": people("C1"),
@@ -40,10 +43,11 @@ def test_enterprises_sharing_a_valid_credit_code_are_noted(tmp_path: Path) -> No
     }
     report = load(write_bank(tmp_path / "bank", bank), tmp_path / "data")
     enterprises = next(t for t in report.tables if t.table == "enterprises")
-    assert (enterprises.loaded, enterprises.quarantined) == (10, 0)
+    assert (enterprises.loaded, enterprises.quarantined) == (12, 0)
     (note,) = enterprises.notes
     assert note == (
-        f"2 unified social credit codes each on several enterprises: {YI} (E3, E4, E5), "
-        f"{JIA} (E1, E2); one firm under several enterprise ids counts once per id in a "
-        "corporate group's members and value: all loaded, check them"
+        "2 firms under several enterprise ids by the unified social credit code or the "
+        f"organisation code inside it: {JIA} / MA01ABCD1 (E1, E11, E2), {YI} (E3, E4, E5); "
+        "a corporate group counts such a firm once per id in its members and value: all "
+        "loaded, check them"
     )

@@ -24,7 +24,8 @@ Definitions (what the tests hold the code to):
   ``G`` followed by its controller's id.
 * **Group value.** As :mod:`relgraph.analytics.value` defines it: members, and their
   summed deposits, loans (outstanding loan-account balances, each account once) and
-  credit limits; guarantees given and received by members (``amount``); exposure =
+  credit limits; guarantees given and received by members (``amount``, in CNY: one in
+  another currency adds 0, no exchange rates being loaded); exposure =
   members' loans + guarantees members gave to parties outside the group (a guarantee
   between two members is not added). Products some member holds, and the gap.
 * **Guarantee circles.** Strongly connected parts (2+ parties) of the guarantee graph

@@ -89,35 +89,40 @@ def stake_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
 
 
 def credit_code_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
-    """``raw`` with a note when one valid unified social credit code is on several loaded
-    enterprises.
+    """``raw`` with a note when one firm's code is on several loaded enterprises.
 
-    A valid code (its GB 32100 check character holds) names one registered firm, so two
-    enterprise ids carrying it are one firm exported twice (a core and a credit system each
-    with its own customer number, the name written 有限公司 once and 有限责任公司 once).
-    Which row is right is not known, so both load, and a corporate group counts each id:
-    its members and value count the firm twice. A code failing its check character (or
-    ``无``) says nothing about which firm it names, so it is no finding.
+    A valid unified social credit code (its GB 32100 check character holds) names one
+    registered firm, and so does the organisation code inside it (characters 9-17, the
+    firm's number before 2015, which an older system still keeps): two enterprise ids
+    carrying one of them are one firm exported twice (a core and a credit system each with
+    its own customer number, the name written 有限公司 once and 有限责任公司 once). Which row
+    is right is not known, so both load, and a corporate group counts each id: its members
+    and value count the firm twice. A code failing its check character (or ``无``) says
+    nothing about which firm it names, so it is no finding.
     """
     if raw.file.table != model.ENTERPRISES.name:
         return raw
-    valid = normalise.credit_code_valid_sql("credit_code_norm")
+    code = "credit_code_norm"
+    firm = (
+        f"CASE WHEN {normalise.credit_code_valid_sql(code)} THEN substr({code}, 9, 9) "
+        f"WHEN regexp_full_match({code}, '[0-9A-Z]{{8}}[0-9X]') THEN {code} END"
+    )
     shared = _named(
         con,
-        f"SELECT credit_code_norm, string_agg(enterprise_id, ', ' ORDER BY enterprise_id) "  # noqa: S608 - internal names
-        f"AS ids, count(*) OVER () AS n FROM {checked_view(raw.file.table)} "
-        f"WHERE len({REASONS}) = 0 AND {valid} "
-        f"GROUP BY credit_code_norm HAVING count(*) > 1 "
-        f"ORDER BY count(*) DESC, credit_code_norm",
-        lambda code, ids: f"{code} ({ids})",
+        f"SELECT array_to_string(list_sort(list_distinct(list({code}))), ' / ') AS codes, "  # noqa: S608 - internal names
+        f"string_agg(enterprise_id, ', ' ORDER BY enterprise_id) AS ids, "
+        f"count(*) OVER () AS n FROM {checked_view(raw.file.table)} "
+        f"WHERE len({REASONS}) = 0 AND ({firm}) IS NOT NULL "
+        f"GROUP BY {firm} HAVING count(*) > 1 ORDER BY count(*) DESC, codes",
+        lambda codes, ids: f"{codes} ({ids})",
     )
     if shared is None:
         return raw
     n, named = shared
     note = (
-        f"{n:,} unified social credit code{'' if n == 1 else 's'} each on several "
-        f"enterprises{named}; one firm under several enterprise ids counts once per id in "
-        "a corporate group's members and value: all loaded, check them"
+        f"{n:,} firm{'' if n == 1 else 's'} under several enterprise ids by the unified "
+        f"social credit code or the organisation code inside it{named}; a corporate group "
+        "counts such a firm once per id in its members and value: all loaded, check them"
     )
     return replace(raw, notes=(*raw.notes, note))
 
