@@ -68,6 +68,36 @@ class Neo4jSettings:
         )
 
 
+NEO4J_SCHEMES: Final = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
+"""The Bolt schemes of ``NEO4J_URI`` (the driver also takes ``http``, Neo4j's query API over
+HTTP, which the lock relgraph's writers hold, a transaction kept open, cannot go through)."""
+
+
+def check_neo4j_uri(uri: str) -> None:
+    """Refuse a ``NEO4J_URI`` that relgraph cannot use, before anything connects.
+
+    A user and password before ``@`` are refused without quoting them: the driver's own error
+    repeated the whole address, password and all, and so did every message naming the store.
+    """
+    from urllib.parse import urlsplit
+
+    if "@" in uri.split("://", 1)[-1].split("/", 1)[0]:
+        raise ConfigError(
+            "NEO4J_URI names a user and password (before '@'), which relgraph does not print "
+            "or send: give the user in NEO4J_USERNAME, the password in NEO4J_PASSWORD, and "
+            "NEO4J_URI as neo4j://HOST:7687"
+        )
+    scheme = urlsplit(uri).scheme if "://" in uri else ""
+    if scheme in NEO4J_SCHEMES:
+        return
+    # Port 7474, Neo4j Browser's address, is the one an operator most often has at hand.
+    what = "Neo4j Browser's HTTP address" if scheme in ("http", "https") else "no Bolt address"
+    raise ConfigError(
+        f"NEO4J_URI {uri!r} is {what}: relgraph speaks Bolt: give neo4j://HOST:7687 "
+        "(bolt://HOST:7687 for one server without routing; neo4j+s:// or bolt+s:// with TLS)"
+    )
+
+
 def env_number(
     env: Mapping[str, str],
     name: str,
@@ -395,12 +425,15 @@ class Settings:
         # stops every command at start, not a load or a request midway.
         source_zone(env)
         display_zone(env)
+        neo4j = Neo4jSettings.from_env(env)
+        if store == "neo4j":
+            check_neo4j_uri(neo4j.uri)
         return cls(
             data_dir=Path(env.get("RELGRAPH_DATA_DIR", str(DEFAULT_DATA_DIR))),
             store=cast(StoreKind, store),  # checked against the choices above
             env=environment,
             engine=cast(EngineKind, engine),
-            neo4j=Neo4jSettings.from_env(env),
+            neo4j=neo4j,
             audit=AuditSettings.from_env(env),
             id_secret=id_secret_from_env(env),
             search_rate=env_number(env, "RELGRAPH_SEARCH_RATE", cls.search_rate, int, 1),
