@@ -123,13 +123,17 @@ def start(
     gds: bool = True,
     page_cache: str | None = None,
     stop_timeout: int | None = None,
+    port: int | None = None,
+    password: str | None = None,
 ) -> RunningServer:
     """Starts a server with its data under ``home``; returns when it accepts Bolt logins.
 
     ``gds=False`` starts it without the GDS procedures and functions (as a Neo4j without the
     plugin); ``page_cache`` (``4g``) overrides the server's default of 512 MB; ``stop_timeout``
     the seconds after SIGTERM at which it halts when its shutdown has not finished (default 25).
-    A ``home`` a server ran in before is reopened with its data (and a new password).
+    A ``home`` a server ran in before is reopened with its data (and a new password, unless
+    ``password`` is given); ``port`` (default: a free one) and ``password`` restart a server
+    where its clients left it (a restart under a running ``relgraph serve``).
     """
     home.mkdir(parents=True, exist_ok=True)
     login_password = secrets.token_urlsafe(18)
@@ -145,6 +149,7 @@ def start(
                 *([] if gds else ["--no-gds"]),
                 *([] if page_cache is None else ["--page-cache", page_cache]),
                 *([] if stop_timeout is None else ["--stop-timeout", str(stop_timeout)]),
+                *([] if port is None else ["--port", str(port)]),
             ],
             stdout=out,
             stderr=err,
@@ -157,6 +162,8 @@ def start(
             if READY in text:
                 uri = text.split(READY, 1)[1].split()[0]
                 login = Neo4jLogin(uri=uri, username="neo4j", password=login_password)
+                if password is not None:
+                    login = _change_password(login, password)
                 return RunningServer(login, home, process, time.monotonic() - began)
             if process.poll() is not None or time.monotonic() - began > timeout:
                 raise RuntimeError(
@@ -169,6 +176,22 @@ def start(
         # Not started, timed out, or interrupted (Ctrl-C): no JVM outlives the attempt.
         stop_process(process)
         raise
+
+
+def _change_password(login: Neo4jLogin, password: str) -> Neo4jLogin:
+    """``login`` with ``password``, set on its server. The server sets the one it is started
+    with as a new password, and Neo4j refuses a new password equal to the old one: a restart
+    on the same data with the same password starts with another, then changes it back."""
+    import neo4j
+
+    with neo4j.GraphDatabase.driver(login.uri, auth=(login.username, login.password)) as driver:
+        driver.execute_query(
+            "ALTER CURRENT USER SET PASSWORD FROM $old TO $new",
+            old=login.password,
+            new=password,
+            database_="system",
+        )
+    return Neo4jLogin(uri=login.uri, username=login.username, password=password)
 
 
 def stop(server: RunningServer) -> None:

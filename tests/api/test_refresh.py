@@ -90,7 +90,7 @@ def test_a_refresh_that_found_the_store_in_use_is_tried_again_until_it_is_free()
         served.append(1)
         return True
 
-    rebuilder = Rebuilder(build, in_use=lambda: True, retry_seconds=0.05)
+    rebuilder = Rebuilder(build, passing=lambda: "the store is in use", retry_seconds=0.05)
     rebuilder.request()
     deadline = time.monotonic() + 10
     while not served and time.monotonic() < deadline:
@@ -114,7 +114,7 @@ def _failing() -> tuple[Callable[[], bool], list[int]]:
 def test_a_refresh_that_failed_otherwise_is_not_repeated() -> None:
     # A damaged store is no writer to wait for: one failure, logged, no loop of retries.
     build, builds = _failing()
-    rebuilder = Rebuilder(build, in_use=lambda: False, retry_seconds=0.01)
+    rebuilder = Rebuilder(build, passing=lambda: None, retry_seconds=0.01)
     rebuilder.request()
     rebuilder.wait(5)
     time.sleep(0.1)
@@ -123,7 +123,7 @@ def test_a_refresh_that_failed_otherwise_is_not_repeated() -> None:
 
 def test_a_stopping_server_retries_no_more() -> None:
     build, builds = _failing()
-    rebuilder = Rebuilder(build, in_use=lambda: True, retry_seconds=0.2)
+    rebuilder = Rebuilder(build, passing=lambda: "the store is in use", retry_seconds=0.2)
     rebuilder.request()
     time.sleep(0.05)
     rebuilder.stop()

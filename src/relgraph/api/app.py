@@ -68,8 +68,9 @@ class ServiceState:
     metrics: Metrics = field(default_factory=Metrics)
     model: ReadModel | None = None
     error: str | None = None
-    store_in_use: bool = False
-    """The last build found the store held by another process (a refresh tries again)."""
+    passing_failure: str | None = None
+    """What the last build met, when it passes by itself (another process held the store,
+    the store's server did not answer): a refresh tries again."""
     deadline_seconds: float = DEADLINE_SECONDS
     refresh: Callable[[], None] | None = None
     """Starts a rebuild of the model from the store (set by the server)."""

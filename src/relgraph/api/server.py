@@ -31,7 +31,7 @@ from relgraph.api.readmodel import build_read_model
 from relgraph.api.scoring_pool import close_shared_pool
 from relgraph.config import AuditSettings, ConfigError, Settings
 from relgraph.journal import JournalError
-from relgraph.store.base import Store, StoreError, StoreInUseError
+from relgraph.store.base import Store, StoreError, StoreInUseError, StoreUnreachableError
 
 log = logging.getLogger("relgraph.api")
 
@@ -52,14 +52,14 @@ def load_model(state: ServiceState, open_store: Callable[[], Store]) -> bool:
             state.reviews.reload()  # decisions another writer appended since
     except (StoreError, OSError, JournalError) as exc:
         state.error = str(exc)
-        state.store_in_use = isinstance(exc, StoreInUseError)
+        state.passing_failure = _passing(exc)
         log.error("%s: %s", _unbuilt(state), exc)
         return False
     except Exception as exc:
         state.error = f"unexpected error while building the graph: {exc}"
         log.exception(_unbuilt(state))
         return False
-    state.store_in_use = False
+    state.passing_failure = None
     first = state.model is None
     if not first:
         state.model = model
@@ -82,6 +82,16 @@ def load_model(state: ServiceState, open_store: Callable[[], Store]) -> bool:
     return True
 
 
+def _passing(exc: Exception) -> str | None:
+    """What a build's failure is, when it passes without anyone doing anything (the writer
+    holding the store finishes; the Neo4j server that was stopped or restarting is back)."""
+    if isinstance(exc, StoreInUseError):
+        return "the store is in use"
+    if isinstance(exc, StoreUnreachableError):
+        return "the store's server does not answer"
+    return None
+
+
 def _unbuilt(state: ServiceState) -> str:
     """What a failed build means for the requests: none served yet, or the old graph kept
     (a log reader must not take a refresh that met a running load for a server down)."""
@@ -98,20 +108,22 @@ class Rebuilder:
     newer one and put the old graph back. SIGHUP storms and repeated ``refresh`` calls cost
     at most one build beyond the one running.
 
-    A build that failed because another process held the store (``in_use()`` says so: a
-    refresh sent while ``analyze`` writes) is tried again every ``retry_seconds`` until it
+    A build that failed for a reason that passes by itself (``passing()`` names it: another
+    process held the store, a refresh sent while ``analyze`` writes; the Neo4j server did
+    not answer, stopped or restarting) is tried again every ``retry_seconds`` until it
     succeeds or fails otherwise, so the server takes the new results once the writer is
-    done instead of serving the old graph until someone refreshes again.
+    done, or the server back, instead of serving the old graph (and ``/readyz`` the old
+    error) until someone refreshes again.
     """
 
     def __init__(
         self,
         build: Callable[[], bool],
-        in_use: Callable[[], bool] = lambda: False,
+        passing: Callable[[], str | None] = lambda: None,
         retry_seconds: float = RETRY_SECONDS,
     ) -> None:
         self._build = build
-        self._in_use = in_use
+        self._passing = passing
         self._retry_seconds = retry_seconds
         self._stop = threading.Event()
         self._flight = threading.Lock()
@@ -151,11 +163,9 @@ class Rebuilder:
                     self._worker = None
                     return
                 self._pending = False
-            if self.build_now() or not self._in_use():
+            if self.build_now() or (why := self._passing()) is None:
                 continue
-            log.warning(
-                "the store is in use: trying the refresh again in %.0f s", self._retry_seconds
-            )
+            log.warning("%s: trying the refresh again in %.0f s", why, self._retry_seconds)
             if self._stop.wait(self._retry_seconds):
                 return
             with self._state:
@@ -234,7 +244,7 @@ def serve(
     state.search_limit = RateLimiter(search_rate)
     state.id_misses = id_miss_budget(id_misses)
     app = create_app(state, production=production)
-    rebuilder = Rebuilder(lambda: load_model(state, open_store), lambda: state.store_in_use)
+    rebuilder = Rebuilder(lambda: load_model(state, open_store), lambda: state.passing_failure)
     threading.Thread(
         target=keep_trying, args=(state, open_store), kwargs={"rebuilder": rebuilder}, daemon=True
     ).start()

@@ -34,6 +34,11 @@ class StoreInUseError(StoreError):
         """What to do about it."""
 
 
+class StoreUnreachableError(StoreError):
+    """The store's server did not answer (stopped, restarting, out of the network): the same
+    request may succeed once it is back, with nothing changed here."""
+
+
 class TableNotFoundError(StoreError, KeyError):
     """A canonical or result table that has not been written."""
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
-from relgraph.store.base import StoreError
+from relgraph.store.base import StoreError, StoreUnreachableError
 from relgraph.store.cypher import query
 from relgraph.store.lock_wait import WAITER_KEY, LockWait, Transaction, transactions
 
@@ -133,8 +133,15 @@ class DriverRunner:
                 f"Neo4j at {settings.uri} refused user {settings.username!r}: "
                 "check NEO4J_USERNAME and NEO4J_PASSWORD."
             ) from exc
+        except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired) as exc:
+            # Down, restarting, or no Bolt server at that address: one line (the driver's text
+            # spans two), and one that may pass (a server's refresh tries again).
+            raise StoreUnreachableError(
+                f"cannot reach Neo4j at {settings.uri}: {one_line(exc)}; is it running, and "
+                "is NEO4J_URI its Bolt address?"
+            ) from exc
         except (neo4j.exceptions.DriverError, neo4j.exceptions.Neo4jError, ValueError) as exc:
-            raise StoreError(f"cannot reach Neo4j at {settings.uri}: {exc}") from exc
+            raise StoreError(f"cannot reach Neo4j at {settings.uri}: {one_line(exc)}") from exc
         return cls(driver, settings, on_wait)
 
     def run(
@@ -267,7 +274,14 @@ class DriverRunner:
             if _panicked(exc.code or "", exc.message or ""):
                 return ServerStorageError(failed)
             return StoreError(failed)
-        return StoreError(
+        lost = (
+            StoreUnreachableError
+            if isinstance(
+                exc, (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired)
+            )
+            else StoreError
+        )
+        return lost(
             f"{operation}: lost Neo4j at {self.settings.uri} ({one_line(exc)}); "
             "nothing after the last committed batch was kept"
         )
