@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import traceback
@@ -126,6 +127,10 @@ def store_opener(settings: Settings, *, read_only: bool = False) -> Callable[[],
     if settings.store == "neo4j":
         from relgraph.store.neo4j import Neo4jStore
 
+        # The driver logs what it then raises ("Unable to retrieve routing information" when
+        # Neo4j is down): with no handler of its own the line reached stderr before the
+        # command's one-line error, which says it with what to do.
+        logging.getLogger("neo4j").addHandler(logging.NullHandler())
         # A load or analyze waiting for another run's store lock says so, as a note.
         return lambda: Neo4jStore.connect(settings.neo4j, on_wait=note)
     from relgraph.store.embedded import EmbeddedStore
