@@ -3,13 +3,16 @@ nothing listens on the port, or something that never answers does)."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from relgraph.store.runner import CONNECT_SECONDS
 from tests.api.browser import free_port
 
 
@@ -48,3 +51,26 @@ def test_a_neo4j_that_is_not_running_is_one_line_and_exit_2(
     assert output.rstrip().endswith("; is it running, and is NEO4J_URI its Bolt address?")
     assert "not-printed-anywhere" not in output
     assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that takes connections and never answers (a stopped JVM; some other service)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield int(listener.getsockname()[1])
+
+
+def test_a_server_that_never_answers_is_given_up_on_within_seconds(
+    silent_port: int, tmp_path: Path
+) -> None:
+    # Was: exit 2 after 62 s (the driver's 60 s connection acquisition deadline), the error
+    # on two lines.
+    uri = f"bolt://127.0.0.1:{silent_port}"
+    code, output, took = _relgraph(["stats"], uri, tmp_path)
+    assert code == 2, output
+    assert len(output.strip().splitlines()) == 1, output
+    assert output.startswith(f"error: cannot reach Neo4j at {uri}: "), output
+    assert "Bolt handshake" in output
+    assert took < CONNECT_SECONDS + 10, took

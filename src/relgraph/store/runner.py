@@ -22,6 +22,12 @@ if TYPE_CHECKING:
 
 APP_NAME = "relgraph"
 
+CONNECT_SECONDS = 15.0
+"""Seconds to open a connection and have the server's Bolt handshake. A server that answers
+at all does in milliseconds; the driver's default (a 60 s connection acquisition deadline)
+kept a command on one that took the connection and never answered (a stopped JVM, a port
+of another service) for 62 s before its error."""
+
 log = logging.getLogger(__name__)
 
 
@@ -117,6 +123,10 @@ class DriverRunner:
                 auth=(settings.username, settings.password),
                 max_transaction_retry_time=settings.max_retry_time,
                 user_agent=APP_NAME,
+                connection_timeout=CONNECT_SECONDS,
+                # Also how long a statement waits for a pooled connection; relgraph keeps
+                # RELGRAPH_NEO4J_WRITERS + 2 at most, far under the pool's 100.
+                connection_acquisition_timeout=CONNECT_SECONDS,
                 # The state read on a database that has never held a load asks for properties
                 # nobody has written yet; the server's "property key does not exist" warnings
                 # reached the user's terminal as driver log lines on the first load. The
