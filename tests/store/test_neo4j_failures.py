@@ -263,3 +263,25 @@ def test_a_server_whose_shutdown_overruns_its_stop_timeout_halts(
     finally:
         neo4j_server.stop(server)
     assert "not stopped after 0 s" in (home / "server.out").read_text()
+
+
+def test_a_database_the_server_has_not_is_one_line_naming_the_setting(
+    neo4j_login: Neo4jLogin, synthetic_bank: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Was: "read state: statement 'state_read' failed on bolt://…: Neo.ClientError.Database.
+    # DatabaseNotFound: Graph not found: bank" (load: "create schema: statement
+    # 'schema_…'…"), naming no setting.
+    monkeypatch.setenv("RELGRAPH_STORE", "neo4j")
+    monkeypatch.setenv("NEO4J_DATABASE", "bank")
+    monkeypatch.setenv("RELGRAPH_API_KEYS", "admin:admin-key-0123456789abcdef0123")
+    data = tmp_path / "data"
+    for command in (["stats"], ["analyze"], ["load", str(synthetic_bank)], ["serve"]):
+        result = cli.invoke(app, [*command, "--data-dir", str(data)])
+        assert result.exit_code == 2, result.output
+        assert _one_line(result.output) == (
+            f"error: Neo4j at {neo4j_login.uri} has no database 'bank' (NEO4J_DATABASE): set "
+            "it to one the server has (SHOW DATABASES lists them; Community edition has one, "
+            "'neo4j')"
+        )
+        assert neo4j_login.password not in result.output
+    assert not (data / "load-report.json").exists()

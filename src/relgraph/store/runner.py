@@ -267,6 +267,13 @@ class DriverRunner:
         import neo4j  # only the Neo4j store loads the driver
 
         if isinstance(exc, neo4j.exceptions.Neo4jError):
+            if (exc.code or "").endswith(".DatabaseNotFound"):
+                # Any statement's, the first one a command runs: the setting, not the statement.
+                return StoreError(
+                    f"Neo4j at {self.settings.uri} has no database {self.settings.database!r} "
+                    "(NEO4J_DATABASE): set it to one the server has (SHOW DATABASES lists "
+                    "them; Community edition has one, 'neo4j')"
+                )
             stopped = _stopped(exc.code or "")
             if stopped is not None:
                 # The server's text ("terminated ... retry") does not say which knob to turn.
