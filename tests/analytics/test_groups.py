@@ -12,15 +12,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from relgraph.analytics.groups import (
+    Ownership,
     control,
+    group_frames,
     group_values,
     guarantee_circles,
     integrated_ownership,
     inverse_block_diagonal,
 )
 from relgraph.graph import Projection
+from relgraph.ingest.load import load_directory
 from relgraph.ingest.persons import SOURCE_PRIORITY
 from relgraph.jobs.values import values_of
+from relgraph.store.embedded import EmbeddedStore
 from tests.banks import (
     Rows,
     companies,
@@ -320,3 +324,39 @@ def test_a_large_block_with_cycles_equals_the_dense_inverse() -> None:
     np.testing.assert_allclose(got[n:, n:], np.eye(n) + a[n:, n:])
     assert not got[:n, n:].any()
     assert not got[n:, :n].any()
+
+
+def test_a_fifty_fifty_firm_has_the_same_controller_in_every_store(tmp_path: Path) -> None:
+    # A and B founded E1 half and half. The tie went to the smaller person index, the order
+    # of the person ids each store keys with its own secret: under secret "a" A controlled
+    # E1 (group G<A>), under "b" B did. It follows the bank's own keys now.
+    files = write_bank(tmp_path / "bank", {
+        "customers": people("A", "B"),
+        "enterprises": companies("E1"),
+        "shareholdings": [_holding("A", "E1", 0.5), _holding("B", "E1", 0.5)],
+    })  # fmt: skip
+    found = []
+    for secret in ("a" * 40, "b" * 40):
+        data = tmp_path / secret[0]
+        with EmbeddedStore(data) as store:
+            load_directory(files, store, data, id_secret=secret)
+        projection = projection_of(data)
+        numbered = [_party(projection, k) for k in range(2)]
+        frames = group_frames(projection, values_of(projection, None, SOURCE_PRIORITY))
+        (controller,) = frames["enterprise_control"]["controller_id"]
+        found.append((numbered, _party(projection, _index_of(projection, controller))))
+    assert [numbered for numbered, _ in found] == [["A", "B"], ["B", "A"]]
+    assert [controller for _, controller in found] == ["A", "A"]
+
+
+def _index_of(projection: Projection, person_id: str) -> int:
+    persons = projection.nodes["Person"]
+    return int(np.flatnonzero(persons.id_of(np.arange(len(persons))) == person_id)[0])
+
+
+def test_ties_follow_the_rank_given() -> None:
+    # Two persons with 50% each of one enterprise: the first in the rank controls it.
+    ownership = Ownership(persons=sp.csr_array(np.array([[0.5], [0.5]])),
+                          enterprises=sp.csr_array(np.zeros((1, 1))))  # fmt: skip
+    assert control(ownership).controller.tolist() == [0]
+    assert control(ownership, person_rank=np.array([1, 0])).controller.tolist() == [1]

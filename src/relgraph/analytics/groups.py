@@ -14,8 +14,10 @@ Definitions (what the tests hold the code to):
   (the path sums diverge): its block's integrated shares are its direct shares.
 * **Controller.** The holder with the largest integrated share of an enterprise, when
   that share is above ``majority`` (0.5), or else at least ``significant`` (0.25);
-  otherwise the enterprise has none. Ties go to the smaller party index (persons
-  before enterprises, then id order).
+  otherwise the enterprise has none. Ties (two founders of a 50/50 firm) go to persons
+  before enterprises, then to the person whose first customer record sorts first, or the
+  enterprise with the smaller id: the bank's own keys, so every store of one bank names
+  the same controller whatever its id secret.
 * **Ultimate controller.** Follow controllers upward until a person or an enterprise
   without a controller; a ring of enterprises controlling each other is controlled by
   its smallest member. The enterprises with the same ultimate controller form one
@@ -45,6 +47,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import splu
 
 from relgraph.analytics.params import GroupParams
+from relgraph.analytics.person_order import record_rank
 from relgraph.analytics.value import PartyValues, guarantees_outside, product_text, unit_values
 from relgraph.graph import Projection
 from relgraph.graph.types import IndexArray
@@ -210,10 +213,18 @@ class Control:
     group: IndexArray
 
 
-def control(ownership: Ownership, params: GroupParams | None = None) -> Control:
-    """Controllers, ultimate controllers and group membership from integrated ownership."""
+def control(
+    ownership: Ownership, params: GroupParams | None = None, person_rank: IndexArray | None = None
+) -> Control:
+    """Controllers, ultimate controllers and group membership from integrated ownership.
+
+    ``person_rank``: the order ties between persons follow (default: their index;
+    :func:`group_frames` gives :func:`~relgraph.analytics.person_order.record_rank`)."""
     params = params or GroupParams()
     n_p, n_e = ownership.persons.shape
+    rank = np.concatenate(
+        [np.arange(n_p) if person_rank is None else np.asarray(person_rank), n_p + np.arange(n_e)]
+    )
     per = ownership.persons.tocoo()
     ent = ownership.enterprises.tocoo()
     holder = np.concatenate([per.row.astype(np.int64), ent.row.astype(np.int64) + n_p])
@@ -224,7 +235,7 @@ def control(ownership: Ownership, params: GroupParams | None = None) -> Control:
     # Ranked on shares to 12 places: the same share reached by two routes (a person's
     # direct stake, an enterprise's through a cross-holding) differs in its last bits,
     # which would overrule the tie rule below.
-    order = np.lexsort((holder, -np.round(share, 12), target))
+    order = np.lexsort((rank[holder], -np.round(share, 12), target))
     holder, target, share = holder[order], target[order], share[order]
     first = np.r_[True, target[1:] != target[:-1]] if len(target) else np.empty(0, bool)
     best_holder = np.full(n_e, -1, np.int64)
@@ -379,7 +390,7 @@ def group_frames(
     ids = party_ids(projection)
     n_p = len(projection.nodes["Person"])
     ownership = integrated_ownership(projection)
-    ctrl = control(ownership, params)
+    ctrl = control(ownership, params, record_rank(projection, n_p))
     circles = guarantee_circles(projection)
 
     def name(index: IndexArray) -> npt.NDArray[np.object_]:
