@@ -3,11 +3,9 @@ up to RELGRAPH_STORE_LOCK_WAIT seconds (refused at once with 0)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +19,8 @@ from typer.testing import CliRunner
 
 from relgraph.api.server import RETRY_SECONDS
 from relgraph.cli import app
+from tests import served
+from tests.api.browser import free_port
 from tests.banks import copy_data, loaded_synthetic
 
 runner = CliRunner()
@@ -150,16 +150,10 @@ def test_a_wait_for_the_store_gives_up_naming_the_holder(data: Path) -> None:
     ), line
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_a_refresh_while_analyze_writes_keeps_the_old_graph_and_says_so(data: Path) -> None:
     # Was, in the server log: "cannot build the graph: cannot open … Another relgraph process
     # (load or analyze) may be writing it" - for a server that went on serving.
-    port, key = _free_port(), "admin-test-key-0123456789abcdef"
+    port, key = free_port(), "admin-test-key-0123456789abcdef"
     env = {**os.environ, "RELGRAPH_API_KEYS": f"admin:{key}", "RELGRAPH_DATA_DIR": str(data)}
     log = data.parent / "serve.log"
     with log.open("w") as out:
@@ -170,14 +164,7 @@ def test_a_refresh_while_analyze_writes_keeps_the_old_graph_and_says_so(data: Pa
     base, auth = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {key}"}
 
     def ready() -> dict[str, object]:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.TransportError):
-                answer = httpx.get(f"{base}/readyz", timeout=2)
-                if answer.status_code == 200:
-                    return dict(answer.json())
-            time.sleep(0.2)
-        raise AssertionError(log.read_text())
+        return served.ready(base, log)
 
     def refresh_and_wait(expect_error: bool) -> dict[str, object]:
         mutation = {"query": "mutation { refresh { started } }"}

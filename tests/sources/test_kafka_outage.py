@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,21 +22,44 @@ from tests.sources.test_kafka_broker import _free_port
 from tests.sources.test_kafka_source import FAST_GROUP, new_topic, transfers
 
 
+class _Restartable:
+    """A broker of the test's own, started and restarted on one port over one log folder
+    (its topics and offsets survive a restart); every one started is stopped after."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.port, self.log_dir = _free_port(), log_dir
+        self.started: list[kafka_server.RunningBroker] = []
+
+    def start(self) -> kafka_server.RunningBroker:
+        self.started.append(kafka_server.start(self.log_dir, port=self.port))
+        return self.started[-1]
+
+
+@pytest.fixture
+def restartable(kafka_bootstrap: str, tmp_path: Path) -> Iterator[_Restartable]:
+    # kafka_bootstrap: the session broker exists, so the launcher is built and Java is here.
+    brokers = _Restartable(tmp_path / "broker")
+    yield brokers
+    for running in brokers.started:
+        kafka_server.stop(running)
+
+
+def _source(bootstrap: str, topic: str) -> KafkaSource:
+    """A member of a group of its own that a stopped broker evicts in 6 s (FAST_GROUP)."""
+    return KafkaSource(bootstrap, topic, group=f"g-{uuid.uuid4().hex[:8]}", config=FAST_GROUP)
+
+
 @pytest.mark.kafka
 def test_a_consumer_rides_out_a_broker_restart_and_says_when_it_is_gone_and_back(
-    kafka_bootstrap: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    restartable: _Restartable, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # kafka_bootstrap: the session broker exists, so the launcher is built and Java is here.
-    port, log_dir = _free_port(), tmp_path / "broker"
-    broker = kafka_server.start(log_dir, port=port)
+    broker = restartable.start()
     topic = new_topic(broker.bootstrap, 1)
     sent = transfers(10, "R")
     publish(broker.bootstrap, topic, sent[:5])
-    source = KafkaSource(broker.bootstrap, topic, group=f"g-{uuid.uuid4().hex[:8]}",
-                         config=FAST_GROUP)  # fmt: skip
+    source = _source(broker.bootstrap, topic)
     batches = source.batches(10)
     got: list[Record] = []
-    restarted: list[kafka_server.RunningBroker] = []
     try:
         got += next(batches)
         source.commit()
@@ -48,15 +72,12 @@ def test_a_consumer_rides_out_a_broker_restart_and_says_when_it_is_gone_and_back
             polling = threading.Thread(target=lambda: second.append(next(batches)))
             polling.start()
             time.sleep(3)  # the consumer polls a broker that is gone meanwhile
-            restarted.append(kafka_server.start(log_dir, port=port))
-            publish(restarted[0].bootstrap, topic, sent[5:])
+            publish(restartable.start().bootstrap, topic, sent[5:])
             polling.join(90)
             got += second[0]
             source.commit()
     finally:
         source.close()
-        for running in (broker, *restarted):
-            kafka_server.stop(running)
 
     assert [r["tx_id"] for r in got] == [r["tx_id"] for r in sent]
     said = [r.getMessage() for r in caplog.records if r.name == "relgraph.sources.kafka"]
@@ -71,35 +92,31 @@ def test_a_consumer_rides_out_a_broker_restart_and_says_when_it_is_gone_and_back
 
 @pytest.mark.kafka
 def test_a_commit_due_while_the_broker_restarts_does_not_end_the_consumer(
-    kafka_bootstrap: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    restartable: _Restartable, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Was: the commit failed after about 7 s ("Waiting for coordinator") and ended
     # `consume`. Now its offsets are kept; a broker that comes back without this member's
     # session (FAST_GROUP: 6 s) redelivers the batch, which is scored again (duplicates
     # on the server) and committed then.
-    port, log_dir = _free_port(), tmp_path / "broker"
-    broker = kafka_server.start(log_dir, port=port)
-    topic, group = new_topic(broker.bootstrap, 1), f"g-{uuid.uuid4().hex[:8]}"
+    broker = restartable.start()
+    topic = new_topic(broker.bootstrap, 1)
     sent = transfers(6, "C")
     publish(broker.bootstrap, topic, sent)
-    source = KafkaSource(broker.bootstrap, topic, group=group, config=FAST_GROUP)
+    source = _source(broker.bootstrap, topic)
     batches = source.batches(10)
-    restarted: list[kafka_server.RunningBroker] = []
     try:
         first = next(batches)
         kafka_server.stop(broker)
         with caplog.at_level(logging.WARNING, logger="relgraph.sources.kafka"):
             source.commit()  # the broker is gone: kept, not raised
             assert source.commits_deferred == 1
-            restarted.append(kafka_server.start(log_dir, port=port))
+            restartable.start()
             source.commit()  # the session is gone: passed over, the batch redelivered
             again = next(batches)
             source.commit()
         committed = source._consumer.committed([TopicPartition(topic, 0)], timeout=30)
     finally:
         source.close()
-        for running in (broker, *restarted):
-            kafka_server.stop(running)
     assert [r["tx_id"] for r in first] == [r["tx_id"] for r in again] == [r["tx_id"] for r in sent]
     assert [(c.partition, c.offset) for c in committed] == [(0, 6)]
     said = [r.getMessage() for r in caplog.records if r.name == "relgraph.sources.kafka"]

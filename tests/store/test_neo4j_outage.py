@@ -8,7 +8,6 @@ session's, which every other neo4j-marked test uses.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import pytest
 from relgraph.api.server import RETRY_SECONDS
 from relgraph.config import Neo4jSettings
 from relgraph.store.neo4j import Neo4jStore
-from tests import neo4j_server
+from tests import neo4j_server, served
 from tests.api.browser import free_port
 from tests.graph.conftest import BANK, canonical_tables
 from tests.neo4j_server import Neo4jLogin
@@ -61,14 +60,7 @@ def test_a_refresh_while_neo4j_is_down_is_tried_again_once_it_is_back(
     base, auth = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {KEY}"}
 
     def ready() -> dict[str, object]:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.TransportError):
-                answer = httpx.get(f"{base}/readyz", timeout=5)
-                if answer.status_code == 200:
-                    return dict(answer.json())
-            time.sleep(0.2)
-        raise AssertionError(log.read_text())
+        return served.ready(base, log)
 
     def graph_stats() -> object:
         query = {"query": "{ graphStats { nodes { kind count } } }"}
