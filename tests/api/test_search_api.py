@@ -171,6 +171,14 @@ def test_ids_find_their_person_account_household_and_enterprise(zh: ReadModel) -
     code = zh.enterprise["credit_code_norm"][e]
     (hit,) = nodes(search(zh, code.lower()))
     assert (hit["matchedOn"], hit["enterprise"]["id"]) == ("CREDIT_CODE", zh.enterprise_ids[e])
+    # The bank's own id for the firm (its corporate customer number), for every role: the
+    # `enterprise(id)` lookup answers it to every role already.
+    for role in (Role.ANALYST, Role.CAMPAIGN):
+        (hit,) = nodes(search(zh, f" {zh.enterprise_ids[e]} ", role))
+        assert (hit["matchedOn"], hit["enterprise"]["id"]) == (
+            "ENTERPRISE_ID",
+            zh.enterprise_ids[e],
+        )
 
 
 def test_campaign_keys_search_ids_only_and_see_masked_names(zh: ReadModel) -> None:
@@ -488,3 +496,46 @@ def test_pinyin_with_tone_marks_finds_and_is_found_without_them() -> None:
     table = name_table(pd.Series(["zhāng wěi", "吕芳"], index=[0, 1], dtype=object))
     for text, owner in (("zhangwei", 0), ("Zhāng Wěi", 0), ("wei", 0), ("Lǚ Fāng", 1)):
         assert table.prefix(name_query(text))[0].tolist() == [owner], text
+
+
+def test_a_name_with_a_middle_dot_is_found_as_written_and_without_it() -> None:
+    # Uyghur and other transcribed names are written with a middle dot, which systems
+    # spell · (U+00B7), • or ・, or leave out; an investigator types any of them.
+    import pandas as pd
+
+    from relgraph.api.search_index import name_query, name_table
+
+    table = name_table(pd.Series(["买买提·艾力", "阿依古丽•吐尔逊"], index=[0, 1], dtype=object))
+    for text, owner in (
+        ("买买提·艾力", 0),
+        ("买买提艾力", 0),
+        ("买买提・艾力", 0),
+        ("艾力", 0),
+        ("maimaiti", 0),
+        ("阿依古丽·吐尔逊", 1),
+        ("阿依古丽吐尔逊", 1),
+    ):
+        owners = table.prefix(name_query(text))[0]
+        assert owners.tolist() == [owner], text
+    assert table.prefix(name_query("买买提·艾力"))[1].tolist() == [0], "a whole name"
+
+
+def test_a_firm_is_found_under_either_spelling_of_its_legal_form() -> None:
+    # 有限责任公司 is the statute's name for what contracts and cards write 有限公司, and a
+    # registered region goes in brackets of either width, or none when typed.
+    import pandas as pd
+
+    from relgraph.api.search_index import name_query, name_table
+
+    table = name_table(
+        pd.Series(["华为技术有限公司", "腾讯科技(深圳)有限责任公司"], index=[0, 1], dtype=object)
+    )
+    for text, owner in (
+        ("华为技术有限责任公司", 0),
+        ("华为技术有限公司", 0),
+        ("腾讯科技（深圳）有限公司", 1),
+        ("腾讯科技深圳有限公司", 1),
+        ("腾讯科技【深圳】有限责任公司", 1),
+    ):
+        owners, rank = table.prefix(name_query(text))
+        assert (owners.tolist(), rank.tolist()) == ([owner], [0]), text

@@ -58,6 +58,9 @@ class SearchKind(Enum):
     CUSTOMER_ID = strawberry.enum_value(
         ix.CUSTOMER_ID, description="A customer id (a source record's) or a person id, exactly."
     )
+    ENTERPRISE_ID = strawberry.enum_value(
+        ix.ENTERPRISE_ID, description="An enterprise id (the bank's own for the firm), exactly."
+    )
     ACCOUNT_ID = strawberry.enum_value(ix.ACCOUNT_ID, description="An account id, exactly.")
     HOUSEHOLD_ID = strawberry.enum_value(ix.HOUSEHOLD_ID, description="A household id, exactly.")
     CREDIT_CODE = strawberry.enum_value(
@@ -67,8 +70,9 @@ class SearchKind(Enum):
     )
 
 
-CAMPAIGN_KINDS: Final = (ix.CUSTOMER_ID, ix.ACCOUNT_ID, ix.HOUSEHOLD_ID)
-"""Campaign keys see personal data masked: they may only name what they already hold."""
+CAMPAIGN_KINDS: Final = (ix.CUSTOMER_ID, ix.ENTERPRISE_ID, ix.ACCOUNT_ID, ix.HOUSEHOLD_ID)
+"""Campaign keys see personal data masked: they may only name what they already hold (an
+enterprise id as ``enterprise(id)`` takes it from every role)."""
 
 
 def kinds_for(principal: Principal) -> tuple[str, ...]:
@@ -121,7 +125,7 @@ class SearchQueries:
         description="Persons, enterprises, accounts and households matching `text`, exact "
         "identifiers first, then names (whole, then starting with the text, then containing "
         "it). `kinds` narrows what the text is matched against (default: every kind the key "
-        "may use; campaign keys: CUSTOMER_ID, ACCOUNT_ID, HOUSEHOLD_ID). Rate-limited per key "
+        "may use; campaign keys: CUSTOMER_ID, ENTERPRISE_ID, ACCOUNT_ID, HOUSEHOLD_ID). Rate-limited per key "
         "(RELGRAPH_SEARCH_RATE a minute, default 60) and audited with the text as an HMAC. An "
         "analyst key's searches for well-formed id numbers that belong to no one are limited "
         "too (RELGRAPH_ID_MISSES a day, default 20); past that, its id-number searches are "

@@ -35,11 +35,13 @@ PHONE: Final = "PHONE"
 EMAIL: Final = "EMAIL"
 ID_NUMBER: Final = "ID_NUMBER"
 CUSTOMER_ID: Final = "CUSTOMER_ID"
+ENTERPRISE_ID: Final = "ENTERPRISE_ID"
 ACCOUNT_ID: Final = "ACCOUNT_ID"
 HOUSEHOLD_ID: Final = "HOUSEHOLD_ID"
 CREDIT_CODE: Final = "CREDIT_CODE"
 KINDS: Final = (
-    CUSTOMER_ID, ACCOUNT_ID, HOUSEHOLD_ID, ID_NUMBER, PHONE, EMAIL, CREDIT_CODE, NAME,
+    CUSTOMER_ID, ENTERPRISE_ID, ACCOUNT_ID, HOUSEHOLD_ID, ID_NUMBER, PHONE, EMAIL, CREDIT_CODE,
+    NAME,
 )  # fmt: skip
 """Every kind, in the order hits are listed: exact identifiers first, names last."""
 
@@ -48,7 +50,13 @@ MIN_LATIN_NAME = 2
 good part of the bank."""
 
 _HAN: Final = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_NOT_NAME: Final = re.compile(r"[\s'’·\-.,]+")
+_NOT_NAME: Final = re.compile(r"[\s'’·•・‧∙⋅\-.,()\[\]【】〔〕]+")
+"""What a name is compared without: spaces, the middle dot of transcribed names in each
+spelling systems use (买买提·艾力, 买买提•艾力, or none), hyphens, and the brackets around
+a firm's registered region (腾讯科技（深圳）有限公司, after NFKC, or none)."""
+_LEGAL_FORM: Final = ("有限责任", "有限")
+"""有限责任公司 is the statute's name for what contracts and cards write 有限公司: a firm is
+found under either (股份有限公司, a different form, is left as it is)."""
 _TOP: Final = "\U0010ffff"
 
 I64 = npt.NDArray[np.int64]
@@ -187,7 +195,9 @@ def _hanzi_keys(names: pd.Series) -> tuple[list[str], list[int], list[int]]:
     keys: list[str] = []
     owners: list[int] = []
     ranks: list[int] = []
-    compact = names.str.replace(r"\s+", "", regex=True)
+    compact = names.str.replace(_NOT_NAME.pattern, "", regex=True).str.replace(
+        *_LEGAL_FORM, regex=False
+    )
     readings = _readings(set("".join(compact.drop_duplicates().tolist())))
     for owner, name in zip(compact.index.tolist(), compact.tolist(), strict=True):
         for i in range(len(name)):
@@ -250,7 +260,8 @@ def name_table(names: pd.Series) -> KeyTable:
 def name_query(text: str) -> str:
     """A typed name as the keys hold names: NFKC, lower-case, no spaces or separators, no
     tone marks (``Lǚ`` is ``lv``, as 吕 reads)."""
-    return normal_form.toneless(_NOT_NAME.sub("", unicodedata.normalize("NFKC", text)).lower())
+    compact = _NOT_NAME.sub("", unicodedata.normalize("NFKC", text)).replace(*_LEGAL_FORM)
+    return normal_form.toneless(compact.lower())
 
 
 def _normalised_names(values: Sequence[Any]) -> pd.Series:
@@ -295,6 +306,9 @@ class SearchIndex:
         self.customer_ids = KeyTable(
             list(model.record_ids) + list(model.person_ids),
             np.concatenate([record_person, np.arange(persons)]),
+        )
+        self.enterprise_ids = KeyTable(
+            list(model.enterprise_ids), np.arange(len(model.enterprise_ids)) + persons
         )
         self.account_ids = KeyTable(list(model.account_ids), np.arange(len(model.account_ids)))
         households = sorted(model.results.household_members)
@@ -359,6 +373,8 @@ class SearchIndex:
     def _parties(self, kind: str, raw: str) -> I64:
         if kind == CUSTOMER_ID:
             return _distinct(self.customer_ids.exact(raw))
+        if kind == ENTERPRISE_ID:
+            return _distinct(self.enterprise_ids.exact(raw))
         if kind == PHONE:
             return _distinct(self.phone.exact(normal_form.phone(raw)))
         if kind == EMAIL:
