@@ -173,12 +173,13 @@ def test_a_restart_after_a_line_over_64_kib_of_ids_verifies(tmp_path: Path) -> N
     audit.append(key_id="k_1", role="risk", operation="Big", ids=ids, outcome="ok")
     AuditLog(audit.path, KEY).append(key_id="k_1", role="risk", operation="Next", ids=["P1"])
     assert verify(audit.path, KEY).ok
-    big, small = _lines(audit.path)
-    assert len(big.encode()) <= MAX_LINE_BYTES
+    big, *parts, small = _lines(audit.path)
+    assert all(len(line.encode()) <= MAX_LINE_BYTES for line in [big, *parts])
     record = json.loads(big)
     assert record["ids_count"] == 5_000
     expected = hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
     assert record["ids_sha256"] == expected == ids_digest(reversed(ids))
+    assert record["ids_parts"] == len(parts)
     assert json.loads(small)["ids"] == ["P1"]
 
 
@@ -195,9 +196,12 @@ def test_every_field_is_bounded(tmp_path: Path) -> None:
         criteria={"lacksProducts": [huge]},
         ids=[huge] * 3,
     )
-    line = _lines(audit.path)[0]
+    line, part = _lines(audit.path)
     assert len(line.encode()) <= MAX_LINE_BYTES
     assert json.loads(line)["ids_count"] == 1
+    # No id the bank holds is that long: the continuation line keeps its digest.
+    assert json.loads(part)["ids"] == ["sha256:" + hashlib.sha256(huge.encode()).hexdigest()]
+    assert len(part.encode()) <= MAX_LINE_BYTES
     assert verify(audit.path, KEY).ok
 
 

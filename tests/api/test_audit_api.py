@@ -371,8 +371,10 @@ def test_an_audience_export_is_audited_beside_a_running_server(
     )
     assert result.exit_code == 0, result.output
     server.append(key_id="k_1", role="risk", operation="b", ids=["P2"], outcome="ok")
-    assert verify(server.path, server.key).lines == before + 3
-    export = [json.loads(line) for line in server.path.read_text().splitlines()][-2]
+    lines = [json.loads(line) for line in server.path.read_text().splitlines()]
+    (export,) = [r for r in lines if r.get("operation") == "audience export" and "part" not in r]
+    parts = [r for r in lines if r.get("continues") == export["seq"]]
+    assert verify(server.path, server.key).lines == before + 3 + len(parts)
     # The households handed out are named as their contacts are, as the API's line names
     # them: the file gives each one's value, its left-out members' included.
     units = pd.read_csv(out, dtype=str)["unit_id"].tolist()
@@ -383,6 +385,10 @@ def test_an_audience_export_is_audited_beside_a_running_server(
     assert export["criteria"]["min_size"] == 2
     assert export["ids_count"] == len(set(exported))
     assert export["ids_sha256"] == ids_digest(exported)
+    # Every household and contact exported is named, so the trail says who exported whom.
+    named = set(export.get("ids", [])) | {i for p in parts for i in p["ids"]}
+    assert named == set(exported)
+    assert {(p["key_id"], p["operation"]) for p in parts} <= {(export["key_id"], "audience export")}
 
 
 def test_an_export_the_trail_cannot_record_is_not_written(data_dir: Path, tmp_path: Path) -> None:

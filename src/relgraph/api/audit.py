@@ -10,9 +10,9 @@ last MAC, sealed with the same key, so lines cut off the end, an emptied log and
 replaced wholesale are named too.
 
 Lines are bounded (:data:`MAX_LINE_BYTES`): id lists longer than :data:`MAX_IDS` are
-summarised as a count and the SHA-256 of the sorted ids joined by new lines, and other
-text is truncated, so a restart never reads more than one line and no request can make
-the log grow by more than a line's bound.
+summarised on the line as a count and the SHA-256 of the sorted ids joined by new lines,
+and listed in continuation lines that follow it (``audit_parts``); other text is truncated,
+so a restart never reads more than one line and a request grows the log by its ids.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from relgraph.api.audit_anchor import (
 from relgraph.api.audit_calls import fit_calls
 from relgraph.api.audit_commit import Commit, GroupCommitter
 from relgraph.api.audit_key import AuditKey, load_audit_key
+from relgraph.api.audit_parts import expanded, id_chunks, with_parts
 from relgraph.api.locks import LockedError, append_lock
 from relgraph.config import AuditSettings
 
@@ -283,6 +284,10 @@ class AuditLog:
         """
         record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds")}
         record.update(bounded_record(entry))
+        if "ids" in entry and "ids" not in record:
+            # Too many to list on the line: they follow it, in the same commit.
+            ids = (str(i) for i in entry["ids"])
+            record = with_parts(record, id_chunks(ids, MAX_IDS, MAX_IDS_BYTES))
         return self._committer.submit(record)
 
     def _commit(self, records: list[dict[str, Any]]) -> None:
@@ -333,8 +338,10 @@ class AuditLog:
                     f"anchor records {anchor.size}): run `relgraph audit verify`"
                 )
             head, lines, last_offset, end = anchor.head, [], size, size
-            for i, record in enumerate(records):
-                record["seq"] = anchor.lines + i + 1
+            seq = anchor.lines
+            for record in expanded(records):
+                seq += 1
+                record["seq"] = seq
                 record["prev"] = head
                 head = self.key.mac(_PURPOSE, _canonical(record))
                 line = _canonical({**record, "mac": head}) + b"\n"
@@ -361,7 +368,7 @@ class AuditLog:
             os.close(fd)
         moved = Anchor(
             self.key.key_id,
-            anchor.lines + len(records),
+            seq,
             head,
             size + len(data),
             last_offset,

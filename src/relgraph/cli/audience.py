@@ -146,10 +146,10 @@ def _audience(
 def _audit_export(
     settings: Settings, wanted: Any, chosen: Any, rows: Any, fmt: str, out: Path
 ) -> None:
-    """One audit line per export: the criteria, the format, and the count and SHA-256 of the
-    units and parties handed out (in the contacts format with their customer ids, phones and emails
-    unmasked: the line says so and counts the customer ids), under the same append lock
-    as a running server."""
+    """One audit line per export: the criteria, the format, and the units and parties handed
+    out, named and as their count and SHA-256 (in the contacts format with their customer
+    ids, phones and emails unmasked: the line says so and counts the customer ids), under
+    the same append lock as a running server."""
     from relgraph.api.audit import AuditError, open_audit_log, summarise_ids
     from relgraph.jobs.audience import criteria_json
 
@@ -177,6 +177,9 @@ def _audit_export(
             criteria=criteria_json(wanted),
             out=out.name,
             **details,
+            # Named (on continuation lines past 200), and counted and digested to check
+            # a copy of the file against.
+            ids=ids,
             **summarise_ids(ids, always=True),
             outcome="ok",
         )

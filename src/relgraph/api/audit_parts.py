@@ -1,0 +1,65 @@
+"""Continuation lines: the ids a read named when more than one line's worth.
+
+A line lists at most ``max_ids`` ids in ``max_bytes``; a read past that (a page of 100
+households with their members, a batch of transfers, an audience export) keeps their count
+and SHA-256 on its line, and the ids themselves follow it in continuation lines committed
+with it: the trail must say who read customer X, and a digest alone cannot be searched.
+Each part repeats who read and the request, so a line found by an id says who read it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any, Final
+
+PARTS: Final = "\0parts"
+"""Where a queued record carries its continuation lines until the log writes them (a key no
+field of a line can have: the log's own fields and the caller's are names)."""
+WHO: Final = ("time", "key_id", "role", "operation", "request_id")
+"""What each continuation line repeats of its line."""
+
+
+def id_chunks(ids: Iterable[str], max_ids: int, max_bytes: int) -> list[list[str]]:
+    """The sorted, distinct ids in runs of at most ``max_ids`` and ``max_bytes`` (as JSON).
+
+    An id over ``max_bytes`` is no id the bank holds (a client's text sent as one): it is
+    kept as ``sha256:`` and its digest, so no line outgrows its bound.
+    """
+    chunks: list[list[str]] = []
+    run: list[str] = []
+    size = 2
+    for value in sorted(set(ids)):
+        if len(value.encode()) > max_bytes // 2:
+            value = "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+        grows = len(json.dumps(value, ensure_ascii=False).encode()) + 1
+        if run and (len(run) == max_ids or size + grows > max_bytes):
+            chunks.append(run)
+            run, size = [], 2
+        run.append(value)
+        size += grows
+    if run:
+        chunks.append(run)
+    return chunks
+
+
+def with_parts(record: dict[str, Any], chunks: list[list[str]]) -> dict[str, Any]:
+    """``record`` naming ``ids_parts`` and carrying its continuation lines (under
+    :data:`PARTS`; the log numbers them and sets ``continues`` to the line's ``seq``)."""
+    who = {name: record[name] for name in WHO if name in record}
+    parts = [
+        {**who, "part": i, "parts": len(chunks), "ids": chunk}
+        for i, chunk in enumerate(chunks, start=1)
+    ]
+    return record | {"ids_parts": len(parts), PARTS: parts}
+
+
+def expanded(records: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Each queued record, then its continuation lines, each told its line's ``seq`` (which
+    the caller sets on the record before taking the next one)."""
+    for record in records:
+        parts = record.pop(PARTS, ())
+        yield record
+        for part in parts:
+            yield part | {"continues": record["seq"]}
