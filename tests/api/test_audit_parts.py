@@ -15,10 +15,16 @@ from typing import Any
 
 from relgraph.api.app import ServiceState
 from relgraph.api.audit import MAX_IDS, MAX_LINE_BYTES, AuditLog, ids_digest, verify
-from relgraph.api.auth import Role
+from relgraph.api.audit_tried import lines_that_tried
+from relgraph.api.auth import Role, key_id
 from tests.api.audit_logs import KEY
 
-from .test_ingestion import graphql
+from .conftest import KEYS
+from .test_ingestion import graphql, post
+
+
+def key_id_of(role: Role, state: ServiceState) -> str:
+    return key_id(KEYS[role], state.audit.key)
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
@@ -89,4 +95,57 @@ def test_ids_crowded_off_the_line_by_its_calls_are_still_named(tmp_path: Path) -
     assert "ids" not in line
     assert line["ids_count"] == 150
     assert _named([line, *parts], "r1") == set(ids)
+    assert verify(audit.path, KEY).ok
+
+
+def test_every_holder_id_a_batch_tried_is_found_by_audit_tried(
+    app: Any, state: ServiceState
+) -> None:
+    """An ingest key sent 30 accounts for id numbers as holders; the answer said of each
+    that no such customer exists. The line kept ten HMACs and '… 50 more', so `relgraph
+    audit tried` found no line for 28 of the 30 id numbers."""
+    holders = [f"1101011990031{i:05d}" for i in range(30)]
+    records = [
+        {"account_id": f"ZZ{i}", "holder_id": h, "holder_kind": "customer",
+         "product": "deposit", "opened_at": "2026-06-01"}
+        for i, h in enumerate(holders)
+    ]  # fmt: skip
+    answer = post(app, "/v1/accounts", records)
+    assert answer.json()["rejected"] == 30
+    found = {h: lines_that_tried(state.audit.path, state.audit.key, h) for h in holders}
+    assert [h for h, lines in found.items() if not lines] == []
+    (line,) = [json.loads(x) for x in found[holders[-1]]]
+    assert (line["operation"], line["key_id"]) == (
+        "POST /v1/accounts",
+        key_id_of(Role.INGEST, state),
+    )
+    assert verify(state.audit.path, state.audit.key).ok
+
+
+def test_every_text_of_fifteen_aliased_searches_is_found_by_audit_tried(
+    app: Any, state: ServiceState
+) -> None:
+    texts = [f"Wang {i}" for i in range(15)]
+    query = " ".join(f'a{i}: search(text: "{t}", first: 1) {{ totalCount }}'
+                     for i, t in enumerate(texts))  # fmt: skip
+    answer = graphql(app, "{ " + query + " }", Role.ANALYST)
+    assert "errors" not in answer
+    missed = [t for t in texts if not lines_that_tried(state.audit.path, state.audit.key, t)]
+    assert missed == []
+
+
+def test_eleven_texts_tried_are_eleven_found(tmp_path: Path) -> None:
+    """A line keeps ten items of a list: the eleventh HMAC used to become '… 1 more'."""
+    texts = [f"1101011990031{i:05d}" for i in range(11)]
+    audit = AuditLog(tmp_path / "audit.log", KEY)
+    macs = sorted(KEY.text_mac(t) for t in texts)
+    audit.append(key_id="k_1", role="analyst", operation="Q", tried_hmac=macs,
+                 outcome="not_found", request_id="r1")  # fmt: skip
+    audit.append(key_id="k_1", role="analyst", operation="R", tried_hmac=macs[:2],
+                 outcome="not_found", request_id="r2")  # fmt: skip
+    assert [t for t in texts if not lines_that_tried(audit.path, KEY, t)] == []
+    line, part, short = _records(audit.path)
+    assert (line["tried_hmac_count"], line["ids_parts"], "tried_hmac" in line) == (11, 1, False)
+    assert (part["continues"], part["tried_hmac"]) == (1, macs)
+    assert short["tried_hmac"] == macs[:2]  # ten or fewer stay on the line
     assert verify(audit.path, KEY).ok

@@ -46,7 +46,7 @@ from relgraph.api.audit_anchor import (
 from relgraph.api.audit_calls import fit_calls
 from relgraph.api.audit_commit import Commit, GroupCommitter
 from relgraph.api.audit_key import AuditKey, load_audit_key
-from relgraph.api.audit_parts import expanded, id_chunks, with_parts
+from relgraph.api.audit_parts import expanded, with_parts
 from relgraph.api.locks import LockedError, append_lock
 from relgraph.config import AuditSettings
 
@@ -284,10 +284,8 @@ class AuditLog:
         """
         record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds")}
         record.update(bounded_record(entry))
-        if "ids" in entry and "ids" not in record:
-            # Too many to list on the line: they follow it, in the same commit.
-            ids = (str(i) for i in entry["ids"])
-            record = with_parts(record, id_chunks(ids, MAX_IDS, MAX_IDS_BYTES))
+        # Ids and HMACs past what the line lists follow it, in the same commit.
+        record = with_parts(record, entry, (MAX_ITEMS, MAX_IDS, MAX_IDS_BYTES))
         return self._committer.submit(record)
 
     def _commit(self, records: list[dict[str, Any]]) -> None:

@@ -1,10 +1,13 @@
-"""Continuation lines: the ids a read named when more than one line's worth.
+"""Continuation lines: the ids a read named, and the texts it tried, when more than one
+line's worth.
 
 A line lists at most ``max_ids`` ids in ``max_bytes``; a read past that (a page of 100
 households with their members, a batch of transfers, an audience export) keeps their count
 and SHA-256 on its line, and the ids themselves follow it in continuation lines committed
 with it: the trail must say who read customer X, and a digest alone cannot be searched.
-Each part repeats who read and the request, so a line found by an id says who read it.
+So do the HMACs of the texts a request searched or tried past the ten a line keeps of a
+list (a batch of accounts for 30 id numbers as holders): ``relgraph audit tried`` must
+find each. Each part repeats who read and the request, so a line found by an id says who.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Any, Final
 PARTS: Final = "\0parts"
 """Where a queued record carries its continuation lines until the log writes them (a key no
 field of a line can have: the log's own fields and the caller's are names)."""
+LISTED: Final = ("ids", "tried_hmac", "searched_hmac")
+"""Lists the trail names whole: what was read, and the texts searched or tried."""
 WHO: Final = ("time", "key_id", "role", "operation", "request_id")
 """What each continuation line repeats of its line."""
 
@@ -44,13 +49,41 @@ def id_chunks(ids: Iterable[str], max_ids: int, max_bytes: int) -> list[list[str
     return chunks
 
 
-def with_parts(record: dict[str, Any], chunks: list[list[str]]) -> dict[str, Any]:
-    """``record`` naming ``ids_parts`` and carrying its continuation lines (under
-    :data:`PARTS`; the log numbers them and sets ``continues`` to the line's ``seq``)."""
+def with_parts(
+    record: dict[str, Any], entry: dict[str, Any], bounds: tuple[int, int, int]
+) -> dict[str, Any]:
+    """``record`` (``entry`` bounded) with what it could not list moved to continuation
+    lines: ``ids`` it summarised, and any HMAC list over ``max_items`` (which the line now
+    counts as ``<name>_count``). ``bounds``: the line's ``max_items``, and the ``max_ids``
+    and ``max_bytes`` of a continuation line.
+
+    The parts ride under :data:`PARTS` until the log numbers them and sets ``continues``
+    to the line's ``seq``: one per chunk of each list, under the list's own name, so a
+    search of the log for an id or an HMAC finds the continuation line as it finds a line.
+    """
+    max_items, max_ids, max_bytes = bounds
+    lists: dict[str, list[list[str]]] = {}
+    record = dict(record)
+    for name in LISTED:
+        values = entry.get(name)
+        if values is None:
+            continue
+        # Ids were summarised (too many, or crowded out by the calls); any other list is
+        # cut at max_items on the line.
+        spill = "ids" not in record if name == "ids" else len(values) > max_items
+        if not spill:
+            continue
+        lists[name] = id_chunks(map(str, values), max_ids, max_bytes)
+        if name != "ids":
+            record.pop(name, None)
+            record[name + "_count"] = len(set(values))
+    if not lists:
+        return record
     who = {name: record[name] for name in WHO if name in record}
+    chunks = [(name, chunk) for name, runs in lists.items() for chunk in runs]
     parts = [
-        {**who, "part": i, "parts": len(chunks), "ids": chunk}
-        for i, chunk in enumerate(chunks, start=1)
+        {**who, "part": i, "parts": len(chunks), name: chunk}
+        for i, (name, chunk) in enumerate(chunks, start=1)
     ]
     return record | {"ids_parts": len(parts), PARTS: parts}
 
