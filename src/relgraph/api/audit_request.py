@@ -62,6 +62,11 @@ def audit_entry(ec: ExecutionContext, context: Context) -> dict[str, Any] | None
         "outcome": outcome,
         "request_id": context.request_id,
     }
+    if errors:
+        # The nodes named were built, but a failed non-null field nulls what holds it: say
+        # whether any of them went out, so a refusal beside data served is not read as a
+        # read that never happened, nor the reverse.
+        entry["answer"] = "partial" if _answered_from_data(ec) else "none"
     calls = list_calls(ec, context.text_mac)
     if calls:
         # What each list was asked and counted: a count handed out no id, yet says something.
