@@ -401,3 +401,16 @@ def test_a_first_start_on_a_nearly_full_disk_never_puts_a_torn_anchor_in_place(
     AuditLog(log, KEY).append(key_id="k_1", role="risk", operation="a", ids=[], outcome="ok")
     AuditLog(log, KEY).append(key_id="k_1", role="risk", operation="b", ids=[], outcome="ok")
     assert verify(log, KEY) == Verdict(True, 2, "2 lines, chain intact, matching the anchor")
+
+
+def test_a_line_with_a_field_written_twice_is_named(log: Path) -> None:
+    # JSON keeps the last of two same-named fields, so a line given a first "ids" of the
+    # attacker's choosing parses to the sealed record, while a reader who greps the log for
+    # P9 finds a read of P9 that never happened.
+    lines = _lines(log)
+    line = lines[2]
+    assert '"ids":' in line
+    lines[2] = '{"ids":["P9"],' + line[1:]
+    log.write_text("".join(lines))
+    _fails(verify(log, KEY), "line 3 is not as relgraph wrote it")
+    assert verify(log, KEY).bad_line == 3

@@ -476,6 +476,13 @@ def _check_line(
                 "the key: a forged line"
             )
         return f"line {number} was altered or forged: its seal does not match the key"
+    if raw != _canonical({**record, "mac": mac}) + b"\n":
+        # relgraph writes each line in its canonical form: text beside the sealed record
+        # (a field written twice, of which JSON keeps the last) is what a reader may grep.
+        return (
+            f"line {number} is not as relgraph wrote it (a field written twice, or the text "
+            "reformatted, around a sealed record): it was altered"
+        )
     seq = record.get("seq")
     if seq != number:
         if isinstance(seq, int) and seq > number:
