@@ -13,6 +13,8 @@ Lines are bounded (:data:`MAX_LINE_BYTES`): id lists longer than :data:`MAX_IDS`
 summarised on the line as a count and the SHA-256 of the sorted ids joined by new lines,
 and listed in continuation lines that follow it (``audit_parts``); other text is truncated,
 so a restart never reads more than one line and a request grows the log by its ids.
+
+The lines themselves — their canonical form, seal and checks — are :mod:`audit_lines`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from __future__ import annotations
 import errno
 import functools
 import hashlib
-import hmac
 import json
 import logging
 import os
@@ -46,6 +47,7 @@ from relgraph.api.audit_anchor import (
 from relgraph.api.audit_calls import fit_calls
 from relgraph.api.audit_commit import Commit, GroupCommitter
 from relgraph.api.audit_key import AuditKey, load_audit_key
+from relgraph.api.audit_lines import MAX_LINE_BYTES, PURPOSE, canonical, check_line
 from relgraph.api.audit_parts import expanded, with_parts
 from relgraph.api.locks import LockedError, append_lock
 from relgraph.config import AuditSettings
@@ -53,8 +55,6 @@ from relgraph.config import AuditSettings
 log = logging.getLogger("relgraph.api")
 
 LOG_NAME = "audit.log"
-MAX_LINE_BYTES = 16 * 1024
-"""No line is longer (new line included); the bounds below keep every line under it."""
 MAX_IDS = 200
 MAX_IDS_BYTES = 8 * 1024
 """Ids are listed when there are at most ``MAX_IDS`` of them in at most this many bytes."""
@@ -64,16 +64,10 @@ MAX_ITEMS = 10
 """Items kept of any other list."""
 MAX_OBJECT_BYTES = 1024
 """Objects (such as export criteria) longer than this are kept as their SHA-256."""
-_PURPOSE = b"relgraph-audit-line"
 
 
 class AuditError(Exception):
     """The trail cannot be opened or written; the message (for the operator) says why."""
-
-
-def _canonical(record: dict[str, Any]) -> bytes:
-    text = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return text.encode("utf-8")
 
 
 def ids_digest(ids: Iterable[str]) -> str:
@@ -81,15 +75,9 @@ def ids_digest(ids: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(sorted(set(ids))).encode("utf-8")).hexdigest()
 
 
-def sealed(record: dict[str, Any], key: AuditKey) -> bool:
-    """Whether ``record`` (a parsed line, ``mac`` included) carries its seal under ``key``."""
-    mac, body = record.get("mac"), {k: v for k, v in record.items() if k != "mac"}
-    return isinstance(mac, str) and hmac.compare_digest(mac, key.mac(_PURPOSE, _canonical(body)))
-
-
 def summarise_ids(ids: Iterable[str], *, always: bool = False) -> dict[str, Any]:
     unique = sorted({str(i) for i in ids})
-    if not always and len(unique) <= MAX_IDS and len(_canonical({"i": unique})) <= MAX_IDS_BYTES:
+    if not always and len(unique) <= MAX_IDS and len(canonical({"i": unique})) <= MAX_IDS_BYTES:
         return {"ids": unique}
     return {"ids_count": len(unique), "ids_sha256": ids_digest(unique)}
 
@@ -106,7 +94,7 @@ def _bounded(value: Any) -> Any:
             kept.append(f"… {len(items) - MAX_ITEMS} more")
         return kept
     if isinstance(value, dict):
-        body = _canonical({str(k): v for k, v in value.items()})
+        body = canonical({str(k): v for k, v in value.items()})
         if len(body) > MAX_OBJECT_BYTES:
             return {"sha256": hashlib.sha256(body).hexdigest(), "bytes": len(body)}
         return {str(k): _bounded(v) for k, v in value.items()}
@@ -341,8 +329,8 @@ class AuditLog:
                 seq += 1
                 record["seq"] = seq
                 record["prev"] = head
-                head = self.key.mac(_PURPOSE, _canonical(record))
-                line = _canonical({**record, "mac": head}) + b"\n"
+                head = self.key.mac(PURPOSE, canonical(record))
+                line = canonical({**record, "mac": head}) + b"\n"
                 if len(line) > MAX_LINE_BYTES:  # the bounds make this unreachable; keep it so
                     raise AuditError(f"an audit line of {len(line)} bytes is over the bound")
                 last_offset, end = end, end + len(line)
@@ -434,7 +422,7 @@ def _walk(
         if not raw:
             break
         number = walk.count + 1
-        problem = _check_line(raw, number, walk.head, key, anchor)
+        problem = check_line(raw, number, walk.head, key, anchor)
         if problem is not None:
             walk.problem, walk.bad_line = problem, number
             break
@@ -450,47 +438,6 @@ def _walk(
                 number,
             )
     return walk
-
-
-def _check_line(
-    raw: bytes, number: int, prev: str, key: AuditKey, anchor: Anchor | None
-) -> str | None:
-    if not raw.endswith(b"\n"):
-        if len(raw) > MAX_LINE_BYTES:
-            return f"line {number} is longer than relgraph writes (16 KiB): it was forged"
-        return f"line {number} is incomplete (no end of line): a torn write or a forged line"
-    try:
-        record = json.loads(raw)
-        mac = record.pop("mac")
-        if not isinstance(record, dict) or not isinstance(mac, str):
-            raise TypeError
-    except (ValueError, TypeError, KeyError, AttributeError):
-        return (
-            f"line {number} is not a sealed audit record (forged, or written before the "
-            "audit chain was keyed)"
-        )
-    if not hmac.compare_digest(mac, key.mac(_PURPOSE, _canonical(record))):
-        if anchor is not None and number > anchor.lines:
-            return (
-                f"line {number} was appended after the anchored line {anchor.lines} without "
-                "the key: a forged line"
-            )
-        return f"line {number} was altered or forged: its seal does not match the key"
-    if raw != _canonical({**record, "mac": mac}) + b"\n":
-        # relgraph writes each line in its canonical form: text beside the sealed record
-        # (a field written twice, of which JSON keeps the last) is what a reader may grep.
-        return (
-            f"line {number} is not as relgraph wrote it (a field written twice, or the text "
-            "reformatted, around a sealed record): it was altered"
-        )
-    seq = record.get("seq")
-    if seq != number:
-        if isinstance(seq, int) and seq > number:
-            return f"line {number} is record {seq}: {seq - number} line(s) before it were removed"
-        return f"line {number} is record {seq}: lines were reordered or repeated"
-    if record.get("prev") != prev:
-        return f"line {number} does not follow line {number - 1}: lines were removed or reordered"
-    return None
 
 
 @dataclass(frozen=True)

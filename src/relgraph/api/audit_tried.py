@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from relgraph.api.audit import sealed
 from relgraph.api.audit_key import AuditKey
+from relgraph.api.audit_lines import sealed
 
 
 class WrongKeyError(Exception):
