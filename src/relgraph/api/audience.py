@@ -18,7 +18,7 @@ from relgraph.analytics.audience import (
 from relgraph.api.context import Context, Info
 from relgraph.api.errors import ClientError, NotFoundError, PermissionDeniedError
 from relgraph.api.masking import mask_email, mask_phone
-from relgraph.api.pagination import Connection, check_first, decode_cursor, paginate
+from relgraph.api.pagination import Connection, check_first, decode_cursor
 
 ROLES = ("campaign", "analyst", "admin")
 """Who may ask: risk keys investigate, they do not market."""
@@ -238,7 +238,7 @@ def campaign_audience_field(
         audience = campaign_audience(source, _criteria(criteria))
     except AudienceError as exc:
         raise ClientError(str(exc)) from None
-    start = decode_cursor(after) + 1 if after else 0
+    start = decode_cursor(after, ctx.model.generation) + 1 if after else 0
     stop = start + check_first(first)
     # Campaign keys may not learn that a member has a record in identity review
     # (possibleDuplicates is refused to them): the product counts, the reason is not said.
@@ -276,7 +276,7 @@ def campaign_audience_field(
             details=_details(ctx, by_entry.get(str(row["unit_id"]), [])),
         )
 
-    page_of = paginate(range(len(audience)), first, after, entry, ctx.check_deadline)
+    page_of = ctx.page(range(len(audience)), first, after, entry, ctx.check_deadline)
     return AudienceConnection(
         edges=page_of.edges,
         page_info=page_of.page_info,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+import numpy.typing as npt
 from strawberry.types import Info as _Info
 
 from relgraph.api.admission import CostBudget
@@ -15,9 +16,13 @@ from relgraph.api.audit_commit import Commit
 from relgraph.api.auth import Principal
 from relgraph.api.chain_reviews import ReviewLog
 from relgraph.api.errors import LimitError, PermissionDeniedError
+from relgraph.api.pagination import Connection, paginate
 from relgraph.api.ratelimit import RateLimiter
 from relgraph.api.readmodel import ReadModel
 from relgraph.journal.decisions import DecisionBook
+
+S = TypeVar("S")
+T = TypeVar("T")
 
 
 @dataclass
@@ -105,6 +110,18 @@ class Context:
         self.touched.append(node_id)
         if time.monotonic() > self.deadline:
             self.check_deadline()
+
+    def page(
+        self,
+        items: Sequence[S] | npt.NDArray[Any],
+        first: int | None,
+        after: str | None,
+        make: Callable[[S], T],
+        deadline_check: Callable[[], None] | None = None,
+    ) -> Connection[T]:
+        """:func:`paginate` over a list of the graph this request reads: its cursors name that
+        graph, so one from before a refresh is refused instead of read into the new order."""
+        return paginate(items, first, after, make, deadline_check, generation=self.model.generation)
 
     def check_deadline(self) -> None:
         if time.monotonic() > self.deadline:

@@ -14,7 +14,7 @@ from relgraph.api.context import Context, Info
 from relgraph.api.errors import (
     NotFoundError,
 )
-from relgraph.api.pagination import Connection, paginate
+from relgraph.api.pagination import Connection
 from relgraph.api.parties import (
     Enterprise,
     Party,
@@ -187,7 +187,7 @@ class GroupQueries:
         by = (f.min_members, f.min_exposure, f.has_guarantee_circle)
         rows = table.select_where(by, keep, order_by.value)
         members = results.group_members
-        return paginate(
+        return info.context.page(
             rows,
             first,
             after,

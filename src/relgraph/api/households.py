@@ -15,7 +15,7 @@ from relgraph.api.errors import (
     ClientError,
     NotFoundError,
 )
-from relgraph.api.pagination import Connection, paginate
+from relgraph.api.pagination import Connection
 from relgraph.api.parties import (
     Person,
     person_node,
@@ -158,7 +158,7 @@ class HouseholdQueries:
         by = (f.min_size, f.max_size, f.min_total_aum, f.has_product, f.lacks_product)
         rows = table.select_where(by, keep, order_by.value)
         members = results.household_members
-        return paginate(
+        return info.context.page(
             rows,
             first,
             after,

@@ -20,7 +20,7 @@ import strawberry
 from relgraph import model
 from relgraph.api.context import Context, Info
 from relgraph.api.errors import ClientError, NotFoundError
-from relgraph.api.pagination import Connection, paginate
+from relgraph.api.pagination import Connection
 from relgraph.journal.decisions import DecisionError, DuplicateDecision, latest
 
 
@@ -164,7 +164,7 @@ class IdentityQueries:
             if "reason" in frame.columns:
                 kept |= frame["reason"] == DuplicateReason.SHARED_ID_NUMBER.value
             rows = cast(list[dict[str, Any]], frame[kept].to_dict("records"))
-        return paginate(rows, first, after, lambda r: _possible(info.context, r))
+        return info.context.page(rows, first, after, lambda r: _possible(info.context, r))
 
 
 @strawberry.type
@@ -180,7 +180,7 @@ class DecisionQueries:
         context.require_risk("duplicateDecisions")
         made = context.decisions.all() if context.decisions is not None else []
         in_force = {d.seq for d in latest(made).values()}
-        return paginate(
+        return info.context.page(
             made[::-1], first, after, lambda d: _node(context, d, in_force=d.seq in in_force)
         )
 

@@ -8,7 +8,7 @@ from relgraph.api.context import Info
 from relgraph.api.errors import (
     NotFoundError,
 )
-from relgraph.api.pagination import Connection, paginate
+from relgraph.api.pagination import Connection
 from relgraph.api.parties import (
     Account,
     Enterprise,
@@ -83,6 +83,6 @@ class LookupQueries:
         frame = results.influence
         chosen = frame.loc[frame["direct_referrals"] >= min_referrals, "person_id"].tolist()
         m = info.context.model
-        return paginate(
+        return info.context.page(
             chosen, first, after, lambda p: person_node(info.context, m.person_index[p])
         )

@@ -14,7 +14,7 @@ from relgraph.api.errors import (
     NotFoundError,
 )
 from relgraph.api.masking import mask_evidence_ref
-from relgraph.api.pagination import Connection, paginate
+from relgraph.api.pagination import Connection
 from relgraph.api.parties import (
     Account,
     Party,
@@ -233,4 +233,4 @@ class NetworkQueries:
                 path=steps,
             )
 
-        return paginate(range(len(found)), first, after, make)
+        return info.context.page(range(len(found)), first, after, make)

@@ -47,22 +47,41 @@ class Connection(Generic[T]):
     total_count: int
 
 
-def encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+STALE_CURSOR = (
+    "This cursor is from the graph served before a refresh (`relgraph load`/`analyze`, or a "
+    "server restart): paging on would skip or repeat entries. Start again without `after`."
+)
 
 
-def decode_cursor(cursor: str) -> int:
+def encode_cursor(generation: str, offset: int) -> str:
+    """The place after which the next page starts, in the graph ``generation`` (the served
+    read model's random token: it names no entry, no value and no caller)."""
+    return base64.urlsafe_b64encode(f"g:{generation}:{offset}".encode()).decode()
+
+
+def decode_cursor(cursor: str, generation: str) -> int:
+    """The offset ``cursor`` names in the graph ``generation``.
+
+    A cursor from another graph is refused rather than read as an offset into this one: a
+    refresh reorders the lists (households merged, values changed), and the same offset
+    would silently skip or repeat entries for a client paging through all of them.
+    """
+    invalid = f"Invalid cursor {cursor!r}: pass an endCursor from an earlier page."
     try:
-        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        offset = int(value)
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
     except (ValueError, UnicodeDecodeError):
-        raise ClientError(
-            f"Invalid cursor {cursor!r}: pass an endCursor from an earlier page."
-        ) from None
-    if kind != "o" or offset < 0:
-        # Bad input, not a limit: LIMIT_EXCEEDED tells a client to wait and retry the same.
-        raise ClientError(f"Invalid cursor {cursor!r}: pass an endCursor from an earlier page.")
-    return offset
+        raise ClientError(invalid) from None
+    kind, _, rest = text.partition(":")
+    issued, _, value = rest.rpartition(":")
+    if kind == "o" and value.isdigit() and not issued:
+        # An offset cursor of the server before cursors named their graph: its graph is gone.
+        raise ClientError(STALE_CURSOR)
+    # Bad input, not a limit: LIMIT_EXCEEDED tells a client to wait and retry the same.
+    if kind != "g" or not issued or not value.isascii() or not value.isdigit():
+        raise ClientError(invalid)
+    if issued != generation:
+        raise ClientError(STALE_CURSOR)
+    return int(value)
 
 
 def check_first(first: int | None) -> int:
@@ -80,15 +99,18 @@ def paginate(
     after: str | None,
     make: Callable[[S], T],
     deadline_check: Callable[[], None] | None = None,
+    *,
+    generation: str,
 ) -> Connection[T]:
-    """One page of ``items`` (already in answer order) as a connection of ``make(item)``."""
+    """One page of ``items`` (already in answer order) as a connection of ``make(item)``;
+    ``generation`` names the graph ``items`` come from (``ReadModel.generation``)."""
     size = check_first(first)
-    start = decode_cursor(after) + 1 if after else 0
+    start = decode_cursor(after, generation) + 1 if after else 0
     if deadline_check is not None:
         deadline_check()
     page = items[start : start + size]
     edges = [
-        Edge(cursor=encode_cursor(start + i), make=partial(make, item), built=[])
+        Edge(cursor=encode_cursor(generation, start + i), make=partial(make, item), built=[])
         for i, item in enumerate(page)
     ]
     end = edges[-1].cursor if edges else None

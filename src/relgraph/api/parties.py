@@ -16,7 +16,7 @@ from relgraph.api.context import Context, Info
 from relgraph.api.errors import ClientError
 from relgraph.api.influence import Influence, influence_of
 from relgraph.api.masking import mask_email, mask_id_number, mask_name, mask_phone
-from relgraph.api.pagination import Connection, paginate
+from relgraph.api.pagination import Connection
 from relgraph.api.risk_reasons import RiskReason, risk_reasons
 from relgraph.config import display_zone, format_moment, moment_ms
 
@@ -239,7 +239,7 @@ class Person(Party):
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Annotated[Account, strawberry.lazy("relgraph.api.parties")]]:
         found = info.context.model.holds.neighbors(self.index).tolist()
-        return paginate(found, first, after, lambda a: account_node(info.context, a))
+        return info.context.page(found, first, after, lambda a: account_node(info.context, a))
 
     @strawberry.field(description="Devices the person logged in from (not campaign).")
     def devices(
@@ -256,7 +256,7 @@ class Person(Party):
             info.context.touch(str(m.device_ids[d]))
             return Device(id=strawberry.ID(m.device_ids[d]), kind=m.device_kind[d])
 
-        return paginate(found, first, after, device)
+        return info.context.page(found, first, after, device)
 
     @strawberry.field
     def family(
@@ -269,7 +269,7 @@ class Person(Party):
         for edge, other in out + back:
             seen.setdefault(other, str(m.family_relation[edge]))
         ties = sorted(seen.items())
-        return paginate(
+        return info.context.page(
             ties,
             first,
             after,
@@ -282,7 +282,7 @@ class Person(Party):
     ) -> Connection[EnterpriseRole]:
         m = info.context.model
         edges = m.positions.out_edges(self.index).tolist()
-        return paginate(
+        return info.context.page(
             edges,
             first,
             after,
@@ -368,7 +368,7 @@ class Enterprise(Party):
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Annotated[Account, strawberry.lazy("relgraph.api.parties")]]:
         found = info.context.model.enterprise_holds.neighbors(self.index).tolist()
-        return paginate(found, first, after, lambda a: account_node(info.context, a))
+        return info.context.page(found, first, after, lambda a: account_node(info.context, a))
 
     @strawberry.field(
         description="The corporate group this enterprise belongs to, if any (not campaign)."
@@ -511,7 +511,7 @@ class Account:
                 timestamp=format_moment(int(m.transfer_ts[e]), zone),
             )
 
-        return paginate(edges, first, after, make)
+        return info.context.page(edges, first, after, make)
 
     @strawberry.field(description="The person or enterprise holding the account.")
     def holder(self, info: Info) -> Party | None:

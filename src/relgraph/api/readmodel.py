@@ -11,6 +11,7 @@ slice CSR arrays, so a request never touches pandas or the store.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
@@ -164,6 +165,9 @@ class ReadModel:
     def __init__(self, projection: Projection, results: Results) -> None:
         self.projection = projection
         self.results = results
+        self.generation = secrets.token_hex(6)
+        """This build's token in the cursors it issues (a refresh builds another): random, so a
+        cursor tells nothing of the data, of when it was loaded or of how many refreshes ran."""
         nodes = projection.nodes
         persons = nodes["Person"].attrs
         self.person_ids = nodes["Person"].ids.tolist()

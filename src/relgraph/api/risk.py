@@ -21,7 +21,7 @@ from relgraph.api.errors import (
     NotFoundError,
 )
 from relgraph.api.live_records import FoundAlert
-from relgraph.api.pagination import Connection, paginate
+from relgraph.api.pagination import Connection
 from relgraph.api.parties import (
     Account,
     Party,
@@ -538,7 +538,7 @@ class RiskQueries:
         if f.status is not None and f.status is not ChainStatus.OPEN:
             live = []  # a real-time alert is OPEN until analyze stores it and someone reviews it
         if not live:
-            return paginate(_Queue(rows, orphans), first, after, make)
+            return info.context.page(_Queue(rows, orphans), first, after, make)
         # Stored and real-time alerts in one order (sort key, stored row or live alert); the
         # gone chains' decisions after them, as without live alerts.
         merged: list[tuple[Any, int | FoundAlert]] = [
@@ -557,4 +557,4 @@ class RiskQueries:
         def make_any(item: int | FoundAlert | cr.Orphan) -> RiskChain:
             return _live_chain(ctx, item) if isinstance(item, FoundAlert) else make(item)
 
-        return paginate(queue, first, after, make_any)
+        return info.context.page(queue, first, after, make_any)

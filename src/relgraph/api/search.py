@@ -23,7 +23,7 @@ from relgraph.api.auth import Principal, Role
 from relgraph.api.context import Context, Info
 from relgraph.api.errors import ClientError, LimitError, PermissionDeniedError
 from relgraph.api.households import Household, household_node
-from relgraph.api.pagination import Connection, check_first, paginate
+from relgraph.api.pagination import Connection, check_first
 from relgraph.api.parties import (
     Account,
     Enterprise,
@@ -174,4 +174,4 @@ class SearchQueries:
                 raise id_misses.paused(misses, wait)
             hits = ctx.model.search_index().find(text, wanted)
             id_misses.spend(misses, ctx.principal, at, hits)
-        return paginate(hits, first, after, lambda h: _hit(ctx, h))
+        return info.context.page(hits, first, after, lambda h: _hit(ctx, h))
