@@ -15,10 +15,14 @@ from typing import Any
 
 import httpx
 import pandas as pd
+import pytest
 
+from relgraph.api import chain_reviews as cr
 from relgraph.api.app import ServiceState, create_app
-from relgraph.api.auth import Role
+from relgraph.api.auth import Principal, Role
+from relgraph.api.context import Context
 from relgraph.api.readmodel import Ranked, ReadModel, build_read_model
+from relgraph.api.schema import build_schema
 from relgraph.api.server import load_model
 from relgraph.store.embedded import EmbeddedStore
 
@@ -130,3 +134,66 @@ def test_a_cursor_the_server_never_made_is_bad_input(model: ReadModel) -> None:
     old = run(query, model, after=_b64("o:5"))
     assert old.errors[0].message == STALE
     assert old.errors[0].extensions["code"] == "BAD_USER_INPUT"
+
+
+QUEUE = """query($after: String, $order: RiskChainOrder) {
+  riskChains(filter: {status: OPEN}, orderBy: $order, first: 4, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }"""
+DISMISS = """mutation($id: ID!) { reviewRiskChain(id: $id, status: DISMISSED, note: "seen") {
+    status } }"""
+
+
+def _as_risk(query: str, model: ReadModel, log: cr.ReviewLog, **variables: Any) -> Any:
+    context = Context(
+        principal=Principal(Role.RISK, "k_risk"),
+        model=model,
+        request_id="r-test",
+        deadline=float("inf"),
+        reviews=log,
+    )
+    result = asyncio.run(
+        build_schema().execute(query, context_value=context, variable_values=variables or None)
+    )
+    return result
+
+
+@pytest.mark.parametrize("order", ["SCORE_DESC", "FIRST_TS_DESC", "ID"])
+def test_working_the_open_queue_page_by_page_skips_no_alert(
+    model: ReadModel, tmp_path: Path, order: str
+) -> None:
+    """An analyst dismisses what a page shows, then asks for the next page: each open alert
+    is served once. An offset skipped as many alerts as had been dismissed."""
+    log = cr.ReviewLog(tmp_path)
+    first = _as_risk(QUEUE, model, log, order=order).data["riskChains"]
+    open_before = first["totalCount"]
+    assert open_before > 8
+    seen = [e["node"]["id"] for e in first["edges"]]
+    page = first
+    while page["pageInfo"]["hasNextPage"]:
+        for edge in page["edges"]:
+            assert _as_risk(DISMISS, model, log, id=edge["node"]["id"]).errors is None
+        after = page["pageInfo"]["endCursor"]
+        page = _as_risk(QUEUE, model, log, order=order, after=after).data["riskChains"]
+        seen += [e["node"]["id"] for e in page["edges"]]
+    assert len(seen) == len(set(seen)) == open_before
+
+
+def test_a_queue_cursor_is_refused_by_another_order_and_another_list(
+    model: ReadModel, tmp_path: Path
+) -> None:
+    log = cr.ReviewLog(tmp_path)
+    page = _as_risk(QUEUE, model, log, order="SCORE_DESC").data["riskChains"]
+    after = page["pageInfo"]["endCursor"]
+    other = _as_risk(QUEUE, model, log, order="ID", after=after)
+    assert other.errors[0].message == (
+        "This cursor is from riskChains ordered by SCORE_DESC: pass the same orderBy, "
+        "or start again without `after`."
+    )
+    households = _as_risk(PAGE, model, log, after=after)
+    assert households.errors[0].message == (
+        f"Invalid cursor {after!r}: pass an endCursor from an earlier page."
+    )
+    offset = run(PAGE, model, Role.RISK).data["households"]["pageInfo"]["endCursor"]
+    assert _as_risk(QUEUE, model, log, after=offset).errors[0].message == (
+        f"Invalid cursor {offset!r}: pass an endCursor from an earlier page."
+    )

@@ -587,3 +587,26 @@ def test_random_batches_always_get_a_verdict_or_a_reason_per_record(
             assert (result["status"] == "accepted") == ("verdict" in result)
     assert seen["accepted"] > 1_000, seen
     assert seen["rejected"] > 50, seen
+
+
+def test_a_realtime_alert_arriving_while_the_queue_is_paged_repeats_no_alert(
+    app: Any, model: ReadModel
+) -> None:
+    """Newest first, a chain streamed between two pages comes first in the queue: an offset
+    served the last alert of the page before again."""
+    query = (
+        "query($after: String) { riskChains(orderBy: FIRST_TS_DESC, first: 4, after: $after) "
+        "{ totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }"
+    )
+    page = graphql(app, query, Role.RISK)["data"]["riskChains"]
+    stored = page["totalCount"]
+    seen = [e["node"]["id"] for e in page["edges"]]
+    ids = _mules(app, model, "PAGE")
+    answer = post(app, "/v1/transfers", _chain(ids, _after_all(model), "RT-P-")).json()
+    assert any(a["above_threshold"] for a in answer["results"][-1]["verdict"]["alerts"])
+    while page["pageInfo"]["hasNextPage"]:
+        after = page["pageInfo"]["endCursor"]
+        page = graphql(app, query, Role.RISK, after=after)["data"]["riskChains"]
+        seen += [e["node"]["id"] for e in page["edges"]]
+    assert page["totalCount"] > stored  # the live alert is in the queue, before the cursor
+    assert len(seen) == len(set(seen)) == stored

@@ -53,35 +53,46 @@ STALE_CURSOR = (
 )
 
 
-def encode_cursor(generation: str, offset: int) -> str:
+def encode_cursor(generation: str, place: int | str) -> str:
     """The place after which the next page starts, in the graph ``generation`` (the served
     read model's random token: it names no entry, no value and no caller)."""
-    return base64.urlsafe_b64encode(f"g:{generation}:{offset}".encode()).decode()
+    return base64.urlsafe_b64encode(f"g:{generation}:{place}".encode()).decode()
 
 
-def decode_cursor(cursor: str, generation: str) -> int:
-    """The offset ``cursor`` names in the graph ``generation``.
+def invalid_cursor(cursor: str) -> ClientError:
+    # Bad input, not a limit: LIMIT_EXCEEDED tells a client to wait and retry the same.
+    return ClientError(f"Invalid cursor {cursor!r}: pass an endCursor from an earlier page.")
 
-    A cursor from another graph is refused rather than read as an offset into this one: a
+
+def cursor_place(cursor: str, generation: str) -> str:
+    """The place ``cursor`` names in the graph ``generation`` (as :func:`encode_cursor` wrote it).
+
+    A cursor from another graph is refused rather than read as a place in this one: a
     refresh reorders the lists (households merged, values changed), and the same offset
     would silently skip or repeat entries for a client paging through all of them.
     """
-    invalid = f"Invalid cursor {cursor!r}: pass an endCursor from an earlier page."
     try:
         text = base64.urlsafe_b64decode(cursor.encode()).decode()
     except (ValueError, UnicodeDecodeError):
-        raise ClientError(invalid) from None
+        raise invalid_cursor(cursor) from None
     kind, _, rest = text.partition(":")
-    issued, _, value = rest.rpartition(":")
-    if kind == "o" and value.isdigit() and not issued:
+    if kind == "o" and rest.isascii() and rest.isdigit():
         # An offset cursor of the server before cursors named their graph: its graph is gone.
         raise ClientError(STALE_CURSOR)
-    # Bad input, not a limit: LIMIT_EXCEEDED tells a client to wait and retry the same.
-    if kind != "g" or not issued or not value.isascii() or not value.isdigit():
-        raise ClientError(invalid)
+    issued, _, place = rest.partition(":")
+    if kind != "g" or not issued or not place:
+        raise invalid_cursor(cursor)
     if issued != generation:
         raise ClientError(STALE_CURSOR)
-    return int(value)
+    return place
+
+
+def decode_cursor(cursor: str, generation: str) -> int:
+    """The offset ``cursor`` names in the graph ``generation``."""
+    place = cursor_place(cursor, generation)
+    if not place.isascii() or not place.isdigit():
+        raise invalid_cursor(cursor)
+    return int(place)
 
 
 def check_first(first: int | None) -> int:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from enum import Enum
-from typing import Any, overload
+from typing import Any
 
 import numpy as np
 import strawberry
@@ -30,6 +30,7 @@ from relgraph.api.parties import (
     moment_or_none,
     party_node,
 )
+from relgraph.api.queue_pages import keyed_page
 from relgraph.api.risk_reasons import RiskReason, risk_reasons
 from relgraph.api.stored_chains import stored_chain
 from relgraph.config import display_zone, format_moment
@@ -296,26 +297,6 @@ def _orphan_kept(
     )
 
 
-class _Queue(Sequence[Any]):
-    """The queue's rows: the current chains' table rows, then the gone chains' decisions."""
-
-    def __init__(self, rows: np.ndarray, orphans: list[cr.Orphan]) -> None:
-        self.rows, self.orphans = rows, orphans
-
-    def __len__(self) -> int:
-        return len(self.rows) + len(self.orphans)
-
-    @overload
-    def __getitem__(self, i: int) -> Any: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Any]: ...
-    def __getitem__(self, i: int | slice) -> Any:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        n = len(self.rows)
-        return int(self.rows[i]) if i < n else self.orphans[i - n]
-
-
 _epoch_ms = moment_or_none  # one parser of since/until for transfers and alerts
 
 
@@ -332,7 +313,9 @@ def _chain(ctx: Context, chain: CheckedChain) -> RiskChain:
     )
 
 
-def _order_key(order: RiskChainOrder, score: float, first_ts: int, chain_id: str) -> Any:
+def _order_key(
+    order: RiskChainOrder, score: float, first_ts: int, chain_id: str
+) -> tuple[Any, ...]:
     if order is RiskChainOrder.SCORE_DESC:
         return (-score, chain_id)
     if order is RiskChainOrder.FIRST_TS_DESC:
@@ -537,24 +520,32 @@ class RiskQueries:
         live = _live_matches(ctx, f, minimum, since, until)
         if f.status is not None and f.status is not ChainStatus.OPEN:
             live = []  # a real-time alert is OPEN until analyze stores it and someone reviews it
-        if not live:
-            return info.context.page(_Queue(rows, orphans), first, after, make)
-        # Stored and real-time alerts in one order (sort key, stored row or live alert); the
-        # gone chains' decisions after them, as without live alerts.
-        merged: list[tuple[Any, int | FoundAlert]] = [
-            (_order_key(order_by, float(score[r]), int(table.columns["first_ts"][r]),
-                        str(table.columns["chain_id"][r])), int(r))
-            for r in rows.tolist()
-        ]  # fmt: skip
-        merged += [
-            (_order_key(order_by, a.alert.score, a.alert.hops[0].ts, a.alert.chain_id), a)
-            for a in live
-        ]
-        merged.sort(key=lambda item: item[0])
-        queue: list[int | FoundAlert | cr.Orphan] = [item[1] for item in merged]
-        queue += orphans
+        first_ts, chain_id = table.columns["first_ts"], table.columns["chain_id"]
+
+        def key_of(item: int | FoundAlert) -> tuple[Any, ...]:
+            if isinstance(item, FoundAlert):
+                a = item.alert
+                return _order_key(order_by, a.score, a.hops[0].ts, a.chain_id)
+            return _order_key(
+                order_by, float(score[item]), int(first_ts[item]), str(chain_id[item])
+            )
+
+        # Stored and real-time alerts in one order; the gone chains' decisions after them.
+        queue: Any = rows
+        if live:
+            queue = sorted([*(int(r) for r in rows.tolist()), *live], key=key_of)
 
         def make_any(item: int | FoundAlert | cr.Orphan) -> RiskChain:
             return _live_chain(ctx, item) if isinstance(item, FoundAlert) else make(item)
 
-        return info.context.page(queue, first, after, make_any)
+        return keyed_page(
+            queue,
+            key_of,
+            orphans,
+            first,
+            after,
+            make_any,
+            order=order_by.value,
+            listed="riskChains",
+            generation=m.generation,
+        )
