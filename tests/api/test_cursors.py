@@ -17,6 +17,8 @@ import httpx
 import pandas as pd
 import pytest
 
+from relgraph.analytics import audience as audience_rules
+from relgraph.analytics.audience import Criteria, campaign_audience
 from relgraph.api import chain_reviews as cr
 from relgraph.api.app import ServiceState, create_app
 from relgraph.api.auth import Principal, Role
@@ -197,3 +199,47 @@ def test_a_queue_cursor_is_refused_by_another_order_and_another_list(
     assert _as_risk(QUEUE, model, log, after=offset).errors[0].message == (
         f"Invalid cursor {offset!r}: pass an endCursor from an earlier page."
     )
+
+
+AUDIENCE = """query($after: String) {
+  campaignAudience(criteria: {unit: HOUSEHOLD, notContactedWithinDays: 30}, first: 50,
+                   after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { unitId } } } }"""
+HOUR = 3_600_000
+
+
+def _an_hour_that_changes_the_audience(model: ReadModel) -> tuple[int, list[str]]:
+    """A moment whose audience an hour later has another household past the first page
+    (a contact aged out of the 30 days), and that moment's audience."""
+    source = model.audience
+    assert source is not None
+    contacts = source.parties.contact_ms
+    criteria = Criteria("HOUSEHOLD", not_contacted_within_days=30)
+    for at in range(int(contacts.min()) + 31 * 86_400_000, int(contacts.max()), HOUR * 7):
+        now = campaign_audience(source, criteria, now_ms=at)
+        later = campaign_audience(source, criteria, now_ms=at + HOUR)
+        ids = now.frame(0, len(now))["unit_id"].tolist()
+        if ids[50:] != later.frame(0, len(later))["unit_id"].tolist()[50:]:
+            return at, ids
+    raise AssertionError("the test bank's contacts never change an audience within an hour")
+
+
+def test_an_audience_paged_over_hours_is_the_audience_of_its_first_page(
+    model: ReadModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without asOf the contact guard counts back from now, and now moves while a campaign
+    tool pages: each page came from another audience (contacts aging out of the window),
+    so households were skipped or served twice. The pages after the first count back from
+    the first page's moment."""
+    at, expected = _an_hour_that_changes_the_audience(model)
+    clock = [at]
+    monkeypatch.setattr(audience_rules, "_now_ms", lambda: clock[0])
+    page = run(AUDIENCE, model, Role.CAMPAIGN).data["campaignAudience"]
+    seen = [e["node"]["unitId"] for e in page["edges"]]
+    while page["pageInfo"]["hasNextPage"]:
+        clock[0] += HOUR  # the tool works an hour on each page
+        after = page["pageInfo"]["endCursor"]
+        page = run(AUDIENCE, model, Role.CAMPAIGN, after=after).data["campaignAudience"]
+        seen += [e["node"]["unitId"] for e in page["edges"]]
+        assert page["totalCount"] == len(expected)
+    assert seen == expected

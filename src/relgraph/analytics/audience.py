@@ -236,6 +236,9 @@ class Audience:
     """What the caller should know about the data behind the answer (stale contacts)."""
     source: AudienceSource | None = None
     """Where the entries came from: the contacts format reads its contact book."""
+    clock_ms: int | None = None
+    """The moment the contact guard counted back from when ``criteria.as_of`` was not set
+    (now, or the ``now_ms`` given): a caller paging the audience asks again with it."""
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -437,6 +440,7 @@ def campaign_audience(
         p.network_risk >= ceiling,
         ~p.consent,
     ]
+    clock: int | None = None
     if criteria.not_contacted_within_days is not None:
         if isinstance(criteria.as_of, datetime):
             today = int(criteria.as_of.timestamp() * 1000)
@@ -447,7 +451,7 @@ def campaign_audience(
             moment = datetime.combine(next_day, datetime.min.time(), display_zone())
             today = int(moment.timestamp() * 1000)
         else:
-            today = _now_ms() if now_ms is None else now_ms
+            today = clock = _now_ms() if now_ms is None else now_ms
         since = today - criteria.not_contacted_within_days * _DAY_MS
         # Any contact in the window counts, not just the latest: with asOf in the past, a
         # later call would otherwise hide one made inside the window.
@@ -493,6 +497,7 @@ def campaign_audience(
         parties=p,
         warnings=tuple(warnings),
         source=source,
+        clock_ms=clock,
     )
 
 

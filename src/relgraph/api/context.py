@@ -118,10 +118,13 @@ class Context:
         after: str | None,
         make: Callable[[S], T],
         deadline_check: Callable[[], None] | None = None,
+        suffix: str = "",
     ) -> Connection[T]:
         """:func:`paginate` over a list of the graph this request reads: its cursors name that
         graph, so one from before a refresh is refused instead of read into the new order."""
-        return paginate(items, first, after, make, deadline_check, generation=self.model.generation)
+        return paginate(
+            items, first, after, make, deadline_check, suffix, generation=self.model.generation
+        )
 
     def check_deadline(self) -> None:
         if time.monotonic() > self.deadline:

@@ -87,12 +87,14 @@ def cursor_place(cursor: str, generation: str) -> str:
     return place
 
 
-def decode_cursor(cursor: str, generation: str) -> int:
-    """The offset ``cursor`` names in the graph ``generation``."""
+def decode_cursor(cursor: str, generation: str, suffix: str = "") -> int:
+    """The offset ``cursor`` names in the graph ``generation`` (followed by ``suffix``, what
+    else the list's pages must agree on, as :func:`paginate` was given it)."""
     place = cursor_place(cursor, generation)
-    if not place.isascii() or not place.isdigit():
+    offset = place.removesuffix(suffix) if suffix else place
+    if (offset == place and suffix) or not offset.isascii() or not offset.isdigit():
         raise invalid_cursor(cursor)
-    return int(place)
+    return int(offset)
 
 
 def check_first(first: int | None) -> int:
@@ -110,18 +112,24 @@ def paginate(
     after: str | None,
     make: Callable[[S], T],
     deadline_check: Callable[[], None] | None = None,
+    suffix: str = "",
     *,
     generation: str,
 ) -> Connection[T]:
     """One page of ``items`` (already in answer order) as a connection of ``make(item)``;
-    ``generation`` names the graph ``items`` come from (``ReadModel.generation``)."""
+    ``generation`` names the graph ``items`` come from (``ReadModel.generation``), and each
+    cursor ends in ``suffix``."""
     size = check_first(first)
-    start = decode_cursor(after, generation) + 1 if after else 0
+    start = decode_cursor(after, generation, suffix) + 1 if after else 0
     if deadline_check is not None:
         deadline_check()
     page = items[start : start + size]
     edges = [
-        Edge(cursor=encode_cursor(generation, start + i), make=partial(make, item), built=[])
+        Edge(
+            cursor=encode_cursor(generation, f"{start + i}{suffix}"),
+            make=partial(make, item),
+            built=[],
+        )
         for i, item in enumerate(page)
     ]
     end = edges[-1].cursor if edges else None
