@@ -97,6 +97,9 @@ def test_not_found_echoes_at_most_200_characters_of_the_id(app: Any) -> None:
         ("{ households(frist: 3) { totalCount } }", None, "Unknown argument 'frist'"),
         # A cursor the server never made is bad input, not a limit a client may wait out.
         ('{ households(after: "zzz") { totalCount } }', None, "Invalid cursor 'zzz'"),
+        # A page of no size below none: no wait makes it valid (a page too large is a limit).
+        ("{ households(first: -1) { totalCount } }", None,
+         "first must be between 0 and 100, not -1."),
     ],
 )  # fmt: skip
 def test_bad_user_input_says_what_is_wrong(

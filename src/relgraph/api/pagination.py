@@ -101,7 +101,10 @@ def check_first(first: int | None) -> int:
     """The page size asked for, refused above ``MAX_PAGE`` rather than cut silently."""
     if first is None:
         return DEFAULT_PAGE
-    if first < 0 or first > MAX_PAGE:
+    if first < 0:
+        # Bad input, not a limit: LIMIT_EXCEEDED tells a client to wait and retry the same.
+        raise ClientError(f"first must be between 0 and {MAX_PAGE}, not {first}.")
+    if first > MAX_PAGE:
         raise LimitError(f"first must be between 0 and {MAX_PAGE}, not {first}.")
     return first
 
