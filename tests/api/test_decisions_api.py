@@ -279,3 +279,27 @@ def test_attack_a_caller_with_the_customer_ids_cannot_compute_or_confirm_a_dupli
         keyed = hmac.new(real.secret, message.encode(), hashlib.sha256).hexdigest()[:16]
         assert keyed == pair["id"][1:]
         assert keyed not in _unkeyed(pair["customerA"], pair["customerB"])
+
+
+PAGE = """query($after: String) { duplicateDecisions(first: 2, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { id note } } } }"""
+
+
+def test_a_decision_made_while_a_reviewer_pages_repeats_none(
+    review_bank: tuple[Path, Path, ReadModel], tmp_path: Path
+) -> None:
+    """Newest first: a decision made by a colleague between two pages comes first, and an
+    offset served the last decision of the page before again."""
+    state = _state(tmp_path, review_bank[2])
+    pairs = _band(state)
+    for n, pair in enumerate(pairs[:3]):
+        answer = _post(state, DECIDE, Role.ANALYST, id=pair["id"], decision="SAME", note=f"{n}")
+        assert "errors" not in answer, answer
+    page = _post(state, PAGE, Role.ANALYST)["data"]["duplicateDecisions"]
+    assert [e["node"]["note"] for e in page["edges"]] == ["2", "1"]
+    _post(state, DECIDE, Role.RISK, id=pairs[3]["id"], decision="DIFFERENT", note="3")
+    after = page["pageInfo"]["endCursor"]
+    rest = _post(state, PAGE, Role.ANALYST, after=after)["data"]["duplicateDecisions"]
+    assert [e["node"]["note"] for e in rest["edges"]] == ["0"]
+    assert not rest["pageInfo"]["hasNextPage"]
+    assert rest["totalCount"] == 4

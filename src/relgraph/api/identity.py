@@ -21,6 +21,7 @@ from relgraph import model
 from relgraph.api.context import Context, Info
 from relgraph.api.errors import ClientError, NotFoundError
 from relgraph.api.pagination import Connection
+from relgraph.api.queue_pages import keyed_page
 from relgraph.journal.decisions import DecisionError, DuplicateDecision, latest
 
 
@@ -180,8 +181,20 @@ class DecisionQueries:
         context.require_risk("duplicateDecisions")
         made = context.decisions.all() if context.decisions is not None else []
         in_force = {d.seq for d in latest(made).values()}
-        return info.context.page(
-            made[::-1], first, after, lambda d: _node(context, d, in_force=d.seq in in_force)
+        # Decisions only ever come after the others, and newest first they come first: an
+        # offset from the top served one again per decision made since the page before.
+        # Counted from the oldest (no journal seq, which counts every entry), a place stays.
+        newest = list(enumerate(made))[::-1]
+        return keyed_page(
+            newest,
+            lambda n: (-n[0],),
+            [],
+            first,
+            after,
+            lambda n: _node(context, n[1], in_force=n[1].seq in in_force),
+            order="newest",
+            listed="duplicateDecisions",
+            generation=context.model.generation,
         )
 
 

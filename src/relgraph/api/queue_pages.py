@@ -1,4 +1,4 @@
-"""Pages of a list that changes while it is paged: the alert queue.
+"""Pages of lists that change while they are paged: the alert queue, duplicate decisions.
 
 The queue moves under an analyst who works it: a reviewed alert leaves ``status: OPEN``,
 a real-time alert comes in at its score. An offset then skips the alerts that moved up
@@ -6,7 +6,8 @@ a real-time alert comes in at its score. An offset then skips the alerts that mo
 sort key of the last alert served (its score or first time, and its chain id: what the
 risk key was shown on that page, no person), and the next page starts after that key,
 wherever that alert has gone. The gone chains' decisions after the ordered part keep
-offsets into their own short list.
+offsets into their own short list. Duplicate decisions, newest first, are placed by their
+position counted from the oldest.
 """
 
 from __future__ import annotations
