@@ -208,3 +208,19 @@ def test_possible_duplicates_and_match_evidence_by_role(
         steps = {s["comparison"]: s for s in record["matchEvidence"]}
         assert steps["prior"]["weight"] < 0
         assert any(s["weight"] > 0 for name, s in steps.items() if name != "prior")
+
+
+@pytest.mark.parametrize(
+    ("bounds", "message"),
+    [
+        ("minSize: 3, maxSize: 2", "maxSize must be ≥ minSize and ≥ 1, not 2."),
+        ("maxSize: 0", "maxSize must be ≥ minSize and ≥ 1, not 0."),
+    ],
+)
+def test_household_size_bounds_no_household_can_meet_are_refused(
+    model: ReadModel, bounds: str, message: str
+) -> None:
+    """As campaignAudience refuses them: an empty answer read as "no such households"."""
+    result = run(f"{{ households(filter: {{{bounds}}}) {{ totalCount }} }}", model)
+    assert result.errors[0].message == message
+    assert result.errors[0].extensions["code"] == "BAD_USER_INPUT"

@@ -141,6 +141,9 @@ class HouseholdQueries:
         f = filter or HouseholdFilter()
         _check_product("hasProduct", f.has_product)
         _check_product("lacksProduct", f.lacks_product)
+        if f.max_size is not None and f.max_size < max(f.min_size or 1, 1):
+            # As campaignAudience refuses it: an empty answer reads as "no such households".
+            raise ClientError(f"maxSize must be ≥ minSize and ≥ 1, not {f.max_size}.")
         size, aum = table.columns["size"], table.columns["total_aum"]
 
         def keep() -> np.ndarray:
