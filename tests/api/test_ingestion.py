@@ -167,6 +167,36 @@ def test_a_realtime_alert_in_the_queue_can_be_reviewed(app: Any, model: ReadMode
     assert node["reviews"] == [{"status": "ESCALATED", "note": "live"}]
 
 
+def test_a_reviewed_realtime_alert_is_listed_once_under_its_status(
+    app: Any, model: ReadModel
+) -> None:
+    # It was listed twice (REALTIME and again as a gone BATCH chain), and under OPEN while
+    # DISMISSED: a team working the OPEN queue saw its dismissed alert again.
+    ids = _mules(app, model, "REVQ")
+    answer = post(app, "/v1/transfers", _chain(ids, _after_all(model), "RT-Q-")).json()
+    (alert,) = [a for a in answer["results"][-1]["verdict"]["alerts"]
+                if a["typology"] == "layering_chain"]  # fmt: skip
+    review = graphql(
+        app,
+        'mutation($id: ID!) { reviewRiskChain(id: $id, status: DISMISSED, note: "ok") { id } }',
+        Role.RISK,
+        id=alert["chain_id"],
+    )
+    assert "errors" not in review, review
+    queue = (
+        "query($s: ChainStatus, $a: ID) { riskChains(filter: {status: $s, accountId: $a}) "
+        "{ totalCount edges { node { id status foundBy } } } }"
+    )
+    listed = {}
+    for status in (None, "OPEN", "DISMISSED"):
+        data = graphql(app, queue, Role.RISK, s=status, a=ids[0])["data"]["riskChains"]
+        listed[status] = (data["totalCount"], [e["node"] for e in data["edges"]])
+    only = {"id": alert["chain_id"], "status": "DISMISSED", "foundBy": "REALTIME"}
+    assert listed[None] == (1, [only])
+    assert listed["OPEN"] == (0, [])
+    assert listed["DISMISSED"] == (1, [only])
+
+
 def test_each_bad_record_is_rejected_with_its_reason_and_resends_are_idempotent(
     app: Any, state: ServiceState, model: ReadModel
 ) -> None:

@@ -184,6 +184,10 @@ class ReviewView:
     def history(self, chain_id: str) -> list[Review]:
         return self.by_chain.get(chain_id, [])
 
+    def status(self, chain_id: str) -> str:
+        """The status the queue shows for ``chain_id`` (a current, gone or real-time chain)."""
+        return status_of(self.history(chain_id))
+
 
 def _cases(reviews: Sequence[Review]) -> list[list[Review]]:
     """Decisions grouped by the chain id they were made on, in journal order."""

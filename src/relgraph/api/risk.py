@@ -142,7 +142,7 @@ class RiskChain:
 
     @strawberry.field(description="OPEN until someone reviews it (reviewRiskChain).")
     def status(self, info: Info) -> ChainStatus:
-        return ChainStatus(cr.status_of(_history(info.context, str(self.id))))
+        return ChainStatus(_view(info.context).status(str(self.id)))
 
     @strawberry.field(description="Every decision on this chain, oldest first.")
     def reviews(self, info: Info) -> list[ChainReview]:
@@ -507,7 +507,15 @@ class RiskQueries:
             ].unique()
             keep &= np.isin(table.columns["chain_id"], involved)
         rows = table.select(keep, order_by.value)
-        orphans = [o for o in view.orphans if _orphan_kept(o, f, since, until)]
+        live = _live_matches(ctx, f, minimum, since, until)
+        # A decision on a real-time alert has no stored chain to follow until analyze stores
+        # one: the alert itself is listed with its status, not again as a gone chain.
+        found = ctx.live_alerts() if ctx.live_alerts is not None else []
+        listed_live = {a.alert.chain_id for a in found if a.alert.hops}
+        orphans = [
+            o for o in view.orphans
+            if o.chain_id not in listed_live and _orphan_kept(o, f, since, until)
+        ]  # fmt: skip
         m = ctx.model
 
         def make(item: int | cr.Orphan) -> RiskChain:
@@ -517,9 +525,8 @@ class RiskQueries:
             chain_hops = m.columns_between(hops, "chain_id", str(row["chain_id"]))
             return _chain(ctx, stored_chain(row, chain_hops))
 
-        live = _live_matches(ctx, f, minimum, since, until)
-        if f.status is not None and f.status is not ChainStatus.OPEN:
-            live = []  # a real-time alert is OPEN until analyze stores it and someone reviews it
+        if f.status is not None:
+            live = [a for a in live if view.status(a.alert.chain_id) == f.status.value]
         first_ts, chain_id = table.columns["first_ts"], table.columns["chain_id"]
 
         def key_of(item: int | FoundAlert) -> tuple[Any, ...]:
