@@ -1,5 +1,6 @@
 """Alert decisions: reviewRiskChain, the queue's status filter, and the decisions' rules
-across re-analyses (they follow their chain, outlive it, and REPORTED is final)."""
+across re-analyses (they follow their chain, outlive it, new evidence reopens a dismissal,
+and REPORTED is final)."""
 
 from __future__ import annotations
 
@@ -111,6 +112,19 @@ def test_the_most_shared_chain_wins_and_merged_histories_keep_a_report() -> None
     assert list(view.row_status) == [cr.OPEN, cr.REPORTED]
 
 
+def test_a_dismissal_is_reopened_by_a_transfer_it_was_not_made_on() -> None:
+    dismissed = _review(1, "R_d", cr.DISMISSED, ["t1", "t2", "t3"])
+    grown = _view([dismissed], {"R_grown": ["t1", "t2", "t3", "t4"]})
+    assert (grown.status("R_grown"), list(grown.row_status)) == (cr.OPEN, [cr.OPEN])
+    assert grown.history("R_grown") == [dismissed]
+    shrunk = _view([dismissed], {"R_less": ["t1", "t2"]})
+    assert (shrunk.status("R_less"), list(shrunk.row_status)) == (cr.DISMISSED, [cr.DISMISSED])
+    escalated = _review(1, "R_e", cr.ESCALATED, ["t1", "t2", "t3"])
+    assert _view([escalated], {"R_grown": ["t1", "t2", "t3", "t4"]}).status("R_grown") == (
+        cr.ESCALATED
+    )
+
+
 def test_a_later_decision_is_the_status_unless_one_reported() -> None:
     assert cr.status_of([]) == cr.OPEN
     assert (
@@ -210,6 +224,94 @@ def test_decisions_are_saved_shown_and_carried_across_a_reanalysis(
     moved = _ok(_execute(REVIEW, after, log, id=big, status="DISMISSED", note="explained"))
     assert moved["reviewRiskChain"]["id"] == followed["id"]
     assert [r["status"] for r in moved["reviewRiskChain"]["reviews"]] == ["ESCALATED", "DISMISSED"]
+
+
+# --- the nights after: a dismissed chain that grows, or whose transfers were corrected ----
+
+
+def _grow(bank: Path, fan: pd.DataFrame, chain: pd.DataFrame, free: list[str]) -> None:
+    """Three more payers into the fan's hub (copies of its first three transfers from new
+    accounts) and two more hops after the chain's end (each passing on 95 % an hour later)."""
+    transfers = pd.read_csv(bank / "transfers.csv", dtype=str, keep_default_na=False)
+    rows: list[dict[str, Any]] = []
+    payers = transfers[transfers["tx_id"].isin(fan["tx_id"])].iloc[:3]
+    for i, row in enumerate(payers.to_dict("records")):
+        rows.append({**row, "tx_id": f"TX-NEXT-F{i}", "from_account": free[i]})
+    last = transfers[transfers["tx_id"] == chain["tx_id"].iloc[-1]].to_dict("records")[0]
+    amount, ts, payer = float(last["amount"]), pd.Timestamp(last["ts"]), last["to_account"]
+    for i in range(2):
+        amount, ts = amount * 0.95, ts + pd.Timedelta(hours=1)
+        rows.append({**last, "tx_id": f"TX-NEXT-L{i}", "from_account": payer,
+                     "to_account": free[3 + i], "amount": f"{amount:.2f}",
+                     "ts": ts.isoformat()})  # fmt: skip
+        payer = free[3 + i]
+    pd.concat([transfers, pd.DataFrame(rows)]).to_csv(bank / "transfers.csv", index=False)
+
+
+def _correct(bank: Path, tx_id: str) -> None:
+    """The bank re-sends ``tx_id`` with another amount (1 % more)."""
+    transfers = pd.read_csv(bank / "transfers.csv", dtype=str, keep_default_na=False)
+    at = transfers["tx_id"] == tx_id
+    transfers.loc[at, "amount"] = f"{float(transfers.loc[at, 'amount'].iloc[0]) * 1.01:.2f}"
+    transfers.to_csv(bank / "transfers.csv", index=False)
+
+
+def test_a_dismissed_chain_that_grows_or_is_corrected_is_open_again(
+    bank: tuple[Path, Path], tmp_path: Path
+) -> None:
+    work, data = tmp_path / "bank", tmp_path / "data"
+    shutil.copytree(bank[0], work)
+    shutil.copytree(bank[1], data)
+    model = _model(data)
+    log = cr.ReviewLog(data)
+    table, hops = model.results.risk_chains, model.results.risk_chain_hops
+    assert table is not None
+    assert hops is not None
+    above = table.frame[table.frame["above_threshold"]].sort_values("score", ascending=False)
+    fans = above[above["typology"] == "fan_in"]["chain_id"].tolist()
+    grown_chain, corrected, unchanged = (
+        above[above["typology"] == "layering_chain"]["chain_id"].tolist()[:1]
+        + above[above["typology"] == "cycle"]["chain_id"].tolist()[:2]
+    )
+    fan = fans[0]
+    for chain in (fan, grown_chain, corrected, unchanged):
+        _ok(_execute(REVIEW, model, log, id=chain, status="DISMISSED", note="known payroll"))
+    assert not {fan, grown_chain, corrected, unchanged} & set(_queue(model, log, status="OPEN"))
+
+    used = set(hops["from_account"]) | set(hops["to_account"])
+    accounts = pd.read_csv(work / "accounts.csv", dtype=str)["account_id"]
+    free = [a for a in accounts if a not in used][:5]
+    _grow(work, hops[hops["chain_id"] == fan], hops[hops["chain_id"] == grown_chain], free)
+    _correct(work, hops.loc[hops["chain_id"] == corrected, "tx_id"].iloc[-1])
+    _reanalyse(work, data, set())
+
+    after = _model(data)
+    log = cr.ReviewLog(data)
+    queue = _queue(after, log)
+    followed = {
+        r["chainId"]: node for node in queue.values() for r in node["reviews"]
+    }  # the chain each decision followed to, by the id it was made on
+    assert followed[fan]["id"] != fan, "the fan has three more payers: a new id"
+    assert followed[fan]["hopCount"] == len(hops[hops["chain_id"] == fan]) + 3
+    assert followed[grown_chain]["hopCount"] == len(hops[hops["chain_id"] == grown_chain]) + 2
+    assert followed[corrected]["id"] == corrected, "the same transfers: the same id"
+    assert followed[unchanged]["id"] == unchanged
+    opened = _queue(after, log, status="OPEN")
+    for chain in (fan, grown_chain, corrected):
+        node = followed[chain]
+        assert node["status"] == "OPEN", chain
+        assert node["id"] in opened
+        # The dismissal is kept, with the chain it was made on.
+        assert [(r["status"], r["note"], r["chainId"]) for r in node["reviews"]] == [
+            ("DISMISSED", "known payroll", chain)
+        ]
+    assert followed[unchanged]["status"] == "DISMISSED"
+    assert unchanged not in opened
+
+    # Dismissed again on what it holds now, it stays dismissed.
+    again = _ok(_execute(REVIEW, after, log, id=followed[fan]["id"], status="DISMISSED"))
+    assert again["reviewRiskChain"]["status"] == "DISMISSED"
+    assert followed[fan]["id"] not in _queue(after, log, status="OPEN")
 
 
 def test_the_summary_adds_the_hops_and_names_their_holders(bank: tuple[Path, Path]) -> None:

@@ -11,6 +11,10 @@ outlives the chain:
   smaller id, on a tie). Decisions that reach one chain are one history.
 * **It is never dropped.** A decision whose chain is gone (and no chain holds half of its
   transfers) stays listed, as the chain it was made on, with its history.
+* **New evidence reopens a dismissal.** A dismissed chain that now holds a transfer the
+  dismissal was not made on (it grew: more hops, more payers, two chains merged) or one
+  the bank corrected (a tx_id re-sent with another amount, time or account) is ``OPEN``
+  again, its history kept; a chain that only lost transfers stays dismissed.
 * **REPORTED is final.** A chain reported to the regulator stays ``REPORTED``; later
   reviews may add notes (as ``REPORTED``) but never change the status, and a history that
   holds a report is ``REPORTED`` whatever came after.
@@ -180,13 +184,17 @@ class ReviewView:
             if row is not None:
                 self.row_status[row] = status_of(history)
                 self.reviewed[row] = True
+        self.reopened = _reopened(self.by_chain, current, hops)
+        """Current chains whose dismissal new evidence reopened (see the module's rules)."""
+        for chain in self.reopened:
+            self.row_status[current[chain]] = OPEN
 
     def history(self, chain_id: str) -> list[Review]:
         return self.by_chain.get(chain_id, [])
 
     def status(self, chain_id: str) -> str:
         """The status the queue shows for ``chain_id`` (a current, gone or real-time chain)."""
-        return status_of(self.history(chain_id))
+        return OPEN if chain_id in self.reopened else status_of(self.history(chain_id))
 
 
 def _cases(reviews: Sequence[Review]) -> list[list[Review]]:
@@ -222,3 +230,32 @@ def _follow(
         ["case", "overlap", "other", "chain_id"], ascending=[True, False, True, True]
     ).drop_duplicates("case")
     return {int(c): str(ch) for c, ch in zip(best["case"], best["chain_id"], strict=True)}
+
+
+_HOP_COLUMNS: Final = ("tx_id", "from_account", "to_account", "amount", "ts")
+"""A hop as a decision's snapshot keeps it (``[tx_id, from, to, amount, ts]``)."""
+
+
+def _reopened(
+    by_chain: Mapping[str, list[Review]], current: Mapping[str, int], hops: pd.DataFrame | None
+) -> set[str]:
+    """The current chains whose latest decision is a dismissal made without one of the
+    transfers they hold now, as they hold it (a new hop, or a corrected one)."""
+    dismissed = {
+        chain: history[-1]
+        for chain, history in by_chain.items()
+        if chain in current and status_of(history) == DISMISSED
+    }
+    if not dismissed or hops is None or not len(hops):
+        return set()
+    # Hand-built hop tables may hold only chain_id and tx_id: compare what there is.
+    kept = [i for i, c in enumerate(_HOP_COLUMNS) if c in hops.columns]
+    columns = [_HOP_COLUMNS[i] for i in kept]
+    mine = hops.loc[hops["chain_id"].isin(list(dismissed)), ["chain_id", *columns]]
+    out: set[str] = set()
+    for chain, held in mine.groupby("chain_id", sort=False):
+        seen = {tuple(h[i] for i in kept) for h in dismissed[str(chain)].snapshot.get("hops", [])}
+        now = zip(*(held[c].tolist() for c in columns), strict=True)
+        if any(hop not in seen for hop in now):
+            out.add(str(chain))
+    return out
