@@ -364,6 +364,33 @@ def test_an_unknown_chain_and_a_long_note_are_refused(
     assert not list(read(tmp_path))
 
 
+def test_a_dismissal_racing_a_report_is_refused(
+    bank: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two reviewers at once: the DISMISSED request read the chain as OPEN, then the REPORTED
+    # one was written before it; the dismissal was written after the report, a status change
+    # the regulator's record does not allow.
+    model = _model(bank[1])
+    log = cr.ReviewLog(tmp_path)
+    chain = str(model.results.risk_chains.columns["chain_id"][0])
+    append = cr.ReviewLog.append
+    snapshot = {"typology": "cycle", "score": 0.9, "reasons": [], "hops": []}
+    report = cr.review_record(chain, cr.REPORTED, "STR filed", snapshot)
+
+    def raced(self: cr.ReviewLog, record: Any, by: str, **kw: Any) -> cr.Review:
+        monkeypatch.setattr(cr.ReviewLog, "append", append)
+        append(self, report, by="k_other")  # the other reviewer's request lands first
+        return append(self, record, by, **kw)
+
+    monkeypatch.setattr(cr.ReviewLog, "append", raced)
+    refused = _execute(REVIEW, model, log, id=chain, status="DISMISSED", note="payroll")
+    assert refused.errors[0].message == (
+        f"Chain {chain} was reported: its status stays REPORTED "
+        "(send status REPORTED to add a note)."
+    )
+    assert [(e.data["status"], e.by) for e in read(tmp_path)] == [("REPORTED", "k_other")]
+
+
 def test_journal_entries_hold_the_chain_as_reviewed(
     bank: tuple[Path, Path], tmp_path: Path
 ) -> None:

@@ -23,7 +23,7 @@ outlives the chain:
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -126,11 +126,22 @@ class ReviewLog:
                 self._reviews.append(review)
                 self._seen = review.seq
 
-    def append(self, record: Mapping[str, Any], by: str) -> Review:
-        """Write a decision durably and return it (raises JournalError when the disk refuses)."""
+    def append(
+        self,
+        record: Mapping[str, Any],
+        by: str,
+        check: Callable[[Sequence[Review]], None] | None = None,
+    ) -> Review:
+        """Write a decision durably and return it (raises JournalError when the disk refuses).
+
+        ``check`` sees every decision written before this one and raises to refuse it: two
+        reviewers at once cannot both pass a check that the other's decision would fail.
+        """
         if self._journal is None:
             raise RuntimeError("no journal")
         with self._lock:
+            if check is not None:
+                check(tuple(self._reviews))
             (entry,) = self._journal.append(CHAIN_REVIEW, [record], by=by)
             review = Review.from_entry(entry)
             self._add([review])

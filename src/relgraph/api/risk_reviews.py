@@ -4,6 +4,7 @@ server's journal (see :mod:`relgraph.api.chain_reviews` for how decisions follow
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import strawberry
 
@@ -17,7 +18,6 @@ from relgraph.api.risk import (
     RiskChain,
     _chain,
     _from_snapshot,
-    _history,
     _live_chain,
     _snapshot,
     _view,
@@ -81,16 +81,23 @@ class ReviewMutations:
             chain = _live_chain(ctx, found).chain
         if chain is None:
             raise NotFoundError(f"No risk chain with id {str(id)!r}.")
-        before = cr.status_of(_history(ctx, chain.chain_id))
-        if before == cr.REPORTED and status is not ChainStatus.REPORTED:
-            raise ClientError(
-                f"Chain {chain.chain_id} was reported: its status stays REPORTED "
-                "(send status REPORTED to add a note)."
-            )
-        ctx.touch(chain.chain_id)
-        record = cr.review_record(chain.chain_id, status.value, note, _snapshot(chain))
+        chain_id = chain.chain_id
+
+        def still_open_to(reviews: Sequence[cr.Review]) -> None:
+            # Checked against every decision written, under the log's lock: a report that
+            # landed while this request was read still refuses another status.
+            reported = cr.status_of(ctx.model.review_view(reviews).history(chain_id))
+            if reported == cr.REPORTED and status is not ChainStatus.REPORTED:
+                raise ClientError(
+                    f"Chain {chain_id} was reported: its status stays REPORTED "
+                    "(send status REPORTED to add a note)."
+                )
+
+        still_open_to(ctx.reviews.snapshot())
+        ctx.touch(chain_id)
+        record = cr.review_record(chain_id, status.value, note, _snapshot(chain))
         try:
-            ctx.reviews.append(record, by=ctx.principal.key_id)
+            ctx.reviews.append(record, by=ctx.principal.key_id, check=still_open_to)
         except JournalError as exc:
             log.error("request %s: %s", ctx.request_id, exc)
             raise ReviewNotSavedError(
