@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,8 +14,12 @@ import pytest
 
 from relgraph.api.app import ServiceState, create_app
 from relgraph.api.auth import Role
-from relgraph.api.readmodel import ReadModel
-from relgraph.journal import TRANSFER, read
+from relgraph.api.readmodel import ReadModel, build_read_model
+from relgraph.graph import build_projection
+from relgraph.ingest import load_directory
+from relgraph.jobs.analyze import analyze
+from relgraph.journal import TRANSFER, journal_dir, read
+from relgraph.store.embedded import EmbeddedStore
 
 from .conftest import KEYS
 
@@ -195,6 +201,45 @@ def test_a_reviewed_realtime_alert_is_listed_once_under_its_status(
     assert listed[None] == (1, [only])
     assert listed["OPEN"] == (0, [])
     assert listed["DISMISSED"] == (1, [only])
+
+
+def test_a_dismissed_realtime_alert_stays_dismissed_when_the_batch_stores_it(
+    app: Any, state: ServiceState, model: ReadModel, data_dir: Path, tmp_path: Path
+) -> None:
+    # The next load and analyze find the streamed transfers as they were sent: the same hops,
+    # no new evidence, so the dismissal holds on the stored chain.
+    ids = _mules(app, model, "REVN")
+    answer = post(app, "/v1/transfers", _chain(ids, _after_all(model), "RT-N-")).json()
+    (alert,) = [a for a in answer["results"][-1]["verdict"]["alerts"]
+                if a["typology"] == "layering_chain"]  # fmt: skip
+    review = graphql(
+        app,
+        'mutation($id: ID!) { reviewRiskChain(id: $id, status: DISMISSED, note: "ok") { id } }',
+        Role.RISK,
+        id=alert["chain_id"],
+    )
+    assert "errors" not in review, review
+    night = tmp_path / "night"
+    shutil.copytree(data_dir, night, ignore=shutil.ignore_patterns("*.lock", "audit*"))
+    shutil.copytree(journal_dir(state.data_dir or tmp()), journal_dir(night), dirs_exist_ok=True)
+    with EmbeddedStore(night) as store:
+        load_directory(data_dir.parent / "bank", store, night)
+        analyze(store, build_projection(store))
+    with EmbeddedStore(night, read_only=True) as store:
+        after = build_read_model(store)
+    assert alert["chain_id"] in after.results.risk_chains.row_of, "stored under the same id"
+    state.model = after
+    queue = graphql(
+        app,
+        "query($a: ID) { riskChains(filter: {accountId: $a}) "
+        "{ edges { node { id status foundBy reviews { status } } } } }",
+        Role.RISK,
+        a=ids[0],
+    )["data"]["riskChains"]["edges"]
+    assert [e["node"] for e in queue] == [
+        {"id": alert["chain_id"], "status": "DISMISSED", "foundBy": "BATCH",
+         "reviews": [{"status": "DISMISSED"}]}
+    ]  # fmt: skip
 
 
 def test_each_bad_record_is_rejected_with_its_reason_and_resends_are_idempotent(
