@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -291,7 +292,7 @@ def test_a_linkage_model_the_disk_refuses_is_not_left_half_written(
     from relgraph.ingest.linkage_training import LinkerInput
 
     monkeypatch.setattr(linkage, "MIN_TRAINING_RECORDS", 0)
-    monkeypatch.setattr(linkage, "_train", lambda source: {"trained": True})
+    monkeypatch.setattr(linkage, "_train", lambda source, by_key: {"trained": True})
 
     def fsync(fd: int) -> None:
         # The model's text is in the temp file's buffers; the disk refuses to keep it.
@@ -300,5 +301,5 @@ def test_a_linkage_model_the_disk_refuses_is_not_left_half_written(
     monkeypatch.setattr(durable.os, "fsync", fsync)
     source = LinkerInput(pd.DataFrame({"unique_id": [1]}))
     with pytest.raises(OSError, match=FULL_DISK):
-        linkage._model(source, tmp_path, retrain=False)
+        linkage._model(source, tmp_path, retrain=False, by_key=np.arange(1))
     assert list(tmp_path.iterdir()) == []

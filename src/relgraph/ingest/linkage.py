@@ -257,16 +257,17 @@ def _prepare(records: pd.DataFrame, params: LinkageParams) -> tuple[pd.DataFrame
 
 
 def _model(
-    source: LinkerInput, data_dir: Path | None, retrain: bool
+    source: LinkerInput, data_dir: Path | None, retrain: bool, by_key: npt.NDArray[np.intp]
 ) -> tuple[dict[str, Any], str, str | None]:
-    """(model, how it was obtained, file) — stored, freshly trained, or shipped."""
+    """(model, how it was obtained, file) — stored, freshly trained (on the records in
+    ``by_key`` order: their customer ids'), or shipped."""
     path = None if data_dir is None else model_path(data_dir)
     if path is not None and path.exists() and not retrain:
         stored: dict[str, Any] = json.loads(path.read_text("utf-8"))
         return stored, "stored", str(path)
     if len(source.frame) < MIN_TRAINING_RECORDS:
         return _without_frequencies(settings()), "shipped", None
-    model = _train(source)
+    model = _train(source, by_key)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         # A full disk stops the load, and no half model stays.
@@ -345,7 +346,9 @@ def resolve(
     cid = records["customer_id"].astype(str).to_numpy(object)
     position = {c: i for i, c in enumerate(cid.tolist())}
     source = LinkerInput(frame)
-    model, method, model_file = _model(source, data_dir, retrain)
+    by_key = np.argsort(cid, kind="stable")
+    rank = np.argsort(by_key)  # each record's place in customer-id order
+    model, method, model_file = _model(source, data_dir, retrain, by_key)
     linker = _linker(source, {**model, PREDICTION_RULES: rules})
     pairs = predict_pairs(linker)
     pairs = with_same_decisions(pairs, position, same)
@@ -385,8 +388,9 @@ def resolve(
     side = np.concatenate([a[inside], b[inside]])
     other = np.concatenate([b[inside], a[inside]])
     rows = np.concatenate([inside, inside])
-    # Ties by the other record's position: pairs arrive in no fixed order (_clusters).
-    order = np.lexsort((other, -p[rows], side))
+    # Ties by the other record's customer id: pairs arrive in no fixed order (_clusters),
+    # and positions follow the file's row order.
+    order = np.lexsort((rank[other], -p[rows], side))
     side, rows = side[order], rows[order]
     first = np.r_[True, side[1:] != side[:-1]] if len(side) else np.empty(0, bool)
     best_p = np.full(n, np.nan)

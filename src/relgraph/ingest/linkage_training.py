@@ -11,6 +11,8 @@ import time
 from importlib import resources
 from typing import Any, Final
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
@@ -70,6 +72,17 @@ class LinkerInput:
         return self._frequencies[column]
 
 
+def in_key_order(frame: pd.DataFrame, by_key: npt.NDArray[np.intp]) -> LinkerInput:
+    """``frame``'s records in ``by_key`` order (their customer ids') and numbered so.
+
+    Splink's random sampling (``u``) and EM's pair sample pick rows by position: trained on
+    the rows as the file listed them, one bank exported in another order got other weights,
+    so other match scores and evidence, and a pair near the threshold could merge or not.
+    """
+    ordered = frame.iloc[by_key].reset_index(drop=True)
+    return LinkerInput(ordered.assign(unique_id=np.arange(len(ordered), dtype=np.int64)))
+
+
 def _linker(records: pd.DataFrame | LinkerInput, model: dict[str, Any]) -> Any:
     import duckdb
     from splink import DuckDBAPI, Linker
@@ -87,11 +100,12 @@ def _linker(records: pd.DataFrame | LinkerInput, model: dict[str, Any]) -> Any:
     return linker
 
 
-def _train(records: pd.DataFrame | LinkerInput) -> dict[str, Any]:
-    """A model trained on ``records`` without labels (see :mod:`relgraph.ingest.linkage`)."""
+def _train(records: LinkerInput, by_key: npt.NDArray[np.intp]) -> dict[str, Any]:
+    """A model trained on ``records`` without labels (see :mod:`relgraph.ingest.linkage`),
+    read in ``by_key`` order (their customer ids')."""
     from splink import block_on
 
-    source = records if isinstance(records, LinkerInput) else LinkerInput(records)
+    source = in_key_order(records.frame, by_key)
     frame = source.frame
     start = settings()
     joined = any(_joins_a_pair(frame, list(rule)) for rule in DETERMINISTIC)
