@@ -425,12 +425,36 @@ class ProjectionBuilder:
         # The currency too: an amount is compared with the settings (CNY) only in CNY.
         transfers = read_canonical(self.store, "transfers", ["tx_id", "amount", "currency", "ts"])
         ts = _int64(_column(transfers, "ts"), INT64_MIN)
-        # Stable: transfers of one account at one instant keep store order.
-        order = order_by_source_then(src, ts)
+        order = _ties_by_id(order_by_source_then(src, ts), src, ts, _column(transfers, "tx_id"))
         attrs = to_frame(transfers.take(pa.array(order)), required_columns("transfers"))
         kind = model.EDGE_KIND_BY_NAME["Account-TRANSFER->Account"]
         n_accounts = len(self.nodes["Account"])
         self.edges[kind.name] = EdgeSet(kind, n_accounts, n_accounts, src[order], dst[order], attrs)
+
+
+def _ties_by_id(
+    order: npt.NDArray[np.int64],
+    src: npt.NDArray[np.int64],
+    ts: npt.NDArray[np.int64],
+    tx_id: pa.ChunkedArray,
+) -> npt.NDArray[np.int64]:
+    """``order`` with each run of transfers of one account at one instant in tx_id order.
+
+    Alerts number and hash their hops in this order; ties kept in the store's row order
+    (the file's) gave one bank in another row order other chain ids. Only the tied rows'
+    ids are sorted: sorting all 6 M ids of a bank took 1.4-3 s.
+    """
+    s, t = src[order], ts[order]
+    tie = (s[1:] == s[:-1]) & (t[1:] == t[:-1])
+    if not tie.any():
+        return order
+    rows = np.flatnonzero(np.r_[tie, False] | np.r_[False, tie])
+    run = np.cumsum(np.r_[True, ~tie])[rows]
+    ids = tx_id.take(pa.array(order[rows])).combine_chunks()
+    place = np.asarray(pc.rank(ids, sort_keys="ascending", tiebreaker="first"), np.int64)
+    out = order.copy()
+    out[rows] = order[rows[np.lexsort((place, run))]]
+    return out
 
 
 def _valid(column: pa.ChunkedArray) -> npt.NDArray[np.bool_]:
