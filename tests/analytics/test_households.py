@@ -12,10 +12,12 @@ from relgraph.analytics.households import find_households, household_values
 from relgraph.analytics.params import HouseholdParams
 from relgraph.config import ConfigError
 from relgraph.graph import Projection
+from relgraph.ingest import load_directory
 from relgraph.ingest.persons import SOURCE_PRIORITY
 from relgraph.jobs.values import values_of
+from relgraph.store.embedded import EmbeddedStore
 from relgraph.synth import generate
-from tests.banks import Rows, project, resident_id, write_bank
+from tests.banks import Rows, project, projection_of, resident_id, write_bank
 from tests.oracles import graph_reference as reference
 
 from .conftest import AS_OF_MS, HOUSEHOLD_PARAMS, groups_of
@@ -195,6 +197,34 @@ def test_a_joined_resident_is_recorded_as_such(tmp_path: Path) -> None:
     liu = persons.id_of([int(records.attrs["person"].iloc[records.index("LIU")])])[0]
     assert joined.sum() == 3  # Liu, and Ma and Hu in the Zhangs' home
     assert liu in ids
+
+
+def test_a_joined_resident_is_tied_to_the_same_member_in_every_store(tmp_path: Path) -> None:
+    # Liu joins the Chens' home through one of them. That was the Chen with the smaller
+    # person index, the order of the person ids each store keys with its own secret: under
+    # one secret Liu's tie named Chen Gang, under another Chen Yu (61 of 2,864 household
+    # ties on a 5,000-customer synthetic bank). It follows the bank's own keys now.
+    _homes_bank(tmp_path / "homes")
+    found = []
+    for secret in ("a" * 40, "c" * 40):
+        data = tmp_path / secret[0]
+        with EmbeddedStore(data) as store:
+            load_directory(tmp_path / "homes" / "bank", store, data, id_secret=secret)
+        projection = projection_of(data)
+        records = projection.nodes["CustomerRecord"]
+        person = records.attrs["person"].to_numpy()
+        ids = records.id_of(np.arange(len(person)))
+        customer = {int(p): str(c) for p, c in zip(person, ids, strict=True)}
+        households = find_households(projection)
+        joined = households.tie_basis == "coresidence:address+sole-other-resident"
+        ties = {frozenset({customer[int(a)], customer[int(b)]})
+                for a, b in zip(households.tie_a[joined], households.tie_b[joined], strict=True)}  # fmt: skip
+        chens = [customer[i] for i in sorted(customer) if customer[i].startswith("CHEN")]
+        found.append((chens, ties))
+    assert [chens for chens, _ in found] == [["CHEN1", "CHEN2"], ["CHEN2", "CHEN1"]]
+    assert [ties for _, ties in found] == [
+        {frozenset({"LIU", "CHEN1"}), frozenset({"MA", "ZHANG1"}), frozenset({"HU", "ZHANG1"})}
+    ] * 2
 
 
 @IMPLEMENTATIONS

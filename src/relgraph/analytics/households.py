@@ -363,13 +363,15 @@ def sole_other_residents(
     keep = residents <= params.max_address_sharers
     address, person = address[keep], person[keep]
     size = np.bincount(label, minlength=n)
-    # One row per (address, household): how many of the household live there, and one of them.
-    unit_key, first, at_address = np.unique(
-        address * n + label[person], return_index=True, return_counts=True
-    )
+    # One row per (address, household): how many of the household live there, and the one a
+    # joiner is tied to: the one whose first record sorts first, not the smaller person
+    # index, which follows the store's id secret.
+    keys = address * n + label[person]
+    by_rank = np.lexsort((record_rank(projection, n)[person], keys))
+    unit_key, first, at_address = np.unique(keys[by_rank], return_index=True, return_counts=True)
     unit_address, unit = unit_key // n, unit_key % n
     units_here = np.bincount(unit_address)[unit_address]
-    one_of = person[first]
+    one_of = person[by_rank[first]]
     # A family home: one household with two or more residents there, every other resident
     # a person who is otherwise alone. All of those join it.
     family = at_address >= 2
