@@ -127,6 +127,57 @@ def test_one_bank_in_two_stores_ranks_alike(tmp_path: Path) -> None:
     assert first == second
 
 
+SECRETS = [c * 40 for c in "abcdef"]
+
+
+def _in_stores(tmp_path: Path, bank: dict[str, Rows]) -> list[Projection]:
+    """``bank`` loaded into one store per secret of :data:`SECRETS` (each numbers its
+    persons in the order of the person ids its secret makes)."""
+    from relgraph.ingest import load_directory
+    from relgraph.store.embedded import EmbeddedStore
+    from tests.banks import projection_of
+
+    files = write_bank(tmp_path / "bank", bank)
+    for secret in SECRETS:
+        with EmbeddedStore(tmp_path / secret[0]) as store:
+            load_directory(files, store, tmp_path / secret[0], id_secret=secret)
+    return [projection_of(tmp_path / secret[0]) for secret in SECRETS]
+
+
+def _customers(aum: dict[str, str]) -> Rows:
+    return [{"customer_id": c, "source_system": "core", "name": c, "id_number": c, "aum": a}
+            for c, a in aum.items()]  # fmt: skip
+
+
+def test_cascade_aum_is_summed_in_the_same_order_in_every_store(tmp_path: Path) -> None:
+    # R brought in X, Y and Z. Their AUM was added up in the order of the person indices,
+    # which follow each store's id secret: 0.1 + 0.2 + 0.3 is 0.6000000000000001 in one
+    # order and 0.6 in another, and GraphQL's cascadeAum showed both (18 of 281 influencers
+    # on a 5,000-customer synthetic bank differed in their last digits).
+    bank = {"customers": _customers({"R": "0", "X": "0.1", "Y": "0.2", "Z": "0.3"}),
+            "referrals": [_referral("R", c, 1) for c in "XYZ"]}  # fmt: skip
+    stores = _in_stores(tmp_path, bank)
+    orders = {tuple(sorted("XYZ", key=_by_customer(p, np.arange(4)).__getitem__)) for p in stores}
+    assert len(orders) > 1  # the secrets number X, Y and Z in more than one order
+    found = {_by_customer(p, influence(p).cascade_aum)["R"] for p in stores}
+    assert found == {0.1 + 0.2 + 0.3}  # in the order of the customer ids
+
+
+def test_a_tie_for_first_referrer_goes_to_the_same_referrer_in_every_store(
+    tmp_path: Path,
+) -> None:
+    # P and Q both referred X on one day. X's cascade was the smaller person index's, the
+    # order of each store's keyed person ids; it is the referrer's whose first customer
+    # record sorts first (P) in every store.
+    bank = {"customers": _customers({"P": "1", "Q": "1", "X": "5"}),
+            "referrals": [_referral("Q", "X", 1), _referral("P", "X", 1)]}  # fmt: skip
+    stores = _in_stores(tmp_path, bank)
+    assert {_by_customer(p, np.arange(3))["P"] < _by_customer(p, np.arange(3))["Q"]
+            for p in stores} == {True, False}  # fmt: skip
+    sizes = [_by_customer(p, influence(p).cascade_size) for p in stores]
+    assert all(size == {"P": 1, "Q": 0, "X": 0} for size in sizes)
+
+
 def test_cascade_aum_is_the_persons_value_counted_once(tmp_path: Path) -> None:
     from relgraph.graph import build_projection
     from relgraph.jobs.analyze import analyze

@@ -3,7 +3,8 @@
 Definitions (what the tests hold the code to):
 
 * A person joins one cascade: the one of their *first* referral (earliest
-  ``referred_at``; ties to the smaller referrer index). The cascades are then trees.
+  ``referred_at``; ties to the referrer whose first customer record sorts first). The
+  cascades are then trees.
 * ``direct_referrals``: distinct persons a person referred (every referral counts).
 * ``cascade_size``: persons below them in their cascade tree (children, their
   children, …); ``cascade_aum``: those persons' summed AUM — the value brought in — as
@@ -52,12 +53,13 @@ class Influence:
     rank: npt.NDArray[np.int64]
 
 
-def first_referrer(projection: Projection) -> IndexArray:
-    """Per person: who referred them first (−1 when nobody did)."""
+def first_referrer(projection: Projection, in_order: IndexArray) -> IndexArray:
+    """Per person: who referred them first (−1 when nobody did); of referrals at one
+    instant, the referrer first in ``in_order`` (:func:`.person_order.record_rank`)."""
     n = len(projection.nodes["Person"])
     edges = projection.edge("Person", "REFERRED", "Person")
     when = edges.attrs["referred_at"].astype("Float64").to_numpy(np.float64, na_value=np.inf)
-    order = np.lexsort((edges.src, when, edges.dst))
+    order = np.lexsort((in_order[edges.src], when, edges.dst))
     referred = edges.dst[order]
     first = np.r_[True, referred[1:] != referred[:-1]] if len(referred) else np.empty(0, bool)
     parent = np.full(n, -1, np.int64)
@@ -196,11 +198,18 @@ def influence(
     if aum is None:
         # Not the persons table's ``aum``: it is the record summary, and knows no account.
         aum = party_values_of(projection, None, model.SOURCE_PRECEDENCE).aum[:n]
-    size, total = cascade_totals(first_referrer(projection), np.nan_to_num(aum))
     source, target = edges.dst.astype(np.int64), edges.src.astype(np.int64)
-    # In the bank's own order of persons: PageRank's sums then run in the same order in
-    # every store (equal ranks come out as equal floats), and equals are ranked alike.
+    # In the bank's own order of persons: the cascades' and PageRank's sums then run in the
+    # same order in every store (0.1 + 0.2 + 0.3 is not 0.3 + 0.2 + 0.1 in floats, and
+    # cascadeAum is served as summed), and equals are ranked alike.
     in_order = record_rank(projection, n)
+    parent = first_referrer(projection, in_order)
+    ranked_parent = np.full(n, -1, np.int64)
+    ranked_parent[in_order] = np.where(parent >= 0, in_order[np.maximum(parent, 0)], -1)
+    ranked_aum = np.empty(n)
+    ranked_aum[in_order] = np.nan_to_num(aum)
+    ranked_size, ranked_total = cascade_totals(ranked_parent, ranked_aum)
+    size, total = ranked_size[in_order], ranked_total[in_order]
     if engine is None:
         score = pagerank(in_order[source], in_order[target], n, params)[in_order]
     else:
