@@ -39,6 +39,10 @@ joins on, the comparison and the levels in which that column is equal."""
 log = logging.getLogger(__name__)
 
 
+TRAINING_THREADS: Final = 1
+"""DuckDB threads while training: EM and u sum floats over pairs, and on several threads in
+whichever order the threads finished, so two trainings on one bank differed in their last
+digits (and so did every match score). Prediction adds no floats across rows: all threads."""
 LINKER_MEMORY = "3GB"
 """DuckDB's memory for Splink's tables and joins; beyond it DuckDB spills to disk."""
 
@@ -83,14 +87,19 @@ def in_key_order(frame: pd.DataFrame, by_key: npt.NDArray[np.intp]) -> LinkerInp
     return LinkerInput(ordered.assign(unique_id=np.arange(len(ordered), dtype=np.int64)))
 
 
-def _linker(records: pd.DataFrame | LinkerInput, model: dict[str, Any]) -> Any:
+def _linker(
+    records: pd.DataFrame | LinkerInput, model: dict[str, Any], threads: int | None = None
+) -> Any:
     import duckdb
     from splink import DuckDBAPI, Linker
 
     source = records if isinstance(records, LinkerInput) else LinkerInput(records)
     # Scoring a million records' 6.5M candidate pairs took 12.6 GB in DuckDB under its
     # default limit (80% of RAM), beside the load's own frames: bounded, it spills instead.
-    db = DuckDBAPI(duckdb.connect(config={"memory_limit": LINKER_MEMORY}))
+    config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": LINKER_MEMORY}
+    if threads is not None:
+        config["threads"] = threads
+    db = DuckDBAPI(duckdb.connect(config=config))
     table = db.register(source.table(), dataset_display_name="records")
     linker = Linker(table, model, log_level=logging.WARNING)
     for column in _tf_columns(model):
@@ -114,7 +123,7 @@ def _train(records: LinkerInput, by_key: npt.NDArray[np.intp]) -> dict[str, Any]
         # would be 0 and every score log(0). As if one pair of the file matched.
         n = len(frame)
         start["probability_two_random_records_match"] = 2.0 / max(n * (n - 1), 2)
-    linker = _linker(source, start)
+    linker = _linker(source, start, threads=TRAINING_THREADS)
     training = linker.training
     if joined:
         rules = [block_on(*rule) for rule in DETERMINISTIC]
