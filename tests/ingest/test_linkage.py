@@ -168,6 +168,28 @@ def test_possible_duplicates_are_kept_for_review_not_merged() -> None:
     }  # fmt: skip
 
 
+def test_a_possible_duplicate_names_its_records_in_the_same_order_whatever_the_files_order() -> (
+    None
+):
+    # customerA was the record listed first in the file: the same pair read B, A from a
+    # file in another order (27 of 53 pairs of a 10,000-record independent bank shuffled).
+    records = pd.DataFrame(
+        {
+            "customer_id": ["B", "A"],
+            "name_norm": ["wu fang", "wu fang"],
+            "id_number_norm": [None, None],
+            "birth_date": [None, 100],
+            "gender": [None, "F"],
+            "phone_norm": ["13600004444", "13600004444"],
+            "email_norm": [None, None],
+            "address_norm": [None, None],
+        }
+    )
+    for rows in (records, records[::-1].reset_index(drop=True)):
+        (pair,) = resolve(rows, LinkageParams()).possible[["customer_a", "customer_b"]].values
+        assert pair.tolist() == ["A", "B"]
+
+
 def test_v1_mode_merges_only_on_id_numbers(tmp_path: Path) -> None:
     with EmbeddedStore(tmp_path / "data") as store:
         from relgraph.ingest import load_directory

@@ -259,8 +259,7 @@ def _prepare(records: pd.DataFrame, params: LinkageParams) -> tuple[pd.DataFrame
 def _model(
     source: LinkerInput, data_dir: Path | None, retrain: bool, by_key: npt.NDArray[np.intp]
 ) -> tuple[dict[str, Any], str, str | None]:
-    """(model, how it was obtained, file) — stored, freshly trained (on the records in
-    ``by_key`` order: their customer ids'), or shipped."""
+    """(model, how it was obtained, file): stored, trained (in ``by_key`` order) or shipped."""
     path = None if data_dir is None else model_path(data_dir)
     if path is not None and path.exists() and not retrain:
         stored: dict[str, Any] = json.loads(path.read_text("utf-8"))
@@ -421,10 +420,11 @@ def resolve(
         previous,
         key or PersonIdKey.random(),
     )
+    ends = np.sort([cid[a[review]], cid[b[review]]], axis=0)  # not in the file's row order
     possible = pd.DataFrame(
         {
-            "customer_a": cid[a[review]],
-            "customer_b": cid[b[review]],
+            "customer_a": ends[0],
+            "customer_b": ends[1],
             "score": p[review],
             "evidence": evidence[review],
             "reason": reason[review],
