@@ -369,15 +369,42 @@ class ReadModel:
         return {name: values[span] for name, values in arrays.items()}
 
 
-def _members(frame: pd.DataFrame, group: str, member: str) -> dict[str, list[str]]:
-    ordered = frame.sort_values([group, member])
+def _members(
+    frame: pd.DataFrame, group: str, member: str, key: pd.Series | None = None
+) -> dict[str, list[str]]:
+    """Per ``group``, its members in the order of ``key`` (per member; the member itself
+    when not given)."""
+    by = frame[member] if key is None else frame[member].map(key)
+    ordered = frame.assign(_key=by).sort_values([group, "_key"])
     return {str(k): v.tolist() for k, v in ordered.groupby(group, sort=False)[member]}
+
+
+def _first_records(frames: Frames) -> pd.Series:
+    """Per person id, its first customer id: an order of persons that is the bank's own
+    (person ids follow each store's id secret, so their order is each store's)."""
+    customers = frames.get("customers")
+    if customers is None or "person_id" not in customers.columns:
+        return pd.Series(dtype=object)
+    return customers.groupby("person_id")["customer_id"].min().astype(object)
+
+
+def _ordered_by_first_record(links: pd.DataFrame, first: pd.Series) -> pd.DataFrame:
+    """Person pairs with the person whose first record sorts first as ``person_a``."""
+    a = links["person_a"].map(first).fillna(links["person_a"])
+    b = links["person_b"].map(first).fillna(links["person_b"])
+    swap = (a > b).to_numpy(bool)
+    out = links.copy()
+    out.loc[swap, "person_a"] = links.loc[swap, "person_b"]
+    out.loc[swap, "person_b"] = links.loc[swap, "person_a"]
+    return out.assign(_key_a=a.where(~swap, b), _key_b=b.where(~swap, a))
 
 
 def load_results(frames: Frames) -> Results:
     """What analytics wrote (as :func:`~relgraph.jobs.stored.stored_frames` read it); missing
     tables leave their part empty."""
     results = Results()
+    # Ties in every order below go to the bank's keys, never to secret-keyed ids.
+    first = _first_records(frames)
     results.settings = AnalysisSettings.from_frame(frames.get(SETTINGS_TABLE))
     suppressed = frames.get("suppressed_identifiers")
     if suppressed is not None:
@@ -393,20 +420,29 @@ def load_results(frames: Frames) -> Results:
         sizes = networks["network_id"].value_counts()
         results.network_size = {str(k): int(v) for k, v in sizes.items()}
         multi = networks[networks["network_id"].map(sizes) > 1]
-        results.network_members = _members(multi, "network_id", "person_id")
+        results.network_members = _members(multi, "network_id", "person_id", first)
     households = frames.get("person_households")
     if households is not None:
         results.household_of = dict(
             zip(households["person_id"], households["household_id"], strict=True)
         )
-        results.household_members = _members(households, "household_id", "person_id")
+        results.household_members = _members(households, "household_id", "person_id", first)
     households_frame = frames.get("households")
     if households_frame is not None:
+        if households is not None and len(first):
+            keys = households.assign(_key=households["person_id"].map(first))
+            households_frame = households_frame.assign(
+                first_customer=households_frame["household_id"].map(
+                    keys.groupby("household_id")["_key"].min()
+                )
+            )
+        else:
+            households_frame = households_frame.assign(first_customer=households_frame["head_id"])
         results.households = Ranked(
             households_frame,
             {
-                "total_aum_desc": (["total_aum", "household_id"], [False, True]),
-                "size_desc": (["size", "household_id"], [False, True]),
+                "total_aum_desc": (["total_aum", "first_customer"], [False, True]),
+                "size_desc": (["size", "first_customer"], [False, True]),
                 "id": (["household_id"], [True]),
             },
         )
@@ -418,11 +454,18 @@ def load_results(frames: Frames) -> Results:
         results.group_members = _members(grouped, "group_id", "enterprise_id")
     groups_frame = frames.get("corporate_groups")
     if groups_frame is not None:
+        if control is not None:
+            first_member = grouped.groupby("group_id")["enterprise_id"].min()
+            groups_frame = groups_frame.assign(
+                first_enterprise=groups_frame["group_id"].map(first_member)
+            )
+        else:
+            groups_frame = groups_frame.assign(first_enterprise=groups_frame["group_id"])
         results.groups = Ranked(
             groups_frame,
             {
-                "exposure_desc": (["exposure", "group_id"], [False, True]),
-                "members_desc": (["members", "group_id"], [False, True]),
+                "exposure_desc": (["exposure", "first_enterprise"], [False, True]),
+                "members_desc": (["members", "first_enterprise"], [False, True]),
                 "id": (["group_id"], [True]),
             },
         )
@@ -468,12 +511,12 @@ def load_results(frames: Frames) -> Results:
         }
     links = frames.get("network_links")
     if links is not None:
-        inside = links[links["network_id"].notna()].sort_values(
-            ["network_id", "person_a", "person_b"]
-        )
-        results.network_links = inside.reset_index(drop=True)
+        inside = _ordered_by_first_record(links[links["network_id"].notna()], first)
+        inside = inside.sort_values(["network_id", "_key_a", "_key_b"])
+        results.network_links = inside.drop(columns=["_key_a", "_key_b"]).reset_index(drop=True)
     evidence = frames.get("network_evidence")
     if evidence is not None:
+        evidence = _ordered_by_first_record(evidence, first)
         evidence["pair"] = evidence["person_a"] + "|" + evidence["person_b"]
         results.network_evidence = evidence.sort_values(["pair", "kind", "ref"]).reset_index(
             drop=True
