@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from relgraph import model
 from relgraph.analytics.arrow_ids import arrow_text, positions
 from relgraph.analytics.audience_contacts import ContactBook
+from relgraph.analytics.person_order import party_rank
 from relgraph.analytics.settings import TABLE as SETTINGS_TABLE
 from relgraph.analytics.settings import AnalysisSettings
 from relgraph.analytics.value import product_bits
@@ -68,7 +69,9 @@ class Units:
     """Products held only on records still in identity review (counted as held)."""
     member_ptr: I64
     members: I64
-    """Party indices, by unit, each unit's in party order."""
+    """Party indices, by unit, each unit's in the parties' rank (:func:`.party_rank`)."""
+    first_rank: I64
+    """Per unit: its first member's rank, what breaks ties in every order."""
     orders: dict[str, I64] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -78,10 +81,11 @@ class Units:
             "EXPOSURE_DESC": self.exposure,
             "SIZE_DESC": self.size.astype(np.float64),
         }
-        # The id breaks ties: sort by id first, then stably by value descending.
-        by_id = np.argsort(self.ids.astype(str), kind="stable")
+        # The first member breaks ties (not the id: made from person ids, which follow the
+        # store's id secret): sort by it first, then stably by value descending.
+        by_first = np.argsort(self.first_rank, kind="stable")
         for name, values in columns.items():
-            self.orders[name] = by_id[np.argsort(-values[by_id], kind="stable")]
+            self.orders[name] = by_first[np.argsort(-values[by_first], kind="stable")]
 
 
 @dataclass(frozen=True)
@@ -114,10 +118,15 @@ class AudienceSource:
         return _source_from_frames(frames, precedence)
 
 
-def _csr(unit_index: I64, party: I64, n_units: int) -> tuple[I64, I64]:
-    order = np.lexsort((party, unit_index))
+def _csr(unit_index: I64, party: I64, n_units: int, rank: I64) -> tuple[I64, I64, I64]:
+    """(pointers, members in ``rank`` order, each unit's first member's rank)."""
+    order = np.lexsort((rank[party], unit_index))
     ptr = np.r_[0, np.cumsum(np.bincount(unit_index, minlength=n_units))].astype(np.int64)
-    return ptr, party[order].astype(np.int64)
+    flat = party[order].astype(np.int64)
+    first = np.full(n_units, len(rank), np.int64)
+    held = np.diff(ptr) > 0
+    first[held] = rank[flat[ptr[:-1][held]]]
+    return ptr, flat, first
 
 
 def _required(frames: Frames, name: str) -> pd.DataFrame:
@@ -139,6 +148,7 @@ def _source_from_frames(frames: Frames, precedence: Sequence[str]) -> AudienceSo
     party_ids = arrow_text(ids)
     record_party = positions(records["person_id"], party_ids)
     record_ids = arrow_text(records["customer_id"])
+    rank = party_rank(record_ids, record_party, n_p, party_ids.slice(n_p))
 
     def parties_of(holder: pd.Series, kind: pd.Series) -> I64:
         """Party index of each (id, kind): customer ids resolve to their person."""
@@ -213,8 +223,8 @@ def _source_from_frames(frames: Frames, precedence: Sequence[str]) -> AudienceSo
     )
     return AudienceSource(
         parties=parties,
-        households=_household_units(frames, party_ids),
-        groups=_group_units(frames, party_ids),
+        households=_household_units(frames, party_ids, rank),
+        groups=_group_units(frames, party_ids, rank),
         contacts_loaded=contacts_loaded,
         newest_contact_ms=newest,
         make_book=make_book,
@@ -250,14 +260,14 @@ def _refused_in_review(
     return out
 
 
-def _household_units(frames: Frames, party_ids: pa.Array) -> Units | None:
+def _household_units(frames: Frames, party_ids: pa.Array, rank: I64) -> Units | None:
     households = frames.get("households")
     members = frames.get("person_households")
     if households is None or members is None:
         return None
     unit = positions(members["household_id"], households["household_id"])
     party = positions(members["person_id"], party_ids)
-    ptr, flat = _csr(unit.astype(np.int64), party.astype(np.int64), len(households))
+    ptr, flat, first = _csr(unit.astype(np.int64), party.astype(np.int64), len(households), rank)
     return Units(
         kind="HOUSEHOLD",
         ids=households["household_id"].to_numpy(object),
@@ -269,6 +279,7 @@ def _household_units(frames: Frames, party_ids: pa.Array) -> Units | None:
         pending=_pending(households),
         member_ptr=ptr,
         members=flat,
+        first_rank=first,
     )
 
 
@@ -279,7 +290,7 @@ def _pending(units: pd.DataFrame) -> I64:
     return product_bits(units["pending_products"])
 
 
-def _group_units(frames: Frames, party_ids: pa.Array) -> Units | None:
+def _group_units(frames: Frames, party_ids: pa.Array, rank: I64) -> Units | None:
     groups = frames.get("corporate_groups")
     control = frames.get("enterprise_control")
     if groups is None or control is None:
@@ -288,7 +299,7 @@ def _group_units(frames: Frames, party_ids: pa.Array) -> Units | None:
     unit = positions(grouped["group_id"], groups["group_id"])
     party = positions(grouped["enterprise_id"], party_ids)
     ok = (unit >= 0) & (party >= 0)
-    ptr, flat = _csr(unit[ok], party[ok], len(groups))
+    ptr, flat, first = _csr(unit[ok], party[ok], len(groups), rank)
     return Units(
         kind="CORPORATE_GROUP",
         ids=groups["group_id"].to_numpy(object),
@@ -300,4 +311,5 @@ def _group_units(frames: Frames, party_ids: pa.Array) -> Units | None:
         pending=_pending(groups),
         member_ptr=ptr,
         members=flat,
+        first_rank=first,
     )
