@@ -7,6 +7,7 @@ order: one bank in UAT and production (or loaded under a new secret) listed them
 orders, and a page boundary between equals showed different households on page one (on a
 5,000-customer synthetic bank: 71 of 1,670 places in the households-by-AUM order, 48 of 179
 in the groups-by-exposure order, the member order of 1,622 households and 870 networks).
+Search hits of one rank came in person-index order, the order of those ids, too.
 """
 
 from __future__ import annotations
@@ -27,8 +28,13 @@ from tests.banks import write_bank
 SECRETS = [c * 40 for c in "abcdef"]
 
 
+NAMES = dict(
+    zip("ABCDEFGH", ["王一", "王二", "王三", "王四", "王五", "王六", "王七", "王八"], strict=True)
+)
+
+
 def _customer(cid: str, aum: str) -> dict[str, str]:
-    return {"customer_id": cid, "source_system": "core", "name": cid, "id_number": cid,
+    return {"customer_id": cid, "source_system": "core", "name": NAMES[cid], "id_number": cid,
             "aum": aum, "phone": "", "address": ""}  # fmt: skip
 
 
@@ -56,7 +62,9 @@ QUERY = f"""
    corporateGroups(orderBy: EXPOSURE_DESC) {{ edges {{ node {{ members {{ enterprise {{ id }} }} }} }} }}
    byMembers: corporateGroups(orderBy: MEMBERS_DESC) {{
      edges {{ node {{ members {{ enterprise {{ id }} }} }} }} }}
-   hiddenNetwork(customerId: "E") {{ members {PERSON} links {{ a {PERSON} b {PERSON} }} }} }}
+   hiddenNetwork(customerId: "E") {{ members {PERSON} links {{ a {PERSON} b {PERSON} }} }}
+   byName: search(text: "王") {{ edges {{ node {{ person {PERSON} }} }} }}
+   byPhone: search(text: "13700002222") {{ edges {{ node {{ person {PERSON} }} }} }} }}
 """
 
 
@@ -114,3 +122,5 @@ def test_equal_households_groups_and_members_come_in_one_order_in_every_store(
     links = [(link["a"], link["b"]) for link in network["links"]]
     assert links == sorted(links)
     assert all(a < b for a, b in links)
+    assert [e["node"]["person"] for e in first["byName"]["edges"]] == list("ABCDEFGH")
+    assert [e["node"]["person"] for e in first["byPhone"]["edges"]] == ["G", "H"]

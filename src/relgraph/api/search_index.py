@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from pypinyin import Style, pinyin
 
 from relgraph import normal_form
+from relgraph.analytics.person_order import record_rank
 
 NAME: Final = "NAME"
 PHONE: Final = "PHONE"
@@ -107,9 +108,10 @@ class KeyTable:
         hi = int(np.searchsorted(self.keys, key, side="right"))
         return self.owners[lo:hi]
 
-    def prefix(self, text: str) -> tuple[I64, npt.NDArray[np.int8]]:
+    def prefix(self, text: str, owner_rank: I64 | None = None) -> tuple[I64, npt.NDArray[np.int8]]:
         """Owners of keys starting with ``text`` and their ranks (0: the key is ``text``
-        and a whole name), best rank per owner, ordered by rank then owner."""
+        and a whole name), best rank per owner, ordered by rank then owner (by
+        ``owner_rank`` of the owner when given)."""
         if not text or not len(self.keys):
             return np.zeros(0, np.int64), np.zeros(0, np.int8)
         lo = int(np.searchsorted(self.keys, text, side="left"))
@@ -119,7 +121,7 @@ class KeyTable:
         whole = rank == 0
         if whole.any():
             rank[whole & (self.keys[lo:hi] != text)] = 1
-        order = np.lexsort((owners, rank))
+        order = np.lexsort((owners if owner_rank is None else owner_rank[owners], rank))
         owners, rank = owners[order], rank[order]
         _, first = np.unique(owners, return_index=True)
         first.sort()
@@ -277,6 +279,12 @@ class SearchIndex:
     def __init__(self, model: Any) -> None:
         persons = len(model.person_ids)
         self.persons = persons
+        # Hits of one rank in the bank's order of parties (a person's first customer id, an
+        # enterprise's id), not in person-index order, which follows the store's id secret.
+        self.party_rank: I64 = np.r_[
+            record_rank(model.projection, persons),
+            persons + np.arange(len(model.enterprise_ids)),
+        ]
         record_person = model.record_person
         records = model.record
 
@@ -371,6 +379,12 @@ class SearchIndex:
         return _distinct(np.concatenate(found))
 
     def _parties(self, kind: str, raw: str) -> I64:
+        found = self._found(kind, raw)
+        if kind == NAME or len(found) < 2:  # names come ordered by rank, then party rank
+            return found
+        return found[np.argsort(self.party_rank[found], kind="stable")]
+
+    def _found(self, kind: str, raw: str) -> I64:
         if kind == CUSTOMER_ID:
             return _distinct(self.customer_ids.exact(raw))
         if kind == ENTERPRISE_ID:
@@ -386,5 +400,5 @@ class SearchIndex:
         query = name_query(raw)
         if not _HAN.search(query) and len(query) < MIN_LATIN_NAME:
             return np.zeros(0, np.int64)
-        owners, _ = self.names.prefix(query)
+        owners, _ = self.names.prefix(query, self.party_rank)
         return owners
