@@ -173,13 +173,11 @@ def test_a_realtime_alert_in_the_queue_can_be_reviewed(app: Any, model: ReadMode
     assert node["reviews"] == [{"status": "ESCALATED", "note": "live"}]
 
 
-def test_a_reviewed_realtime_alert_is_listed_once_under_its_status(
-    app: Any, model: ReadModel
-) -> None:
-    # It was listed twice (REALTIME and again as a gone BATCH chain), and under OPEN while
-    # DISMISSED: a team working the OPEN queue saw its dismissed alert again.
-    ids = _mules(app, model, "REVQ")
-    answer = post(app, "/v1/transfers", _chain(ids, _after_all(model), "RT-Q-")).json()
+def _dismissed_live_chain(app: Any, model: ReadModel, tag: str) -> tuple[list[str], Any]:
+    """Mule accounts whose streamed chain raised a live layering alert, and that alert,
+    dismissed by a risk key."""
+    ids = _mules(app, model, f"REV{tag}")
+    answer = post(app, "/v1/transfers", _chain(ids, _after_all(model), f"RT-{tag}-")).json()
     (alert,) = [a for a in answer["results"][-1]["verdict"]["alerts"]
                 if a["typology"] == "layering_chain"]  # fmt: skip
     review = graphql(
@@ -189,6 +187,15 @@ def test_a_reviewed_realtime_alert_is_listed_once_under_its_status(
         id=alert["chain_id"],
     )
     assert "errors" not in review, review
+    return ids, alert
+
+
+def test_a_reviewed_realtime_alert_is_listed_once_under_its_status(
+    app: Any, model: ReadModel
+) -> None:
+    # It was listed twice (REALTIME and again as a gone BATCH chain), and under OPEN while
+    # DISMISSED: a team working the OPEN queue saw its dismissed alert again.
+    ids, alert = _dismissed_live_chain(app, model, "Q")
     queue = (
         "query($s: ChainStatus, $a: ID) { riskChains(filter: {status: $s, accountId: $a}) "
         "{ totalCount edges { node { id status foundBy } } } }"
@@ -208,17 +215,7 @@ def test_a_dismissed_realtime_alert_stays_dismissed_when_the_batch_stores_it(
 ) -> None:
     # The next load and analyze find the streamed transfers as they were sent: the same hops,
     # no new evidence, so the dismissal holds on the stored chain.
-    ids = _mules(app, model, "REVN")
-    answer = post(app, "/v1/transfers", _chain(ids, _after_all(model), "RT-N-")).json()
-    (alert,) = [a for a in answer["results"][-1]["verdict"]["alerts"]
-                if a["typology"] == "layering_chain"]  # fmt: skip
-    review = graphql(
-        app,
-        'mutation($id: ID!) { reviewRiskChain(id: $id, status: DISMISSED, note: "ok") { id } }',
-        Role.RISK,
-        id=alert["chain_id"],
-    )
-    assert "errors" not in review, review
+    ids, alert = _dismissed_live_chain(app, model, "N")
     night = tmp_path / "night"
     shutil.copytree(data_dir, night, ignore=shutil.ignore_patterns("*.lock", "audit*"))
     shutil.copytree(journal_dir(state.data_dir or tmp()), journal_dir(night), dirs_exist_ok=True)
