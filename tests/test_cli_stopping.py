@@ -39,12 +39,17 @@ KEPT_LOAD = "nothing was written: the store keeps its last good load"
 
 
 @pytest.fixture(autouse=True)
-def hangup_kills() -> Any:
-    """SIGHUP as a terminal session has it (the test runner may have been started under
-    ``nohup``, which the commands respect)."""
-    previous = signal.signal(signal.SIGHUP, signal.SIG_DFL)
+def as_in_a_terminal() -> Any:
+    """SIGHUP and SIGINT as a terminal session has them: the test runner may have been
+    started under ``nohup`` (SIGHUP ignored) or in the background of a script (SIGINT
+    ignored), and the commands respect an ignored signal."""
+    previous = {
+        signal.SIGHUP: signal.signal(signal.SIGHUP, signal.SIG_DFL),
+        signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+    }
     yield
-    signal.signal(signal.SIGHUP, previous)
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
 
 
 @pytest.fixture
