@@ -69,3 +69,23 @@ def test_only_ties_are_reordered_and_by_id() -> None:
     order = _ties_by_id(order_by_source_then(src, ts), src, ts, pa.chunked_array([ids]))
     expected = np.lexsort((ids.astype(str), ts, src))
     assert np.array_equal(order, expected)
+
+
+def test_a_live_alerts_ties_take_the_projections_order() -> None:
+    # A live alert's transfers in time order, ties in arrival order, reordered as the
+    # projection orders them: by payer's account id, then transfer id (build.py).
+    import numpy as np
+
+    from relgraph.analytics.layering.frames import batch_order
+
+    rng = np.random.default_rng(4)
+    n = 5_000
+    ts, src = rng.integers(0, 300, n), rng.integers(0, 40, n)  # many ties in time
+    ids = [f"T{i:05d}" for i in rng.permutation(n)]
+    names = [f"A{a:02d}" for a in rng.permutation(40)]  # account ids not in index order
+    arrived = np.lexsort((np.arange(n), ts))  # time order, ties as they came
+    got = batch_order(arrived, ts, src, names.__getitem__, ids)
+    payer = np.array(names)[src]
+    assert np.array_equal(got, np.lexsort((np.array(ids), payer, ts)))
+    untied = np.argsort(np.arange(n) * 2)
+    assert batch_order(untied, np.arange(n), src, names.__getitem__, ids) is untied

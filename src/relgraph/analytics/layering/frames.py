@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +37,32 @@ def chain_ids(
         digest = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
         out[i] = f"R{digest}"
     out[:] = distinct_ids(out.tolist(), alerts.typology.astype(str).tolist())
+    return out
+
+
+def batch_order(
+    rows: I64, ts: I64, src: I64, account_id: Callable[[int], str], tx_ids: list[str]
+) -> I64:
+    """A live alert's ``rows`` (in time order) with the transfers of each instant in the
+    batch's order: by payer's account id, then transfer id.
+
+    The batch orders an alert's transfers by time, ties by their place in the projection
+    (``graph/build.py``: by payer's account id, then time, then id), and numbers and hashes
+    its hops in that order. The live index holds ties in the order they arrived (streamed
+    ones after loaded ones), so two payments of one second sent in the other order got
+    another chain id and other hop numbers than the next batch gives them.
+    """
+    at = ts[rows]
+    tie = at[1:] == at[:-1]
+    if not tie.any():
+        return rows
+    tied = np.flatnonzero(np.r_[tie, False] | np.r_[False, tie])
+    run = np.cumsum(np.r_[True, ~tie])[tied]  # runs keep their places: only ties move
+    members = rows[tied].tolist()
+    payers = [account_id(a) for a in src[rows[tied]].tolist()]
+    keys = sorted(zip(run.tolist(), payers, [tx_ids[r] for r in members], members, strict=True))
+    out = rows.copy()
+    out[tied] = [k[3] for k in keys]
     return out
 
 

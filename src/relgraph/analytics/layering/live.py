@@ -62,7 +62,7 @@ from relgraph.analytics.layering.blockctx import BlockContext
 from relgraph.analytics.layering.check import LayeringIndex
 from relgraph.analytics.layering.eviction import Evicting
 from relgraph.analytics.layering.focus import focused_patterns
-from relgraph.analytics.layering.frames import distinct_ids
+from relgraph.analytics.layering.frames import batch_order, distinct_ids
 from relgraph.analytics.layering.hops import _eligible, _Tx, with_facts
 from relgraph.analytics.layering.loopctx import LoopContext
 from relgraph.analytics.layering.opening import opening_moments
@@ -570,7 +570,10 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, LoopContext):
     ) -> LiveAlert:
         """Alert ``i`` (its transfers: positions into ``where``) as the verdict on ``row``
         reports it."""
-        rows = where[alerts.transfers(i)]
+        # Ties in time as the batch orders them: the chain id hashes the hops in order.
+        rows = batch_order(
+            where[alerts.transfers(i)], self._ts, self._src, self.account_id, self._tx
+        )
         live_rows = rows.tolist()
         # A merchant's fan-in holds thousands: fetch and drop in C, not per element.
         tx_ids = (
