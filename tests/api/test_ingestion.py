@@ -152,6 +152,22 @@ def test_a_streamed_transfer_that_completes_a_chain_is_alerted_at_once(
     )
 
 
+def test_a_realtime_alerts_audit_line_names_the_transfer_whose_verdict_found_it(
+    app: Any, state: ServiceState, model: ReadModel
+) -> None:
+    # The chain's last two hops first, then its first hop, late: the late one completes it.
+    # The line named the alert's latest hop (RT-T-2), which had found nothing.
+    legs = _chain(_mules(app, model, "TRIG"), _after_all(model), "RT-T-")
+    assert post(app, "/v1/transfers", legs[1:]).json()["accepted"] == 2
+    answer = post(app, "/v1/transfers", legs[:1]).json()
+    (alert,) = [a for a in answer["results"][0]["verdict"]["alerts"]
+                if a["typology"] == "layering_chain"]  # fmt: skip
+    lines = [json.loads(x) for x in state.audit.path.read_text("utf-8").splitlines()]
+    (line,) = [x for x in lines if x.get("operation") == "realtimeAlert"
+               and x.get("chain_id") == alert["chain_id"]]  # fmt: skip
+    assert line["trigger"] == "RT-T-0"
+
+
 def test_a_realtime_alert_in_the_queue_can_be_reviewed(app: Any, model: ReadModel) -> None:
     # riskChains lists it (foundBy REALTIME); reviewRiskChain answered "No risk chain with id"
     # until the next load and analyze made it a stored one.

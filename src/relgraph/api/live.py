@@ -477,7 +477,7 @@ class LiveScoring(AlertQueue):
         """Apply ``records`` and give their verdicts. ``written``: when replaying the journal,
         the time the records were written (their alerts were found then, and counted)."""
         out: list[dict[str, Any]] = []
-        new_alerts: list[FoundAlert] = []
+        new_alerts: list[tuple[FoundAlert, str]] = []  # and the transfer that found it
         with self._lock:
             # Each transfer joins the index and its neighbourhood is read at once (its
             # verdict sees the batch's earlier transfers, not its later ones); then the
@@ -519,7 +519,7 @@ class LiveScoring(AlertQueue):
                         new = FoundAlert(alert, found_at, int(now.timestamp() * 1000))
                         self.alerts[alert.chain_id] = new
                         if alert.score >= self.index.params.score_threshold:
-                            new_alerts.append(new)
+                            new_alerts.append((new, str(values["tx_id"])))
                             if self.on_alert is not None and written is None:
                                 self.on_alert(alert.typology)
                     # The new transfer is in the alert: both its accounts take its score,
@@ -550,7 +550,7 @@ class LiveScoring(AlertQueue):
                 self.index.evict()
                 self._since_evict = 0
         if audit_as is not None and self.audit is not None:
-            for found in new_alerts:
+            for found, trigger in new_alerts:
                 alert = found.alert
                 self.audit.submit(
                     key_id=audit_as["key_id"],
@@ -562,7 +562,7 @@ class LiveScoring(AlertQueue):
                     chain_id=alert.chain_id,
                     typology=alert.typology,
                     score=round(alert.score, 4),
-                    trigger=alert.hops[-1].tx_id if alert.hops else "-",
+                    trigger=trigger,
                 )
         return out
 
