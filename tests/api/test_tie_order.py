@@ -124,3 +124,44 @@ def test_equal_households_groups_and_members_come_in_one_order_in_every_store(
     assert all(a < b for a, b in links)
     assert [e["node"]["person"] for e in first["byName"]["edges"]] == list("ABCDEFGH")
     assert [e["node"]["person"] for e in first["byPhone"]["edges"]] == ["G", "H"]
+
+
+# Firm Y3 is held 30% each by D, C and firm Y1 (an enterprise holder), and 10% by B: three
+# integrated owners of one share, which a risk analyst reads largest first.
+OWNED = {
+    "customers": [_customer(c, "100") for c in "ABCD"],
+    "enterprises": [{"enterprise_id": e, "name": e} for e in ("Y1", "Y3")],
+    "shareholdings": [
+        {"holder_id": "D", "enterprise_id": "Y3", "holder_kind": "customer", "share": "0.3"},
+        {"holder_id": "Y1", "enterprise_id": "Y3", "holder_kind": "enterprise", "share": "0.3"},
+        {"holder_id": "C", "enterprise_id": "Y3", "holder_kind": "customer", "share": "0.3"},
+        {"holder_id": "B", "enterprise_id": "Y3", "holder_kind": "customer", "share": "0.1"},
+        {"holder_id": "A", "enterprise_id": "Y1", "holder_kind": "customer", "share": "1"},
+    ],
+}
+OWNERS = f"""{{ enterprise(id: "Y3") {{
+  integratedOwners {{ share holder {{ ... on Person {PERSON} ... on Enterprise {{ id }} }} }} }} }}"""
+
+
+def test_integrated_owners_of_one_share_come_in_the_banks_order_in_every_store(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # Found diffing the embedded store against Neo4j loaded under another secret (a bank's
+    # UAT and production): owners of one share were listed in person-id order.
+    root = tmp_path_factory.mktemp("owner-order")
+    files = write_bank(root / "bank", OWNED)
+    answers, numbered = [], set()
+    for secret in SECRETS:
+        with EmbeddedStore(root / secret[0]) as store:
+            load_directory(files, store, root / secret[0], id_secret=secret)
+            analyze(store, build_projection(store))
+            model = build_read_model(store)
+        numbered.add(tuple(sorted("CD", key=_person_index(model).__getitem__)))
+        result = run(OWNERS, model)
+        assert result.errors is None, result.errors
+        answers.append(_names(result.data)["enterprise"]["integratedOwners"])
+    assert len(numbered) > 1  # the secrets put C and D in both orders
+    # Equal shares: persons by their first customer id, then enterprises by id.
+    want = [("A", 0.3), ("C", 0.3), ("D", 0.3), ("Y1", 0.3), ("B", 0.1)]  # A through Y1
+    for answer in answers:
+        assert [(o["holder"], round(o["share"], 12)) for o in answer] == want

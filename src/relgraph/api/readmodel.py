@@ -471,7 +471,18 @@ def load_results(frames: Frames) -> Results:
         )
     owners = frames.get("integrated_ownership")
     if owners is not None:
-        owners = owners.sort_values(["enterprise_id", "share"], ascending=[True, False])
+        # Equal shares (to 12 places, as analytics' control rule ranks them: one share reached
+        # by two routes differs in its last bits) go to persons by first customer id, then
+        # enterprises by id: the holder ids are keyed, so their order follows the id secret.
+        owners = owners.assign(
+            _share=owners["share"].round(12),
+            _enterprise=~owners["holder_id"].isin(first.index),
+            _key=owners["holder_id"].map(first).fillna(owners["holder_id"]),
+        ).sort_values(
+            ["enterprise_id", "_share", "_enterprise", "_key"],
+            ascending=[True, False, True, True],
+            kind="stable",
+        )
         results.integrated_owners = {
             str(e): list(zip(g["holder_id"].tolist(), g["share"].tolist(), strict=True))
             for e, g in owners.groupby("enterprise_id", sort=False)
