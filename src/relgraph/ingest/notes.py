@@ -52,14 +52,10 @@ def wealth_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
         f"AND product = 'wealth' AND balance < 0 ORDER BY balance, account_id",
         lambda account, balance: f"{account} {balance:,.2f}",
     )
-    if below is None:
-        return raw
-    n, named = below
-    note = (
+    return _noted(raw, below, lambda n, named: (
         f"{n:,} wealth account{'' if n == 1 else 's'} with a balance below 0{named}; "
         "a wealth product cannot be owed, so each counts 0 in AUM: all loaded, check them"
-    )
-    return replace(raw, notes=(*raw.notes, note))
+    ))  # fmt: skip
 
 
 def stake_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
@@ -78,14 +74,10 @@ def stake_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
         f"ORDER BY total DESC, enterprise_id",
         lambda enterprise, total: f"{enterprise} {100 * total:.6g}%",
     )
-    if over is None:
-        return raw
-    n, named = over
-    note = (
+    return _noted(raw, over, lambda n, named: (
         f"{n:,} enterprise{'' if n == 1 else 's'} whose holders' shares sum above 100%{named}; "
         "no ownership can, so some row is wrong, but not which: all loaded, check them"
-    )
-    return replace(raw, notes=(*raw.notes, note))
+    ))  # fmt: skip
 
 
 def credit_code_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
@@ -116,15 +108,11 @@ def credit_code_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable
         f"GROUP BY {firm} HAVING count(*) > 1 ORDER BY count(*) DESC, codes",
         lambda codes, ids: f"{codes} ({ids})",
     )
-    if shared is None:
-        return raw
-    n, named = shared
-    note = (
+    return _noted(raw, shared, lambda n, named: (
         f"{n:,} firm{'' if n == 1 else 's'} under several enterprise ids by the unified "
         f"social credit code or the organisation code inside it{named}; a corporate group "
         "counts such a firm once per id in its members and value: all loaded, check them"
-    )
-    return replace(raw, notes=(*raw.notes, note))
+    ))  # fmt: skip
 
 
 def percent_notes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> RawTable:
@@ -167,3 +155,10 @@ def _named(
     n = int(rows[0][-1])
     more = f" (the first {NAMED} named)" if n > NAMED else ""
     return n, f"{more}: " + ", ".join(name(key, value) for key, value, _ in rows)
+
+
+def _noted(
+    raw: RawTable, found: tuple[int, str] | None, say: Callable[[int, str], str]
+) -> RawTable:
+    """``raw`` with the note ``say(count, named)`` when :func:`_named` found rows."""
+    return raw if found is None else replace(raw, notes=(*raw.notes, say(*found)))
