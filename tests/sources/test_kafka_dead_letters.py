@@ -40,7 +40,10 @@ def _topics(bootstrap: str, **dead_letter_config: str) -> str:
 
 
 def _produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap, "message.max.bytes": 4_000_000})
+    # Idempotence keeps the order: without it a retried first batch (the topic's leader not
+    # yet known) landed after the next one, and the offsets the letters name moved (CI, once).
+    producer = Producer({"bootstrap.servers": bootstrap, "message.max.bytes": 4_000_000,
+                         "enable.idempotence": True})  # fmt: skip
     for value in values:
         producer.produce(topic, value=value)
     assert producer.flush(30) == 0

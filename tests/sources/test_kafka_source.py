@@ -204,7 +204,8 @@ def test_a_message_that_is_not_a_transfer_is_quarantined_and_the_stream_goes_on(
         json.dumps({"tx_id": "Q-half", "amount": "10.00", "ts": "2026-11-30T09:00:00"}).encode(),
         *(json.dumps(r).encode() for r in good[2:]),
     ]
-    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    # Idempotent, so a retried batch cannot land after the next one (the order is asserted).
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True})
     for n, value in enumerate(raw):
         # A producer's own header (a trace id) stays on the dead letter.
         producer.produce(topic, value=value, key=b"k%d" % n, headers=[("trace", b"t%d" % n)])
