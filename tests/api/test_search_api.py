@@ -111,6 +111,22 @@ def test_a_hanzi_name_is_found_whole_and_in_part(zh: ReadModel) -> None:
     assert pid not in person_ids(search(zh, name[::-1], first=100))
 
 
+def test_a_name_typed_in_traditional_characters_finds_the_simplified_record(
+    zh: ReadModel,
+) -> None:
+    import opencc
+
+    to_traditional = opencc.OpenCC("s2t").convert
+    names = [n for n in zh.record["name_norm"] if n and not n.isascii()]
+    person, name = next(
+        (int(zh.record_person[zh.record["name_norm"].index(n)]), n)
+        for n in names
+        if to_traditional(n) != n
+    )
+    typed = to_traditional(name)
+    assert zh.person_ids[person] in person_ids(search(zh, typed, first=100)), (name, typed)
+
+
 def test_a_pinyin_name_is_found_whole_in_part_and_by_initials(zh: ReadModel) -> None:
     from pypinyin import lazy_pinyin
 
@@ -539,3 +555,32 @@ def test_a_firm_is_found_under_either_spelling_of_its_legal_form() -> None:
     ):
         owners, rank = table.prefix(name_query(text))
         assert (owners.tolist(), rank.tolist()) == ([owner], [0]), text
+
+
+def test_a_name_in_traditional_characters_is_found_by_its_simplified_form_and_back() -> None:
+    # A record from a Hong Kong or Taiwan document keeps 張偉 where the core system writes
+    # 张伟; an analyst types whichever script they have. The pinyin keys stay the record's
+    # own reading: 乾 is simplified to 干 character by character, yet 李乾 is still qian.
+    # (Names as the index holds them: NFKC, so brackets of either width are ASCII.)
+    import pandas as pd
+
+    from relgraph.api.search_index import name_query, name_table
+
+    names = ["張偉", "李乾", "騰訊科技(深圳)有限責任公司", "后羿"]
+    table = name_table(pd.Series(names, index=[0, 1, 2, 3], dtype=object))
+    for text, owners in (
+        ("张伟", [0]),
+        ("張偉", [0]),
+        ("張伟", [0]),
+        ("偉", [0]),
+        ("zhangwei", [0]),
+        ("李乾", [1]),
+        ("liqian", [1]),
+        ("腾讯科技深圳有限公司", [2]),
+        ("騰訊", [2]),
+        ("后羿", [3]),
+    ):
+        found = table.prefix(name_query(text))[0]
+        assert sorted(found.tolist()) == owners, text
+    assert table.prefix(name_query("张伟"))[1].tolist() == [0], "a whole name"
+    assert table.prefix(name_query("ligan"))[0].tolist() == [], "no reading the name has not"

@@ -15,6 +15,7 @@ normalisation ingest applied to the stored value (:mod:`relgraph.normal_form`).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -55,9 +56,9 @@ _NOT_NAME: Final = re.compile(r"[\s'’·•・‧∙⋅\-.,()\[\]【】〔〕]+
 """What a name is compared without: spaces, the middle dot of transcribed names in each
 spelling systems use (买买提·艾力, 买买提•艾力, or none), hyphens, and the brackets around
 a firm's registered region (腾讯科技（深圳）有限公司, after NFKC, or none)."""
-_LEGAL_FORM: Final = ("有限责任", "有限")
+_LEGAL_FORM: Final = re.compile("有限[责責]任")
 """有限责任公司 is the statute's name for what contracts and cards write 有限公司: a firm is
-found under either (股份有限公司, a different form, is left as it is)."""
+found under either, in either script (股份有限公司, a different form, is left as it is)."""
 _TOP: Final = "\U0010ffff"
 
 I64 = npt.NDArray[np.int64]
@@ -191,19 +192,51 @@ def _readings(chars: Iterable[str]) -> dict[str, list[str]]:
     return out
 
 
+@functools.cache
+def _to_simplified() -> Any:
+    import opencc  # a C++ library and its tables: loaded once, when a name is first keyed
+
+    return opencc.OpenCC("t2s")
+
+
+def simplified_table(chars: Iterable[str]) -> dict[int, str]:
+    """``str.translate`` table taking each traditional hanzi among ``chars`` to its simplified
+    form (OpenCC's ``t2s``), one character for one.
+
+    Character by character, not by phrase: a name is read a character at a time (乾隆's
+    phrase keeps 乾, the character alone is 干), and both sides of a search are mapped alike.
+
+    >>> "張偉".translate(simplified_table("張偉"))
+    '张伟'
+    """
+    convert = _to_simplified().convert
+    table: dict[int, str] = {}
+    for char in chars:
+        if _HAN.match(char):
+            simple = convert(char)
+            if len(simple) == 1 and simple != char:
+                table[ord(char)] = simple
+    return table
+
+
 def _hanzi_keys(names: pd.Series) -> tuple[list[str], list[int], list[int]]:
     """Keys of hanzi names (one per row of ``names``, index = owner): every suffix of the
-    hanzi, every suffix of the pinyin at a syllable boundary, the initials."""
+    hanzi in simplified characters, every suffix of the pinyin at a syllable boundary, the
+    initials. The pinyin is the written characters' own (李乾 is qian, not 干's gan)."""
     keys: list[str] = []
     owners: list[int] = []
     ranks: list[int] = []
     compact = names.str.replace(_NOT_NAME.pattern, "", regex=True).str.replace(
-        *_LEGAL_FORM, regex=False
+        _LEGAL_FORM.pattern, "有限", regex=True
     )
-    readings = _readings(set("".join(compact.drop_duplicates().tolist())))
-    for owner, name in zip(compact.index.tolist(), compact.tolist(), strict=True):
-        for i in range(len(name)):
-            keys.append(name[i:])
+    chars = set("".join(compact.drop_duplicates().tolist()))
+    readings = _readings(chars)
+    simple = compact.str.translate(simplified_table(chars))
+    for owner, name, hanzi in zip(
+        compact.index.tolist(), compact.tolist(), simple.tolist(), strict=True
+    ):
+        for i in range(len(hanzi)):
+            keys.append(hanzi[i:])
             owners.append(owner)
             ranks.append(0 if i == 0 else 2)
         syllables = [readings.get(c, [c.lower()]) for c in name]
@@ -262,8 +295,8 @@ def name_table(names: pd.Series) -> KeyTable:
 def name_query(text: str) -> str:
     """A typed name as the keys hold names: NFKC, lower-case, no spaces or separators, no
     tone marks (``Lǚ`` is ``lv``, as 吕 reads)."""
-    compact = _NOT_NAME.sub("", unicodedata.normalize("NFKC", text)).replace(*_LEGAL_FORM)
-    return normal_form.toneless(compact.lower())
+    compact = _LEGAL_FORM.sub("有限", _NOT_NAME.sub("", unicodedata.normalize("NFKC", text)))
+    return normal_form.toneless(compact.translate(simplified_table(compact)).lower())
 
 
 def _normalised_names(values: Sequence[Any]) -> pd.Series:
