@@ -67,6 +67,9 @@ def audit_entry(ec: ExecutionContext, context: Context) -> dict[str, Any] | None
         # whether any of them went out, so a refusal beside data served is not read as a
         # read that never happened, nor the reverse.
         entry["answer"] = "partial" if _answered_from_data(ec) else "none"
+    if context.resent is not None:
+        # A decision sent again: nothing was journaled; the line says which entry it resent.
+        entry["resend_of"] = context.resent
     calls = list_calls(ec, context.text_mac)
     if calls:
         # What each list was asked and counted: a count handed out no id, yet says something.

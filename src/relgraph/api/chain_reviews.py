@@ -22,6 +22,7 @@ outlives the chain:
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from relgraph.journal import CHAIN_REVIEW, Entry, Journal, read
+from relgraph.journal.resends import quoted, resent
 
 OPEN: Final = "OPEN"
 ESCALATED: Final = "ESCALATED"
@@ -57,6 +59,8 @@ class Review:
     snapshot: Mapping[str, Any]
     """``typology``, ``score``, ``reasons`` and ``hops`` (``[tx_id, from, to, amount, ts]``
     each) of the chain when reviewed: what is shown once the chain is gone."""
+    request_id: str | None = None
+    """The client's id for the request (``requestId``): a resend under it is this decision."""
 
     @property
     def tx_ids(self) -> list[str]:
@@ -73,14 +77,31 @@ class Review:
             by=entry.by,
             at=entry.at,
             snapshot=data.get("chain", {}),
+            request_id=None if data.get("request_id") is None else str(data["request_id"]),
         )
+
+    def says(self, record: Mapping[str, Any]) -> bool:
+        """Whether ``record`` (a :func:`review_record`) decides what this decision did."""
+        return (self.chain_id, self.status, self.note, _json(self.snapshot)) == (
+            record["chain_id"], record["status"], record["note"], _json(record["chain"])
+        )  # fmt: skip
 
 
 def review_record(
-    chain_id: str, status: str, note: str | None, snapshot: Mapping[str, Any]
+    chain_id: str,
+    status: str,
+    note: str | None,
+    snapshot: Mapping[str, Any],
+    request_id: str | None = None,
 ) -> dict[str, Any]:
-    """The journal entry's ``data`` for a decision."""
-    return {"chain_id": chain_id, "status": status, "note": note, "chain": dict(snapshot)}
+    """The journal entry's ``data`` for a decision (``request_id`` only when sent)."""
+    record = {"chain_id": chain_id, "status": status, "note": note, "chain": dict(snapshot)}
+    return record if request_id is None else record | {"request_id": request_id}
+
+
+def _json(value: Any) -> str:
+    # As the journal writes it: a snapshot read back has lists where one built has tuples.
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def status_of(history: Sequence[Review]) -> str:
@@ -131,8 +152,11 @@ class ReviewLog:
         record: Mapping[str, Any],
         by: str,
         check: Callable[[Sequence[Review]], None] | None = None,
-    ) -> Review:
-        """Write a decision durably and return it (raises JournalError when the disk refuses).
+    ) -> tuple[Review, bool]:
+        """Write a decision durably and return it, and whether it is new: False when it
+        resends a decision already written (:mod:`relgraph.journal.resends`), which is
+        returned and nothing is written. Raises JournalError when the disk refuses, and
+        ResendConflictError for a request id used for another decision.
 
         ``check`` sees every decision written before this one and raises to refuse it: two
         reviewers at once cannot both pass a check that the other's decision would fail.
@@ -140,12 +164,22 @@ class ReviewLog:
         if self._journal is None:
             raise RuntimeError("no journal")
         with self._lock:
+            earlier = resent(
+                self._reviews,
+                by=by,
+                request_id=record.get("request_id"),
+                on_target=lambda r: r.chain_id == record["chain_id"],
+                same=lambda r: r.says(record),
+                described=lambda r: f"{r.status} on chain {r.chain_id}, note {quoted(r.note)}",
+            )
+            if earlier is not None:
+                return earlier, False
             if check is not None:
                 check(tuple(self._reviews))
             (entry,) = self._journal.append(CHAIN_REVIEW, [record], by=by)
             review = Review.from_entry(entry)
             self._add([review])
-            return review
+            return review, True
 
     def snapshot(self) -> tuple[Review, ...]:
         with self._lock:

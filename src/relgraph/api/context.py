@@ -73,6 +73,8 @@ class Context:
     """The HMACs of the texts this operation searched for (for the audit trail)."""
     tried: list[str] = field(default_factory=list)
     """The HMACs of ids a batch named that the bank does not hold (``tried_hmac``)."""
+    resent: int | None = None
+    """The journal entry a decision sent again resent (the audit line's ``resend_of``)."""
 
     @contextmanager
     def admit(self, cost: int) -> Iterator[str | None]:

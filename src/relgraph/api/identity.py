@@ -23,6 +23,7 @@ from relgraph.api.errors import ClientError, NotFoundError
 from relgraph.api.pagination import Connection
 from relgraph.api.queue_pages import keyed_page
 from relgraph.journal.decisions import DecisionError, DuplicateDecision, latest
+from relgraph.journal.resends import ResendConflictError, request_id_problem
 
 
 @strawberry.enum(description="Why a pair of records is offered as a possible duplicate.")
@@ -202,13 +203,24 @@ class DecisionQueries:
 class DecisionMutations:
     @strawberry.mutation(
         description="Decide whether a possible duplicate's two records are one person (SAME) "
-        "or two (DIFFERENT); the next load applies it. Analyst, risk and admin keys."
+        "or two (DIFFERENT); the next load applies it. Analyst, risk and admin keys. Sent "
+        "again (the same decision under the same requestId, or without one the same as the "
+        "latest decision on the pair by this key), it is answered without a second decision; "
+        "another decision under a requestId already used is refused."
     )
     def decide_duplicate(
-        self, info: Info, id: strawberry.ID, decision: DuplicateVerdict, note: str = ""
+        self,
+        info: Info,
+        id: strawberry.ID,
+        decision: DuplicateVerdict,
+        note: str = "",
+        request_id: str | None = None,
     ) -> DuplicateDecisionNode:
         context = info.context
         context.require_risk("decideDuplicate")
+        problem = request_id_problem(request_id)
+        if problem is not None:
+            raise ClientError(problem)
         if context.decisions is None:
             raise ClientError(
                 "This server records no decisions (it has no data directory): use "
@@ -227,9 +239,14 @@ class DecisionMutations:
                 "possibleDuplicates or duplicateDecisions."
             )
         try:
-            made = context.decisions.record(
-                duplicate_id, *pair, decision.name, note, by=context.principal.key_id
-            )
-        except DecisionError as exc:
+            made, new = context.decisions.record_once(
+                duplicate_id, pair, decision.name, note,
+                by=context.principal.key_id, request_id=request_id,
+            )  # fmt: skip
+        except (DecisionError, ResendConflictError) as exc:
             raise ClientError(str(exc)) from None
-        return _node(context, made, in_force=True)
+        if new:
+            return _node(context, made, in_force=True)
+        context.resent = made.seq  # another reviewer may have decided the pair since
+        in_force = latest(context.decisions.all())[made.pair].seq == made.seq
+        return _node(context, made, in_force=in_force)

@@ -24,6 +24,7 @@ from relgraph.api.risk import (
 )
 from relgraph.api.stored_chains import stored_chain
 from relgraph.journal import JournalError
+from relgraph.journal.resends import ResendConflictError, request_id_problem
 
 log = logging.getLogger("relgraph.api")
 
@@ -62,10 +63,18 @@ class ReviewMutations:
         description="Set an alert's status with a note (risk and admin keys; audited). The "
         "decision is written to the server's journal before the answer and follows the chain "
         "across loads and analyses (to the chain holding at least half of its transfers); a "
-        "chain that is gone stays in riskChains with its history. REPORTED is final."
+        "chain that is gone stays in riskChains with its history. REPORTED is final. "
+        "Sent again (the same decision under the same requestId, or without one the same as "
+        "the chain's latest decision by this key), it is answered without a second decision; "
+        "another decision under a requestId already used is refused."
     )
     def review_risk_chain(
-        self, info: Info, id: strawberry.ID, status: ChainStatus, note: str | None = None
+        self,
+        info: Info,
+        id: strawberry.ID,
+        status: ChainStatus,
+        note: str | None = None,
+        request_id: str | None = None,
     ) -> RiskChain:
         ctx = info.context
         ctx.require_risk_team("reviewRiskChain")
@@ -73,6 +82,9 @@ class ReviewMutations:
             raise ClientError("This server keeps no journal, so decisions cannot be saved.")
         if note is not None and len(note) > cr.MAX_NOTE:
             raise ClientError(f"note must be at most {cr.MAX_NOTE} characters, not {len(note)}.")
+        problem = request_id_problem(request_id)
+        if problem is not None:
+            raise ClientError(problem)
         chain = _current_chain(ctx, str(id))
         # An alert a streamed transfer raised since the last analyze is in the queue too
         # (foundBy REALTIME); its id was answered "No risk chain".
@@ -95,13 +107,17 @@ class ReviewMutations:
 
         still_open_to(ctx.reviews.snapshot())
         ctx.touch(chain_id)
-        record = cr.review_record(chain_id, status.value, note, _snapshot(chain))
+        record = cr.review_record(chain_id, status.value, note, _snapshot(chain), request_id)
         try:
-            ctx.reviews.append(record, by=ctx.principal.key_id, check=still_open_to)
+            review, new = ctx.reviews.append(record, by=ctx.principal.key_id, check=still_open_to)
+        except ResendConflictError as exc:
+            raise ClientError(str(exc)) from None
         except JournalError as exc:
             log.error("request %s: %s", ctx.request_id, exc)
             raise ReviewNotSavedError(
                 "The decision was not saved: the server cannot write its journal; try again "
                 "later (operators: see the server log)."
             ) from None
+        if not new:
+            ctx.resent = review.seq
         return _chain(ctx, chain) if found is None else _live_chain(ctx, found)

@@ -33,6 +33,7 @@ from typing import Any, Final
 
 from relgraph.journal.kinds import DUPLICATE_DECISION
 from relgraph.journal.log import Entry, Journal, JournalError, journal_dir, read
+from relgraph.journal.resends import quoted, resent
 
 SAME: Final = "SAME"
 """The two records are one person: the next load merges them, whatever the model says."""
@@ -61,6 +62,8 @@ class DuplicateDecision:
     customer_b: str
     decision: str
     note: str
+    request_id: str | None = None
+    """The client's id for the request (``requestId``): a resend under it is this decision."""
 
     @property
     def pair(self) -> tuple[str, str]:
@@ -110,9 +113,11 @@ def _decision(entry: Entry) -> DuplicateDecision:
             f"journal entry {entry.seq} decides {decision!r} (not SAME or DIFFERENT): "
             "restore the journal from a backup"
         )
+    request_id = None if data.get("request_id") is None else str(data["request_id"])
     return DuplicateDecision(
-        seq=entry.seq, at=entry.at, by=entry.by, decision=decision, note=note, **fields
-    )
+        seq=entry.seq, at=entry.at, by=entry.by, decision=decision, note=note,
+        request_id=request_id, **fields,
+    )  # fmt: skip
 
 
 def decisions(data_dir: Path) -> list[DuplicateDecision]:
@@ -165,13 +170,52 @@ class DecisionBook:
             (entry,) = self._journal.append(DUPLICATE_DECISION, [data], by=by)
         return _decision(entry)
 
+    def record_once(
+        self,
+        duplicate_id: str,
+        pair: tuple[str, str],
+        decision: str,
+        note: str,
+        *,
+        by: str,
+        request_id: str | None = None,
+    ) -> tuple[DuplicateDecision, bool]:
+        """As :meth:`record`, unless the decision resends one recorded before
+        (:mod:`relgraph.journal.resends`: an API client's retry): then that one, and False.
+
+        Raises
+        ------
+        ResendConflictError
+            ``request_id`` was used by ``by`` for another decision.
+        """
+        data = decision_record(duplicate_id, *pair, decision, note)
+        if request_id is not None:
+            data["request_id"] = request_id
+        content = (duplicate_id, (data["customer_a"], data["customer_b"]), decision, note)
+        with self._lock:
+            earlier = resent(
+                self._all(),
+                by=by,
+                request_id=request_id,
+                on_target=lambda d: d.duplicate_id == duplicate_id,
+                same=lambda d: (d.duplicate_id, d.pair, d.decision, d.note) == content,
+                described=lambda d: f"{d.decision} on {d.duplicate_id}, note {quoted(d.note)}",
+            )
+            if earlier is not None:
+                return earlier, False
+            (entry,) = self._journal.append(DUPLICATE_DECISION, [data], by=by)
+        return _decision(entry), True
+
     def all(self) -> list[DuplicateDecision]:
         """Every decision, oldest first."""
         with self._lock:
-            state = self._state()
-            if self._cache is None or self._cache[0] != state:
-                self._cache = (state, decisions(self._data_dir))
-            return list(self._cache[1])
+            return self._all()
+
+    def _all(self) -> list[DuplicateDecision]:
+        state = self._state()
+        if self._cache is None or self._cache[0] != state:
+            self._cache = (state, decisions(self._data_dir))
+        return list(self._cache[1])
 
     def find(self, duplicate_id: str) -> DuplicateDecision | None:
         """The latest decision recorded under ``duplicate_id``, if any."""
