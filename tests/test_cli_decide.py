@@ -146,3 +146,55 @@ def test_decide_without_the_stores_id_secret_makes_none_and_says_so(
     assert "id-secret is missing" in " ".join(result.output.split())
     assert not (data / "id-secret").exists()
     assert list(read(data, [DUPLICATE_DECISION])) == []
+
+
+def _audit_lines(data: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in (data / "audit.log").read_text().splitlines()]
+
+
+def test_decisions_and_the_list_are_on_the_audit_trail(loaded: tuple[Path, Path]) -> None:
+    # Before: `decide --list` printed every decided pair's customer ids and `decide` named a
+    # pair, and the audit log held no line of either (the API's decideDuplicate and
+    # duplicateDecisions are audited, as `relgraph audience` is).
+    from relgraph.api.audit import verify
+    from relgraph.api.audit_key import load_audit_key
+    from relgraph.config import AuditSettings
+
+    _, data = loaded
+    for pair in (["T1", "T2"], ["C1", "K1"]):
+        args = ["decide", *pair, "--decision", "different", "--data-dir", str(data)]
+        assert runner.invoke(app, args).exit_code == 0
+    listed = runner.invoke(app, ["decide", "--list", "--data-dir", str(data)])
+    assert listed.exit_code == 0, listed.output
+    made = list(read(data, [DUPLICATE_DECISION]))
+    first, _, listing = _audit_lines(data)
+    who = f"cli:{getpass.getuser()}"
+    assert (first["key_id"], first["role"], first["operation"], first["outcome"]) == (
+        who, "operator", "decide", "ok"
+    )  # fmt: skip
+    assert first["ids"] == sorted(["T1", "T2", made[0].data["duplicate_id"]])
+    assert first["journal_seq"] == made[0].seq
+    assert (listing["key_id"], listing["operation"], listing["outcome"]) == (
+        who, "decide --list", "ok"
+    )  # fmt: skip
+    shown = {"T1", "T2", "C1", "K1"} | {e.data["duplicate_id"] for e in made}
+    assert set(listing["ids"]) == shown
+    assert all(i in listed.output for i in shown)
+    key = load_audit_key(AuditSettings(), data, production=False, generate=False)
+    assert verify(data / "audit.log", key).ok
+
+
+def test_a_list_the_trail_cannot_record_is_not_printed(
+    loaded: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, data = loaded
+    args = ["decide", "T1", "T2", "--decision", "same", "--data-dir", str(data)]
+    assert runner.invoke(app, args).exit_code == 0
+    anchor = tmp_path / "anchor-elsewhere"
+    anchor.mkdir()  # an anchor path that cannot be a file
+    result = CliRunner(env={"RELGRAPH_AUDIT_ANCHOR": str(anchor)}).invoke(
+        app, ["decide", "--list", "--data-dir", str(data)], terminal_width=200
+    )
+    assert result.exit_code == 2
+    assert "nothing listed: the audit trail cannot be written" in result.output
+    assert "T1" not in result.output

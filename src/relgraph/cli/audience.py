@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from relgraph.cli.audited import audit_command
 from relgraph.cli.common import DataDirOption, app, console, fail, open_store, settings_from
 from relgraph.cli.stopping import stoppable
-from relgraph.config import ConfigError, Settings
+from relgraph.config import Settings
 
 
 @app.command()
@@ -150,7 +149,7 @@ def _audit_export(
     out, named and as their count and SHA-256 (in the contacts format with their customer
     ids, phones and emails unmasked: the line says so and counts the customer ids), under
     the same append lock as a running server."""
-    from relgraph.api.audit import AuditError, open_audit_log, summarise_ids
+    from relgraph.api.audit import summarise_ids
     from relgraph.jobs.audience import criteria_json
 
     # The households or groups handed out are named with their contacts, as the API's line
@@ -165,23 +164,16 @@ def _audit_export(
     else:
         ids += [str(c) for row in rows["contacts"] for c in row]
         details = {"format": fmt}
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # a container user with no passwd entry
-        user = str(os.getuid())
-    try:
-        open_audit_log(settings.data_dir, settings.audit, production=settings.production).append(
-            key_id=f"cli:{user}",
-            role="operator",
-            operation="audience export",
-            criteria=criteria_json(wanted),
-            out=out.name,
-            **details,
-            # Named (on continuation lines past 200), and counted and digested to check
-            # a copy of the file against.
-            ids=ids,
-            **summarise_ids(ids, always=True),
-            outcome="ok",
-        )
-    except (ConfigError, AuditError) as exc:
-        fail(f"nothing exported: the audit trail cannot be written: {exc}")
+    audit_command(
+        settings,
+        "audience export",
+        "nothing exported",
+        criteria=criteria_json(wanted),
+        out=out.name,
+        **details,
+        # Named (on continuation lines past 200), and counted and digested to check a copy
+        # of the file against.
+        ids=ids,
+        **summarise_ids(ids, always=True),
+        outcome="ok",
+    )

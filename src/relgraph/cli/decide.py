@@ -4,13 +4,13 @@ the command line, into the data directory's journal (beside a running server, wh
 
 from __future__ import annotations
 
-import getpass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
+from relgraph.cli.audited import audit_command, os_user
 from relgraph.cli.common import (
     DataDirOption,
     app,
@@ -68,15 +68,26 @@ def decide(
     if list_:
         if ids or decision is not None:
             fail("--list takes no ids and no --decision: run it on its own")
-        _print_list(book)
+        _print_list(settings, book)
         return
     if decision is None:
         fail("say what the records are: --decision SAME or --decision DIFFERENT")
     pair, duplicate_id = _pair(settings, book, ids or [])
     try:
-        made = book.record(duplicate_id, *pair, decision.value, note, by=f"cli:{_user()}")
+        made = book.record(duplicate_id, *pair, decision.value, note, by=f"cli:{os_user()}")
     except (DecisionError, JournalError) as exc:
         fail(str(exc))
+    # On the trail as the API's decideDuplicate is: who decided which pair (the journal
+    # keeps the decision; the trail is what an auditor reads for who read and did what).
+    audit_command(
+        settings,
+        "decide",
+        f"the decision is recorded (journal entry {made.seq}) but not audited",
+        ids=sorted([*made.pair, made.duplicate_id]),
+        decision=made.decision,
+        journal_seq=made.seq,
+        outcome="ok",
+    )
     console.print(
         escape(
             f"recorded: {made.customer_a} and {made.customer_b} are {made.decision} "
@@ -133,7 +144,7 @@ def _pair(settings: Settings, book: DecisionBook, ids: list[str]) -> tuple[tuple
     return (first, second), key.duplicate_id(first, second)
 
 
-def _print_list(book: DecisionBook) -> None:
+def _print_list(settings: Settings, book: DecisionBook) -> None:
     from relgraph.journal import JournalError
     from relgraph.journal.decisions import latest
 
@@ -145,6 +156,16 @@ def _print_list(book: DecisionBook) -> None:
         console.print("no decisions yet")
         return
     in_force = {d.seq for d in latest(made).values()}
+    # Every pair's customer ids go out: on the trail first, as `relgraph audience` and the
+    # API's duplicateDecisions are, and nothing is printed if the line cannot be written.
+    audit_command(
+        settings,
+        "decide --list",
+        "nothing listed",
+        ids=[i for d in made for i in (*d.pair, d.duplicate_id)],
+        decisions=len(made),
+        outcome="ok",
+    )
     # One line per decision, not a table: ids and notes stay whole on any terminal, and
     # the lines can be searched and cut.
     console.print(
@@ -156,10 +177,3 @@ def _print_list(book: DecisionBook) -> None:
             (d.at[:19], d.by, d.duplicate_id, f"{d.customer_a} {d.customer_b}", shown, d.note)
         )
         console.print(escape(line.rstrip()), soft_wrap=True)  # ids and notes are not markup
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name in a bare container
-        return "unknown"
