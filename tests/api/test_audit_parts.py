@@ -10,6 +10,7 @@ follow the line in continuation lines of the same commit, each sealed and chaine
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -149,3 +150,23 @@ def test_eleven_texts_tried_are_eleven_found(tmp_path: Path) -> None:
     assert (part["continues"], part["tried_hmac"]) == (1, macs)
     assert short["tried_hmac"] == macs[:2]  # ten or fewer stay on the line
     assert verify(audit.path, KEY).ok
+
+
+def test_ids_are_cut_into_the_same_runs_however_they_are_counted() -> None:
+    # id_chunks sizes plain ids at once (a million in an export); ids JSON escapes, hanzi
+    # and an over-long "id" go one by one: either way, the runs are what one-by-one makes.
+    from relgraph.api.audit_parts import _chunks_one_by_one, id_chunks
+
+    rng = random.Random(5)
+    plain = [f"P{rng.getrandbits(40):010x}" for _ in range(3_000)]
+    for ids, max_ids, max_bytes in [
+        (plain, 200, 8 * 1024),
+        (plain, 1_000, 600),
+        ([*plain[:500], "张伟" * 30, "C1", "C1"], 200, 1_024),
+        ([*plain[:500], 'say "hi"\n', "x" * 5_000], 50, 8 * 1024),
+    ]:
+        assert id_chunks(ids, max_ids, max_bytes) == _chunks_one_by_one(
+            sorted(set(ids)), max_ids, max_bytes
+        )
+    runs = id_chunks(plain, 1_000, 600)
+    assert max(len(json.dumps(r, separators=(",", ":")).encode()) for r in runs) <= 600

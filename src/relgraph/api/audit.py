@@ -48,7 +48,7 @@ from relgraph.api.audit_calls import fit_calls
 from relgraph.api.audit_commit import Commit, GroupCommitter
 from relgraph.api.audit_key import AuditKey, load_audit_key
 from relgraph.api.audit_lines import MAX_LINE_BYTES, PURPOSE, canonical, check_line
-from relgraph.api.audit_parts import expanded, with_parts
+from relgraph.api.audit_parts import distinct_sorted, expanded, with_parts
 from relgraph.api.locks import LockedError, append_lock
 from relgraph.config import AuditSettings
 
@@ -72,14 +72,15 @@ class AuditError(Exception):
 
 def ids_digest(ids: Iterable[str]) -> str:
     """SHA-256 of the sorted, de-duplicated ids joined by new lines (``ids_sha256``)."""
-    return hashlib.sha256("\n".join(sorted(set(ids))).encode("utf-8")).hexdigest()
+    return hashlib.sha256("\n".join(distinct_sorted(ids)).encode("utf-8")).hexdigest()
 
 
 def summarise_ids(ids: Iterable[str], *, always: bool = False) -> dict[str, Any]:
-    unique = sorted({str(i) for i in ids})
+    unique = distinct_sorted(ids)
     if not always and len(unique) <= MAX_IDS and len(canonical({"i": unique})) <= MAX_IDS_BYTES:
         return {"ids": unique}
-    return {"ids_count": len(unique), "ids_sha256": ids_digest(unique)}
+    digest = hashlib.sha256("\n".join(unique).encode("utf-8")).hexdigest()  # as ids_digest
+    return {"ids_count": len(unique), "ids_sha256": digest}
 
 
 def _bounded(value: Any) -> Any:
@@ -271,6 +272,8 @@ class AuditLog:
         behind lines that are on disk, which the next start re-anchors as after a torn move.
         """
         record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds")}
+        if "ids" in entry:
+            entry["ids"] = distinct_sorted(entry["ids"])  # sorted once for all its uses
         record.update(bounded_record(entry))
         # Ids and HMACs past what the line lists follow it, in the same commit.
         record = with_parts(record, entry, (MAX_ITEMS, MAX_IDS, MAX_IDS_BYTES))

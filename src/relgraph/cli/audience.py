@@ -150,6 +150,7 @@ def _audit_export(
     ids, phones and emails unmasked: the line says so and counts the customer ids), under
     the same append lock as a running server."""
     from relgraph.api.audit import summarise_ids
+    from relgraph.api.audit_parts import distinct_sorted
     from relgraph.jobs.audience import criteria_json
 
     # The households or groups handed out are named with their contacts, as the API's line
@@ -164,6 +165,7 @@ def _audit_export(
     else:
         ids += [str(c) for row in rows["contacts"] for c in row]
         details = {"format": fmt}
+    ids = distinct_sorted(ids)  # sorted once for the line's count, digest and parts
     audit_command(
         settings,
         "audience export",
