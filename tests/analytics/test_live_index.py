@@ -295,3 +295,30 @@ def test_spokes_passing_on_less_than_the_spoke_share_are_no_scatter_gather(
     for end in ("A1", "A4"):
         checked = check_account(bank, ids.index(end), window_hours=48, index=index)
         assert "scatter_gather" in set(checked.alerts.typology.tolist()), end
+
+
+def test_eviction_keeps_each_lists_sum_as_nansum_sums_it(tmp_path: Path) -> None:
+    # 王伟 (A1) pays 李娜 (A2) every six hours for 60 days, a tenth of it in another currency
+    # (no comparable amount: NaN), with evictions every 50 transfers: some lists lose one
+    # row, some a dozen. What left is kept per account as np.nansum sums each list's rows
+    # (NaN counts 0), to the last bit, and the sums stay finite.
+    graph = project(_bank(tmp_path / "b", docbank.TRANSFERS[:1]), tmp_path / "d")
+    ids = graph.nodes["Account"].ids.tolist()
+    live = LiveIndex.from_index(LayeringIndex.build(graph), ids, {a: i for i, a in enumerate(ids)})
+    a1, a2 = ids.index("A1"), ids.index("A2")
+    rng = np.random.default_rng(3)
+    expected = live._out[a1].evicted_amount
+    start = live.now
+    for i in range(240):
+        amount = float("nan") if i % 10 == 3 else float(rng.uniform(1, 1e6))
+        live.add(f"Z{i}", a1, a2, amount, start + i * DAY_MS // 4)
+        if i % 50 == 49 or i == 239:
+            side = live._out[a1]
+            cutoff = live.now - live.horizon_ms
+            k = sum(1 for t in side.ts if t < cutoff)
+            if k:
+                expected += float(np.nansum(live._amount[side.rows[:k]]))
+            live.evict()
+            assert live._out[a1].evicted_amount == expected
+    assert live._out[a1].evicted > 12
+    assert np.isfinite(live.history(a1)["evicted_out_amount"])
