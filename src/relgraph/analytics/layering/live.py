@@ -75,7 +75,7 @@ from relgraph.analytics.layering.sides import Side as _Side
 from relgraph.analytics.layering.slowctx import SlowSpokeContext
 from relgraph.analytics.layering.standing import alert_hub
 from relgraph.analytics.layering.verdicts import LiveAlert, LiveHop, Prepared, Verdict, chain_id
-from relgraph.analytics.sets import unique
+from relgraph.analytics.sets import unique, unique_inverse
 
 _GROW = 1.5
 
@@ -545,9 +545,8 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, LoopContext):
     def _local(self, rows: I64, row: int) -> tuple[_Tx, _Context, int, int]:
         """The neighbourhood as a scan of its own: transfers, context, and ``row``'s
         position among the transfers and among ``rows`` (its alerts' member value)."""
-        accounts, local = np.unique(
-            np.concatenate([self._src[rows], self._dst[rows]]), return_inverse=True
-        )
+        # By digits, not np.unique: a merchant's month is thousands of accounts (1 ms).
+        accounts, local = unique_inverse(np.concatenate([self._src[rows], self._dst[rows]]))
         src_c, dst_c = local[: len(rows)], local[len(rows) :]
         tx = _eligible(self._amount[rows], self._ts[rows], src_c, dst_c, self.params.min_amount)
         # Highs as judged on arrival, against the accounts' whole past (the neighbourhood
