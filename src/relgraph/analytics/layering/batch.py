@@ -28,7 +28,7 @@ from relgraph.analytics.layering.hops import (
 from relgraph.analytics.layering.merge import edge_times, merge_columns
 from relgraph.analytics.layering.params import I64, B, LayeringParams
 from relgraph.analytics.layering.roundtrip import _RoundTrips, round_trips
-from relgraph.analytics.layering.routine import regular_flows, slow_params, structuring_runs
+from relgraph.analytics.layering.routine import regular_flows, slow_params
 from relgraph.analytics.layering.scoring import (
     Alerts,
     ScoredColumns,
@@ -41,6 +41,7 @@ from relgraph.analytics.layering.scoring import (
     with_highs,
 )
 from relgraph.analytics.layering.season import bank_takings
+from relgraph.analytics.layering.structuring import structuring_runs
 from relgraph.graph import Projection
 
 

@@ -73,18 +73,14 @@ from relgraph.analytics.layering.detectors import (
 from relgraph.analytics.layering.hops import _Chains, _starts, _Tx, _walk, hop_and_spoke_links
 from relgraph.analytics.layering.params import I64, B, LayeringParams
 from relgraph.analytics.layering.roundtrip import _RoundTrips, home_groups, reach, round_trips
-from relgraph.analytics.layering.routine import (
-    in_band,
-    regular_flows,
-    slow_params,
-    structuring_runs,
-)
+from relgraph.analytics.layering.routine import in_band, regular_flows, slow_params
 from relgraph.analytics.layering.scoring import (
     _Context,
     _same_holder,
     holder_keys,
     routine_transfers,
 )
+from relgraph.analytics.layering.structuring import structuring_runs
 from relgraph.analytics.sets import isin, unique
 
 _NO_BURSTS = _Bursts([], np.zeros(0, np.int64))
@@ -335,7 +331,7 @@ def _dealt_twice(tx: _Tx, near: I64, a: int, *, inbound: bool) -> bool:
 
 
 def _split_may(tx: _Tx, mine: I64, p: int, params: LayeringParams) -> bool:
-    """Necessary for a split payment holding ``p`` (routine.structuring_runs): ``p`` below
+    """Necessary for a split payment holding ``p`` (structuring.structuring_runs): ``p`` below
     the reporting threshold and another such transfer of its payer to the same account."""
     threshold = params.reporting_threshold
     if not tx.amount[p] < threshold:

@@ -64,8 +64,8 @@ from relgraph.analytics.layering.eviction import Evicting
 from relgraph.analytics.layering.focus import focused_patterns
 from relgraph.analytics.layering.frames import batch_order, distinct_ids
 from relgraph.analytics.layering.hops import _eligible, _Tx, with_facts
+from relgraph.analytics.layering.liveaccounts import LiveAccounts
 from relgraph.analytics.layering.loopctx import LoopContext
-from relgraph.analytics.layering.opening import opening_moments
 from relgraph.analytics.layering.parallel import ScoringPool, scan_groups
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
 from relgraph.analytics.layering.scoring import ScoredColumns, _Context
@@ -80,7 +80,7 @@ from relgraph.analytics.sets import unique, unique_inverse
 _GROW = 1.5
 
 
-class LiveIndex(Evicting, BlockContext, SlowSpokeContext, LoopContext):
+class LiveIndex(Evicting, BlockContext, SlowSpokeContext, LoopContext, LiveAccounts):
     """Recent transfers by account, appendable, with the verdict on each new one.
 
     Not thread-safe: the server applies batches one at a time (one writer), and reads
@@ -229,33 +229,6 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, LoopContext):
             new = np.zeros(cap, old.dtype)
             new[: self._n] = old[: self._n]
             setattr(self, name, new)
-
-    # -- accounts ------------------------------------------------------------------------
-
-    def account(self, account_id: str) -> int | None:
-        found = self._index.get(account_id)
-        return found if found is not None else self._new_index.get(account_id)
-
-    def account_id(self, index: int) -> str:
-        base = len(self._ids)
-        return self._ids[index] if index < base else self._new_ids[index - base]
-
-    def add_account(
-        self, account_id: str, opened_ms: int | None, person: int = -1, enterprise: int = -1
-    ) -> int:
-        """Register an account opened after the load (its holder's person or enterprise
-        index when the holder is known, so same-holder and household links still fire)."""
-        found = self.account(account_id)
-        if found is not None:
-            return found
-        index = len(self._ids) + len(self._new_ids)
-        self._new_ids.append(account_id)
-        self._new_index[account_id] = index
-        opened = -1 if opened_ms is None else int(opening_moments([opened_ms], self.zone)[0])
-        self._new_opened.append(opened)
-        self._new_person.append(person)
-        self._new_enterprise.append(enterprise)
-        return index
 
     def _context_of(self, accounts: I64) -> _Context:
         """The context with per-account arrays for ``accounts`` only (compact indices)."""

@@ -40,12 +40,9 @@ from relgraph.analytics.layering.params import (
     B,
     LayeringParams,
 )
-from relgraph.analytics.layering.routine import (
-    in_band,
-    regular_flows,
-    split_payments,
-)
+from relgraph.analytics.layering.routine import in_band, regular_flows
 from relgraph.analytics.layering.season import Takings, shop_fan_levels
+from relgraph.analytics.layering.structuring import split_payments
 from relgraph.analytics.sets import one_of, unique
 from relgraph.config import data_zone
 from relgraph.graph import Projection
