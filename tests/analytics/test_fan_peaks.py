@@ -94,8 +94,12 @@ def test_last_months_payouts_out_of_the_index_keep_this_months_ordinary(tmp_path
     assert (same.chain_id, same.score) == (held, batch.score)
 
     # Without the peak the same verdict finds thirteen payees an excess over the platform's
-    # usual, as if it had never paid so many: the alert the batch never reports.
+    # usual, as if it had never paid so many: the alert the batch never reports. (Its peers
+    # then are the bank's, which in this bank of one payer are its own payouts: here, a
+    # bank of a hundred windows of one payee each.)
     live._peaks = np.zeros_like(live._peaks)
+    live._peer_counts[False, False] = np.array([0, 100])
+    live._peer_figures = None
     (alone,) = [a for a in live.verdict(row).alerts if a.typology == "fan_out"]
     assert "fan_excess" in str(alone.reasons)
     assert alone.score > batch.score

@@ -37,6 +37,7 @@ def judge_hubs(
     peaks: F64 | None = None,
     season: F64 | None = None,
     origin: int | None = None,
+    peers: tuple[float, float, float, float] | None = None,
 ) -> tuple[F64, F64, I64, B, B, B]:
     """Per alert (of ``len(first_ts)``; zeros for those in no group): fan excess,
     pass-through share, distinct counterparties, a new hub, a slow fan, and whether it is
@@ -45,7 +46,8 @@ def judge_hubs(
     :class:`.routine.HubHistory`; ``peaks``: per account, its fan peaks paying out and
     taking in (:mod:`.peaks`), the 72-hour fans' other bursts no longer in ``tx``;
     ``season``: per alert, the level its excess is divided by (:mod:`.season`); ``origin``:
-    where the peers' windows are cut (:class:`.routine.HubHistory`)."""
+    where the peers' windows are cut (:class:`.routine.HubHistory`); ``peers``: the bank's
+    peers' figures (:attr:`.scoring._Context.peers`; None: those of ``tx``)."""
     n = len(first_ts)
     excess = np.zeros(n)
     passed = np.zeros(n)
@@ -56,10 +58,11 @@ def judge_hubs(
 
     def history(slow: bool) -> HubHistory:
         if slow not in histories:
+            bank = None if peers is None else (peers[2 * slow], peers[2 * slow + 1])
             histories[slow] = (
-                HubHistory(tx, slow_params(params), True, segment, origin)
+                HubHistory(tx, slow_params(params), True, segment, origin, bank)
                 if slow
-                else HubHistory(tx, params, segment=segment, origin=origin)
+                else HubHistory(tx, params, segment=segment, origin=origin, bank=bank)
             )
         return histories[slow]
 

@@ -68,6 +68,7 @@ from relgraph.analytics.layering.liveaccounts import LiveAccounts
 from relgraph.analytics.layering.loopctx import LoopContext
 from relgraph.analytics.layering.parallel import ScoringPool, scan_groups
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
+from relgraph.analytics.layering.peerctx import PeerContext
 from relgraph.analytics.layering.scoring import ScoredColumns, _Context
 from relgraph.analytics.layering.season import HourlyTakings
 from relgraph.analytics.layering.sides import Loaded, loaded_payments
@@ -80,7 +81,7 @@ from relgraph.analytics.sets import unique, unique_inverse
 _GROW = 1.5
 
 
-class LiveIndex(Evicting, BlockContext, SlowSpokeContext, LoopContext, LiveAccounts):
+class LiveIndex(Evicting, BlockContext, SlowSpokeContext, LoopContext, LiveAccounts, PeerContext):
     """Recent transfers by account, appendable, with the verdict on each new one.
 
     Not thread-safe: the server applies batches one at a time (one writer), and reads
@@ -129,6 +130,8 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, LoopContext, LiveAccou
         self.live = 0
         """Transfers in the index (within the horizon)."""
         self._takings = HourlyTakings(context.takings)  # the loaded bank's, then arrivals'
+        none = np.zeros(0, np.int64)
+        self._build_peers(np.zeros(0), none, none, none, context.origin)
         self.pool: ScoringPool | None = None
         """Worker processes that score large requests' neighbourhoods beside this one
         (:mod:`.parallel`; None: all here)."""
@@ -144,6 +147,7 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, LoopContext, LiveAccou
         live = cls(index.context, index.params, account_ids, account_index, index.zone)
         if len(index.ts) == 0:
             return live
+        live._build_peers(index.amount, index.ts, index.src, index.dst, index.context.origin)
         now = int(index.ts.max())
         live_row = index.ts >= now - live.horizon_ms
         if not live_row.all():
@@ -246,7 +250,7 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, LoopContext, LiveAccou
         c = self._ctx  # built field by field: dataclasses.replace costs more than the rest
         return _Context(opened, person, enterprise, c.household, c.network, c.device_keys,
                         c.device_ptr, c.device_of, c.n_devices, peaks, c.origin,
-                        self._takings.current())  # fmt: skip
+                        self._takings.current(), self.peer_figures())  # fmt: skip
 
     # -- transfers -----------------------------------------------------------------------
 
@@ -285,6 +289,8 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, LoopContext, LiveAccou
                 at = bisect.bisect_right(side.ts, ts)
                 side.insert(at, ts, row)
             side.count_payment(at, amount if pays else None)
+        if eligible:
+            self._count_peers(row, self._ctx.origin or ts)
         if ts > self.now:
             self.now = ts
         return row

@@ -19,11 +19,49 @@ def _peer(hub: I64, other: I64, bucket: I64, n_acc: int) -> float:
     """The PEER_QUANTILE of distinct ``other`` per (``hub``, ``bucket``) cell."""
     if len(hub) == 0:
         return 0.0
+    return quantile(_distinct(hub, other, bucket, n_acc), PEER_QUANTILE)
+
+
+def _distinct(hub: I64, other: I64, bucket: I64, n_acc: int) -> I64:
+    """Per (``hub``, ``bucket``) cell with a row: its distinct ``other`` (cells ascending)."""
     cell = hub.astype(np.int64) * (int(bucket.max()) + 1) + bucket
     # One integer per (cell, counterparty): 1-D uniques, far faster than rows.
     pairs = unique(cell * n_acc + other)
-    distinct = run_lengths(pairs // n_acc)  # pairs ascend: one run per cell
-    return quantile(distinct, PEER_QUANTILE)
+    return run_lengths(pairs // n_acc)  # pairs ascend: one run per cell
+
+
+def peer_histogram(hub: I64, other: I64, bucket: I64, n_acc: int) -> I64:
+    """How many (``hub``, ``bucket``) cells have each number of distinct ``other`` (index:
+    the number): :func:`_peer`'s figures as an aggregate a live index keeps up to date
+    (:mod:`.peerctx`) and reads with :func:`histogram_quantile`.
+
+    >>> hub, other = np.array([0, 0, 0, 1, 2]), np.array([1, 2, 1, 0, 0])
+    >>> peer_histogram(hub, other, np.array([0, 0, 1, 0, 0]), 3).tolist()
+    [0, 3, 1]
+    """
+    if len(hub) == 0:
+        return np.zeros(1, np.int64)
+    return np.bincount(_distinct(hub, other, bucket, n_acc)).astype(np.int64)
+
+
+def histogram_quantile(counts: I64, q: float) -> float:
+    """:func:`quantile` of the values ``counts`` holds (``counts[k]``: how many equal
+    ``k``) to the last bit: the same two order statistics, found by a cumulative count.
+
+    >>> values = np.array([1, 1, 1, 2, 3, 7, 1, 2])
+    >>> histogram_quantile(np.bincount(values), 0.9) == quantile(values, 0.9)
+    True
+    """
+    n = int(counts.sum())
+    if n == 0:
+        return 0.0
+    at = (n - 1) * q
+    lo = math.floor(at)
+    gamma = at - lo
+    # The value of rank r is the smallest k whose cumulative count exceeds r.
+    a, b = np.searchsorted(np.cumsum(counts), [lo, min(lo + 1, n - 1)], "right").tolist()
+    step = b - a
+    return float(b - step * (1 - gamma)) if gamma >= 0.5 else float(a + step * gamma)
 
 
 def _peers_by(hub: I64, other: I64, bucket: I64, n_acc: int, segment: I64, n_seg: int) -> F64:

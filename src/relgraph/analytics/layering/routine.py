@@ -174,6 +174,7 @@ class HubHistory:
         peers: bool = False,
         segment: I64 | None = None,
         origin: int | None = None,
+        bank: tuple[float, float] | None = None,
     ) -> None:
         """``peers``: judge every burst against the peers too (slow fans), not only those
         of a hub without an earlier transfer in the burst's direction. ``segment``: per
@@ -181,9 +182,12 @@ class HubHistory:
         (:mod:`.union`); each is then judged as if scanned alone — its own first and last
         time, its own peers. ``origin``: where the peers' windows are cut (the context's,
         the bank's first transfer: a verdict's neighbourhood cuts them where the batch
-        does; None: each scan's, or segment's, first transfer)."""
+        does; None: each scan's, or segment's, first transfer). ``bank``: the bank's
+        peers' figures out and in (the context's, :mod:`.peerctx`), taken instead of those
+        of ``tx`` (a neighbourhood's few accounts are not the bank's peers)."""
         self.tx = tx
         self.origin = origin
+        self.bank = bank
         self.peers_always = peers
         self.params = params
         self.segment = segment
@@ -259,10 +263,14 @@ class HubHistory:
     def peer_out(self) -> float:
         # Peers: what a busy ordinary account does — the PEER_QUANTILE of distinct
         # counterparties per window, over the (account, window) cells with any transfer.
+        if self.bank is not None:
+            return self.bank[0]
         return _peer(self.tx.src, self.tx.dst, self._tile, self.n_acc)
 
     @cached_property
     def peer_in(self) -> float:
+        if self.bank is not None:
+            return self.bank[1]
         return _peer(self.tx.dst, self.tx.src, self._tile, self.n_acc)
 
     @cached_property
@@ -301,7 +309,7 @@ class HubHistory:
 
     def _peers(self, hub: I64, inbound: B, needed: B) -> F64:
         """Per hub alert: the peers' figure in its direction (0 where not ``needed``)."""
-        if self.segment is None:
+        if self.segment is None or self.bank is not None:  # the bank's: every segment's
             return np.where(
                 inbound,
                 self.peer_in if (inbound & needed).any() else 0.0,

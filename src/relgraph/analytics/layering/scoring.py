@@ -76,6 +76,9 @@ class _Context:
     first of the transfers scanned, which for the batch is the bank's)."""
     takings: Takings | None = None
     """The bank's takings per hour, at absolute times (:mod:`.season`; None: levels 1)."""
+    peers: tuple[float, float, float, float] | None = None
+    """The bank's peers' figures (:mod:`.peers`), 72-hour out and in, 30-day out and in, for
+    a scan of part of it (:mod:`.peerctx`; None: those of the transfers scanned)."""
 
 
 def _context(
@@ -454,8 +457,8 @@ def _assemble_columns(
         ctx.takings, ctx.enterprise, hub_sets, first_ts, last_ts, tx.ts, tx.dst
     )
     excess, passed, parties, hub_new, slow_fan, routine_hub = judge_hubs(
-        tx, hub_sets, first_ts, ctx.opened, params, segment, ctx.fan_peaks, season, ctx.origin
-    )
+        tx, hub_sets, first_ts, ctx.opened, params, segment, ctx.fan_peaks, season, ctx.origin,
+        ctx.peers)  # fmt: skip
 
     a_in = np.concatenate(amount_in) if amount_in else np.zeros(0)
     a_out = np.concatenate(amount_out) if amount_out else np.zeros(0)

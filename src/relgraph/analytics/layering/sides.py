@@ -39,6 +39,9 @@ class Side:
     """``rows`` as an array (its first ``_mirrored``), kept as rows are appended: a
     merchant's month joins every neighbourhood that pays it (:meth:`rows_array`)."""
     _mirrored: int = field(default=0, repr=False, compare=False)
+    peer_cells: dict[bool, tuple[int, set[int]]] | None = field(default=None, repr=False)
+    """Per scale (slow?), a busy account's current window: its start and the distinct
+    counterparties in it (:mod:`.peerctx`; None for the many accounts that are not busy)."""
 
     def rows_array(self) -> I64:
         """``rows`` as an int64 array (a view: not to be written), built once and then

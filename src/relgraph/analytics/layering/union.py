@@ -170,7 +170,7 @@ def take_context(ctx: _Context, at: I64) -> _Context:
     peaks = None if ctx.fan_peaks is None else ctx.fan_peaks[at]
     return _Context(ctx.opened[at], ctx.person[at], ctx.enterprise[at], ctx.household,
                     ctx.network, ctx.device_keys, ctx.device_ptr, ctx.device_of, ctx.n_devices,
-                    peaks, ctx.origin, ctx.takings)  # fmt: skip
+                    peaks, ctx.origin, ctx.takings, ctx.peers)  # fmt: skip
 
 
 def _joined(found: list[Patterns], rows: list[I64], n: int) -> Patterns:
@@ -284,7 +284,7 @@ def union_context(ctx: _Context, segment: I64, shift: I64) -> _Context:
     # Takings are read at absolute times: not at shifted ones (no origin).
     takings = ctx.takings if ctx.origin is not None else None
     return _Context(opened, person, enterprise, household, network, keys, ptr, device_of,
-                    ctx.n_devices, ctx.fan_peaks, ctx.origin, takings)  # fmt: skip
+                    ctx.n_devices, ctx.fan_peaks, ctx.origin, takings, ctx.peers)  # fmt: skip
 
 
 def devices_of(ctx: _Context, persons: I64) -> tuple[I64, I64, I64]:
