@@ -6,6 +6,12 @@ window over every account of the bank. The live verdict took that figure from it
 neighbourhood (a few accounts): a fan-out of six 48,000s by an account that had only
 received pay scored 0.8279 live and 0.8941 in the next batch (``fan_excess`` 0 against
 0.3566), six weekly 48,000s to strangers 0.811 against 0.8165.
+
+Such a hub's own usual (its transfers that way per window) and whether the bank had watched
+it silent long enough to judge it at all are counted over the bank's time, from its first
+transfer; the live verdict counted them over its neighbourhood's, which for a dormant
+account is its fan alone: six 48,000s by an old account silent since the bank's first
+transfer scored 0.8583 live and 0.9128 in the batch.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ def _assert_same_verdicts(realtime: dict[str, Any], chains: pd.DataFrame, typolo
 
 # P only ever received pay (HISTORY); then pays six strangers 48,000 each within hours.
 FAN_OUT_AFTER_PAY = [_at(1 + 0.5 * i, f"F{i}", "P", f"T{i}", 48_000.0) for i in range(6)]
+# An account opened long ago, silent since the bank's first transfer, pays six strangers.
+DORMANT = [_at(1 + 0.5 * i, f"D{i}", "OLD", f"U{i}", 48_000.0) for i in range(6)]
 # A slow fan-out: 48,000 to a stranger every five days.
 WEEKLY = [_at(24 * 5 * i, f"W{i}", "P", f"R{i}", 48_000.0) for i in range(6)]
 
@@ -44,6 +52,11 @@ def test_a_fan_out_by_an_account_that_only_received_pay_scores_as_in_the_batch(
     realtime, chains, _ = _stream_then_batch(
         tmp_path, HISTORY, FAN_OUT_AFTER_PAY, [[0, 1, 2, 3, 4, 5]]
     )
+    _assert_same_verdicts(realtime, chains, "fan_out")
+
+
+def test_a_fan_out_by_a_dormant_account_scores_as_in_the_batch(tmp_path: Path) -> None:
+    realtime, chains, _ = _stream_then_batch(tmp_path, HISTORY, DORMANT, [[0, 1, 2, 3, 4, 5]])
     _assert_same_verdicts(realtime, chains, "fan_out")
 
 

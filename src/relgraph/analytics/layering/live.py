@@ -41,10 +41,15 @@ first transfer (the context's ``origin``), as the batch's do; each pair keeps th
 its transfers that left fell in (:mod:`.pairs`), so a pair transacting every month stays
 an established relationship; a hub's 72-hour fans that left stay as its **fan peaks**
 (:mod:`.peaks`), so last month's payroll still makes this month's ordinary. A regular flow
-(same amounts, same intervals) needs its repeats in the index, and a hub's steadiness and
-slow (30-day) fans are judged on what the index holds: a merchant is never steady here
-(that takes 60 days). ``benchmarks/bench_parity.py`` counts where the two disagree on a
-bank nobody here wrote; tests/api/test_realtime_parity.py on the synthetic bank.
+(same amounts, same intervals) needs its repeats in the index. A fan judged against its
+peers (a hub with no earlier transfer in its direction, and every slow fan) takes the bank's
+figure, kept as counts and moved by each arrival (:mod:`.peerctx`), and such a hub's own
+usual and the bank's watch of it count from the origin; a hub's steadiness and the usual of
+a hub with a history are judged on what the index holds: a merchant is never steady here
+(that takes 60 days), and a hub whose earlier transfers that way all left (no fan peak
+kept) is judged against its peers, where the batch judges it against its own history.
+``benchmarks/bench_parity.py`` counts where the two disagree on a bank nobody here wrote;
+tests/api/test_realtime_parity.py on the synthetic bank.
 """
 
 from __future__ import annotations

@@ -180,11 +180,12 @@ class HubHistory:
         of a hub without an earlier transfer in the burst's direction. ``segment``: per
         account, its neighbourhood when ``tx`` is a disjoint union of several
         (:mod:`.union`); each is then judged as if scanned alone — its own first and last
-        time, its own peers. ``origin``: where the peers' windows are cut (the context's,
-        the bank's first transfer: a verdict's neighbourhood cuts them where the batch
-        does; None: each scan's, or segment's, first transfer). ``bank``: the bank's
-        peers' figures out and in (the context's, :mod:`.peerctx`), taken instead of those
-        of ``tx`` (a neighbourhood's few accounts are not the bank's peers)."""
+        time, its own peers. ``origin``: where the peers' windows are cut, and where the
+        bank's watch of a hub judged against its peers starts (the context's, the bank's
+        first transfer: a verdict's neighbourhood cuts them where the batch does; None:
+        each scan's, or segment's, first transfer). ``bank``: the bank's peers' figures out
+        and in (the context's, :mod:`.peerctx`), taken instead of those of ``tx`` (a
+        neighbourhood's few accounts are not the bank's peers)."""
         self.tx = tx
         self.origin = origin
         self.bank = bank
@@ -198,7 +199,7 @@ class HubHistory:
         if len(tx) == 0:
             return
         t_lo, t_hi = int(tx.ts.min()), int(tx.ts.max())
-        self.t_lo = t_lo
+        self.t_lo, self.t_hi = t_lo, t_hi
         self.period = max(t_hi - t_lo, window)
         self.span = t_hi - t_lo + 4 * window + 2
         self.base = t_lo - 2 * window
@@ -214,7 +215,7 @@ class HubHistory:
             some = self._bounds[1:] > self._bounds[:-1]
             lo[some] = np.minimum.reduceat(tx.ts, self._bounds[:-1][some])
             hi[some] = np.maximum.reduceat(tx.ts, self._bounds[:-1][some])
-            self._seg_lo = lo
+            self._seg_lo, self._seg_hi = lo, hi
             self._seg_period = np.maximum(hi - lo, window)
             self._seg_peers: dict[bool, F64] = {}
             """Per direction, per segment: its peers' figure (NaN: not computed yet)."""
@@ -387,7 +388,8 @@ class HubHistory:
         use_in = d_in >= d_out
         distinct = np.where(use_in, d_in, d_out)
         period = self.period if self.segment is None else self._seg_period[self.segment[hub]]
-        usual = np.where(use_in, self.in_count[hub], self.out_count[hub]) * window / period
+        count = np.where(use_in, self.in_count[hub], self.out_count[hub])
+        usual = count * window / period
         intensity = distinct / windows
         # Alerts of several kinds may be judged in one call: a hub's other bursts are those
         # of the alert's kind.
@@ -403,6 +405,15 @@ class HubHistory:
         gone = np.zeros(n) if earlier is None else earlier
         history |= gone > 0
         own = history & ~self.peers_always
+        if self.origin is not None:
+            # A hub with no earlier transfer that way has all of them in ``tx``: its own
+            # figure is their count over the bank's time, as the batch counts it (the
+            # neighbourhood's time is a dormant account's fan alone: the fan itself was
+            # its usual). A hub with a history keeps the neighbourhood's rate: the
+            # transfers that left the index are not in its count.
+            t_hi = self.t_hi if self.segment is None else self._seg_hi[self.segment[hub]]
+            lived = np.maximum(t_hi - self.origin, window)
+            usual = np.where(history, usual, count * window / lived)
         # The hub's other bursts of this kind are its usual too: a payroll every month is
         # not judged against the quiet days between paydays. Not the other pieces of this
         # fan (one episode, cut only to bound its length) over 30 days, nor over 72 hours
@@ -431,6 +442,7 @@ class HubHistory:
         # Silence is a history only over many windows of the fan's scale: ten (30 days for
         # 72-hour fans; a month of silence is one window for a slow fan, not a history).
         t_lo = self.t_lo if self.segment is None else self._seg_lo[self.segment[hub]]
+        t_lo = t_lo if self.origin is None else self.origin  # the bank's watch, not the scan's
         watched = first - t_lo >= max(self.params.horizon_ms, 10 * window)
         seen = (before_in + before_out > 0) | (gone > 0) | watched | new_hub
         usual = np.where(own, usual, np.maximum(usual, peer))
