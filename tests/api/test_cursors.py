@@ -10,32 +10,38 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import shutil
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from relgraph.analytics import audience as audience_rules
 from relgraph.analytics.audience import Criteria, campaign_audience
 from relgraph.api import chain_reviews as cr
-from relgraph.api.app import ServiceState, create_app
-from relgraph.api.auth import Principal, Role
+from relgraph.api.app import ServiceState, create_app, default_state
+from relgraph.api.audit import open_audit_log
+from relgraph.api.auth import KeyRing, Principal, Role
 from relgraph.api.context import Context
 from relgraph.api.readmodel import Ranked, ReadModel, build_read_model
 from relgraph.api.schema import build_schema
 from relgraph.api.server import load_model
+from relgraph.config import AuditSettings
 from relgraph.store.embedded import EmbeddedStore
 
 from .conftest import KEYS, run
+from .test_cursor_lists import FOREIGN
 
 PAGE = """query($after: String) { households(first: 5, after: $after) {
     totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id } } } }"""
 
 STALE = (
-    "This cursor is from the graph served before a refresh (`relgraph load`/`analyze`, or a "
-    "server restart): paging on would skip or repeat entries. Start again without `after`."
+    "This cursor is from another build of the graph (a load or analyze since, or another "
+    "server behind this address): paging on would skip or repeat entries. Start again "
+    "without `after`."
 )
 
 
@@ -51,24 +57,67 @@ def _post(app: Any, body: Any) -> Any:
     return response.json()
 
 
-def test_a_cursor_from_before_a_refresh_is_refused_naming_it(
-    data_dir: Path, state: ServiceState
+def _server(root: Path, data_dir: Path, key: str) -> ServiceState:
+    """A server over ``data_dir`` (its own audit log under ``root``) keyed by ``key``."""
+    root.mkdir()
+    audit = open_audit_log(root, AuditSettings(key=key), production=False)
+    state = default_state(root, KeyRing({k: role for role, k in KEYS.items()}), audit)
+    assert load_model(state, lambda: EmbeddedStore(data_dir, read_only=True))
+    return state
+
+
+def _next(app: Any, after: str) -> Any:
+    return _post(app, {"query": PAGE, "variables": {"after": after}})
+
+
+def test_a_restart_or_another_server_of_the_same_graph_takes_the_cursor(
+    data_dir: Path, tmp_path: Path
 ) -> None:
-    app = create_app(state)
+    """A campaign tool paging across a rolling restart of two servers behind one address:
+    while both serve the same stored graph, either takes the other's cursor (each had a
+    random token: every cursor was refused after a restart, and with both up the tool
+    alternated between them and never finished)."""
+    key = "k" * 40
+    one, two = _server(tmp_path / "one", data_dir, key), _server(tmp_path / "two", data_dir, key)
+    first = _post(create_app(one), {"query": PAGE})["data"]["households"]
+    after = first["pageInfo"]["endCursor"]
+    on_one = _next(create_app(one), after)["data"]["households"]
+    assert [e["node"]["id"] for e in on_one["edges"]]
+    assert _next(create_app(two), after)["data"]["households"] == on_one
+    # The server's own swap, as a restart, SIGHUP and the refresh mutation run it.
+    assert load_model(one, lambda: EmbeddedStore(data_dir, read_only=True))
+    assert _next(create_app(one), after)["data"]["households"] == on_one
+    # A server under another key cannot take it, nor can anyone make its token.
+    other = _server(tmp_path / "other", data_dir, "o" * 40)
+    refused = _next(create_app(other), after)
+    assert refused["data"] is None
+    assert refused["errors"][0]["message"] == STALE
+    assert other.model is not None
+    assert one.model is not None
+    assert other.model.generation != one.model.generation
+
+
+def test_a_cursor_from_before_an_analyze_is_refused_naming_it(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """A refresh that took another analysis: the cursor's offsets belong to the old order."""
+    server = _server(tmp_path / "server", data_dir, "k" * 40)
+    app = create_app(server)
     first = _post(app, {"query": PAGE})["data"]["households"]
     after = first["pageInfo"]["endCursor"]
-    again = _post(app, {"query": PAGE, "variables": {"after": after}})
-    assert [e["node"]["id"] for e in again["data"]["households"]["edges"]]  # same graph: on
-    # The server's own swap, as SIGHUP and the refresh mutation run it.
-    assert load_model(state, lambda: EmbeddedStore(data_dir, read_only=True))
-    stale = _post(app, {"query": PAGE, "variables": {"after": after}})
+    changed = tmp_path / "changed"
+    shutil.copytree(data_dir, changed)
+    with EmbeddedStore(changed) as store:
+        households = store.read_results("households").to_pandas()
+        households.loc[0, "total_aum"] /= 2  # another value: another order
+        store.write_results("households", pa.Table.from_pandas(households))
+    assert load_model(server, lambda: EmbeddedStore(changed, read_only=True))
+    stale = _next(app, after)
     assert stale["data"] is None
     assert stale["errors"][0]["message"] == STALE
     assert stale["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
-    restarted = _post(app, {"query": PAGE})["data"]["households"]
-    assert [e["node"]["id"] for e in restarted["edges"]] == [
-        e["node"]["id"] for e in first["edges"]
-    ]
+    again = _post(app, {"query": PAGE})["data"]["households"]  # starting again pages on
+    assert _next(app, again["pageInfo"]["endCursor"])["data"]["households"]["edges"]
 
 
 def _without_first_household(data_dir: Path) -> ReadModel:
@@ -111,9 +160,10 @@ def test_a_cursor_carries_no_id_or_value_only_its_graph_and_position(model: Read
     for edge in page["edges"]:
         text = base64.urlsafe_b64decode(edge["cursor"]).decode()
         assert edge["node"]["id"] not in text
-        kind, generation, offset = text.split(":")
+        kind, generation, offset, mac = text.split(":")
         assert (kind, generation) == ("g", model.generation)
         assert offset.isdigit()
+        assert len(mac) == 16  # a MAC of the list and the place: names neither
     # Every role is given the same cursor for the same place: it tells no one who asked.
     analyst = run(PAGE, model, Role.ANALYST).data["households"]
     assert [e["cursor"] for e in analyst["edges"]] == [e["cursor"] for e in page["edges"]]
@@ -126,11 +176,16 @@ def _b64(text: str) -> str:
 def test_a_cursor_the_server_never_made_is_bad_input(model: ReadModel) -> None:
     query = "query($after: String) { households(first: 1, after: $after) { totalCount } }"
     g = model.generation
-    for text in (f"g:{g}:-1", f"g:{g}:", f"g:{g}:５", "g::5", f"x:{g}:5", "5"):
+    for text in (f"g:{g}:", "g::5", f"x:{g}:5", "5"):
         result = run(query, model, after=_b64(text))
         assert result.errors[0].message == (
             f"Invalid cursor {_b64(text)!r}: pass an endCursor from an earlier page."
         ), text
+        assert result.errors[0].extensions["code"] == "BAD_USER_INPUT"
+    # This graph's token but no MAC the server made: edited or made up.
+    for text in (f"g:{g}:-1", f"g:{g}:５", f"g:{g}:5:{'0' * 16}"):
+        result = run(query, model, after=_b64(text))
+        assert result.errors[0].message == f"Invalid cursor {_b64(text)!r}: {FOREIGN}", text
         assert result.errors[0].extensions["code"] == "BAD_USER_INPUT"
     # The offsets the server issued before cursors named their graph: that graph is gone.
     old = run(query, model, after=_b64("o:5"))
@@ -192,12 +247,10 @@ def test_a_queue_cursor_is_refused_by_another_order_and_another_list(
         "or start again without `after`."
     )
     households = _as_risk(PAGE, model, log, after=after)
-    assert households.errors[0].message == (
-        f"Invalid cursor {after!r}: pass an endCursor from an earlier page."
-    )
+    assert households.errors[0].message == f"Invalid cursor {after!r}: {FOREIGN}"
     offset = run(PAGE, model, Role.RISK).data["households"]["pageInfo"]["endCursor"]
     assert _as_risk(QUEUE, model, log, after=offset).errors[0].message == (
-        f"Invalid cursor {offset!r}: pass an endCursor from an earlier page."
+        f"Invalid cursor {offset!r}: {FOREIGN}"
     )
 
 

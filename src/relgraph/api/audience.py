@@ -18,7 +18,7 @@ from relgraph.analytics.audience import (
 from relgraph.api.context import Context, Info
 from relgraph.api.errors import ClientError, NotFoundError, PermissionDeniedError
 from relgraph.api.masking import mask_email, mask_phone
-from relgraph.api.pagination import Connection, check_first, cursor_place, decode_cursor
+from relgraph.api.pagination import Connection, ListCursors, check_first, decode_cursor, paginate
 
 ROLES = ("campaign", "analyst", "admin")
 """Who may ask: risk keys investigate, they do not market."""
@@ -234,8 +234,8 @@ def campaign_audience_field(
     source = ctx.model.audience
     if source is None:
         raise NotFoundError("No audiences yet: run `relgraph analyze`.")
-    generation = ctx.model.generation
-    clock = _clock_of(after, generation) if after else None
+    cursors = ctx.cursors(info)
+    clock = _clock_of(after, cursors) if after else None
     try:
         audience = campaign_audience(source, _criteria(criteria), now_ms=clock)
     except AudienceError as exc:
@@ -244,7 +244,7 @@ def campaign_audience_field(
     # (contacts age out of the window, households come in): the pages after the first count
     # back from the first page's moment, carried in the cursor.
     moment = "" if audience.clock_ms is None else f"@{audience.clock_ms}"
-    start = decode_cursor(after, generation, moment) + 1 if after else 0
+    start = decode_cursor(after, cursors, moment) + 1 if after else 0
     stop = start + check_first(first)
     # Campaign keys may not learn that a member has a record in identity review
     # (possibleDuplicates is refused to them): the product counts, the reason is not said.
@@ -282,7 +282,9 @@ def campaign_audience_field(
             details=_details(ctx, by_entry.get(str(row["unit_id"]), [])),
         )
 
-    page_of = ctx.page(range(len(audience)), first, after, entry, ctx.check_deadline, moment)
+    page_of = paginate(
+        range(len(audience)), first, after, entry, ctx.check_deadline, moment, cursors=cursors
+    )
     return AudienceConnection(
         edges=page_of.edges,
         page_info=page_of.page_info,
@@ -291,9 +293,9 @@ def campaign_audience_field(
     )
 
 
-def _clock_of(after: str, generation: str) -> int | None:
+def _clock_of(after: str, cursors: ListCursors) -> int | None:
     """The moment the first page's contact guard counted back from, if its cursor says."""
-    _, at, moment = cursor_place(after, generation).partition("@")
+    _, at, moment = cursors.place(after).partition("@")
     return int(moment) if at and moment.isascii() and moment.isdigit() else None
 
 

@@ -49,6 +49,11 @@ class AuditKey:
         nothing): its HMAC, which an auditor holding the key recomputes from a suspect."""
         return self.mac(TEXT_MAC_PURPOSE, text.encode("utf-8"))
 
+    def derived(self, purpose: bytes) -> bytes:
+        """A key of its own for ``purpose`` (the cursors'), from which this one cannot be
+        recovered: what is made with it can never pass as an audit MAC."""
+        return hmac.digest(self.secret, b"relgraph-derived\0" + purpose, "sha256")
+
     @cached_property  # one HMAC per key, not per anchor written or read
     def key_id(self) -> str:
         """Names the key in the anchor, so `verify` can tell a wrong key from a forgery."""

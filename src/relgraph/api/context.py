@@ -16,7 +16,7 @@ from relgraph.api.audit_commit import Commit
 from relgraph.api.auth import Principal
 from relgraph.api.chain_reviews import ReviewLog
 from relgraph.api.errors import LimitError, PermissionDeniedError
-from relgraph.api.pagination import Connection, paginate
+from relgraph.api.pagination import Connection, ListCursors, list_scope, paginate
 from relgraph.api.ratelimit import RateLimiter
 from relgraph.api.readmodel import ReadModel
 from relgraph.journal.decisions import DecisionBook
@@ -115,17 +115,28 @@ class Context:
 
     def page(
         self,
+        info: Info,
         items: Sequence[S] | npt.NDArray[Any],
         first: int | None,
         after: str | None,
         make: Callable[[S], T],
         deadline_check: Callable[[], None] | None = None,
         suffix: str = "",
+        *,
+        of: object = "",
     ) -> Connection[T]:
-        """:func:`paginate` over a list of the graph this request reads: its cursors name that
-        graph, so one from before a refresh is refused instead of read into the new order."""
+        """:func:`paginate` over the list ``info`` resolves (of the parent ``of``), in the
+        graph this request reads: a cursor from another graph, list or argument is refused
+        instead of read into this list's order."""
         return paginate(
-            items, first, after, make, deadline_check, suffix, generation=self.model.generation
+            items, first, after, make, deadline_check, suffix, cursors=self.cursors(info, of)
+        )
+
+    def cursors(self, info: Info, of: object = "") -> ListCursors:
+        """The cursors of the list ``info`` resolves, of the parent ``of`` (its id or index:
+        what tells this person's accounts from another's), in this request's graph."""
+        return ListCursors.of(
+            self.model.generation, self.model.cursor_secret, list_scope(info._raw_info, of)
         )
 
     def check_deadline(self) -> None:

@@ -188,6 +188,7 @@ class GroupQueries:
         rows = table.select_where(by, keep, order_by.value)
         members = results.group_members
         return info.context.page(
+            info,
             rows,
             first,
             after,

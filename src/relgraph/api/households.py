@@ -162,6 +162,7 @@ class HouseholdQueries:
         rows = table.select_where(by, keep, order_by.value)
         members = results.household_members
         return info.context.page(
+            info,
             rows,
             first,
             after,

@@ -166,7 +166,7 @@ class IdentityQueries:
             if "reason" in frame.columns:
                 kept |= frame["reason"] == DuplicateReason.SHARED_ID_NUMBER.value
             rows = cast(list[dict[str, Any]], frame[kept].to_dict("records"))
-        return info.context.page(rows, first, after, lambda r: _possible(info.context, r))
+        return info.context.page(info, rows, first, after, lambda r: _possible(info.context, r))
 
 
 @strawberry.type
@@ -195,7 +195,7 @@ class DecisionQueries:
             lambda n: _node(context, n[1], in_force=n[1].seq in in_force),
             order="newest",
             listed="duplicateDecisions",
-            generation=context.model.generation,
+            cursors=context.cursors(info),
         )
 
 

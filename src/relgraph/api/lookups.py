@@ -84,5 +84,5 @@ class LookupQueries:
         chosen = frame.loc[frame["direct_referrals"] >= min_referrals, "person_id"].tolist()
         m = info.context.model
         return info.context.page(
-            chosen, first, after, lambda p: person_node(info.context, m.person_index[p])
+            info, chosen, first, after, lambda p: person_node(info.context, m.person_index[p])
         )

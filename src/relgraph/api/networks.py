@@ -233,4 +233,4 @@ class NetworkQueries:
                 path=steps,
             )
 
-        return info.context.page(range(len(found)), first, after, make)
+        return info.context.page(info, range(len(found)), first, after, make)

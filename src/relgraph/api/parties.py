@@ -239,7 +239,9 @@ class Person(Party):
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Annotated[Account, strawberry.lazy("relgraph.api.parties")]]:
         found = info.context.model.holds.neighbors(self.index).tolist()
-        return info.context.page(found, first, after, lambda a: account_node(info.context, a))
+        return info.context.page(
+            info, found, first, after, lambda a: account_node(info.context, a), of=self.index
+        )
 
     @strawberry.field(description="Devices the person logged in from (not campaign).")
     def devices(
@@ -256,7 +258,7 @@ class Person(Party):
             info.context.touch(str(m.device_ids[d]))
             return Device(id=strawberry.ID(m.device_ids[d]), kind=m.device_kind[d])
 
-        return info.context.page(found, first, after, device)
+        return info.context.page(info, found, first, after, device, of=self.index)
 
     @strawberry.field
     def family(
@@ -270,10 +272,12 @@ class Person(Party):
             seen.setdefault(other, str(m.family_relation[edge]))
         ties = sorted(seen.items())
         return info.context.page(
+            info,
             ties,
             first,
             after,
             lambda t: FamilyTie(relation=t[1], person=person_node(info.context, t[0])),
+            of=self.index,
         )
 
     @strawberry.field(description="Positions held at enterprises.")
@@ -283,6 +287,7 @@ class Person(Party):
         m = info.context.model
         edges = m.positions.out_edges(self.index).tolist()
         return info.context.page(
+            info,
             edges,
             first,
             after,
@@ -290,6 +295,7 @@ class Person(Party):
                 role=str(m.position_role[e]),
                 enterprise=enterprise_node(info.context, int(m.positions.dst[e])),
             ),
+            of=self.index,
         )
 
     @strawberry.field(
@@ -368,7 +374,9 @@ class Enterprise(Party):
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Annotated[Account, strawberry.lazy("relgraph.api.parties")]]:
         found = info.context.model.enterprise_holds.neighbors(self.index).tolist()
-        return info.context.page(found, first, after, lambda a: account_node(info.context, a))
+        return info.context.page(
+            info, found, first, after, lambda a: account_node(info.context, a), of=self.index
+        )
 
     @strawberry.field(
         description="The corporate group this enterprise belongs to, if any (not campaign)."
@@ -511,7 +519,7 @@ class Account:
                 timestamp=format_moment(int(m.transfer_ts[e]), zone),
             )
 
-        return info.context.page(edges, first, after, make)
+        return info.context.page(info, edges, first, after, make, of=self.index)
 
     @strawberry.field(description="The person or enterprise holding the account.")
     def holder(self, info: Info) -> Party | None:

@@ -22,10 +22,10 @@ from relgraph.api.errors import ClientError
 from relgraph.api.pagination import (
     Connection,
     Edge,
+    ForeignCursorError,
+    ListCursors,
     PageInfo,
     check_first,
-    cursor_place,
-    encode_cursor,
     invalid_cursor,
 )
 
@@ -45,7 +45,7 @@ def keyed_page(
     *,
     order: str,
     listed: str,
-    generation: str,
+    cursors: ListCursors,
 ) -> Connection[T]:
     """A page of ``ordered`` (ascending by ``key_of``, keys unique) then ``tail``.
 
@@ -54,14 +54,12 @@ def keyed_page(
     """
     size = check_first(first)
     n, total = len(ordered), len(ordered) + len(tail)
-    start = 0 if not after else _start(after, ordered, key_of, order, listed, generation)
+    start = 0 if not after else _start(after, ordered, key_of, order, listed, cursors)
     edges: list[Edge[T]] = []
     for i in range(start, min(start + size, total)):
         item = ordered[i] if i < n else tail[i - n]
         place = f"k{order}:{json.dumps(list(key_of(item)))}" if i < n else f"t{i - n}"
-        edges.append(
-            Edge(cursor=encode_cursor(generation, place), make=partial(make, item), built=[])
-        )
+        edges.append(Edge(cursor=cursors.encode(place), make=partial(make, item), built=[]))
     return Connection(
         edges=edges,
         page_info=PageInfo(
@@ -77,9 +75,20 @@ def _start(
     key_of: Callable[[S], Key],
     order: str,
     listed: str,
-    generation: str,
+    cursors: ListCursors,
 ) -> int:
-    place = cursor_place(after, generation)
+    try:
+        place = cursors.place(after)
+    except ForeignCursorError as exc:
+        # The same list under another orderBy: say which (the order is no secret to the
+        # caller who asked for it), rather than that the cursor is foreign.
+        made_under = exc.claimed[1:].partition(":")[0]
+        if exc.claimed.startswith("k") and made_under not in ("", order):
+            raise ClientError(
+                f"This cursor is from {listed} ordered by {made_under.upper()}: pass the same "
+                "orderBy, or start again without `after`."
+            ) from None
+        raise
     if place.startswith("t") and place[1:].isascii() and place[1:].isdigit():
         return len(ordered) + int(place[1:]) + 1
     made_under, _, text = place[1:].partition(":")

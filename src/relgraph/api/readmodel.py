@@ -30,6 +30,7 @@ from relgraph.analytics.settings import AnalysisSettings
 from relgraph.analytics.value import TABLE as VALUES_TABLE
 from relgraph.analytics.value import PartyValues, product_text
 from relgraph.api.chain_reviews import ReviewView
+from relgraph.api.cursor_keys import graph_cursor_key, graph_digest
 from relgraph.api.search_index import SearchIndex
 from relgraph.graph import Projection, build_projection, graph_stats
 from relgraph.jobs.stored import Frames, stored_frames
@@ -166,8 +167,11 @@ class ReadModel:
         self.projection = projection
         self.results = results
         self.generation = secrets.token_hex(6)
-        """This build's token in the cursors it issues (a refresh builds another): random, so a
-        cursor tells nothing of the data, of when it was loaded or of how many refreshes ran."""
+        """The token in the cursors this graph issues: random unless :func:`build_read_model`
+        was given the server's key, which makes it the same for every build of the same
+        stored graph (see ``cursor_keys``); it tells nothing of the data either way."""
+        self.cursor_secret = secrets.token_bytes(32)
+        """What this graph's cursors are MAC'd with (per list, see ``ListCursors``)."""
         nodes = projection.nodes
         persons = nodes["Person"].attrs
         self.person_ids = nodes["Person"].ids.tolist()
@@ -536,14 +540,19 @@ def load_results(frames: Frames) -> Results:
     return results
 
 
-def build_read_model(store: Store) -> ReadModel:
-    """Projection + results from ``store``, indexed for serving.
+def build_read_model(store: Store, cursor_key: bytes | None = None) -> ReadModel:
+    """Projection + results from ``store``, indexed for serving; with ``cursor_key`` (the
+    server's), its cursors are those of every build of the same stored graph under that key.
 
     The linked-accounts tie graph is built here too, so no request pays for it.
     """
 
     frames = stored_frames(store)
     model = ReadModel(build_projection(store), load_results(frames))
+    if cursor_key is not None:
+        results = {name: frames.get(name) for name in store.result_names()}
+        digest = graph_digest(model.projection.meta, results)
+        model.cursor_secret, model.generation = graph_cursor_key(cursor_key, digest)
     stored = frames.get(VALUES_TABLE)
     precedence = source_precedence(store)
     # Before the first analyze, the value is computed here by the same definition.

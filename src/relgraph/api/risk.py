@@ -554,5 +554,5 @@ class RiskQueries:
             make_any,
             order=order_by.value,
             listed="riskChains",
-            generation=m.generation,
+            cursors=ctx.cursors(info),
         )

@@ -174,4 +174,4 @@ class SearchQueries:
                 raise id_misses.paused(misses, wait)
             hits = ctx.model.search_index().find(text, wanted)
             id_misses.spend(misses, ctx.principal, at, hits)
-        return info.context.page(hits, first, after, lambda h: _hit(ctx, h))
+        return info.context.page(info, hits, first, after, lambda h: _hit(ctx, h))

@@ -23,6 +23,7 @@ import uvicorn
 from relgraph.api.app import ServiceState, create_app, default_state
 from relgraph.api.audit import open_audit_log
 from relgraph.api.auth import KeyRing
+from relgraph.api.cursor_keys import CURSOR_KEY_PURPOSE
 from relgraph.api.id_misses import budget as id_miss_budget
 from relgraph.api.ingestion import live_of
 from relgraph.api.locks import hold_serve_lock
@@ -47,7 +48,10 @@ def load_model(state: ServiceState, open_store: Callable[[], Store]) -> bool:
     """Build the read model from the store and swap it in; record the error if it fails."""
     try:
         with open_store() as store:
-            model = build_read_model(store)
+            # Keyed by the audit key, which every server of a deployment holds: the servers
+            # behind one address, and this one after a restart, take each other's cursors
+            # while they serve the same graph.
+            model = build_read_model(store, state.audit.key.derived(CURSOR_KEY_PURPOSE))
         if state.reviews is not None:
             state.reviews.reload()  # decisions another writer appended since
     except (StoreError, OSError, JournalError) as exc:
