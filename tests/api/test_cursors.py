@@ -296,3 +296,31 @@ def test_an_audience_paged_over_hours_is_the_audience_of_its_first_page(
         seen += [e["node"]["unitId"] for e in page["edges"]]
         assert page["totalCount"] == len(expected)
     assert seen == expected
+
+
+ESCALATED = """query($after: String) {
+  riskChains(filter: {status: ESCALATED}, first: 2, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }"""
+REPORT = """mutation($id: ID!) { reviewRiskChain(id: $id, status: REPORTED, note: "filed") {
+    status } }"""
+
+
+def test_working_gone_chains_page_by_page_skips_none(model: ReadModel, tmp_path: Path) -> None:
+    """Decisions whose chain a later analyze no longer found stay in the queue, after the
+    current chains. A reviewer reporting the escalated ones page by page was served an
+    offset into that short list, which had lost the ones just reported: 7 served as 4."""
+    log = cr.ReviewLog(tmp_path)
+    for n in range(7):
+        hops = [[f"GONE-{n}-{i}", "A1", "A2", 1_000.0, 1_700_000_000_000 + i] for i in range(3)]
+        snapshot = {"typology": "chain", "score": 0.9, "reasons": [], "hops": hops}
+        log.append(cr.review_record(f"R_gone_{n}", "ESCALATED", "look", snapshot), by="k_risk")
+    page = _as_risk(ESCALATED, model, log).data["riskChains"]
+    assert page["totalCount"] == 7
+    seen = [e["node"]["id"] for e in page["edges"]]
+    while page["pageInfo"]["hasNextPage"]:
+        for edge in page["edges"]:
+            assert _as_risk(REPORT, model, log, id=edge["node"]["id"]).errors is None
+        after = page["pageInfo"]["endCursor"]
+        page = _as_risk(ESCALATED, model, log, after=after).data["riskChains"]
+        seen += [e["node"]["id"] for e in page["edges"]]
+    assert sorted(seen) == [f"R_gone_{n}" for n in range(7)]

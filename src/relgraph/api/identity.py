@@ -193,6 +193,7 @@ class DecisionQueries:
             first,
             after,
             lambda n: _node(context, n[1], in_force=n[1].seq in in_force),
+            tail_key=lambda n: n[0],  # no tail
             order="newest",
             listed="duplicateDecisions",
             cursors=context.cursors(info),

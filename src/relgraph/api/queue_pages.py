@@ -5,9 +5,11 @@ a real-time alert comes in at its score. An offset then skips the alerts that mo
 (as many as were reviewed on the page before) or serves one again. A cursor here is the
 sort key of the last alert served (its score or first time, and its chain id: what the
 risk key was shown on that page, no person), and the next page starts after that key,
-wherever that alert has gone. The gone chains' decisions after the ordered part keep
-offsets into their own short list. Duplicate decisions, newest first, are placed by their
-position counted from the oldest.
+wherever that alert has gone. The gone chains' decisions after the ordered part are placed
+the same way, by the journal seq of a chain's first decision (their order): reporting the
+ones a page showed takes them out of ``status: ESCALATED`` and would have made an offset
+skip as many. Duplicate decisions, newest first, are placed by their position counted from
+the oldest.
 """
 
 from __future__ import annotations
@@ -43,22 +45,28 @@ def keyed_page(
     after: str | None,
     make: Callable[[S], T],
     *,
+    tail_key: Callable[[S], int],
     order: str,
     listed: str,
     cursors: ListCursors,
 ) -> Connection[T]:
-    """A page of ``ordered`` (ascending by ``key_of``, keys unique) then ``tail``.
+    """A page of ``ordered`` (ascending by ``key_of``, keys unique) then ``tail``
+    (ascending by ``tail_key``, keys unique).
 
     ``order`` and ``listed`` name the sort and the list in the refusal of a cursor made
     under another ``orderBy``.
     """
     size = check_first(first)
     n, total = len(ordered), len(ordered) + len(tail)
-    start = 0 if not after else _start(after, ordered, key_of, order, listed, cursors)
+    start = (
+        0
+        if not after
+        else _start(after, ordered, key_of, [tail_key(t) for t in tail], order, listed, cursors)
+    )
     edges: list[Edge[T]] = []
     for i in range(start, min(start + size, total)):
         item = ordered[i] if i < n else tail[i - n]
-        place = f"k{order}:{json.dumps(list(key_of(item)))}" if i < n else f"t{i - n}"
+        place = f"k{order}:{json.dumps(list(key_of(item)))}" if i < n else f"t{tail_key(item)}"
         edges.append(Edge(cursor=cursors.encode(place), make=partial(make, item), built=[]))
     return Connection(
         edges=edges,
@@ -73,6 +81,7 @@ def _start(
     after: str,
     ordered: Sequence[S],
     key_of: Callable[[S], Key],
+    tail_keys: list[int],
     order: str,
     listed: str,
     cursors: ListCursors,
@@ -90,7 +99,8 @@ def _start(
             ) from None
         raise
     if place.startswith("t") and place[1:].isascii() and place[1:].isdigit():
-        return len(ordered) + int(place[1:]) + 1
+        # After every decision at or before the last one served, wherever it has gone.
+        return len(ordered) + bisect.bisect_right(tail_keys, int(place[1:]))
     made_under, _, text = place[1:].partition(":")
     if not place.startswith("k") or not text:
         raise invalid_cursor(after)  # an offset: another list's cursor

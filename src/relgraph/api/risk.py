@@ -278,6 +278,10 @@ def _orphan_chain(orphan: cr.Orphan) -> CheckedChain:
     return _from_snapshot(orphan.chain_id, orphan.history[-1].snapshot)
 
 
+def _first_decided(orphan: cr.Orphan) -> int:
+    return orphan.history[0].seq
+
+
 def _orphan_kept(
     orphan: cr.Orphan, f: RiskChainFilter, since: int | None, until: int | None
 ) -> bool:
@@ -512,10 +516,15 @@ class RiskQueries:
         # one: the alert itself is listed with its status, not again as a gone chain.
         found = ctx.live_alerts() if ctx.live_alerts is not None else []
         listed_live = {a.alert.chain_id for a in found if a.alert.hops}
-        orphans = [
-            o for o in view.orphans
-            if o.chain_id not in listed_live and _orphan_kept(o, f, since, until)
-        ]  # fmt: skip
+        # By each one's first decision, which a decision made while the queue is paged does
+        # not move (the view lists them by their latest): the cursor's place stays put.
+        orphans = sorted(
+            (
+                o for o in view.orphans
+                if o.chain_id not in listed_live and _orphan_kept(o, f, since, until)
+            ),
+            key=_first_decided,
+        )  # fmt: skip
         m = ctx.model
 
         def make(item: int | cr.Orphan) -> RiskChain:
@@ -552,6 +561,7 @@ class RiskQueries:
             first,
             after,
             make_any,
+            tail_key=_first_decided,
             order=order_by.value,
             listed="riskChains",
             cursors=ctx.cursors(info),
