@@ -33,7 +33,9 @@ import shutil
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Final
 
 import pandas as pd
 
@@ -42,8 +44,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.banks import project
 
 from relgraph.analytics.households import find_households
-from relgraph.analytics.layering import LayeringIndex, LayeringParams, alert_frames, scan
+from relgraph.analytics.layering import Alerts, LayeringIndex, LayeringParams, alert_frames, scan
+from relgraph.analytics.layering.frames import batch_order, chain_ids
 from relgraph.analytics.layering.live import LiveIndex
+from relgraph.analytics.layering.verdicts import LiveAlert
 from relgraph.analytics.networks import hidden_networks
 from relgraph.analytics.settings import AnalysisSettings
 from relgraph.config import moment_ms, source_zone
@@ -77,7 +81,12 @@ def main() -> None:
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--batch", type=int, default=50)
     ap.add_argument("--holds", type=Path, help="write the holds the batch would not make (JSON)")
+    ap.add_argument("--explain", type=Path,
+                    help="compare each fan-in with the live one, fact by fact (JSON), by cause")  # fmt: skip
     a = ap.parse_args()
+    seen: dict[str, _Seen] = {}
+    if a.explain is not None:
+        _watch(seen)
     zone, params = source_zone(), LayeringParams()
     transfers = pd.read_csv(a.bank / "transfers.csv", dtype=str)
     stream = transfers[(transfers.ts >= a.start) & (transfers.ts <= a.end)].sort_values(
@@ -128,10 +137,12 @@ def main() -> None:
     _bank_until(a.bank, a.work / "after", lambda t: t.ts <= a.end)
     graph = project(a.work / "after", a.work / "after-data")
     households, networks = _labels(graph)
-    frames = alert_frames(
-        graph, scan(graph, params, households_label=households, networks_label=networks)
-    )
+    alerts = scan(graph, params, households_label=households, networks_label=networks)
+    frames = alert_frames(graph, alerts)
     chains, hops = frames["risk_chains"], frames["risk_chain_hops"]
+    if a.explain is not None:
+        span = (moment_ms(a.start, zone), moment_ms(a.end, zone))
+        explain(graph, alerts, hops, found, seen, span, a.explain, ids)
     report(
         chains,
         hops,
@@ -141,6 +152,113 @@ def main() -> None:
         params.score_threshold,
         a.holds,
     )
+
+
+@dataclass
+class _Seen:
+    """A live fan-in as its verdict scored it: facts, transfers (batch order), hub index."""
+
+    facts: dict[str, object]
+    tx: list[str]
+    score: float
+    hub: int
+
+
+_LOCAL: Final = frozenset({"origin", "funded"})
+"""Facts that are not comparable: ``origin`` is an account index (the verdict's compact
+one), ``funded`` is NaN for fans on both sides."""
+
+
+def _watch(seen: dict[str, _Seen]) -> None:
+    """Keep every live fan-in's facts and transfers by chain id (the verdict drops them
+    below the threshold): what ``--explain`` compares with the batch's. Wraps the live
+    index's alert builder, in this process only."""
+    original = LiveIndex._alert
+
+    def _alert(self: LiveIndex, alerts: Any, i: int, where: Any, row: int, known: Any,
+               added: set[str]) -> LiveAlert:  # fmt: skip
+        out = original(self, alerts, i, where, row, known, added)
+        if out.typology == "fan_in":
+            rows = batch_order(
+                where[alerts.transfers(i)], self._ts, self._src, self.account_id, self._tx
+            )
+            facts = {k: _plain(v[i]) for k, v in alerts.facts.items()}
+            seen[out.chain_id] = _Seen(facts, [self._tx[r] for r in rows.tolist()], out.score,
+                                       out.hub)  # fmt: skip
+        return out
+
+    LiveIndex._alert = _alert  # type: ignore[method-assign]
+
+
+def _plain(v: Any) -> object:
+    return v.item() if hasattr(v, "item") else v
+
+
+def _differ(live: dict[str, object], batch: dict[str, object]) -> dict[str, list[object]]:
+    """The facts whose values differ (floats to 1e-9), by name: [live, batch]."""
+    out = {}
+    for k, b in batch.items():
+        v = live.get(k)
+        if k in _LOCAL or v == b:
+            continue
+        if isinstance(v, float) and isinstance(b, float) and abs(v - b) < 1e-9:
+            continue
+        out[k] = [v, b]
+    return out
+
+
+def _cause(row: dict[str, Any]) -> str:
+    if row["match"] == "none":
+        return "no live fan-in at the hub"
+    if abs(row["live_score"] - row["batch_score"]) < 1e-9 and row["match"] == "same id":
+        return "same id and score"
+    if row["only_live"] or row["only_batch"]:
+        return "other transfers (live fan reaches back further)"
+    if {"unrelated_persons", "routine"} & set(row["differ"]):
+        return "payers' ties (strangers live, kin in the batch)"
+    return "same transfers, other facts: " + ", ".join(sorted(row["differ"]))
+
+
+def explain(graph: Projection, alerts: Alerts, hops: pd.DataFrame,
+            found: dict[str, list[tuple[str, float, str]]], seen: dict[str, _Seen],
+            window: tuple[int, int], out: Path, accounts: list[str]) -> None:  # fmt: skip
+    """Each fan-in batch alert wholly in the stream against the live fan-in at its last
+    transfer (the same id, else one at the same hub): transfers, score, facts; written to
+    ``out`` and counted by cause."""
+    ids = chain_ids(graph, alerts)
+    at = {x: i for i, x in enumerate(accounts)}
+    t = hops.ts.map(_ms)
+    first, last = t.groupby(hops.chain_id).min(), t.groupby(hops.chain_id).max()
+    rows: list[dict[str, Any]] = []
+    for i, chain in enumerate(ids):
+        if alerts.typology[i] != "fan_in" or chain not in first.index:
+            continue
+        if not (first[chain] >= window[0] and last[chain] <= window[1]):
+            continue
+        mine = hops[hops.chain_id == chain]
+        txs = set(mine.tx_id)
+        hub = str(mine.to_account.iloc[0])
+        end = mine[t[mine.index] == last[chain]].tx_id.tolist()
+        held = [c for x in end for c, _, typ in found.get(x, []) if typ == "fan_in" and c in seen]
+        pick = chain if chain in held else next(
+            (c for c in held if seen[c].hub == at.get(hub, -2)), None)  # fmt: skip
+        row: dict[str, Any] = {
+            "chain_id": chain, "hub": hub, "batch_score": float(alerts.score[i]),
+            "batch_n": len(txs),
+            "match": "none" if pick is None else ("same id" if pick == chain else "same hub"),
+        }  # fmt: skip
+        if pick is not None:
+            lv = seen[pick]
+            batch = {str(k): _plain(v) for k, v in alerts.facts.iloc[i].items()}
+            row.update(live_score=lv.score, live_n=len(lv.tx),
+                       only_batch=sorted(txs - set(lv.tx)), only_live=sorted(set(lv.tx) - txs),
+                       differ=_differ(lv.facts, batch))  # fmt: skip
+        row["cause"] = _cause(row)
+        rows.append(row)
+    out.write_text(json.dumps(rows, indent=1, default=str))
+    print(f"\nfan_in batch alerts wholly in the stream, by cause ({len(rows)}; {out}):")
+    for cause, n in Counter(r["cause"] for r in rows).most_common():
+        print(f"  {n:4d}  {cause}")
 
 
 def _ms(value: object) -> int:
