@@ -13,6 +13,7 @@ the accounts of those rows and leaves the rest alone: the same lists lose the sa
 from __future__ import annotations
 
 import bisect
+from itertools import accumulate, chain
 
 import numpy as np
 
@@ -154,23 +155,35 @@ class Evicting:
         )
 
     def _compact(self) -> None:
+        """Drop the dead rows from the arrays and renumber every list's rows.
+
+        It runs in the request whose eviction left most rows dead, and touches every list
+        (at 100,000 customers 132,000 lists and 190,000–420,000 row numbers): a lookup per
+        list through numpy cost 230 ms CPU there (some 2.3 s at a million customers by
+        its inputs), a payment held that long. So the lists' rows are read in one pass,
+        renumbered with one remap and handed back as slices of one list. Rows keep their
+        order, so the rows added since the last eviction stay at the end
+        (:attr:`_rows_at_evict` is renumbered).
+        The old lists are let go before the new ones are made, so each new list replaces
+        one freed: holding all of them set off ~190 garbage collections at 100,000
+        customers, 70–200 ms more than the work itself."""
+        sides = [*self._out.values(), *self._in.values()]
+        lists = [side.rows for side in sides]
+        sizes = list(map(len, lists))
+        listed = np.fromiter(chain.from_iterable(lists), np.int64, sum(sizes))
+        del lists
         keep = np.zeros(self._n, bool)
-        for side in self._out.values():
-            keep[side.rows] = True
+        keep[listed[: sum(sizes[: len(self._out)])]] = True  # every live row departs once
         rows = np.flatnonzero(keep)
-        remap = np.full(self._n, -1, np.int64)
-        remap[rows] = np.arange(len(rows))
-        self._amount[: len(rows)] = self._amount[rows]
-        self._ts[: len(rows)] = self._ts[rows]
-        self._src[: len(rows)] = self._src[rows]
-        self._dst[: len(rows)] = self._dst[rows]
-        self._payer_high[: len(rows)] = self._payer_high[rows]
-        self._payee_high[: len(rows)] = self._payee_high[rows]
-        self._pair_count[: len(rows)] = self._pair_count[rows]
-        self._pair_last[: len(rows)] = self._pair_last[rows]
+        remap = np.cumsum(keep) - 1
+        for name in ("_amount", "_ts", "_src", "_dst", "_payer_high", "_payee_high",
+                     "_pair_count", "_pair_last"):  # fmt: skip
+            array = getattr(self, name)
+            array[: len(rows)] = array[rows]
         self._tx = [self._tx[r] for r in rows.tolist()]
+        self._rows_at_evict = int(keep[: self._rows_at_evict].sum())
         self._n = len(rows)
         self.live = len(rows)
-        for sides in (self._out, self._in):
-            for side in sides.values():
-                side.set_rows(remap[side.rows].tolist() if side.rows else [])
+        renumbered = remap[listed].tolist()
+        for side, hi, size in zip(sides, accumulate(sizes), sizes, strict=True):
+            side.set_rows(renumbered[hi - size : hi])
