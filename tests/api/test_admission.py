@@ -22,6 +22,7 @@ from relgraph.api.auth import Role, key_id
 from relgraph.api.limits import MAX_COST, estimate_cost
 from relgraph.api.readmodel import ReadModel
 from relgraph.api.schema import build_schema
+from tests.waits import until
 
 from .conftest import KEYS
 
@@ -197,7 +198,9 @@ def test_heavy_queries_never_hold_every_worker() -> None:
         assert running
         waiter = threading.Thread(target=second)
         waiter.start()
-        time.sleep(0.1)  # the second is waiting for the lane, holding its worker
+        # The second is waiting for the lane, holding its worker (a fixed 0.1 s pause lost
+        # the race to a thread started late: the third then queued and waited 5 s).
+        until(lambda: budget._heavy_holding == 2, "the second query waits for the lane")
         started = time.perf_counter()
         with budget.lane(4_000, timeout=5) as third:
             assert not third
