@@ -138,7 +138,7 @@ def test_the_future_limit_does_not_move_with_the_times_it_accepts(
 ) -> None:
     # The limit was a day past the newest transfer accepted: forty sends a day apart
     # walked it forty days past the clock.
-    now = int(datetime.now(UTC).timestamp() * 1000)
+    now = _now_ms()
     assert _after_all(model) < now  # the test bank lies in the past
     near = post(app, "/v1/transfers", [_transfer(model, "RT-F-near", now + 20 * HOUR)]).json()
     assert near["results"][0]["status"] == "accepted"
@@ -152,18 +152,29 @@ def test_a_restart_keeps_when_live_alerts_were_found_and_counts_them_once(
 ) -> None:
     ids = _mules(app, model, "RSTR")
     legs = _chain(ids, _after_all(model), "RT-R-")
+    sent = _now_ms()
     assert post(app, "/v1/transfers", legs).status_code == 200
+    answered = _now_ms()
     before = {c: f.found_ms for c, f in live_of(state).alerts.items()}
     assert before
-    time.sleep(0.5)
+    time.sleep(0.5)  # a restart's own clock reads well past the send's
     counted: list[str] = []
     assert state.data_dir is not None
     restarted = LiveScoring(model, state.data_dir, on_alert=counted.append)
     after = {c: f.found_ms for c, f in restarted.alerts.items()}
-    # Found when its transfer was written (just before it was scored), not at the restart.
+    # Found when its transfer was written (within the send, before it was scored), not at
+    # the restart. Bounded by the send, not by a latency: the journal's fsync lies between
+    # the write and the scoring, and on a busy disk it alone took 300 ms (a 300 ms bound).
     assert after.keys() == before.keys()
-    assert all(0 <= before[c] - after[c] < 300 for c in after), (before, after)
+    assert all(sent <= after[c] <= before[c] <= answered for c in after), (
+        sent, after, before, answered,
+    )  # fmt: skip
     assert counted == []  # found before the restart, and counted then
+
+
+def _now_ms() -> int:
+    """The wall clock in whole milliseconds, as ``FoundAlert.found_ms`` reads it."""
+    return int(datetime.now(UTC).timestamp() * 1000)
 
 
 def _alert(chain: str, tx_ids: list[str], typology: str = "fan_in") -> LiveAlert:
