@@ -10,6 +10,7 @@ from typing import Any
 
 from relgraph.store.base import StoreError
 from relgraph.store.lock_wait import LockWait, find_wait, transactions
+from tests.waits import until
 
 TOKEN = "7f3a"
 HOLDER: dict[str, Any] = {
@@ -167,7 +168,9 @@ def test_the_holder_is_found_by_the_status_else_by_its_statement() -> None:
 def test_an_unbounded_wait_says_so_and_never_ends_the_transaction() -> None:
     server, told = Server([HOLDER, waiting()]), []
     with watch(server, float("inf"), told, every=0.05):
-        time.sleep(0.3)  # the statement waits; then the holder lets go and it returns
+        # The statement waits (past the announcement and a repeat of it); then the holder
+        # lets go and it returns. A fixed 0.3 s pause saw one line when the watcher ran late.
+        until(lambda: len(told) >= 2, "the wait announced and repeated")
     assert server.ended == []
     assert told[0].endswith("; no limit (RELGRAPH_NEO4J_LOCK_WAIT is inf)")
     assert len(told) >= 2
