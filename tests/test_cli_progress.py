@@ -14,6 +14,7 @@ import pytest
 
 from relgraph.cli.progress_lines import LineProgress
 from tests.banks import copy_data, loaded_synthetic
+from tests.waits import until
 
 ANALYZE_STEPS = [
     "party values (step 1 of 7)",
@@ -55,20 +56,28 @@ def test_analyze_into_a_log_file_writes_a_line_per_step(
 
 def test_a_step_that_runs_long_says_so_each_period() -> None:
     said: list[str] = []
+    began = time.monotonic()
     lines = LineProgress(said.append, every=0.3)
     try:
         lines("resolving persons", 11, 13)
         lines("resolving persons", 11, 13)  # the same step again: no second line
-        time.sleep(1.1)
+        # Three beats, however late either thread runs: a fixed 1.1 s pause saw five when
+        # this thread woke late (a loaded machine), and one when the heartbeat's did.
+        until(lambda: len(said) >= 4, "three heartbeats")
         lines("writing the store", 12, 13)
+        ran = time.monotonic() - began
         lines("writing the store", 13, 13)  # completed: nothing more
     finally:
         lines.close()
     bodies = [line.split("] ", 1)[1] for line in said]
     assert bodies[0] == "resolving persons (step 12 of 13)"
-    assert bodies[-1] == "writing the store (step 13 of 13)"
-    beats = bodies[1:-1]
-    assert 2 <= len(beats) <= 4, bodies
+    switched = bodies.index("writing the store (step 13 of 13)")
+    beats = bodies[1:switched]
+    # One a period (a beat k periods in at the earliest), not one a look: six a period.
+    assert 3 <= len(beats) <= ran / 0.3, (bodies, ran)
     assert all(re.fullmatch(r"resolving persons: still running, \d+ s so far", b) for b in beats), (
         beats
     )
+    # Only the new step's own beats may follow, had this thread been late to close.
+    later = bodies[switched + 1 :]
+    assert all(re.fullmatch(r"writing the store: still running, \d+ s so far", b) for b in later)
