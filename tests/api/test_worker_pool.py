@@ -30,6 +30,11 @@ def test_calls_past_the_pool_size_wait_and_every_call_is_answered() -> None:
 
     async def go() -> list[int]:
         calls = [asyncio.ensure_future(pool.run(lambda i=i: call(i))) for i in range(5)]
+        # Both threads in a call (a thread started late after a fixed pause alone left
+        # one: most was 1), then a while more for a third, were the pool unbounded.
+        deadline = time.monotonic() + 10
+        while most < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
         await asyncio.sleep(0.2)
         assert not any(c.done() for c in calls)
         gate.set()
