@@ -16,6 +16,9 @@ Answer (HTTP 200 whenever the batch was read, whatever each record's fate)::
 
 An accepted record is in the journal (fsynced) before the answer is sent; a client that
 gets no answer sends the batch again, and what was recorded comes back as ``duplicate``.
+The verdicts are computed while the journal write is in flight, and the audit line naming
+what they let the key read is queued as soon as they are known: the answer waits for the
+two flushes together, not one after the other (:meth:`.live.LiveScoring.apply`).
 """
 
 from __future__ import annotations
@@ -35,11 +38,13 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
 from relgraph.api.audit import AuditError
+from relgraph.api.audit_commit import Commit
 from relgraph.api.audit_http import audit_unauthenticated, batch_references, verdict_reads
 from relgraph.api.auth import Principal, Role
 from relgraph.api.context import Info
 from relgraph.api.errors import ClientError, ErrorCode, PermissionDeniedError, error_response
 from relgraph.api.live import LiveScoring
+from relgraph.api.live_accounts import IndexDroppedError
 from relgraph.api.live_records import BatchError
 from relgraph.api.metrics import root_field
 from relgraph.api.operation import root_fields
@@ -57,16 +62,21 @@ def current_live(state: Any) -> LiveScoring | None:
     :func:`live_of` builds it, off the event loop): most requests need no hand-off to a
     worker thread just to find it."""
     live: LiveScoring | None = state.live
-    return live if live is not None and live.model is state.model else None
+    return live if live is not None and live.model is state.model and not live.broken else None
 
 
 def live_of(state: Any, model: Any = None) -> LiveScoring:
     """The state's live scoring over ``model`` (default: its current model; built on
-    first use, and again after a refresh swapped the model)."""
+    first use, again after a refresh swapped the model, and after a failed journal write
+    dropped its index)."""
     model = state.model if model is None else model
     with _BUILD:
         live: LiveScoring | None = state.live
-        if live is None or live.model is not model:
+        if live is not None and live.broken:
+            # Every write queued on the dropped one ends first: the rebuild replays those
+            # that were recorded (their senders were told to send again: duplicates).
+            live.drain()
+        if live is None or live.model is not model or live.broken:
             live = LiveScoring(model, state.data_dir, state.audit, state.metrics.realtime_alert)
             state.live = live
         return live
@@ -130,7 +140,7 @@ async def _body(request: Request) -> Any:
         raise BatchError("The body is not JSON: send a JSON array of records.") from None
 
 
-async def _audited_write(
+def _write_line(
     state: Any,
     principal: Principal,
     request_id: str,
@@ -138,16 +148,34 @@ async def _audited_write(
     read: list[str],
     counts: dict[str, int],
     tried: list[str],
-) -> Response | None:
-    """The write's audit line, committed before the answer leaves; a 503 when the trail
-    cannot take it (what was accepted is durable: a resend is answered ``duplicate``).
-    ``tried``: ids the bank does not hold, kept as their HMAC (:func:`batch_references`)."""
+) -> Commit:
+    """Queue the write's audit line. ``tried``: ids the bank does not hold, kept as their
+    HMAC (:func:`batch_references`)."""
     macs = {"tried_hmac": sorted({state.text_mac(t) for t in tried})} if tried else {}
+    commit: Commit = state.audit.submit(
+        **_audit_as(principal, request_id), operation=operation, fields=["records"],
+        ids=read, outcome="ok", records=counts, **macs,
+    )  # fmt: skip
+    return commit
+
+
+async def _withheld(state: Any, principal: Principal, request_id: str, operation: str) -> None:
+    """The line after an ``ok`` line whose answer then failed (its journal write): the
+    verdicts it names were not handed out."""
     try:
         await state.audit.submit(
-            **_audit_as(principal, request_id), operation=operation, fields=["records"],
-            ids=read, outcome="ok", records=counts, **macs,
+            **_audit_as(principal, request_id), operation=operation, outcome="withheld",
+            fields=[], reason="journal",
         ).wait_async()  # fmt: skip
+    except AuditError as exc:  # the 503 holds no data: it is still the answer
+        log.error("request %s: %s", request_id, exc)
+
+
+async def _committed(commit: Commit, request_id: str) -> Response | None:
+    """Wait for a write's audit line: None once durable; a 503 when the trail cannot take
+    it (what was accepted is durable: a resend is answered ``duplicate``)."""
+    try:
+        await commit.wait_async()
     except AuditError as exc:
         log.error("request %s: %s", request_id, exc)
         return error_response(
@@ -158,6 +186,20 @@ async def _audited_write(
             headers={"Retry-After": "5"},
         )
     return None
+
+
+async def _audited_write(
+    state: Any,
+    principal: Principal,
+    request_id: str,
+    operation: str,
+    read: list[str],
+    counts: dict[str, int],
+    tried: list[str],
+) -> Response | None:
+    """The write's audit line, committed before the answer leaves (:func:`_committed`)."""
+    line = _write_line(state, principal, request_id, operation, read, counts, tried)
+    return await _committed(line, request_id)
 
 
 def _unwritten(what: str) -> Response:
@@ -203,20 +245,35 @@ def routes(state: Any) -> list[tuple[str, Any]]:
             batch = await run_in_threadpool(live.validate_transfers, body, principal.key_id)
         except BatchError as exc:
             return error_response(str(exc), ErrorCode.BAD_USER_INPUT, 400)
-        fresh, results = batch.fresh, batch.results
+        results, operation = batch.results, "POST /v1/transfers"
+        counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+        for r in results:
+            counts[r["status"]] += 1
+        lines: list[Commit] = []
+
+        def queue_line() -> None:
+            # Each record's answer says whether the accounts it names exist: they were read.
+            held, tried = batch_references(body, results, _TRANSFER_REFERENCES, _holds(live))
+            read = list(dict.fromkeys([*verdict_reads(results), *held]))
+            lines.append(_write_line(state, principal, request_id, operation, read, counts,
+                                     tried))  # fmt: skip
+
         if batch.commit is not None:
             try:
-                # Durable before acknowledged; the wait holds no worker thread.
-                await batch.commit.wait_async()
+                # Off the loop: it takes the scorer's lock, which another batch holds for as
+                # long as its verdicts and journal write take; waiting for it on the loop
+                # stopped every request, /healthz included. Durable before acknowledged: it
+                # returns once the write is, the audit line queued meanwhile.
+                await run_in_threadpool(live.apply, batch.fresh, _audit_as(principal, request_id),
+                                        batch.commit, queue_line)  # fmt: skip
             except Exception as exc:
-                await run_in_threadpool(live.release, fresh)
                 log.error("request %s: %s", request_id, exc)
+                if lines:
+                    await _withheld(state, principal, request_id, operation)
+                if isinstance(exc, IndexDroppedError):
+                    return _unwritten("this batch was not scored (the live index is being "
+                                      "rebuilt from the journal)")  # fmt: skip
                 return _unwritten("nothing was recorded")
-            # Off the loop: both take the scorer's lock, which another batch holds for as
-            # long as its verdicts take (seconds); waiting for it on the loop stopped every
-            # request, /healthz included.
-            await run_in_threadpool(live.durable, fresh)
-            await run_in_threadpool(live.apply, fresh, _audit_as(principal, request_id))
         try:
             # A resend's "duplicate" too means on disk: another request may still be
             # writing it.
@@ -224,16 +281,13 @@ def routes(state: Any) -> list[tuple[str, Any]]:
                 await commit.wait_async()
         except Exception as exc:
             log.error("request %s: %s", request_id, exc)
+            if lines:
+                await _withheld(state, principal, request_id, operation)
             return _unwritten("a record sent before by another request was not recorded")
-        counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
-        for r in results:
-            counts[r["status"]] += 1
         state.metrics.count_records("transfers", counts)
-        # Each record's answer says whether the accounts it names exist: they were read.
-        held, tried = batch_references(body, results, _TRANSFER_REFERENCES, _holds(live))
-        read = list(dict.fromkeys([*verdict_reads(results), *held]))
-        failed = await _audited_write(state, principal, request_id, "POST /v1/transfers",
-                                      read, counts, tried)  # fmt: skip
+        if not lines:
+            queue_line()
+        failed = await _committed(lines[0], request_id)
         return failed or JSONResponse({**counts, "results": results})
 
     async def accounts(request: Request) -> Response:

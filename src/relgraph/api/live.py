@@ -8,12 +8,14 @@ the ``recordTransfers`` mutation) goes through four steps:
    ``tx_id`` seen before must carry the same content (then it is a ``duplicate``,
    accepted again without a second journal entry: a client that lost the answer resends);
 2. **journal** the new ones (:class:`relgraph.journal.Journal`, group commit: every batch
-   that arrives during one fsync shares the next) and wait until they are durable;
+   that arrives during one fsync shares the next);
 3. **apply** them to the live index (:class:`relgraph.analytics.layering.live.LiveIndex`),
-   one batch at a time, without rebuilding the projection;
+   one batch at a time, without rebuilding the projection, while that write is in flight;
 4. **verdict** per transfer: both accounts' scores after it and the alerts it completes or
-   extends. New alerts join ``riskChains`` (``foundBy: REALTIME``) at once and are written
-   to the audit log.
+   extends. The endpoint queues its audit line now, so the two flushes overlap; the batch
+   then holds the scorer until its journal write is durable, and only then are its new
+   alerts shown (``riskChains``, ``foundBy: REALTIME``), counted and written to the audit
+   log. A write that fails drops the live index (:meth:`LiveScoring.apply`).
 
 On start (and after a refresh) the journal's transfers and accounts that the store does
 not hold yet are applied again, so what was acknowledged before a crash is served.
@@ -21,6 +23,7 @@ not hold yet are applied again, so what was acknowledged before a crash is serve
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -28,7 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -39,11 +42,9 @@ from relgraph.analytics.layering.live import LiveIndex
 from relgraph.analytics.layering.verdicts import Prepared
 from relgraph.api.audit import AuditLog
 from relgraph.api.audit_commit import Commit, GroupCommitter, PartialCommitError
+from relgraph.api.live_accounts import AccountIntake
 from relgraph.api.live_queue import AlertQueue
 from relgraph.api.live_records import (
-    EARLIEST_OPENING_MS,
-    FUTURE_TOLERANCE_MS,
-    SECONDS_SENT_AS_MS,
     FoundAlert,
     Pending,
     Timings,
@@ -53,7 +54,6 @@ from relgraph.api.live_records import (
     batch_records,
     content,
     held_opening,
-    iso,
     opening_day,
     out_of_window,
     summary,
@@ -72,7 +72,7 @@ EVICT_EVERY: Final = 5_000
 
 
 @dataclass
-class LiveScoring(AlertQueue):
+class LiveScoring(AlertQueue, AccountIntake):
     """The live index over one read model, the journal, and the alerts found so far."""
 
     model: ReadModel
@@ -84,6 +84,7 @@ class LiveScoring(AlertQueue):
     alerts: dict[str, FoundAlert] = field(default_factory=dict)
     """Live alerts by chain id, superseded ones (grown into a longer alert) removed."""
     timings: Timings = field(default_factory=Timings)
+    broken: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         m = self.model
@@ -129,6 +130,7 @@ class LiveScoring(AlertQueue):
         if m.results.risk_chains is not None:
             self._known.update(str(c) for c in m.results.risk_chains.columns["chain_id"])
         self._replay()
+        self._shown: tuple[FoundAlert, ...] = tuple(self.alerts.values())
 
     def _is_transfer_hub(self, account: int) -> bool:
         # Accounts opened since the load are not among the loaded bank's hubs.
@@ -182,7 +184,7 @@ class LiveScoring(AlertQueue):
             if None in ends:  # the last load quarantined it: its account left the export
                 orphans += 1
                 continue
-            self._apply([data], audit_as=None, written=entry.at)
+            self._apply([data], written=entry.at)
             replayed += 1
         if replayed:
             log.info("replayed %s journalled transfers into the live index", f"{replayed:,}")
@@ -223,147 +225,11 @@ class LiveScoring(AlertQueue):
                 )
         return None
 
-    # -- accounts ------------------------------------------------------------------------
-
-    def _add_account(self, values: Mapping[str, Any]) -> int:
-        person, enterprise = self._holder_key(values)
-        return self.index.add_account(
-            str(values["account_id"]), values.get("opened_at"), person, enterprise
-        )
-
-    def record_accounts(self, body: Any, by: str) -> dict[str, Any]:
-        """Validate, journal and register new accounts; the answer per record."""
-        records = batch_records(body)
-        results: list[dict[str, Any]] = []
-        fresh: list[dict[str, Any]] = []
-        waits: list[Commit] = []
-        commit: Commit | None = None
-        with self._lock:
-            try:
-                for raw in records:
-                    wait = self._check_account(raw, results, fresh)
-                    if wait is not None:
-                        waits.append(wait)
-                if fresh:
-                    # Queued under the lock, as a transfer batch's: a resend that finds an
-                    # id reserved finds the write to wait for too.
-                    commit = self._committer.submit({"kind": ACCOUNT, "by": by, "records": fresh})
-                    for values in fresh:
-                        account_id = str(values["account_id"])
-                        self._opening[account_id] = (self._opening[account_id][0], commit)
-            except BaseException:
-                self._end_accounts(fresh, ok=False)
-                raise
-        if commit is not None:
-            try:
-                commit.wait()
-            except BaseException:
-                with self._lock:
-                    self._end_accounts(fresh, ok=False)
-                raise
-            with self._lock:
-                for values in fresh:
-                    self._add_account(values)
-                self._end_accounts(fresh, ok=True)
-        await_commits(waits)  # a resend's "duplicate" means recorded
-        return summary(results)
-
-    def _check_account(
-        self,
-        raw: Mapping[str, Any],
-        results: list[dict[str, Any]],
-        fresh: list[dict[str, Any]],
-    ) -> Commit | None:
-        """One account record under the lock: its answer appended to ``results``, a new
-        one to ``fresh`` (its id reserved); the write a duplicate must wait for, if any."""
-        checked = check_record(tables.ACCOUNTS, raw, self.index.zone)
-        values, reasons = checked.values, list(checked.reasons)
-        account_id = text_of(values.get("account_id") or raw.get("account_id") or "")
-        holder = values.get("holder_id")
-        kind = values.get("holder_kind")
-        known = (
-            self.model.find_person(str(holder)) is not None
-            if kind == "customer"
-            else str(holder) in self.model.enterprise_index
-        )
-        if holder is not None and kind is not None and not known:
-            reasons.append(f"unknown_foreign_key: holder_id {holder!r}")
-        opened = values.get("opened_at")
-        latest = int(time.time() * 1000) + FUTURE_TOLERANCE_MS
-        sent = raw.get("opened_at")
-        if isinstance(opened, int) and not EARLIEST_OPENING_MS <= opened <= latest:
-            reasons.append(f"out_of_range: opened_at {iso(opened)} is not between "
-                           "1900 and tomorrow (send epoch milliseconds or ISO-8601)")  # fmt: skip
-        elif (
-            isinstance(sent, int)
-            and not isinstance(sent, bool)
-            and SECONDS_SENT_AS_MS[0] <= sent <= SECONDS_SENT_AS_MS[1]
-        ):
-            reasons.append(f"out_of_range: opened_at {sent} read as epoch milliseconds is "
-                           f"{iso(sent)}; send epoch milliseconds, not seconds, or ISO-8601")  # fmt: skip
-        given = ""
-        if not reasons:
-            given = account_content(values)
-            pending = self._opening.get(account_id)
-            same = self._same_account(account_id, given, pending)
-            if same == "loaded":
-                # Never compared: a match would confirm a guessed holder and opening date
-                # (a thousand guesses a request), and any answer that differs with the
-                # record's details tells the same.
-                reasons.append(f"duplicate_key: account_id {shown(account_id)} is in the "
-                               "loaded bank already, which keeps its details (send a new "
-                               "account_id for a new account)")  # fmt: skip
-            elif same is False:
-                # Which field differs is not said: the answer would tell a payment
-                # system who holds an account it does not know.
-                reasons.append(f"duplicate_key: account_id {shown(account_id)} is held "
-                               "already, with other details (send a new account_id for a "
-                               "new account)")  # fmt: skip
-            elif same:
-                results.append({"account_id": account_id, "status": "duplicate"})
-                # Sent twice in this batch (no write yet): answered with it.
-                return None if pending is None else pending[1]
-        if reasons:
-            results.append({"account_id": account_id, "status": "rejected", "reasons": reasons})
-            return None
-        results.append({"account_id": account_id, "status": "accepted"})
-        # Reserved under the lock: a concurrent send of the id is judged against this
-        # one, and waits for its write before it is answered "duplicate".
-        self._opening[account_id] = (given, None)
-        fresh.append(values)
-        return None
-
-    def _same_account(
-        self, account_id: str, given: str, pending: tuple[str, Commit | None] | None
-    ) -> bool | Literal["loaded"] | None:
-        """Whether an account sent to this server before is this one, compared in every
-        field; ``"loaded"`` for one of the loaded bank (not compared); None: neither."""
-        if pending is not None:
-            return pending[0] == given
-        if (sent := self._account_content.get(account_id)) is not None:
-            return sent == given
-        return None if self.index.account(account_id) is None else "loaded"
-
-    def _end_accounts(self, fresh: list[dict[str, Any]], ok: bool) -> None:
-        """Under the lock: the reservations of ``fresh`` end (kept as sent when ``ok``)."""
-        for values in fresh:
-            account_id = str(values["account_id"])
-            reserved = self._opening.pop(account_id, None)
-            if ok and reserved is not None:
-                self._account_content[account_id] = reserved[0]
-
-    def _holder_key(self, values: Mapping[str, Any]) -> tuple[int, int]:
-        """The person and enterprise index (−1 when none) an account record names."""
-        m, holder = self.model, str(values["holder_id"])
-        person = m.find_person(holder) if values["holder_kind"] == "customer" else None
-        enterprise = m.enterprise_index.get(holder) if person is None else None
-        return (-1 if person is None else person, -1 if enterprise is None else enterprise)
-
     # -- transfers -----------------------------------------------------------------------
 
     def validate_transfers(self, body: Any, by: str) -> Validated:
         """Check every record, reserve the new ``tx_id`` values and queue their journal
-        write (``commit``; then :meth:`durable` or :meth:`release`). The answer per record
+        write (``commit``; then :meth:`apply`). The answer per record
         is filled in for rejected and duplicate records; a duplicate of a transfer whose
         write is still in flight names that write in ``waits``: answer after it."""
         records = batch_records(body)
@@ -376,6 +242,7 @@ class LiveScoring(AlertQueue):
         spans = zip(*self._stored_span(ids), strict=True)
         batch = Validated([], [], [])
         with self._lock:
+            self._usable()  # its journal is drained before the rebuild reads it
             try:
                 for one, tx_id, span in zip(checked, ids, spans, strict=True):
                     self._check_transfer(one.values, list(one.reasons), tx_id, span, batch)
@@ -444,16 +311,6 @@ class LiveScoring(AlertQueue):
         result.update(status="accepted")
         batch.fresh.append(Pending(values, result))
 
-    def release(self, fresh: list[Pending]) -> None:
-        """Forget reserved ids whose journal write failed (the client may send them again)."""
-        with self._lock:
-            self._end(fresh, ok=False)
-
-    def durable(self, fresh: list[Pending]) -> None:
-        """The journal write of ``fresh`` ended well (resends are now plain duplicates)."""
-        with self._lock:
-            self._end(fresh, ok=True)
-
     def _end(self, fresh: list[Pending], ok: bool) -> None:
         """Under the lock: the reservations of ``fresh`` end, kept when ``ok``."""
         for p in fresh:
@@ -462,126 +319,182 @@ class LiveScoring(AlertQueue):
             if not ok:
                 self._seen.pop(tx_id, None)
 
-    def apply(self, fresh: list[Pending], audit_as: dict[str, str] | None) -> None:
-        """Apply durable transfers to the live index and fill in their verdicts."""
-        verdicts = self._apply([p.values for p in fresh], audit_as)
-        for p, verdict in zip(fresh, verdicts, strict=True):
-            p.result["verdict"] = verdict
+    def apply(
+        self,
+        fresh: list[Pending],
+        audit_as: dict[str, str] | None,
+        commit: Commit | None = None,
+        on_verdict: Callable[[], None] | None = None,
+    ) -> None:
+        """Apply ``fresh`` to the live index and fill in their verdicts while their journal
+        write (``commit``) is in flight, then wait for it; ``on_verdict`` runs as soon as
+        the verdicts are known (the endpoint queues its audit line there, so that line's
+        flush overlaps the journal's instead of following it).
+
+        Nothing tentative is shown: the lock is held until the write is durable (every
+        other batch is scored under it, and readers see the alerts :meth:`_publish`
+        showed). When the write fails, the index holds transfers that were never recorded:
+        it is dropped (:class:`IndexDroppedError` for every batch still to reach it) and the
+        next :func:`relgraph.api.ingestion.live_of` rebuilds it from the store and the
+        journal — undoing a verdict's changes to every list and alert it touched would be
+        a second, rarely run copy of the scoring."""
+        with self._lock:
+            self._usable()
+            try:
+                verdicts, found = self._apply([p.values for p in fresh])
+                for p, verdict in zip(fresh, verdicts, strict=True):
+                    p.result["verdict"] = verdict
+                if on_verdict is not None:
+                    on_verdict()
+            except BaseException:
+                self.broken = True  # applied in part: rebuilt as after a failed write
+                self._ended(fresh, commit)
+                raise
+            if not self._ended(fresh, commit):
+                self.broken = True
+                assert commit is not None
+                assert commit.error is not None
+                raise commit.error
+            self._publish(found, audit_as)
+
+    def _ended(self, fresh: list[Pending], commit: Commit | None) -> bool:
+        """Under the lock: wait for ``commit`` (the fsync lets the GIL go), end the
+        reservations of ``fresh``; whether it is durable."""
+        started = time.perf_counter()
+        ok = True
+        if commit is not None:
+            try:
+                commit.wait()
+            except Exception:
+                ok = False
+            self.timings.journal += time.perf_counter() - started
+        self._end(fresh, ok=ok)
+        return ok
+
+    def drain(self) -> None:
+        """Wait until every journal write queued here has ended (the writer takes them in
+        order): a rebuild then replays each one that was recorded."""
+        with contextlib.suppress(Exception):
+            self._committer.submit({"kind": TRANSFER, "by": "", "records": []}).wait()
+
+    def _publish(
+        self, found: list[tuple[FoundAlert, str]], audit_as: dict[str, str] | None
+    ) -> None:
+        """Under the lock, once a batch is durable: its alerts are shown (``foundAt`` now,
+        when they are recorded), counted, and written to the audit log."""
+        now = datetime.now(UTC)
+        stamp = now.isoformat(timespec="milliseconds"), int(now.timestamp() * 1000)
+        for i, (tentative, trigger) in enumerate(found):
+            found[i] = (FoundAlert(tentative.alert, *stamp), trigger)
+            if tentative.alert.chain_id in self.alerts:  # not grown past within the batch
+                self.alerts[tentative.alert.chain_id] = found[i][0]
+        self._shown = tuple(self.alerts.values())
+        above = [(f, t) for f, t in found if f.alert.score >= self.index.params.score_threshold]
+        for f, _ in above:
+            if self.on_alert is not None:
+                self.on_alert(f.alert.typology)
+        if audit_as is None or self.audit is None:
+            return
+        for f, trigger in above:
+            alert = f.alert
+            self.audit.submit(
+                key_id=audit_as["key_id"],
+                role=audit_as["role"],
+                operation="realtimeAlert",
+                outcome="alert",
+                request_id=audit_as.get("request_id", "-"),
+                ids=sorted(alert.accounts),
+                chain_id=alert.chain_id,
+                typology=alert.typology,
+                score=round(alert.score, 4),
+                trigger=trigger,
+            )
 
     def _apply(
-        self,
-        records: Sequence[Mapping[str, Any]],
-        audit_as: dict[str, str] | None,
-        written: str | None = None,
-    ) -> list[dict[str, Any]]:
-        """Apply ``records`` and give their verdicts. ``written``: when replaying the journal,
-        the time the records were written (their alerts were found then, and counted)."""
+        self, records: Sequence[Mapping[str, Any]], written: str | None = None
+    ) -> tuple[list[dict[str, Any]], list[tuple[FoundAlert, str]]]:
+        """Under the lock: apply ``records``; their verdicts, and the new alerts with the
+        transfer that found each. ``written``: when replaying the journal, the time the
+        records were written (their alerts were found then)."""
         out: list[dict[str, Any]] = []
-        new_alerts: list[tuple[FoundAlert, str]] = []  # and the transfer that found it
-        with self._lock:
-            # Each transfer joins the index and its neighbourhood is read at once (its
-            # verdict sees the batch's earlier transfers, not its later ones); then the
-            # whole batch is scored in one pass (analytics/layering/union.py).
-            ends: list[tuple[int, int]] = []
-            rows: list[int] = []
-            prepared: list[Prepared] = []
-            for values in records:
-                t0 = time.perf_counter()
-                src = self.index.account(str(values["from_account"]))
-                dst = self.index.account(str(values["to_account"]))
-                assert src is not None
-                assert dst is not None
-                # An amount in another currency is no amount the definitions can compare
-                # (hops.foreign_currency): NaN, as the batch reads it.
-                foreign = values.get("currency", REPORTING_CURRENCY) != REPORTING_CURRENCY
-                amount = float("nan") if foreign else float(values["amount"])
-                row = self.index.add(str(values["tx_id"]), src, dst, amount, int(values["ts"]))
-                t1 = time.perf_counter()
-                prepared.append(self.index.prepare(row))
-                self.timings.apply += t1 - t0
-                self.timings.verdict += time.perf_counter() - t1
-                ends.append((src, dst))
-                rows.append(row)
-            t2 = time.perf_counter()
-            verdicts = self.index.verdicts_known(rows, prepared, self._known)
-            self.timings.verdict += time.perf_counter() - t2
-            self.timings.transfers += len(rows)
-            for values, (src, dst), verdict in zip(records, ends, verdicts, strict=True):
-                now = datetime.now(UTC) if written is None else datetime.fromisoformat(written)
-                found_at = now.astimezone(UTC).isoformat(timespec="milliseconds")
-                alerts: list[dict[str, Any]] = []
-                for alert in verdict.alerts:
-                    fresh = alert.chain_id not in self._known
-                    self._known.add(alert.chain_id)
-                    self._grew(alert)
-                    if fresh:
-                        self._supersede(alert)
-                        new = FoundAlert(alert, found_at, int(now.timestamp() * 1000))
-                        self.alerts[alert.chain_id] = new
-                        if alert.score >= self.index.params.score_threshold:
-                            new_alerts.append((new, str(values["tx_id"])))
-                            if self.on_alert is not None and written is None:
-                                self.on_alert(alert.typology)
-                    # The new transfer is in the alert: both its accounts take its score,
-                    # unless one is a transfer hub paying into or paid from another's fan.
-                    for a in (src, dst):
-                        if alert.hub < 0 or a == alert.hub or not self._is_transfer_hub(a):
-                            self._account_alerts.setdefault(a, {})[alert.chain_id] = alert.score
-                    alerts.append(
-                        {
-                            "chain_id": alert.chain_id,
-                            "typology": alert.typology,
-                            "score": round(alert.score, 4),
-                            "hops": alert.size,
-                            "extends": alert.extends,
-                            "above_threshold": alert.score >= self.index.params.score_threshold,
-                        }
-                    )
-                out.append(
+        new_alerts: list[tuple[FoundAlert, str]] = []
+        # Each transfer joins the index and its neighbourhood is read at once (its verdict
+        # sees the batch's earlier transfers, not its later ones); then the whole batch is
+        # scored in one pass (analytics/layering/union.py).
+        ends: list[tuple[int, int]] = []
+        rows: list[int] = []
+        prepared: list[Prepared] = []
+        for values in records:
+            t0 = time.perf_counter()
+            src = self.index.account(str(values["from_account"]))
+            dst = self.index.account(str(values["to_account"]))
+            assert src is not None
+            assert dst is not None
+            # An amount in another currency is no amount the definitions can compare
+            # (hops.foreign_currency): NaN, as the batch reads it.
+            foreign = values.get("currency", REPORTING_CURRENCY) != REPORTING_CURRENCY
+            amount = float("nan") if foreign else float(values["amount"])
+            row = self.index.add(str(values["tx_id"]), src, dst, amount, int(values["ts"]))
+            t1 = time.perf_counter()
+            prepared.append(self.index.prepare(row))
+            self.timings.apply += t1 - t0
+            self.timings.verdict += time.perf_counter() - t1
+            ends.append((src, dst))
+            rows.append(row)
+        t2 = time.perf_counter()
+        verdicts = self.index.verdicts_known(rows, prepared, self._known)
+        self.timings.verdict += time.perf_counter() - t2
+        self.timings.transfers += len(rows)
+        now = datetime.now(UTC) if written is None else datetime.fromisoformat(written)
+        found_at = now.astimezone(UTC).isoformat(timespec="milliseconds")
+        threshold = self.index.params.score_threshold
+        for values, (src, dst), verdict in zip(records, ends, verdicts, strict=True):
+            alerts: list[dict[str, Any]] = []
+            for alert in verdict.alerts:
+                fresh = alert.chain_id not in self._known
+                self._known.add(alert.chain_id)
+                self._grew(alert)
+                if fresh:
+                    self._supersede(alert)
+                    new = FoundAlert(alert, found_at, int(now.timestamp() * 1000))
+                    self.alerts[alert.chain_id] = new
+                    new_alerts.append((new, str(values["tx_id"])))
+                # The new transfer is in the alert: both its accounts take its score,
+                # unless one is a transfer hub paying into or paid from another's fan.
+                for a in (src, dst):
+                    if alert.hub < 0 or a == alert.hub or not self._is_transfer_hub(a):
+                        self._account_alerts.setdefault(a, {})[alert.chain_id] = alert.score
+                alerts.append(
                     {
-                        "from_account": {"id": values["from_account"], "score": self.score(src)},
-                        "to_account": {"id": values["to_account"], "score": self.score(dst)},
-                        "alerts": alerts,
-                        "truncated": verdict.truncated,
+                        "chain_id": alert.chain_id,
+                        "typology": alert.typology,
+                        "score": round(alert.score, 4),
+                        "hops": alert.size,
+                        "extends": alert.extends,
+                        "above_threshold": alert.score >= threshold,
                     }
                 )
-                self._since_evict += 1
-            if self._since_evict >= EVICT_EVERY:
-                self.index.evict()
-                self._since_evict = 0
-        if audit_as is not None and self.audit is not None:
-            for found, trigger in new_alerts:
-                alert = found.alert
-                self.audit.submit(
-                    key_id=audit_as["key_id"],
-                    role=audit_as["role"],
-                    operation="realtimeAlert",
-                    outcome="alert",
-                    request_id=audit_as.get("request_id", "-"),
-                    ids=sorted(alert.accounts),
-                    chain_id=alert.chain_id,
-                    typology=alert.typology,
-                    score=round(alert.score, 4),
-                    trigger=trigger,
-                )
-        return out
+            out.append(
+                {
+                    "from_account": {"id": values["from_account"], "score": self.score(src)},
+                    "to_account": {"id": values["to_account"], "score": self.score(dst)},
+                    "alerts": alerts,
+                    "truncated": verdict.truncated,
+                }
+            )
+            self._since_evict += 1
+        if self._since_evict >= EVICT_EVERY:
+            self.index.evict()
+            self._since_evict = 0
+        return out, new_alerts
 
     def record_transfers(
         self, body: Any, by: str, audit_as: dict[str, str] | None = None
     ) -> dict[str, Any]:
         """All four steps, blocking (the GraphQL mutation and the CLI use this)."""
         batch = self.validate_transfers(body, by)
-        fresh = batch.fresh
-        started = time.perf_counter()
         if batch.commit is not None:
-            try:
-                batch.commit.wait()
-            except BaseException:
-                self.release(fresh)
-                raise
-            self.durable(fresh)
-            self.timings.journal += time.perf_counter() - started
-            self.apply(fresh, audit_as)
+            self.apply(batch.fresh, audit_as, batch.commit)
         # Resends of transfers other requests were writing: answered once those are on
         # disk; when one is not, JournalError (what this batch wrote is applied already:
         # sent again, it is a duplicate).
@@ -589,4 +502,6 @@ class LiveScoring(AlertQueue):
         return summary(batch.results)
 
     def live_alerts(self) -> list[FoundAlert]:
-        return list(self.alerts.values())
+        """The alerts shown: those of durable transfers (:meth:`_publish`), read without
+        the lock, which a batch holds through its journal write."""
+        return list(self._shown)
