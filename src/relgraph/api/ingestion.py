@@ -245,6 +245,12 @@ def routes(state: Any) -> list[tuple[str, Any]]:
             batch = await run_in_threadpool(live.validate_transfers, body, principal.key_id)
         except BatchError as exc:
             return error_response(str(exc), ErrorCode.BAD_USER_INPUT, 400)
+        except IndexDroppedError as exc:
+            # Found before the drop, reached after it: nothing of this batch was reserved
+            # or queued (the next request finds the rebuilt index).
+            log.error("request %s: %s", request_id, exc)
+            return _unwritten("nothing was recorded (the live index is being rebuilt from "
+                              "the journal)")  # fmt: skip
         results, operation = batch.results, "POST /v1/transfers"
         counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
         for r in results:
