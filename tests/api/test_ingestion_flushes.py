@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +201,30 @@ def test_a_batch_scored_behind_a_failed_write_is_answered_503_and_recorded(
     journalled = [e.data["tx_id"] for e in read(_data_dir(state), [TRANSFER])]
     assert journalled.count("RT-FB-1") == 1
     assert journalled.count("RT-FB-2") == 1
+
+
+def test_an_answer_leaves_after_the_audit_lines_of_the_alerts_it_hands_out(
+    app: Any, state: ServiceState, model: ReadModel
+) -> None:
+    # The request's line is queued with the verdicts, the alerts' lines once the journal
+    # write is durable: a slow audit flush took the request's line alone, and the answer
+    # (naming the alert) left before the alert's line was on disk.
+    committer = state.audit._committer
+    real = committer._write
+
+    def slow(records: list[dict[str, Any]]) -> None:
+        time.sleep(0.2)
+        real(records)
+
+    committer._write = slow
+    try:
+        legs = _chain(_mules(app, model, "FLAL"), _after_all(model), "RT-FA-")
+        answer = post(app, "/v1/transfers", legs).json()
+        lines = _audit_lines(state)
+    finally:
+        committer._write = real
+    alerts = {a["chain_id"] for r in answer["results"] for a in r["verdict"]["alerts"]
+              if a["above_threshold"]}  # fmt: skip
+    assert alerts
+    written = {x["chain_id"] for x in lines if x.get("operation") == "realtimeAlert"}
+    assert alerts <= written

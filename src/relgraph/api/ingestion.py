@@ -270,8 +270,11 @@ def routes(state: Any) -> list[tuple[str, Any]]:
                 # long as its verdicts and journal write take; waiting for it on the loop
                 # stopped every request, /healthz included. Durable before acknowledged: it
                 # returns once the write is, the audit line queued meanwhile.
-                await run_in_threadpool(live.apply, batch.fresh, _audit_as(principal, request_id),
-                                        batch.commit, queue_line)  # fmt: skip
+                # The new alerts' lines follow the write: the answer waits for them too, as
+                # the trail must hold every alert a verdict handed out before it leaves.
+                lines += await run_in_threadpool(live.apply, batch.fresh,
+                                                 _audit_as(principal, request_id), batch.commit,
+                                                 queue_line)  # fmt: skip
             except Exception as exc:
                 log.error("request %s: %s", request_id, exc)
                 if lines:
@@ -293,8 +296,11 @@ def routes(state: Any) -> list[tuple[str, Any]]:
         state.metrics.count_records("transfers", counts)
         if not lines:
             queue_line()
-        failed = await _committed(lines[0], request_id)
-        return failed or JSONResponse({**counts, "results": results})
+        for line in lines:
+            failed = await _committed(line, request_id)
+            if failed is not None:
+                return failed
+        return JSONResponse({**counts, "results": results})
 
     async def accounts(request: Request) -> Response:
         principal = await _authorised(request, state)

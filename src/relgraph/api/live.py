@@ -325,11 +325,12 @@ class LiveScoring(AlertQueue, AccountIntake):
         audit_as: dict[str, str] | None,
         commit: Commit | None = None,
         on_verdict: Callable[[], None] | None = None,
-    ) -> None:
+    ) -> list[Commit]:
         """Apply ``fresh`` to the live index and fill in their verdicts while their journal
         write (``commit``) is in flight, then wait for it; ``on_verdict`` runs as soon as
         the verdicts are known (the endpoint queues its audit line there, so that line's
-        flush overlaps the journal's instead of following it).
+        flush overlaps the journal's instead of following it). Returns the audit lines of
+        the new alerts (queued once the write is durable): an answer waits for them too.
 
         Nothing tentative is shown: the lock is held until the write is durable (every
         other batch is scored under it, and readers see the alerts :meth:`_publish`
@@ -355,7 +356,7 @@ class LiveScoring(AlertQueue, AccountIntake):
                 assert commit is not None
                 assert commit.error is not None
                 raise commit.error
-            self._publish(found, audit_as)
+            return self._publish(found, audit_as)
 
     def _ended(self, fresh: list[Pending], commit: Commit | None) -> bool:
         """Under the lock: wait for ``commit`` (the fsync lets the GIL go), end the
@@ -379,9 +380,10 @@ class LiveScoring(AlertQueue, AccountIntake):
 
     def _publish(
         self, found: list[tuple[FoundAlert, str]], audit_as: dict[str, str] | None
-    ) -> None:
+    ) -> list[Commit]:
         """Under the lock, once a batch is durable: its alerts are shown (``foundAt`` now,
-        when they are recorded), counted, and written to the audit log."""
+        when they are recorded), counted, and written to the audit log (their lines'
+        commits returned, not waited for)."""
         now = datetime.now(UTC)
         stamp = now.isoformat(timespec="milliseconds"), int(now.timestamp() * 1000)
         for i, (tentative, trigger) in enumerate(found):
@@ -394,10 +396,11 @@ class LiveScoring(AlertQueue, AccountIntake):
             if self.on_alert is not None:
                 self.on_alert(f.alert.typology)
         if audit_as is None or self.audit is None:
-            return
+            return []
+        lines: list[Commit] = []
         for f, trigger in above:
             alert = f.alert
-            self.audit.submit(
+            lines.append(self.audit.submit(
                 key_id=audit_as["key_id"],
                 role=audit_as["role"],
                 operation="realtimeAlert",
@@ -408,7 +411,8 @@ class LiveScoring(AlertQueue, AccountIntake):
                 typology=alert.typology,
                 score=round(alert.score, 4),
                 trigger=trigger,
-            )
+            ))  # fmt: skip
+        return lines
 
     def _apply(
         self, records: Sequence[Mapping[str, Any]], written: str | None = None
