@@ -76,7 +76,7 @@ from relgraph.analytics.layering.params import F64, I64, LayeringParams
 from relgraph.analytics.layering.peerctx import PeerContext
 from relgraph.analytics.layering.scoring import ScoredColumns, _Context
 from relgraph.analytics.layering.season import HourlyTakings
-from relgraph.analytics.layering.sides import Loaded, loaded_payments
+from relgraph.analytics.layering.sides import Loaded, Renumbering, loaded_payments
 from relgraph.analytics.layering.sides import Side as _Side
 from relgraph.analytics.layering.slowctx import SlowSpokeContext
 from relgraph.analytics.layering.standing import alert_hub
@@ -128,6 +128,7 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, LoopContext, LiveAccou
         self._base: dict[bool, tuple[I64, F64]] = {}
         """Per direction (departing?), per loaded account: its numbers before the index's
         live rows (count, largest)."""
+        self._renumbering = Renumbering()
         self._out: dict[int, _Side] = {}
         self._in: dict[int, _Side] = {}
         self.now = 0
@@ -221,7 +222,7 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, LoopContext, LiveAccou
         index's live rows)."""
         side = sides.get(a)
         if side is None:
-            side = sides[a] = _Side()
+            side = sides[a] = _Side.of(self._renumbering)
             base = self._base.get(sides is self._out)
             if base is not None and a < len(base[0]):
                 side.evicted_paid, side.evicted_paid_max = int(base[0][a]), float(base[1][a])

@@ -19,12 +19,38 @@ if TYPE_CHECKING:
     from relgraph.analytics.layering.check import LayeringIndex
 
 
+class Renumbering:
+    """How the rows of a live index's past compactions read now (:meth:`.Side.rows`).
+
+    A compaction renumbered every account's list in the request that ran it: at a million
+    customers 1.3 million lists, 1.0-1.4 s. It now only records how its rows are numbered
+    after it, and each list renumbers itself when next read, one array lookup.
+    :attr:`maps` holds, per compaction a list may not have been read since, the current
+    number of each row it knew (-1: dropped); a compaction composes the older maps with its
+    own, and forgets a map once none of its rows is live (every list of that age is empty:
+    a list holds only live rows, and a live row survives every compaction).
+    """
+
+    def __init__(self) -> None:
+        self.epoch = 0
+        """How many compactions ran: a list numbered at an older one is renumbered."""
+        self.maps: dict[int, I64] = {}
+
+    def advance(self, remap: I64) -> None:
+        """Record a compaction: row ``r`` is now ``remap[r]`` (-1: dropped)."""
+        maps = {epoch: np.where(old >= 0, remap[old], -1) for epoch, old in self.maps.items()}
+        maps[self.epoch] = remap
+        self.maps = {epoch: m for epoch, m in maps.items() if (m >= 0).any()}
+        self.epoch += 1
+
+
 @dataclass
 class Side:
     """One account's live transfers in one direction, in time order, and what left."""
 
     ts: list[int] = field(default_factory=list)
-    rows: list[int] = field(default_factory=list)
+    listed: list[int] = field(default_factory=list)
+    """Its rows as numbered at compaction ``_epoch`` (read them as :attr:`rows`)."""
     evicted: int = 0
     evicted_amount: float = 0.0
     paid: list[int] = field(default_factory=list)
@@ -42,14 +68,43 @@ class Side:
     peer_cells: dict[bool, tuple[int, set[int]]] | None = field(default=None, repr=False)
     """Per scale (slow?), a busy account's current window: its start and the distinct
     counterparties in it (:mod:`.peerctx`; None for the many accounts that are not busy)."""
+    book: Renumbering | None = field(default=None, repr=False, compare=False)
+    """The index's compactions (None: a list that is never compacted)."""
+    _epoch: int = field(default=0, repr=False, compare=False)
+
+    @staticmethod
+    def of(book: Renumbering) -> Side:
+        """A new list of an index whose compactions are ``book``."""
+        return Side(book=book, _epoch=book.epoch)
+
+    @property
+    def rows(self) -> list[int]:
+        """The rows, in time order, as the index numbers them now."""
+        book = self.book
+        if book is not None and self._epoch != book.epoch:
+            self._renumber(book)
+        return self.listed
+
+    def _renumber(self, book: Renumbering) -> None:
+        listed = self.listed
+        if listed:
+            remap, mirror, n = book.maps[self._epoch], self._mirror, self._mirrored
+            if mirror is None and len(listed) <= 8:
+                # Most lists hold a row or two: a lookup each costs a third of an array's.
+                self.listed = [remap.item(r) for r in listed]
+            else:
+                now = remap[mirror[:n] if mirror is not None and n == len(listed) else listed]
+                self.listed, self._mirror, self._mirrored = now.tolist(), now, len(now)
+        self._epoch = book.epoch
 
     def rows_array(self) -> I64:
         """``rows`` as an int64 array (a view: not to be written), built once and then
         grown with :meth:`append`; a change in the middle (a late arrival, a compaction)
         builds it again on the next call."""
-        if self._mirror is None or self._mirrored != len(self.rows):
-            self._mirror = np.array(self.rows, np.int64)
-            self._mirrored = len(self.rows)
+        rows = self.rows  # renumbered first: the array follows
+        if self._mirror is None or self._mirrored != len(rows):
+            self._mirror = np.array(rows, np.int64)
+            self._mirrored = len(rows)
         return self._mirror[: self._mirrored]
 
     def append(self, ts: int, row: int) -> None:
@@ -74,8 +129,8 @@ class Side:
         self._mirror = None
 
     def set_rows(self, rows: list[int]) -> None:
-        """Replace the row numbers (the index was compacted)."""
-        self.rows = rows
+        """Replace the row numbers (numbered as the index numbers them now)."""
+        self.listed, self._epoch = rows, self.book.epoch if self.book is not None else 0
         self._mirror = None
 
     def paid_before(self, cutoff: int) -> tuple[int, float]:
