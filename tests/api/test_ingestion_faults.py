@@ -363,7 +363,7 @@ def test_a_batch_being_scored_never_holds_up_the_event_loop(
             second_validated.set()
         return answer
 
-    def slow_apply(*args: Any) -> None:
+    def slow_apply(*args: Any) -> Any:
         if not scoring.is_set():  # the first batch: its verdicts take a while
             second_validated.wait(5)
             with live._lock:
@@ -372,7 +372,7 @@ def test_a_batch_being_scored_never_holds_up_the_event_loop(
                 # answer it, and the hold runs out instead. (A latency bound, 0.3 s for the
                 # answer, was also a bet on a loaded machine's scheduler and collector.)
                 held_out.append(not answered.wait(HOLD_SECONDS))
-        real_apply(*args)
+        return real_apply(*args)
 
     monkeypatch.setattr(live, "validate_transfers", validate)
     monkeypatch.setattr(live, "apply", slow_apply)
