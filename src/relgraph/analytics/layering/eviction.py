@@ -12,7 +12,6 @@ the accounts of those rows and leaves the rest alone: the same lists lose the sa
 
 from __future__ import annotations
 
-import bisect
 from itertools import compress
 
 import numpy as np
@@ -23,7 +22,7 @@ from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
 from relgraph.analytics.layering.peaks import fan_peaks, fold_peaks
 from relgraph.analytics.layering.scoring import _Context
 from relgraph.analytics.layering.sides import Renumbering, Side
-from relgraph.analytics.sets import isin, unique
+from relgraph.analytics.sets import argsort_stable, isin, run_starts, unique
 
 
 class Evicting:
@@ -87,22 +86,40 @@ class Evicting:
             self._keep_peaks(self._amount, ts, self._src, self._dst, fell, cutoff)
             self._keep_pairs(self._amount, ts, self._src, self._dst, rows)
             self._refresh_pairs(rows, cutoff)
-        dropped = 0
         for sides, ends in ((self._out, self._src), (self._in, self._dst)):
-            for a in np.unique(ends[rows]).tolist():
-                side = sides[a]
-                k = bisect.bisect_left(side.ts, cutoff)
-                if k == 0:
-                    continue
-                side.drop(k, self._left_sum(side.rows[:k]))
-                dropped += k
-        self.live -= dropped // 2
+            self._drop(sides, ends[rows], rows)
+        self.live -= len(rows)
         # Set before a compaction: it tells the live rows by them.
         self._evicted_to = max(self._evicted_to, cutoff)
         self._rows_at_evict = self._n
         if self.live < self._n // 2:
             self._compact()
-        return dropped // 2
+        return len(rows)
+
+    def _drop(self, sides: dict[int, Side], ends: I64, rows: I64) -> None:
+        """Drop ``rows`` (the rows that fell, with their accounts ``ends``) from ``sides``.
+
+        The rows that fell from a list are its first ones (it is in time order and holds
+        only rows at or after the last cutoff, or added since: :meth:`evict`), so each list
+        loses as many rows as fell with its account. Most lose one or two, and their sums
+        are taken here together: one row sums as ``0.0 + value``, two as ``(0.0 + a) + b``
+        (NaN read as 0), which is ``np.nansum``'s sum in either order, but for the sign of a
+        zero, and a zero's sign is lost when it is added to the list's sum (a sum starts at
+        0.0). Longer lists are summed in their own order (:meth:`_left_sum`)."""
+        order = argsort_stable(ends)
+        grouped = ends[order]
+        starts = run_starts(grouped)
+        counts = np.diff(np.append(starts, len(grouped)))
+        amount = self._amount[rows[order]]
+        amount[amount != amount] = 0.0
+        sums = 0.0 + amount[starts]
+        two = starts[counts == 2]
+        sums[counts == 2] += amount[two + 1]
+        for a, k, total in zip(
+            grouped[starts].tolist(), counts.tolist(), sums.tolist(), strict=True
+        ):
+            side = sides[a]
+            side.drop(k, total if k < 3 else self._left_sum(side.rows[:k]))
 
     def _left_sum(self, rows: list[int]) -> float:
         """The amounts of ``rows`` summed as ``np.nansum`` sums them: a transfer in another
