@@ -365,3 +365,36 @@ def test_an_eviction_sums_the_lists_losing_one_or_two_rows_together_as_nansum_wo
     lost = [len(left) for _, _, left in before.values()]
     assert {1, 2, 3} <= set(lost)
     assert sorted(summed) == sorted(k for k in lost if k >= 3)
+
+
+def test_an_eviction_gives_each_live_row_its_pairs_numbers_without_an_array_per_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each docbank account pays the next ones over 60 days; the horizon passes the first
+    # half. Every live row then carries its pair's numbers as the pairs now hold them
+    # (periods of the rows that left), and the short lists of the payers are read as lists:
+    # an array built for each of thousands of them was a fifth of the eviction's time.
+    graph = project(_bank(tmp_path / "b", docbank.TRANSFERS[:1]), tmp_path / "d")
+    ids = graph.nodes["Account"].ids.tolist()
+    live = LiveIndex.from_index(LayeringIndex.build(graph), ids, {a: i for i, a in enumerate(ids)})
+    start = live.now + DAY_MS
+    for i in range(240):
+        a = i % len(ids)
+        live.add(f"V{i}", a, (a + 1 + i % 2) % len(ids), 5_000.0 + i, start + i * DAY_MS // 4)
+    arrays: list[int] = []
+    rows_array = _Side.rows_array
+
+    def counted(self: _Side) -> Any:
+        arrays.append(len(self.rows))
+        return rows_array(self)
+
+    monkeypatch.setattr(_Side, "rows_array", counted)
+    live.now = start + 30 * DAY_MS + live.horizon_ms
+    assert live.evict() > 0
+    rows = np.array(sorted(r for side in live._out.values() for r in side.rows))
+    assert len(rows) == live.live == 120
+    count, last = live._pairs.lookup(live._src[rows], live._dst[rows])
+    assert count.min() > 0
+    assert live._pair_count[rows].tolist() == count.tolist()
+    assert live._pair_last[rows].tolist() == last.tolist()
+    assert arrays == []

@@ -24,6 +24,9 @@ from relgraph.analytics.layering.scoring import _Context
 from relgraph.analytics.layering.sides import Renumbering, Side
 from relgraph.analytics.sets import argsort_stable, isin, run_starts, unique
 
+_SHORT = 64
+"""Lists up to this long are read as lists by :meth:`Evicting._refresh_pairs`."""
+
 
 class Evicting:
     """The eviction half of :class:`.live.LiveIndex` (its arrays and lists, declared here)."""
@@ -161,11 +164,22 @@ class Evicting:
     def _refresh_pairs(self, gone: I64, cutoff: int) -> None:
         """The live rows of the pairs of ``gone`` carry their pair's new numbers."""
         pairs = unique(pair_key(self._src[gone], self._dst[gone]))
-        lists = [side.rows_array() for a in np.unique(self._src[gone]).tolist()
-                 if (side := self._out.get(a)) is not None and side.rows]  # fmt: skip
-        if not lists:
+        # Thousands of lists of a row or two: one array of them all, not an array each (a
+        # long list keeps its array, :meth:`.Side.rows_array`).
+        short: list[int] = []
+        long: list[I64] = []
+        for a in unique(self._src[gone]).tolist():
+            side = self._out.get(a)
+            if side is None:
+                continue
+            listed = side.rows
+            if len(listed) <= _SHORT:
+                short.extend(listed)
+            else:
+                long.append(side.rows_array())
+        rows = np.concatenate([np.array(short, np.int64), *long])
+        if not len(rows):
             return
-        rows = np.concatenate(lists)
         rows = rows[
             (self._ts[rows] >= cutoff) & isin(pair_key(self._src[rows], self._dst[rows]), pairs)
         ]
