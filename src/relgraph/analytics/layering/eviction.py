@@ -22,7 +22,7 @@ from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
 from relgraph.analytics.layering.peaks import fan_peaks, fold_peaks
 from relgraph.analytics.layering.scoring import _Context
 from relgraph.analytics.layering.sides import Renumbering, Side
-from relgraph.analytics.sets import argsort_stable, isin, run_starts, unique
+from relgraph.analytics.sets import argsort_stable, isin, run_lengths, run_starts, unique
 
 _SHORT = 64
 """Lists up to this long are read as lists by :meth:`Evicting._refresh_pairs`."""
@@ -112,7 +112,7 @@ class Evicting:
         order = argsort_stable(ends)
         grouped = ends[order]
         starts = run_starts(grouped)
-        counts = np.diff(np.append(starts, len(grouped)))
+        counts = run_lengths(grouped)
         amount = self._amount[rows[order]]
         amount[amount != amount] = 0.0
         sums = 0.0 + amount[starts]
@@ -125,14 +125,10 @@ class Evicting:
             side.drop(k, total if k < 3 else self._left_sum(side.rows[:k]))
 
     def _left_sum(self, rows: list[int]) -> float:
-        """The amounts of ``rows`` summed as ``np.nansum`` sums them: a transfer in another
-        currency has no comparable amount (NaN) and counts 0. An eviction sums thousands of
-        short lists (most lose one row), and nansum's own checks cost 10 µs a call, half of
-        an eviction that stalls the request running it: one row is read as a float, and a
-        sum that is not NaN held none (the same sum nansum takes then)."""
-        if len(rows) == 1:
-            value = float(self._amount[rows[0]])
-            return 0.0 if value != value else 0.0 + value  # a sum starts at 0: -0.0 is 0.0
+        """The amounts of ``rows`` (three or more: :meth:`_drop` sums shorter lists) summed
+        as ``np.nansum`` sums them: a transfer in another currency has no comparable amount
+        (NaN) and counts 0. nansum's own checks cost 10 µs a call, so a sum that is not NaN,
+        which held none, is taken as it is (the same sum nansum takes then)."""
         taken = self._amount[rows]
         total = float(taken.sum())
         return total if total == total else float(np.nansum(taken))
