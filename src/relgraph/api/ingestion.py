@@ -62,7 +62,9 @@ def current_live(state: Any) -> LiveScoring | None:
     :func:`live_of` builds it, off the event loop): most requests need no hand-off to a
     worker thread just to find it."""
     live: LiveScoring | None = state.live
-    return live if live is not None and live.model is state.model and not live.broken else None
+    if live is None or live.model is not state.model or live.broken or live.retired:
+        return None
+    return live
 
 
 def live_of(state: Any, model: Any = None) -> LiveScoring:
@@ -72,10 +74,11 @@ def live_of(state: Any, model: Any = None) -> LiveScoring:
     model = state.model if model is None else model
     with _BUILD:
         live: LiveScoring | None = state.live
-        if live is not None and live.broken:
-            # Every write queued on the dropped one ends first: the rebuild replays those
-            # that were recorded (their senders were told to send again: duplicates).
-            live.drain()
+        if live is not None and (live.model is not model or live.broken):
+            # Every write queued on the one replaced ends first, and it takes no more: the
+            # new one's replay holds each batch it recorded (a dropped one's senders were
+            # told to send again: duplicates; a retired one's are answered as usual).
+            live.retire()
         if live is None or live.model is not model or live.broken:
             live = LiveScoring(model, state.data_dir, state.audit, state.metrics.realtime_alert)
             state.live = live
@@ -312,6 +315,10 @@ def routes(state: Any) -> list[tuple[str, Any]]:
             answer = await run_in_threadpool(live.record_accounts, body, principal.key_id)
         except BatchError as exc:
             return error_response(str(exc), ErrorCode.BAD_USER_INPUT, 400)
+        except IndexDroppedError as exc:  # before JournalError, which it is
+            log.error("%s", exc)
+            return _unwritten("nothing was recorded (the live index is being rebuilt from "
+                              "the journal)")  # fmt: skip
         except JournalError as exc:
             log.error("%s", exc)
             return error_response(

@@ -18,7 +18,9 @@ the ``recordTransfers`` mutation) goes through four steps:
    log. A write that fails drops the live index (:meth:`LiveScoring.apply`).
 
 On start (and after a refresh) the journal's transfers and accounts that the store does
-not hold yet are applied again, so what was acknowledged before a crash is served.
+not hold yet are applied again, so what was acknowledged before a crash is served. A
+refresh first retires the live scoring it replaces (:meth:`LiveScoring.retire`): every
+write queued there ends before the new one reads the journal.
 
 Every :data:`EVICT_EVERY` transfers what fell out of the horizon leaves the index: after
 the answer of the batch that crossed the count, on a thread of its own
@@ -91,6 +93,7 @@ class LiveScoring(AlertQueue, AccountIntake):
     """Live alerts by chain id, superseded ones (grown into a longer alert) removed."""
     timings: Timings = field(default_factory=Timings)
     broken: bool = field(default=False, init=False)
+    retired: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         m = self.model
@@ -254,7 +257,7 @@ class LiveScoring(AlertQueue, AccountIntake):
         spans = zip(*self._stored_span(ids), strict=True)
         batch = Validated([], [], [])
         with self._lock:
-            self._usable()  # its journal is drained before the rebuild reads it
+            self._taking()  # its journal is drained before the rebuild reads it
             try:
                 for one, tx_id, span in zip(checked, ids, spans, strict=True):
                     self._check_transfer(one.values, list(one.reasons), tx_id, span, batch)
@@ -420,10 +423,11 @@ class LiveScoring(AlertQueue, AccountIntake):
 
     def _upkeep(self) -> None:
         """The upkeep thread: the due eviction, under the lock, unless the index was
-        dropped meanwhile (it is rebuilt, not evicted). An eviction that fails leaves its
-        lists half done: the index is dropped, as after a failed write."""
+        dropped or retired meanwhile (it is rebuilt or replaced, not evicted: :meth:`retire`
+        would wait for the work). An eviction that fails leaves its lists half done: the
+        index is dropped, as after a failed write."""
         with self._lock:
-            if self.broken:
+            if self.broken or self.retired:
                 return
             try:
                 self._evict_if_due()
@@ -431,6 +435,17 @@ class LiveScoring(AlertQueue, AccountIntake):
                 self.broken = True
                 log.exception("evicting from the live index failed: it is rebuilt from the "
                               "store and the journal")  # fmt: skip
+
+    def retire(self) -> None:
+        """Before a successor reads the journal (a refresh): take no more batches, and
+        return once every write queued here has ended, so that the successor replays each
+        batch this one acknowledges. A batch validated here before goes on to its answer
+        (its write is among those drained); one validated after is refused (503, send again).
+        """
+        self.retired = True  # before the lock: a batch holds it through its journal write
+        with self._lock:
+            pass  # a batch validating now queues its write before the drain below
+        self.drain()
 
     def _publish(
         self, found: list[tuple[FoundAlert, str]], audit_as: dict[str, str] | None

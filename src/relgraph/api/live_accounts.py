@@ -49,6 +49,8 @@ class AccountIntake:
     broken: bool
     """The live index holds transfers whose journal write failed: it is dropped, and
     rebuilt from the store and the journal on next use (:meth:`.live.LiveScoring.apply`)."""
+    retired: bool
+    """A refresh replaced this live scoring (:meth:`.live.LiveScoring.retire`)."""
 
     def _usable(self) -> None:
         """Under the lock: raise :class:`IndexDroppedError` once the live index is dropped."""
@@ -56,6 +58,17 @@ class AccountIntake:
             raise IndexDroppedError(
                 "the live index was dropped after a journal write failed and is being "
                 "rebuilt from the store and the journal"
+            )
+
+    def _taking(self) -> None:
+        """Under the lock, before a batch's write is queued: raise
+        :class:`IndexDroppedError` once dropped or retired. A retired one's journal was
+        read by its successor, which would never hold what this one wrote now."""
+        self._usable()
+        if self.retired:
+            raise IndexDroppedError(
+                "the live index is being rebuilt over the refreshed graph from the store and "
+                "the journal"
             )
 
     def _add_account(self, values: Mapping[str, Any]) -> int:
@@ -72,7 +85,7 @@ class AccountIntake:
         waits: list[Commit] = []
         commit: Commit | None = None
         with self._lock:
-            self._usable()  # its journal is drained before the rebuild reads it
+            self._taking()  # its journal is drained before the rebuild reads it
             try:
                 for raw in records:
                     wait = self._check_account(raw, results, fresh)
