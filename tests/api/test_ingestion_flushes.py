@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from relgraph.api.app import ServiceState
 from relgraph.api.auth import Role
 from relgraph.api.ingestion import live_of
 from relgraph.api.readmodel import ReadModel
+from relgraph.config import format_moment
 from relgraph.journal import TRANSFER, JournalError, read
 
 from .test_ingestion import _after_all, _chain, _mules, graphql, post
@@ -228,3 +230,112 @@ def test_an_answer_leaves_after_the_audit_lines_of_the_alerts_it_hands_out(
     assert alerts
     written = {x["chain_id"] for x in lines if x.get("operation") == "realtimeAlert"}
     assert alerts <= written
+
+
+_RECORD = ("mutation Send($t: [TransferInput!]!) { recordTransfers(transfers: $t) { accepted "
+           "results { status reasons verdict { alerts { chainId aboveThreshold } } } } }")  # fmt: skip
+
+
+def _inputs(transfers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"txId": t["tx_id"], "fromAccount": t["from_account"], "toAccount": t["to_account"],
+             "amount": t["amount"], "currency": t["currency"],
+             "timestamp": format_moment(int(t["ts"]), ZoneInfo("Asia/Shanghai"))}
+            for t in transfers]  # fmt: skip
+
+
+def test_a_graphql_batch_s_audit_line_is_flushed_while_its_journal_write_is_in_flight(
+    app: Any, state: ServiceState, model: ReadModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # recordTransfers waited for the journal's fsync, then the operation ended and its
+    # audit line was queued and flushed: two device flushes in series, where POST
+    # /v1/transfers issues them together. One line per request all the same.
+    live = live_of(state)
+    real = live._journal.append
+    audit_started = _watch_audit(state, "Send")
+    overlapped: list[bool] = []
+
+    def append(kind: str, records: Any, *, by: str) -> Any:
+        if records:  # the audit line is queued, and written, before this write ends
+            overlapped.append(audit_started.wait(3))
+        return real(kind, records, by=by)
+
+    monkeypatch.setattr(live._journal, "append", append)
+    a, b = model.account_ids[:2]
+    sent = {"tx_id": "RT-HG-1", "from_account": a, "to_account": b, "amount": 120.0,
+            "currency": "CNY", "ts": _after_all(model)}  # fmt: skip
+    answer = graphql(app, _RECORD, Role.INGEST, t=_inputs([sent]))
+    assert "errors" not in answer, answer
+    assert answer["data"]["recordTransfers"]["accepted"] == 1
+    assert overlapped == [True]
+    assert "RT-HG-1" in {e.data["tx_id"] for e in read(_data_dir(state), [TRANSFER])}
+    (line,) = [x for x in _audit_lines(state) if x.get("operation") == "Send"]
+    assert line["outcome"] == "ok"
+    assert line["fields"] == ["recordTransfers"]
+    assert set(line["ids"]) >= {a, b}
+
+
+def test_a_graphql_batch_whose_journal_write_fails_after_its_line_is_withheld(
+    app: Any, state: ServiceState, model: ReadModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The line naming the verdicts is durable before the journal write fails: the answer is
+    # an error without data, and a second line for the request says it was withheld.
+    live = live_of(state)
+    real = live._journal.append
+    line_written = threading.Event()
+    committer = state.audit._committer
+    real_write = committer._write
+
+    def write(records: list[dict[str, Any]]) -> None:
+        real_write(records)
+        if any(r.get("operation") == "Send" for r in records):
+            line_written.set()
+
+    def append(kind: str, records: Any, *, by: str) -> Any:
+        if any(r.get("tx_id") == "RT-HG-F" for r in records):
+            assert line_written.wait(3), "the request's line was written first"
+            raise JournalError("no space left on device")
+        return real(kind, records, by=by)
+
+    monkeypatch.setattr(committer, "_write", write)
+    monkeypatch.setattr(live._journal, "append", append)
+    a, b = model.account_ids[:2]
+    sent = {"tx_id": "RT-HG-F", "from_account": a, "to_account": b, "amount": 130.0,
+            "currency": "CNY", "ts": _after_all(model)}  # fmt: skip
+    answer = graphql(app, _RECORD, Role.INGEST, t=_inputs([sent]))
+    assert answer["data"] is None
+    assert answer["errors"][0]["extensions"]["code"] == "INTERNAL"
+    lines = [x for x in _audit_lines(state) if x.get("operation") == "Send"]
+    assert [x["outcome"] for x in lines] == ["ok", "withheld"]
+    assert lines[1]["request_id"] == lines[0]["request_id"]
+    assert lines[1]["reason"] == "journal"
+    assert lines[1]["fields"] == []
+    monkeypatch.undo()
+    again = graphql(app, _RECORD, Role.INGEST, t=_inputs([sent]))
+    assert again["data"]["recordTransfers"]["accepted"] == 1
+
+
+def test_a_graphql_answer_leaves_after_the_audit_lines_of_the_alerts_it_hands_out(
+    app: Any, state: ServiceState, model: ReadModel
+) -> None:
+    # The request's line is queued with the verdicts, the alerts' lines once the journal
+    # write is durable: the answer waits for both, as POST /v1/transfers does.
+    committer = state.audit._committer
+    real = committer._write
+
+    def slow(records: list[dict[str, Any]]) -> None:
+        time.sleep(0.2)
+        real(records)
+
+    legs = _chain(_mules(app, model, "FLGQ"), _after_all(model), "RT-FG-")
+    committer._write = slow
+    try:
+        answer = graphql(app, _RECORD, Role.INGEST, t=_inputs(legs))
+        lines = _audit_lines(state)
+    finally:
+        committer._write = real
+    results = answer["data"]["recordTransfers"]["results"]
+    alerts = {a["chainId"] for r in results for a in r["verdict"]["alerts"] if a["aboveThreshold"]}
+    assert alerts
+    written = {x["chain_id"] for x in lines if x.get("operation") == "realtimeAlert"}
+    assert alerts <= written
+    assert [x["outcome"] for x in lines if x.get("operation") == "Send"] == ["ok"]

@@ -27,7 +27,7 @@ from strawberry.types import ExecutionResult
 from relgraph.api.admission import DEFAULT_WORKERS, CostBudget, execute_in_pool
 from relgraph.api.audit import AuditError, AuditLog, open_audit_log
 from relgraph.api.audit_http import audit_unauthenticated
-from relgraph.api.audit_request import audit_entry
+from relgraph.api.audit_request import after_early, audit_entry, only_records
 from relgraph.api.auth import KeyRing, Principal
 from relgraph.api.bodylimit import BodyLimit, max_body_bytes
 from relgraph.api.chain_reviews import ReviewLog
@@ -124,6 +124,9 @@ class Observe(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
+        early: list[dict[str, Any]] = []
+        if isinstance(self.execution_context.context, Context):
+            self.execution_context.context.audit_now = functools.partial(self._now, early)
         yield
         ec = self.execution_context
         errors = (ec.result.errors if ec.result is not None else None) or []
@@ -135,19 +138,34 @@ class Observe(SchemaExtension):
             [error_code(error) for error in errors],
         )
         context = ec.context
-        entry = audit_entry(ec, context) if isinstance(context, Context) else None
-        if entry is None:
+        if not isinstance(context, Context):
             return
-        commit = self.state.audit.submit(**entry)
+        context.audit_now = None
+        entry = audit_entry(ec, context)
+        if early:
+            entry = after_early(early[0], entry, ec)
+        if entry is not None:
+            context.audit_commits.append(self.state.audit.submit(**entry))
         if context.defer_audit:
-            # The view awaits the commit on the event loop before it answers
+            # The view awaits the commits on the event loop before it answers
             # (RelgraphGraphQL.execute_single): no worker thread waits on the disk.
-            context.audit_commit = commit
             return
         try:
-            commit.wait()
+            for commit in context.audit_commits:
+                commit.wait()
         except AuditError as exc:
             raise _withheld(context, exc) from None
+
+    def _now(self, early: list[dict[str, Any]]) -> None:
+        """The operation's line, queued while it runs (:attr:`Context.audit_now`): only
+        for an operation of one ``recordTransfers``, whose line is then complete."""
+        ec, context = self.execution_context, self.execution_context.context
+        if early or not isinstance(context, Context) or not only_records(ec):
+            return
+        entry = audit_entry(ec, context)
+        if entry is not None:
+            early.append({**entry, "ids": list(entry["ids"])})  # as queued, for after_early
+            context.audit_commits.append(self.state.audit.submit(**entry))
 
 
 def _withheld(context: Context, exc: AuditError) -> AuditUnavailableError:
@@ -203,9 +221,9 @@ class RelgraphGraphQL(GraphQL[Context, None]):
             root_value,
             context.principal.key_id,
         )
-        if context.audit_commit is not None:
+        for commit in context.audit_commits:
             try:
-                await context.audit_commit.wait_async()
+                await commit.wait_async()
             except AuditError as exc:
                 # As when the line fails inside the operation: this error alone, no data.
                 error = _withheld(context, exc)

@@ -20,6 +20,7 @@ from relgraph.api.audit_calls import DIGIT_RUN, is_text, list_calls, root_type
 from relgraph.api.context import Context
 from relgraph.api.errors import LimitError, NotFoundError, PermissionDeniedError
 from relgraph.api.operation import operation_of, root_fields
+from relgraph.journal import JournalError
 
 NO_CUSTOMER_DATA = frozenset({"graphStats", "__schema", "__type", "__typename"})
 """Root fields that answer with the bank's totals or the schema, never a customer's data."""
@@ -88,6 +89,34 @@ def audit_entry(ec: ExecutionContext, context: Context) -> dict[str, Any] | None
     if tried or missing:
         entry["tried_hmac"] = sorted(tried)
     return entry
+
+
+def only_records(ec: ExecutionContext) -> bool:
+    """Whether the operation is one ``recordTransfers`` and nothing else: its line can be
+    queued as soon as the verdicts are known (no other field reads after them)."""
+    fields = root_fields(ec.graphql_document, ec.operation_name)
+    return [f.name.value for f in fields] == ["recordTransfers"]
+
+
+def after_early(
+    early: dict[str, Any], entry: dict[str, Any] | None, ec: ExecutionContext
+) -> dict[str, Any] | None:
+    """The second line of an operation whose line was queued while it ran (``early``),
+    given the line it would have had at its end (``entry``): None when that is the same;
+    ``outcome: withheld`` when no data went out (the verdicts ``early`` names were not
+    handed out: a journal write failed, ``reason: journal``), else ``entry`` itself."""
+    if entry is None or entry == early:
+        return None
+    if entry.get("answer") != "none":
+        return entry
+    errors = list(ec.result.errors or []) if ec.result is not None else []
+    journal = any(isinstance(e.original_error, JournalError) for e in errors)
+    return {
+        **{k: early[k] for k in ("key_id", "role", "operation", "request_id")},
+        "outcome": "withheld",
+        "fields": [],
+        "reason": "journal" if journal else entry["outcome"],
+    }
 
 
 def operation_label(name: str | None) -> str:

@@ -56,8 +56,14 @@ class Context:
     defer_audit: bool = False
     """The caller awaits the audit line itself (``audit_commit``) before answering; otherwise
     the operation waits for its line to be durable before it returns."""
-    audit_commit: Commit | None = None
-    """The operation's queued audit line, when ``defer_audit``: no answer before it commits."""
+    audit_commits: list[Commit] = field(default_factory=list)
+    """The lines the answer waits for (when ``defer_audit``, its caller does): the
+    operation's own, and those of the real-time alerts its verdicts hand out."""
+    audit_now: Callable[[], None] | None = None
+    """Queue the operation's audit line before the operation ends (set by the audit
+    extension): ``recordTransfers`` calls it once its verdicts are known, so that the
+    line's flush overlaps the journal's. A line that no longer holds when the operation
+    ends is followed by a second one (:func:`relgraph.api.audit_request.after_early`)."""
     decisions: DecisionBook | None = None
     """Where reviewers' duplicate decisions are recorded (the data directory's journal);
     None: this server records none."""

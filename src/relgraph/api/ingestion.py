@@ -45,7 +45,7 @@ from relgraph.api.context import Info
 from relgraph.api.errors import ClientError, ErrorCode, PermissionDeniedError, error_response
 from relgraph.api.live import LiveScoring
 from relgraph.api.live_accounts import IndexDroppedError
-from relgraph.api.live_records import BatchError
+from relgraph.api.live_records import BatchError, await_commits, summary
 from relgraph.api.metrics import root_field
 from relgraph.api.operation import root_fields
 from relgraph.api.request_ids import SCOPE_KEY, next_request_id
@@ -493,21 +493,39 @@ class IngestMutation:
              "amount": t.amount, "currency": t.currency, "ts": t.timestamp}
             for t in transfers
         ]  # fmt: skip
+        live: LiveScoring = ctx.live()
         try:
-            answer = ctx.live().record_transfers(
-                body, ctx.principal.key_id, _audit_as(ctx.principal, ctx.request_id)
-            )
+            batch = live.validate_transfers(body, ctx.principal.key_id)
         except BatchError as exc:
             raise ClientError(str(exc)) from exc
-        # The audit trail names the scores and alerts handed out, and every id a record
-        # named (its answer says whether it exists), as the /v1/transfers line does.
-        held, tried = batch_references(
-            body, answer["results"], _TRANSFER_REFERENCES, _holds(ctx.live())
-        )
-        for read in dict.fromkeys([*verdict_reads(answer["results"]), *held]):
-            ctx.touch(read)
-        if ctx.text_mac is not None:  # None: no audit trail to keep them for
-            ctx.tried.extend(ctx.text_mac(t) for t in tried)
+        noted: list[bool] = []
+
+        def note_reads() -> None:
+            # The audit trail names the scores and alerts handed out, and every id a record
+            # named (its answer says whether it exists), as the /v1/transfers line does.
+            # Not ctx.touch: past the deadline it raises, and the batch is recorded by now.
+            held, tried = batch_references(body, batch.results, _TRANSFER_REFERENCES,
+                                           _holds(live))  # fmt: skip
+            ctx.touched.extend(dict.fromkeys([*verdict_reads(batch.results), *held]))
+            if ctx.text_mac is not None:  # None: no audit trail to keep them for
+                ctx.tried.extend(ctx.text_mac(t) for t in tried)
+            noted.append(True)
+
+        def on_verdict() -> None:
+            # The line queued now: its flush overlaps the journal write's, as on the HTTP
+            # path; the answer waits for it and for the new alerts' lines (audit_commits).
+            note_reads()
+            if ctx.audit_now is not None:
+                ctx.audit_now()
+
+        if batch.commit is not None:
+            as_ = _audit_as(ctx.principal, ctx.request_id)
+            ctx.audit_commits += live.apply(batch.fresh, as_, batch.commit, on_verdict)
+        # Resends of transfers other requests were writing: answered once those are on disk.
+        await_commits(batch.waits)
+        if not noted:
+            note_reads()
+        answer = summary(batch.results)
         return RecordTransfersResult(
             accepted=answer["accepted"],
             duplicate=answer["duplicate"],
