@@ -339,3 +339,20 @@ def test_a_graphql_answer_leaves_after_the_audit_lines_of_the_alerts_it_hands_ou
     written = {x["chain_id"] for x in lines if x.get("operation") == "realtimeAlert"}
     assert alerts <= written
     assert [x["outcome"] for x in lines if x.get("operation") == "Send"] == ["ok"]
+
+
+def test_a_graphql_batch_recorded_past_the_query_deadline_is_answered_with_its_verdicts(
+    app: Any, state: ServiceState, model: ReadModel
+) -> None:
+    # Its reads were noted after the journal write, through the deadline check: a batch
+    # whose scoring and write took longer than the deadline (2 s; a thousand payments to
+    # merchants take seconds) was recorded, then answered "Query deadline exceeded".
+    state.deadline_seconds = 0.0
+    a, b = model.account_ids[:2]
+    sent = {"tx_id": "RT-HG-D", "from_account": a, "to_account": b, "amount": 140.0,
+            "currency": "CNY", "ts": _after_all(model)}  # fmt: skip
+    answer = graphql(app, _RECORD, Role.INGEST, t=_inputs([sent]))
+    assert "errors" not in answer, answer
+    (result,) = answer["data"]["recordTransfers"]["results"]
+    assert result["status"] == "accepted"
+    assert "RT-HG-D" in {e.data["tx_id"] for e in read(_data_dir(state), [TRANSFER])}
