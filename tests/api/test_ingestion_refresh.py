@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from relgraph.api import app as app_module
+from relgraph.api import ingestion
 from relgraph.api.app import ServiceState
 from relgraph.api.auth import Role
 from relgraph.api.ingestion import live_of
@@ -23,6 +25,7 @@ from relgraph.store.embedded import EmbeddedStore
 from tests.waits import until
 
 from .test_ingestion import _after_all, _chain, _mules, _quiet_customers, graphql, post
+from .test_ingestion_flushes import _RECORD, _inputs
 
 HOLD_SECONDS = 10.0
 """How long a held journal write waits for the refresh the test starts meanwhile."""
@@ -144,5 +147,41 @@ def test_the_live_scoring_a_refresh_replaced_takes_no_more_records(
         old.record_accounts([opening], "k_ingest")
     assert "RT-RL-1" not in [t["tx_id"] for t in _journalled(state, TRANSFER)]
     assert "RF-ACC-2" not in [t["account_id"] for t in _journalled(state, ACCOUNT)]
+    (result,) = post(app, "/v1/transfers", [late]).json()["results"]
+    assert result["status"] == "accepted"
+
+
+def test_a_request_that_reaches_the_replaced_scoring_is_told_to_send_again(
+    app: Any,
+    state: ServiceState,
+    model: ReadModel,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Found before the swap, reached after it: on both paths a worded 503 (not a masked
+    # internal error, nor "the journal cannot be written": the disk is fine), nothing
+    # recorded, and the batch sent again is taken by the new scoring.
+    old = live_of(state)
+    assert load_model(state, lambda: EmbeddedStore(data_dir, read_only=True))
+    a, b = model.account_ids[:2]
+    late = {"tx_id": "RT-RL-2", "from_account": a, "to_account": b, "amount": 76.0,
+            "currency": "CNY", "ts": _after_all(model)}  # fmt: skip
+    said = (
+        "Service unavailable: the live index is being rebuilt from the store and the journal "
+        "(after a refresh or a failed write), so nothing was recorded; send the batch again "
+        "shortly."
+    )
+    monkeypatch.setattr(ingestion, "current_live", lambda _state: old)
+    response = post(app, "/v1/transfers", [late])
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["errors"][0]["message"] == said
+    monkeypatch.setattr(app_module, "live_of", lambda _state, _model=None: old)
+    response = post(app, "/graphql", {"query": _RECORD, "variables": {"t": _inputs([late])}})
+    assert response.status_code == 503, response.text
+    assert response.json()["data"] is None
+    assert response.json()["errors"][0]["message"] == said
+    assert "RT-RL-2" not in [t["tx_id"] for t in _journalled(state, TRANSFER)]
+    monkeypatch.undo()
     (result,) = post(app, "/v1/transfers", [late]).json()["results"]
     assert result["status"] == "accepted"

@@ -110,7 +110,12 @@ def after_early(
     if entry.get("answer") != "none":
         return entry
     errors = list(ec.result.errors or []) if ec.result is not None else []
-    journal = any(isinstance(e.original_error, JournalError) for e in errors)
+    # The mutation words a failed write as a 503 (its cause the journal's error).
+    journal = any(
+        isinstance(e.original_error, JournalError)
+        or isinstance(getattr(e.original_error, "__cause__", None), JournalError)
+        for e in errors
+    )
     return {
         **{k: early[k] for k in ("key_id", "role", "operation", "request_id")},
         "outcome": "withheld",

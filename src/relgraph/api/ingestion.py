@@ -205,16 +205,29 @@ async def _audited_write(
     return await _committed(line, request_id)
 
 
-def _unwritten(what: str) -> Response:
-    """The 503 of a batch whose journal write failed: resending it is safe (what was
-    written is answered ``duplicate``)."""
+def _unwritten_text(what: str, dropped: bool = False) -> str:
+    """Why a batch was not recorded or not scored: resending it is safe (what was written
+    is answered ``duplicate``). ``dropped``: the live index was dropped or replaced (a
+    failed write, a refresh), not this batch's write failing."""
+    if dropped:
+        return (f"Service unavailable: the live index is being rebuilt from the store and the "
+                f"journal (after a refresh or a failed write), so {what}; send the batch again "
+                "shortly.")  # fmt: skip
+    return f"Service unavailable: the journal cannot be written, so {what}; send the batch again later."
+
+
+def _unwritten(what: str, dropped: bool = False) -> Response:
+    """The 503 of a batch whose journal write failed or whose live index was dropped."""
     return error_response(
-        f"Service unavailable: the journal cannot be written, so {what}; send the batch "
-        "again later.",
-        ErrorCode.INTERNAL,
-        503,
-        headers={"Retry-After": "5"},
+        _unwritten_text(what, dropped), ErrorCode.INTERNAL, 503, headers={"Retry-After": "5"}
     )
+
+
+class NotRecordedError(ClientError):
+    """``recordTransfers``' batch was not recorded or not scored (HTTP 503, as
+    ``POST /v1/transfers`` answers): worded, not masked as an internal fault."""
+
+    code = ErrorCode.INTERNAL
 
 
 def _holds(live: LiveScoring) -> Callable[[str], bool]:
@@ -252,8 +265,7 @@ def routes(state: Any) -> list[tuple[str, Any]]:
             # Found before the drop, reached after it: nothing of this batch was reserved
             # or queued (the next request finds the rebuilt index).
             log.error("request %s: %s", request_id, exc)
-            return _unwritten("nothing was recorded (the live index is being rebuilt from "
-                              "the journal)")  # fmt: skip
+            return _unwritten("nothing was recorded", dropped=True)
         results, operation = batch.results, "POST /v1/transfers"
         counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
         for r in results:
@@ -283,8 +295,7 @@ def routes(state: Any) -> list[tuple[str, Any]]:
                 if lines:
                     await _withheld(state, principal, request_id, operation)
                 if isinstance(exc, IndexDroppedError):
-                    return _unwritten("this batch was not scored (the live index is being "
-                                      "rebuilt from the journal)")  # fmt: skip
+                    return _unwritten("this batch was not scored", dropped=True)
                 return _unwritten("nothing was recorded")
         try:
             # A resend's "duplicate" too means on disk: another request may still be
@@ -317,8 +328,7 @@ def routes(state: Any) -> list[tuple[str, Any]]:
             return error_response(str(exc), ErrorCode.BAD_USER_INPUT, 400)
         except IndexDroppedError as exc:  # before JournalError, which it is
             log.error("%s", exc)
-            return _unwritten("nothing was recorded (the live index is being rebuilt from "
-                              "the journal)")  # fmt: skip
+            return _unwritten("nothing was recorded", dropped=True)
         except JournalError as exc:
             log.error("%s", exc)
             return error_response(
@@ -475,6 +485,17 @@ def _verdict(v: dict[str, Any] | None) -> TransferVerdict | None:
     )  # fmt: skip
 
 
+def _not_recorded(
+    ctx: Any, exc: JournalError, what: str, dropped: bool = False
+) -> NotRecordedError:
+    """The error of a ``recordTransfers`` batch not recorded or not scored: a 503 worded as
+    ``POST /v1/transfers`` words it (logged with the cause)."""
+    log.error("request %s: %s", ctx.request_id, exc)
+    if ctx.response is not None:
+        ctx.response.status_code = 503
+    return NotRecordedError(_unwritten_text(what, dropped))
+
+
 @strawberry.type
 class IngestMutation:
     @strawberry.mutation(
@@ -498,6 +519,8 @@ class IngestMutation:
             batch = live.validate_transfers(body, ctx.principal.key_id)
         except BatchError as exc:
             raise ClientError(str(exc)) from exc
+        except IndexDroppedError as exc:
+            raise _not_recorded(ctx, exc, "nothing was recorded", dropped=True) from exc
         noted: list[bool] = []
 
         def note_reads() -> None:
@@ -520,9 +543,19 @@ class IngestMutation:
 
         if batch.commit is not None:
             as_ = _audit_as(ctx.principal, ctx.request_id)
-            ctx.audit_commits += live.apply(batch.fresh, as_, batch.commit, on_verdict)
+            try:
+                ctx.audit_commits += live.apply(batch.fresh, as_, batch.commit, on_verdict)
+            except IndexDroppedError as exc:  # before JournalError, which it is
+                raise _not_recorded(ctx, exc, "this batch was not scored", dropped=True) from exc
+            except JournalError as exc:
+                raise _not_recorded(ctx, exc, "nothing was recorded") from exc
         # Resends of transfers other requests were writing: answered once those are on disk.
-        await_commits(batch.waits)
+        try:
+            await_commits(batch.waits)
+        except JournalError as exc:
+            raise _not_recorded(
+                ctx, exc, "a record sent before by another request was not recorded"
+            ) from exc
         if not noted:
             note_reads()
         answer = summary(batch.results)
