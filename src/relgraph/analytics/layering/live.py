@@ -48,6 +48,10 @@ usual and the bank's watch of it count from the origin; a hub's steadiness and t
 a hub with a history are judged on what the index holds: a merchant is never steady here
 (that takes 60 days), and a hub whose earlier transfers that way all left (no fan peak
 kept) is judged against its peers, where the batch judges it against its own history.
+Nor does it see where a fan burst began: a hub never idle for a window has one burst as
+long as it is busy, tiled from its first transfer (:func:`.detectors._pieces`), here its
+first still held; and a slow fan's piece (up to three 30-day tiles) takes in the rows past
+the horizon not yet evicted. So a fan's members can depend on when the eviction ran.
 ``benchmarks/bench_parity.py`` counts where the two disagree on a bank nobody here wrote;
 tests/api/test_realtime_parity.py on the synthetic bank.
 """
