@@ -208,7 +208,7 @@ def test_readyz_waits_for_the_live_index_on_the_first_build(
 ) -> None:
     """A ready server takes transfers at once: /readyz says 503 while the live index (and
     the journal's replay) is still being built, so the first transfer does not wait."""
-    import relgraph.api.ingestion as ingestion
+    import relgraph.api.live_build as live_build
     from relgraph.api.live import LiveScoring
     from relgraph.api.server import load_model
     from relgraph.store.embedded import EmbeddedStore
@@ -221,7 +221,7 @@ def test_readyz_waits_for_the_live_index_on_the_first_build(
         during.append(_get(app, "/readyz").status_code)
         return LiveScoring(*args)
 
-    monkeypatch.setattr(ingestion, "LiveScoring", building)
+    monkeypatch.setattr(live_build, "LiveScoring", building)
     assert load_model(state, lambda: EmbeddedStore(data_dir, read_only=True))
     assert during == [503]
     assert _get(app, "/readyz").status_code == 200

@@ -20,8 +20,8 @@ from relgraph.analytics.layering.verdicts import LiveAlert, LiveHop
 from relgraph.api.app import ServiceState
 from relgraph.api.audit_commit import GroupCommitter
 from relgraph.api.auth import Role
-from relgraph.api.ingestion import live_of
 from relgraph.api.live import LiveScoring
+from relgraph.api.live_build import live_of
 from relgraph.api.live_records import FoundAlert
 from relgraph.api.readmodel import ReadModel
 from relgraph.config import moment_ms

@@ -16,7 +16,7 @@ import pytest
 
 from relgraph.api.app import ServiceState
 from relgraph.api.auth import Role
-from relgraph.api.ingestion import live_of
+from relgraph.api.live_build import live_of
 from relgraph.api.readmodel import ReadModel
 from relgraph.config import format_moment
 from relgraph.journal import TRANSFER, JournalError, read

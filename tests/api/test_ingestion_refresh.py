@@ -12,15 +12,15 @@ import httpx
 import pytest
 
 from relgraph.api import app as app_module
-from relgraph.api import ingestion
+from relgraph.api import ingestion, live_build
 from relgraph.api.app import ServiceState
 from relgraph.api.auth import Role
-from relgraph.api.ingestion import live_of
 from relgraph.api.live import LiveScoring
 from relgraph.api.live_accounts import IndexDroppedError
+from relgraph.api.live_build import live_of, room_for_another
 from relgraph.api.readmodel import ReadModel
 from relgraph.api.server import load_model
-from relgraph.journal import ACCOUNT, TRANSFER, read
+from relgraph.journal import ACCOUNT, TRANSFER, JournalError, journal_dir, read
 from relgraph.store.embedded import EmbeddedStore
 from tests.waits import until
 
@@ -185,3 +185,192 @@ def test_a_request_that_reaches_the_replaced_scoring_is_told_to_send_again(
     monkeypatch.undo()
     (result,) = post(app, "/v1/transfers", [late]).json()["results"]
     assert result["status"] == "accepted"
+
+
+def _hold_the_new_build(
+    monkeypatch: pytest.MonkeyPatch, old: LiveScoring
+) -> tuple[threading.Event, threading.Event]:
+    """(building, release): a live scoring other than ``old`` set ``building`` as it starts
+    reading the journal, and waits there for ``release`` (its later catch-ups do not)."""
+    building, release = threading.Event(), threading.Event()
+    replay = LiveScoring._replay
+    held: list[bool] = []
+
+    def held_replay(self: LiveScoring) -> None:
+        if self is not old and not held:
+            held.append(True)
+            building.set()
+            release.wait(HOLD_SECONDS)
+        replay(self)
+
+    monkeypatch.setattr(LiveScoring, "_replay", held_replay)
+    return building, release
+
+
+def _refresh(state: ServiceState, data_dir: Path, refreshed: list[bool]) -> threading.Thread:
+    """A refresh (``load_model``, as SIGHUP runs it) started on a thread of its own."""
+    refresher = threading.Thread(target=lambda: refreshed.append(
+        load_model(state, lambda: EmbeddedStore(data_dir, read_only=True))))  # fmt: skip
+    refresher.start()
+    return refresher
+
+
+def test_a_transfer_sent_while_a_refresh_builds_is_answered_and_in_the_new_index(
+    app: Any,
+    state: ServiceState,
+    model: ReadModel,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A refresh swapped the model, then built the new live index (52 s at a million
+    # customers): every payment waited for the whole build. The old index now takes them
+    # while the new one is built beside it, and the new one holds each of them once swapped.
+    old = live_of(state)
+    building, release = _hold_the_new_build(monkeypatch, old)
+    refreshed: list[bool] = []
+    refresher = _refresh(state, data_dir, refreshed)
+    try:
+        assert building.wait(HOLD_SECONDS), "the refresh started building the new index"
+        (holder,) = _quiet_customers(model, 1)
+        opening = {"account_id": "RF-ACC-B", "holder_id": holder, "holder_kind": "customer",
+                   "product": "deposit", "opened_at": "2020-01-02"}  # fmt: skip
+        paid = {"tx_id": "RT-RB-1", "from_account": model.account_ids[0],
+                "to_account": "RF-ACC-B", "amount": 51.0, "currency": "CNY",
+                "ts": _after_all(model)}  # fmt: skip
+        answers: list[httpx.Response] = []
+        sender = threading.Thread(target=lambda: answers.extend(
+            [post(app, "/v1/accounts", [opening]), post(app, "/v1/transfers", [paid])]))  # fmt: skip
+        sender.start()
+        sender.join(HOLD_SECONDS)
+        answered_during_build = not sender.is_alive() and not release.is_set()
+    finally:
+        release.set()
+        refresher.join(HOLD_SECONDS * 6)
+    sender.join(HOLD_SECONDS)
+    assert answered_during_build, "the transfer was answered before the build ended"
+    assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+    assert answers[0].json()["accepted"] == 1
+    assert answers[1].json()["results"][0]["status"] == "accepted"
+    assert refreshed == [True]
+    new = state.live
+    assert new is not None
+    assert new is not old
+    assert new.model is state.model
+    # In the new index: a resend is a duplicate, the account takes transfers, nothing twice.
+    assert post(app, "/v1/accounts", [opening]).json()["duplicate"] == 1
+    (again,) = post(app, "/v1/transfers", [paid]).json()["results"]
+    assert again["status"] == "duplicate"
+    assert live_of(state) is new
+    later = dict(paid, tx_id="RT-RB-2", amount=52.0)
+    (after,) = post(app, "/v1/transfers", [later]).json()["results"]
+    assert after["status"] == "accepted", after
+    assert [t["tx_id"] for t in _journalled(state, TRANSFER)].count("RT-RB-1") == 1
+    assert [a["account_id"] for a in _journalled(state, ACCOUNT)].count("RF-ACC-B") == 1
+
+
+def test_without_memory_for_a_second_index_a_refresh_drops_the_old_one_first(
+    app: Any,
+    state: ServiceState,
+    model: ReadModel,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # Two live indexes at once (~14 GB each at a million customers) do not fit in 24 GB:
+    # the refresh then frees the old one before building, and payments wait, as before.
+    old = live_of(state)
+    old.footprint = 8 * 1024**3
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       24000000 kB\nMemAvailable:    9000000 kB\n")
+    assert not room_for_another(old, meminfo)  # 8.6 GiB available, 10 GiB needed
+    meminfo.write_text("MemTotal:       24000000 kB\nMemAvailable:   12000000 kB\n")
+    assert room_for_another(old, meminfo)
+    assert room_for_another(old, tmp_path / "no-such-file")  # not Linux: build beside
+    monkeypatch.setattr(live_build, "room_for_another", lambda _live: False)
+    building, release = _hold_the_new_build(monkeypatch, old)
+    refreshed: list[bool] = []
+    refresher = _refresh(state, data_dir, refreshed)
+    a, b = model.account_ids[:2]
+    paid = {"tx_id": "RT-RM-1", "from_account": a, "to_account": b, "amount": 53.0,
+            "currency": "CNY", "ts": _after_all(model)}  # fmt: skip
+    answers: list[httpx.Response] = []
+    sender = threading.Thread(target=lambda: answers.append(post(app, "/v1/transfers", [paid])))
+    try:
+        assert building.wait(HOLD_SECONDS), "the refresh started building the new index"
+        assert old.retired
+        assert state.live is None  # the old index is not kept for the build
+        sender.start()
+        sender.join(0.5)
+        assert sender.is_alive(), "the transfer waits for the build"
+    finally:
+        release.set()
+        refresher.join(HOLD_SECONDS * 6)
+    sender.join(HOLD_SECONDS)
+    assert refreshed == [True]
+    (answer,) = answers
+    assert answer.json()["results"][0]["status"] == "accepted", answer.text
+    assert state.live is not None
+    assert state.live.model is state.model
+    assert "RT-RM-1" in state.live._seen
+
+
+def test_a_write_cut_off_after_the_new_index_read_it_is_not_in_that_index(
+    app: Any,
+    state: ServiceState,
+    model: ReadModel,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The new index reads the journal while the old one writes it: a write that reached
+    # the file and then failed (cut off, answered 503) was read into the new index, which
+    # then called a resend a duplicate though the journal never held the transfer.
+    old = live_of(state)
+    a, b = model.account_ids[:2]
+    cut = {"tx_id": "RT-RC-1", "from_account": a, "to_account": b, "amount": 54.0,
+           "currency": "CNY", "ts": _after_all(model)}  # fmt: skip
+    assert state.data_dir is not None
+    segments = journal_dir(state.data_dir)
+    written, read_it, answered = threading.Event(), threading.Event(), threading.Event()
+    real_append = old._journal.append
+
+    def append(kind: str, records: Any, *, by: str) -> Any:
+        if not any(r.get("tx_id") == "RT-RC-1" for r in records):
+            return real_append(kind, records, by=by)
+        (newest,) = sorted(segments.glob("*.jsonl"))[-1:] or [None]
+        size = newest.stat().st_size if newest is not None else 0
+        real_append(kind, records, by=by)
+        written.set()
+        assert read_it.wait(HOLD_SECONDS * 3), "the new index read the entry"
+        (newest,) = sorted(segments.glob("*.jsonl"))[-1:]
+        with newest.open("r+b") as handle:  # as Journal cuts a write that failed
+            handle.truncate(size)
+        raise JournalError("No space left on device")
+
+    old._journal.append = append  # type: ignore[method-assign]
+    replay = LiveScoring._replay
+    builds: list[LiveScoring] = []
+
+    def held_replay(self: LiveScoring) -> None:
+        first = self is not old and self not in builds
+        if first:
+            builds.append(self)
+            assert written.wait(HOLD_SECONDS), "the old index wrote the entry"
+        replay(self)
+        if first and len(builds) == 1:
+            read_it.set()
+            assert answered.wait(HOLD_SECONDS), "the sender was answered"
+
+    monkeypatch.setattr(LiveScoring, "_replay", held_replay)
+    refreshed: list[bool] = []
+    refresher = _refresh(state, data_dir, refreshed)
+    response = post(app, "/v1/transfers", [cut])
+    answered.set()
+    refresher.join(HOLD_SECONDS * 6)
+    assert response.status_code == 503, response.text
+    assert refreshed == [True]
+    assert len(builds) == 2  # built again once the cut was seen
+    assert state.live is builds[1]
+    assert "RT-RC-1" not in [t["tx_id"] for t in _journalled(state, TRANSFER)]
+    (again,) = post(app, "/v1/transfers", [cut]).json()["results"]
+    assert again["status"] == "accepted"
+    assert [t["tx_id"] for t in _journalled(state, TRANSFER)].count("RT-RC-1") == 1

@@ -14,7 +14,7 @@ from relgraph.analytics.layering import standing
 from relgraph.analytics.layering.verdicts import LiveAlert
 from relgraph.api.app import ServiceState
 from relgraph.api.auth import Role
-from relgraph.api.ingestion import live_of
+from relgraph.api.live_build import live_of
 from relgraph.api.readmodel import ReadModel
 
 from .test_ingestion import HOUR, _after_all, graphql, post

@@ -40,7 +40,8 @@ from relgraph.api.errors import (
     error_response,
 )
 from relgraph.api.id_misses import budget as id_miss_budget
-from relgraph.api.ingestion import live_of, routes
+from relgraph.api.ingestion import routes
+from relgraph.api.live_build import live_of
 from relgraph.api.metrics import CONTENT_TYPE, Metrics, root_field
 from relgraph.api.private_answers import PrivateAnswers
 from relgraph.api.ratelimit import RateLimiter

@@ -24,7 +24,6 @@ two flushes together, not one after the other (:meth:`.live.LiveScoring.apply`).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Final
@@ -45,6 +44,7 @@ from relgraph.api.context import Info
 from relgraph.api.errors import ClientError, ErrorCode, PermissionDeniedError, error_response
 from relgraph.api.live import LiveScoring
 from relgraph.api.live_accounts import IndexDroppedError
+from relgraph.api.live_build import current_live, live_of
 from relgraph.api.live_records import BatchError, await_commits, summary
 from relgraph.api.metrics import root_field
 from relgraph.api.operation import root_fields
@@ -53,36 +53,6 @@ from relgraph.journal import JournalError
 from relgraph.record_rules import NestingError, json_of
 
 log = logging.getLogger("relgraph.api")
-
-_BUILD = threading.Lock()
-
-
-def current_live(state: Any) -> LiveScoring | None:
-    """The state's live scoring when it is built over the current model, else None (then
-    :func:`live_of` builds it, off the event loop): most requests need no hand-off to a
-    worker thread just to find it."""
-    live: LiveScoring | None = state.live
-    if live is None or live.model is not state.model or live.broken or live.retired:
-        return None
-    return live
-
-
-def live_of(state: Any, model: Any = None) -> LiveScoring:
-    """The state's live scoring over ``model`` (default: its current model; built on
-    first use, again after a refresh swapped the model, and after a failed journal write
-    dropped its index)."""
-    model = state.model if model is None else model
-    with _BUILD:
-        live: LiveScoring | None = state.live
-        if live is not None and (live.model is not model or live.broken):
-            # Every write queued on the one replaced ends first, and it takes no more: the
-            # new one's replay holds each batch it recorded (a dropped one's senders were
-            # told to send again: duplicates; a retired one's are answered as usual).
-            live.retire()
-        if live is None or live.model is not model or live.broken:
-            live = LiveScoring(model, state.data_dir, state.audit, state.metrics.realtime_alert)
-            state.live = live
-        return live
 
 
 def _audit_as(principal: Principal, request_id: str) -> dict[str, str]:

@@ -19,8 +19,8 @@ the ``recordTransfers`` mutation) goes through four steps:
 
 On start (and after a refresh) the journal's transfers and accounts that the store does
 not hold yet are applied again, so what was acknowledged before a crash is served. A
-refresh first retires the live scoring it replaces (:meth:`LiveScoring.retire`): every
-write queued there ends before the new one reads the journal.
+refresh builds the new one beside the old (:mod:`.live_build`), then retires the old
+(:meth:`LiveScoring.retire`: its writes end) and applies what the journal gained meanwhile.
 
 Every :data:`EVICT_EVERY` transfers what fell out of the horizon leaves the index: after
 the answer of the batch that crossed the count, on a thread of its own
@@ -46,6 +46,7 @@ from relgraph import model as tables
 from relgraph.analytics.layering import standing
 from relgraph.analytics.layering.live import LiveIndex
 from relgraph.analytics.layering.verdicts import Prepared
+from relgraph.api import memory
 from relgraph.api.audit import AuditLog
 from relgraph.api.audit_commit import Commit, GroupCommitter, PartialCommitError
 from relgraph.api.live_accounts import AccountIntake
@@ -94,8 +95,11 @@ class LiveScoring(AlertQueue, AccountIntake):
     timings: Timings = field(default_factory=Timings)
     broken: bool = field(default=False, init=False)
     retired: bool = field(default=False, init=False)
+    footprint: int = field(default=0, init=False)
+    """Bytes the process grew by while this was built (:func:`.live_build.room_for_another`)."""
 
     def __post_init__(self) -> None:
+        before = memory.resident()
         m = self.model
         self.index = LiveIndex.from_index(m.layering_index(), m.account_ids, m.account_index)
         self.index.pool = shared_pool()
@@ -115,6 +119,7 @@ class LiveScoring(AlertQueue, AccountIntake):
         self._known: set[str] = set()
         """Ids of every alert found live or stored (``extends`` is judged against it)."""
         self._account_alerts: dict[int, dict[str, float]] = {}
+        self._replayed = (0, "")  # the last entry replayed (seq, at): catch_up reads on
         self._replaced: set[str] = set()
         self._by_tx: dict[str, set[str]] = {}
         """Per transfer: the live alerts holding it (:meth:`_supersede` reads it)."""
@@ -146,6 +151,18 @@ class LiveScoring(AlertQueue, AccountIntake):
         self._replay()
         self._evict_if_due()  # before any request: nobody waits for it here
         self._shown: tuple[FoundAlert, ...] = tuple(self.alerts.values())
+        after = memory.resident()
+        self.footprint = 0 if after is None or before is None else after - before
+
+    def catch_up(self) -> int:
+        """A refresh built this beside a live scoring that kept taking batches: apply what
+        the journal gained since this one read it; how many entries that was."""
+        with self._lock:
+            before = self._replayed[0]
+            self._replay()
+            self._evict_if_due()
+            self._shown = tuple(self.alerts.values())
+            return self._replayed[0] - before
 
     def _is_transfer_hub(self, account: int) -> bool:
         # Accounts opened since the load are not among the loaded bank's hubs.
@@ -178,7 +195,12 @@ class LiveScoring(AlertQueue, AccountIntake):
         they complete keep the time their transfer was written as ``foundAt`` and are not
         counted again in the metrics: they were found before the restart."""
         replayed, orphans, unheld = 0, 0, 0
+        done, cut = self._replayed, self._replayed[0] > 0
         for entry in read(self.data_dir, (ACCOUNT, TRANSFER)):
+            if entry.seq <= done[0]:  # read before (:meth:`catch_up`), unless cut off since
+                cut = cut and (entry.seq, entry.at) != done
+                continue
+            self._replayed = (entry.seq, entry.at)
             data = dict(entry.data)
             if entry.kind == ACCOUNT:
                 data = dict(opening_day(data, self.index.zone))  # as a resend now reads
@@ -201,6 +223,8 @@ class LiveScoring(AlertQueue, AccountIntake):
                 continue
             self._apply([data], written=entry.at)
             replayed += 1
+        if cut:  # a write that then failed was cut off: what was read of it is in the index
+            raise JournalError("the journal lost entries the live index had read")
         if replayed:
             log.info("replayed %s journalled transfers into the live index", f"{replayed:,}")
         if orphans:
@@ -351,7 +375,7 @@ class LiveScoring(AlertQueue, AccountIntake):
         other batch is scored under it, and readers see the alerts :meth:`_publish`
         showed). When the write fails, the index holds transfers that were never recorded:
         it is dropped (:class:`IndexDroppedError` for every batch still to reach it) and the
-        next :func:`relgraph.api.ingestion.live_of` rebuilds it from the store and the
+        next :func:`relgraph.api.live_build.live_of` rebuilds it from the store and the
         journal — undoing a verdict's changes to every list and alert it touched would be
         a second, rarely run copy of the scoring."""
         with self._lock:
@@ -408,24 +432,21 @@ class LiveScoring(AlertQueue, AccountIntake):
     def _evict_if_due(self) -> None:
         """Under the lock: the eviction the last batch made due, if it has not run yet.
 
-        It used to run inside the batch that crossed :data:`EVICT_EVERY`, before that
-        batch's answer left: 22-42 ms at 100,000 customers, 0.26-0.3 s at a million, and
-        a compaction on top now and then, against a 20 ms p99. It now runs after that
-        answer (:meth:`_upkeep`), or here, first thing, when the next batch takes the lock
-        before the upkeep thread does. Either way it runs between the same two batches as
-        before, so every verdict reads the index it read then: a verdict does depend on
-        when rows leave (a late arrival reaching past the last cutoff is cut, an eviction
-        refreshes the pair numbers of live rows, and the fan peaks it keeps are read from
-        the rows added since the last one)."""
+        Run inside the batch that crossed :data:`EVICT_EVERY` it cost that answer 22-42 ms
+        at 100,000 customers, 0.26-0.3 s at a million. It runs after that answer
+        (:meth:`_upkeep`), or here when the next batch takes the lock first: between the
+        same two batches either way, so every verdict reads the index it read then (a
+        verdict depends on when rows leave: a late arrival reaching past the last cutoff
+        is cut, an eviction refreshes live rows' pair numbers, and the fan peaks it keeps
+        are read from the rows added since the last one)."""
         if self._evict_due:
             self._evict_due = False
             self.index.evict()
 
     def _upkeep(self) -> None:
         """The upkeep thread: the due eviction, under the lock, unless the index was
-        dropped or retired meanwhile (it is rebuilt or replaced, not evicted: :meth:`retire`
-        would wait for the work). An eviction that fails leaves its lists half done: the
-        index is dropped, as after a failed write."""
+        dropped or retired meanwhile (it is rebuilt or replaced). An eviction that fails
+        leaves its lists half done: the index is dropped, as after a failed write."""
         with self._lock:
             if self.broken or self.retired:
                 return
@@ -437,11 +458,9 @@ class LiveScoring(AlertQueue, AccountIntake):
                               "store and the journal")  # fmt: skip
 
     def retire(self) -> None:
-        """Before a successor reads the journal (a refresh): take no more batches, and
+        """Before a successor reads the journal (or its catch-up): take no more batches, and
         return once every write queued here has ended, so that the successor replays each
-        batch this one acknowledges. A batch validated here before goes on to its answer
-        (its write is among those drained); one validated after is refused (503, send again).
-        """
+        batch this one acknowledges. One validated after is refused (503, send again)."""
         self.retired = True  # before the lock: a batch holds it through its journal write
         with self._lock:
             pass  # a batch validating now queues its write before the drain below

@@ -25,7 +25,7 @@ from relgraph.api.audit import open_audit_log
 from relgraph.api.auth import KeyRing
 from relgraph.api.cursor_keys import CURSOR_KEY_PURPOSE
 from relgraph.api.id_misses import budget as id_miss_budget
-from relgraph.api.ingestion import live_of
+from relgraph.api.live_build import first_live, swap_live
 from relgraph.api.locks import hold_serve_lock
 from relgraph.api.ratelimit import RateLimiter
 from relgraph.api.readmodel import build_read_model
@@ -65,19 +65,23 @@ def load_model(state: ServiceState, open_store: Callable[[], Store]) -> bool:
         return False
     state.passing_failure = None
     first = state.model is None
-    if not first:
-        state.model = model
-        state.error = None
     if state.data_dir is not None:
         try:
             # The live index and the journal's replay, before the first transfer is sent.
             # On the first build the model is published only after them (and after the
             # heap is settled), so /readyz does not say ready while the first transfer
             # would still wait ~1 s for them; nothing can hold a live index before that.
-            # A refresh swaps the model first, as before: requests take the new index.
-            live_of(state, model)
+            # A refresh builds the new index beside the old one, which takes the payments
+            # meanwhile, and publishes the model with it (swap_live).
+            if first:
+                first_live(state, model)
+            else:
+                swap_live(state, model)
         except Exception:
             log.exception("cannot build the live index; transfers will be refused")
+    if not first:
+        state.model = model
+        state.error = None
     settle_heap()
     if first:
         state.model = model
