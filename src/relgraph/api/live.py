@@ -94,6 +94,7 @@ class LiveScoring(AlertQueue, AccountIntake):
     """Live alerts by chain id, superseded ones (grown into a longer alert) removed."""
     timings: Timings = field(default_factory=Timings)
     broken: bool = field(default=False, init=False)
+    dropped_why: str = field(default="a journal write failed", init=False)
     retired: bool = field(default=False, init=False)
     footprint: int = field(default=0, init=False)
     """Bytes the process grew by while this was built (:func:`.live_build.room_for_another`)."""
@@ -387,11 +388,12 @@ class LiveScoring(AlertQueue, AccountIntake):
                 if on_verdict is not None:
                     on_verdict()
             except BaseException:
-                self.broken = True  # applied in part: rebuilt as after a failed write
+                # Applied in part: rebuilt as after a failed write.
+                self.broken, self.dropped_why = True, "applying a batch to it failed"
                 self._ended(fresh, commit)
                 raise
             if not self._ended(fresh, commit):
-                self.broken = True
+                self.broken, self.dropped_why = True, "a journal write failed"
                 assert commit is not None
                 assert commit.error is not None
                 raise commit.error
@@ -453,7 +455,7 @@ class LiveScoring(AlertQueue, AccountIntake):
             try:
                 self._evict_if_due()
             except Exception:
-                self.broken = True
+                self.broken, self.dropped_why = True, "an eviction failed"
                 log.exception("evicting from the live index failed: it is rebuilt from the "
                               "store and the journal")  # fmt: skip
 

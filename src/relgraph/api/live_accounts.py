@@ -28,9 +28,9 @@ from relgraph.record_rules import check_record, shown
 
 
 class IndexDroppedError(JournalError):
-    """A batch reached a live index dropped after a journal write failed: nothing of it
-    was scored; what it wrote is in the journal, which the rebuilt index replays (a resend
-    is answered ``duplicate``)."""
+    """A batch reached a live index dropped (a journal write, a batch's scoring or an
+    eviction failed) or replaced by a refresh: nothing of it was scored; what it wrote is
+    in the journal, which the rebuilt index replays (a resend is answered ``duplicate``)."""
 
 
 class AccountIntake:
@@ -49,6 +49,9 @@ class AccountIntake:
     broken: bool
     """The live index holds transfers whose journal write failed: it is dropped, and
     rebuilt from the store and the journal on next use (:meth:`.live.LiveScoring.apply`)."""
+    dropped_why: str
+    """What dropped it (the log says so: an operator must not look at the disk when an
+    eviction failed)."""
     retired: bool
     """A refresh replaced this live scoring (:meth:`.live.LiveScoring.retire`)."""
 
@@ -56,8 +59,8 @@ class AccountIntake:
         """Under the lock: raise :class:`IndexDroppedError` once the live index is dropped."""
         if self.broken:
             raise IndexDroppedError(
-                "the live index was dropped after a journal write failed and is being "
-                "rebuilt from the store and the journal"
+                f"the live index was dropped after {self.dropped_why} and is being rebuilt "
+                "from the store and the journal"
             )
 
     def _taking(self) -> None:
