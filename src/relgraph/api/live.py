@@ -126,8 +126,7 @@ class LiveScoring(AlertQueue, AccountIntake):
         """Per transfer: the live alerts holding it (:meth:`_supersede` reads it)."""
         self._since_evict = 0
         self._evict_due = False
-        """The last batch applied crossed :data:`EVICT_EVERY`: nothing else reads or joins
-        the index before the eviction it owes has run (:meth:`_evict_if_due`)."""
+        """The last batch crossed :data:`EVICT_EVERY`: its eviction runs first (_evict_if_due)."""
         self._upkeeper: threading.Thread | None = None
         """The thread running the due eviction after its batch's answer (:meth:`_upkeep`)."""
         edges = m.projection.edge("Account", "TRANSFER", "Account")
@@ -387,8 +386,7 @@ class LiveScoring(AlertQueue, AccountIntake):
                     p.result["verdict"] = verdict
                 if on_verdict is not None:
                     on_verdict()
-            except BaseException:
-                # Applied in part: rebuilt as after a failed write.
+            except BaseException:  # applied in part: rebuilt as after a failed write
                 self.broken, self.dropped_why = True, "applying a batch to it failed"
                 self._ended(fresh, commit)
                 raise
