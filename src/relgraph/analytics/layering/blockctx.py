@@ -78,14 +78,22 @@ class BlockContext:
         )
         if not ((d_in >= 2 and (s_out >= 2 or s_in >= 2)) or (s_out >= 2 and d_out >= 2)):
             return set()
-        known: dict[int, tuple[set[int], set[int]]] = {}  # each account's parties, once
+        # Each account's parties, once, one direction at a time: a member of a group is
+        # read in one direction only, and most are never read in the other.
+        known: tuple[dict[int, set[int]], dict[int, set[int]]] = ({}, {})
 
-        def parties(a: int) -> tuple[set[int], set[int]]:
-            if a not in known:
-                known[a] = self._parties(a)
-            return known[a]
+        def party(a: int, side: int) -> set[int]:
+            found = known[side].get(a)
+            if found is None:
+                found = known[side][a] = self._parties(a, side == 0)
+            return found
 
-        (src_out, src_in), (dst_out, dst_in) = parties(src), parties(dst)
+        src_out, src_in, dst_out, dst_in = (
+            party(src, 0),
+            party(src, 1),
+            party(dst, 0),
+            party(dst, 1),
+        )
         if len(src_out) + len(src_in) > limit or len(dst_out) + len(dst_in) > limit:
             return set()
 
@@ -95,7 +103,7 @@ class BlockContext:
             seen: set[int] = set()
             for q in group:
                 if self._quiet(q):
-                    theirs = parties(q)[side] - {a}
+                    theirs = party(q, side) - {a}
                     if seen & theirs:
                         return True
                     seen |= theirs
@@ -107,7 +115,15 @@ class BlockContext:
         if not (block or onward or before):
             return set()
         near = (src_out | src_in | dst_out | dst_in) - {src, dst}
-        return {a for a in near if self._quiet(a) and sum(map(len, parties(a))) <= limit}
+        out: set[int] = set()
+        for a in near:
+            rows = self._count(self._out, a) + self._count(self._in, a)
+            # No more parties than transfers: within the limit, none need counting.
+            if rows <= BLOCK_CONTEXT_ROWS and (
+                rows <= limit or len(party(a, 0)) + len(party(a, 1)) <= limit
+            ):
+                out.add(a)
+        return out
 
     @staticmethod
     def _count(sides: dict[int, Side], a: int) -> int:
@@ -117,9 +133,19 @@ class BlockContext:
     def _quiet(self, a: int) -> bool:
         return self._count(self._out, a) + self._count(self._in, a) <= BLOCK_CONTEXT_ROWS
 
-    def _parties(self, a: int) -> tuple[set[int], set[int]]:
-        """The other accounts ``a`` paid and was paid by, among its live transfers."""
-        paid, by = self._out.get(a), self._in.get(a)
-        out = set(self._dst[paid.rows_array()].tolist()) if paid and paid.rows else set()
-        inc = set(self._src[by.rows_array()].tolist()) if by and by.rows else set()
-        return out - {a}, inc - {a}
+    def _parties(self, a: int, paid: bool) -> set[int]:
+        """The other accounts ``a`` paid (``paid``) or was paid by, among its live
+        transfers."""
+        side = (self._out if paid else self._in).get(a)
+        if side is None or not side.rows:
+            return set()
+        ends = self._dst if paid else self._src
+        rows = side.rows
+        # A few rows: one lookup each costs less than an array's gather.
+        found = (
+            {ends.item(r) for r in rows}
+            if len(rows) <= 16
+            else set(ends[side.rows_array()].tolist())
+        )
+        found.discard(a)
+        return found

@@ -325,25 +325,31 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, LoopContext, LiveAccou
         return side.rows[i:j]
 
     def _passes(self, pred: int, succ: int, least: float) -> bool:
-        share = self._amount[succ] / self._amount[pred]
-        return bool(least <= share <= self.params.max_pass_share)
+        paid, passed = self._amount.item(pred), self._amount.item(succ)
+        if paid == 0:  # numpy's inf or nan, as before, where Python's division raises
+            return bool(
+                least <= self._amount[succ] / self._amount[pred] <= self.params.max_pass_share
+            )
+        return least <= passed / paid <= self.params.max_pass_share
 
     def _eligible_row(self, r: int) -> bool:
-        return bool(self._amount[r] >= self.params.min_amount and self._src[r] != self._dst[r])
+        # One Python number each, not a numpy scalar: called per row a search looks at.
+        amount, src, dst = self._amount.item(r), self._src.item(r), self._dst.item(r)
+        return amount >= self.params.min_amount and src != dst
 
     def _preds(self, r: int, least: float | None = None) -> list[int]:
         """Hop links into ``r``: arrivals at its source at most a window before it, passing
         on at least ``least`` (default: a chain's ``min_pass_share``)."""
-        ts, w = int(self._ts[r]), self.params.window_ms
+        ts, w = self._ts.item(r), self.params.window_ms
         least = self.params.min_pass_share if least is None else least
         # Strictly before r: an arrival at the same millisecond is no predecessor.
-        found = self._range(self._in, int(self._src[r]), ts - w - 1, ts - 1)
+        found = self._range(self._in, self._src.item(r), ts - w - 1, ts - 1)
         return [e for e in found if self._eligible_row(e) and self._passes(e, r, least)]
 
     def _succs(self, r: int, least: float | None = None) -> list[int]:
-        ts, w = int(self._ts[r]), self.params.window_ms
+        ts, w = self._ts.item(r), self.params.window_ms
         least = self.params.min_pass_share if least is None else least
-        found = self._range(self._out, int(self._dst[r]), ts, ts + w)
+        found = self._range(self._out, self._dst.item(r), ts, ts + w)
         return [f for f in found if self._eligible_row(f) and self._passes(r, f, least)]
 
     def neighbourhood(self, row: int) -> tuple[I64, bool]:

@@ -41,14 +41,14 @@ way.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 
 from relgraph.analytics.layering.holderctx import HolderContext
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
-from relgraph.analytics.layering.roundtrip import home_groups
+from relgraph.analytics.layering.roundtrip import home_labels
 from relgraph.analytics.layering.sides import Side
 
 LOOP_LOOKS: Final = 16
@@ -75,34 +75,31 @@ class LoopContext(HolderContext):
         """:func:`.roundtrip.home_groups` of ``accounts`` (distinct; labels comparable
         within one call only)."""
         person, enterprise = self.holders(accounts)
-        return home_groups(replace(self._ctx, person=person, enterprise=enterprise), len(accounts))
+        return home_labels(person, enterprise, self._ctx.household, self._ctx.network)
 
     def _loop_rows(self, row: int) -> list[I64]:
         """The legs of the loops through ``row`` that the neighbourhood lacks (module
         docstring; none for most rows)."""
         p = self.params
-        t, h = int(self._ts[row]), p.horizon_ms
-        src, dst = int(self._src[row]), int(self._dst[row])
+        t, h = self._ts.item(row), p.horizon_ms
+        src, dst = self._src.item(row), self._dst.item(row)
         late = self._reach_back(src, t, t - h, p.cycle_max_hops - 1)
         early = self._reach_forth(dst, t, t + h, p.cycle_max_hops - 1)
         if len(late) < 2 and len(early) < 2:
             return []  # nothing reached the source, nothing left the target since
-        every = np.fromiter(dict.fromkeys([*late, *early]), np.int64)
-        group, network = self._homes(every)
-        label = dict(zip(every.tolist(), zip(group.tolist(), network.tolist(), strict=True),
-                         strict=True))  # fmt: skip
-
-        def home_of(a: int) -> set[int]:
-            g, n = label[a]
-            return {x for x, (gx, nx) in label.items() if gx == g or (n >= 0 and nx == n)}
-
-        end_groups = {label[e][0] for e in early}
-        end_networks = {label[e][1] for e in early} - {-1}
+        every = list(dict.fromkeys([*late, *early]))  # late's accounts first, in its order
+        groups, networks = self._homes(np.array(every, np.int64))
+        group, network = groups.tolist(), networks.tolist()
+        at = dict(zip(every, range(len(every)), strict=True))
+        end_groups = {group[at[e]] for e in early}
+        end_networks = {network[at[e]] for e in early} - {-1}
+        # The starts home to an account money reaches from the target; most rows have none.
+        starts = [(a0, g, n) for a0, g, n in zip(every[: len(late)], group, network, strict=False)
+                  if g in end_groups or n in end_networks]  # fmt: skip
         out: list[I64] = []
-        for a0 in sorted(late):
-            if label[a0][0] not in end_groups and label[a0][1] not in end_networks:
-                continue  # no account money reaches from the target is home to it
-            home = home_of(a0)
+        for a0, g, n in sorted(starts):
+            home = {x for x, gx, nx in zip(every, group, network, strict=True)
+                    if gx == g or (n >= 0 and nx == n)}  # fmt: skip
             if src in home and a0 != src:
                 continue  # the money is home before the row: a loop closed already
             legs = self._walk_home(a0, row, late, early, home)
@@ -119,22 +116,29 @@ class LoopContext(HolderContext):
         the earliest time it can be there (``a0``: ``t``)."""
         early = {a0: t}
         frontier = [a0]
+        # A side's times are its rows' (``side.ts[k]`` is row ``side.rows[k]``'s): read
+        # from the list, not the array, one Python int each (this walk runs per verdict).
+        dst_of, sides, known_at = self._dst.item, self._out, early.get
         for _ in range(hops):
             nxt: list[int] = []
             for a in frontier:
-                side = self._out.get(a)
+                side = sides.get(a)
                 if side is None:
                     continue
-                lo = bisect.bisect_right(side.ts, early[a])  # strictly after
-                hi = bisect.bisect_right(side.ts, bound)
-                for r in side.rows[lo : min(hi, lo + LOOP_LOOKS)]:
-                    b, tr = int(self._dst[r]), int(self._ts[r])
-                    known = early.get(b)
-                    if known is None and len(early) >= LOOP_ACCOUNTS:
+                ts = side.ts
+                lo = bisect.bisect_right(ts, early[a])  # strictly after
+                hi = min(bisect.bisect_right(ts, bound), lo + LOOP_LOOKS)
+                rows = side.rows
+                for k in range(lo, hi):
+                    b, tr = dst_of(rows[k]), ts[k]
+                    known = known_at(b)
+                    if known is None:
+                        if len(early) >= LOOP_ACCOUNTS:
+                            continue
+                    elif tr >= known:
                         continue
-                    if known is None or tr < known:
-                        early[b] = tr
-                        nxt.append(b)
+                    early[b] = tr
+                    nxt.append(b)
             frontier = list(dict.fromkeys(nxt))
             if not frontier:
                 break
@@ -145,22 +149,27 @@ class LoopContext(HolderContext):
         transfers no earlier than ``bound``: the latest time it can leave (``a0``: ``t``)."""
         late = {a0: t}
         frontier = [a0]
+        src_of, sides, known_at = self._src.item, self._in, late.get  # as in _reach_forth
         for _ in range(hops):
             nxt: list[int] = []
             for a in frontier:
-                side = self._in.get(a)
+                side = sides.get(a)
                 if side is None:
                     continue
-                lo = bisect.bisect_left(side.ts, bound)
-                hi = bisect.bisect_left(side.ts, late[a])  # strictly before
-                for r in side.rows[max(lo, hi - LOOP_LOOKS) : hi]:
-                    b, tr = int(self._src[r]), int(self._ts[r])
-                    known = late.get(b)
-                    if known is None and len(late) >= LOOP_ACCOUNTS:
+                ts = side.ts
+                hi = bisect.bisect_left(ts, late[a])  # strictly before
+                lo = max(bisect.bisect_left(ts, bound), hi - LOOP_LOOKS)
+                rows = side.rows
+                for k in range(lo, hi):
+                    b, tr = src_of(rows[k]), ts[k]
+                    known = known_at(b)
+                    if known is None:
+                        if len(late) >= LOOP_ACCOUNTS:
+                            continue
+                    elif tr <= known:
                         continue
-                    if known is None or tr > known:
-                        late[b] = tr  # a later departure widens b's window: looked at again
-                        nxt.append(b)
+                    late[b] = tr  # a later departure widens b's window: looked at again
+                    nxt.append(b)
             frontier = list(dict.fromkeys(nxt))
             if not frontier:
                 break

@@ -53,12 +53,22 @@ class _RoundTrips:
 def home_groups(ctx: _Context, n_accounts: int) -> tuple[I64, I64]:
     """Per account: its home group (household, else person, else enterprise, else itself)
     and its hidden network (−1 when none or unknown)."""
+    return home_labels(
+        ctx.person[:n_accounts], ctx.enterprise[:n_accounts], ctx.household, ctx.network
+    )
+
+
+def home_labels(
+    person: I64, enterprise: I64, households: I64 | None, networks: I64 | None
+) -> tuple[I64, I64]:
+    """:func:`home_groups` of the accounts whose holders are ``person`` and ``enterprise``
+    (−1: none), given the context's per-person labels: without a :class:`_Context` to
+    build, which costs more than the labels for the few accounts of a verdict's walk."""
+    n_accounts = len(person)
     account = np.arange(n_accounts, dtype=np.int64)
-    person = ctx.person[:n_accounts]
-    enterprise = ctx.enterprise[:n_accounts]
     # Labels per person; a bank without persons has empty ones, as good as none.
-    household = ctx.household if ctx.household is not None and len(ctx.household) else None
-    networks = ctx.network if ctx.network is not None and len(ctx.network) else None
+    household = households if households is not None and len(households) else None
+    networks = networks if networks is not None and len(networks) else None
     n_person = int(max(person.max(initial=-1), -1)) + 1
     if household is not None:
         n_person = max(n_person, len(household))
