@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,25 @@ log = logging.getLogger("relgraph.api")
 
 IDLE_SECONDS = 5.0
 """The writer thread ends after this long without lines (the next line starts another)."""
+
+
+def weak_write(
+    method: Callable[[list[dict[str, Any]]], None],
+) -> Callable[[list[dict[str, Any]]], None]:
+    """``method`` (a bound method) for a :class:`GroupCommitter` its object holds, without the
+    committer holding the object: the pair is then no reference cycle, and the object (a
+    refresh's old live scoring, its index and read model: ~0.75 million objects at 100,000
+    customers) is freed by reference counting once its writer thread ends, with no full
+    garbage collection walking the heap while payments wait (:func:`.server.settle_heap`)."""
+    ref = weakref.WeakMethod(method)
+
+    def write(records: list[dict[str, Any]]) -> None:
+        bound = ref()
+        if bound is None:  # no caller waits on a line of a freed object's, but say so
+            raise RuntimeError("the committer's owner was freed with lines queued")
+        bound(records)
+
+    return write
 
 
 class Commit:

@@ -48,7 +48,7 @@ from relgraph.analytics.layering.live import LiveIndex
 from relgraph.analytics.layering.verdicts import Prepared
 from relgraph.api import memory
 from relgraph.api.audit import AuditLog
-from relgraph.api.audit_commit import Commit, GroupCommitter, PartialCommitError
+from relgraph.api.audit_commit import Commit, GroupCommitter, PartialCommitError, weak_write
 from relgraph.api.live_accounts import AccountIntake
 from relgraph.api.live_queue import AlertQueue
 from relgraph.api.live_records import (
@@ -105,7 +105,7 @@ class LiveScoring(AlertQueue, AccountIntake):
         self.index = LiveIndex.from_index(m.layering_index(), m.account_ids, m.account_index)
         self.index.pool = shared_pool()
         self._journal = Journal(self.data_dir)
-        self._committer = GroupCommitter(self._write, "relgraph-journal")
+        self._committer = GroupCommitter(weak_write(self._write), "relgraph-journal")
         self._lock = threading.Lock()
         """Held while a batch is validated (keys reserved) or applied: one writer."""
         self._seen: dict[str, str] = {}

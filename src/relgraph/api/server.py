@@ -82,7 +82,7 @@ def load_model(state: ServiceState, open_store: Callable[[], Store]) -> bool:
     if not first:
         state.model = model
         state.error = None
-    settle_heap()
+    settle_heap(full=first)
     if first:
         state.model = model
         state.error = None
@@ -180,16 +180,29 @@ class Rebuilder:
                 self._pending = True
 
 
-def settle_heap() -> None:
-    """Keep the read model out of the garbage collector's full passes.
+def settle_heap(*, full: bool = True) -> None:
+    """Keep the read model and the live index out of the garbage collector's full passes.
 
-    The model is millions of long-lived objects; every full collection walked them all
-    (~70 ms holding the interpreter lock on a 5,000-customer bank, more on larger ones),
-    stalling every request whenever a heavy query's garbage set one off. Frozen objects
-    are skipped; the previous model is unfrozen first so that its cycles can still go.
+    They are a million long-lived objects at 100,000 customers; every full collection walked
+    them all (~70 ms holding the interpreter lock on a 5,000-customer bank, more on larger
+    ones), stalling every request whenever a heavy query's garbage set one off. Frozen
+    objects are skipped (and still freed by reference counting).
+
+    ``full``: collect everything first, frozen objects included (the first build, before
+    the server is ready). A refresh only freezes what it built, after a collection of the
+    young generations: the full pass walked the old and the new model and index, 0.8-2.2 s
+    at 100,000 customers during which no payment was answered. The old ones need no
+    collection: nothing of theirs is in a reference cycle (the live scoring's journal writer
+    holds it weakly, :func:`.audit_commit.weak_write`), so they are freed by reference
+    counting as the last request using them ends. Cyclic garbage made since the last
+    automatic full pass and still in the oldest generation is frozen with them (none was
+    found at a refresh at 100,000 customers; benchmarks/RESULTS.md).
     """
-    gc.unfreeze()
-    gc.collect()
+    if full:
+        gc.unfreeze()
+        gc.collect()
+    else:
+        gc.collect(1)
     gc.freeze()
 
 
