@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from relgraph.api import memory
 from relgraph.api.live import LiveScoring
+from relgraph.api.release import release_gradually
 from relgraph.journal import JournalError
 
 log = logging.getLogger("relgraph.api")
@@ -124,6 +125,9 @@ def swap_live(state: Any, model: Any) -> None:
             log.info("refresh: live index built beside the old one in %.1f s; payments paused "
                      "%.0f ms for the swap", paused - started,
                      (time.perf_counter() - paused) * 1e3)  # fmt: skip
+        # Freed at once, the old index and model held the interpreter lock 0.25-0.55 s at
+        # 100,000 customers right after the swap: a thread frees them a part at a time.
+        release_gradually([old])
     finally:
         state.model = model
 
