@@ -15,6 +15,7 @@ from relgraph.analytics.layering.detectors import (
     _scatter_gather,
     _slow_scatter_gather,
     gather_scatters,
+    kind_starts,
 )
 from relgraph.analytics.layering.hops import (
     _Chains,
@@ -154,12 +155,12 @@ def find_patterns(
         kept = np.flatnonzero(~routine).astype(np.int64)
         slow = slow_params(params)
         bursts = {
-            "fan_in": _fan_bursts(tx, params, True),
-            "fan_out": _fan_bursts(tx, params, False),
+            "fan_in": _fan_bursts(tx, params, True, kind_starts(ctx.fan_starts, 1)),
+            "fan_out": _fan_bursts(tx, params, False, kind_starts(ctx.fan_starts, 0)),
             "slow_fan_in": _mapped(_fan_bursts(tx.take(kept), slow, True), kept),
             "slow_fan_out": _mapped(_fan_bursts(tx.take(kept), slow, False), kept),
         }
-        gather = gather_scatters(tx, params)
+        gather = gather_scatters(tx, params, ctx.fan_starts)
     else:
         bursts = {name: _Bursts([], np.zeros(0, np.int64)) for name in _FAN_KINDS}
         gather = []

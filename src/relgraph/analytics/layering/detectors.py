@@ -145,12 +145,34 @@ class _Bursts:
     hub: I64
 
 
-def _fan_bursts(tx: _Tx, params: LayeringParams, inbound: bool) -> _Bursts:
-    """Fan-in (``inbound``) or fan-out bursts (definition above)."""
+NO_START = int(np.iinfo(np.int64).min)
+"""A hub without a kept burst start (:mod:`.origins`)."""
+
+
+@dataclass(frozen=True)
+class _Dense:
+    """A scan's transfers by (hub, time) and its fan bursts: the dense windows' first rows
+    (``dense``), which of them open a burst (``new``), and per burst where it starts
+    (``first``, a row) and the time its tiles count from (``origin``)."""
+
+    order: I64
+    hub: I64
+    ts: I64
+    last: I64
+    dense: I64
+    new: B
+    origin: I64
+
+
+def _dense(tx: _Tx, params: LayeringParams, inbound: bool, starts: I64 | None) -> _Dense:
+    """The dense windows and bursts of :func:`_fan_bursts` (``tx`` not empty).
+
+    ``starts``: per account, the burst it was in when the transfers before the scan left
+    (its first transfer's time and its last dense window's start, :mod:`.origins`; None:
+    the scan holds the whole history, as the batch's). A hub's first burst here whose first
+    dense window opens at most a window after that start is that burst going on, so its
+    tiles count from the kept time: where the batch, which sees the whole history, cuts."""
     hub_of = tx.dst if inbound else tx.src
-    other = tx.src if inbound else tx.dst
-    if len(tx) == 0:
-        return _Bursts([], np.zeros(0, np.int64))
     t0 = int(tx.ts.min())
     window = params.window_ms
     span = int(tx.ts.max()) - t0 + window + 1
@@ -159,22 +181,47 @@ def _fan_bursts(tx: _Tx, params: LayeringParams, inbound: bool) -> _Bursts:
     key = _keys(hub_of, tx.ts, t0, span)
     order = tx.by_target if inbound else argsort_stable(key)
     key = key[order]
-    hub, ts, other = hub_of[order], tx.ts[order], other[order]
+    hub, ts = hub_of[order], tx.ts[order]
     last = np.searchsorted(key, key + window, side="right") - 1
     dense = np.flatnonzero(last - np.arange(len(key)) + 1 >= params.min_fan)
-    if len(dense) == 0:
-        return _Bursts([], np.zeros(0, np.int64))
-    ends = last[dense]
     # Overlapping dense windows merge: a new burst where a window opens past every earlier end.
-    reach = np.maximum.accumulate(ends)
+    reach = np.maximum.accumulate(last[dense])
     new = np.ones(len(dense), bool)
     new[1:] = dense[1:] > reach[:-1]
     first = dense[new]
-    burst_end = reach[np.flatnonzero(np.append(new[1:], True))]
+    origin = ts[first]
+    if starts is not None and len(first):
+        h = hub[first]
+        lead = np.ones(len(first), bool)
+        lead[1:] = h[1:] != h[:-1]
+        at = np.flatnonzero(lead & (h < len(starts)))
+        kept, latest = starts[h[at], 0], starts[h[at], 1]
+        # A dense window opening at t joins the burst of one opening at s when t <= s + window
+        # (its first row is within the earlier window's rows: ``reach`` above). A burst
+        # here opening before the kept one began is an older one (rows not yet evicted).
+        joins = (kept != NO_START) & (kept <= origin[at]) & (origin[at] <= latest + window)
+        origin[at[joins]] = kept[joins]
+    return _Dense(order, hub, ts, last, dense, new, origin)
+
+
+def _fan_bursts(
+    tx: _Tx, params: LayeringParams, inbound: bool, starts: I64 | None = None
+) -> _Bursts:
+    """Fan-in (``inbound``) or fan-out bursts (definition above); ``starts`` as
+    :func:`_dense`."""
+    if len(tx) == 0:
+        return _Bursts([], np.zeros(0, np.int64))
+    d = _dense(tx, params, inbound, starts)
+    if len(d.dense) == 0:
+        return _Bursts([], np.zeros(0, np.int64))
+    window, order, hub, ts = params.window_ms, d.order, d.hub, d.ts
+    other = (tx.src if inbound else tx.dst)[order]
+    first = d.dense[d.new]
+    burst_end = np.maximum.accumulate(d.last[d.dense])[np.flatnonzero(np.append(d.new[1:], True))]
     length = burst_end - first + 1
     burst = np.repeat(np.arange(len(first), dtype=np.int64), length)
     rows = np.repeat(first - (np.cumsum(length) - length), length) + np.arange(length.sum())
-    piece = _pieces(burst, ts[rows] - ts[first][burst], other[rows], window, params.min_fan)
+    piece = _pieces(burst, ts[rows] - d.origin[burst], other[rows], window, params.min_fan)
     keep = piece >= 0
     rows, piece = rows[keep], piece[keep]
     if len(rows) == 0:
@@ -286,6 +333,12 @@ def _pieces(burst: I64, since: I64, other: I64, window: int, min_fan: int) -> I6
     return out
 
 
+def kind_starts(starts: I64 | None, kind: int) -> I64 | None:
+    """Of the context's ``fan_starts`` (per account, kind, and start and latest dense
+    window), one kind's: 0, 1 fans out and in, 2, 3 gather-scatter sides out and in."""
+    return None if starts is None else starts[:, kind]
+
+
 def _mapped(bursts: _Bursts, positions: I64) -> _Bursts:
     """Bursts found on a subset of the transfers, as positions into all of them."""
     return _Bursts([positions[m] for m in bursts.members], bursts.hub)
@@ -298,22 +351,25 @@ def gather_params(params: LayeringParams) -> LayeringParams:
     return replace(params, min_fan=params.min_spokes)
 
 
-def gather_bursts(tx: _Tx, params: LayeringParams, inbound: bool) -> _Bursts:
+def gather_bursts(
+    tx: _Tx, params: LayeringParams, inbound: bool, starts: I64 | None = None
+) -> _Bursts:
     """One side of the gather-scatters among ``tx``: fan-in (``inbound``) or fan-out
     bursts of at least ``min_spokes`` transfers and counterparties. A gather-scatter is a
     scatter-gather turned inside out — many accounts pay one middle that pays many — so
     each side needs as many accounts as a scatter-gather's middles, not a fan's five:
     three people paying a mule that pays three others within days is the pattern."""
-    return _fan_bursts(tx, gather_params(params), inbound)
+    return _fan_bursts(tx, gather_params(params), inbound, kind_starts(starts, 2 + inbound))
 
 
-def gather_scatters(tx: _Tx, params: LayeringParams) -> list[I64]:
-    """Every gather-scatter among ``tx`` (package docstring), each as its positions."""
-    scattered = gather_bursts(tx, params, False)
+def gather_scatters(tx: _Tx, params: LayeringParams, starts: I64 | None = None) -> list[I64]:
+    """Every gather-scatter among ``tx`` (package docstring), each as its positions;
+    ``starts``: the context's ``fan_starts``."""
+    scattered = gather_bursts(tx, params, False, starts)
     # A hub's bursts depend on its own transfers alone, so gatherings are looked for only
     # at the hubs that scatter: at 1M a tenth of the arrivals, not all 6M to sort.
     rows = np.flatnonzero(isin(tx.dst, scattered.hub)).astype(np.int64)
-    gathered = _mapped(gather_bursts(tx.take(rows), params, True), rows)
+    gathered = _mapped(gather_bursts(tx.take(rows), params, True, starts), rows)
     return _gather_scatter(tx, gathered, scattered, params)
 
 

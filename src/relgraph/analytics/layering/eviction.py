@@ -17,6 +17,7 @@ from itertools import compress
 import numpy as np
 
 from relgraph.analytics.layering.hops import _eligible
+from relgraph.analytics.layering.origins import fold_starts, no_starts
 from relgraph.analytics.layering.pairs import PairPeriods, pair_key
 from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
 from relgraph.analytics.layering.peaks import fan_peaks, fold_peaks
@@ -55,6 +56,8 @@ class Evicting:
     _peaks: F64 = np.zeros((0, 2))
     """Per account, paying out and taking in: its fan peak (:mod:`.peaks`)."""
     _pairs: PairPeriods = PairPeriods()
+    _starts: I64 = no_starts(0)
+    """Per account and fan kind: the burst running across the last cut (:mod:`.origins`)."""
     """Per pair, the periods its transfers that left fell in (:mod:`.pairs`)."""
 
     @property
@@ -136,7 +139,8 @@ class Evicting:
     def _keep_peaks(self, amount: F64, ts: I64, src: I64, dst: I64, gone: B, cutoff: int) -> None:
         """Fold into :attr:`_peaks` the fan pieces holding a ``gone`` transfer: found among
         their accounts' transfers from the earliest gone one to a window past ``cutoff``, so
-        that a piece across the cut is found whole."""
+        that a piece across the cut is found whole; and into :attr:`_starts` their bursts
+        running across the cut (:mod:`.origins`)."""
         p, n = self.params, len(ts)
         rows = np.flatnonzero(gone)
         accounts = unique(np.concatenate([src[rows], dst[rows]]))
@@ -144,8 +148,11 @@ class Evicting:
         near = np.flatnonzero((ts[:n] >= ts[rows].min()) & (ts[:n] < cutoff + p.window_ms))
         near = near[isin(src[near], accounts) | isin(dst[near], accounts)]
         tx = _eligible(amount, ts, src, dst, p.min_amount, near)
-        hub, inbound, intensity = fan_peaks(tx, gone[tx.edge], p)
+        # Pieces tiled where the batch tiles them (the bursts' kept starts), then the
+        # starts moved to this cut: the same rows are all the bursts there need.
+        hub, inbound, intensity = fan_peaks(tx, gone[tx.edge], p, self._starts)
         self._peaks = fold_peaks(self._peaks, hub, inbound, intensity)
+        self._starts = fold_starts(self._starts, tx, p, cutoff)
 
     def _keep_pairs(self, amount: F64, ts: I64, src: I64, dst: I64, rows: I64) -> None:
         """Fold the eligible transfers ``rows`` into :attr:`_pairs` (their periods counted

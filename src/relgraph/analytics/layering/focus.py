@@ -68,6 +68,7 @@ from relgraph.analytics.layering.detectors import (
     _slow_scatter_gather,
     gather_bursts,
     gather_scatters,
+    kind_starts,
     may_gather_slowly,
 )
 from relgraph.analytics.layering.hops import _Chains, _starts, _Tx, _walk, hop_and_spoke_links
@@ -119,16 +120,17 @@ def focused_patterns(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> 
     # p's accounts' gather-scatter sides holding p, with the hub's other side.
     sides: dict[str, tuple[_Bursts, _Bursts]] = {}
     for name, rows, inbound in (("fan_in", in_rows, True), ("fan_out", out_rows, False)):
-        fast, slow = _hub_fans(tx, rows, routine, params, inbound, free, p)
+        kept = kind_starts(ctx.fan_starts, int(inbound))
+        fast, slow = _hub_fans(tx, rows, routine, params, inbound, free, p, kept)
         if _bursts_hold(fast, p) or _bursts_hold(slow, p):
             fans[name], fans[f"slow_{name}"] = fast, slow
         # A gather-scatter at p's hub needs the hub's other side: looked at first (a
         # merchant's few departures), its side holding p (its month of takings) only then.
         hub = dst if inbound else src
         other = near[(tx.src[near] if inbound else tx.dst[near]) == hub]
-        opposite = _other_side(tx, other, params, not inbound)
+        opposite = _other_side(tx, other, params, not inbound, ctx.fan_starts)
         if opposite.members:
-            side = _gather_side(tx, rows, params, inbound, p)
+            side = _gather_side(tx, rows, params, inbound, p, ctx.fan_starts)
             if _bursts_hold(side, p):
                 sides[name] = (side, opposite)
 
@@ -138,7 +140,7 @@ def focused_patterns(tx: _Tx, ctx: _Context, params: LayeringParams, p: int) -> 
         gather = _local_gather(tx, sides, params)
         if _sets_hold(gather, p):
             # Gather-scatters of other hubs may share transfers with p's: all of them.
-            gather = gather_scatters(tx, params)
+            gather = gather_scatters(tx, params, ctx.fan_starts)
             full = True
         else:
             gather = []
@@ -215,10 +217,18 @@ def _hop_linked(tx: _Tx, params: LayeringParams, p: int) -> bool:
 
 
 def _hub_fans(
-    tx: _Tx, rows: I64, routine: B, params: LayeringParams, inbound: bool, free: bool, p: int
+    tx: _Tx,
+    rows: I64,
+    routine: B,
+    params: LayeringParams,
+    inbound: bool,
+    free: bool,
+    p: int,
+    starts: I64 | None,
 ) -> tuple[_Bursts, _Bursts]:
     """The fast and slow bursts of one hub (``rows``: its transfers in that direction), or
-    none of a scale where the window around ``p`` cannot hold ``min_fan`` of them."""
+    none of a scale where the window around ``p`` cannot hold ``min_fan`` of them;
+    ``starts``: the fast bursts' kept starts (:mod:`.origins`)."""
     ts, t = tx.ts[rows], int(tx.ts[p])
     w, slow = params.window_ms, slow_params(params)
     fast_may = int(((ts >= t - w) & (ts <= t + w)).sum()) >= params.min_fan
@@ -226,32 +236,36 @@ def _hub_fans(
     sw = slow.window_ms
     slow_ts = tx.ts[kept]
     slow_may = free and int(((slow_ts >= t - sw) & (slow_ts <= t + sw)).sum()) >= params.min_fan
-    fast = _mapped(_fan_bursts(tx.take(rows), params, inbound), rows) if fast_may else None
+    fast = _mapped(_fan_bursts(tx.take(rows), params, inbound, starts), rows) if fast_may else None
     slow_bursts = _mapped(_fan_bursts(tx.take(kept), slow, inbound), kept) if slow_may else None
     # Either scale holding the transfer needs the other whole (their pieces merge).
     if fast is not None and _bursts_hold(fast, p) and slow_bursts is None:
         slow_bursts = _mapped(_fan_bursts(tx.take(kept), slow, inbound), kept)
     if slow_bursts is not None and _bursts_hold(slow_bursts, p) and fast is None:
-        fast = _mapped(_fan_bursts(tx.take(rows), params, inbound), rows)
+        fast = _mapped(_fan_bursts(tx.take(rows), params, inbound, starts), rows)
     return fast or _NO_BURSTS, slow_bursts or _NO_BURSTS
 
 
-def _gather_side(tx: _Tx, rows: I64, params: LayeringParams, inbound: bool, p: int) -> _Bursts:
+def _gather_side(
+    tx: _Tx, rows: I64, params: LayeringParams, inbound: bool, p: int, starts: I64 | None
+) -> _Bursts:
     """One hub's gather-scatter sides (:func:`.detectors.gather_bursts`; ``rows``: its
     transfers in that direction), or none where the window around ``p`` cannot hold
     ``min_spokes`` of them."""
     ts, t, w = tx.ts[rows], int(tx.ts[p]), params.window_ms
     if int(((ts >= t - w) & (ts <= t + w)).sum()) < params.min_spokes:
         return _NO_BURSTS
-    return _mapped(gather_bursts(tx.take(rows), params, inbound), rows)
+    return _mapped(gather_bursts(tx.take(rows), params, inbound, starts), rows)
 
 
-def _other_side(tx: _Tx, rows: I64, params: LayeringParams, inbound: bool) -> _Bursts:
+def _other_side(
+    tx: _Tx, rows: I64, params: LayeringParams, inbound: bool, starts: I64 | None
+) -> _Bursts:
     """One hub's gather-scatter sides in one direction (``rows``: its transfers that way),
     none where they are too few to make one (``min_spokes``)."""
     if len(rows) < params.min_spokes:
         return _NO_BURSTS
-    return _mapped(gather_bursts(tx.take(rows), params, inbound), rows)
+    return _mapped(gather_bursts(tx.take(rows), params, inbound, starts), rows)
 
 
 def _local_gather(

@@ -48,10 +48,11 @@ usual and the bank's watch of it count from the origin; a hub's steadiness and t
 a hub with a history are judged on what the index holds: a merchant is never steady here
 (that takes 60 days), and a hub whose earlier transfers that way all left (no fan peak
 kept) is judged against its peers, where the batch judges it against its own history.
-Nor does it see where a fan burst began: a hub never idle for a window has one burst as
-long as it is busy, tiled from its first transfer (:func:`.detectors._pieces`), here its
-first still held; and a slow fan's piece (up to three 30-day tiles) takes in the rows past
-the horizon not yet evicted. So a fan's members can depend on when the eviction ran.
+A hub never idle for a window has one burst as long as it is busy, tiled from its first
+transfer (:func:`.detectors._pieces`): the index keeps where it began (:mod:`.origins`), so
+72-hour fans and gather-scatter sides are tiled as in the batch; a slow fan is tiled from
+its first non-routine row still held, and its piece (up to three 30-day tiles) takes in
+the rows past the horizon not yet evicted: its members can depend on when the eviction ran.
 ``benchmarks/bench_parity.py`` counts where the two disagree on a bank nobody here wrote;
 tests/api/test_realtime_parity.py on the synthetic bank.
 """
@@ -75,6 +76,7 @@ from relgraph.analytics.layering.frames import batch_order, distinct_ids
 from relgraph.analytics.layering.hops import _eligible, _Tx, with_facts
 from relgraph.analytics.layering.liveaccounts import LiveAccounts
 from relgraph.analytics.layering.loopctx import LoopContext
+from relgraph.analytics.layering.origins import no_starts
 from relgraph.analytics.layering.parallel import ScoringPool, scan_groups
 from relgraph.analytics.layering.params import F64, I64, LayeringParams
 from relgraph.analytics.layering.peerctx import PeerContext
@@ -257,10 +259,13 @@ class LiveIndex(Evicting, BlockContext, SlowSpokeContext, LoopContext, LiveAccou
         peaks = np.zeros((len(accounts), 2))
         kept = np.flatnonzero(accounts < len(self._peaks))
         peaks[kept] = self._peaks[accounts[kept]]
+        starts = no_starts(len(accounts))
+        kept = np.flatnonzero(accounts < len(self._starts))
+        starts[kept] = self._starts[accounts[kept]]
         c = self._ctx  # built field by field: dataclasses.replace costs more than the rest
         return _Context(opened, person, enterprise, c.household, c.network, c.device_keys,
                         c.device_ptr, c.device_of, c.n_devices, peaks, c.origin,
-                        self._takings.current(), self.peer_figures())  # fmt: skip
+                        self._takings.current(), self.peer_figures(), starts)  # fmt: skip
 
     # -- transfers -----------------------------------------------------------------------
 

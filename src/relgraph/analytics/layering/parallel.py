@@ -134,7 +134,7 @@ def compact_context(ctx: _Context) -> _Context:
     keys, ptr, device_of = devices_of(ctx, persons)
     return _Context(ctx.opened, person, ctx.enterprise, household, network, keys, ptr,
                     device_of, ctx.n_devices, ctx.fan_peaks, ctx.origin, ctx.takings,
-                    ctx.peers)  # fmt: skip
+                    ctx.peers, ctx.fan_starts)  # fmt: skip
 
 
 def group_count(rows: int, processes: int) -> int:

@@ -35,21 +35,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from relgraph.analytics.layering.detectors import _distinct_count, _fan_bursts
+from relgraph.analytics.layering.detectors import _distinct_count, _fan_bursts, kind_starts
 from relgraph.analytics.layering.hops import _Tx
 from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
 
 
-def fan_peaks(tx: _Tx, gone: B, params: LayeringParams) -> tuple[I64, B, F64]:
+def fan_peaks(
+    tx: _Tx, gone: B, params: LayeringParams, starts: I64 | None = None
+) -> tuple[I64, B, F64]:
     """Per 72-hour fan piece among ``tx`` that holds a ``gone`` transfer: its hub, whether
-    it takes in (a fan-in), and its intensity (definition above)."""
+    it takes in (a fan-in), and its intensity (definition above); ``starts``: the hubs'
+    kept burst starts (:mod:`.origins`), their pieces tiled from them."""
     hubs: list[I64] = []
     ways: list[B] = []
     peaks: list[F64] = []
     if len(tx) == 0:
         return np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0)
     for inbound in (False, True):
-        bursts = _fan_bursts(tx, params, inbound)
+        bursts = _fan_bursts(tx, params, inbound, kind_starts(starts, int(inbound)))
         if not bursts.members:
             continue
         size = np.fromiter((len(m) for m in bursts.members), np.int64, len(bursts.members))

@@ -18,9 +18,7 @@ from relgraph.analytics.layering.alerts import (
 )
 from relgraph.analytics.layering.amounts import alert_amounts, highs, threshold_avoidance
 from relgraph.analytics.layering.blocks import block_width, layer_pass_through, unrelated_pairs
-from relgraph.analytics.layering.detectors import (
-    _Bursts,
-)
+from relgraph.analytics.layering.detectors import _Bursts
 from relgraph.analytics.layering.funds import funded_share, unfunded_weight
 from relgraph.analytics.layering.hops import (
     _Chains,
@@ -79,6 +77,8 @@ class _Context:
     peers: tuple[float, float, float, float] | None = None
     """The bank's peers' figures (:mod:`.peers`), 72-hour out and in, 30-day out and in, for
     a scan of part of it (:mod:`.peerctx`; None: those of the transfers scanned)."""
+    fan_starts: I64 | None = None
+    """Per account, fan kind, where its fan burst began (:mod:`.origins`; None: in the scan)."""
 
 
 def _context(

@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from relgraph.analytics.layering.batch import Patterns, find_patterns, score_pattern_columns
-from relgraph.analytics.layering.detectors import _Bursts
+from relgraph.analytics.layering.detectors import NO_START, _Bursts
 from relgraph.analytics.layering.gate import needs_all
 from relgraph.analytics.layering.hops import RowFacts, _Chains, _eligible, _Tx, with_facts
 from relgraph.analytics.layering.params import F64, I64, B, LayeringParams
@@ -168,9 +168,10 @@ def _compact_scan(
 def take_context(ctx: _Context, at: I64) -> _Context:
     """The per-account arrays of ``ctx`` at ``at`` (holder data unchanged)."""
     peaks = None if ctx.fan_peaks is None else ctx.fan_peaks[at]
+    starts = None if ctx.fan_starts is None else ctx.fan_starts[at]
     return _Context(ctx.opened[at], ctx.person[at], ctx.enterprise[at], ctx.household,
                     ctx.network, ctx.device_keys, ctx.device_ptr, ctx.device_of, ctx.n_devices,
-                    peaks, ctx.origin, ctx.takings, ctx.peers)  # fmt: skip
+                    peaks, ctx.origin, ctx.takings, ctx.peers, starts)  # fmt: skip
 
 
 def _joined(found: list[Patterns], rows: list[I64], n: int) -> Patterns:
@@ -283,8 +284,12 @@ def union_context(ctx: _Context, segment: I64, shift: I64) -> _Context:
     keys, ptr, device_of = devices_of(ctx, persons)
     # Takings are read at absolute times: not at shifted ones (no origin).
     takings = ctx.takings if ctx.origin is not None else None
+    starts = ctx.fan_starts  # kept times, shifted as their segment's transfers
+    if starts is not None and shift.any():
+        starts = np.where(starts != NO_START, starts + shift[segment][:, None, None], starts)
     return _Context(opened, person, enterprise, household, network, keys, ptr, device_of,
-                    ctx.n_devices, ctx.fan_peaks, ctx.origin, takings, ctx.peers)  # fmt: skip
+                    ctx.n_devices, ctx.fan_peaks, ctx.origin, takings, ctx.peers,
+                    starts)  # fmt: skip
 
 
 def devices_of(ctx: _Context, persons: I64) -> tuple[I64, I64, I64]:
