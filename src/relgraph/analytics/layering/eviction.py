@@ -147,6 +147,9 @@ class Evicting:
         # By time first (a cheap pass over the arrays), then by account on what is left.
         near = np.flatnonzero((ts[:n] >= ts[rows].min()) & (ts[:n] < cutoff + p.window_ms))
         near = near[isin(src[near], accounts) | isin(dst[near], accounts)]
+        # Not the rows earlier evictions dropped and no compaction has yet: what is read
+        # must not depend on when the arrays were last compacted (nor do the kept starts).
+        near = near[(ts[near] >= self._evicted_to) | (near >= self._rows_at_evict)]
         tx = _eligible(amount, ts, src, dst, p.min_amount, near)
         # Pieces tiled where the batch tiles them (the bursts' kept starts), then the
         # starts moved to this cut: the same rows are all the bursts there need.
