@@ -56,9 +56,9 @@ class Evicting:
     _peaks: F64 = np.zeros((0, 2))
     """Per account, paying out and taking in: its fan peak (:mod:`.peaks`)."""
     _pairs: PairPeriods = PairPeriods()
+    """Per pair, the periods its transfers that left fell in (:mod:`.pairs`)."""
     _starts: I64 = no_starts(0)
     """Per account and fan kind: the burst running across the last cut (:mod:`.origins`)."""
-    """Per pair, the periods its transfers that left fell in (:mod:`.pairs`)."""
 
     @property
     def horizon_ms(self) -> int:
