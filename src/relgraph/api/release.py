@@ -34,10 +34,12 @@ _ALONE: Final = 2
 """``sys.getrefcount`` of an object only a local name holds (the call's own argument too)."""
 
 
-def release_gradually(box: list[object]) -> None:
+def release_gradually(box: list[object]) -> threading.Thread:
     """Free the object ``box`` holds (its caller keeps no other reference) a part at a time,
-    in a daemon thread, once nothing else holds it."""
-    threading.Thread(target=_release, args=(box,), name="relgraph-release", daemon=True).start()
+    in a daemon thread, once nothing else holds it; the thread is returned, started."""
+    thread = threading.Thread(target=_release, args=(box,), name="relgraph-release", daemon=True)
+    thread.start()
+    return thread
 
 
 def _release(box: list[object]) -> None:
