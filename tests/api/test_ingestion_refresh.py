@@ -196,12 +196,12 @@ def _hold_the_new_build(
     replay = LiveScoring._replay
     held: list[bool] = []
 
-    def held_replay(self: LiveScoring) -> None:
+    def held_replay(self: LiveScoring) -> int:
         if self is not old and not held:
             held.append(True)
             building.set()
             release.wait(HOLD_SECONDS)
-        replay(self)
+        return replay(self)
 
     monkeypatch.setattr(LiveScoring, "_replay", held_replay)
     return building, release

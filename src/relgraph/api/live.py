@@ -68,7 +68,8 @@ from relgraph.api.live_records import (
 )
 from relgraph.api.readmodel import ReadModel
 from relgraph.api.scoring_pool import shared_pool
-from relgraph.journal import ACCOUNT, TRANSFER, Journal, JournalError, read
+from relgraph.journal import ACCOUNT, TRANSFER, Journal, JournalError
+from relgraph.journal.follow import Follower
 from relgraph.model import REPORTING_CURRENCY
 from relgraph.record_rules import check_record, shown
 
@@ -120,7 +121,7 @@ class LiveScoring(AlertQueue, AccountIntake):
         self._known: set[str] = set()
         """Ids of every alert found live or stored (``extends`` is judged against it)."""
         self._account_alerts: dict[int, dict[str, float]] = {}
-        self._replayed = (0, "")  # the last entry replayed (seq, at): catch_up reads on
+        self._journal_read = Follower(self.data_dir, (ACCOUNT, TRANSFER))  # catch_up reads on
         self._replaced: set[str] = set()
         self._by_tx: dict[str, set[str]] = {}
         """Per transfer: the live alerts holding it (:meth:`_supersede` reads it)."""
@@ -158,11 +159,10 @@ class LiveScoring(AlertQueue, AccountIntake):
         """A refresh built this beside a live scoring that kept taking batches: apply what
         the journal gained since this one read it; how many entries that was."""
         with self._lock:
-            before = self._replayed[0]
-            self._replay()
+            gained = self._replay()
             self._evict_if_due()
             self._shown = tuple(self.alerts.values())
-            return self._replayed[0] - before
+            return gained
 
     def _is_transfer_hub(self, account: int) -> bool:
         # Accounts opened since the load are not among the loaded bank's hubs.
@@ -190,17 +190,14 @@ class LiveScoring(AlertQueue, AccountIntake):
         if any(e is not None for e in errors):
             raise PartialCommitError(errors)
 
-    def _replay(self) -> None:
-        """Apply the journal's accounts and transfers the store does not hold yet. Alerts
-        they complete keep the time their transfer was written as ``foundAt`` and are not
-        counted again in the metrics: they were found before the restart."""
-        replayed, orphans, unheld = 0, 0, 0
-        done, cut = self._replayed, self._replayed[0] > 0
-        for entry in read(self.data_dir, (ACCOUNT, TRANSFER)):
-            if entry.seq <= done[0]:  # read before (:meth:`catch_up`), unless cut off since
-                cut = cut and (entry.seq, entry.at) != done
-                continue
-            self._replayed = (entry.seq, entry.at)
+    def _replay(self) -> int:
+        """Apply the journal's accounts and transfers the store does not hold yet, those
+        appended since the last call; how many entries were read. Alerts they complete
+        keep the time their transfer was written as ``foundAt`` and are not counted again
+        in the metrics: they were found before the restart."""
+        read, replayed, orphans, unheld = 0, 0, 0, 0
+        for entry in self._journal_read.entries():
+            read += 1
             data = dict(entry.data)
             if entry.kind == ACCOUNT:
                 data = dict(opening_day(data, self.index.zone))  # as a resend now reads
@@ -223,8 +220,6 @@ class LiveScoring(AlertQueue, AccountIntake):
                 continue
             self._apply([data], written=entry.at)
             replayed += 1
-        if cut:  # a write that then failed was cut off: what was read of it is in the index
-            raise JournalError("the journal lost entries the live index had read")
         if replayed:
             log.info("replayed %s journalled transfers into the live index", f"{replayed:,}")
         if orphans:
@@ -236,6 +231,7 @@ class LiveScoring(AlertQueue, AccountIntake):
                         "the bank's first transfer or past tomorrow: accepted by an earlier "
                         "release); not replayed, and the next `relgraph load` reads them as a "
                         "file's rows", f"{unheld:,}")  # fmt: skip
+        return read
 
     def _stored_span(self, tx_ids: list[str]) -> tuple[list[int], list[int]]:
         """Per id: where its hash lies among the loaded transfers' (an empty range: none of

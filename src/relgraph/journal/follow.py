@@ -1,0 +1,101 @@
+"""Reading a journal as it grows: each read returns only what was appended since the last.
+
+A refresh builds the new live index beside the old one, which goes on taking payments, and
+then applies what the journal gained meanwhile, in rounds, the last one with payments
+paused (``api/live_build.swap_live``). Read whole every round, the journal cost 21-33 µs
+an entry (JSON and CRC): 2.1-3.3 s a round after 100,000 streamed transfers, the paused
+round as long, and a day's stream at 200 a second minutes. The follower keeps where it
+stopped (segment and byte) and reads on from there: a round costs what it gained.
+
+Example:
+
+>>> import tempfile
+>>> from relgraph.journal.log import Journal
+>>> d = Path(tempfile.mkdtemp())
+>>> journal, follower = Journal(d), Follower(d, ["transfer"])
+>>> _ = journal.append("transfer", [{"tx_id": "T1"}, {"tx_id": "T2"}], by="k")
+>>> [e.data["tx_id"] for e in follower.entries()]
+['T1', 'T2']
+>>> _ = journal.append("chain_review", [{"chain": "c1"}], by="k")
+>>> _ = journal.append("transfer", [{"tx_id": "T3"}], by="k")
+>>> [e.data["tx_id"] for e in follower.entries()]
+['T3']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from relgraph.journal.log import Entry, JournalError, _parse, _segments, journal_dir
+
+
+class Follower:
+    """Reads one journal's entries of ``kinds`` (all when None) as it grows."""
+
+    def __init__(self, data_dir: Path, kinds: Iterable[str] | None = None) -> None:
+        self._dir = journal_dir(data_dir)
+        self._wanted = None if kinds is None else frozenset(kinds)
+        self._segment: Path | None = None
+        """The segment read last; the ones before it are read to their end."""
+        self._offset = 0
+        """Bytes of it read: whole, intact entries only."""
+        self._last: tuple[int, str, int] | None = None
+        """The last entry read, of any kind: its ``seq``, ``at`` and where its line starts."""
+
+    def entries(self) -> Iterator[Entry]:
+        """The intact entries appended since the last call, in ``seq`` order.
+
+        Raises :class:`JournalError` when an entry read before is no longer there (a write
+        that then failed was cut off after it was read) or a line before the newest is
+        damaged, as :func:`.log.read` does."""
+        segments = _segments(self._dir)
+        if self._segment is not None:
+            self._check_last(self._segment)
+            # Zero-padded numbers: the names sort as the segments follow each other.
+            segments = [p for p in segments if p.name >= self._segment.name]
+        for i, path in enumerate(segments):
+            start = self._offset if path == self._segment else 0
+            yield from self._read(path, start, newest=i == len(segments) - 1)
+
+    def _read(self, path: Path, start: int, *, newest: bool) -> Iterator[Entry]:
+        with path.open("rb") as handle:
+            handle.seek(start)
+            lines = handle.read().split(b"\n")
+        complete, fragment = lines[:-1], lines[-1]  # fragment: b"" unless a write is under way
+        at = start
+        for number, line in enumerate(complete, start=1):
+            entry = _parse(line)
+            if entry is None:
+                if newest and number == len(complete) and not fragment:
+                    return  # the newest line, never acknowledged: the next writer cuts it
+                raise JournalError(
+                    f"{path}: the entry at byte {at:,} is damaged; restore the journal from a "
+                    "backup (an acknowledged entry must not be dropped)"
+                )
+            self._segment, self._offset = path, at + len(line) + 1
+            self._last = (entry.seq, entry.at, at)
+            at = self._offset
+            if self._wanted is None or entry.kind in self._wanted:
+                yield entry
+        if fragment and not newest:
+            raise JournalError(f"{path}: ends in a torn line but is not the newest segment")
+
+    def _check_last(self, path: Path) -> None:
+        """The last entry read is still where it was read: else a write was cut off after
+        it was read, and what was read of it must be read again from the start."""
+        if self._last is None:
+            return
+        seq, at, where = self._last
+        try:
+            with path.open("rb") as handle:
+                handle.seek(where)
+                line = handle.read(self._offset - where)
+        except FileNotFoundError:
+            line = b""
+        entry = _parse(line.rstrip(b"\n")) if line.endswith(b"\n") else None
+        if entry is None or (entry.seq, entry.at) != (seq, at):
+            raise JournalError(
+                f"{path}: entry {seq:,}, read before, is gone (a write that failed was cut "
+                "off after it was read); read the journal again from its start"
+            )

@@ -1,0 +1,82 @@
+"""A follower reads what the journal gained since its last read, and only that
+(``journal/follow.py``): a refresh's catch-up costs what was appended meanwhile."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from relgraph.journal import ACCOUNT, CHAIN_REVIEW, TRANSFER, Journal, JournalError, read
+from relgraph.journal.follow import Follower
+from relgraph.journal.log import journal_dir
+
+
+def _ids(follower: Follower) -> list[str]:
+    return [str(e.data["tx_id"]) for e in follower.entries()]
+
+
+def test_each_read_returns_what_was_appended_since_across_segments(tmp_path: Path) -> None:
+    journal = Journal(tmp_path, segment_bytes=400)  # a new segment every few entries
+    follower = Follower(tmp_path, (TRANSFER, ACCOUNT))
+    assert _ids(follower) == []  # no journal yet
+    journal.append(TRANSFER, [{"tx_id": f"T{n}", "note": "转账"} for n in range(5)], by="k")
+    assert _ids(follower) == [f"T{n}" for n in range(5)]
+    assert _ids(follower) == []
+    for n in range(5, 12):
+        journal.append(CHAIN_REVIEW, [{"chain": f"c{n}"}], by="k")  # not read back
+        journal.append(TRANSFER, [{"tx_id": f"T{n}"}], by="k")
+    assert len(list(journal_dir(tmp_path).glob("*.jsonl"))) > 3
+    assert _ids(follower) == [f"T{n}" for n in range(5, 12)]
+    assert _ids(follower) == []
+    # The same entries as a whole read, in seq order.
+    assert [e.data["tx_id"] for e in read(tmp_path, [TRANSFER])] == [f"T{n}" for n in range(12)]
+
+
+def test_what_was_read_is_not_read_again(tmp_path: Path) -> None:
+    # Damage in the part already read would fail a whole read: the follower never reads
+    # that part again, so a round's cost is what the journal gained.
+    journal = Journal(tmp_path)
+    follower = Follower(tmp_path)
+    journal.append(TRANSFER, [{"tx_id": "T0"}, {"tx_id": "T1"}], by="k")
+    assert _ids(follower) == ["T0", "T1"]
+    segment = next(journal_dir(tmp_path).glob("*.jsonl"))
+    raw = segment.read_bytes()
+    segment.write_bytes(raw.replace(b'"T0"', b'"X0"', 1))  # same length: only the CRC fails
+    with pytest.raises(JournalError, match="line 1 is damaged"):
+        list(read(tmp_path))
+    journal.append(TRANSFER, [{"tx_id": "T2"}], by="k")
+    assert _ids(follower) == ["T2"]
+
+
+def test_a_write_under_way_is_read_once_it_is_whole(tmp_path: Path) -> None:
+    journal = Journal(tmp_path)
+    follower = Follower(tmp_path)
+    journal.append(TRANSFER, [{"tx_id": "T0"}], by="k")
+    segment = next(journal_dir(tmp_path).glob("*.jsonl"))
+    whole = segment.read_bytes()
+    journal.append(TRANSFER, [{"tx_id": "T1"}], by="k")
+    line = segment.read_bytes()[len(whole) :]
+    segment.write_bytes(whole + line[:20])  # half of T1's line written so far
+    assert _ids(follower) == ["T0"]
+    segment.write_bytes(whole + line)
+    assert _ids(follower) == ["T1"]
+
+
+def test_an_entry_cut_off_after_it_was_read_is_refused(tmp_path: Path) -> None:
+    # A write that then failed is cut off the journal (never acknowledged); a reader that
+    # applied it must start again from the journal, not read on as if it were there.
+    journal = Journal(tmp_path)
+    follower = Follower(tmp_path)
+    journal.append(TRANSFER, [{"tx_id": "T0"}], by="k")
+    segment = next(journal_dir(tmp_path).glob("*.jsonl"))
+    kept = segment.read_bytes()
+    journal.append(TRANSFER, [{"tx_id": "T1"}], by="k")
+    assert _ids(follower) == ["T0", "T1"]
+    segment.write_bytes(kept)  # T1 cut off
+    time.sleep(0.001)  # the next entry's `at` differs from the cut one's
+    journal.append(TRANSFER, [{"tx_id": "T2"}], by="k")  # takes T1's seq
+    with pytest.raises(JournalError, match="entry 2, read before, is gone"):
+        _ids(follower)
+    assert _ids(Follower(tmp_path)) == ["T0", "T2"]  # read again from the start
