@@ -9,11 +9,14 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from relgraph.api import server
 from relgraph.api.app import ServiceState
 from relgraph.api.auth import Role
 from relgraph.api.live_build import live_of
 from relgraph.api.readmodel import ReadModel
-from relgraph.api.server import load_model
+from relgraph.api.server import load_model, no_full_collection
 from relgraph.store.embedded import EmbeddedStore
 from tests.waits import until
 
@@ -93,3 +96,75 @@ def test_a_refresh_frees_the_read_model_queries_read_without_a_full_collection(
         assert load_model(state, store)
         until(lambda: model() is None, "the read model the queries read is freed")
     assert watch.full == [], "a full collection ran after the refresh"
+
+
+class _Collections:
+    """The generations collected meanwhile, with automatic collection left on."""
+
+    def __init__(self) -> None:
+        self.generations: list[int] = []
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self.generations.append(info["generation"])
+
+    def __enter__(self) -> _Collections:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        gc.callbacks.remove(self)
+
+
+def _promote_many() -> list[list[list[int]]]:
+    """Twice the oldest generation's size in new containers that live on: past the quarter
+    of it that sets off an automatic full collection."""
+    gc.collect()
+    return [[[] for _ in range(9)] for _ in range(len(gc.get_objects(2)) // 5 + 50_000)]
+
+
+def test_no_automatic_full_collection_runs_while_a_build_runs() -> None:
+    # A refresh's build set off 5-9 full collections at 100,000 customers, each walking the
+    # half-built live index (190-370 ms with no payment answered).
+    threshold = gc.get_threshold()
+    with _Collections() as control:
+        kept = _promote_many()  # the same, outside a build: the full collection runs
+    assert 2 in control.generations
+    del kept
+    with _Collections() as built, no_full_collection():
+        kept = _promote_many()
+        assert gc.get_threshold()[:2] == threshold[:2]  # the young generations go on
+    del kept
+    assert 2 not in built.generations[1:]  # the first: _promote_many's own gc.collect()
+    assert {0, 1} <= set(built.generations)
+    assert gc.get_threshold() == threshold
+
+
+def test_overlapping_builds_restore_the_collector_when_the_last_ends() -> None:
+    threshold = gc.get_threshold()
+    first, second = no_full_collection(), no_full_collection()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert gc.get_threshold() != threshold  # the second build still runs
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == threshold
+
+
+def test_a_refresh_builds_without_automatic_full_collections(
+    state: ServiceState, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[int, int, int]] = []
+    build = server.build_read_model
+
+    def watched(*args: Any) -> ReadModel:
+        seen.append(gc.get_threshold())
+        return build(*args)
+
+    monkeypatch.setattr(server, "build_read_model", watched)
+    threshold = gc.get_threshold()
+    assert load_model(state, lambda: EmbeddedStore(data_dir, read_only=True))
+    assert seen
+    assert seen[0][2] > 1_000_000  # no full collection while it reads the store
+    assert seen[0][:2] == threshold[:2]
+    assert gc.get_threshold() == threshold
