@@ -50,14 +50,19 @@ def test_what_was_read_is_not_read_again(tmp_path: Path) -> None:
     assert _ids(follower) == ["T2"]
 
 
-def test_a_write_under_way_is_read_once_it_is_whole(tmp_path: Path) -> None:
-    journal = Journal(tmp_path)
-    follower = Follower(tmp_path)
+def _t0_then_t1(tmp_path: Path) -> tuple[Journal, Follower, Path, bytes, bytes]:
+    """A journal of T0 and T1, a follower that has read neither, the segment, its bytes up
+    to T0's line and T1's line."""
+    journal, follower = Journal(tmp_path), Follower(tmp_path)
     journal.append(TRANSFER, [{"tx_id": "T0"}], by="k")
     segment = next(journal_dir(tmp_path).glob("*.jsonl"))
-    whole = segment.read_bytes()
+    first = segment.read_bytes()
     journal.append(TRANSFER, [{"tx_id": "T1"}], by="k")
-    line = segment.read_bytes()[len(whole) :]
+    return journal, follower, segment, first, segment.read_bytes()[len(first) :]
+
+
+def test_a_write_under_way_is_read_once_it_is_whole(tmp_path: Path) -> None:
+    _, follower, segment, whole, line = _t0_then_t1(tmp_path)
     segment.write_bytes(whole + line[:20])  # half of T1's line written so far
     assert _ids(follower) == ["T0"]
     segment.write_bytes(whole + line)
@@ -67,12 +72,7 @@ def test_a_write_under_way_is_read_once_it_is_whole(tmp_path: Path) -> None:
 def test_an_entry_cut_off_after_it_was_read_is_refused(tmp_path: Path) -> None:
     # A write that then failed is cut off the journal (never acknowledged); a reader that
     # applied it must start again from the journal, not read on as if it were there.
-    journal = Journal(tmp_path)
-    follower = Follower(tmp_path)
-    journal.append(TRANSFER, [{"tx_id": "T0"}], by="k")
-    segment = next(journal_dir(tmp_path).glob("*.jsonl"))
-    kept = segment.read_bytes()
-    journal.append(TRANSFER, [{"tx_id": "T1"}], by="k")
+    journal, follower, segment, kept, _ = _t0_then_t1(tmp_path)
     assert _ids(follower) == ["T0", "T1"]
     segment.write_bytes(kept)  # T1 cut off
     time.sleep(0.001)  # the next entry's `at` differs from the cut one's
