@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from relgraph.journal.log import Entry, JournalError, _parse, _segments, journal_dir
+from relgraph.journal.log import Entry, JournalError, _parse, _segments, journal_dir, lines_from
 
 
 class Follower:
@@ -40,6 +40,8 @@ class Follower:
         """The segment read last; the ones before it are read to their end."""
         self._offset = 0
         """Bytes of it read: whole, intact entries only."""
+        self._lines = 0
+        """Lines of it read (a damaged line is named by its number)."""
         self._last: tuple[int, str, int] | None = None
         """The last entry read, of any kind: its ``seq``, ``at`` and where its line starts."""
 
@@ -59,27 +61,15 @@ class Follower:
             yield from self._read(path, start, newest=i == len(segments) - 1)
 
     def _read(self, path: Path, start: int, *, newest: bool) -> Iterator[Entry]:
-        with path.open("rb") as handle:
-            handle.seek(start)
-            lines = handle.read().split(b"\n")
-        complete, fragment = lines[:-1], lines[-1]  # fragment: b"" unless a write is under way
-        at = start
-        for number, line in enumerate(complete, start=1):
-            entry = _parse(line)
-            if entry is None:
-                if newest and number == len(complete) and not fragment:
-                    return  # the newest line, never acknowledged: the next writer cuts it
-                raise JournalError(
-                    f"{path}: the entry at byte {at:,} is damaged; restore the journal from a "
-                    "backup (an acknowledged entry must not be dropped)"
-                )
-            self._segment, self._offset = path, at + len(line) + 1
-            self._last = (entry.seq, entry.at, at)
-            at = self._offset
+        begin, first = start, (self._lines + 1 if path == self._segment else 1)
+        for number, (entry, end) in enumerate(
+            lines_from(path, last_segment=newest, start=start, first=first), start=first
+        ):
+            self._segment, self._offset, self._lines = path, end, number
+            self._last = (entry.seq, entry.at, begin)
+            begin = end
             if self._wanted is None or entry.kind in self._wanted:
                 yield entry
-        if fragment and not newest:
-            raise JournalError(f"{path}: ends in a torn line but is not the newest segment")
 
     def _check_last(self, path: Path) -> None:
         """The last entry read is still where it was read: else a write was cut off after

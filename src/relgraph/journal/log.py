@@ -116,24 +116,34 @@ def _parse(line: bytes) -> Entry | None:
 
 def _scan(path: Path, *, last_segment: bool) -> tuple[list[Entry], int]:
     """The entries of one segment and the byte length of its intact prefix."""
-    lines = path.read_bytes().split(b"\n")
+    read = list(lines_from(path, last_segment=last_segment))
+    return [entry for entry, _ in read], read[-1][1] if read else 0
+
+
+def lines_from(
+    path: Path, *, last_segment: bool, start: int = 0, first: int = 1
+) -> Iterator[tuple[Entry, int]]:
+    """The intact entries of one segment from byte ``start`` (its line ``first``), each with
+    the byte its line ends at. A torn or damaged newest line of the newest segment was never
+    acknowledged and ends the entries; damage anywhere else is :class:`JournalError`."""
+    with path.open("rb") as handle:
+        handle.seek(start)
+        lines = handle.read().split(b"\n")
     complete, fragment = lines[:-1], lines[-1]  # fragment: b"" unless a write was torn
-    entries: list[Entry] = []
-    good = 0
-    for number, line in enumerate(complete, start=1):
+    end = start
+    for number, line in enumerate(complete, start=first):
         entry = _parse(line)
         if entry is None:
-            if last_segment and number == len(complete) and not fragment:
-                break  # the newest line of the newest segment, never acknowledged
+            if last_segment and number == first + len(complete) - 1 and not fragment:
+                return  # the newest line of the newest segment, never acknowledged
             raise JournalError(
                 f"{path}: line {number} is damaged; restore the journal from a backup "
                 "(an acknowledged entry must not be dropped)"
             )
-        entries.append(entry)
-        good += len(line) + 1
+        end += len(line) + 1
+        yield entry, end
     if fragment and not last_segment:
         raise JournalError(f"{path}: ends in a torn line but is not the newest segment")
-    return entries, good
 
 
 def read(data_dir: Path, kinds: Iterable[str] | None = None) -> Iterator[Entry]:
