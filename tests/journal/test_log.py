@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from relgraph.journal import CHAIN_REVIEW, TRANSFER, Journal, JournalError, digest, read
+from relgraph.journal import CHAIN_REVIEW, TRANSFER, Journal, JournalError, digest, log, read
 from relgraph.journal.log import journal_dir
 
 
@@ -67,6 +68,50 @@ def test_a_damaged_line_before_the_end_is_an_error_naming_it(tmp_path: Path) -> 
     segment.write_bytes(segment.read_bytes().replace(b'"t1"', b'"tX"'))  # edited by hand
     with pytest.raises(JournalError, match=r"000001\.jsonl: line 1 is damaged"):
         list(read(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("written", "edited"),
+    [(b'"by":"k"', b'"by":"x"'), (b'"seq":2', b'"seq":3'), (b'"kind":"transfer"', b'"kind":"chain"'),
+     ("张三".encode(), "李四".encode()), (b'"at":"20', b'"at":"19')],
+    ids=["by", "seq", "kind", "hanzi", "at"],
+)  # fmt: skip
+def test_an_edit_anywhere_in_a_line_is_damage(
+    tmp_path: Path, written: bytes, edited: bytes
+) -> None:
+    # Lines are checked as written, without parsing and encoding them again: every member,
+    # before the crc and after it, must still be covered.
+    j = Journal(tmp_path)
+    j.append(TRANSFER, [{"tx_id": "t1", "payee": "张三"}, {"tx_id": "t2"}], by="k")
+    j.append(TRANSFER, [{"tx_id": "t3"}], by="k")
+    segment = next(journal_dir(tmp_path).glob("*.jsonl"))
+    lines = segment.read_bytes().split(b"\n")
+    target = next(i for i, line in enumerate(lines) if written in line)
+    lines[target] = lines[target].replace(written, edited, 1)
+    segment.write_bytes(b"\n".join(lines))
+    with pytest.raises(JournalError, match=rf"000001\.jsonl: line {target + 1} is damaged"):
+        list(read(tmp_path))
+
+
+def test_a_line_in_another_form_with_the_right_crc_is_read(tmp_path: Path) -> None:
+    # Another writer's spacing and key order (the CRC is over the sorted, compact form):
+    # the quick check as written fails, the full one reads it.
+    Journal(tmp_path).append(TRANSFER, [{"tx_id": "t1", "payee": "张三"}], by="k")
+    segment = next(journal_dir(tmp_path).glob("*.jsonl"))
+    line = json.loads(segment.read_bytes())
+    segment.write_bytes(json.dumps(dict(reversed(line.items())), indent=None).encode() + b"\n")
+    assert [(e.seq, e.data["payee"]) for e in read(tmp_path)] == [(1, "张三")]
+
+
+def test_lines_as_the_writer_wrote_them_are_not_encoded_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    j = Journal(tmp_path)
+    j.append(TRANSFER, [{"tx_id": f"t{i}", "payee": "张三"} for i in range(50)], by="键-1")
+    encoded: list[object] = []
+    monkeypatch.setattr(log, "_crc", lambda body: encoded.append(body) or "")
+    assert [e.data["tx_id"] for e in read(tmp_path)] == [f"t{i}" for i in range(50)]
+    assert encoded == []  # half of a read's time, when it was done for every line
 
 
 def test_segments_roll_over_and_seq_continues(tmp_path: Path) -> None:

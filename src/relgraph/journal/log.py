@@ -94,14 +94,34 @@ def _encode(body: Mapping[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
+_CRC_AT: Final = b',"crc":"'
+"""Where a line's ``crc`` member starts: the writer sorts keys, so it follows ``at`` and
+``by``, whose string values cannot hold this (a quote in a string is escaped)."""
+
+
+def _crc_of_written(line: bytes) -> str | None:
+    """The CRC a line claims, when the line without that member has it: the bytes the writer
+    took it over (its :func:`_encode`), checked as written instead of parsed and encoded
+    again, which was half of a read's time. None: check the slow way (the line is damaged,
+    or was not written in the writer's form)."""
+    at = line.find(_CRC_AT)
+    if at < 0 or line[at + 16 : at + 17] != b'"':
+        return None
+    claimed = line[at + 8 : at + 16]
+    if f"{zlib.crc32(line[:at] + line[at + 17 :]) & 0xFFFFFFFF:08x}".encode() != claimed:
+        return None
+    return claimed.decode()
+
+
 def _parse(line: bytes) -> Entry | None:
     """The entry on ``line``; None when it is not a whole, intact entry."""
     try:
+        fast = _crc_of_written(line)
         raw = json.loads(line)
         if not isinstance(raw, dict):
             return None
         crc = raw.pop("crc")
-        if crc != _crc(raw):
+        if crc != fast and crc != _crc(raw):
             return None
         return Entry(
             seq=int(raw["seq"]),
