@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import pytest
 
-from relgraph.journal import CHAIN_REVIEW, TRANSFER, Journal, JournalError, digest, log, read
+from relgraph.journal import (
+    CHAIN_REVIEW,
+    META_DIGEST,
+    META_SEQ,
+    TRANSFER,
+    Journal,
+    JournalError,
+    behind,
+    behind_and_head,
+    digest,
+    head,
+    log,
+    read,
+)
 from relgraph.journal.log import journal_dir
 
 
@@ -112,6 +127,65 @@ def test_lines_as_the_writer_wrote_them_are_not_encoded_again(
     monkeypatch.setattr(log, "_crc", lambda body: encoded.append(body) or "")
     assert [e.data["tx_id"] for e in read(tmp_path)] == [f"t{i}" for i in range(50)]
     assert encoded == []  # half of a read's time, when it was done for every line
+
+
+def _digest_as_defined(lines: list[dict[str, object]]) -> str:
+    """The digest's definition (sha-256 over each entry's seq, kind and data, sorted and
+    compact, one per line), written out here rather than taken from the module."""
+    h = hashlib.sha256()
+    for line in lines:
+        body = {k: line[k] for k in ("seq", "kind", "data")}
+        h.update(
+            json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+        )
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def test_the_digest_is_its_definition_however_a_line_was_written(tmp_path: Path) -> None:
+    # Lines as the writer wrote them are hashed from their bytes, others encoded again: both
+    # must give what the digest has always been (stores record it; a change refuses them).
+    j = Journal(tmp_path, segment_bytes=400)
+    j.append(TRANSFER, [{"tx_id": "t1", "payee": "张三", "amount": 0.1 + 0.2}], by="键-1")
+    j.append(CHAIN_REVIEW, [{"chain": "c1", "note": {"b": [1, "二"], "a": None}}], by="cli:x")
+    for i in range(2, 9):  # a segment closes between appends
+        j.append(TRANSFER, [{"tx_id": f"t{i}", "amount": 1e21 * i}], by="k")
+    segments = sorted(journal_dir(tmp_path).glob("*.jsonl"))
+    assert len(segments) > 1
+    # One line in another writer's form, and one with a member the writer never writes.
+    first = [json.loads(line) for line in segments[0].read_bytes().splitlines()]
+    other = dict(reversed(first[0].items()))
+    extra = {k: v for k, v in first[1].items() if k != "crc"} | {"note": "后来的"}
+    extra["crc"] = f"{zlib.crc32(log._encode(extra)) & 0xFFFFFFFF:08x}"
+    rewritten = [json.dumps(other).encode(), log._encode(extra)] + [
+        log._encode(x) for x in first[2:]
+    ]
+    segments[0].write_bytes(b"\n".join(rewritten) + b"\n")
+    lines = [json.loads(line) for s in segments for line in s.read_bytes().splitlines()]
+    assert [e.seq for e in read(tmp_path)] == list(range(1, 10))
+    assert digest(tmp_path) == _digest_as_defined(lines)
+    assert digest(tmp_path, upto=4) == _digest_as_defined(lines[:4])
+
+
+@pytest.mark.parametrize("merged", [None, 3, 5, 9])
+def test_behind_and_head_in_one_read_answer_as_each_does(
+    tmp_path: Path, merged: int | None
+) -> None:
+    j = Journal(tmp_path)
+    for i in range(5):
+        j.append(TRANSFER, [{"tx_id": f"t{i}"}], by="k")
+    states = [{}] if merged is None else [
+        {META_SEQ: str(merged), META_DIGEST: digest(tmp_path, merged)},  # the store's own
+        {META_SEQ: str(merged), META_DIGEST: "0" * 64},  # other entries up to it
+    ]  # fmt: skip
+    for meta in states:
+        both = behind_and_head(tmp_path, meta)
+        assert both == (behind(tmp_path, meta), head(tmp_path))
+    if merged is not None and merged <= 5:
+        assert behind_and_head(tmp_path, states[0])[0] is None
+        assert "holds other entries" in str(behind_and_head(tmp_path, states[1])[0])
+    if merged == 9:  # restored from an older backup
+        assert "holds entries up to seq 5 only" in str(behind_and_head(tmp_path, states[0])[0])
 
 
 def test_segments_roll_over_and_seq_continues(tmp_path: Path) -> None:

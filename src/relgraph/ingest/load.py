@@ -188,9 +188,9 @@ def load_directory(
                               stored=stored_meta.get(person_ids.META_KEY))  # fmt: skip
     # Part of the input: the key (a new secret re-ids everyone), the mapping file, the zone
     # of naive timestamps and the journal (new entries with unchanged files: a new load).
-    if (lost := journal.behind(data_dir, stored_meta)) is not None:
-        raise IngestError(lost)  # acknowledged entries the store holds would be dropped
-    journal_seq, journal_digest = journal.head(data_dir)  # every entry up to it is merged
+    lost, (journal_seq, journal_digest) = journal.behind_and_head(data_dir, stored_meta)
+    if lost is not None:  # acknowledged entries the store holds would be dropped
+        raise IngestError(lost)  # else every entry up to journal_seq is merged
     stamp = fingerprint(
         list(files.values()),
         f"relgraph-ingest-{LOADED_UNDER}-{linkage}-{key.check}-{source_zone().key}"

@@ -113,8 +113,14 @@ def _crc_of_written(line: bytes) -> str | None:
     return claimed.decode()
 
 
-def _parse(line: bytes) -> Entry | None:
-    """The entry on ``line``; None when it is not a whole, intact entry."""
+_DIGESTED: Final = frozenset({"seq", "kind", "at", "by", "data"})
+"""The members of a line as the writer writes it (``crc`` aside)."""
+
+
+def _checked(line: bytes) -> tuple[Entry, bytes | None] | None:
+    """The entry on ``line`` and, when the line is as the writer wrote it, the bytes of its
+    ``data``, ``kind`` and ``seq`` members as :func:`head` hashes them (its tail: they sort
+    last); None when it is not a whole, intact entry."""
     try:
         fast = _crc_of_written(line)
         raw = json.loads(line)
@@ -123,7 +129,7 @@ def _parse(line: bytes) -> Entry | None:
         crc = raw.pop("crc")
         if crc != fast and crc != _crc(raw):
             return None
-        return Entry(
+        entry = Entry(
             seq=int(raw["seq"]),
             kind=str(raw["kind"]),
             at=str(raw["at"]),
@@ -132,6 +138,16 @@ def _parse(line: bytes) -> Entry | None:
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
+    if crc != fast or raw.keys() != _DIGESTED:
+        return entry, None
+    # The line less its crc is _encode of these five; at and by sort before crc, the rest after.
+    return entry, b"{" + line[line.find(_CRC_AT) + 18 :]
+
+
+def _parse(line: bytes) -> Entry | None:
+    """The entry on ``line``; None when it is not a whole, intact entry."""
+    checked = _checked(line)
+    return None if checked is None else checked[0]
 
 
 def _scan(path: Path, *, last_segment: bool) -> tuple[list[Entry], int]:
@@ -146,14 +162,22 @@ def lines_from(
     """The intact entries of one segment from byte ``start`` (its line ``first``), each with
     the byte its line ends at. A torn or damaged newest line of the newest segment was never
     acknowledged and ends the entries; damage anywhere else is :class:`JournalError`."""
+    for entry, end, _ in _intact(path, last_segment=last_segment, start=start, first=first):
+        yield entry, end
+
+
+def _intact(
+    path: Path, *, last_segment: bool, start: int = 0, first: int = 1
+) -> Iterator[tuple[Entry, int, bytes | None]]:
+    """:func:`lines_from`, each entry also with its :func:`_checked` digest bytes."""
     with path.open("rb") as handle:
         handle.seek(start)
         lines = handle.read().split(b"\n")
     complete, fragment = lines[:-1], lines[-1]  # fragment: b"" unless a write was torn
     end = start
     for number, line in enumerate(complete, start=first):
-        entry = _parse(line)
-        if entry is None:
+        checked = _checked(line)
+        if checked is None:
             if last_segment and number == first + len(complete) - 1 and not fragment:
                 return  # the newest line of the newest segment, never acknowledged
             raise JournalError(
@@ -161,7 +185,7 @@ def lines_from(
                 "(an acknowledged entry must not be dropped)"
             )
         end += len(line) + 1
-        yield entry, end
+        yield checked[0], end, checked[1]
     if fragment and not last_segment:
         raise JournalError(f"{path}: ends in a torn line but is not the newest segment")
 
@@ -188,13 +212,22 @@ def digest(data_dir: Path, upto: int | None = None) -> str:
 def head(data_dir: Path, upto: int | None = None) -> tuple[int, str]:
     """The last ``seq`` and the :func:`digest` of the entries up to it, in one read."""
     h, last = hashlib.sha256(), 0
-    for entry in read(data_dir):
-        if upto is not None and entry.seq > upto:
+    for seq, part in _digested(data_dir):
+        if upto is not None and seq > upto:
             break
-        h.update(_encode({"seq": entry.seq, "kind": entry.kind, "data": entry.data}))
-        h.update(b"\n")
-        last = entry.seq
+        h.update(part)
+        last = seq
     return last, h.hexdigest()
+
+
+def _digested(data_dir: Path) -> Iterator[tuple[int, bytes]]:
+    """Per intact entry, its ``seq`` and the line :func:`head` hashes for it."""
+    segments = _segments(journal_dir(data_dir))
+    for i, path in enumerate(segments):
+        for entry, _, part in _intact(path, last_segment=i == len(segments) - 1):
+            if part is None:  # not in the writer's form: encoded as the digest defines it
+                part = _encode({"seq": entry.seq, "kind": entry.kind, "data": entry.data})
+            yield entry.seq, part + b"\n"
 
 
 META_SEQ: Final = "journal_seq"
@@ -209,9 +242,29 @@ def behind(data_dir: Path, meta: Mapping[str, str]) -> str | None:
     None when it holds them (or the store's load recorded none)."""
     if META_SEQ not in meta:
         return None
+    return _why_behind(data_dir, meta, head(data_dir, int(meta[META_SEQ])))
+
+
+def behind_and_head(data_dir: Path, meta: Mapping[str, str]) -> tuple[str | None, tuple[int, str]]:
+    """:func:`behind` and :func:`head` (of the whole journal) in one read: a load needs both,
+    and each read of a long journal costs minutes."""
+    merged = int(meta[META_SEQ]) if META_SEQ in meta else None
+    h, last, held = hashlib.sha256(), 0, None
+    for seq, part in _digested(data_dir):
+        if held is None and merged is not None and seq > merged:
+            held = (last, h.hexdigest())
+        h.update(part)
+        last = seq
+    whole = (last, h.hexdigest())
+    why = None if merged is None else _why_behind(data_dir, meta, held or whole)
+    return why, whole
+
+
+def _why_behind(data_dir: Path, meta: Mapping[str, str], held: tuple[int, str]) -> str | None:
+    """:func:`behind`'s answer, given the journal's :func:`head` up to the merged ``seq``."""
     merged = int(meta[META_SEQ])
-    last, held = head(data_dir, merged)
-    if last == merged and held == meta.get(META_DIGEST):
+    last, digest_held = held
+    if last == merged and digest_held == meta.get(META_DIGEST):
         return None
     state = (("holds no entries" if not last else f"holds entries up to seq {last:,} only")
              if last < merged else f"holds other entries than those up to seq {merged:,}")  # fmt: skip
