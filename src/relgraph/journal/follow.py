@@ -60,6 +60,17 @@ class Follower:
             start = self._offset if path == self._segment else 0
             yield from self._read(path, start, newest=i == len(segments) - 1)
 
+    def read_on(self) -> tuple[list[Entry], bool]:
+        """:meth:`entries` as a list, and whether the journal was read again from its start
+        (True: an entry read before was cut off, so what the caller made of the earlier
+        reads is to be dropped and made again from these). Damage is :class:`JournalError`,
+        as a whole read says it."""
+        try:
+            return list(self.entries()), False
+        except JournalError:
+            self._segment, self._offset, self._lines, self._last = None, 0, 0, None
+            return list(self.entries()), True
+
     def _read(self, path: Path, start: int, *, newest: bool) -> Iterator[Entry]:
         begin, first = start, (self._lines + 1 if path == self._segment else 1)
         for number, (entry, end) in enumerate(
