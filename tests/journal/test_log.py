@@ -57,6 +57,57 @@ def test_two_writers_on_one_directory_never_reuse_a_seq(tmp_path: Path) -> None:
     assert [e.seq for e in read(tmp_path)] == list(range(1, 11))
 
 
+def test_after_another_writer_an_append_reads_only_what_that_one_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The live index's writer beside a review's: re-reading its own 500 entries held the
+    # journal's lock 1.8 s a batch at 100,000.
+    server, reviews = Journal(tmp_path), Journal(tmp_path)
+    server.append(TRANSFER, [{"tx_id": f"t{i}"} for i in range(500)], by="server")
+    reviews.append(CHAIN_REVIEW, [{"chain": "c1"}, {"chain": "c2"}], by="risk")
+    parsed: list[bytes] = []
+    checked = log._checked
+    monkeypatch.setattr(log, "_checked", lambda line: parsed.append(line) or checked(line))
+    server.append(TRANSFER, [{"tx_id": "t500"}], by="server")
+    assert len(parsed) <= 3  # its own last line (still there?) and the two reviews
+    assert [e.seq for e in read(tmp_path)] == list(range(1, 504))
+
+
+def test_a_writer_whose_entries_were_replaced_reads_the_segment_again(tmp_path: Path) -> None:
+    server, other = Journal(tmp_path), Journal(tmp_path)
+    server.append(TRANSFER, [{"tx_id": "t1"}, {"tx_id": "t2"}, {"tx_id": "t3"}], by="server")
+    segment = next(journal_dir(tmp_path).glob("*.jsonl"))
+    segment.write_bytes(segment.read_bytes().split(b"\n")[0] + b"\n")  # an older copy
+    other.append(CHAIN_REVIEW, [{"chain": "c1"}], by="risk")
+    server.append(TRANSFER, [{"tx_id": "t4"}], by="server")
+    assert [(e.seq, e.kind) for e in read(tmp_path)] == [
+        (1, TRANSFER), (2, CHAIN_REVIEW), (3, TRANSFER)
+    ]  # fmt: skip
+
+
+def test_another_writers_torn_line_is_cut_after_what_this_one_wrote(tmp_path: Path) -> None:
+    server = Journal(tmp_path)
+    server.append(TRANSFER, [{"tx_id": "t1"}, {"tx_id": "t2"}], by="server")
+    Journal(tmp_path).append(CHAIN_REVIEW, [{"chain": "c1"}], by="risk")
+    segment = next(journal_dir(tmp_path).glob("*.jsonl"))
+    whole = segment.stat().st_size
+    with segment.open("ab") as handle:
+        handle.write(b'{"at":"2026-12-06T10:00:00+00:00","by":"cli:x"')  # killed mid-write
+    server.append(TRANSFER, [{"tx_id": "t3"}], by="server")
+    assert [e.seq for e in read(tmp_path)] == [1, 2, 3, 4]
+    assert [p.name for p in journal_dir(tmp_path).glob("*.cut-*")] == [f"000001.jsonl.cut-{whole}"]
+
+
+def test_damage_in_another_writers_lines_is_named_by_its_line(tmp_path: Path) -> None:
+    server = Journal(tmp_path)
+    server.append(TRANSFER, [{"tx_id": "t1"}, {"tx_id": "t2"}], by="server")
+    Journal(tmp_path).append(CHAIN_REVIEW, [{"chain": "c1"}, {"chain": "c2"}], by="risk")
+    segment = next(journal_dir(tmp_path).glob("*.jsonl"))
+    segment.write_bytes(segment.read_bytes().replace(b'"c1"', b'"cX"'))
+    with pytest.raises(JournalError, match=r"000001\.jsonl: line 3 is damaged"):
+        server.append(TRANSFER, [{"tx_id": "t3"}], by="server")
+
+
 def test_append_is_fsynced_before_it_returns(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
