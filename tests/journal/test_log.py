@@ -336,3 +336,54 @@ def test_a_damaged_last_line_is_cut_but_kept_and_reported(
     (kept,) = journal_dir(tmp_path).glob("*.cut-*")
     assert b'"t3"' in kept.read_bytes()
     assert any(str(kept) in r.getMessage() and "restore" in r.getMessage() for r in caplog.records)
+
+
+def test_a_new_writer_reads_the_segment_from_its_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A refresh's new live index (a new writer) read the whole segment before its first
+    # batch: 1.8 s with the journal locked at 100,000 entries.
+    Journal(tmp_path).append(TRANSFER, [{"tx_id": f"t{i}"} for i in range(500)], by="server")
+    parsed: list[bytes] = []
+    checked = log._checked
+    monkeypatch.setattr(log, "_checked", lambda line: parsed.append(line) or checked(line))
+    (entry,) = Journal(tmp_path).append(TRANSFER, [{"tx_id": "t500"}], by="server")
+    assert (entry.seq, len(parsed)) == (501, 1)
+
+
+def _lines(tmp_path: Path) -> tuple[Path, list[bytes]]:
+    Journal(tmp_path).append(TRANSFER, [{"tx_id": f"t{i}"} for i in range(1, 5)], by="k")
+    segment = next(journal_dir(tmp_path).glob("*.jsonl"))
+    return segment, segment.read_bytes().split(b"\n")  # four lines and b""
+
+
+@pytest.mark.parametrize(
+    ("damage", "named"),
+    [({2: b"x", 3: b"x"}, 3), ({3: b"x", 4: b'{"at":"20'}, 4)],
+    ids=["the two newest lines", "the newest whole line, then a torn one"],
+)
+def test_a_new_writer_refuses_damage_before_the_newest_line(
+    tmp_path: Path, damage: dict[int, bytes], named: int
+) -> None:
+    segment, lines = _lines(tmp_path)
+    for at, text in damage.items():
+        lines[at] = text
+    segment.write_bytes(b"\n".join(lines))
+    with pytest.raises(JournalError, match=rf"000001\.jsonl: line {named} is damaged"):
+        Journal(tmp_path).append(TRANSFER, [{"tx_id": "t5"}], by="k")
+
+
+def test_a_new_writer_goes_on_from_the_segment_before_an_empty_newest(tmp_path: Path) -> None:
+    _lines(tmp_path)
+    (journal_dir(tmp_path) / "000002.jsonl").touch()  # made, then its first write refused
+    (entry,) = Journal(tmp_path).append(TRANSFER, [{"tx_id": "t5"}], by="k")
+    assert entry.seq == 5
+    assert [e.seq for e in read(tmp_path)] == [1, 2, 3, 4, 5]
+
+
+def test_a_torn_segment_before_the_newest_is_refused(tmp_path: Path) -> None:
+    segment, lines = _lines(tmp_path)
+    segment.write_bytes(b"\n".join(lines) + b'{"at":"20')
+    (journal_dir(tmp_path) / "000002.jsonl").touch()
+    with pytest.raises(JournalError, match="ends in a torn line but is not the newest"):
+        Journal(tmp_path).append(TRANSFER, [{"tx_id": "t5"}], by="k")
