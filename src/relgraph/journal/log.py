@@ -15,7 +15,8 @@ its ``crc`` member, so a torn or edited line is recognised. Rules:
   written and ``fsync``-ed (and, for a new segment, its directory entry too).
 * **One writer at a time.** Every append holds an exclusive ``flock`` on ``.lock``; the
   server and the CLI (``relgraph decide``) may both write, never interleaved. A writer that
-  finds the journal grown since its last append re-reads the tail for the next ``seq``.
+  finds the journal grown since its last append reads what the others appended for the next
+  ``seq`` (the newest segment from its end when it knows nothing of it), never all of it.
 * **A crash never corrupts what was acknowledged.** A process killed mid-write leaves at
   most one torn last line; readers skip it and the next writer cuts it off before appending.
   A torn line anywhere but the end is damage: :class:`JournalError` names file and line.
