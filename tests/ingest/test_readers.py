@@ -351,28 +351,40 @@ def test_amounts_in_a_unit_of_yuan_are_read_in_yuan(tmp_path: Path, bank_dir: Pa
     ]
 
 
-@pytest.mark.parametrize(
-    "written",
-    ["2026-06-01 10:15:00", "20260601 101500", "2026年6月1日 10:15", "2026/06/01 10:15:00"],
-)
+NAIVE_FORMS = [
+    "2026-06-01 10:15:00",
+    "20260601 101500",
+    "2026年6月1日 10:15",
+    "2026/06/01 10:15:00",
+]
+
+
+@pytest.fixture(scope="module")
+def naive_forms_in_utc(tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
+    """The valid bank with one more transfer per NAIVE_FORMS (``N<i>``, its time written
+    in that form) and a mapping putting transfers.csv in UTC, loaded once (a load each
+    cost ~2 s; the zone is applied value by value): the stored ts by transfer id."""
+    root = tmp_path_factory.mktemp("naive-forms")
+    tables = bank_tables()
+    first = tables["transfers"][0]
+    tables["transfers"] += [{**first, "tx_id": f"N{i}", "ts": w} for i, w in enumerate(NAIVE_FORMS)]
+    bank = write_bank(root / "bank", tables)
+    (bank / "mapping.yaml").write_text(
+        "timezone: UTC\nfiles:\n  transfers.csv:\n    table: transfers\n", encoding="utf-8"
+    )
+    load(bank, root / "data")
+    with EmbeddedStore(root / "data", read_only=True) as store:
+        return {r["tx_id"]: r["ts"] for r in store.read_table("transfers").to_pylist()}
+
+
+@pytest.mark.parametrize("written", NAIVE_FORMS)
 def test_the_mapping_zone_reads_every_naive_form(
-    tmp_path: Path, bank_dir: Path, written: str
+    naive_forms_in_utc: dict[str, int], written: str
 ) -> None:
     # Only ISO forms used to get the mapping's zone; the rest were read in
     # RELGRAPH_SOURCE_TZ (Beijing), eight hours off for an export in UTC.
-    rows = (bank_dir / "transfers.csv").read_text(encoding="utf-8").splitlines()
-    header, first = rows[0].split(","), rows[1].split(",")
-    first[header.index("ts")] = written
-    (bank_dir / "transfers.csv").write_text(
-        "\n".join([rows[0], ",".join(first), *rows[2:]]) + "\n", encoding="utf-8"
-    )
-    (bank_dir / "mapping.yaml").write_text(
-        "timezone: UTC\nfiles:\n  transfers.csv:\n    table: transfers\n", encoding="utf-8"
-    )
-    load(bank_dir, tmp_path / "data")
-    with EmbeddedStore(tmp_path / "data", read_only=True) as store:
-        transfers = {r["tx_id"]: r["ts"] for r in store.read_table("transfers").to_pylist()}
-    assert transfers[first[0]] == 1780308900000  # 2026-06-01T10:15:00Z
+    tx = f"N{NAIVE_FORMS.index(written)}"
+    assert naive_forms_in_utc[tx] == 1780308900000  # 2026-06-01T10:15:00Z
 
 
 def test_a_changed_mapping_file_is_a_new_load(tmp_path: Path, bank_dir: Path) -> None:
