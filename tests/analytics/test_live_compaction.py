@@ -38,11 +38,13 @@ def _content(live: LiveIndex) -> dict[str, Any]:
 def test_a_compaction_changes_no_verdict_list_or_aggregate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Two live indexes over the docbank take the same 600 transfers over 75 days (a fifth
+    # Two live indexes over the docbank take the same 300 transfers over 75 days (a fifth
     # of them late, some past the horizon, none before the bank began), evicted every 29;
     # one compacts at every eviction (in it, or right after it), the other never. Every
     # verdict, list and aggregate must be the same: a payment's answer may not depend on
-    # when the index last renumbered its rows.
+    # when the index last renumbered its rows. (600 transfers took ~55 s, each verdict
+    # ~45 ms at threshold 0; 300 fail on the same broken compactions, RESULTS.md. At 200
+    # too few rows are dead for the plain index to keep twice the compacted one's.)
     bank = write_bank(
         tmp_path / "b",
         {"customers": docbank.CUSTOMERS, "accounts": docbank.ACCOUNTS,
@@ -57,9 +59,9 @@ def test_a_compaction_changes_no_verdict_list_or_aggregate(
     monkeypatch.setattr(plain, "_compact", lambda: None)
     rng = np.random.default_rng(5)
     start, compactions, alerts = compacted.now, 0, 0
-    for i in range(600):
+    for i in range(300):
         late = rng.uniform(0, 50) if rng.random() < 0.2 else 0.0
-        day = max(i * 75 / 600 - late, 0.0)  # none before the bank's first transfer
+        day = max(i * 75 / 300 - late, 0.0)  # none before the bank's first transfer
         a, b = (int(x) for x in rng.choice(len(ids), 2, replace=False))
         amount = float(rng.choice([9_800.0, 30_000.0, 48_000.0])) - i % 7
         ts = start + int(day * DAY_MS)
@@ -75,7 +77,7 @@ def test_a_compaction_changes_no_verdict_list_or_aggregate(
             compactions += 1
             assert compacted._n == compacted.live  # no dead row left
             assert _content(compacted) == _content(plain)
-    assert compactions == 20
+    assert compactions == 10
     assert alerts > 0
     assert compacted._n < plain._n / 2  # the plain one kept its dead rows
 
