@@ -189,11 +189,12 @@ def split_large(
 def _leiden(graph: Any, weights: list[float], resolution: float, seed: str) -> Any:
     """Leiden with a generator of its own, seeded per call from ``seed``.
 
-    igraph draws from one process-wide generator. A fresh one per call, set right before
-    the call (the C code holds the interpreter lock while it runs, so no other thread draws
-    in between) and the default put back after, makes each split depend only on its group
-    and the seed: not on what other threads did with igraph or ``random`` meanwhile, nor on
-    the order groups were split in.
+    igraph draws from one process-wide generator. A fresh one per call, set under
+    ``_IGRAPH_RNG`` and the default put back after, makes each split depend only on its
+    group and the seed: not on other splits running in other threads, on what they did
+    with ``random`` meanwhile, nor on the order groups were split in. igraph calls back into
+    Python for every draw, so another thread can run between two draws: code setting
+    igraph's generator without this lock could still interleave (relgraph has none).
     """
     import igraph  # igraph takes ~0.3 s to load; most runs never split
 
