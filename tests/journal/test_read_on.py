@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from relgraph.api.chain_reviews import ReviewLog, review_record
-from relgraph.journal import CHAIN_REVIEW, TRANSFER, Journal, journal_dir, log
+from relgraph.journal import CHAIN_REVIEW, TRANSFER, Journal, JournalError, journal_dir, log
 from relgraph.journal.decisions import DIFFERENT, SAME, DecisionBook
 
 
@@ -84,3 +84,20 @@ def test_the_review_log_reloads_only_what_was_appended(
     assert len(lines_read) <= 51 + 1
     reviews.reload()
     assert len(reviews.snapshot()) == 2  # nothing new, nothing twice
+
+
+def test_a_malformed_decision_is_reported_at_every_listing_not_once(tmp_path: Path) -> None:
+    book = DecisionBook(tmp_path)
+    book.record("D1", "CB1", "CB2", SAME, "", by="analyst")
+    Journal(tmp_path).append("duplicate_decision", [{"duplicate_id": "D2"}], by="cli:x")
+    for _ in range(2):  # read past once, it must not vanish from the next listing's view
+        with pytest.raises(JournalError, match="duplicate decision without 'customer_a'"):
+            book.all()
+
+
+def test_a_malformed_review_fails_every_reload_not_once(tmp_path: Path) -> None:
+    reviews = ReviewLog(tmp_path)
+    Journal(tmp_path).append(CHAIN_REVIEW, [{"status": "ESCALATED"}], by="risk-1")
+    for _ in range(2):
+        with pytest.raises(KeyError, match="chain_id"):
+            reviews.reload()

@@ -120,6 +120,7 @@ class ReviewLog:
 
     def __init__(self, data_dir: Path | None) -> None:
         self._journal = None if data_dir is None else Journal(data_dir)
+        self._data_dir = data_dir
         self._follower = None if data_dir is None else Follower(data_dir, [CHAIN_REVIEW])
         self._lock = threading.Lock()
         self._reviews: list[Review] = []
@@ -132,14 +133,19 @@ class ReviewLog:
 
     def reload(self) -> None:
         """Pick up decisions other writers appended to the journal since the last read."""
-        if self._follower is None:
+        if self._follower is None or self._data_dir is None:
             return
         with self._lock:
             # Read on from the last read (a whole read cost ~2 s after 100,000 streamed
             # transfers, at every refresh); read again from the start, reviews are kept:
             # seqs at or below the last seen are skipped, as before.
             fresh, _ = self._follower.read_on()
-            self._add([Review.from_entry(e) for e in fresh if e.seq > self._seen])
+            try:
+                self._add([Review.from_entry(e) for e in fresh if e.seq > self._seen])
+            except Exception:
+                # Read past: the next reload reads from the start again and fails again.
+                self._follower = Follower(self._data_dir, [CHAIN_REVIEW])
+                raise
 
     def _add(self, reviews: Iterable[Review]) -> None:
         for review in reviews:

@@ -217,7 +217,12 @@ class DecisionBook:
 
     def _all(self) -> list[DuplicateDecision]:
         fresh, again = self._follower.read_on()
-        made = [_decision(e) for e in fresh]
+        try:
+            made = [_decision(e) for e in fresh]
+        except JournalError:
+            # Read past: the next listing reads from the start again and says it again.
+            self._follower, self._made = Follower(self._data_dir, [DUPLICATE_DECISION]), []
+            raise
         self._made = made if again else self._made + made
         return list(self._made)
 
