@@ -13,27 +13,13 @@ from pathlib import Path
 import pytest
 
 from relgraph.api.chain_reviews import ReviewLog, review_record
-from relgraph.journal import CHAIN_REVIEW, TRANSFER, Journal, JournalError, journal_dir, log
+from relgraph.journal import CHAIN_REVIEW, TRANSFER, Journal, JournalError, journal_dir
 from relgraph.journal.decisions import DIFFERENT, SAME, DecisionBook
 
 
 def _stream(journal: Journal, n: int) -> None:
     for start in range(0, n, 50):
         journal.append(TRANSFER, [{"tx_id": f"T{start + i}"} for i in range(50)], by="ingest")
-
-
-@pytest.fixture
-def lines_read(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
-    """Every journal line parsed from now on."""
-    seen: list[bytes] = []
-    checked = log._checked
-
-    def counting(line: bytes) -> object:
-        seen.append(line)
-        return checked(line)
-
-    monkeypatch.setattr(log, "_checked", counting)
-    return seen
 
 
 def test_a_listing_reads_only_what_was_appended_since_the_last(

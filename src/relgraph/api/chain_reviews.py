@@ -120,7 +120,6 @@ class ReviewLog:
 
     def __init__(self, data_dir: Path | None) -> None:
         self._journal = None if data_dir is None else Journal(data_dir)
-        self._data_dir = data_dir
         self._follower = None if data_dir is None else Follower(data_dir, [CHAIN_REVIEW])
         self._lock = threading.Lock()
         self._reviews: list[Review] = []
@@ -133,7 +132,7 @@ class ReviewLog:
 
     def reload(self) -> None:
         """Pick up decisions other writers appended to the journal since the last read."""
-        if self._follower is None or self._data_dir is None:
+        if self._follower is None:
             return
         with self._lock:
             # Read on from the last read (a whole read cost ~2 s after 100,000 streamed
@@ -144,7 +143,7 @@ class ReviewLog:
                 self._add([Review.from_entry(e) for e in fresh if e.seq > self._seen])
             except Exception:
                 # Read past: the next reload reads from the start again and fails again.
-                self._follower = Follower(self._data_dir, [CHAIN_REVIEW])
+                self._follower.restart()
                 raise
 
     def _add(self, reviews: Iterable[Review]) -> None:

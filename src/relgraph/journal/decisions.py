@@ -221,7 +221,8 @@ class DecisionBook:
             made = [_decision(e) for e in fresh]
         except JournalError:
             # Read past: the next listing reads from the start again and says it again.
-            self._follower, self._made = Follower(self._data_dir, [DUPLICATE_DECISION]), []
+            self._follower.restart()
+            self._made = []
             raise
         self._made = made if again else self._made + made
         return list(self._made)

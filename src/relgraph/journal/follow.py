@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from relgraph.journal.log import Entry, JournalError, _parse, _segments, journal_dir, lines_from
+from relgraph.journal.log import Entry, JournalError, _segments, journal_dir, line_at, lines_from
 
 
 class Follower:
@@ -68,8 +68,12 @@ class Follower:
         try:
             return list(self.entries()), False
         except JournalError:
-            self._segment, self._offset, self._lines, self._last = None, 0, 0, None
+            self.restart()
             return list(self.entries()), True
+
+    def restart(self) -> None:
+        """Read from the journal's start at the next call."""
+        self._segment, self._offset, self._lines, self._last = None, 0, 0, None
 
     def _read(self, path: Path, start: int, *, newest: bool) -> Iterator[Entry]:
         begin, first = start, (self._lines + 1 if path == self._segment else 1)
@@ -88,13 +92,7 @@ class Follower:
         if self._last is None:
             return
         seq, at, where = self._last
-        try:
-            with path.open("rb") as handle:
-                handle.seek(where)
-                line = handle.read(self._offset - where)
-        except FileNotFoundError:
-            line = b""
-        entry = _parse(line.rstrip(b"\n")) if line.endswith(b"\n") else None
+        entry = line_at(path, where, self._offset)
         if entry is None or (entry.seq, entry.at) != (seq, at):
             raise JournalError(
                 f"{path}: entry {seq:,}, read before, is gone (a write that failed was cut "

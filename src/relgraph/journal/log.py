@@ -182,6 +182,18 @@ def _intact(
         raise _torn(path)
 
 
+def line_at(path: Path, begin: int, end: int) -> Entry | None:
+    """The entry whose whole line lies at bytes ``begin``..``end`` of ``path``; None when
+    it is no longer there (the file is gone or shorter, or the line was cut and rewritten)."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(begin)
+            line = handle.read(end - begin)
+    except FileNotFoundError:
+        return None
+    return _parse(line[:-1]) if line.endswith(b"\n") else None
+
+
 def _damaged(path: Path, number: int) -> JournalError:
     return JournalError(
         f"{path}: line {number} is damaged; restore the journal from a backup "
@@ -322,13 +334,7 @@ class _Written:
         back to where that one began, after these)."""
         if newest != self.path or self.seq == 0:
             return False
-        try:
-            with newest.open("rb") as handle:
-                handle.seek(self.last_at)
-                line = handle.read(self.size - self.last_at)
-        except OSError:
-            return False
-        entry = _parse(line[:-1]) if line.endswith(b"\n") else None
+        entry = line_at(newest, self.last_at, self.size)
         return entry is not None and entry.seq == self.seq
 
 
