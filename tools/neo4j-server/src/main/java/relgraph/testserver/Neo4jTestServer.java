@@ -8,6 +8,7 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -17,8 +18,10 @@ import java.util.concurrent.CountDownLatch;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 import java.util.stream.Stream;
+import org.neo4j.configuration.GraphDatabaseInternalSettings;
 import org.neo4j.configuration.GraphDatabaseSettings;
 import org.neo4j.configuration.connectors.BoltConnector;
+import org.neo4j.configuration.connectors.BoltConnectorInternalSettings;
 import org.neo4j.configuration.connectors.HttpConnector;
 import org.neo4j.configuration.connectors.HttpsConnector;
 import org.neo4j.configuration.helpers.SocketAddress;
@@ -99,6 +102,14 @@ public final class Neo4jTestServer {
                 .setConfig(GraphDatabaseSettings.procedure_unrestricted, List.of("gds.*"))
                 // A test server: no anonymous usage reports to neo4j.com.
                 .setConfig(GraphDatabaseSettings.udc_enabled, false)
+                // A stop otherwise spends 10 s in the Bolt server's shutdown after the databases
+                // have stopped: 5 s waiting for client connections to close themselves and a 5 s
+                // quiet period of its Netty event loops (measured; defaults of 5.26). Clients of a
+                // test server (the tests, `relgraph serve` under an outage test) see their
+                // connections closed either way, and the tests start and stop a server a dozen
+                // times a run.
+                .setConfig(BoltConnectorInternalSettings.connection_shutdown_wait_time, Duration.ofMillis(200))
+                .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period, 0)
                 .build();
         CountDownLatch stopped = new CountDownLatch(1);
         long stopSeconds = stopTimeout;
