@@ -40,9 +40,9 @@ def give_back() -> bool:
 
     glibc returns freed memory by itself only from the top of its heaps: what a refresh
     frees in the middle (the old model's arrays, the build's frames, between blocks that
-    stay) was kept resident, ~490 MB at 100,000 customers after every refresh
+    stay) was kept resident, 425-530 MiB at 100,000 customers after a refresh
     (benchmarks/RESULTS.md). The call walks the free lists with the interpreter lock
-    released (ctypes), 40-140 ms at 100,000 customers.
+    released (ctypes), 40-260 ms at 100,000 customers.
     """
     trim = _malloc_trim()
     if trim is None:
