@@ -5,6 +5,7 @@ which walks every object holding the interpreter lock while payments wait
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import weakref
 from pathlib import Path
@@ -17,7 +18,7 @@ from relgraph.api.app import ServiceState, default_state
 from relgraph.api.auth import KeyRing, Role
 from relgraph.api.live_build import live_of
 from relgraph.api.readmodel import ReadModel
-from relgraph.api.server import load_model, no_full_collection
+from relgraph.api.server import BUILD_SWITCH_INTERVAL, building, load_model
 from relgraph.store.embedded import EmbeddedStore
 from tests.waits import until
 
@@ -134,7 +135,7 @@ def test_no_automatic_full_collection_runs_while_a_build_runs() -> None:
     assert 2 in control.generations
     del kept
     n = _many()
-    with _Collections() as built, no_full_collection():
+    with _Collections() as built, building():
         kept = [[[] for _ in range(9)] for _ in range(n)]
         assert gc.get_threshold()[:2] == threshold[:2]  # the young generations go on
     del kept
@@ -143,25 +144,29 @@ def test_no_automatic_full_collection_runs_while_a_build_runs() -> None:
     assert gc.get_threshold() == threshold
 
 
-def test_overlapping_builds_restore_the_collector_when_the_last_ends() -> None:
-    threshold = gc.get_threshold()
-    first, second = no_full_collection(), no_full_collection()
+def test_overlapping_builds_restore_the_collector_and_switch_interval_when_the_last_ends() -> None:
+    threshold, switch = gc.get_threshold(), sys.getswitchinterval()
+    first, second = building(), building()
     first.__enter__()
     second.__enter__()
     first.__exit__(None, None, None)
     assert gc.get_threshold() != threshold  # the second build still runs
+    assert sys.getswitchinterval() == pytest.approx(BUILD_SWITCH_INTERVAL)
     second.__exit__(None, None, None)
     assert gc.get_threshold() == threshold
+    assert sys.getswitchinterval() == switch
 
 
-def test_a_refresh_builds_without_automatic_full_collections(
+def test_a_refresh_builds_without_automatic_full_collections_and_with_short_switches(
     state: ServiceState, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[tuple[int, int, int]] = []
+    switches: list[float] = []
     build = server.build_read_model
 
     def watched(*args: Any) -> ReadModel:
         seen.append(gc.get_threshold())
+        switches.append(sys.getswitchinterval())
         return build(*args)
 
     monkeypatch.setattr(server, "build_read_model", watched)
@@ -171,6 +176,7 @@ def test_a_refresh_builds_without_automatic_full_collections(
     assert seen[0][2] > 1_000_000  # no full collection while it reads the store
     assert seen[0][:2] == threshold[:2]
     assert gc.get_threshold() == threshold
+    assert switches == [pytest.approx(BUILD_SWITCH_INTERVAL)]
 
 
 def test_the_first_build_gives_the_freed_heap_back_before_the_server_is_ready(

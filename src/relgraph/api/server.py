@@ -43,13 +43,16 @@ log = logging.getLogger("relgraph.api")
 SWITCH_INTERVAL = 0.001
 """Seconds a Python thread runs before handing the interpreter lock to a waiting one."""
 
+BUILD_SWITCH_INTERVAL = 0.0001
+"""The same while a build runs (:func:`building`)."""
+
 RETRY_SECONDS = 15.0
 """How long a server whose store cannot be read waits before trying again."""
 
 
 def load_model(state: ServiceState, open_store: Callable[[], Store]) -> bool:
     """Build the read model from the store and swap it in; record the error if it fails."""
-    with no_full_collection():
+    with building():
         return _load_model(state, open_store)
 
 
@@ -193,8 +196,9 @@ class Rebuilder:
 
 
 @contextlib.contextmanager
-def no_full_collection() -> Iterator[None]:
-    """No automatic full garbage collection while a build runs (the young ones go on).
+def building() -> Iterator[None]:
+    """While a build runs: no automatic full garbage collection (the young ones go on), and
+    the interpreter lock handed over every :data:`BUILD_SWITCH_INTERVAL`.
 
     The collector runs a full pass whenever the objects that reached its oldest generation
     since the last one grow by a quarter: a build making a live index (735,000 objects at
@@ -203,14 +207,24 @@ def no_full_collection() -> Iterator[None]:
     answered. What the build leaves is settled once after it (:func:`settle_heap`).
     Cyclic garbage that lived through two young collections meanwhile waits for that
     settle: a full collection at the first build, frozen with the rest at a refresh.
+
+    A build holds the interpreter lock between the calls that let go of it, for a whole
+    switch interval when another thread waits. A payment scored meanwhile lets go of it at
+    each numpy call and system call, and waited up to an interval each time to get it back:
+    at 100,000 customers and 1 ms, 0.5-1.2 s for a verdict of ~20 ms, all of it in scoring.
+    At 0.1 ms the payments' p99 over a refresh fell from 281-511 ms to 225-294 ms (six
+    refreshes each; benchmarks/RESULTS.md), the refresh no longer. Outside builds the
+    server's own interval holds: lower, it did not help a steady stream.
     """
-    global _building, _threshold
+    global _building, _threshold, _switch
     with _building_lock:
         if _building == 0:
             _threshold = gc.get_threshold()
             # The oldest generation's threshold counts young-generation passes; past it a
             # full pass runs (when the quarter rule agrees): never, meanwhile.
             gc.set_threshold(_threshold[0], _threshold[1], _NEVER)
+            _switch = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch, BUILD_SWITCH_INTERVAL))
         _building += 1
     try:
         yield
@@ -219,12 +233,14 @@ def no_full_collection() -> Iterator[None]:
             _building -= 1  # builds in two threads may overlap (in tests)
             if _building == 0:
                 gc.set_threshold(*_threshold)
+                sys.setswitchinterval(_switch)
 
 
 _NEVER: Final = 2**31 - 1
 _building_lock = threading.Lock()
 _building = 0
 _threshold = gc.get_threshold()
+_switch = sys.getswitchinterval()
 
 
 def settle_heap(*, full: bool = True) -> None:
