@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import subprocess
 import sys
 import threading
 
@@ -72,3 +73,26 @@ def test_a_split_leaves_the_global_generator_alone() -> None:
     before = random.getstate()
     _split(7)
     assert random.getstate() == before
+
+
+_LOADED = """
+import sys
+import numpy as np
+from relgraph.analytics.networks import split_large
+label = np.array([0, 0, 0, 1, 1], np.int64)
+a, b = np.array([0, 1, 3], np.int64), np.array([1, 2, 4], np.int64)
+split_large(label, a, b, np.ones(3), max_size={max_size}, seed=1)
+print(sorted(m for m in ("igraph", "matplotlib") if m in sys.modules))
+"""
+
+
+def test_networks_under_the_size_limit_load_neither_igraph_nor_matplotlib() -> None:
+    # igraph imports matplotlib.pyplot when it is installed: 0.65 s of every `analyze`.
+    def loaded(max_size: int) -> str:
+        code = _LOADED.format(max_size=max_size)
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        return run.stdout.strip()
+
+    assert loaded(3) == "[]"
+    assert loaded(2) == "['igraph', 'matplotlib']"  # a group of 3 over 2: split, igraph runs

@@ -157,14 +157,16 @@ def split_large(
     was_split : ndarray of bool
         Per node: whether its group came from a split.
     """
-    import igraph  # here, not at the top: it takes ~0.3 s to load and most runs never split
-
     inside = label[a] == label[b]
     a, b, weight = a[inside], b[inside], weight[inside]
 
     def leiden(
         members: IndexArray, groups: IndexArray, resolution: float, round_: int
     ) -> IndexArray:
+        # Here, only once a group is too large: igraph loads matplotlib.pyplot when it is
+        # installed (validate's plots), 0.65 s of every `analyze` that never splits.
+        import igraph
+
         group_of = np.full(len(label), -1, np.int64)
         group_of[members] = groups
         local = np.full(len(label), -1, np.int64)
@@ -196,7 +198,7 @@ def _leiden(graph: Any, weights: list[float], resolution: float, seed: str) -> A
     Python for every draw, so another thread can run between two draws: code setting
     igraph's generator without this lock could still interleave (relgraph has none).
     """
-    import igraph  # igraph takes ~0.3 s to load; most runs never split
+    import igraph  # only where a split runs (see split_large)
 
     rng = random.Random(seed)  # noqa: S311 - reproducible community splits, not secrets
     with _IGRAPH_RNG:
