@@ -213,8 +213,8 @@ def building() -> Iterator[None]:
     each numpy call and system call, and waited up to an interval each time to get it back:
     at 100,000 customers and 1 ms, 0.5-1.2 s for a verdict of ~20 ms, all of it in scoring.
     At 0.1 ms the payments' p99 over a refresh fell from 281-511 ms to 225-294 ms (six
-    refreshes each; benchmarks/RESULTS.md), the refresh no longer. Outside builds the
-    server's own interval holds: lower, it did not help a steady stream.
+    refreshes each; benchmarks/RESULTS.md) and the refresh took no longer. Outside builds
+    the server's own interval holds: lower everywhere, it did not help a steady stream.
     """
     global _building, _threshold, _switch
     with _building_lock:
