@@ -13,7 +13,6 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from relgraph.ingest import linkage_training
 from relgraph.ingest.linkage import LinkageParams, _prepare, resolve
 from relgraph.ingest.linkage_blocking import PREDICTION_RULES, cap_blocks
 from relgraph.ingest.linkage_training import LinkerInput, _linker, _without_frequencies, settings
@@ -82,5 +81,5 @@ def test_the_check_run_here_finds_a_comparison_on_a_missing_column(
     level = model["comparisons"][0]["comparison_levels"][-2]
     level["sql_condition"] = '"no_such_column_l" = "no_such_column_r"'
     caplog.set_level(logging.WARNING, logger="splink")
-    linkage_training._linker(LinkerInput(frame), model)
+    _linker(LinkerInput(frame), model)
     assert any(CHECK in m for m in _warnings(caplog)), _warnings(caplog)
