@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
-import pandas as pd
 
 from relgraph import model as tables
 from relgraph.analytics.layering import standing
@@ -68,6 +67,7 @@ from relgraph.api.live_records import (
 )
 from relgraph.api.readmodel import ReadModel
 from relgraph.api.scoring_pool import shared_pool
+from relgraph.api.slices import id_hashes
 from relgraph.journal import ACCOUNT, TRANSFER, Journal, JournalError
 from relgraph.journal.follow import Follower
 from relgraph.model import REPORTING_CURRENCY
@@ -132,7 +132,7 @@ class LiveScoring(AlertQueue, AccountIntake):
         """The thread running the due eviction after its batch's answer (:meth:`_upkeep`)."""
         edges = m.projection.edge("Account", "TRANSFER", "Account")
         self._stored_tx = edges.attrs["tx_id"].to_numpy(object)
-        hashes = pd.util.hash_array(self._stored_tx)
+        hashes = id_hashes(self._stored_tx)
         self._stored_order = np.argsort(hashes, kind="stable")
         self._stored_hash = hashes[self._stored_order]
         self._stored_src = edges.src
@@ -236,9 +236,7 @@ class LiveScoring(AlertQueue, AccountIntake):
     def _stored_span(self, tx_ids: list[str]) -> tuple[list[int], list[int]]:
         """Per id: where its hash lies among the loaded transfers' (an empty range: none of
         them has this id), every id of a batch in one search."""
-        # categorize=False: the same hashes as the stored ones' (categorizing only saves
-        # work on many repeats), without pandas' per-call set-up of a categorical.
-        keys = pd.util.hash_array(np.array(tx_ids, object), categorize=False)
+        keys = id_hashes(np.array(tx_ids, object))
         lo = np.searchsorted(self._stored_hash, keys, "left")
         return lo.tolist(), np.searchsorted(self._stored_hash, keys, "right").tolist()
 
