@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 from confluent_kafka import TopicPartition
 
 from relgraph.jobs.sources import Record
-from relgraph.jobs.sources.client_log import RepeatFilter
+from relgraph.jobs.sources.client_log import _VARYING, RepeatFilter
 from relgraph.jobs.sources.kafka import KafkaSource, publish
 from tests import kafka_server
 from tests.sources.test_kafka_broker import _free_port
@@ -85,9 +86,14 @@ def test_a_consumer_rides_out_a_broker_restart_and_says_when_it_is_gone_and_back
         f"Kafka at {broker.bootstrap} does not answer; retrying (nothing uncommitted is lost)"
     ]
     assert len([m for m in said if m.startswith(f"Kafka at {broker.bootstrap} answers again")]) == 1
-    failures = [r for r in caplog.records if r.name == "relgraph.sources.kafka.client"]
-    # Before: about 20 a second for as long as the broker was away (4 s and its start).
-    assert len(failures) <= 6, [r.getMessage() for r in failures]
+    failures = [r.getMessage() for r in caplog.records if r.name == "relgraph.sources.kafka.client"]
+    # Before: about 20 a second for as long as the broker was away (4 s and its start), the
+    # same few lines again and again. Now each kind is said once. Which kinds depends on how
+    # fast the broker comes back: on a loaded machine the producers also say "Coordinator
+    # load in progress" (7 lines with 3 other test runs beside it, 6 alone).
+    kinds = Counter(_VARYING.sub("", m) for m in failures)
+    assert [k for k, n in kinds.items() if n > 1] == [], failures
+    assert len(failures) <= 12, failures
 
 
 @pytest.mark.kafka
