@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from relgraph.api.readmodel import _members, _runs
-from relgraph.api.slices import id_hashes
+from relgraph.api.search_index import KeyTable, name_table
+from relgraph.api.slices import id_hashes, mapped
 
 
 def _by_groupby(
@@ -71,3 +72,39 @@ def test_transfer_id_hashes_are_pandas_hashes_in_any_slicing() -> None:
         assert id_hashes(ids, size=size).tolist() == whole.tolist()
     assert id_hashes(ids).dtype == np.uint64
     assert len(id_hashes(np.array([], object))) == 0
+
+
+def test_a_key_table_keeps_each_key_and_owner_once_with_its_best_rank_in_code_point_order() -> None:
+    keys = ["张伟", "zhangwei", None, "", "zhangwei", "Ｅ3", "张伟", "zw", "zhangwei"]
+    owners = [2, 1, 3, 4, 1, 5, 0, 1, 0]
+    table = KeyTable(keys, owners, [2, 2, 0, 0, 0, 1, 1, 1, 2])
+    assert table.keys.tolist() == ["zhangwei", "zhangwei", "zw", "张伟", "张伟", "Ｅ3"]
+    assert table.owners.tolist() == [0, 1, 1, 0, 2, 5]
+    assert table.rank.tolist() == [2, 0, 1, 1, 2, 1]
+    assert (table.keys.dtype, table.owners.dtype, table.rank.dtype) == (object, np.int64, np.int8)
+    assert {type(k) for k in table.keys} == {str}
+    assert table.exact("zhangwei").tolist() == [0, 1]
+    assert table.exact("张伟").tolist() == [0, 2]
+    unranked = KeyTable(["b", "a", "b"], [1, 1, 1])
+    assert (unranked.keys.tolist(), unranked.rank.tolist()) == (["a", "b"], [0, 0])
+    assert len(KeyTable([], [])) == len(KeyTable([None, ""], [1, 2])) == 0
+
+
+def test_name_keys_are_made_per_name_and_joined_to_every_owner() -> None:
+    names = pd.Series(
+        ["张伟", "zhang wei", "张伟", None, ""], index=[7, 8, 9, 10, 11], dtype=object
+    )
+    table = name_table(names)
+    assert table.exact("张伟").tolist() == [7, 9]
+    assert table.exact("zhangwei").tolist() == [7, 8, 9]
+    assert table.exact("wei").tolist() == [7, 8, 9]  # a suffix at a word or syllable boundary
+    assert table.exact("zw").tolist() == [7, 9]  # initials of the hanzi's reading
+    assert table.rank[table.keys == "wei"].tolist() == [2, 2, 2]
+
+
+def test_a_map_in_slices_is_the_whole_map() -> None:
+    first = pd.Series({f"P{i}": f"C{i:03d}" for i in range(0, 50, 2)})
+    people = pd.Series([f"P{i}" for i in range(49, -1, -1)], index=range(100, 150))
+    whole = people.map(first)
+    for size in (1, 7, 50, 64):
+        assert mapped(people, first, size=size).equals(whole)

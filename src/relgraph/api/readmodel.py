@@ -32,6 +32,7 @@ from relgraph.analytics.value import PartyValues, product_text
 from relgraph.api.chain_reviews import ReviewView
 from relgraph.api.cursor_keys import graph_cursor_key, graph_digest
 from relgraph.api.search_index import SearchIndex
+from relgraph.api.slices import mapped
 from relgraph.graph import Projection, build_projection, graph_stats
 from relgraph.jobs.stored import Frames, stored_frames
 from relgraph.jobs.values import source_precedence, values_of
@@ -415,8 +416,8 @@ def _first_records(frames: Frames) -> pd.Series:
 
 def _ordered_by_first_record(links: pd.DataFrame, first: pd.Series) -> pd.DataFrame:
     """Person pairs with the person whose first record sorts first as ``person_a``."""
-    a = links["person_a"].map(first).fillna(links["person_a"])
-    b = links["person_b"].map(first).fillna(links["person_b"])
+    a = mapped(links["person_a"], first).fillna(links["person_a"])
+    b = mapped(links["person_b"], first).fillna(links["person_b"])
     swap = (a > b).to_numpy(bool)
     out = links.copy()
     out.loc[swap, "person_a"] = links.loc[swap, "person_b"]

@@ -31,6 +31,7 @@ from pypinyin import Style, pinyin
 
 from relgraph import normal_form
 from relgraph.analytics.person_order import record_rank
+from relgraph.api.slices import array, arrow_strings, python_strings
 
 NAME: Final = "NAME"
 PHONE: Final = "PHONE"
@@ -59,6 +60,8 @@ a firm's registered region (腾讯科技（深圳）有限公司, after NFKC, or
 _LEGAL_FORM: Final = re.compile("有限[责責]任")
 """有限责任公司 is the statute's name for what contracts and cards write 有限公司: a firm is
 found under either, in either script (股份有限公司, a different form, is left as it is)."""
+_LATIN_WORDS: Final = re.compile(r"[\s'’·\-.,]+")
+"""Where a Latin name's words part (its keys are the suffixes at these boundaries)."""
 _TOP: Final = "\U0010ffff"
 
 I64 = npt.NDArray[np.int64]
@@ -77,26 +80,25 @@ class KeyTable:
         owners: Sequence[int] | npt.NDArray[np.integer[Any]],
         rank: Sequence[int] | None = None,
     ) -> None:
-        frame = pd.DataFrame(
+        # In Arrow, whose filter, grouping and sort let go of the interpreter lock, with the
+        # keys made Arrow strings and back in slices: pandas' did each step in one call over
+        # every key, holding it (a payment scored during a build waited).
+        table = pa.table(
             {
-                "key": pd.Series(keys, dtype=object),
+                "key": arrow_strings(keys),
                 "owner": np.asarray(owners, dtype=np.int64),
                 "rank": np.zeros(len(keys), np.int8) if rank is None else np.asarray(rank, np.int8),
             }
         )
-        frame = frame[frame["key"].notna() & (frame["key"] != "")]
+        table = table.filter(pc.and_(pc.is_valid(table["key"]), pc.not_equal(table["key"], "")))
         # One entry per (key, owner), with the best rank it got.
-        frame = frame.sort_values("rank", kind="stable").drop_duplicates(["key", "owner"])
+        best = table.group_by(["key", "owner"], use_threads=False).aggregate([("rank", "min")])
         # Sorted by code point (= UTF-8 byte order, what pyarrow sorts by), as searchsorted
         # compares Python strings.
-        order = pc.sort_indices(
-            pa.table({"key": pa.array(frame["key"].to_numpy(object), pa.string()),
-                      "owner": frame["owner"].to_numpy()}),
-            [("key", "ascending"), ("owner", "ascending")],
-        ).to_numpy()  # fmt: skip
-        self.keys: npt.NDArray[np.object_] = frame["key"].to_numpy(object)[order]
-        self.owners: I64 = frame["owner"].to_numpy(np.int64)[order]
-        self.rank: npt.NDArray[np.int8] = frame["rank"].to_numpy(np.int8)[order]
+        best = best.take(pc.sort_indices(best, [("key", "ascending"), ("owner", "ascending")]))
+        self.keys: npt.NDArray[np.object_] = python_strings(best["key"])
+        self.owners: I64 = best["owner"].to_numpy().astype(np.int64, copy=False)
+        self.rank: npt.NDArray[np.int8] = best["rank_min"].to_numpy().astype(np.int8, copy=False)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -226,15 +228,14 @@ def _hanzi_keys(names: pd.Series) -> tuple[list[str], list[int], list[int]]:
     keys: list[str] = []
     owners: list[int] = []
     ranks: list[int] = []
-    compact = names.str.replace(_NOT_NAME.pattern, "", regex=True).str.replace(
-        _LEGAL_FORM.pattern, "有限", regex=True
-    )
-    chars = set("".join(compact.drop_duplicates().tolist()))
+    # Python loops, not pandas' string methods: those run over every name in one call and
+    # keep the interpreter lock all the while (a payment scored during a build waits).
+    compact = [_LEGAL_FORM.sub("有限", _NOT_NAME.sub("", name)) for name in names.tolist()]
+    chars = set("".join(dict.fromkeys(compact)))
     readings = _readings(chars)
-    simple = compact.str.translate(simplified_table(chars))
-    for owner, name, hanzi in zip(
-        compact.index.tolist(), compact.tolist(), simple.tolist(), strict=True
-    ):
+    table = simplified_table(chars)
+    simple = [name.translate(table) for name in compact]
+    for owner, name, hanzi in zip(names.index.tolist(), compact, simple, strict=True):
         for i in range(len(hanzi)):
             keys.append(hanzi[i:])
             owners.append(owner)
@@ -261,9 +262,8 @@ def _latin_keys(names: pd.Series) -> tuple[list[str], list[int], list[int]]:
     owners: list[int] = []
     ranks: list[int] = []
     # Tone marks go, as from a typed query: ``Zhāng Wěi`` on a record is found as zhangwei.
-    words = names.map(normal_form.toneless).str.split(r"[\s'’·\-.,]+", regex=True)
-    for owner, parts in zip(words.index.tolist(), words.tolist(), strict=True):
-        parts = [p for p in parts if p]
+    for owner, name in zip(names.index.tolist(), names.tolist(), strict=True):
+        parts = [p for p in _LATIN_WORDS.split(normal_form.toneless(name)) if p]
         for i in range(len(parts)):
             keys.append("".join(parts[i:]))
             owners.append(owner)
@@ -281,10 +281,18 @@ def name_table(names: pd.Series) -> KeyTable:
     names = names[names != ""]
     codes, uniques = pd.factorize(names)
     distinct = pd.Series(uniques, dtype=object)
-    han = distinct.str.contains(_HAN.pattern, regex=True)
+    han = np.array([_HAN.search(name) is not None for name in distinct.tolist()], bool)
     keys, of, ranks = _hanzi_keys(distinct[han])
     more = _latin_keys(distinct[~han])
-    made = pd.DataFrame({"name": of + more[1], "key": keys + more[0], "rank": ranks + more[2]})
+    # Arrays made in slices, and object keys: a DataFrame of the lists typed each in one
+    # call, and made the keys Arrow strings (pandas' default) to be made Python ones again.
+    made = pd.DataFrame(
+        {
+            "name": array(of + more[1], np.int64),
+            "key": array(keys + more[0], object),
+            "rank": array(ranks + more[2], np.int64),
+        }
+    )
     owned = pd.DataFrame({"owner": names.index.to_numpy(np.int64), "name": codes})
     joined = owned.merge(made, on="name")
     return KeyTable(
