@@ -15,7 +15,7 @@ what the scan uses for them.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -130,8 +130,9 @@ def one_of(values: npt.ArrayLike, options: tuple[object, ...]) -> B:
     return out
 
 
-def run_starts(values: I64) -> I64:
-    """Where each run of equal values starts (``values`` grouped, e.g. sorted): what
+def run_starts(values: npt.NDArray[Any]) -> I64:
+    """Where each run of equal values starts (``values`` grouped, e.g. sorted; numbers, or
+    ids as Python objects): what
     ``np.flatnonzero(np.diff(values, prepend=sentinel))`` gives for a sentinel no value
     equals, without ``prepend``'s set-up (a verdict's peers are a few dozen rows, where
     that set-up cost more than the work).

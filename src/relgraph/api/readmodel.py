@@ -25,6 +25,7 @@ from relgraph.analytics.audience_source import AudienceSource, product_bits
 from relgraph.analytics.layering import LayeringIndex
 from relgraph.analytics.linked_accounts import build_party_graph
 from relgraph.analytics.person_links import person_links
+from relgraph.analytics.sets import run_starts
 from relgraph.analytics.settings import TABLE as SETTINGS_TABLE
 from relgraph.analytics.settings import AnalysisSettings
 from relgraph.analytics.value import TABLE as VALUES_TABLE
@@ -397,7 +398,7 @@ def _runs(keys: pd.Series, *columns: pd.Series) -> dict[str, tuple[list[Any], ..
     values = [c.to_numpy(object)[present] for c in columns]
     if not len(key):
         return {}
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    starts = run_starts(key)
     ends = np.r_[starts[1:], len(key)]
     return {
         str(key[a]): tuple(v[a:b].tolist() for v in values)
