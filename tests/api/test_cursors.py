@@ -26,7 +26,8 @@ from relgraph.api.app import ServiceState, create_app, default_state
 from relgraph.api.audit import open_audit_log
 from relgraph.api.auth import KeyRing, Principal, Role
 from relgraph.api.context import Context
-from relgraph.api.readmodel import Ranked, ReadModel, build_read_model
+from relgraph.api.ranked import Ranked
+from relgraph.api.readmodel import ReadModel, build_read_model
 from relgraph.api.schema import build_schema
 from relgraph.api.server import load_model
 from relgraph.config import AuditSettings

@@ -1,6 +1,7 @@
 """List queries remember their selection per filter (``Ranked.select_where``): the answer
-is the same as selecting afresh, filters never share an entry, the memory stays bounded,
-and a remembered selection is no way round a permission check."""
+is the same as selecting afresh, filters never share an entry, keys never share one (a
+filter another key used answers no faster), the memory stays bounded, and a remembered
+selection is no way round a permission check."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from relgraph.api import readmodel
+from relgraph.api import ranked
 from relgraph.api.auth import Role
-from relgraph.api.readmodel import Ranked, ReadModel
+from relgraph.api.ranked import Ranked
+from relgraph.api.readmodel import ReadModel
 
 from .conftest import run
 
@@ -49,16 +51,39 @@ def test_a_product_filter_is_not_answered_from_the_size_filter(model: ReadModel)
 def test_remembered_selections_stay_within_their_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
     frame = pd.DataFrame({"id": [f"h{i}" for i in range(1_000)], "v": np.arange(1_000)})
     table = Ranked(frame, {"v": (["v"], [False])})
-    monkeypatch.setattr(readmodel, "SELECTIONS_KEPT", 4)
-    monkeypatch.setattr(readmodel, "SELECTION_BYTES", 3 * 1_000 * 8)
+    monkeypatch.setattr(ranked, "SELECTIONS_KEPT", 4)
+    monkeypatch.setattr(ranked, "SELECTION_BYTES", 3 * 1_000 * 8)
     values = table.columns["v"]
     for low in range(10):
         rows = table.select_where(low, lambda low=low: values >= low, "v")
         assert rows.tolist() == list(range(999, low - 1, -1))
         assert not rows.flags.writeable  # shared between requests: nobody may change it
-    assert len(table._selected) <= 3  # the byte bound (3 full selections) is the tighter one
-    assert table._selected_bytes == sum(r.nbytes for r in table._selected.values())
+    kept = table._selections.of("")
+    assert len(kept.kept) <= 3  # the byte bound (3 full selections) is the tighter one
+    assert kept.bytes == sum(r.nbytes for r in kept.kept.values())
     assert table.select_where(9, lambda: values >= 0, "v").tolist()[-1] == 9  # kept: the last
+
+
+def test_a_filter_one_key_used_is_selected_afresh_for_another() -> None:
+    """What one key asked leaves no trace in another's time: the second key's request
+    computes its selection itself, however often the first asked."""
+    frame = pd.DataFrame({"id": [f"h{i}" for i in range(100)], "v": np.arange(100)})
+    table = Ranked(frame, {"v": (["v"], [False])})
+    values = table.columns["v"]
+    computed: list[str] = []
+
+    def select(api_key: str) -> list[int]:
+        def mask() -> np.ndarray:
+            computed.append(api_key)
+            return values >= 90
+
+        return table.select_where(90, mask, "v", api_key).tolist()
+
+    for _ in range(3):
+        assert select("k_analyst") == list(range(99, 89, -1))
+    assert select("k_campaign") == list(range(99, 89, -1))
+    assert select("k_campaign") == list(range(99, 89, -1))
+    assert computed == ["k_analyst", "k_campaign"]
 
 
 def test_a_selection_a_risk_key_made_is_still_refused_to_a_campaign_key(

@@ -184,6 +184,7 @@ async def execute_in_pool(
         request_data.query,
         request_data.operation_name,
         request_data.variables,
+        key,
     )
     try:
         return run() if inline else await pool.run(run, key)

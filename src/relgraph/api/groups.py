@@ -185,7 +185,7 @@ class GroupQueries:
             return kept
 
         by = (f.min_members, f.min_exposure, f.has_guarantee_circle)
-        rows = table.select_where(by, keep, order_by.value)
+        rows = table.select_where(by, keep, order_by.value, info.context.principal.key_id)
         members = results.group_members
         return info.context.page(
             info,

@@ -159,7 +159,7 @@ class HouseholdQueries:
             return kept
 
         by = (f.min_size, f.max_size, f.min_total_aum, f.has_product, f.lacks_product)
-        rows = table.select_where(by, keep, order_by.value)
+        rows = table.select_where(by, keep, order_by.value, info.context.principal.key_id)
         members = results.household_members
         return info.context.page(
             info,

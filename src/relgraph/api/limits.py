@@ -42,6 +42,7 @@ from graphql.validation import ValidationContext, ValidationRule
 from strawberry.extensions import SchemaExtension
 
 from relgraph.api.errors import LimitError
+from relgraph.api.key_caches import PerKey, key_of
 from relgraph.api.pagination import DEFAULT_PAGE, MAX_PAGE
 
 log = logging.getLogger("relgraph.api")
@@ -238,12 +239,23 @@ def _variable_firsts(
 
 
 COST_CACHE_SIZE = 1_000
-"""Costs remembered, most recently used first (as many as the parser cache holds)."""
-_costs: OrderedDict[tuple[object, ...], tuple[GraphQLSchema, DocumentNode, int]] = OrderedDict()
-"""Keyed by the schema's and document's identity (the parser cache hands out one document
-per query text; hashing an AST walks it); each entry holds both, so neither id is reused
-by another object while the entry lives."""
-_costs_lock = threading.Lock()
+"""Costs remembered per API key, most recently used first (as many as its parser cache holds)."""
+
+
+class _Costs:
+    """One key's remembered costs, keyed by the schema's and document's identity (the parser
+    cache hands out one document per query text and key; hashing an AST walks it); each
+    entry holds both, so neither id is reused by another object while the entry lives."""
+
+    def __init__(self) -> None:
+        self.known: OrderedDict[tuple[object, ...], tuple[GraphQLSchema, DocumentNode, int]] = (
+            OrderedDict()
+        )
+        self.lock = threading.Lock()
+
+
+_costs: PerKey[_Costs] = PerKey(_Costs)
+"""Per key, as every cache a request's time depends on (:mod:`relgraph.api.key_caches`)."""
 
 
 def estimate_cost(
@@ -252,28 +264,30 @@ def estimate_cost(
     operation_name: str | None = None,
     variables: Mapping[str, Any] | None = None,
     cap: int = MAX_COST,
+    api_key: str = "",
 ) -> int:
     """The cost of the operation to run; ``cap + 1`` as soon as it is known to pass ``cap``.
 
-    Remembered per schema, document, operation, cap and the integer each variable counts
-    as (the only thing of the variables the cost reads): the same query with other ids
-    costs the same, and a client's stream of lookups is priced once.
+    Remembered per API key (``api_key``, its id), schema, document, operation, cap and the
+    integer each variable counts as (the only thing of the variables the cost reads): the
+    same query with other ids costs the same, and a client's stream of lookups is priced once.
     """
     operation = find_operation(document, operation_name)
     if operation is None:
         return 1
     firsts = _variable_firsts(operation, variables)
     key = (id(schema), id(document), operation_name, cap, tuple(firsts.items()))
-    with _costs_lock:
-        known = _costs.get(key)
+    costs = _costs.of(api_key)
+    with costs.lock:
+        known = costs.known.get(key)
         if known is not None and known[0] is schema and known[1] is document:
-            _costs.move_to_end(key)
+            costs.known.move_to_end(key)
             return known[2]
     cost = _estimate(schema, document, operation, firsts, cap)
-    with _costs_lock:
-        _costs[key] = (schema, document, cost)
-        if len(_costs) > COST_CACHE_SIZE:
-            _costs.popitem(last=False)
+    with costs.lock:
+        costs.known[key] = (schema, document, cost)
+        if len(costs.known) > COST_CACHE_SIZE:
+            costs.known.popitem(last=False)
     return cost
 
 
@@ -318,7 +332,12 @@ class CostLimiter(SchemaExtension):
             yield
             return
         cost = estimate_cost(
-            ec.schema._schema, document, ec.operation_name, ec.variables, self.max_cost
+            ec.schema._schema,
+            document,
+            ec.operation_name,
+            ec.variables,
+            self.max_cost,
+            key_of(ec.context),
         )
         context = ec.context
         if cost > self.max_cost:

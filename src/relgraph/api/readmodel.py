@@ -12,9 +12,7 @@ slice CSR arrays, so a request never touches pandas or the store.
 from __future__ import annotations
 
 import secrets
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +30,7 @@ from relgraph.analytics.value import TABLE as VALUES_TABLE
 from relgraph.analytics.value import PartyValues, product_text
 from relgraph.api.chain_reviews import ReviewView
 from relgraph.api.cursor_keys import graph_cursor_key, graph_digest
+from relgraph.api.ranked import Ranked
 from relgraph.api.search_index import SearchIndex
 from relgraph.api.slices import mapped
 from relgraph.graph import Projection, build_projection, graph_stats
@@ -51,74 +50,6 @@ def _column(frame: pd.DataFrame, name: str) -> list[Any]:
 
 def _index(ids: pd.Index) -> dict[str, int]:
     return {str(v): i for i, v in enumerate(ids.tolist())}
-
-
-SELECTIONS_KEPT = 64
-"""Selections remembered per table (the filters clients use are few)..."""
-SELECTION_BYTES = 32 * 1024 * 1024
-"""...and at most this many bytes of them: a selection of a 1M-row table is up to 8 MB."""
-
-
-class Ranked:
-    """A result table as numpy columns, with its row orders precomputed for list queries."""
-
-    def __init__(
-        self, frame: pd.DataFrame, orders: dict[str, tuple[list[str], list[bool]]]
-    ) -> None:
-        self.frame = frame.reset_index(drop=True)
-        self.columns = {c: self.frame[c].to_numpy() for c in self.frame.columns}
-        self.orders = {
-            name: np.asarray(
-                self.frame.sort_values(keys, ascending=ascending, kind="stable").index.to_numpy(),
-                dtype=np.int64,
-            )
-            for name, (keys, ascending) in orders.items()
-        }
-        key = self.frame.columns[0]
-        self.row_of = {str(v): i for i, v in enumerate(self.frame[key].tolist())}
-        self._selected: OrderedDict[tuple[Hashable, str], np.ndarray] = OrderedDict()
-        """Selections by filter and order, most recently used last (:meth:`select_where`)."""
-        self._selected_bytes = 0
-        self._selected_lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self.frame)
-
-    def row(self, i: int) -> dict[str, Any]:
-        return {c: values[i] for c, values in self.columns.items()}
-
-    def select(self, mask: np.ndarray, order: str) -> np.ndarray:
-        """Rows where ``mask`` holds, in the precomputed ``order``."""
-        rows = self.orders[order]
-        selected: np.ndarray = rows[mask[rows]]
-        return selected
-
-    def select_where(self, key: Hashable, mask: Callable[[], np.ndarray], order: str) -> np.ndarray:
-        """:meth:`select` of ``mask()``, remembered under ``key`` (the filter's values).
-
-        The table never changes (a refresh builds a new model), so one filter always selects
-        the same rows: a stream of list queries with a few filters is selected a few times,
-        not once per request. This also keeps the numpy passes over the whole table, which
-        let go of the interpreter lock mid-request, off the busy path of a server whose
-        other threads then take it. The caller checks permissions before it asks.
-        """
-        cache_key = (key, order)
-        with self._selected_lock:
-            selected = self._selected.get(cache_key)
-            if selected is not None:
-                self._selected.move_to_end(cache_key)
-                return selected
-        selected = self.select(mask(), order)
-        selected.setflags(write=False)  # shared by every request that asks the same
-        with self._selected_lock:
-            if cache_key not in self._selected:
-                self._selected[cache_key] = selected
-                self._selected_bytes += selected.nbytes
-            while len(self._selected) > 1 and (
-                len(self._selected) > SELECTIONS_KEPT or self._selected_bytes > SELECTION_BYTES
-            ):
-                self._selected_bytes -= self._selected.popitem(last=False)[1].nbytes
-        return selected
 
 
 @dataclass

@@ -20,7 +20,7 @@ long text) goes to the pool, where Strawberry reports it as it always has.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 
 from graphql import (
@@ -32,6 +32,7 @@ from graphql import (
     parse,
 )
 
+from relgraph.api.key_caches import ENTRIES, PerKey
 from relgraph.api.limits import MAX_TOKENS, estimate_cost, find_operation
 
 INLINE_FIELDS = frozenset(
@@ -46,13 +47,18 @@ MAX_INLINE_TEXT = 4_096
 """Longer query texts are not parsed on the loop (nor kept in the cache below)."""
 
 
-@lru_cache(maxsize=1_000)
 def _document(text: str) -> DocumentNode | None:
-    """The parsed text (one document per text, so the cost cache's identity keys hit)."""
+    """The parsed text (one document per text and key, so the cost cache's identity keys hit)."""
     try:
         return parse(text, no_location=True, max_tokens=MAX_TOKENS)
     except GraphQLError:
         return None
+
+
+_documents: PerKey[Callable[[str], DocumentNode | None]] = PerKey(
+    lambda: lru_cache(maxsize=ENTRIES)(_document)
+)
+"""Per key, as every cache a request's time depends on (:mod:`relgraph.api.key_caches`)."""
 
 
 def runs_inline(
@@ -60,14 +66,16 @@ def runs_inline(
     query: str | None,
     operation_name: str | None,
     variables: object,
+    key: str = "",
 ) -> bool:
-    """Whether the operation is a bounded lookup to answer on the event loop (see above)."""
+    """Whether the operation is a bounded lookup to answer on the event loop (see above);
+    ``key`` is the API key's id, whose own caches it reads."""
     if not isinstance(query, str) or len(query) > MAX_INLINE_TEXT:
         return False
     sent = variables if isinstance(variables, Mapping) else None
     if variables is not None and sent is None:
         return False
-    document = _document(query)
+    document = _documents.of(key)(query)
     if document is None:
         return False
     operation = find_operation(document, operation_name)
@@ -79,7 +87,7 @@ def runs_inline(
     try:
         # Priced only as far as the inline bound (the walk stops there): this runs on the
         # loop for every request, and the full price is the pool's to find.
-        cost = estimate_cost(schema, document, operation_name, sent, INLINE_COST)
+        cost = estimate_cost(schema, document, operation_name, sent, INLINE_COST, key)
     except Exception:  # an unpriceable query is the pool's (and Strawberry's) to report
         return False
     return cost < INLINE_COST

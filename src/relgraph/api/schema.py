@@ -13,9 +13,7 @@ from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
     MaxTokensLimiter,
-    ParserCache,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -27,6 +25,7 @@ from relgraph.api.groups import GroupQueries
 from relgraph.api.households import HouseholdQueries
 from relgraph.api.identity import DecisionMutations, DecisionQueries, IdentityQueries
 from relgraph.api.ingestion import IngestKeysOnlySend, IngestMutation
+from relgraph.api.key_caches import KeyParserCache, KeyValidationCache
 from relgraph.api.limits import (
     MAX_ALIASES,
     MAX_DEPTH,
@@ -92,13 +91,13 @@ def build_schema(
     *, production: bool = False, extra: list[Callable[[], SchemaExtension]] | None = None
 ) -> strawberry.Schema:
     """The schema with its guards: depth, aliases, tokens, cost, deadline, masked errors,
-    parser and validation caches; in production no introspection and no field suggestions."""
+    parser and validation caches (one per key); in production no introspection and no field suggestions."""
     # Factories, so every request gets fresh extension objects (they hold per-request state).
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: ParserCache(maxsize=1_000),
+        KeyParserCache,  # per key: a text another key sent must not answer faster
         lambda: AddValidationRules([DEPTH_RULE, ALIAS_RULE]),
-        lambda: ValidationCache(maxsize=1_000),
+        KeyValidationCache,
         IngestKeysOnlySend,  # before the cost: an ingest key's other reads are refused
         CostLimiter,  # at execution: the cost depends on the variables sent
         lambda: MaskInternalErrors(production=production),
