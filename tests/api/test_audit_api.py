@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from relgraph.api.app import ServiceState, create_app
 from relgraph.api.audit import MAX_LINE_BYTES, AuditLog, ids_digest, summarise_ids, verify
-from relgraph.api.audit_calls import _kept, fit_calls
+from relgraph.api.audit_calls import fit_calls, kept_arg
 from relgraph.api.auth import Role, key_id
 from relgraph.cli import app as cli
 
@@ -503,6 +503,20 @@ def test_calls_take_room_from_ids_then_arguments_never_the_bound() -> None:
     assert least["calls"]["count"] == 8
 
 
+def test_calls_below_the_root_give_way_before_the_roots() -> None:
+    """ATTACK: a key adds a page of members' counts to crowd its audiences off the line;
+    the nested call's counts give way (to their count and SHA-256) and the roots stay."""
+    roots = [{"as": f"a{i}", "field": "campaignAudience", "args": {"x": i}, "total": i}
+             for i in range(15)]  # fmt: skip
+    nested = {"as": "households.edges.node.members.accounts", "field": "Person.accounts",
+              "args": {"first": 1}, "total": list(range(5_000))}  # fmt: skip
+    record = {"key_id": "k_1", "ids": []}
+    line = fit_calls(dict(record), [*roots, nested], lambda: {}, 16 * 1024)
+    assert line["calls"][:15] == roots
+    assert line["calls"][15]["total"]["count"] == 5_000
+    assert set(line["calls"][15]["total"]) == {"count", "sha256"}
+
+
 def test_an_id_number_typed_into_an_alias_stays_out_of_the_log(
     app: Any, state: ServiceState, model: Any
 ) -> None:
@@ -564,8 +578,8 @@ def test_a_megabyte_list_argument_costs_the_line_twenty_values() -> None:
 
     texts = GraphQLList(GraphQLNonNull(GraphQLString))
     made_up = [f"x{i}" for i in range(125_000)]
-    assert _kept(made_up, texts, mac) == [f"m:x{i}" for i in range(20)] + ["… 124980 more"]
+    assert kept_arg(made_up, texts, mac) == [f"m:x{i}" for i in range(20)] + ["… 124980 more"]
     assert len(hashed) == 20
     products = ["card"] * 125_000 + ["loan"]
-    assert _kept(products, texts, mac, "hasProducts") == ["card", "loan"]
-    assert _kept("loan", GraphQLString, mac, "text") == "m:loan"  # a search text stays a MAC
+    assert kept_arg(products, texts, mac, "hasProducts") == ["card", "loan"]
+    assert kept_arg("loan", GraphQLString, mac, "text") == "m:loan"  # a search text stays a MAC

@@ -51,7 +51,9 @@ phone, a card or an account number typed into it (``Lookup_110101199003071234``)
 tool's name."""
 _PRODUCT_FILTERS: Final = frozenset({"hasProduct", "lacksProduct", "hasProducts", "lacksProducts"})
 """Filters whose values are product names, kept in clear."""
-_CONNECTION: Final = "Connection"
+CONNECTION: Final = "Connection"
+COUNTS: Final = ("total", "rows", "more")
+"""What a call keeps of what its answer counted."""
 _UNSENT: Final = "…"
 """A text where no audit key is at hand (in-process tools write no line)."""
 
@@ -85,7 +87,7 @@ def list_calls(ec: ExecutionContext, mac: Callable[[str], str] | None) -> list[d
     out: list[dict[str, Any]] = []
     for node in root_fields(ec.graphql_document, ec.operation_name):
         definition = root.fields.get(node.name.value)
-        if definition is None or not get_named_type(definition.type).name.endswith(_CONNECTION):
+        if definition is None or not get_named_type(definition.type).name.endswith(CONNECTION):
             continue
         alias = node.alias.value if node.alias else node.name.value
         # An alias is the client's text: an id number typed into it is kept as '#'.
@@ -95,7 +97,7 @@ def list_calls(ec: ExecutionContext, mac: Callable[[str], str] | None) -> list[d
             given = definition.args.get(arg.name.value)
             value = value_from_ast_untyped(arg.value, ec.variables)
             if given is not None and value is not Undefined:  # a variable not sent: not asked
-                args[arg.name.value] = _kept(value, given.type, mac, arg.name.value)
+                args[arg.name.value] = kept_arg(value, given.type, mac, arg.name.value)
         call: dict[str, Any] = {"as": label, "field": node.name.value, "args": args}
         answer = data.get(alias) if isinstance(data, dict) else None
         if isinstance(answer, dict):
@@ -124,7 +126,7 @@ def fit_calls(
     can be checked again later: listed ids become their count and SHA-256 (``ids()``); then
     the last calls keep their counts but their arguments only as a SHA-256; the whole list
     as its count and SHA-256 only when not even that fits (fifteen aliased audiences with
-    every criterion fit in clear).
+    every criterion fit in clear). The calls below the root come last, so they give way first.
     """
     room = line_bytes - SEAL_BYTES - _size(record)
     if _size(calls) > room and "ids" in record:
@@ -135,6 +137,11 @@ def fit_calls(
         if _size(kept) <= room:
             break
         call["args"] = {"sha256": _digest(call["args"])}
+        for name in COUNTS:
+            # A nested call's counts, one per parent (relgraph.api.audit_nested): their count
+            # and SHA-256, as the ids', so the calls above it stay in clear.
+            if isinstance(call.get(name), list):
+                call[name] = {"count": len(call[name]), "sha256": _digest(call[name])}
     if _size(kept) > room:
         return record | {"calls": {"count": len(calls), "sha256": _digest(calls)}}
     return record | {"calls": kept}
@@ -152,7 +159,7 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(_json(value)).hexdigest()
 
 
-def _kept(
+def kept_arg(
     value: Any, kind: GraphQLInputType, mac: Callable[[str], str] | None, name: str = ""
 ) -> Any:
     """``value`` as the line keeps it, by its GraphQL type: a text as its HMAC."""
@@ -166,14 +173,14 @@ def _kept(
         # same one or 100,000 made-up ones) must neither crowd the line nor cost a MAC each.
         if all(isinstance(v, str | int | float) for v in items):
             items = list(dict.fromkeys(items))
-        kept = [_kept(v, kind.of_type, mac, name) for v in items[:MAX_LIST_ITEMS]]
+        kept = [kept_arg(v, kind.of_type, mac, name) for v in items[:MAX_LIST_ITEMS]]
         distinct = list({_json(k): k for k in kept}.values())
         if len(items) > MAX_LIST_ITEMS:
             distinct.append(f"… {len(items) - MAX_LIST_ITEMS} more")
         return distinct
     if isinstance(kind, GraphQLInputObjectType) and isinstance(value, dict):
         return {
-            k: _kept(v, kind.fields[k].type, mac, k)
+            k: kept_arg(v, kind.fields[k].type, mac, k)
             for k, v in sorted(value.items())
             if k in kind.fields
         }

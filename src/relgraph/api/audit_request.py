@@ -17,6 +17,7 @@ from graphql import FieldNode, GraphQLError, OperationDefinitionNode, value_from
 from strawberry.types import ExecutionContext
 
 from relgraph.api.audit_calls import DIGIT_RUN, is_text, list_calls, root_type
+from relgraph.api.audit_nested import nested_calls
 from relgraph.api.context import Context
 from relgraph.api.errors import LimitError, NotFoundError, PermissionDeniedError
 from relgraph.api.operation import operation_of, root_fields
@@ -71,7 +72,7 @@ def audit_entry(ec: ExecutionContext, context: Context) -> dict[str, Any] | None
     if context.resent is not None:
         # A decision sent again: nothing was journaled; the line says which entry it resent.
         entry["resend_of"] = context.resent
-    calls = list_calls(ec, context.text_mac)
+    calls = list_calls(ec, context.text_mac) + nested_calls(ec, context.text_mac)
     if calls:
         # What each list was asked and counted: a count handed out no id, yet says something.
         entry["calls"] = calls
