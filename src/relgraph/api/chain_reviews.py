@@ -132,19 +132,22 @@ class ReviewLog:
 
     def reload(self) -> None:
         """Pick up decisions other writers appended to the journal since the last read."""
+        with self._lock:
+            self._read_on()
+
+    def _read_on(self) -> None:
         if self._follower is None:
             return
-        with self._lock:
-            # Read on from the last read (a whole read cost ~2 s after 100,000 streamed
-            # transfers, at every refresh); read again from the start, reviews are kept:
-            # seqs at or below the last seen are skipped, as before.
-            fresh, _ = self._follower.read_on()
-            try:
-                self._add([Review.from_entry(e) for e in fresh if e.seq > self._seen])
-            except Exception:
-                # Read past: the next reload reads from the start again and fails again.
-                self._follower.restart()
-                raise
+        # Read on from the last read (a whole read cost ~2 s after 100,000 streamed
+        # transfers, at every refresh); read again from the start, reviews are kept:
+        # seqs at or below the last seen are skipped, as before.
+        fresh, _ = self._follower.read_on()
+        try:
+            self._add([Review.from_entry(e) for e in fresh if e.seq > self._seen])
+        except Exception:
+            # Read past: the next reload reads from the start again and fails again.
+            self._follower.restart()
+            raise
 
     def _add(self, reviews: Iterable[Review]) -> None:
         for review in reviews:
@@ -168,7 +171,10 @@ class ReviewLog:
         """
         if self._journal is None:
             raise RuntimeError("no journal")
-        with self._lock:
+        # Under the journal's lock, after reading what other processes wrote (another
+        # server of the graph): the resend check and ``check`` see every earlier decision.
+        with self._lock, self._journal.held() as append:
+            self._read_on()
             earlier = resent(
                 self._reviews,
                 by=by,
@@ -181,7 +187,7 @@ class ReviewLog:
                 return earlier, False
             if check is not None:
                 check(tuple(self._reviews))
-            (entry,) = self._journal.append(CHAIN_REVIEW, [record], by=by)
+            (entry,) = append(CHAIN_REVIEW, [record], by)
             review = Review.from_entry(entry)
             self._add([review])
             return review, True

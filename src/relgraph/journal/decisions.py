@@ -196,7 +196,8 @@ class DecisionBook:
         if request_id is not None:
             data["request_id"] = request_id
         content = (duplicate_id, (data["customer_a"], data["customer_b"]), decision, note)
-        with self._lock:
+        # Under the journal's lock too: the check reads what every process wrote before it.
+        with self._lock, self._journal.held() as append:
             earlier = resent(
                 self._all(),
                 by=by,
@@ -207,7 +208,7 @@ class DecisionBook:
             )
             if earlier is not None:
                 return earlier, False
-            (entry,) = self._journal.append(DUPLICATE_DECISION, [data], by=by)
+            (entry,) = append(DUPLICATE_DECISION, [data], by)
         return _decision(entry), True
 
     def all(self) -> list[DuplicateDecision]:

@@ -43,7 +43,8 @@ import json
 import logging
 import os
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -352,19 +353,47 @@ class Journal:
         with their ``seq``. Raises :class:`JournalError` when the disk refuses."""
         if not records:
             return []
+        with self.held() as append:
+            return append(kind, records, by)
+
+    @contextmanager
+    def held(self) -> Iterator[Callable[[str, Sequence[Mapping[str, Any]], str], list[Entry]]]:
+        """The writers' lock, held across a read and the append it decides; yields the
+        append to call under it (``append(kind, records, by)``).
+
+        A decision is checked against those written before it (a resend, a review's
+        transition), and the check reads the journal: without the lock between the read and
+        the append, two processes (two servers of one graph, the CLI beside a server) could
+        both pass it and both write. Raises :class:`JournalError` when the disk refuses.
+        """
         try:
             self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            with (self._dir / ".lock").open("a+b") as lock:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-                try:
-                    return self._append_locked(kind, records, by)
-                finally:
-                    fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+            lock = (self._dir / ".lock").open("a+b")
         except OSError as exc:
-            raise JournalError(
-                f"cannot write the journal in {self._dir}: {exc.strerror or exc}; "
-                "free disk space or fix the directory's permissions, then send again"
-            ) from exc
+            raise self._unwritable(exc) from exc
+        with lock:
+            try:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            except OSError as exc:
+                raise self._unwritable(exc) from exc
+            try:
+                yield self._append_held
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+    def _append_held(self, kind: str, records: Sequence[Mapping[str, Any]], by: str) -> list[Entry]:
+        if not records:
+            return []
+        try:
+            return self._append_locked(kind, records, by)
+        except OSError as exc:
+            raise self._unwritable(exc) from exc
+
+    def _unwritable(self, exc: OSError) -> JournalError:
+        return JournalError(
+            f"cannot write the journal in {self._dir}: {exc.strerror or exc}; "
+            "free disk space or fix the directory's permissions, then send again"
+        )
 
     def _tail(self) -> _Written:
         """The newest segment, its intact length and the last ``seq``, cutting a torn tail.
