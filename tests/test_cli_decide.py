@@ -184,6 +184,32 @@ def test_decisions_and_the_list_are_on_the_audit_trail(loaded: tuple[Path, Path]
     assert verify(data / "audit.log", key).ok
 
 
+def test_an_id_that_names_nothing_is_on_the_trail_as_its_hmac(loaded: tuple[Path, Path]) -> None:
+    """ATTACK: an OS user tries ids with `relgraph decide`; "no customer record has id" says
+    whether one exists. The try is on the trail as the API's lookups are: outcome
+    ``not_found``, the ids tried as their HMACs under the audit key, never in clear."""
+    from relgraph.api.audit import verify
+    from relgraph.api.audit_key import load_audit_key
+    from relgraph.config import AuditSettings
+
+    _, data = loaded
+    tries = (["C1", "110101199003078515"], ["D0000000000000000"])
+    for ids in tries:
+        args = ["decide", *ids, "--decision", "same", "--data-dir", str(data)]
+        assert runner.invoke(app, args).exit_code == 2
+    key = load_audit_key(AuditSettings(), data, production=False, generate=False)
+    lines = _audit_lines(data)
+    assert [(x["operation"], x["outcome"], x["ids"]) for x in lines] == [
+        ("decide", "not_found", []), ("decide", "not_found", [])
+    ]  # fmt: skip
+    assert [x["tried_hmac"] for x in lines] == [
+        [key.text_mac("110101199003078515")], [key.text_mac("D0000000000000000")]
+    ]  # fmt: skip
+    assert "110101199003078515" not in (data / "audit.log").read_text()
+    assert verify(data / "audit.log", key).ok
+    assert list(read(data, [DUPLICATE_DECISION])) == []
+
+
 def test_a_list_the_trail_cannot_record_is_not_printed(
     loaded: tuple[Path, Path], tmp_path: Path
 ) -> None:

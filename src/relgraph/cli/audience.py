@@ -161,7 +161,11 @@ def _audit_export(
         # emails follow from them in the store, so the line counts the customer ids only.
         ids += [str(p) for p in rows["party_id"]]
         customer_ids = int(rows["customer_ids"].list.len().sum()) if len(rows) else 0
-        details = {"format": fmt, "contact_details": "unmasked", "customer_ids": customer_ids}
+        details: dict[str, Any] = {
+            "format": fmt,
+            "contact_details": "unmasked",
+            "customer_ids": customer_ids,
+        }
     else:
         ids += [str(c) for row in rows["contacts"] for c in row]
         details = {"format": fmt}

@@ -25,14 +25,24 @@ def os_user() -> str:
         return str(os.getuid())
 
 
-def audit_command(settings: Settings, operation: str, refused: str, **entry: Any) -> None:
+def audit_command(
+    settings: Settings,
+    operation: str,
+    refused: str,
+    *,
+    tried: list[str] | None = None,
+    **entry: Any,
+) -> None:
     """Append the command's line (``entry``: ``ids`` and what else it says) or fail with
-    ``refused`` (what was not done) and why, exit 2."""
+    ``refused`` (what was not done) and why, exit 2. ``tried`` are ids the command looked up
+    and did not find: kept as ``tried_hmac``, their HMACs under the audit key, as the API
+    keeps a lookup that named nobody (an answer that an id does not exist says something)."""
     from relgraph.api.audit import AuditError, open_audit_log
 
     try:
-        open_audit_log(settings.data_dir, settings.audit, production=settings.production).append(
-            key_id=f"cli:{os_user()}", role="operator", operation=operation, **entry
-        )
+        audit = open_audit_log(settings.data_dir, settings.audit, production=settings.production)
+        if tried:
+            entry["tried_hmac"] = sorted({audit.key.text_mac(t) for t in tried})
+        audit.append(key_id=f"cli:{os_user()}", role="operator", operation=operation, **entry)
     except (ConfigError, AuditError) as exc:
         fail(f"{refused}: the audit trail cannot be written: {exc}")

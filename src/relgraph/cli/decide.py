@@ -5,7 +5,7 @@ the command line, into the data directory's journal (beside a running server, wh
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.markup import escape
@@ -122,9 +122,11 @@ def _pair(settings: Settings, book: DecisionBook, ids: list[str]) -> tuple[tuple
                     return (str(row["customer_a"]), str(row["customer_b"])), duplicate_id
             earlier = book.find(duplicate_id)
             if earlier is None:
-                fail(
+                _not_found(
+                    settings,
+                    [duplicate_id],
                     f"no possible duplicate has id {duplicate_id!r}: copy it from "
-                    "possibleDuplicates, or give the two customer ids instead"
+                    "possibleDuplicates, or give the two customer ids instead",
                 )
             return earlier.pair, duplicate_id
         keyed = store.meta().get(META_KEY)  # the duplicate id is made with the store's key
@@ -135,7 +137,11 @@ def _pair(settings: Settings, book: DecisionBook, ids: list[str]) -> tuple[tuple
     finally:
         store.close()
     if missing:
-        fail(f"no customer record has id {missing[0]!r} in the last load: check the id")
+        _not_found(
+            settings,
+            missing,
+            f"no customer record has id {missing[0]!r} in the last load: check the id",
+        )
     try:
         key = load_key(settings.data_dir, settings.id_secret, stored=keyed)
     except IngestError as exc:
@@ -177,3 +183,11 @@ def _print_list(settings: Settings, book: DecisionBook) -> None:
             (d.at[:19], d.by, d.duplicate_id, f"{d.customer_a} {d.customer_b}", shown, d.note)
         )
         console.print(escape(line.rstrip()), soft_wrap=True)  # ids and notes are not markup
+
+
+def _not_found(settings: Settings, tried: list[str], why: str) -> NoReturn:
+    """Fail with ``why``, on the trail first: that an id names nothing is an answer too."""
+    audit_command(
+        settings, "decide", f"{why} (not audited)", ids=[], tried=tried, outcome="not_found"
+    )
+    fail(why)
