@@ -17,6 +17,8 @@ its ``crc`` member, so a torn or edited line is recognised. Rules:
   server and the CLI (``relgraph decide``) may both write, never interleaved. A writer that
   finds the journal grown since its last append reads what the others appended for the next
   ``seq`` (the newest segment from its end when it knows nothing of it), never all of it.
+  A writer whose append depends on what is written (a resend check, a review's transition)
+  reads and appends under the one lock (:meth:`Journal.held`).
 * **A crash never corrupts what was acknowledged.** A process killed mid-write leaves at
   most one torn last line; readers skip it and the next writer cuts it off before appending.
   A torn line anywhere but the end is damage: :class:`JournalError` names file and line.
