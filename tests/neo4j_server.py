@@ -136,7 +136,8 @@ def start(
     where its clients left it (a restart under a running ``relgraph serve``).
     """
     home.mkdir(parents=True, exist_ok=True)
-    login_password = secrets.token_urlsafe(18)
+    # The server is started with the password wanted, so no client ever meets another.
+    login_password = secrets.token_urlsafe(18) if password is None else password
     env = {**os.environ, "NEO4J_USERNAME": "neo4j", "NEO4J_PASSWORD": login_password}
     out_path = home / "server.out"
     began = time.monotonic()
@@ -162,8 +163,6 @@ def start(
             if READY in text:
                 uri = text.split(READY, 1)[1].split()[0]
                 login = Neo4jLogin(uri=uri, username="neo4j", password=login_password)
-                if password is not None:
-                    login = _change_password(login, password)
                 return RunningServer(login, home, process, time.monotonic() - began)
             if process.poll() is not None or time.monotonic() - began > timeout:
                 raise RuntimeError(
@@ -176,22 +175,6 @@ def start(
         # Not started, timed out, or interrupted (Ctrl-C): no JVM outlives the attempt.
         stop_process(process)
         raise
-
-
-def _change_password(login: Neo4jLogin, password: str) -> Neo4jLogin:
-    """``login`` with ``password``, set on its server. The server sets the one it is started
-    with as a new password, and Neo4j refuses a new password equal to the old one: a restart
-    on the same data with the same password starts with another, then changes it back."""
-    import neo4j
-
-    with neo4j.GraphDatabase.driver(login.uri, auth=(login.username, login.password)) as driver:
-        driver.execute_query(
-            "ALTER CURRENT USER SET PASSWORD FROM $old TO $new",
-            old=login.password,
-            new=password,
-            database_="system",
-        )
-    return Neo4jLogin(uri=login.uri, username=login.username, password=password)
 
 
 def stop(server: RunningServer) -> None:
