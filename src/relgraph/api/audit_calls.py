@@ -22,7 +22,9 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from graphql import (
+    FieldNode,
     GraphQLEnumType,
+    GraphQLField,
     GraphQLInputObjectType,
     GraphQLInputType,
     GraphQLList,
@@ -92,12 +94,7 @@ def list_calls(ec: ExecutionContext, mac: Callable[[str], str] | None) -> list[d
         alias = node.alias.value if node.alias else node.name.value
         # An alias is the client's text: an id number typed into it is kept as '#'.
         label = DIGIT_RUN.sub("#", alias)[:MAX_ALIAS]
-        args = {}
-        for arg in node.arguments or ():
-            given = definition.args.get(arg.name.value)
-            value = value_from_ast_untyped(arg.value, ec.variables)
-            if given is not None and value is not Undefined:  # a variable not sent: not asked
-                args[arg.name.value] = kept_arg(value, given.type, mac, arg.name.value)
+        args = sent_args(node, definition, ec.variables, mac)
         call: dict[str, Any] = {"as": label, "field": node.name.value, "args": args}
         answer = data.get(alias) if isinstance(data, dict) else None
         if isinstance(answer, dict):
@@ -111,6 +108,22 @@ def list_calls(ec: ExecutionContext, mac: Callable[[str], str] | None) -> list[d
         if call not in out:  # a fragment spread twice selects the same call
             out.append(call)
     return out
+
+
+def sent_args(
+    node: FieldNode,
+    definition: GraphQLField,
+    variables: dict[str, Any] | None,
+    mac: Callable[[str], str] | None,
+) -> dict[str, Any]:
+    """The arguments ``node`` was sent, as a call keeps them (:func:`kept_arg`)."""
+    args = {}
+    for arg in node.arguments or ():
+        given = definition.args.get(arg.name.value)
+        value = value_from_ast_untyped(arg.value, variables)
+        if given is not None and value is not Undefined:  # a variable not sent: not asked
+            args[arg.name.value] = kept_arg(value, given.type, mac, arg.name.value)
+    return args
 
 
 def fit_calls(

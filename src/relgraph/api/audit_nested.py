@@ -24,13 +24,11 @@ from graphql import (
     GraphQLObjectType,
     InlineFragmentNode,
     SelectionNode,
-    Undefined,
     get_named_type,
-    value_from_ast_untyped,
 )
 from strawberry.types import ExecutionContext
 
-from relgraph.api.audit_calls import CONNECTION, DIGIT_RUN, MAX_ALIAS, kept_arg, root_type
+from relgraph.api.audit_calls import CONNECTION, DIGIT_RUN, MAX_ALIAS, root_type, sent_args
 from relgraph.api.operation import operation_of
 
 _COUNTS = (("totalCount", "total", int), ("edges", "rows", list))
@@ -96,12 +94,7 @@ def nested_calls(ec: ExecutionContext, mac: Callable[[str], str] | None) -> list
         named = get_named_type(definition.type)
         answer = value[key]
         if path and named.name.endswith(CONNECTION) and isinstance(answer, dict):
-            args = {}
-            for arg in node.arguments or ():
-                given = definition.args.get(arg.name.value)
-                sent = value_from_ast_untyped(arg.value, ec.variables)
-                if given is not None and sent is not Undefined:
-                    args[arg.name.value] = kept_arg(sent, given.type, mac, arg.name.value)
+            args = sent_args(node, definition, ec.variables, mac)
             name = f"{parent.name}.{node.name.value}"
             call = calls.setdefault(
                 f"{here}\0{name}\0{args!r}", {"as": here[1:], "field": name, "args": args}
