@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -25,6 +24,7 @@ from rich.progress import (
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
+from relgraph.cli.closed_pipe import ReaderConsole, reader_may_leave
 from relgraph.cli.progress_lines import LineProgress
 from relgraph.config import ConfigError, Settings
 from relgraph.store.base import Store, StoreError, StoreInUseError
@@ -44,11 +44,18 @@ class _Commands(TyperGroup):
     message (a Neo4j server that answers but cannot read its database; a zone the store was
     loaded in that this machine lacks) is still one line and exit status 2, as the README
     promises, not a traceback. Any other error is a fault in relgraph: its traceback, one
-    line saying so, and exit status 70."""
+    line saying so, and exit status 70. Output whose reader left (``| head``) stops the
+    command quietly with status 141 (:mod:`~relgraph.cli.closed_pipe`)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        # `relgraph --help | head` writes its help while the group parses its arguments.
+        with reader_may_leave():
+            return super().parse_args(ctx, args)
 
     def invoke(self, ctx: Any) -> Any:  # typer's click Context, kept private by typer
         try:
-            return super().invoke(ctx)
+            with reader_may_leave():
+                return super().invoke(ctx)
         except (StoreError, ConfigError) as exc:
             fail(str(exc))
         except (typer.Exit, typer.Abort, TyperException):
@@ -72,8 +79,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+console = ReaderConsole()
+err_console = ReaderConsole(stderr=True)
 
 DataDirOption = Annotated[
     Path | None,
