@@ -315,3 +315,41 @@ def test_quarantine_files_hold_no_formula_a_spreadsheet_would_run(tmp_path: Path
     assert formula["raw_line_encoding"] == "base64"  # the line itself starts with =
     assert base64.b64decode(formula["raw_line"]).decode().startswith("=1+1,core,")
     assert c8["raw_line_encoding"] == "utf-8"
+
+
+def test_each_column_is_typed_once_in_its_table_statement(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reasons read a typed value by name: written into each reason that tests it, the
+    typing rules made the statement up to four times longer, and DuckDB's parse and plan of
+    it were half of a small load's time (RESULTS, 2026-12-07)."""
+    import relgraph.ingest.load as load_module
+    from relgraph.ingest import validate
+
+    statements: dict[str, str] = {}
+
+    class Recording:
+        def __init__(self, con: Any) -> None:
+            self._con = con
+
+        def execute(self, sql: str, *args: Any) -> Any:
+            statements[sql.split(" AS ", 1)[0].rsplit(" ", 1)[-1]] = sql
+            return self._con.execute(sql, *args)
+
+    def recorded(con: Any, raw: Any, **kwargs: Any) -> None:
+        validate.type_rows(Recording(con), raw, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(load_module, "type_rows", recorded)
+    spoilt = {"tx_id": "T9", "from_account": "A1", "to_account": "A2", "amount": "-5", "ts": "x"}
+    load(_spoil(tmp_path, "transfers", spoilt), tmp_path / "data")
+    transfers = statements["typed_transfers"]
+    amount = validate._float_sql(validate._text("amount", True))
+    ts = validate.timestamp_sql(validate._text("ts", True), validate.source_zone())
+    assert transfers.count(amount) == 1  # was 4: typed, bad_number, out_of_range twice
+    assert transfers.count(ts) == 1  # was 4: typed, year 1, after the load date, bad_timestamp
+    # ... and the reasons that read them by name still say what is wrong.
+    (refused,) = read_quarantine(tmp_path / "data", "transfers")
+    assert refused["reason"] == (
+        "out_of_range: amount -5.0 must be > 0; missing_required: currency is empty; "
+        "bad_timestamp: ts 'x' is not an ISO-8601 timestamp"
+    )
