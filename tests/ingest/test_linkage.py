@@ -403,7 +403,9 @@ def test_a_trained_model_is_stored_and_reused_until_retrained(
     assert third.identity.model == "em"
 
 
-def test_an_export_without_birth_dates_trains_and_loads(tmp_path: Path) -> None:
+def test_an_export_without_birth_dates_trains_and_loads(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     # EM on a rule joining no pair used to leave its comparison out of the trained model,
     # and the load then failed on the missing birth-date level (KeyError 'gamma_birth_date').
     from relgraph.ingest import linkage
@@ -422,6 +424,11 @@ def test_an_export_without_birth_dates_trains_and_loads(tmp_path: Path) -> None:
     assert report.identity.model == "em"
     model = json.loads(linkage.model_path(tmp_path / "data").read_text("utf-8"))
     assert "birth_date" in [c["output_column_name"] for c in model["comparisons"]]
+    # The levels EM never met keep their shipped m: the report names them, and Splink's
+    # "WARNING: Level … not observed in dataset" lines no longer reach the terminal.
+    untrained = report.identity.untrained_levels
+    assert "birth_date: same birth date" in untrained
+    assert "not observed in dataset" not in capfd.readouterr().err
     persons = _persons(tmp_path / "data")
     assert persons["C1"] == persons["K1"]  # one phone, one name: still one person
     assert len({persons[f"N{i}"] for i in range(linkage.MIN_TRAINING_RECORDS)}) == len(others)

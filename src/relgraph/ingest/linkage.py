@@ -107,7 +107,14 @@ from relgraph.ingest.linkage_columns import (
     name_keys,
 )
 from relgraph.ingest.linkage_pairs import predict_pairs
-from relgraph.ingest.linkage_training import LinkerInput, _train, _without_frequencies, settings
+from relgraph.ingest.linkage_training import (
+    LinkerInput,
+    Training,
+    _train,
+    _without_frequencies,
+    settings,
+    untrained_levels,
+)
 from relgraph.ingest.linkage_training import _linker as _linker
 from relgraph.ingest.linkage_unblocked import (
     pair_keys,
@@ -172,21 +179,6 @@ class LinkageParams(EnvParams):
             raise ConfigError("IDENTITY thresholds need 0 < review ≤ threshold < 1")
         if self.enabled not in (0, 1):  # a switch: 5 or 2 meant something, but not v2
             raise ConfigError(f"enabled must be 0 or 1, not {self.enabled!r}")
-
-
-@dataclass(frozen=True)
-class Training:
-    """How the model a load used came to be (the load report shows it)."""
-
-    method: str
-    """``em`` (trained on this load), ``stored`` (a model an earlier load trained) or
-    ``shipped`` (too few records to train: the settings' starting values)."""
-    seconds: float
-    id_checked_pairs: int
-    """Scored pairs where both records have a valid id number: the check on the model."""
-    id_agreement: float | None
-    """Share of those pairs where the model (match or not) agrees with the id numbers."""
-    model_file: str | None
 
 
 @dataclass(frozen=True)
@@ -440,7 +432,10 @@ def resolve(
         model_says = (pairs["match_probability"].to_numpy(np.float64) >= params.threshold)[checked]
         n_checked = int(checked.sum())
         agreement = float(np.mean(same_id == model_says))
-    training = Training(method, time.perf_counter() - started, n_checked, agreement, model_file)
+    untrained = () if method == "shipped" else untrained_levels(model)
+    training = Training(
+        method, time.perf_counter() - started, n_checked, agreement, model_file, untrained
+    )
     unapplied = unapplied_same(pairs, label, cid, position, same)
     return Resolution(person, best_p, best_ev, possible, training, problems, unapplied)
 

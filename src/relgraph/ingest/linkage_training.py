@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Final
 
@@ -37,6 +38,12 @@ DETERMINISTIC: Final = (
 joins on, the comparison and the levels in which that column is equal."""
 
 log = logging.getLogger(__name__)
+# Splink's own handler printed each comparison level EM never met ("WARNING: Level same
+# numbers, other words on comparison address not observed in dataset, unable to train m
+# value") among a load's progress lines, six lines at a time, with nothing to do about it:
+# such a level keeps its shipped m, and the load report names it (``untrained_levels``).
+# With a handler of its own, Splink adds none; a configured root logger still gets them.
+logging.getLogger("splink").addHandler(logging.NullHandler())
 
 
 TRAINING_THREADS: Final = 1
@@ -45,6 +52,50 @@ whichever order the threads finished, so two trainings on one bank differed in t
 digits (and so did every match score). Prediction adds no floats across rows: all threads."""
 LINKER_MEMORY = "3GB"
 """DuckDB's memory for Splink's tables and joins; beyond it DuckDB spills to disk."""
+
+
+@dataclass(frozen=True)
+class Training:
+    """How the model a load used came to be (the load report shows it)."""
+
+    method: str
+    """``em`` (trained on this load), ``stored`` (a model an earlier load trained) or
+    ``shipped`` (too few records to train: the settings' starting values)."""
+    seconds: float
+    id_checked_pairs: int
+    """Scored pairs where both records have a valid id number: the check on the model."""
+    id_agreement: float | None
+    """Share of those pairs where the model (match or not) agrees with the id numbers."""
+    model_file: str | None
+    untrained: tuple[str, ...] = ()
+    """A trained model's levels that kept their shipped ``m`` (:func:`untrained_levels`)."""
+
+
+def untrained_levels(model: dict[str, Any]) -> tuple[str, ...]:
+    """``comparison: level`` of each level of ``model`` whose ``m`` is the shipped one.
+
+    EM trains a level's ``m`` only from pairs that fall in it; a bank whose records never
+    show that case (no two addresses with the same numbers and other words) leaves the
+    shipped value, as it should, and the report says which levels stand on it.
+
+    >>> untrained_levels(settings())[:2]
+    ('id_number: same valid id number', 'id_number: different valid id numbers')
+    """
+    shipped = {
+        (comparison["output_column_name"], level.get("label_for_charts")): level
+        for comparison in settings()["comparisons"]
+        for level in comparison["comparison_levels"]
+    }
+    return tuple(
+        f"{comparison['output_column_name']}: {level['label_for_charts']}"
+        for comparison in model["comparisons"]
+        for level in comparison["comparison_levels"]
+        if not level.get("is_null_level")
+        and level.get("m_probability")
+        == shipped.get((comparison["output_column_name"], level.get("label_for_charts")), {}).get(
+            "m_probability", object()
+        )
+    )
 
 
 def settings() -> dict[str, Any]:

@@ -561,6 +561,7 @@ def _resolve(
         "model_file": result.training.model_file,
         "id_checked_pairs": result.training.id_checked_pairs,
         "id_agreement": result.training.id_agreement,
+        "untrained_levels": list(result.training.untrained),
         "invalid_id_numbers": invalid,
         "unapplied_same": result.unapplied,
     }

@@ -99,6 +99,9 @@ class IdentityStats:
     """Share of those pairs where the model agrees with the id numbers (same id ⇔ match)."""
     invalid_id_numbers: dict[str, dict[str, int]] = field(default_factory=dict)
     """Per source system, id numbers that are no evidence, by reason (``id_numbers.PROBLEMS``)."""
+    untrained_levels: list[str] = field(default_factory=list)
+    """``comparison: level`` of a trained or stored model that kept the shipped ``m``: the
+    bank's records never fell in them (``linkage_training.untrained_levels``)."""
     unapplied_same: list[dict[str, str]] = field(default_factory=list)
     """Reviewers' SAME decisions the load could not follow: ``customer_a``, ``customer_b``,
     ``reason`` (:func:`relgraph.ingest.decisions.unapplied_same`)."""
@@ -295,6 +298,11 @@ def _identity_table(identity: IdentityStats) -> Table:
             how += (
                 f"; checked on {identity.id_checked_pairs:,} pairs with two valid id numbers: "
                 f"agrees on {identity.id_agreement:.2%}"
+            )
+        if identity.untrained_levels:
+            how += (
+                f"; {len(identity.untrained_levels)} levels never met in training keep their "
+                "shipped m (untrained_levels in the report's JSON)"
             )
         table.add_row("linkage model", how)
     return table
