@@ -5,6 +5,8 @@ but time."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -143,6 +145,19 @@ def test_a_dead_worker_costs_a_rescan_here_not_the_verdict(
         _per_part(one, rows)
     )
     assert dead.resets == 1
+
+
+def test_a_worker_outlives_ctrl_c_at_the_servers_terminal() -> None:
+    # Ctrl-C reaches the terminal's whole process group: each worker printed a
+    # KeyboardInterrupt traceback and died, and the server then stopped with them.
+    pool = ScoringPool(1)
+    try:
+        worker = pool._pool().submit(os.getpid).result(timeout=120)
+        os.kill(worker, signal.SIGINT)
+        time.sleep(0.5)
+        assert pool._pool().submit(os.getpid).result(timeout=60) == worker
+    finally:
+        pool.reset(wait=True)
 
 
 @pytest.fixture(scope="module")

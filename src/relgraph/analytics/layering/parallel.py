@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -214,7 +215,13 @@ class ScoringPool:
 def _follow(parent: int) -> None:
     """In a worker: exit when the server is gone. A worker blocks reading its jobs from a
     queue whose write end it holds too, so a server killed with SIGKILL would leave it
-    waiting for ever."""
+    waiting for ever.
+
+    A worker also ignores SIGINT: Ctrl-C at the terminal of ``relgraph serve`` reaches the
+    whole process group, and each worker printed a ``KeyboardInterrupt`` traceback from its
+    queue read among the server's clean stop. The server stops its workers itself
+    (:meth:`ScoringPool.reset`), and a worker whose server is gone exits (above)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while os.getppid() == parent:
