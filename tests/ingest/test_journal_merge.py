@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from relgraph.config import moment_ms, source_zone
 from relgraph.journal import ACCOUNT, TRANSFER, Journal
 from relgraph.store.embedded import EmbeddedStore
@@ -124,3 +126,34 @@ def test_an_opening_date_journalled_as_an_instant_loads_as_its_day_in_beijing(
         }
     day = moment_ms("2026-03-01T00:00Z", source_zone())
     assert (opened["AJ-1"], opened["AJ-2"]) == (day, day)
+
+
+def test_a_journal_merged_in_chunks_loads_as_one_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The records go to DuckDB a chunk at a time (held whole, a day of streaming took more
+    # memory than a load has): chunks of two give the rows, order and notes of one chunk.
+    from relgraph.ingest import journal_merge
+
+    bank = write_bank(tmp_path / "bank", holder_each([transfer("TF-1", "A1", "A2", 9.0, WHEN)]))
+    streamed = [
+        _streamed("TJ-1", "A1", "A2", 10.0),
+        _streamed("TJ-2", "A2", "A1", 20.0),
+        _streamed("TJ-3", "A1", "A2", 30.0),
+        _streamed("TJ-2", "A2", "A1", 21.0),  # a second TJ-2, in another chunk: the first wins
+        _streamed("TJ-4", "A2", "A1", 40.0),
+    ]
+    loaded = []
+    for chunk in (2, journal_merge.CHUNK):
+        monkeypatch.setattr(journal_merge, "CHUNK", chunk)
+        data = tmp_path / f"data-{chunk}"
+        Journal(data).append(TRANSFER, streamed, by="ingest-key")
+        (t,) = [t for t in load(bank, data).tables if t.table == "transfers"]
+        with EmbeddedStore(data, read_only=True) as store:
+            rows = store.read_table("transfers").to_pylist()
+        loaded.append(([(r["tx_id"], r["amount"]) for r in rows], t.notes, t.rows_in))
+    assert loaded[0] == loaded[1]
+    rows, notes, rows_in = loaded[0]
+    assert rows == [("TF-1", 9.0), ("TJ-1", 10.0), ("TJ-2", 20.0), ("TJ-3", 30.0), ("TJ-4", 40.0)]
+    assert rows_in == 5
+    assert any("4 rows from the server's journal" in n for n in notes), notes
