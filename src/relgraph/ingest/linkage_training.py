@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Final
@@ -81,20 +82,18 @@ def untrained_levels(model: dict[str, Any]) -> tuple[str, ...]:
     >>> untrained_levels(settings())[:2]
     ('id_number: same valid id number', 'id_number: different valid id numbers')
     """
-    shipped = {
-        (comparison["output_column_name"], level.get("label_for_charts")): level
-        for comparison in settings()["comparisons"]
-        for level in comparison["comparison_levels"]
-    }
+
+    def levels(of: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+        for comparison in of["comparisons"]:
+            for level in comparison["comparison_levels"]:
+                if not level.get("is_null_level"):
+                    yield f"{comparison['output_column_name']}: {level['label_for_charts']}", level
+
+    shipped = {name: level.get("m_probability") for name, level in levels(settings())}
     return tuple(
-        f"{comparison['output_column_name']}: {level['label_for_charts']}"
-        for comparison in model["comparisons"]
-        for level in comparison["comparison_levels"]
-        if not level.get("is_null_level")
-        and level.get("m_probability")
-        == shipped.get((comparison["output_column_name"], level.get("label_for_charts")), {}).get(
-            "m_probability", object()
-        )
+        name
+        for name, level in levels(model)
+        if name in shipped and level.get("m_probability") == shipped[name]
     )
 
 
