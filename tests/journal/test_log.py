@@ -178,6 +178,29 @@ def test_lines_as_the_writer_wrote_them_are_not_encoded_again(
     assert encoded == []  # half of a read's time, when it was done for every line
 
 
+def test_a_read_of_some_kinds_parses_no_line_of_another_and_still_finds_damage_in_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A load reads the journal once per kind it merges, and most lines are transfers: the
+    # accounts' and decisions' reads check them but need not parse them (most of a read).
+    j = Journal(tmp_path)
+    j.append(TRANSFER, [{"tx_id": f"t{i}", "payee": "张三"} for i in range(20)], by="k")
+    j.append(CHAIN_REVIEW, [{"chain": "c1", "status": "ESCALATED"}], by="k")
+    j.append(TRANSFER, [{"tx_id": "t20", "note": ',"kind":"chain_review","seq":21}'}], by="k")
+    whole = list(read(tmp_path))
+    parsed: list[bytes] = []
+    checked = log._checked
+    monkeypatch.setattr(log, "_checked", lambda line: parsed.append(line) or checked(line))
+    assert list(read(tmp_path, [CHAIN_REVIEW])) == [e for e in whole if e.kind == CHAIN_REVIEW]
+    assert len(parsed) == 1
+    assert list(read(tmp_path, [TRANSFER])) == [e for e in whole if e.kind == TRANSFER]
+    assert len(parsed) == 1 + 21
+    segment = next(journal_dir(tmp_path).glob("*.jsonl"))
+    segment.write_bytes(segment.read_bytes().replace(b'"t3"', b'"tX"'))  # edited by hand
+    with pytest.raises(JournalError, match=r"000001\.jsonl: line 4 is damaged"):
+        list(read(tmp_path, [CHAIN_REVIEW]))
+
+
 def _digest_as_defined(lines: list[dict[str, object]]) -> str:
     """The digest's definition (sha-256 over each entry's seq, kind and data, sorted and
     compact, one per line), written out here rather than taken from the module."""
