@@ -17,7 +17,6 @@ import pytest
 
 pytest.importorskip("relgraph.api.live", reason="real-time scoring (POST /v1/transfers) is absent")
 
-from starlette.testclient import TestClient
 
 from relgraph.api.app import ServiceState, create_app, default_state
 from relgraph.api.auth import KeyRing, Role
@@ -25,6 +24,7 @@ from relgraph.api.readmodel import ReadModel
 from relgraph.jobs.sources import Record, consume
 from relgraph.jobs.sources.http import http_apply
 from relgraph.jobs.sources.kafka import KafkaSource, publish
+from tests.served import in_thread
 from tests.sources.test_kafka_source import FAST_GROUP, new_topic
 
 from .conftest import KEYS
@@ -57,26 +57,33 @@ def test_a_chain_from_kafka_gets_the_verdicts_http_gives_and_redelivery_changes_
     topic = new_topic(kafka_bootstrap, 1)
     publish(kafka_bootstrap, topic, legs)
     answers: list[Mapping[str, Any]] = []
-    scorer = http_apply("http://kafka-app", KEYS[Role.INGEST], client=TestClient(kafka_app))
+    # Served over real HTTP, as a consumer beside the server posts (its startup is not run:
+    # the state above is set up already).
+    with in_thread(kafka_app, lifespan="off") as url:
+        scorer = http_apply(url, KEYS[Role.INGEST])
 
-    def apply(batch: list[Record]) -> Mapping[str, Any]:
-        answer = scorer(batch)
-        answers.append(answer)
-        return answer
+        def apply(batch: list[Record]) -> Mapping[str, Any]:
+            answer = scorer(batch)
+            answers.append(answer)
+            return answer
 
-    with KafkaSource(kafka_bootstrap, topic, group="e2e", idle_timeout=5.0, config=FAST_GROUP) as s:
-        report = consume(s, apply, batch_size=1)
-    over_kafka = [r for answer in answers for r in answer["results"]]
+        with KafkaSource(
+            kafka_bootstrap, topic, group="e2e", idle_timeout=5.0, config=FAST_GROUP
+        ) as s:
+            report = consume(s, apply, batch_size=1)
+        over_kafka = [r for answer in answers for r in answer["results"]]
 
-    assert report.accepted == 3
-    assert [r["status"] for r in over_kafka] == ["accepted"] * 3
-    assert [_comparable(r) for r in over_kafka] == [_comparable(r) for r in over_http]
-    chains = [a for a in over_kafka[2]["verdict"]["alerts"] if a["typology"] == "layering_chain"]
-    assert chains
-    assert chains[0]["above_threshold"]
+        assert report.accepted == 3
+        assert [r["status"] for r in over_kafka] == ["accepted"] * 3
+        assert [_comparable(r) for r in over_kafka] == [_comparable(r) for r in over_http]
+        chains = [
+            a for a in over_kafka[2]["verdict"]["alerts"] if a["typology"] == "layering_chain"
+        ]
+        assert chains
+        assert chains[0]["above_threshold"]
 
-    # A consumer that crashed before committing would get the batch again: the same records
-    # to the same server are duplicates, and no new alert or journal entry appears.
-    again = scorer(legs)
-    assert [r["status"] for r in again["results"]] == ["duplicate"] * 3
-    assert (again["accepted"], again["duplicate"]) == (0, 3)
+        # A consumer that crashed before committing would get the batch again: the same records
+        # to the same server are duplicates, and no new alert or journal entry appears.
+        again = scorer(legs)
+        assert [r["status"] for r in again["results"]] == ["duplicate"] * 3
+        assert (again["accepted"], again["duplicate"]) == (0, 3)

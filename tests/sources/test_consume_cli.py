@@ -11,10 +11,8 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -33,6 +30,7 @@ from typer.testing import CliRunner
 from relgraph.cli import app
 from relgraph.jobs.sources import kafka as kafka_module
 from relgraph.jobs.sources.kafka import KafkaSource, publish
+from tests.served import in_thread
 from tests.sources.test_kafka_source import committed_total, new_topic, transfers
 
 REPO = Path(__file__).resolve().parents[2]
@@ -84,17 +82,8 @@ class StandIn:
 def server() -> Iterator[tuple[str, StandIn]]:
     standin = StandIn()
     app = Starlette(routes=[Route("/v1/transfers", standin.transfers, methods=["POST"])])
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    while not uv.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", standin
-    uv.should_exit = True
-    thread.join(10)
+    with in_thread(app) as url:
+        yield url, standin
 
 
 def run_cli(*args: str, key: str | None = KEY) -> subprocess.CompletedProcess[str]:
