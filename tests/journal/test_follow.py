@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from relgraph.journal import ACCOUNT, CHAIN_REVIEW, TRANSFER, Journal, JournalError, read
+from relgraph.journal import ACCOUNT, CHAIN_REVIEW, TRANSFER, Journal, JournalError, log, read
 from relgraph.journal.follow import Follower
 from relgraph.journal.log import journal_dir
 
@@ -80,3 +80,47 @@ def test_an_entry_cut_off_after_it_was_read_is_refused(tmp_path: Path) -> None:
     with pytest.raises(JournalError, match="entry 2, read before, is gone"):
         _ids(follower)
     assert _ids(Follower(tmp_path)) == ["T0", "T2"]  # read again from the start
+
+
+def test_lines_it_does_not_read_are_checked_not_parsed_and_their_cut_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A server's reader of chain reviews went through every streamed transfer's JSON.
+    journal = Journal(tmp_path)
+    follower = Follower(tmp_path, [CHAIN_REVIEW])
+    journal.append(TRANSFER, [{"tx_id": f"T{n}", "note": "房租"} for n in range(20)], by="k")
+    journal.append(CHAIN_REVIEW, [{"chain": "c1"}], by="k")
+    journal.append(TRANSFER, [{"tx_id": "T20"}], by="k")
+    parsed: list[bytes] = []
+    checked = log._checked
+    monkeypatch.setattr(log, "_checked", lambda line: parsed.append(line) or checked(line))
+    assert [e.data["chain"] for e in follower.entries()] == ["c1"]
+    assert len(parsed) == 1
+    monkeypatch.undo()
+    # The last line read was a transfer passed over; cut off and its seq taken again.
+    segment = next(journal_dir(tmp_path).glob("*.jsonl"))
+    raw = segment.read_bytes()
+    segment.write_bytes(raw[: raw.rstrip(b"\n").rfind(b"\n") + 1])
+    time.sleep(0.001)
+    journal.append(TRANSFER, [{"tx_id": "T20-again"}], by="k")
+    with pytest.raises(JournalError, match="entry 22, read before, is gone"):
+        list(follower.entries())
+    # Damage in a line passed over is damage, as for a whole read.
+    segment.write_bytes(raw.replace(b'"T3"', b'"X3"', 1))
+    with pytest.raises(JournalError, match="line 4 is damaged"):
+        list(Follower(tmp_path, [CHAIN_REVIEW]).entries())
+
+
+def test_entries_the_store_merged_are_passed_over_up_to_its_seq(tmp_path: Path) -> None:
+    # A new live index reads accounts and transfers; the store holds the transfers its
+    # load merged (seq ≤ 3 here), not the accounts' content a resend is judged by.
+    journal = Journal(tmp_path)
+    journal.append(TRANSFER, [{"tx_id": "T0"}, {"tx_id": "T1"}], by="k")
+    journal.append(ACCOUNT, [{"account_id": "A0"}], by="k")
+    journal.append(TRANSFER, [{"tx_id": "T2"}], by="k")
+    journal.append(CHAIN_REVIEW, [{"chain": "c1"}], by="k")
+    follower = Follower(tmp_path, (ACCOUNT, TRANSFER), merged=(TRANSFER,), upto=3)
+    assert [e.seq for e in follower.entries()] == [3, 4]
+    journal.append(TRANSFER, [{"tx_id": "T3"}], by="k")
+    assert [e.seq for e in follower.entries()] == [6]
+    assert [e.seq for e in Follower(tmp_path, (ACCOUNT, TRANSFER)).entries()] == [1, 2, 3, 4, 6]

@@ -18,7 +18,8 @@ the ``recordTransfers`` mutation) goes through four steps:
    log. A write that fails drops the live index (:meth:`LiveScoring.apply`).
 
 On start (and after a refresh) the journal's transfers and accounts that the store does
-not hold yet are applied again, so what was acknowledged before a crash is served. A
+not hold yet are applied again, so what was acknowledged before a crash is served (those
+the store's last load merged are passed over unparsed: :class:`.journal.log.Passing`). A
 refresh builds the new one beside the old (:mod:`.live_build`), then retires the old
 (:meth:`LiveScoring.retire`: its writes end) and applies what the journal gained meanwhile.
 
@@ -68,7 +69,7 @@ from relgraph.api.live_records import (
 from relgraph.api.readmodel import ReadModel
 from relgraph.api.scoring_pool import shared_pool
 from relgraph.api.slices import id_hashes
-from relgraph.journal import ACCOUNT, TRANSFER, Journal, JournalError
+from relgraph.journal import ACCOUNT, META_SEQ, TRANSFER, Journal, JournalError
 from relgraph.journal.follow import Follower
 from relgraph.model import REPORTING_CURRENCY
 from relgraph.record_rules import check_record, shown
@@ -121,7 +122,11 @@ class LiveScoring(AlertQueue, AccountIntake):
         self._known: set[str] = set()
         """Ids of every alert found live or stored (``extends`` is judged against it)."""
         self._account_alerts: dict[int, dict[str, float]] = {}
-        self._journal_read = Follower(self.data_dir, (ACCOUNT, TRANSFER))  # catch_up reads on
+        # catch_up reads on. Merged accounts are read: a resend is judged by their content.
+        merged = int(m.projection.meta.get(META_SEQ, "0"))
+        self._journal_read = Follower(
+            self.data_dir, (ACCOUNT, TRANSFER), merged=(TRANSFER,), upto=merged
+        )
         self._replaced: set[str] = set()
         self._by_tx: dict[str, set[str]] = {}
         """Per transfer: the live alerts holding it (:meth:`_supersede` reads it)."""

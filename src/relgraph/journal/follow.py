@@ -27,23 +27,44 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from relgraph.journal.log import Entry, JournalError, _segments, journal_dir, line_at, lines_from
+from relgraph.journal.log import (
+    Entry,
+    JournalError,
+    Passing,
+    _parse,
+    _segments,
+    journal_dir,
+    lines_passing,
+)
 
 
 class Follower:
-    """Reads one journal's entries of ``kinds`` (all when None) as it grows."""
+    """Reads one journal's entries of ``kinds`` (all when None) as it grows.
 
-    def __init__(self, data_dir: Path, kinds: Iterable[str] | None = None) -> None:
+    Lines of other kinds are checked but not parsed (:class:`.log.Passing`), and so are the
+    entries of ``merged`` kinds up to ``seq`` ``upto``: what the store's last load merged,
+    which a reader of that store holds already."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        kinds: Iterable[str] | None = None,
+        *,
+        merged: Iterable[str] = (),
+        upto: int = 0,
+    ) -> None:
         self._dir = journal_dir(data_dir)
         self._wanted = None if kinds is None else frozenset(kinds)
+        self._passing = Passing.of(self._wanted, merged, upto)
         self._segment: Path | None = None
         """The segment read last; the ones before it are read to their end."""
         self._offset = 0
         """Bytes of it read: whole, intact entries only."""
         self._lines = 0
         """Lines of it read (a damaged line is named by its number)."""
-        self._last: tuple[int, str, int] | None = None
-        """The last entry read, of any kind: its ``seq``, ``at`` and where its line starts."""
+        self._last: tuple[bytes, int] | None = None
+        """The last line read, of any kind (passed over or not): its bytes and where it
+        starts."""
 
     def entries(self) -> Iterator[Entry]:
         """The intact entries appended since the last call, in ``seq`` order.
@@ -77,24 +98,33 @@ class Follower:
 
     def _read(self, path: Path, start: int, *, newest: bool) -> Iterator[Entry]:
         begin, first = start, (self._lines + 1 if path == self._segment else 1)
-        for number, (entry, end) in enumerate(
-            lines_from(path, last_segment=newest, start=start, first=first), start=first
+        for number, (entry, end, line) in enumerate(
+            lines_passing(path, self._passing, last_segment=newest, start=start, first=first),
+            start=first,
         ):
             self._segment, self._offset, self._lines = path, end, number
-            self._last = (entry.seq, entry.at, begin)
+            self._last = (line, begin)
             begin = end
-            if self._wanted is None or entry.kind in self._wanted:
+            if entry is not None and (self._wanted is None or entry.kind in self._wanted):
                 yield entry
 
     def _check_last(self, path: Path) -> None:
-        """The last entry read is still where it was read: else a write was cut off after
-        it was read, and what was read of it must be read again from the start."""
+        """The last line read is still where it was read, byte for byte: else a write was
+        cut off after it was read, and what was read of it must be read again from the
+        start."""
         if self._last is None:
             return
-        seq, at, where = self._last
-        entry = line_at(path, where, self._offset)
-        if entry is None or (entry.seq, entry.at) != (seq, at):
+        line, where = self._last
+        try:
+            with path.open("rb") as handle:
+                handle.seek(where)
+                there = handle.read(len(line) + 1)
+        except FileNotFoundError:
+            there = b""
+        if there != line + b"\n":
+            read = _parse(line)  # intact when it was read
+            seq = f"{read.seq:,}" if read is not None else "?"
             raise JournalError(
-                f"{path}: entry {seq:,}, read before, is gone (a write that failed was cut "
+                f"{path}: entry {seq}, read before, is gone (a write that failed was cut "
                 "off after it was read); read the journal again from its start"
             )

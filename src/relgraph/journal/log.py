@@ -149,17 +149,46 @@ def _checked(line: bytes) -> tuple[Entry, bytes | None] | None:
     return entry, b"{" + line[line.find(_CRC_AT) + 18 :]
 
 
-_TAIL: Final = re.compile(rb',"kind":"([a-z_]+)","seq":[0-9]+\}\Z')
+_TAIL: Final = re.compile(rb',"kind":"([a-z_]+)","seq":([0-9]+)\}\Z')
 """A writer's line ends in its ``kind`` and ``seq`` members (they sort last, after ``data``,
 whose strings cannot hold an unescaped quote)."""
 
 
-def _passed_over(line: bytes, wanted: frozenset[bytes]) -> bool:
-    """Whether ``line`` is an intact entry as the writer wrote it, of a kind not ``wanted``:
-    a reader of some kinds need not parse it. Its CRC is still checked, so damage is found
-    as a whole read finds it; a line in any other form is parsed (False)."""
-    tail = _TAIL.search(line, max(0, len(line) - 64))
-    return tail is not None and tail[1] not in wanted and _crc_of_written(line) is not None
+@dataclass(frozen=True)
+class Passing:
+    """Which intact lines a reader passes over: it checks their CRC as written (so damage is
+    found as a whole read finds it) but does not parse them, which was most of a read's time.
+
+    A line passes when the writer wrote it (its tail names kind and ``seq``) and either its
+    kind is not ``wanted``, or it is one of ``merged`` with ``seq`` ≤ ``upto`` (what the
+    store's last load merged, which a reader of the store already holds). A line in any other
+    form is parsed."""
+
+    wanted: frozenset[bytes] | None = None
+    """The kinds read (None: all)."""
+    merged: frozenset[bytes] = frozenset()
+    upto: int = 0
+
+    @classmethod
+    def of(
+        cls, kinds: Iterable[str] | None, merged: Iterable[str] = (), upto: int = 0
+    ) -> Passing | None:
+        """The rule for a reader of ``kinds`` that holds ``merged`` up to ``upto``; None when
+        no line passes (every line is read)."""
+        wanted = None if kinds is None else frozenset(k.encode() for k in kinds)
+        rule = cls(wanted, frozenset(k.encode() for k in merged) if upto > 0 else frozenset(), upto)
+        return None if wanted is None and not rule.merged else rule
+
+    def passes(self, line: bytes) -> bool:
+        """Whether ``line`` is passed over (and its CRC holds as written)."""
+        tail = _TAIL.search(line, max(0, len(line) - 64))
+        if tail is None:
+            return False
+        kind = tail[1]
+        read = self.wanted is None or kind in self.wanted
+        if read and not (kind in self.merged and int(tail[2]) <= self.upto):
+            return False
+        return _crc_of_written(line) is not None
 
 
 def _parse(line: bytes) -> Entry | None:
@@ -174,8 +203,21 @@ def lines_from(
     """The intact entries of one segment from byte ``start`` (its line ``first``), each with
     the byte its line ends at. A torn or damaged newest line of the newest segment was never
     acknowledged and ends the entries; damage anywhere else is :class:`JournalError`."""
-    for entry, end, _ in _intact(path, last_segment=last_segment, start=start, first=first):
-        yield entry, end
+    for entry, end, _, _ in _intact(path, last_segment=last_segment, start=start, first=first):
+        if entry is not None:
+            yield entry, end
+
+
+def lines_passing(
+    path: Path, passing: Passing | None, *, last_segment: bool, start: int = 0, first: int = 1
+) -> Iterator[tuple[Entry | None, int, bytes]]:
+    """:func:`lines_from`, with every intact line: its entry (None when ``passing`` passes
+    it over), the byte it ends at and its bytes (a reader that goes on later keeps them, to
+    know the line is still there)."""
+    for entry, end, _, line in _intact(
+        path, last_segment=last_segment, start=start, first=first, passing=passing, passed=True
+    ):
+        yield entry, end, line
 
 
 def _intact(
@@ -184,27 +226,30 @@ def _intact(
     last_segment: bool,
     start: int = 0,
     first: int = 1,
-    wanted: frozenset[bytes] | None = None,
-) -> Iterator[tuple[Entry, int, bytes | None]]:
-    """:func:`lines_from`, each entry also with its :func:`_checked` digest bytes; with
-    ``wanted``, intact lines of other kinds are checked but not parsed nor yielded (a load
-    reads the journal once per kind, and parsing JSON was most of each read's time)."""
+    passing: Passing | None = None,
+    passed: bool = False,
+) -> Iterator[tuple[Entry | None, int, bytes | None, bytes]]:
+    """Per intact line from byte ``start`` (its line ``first``): its entry, the byte it
+    ends at, its :func:`_checked` digest bytes and the line itself. A line ``passing``
+    passes over is checked but not parsed: with ``passed`` it comes without entry nor
+    digest bytes, else not at all (a yield a line cost a read of accounts a quarter)."""
     with path.open("rb") as handle:
         handle.seek(start)
         lines = handle.read().split(b"\n")
     complete, fragment = lines[:-1], lines[-1]  # fragment: b"" unless a write was torn
     end = start
     for number, line in enumerate(complete, start=first):
-        if wanted is not None and _passed_over(line, wanted):
-            end += len(line) + 1
+        end += len(line) + 1
+        if passing is not None and passing.passes(line):
+            if passed:
+                yield None, end, None, line
             continue
         checked = _checked(line)
         if checked is None:
             if last_segment and number == first + len(complete) - 1 and not fragment:
                 return  # the newest line of the newest segment, never acknowledged
             raise _damaged(path, number)
-        end += len(line) + 1
-        yield checked[0], end, checked[1]
+        yield checked[0], end, checked[1], line
     if fragment and not last_segment:
         raise _torn(path)
 
@@ -259,11 +304,12 @@ def read(data_dir: Path, kinds: Iterable[str] | None = None) -> Iterator[Entry]:
     (every caller fails whole on it; a segment held whole first cost a second copy of its
     up to ~250,000 entries)."""
     wanted = None if kinds is None else frozenset(kinds)
-    passed = None if wanted is None else frozenset(k.encode() for k in wanted)
+    passing = Passing.of(wanted)
     segments = _segments(journal_dir(data_dir))
     for i, path in enumerate(segments):
-        for entry, _, _ in _intact(path, last_segment=i == len(segments) - 1, wanted=passed):
-            if wanted is None or entry.kind in wanted:
+        for entry, _, _, _ in _intact(path, last_segment=i == len(segments) - 1, passing=passing):
+            # A line not in the writer's form is parsed whatever its kind.
+            if entry is not None and (wanted is None or entry.kind in wanted):
                 yield entry
 
 
@@ -286,11 +332,39 @@ def head(data_dir: Path, upto: int | None = None) -> tuple[int, str]:
     return last, h.hexdigest()
 
 
+_EVERY_KIND: Final = Passing(wanted=frozenset())
+"""Every line as the writer wrote it: the digest hashes its own bytes, unparsed."""
+
+
+def _written_part(line: bytes) -> tuple[int, bytes] | None:
+    """A line as the writer wrote it (CRC checked), as :func:`head` hashes it: its ``seq``
+    and its bytes less ``at``, ``by`` and ``crc``, which sort before ``data``, ``kind`` and
+    ``seq``. None when it does not hold those five members in that order: then it is parsed.
+
+    Not parsed, a line with a sixth member and a CRC made for it (a hand-edit; the writer
+    writes five) is hashed with that member, so the digest tells it from the line it
+    replaced; parsed, the member was ignored."""
+    tail = _TAIL.search(line, max(0, len(line) - 64))
+    rest = line.find(_CRC_AT) + 18
+    if tail is None or not line.startswith(b'{"at":"') or line[rest : rest + 7] != b'"data":':
+        return None
+    return int(tail[2]), b"{" + line[rest:]
+
+
 def _digested(data_dir: Path) -> Iterator[tuple[int, bytes]]:
     """Per intact entry, its ``seq`` and the line :func:`head` hashes for it."""
     segments = _segments(journal_dir(data_dir))
     for i, path in enumerate(segments):
-        for entry, _, part in _intact(path, last_segment=i == len(segments) - 1):
+        last = i == len(segments) - 1
+        lines = _intact(path, last_segment=last, passing=_EVERY_KIND, passed=True)
+        for number, (entry, _, part, line) in enumerate(lines, start=1):
+            if entry is None and (written := _written_part(line)) is not None:
+                yield written[0], written[1] + b"\n"
+                continue
+            checked = _checked(line) if entry is None else (entry, part)
+            if checked is None:  # its CRC holds, but it is no entry: a hand-made line
+                raise _damaged(path, number)
+            entry, part = checked
             if part is None:  # not in the writer's form: encoded as the digest defines it
                 part = _encode({"seq": entry.seq, "kind": entry.kind, "data": entry.data})
             yield entry.seq, part + b"\n"
