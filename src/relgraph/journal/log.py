@@ -337,18 +337,18 @@ _EVERY_KIND: Final = Passing(wanted=frozenset())
 
 
 def _written_part(line: bytes) -> tuple[int, bytes] | None:
-    """A line as the writer wrote it (CRC checked), as :func:`head` hashes it: its ``seq``
-    and its bytes less ``at``, ``by`` and ``crc``, which sort before ``data``, ``kind`` and
-    ``seq``. None when it does not hold those five members in that order: then it is parsed.
+    """A line :data:`_EVERY_KIND` passed over (its tail and CRC checked), as :func:`head`
+    hashes it: its ``seq`` (after the last colon: the tail ends ``"seq":N}``) and its bytes
+    less ``at``, ``by`` and ``crc``, which sort before ``data``, ``kind`` and ``seq``. None
+    when it does not hold those five members in that order: then it is parsed.
 
     Not parsed, a line with a sixth member and a CRC made for it (a hand-edit; the writer
     writes five) is hashed with that member, so the digest tells it from the line it
     replaced; parsed, the member was ignored."""
-    tail = _TAIL.search(line, max(0, len(line) - 64))
     rest = line.find(_CRC_AT) + 18
-    if tail is None or not line.startswith(b'{"at":"') or line[rest : rest + 7] != b'"data":':
+    if not line.startswith(b'{"at":"') or line[rest : rest + 7] != b'"data":':
         return None
-    return int(tail[2]), b"{" + line[rest:]
+    return int(line[line.rfind(b":") + 1 : -1]), b"{" + line[rest:]
 
 
 def _digested(data_dir: Path) -> Iterator[tuple[int, bytes]]:
