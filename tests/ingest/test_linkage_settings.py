@@ -62,7 +62,7 @@ def test_the_shipped_settings_and_prediction_rules_pass_splinks_check(
     checked: list[bool], caplog: pytest.LogCaptureFixture
 ) -> None:
     frame, _ = _prepare(RECORDS, LinkageParams())
-    frame, rules = cap_blocks(frame, settings()[PREDICTION_RULES], LinkageParams().block_cap)
+    frame, rules, _ = cap_blocks(frame, settings()[PREDICTION_RULES], LinkageParams().block_cap)
     caplog.set_level(logging.WARNING, logger="splink")
     for model in (settings(), _without_frequencies(settings())):
         _linker(LinkerInput(frame), {**model, PREDICTION_RULES: rules})

@@ -106,7 +106,7 @@ from relgraph.ingest.linkage_columns import (
     name_columns,
     name_keys,
 )
-from relgraph.ingest.linkage_pairs import predict_pairs
+from relgraph.ingest.linkage_pairs import no_pairs, predict_pairs
 from relgraph.ingest.linkage_training import (
     LinkerInput,
     Training,
@@ -333,15 +333,16 @@ def resolve(
     frame, problems = _prepare(records, params)
     valid_numbers = frame["id_number"]  # upgraded; before the caps null a crowded one
     # The stored model keeps its rules as written; prediction joins on the capped keys.
-    frame, rules = cap_blocks(frame, settings()[PREDICTION_RULES], params.block_cap)
+    frame, rules, any_pair = cap_blocks(frame, settings()[PREDICTION_RULES], params.block_cap)
     cid = records["customer_id"].astype(str).to_numpy(object)
     position = {c: i for i, c in enumerate(cid.tolist())}
     source = LinkerInput(frame)
     by_key = np.argsort(cid, kind="stable")
     rank = np.argsort(by_key)  # each record's place in customer-id order
     model, method, model_file = _model(source, data_dir, retrain, by_key)
-    linker = _linker(source, {**model, PREDICTION_RULES: rules})
-    pairs = predict_pairs(linker)
+    scoring = {**model, PREDICTION_RULES: rules}
+    linker = _linker(source, scoring) if any_pair else None
+    pairs = predict_pairs(linker) if linker is not None else no_pairs(model)
     pairs = with_same_decisions(pairs, position, same)
     # Complete linkage: score every pair inside a tentative cluster blocking did not generate.
     # Pairs carrying one id number that a record contradicts are scored too: they are
@@ -349,6 +350,7 @@ def resolve(
     shared = shared_id_pairs(records["id_number_norm"], problems, params.max_block)
     extra = unblocked_pairs(n, pairs, params.threshold, shared)
     if len(extra):
+        linker = linker or _linker(source, scoring)
         linker.table_management.register_blocked_pairs_for_predict(
             linker._db_api.register(pa.Table.from_pandas(extra, preserve_index=False))
         )

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["PREDICTION_RULES", "cap_blocks"]
+__all__ = ["PREDICTION_RULES", "Capped", "cap_blocks"]
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,19 @@ def _column(key: Codes, index: pd.Index) -> pd.Series:
     return pd.Series(pd.array(np.where(key >= 0, key, 0), dtype="Int64"), index=index).mask(key < 0)
 
 
-def cap_blocks(frame: pd.DataFrame, rules: list[Any], cap: int) -> tuple[pd.DataFrame, list[Any]]:
+class Capped(NamedTuple):
+    """What :func:`cap_blocks` gives."""
+
+    frame: pd.DataFrame
+    """The records, with a key column per rule over the cap."""
+    rules: list[Any]
+    """The prediction rules, those over the cap rewritten to join on their key columns."""
+    pairs: bool
+    """Whether any rule may pair two records. False when no two records share any rule's
+    key (every block holds one record): Splink's prediction would score nothing."""
+
+
+def cap_blocks(frame: pd.DataFrame, rules: list[Any], cap: int) -> Capped:
     """``frame`` with a key column per rule over the cap, and the prediction blocking
     ``rules`` (Splink settings entries) with those rules rewritten to join on them.
 
@@ -139,26 +151,32 @@ def cap_blocks(frame: pd.DataFrame, rules: list[Any], cap: int) -> tuple[pd.Data
     ...     "street": ["renmin lu"] * 5})
     >>> rules = [{"blocking_rule": "l.name = r.name AND l.street = r.street"},
     ...     {"blocking_rule": "l.street = r.street"}, {"blocking_rule": "l.name = r.name"}]
-    >>> capped, capped_rules = cap_blocks(frame, rules, 4)
-    >>> [r["blocking_rule"] for r in capped_rules]
+    >>> [r["blocking_rule"] for r in cap_blocks(frame, rules, 4).rules]
     ['l.name = r.name AND l.street = r.street', 'l.block_key_1 = r.block_key_1', 'l.name = r.name']
-    >>> capped, capped_rules = cap_blocks(frame, rules, 3)
+    >>> capped = cap_blocks(frame, rules, 3).frame
     >>> capped["block_key_0"].tolist()  # four Wangs on one street: over the cap
     [<NA>, <NA>, <NA>, <NA>, 1]
     >>> bool(capped["block_key_1"].isna().all())  # one street of five records: no pairs
     True
+    >>> cap_blocks(frame.assign(street=["a", "b", "c", "d", "e"]), rules[1:2], 3).pairs
+    False
     """
     out = list(rules)
     codes = _Codes(frame)
     added: dict[str, pd.Series] = {}
+    pairs = False
     for i, rule in enumerate(rules):
         text = rule["blocking_rule"] if isinstance(rule, dict) else str(rule)
         sides = _sides(text)
         if sides is None:
             log.warning("blocking rule not capped (not equalities joined by AND): %s", text)
+            pairs = True  # not read here: it may pair anyone
             continue
         left, right = sides
         lkey, rkey, biggest = _keys(codes, left, right, cap)
+        # A block of two may pair them (one record on both sides of a crossing rule does
+        # not, but saying "may" costs only the prediction this saves).
+        pairs |= biggest >= 2
         if biggest <= cap:
             continue
         name = f"{KEY_PREFIX}{i}"
@@ -178,5 +196,5 @@ def cap_blocks(frame: pd.DataFrame, rules: list[Any], cap: int) -> tuple[pd.Data
         )
         out[i] = {**rule, "blocking_rule": joined} if isinstance(rule, dict) else joined
     if not added:
-        return frame, out
-    return frame.assign(**added), out
+        return Capped(frame, out, pairs)
+    return Capped(frame.assign(**added), out, pairs)

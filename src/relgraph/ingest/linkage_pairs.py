@@ -31,4 +31,17 @@ def predict_pairs(linker: Any) -> pd.DataFrame:
     return scored
 
 
+def no_pairs(model: dict[str, Any]) -> pd.DataFrame:
+    """What :func:`predict_pairs` gives when blocking pairs no two records: its columns and
+    types, no row. Building a linker and predicting nothing cost a small load 0.4–0.6 s."""
+    types = {"match_weight": "float64", "match_probability": "float64"}
+    types |= {"unique_id_l": "int64", "unique_id_r": "int64"}
+    for comparison in model["comparisons"]:
+        name = comparison["output_column_name"]
+        types |= {f"gamma_{name}": "int32", f"mw_{name}": "float64"}
+        if any(level.get("tf_adjustment_column") for level in comparison["comparison_levels"]):
+            types[f"mw_tf_adj_{name}"] = "float64"
+    return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in types.items()})
+
+
 _PAIR_COLUMNS = frozenset({"unique_id_l", "unique_id_r", "match_weight", "match_probability"})

@@ -29,6 +29,7 @@ that keep the row but are counted in the report.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Final
@@ -123,6 +124,16 @@ def keys_view(table: str) -> str:
     return f"keys_{table}"
 
 
+_SQL_TYPE: dict[str, str] = {
+    "str": "VARCHAR",
+    "int": "BIGINT",
+    "float": "DOUBLE",
+    "bool": "BOOLEAN",
+    "date": "BIGINT",
+    "timestamp": "BIGINT",
+}
+
+
 def _text(column: str, present: bool) -> str:
     """The trimmed raw text of ``column`` (null when empty or absent from the file)."""
     return f"NULLIF(trim(r.{ident(column)}), '')" if present else "CAST(NULL AS VARCHAR)"
@@ -169,6 +180,10 @@ def _column_sql(
     """
     text = _text(column.name, present)
     name = column.name
+    if not present and not column.required:
+        # No value to type or to refuse: every rule below is null on a null text, and
+        # binding them on a constant still cost DuckDB milliseconds a column.
+        return f"CAST(NULL AS {_SQL_TYPE[column.dtype]})", []
     reasons: list[str] = []
     if column.required:
         reasons.append(f"CASE WHEN {text} IS NULL THEN 'missing_required: {name} is empty' END")
@@ -322,24 +337,27 @@ def _range_sql(column: model.Column, typed: str) -> str:
 def _derived_sql(table: model.Table, raw: RawTable) -> list[str]:
     """Normalised identifier columns ingest adds to customers and enterprises."""
 
-    def text(column: str) -> str:
-        return _text(column, column in raw.columns)
+    def derived(rule: Callable[[str], str], column: str, name: str) -> str:
+        # Each rule is null on a null text: without a value, only its type is written.
+        if raw.rows and column in raw.columns:
+            return f"{rule(_text(column, True))} AS {name}"
+        return f"CAST(NULL AS VARCHAR) AS {name}"
 
     if table is model.CUSTOMERS:
         return [
-            f"{normalise.name_sql(text('name'))} AS name_norm",
-            f"{normalise.id_number_sql(text('id_number'))} AS id_number_norm",
-            f"{normalise.phone_sql(text('phone'))} AS phone_norm",
-            f"{normalise.email_sql(text('email'))} AS email_norm",
-            f"{normalise.address_sql(text('address'))} AS address_norm",
-            f"{normalise.phone_ext_sql(text('phone'))} AS phone_ext",
+            derived(normalise.name_sql, "name", "name_norm"),
+            derived(normalise.id_number_sql, "id_number", "id_number_norm"),
+            derived(normalise.phone_sql, "phone", "phone_norm"),
+            derived(normalise.email_sql, "email", "email_norm"),
+            derived(normalise.address_sql, "address", "address_norm"),
+            derived(normalise.phone_ext_sql, "phone", "phone_ext"),
         ]
     if table is model.ENTERPRISES:
         return [
-            f"{normalise.phone_sql(text('phone'))} AS phone_norm",
-            f"{normalise.address_sql(text('address'))} AS address_norm",
-            f"{normalise.credit_code_sql(text('credit_code'))} AS credit_code_norm",
-            f"{normalise.phone_ext_sql(text('phone'))} AS phone_ext",
+            derived(normalise.phone_sql, "phone", "phone_norm"),
+            derived(normalise.address_sql, "address", "address_norm"),
+            derived(normalise.credit_code_sql, "credit_code", "credit_code_norm"),
+            derived(normalise.phone_ext_sql, "phone", "phone_ext"),
         ]
     return []
 
@@ -427,7 +445,13 @@ def type_rows(
             column = replace(column, enum=raw.source_systems)
         inner = ident(_TYPED + column.name)
         typed, column_reasons = _column_sql(
-            table, column, column.name in raw.columns, zone, today, today_zone, f"r.{inner}"
+            table,
+            column,
+            bool(raw.rows) and column.name in raw.columns,
+            zone,
+            today,
+            today_zone,
+            f"r.{inner}",
         )
         typed_of[column.name] = f"r.{inner}"
         typing.append(f"{typed} AS {inner}")
