@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from relgraph.config import moment_ms, source_zone
@@ -157,3 +158,24 @@ def test_a_journal_merged_in_chunks_loads_as_one_read_whole(
     assert rows == [("TF-1", 9.0), ("TJ-1", 10.0), ("TJ-2", 20.0), ("TJ-3", 30.0), ("TJ-4", 40.0)]
     assert rows_in == 5
     assert any("4 rows from the server's journal" in n for n in notes), notes
+
+
+def test_journalled_times_are_written_at_once_as_the_text_of_their_exact_millisecond() -> None:
+    from relgraph import model
+    from relgraph.ingest.journal_merge import _FIRST_MS, _LAST_MS, _text, _texts
+
+    ts = model.TRANSFERS.column("ts")
+    times: list[int | None] = [
+        int(v) for v in np.random.default_rng(7).integers(-2 * 10**12, 4_102_444_800_000, 20_000)
+    ]
+    times += [None, 0, -1, _FIRST_MS, _FIRST_MS - 1, _LAST_MS + 1]  # 1906 to 2100
+    assert _texts(ts, times).to_pylist() == [_text(ts, v) for v in times]
+    # Past 2100 a float of seconds lost a millisecond: this one was written as .802.
+    assert _texts(ts, [8_878_905_855_803, _LAST_MS]).to_pylist() == [
+        "2251-05-13T02:44:15.803Z",
+        "9999-12-31T23:59:59.999Z",
+    ]
+    # What is no whole number of int64 (an old release's 2**63, a float, a text, a bool)
+    # is written one by one, as before.
+    for odd in ([2**63, 0], [1_700_000_000_123.0, None], ["1700000000123"], [True]):
+        assert _texts(ts, odd).to_pylist() == [_text(ts, v) for v in odd]
