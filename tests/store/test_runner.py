@@ -191,11 +191,15 @@ def test_a_held_statement_that_fails_is_a_store_error() -> None:
         pass
 
 
-def test_a_lost_connection_is_a_store_error() -> None:
-    driver = FakeDriver([ServiceUnavailable("gone")])
+def test_a_lost_connection_is_a_store_error_worded_for_a_read_or_a_write() -> None:
+    driver = FakeDriver([ServiceUnavailable("gone"), ServiceUnavailable("gone")])
     runner = DriverRunner(driver, SETTINGS)
-    with pytest.raises(StoreError, match=r"lost Neo4j at neo4j://127\.0\.0\.1:7687"):
+    with pytest.raises(StoreError, match=r"lost Neo4j at neo4j://127\.0\.0\.1:7687") as read:
         runner.run("state_read", operation="read state")
+    assert str(read.value).endswith("it changed nothing: run it again once Neo4j answers")
+    with pytest.raises(StoreError) as written:
+        runner.run("persons_create", {"rows": [], "gen": "g"}, operation="load persons", write=True)
+    assert str(written.value).endswith("nothing after the last committed batch was kept")
 
 
 @pytest.mark.parametrize(

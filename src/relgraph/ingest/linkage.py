@@ -350,7 +350,8 @@ def resolve(
     shared = shared_id_pairs(records["id_number_norm"], problems, params.max_block)
     extra = unblocked_pairs(n, pairs, params.threshold, shared)
     if len(extra):
-        linker = linker or _linker(source, scoring)
+        if linker is None:  # blocking paired nobody; these pairs still need their scores
+            linker = _linker(source, scoring)
         linker.table_management.register_blocked_pairs_for_predict(
             linker._db_api.register(pa.Table.from_pandas(extra, preserve_index=False))
         )

@@ -185,7 +185,7 @@ class DriverRunner:
             with self.driver.session(database=self.settings.database) as session:
                 rows = session.execute_write(work) if write else session.execute_read(work)
         except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as exc:
-            raise self._failed(exc, statement, operation) from exc
+            raise self._failed(exc, statement, operation, write=write) from exc
         return pd.DataFrame.from_records(rows)
 
     @contextmanager
@@ -262,7 +262,9 @@ class DriverRunner:
             write=True,
         )
 
-    def _failed(self, exc: Exception, statement: str, operation: str) -> StoreError:
+    def _failed(
+        self, exc: Exception, statement: str, operation: str, *, write: bool = True
+    ) -> StoreError:
         """The :class:`StoreError` a driver or server error of ``statement`` becomes."""
         import neo4j  # only the Neo4j store loads the driver
 
@@ -298,10 +300,14 @@ class DriverRunner:
             )
             else StoreError
         )
-        return lost(
-            f"{operation}: lost Neo4j at {self.settings.uri} ({one_line(exc)}); "
+        # A read changed nothing: a writer's wording ("batch … kept") sent a reader looking
+        # for damage that is not there.
+        outcome = (
             "nothing after the last committed batch was kept"
+            if write
+            else "it changed nothing: run it again once Neo4j answers"
         )
+        return lost(f"{operation}: lost Neo4j at {self.settings.uri} ({one_line(exc)}); {outcome}")
 
     def close(self) -> None:
         self.driver.close()
