@@ -3,7 +3,10 @@ key alone still gets every worker.
 
 Before, the pool was first come, first served: a key with 64 cheap pooled queries in flight
 (each within its cost budget) queued ahead of every other key, whose 9 ms query then took
-0.4-2.3 s. The tests hold the order, not a latency, so a loaded machine cannot flake them.
+0.4-2.3 s. The tests hold the order, not a latency, so a loaded machine cannot flake them:
+the order is the pool's, noted as a thread takes a call under the pool's lock. (Noted when a
+call started, it was the threads' order instead: on a loaded 2-core CI machine the thread that
+took the other key's call was descheduled while the three others ran six of the flood's.)
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import pytest
 from relgraph.api.app import ServiceState, create_app
 from relgraph.api.auth import Role
 from relgraph.api.readmodel import ReadModel
-from relgraph.api.worker_pool import WorkerPool
+from relgraph.api.worker_pool import FairQueue, WorkerPool
 
 from .conftest import KEYS
 
@@ -35,11 +38,13 @@ POOLED = """query Pooled($id: ID!) { customer(id: $id) { id
 
 
 class Gate:
-    """Customer lookups wait at a gate (as CPU work holds a worker) and note their order."""
+    """Customer lookups wait at a gate (as CPU work holds a worker); the pool's calls are
+    counted as queued and their keys noted in the order the pool hands them to threads."""
 
     def __init__(self, model: ReadModel, monkeypatch: pytest.MonkeyPatch) -> None:
         self.open = threading.Event()
-        self.order: list[str] = []
+        self.taken: list[Hashable] = []
+        """Whose call each take served, in the pool's order (appended under its lock)."""
         self.running = 0
         self.most = 0
         self.queued = 0
@@ -47,10 +52,11 @@ class Gate:
         self._lock = threading.Lock()
         find = type(model).find_person
         pool_run = WorkerPool.run
+        put, take = FairQueue.put, FairQueue.take
+        owner: dict[int, Hashable] = {}
 
         def gated(model: ReadModel, any_id: str) -> int | None:
             with self._lock:
-                self.order.append(any_id)
                 self.running += 1
                 self.most = max(self.most, self.running)
             self.open.wait(30)
@@ -62,8 +68,19 @@ class Gate:
             self.queued += 1
             return await pool_run(pool, call, key)
 
+        def noted_put(queue: FairQueue[Any], key: Hashable, job: Any) -> None:
+            owner[id(job)] = key
+            put(queue, key, job)
+
+        def noted_take(queue: FairQueue[Any]) -> Any:
+            job = take(queue)
+            self.taken.append(owner.pop(id(job)))
+            return job
+
         monkeypatch.setattr(type(model), "find_person", gated)
         monkeypatch.setattr(WorkerPool, "run", counted)
+        monkeypatch.setattr(FairQueue, "put", noted_put)
+        monkeypatch.setattr(FairQueue, "take", noted_take)
 
     async def until(self, condition: Callable[[], bool]) -> None:
         deadline = time.monotonic() + 30
@@ -109,11 +126,12 @@ def test_another_keys_query_does_not_wait_behind_one_keys_backlog(
     for answer in answers:
         assert answer.status_code == 200
         assert "errors" not in answer.json(), answer.json()
-    ahead = gate.order.index(other)
-    # First come, first served ran the whole flood first (40). Served in turn, the other key
-    # waits for one of the flood's queued calls: the 4 that held the workers, 1, and at most
-    # 3 more taken after it by the other freed workers that reached the lookup sooner.
-    assert ahead <= 2 * WORKERS, f"{ahead} of the flooding key's queries ran first"
+    assert len(gate.taken) == FLOOD + 1
+    flooding = gate.taken[0]
+    ahead = next(i for i, key in enumerate(gate.taken) if key != flooding)
+    # First come, first served handed out the whole flood first (40). Served in turn, the
+    # other key waits for one of the flood's queued calls: after the 4 that held the workers.
+    assert ahead == WORKERS + 1, f"{ahead} of the flooding key's queries were served first"
 
 
 def test_a_key_alone_still_gets_every_worker(
