@@ -184,6 +184,41 @@ def loaded_synthetic(
     return root / "bank", root / "data"
 
 
+def analysed_synthetic(
+    tmp_path_factory: pytest.TempPathFactory, customers: int, seed: int, *, held_back: bool = False
+) -> tuple[Path, Path]:
+    """:func:`loaded_synthetic`, analysed too (default settings): the files (``truth`` in
+    them) and the data folder, made once per test run. Only read them: copy to write.
+
+    ``held_back``: the later half of the transfers is held back first (:func:`hold_back_half`,
+    written to ``late.csv`` beside the folders; :func:`held_back_synthetic` reads it)."""
+    from relgraph.jobs.analyze import analyze
+    from relgraph.synth import generate
+
+    def build(root: Path) -> None:
+        generate(customers, seed, root / "bank", "csv")
+        if held_back:
+            hold_back_half(root / "bank").to_csv(root / "late.csv", index=False)
+        with EmbeddedStore(root / "data") as store:
+            load_directory(root / "bank", store, root / "data")
+            analyze(store, build_projection(store))
+
+    name = f"analysed-{customers}-{seed}" + ("-held-back" if held_back else "")
+    root = built_once(tmp_path_factory, name, build)
+    return root / "bank", root / "data"
+
+
+def held_back_synthetic(
+    tmp_path_factory: pytest.TempPathFactory, customers: int, seed: int
+) -> tuple[Path, Path, pd.DataFrame]:
+    """:func:`analysed_synthetic` without the later half of its transfers: the bank's files,
+    its data folder (its ``load-report.json`` the first load's), and the held-back
+    transfers to stream, as :func:`hold_back_half` returned them."""
+    bank, data = analysed_synthetic(tmp_path_factory, customers, seed, held_back=True)
+    late = pd.read_csv(bank.parent / "late.csv", dtype=str).astype({"_ms": "int64"})
+    return bank, data, late
+
+
 def copy_data(data_dir: Path, to: Path) -> Path:
     """A copy of the (closed) store in ``data_dir`` at ``to``, to write to."""
     shutil.copytree(data_dir, to)

@@ -16,8 +16,7 @@ from relgraph.ingest import load_directory
 from relgraph.ingest.persons import SOURCE_PRIORITY
 from relgraph.jobs.values import values_of
 from relgraph.store.embedded import EmbeddedStore
-from relgraph.synth import generate
-from tests.banks import Rows, project, projection_of, resident_id, write_bank
+from tests.banks import Rows, loaded_synthetic, project, projection_of, resident_id, write_bank
 from tests.oracles import graph_reference as reference
 
 from .conftest import AS_OF_MS, HOUSEHOLD_PARAMS, groups_of
@@ -334,9 +333,11 @@ def test_household_params_reject_a_bad_switch() -> None:
         HouseholdParams.from_env({"RELGRAPH_HOUSEHOLD_JOIN_SOLE_OTHER_RESIDENT": "2"})
 
 
-def test_vectorised_equals_networkx_on_a_synthetic_bank(tmp_path: Path) -> None:
-    generate(2_000, 5, tmp_path / "bank", "csv")
-    projection = project(tmp_path / "bank", tmp_path / "data")
+def test_vectorised_equals_networkx_on_a_synthetic_bank(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # generate(2_000, 11), loaded once for this test and test_networks' and test_layering's.
+    projection = projection_of(loaded_synthetic(tmp_path_factory, 2_000, 11)[1])
     for params in (
         HouseholdParams(),
         HouseholdParams(max_size=3),

@@ -10,8 +10,7 @@ import pytest
 
 from relgraph.analytics.influence import cascade_totals, influence, influence_frame
 from relgraph.graph import Projection
-from relgraph.synth import generate
-from tests.banks import Rows, project, write_bank
+from tests.banks import Rows, loaded_synthetic, project, projection_of, write_bank
 
 
 def _referral(referrer: str, referred: str, day: int) -> dict[str, object]:
@@ -120,9 +119,13 @@ def test_equal_referrers_rank_by_their_first_customer_id(tmp_path: Path) -> None
         assert rank["M"] < rank["P"], store
 
 
-def test_one_bank_in_two_stores_ranks_alike(tmp_path: Path) -> None:
-    generate(3_000, 5, tmp_path / "bank", "csv")
-    one, two = (project(tmp_path / "bank", tmp_path / store) for store in ("one", "two"))
+def test_one_bank_in_two_stores_ranks_alike(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    # generate(3_000, 9), loaded once for this test and test_audience's and test_groups'
+    # (the first store), and its files loaded again here (the second).
+    bank, loaded = loaded_synthetic(tmp_path_factory, 3_000, 9)
+    one, two = projection_of(loaded), project(bank, tmp_path / "two")
     first, second = (_by_customer(p, influence(p).rank) for p in (one, two))
     assert first == second
 

@@ -31,14 +31,10 @@ from relgraph.analytics.layering.parallel import (
 )
 from relgraph.analytics.layering.params import LayeringParams
 from relgraph.api.readmodel import ReadModel, build_read_model
-from relgraph.graph import build_projection
-from relgraph.ingest import load_directory
-from relgraph.jobs.analyze import analyze
 from relgraph.store.embedded import EmbeddedStore
-from relgraph.synth import generate
 from tests.analytics.test_layering_focus import _neighbourhood
 from tests.analytics.test_layering_union import _context_of, _listed, _slices, _with_devices
-from tests.banks import hold_back_half
+from tests.banks import held_back_synthetic
 
 
 @pytest.fixture(scope="module")
@@ -162,14 +158,10 @@ def test_a_worker_outlives_ctrl_c_at_the_servers_terminal() -> None:
 
 @pytest.fixture(scope="module")
 def streamed(tmp_path_factory: pytest.TempPathFactory) -> tuple[ReadModel, list[dict[str, Any]]]:
-    """A synthetic bank loaded and analysed without its later half, which is returned."""
-    root = tmp_path_factory.mktemp("parallel")
-    generate(1_500, 23, root / "bank", "csv")
-    late = hold_back_half(root / "bank")
-    with EmbeddedStore(root / "data") as store:
-        load_directory(root / "bank", store, root / "data")
-        analyze(store, build_projection(store))
-    with EmbeddedStore(root / "data", read_only=True) as store:
+    """A synthetic bank loaded and analysed without its later half, which is returned (the
+    real-time parity test's, made once for the run)."""
+    _, data, late = held_back_synthetic(tmp_path_factory, 1_500, 21)
+    with EmbeddedStore(data, read_only=True) as store:
         model = build_read_model(store)
     return model, late.to_dict("records")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -17,8 +16,7 @@ from relgraph.analytics.linked_accounts import (
 )
 from relgraph.analytics.person_links import KIND_CODE, person_links
 from relgraph.graph import Projection
-from relgraph.synth import generate
-from tests.banks import project
+from tests.banks import loaded_synthetic, projection_of
 
 from .conftest import NETWORK_PARAMS
 
@@ -76,9 +74,9 @@ def test_bad_arguments_are_refused(
         linked_accounts(graph, 0, hops, via)
 
 
-def test_hops_agree_with_networkx_shortest_paths(tmp_path: Path) -> None:
-    generate(2_000, 3, tmp_path / "bank", "csv")
-    projection = project(tmp_path / "bank", tmp_path / "data")
+def test_hops_agree_with_networkx_shortest_paths(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # generate(2_000, 11), loaded once for this test and test_networks' and test_layering's.
+    projection = projection_of(loaded_synthetic(tmp_path_factory, 2_000, 11)[1])
     graph = build_party_graph(projection, person_links(projection))
     via = frozenset({"device", "phone", "family", "transfer"})
     columns = [KIND_CODE[k] for k in via]

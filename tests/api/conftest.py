@@ -17,31 +17,20 @@ from relgraph.api.auth import KeyRing, Role
 from relgraph.api.context import Context
 from relgraph.api.readmodel import ReadModel, build_read_model
 from relgraph.api.schema import build_schema
-from relgraph.graph import build_projection
-from relgraph.ingest import load_directory
-from relgraph.jobs.analyze import analyze
 from relgraph.store.embedded import EmbeddedStore
-from relgraph.synth import generate
 from tests.api.audit_logs import log  # noqa: F401 - the audit tests' fixture, shared here
 from tests.api.browser_pages import chromium, page  # noqa: F401 - the explorer tests' fixtures
-from tests.banks import built_once
+from tests.banks import analysed_synthetic
 
 KEYS = {role: f"{role.value}-test-key-0123456789" for role in Role}
 
 
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    def build(root: Path) -> None:
-        generate(1_500, 21, root / "bank", "csv")
-        data = root / "data"
-        with EmbeddedStore(data) as store:
-            load_directory(root / "bank", store, data)
-            analyze(store, build_projection(store))
-
     # Loaded and analysed once for the run; each xdist worker gets a copy of its own, bank
     # and all, to write to (audit logs, the serve lock).
     root = tmp_path_factory.mktemp("api")
-    built = built_once(tmp_path_factory, "api-1500-21", build)
+    built = analysed_synthetic(tmp_path_factory, 1_500, 21)[0].parent
     shutil.copytree(built, root, ignore=shutil.ignore_patterns(".done"), dirs_exist_ok=True)
     return root / "data"
 

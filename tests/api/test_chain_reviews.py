@@ -24,7 +24,7 @@ from relgraph.ingest import load_directory
 from relgraph.jobs.analyze import analyze
 from relgraph.journal import CHAIN_REVIEW, read
 from relgraph.store.embedded import EmbeddedStore
-from relgraph.synth import generate
+from tests.banks import analysed_synthetic
 
 REVIEW = """mutation R($id: ID!, $status: ChainStatus!, $note: String) {
   reviewRiskChain(id: $id, status: $status, note: $note) {
@@ -138,13 +138,8 @@ def test_a_later_decision_is_the_status_unless_one_reported() -> None:
 
 @pytest.fixture(scope="module")
 def bank(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("reviews")
-    generate(1_500, 7, root / "bank", "csv")
-    data = root / "data"
-    with EmbeddedStore(data) as store:
-        load_directory(root / "bank", store, data)
-        analyze(store, build_projection(store))
-    return root / "bank", data
+    """The API tests' bank, loaded and analysed once for the run: the tests copy it."""
+    return analysed_synthetic(tmp_path_factory, 1_500, 21)
 
 
 def _model(data: Path) -> ReadModel:

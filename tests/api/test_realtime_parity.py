@@ -4,6 +4,7 @@ scores."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -16,30 +17,26 @@ from relgraph.graph import build_projection
 from relgraph.ingest import LoadReport, load_directory
 from relgraph.jobs.analyze import analyze
 from relgraph.store.embedded import EmbeddedStore
-from relgraph.synth import generate
-from tests.banks import hold_back_half
+from tests.banks import held_back_synthetic
 
 BATCH = 50
 
 
 @pytest.fixture(scope="module")
 def split_bank(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
-    """A synthetic bank whose later half of transfers (by time) is held back."""
-    root = tmp_path_factory.mktemp("parity")
-    generate(1_500, 21, root / "bank", "csv")
-    return root, hold_back_half(root / "bank")
+    """A synthetic bank whose later half of transfers (by time) is held back: the folder
+    holding its files (``bank``) and the held-back half."""
+    bank, _, late = held_back_synthetic(tmp_path_factory, 1_500, 21)
+    return bank.parent, late
 
 
 @pytest.fixture(scope="module")
-def analysed(split_bank: tuple[Path, pd.DataFrame]) -> tuple[Path, LoadReport]:
-    """``split_bank`` loaded and analysed (once for the module): its data folder, which the
-    tests only read or copy, and the load's report."""
-    root, _ = split_bank
-    data = root / "analysed"
-    with EmbeddedStore(data) as store:
-        first = load_directory(root / "bank", store, data)
-        analyze(store, build_projection(store))
-    return data, first
+def analysed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, LoadReport]:
+    """``split_bank`` loaded and analysed (once for the run: test_layering_parallel streams
+    it too): its data folder, which the tests only read or copy, and the load's report."""
+    _, data, _ = held_back_synthetic(tmp_path_factory, 1_500, 21)
+    report = json.loads((data / "load-report.json").read_text(encoding="utf-8"))
+    return data, LoadReport.from_dict(report)
 
 
 def test_batch_analyze_after_the_merge_finds_the_chains_found_in_real_time(

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from relgraph.cli import app
-from relgraph.synth import generate
+from tests.banks import analysed_synthetic, copy_data
 from tests.validate.conftest import make_store, write_truth
 
 runner = CliRunner()
@@ -22,13 +22,10 @@ def _flat(output: str) -> str:
 
 @pytest.fixture(scope="module")
 def analysed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("validate-cli")
-    bank, data = root / "bank", root / "data"
-    generate(1500, 7, bank, "csv")
-    for command in (["load", str(bank)], ["analyze"]):
-        result = runner.invoke(app, [*command, "--data-dir", str(data)])
-        assert result.exit_code == 0, result.output
-    return bank, data
+    """A 1,500-customer synthetic bank loaded and analysed (once for the run, the API tests'
+    too): its files, truth included, and a copy of its data folder for this module."""
+    bank, data = analysed_synthetic(tmp_path_factory, 1_500, 21)
+    return bank, copy_data(data, tmp_path_factory.mktemp("validate-cli") / "data")
 
 
 def test_validate_writes_the_report_plots_and_metrics(
