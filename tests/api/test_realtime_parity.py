@@ -31,10 +31,10 @@ def split_bank(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataF
 
 
 @pytest.fixture(scope="module")
-def analysed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, LoadReport]:
+def analysed(split_bank: tuple[Path, pd.DataFrame]) -> tuple[Path, LoadReport]:
     """``split_bank`` loaded and analysed (once for the run: test_layering_parallel streams
     it too): its data folder, which the tests only read or copy, and the load's report."""
-    _, data, _ = held_back_synthetic(tmp_path_factory, 1_500, 21)
+    data = split_bank[0] / "data"
     report = json.loads((data / "load-report.json").read_text(encoding="utf-8"))
     return data, LoadReport.from_dict(report)
 
