@@ -107,6 +107,8 @@ PRODUCTS: Final = ("deposit", "card", "loan", "wealth")
 ACCOUNT_STATUSES: Final = ("active", "dormant", "closed")
 DEVICE_KINDS: Final = ("mobile", "desktop", "tablet", "kiosk")
 RELATIONS: Final = ("spouse", "parent", "child", "sibling", "other")
+MAX_AMOUNT: Final = 1e13  # 10 trillion yuan, fen-exact in a float; a card number read as one is not
+MAX_ID_CHARS: Final = 64  # bank keys are 10–32 characters; a longer id is some other column's text
 REPORTING_CURRENCY: Final = "CNY"
 """The currency of every amount setting (the reporting threshold, ``min_amount``): a transfer
 in another is loaded and shown as sent, but no definition compares its amount with them
@@ -166,10 +168,10 @@ CUSTOMERS = Table(
         Column("address"),
         Column("segment", enum=SEGMENTS),
         Column("risk_rating", enum=RISK_RATINGS),
-        Column("aum", "float", min=0),
-        Column("deposits", "float", min=0),
-        Column("loans", "float", min=0),
-        Column("card_spend_12m", "float", min=0),
+        Column("aum", "float", min=0, max=MAX_AMOUNT),
+        Column("deposits", "float", min=0, max=MAX_AMOUNT),
+        Column("loans", "float", min=0, max=MAX_AMOUNT),
+        Column("card_spend_12m", "float", min=0, max=MAX_AMOUNT),
         Column("products"),
         Column("consent_marketing", "bool"),
     ),
@@ -183,10 +185,10 @@ ENTERPRISES = Table(
         Column("name", required=True),
         Column("credit_code"),
         Column("industry"),
-        Column("registered_capital", "float", min=0),
-        Column("deposits", "float", min=0),
-        Column("loans", "float", min=0),
-        Column("credit_limit", "float", min=0),
+        Column("registered_capital", "float", min=0, max=MAX_AMOUNT),
+        Column("deposits", "float", min=0, max=MAX_AMOUNT),
+        Column("loans", "float", min=0, max=MAX_AMOUNT),
+        Column("credit_limit", "float", min=0, max=MAX_AMOUNT),
         Column("address"),
         Column("phone"),
         Column("risk_rating", enum=RISK_RATINGS),
@@ -202,7 +204,7 @@ ACCOUNTS = Table(
         Column("holder_kind", required=True, enum=PARTY_KINDS),
         Column("product", required=True, enum=PRODUCTS),
         Column("opened_at", "date"),
-        Column("balance", "float"),
+        Column("balance", "float", min=-MAX_AMOUNT, max=MAX_AMOUNT),
         Column("currency"),
         Column("status", enum=ACCOUNT_STATUSES),
     ),
@@ -280,7 +282,7 @@ GUARANTEES = Table(
         Column("borrower_id", required=True),
         Column("guarantor_kind", required=True, enum=PARTY_KINDS),
         Column("borrower_kind", required=True, enum=PARTY_KINDS),
-        Column("amount", "float", required=True, min=0, min_exclusive=True),
+        Column("amount", "float", required=True, min=0, min_exclusive=True, max=MAX_AMOUNT),
         Column("currency"),
         Column("guarantee_id"),  # the contract: a pair's second guarantee is no duplicate
     ),
@@ -316,7 +318,7 @@ TRANSFERS = Table(
         Column("tx_id", required=True),
         Column("from_account", required=True),
         Column("to_account", required=True),
-        Column("amount", "float", required=True, min=0, min_exclusive=True),
+        Column("amount", "float", required=True, min=0, min_exclusive=True, max=MAX_AMOUNT),
         Column("currency", required=True),
         Column("ts", "timestamp", required=True, not_after_load_date=True),
     ),

@@ -305,6 +305,12 @@ def check_record(table: model.Table, raw: Mapping[str, Any], zone: tzinfo | None
             ):
                 reasons.append(f"bad_id: {column.name} {shown(given)}")
                 continue
+            elif column.name in table.id_columns and len(value) > model.MAX_ID_CHARS:
+                reasons.append(
+                    f"bad_id: {column.name} {shown(given)} is longer than "
+                    f"{model.MAX_ID_CHARS} characters"
+                )
+                continue
         elif column.dtype in ("float", "int"):
             number = _number(given)
             if number is None or (column.dtype == "int" and number != int(number)):

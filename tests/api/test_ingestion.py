@@ -269,6 +269,8 @@ def test_each_bad_record_is_rejected_with_its_reason_and_resends_are_idempotent(
         {**good, "tx_id": "RT-B-4", "amount": "12abc"},
         {**good, "tx_id": "RT-B-5", "ts": "yesterday"},
         {**good, "tx_id": "=cmd", "ts": t0},
+        {**good, "tx_id": "RT-B-6", "amount": 6222000000000001},  # a card number, shifted
+        {**good, "tx_id": "RT-B-7", "to_account": "账" * 65},
     ]
     answer = post(app, "/v1/transfers", batch).json()
     status = {r["tx_id"]: (r["status"], r.get("reasons", [])) for r in answer["results"]}
@@ -279,6 +281,10 @@ def test_each_bad_record_is_rejected_with_its_reason_and_resends_are_idempotent(
     assert status["RT-B-4"][1] == ["bad_number: amount '12abc'"]
     assert status["RT-B-5"][1][0].startswith("bad_timestamp: ts")
     assert status["=cmd"][1] == ["bad_id: tx_id '=cmd'"]
+    assert status["RT-B-6"][1] == ["out_of_range: amount '6222000000000001'"]
+    assert status["RT-B-7"][1] == [
+        f"bad_id: to_account '{'账' * 40}…' is longer than 64 characters"
+    ]
 
     again = post(app, "/v1/transfers", [good]).json()  # a client that lost the answer
     assert again["results"][0]["status"] == "duplicate"

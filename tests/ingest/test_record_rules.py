@@ -61,6 +61,11 @@ TEXT_VALUES = [
     ("6E+15", {}),
     ("6.222e15", {}),  # not how Excel writes it: an id like any other
     ("ts-year0", {"ts": "0000-06-12 10:00:00"}),
+    # A card number in the amount column, the largest amount and an id past 64 characters.
+    ("card-number-amount", {"amount": "6222000000000001"}),
+    ("largest", {"amount": "10000000000000"}),
+    ("T" * 64, {}),
+    ("T" * 65, {}),
 ]
 
 

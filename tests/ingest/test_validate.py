@@ -30,7 +30,7 @@ BAD_ROWS = [
     ("customers", {"customer_id": "C9", "source_system": "core", "name": "X", "birth_date": "1990-13-45"},
      "bad_date: birth_date '1990-13-45' is not a date (YYYY-MM-DD)"),
     ("customers", {"customer_id": "C9", "source_system": "core", "name": "X", "aum": "-3"},
-     "out_of_range: aum -3.0 must be ≥ 0"),
+     "out_of_range: aum -3.0 must be ≥ 0 and ≤ 10,000,000,000,000"),
     ("customers", {"customer_id": "C9", "source_system": "core", "name": "X", "deposits": "12,5o"},
      "bad_number: deposits '12,5o' is not a number"),
     ("customers", {"customer_id": "C9", "source_system": "core", "name": "X", "consent_marketing": "maybe"},
@@ -47,7 +47,7 @@ BAD_ROWS = [
      "self_reference: customer_id and relative_id are both 'C1'"),
     ("transfers", {"tx_id": "T9", "from_account": "A1", "to_account": "A2", "amount": "0",
                    "currency": "CNY", "ts": "2026-06-01T08:00:00"},
-     "out_of_range: amount 0.0 must be > 0"),
+     "out_of_range: amount 0.0 must be > 0 and ≤ 10,000,000,000,000"),
     ("transfers", {"tx_id": "T9", "from_account": "A1", "to_account": "A2", "amount": "nan",
                    "currency": "CNY", "ts": "2026-06-01T08:00:00"},
      "bad_number: amount 'nan' is not a number"),
@@ -250,9 +250,9 @@ VALID_ROW: dict[str, dict[str, str]] = {
 """One valid row per table (referring to the valid bank's rows)."""
 
 SPOILERS = ("=1+1", "+C1", "-C1", "@SUM(A1)", "\tC1", "C1\r", "C\n1", "C\x1b1", "C\x7f1",
-            "6.222E+15", "6E+15")  # fmt: skip
-"""Formula starts, control characters (tab, CR, newline, escape, delete) and account numbers
-Excel saved in scientific notation, their digits lost."""
+            "6.222E+15", "6E+15", "账" * 65)  # fmt: skip
+"""Formula starts, control characters (tab, CR, newline, escape, delete), account numbers
+Excel saved in scientific notation, their digits lost, and an id of 65 characters."""
 
 
 def test_ids_a_spreadsheet_would_run_are_quarantined_in_every_id_column(tmp_path: Path) -> None:
@@ -285,6 +285,38 @@ def test_ids_a_spreadsheet_would_run_are_quarantined_in_every_id_column(tmp_path
             # in raw_line).
             inert = value[0] in "=+-@\t"
             assert row[column] == ("'" + value if inert else value), (table, column)
+
+
+def test_an_id_past_64_characters_or_an_amount_past_ten_trillion_is_another_columns_value(
+    tmp_path: Path,
+) -> None:
+    # A shifted column in an export: an address where the customer id was, a card number where
+    # the amount was. Loaded, the card number would be a transfer of 6.2e15 yuan.
+    tables = bank_tables()
+    longest, too_long = "客户" * 32, "客户" * 32 + "1"
+    for customer_id in (longest, too_long):
+        tables["customers"].append(
+            {"customer_id": customer_id, "source_system": "core", "name": "周敏"}
+        )
+    tables["transfers"] = [
+        {**VALID_ROW["transfers"], "tx_id": "T-largest", "amount": "10,000,000,000,000"},
+        {**VALID_ROW["transfers"], "tx_id": "T-card", "amount": "6222000000000001"},
+        {**VALID_ROW["transfers"], "tx_id": "T-owed", "amount": "10000000000000.01"},
+    ]
+    load(write_bank(tmp_path / "bank", tables), tmp_path / "data")
+    refused = read_quarantine(tmp_path / "data", "customers")
+    assert [r["customer_id"] for r in refused] == [too_long]
+    assert refused[0]["reason"].startswith("bad_id: customer_id '客户客户")
+    assert "is longer than 64 characters" in refused[0]["reason"]
+    moved = {r["tx_id"]: r["reason"] for r in read_quarantine(tmp_path / "data", "transfers")}
+    assert set(moved) == {"T-card", "T-owed"}
+    assert moved["T-card"].startswith("out_of_range: amount 6222000000000001")
+    assert "must be > 0 and ≤ 10,000,000,000,000" in moved["T-card"]
+    with EmbeddedStore(tmp_path / "data", read_only=True) as store:
+        ids = store.read_table("customers", ["customer_id"]).column(0).to_pylist()
+        amounts = store.read_table("transfers", ["tx_id", "amount"]).to_pylist()
+    assert longest in ids
+    assert amounts == [{"tx_id": "T-largest", "amount": 1e13}]
 
 
 def test_ids_with_inner_hyphens_hanzi_and_negative_amounts_still_load(tmp_path: Path) -> None:
@@ -350,6 +382,6 @@ def test_each_column_is_typed_once_in_its_table_statement(
     # ... and the reasons that read them by name still say what is wrong.
     (refused,) = read_quarantine(tmp_path / "data", "transfers")
     assert refused["reason"] == (
-        "out_of_range: amount -5.0 must be > 0; missing_required: currency is empty; "
-        "bad_timestamp: ts 'x' is not an ISO-8601 timestamp"
+        "out_of_range: amount -5.0 must be > 0 and ≤ 10,000,000,000,000; "
+        "missing_required: currency is empty; bad_timestamp: ts 'x' is not an ISO-8601 timestamp"
     )

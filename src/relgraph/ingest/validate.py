@@ -199,6 +199,10 @@ def _column_sql(
             f"{name} ' || {shown} || ' is a number Excel wrote in scientific notation, its "
             "digits lost (export the column as text)' END"
         )
+        reasons.append(
+            f"CASE WHEN length({text}) > {model.MAX_ID_CHARS} THEN 'bad_id: {name} ' || {shown} "
+            f"|| ' is longer than {model.MAX_ID_CHARS} characters (another column''s text?)' END"
+        )
     bad: str | None = None
     if column.dtype == "str" and column.enum:
         typed = _enum_sql(text, column.enum, column.aliases)
@@ -321,13 +325,17 @@ def _float_general(text: str) -> str:
 def _range_sql(column: model.Column, typed: str) -> str:
     checks: list[str] = []
     wanted: list[str] = []
+
+    def bound(value: float) -> str:  # 10,000,000,000,000 (an amount bound), not 1e+13
+        return f"{value:,.0f}" if abs(value) >= 1e6 else f"{value:g}"
+
     if column.min is not None:
         op = "<=" if column.min_exclusive else "<"
         checks.append(f"({typed}) {op} {column.min!r}")
-        wanted.append(f"{'>' if column.min_exclusive else '≥'} {column.min:g}")
+        wanted.append(f"{'>' if column.min_exclusive else '≥'} {bound(column.min)}")
     if column.max is not None:
         checks.append(f"({typed}) > {column.max!r}")
-        wanted.append(f"≤ {column.max:g}")
+        wanted.append(f"≤ {bound(column.max)}")
     return (
         f"CASE WHEN {' OR '.join(checks)} THEN 'out_of_range: {column.name} ' || "
         f"CAST({typed} AS VARCHAR) || ' must be {' and '.join(wanted)}' END"
