@@ -112,7 +112,10 @@ def _eligible(table: model.Table, fmt: Fmt) -> dict[int, list[str]]:
         required = [c for c in table.key[1:] if table.column(c).required]
     out = {
         BAD_DATE: [c.name for c in cols if c.dtype in ("date", "timestamp")],
-        NEGATIVE: [c.name for c in cols if c.dtype in ("float", "int") and c.min is not None],
+        # A negative value is a defect only where the model wants none (a balance may be one).
+        NEGATIVE: [
+            c.name for c in cols if c.dtype in ("float", "int") and c.min is not None and c.min >= 0
+        ],
         NON_NUMERIC: [c.name for c in cols if c.dtype in ("float", "int")] if fmt == "csv" else [],
         UNKNOWN_FK: [fk.column for fk in table.foreign_keys],
         DUPLICATE: list(table.key),
