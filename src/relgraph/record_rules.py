@@ -251,6 +251,24 @@ def _day(g: tuple[str | None, ...]) -> int | None:
         return None
 
 
+def range_wanted(column: model.Column) -> str:
+    """What ``column``'s range asks for, as both the loader's and the server's reasons say it.
+
+    >>> range_wanted(model.TRANSFERS.column("amount"))
+    'must be > 0 and ≤ 10,000,000,000,000'
+    """
+
+    def bound(value: float) -> str:  # an amount bound with separators, not 1e+13
+        return f"{value:,.0f}" if abs(value) >= 1e6 else f"{value:g}"
+
+    wanted = []
+    if column.min is not None:
+        wanted.append(f"{'>' if column.min_exclusive else '≥'} {bound(column.min)}")
+    if column.max is not None:
+        wanted.append(f"≤ {bound(column.max)}")
+    return "must be " + " and ".join(wanted)
+
+
 def shown(raw: Any) -> str:
     """``raw`` as a reason quotes it: its repr, cut at 40 characters (an answer stays small
     whatever a client sent)."""
@@ -265,9 +283,11 @@ def check_record(table: model.Table, raw: Mapping[str, Any], zone: tzinfo | None
     Foreign keys and keys are the caller's (it knows which rows exist). Unknown members
     are ignored, as the loader ignores columns the model does not know.
 
-    >>> check_record(model.TRANSFERS, {"tx_id": "T1", "from_account": "A1",
-    ...     "to_account": "A1", "amount": "0", "currency": "人民币", "ts": 0}).reasons
-    ["out_of_range: amount '0'", "self_reference: from_account 'A1' = to_account 'A1'"]
+    >>> for reason in check_record(model.TRANSFERS, {"tx_id": "T1", "from_account": "A1",
+    ...     "to_account": "A1", "amount": "0", "currency": "人民币", "ts": 0}).reasons:
+    ...     print(reason)
+    out_of_range: amount '0' must be > 0 and ≤ 10,000,000,000,000
+    self_reference: from_account 'A1' = to_account 'A1'
     """
     values: dict[str, Any] = {}
     reasons: list[str] = []
@@ -321,7 +341,7 @@ def check_record(table: model.Table, raw: Mapping[str, Any], zone: tzinfo | None
                 value > column.min if column.min_exclusive else value >= column.min
             )
             if not low_ok or (column.max is not None and value > column.max):
-                reasons.append(f"out_of_range: {column.name} {shown(given)}")
+                reasons.append(f"out_of_range: {column.name} {shown(given)} {range_wanted(column)}")
                 continue
         elif column.dtype in ("timestamp", "date"):
             moment = _moment(given, column.dtype, zone)

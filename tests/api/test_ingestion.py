@@ -277,11 +277,13 @@ def test_each_bad_record_is_rejected_with_its_reason_and_resends_are_idempotent(
     assert status["RT-B-1"][0] == "accepted"
     assert status["RT-B-2"][0] == "rejected"
     assert "unknown_foreign_key" in status["RT-B-2"][1][0]
-    assert status["RT-B-3"][1] == ["out_of_range: amount '-5'"]
+    assert status["RT-B-3"][1] == ["out_of_range: amount '-5' must be > 0 and ≤ 10,000,000,000,000"]
     assert status["RT-B-4"][1] == ["bad_number: amount '12abc'"]
     assert status["RT-B-5"][1][0].startswith("bad_timestamp: ts")
     assert status["=cmd"][1] == ["bad_id: tx_id '=cmd'"]
-    assert status["RT-B-6"][1] == ["out_of_range: amount '6222000000000001'"]
+    assert status["RT-B-6"][1] == [
+        "out_of_range: amount '6222000000000001' must be > 0 and ≤ 10,000,000,000,000"
+    ]
     assert status["RT-B-7"][1] == [
         f"bad_id: to_account '{'账' * 40}…' is longer than 64 characters"
     ]

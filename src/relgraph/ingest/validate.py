@@ -44,7 +44,13 @@ from relgraph.ingest.moments import date_sql, day_ms, midnight_ms, timestamp_sql
 from relgraph.ingest.readers import LINE, ROW, RawTable
 from relgraph.ingest.sql import count, ident, literal
 from relgraph.ingest.udf import ID_NUMBER_VALID
-from relgraph.record_rules import EXCEL_NUMBER_ID, FALSE_WORDS, TIMED_PATTERN, TRUE_WORDS
+from relgraph.record_rules import (
+    EXCEL_NUMBER_ID,
+    FALSE_WORDS,
+    TIMED_PATTERN,
+    TRUE_WORDS,
+    range_wanted,
+)
 
 REASONS: Final = "_reasons"
 _TYPED: Final = "_typed_"
@@ -324,21 +330,14 @@ def _float_general(text: str) -> str:
 
 def _range_sql(column: model.Column, typed: str) -> str:
     checks: list[str] = []
-    wanted: list[str] = []
-
-    def bound(value: float) -> str:  # 10,000,000,000,000 (an amount bound), not 1e+13
-        return f"{value:,.0f}" if abs(value) >= 1e6 else f"{value:g}"
-
     if column.min is not None:
         op = "<=" if column.min_exclusive else "<"
         checks.append(f"({typed}) {op} {column.min!r}")
-        wanted.append(f"{'>' if column.min_exclusive else '≥'} {bound(column.min)}")
     if column.max is not None:
         checks.append(f"({typed}) > {column.max!r}")
-        wanted.append(f"≤ {bound(column.max)}")
     return (
         f"CASE WHEN {' OR '.join(checks)} THEN 'out_of_range: {column.name} ' || "
-        f"CAST({typed} AS VARCHAR) || ' must be {' and '.join(wanted)}' END"
+        f"CAST({typed} AS VARCHAR) || ' {range_wanted(column)}' END"
     )
 
 
